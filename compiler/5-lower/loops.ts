@@ -1,0 +1,77 @@
+// The lowered form: kernels made of plain loops over buffers. Target-neutral: the TypeScript
+// emitter prints it as is; a GPU emitter maps the outer loops of a kernel to threads.
+
+import type { Dim } from '../2-ir/graph.ts';
+import type { MapFn } from '../2-ir/index-form.ts';
+
+export type Expr =
+  | { readonly k: 'num'; readonly v: number }
+  /** A loop variable or an integer local. */
+  | { readonly k: 'int'; readonly name: string }
+  /** A float local. */
+  | { readonly k: 'local'; readonly name: string }
+  /** The run-time size of a symbolic dimension. */
+  | { readonly k: 'dim'; readonly name: string }
+  | { readonly k: 'load'; readonly buf: string; readonly index: Expr }
+  | { readonly k: 'bin'; readonly op: '+' | '-' | '*'; readonly a: Expr; readonly b: Expr }
+  | { readonly k: 'call'; readonly fn: MapFn; readonly arg: Expr };
+
+export type Stmt =
+  | { readonly k: 'for'; readonly v: string; readonly from: Expr; readonly to: Expr; readonly body: Stmt[] }
+  /** An immutable local: integer (index arithmetic) or float. */
+  | { readonly k: 'let'; readonly name: string; readonly int: boolean; readonly value: Expr }
+  /** A mutable float local (accumulator). */
+  | { readonly k: 'var'; readonly name: string; readonly value: Expr }
+  | { readonly k: 'update'; readonly name: string; readonly op: '+' | 'max'; readonly value: Expr }
+  | { readonly k: 'store'; readonly buf: string; readonly index: Expr; readonly value: Expr; readonly accumulate: boolean }
+  /** Skip the rest of the innermost loop's iteration when a < b. */
+  | { readonly k: 'skipIfLess'; readonly a: Expr; readonly b: Expr }
+  | { readonly k: 'fill'; readonly buf: string; readonly value: number }
+  /** A scope of its own (one term's loop nest). */
+  | { readonly k: 'block'; readonly body: Stmt[] };
+
+export type BufferKind = 'theta' | 'data' | 'temp' | 'value' | 'gradient' | 'hessian';
+
+export interface Buffer {
+  readonly name: string;
+  readonly kind: BufferKind;
+  /** Shape in elements (theta, gradient and hessian: flat). */
+  readonly shape: readonly Dim[];
+  /** A data scalar (passed as a number, not an array). */
+  readonly scalar?: boolean;
+}
+
+export interface Kernel {
+  readonly name: string;
+  /** One line saying what it computes, for the reader of the generated code. */
+  readonly comment: string;
+  readonly body: Stmt[];
+}
+
+export type Entry = 'value' | 'gradient' | 'hessian' | 'evaluate';
+
+export interface Program {
+  readonly n: number;
+  readonly buffers: readonly Buffer[];
+  readonly kernels: readonly Kernel[];
+  /** Kernels to run, in order, for each entry point. */
+  readonly entries: Readonly<Record<Entry, readonly string[]>>;
+  /** Statistics for the reader: nonzero blocks, terms. */
+  readonly notes: readonly string[];
+}
+
+export const num = (v: number): Expr => ({ k: 'num', v });
+export const int = (name: string): Expr => ({ k: 'int', name });
+
+export function add(a: Expr, b: Expr): Expr {
+  if (a.k === 'num' && a.v === 0) return b;
+  if (b.k === 'num' && b.v === 0) return a;
+  if (a.k === 'num' && b.k === 'num') return num(a.v + b.v);
+  return { k: 'bin', op: '+', a, b };
+}
+export function mul(a: Expr, b: Expr): Expr {
+  if (a.k === 'num' && a.v === 1) return b;
+  if (b.k === 'num' && b.v === 1) return a;
+  if (a.k === 'num' && b.k === 'num') return num(a.v * b.v);
+  return { k: 'bin', op: '*', a, b };
+}

@@ -1,0 +1,55 @@
+// hessgen's compiler: .hess source -> generated modules. The stages run in order, each in its
+// own folder: 1-parse (text -> checked tensor graph), 2-ir (graph -> index form), 3-differentiate
+// (gradient and Hessian blocks as formulas), 5-lower (formulas -> loops, with contraction
+// planning and hoisting), 6-emit (loops -> TypeScript).
+
+import { parseModel } from './1-parse/index.ts';
+import type { Diagnostic } from './1-parse/diagnostics.ts';
+import { resetVars } from './2-ir/index-form.ts';
+import { toIndexForm } from './2-ir/to-index-form.ts';
+import { Differentiator } from './3-differentiate/derivative.ts';
+import { lower } from './5-lower/lower.ts';
+import { emitTypeScript } from './6-emit/typescript.ts';
+import type { Program } from './5-lower/loops.ts';
+import type { Model } from './2-ir/graph.ts';
+
+export type Target = 'ts' | 'wgsl';
+export type { Diagnostic };
+
+export type CompileResult =
+  | { ok: true; outputs: { target: Target; fileName: string; code: string }[] }
+  | { ok: false; diagnostics: Diagnostic[] };
+
+/** Parses, differentiates and lowers a model: the target-neutral program every emitter starts from. */
+export function lowerModel(model: Model): Program {
+  resetVars();
+  const im = toIndexForm(model);
+  const diff = new Differentiator(im.nodes);
+  const gradients = im.params.map((p) => diff.formula(im.objective, p));
+  const hessians = im.params.map((p, i) => im.params.map((q, j) => (j < i ? { shape: [], terms: [] } : diff.formula(gradients[i]!, q))));
+  return lower({ nodes: im.nodes, params: im.params, value: im.objective, gradients, hessians });
+}
+
+export function compile(source: string, sourcePath: string, options: { targets?: readonly Target[] } = {}): CompileResult {
+  const targets = options.targets ?? ['ts'];
+  const { model, diagnostics } = parseModel(source, sourcePath);
+  if (!model || diagnostics.length > 0) return { ok: false, diagnostics };
+  const program = lowerModel(model);
+  const outputs: { target: Target; fileName: string; code: string }[] = [];
+  for (const target of targets) {
+    if (target === 'ts') {
+      outputs.push({
+        target,
+        fileName: `${model.name}.ts`,
+        code: emitTypeScript(program, {
+          sourcePath,
+          name: model.name,
+          params: model.params,
+          data: model.data,
+          symbolicDims: model.symbolicDims,
+        }),
+      });
+    }
+  }
+  return { ok: true, outputs };
+}
