@@ -1,17 +1,14 @@
 // Index form -> loops. Each term of each output (value, gradient block, Hessian block) and of
-// each materialized tensor becomes one loop nest:
-//  1. contraction: a summed index whose factors do not involve every loop of the term is
-//     contracted first into an intermediate tensor (cheapest first, like a contraction-order
-//     search); intermediates are hash-consed, so backpropagated quantities are shared;
-//  2. for Hessian terms with a batch sum, the factors that depend only on the row (P) indices and
-//     only on the column (Q) indices are packed into two intermediates with the summed index
-//     innermost: each Hessian entry is then a dot product of two contiguous rows;
-//  3. factors are hoisted to the outermost loop where their indices are known; diagonal blocks
-//     compute their upper triangle and are mirrored, other nonzero blocks are mirrored too.
+// each materialized tensor becomes one loop nest, after 4-simplify has factored out its shared
+// intermediates. Factors are hoisted to the outermost loop where their indices are known and
+// index arithmetic is split the same way; a term with one summed index becomes a `reduce`.
+// Diagonal Hessian blocks compute their upper triangle only; every Hessian value is stored at
+// its entry and at the mirror entry, so both triangles are exactly equal with no extra pass.
 
 import type { Dim } from '../2-ir/graph.ts';
 import { aff, type ParamNode, type Affine, type Formula, type Range, type TNode, type Term, type Var } from '../2-ir/index-form.ts';
 import type { NodeTable } from '../2-ir/nodes.ts';
+import { contract, orderVars, packSides } from '../4-simplify/contract.ts';
 import { add, int, mul, num, type Buffer, type Entry, type Expr, type Kernel, type Program, type Stmt } from './loops.ts';
 
 /** Where a term's output coordinates land: a buffer, a base offset and one stride per coordinate. */
@@ -23,6 +20,8 @@ interface Target {
   readonly rowRank?: number;
   /** Diagonal blocks: only entries with column ≥ row are computed. */
   readonly upperOnly?: boolean;
+  /** Hessian blocks: where the transposed entry lands (each value is stored at both places). */
+  readonly mirror?: { readonly base: Expr; readonly strides: readonly Expr[] };
 }
 
 export interface LowerInput {
@@ -32,12 +31,6 @@ export interface LowerInput {
   readonly gradients: readonly Formula[];
   /** hessians[i][j] for i <= j: d²f / dP_i dP_j. */
   readonly hessians: readonly (readonly Formula[])[];
-}
-
-const SYMBOLIC_GUESS = 1000; // planning size of a run-time dimension
-
-function extent(r: Range): number {
-  return typeof r.hi === 'number' ? r.hi - r.lo : SYMBOLIC_GUESS;
 }
 
 function dimExpr(d: Dim): Expr {
@@ -70,107 +63,6 @@ export function lower(input: LowerInput): Program {
   const materialized = new Map<TNode, string>(); // node -> kernel name
   const notes: string[] = [];
 
-  // ---- per-term planning -------------------------------------------------------------------
-
-  /** Contracts summed indices that do not span every loop of the term into intermediates. */
-  function contract(t0: Term): Term {
-    let t = t0;
-    // Σ over a fixed-size index that no factor uses is a count.
-    for (const x of t.sums) {
-      const r = t.ranges.get(x)!;
-      if (typeof r.hi === 'number' && t.factors.every((f) => !f.idx.some((a) => a.v === x))) {
-        const ranges = new Map(t.ranges);
-        ranges.delete(x);
-        t = { ...t, coef: t.coef * (r.hi - r.lo), sums: t.sums.filter((s) => s !== x), ranges };
-      }
-    }
-    for (;;) {
-      const all = [...t.ranges.keys()];
-      let best: { x: Var; cost: number; fs: number[]; vars: Var[] } | null = null;
-      for (const x of t.sums) {
-        const fs = t.factors.map((f, k) => (f.idx.some((a) => a.v === x) ? k : -1)).filter((k) => k >= 0);
-        if (fs.length === 0) continue;
-        const vs = new Set<Var>();
-        for (const k of fs) for (const a of t.factors[k]!.idx) if (a.v !== null) vs.add(a.v);
-        if (all.every((v) => vs.has(v))) continue; // this is the final loop nest itself
-        let cost = 1;
-        for (const v of vs) cost *= extent(t.ranges.get(v)!);
-        if (!best || cost < best.cost) {
-          vs.delete(x);
-          best = { x, cost, fs, vars: orderVars([...vs], t) };
-        }
-      }
-      if (!best) return t;
-      const { x, fs, vars } = best;
-      const ranges = new Map<Var, Range>();
-      for (const v of [...vars, x]) ranges.set(v, t.ranges.get(v)!);
-      const shape = vars.map((v) => t.ranges.get(v)!.hi);
-      const inter = nodes.poly({
-        shape,
-        terms: [{ coef: 1, factors: fs.map((k) => t.factors[k]!), sums: [x], out: vars.map(aff), ranges }],
-      });
-      const rest = new Map(t.ranges);
-      rest.delete(x);
-      t = {
-        ...t,
-        factors: [...t.factors.filter((_, k) => !fs.includes(k)), { node: inter, idx: vars.map(aff) }],
-        sums: t.sums.filter((s) => s !== x),
-        ranges: rest,
-      };
-    }
-  }
-
-  /** Loop order: variables in the order of the output coordinates, then the others, sums last. */
-  function orderVars(vs: Var[], t: Term): Var[] {
-    const pos = (v: Var) => {
-      const p = t.out.findIndex((o) => o.v === v);
-      if (p >= 0) return p;
-      const s = t.sums.indexOf(v);
-      return s >= 0 ? 1000 + s : 500;
-    };
-    return [...vs].sort((a, b) => pos(a) - pos(b) || a - b);
-  }
-
-  /** Packs the row-only and column-only batch-dependent factors of a Hessian term into intermediates. */
-  function packSides(t: Term, rowRank: number): Term {
-    if (t.sums.length !== 1) return t;
-    const s = t.sums[0]!;
-    const rowVars = new Set<Var>();
-    const colVars = new Set<Var>();
-    t.out.forEach((o, k) => {
-      if (o.v !== null) (k < rowRank ? rowVars : colVars).add(o.v);
-    });
-    const groups: number[][] = [[], []];
-    const others: number[] = [];
-    t.factors.forEach((f, k) => {
-      const vs = f.idx.map((a) => a.v).filter((v): v is Var => v !== null);
-      if (!vs.includes(s)) return others.push(k);
-      const loopVs = vs.filter((v) => v !== s);
-      if (loopVs.every((v) => rowVars.has(v))) groups[0]!.push(k);
-      else if (loopVs.every((v) => colVars.has(v))) groups[1]!.push(k);
-      else others.push(k);
-    });
-    let factors = others.map((k) => t.factors[k]!);
-    for (const g of groups) {
-      if (g.length === 0) continue;
-      const fs = g.map((k) => t.factors[k]!);
-      const vs = new Set<Var>();
-      for (const f of fs) for (const a of f.idx) if (a.v !== null && a.v !== s) vs.add(a.v);
-      const vars = [...orderVars([...vs], t), s];
-      const single = fs.length === 1 ? fs[0]! : null;
-      // A single factor already laid out with s innermost and contiguous needs no copy.
-      if (single && single.idx.length > 0 && single.idx[single.idx.length - 1]!.v === s && single.idx.slice(0, -1).every((a) => a.v !== s)) {
-        factors.push(single);
-        continue;
-      }
-      const ranges = new Map<Var, Range>();
-      for (const v of vars) ranges.set(v, t.ranges.get(v)!);
-      const inter = nodes.poly({ shape: vars.map((v) => t.ranges.get(v)!.hi), terms: [{ coef: 1, factors: fs, sums: [], out: vars.map(aff), ranges }] });
-      factors.push({ node: inter, idx: vars.map(aff) });
-    }
-    return { ...t, factors };
-  }
-
   // ---- loop emission -----------------------------------------------------------------------
 
   let localCounter = 0;
@@ -201,7 +93,7 @@ export function lower(input: LowerInput): Program {
   }
 
   /** Emits one term as a loop nest that accumulates into the target. */
-  function emitTerm(t: Term, target: Target, body: Stmt[], deps: TNode[]): void {
+  function emitTerm(t: Term, target: Target, body: Stmt[], deps: TNode[], assign = false): void {
     const sums = t.sums;
     const loops = orderVars([...t.ranges.keys()].filter((v) => !sums.includes(v)), t);
     const order = [...loops, ...sums];
@@ -259,14 +151,21 @@ export function lower(input: LowerInput): Program {
 
     const outIndex = linExpr(linOf(t.out, target.strides, target.base), -1);
     if (target.upperOnly) {
+      // Skip entries below the diagonal (their mirror image is computed); decided at compile
+      // time when the column minus the row is a constant.
       const g = symmetryGuard(t, target);
-      if (g.depth >= 0) {
-        const gd = Math.max(...g.vars.map((v) => level.get(v)!));
+      const diff = subtractLin(g.col, g.row);
+      if (diff.terms.length === 0) {
+        if ((diff.c as { v: number }).v < 0) return;
+      } else {
+        const gd = Math.max(...diff.terms.map((x) => level.get(x.v)!));
         at(gd).unshift({ k: 'skipIfLess', a: linExpr(g.col, -1), b: linExpr(g.row, -1) });
-      } else if ((g.col.c as { v: number }).v < (g.row.c as { v: number }).v) {
-        return; // a constant entry below the diagonal: its mirror is computed
       }
     }
+    const store = (value: Expr): Stmt =>
+      target.mirror
+        ? { k: 'storeSym', buf: target.buf, index: outIndex, mirror: linExpr(linOf(t.out, target.mirror.strides, target.mirror.base), -1), value }
+        : { k: 'store', buf: target.buf, index: outIndex, value, accumulate: !assign };
 
     const accName = `acc${localCounter++}`;
     const sumNest = (d: number): Stmt[] => {
@@ -276,12 +175,16 @@ export function lower(input: LowerInput): Program {
     };
     const build = (d: number): Stmt[] => {
       if (d === L) {
-        if (sums.length === 0) return [{ k: 'store', buf: target.buf, index: outIndex, value: outerProd, accumulate: true }];
-        return [
-          { k: 'var', name: accName, value: num(0) },
-          ...sumNest(L),
-          { k: 'store', buf: target.buf, index: outIndex, value: mul(outerProd, { k: 'local', name: accName }), accumulate: true },
-        ];
+        if (sums.length === 0) return [store(outerProd)];
+        const acc: Expr = { k: 'local', name: accName };
+        if (sums.length === 1) {
+          const r = t.ranges.get(sums[0]!)!;
+          return [
+            { k: 'reduce', name: accName, v: names.get(sums[0]!)!, from: num(r.lo), to: dimExpr(r.hi), value: innerProd },
+            store(mul(outerProd, acc)),
+          ];
+        }
+        return [{ k: 'var', name: accName, value: num(0) }, ...sumNest(L), store(mul(outerProd, acc))];
       }
       const r = t.ranges.get(order[d]!)!;
       return [{ k: 'for', v: names.get(order[d]!)!, from: num(r.lo), to: dimExpr(r.hi), body: [...pre[d]!, ...build(d + 1)] }];
@@ -291,13 +194,21 @@ export function lower(input: LowerInput): Program {
   }
 
   /** Diagonal blocks: the flat row and column positions inside the parameter (same shape). */
-  function symmetryGuard(t: Term, target: Target): { depth: number; vars: Var[]; row: Lin; col: Lin } {
+  function symmetryGuard(t: Term, target: Target): { row: Lin; col: Lin } {
     const rr = target.rowRank!;
     const strides = target.strides.slice(rr);
-    const row = linOf(t.out.slice(0, rr), strides, num(0));
-    const col = linOf(t.out.slice(rr), strides, num(0));
-    const vars = [...row.terms, ...col.terms].map((x) => x.v);
-    return { depth: vars.length > 0 ? 1 : -1, vars, row, col };
+    return { row: linOf(t.out.slice(0, rr), strides, num(0)), col: linOf(t.out.slice(rr), strides, num(0)) };
+  }
+
+  /** a − b for linear indices with constant strides (the symmetry guard's strides are numbers). */
+  function subtractLin(a: Lin, b: Lin): Lin {
+    const terms = a.terms.map((x) => ({ ...x }));
+    for (const y of b.terms) {
+      const found = terms.find((x) => x.v === y.v);
+      if (found) found.stride = num((found.stride as { v: number }).v - (y.stride as { v: number }).v);
+      else terms.push({ v: y.v, stride: num(-(y.stride as { v: number }).v) });
+    }
+    return { c: num((a.c as { v: number }).v - (b.c as { v: number }).v), terms: terms.filter((x) => (x.stride as { v: number }).v !== 0) };
   }
 
   // ---- kernels -----------------------------------------------------------------------------
@@ -305,12 +216,14 @@ export function lower(input: LowerInput): Program {
   function emitFormula(name: string, comment: string, f: Formula, target: Target, fill: boolean): string {
     const body: Stmt[] = [];
     const deps: TNode[] = [];
-    if (fill) body.push({ k: 'fill', buf: target.buf, value: 0 });
-    for (const t0 of f.terms) {
-      let t = contract(t0);
-      if (target.rowRank !== undefined) t = packSides(t, target.rowRank);
-      emitTerm(t, target, body, deps);
-    }
+    const terms = f.terms.map((t0) => {
+      const t = contract(t0, nodes);
+      return target.rowRank !== undefined ? packSides(t, target.rowRank, nodes) : t;
+    });
+    // A first term that writes every element assigns, and nothing needs clearing first.
+    const assignFirst = fill && terms.length > 0 && covers(terms[0]!, f.shape);
+    if (fill && !assignFirst) body.push({ k: 'fill', buf: target.buf, value: 0 });
+    terms.forEach((t, k) => emitTerm(t, target, body, deps, assignFirst && k === 0));
     kernels.push({ name, comment, body });
     kernelDeps.set(name, deps);
     return name;
@@ -327,35 +240,66 @@ export function lower(input: LowerInput): Program {
       return;
     }
     const arg = node.arg;
-    const body: Stmt[] = [];
-    const shape = node.kind === 'map' ? node.shape : arg.shape;
-    const vars = shape.map((_, k) => `i${k}`);
-    const argIndex = linExprOfNames(vars, stridesOf(arg.shape), arg.kind === 'param' ? paramOffset.get(arg)! : 0);
-    const load: Expr = arg.kind === 'dim' ? { k: 'dim', name: arg.name } : { k: 'load', buf: bufName(arg), index: argIndex };
-    let inner: Stmt[];
-    let prefix: Stmt[] = [];
     if (node.kind === 'map') {
-      inner = [{ k: 'store', buf, index: linExprOfNames(vars, stridesOf(node.shape), 0), value: { k: 'call', fn: node.fn, arg: load }, accumulate: false }];
-      body.push(...nest(vars, shape, inner));
-    } else {
-      // max: over all elements, or along one axis of a matrix
-      const axis = node.axis;
-      if (axis === null || shape.length <= 1) {
-        prefix = [{ k: 'var', name: 'm', value: num(-Infinity) }];
-        inner = [{ k: 'update', name: 'm', op: 'max', value: load }];
-        body.push(...prefix, ...nest(vars, shape, inner), { k: 'store', buf, index: num(0), value: { k: 'local', name: 'm' }, accumulate: false });
-      } else {
-        const keep = axis === 0 ? 1 : 0;
-        const innerLoop: Stmt = { k: 'for', v: vars[axis]!, from: num(0), to: dimExpr(shape[axis]!), body: [{ k: 'update', name: 'm', op: 'max', value: load }] };
-        body.push({
-          k: 'for', v: vars[keep]!, from: num(0), to: dimExpr(shape[keep]!),
-          body: [{ k: 'var', name: 'm', value: num(-Infinity) }, innerLoop, { k: 'store', buf, index: int(vars[keep]!), value: { k: 'local', name: 'm' }, accumulate: false }],
-        });
-      }
+      // Maps of the same argument share one loop (and, within a family, one call).
+      const group = `map${arg.id}`;
+      materialized.set(node, group);
+      const members = mapGroups.get(arg) ?? [];
+      members.push(node);
+      mapGroups.set(arg, members);
+      kernelDeps.set(group, [arg]);
+      materialize(arg);
+      return;
     }
-    kernels.push({ name, comment: `${buf}${shapeText(node.shape)} = ${node.kind === 'map' ? fnText(node.fn) : 'max'}(${bufName(arg)})`, body });
+    const body: Stmt[] = [];
+    const shape = arg.shape;
+    const vars = shape.map((_, k) => `i${k}`);
+    const load = argLoad(arg, vars);
+    // max: over all elements, or along one axis of a matrix
+    const axis = node.kind === 'max' ? node.axis : null;
+    if (axis === null || shape.length <= 1) {
+      body.push(
+        { k: 'var', name: 'm', value: num(-Infinity) },
+        ...nest(vars, shape, [{ k: 'update', name: 'm', op: 'max', value: load }]),
+        { k: 'store', buf, index: num(0), value: { k: 'local', name: 'm' }, accumulate: false },
+      );
+    } else {
+      const keep = axis === 0 ? 1 : 0;
+      const innerLoop: Stmt = { k: 'for', v: vars[axis]!, from: num(0), to: dimExpr(shape[axis]!), body: [{ k: 'update', name: 'm', op: 'max', value: load }] };
+      body.push({
+        k: 'for', v: vars[keep]!, from: num(0), to: dimExpr(shape[keep]!),
+        body: [{ k: 'var', name: 'm', value: num(-Infinity) }, innerLoop, { k: 'store', buf, index: int(vars[keep]!), value: { k: 'local', name: 'm' }, accumulate: false }],
+      });
+    }
+    kernels.push({ name, comment: `${buf}${shapeText(node.shape)} = max(${bufName(arg)})`, body });
     kernelDeps.set(name, [arg]);
     materialize(arg);
+  }
+
+  const mapGroups = new Map<TNode, TNode[]>();
+
+  function argLoad(arg: TNode, vars: readonly string[]): Expr {
+    if (arg.kind === 'dim') return { k: 'dim', name: arg.name };
+    const index = linExprOfNames(vars, stridesOf(arg.shape), arg.kind === 'param' ? paramOffset.get(arg)! : 0);
+    return { k: 'load', buf: bufName(arg), index };
+  }
+
+  function emitMapGroup(arg: TNode, members: TNode[]): void {
+    const vars = arg.shape.map((_, k) => `i${k}`);
+    const inner: Stmt[] = [{ k: 'let', name: 'x', int: false, value: argLoad(arg, vars) }];
+    const fns = members.map((m) => (m as Extract<TNode, { kind: 'map' }>).fn);
+    const family = FAMILIES.find((f) => fns.every((fn) => f.members.includes(fn.name)) && fns.length > 1);
+    const x: Expr = { k: 'local', name: 'x' };
+    const y: Expr = { k: 'local', name: 'y' };
+    if (family) inner.push({ k: 'let', name: 'y', int: false, value: { k: 'call', fn: { name: family.members[0]!, p: 0 }, arg: x } });
+    const index = linExprOfNames(vars, stridesOf(arg.shape), 0);
+    members.forEach((m, k) => {
+      const fn = fns[k]!;
+      const value = family ? family.of(fn.name, y) : ({ k: 'call', fn, arg: x } as Expr);
+      inner.push({ k: 'store', buf: bufName(m), index, value, accumulate: false });
+    });
+    const what = members.map((m, k) => `${bufName(m)} = ${fnText(fns[k]!)}`).join(', ');
+    kernels.push({ name: `map${arg.id}`, comment: `${what} of ${bufName(arg)}${shapeText(arg.shape)}`, body: nest(vars, arg.shape, inner) });
   }
 
   // ---- outputs -------------------------------------------------------------------------------
@@ -370,7 +314,6 @@ export function lower(input: LowerInput): Program {
   });
   let nonzero = 0;
   let blocks = 0;
-  const mirrors: Stmt[] = [];
   params.forEach((P, i) => {
     params.forEach((Q, j) => {
       if (j < i) return;
@@ -378,20 +321,19 @@ export function lower(input: LowerInput): Program {
       const h = input.hessians[i]![j]!;
       if (h.terms.length === 0) return;
       nonzero++;
-      const rowStrides = stridesOf(P.shape).map((s) => mul(s, num(n)));
+      const byN = (strides: Expr[]) => strides.map((s) => mul(s, num(n)));
       const target: Target = {
-        buf: 'hessian', base: num(offsets[i]! * n + offsets[j]!), strides: [...rowStrides, ...stridesOf(Q.shape)],
+        buf: 'hessian', base: num(offsets[i]! * n + offsets[j]!), strides: [...byN(stridesOf(P.shape)), ...stridesOf(Q.shape)],
         rowRank: P.shape.length, upperOnly: i === j,
+        mirror: { base: num(offsets[j]! * n + offsets[i]!), strides: [...stridesOf(P.shape), ...byN(stridesOf(Q.shape))] },
       };
       entryKernels.hessian.push(emitFormula(`hess_${P.name}_${Q.name}`, `Hessian block (${P.name}, ${Q.name}): ${h.terms.length} term(s)`, h, target, false));
-      mirrors.push(mirrorBlock(offsets[i]!, sizeOf(P), offsets[j]!, sizeOf(Q), i === j, n));
     });
   });
-  kernels.push({ name: 'hess_mirror', comment: 'copy the computed triangle and blocks to their mirror images', body: mirrors });
-  kernelDeps.set('hess_mirror', []);
   notes.push(`${nonzero} of ${blocks} Hessian blocks are nonzero`);
 
   for (const k of [...entryKernels.value, ...entryKernels.gradient, ...entryKernels.hessian]) for (const d of kernelDeps.get(k)!) materialize(d);
+  for (const [arg, members] of mapGroups) emitMapGroup(arg, members);
 
   // Entry point order: dependencies first (depth-first, post-order), each kernel once.
   const byName = new Map(kernels.map((k) => [k.name, k]));
@@ -410,7 +352,7 @@ export function lower(input: LowerInput): Program {
     roots.forEach(visit);
     return out;
   };
-  const hessRoots = [...entryKernels.hessian, 'hess_mirror'];
+  const hessRoots = entryKernels.hessian;
   const entries: Record<Entry, string[]> = {
     value: schedule(entryKernels.value),
     gradient: schedule(entryKernels.gradient),
@@ -432,9 +374,36 @@ export function lower(input: LowerInput): Program {
   return { n, buffers, kernels: kernels.filter((k) => used.has(k.name) && byName.has(k.name)), entries, notes };
 }
 
-function sizeOf(p: TNode): number {
-  return p.shape.reduce<number>((a, b) => a * (b as number), 1);
+/** Whether a term writes every element of an output of this shape (so it may assign). */
+function covers(t: Term, shape: readonly Dim[]): boolean {
+  const seen = new Set<Var>();
+  return t.out.every((o, k) => {
+    if (o.v === null || o.c !== 0 || seen.has(o.v)) return false;
+    seen.add(o.v);
+    const r = t.ranges.get(o.v)!;
+    return r.lo === 0 && r.hi === shape[k];
+  });
 }
+
+const sub = (a: Expr, b: Expr): Expr => ({ k: 'bin', op: '-', a, b });
+
+/** Functions whose derivatives are cheap in terms of the function's value y. */
+const FAMILIES: readonly { members: readonly string[]; of: (fn: string, y: Expr) => Expr }[] = [
+  {
+    members: ['tanh', 'tanh_d1', 'tanh_d2'],
+    of: (fn, y) => {
+      const d1 = sub(num(1), mul(y, y));
+      return fn === 'tanh' ? y : fn === 'tanh_d1' ? d1 : mul(mul(num(-2), y), d1);
+    },
+  },
+  {
+    members: ['sigmoid', 'sigmoid_d1', 'sigmoid_d2'],
+    of: (fn, y) => {
+      const d1 = mul(y, sub(num(1), y));
+      return fn === 'sigmoid' ? y : fn === 'sigmoid_d1' ? d1 : mul(d1, sub(num(1), mul(num(2), y)));
+    },
+  },
+];
 
 function shapeText(shape: readonly Dim[]): string {
   return shape.length === 0 ? '' : `[${shape.join(', ')}]`;
@@ -456,17 +425,3 @@ function nest(vars: readonly string[], shape: readonly Dim[], inner: Stmt[]): St
   return body;
 }
 
-/** Copies block (rows r0.., cols c0..) to its transpose; for a diagonal block, the upper triangle down. */
-function mirrorBlock(r0: number, rn: number, c0: number, cn: number, diagonal: boolean, n: number): Stmt {
-  const i = int('i');
-  const j = int('j');
-  const src = add(mul(add(num(r0), i), num(n)), add(num(c0), j));
-  const dst = add(mul(add(num(c0), j), num(n)), add(num(r0), i));
-  return {
-    k: 'for', v: 'i', from: num(0), to: num(rn),
-    body: [{
-      k: 'for', v: 'j', from: diagonal ? add(i, num(1)) : num(0), to: num(cn),
-      body: [{ k: 'store', buf: 'hessian', index: dst, value: { k: 'load', buf: 'hessian', index: src }, accumulate: false }],
-    }],
-  };
-}

@@ -250,6 +250,41 @@ function emitKernel(line: (s?: string) => void, k: Kernel, buffers: readonly Buf
         usedBufs.add(s.buf);
         body.push(`${ind}${bufLocal(s.buf)}[${expr(s.index)}] ${s.accumulate ? '+=' : '='} ${expr(s.value)};`);
         break;
+      case 'storeSym': {
+        usedBufs.add(s.buf);
+        const b = bufLocal(s.buf);
+        body.push(`${ind}{`);
+        body.push(`${ind}  const v = ${expr(s.value)};`);
+        body.push(`${ind}  const at = ${expr(s.index)};`);
+        body.push(`${ind}  const mirror = ${expr(s.mirror)};`);
+        body.push(`${ind}  ${b}[at] += v;`);
+        body.push(`${ind}  if (mirror !== at) ${b}[mirror] += v;`);
+        body.push(`${ind}}`);
+        break;
+      }
+      case 'reduce': {
+        // Four independent partial sums: the additions no longer wait on each other.
+        const small = s.from.k === 'num' && s.to.k === 'num' && s.to.v - s.from.v < 8;
+        body.push(`${ind}let ${s.name} = 0;`);
+        if (small) {
+          body.push(`${ind}for (let ${s.v} = ${expr(s.from)}; ${s.v} < ${expr(s.to)}; ${s.v}++) ${s.name} += ${expr(s.value)};`);
+          break;
+        }
+        const at = (k: number) => expr(shiftVar(s.value, s.v, k));
+        body.push(`${ind}{`);
+        body.push(`${ind}  let r1 = 0, r2 = 0, r3 = 0;`);
+        body.push(`${ind}  let ${s.v} = ${expr(s.from)};`);
+        body.push(`${ind}  for (const end = ${expr(s.to)} - 3; ${s.v} < end; ${s.v} += 4) {`);
+        body.push(`${ind}    ${s.name} += ${at(0)};`);
+        body.push(`${ind}    r1 += ${at(1)};`);
+        body.push(`${ind}    r2 += ${at(2)};`);
+        body.push(`${ind}    r3 += ${at(3)};`);
+        body.push(`${ind}  }`);
+        body.push(`${ind}  for (const end = ${expr(s.to)}; ${s.v} < end; ${s.v}++) ${s.name} += ${at(0)};`);
+        body.push(`${ind}  ${s.name} += r1 + r2 + (r3);`.replace('(r3)', 'r3'));
+        body.push(`${ind}}`);
+        break;
+      }
       case 'skipIfLess':
         body.push(`${ind}if (${expr(s.a)} < ${expr(s.b)}) continue;`);
         break;
@@ -272,6 +307,18 @@ function emitKernel(line: (s?: string) => void, k: Kernel, buffers: readonly Buf
   body.forEach((l) => line(l));
   line('}');
   line();
+}
+
+/** The expression with loop variable v replaced by v + k. */
+function shiftVar(e: Expr, v: string, k: number): Expr {
+  if (k === 0) return e;
+  switch (e.k) {
+    case 'int': return e.name === v ? { k: 'bin', op: '+', a: e, b: { k: 'num', v: k } } : e;
+    case 'load': return { ...e, index: shiftVar(e.index, v, k) };
+    case 'bin': return { ...e, a: shiftVar(e.a, v, k), b: shiftVar(e.b, v, k) };
+    case 'call': return { ...e, arg: shiftVar(e.arg, v, k) };
+    default: return e;
+  }
 }
 
 const bufLocal = (b: string) => (b === 'theta' ? 'th' : b === 'hessian' ? 'H' : b === 'gradient' ? 'G' : b === 'value' ? 'V' : b);
