@@ -12,6 +12,10 @@ export type Expr =
   | { readonly k: 'local'; readonly name: string }
   /** The run-time size of a symbolic dimension. */
   | { readonly k: 'dim'; readonly name: string }
+  /** How many elements of a symbolic dimension the current chunk holds (the whole of it when unchunked). */
+  | { readonly k: 'extent'; readonly name: string }
+  /** Where the current chunk starts along a symbolic dimension (0 when unchunked). */
+  | { readonly k: 'offset'; readonly name: string }
   | { readonly k: 'load'; readonly buf: string; readonly index: Expr }
   | { readonly k: 'bin'; readonly op: '+' | '-' | '*'; readonly a: Expr; readonly b: Expr }
   | { readonly k: 'call'; readonly fn: MapFn; readonly arg: Expr };
@@ -54,12 +58,31 @@ export interface Kernel {
 
 export type Entry = 'value' | 'gradient' | 'hessian' | 'evaluate';
 
+/**
+ * Kernels of an entry point, in order. With a batch, `stream` runs once per chunk of the batch
+ * dimension (after the `clear` buffers, which accumulate across chunks, are zeroed), between
+ * `pre` (independent of the batch) and `post` (needs the completed sums over the batch).
+ */
+export interface Schedule {
+  readonly pre: readonly string[];
+  readonly clear: readonly string[];
+  readonly stream: readonly string[];
+  readonly post: readonly string[];
+}
+
+/** The batch dimension streamed in chunks, so that workspaces do not grow with it. */
+export interface Batch {
+  readonly dim: string;
+  readonly chunk: number;
+}
+
 export interface Program {
   readonly n: number;
   readonly buffers: readonly Buffer[];
   readonly kernels: readonly Kernel[];
-  /** Kernels to run, in order, for each entry point. */
-  readonly entries: Readonly<Record<Entry, readonly string[]>>;
+  readonly entries: Readonly<Record<Entry, Schedule>>;
+  /** Null when the model has no single batch dimension that can be streamed. */
+  readonly batch: Batch | null;
   /** Statistics for the reader: nonzero blocks, terms. */
   readonly notes: readonly string[];
 }

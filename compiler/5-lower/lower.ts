@@ -9,7 +9,7 @@ import type { Dim } from '../2-ir/graph.ts';
 import { aff, type ParamNode, type Affine, type Formula, type Range, type TNode, type Term, type Var } from '../2-ir/index-form.ts';
 import type { NodeTable } from '../2-ir/nodes.ts';
 import { contract, orderVars, packSides } from '../4-simplify/contract.ts';
-import { add, int, mul, num, type Buffer, type Entry, type Expr, type Kernel, type Program, type Stmt } from './loops.ts';
+import { add, int, mul, num, type Buffer, type Entry, type Expr, type Kernel, type Program, type Schedule, type Stmt } from './loops.ts';
 
 /** Where a term's output coordinates land: a buffer, a base offset and one stride per coordinate. */
 interface Target {
@@ -31,20 +31,40 @@ export interface LowerInput {
   readonly gradients: readonly Formula[];
   /** hessians[i][j] for i <= j: d²f / dP_i dP_j. */
   readonly hessians: readonly (readonly Formula[])[];
+  readonly symbolicDims: readonly string[];
 }
 
 function dimExpr(d: Dim): Expr {
   return typeof d === 'number' ? num(d) : { k: 'dim', name: d };
 }
 
-function stridesOf(shape: readonly Dim[]): Expr[] {
+/** Loop bound along a dimension: a symbolic one is the current chunk's length. */
+function extentExpr(d: Dim): Expr {
+  return typeof d === 'number' ? num(d) : { k: 'extent', name: d };
+}
+
+/**
+ * Row-major strides. Workspaces hold one chunk of a symbolic dimension (`extent`); the user's
+ * data arrays hold all of it (`dim`).
+ */
+function stridesOf(shape: readonly Dim[], whole = false): Expr[] {
   const strides: Expr[] = [];
   let s: Expr = num(1);
   for (let k = shape.length - 1; k >= 0; k--) {
     strides[k] = s;
-    s = mul(s, dimExpr(shape[k]!));
+    s = mul(s, whole ? dimExpr(shape[k]!) : extentExpr(shape[k]!));
   }
   return strides;
+}
+
+/** Where the current chunk starts inside a data array. */
+function dataBase(shape: readonly Dim[]): Expr {
+  const strides = stridesOf(shape, true);
+  let base: Expr = num(0);
+  shape.forEach((d, k) => {
+    if (typeof d === 'string') base = add(base, mul({ k: 'offset', name: d }, strides[k]!));
+  });
+  return base;
 }
 
 const bufName = (node: TNode): string => (node.kind === 'param' ? 'theta' : node.kind === 'data' ? `d_${node.name}` : `t${node.id}`);
@@ -88,6 +108,7 @@ export function lower(input: LowerInput): Program {
   }
 
   function factorLin(node: TNode, idx: readonly Affine[]): Lin {
+    if (node.kind === 'data') return linOf(idx, stridesOf(node.shape, true), dataBase(node.shape));
     const base = node.kind === 'param' ? num(paramOffset.get(node)!) : num(0);
     return linOf(idx, stridesOf(node.shape), base);
   }
@@ -171,7 +192,7 @@ export function lower(input: LowerInput): Program {
     const sumNest = (d: number): Stmt[] => {
       if (d === order.length) return [{ k: 'update', name: accName, op: '+', value: innerProd }];
       const r = t.ranges.get(order[d]!)!;
-      return [{ k: 'for', v: names.get(order[d]!)!, from: num(r.lo), to: dimExpr(r.hi), body: [...pre[d]!, ...sumNest(d + 1)] }];
+      return [{ k: 'for', v: names.get(order[d]!)!, from: num(r.lo), to: extentExpr(r.hi), body: [...pre[d]!, ...sumNest(d + 1)] }];
     };
     const build = (d: number): Stmt[] => {
       if (d === L) {
@@ -180,14 +201,14 @@ export function lower(input: LowerInput): Program {
         if (sums.length === 1) {
           const r = t.ranges.get(sums[0]!)!;
           return [
-            { k: 'reduce', name: accName, v: names.get(sums[0]!)!, from: num(r.lo), to: dimExpr(r.hi), value: innerProd },
+            { k: 'reduce', name: accName, v: names.get(sums[0]!)!, from: num(r.lo), to: extentExpr(r.hi), value: innerProd },
             store(mul(outerProd, acc)),
           ];
         }
         return [{ k: 'var', name: accName, value: num(0) }, ...sumNest(L), store(mul(outerProd, acc))];
       }
       const r = t.ranges.get(order[d]!)!;
-      return [{ k: 'for', v: names.get(order[d]!)!, from: num(r.lo), to: dimExpr(r.hi), body: [...pre[d]!, ...build(d + 1)] }];
+      return [{ k: 'for', v: names.get(order[d]!)!, from: num(r.lo), to: extentExpr(r.hi), body: [...pre[d]!, ...build(d + 1)] }];
     };
     const nest = build(0);
     body.push({ k: 'block', body: [...outer, ...nest] });
@@ -265,9 +286,9 @@ export function lower(input: LowerInput): Program {
       );
     } else {
       const keep = axis === 0 ? 1 : 0;
-      const innerLoop: Stmt = { k: 'for', v: vars[axis]!, from: num(0), to: dimExpr(shape[axis]!), body: [{ k: 'update', name: 'm', op: 'max', value: load }] };
+      const innerLoop: Stmt = { k: 'for', v: vars[axis]!, from: num(0), to: extentExpr(shape[axis]!), body: [{ k: 'update', name: 'm', op: 'max', value: load }] };
       body.push({
-        k: 'for', v: vars[keep]!, from: num(0), to: dimExpr(shape[keep]!),
+        k: 'for', v: vars[keep]!, from: num(0), to: extentExpr(shape[keep]!),
         body: [{ k: 'var', name: 'm', value: num(-Infinity) }, innerLoop, { k: 'store', buf, index: int(vars[keep]!), value: { k: 'local', name: 'm' }, accumulate: false }],
       });
     }
@@ -280,8 +301,9 @@ export function lower(input: LowerInput): Program {
 
   function argLoad(arg: TNode, vars: readonly string[]): Expr {
     if (arg.kind === 'dim') return { k: 'dim', name: arg.name };
-    const index = linExprOfNames(vars, stridesOf(arg.shape), arg.kind === 'param' ? paramOffset.get(arg)! : 0);
-    return { k: 'load', buf: bufName(arg), index };
+    const whole = arg.kind === 'data';
+    const base = arg.kind === 'param' ? num(paramOffset.get(arg)!) : whole ? dataBase(arg.shape) : num(0);
+    return { k: 'load', buf: bufName(arg), index: add(base, linExprOfNames(vars, stridesOf(arg.shape, whole), 0)) };
   }
 
   function emitMapGroup(arg: TNode, members: TNode[]): void {
@@ -352,26 +374,112 @@ export function lower(input: LowerInput): Program {
     roots.forEach(visit);
     return out;
   };
-  const hessRoots = entryKernels.hessian;
-  const entries: Record<Entry, string[]> = {
+  const orders: Record<Entry, string[]> = {
     value: schedule(entryKernels.value),
     gradient: schedule(entryKernels.gradient),
-    hessian: schedule(hessRoots),
-    evaluate: schedule([...entryKernels.value, ...entryKernels.gradient, ...hessRoots]),
+    hessian: schedule(entryKernels.hessian),
+    evaluate: schedule([...entryKernels.value, ...entryKernels.gradient, ...entryKernels.hessian]),
   };
-  const used = new Set(Object.values(entries).flat());
+  const used = new Set(Object.values(orders).flat());
+
+  // Temps, each with the kernel that writes it.
+  const temps: { node: TNode; kernel: string }[] = [];
+  for (const node of nodes.nodes) {
+    const kn = materialized.get(node);
+    if (kn && used.has(kn)) temps.push({ node, kernel: kn });
+  }
+  const streamed = streamBatch(input.symbolicDims, orders, temps, n);
+  const entries = {} as Record<Entry, Schedule>;
+  for (const e of Object.keys(orders) as Entry[]) {
+    entries[e] = streamed ? streamed.schedules[e] : { pre: orders[e], clear: [], stream: [], post: [] };
+  }
+  if (streamed) {
+    // Kernels that sum over the batch accumulate across chunks: their buffers are cleared once
+    // before the chunks, so they neither clear nor assign themselves.
+    for (const k of kernels) if (streamed.accumulating.has(k.name)) k.body.splice(0, k.body.length, ...k.body.filter((st) => st.k !== 'fill').map(accumulateStore));
+    notes.push(`the batch dimension ${streamed.batch.dim} is streamed in chunks of ${streamed.batch.chunk}`);
+  }
+
+  /**
+   * Decides whether the single symbolic dimension can be streamed: every kernel that loops over
+   * it must depend only on kernels that do not, or that loop over it too (never on a completed
+   * sum over it), and sums over it must be plain sums.
+   */
+  function streamBatch(dims: readonly string[], ords: Record<Entry, string[]>, ts: { node: TNode; kernel: string }[], size: number) {
+    if (dims.length !== 1) return null;
+    const B = dims[0]!;
+    const loopsOver = (body: readonly Stmt[]): boolean =>
+      body.some((st) =>
+        (st.k === 'for' && ((st.to.k === 'extent' && st.to.name === B) || loopsOver(st.body))) ||
+        (st.k === 'reduce' && st.to.k === 'extent' && st.to.name === B) ||
+        (st.k === 'block' && loopsOver(st.body)),
+      );
+    const outShape = new Map<string, readonly Dim[]>();
+    const isMax = new Set<string>();
+    for (const { node, kernel } of ts) {
+      outShape.set(kernel, node.shape);
+      if (node.kind === 'max') isMax.add(kernel);
+    }
+    const accumulating = new Set<string>();
+    const schedules = {} as Record<Entry, Schedule>;
+    for (const e of Object.keys(ords) as Entry[]) {
+      const pre: string[] = [];
+      const stream: string[] = [];
+      const post: string[] = [];
+      const after = new Set<string>(); // kernels whose result needs the whole batch
+      for (const k of ords[e]) {
+        const deps = kernelDeps.get(k)!.map((d) => materialized.get(d)).filter((x): x is string => x !== undefined);
+        const needsWhole = deps.some((d) => after.has(d));
+        if (loopsOver(byName.get(k)!.body)) {
+          if (needsWhole) return null;
+          stream.push(k);
+          const shape = outShape.get(k) ?? [];
+          if (!(shape as readonly Dim[]).includes(B)) {
+            if (isMax.has(k)) return null;
+            accumulating.add(k);
+            after.add(k);
+          }
+        } else if (needsWhole) {
+          post.push(k);
+          after.add(k);
+        } else if (deps.some((d) => stream.includes(d))) {
+          return null;
+        } else pre.push(k);
+      }
+      // Outputs the entry point clears itself (gradient, Hessian) are not listed.
+      const clear = stream.filter((k) => accumulating.has(k)).flatMap((k) => (k === 'value' ? ['value'] : ts.filter((t) => t.kernel === k).map((t) => bufName(t.node))));
+      schedules[e] = { pre, clear, stream, post };
+    }
+    // The largest workspace, per element of the batch, bounds the chunk: no buffer may exceed half
+    // the Hessian.
+    let perElement = 1;
+    for (const { node } of ts) {
+      const shape = node.shape as readonly Dim[];
+      if (!shape.includes(B)) continue;
+      perElement = Math.max(perElement, shape.reduce<number>((a, d) => a * (d === B ? 1 : (d as number)), 1));
+    }
+    const chunk = Math.max(1, Math.min(MAX_CHUNK, Math.floor((size * size) / 2 / perElement)));
+    return { batch: { dim: B, chunk }, schedules, accumulating };
+  }
 
   // Buffers: theta, data, every temp used by a scheduled kernel.
   const buffers: Buffer[] = [{ name: 'theta', kind: 'theta', shape: [n] }];
   for (const node of nodes.nodes) {
     if (node.kind === 'data') buffers.push({ name: bufName(node), kind: 'data', shape: node.shape, scalar: node.shape.length === 0 });
   }
-  for (const node of nodes.nodes) {
-    const kn = materialized.get(node);
-    if (kn && used.has(kn)) buffers.push({ name: bufName(node), kind: 'temp', shape: node.shape });
-  }
+  for (const { node } of temps) buffers.push({ name: bufName(node), kind: 'temp', shape: node.shape });
   buffers.push({ name: 'value', kind: 'value', shape: [1] }, { name: 'gradient', kind: 'gradient', shape: [n] }, { name: 'hessian', kind: 'hessian', shape: [n * n] });
-  return { n, buffers, kernels: kernels.filter((k) => used.has(k.name) && byName.has(k.name)), entries, notes };
+  return { n, buffers, kernels: kernels.filter((k) => used.has(k.name)), entries, batch: streamed?.batch ?? null, notes };
+}
+
+/** Largest chunk of the batch streamed at once: big enough to amortize a pass, small enough for cache. */
+const MAX_CHUNK = 2048;
+
+function accumulateStore(st: Stmt): Stmt {
+  if (st.k === 'store') return { ...st, accumulate: true };
+  if (st.k === 'block') return { ...st, body: st.body.map(accumulateStore) };
+  if (st.k === 'for') return { ...st, body: st.body.map(accumulateStore) };
+  return st;
 }
 
 /** Whether a term writes every element of an output of this shape (so it may assign). */
@@ -421,7 +529,7 @@ function linExprOfNames(vars: readonly string[], strides: readonly Expr[], base:
 
 function nest(vars: readonly string[], shape: readonly Dim[], inner: Stmt[]): Stmt[] {
   let body = inner;
-  for (let k = vars.length - 1; k >= 0; k--) body = [{ k: 'for', v: vars[k]!, from: num(0), to: dimExpr(shape[k]!), body }];
+  for (let k = vars.length - 1; k >= 0; k--) body = [{ k: 'for', v: vars[k]!, from: num(0), to: extentExpr(shape[k]!), body }];
   return body;
 }
 

@@ -18,6 +18,8 @@ export interface EmitInfo {
 
 const q = (s: string) => JSON.stringify(s);
 const dimVar = (d: string) => `dim_${d}`;
+const lenVar = (d: string) => `len_${d}`;
+const offVar = (d: string) => `off_${d}`;
 
 export function emitTypeScript(p: Program, info: EmitInfo): string {
   const out: string[] = [];
@@ -67,7 +69,11 @@ export function emitTypeScript(p: Program, info: EmitInfo): string {
   line('interface State {');
   line('  theta: ArrayLike<number>;');
   for (const b of dataBufs) line(`  ${b.name}: ${b.scalar ? 'number' : 'ArrayLike<number>'};`);
-  for (const d of info.symbolicDims) line(`  ${dimVar(d)}: number;`);
+  for (const d of info.symbolicDims) {
+    line(`  ${dimVar(d)}: number;`);
+    line(`  ${lenVar(d)}: number; // elements of ${d} in the current chunk`);
+    line(`  ${offVar(d)}: number; // where the current chunk starts`);
+  }
   line('  value: Float64Array;');
   line('  gradient: Float64Array;');
   line('  hessian: Float64Array;');
@@ -78,20 +84,38 @@ export function emitTypeScript(p: Program, info: EmitInfo): string {
   line('const state: State = {');
   line('  theta: EMPTY,');
   for (const b of dataBufs) line(`  ${b.name}: ${b.scalar ? '0' : 'EMPTY'},`);
-  for (const d of info.symbolicDims) line(`  ${dimVar(d)}: -1,`);
+  for (const d of info.symbolicDims) line(`  ${dimVar(d)}: -1,\n  ${lenVar(d)}: 0,\n  ${offVar(d)}: 0,`);
   line('  value: new Float64Array(1),');
   line('  gradient: EMPTY,');
   line('  hessian: EMPTY,');
-  for (const t of temps) line(`  ${t.name}: ${isFixed(t.shape) ? `new Float64Array(${sizeText(t.shape, {})})` : 'EMPTY'},`);
+  // With a streamed batch every workspace has a fixed size; otherwise bind() sizes them.
+  const chunkEnv: Record<string, string> = p.batch ? { [p.batch.dim]: String(p.batch.chunk) } : {};
+  const fixedNow = (shape: readonly Dim[]) => shape.every((d) => typeof d === 'number' || d in chunkEnv);
+  for (const t of temps) line(`  ${t.name}: ${fixedNow(t.shape) ? `new Float64Array(${sizeText(t.shape, chunkEnv)})` : 'EMPTY'},`);
   line('};');
   line();
-  emitBind(line, info, n, temps);
+  emitBind(line, info, n, temps.filter((t) => !fixedNow(t.shape)), p.batch !== null);
 
   // ---- kernels -------------------------------------------------------------------------------
   for (const k of p.kernels) emitKernel(line, k, p.buffers, usedFns);
 
   // ---- entry points --------------------------------------------------------------------------
-  const call = (e: Entry) => p.entries[e].map((k) => `  ${kernelFn(k)}(state);`);
+  const call = (e: Entry): string[] => {
+    const sch = p.entries[e];
+    const lines = sch.pre.map((k) => `  ${kernelFn(k)}(state);`);
+    if (p.batch && sch.stream.length > 0) {
+      const B = p.batch.dim;
+      lines.push(`  // The batch, ${p.batch.chunk} at a time: workspaces hold one chunk, sums over it accumulate.`);
+      for (const b of sch.clear) lines.push(`  state.${b}.fill(0);`);
+      lines.push(`  for (let off = 0; off < state.${dimVar(B)}; off += ${p.batch.chunk}) {`);
+      lines.push(`    state.${offVar(B)} = off;`);
+      lines.push(`    state.${lenVar(B)} = Math.min(${p.batch.chunk}, state.${dimVar(B)} - off);`);
+      for (const k of sch.stream) lines.push(`    ${kernelFn(k)}(state);`);
+      lines.push('  }');
+    }
+    for (const k of sch.post) lines.push(`  ${kernelFn(k)}(state);`);
+    return lines;
+  };
   const dataParam = info.data.length === 0 ? 'data: Data = {}' : 'data: Data';
   line('/** The objective at θ. */');
   line(`export function value(theta: ArrayLike<number>, ${dataParam}): number {`);
@@ -150,7 +174,7 @@ export function emitTypeScript(p: Program, info: EmitInfo): string {
 
 // ---- binding inputs ----------------------------------------------------------------------------
 
-function emitBind(line: (s?: string) => void, info: EmitInfo, n: number, temps: readonly Buffer[]): void {
+function emitBind(line: (s?: string) => void, info: EmitInfo, n: number, resized: readonly Buffer[], batched: boolean): void {
   line('/** Checks the inputs, reads the run-time dimensions off the data and sizes the workspace. */');
   line(`function bind(theta: ArrayLike<number>, data: Data): void {`);
   line(`  if (theta == null || typeof theta.length !== 'number') throw new RangeError('theta: expected an array of length ${n}');`);
@@ -191,11 +215,13 @@ function emitBind(line: (s?: string) => void, info: EmitInfo, n: number, temps: 
     line(`  state.${local} = ${local};`);
   }
   for (const dname of info.symbolicDims) if (!known.has(dname) && symbolic.has(dname)) line(`  const ${dimVar(dname)} = 0; // not used by any data array`);
-  const resized = temps.filter((t) => !isFixed(t.shape));
   if (info.symbolicDims.length > 0) {
     const changed = info.symbolicDims.map((d) => `state.${dimVar(d)} !== ${dimVar(d)}`).join(' || ');
     line(`  if (${changed}) {`);
-    for (const d of info.symbolicDims) line(`    state.${dimVar(d)} = ${dimVar(d)};`);
+    for (const d of info.symbolicDims) {
+      line(`    state.${dimVar(d)} = ${dimVar(d)};`);
+      if (!batched) line(`    state.${lenVar(d)} = ${dimVar(d)};`);
+    }
     const env: Record<string, string> = {};
     for (const d of info.symbolicDims) env[d] = dimVar(d);
     for (const t of resized) line(`    state.${t.name} = new Float64Array(${sizeText(t.shape, env)});`);
@@ -217,7 +243,9 @@ function emitKernel(line: (s?: string) => void, k: Kernel, buffers: readonly Buf
     if (e.k === 'load') {
       usedBufs.add(e.buf);
       visitExpr(e.index);
-    } else if (e.k === 'dim') usedDims.add(e.name);
+    } else if (e.k === 'dim') usedDims.add(dimVar(e.name));
+    else if (e.k === 'extent') usedDims.add(lenVar(e.name));
+    else if (e.k === 'offset') usedDims.add(offVar(e.name));
     else if (e.k === 'bin') {
       visitExpr(e.a);
       visitExpr(e.b);
@@ -303,7 +331,7 @@ function emitKernel(line: (s?: string) => void, k: Kernel, buffers: readonly Buf
   line(`/** ${k.comment} */`);
   line(`function ${kernelFn(k.name)}(s: State): void {`);
   for (const b of [...usedBufs].sort()) line(`  const ${bufLocal(b)} = s.${b};`);
-  for (const d of [...usedDims].sort()) line(`  const ${dimVar(d)} = s.${dimVar(d)};`);
+  for (const d of [...usedDims].sort()) line(`  const ${d} = s.${d};`);
   body.forEach((l) => line(l));
   line('}');
   line();
@@ -334,6 +362,10 @@ function exprText(e: Expr, buffers: readonly Buffer[], parent = 0): string {
       return e.name;
     case 'dim':
       return dimVar(e.name);
+    case 'extent':
+      return lenVar(e.name);
+    case 'offset':
+      return offVar(e.name);
     case 'load': {
       const b = buffers.find((x) => x.name === e.buf);
       if (b?.scalar) return bufLocal(e.buf);
