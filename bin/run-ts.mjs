@@ -3,27 +3,45 @@
 // external) into node_modules/.cache, then Node imports the bundle. Bundling each time
 // keeps the command in step with the sources without a separate build step.
 import { build } from 'esbuild';
-import { mkdirSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve, basename } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 export async function runTs(entry) {
-  const cache = join(root, 'node_modules', '.cache', 'hessgen');
-  mkdirSync(cache, { recursive: true });
-  const outfile = join(cache, basename(entry).replace(/\.ts$/, '') + '.mjs');
+  const { dir, inTree } = cacheDir();
+  const outfile = join(dir, `${basename(entry).replace(/\.ts$/, '')}.${process.pid}.mjs`);
   await build({
     entryPoints: [resolve(entry)],
     bundle: true,
     platform: 'node',
     format: 'esm',
     target: 'node20',
-    packages: 'external',
+    // Inside node_modules the bundle can import the packages; elsewhere it must carry them.
+    ...(inTree ? { packages: 'external' } : {}),
     outfile,
     logLevel: 'warning',
   });
-  return import(pathToFileURL(outfile).href);
+  // One bundle per process: concurrent runs never read each other's half-written file.
+  try {
+    return await import(pathToFileURL(outfile).href);
+  } finally {
+    rmSync(outfile, { force: true });
+  }
+}
+
+/** node_modules/.cache/hessgen (so that the bundle resolves the packages), else the temp folder. */
+function cacheDir() {
+  const dir = join(root, 'node_modules', '.cache', 'hessgen');
+  try {
+    mkdirSync(dir, { recursive: true });
+    accessSync(dir, constants.W_OK);
+    return { dir, inTree: true };
+  } catch {
+    return { dir: mkdtempSync(join(tmpdir(), 'hessgen-')), inTree: false };
+  }
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -35,8 +35,8 @@ export type Stmt =
   /** Skip the rest of the innermost loop's iteration when a < b. */
   | { readonly k: 'skipIfLess'; readonly a: Expr; readonly b: Expr }
   | { readonly k: 'fill'; readonly buf: string; readonly value: number }
-  /** A scope of its own (one term's loop nest). */
-  | { readonly k: 'block'; readonly body: Stmt[] };
+  /** A scope of its own (one term's loop nest), with the term in index notation for the reader. */
+  | { readonly k: 'block'; readonly body: Stmt[]; readonly comment?: string };
 
 export type BufferKind = 'theta' | 'data' | 'temp' | 'value' | 'gradient' | 'hessian';
 

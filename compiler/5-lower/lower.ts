@@ -211,7 +211,7 @@ export function lower(input: LowerInput): Program {
       return [{ k: 'for', v: names.get(order[d]!)!, from: num(r.lo), to: extentExpr(r.hi), body: [...pre[d]!, ...build(d + 1)] }];
     };
     const nest = build(0);
-    body.push({ k: 'block', body: [...outer, ...nest] });
+    body.push({ k: 'block', body: [...outer, ...nest], comment: termText(t, target.buf, names) });
   }
 
   /** Diagonal blocks: the flat row and column positions inside the parameter (same shape). */
@@ -470,6 +470,20 @@ export function lower(input: LowerInput): Program {
   for (const { node } of temps) buffers.push({ name: bufName(node), kind: 'temp', shape: node.shape });
   buffers.push({ name: 'value', kind: 'value', shape: [1] }, { name: 'gradient', kind: 'gradient', shape: [n] }, { name: 'hessian', kind: 'hessian', shape: [n * n] });
   return { n, buffers, kernels: kernels.filter((k) => used.has(k.name)), entries, batch: streamed?.batch ?? null, notes };
+}
+
+/** A term in index notation, with the loop variables' names: `t5[i0, i1] += 2 · Σ_i2 X[i0, i2]·W[i2, i1]`. */
+function termText(t: Term, buf: string, names: ReadonlyMap<Var, string>): string {
+  const a = (x: Affine) => (x.v === null ? String(x.c) : x.c === 0 ? names.get(x.v)! : `${names.get(x.v)!}${x.c > 0 ? '+' : ''}${x.c}`);
+  const nodeName = (f: Term['factors'][number]) => (f.node.kind === 'param' || f.node.kind === 'data' || f.node.kind === 'dim' ? f.node.name : bufName(f.node));
+  const factors = t.factors.map((f) => (f.idx.length ? `${nodeName(f)}[${f.idx.map(a).join(', ')}]` : nodeName(f)));
+  const ranges = [...t.ranges.entries()]
+    .filter(([, r]) => r.lo !== 0)
+    .map(([v, r]) => `${names.get(v)} ≥ ${r.lo}`);
+  const sum = t.sums.length ? `Σ_${t.sums.map((v) => names.get(v)!).join(',')} ` : '';
+  const prod = [...(t.coef !== 1 || factors.length === 0 ? [String(t.coef)] : []), ...factors].join('·');
+  const out = t.out.length ? `${buf}[${t.out.map(a).join(', ')}]` : buf;
+  return `${out} += ${sum}${prod}${ranges.length ? `  (${ranges.join(', ')})` : ''}`;
 }
 
 /** Largest chunk of the batch streamed at once: big enough to amortize a pass, small enough for cache. */

@@ -281,6 +281,12 @@ function emitKernel(line: (s?: string) => void, k: Kernel, buffers: readonly Buf
       case 'storeSym': {
         usedBufs.add(s.buf);
         const b = bufLocal(s.buf);
+        if (s.index.k === 'num' && s.mirror.k === 'num') {
+          // Both positions known: one store on the diagonal, two elsewhere.
+          body.push(`${ind}${b}[${s.index.v}] += ${expr(s.value)};`);
+          if (s.mirror.v !== s.index.v) body.push(`${ind}${b}[${s.mirror.v}] = ${b}[${s.index.v}];`);
+          break;
+        }
         body.push(`${ind}{`);
         body.push(`${ind}  const v = ${expr(s.value)};`);
         body.push(`${ind}  const at = ${expr(s.index)};`);
@@ -302,7 +308,7 @@ function emitKernel(line: (s?: string) => void, k: Kernel, buffers: readonly Buf
         body.push(`${ind}{`);
         body.push(`${ind}  let r1 = 0, r2 = 0, r3 = 0;`);
         body.push(`${ind}  let ${s.v} = ${expr(s.from)};`);
-        body.push(`${ind}  for (const end = ${expr(s.to)} - 3; ${s.v} < end; ${s.v} += 4) {`);
+        body.push(`${ind}  if (${expr(s.to)} - ${s.v} >= 16) for (const end = ${expr(s.to)} - 3; ${s.v} < end; ${s.v} += 4) {`);
         body.push(`${ind}    ${s.name} += ${at(0)};`);
         body.push(`${ind}    r1 += ${at(1)};`);
         body.push(`${ind}    r2 += ${at(2)};`);
@@ -321,6 +327,7 @@ function emitKernel(line: (s?: string) => void, k: Kernel, buffers: readonly Buf
         body.push(`${ind}${bufLocal(s.buf)}.fill(${s.value});`);
         break;
       case 'block':
+        if (s.comment) body.push(`${ind}// ${s.comment}`);
         body.push(`${ind}{`);
         s.body.forEach((x) => stmt(x, ind + '  '));
         body.push(`${ind}}`);

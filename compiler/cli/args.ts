@@ -1,0 +1,156 @@
+// Command-line parsing: argv -> a command, or a UsageError with a message a user can act on.
+import type { Target } from '../index.ts';
+import { UsageError } from './errors.ts';
+
+/** Every target, in the order outputs are produced and listed. */
+export const ALL_TARGETS: readonly Target[] = ['ts', 'wgsl'];
+
+export type Mode = 'build' | 'check' | 'watch';
+
+export type Command =
+  | { readonly kind: 'help' }
+  | { readonly kind: 'version' }
+  | {
+      readonly kind: 'build';
+      readonly inputs: readonly string[]; // as typed: model files and folders
+      readonly out: string; // as typed
+      readonly targets: readonly Target[]; // deduplicated, in ALL_TARGETS order
+      readonly mode: Mode;
+    };
+
+const BUILD_FLAGS = ['--out', '--target', '--check', '--watch', '--help', '--version'];
+const COMMANDS = ['build', 'help'];
+
+export function parseArgs(argv: readonly string[]): Command {
+  const [command, ...rest] = argv;
+  if (command === undefined) throw new UsageError('no command given');
+  if (command === '-h' || command === '--help' || command === 'help') return { kind: 'help' };
+  if (command === '--version') return { kind: 'version' };
+  if (command === 'build') return parseBuild(rest);
+  if (command.startsWith('-')) {
+    throw new UsageError(`unknown option '${command}'${suggest(flagName(command), ['--help', '--version'])}`);
+  }
+  if (command.endsWith('.hess')) {
+    throw new UsageError(`unknown command '${command}'; to compile it, run: hessgen build ${command} --out <folder>`);
+  }
+  const close = suggest(command, COMMANDS, '');
+  throw new UsageError(`unknown command '${command}'${close === '' ? ' (the command is build)' : close}`);
+}
+
+function parseBuild(args: readonly string[]): Command {
+  // --help wins over any other mistake on the line: the user is asking how to write it.
+  for (const a of args) {
+    if (a === '--') break;
+    if (a === '-h' || a === '--help') return { kind: 'help' };
+  }
+  const inputs: string[] = [];
+  let out: string | undefined;
+  let targetText: string | undefined;
+  let check = false;
+  let watch = false;
+  let flagsEnded = false;
+
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (flagsEnded || !arg.startsWith('-') || arg === '-') {
+      inputs.push(arg);
+      continue;
+    }
+    if (arg === '--') {
+      flagsEnded = true;
+      continue;
+    }
+    const eq = arg.indexOf('=');
+    const name = eq >= 0 ? arg.slice(0, eq) : arg;
+    const inline = eq >= 0 ? arg.slice(eq + 1) : undefined;
+    const takeValue = (what: string, placeholder: string): string => {
+      const missing = `${name} needs ${what}: ${name} <${placeholder}>`;
+      if (inline !== undefined) {
+        if (inline === '') throw new UsageError(missing);
+        return inline;
+      }
+      const next = args[i + 1];
+      if (next === undefined || (next.startsWith('-') && next !== '-')) throw new UsageError(missing);
+      i++;
+      return next;
+    };
+    const noValue = (): void => {
+      if (inline !== undefined) throw new UsageError(`${name} takes no value (got '${arg}')`);
+    };
+    switch (name) {
+      case '--out':
+        if (out !== undefined) throw new UsageError('--out is given more than once');
+        out = takeValue('a folder', 'folder');
+        break;
+      case '--target':
+        if (targetText !== undefined) throw new UsageError('--target is given more than once (use --target ts,wgsl for both)');
+        targetText = takeValue('a target list', 'ts|wgsl|ts,wgsl');
+        break;
+      case '--check':
+        noValue();
+        check = true;
+        break;
+      case '--watch':
+        noValue();
+        watch = true;
+        break;
+      case '--version':
+        noValue();
+        return { kind: 'version' };
+      default:
+        throw new UsageError(`unknown option '${name}'${suggest(name, BUILD_FLAGS)}`);
+    }
+  }
+
+  if (inputs.length === 0) throw new UsageError('no models given: name .hess files or folders to build');
+  if (out === undefined) throw new UsageError('missing --out <folder> (where the generated files go)');
+  if (check && watch) throw new UsageError('--check and --watch cannot be used together');
+  const targets = targetText === undefined ? (['ts'] as const) : parseTargets(targetText);
+  return { kind: 'build', inputs, out, targets, mode: check ? 'check' : watch ? 'watch' : 'build' };
+}
+
+/** `ts`, `wgsl`, `ts,wgsl` (any order, spaces allowed around commas, repeats ignored). */
+export function parseTargets(text: string): Target[] {
+  const wanted = new Set<string>();
+  for (const raw of text.split(',')) {
+    const part = raw.trim();
+    if (part === '') throw new UsageError(`--target '${text}' has an empty target name (expected ts, wgsl or ts,wgsl)`);
+    if (!(ALL_TARGETS as readonly string[]).includes(part)) {
+      throw new UsageError(`unknown target '${part}'${suggest(part, ALL_TARGETS, '')} (expected ts, wgsl or ts,wgsl)`);
+    }
+    wanted.add(part);
+  }
+  return ALL_TARGETS.filter((t) => wanted.has(t));
+}
+
+function flagName(arg: string): string {
+  const eq = arg.indexOf('=');
+  return eq >= 0 ? arg.slice(0, eq) : arg;
+}
+
+/** ` (did you mean 'x'?)` for the closest candidate within two edits, else `fallback`. */
+function suggest(word: string, candidates: readonly string[], fallback = ''): string {
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const c of candidates) {
+    const d = editDistance(word.toLowerCase(), c);
+    if (d < bestDistance) {
+      best = c;
+      bestDistance = d;
+    }
+  }
+  return best === undefined ? fallback : ` (did you mean '${best}'?)`;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + cost);
+    }
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
