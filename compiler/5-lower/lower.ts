@@ -234,21 +234,41 @@ export function lower(input: LowerInput): Program {
 
   // ---- kernels -----------------------------------------------------------------------------
 
-  function emitFormula(name: string, comment: string, f: Formula, target: Target, fill: boolean): string {
-    const body: Stmt[] = [];
-    const deps: TNode[] = [];
+  /**
+   * One kernel for the terms of a formula; two when the output is a sum over the batch that
+   * also has terms without the batch (those must run once, not once per chunk). Returns the
+   * kernels in order: the last one completes the output.
+   */
+  function emitFormula(name: string, comment: string, f: Formula, target: Target, fill: boolean): string[] {
     const terms = f.terms.map((t0) => {
       const t = contract(t0, nodes);
       return target.rowRank !== undefined ? packSides(t, target.rowRank, nodes) : t;
     });
-    // A first term that writes every element assigns, and nothing needs clearing first.
-    const assignFirst = fill && terms.length > 0 && covers(terms[0]!, f.shape);
-    if (fill && !assignFirst) body.push({ k: 'fill', buf: target.buf, value: 0 });
-    terms.forEach((t, k) => emitTerm(t, target, body, deps, assignFirst && k === 0));
-    kernels.push({ name, comment, body });
-    kernelDeps.set(name, deps);
-    return name;
+    const B = input.symbolicDims.length === 1 ? input.symbolicDims[0]! : null;
+    const overBatch = (t: Term) => [...t.ranges.values()].some((r) => r.hi === B);
+    const split = B !== null && !f.shape.includes(B) && terms.some(overBatch) && !terms.every(overBatch);
+    const groups = split ? [terms.filter(overBatch), terms.filter((t) => !overBatch(t))] : [terms];
+    return groups.map((group, g) => {
+      const kname = g === 0 ? name : `${name}_once`;
+      const body: Stmt[] = [];
+      const deps: TNode[] = [];
+      // A first term that writes every element assigns, and nothing needs clearing first.
+      const first = fill && g === 0;
+      const assignFirst = first && group.length > 0 && covers(group[0]!, f.shape);
+      if (first && !assignFirst) body.push({ k: 'fill', buf: target.buf, value: 0 });
+      group.forEach((t, k) => emitTerm(t, target, body, deps, assignFirst && k === 0));
+      kernels.push({ name: kname, comment: g === 0 ? comment : `${comment}, the terms without the batch`, body });
+      kernelDeps.set(kname, deps);
+      if (g > 0) runAfter.set(kname, [name]);
+      kernelOut.set(kname, target.buf);
+      return kname;
+    });
   }
+
+  /** Kernels that must run after others beyond what their inputs say (a split formula's parts). */
+  const runAfter = new Map<string, string[]>();
+  /** The buffer each formula kernel writes. */
+  const kernelOut = new Map<string, string>();
 
   function materialize(node: TNode): void {
     if (materialized.has(node) || node.kind === 'param' || node.kind === 'data' || node.kind === 'dim') return;
@@ -256,8 +276,9 @@ export function lower(input: LowerInput): Program {
     const name = `k${node.id}`;
     materialized.set(node, name);
     if (node.kind === 'poly') {
-      emitFormula(name, `${buf}${shapeText(node.shape)}: ${node.formula.terms.length} term(s)`, node.formula, { buf, base: num(0), strides: stridesOf(node.shape) }, true);
-      for (const d of kernelDeps.get(name)!) materialize(d);
+      const parts = emitFormula(name, `${buf}${shapeText(node.shape)}: ${node.formula.terms.length} term(s)`, node.formula, { buf, base: num(0), strides: stridesOf(node.shape) }, true);
+      materialized.set(node, parts[parts.length - 1]!);
+      for (const k of parts) for (const d of kernelDeps.get(k)!) materialize(d);
       return;
     }
     const arg = node.arg;
@@ -327,11 +348,11 @@ export function lower(input: LowerInput): Program {
   // ---- outputs -------------------------------------------------------------------------------
 
   const entryKernels: Record<'value' | 'gradient' | 'hessian', string[]> = { value: [], gradient: [], hessian: [] };
-  entryKernels.value.push(emitFormula('value', 'the objective', input.value, { buf: 'value', base: num(0), strides: [] }, true));
+  entryKernels.value.push(...emitFormula('value', 'the objective', input.value, { buf: 'value', base: num(0), strides: [] }, true));
   input.gradients.forEach((g, k) => {
     const p = params[k]!;
     entryKernels.gradient.push(
-      emitFormula(`grad_${p.name}`, `gradient block of ${p.name}`, g, { buf: 'gradient', base: num(offsets[k]!), strides: stridesOf(p.shape) }, false),
+      ...emitFormula(`grad_${p.name}`, `gradient block of ${p.name}`, g, { buf: 'gradient', base: num(offsets[k]!), strides: stridesOf(p.shape) }, false),
     );
   });
   let nonzero = 0;
@@ -349,7 +370,7 @@ export function lower(input: LowerInput): Program {
         rowRank: P.shape.length, upperOnly: i === j,
         mirror: { base: num(offsets[j]! * n + offsets[i]!), strides: [...stridesOf(P.shape), ...byN(stridesOf(Q.shape))] },
       };
-      entryKernels.hessian.push(emitFormula(`hess_${P.name}_${Q.name}`, `Hessian block (${P.name}, ${Q.name}): ${h.terms.length} term(s)`, h, target, false));
+      entryKernels.hessian.push(...emitFormula(`hess_${P.name}_${Q.name}`, `Hessian block (${P.name}, ${Q.name}): ${h.terms.length} term(s)`, h, target, false));
     });
   });
   notes.push(`${nonzero} of ${blocks} Hessian blocks are nonzero`);
@@ -369,6 +390,7 @@ export function lower(input: LowerInput): Program {
         const kn = materialized.get(d);
         if (kn) visit(kn);
       }
+      for (const k of runAfter.get(name) ?? []) visit(k);
       out.push(name);
     };
     roots.forEach(visit);
@@ -408,18 +430,24 @@ export function lower(input: LowerInput): Program {
   function streamBatch(dims: readonly string[], ords: Record<Entry, string[]>, ts: { node: TNode; kernel: string }[], size: number) {
     if (dims.length !== 1) return null;
     const B = dims[0]!;
-    const loopsOver = (body: readonly Stmt[]): boolean =>
-      body.some((st) =>
-        (st.k === 'for' && ((st.to.k === 'extent' && st.to.name === B) || loopsOver(st.body))) ||
-        (st.k === 'reduce' && st.to.k === 'extent' && st.to.name === B) ||
-        (st.k === 'block' && loopsOver(st.body)),
+    /** How deeply loops over the batch nest in a body (2: elements of the batch meet each other). */
+    const batchDepth = (body: readonly Stmt[]): number =>
+      Math.max(
+        0,
+        ...body.map((st) => {
+          const own = (st.k === 'for' || st.k === 'reduce') && st.to.k === 'extent' && st.to.name === B ? 1 : 0;
+          return own + (st.k === 'for' || st.k === 'block' ? batchDepth(st.body) : 0);
+        }),
       );
-    const outShape = new Map<string, readonly Dim[]>();
-    const isMax = new Set<string>();
-    for (const { node, kernel } of ts) {
-      outShape.set(kernel, node.shape);
-      if (node.kind === 'max') isMax.add(kernel);
-    }
+    const loopsOver = (body: readonly Stmt[]): boolean => {
+      const d = batchDepth(body);
+      if (d > 1) crossed = true;
+      return d > 0;
+    };
+    let crossed = false;
+    const bufShape = new Map<string, readonly Dim[]>(ts.map(({ node }) => [bufName(node), node.shape]));
+    const isMax = new Set<string>(ts.filter(({ node }) => node.kind === 'max').map(({ kernel }) => kernel));
+    const outShape = (k: string): readonly Dim[] => bufShape.get(kernelOut.get(k) ?? '') ?? ts.find((t) => t.kernel === k)?.node.shape ?? [];
     const accumulating = new Set<string>();
     const schedules = {} as Record<Entry, Schedule>;
     for (const e of Object.keys(ords) as Entry[]) {
@@ -428,12 +456,12 @@ export function lower(input: LowerInput): Program {
       const post: string[] = [];
       const after = new Set<string>(); // kernels whose result needs the whole batch
       for (const k of ords[e]) {
-        const deps = kernelDeps.get(k)!.map((d) => materialized.get(d)).filter((x): x is string => x !== undefined);
+        const deps = [...kernelDeps.get(k)!.map((d) => materialized.get(d)).filter((x): x is string => x !== undefined), ...(runAfter.get(k) ?? [])];
         const needsWhole = deps.some((d) => after.has(d));
         if (loopsOver(byName.get(k)!.body)) {
           if (needsWhole) return null;
           stream.push(k);
-          const shape = outShape.get(k) ?? [];
+          const shape = outShape(k);
           if (!(shape as readonly Dim[]).includes(B)) {
             if (isMax.has(k)) return null;
             accumulating.add(k);
@@ -447,9 +475,13 @@ export function lower(input: LowerInput): Program {
         } else pre.push(k);
       }
       // Outputs the entry point clears itself (gradient, Hessian) are not listed.
-      const clear = stream.filter((k) => accumulating.has(k)).flatMap((k) => (k === 'value' ? ['value'] : ts.filter((t) => t.kernel === k).map((t) => bufName(t.node))));
+      const clear = stream
+        .filter((k) => accumulating.has(k))
+        .map((k) => kernelOut.get(k))
+        .filter((b): b is string => b !== undefined && b !== 'gradient' && b !== 'hessian');
       schedules[e] = { pre, clear, stream, post };
     }
+    if (crossed) return null;
     // The largest workspace, per element of the batch, bounds the chunk: no buffer may exceed half
     // the Hessian.
     let perElement = 1;

@@ -184,7 +184,18 @@ function emitBind(line: (s?: string) => void, info: EmitInfo, n: number, resized
   // Dimensions are read off the first array that mentions them; later arrays must agree.
   const known = new Map<string, string>(); // dim -> data name it came from
   const symbolic = new Set(info.symbolicDims);
-  for (const d of info.data) {
+  // Arrays in an order where each has at most one dimension not yet known, where possible.
+  const order: (typeof info.data)[number][] = [];
+  const pending = [...info.data];
+  const knownSoFar = new Set<string>();
+  while (pending.length > 0) {
+    let k = pending.findIndex((d) => new Set(d.shape.filter((x) => typeof x === 'string' && !knownSoFar.has(x))).size <= 1);
+    if (k < 0) k = 0;
+    const [d] = pending.splice(k, 1);
+    for (const x of d!.shape) if (typeof x === 'string') knownSoFar.add(x);
+    order.push(d!);
+  }
+  for (const d of order) {
     const local = `d_${d.name}`;
     if (d.shape.length === 0) {
       line(`  const ${local} = input[${q(d.name)}];`);
