@@ -1,0 +1,54 @@
+// Compiles a .hess model with the compiler's API and loads the generated TypeScript module:
+// esbuild strips the types, and the JavaScript is imported from a data: URL, so nothing is
+// written to disk and every load is a fresh module instance.
+import { transform } from 'esbuild';
+import { compile } from '../../compiler/index.ts';
+
+export type DataArg = Record<string, number | ArrayLike<number>>;
+
+export interface ModelInfo {
+  readonly name: string;
+  readonly n: number;
+  readonly params: readonly { name: string; shape: readonly number[]; offset: number; size: number }[];
+  readonly data: readonly { name: string; shape: readonly (number | string)[] }[];
+}
+
+/** The generated module's API as outputs.md specifies it. */
+export interface GeneratedModule {
+  readonly model: ModelInfo;
+  value(theta: ArrayLike<number>, data?: DataArg): number;
+  gradient(theta: ArrayLike<number>, data?: DataArg, out?: Float64Array): Float64Array;
+  hessian(theta: ArrayLike<number>, data?: DataArg, out?: Float64Array): Float64Array;
+  evaluate(theta: ArrayLike<number>, data?: DataArg): { value: number; gradient: Float64Array; hessian: Float64Array };
+}
+
+export class CompileFailure extends Error {}
+
+/** The `ts` output's code; throws with the diagnostics when the model does not compile. */
+export function compileToTs(source: string, sourcePath: string): string {
+  const result = compile(source, sourcePath, { targets: ['ts'] });
+  if (!result.ok) {
+    const msgs = result.diagnostics.map((d) => `${d.file}:${d.line}:${d.column}: ${d.message}`).join('\n');
+    throw new CompileFailure(`${sourcePath} does not compile:\n${msgs}`);
+  }
+  const ts = result.outputs.find((o) => o.target === 'ts');
+  if (ts === undefined) throw new CompileFailure(`${sourcePath}: no ts output among ${result.outputs.map((o) => o.target).join(', ')}`);
+  return ts.code;
+}
+
+export async function loadTs(code: string, label: string): Promise<GeneratedModule> {
+  const js = await transform(code, { loader: 'ts', format: 'esm', target: 'es2022', sourcefile: label });
+  const url = `data:text/javascript;base64,${Buffer.from(js.code, 'utf8').toString('base64')}`;
+  return (await import(/* @vite-ignore */ url)) as GeneratedModule;
+}
+
+export interface CompiledModel {
+  code: string;
+  module: GeneratedModule;
+}
+
+/** Compiles `source` (as if read from `sourcePath`) and loads the generated module. */
+export async function compileModel(source: string, sourcePath: string): Promise<CompiledModel> {
+  const code = compileToTs(source, sourcePath);
+  return { code, module: await loadTs(code, sourcePath.replace(/\.hess$/, '.ts')) };
+}
