@@ -1,0 +1,222 @@
+// Helpers for bench/cpu.ts: deterministic random numbers, loading a generated module from
+// its source text, timing, raw float64 files, and running the PyTorch side.
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { transform } from 'esbuild';
+
+// ---- The generated module's API (docs: /work/shared/spec/outputs.md) --------------------
+
+export type GeneratedData = Record<string, number | ArrayLike<number>>;
+
+export interface GeneratedModule {
+  readonly model: {
+    readonly name: string;
+    readonly n: number;
+    readonly params: readonly { name: string; shape: readonly number[]; offset: number; size: number }[];
+    readonly data: readonly { name: string; shape: readonly (number | string)[] }[];
+  };
+  value(theta: ArrayLike<number>, data: GeneratedData): number;
+  gradient(theta: ArrayLike<number>, data: GeneratedData, out?: Float64Array): Float64Array;
+  hessian(theta: ArrayLike<number>, data: GeneratedData, out?: Float64Array): Float64Array;
+  evaluate(theta: ArrayLike<number>, data: GeneratedData): { value: number; gradient: Float64Array; hessian: Float64Array };
+}
+
+/** Loads a generated TypeScript module from its source: esbuild strips the types, the
+ *  result is written to `dir` as an `.mjs` file and imported. */
+export async function loadGenerated(code: string, dir: string, name: string): Promise<GeneratedModule> {
+  const js = await transform(code, { loader: 'ts', format: 'esm', target: 'node20' });
+  const file = join(dir, `${name}.mjs`);
+  writeFileSync(file, js.code);
+  return (await import(pathToFileURL(file).href)) as GeneratedModule;
+}
+
+// ---- Deterministic random numbers ----------------------------------------------------
+
+/** mulberry32: a small, fast 32-bit generator; plenty for synthetic benchmark data. */
+export class Rng {
+  private state: number;
+  private spare: number | undefined;
+  constructor(seed: number) {
+    this.state = seed >>> 0;
+  }
+  /** Uniform in [0, 1). */
+  uniform(): number {
+    let t = (this.state = (this.state + 0x6d2b79f5) >>> 0);
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+  /** Standard normal (Box–Muller). */
+  normal(): number {
+    if (this.spare !== undefined) {
+      const s = this.spare;
+      this.spare = undefined;
+      return s;
+    }
+    let u = 0;
+    while (u === 0) u = this.uniform();
+    const v = this.uniform();
+    const r = Math.sqrt(-2 * Math.log(u));
+    this.spare = r * Math.sin(2 * Math.PI * v);
+    return r * Math.cos(2 * Math.PI * v);
+  }
+  /** Integer in [0, k). */
+  int(k: number): number {
+    return Math.floor(this.uniform() * k);
+  }
+}
+
+// ---- Timing ----------------------------------------------------------------------------
+
+export interface Timing {
+  /** Median time of one call, in milliseconds. */
+  readonly medianMs: number;
+  /** Number of timed samples (after the warm-up). */
+  readonly reps: number;
+  /** Calls per sample: calls faster than ~1 ms are timed in batches (the sample is the batch's mean). */
+  readonly batch: number;
+  /** Every sample (per call), in milliseconds. */
+  readonly samplesMs: readonly number[];
+  /** The first call was so slow (over a quarter of the budget) that it is the only sample:
+   *  compilation by the JIT is then a negligible part of it. */
+  readonly single: boolean;
+}
+
+export interface TimingOptions {
+  /** Untimed calls first (JIT, caches). */
+  warmup: number;
+  /** At least this many samples... */
+  minReps: number;
+  /** ...and at most this many... */
+  maxReps: number;
+  /** ...stopping once this much time has been spent on samples (ms). */
+  targetMs: number;
+  /** Hard limit on the total time, warm-up included (ms); at least one sample is taken. */
+  budgetMs: number;
+}
+
+export function timeCalls(fn: () => void, o: TimingOptions): Timing {
+  const start = performance.now();
+  // Warm-up: at least `warmup` calls and ~300 ms, so that fast functions reach optimized code;
+  // a slow call ends it early to keep time for at least one sample.
+  fn();
+  const first = performance.now() - start;
+  if (first > o.budgetMs / 4) return { medianMs: first, reps: 1, batch: 1, samplesMs: [first], single: true };
+  let calls = 1;
+  while (calls < o.warmup || performance.now() - start < Math.min(300, o.budgetMs / 4)) {
+    fn();
+    calls++;
+    if (performance.now() - start > o.budgetMs / 2) break;
+  }
+  const perCall = (performance.now() - start) / calls;
+  // Calls faster than ~1 ms are timed in batches of about 1 ms, so that the timer's
+  // resolution and the cost of reading it do not matter.
+  const batch = perCall >= 1 ? 1 : Math.min(1 << 20, Math.ceil(1 / perCall));
+  const samples: number[] = [];
+  let spent = 0;
+  while (samples.length < o.maxReps) {
+    const previous = samples.length ? samples[samples.length - 1] * batch : 0;
+    if (samples.length >= 1 && performance.now() - start + previous > o.budgetMs) break;
+    if (samples.length >= o.minReps && spent >= o.targetMs) break;
+    const t0 = performance.now();
+    for (let i = 0; i < batch; i++) fn();
+    const dt = performance.now() - t0;
+    samples.push(dt / batch);
+    spent += dt;
+  }
+  return { medianMs: median(samples), reps: samples.length, batch, samplesMs: samples, single: false };
+}
+
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+// ---- Raw float64 files (little-endian, what numpy.fromfile('<f8') reads) ---------------
+
+export function writeF64(path: string, values: ArrayLike<number>): void {
+  const a = values instanceof Float64Array ? values : Float64Array.from(values);
+  const buf = Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+  if (!isLittleEndian()) throw new Error('writeF64: big-endian machines are not supported');
+  writeFileSync(path, buf);
+}
+
+export function readF64(path: string): Float64Array {
+  const buf = readFileSync(path);
+  if (buf.byteLength % 8) throw new Error(`${path}: ${buf.byteLength} bytes is not a whole number of float64`);
+  // Copy: a Buffer's byteOffset need not be a multiple of 8.
+  const out = new Float64Array(buf.byteLength / 8);
+  new Uint8Array(out.buffer).set(buf);
+  return out;
+}
+
+function isLittleEndian(): boolean {
+  return new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+}
+
+// ---- The PyTorch side ------------------------------------------------------------------
+
+export type TorchEvent =
+  | { event: 'ready'; torch: string; threads: number }
+  | { event: 'value'; value: number }
+  | { event: 'call'; variant: string; phase: 'warmup' | 'rep'; seconds: number }
+  | { event: 'rows'; path: string; rows: number[] }
+  | { event: 'hessian'; path: string; shape: number[] }
+  | { event: 'variant'; variant: string; median_s: number | null; reps: number }
+  | { event: 'error'; variant: string; message: string }
+  | { event: 'done' };
+
+export interface TorchRun {
+  readonly events: readonly TorchEvent[];
+  /** Stopped at the time budget. */
+  readonly timedOut: boolean;
+  readonly exitCode: number | null;
+  readonly stderrTail: string;
+  readonly wallMs: number;
+}
+
+/** Runs bench/torch_hessian.py on a job file, stopping it after `budgetMs`. */
+export function runTorch(python: string, script: string, jobPath: string, budgetMs: number): Promise<TorchRun> {
+  return new Promise((resolve, reject) => {
+    const start = performance.now();
+    const child = spawn(python, [script, jobPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const events: TorchEvent[] = [];
+    let pending = '';
+    let stderr = '';
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, budgetMs);
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => {
+      pending += chunk;
+      let nl: number;
+      while ((nl = pending.indexOf('\n')) >= 0) {
+        const line = pending.slice(0, nl).trim();
+        pending = pending.slice(nl + 1);
+        if (!line) continue;
+        try {
+          events.push(JSON.parse(line) as TorchEvent);
+        } catch {
+          stderr += `unparsed output: ${line}\n`;
+        }
+      }
+    });
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk: string) => {
+      stderr = (stderr + chunk).slice(-4000);
+    });
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ events, timedOut, exitCode: code, stderrTail: stderr.trim(), wallMs: performance.now() - start });
+    });
+  });
+}
