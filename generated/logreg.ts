@@ -236,8 +236,7 @@ function k_hess_w_w(s: State): void {
     const p20 = t8[0];
     for (let i0 = 0; i0 < 3; i0++) {
       const b18 = i0 * len_N;
-      for (let i1 = 0; i1 < 3; i1++) {
-        if (i1 < i0) continue;
+      for (let i1 = Math.max(0, i0); i1 < 3; i1++) {
         const b19 = i1 * len_N;
         let acc21 = 0;
         {

@@ -472,8 +472,7 @@ function k_hess_W1_W1(s: State): void {
       for (let i1 = 0; i1 < 8; i1++) {
         const b45 = i0 * len_N * 8 + i1 * len_N;
         for (let i2 = 0; i2 < 4; i2++) {
-          for (let i3 = 0; i3 < 8; i3++) {
-            if (i2 * 8 + i3 < i0 * 8 + i1) continue;
+          for (let i3 = Math.max(0, i2 * (-8) + i0 * 8 + i1); i3 < 8; i3++) {
             const b46 = i2 * len_N * 8 + i3 * len_N;
             let acc48 = 0;
             {
@@ -507,8 +506,7 @@ function k_hess_W1_W1(s: State): void {
       for (let i1 = 0; i1 < 8; i1++) {
         const b50 = i0 * len_N * 8 + i1 * len_N;
         for (let i2 = 0; i2 < 4; i2++) {
-          for (let i3 = 0; i3 < 8; i3++) {
-            if (i2 * 8 + i3 < i0 * 8 + i1) continue;
+          for (let i3 = Math.max(0, i2 * (-8) + i0 * 8 + i1); i3 < 8; i3++) {
             const b49 = i1 * len_N * 8 + i3 * len_N;
             const b51 = i2 * len_N * 8 + i3 * len_N;
             let acc53 = 0;
@@ -1002,8 +1000,7 @@ function k_hess_b1_b1(s: State): void {
     const p106 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
       const b104 = i0 * len_N;
-      for (let i1 = 0; i1 < 8; i1++) {
-        if (i1 < i0) continue;
+      for (let i1 = Math.max(0, i0); i1 < 8; i1++) {
         const b105 = i1 * len_N;
         let acc107 = 0;
         {
@@ -1034,8 +1031,7 @@ function k_hess_b1_b1(s: State): void {
     for (let i0 = 0; i0 < 8; i0++) {
       const b108 = 40 + i0 * 3;
       const b109 = i0;
-      for (let i1 = 0; i1 < 8; i1++) {
-        if (i1 < i0) continue;
+      for (let i1 = Math.max(0, i0); i1 < 8; i1++) {
         const b110 = 40 + i1 * 3;
         const b111 = i1;
         let acc113 = 0;
@@ -1343,8 +1339,7 @@ function k_hess_W2_W2(s: State): void {
       for (let i1 = 0; i1 < 3; i1++) {
         const b150 = i0 * len_N * 3 + i1 * len_N;
         for (let i2 = 0; i2 < 8; i2++) {
-          for (let i3 = 0; i3 < 3; i3++) {
-            if (i2 * 3 + i3 < i0 * 3 + i1) continue;
+          for (let i3 = Math.max(0, i2 * (-3) + i0 * 3 + i1); i3 < 3; i3++) {
             const b151 = i2 * len_N * 3 + i3 * len_N;
             let acc153 = 0;
             {
@@ -1509,8 +1504,7 @@ function k_hess_b2_b2(s: State): void {
     const p168 = -t16[0];
     for (let i0 = 0; i0 < 3; i0++) {
       const b166 = i0 * len_N;
-      for (let i1 = 0; i1 < 3; i1++) {
-        if (i1 < i0) continue;
+      for (let i1 = Math.max(0, i0); i1 < 3; i1++) {
         const b167 = i1 * len_N;
         let acc169 = 0;
         {

@@ -18,7 +18,9 @@ export type Expr =
   | { readonly k: 'offset'; readonly name: string }
   | { readonly k: 'load'; readonly buf: string; readonly index: Expr }
   | { readonly k: 'bin'; readonly op: '+' | '-' | '*'; readonly a: Expr; readonly b: Expr }
-  | { readonly k: 'call'; readonly fn: MapFn; readonly arg: Expr };
+  | { readonly k: 'call'; readonly fn: MapFn; readonly arg: Expr }
+  /** The larger of two integers (loop bounds). */
+  | { readonly k: 'max'; readonly a: Expr; readonly b: Expr };
 
 export type Stmt =
   | { readonly k: 'for'; readonly v: string; readonly from: Expr; readonly to: Expr; readonly body: Stmt[] }

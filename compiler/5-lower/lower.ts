@@ -171,6 +171,7 @@ export function lower(input: LowerInput): Program {
     for (let d = L; d < order.length; d++) for (const e of byDepth.get(d) ?? []) innerProd = mul(innerProd, e);
 
     const outIndex = linExpr(linOf(t.out, target.strides, target.base), -1);
+    const lowerBound = new Map<number, Expr>();
     if (target.upperOnly) {
       // Skip entries below the diagonal (their mirror image is computed); decided at compile
       // time when the column minus the row is a constant.
@@ -180,9 +181,20 @@ export function lower(input: LowerInput): Program {
         if ((diff.c as { v: number }).v < 0) return;
       } else {
         const gd = Math.max(...diff.terms.map((x) => level.get(x.v)!));
-        at(gd).unshift({ k: 'skipIfLess', a: linExpr(g.col, -1), b: linExpr(g.row, -1) });
+        const inner = diff.terms.find((x) => level.get(x.v) === gd)!;
+        if ((inner.stride as { v: number }).v === 1) {
+          // col − row = v + rest ≥ 0: start the loop over v at −rest instead of skipping.
+          const rest = diff.terms.filter((x) => x !== inner);
+          const neg: Lin = { c: num(-(diff.c as { v: number }).v), terms: rest.map((x) => ({ v: x.v, stride: num(-(x.stride as { v: number }).v) })) };
+          lowerBound.set(gd, linExpr(neg, -1));
+        } else at(gd).unshift({ k: 'skipIfLess', a: linExpr(g.col, -1), b: linExpr(g.row, -1) });
       }
     }
+    const from = (d: number, lo: number): Expr => {
+      const b = lowerBound.get(d);
+      if (!b) return num(lo);
+      return b.k === 'num' ? num(Math.max(lo, b.v)) : { k: 'max', a: num(lo), b };
+    };
     const store = (value: Expr): Stmt =>
       target.mirror
         ? { k: 'storeSym', buf: target.buf, index: outIndex, mirror: linExpr(linOf(t.out, target.mirror.strides, target.mirror.base), -1), value }
@@ -208,7 +220,7 @@ export function lower(input: LowerInput): Program {
         return [{ k: 'var', name: accName, value: num(0) }, ...sumNest(L), store(mul(outerProd, acc))];
       }
       const r = t.ranges.get(order[d]!)!;
-      return [{ k: 'for', v: names.get(order[d]!)!, from: num(r.lo), to: extentExpr(r.hi), body: [...pre[d]!, ...build(d + 1)] }];
+      return [{ k: 'for', v: names.get(order[d]!)!, from: from(d, r.lo), to: extentExpr(r.hi), body: [...pre[d]!, ...build(d + 1)] }];
     };
     const nest = build(0);
     body.push({ k: 'block', body: [...outer, ...nest], comment: termText(t, target.buf, names) });

@@ -257,7 +257,7 @@ function emitKernel(line: (s?: string) => void, k: Kernel, buffers: readonly Buf
     } else if (e.k === 'dim') usedDims.add(dimVar(e.name));
     else if (e.k === 'extent') usedDims.add(lenVar(e.name));
     else if (e.k === 'offset') usedDims.add(offVar(e.name));
-    else if (e.k === 'bin') {
+    else if (e.k === 'bin' || e.k === 'max') {
       visitExpr(e.a);
       visitExpr(e.b);
     } else if (e.k === 'call') {
@@ -363,6 +363,7 @@ function shiftVar(e: Expr, v: string, k: number): Expr {
     case 'load': return { ...e, index: shiftVar(e.index, v, k) };
     case 'bin': return { ...e, a: shiftVar(e.a, v, k), b: shiftVar(e.b, v, k) };
     case 'call': return { ...e, arg: shiftVar(e.arg, v, k) };
+    case 'max': return { ...e, a: shiftVar(e.a, v, k), b: shiftVar(e.b, v, k) };
     default: return e;
   }
 }
@@ -397,6 +398,8 @@ function exprText(e: Expr, buffers: readonly Buffer[], parent = 0): string {
     }
     case 'call':
       return `${fnName(e.fn)}(${exprText(e.arg, buffers)})`;
+    case 'max':
+      return `Math.max(${exprText(e.a, buffers)}, ${exprText(e.b, buffers)})`;
   }
 }
 
