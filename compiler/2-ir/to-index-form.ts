@@ -5,7 +5,7 @@
 import type { Dim, Model, Node, Shape } from './graph.ts';
 import {
   accessFormula, aff, constIdx, constantFormula, identityTerm, scaleFormula, substitute, freshVar, fullRange,
-  type Affine, type ParamNode, type Formula, type MapFn, type TNode, type Term, type Var,
+  type Affine, type ParamNode, type Formula, type MapFn, type Term, type Var,
 } from './index-form.ts';
 import { NodeTable, viewedNode, simplifyFormula } from './nodes.ts';
 import { evaluateMap } from '../3-differentiate/functions.ts';

@@ -6,23 +6,13 @@
 // its entry and at the mirror entry, so both triangles are exactly equal with no extra pass.
 
 import type { Dim } from '../2-ir/graph.ts';
-import { aff, type ParamNode, type Affine, type Formula, type Range, type TNode, type Term, type Var } from '../2-ir/index-form.ts';
+import type { ParamNode, Formula, TNode, Term, Var } from '../2-ir/index-form.ts';
 import type { NodeTable } from '../2-ir/nodes.ts';
-import { contract, orderVars, packSides } from '../4-simplify/contract.ts';
+import { contract, packSides } from '../4-simplify/contract.ts';
+import { bufName, dataBase, extentExpr, stridesOf } from './indexing.ts';
+import { streamBatch, type KernelInfo } from './batch.ts';
+import { emitTerm, type NestContext, type Target } from './loop-nest.ts';
 import { add, int, mul, num, type Buffer, type Entry, type Expr, type Kernel, type Program, type Schedule, type Stmt } from './loops.ts';
-
-/** Where a term's output coordinates land: a buffer, a base offset and one stride per coordinate. */
-interface Target {
-  readonly buf: string;
-  readonly base: Expr;
-  readonly strides: readonly Expr[];
-  /** For Hessian blocks: how many leading coordinates belong to the row parameter. */
-  readonly rowRank?: number;
-  /** Diagonal blocks: only entries with column ≥ row are computed. */
-  readonly upperOnly?: boolean;
-  /** Hessian blocks: where the transposed entry lands (each value is stored at both places). */
-  readonly mirror?: { readonly base: Expr; readonly strides: readonly Expr[] };
-}
 
 export interface LowerInput {
   readonly nodes: NodeTable;
@@ -33,41 +23,6 @@ export interface LowerInput {
   readonly hessians: readonly (readonly Formula[])[];
   readonly symbolicDims: readonly string[];
 }
-
-function dimExpr(d: Dim): Expr {
-  return typeof d === 'number' ? num(d) : { k: 'dim', name: d };
-}
-
-/** Loop bound along a dimension: a symbolic one is the current chunk's length. */
-function extentExpr(d: Dim): Expr {
-  return typeof d === 'number' ? num(d) : { k: 'extent', name: d };
-}
-
-/**
- * Row-major strides. Workspaces hold one chunk of a symbolic dimension (`extent`); the user's
- * data arrays hold all of it (`dim`).
- */
-function stridesOf(shape: readonly Dim[], whole = false): Expr[] {
-  const strides: Expr[] = [];
-  let s: Expr = num(1);
-  for (let k = shape.length - 1; k >= 0; k--) {
-    strides[k] = s;
-    s = mul(s, whole ? dimExpr(shape[k]!) : extentExpr(shape[k]!));
-  }
-  return strides;
-}
-
-/** Where the current chunk starts inside a data array. */
-function dataBase(shape: readonly Dim[]): Expr {
-  const strides = stridesOf(shape, true);
-  let base: Expr = num(0);
-  shape.forEach((d, k) => {
-    if (typeof d === 'string') base = add(base, mul({ k: 'offset', name: d }, strides[k]!));
-  });
-  return base;
-}
-
-const bufName = (node: TNode): string => (node.kind === 'param' ? 'theta' : node.kind === 'data' ? `d_${node.name}` : `t${node.id}`);
 
 export function lower(input: LowerInput): Program {
   const { nodes, params } = input;
@@ -82,167 +37,7 @@ export function lower(input: LowerInput): Program {
   const kernelDeps = new Map<string, TNode[]>();
   const materialized = new Map<TNode, string>(); // node -> kernel name
   const notes: string[] = [];
-
-  // ---- loop emission -----------------------------------------------------------------------
-
-  let localCounter = 0;
-
-  /** A linear index: constant + Σ var·stride. */
-  interface Lin {
-    readonly c: Expr;
-    readonly terms: readonly { v: Var; stride: Expr }[];
-  }
-  function linOf(idx: readonly Affine[], strides: readonly Expr[], base: Expr): Lin {
-    let c = base;
-    const terms: { v: Var; stride: Expr }[] = [];
-    idx.forEach((a, k) => {
-      const st = strides[k]!;
-      if (a.c !== 0) c = add(c, mul(num(a.c), st));
-      if (a.v !== null) {
-        const found = terms.find((x) => x.v === a.v);
-        if (found) found.stride = add(found.stride, st);
-        else terms.push({ v: a.v, stride: st });
-      }
-    });
-    return { c, terms };
-  }
-
-  function factorLin(node: TNode, idx: readonly Affine[]): Lin {
-    if (node.kind === 'data') return linOf(idx, stridesOf(node.shape, true), dataBase(node.shape));
-    const base = node.kind === 'param' ? num(paramOffset.get(node)!) : num(0);
-    return linOf(idx, stridesOf(node.shape), base);
-  }
-
-  /** Emits one term as a loop nest that accumulates into the target. */
-  function emitTerm(t: Term, target: Target, body: Stmt[], deps: TNode[], assign = false): void {
-    const sums = t.sums;
-    const loops = orderVars([...t.ranges.keys()].filter((v) => !sums.includes(v)), t);
-    const order = [...loops, ...sums];
-    const L = loops.length;
-    const level = new Map<Var, number>(order.map((v, k) => [v, k]));
-    const names = new Map<Var, string>(order.map((v, k) => [v, `i${k}`]));
-    const varExpr = (v: Var) => int(names.get(v)!);
-    const depthOf = (lin: Lin) => Math.max(-1, ...lin.terms.map((x) => level.get(x.v)!));
-    /** The part of a linear index that varies from loop level `from` on (all of it for -1). */
-    const linExpr = (lin: Lin, from: number): Expr => {
-      let e: Expr = from < 0 ? lin.c : num(0);
-      for (const x of lin.terms) if (level.get(x.v)! >= from) e = add(e, mul(varExpr(x.v), x.stride));
-      return e;
-    };
-
-    // Statements hoisted to the top (-1) or to the start of each loop's body.
-    const outer: Stmt[] = [];
-    const pre: Stmt[][] = order.map(() => []);
-    const at = (d: number) => (d < 0 ? outer : pre[d]!);
-
-    // Loads. Inside the summed loops, the part of the index known outside them is hoisted.
-    const loadOf = (node: TNode, idx: readonly Affine[]): { expr: Expr; depth: number } => {
-      deps.push(node);
-      if (node.kind === 'dim') return { expr: { k: 'dim', name: node.name }, depth: -1 };
-      const lin = factorLin(node, idx);
-      const d = depthOf(lin);
-      const buf = bufName(node);
-      if (d < L) return { expr: { k: 'load', buf, index: linExpr(lin, -1) }, depth: d };
-      const baseLin: Lin = { c: lin.c, terms: lin.terms.filter((x) => level.get(x.v)! < L) };
-      const baseE = linExpr(baseLin, -1);
-      if (baseE.k === 'num' && baseE.v === 0) return { expr: { k: 'load', buf, index: linExpr(lin, L) }, depth: d };
-      const baseName = `b${localCounter++}`;
-      at(depthOf(baseLin)).push({ k: 'let', name: baseName, int: true, value: baseE });
-      return { expr: { k: 'load', buf, index: add(int(baseName), linExpr(lin, L)) }, depth: d };
-    };
-
-    // Float factors: a product per loop level outside the sums, one product inside them.
-    const byDepth = new Map<number, Expr[]>();
-    for (const f of t.factors) {
-      const { expr, depth } = loadOf(f.node, f.idx);
-      byDepth.set(depth, [...(byDepth.get(depth) ?? []), expr]);
-    }
-    let outerProd: Expr = num(t.coef);
-    for (let d = -1; d < L; d++) {
-      const list = byDepth.get(d);
-      if (!list) continue;
-      let p: Expr = outerProd;
-      for (const e of list) p = mul(p, e);
-      const name = `p${localCounter++}`;
-      at(d).push({ k: 'let', name, int: false, value: p });
-      outerProd = { k: 'local', name };
-    }
-    let innerProd: Expr = num(1);
-    for (let d = L; d < order.length; d++) for (const e of byDepth.get(d) ?? []) innerProd = mul(innerProd, e);
-
-    const outIndex = linExpr(linOf(t.out, target.strides, target.base), -1);
-    const lowerBound = new Map<number, Expr>();
-    if (target.upperOnly) {
-      // Skip entries below the diagonal (their mirror image is computed); decided at compile
-      // time when the column minus the row is a constant.
-      const g = symmetryGuard(t, target);
-      const diff = subtractLin(g.col, g.row);
-      if (diff.terms.length === 0) {
-        if ((diff.c as { v: number }).v < 0) return;
-      } else {
-        const gd = Math.max(...diff.terms.map((x) => level.get(x.v)!));
-        const inner = diff.terms.find((x) => level.get(x.v) === gd)!;
-        if ((inner.stride as { v: number }).v === 1) {
-          // col − row = v + rest ≥ 0: start the loop over v at −rest instead of skipping.
-          const rest = diff.terms.filter((x) => x !== inner);
-          const neg: Lin = { c: num(-(diff.c as { v: number }).v), terms: rest.map((x) => ({ v: x.v, stride: num(-(x.stride as { v: number }).v) })) };
-          lowerBound.set(gd, linExpr(neg, -1));
-        } else at(gd).unshift({ k: 'skipIfLess', a: linExpr(g.col, -1), b: linExpr(g.row, -1) });
-      }
-    }
-    const from = (d: number, lo: number): Expr => {
-      const b = lowerBound.get(d);
-      if (!b) return num(lo);
-      return b.k === 'num' ? num(Math.max(lo, b.v)) : { k: 'max', a: num(lo), b };
-    };
-    const store = (value: Expr): Stmt =>
-      target.mirror
-        ? { k: 'storeSym', buf: target.buf, index: outIndex, mirror: linExpr(linOf(t.out, target.mirror.strides, target.mirror.base), -1), value }
-        : { k: 'store', buf: target.buf, index: outIndex, value, accumulate: !assign };
-
-    const accName = `acc${localCounter++}`;
-    const sumNest = (d: number): Stmt[] => {
-      if (d === order.length) return [{ k: 'update', name: accName, op: '+', value: innerProd }];
-      const r = t.ranges.get(order[d]!)!;
-      return [{ k: 'for', v: names.get(order[d]!)!, from: num(r.lo), to: extentExpr(r.hi), body: [...pre[d]!, ...sumNest(d + 1)] }];
-    };
-    const build = (d: number): Stmt[] => {
-      if (d === L) {
-        if (sums.length === 0) return [store(outerProd)];
-        const acc: Expr = { k: 'local', name: accName };
-        if (sums.length === 1) {
-          const r = t.ranges.get(sums[0]!)!;
-          return [
-            { k: 'reduce', name: accName, v: names.get(sums[0]!)!, from: num(r.lo), to: extentExpr(r.hi), value: innerProd },
-            store(mul(outerProd, acc)),
-          ];
-        }
-        return [{ k: 'var', name: accName, value: num(0) }, ...sumNest(L), store(mul(outerProd, acc))];
-      }
-      const r = t.ranges.get(order[d]!)!;
-      return [{ k: 'for', v: names.get(order[d]!)!, from: from(d, r.lo), to: extentExpr(r.hi), body: [...pre[d]!, ...build(d + 1)] }];
-    };
-    const nest = build(0);
-    body.push({ k: 'block', body: [...outer, ...nest], comment: termText(t, target.buf, names) });
-  }
-
-  /** Diagonal blocks: the flat row and column positions inside the parameter (same shape). */
-  function symmetryGuard(t: Term, target: Target): { row: Lin; col: Lin } {
-    const rr = target.rowRank!;
-    const strides = target.strides.slice(rr);
-    return { row: linOf(t.out.slice(0, rr), strides, num(0)), col: linOf(t.out.slice(rr), strides, num(0)) };
-  }
-
-  /** a − b for linear indices with constant strides (the symmetry guard's strides are numbers). */
-  function subtractLin(a: Lin, b: Lin): Lin {
-    const terms = a.terms.map((x) => ({ ...x }));
-    for (const y of b.terms) {
-      const found = terms.find((x) => x.v === y.v);
-      if (found) found.stride = num((found.stride as { v: number }).v - (y.stride as { v: number }).v);
-      else terms.push({ v: y.v, stride: num(-(y.stride as { v: number }).v) });
-    }
-    return { c: num((a.c as { v: number }).v - (b.c as { v: number }).v), terms: terms.filter((x) => (x.stride as { v: number }).v !== 0) };
-  }
+  const nestContext: NestContext = { paramOffset, counter: { next: 0 } };
 
   // ---- kernels -----------------------------------------------------------------------------
 
@@ -268,7 +63,7 @@ export function lower(input: LowerInput): Program {
       const first = fill && g === 0;
       const assignFirst = first && group.length > 0 && covers(group[0]!, f.shape);
       if (first && !assignFirst) body.push({ k: 'fill', buf: target.buf, value: 0 });
-      group.forEach((t, k) => emitTerm(t, target, body, deps, assignFirst && k === 0));
+      group.forEach((t, k) => emitTerm(t, target, body, deps, nestContext, assignFirst && k === 0));
       kernels.push({ name: kname, comment: g === 0 ? comment : `${comment}, the terms without the batch`, body });
       kernelDeps.set(kname, deps);
       if (g > 0) runAfter.set(kname, [name]);
@@ -422,7 +217,19 @@ export function lower(input: LowerInput): Program {
     const kn = materialized.get(node);
     if (kn && used.has(kn)) temps.push({ node, kernel: kn });
   }
-  const streamed = streamBatch(input.symbolicDims, orders, temps, n);
+  // What the batch planner needs to know of each kernel.
+  const bufShape = new Map<string, readonly Dim[]>(temps.map(({ node }) => [bufName(node), node.shape]));
+  const tempOf = new Map<string, TNode>(temps.map(({ node, kernel }) => [kernel, node]));
+  const kernelInfo = (k: string): KernelInfo => {
+    const node = tempOf.get(k);
+    const buf = kernelOut.get(k) ?? (node ? bufName(node) : undefined);
+    return {
+      body: byName.get(k)!.body,
+      deps: [...kernelDeps.get(k)!.map((d) => materialized.get(d)).filter((x): x is string => x !== undefined), ...(runAfter.get(k) ?? [])],
+      out: buf === undefined ? null : { buf, shape: bufShape.get(buf) ?? [], max: node?.kind === 'max' },
+    };
+  };
+  const streamed = streamBatch(input.symbolicDims, orders, kernelInfo, temps.map(({ node }) => node.shape), n);
   const entries = {} as Record<Entry, Schedule>;
   for (const e of Object.keys(orders) as Entry[]) {
     entries[e] = streamed ? streamed.schedules[e] : { pre: orders[e], clear: [], stream: [], post: [] };
@@ -434,78 +241,6 @@ export function lower(input: LowerInput): Program {
     notes.push(`the batch dimension ${streamed.batch.dim} is streamed in chunks of ${streamed.batch.chunk}`);
   }
 
-  /**
-   * Decides whether the single symbolic dimension can be streamed: every kernel that loops over
-   * it must depend only on kernels that do not, or that loop over it too (never on a completed
-   * sum over it), and sums over it must be plain sums.
-   */
-  function streamBatch(dims: readonly string[], ords: Record<Entry, string[]>, ts: { node: TNode; kernel: string }[], size: number) {
-    if (dims.length !== 1) return null;
-    const B = dims[0]!;
-    /** How deeply loops over the batch nest in a body (2: elements of the batch meet each other). */
-    const batchDepth = (body: readonly Stmt[]): number =>
-      Math.max(
-        0,
-        ...body.map((st) => {
-          const own = (st.k === 'for' || st.k === 'reduce') && st.to.k === 'extent' && st.to.name === B ? 1 : 0;
-          return own + (st.k === 'for' || st.k === 'block' ? batchDepth(st.body) : 0);
-        }),
-      );
-    const loopsOver = (body: readonly Stmt[]): boolean => {
-      const d = batchDepth(body);
-      if (d > 1) crossed = true;
-      return d > 0;
-    };
-    let crossed = false;
-    const bufShape = new Map<string, readonly Dim[]>(ts.map(({ node }) => [bufName(node), node.shape]));
-    const isMax = new Set<string>(ts.filter(({ node }) => node.kind === 'max').map(({ kernel }) => kernel));
-    const outShape = (k: string): readonly Dim[] => bufShape.get(kernelOut.get(k) ?? '') ?? ts.find((t) => t.kernel === k)?.node.shape ?? [];
-    const accumulating = new Set<string>();
-    const schedules = {} as Record<Entry, Schedule>;
-    for (const e of Object.keys(ords) as Entry[]) {
-      const pre: string[] = [];
-      const stream: string[] = [];
-      const post: string[] = [];
-      const after = new Set<string>(); // kernels whose result needs the whole batch
-      for (const k of ords[e]) {
-        const deps = [...kernelDeps.get(k)!.map((d) => materialized.get(d)).filter((x): x is string => x !== undefined), ...(runAfter.get(k) ?? [])];
-        const needsWhole = deps.some((d) => after.has(d));
-        if (loopsOver(byName.get(k)!.body)) {
-          if (needsWhole) return null;
-          stream.push(k);
-          const shape = outShape(k);
-          if (!(shape as readonly Dim[]).includes(B)) {
-            if (isMax.has(k)) return null;
-            accumulating.add(k);
-            after.add(k);
-          }
-        } else if (needsWhole) {
-          post.push(k);
-          after.add(k);
-        } else if (deps.some((d) => stream.includes(d))) {
-          return null;
-        } else pre.push(k);
-      }
-      // Outputs the entry point clears itself (gradient, Hessian) are not listed.
-      const clear = stream
-        .filter((k) => accumulating.has(k))
-        .map((k) => kernelOut.get(k))
-        .filter((b): b is string => b !== undefined && b !== 'gradient' && b !== 'hessian');
-      schedules[e] = { pre, clear, stream, post };
-    }
-    if (crossed) return null;
-    // The largest workspace, per element of the batch, bounds the chunk: no buffer may exceed half
-    // the Hessian.
-    let perElement = 1;
-    for (const { node } of ts) {
-      const shape = node.shape as readonly Dim[];
-      if (!shape.includes(B)) continue;
-      perElement = Math.max(perElement, shape.reduce<number>((a, d) => a * (d === B ? 1 : (d as number)), 1));
-    }
-    const chunk = Math.max(1, Math.min(MAX_CHUNK, Math.floor((size * size) / 2 / perElement)));
-    return { batch: { dim: B, chunk }, schedules, accumulating };
-  }
-
   // Buffers: theta, data, every temp used by a scheduled kernel.
   const buffers: Buffer[] = [{ name: 'theta', kind: 'theta', shape: [n] }];
   for (const node of nodes.nodes) {
@@ -515,23 +250,6 @@ export function lower(input: LowerInput): Program {
   buffers.push({ name: 'value', kind: 'value', shape: [1] }, { name: 'gradient', kind: 'gradient', shape: [n] }, { name: 'hessian', kind: 'hessian', shape: [n * n] });
   return { n, buffers, kernels: kernels.filter((k) => used.has(k.name)), entries, batch: streamed?.batch ?? null, notes };
 }
-
-/** A term in index notation, with the loop variables' names: `t5[i0, i1] += 2 · Σ_i2 X[i0, i2]·W[i2, i1]`. */
-function termText(t: Term, buf: string, names: ReadonlyMap<Var, string>): string {
-  const a = (x: Affine) => (x.v === null ? String(x.c) : x.c === 0 ? names.get(x.v)! : `${names.get(x.v)!}${x.c > 0 ? '+' : ''}${x.c}`);
-  const nodeName = (f: Term['factors'][number]) => (f.node.kind === 'param' || f.node.kind === 'data' || f.node.kind === 'dim' ? f.node.name : bufName(f.node));
-  const factors = t.factors.map((f) => (f.idx.length ? `${nodeName(f)}[${f.idx.map(a).join(', ')}]` : nodeName(f)));
-  const ranges = [...t.ranges.entries()]
-    .filter(([, r]) => r.lo !== 0)
-    .map(([v, r]) => `${names.get(v)} ≥ ${r.lo}`);
-  const sum = t.sums.length ? `Σ_${t.sums.map((v) => names.get(v)!).join(',')} ` : '';
-  const prod = [...(t.coef !== 1 || factors.length === 0 ? [String(t.coef)] : []), ...factors].join('·');
-  const out = t.out.length ? `${buf}[${t.out.map(a).join(', ')}]` : buf;
-  return `${out} += ${sum}${prod}${ranges.length ? `  (${ranges.join(', ')})` : ''}`;
-}
-
-/** Largest chunk of the batch streamed at once: big enough to amortize a pass, small enough for cache. */
-const MAX_CHUNK = 2048;
 
 function accumulateStore(st: Stmt): Stmt {
   if (st.k === 'store') return { ...st, accumulate: true };

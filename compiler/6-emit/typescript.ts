@@ -468,9 +468,6 @@ function shapeText(shape: readonly Dim[]): string {
   return shape.length === 0 ? 'scalar' : `[${shape.join(', ')}]`;
 }
 
-function isFixed(shape: readonly Dim[]): boolean {
-  return shape.every((d) => typeof d === 'number');
-}
 
 function sizeText(shape: readonly Dim[], env: Record<string, string>): string {
   const parts = shape.map((d) => (typeof d === 'number' ? String(d) : env[d] ?? d));

@@ -1,0 +1,171 @@
+// One term -> one loop nest (see lower.ts for the whole picture). Loops run over the term's
+// output variables in the order of the output coordinates, then over its summed variables. Each
+// factor is loaded at the outermost level where its indices are known, the part of an index
+// known outside the summed loops is hoisted, products of factors are formed level by level, and
+// a single summed variable becomes a `reduce`. Diagonal Hessian blocks get a lower bound (or a
+// skip) that keeps only the upper triangle.
+
+import type { Affine, Term, TNode, Var } from '../2-ir/index-form.ts';
+import { orderVars } from '../4-simplify/contract.ts';
+import { bufName, dataBase, extentExpr, linOf, stridesOf, subtractLin, type Lin } from './indexing.ts';
+import { add, int, mul, num, type Expr, type Stmt } from './loops.ts';
+
+/** Where a term's output coordinates land: a buffer, a base offset and one stride per coordinate. */
+export interface Target {
+  readonly buf: string;
+  readonly base: Expr;
+  readonly strides: readonly Expr[];
+  /** For Hessian blocks: how many leading coordinates belong to the row parameter. */
+  readonly rowRank?: number;
+  /** Diagonal blocks: only entries with column ≥ row are computed. */
+  readonly upperOnly?: boolean;
+  /** Hessian blocks: where the transposed entry lands (each value is stored at both places). */
+  readonly mirror?: { readonly base: Expr; readonly strides: readonly Expr[] };
+}
+
+/** What a loop nest needs from the program around it. */
+export interface NestContext {
+  readonly paramOffset: ReadonlyMap<TNode, number>;
+  /** Counter for unique local names across a kernel. */
+  readonly counter: { next: number };
+}
+
+function factorLin(node: TNode, idx: readonly Affine[], ctx: NestContext): Lin {
+  if (node.kind === 'data') return linOf(idx, stridesOf(node.shape, true), dataBase(node.shape));
+  const base = node.kind === 'param' ? num(ctx.paramOffset.get(node)!) : num(0);
+  return linOf(idx, stridesOf(node.shape), base);
+}
+
+/** Emits one term as a loop nest that accumulates into the target. */
+export function emitTerm(t: Term, target: Target, body: Stmt[], deps: TNode[], ctx: NestContext, assign = false): void {
+  const sums = t.sums;
+  const loops = orderVars([...t.ranges.keys()].filter((v) => !sums.includes(v)), t);
+  const order = [...loops, ...sums];
+  const L = loops.length;
+  const level = new Map<Var, number>(order.map((v, k) => [v, k]));
+  const names = new Map<Var, string>(order.map((v, k) => [v, `i${k}`]));
+  const varExpr = (v: Var) => int(names.get(v)!);
+  const depthOf = (lin: Lin) => Math.max(-1, ...lin.terms.map((x) => level.get(x.v)!));
+  /** The part of a linear index that varies from loop level `from` on (all of it for -1). */
+  const linExpr = (lin: Lin, from: number): Expr => {
+    let e: Expr = from < 0 ? lin.c : num(0);
+    for (const x of lin.terms) if (level.get(x.v)! >= from) e = add(e, mul(varExpr(x.v), x.stride));
+    return e;
+  };
+
+  // Statements hoisted to the top (-1) or to the start of each loop's body.
+  const outer: Stmt[] = [];
+  const pre: Stmt[][] = order.map(() => []);
+  const at = (d: number) => (d < 0 ? outer : pre[d]!);
+
+  // Loads. Inside the summed loops, the part of the index known outside them is hoisted.
+  const loadOf = (node: TNode, idx: readonly Affine[]): { expr: Expr; depth: number } => {
+    deps.push(node);
+    if (node.kind === 'dim') return { expr: { k: 'dim', name: node.name }, depth: -1 };
+    const lin = factorLin(node, idx, ctx);
+    const d = depthOf(lin);
+    const buf = bufName(node);
+    if (d < L) return { expr: { k: 'load', buf, index: linExpr(lin, -1) }, depth: d };
+    const baseLin: Lin = { c: lin.c, terms: lin.terms.filter((x) => level.get(x.v)! < L) };
+    const baseE = linExpr(baseLin, -1);
+    if (baseE.k === 'num' && baseE.v === 0) return { expr: { k: 'load', buf, index: linExpr(lin, L) }, depth: d };
+    const baseName = `b${ctx.counter.next++}`;
+    at(depthOf(baseLin)).push({ k: 'let', name: baseName, int: true, value: baseE });
+    return { expr: { k: 'load', buf, index: add(int(baseName), linExpr(lin, L)) }, depth: d };
+  };
+
+  // Float factors: a product per loop level outside the sums, one product inside them.
+  const byDepth = new Map<number, Expr[]>();
+  for (const f of t.factors) {
+    const { expr, depth } = loadOf(f.node, f.idx);
+    byDepth.set(depth, [...(byDepth.get(depth) ?? []), expr]);
+  }
+  let outerProd: Expr = num(t.coef);
+  for (let d = -1; d < L; d++) {
+    const list = byDepth.get(d);
+    if (!list) continue;
+    let p: Expr = outerProd;
+    for (const e of list) p = mul(p, e);
+    const name = `p${ctx.counter.next++}`;
+    at(d).push({ k: 'let', name, int: false, value: p });
+    outerProd = { k: 'local', name };
+  }
+  let innerProd: Expr = num(1);
+  for (let d = L; d < order.length; d++) for (const e of byDepth.get(d) ?? []) innerProd = mul(innerProd, e);
+
+  const outIndex = linExpr(linOf(t.out, target.strides, target.base), -1);
+  const lowerBound = new Map<number, Expr>();
+  if (target.upperOnly) {
+    // Skip entries below the diagonal (their mirror image is computed); decided at compile
+    // time when the column minus the row is a constant.
+    const g = symmetryGuard(t, target);
+    const diff = subtractLin(g.col, g.row);
+    if (diff.terms.length === 0) {
+      if ((diff.c as { v: number }).v < 0) return;
+    } else {
+      const gd = Math.max(...diff.terms.map((x) => level.get(x.v)!));
+      const inner = diff.terms.find((x) => level.get(x.v) === gd)!;
+      if ((inner.stride as { v: number }).v === 1) {
+        // col − row = v + rest ≥ 0: start the loop over v at −rest instead of skipping.
+        const rest = diff.terms.filter((x) => x !== inner);
+        const neg: Lin = { c: num(-(diff.c as { v: number }).v), terms: rest.map((x) => ({ v: x.v, stride: num(-(x.stride as { v: number }).v) })) };
+        lowerBound.set(gd, linExpr(neg, -1));
+      } else at(gd).unshift({ k: 'skipIfLess', a: linExpr(g.col, -1), b: linExpr(g.row, -1) });
+    }
+  }
+  const from = (d: number, lo: number): Expr => {
+    const b = lowerBound.get(d);
+    if (!b) return num(lo);
+    return b.k === 'num' ? num(Math.max(lo, b.v)) : { k: 'max', a: num(lo), b };
+  };
+  const store = (value: Expr): Stmt =>
+    target.mirror
+      ? { k: 'storeSym', buf: target.buf, index: outIndex, mirror: linExpr(linOf(t.out, target.mirror.strides, target.mirror.base), -1), value }
+      : { k: 'store', buf: target.buf, index: outIndex, value, accumulate: !assign };
+
+  const accName = `acc${ctx.counter.next++}`;
+  const sumNest = (d: number): Stmt[] => {
+    if (d === order.length) return [{ k: 'update', name: accName, op: '+', value: innerProd }];
+    const r = t.ranges.get(order[d]!)!;
+    return [{ k: 'for', v: names.get(order[d]!)!, from: num(r.lo), to: extentExpr(r.hi), body: [...pre[d]!, ...sumNest(d + 1)] }];
+  };
+  const build = (d: number): Stmt[] => {
+    if (d === L) {
+      if (sums.length === 0) return [store(outerProd)];
+      const acc: Expr = { k: 'local', name: accName };
+      if (sums.length === 1) {
+        const r = t.ranges.get(sums[0]!)!;
+        return [
+          { k: 'reduce', name: accName, v: names.get(sums[0]!)!, from: num(r.lo), to: extentExpr(r.hi), value: innerProd },
+          store(mul(outerProd, acc)),
+        ];
+      }
+      return [{ k: 'var', name: accName, value: num(0) }, ...sumNest(L), store(mul(outerProd, acc))];
+    }
+    const r = t.ranges.get(order[d]!)!;
+    return [{ k: 'for', v: names.get(order[d]!)!, from: from(d, r.lo), to: extentExpr(r.hi), body: [...pre[d]!, ...build(d + 1)] }];
+  };
+  const nest = build(0);
+  body.push({ k: 'block', body: [...outer, ...nest], comment: termText(t, target.buf, names) });
+}
+
+/** Diagonal blocks: the flat row and column positions inside the parameter (same shape). */
+function symmetryGuard(t: Term, target: Target): { row: Lin; col: Lin } {
+  const rr = target.rowRank!;
+  const strides = target.strides.slice(rr);
+  return { row: linOf(t.out.slice(0, rr), strides, num(0)), col: linOf(t.out.slice(rr), strides, num(0)) };
+}
+
+/** A term in index notation, with the loop variables' names: `t5[i0, i1] += 2 · Σ_i2 X[i0, i2]·W[i2, i1]`. */
+function termText(t: Term, buf: string, names: ReadonlyMap<Var, string>): string {
+  const a = (x: Affine) => (x.v === null ? String(x.c) : x.c === 0 ? names.get(x.v)! : `${names.get(x.v)!}${x.c > 0 ? '+' : ''}${x.c}`);
+  const nodeName = (f: Term['factors'][number]) => (f.node.kind === 'param' || f.node.kind === 'data' || f.node.kind === 'dim' ? f.node.name : bufName(f.node));
+  const factors = t.factors.map((f) => (f.idx.length ? `${nodeName(f)}[${f.idx.map(a).join(', ')}]` : nodeName(f)));
+  const ranges = [...t.ranges.entries()]
+    .filter(([, r]) => r.lo !== 0)
+    .map(([v, r]) => `${names.get(v)} ≥ ${r.lo}`);
+  const sum = t.sums.length ? `Σ_${t.sums.map((v) => names.get(v)!).join(',')} ` : '';
+  const prod = [...(t.coef !== 1 || factors.length === 0 ? [String(t.coef)] : []), ...factors].join('·');
+  const out = t.out.length ? `${buf}[${t.out.map(a).join(', ')}]` : buf;
+  return `${out} += ${sum}${prod}${ranges.length ? `  (${ranges.join(', ')})` : ''}`;
+}
