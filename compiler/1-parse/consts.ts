@@ -1,29 +1,9 @@
 // Compile-time arithmetic: the values of `const` and `dim H = ...` definitions and of indices.
+import { applyUnary, type UnaryFn } from '../2-ir/graph.ts';
 import type { Expr } from './expressions.ts';
 import { BUILTIN_ARITY, arityText, isElementwise } from './names.ts';
 import type { Span } from './report.ts';
 
-/** Scalar versions of the element-wise functions. */
-export const SCALAR_FUNCTIONS: Readonly<Record<string, (x: number) => number>> = {
-  exp: Math.exp,
-  log: Math.log,
-  log1p: Math.log1p,
-  expm1: Math.expm1,
-  sqrt: Math.sqrt,
-  square: (x) => x * x,
-  cube: (x) => x * x * x,
-  abs: Math.abs,
-  sin: Math.sin,
-  cos: Math.cos,
-  tan: Math.tan,
-  atan: Math.atan,
-  sinh: Math.sinh,
-  cosh: Math.cosh,
-  tanh: Math.tanh,
-  sigmoid: (x) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x))),
-  softplus: (x) => Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x))),
-  relu: (x) => Math.max(x, 0),
-};
 
 export interface ConstEnv {
   /** What the value is for, completing "... must be known at compile time" style messages. */
@@ -88,7 +68,7 @@ function evaluate(e: Expr, env: ConstEnv): number | null {
     case 'call': {
       if ((isElementwise(e.name) || e.name === 'transpose') && e.args.length === 1) {
         const x = evaluate(e.args[0]!, env);
-        return x === null ? null : e.name === 'transpose' ? x : SCALAR_FUNCTIONS[e.name]!(x);
+        return x === null ? null : e.name === 'transpose' ? x : applyUnary(e.name as UnaryFn, x);
       }
       const arity = BUILTIN_ARITY.get(e.name);
       if (arity && !arity.includes(e.args.length)) {

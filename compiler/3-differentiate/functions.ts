@@ -3,6 +3,7 @@
 // constant, or the argument itself (so x.^2 differentiates to 2·x with no new function).
 // Emitters give each function name its code (6-emit), nothing else here is target-specific.
 
+import { applyUnary, type UnaryFn } from '../2-ir/graph.ts';
 import type { MapFn } from '../2-ir/index-form.ts';
 
 export type Derivative =
@@ -55,25 +56,7 @@ export function derivative(f: MapFn): Derivative {
 
 /** A function applied to a known constant (compile-time folding). */
 export function evaluateMap(f: MapFn, x: number): number {
-  switch (f.name) {
-    case 'pow': return Math.pow(x, f.p);
-    case 'exp': return Math.exp(x);
-    case 'log': return Math.log(x);
-    case 'log1p': return Math.log1p(x);
-    case 'expm1': return Math.expm1(x);
-    case 'abs': return Math.abs(x);
-    case 'sin': return Math.sin(x);
-    case 'cos': return Math.cos(x);
-    case 'tan': return Math.tan(x);
-    case 'atan': return Math.atan(x);
-    case 'sinh': return Math.sinh(x);
-    case 'cosh': return Math.cosh(x);
-    case 'tanh': return Math.tanh(x);
-    case 'sigmoid': return 1 / (1 + Math.exp(-x));
-    case 'softplus': return Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));
-    case 'relu': return Math.max(x, 0);
-    default: throw new Error(`internal: cannot fold ${f.name}`);
-  }
+  return f.name === 'pow' ? Math.pow(x, f.p) : applyUnary(f.name as UnaryFn, x);
 }
 
 function powDerivative(p: number): Derivative {
