@@ -395,11 +395,32 @@ function k_k4(s: State): void {
   const off_N = s.off_N;
   // t4[i0] += Σ_i1 X[i0, i1]·w[i1]
   {
-    for (let i0 = 0; i0 < len_N; i0++) {
-      const b31 = off_N * 3 + i0 * 3;
-      let acc32 = 0;
-      for (let i1 = 0; i1 < 3; i1++) acc32 += d_X[b31 + i1] * th[i1];
-      t4[i0] = acc32;
+    {
+      let i0 = 0;
+      for (const end = len_N - 3; i0 < end; i0 += 4) {
+        const b31_0 = off_N * 3 + i0 * 3;
+        const b31_1 = off_N * 3 + (i0 + 1) * 3;
+        const b31_2 = off_N * 3 + (i0 + 2) * 3;
+        const b31_3 = off_N * 3 + (i0 + 3) * 3;
+        let acc32_0 = 0, acc32_1 = 0, acc32_2 = 0, acc32_3 = 0;
+        for (let i1 = 0, end = 3; i1 < end; i1++) {
+          const c0 = th[i1];
+          acc32_0 += c0 * d_X[b31_0 + i1];
+          acc32_1 += c0 * d_X[b31_1 + i1];
+          acc32_2 += c0 * d_X[b31_2 + i1];
+          acc32_3 += c0 * d_X[b31_3 + i1];
+        }
+        t4[i0] = acc32_0;
+        t4[i0 + 1] = acc32_1;
+        t4[i0 + 2] = acc32_2;
+        t4[i0 + 3] = acc32_3;
+      }
+      for (const end = len_N; i0 < end; i0++) {
+        const b31 = off_N * 3 + i0 * 3;
+        let acc32 = 0;
+        for (let i1 = 0; i1 < 3; i1++) acc32 += d_X[b31 + i1] * th[i1];
+        t4[i0] = acc32;
+      }
     }
   }
   // t4[i0] += b

@@ -192,23 +192,49 @@ function k_grad_W1(s: State): void {
     const p7 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       const b5 = off_N * 4 + i0;
-      for (let i1 = 0; i1 < 8; i1++) {
-        const b4 = i1;
-        const b6 = i1 * len_N;
-        let acc8 = 0;
-        {
-          let r1 = 0, r2 = 0, r3 = 0;
-          let i2 = 0;
-          for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc8 += t22[i2] * t23[b4 + i2 * 8] * d_X[b5 + i2 * 4] * t27[b6 + i2];
-            r1 += t22[i2 + 1] * t23[b4 + (i2 + 1) * 8] * d_X[b5 + (i2 + 1) * 4] * t27[b6 + i2 + 1];
-            r2 += t22[i2 + 2] * t23[b4 + (i2 + 2) * 8] * d_X[b5 + (i2 + 2) * 4] * t27[b6 + i2 + 2];
-            r3 += t22[i2 + 3] * t23[b4 + (i2 + 3) * 8] * d_X[b5 + (i2 + 3) * 4] * t27[b6 + i2 + 3];
+      {
+        let i1 = 0;
+        for (const end = 8 - 3; i1 < end; i1 += 4) {
+          const b4_0 = i1;
+          const b6_0 = i1 * len_N;
+          const b4_1 = i1 + 1;
+          const b6_1 = (i1 + 1) * len_N;
+          const b4_2 = i1 + 2;
+          const b6_2 = (i1 + 2) * len_N;
+          const b4_3 = i1 + 3;
+          const b6_3 = (i1 + 3) * len_N;
+          let acc8_0 = 0, acc8_1 = 0, acc8_2 = 0, acc8_3 = 0;
+          for (let i2 = 0, end = len_N; i2 < end; i2++) {
+            const c0 = t22[i2];
+            const c1 = d_X[b5 + i2 * 4];
+            acc8_0 += c0 * c1 * t23[b4_0 + i2 * 8] * t27[b6_0 + i2];
+            acc8_1 += c0 * c1 * t23[b4_1 + i2 * 8] * t27[b6_1 + i2];
+            acc8_2 += c0 * c1 * t23[b4_2 + i2 * 8] * t27[b6_2 + i2];
+            acc8_3 += c0 * c1 * t23[b4_3 + i2 * 8] * t27[b6_3 + i2];
           }
-          for (const end = len_N; i2 < end; i2++) acc8 += t22[i2] * t23[b4 + i2 * 8] * d_X[b5 + i2 * 4] * t27[b6 + i2];
-          acc8 += r1 + r2 + r3;
+          G[i0 * 8 + i1] += p7 * acc8_0;
+          G[i0 * 8 + i1 + 1] += p7 * acc8_1;
+          G[i0 * 8 + i1 + 2] += p7 * acc8_2;
+          G[i0 * 8 + i1 + 3] += p7 * acc8_3;
         }
-        G[i0 * 8 + i1] += p7 * acc8;
+        for (const end = 8; i1 < end; i1++) {
+          const b4 = i1;
+          const b6 = i1 * len_N;
+          let acc8 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i2 = 0;
+            for (const end = len_N - 3; i2 < end; i2 += 4) {
+              acc8 += t22[i2] * t23[b4 + i2 * 8] * d_X[b5 + i2 * 4] * t27[b6 + i2];
+              r1 += t22[i2 + 1] * t23[b4 + (i2 + 1) * 8] * d_X[b5 + (i2 + 1) * 4] * t27[b6 + i2 + 1];
+              r2 += t22[i2 + 2] * t23[b4 + (i2 + 2) * 8] * d_X[b5 + (i2 + 2) * 4] * t27[b6 + i2 + 2];
+              r3 += t22[i2 + 3] * t23[b4 + (i2 + 3) * 8] * d_X[b5 + (i2 + 3) * 4] * t27[b6 + i2 + 3];
+            }
+            for (const end = len_N; i2 < end; i2++) acc8 += t22[i2] * t23[b4 + i2 * 8] * d_X[b5 + i2 * 4] * t27[b6 + i2];
+            acc8 += r1 + r2 + r3;
+          }
+          G[i0 * 8 + i1] += p7 * acc8;
+        }
       }
     }
   }
@@ -217,23 +243,48 @@ function k_grad_W1(s: State): void {
     const p12 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       const b10 = off_N * 4 + i0;
-      for (let i1 = 0; i1 < 8; i1++) {
-        const b9 = i1;
-        const b11 = i1 * len_N;
-        let acc13 = 0;
-        {
-          let r1 = 0, r2 = 0, r3 = 0;
-          let i2 = 0;
-          for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc13 += t23[b9 + i2 * 8] * d_X[b10 + i2 * 4] * t28[b11 + i2];
-            r1 += t23[b9 + (i2 + 1) * 8] * d_X[b10 + (i2 + 1) * 4] * t28[b11 + i2 + 1];
-            r2 += t23[b9 + (i2 + 2) * 8] * d_X[b10 + (i2 + 2) * 4] * t28[b11 + i2 + 2];
-            r3 += t23[b9 + (i2 + 3) * 8] * d_X[b10 + (i2 + 3) * 4] * t28[b11 + i2 + 3];
+      {
+        let i1 = 0;
+        for (const end = 8 - 3; i1 < end; i1 += 4) {
+          const b9_0 = i1;
+          const b11_0 = i1 * len_N;
+          const b9_1 = i1 + 1;
+          const b11_1 = (i1 + 1) * len_N;
+          const b9_2 = i1 + 2;
+          const b11_2 = (i1 + 2) * len_N;
+          const b9_3 = i1 + 3;
+          const b11_3 = (i1 + 3) * len_N;
+          let acc13_0 = 0, acc13_1 = 0, acc13_2 = 0, acc13_3 = 0;
+          for (let i2 = 0, end = len_N; i2 < end; i2++) {
+            const c0 = d_X[b10 + i2 * 4];
+            acc13_0 += c0 * t23[b9_0 + i2 * 8] * t28[b11_0 + i2];
+            acc13_1 += c0 * t23[b9_1 + i2 * 8] * t28[b11_1 + i2];
+            acc13_2 += c0 * t23[b9_2 + i2 * 8] * t28[b11_2 + i2];
+            acc13_3 += c0 * t23[b9_3 + i2 * 8] * t28[b11_3 + i2];
           }
-          for (const end = len_N; i2 < end; i2++) acc13 += t23[b9 + i2 * 8] * d_X[b10 + i2 * 4] * t28[b11 + i2];
-          acc13 += r1 + r2 + r3;
+          G[i0 * 8 + i1] += p12 * acc13_0;
+          G[i0 * 8 + i1 + 1] += p12 * acc13_1;
+          G[i0 * 8 + i1 + 2] += p12 * acc13_2;
+          G[i0 * 8 + i1 + 3] += p12 * acc13_3;
         }
-        G[i0 * 8 + i1] += p12 * acc13;
+        for (const end = 8; i1 < end; i1++) {
+          const b9 = i1;
+          const b11 = i1 * len_N;
+          let acc13 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i2 = 0;
+            for (const end = len_N - 3; i2 < end; i2 += 4) {
+              acc13 += t23[b9 + i2 * 8] * d_X[b10 + i2 * 4] * t28[b11 + i2];
+              r1 += t23[b9 + (i2 + 1) * 8] * d_X[b10 + (i2 + 1) * 4] * t28[b11 + i2 + 1];
+              r2 += t23[b9 + (i2 + 2) * 8] * d_X[b10 + (i2 + 2) * 4] * t28[b11 + i2 + 2];
+              r3 += t23[b9 + (i2 + 3) * 8] * d_X[b10 + (i2 + 3) * 4] * t28[b11 + i2 + 3];
+            }
+            for (const end = len_N; i2 < end; i2++) acc13 += t23[b9 + i2 * 8] * d_X[b10 + i2 * 4] * t28[b11 + i2];
+            acc13 += r1 + r2 + r3;
+          }
+          G[i0 * 8 + i1] += p12 * acc13;
+        }
       }
     }
   }
@@ -472,27 +523,72 @@ function k_hess_W1_W1(s: State): void {
       for (let i1 = 0; i1 < 8; i1++) {
         const b45 = i0 * len_N * 8 + i1 * len_N;
         for (let i2 = 0; i2 < 4; i2++) {
-          for (let i3 = Math.max(0, i2 * (-8) + i0 * 8 + i1); i3 < 8; i3++) {
-            const b46 = i2 * len_N * 8 + i3 * len_N;
-            let acc48 = 0;
-            {
-              let r1 = 0, r2 = 0, r3 = 0;
-              let i4 = 0;
-              for (const end = len_N - 3; i4 < end; i4 += 4) {
-                acc48 += t29[b45 + i4] * t30[b46 + i4];
-                r1 += t29[b45 + i4 + 1] * t30[b46 + i4 + 1];
-                r2 += t29[b45 + i4 + 2] * t30[b46 + i4 + 2];
-                r3 += t29[b45 + i4 + 3] * t30[b46 + i4 + 3];
+          {
+            let i3 = Math.max(0, i2 * (-8) + i0 * 8 + i1);
+            for (const end = 8 - 3; i3 < end; i3 += 4) {
+              const b46_0 = i2 * len_N * 8 + i3 * len_N;
+              const b46_1 = i2 * len_N * 8 + (i3 + 1) * len_N;
+              const b46_2 = i2 * len_N * 8 + (i3 + 2) * len_N;
+              const b46_3 = i2 * len_N * 8 + (i3 + 3) * len_N;
+              let acc48_0 = 0, acc48_1 = 0, acc48_2 = 0, acc48_3 = 0;
+              for (let i4 = 0, end = len_N; i4 < end; i4++) {
+                const c0 = t29[b45 + i4];
+                acc48_0 += c0 * t30[b46_0 + i4];
+                acc48_1 += c0 * t30[b46_1 + i4];
+                acc48_2 += c0 * t30[b46_2 + i4];
+                acc48_3 += c0 * t30[b46_3 + i4];
               }
-              for (const end = len_N; i4 < end; i4++) acc48 += t29[b45 + i4] * t30[b46 + i4];
-              acc48 += r1 + r2 + r3;
+              {
+                const v = p47 * acc48_0;
+                const at = i0 * 536 + i1 * 67 + i2 * 8 + i3;
+                const mirror = i0 * 8 + i1 + i2 * 536 + i3 * 67;
+                H[at] += v;
+                if (mirror !== at) H[mirror] += v;
+              }
+              {
+                const v = p47 * acc48_1;
+                const at = i0 * 536 + i1 * 67 + i2 * 8 + i3 + 1;
+                const mirror = i0 * 8 + i1 + i2 * 536 + (i3 + 1) * 67;
+                H[at] += v;
+                if (mirror !== at) H[mirror] += v;
+              }
+              {
+                const v = p47 * acc48_2;
+                const at = i0 * 536 + i1 * 67 + i2 * 8 + i3 + 2;
+                const mirror = i0 * 8 + i1 + i2 * 536 + (i3 + 2) * 67;
+                H[at] += v;
+                if (mirror !== at) H[mirror] += v;
+              }
+              {
+                const v = p47 * acc48_3;
+                const at = i0 * 536 + i1 * 67 + i2 * 8 + i3 + 3;
+                const mirror = i0 * 8 + i1 + i2 * 536 + (i3 + 3) * 67;
+                H[at] += v;
+                if (mirror !== at) H[mirror] += v;
+              }
             }
-            {
-              const v = p47 * acc48;
-              const at = i0 * 536 + i1 * 67 + i2 * 8 + i3;
-              const mirror = i0 * 8 + i1 + i2 * 536 + i3 * 67;
-              H[at] += v;
-              if (mirror !== at) H[mirror] += v;
+            for (const end = 8; i3 < end; i3++) {
+              const b46 = i2 * len_N * 8 + i3 * len_N;
+              let acc48 = 0;
+              {
+                let r1 = 0, r2 = 0, r3 = 0;
+                let i4 = 0;
+                for (const end = len_N - 3; i4 < end; i4 += 4) {
+                  acc48 += t29[b45 + i4] * t30[b46 + i4];
+                  r1 += t29[b45 + i4 + 1] * t30[b46 + i4 + 1];
+                  r2 += t29[b45 + i4 + 2] * t30[b46 + i4 + 2];
+                  r3 += t29[b45 + i4 + 3] * t30[b46 + i4 + 3];
+                }
+                for (const end = len_N; i4 < end; i4++) acc48 += t29[b45 + i4] * t30[b46 + i4];
+                acc48 += r1 + r2 + r3;
+              }
+              {
+                const v = p47 * acc48;
+                const at = i0 * 536 + i1 * 67 + i2 * 8 + i3;
+                const mirror = i0 * 8 + i1 + i2 * 536 + i3 * 67;
+                H[at] += v;
+                if (mirror !== at) H[mirror] += v;
+              }
             }
           }
         }
@@ -506,28 +602,77 @@ function k_hess_W1_W1(s: State): void {
       for (let i1 = 0; i1 < 8; i1++) {
         const b50 = i0 * len_N * 8 + i1 * len_N;
         for (let i2 = 0; i2 < 4; i2++) {
-          for (let i3 = Math.max(0, i2 * (-8) + i0 * 8 + i1); i3 < 8; i3++) {
-            const b49 = i1 * len_N * 8 + i3 * len_N;
-            const b51 = i2 * len_N * 8 + i3 * len_N;
-            let acc53 = 0;
-            {
-              let r1 = 0, r2 = 0, r3 = 0;
-              let i4 = 0;
-              for (const end = len_N - 3; i4 < end; i4 += 4) {
-                acc53 += t31[b49 + i4] * t32[b50 + i4] * t33[b51 + i4];
-                r1 += t31[b49 + i4 + 1] * t32[b50 + i4 + 1] * t33[b51 + i4 + 1];
-                r2 += t31[b49 + i4 + 2] * t32[b50 + i4 + 2] * t33[b51 + i4 + 2];
-                r3 += t31[b49 + i4 + 3] * t32[b50 + i4 + 3] * t33[b51 + i4 + 3];
+          {
+            let i3 = Math.max(0, i2 * (-8) + i0 * 8 + i1);
+            for (const end = 8 - 3; i3 < end; i3 += 4) {
+              const b49_0 = i1 * len_N * 8 + i3 * len_N;
+              const b51_0 = i2 * len_N * 8 + i3 * len_N;
+              const b49_1 = i1 * len_N * 8 + (i3 + 1) * len_N;
+              const b51_1 = i2 * len_N * 8 + (i3 + 1) * len_N;
+              const b49_2 = i1 * len_N * 8 + (i3 + 2) * len_N;
+              const b51_2 = i2 * len_N * 8 + (i3 + 2) * len_N;
+              const b49_3 = i1 * len_N * 8 + (i3 + 3) * len_N;
+              const b51_3 = i2 * len_N * 8 + (i3 + 3) * len_N;
+              let acc53_0 = 0, acc53_1 = 0, acc53_2 = 0, acc53_3 = 0;
+              for (let i4 = 0, end = len_N; i4 < end; i4++) {
+                const c0 = t32[b50 + i4];
+                acc53_0 += c0 * t31[b49_0 + i4] * t33[b51_0 + i4];
+                acc53_1 += c0 * t31[b49_1 + i4] * t33[b51_1 + i4];
+                acc53_2 += c0 * t31[b49_2 + i4] * t33[b51_2 + i4];
+                acc53_3 += c0 * t31[b49_3 + i4] * t33[b51_3 + i4];
               }
-              for (const end = len_N; i4 < end; i4++) acc53 += t31[b49 + i4] * t32[b50 + i4] * t33[b51 + i4];
-              acc53 += r1 + r2 + r3;
+              {
+                const v = p52 * acc53_0;
+                const at = i0 * 536 + i1 * 67 + i2 * 8 + i3;
+                const mirror = i0 * 8 + i1 + i2 * 536 + i3 * 67;
+                H[at] += v;
+                if (mirror !== at) H[mirror] += v;
+              }
+              {
+                const v = p52 * acc53_1;
+                const at = i0 * 536 + i1 * 67 + i2 * 8 + i3 + 1;
+                const mirror = i0 * 8 + i1 + i2 * 536 + (i3 + 1) * 67;
+                H[at] += v;
+                if (mirror !== at) H[mirror] += v;
+              }
+              {
+                const v = p52 * acc53_2;
+                const at = i0 * 536 + i1 * 67 + i2 * 8 + i3 + 2;
+                const mirror = i0 * 8 + i1 + i2 * 536 + (i3 + 2) * 67;
+                H[at] += v;
+                if (mirror !== at) H[mirror] += v;
+              }
+              {
+                const v = p52 * acc53_3;
+                const at = i0 * 536 + i1 * 67 + i2 * 8 + i3 + 3;
+                const mirror = i0 * 8 + i1 + i2 * 536 + (i3 + 3) * 67;
+                H[at] += v;
+                if (mirror !== at) H[mirror] += v;
+              }
             }
-            {
-              const v = p52 * acc53;
-              const at = i0 * 536 + i1 * 67 + i2 * 8 + i3;
-              const mirror = i0 * 8 + i1 + i2 * 536 + i3 * 67;
-              H[at] += v;
-              if (mirror !== at) H[mirror] += v;
+            for (const end = 8; i3 < end; i3++) {
+              const b49 = i1 * len_N * 8 + i3 * len_N;
+              const b51 = i2 * len_N * 8 + i3 * len_N;
+              let acc53 = 0;
+              {
+                let r1 = 0, r2 = 0, r3 = 0;
+                let i4 = 0;
+                for (const end = len_N - 3; i4 < end; i4 += 4) {
+                  acc53 += t31[b49 + i4] * t32[b50 + i4] * t33[b51 + i4];
+                  r1 += t31[b49 + i4 + 1] * t32[b50 + i4 + 1] * t33[b51 + i4 + 1];
+                  r2 += t31[b49 + i4 + 2] * t32[b50 + i4 + 2] * t33[b51 + i4 + 2];
+                  r3 += t31[b49 + i4 + 3] * t32[b50 + i4 + 3] * t33[b51 + i4 + 3];
+                }
+                for (const end = len_N; i4 < end; i4++) acc53 += t31[b49 + i4] * t32[b50 + i4] * t33[b51 + i4];
+                acc53 += r1 + r2 + r3;
+              }
+              {
+                const v = p52 * acc53;
+                const at = i0 * 536 + i1 * 67 + i2 * 8 + i3;
+                const mirror = i0 * 8 + i1 + i2 * 536 + i3 * 67;
+                H[at] += v;
+                if (mirror !== at) H[mirror] += v;
+              }
             }
           }
         }
@@ -639,27 +784,72 @@ function k_hess_W1_b1(s: State): void {
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
         const b63 = i0 * len_N * 8 + i1 * len_N;
-        for (let i2 = 0; i2 < 8; i2++) {
-          const b64 = i2 * len_N;
-          let acc66 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i3 = 0;
-            for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc66 += t29[b63 + i3] * t37[b64 + i3];
-              r1 += t29[b63 + i3 + 1] * t37[b64 + i3 + 1];
-              r2 += t29[b63 + i3 + 2] * t37[b64 + i3 + 2];
-              r3 += t29[b63 + i3 + 3] * t37[b64 + i3 + 3];
+        {
+          let i2 = 0;
+          for (const end = 8 - 3; i2 < end; i2 += 4) {
+            const b64_0 = i2 * len_N;
+            const b64_1 = (i2 + 1) * len_N;
+            const b64_2 = (i2 + 2) * len_N;
+            const b64_3 = (i2 + 3) * len_N;
+            let acc66_0 = 0, acc66_1 = 0, acc66_2 = 0, acc66_3 = 0;
+            for (let i3 = 0, end = len_N; i3 < end; i3++) {
+              const c0 = t29[b63 + i3];
+              acc66_0 += c0 * t37[b64_0 + i3];
+              acc66_1 += c0 * t37[b64_1 + i3];
+              acc66_2 += c0 * t37[b64_2 + i3];
+              acc66_3 += c0 * t37[b64_3 + i3];
             }
-            for (const end = len_N; i3 < end; i3++) acc66 += t29[b63 + i3] * t37[b64 + i3];
-            acc66 += r1 + r2 + r3;
+            {
+              const v = p65 * acc66_0;
+              const at = 32 + i0 * 536 + i1 * 67 + i2;
+              const mirror = 2144 + i0 * 8 + i1 + i2 * 67;
+              H[at] += v;
+              if (mirror !== at) H[mirror] += v;
+            }
+            {
+              const v = p65 * acc66_1;
+              const at = 32 + i0 * 536 + i1 * 67 + i2 + 1;
+              const mirror = 2144 + i0 * 8 + i1 + (i2 + 1) * 67;
+              H[at] += v;
+              if (mirror !== at) H[mirror] += v;
+            }
+            {
+              const v = p65 * acc66_2;
+              const at = 32 + i0 * 536 + i1 * 67 + i2 + 2;
+              const mirror = 2144 + i0 * 8 + i1 + (i2 + 2) * 67;
+              H[at] += v;
+              if (mirror !== at) H[mirror] += v;
+            }
+            {
+              const v = p65 * acc66_3;
+              const at = 32 + i0 * 536 + i1 * 67 + i2 + 3;
+              const mirror = 2144 + i0 * 8 + i1 + (i2 + 3) * 67;
+              H[at] += v;
+              if (mirror !== at) H[mirror] += v;
+            }
           }
-          {
-            const v = p65 * acc66;
-            const at = 32 + i0 * 536 + i1 * 67 + i2;
-            const mirror = 2144 + i0 * 8 + i1 + i2 * 67;
-            H[at] += v;
-            if (mirror !== at) H[mirror] += v;
+          for (const end = 8; i2 < end; i2++) {
+            const b64 = i2 * len_N;
+            let acc66 = 0;
+            {
+              let r1 = 0, r2 = 0, r3 = 0;
+              let i3 = 0;
+              for (const end = len_N - 3; i3 < end; i3 += 4) {
+                acc66 += t29[b63 + i3] * t37[b64 + i3];
+                r1 += t29[b63 + i3 + 1] * t37[b64 + i3 + 1];
+                r2 += t29[b63 + i3 + 2] * t37[b64 + i3 + 2];
+                r3 += t29[b63 + i3 + 3] * t37[b64 + i3 + 3];
+              }
+              for (const end = len_N; i3 < end; i3++) acc66 += t29[b63 + i3] * t37[b64 + i3];
+              acc66 += r1 + r2 + r3;
+            }
+            {
+              const v = p65 * acc66;
+              const at = 32 + i0 * 536 + i1 * 67 + i2;
+              const mirror = 2144 + i0 * 8 + i1 + i2 * 67;
+              H[at] += v;
+              if (mirror !== at) H[mirror] += v;
+            }
           }
         }
       }
@@ -671,28 +861,77 @@ function k_hess_W1_b1(s: State): void {
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
         const b68 = i0 * len_N * 8 + i1 * len_N;
-        for (let i2 = 0; i2 < 8; i2++) {
-          const b67 = i1 * len_N * 8 + i2 * len_N;
-          const b69 = i2 * len_N;
-          let acc71 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i3 = 0;
-            for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc71 += t31[b67 + i3] * t32[b68 + i3] * t38[b69 + i3];
-              r1 += t31[b67 + i3 + 1] * t32[b68 + i3 + 1] * t38[b69 + i3 + 1];
-              r2 += t31[b67 + i3 + 2] * t32[b68 + i3 + 2] * t38[b69 + i3 + 2];
-              r3 += t31[b67 + i3 + 3] * t32[b68 + i3 + 3] * t38[b69 + i3 + 3];
+        {
+          let i2 = 0;
+          for (const end = 8 - 3; i2 < end; i2 += 4) {
+            const b67_0 = i1 * len_N * 8 + i2 * len_N;
+            const b69_0 = i2 * len_N;
+            const b67_1 = i1 * len_N * 8 + (i2 + 1) * len_N;
+            const b69_1 = (i2 + 1) * len_N;
+            const b67_2 = i1 * len_N * 8 + (i2 + 2) * len_N;
+            const b69_2 = (i2 + 2) * len_N;
+            const b67_3 = i1 * len_N * 8 + (i2 + 3) * len_N;
+            const b69_3 = (i2 + 3) * len_N;
+            let acc71_0 = 0, acc71_1 = 0, acc71_2 = 0, acc71_3 = 0;
+            for (let i3 = 0, end = len_N; i3 < end; i3++) {
+              const c0 = t32[b68 + i3];
+              acc71_0 += c0 * t31[b67_0 + i3] * t38[b69_0 + i3];
+              acc71_1 += c0 * t31[b67_1 + i3] * t38[b69_1 + i3];
+              acc71_2 += c0 * t31[b67_2 + i3] * t38[b69_2 + i3];
+              acc71_3 += c0 * t31[b67_3 + i3] * t38[b69_3 + i3];
             }
-            for (const end = len_N; i3 < end; i3++) acc71 += t31[b67 + i3] * t32[b68 + i3] * t38[b69 + i3];
-            acc71 += r1 + r2 + r3;
+            {
+              const v = p70 * acc71_0;
+              const at = 32 + i0 * 536 + i1 * 67 + i2;
+              const mirror = 2144 + i0 * 8 + i1 + i2 * 67;
+              H[at] += v;
+              if (mirror !== at) H[mirror] += v;
+            }
+            {
+              const v = p70 * acc71_1;
+              const at = 32 + i0 * 536 + i1 * 67 + i2 + 1;
+              const mirror = 2144 + i0 * 8 + i1 + (i2 + 1) * 67;
+              H[at] += v;
+              if (mirror !== at) H[mirror] += v;
+            }
+            {
+              const v = p70 * acc71_2;
+              const at = 32 + i0 * 536 + i1 * 67 + i2 + 2;
+              const mirror = 2144 + i0 * 8 + i1 + (i2 + 2) * 67;
+              H[at] += v;
+              if (mirror !== at) H[mirror] += v;
+            }
+            {
+              const v = p70 * acc71_3;
+              const at = 32 + i0 * 536 + i1 * 67 + i2 + 3;
+              const mirror = 2144 + i0 * 8 + i1 + (i2 + 3) * 67;
+              H[at] += v;
+              if (mirror !== at) H[mirror] += v;
+            }
           }
-          {
-            const v = p70 * acc71;
-            const at = 32 + i0 * 536 + i1 * 67 + i2;
-            const mirror = 2144 + i0 * 8 + i1 + i2 * 67;
-            H[at] += v;
-            if (mirror !== at) H[mirror] += v;
+          for (const end = 8; i2 < end; i2++) {
+            const b67 = i1 * len_N * 8 + i2 * len_N;
+            const b69 = i2 * len_N;
+            let acc71 = 0;
+            {
+              let r1 = 0, r2 = 0, r3 = 0;
+              let i3 = 0;
+              for (const end = len_N - 3; i3 < end; i3 += 4) {
+                acc71 += t31[b67 + i3] * t32[b68 + i3] * t38[b69 + i3];
+                r1 += t31[b67 + i3 + 1] * t32[b68 + i3 + 1] * t38[b69 + i3 + 1];
+                r2 += t31[b67 + i3 + 2] * t32[b68 + i3 + 2] * t38[b69 + i3 + 2];
+                r3 += t31[b67 + i3 + 3] * t32[b68 + i3 + 3] * t38[b69 + i3 + 3];
+              }
+              for (const end = len_N; i3 < end; i3++) acc71 += t31[b67 + i3] * t32[b68 + i3] * t38[b69 + i3];
+              acc71 += r1 + r2 + r3;
+            }
+            {
+              const v = p70 * acc71;
+              const at = 32 + i0 * 536 + i1 * 67 + i2;
+              const mirror = 2144 + i0 * 8 + i1 + i2 * 67;
+              H[at] += v;
+              if (mirror !== at) H[mirror] += v;
+            }
           }
         }
       }
@@ -702,27 +941,71 @@ function k_hess_W1_b1(s: State): void {
   {
     const p73 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
-      for (let i1 = 0; i1 < 8; i1++) {
-        const b72 = i0 * len_N * 8 + i1 * len_N;
-        let acc74 = 0;
-        {
-          let r1 = 0, r2 = 0, r3 = 0;
-          let i2 = 0;
-          for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc74 += t34[b72 + i2];
-            r1 += t34[b72 + i2 + 1];
-            r2 += t34[b72 + i2 + 2];
-            r3 += t34[b72 + i2 + 3];
+      {
+        let i1 = 0;
+        for (const end = 8 - 3; i1 < end; i1 += 4) {
+          const b72_0 = i0 * len_N * 8 + i1 * len_N;
+          const b72_1 = i0 * len_N * 8 + (i1 + 1) * len_N;
+          const b72_2 = i0 * len_N * 8 + (i1 + 2) * len_N;
+          const b72_3 = i0 * len_N * 8 + (i1 + 3) * len_N;
+          let acc74_0 = 0, acc74_1 = 0, acc74_2 = 0, acc74_3 = 0;
+          for (let i2 = 0, end = len_N; i2 < end; i2++) {
+            acc74_0 += t34[b72_0 + i2];
+            acc74_1 += t34[b72_1 + i2];
+            acc74_2 += t34[b72_2 + i2];
+            acc74_3 += t34[b72_3 + i2];
           }
-          for (const end = len_N; i2 < end; i2++) acc74 += t34[b72 + i2];
-          acc74 += r1 + r2 + r3;
+          {
+            const v = p73 * acc74_0;
+            const at = 32 + i0 * 536 + i1 * 68;
+            const mirror = 2144 + i0 * 8 + i1 * 68;
+            H[at] += v;
+            if (mirror !== at) H[mirror] += v;
+          }
+          {
+            const v = p73 * acc74_1;
+            const at = 32 + i0 * 536 + (i1 + 1) * 68;
+            const mirror = 2144 + i0 * 8 + (i1 + 1) * 68;
+            H[at] += v;
+            if (mirror !== at) H[mirror] += v;
+          }
+          {
+            const v = p73 * acc74_2;
+            const at = 32 + i0 * 536 + (i1 + 2) * 68;
+            const mirror = 2144 + i0 * 8 + (i1 + 2) * 68;
+            H[at] += v;
+            if (mirror !== at) H[mirror] += v;
+          }
+          {
+            const v = p73 * acc74_3;
+            const at = 32 + i0 * 536 + (i1 + 3) * 68;
+            const mirror = 2144 + i0 * 8 + (i1 + 3) * 68;
+            H[at] += v;
+            if (mirror !== at) H[mirror] += v;
+          }
         }
-        {
-          const v = p73 * acc74;
-          const at = 32 + i0 * 536 + i1 * 68;
-          const mirror = 2144 + i0 * 8 + i1 * 68;
-          H[at] += v;
-          if (mirror !== at) H[mirror] += v;
+        for (const end = 8; i1 < end; i1++) {
+          const b72 = i0 * len_N * 8 + i1 * len_N;
+          let acc74 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i2 = 0;
+            for (const end = len_N - 3; i2 < end; i2 += 4) {
+              acc74 += t34[b72 + i2];
+              r1 += t34[b72 + i2 + 1];
+              r2 += t34[b72 + i2 + 2];
+              r3 += t34[b72 + i2 + 3];
+            }
+            for (const end = len_N; i2 < end; i2++) acc74 += t34[b72 + i2];
+            acc74 += r1 + r2 + r3;
+          }
+          {
+            const v = p73 * acc74;
+            const at = 32 + i0 * 536 + i1 * 68;
+            const mirror = 2144 + i0 * 8 + i1 * 68;
+            H[at] += v;
+            if (mirror !== at) H[mirror] += v;
+          }
         }
       }
     }
@@ -731,27 +1014,71 @@ function k_hess_W1_b1(s: State): void {
   {
     const p76 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
-      for (let i1 = 0; i1 < 8; i1++) {
-        const b75 = i0 * len_N * 8 + i1 * len_N;
-        let acc77 = 0;
-        {
-          let r1 = 0, r2 = 0, r3 = 0;
-          let i2 = 0;
-          for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc77 += t36[b75 + i2];
-            r1 += t36[b75 + i2 + 1];
-            r2 += t36[b75 + i2 + 2];
-            r3 += t36[b75 + i2 + 3];
+      {
+        let i1 = 0;
+        for (const end = 8 - 3; i1 < end; i1 += 4) {
+          const b75_0 = i0 * len_N * 8 + i1 * len_N;
+          const b75_1 = i0 * len_N * 8 + (i1 + 1) * len_N;
+          const b75_2 = i0 * len_N * 8 + (i1 + 2) * len_N;
+          const b75_3 = i0 * len_N * 8 + (i1 + 3) * len_N;
+          let acc77_0 = 0, acc77_1 = 0, acc77_2 = 0, acc77_3 = 0;
+          for (let i2 = 0, end = len_N; i2 < end; i2++) {
+            acc77_0 += t36[b75_0 + i2];
+            acc77_1 += t36[b75_1 + i2];
+            acc77_2 += t36[b75_2 + i2];
+            acc77_3 += t36[b75_3 + i2];
           }
-          for (const end = len_N; i2 < end; i2++) acc77 += t36[b75 + i2];
-          acc77 += r1 + r2 + r3;
+          {
+            const v = p76 * acc77_0;
+            const at = 32 + i0 * 536 + i1 * 68;
+            const mirror = 2144 + i0 * 8 + i1 * 68;
+            H[at] += v;
+            if (mirror !== at) H[mirror] += v;
+          }
+          {
+            const v = p76 * acc77_1;
+            const at = 32 + i0 * 536 + (i1 + 1) * 68;
+            const mirror = 2144 + i0 * 8 + (i1 + 1) * 68;
+            H[at] += v;
+            if (mirror !== at) H[mirror] += v;
+          }
+          {
+            const v = p76 * acc77_2;
+            const at = 32 + i0 * 536 + (i1 + 2) * 68;
+            const mirror = 2144 + i0 * 8 + (i1 + 2) * 68;
+            H[at] += v;
+            if (mirror !== at) H[mirror] += v;
+          }
+          {
+            const v = p76 * acc77_3;
+            const at = 32 + i0 * 536 + (i1 + 3) * 68;
+            const mirror = 2144 + i0 * 8 + (i1 + 3) * 68;
+            H[at] += v;
+            if (mirror !== at) H[mirror] += v;
+          }
         }
-        {
-          const v = p76 * acc77;
-          const at = 32 + i0 * 536 + i1 * 68;
-          const mirror = 2144 + i0 * 8 + i1 * 68;
-          H[at] += v;
-          if (mirror !== at) H[mirror] += v;
+        for (const end = 8; i1 < end; i1++) {
+          const b75 = i0 * len_N * 8 + i1 * len_N;
+          let acc77 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i2 = 0;
+            for (const end = len_N - 3; i2 < end; i2 += 4) {
+              acc77 += t36[b75 + i2];
+              r1 += t36[b75 + i2 + 1];
+              r2 += t36[b75 + i2 + 2];
+              r3 += t36[b75 + i2 + 3];
+            }
+            for (const end = len_N; i2 < end; i2++) acc77 += t36[b75 + i2];
+            acc77 += r1 + r2 + r3;
+          }
+          {
+            const v = p76 * acc77;
+            const at = 32 + i0 * 536 + i1 * 68;
+            const mirror = 2144 + i0 * 8 + i1 * 68;
+            H[at] += v;
+            if (mirror !== at) H[mirror] += v;
+          }
         }
       }
     }
@@ -1000,27 +1327,72 @@ function k_hess_b1_b1(s: State): void {
     const p106 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
       const b104 = i0 * len_N;
-      for (let i1 = Math.max(0, i0); i1 < 8; i1++) {
-        const b105 = i1 * len_N;
-        let acc107 = 0;
-        {
-          let r1 = 0, r2 = 0, r3 = 0;
-          let i2 = 0;
-          for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc107 += t42[b104 + i2] * t37[b105 + i2];
-            r1 += t42[b104 + i2 + 1] * t37[b105 + i2 + 1];
-            r2 += t42[b104 + i2 + 2] * t37[b105 + i2 + 2];
-            r3 += t42[b104 + i2 + 3] * t37[b105 + i2 + 3];
+      {
+        let i1 = Math.max(0, i0);
+        for (const end = 8 - 3; i1 < end; i1 += 4) {
+          const b105_0 = i1 * len_N;
+          const b105_1 = (i1 + 1) * len_N;
+          const b105_2 = (i1 + 2) * len_N;
+          const b105_3 = (i1 + 3) * len_N;
+          let acc107_0 = 0, acc107_1 = 0, acc107_2 = 0, acc107_3 = 0;
+          for (let i2 = 0, end = len_N; i2 < end; i2++) {
+            const c0 = t42[b104 + i2];
+            acc107_0 += c0 * t37[b105_0 + i2];
+            acc107_1 += c0 * t37[b105_1 + i2];
+            acc107_2 += c0 * t37[b105_2 + i2];
+            acc107_3 += c0 * t37[b105_3 + i2];
           }
-          for (const end = len_N; i2 < end; i2++) acc107 += t42[b104 + i2] * t37[b105 + i2];
-          acc107 += r1 + r2 + r3;
+          {
+            const v = p106 * acc107_0;
+            const at = 2176 + i0 * 67 + i1;
+            const mirror = 2176 + i0 + i1 * 67;
+            H[at] += v;
+            if (mirror !== at) H[mirror] += v;
+          }
+          {
+            const v = p106 * acc107_1;
+            const at = 2176 + i0 * 67 + i1 + 1;
+            const mirror = 2176 + i0 + (i1 + 1) * 67;
+            H[at] += v;
+            if (mirror !== at) H[mirror] += v;
+          }
+          {
+            const v = p106 * acc107_2;
+            const at = 2176 + i0 * 67 + i1 + 2;
+            const mirror = 2176 + i0 + (i1 + 2) * 67;
+            H[at] += v;
+            if (mirror !== at) H[mirror] += v;
+          }
+          {
+            const v = p106 * acc107_3;
+            const at = 2176 + i0 * 67 + i1 + 3;
+            const mirror = 2176 + i0 + (i1 + 3) * 67;
+            H[at] += v;
+            if (mirror !== at) H[mirror] += v;
+          }
         }
-        {
-          const v = p106 * acc107;
-          const at = 2176 + i0 * 67 + i1;
-          const mirror = 2176 + i0 + i1 * 67;
-          H[at] += v;
-          if (mirror !== at) H[mirror] += v;
+        for (const end = 8; i1 < end; i1++) {
+          const b105 = i1 * len_N;
+          let acc107 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i2 = 0;
+            for (const end = len_N - 3; i2 < end; i2 += 4) {
+              acc107 += t42[b104 + i2] * t37[b105 + i2];
+              r1 += t42[b104 + i2 + 1] * t37[b105 + i2 + 1];
+              r2 += t42[b104 + i2 + 2] * t37[b105 + i2 + 2];
+              r3 += t42[b104 + i2 + 3] * t37[b105 + i2 + 3];
+            }
+            for (const end = len_N; i2 < end; i2++) acc107 += t42[b104 + i2] * t37[b105 + i2];
+            acc107 += r1 + r2 + r3;
+          }
+          {
+            const v = p106 * acc107;
+            const at = 2176 + i0 * 67 + i1;
+            const mirror = 2176 + i0 + i1 * 67;
+            H[at] += v;
+            if (mirror !== at) H[mirror] += v;
+          }
         }
       }
     }
@@ -1638,11 +2010,31 @@ function k_k12(s: State): void {
   const len_N = s.len_N;
   // t12[i0] += Σ_i1 t11[i0, i1]
   {
-    for (let i0 = 0; i0 < len_N; i0++) {
-      const b178 = i0 * 3;
-      let acc179 = 0;
-      for (let i1 = 0; i1 < 3; i1++) acc179 += t11[b178 + i1];
-      t12[i0] = acc179;
+    {
+      let i0 = 0;
+      for (const end = len_N - 3; i0 < end; i0 += 4) {
+        const b178_0 = i0 * 3;
+        const b178_1 = (i0 + 1) * 3;
+        const b178_2 = (i0 + 2) * 3;
+        const b178_3 = (i0 + 3) * 3;
+        let acc179_0 = 0, acc179_1 = 0, acc179_2 = 0, acc179_3 = 0;
+        for (let i1 = 0, end = 3; i1 < end; i1++) {
+          acc179_0 += t11[b178_0 + i1];
+          acc179_1 += t11[b178_1 + i1];
+          acc179_2 += t11[b178_2 + i1];
+          acc179_3 += t11[b178_3 + i1];
+        }
+        t12[i0] = acc179_0;
+        t12[i0 + 1] = acc179_1;
+        t12[i0 + 2] = acc179_2;
+        t12[i0 + 3] = acc179_3;
+      }
+      for (const end = len_N; i0 < end; i0++) {
+        const b178 = i0 * 3;
+        let acc179 = 0;
+        for (let i1 = 0; i1 < 3; i1++) acc179 += t11[b178 + i1];
+        t12[i0] = acc179;
+      }
     }
   }
 }
@@ -1724,11 +2116,32 @@ function k_k6(s: State): void {
   {
     for (let i0 = 0; i0 < len_N; i0++) {
       const b189 = off_N * 4 + i0 * 4;
-      for (let i1 = 0; i1 < 8; i1++) {
-        const b190 = i1;
-        let acc191 = 0;
-        for (let i2 = 0; i2 < 4; i2++) acc191 += d_X[b189 + i2] * th[b190 + i2 * 8];
-        t6[i0 * 8 + i1] = acc191;
+      {
+        let i1 = 0;
+        for (const end = 8 - 3; i1 < end; i1 += 4) {
+          const b190_0 = i1;
+          const b190_1 = i1 + 1;
+          const b190_2 = i1 + 2;
+          const b190_3 = i1 + 3;
+          let acc191_0 = 0, acc191_1 = 0, acc191_2 = 0, acc191_3 = 0;
+          for (let i2 = 0, end = 4; i2 < end; i2++) {
+            const c0 = d_X[b189 + i2];
+            acc191_0 += c0 * th[b190_0 + i2 * 8];
+            acc191_1 += c0 * th[b190_1 + i2 * 8];
+            acc191_2 += c0 * th[b190_2 + i2 * 8];
+            acc191_3 += c0 * th[b190_3 + i2 * 8];
+          }
+          t6[i0 * 8 + i1] = acc191_0;
+          t6[i0 * 8 + i1 + 1] = acc191_1;
+          t6[i0 * 8 + i1 + 2] = acc191_2;
+          t6[i0 * 8 + i1 + 3] = acc191_3;
+        }
+        for (const end = 8; i1 < end; i1++) {
+          const b190 = i1;
+          let acc191 = 0;
+          for (let i2 = 0; i2 < 4; i2++) acc191 += d_X[b189 + i2] * th[b190 + i2 * 8];
+          t6[i0 * 8 + i1] = acc191;
+        }
       }
     }
   }
@@ -1819,11 +2232,32 @@ function k_k27(s: State): void {
   {
     for (let i0 = 0; i0 < 8; i0++) {
       const b199 = 40 + i0 * 3;
-      for (let i1 = 0; i1 < len_N; i1++) {
-        const b198 = i1 * 3;
-        let acc200 = 0;
-        for (let i2 = 0; i2 < 3; i2++) acc200 += t11[b198 + i2] * th[b199 + i2];
-        t27[i0 * len_N + i1] = acc200;
+      {
+        let i1 = 0;
+        for (const end = len_N - 3; i1 < end; i1 += 4) {
+          const b198_0 = i1 * 3;
+          const b198_1 = (i1 + 1) * 3;
+          const b198_2 = (i1 + 2) * 3;
+          const b198_3 = (i1 + 3) * 3;
+          let acc200_0 = 0, acc200_1 = 0, acc200_2 = 0, acc200_3 = 0;
+          for (let i2 = 0, end = 3; i2 < end; i2++) {
+            const c0 = th[b199 + i2];
+            acc200_0 += c0 * t11[b198_0 + i2];
+            acc200_1 += c0 * t11[b198_1 + i2];
+            acc200_2 += c0 * t11[b198_2 + i2];
+            acc200_3 += c0 * t11[b198_3 + i2];
+          }
+          t27[i0 * len_N + i1] = acc200_0;
+          t27[i0 * len_N + i1 + 1] = acc200_1;
+          t27[i0 * len_N + i1 + 2] = acc200_2;
+          t27[i0 * len_N + i1 + 3] = acc200_3;
+        }
+        for (const end = len_N; i1 < end; i1++) {
+          const b198 = i1 * 3;
+          let acc200 = 0;
+          for (let i2 = 0; i2 < 3; i2++) acc200 += t11[b198 + i2] * th[b199 + i2];
+          t27[i0 * len_N + i1] = acc200;
+        }
       }
     }
   }
@@ -1840,11 +2274,32 @@ function k_k28(s: State): void {
   {
     for (let i0 = 0; i0 < 8; i0++) {
       const b202 = 40 + i0 * 3;
-      for (let i1 = 0; i1 < len_N; i1++) {
-        const b201 = off_N * 3 + i1 * 3;
-        let acc203 = 0;
-        for (let i2 = 0; i2 < 3; i2++) acc203 += d_Y[b201 + i2] * th[b202 + i2];
-        t28[i0 * len_N + i1] = acc203;
+      {
+        let i1 = 0;
+        for (const end = len_N - 3; i1 < end; i1 += 4) {
+          const b201_0 = off_N * 3 + i1 * 3;
+          const b201_1 = off_N * 3 + (i1 + 1) * 3;
+          const b201_2 = off_N * 3 + (i1 + 2) * 3;
+          const b201_3 = off_N * 3 + (i1 + 3) * 3;
+          let acc203_0 = 0, acc203_1 = 0, acc203_2 = 0, acc203_3 = 0;
+          for (let i2 = 0, end = 3; i2 < end; i2++) {
+            const c0 = th[b202 + i2];
+            acc203_0 += c0 * d_Y[b201_0 + i2];
+            acc203_1 += c0 * d_Y[b201_1 + i2];
+            acc203_2 += c0 * d_Y[b201_2 + i2];
+            acc203_3 += c0 * d_Y[b201_3 + i2];
+          }
+          t28[i0 * len_N + i1] = acc203_0;
+          t28[i0 * len_N + i1 + 1] = acc203_1;
+          t28[i0 * len_N + i1 + 2] = acc203_2;
+          t28[i0 * len_N + i1 + 3] = acc203_3;
+        }
+        for (const end = len_N; i1 < end; i1++) {
+          const b201 = off_N * 3 + i1 * 3;
+          let acc203 = 0;
+          for (let i2 = 0; i2 < 3; i2++) acc203 += d_Y[b201 + i2] * th[b202 + i2];
+          t28[i0 * len_N + i1] = acc203;
+        }
       }
     }
   }
@@ -1905,11 +2360,33 @@ function k_k31(s: State): void {
       const b208 = 40 + i0 * 3;
       for (let i1 = 0; i1 < 8; i1++) {
         const b210 = 40 + i1 * 3;
-        for (let i2 = 0; i2 < len_N; i2++) {
-          const b209 = i2 * 3;
-          let acc211 = 0;
-          for (let i3 = 0; i3 < 3; i3++) acc211 += th[b208 + i3] * t11[b209 + i3] * th[b210 + i3];
-          t31[i0 * len_N * 8 + i1 * len_N + i2] = acc211;
+        {
+          let i2 = 0;
+          for (const end = len_N - 3; i2 < end; i2 += 4) {
+            const b209_0 = i2 * 3;
+            const b209_1 = (i2 + 1) * 3;
+            const b209_2 = (i2 + 2) * 3;
+            const b209_3 = (i2 + 3) * 3;
+            let acc211_0 = 0, acc211_1 = 0, acc211_2 = 0, acc211_3 = 0;
+            for (let i3 = 0, end = 3; i3 < end; i3++) {
+              const c0 = th[b208 + i3];
+              const c1 = th[b210 + i3];
+              acc211_0 += c0 * c1 * t11[b209_0 + i3];
+              acc211_1 += c0 * c1 * t11[b209_1 + i3];
+              acc211_2 += c0 * c1 * t11[b209_2 + i3];
+              acc211_3 += c0 * c1 * t11[b209_3 + i3];
+            }
+            t31[i0 * len_N * 8 + i1 * len_N + i2] = acc211_0;
+            t31[i0 * len_N * 8 + i1 * len_N + i2 + 1] = acc211_1;
+            t31[i0 * len_N * 8 + i1 * len_N + i2 + 2] = acc211_2;
+            t31[i0 * len_N * 8 + i1 * len_N + i2 + 3] = acc211_3;
+          }
+          for (const end = len_N; i2 < end; i2++) {
+            const b209 = i2 * 3;
+            let acc211 = 0;
+            for (let i3 = 0; i3 < 3; i3++) acc211 += th[b208 + i3] * t11[b209 + i3] * th[b210 + i3];
+            t31[i0 * len_N * 8 + i1 * len_N + i2] = acc211;
+          }
         }
       }
     }

@@ -44,8 +44,11 @@ export function streamBatch(
     Math.max(
       0,
       ...body.map((st) => {
-        const own = (st.k === 'for' || st.k === 'reduce') && st.to.k === 'extent' && st.to.name === B ? 1 : 0;
-        return own + (st.k === 'for' || st.k === 'block' ? batchDepth(st.body) : 0);
+        const loop = st.k === 'for' || st.k === 'forStep' || st.k === 'reduce' || st.k === 'reduceN';
+        const own = loop && st.to.k === 'extent' && st.to.name === B ? 1 : 0;
+        const inner =
+          st.k === 'for' || st.k === 'block' ? batchDepth(st.body) : st.k === 'forStep' ? Math.max(batchDepth(st.body), batchDepth(st.rest)) : 0;
+        return own + inner;
       }),
     );
   const accumulating = new Set<string>();

@@ -143,10 +143,74 @@ export function emitTerm(t: Term, target: Target, body: Stmt[], deps: TNode[], c
       return [{ k: 'var', name: accName, value: num(0) }, ...sumNest(L), store(mul(outerProd, acc))];
     }
     const r = t.ranges.get(order[d]!)!;
-    return [{ k: 'for', v: names.get(order[d]!)!, from: from(d, r.lo), to: extentExpr(r.hi), body: [...pre[d]!, ...build(d + 1)] }];
+    const v = names.get(order[d]!)!;
+    const loopBody = [...pre[d]!, ...build(d + 1)];
+    if (d === L - 1 && sums.length === 1 && worthUnrolling(pre[d]!, innerProd, v, r)) {
+      // Four neighbouring entries at once: one pass over the sum serves all four, and the
+      // factors that do not depend on v are loaded once for them.
+      const copies = [0, 1, 2, 3].map((u) => shiftCopy(loopBody, v, u));
+      const sumR = t.ranges.get(sums[0]!)!;
+      const reduces = copies.map((c) => c.find((st) => st.k === 'reduce') as Extract<Stmt, { k: 'reduce' }>);
+      const main: Stmt[] = [
+        ...copies.flatMap((c) => c.filter((st) => st.k !== 'reduce' && st.k !== 'store' && st.k !== 'storeSym')),
+        { k: 'reduceN', names: reduces.map((x) => x.name), v: reduces[0]!.v, from: num(sumR.lo), to: extentExpr(sumR.hi), values: reduces.map((x) => x.value) },
+        ...copies.flatMap((c) => c.filter((st) => st.k === 'store' || st.k === 'storeSym')),
+      ];
+      return [{ k: 'forStep', v, from: from(d, r.lo), to: extentExpr(r.hi), step: 4, body: main, rest: loopBody }];
+    }
+    return [{ k: 'for', v, from: from(d, r.lo), to: extentExpr(r.hi), body: loopBody }];
   };
   const nest = build(0);
   body.push({ k: 'block', body: [...outer, ...nest], comment: termText(t, target.buf, names) });
+}
+
+/** Unrolling the innermost output loop pays when the sum depends on it and the loop is long enough. */
+function worthUnrolling(pre: readonly Stmt[], innerProd: Expr, v: string, r: { lo: number; hi: number | string }): boolean {
+  if (pre.some((st) => st.k === 'skipIfLess')) return false;
+  if (typeof r.hi === 'number' && r.hi - r.lo < 4) return false;
+  const locals = new Set(pre.filter((st) => st.k === 'let').map((st) => (st as { name: string }).name));
+  const mentions = (e: Expr): boolean => {
+    switch (e.k) {
+      case 'int': case 'local': return e.name === v || locals.has(e.name);
+      case 'load': return mentions(e.index);
+      case 'bin': case 'max': return mentions(e.a) || mentions(e.b);
+      case 'call': return mentions(e.arg);
+      default: return false;
+    }
+  };
+  return mentions(innerProd);
+}
+
+/** A copy of a loop body for v + u: locals it defines get a suffix, v is shifted by u. */
+function shiftCopy(body: readonly Stmt[], v: string, u: number): Stmt[] {
+  const defined = new Set<string>();
+  const collect = (sts: readonly Stmt[]) =>
+    sts.forEach((st) => {
+      if (st.k === 'let' || st.k === 'var' || st.k === 'reduce') defined.add(st.name);
+    });
+  collect(body);
+  const ren = (name: string) => (defined.has(name) ? `${name}_${u}` : name);
+  const ex = (e: Expr): Expr => {
+    switch (e.k) {
+      case 'int': return e.name === v ? add(e, num(u)) : { ...e, name: ren(e.name) };
+      case 'local': return { ...e, name: ren(e.name) };
+      case 'load': return { ...e, index: ex(e.index) };
+      case 'bin': return { ...e, a: ex(e.a), b: ex(e.b) };
+      case 'max': return { ...e, a: ex(e.a), b: ex(e.b) };
+      case 'call': return { ...e, arg: ex(e.arg) };
+      default: return e;
+    }
+  };
+  return body.map((st): Stmt => {
+    switch (st.k) {
+      case 'let': return { ...st, name: ren(st.name), value: ex(st.value) };
+      case 'var': return { ...st, name: ren(st.name), value: ex(st.value) };
+      case 'reduce': return { ...st, name: ren(st.name), from: ex(st.from), to: ex(st.to), value: ex(st.value) };
+      case 'store': return { ...st, index: ex(st.index), value: ex(st.value) };
+      case 'storeSym': return { ...st, index: ex(st.index), mirror: ex(st.mirror), value: ex(st.value) };
+      default: throw new Error(`internal: cannot unroll a ${st.k}`);
+    }
+  });
 }
 
 /** Diagonal blocks: the flat row and column positions inside the parameter (same shape). */

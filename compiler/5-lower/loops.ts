@@ -34,6 +34,13 @@ export type Stmt =
   | { readonly k: 'storeSym'; readonly buf: string; readonly index: Expr; readonly mirror: Expr; readonly value: Expr }
   /** A new float local `name` = Σ_{v in [from, to)} value: the inner product of a Hessian entry. */
   | { readonly k: 'reduce'; readonly name: string; readonly v: string; readonly from: Expr; readonly to: Expr; readonly value: Expr }
+  /** Several such sums over the same range in one loop (neighbouring entries share their loads). */
+  | { readonly k: 'reduceN'; readonly names: readonly string[]; readonly v: string; readonly from: Expr; readonly to: Expr; readonly values: readonly Expr[] }
+  /**
+   * v from `from` in steps of `step` while a whole step fits below `to`, running `body` (which
+   * handles v .. v+step−1); then `rest` for each remaining v.
+   */
+  | { readonly k: 'forStep'; readonly v: string; readonly from: Expr; readonly to: Expr; readonly step: number; readonly body: Stmt[]; readonly rest: Stmt[] }
   /** Skip the rest of the innermost loop's iteration when a < b. */
   | { readonly k: 'skipIfLess'; readonly a: Expr; readonly b: Expr }
   | { readonly k: 'fill'; readonly buf: string; readonly value: number }

@@ -255,6 +255,7 @@ function accumulateStore(st: Stmt): Stmt {
   if (st.k === 'store') return { ...st, accumulate: true };
   if (st.k === 'block') return { ...st, body: st.body.map(accumulateStore) };
   if (st.k === 'for') return { ...st, body: st.body.map(accumulateStore) };
+  if (st.k === 'forStep') return { ...st, body: st.body.map(accumulateStore), rest: st.rest.map(accumulateStore) };
   return st;
 }
 

@@ -330,6 +330,37 @@ function emitKernel(line: (s?: string) => void, k: Kernel, buffers: readonly Buf
         body.push(`${ind}}`);
         break;
       }
+      case 'reduceN': {
+        // Factors common to every sum are loaded once per step.
+        const factorLists = s.values.map(productFactors);
+        const texts = factorLists.map((fs) => fs.map((f) => exprText(f, buffers)));
+        const common = texts[0]!.filter((t, k) => texts.every((ts) => ts.includes(t)) && texts[0]!.indexOf(t) === k);
+        body.push(`${ind}let ${s.names.map((x) => `${x} = 0`).join(', ')};`);
+        body.push(`${ind}for (let ${s.v} = ${expr(s.from)}, end = ${expr(s.to)}; ${s.v} < end; ${s.v}++) {`);
+        common.forEach((t, k) => {
+          const f = factorLists[0]![texts[0]!.indexOf(t)]!;
+          body.push(`${ind}  const c${k} = ${expr(f)};`);
+        });
+        s.names.forEach((x, k) => {
+          const rest = factorLists[k]!.filter((_, j) => !common.includes(texts[k]![j]!)).map((f) => exprText(f, buffers, 2));
+          visitExpr(s.values[k]!);
+          body.push(`${ind}  ${x} += ${[...common.map((_, j) => `c${j}`), ...rest].join(' * ') || '1'};`);
+        });
+        body.push(`${ind}}`);
+        break;
+      }
+      case 'forStep': {
+        body.push(`${ind}{`);
+        body.push(`${ind}  let ${s.v} = ${expr(s.from)};`);
+        body.push(`${ind}  for (const end = ${expr(s.to)} - ${s.step - 1}; ${s.v} < end; ${s.v} += ${s.step}) {`);
+        s.body.forEach((x) => stmt(x, ind + '    '));
+        body.push(`${ind}  }`);
+        body.push(`${ind}  for (const end = ${expr(s.to)}; ${s.v} < end; ${s.v}++) {`);
+        s.rest.forEach((x) => stmt(x, ind + '    '));
+        body.push(`${ind}  }`);
+        body.push(`${ind}}`);
+        break;
+      }
       case 'skipIfLess':
         body.push(`${ind}if (${expr(s.a)} < ${expr(s.b)}) continue;`);
         break;
@@ -353,6 +384,11 @@ function emitKernel(line: (s?: string) => void, k: Kernel, buffers: readonly Buf
   body.forEach((l) => line(l));
   line('}');
   line();
+}
+
+/** The factors of a product (the expression itself when it is not one). */
+function productFactors(e: Expr): Expr[] {
+  return e.k === 'bin' && e.op === '*' ? [...productFactors(e.a), ...productFactors(e.b)] : [e];
 }
 
 /** The expression with loop variable v replaced by v + k. */
