@@ -1,0 +1,55 @@
+// "No buffer allocated inside a Hessian call may be larger than half the Hessian itself":
+// every Float64Array the generated module allocates is recorded, at load and during calls.
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compileToTs, loadTs, type GeneratedModule } from '../helpers/load.ts';
+
+const Original = globalThis.Float64Array;
+let sizes: number[] = [];
+
+beforeAll(() => {
+  // The generated code looks `Float64Array` up in the global scope when it runs.
+  globalThis.Float64Array = new Proxy(Original, {
+    construct(target, args: unknown[]) {
+      const made = Reflect.construct(target, args) as Float64Array;
+      sizes.push(made.length);
+      return made;
+    },
+  });
+});
+afterAll(() => {
+  globalThis.Float64Array = Original;
+});
+
+async function load(path: string, name: string): Promise<GeneratedModule> {
+  const code = compileToTs(readFileSync(path, "utf8"), name);
+  return loadTs(code, name);
+}
+
+const models = [
+  { file: 'bench/models/mlp_64_32_10.hess', sizes: [7, 300], data: (N: number) => ({ X: new Original(N * 64).fill(0.1), Y: new Original(N * 10).fill(0.2) }) },
+  { file: 'examples/logreg.hess', sizes: [7, 5000], data: (N: number) => ({ X: new Original(N * 3).fill(0.3), t: new Original(N).fill(1) }) },
+  { file: 'examples/mlp_classifier.hess', sizes: [7, 5000], data: (N: number) => ({ X: new Original(N * 4).fill(0.1), Y: new Original(N * 3).fill(1 / 3) }) },
+];
+
+describe('workspaces stay below half the Hessian, whatever the batch size', () => {
+  // Batch sizes far above the chunk (logreg's is 2, the classifier's 140) stream many chunks.
+  for (const { file, sizes: batchSizes, data } of models) {
+    it(file, async () => {
+      sizes = [];
+      const mod = await load(file, file.replace(/.*\//, '').replace('.hess', ''));
+      const { n } = mod.model;
+      const out = new Original(n * n);
+      const theta = new Original(n).fill(0.05);
+      const atLoad = [...sizes];
+      for (const N of batchSizes) {
+        sizes = [];
+        mod.hessian(theta, data(N), out);
+        // With `out` given, a call allocates nothing at all.
+        expect(sizes, `allocations during hessian() with N = ${N}`).toEqual([]);
+      }
+      expect(atLoad.length).toBeGreaterThan(0);
+      for (const s of atLoad) expect(s).toBeLessThanOrEqual(Math.max(1, (n * n) / 2));
+    }, 30_000);
+  }
+});
