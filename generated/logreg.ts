@@ -36,6 +36,7 @@ interface State {
   dim_N: number;
   len_N: number; // elements of N in the current chunk
   off_N: number; // where the current chunk starts
+  capacity: number; // elements of the batch the workspaces can hold
   value: Float64Array;
   gradient: Float64Array;
   hessian: Float64Array;
@@ -58,18 +59,19 @@ const state: State = {
   dim_N: -1,
   len_N: 0,
   off_N: 0,
+  capacity: 0,
   value: new Float64Array(1),
   gradient: EMPTY,
   hessian: EMPTY,
-  t4: new Float64Array(2),
-  t5: new Float64Array(2),
+  t4: EMPTY,
+  t5: EMPTY,
   t7: new Float64Array(1),
   t8: new Float64Array(1),
   t9: new Float64Array(1),
-  t10: new Float64Array(2),
-  t12: new Float64Array(2),
-  t13: new Float64Array(2 * 3),
-  t14: new Float64Array(2 * 3),
+  t10: EMPTY,
+  t12: EMPTY,
+  t13: EMPTY,
+  t14: EMPTY,
 };
 
 /** Checks the inputs, reads the run-time dimensions off the data and sizes the workspace. */
@@ -87,8 +89,16 @@ function bind(theta: ArrayLike<number>, data: Data): void {
   if (d_t == null || typeof d_t !== 'object' || typeof d_t.length !== 'number') throw new RangeError('data.t: expected an array of numbers ([N], row-major)');
   if (d_t.length !== dim_N) throw new RangeError(`data.t has length ${d_t.length}, expected ${dim_N} ([N], N = ${dim_N} from data.X)`);
   state.d_t = d_t;
-  if (state.dim_N !== dim_N) {
-    state.dim_N = dim_N;
+  state.dim_N = dim_N;
+  const capacity = Math.min(2, Math.max(1, dim_N));
+  if (capacity > state.capacity) {
+    state.capacity = capacity;
+    state.t4 = new Float64Array(capacity);
+    state.t5 = new Float64Array(capacity);
+    state.t10 = new Float64Array(capacity);
+    state.t12 = new Float64Array(capacity);
+    state.t13 = new Float64Array(capacity * 3);
+    state.t14 = new Float64Array(capacity * 3);
   }
 }
 

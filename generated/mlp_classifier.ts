@@ -38,6 +38,7 @@ interface State {
   dim_N: number;
   len_N: number; // elements of N in the current chunk
   off_N: number; // where the current chunk starts
+  capacity: number; // elements of the batch the workspaces can hold
   value: Float64Array;
   gradient: Float64Array;
   hessian: Float64Array;
@@ -92,17 +93,18 @@ const state: State = {
   dim_N: -1,
   len_N: 0,
   off_N: 0,
+  capacity: 0,
   value: new Float64Array(1),
   gradient: EMPTY,
   hessian: EMPTY,
-  t6: new Float64Array(35 * 8),
-  t7: new Float64Array(35 * 8),
-  t8: new Float64Array(35 * 3),
-  t9: new Float64Array(35),
-  t10: new Float64Array(35 * 3),
-  t11: new Float64Array(35 * 3),
-  t12: new Float64Array(35),
-  t13: new Float64Array(35),
+  t6: EMPTY,
+  t7: EMPTY,
+  t8: EMPTY,
+  t9: EMPTY,
+  t10: EMPTY,
+  t11: EMPTY,
+  t12: EMPTY,
+  t13: EMPTY,
   t15: new Float64Array(1),
   t16: new Float64Array(1),
   t17: new Float64Array(32),
@@ -110,32 +112,32 @@ const state: State = {
   t19: new Float64Array(24),
   t20: new Float64Array(3),
   t21: new Float64Array(1),
-  t22: new Float64Array(35),
-  t23: new Float64Array(35 * 8),
-  t25: new Float64Array(35),
-  t26: new Float64Array(35 * 8),
-  t27: new Float64Array(35 * 8),
-  t28: new Float64Array(35 * 8),
-  t29: new Float64Array(35 * 32),
-  t30: new Float64Array(35 * 32),
-  t31: new Float64Array(35 * 64),
-  t32: new Float64Array(35 * 32),
-  t33: new Float64Array(35 * 32),
-  t34: new Float64Array(35 * 32),
-  t35: new Float64Array(35 * 4),
-  t36: new Float64Array(35 * 32),
-  t37: new Float64Array(35 * 8),
-  t38: new Float64Array(35 * 8),
-  t39: new Float64Array(35 * 24),
-  t40: new Float64Array(35 * 3),
-  t41: new Float64Array(35 * 3),
-  t42: new Float64Array(35 * 8),
-  t43: new Float64Array(35 * 8),
-  t44: new Float64Array(35 * 24),
-  t45: new Float64Array(35 * 24),
-  t46: new Float64Array(35 * 8),
-  t47: new Float64Array(35 * 3),
-  t48: new Float64Array(35 * 3),
+  t22: EMPTY,
+  t23: EMPTY,
+  t25: EMPTY,
+  t26: EMPTY,
+  t27: EMPTY,
+  t28: EMPTY,
+  t29: EMPTY,
+  t30: EMPTY,
+  t31: EMPTY,
+  t32: EMPTY,
+  t33: EMPTY,
+  t34: EMPTY,
+  t35: EMPTY,
+  t36: EMPTY,
+  t37: EMPTY,
+  t38: EMPTY,
+  t39: EMPTY,
+  t40: EMPTY,
+  t41: EMPTY,
+  t42: EMPTY,
+  t43: EMPTY,
+  t44: EMPTY,
+  t45: EMPTY,
+  t46: EMPTY,
+  t47: EMPTY,
+  t48: EMPTY,
 };
 
 /** Checks the inputs, reads the run-time dimensions off the data and sizes the workspace. */
@@ -153,8 +155,44 @@ function bind(theta: ArrayLike<number>, data: Data): void {
   if (d_Y == null || typeof d_Y !== 'object' || typeof d_Y.length !== 'number') throw new RangeError('data.Y: expected an array of numbers ([N, 3], row-major)');
   if (d_Y.length !== dim_N * 3) throw new RangeError(`data.Y has length ${d_Y.length}, expected ${dim_N * 3} ([N, 3], N = ${dim_N} from data.X)`);
   state.d_Y = d_Y;
-  if (state.dim_N !== dim_N) {
-    state.dim_N = dim_N;
+  state.dim_N = dim_N;
+  const capacity = Math.min(35, Math.max(1, dim_N));
+  if (capacity > state.capacity) {
+    state.capacity = capacity;
+    state.t6 = new Float64Array(capacity * 8);
+    state.t7 = new Float64Array(capacity * 8);
+    state.t8 = new Float64Array(capacity * 3);
+    state.t9 = new Float64Array(capacity);
+    state.t10 = new Float64Array(capacity * 3);
+    state.t11 = new Float64Array(capacity * 3);
+    state.t12 = new Float64Array(capacity);
+    state.t13 = new Float64Array(capacity);
+    state.t22 = new Float64Array(capacity);
+    state.t23 = new Float64Array(capacity * 8);
+    state.t25 = new Float64Array(capacity);
+    state.t26 = new Float64Array(capacity * 8);
+    state.t27 = new Float64Array(capacity * 8);
+    state.t28 = new Float64Array(capacity * 8);
+    state.t29 = new Float64Array(capacity * 32);
+    state.t30 = new Float64Array(capacity * 32);
+    state.t31 = new Float64Array(capacity * 64);
+    state.t32 = new Float64Array(capacity * 32);
+    state.t33 = new Float64Array(capacity * 32);
+    state.t34 = new Float64Array(capacity * 32);
+    state.t35 = new Float64Array(capacity * 4);
+    state.t36 = new Float64Array(capacity * 32);
+    state.t37 = new Float64Array(capacity * 8);
+    state.t38 = new Float64Array(capacity * 8);
+    state.t39 = new Float64Array(capacity * 24);
+    state.t40 = new Float64Array(capacity * 3);
+    state.t41 = new Float64Array(capacity * 3);
+    state.t42 = new Float64Array(capacity * 8);
+    state.t43 = new Float64Array(capacity * 8);
+    state.t44 = new Float64Array(capacity * 24);
+    state.t45 = new Float64Array(capacity * 24);
+    state.t46 = new Float64Array(capacity * 8);
+    state.t47 = new Float64Array(capacity * 3);
+    state.t48 = new Float64Array(capacity * 3);
   }
 }
 

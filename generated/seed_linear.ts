@@ -35,6 +35,7 @@ interface State {
   dim_N: number;
   len_N: number; // elements of N in the current chunk
   off_N: number; // where the current chunk starts
+  capacity: number; // elements of the batch the workspaces can hold
   value: Float64Array;
   gradient: Float64Array;
   hessian: Float64Array;
@@ -54,11 +55,12 @@ const state: State = {
   dim_N: -1,
   len_N: 0,
   off_N: 0,
+  capacity: 0,
   value: new Float64Array(1),
   gradient: EMPTY,
   hessian: EMPTY,
-  t4: new Float64Array(4 * 2),
-  t5: new Float64Array(4 * 2),
+  t4: EMPTY,
+  t5: EMPTY,
   t6: new Float64Array(1),
   t7: new Float64Array(1),
   t8: new Float64Array(1),
@@ -80,8 +82,12 @@ function bind(theta: ArrayLike<number>, data: Data): void {
   if (d_t == null || typeof d_t !== 'object' || typeof d_t.length !== 'number') throw new RangeError('data.t: expected an array of numbers ([N, 2], row-major)');
   if (d_t.length !== dim_N * 2) throw new RangeError(`data.t has length ${d_t.length}, expected ${dim_N * 2} ([N, 2], N = ${dim_N} from data.x)`);
   state.d_t = d_t;
-  if (state.dim_N !== dim_N) {
-    state.dim_N = dim_N;
+  state.dim_N = dim_N;
+  const capacity = Math.min(4, Math.max(1, dim_N));
+  if (capacity > state.capacity) {
+    state.capacity = capacity;
+    state.t4 = new Float64Array(capacity * 2);
+    state.t5 = new Float64Array(capacity * 2);
   }
 }
 

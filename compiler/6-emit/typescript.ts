@@ -5,7 +5,7 @@
 
 import type { Dim } from '../2-ir/graph.ts';
 import type { MapFn } from '../2-ir/index-form.ts';
-import type { Buffer, Entry, Expr, Kernel, Program, Stmt } from '../5-lower/loops.ts';
+import type { Batch, Buffer, Entry, Expr, Kernel, Program, Stmt } from '../5-lower/loops.ts';
 
 export interface EmitInfo {
   /** Model path for the header, relative to the working directory. */
@@ -74,6 +74,7 @@ export function emitTypeScript(p: Program, info: EmitInfo): string {
     line(`  ${lenVar(d)}: number; // elements of ${d} in the current chunk`);
     line(`  ${offVar(d)}: number; // where the current chunk starts`);
   }
+  if (p.batch) line('  capacity: number; // elements of the batch the workspaces can hold');
   line('  value: Float64Array;');
   line('  gradient: Float64Array;');
   line('  hessian: Float64Array;');
@@ -85,16 +86,17 @@ export function emitTypeScript(p: Program, info: EmitInfo): string {
   line('  theta: EMPTY,');
   for (const b of dataBufs) line(`  ${b.name}: ${b.scalar ? '0' : 'EMPTY'},`);
   for (const d of info.symbolicDims) line(`  ${dimVar(d)}: -1,\n  ${lenVar(d)}: 0,\n  ${offVar(d)}: 0,`);
+  if (p.batch) line('  capacity: 0,');
   line('  value: new Float64Array(1),');
   line('  gradient: EMPTY,');
   line('  hessian: EMPTY,');
-  // With a streamed batch every workspace has a fixed size; otherwise bind() sizes them.
-  const chunkEnv: Record<string, string> = p.batch ? { [p.batch.dim]: String(p.batch.chunk) } : {};
-  const fixedNow = (shape: readonly Dim[]) => shape.every((d) => typeof d === 'number' || d in chunkEnv);
-  for (const t of temps) line(`  ${t.name}: ${fixedNow(t.shape) ? `new Float64Array(${sizeText(t.shape, chunkEnv)})` : 'EMPTY'},`);
+  // Fixed-size workspaces exist from the start; bind() sizes the others on first use (with a
+  // streamed batch, for at most one chunk).
+  const fixedNow = (shape: readonly Dim[]) => shape.every((d) => typeof d === 'number');
+  for (const t of temps) line(`  ${t.name}: ${fixedNow(t.shape) ? `new Float64Array(${sizeText(t.shape, {})})` : 'EMPTY'},`);
   line('};');
   line();
-  emitBind(line, info, n, temps.filter((t) => !fixedNow(t.shape)), p.batch !== null);
+  emitBind(line, info, n, temps.filter((t) => !fixedNow(t.shape)), p.batch);
 
   // ---- kernels -------------------------------------------------------------------------------
   for (const k of p.kernels) emitKernel(line, k, p.buffers, usedFns);
@@ -174,7 +176,7 @@ export function emitTypeScript(p: Program, info: EmitInfo): string {
 
 // ---- binding inputs ----------------------------------------------------------------------------
 
-function emitBind(line: (s?: string) => void, info: EmitInfo, n: number, resized: readonly Buffer[], batched: boolean): void {
+function emitBind(line: (s?: string) => void, info: EmitInfo, n: number, resized: readonly Buffer[], batch: Batch | null): void {
   line('/** Checks the inputs, reads the run-time dimensions off the data and sizes the workspace. */');
   line(`function bind(theta: ArrayLike<number>, data: Data): void {`);
   line(`  if (theta == null || typeof theta.length !== 'number') throw new RangeError('theta: expected an array of length ${n}');`);
@@ -226,12 +228,22 @@ function emitBind(line: (s?: string) => void, info: EmitInfo, n: number, resized
     line(`  state.${local} = ${local};`);
   }
   for (const dname of info.symbolicDims) if (!known.has(dname) && symbolic.has(dname)) line(`  const ${dimVar(dname)} = 0; // not used by any data array`);
-  if (info.symbolicDims.length > 0) {
+  if (batch) {
+    // Workspaces hold one chunk of the batch: grown (once, up to the chunk) only when a call
+    // brings more of it than they can hold.
+    const B = batch.dim;
+    line(`  state.${dimVar(B)} = ${dimVar(B)};`);
+    line(`  const capacity = Math.min(${batch.chunk}, Math.max(1, ${dimVar(B)}));`);
+    line(`  if (capacity > state.capacity) {`);
+    line(`    state.capacity = capacity;`);
+    for (const t of resized) line(`    state.${t.name} = new Float64Array(${sizeText(t.shape, { [B]: 'capacity' })});`);
+    line('  }');
+  } else if (info.symbolicDims.length > 0) {
     const changed = info.symbolicDims.map((d) => `state.${dimVar(d)} !== ${dimVar(d)}`).join(' || ');
     line(`  if (${changed}) {`);
     for (const d of info.symbolicDims) {
       line(`    state.${dimVar(d)} = ${dimVar(d)};`);
-      if (!batched) line(`    state.${lenVar(d)} = ${dimVar(d)};`);
+      line(`    state.${lenVar(d)} = ${dimVar(d)};`);
     }
     const env: Record<string, string> = {};
     for (const d of info.symbolicDims) env[d] = dimVar(d);
