@@ -109,14 +109,11 @@ function k_value(s: State): void {
   const t9 = s.t9;
   const V = s.value;
   // value += t7·t8
-  {
-    const p0 = t7[0] * t8[0];
-    V[0] = p0;
-  }
   // value += 0.005·t9
   {
+    const p0 = t7[0] * t8[0];
     const p2 = 0.005 * t9[0];
-    V[0] += p2;
+    V[0] = p0 + p2;
   }
 }
 
@@ -261,13 +258,7 @@ function k_hess_w_w(s: State): void {
           for (const end = len_N; i2 < end; i2++) acc21 += t13[b18 + i2] * t14[b19 + i2];
           acc21 += r1 + r2 + r3;
         }
-        {
-          const v = p20 * acc21;
-          const at = i0 * 4 + i1;
-          const mirror = i0 + i1 * 4;
-          H[at] += v;
-          if (mirror !== at) H[mirror] += v;
-        }
+        addSymmetric(H, i0 * 4 + i1, i0 + i1 * 4, p20 * acc21);
       }
     }
   }
@@ -279,13 +270,7 @@ function k_hess_w_w_once(s: State): void {
   // hessian[i0, i0] += 0.01
   {
     for (let i0 = 0; i0 < 3; i0++) {
-      {
-        const v = 0.01;
-        const at = i0 * 5;
-        const mirror = i0 * 5;
-        H[at] += v;
-        if (mirror !== at) H[mirror] += v;
-      }
+      H[i0 * 5] += 0.01;
     }
   }
 }
@@ -314,13 +299,7 @@ function k_hess_w_b(s: State): void {
         for (const end = len_N; i1 < end; i1++) acc25 += t13[b23 + i1];
         acc25 += r1 + r2 + r3;
       }
-      {
-        const v = p24 * acc25;
-        const at = 3 + i0 * 4;
-        const mirror = 12 + i0;
-        H[at] += v;
-        if (mirror !== at) H[mirror] += v;
-      }
+      addSymmetric(H, 3 + i0 * 4, 12 + i0, p24 * acc25);
     }
   }
 }
@@ -610,6 +589,12 @@ function output(out: Float64Array | undefined, length: number, what: string): Fl
     throw new RangeError(`${what} output: expected a Float64Array of length ${length}, got ${out instanceof Float64Array ? `length ${out.length}` : typeof out}`);
   }
   return out;
+}
+
+/** Adds v at a Hessian entry and at its mirror image (once on the diagonal), keeping H exactly symmetric. */
+function addSymmetric(h: Float64Array, at: number, mirror: number, v: number): void {
+  h[at] += v;
+  if (mirror !== at) h[mirror] += v;
 }
 
 // Element-wise functions and the derivatives the Hessian needs.

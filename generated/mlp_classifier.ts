@@ -203,14 +203,11 @@ function k_value(s: State): void {
   const t21 = s.t21;
   const V = s.value;
   // value += t15·t16
-  {
-    const p0 = t15[0] * t16[0];
-    V[0] = p0;
-  }
   // value += 0.001·t21
   {
+    const p0 = t15[0] * t16[0];
     const p2 = 0.001 * t21[0];
-    V[0] += p2;
+    V[0] = p0 + p2;
   }
 }
 
@@ -576,34 +573,10 @@ function k_hess_W1_W1(s: State): void {
                 acc48_2 += c0 * t30[b46_2 + i4];
                 acc48_3 += c0 * t30[b46_3 + i4];
               }
-              {
-                const v = p47 * acc48_0;
-                const at = i0 * 536 + i1 * 67 + i2 * 8 + i3;
-                const mirror = i0 * 8 + i1 + i2 * 536 + i3 * 67;
-                H[at] += v;
-                if (mirror !== at) H[mirror] += v;
-              }
-              {
-                const v = p47 * acc48_1;
-                const at = i0 * 536 + i1 * 67 + i2 * 8 + i3 + 1;
-                const mirror = i0 * 8 + i1 + i2 * 536 + (i3 + 1) * 67;
-                H[at] += v;
-                if (mirror !== at) H[mirror] += v;
-              }
-              {
-                const v = p47 * acc48_2;
-                const at = i0 * 536 + i1 * 67 + i2 * 8 + i3 + 2;
-                const mirror = i0 * 8 + i1 + i2 * 536 + (i3 + 2) * 67;
-                H[at] += v;
-                if (mirror !== at) H[mirror] += v;
-              }
-              {
-                const v = p47 * acc48_3;
-                const at = i0 * 536 + i1 * 67 + i2 * 8 + i3 + 3;
-                const mirror = i0 * 8 + i1 + i2 * 536 + (i3 + 3) * 67;
-                H[at] += v;
-                if (mirror !== at) H[mirror] += v;
-              }
+              addSymmetric(H, i0 * 536 + i1 * 67 + i2 * 8 + i3, i0 * 8 + i1 + i2 * 536 + i3 * 67, p47 * acc48_0);
+              addSymmetric(H, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 1, i0 * 8 + i1 + i2 * 536 + (i3 + 1) * 67, p47 * acc48_1);
+              addSymmetric(H, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 2, i0 * 8 + i1 + i2 * 536 + (i3 + 2) * 67, p47 * acc48_2);
+              addSymmetric(H, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 3, i0 * 8 + i1 + i2 * 536 + (i3 + 3) * 67, p47 * acc48_3);
             }
             for (const end = 8; i3 < end; i3++) {
               const b46 = i2 * len_N * 8 + i3 * len_N;
@@ -620,13 +593,7 @@ function k_hess_W1_W1(s: State): void {
                 for (const end = len_N; i4 < end; i4++) acc48 += t29[b45 + i4] * t30[b46 + i4];
                 acc48 += r1 + r2 + r3;
               }
-              {
-                const v = p47 * acc48;
-                const at = i0 * 536 + i1 * 67 + i2 * 8 + i3;
-                const mirror = i0 * 8 + i1 + i2 * 536 + i3 * 67;
-                H[at] += v;
-                if (mirror !== at) H[mirror] += v;
-              }
+              addSymmetric(H, i0 * 536 + i1 * 67 + i2 * 8 + i3, i0 * 8 + i1 + i2 * 536 + i3 * 67, p47 * acc48);
             }
           }
         }
@@ -659,34 +626,10 @@ function k_hess_W1_W1(s: State): void {
                 acc53_2 += c0 * t31[b49_2 + i4] * t33[b51_2 + i4];
                 acc53_3 += c0 * t31[b49_3 + i4] * t33[b51_3 + i4];
               }
-              {
-                const v = p52 * acc53_0;
-                const at = i0 * 536 + i1 * 67 + i2 * 8 + i3;
-                const mirror = i0 * 8 + i1 + i2 * 536 + i3 * 67;
-                H[at] += v;
-                if (mirror !== at) H[mirror] += v;
-              }
-              {
-                const v = p52 * acc53_1;
-                const at = i0 * 536 + i1 * 67 + i2 * 8 + i3 + 1;
-                const mirror = i0 * 8 + i1 + i2 * 536 + (i3 + 1) * 67;
-                H[at] += v;
-                if (mirror !== at) H[mirror] += v;
-              }
-              {
-                const v = p52 * acc53_2;
-                const at = i0 * 536 + i1 * 67 + i2 * 8 + i3 + 2;
-                const mirror = i0 * 8 + i1 + i2 * 536 + (i3 + 2) * 67;
-                H[at] += v;
-                if (mirror !== at) H[mirror] += v;
-              }
-              {
-                const v = p52 * acc53_3;
-                const at = i0 * 536 + i1 * 67 + i2 * 8 + i3 + 3;
-                const mirror = i0 * 8 + i1 + i2 * 536 + (i3 + 3) * 67;
-                H[at] += v;
-                if (mirror !== at) H[mirror] += v;
-              }
+              addSymmetric(H, i0 * 536 + i1 * 67 + i2 * 8 + i3, i0 * 8 + i1 + i2 * 536 + i3 * 67, p52 * acc53_0);
+              addSymmetric(H, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 1, i0 * 8 + i1 + i2 * 536 + (i3 + 1) * 67, p52 * acc53_1);
+              addSymmetric(H, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 2, i0 * 8 + i1 + i2 * 536 + (i3 + 2) * 67, p52 * acc53_2);
+              addSymmetric(H, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 3, i0 * 8 + i1 + i2 * 536 + (i3 + 3) * 67, p52 * acc53_3);
             }
             for (const end = 8; i3 < end; i3++) {
               const b49 = i1 * len_N * 8 + i3 * len_N;
@@ -704,13 +647,7 @@ function k_hess_W1_W1(s: State): void {
                 for (const end = len_N; i4 < end; i4++) acc53 += t31[b49 + i4] * t32[b50 + i4] * t33[b51 + i4];
                 acc53 += r1 + r2 + r3;
               }
-              {
-                const v = p52 * acc53;
-                const at = i0 * 536 + i1 * 67 + i2 * 8 + i3;
-                const mirror = i0 * 8 + i1 + i2 * 536 + i3 * 67;
-                H[at] += v;
-                if (mirror !== at) H[mirror] += v;
-              }
+              addSymmetric(H, i0 * 536 + i1 * 67 + i2 * 8 + i3, i0 * 8 + i1 + i2 * 536 + i3 * 67, p52 * acc53);
             }
           }
         }
@@ -739,13 +676,7 @@ function k_hess_W1_W1(s: State): void {
             for (const end = len_N; i3 < end; i3++) acc57 += t34[b54 + i3] * t35[b55 + i3];
             acc57 += r1 + r2 + r3;
           }
-          {
-            const v = p56 * acc57;
-            const at = i0 * 536 + i1 * 68 + i2 * 8;
-            const mirror = i0 * 8 + i1 * 68 + i2 * 536;
-            H[at] += v;
-            if (mirror !== at) H[mirror] += v;
-          }
+          addSymmetric(H, i0 * 536 + i1 * 68 + i2 * 8, i0 * 8 + i1 * 68 + i2 * 536, p56 * acc57);
         }
       }
     }
@@ -772,13 +703,7 @@ function k_hess_W1_W1(s: State): void {
             for (const end = len_N; i3 < end; i3++) acc61 += t36[b58 + i3] * t35[b59 + i3];
             acc61 += r1 + r2 + r3;
           }
-          {
-            const v = p60 * acc61;
-            const at = i0 * 536 + i1 * 68 + i2 * 8;
-            const mirror = i0 * 8 + i1 * 68 + i2 * 536;
-            H[at] += v;
-            if (mirror !== at) H[mirror] += v;
-          }
+          addSymmetric(H, i0 * 536 + i1 * 68 + i2 * 8, i0 * 8 + i1 * 68 + i2 * 536, p60 * acc61);
         }
       }
     }
@@ -792,13 +717,7 @@ function k_hess_W1_W1_once(s: State): void {
   {
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
-        {
-          const v = 0.002;
-          const at = i0 * 544 + i1 * 68;
-          const mirror = i0 * 544 + i1 * 68;
-          H[at] += v;
-          if (mirror !== at) H[mirror] += v;
-        }
+        H[i0 * 544 + i1 * 68] += 0.002;
       }
     }
   }
@@ -837,34 +756,10 @@ function k_hess_W1_b1(s: State): void {
               acc66_2 += c0 * t37[b64_2 + i3];
               acc66_3 += c0 * t37[b64_3 + i3];
             }
-            {
-              const v = p65 * acc66_0;
-              const at = 32 + i0 * 536 + i1 * 67 + i2;
-              const mirror = 2144 + i0 * 8 + i1 + i2 * 67;
-              H[at] += v;
-              if (mirror !== at) H[mirror] += v;
-            }
-            {
-              const v = p65 * acc66_1;
-              const at = 32 + i0 * 536 + i1 * 67 + i2 + 1;
-              const mirror = 2144 + i0 * 8 + i1 + (i2 + 1) * 67;
-              H[at] += v;
-              if (mirror !== at) H[mirror] += v;
-            }
-            {
-              const v = p65 * acc66_2;
-              const at = 32 + i0 * 536 + i1 * 67 + i2 + 2;
-              const mirror = 2144 + i0 * 8 + i1 + (i2 + 2) * 67;
-              H[at] += v;
-              if (mirror !== at) H[mirror] += v;
-            }
-            {
-              const v = p65 * acc66_3;
-              const at = 32 + i0 * 536 + i1 * 67 + i2 + 3;
-              const mirror = 2144 + i0 * 8 + i1 + (i2 + 3) * 67;
-              H[at] += v;
-              if (mirror !== at) H[mirror] += v;
-            }
+            addSymmetric(H, 32 + i0 * 536 + i1 * 67 + i2, 2144 + i0 * 8 + i1 + i2 * 67, p65 * acc66_0);
+            addSymmetric(H, 32 + i0 * 536 + i1 * 67 + i2 + 1, 2144 + i0 * 8 + i1 + (i2 + 1) * 67, p65 * acc66_1);
+            addSymmetric(H, 32 + i0 * 536 + i1 * 67 + i2 + 2, 2144 + i0 * 8 + i1 + (i2 + 2) * 67, p65 * acc66_2);
+            addSymmetric(H, 32 + i0 * 536 + i1 * 67 + i2 + 3, 2144 + i0 * 8 + i1 + (i2 + 3) * 67, p65 * acc66_3);
           }
           for (const end = 8; i2 < end; i2++) {
             const b64 = i2 * len_N;
@@ -881,13 +776,7 @@ function k_hess_W1_b1(s: State): void {
               for (const end = len_N; i3 < end; i3++) acc66 += t29[b63 + i3] * t37[b64 + i3];
               acc66 += r1 + r2 + r3;
             }
-            {
-              const v = p65 * acc66;
-              const at = 32 + i0 * 536 + i1 * 67 + i2;
-              const mirror = 2144 + i0 * 8 + i1 + i2 * 67;
-              H[at] += v;
-              if (mirror !== at) H[mirror] += v;
-            }
+            addSymmetric(H, 32 + i0 * 536 + i1 * 67 + i2, 2144 + i0 * 8 + i1 + i2 * 67, p65 * acc66);
           }
         }
       }
@@ -918,34 +807,10 @@ function k_hess_W1_b1(s: State): void {
               acc71_2 += c0 * t31[b67_2 + i3] * t38[b69_2 + i3];
               acc71_3 += c0 * t31[b67_3 + i3] * t38[b69_3 + i3];
             }
-            {
-              const v = p70 * acc71_0;
-              const at = 32 + i0 * 536 + i1 * 67 + i2;
-              const mirror = 2144 + i0 * 8 + i1 + i2 * 67;
-              H[at] += v;
-              if (mirror !== at) H[mirror] += v;
-            }
-            {
-              const v = p70 * acc71_1;
-              const at = 32 + i0 * 536 + i1 * 67 + i2 + 1;
-              const mirror = 2144 + i0 * 8 + i1 + (i2 + 1) * 67;
-              H[at] += v;
-              if (mirror !== at) H[mirror] += v;
-            }
-            {
-              const v = p70 * acc71_2;
-              const at = 32 + i0 * 536 + i1 * 67 + i2 + 2;
-              const mirror = 2144 + i0 * 8 + i1 + (i2 + 2) * 67;
-              H[at] += v;
-              if (mirror !== at) H[mirror] += v;
-            }
-            {
-              const v = p70 * acc71_3;
-              const at = 32 + i0 * 536 + i1 * 67 + i2 + 3;
-              const mirror = 2144 + i0 * 8 + i1 + (i2 + 3) * 67;
-              H[at] += v;
-              if (mirror !== at) H[mirror] += v;
-            }
+            addSymmetric(H, 32 + i0 * 536 + i1 * 67 + i2, 2144 + i0 * 8 + i1 + i2 * 67, p70 * acc71_0);
+            addSymmetric(H, 32 + i0 * 536 + i1 * 67 + i2 + 1, 2144 + i0 * 8 + i1 + (i2 + 1) * 67, p70 * acc71_1);
+            addSymmetric(H, 32 + i0 * 536 + i1 * 67 + i2 + 2, 2144 + i0 * 8 + i1 + (i2 + 2) * 67, p70 * acc71_2);
+            addSymmetric(H, 32 + i0 * 536 + i1 * 67 + i2 + 3, 2144 + i0 * 8 + i1 + (i2 + 3) * 67, p70 * acc71_3);
           }
           for (const end = 8; i2 < end; i2++) {
             const b67 = i1 * len_N * 8 + i2 * len_N;
@@ -963,13 +828,7 @@ function k_hess_W1_b1(s: State): void {
               for (const end = len_N; i3 < end; i3++) acc71 += t31[b67 + i3] * t32[b68 + i3] * t38[b69 + i3];
               acc71 += r1 + r2 + r3;
             }
-            {
-              const v = p70 * acc71;
-              const at = 32 + i0 * 536 + i1 * 67 + i2;
-              const mirror = 2144 + i0 * 8 + i1 + i2 * 67;
-              H[at] += v;
-              if (mirror !== at) H[mirror] += v;
-            }
+            addSymmetric(H, 32 + i0 * 536 + i1 * 67 + i2, 2144 + i0 * 8 + i1 + i2 * 67, p70 * acc71);
           }
         }
       }
@@ -993,34 +852,10 @@ function k_hess_W1_b1(s: State): void {
             acc74_2 += t34[b72_2 + i2];
             acc74_3 += t34[b72_3 + i2];
           }
-          {
-            const v = p73 * acc74_0;
-            const at = 32 + i0 * 536 + i1 * 68;
-            const mirror = 2144 + i0 * 8 + i1 * 68;
-            H[at] += v;
-            if (mirror !== at) H[mirror] += v;
-          }
-          {
-            const v = p73 * acc74_1;
-            const at = 32 + i0 * 536 + (i1 + 1) * 68;
-            const mirror = 2144 + i0 * 8 + (i1 + 1) * 68;
-            H[at] += v;
-            if (mirror !== at) H[mirror] += v;
-          }
-          {
-            const v = p73 * acc74_2;
-            const at = 32 + i0 * 536 + (i1 + 2) * 68;
-            const mirror = 2144 + i0 * 8 + (i1 + 2) * 68;
-            H[at] += v;
-            if (mirror !== at) H[mirror] += v;
-          }
-          {
-            const v = p73 * acc74_3;
-            const at = 32 + i0 * 536 + (i1 + 3) * 68;
-            const mirror = 2144 + i0 * 8 + (i1 + 3) * 68;
-            H[at] += v;
-            if (mirror !== at) H[mirror] += v;
-          }
+          addSymmetric(H, 32 + i0 * 536 + i1 * 68, 2144 + i0 * 8 + i1 * 68, p73 * acc74_0);
+          addSymmetric(H, 32 + i0 * 536 + (i1 + 1) * 68, 2144 + i0 * 8 + (i1 + 1) * 68, p73 * acc74_1);
+          addSymmetric(H, 32 + i0 * 536 + (i1 + 2) * 68, 2144 + i0 * 8 + (i1 + 2) * 68, p73 * acc74_2);
+          addSymmetric(H, 32 + i0 * 536 + (i1 + 3) * 68, 2144 + i0 * 8 + (i1 + 3) * 68, p73 * acc74_3);
         }
         for (const end = 8; i1 < end; i1++) {
           const b72 = i0 * len_N * 8 + i1 * len_N;
@@ -1037,13 +872,7 @@ function k_hess_W1_b1(s: State): void {
             for (const end = len_N; i2 < end; i2++) acc74 += t34[b72 + i2];
             acc74 += r1 + r2 + r3;
           }
-          {
-            const v = p73 * acc74;
-            const at = 32 + i0 * 536 + i1 * 68;
-            const mirror = 2144 + i0 * 8 + i1 * 68;
-            H[at] += v;
-            if (mirror !== at) H[mirror] += v;
-          }
+          addSymmetric(H, 32 + i0 * 536 + i1 * 68, 2144 + i0 * 8 + i1 * 68, p73 * acc74);
         }
       }
     }
@@ -1066,34 +895,10 @@ function k_hess_W1_b1(s: State): void {
             acc77_2 += t36[b75_2 + i2];
             acc77_3 += t36[b75_3 + i2];
           }
-          {
-            const v = p76 * acc77_0;
-            const at = 32 + i0 * 536 + i1 * 68;
-            const mirror = 2144 + i0 * 8 + i1 * 68;
-            H[at] += v;
-            if (mirror !== at) H[mirror] += v;
-          }
-          {
-            const v = p76 * acc77_1;
-            const at = 32 + i0 * 536 + (i1 + 1) * 68;
-            const mirror = 2144 + i0 * 8 + (i1 + 1) * 68;
-            H[at] += v;
-            if (mirror !== at) H[mirror] += v;
-          }
-          {
-            const v = p76 * acc77_2;
-            const at = 32 + i0 * 536 + (i1 + 2) * 68;
-            const mirror = 2144 + i0 * 8 + (i1 + 2) * 68;
-            H[at] += v;
-            if (mirror !== at) H[mirror] += v;
-          }
-          {
-            const v = p76 * acc77_3;
-            const at = 32 + i0 * 536 + (i1 + 3) * 68;
-            const mirror = 2144 + i0 * 8 + (i1 + 3) * 68;
-            H[at] += v;
-            if (mirror !== at) H[mirror] += v;
-          }
+          addSymmetric(H, 32 + i0 * 536 + i1 * 68, 2144 + i0 * 8 + i1 * 68, p76 * acc77_0);
+          addSymmetric(H, 32 + i0 * 536 + (i1 + 1) * 68, 2144 + i0 * 8 + (i1 + 1) * 68, p76 * acc77_1);
+          addSymmetric(H, 32 + i0 * 536 + (i1 + 2) * 68, 2144 + i0 * 8 + (i1 + 2) * 68, p76 * acc77_2);
+          addSymmetric(H, 32 + i0 * 536 + (i1 + 3) * 68, 2144 + i0 * 8 + (i1 + 3) * 68, p76 * acc77_3);
         }
         for (const end = 8; i1 < end; i1++) {
           const b75 = i0 * len_N * 8 + i1 * len_N;
@@ -1110,13 +915,7 @@ function k_hess_W1_b1(s: State): void {
             for (const end = len_N; i2 < end; i2++) acc77 += t36[b75 + i2];
             acc77 += r1 + r2 + r3;
           }
-          {
-            const v = p76 * acc77;
-            const at = 32 + i0 * 536 + i1 * 68;
-            const mirror = 2144 + i0 * 8 + i1 * 68;
-            H[at] += v;
-            if (mirror !== at) H[mirror] += v;
-          }
+          addSymmetric(H, 32 + i0 * 536 + i1 * 68, 2144 + i0 * 8 + i1 * 68, p76 * acc77);
         }
       }
     }
@@ -1157,13 +956,7 @@ function k_hess_W1_W2(s: State): void {
               for (const end = len_N; i4 < end; i4++) acc81 += t29[b78 + i4] * t39[b79 + i4];
               acc81 += r1 + r2 + r3;
             }
-            {
-              const v = p80 * acc81;
-              const at = 40 + i0 * 536 + i1 * 67 + i2 * 3 + i3;
-              const mirror = 2680 + i0 * 8 + i1 + i2 * 201 + i3 * 67;
-              H[at] += v;
-              if (mirror !== at) H[mirror] += v;
-            }
+            addSymmetric(H, 40 + i0 * 536 + i1 * 67 + i2 * 3 + i3, 2680 + i0 * 8 + i1 + i2 * 201 + i3 * 67, p80 * acc81);
           }
         }
       }
@@ -1192,13 +985,7 @@ function k_hess_W1_W2(s: State): void {
               for (const end = len_N; i4 < end; i4++) acc86 += t32[b82 + i4] * t39[b83 + i4];
               acc86 += r1 + r2 + r3;
             }
-            {
-              const v = p85 * acc86;
-              const at = 40 + i0 * 536 + i1 * 67 + i2 * 3 + i3;
-              const mirror = 2680 + i0 * 8 + i1 + i2 * 201 + i3 * 67;
-              H[at] += v;
-              if (mirror !== at) H[mirror] += v;
-            }
+            addSymmetric(H, 40 + i0 * 536 + i1 * 67 + i2 * 3 + i3, 2680 + i0 * 8 + i1 + i2 * 201 + i3 * 67, p85 * acc86);
           }
         }
       }
@@ -1225,13 +1012,7 @@ function k_hess_W1_W2(s: State): void {
             for (const end = len_N; i3 < end; i3++) acc90 += t32[b87 + i3] * t40[b88 + i3];
             acc90 += r1 + r2 + r3;
           }
-          {
-            const v = p89 * acc90;
-            const at = 40 + i0 * 536 + i1 * 70 + i2;
-            const mirror = 2680 + i0 * 8 + i1 * 202 + i2 * 67;
-            H[at] += v;
-            if (mirror !== at) H[mirror] += v;
-          }
+          addSymmetric(H, 40 + i0 * 536 + i1 * 70 + i2, 2680 + i0 * 8 + i1 * 202 + i2 * 67, p89 * acc90);
         }
       }
     }
@@ -1257,13 +1038,7 @@ function k_hess_W1_W2(s: State): void {
             for (const end = len_N; i3 < end; i3++) acc94 += t33[b91 + i3] * t41[b92 + i3];
             acc94 += r1 + r2 + r3;
           }
-          {
-            const v = p93 * acc94;
-            const at = 40 + i0 * 536 + i1 * 70 + i2;
-            const mirror = 2680 + i0 * 8 + i1 * 202 + i2 * 67;
-            H[at] += v;
-            if (mirror !== at) H[mirror] += v;
-          }
+          addSymmetric(H, 40 + i0 * 536 + i1 * 70 + i2, 2680 + i0 * 8 + i1 * 202 + i2 * 67, p93 * acc94);
         }
       }
     }
@@ -1300,13 +1075,7 @@ function k_hess_W1_b2(s: State): void {
             for (const end = len_N; i3 < end; i3++) acc98 += t29[b95 + i3] * t40[b96 + i3];
             acc98 += r1 + r2 + r3;
           }
-          {
-            const v = p97 * acc98;
-            const at = 64 + i0 * 536 + i1 * 67 + i2;
-            const mirror = 4288 + i0 * 8 + i1 + i2 * 67;
-            H[at] += v;
-            if (mirror !== at) H[mirror] += v;
-          }
+          addSymmetric(H, 64 + i0 * 536 + i1 * 67 + i2, 4288 + i0 * 8 + i1 + i2 * 67, p97 * acc98);
         }
       }
     }
@@ -1333,13 +1102,7 @@ function k_hess_W1_b2(s: State): void {
             for (const end = len_N; i3 < end; i3++) acc103 += t32[b99 + i3] * t40[b100 + i3];
             acc103 += r1 + r2 + r3;
           }
-          {
-            const v = p102 * acc103;
-            const at = 64 + i0 * 536 + i1 * 67 + i2;
-            const mirror = 4288 + i0 * 8 + i1 + i2 * 67;
-            H[at] += v;
-            if (mirror !== at) H[mirror] += v;
-          }
+          addSymmetric(H, 64 + i0 * 536 + i1 * 67 + i2, 4288 + i0 * 8 + i1 + i2 * 67, p102 * acc103);
         }
       }
     }
@@ -1380,34 +1143,10 @@ function k_hess_b1_b1(s: State): void {
             acc107_2 += c0 * t37[b105_2 + i2];
             acc107_3 += c0 * t37[b105_3 + i2];
           }
-          {
-            const v = p106 * acc107_0;
-            const at = 2176 + i0 * 67 + i1;
-            const mirror = 2176 + i0 + i1 * 67;
-            H[at] += v;
-            if (mirror !== at) H[mirror] += v;
-          }
-          {
-            const v = p106 * acc107_1;
-            const at = 2176 + i0 * 67 + i1 + 1;
-            const mirror = 2176 + i0 + (i1 + 1) * 67;
-            H[at] += v;
-            if (mirror !== at) H[mirror] += v;
-          }
-          {
-            const v = p106 * acc107_2;
-            const at = 2176 + i0 * 67 + i1 + 2;
-            const mirror = 2176 + i0 + (i1 + 2) * 67;
-            H[at] += v;
-            if (mirror !== at) H[mirror] += v;
-          }
-          {
-            const v = p106 * acc107_3;
-            const at = 2176 + i0 * 67 + i1 + 3;
-            const mirror = 2176 + i0 + (i1 + 3) * 67;
-            H[at] += v;
-            if (mirror !== at) H[mirror] += v;
-          }
+          addSymmetric(H, 2176 + i0 * 67 + i1, 2176 + i0 + i1 * 67, p106 * acc107_0);
+          addSymmetric(H, 2176 + i0 * 67 + i1 + 1, 2176 + i0 + (i1 + 1) * 67, p106 * acc107_1);
+          addSymmetric(H, 2176 + i0 * 67 + i1 + 2, 2176 + i0 + (i1 + 2) * 67, p106 * acc107_2);
+          addSymmetric(H, 2176 + i0 * 67 + i1 + 3, 2176 + i0 + (i1 + 3) * 67, p106 * acc107_3);
         }
         for (const end = 8; i1 < end; i1++) {
           const b105 = i1 * len_N;
@@ -1424,13 +1163,7 @@ function k_hess_b1_b1(s: State): void {
             for (const end = len_N; i2 < end; i2++) acc107 += t42[b104 + i2] * t37[b105 + i2];
             acc107 += r1 + r2 + r3;
           }
-          {
-            const v = p106 * acc107;
-            const at = 2176 + i0 * 67 + i1;
-            const mirror = 2176 + i0 + i1 * 67;
-            H[at] += v;
-            if (mirror !== at) H[mirror] += v;
-          }
+          addSymmetric(H, 2176 + i0 * 67 + i1, 2176 + i0 + i1 * 67, p106 * acc107);
         }
       }
     }
@@ -1450,13 +1183,7 @@ function k_hess_b1_b1(s: State): void {
             acc113 += t22[i2] * t23[b109 + i2 * 8] * t23[b111 + i2 * 8] * th[b108 + i3] * t11[i2 * 3 + i3] * th[b110 + i3];
           }
         }
-        {
-          const v = p112 * acc113;
-          const at = 2176 + i0 * 67 + i1;
-          const mirror = 2176 + i0 + i1 * 67;
-          H[at] += v;
-          if (mirror !== at) H[mirror] += v;
-        }
+        addSymmetric(H, 2176 + i0 * 67 + i1, 2176 + i0 + i1 * 67, p112 * acc113);
       }
     }
   }
@@ -1472,13 +1199,7 @@ function k_hess_b1_b1(s: State): void {
           acc117 += t22[i1] * t26[b115 + i1 * 8] * t11[i1 * 3 + i2] * th[b114 + i2];
         }
       }
-      {
-        const v = p116 * acc117;
-        const at = 2176 + i0 * 68;
-        const mirror = 2176 + i0 * 68;
-        H[at] += v;
-        if (mirror !== at) H[mirror] += v;
-      }
+      H[2176 + i0 * 68] += p116 * acc117;
     }
   }
   // hessian[i0, i0] += Σ_i1,i2 -1·t16·Y[i1, i2]·W2[i0, i2]·t26[i1, i0]
@@ -1494,13 +1215,7 @@ function k_hess_b1_b1(s: State): void {
           acc122 += t26[b120 + i1 * 8] * d_Y[b118 + i1 * 3 + i2] * th[b119 + i2];
         }
       }
-      {
-        const v = p121 * acc122;
-        const at = 2176 + i0 * 68;
-        const mirror = 2176 + i0 * 68;
-        H[at] += v;
-        if (mirror !== at) H[mirror] += v;
-      }
+      H[2176 + i0 * 68] += p121 * acc122;
     }
   }
 }
@@ -1511,13 +1226,7 @@ function k_hess_b1_b1_once(s: State): void {
   // hessian[i0, i0] += 0.002
   {
     for (let i0 = 0; i0 < 8; i0++) {
-      {
-        const v = 0.002;
-        const at = 2176 + i0 * 68;
-        const mirror = 2176 + i0 * 68;
-        H[at] += v;
-        if (mirror !== at) H[mirror] += v;
-      }
+      H[2176 + i0 * 68] += 0.002;
     }
   }
 }
@@ -1555,13 +1264,7 @@ function k_hess_b1_W2(s: State): void {
             for (const end = len_N; i3 < end; i3++) acc127 += t42[b124 + i3] * t39[b125 + i3];
             acc127 += r1 + r2 + r3;
           }
-          {
-            const v = p126 * acc127;
-            const at = 2184 + i0 * 67 + i1 * 3 + i2;
-            const mirror = 2712 + i0 + i1 * 201 + i2 * 67;
-            H[at] += v;
-            if (mirror !== at) H[mirror] += v;
-          }
+          addSymmetric(H, 2184 + i0 * 67 + i1 * 3 + i2, 2712 + i0 + i1 * 201 + i2 * 67, p126 * acc127);
         }
       }
     }
@@ -1588,13 +1291,7 @@ function k_hess_b1_W2(s: State): void {
             for (const end = len_N; i3 < end; i3++) acc132 += t43[b128 + i3] * t39[b129 + i3];
             acc132 += r1 + r2 + r3;
           }
-          {
-            const v = p131 * acc132;
-            const at = 2184 + i0 * 67 + i1 * 3 + i2;
-            const mirror = 2712 + i0 + i1 * 201 + i2 * 67;
-            H[at] += v;
-            if (mirror !== at) H[mirror] += v;
-          }
+          addSymmetric(H, 2184 + i0 * 67 + i1 * 3 + i2, 2712 + i0 + i1 * 201 + i2 * 67, p131 * acc132);
         }
       }
     }
@@ -1619,13 +1316,7 @@ function k_hess_b1_W2(s: State): void {
           for (const end = len_N; i2 < end; i2++) acc136 += t43[b133 + i2] * t40[b134 + i2];
           acc136 += r1 + r2 + r3;
         }
-        {
-          const v = p135 * acc136;
-          const at = 2184 + i0 * 70 + i1;
-          const mirror = 2712 + i0 * 202 + i1 * 67;
-          H[at] += v;
-          if (mirror !== at) H[mirror] += v;
-        }
+        addSymmetric(H, 2184 + i0 * 70 + i1, 2712 + i0 * 202 + i1 * 67, p135 * acc136);
       }
     }
   }
@@ -1649,13 +1340,7 @@ function k_hess_b1_W2(s: State): void {
           for (const end = len_N; i2 < end; i2++) acc140 += t38[b137 + i2] * t41[b138 + i2];
           acc140 += r1 + r2 + r3;
         }
-        {
-          const v = p139 * acc140;
-          const at = 2184 + i0 * 70 + i1;
-          const mirror = 2712 + i0 * 202 + i1 * 67;
-          H[at] += v;
-          if (mirror !== at) H[mirror] += v;
-        }
+        addSymmetric(H, 2184 + i0 * 70 + i1, 2712 + i0 * 202 + i1 * 67, p139 * acc140);
       }
     }
   }
@@ -1690,13 +1375,7 @@ function k_hess_b1_b2(s: State): void {
           for (const end = len_N; i2 < end; i2++) acc144 += t42[b141 + i2] * t40[b142 + i2];
           acc144 += r1 + r2 + r3;
         }
-        {
-          const v = p143 * acc144;
-          const at = 2208 + i0 * 67 + i1;
-          const mirror = 4320 + i0 + i1 * 67;
-          H[at] += v;
-          if (mirror !== at) H[mirror] += v;
-        }
+        addSymmetric(H, 2208 + i0 * 67 + i1, 4320 + i0 + i1 * 67, p143 * acc144);
       }
     }
   }
@@ -1721,13 +1400,7 @@ function k_hess_b1_b2(s: State): void {
           for (const end = len_N; i2 < end; i2++) acc149 += t43[b145 + i2] * t40[b146 + i2];
           acc149 += r1 + r2 + r3;
         }
-        {
-          const v = p148 * acc149;
-          const at = 2208 + i0 * 67 + i1;
-          const mirror = 4320 + i0 + i1 * 67;
-          H[at] += v;
-          if (mirror !== at) H[mirror] += v;
-        }
+        addSymmetric(H, 2208 + i0 * 67 + i1, 4320 + i0 + i1 * 67, p148 * acc149);
       }
     }
   }
@@ -1764,13 +1437,7 @@ function k_hess_W2_W2(s: State): void {
               for (const end = len_N; i4 < end; i4++) acc153 += t44[b150 + i4] * t39[b151 + i4];
               acc153 += r1 + r2 + r3;
             }
-            {
-              const v = p152 * acc153;
-              const at = 2720 + i0 * 201 + i1 * 67 + i2 * 3 + i3;
-              const mirror = 2720 + i0 * 3 + i1 + i2 * 201 + i3 * 67;
-              H[at] += v;
-              if (mirror !== at) H[mirror] += v;
-            }
+            addSymmetric(H, 2720 + i0 * 201 + i1 * 67 + i2 * 3 + i3, 2720 + i0 * 3 + i1 + i2 * 201 + i3 * 67, p152 * acc153);
           }
         }
       }
@@ -1798,13 +1465,7 @@ function k_hess_W2_W2(s: State): void {
             for (const end = len_N; i3 < end; i3++) acc157 += t45[b154 + i3] * t46[b155 + i3];
             acc157 += r1 + r2 + r3;
           }
-          {
-            const v = p156 * acc157;
-            const at = 2720 + i0 * 201 + i1 * 68 + i2 * 3;
-            const mirror = 2720 + i0 * 3 + i1 * 68 + i2 * 201;
-            H[at] += v;
-            if (mirror !== at) H[mirror] += v;
-          }
+          addSymmetric(H, 2720 + i0 * 201 + i1 * 68 + i2 * 3, 2720 + i0 * 3 + i1 * 68 + i2 * 201, p156 * acc157);
         }
       }
     }
@@ -1818,13 +1479,7 @@ function k_hess_W2_W2_once(s: State): void {
   {
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
-        {
-          const v = 0.002;
-          const at = 2720 + i0 * 204 + i1 * 68;
-          const mirror = 2720 + i0 * 204 + i1 * 68;
-          H[at] += v;
-          if (mirror !== at) H[mirror] += v;
-        }
+        H[2720 + i0 * 204 + i1 * 68] += 0.002;
       }
     }
   }
@@ -1859,13 +1514,7 @@ function k_hess_W2_b2(s: State): void {
             for (const end = len_N; i3 < end; i3++) acc162 += t44[b159 + i3] * t40[b160 + i3];
             acc162 += r1 + r2 + r3;
           }
-          {
-            const v = p161 * acc162;
-            const at = 2744 + i0 * 201 + i1 * 67 + i2;
-            const mirror = 4328 + i0 * 3 + i1 + i2 * 67;
-            H[at] += v;
-            if (mirror !== at) H[mirror] += v;
-          }
+          addSymmetric(H, 2744 + i0 * 201 + i1 * 67 + i2, 4328 + i0 * 3 + i1 + i2 * 67, p161 * acc162);
         }
       }
     }
@@ -1889,13 +1538,7 @@ function k_hess_W2_b2(s: State): void {
           for (const end = len_N; i2 < end; i2++) acc165 += t45[b163 + i2];
           acc165 += r1 + r2 + r3;
         }
-        {
-          const v = p164 * acc165;
-          const at = 2744 + i0 * 201 + i1 * 68;
-          const mirror = 4328 + i0 * 3 + i1 * 68;
-          H[at] += v;
-          if (mirror !== at) H[mirror] += v;
-        }
+        addSymmetric(H, 2744 + i0 * 201 + i1 * 68, 4328 + i0 * 3 + i1 * 68, p164 * acc165);
       }
     }
   }
@@ -1929,13 +1572,7 @@ function k_hess_b2_b2(s: State): void {
           for (const end = len_N; i2 < end; i2++) acc169 += t47[b166 + i2] * t40[b167 + i2];
           acc169 += r1 + r2 + r3;
         }
-        {
-          const v = p168 * acc169;
-          const at = 4352 + i0 * 67 + i1;
-          const mirror = 4352 + i0 + i1 * 67;
-          H[at] += v;
-          if (mirror !== at) H[mirror] += v;
-        }
+        addSymmetric(H, 4352 + i0 * 67 + i1, 4352 + i0 + i1 * 67, p168 * acc169);
       }
     }
   }
@@ -1957,13 +1594,7 @@ function k_hess_b2_b2(s: State): void {
         for (const end = len_N; i1 < end; i1++) acc172 += t48[b170 + i1];
         acc172 += r1 + r2 + r3;
       }
-      {
-        const v = p171 * acc172;
-        const at = 4352 + i0 * 68;
-        const mirror = 4352 + i0 * 68;
-        H[at] += v;
-        if (mirror !== at) H[mirror] += v;
-      }
+      H[4352 + i0 * 68] += p171 * acc172;
     }
   }
 }
@@ -1974,13 +1605,7 @@ function k_hess_b2_b2_once(s: State): void {
   // hessian[i0, i0] += 0.002
   {
     for (let i0 = 0; i0 < 3; i0++) {
-      {
-        const v = 0.002;
-        const at = 4352 + i0 * 68;
-        const mirror = 4352 + i0 * 68;
-        H[at] += v;
-        if (mirror !== at) H[mirror] += v;
-      }
+      H[4352 + i0 * 68] += 0.002;
     }
   }
 }
@@ -2084,20 +1709,13 @@ function k_k10(s: State): void {
   const t9 = s.t9;
   const len_N = s.len_N;
   // t10[i0, i1] += t8[i0, i1]
-  {
-    for (let i0 = 0; i0 < len_N; i0++) {
-      for (let i1 = 0; i1 < 3; i1++) {
-        const p180 = t8[i0 * 3 + i1];
-        t10[i0 * 3 + i1] = p180;
-      }
-    }
-  }
   // t10[i0, i1] += -1·t9[i0]
   {
     for (let i0 = 0; i0 < len_N; i0++) {
       const p182 = -t9[i0];
       for (let i1 = 0; i1 < 3; i1++) {
-        t10[i0 * 3 + i1] += p182;
+        const p180 = t8[i0 * 3 + i1];
+        t10[i0 * 3 + i1] = p180 + p182;
       }
     }
   }
@@ -3042,6 +2660,12 @@ function output(out: Float64Array | undefined, length: number, what: string): Fl
     throw new RangeError(`${what} output: expected a Float64Array of length ${length}, got ${out instanceof Float64Array ? `length ${out.length}` : typeof out}`);
   }
   return out;
+}
+
+/** Adds v at a Hessian entry and at its mirror image (once on the diagonal), keeping H exactly symmetric. */
+function addSymmetric(h: Float64Array, at: number, mirror: number, v: number): void {
+  h[at] += v;
+  if (mirror !== at) h[mirror] += v;
 }
 
 // Element-wise functions and the derivatives the Hessian needs.

@@ -109,17 +109,12 @@ function k_grad_x(s: State): void {
     }
   }
   // gradient[i0] += -400·t2[i0]·x[i0]
-  {
-    for (let i0 = 0; i0 < 9; i0++) {
-      const p4 = (-400) * t2[i0] * th[i0];
-      G[i0] += p4;
-    }
-  }
   // gradient[i0] += -2·t4[i0]
   {
     for (let i0 = 0; i0 < 9; i0++) {
+      const p4 = (-400) * t2[i0] * th[i0];
       const p6 = (-2) * t4[i0];
-      G[i0] += p6;
+      G[i0] += p4 + p6;
     }
   }
 }
@@ -132,64 +127,24 @@ function k_hess_x_x(s: State): void {
   // hessian[i0, i0] += 200  (i0 ≥ 1)
   {
     for (let i0 = 1; i0 < 10; i0++) {
-      {
-        const v = 200;
-        const at = i0 * 11;
-        const mirror = i0 * 11;
-        H[at] += v;
-        if (mirror !== at) H[mirror] += v;
-      }
+      H[i0 * 11] += 200;
     }
   }
   // hessian[i0, i0+1] += -400·x[i0]
   {
     for (let i0 = 0; i0 < 9; i0++) {
-      const p10 = (-400) * th[i0];
-      {
-        const v = p10;
-        const at = 1 + i0 * 11;
-        const mirror = 10 + i0 * 11;
-        H[at] += v;
-        if (mirror !== at) H[mirror] += v;
-      }
+      const p11 = (-400) * th[i0];
+      addSymmetric(H, 1 + i0 * 11, 10 + i0 * 11, p11);
     }
   }
   // hessian[i0, i0] += 800·x[i0]·x[i0]
-  {
-    for (let i0 = 0; i0 < 9; i0++) {
-      const p12 = 800 * th[i0] * th[i0];
-      {
-        const v = p12;
-        const at = i0 * 11;
-        const mirror = i0 * 11;
-        H[at] += v;
-        if (mirror !== at) H[mirror] += v;
-      }
-    }
-  }
   // hessian[i0, i0] += -400·t2[i0]
-  {
-    for (let i0 = 0; i0 < 9; i0++) {
-      const p14 = (-400) * t2[i0];
-      {
-        const v = p14;
-        const at = i0 * 11;
-        const mirror = i0 * 11;
-        H[at] += v;
-        if (mirror !== at) H[mirror] += v;
-      }
-    }
-  }
   // hessian[i0, i0] += 2
   {
     for (let i0 = 0; i0 < 9; i0++) {
-      {
-        const v = 2;
-        const at = i0 * 11;
-        const mirror = i0 * 11;
-        H[at] += v;
-        if (mirror !== at) H[mirror] += v;
-      }
+      const p13 = 800 * th[i0] * th[i0];
+      const p15 = (-400) * t2[i0];
+      H[i0 * 11] += p13 + p15 + 2;
     }
   }
 }
@@ -200,17 +155,12 @@ function k_k2(s: State): void {
   const t2 = s.t2;
   const th = s.theta;
   // t2[i0] += x[i0+1]
-  {
-    for (let i0 = 0; i0 < 9; i0++) {
-      const p17 = th[1 + i0];
-      t2[i0] = p17;
-    }
-  }
   // t2[i0] += -1·t1[i0]
   {
     for (let i0 = 0; i0 < 9; i0++) {
-      const p19 = -t1[i0];
-      t2[i0] += p19;
+      const p18 = th[1 + i0];
+      const p20 = -t1[i0];
+      t2[i0] = p18 + p20;
     }
   }
 }
@@ -220,16 +170,11 @@ function k_k4(s: State): void {
   const t4 = s.t4;
   const th = s.theta;
   // t4[i0] += 1
-  {
-    for (let i0 = 0; i0 < 9; i0++) {
-      t4[i0] = 1;
-    }
-  }
   // t4[i0] += -1·x[i0]
   {
     for (let i0 = 0; i0 < 9; i0++) {
-      const p22 = -th[i0];
-      t4[i0] += p22;
+      const p23 = -th[i0];
+      t4[i0] = 1 + p23;
     }
   }
 }
@@ -325,6 +270,12 @@ function output(out: Float64Array | undefined, length: number, what: string): Fl
     throw new RangeError(`${what} output: expected a Float64Array of length ${length}, got ${out instanceof Float64Array ? `length ${out.length}` : typeof out}`);
   }
   return out;
+}
+
+/** Adds v at a Hessian entry and at its mirror image (once on the diagonal), keeping H exactly symmetric. */
+function addSymmetric(h: Float64Array, at: number, mirror: number, v: number): void {
+  h[at] += v;
+  if (mirror !== at) h[mirror] += v;
 }
 
 // Element-wise functions and the derivatives the Hessian needs.

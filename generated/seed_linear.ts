@@ -150,13 +150,7 @@ function k_hess_W_W(s: State): void {
         for (let i2 = 0; i2 < 2; i2++) {
           if (i2 * 2 + i1 < i0 * 2 + i1) continue;
           const p7 = p6 * t10[i0 * 2 + i2];
-          {
-            const v = p7;
-            const at = i0 * 8 + i1 * 5 + i2 * 2;
-            const mirror = i0 * 2 + i1 * 5 + i2 * 8;
-            H[at] += v;
-            if (mirror !== at) H[mirror] += v;
-          }
+          addSymmetric(H, i0 * 8 + i1 * 5 + i2 * 2, i0 * 2 + i1 * 5 + i2 * 8, p7);
         }
       }
     }
@@ -361,6 +355,12 @@ function output(out: Float64Array | undefined, length: number, what: string): Fl
     throw new RangeError(`${what} output: expected a Float64Array of length ${length}, got ${out instanceof Float64Array ? `length ${out.length}` : typeof out}`);
   }
   return out;
+}
+
+/** Adds v at a Hessian entry and at its mirror image (once on the diagonal), keeping H exactly symmetric. */
+function addSymmetric(h: Float64Array, at: number, mirror: number, v: number): void {
+  h[at] += v;
+  if (mirror !== at) h[mirror] += v;
 }
 
 // Element-wise functions and the derivatives the Hessian needs.

@@ -36,8 +36,51 @@ function factorLin(node: TNode, idx: readonly Affine[], ctx: NestContext): Lin {
   return linOf(idx, stridesOf(node.shape), base);
 }
 
-/** Emits one term as a loop nest that accumulates into the target. */
-export function emitTerm(t: Term, target: Target, body: Stmt[], deps: TNode[], ctx: NestContext, assign = false): void {
+/**
+ * Groups terms without sums that run over the same loops into the same output coordinates
+ * (after renaming their variables), so that each group becomes one loop nest: one pass instead
+ * of several. Terms with a sum stay apart: measured, their own unrolled nests are faster than
+ * one nest carrying several sums.
+ */
+export function fuseTerms(terms: readonly Term[]): Term[][] {
+  const groups: Term[][] = [];
+  for (const t of terms) {
+    let placed = false;
+    for (const g of t.sums.length > 0 ? [] : groups) {
+      const renamed = alignTo(t, g[0]!);
+      if (renamed) {
+        g.push(renamed);
+        placed = true;
+        break;
+      }
+    }
+    if (!placed) groups.push([t]);
+  }
+  return groups;
+}
+
+/** The term with its variables renamed to the leader's, when both have the same loops and outputs. */
+function alignTo(t: Term, leader: Term): Term | null {
+  const loopsOf = (x: Term) => orderVars([...x.ranges.keys()].filter((v) => !x.sums.includes(v)), x);
+  const a = [...loopsOf(leader), ...leader.sums];
+  const b = [...loopsOf(t), ...t.sums];
+  if (a.length !== b.length || leader.sums.length !== t.sums.length || leader.out.length !== t.out.length) return null;
+  const map = new Map<Var, Var>();
+  for (let k = 0; k < a.length; k++) {
+    const ra = leader.ranges.get(a[k]!)!;
+    const rb = t.ranges.get(b[k]!)!;
+    if (ra.lo !== rb.lo || ra.hi !== rb.hi) return null;
+    map.set(b[k]!, a[k]!);
+  }
+  const ren = (x: Affine): Affine => (x.v === null ? x : { v: map.get(x.v)!, c: x.c });
+  const out = t.out.map(ren);
+  if (out.some((o, k) => o.v !== leader.out[k]!.v || o.c !== leader.out[k]!.c)) return null;
+  return { ...leader, coef: t.coef, factors: t.factors.map((f) => ({ node: f.node, idx: f.idx.map(ren) })) };
+}
+
+/** Emits terms that share their loops (see fuseTerms) as one loop nest accumulating into the target. */
+export function emitTerms(parts: readonly Term[], target: Target, body: Stmt[], deps: TNode[], ctx: NestContext, assign = false): void {
+  const t = parts[0]!;
   const sums = t.sums;
   const loops = orderVars([...t.ranges.keys()].filter((v) => !sums.includes(v)), t);
   const order = [...loops, ...sums];
@@ -74,24 +117,28 @@ export function emitTerm(t: Term, target: Target, body: Stmt[], deps: TNode[], c
     return { expr: { k: 'load', buf, index: add(int(baseName), linExpr(lin, L)) }, depth: d };
   };
 
-  // Float factors: a product per loop level outside the sums, one product inside them.
-  const byDepth = new Map<number, Expr[]>();
-  for (const f of t.factors) {
-    const { expr, depth } = loadOf(f.node, f.idx);
-    byDepth.set(depth, [...(byDepth.get(depth) ?? []), expr]);
-  }
-  let outerProd: Expr = num(t.coef);
-  for (let d = -1; d < L; d++) {
-    const list = byDepth.get(d);
-    if (!list) continue;
-    let p: Expr = outerProd;
-    for (const e of list) p = mul(p, e);
-    const name = `p${ctx.counter.next++}`;
-    at(d).push({ k: 'let', name, int: false, value: p });
-    outerProd = { k: 'local', name };
-  }
-  let innerProd: Expr = num(1);
-  for (let d = L; d < order.length; d++) for (const e of byDepth.get(d) ?? []) innerProd = mul(innerProd, e);
+  // Float factors, per term: a product per loop level outside the sums, one product inside them.
+  const products = parts.map((part) => {
+    const byDepth = new Map<number, Expr[]>();
+    for (const f of part.factors) {
+      const { expr, depth } = loadOf(f.node, f.idx);
+      byDepth.set(depth, [...(byDepth.get(depth) ?? []), expr]);
+    }
+    let outerProd: Expr = num(part.coef);
+    for (let d = -1; d < L; d++) {
+      const list = byDepth.get(d);
+      if (!list) continue;
+      let p: Expr = outerProd;
+      for (const e of list) p = mul(p, e);
+      const name = `p${ctx.counter.next++}`;
+      at(d).push({ k: 'let', name, int: false, value: p });
+      outerProd = { k: 'local', name };
+    }
+    let innerProd: Expr = num(1);
+    for (let d = L; d < order.length; d++) for (const e of byDepth.get(d) ?? []) innerProd = mul(innerProd, e);
+    return { outerProd, innerProd, acc: `acc${ctx.counter.next++}` };
+  });
+  const total = (f: (p: (typeof products)[number]) => Expr): Expr => products.map(f).reduce((x, y) => add(x, y));
 
   const outIndex = linExpr(linOf(t.out, target.strides, target.base), -1);
   const lowerBound = new Map<number, Expr>();
@@ -118,54 +165,60 @@ export function emitTerm(t: Term, target: Target, body: Stmt[], deps: TNode[], c
     if (!b) return num(lo);
     return b.k === 'num' ? num(Math.max(lo, b.v)) : { k: 'max', a: num(lo), b };
   };
+  const mirrorIndex = target.mirror ? linExpr(linOf(t.out, target.mirror.strides, target.mirror.base), -1) : null;
+  // An entry that is its own mirror (on the diagonal for every iteration) is stored once.
   const store = (value: Expr): Stmt =>
-    target.mirror
-      ? { k: 'storeSym', buf: target.buf, index: outIndex, mirror: linExpr(linOf(t.out, target.mirror.strides, target.mirror.base), -1), value }
+    mirrorIndex && JSON.stringify(mirrorIndex) !== JSON.stringify(outIndex)
+      ? { k: 'storeSym', buf: target.buf, index: outIndex, mirror: mirrorIndex, value }
       : { k: 'store', buf: target.buf, index: outIndex, value, accumulate: !assign };
 
-  const accName = `acc${ctx.counter.next++}`;
   const sumNest = (d: number): Stmt[] => {
-    if (d === order.length) return [{ k: 'update', name: accName, op: '+', value: innerProd }];
+    if (d === order.length) return products.map((p): Stmt => ({ k: 'update', name: p.acc, op: '+', value: p.innerProd }));
     const r = t.ranges.get(order[d]!)!;
     return [{ k: 'for', v: names.get(order[d]!)!, from: num(r.lo), to: extentExpr(r.hi), body: [...pre[d]!, ...sumNest(d + 1)] }];
   };
   const build = (d: number): Stmt[] => {
     if (d === L) {
-      if (sums.length === 0) return [store(outerProd)];
-      const acc: Expr = { k: 'local', name: accName };
+      if (sums.length === 0) return [store(total((p) => p.outerProd))];
+      const result = store(total((p) => mul(p.outerProd, { k: 'local', name: p.acc })));
       if (sums.length === 1) {
         const r = t.ranges.get(sums[0]!)!;
-        return [
-          { k: 'reduce', name: accName, v: names.get(sums[0]!)!, from: num(r.lo), to: extentExpr(r.hi), value: innerProd },
-          store(mul(outerProd, acc)),
-        ];
+        const v = names.get(sums[0]!)!;
+        const reduce: Stmt =
+          products.length === 1
+            ? { k: 'reduce', name: products[0]!.acc, v, from: num(r.lo), to: extentExpr(r.hi), value: products[0]!.innerProd }
+            : { k: 'reduceN', names: products.map((p) => p.acc), v, from: num(r.lo), to: extentExpr(r.hi), values: products.map((p) => p.innerProd) };
+        return [reduce, result];
       }
-      return [{ k: 'var', name: accName, value: num(0) }, ...sumNest(L), store(mul(outerProd, acc))];
+      return [...products.map((p): Stmt => ({ k: 'var', name: p.acc, value: num(0) })), ...sumNest(L), result];
     }
     const r = t.ranges.get(order[d]!)!;
     const v = names.get(order[d]!)!;
     const loopBody = [...pre[d]!, ...build(d + 1)];
-    if (d === L - 1 && sums.length === 1 && worthUnrolling(pre[d]!, innerProd, v, r)) {
+    // (Fused terms already give the sum independent accumulators.)
+    if (d === L - 1 && sums.length === 1 && parts.length === 1 && worthUnrolling(pre[d]!, products.map((p) => p.innerProd), v, r)) {
       // Four neighbouring entries at once: one pass over the sum serves all four, and the
       // factors that do not depend on v are loaded once for them.
       const copies = [0, 1, 2, 3].map((u) => shiftCopy(loopBody, v, u));
       const sumR = t.ranges.get(sums[0]!)!;
-      const reduces = copies.map((c) => c.find((st) => st.k === 'reduce') as Extract<Stmt, { k: 'reduce' }>);
+      const sums4 = copies.flatMap((c) => c.flatMap((st) => (st.k === 'reduce' ? [{ name: st.name, value: st.value }] : st.k === 'reduceN' ? st.names.map((name, k) => ({ name, value: st.values[k]! })) : [])));
+      const isReduce = (st: Stmt) => st.k === 'reduce' || st.k === 'reduceN';
+      const isStore = (st: Stmt) => st.k === 'store' || st.k === 'storeSym';
       const main: Stmt[] = [
-        ...copies.flatMap((c) => c.filter((st) => st.k !== 'reduce' && st.k !== 'store' && st.k !== 'storeSym')),
-        { k: 'reduceN', names: reduces.map((x) => x.name), v: reduces[0]!.v, from: num(sumR.lo), to: extentExpr(sumR.hi), values: reduces.map((x) => x.value) },
-        ...copies.flatMap((c) => c.filter((st) => st.k === 'store' || st.k === 'storeSym')),
+        ...copies.flatMap((c) => c.filter((st) => !isReduce(st) && !isStore(st))),
+        { k: 'reduceN', names: sums4.map((x) => x.name), v: names.get(sums[0]!)!, from: num(sumR.lo), to: extentExpr(sumR.hi), values: sums4.map((x) => x.value) },
+        ...copies.flatMap((c) => c.filter(isStore)),
       ];
       return [{ k: 'forStep', v, from: from(d, r.lo), to: extentExpr(r.hi), step: 4, body: main, rest: loopBody }];
     }
     return [{ k: 'for', v, from: from(d, r.lo), to: extentExpr(r.hi), body: loopBody }];
   };
   const nest = build(0);
-  body.push({ k: 'block', body: [...outer, ...nest], comment: termText(t, target.buf, names) });
+  body.push({ k: 'block', body: [...outer, ...nest], comment: parts.map((p) => termText(p, target.buf, names)).join('\n') });
 }
 
 /** Unrolling the innermost output loop pays when the sum depends on it and the loop is long enough. */
-function worthUnrolling(pre: readonly Stmt[], innerProd: Expr, v: string, r: { lo: number; hi: number | string }): boolean {
+function worthUnrolling(pre: readonly Stmt[], innerProds: readonly Expr[], v: string, r: { lo: number; hi: number | string }): boolean {
   if (pre.some((st) => st.k === 'skipIfLess')) return false;
   if (typeof r.hi === 'number' && r.hi - r.lo < 4) return false;
   const locals = new Set(pre.filter((st) => st.k === 'let').map((st) => (st as { name: string }).name));
@@ -178,7 +231,7 @@ function worthUnrolling(pre: readonly Stmt[], innerProd: Expr, v: string, r: { l
       default: return false;
     }
   };
-  return mentions(innerProd);
+  return innerProds.some(mentions);
 }
 
 /** A copy of a loop body for v + u: locals it defines get a suffix, v is shifted by u. */
@@ -187,6 +240,7 @@ function shiftCopy(body: readonly Stmt[], v: string, u: number): Stmt[] {
   const collect = (sts: readonly Stmt[]) =>
     sts.forEach((st) => {
       if (st.k === 'let' || st.k === 'var' || st.k === 'reduce') defined.add(st.name);
+      if (st.k === 'reduceN') st.names.forEach((x) => defined.add(x));
     });
   collect(body);
   const ren = (name: string) => (defined.has(name) ? `${name}_${u}` : name);
@@ -206,6 +260,7 @@ function shiftCopy(body: readonly Stmt[], v: string, u: number): Stmt[] {
       case 'let': return { ...st, name: ren(st.name), value: ex(st.value) };
       case 'var': return { ...st, name: ren(st.name), value: ex(st.value) };
       case 'reduce': return { ...st, name: ren(st.name), from: ex(st.from), to: ex(st.to), value: ex(st.value) };
+      case 'reduceN': return { ...st, names: st.names.map(ren), from: ex(st.from), to: ex(st.to), values: st.values.map(ex) };
       case 'store': return { ...st, index: ex(st.index), value: ex(st.value) };
       case 'storeSym': return { ...st, index: ex(st.index), mirror: ex(st.mirror), value: ex(st.value) };
       default: throw new Error(`internal: cannot unroll a ${st.k}`);

@@ -11,7 +11,7 @@ import type { NodeTable } from '../2-ir/nodes.ts';
 import { contract, packSides } from '../4-simplify/contract.ts';
 import { bufName, dataBase, extentExpr, stridesOf } from './indexing.ts';
 import { streamBatch, type KernelInfo } from './batch.ts';
-import { emitTerm, type NestContext, type Target } from './loop-nest.ts';
+import { emitTerms, fuseTerms, type NestContext, type Target } from './loop-nest.ts';
 import { add, int, mul, num, type Buffer, type Entry, type Expr, type Kernel, type Program, type Schedule, type Stmt } from './loops.ts';
 
 export interface LowerInput {
@@ -61,9 +61,10 @@ export function lower(input: LowerInput): Program {
       const deps: TNode[] = [];
       // A first term that writes every element assigns, and nothing needs clearing first.
       const first = fill && g === 0;
-      const assignFirst = first && group.length > 0 && covers(group[0]!, f.shape);
+      const nests = fuseTerms(group);
+      const assignFirst = first && nests.length > 0 && covers(nests[0]![0]!, f.shape);
       if (first && !assignFirst) body.push({ k: 'fill', buf: target.buf, value: 0 });
-      group.forEach((t, k) => emitTerm(t, target, body, deps, nestContext, assignFirst && k === 0));
+      nests.forEach((parts, k) => emitTerms(parts, target, body, deps, nestContext, assignFirst && k === 0));
       kernels.push({ name: kname, comment: g === 0 ? comment : `${comment}, the terms without the batch`, body });
       kernelDeps.set(kname, deps);
       if (g > 0) runAfter.set(kname, [name]);
