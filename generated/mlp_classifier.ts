@@ -661,7 +661,7 @@ function k_hess_W1_W1(s: State): void {
       for (let i1 = 0; i1 < 8; i1++) {
         const b54 = i0 * len_N * 8 + i1 * len_N;
         for (let i2 = 0; i2 < 4; i2++) {
-          if (i2 * 8 + i1 < i0 * 8 + i1) continue;
+          if (i2 * 8 + i0 * (-8) < 0) continue;
           const b55 = i2 * len_N;
           let acc57 = 0;
           {
@@ -688,7 +688,7 @@ function k_hess_W1_W1(s: State): void {
       for (let i1 = 0; i1 < 8; i1++) {
         const b58 = i0 * len_N * 8 + i1 * len_N;
         for (let i2 = 0; i2 < 4; i2++) {
-          if (i2 * 8 + i1 < i0 * 8 + i1) continue;
+          if (i2 * 8 + i0 * (-8) < 0) continue;
           const b59 = i2 * len_N;
           let acc61 = 0;
           {
@@ -1450,7 +1450,7 @@ function k_hess_W2_W2(s: State): void {
       for (let i1 = 0; i1 < 3; i1++) {
         const b154 = i0 * len_N * 3 + i1 * len_N;
         for (let i2 = 0; i2 < 8; i2++) {
-          if (i2 * 3 + i1 < i0 * 3 + i1) continue;
+          if (i2 * 3 + i0 * (-3) < 0) continue;
           const b155 = i2 * len_N;
           let acc157 = 0;
           {

@@ -148,7 +148,7 @@ function k_hess_W_W(s: State): void {
     for (let i0 = 0; i0 < 2; i0++) {
       for (let i1 = 0; i1 < 2; i1++) {
         for (let i2 = 0; i2 < 2; i2++) {
-          if (i2 * 2 + i1 < i0 * 2 + i1) continue;
+          if (i2 * 2 + i0 * (-2) < 0) continue;
           const p7 = p6 * t10[i0 * 2 + i2];
           addSymmetric(H, i0 * 8 + i1 * 5 + i2 * 2, i0 * 2 + i1 * 5 + i2 * 8, p7);
         }

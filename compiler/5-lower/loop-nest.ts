@@ -156,8 +156,12 @@ export function emitTerms(parts: readonly Term[], target: Target, body: Stmt[], 
         // col − row = v + rest ≥ 0: start the loop over v at −rest instead of skipping.
         const rest = diff.terms.filter((x) => x !== inner);
         const neg: Lin = { c: num(-(diff.c as { v: number }).v), terms: rest.map((x) => ({ v: x.v, stride: num(-(x.stride as { v: number }).v) })) };
-        lowerBound.set(gd, linExpr(neg, -1));
-      } else at(gd).unshift({ k: 'skipIfLess', a: linExpr(g.col, -1), b: linExpr(g.row, -1) });
+        const bound = linExpr(neg, -1);
+        // A constant bound at or past the loop's end: the term has no entry on or above the diagonal.
+        const r = t.ranges.get(order[gd]!)!;
+        if (bound.k === 'num' && typeof r.hi === 'number' && bound.v >= r.hi) return;
+        lowerBound.set(gd, bound);
+      } else at(gd).unshift({ k: 'skipIfLess', a: linExpr(diff, -1), b: num(0) });
     }
   }
   const from = (d: number, lo: number): Expr => {

@@ -26,7 +26,8 @@ export function emitTypeScript(p: Program, info: EmitInfo): string {
   const line = (s = '') => out.push(s);
   const n = p.n;
   const temps = p.buffers.filter((b) => b.kind === 'temp');
-  const dataBufs = p.buffers.filter((b) => b.kind === 'data');
+  // Every declared input is bound, used or not (bind() checks them all).
+  const dataBufs = info.data.map((d) => ({ name: `d_${d.name}`, scalar: d.shape.length === 0 }));
   const usedFns = new Map<string, MapFn>();
   const usedHelpers = new Set<string>();
 
