@@ -480,7 +480,8 @@ function numText(v: number): string {
 
 function fnName(fn: MapFn): string {
   if (fn.name !== 'pow') return `f_${fn.name}`;
-  const p = String(fn.p).replace('-', 'm').replace('.', 'p').replace('e', 'e').replace('+', '');
+  // Every character of the exponent's text made identifier-safe: 1.5 → 1p5, -2e-7 → m2em7.
+  const p = String(fn.p).replace(/-/g, 'm').replace(/\./g, 'p').replace(/\+/g, '');
   return `f_pow_${p}`;
 }
 

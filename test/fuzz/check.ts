@@ -1,0 +1,186 @@
+// The checks of the differential fuzz test, for one generated model: compile and load it, then at
+// a random point compare the value with the math.js oracle, the gradient with finite differences
+// of `value`, the Hessian with finite differences of `gradient` (the helpers and tolerance of
+// test/numeric/finite-differences.test.ts), check that the Hessian is finite and exactly
+// symmetric, `evaluate` against the separate kernels, and `out` arrays full of garbage against
+// fresh ones. For run-time dims: the same at other sizes through the same loaded module, then the
+// first point again, bit for bit. A failure throws an error whose message holds the model, θ and
+// the data.
+import { compileModel } from '../helpers/load.ts';
+import type { GeneratedModule } from '../helpers/load.ts';
+import { assertClose, assertScalarClose, asymmetry, describeMismatch, fdGradient, fdHessian, firstNonFinite, worstMismatch } from '../helpers/numeric.ts';
+import { makePoint } from '../models/cases.ts';
+import type { ModelPoint } from '../models/cases.ts';
+import { oracleValue } from '../oracle/mathjs.ts';
+import { DEFAULT_MAX_N, generateModel } from './generate.ts';
+import type { GeneratedModel } from './generate.ts';
+
+/** Value against the oracle, relative to max(1, |value|). */
+export const ORACLE_TOL = 1e-10;
+/** The finite-difference tolerance of test/numeric/finite-differences.test.ts. */
+export const FD_TOL = 1e-8;
+/**
+ * Finite-difference steps: the helpers' default first; a mismatch counts only if it stays at a
+ * smaller step (truncation error falls as h⁴) and at a larger one (rounding error falls as 1/h).
+ * A wrong derivative stays wrong at every step.
+ */
+const FD_STEPS = [1e-4, 5e-5, 2.5e-5, 2e-4];
+/** evaluate() against value(), gradient(), hessian(): the same formulas, possibly regrouped. */
+const EVALUATE_TOL = 1e-12;
+
+/** The seed string of model `index` in stream `seed`. */
+export const modelSeed = (seed: number, index: number): string => `hessgen-fuzz:${seed}:${index}`;
+
+export class FuzzFailure extends Error {
+  constructor(
+    message: string,
+    /** The first line of the underlying error, for grouping failures. */
+    readonly kind: string,
+  ) {
+    super(message);
+  }
+}
+
+function formatData(data: ModelPoint['data']): string {
+  return Object.entries(data)
+    .map(([k, v]) => `${k} = ${typeof v === 'number' ? v : `[${Array.from(v).join(', ')}]`}`)
+    .join('\n');
+}
+
+/** Runs `check`; on failure, throws a FuzzFailure with everything needed to reproduce it. */
+function withContext<T>(m: GeneratedModel, label: string, point: ModelPoint | null, check: () => T): T {
+  try {
+    return check();
+  } catch (err) {
+    // Only the message: a stack would point into the generated module's data: URL.
+    const what = err instanceof Error ? `${err.name === 'Error' ? '' : `${err.name}: `}${err.message}` : String(err);
+    const lines = [what, '', `--- ${label} ---`, m.source.trimEnd()];
+    if (point !== null) {
+      lines.push('--- θ ---', `[${Array.from(point.theta).join(', ')}]`);
+      if (Object.keys(point.data).length > 0) lines.push('--- data ---', formatData(point.data));
+      if (point.dims.size > 0) lines.push('--- dims ---', [...point.dims].map(([k, v]) => `${k} = ${v}`).join(', '));
+    }
+    throw new FuzzFailure(lines.join('\n'), what.split('\n')[0]!);
+  }
+}
+
+/** `actual` against finite differences `fd(h)` at the steps of FD_STEPS, within FD_TOL at one of them. */
+function assertCloseFd(what: string, actual: ArrayLike<number>, fd: (h: number) => Float64Array, n?: number): void {
+  const tried: string[] = [];
+  for (const h of FD_STEPS) {
+    const m = worstMismatch(actual, fd(h));
+    if (m.error <= FD_TOL) return;
+    tried.push(`step ${h}: ${describeMismatch(m, n)}`);
+  }
+  throw new Error(`${what}, tolerance ${FD_TOL} at every step:\n  ${tried.join('\n  ')}`);
+}
+
+interface Results {
+  value: number;
+  gradient: Float64Array;
+  hessian: Float64Array;
+}
+
+/** First index where two arrays differ bitwise (NaN equal to NaN), or -1. */
+function firstDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) return 0;
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return i;
+  return -1;
+}
+
+function assertSame(what: string, actual: ArrayLike<number>, expected: ArrayLike<number>): void {
+  const i = firstDifference(actual, expected);
+  if (i >= 0) throw new Error(`${what}: entry [${i}] is ${actual[i]}, expected exactly ${expected[i]} (lengths ${actual.length}, ${expected.length})`);
+}
+
+/** `f()`, with an exception's message prefixed by what threw it. */
+function labelled<T>(what: string, f: () => T): T {
+  try {
+    return f();
+  } catch (err) {
+    throw new Error(`${what} threw ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
+  }
+}
+
+function checkAt(mod: GeneratedModule, m: GeneratedModel, point: ModelPoint, where: string): Results {
+  // Every kernel call says, when it throws, which one it was.
+  const value = (t: ArrayLike<number>, d: ModelPoint['data']): number => labelled(`${where}: value()`, () => mod.value(t, d));
+  const gradient = (t: ArrayLike<number>, d: ModelPoint['data'], out?: Float64Array): Float64Array => labelled(`${where}: gradient()`, () => mod.gradient(t, d, out));
+  const hessian = (t: ArrayLike<number>, d: ModelPoint['data'], out?: Float64Array): Float64Array => labelled(`${where}: hessian()`, () => mod.hessian(t, d, out));
+  const evaluate = (t: ArrayLike<number>, d: ModelPoint['data']): ReturnType<GeneratedModule['evaluate']> => labelled(`${where}: evaluate()`, () => mod.evaluate(t, d));
+  const n = point.theta.length;
+  const v = value(point.theta, point.data);
+  const ref = labelled(`${where}: the math.js oracle`, () => oracleValue(m.source, point.theta, point.data));
+  if (!Number.isFinite(ref)) throw new Error(`${where}: the oracle's value is ${ref} (the generator keeps values finite)`);
+  assertScalarClose(`${where}: value vs the math.js oracle`, v, ref, ORACLE_TOL);
+
+  const g = gradient(point.theta, point.data);
+  if (g.length !== n) throw new Error(`${where}: gradient has length ${g.length}, expected ${n}`);
+  const badG = firstNonFinite(g);
+  if (badG >= 0) throw new Error(`${where}: gradient[${badG}] = ${g[badG]}`);
+  assertCloseFd(`${where}: gradient vs finite differences of value`, g, (h) => fdGradient((t) => value(t, point.data), point.theta, h));
+
+  const H = hessian(point.theta, point.data);
+  if (H.length !== n * n) throw new Error(`${where}: Hessian has length ${H.length}, expected ${n * n}`);
+  const badH = firstNonFinite(H);
+  if (badH >= 0) throw new Error(`${where}: Hessian[${Math.floor(badH / n)}, ${badH % n}] = ${H[badH]}`);
+  const asym = asymmetry(H, n);
+  if (asym !== null) throw new Error(`${where}: the Hessian is not exactly symmetric: ${asym}`);
+  assertCloseFd(`${where}: Hessian vs finite differences of gradient`, H, (h) => fdHessian((t) => gradient(t, point.data), point.theta, h), n);
+
+  const all = evaluate(point.theta, point.data);
+  assertScalarClose(`${where}: evaluate().value vs value()`, all.value, v, EVALUATE_TOL);
+  assertClose(`${where}: evaluate().gradient vs gradient()`, all.gradient, g, EVALUATE_TOL);
+  assertClose(`${where}: evaluate().hessian vs hessian()`, all.hessian, H, EVALUATE_TOL, n);
+
+  // Into caller-provided outputs full of garbage: the same numbers, in the same arrays.
+  const gOut = new Float64Array(n).fill(Number.NaN);
+  const hOut = new Float64Array(n * n).fill(7);
+  if (gradient(point.theta, point.data, gOut) !== gOut) throw new Error(`${where}: gradient(θ, data, out) did not return out`);
+  assertSame(`${where}: gradient(θ, data, out) vs gradient(θ, data)`, gOut, g);
+  if (hessian(point.theta, point.data, hOut) !== hOut) throw new Error(`${where}: hessian(θ, data, out) did not return out`);
+  assertSame(`${where}: hessian(θ, data, out) vs hessian(θ, data)`, hOut, H);
+  return { value: v, gradient: g, hessian: H };
+}
+
+/** The kernels at `point` again (after calls elsewhere) must give exactly the same numbers. */
+function checkRepeat(mod: GeneratedModule, point: ModelPoint, before: Results, where: string): void {
+  assertSame(`${where}: value`, [mod.value(point.theta, point.data)], [before.value]);
+  assertSame(`${where}: gradient`, mod.gradient(point.theta, point.data), before.gradient);
+  assertSame(`${where}: hessian`, mod.hessian(point.theta, point.data), before.hessian);
+}
+
+export interface CheckOptions {
+  /** Called with each model before it is compiled. */
+  onModel?: (m: GeneratedModel) => void;
+  /** Sizes of every run-time dim at the two points, instead of the model's own (drawn in 2..5). */
+  sizes?: readonly [number, number];
+}
+
+/** Generates, compiles and checks model `index` of stream `seed`; throws a FuzzFailure on failure. */
+export async function checkModel(seed: number, index: number, options: CheckOptions = {}): Promise<void> {
+  // The second run-time dim, if any, gets the sizes plus one.
+  const m = generateModel(modelSeed(seed, index), options.sizes === undefined ? DEFAULT_MAX_N : Math.max(...options.sizes) + 1);
+  options.onModel?.(m);
+  const rerun = `HESSGEN_FUZZ_SEED=${seed} HESSGEN_FUZZ_ONLY=${index}${options.sizes === undefined ? '' : ` HESSGEN_FUZZ_N=${options.sizes.join(',')}`}`;
+  const label = `model #${index} of seed ${seed} (rerun: ${rerun})`;
+  // A compile error or a throw is a failure: the generator only makes valid models.
+  let mod: GeneratedModule;
+  try {
+    mod = (await compileModel(m.source, `fuzz_${seed}_${index}.hess`)).module;
+  } catch (err) {
+    return withContext(m, label, null, () => {
+      throw err;
+    });
+  }
+  const dims = (k: 0 | 1): Record<string, number> =>
+    Object.fromEntries(m.symbolicDims.map((d, j) => [d.name, options.sizes === undefined ? d.sizes[k] : options.sizes[k] + j]));
+  const first = makePoint(m.seed, m.source, { dims: dims(0) }, 0);
+  const firstResults = withContext(m, label, first, () => checkAt(mod, m, first, 'at the first point'));
+  if (m.symbolicDims.length > 0) {
+    // The same loaded module at other sizes of the run-time dims, then back at the first sizes.
+    const second = makePoint(m.seed, m.source, { dims: dims(1) }, 1);
+    withContext(m, label, second, () => checkAt(mod, m, second, `at ${JSON.stringify(dims(1))}`));
+    withContext(m, label, first, () => checkRepeat(mod, first, firstResults, `back at the first point, after ${JSON.stringify(dims(1))}`));
+  }
+}
