@@ -26,7 +26,7 @@ export function lowerModel(model: Model): Program {
   const im = toIndexForm(model);
   const diff = new Differentiator(im.nodes);
   const gradients = im.params.map((p) => diff.formula(im.objective, p));
-  const hessians = im.params.map((p, i) => im.params.map((q, j) => (j < i ? { shape: [], terms: [] } : diff.formula(gradients[i]!, q))));
+  const hessians = im.params.map((_, i) => im.params.map((q, j) => (j < i ? { shape: [], terms: [] } : diff.formula(gradients[i]!, q))));
   return lower({ nodes: im.nodes, params: im.params, value: im.objective, gradients, hessians, symbolicDims: model.symbolicDims });
 }
 

@@ -48,7 +48,7 @@ const state: State = {
 };
 
 /** Checks the inputs, reads the run-time dimensions off the data and sizes the workspace. */
-function bind(theta: ArrayLike<number>, data: Data): void {
+function bind(theta: ArrayLike<number>, _data: Data): void {
   if (theta == null || typeof theta.length !== 'number') throw new RangeError('theta: expected an array of length 10');
   if (theta.length !== 10) throw new RangeError(`theta has length ${theta.length}, expected 10`);
   state.theta = theta;

@@ -218,15 +218,4 @@ export function scaleFormula(f: Formula, s: number): Formula {
   return { shape: f.shape, terms: f.terms.map((t) => ({ ...t, coef: t.coef * s })) };
 }
 
-/** Variables a term uses (in factors, out or sums). */
-export function termVars(t: Term): Var[] {
-  return [...t.ranges.keys()];
-}
-
-export function factorVars(f: Factor): Var[] {
-  const vs: Var[] = [];
-  for (const a of f.idx) if (a.v !== null && !vs.includes(a.v)) vs.push(a.v);
-  return vs;
-}
-
 export type ParamNode = Extract<TNode, { kind: 'param' }>;

@@ -188,7 +188,7 @@ export function emitTypeScript(p: Program, info: EmitInfo): string {
 
 function emitBind(line: (s?: string) => void, info: EmitInfo, n: number, resized: readonly Buffer[], batch: Batch | null): void {
   line('/** Checks the inputs, reads the run-time dimensions off the data and sizes the workspace. */');
-  line(`function bind(theta: ArrayLike<number>, data: Data): void {`);
+  line(`function bind(theta: ArrayLike<number>, ${info.data.length === 0 ? '_data' : 'data'}: Data): void {`);
   line(`  if (theta == null || typeof theta.length !== 'number') throw new RangeError('theta: expected an array of length ${n}');`);
   line(`  if (theta.length !== ${n}) throw new RangeError(\`theta has length \${theta.length}, expected ${n}\`);`);
   line('  state.theta = theta;');

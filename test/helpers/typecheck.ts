@@ -21,6 +21,12 @@ export function typeCheck(files: readonly SourceFile[]): string[] {
     });
     const program = ts.createProgram(paths, {
       strict: true,
+      // Flags that strict projects often add: generated code must pass them too.
+      noUnusedLocals: true,
+      noUnusedParameters: true,
+      noImplicitReturns: true,
+      noFallthroughCasesInSwitch: true,
+      exactOptionalPropertyTypes: true,
       noEmit: true,
       target: ts.ScriptTarget.ES2022,
       module: ts.ModuleKind.ESNext,
