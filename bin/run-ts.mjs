@@ -21,6 +21,8 @@ export async function runTs(entry) {
     target: 'node20',
     // Inside node_modules the bundle can import the packages; elsewhere it must carry them.
     ...(inTree ? { packages: 'external' } : {}),
+    // Generated GPU modules import the runtime by its package name: this checkout's runtime.
+    alias: { 'hessgen/runtime': join(root, 'runtime', 'index.ts') },
     outfile,
     logLevel: 'warning',
   });

@@ -1,7 +1,7 @@
 // hessgen's compiler: .hess source -> generated modules. The stages run in order, each in its
 // own folder: 1-parse (text -> checked tensor graph), 2-ir (graph -> index form), 3-differentiate
 // (gradient and Hessian blocks as formulas), 5-lower (formulas -> loops, with contraction
-// planning and hoisting), 6-emit (loops -> TypeScript).
+// planning and hoisting), 6-emit (loops -> TypeScript, or WGSL shaders and their GPU module).
 
 import { parseModel } from './1-parse/index.ts';
 import type { Diagnostic } from './1-parse/diagnostics.ts';
@@ -10,6 +10,8 @@ import { toIndexForm } from './2-ir/to-index-form.ts';
 import { Differentiator } from './3-differentiate/derivative.ts';
 import { lower } from './5-lower/lower.ts';
 import { emitTypeScript } from './6-emit/typescript.ts';
+import { emitWgsl } from './6-emit/wgsl.ts';
+import { emitGpuModule } from './6-emit/gpu-module.ts';
 import type { Program } from './5-lower/loops.ts';
 import type { Model } from './2-ir/graph.ts';
 
@@ -36,20 +38,10 @@ export function compile(source: string, sourcePath: string, options: { targets?:
   if (!model || diagnostics.length > 0) return { ok: false, diagnostics };
   const program = lowerModel(model);
   const outputs: { target: Target; fileName: string; code: string }[] = [];
+  const info = { sourcePath, name: model.name, params: model.params, data: model.data, symbolicDims: model.symbolicDims };
   for (const target of targets) {
-    if (target === 'ts') {
-      outputs.push({
-        target,
-        fileName: `${model.name}.ts`,
-        code: emitTypeScript(program, {
-          sourcePath,
-          name: model.name,
-          params: model.params,
-          data: model.data,
-          symbolicDims: model.symbolicDims,
-        }),
-      });
-    }
+    if (target === 'ts') outputs.push({ target, fileName: `${model.name}.ts`, code: emitTypeScript(program, info) });
+    else outputs.push({ target, fileName: `${model.name}.gpu.ts`, code: emitGpuModule(emitWgsl(program, info), info, program.notes) });
   }
   return { ok: true, outputs };
 }

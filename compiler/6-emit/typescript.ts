@@ -6,17 +6,11 @@
 import type { Dim } from '../2-ir/graph.ts';
 import type { MapFn } from '../2-ir/index-form.ts';
 import type { Batch, Buffer, Entry, Expr, Kernel, Program, Stmt } from '../5-lower/loops.ts';
+import { emitModelInfo, q, shapeText, type EmitInfo } from './model-info.ts';
 
-export interface EmitInfo {
-  /** Model path for the header, relative to the working directory. */
-  readonly sourcePath: string;
-  readonly name: string;
-  readonly params: readonly { name: string; shape: readonly number[] }[];
-  readonly data: readonly { name: string; shape: readonly Dim[] }[];
-  readonly symbolicDims: readonly string[];
-}
+export type { EmitInfo };
 
-const q = (s: string) => JSON.stringify(s);
+
 const dimVar = (d: string) => `dim_${d}`;
 const lenVar = (d: string) => `len_${d}`;
 const offVar = (d: string) => `off_${d}`;
@@ -35,36 +29,7 @@ export function emitTypeScript(p: Program, info: EmitInfo): string {
   line(`// Value, gradient and full Hessian of the objective over θ (${n} parameters, float64).`);
   for (const note of p.notes) line(`// ${note[0]!.toUpperCase()}${note.slice(1)}.`);
   line();
-  line('export interface ModelInfo {');
-  line('  readonly name: string;');
-  line('  readonly n: number;');
-  line('  readonly params: readonly { readonly name: string; readonly shape: readonly number[]; readonly offset: number; readonly size: number }[];');
-  line('  readonly data: readonly { readonly name: string; readonly shape: readonly (number | string)[] }[];');
-  line('}');
-  line();
-  line('export const model: ModelInfo = {');
-  line(`  name: ${q(info.name)},`);
-  line(`  n: ${n},`);
-  line('  params: [');
-  let offset = 0;
-  for (const prm of info.params) {
-    const size = prm.shape.reduce((a, b) => a * b, 1);
-    line(`    { name: ${q(prm.name)}, shape: [${prm.shape.join(', ')}], offset: ${offset}, size: ${size} },`);
-    offset += size;
-  }
-  line('  ],');
-  line('  data: [');
-  for (const d of info.data) line(`    { name: ${q(d.name)}, shape: [${d.shape.map((x) => (typeof x === 'number' ? String(x) : q(x))).join(', ')}] },`);
-  line('  ],');
-  line('};');
-  line();
-  line('/** The run-time inputs: a number for a scalar, a row-major array otherwise. */');
-  if (info.data.length === 0) line('export interface Data {}');
-  else {
-    line('export interface Data {');
-    for (const d of info.data) line(`  readonly ${q(d.name)}: ${d.shape.length === 0 ? 'number' : 'ArrayLike<number>'}; // ${shapeText(d.shape)}`);
-    line('}');
-  }
+  emitModelInfo(line, info, n);
   line();
 
   // ---- workspace -----------------------------------------------------------------------------
@@ -532,9 +497,6 @@ function fnDefinition(fn: MapFn): string {
 
 // ---- helpers -------------------------------------------------------------------------------------
 
-function shapeText(shape: readonly Dim[]): string {
-  return shape.length === 0 ? 'scalar' : `[${shape.join(', ')}]`;
-}
 
 
 function sizeText(shape: readonly Dim[], env: Record<string, string>): string {

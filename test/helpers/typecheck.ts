@@ -10,8 +10,14 @@ export interface SourceFile {
   code: string;
 }
 
+/** For GPU modules: where `hessgen/runtime` resolves, and WebGPU's types. */
+export interface GpuTypes {
+  readonly runtime: string;
+  readonly webgpuTypes: string;
+}
+
 /** Every diagnostic as `file:line:col: message`, or [] when the files type-check. */
-export function typeCheck(files: readonly SourceFile[]): string[] {
+export function typeCheck(files: readonly SourceFile[], gpu?: GpuTypes): string[] {
   const dir = mkdtempSync(join(tmpdir(), 'hessgen-typecheck-'));
   try {
     const paths = files.map((f) => {
@@ -19,7 +25,8 @@ export function typeCheck(files: readonly SourceFile[]): string[] {
       writeFileSync(p, f.code);
       return p;
     });
-    const program = ts.createProgram(paths, {
+    const program = ts.createProgram(gpu ? [...paths, gpu.webgpuTypes] : paths, {
+      ...(gpu ? { paths: { 'hessgen/runtime': [gpu.runtime] }, allowImportingTsExtensions: true } : {}),
       strict: true,
       // Flags that strict projects often add: generated code must pass them too.
       noUnusedLocals: true,

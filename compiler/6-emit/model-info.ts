@@ -1,0 +1,52 @@
+// The part every generated module shares, whatever its target: the `model` description (θ
+// layout, data shapes) and the `Data` type of its inputs.
+
+import type { Dim } from '../2-ir/graph.ts';
+
+export interface EmitInfo {
+  /** Model path for the header, relative to the working directory. */
+  readonly sourcePath: string;
+  readonly name: string;
+  readonly params: readonly { name: string; shape: readonly number[] }[];
+  readonly data: readonly { name: string; shape: readonly Dim[] }[];
+  readonly symbolicDims: readonly string[];
+}
+
+export const q = (s: string) => JSON.stringify(s);
+
+export function shapeText(shape: readonly Dim[]): string {
+  return shape.length === 0 ? 'scalar' : `[${shape.join(', ')}]`;
+}
+
+export function emitModelInfo(line: (s?: string) => void, info: EmitInfo, n: number): void {
+  line('export interface ModelInfo {');
+  line('  readonly name: string;');
+  line('  readonly n: number;');
+  line('  readonly params: readonly { readonly name: string; readonly shape: readonly number[]; readonly offset: number; readonly size: number }[];');
+  line('  readonly data: readonly { readonly name: string; readonly shape: readonly (number | string)[] }[];');
+  line('}');
+  line();
+  line('export const model: ModelInfo = {');
+  line(`  name: ${q(info.name)},`);
+  line(`  n: ${n},`);
+  line('  params: [');
+  let offset = 0;
+  for (const prm of info.params) {
+    const size = prm.shape.reduce((a, b) => a * b, 1);
+    line(`    { name: ${q(prm.name)}, shape: [${prm.shape.join(', ')}], offset: ${offset}, size: ${size} },`);
+    offset += size;
+  }
+  line('  ],');
+  line('  data: [');
+  for (const d of info.data) line(`    { name: ${q(d.name)}, shape: [${d.shape.map((x) => (typeof x === 'number' ? String(x) : q(x))).join(', ')}] },`);
+  line('  ],');
+  line('};');
+  line();
+  line('/** The run-time inputs: a number for a scalar, a row-major array otherwise. */');
+  if (info.data.length === 0) line('export interface Data {}');
+  else {
+    line('export interface Data {');
+    for (const d of info.data) line(`  readonly ${q(d.name)}: ${d.shape.length === 0 ? 'number' : 'ArrayLike<number>'}; // ${shapeText(d.shape)}`);
+    line('}');
+  }
+}

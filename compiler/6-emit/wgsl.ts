@@ -1,0 +1,658 @@
+// Lowered program -> WGSL compute shaders (float32) and the plan that runs them.
+//
+// Every top-level loop nest of a kernel (one term, or terms fused into one nest) becomes one
+// shader, a "unit": its leading loops over output coordinates become threads (each thread
+// owns distinct outputs, so accumulating stores need no atomics), the rest runs per thread.
+// A unit whose innermost statement is a sum of a row-side factor times a column-side factor
+// (a dense Hessian block: Σ_n R[row, n]·C[col, n]) is emitted as a tiled matrix product through
+// workgroup memory instead. Every shader also runs over a batch of independent problems: each
+// buffer is addressed per problem through offsets and strides in the uniform parameters.
+//
+// Buffers: θ, the data (all arrays in one buffer), the workspaces (all temps in one buffer),
+// the value, the gradient and a window of the Hessian (so that Hessians larger than one
+// storage binding are written in several passes).
+
+import type { Dim } from '../2-ir/graph.ts';
+import type { MapFn } from '../2-ir/index-form.ts';
+import type { Buffer, Entry, Expr, Kernel, Program, Stmt } from '../5-lower/loops.ts';
+import { wgslFloat, wgslFnDefinition, wgslFnDeps, wgslFnName } from './wgsl-functions.ts';
+
+/** Threads per workgroup of a plain unit. */
+export const WORKGROUP = 64;
+/** Tiled matrix product: each workgroup computes TILE × TILE outputs, 4 × 4 per thread, TILE_K deep per step. */
+export const TILE = 64;
+export const TILE_K = 16;
+
+/** One dispatch: a plain unit (threads over its parallel loops) or a tiled product. */
+export interface GpuUnit {
+  readonly name: string;
+  /** Extents of the loops run as threads (product = threads per problem). */
+  readonly threads: readonly Dim[];
+  /** Tiled products: extents of the row and column loops. */
+  readonly tiled?: { readonly rows: readonly Dim[]; readonly cols: readonly Dim[] };
+  /** Whether it writes the Hessian (and so runs once per window of it). */
+  readonly hessian: boolean;
+  /** The uniform fields its shader reads, in the order of its Params struct. */
+  readonly fields: readonly string[];
+}
+
+export type GpuStep = { readonly clear: string } | { readonly unit: string };
+
+export interface GpuProgram {
+  readonly n: number;
+  readonly dims: readonly string[];
+  readonly data: readonly { readonly name: string; readonly shape: readonly Dim[] }[];
+  readonly temps: readonly { readonly name: string; readonly shape: readonly Dim[] }[];
+  readonly units: readonly GpuUnit[];
+  /** Steps of each entry point, in order. */
+  readonly entries: Readonly<Record<Entry, readonly GpuStep[]>>;
+  /** WGSL source of each unit, by name. */
+  readonly shaders: Readonly<Record<string, string>>;
+}
+
+interface Level {
+  readonly v: string;
+  readonly from: Expr;
+  readonly to: Expr;
+  /** Statements at the start of the loop's body (or before the first loop for level 0). */
+  readonly pre: readonly Stmt[];
+}
+
+export function emitWgsl(p: Program, info: { data: readonly { name: string; shape: readonly Dim[] }[]; symbolicDims: readonly string[] }): GpuProgram {
+  const temps = p.buffers.filter((b) => b.kind === 'temp').map((b) => ({ name: b.name, shape: b.shape }));
+  const dataIndex = new Map(info.data.map((d, k) => [`d_${d.name}`, k]));
+  const tempIndex = new Map(temps.map((t, k) => [t.name, k]));
+  const fields = [
+    'total', 'threads', 'grid_x', 'first', 'win_start', 'win_len', 'st_theta',
+    ...info.symbolicDims.map((d) => `dim_${d}`),
+    ...info.data.flatMap((_, k) => [`off_d${k}`, `st_d${k}`]),
+    ...temps.flatMap((_, k) => [`off_t${k}`, `st_t${k}`]),
+  ];
+  const ctx: ShaderContext = { n: p.n, buffers: p.buffers, dataIndex, tempIndex, fields };
+  const units: GpuUnit[] = [];
+  const shaders: Record<string, string> = {};
+  const stepsOf = new Map<string, GpuStep[]>();
+  for (const k of p.kernels) {
+    const steps: GpuStep[] = [];
+    const groups = splitUnits(k);
+    groups.forEach((g, i) => {
+      if ('clear' in g) {
+        steps.push(g);
+        return;
+      }
+      const name = groups.filter((x) => !('clear' in x)).length === 1 ? k.name : `${k.name}_${i}`;
+      const { unit, code } = emitUnit(name, k, g.body, ctx);
+      units.push(unit);
+      shaders[name] = code;
+      steps.push({ unit: name });
+    });
+    stepsOf.set(k.name, steps);
+  }
+  const entries = {} as Record<Entry, GpuStep[]>;
+  for (const e of Object.keys(p.entries) as Entry[]) {
+    const s = p.entries[e];
+    // The GPU holds the whole batch at once: the chunk loop of the CPU target becomes one pass.
+    entries[e] = [
+      ...s.pre.flatMap((k) => stepsOf.get(k)!),
+      ...s.clear.map((b) => ({ clear: b })),
+      ...s.stream.flatMap((k) => stepsOf.get(k)!),
+      ...s.post.flatMap((k) => stepsOf.get(k)!),
+    ];
+  }
+  return { n: p.n, dims: info.symbolicDims, data: info.data, temps, units, entries, shaders };
+}
+
+/** A kernel's body cut into dispatches: each block (and each run of other statements) is one; fills become clears. */
+function splitUnits(k: Kernel): ({ clear: string } | { body: Stmt[] })[] {
+  const out: ({ clear: string } | { body: Stmt[] })[] = [];
+  let loose: Stmt[] = [];
+  const flush = () => {
+    if (loose.length > 0) out.push({ body: loose });
+    loose = [];
+  };
+  for (const st of k.body) {
+    if (st.k === 'fill') {
+      if (st.value !== 0) throw new Error(`internal: fill with ${st.value}`);
+      flush();
+      out.push({ clear: st.buf });
+    } else if (st.k === 'block') {
+      flush();
+      out.push({ body: [st] });
+    } else loose.push(st);
+  }
+  flush();
+  return out;
+}
+
+// ---- one unit ----------------------------------------------------------------------------------
+
+interface ShaderContext {
+  readonly n: number;
+  readonly buffers: readonly Buffer[];
+  readonly dataIndex: ReadonlyMap<string, number>;
+  readonly tempIndex: ReadonlyMap<string, number>;
+  readonly fields: readonly string[];
+}
+
+function emitUnit(name: string, k: Kernel, body: Stmt[], ctx: ShaderContext): { unit: GpuUnit; code: string } {
+  // A block is its own scope: its statements are the unit's.
+  const comment = body.length === 1 && body[0]!.k === 'block' ? body[0]!.comment : undefined;
+  let cur: readonly Stmt[] = body.length === 1 && body[0]!.k === 'block' ? body[0]!.body : body;
+  // Leading loops (each the last statement of its scope, after lets and skips) become threads.
+  const levels: Level[] = [];
+  for (;;) {
+    const last = cur[cur.length - 1];
+    const before = cur.slice(0, -1);
+    const loop = last && (last.k === 'for' || last.k === 'forStep') ? last : null;
+    if (!loop || !before.every((st) => st.k === 'let' || st.k === 'skipIfLess') || !isExtent(loop.to)) break;
+    // (A forStep's `rest` is its body for one v: the GPU does not unroll.)
+    levels.push({ v: loop.v, from: loop.from, to: loop.to, pre: before });
+    cur = loop.k === 'for' ? loop.body : loop.rest;
+  }
+  const tail = cur;
+  const w = new Writer(ctx);
+  const hessian = writesHessian(body);
+  const tiled = tiledPlan(levels, tail);
+  const header: string[] = [`// ${k.comment}`];
+  if (comment) for (const c of comment.split('\n')) header.push(`// ${c}`);
+  if (tiled) emitTiled(w, levels, tail, tiled);
+  else emitPlain(w, levels, tail);
+  const { code, fields } = w.module(header);
+  const unit: GpuUnit = tiled
+    ? { name, threads: [], tiled: { rows: tiled.rows.map((l) => dimOf(l.to)), cols: tiled.cols.map((l) => dimOf(l.to)) }, hessian, fields }
+    : { name, threads: levels.map((l) => dimOf(l.to)), hessian, fields };
+  return { unit, code };
+}
+
+function isExtent(e: Expr): boolean {
+  return e.k === 'num' || e.k === 'extent' || e.k === 'dim';
+}
+function dimOf(e: Expr): Dim {
+  if (e.k === 'num') return e.v;
+  if (e.k === 'extent' || e.k === 'dim') return e.name;
+  throw new Error('internal: loop extent is not a dimension');
+}
+
+function writesHessian(body: readonly Stmt[]): boolean {
+  return body.some((st) => {
+    switch (st.k) {
+      case 'store': case 'storeSym': return st.buf === 'hessian';
+      case 'for': case 'block': return writesHessian(st.body);
+      case 'forStep': return writesHessian(st.body) || writesHessian(st.rest);
+      default: return false;
+    }
+  });
+}
+
+/** Decodes a flat index into loop variables (the last one varies fastest). */
+function decode(w: Writer, flat: string, ls: readonly Level[], ind: string): void {
+  let q = flat;
+  for (let j = ls.length - 1; j >= 0; j--) {
+    const l = ls[j]!;
+    const ext = w.int(l.to);
+    w.line(`${ind}let ${l.v}: i32 = ${q} % ${ext};`);
+    if (j > 0) {
+      const next = `q_${l.v}`;
+      w.line(`${ind}let ${next}: i32 = ${q} / ${ext};`);
+      q = next;
+    }
+  }
+}
+
+/** The statements between the decoded thread indices and the per-thread work: guards and lets. */
+function levelPrologue(w: Writer, levels: readonly Level[], ind: string, skip: string, onlyInts = false): void {
+  for (const l of levels) {
+    for (const st of l.pre) if (!onlyInts || st.k === 'skipIfLess' || (st.k === 'let' && st.int)) w.stmt(st, ind, skip);
+    const from = l.from.k === 'num' && l.from.v === 0 ? null : w.int(l.from);
+    if (from) w.line(`${ind}if (${l.v} < ${from}) { ${skip}; }`);
+  }
+}
+
+function emitPlain(w: Writer, levels: readonly Level[], tail: readonly Stmt[]): void {
+  w.line(`@compute @workgroup_size(${WORKGROUP})`);
+  w.line('fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {');
+  w.line(`  let tid = (wid.x + wid.y * P.grid_x) * ${WORKGROUP}u + li;`);
+  w.line('  if (tid >= P.total) { return; }');
+  w.line('  let prob: i32 = P.first + i32(tid / P.threads);');
+  if (levels.length > 0) decode(w, 'i32(tid % P.threads)', levels, '  ');
+  levelPrologue(w, levels, '  ', 'return');
+  for (const st of tail) w.stmt(st, '  ', 'return');
+  w.line('}');
+}
+
+// ---- tiled products ----------------------------------------------------------------------------
+
+interface TiledPlan {
+  readonly rows: readonly Level[];
+  readonly cols: readonly Level[];
+  readonly reduce: Extract<Stmt, { k: 'reduce' }>;
+  readonly a: Expr;
+  readonly b: Expr;
+  /** Integer lets of the unit, in order, with the loop variables each depends on. */
+  readonly lets: readonly { name: string; value: Expr; deps: ReadonlySet<string> }[];
+}
+
+/** Whether a unit is a dense matrix-product block: Σ_v A[rows, v]·B[cols, v] with rows and cols disjoint. */
+function tiledPlan(levels: readonly Level[], tail: readonly Stmt[]): TiledPlan | null {
+  if (levels.length < 2) return null;
+  const reduces = tail.filter((st) => st.k === 'reduce');
+  if (reduces.length !== 1) return null;
+  if (!tail.every((st) => st.k === 'let' || st.k === 'reduce' || st.k === 'store' || st.k === 'storeSym' || st.k === 'skipIfLess')) return null;
+  const reduce = reduces[0] as Extract<Stmt, { k: 'reduce' }>;
+  if (!isExtent(reduce.to) || reduce.from.k !== 'num') return null;
+  const factors = productFactors(reduce.value);
+  if (factors.length !== 2 || factors.some((f) => f.k !== 'load')) return null;
+  const vars = new Set(levels.map((l) => l.v));
+  const lets: { name: string; value: Expr; deps: Set<string> }[] = [];
+  const depsOf = (e: Expr, acc: Set<string>): Set<string> => {
+    forEachName(e, (name) => {
+      if (vars.has(name)) acc.add(name);
+      const l = lets.find((x) => x.name === name);
+      if (l) l.deps.forEach((d) => acc.add(d));
+    });
+    return acc;
+  };
+  for (const st of [...levels.flatMap((l) => l.pre), ...tail]) {
+    if (st.k === 'let' && st.int) lets.push({ name: st.name, value: st.value, deps: depsOf(st.value, new Set()) });
+  }
+  const [a, b] = factors as [Expr, Expr];
+  const da = depsOf(a, new Set());
+  const db = depsOf(b, new Set());
+  if (da.size === 0 || db.size === 0 || [...da].some((v) => db.has(v)) || da.size + db.size !== vars.size) return null;
+  const rows = levels.filter((l) => da.has(l.v));
+  const cols = levels.filter((l) => db.has(l.v));
+  // Worth tiling only when both sides are long: a known extent below a tile's quarter is not.
+  const known = (ls: readonly Level[]) => ls.reduce((s, l) => s * (l.to.k === 'num' ? l.to.v : Infinity), 1);
+  if (known(rows) < TILE / 2 || known(cols) < TILE / 2) return null;
+  if (reduce.to.k === 'num' && reduce.to.v - reduce.from.v < TILE_K) return null;
+  return { rows, cols, reduce, a, b, lets };
+}
+
+function emitTiled(w: Writer, levels: readonly Level[], tail: readonly Stmt[], t: TiledPlan): void {
+  const count = (ls: readonly Level[]) => ls.map((l) => w.int(l.to)).join(' * ');
+  const R = count(t.rows);
+  const C = count(t.cols);
+  const K0 = w.int(t.reduce.from);
+  const K1 = w.int(t.reduce.to);
+  const sideFn = (fname: string, ls: readonly Level[], factor: Expr) => {
+    w.line(`/** One element of the ${fname === 'side_a' ? 'row' : 'column'} side: its factor at position v of the sum. */`);
+    w.line(`fn ${fname}(prob: i32, r: i32, ${t.reduce.v}: i32) -> f32 {`);
+    decode(w, 'r', ls, '  ');
+    const need = new Set<string>();
+    forEachName(factor, (x) => need.add(x));
+    for (let j = t.lets.length - 1; j >= 0; j--) if (need.has(t.lets[j]!.name)) forEachName(t.lets[j]!.value, (x) => need.add(x));
+    for (const l of t.lets) if (need.has(l.name)) w.line(`  let ${l.name}: i32 = ${w.int(l.value)};`);
+    w.line(`  return ${w.float(factor)};`);
+    w.line('}');
+    w.line();
+  };
+  sideFn('side_a', t.rows, t.a);
+  sideFn('side_b', t.cols, t.b);
+  const stores = tail.filter((st) => st.k === 'store' || st.k === 'storeSym');
+  w.line('/** Whether output (r, c) is computed here: inside the block, on or above the diagonal, in the window. */');
+  w.line('fn is_active(prob: i32, r: i32, c: i32) -> bool {');
+  w.line(`  if (r >= ${R} || c >= ${C}) { return false; }`);
+  decode(w, 'r', t.rows, '  ');
+  decode(w, 'c', t.cols, '  ');
+  levelPrologue(w, levels, '  ', 'return false', true);
+  for (const st of tail) if (st.k === 'skipIfLess' || (st.k === 'let' && st.int)) w.stmt(st, '  ', 'return false');
+  const inWindow = stores.flatMap((st) => (st.k === 'storeSym' ? [st.index, st.mirror] : st.k === 'store' && st.buf === 'hessian' ? [st.index] : []));
+  if (inWindow.length > 0 && stores.every((st) => st.buf === 'hessian')) {
+    w.line(`  return ${inWindow.map((e) => `in_window(prob * ${w.nn} + ${w.int(e)})`).join(' || ')};`);
+  } else w.line('  return true;');
+  w.line('}');
+  w.line();
+  w.line('/** Stores output (r, c) given its sum. */');
+  w.line(`fn finish(prob: i32, r: i32, c: i32, total: f32) {`);
+  w.line(`  if (r >= ${R} || c >= ${C}) { return; }`);
+  decode(w, 'r', t.rows, '  ');
+  decode(w, 'c', t.cols, '  ');
+  levelPrologue(w, levels, '  ', 'return');
+  for (const st of tail) {
+    if (st === t.reduce) w.line(`  let ${t.reduce.name}: f32 = total;`);
+    else w.stmt(st, '  ', 'return');
+  }
+  w.line('}');
+  w.line();
+  const per = TILE / 16;
+  w.line(`var<workgroup> tile_a: array<f32, ${TILE * TILE_K}>; // [k][row]`);
+  w.line(`var<workgroup> tile_b: array<f32, ${TILE * TILE_K}>; // [k][col]`);
+  w.line('var<workgroup> any_active: atomic<u32>;');
+  w.line('var<workgroup> go: u32;');
+  w.line();
+  w.line('@compute @workgroup_size(16, 16)');
+  w.line('fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_invocation_index) li: u32) {');
+  w.line('  let prob: i32 = P.first + i32(wid.z);');
+  w.line(`  let row0 = i32(wid.y) * ${TILE} + i32(lid.y) * ${per};`);
+  w.line(`  let col0 = i32(wid.x) * ${TILE} + i32(lid.x) * ${per};`);
+  w.line('  // Tiles with nothing to compute (below the diagonal, outside the window) stop here, together.');
+  w.line('  if (li == 0u) { atomicStore(&any_active, 0u); }');
+  w.line('  workgroupBarrier();');
+  w.line('  var mine = false;');
+  w.line(`  for (var i = 0; i < ${per}; i++) {`);
+  w.line(`    for (var j = 0; j < ${per}; j++) { mine = mine || is_active(prob, row0 + i, col0 + j); }`);
+  w.line('  }');
+  w.line('  if (mine) { atomicOr(&any_active, 1u); }');
+  w.line('  workgroupBarrier();');
+  w.line('  if (li == 0u) { go = atomicLoad(&any_active); }');
+  w.line('  if (workgroupUniformLoad(&go) == 0u) { return; }');
+  w.line(`  var acc: array<f32, ${per * per}>;`);
+  w.line('  // Each thread loads 4 consecutive k of one row of each side per step.');
+  w.line(`  let load_r = i32(wid.y) * ${TILE} + i32(li / 4u);`);
+  w.line(`  let load_c = i32(wid.x) * ${TILE} + i32(li / 4u);`);
+  w.line('  let load_k = i32(li % 4u) * 4;');
+  w.line(`  for (var k0 = ${K0}; k0 < ${K1}; k0 += ${TILE_K}) {`);
+  w.line('    for (var j = 0; j < 4; j++) {');
+  w.line('      let k = k0 + load_k + j;');
+  w.line('      var va = 0.0f;');
+  w.line('      var vb = 0.0f;');
+  w.line(`      if (k < ${K1}) {`);
+  w.line(`        if (load_r < ${R}) { va = side_a(prob, load_r, k); }`);
+  w.line(`        if (load_c < ${C}) { vb = side_b(prob, load_c, k); }`);
+  w.line('      }');
+  w.line(`      tile_a[(load_k + j) * ${TILE} + i32(li / 4u)] = va;`);
+  w.line(`      tile_b[(load_k + j) * ${TILE} + i32(li / 4u)] = vb;`);
+  w.line('    }');
+  w.line('    workgroupBarrier();');
+  w.line('    // A partial sum per step, added to the running sum: blocked summation keeps f32 error low.');
+  w.line(`    var part: array<f32, ${per * per}>;`);
+  w.line(`    for (var kk = 0; kk < ${TILE_K}; kk++) {`);
+  w.line(`      let ar = kk * ${TILE} + i32(lid.y) * ${per};`);
+  w.line(`      let bc = kk * ${TILE} + i32(lid.x) * ${per};`);
+  w.line(`      for (var i = 0; i < ${per}; i++) {`);
+  w.line('        let x = tile_a[ar + i];');
+  w.line(`        for (var j = 0; j < ${per}; j++) { part[i * ${per} + j] += x * tile_b[bc + j]; }`);
+  w.line('      }');
+  w.line('    }');
+  w.line(`    for (var i = 0; i < ${per * per}; i++) { acc[i] += part[i]; }`);
+  w.line('    workgroupBarrier();');
+  w.line('  }');
+  w.line(`  for (var i = 0; i < ${per}; i++) {`);
+  w.line(`    for (var j = 0; j < ${per}; j++) { finish(prob, row0 + i, col0 + j, acc[i * ${per} + j]); }`);
+  w.line('  }');
+  w.line('}');
+}
+
+
+// ---- statements and expressions ------------------------------------------------------------------
+
+function productFactors(e: Expr): Expr[] {
+  return e.k === 'bin' && e.op === '*' ? [...productFactors(e.a), ...productFactors(e.b)] : [e];
+}
+
+function forEachName(e: Expr, f: (name: string) => void): void {
+  switch (e.k) {
+    case 'int': case 'local': f(e.name); break;
+    case 'load': forEachName(e.index, f); break;
+    case 'bin': case 'max': forEachName(e.a, f); forEachName(e.b, f); break;
+    case 'call': forEachName(e.arg, f); break;
+    default: break;
+  }
+}
+
+/** Expressions deeper than this are split into lets (Tint limits expression depth). */
+const MAX_DEPTH = 24;
+
+class Writer {
+  private readonly lines: string[] = [];
+  private readonly fns = new Map<string, MapFn>();
+  private readonly used = new Set<string>();
+  private hoisted: string[] | null = null;
+  private counter = 0;
+  readonly nn: string;
+
+  constructor(private readonly ctx: ShaderContext) {
+    this.nn = String(ctx.n * ctx.n);
+  }
+
+  line(s = ''): void {
+    this.lines.push(s);
+  }
+
+  /** A statement; `skip` is what skipIfLess does outside loops (return from the thread). */
+  stmt(st: Stmt, ind: string, skip: string): void {
+    // Expressions too deep for one statement leave lets just before it.
+    const emit = (text: () => string, at = ind) => {
+      this.hoisted = [];
+      const t = text();
+      for (const h of this.hoisted) this.line(`${at}${h}`);
+      this.hoisted = null;
+      this.line(`${at}${t}`);
+    };
+    switch (st.k) {
+      case 'let':
+        emit(() => `let ${st.name}: ${st.int ? 'i32' : 'f32'} = ${st.int ? this.int(st.value) : this.float(st.value)};`);
+        break;
+      case 'var':
+        emit(() => `var ${st.name}: f32 = ${this.float(st.value)};`);
+        break;
+      case 'update':
+        emit(() => (st.op === '+' ? `${st.name} += ${this.float(st.value)};` : `${st.name} = max(${st.name}, ${this.float(st.value)});`));
+        break;
+      case 'store':
+        emit(() => this.store(st.buf, st.index, this.float(st.value), st.accumulate));
+        break;
+      case 'storeSym': {
+        if (st.index.k === 'num' && st.mirror.k === 'num') {
+          const v = `sv${this.counter++}`;
+          emit(() => `let ${v}: f32 = ${this.float(st.value)};`);
+          this.line(`${ind}${this.store(st.buf, st.index, v, true)}`);
+          if (st.mirror.v !== st.index.v) this.line(`${ind}${this.store(st.buf, st.mirror, v, true)}`);
+          break;
+        }
+        const k = this.counter++;
+        this.line(`${ind}{`);
+        const inner = ind + '  ';
+        this.stmt({ k: 'let', name: `sv${k}`, int: false, value: st.value }, inner, skip);
+        this.stmt({ k: 'let', name: `si${k}`, int: true, value: st.index }, inner, skip);
+        this.stmt({ k: 'let', name: `sm${k}`, int: true, value: st.mirror }, inner, skip);
+        this.line(`${inner}${this.store(st.buf, { k: 'int', name: `si${k}` }, `sv${k}`, true)}`);
+        this.line(`${inner}if (sm${k} != si${k}) { ${this.store(st.buf, { k: 'int', name: `sm${k}` }, `sv${k}`, true)} }`);
+        this.line(`${ind}}`);
+        break;
+      }
+      case 'for':
+      case 'forStep': {
+        emit(() => `for (var ${st.v}: i32 = ${this.int(st.from)}; ${st.v} < ${this.int(st.to)}; ${st.v}++) {`);
+        for (const x of st.k === 'for' ? st.body : st.rest) this.stmt(x, ind + '  ', 'continue');
+        this.line(`${ind}}`);
+        break;
+      }
+      case 'reduce':
+      case 'reduceN': {
+        // Blocked summation: partial sums of 64 terms added to the total, so that the f32
+        // rounding error grows with 64 + length/64 terms rather than with the length.
+        const names = st.k === 'reduce' ? [st.name] : st.names;
+        const values = st.k === 'reduce' ? [st.value] : st.values;
+        const k = this.counter++;
+        for (const nm of names) this.line(`${ind}var ${nm}: f32 = 0.0f;`);
+        this.line(`${ind}{`);
+        emit(() => `var ${st.v}: i32 = ${this.int(st.from)};`, ind + '  ');
+        emit(() => `let end${k}: i32 = ${this.int(st.to)};`, ind + '  ');
+        this.line(`${ind}  while (${st.v} < end${k}) {`);
+        this.line(`${ind}    let stop${k} = min(${st.v} + 64, end${k});`);
+        this.line(`${ind}    ${names.map((_, j) => `var part${k}_${j}: f32 = 0.0f;`).join(' ')}`);
+        this.line(`${ind}    for (; ${st.v} < stop${k}; ${st.v}++) {`);
+        values.forEach((v, j) => emit(() => `part${k}_${j} += ${this.float(v)};`, ind + '      '));
+        this.line(`${ind}    }`);
+        this.line(`${ind}    ${names.map((nm, j) => `${nm} += part${k}_${j};`).join(' ')}`);
+        this.line(`${ind}  }`);
+        this.line(`${ind}}`);
+        break;
+      }
+      case 'skipIfLess':
+        emit(() => `if (${this.int(st.a)} < ${this.int(st.b)}) { ${skip}; }`);
+        break;
+      case 'block':
+        if (st.comment) for (const c of st.comment.split('\n')) this.line(`${ind}// ${c}`);
+        this.line(`${ind}{`);
+        for (const x of st.body) this.stmt(x, ind + '  ', skip);
+        this.line(`${ind}}`);
+        break;
+      case 'fill':
+        throw new Error('internal: fill inside a unit');
+    }
+  }
+
+  private store(buf: string, index: Expr, value: string, accumulate: boolean): string {
+    const op = accumulate ? '+=' : '=';
+    if (buf === 'hessian') {
+      this.used.add('hessian');
+      return `${accumulate ? 'hess_add' : 'hess_set'}(prob * ${this.nn} + ${this.int(index)}, ${value});`;
+    }
+    return `${this.ref(buf, index)} ${op} ${value};`;
+  }
+
+  /** A buffer element of the current problem. */
+  private ref(buf: string, index: Expr): string {
+    const i = this.int(index);
+    const plus = i === '0' ? '' : ` + ${i}`;
+    if (buf === 'theta') {
+      this.used.add('theta');
+      return `theta[prob * P.st_theta${plus}]`;
+    }
+    if (buf === 'value') {
+      this.used.add('value');
+      return `value[prob${plus}]`;
+    }
+    if (buf === 'gradient') {
+      this.used.add('gradient');
+      return `gradient[prob * ${this.ctx.n}${plus}]`;
+    }
+    const d = this.ctx.dataIndex.get(buf);
+    if (d !== undefined) {
+      this.used.add('data');
+      const scalar = this.ctx.buffers.find((b) => b.name === buf)?.scalar;
+      return `data[P.off_d${d} + prob * P.st_d${d}${scalar ? '' : plus}]`;
+    }
+    const t = this.ctx.tempIndex.get(buf);
+    if (t === undefined) throw new Error(`internal: unknown buffer ${buf}`);
+    this.used.add('temp');
+    return `temp[P.off_t${t} + prob * P.st_t${t}${plus}]`;
+  }
+
+  int(e: Expr): string {
+    return this.expr(e, 'i').text;
+  }
+
+  float(e: Expr): string {
+    return this.expr(e, 'f').text;
+  }
+
+  private type(e: Expr): 'i' | 'f' | 'n' {
+    switch (e.k) {
+      // A fraction makes the arithmetic around it float.
+      case 'num': return Number.isInteger(e.v) ? 'n' : 'f';
+      case 'int': case 'dim': case 'extent': case 'offset': case 'max': return 'i';
+      case 'local': case 'load': case 'call': return 'f';
+      case 'bin': {
+        const a = this.type(e.a);
+        const b = this.type(e.b);
+        return a === 'f' || b === 'f' ? 'f' : a === 'i' || b === 'i' ? 'i' : 'n';
+      }
+    }
+  }
+
+  private expr(e: Expr, want: 'i' | 'f'): { text: string; depth: number; atom: boolean } {
+    const own = this.type(e);
+    if (want === 'f' && own === 'i') {
+      const inner = this.expr(e, 'i');
+      return { text: `f32(${inner.text})`, depth: inner.depth + 1, atom: true };
+    }
+    switch (e.k) {
+      case 'num': {
+        if (want === 'f') return { text: wgslFloat(e.v), depth: 0, atom: true };
+        if (!Number.isInteger(e.v)) throw new Error(`internal: integer context for ${e.v}`);
+        return { text: e.v < 0 ? `(${e.v})` : String(e.v), depth: 0, atom: true };
+      }
+      case 'int': case 'local': return { text: e.name, depth: 0, atom: true };
+      case 'dim': case 'extent': return { text: `P.dim_${e.name}`, depth: 0, atom: true };
+      // The GPU holds the whole batch: there are no chunks to offset.
+      case 'offset': return { text: '0', depth: 0, atom: true };
+      case 'load': {
+        const buf = this.ctx.buffers.find((b) => b.name === e.buf);
+        const text = buf?.scalar ? this.ref(e.buf, { k: 'num', v: 0 }) : this.ref(e.buf, e.index);
+        return { text, depth: 1, atom: true };
+      }
+      case 'max': {
+        const a = this.expr(e.a, 'i');
+        const b = this.expr(e.b, 'i');
+        return this.deep(`max(${a.text}, ${b.text})`, Math.max(a.depth, b.depth) + 1, want);
+      }
+      case 'call': {
+        this.addFn(e.fn);
+        const a = this.expr(e.arg, 'f');
+        return this.deep(`${wgslFnName(e.fn)}(${a.text})`, a.depth + 1, want);
+      }
+      case 'bin': {
+        const t = own === 'f' ? 'f' : want;
+        const a = this.expr(e.a, t);
+        const b = this.expr(e.b, t);
+        if (e.op === '*' && e.a.k === 'num' && e.a.v === -1) return this.deep(`-${paren(b)}`, b.depth + 1, want);
+        const left = a.text;
+        const right = e.op === '+' ? b.text : paren(b);
+        const lt = e.op === '*' ? paren(a) : left;
+        return this.deep(`${lt} ${e.op} ${right}`, Math.max(a.depth, b.depth) + 1, want, false);
+      }
+    }
+  }
+
+  /** Splits an expression into a let once it is deep (only possible inside a statement). */
+  private deep(text: string, depth: number, want: 'i' | 'f', atom = true): { text: string; depth: number; atom: boolean } {
+    if (depth < MAX_DEPTH || this.hoisted === null) return { text, depth, atom };
+    const name = `e${this.counter++}`;
+    this.hoisted.push(`let ${name}: ${want === 'i' ? 'i32' : 'f32'} = ${text};`);
+    return { text: name, depth: 0, atom: true };
+  }
+
+  private addFn(fn: MapFn): void {
+    const key = wgslFnName(fn);
+    if (this.fns.has(key)) return;
+    this.fns.set(key, fn);
+    for (const d of wgslFnDeps(fn)) this.addFn(d);
+  }
+
+  /** The whole shader: parameters, bindings, helpers, functions, then the body written so far. */
+  module(header: readonly string[]): { code: string; fields: string[] } {
+    const out: string[] = [];
+    const bind = (k: number, name: string, access: string) => {
+      if (this.used.has(name)) out.push(`@group(0) @binding(${k}) var<storage, ${access}> ${name === 'hessian' ? 'hess' : name}: array<f32>;`);
+    };
+    bind(1, 'theta', 'read');
+    bind(2, 'data', 'read');
+    bind(3, 'temp', 'read_write');
+    bind(4, 'value', 'read_write');
+    bind(5, 'gradient', 'read_write');
+    bind(6, 'hessian', 'read_write');
+    out.push('');
+    if (this.used.has('hessian')) {
+      out.push('// The Hessian is bound as a window of it: P.win_len elements from P.win_start.');
+      out.push('fn in_window(i: i32) -> bool {');
+      out.push('  let j = i - P.win_start;');
+      out.push('  return j >= 0 && j < P.win_len;');
+      out.push('}');
+      out.push('fn hess_add(i: i32, v: f32) {');
+      out.push('  if (in_window(i)) { hess[i - P.win_start] += v; }');
+      out.push('}');
+      out.push('fn hess_set(i: i32, v: f32) {');
+      out.push('  if (in_window(i)) { hess[i - P.win_start] = v; }');
+      out.push('}');
+      out.push('');
+    }
+    for (const fn of [...this.fns.values()].sort((a, b) => wgslFnName(a).localeCompare(wgslFnName(b)))) {
+      out.push(wgslFnDefinition(fn));
+      out.push('');
+    }
+    out.push(...this.lines);
+    // The parameters this shader reads, in the engine's canonical order.
+    const text = out.join('\n');
+    const used = new Set([...text.matchAll(/\bP\.(\w+)/g)].map((m) => m[1]!));
+    const fields = this.ctx.fields.filter((f) => used.has(f));
+    const head = [...header, '', 'struct Params {', ...fields.map((f) => `  ${f}: ${['total', 'threads', 'grid_x'].includes(f) ? 'u32' : 'i32'},`), '}', '@group(0) @binding(0) var<uniform> P: Params;'];
+    return { code: [...head, text].join('\n') + '\n', fields };
+  }
+}
+
+function paren(x: { text: string; atom: boolean }): string {
+  return x.atom ? x.text : `(${x.text})`;
+}

@@ -1,0 +1,577 @@
+// Runs a generated GPU module's kernels on a GPUDevice. The module brings its WGSL and a plan
+// (buffers, units, steps of each entry point); everything here is the same for every model:
+// checking inputs, sizing and reusing buffers, pipelines (cached per device), uniforms,
+// dispatch, read-back, and GPU errors turned into JavaScript errors that name the kernel.
+
+import { checkData, type DataLayout } from './data.ts';
+
+export type Dim = number | string;
+export type Step = { readonly clear: string } | { readonly unit: string };
+export type EntryName = 'value' | 'gradient' | 'hessian' | 'evaluate';
+
+export interface GpuPlan {
+  readonly n: number;
+  readonly dims: readonly string[];
+  readonly data: readonly { readonly name: string; readonly shape: readonly Dim[] }[];
+  readonly temps: readonly { readonly name: string; readonly shape: readonly Dim[] }[];
+  readonly units: readonly {
+    readonly name: string;
+    readonly threads: readonly Dim[];
+    readonly tiled?: { readonly rows: readonly Dim[]; readonly cols: readonly Dim[] };
+    readonly hessian: boolean;
+    /** The uniform fields its shader's Params struct holds, in order (all 32-bit). */
+    readonly fields: readonly string[];
+  }[];
+  readonly entries: Readonly<Record<EntryName, readonly Step[]>>;
+}
+
+export interface ModelInfo {
+  readonly name: string;
+  readonly n: number;
+}
+
+export interface Kernels<D> {
+  setData(data: D, options?: { batched?: readonly string[] }): void;
+  evaluate(theta: ArrayLike<number>): Promise<{ value: number; gradient: Float32Array; hessian: Float32Array }>;
+  hessian(theta: ArrayLike<number>, out?: Float32Array): Promise<Float32Array>;
+  hessianBatch(thetas: ArrayLike<number>, out?: Float32Array): Promise<Float32Array>;
+  evaluateBatch(thetas: ArrayLike<number>): Promise<{ values: Float32Array; gradients: Float32Array; hessians: Float32Array }>;
+  hessianBuffer(theta: ArrayLike<number>): Promise<GPUBuffer>;
+  hessianBatchBuffer(thetas: ArrayLike<number>): Promise<GPUBuffer>;
+  /** For Hessians larger than one GPUBuffer: consecutive parts, `elementsPerBuffer` floats each (the last may hold fewer). */
+  hessianBuffers(thetas: ArrayLike<number>, options?: { batch?: boolean }): Promise<{ buffers: GPUBuffer[]; elementsPerBuffer: number }>;
+  destroy(): void;
+}
+
+// WebGPU's flags as numbers, so that Node needs no globals installed.
+const STORAGE = 0x80;
+const UNIFORM = 0x40;
+const COPY_SRC = 0x04;
+const COPY_DST = 0x08;
+const MAP_READ = 0x01;
+const MAP_MODE_READ = 0x01;
+const COMPUTE = 0x4;
+
+/** Threads per workgroup of plain units and the tile edge of tiled ones (as the emitter made them). */
+const WORKGROUP = 64;
+const TILE = 64;
+const MAX_I32 = 2 ** 31 - 1;
+
+const BINDINGS = ['theta', 'data', 'temp', 'value', 'gradient'] as const;
+type Role = (typeof BINDINGS)[number];
+
+/** Where the Hessian lives: parts of at most maxBufferSize, seen by the kernels through windows of at most one binding. */
+interface HessianStore {
+  readonly parts: GPUBuffer[];
+  readonly partLen: number;
+  readonly windows: { start: number; len: number; part: number; offset: number }[];
+  /** Elements of the result (all problems). */
+  readonly length: number;
+}
+
+interface DeviceCache {
+  readonly layout: GPUBindGroupLayout;
+  readonly pipelineLayout: GPUPipelineLayout;
+  /** By WGSL source, with how many live kernel sets use each (dropped at zero, so that they can be freed). */
+  readonly pipelines: Map<string, { pipeline: Promise<GPUComputePipeline>; users: number }>;
+  /** Why the device was lost, once it is (one listener per device: kernel sets stay collectable). */
+  lost: string | null;
+}
+const caches = new WeakMap<GPUDevice, DeviceCache>();
+
+function deviceCache(device: GPUDevice): DeviceCache {
+  let c = caches.get(device);
+  if (c) return c;
+  const layout = device.createBindGroupLayout({
+    label: 'hessgen',
+    entries: [
+      { binding: 0, visibility: COMPUTE, buffer: { type: 'uniform', hasDynamicOffset: true } },
+      { binding: 1, visibility: COMPUTE, buffer: { type: 'read-only-storage' } },
+      { binding: 2, visibility: COMPUTE, buffer: { type: 'read-only-storage' } },
+      { binding: 3, visibility: COMPUTE, buffer: { type: 'storage' } },
+      { binding: 4, visibility: COMPUTE, buffer: { type: 'storage' } },
+      { binding: 5, visibility: COMPUTE, buffer: { type: 'storage' } },
+      { binding: 6, visibility: COMPUTE, buffer: { type: 'storage' } },
+    ],
+  });
+  const cache: DeviceCache = { layout, pipelineLayout: device.createPipelineLayout({ label: 'hessgen', bindGroupLayouts: [layout] }), pipelines: new Map(), lost: null };
+  void device.lost.then((info) => {
+    cache.lost = info.message || String(info.reason);
+  });
+  caches.set(device, cache);
+  c = cache;
+  return c;
+}
+
+/** A compute pipeline for a shader, compiled once per device while some kernel set uses it. */
+async function pipeline(device: GPUDevice, model: string, name: string, code: string): Promise<GPUComputePipeline> {
+  const cache = deviceCache(device);
+  const key = code;
+  const have = cache.pipelines.get(key);
+  if (have) {
+    have.users++;
+    return have.pipeline;
+  }
+  {
+    const p = (async () => {
+      device.pushErrorScope('validation');
+      const module = device.createShaderModule({ label: `${model}/${name}`, code });
+      const info = await module.getCompilationInfo();
+      const err = await device.popErrorScope();
+      const errors = info.messages.filter((m) => m.type === 'error');
+      if (errors.length > 0 || err) {
+        const what = errors.map((m) => `${m.lineNum}:${m.linePos}: ${m.message}`).join('; ') || err!.message;
+        throw new Error(`hessgen ${model}: WGSL of kernel ${name} does not compile: ${what}`);
+      }
+      try {
+        return await device.createComputePipelineAsync({ label: `${model}/${name}`, layout: cache.pipelineLayout, compute: { module, entryPoint: 'main' } });
+      } catch (e) {
+        throw new Error(`hessgen ${model}: pipeline of kernel ${name} failed: ${(e as Error).message}`);
+      }
+    })();
+    cache.pipelines.set(key, { pipeline: p, users: 1 });
+    p.catch(() => cache.pipelines.delete(key));
+    return p;
+  }
+}
+
+/** Gives back a kernel set's pipelines. */
+function releasePipelines(device: GPUDevice, codes: readonly string[]): void {
+  const cache = deviceCache(device);
+  for (const code of codes) {
+    const e = cache.pipelines.get(code);
+    if (e && --e.users <= 0) cache.pipelines.delete(code);
+  }
+}
+
+/** Creates the kernels of a generated module on a device (compiling its pipelines). */
+export async function createEngine<D>(device: GPUDevice, model: ModelInfo, plan: GpuPlan, wgsl: Readonly<Record<string, string>>): Promise<Kernels<D>> {
+  if (device == null || typeof device.createBuffer !== 'function') throw new TypeError(`hessgen ${model.name}: createKernels needs a GPUDevice`);
+  // What the kernels need beyond WebGPU's defaults (compatibility mode's are lower still).
+  const needs: [keyof GPUSupportedLimits, number][] = [
+    ['maxStorageBuffersPerShaderStage', 6],
+    ['maxComputeInvocationsPerWorkgroup', plan.units.some((u) => u.tiled) ? 256 : 64],
+  ];
+  for (const [limit, need] of needs) {
+    const have = device.limits[limit] as number;
+    if (have < need) {
+      throw new Error(`hessgen ${model.name}: the device's ${limit} is ${have}; the kernels need ${need} (request the adapter's limits, e.g. with requestDevice from hessgen/runtime)`);
+    }
+  }
+  const pipelines = new Map<string, GPUComputePipeline>();
+  const codes = plan.units.map((u) => wgsl[u.name]!);
+  try {
+    await Promise.all(plan.units.map(async (u, k) => pipelines.set(u.name, await pipeline(device, model.name, u.name, codes[k]!))));
+  } catch (e) {
+    releasePipelines(device, codes);
+    throw e;
+  }
+  return new Engine<D>(device, model, plan, pipelines, () => releasePipelines(device, codes));
+}
+
+interface Layout {
+  readonly B: number;
+  readonly thetaShared: boolean;
+  readonly temps: readonly { off: number; size: number }[];
+}
+
+class Engine<D> implements Kernels<D> {
+  private readonly cache: DeviceCache;
+  private readonly buffers = new Map<Role | 'uniform', GPUBuffer>();
+  private hess: HessianStore | null = null;
+  private readonly staging: GPUBuffer[] = [];
+  private data: DataLayout | null = null;
+  private destroyed = false;
+  private lost: string | null = null;
+  /** Bind groups for the current buffers, by Hessian window. */
+  private groups: GPUBindGroup[] = [];
+  private readonly n: number;
+  /** Bytes of the largest Params struct: the uniform binding's size. */
+  private readonly uniformSize: number;
+
+  constructor(
+    private readonly device: GPUDevice,
+    private readonly model: ModelInfo,
+    private readonly plan: GpuPlan,
+    private readonly pipelines: ReadonlyMap<string, GPUComputePipeline>,
+    private readonly release: () => void,
+  ) {
+    this.cache = deviceCache(device);
+    this.n = plan.n;
+    this.uniformSize = Math.ceil((Math.max(1, ...plan.units.map((u) => u.fields.length)) * 4) / 16) * 16;
+    if (plan.data.length === 0) this.data = checkData(model.name, plan, {}, undefined);
+  }
+
+  setData(data: D, options?: { batched?: readonly string[] }): void {
+    this.alive();
+    const layout = checkData(this.model.name, this.plan, data as unknown as Record<string, unknown>, options?.batched);
+    this.data = layout;
+    this.write('data', layout.values);
+  }
+
+  async evaluate(theta: ArrayLike<number>): Promise<{ value: number; gradient: Float32Array; hessian: Float32Array }> {
+    const r = await this.evaluateAll(theta, false);
+    return { value: r.values[0]!, gradient: r.gradients, hessian: r.hessians };
+  }
+
+  async evaluateBatch(thetas: ArrayLike<number>): Promise<{ values: Float32Array; gradients: Float32Array; hessians: Float32Array }> {
+    return this.evaluateAll(thetas, true);
+  }
+
+  async hessian(theta: ArrayLike<number>, out?: Float32Array): Promise<Float32Array> {
+    await this.run('hessian', theta, false, out);
+    return this.readHessian(out);
+  }
+
+  async hessianBatch(thetas: ArrayLike<number>, out?: Float32Array): Promise<Float32Array> {
+    await this.run('hessian', thetas, true, out);
+    return this.readHessian(out);
+  }
+
+  async hessianBuffer(theta: ArrayLike<number>): Promise<GPUBuffer> {
+    await this.run('hessian', theta, false);
+    return this.single();
+  }
+
+  async hessianBatchBuffer(thetas: ArrayLike<number>): Promise<GPUBuffer> {
+    await this.run('hessian', thetas, true);
+    return this.single();
+  }
+
+  async hessianBuffers(thetas: ArrayLike<number>, options?: { batch?: boolean }): Promise<{ buffers: GPUBuffer[]; elementsPerBuffer: number }> {
+    await this.run('hessian', thetas, options?.batch ?? false);
+    return { buffers: [...this.hess!.parts], elementsPerBuffer: this.hess!.partLen };
+  }
+
+  /** The Hessian's one buffer (an error when it needed several). */
+  private single(): GPUBuffer {
+    const h = this.hess!;
+    if (h.parts.length > 1) {
+      throw new RangeError(
+        `hessgen ${this.model.name}: the Hessian needs ${h.length * 4} bytes, more than one buffer may hold (maxBufferSize ${this.device.limits.maxBufferSize}); use hessianBuffers(), which returns it in ${h.parts.length} parts`,
+      );
+    }
+    return h.parts[0]!;
+  }
+
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.release();
+    for (const b of [...this.buffers.values(), ...this.staging, ...(this.hess?.parts ?? [])]) b.destroy();
+    this.hess = null;
+    this.buffers.clear();
+    this.staging.length = 0;
+    this.groups = [];
+  }
+
+  // ---- running -------------------------------------------------------------------------------
+
+  private async evaluateAll(thetas: ArrayLike<number>, batch: boolean) {
+    const L = await this.run('evaluate', thetas, batch);
+    const n = this.n;
+    const [values, gradients, hessians] = await Promise.all([
+      this.read('value', L.B),
+      this.read('gradient', L.B * n),
+      this.readHessian(),
+    ]);
+    return { values, gradients, hessians };
+  }
+
+  private alive(): void {
+    if (this.destroyed) throw new Error(`hessgen ${this.model.name}: these kernels were destroyed`);
+    const lost = this.lost ?? this.cache.lost;
+    if (lost !== null) throw new Error(`hessgen ${this.model.name}: the GPU device was lost: ${lost}`);
+  }
+
+  /** Checks θ, sizes the buffers, then encodes and submits every step of an entry point. */
+  private async run(entry: EntryName, thetas: ArrayLike<number>, batch: boolean, out?: Float32Array): Promise<Layout> {
+    this.alive();
+    const name = this.model.name;
+    const n = this.n;
+    const data = this.data;
+    if (data === null) throw new Error(`hessgen ${name}: no data: call setData first`);
+    if (thetas == null || typeof thetas.length !== 'number') throw new RangeError(`theta: expected an array of length ${batch ? `B × ${n}` : n}`);
+    let B: number;
+    let thetaShared = false;
+    if (!batch) {
+      if (data.problems !== null) throw new RangeError(`data are batched (${data.problems} problems): use hessianBatch or evaluateBatch`);
+      if (thetas.length !== n) throw new RangeError(`theta has length ${thetas.length}, expected ${n}`);
+      B = 1;
+    } else if (data.problems !== null) {
+      B = data.problems;
+      if (thetas.length === n) thetaShared = true;
+      else if (thetas.length !== B * n) throw new RangeError(`thetas has length ${thetas.length}, expected ${n} (one θ for all) or ${B} × ${n} (the data hold ${B} problems)`);
+    } else {
+      B = thetas.length / n;
+      if (!Number.isInteger(B) || B < 1) throw new RangeError(`thetas has length ${thetas.length}, expected a positive multiple of ${n}`);
+    }
+    // A wrong output array is an error before any work.
+    this.output('hessian', B * n * n, out);
+    const dims = data.dims;
+    const sizeOf = (shape: readonly Dim[]) => shape.reduce<number>((a, d) => a * (typeof d === 'number' ? d : dims.get(d)!), 1);
+    const temps: { off: number; size: number }[] = [];
+    let tempTotal = 0;
+    for (const t of this.plan.temps) {
+      const size = sizeOf(t.shape);
+      temps.push({ off: tempTotal, size });
+      tempTotal += B * size;
+    }
+    if (tempTotal > MAX_I32 || B * n * n > MAX_I32) {
+      throw new RangeError(`hessgen ${name}: ${B} problem(s) need more than 2^31 elements in one buffer; split the batch`);
+    }
+    const hessLen = B * n * n;
+    this.ensure('theta', (thetaShared ? 1 : B) * n);
+    this.ensure('temp', tempTotal);
+    this.ensure('value', B);
+    this.ensure('gradient', B * n);
+    const hess = this.ensureHessian(hessLen);
+    const theta32 = Float32Array.from(thetas as ArrayLike<number>);
+    this.write('theta', theta32);
+
+    const windows = hess.windows;
+
+    // Uniforms: the values shared by every dispatch; each dispatch's record takes the fields
+    // its shader declares from them, plus its own.
+    const base = new Map<string, number>([['st_theta', thetaShared ? 0 : n]]);
+    for (const d of this.plan.dims) base.set(`dim_${d}`, dims.get(d)!);
+    data.arrays.forEach((a, k) => {
+      base.set(`off_d${k}`, a.offset);
+      base.set(`st_d${k}`, a.stride);
+    });
+    temps.forEach((t, k) => {
+      base.set(`off_t${k}`, t.off);
+      base.set(`st_t${k}`, t.size);
+    });
+    const records: Int32Array[] = [];
+    type Op = { clear: Role | number; offset: number; size: number } | { unit: string; record: number; window: number; groups: [number, number, number] };
+    const ops: Op[] = [];
+    // Clearing the Hessian: each part (a number stands for a part).
+    const clearHessian: Op[] = hess.parts.map((_, k) => ({ clear: k, offset: 0, size: Math.min(hess.partLen, hessLen - k * hess.partLen) }));
+    const maxGroups = this.device.limits.maxComputeWorkgroupsPerDimension;
+    const tempIndex = new Map(this.plan.temps.map((t, k) => [t.name, k]));
+    for (const step of this.plan.entries[entry]) {
+      if ('clear' in step) {
+        const k = tempIndex.get(step.clear);
+        if (k !== undefined) ops.push({ clear: 'temp', offset: temps[k]!.off, size: B * temps[k]!.size });
+        else if (step.clear === 'hessian') ops.push(...clearHessian);
+        else ops.push({ clear: step.clear as Role, offset: 0, size: step.clear === 'value' ? B : B * n });
+        continue;
+      }
+      const unit = this.plan.units.find((u) => u.name === step.unit)!;
+      const wins = unit.hessian ? windows.map((_, w) => w) : [0];
+      const record = (first: number, count: number, threads: number, gridX: number, w: number) => {
+        const own: Record<string, number> = { first, total: count * threads, threads, grid_x: gridX, win_start: windows[w]!.start, win_len: windows[w]!.len };
+        const r = new Int32Array(unit.fields.length);
+        unit.fields.forEach((f, k) => (r[k] = own[f] ?? base.get(f)!));
+        records.push(r);
+        return records.length - 1;
+      };
+      if (unit.tiled) {
+        const R = sizeOf(unit.tiled.rows);
+        const C = sizeOf(unit.tiled.cols);
+        if (R === 0 || C === 0) continue;
+        const gx = Math.ceil(C / TILE);
+        const gy = Math.ceil(R / TILE);
+        if (gx > maxGroups || gy > maxGroups) throw new RangeError(`hessgen ${name}: kernel ${unit.name} is too large for one dispatch`);
+        for (const w of wins) for (let first = 0; first < B; first += maxGroups) {
+          const count = Math.min(maxGroups, B - first);
+          ops.push({ unit: unit.name, record: record(first, count, 1, gx, w), window: w, groups: [gx, gy, count] });
+        }
+        continue;
+      }
+      const T = sizeOf(unit.threads);
+      if (T === 0) continue;
+      // Problems per dispatch: the thread count must stay within 2^31 and the grid.
+      const perDispatch = Math.max(1, Math.min(B, Math.floor(MAX_I32 / T), Math.floor((maxGroups * maxGroups * WORKGROUP) / T)));
+      for (const w of wins) for (let first = 0; first < B; first += perDispatch) {
+        const count = Math.min(perDispatch, B - first);
+        const groupsNeeded = Math.ceil((count * T) / WORKGROUP);
+        const gx = Math.min(groupsNeeded, maxGroups);
+        const gy = Math.ceil(groupsNeeded / gx);
+        ops.push({ unit: unit.name, record: record(first, count, T, gx, w), window: w, groups: [gx, gy, 1] });
+      }
+    }
+    const outputs: Op[] = [
+      ...(entry === 'value' || entry === 'evaluate' ? [{ clear: 'value' as const, offset: 0, size: B }] : []),
+      ...(entry === 'gradient' || entry === 'evaluate' ? [{ clear: 'gradient' as const, offset: 0, size: B * n }] : []),
+      ...(entry === 'hessian' || entry === 'evaluate' ? clearHessian : []),
+    ];
+
+    // One uniform record per dispatch, each at an aligned offset (dynamic offsets).
+    const stride = Math.ceil(this.uniformSize / this.device.limits.minUniformBufferOffsetAlignment) * this.device.limits.minUniformBufferOffsetAlignment;
+    const uniformBytes = Math.max(1, records.length) * stride;
+    const uniform = this.ensureBytes('uniform', uniformBytes, UNIFORM | COPY_DST);
+    if (records.length > 0) {
+      const all = new Int32Array(uniformBytes / 4);
+      records.forEach((r, k) => all.set(r, (k * stride) / 4));
+      this.device.queue.writeBuffer(uniform, 0, all);
+    }
+    this.bindGroups(windows);
+
+    this.device.pushErrorScope('out-of-memory');
+    this.device.pushErrorScope('validation');
+    const enc = this.device.createCommandEncoder({ label: `${name}.${entry}` });
+    let pass: GPUComputePassEncoder | null = null;
+    const endPass = () => {
+      pass?.end();
+      pass = null;
+    };
+    for (const op of [...outputs, ...ops]) {
+      if ('clear' in op) {
+        endPass();
+        const target = typeof op.clear === 'number' ? hess.parts[op.clear]! : this.buffers.get(op.clear)!;
+        if (op.size > 0) enc.clearBuffer(target, op.offset * 4, op.size * 4);
+        continue;
+      }
+      if (!pass) pass = enc.beginComputePass({ label: `${name}.${entry}` });
+      const p: GPUComputePassEncoder = pass;
+      p.setPipeline(this.pipelines.get(op.unit)!);
+      p.setBindGroup(0, this.groups[op.window]!, [op.record * stride]);
+      p.dispatchWorkgroups(op.groups[0], op.groups[1], op.groups[2]);
+    }
+    endPass();
+    this.device.queue.submit([enc.finish()]);
+    const [validation, memory] = [await this.device.popErrorScope(), await this.device.popErrorScope()];
+    const err = validation ?? memory;
+    if (err) throw new Error(`hessgen ${name}: GPU error in ${entry}: ${err.message}`);
+    return { B, thetaShared, temps };
+  }
+
+  private uniformBound: GPUBuffer | null = null;
+  private groupsKey = '';
+
+  // ---- buffers -------------------------------------------------------------------------------
+
+  /** A storage buffer of the role holding at least `elements` floats (grown, never shrunk). */
+  private ensure(role: Role, elements: number): GPUBuffer {
+    return this.ensureBytes(role, Math.max(16, elements * 4), STORAGE | COPY_DST | COPY_SRC);
+  }
+
+  /**
+   * Hessian storage for `length` floats: windows of at most one storage binding (starting at
+   * 256-byte aligned offsets), grouped into parts of at most one buffer. Reused while it fits.
+   */
+  private ensureHessian(length: number): HessianStore {
+    const lim = this.device.limits;
+    const winLen = Math.max(WORKGROUP, Math.floor(Math.min(lim.maxStorageBufferBindingSize, lim.maxBufferSize) / 4 / WORKGROUP) * WORKGROUP);
+    const partLen = Math.max(1, Math.floor(lim.maxBufferSize / 4 / winLen)) * winLen;
+    const total = Math.max(1, length);
+    const windows: HessianStore['windows'] = [];
+    for (let start = 0; start < total; start += winLen) {
+      const part = Math.floor(start / partLen);
+      windows.push({ start, len: Math.min(winLen, total - start), part, offset: start - part * partLen });
+    }
+    const have = this.hess;
+    const fits = have !== null && have.partLen === partLen && have.parts.length === Math.ceil(total / partLen) && have.parts.every((p, k) => p.size >= Math.min(partLen, total - k * partLen) * 4);
+    if (fits) {
+      if (have.windows.length !== windows.length) this.groups = [];
+      this.hess = { ...have, windows, length };
+      return this.hess;
+    }
+    for (const p of have?.parts ?? []) p.destroy();
+    const parts: GPUBuffer[] = [];
+    for (let start = 0; start < total; start += partLen) {
+      const len = Math.min(partLen, total - start);
+      parts.push(this.createBuffer(`hessian part ${parts.length}`, Math.max(16, len * 4), STORAGE | COPY_DST | COPY_SRC));
+    }
+    this.groups = [];
+    this.hess = { parts, partLen, windows, length };
+    return this.hess;
+  }
+
+  private createBuffer(what: string, bytes: number, usage: number): GPUBuffer {
+    this.device.pushErrorScope('out-of-memory');
+    const b = this.device.createBuffer({ label: `${this.model.name}.${what}`, size: Math.ceil(bytes / 4) * 4, usage });
+    void this.device.popErrorScope().then((e) => {
+      if (e) this.lost = `out of memory allocating ${bytes} bytes for ${what}: ${e.message}`;
+    });
+    return b;
+  }
+
+  private ensureBytes(role: Role | 'uniform', bytes: number, usage: number): GPUBuffer {
+    const have = this.buffers.get(role);
+    if (have && have.size >= bytes) return have;
+    const lim = this.device.limits;
+    if (bytes > lim.maxBufferSize || (role !== 'uniform' && bytes > lim.maxStorageBufferBindingSize)) {
+      const limit = bytes > lim.maxBufferSize ? `maxBufferSize ${lim.maxBufferSize}` : `maxStorageBufferBindingSize ${lim.maxStorageBufferBindingSize}`;
+      throw new RangeError(
+        `hessgen ${this.model.name}: the ${role} buffer needs ${bytes} bytes, over the device's ${limit} (request the adapter's limits, e.g. with requestDevice from hessgen/runtime, or use fewer problems)`,
+      );
+    }
+    have?.destroy();
+    const b = this.createBuffer(role, bytes, usage);
+    this.buffers.set(role, b);
+    this.groups = [];
+    return b;
+  }
+
+  private write(role: Role, values: Float32Array): void {
+    const b = this.ensure(role, values.length);
+    if (values.length > 0) this.device.queue.writeBuffer(b, 0, values.buffer, values.byteOffset, values.byteLength);
+  }
+
+  private bindGroups(windows: HessianStore['windows']): void {
+    const key = windows.map((w) => `${w.part}:${w.offset}:${w.len}`).join(',');
+    if (this.groups.length === windows.length && this.groupsKey === key && this.uniformBound === this.buffers.get('uniform')) return;
+    this.groupsKey = key;
+    const parts = this.hess!.parts;
+    const uniform = this.buffers.get('uniform') ?? this.ensureBytes('uniform', 256, UNIFORM | COPY_DST);
+    this.uniformBound = uniform;
+    const size = this.uniformSize;
+    this.groups = windows.map((w, k) =>
+      this.device.createBindGroup({
+        label: `${this.model.name} window ${k}`,
+        layout: this.cache.layout,
+        entries: [
+          { binding: 0, resource: { buffer: uniform, offset: 0, size } },
+          ...BINDINGS.map((role, j) => ({ binding: j + 1, resource: { buffer: this.buffers.get(role) ?? this.ensure(role, 4) } })),
+          { binding: 6, resource: { buffer: parts[w.part]!, offset: w.offset * 4, size: Math.min(parts[w.part]!.size - w.offset * 4, Math.max(16, w.len * 4)) } },
+        ],
+      }),
+    );
+  }
+
+  /** The Hessian (all problems) back on the CPU, part by part. */
+  private async readHessian(out?: Float32Array): Promise<Float32Array> {
+    const h = this.hess!;
+    const result = this.output('hessian', h.length, out);
+    for (let k = 0; k < h.parts.length; k++) {
+      const start = k * h.partLen;
+      await this.copyOut(h.parts[k]!, result.subarray(start, Math.min(h.length, start + h.partLen)));
+    }
+    return result;
+  }
+
+  /** Copies `elements` floats of an output back to the CPU. */
+  private async read(role: Role, elements: number): Promise<Float32Array> {
+    const result = new Float32Array(elements);
+    await this.copyOut(this.buffers.get(role)!, result);
+    return result;
+  }
+
+  private output(what: string, elements: number, out?: Float32Array): Float32Array {
+    if (out !== undefined && (!(out instanceof Float32Array) || out.length !== elements)) {
+      throw new RangeError(`${what} output: expected a Float32Array of length ${elements}, got ${out instanceof Float32Array ? `length ${out.length}` : typeof out}`);
+    }
+    return out ?? new Float32Array(elements);
+  }
+
+  /** Fills `result` from the start of a GPU buffer through a (reused) staging buffer. */
+  private async copyOut(source: GPUBuffer, result: Float32Array): Promise<void> {
+    const elements = result.length;
+    if (elements === 0) return;
+    const bytes = elements * 4;
+    const staging = this.staging.pop();
+    const s = staging && staging.size >= bytes ? staging : this.device.createBuffer({ label: `${this.model.name}.readback`, size: bytes, usage: MAP_READ | COPY_DST });
+    if (staging && s !== staging) staging.destroy();
+    const enc = this.device.createCommandEncoder();
+    enc.copyBufferToBuffer(source, 0, s, 0, bytes);
+    this.device.queue.submit([enc.finish()]);
+    await s.mapAsync(MAP_MODE_READ, 0, bytes);
+    result.set(new Float32Array(s.getMappedRange(0, bytes)));
+    s.unmap();
+    if (!this.destroyed) this.staging.push(s);
+    else s.destroy();
+  }
+}

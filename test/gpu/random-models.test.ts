@@ -1,0 +1,61 @@
+// Differential fuzzing of the WGSL target: random valid models (test/fuzz/generate.ts) run on the
+// GPU (Mesa here and in CI) against the float64 TypeScript target at the same point.
+//
+//   HESSGEN_GPU_FUZZ_COUNT=1000 npx vitest run test/gpu/random-models   more models (default 40)
+//   HESSGEN_GPU_FUZZ_SEED=7 / HESSGEN_GPU_FUZZ_ONLY=12                  another stream / one model
+import { describe, expect, it } from 'vitest';
+import { modelSeed } from '../fuzz/check.ts';
+import { generateModel } from '../fuzz/generate.ts';
+import { compileToGpu, deviceOrSkip, loadGpu } from '../helpers/gpu.ts';
+import { compileModel } from '../helpers/load.ts';
+import { makePoint } from '../models/cases.ts';
+
+// Looser than the 1e-4 the fixtures and our models are held to: random models nest many
+// functions, and terms of a Hessian entry that cancel leave float32 rounding larger relative to
+// the result (seen: 2.8e-4 on one model of 400, its terms ~100× the entry).
+const TOL_BASE = 1e-3;
+const env = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
+const COUNT = env('HESSGEN_GPU_FUZZ_COUNT', 40);
+const SEED = env('HESSGEN_GPU_FUZZ_SEED', 1);
+const ONLY = process.env.HESSGEN_GPU_FUZZ_ONLY;
+const indices = ONLY ? [Number(ONLY)] : Array.from({ length: COUNT }, (_, i) => i);
+
+/** max |a − b| / max(|b|, floor), the floor keeping all-tiny results from dividing by ~0. */
+function relErr(a: ArrayLike<number>, b: ArrayLike<number>, floor = 1e-3): number {
+  let m = floor;
+  let e = 0;
+  for (let i = 0; i < b.length; i++) {
+    m = Math.max(m, Math.abs(b[i]!));
+    e = Math.max(e, Math.abs(a[i]! - b[i]!));
+  }
+  return e / m;
+}
+
+describe(`random models on the GPU (seed ${SEED})`, () => {
+  for (const index of indices) {
+    it(`model #${index}`, { timeout: 120_000 }, async (ctx) => {
+      const device = await deviceOrSkip(ctx);
+      const m = generateModel(modelSeed(SEED, 1000 + index));
+      const label = `gpu_fuzz_${SEED}_${index}`;
+      const why = `model #${index} (rerun: HESSGEN_GPU_FUZZ_SEED=${SEED} HESSGEN_GPU_FUZZ_ONLY=${index})\n${m.source}`;
+      const { module: cpu } = await compileModel(m.source, `${label}.hess`);
+      const gpu = await loadGpu(compileToGpu(m.source, `${label}.hess`), label);
+      const dims = Object.fromEntries(m.symbolicDims.map((d) => [d.name, d.sizes[0]]));
+      const p = makePoint(m.seed, m.source, { dims }, 0);
+      const ref = cpu.evaluate(p.theta, p.data);
+      // How much float32 rounding of the inputs alone moves the float64 results: random models
+      // nest many functions, and an ill-conditioned one is allowed that much more.
+      const f32 = (v: number | Float64Array) => (typeof v === 'number' ? Math.fround(v) : Float64Array.from(Float32Array.from(v)));
+      const rounded = cpu.evaluate(f32(p.theta) as Float64Array, Object.fromEntries(Object.entries(p.data).map(([k, v]) => [k, f32(v)])));
+      const sensitivity = Math.max(relErr([rounded.value], [ref.value]), relErr(rounded.gradient, ref.gradient), relErr(rounded.hessian, ref.hessian));
+      const TOL = Math.max(TOL_BASE, 100 * sensitivity);
+      const k = await gpu.createKernels(device);
+      k.setData(p.data);
+      const r = await k.evaluate(p.theta);
+      k.destroy();
+      expect(Math.abs(r.value - ref.value) / Math.max(1, Math.abs(ref.value)), `value of ${why}`).toBeLessThan(TOL);
+      expect(relErr(r.gradient, ref.gradient), `gradient of ${why}`).toBeLessThan(TOL);
+      expect(relErr(r.hessian, ref.hessian), `Hessian of ${why} (float32 input sensitivity ${sensitivity.toExponential(1)})`).toBeLessThan(TOL);
+    });
+  }
+});
