@@ -576,22 +576,22 @@ fn hess_set(i: i32, v: f32) {
   if (in_window(i)) { hess[i - P.win_start] = v; }
 }
 
-/** One element of the row side: its factor at position v of the sum. */
-fn side_a(prob: i32, r: i32, i4: i32) -> f32 {
+/** Where the row side's factor of flat row r sits, at position i4 of the sum. */
+fn side_a(prob: i32, r: i32, i4: i32) -> i32 {
   let i1: i32 = r % 8;
   let q_i1: i32 = r / 8;
   let i0: i32 = q_i1 % 4;
   let b45: i32 = i0 * (P.dim_N * 8) + i1 * P.dim_N;
-  return temp[P.off_t21 + prob * P.st_t21 + b45 + i4];
+  return P.off_t21 + prob * P.st_t21 + b45 + i4;
 }
 
-/** One element of the column side: its factor at position v of the sum. */
-fn side_b(prob: i32, r: i32, i4: i32) -> f32 {
+/** Where the column side's factor of flat column r sits, at position i4 of the sum. */
+fn side_b(prob: i32, r: i32, i4: i32) -> i32 {
   let i3: i32 = r % 8;
   let q_i3: i32 = r / 8;
   let i2: i32 = q_i3 % 4;
   let b46: i32 = i2 * (P.dim_N * 8) + i3 * P.dim_N;
-  return temp[P.off_t22 + prob * P.st_t22 + b46 + i4];
+  return P.off_t22 + prob * P.st_t22 + b46 + i4;
 }
 
 /** Whether output (r, c) is computed here: inside the block, on or above the diagonal, in the window. */
@@ -632,8 +632,8 @@ fn finish(prob: i32, r: i32, c: i32, total: f32) {
   }
 }
 
-var<workgroup> tile_a: array<f32, 1024>; // [k][row]
-var<workgroup> tile_b: array<f32, 1024>; // [k][col]
+var<workgroup> tile_a: array<vec4<f32>, 256>; // [k][rows / 4]
+var<workgroup> tile_b: array<vec4<f32>, 256>; // [k][columns / 4]
 var<workgroup> any_active: atomic<u32>;
 var<workgroup> go: u32;
 
@@ -653,39 +653,59 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   workgroupBarrier();
   if (li == 0u) { go = atomicLoad(&any_active); }
   if (workgroupUniformLoad(&go) == 0u) { return; }
-  var acc: array<f32, 16>;
-  // Each thread loads 4 consecutive k of one row of each side per step.
+  // Each thread loads 4 consecutive k of one row and of one column per step.
   let load_r = i32(wid.y) * 64 + i32(li / 4u);
   let load_c = i32(wid.x) * 64 + i32(li / 4u);
   let load_k = i32(li % 4u) * 4;
+  let ok_r = load_r < 4 * 8;
+  let ok_c = load_c < 4 * 8;
+  let at_a = side_a(prob, select(0, load_r, ok_r), 0);
+  let step_a = side_a(prob, select(0, load_r, ok_r), 1) - at_a;
+  let at_b = side_b(prob, select(0, load_c, ok_c), 0);
+  let step_b = side_b(prob, select(0, load_c, ok_c), 1) - at_b;
+  let slot = i32(li / 16u);
+  let lane = i32((li / 4u) % 4u);
+  var acc0 = vec4<f32>(0.0f);
+  var acc1 = vec4<f32>(0.0f);
+  var acc2 = vec4<f32>(0.0f);
+  var acc3 = vec4<f32>(0.0f);
   for (var k0 = 0; k0 < P.dim_N; k0 += 16) {
     for (var j = 0; j < 4; j++) {
       let k = k0 + load_k + j;
       var va = 0.0f;
       var vb = 0.0f;
       if (k < P.dim_N) {
-        if (load_r < 4 * 8) { va = side_a(prob, load_r, k); }
-        if (load_c < 4 * 8) { vb = side_b(prob, load_c, k); }
+        if (ok_r) { va = temp[at_a + k * step_a]; }
+        if (ok_c) { vb = temp[at_b + k * step_b]; }
       }
-      tile_a[(load_k + j) * 64 + i32(li / 4u)] = va;
-      tile_b[(load_k + j) * 64 + i32(li / 4u)] = vb;
+      tile_a[(load_k + j) * 16 + slot][lane] = va;
+      tile_b[(load_k + j) * 16 + slot][lane] = vb;
     }
     workgroupBarrier();
     // A partial sum per step, added to the running sum: blocked summation keeps f32 error low.
-    var part: array<f32, 16>;
+    var p0 = vec4<f32>(0.0f);
+    var p1 = vec4<f32>(0.0f);
+    var p2 = vec4<f32>(0.0f);
+    var p3 = vec4<f32>(0.0f);
     for (var kk = 0; kk < 16; kk++) {
-      let ar = kk * 64 + i32(lid.y) * 4;
-      let bc = kk * 64 + i32(lid.x) * 4;
-      for (var i = 0; i < 4; i++) {
-        let x = tile_a[ar + i];
-        for (var j = 0; j < 4; j++) { part[i * 4 + j] += x * tile_b[bc + j]; }
-      }
+      let a = tile_a[kk * 16 + i32(lid.y)];
+      let b = tile_b[kk * 16 + i32(lid.x)];
+      p0 += a.x * b;
+      p1 += a.y * b;
+      p2 += a.z * b;
+      p3 += a.w * b;
     }
-    for (var i = 0; i < 16; i++) { acc[i] += part[i]; }
+    acc0 += p0;
+    acc1 += p1;
+    acc2 += p2;
+    acc3 += p3;
     workgroupBarrier();
   }
-  for (var i = 0; i < 4; i++) {
-    for (var j = 0; j < 4; j++) { finish(prob, row0 + i, col0 + j, acc[i * 4 + j]); }
+  for (var j = 0; j < 4; j++) {
+    finish(prob, row0, col0 + j, acc0[j]);
+    finish(prob, row0 + 1, col0 + j, acc1[j]);
+    finish(prob, row0 + 2, col0 + j, acc2[j]);
+    finish(prob, row0 + 3, col0 + j, acc3[j]);
   }
 }
 `,

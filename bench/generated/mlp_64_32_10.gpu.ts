@@ -280,22 +280,22 @@ fn hess_set(i: i32, v: f32) {
   if (in_window(i)) { hess[i - P.win_start] = v; }
 }
 
-/** One element of the row side: its factor at position v of the sum. */
-fn side_a(prob: i32, r: i32, i4: i32) -> f32 {
+/** Where the row side's factor of flat row r sits, at position i4 of the sum. */
+fn side_a(prob: i32, r: i32, i4: i32) -> i32 {
   let i1: i32 = r % 32;
   let q_i1: i32 = r / 32;
   let i0: i32 = q_i1 % 64;
   let b18: i32 = i0 * (P.dim_N * 32) + i1 * P.dim_N;
-  return temp[P.off_t11 + prob * P.st_t11 + b18 + i4];
+  return P.off_t11 + prob * P.st_t11 + b18 + i4;
 }
 
-/** One element of the column side: its factor at position v of the sum. */
-fn side_b(prob: i32, r: i32, i4: i32) -> f32 {
+/** Where the column side's factor of flat column r sits, at position i4 of the sum. */
+fn side_b(prob: i32, r: i32, i4: i32) -> i32 {
   let i3: i32 = r % 32;
   let q_i3: i32 = r / 32;
   let i2: i32 = q_i3 % 64;
   let b19: i32 = i2 * (P.dim_N * 32) + i3 * P.dim_N;
-  return temp[P.off_t11 + prob * P.st_t11 + b19 + i4];
+  return P.off_t11 + prob * P.st_t11 + b19 + i4;
 }
 
 /** Whether output (r, c) is computed here: inside the block, on or above the diagonal, in the window. */
@@ -337,8 +337,8 @@ fn finish(prob: i32, r: i32, c: i32, total: f32) {
   }
 }
 
-var<workgroup> tile_a: array<f32, 1024>; // [k][row]
-var<workgroup> tile_b: array<f32, 1024>; // [k][col]
+var<workgroup> tile_a: array<vec4<f32>, 256>; // [k][rows / 4]
+var<workgroup> tile_b: array<vec4<f32>, 256>; // [k][columns / 4]
 var<workgroup> any_active: atomic<u32>;
 var<workgroup> go: u32;
 
@@ -358,39 +358,59 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   workgroupBarrier();
   if (li == 0u) { go = atomicLoad(&any_active); }
   if (workgroupUniformLoad(&go) == 0u) { return; }
-  var acc: array<f32, 16>;
-  // Each thread loads 4 consecutive k of one row of each side per step.
+  // Each thread loads 4 consecutive k of one row and of one column per step.
   let load_r = i32(wid.y) * 64 + i32(li / 4u);
   let load_c = i32(wid.x) * 64 + i32(li / 4u);
   let load_k = i32(li % 4u) * 4;
+  let ok_r = load_r < 64 * 32;
+  let ok_c = load_c < 64 * 32;
+  let at_a = side_a(prob, select(0, load_r, ok_r), 0);
+  let step_a = side_a(prob, select(0, load_r, ok_r), 1) - at_a;
+  let at_b = side_b(prob, select(0, load_c, ok_c), 0);
+  let step_b = side_b(prob, select(0, load_c, ok_c), 1) - at_b;
+  let slot = i32(li / 16u);
+  let lane = i32((li / 4u) % 4u);
+  var acc0 = vec4<f32>(0.0f);
+  var acc1 = vec4<f32>(0.0f);
+  var acc2 = vec4<f32>(0.0f);
+  var acc3 = vec4<f32>(0.0f);
   for (var k0 = 0; k0 < P.dim_N; k0 += 16) {
     for (var j = 0; j < 4; j++) {
       let k = k0 + load_k + j;
       var va = 0.0f;
       var vb = 0.0f;
       if (k < P.dim_N) {
-        if (load_r < 64 * 32) { va = side_a(prob, load_r, k); }
-        if (load_c < 64 * 32) { vb = side_b(prob, load_c, k); }
+        if (ok_r) { va = temp[at_a + k * step_a]; }
+        if (ok_c) { vb = temp[at_b + k * step_b]; }
       }
-      tile_a[(load_k + j) * 64 + i32(li / 4u)] = va;
-      tile_b[(load_k + j) * 64 + i32(li / 4u)] = vb;
+      tile_a[(load_k + j) * 16 + slot][lane] = va;
+      tile_b[(load_k + j) * 16 + slot][lane] = vb;
     }
     workgroupBarrier();
     // A partial sum per step, added to the running sum: blocked summation keeps f32 error low.
-    var part: array<f32, 16>;
+    var p0 = vec4<f32>(0.0f);
+    var p1 = vec4<f32>(0.0f);
+    var p2 = vec4<f32>(0.0f);
+    var p3 = vec4<f32>(0.0f);
     for (var kk = 0; kk < 16; kk++) {
-      let ar = kk * 64 + i32(lid.y) * 4;
-      let bc = kk * 64 + i32(lid.x) * 4;
-      for (var i = 0; i < 4; i++) {
-        let x = tile_a[ar + i];
-        for (var j = 0; j < 4; j++) { part[i * 4 + j] += x * tile_b[bc + j]; }
-      }
+      let a = tile_a[kk * 16 + i32(lid.y)];
+      let b = tile_b[kk * 16 + i32(lid.x)];
+      p0 += a.x * b;
+      p1 += a.y * b;
+      p2 += a.z * b;
+      p3 += a.w * b;
     }
-    for (var i = 0; i < 16; i++) { acc[i] += part[i]; }
+    acc0 += p0;
+    acc1 += p1;
+    acc2 += p2;
+    acc3 += p3;
     workgroupBarrier();
   }
-  for (var i = 0; i < 4; i++) {
-    for (var j = 0; j < 4; j++) { finish(prob, row0 + i, col0 + j, acc[i * 4 + j]); }
+  for (var j = 0; j < 4; j++) {
+    finish(prob, row0, col0 + j, acc0[j]);
+    finish(prob, row0 + 1, col0 + j, acc1[j]);
+    finish(prob, row0 + 2, col0 + j, acc2[j]);
+    finish(prob, row0 + 3, col0 + j, acc3[j]);
   }
 }
 `,
@@ -425,20 +445,20 @@ fn hess_set(i: i32, v: f32) {
   if (in_window(i)) { hess[i - P.win_start] = v; }
 }
 
-/** One element of the row side: its factor at position v of the sum. */
-fn side_a(prob: i32, r: i32, i3: i32) -> f32 {
+/** Where the row side's factor of flat row r sits, at position i3 of the sum. */
+fn side_a(prob: i32, r: i32, i3: i32) -> i32 {
   let i1: i32 = r % 32;
   let q_i1: i32 = r / 32;
   let i0: i32 = q_i1 % 64;
   let b23: i32 = i0 * (P.dim_N * 32) + i1 * P.dim_N;
-  return temp[P.off_t12 + prob * P.st_t12 + b23 + i3];
+  return P.off_t12 + prob * P.st_t12 + b23 + i3;
 }
 
-/** One element of the column side: its factor at position v of the sum. */
-fn side_b(prob: i32, r: i32, i3: i32) -> f32 {
+/** Where the column side's factor of flat column r sits, at position i3 of the sum. */
+fn side_b(prob: i32, r: i32, i3: i32) -> i32 {
   let i2: i32 = r % 64;
   let b24: i32 = i2 * P.dim_N;
-  return temp[P.off_t13 + prob * P.st_t13 + b24 + i3];
+  return P.off_t13 + prob * P.st_t13 + b24 + i3;
 }
 
 /** Whether output (r, c) is computed here: inside the block, on or above the diagonal, in the window. */
@@ -475,8 +495,8 @@ fn finish(prob: i32, r: i32, c: i32, total: f32) {
   }
 }
 
-var<workgroup> tile_a: array<f32, 1024>; // [k][row]
-var<workgroup> tile_b: array<f32, 1024>; // [k][col]
+var<workgroup> tile_a: array<vec4<f32>, 256>; // [k][rows / 4]
+var<workgroup> tile_b: array<vec4<f32>, 256>; // [k][columns / 4]
 var<workgroup> any_active: atomic<u32>;
 var<workgroup> go: u32;
 
@@ -496,39 +516,59 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   workgroupBarrier();
   if (li == 0u) { go = atomicLoad(&any_active); }
   if (workgroupUniformLoad(&go) == 0u) { return; }
-  var acc: array<f32, 16>;
-  // Each thread loads 4 consecutive k of one row of each side per step.
+  // Each thread loads 4 consecutive k of one row and of one column per step.
   let load_r = i32(wid.y) * 64 + i32(li / 4u);
   let load_c = i32(wid.x) * 64 + i32(li / 4u);
   let load_k = i32(li % 4u) * 4;
+  let ok_r = load_r < 64 * 32;
+  let ok_c = load_c < 64;
+  let at_a = side_a(prob, select(0, load_r, ok_r), 0);
+  let step_a = side_a(prob, select(0, load_r, ok_r), 1) - at_a;
+  let at_b = side_b(prob, select(0, load_c, ok_c), 0);
+  let step_b = side_b(prob, select(0, load_c, ok_c), 1) - at_b;
+  let slot = i32(li / 16u);
+  let lane = i32((li / 4u) % 4u);
+  var acc0 = vec4<f32>(0.0f);
+  var acc1 = vec4<f32>(0.0f);
+  var acc2 = vec4<f32>(0.0f);
+  var acc3 = vec4<f32>(0.0f);
   for (var k0 = 0; k0 < P.dim_N; k0 += 16) {
     for (var j = 0; j < 4; j++) {
       let k = k0 + load_k + j;
       var va = 0.0f;
       var vb = 0.0f;
       if (k < P.dim_N) {
-        if (load_r < 64 * 32) { va = side_a(prob, load_r, k); }
-        if (load_c < 64) { vb = side_b(prob, load_c, k); }
+        if (ok_r) { va = temp[at_a + k * step_a]; }
+        if (ok_c) { vb = temp[at_b + k * step_b]; }
       }
-      tile_a[(load_k + j) * 64 + i32(li / 4u)] = va;
-      tile_b[(load_k + j) * 64 + i32(li / 4u)] = vb;
+      tile_a[(load_k + j) * 16 + slot][lane] = va;
+      tile_b[(load_k + j) * 16 + slot][lane] = vb;
     }
     workgroupBarrier();
     // A partial sum per step, added to the running sum: blocked summation keeps f32 error low.
-    var part: array<f32, 16>;
+    var p0 = vec4<f32>(0.0f);
+    var p1 = vec4<f32>(0.0f);
+    var p2 = vec4<f32>(0.0f);
+    var p3 = vec4<f32>(0.0f);
     for (var kk = 0; kk < 16; kk++) {
-      let ar = kk * 64 + i32(lid.y) * 4;
-      let bc = kk * 64 + i32(lid.x) * 4;
-      for (var i = 0; i < 4; i++) {
-        let x = tile_a[ar + i];
-        for (var j = 0; j < 4; j++) { part[i * 4 + j] += x * tile_b[bc + j]; }
-      }
+      let a = tile_a[kk * 16 + i32(lid.y)];
+      let b = tile_b[kk * 16 + i32(lid.x)];
+      p0 += a.x * b;
+      p1 += a.y * b;
+      p2 += a.z * b;
+      p3 += a.w * b;
     }
-    for (var i = 0; i < 16; i++) { acc[i] += part[i]; }
+    acc0 += p0;
+    acc1 += p1;
+    acc2 += p2;
+    acc3 += p3;
     workgroupBarrier();
   }
-  for (var i = 0; i < 4; i++) {
-    for (var j = 0; j < 4; j++) { finish(prob, row0 + i, col0 + j, acc[i * 4 + j]); }
+  for (var j = 0; j < 4; j++) {
+    finish(prob, row0, col0 + j, acc0[j]);
+    finish(prob, row0 + 1, col0 + j, acc1[j]);
+    finish(prob, row0 + 2, col0 + j, acc2[j]);
+    finish(prob, row0 + 3, col0 + j, acc3[j]);
   }
 }
 `,
@@ -565,20 +605,20 @@ fn hess_set(i: i32, v: f32) {
   if (in_window(i)) { hess[i - P.win_start] = v; }
 }
 
-/** One element of the row side: its factor at position v of the sum. */
-fn side_a(prob: i32, r: i32, i3: i32) -> f32 {
+/** Where the row side's factor of flat row r sits, at position i3 of the sum. */
+fn side_a(prob: i32, r: i32, i3: i32) -> i32 {
   let i1: i32 = r % 32;
   let q_i1: i32 = r / 32;
   let i0: i32 = q_i1 % 64;
   let b27: i32 = i0 * (P.dim_N * 32) + i1 * P.dim_N;
-  return temp[P.off_t11 + prob * P.st_t11 + b27 + i3];
+  return P.off_t11 + prob * P.st_t11 + b27 + i3;
 }
 
-/** One element of the column side: its factor at position v of the sum. */
-fn side_b(prob: i32, r: i32, i3: i32) -> f32 {
+/** Where the column side's factor of flat column r sits, at position i3 of the sum. */
+fn side_b(prob: i32, r: i32, i3: i32) -> i32 {
   let i2: i32 = r % 32;
   let b28: i32 = i2 * P.dim_N;
-  return temp[P.off_t14 + prob * P.st_t14 + b28 + i3];
+  return P.off_t14 + prob * P.st_t14 + b28 + i3;
 }
 
 /** Whether output (r, c) is computed here: inside the block, on or above the diagonal, in the window. */
@@ -614,8 +654,8 @@ fn finish(prob: i32, r: i32, c: i32, total: f32) {
   }
 }
 
-var<workgroup> tile_a: array<f32, 1024>; // [k][row]
-var<workgroup> tile_b: array<f32, 1024>; // [k][col]
+var<workgroup> tile_a: array<vec4<f32>, 256>; // [k][rows / 4]
+var<workgroup> tile_b: array<vec4<f32>, 256>; // [k][columns / 4]
 var<workgroup> any_active: atomic<u32>;
 var<workgroup> go: u32;
 
@@ -635,39 +675,59 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   workgroupBarrier();
   if (li == 0u) { go = atomicLoad(&any_active); }
   if (workgroupUniformLoad(&go) == 0u) { return; }
-  var acc: array<f32, 16>;
-  // Each thread loads 4 consecutive k of one row of each side per step.
+  // Each thread loads 4 consecutive k of one row and of one column per step.
   let load_r = i32(wid.y) * 64 + i32(li / 4u);
   let load_c = i32(wid.x) * 64 + i32(li / 4u);
   let load_k = i32(li % 4u) * 4;
+  let ok_r = load_r < 64 * 32;
+  let ok_c = load_c < 32;
+  let at_a = side_a(prob, select(0, load_r, ok_r), 0);
+  let step_a = side_a(prob, select(0, load_r, ok_r), 1) - at_a;
+  let at_b = side_b(prob, select(0, load_c, ok_c), 0);
+  let step_b = side_b(prob, select(0, load_c, ok_c), 1) - at_b;
+  let slot = i32(li / 16u);
+  let lane = i32((li / 4u) % 4u);
+  var acc0 = vec4<f32>(0.0f);
+  var acc1 = vec4<f32>(0.0f);
+  var acc2 = vec4<f32>(0.0f);
+  var acc3 = vec4<f32>(0.0f);
   for (var k0 = 0; k0 < P.dim_N; k0 += 16) {
     for (var j = 0; j < 4; j++) {
       let k = k0 + load_k + j;
       var va = 0.0f;
       var vb = 0.0f;
       if (k < P.dim_N) {
-        if (load_r < 64 * 32) { va = side_a(prob, load_r, k); }
-        if (load_c < 32) { vb = side_b(prob, load_c, k); }
+        if (ok_r) { va = temp[at_a + k * step_a]; }
+        if (ok_c) { vb = temp[at_b + k * step_b]; }
       }
-      tile_a[(load_k + j) * 64 + i32(li / 4u)] = va;
-      tile_b[(load_k + j) * 64 + i32(li / 4u)] = vb;
+      tile_a[(load_k + j) * 16 + slot][lane] = va;
+      tile_b[(load_k + j) * 16 + slot][lane] = vb;
     }
     workgroupBarrier();
     // A partial sum per step, added to the running sum: blocked summation keeps f32 error low.
-    var part: array<f32, 16>;
+    var p0 = vec4<f32>(0.0f);
+    var p1 = vec4<f32>(0.0f);
+    var p2 = vec4<f32>(0.0f);
+    var p3 = vec4<f32>(0.0f);
     for (var kk = 0; kk < 16; kk++) {
-      let ar = kk * 64 + i32(lid.y) * 4;
-      let bc = kk * 64 + i32(lid.x) * 4;
-      for (var i = 0; i < 4; i++) {
-        let x = tile_a[ar + i];
-        for (var j = 0; j < 4; j++) { part[i * 4 + j] += x * tile_b[bc + j]; }
-      }
+      let a = tile_a[kk * 16 + i32(lid.y)];
+      let b = tile_b[kk * 16 + i32(lid.x)];
+      p0 += a.x * b;
+      p1 += a.y * b;
+      p2 += a.z * b;
+      p3 += a.w * b;
     }
-    for (var i = 0; i < 16; i++) { acc[i] += part[i]; }
+    acc0 += p0;
+    acc1 += p1;
+    acc2 += p2;
+    acc3 += p3;
     workgroupBarrier();
   }
-  for (var i = 0; i < 4; i++) {
-    for (var j = 0; j < 4; j++) { finish(prob, row0 + i, col0 + j, acc[i * 4 + j]); }
+  for (var j = 0; j < 4; j++) {
+    finish(prob, row0, col0 + j, acc0[j]);
+    finish(prob, row0 + 1, col0 + j, acc1[j]);
+    finish(prob, row0 + 2, col0 + j, acc2[j]);
+    finish(prob, row0 + 3, col0 + j, acc3[j]);
   }
 }
 `,
@@ -947,18 +1007,18 @@ fn hess_set(i: i32, v: f32) {
   if (in_window(i)) { hess[i - P.win_start] = v; }
 }
 
-/** One element of the row side: its factor at position v of the sum. */
-fn side_a(prob: i32, r: i32, i2: i32) -> f32 {
+/** Where the row side's factor of flat row r sits, at position i2 of the sum. */
+fn side_a(prob: i32, r: i32, i2: i32) -> i32 {
   let i0: i32 = r % 32;
   let b47: i32 = i0 * P.dim_N;
-  return temp[P.off_t14 + prob * P.st_t14 + b47 + i2];
+  return P.off_t14 + prob * P.st_t14 + b47 + i2;
 }
 
-/** One element of the column side: its factor at position v of the sum. */
-fn side_b(prob: i32, r: i32, i2: i32) -> f32 {
+/** Where the column side's factor of flat column r sits, at position i2 of the sum. */
+fn side_b(prob: i32, r: i32, i2: i32) -> i32 {
   let i1: i32 = r % 32;
   let b48: i32 = i1 * P.dim_N;
-  return temp[P.off_t14 + prob * P.st_t14 + b48 + i2];
+  return P.off_t14 + prob * P.st_t14 + b48 + i2;
 }
 
 /** Whether output (r, c) is computed here: inside the block, on or above the diagonal, in the window. */
@@ -992,8 +1052,8 @@ fn finish(prob: i32, r: i32, c: i32, total: f32) {
   }
 }
 
-var<workgroup> tile_a: array<f32, 1024>; // [k][row]
-var<workgroup> tile_b: array<f32, 1024>; // [k][col]
+var<workgroup> tile_a: array<vec4<f32>, 256>; // [k][rows / 4]
+var<workgroup> tile_b: array<vec4<f32>, 256>; // [k][columns / 4]
 var<workgroup> any_active: atomic<u32>;
 var<workgroup> go: u32;
 
@@ -1013,39 +1073,59 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   workgroupBarrier();
   if (li == 0u) { go = atomicLoad(&any_active); }
   if (workgroupUniformLoad(&go) == 0u) { return; }
-  var acc: array<f32, 16>;
-  // Each thread loads 4 consecutive k of one row of each side per step.
+  // Each thread loads 4 consecutive k of one row and of one column per step.
   let load_r = i32(wid.y) * 64 + i32(li / 4u);
   let load_c = i32(wid.x) * 64 + i32(li / 4u);
   let load_k = i32(li % 4u) * 4;
+  let ok_r = load_r < 32;
+  let ok_c = load_c < 32;
+  let at_a = side_a(prob, select(0, load_r, ok_r), 0);
+  let step_a = side_a(prob, select(0, load_r, ok_r), 1) - at_a;
+  let at_b = side_b(prob, select(0, load_c, ok_c), 0);
+  let step_b = side_b(prob, select(0, load_c, ok_c), 1) - at_b;
+  let slot = i32(li / 16u);
+  let lane = i32((li / 4u) % 4u);
+  var acc0 = vec4<f32>(0.0f);
+  var acc1 = vec4<f32>(0.0f);
+  var acc2 = vec4<f32>(0.0f);
+  var acc3 = vec4<f32>(0.0f);
   for (var k0 = 0; k0 < P.dim_N; k0 += 16) {
     for (var j = 0; j < 4; j++) {
       let k = k0 + load_k + j;
       var va = 0.0f;
       var vb = 0.0f;
       if (k < P.dim_N) {
-        if (load_r < 32) { va = side_a(prob, load_r, k); }
-        if (load_c < 32) { vb = side_b(prob, load_c, k); }
+        if (ok_r) { va = temp[at_a + k * step_a]; }
+        if (ok_c) { vb = temp[at_b + k * step_b]; }
       }
-      tile_a[(load_k + j) * 64 + i32(li / 4u)] = va;
-      tile_b[(load_k + j) * 64 + i32(li / 4u)] = vb;
+      tile_a[(load_k + j) * 16 + slot][lane] = va;
+      tile_b[(load_k + j) * 16 + slot][lane] = vb;
     }
     workgroupBarrier();
     // A partial sum per step, added to the running sum: blocked summation keeps f32 error low.
-    var part: array<f32, 16>;
+    var p0 = vec4<f32>(0.0f);
+    var p1 = vec4<f32>(0.0f);
+    var p2 = vec4<f32>(0.0f);
+    var p3 = vec4<f32>(0.0f);
     for (var kk = 0; kk < 16; kk++) {
-      let ar = kk * 64 + i32(lid.y) * 4;
-      let bc = kk * 64 + i32(lid.x) * 4;
-      for (var i = 0; i < 4; i++) {
-        let x = tile_a[ar + i];
-        for (var j = 0; j < 4; j++) { part[i * 4 + j] += x * tile_b[bc + j]; }
-      }
+      let a = tile_a[kk * 16 + i32(lid.y)];
+      let b = tile_b[kk * 16 + i32(lid.x)];
+      p0 += a.x * b;
+      p1 += a.y * b;
+      p2 += a.z * b;
+      p3 += a.w * b;
     }
-    for (var i = 0; i < 16; i++) { acc[i] += part[i]; }
+    acc0 += p0;
+    acc1 += p1;
+    acc2 += p2;
+    acc3 += p3;
     workgroupBarrier();
   }
-  for (var i = 0; i < 4; i++) {
-    for (var j = 0; j < 4; j++) { finish(prob, row0 + i, col0 + j, acc[i * 4 + j]); }
+  for (var j = 0; j < 4; j++) {
+    finish(prob, row0, col0 + j, acc0[j]);
+    finish(prob, row0 + 1, col0 + j, acc1[j]);
+    finish(prob, row0 + 2, col0 + j, acc2[j]);
+    finish(prob, row0 + 3, col0 + j, acc3[j]);
   }
 }
 `,
@@ -1561,18 +1641,18 @@ struct Params {
 @group(0) @binding(2) var<storage, read> data: array<f32>;
 @group(0) @binding(3) var<storage, read_write> temp: array<f32>;
 
-/** One element of the row side: its factor at position v of the sum. */
-fn side_a(prob: i32, r: i32, i2: i32) -> f32 {
+/** Where the row side's factor of flat row r sits, at position i2 of the sum. */
+fn side_a(prob: i32, r: i32, i2: i32) -> i32 {
   let i0: i32 = r % P.dim_N;
   let b84: i32 = 0 * 64 + i0 * 64;
-  return data[P.off_d0 + prob * P.st_d0 + b84 + i2];
+  return P.off_d0 + prob * P.st_d0 + b84 + i2;
 }
 
-/** One element of the column side: its factor at position v of the sum. */
-fn side_b(prob: i32, r: i32, i2: i32) -> f32 {
+/** Where the column side's factor of flat column r sits, at position i2 of the sum. */
+fn side_b(prob: i32, r: i32, i2: i32) -> i32 {
   let i1: i32 = r % 32;
   let b85: i32 = i1;
-  return theta[prob * P.st_theta + b85 + i2 * 32];
+  return prob * P.st_theta + b85 + i2 * 32;
 }
 
 /** Whether output (r, c) is computed here: inside the block, on or above the diagonal, in the window. */
@@ -1596,8 +1676,8 @@ fn finish(prob: i32, r: i32, c: i32, total: f32) {
   temp[P.off_t0 + prob * P.st_t0 + i0 * 32 + i1] = acc86;
 }
 
-var<workgroup> tile_a: array<f32, 1024>; // [k][row]
-var<workgroup> tile_b: array<f32, 1024>; // [k][col]
+var<workgroup> tile_a: array<vec4<f32>, 256>; // [k][rows / 4]
+var<workgroup> tile_b: array<vec4<f32>, 256>; // [k][columns / 4]
 var<workgroup> any_active: atomic<u32>;
 var<workgroup> go: u32;
 
@@ -1617,39 +1697,59 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   workgroupBarrier();
   if (li == 0u) { go = atomicLoad(&any_active); }
   if (workgroupUniformLoad(&go) == 0u) { return; }
-  var acc: array<f32, 16>;
-  // Each thread loads 4 consecutive k of one row of each side per step.
+  // Each thread loads 4 consecutive k of one row and of one column per step.
   let load_r = i32(wid.y) * 64 + i32(li / 4u);
   let load_c = i32(wid.x) * 64 + i32(li / 4u);
   let load_k = i32(li % 4u) * 4;
+  let ok_r = load_r < P.dim_N;
+  let ok_c = load_c < 32;
+  let at_a = side_a(prob, select(0, load_r, ok_r), 0);
+  let step_a = side_a(prob, select(0, load_r, ok_r), 1) - at_a;
+  let at_b = side_b(prob, select(0, load_c, ok_c), 0);
+  let step_b = side_b(prob, select(0, load_c, ok_c), 1) - at_b;
+  let slot = i32(li / 16u);
+  let lane = i32((li / 4u) % 4u);
+  var acc0 = vec4<f32>(0.0f);
+  var acc1 = vec4<f32>(0.0f);
+  var acc2 = vec4<f32>(0.0f);
+  var acc3 = vec4<f32>(0.0f);
   for (var k0 = 0; k0 < 64; k0 += 16) {
     for (var j = 0; j < 4; j++) {
       let k = k0 + load_k + j;
       var va = 0.0f;
       var vb = 0.0f;
       if (k < 64) {
-        if (load_r < P.dim_N) { va = side_a(prob, load_r, k); }
-        if (load_c < 32) { vb = side_b(prob, load_c, k); }
+        if (ok_r) { va = data[at_a + k * step_a]; }
+        if (ok_c) { vb = theta[at_b + k * step_b]; }
       }
-      tile_a[(load_k + j) * 64 + i32(li / 4u)] = va;
-      tile_b[(load_k + j) * 64 + i32(li / 4u)] = vb;
+      tile_a[(load_k + j) * 16 + slot][lane] = va;
+      tile_b[(load_k + j) * 16 + slot][lane] = vb;
     }
     workgroupBarrier();
     // A partial sum per step, added to the running sum: blocked summation keeps f32 error low.
-    var part: array<f32, 16>;
+    var p0 = vec4<f32>(0.0f);
+    var p1 = vec4<f32>(0.0f);
+    var p2 = vec4<f32>(0.0f);
+    var p3 = vec4<f32>(0.0f);
     for (var kk = 0; kk < 16; kk++) {
-      let ar = kk * 64 + i32(lid.y) * 4;
-      let bc = kk * 64 + i32(lid.x) * 4;
-      for (var i = 0; i < 4; i++) {
-        let x = tile_a[ar + i];
-        for (var j = 0; j < 4; j++) { part[i * 4 + j] += x * tile_b[bc + j]; }
-      }
+      let a = tile_a[kk * 16 + i32(lid.y)];
+      let b = tile_b[kk * 16 + i32(lid.x)];
+      p0 += a.x * b;
+      p1 += a.y * b;
+      p2 += a.z * b;
+      p3 += a.w * b;
     }
-    for (var i = 0; i < 16; i++) { acc[i] += part[i]; }
+    acc0 += p0;
+    acc1 += p1;
+    acc2 += p2;
+    acc3 += p3;
     workgroupBarrier();
   }
-  for (var i = 0; i < 4; i++) {
-    for (var j = 0; j < 4; j++) { finish(prob, row0 + i, col0 + j, acc[i * 4 + j]); }
+  for (var j = 0; j < 4; j++) {
+    finish(prob, row0, col0 + j, acc0[j]);
+    finish(prob, row0 + 1, col0 + j, acc1[j]);
+    finish(prob, row0 + 2, col0 + j, acc2[j]);
+    finish(prob, row0 + 3, col0 + j, acc3[j]);
   }
 }
 `,
@@ -2019,18 +2119,18 @@ struct Params {
 @group(0) @binding(2) var<storage, read> data: array<f32>;
 @group(0) @binding(3) var<storage, read_write> temp: array<f32>;
 
-/** One element of the row side: its factor at position v of the sum. */
-fn side_a(prob: i32, r: i32, i2: i32) -> f32 {
+/** Where the row side's factor of flat row r sits, at position i2 of the sum. */
+fn side_a(prob: i32, r: i32, i2: i32) -> i32 {
   let i1: i32 = r % 32;
   let b111: i32 = i1;
-  return temp[P.off_t7 + prob * P.st_t7 + b111 + i2 * 32];
+  return P.off_t7 + prob * P.st_t7 + b111 + i2 * 32;
 }
 
-/** One element of the column side: its factor at position v of the sum. */
-fn side_b(prob: i32, r: i32, i2: i32) -> f32 {
+/** Where the column side's factor of flat column r sits, at position i2 of the sum. */
+fn side_b(prob: i32, r: i32, i2: i32) -> i32 {
   let i0: i32 = r % 64;
   let b112: i32 = 0 * 64 + i0;
-  return data[P.off_d0 + prob * P.st_d0 + b112 + i2 * 64];
+  return P.off_d0 + prob * P.st_d0 + b112 + i2 * 64;
 }
 
 /** Whether output (r, c) is computed here: inside the block, on or above the diagonal, in the window. */
@@ -2054,8 +2154,8 @@ fn finish(prob: i32, r: i32, c: i32, total: f32) {
   temp[P.off_t17 + prob * P.st_t17 + i0 * 32 + i1] += acc113;
 }
 
-var<workgroup> tile_a: array<f32, 1024>; // [k][row]
-var<workgroup> tile_b: array<f32, 1024>; // [k][col]
+var<workgroup> tile_a: array<vec4<f32>, 256>; // [k][rows / 4]
+var<workgroup> tile_b: array<vec4<f32>, 256>; // [k][columns / 4]
 var<workgroup> any_active: atomic<u32>;
 var<workgroup> go: u32;
 
@@ -2075,39 +2175,59 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   workgroupBarrier();
   if (li == 0u) { go = atomicLoad(&any_active); }
   if (workgroupUniformLoad(&go) == 0u) { return; }
-  var acc: array<f32, 16>;
-  // Each thread loads 4 consecutive k of one row of each side per step.
+  // Each thread loads 4 consecutive k of one row and of one column per step.
   let load_r = i32(wid.y) * 64 + i32(li / 4u);
   let load_c = i32(wid.x) * 64 + i32(li / 4u);
   let load_k = i32(li % 4u) * 4;
+  let ok_r = load_r < 32;
+  let ok_c = load_c < 64;
+  let at_a = side_a(prob, select(0, load_r, ok_r), 0);
+  let step_a = side_a(prob, select(0, load_r, ok_r), 1) - at_a;
+  let at_b = side_b(prob, select(0, load_c, ok_c), 0);
+  let step_b = side_b(prob, select(0, load_c, ok_c), 1) - at_b;
+  let slot = i32(li / 16u);
+  let lane = i32((li / 4u) % 4u);
+  var acc0 = vec4<f32>(0.0f);
+  var acc1 = vec4<f32>(0.0f);
+  var acc2 = vec4<f32>(0.0f);
+  var acc3 = vec4<f32>(0.0f);
   for (var k0 = 0; k0 < P.dim_N; k0 += 16) {
     for (var j = 0; j < 4; j++) {
       let k = k0 + load_k + j;
       var va = 0.0f;
       var vb = 0.0f;
       if (k < P.dim_N) {
-        if (load_r < 32) { va = side_a(prob, load_r, k); }
-        if (load_c < 64) { vb = side_b(prob, load_c, k); }
+        if (ok_r) { va = temp[at_a + k * step_a]; }
+        if (ok_c) { vb = data[at_b + k * step_b]; }
       }
-      tile_a[(load_k + j) * 64 + i32(li / 4u)] = va;
-      tile_b[(load_k + j) * 64 + i32(li / 4u)] = vb;
+      tile_a[(load_k + j) * 16 + slot][lane] = va;
+      tile_b[(load_k + j) * 16 + slot][lane] = vb;
     }
     workgroupBarrier();
     // A partial sum per step, added to the running sum: blocked summation keeps f32 error low.
-    var part: array<f32, 16>;
+    var p0 = vec4<f32>(0.0f);
+    var p1 = vec4<f32>(0.0f);
+    var p2 = vec4<f32>(0.0f);
+    var p3 = vec4<f32>(0.0f);
     for (var kk = 0; kk < 16; kk++) {
-      let ar = kk * 64 + i32(lid.y) * 4;
-      let bc = kk * 64 + i32(lid.x) * 4;
-      for (var i = 0; i < 4; i++) {
-        let x = tile_a[ar + i];
-        for (var j = 0; j < 4; j++) { part[i * 4 + j] += x * tile_b[bc + j]; }
-      }
+      let a = tile_a[kk * 16 + i32(lid.y)];
+      let b = tile_b[kk * 16 + i32(lid.x)];
+      p0 += a.x * b;
+      p1 += a.y * b;
+      p2 += a.z * b;
+      p3 += a.w * b;
     }
-    for (var i = 0; i < 16; i++) { acc[i] += part[i]; }
+    acc0 += p0;
+    acc1 += p1;
+    acc2 += p2;
+    acc3 += p3;
     workgroupBarrier();
   }
-  for (var i = 0; i < 4; i++) {
-    for (var j = 0; j < 4; j++) { finish(prob, row0 + i, col0 + j, acc[i * 4 + j]); }
+  for (var j = 0; j < 4; j++) {
+    finish(prob, row0, col0 + j, acc0[j]);
+    finish(prob, row0 + 1, col0 + j, acc1[j]);
+    finish(prob, row0 + 2, col0 + j, acc2[j]);
+    finish(prob, row0 + 3, col0 + j, acc3[j]);
   }
 }
 `,
@@ -2127,18 +2247,18 @@ struct Params {
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(3) var<storage, read_write> temp: array<f32>;
 
-/** One element of the row side: its factor at position v of the sum. */
-fn side_a(prob: i32, r: i32, i2: i32) -> f32 {
+/** Where the row side's factor of flat row r sits, at position i2 of the sum. */
+fn side_a(prob: i32, r: i32, i2: i32) -> i32 {
   let i0: i32 = r % 32;
   let b114: i32 = i0;
-  return temp[P.off_t7 + prob * P.st_t7 + b114 + i2 * 32];
+  return P.off_t7 + prob * P.st_t7 + b114 + i2 * 32;
 }
 
-/** One element of the column side: its factor at position v of the sum. */
-fn side_b(prob: i32, r: i32, i2: i32) -> f32 {
+/** Where the column side's factor of flat column r sits, at position i2 of the sum. */
+fn side_b(prob: i32, r: i32, i2: i32) -> i32 {
   let i1: i32 = r % 32;
   let b115: i32 = i1;
-  return temp[P.off_t1 + prob * P.st_t1 + b115 + i2 * 32];
+  return P.off_t1 + prob * P.st_t1 + b115 + i2 * 32;
 }
 
 /** Whether output (r, c) is computed here: inside the block, on or above the diagonal, in the window. */
@@ -2162,8 +2282,8 @@ fn finish(prob: i32, r: i32, c: i32, total: f32) {
   temp[P.off_t18 + prob * P.st_t18 + i0 * 32 + i1] += acc116;
 }
 
-var<workgroup> tile_a: array<f32, 1024>; // [k][row]
-var<workgroup> tile_b: array<f32, 1024>; // [k][col]
+var<workgroup> tile_a: array<vec4<f32>, 256>; // [k][rows / 4]
+var<workgroup> tile_b: array<vec4<f32>, 256>; // [k][columns / 4]
 var<workgroup> any_active: atomic<u32>;
 var<workgroup> go: u32;
 
@@ -2183,39 +2303,59 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   workgroupBarrier();
   if (li == 0u) { go = atomicLoad(&any_active); }
   if (workgroupUniformLoad(&go) == 0u) { return; }
-  var acc: array<f32, 16>;
-  // Each thread loads 4 consecutive k of one row of each side per step.
+  // Each thread loads 4 consecutive k of one row and of one column per step.
   let load_r = i32(wid.y) * 64 + i32(li / 4u);
   let load_c = i32(wid.x) * 64 + i32(li / 4u);
   let load_k = i32(li % 4u) * 4;
+  let ok_r = load_r < 32;
+  let ok_c = load_c < 32;
+  let at_a = side_a(prob, select(0, load_r, ok_r), 0);
+  let step_a = side_a(prob, select(0, load_r, ok_r), 1) - at_a;
+  let at_b = side_b(prob, select(0, load_c, ok_c), 0);
+  let step_b = side_b(prob, select(0, load_c, ok_c), 1) - at_b;
+  let slot = i32(li / 16u);
+  let lane = i32((li / 4u) % 4u);
+  var acc0 = vec4<f32>(0.0f);
+  var acc1 = vec4<f32>(0.0f);
+  var acc2 = vec4<f32>(0.0f);
+  var acc3 = vec4<f32>(0.0f);
   for (var k0 = 0; k0 < P.dim_N; k0 += 16) {
     for (var j = 0; j < 4; j++) {
       let k = k0 + load_k + j;
       var va = 0.0f;
       var vb = 0.0f;
       if (k < P.dim_N) {
-        if (load_r < 32) { va = side_a(prob, load_r, k); }
-        if (load_c < 32) { vb = side_b(prob, load_c, k); }
+        if (ok_r) { va = temp[at_a + k * step_a]; }
+        if (ok_c) { vb = temp[at_b + k * step_b]; }
       }
-      tile_a[(load_k + j) * 64 + i32(li / 4u)] = va;
-      tile_b[(load_k + j) * 64 + i32(li / 4u)] = vb;
+      tile_a[(load_k + j) * 16 + slot][lane] = va;
+      tile_b[(load_k + j) * 16 + slot][lane] = vb;
     }
     workgroupBarrier();
     // A partial sum per step, added to the running sum: blocked summation keeps f32 error low.
-    var part: array<f32, 16>;
+    var p0 = vec4<f32>(0.0f);
+    var p1 = vec4<f32>(0.0f);
+    var p2 = vec4<f32>(0.0f);
+    var p3 = vec4<f32>(0.0f);
     for (var kk = 0; kk < 16; kk++) {
-      let ar = kk * 64 + i32(lid.y) * 4;
-      let bc = kk * 64 + i32(lid.x) * 4;
-      for (var i = 0; i < 4; i++) {
-        let x = tile_a[ar + i];
-        for (var j = 0; j < 4; j++) { part[i * 4 + j] += x * tile_b[bc + j]; }
-      }
+      let a = tile_a[kk * 16 + i32(lid.y)];
+      let b = tile_b[kk * 16 + i32(lid.x)];
+      p0 += a.x * b;
+      p1 += a.y * b;
+      p2 += a.z * b;
+      p3 += a.w * b;
     }
-    for (var i = 0; i < 16; i++) { acc[i] += part[i]; }
+    acc0 += p0;
+    acc1 += p1;
+    acc2 += p2;
+    acc3 += p3;
     workgroupBarrier();
   }
-  for (var i = 0; i < 4; i++) {
-    for (var j = 0; j < 4; j++) { finish(prob, row0 + i, col0 + j, acc[i * 4 + j]); }
+  for (var j = 0; j < 4; j++) {
+    finish(prob, row0, col0 + j, acc0[j]);
+    finish(prob, row0 + 1, col0 + j, acc1[j]);
+    finish(prob, row0 + 2, col0 + j, acc2[j]);
+    finish(prob, row0 + 3, col0 + j, acc3[j]);
   }
 }
 `,
@@ -2273,18 +2413,18 @@ struct Params {
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(3) var<storage, read_write> temp: array<f32>;
 
-/** One element of the row side: its factor at position v of the sum. */
-fn side_a(prob: i32, r: i32, i2: i32) -> f32 {
+/** Where the row side's factor of flat row r sits, at position i2 of the sum. */
+fn side_a(prob: i32, r: i32, i2: i32) -> i32 {
   let i0: i32 = r % 32;
   let b119: i32 = i0;
-  return temp[P.off_t1 + prob * P.st_t1 + b119 + i2 * 32];
+  return P.off_t1 + prob * P.st_t1 + b119 + i2 * 32;
 }
 
-/** One element of the column side: its factor at position v of the sum. */
-fn side_b(prob: i32, r: i32, i2: i32) -> f32 {
+/** Where the column side's factor of flat column r sits, at position i2 of the sum. */
+fn side_b(prob: i32, r: i32, i2: i32) -> i32 {
   let i1: i32 = r % 32;
   let b120: i32 = i1;
-  return temp[P.off_t1 + prob * P.st_t1 + b120 + i2 * 32];
+  return P.off_t1 + prob * P.st_t1 + b120 + i2 * 32;
 }
 
 /** Whether output (r, c) is computed here: inside the block, on or above the diagonal, in the window. */
@@ -2308,8 +2448,8 @@ fn finish(prob: i32, r: i32, c: i32, total: f32) {
   temp[P.off_t20 + prob * P.st_t20 + i0 * 32 + i1] += acc121;
 }
 
-var<workgroup> tile_a: array<f32, 1024>; // [k][row]
-var<workgroup> tile_b: array<f32, 1024>; // [k][col]
+var<workgroup> tile_a: array<vec4<f32>, 256>; // [k][rows / 4]
+var<workgroup> tile_b: array<vec4<f32>, 256>; // [k][columns / 4]
 var<workgroup> any_active: atomic<u32>;
 var<workgroup> go: u32;
 
@@ -2329,39 +2469,59 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   workgroupBarrier();
   if (li == 0u) { go = atomicLoad(&any_active); }
   if (workgroupUniformLoad(&go) == 0u) { return; }
-  var acc: array<f32, 16>;
-  // Each thread loads 4 consecutive k of one row of each side per step.
+  // Each thread loads 4 consecutive k of one row and of one column per step.
   let load_r = i32(wid.y) * 64 + i32(li / 4u);
   let load_c = i32(wid.x) * 64 + i32(li / 4u);
   let load_k = i32(li % 4u) * 4;
+  let ok_r = load_r < 32;
+  let ok_c = load_c < 32;
+  let at_a = side_a(prob, select(0, load_r, ok_r), 0);
+  let step_a = side_a(prob, select(0, load_r, ok_r), 1) - at_a;
+  let at_b = side_b(prob, select(0, load_c, ok_c), 0);
+  let step_b = side_b(prob, select(0, load_c, ok_c), 1) - at_b;
+  let slot = i32(li / 16u);
+  let lane = i32((li / 4u) % 4u);
+  var acc0 = vec4<f32>(0.0f);
+  var acc1 = vec4<f32>(0.0f);
+  var acc2 = vec4<f32>(0.0f);
+  var acc3 = vec4<f32>(0.0f);
   for (var k0 = 0; k0 < P.dim_N; k0 += 16) {
     for (var j = 0; j < 4; j++) {
       let k = k0 + load_k + j;
       var va = 0.0f;
       var vb = 0.0f;
       if (k < P.dim_N) {
-        if (load_r < 32) { va = side_a(prob, load_r, k); }
-        if (load_c < 32) { vb = side_b(prob, load_c, k); }
+        if (ok_r) { va = temp[at_a + k * step_a]; }
+        if (ok_c) { vb = temp[at_b + k * step_b]; }
       }
-      tile_a[(load_k + j) * 64 + i32(li / 4u)] = va;
-      tile_b[(load_k + j) * 64 + i32(li / 4u)] = vb;
+      tile_a[(load_k + j) * 16 + slot][lane] = va;
+      tile_b[(load_k + j) * 16 + slot][lane] = vb;
     }
     workgroupBarrier();
     // A partial sum per step, added to the running sum: blocked summation keeps f32 error low.
-    var part: array<f32, 16>;
+    var p0 = vec4<f32>(0.0f);
+    var p1 = vec4<f32>(0.0f);
+    var p2 = vec4<f32>(0.0f);
+    var p3 = vec4<f32>(0.0f);
     for (var kk = 0; kk < 16; kk++) {
-      let ar = kk * 64 + i32(lid.y) * 4;
-      let bc = kk * 64 + i32(lid.x) * 4;
-      for (var i = 0; i < 4; i++) {
-        let x = tile_a[ar + i];
-        for (var j = 0; j < 4; j++) { part[i * 4 + j] += x * tile_b[bc + j]; }
-      }
+      let a = tile_a[kk * 16 + i32(lid.y)];
+      let b = tile_b[kk * 16 + i32(lid.x)];
+      p0 += a.x * b;
+      p1 += a.y * b;
+      p2 += a.z * b;
+      p3 += a.w * b;
     }
-    for (var i = 0; i < 16; i++) { acc[i] += part[i]; }
+    acc0 += p0;
+    acc1 += p1;
+    acc2 += p2;
+    acc3 += p3;
     workgroupBarrier();
   }
-  for (var i = 0; i < 4; i++) {
-    for (var j = 0; j < 4; j++) { finish(prob, row0 + i, col0 + j, acc[i * 4 + j]); }
+  for (var j = 0; j < 4; j++) {
+    finish(prob, row0, col0 + j, acc0[j]);
+    finish(prob, row0 + 1, col0 + j, acc1[j]);
+    finish(prob, row0 + 2, col0 + j, acc2[j]);
+    finish(prob, row0 + 3, col0 + j, acc3[j]);
   }
 }
 `,

@@ -274,20 +274,25 @@ function emitTiled(w: Writer, levels: readonly Level[], tail: readonly Stmt[], t
   const C = count(t.cols);
   const K0 = w.int(t.reduce.from);
   const K1 = w.int(t.reduce.to);
-  const sideFn = (fname: string, ls: readonly Level[], factor: Expr) => {
-    w.line(`/** One element of the ${fname === 'side_a' ? 'row' : 'column'} side: its factor at position v of the sum. */`);
-    w.line(`fn ${fname}(prob: i32, r: i32, ${t.reduce.v}: i32) -> f32 {`);
+  // Each side's factor is a load whose index is affine in the summed variable: a thread finds its
+  // row's index at v = 0 and the step per v once, then loads along the sum without decoding.
+  const sideFn = (fname: string, ls: readonly Level[], factor: Expr): string => {
+    if (factor.k !== 'load') throw new Error('internal: a tiled side is not a load');
+    w.line(`/** Where the ${fname === 'side_a' ? 'row' : 'column'} side's factor of flat ${fname === 'side_a' ? 'row' : 'column'} r sits, at position ${t.reduce.v} of the sum. */`);
+    w.line(`fn ${fname}(prob: i32, r: i32, ${t.reduce.v}: i32) -> i32 {`);
     decode(w, 'r', ls, '  ');
     const need = new Set<string>();
     forEachName(factor, (x) => need.add(x));
     for (let j = t.lets.length - 1; j >= 0; j--) if (need.has(t.lets[j]!.name)) forEachName(t.lets[j]!.value, (x) => need.add(x));
     for (const l of t.lets) if (need.has(l.name)) w.line(`  let ${l.name}: i32 = ${w.int(l.value)};`);
-    w.line(`  return ${w.float(factor)};`);
+    const el = w.element(factor.buf, factor.index);
+    w.line(`  return ${el.index};`);
     w.line('}');
     w.line();
+    return el.array;
   };
-  sideFn('side_a', t.rows, t.a);
-  sideFn('side_b', t.cols, t.b);
+  const arrayA = sideFn('side_a', t.rows, t.a);
+  const arrayB = sideFn('side_b', t.cols, t.b);
   const stores = tail.filter((st) => st.k === 'store' || st.k === 'storeSym');
   w.line('/** Whether output (r, c) is computed here: inside the block, on or above the diagonal, in the window. */');
   w.line('fn is_active(prob: i32, r: i32, c: i32) -> bool {');
@@ -314,65 +319,87 @@ function emitTiled(w: Writer, levels: readonly Level[], tail: readonly Stmt[], t
   }
   w.line('}');
   w.line();
-  const per = TILE / 16;
-  w.line(`var<workgroup> tile_a: array<f32, ${TILE * TILE_K}>; // [k][row]`);
-  w.line(`var<workgroup> tile_b: array<f32, ${TILE * TILE_K}>; // [k][col]`);
+  // 16 × 16 threads; thread (x, y) owns rows 4y..4y+3 and columns 4x..4x+3 of the tile. Tiles
+  // hold vec4s of 4 neighbouring rows (columns) per k, so each thread reads one vec4 per side per
+  // k and does 16 multiply-adds with it.
+  const q = TILE / 4;
+  w.line(`var<workgroup> tile_a: array<vec4<f32>, ${q * TILE_K}>; // [k][rows / 4]`);
+  w.line(`var<workgroup> tile_b: array<vec4<f32>, ${q * TILE_K}>; // [k][columns / 4]`);
   w.line('var<workgroup> any_active: atomic<u32>;');
   w.line('var<workgroup> go: u32;');
   w.line();
   w.line('@compute @workgroup_size(16, 16)');
   w.line('fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_invocation_index) li: u32) {');
   w.line('  let prob: i32 = P.first + i32(wid.z);');
-  w.line(`  let row0 = i32(wid.y) * ${TILE} + i32(lid.y) * ${per};`);
-  w.line(`  let col0 = i32(wid.x) * ${TILE} + i32(lid.x) * ${per};`);
+  w.line(`  let row0 = i32(wid.y) * ${TILE} + i32(lid.y) * 4;`);
+  w.line(`  let col0 = i32(wid.x) * ${TILE} + i32(lid.x) * 4;`);
   w.line('  // Tiles with nothing to compute (below the diagonal, outside the window) stop here, together.');
   w.line('  if (li == 0u) { atomicStore(&any_active, 0u); }');
   w.line('  workgroupBarrier();');
   w.line('  var mine = false;');
-  w.line(`  for (var i = 0; i < ${per}; i++) {`);
-  w.line(`    for (var j = 0; j < ${per}; j++) { mine = mine || is_active(prob, row0 + i, col0 + j); }`);
+  w.line('  for (var i = 0; i < 4; i++) {');
+  w.line('    for (var j = 0; j < 4; j++) { mine = mine || is_active(prob, row0 + i, col0 + j); }');
   w.line('  }');
   w.line('  if (mine) { atomicOr(&any_active, 1u); }');
   w.line('  workgroupBarrier();');
   w.line('  if (li == 0u) { go = atomicLoad(&any_active); }');
   w.line('  if (workgroupUniformLoad(&go) == 0u) { return; }');
-  w.line(`  var acc: array<f32, ${per * per}>;`);
-  w.line('  // Each thread loads 4 consecutive k of one row of each side per step.');
+  w.line('  // Each thread loads 4 consecutive k of one row and of one column per step.');
   w.line(`  let load_r = i32(wid.y) * ${TILE} + i32(li / 4u);`);
   w.line(`  let load_c = i32(wid.x) * ${TILE} + i32(li / 4u);`);
   w.line('  let load_k = i32(li % 4u) * 4;');
+  w.line(`  let ok_r = load_r < ${R};`);
+  w.line(`  let ok_c = load_c < ${C};`);
+  w.line(`  let at_a = side_a(prob, select(0, load_r, ok_r), 0);`);
+  w.line(`  let step_a = side_a(prob, select(0, load_r, ok_r), 1) - at_a;`);
+  w.line(`  let at_b = side_b(prob, select(0, load_c, ok_c), 0);`);
+  w.line(`  let step_b = side_b(prob, select(0, load_c, ok_c), 1) - at_b;`);
+  w.line(`  let slot = i32(li / 16u);`);
+  w.line(`  let lane = i32((li / 4u) % 4u);`);
+  w.line('  var acc0 = vec4<f32>(0.0f);');
+  w.line('  var acc1 = vec4<f32>(0.0f);');
+  w.line('  var acc2 = vec4<f32>(0.0f);');
+  w.line('  var acc3 = vec4<f32>(0.0f);');
   w.line(`  for (var k0 = ${K0}; k0 < ${K1}; k0 += ${TILE_K}) {`);
   w.line('    for (var j = 0; j < 4; j++) {');
   w.line('      let k = k0 + load_k + j;');
   w.line('      var va = 0.0f;');
   w.line('      var vb = 0.0f;');
   w.line(`      if (k < ${K1}) {`);
-  w.line(`        if (load_r < ${R}) { va = side_a(prob, load_r, k); }`);
-  w.line(`        if (load_c < ${C}) { vb = side_b(prob, load_c, k); }`);
+  w.line(`        if (ok_r) { va = ${arrayA}[at_a + k * step_a]; }`);
+  w.line(`        if (ok_c) { vb = ${arrayB}[at_b + k * step_b]; }`);
   w.line('      }');
-  w.line(`      tile_a[(load_k + j) * ${TILE} + i32(li / 4u)] = va;`);
-  w.line(`      tile_b[(load_k + j) * ${TILE} + i32(li / 4u)] = vb;`);
+  w.line(`      tile_a[(load_k + j) * ${q} + slot][lane] = va;`);
+  w.line(`      tile_b[(load_k + j) * ${q} + slot][lane] = vb;`);
   w.line('    }');
   w.line('    workgroupBarrier();');
   w.line('    // A partial sum per step, added to the running sum: blocked summation keeps f32 error low.');
-  w.line(`    var part: array<f32, ${per * per}>;`);
+  w.line('    var p0 = vec4<f32>(0.0f);');
+  w.line('    var p1 = vec4<f32>(0.0f);');
+  w.line('    var p2 = vec4<f32>(0.0f);');
+  w.line('    var p3 = vec4<f32>(0.0f);');
   w.line(`    for (var kk = 0; kk < ${TILE_K}; kk++) {`);
-  w.line(`      let ar = kk * ${TILE} + i32(lid.y) * ${per};`);
-  w.line(`      let bc = kk * ${TILE} + i32(lid.x) * ${per};`);
-  w.line(`      for (var i = 0; i < ${per}; i++) {`);
-  w.line('        let x = tile_a[ar + i];');
-  w.line(`        for (var j = 0; j < ${per}; j++) { part[i * ${per} + j] += x * tile_b[bc + j]; }`);
-  w.line('      }');
+  w.line(`      let a = tile_a[kk * ${q} + i32(lid.y)];`);
+  w.line(`      let b = tile_b[kk * ${q} + i32(lid.x)];`);
+  w.line('      p0 += a.x * b;');
+  w.line('      p1 += a.y * b;');
+  w.line('      p2 += a.z * b;');
+  w.line('      p3 += a.w * b;');
   w.line('    }');
-  w.line(`    for (var i = 0; i < ${per * per}; i++) { acc[i] += part[i]; }`);
+  w.line('    acc0 += p0;');
+  w.line('    acc1 += p1;');
+  w.line('    acc2 += p2;');
+  w.line('    acc3 += p3;');
   w.line('    workgroupBarrier();');
   w.line('  }');
-  w.line(`  for (var i = 0; i < ${per}; i++) {`);
-  w.line(`    for (var j = 0; j < ${per}; j++) { finish(prob, row0 + i, col0 + j, acc[i * ${per} + j]); }`);
+  w.line('  for (var j = 0; j < 4; j++) {');
+  w.line('    finish(prob, row0, col0 + j, acc0[j]);');
+  w.line('    finish(prob, row0 + 1, col0 + j, acc1[j]);');
+  w.line('    finish(prob, row0 + 2, col0 + j, acc2[j]);');
+  w.line('    finish(prob, row0 + 3, col0 + j, acc3[j]);');
   w.line('  }');
   w.line('}');
 }
-
 
 // ---- statements and expressions ------------------------------------------------------------------
 
@@ -505,30 +532,36 @@ class Writer {
 
   /** A buffer element of the current problem. */
   private ref(buf: string, index: Expr): string {
+    const { array, index: i } = this.element(buf, index);
+    return `${array}[${i}]`;
+  }
+
+  /** Which bound array holds a buffer element of the current problem, and where. */
+  element(buf: string, index: Expr): { array: string; index: string } {
     const i = this.int(index);
     const plus = i === '0' ? '' : ` + ${i}`;
     if (buf === 'theta') {
       this.used.add('theta');
-      return `theta[prob * P.st_theta${plus}]`;
+      return { array: 'theta', index: `prob * P.st_theta${plus}` };
     }
     if (buf === 'value') {
       this.used.add('value');
-      return `value[prob${plus}]`;
+      return { array: 'value', index: `prob${plus}` };
     }
     if (buf === 'gradient') {
       this.used.add('gradient');
-      return `gradient[prob * ${this.ctx.n}${plus}]`;
+      return { array: 'gradient', index: `prob * ${this.ctx.n}${plus}` };
     }
     const d = this.ctx.dataIndex.get(buf);
     if (d !== undefined) {
       this.used.add('data');
       const scalar = this.ctx.buffers.find((b) => b.name === buf)?.scalar;
-      return `data[P.off_d${d} + prob * P.st_d${d}${scalar ? '' : plus}]`;
+      return { array: 'data', index: `P.off_d${d} + prob * P.st_d${d}${scalar ? '' : plus}` };
     }
     const t = this.ctx.tempIndex.get(buf);
     if (t === undefined) throw new Error(`internal: unknown buffer ${buf}`);
     this.used.add('temp');
-    return `temp[P.off_t${t} + prob * P.st_t${t}${plus}]`;
+    return { array: 'temp', index: `P.off_t${t} + prob * P.st_t${t}${plus}` };
   }
 
   int(e: Expr): string {
