@@ -20,6 +20,7 @@ import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compile } from '../compiler/index.ts';
+import { fillData, layoutProblems, normal, type DataSpec, type Init, type ParamSpec } from './common.ts';
 import {
   loadGenerated,
   median,
@@ -36,21 +37,7 @@ import {
 
 // ---- The models ---------------------------------------------------------------------------
 
-type Init = (rng: Rng) => number;
-const normal = (scale: number): Init => (rng) => scale * rng.normal();
 const uniform = (lo: number, hi: number): Init => (rng) => lo + (hi - lo) * rng.uniform();
-
-interface ParamSpec {
-  readonly name: string;
-  readonly size: number;
-  readonly init: Init;
-}
-interface DataSpec {
-  readonly name: string;
-  readonly shape: readonly number[];
-  /** 'normal': standard normal entries; 'onehot': each row one-hot at a random column. */
-  readonly fill: 'normal' | 'onehot';
-}
 type Target =
   | { readonly kind: 'speedup'; readonly min: number }
   | { readonly kind: 'bytes'; readonly relativeTo: string; readonly max: number }
@@ -235,31 +222,12 @@ function makeTheta(c: BenchCase, rng: Rng): Float64Array {
 function makeData(c: BenchCase, rng: Rng): Record<string, Float64Array> {
   const data: Record<string, Float64Array> = {};
   for (const d of c.data) {
-    const size = d.shape.reduce((a, b) => a * b, 1);
-    const a = new Float64Array(size);
-    if (d.fill === 'normal') for (let i = 0; i < size; i++) a[i] = rng.normal();
-    else {
-      const [rows, cols] = d.shape;
-      for (let r = 0; r < rows; r++) a[r * cols + rng.int(cols)] = 1;
-    }
+    const a = fillData(d, rng, new Float64Array(d.shape.reduce((x, y) => x * y, 1)));
     data[d.name] = a;
   }
   return data;
 }
 
-/** Differences between the compiler's θ layout and the one this bench (and the Python side) assumes. */
-function layoutProblems(c: BenchCase, mod: GeneratedModule): string[] {
-  const problems: string[] = [];
-  if (mod.model.n !== c.n) problems.push(`model.n is ${mod.model.n}, expected ${c.n}`);
-  let offset = 0;
-  c.params.forEach((p, i) => {
-    const q = mod.model.params[i];
-    if (!q || q.name !== p.name || q.size !== p.size || q.offset !== offset)
-      problems.push(`param ${i}: expected ${p.name} (size ${p.size}, offset ${offset}), got ${q ? `${q.name} (size ${q.size}, offset ${q.offset})` : 'nothing'}`);
-    offset += p.size;
-  });
-  return problems;
-}
 
 function symmetryProblems(h: Float64Array, n: number): string | undefined {
   let asym = 0;
@@ -332,7 +300,7 @@ async function runCase(c: BenchCase, o: Options, dir: string, torchOk: boolean):
     row.compileError = `the generated module does not load: ${err instanceof Error ? err.message : String(err)}`;
     return row;
   }
-  const problems = layoutProblems(c, mod);
+  const problems = layoutProblems(c.n, c.params, mod.model);
   if (problems.length) row.notes.push(`θ layout differs from the bench's: ${problems.join('; ')}`);
 
   const rng = new Rng(0x5eed + c.n);

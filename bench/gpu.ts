@@ -52,6 +52,7 @@ import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { requestDevice } from '../runtime/gpu/device.ts';
+import { fillData, layoutProblems, median, normal, Rng, type DataSpec, type ParamSpec } from './common.ts';
 import * as mlp784 from './generated/mlp_784_32_10.gpu.ts';
 import * as softmax from './generated/softmax_64_128.gpu.ts';
 import * as mlp64 from './generated/mlp_64_32_10.gpu.ts';
@@ -84,45 +85,7 @@ interface GpuModule {
   createKernels(device: GPUDevice): Promise<GpuKernels>;
 }
 
-// ---- Helpers shared in spirit with bench/support.ts ------------------------------------------
-
-/** mulberry32 + Box–Muller: the same stream as bench/support.ts's Rng for the same seed. */
-class Rng {
-  private state: number;
-  private spare: number | undefined;
-  constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-  uniform(): number {
-    let t = (this.state = (this.state + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  normal(): number {
-    if (this.spare !== undefined) {
-      const s = this.spare;
-      this.spare = undefined;
-      return s;
-    }
-    let u = 0;
-    while (u === 0) u = this.uniform();
-    const v = this.uniform();
-    const r = Math.sqrt(-2 * Math.log(u));
-    this.spare = r * Math.sin(2 * Math.PI * v);
-    return r * Math.cos(2 * Math.PI * v);
-  }
-  int(k: number): number {
-    return Math.floor(this.uniform() * k);
-  }
-}
-
-function median(xs: readonly number[]): number {
-  if (!xs.length) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
+// ---- Formatting ------------------------------------------------------------------------------
 
 const fmtMs = (ms: number | undefined): string =>
   ms === undefined || !Number.isFinite(ms)
@@ -145,20 +108,6 @@ function writeF32(path: string, a: Float32Array): void {
 
 // ---- The models -------------------------------------------------------------------------------
 
-type Init = (rng: Rng) => number;
-const normal = (scale: number): Init => (rng) => scale * rng.normal();
-
-interface ParamSpec {
-  readonly name: string;
-  readonly size: number;
-  readonly init: Init;
-}
-interface DataSpec {
-  readonly name: string;
-  readonly shape: readonly number[];
-  /** 'normal': standard normal entries; 'onehot': each row one-hot at a random column. */
-  readonly fill: 'normal' | 'onehot';
-}
 
 interface GpuCase {
   /** File name in bench/models/, without `.hess`. */
@@ -375,32 +324,12 @@ function makeProblem(c: GpuCase, size: number): Problem {
   const dataSpecs = c.data(size);
   const data: Record<string, Float32Array> = {};
   for (const d of dataSpecs) {
-    const count = d.shape.reduce((a, b) => a * b, 1);
-    const a = new Float32Array(count);
-    if (d.fill === 'normal') for (let i = 0; i < count; i++) a[i] = rng.normal();
-    else {
-      const [rows, cols] = d.shape;
-      for (let r = 0; r < rows; r++) a[r * cols + rng.int(cols)] = 1;
-    }
+    const a = fillData(d, rng, new Float32Array(d.shape.reduce((x, y) => x * y, 1)));
     data[d.name] = a;
   }
   return { size, problems: c.batched ? size : 1, theta, data, dataSpecs };
 }
 
-/** Differences between the module's θ layout and the one this bench (and gpu_peers.py) assumes. */
-function layoutProblems(c: GpuCase, mod: GpuModule): string[] {
-  const problems: string[] = [];
-  if (mod.model.n !== c.n) problems.push(`model.n is ${mod.model.n}, expected ${c.n}`);
-  let offset = 0;
-  c.params.forEach((p, i) => {
-    const q = mod.model.params[i];
-    if (!q || q.name !== p.name || q.size !== p.size || q.offset !== offset)
-      problems.push(`param ${i}: expected ${p.name} (size ${p.size}, offset ${offset}), got ${q ? `${q.name} (size ${q.size}, offset ${q.offset})` : 'nothing'}`);
-    offset += p.size;
-  });
-  if (mod.model.params.length !== c.params.length) problems.push(`${mod.model.params.length} params, expected ${c.params.length}`);
-  return problems;
-}
 
 /** Flat indices (into the B·n·n stack) checked against the peers: diagonal entries, one entry
  *  of every block pair, cross-block entries and random ones; fixed seed. Problems 0 and B−1
@@ -498,7 +427,7 @@ interface Row {
 async function runOurs(c: GpuCase, problem: Problem, device: GPUDevice, o: Options): Promise<Ours> {
   const ours: Ours = { errors: [], notes: [] };
   const mod = c.module;
-  const layout = layoutProblems(c, mod);
+  const layout = layoutProblems(c.n, c.params, mod.model);
   if (layout.length) ours.errors.push(`θ layout differs from the bench's: ${layout.join('; ')}`);
   ours.kernels = Object.keys(mod.wgsl).length;
   ours.wgslBytes = Object.values(mod.wgsl).reduce((a, s) => a + Buffer.byteLength(s, 'utf8'), 0);

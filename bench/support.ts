@@ -5,6 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { transform } from 'esbuild';
+import { median } from './common.ts';
 
 // ---- The generated module's API (docs: /work/shared/spec/outputs.md) --------------------
 
@@ -32,41 +33,7 @@ export async function loadGenerated(code: string, dir: string, name: string): Pr
   return (await import(pathToFileURL(file).href)) as GeneratedModule;
 }
 
-// ---- Deterministic random numbers ----------------------------------------------------
-
-/** mulberry32: a small, fast 32-bit generator; plenty for synthetic benchmark data. */
-export class Rng {
-  private state: number;
-  private spare: number | undefined;
-  constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-  /** Uniform in [0, 1). */
-  uniform(): number {
-    let t = (this.state = (this.state + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  /** Standard normal (Box–Muller). */
-  normal(): number {
-    if (this.spare !== undefined) {
-      const s = this.spare;
-      this.spare = undefined;
-      return s;
-    }
-    let u = 0;
-    while (u === 0) u = this.uniform();
-    const v = this.uniform();
-    const r = Math.sqrt(-2 * Math.log(u));
-    this.spare = r * Math.sin(2 * Math.PI * v);
-    return r * Math.cos(2 * Math.PI * v);
-  }
-  /** Integer in [0, k). */
-  int(k: number): number {
-    return Math.floor(this.uniform() * k);
-  }
-}
+export { Rng, median } from './common.ts';
 
 // ---- Timing ----------------------------------------------------------------------------
 
@@ -129,11 +96,6 @@ export function timeCalls(fn: () => void, o: TimingOptions): Timing {
   return { medianMs: median(samples), reps: samples.length, batch, samplesMs: samples, single: false };
 }
 
-export function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 
 // ---- Raw float64 files (little-endian, what numpy.fromfile('<f8') reads) ---------------
 

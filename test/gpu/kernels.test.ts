@@ -9,20 +9,10 @@ import { repoRoot } from '../helpers/fixtures.ts';
 import { compileToGpu, deviceOrSkip, loadGpu, type GpuModule } from '../helpers/gpu.ts';
 import { compileModel, type GeneratedModule } from '../helpers/load.ts';
 import { makeRng } from '../helpers/rng.ts';
+import { relativeError } from '../helpers/numeric.ts';
 
 const TOL = 1e-4;
 const SLOW = 300_000;
-
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  let e = 0;
-  for (let i = 0; i < b.length; i++) {
-    m = Math.max(m, Math.abs(b[i]!));
-    e = Math.max(e, Math.abs(a[i]! - b[i]!));
-  }
-  return m === 0 ? e : e / m;
-}
 
 const draw = (seed: string, length: number, lo = -1, hi = 1) => {
   const rng = makeRng(seed);
@@ -60,13 +50,13 @@ describe('tiled matrix-product kernels', () => {
     k.setData(data);
     const ref = cpu.evaluate(theta, data);
     const r = await k.evaluate(theta);
-    expect(relErr(r.hessian, ref.hessian)).toBeLessThan(TOL);
-    expect(relErr(r.gradient, ref.gradient)).toBeLessThan(TOL);
+    expect(relativeError(r.hessian, ref.hessian)).toBeLessThan(TOL);
+    expect(relativeError(r.gradient, ref.gradient)).toBeLessThan(TOL);
     // A second data set of another size reuses the kernels.
     const N2 = 70;
     const data2 = { X: draw('X2', N2 * 37), Y: draw('Y2', N2 * 3) };
     k.setData(data2);
-    expect(relErr(await k.hessian(theta), cpu.hessian(theta, data2))).toBeLessThan(TOL);
+    expect(relativeError(await k.hessian(theta), cpu.hessian(theta, data2))).toBeLessThan(TOL);
     k.destroy();
   });
 });
@@ -82,7 +72,7 @@ describe('Hessians larger than one storage binding', () => {
     const k = await gpu.createKernels(device);
     const H = await k.hessian(theta);
     const ref = cpu.hessian(theta);
-    expect(relErr(H, ref)).toBeLessThan(TOL);
+    expect(relativeError(H, ref)).toBeLessThan(TOL);
     k.destroy();
   });
 
@@ -100,7 +90,7 @@ describe('Hessians larger than one storage binding', () => {
     k.setData(data);
     const H = await k.hessian(theta);
     const ref = cpu.hessian(theta, data);
-    expect(relErr(H, ref)).toBeLessThan(TOL);
+    expect(relativeError(H, ref)).toBeLessThan(TOL);
     k.destroy();
 
     // On a device with WebGPU's default limits (256 MiB per buffer) the same Hessian needs two
@@ -110,7 +100,7 @@ describe('Hessians larger than one storage binding', () => {
     expect(small.limits.maxBufferSize).toBeLessThan(H.length * 4);
     const k2 = await gpu.createKernels(small);
     k2.setData(data);
-    expect(relErr(await k2.hessian(theta), ref)).toBeLessThan(TOL);
+    expect(relativeError(await k2.hessian(theta), ref)).toBeLessThan(TOL);
     await expect(k2.hessianBuffer(theta)).rejects.toThrow(/use hessianBuffers\(\), which returns it in 2 parts/);
     const { buffers, elementsPerBuffer } = await k2.hessianBuffers(theta);
     expect(buffers.length).toBe(2);
@@ -120,7 +110,7 @@ describe('Hessians larger than one storage binding', () => {
     enc.copyBufferToBuffer(buffers[1]!, 0, staging, 0, tail * 4);
     small.queue.submit([enc.finish()]);
     await staging.mapAsync(GPUMapMode.READ);
-    expect(relErr(new Float32Array(staging.getMappedRange()), ref.subarray(elementsPerBuffer))).toBeLessThan(TOL);
+    expect(relativeError(new Float32Array(staging.getMappedRange()), ref.subarray(elementsPerBuffer))).toBeLessThan(TOL);
     k2.destroy();
     small.destroy();
   });
@@ -143,9 +133,9 @@ describe('batches of problems', () => {
     for (let b = 0; b < B; b++) {
       const th = thetas.subarray(b * n, (b + 1) * n);
       const ref = cpu.evaluate(th, data);
-      expect(relErr(H.subarray(b * n * n, (b + 1) * n * n), ref.hessian)).toBeLessThan(TOL);
-      expect(relErr(all.hessians.subarray(b * n * n, (b + 1) * n * n), ref.hessian)).toBeLessThan(TOL);
-      expect(relErr(all.gradients.subarray(b * n, (b + 1) * n), ref.gradient)).toBeLessThan(TOL);
+      expect(relativeError(H.subarray(b * n * n, (b + 1) * n * n), ref.hessian)).toBeLessThan(TOL);
+      expect(relativeError(all.hessians.subarray(b * n * n, (b + 1) * n * n), ref.hessian)).toBeLessThan(TOL);
+      expect(relativeError(all.gradients.subarray(b * n, (b + 1) * n), ref.gradient)).toBeLessThan(TOL);
       expect(Math.abs(all.values[b]! - ref.value) / Math.max(1, Math.abs(ref.value))).toBeLessThan(TOL);
     }
     k.destroy();
@@ -168,8 +158,8 @@ describe('batches of problems', () => {
     expect(buffer.size).toBeGreaterThanOrEqual(B * n * n * 4);
     for (let b = 0; b < B; b += 37) {
       const d = { x: x.subarray(b * 3, b * 3 + 3), y: y[b]! };
-      expect(relErr(shared.subarray(b * n * n, (b + 1) * n * n), cpu.hessian(theta, d))).toBeLessThan(TOL);
-      expect(relErr(own.subarray(b * n * n, (b + 1) * n * n), cpu.hessian(thetas.subarray(b * n, (b + 1) * n), d))).toBeLessThan(TOL);
+      expect(relativeError(shared.subarray(b * n * n, (b + 1) * n * n), cpu.hessian(theta, d))).toBeLessThan(TOL);
+      expect(relativeError(own.subarray(b * n * n, (b + 1) * n * n), cpu.hessian(thetas.subarray(b * n, (b + 1) * n), d))).toBeLessThan(TOL);
     }
     await expect(k.hessian(theta)).rejects.toThrow(RangeError);
     await expect(k.hessianBatch(draw('bad', 3 * n))).rejects.toThrow(/thetas has length 78, expected 26 \(one θ for all\) or 500 × 26/);
@@ -194,7 +184,7 @@ describe('results left on the GPU', () => {
     await staging.mapAsync(GPUMapMode.READ);
     const onGpu = new Float32Array(staging.getMappedRange().slice(0));
     staging.destroy();
-    expect(relErr(onGpu, await k.hessian(theta))).toBe(0);
+    expect(relativeError(onGpu, await k.hessian(theta))).toBe(0);
     k.destroy();
   });
 });

@@ -6,20 +6,9 @@ import { loadFixtures } from '../helpers/fixtures.ts';
 import { compileToGpu, deviceOrSkip, loadGpu } from '../helpers/gpu.ts';
 import { compileModel, type DataArg } from '../helpers/load.ts';
 import { loadModelCases, makePoint } from '../models/cases.ts';
+import { relativeError } from '../helpers/numeric.ts';
 
 const TOL = 1e-4;
-
-/** max |a − b| / max |b| (0 when b is all zeros and a equals it). */
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  let e = 0;
-  for (let i = 0; i < b.length; i++) {
-    m = Math.max(m, Math.abs(b[i]!));
-    e = Math.max(e, Math.abs(a[i]! - b[i]!));
-  }
-  return m === 0 ? e : e / m;
-}
 
 function expectSymmetric(H: Float32Array, n: number, label: string): void {
   for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) if (H[i * n + j] !== H[j * n + i]) throw new Error(`${label}: H[${i},${j}] ≠ H[${j},${i}]`);
@@ -36,13 +25,13 @@ describe('GPU kernels on the shared fixtures (float32 vs independent float64)', 
       const n = f.json.n;
       expect(mod.model.n).toBe(n);
       expect(Math.abs(r.value - f.json.value) / Math.max(1, Math.abs(f.json.value))).toBeLessThan(TOL);
-      expect(relErr(r.gradient, f.json.gradient)).toBeLessThan(TOL);
-      expect(relErr(r.hessian, f.json.hessian)).toBeLessThan(TOL);
+      expect(relativeError(r.gradient, f.json.gradient)).toBeLessThan(TOL);
+      expect(relativeError(r.hessian, f.json.hessian)).toBeLessThan(TOL);
       expectSymmetric(r.hessian, n, f.name);
       // hessian() agrees with evaluate() and fills `out`.
       const out = new Float32Array(n * n);
       expect(await k.hessian(f.json.theta, out)).toBe(out);
-      expect(relErr(out, r.hessian)).toBe(0);
+      expect(relativeError(out, r.hessian)).toBe(0);
       k.destroy();
     });
   }
@@ -61,8 +50,8 @@ describe('GPU kernels on our test models (float32 vs the float64 TypeScript targ
       const r = await k.evaluate(p.theta);
       const scale = Math.max(1, Math.abs(ref.value));
       expect(Math.abs(r.value - ref.value) / scale, 'value').toBeLessThan(TOL);
-      expect(relErr(r.gradient, ref.gradient), 'gradient').toBeLessThan(TOL);
-      expect(relErr(r.hessian, ref.hessian), 'Hessian').toBeLessThan(TOL);
+      expect(relativeError(r.gradient, ref.gradient), 'gradient').toBeLessThan(TOL);
+      expect(relativeError(r.hessian, ref.hessian), 'Hessian').toBeLessThan(TOL);
       expectSymmetric(r.hessian, cpu.model.n, c.name);
       k.destroy();
     });

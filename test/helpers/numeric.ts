@@ -116,3 +116,19 @@ export function fdHessian(grad: (theta: Float64Array) => Float64Array, theta: Ar
   }
   return H;
 }
+
+/**
+ * max |a − b| / max(|b|, floor) over all entries (the absolute error when b is all zeros and no
+ * floor is given); a length mismatch or a NaN is an infinite error.
+ */
+export function relativeError(actual: ArrayLike<number>, expected: ArrayLike<number>, floor = 0): number {
+  if (actual.length !== expected.length) return Infinity;
+  let m = floor;
+  let e = 0;
+  for (let i = 0; i < expected.length; i++) {
+    m = Math.max(m, Math.abs(expected[i]!));
+    const d = Math.abs(actual[i]! - expected[i]!);
+    e = Math.max(e, Number.isNaN(d) ? Infinity : d);
+  }
+  return m === 0 ? e : e / m;
+}
