@@ -609,8 +609,8 @@ fn is_active(prob: i32, r: i32, c: i32) -> bool {
   return in_window(prob * 4489 + i0 * 536 + i1 * 67 + i2 * 8 + i3) || in_window(prob * 4489 + i0 * 8 + i1 + i2 * 536 + i3 * 67);
 }
 
-/** Stores output (r, c) given its sum. */
-fn finish(prob: i32, r: i32, c: i32, total: f32) {
+/** Stores output (r, c) given its sum: the mirror images of symmetric entries only when mirror is true, the rest when it is false. */
+fn finish(prob: i32, r: i32, c: i32, total: f32, mirror: bool) {
   if (r >= 4 * 8 || c >= 4 * 8) { return; }
   let i1: i32 = r % 8;
   let q_i1: i32 = r / 8;
@@ -627,13 +627,13 @@ fn finish(prob: i32, r: i32, c: i32, total: f32) {
     let sv0: f32 = p47 * acc48;
     let si0: i32 = i0 * 536 + i1 * 67 + i2 * 8 + i3;
     let sm0: i32 = i0 * 8 + i1 + i2 * 536 + i3 * 67;
-    hess_add(prob * 4489 + si0, sv0);
-    if (sm0 != si0) { hess_add(prob * 4489 + sm0, sv0); }
+    if (!mirror) { hess_add(prob * 4489 + si0, sv0); } else if (sm0 != si0) { hess_add(prob * 4489 + sm0, sv0); }
   }
 }
 
 var<workgroup> tile_a: array<vec4<f32>, 256>; // [k][rows / 4]
 var<workgroup> tile_b: array<vec4<f32>, 256>; // [k][columns / 4]
+var<workgroup> quarter: array<f32, 1024>; // [column][16 rows]: a quarter of the results, for the mirrors
 var<workgroup> any_active: atomic<u32>;
 var<workgroup> go: u32;
 
@@ -702,10 +702,32 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     workgroupBarrier();
   }
   for (var j = 0; j < 4; j++) {
-    finish(prob, row0, col0 + j, acc0[j]);
-    finish(prob, row0 + 1, col0 + j, acc1[j]);
-    finish(prob, row0 + 2, col0 + j, acc2[j]);
-    finish(prob, row0 + 3, col0 + j, acc3[j]);
+    finish(prob, row0, col0 + j, acc0[j], false);
+    finish(prob, row0 + 1, col0 + j, acc1[j], false);
+    finish(prob, row0 + 2, col0 + j, acc2[j], false);
+    finish(prob, row0 + 3, col0 + j, acc3[j], false);
+  }
+  // Mirrors: consecutive threads take consecutive rows, so that their writes are contiguous.
+  let tile_r = i32(wid.y) * 64;
+  let tile_c = i32(wid.x) * 64;
+  for (var h = 0; h < 4; h++) {
+    if (i32(lid.y) / 4 == h) {
+      let rl = (i32(lid.y) % 4) * 4;
+      for (var j = 0; j < 4; j++) {
+        let cl = i32(lid.x) * 4 + j;
+        quarter[cl * 16 + rl] = acc0[j];
+        quarter[cl * 16 + rl + 1] = acc1[j];
+        quarter[cl * 16 + rl + 2] = acc2[j];
+        quarter[cl * 16 + rl + 3] = acc3[j];
+      }
+    }
+    workgroupBarrier();
+    for (var t = 0; t < 4; t++) {
+      let rl = i32(li % 16u);
+      let cl = i32(li / 16u) + 16 * t;
+      finish(prob, tile_r + h * 16 + rl, tile_c + cl, quarter[cl * 16 + rl], true);
+    }
+    workgroupBarrier();
   }
 }
 `,

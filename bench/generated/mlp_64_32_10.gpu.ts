@@ -313,8 +313,8 @@ fn is_active(prob: i32, r: i32, c: i32) -> bool {
   return in_window(prob * 5808100 + i0 * 77120 + i1 * 2410 + i2 * 32 + i3) || in_window(prob * 5808100 + i0 * 32 + i1 + i2 * 77120 + i3 * 2410);
 }
 
-/** Stores output (r, c) given its sum. */
-fn finish(prob: i32, r: i32, c: i32, total: f32) {
+/** Stores output (r, c) given its sum: the mirror images of symmetric entries only when mirror is true, the rest when it is false. */
+fn finish(prob: i32, r: i32, c: i32, total: f32, mirror: bool) {
   if (r >= 64 * 32 || c >= 64 * 32) { return; }
   let i1: i32 = r % 32;
   let q_i1: i32 = r / 32;
@@ -332,13 +332,13 @@ fn finish(prob: i32, r: i32, c: i32, total: f32) {
     let sv0: f32 = p21 * acc22;
     let si0: i32 = i0 * 77120 + i1 * 2410 + i2 * 32 + i3;
     let sm0: i32 = i0 * 32 + i1 + i2 * 77120 + i3 * 2410;
-    hess_add(prob * 5808100 + si0, sv0);
-    if (sm0 != si0) { hess_add(prob * 5808100 + sm0, sv0); }
+    if (!mirror) { hess_add(prob * 5808100 + si0, sv0); } else if (sm0 != si0) { hess_add(prob * 5808100 + sm0, sv0); }
   }
 }
 
 var<workgroup> tile_a: array<vec4<f32>, 256>; // [k][rows / 4]
 var<workgroup> tile_b: array<vec4<f32>, 256>; // [k][columns / 4]
+var<workgroup> quarter: array<f32, 1024>; // [column][16 rows]: a quarter of the results, for the mirrors
 var<workgroup> any_active: atomic<u32>;
 var<workgroup> go: u32;
 
@@ -407,10 +407,32 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     workgroupBarrier();
   }
   for (var j = 0; j < 4; j++) {
-    finish(prob, row0, col0 + j, acc0[j]);
-    finish(prob, row0 + 1, col0 + j, acc1[j]);
-    finish(prob, row0 + 2, col0 + j, acc2[j]);
-    finish(prob, row0 + 3, col0 + j, acc3[j]);
+    finish(prob, row0, col0 + j, acc0[j], false);
+    finish(prob, row0 + 1, col0 + j, acc1[j], false);
+    finish(prob, row0 + 2, col0 + j, acc2[j], false);
+    finish(prob, row0 + 3, col0 + j, acc3[j], false);
+  }
+  // Mirrors: consecutive threads take consecutive rows, so that their writes are contiguous.
+  let tile_r = i32(wid.y) * 64;
+  let tile_c = i32(wid.x) * 64;
+  for (var h = 0; h < 4; h++) {
+    if (i32(lid.y) / 4 == h) {
+      let rl = (i32(lid.y) % 4) * 4;
+      for (var j = 0; j < 4; j++) {
+        let cl = i32(lid.x) * 4 + j;
+        quarter[cl * 16 + rl] = acc0[j];
+        quarter[cl * 16 + rl + 1] = acc1[j];
+        quarter[cl * 16 + rl + 2] = acc2[j];
+        quarter[cl * 16 + rl + 3] = acc3[j];
+      }
+    }
+    workgroupBarrier();
+    for (var t = 0; t < 4; t++) {
+      let rl = i32(li % 16u);
+      let cl = i32(li / 16u) + 16 * t;
+      finish(prob, tile_r + h * 16 + rl, tile_c + cl, quarter[cl * 16 + rl], true);
+    }
+    workgroupBarrier();
   }
 }
 `,
@@ -474,8 +496,8 @@ fn is_active(prob: i32, r: i32, c: i32) -> bool {
   return in_window(prob * 5808100 + i0 * 77120 + i1 * 2411 + i2 * 32) || in_window(prob * 5808100 + i0 * 32 + i1 * 2411 + i2 * 77120);
 }
 
-/** Stores output (r, c) given its sum. */
-fn finish(prob: i32, r: i32, c: i32, total: f32) {
+/** Stores output (r, c) given its sum: the mirror images of symmetric entries only when mirror is true, the rest when it is false. */
+fn finish(prob: i32, r: i32, c: i32, total: f32, mirror: bool) {
   if (r >= 64 * 32 || c >= 64) { return; }
   let i1: i32 = r % 32;
   let q_i1: i32 = r / 32;
@@ -490,13 +512,13 @@ fn finish(prob: i32, r: i32, c: i32, total: f32) {
     let sv0: f32 = p25 * acc26;
     let si0: i32 = i0 * 77120 + i1 * 2411 + i2 * 32;
     let sm0: i32 = i0 * 32 + i1 * 2411 + i2 * 77120;
-    hess_add(prob * 5808100 + si0, sv0);
-    if (sm0 != si0) { hess_add(prob * 5808100 + sm0, sv0); }
+    if (!mirror) { hess_add(prob * 5808100 + si0, sv0); } else if (sm0 != si0) { hess_add(prob * 5808100 + sm0, sv0); }
   }
 }
 
 var<workgroup> tile_a: array<vec4<f32>, 256>; // [k][rows / 4]
 var<workgroup> tile_b: array<vec4<f32>, 256>; // [k][columns / 4]
+var<workgroup> quarter: array<f32, 1024>; // [column][16 rows]: a quarter of the results, for the mirrors
 var<workgroup> any_active: atomic<u32>;
 var<workgroup> go: u32;
 
@@ -565,10 +587,32 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     workgroupBarrier();
   }
   for (var j = 0; j < 4; j++) {
-    finish(prob, row0, col0 + j, acc0[j]);
-    finish(prob, row0 + 1, col0 + j, acc1[j]);
-    finish(prob, row0 + 2, col0 + j, acc2[j]);
-    finish(prob, row0 + 3, col0 + j, acc3[j]);
+    finish(prob, row0, col0 + j, acc0[j], false);
+    finish(prob, row0 + 1, col0 + j, acc1[j], false);
+    finish(prob, row0 + 2, col0 + j, acc2[j], false);
+    finish(prob, row0 + 3, col0 + j, acc3[j], false);
+  }
+  // Mirrors: consecutive threads take consecutive rows, so that their writes are contiguous.
+  let tile_r = i32(wid.y) * 64;
+  let tile_c = i32(wid.x) * 64;
+  for (var h = 0; h < 4; h++) {
+    if (i32(lid.y) / 4 == h) {
+      let rl = (i32(lid.y) % 4) * 4;
+      for (var j = 0; j < 4; j++) {
+        let cl = i32(lid.x) * 4 + j;
+        quarter[cl * 16 + rl] = acc0[j];
+        quarter[cl * 16 + rl + 1] = acc1[j];
+        quarter[cl * 16 + rl + 2] = acc2[j];
+        quarter[cl * 16 + rl + 3] = acc3[j];
+      }
+    }
+    workgroupBarrier();
+    for (var t = 0; t < 4; t++) {
+      let rl = i32(li % 16u);
+      let cl = i32(li / 16u) + 16 * t;
+      finish(prob, tile_r + h * 16 + rl, tile_c + cl, quarter[cl * 16 + rl], true);
+    }
+    workgroupBarrier();
   }
 }
 `,
@@ -633,8 +677,8 @@ fn is_active(prob: i32, r: i32, c: i32) -> bool {
   return in_window(prob * 5808100 + 2048 + i0 * 77120 + i1 * 2410 + i2) || in_window(prob * 5808100 + 4935680 + i0 * 32 + i1 + i2 * 2410);
 }
 
-/** Stores output (r, c) given its sum. */
-fn finish(prob: i32, r: i32, c: i32, total: f32) {
+/** Stores output (r, c) given its sum: the mirror images of symmetric entries only when mirror is true, the rest when it is false. */
+fn finish(prob: i32, r: i32, c: i32, total: f32, mirror: bool) {
   if (r >= 64 * 32 || c >= 32) { return; }
   let i1: i32 = r % 32;
   let q_i1: i32 = r / 32;
@@ -649,13 +693,13 @@ fn finish(prob: i32, r: i32, c: i32, total: f32) {
     let sv0: f32 = p30 * acc31;
     let si0: i32 = 2048 + i0 * 77120 + i1 * 2410 + i2;
     let sm0: i32 = 4935680 + i0 * 32 + i1 + i2 * 2410;
-    hess_add(prob * 5808100 + si0, sv0);
-    if (sm0 != si0) { hess_add(prob * 5808100 + sm0, sv0); }
+    if (!mirror) { hess_add(prob * 5808100 + si0, sv0); } else if (sm0 != si0) { hess_add(prob * 5808100 + sm0, sv0); }
   }
 }
 
 var<workgroup> tile_a: array<vec4<f32>, 256>; // [k][rows / 4]
 var<workgroup> tile_b: array<vec4<f32>, 256>; // [k][columns / 4]
+var<workgroup> quarter: array<f32, 1024>; // [column][16 rows]: a quarter of the results, for the mirrors
 var<workgroup> any_active: atomic<u32>;
 var<workgroup> go: u32;
 
@@ -724,10 +768,32 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     workgroupBarrier();
   }
   for (var j = 0; j < 4; j++) {
-    finish(prob, row0, col0 + j, acc0[j]);
-    finish(prob, row0 + 1, col0 + j, acc1[j]);
-    finish(prob, row0 + 2, col0 + j, acc2[j]);
-    finish(prob, row0 + 3, col0 + j, acc3[j]);
+    finish(prob, row0, col0 + j, acc0[j], false);
+    finish(prob, row0 + 1, col0 + j, acc1[j], false);
+    finish(prob, row0 + 2, col0 + j, acc2[j], false);
+    finish(prob, row0 + 3, col0 + j, acc3[j], false);
+  }
+  // Mirrors: consecutive threads take consecutive rows, so that their writes are contiguous.
+  let tile_r = i32(wid.y) * 64;
+  let tile_c = i32(wid.x) * 64;
+  for (var h = 0; h < 4; h++) {
+    if (i32(lid.y) / 4 == h) {
+      let rl = (i32(lid.y) % 4) * 4;
+      for (var j = 0; j < 4; j++) {
+        let cl = i32(lid.x) * 4 + j;
+        quarter[cl * 16 + rl] = acc0[j];
+        quarter[cl * 16 + rl + 1] = acc1[j];
+        quarter[cl * 16 + rl + 2] = acc2[j];
+        quarter[cl * 16 + rl + 3] = acc3[j];
+      }
+    }
+    workgroupBarrier();
+    for (var t = 0; t < 4; t++) {
+      let rl = i32(li % 16u);
+      let cl = i32(li / 16u) + 16 * t;
+      finish(prob, tile_r + h * 16 + rl, tile_c + cl, quarter[cl * 16 + rl], true);
+    }
+    workgroupBarrier();
   }
 }
 `,
@@ -1032,8 +1098,8 @@ fn is_active(prob: i32, r: i32, c: i32) -> bool {
   return in_window(prob * 5808100 + 4937728 + i0 * 2410 + i1) || in_window(prob * 5808100 + 4937728 + i0 + i1 * 2410);
 }
 
-/** Stores output (r, c) given its sum. */
-fn finish(prob: i32, r: i32, c: i32, total: f32) {
+/** Stores output (r, c) given its sum: the mirror images of symmetric entries only when mirror is true, the rest when it is false. */
+fn finish(prob: i32, r: i32, c: i32, total: f32, mirror: bool) {
   if (r >= 32 || c >= 32) { return; }
   let i0: i32 = r % 32;
   let i1: i32 = c % 32;
@@ -1047,13 +1113,13 @@ fn finish(prob: i32, r: i32, c: i32, total: f32) {
     let sv0: f32 = p50 * acc51;
     let si0: i32 = 4937728 + i0 * 2410 + i1;
     let sm0: i32 = 4937728 + i0 + i1 * 2410;
-    hess_add(prob * 5808100 + si0, sv0);
-    if (sm0 != si0) { hess_add(prob * 5808100 + sm0, sv0); }
+    if (!mirror) { hess_add(prob * 5808100 + si0, sv0); } else if (sm0 != si0) { hess_add(prob * 5808100 + sm0, sv0); }
   }
 }
 
 var<workgroup> tile_a: array<vec4<f32>, 256>; // [k][rows / 4]
 var<workgroup> tile_b: array<vec4<f32>, 256>; // [k][columns / 4]
+var<workgroup> quarter: array<f32, 1024>; // [column][16 rows]: a quarter of the results, for the mirrors
 var<workgroup> any_active: atomic<u32>;
 var<workgroup> go: u32;
 
@@ -1122,10 +1188,32 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     workgroupBarrier();
   }
   for (var j = 0; j < 4; j++) {
-    finish(prob, row0, col0 + j, acc0[j]);
-    finish(prob, row0 + 1, col0 + j, acc1[j]);
-    finish(prob, row0 + 2, col0 + j, acc2[j]);
-    finish(prob, row0 + 3, col0 + j, acc3[j]);
+    finish(prob, row0, col0 + j, acc0[j], false);
+    finish(prob, row0 + 1, col0 + j, acc1[j], false);
+    finish(prob, row0 + 2, col0 + j, acc2[j], false);
+    finish(prob, row0 + 3, col0 + j, acc3[j], false);
+  }
+  // Mirrors: consecutive threads take consecutive rows, so that their writes are contiguous.
+  let tile_r = i32(wid.y) * 64;
+  let tile_c = i32(wid.x) * 64;
+  for (var h = 0; h < 4; h++) {
+    if (i32(lid.y) / 4 == h) {
+      let rl = (i32(lid.y) % 4) * 4;
+      for (var j = 0; j < 4; j++) {
+        let cl = i32(lid.x) * 4 + j;
+        quarter[cl * 16 + rl] = acc0[j];
+        quarter[cl * 16 + rl + 1] = acc1[j];
+        quarter[cl * 16 + rl + 2] = acc2[j];
+        quarter[cl * 16 + rl + 3] = acc3[j];
+      }
+    }
+    workgroupBarrier();
+    for (var t = 0; t < 4; t++) {
+      let rl = i32(li % 16u);
+      let cl = i32(li / 16u) + 16 * t;
+      finish(prob, tile_r + h * 16 + rl, tile_c + cl, quarter[cl * 16 + rl], true);
+    }
+    workgroupBarrier();
   }
 }
 `,

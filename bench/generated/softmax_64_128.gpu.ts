@@ -399,8 +399,8 @@ fn is_active(prob: i32, r: i32, c: i32) -> bool {
   return in_window(prob * 69222400 + i0 * 1064960 + i1 * 8320 + i2 * 128 + i3) || in_window(prob * 69222400 + i0 * 128 + i1 + i2 * 1064960 + i3 * 8320);
 }
 
-/** Stores output (r, c) given its sum. */
-fn finish(prob: i32, r: i32, c: i32, total: f32) {
+/** Stores output (r, c) given its sum: the mirror images of symmetric entries only when mirror is true, the rest when it is false. */
+fn finish(prob: i32, r: i32, c: i32, total: f32, mirror: bool) {
   if (r >= 64 * 128 || c >= 64 * 128) { return; }
   let i1: i32 = r % 128;
   let q_i1: i32 = r / 128;
@@ -417,13 +417,13 @@ fn finish(prob: i32, r: i32, c: i32, total: f32) {
     let sv0: f32 = p18 * acc19;
     let si0: i32 = i0 * 1064960 + i1 * 8320 + i2 * 128 + i3;
     let sm0: i32 = i0 * 128 + i1 + i2 * 1064960 + i3 * 8320;
-    hess_add(prob * 69222400 + si0, sv0);
-    if (sm0 != si0) { hess_add(prob * 69222400 + sm0, sv0); }
+    if (!mirror) { hess_add(prob * 69222400 + si0, sv0); } else if (sm0 != si0) { hess_add(prob * 69222400 + sm0, sv0); }
   }
 }
 
 var<workgroup> tile_a: array<vec4<f32>, 256>; // [k][rows / 4]
 var<workgroup> tile_b: array<vec4<f32>, 256>; // [k][columns / 4]
+var<workgroup> quarter: array<f32, 1024>; // [column][16 rows]: a quarter of the results, for the mirrors
 var<workgroup> any_active: atomic<u32>;
 var<workgroup> go: u32;
 
@@ -492,10 +492,32 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     workgroupBarrier();
   }
   for (var j = 0; j < 4; j++) {
-    finish(prob, row0, col0 + j, acc0[j]);
-    finish(prob, row0 + 1, col0 + j, acc1[j]);
-    finish(prob, row0 + 2, col0 + j, acc2[j]);
-    finish(prob, row0 + 3, col0 + j, acc3[j]);
+    finish(prob, row0, col0 + j, acc0[j], false);
+    finish(prob, row0 + 1, col0 + j, acc1[j], false);
+    finish(prob, row0 + 2, col0 + j, acc2[j], false);
+    finish(prob, row0 + 3, col0 + j, acc3[j], false);
+  }
+  // Mirrors: consecutive threads take consecutive rows, so that their writes are contiguous.
+  let tile_r = i32(wid.y) * 64;
+  let tile_c = i32(wid.x) * 64;
+  for (var h = 0; h < 4; h++) {
+    if (i32(lid.y) / 4 == h) {
+      let rl = (i32(lid.y) % 4) * 4;
+      for (var j = 0; j < 4; j++) {
+        let cl = i32(lid.x) * 4 + j;
+        quarter[cl * 16 + rl] = acc0[j];
+        quarter[cl * 16 + rl + 1] = acc1[j];
+        quarter[cl * 16 + rl + 2] = acc2[j];
+        quarter[cl * 16 + rl + 3] = acc3[j];
+      }
+    }
+    workgroupBarrier();
+    for (var t = 0; t < 4; t++) {
+      let rl = i32(li % 16u);
+      let cl = i32(li / 16u) + 16 * t;
+      finish(prob, tile_r + h * 16 + rl, tile_c + cl, quarter[cl * 16 + rl], true);
+    }
+    workgroupBarrier();
   }
 }
 `,
@@ -559,8 +581,8 @@ fn is_active(prob: i32, r: i32, c: i32) -> bool {
   return in_window(prob * 69222400 + i0 * 1064960 + i1 * 8321 + i2 * 128) || in_window(prob * 69222400 + i0 * 128 + i1 * 8321 + i2 * 1064960);
 }
 
-/** Stores output (r, c) given its sum. */
-fn finish(prob: i32, r: i32, c: i32, total: f32) {
+/** Stores output (r, c) given its sum: the mirror images of symmetric entries only when mirror is true, the rest when it is false. */
+fn finish(prob: i32, r: i32, c: i32, total: f32, mirror: bool) {
   if (r >= 64 * 128 || c >= 64) { return; }
   let i1: i32 = r % 128;
   let q_i1: i32 = r / 128;
@@ -575,13 +597,13 @@ fn finish(prob: i32, r: i32, c: i32, total: f32) {
     let sv0: f32 = p22 * acc23;
     let si0: i32 = i0 * 1064960 + i1 * 8321 + i2 * 128;
     let sm0: i32 = i0 * 128 + i1 * 8321 + i2 * 1064960;
-    hess_add(prob * 69222400 + si0, sv0);
-    if (sm0 != si0) { hess_add(prob * 69222400 + sm0, sv0); }
+    if (!mirror) { hess_add(prob * 69222400 + si0, sv0); } else if (sm0 != si0) { hess_add(prob * 69222400 + sm0, sv0); }
   }
 }
 
 var<workgroup> tile_a: array<vec4<f32>, 256>; // [k][rows / 4]
 var<workgroup> tile_b: array<vec4<f32>, 256>; // [k][columns / 4]
+var<workgroup> quarter: array<f32, 1024>; // [column][16 rows]: a quarter of the results, for the mirrors
 var<workgroup> any_active: atomic<u32>;
 var<workgroup> go: u32;
 
@@ -650,10 +672,32 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     workgroupBarrier();
   }
   for (var j = 0; j < 4; j++) {
-    finish(prob, row0, col0 + j, acc0[j]);
-    finish(prob, row0 + 1, col0 + j, acc1[j]);
-    finish(prob, row0 + 2, col0 + j, acc2[j]);
-    finish(prob, row0 + 3, col0 + j, acc3[j]);
+    finish(prob, row0, col0 + j, acc0[j], false);
+    finish(prob, row0 + 1, col0 + j, acc1[j], false);
+    finish(prob, row0 + 2, col0 + j, acc2[j], false);
+    finish(prob, row0 + 3, col0 + j, acc3[j], false);
+  }
+  // Mirrors: consecutive threads take consecutive rows, so that their writes are contiguous.
+  let tile_r = i32(wid.y) * 64;
+  let tile_c = i32(wid.x) * 64;
+  for (var h = 0; h < 4; h++) {
+    if (i32(lid.y) / 4 == h) {
+      let rl = (i32(lid.y) % 4) * 4;
+      for (var j = 0; j < 4; j++) {
+        let cl = i32(lid.x) * 4 + j;
+        quarter[cl * 16 + rl] = acc0[j];
+        quarter[cl * 16 + rl + 1] = acc1[j];
+        quarter[cl * 16 + rl + 2] = acc2[j];
+        quarter[cl * 16 + rl + 3] = acc3[j];
+      }
+    }
+    workgroupBarrier();
+    for (var t = 0; t < 4; t++) {
+      let rl = i32(li % 16u);
+      let cl = i32(li / 16u) + 16 * t;
+      finish(prob, tile_r + h * 16 + rl, tile_c + cl, quarter[cl * 16 + rl], true);
+    }
+    workgroupBarrier();
   }
 }
 `,
@@ -716,8 +760,8 @@ fn is_active(prob: i32, r: i32, c: i32) -> bool {
   return in_window(prob * 69222400 + 8192 + i0 * 1064960 + i1 * 8320 + i2) || in_window(prob * 69222400 + 68157440 + i0 * 128 + i1 + i2 * 8320);
 }
 
-/** Stores output (r, c) given its sum. */
-fn finish(prob: i32, r: i32, c: i32, total: f32) {
+/** Stores output (r, c) given its sum: the mirror images of symmetric entries only when mirror is true, the rest when it is false. */
+fn finish(prob: i32, r: i32, c: i32, total: f32, mirror: bool) {
   if (r >= 64 * 128 || c >= 128) { return; }
   let i1: i32 = r % 128;
   let q_i1: i32 = r / 128;
@@ -731,13 +775,13 @@ fn finish(prob: i32, r: i32, c: i32, total: f32) {
     let sv0: f32 = p26 * acc27;
     let si0: i32 = 8192 + i0 * 1064960 + i1 * 8320 + i2;
     let sm0: i32 = 68157440 + i0 * 128 + i1 + i2 * 8320;
-    hess_add(prob * 69222400 + si0, sv0);
-    if (sm0 != si0) { hess_add(prob * 69222400 + sm0, sv0); }
+    if (!mirror) { hess_add(prob * 69222400 + si0, sv0); } else if (sm0 != si0) { hess_add(prob * 69222400 + sm0, sv0); }
   }
 }
 
 var<workgroup> tile_a: array<vec4<f32>, 256>; // [k][rows / 4]
 var<workgroup> tile_b: array<vec4<f32>, 256>; // [k][columns / 4]
+var<workgroup> quarter: array<f32, 1024>; // [column][16 rows]: a quarter of the results, for the mirrors
 var<workgroup> any_active: atomic<u32>;
 var<workgroup> go: u32;
 
@@ -806,10 +850,32 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     workgroupBarrier();
   }
   for (var j = 0; j < 4; j++) {
-    finish(prob, row0, col0 + j, acc0[j]);
-    finish(prob, row0 + 1, col0 + j, acc1[j]);
-    finish(prob, row0 + 2, col0 + j, acc2[j]);
-    finish(prob, row0 + 3, col0 + j, acc3[j]);
+    finish(prob, row0, col0 + j, acc0[j], false);
+    finish(prob, row0 + 1, col0 + j, acc1[j], false);
+    finish(prob, row0 + 2, col0 + j, acc2[j], false);
+    finish(prob, row0 + 3, col0 + j, acc3[j], false);
+  }
+  // Mirrors: consecutive threads take consecutive rows, so that their writes are contiguous.
+  let tile_r = i32(wid.y) * 64;
+  let tile_c = i32(wid.x) * 64;
+  for (var h = 0; h < 4; h++) {
+    if (i32(lid.y) / 4 == h) {
+      let rl = (i32(lid.y) % 4) * 4;
+      for (var j = 0; j < 4; j++) {
+        let cl = i32(lid.x) * 4 + j;
+        quarter[cl * 16 + rl] = acc0[j];
+        quarter[cl * 16 + rl + 1] = acc1[j];
+        quarter[cl * 16 + rl + 2] = acc2[j];
+        quarter[cl * 16 + rl + 3] = acc3[j];
+      }
+    }
+    workgroupBarrier();
+    for (var t = 0; t < 4; t++) {
+      let rl = i32(li % 16u);
+      let cl = i32(li / 16u) + 16 * t;
+      finish(prob, tile_r + h * 16 + rl, tile_c + cl, quarter[cl * 16 + rl], true);
+    }
+    workgroupBarrier();
   }
 }
 `,
@@ -933,8 +999,8 @@ fn is_active(prob: i32, r: i32, c: i32) -> bool {
   return in_window(prob * 69222400 + 68165632 + i0 * 8320 + i1) || in_window(prob * 69222400 + 68165632 + i0 + i1 * 8320);
 }
 
-/** Stores output (r, c) given its sum. */
-fn finish(prob: i32, r: i32, c: i32, total: f32) {
+/** Stores output (r, c) given its sum: the mirror images of symmetric entries only when mirror is true, the rest when it is false. */
+fn finish(prob: i32, r: i32, c: i32, total: f32, mirror: bool) {
   if (r >= 128 || c >= 128) { return; }
   let i0: i32 = r % 128;
   let i1: i32 = c % 128;
@@ -947,13 +1013,13 @@ fn finish(prob: i32, r: i32, c: i32, total: f32) {
     let sv0: f32 = p33 * acc34;
     let si0: i32 = 68165632 + i0 * 8320 + i1;
     let sm0: i32 = 68165632 + i0 + i1 * 8320;
-    hess_add(prob * 69222400 + si0, sv0);
-    if (sm0 != si0) { hess_add(prob * 69222400 + sm0, sv0); }
+    if (!mirror) { hess_add(prob * 69222400 + si0, sv0); } else if (sm0 != si0) { hess_add(prob * 69222400 + sm0, sv0); }
   }
 }
 
 var<workgroup> tile_a: array<vec4<f32>, 256>; // [k][rows / 4]
 var<workgroup> tile_b: array<vec4<f32>, 256>; // [k][columns / 4]
+var<workgroup> quarter: array<f32, 1024>; // [column][16 rows]: a quarter of the results, for the mirrors
 var<workgroup> any_active: atomic<u32>;
 var<workgroup> go: u32;
 
@@ -1022,10 +1088,32 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     workgroupBarrier();
   }
   for (var j = 0; j < 4; j++) {
-    finish(prob, row0, col0 + j, acc0[j]);
-    finish(prob, row0 + 1, col0 + j, acc1[j]);
-    finish(prob, row0 + 2, col0 + j, acc2[j]);
-    finish(prob, row0 + 3, col0 + j, acc3[j]);
+    finish(prob, row0, col0 + j, acc0[j], false);
+    finish(prob, row0 + 1, col0 + j, acc1[j], false);
+    finish(prob, row0 + 2, col0 + j, acc2[j], false);
+    finish(prob, row0 + 3, col0 + j, acc3[j], false);
+  }
+  // Mirrors: consecutive threads take consecutive rows, so that their writes are contiguous.
+  let tile_r = i32(wid.y) * 64;
+  let tile_c = i32(wid.x) * 64;
+  for (var h = 0; h < 4; h++) {
+    if (i32(lid.y) / 4 == h) {
+      let rl = (i32(lid.y) % 4) * 4;
+      for (var j = 0; j < 4; j++) {
+        let cl = i32(lid.x) * 4 + j;
+        quarter[cl * 16 + rl] = acc0[j];
+        quarter[cl * 16 + rl + 1] = acc1[j];
+        quarter[cl * 16 + rl + 2] = acc2[j];
+        quarter[cl * 16 + rl + 3] = acc3[j];
+      }
+    }
+    workgroupBarrier();
+    for (var t = 0; t < 4; t++) {
+      let rl = i32(li % 16u);
+      let cl = i32(li / 16u) + 16 * t;
+      finish(prob, tile_r + h * 16 + rl, tile_c + cl, quarter[cl * 16 + rl], true);
+    }
+    workgroupBarrier();
   }
 }
 `,

@@ -307,8 +307,10 @@ function emitTiled(w: Writer, levels: readonly Level[], tail: readonly Stmt[], t
   } else w.line('  return true;');
   w.line('}');
   w.line();
-  w.line('/** Stores output (r, c) given its sum. */');
-  w.line(`fn finish(prob: i32, r: i32, c: i32, total: f32) {`);
+  const symmetric = stores.some((st) => st.k === 'storeSym');
+  w.line(symmetric ? '/** Stores output (r, c) given its sum: the mirror images of symmetric entries only when mirror is true, the rest when it is false. */' : '/** Stores output (r, c) given its sum. */');
+  w.line(`fn finish(prob: i32, r: i32, c: i32, total: f32${symmetric ? ', mirror: bool' : ''}) {`);
+  w.mirrorPass = symmetric ? 'mirror' : null;
   w.line(`  if (r >= ${R} || c >= ${C}) { return; }`);
   decode(w, 'r', t.rows, '  ');
   decode(w, 'c', t.cols, '  ');
@@ -317,6 +319,7 @@ function emitTiled(w: Writer, levels: readonly Level[], tail: readonly Stmt[], t
     if (st === t.reduce) w.line(`  let ${t.reduce.name}: f32 = total;`);
     else w.stmt(st, '  ', 'return');
   }
+  w.mirrorPass = null;
   w.line('}');
   w.line();
   // 16 × 16 threads; thread (x, y) owns rows 4y..4y+3 and columns 4x..4x+3 of the tile. Tiles
@@ -325,6 +328,7 @@ function emitTiled(w: Writer, levels: readonly Level[], tail: readonly Stmt[], t
   const q = TILE / 4;
   w.line(`var<workgroup> tile_a: array<vec4<f32>, ${q * TILE_K}>; // [k][rows / 4]`);
   w.line(`var<workgroup> tile_b: array<vec4<f32>, ${q * TILE_K}>; // [k][columns / 4]`);
+  if (symmetric) w.line(`var<workgroup> quarter: array<f32, ${TILE * 16}>; // [column][16 rows]: a quarter of the results, for the mirrors`);
   w.line('var<workgroup> any_active: atomic<u32>;');
   w.line('var<workgroup> go: u32;');
   w.line();
@@ -392,12 +396,39 @@ function emitTiled(w: Writer, levels: readonly Level[], tail: readonly Stmt[], t
   w.line('    acc3 += p3;');
   w.line('    workgroupBarrier();');
   w.line('  }');
+  const own = symmetric ? ', false' : '';
   w.line('  for (var j = 0; j < 4; j++) {');
-  w.line('    finish(prob, row0, col0 + j, acc0[j]);');
-  w.line('    finish(prob, row0 + 1, col0 + j, acc1[j]);');
-  w.line('    finish(prob, row0 + 2, col0 + j, acc2[j]);');
-  w.line('    finish(prob, row0 + 3, col0 + j, acc3[j]);');
+  w.line(`    finish(prob, row0, col0 + j, acc0[j]${own});`);
+  w.line(`    finish(prob, row0 + 1, col0 + j, acc1[j]${own});`);
+  w.line(`    finish(prob, row0 + 2, col0 + j, acc2[j]${own});`);
+  w.line(`    finish(prob, row0 + 3, col0 + j, acc3[j]${own});`);
   w.line('  }');
+  if (symmetric) {
+    // Mirror images lie along columns of the Hessian: written by threads that take consecutive
+    // rows of the tile, through workgroup memory, a quarter of the tile (16 rows) at a time.
+    w.line('  // Mirrors: consecutive threads take consecutive rows, so that their writes are contiguous.');
+    w.line(`  let tile_r = i32(wid.y) * ${TILE};`);
+    w.line(`  let tile_c = i32(wid.x) * ${TILE};`);
+    w.line('  for (var h = 0; h < 4; h++) {');
+    w.line('    if (i32(lid.y) / 4 == h) {');
+    w.line('      let rl = (i32(lid.y) % 4) * 4;');
+    w.line('      for (var j = 0; j < 4; j++) {');
+    w.line(`        let cl = i32(lid.x) * 4 + j;`);
+    w.line('        quarter[cl * 16 + rl] = acc0[j];');
+    w.line('        quarter[cl * 16 + rl + 1] = acc1[j];');
+    w.line('        quarter[cl * 16 + rl + 2] = acc2[j];');
+    w.line('        quarter[cl * 16 + rl + 3] = acc3[j];');
+    w.line('      }');
+    w.line('    }');
+    w.line('    workgroupBarrier();');
+    w.line('    for (var t = 0; t < 4; t++) {');
+    w.line('      let rl = i32(li % 16u);');
+    w.line('      let cl = i32(li / 16u) + 16 * t;');
+    w.line('      finish(prob, tile_r + h * 16 + rl, tile_c + cl, quarter[cl * 16 + rl], true);');
+    w.line('    }');
+    w.line('    workgroupBarrier();');
+    w.line('  }');
+  }
   w.line('}');
 }
 
@@ -425,6 +456,8 @@ class Writer {
   private readonly fns = new Map<string, MapFn>();
   private readonly used = new Set<string>();
   private hoisted: string[] | null = null;
+  /** In a tiled unit's finish(): the name of its flag saying whether this call writes mirrors only. */
+  mirrorPass: string | null = null;
   private counter = 0;
   readonly nn: string;
 
@@ -457,24 +490,29 @@ class Writer {
         emit(() => (st.op === '+' ? `${st.name} += ${this.float(st.value)};` : `${st.name} = max(${st.name}, ${this.float(st.value)});`));
         break;
       case 'store':
+        if (this.mirrorPass) {
+          // Written in the pass over entries; the mirror pass only writes mirrors.
+          emit(() => `if (!${this.mirrorPass}) { ${this.store(st.buf, st.index, this.float(st.value), st.accumulate)} }`);
+          break;
+        }
         emit(() => this.store(st.buf, st.index, this.float(st.value), st.accumulate));
         break;
       case 'storeSym': {
-        if (st.index.k === 'num' && st.mirror.k === 'num') {
-          const v = `sv${this.counter++}`;
-          emit(() => `let ${v}: f32 = ${this.float(st.value)};`);
-          this.line(`${ind}${this.store(st.buf, st.index, v, true)}`);
-          if (st.mirror.v !== st.index.v) this.line(`${ind}${this.store(st.buf, st.mirror, v, true)}`);
-          break;
-        }
         const k = this.counter++;
         this.line(`${ind}{`);
         const inner = ind + '  ';
         this.stmt({ k: 'let', name: `sv${k}`, int: false, value: st.value }, inner, skip);
         this.stmt({ k: 'let', name: `si${k}`, int: true, value: st.index }, inner, skip);
         this.stmt({ k: 'let', name: `sm${k}`, int: true, value: st.mirror }, inner, skip);
-        this.line(`${inner}${this.store(st.buf, { k: 'int', name: `si${k}` }, `sv${k}`, true)}`);
-        this.line(`${inner}if (sm${k} != si${k}) { ${this.store(st.buf, { k: 'int', name: `sm${k}` }, `sv${k}`, true)} }`);
+        const atIndex = this.store(st.buf, { k: 'int', name: `si${k}` }, `sv${k}`, true);
+        const atMirror = this.store(st.buf, { k: 'int', name: `sm${k}` }, `sv${k}`, true);
+        // (On the diagonal an entry is its own mirror: stored once.)
+        if (this.mirrorPass) {
+          this.line(`${inner}if (!${this.mirrorPass}) { ${atIndex} } else if (sm${k} != si${k}) { ${atMirror} }`);
+        } else {
+          this.line(`${inner}${atIndex}`);
+          this.line(`${inner}if (sm${k} != si${k}) { ${atMirror} }`);
+        }
         this.line(`${ind}}`);
         break;
       }
