@@ -1,12 +1,13 @@
 // Lowered program -> WGSL compute shaders (float32) and the plan that runs them.
 //
-// Every top-level loop nest of a kernel (one term, or terms fused into one nest) becomes one
-// shader, a "unit": its leading loops over output coordinates become threads (each thread
-// owns distinct outputs, so accumulating stores need no atomics), the rest runs per thread.
-// A unit whose innermost statement is a sum of a row-side factor times a column-side factor
-// (a dense Hessian block: Σ_n R[row, n]·C[col, n]) is emitted as a tiled matrix product through
-// workgroup memory instead. Every shader also runs over a batch of independent problems: each
-// buffer is addressed per problem through offsets and strides in the uniform parameters.
+// Every top-level loop nest of a kernel (one term, or terms fused into one nest) is a "unit":
+// its leading loops over output coordinates become threads (each thread owns distinct outputs,
+// so accumulating stores need no atomics), the rest runs per thread. A unit whose innermost
+// statement is a sum of a row-side factor times a column-side factor (a dense Hessian block:
+// Σ_n R[row, n]·C[col, n]) becomes a tiled matrix product through workgroup memory, a dispatch
+// of its own; independent plain units share dispatches (wgsl-schedule.ts), each thread running
+// the unit its index falls in. Every shader also runs over a batch of independent problems:
+// each buffer is addressed per problem through offsets and strides in the uniform parameters.
 //
 // Buffers: θ, the data (all arrays in one buffer), the workspaces (all temps in one buffer),
 // the value, the gradient and a window of the Hessian (so that Hessians larger than one
@@ -16,18 +17,19 @@ import type { Dim } from '../2-ir/graph.ts';
 import type { MapFn } from '../2-ir/index-form.ts';
 import type { Buffer, Entry, Expr, Kernel, Program, Stmt } from '../5-lower/loops.ts';
 import { wgslFloat, wgslFnDefinition, wgslFnDeps, wgslFnName } from './wgsl-functions.ts';
+import { scheduleWaves, type Access } from './wgsl-schedule.ts';
 
-/** Threads per workgroup of a plain unit. */
+/** Threads per workgroup of a plain dispatch. */
 export const WORKGROUP = 64;
 /** Tiled matrix product: each workgroup computes TILE × TILE outputs, 4 × 4 per thread, TILE_K deep per step. */
 export const TILE = 64;
 export const TILE_K = 16;
 
-/** One dispatch: a plain unit (threads over its parallel loops) or a tiled product. */
-export interface GpuUnit {
+/** One dispatch (one shader): plain units side by side, or a tiled product. */
+export interface GpuDispatch {
   readonly name: string;
-  /** Extents of the loops run as threads (product = threads per problem). */
-  readonly threads: readonly Dim[];
+  /** Plain: the extents of each unit's thread loops; a problem's threads are the units' in turn. */
+  readonly parts: readonly (readonly Dim[])[];
   /** Tiled products: extents of the row and column loops. */
   readonly tiled?: { readonly rows: readonly Dim[]; readonly cols: readonly Dim[] };
   /** Whether it writes the Hessian (and so runs once per window of it). */
@@ -43,10 +45,10 @@ export interface GpuProgram {
   readonly dims: readonly string[];
   readonly data: readonly { readonly name: string; readonly shape: readonly Dim[] }[];
   readonly temps: readonly { readonly name: string; readonly shape: readonly Dim[] }[];
-  readonly units: readonly GpuUnit[];
-  /** Steps of each entry point, in order. */
+  readonly units: readonly GpuDispatch[];
+  /** Steps of each entry point, in order (`unit` names a dispatch). */
   readonly entries: Readonly<Record<Entry, readonly GpuStep[]>>;
-  /** WGSL source of each unit, by name. */
+  /** WGSL source of each dispatch, by name. */
   readonly shaders: Readonly<Record<string, string>>;
 }
 
@@ -58,51 +60,83 @@ interface Level {
   readonly pre: readonly Stmt[];
 }
 
+/** One loop nest of a kernel, analysed. */
+interface Unit {
+  readonly name: string;
+  readonly kernel: Kernel;
+  /** The nest's comment (its terms in index notation). */
+  readonly comment: string | undefined;
+  readonly levels: readonly Level[];
+  readonly tail: readonly Stmt[];
+  readonly tiled: TiledPlan | null;
+  readonly access: Access;
+}
+
 export function emitWgsl(p: Program, info: { data: readonly { name: string; shape: readonly Dim[] }[]; symbolicDims: readonly string[] }): GpuProgram {
   const temps = p.buffers.filter((b) => b.kind === 'temp').map((b) => ({ name: b.name, shape: b.shape }));
   const dataIndex = new Map(info.data.map((d, k) => [`d_${d.name}`, k]));
   const tempIndex = new Map(temps.map((t, k) => [t.name, k]));
-  const fields = [
-    'total', 'threads', 'grid_x', 'first', 'win_start', 'win_len', 'st_theta',
-    ...info.symbolicDims.map((d) => `dim_${d}`),
-    ...info.data.flatMap((_, k) => [`off_d${k}`, `st_d${k}`]),
-    ...temps.flatMap((_, k) => [`off_t${k}`, `st_t${k}`]),
-  ];
-  const ctx: ShaderContext = { n: p.n, buffers: p.buffers, dataIndex, tempIndex, fields };
-  const units: GpuUnit[] = [];
-  const shaders: Record<string, string> = {};
+  const ctx: ShaderContext = {
+    n: p.n,
+    buffers: p.buffers,
+    dataIndex,
+    tempIndex,
+    fields: [
+      'total', 'threads', 'grid_x', 'first', 'win_start', 'win_len', 'st_theta',
+      ...Array.from({ length: MAX_PARTS }, (_, k) => `part${k}`),
+      ...info.symbolicDims.map((d) => `dim_${d}`),
+      ...info.data.flatMap((_, k) => [`off_d${k}`, `st_d${k}`]),
+      ...temps.flatMap((_, k) => [`off_t${k}`, `st_t${k}`]),
+    ],
+  };
+  const units = new Map<string, Unit>();
   const stepsOf = new Map<string, GpuStep[]>();
   for (const k of p.kernels) {
     const steps: GpuStep[] = [];
-    const groups = splitUnits(k);
-    groups.forEach((g, i) => {
+    const pieces = splitUnits(k);
+    const nests = pieces.filter((x) => !('clear' in x)).length;
+    pieces.forEach((g, i) => {
       if ('clear' in g) {
         steps.push(g);
         return;
       }
-      const name = groups.filter((x) => !('clear' in x)).length === 1 ? k.name : `${k.name}_${i}`;
-      const { unit, code } = emitUnit(name, k, g.body, ctx);
-      units.push(unit);
-      shaders[name] = code;
+      const name = nests === 1 ? k.name : `${k.name}_${i}`;
+      units.set(name, analyzeUnit(name, k, g.body));
       steps.push({ unit: name });
     });
     stepsOf.set(k.name, steps);
   }
+  // Dispatches per entry point; one shader per distinct set of units.
+  const dispatches: GpuDispatch[] = [];
+  const shaders: Record<string, string> = {};
+  const byMembers = new Map<string, string>();
+  const dispatchOf = (members: readonly string[]): string => {
+    const key = members.join(' ');
+    const have = byMembers.get(key);
+    if (have) return have;
+    const name = members.length === 1 ? members[0]! : `group${byMembers.size}_${members[0]}`;
+    byMembers.set(key, name);
+    const { dispatch, code } = emitDispatch(name, members.map((m) => units.get(m)!), ctx);
+    dispatches.push(dispatch);
+    shaders[name] = code;
+    return name;
+  };
   const entries = {} as Record<Entry, GpuStep[]>;
   for (const e of Object.keys(p.entries) as Entry[]) {
     const s = p.entries[e];
     // The GPU holds the whole batch at once: the chunk loop of the CPU target becomes one pass.
-    entries[e] = [
+    const steps = [
       ...s.pre.flatMap((k) => stepsOf.get(k)!),
       ...s.clear.map((b) => ({ clear: b })),
       ...s.stream.flatMap((k) => stepsOf.get(k)!),
       ...s.post.flatMap((k) => stepsOf.get(k)!),
     ];
+    entries[e] = scheduleWaves(steps, (u) => units.get(u)!.access).map((x) => ('clear' in x ? x : { unit: dispatchOf(x.units) }));
   }
-  return { n: p.n, dims: info.symbolicDims, data: info.data, temps, units, entries, shaders };
+  return { n: p.n, dims: info.symbolicDims, data: info.data, temps, units: dispatches, entries, shaders };
 }
 
-/** A kernel's body cut into dispatches: each block (and each run of other statements) is one; fills become clears. */
+/** A kernel's body cut into loop nests (each block, and each run of other statements); fills become clears. */
 function splitUnits(k: Kernel): ({ clear: string } | { body: Stmt[] })[] {
   const out: ({ clear: string } | { body: Stmt[] })[] = [];
   let loose: Stmt[] = [];
@@ -134,10 +168,13 @@ interface ShaderContext {
   readonly fields: readonly string[];
 }
 
-function emitUnit(name: string, k: Kernel, body: Stmt[], ctx: ShaderContext): { unit: GpuUnit; code: string } {
+/** Most units in one plain dispatch (each boundary is a uniform field). */
+const MAX_PARTS = 32;
+
+function analyzeUnit(name: string, k: Kernel, body: Stmt[]): Unit {
   // A block is its own scope: its statements are the unit's.
-  const comment = body.length === 1 && body[0]!.k === 'block' ? body[0]!.comment : undefined;
-  let cur: readonly Stmt[] = body.length === 1 && body[0]!.k === 'block' ? body[0]!.body : body;
+  const block = body.length === 1 && body[0]!.k === 'block' ? body[0]! : null;
+  let cur: readonly Stmt[] = block ? (block as Extract<Stmt, { k: 'block' }>).body : body;
   // Leading loops (each the last statement of its scope, after lets and skips) become threads.
   const levels: Level[] = [];
   for (;;) {
@@ -149,19 +186,61 @@ function emitUnit(name: string, k: Kernel, body: Stmt[], ctx: ShaderContext): { 
     levels.push({ v: loop.v, from: loop.from, to: loop.to, pre: before });
     cur = loop.k === 'for' ? loop.body : loop.rest;
   }
-  const tail = cur;
+  const tiled = tiledPlan(levels, cur);
+  const reads = new Set<string>();
+  const writes = new Set<string>();
+  let statements = 0;
+  const visitExpr = (e: Expr): void => {
+    if (e.k === 'load') {
+      reads.add(e.buf);
+      visitExpr(e.index);
+    } else if (e.k === 'bin' || e.k === 'max') {
+      visitExpr(e.a);
+      visitExpr(e.b);
+    } else if (e.k === 'call') visitExpr(e.arg);
+  };
+  const visit = (sts: readonly Stmt[]): void => {
+    for (const st of sts) {
+      statements++;
+      if (st.k === 'store' || st.k === 'storeSym') writes.add(st.buf);
+      for (const [key, v] of Object.entries(st)) {
+        if (key === 'body' || key === 'rest') visit(v as Stmt[]);
+        else if (key === 'values') (v as Expr[]).forEach(visitExpr);
+        else if (v && typeof v === 'object' && 'k' in v) visitExpr(v as Expr);
+      }
+    }
+  };
+  visit(body);
+  return {
+    name,
+    kernel: k,
+    comment: block ? (block as Extract<Stmt, { k: 'block' }>).comment : undefined,
+    levels,
+    tail: cur,
+    tiled,
+    access: { reads, writes, region: k.name.replace(/_once$/, ''), tiled: tiled !== null, hessian: writes.has('hessian'), statements },
+  };
+}
+
+/** The shader of one dispatch: a tiled unit, or plain units one after the other in thread space. */
+function emitDispatch(name: string, members: readonly Unit[], ctx: ShaderContext): { dispatch: GpuDispatch; code: string } {
   const w = new Writer(ctx);
-  const hessian = writesHessian(body);
-  const tiled = tiledPlan(levels, tail);
-  const header: string[] = [`// ${k.comment}`];
-  if (comment) for (const c of comment.split('\n')) header.push(`// ${c}`);
-  if (tiled) emitTiled(w, levels, tail, tiled);
-  else emitPlain(w, levels, tail);
+  const header: string[] = [];
+  for (const u of members) {
+    header.push(`// ${u.name}: ${u.kernel.comment}`);
+    if (u.comment) for (const c of u.comment.split('\n')) header.push(`//   ${c}`);
+  }
+  const first = members[0]!;
+  const hessian = first.access.hessian;
+  if (first.tiled) {
+    emitTiled(w, first.levels, first.tail, first.tiled);
+    const { code, fields } = w.module(header);
+    const tiled = { rows: first.tiled.rows.map((l) => dimOf(l.to)), cols: first.tiled.cols.map((l) => dimOf(l.to)) };
+    return { dispatch: { name, parts: [], tiled, hessian, fields }, code };
+  }
+  emitPlain(w, members);
   const { code, fields } = w.module(header);
-  const unit: GpuUnit = tiled
-    ? { name, threads: [], tiled: { rows: tiled.rows.map((l) => dimOf(l.to)), cols: tiled.cols.map((l) => dimOf(l.to)) }, hessian, fields }
-    : { name, threads: levels.map((l) => dimOf(l.to)), hessian, fields };
-  return { unit, code };
+  return { dispatch: { name, parts: members.map((u) => u.levels.map((l) => dimOf(l.to))), hessian, fields }, code };
 }
 
 function isExtent(e: Expr): boolean {
@@ -171,17 +250,6 @@ function dimOf(e: Expr): Dim {
   if (e.k === 'num') return e.v;
   if (e.k === 'extent' || e.k === 'dim') return e.name;
   throw new Error('internal: loop extent is not a dimension');
-}
-
-function writesHessian(body: readonly Stmt[]): boolean {
-  return body.some((st) => {
-    switch (st.k) {
-      case 'store': case 'storeSym': return st.buf === 'hessian';
-      case 'for': case 'block': return writesHessian(st.body);
-      case 'forStep': return writesHessian(st.body) || writesHessian(st.rest);
-      default: return false;
-    }
-  });
 }
 
 /** Decodes a flat index into loop variables (the last one varies fastest). */
@@ -208,15 +276,35 @@ function levelPrologue(w: Writer, levels: readonly Level[], ind: string, skip: s
   }
 }
 
-function emitPlain(w: Writer, levels: readonly Level[], tail: readonly Stmt[]): void {
+/** Plain units: each a function of (problem, flat thread index), main picks the unit a thread falls in. */
+function emitPlain(w: Writer, members: readonly Unit[]): void {
+  members.forEach((u, k) => {
+    w.line(`/** ${u.name}: one thread per output of its loop nest. */`);
+    w.line(`fn unit${k}(prob: i32, flat: i32) {`);
+    if (u.levels.length > 0) decode(w, 'flat', u.levels, '  ');
+    levelPrologue(w, u.levels, '  ', 'return');
+    for (const st of u.tail) w.stmt(st, '  ', 'return');
+    w.line('}');
+    w.line();
+  });
   w.line(`@compute @workgroup_size(${WORKGROUP})`);
   w.line('fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {');
   w.line(`  let tid = (wid.x + wid.y * P.grid_x) * ${WORKGROUP}u + li;`);
   w.line('  if (tid >= P.total) { return; }');
   w.line('  let prob: i32 = P.first + i32(tid / P.threads);');
-  if (levels.length > 0) decode(w, 'i32(tid % P.threads)', levels, '  ');
-  levelPrologue(w, levels, '  ', 'return');
-  for (const st of tail) w.stmt(st, '  ', 'return');
+  if (members.length === 1) {
+    w.line('  unit0(prob, i32(tid % P.threads));');
+  } else {
+    w.line('  // A problem\'s threads: those of unit0, then those of unit1, ...');
+    w.line('  var flat = i32(tid % P.threads);');
+    members.forEach((_, k) => {
+      if (k === members.length - 1) w.line(`  unit${k}(prob, flat);`);
+      else {
+        w.line(`  if (flat < P.part${k}) { unit${k}(prob, flat); return; }`);
+        w.line(`  flat -= P.part${k};`);
+      }
+    });
+  }
   w.line('}');
 }
 

@@ -16,7 +16,8 @@ export interface GpuPlan {
   readonly temps: readonly { readonly name: string; readonly shape: readonly Dim[] }[];
   readonly units: readonly {
     readonly name: string;
-    readonly threads: readonly Dim[];
+    /** Plain kernels: each loop nest's thread extents; a problem's threads are the nests' in turn. */
+    readonly parts: readonly (readonly Dim[])[];
     readonly tiled?: { readonly rows: readonly Dim[]; readonly cols: readonly Dim[] };
     readonly hessian: boolean;
     /** The uniform fields its shader's Params struct holds, in order (all 32-bit). */
@@ -360,8 +361,10 @@ class Engine<D> implements Kernels<D> {
       }
       const unit = this.plan.units.find((u) => u.name === step.unit)!;
       const wins = unit.hessian ? windows.map((_, w) => w) : [0];
+      const partSizes = unit.parts.map(sizeOf);
       const record = (first: number, count: number, threads: number, gridX: number, w: number) => {
         const own: Record<string, number> = { first, total: count * threads, threads, grid_x: gridX, win_start: windows[w]!.start, win_len: windows[w]!.len };
+        partSizes.forEach((t, k) => (own[`part${k}`] = t));
         const r = new Int32Array(unit.fields.length);
         unit.fields.forEach((f, k) => (r[k] = own[f] ?? base.get(f)!));
         records.push(r);
@@ -380,7 +383,7 @@ class Engine<D> implements Kernels<D> {
         }
         continue;
       }
-      const T = sizeOf(unit.threads);
+      const T = partSizes.reduce((a, b) => a + b, 0);
       if (T === 0) continue;
       // Problems per dispatch: the thread count must stay within 2^31 and the grid.
       const perDispatch = Math.max(1, Math.min(B, Math.floor(MAX_I32 / T), Math.floor((maxGroups * maxGroups * WORKGROUP) / T)));

@@ -211,7 +211,7 @@ describe('errors', () => {
 
   it('a shader that does not compile is an Error naming the kernel', { timeout: SLOW }, async (ctx) => {
     const device = await deviceOrSkip(ctx);
-    const plan: GpuPlan = { n: 1, dims: [], data: [], temps: [], units: [{ name: 'broken', threads: [1], hessian: false, fields: ['total'] }], entries: { value: [], gradient: [], hessian: [{ unit: 'broken' }], evaluate: [] } };
+    const plan: GpuPlan = { n: 1, dims: [], data: [], temps: [], units: [{ name: 'broken', parts: [[1]], hessian: false, fields: ['total'] }], entries: { value: [], gradient: [], hessian: [{ unit: 'broken' }], evaluate: [] } };
     await expect(createEngine(device, { name: 'm', n: 1 }, plan, { broken: 'fn main( {' })).rejects.toThrow(/hessgen m: WGSL of kernel broken does not compile: \d+:\d+/);
   });
 });
