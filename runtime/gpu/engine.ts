@@ -170,6 +170,11 @@ export async function createEngine<D>(device: GPUDevice, model: ModelInfo, plan:
   return new Engine<D>(device, model, plan, pipelines, () => releasePipelines(device, codes));
 }
 
+/** θ as it is when the call is made (a call may start after the caller has changed its array). */
+function snapshot(theta: ArrayLike<number>): ArrayLike<number> {
+  return theta != null && typeof theta.length === 'number' ? Float32Array.from(theta) : theta;
+}
+
 interface Layout {
   readonly B: number;
   readonly thetaShared: boolean;
@@ -210,39 +215,69 @@ class Engine<D> implements Kernels<D> {
     this.write('data', layout.values);
   }
 
-  async evaluate(theta: ArrayLike<number>): Promise<{ value: number; gradient: Float32Array; hessian: Float32Array }> {
-    const r = await this.evaluateAll(theta, false);
-    return { value: r.values[0]!, gradient: r.gradients, hessian: r.hessians };
+  evaluate(theta: ArrayLike<number>): Promise<{ value: number; gradient: Float32Array; hessian: Float32Array }> {
+    const snap = snapshot(theta);
+    return this.serial(async () => {
+      const r = await this.evaluateAll(snap, false);
+      return { value: r.values[0]!, gradient: r.gradients, hessian: r.hessians };
+    });
   }
 
-  async evaluateBatch(thetas: ArrayLike<number>): Promise<{ values: Float32Array; gradients: Float32Array; hessians: Float32Array }> {
-    return this.evaluateAll(thetas, true);
+  evaluateBatch(thetas: ArrayLike<number>): Promise<{ values: Float32Array; gradients: Float32Array; hessians: Float32Array }> {
+    const snap = snapshot(thetas);
+    return this.serial(() => this.evaluateAll(snap, true));
   }
 
-  async hessian(theta: ArrayLike<number>, out?: Float32Array): Promise<Float32Array> {
-    await this.run('hessian', theta, false, out);
-    return this.readHessian(out);
+  hessian(theta: ArrayLike<number>, out?: Float32Array): Promise<Float32Array> {
+    const snap = snapshot(theta);
+    return this.serial(async () => {
+      await this.run('hessian', snap, false, out);
+      return this.readHessian(out);
+    });
   }
 
-  async hessianBatch(thetas: ArrayLike<number>, out?: Float32Array): Promise<Float32Array> {
-    await this.run('hessian', thetas, true, out);
-    return this.readHessian(out);
+  hessianBatch(thetas: ArrayLike<number>, out?: Float32Array): Promise<Float32Array> {
+    const snap = snapshot(thetas);
+    return this.serial(async () => {
+      await this.run('hessian', snap, true, out);
+      return this.readHessian(out);
+    });
   }
 
-  async hessianBuffer(theta: ArrayLike<number>): Promise<GPUBuffer> {
-    await this.run('hessian', theta, false);
-    return this.single();
+  hessianBuffer(theta: ArrayLike<number>): Promise<GPUBuffer> {
+    const snap = snapshot(theta);
+    return this.serial(async () => {
+      await this.run('hessian', snap, false);
+      return this.single();
+    });
   }
 
-  async hessianBatchBuffer(thetas: ArrayLike<number>): Promise<GPUBuffer> {
-    await this.run('hessian', thetas, true);
-    return this.single();
+  hessianBatchBuffer(thetas: ArrayLike<number>): Promise<GPUBuffer> {
+    const snap = snapshot(thetas);
+    return this.serial(async () => {
+      await this.run('hessian', snap, true);
+      return this.single();
+    });
   }
 
-  async hessianBuffers(thetas: ArrayLike<number>, options?: { batch?: boolean }): Promise<{ buffers: GPUBuffer[]; elementsPerBuffer: number }> {
-    await this.run('hessian', thetas, options?.batch ?? false);
-    return { buffers: [...this.hess!.parts], elementsPerBuffer: this.hess!.partLen };
+  hessianBuffers(thetas: ArrayLike<number>, options?: { batch?: boolean }): Promise<{ buffers: GPUBuffer[]; elementsPerBuffer: number }> {
+    const snap = snapshot(thetas);
+    return this.serial(async () => {
+      await this.run('hessian', snap, options?.batch ?? false);
+      return { buffers: [...this.hess!.parts], elementsPerBuffer: this.hess!.partLen };
+    });
   }
+
+  /**
+   * Calls share the workspaces and outputs: each starts once the previous one has read its
+   * results back, so that calls made without awaiting each other still get their own results.
+   */
+  private serial<T>(call: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(call, call);
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+  private tail: Promise<unknown> = Promise.resolve();
 
   /** The Hessian's one buffer (an error when it needed several). */
   private single(): GPUBuffer {
@@ -327,8 +362,7 @@ class Engine<D> implements Kernels<D> {
     this.ensure('value', B);
     this.ensure('gradient', B * n);
     const hess = this.ensureHessian(hessLen);
-    const theta32 = Float32Array.from(thetas as ArrayLike<number>);
-    this.write('theta', theta32);
+    this.write('theta', thetas instanceof Float32Array ? thetas : Float32Array.from(thetas));
 
     const windows = hess.windows;
 

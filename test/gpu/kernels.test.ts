@@ -167,6 +167,26 @@ describe('batches of problems', () => {
   });
 });
 
+describe('calls made without awaiting each other', () => {
+  it('each get their own results, for the θ they were called with', { timeout: SLOW }, async (ctx) => {
+    const device = await deviceOrSkip(ctx);
+    const { cpu, gpu } = await both(LOGREG, 'logreg');
+    const n = cpu.model.n;
+    const data = { X: draw('cX', 30 * 3), t: Float64Array.from(draw('ct', 30), (v) => (v > 0 ? 1 : 0)) };
+    const k = await gpu.createKernels(device);
+    k.setData(data);
+    const thetas = [0, 1, 2, 3].map((i) => Array.from(draw(`ctheta${i}`, n)));
+    const first = thetas[0]!.slice();
+    const pending = [k.hessian(thetas[0]!), k.evaluate(thetas[1]!), k.hessianBatch([...thetas[2]!, ...thetas[3]!])];
+    thetas[0]![0] = 42; // changed after the call: the call keeps the θ it was given
+    const [h0, e1, h23] = await Promise.all(pending);
+    expect(relativeError(h0 as Float32Array, cpu.hessian(first, data))).toBeLessThan(TOL);
+    expect(relativeError((e1 as { hessian: Float32Array }).hessian, cpu.hessian(thetas[1]!, data))).toBeLessThan(TOL);
+    expect(relativeError((h23 as Float32Array).subarray(n * n), cpu.hessian(thetas[3]!, data))).toBeLessThan(TOL);
+    k.destroy();
+  });
+});
+
 describe('results left on the GPU', () => {
   it('hessianBuffer holds what hessian() reads back', { timeout: SLOW }, async (ctx) => {
     const device = await deviceOrSkip(ctx);
