@@ -1,6 +1,8 @@
 // `npm run demo`: fits every example model with the damped Newton solver of
 // runtime/newton.ts, using the value, gradient and Hessian kernels that hessgen generated
-// from examples/*.hess (`hessgen build examples --out generated` writes generated/<name>.ts).
+// from examples/*.hess (`hessgen build examples --out generated` writes generated/<name>.ts),
+// then computes the Hessian at each solution again with the WebGPU kernels (<name>.gpu.ts)
+// on whatever adapter there is (a GPU, or Mesa's llvmpipe on the CPU).
 //
 // The data are synthetic and deterministic (a seeded generator), so every run prints the
 // same iterations: iteration, f, ‖g‖∞, the damping λ of the step, and the step's length.
@@ -8,7 +10,12 @@ import * as seedLinear from '../generated/seed_linear.ts';
 import * as logreg from '../generated/logreg.ts';
 import * as mlpClassifier from '../generated/mlp_classifier.ts';
 import * as rosenbrock from '../generated/rosenbrock.ts';
+import * as seedLinearGpu from '../generated/seed_linear.gpu.ts';
+import * as logregGpu from '../generated/logreg.gpu.ts';
+import * as mlpClassifierGpu from '../generated/mlp_classifier.gpu.ts';
+import * as rosenbrockGpu from '../generated/rosenbrock.gpu.ts';
 import { newtonSolve, type NewtonOptions, type NewtonResult } from '../runtime/newton.ts';
+import { requestDevice, type GpuContext } from '../runtime/index.ts';
 
 // ---- A seeded random generator (mulberry32) ---------------------------------------------
 
@@ -77,6 +84,8 @@ function fit<D>(mod: Generated<D>, data: D, theta0: ArrayLike<number>, what: str
 // ---- The examples ---------------------------------------------------------------------------
 
 const summary: string[] = [];
+/** Each fit's module, data and solution, for the GPU check at the end. */
+const solved: { name: string; cpu: { hessian(theta: ArrayLike<number>, data: never): Float64Array }; data: object; theta: Float64Array }[] = [];
 const record = (name: string, r: NewtonResult, extra: string): void => {
   summary.push(
     `${name.padEnd(15)} ${(r.converged ? 'converged' : r.reason).padEnd(14)} ${String(r.iterations).padStart(4)} iteration${r.iterations === 1 ? " " : "s"}  f = ${r.value.toPrecision(8).padEnd(15)} ${extra}`,
@@ -102,6 +111,7 @@ const record = (name: string, r: NewtonResult, extra: string): void => {
   const w = Array.from(r.theta, (v) => v.toFixed(3));
   console.log(`W = [${w.join(', ')}] (row-major)`);
   record('seed_linear', r, `W = [${w.join(', ')}]`);
+  solved.push({ name: 'seed_linear', cpu: seedLinear, data: { x, t }, theta: r.theta });
 }
 
 // Logistic regression on labels drawn from a known logistic model.
@@ -127,6 +137,7 @@ const record = (name: string, r: NewtonResult, extra: string): void => {
   const w = Array.from(r.theta, (v) => v.toFixed(3));
   console.log(`[w; b] = [${w.join(', ')}], training accuracy ${((100 * correct) / N).toFixed(1)}%`);
   record('logreg', r, `[w; b] = [${w.join(', ')}], accuracy ${((100 * correct) / N).toFixed(1)}%`);
+  solved.push({ name: 'logreg', cpu: logreg, data: { X, t }, theta: r.theta });
 }
 
 // MLP classifier on three Gaussian clusters in 4 dimensions.
@@ -175,6 +186,7 @@ const record = (name: string, r: NewtonResult, extra: string): void => {
   }
   console.log(`training accuracy ${((100 * correct) / N).toFixed(1)}%`);
   record('mlp_classifier', r, `accuracy ${((100 * correct) / N).toFixed(1)}%`);
+  solved.push({ name: 'mlp_classifier', cpu: mlpClassifier, data: { X, Y }, theta: r.theta });
 }
 
 // Extended Rosenbrock from x = (−1.2, …, −1.2): a curved valley, indefinite Hessians on the
@@ -184,7 +196,52 @@ const record = (name: string, r: NewtonResult, extra: string): void => {
   const err = Math.max(...Array.from(r.theta, (v) => Math.abs(v - 1)));
   console.log(`max |x_i − 1| = ${err.toExponential(2)}`);
   record('rosenbrock', r, `max |x_i - 1| = ${err.toExponential(2)}`);
+  solved.push({ name: 'rosenbrock', cpu: rosenbrock, data: {}, theta: r.theta });
 }
 
 console.log('\n## Summary');
 for (const line of summary) console.log(line);
+
+// ---- The same Hessians from the WGSL kernels --------------------------------------------------
+
+/** A WebGPU device: the platform's default adapter, else Dawn's OpenGL ES backend on Mesa (a CPU). */
+async function gpuContext(): Promise<GpuContext | string> {
+  try {
+    return await requestDevice();
+  } catch {
+    process.env.EGL_PLATFORM ??= 'surfaceless';
+    try {
+      return await requestDevice({ backend: 'opengles', featureLevel: 'compatibility' });
+    } catch (e) {
+      return (e as Error).message;
+    }
+  }
+}
+
+const gpuModules: Record<string, { createKernels(device: GPUDevice): Promise<{ setData(d: never): void; hessian(theta: ArrayLike<number>): Promise<Float32Array>; destroy(): void }> }> = {
+  seed_linear: seedLinearGpu,
+  logreg: logregGpu,
+  mlp_classifier: mlpClassifierGpu,
+  rosenbrock: rosenbrockGpu,
+};
+console.log('\n## The GPU kernels (generated/<name>.gpu.ts, float32) at each solution');
+const gpu = await gpuContext();
+if (typeof gpu === 'string') console.log(`skipped: ${gpu}`);
+else {
+  console.log(`adapter: ${gpu.adapter}`);
+  for (const s of solved) {
+    const k = await gpuModules[s.name]!.createKernels(gpu.device);
+    k.setData(s.data as never);
+    const H = await k.hessian(s.theta);
+    k.destroy();
+    const ref = s.cpu.hessian(s.theta, s.data as never);
+    let scale = 0;
+    let err = 0;
+    for (let i = 0; i < ref.length; i++) {
+      scale = Math.max(scale, Math.abs(ref[i]!));
+      err = Math.max(err, Math.abs(H[i]! - ref[i]!));
+    }
+    console.log(`${s.name.padEnd(15)} n = ${String(Math.sqrt(ref.length)).padStart(3)}   max |H_gpu − H_cpu| / max |H| = ${(err / scale).toExponential(2)}`);
+  }
+  gpu.close();
+}
