@@ -20,8 +20,8 @@ export interface Access {
 
 export type Planned = { readonly clear: string } | { readonly units: readonly string[] };
 
-/** Largest merged dispatch, in units and in statements. */
-const MAX_UNITS = 32;
+/** Largest merged dispatch, in units (each boundary is a uniform field) and in statements. */
+export const MAX_UNITS = 32;
 const MAX_STATEMENTS = 2000;
 
 /** Buffers whose disjoint regions different kernels write. */

@@ -17,7 +17,7 @@ import type { Dim } from '../2-ir/graph.ts';
 import type { MapFn } from '../2-ir/index-form.ts';
 import type { Buffer, Entry, Expr, Kernel, Program, Stmt } from '../5-lower/loops.ts';
 import { wgslFloat, wgslFnDefinition, wgslFnDeps, wgslFnName } from './wgsl-functions.ts';
-import { scheduleWaves, type Access } from './wgsl-schedule.ts';
+import { MAX_UNITS, scheduleWaves, type Access } from './wgsl-schedule.ts';
 
 /** Threads per workgroup of a plain dispatch. */
 export const WORKGROUP = 64;
@@ -83,7 +83,8 @@ export function emitWgsl(p: Program, info: { data: readonly { name: string; shap
     tempIndex,
     fields: [
       'total', 'threads', 'grid_x', 'first', 'win_start', 'win_len', 'st_theta',
-      ...Array.from({ length: MAX_PARTS }, (_, k) => `part${k}`),
+      // Where each unit's threads end in a merged dispatch.
+      ...Array.from({ length: MAX_UNITS }, (_, k) => `part${k}`),
       ...info.symbolicDims.map((d) => `dim_${d}`),
       ...info.data.flatMap((_, k) => [`off_d${k}`, `st_d${k}`]),
       ...temps.flatMap((_, k) => [`off_t${k}`, `st_t${k}`]),
@@ -167,9 +168,6 @@ interface ShaderContext {
   readonly tempIndex: ReadonlyMap<string, number>;
   readonly fields: readonly string[];
 }
-
-/** Most units in one plain dispatch (each boundary is a uniform field). */
-const MAX_PARTS = 32;
 
 function analyzeUnit(name: string, k: Kernel, body: Stmt[]): Unit {
   // A block is its own scope: its statements are the unit's.
