@@ -3,7 +3,7 @@
 // shaders, float32: 39 kernels (1 of them tiled matrix products) from 144 loop nests.
 // 10 of 10 Hessian blocks are nonzero.
 
-import { createEngine, type GpuPlan, type Kernels as BatchKernels } from 'hessgen/runtime';
+import { createEngine, type EngineOptions, type GpuPlan, type Kernels as BatchKernels } from 'hessgen/runtime';
 
 export interface ModelInfo {
   readonly name: string;
@@ -2224,6 +2224,7 @@ struct Params {
   first: i32,
   win_start: i32,
   win_len: i32,
+  win_span: i32,
   dim_N: i32,
   off_t9: i32,
   st_t9: i32,
@@ -2234,18 +2235,28 @@ struct Params {
 }
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(3) var<storage, read_write> temp: array<f32>;
-@group(0) @binding(6) var<storage, read_write> hess: array<f32>;
+@group(0) @binding(6) var<storage, read_write> hess0: array<f32>;
+@group(0) @binding(7) var<storage, read_write> hess1: array<f32>;
+@group(0) @binding(8) var<storage, read_write> hess2: array<f32>;
 
-// The Hessian is bound as a window of it: P.win_len elements from P.win_start.
+// The Hessian is bound as 3 windows of P.win_len elements from P.win_start (P.win_span in all).
 fn in_window(i: i32) -> bool {
   let j = i - P.win_start;
-  return j >= 0 && j < P.win_len;
+  return j >= 0 && j < P.win_span;
 }
 fn hess_add(i: i32, v: f32) {
-  if (in_window(i)) { hess[i - P.win_start] += v; }
+  if (!in_window(i)) { return; }
+  let j = i - P.win_start;
+  let w = j / P.win_len;
+  let at = j - w * P.win_len;
+  if (w == 0) { hess0[at] += v; } else if (w == 1) { hess1[at] += v; } else { hess2[at] += v; }
 }
 fn hess_set(i: i32, v: f32) {
-  if (in_window(i)) { hess[i - P.win_start] = v; }
+  if (!in_window(i)) { return; }
+  let j = i - P.win_start;
+  let w = j / P.win_len;
+  let at = j - w * P.win_len;
+  if (w == 0) { hess0[at] = v; } else if (w == 1) { hess1[at] = v; } else { hess2[at] = v; }
 }
 
 /** Where the row side's factor of flat row r sits, at position i4 of the sum. */
@@ -2429,6 +2440,7 @@ struct Params {
   first: i32,
   win_start: i32,
   win_len: i32,
+  win_span: i32,
   part0: i32,
   part1: i32,
   part2: i32,
@@ -2457,18 +2469,28 @@ struct Params {
 }
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(3) var<storage, read_write> temp: array<f32>;
-@group(0) @binding(6) var<storage, read_write> hess: array<f32>;
+@group(0) @binding(6) var<storage, read_write> hess0: array<f32>;
+@group(0) @binding(7) var<storage, read_write> hess1: array<f32>;
+@group(0) @binding(8) var<storage, read_write> hess2: array<f32>;
 
-// The Hessian is bound as a window of it: P.win_len elements from P.win_start.
+// The Hessian is bound as 3 windows of P.win_len elements from P.win_start (P.win_span in all).
 fn in_window(i: i32) -> bool {
   let j = i - P.win_start;
-  return j >= 0 && j < P.win_len;
+  return j >= 0 && j < P.win_span;
 }
 fn hess_add(i: i32, v: f32) {
-  if (in_window(i)) { hess[i - P.win_start] += v; }
+  if (!in_window(i)) { return; }
+  let j = i - P.win_start;
+  let w = j / P.win_len;
+  let at = j - w * P.win_len;
+  if (w == 0) { hess0[at] += v; } else if (w == 1) { hess1[at] += v; } else { hess2[at] += v; }
 }
 fn hess_set(i: i32, v: f32) {
-  if (in_window(i)) { hess[i - P.win_start] = v; }
+  if (!in_window(i)) { return; }
+  let j = i - P.win_start;
+  let w = j / P.win_len;
+  let at = j - w * P.win_len;
+  if (w == 0) { hess0[at] = v; } else if (w == 1) { hess1[at] = v; } else { hess2[at] = v; }
 }
 
 /** hess_W1_b1_0: one thread per output of its loop nest. */
@@ -2814,6 +2836,7 @@ struct Params {
   first: i32,
   win_start: i32,
   win_len: i32,
+  win_span: i32,
   st_theta: i32,
   part0: i32,
   part1: i32,
@@ -2857,18 +2880,28 @@ struct Params {
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> theta: array<f32>;
 @group(0) @binding(3) var<storage, read_write> temp: array<f32>;
-@group(0) @binding(6) var<storage, read_write> hess: array<f32>;
+@group(0) @binding(6) var<storage, read_write> hess0: array<f32>;
+@group(0) @binding(7) var<storage, read_write> hess1: array<f32>;
+@group(0) @binding(8) var<storage, read_write> hess2: array<f32>;
 
-// The Hessian is bound as a window of it: P.win_len elements from P.win_start.
+// The Hessian is bound as 3 windows of P.win_len elements from P.win_start (P.win_span in all).
 fn in_window(i: i32) -> bool {
   let j = i - P.win_start;
-  return j >= 0 && j < P.win_len;
+  return j >= 0 && j < P.win_span;
 }
 fn hess_add(i: i32, v: f32) {
-  if (in_window(i)) { hess[i - P.win_start] += v; }
+  if (!in_window(i)) { return; }
+  let j = i - P.win_start;
+  let w = j / P.win_len;
+  let at = j - w * P.win_len;
+  if (w == 0) { hess0[at] += v; } else if (w == 1) { hess1[at] += v; } else { hess2[at] += v; }
 }
 fn hess_set(i: i32, v: f32) {
-  if (in_window(i)) { hess[i - P.win_start] = v; }
+  if (!in_window(i)) { return; }
+  let j = i - P.win_start;
+  let w = j / P.win_len;
+  let at = j - w * P.win_len;
+  if (w == 0) { hess0[at] = v; } else if (w == 1) { hess1[at] = v; } else { hess2[at] = v; }
 }
 
 /** hess_W1_W1_1: one thread per output of its loop nest. */
@@ -3231,6 +3264,7 @@ struct Params {
   first: i32,
   win_start: i32,
   win_len: i32,
+  win_span: i32,
   st_theta: i32,
   part0: i32,
   part1: i32,
@@ -3261,18 +3295,28 @@ struct Params {
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> theta: array<f32>;
 @group(0) @binding(3) var<storage, read_write> temp: array<f32>;
-@group(0) @binding(6) var<storage, read_write> hess: array<f32>;
+@group(0) @binding(6) var<storage, read_write> hess0: array<f32>;
+@group(0) @binding(7) var<storage, read_write> hess1: array<f32>;
+@group(0) @binding(8) var<storage, read_write> hess2: array<f32>;
 
-// The Hessian is bound as a window of it: P.win_len elements from P.win_start.
+// The Hessian is bound as 3 windows of P.win_len elements from P.win_start (P.win_span in all).
 fn in_window(i: i32) -> bool {
   let j = i - P.win_start;
-  return j >= 0 && j < P.win_len;
+  return j >= 0 && j < P.win_span;
 }
 fn hess_add(i: i32, v: f32) {
-  if (in_window(i)) { hess[i - P.win_start] += v; }
+  if (!in_window(i)) { return; }
+  let j = i - P.win_start;
+  let w = j / P.win_len;
+  let at = j - w * P.win_len;
+  if (w == 0) { hess0[at] += v; } else if (w == 1) { hess1[at] += v; } else { hess2[at] += v; }
 }
 fn hess_set(i: i32, v: f32) {
-  if (in_window(i)) { hess[i - P.win_start] = v; }
+  if (!in_window(i)) { return; }
+  let j = i - P.win_start;
+  let w = j / P.win_len;
+  let at = j - w * P.win_len;
+  if (w == 0) { hess0[at] = v; } else if (w == 1) { hess1[at] = v; } else { hess2[at] = v; }
 }
 
 /** hess_W1_W1_2: one thread per output of its loop nest. */
@@ -3468,6 +3512,7 @@ struct Params {
   first: i32,
   win_start: i32,
   win_len: i32,
+  win_span: i32,
   st_theta: i32,
   part0: i32,
   part1: i32,
@@ -3495,18 +3540,28 @@ struct Params {
 @group(0) @binding(1) var<storage, read> theta: array<f32>;
 @group(0) @binding(2) var<storage, read> data: array<f32>;
 @group(0) @binding(3) var<storage, read_write> temp: array<f32>;
-@group(0) @binding(6) var<storage, read_write> hess: array<f32>;
+@group(0) @binding(6) var<storage, read_write> hess0: array<f32>;
+@group(0) @binding(7) var<storage, read_write> hess1: array<f32>;
+@group(0) @binding(8) var<storage, read_write> hess2: array<f32>;
 
-// The Hessian is bound as a window of it: P.win_len elements from P.win_start.
+// The Hessian is bound as 3 windows of P.win_len elements from P.win_start (P.win_span in all).
 fn in_window(i: i32) -> bool {
   let j = i - P.win_start;
-  return j >= 0 && j < P.win_len;
+  return j >= 0 && j < P.win_span;
 }
 fn hess_add(i: i32, v: f32) {
-  if (in_window(i)) { hess[i - P.win_start] += v; }
+  if (!in_window(i)) { return; }
+  let j = i - P.win_start;
+  let w = j / P.win_len;
+  let at = j - w * P.win_len;
+  if (w == 0) { hess0[at] += v; } else if (w == 1) { hess1[at] += v; } else { hess2[at] += v; }
 }
 fn hess_set(i: i32, v: f32) {
-  if (in_window(i)) { hess[i - P.win_start] = v; }
+  if (!in_window(i)) { return; }
+  let j = i - P.win_start;
+  let w = j / P.win_len;
+  let at = j - w * P.win_len;
+  if (w == 0) { hess0[at] = v; } else if (w == 1) { hess1[at] = v; } else { hess2[at] = v; }
 }
 
 /** hess_W1_W1_3: one thread per output of its loop nest. */
@@ -3679,21 +3734,32 @@ struct Params {
   first: i32,
   win_start: i32,
   win_len: i32,
+  win_span: i32,
   part0: i32,
 }
 @group(0) @binding(0) var<uniform> P: Params;
-@group(0) @binding(6) var<storage, read_write> hess: array<f32>;
+@group(0) @binding(6) var<storage, read_write> hess0: array<f32>;
+@group(0) @binding(7) var<storage, read_write> hess1: array<f32>;
+@group(0) @binding(8) var<storage, read_write> hess2: array<f32>;
 
-// The Hessian is bound as a window of it: P.win_len elements from P.win_start.
+// The Hessian is bound as 3 windows of P.win_len elements from P.win_start (P.win_span in all).
 fn in_window(i: i32) -> bool {
   let j = i - P.win_start;
-  return j >= 0 && j < P.win_len;
+  return j >= 0 && j < P.win_span;
 }
 fn hess_add(i: i32, v: f32) {
-  if (in_window(i)) { hess[i - P.win_start] += v; }
+  if (!in_window(i)) { return; }
+  let j = i - P.win_start;
+  let w = j / P.win_len;
+  let at = j - w * P.win_len;
+  if (w == 0) { hess0[at] += v; } else if (w == 1) { hess1[at] += v; } else { hess2[at] += v; }
 }
 fn hess_set(i: i32, v: f32) {
-  if (in_window(i)) { hess[i - P.win_start] = v; }
+  if (!in_window(i)) { return; }
+  let j = i - P.win_start;
+  let w = j / P.win_len;
+  let at = j - w * P.win_len;
+  if (w == 0) { hess0[at] = v; } else if (w == 1) { hess1[at] = v; } else { hess2[at] = v; }
 }
 
 /** hess_W1_W1_once: one thread per output of its loop nest. */
@@ -4659,6 +4725,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 /** What the engine needs to run the kernels: buffers, kernels and the steps of each entry point. */
 const plan: GpuPlan = {
   n: 67,
+  hessianWindows: 3,
   dims: ["N"],
   data: [{ name: "X", shape: ["N", 4] }, { name: "Y", shape: ["N", 3] }],
   temps: [
@@ -4733,12 +4800,12 @@ const plan: GpuPlan = {
     { name: "group25_k12", parts: [["N"], [8, "N"], [8, 8, "N"], [8, 3, "N"], [3, "N"]], hessian: false, fields: ["total", "threads", "grid_x", "first", "st_theta", "part0", "part1", "part2", "part3", "dim_N", "off_t1", "st_t1", "off_t5", "st_t5", "off_t6", "st_t6", "off_t19", "st_t19", "off_t23", "st_t23", "off_t31", "st_t31", "off_t32", "st_t32"] },
     { name: "group26_map12", parts: [["N"], [4, 8, "N"], [8, "N"]], hessian: false, fields: ["total", "threads", "grid_x", "first", "part0", "part1", "dim_N", "off_d0", "st_d0", "off_t6", "st_t6", "off_t7", "st_t7", "off_t15", "st_t15", "off_t16", "st_t16", "off_t17", "st_t17", "off_t19", "st_t19", "off_t22", "st_t22", "off_t29", "st_t29"] },
     { name: "group27_k29", parts: [[4, 8, "N"], [4, 8, "N"], [4, 8, "N"], [8, "N"], [8, "N"], [8, 3, "N"], [8, 3, "N"], [3, "N"], [3, "N"]], hessian: false, fields: ["total", "threads", "grid_x", "first", "part0", "part1", "part2", "part3", "part4", "part5", "part6", "part7", "dim_N", "off_d0", "st_d0", "off_t1", "st_t1", "off_t5", "st_t5", "off_t15", "st_t15", "off_t16", "st_t16", "off_t17", "st_t17", "off_t18", "st_t18", "off_t19", "st_t19", "off_t21", "st_t21", "off_t24", "st_t24", "off_t26", "st_t26", "off_t34", "st_t34", "off_t35", "st_t35", "off_t36", "st_t36", "off_t37", "st_t37", "off_t39", "st_t39", "off_t40", "st_t40"] },
-    { name: "hess_W1_W1_0", parts: [], tiled: { rows: [4, 8], cols: [4, 8] }, hessian: true, fields: ["first", "win_start", "win_len", "dim_N", "off_t9", "st_t9", "off_t21", "st_t21", "off_t22", "st_t22"] },
-    { name: "group29_hess_W1_b1_0", parts: [[4, 8, 8], [4, 8, 8, 3], [4, 8, 3], [8, 8], [8, 8, 3], [8, 3], [8, 3, 8, 3], [8, 3, 3], [3, 3]], hessian: true, fields: ["total", "threads", "grid_x", "first", "win_start", "win_len", "part0", "part1", "part2", "part3", "part4", "part5", "part6", "part7", "dim_N", "off_t9", "st_t9", "off_t21", "st_t21", "off_t29", "st_t29", "off_t31", "st_t31", "off_t32", "st_t32", "off_t34", "st_t34", "off_t36", "st_t36", "off_t39", "st_t39"] },
-    { name: "group30_hess_W1_W1_1", parts: [[4, 8, 4, 8], [4, 8, 8], [4, 8, 8, 3], [4, 8, 3], [8, 8], [8, 8, 3], [8, 3], [8, 3, 8], [8, 3], [3]], hessian: true, fields: ["total", "threads", "grid_x", "first", "win_start", "win_len", "st_theta", "part0", "part1", "part2", "part3", "part4", "part5", "part6", "part7", "part8", "dim_N", "off_t5", "st_t5", "off_t9", "st_t9", "off_t15", "st_t15", "off_t16", "st_t16", "off_t23", "st_t23", "off_t24", "st_t24", "off_t25", "st_t25", "off_t30", "st_t30", "off_t31", "st_t31", "off_t32", "st_t32", "off_t35", "st_t35", "off_t37", "st_t37", "off_t38", "st_t38", "off_t40", "st_t40"] },
-    { name: "group31_hess_W1_W1_2", parts: [[4, 8, 4], [4, 8], [4, 8, 3], [8], [8, 3], [8, 3], [3]], hessian: true, fields: ["total", "threads", "grid_x", "first", "win_start", "win_len", "st_theta", "part0", "part1", "part2", "part3", "part4", "part5", "dim_N", "off_t5", "st_t5", "off_t9", "st_t9", "off_t15", "st_t15", "off_t18", "st_t18", "off_t24", "st_t24", "off_t26", "st_t26", "off_t27", "st_t27", "off_t32", "st_t32", "off_t35", "st_t35"] },
-    { name: "group32_hess_W1_W1_3", parts: [[4, 8, 4], [4, 8], [4, 8, 3], [8], [8, 3]], hessian: true, fields: ["total", "threads", "grid_x", "first", "win_start", "win_len", "st_theta", "part0", "part1", "part2", "part3", "dim_N", "off_d1", "st_d1", "off_t9", "st_t9", "off_t18", "st_t18", "off_t25", "st_t25", "off_t27", "st_t27", "off_t28", "st_t28", "off_t30", "st_t30", "off_t33", "st_t33"] },
-    { name: "group33_hess_W1_W1_once", parts: [[4, 8], [8]], hessian: true, fields: ["total", "threads", "grid_x", "first", "win_start", "win_len", "part0"] },
+    { name: "hess_W1_W1_0", parts: [], tiled: { rows: [4, 8], cols: [4, 8] }, hessian: true, fields: ["first", "win_start", "win_len", "win_span", "dim_N", "off_t9", "st_t9", "off_t21", "st_t21", "off_t22", "st_t22"] },
+    { name: "group29_hess_W1_b1_0", parts: [[4, 8, 8], [4, 8, 8, 3], [4, 8, 3], [8, 8], [8, 8, 3], [8, 3], [8, 3, 8, 3], [8, 3, 3], [3, 3]], hessian: true, fields: ["total", "threads", "grid_x", "first", "win_start", "win_len", "win_span", "part0", "part1", "part2", "part3", "part4", "part5", "part6", "part7", "dim_N", "off_t9", "st_t9", "off_t21", "st_t21", "off_t29", "st_t29", "off_t31", "st_t31", "off_t32", "st_t32", "off_t34", "st_t34", "off_t36", "st_t36", "off_t39", "st_t39"] },
+    { name: "group30_hess_W1_W1_1", parts: [[4, 8, 4, 8], [4, 8, 8], [4, 8, 8, 3], [4, 8, 3], [8, 8], [8, 8, 3], [8, 3], [8, 3, 8], [8, 3], [3]], hessian: true, fields: ["total", "threads", "grid_x", "first", "win_start", "win_len", "win_span", "st_theta", "part0", "part1", "part2", "part3", "part4", "part5", "part6", "part7", "part8", "dim_N", "off_t5", "st_t5", "off_t9", "st_t9", "off_t15", "st_t15", "off_t16", "st_t16", "off_t23", "st_t23", "off_t24", "st_t24", "off_t25", "st_t25", "off_t30", "st_t30", "off_t31", "st_t31", "off_t32", "st_t32", "off_t35", "st_t35", "off_t37", "st_t37", "off_t38", "st_t38", "off_t40", "st_t40"] },
+    { name: "group31_hess_W1_W1_2", parts: [[4, 8, 4], [4, 8], [4, 8, 3], [8], [8, 3], [8, 3], [3]], hessian: true, fields: ["total", "threads", "grid_x", "first", "win_start", "win_len", "win_span", "st_theta", "part0", "part1", "part2", "part3", "part4", "part5", "dim_N", "off_t5", "st_t5", "off_t9", "st_t9", "off_t15", "st_t15", "off_t18", "st_t18", "off_t24", "st_t24", "off_t26", "st_t26", "off_t27", "st_t27", "off_t32", "st_t32", "off_t35", "st_t35"] },
+    { name: "group32_hess_W1_W1_3", parts: [[4, 8, 4], [4, 8], [4, 8, 3], [8], [8, 3]], hessian: true, fields: ["total", "threads", "grid_x", "first", "win_start", "win_len", "win_span", "st_theta", "part0", "part1", "part2", "part3", "dim_N", "off_d1", "st_d1", "off_t9", "st_t9", "off_t18", "st_t18", "off_t25", "st_t25", "off_t27", "st_t27", "off_t28", "st_t28", "off_t30", "st_t30", "off_t33", "st_t33"] },
+    { name: "group33_hess_W1_W1_once", parts: [[4, 8], [8]], hessian: true, fields: ["total", "threads", "grid_x", "first", "win_start", "win_len", "win_span", "part0"] },
     { name: "group34_map4", parts: [[], [4, 8], [8], [8, 3], [3], ["N", 8], [8, "N"], [4, "N"], [3, "N"]], hessian: false, fields: ["total", "threads", "grid_x", "first", "st_theta", "part0", "part1", "part2", "part3", "part4", "part5", "part6", "part7", "dim_N", "off_d0", "st_d0", "off_d1", "st_d1", "off_t0", "st_t0", "off_t9", "st_t9", "off_t10", "st_t10", "off_t11", "st_t11", "off_t12", "st_t12", "off_t13", "st_t13", "off_t20", "st_t20", "off_t27", "st_t27", "off_t33", "st_t33"] },
     { name: "group35_k21_2", parts: [[], ["N", 3], [4, 8, "N"], [4, 8, "N"], [8, "N"], [8, "N"]], hessian: false, fields: ["total", "threads", "grid_x", "first", "st_theta", "part0", "part1", "part2", "part3", "part4", "dim_N", "off_d0", "st_d0", "off_t1", "st_t1", "off_t2", "st_t2", "off_t12", "st_t12", "off_t14", "st_t14", "off_t16", "st_t16", "off_t18", "st_t18", "off_t20", "st_t20", "off_t25", "st_t25", "off_t28", "st_t28", "off_t30", "st_t30", "off_t38", "st_t38"] },
     { name: "group36_k15_0", parts: [[], [4, 8], [8], [8, 3], [3], [4, 8, "N"], [4, 8, "N"], [4, 8, "N"], [8, "N"], [8, "N"], [8, 3, "N"], [8, 3, "N"], [3, "N"], [3, "N"]], hessian: false, fields: ["total", "threads", "grid_x", "first", "st_theta", "part0", "part1", "part2", "part3", "part4", "part5", "part6", "part7", "part8", "part9", "part10", "part11", "part12", "dim_N", "off_d0", "st_d0", "off_t1", "st_t1", "off_t5", "st_t5", "off_t7", "st_t7", "off_t8", "st_t8", "off_t9", "st_t9", "off_t15", "st_t15", "off_t16", "st_t16", "off_t17", "st_t17", "off_t18", "st_t18", "off_t19", "st_t19", "off_t21", "st_t21", "off_t24", "st_t24", "off_t26", "st_t26", "off_t34", "st_t34", "off_t35", "st_t35", "off_t36", "st_t36", "off_t37", "st_t37", "off_t39", "st_t39", "off_t40", "st_t40"] },
@@ -4824,6 +4891,6 @@ const plan: GpuPlan = {
 };
 
 /** Compiles the kernels on a device (pipelines are cached per device). */
-export function createKernels(device: GPUDevice): Promise<Kernels> {
-  return createEngine<Data>(device, model, plan, wgsl);
+export function createKernels(device: GPUDevice, options?: EngineOptions): Promise<Kernels> {
+  return createEngine<Data>(device, model, plan, wgsl, options);
 }

@@ -3,7 +3,7 @@
 // shaders, float32: 11 kernels (0 of them tiled matrix products) from 17 loop nests.
 // 1 of 1 Hessian blocks are nonzero.
 
-import { createEngine, type GpuPlan, type Kernels as BatchKernels } from 'hessgen/runtime';
+import { createEngine, type EngineOptions, type GpuPlan, type Kernels as BatchKernels } from 'hessgen/runtime';
 
 export interface ModelInfo {
   readonly name: string;
@@ -426,6 +426,7 @@ struct Params {
   first: i32,
   win_start: i32,
   win_len: i32,
+  win_span: i32,
   off_t4: i32,
   st_t4: i32,
   off_t5: i32,
@@ -433,18 +434,28 @@ struct Params {
 }
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(3) var<storage, read_write> temp: array<f32>;
-@group(0) @binding(6) var<storage, read_write> hess: array<f32>;
+@group(0) @binding(6) var<storage, read_write> hess0: array<f32>;
+@group(0) @binding(7) var<storage, read_write> hess1: array<f32>;
+@group(0) @binding(8) var<storage, read_write> hess2: array<f32>;
 
-// The Hessian is bound as a window of it: P.win_len elements from P.win_start.
+// The Hessian is bound as 3 windows of P.win_len elements from P.win_start (P.win_span in all).
 fn in_window(i: i32) -> bool {
   let j = i - P.win_start;
-  return j >= 0 && j < P.win_len;
+  return j >= 0 && j < P.win_span;
 }
 fn hess_add(i: i32, v: f32) {
-  if (in_window(i)) { hess[i - P.win_start] += v; }
+  if (!in_window(i)) { return; }
+  let j = i - P.win_start;
+  let w = j / P.win_len;
+  let at = j - w * P.win_len;
+  if (w == 0) { hess0[at] += v; } else if (w == 1) { hess1[at] += v; } else { hess2[at] += v; }
 }
 fn hess_set(i: i32, v: f32) {
-  if (in_window(i)) { hess[i - P.win_start] = v; }
+  if (!in_window(i)) { return; }
+  let j = i - P.win_start;
+  let w = j / P.win_len;
+  let at = j - w * P.win_len;
+  if (w == 0) { hess0[at] = v; } else if (w == 1) { hess1[at] = v; } else { hess2[at] = v; }
 }
 
 /** hess_W_W: one thread per output of its loop nest. */
@@ -640,6 +651,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 /** What the engine needs to run the kernels: buffers, kernels and the steps of each entry point. */
 const plan: GpuPlan = {
   n: 4,
+  hessianWindows: 3,
   dims: ["N"],
   data: [{ name: "x", shape: ["N", 2] }, { name: "t", shape: ["N", 2] }],
   temps: [
@@ -659,7 +671,7 @@ const plan: GpuPlan = {
     { name: "grad_W", parts: [[2, 2]], hessian: false, fields: ["total", "threads", "grid_x", "first", "dim_N", "off_d0", "st_d0", "off_t0", "st_t0", "off_t4", "st_t4"] },
     { name: "k7", parts: [[]], hessian: false, fields: ["total", "threads", "grid_x", "first", "dim_N", "off_t3", "st_t3"] },
     { name: "group7_map7", parts: [[], [2, 2]], hessian: false, fields: ["total", "threads", "grid_x", "first", "part0", "dim_N", "off_d0", "st_d0", "off_t3", "st_t3", "off_t4", "st_t4", "off_t5", "st_t5"] },
-    { name: "hess_W_W", parts: [[2, 2, 2]], hessian: true, fields: ["total", "threads", "grid_x", "first", "win_start", "win_len", "off_t4", "st_t4", "off_t5", "st_t5"] },
+    { name: "hess_W_W", parts: [[2, 2, 2]], hessian: true, fields: ["total", "threads", "grid_x", "first", "win_start", "win_len", "win_span", "off_t4", "st_t4", "off_t5", "st_t5"] },
     { name: "group9_map7", parts: [[], ["N", 2], [2, 2]], hessian: false, fields: ["total", "threads", "grid_x", "first", "part0", "part1", "dim_N", "off_d0", "st_d0", "off_d1", "st_d1", "off_t0", "st_t0", "off_t3", "st_t3", "off_t4", "st_t4", "off_t5", "st_t5"] },
     { name: "group10_map4", parts: [["N", 2], [2, 2]], hessian: false, fields: ["total", "threads", "grid_x", "first", "part0", "dim_N", "off_d0", "st_d0", "off_t0", "st_t0", "off_t1", "st_t1", "off_t4", "st_t4"] },
   ],
@@ -697,6 +709,6 @@ const plan: GpuPlan = {
 };
 
 /** Compiles the kernels on a device (pipelines are cached per device). */
-export function createKernels(device: GPUDevice): Promise<Kernels> {
-  return createEngine<Data>(device, model, plan, wgsl);
+export function createKernels(device: GPUDevice, options?: EngineOptions): Promise<Kernels> {
+  return createEngine<Data>(device, model, plan, wgsl, options);
 }

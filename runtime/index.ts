@@ -1,5 +1,5 @@
 // hessgen/runtime: the hand-written code generated modules import. Nothing model-specific.
-export { createEngine, type GpuPlan, type Kernels, type ModelInfo, type Step, type EntryName, type Dim } from './gpu/engine.ts';
+export { createEngine, type EngineOptions, type GpuPlan, type Kernels, type ModelInfo, type Step, type EntryName, type Dim } from './gpu/engine.ts';
 export { checkData, type DataLayout } from './gpu/data.ts';
 export { requestDevice, deviceFromAdapter, limitsFor, describeAdapter, type DeviceOptions, type GpuContext } from './gpu/device.ts';
 export { newtonSolve, choleskyShifted, choleskySolve } from './newton.ts';

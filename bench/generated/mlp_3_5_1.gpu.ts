@@ -3,7 +3,7 @@
 // shaders, float32: 17 kernels (0 of them tiled matrix products) from 52 loop nests.
 // 10 of 10 Hessian blocks are nonzero.
 
-import { createEngine, type GpuPlan, type Kernels as BatchKernels } from 'hessgen/runtime';
+import { createEngine, type EngineOptions, type GpuPlan, type Kernels as BatchKernels } from 'hessgen/runtime';
 
 export interface ModelInfo {
   readonly name: string;
@@ -626,24 +626,35 @@ struct Params {
   first: i32,
   win_start: i32,
   win_len: i32,
+  win_span: i32,
   dim_N: i32,
   off_t5: i32,
   st_t5: i32,
 }
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(3) var<storage, read_write> temp: array<f32>;
-@group(0) @binding(6) var<storage, read_write> hess: array<f32>;
+@group(0) @binding(6) var<storage, read_write> hess0: array<f32>;
+@group(0) @binding(7) var<storage, read_write> hess1: array<f32>;
+@group(0) @binding(8) var<storage, read_write> hess2: array<f32>;
 
-// The Hessian is bound as a window of it: P.win_len elements from P.win_start.
+// The Hessian is bound as 3 windows of P.win_len elements from P.win_start (P.win_span in all).
 fn in_window(i: i32) -> bool {
   let j = i - P.win_start;
-  return j >= 0 && j < P.win_len;
+  return j >= 0 && j < P.win_span;
 }
 fn hess_add(i: i32, v: f32) {
-  if (in_window(i)) { hess[i - P.win_start] += v; }
+  if (!in_window(i)) { return; }
+  let j = i - P.win_start;
+  let w = j / P.win_len;
+  let at = j - w * P.win_len;
+  if (w == 0) { hess0[at] += v; } else if (w == 1) { hess1[at] += v; } else { hess2[at] += v; }
 }
 fn hess_set(i: i32, v: f32) {
-  if (in_window(i)) { hess[i - P.win_start] = v; }
+  if (!in_window(i)) { return; }
+  let j = i - P.win_start;
+  let w = j / P.win_len;
+  let at = j - w * P.win_len;
+  if (w == 0) { hess0[at] = v; } else if (w == 1) { hess1[at] = v; } else { hess2[at] = v; }
 }
 
 /** hess_b2_b2: one thread per output of its loop nest. */
@@ -804,6 +815,7 @@ struct Params {
   first: i32,
   win_start: i32,
   win_len: i32,
+  win_span: i32,
   st_theta: i32,
   part0: i32,
   part1: i32,
@@ -826,18 +838,28 @@ struct Params {
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> theta: array<f32>;
 @group(0) @binding(3) var<storage, read_write> temp: array<f32>;
-@group(0) @binding(6) var<storage, read_write> hess: array<f32>;
+@group(0) @binding(6) var<storage, read_write> hess0: array<f32>;
+@group(0) @binding(7) var<storage, read_write> hess1: array<f32>;
+@group(0) @binding(8) var<storage, read_write> hess2: array<f32>;
 
-// The Hessian is bound as a window of it: P.win_len elements from P.win_start.
+// The Hessian is bound as 3 windows of P.win_len elements from P.win_start (P.win_span in all).
 fn in_window(i: i32) -> bool {
   let j = i - P.win_start;
-  return j >= 0 && j < P.win_len;
+  return j >= 0 && j < P.win_span;
 }
 fn hess_add(i: i32, v: f32) {
-  if (in_window(i)) { hess[i - P.win_start] += v; }
+  if (!in_window(i)) { return; }
+  let j = i - P.win_start;
+  let w = j / P.win_len;
+  let at = j - w * P.win_len;
+  if (w == 0) { hess0[at] += v; } else if (w == 1) { hess1[at] += v; } else { hess2[at] += v; }
 }
 fn hess_set(i: i32, v: f32) {
-  if (in_window(i)) { hess[i - P.win_start] = v; }
+  if (!in_window(i)) { return; }
+  let j = i - P.win_start;
+  let w = j / P.win_len;
+  let at = j - w * P.win_len;
+  if (w == 0) { hess0[at] = v; } else if (w == 1) { hess1[at] = v; } else { hess2[at] = v; }
 }
 
 /** hess_W1_W1_0: one thread per output of its loop nest. */
@@ -1263,6 +1285,7 @@ struct Params {
   first: i32,
   win_start: i32,
   win_len: i32,
+  win_span: i32,
   st_theta: i32,
   part0: i32,
   part1: i32,
@@ -1285,18 +1308,28 @@ struct Params {
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> theta: array<f32>;
 @group(0) @binding(3) var<storage, read_write> temp: array<f32>;
-@group(0) @binding(6) var<storage, read_write> hess: array<f32>;
+@group(0) @binding(6) var<storage, read_write> hess0: array<f32>;
+@group(0) @binding(7) var<storage, read_write> hess1: array<f32>;
+@group(0) @binding(8) var<storage, read_write> hess2: array<f32>;
 
-// The Hessian is bound as a window of it: P.win_len elements from P.win_start.
+// The Hessian is bound as 3 windows of P.win_len elements from P.win_start (P.win_span in all).
 fn in_window(i: i32) -> bool {
   let j = i - P.win_start;
-  return j >= 0 && j < P.win_len;
+  return j >= 0 && j < P.win_span;
 }
 fn hess_add(i: i32, v: f32) {
-  if (in_window(i)) { hess[i - P.win_start] += v; }
+  if (!in_window(i)) { return; }
+  let j = i - P.win_start;
+  let w = j / P.win_len;
+  let at = j - w * P.win_len;
+  if (w == 0) { hess0[at] += v; } else if (w == 1) { hess1[at] += v; } else { hess2[at] += v; }
 }
 fn hess_set(i: i32, v: f32) {
-  if (in_window(i)) { hess[i - P.win_start] = v; }
+  if (!in_window(i)) { return; }
+  let j = i - P.win_start;
+  let w = j / P.win_len;
+  let at = j - w * P.win_len;
+  if (w == 0) { hess0[at] = v; } else if (w == 1) { hess1[at] = v; } else { hess2[at] = v; }
 }
 
 /** hess_W1_W1_1: one thread per output of its loop nest. */
@@ -1795,6 +1828,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 /** What the engine needs to run the kernels: buffers, kernels and the steps of each entry point. */
 const plan: GpuPlan = {
   n: 26,
+  hessianWindows: 3,
   dims: ["N"],
   data: [{ name: "X", shape: ["N", 3] }, { name: "y", shape: ["N"] }],
   temps: [
@@ -1826,11 +1860,11 @@ const plan: GpuPlan = {
     { name: "value", parts: [[]], hessian: false, fields: ["total", "threads", "grid_x", "first", "off_t4", "st_t4", "off_t5", "st_t5"] },
     { name: "group8_grad_W1", parts: [[3, 5], [5], [5], []], hessian: false, fields: ["total", "threads", "grid_x", "first", "st_theta", "part0", "part1", "part2", "dim_N", "off_d0", "st_d0", "off_t1", "st_t1", "off_t2", "st_t2", "off_t5", "st_t5", "off_t6", "st_t6"] },
     { name: "group9_map4", parts: [[], ["N", 5], [3, "N"]], hessian: false, fields: ["total", "threads", "grid_x", "first", "st_theta", "part0", "part1", "dim_N", "off_d0", "st_d0", "off_t0", "st_t0", "off_t5", "st_t5", "off_t10", "st_t10"] },
-    { name: "hess_b2_b2", parts: [[]], hessian: true, fields: ["total", "threads", "grid_x", "first", "win_start", "win_len", "dim_N", "off_t5", "st_t5"] },
+    { name: "hess_b2_b2", parts: [[]], hessian: true, fields: ["total", "threads", "grid_x", "first", "win_start", "win_len", "win_span", "dim_N", "off_t5", "st_t5"] },
     { name: "group11_k16", parts: [[3, 5, "N"], ["N"], [5, "N"], [5, "N"]], hessian: false, fields: ["total", "threads", "grid_x", "first", "st_theta", "part0", "part1", "part2", "dim_N", "off_d0", "st_d0", "off_t1", "st_t1", "off_t2", "st_t2", "off_t6", "st_t6", "off_t8", "st_t8", "off_t11", "st_t11", "off_t12", "st_t12"] },
-    { name: "group12_hess_W1_W1_0", parts: [[3, 5, 3, 5], [3, 5, 5], [3, 5, 5], [3, 5], [5, 5], [5, 5], [5], [5, 5], [5]], hessian: true, fields: ["total", "threads", "grid_x", "first", "win_start", "win_len", "st_theta", "part0", "part1", "part2", "part3", "part4", "part5", "part6", "part7", "dim_N", "off_t5", "st_t5", "off_t8", "st_t8", "off_t11", "st_t11", "off_t12", "st_t12"] },
+    { name: "group12_hess_W1_W1_0", parts: [[3, 5, 3, 5], [3, 5, 5], [3, 5, 5], [3, 5], [5, 5], [5, 5], [5], [5, 5], [5]], hessian: true, fields: ["total", "threads", "grid_x", "first", "win_start", "win_len", "win_span", "st_theta", "part0", "part1", "part2", "part3", "part4", "part5", "part6", "part7", "dim_N", "off_t5", "st_t5", "off_t8", "st_t8", "off_t11", "st_t11", "off_t12", "st_t12"] },
     { name: "group13_k17", parts: [[3, 5, "N"], [3, 5, "N"], [5, "N"], [5, "N"]], hessian: false, fields: ["total", "threads", "grid_x", "first", "part0", "part1", "part2", "dim_N", "off_d0", "st_d0", "off_t2", "st_t2", "off_t6", "st_t6", "off_t7", "st_t7", "off_t9", "st_t9", "off_t13", "st_t13", "off_t14", "st_t14", "off_t15", "st_t15"] },
-    { name: "group14_hess_W1_W1_1", parts: [[3, 5, 3], [3, 5], [3, 5], [5], [5]], hessian: true, fields: ["total", "threads", "grid_x", "first", "win_start", "win_len", "st_theta", "part0", "part1", "part2", "part3", "dim_N", "off_t5", "st_t5", "off_t9", "st_t9", "off_t10", "st_t10", "off_t13", "st_t13", "off_t14", "st_t14", "off_t15", "st_t15"] },
+    { name: "group14_hess_W1_W1_1", parts: [[3, 5, 3], [3, 5], [3, 5], [5], [5]], hessian: true, fields: ["total", "threads", "grid_x", "first", "win_start", "win_len", "win_span", "st_theta", "part0", "part1", "part2", "part3", "dim_N", "off_t5", "st_t5", "off_t9", "st_t9", "off_t10", "st_t10", "off_t13", "st_t13", "off_t14", "st_t14", "off_t15", "st_t15"] },
     { name: "group15_k9_0", parts: [["N"], [3, 5, "N"], [5, "N"], [5, "N"]], hessian: false, fields: ["total", "threads", "grid_x", "first", "st_theta", "part0", "part1", "part2", "dim_N", "off_d0", "st_d0", "off_t1", "st_t1", "off_t2", "st_t2", "off_t6", "st_t6", "off_t8", "st_t8", "off_t11", "st_t11", "off_t12", "st_t12"] },
     { name: "group16_map9", parts: [["N"], [3, 5], [5], [5], [], [3, 5, "N"], [3, 5, "N"], [5, "N"], [5, "N"]], hessian: false, fields: ["total", "threads", "grid_x", "first", "st_theta", "part0", "part1", "part2", "part3", "part4", "part5", "part6", "part7", "dim_N", "off_d0", "st_d0", "off_t1", "st_t1", "off_t2", "st_t2", "off_t3", "st_t3", "off_t5", "st_t5", "off_t6", "st_t6", "off_t7", "st_t7", "off_t9", "st_t9", "off_t13", "st_t13", "off_t14", "st_t14", "off_t15", "st_t15"] },
   ],
@@ -1883,6 +1917,6 @@ const plan: GpuPlan = {
 };
 
 /** Compiles the kernels on a device (pipelines are cached per device). */
-export function createKernels(device: GPUDevice): Promise<Kernels> {
-  return createEngine<Data>(device, model, plan, wgsl);
+export function createKernels(device: GPUDevice, options?: EngineOptions): Promise<Kernels> {
+  return createEngine<Data>(device, model, plan, wgsl, options);
 }

@@ -3,7 +3,7 @@
 // shaders, float32: 12 kernels (0 of them tiled matrix products) from 31 loop nests.
 // 10 of 10 Hessian blocks are nonzero.
 
-import { createEngine, type GpuPlan, type Kernels as BatchKernels } from 'hessgen/runtime';
+import { createEngine, type EngineOptions, type GpuPlan, type Kernels as BatchKernels } from 'hessgen/runtime';
 
 export interface ModelInfo {
   readonly name: string;
@@ -404,20 +404,31 @@ struct Params {
   first: i32,
   win_start: i32,
   win_len: i32,
+  win_span: i32,
 }
 @group(0) @binding(0) var<uniform> P: Params;
-@group(0) @binding(6) var<storage, read_write> hess: array<f32>;
+@group(0) @binding(6) var<storage, read_write> hess0: array<f32>;
+@group(0) @binding(7) var<storage, read_write> hess1: array<f32>;
+@group(0) @binding(8) var<storage, read_write> hess2: array<f32>;
 
-// The Hessian is bound as a window of it: P.win_len elements from P.win_start.
+// The Hessian is bound as 3 windows of P.win_len elements from P.win_start (P.win_span in all).
 fn in_window(i: i32) -> bool {
   let j = i - P.win_start;
-  return j >= 0 && j < P.win_len;
+  return j >= 0 && j < P.win_span;
 }
 fn hess_add(i: i32, v: f32) {
-  if (in_window(i)) { hess[i - P.win_start] += v; }
+  if (!in_window(i)) { return; }
+  let j = i - P.win_start;
+  let w = j / P.win_len;
+  let at = j - w * P.win_len;
+  if (w == 0) { hess0[at] += v; } else if (w == 1) { hess1[at] += v; } else { hess2[at] += v; }
 }
 fn hess_set(i: i32, v: f32) {
-  if (in_window(i)) { hess[i - P.win_start] = v; }
+  if (!in_window(i)) { return; }
+  let j = i - P.win_start;
+  let w = j / P.win_len;
+  let at = j - w * P.win_len;
+  if (w == 0) { hess0[at] = v; } else if (w == 1) { hess1[at] = v; } else { hess2[at] = v; }
 }
 
 /** hess_b2_b2: one thread per output of its loop nest. */
@@ -459,6 +470,7 @@ struct Params {
   first: i32,
   win_start: i32,
   win_len: i32,
+  win_span: i32,
   st_theta: i32,
   part0: i32,
   part1: i32,
@@ -479,18 +491,28 @@ struct Params {
 @group(0) @binding(1) var<storage, read> theta: array<f32>;
 @group(0) @binding(2) var<storage, read> data: array<f32>;
 @group(0) @binding(3) var<storage, read_write> temp: array<f32>;
-@group(0) @binding(6) var<storage, read_write> hess: array<f32>;
+@group(0) @binding(6) var<storage, read_write> hess0: array<f32>;
+@group(0) @binding(7) var<storage, read_write> hess1: array<f32>;
+@group(0) @binding(8) var<storage, read_write> hess2: array<f32>;
 
-// The Hessian is bound as a window of it: P.win_len elements from P.win_start.
+// The Hessian is bound as 3 windows of P.win_len elements from P.win_start (P.win_span in all).
 fn in_window(i: i32) -> bool {
   let j = i - P.win_start;
-  return j >= 0 && j < P.win_len;
+  return j >= 0 && j < P.win_span;
 }
 fn hess_add(i: i32, v: f32) {
-  if (in_window(i)) { hess[i - P.win_start] += v; }
+  if (!in_window(i)) { return; }
+  let j = i - P.win_start;
+  let w = j / P.win_len;
+  let at = j - w * P.win_len;
+  if (w == 0) { hess0[at] += v; } else if (w == 1) { hess1[at] += v; } else { hess2[at] += v; }
 }
 fn hess_set(i: i32, v: f32) {
-  if (in_window(i)) { hess[i - P.win_start] = v; }
+  if (!in_window(i)) { return; }
+  let j = i - P.win_start;
+  let w = j / P.win_len;
+  let at = j - w * P.win_len;
+  if (w == 0) { hess0[at] = v; } else if (w == 1) { hess1[at] = v; } else { hess2[at] = v; }
 }
 
 /** hess_W1_W1_0: one thread per output of its loop nest. */
@@ -690,6 +712,7 @@ struct Params {
   first: i32,
   win_start: i32,
   win_len: i32,
+  win_span: i32,
   st_theta: i32,
   part0: i32,
   part1: i32,
@@ -708,18 +731,28 @@ struct Params {
 @group(0) @binding(1) var<storage, read> theta: array<f32>;
 @group(0) @binding(2) var<storage, read> data: array<f32>;
 @group(0) @binding(3) var<storage, read_write> temp: array<f32>;
-@group(0) @binding(6) var<storage, read_write> hess: array<f32>;
+@group(0) @binding(6) var<storage, read_write> hess0: array<f32>;
+@group(0) @binding(7) var<storage, read_write> hess1: array<f32>;
+@group(0) @binding(8) var<storage, read_write> hess2: array<f32>;
 
-// The Hessian is bound as a window of it: P.win_len elements from P.win_start.
+// The Hessian is bound as 3 windows of P.win_len elements from P.win_start (P.win_span in all).
 fn in_window(i: i32) -> bool {
   let j = i - P.win_start;
-  return j >= 0 && j < P.win_len;
+  return j >= 0 && j < P.win_span;
 }
 fn hess_add(i: i32, v: f32) {
-  if (in_window(i)) { hess[i - P.win_start] += v; }
+  if (!in_window(i)) { return; }
+  let j = i - P.win_start;
+  let w = j / P.win_len;
+  let at = j - w * P.win_len;
+  if (w == 0) { hess0[at] += v; } else if (w == 1) { hess1[at] += v; } else { hess2[at] += v; }
 }
 fn hess_set(i: i32, v: f32) {
-  if (in_window(i)) { hess[i - P.win_start] = v; }
+  if (!in_window(i)) { return; }
+  let j = i - P.win_start;
+  let w = j / P.win_len;
+  let at = j - w * P.win_len;
+  if (w == 0) { hess0[at] = v; } else if (w == 1) { hess1[at] = v; } else { hess2[at] = v; }
 }
 
 /** hess_W1_W1_1: one thread per output of its loop nest. */
@@ -920,6 +953,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 /** What the engine needs to run the kernels: buffers, kernels and the steps of each entry point. */
 const plan: GpuPlan = {
   n: 26,
+  hessianWindows: 3,
   dims: [],
   data: [{ name: "x", shape: [3] }, { name: "y", shape: [] }],
   temps: [
@@ -939,9 +973,9 @@ const plan: GpuPlan = {
     { name: "map8", parts: [[]], hessian: false, fields: ["total", "threads", "grid_x", "first", "off_t2", "st_t2", "off_t3", "st_t3"] },
     { name: "value", parts: [[]], hessian: false, fields: ["total", "threads", "grid_x", "first", "off_t3", "st_t3"] },
     { name: "group7_grad_W1", parts: [[3, 5], [5], [5], []], hessian: false, fields: ["total", "threads", "grid_x", "first", "st_theta", "part0", "part1", "part2", "off_d0", "st_d0", "off_t1", "st_t1", "off_t2", "st_t2", "off_t4", "st_t4"] },
-    { name: "hess_b2_b2", parts: [[]], hessian: true, fields: ["total", "threads", "grid_x", "first", "win_start", "win_len"] },
-    { name: "group9_hess_W1_W1_0", parts: [[3, 5, 3, 5], [3, 5, 5], [3, 5, 5], [3, 5], [5, 5], [5, 5], [5], [5, 5], [5]], hessian: true, fields: ["total", "threads", "grid_x", "first", "win_start", "win_len", "st_theta", "part0", "part1", "part2", "part3", "part4", "part5", "part6", "part7", "off_d0", "st_d0", "off_t1", "st_t1", "off_t4", "st_t4"] },
-    { name: "group10_hess_W1_W1_1", parts: [[3, 5, 3], [3, 5], [3, 5], [5], [5]], hessian: true, fields: ["total", "threads", "grid_x", "first", "win_start", "win_len", "st_theta", "part0", "part1", "part2", "part3", "off_d0", "st_d0", "off_t2", "st_t2", "off_t4", "st_t4", "off_t5", "st_t5"] },
+    { name: "hess_b2_b2", parts: [[]], hessian: true, fields: ["total", "threads", "grid_x", "first", "win_start", "win_len", "win_span"] },
+    { name: "group9_hess_W1_W1_0", parts: [[3, 5, 3, 5], [3, 5, 5], [3, 5, 5], [3, 5], [5, 5], [5, 5], [5], [5, 5], [5]], hessian: true, fields: ["total", "threads", "grid_x", "first", "win_start", "win_len", "win_span", "st_theta", "part0", "part1", "part2", "part3", "part4", "part5", "part6", "part7", "off_d0", "st_d0", "off_t1", "st_t1", "off_t4", "st_t4"] },
+    { name: "group10_hess_W1_W1_1", parts: [[3, 5, 3], [3, 5], [3, 5], [5], [5]], hessian: true, fields: ["total", "threads", "grid_x", "first", "win_start", "win_len", "win_span", "st_theta", "part0", "part1", "part2", "part3", "off_d0", "st_d0", "off_t2", "st_t2", "off_t4", "st_t4", "off_t5", "st_t5"] },
     { name: "group11_map8", parts: [[], [3, 5], [5], [5], []], hessian: false, fields: ["total", "threads", "grid_x", "first", "st_theta", "part0", "part1", "part2", "part3", "off_d0", "st_d0", "off_t1", "st_t1", "off_t2", "st_t2", "off_t3", "st_t3", "off_t4", "st_t4"] },
   ],
   entries: {
@@ -988,6 +1022,6 @@ const plan: GpuPlan = {
 };
 
 /** Compiles the kernels on a device (pipelines are cached per device). */
-export function createKernels(device: GPUDevice): Promise<Kernels> {
-  return createEngine<Data>(device, model, plan, wgsl);
+export function createKernels(device: GPUDevice, options?: EngineOptions): Promise<Kernels> {
+  return createEngine<Data>(device, model, plan, wgsl, options);
 }

@@ -3,7 +3,7 @@
 // shaders, float32: 30 kernels (8 of them tiled matrix products) from 60 loop nests.
 // 10 of 10 Hessian blocks are nonzero.
 
-import { createEngine, type GpuPlan, type Kernels as BatchKernels } from 'hessgen/runtime';
+import { createEngine, type EngineOptions, type GpuPlan, type Kernels as BatchKernels } from 'hessgen/runtime';
 
 export interface ModelInfo {
   readonly name: string;
@@ -782,24 +782,35 @@ struct Params {
   first: i32,
   win_start: i32,
   win_len: i32,
+  win_span: i32,
   dim_N: i32,
   off_t6: i32,
   st_t6: i32,
 }
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(3) var<storage, read_write> temp: array<f32>;
-@group(0) @binding(6) var<storage, read_write> hess: array<f32>;
+@group(0) @binding(6) var<storage, read_write> hess0: array<f32>;
+@group(0) @binding(7) var<storage, read_write> hess1: array<f32>;
+@group(0) @binding(8) var<storage, read_write> hess2: array<f32>;
 
-// The Hessian is bound as a window of it: P.win_len elements from P.win_start.
+// The Hessian is bound as 3 windows of P.win_len elements from P.win_start (P.win_span in all).
 fn in_window(i: i32) -> bool {
   let j = i - P.win_start;
-  return j >= 0 && j < P.win_len;
+  return j >= 0 && j < P.win_span;
 }
 fn hess_add(i: i32, v: f32) {
-  if (in_window(i)) { hess[i - P.win_start] += v; }
+  if (!in_window(i)) { return; }
+  let j = i - P.win_start;
+  let w = j / P.win_len;
+  let at = j - w * P.win_len;
+  if (w == 0) { hess0[at] += v; } else if (w == 1) { hess1[at] += v; } else { hess2[at] += v; }
 }
 fn hess_set(i: i32, v: f32) {
-  if (in_window(i)) { hess[i - P.win_start] = v; }
+  if (!in_window(i)) { return; }
+  let j = i - P.win_start;
+  let w = j / P.win_len;
+  let at = j - w * P.win_len;
+  if (w == 0) { hess0[at] = v; } else if (w == 1) { hess1[at] = v; } else { hess2[at] = v; }
 }
 
 /** hess_b2_b2: one thread per output of its loop nest. */
@@ -1398,6 +1409,7 @@ struct Params {
   first: i32,
   win_start: i32,
   win_len: i32,
+  win_span: i32,
   dim_N: i32,
   off_t6: i32,
   st_t6: i32,
@@ -1408,18 +1420,28 @@ struct Params {
 }
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(3) var<storage, read_write> temp: array<f32>;
-@group(0) @binding(6) var<storage, read_write> hess: array<f32>;
+@group(0) @binding(6) var<storage, read_write> hess0: array<f32>;
+@group(0) @binding(7) var<storage, read_write> hess1: array<f32>;
+@group(0) @binding(8) var<storage, read_write> hess2: array<f32>;
 
-// The Hessian is bound as a window of it: P.win_len elements from P.win_start.
+// The Hessian is bound as 3 windows of P.win_len elements from P.win_start (P.win_span in all).
 fn in_window(i: i32) -> bool {
   let j = i - P.win_start;
-  return j >= 0 && j < P.win_len;
+  return j >= 0 && j < P.win_span;
 }
 fn hess_add(i: i32, v: f32) {
-  if (in_window(i)) { hess[i - P.win_start] += v; }
+  if (!in_window(i)) { return; }
+  let j = i - P.win_start;
+  let w = j / P.win_len;
+  let at = j - w * P.win_len;
+  if (w == 0) { hess0[at] += v; } else if (w == 1) { hess1[at] += v; } else { hess2[at] += v; }
 }
 fn hess_set(i: i32, v: f32) {
-  if (in_window(i)) { hess[i - P.win_start] = v; }
+  if (!in_window(i)) { return; }
+  let j = i - P.win_start;
+  let w = j / P.win_len;
+  let at = j - w * P.win_len;
+  if (w == 0) { hess0[at] = v; } else if (w == 1) { hess1[at] = v; } else { hess2[at] = v; }
 }
 
 /** Where the row side's factor of flat row r sits, at position i4 of the sum. */
@@ -1585,6 +1607,7 @@ struct Params {
   first: i32,
   win_start: i32,
   win_len: i32,
+  win_span: i32,
   dim_N: i32,
   off_t6: i32,
   st_t6: i32,
@@ -1597,18 +1620,28 @@ struct Params {
 }
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(3) var<storage, read_write> temp: array<f32>;
-@group(0) @binding(6) var<storage, read_write> hess: array<f32>;
+@group(0) @binding(6) var<storage, read_write> hess0: array<f32>;
+@group(0) @binding(7) var<storage, read_write> hess1: array<f32>;
+@group(0) @binding(8) var<storage, read_write> hess2: array<f32>;
 
-// The Hessian is bound as a window of it: P.win_len elements from P.win_start.
+// The Hessian is bound as 3 windows of P.win_len elements from P.win_start (P.win_span in all).
 fn in_window(i: i32) -> bool {
   let j = i - P.win_start;
-  return j >= 0 && j < P.win_len;
+  return j >= 0 && j < P.win_span;
 }
 fn hess_add(i: i32, v: f32) {
-  if (in_window(i)) { hess[i - P.win_start] += v; }
+  if (!in_window(i)) { return; }
+  let j = i - P.win_start;
+  let w = j / P.win_len;
+  let at = j - w * P.win_len;
+  if (w == 0) { hess0[at] += v; } else if (w == 1) { hess1[at] += v; } else { hess2[at] += v; }
 }
 fn hess_set(i: i32, v: f32) {
-  if (in_window(i)) { hess[i - P.win_start] = v; }
+  if (!in_window(i)) { return; }
+  let j = i - P.win_start;
+  let w = j / P.win_len;
+  let at = j - w * P.win_len;
+  if (w == 0) { hess0[at] = v; } else if (w == 1) { hess1[at] = v; } else { hess2[at] = v; }
 }
 
 /** Where the row side's factor of flat row r sits, at position i3 of the sum. */
@@ -1766,6 +1799,7 @@ struct Params {
   first: i32,
   win_start: i32,
   win_len: i32,
+  win_span: i32,
   dim_N: i32,
   off_t6: i32,
   st_t6: i32,
@@ -1776,18 +1810,28 @@ struct Params {
 }
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(3) var<storage, read_write> temp: array<f32>;
-@group(0) @binding(6) var<storage, read_write> hess: array<f32>;
+@group(0) @binding(6) var<storage, read_write> hess0: array<f32>;
+@group(0) @binding(7) var<storage, read_write> hess1: array<f32>;
+@group(0) @binding(8) var<storage, read_write> hess2: array<f32>;
 
-// The Hessian is bound as a window of it: P.win_len elements from P.win_start.
+// The Hessian is bound as 3 windows of P.win_len elements from P.win_start (P.win_span in all).
 fn in_window(i: i32) -> bool {
   let j = i - P.win_start;
-  return j >= 0 && j < P.win_len;
+  return j >= 0 && j < P.win_span;
 }
 fn hess_add(i: i32, v: f32) {
-  if (in_window(i)) { hess[i - P.win_start] += v; }
+  if (!in_window(i)) { return; }
+  let j = i - P.win_start;
+  let w = j / P.win_len;
+  let at = j - w * P.win_len;
+  if (w == 0) { hess0[at] += v; } else if (w == 1) { hess1[at] += v; } else { hess2[at] += v; }
 }
 fn hess_set(i: i32, v: f32) {
-  if (in_window(i)) { hess[i - P.win_start] = v; }
+  if (!in_window(i)) { return; }
+  let j = i - P.win_start;
+  let w = j / P.win_len;
+  let at = j - w * P.win_len;
+  if (w == 0) { hess0[at] = v; } else if (w == 1) { hess1[at] = v; } else { hess2[at] = v; }
 }
 
 /** Where the row side's factor of flat row r sits, at position i2 of the sum. */
@@ -1950,6 +1994,7 @@ struct Params {
   first: i32,
   win_start: i32,
   win_len: i32,
+  win_span: i32,
   st_theta: i32,
   part0: i32,
   part1: i32,
@@ -1968,18 +2013,28 @@ struct Params {
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> theta: array<f32>;
 @group(0) @binding(3) var<storage, read_write> temp: array<f32>;
-@group(0) @binding(6) var<storage, read_write> hess: array<f32>;
+@group(0) @binding(6) var<storage, read_write> hess0: array<f32>;
+@group(0) @binding(7) var<storage, read_write> hess1: array<f32>;
+@group(0) @binding(8) var<storage, read_write> hess2: array<f32>;
 
-// The Hessian is bound as a window of it: P.win_len elements from P.win_start.
+// The Hessian is bound as 3 windows of P.win_len elements from P.win_start (P.win_span in all).
 fn in_window(i: i32) -> bool {
   let j = i - P.win_start;
-  return j >= 0 && j < P.win_len;
+  return j >= 0 && j < P.win_span;
 }
 fn hess_add(i: i32, v: f32) {
-  if (in_window(i)) { hess[i - P.win_start] += v; }
+  if (!in_window(i)) { return; }
+  let j = i - P.win_start;
+  let w = j / P.win_len;
+  let at = j - w * P.win_len;
+  if (w == 0) { hess0[at] += v; } else if (w == 1) { hess1[at] += v; } else { hess2[at] += v; }
 }
 fn hess_set(i: i32, v: f32) {
-  if (in_window(i)) { hess[i - P.win_start] = v; }
+  if (!in_window(i)) { return; }
+  let j = i - P.win_start;
+  let w = j / P.win_len;
+  let at = j - w * P.win_len;
+  if (w == 0) { hess0[at] = v; } else if (w == 1) { hess1[at] = v; } else { hess2[at] = v; }
 }
 
 /** hess_W1_b2: one thread per output of its loop nest. */
@@ -2147,6 +2202,7 @@ struct Params {
   first: i32,
   win_start: i32,
   win_len: i32,
+  win_span: i32,
   st_theta: i32,
   dim_N: i32,
   off_t2: i32,
@@ -2159,18 +2215,28 @@ struct Params {
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> theta: array<f32>;
 @group(0) @binding(3) var<storage, read_write> temp: array<f32>;
-@group(0) @binding(6) var<storage, read_write> hess: array<f32>;
+@group(0) @binding(6) var<storage, read_write> hess0: array<f32>;
+@group(0) @binding(7) var<storage, read_write> hess1: array<f32>;
+@group(0) @binding(8) var<storage, read_write> hess2: array<f32>;
 
-// The Hessian is bound as a window of it: P.win_len elements from P.win_start.
+// The Hessian is bound as 3 windows of P.win_len elements from P.win_start (P.win_span in all).
 fn in_window(i: i32) -> bool {
   let j = i - P.win_start;
-  return j >= 0 && j < P.win_len;
+  return j >= 0 && j < P.win_span;
 }
 fn hess_add(i: i32, v: f32) {
-  if (in_window(i)) { hess[i - P.win_start] += v; }
+  if (!in_window(i)) { return; }
+  let j = i - P.win_start;
+  let w = j / P.win_len;
+  let at = j - w * P.win_len;
+  if (w == 0) { hess0[at] += v; } else if (w == 1) { hess1[at] += v; } else { hess2[at] += v; }
 }
 fn hess_set(i: i32, v: f32) {
-  if (in_window(i)) { hess[i - P.win_start] = v; }
+  if (!in_window(i)) { return; }
+  let j = i - P.win_start;
+  let w = j / P.win_len;
+  let at = j - w * P.win_len;
+  if (w == 0) { hess0[at] = v; } else if (w == 1) { hess1[at] = v; } else { hess2[at] = v; }
 }
 
 /** hess_b1_b1_1: one thread per output of its loop nest. */
@@ -2249,6 +2315,7 @@ struct Params {
   first: i32,
   win_start: i32,
   win_len: i32,
+  win_span: i32,
   part0: i32,
   dim_N: i32,
   off_t6: i32,
@@ -2262,18 +2329,28 @@ struct Params {
 }
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(3) var<storage, read_write> temp: array<f32>;
-@group(0) @binding(6) var<storage, read_write> hess: array<f32>;
+@group(0) @binding(6) var<storage, read_write> hess0: array<f32>;
+@group(0) @binding(7) var<storage, read_write> hess1: array<f32>;
+@group(0) @binding(8) var<storage, read_write> hess2: array<f32>;
 
-// The Hessian is bound as a window of it: P.win_len elements from P.win_start.
+// The Hessian is bound as 3 windows of P.win_len elements from P.win_start (P.win_span in all).
 fn in_window(i: i32) -> bool {
   let j = i - P.win_start;
-  return j >= 0 && j < P.win_len;
+  return j >= 0 && j < P.win_span;
 }
 fn hess_add(i: i32, v: f32) {
-  if (in_window(i)) { hess[i - P.win_start] += v; }
+  if (!in_window(i)) { return; }
+  let j = i - P.win_start;
+  let w = j / P.win_len;
+  let at = j - w * P.win_len;
+  if (w == 0) { hess0[at] += v; } else if (w == 1) { hess1[at] += v; } else { hess2[at] += v; }
 }
 fn hess_set(i: i32, v: f32) {
-  if (in_window(i)) { hess[i - P.win_start] = v; }
+  if (!in_window(i)) { return; }
+  let j = i - P.win_start;
+  let w = j / P.win_len;
+  let at = j - w * P.win_len;
+  if (w == 0) { hess0[at] = v; } else if (w == 1) { hess1[at] = v; } else { hess2[at] = v; }
 }
 
 /** hess_W1_W2: one thread per output of its loop nest. */
@@ -2357,6 +2434,7 @@ struct Params {
   first: i32,
   win_start: i32,
   win_len: i32,
+  win_span: i32,
   dim_N: i32,
   off_t6: i32,
   st_t6: i32,
@@ -2367,18 +2445,28 @@ struct Params {
 }
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(3) var<storage, read_write> temp: array<f32>;
-@group(0) @binding(6) var<storage, read_write> hess: array<f32>;
+@group(0) @binding(6) var<storage, read_write> hess0: array<f32>;
+@group(0) @binding(7) var<storage, read_write> hess1: array<f32>;
+@group(0) @binding(8) var<storage, read_write> hess2: array<f32>;
 
-// The Hessian is bound as a window of it: P.win_len elements from P.win_start.
+// The Hessian is bound as 3 windows of P.win_len elements from P.win_start (P.win_span in all).
 fn in_window(i: i32) -> bool {
   let j = i - P.win_start;
-  return j >= 0 && j < P.win_len;
+  return j >= 0 && j < P.win_span;
 }
 fn hess_add(i: i32, v: f32) {
-  if (in_window(i)) { hess[i - P.win_start] += v; }
+  if (!in_window(i)) { return; }
+  let j = i - P.win_start;
+  let w = j / P.win_len;
+  let at = j - w * P.win_len;
+  if (w == 0) { hess0[at] += v; } else if (w == 1) { hess1[at] += v; } else { hess2[at] += v; }
 }
 fn hess_set(i: i32, v: f32) {
-  if (in_window(i)) { hess[i - P.win_start] = v; }
+  if (!in_window(i)) { return; }
+  let j = i - P.win_start;
+  let w = j / P.win_len;
+  let at = j - w * P.win_len;
+  if (w == 0) { hess0[at] = v; } else if (w == 1) { hess1[at] = v; } else { hess2[at] = v; }
 }
 
 /** Where the row side's factor of flat row r sits, at position i3 of the sum. */
@@ -2544,6 +2632,7 @@ struct Params {
   first: i32,
   win_start: i32,
   win_len: i32,
+  win_span: i32,
   st_theta: i32,
   part0: i32,
   part1: i32,
@@ -2560,18 +2649,28 @@ struct Params {
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> theta: array<f32>;
 @group(0) @binding(3) var<storage, read_write> temp: array<f32>;
-@group(0) @binding(6) var<storage, read_write> hess: array<f32>;
+@group(0) @binding(6) var<storage, read_write> hess0: array<f32>;
+@group(0) @binding(7) var<storage, read_write> hess1: array<f32>;
+@group(0) @binding(8) var<storage, read_write> hess2: array<f32>;
 
-// The Hessian is bound as a window of it: P.win_len elements from P.win_start.
+// The Hessian is bound as 3 windows of P.win_len elements from P.win_start (P.win_span in all).
 fn in_window(i: i32) -> bool {
   let j = i - P.win_start;
-  return j >= 0 && j < P.win_len;
+  return j >= 0 && j < P.win_span;
 }
 fn hess_add(i: i32, v: f32) {
-  if (in_window(i)) { hess[i - P.win_start] += v; }
+  if (!in_window(i)) { return; }
+  let j = i - P.win_start;
+  let w = j / P.win_len;
+  let at = j - w * P.win_len;
+  if (w == 0) { hess0[at] += v; } else if (w == 1) { hess1[at] += v; } else { hess2[at] += v; }
 }
 fn hess_set(i: i32, v: f32) {
-  if (in_window(i)) { hess[i - P.win_start] = v; }
+  if (!in_window(i)) { return; }
+  let j = i - P.win_start;
+  let w = j / P.win_len;
+  let at = j - w * P.win_len;
+  if (w == 0) { hess0[at] = v; } else if (w == 1) { hess1[at] = v; } else { hess2[at] = v; }
 }
 
 /** hess_W1_b1_1: one thread per output of its loop nest. */
@@ -3107,6 +3206,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 /** What the engine needs to run the kernels: buffers, kernels and the steps of each entry point. */
 const plan: GpuPlan = {
   n: 25450,
+  hessianWindows: 3,
   dims: ["N"],
   data: [{ name: "X", shape: ["N", 784] }, { name: "Y", shape: ["N", 10] }],
   temps: [
@@ -3146,21 +3246,21 @@ const plan: GpuPlan = {
     { name: "group9_k17", parts: [[32, "N"], [32], [32, 10], [10]], hessian: false, fields: ["total", "threads", "grid_x", "first", "st_theta", "part0", "part1", "part2", "dim_N", "off_t1", "st_t1", "off_t2", "st_t2", "off_t6", "st_t6", "off_t7", "st_t7", "off_t9", "st_t9"] },
     { name: "grad_W1", parts: [[784, 32]], hessian: false, fields: ["total", "threads", "grid_x", "first", "dim_N", "off_d0", "st_d0", "off_t6", "st_t6", "off_t7", "st_t7", "off_t9", "st_t9"] },
     { name: "group11_k12", parts: [[], [32, 32], [784, "N"]], hessian: false, fields: ["total", "threads", "grid_x", "first", "st_theta", "part0", "part1", "dim_N", "off_d0", "st_d0", "off_t5", "st_t5", "off_t10", "st_t10", "off_t13", "st_t13"] },
-    { name: "hess_b2_b2", parts: [[10]], hessian: true, fields: ["total", "threads", "grid_x", "first", "win_start", "win_len", "dim_N", "off_t6", "st_t6"] },
+    { name: "hess_b2_b2", parts: [[10]], hessian: true, fields: ["total", "threads", "grid_x", "first", "win_start", "win_len", "win_span", "dim_N", "off_t6", "st_t6"] },
     { name: "k25", parts: [], tiled: { rows: [32], cols: [784] }, hessian: false, fields: ["first", "dim_N", "off_d0", "st_d0", "off_t7", "st_t7", "off_t17", "st_t17"] },
     { name: "k26", parts: [], tiled: { rows: [32], cols: [32] }, hessian: false, fields: ["first", "dim_N", "off_t1", "st_t1", "off_t7", "st_t7", "off_t18", "st_t18"] },
     { name: "k28", parts: [], tiled: { rows: [32], cols: [32] }, hessian: false, fields: ["first", "dim_N", "off_t1", "st_t1", "off_t20", "st_t20"] },
     { name: "group16_k19", parts: [[784, 32, "N"], ["N", 10], [32, "N"], [784, 32, 32], [32], [32]], hessian: false, fields: ["total", "threads", "grid_x", "first", "st_theta", "part0", "part1", "part2", "part3", "part4", "dim_N", "off_d0", "st_d0", "off_t1", "st_t1", "off_t2", "st_t2", "off_t7", "st_t7", "off_t11", "st_t11", "off_t14", "st_t14", "off_t15", "st_t15", "off_t19", "st_t19", "off_t21", "st_t21"] },
-    { name: "hess_W1_W1_0", parts: [], tiled: { rows: [784, 32], cols: [784, 32] }, hessian: true, fields: ["first", "win_start", "win_len", "dim_N", "off_t6", "st_t6", "off_t10", "st_t10", "off_t11", "st_t11"] },
-    { name: "hess_W1_b1_0", parts: [], tiled: { rows: [784, 32], cols: [32] }, hessian: true, fields: ["first", "win_start", "win_len", "dim_N", "off_t6", "st_t6", "off_t10", "st_t10", "off_t11", "st_t11", "off_t14", "st_t14"] },
-    { name: "hess_b1_b1_0", parts: [], tiled: { rows: [32], cols: [32] }, hessian: true, fields: ["first", "win_start", "win_len", "dim_N", "off_t6", "st_t6", "off_t10", "st_t10", "off_t14", "st_t14"] },
-    { name: "group20_hess_W1_b2", parts: [[784, 32, 10], [32, 10], [32, 10, 32], [32, 10]], hessian: true, fields: ["total", "threads", "grid_x", "first", "win_start", "win_len", "st_theta", "part0", "part1", "part2", "off_t6", "st_t6", "off_t17", "st_t17", "off_t19", "st_t19", "off_t20", "st_t20", "off_t21", "st_t21"] },
+    { name: "hess_W1_W1_0", parts: [], tiled: { rows: [784, 32], cols: [784, 32] }, hessian: true, fields: ["first", "win_start", "win_len", "win_span", "dim_N", "off_t6", "st_t6", "off_t10", "st_t10", "off_t11", "st_t11"] },
+    { name: "hess_W1_b1_0", parts: [], tiled: { rows: [784, 32], cols: [32] }, hessian: true, fields: ["first", "win_start", "win_len", "win_span", "dim_N", "off_t6", "st_t6", "off_t10", "st_t10", "off_t11", "st_t11", "off_t14", "st_t14"] },
+    { name: "hess_b1_b1_0", parts: [], tiled: { rows: [32], cols: [32] }, hessian: true, fields: ["first", "win_start", "win_len", "win_span", "dim_N", "off_t6", "st_t6", "off_t10", "st_t10", "off_t14", "st_t14"] },
+    { name: "group20_hess_W1_b2", parts: [[784, 32, 10], [32, 10], [32, 10, 32], [32, 10]], hessian: true, fields: ["total", "threads", "grid_x", "first", "win_start", "win_len", "win_span", "st_theta", "part0", "part1", "part2", "off_t6", "st_t6", "off_t17", "st_t17", "off_t19", "st_t19", "off_t20", "st_t20", "off_t21", "st_t21"] },
     { name: "group21_k17", parts: [[32, "N"], [10, "N"]], hessian: false, fields: ["total", "threads", "grid_x", "first", "st_theta", "part0", "dim_N", "off_t2", "st_t2", "off_t9", "st_t9", "off_t16", "st_t16"] },
-    { name: "hess_b1_b1_1", parts: [[32]], hessian: true, fields: ["total", "threads", "grid_x", "first", "win_start", "win_len", "st_theta", "dim_N", "off_t2", "st_t2", "off_t6", "st_t6", "off_t8", "st_t8"] },
+    { name: "hess_b1_b1_1", parts: [[32]], hessian: true, fields: ["total", "threads", "grid_x", "first", "win_start", "win_len", "win_span", "st_theta", "dim_N", "off_t2", "st_t2", "off_t6", "st_t6", "off_t8", "st_t8"] },
     { name: "k20", parts: [[784, 32, "N"]], hessian: false, fields: ["total", "threads", "grid_x", "first", "dim_N", "off_d0", "st_d0", "off_t8", "st_t8", "off_t9", "st_t9", "off_t12", "st_t12"] },
-    { name: "group24_hess_W1_W2", parts: [[784, 32, 10], [32, 10]], hessian: true, fields: ["total", "threads", "grid_x", "first", "win_start", "win_len", "part0", "dim_N", "off_t6", "st_t6", "off_t11", "st_t11", "off_t14", "st_t14", "off_t16", "st_t16"] },
-    { name: "hess_W1_W1_1", parts: [], tiled: { rows: [784, 32], cols: [784] }, hessian: true, fields: ["first", "win_start", "win_len", "dim_N", "off_t6", "st_t6", "off_t12", "st_t12", "off_t13", "st_t13"] },
-    { name: "group26_hess_W1_b1_1", parts: [[784, 32], [784, 32, 32, 10], [32, 32, 10]], hessian: true, fields: ["total", "threads", "grid_x", "first", "win_start", "win_len", "st_theta", "part0", "part1", "dim_N", "off_t6", "st_t6", "off_t12", "st_t12", "off_t15", "st_t15", "off_t18", "st_t18"] },
+    { name: "group24_hess_W1_W2", parts: [[784, 32, 10], [32, 10]], hessian: true, fields: ["total", "threads", "grid_x", "first", "win_start", "win_len", "win_span", "part0", "dim_N", "off_t6", "st_t6", "off_t11", "st_t11", "off_t14", "st_t14", "off_t16", "st_t16"] },
+    { name: "hess_W1_W1_1", parts: [], tiled: { rows: [784, 32], cols: [784] }, hessian: true, fields: ["first", "win_start", "win_len", "win_span", "dim_N", "off_t6", "st_t6", "off_t12", "st_t12", "off_t13", "st_t13"] },
+    { name: "group26_hess_W1_b1_1", parts: [[784, 32], [784, 32, 32, 10], [32, 32, 10]], hessian: true, fields: ["total", "threads", "grid_x", "first", "win_start", "win_len", "win_span", "st_theta", "part0", "part1", "dim_N", "off_t6", "st_t6", "off_t12", "st_t12", "off_t15", "st_t15", "off_t18", "st_t18"] },
     { name: "group27_k9_0", parts: [["N", 10], [784, 32, "N"], [32, "N"], [784, 32, 32], [32], [32]], hessian: false, fields: ["total", "threads", "grid_x", "first", "st_theta", "part0", "part1", "part2", "part3", "part4", "dim_N", "off_d0", "st_d0", "off_t1", "st_t1", "off_t2", "st_t2", "off_t7", "st_t7", "off_t11", "st_t11", "off_t14", "st_t14", "off_t15", "st_t15", "off_t19", "st_t19", "off_t21", "st_t21"] },
     { name: "group28_map9", parts: [["N", 10], [32, "N"], [32], [32, 10], [10], [10, "N"]], hessian: false, fields: ["total", "threads", "grid_x", "first", "st_theta", "part0", "part1", "part2", "part3", "part4", "dim_N", "off_t1", "st_t1", "off_t2", "st_t2", "off_t3", "st_t3", "off_t6", "st_t6", "off_t7", "st_t7", "off_t9", "st_t9", "off_t16", "st_t16"] },
     { name: "group29_k11", parts: [[], [784, 32], [784, 32, "N"]], hessian: false, fields: ["total", "threads", "grid_x", "first", "part0", "part1", "dim_N", "off_d0", "st_d0", "off_t3", "st_t3", "off_t4", "st_t4", "off_t6", "st_t6", "off_t7", "st_t7", "off_t8", "st_t8", "off_t9", "st_t9", "off_t12", "st_t12"] },
@@ -3250,6 +3350,6 @@ const plan: GpuPlan = {
 };
 
 /** Compiles the kernels on a device (pipelines are cached per device). */
-export function createKernels(device: GPUDevice): Promise<Kernels> {
-  return createEngine<Data>(device, model, plan, wgsl);
+export function createKernels(device: GPUDevice, options?: EngineOptions): Promise<Kernels> {
+  return createEngine<Data>(device, model, plan, wgsl, options);
 }

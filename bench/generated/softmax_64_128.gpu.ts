@@ -3,7 +3,7 @@
 // shaders, float32: 25 kernels (6 of them tiled matrix products) from 40 loop nests.
 // 3 of 3 Hessian blocks are nonzero.
 
-import { createEngine, type GpuPlan, type Kernels as BatchKernels } from 'hessgen/runtime';
+import { createEngine, type EngineOptions, type GpuPlan, type Kernels as BatchKernels } from 'hessgen/runtime';
 
 export interface ModelInfo {
   readonly name: string;
@@ -1105,6 +1105,7 @@ struct Params {
   first: i32,
   win_start: i32,
   win_len: i32,
+  win_span: i32,
   dim_N: i32,
   off_t7: i32,
   st_t7: i32,
@@ -1115,18 +1116,28 @@ struct Params {
 }
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(3) var<storage, read_write> temp: array<f32>;
-@group(0) @binding(6) var<storage, read_write> hess: array<f32>;
+@group(0) @binding(6) var<storage, read_write> hess0: array<f32>;
+@group(0) @binding(7) var<storage, read_write> hess1: array<f32>;
+@group(0) @binding(8) var<storage, read_write> hess2: array<f32>;
 
-// The Hessian is bound as a window of it: P.win_len elements from P.win_start.
+// The Hessian is bound as 3 windows of P.win_len elements from P.win_start (P.win_span in all).
 fn in_window(i: i32) -> bool {
   let j = i - P.win_start;
-  return j >= 0 && j < P.win_len;
+  return j >= 0 && j < P.win_span;
 }
 fn hess_add(i: i32, v: f32) {
-  if (in_window(i)) { hess[i - P.win_start] += v; }
+  if (!in_window(i)) { return; }
+  let j = i - P.win_start;
+  let w = j / P.win_len;
+  let at = j - w * P.win_len;
+  if (w == 0) { hess0[at] += v; } else if (w == 1) { hess1[at] += v; } else { hess2[at] += v; }
 }
 fn hess_set(i: i32, v: f32) {
-  if (in_window(i)) { hess[i - P.win_start] = v; }
+  if (!in_window(i)) { return; }
+  let j = i - P.win_start;
+  let w = j / P.win_len;
+  let at = j - w * P.win_len;
+  if (w == 0) { hess0[at] = v; } else if (w == 1) { hess1[at] = v; } else { hess2[at] = v; }
 }
 
 /** Where the row side's factor of flat row r sits, at position i4 of the sum. */
@@ -1291,6 +1302,7 @@ struct Params {
   first: i32,
   win_start: i32,
   win_len: i32,
+  win_span: i32,
   dim_N: i32,
   off_t7: i32,
   st_t7: i32,
@@ -1301,18 +1313,28 @@ struct Params {
 }
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(3) var<storage, read_write> temp: array<f32>;
-@group(0) @binding(6) var<storage, read_write> hess: array<f32>;
+@group(0) @binding(6) var<storage, read_write> hess0: array<f32>;
+@group(0) @binding(7) var<storage, read_write> hess1: array<f32>;
+@group(0) @binding(8) var<storage, read_write> hess2: array<f32>;
 
-// The Hessian is bound as a window of it: P.win_len elements from P.win_start.
+// The Hessian is bound as 3 windows of P.win_len elements from P.win_start (P.win_span in all).
 fn in_window(i: i32) -> bool {
   let j = i - P.win_start;
-  return j >= 0 && j < P.win_len;
+  return j >= 0 && j < P.win_span;
 }
 fn hess_add(i: i32, v: f32) {
-  if (in_window(i)) { hess[i - P.win_start] += v; }
+  if (!in_window(i)) { return; }
+  let j = i - P.win_start;
+  let w = j / P.win_len;
+  let at = j - w * P.win_len;
+  if (w == 0) { hess0[at] += v; } else if (w == 1) { hess1[at] += v; } else { hess2[at] += v; }
 }
 fn hess_set(i: i32, v: f32) {
-  if (in_window(i)) { hess[i - P.win_start] = v; }
+  if (!in_window(i)) { return; }
+  let j = i - P.win_start;
+  let w = j / P.win_len;
+  let at = j - w * P.win_len;
+  if (w == 0) { hess0[at] = v; } else if (w == 1) { hess1[at] = v; } else { hess2[at] = v; }
 }
 
 /** Where the row side's factor of flat row r sits, at position i3 of the sum. */
@@ -1469,6 +1491,7 @@ struct Params {
   first: i32,
   win_start: i32,
   win_len: i32,
+  win_span: i32,
   dim_N: i32,
   off_t7: i32,
   st_t7: i32,
@@ -1479,18 +1502,28 @@ struct Params {
 }
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(3) var<storage, read_write> temp: array<f32>;
-@group(0) @binding(6) var<storage, read_write> hess: array<f32>;
+@group(0) @binding(6) var<storage, read_write> hess0: array<f32>;
+@group(0) @binding(7) var<storage, read_write> hess1: array<f32>;
+@group(0) @binding(8) var<storage, read_write> hess2: array<f32>;
 
-// The Hessian is bound as a window of it: P.win_len elements from P.win_start.
+// The Hessian is bound as 3 windows of P.win_len elements from P.win_start (P.win_span in all).
 fn in_window(i: i32) -> bool {
   let j = i - P.win_start;
-  return j >= 0 && j < P.win_len;
+  return j >= 0 && j < P.win_span;
 }
 fn hess_add(i: i32, v: f32) {
-  if (in_window(i)) { hess[i - P.win_start] += v; }
+  if (!in_window(i)) { return; }
+  let j = i - P.win_start;
+  let w = j / P.win_len;
+  let at = j - w * P.win_len;
+  if (w == 0) { hess0[at] += v; } else if (w == 1) { hess1[at] += v; } else { hess2[at] += v; }
 }
 fn hess_set(i: i32, v: f32) {
-  if (in_window(i)) { hess[i - P.win_start] = v; }
+  if (!in_window(i)) { return; }
+  let j = i - P.win_start;
+  let w = j / P.win_len;
+  let at = j - w * P.win_len;
+  if (w == 0) { hess0[at] = v; } else if (w == 1) { hess1[at] = v; } else { hess2[at] = v; }
 }
 
 /** Where the row side's factor of flat row r sits, at position i2 of the sum. */
@@ -1643,6 +1676,7 @@ struct Params {
   first: i32,
   win_start: i32,
   win_len: i32,
+  win_span: i32,
   dim_N: i32,
   off_t7: i32,
   st_t7: i32,
@@ -1653,18 +1687,28 @@ struct Params {
 }
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(3) var<storage, read_write> temp: array<f32>;
-@group(0) @binding(6) var<storage, read_write> hess: array<f32>;
+@group(0) @binding(6) var<storage, read_write> hess0: array<f32>;
+@group(0) @binding(7) var<storage, read_write> hess1: array<f32>;
+@group(0) @binding(8) var<storage, read_write> hess2: array<f32>;
 
-// The Hessian is bound as a window of it: P.win_len elements from P.win_start.
+// The Hessian is bound as 3 windows of P.win_len elements from P.win_start (P.win_span in all).
 fn in_window(i: i32) -> bool {
   let j = i - P.win_start;
-  return j >= 0 && j < P.win_len;
+  return j >= 0 && j < P.win_span;
 }
 fn hess_add(i: i32, v: f32) {
-  if (in_window(i)) { hess[i - P.win_start] += v; }
+  if (!in_window(i)) { return; }
+  let j = i - P.win_start;
+  let w = j / P.win_len;
+  let at = j - w * P.win_len;
+  if (w == 0) { hess0[at] += v; } else if (w == 1) { hess1[at] += v; } else { hess2[at] += v; }
 }
 fn hess_set(i: i32, v: f32) {
-  if (in_window(i)) { hess[i - P.win_start] = v; }
+  if (!in_window(i)) { return; }
+  let j = i - P.win_start;
+  let w = j / P.win_len;
+  let at = j - w * P.win_len;
+  if (w == 0) { hess0[at] = v; } else if (w == 1) { hess1[at] = v; } else { hess2[at] = v; }
 }
 
 /** Where the row side's factor of flat row r sits, at position i3 of the sum. */
@@ -1828,6 +1872,7 @@ struct Params {
   first: i32,
   win_start: i32,
   win_len: i32,
+  win_span: i32,
   part0: i32,
   dim_N: i32,
   off_t7: i32,
@@ -1839,18 +1884,28 @@ struct Params {
 }
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(3) var<storage, read_write> temp: array<f32>;
-@group(0) @binding(6) var<storage, read_write> hess: array<f32>;
+@group(0) @binding(6) var<storage, read_write> hess0: array<f32>;
+@group(0) @binding(7) var<storage, read_write> hess1: array<f32>;
+@group(0) @binding(8) var<storage, read_write> hess2: array<f32>;
 
-// The Hessian is bound as a window of it: P.win_len elements from P.win_start.
+// The Hessian is bound as 3 windows of P.win_len elements from P.win_start (P.win_span in all).
 fn in_window(i: i32) -> bool {
   let j = i - P.win_start;
-  return j >= 0 && j < P.win_len;
+  return j >= 0 && j < P.win_span;
 }
 fn hess_add(i: i32, v: f32) {
-  if (in_window(i)) { hess[i - P.win_start] += v; }
+  if (!in_window(i)) { return; }
+  let j = i - P.win_start;
+  let w = j / P.win_len;
+  let at = j - w * P.win_len;
+  if (w == 0) { hess0[at] += v; } else if (w == 1) { hess1[at] += v; } else { hess2[at] += v; }
 }
 fn hess_set(i: i32, v: f32) {
-  if (in_window(i)) { hess[i - P.win_start] = v; }
+  if (!in_window(i)) { return; }
+  let j = i - P.win_start;
+  let w = j / P.win_len;
+  let at = j - w * P.win_len;
+  if (w == 0) { hess0[at] = v; } else if (w == 1) { hess1[at] = v; } else { hess2[at] = v; }
 }
 
 /** hess_W_b_1: one thread per output of its loop nest. */
@@ -2177,6 +2232,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 /** What the engine needs to run the kernels: buffers, kernels and the steps of each entry point. */
 const plan: GpuPlan = {
   n: 8320,
+  hessianWindows: 3,
   dims: ["N"],
   data: [{ name: "X", shape: ["N", 64] }, { name: "Y", shape: ["N", 128] }],
   temps: [
@@ -2217,11 +2273,11 @@ const plan: GpuPlan = {
     { name: "group15_map2", parts: [[], [64, "N"]], hessian: false, fields: ["total", "threads", "grid_x", "first", "part0", "dim_N", "off_d0", "st_d0", "off_t7", "st_t7", "off_t13", "st_t13"] },
     { name: "group16_k8", parts: [["N"], [64, 128, "N"], [128, "N"]], hessian: false, fields: ["total", "threads", "grid_x", "first", "part0", "part1", "dim_N", "off_d0", "st_d0", "off_t3", "st_t3", "off_t4", "st_t4", "off_t11", "st_t11", "off_t14", "st_t14"] },
     { name: "group17_k16", parts: [[64, 128, "N"], [64, 128, "N"], [128, "N"], [128, "N"]], hessian: false, fields: ["total", "threads", "grid_x", "first", "part0", "part1", "part2", "dim_N", "off_d0", "st_d0", "off_t3", "st_t3", "off_t8", "st_t8", "off_t9", "st_t9", "off_t10", "st_t10", "off_t12", "st_t12", "off_t15", "st_t15", "off_t16", "st_t16"] },
-    { name: "hess_W_W_0", parts: [], tiled: { rows: [64, 128], cols: [64, 128] }, hessian: true, fields: ["first", "win_start", "win_len", "dim_N", "off_t7", "st_t7", "off_t10", "st_t10", "off_t11", "st_t11"] },
-    { name: "hess_W_b_0", parts: [], tiled: { rows: [64, 128], cols: [128] }, hessian: true, fields: ["first", "win_start", "win_len", "dim_N", "off_t7", "st_t7", "off_t10", "st_t10", "off_t14", "st_t14"] },
-    { name: "hess_b_b_0", parts: [], tiled: { rows: [128], cols: [128] }, hessian: true, fields: ["first", "win_start", "win_len", "dim_N", "off_t7", "st_t7", "off_t14", "st_t14", "off_t15", "st_t15"] },
-    { name: "hess_W_W_1", parts: [], tiled: { rows: [64, 128], cols: [64] }, hessian: true, fields: ["first", "win_start", "win_len", "dim_N", "off_t7", "st_t7", "off_t12", "st_t12", "off_t13", "st_t13"] },
-    { name: "group22_hess_W_b_1", parts: [[64, 128], [128]], hessian: true, fields: ["total", "threads", "grid_x", "first", "win_start", "win_len", "part0", "dim_N", "off_t7", "st_t7", "off_t12", "st_t12", "off_t16", "st_t16"] },
+    { name: "hess_W_W_0", parts: [], tiled: { rows: [64, 128], cols: [64, 128] }, hessian: true, fields: ["first", "win_start", "win_len", "win_span", "dim_N", "off_t7", "st_t7", "off_t10", "st_t10", "off_t11", "st_t11"] },
+    { name: "hess_W_b_0", parts: [], tiled: { rows: [64, 128], cols: [128] }, hessian: true, fields: ["first", "win_start", "win_len", "win_span", "dim_N", "off_t7", "st_t7", "off_t10", "st_t10", "off_t14", "st_t14"] },
+    { name: "hess_b_b_0", parts: [], tiled: { rows: [128], cols: [128] }, hessian: true, fields: ["first", "win_start", "win_len", "win_span", "dim_N", "off_t7", "st_t7", "off_t14", "st_t14", "off_t15", "st_t15"] },
+    { name: "hess_W_W_1", parts: [], tiled: { rows: [64, 128], cols: [64] }, hessian: true, fields: ["first", "win_start", "win_len", "win_span", "dim_N", "off_t7", "st_t7", "off_t12", "st_t12", "off_t13", "st_t13"] },
+    { name: "group22_hess_W_b_1", parts: [[64, 128], [128]], hessian: true, fields: ["total", "threads", "grid_x", "first", "win_start", "win_len", "win_span", "part0", "dim_N", "off_t7", "st_t7", "off_t12", "st_t12", "off_t16", "st_t16"] },
     { name: "group23_k11_0", parts: [[], [64, 128], [128], [64, 128, "N"], [64, 128, "N"], [128, "N"], [128, "N"]], hessian: false, fields: ["total", "threads", "grid_x", "first", "part0", "part1", "part2", "part3", "part4", "part5", "dim_N", "off_d0", "st_d0", "off_t3", "st_t3", "off_t5", "st_t5", "off_t6", "st_t6", "off_t7", "st_t7", "off_t8", "st_t8", "off_t9", "st_t9", "off_t10", "st_t10", "off_t12", "st_t12", "off_t15", "st_t15", "off_t16", "st_t16"] },
     { name: "group24_k11_1", parts: [[], [128]], hessian: false, fields: ["total", "threads", "grid_x", "first", "part0", "dim_N", "off_d1", "st_d1", "off_t1", "st_t1", "off_t6", "st_t6", "off_t7", "st_t7"] },
   ],
@@ -2295,6 +2351,6 @@ const plan: GpuPlan = {
 };
 
 /** Compiles the kernels on a device (pipelines are cached per device). */
-export function createKernels(device: GPUDevice): Promise<Kernels> {
-  return createEngine<Data>(device, model, plan, wgsl);
+export function createKernels(device: GPUDevice, options?: EngineOptions): Promise<Kernels> {
+  return createEngine<Data>(device, model, plan, wgsl, options);
 }

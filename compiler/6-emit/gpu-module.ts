@@ -2,7 +2,7 @@
 // `createKernels(device)`, which hands both to the shared engine in hessgen/runtime.
 
 import type { Dim } from '../2-ir/graph.ts';
-import type { GpuProgram } from './wgsl.ts';
+import { HESSIAN_WINDOWS, type GpuProgram } from './wgsl.ts';
 import { emitModelInfo, q, type EmitInfo } from './model-info.ts';
 
 export function emitGpuModule(g: GpuProgram, info: EmitInfo, notes: readonly string[]): string {
@@ -15,7 +15,7 @@ export function emitGpuModule(g: GpuProgram, info: EmitInfo, notes: readonly str
   line(`// shaders, float32: ${g.units.length} kernels (${tiled} of them tiled matrix products) from ${nests} loop nests.`);
   for (const note of notes) if (!note.includes('streamed')) line(`// ${note[0]!.toUpperCase()}${note.slice(1)}.`);
   line();
-  line("import { createEngine, type GpuPlan, type Kernels as BatchKernels } from 'hessgen/runtime';");
+  line("import { createEngine, type EngineOptions, type GpuPlan, type Kernels as BatchKernels } from 'hessgen/runtime';");
   line();
   emitModelInfo(line, info, g.n);
   line();
@@ -38,6 +38,7 @@ export function emitGpuModule(g: GpuProgram, info: EmitInfo, notes: readonly str
   line('/** What the engine needs to run the kernels: buffers, kernels and the steps of each entry point. */');
   line('const plan: GpuPlan = {');
   line(`  n: ${g.n},`);
+  line(`  hessianWindows: ${HESSIAN_WINDOWS},`);
   line(`  dims: [${g.dims.map(q).join(', ')}],`);
   line(`  data: [${g.data.map((d) => `{ name: ${q(d.name)}, shape: ${dims(d.shape)} }`).join(', ')}],`);
   line('  temps: [');
@@ -59,8 +60,8 @@ export function emitGpuModule(g: GpuProgram, info: EmitInfo, notes: readonly str
   line('};');
   line();
   line('/** Compiles the kernels on a device (pipelines are cached per device). */');
-  line('export function createKernels(device: GPUDevice): Promise<Kernels> {');
-  line('  return createEngine<Data>(device, model, plan, wgsl);');
+  line('export function createKernels(device: GPUDevice, options?: EngineOptions): Promise<Kernels> {');
+  line('  return createEngine<Data>(device, model, plan, wgsl, options);');
   line('}');
   return out.join('\n') + '\n';
 }

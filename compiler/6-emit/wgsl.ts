@@ -19,6 +19,13 @@ import type { Buffer, Entry, Expr, Kernel, Program, Stmt } from '../5-lower/loop
 import { wgslFloat, wgslFnDefinition, wgslFnDeps, wgslFnName } from './wgsl-functions.ts';
 import { MAX_UNITS, scheduleWaves, type Access } from './wgsl-schedule.ts';
 
+/**
+ * Windows of the Hessian bound at once (bindings 6, 7, 8: with θ, data, workspaces, value and
+ * gradient, WebGPU's default 8 storage buffers). A Hessian within three bindings (3 × 2 GiB on
+ * large GPUs) is written in one pass; a larger one in passes of three windows.
+ */
+export const HESSIAN_WINDOWS = 3;
+
 /** Threads per workgroup of a plain dispatch. */
 export const WORKGROUP = 64;
 /** Tiled matrix product: each workgroup computes TILE × TILE outputs, 4 × 4 per thread, TILE_K deep per step. */
@@ -82,7 +89,7 @@ export function emitWgsl(p: Program, info: { data: readonly { name: string; shap
     dataIndex,
     tempIndex,
     fields: [
-      'total', 'threads', 'grid_x', 'first', 'win_start', 'win_len', 'st_theta',
+      'total', 'threads', 'grid_x', 'first', 'win_start', 'win_len', 'win_span', 'st_theta',
       // Where each unit's threads end in a merged dispatch.
       ...Array.from({ length: MAX_UNITS }, (_, k) => `part${k}`),
       ...info.symbolicDims.map((d) => `dim_${d}`),
@@ -773,27 +780,33 @@ class Writer {
   module(header: readonly string[]): { code: string; fields: string[] } {
     const out: string[] = [];
     const bind = (k: number, name: string, access: string) => {
-      if (this.used.has(name)) out.push(`@group(0) @binding(${k}) var<storage, ${access}> ${name === 'hessian' ? 'hess' : name}: array<f32>;`);
+      if (this.used.has(name)) out.push(`@group(0) @binding(${k}) var<storage, ${access}> ${name}: array<f32>;`);
     };
     bind(1, 'theta', 'read');
     bind(2, 'data', 'read');
     bind(3, 'temp', 'read_write');
     bind(4, 'value', 'read_write');
     bind(5, 'gradient', 'read_write');
-    bind(6, 'hessian', 'read_write');
+    if (this.used.has('hessian')) {
+      for (let k = 0; k < HESSIAN_WINDOWS; k++) out.push(`@group(0) @binding(${6 + k}) var<storage, read_write> hess${k}: array<f32>;`);
+    }
     out.push('');
     if (this.used.has('hessian')) {
-      out.push('// The Hessian is bound as a window of it: P.win_len elements from P.win_start.');
+      out.push(`// The Hessian is bound as ${HESSIAN_WINDOWS} windows of P.win_len elements from P.win_start (P.win_span in all).`);
       out.push('fn in_window(i: i32) -> bool {');
       out.push('  let j = i - P.win_start;');
-      out.push('  return j >= 0 && j < P.win_len;');
+      out.push('  return j >= 0 && j < P.win_span;');
       out.push('}');
-      out.push('fn hess_add(i: i32, v: f32) {');
-      out.push('  if (in_window(i)) { hess[i - P.win_start] += v; }');
-      out.push('}');
-      out.push('fn hess_set(i: i32, v: f32) {');
-      out.push('  if (in_window(i)) { hess[i - P.win_start] = v; }');
-      out.push('}');
+      for (const [fn, op] of [['hess_add', '+='], ['hess_set', '=']] as const) {
+        out.push(`fn ${fn}(i: i32, v: f32) {`);
+        out.push('  if (!in_window(i)) { return; }');
+        out.push('  let j = i - P.win_start;');
+        out.push('  let w = j / P.win_len;');
+        out.push('  let at = j - w * P.win_len;');
+        const branches = Array.from({ length: HESSIAN_WINDOWS }, (_, k) => (k < HESSIAN_WINDOWS - 1 ? `if (w == ${k}) { hess${k}[at] ${op} v; }` : `{ hess${k}[at] ${op} v; }`));
+        out.push(`  ${branches.join(' else ')}`);
+        out.push('}');
+      }
       out.push('');
     }
     for (const fn of [...this.fns.values()].sort((a, b) => wgslFnName(a).localeCompare(wgslFnName(b)))) {

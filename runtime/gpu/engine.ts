@@ -11,6 +11,8 @@ export type EntryName = 'value' | 'gradient' | 'hessian' | 'evaluate';
 
 export interface GpuPlan {
   readonly n: number;
+  /** Windows of the Hessian a kernel sees at once (bindings 6, 7, ...). */
+  readonly hessianWindows: number;
   readonly dims: readonly string[];
   readonly data: readonly { readonly name: string; readonly shape: readonly Dim[] }[];
   readonly temps: readonly { readonly name: string; readonly shape: readonly Dim[] }[];
@@ -66,13 +68,15 @@ interface HessianStore {
   readonly parts: GPUBuffer[];
   readonly partLen: number;
   readonly windows: { start: number; len: number; part: number; offset: number }[];
+  /** Elements per window (the last may hold fewer). */
+  readonly winLen: number;
   /** Elements of the result (all problems). */
   readonly length: number;
 }
 
 interface DeviceCache {
-  readonly layout: GPUBindGroupLayout;
-  readonly pipelineLayout: GPUPipelineLayout;
+  /** Layouts by the number of Hessian windows bound. */
+  readonly layouts: Map<number, { layout: GPUBindGroupLayout; pipelineLayout: GPUPipelineLayout }>;
   /** By WGSL source, with how many live kernel sets use each (dropped at zero, so that they can be freed). */
   readonly pipelines: Map<string, { pipeline: Promise<GPUComputePipeline>; users: number }>;
   /** Why the device was lost, once it is (one listener per device: kernel sets stay collectable). */
@@ -83,19 +87,7 @@ const caches = new WeakMap<GPUDevice, DeviceCache>();
 function deviceCache(device: GPUDevice): DeviceCache {
   let c = caches.get(device);
   if (c) return c;
-  const layout = device.createBindGroupLayout({
-    label: 'hessgen',
-    entries: [
-      { binding: 0, visibility: COMPUTE, buffer: { type: 'uniform', hasDynamicOffset: true } },
-      { binding: 1, visibility: COMPUTE, buffer: { type: 'read-only-storage' } },
-      { binding: 2, visibility: COMPUTE, buffer: { type: 'read-only-storage' } },
-      { binding: 3, visibility: COMPUTE, buffer: { type: 'storage' } },
-      { binding: 4, visibility: COMPUTE, buffer: { type: 'storage' } },
-      { binding: 5, visibility: COMPUTE, buffer: { type: 'storage' } },
-      { binding: 6, visibility: COMPUTE, buffer: { type: 'storage' } },
-    ],
-  });
-  const cache: DeviceCache = { layout, pipelineLayout: device.createPipelineLayout({ label: 'hessgen', bindGroupLayouts: [layout] }), pipelines: new Map(), lost: null };
+  const cache: DeviceCache = { layouts: new Map(), pipelines: new Map(), lost: null };
   void device.lost.then((info) => {
     cache.lost = info.message || String(info.reason);
   });
@@ -104,8 +96,34 @@ function deviceCache(device: GPUDevice): DeviceCache {
   return c;
 }
 
+/**
+ * The one bind group layout of every kernel: 0 the uniform parameters (dynamic offset), 1 θ,
+ * 2 the data, 3 the workspaces, 4 the value, 5 the gradient, 6.. the Hessian's windows.
+ */
+function layoutFor(device: GPUDevice, windows: number): { layout: GPUBindGroupLayout; pipelineLayout: GPUPipelineLayout } {
+  const cache = deviceCache(device);
+  let l = cache.layouts.get(windows);
+  if (l) return l;
+  const storage = (binding: number, type: 'storage' | 'read-only-storage'): GPUBindGroupLayoutEntry => ({ binding, visibility: COMPUTE, buffer: { type } });
+  const layout = device.createBindGroupLayout({
+    label: 'hessgen',
+    entries: [
+      { binding: 0, visibility: COMPUTE, buffer: { type: 'uniform', hasDynamicOffset: true } },
+      storage(1, 'read-only-storage'),
+      storage(2, 'read-only-storage'),
+      storage(3, 'storage'),
+      storage(4, 'storage'),
+      storage(5, 'storage'),
+      ...Array.from({ length: windows }, (_, k) => storage(6 + k, 'storage')),
+    ],
+  });
+  l = { layout, pipelineLayout: device.createPipelineLayout({ label: 'hessgen', bindGroupLayouts: [layout] }) };
+  cache.layouts.set(windows, l);
+  return l;
+}
+
 /** A compute pipeline for a shader, compiled once per device while some kernel set uses it. */
-async function pipeline(device: GPUDevice, model: string, name: string, code: string): Promise<GPUComputePipeline> {
+async function pipeline(device: GPUDevice, layout: GPUPipelineLayout, model: string, name: string, code: string): Promise<GPUComputePipeline> {
   const cache = deviceCache(device);
   const key = code;
   const have = cache.pipelines.get(key);
@@ -125,7 +143,7 @@ async function pipeline(device: GPUDevice, model: string, name: string, code: st
         throw new Error(`hessgen ${model}: WGSL of kernel ${name} does not compile: ${what}`);
       }
       try {
-        return await device.createComputePipelineAsync({ label: `${model}/${name}`, layout: cache.pipelineLayout, compute: { module, entryPoint: 'main' } });
+        return await device.createComputePipelineAsync({ label: `${model}/${name}`, layout, compute: { module, entryPoint: 'main' } });
       } catch (e) {
         throw new Error(`hessgen ${model}: pipeline of kernel ${name} failed: ${(e as Error).message}`);
       }
@@ -146,11 +164,20 @@ function releasePipelines(device: GPUDevice, codes: readonly string[]): void {
 }
 
 /** Creates the kernels of a generated module on a device (compiling its pipelines). */
-export async function createEngine<D>(device: GPUDevice, model: ModelInfo, plan: GpuPlan, wgsl: Readonly<Record<string, string>>): Promise<Kernels<D>> {
+export interface EngineOptions {
+  /**
+   * Largest window of the Hessian one binding shows a kernel, in bytes (default: the device's
+   * maxStorageBufferBindingSize). Smaller windows bound the memory a kernel addresses; tests use
+   * it to exercise several passes over the Hessian without allocating gigabytes.
+   */
+  readonly maxWindowBytes?: number;
+}
+
+export async function createEngine<D>(device: GPUDevice, model: ModelInfo, plan: GpuPlan, wgsl: Readonly<Record<string, string>>, options: EngineOptions = {}): Promise<Kernels<D>> {
   if (device == null || typeof device.createBuffer !== 'function') throw new TypeError(`hessgen ${model.name}: createKernels needs a GPUDevice`);
   // What the kernels need beyond WebGPU's defaults (compatibility mode's are lower still).
   const needs: [keyof GPUSupportedLimits, number][] = [
-    ['maxStorageBuffersPerShaderStage', 6],
+    ['maxStorageBuffersPerShaderStage', 5 + plan.hessianWindows],
     ['maxComputeInvocationsPerWorkgroup', plan.units.some((u) => u.tiled) ? 256 : 64],
   ];
   for (const [limit, need] of needs) {
@@ -162,12 +189,13 @@ export async function createEngine<D>(device: GPUDevice, model: ModelInfo, plan:
   const pipelines = new Map<string, GPUComputePipeline>();
   const codes = plan.units.map((u) => wgsl[u.name]!);
   try {
-    await Promise.all(plan.units.map(async (u, k) => pipelines.set(u.name, await pipeline(device, model.name, u.name, codes[k]!))));
+    const { pipelineLayout } = layoutFor(device, plan.hessianWindows);
+    await Promise.all(plan.units.map(async (u, k) => pipelines.set(u.name, await pipeline(device, pipelineLayout, model.name, u.name, codes[k]!))));
   } catch (e) {
     releasePipelines(device, codes);
     throw e;
   }
-  return new Engine<D>(device, model, plan, pipelines, () => releasePipelines(device, codes));
+  return new Engine<D>(device, model, plan, pipelines, () => releasePipelines(device, codes), options);
 }
 
 /** θ as it is when the call is made (a call may start after the caller has changed its array). */
@@ -183,7 +211,7 @@ interface Layout {
 
 class Engine<D> implements Kernels<D> {
   private readonly cache: DeviceCache;
-  private readonly buffers = new Map<Role | 'uniform', GPUBuffer>();
+  private readonly buffers = new Map<Role | 'uniform' | `spare${number}`, GPUBuffer>();
   private hess: HessianStore | null = null;
   private readonly staging: GPUBuffer[] = [];
   private data: DataLayout | null = null;
@@ -201,6 +229,7 @@ class Engine<D> implements Kernels<D> {
     private readonly plan: GpuPlan,
     private readonly pipelines: ReadonlyMap<string, GPUComputePipeline>,
     private readonly release: () => void,
+    private readonly options: EngineOptions,
   ) {
     this.cache = deviceCache(device);
     this.n = plan.n;
@@ -364,7 +393,11 @@ class Engine<D> implements Kernels<D> {
     const hess = this.ensureHessian(hessLen);
     this.write('theta', thetas instanceof Float32Array ? thetas : Float32Array.from(thetas));
 
-    const windows = hess.windows;
+    // Kernels that write the Hessian see `hessianWindows` windows of it at once: one pass per
+    // group of windows (a single pass unless the Hessian is larger than that many bindings).
+    const W = this.plan.hessianWindows;
+    const passes: HessianStore['windows'][] = [];
+    for (let k = 0; k < hess.windows.length; k += W) passes.push(hess.windows.slice(k, k + W));
 
     // Uniforms: the values shared by every dispatch; each dispatch's record takes the fields
     // its shader declares from them, plus its own.
@@ -394,10 +427,12 @@ class Engine<D> implements Kernels<D> {
         continue;
       }
       const unit = this.plan.units.find((u) => u.name === step.unit)!;
-      const wins = unit.hessian ? windows.map((_, w) => w) : [0];
+      const wins = unit.hessian ? passes.map((_, w) => w) : [0];
       const partSizes = unit.parts.map(sizeOf);
       const record = (first: number, count: number, threads: number, gridX: number, w: number) => {
-        const own: Record<string, number> = { first, total: count * threads, threads, grid_x: gridX, win_start: windows[w]!.start, win_len: windows[w]!.len };
+        const pass = passes[w]!;
+        const span = pass.reduce((a, x) => a + x.len, 0);
+        const own: Record<string, number> = { first, total: count * threads, threads, grid_x: gridX, win_start: pass[0]!.start, win_len: hess.winLen, win_span: span };
         partSizes.forEach((t, k) => (own[`part${k}`] = t));
         const r = new Int32Array(unit.fields.length);
         unit.fields.forEach((f, k) => (r[k] = own[f] ?? base.get(f)!));
@@ -444,7 +479,7 @@ class Engine<D> implements Kernels<D> {
       records.forEach((r, k) => all.set(r, (k * stride) / 4));
       this.device.queue.writeBuffer(uniform, 0, all);
     }
-    this.bindGroups(windows);
+    this.bindGroups(passes);
 
     this.device.pushErrorScope('out-of-memory');
     this.device.pushErrorScope('validation');
@@ -491,7 +526,8 @@ class Engine<D> implements Kernels<D> {
    */
   private ensureHessian(length: number): HessianStore {
     const lim = this.device.limits;
-    const winLen = Math.max(WORKGROUP, Math.floor(Math.min(lim.maxStorageBufferBindingSize, lim.maxBufferSize) / 4 / WORKGROUP) * WORKGROUP);
+    const bindable = Math.min(lim.maxStorageBufferBindingSize, lim.maxBufferSize, this.options.maxWindowBytes ?? Infinity);
+    const winLen = Math.max(WORKGROUP, Math.floor(bindable / 4 / WORKGROUP) * WORKGROUP);
     const partLen = Math.max(1, Math.floor(lim.maxBufferSize / 4 / winLen)) * winLen;
     const total = Math.max(1, length);
     const windows: HessianStore['windows'] = [];
@@ -503,7 +539,7 @@ class Engine<D> implements Kernels<D> {
     const fits = have !== null && have.partLen === partLen && have.parts.length === Math.ceil(total / partLen) && have.parts.every((p, k) => p.size >= Math.min(partLen, total - k * partLen) * 4);
     if (fits) {
       if (have.windows.length !== windows.length) this.groups = [];
-      this.hess = { ...have, windows, length };
+      this.hess = { ...have, windows, length, winLen };
       return this.hess;
     }
     for (const p of have?.parts ?? []) p.destroy();
@@ -513,7 +549,7 @@ class Engine<D> implements Kernels<D> {
       parts.push(this.createBuffer(`hessian part ${parts.length}`, Math.max(16, len * 4), STORAGE | COPY_DST | COPY_SRC));
     }
     this.groups = [];
-    this.hess = { parts, partLen, windows, length };
+    this.hess = { parts, partLen, windows, length, winLen };
     return this.hess;
   }
 
@@ -526,7 +562,7 @@ class Engine<D> implements Kernels<D> {
     return b;
   }
 
-  private ensureBytes(role: Role | 'uniform', bytes: number, usage: number): GPUBuffer {
+  private ensureBytes(role: Role | 'uniform' | `spare${number}`, bytes: number, usage: number): GPUBuffer {
     const have = this.buffers.get(role);
     if (have && have.size >= bytes) return have;
     const lim = this.device.limits;
@@ -548,22 +584,30 @@ class Engine<D> implements Kernels<D> {
     if (values.length > 0) this.device.queue.writeBuffer(b, 0, values.buffer, values.byteOffset, values.byteLength);
   }
 
-  private bindGroups(windows: HessianStore['windows']): void {
-    const key = windows.map((w) => `${w.part}:${w.offset}:${w.len}`).join(',');
-    if (this.groups.length === windows.length && this.groupsKey === key && this.uniformBound === this.buffers.get('uniform')) return;
+  /** One bind group per pass over the Hessian: its windows, and a small spare buffer in unused slots. */
+  private bindGroups(passes: readonly HessianStore['windows'][]): void {
+    const key = passes.map((p) => p.map((w) => `${w.part}:${w.offset}:${w.len}`).join(',')).join('|');
+    if (this.groups.length === passes.length && this.groupsKey === key && this.uniformBound === this.buffers.get('uniform')) return;
     this.groupsKey = key;
     const parts = this.hess!.parts;
     const uniform = this.buffers.get('uniform') ?? this.ensureBytes('uniform', 256, UNIFORM | COPY_DST);
     this.uniformBound = uniform;
-    const size = this.uniformSize;
-    this.groups = windows.map((w, k) =>
+    // (Writable bindings of one group must not overlap: unused window slots get their own buffer.)
+    const spare = (slot: number) => this.ensureBytes(`spare${slot}`, 16, STORAGE);
+    const { layout } = layoutFor(this.device, this.plan.hessianWindows);
+    this.groups = passes.map((pass, k) =>
       this.device.createBindGroup({
-        label: `${this.model.name} window ${k}`,
-        layout: this.cache.layout,
+        label: `${this.model.name} Hessian pass ${k}`,
+        layout,
         entries: [
-          { binding: 0, resource: { buffer: uniform, offset: 0, size } },
+          { binding: 0, resource: { buffer: uniform, offset: 0, size: this.uniformSize } },
           ...BINDINGS.map((role, j) => ({ binding: j + 1, resource: { buffer: this.buffers.get(role) ?? this.ensure(role, 4) } })),
-          { binding: 6, resource: { buffer: parts[w.part]!, offset: w.offset * 4, size: Math.min(parts[w.part]!.size - w.offset * 4, Math.max(16, w.len * 4)) } },
+          ...Array.from({ length: this.plan.hessianWindows }, (_, slot) => {
+            const w = pass[slot];
+            if (!w) return { binding: 6 + slot, resource: { buffer: spare(slot) } };
+            const buffer = parts[w.part]!;
+            return { binding: 6 + slot, resource: { buffer, offset: w.offset * 4, size: Math.min(buffer.size - w.offset * 4, Math.max(16, w.len * 4)) } };
+          }),
         ],
       }),
     );

@@ -76,6 +76,28 @@ describe('Hessians larger than one storage binding', () => {
     k.destroy();
   });
 
+  it('many small windows, three per pass: every kernel writing the Hessian runs once per pass', { timeout: SLOW }, async (ctx) => {
+    const device = await deviceOrSkip(ctx);
+    const { cpu, gpu } = await both(RAGGED, 'ragged');
+    const N = 33;
+    const data = { X: draw('wX', N * 37), Y: draw('wY', N * 3) };
+    const theta = draw('wtheta', cpu.model.n, -0.3, 0.3);
+    // 1189² floats in windows of 64 KiB: 87 windows, 29 passes; odd sizes leave a short last one.
+    const k = await gpu.createKernels(device, { maxWindowBytes: 65536 });
+    k.setData(data);
+    const ref = cpu.evaluate(theta, data);
+    const r = await k.evaluate(theta);
+    expect(relativeError(r.hessian, ref.hessian)).toBeLessThan(TOL);
+    expect(relativeError(r.gradient, ref.gradient)).toBeLessThan(TOL);
+    expect(Math.abs(r.value - ref.value) / Math.abs(ref.value)).toBeLessThan(TOL);
+    const B = 2;
+    const thetas = draw('wthetas', B * cpu.model.n, -0.3, 0.3);
+    const Hs = await k.hessianBatch(thetas);
+    const n = cpu.model.n;
+    for (let b = 0; b < B; b++) expect(relativeError(Hs.subarray(b * n * n, (b + 1) * n * n), cpu.hessian(thetas.subarray(b * n, (b + 1) * n), data))).toBeLessThan(TOL);
+    k.destroy();
+  });
+
   it('softmax regression 64 → 128 (n = 8320, 277 MB): tiled kernels across windows', { timeout: SLOW }, async (ctx) => {
     const device = await deviceOrSkip(ctx);
     const src = readFileSync(join(repoRoot, 'bench', 'models', 'softmax_64_128.hess'), 'utf8');
@@ -231,7 +253,7 @@ describe('errors', () => {
 
   it('a shader that does not compile is an Error naming the kernel', { timeout: SLOW }, async (ctx) => {
     const device = await deviceOrSkip(ctx);
-    const plan: GpuPlan = { n: 1, dims: [], data: [], temps: [], units: [{ name: 'broken', parts: [[1]], hessian: false, fields: ['total'] }], entries: { value: [], gradient: [], hessian: [{ unit: 'broken' }], evaluate: [] } };
+    const plan: GpuPlan = { n: 1, hessianWindows: 3, dims: [], data: [], temps: [], units: [{ name: 'broken', parts: [[1]], hessian: false, fields: ['total'] }], entries: { value: [], gradient: [], hessian: [{ unit: 'broken' }], evaluate: [] } };
     await expect(createEngine(device, { name: 'm', n: 1 }, plan, { broken: 'fn main( {' })).rejects.toThrow(/hessgen m: WGSL of kernel broken does not compile: \d+:\d+/);
   });
 });

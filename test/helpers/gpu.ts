@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { create, globals } from 'webgpu';
 import { compile } from '../../compiler/index.ts';
 import { deviceFromAdapter } from '../../runtime/index.ts';
-import type { Kernels } from '../../runtime/index.ts';
+import type { EngineOptions, Kernels } from '../../runtime/index.ts';
 import { repoRoot } from './fixtures.ts';
 import { CompileFailure, type DataArg, type ModelInfo } from './load.ts';
 
@@ -16,7 +16,7 @@ Object.assign(globalThis, globals);
 export interface GpuModule {
   readonly model: ModelInfo;
   readonly wgsl: Readonly<Record<string, string>>;
-  createKernels(device: GPUDevice): Promise<Kernels<DataArg>>;
+  createKernels(device: GPUDevice, options?: EngineOptions): Promise<Kernels<DataArg>>;
 }
 
 /** The `wgsl` output's code; throws with the diagnostics when the model does not compile. */
