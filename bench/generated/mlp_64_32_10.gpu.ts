@@ -799,18 +799,18 @@ fn in_window(i: i32) -> bool {
   return j >= 0 && j < P.win_span;
 }
 fn hess_add(i: i32, v: f32) {
-  if (!in_window(i)) { return; }
   let j = i - P.win_start;
-  let w = j / P.win_len;
-  let at = j - w * P.win_len;
-  if (w == 0) { hess0[at] += v; } else if (w == 1) { hess1[at] += v; } else { hess2[at] += v; }
+  if (j < 0 || j >= P.win_span) { return; }
+  if (j < 1 * P.win_len) { hess0[j] += v; }
+  else if (j < 2 * P.win_len) { hess1[j - 1 * P.win_len] += v; }
+  else { hess2[j - 2 * P.win_len] += v; }
 }
 fn hess_set(i: i32, v: f32) {
-  if (!in_window(i)) { return; }
   let j = i - P.win_start;
-  let w = j / P.win_len;
-  let at = j - w * P.win_len;
-  if (w == 0) { hess0[at] = v; } else if (w == 1) { hess1[at] = v; } else { hess2[at] = v; }
+  if (j < 0 || j >= P.win_span) { return; }
+  if (j < 1 * P.win_len) { hess0[j] = v; }
+  else if (j < 2 * P.win_len) { hess1[j - 1 * P.win_len] = v; }
+  else { hess2[j - 2 * P.win_len] = v; }
 }
 
 /** hess_b2_b2: one thread per output of its loop nest. */
@@ -1430,18 +1430,18 @@ fn in_window(i: i32) -> bool {
   return j >= 0 && j < P.win_span;
 }
 fn hess_add(i: i32, v: f32) {
-  if (!in_window(i)) { return; }
   let j = i - P.win_start;
-  let w = j / P.win_len;
-  let at = j - w * P.win_len;
-  if (w == 0) { hess0[at] += v; } else if (w == 1) { hess1[at] += v; } else { hess2[at] += v; }
+  if (j < 0 || j >= P.win_span) { return; }
+  if (j < 1 * P.win_len) { hess0[j] += v; }
+  else if (j < 2 * P.win_len) { hess1[j - 1 * P.win_len] += v; }
+  else { hess2[j - 2 * P.win_len] += v; }
 }
 fn hess_set(i: i32, v: f32) {
-  if (!in_window(i)) { return; }
   let j = i - P.win_start;
-  let w = j / P.win_len;
-  let at = j - w * P.win_len;
-  if (w == 0) { hess0[at] = v; } else if (w == 1) { hess1[at] = v; } else { hess2[at] = v; }
+  if (j < 0 || j >= P.win_span) { return; }
+  if (j < 1 * P.win_len) { hess0[j] = v; }
+  else if (j < 2 * P.win_len) { hess1[j - 1 * P.win_len] = v; }
+  else { hess2[j - 2 * P.win_len] = v; }
 }
 
 /** Where the row side's factor of flat row r sits, at position i4 of the sum. */
@@ -1630,18 +1630,18 @@ fn in_window(i: i32) -> bool {
   return j >= 0 && j < P.win_span;
 }
 fn hess_add(i: i32, v: f32) {
-  if (!in_window(i)) { return; }
   let j = i - P.win_start;
-  let w = j / P.win_len;
-  let at = j - w * P.win_len;
-  if (w == 0) { hess0[at] += v; } else if (w == 1) { hess1[at] += v; } else { hess2[at] += v; }
+  if (j < 0 || j >= P.win_span) { return; }
+  if (j < 1 * P.win_len) { hess0[j] += v; }
+  else if (j < 2 * P.win_len) { hess1[j - 1 * P.win_len] += v; }
+  else { hess2[j - 2 * P.win_len] += v; }
 }
 fn hess_set(i: i32, v: f32) {
-  if (!in_window(i)) { return; }
   let j = i - P.win_start;
-  let w = j / P.win_len;
-  let at = j - w * P.win_len;
-  if (w == 0) { hess0[at] = v; } else if (w == 1) { hess1[at] = v; } else { hess2[at] = v; }
+  if (j < 0 || j >= P.win_span) { return; }
+  if (j < 1 * P.win_len) { hess0[j] = v; }
+  else if (j < 2 * P.win_len) { hess1[j - 1 * P.win_len] = v; }
+  else { hess2[j - 2 * P.win_len] = v; }
 }
 
 /** Where the row side's factor of flat row r sits, at position i3 of the sum. */
@@ -1820,18 +1820,18 @@ fn in_window(i: i32) -> bool {
   return j >= 0 && j < P.win_span;
 }
 fn hess_add(i: i32, v: f32) {
-  if (!in_window(i)) { return; }
   let j = i - P.win_start;
-  let w = j / P.win_len;
-  let at = j - w * P.win_len;
-  if (w == 0) { hess0[at] += v; } else if (w == 1) { hess1[at] += v; } else { hess2[at] += v; }
+  if (j < 0 || j >= P.win_span) { return; }
+  if (j < 1 * P.win_len) { hess0[j] += v; }
+  else if (j < 2 * P.win_len) { hess1[j - 1 * P.win_len] += v; }
+  else { hess2[j - 2 * P.win_len] += v; }
 }
 fn hess_set(i: i32, v: f32) {
-  if (!in_window(i)) { return; }
   let j = i - P.win_start;
-  let w = j / P.win_len;
-  let at = j - w * P.win_len;
-  if (w == 0) { hess0[at] = v; } else if (w == 1) { hess1[at] = v; } else { hess2[at] = v; }
+  if (j < 0 || j >= P.win_span) { return; }
+  if (j < 1 * P.win_len) { hess0[j] = v; }
+  else if (j < 2 * P.win_len) { hess1[j - 1 * P.win_len] = v; }
+  else { hess2[j - 2 * P.win_len] = v; }
 }
 
 /** Where the row side's factor of flat row r sits, at position i2 of the sum. */
@@ -2023,18 +2023,18 @@ fn in_window(i: i32) -> bool {
   return j >= 0 && j < P.win_span;
 }
 fn hess_add(i: i32, v: f32) {
-  if (!in_window(i)) { return; }
   let j = i - P.win_start;
-  let w = j / P.win_len;
-  let at = j - w * P.win_len;
-  if (w == 0) { hess0[at] += v; } else if (w == 1) { hess1[at] += v; } else { hess2[at] += v; }
+  if (j < 0 || j >= P.win_span) { return; }
+  if (j < 1 * P.win_len) { hess0[j] += v; }
+  else if (j < 2 * P.win_len) { hess1[j - 1 * P.win_len] += v; }
+  else { hess2[j - 2 * P.win_len] += v; }
 }
 fn hess_set(i: i32, v: f32) {
-  if (!in_window(i)) { return; }
   let j = i - P.win_start;
-  let w = j / P.win_len;
-  let at = j - w * P.win_len;
-  if (w == 0) { hess0[at] = v; } else if (w == 1) { hess1[at] = v; } else { hess2[at] = v; }
+  if (j < 0 || j >= P.win_span) { return; }
+  if (j < 1 * P.win_len) { hess0[j] = v; }
+  else if (j < 2 * P.win_len) { hess1[j - 1 * P.win_len] = v; }
+  else { hess2[j - 2 * P.win_len] = v; }
 }
 
 /** hess_W1_b2: one thread per output of its loop nest. */
@@ -2225,18 +2225,18 @@ fn in_window(i: i32) -> bool {
   return j >= 0 && j < P.win_span;
 }
 fn hess_add(i: i32, v: f32) {
-  if (!in_window(i)) { return; }
   let j = i - P.win_start;
-  let w = j / P.win_len;
-  let at = j - w * P.win_len;
-  if (w == 0) { hess0[at] += v; } else if (w == 1) { hess1[at] += v; } else { hess2[at] += v; }
+  if (j < 0 || j >= P.win_span) { return; }
+  if (j < 1 * P.win_len) { hess0[j] += v; }
+  else if (j < 2 * P.win_len) { hess1[j - 1 * P.win_len] += v; }
+  else { hess2[j - 2 * P.win_len] += v; }
 }
 fn hess_set(i: i32, v: f32) {
-  if (!in_window(i)) { return; }
   let j = i - P.win_start;
-  let w = j / P.win_len;
-  let at = j - w * P.win_len;
-  if (w == 0) { hess0[at] = v; } else if (w == 1) { hess1[at] = v; } else { hess2[at] = v; }
+  if (j < 0 || j >= P.win_span) { return; }
+  if (j < 1 * P.win_len) { hess0[j] = v; }
+  else if (j < 2 * P.win_len) { hess1[j - 1 * P.win_len] = v; }
+  else { hess2[j - 2 * P.win_len] = v; }
 }
 
 /** hess_b1_b1_1: one thread per output of its loop nest. */
@@ -2339,18 +2339,18 @@ fn in_window(i: i32) -> bool {
   return j >= 0 && j < P.win_span;
 }
 fn hess_add(i: i32, v: f32) {
-  if (!in_window(i)) { return; }
   let j = i - P.win_start;
-  let w = j / P.win_len;
-  let at = j - w * P.win_len;
-  if (w == 0) { hess0[at] += v; } else if (w == 1) { hess1[at] += v; } else { hess2[at] += v; }
+  if (j < 0 || j >= P.win_span) { return; }
+  if (j < 1 * P.win_len) { hess0[j] += v; }
+  else if (j < 2 * P.win_len) { hess1[j - 1 * P.win_len] += v; }
+  else { hess2[j - 2 * P.win_len] += v; }
 }
 fn hess_set(i: i32, v: f32) {
-  if (!in_window(i)) { return; }
   let j = i - P.win_start;
-  let w = j / P.win_len;
-  let at = j - w * P.win_len;
-  if (w == 0) { hess0[at] = v; } else if (w == 1) { hess1[at] = v; } else { hess2[at] = v; }
+  if (j < 0 || j >= P.win_span) { return; }
+  if (j < 1 * P.win_len) { hess0[j] = v; }
+  else if (j < 2 * P.win_len) { hess1[j - 1 * P.win_len] = v; }
+  else { hess2[j - 2 * P.win_len] = v; }
 }
 
 /** hess_W1_W2: one thread per output of its loop nest. */
@@ -2455,18 +2455,18 @@ fn in_window(i: i32) -> bool {
   return j >= 0 && j < P.win_span;
 }
 fn hess_add(i: i32, v: f32) {
-  if (!in_window(i)) { return; }
   let j = i - P.win_start;
-  let w = j / P.win_len;
-  let at = j - w * P.win_len;
-  if (w == 0) { hess0[at] += v; } else if (w == 1) { hess1[at] += v; } else { hess2[at] += v; }
+  if (j < 0 || j >= P.win_span) { return; }
+  if (j < 1 * P.win_len) { hess0[j] += v; }
+  else if (j < 2 * P.win_len) { hess1[j - 1 * P.win_len] += v; }
+  else { hess2[j - 2 * P.win_len] += v; }
 }
 fn hess_set(i: i32, v: f32) {
-  if (!in_window(i)) { return; }
   let j = i - P.win_start;
-  let w = j / P.win_len;
-  let at = j - w * P.win_len;
-  if (w == 0) { hess0[at] = v; } else if (w == 1) { hess1[at] = v; } else { hess2[at] = v; }
+  if (j < 0 || j >= P.win_span) { return; }
+  if (j < 1 * P.win_len) { hess0[j] = v; }
+  else if (j < 2 * P.win_len) { hess1[j - 1 * P.win_len] = v; }
+  else { hess2[j - 2 * P.win_len] = v; }
 }
 
 /** Where the row side's factor of flat row r sits, at position i3 of the sum. */
@@ -2659,18 +2659,18 @@ fn in_window(i: i32) -> bool {
   return j >= 0 && j < P.win_span;
 }
 fn hess_add(i: i32, v: f32) {
-  if (!in_window(i)) { return; }
   let j = i - P.win_start;
-  let w = j / P.win_len;
-  let at = j - w * P.win_len;
-  if (w == 0) { hess0[at] += v; } else if (w == 1) { hess1[at] += v; } else { hess2[at] += v; }
+  if (j < 0 || j >= P.win_span) { return; }
+  if (j < 1 * P.win_len) { hess0[j] += v; }
+  else if (j < 2 * P.win_len) { hess1[j - 1 * P.win_len] += v; }
+  else { hess2[j - 2 * P.win_len] += v; }
 }
 fn hess_set(i: i32, v: f32) {
-  if (!in_window(i)) { return; }
   let j = i - P.win_start;
-  let w = j / P.win_len;
-  let at = j - w * P.win_len;
-  if (w == 0) { hess0[at] = v; } else if (w == 1) { hess1[at] = v; } else { hess2[at] = v; }
+  if (j < 0 || j >= P.win_span) { return; }
+  if (j < 1 * P.win_len) { hess0[j] = v; }
+  else if (j < 2 * P.win_len) { hess1[j - 1 * P.win_len] = v; }
+  else { hess2[j - 2 * P.win_len] = v; }
 }
 
 /** hess_W1_b1_1: one thread per output of its loop nest. */

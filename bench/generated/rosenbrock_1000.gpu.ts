@@ -417,18 +417,18 @@ fn in_window(i: i32) -> bool {
   return j >= 0 && j < P.win_span;
 }
 fn hess_add(i: i32, v: f32) {
-  if (!in_window(i)) { return; }
   let j = i - P.win_start;
-  let w = j / P.win_len;
-  let at = j - w * P.win_len;
-  if (w == 0) { hess0[at] += v; } else if (w == 1) { hess1[at] += v; } else { hess2[at] += v; }
+  if (j < 0 || j >= P.win_span) { return; }
+  if (j < 1 * P.win_len) { hess0[j] += v; }
+  else if (j < 2 * P.win_len) { hess1[j - 1 * P.win_len] += v; }
+  else { hess2[j - 2 * P.win_len] += v; }
 }
 fn hess_set(i: i32, v: f32) {
-  if (!in_window(i)) { return; }
   let j = i - P.win_start;
-  let w = j / P.win_len;
-  let at = j - w * P.win_len;
-  if (w == 0) { hess0[at] = v; } else if (w == 1) { hess1[at] = v; } else { hess2[at] = v; }
+  if (j < 0 || j >= P.win_span) { return; }
+  if (j < 1 * P.win_len) { hess0[j] = v; }
+  else if (j < 2 * P.win_len) { hess1[j - 1 * P.win_len] = v; }
+  else { hess2[j - 2 * P.win_len] = v; }
 }
 
 /** hess_x_x_0: one thread per output of its loop nest. */
@@ -471,18 +471,18 @@ fn in_window(i: i32) -> bool {
   return j >= 0 && j < P.win_span;
 }
 fn hess_add(i: i32, v: f32) {
-  if (!in_window(i)) { return; }
   let j = i - P.win_start;
-  let w = j / P.win_len;
-  let at = j - w * P.win_len;
-  if (w == 0) { hess0[at] += v; } else if (w == 1) { hess1[at] += v; } else { hess2[at] += v; }
+  if (j < 0 || j >= P.win_span) { return; }
+  if (j < 1 * P.win_len) { hess0[j] += v; }
+  else if (j < 2 * P.win_len) { hess1[j - 1 * P.win_len] += v; }
+  else { hess2[j - 2 * P.win_len] += v; }
 }
 fn hess_set(i: i32, v: f32) {
-  if (!in_window(i)) { return; }
   let j = i - P.win_start;
-  let w = j / P.win_len;
-  let at = j - w * P.win_len;
-  if (w == 0) { hess0[at] = v; } else if (w == 1) { hess1[at] = v; } else { hess2[at] = v; }
+  if (j < 0 || j >= P.win_span) { return; }
+  if (j < 1 * P.win_len) { hess0[j] = v; }
+  else if (j < 2 * P.win_len) { hess1[j - 1 * P.win_len] = v; }
+  else { hess2[j - 2 * P.win_len] = v; }
 }
 
 /** hess_x_x_1: one thread per output of its loop nest. */
@@ -536,18 +536,18 @@ fn in_window(i: i32) -> bool {
   return j >= 0 && j < P.win_span;
 }
 fn hess_add(i: i32, v: f32) {
-  if (!in_window(i)) { return; }
   let j = i - P.win_start;
-  let w = j / P.win_len;
-  let at = j - w * P.win_len;
-  if (w == 0) { hess0[at] += v; } else if (w == 1) { hess1[at] += v; } else { hess2[at] += v; }
+  if (j < 0 || j >= P.win_span) { return; }
+  if (j < 1 * P.win_len) { hess0[j] += v; }
+  else if (j < 2 * P.win_len) { hess1[j - 1 * P.win_len] += v; }
+  else { hess2[j - 2 * P.win_len] += v; }
 }
 fn hess_set(i: i32, v: f32) {
-  if (!in_window(i)) { return; }
   let j = i - P.win_start;
-  let w = j / P.win_len;
-  let at = j - w * P.win_len;
-  if (w == 0) { hess0[at] = v; } else if (w == 1) { hess1[at] = v; } else { hess2[at] = v; }
+  if (j < 0 || j >= P.win_span) { return; }
+  if (j < 1 * P.win_len) { hess0[j] = v; }
+  else if (j < 2 * P.win_len) { hess1[j - 1 * P.win_len] = v; }
+  else { hess2[j - 2 * P.win_len] = v; }
 }
 
 /** hess_x_x_2: one thread per output of its loop nest. */

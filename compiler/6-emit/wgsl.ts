@@ -797,14 +797,16 @@ class Writer {
       out.push('  let j = i - P.win_start;');
       out.push('  return j >= 0 && j < P.win_span;');
       out.push('}');
+      // (Comparisons, not a division: this runs for every entry written.)
       for (const [fn, op] of [['hess_add', '+='], ['hess_set', '=']] as const) {
         out.push(`fn ${fn}(i: i32, v: f32) {`);
-        out.push('  if (!in_window(i)) { return; }');
         out.push('  let j = i - P.win_start;');
-        out.push('  let w = j / P.win_len;');
-        out.push('  let at = j - w * P.win_len;');
-        const branches = Array.from({ length: HESSIAN_WINDOWS }, (_, k) => (k < HESSIAN_WINDOWS - 1 ? `if (w == ${k}) { hess${k}[at] ${op} v; }` : `{ hess${k}[at] ${op} v; }`));
-        out.push(`  ${branches.join(' else ')}`);
+        out.push('  if (j < 0 || j >= P.win_span) { return; }');
+        for (let k = 0; k < HESSIAN_WINDOWS; k++) {
+          const at = k === 0 ? 'j' : `j - ${k} * P.win_len`;
+          if (k < HESSIAN_WINDOWS - 1) out.push(`  ${k === 0 ? '' : 'else '}if (j < ${k + 1} * P.win_len) { hess${k}[${at}] ${op} v; }`);
+          else out.push(`  else { hess${k}[${at}] ${op} v; }`);
+        }
         out.push('}');
       }
       out.push('');
