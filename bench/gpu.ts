@@ -7,7 +7,8 @@
 // bench/generated/<model>.gpu.ts:
 //   - createKernels(device): pipeline creation (one call);
 //   - hessianBuffer(θ) + device.queue.onSubmittedWorkDone(): the Hessian left on the GPU
-//     (hessianBatchBuffer for the per-sample model, B problems with batched x and y, one θ);
+//     (hessianBatchBuffer for the per-sample model, B problems with batched x and y, one θ;
+//     both called as hessianBuffers, which also serves Hessians larger than one GPU buffer);
 //     median after a warm-up;
 //   - hessian(θ, out) / hessianBatch(θ, out): the same with the read-back into `out`;
 // then writes θ, the data and a job file to a temporary folder and runs bench/gpu_peers.py
