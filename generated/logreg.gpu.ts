@@ -49,7 +49,6 @@ export const wgsl: Readonly<Record<string, string>> = {
 
 struct Params {
   total: u32,
-  threads: u32,
   grid_x: u32,
   first: i32,
   st_theta: i32,
@@ -122,14 +121,12 @@ fn unit2(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  // A problem's threads: those of unit0, then those of unit1, ...
-  var flat = i32(tid % P.threads);
-  if (flat < P.part0) { unit0(prob, flat); return; }
+  var flat = i32(tid);
+  if (flat < P.part0) { unit0(P.first + flat / (1), flat % (1)); return; }
   flat -= P.part0;
-  if (flat < P.part1) { unit1(prob, flat); return; }
+  if (flat < P.part1) { unit1(P.first + flat / (1), flat % (1)); return; }
   flat -= P.part1;
-  unit2(prob, flat);
+  unit2(P.first + flat / (P.dim_N), flat % (P.dim_N));
 }
 `,
   "k4_1": `// k4_1: t4[N]: 2 term(s)
@@ -160,8 +157,7 @@ fn unit0(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  unit0(prob, i32(tid % P.threads));
+  unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
   "map4": `// map4: t5 = softplus, t10 = sigmoid, t12 = sigmoid_d1 of t4[N]
@@ -219,8 +215,7 @@ fn unit0(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  unit0(prob, i32(tid % P.threads));
+  unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
   "k7_0": `// k7_0: t7: 2 term(s)
@@ -262,8 +257,7 @@ fn unit0(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  unit0(prob, i32(tid % P.threads));
+  unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
   "k7_1": `// k7_1: t7: 2 term(s)
@@ -309,8 +303,7 @@ fn unit0(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  unit0(prob, i32(tid % P.threads));
+  unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
   "value": `// value: the objective
@@ -344,8 +337,7 @@ fn unit0(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  unit0(prob, i32(tid % P.threads));
+  unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
   "group6_map2": `// map2: t8 = pow_-1 of t2
@@ -354,7 +346,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 struct Params {
   total: u32,
-  threads: u32,
   grid_x: u32,
   first: i32,
   st_theta: i32,
@@ -406,12 +397,10 @@ fn unit1(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  // A problem's threads: those of unit0, then those of unit1, ...
-  var flat = i32(tid % P.threads);
-  if (flat < P.part0) { unit0(prob, flat); return; }
+  var flat = i32(tid);
+  if (flat < P.part0) { unit0(P.first + flat / (1), flat % (1)); return; }
   flat -= P.part0;
-  unit1(prob, flat);
+  unit1(P.first + flat / (P.dim_N), flat % (P.dim_N));
 }
 `,
   "group7_grad_w_0": `// grad_w_0: gradient block of w
@@ -421,7 +410,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 struct Params {
   total: u32,
-  threads: u32,
   grid_x: u32,
   first: i32,
   part0: i32,
@@ -482,12 +470,10 @@ fn unit1(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  // A problem's threads: those of unit0, then those of unit1, ...
-  var flat = i32(tid % P.threads);
-  if (flat < P.part0) { unit0(prob, flat); return; }
+  var flat = i32(tid);
+  if (flat < P.part0) { unit0(P.first + flat / (3), flat % (3)); return; }
   flat -= P.part0;
-  unit1(prob, flat);
+  unit1(P.first + flat / (1), flat % (1));
 }
 `,
   "group8_grad_w_1": `// grad_w_1: gradient block of w
@@ -497,7 +483,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 struct Params {
   total: u32,
-  threads: u32,
   grid_x: u32,
   first: i32,
   part0: i32,
@@ -560,12 +545,10 @@ fn unit1(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  // A problem's threads: those of unit0, then those of unit1, ...
-  var flat = i32(tid % P.threads);
-  if (flat < P.part0) { unit0(prob, flat); return; }
+  var flat = i32(tid);
+  if (flat < P.part0) { unit0(P.first + flat / (3), flat % (3)); return; }
   flat -= P.part0;
-  unit1(prob, flat);
+  unit1(P.first + flat / (1), flat % (1));
 }
 `,
   "grad_w_once": `// grad_w_once: gradient block of w, the terms without the batch
@@ -593,8 +576,7 @@ fn unit0(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  unit0(prob, i32(tid % P.threads));
+  unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
   "group10_map2": `// map2: t8 = pow_-1 of t2
@@ -605,7 +587,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 struct Params {
   total: u32,
-  threads: u32,
   grid_x: u32,
   first: i32,
   st_theta: i32,
@@ -669,14 +650,12 @@ fn unit2(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  // A problem's threads: those of unit0, then those of unit1, ...
-  var flat = i32(tid % P.threads);
-  if (flat < P.part0) { unit0(prob, flat); return; }
+  var flat = i32(tid);
+  if (flat < P.part0) { unit0(P.first + flat / (1), flat % (1)); return; }
   flat -= P.part0;
-  if (flat < P.part1) { unit1(prob, flat); return; }
+  if (flat < P.part1) { unit1(P.first + flat / (P.dim_N), flat % (P.dim_N)); return; }
   flat -= P.part1;
-  unit2(prob, flat);
+  unit2(P.first + flat / (3 * P.dim_N), flat % (3 * P.dim_N));
 }
 `,
   "k13": `// k13: t13[3, N]: 1 term(s)
@@ -712,8 +691,7 @@ fn unit0(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  unit0(prob, i32(tid % P.threads));
+  unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
   "hess_b_b": `// hess_b_b: Hessian block (b, b): 1 term(s)
@@ -782,8 +760,7 @@ fn unit0(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  unit0(prob, i32(tid % P.threads));
+  unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
   "group13_hess_w_w": `// hess_w_w: Hessian block (w, w): 2 term(s)
@@ -793,7 +770,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 struct Params {
   total: u32,
-  threads: u32,
   grid_x: u32,
   first: i32,
   win_start: i32,
@@ -896,12 +872,10 @@ fn unit1(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  // A problem's threads: those of unit0, then those of unit1, ...
-  var flat = i32(tid % P.threads);
-  if (flat < P.part0) { unit0(prob, flat); return; }
+  var flat = i32(tid);
+  if (flat < P.part0) { unit0(P.first + flat / (3 * 3), flat % (3 * 3)); return; }
   flat -= P.part0;
-  unit1(prob, flat);
+  unit1(P.first + flat / (3), flat % (3));
 }
 `,
   "hess_w_w_once": `// hess_w_w_once: Hessian block (w, w): 2 term(s), the terms without the batch
@@ -951,8 +925,7 @@ fn unit0(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  unit0(prob, i32(tid % P.threads));
+  unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
   "group15_map2": `// map2: t8 = pow_-1 of t2
@@ -965,7 +938,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 struct Params {
   total: u32,
-  threads: u32,
   grid_x: u32,
   first: i32,
   st_theta: i32,
@@ -1050,16 +1022,14 @@ fn unit3(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  // A problem's threads: those of unit0, then those of unit1, ...
-  var flat = i32(tid % P.threads);
-  if (flat < P.part0) { unit0(prob, flat); return; }
+  var flat = i32(tid);
+  if (flat < P.part0) { unit0(P.first + flat / (1), flat % (1)); return; }
   flat -= P.part0;
-  if (flat < P.part1) { unit1(prob, flat); return; }
+  if (flat < P.part1) { unit1(P.first + flat / (1), flat % (1)); return; }
   flat -= P.part1;
-  if (flat < P.part2) { unit2(prob, flat); return; }
+  if (flat < P.part2) { unit2(P.first + flat / (P.dim_N), flat % (P.dim_N)); return; }
   flat -= P.part2;
-  unit3(prob, flat);
+  unit3(P.first + flat / (3 * P.dim_N), flat % (3 * P.dim_N));
 }
 `,
   "group16_k7_0": `// k7_0: t7: 2 term(s)
@@ -1073,7 +1043,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 struct Params {
   total: u32,
-  threads: u32,
   grid_x: u32,
   first: i32,
   part0: i32,
@@ -1171,16 +1140,14 @@ fn unit3(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  // A problem's threads: those of unit0, then those of unit1, ...
-  var flat = i32(tid % P.threads);
-  if (flat < P.part0) { unit0(prob, flat); return; }
+  var flat = i32(tid);
+  if (flat < P.part0) { unit0(P.first + flat / (1), flat % (1)); return; }
   flat -= P.part0;
-  if (flat < P.part1) { unit1(prob, flat); return; }
+  if (flat < P.part1) { unit1(P.first + flat / (3), flat % (3)); return; }
   flat -= P.part1;
-  if (flat < P.part2) { unit2(prob, flat); return; }
+  if (flat < P.part2) { unit2(P.first + flat / (1), flat % (1)); return; }
   flat -= P.part2;
-  unit3(prob, flat);
+  unit3(P.first + flat / (3 * P.dim_N), flat % (3 * P.dim_N));
 }
 `,
   "group17_k7_1": `// k7_1: t7: 2 term(s)
@@ -1192,7 +1159,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 struct Params {
   total: u32,
-  threads: u32,
   grid_x: u32,
   first: i32,
   part0: i32,
@@ -1279,14 +1245,12 @@ fn unit2(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  // A problem's threads: those of unit0, then those of unit1, ...
-  var flat = i32(tid % P.threads);
-  if (flat < P.part0) { unit0(prob, flat); return; }
+  var flat = i32(tid);
+  if (flat < P.part0) { unit0(P.first + flat / (1), flat % (1)); return; }
   flat -= P.part0;
-  if (flat < P.part1) { unit1(prob, flat); return; }
+  if (flat < P.part1) { unit1(P.first + flat / (3), flat % (3)); return; }
   flat -= P.part1;
-  unit2(prob, flat);
+  unit2(P.first + flat / (1), flat % (1));
 }
 `,
   "group18_value": `// value: the objective
@@ -1297,7 +1261,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 struct Params {
   total: u32,
-  threads: u32,
   grid_x: u32,
   first: i32,
   st_theta: i32,
@@ -1333,12 +1296,10 @@ fn unit1(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  // A problem's threads: those of unit0, then those of unit1, ...
-  var flat = i32(tid % P.threads);
-  if (flat < P.part0) { unit0(prob, flat); return; }
+  var flat = i32(tid);
+  if (flat < P.part0) { unit0(P.first + flat / (1), flat % (1)); return; }
   flat -= P.part0;
-  unit1(prob, flat);
+  unit1(P.first + flat / (3), flat % (3));
 }
 `,
 };
@@ -1361,25 +1322,25 @@ const plan: GpuPlan = {
     { name: "t14", shape: [3, "N"] },
   ],
   units: [
-    { name: "group0_map2", parts: [[], [], ["N"]], hessian: false, fields: ["total", "threads", "grid_x", "first", "st_theta", "part0", "part1", "dim_N", "off_d0", "st_d0", "off_t0", "st_t0", "off_t3", "st_t3", "off_t4", "st_t4"] },
+    { name: "group0_map2", parts: [[], [], ["N"]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "part1", "dim_N", "off_d0", "st_d0", "off_t0", "st_t0", "off_t3", "st_t3", "off_t4", "st_t4"] },
     { name: "k4_1", parts: [["N"]], hessian: false, fields: ["total", "threads", "grid_x", "first", "st_theta", "dim_N", "off_t0", "st_t0"] },
     { name: "map4", parts: [["N"]], hessian: false, fields: ["total", "threads", "grid_x", "first", "dim_N", "off_t0", "st_t0", "off_t1", "st_t1", "off_t5", "st_t5", "off_t6", "st_t6"] },
     { name: "k7_0", parts: [[]], hessian: false, fields: ["total", "threads", "grid_x", "first", "dim_N", "off_t1", "st_t1", "off_t2", "st_t2"] },
     { name: "k7_1", parts: [[]], hessian: false, fields: ["total", "threads", "grid_x", "first", "dim_N", "off_d1", "st_d1", "off_t0", "st_t0", "off_t2", "st_t2"] },
     { name: "value", parts: [[]], hessian: false, fields: ["total", "threads", "grid_x", "first", "off_t2", "st_t2", "off_t3", "st_t3", "off_t4", "st_t4"] },
-    { name: "group6_map2", parts: [[], ["N"]], hessian: false, fields: ["total", "threads", "grid_x", "first", "st_theta", "part0", "dim_N", "off_d0", "st_d0", "off_t0", "st_t0", "off_t3", "st_t3"] },
-    { name: "group7_grad_w_0", parts: [[3], []], hessian: false, fields: ["total", "threads", "grid_x", "first", "part0", "dim_N", "off_d0", "st_d0", "off_t3", "st_t3", "off_t5", "st_t5"] },
-    { name: "group8_grad_w_1", parts: [[3], []], hessian: false, fields: ["total", "threads", "grid_x", "first", "part0", "dim_N", "off_d0", "st_d0", "off_d1", "st_d1", "off_t3", "st_t3"] },
+    { name: "group6_map2", parts: [[], ["N"]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "dim_N", "off_d0", "st_d0", "off_t0", "st_t0", "off_t3", "st_t3"] },
+    { name: "group7_grad_w_0", parts: [[3], []], hessian: false, fields: ["total", "grid_x", "first", "part0", "dim_N", "off_d0", "st_d0", "off_t3", "st_t3", "off_t5", "st_t5"] },
+    { name: "group8_grad_w_1", parts: [[3], []], hessian: false, fields: ["total", "grid_x", "first", "part0", "dim_N", "off_d0", "st_d0", "off_d1", "st_d1", "off_t3", "st_t3"] },
     { name: "grad_w_once", parts: [[3]], hessian: false, fields: ["total", "threads", "grid_x", "first", "st_theta"] },
-    { name: "group10_map2", parts: [[], ["N"], [3, "N"]], hessian: false, fields: ["total", "threads", "grid_x", "first", "st_theta", "part0", "part1", "dim_N", "off_d0", "st_d0", "off_t0", "st_t0", "off_t3", "st_t3", "off_t8", "st_t8"] },
+    { name: "group10_map2", parts: [[], ["N"], [3, "N"]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "part1", "dim_N", "off_d0", "st_d0", "off_t0", "st_t0", "off_t3", "st_t3", "off_t8", "st_t8"] },
     { name: "k13", parts: [[3, "N"]], hessian: false, fields: ["total", "threads", "grid_x", "first", "dim_N", "off_d0", "st_d0", "off_t6", "st_t6", "off_t7", "st_t7"] },
     { name: "hess_b_b", parts: [[]], hessian: true, fields: ["total", "threads", "grid_x", "first", "win_start", "win_len", "win_span", "dim_N", "off_t3", "st_t3", "off_t6", "st_t6"] },
-    { name: "group13_hess_w_w", parts: [[3, 3], [3]], hessian: true, fields: ["total", "threads", "grid_x", "first", "win_start", "win_len", "win_span", "part0", "dim_N", "off_t3", "st_t3", "off_t7", "st_t7", "off_t8", "st_t8"] },
+    { name: "group13_hess_w_w", parts: [[3, 3], [3]], hessian: true, fields: ["total", "grid_x", "first", "win_start", "win_len", "win_span", "part0", "dim_N", "off_t3", "st_t3", "off_t7", "st_t7", "off_t8", "st_t8"] },
     { name: "hess_w_w_once", parts: [[3]], hessian: true, fields: ["total", "threads", "grid_x", "first", "win_start", "win_len", "win_span"] },
-    { name: "group15_map2", parts: [[], [], ["N"], [3, "N"]], hessian: false, fields: ["total", "threads", "grid_x", "first", "st_theta", "part0", "part1", "part2", "dim_N", "off_d0", "st_d0", "off_t0", "st_t0", "off_t3", "st_t3", "off_t4", "st_t4", "off_t8", "st_t8"] },
-    { name: "group16_k7_0", parts: [[], [3], [], [3, "N"]], hessian: false, fields: ["total", "threads", "grid_x", "first", "part0", "part1", "part2", "dim_N", "off_d0", "st_d0", "off_t1", "st_t1", "off_t2", "st_t2", "off_t3", "st_t3", "off_t5", "st_t5", "off_t6", "st_t6", "off_t7", "st_t7"] },
-    { name: "group17_k7_1", parts: [[], [3], []], hessian: false, fields: ["total", "threads", "grid_x", "first", "part0", "part1", "dim_N", "off_d0", "st_d0", "off_d1", "st_d1", "off_t0", "st_t0", "off_t2", "st_t2", "off_t3", "st_t3"] },
-    { name: "group18_value", parts: [[], [3]], hessian: false, fields: ["total", "threads", "grid_x", "first", "st_theta", "part0", "off_t2", "st_t2", "off_t3", "st_t3", "off_t4", "st_t4"] },
+    { name: "group15_map2", parts: [[], [], ["N"], [3, "N"]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "part1", "part2", "dim_N", "off_d0", "st_d0", "off_t0", "st_t0", "off_t3", "st_t3", "off_t4", "st_t4", "off_t8", "st_t8"] },
+    { name: "group16_k7_0", parts: [[], [3], [], [3, "N"]], hessian: false, fields: ["total", "grid_x", "first", "part0", "part1", "part2", "dim_N", "off_d0", "st_d0", "off_t1", "st_t1", "off_t2", "st_t2", "off_t3", "st_t3", "off_t5", "st_t5", "off_t6", "st_t6", "off_t7", "st_t7"] },
+    { name: "group17_k7_1", parts: [[], [3], []], hessian: false, fields: ["total", "grid_x", "first", "part0", "part1", "dim_N", "off_d0", "st_d0", "off_d1", "st_d1", "off_t0", "st_t0", "off_t2", "st_t2", "off_t3", "st_t3"] },
+    { name: "group18_value", parts: [[], [3]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "off_t2", "st_t2", "off_t3", "st_t3", "off_t4", "st_t4"] },
   ],
   entries: {
     value: [

@@ -53,7 +53,6 @@ export const wgsl: Readonly<Record<string, string>> = {
 
 struct Params {
   total: u32,
-  threads: u32,
   grid_x: u32,
   first: i32,
   st_theta: i32,
@@ -156,20 +155,18 @@ fn unit5(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  // A problem's threads: those of unit0, then those of unit1, ...
-  var flat = i32(tid % P.threads);
-  if (flat < P.part0) { unit0(prob, flat); return; }
+  var flat = i32(tid);
+  if (flat < P.part0) { unit0(P.first + flat / (1), flat % (1)); return; }
   flat -= P.part0;
-  if (flat < P.part1) { unit1(prob, flat); return; }
+  if (flat < P.part1) { unit1(P.first + flat / (4 * 8), flat % (4 * 8)); return; }
   flat -= P.part1;
-  if (flat < P.part2) { unit2(prob, flat); return; }
+  if (flat < P.part2) { unit2(P.first + flat / (8), flat % (8)); return; }
   flat -= P.part2;
-  if (flat < P.part3) { unit3(prob, flat); return; }
+  if (flat < P.part3) { unit3(P.first + flat / (8 * 3), flat % (8 * 3)); return; }
   flat -= P.part3;
-  if (flat < P.part4) { unit4(prob, flat); return; }
+  if (flat < P.part4) { unit4(P.first + flat / (3), flat % (3)); return; }
   flat -= P.part4;
-  unit5(prob, flat);
+  unit5(P.first + flat / (P.dim_N * 8), flat % (P.dim_N * 8));
 }
 `,
   "group1_k21_0": `// k21_0: t21: 4 term(s)
@@ -179,7 +176,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 struct Params {
   total: u32,
-  threads: u32,
   grid_x: u32,
   first: i32,
   st_theta: i32,
@@ -220,12 +216,10 @@ fn unit1(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  // A problem's threads: those of unit0, then those of unit1, ...
-  var flat = i32(tid % P.threads);
-  if (flat < P.part0) { unit0(prob, flat); return; }
+  var flat = i32(tid);
+  if (flat < P.part0) { unit0(P.first + flat / (1), flat % (1)); return; }
   flat -= P.part0;
-  unit1(prob, flat);
+  unit1(P.first + flat / (P.dim_N * 8), flat % (P.dim_N * 8));
 }
 `,
   "group2_k21_1": `// k21_1: t21: 4 term(s)
@@ -234,7 +228,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 struct Params {
   total: u32,
-  threads: u32,
   grid_x: u32,
   first: i32,
   part0: i32,
@@ -301,12 +294,10 @@ fn unit1(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  // A problem's threads: those of unit0, then those of unit1, ...
-  var flat = i32(tid % P.threads);
-  if (flat < P.part0) { unit0(prob, flat); return; }
+  var flat = i32(tid);
+  if (flat < P.part0) { unit0(P.first + flat / (1), flat % (1)); return; }
   flat -= P.part0;
-  unit1(prob, flat);
+  unit1(P.first + flat / (P.dim_N * 8), flat % (P.dim_N * 8));
 }
 `,
   "group3_k21_2": `// k21_2: t21: 4 term(s)
@@ -316,7 +307,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 struct Params {
   total: u32,
-  threads: u32,
   grid_x: u32,
   first: i32,
   st_theta: i32,
@@ -373,12 +363,10 @@ fn unit1(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  // A problem's threads: those of unit0, then those of unit1, ...
-  var flat = i32(tid % P.threads);
-  if (flat < P.part0) { unit0(prob, flat); return; }
+  var flat = i32(tid);
+  if (flat < P.part0) { unit0(P.first + flat / (1), flat % (1)); return; }
   flat -= P.part0;
-  unit1(prob, flat);
+  unit1(P.first + flat / (P.dim_N * 3), flat % (P.dim_N * 3));
 }
 `,
   "group4_k21_3": `// k21_3: t21: 4 term(s)
@@ -388,7 +376,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 struct Params {
   total: u32,
-  threads: u32,
   grid_x: u32,
   first: i32,
   st_theta: i32,
@@ -436,12 +423,10 @@ fn unit1(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  // A problem's threads: those of unit0, then those of unit1, ...
-  var flat = i32(tid % P.threads);
-  if (flat < P.part0) { unit0(prob, flat); return; }
+  var flat = i32(tid);
+  if (flat < P.part0) { unit0(P.first + flat / (1), flat % (1)); return; }
   flat -= P.part0;
-  unit1(prob, flat);
+  unit1(P.first + flat / (P.dim_N * 3), flat % (P.dim_N * 3));
 }
 `,
   "k9": `// k9: t9[N] = max(t8)
@@ -474,8 +459,7 @@ fn unit0(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  unit0(prob, i32(tid % P.threads));
+  unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
   "k10": `// k10: t10[N, 3]: 2 term(s)
@@ -512,8 +496,7 @@ fn unit0(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  unit0(prob, i32(tid % P.threads));
+  unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
   "map10": `// map10: t11 = exp of t10[N, 3]
@@ -549,8 +532,7 @@ fn unit0(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  unit0(prob, i32(tid % P.threads));
+  unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
   "k12": `// k12: t12[N]: 1 term(s)
@@ -594,8 +576,7 @@ fn unit0(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  unit0(prob, i32(tid % P.threads));
+  unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
   "map12": `// map12: t13 = log, t22 = pow_-1, t25 = pow_-2 of t12[N]
@@ -651,8 +632,7 @@ fn unit0(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  unit0(prob, i32(tid % P.threads));
+  unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
   "k15_0": `// k15_0: t15: 3 term(s)
@@ -694,8 +674,7 @@ fn unit0(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  unit0(prob, i32(tid % P.threads));
+  unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
   "k15_1": `// k15_1: t15: 3 term(s)
@@ -737,8 +716,7 @@ fn unit0(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  unit0(prob, i32(tid % P.threads));
+  unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
   "k15_2": `// k15_2: t15: 3 term(s)
@@ -777,8 +755,7 @@ fn unit0(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  unit0(prob, i32(tid % P.threads));
+  unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
   "value": `// value: the objective
@@ -812,8 +789,7 @@ fn unit0(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  unit0(prob, i32(tid % P.threads));
+  unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
   "group14_map4": `// map4: t16 = pow_-1 of t4
@@ -824,7 +800,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 struct Params {
   total: u32,
-  threads: u32,
   grid_x: u32,
   first: i32,
   st_theta: i32,
@@ -907,14 +882,12 @@ fn unit2(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  // A problem's threads: those of unit0, then those of unit1, ...
-  var flat = i32(tid % P.threads);
-  if (flat < P.part0) { unit0(prob, flat); return; }
+  var flat = i32(tid);
+  if (flat < P.part0) { unit0(P.first + flat / (1), flat % (1)); return; }
   flat -= P.part0;
-  if (flat < P.part1) { unit1(prob, flat); return; }
+  if (flat < P.part1) { unit1(P.first + flat / (P.dim_N * 8), flat % (P.dim_N * 8)); return; }
   flat -= P.part1;
-  unit2(prob, flat);
+  unit2(P.first + flat / (8 * P.dim_N), flat % (8 * P.dim_N));
 }
 `,
   "k6_1": `// k6_1: t6[N, 8]: 2 term(s)
@@ -947,8 +920,7 @@ fn unit0(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  unit0(prob, i32(tid % P.threads));
+  unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
   "map6": `// map6: t7 = tanh, t23 = tanh_d1, t26 = tanh_d2 of t6[N, 8]
@@ -999,8 +971,7 @@ fn unit0(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  unit0(prob, i32(tid % P.threads));
+  unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
   "k8_0": `// k8_0: t8[N, 3]: 2 term(s)
@@ -1049,8 +1020,7 @@ fn unit0(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  unit0(prob, i32(tid % P.threads));
+  unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
   "k8_1": `// k8_1: t8[N, 3]: 2 term(s)
@@ -1083,8 +1053,7 @@ fn unit0(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  unit0(prob, i32(tid % P.threads));
+  unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
   "group19_k12": `// k12: t12[N]: 1 term(s)
@@ -1094,7 +1063,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 struct Params {
   total: u32,
-  threads: u32,
   grid_x: u32,
   first: i32,
   st_theta: i32,
@@ -1158,12 +1126,10 @@ fn unit1(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  // A problem's threads: those of unit0, then those of unit1, ...
-  var flat = i32(tid % P.threads);
-  if (flat < P.part0) { unit0(prob, flat); return; }
+  var flat = i32(tid);
+  if (flat < P.part0) { unit0(P.first + flat / (P.dim_N), flat % (P.dim_N)); return; }
   flat -= P.part0;
-  unit1(prob, flat);
+  unit1(P.first + flat / (8 * P.dim_N), flat % (8 * P.dim_N));
 }
 `,
   "group20_grad_W1_0": `// grad_W1_0: gradient block of W1
@@ -1177,7 +1143,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 struct Params {
   total: u32,
-  threads: u32,
   grid_x: u32,
   first: i32,
   st_theta: i32,
@@ -1295,16 +1260,14 @@ fn unit3(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  // A problem's threads: those of unit0, then those of unit1, ...
-  var flat = i32(tid % P.threads);
-  if (flat < P.part0) { unit0(prob, flat); return; }
+  var flat = i32(tid);
+  if (flat < P.part0) { unit0(P.first + flat / (4 * 8), flat % (4 * 8)); return; }
   flat -= P.part0;
-  if (flat < P.part1) { unit1(prob, flat); return; }
+  if (flat < P.part1) { unit1(P.first + flat / (8), flat % (8)); return; }
   flat -= P.part1;
-  if (flat < P.part2) { unit2(prob, flat); return; }
+  if (flat < P.part2) { unit2(P.first + flat / (8 * 3), flat % (8 * 3)); return; }
   flat -= P.part2;
-  unit3(prob, flat);
+  unit3(P.first + flat / (3), flat % (3));
 }
 `,
   "group21_grad_W1_1": `// grad_W1_1: gradient block of W1
@@ -1318,7 +1281,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 struct Params {
   total: u32,
-  threads: u32,
   grid_x: u32,
   first: i32,
   st_theta: i32,
@@ -1435,16 +1397,14 @@ fn unit3(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  // A problem's threads: those of unit0, then those of unit1, ...
-  var flat = i32(tid % P.threads);
-  if (flat < P.part0) { unit0(prob, flat); return; }
+  var flat = i32(tid);
+  if (flat < P.part0) { unit0(P.first + flat / (4 * 8), flat % (4 * 8)); return; }
   flat -= P.part0;
-  if (flat < P.part1) { unit1(prob, flat); return; }
+  if (flat < P.part1) { unit1(P.first + flat / (8), flat % (8)); return; }
   flat -= P.part1;
-  if (flat < P.part2) { unit2(prob, flat); return; }
+  if (flat < P.part2) { unit2(P.first + flat / (8 * 3), flat % (8 * 3)); return; }
   flat -= P.part2;
-  unit3(prob, flat);
+  unit3(P.first + flat / (3), flat % (3));
 }
 `,
   "group22_grad_W1_once": `// grad_W1_once: gradient block of W1, the terms without the batch
@@ -1458,7 +1418,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 struct Params {
   total: u32,
-  threads: u32,
   grid_x: u32,
   first: i32,
   st_theta: i32,
@@ -1506,16 +1465,14 @@ fn unit3(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  // A problem's threads: those of unit0, then those of unit1, ...
-  var flat = i32(tid % P.threads);
-  if (flat < P.part0) { unit0(prob, flat); return; }
+  var flat = i32(tid);
+  if (flat < P.part0) { unit0(P.first + flat / (4 * 8), flat % (4 * 8)); return; }
   flat -= P.part0;
-  if (flat < P.part1) { unit1(prob, flat); return; }
+  if (flat < P.part1) { unit1(P.first + flat / (8), flat % (8)); return; }
   flat -= P.part1;
-  if (flat < P.part2) { unit2(prob, flat); return; }
+  if (flat < P.part2) { unit2(P.first + flat / (8 * 3), flat % (8 * 3)); return; }
   flat -= P.part2;
-  unit3(prob, flat);
+  unit3(P.first + flat / (3), flat % (3));
 }
 `,
   "group23_map4": `// map4: t16 = pow_-1 of t4
@@ -1530,7 +1487,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 struct Params {
   total: u32,
-  threads: u32,
   grid_x: u32,
   first: i32,
   st_theta: i32,
@@ -1637,18 +1593,16 @@ fn unit4(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  // A problem's threads: those of unit0, then those of unit1, ...
-  var flat = i32(tid % P.threads);
-  if (flat < P.part0) { unit0(prob, flat); return; }
+  var flat = i32(tid);
+  if (flat < P.part0) { unit0(P.first + flat / (1), flat % (1)); return; }
   flat -= P.part0;
-  if (flat < P.part1) { unit1(prob, flat); return; }
+  if (flat < P.part1) { unit1(P.first + flat / (P.dim_N * 8), flat % (P.dim_N * 8)); return; }
   flat -= P.part1;
-  if (flat < P.part2) { unit2(prob, flat); return; }
+  if (flat < P.part2) { unit2(P.first + flat / (4 * P.dim_N), flat % (4 * P.dim_N)); return; }
   flat -= P.part2;
-  if (flat < P.part3) { unit3(prob, flat); return; }
+  if (flat < P.part3) { unit3(P.first + flat / (8 * P.dim_N), flat % (8 * P.dim_N)); return; }
   flat -= P.part3;
-  unit4(prob, flat);
+  unit4(P.first + flat / (3 * P.dim_N), flat % (3 * P.dim_N));
 }
 `,
   "group24_k8_0": `// k8_0: t8[N, 3]: 2 term(s)
@@ -1664,7 +1618,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 struct Params {
   total: u32,
-  threads: u32,
   grid_x: u32,
   first: i32,
   st_theta: i32,
@@ -1766,18 +1719,16 @@ fn unit4(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  // A problem's threads: those of unit0, then those of unit1, ...
-  var flat = i32(tid % P.threads);
-  if (flat < P.part0) { unit0(prob, flat); return; }
+  var flat = i32(tid);
+  if (flat < P.part0) { unit0(P.first + flat / (P.dim_N * 3), flat % (P.dim_N * 3)); return; }
   flat -= P.part0;
-  if (flat < P.part1) { unit1(prob, flat); return; }
+  if (flat < P.part1) { unit1(P.first + flat / (4 * 8 * P.dim_N), flat % (4 * 8 * P.dim_N)); return; }
   flat -= P.part1;
-  if (flat < P.part2) { unit2(prob, flat); return; }
+  if (flat < P.part2) { unit2(P.first + flat / (4 * 8 * P.dim_N), flat % (4 * 8 * P.dim_N)); return; }
   flat -= P.part2;
-  if (flat < P.part3) { unit3(prob, flat); return; }
+  if (flat < P.part3) { unit3(P.first + flat / (8 * P.dim_N), flat % (8 * P.dim_N)); return; }
   flat -= P.part3;
-  unit4(prob, flat);
+  unit4(P.first + flat / (8 * P.dim_N), flat % (8 * P.dim_N));
 }
 `,
   "group25_k12": `// k12: t12[N]: 1 term(s)
@@ -1793,7 +1744,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 struct Params {
   total: u32,
-  threads: u32,
   grid_x: u32,
   first: i32,
   st_theta: i32,
@@ -1914,18 +1864,16 @@ fn unit4(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  // A problem's threads: those of unit0, then those of unit1, ...
-  var flat = i32(tid % P.threads);
-  if (flat < P.part0) { unit0(prob, flat); return; }
+  var flat = i32(tid);
+  if (flat < P.part0) { unit0(P.first + flat / (P.dim_N), flat % (P.dim_N)); return; }
   flat -= P.part0;
-  if (flat < P.part1) { unit1(prob, flat); return; }
+  if (flat < P.part1) { unit1(P.first + flat / (8 * P.dim_N), flat % (8 * P.dim_N)); return; }
   flat -= P.part1;
-  if (flat < P.part2) { unit2(prob, flat); return; }
+  if (flat < P.part2) { unit2(P.first + flat / (8 * 8 * P.dim_N), flat % (8 * 8 * P.dim_N)); return; }
   flat -= P.part2;
-  if (flat < P.part3) { unit3(prob, flat); return; }
+  if (flat < P.part3) { unit3(P.first + flat / (8 * 3 * P.dim_N), flat % (8 * 3 * P.dim_N)); return; }
   flat -= P.part3;
-  unit4(prob, flat);
+  unit4(P.first + flat / (3 * P.dim_N), flat % (3 * P.dim_N));
 }
 `,
   "group26_map12": `// map12: t13 = log, t22 = pow_-1, t25 = pow_-2 of t12[N]
@@ -1936,7 +1884,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 struct Params {
   total: u32,
-  threads: u32,
   grid_x: u32,
   first: i32,
   part0: i32,
@@ -2018,14 +1965,12 @@ fn unit2(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  // A problem's threads: those of unit0, then those of unit1, ...
-  var flat = i32(tid % P.threads);
-  if (flat < P.part0) { unit0(prob, flat); return; }
+  var flat = i32(tid);
+  if (flat < P.part0) { unit0(P.first + flat / (P.dim_N), flat % (P.dim_N)); return; }
   flat -= P.part0;
-  if (flat < P.part1) { unit1(prob, flat); return; }
+  if (flat < P.part1) { unit1(P.first + flat / (4 * 8 * P.dim_N), flat % (4 * 8 * P.dim_N)); return; }
   flat -= P.part1;
-  unit2(prob, flat);
+  unit2(P.first + flat / (8 * P.dim_N), flat % (8 * P.dim_N));
 }
 `,
   "group27_k29": `// k29: t29[4, 8, N]: 1 term(s)
@@ -2049,7 +1994,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 struct Params {
   total: u32,
-  threads: u32,
   grid_x: u32,
   first: i32,
   part0: i32,
@@ -2195,26 +2139,24 @@ fn unit8(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  // A problem's threads: those of unit0, then those of unit1, ...
-  var flat = i32(tid % P.threads);
-  if (flat < P.part0) { unit0(prob, flat); return; }
+  var flat = i32(tid);
+  if (flat < P.part0) { unit0(P.first + flat / (4 * 8 * P.dim_N), flat % (4 * 8 * P.dim_N)); return; }
   flat -= P.part0;
-  if (flat < P.part1) { unit1(prob, flat); return; }
+  if (flat < P.part1) { unit1(P.first + flat / (4 * 8 * P.dim_N), flat % (4 * 8 * P.dim_N)); return; }
   flat -= P.part1;
-  if (flat < P.part2) { unit2(prob, flat); return; }
+  if (flat < P.part2) { unit2(P.first + flat / (4 * 8 * P.dim_N), flat % (4 * 8 * P.dim_N)); return; }
   flat -= P.part2;
-  if (flat < P.part3) { unit3(prob, flat); return; }
+  if (flat < P.part3) { unit3(P.first + flat / (8 * P.dim_N), flat % (8 * P.dim_N)); return; }
   flat -= P.part3;
-  if (flat < P.part4) { unit4(prob, flat); return; }
+  if (flat < P.part4) { unit4(P.first + flat / (8 * P.dim_N), flat % (8 * P.dim_N)); return; }
   flat -= P.part4;
-  if (flat < P.part5) { unit5(prob, flat); return; }
+  if (flat < P.part5) { unit5(P.first + flat / (8 * 3 * P.dim_N), flat % (8 * 3 * P.dim_N)); return; }
   flat -= P.part5;
-  if (flat < P.part6) { unit6(prob, flat); return; }
+  if (flat < P.part6) { unit6(P.first + flat / (8 * 3 * P.dim_N), flat % (8 * 3 * P.dim_N)); return; }
   flat -= P.part6;
-  if (flat < P.part7) { unit7(prob, flat); return; }
+  if (flat < P.part7) { unit7(P.first + flat / (3 * P.dim_N), flat % (3 * P.dim_N)); return; }
   flat -= P.part7;
-  unit8(prob, flat);
+  unit8(P.first + flat / (3 * P.dim_N), flat % (3 * P.dim_N));
 }
 `,
   "hess_W1_W1_0": `// hess_W1_W1_0: Hessian block (W1, W1): 5 term(s)
@@ -2435,7 +2377,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
 
 struct Params {
   total: u32,
-  threads: u32,
   grid_x: u32,
   first: i32,
   win_start: i32,
@@ -2786,26 +2727,24 @@ fn unit8(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  // A problem's threads: those of unit0, then those of unit1, ...
-  var flat = i32(tid % P.threads);
-  if (flat < P.part0) { unit0(prob, flat); return; }
+  var flat = i32(tid);
+  if (flat < P.part0) { unit0(P.first + flat / (4 * 8 * 8), flat % (4 * 8 * 8)); return; }
   flat -= P.part0;
-  if (flat < P.part1) { unit1(prob, flat); return; }
+  if (flat < P.part1) { unit1(P.first + flat / (4 * 8 * 8 * 3), flat % (4 * 8 * 8 * 3)); return; }
   flat -= P.part1;
-  if (flat < P.part2) { unit2(prob, flat); return; }
+  if (flat < P.part2) { unit2(P.first + flat / (4 * 8 * 3), flat % (4 * 8 * 3)); return; }
   flat -= P.part2;
-  if (flat < P.part3) { unit3(prob, flat); return; }
+  if (flat < P.part3) { unit3(P.first + flat / (8 * 8), flat % (8 * 8)); return; }
   flat -= P.part3;
-  if (flat < P.part4) { unit4(prob, flat); return; }
+  if (flat < P.part4) { unit4(P.first + flat / (8 * 8 * 3), flat % (8 * 8 * 3)); return; }
   flat -= P.part4;
-  if (flat < P.part5) { unit5(prob, flat); return; }
+  if (flat < P.part5) { unit5(P.first + flat / (8 * 3), flat % (8 * 3)); return; }
   flat -= P.part5;
-  if (flat < P.part6) { unit6(prob, flat); return; }
+  if (flat < P.part6) { unit6(P.first + flat / (8 * 3 * 8 * 3), flat % (8 * 3 * 8 * 3)); return; }
   flat -= P.part6;
-  if (flat < P.part7) { unit7(prob, flat); return; }
+  if (flat < P.part7) { unit7(P.first + flat / (8 * 3 * 3), flat % (8 * 3 * 3)); return; }
   flat -= P.part7;
-  unit8(prob, flat);
+  unit8(P.first + flat / (3 * 3), flat % (3 * 3));
 }
 `,
   "group30_hess_W1_W1_1": `// hess_W1_W1_1: Hessian block (W1, W1): 5 term(s)
@@ -2831,7 +2770,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 struct Params {
   total: u32,
-  threads: u32,
   grid_x: u32,
   first: i32,
   win_start: i32,
@@ -3218,28 +3156,26 @@ fn unit9(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  // A problem's threads: those of unit0, then those of unit1, ...
-  var flat = i32(tid % P.threads);
-  if (flat < P.part0) { unit0(prob, flat); return; }
+  var flat = i32(tid);
+  if (flat < P.part0) { unit0(P.first + flat / (4 * 8 * 4 * 8), flat % (4 * 8 * 4 * 8)); return; }
   flat -= P.part0;
-  if (flat < P.part1) { unit1(prob, flat); return; }
+  if (flat < P.part1) { unit1(P.first + flat / (4 * 8 * 8), flat % (4 * 8 * 8)); return; }
   flat -= P.part1;
-  if (flat < P.part2) { unit2(prob, flat); return; }
+  if (flat < P.part2) { unit2(P.first + flat / (4 * 8 * 8 * 3), flat % (4 * 8 * 8 * 3)); return; }
   flat -= P.part2;
-  if (flat < P.part3) { unit3(prob, flat); return; }
+  if (flat < P.part3) { unit3(P.first + flat / (4 * 8 * 3), flat % (4 * 8 * 3)); return; }
   flat -= P.part3;
-  if (flat < P.part4) { unit4(prob, flat); return; }
+  if (flat < P.part4) { unit4(P.first + flat / (8 * 8), flat % (8 * 8)); return; }
   flat -= P.part4;
-  if (flat < P.part5) { unit5(prob, flat); return; }
+  if (flat < P.part5) { unit5(P.first + flat / (8 * 8 * 3), flat % (8 * 8 * 3)); return; }
   flat -= P.part5;
-  if (flat < P.part6) { unit6(prob, flat); return; }
+  if (flat < P.part6) { unit6(P.first + flat / (8 * 3), flat % (8 * 3)); return; }
   flat -= P.part6;
-  if (flat < P.part7) { unit7(prob, flat); return; }
+  if (flat < P.part7) { unit7(P.first + flat / (8 * 3 * 8), flat % (8 * 3 * 8)); return; }
   flat -= P.part7;
-  if (flat < P.part8) { unit8(prob, flat); return; }
+  if (flat < P.part8) { unit8(P.first + flat / (8 * 3), flat % (8 * 3)); return; }
   flat -= P.part8;
-  unit9(prob, flat);
+  unit9(P.first + flat / (3), flat % (3));
 }
 `,
   "group31_hess_W1_W1_2": `// hess_W1_W1_2: Hessian block (W1, W1): 5 term(s)
@@ -3259,7 +3195,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 struct Params {
   total: u32,
-  threads: u32,
   grid_x: u32,
   first: i32,
   win_start: i32,
@@ -3476,22 +3411,20 @@ fn unit6(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  // A problem's threads: those of unit0, then those of unit1, ...
-  var flat = i32(tid % P.threads);
-  if (flat < P.part0) { unit0(prob, flat); return; }
+  var flat = i32(tid);
+  if (flat < P.part0) { unit0(P.first + flat / (4 * 8 * 4), flat % (4 * 8 * 4)); return; }
   flat -= P.part0;
-  if (flat < P.part1) { unit1(prob, flat); return; }
+  if (flat < P.part1) { unit1(P.first + flat / (4 * 8), flat % (4 * 8)); return; }
   flat -= P.part1;
-  if (flat < P.part2) { unit2(prob, flat); return; }
+  if (flat < P.part2) { unit2(P.first + flat / (4 * 8 * 3), flat % (4 * 8 * 3)); return; }
   flat -= P.part2;
-  if (flat < P.part3) { unit3(prob, flat); return; }
+  if (flat < P.part3) { unit3(P.first + flat / (8), flat % (8)); return; }
   flat -= P.part3;
-  if (flat < P.part4) { unit4(prob, flat); return; }
+  if (flat < P.part4) { unit4(P.first + flat / (8 * 3), flat % (8 * 3)); return; }
   flat -= P.part4;
-  if (flat < P.part5) { unit5(prob, flat); return; }
+  if (flat < P.part5) { unit5(P.first + flat / (8 * 3), flat % (8 * 3)); return; }
   flat -= P.part5;
-  unit6(prob, flat);
+  unit6(P.first + flat / (3), flat % (3));
 }
 `,
   "group32_hess_W1_W1_3": `// hess_W1_W1_3: Hessian block (W1, W1): 5 term(s)
@@ -3507,7 +3440,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 struct Params {
   total: u32,
-  threads: u32,
   grid_x: u32,
   first: i32,
   win_start: i32,
@@ -3708,18 +3640,16 @@ fn unit4(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  // A problem's threads: those of unit0, then those of unit1, ...
-  var flat = i32(tid % P.threads);
-  if (flat < P.part0) { unit0(prob, flat); return; }
+  var flat = i32(tid);
+  if (flat < P.part0) { unit0(P.first + flat / (4 * 8 * 4), flat % (4 * 8 * 4)); return; }
   flat -= P.part0;
-  if (flat < P.part1) { unit1(prob, flat); return; }
+  if (flat < P.part1) { unit1(P.first + flat / (4 * 8), flat % (4 * 8)); return; }
   flat -= P.part1;
-  if (flat < P.part2) { unit2(prob, flat); return; }
+  if (flat < P.part2) { unit2(P.first + flat / (4 * 8 * 3), flat % (4 * 8 * 3)); return; }
   flat -= P.part2;
-  if (flat < P.part3) { unit3(prob, flat); return; }
+  if (flat < P.part3) { unit3(P.first + flat / (8), flat % (8)); return; }
   flat -= P.part3;
-  unit4(prob, flat);
+  unit4(P.first + flat / (8 * 3), flat % (8 * 3));
 }
 `,
   "group33_hess_W1_W1_once": `// hess_W1_W1_once: Hessian block (W1, W1): 5 term(s), the terms without the batch
@@ -3729,7 +3659,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 struct Params {
   total: u32,
-  threads: u32,
   grid_x: u32,
   first: i32,
   win_start: i32,
@@ -3780,12 +3709,10 @@ fn unit1(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  // A problem's threads: those of unit0, then those of unit1, ...
-  var flat = i32(tid % P.threads);
-  if (flat < P.part0) { unit0(prob, flat); return; }
+  var flat = i32(tid);
+  if (flat < P.part0) { unit0(P.first + flat / (4 * 8), flat % (4 * 8)); return; }
   flat -= P.part0;
-  unit1(prob, flat);
+  unit1(P.first + flat / (8), flat % (8));
 }
 `,
   "group34_map4": `// map4: t16 = pow_-1 of t4
@@ -3804,7 +3731,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 struct Params {
   total: u32,
-  threads: u32,
   grid_x: u32,
   first: i32,
   st_theta: i32,
@@ -3959,26 +3885,24 @@ fn unit8(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  // A problem's threads: those of unit0, then those of unit1, ...
-  var flat = i32(tid % P.threads);
-  if (flat < P.part0) { unit0(prob, flat); return; }
+  var flat = i32(tid);
+  if (flat < P.part0) { unit0(P.first + flat / (1), flat % (1)); return; }
   flat -= P.part0;
-  if (flat < P.part1) { unit1(prob, flat); return; }
+  if (flat < P.part1) { unit1(P.first + flat / (4 * 8), flat % (4 * 8)); return; }
   flat -= P.part1;
-  if (flat < P.part2) { unit2(prob, flat); return; }
+  if (flat < P.part2) { unit2(P.first + flat / (8), flat % (8)); return; }
   flat -= P.part2;
-  if (flat < P.part3) { unit3(prob, flat); return; }
+  if (flat < P.part3) { unit3(P.first + flat / (8 * 3), flat % (8 * 3)); return; }
   flat -= P.part3;
-  if (flat < P.part4) { unit4(prob, flat); return; }
+  if (flat < P.part4) { unit4(P.first + flat / (3), flat % (3)); return; }
   flat -= P.part4;
-  if (flat < P.part5) { unit5(prob, flat); return; }
+  if (flat < P.part5) { unit5(P.first + flat / (P.dim_N * 8), flat % (P.dim_N * 8)); return; }
   flat -= P.part5;
-  if (flat < P.part6) { unit6(prob, flat); return; }
+  if (flat < P.part6) { unit6(P.first + flat / (8 * P.dim_N), flat % (8 * P.dim_N)); return; }
   flat -= P.part6;
-  if (flat < P.part7) { unit7(prob, flat); return; }
+  if (flat < P.part7) { unit7(P.first + flat / (4 * P.dim_N), flat % (4 * P.dim_N)); return; }
   flat -= P.part7;
-  unit8(prob, flat);
+  unit8(P.first + flat / (3 * P.dim_N), flat % (3 * P.dim_N));
 }
 `,
   "group35_k21_2": `// k21_2: t21: 4 term(s)
@@ -3996,7 +3920,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 struct Params {
   total: u32,
-  threads: u32,
   grid_x: u32,
   first: i32,
   st_theta: i32,
@@ -4114,20 +4037,18 @@ fn unit5(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  // A problem's threads: those of unit0, then those of unit1, ...
-  var flat = i32(tid % P.threads);
-  if (flat < P.part0) { unit0(prob, flat); return; }
+  var flat = i32(tid);
+  if (flat < P.part0) { unit0(P.first + flat / (1), flat % (1)); return; }
   flat -= P.part0;
-  if (flat < P.part1) { unit1(prob, flat); return; }
+  if (flat < P.part1) { unit1(P.first + flat / (P.dim_N * 3), flat % (P.dim_N * 3)); return; }
   flat -= P.part1;
-  if (flat < P.part2) { unit2(prob, flat); return; }
+  if (flat < P.part2) { unit2(P.first + flat / (4 * 8 * P.dim_N), flat % (4 * 8 * P.dim_N)); return; }
   flat -= P.part2;
-  if (flat < P.part3) { unit3(prob, flat); return; }
+  if (flat < P.part3) { unit3(P.first + flat / (4 * 8 * P.dim_N), flat % (4 * 8 * P.dim_N)); return; }
   flat -= P.part3;
-  if (flat < P.part4) { unit4(prob, flat); return; }
+  if (flat < P.part4) { unit4(P.first + flat / (8 * P.dim_N), flat % (8 * P.dim_N)); return; }
   flat -= P.part4;
-  unit5(prob, flat);
+  unit5(P.first + flat / (8 * P.dim_N), flat % (8 * P.dim_N));
 }
 `,
   "group36_k15_0": `// k15_0: t15: 3 term(s)
@@ -4161,7 +4082,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 struct Params {
   total: u32,
-  threads: u32,
   grid_x: u32,
   first: i32,
   st_theta: i32,
@@ -4424,36 +4344,34 @@ fn unit13(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  // A problem's threads: those of unit0, then those of unit1, ...
-  var flat = i32(tid % P.threads);
-  if (flat < P.part0) { unit0(prob, flat); return; }
+  var flat = i32(tid);
+  if (flat < P.part0) { unit0(P.first + flat / (1), flat % (1)); return; }
   flat -= P.part0;
-  if (flat < P.part1) { unit1(prob, flat); return; }
+  if (flat < P.part1) { unit1(P.first + flat / (4 * 8), flat % (4 * 8)); return; }
   flat -= P.part1;
-  if (flat < P.part2) { unit2(prob, flat); return; }
+  if (flat < P.part2) { unit2(P.first + flat / (8), flat % (8)); return; }
   flat -= P.part2;
-  if (flat < P.part3) { unit3(prob, flat); return; }
+  if (flat < P.part3) { unit3(P.first + flat / (8 * 3), flat % (8 * 3)); return; }
   flat -= P.part3;
-  if (flat < P.part4) { unit4(prob, flat); return; }
+  if (flat < P.part4) { unit4(P.first + flat / (3), flat % (3)); return; }
   flat -= P.part4;
-  if (flat < P.part5) { unit5(prob, flat); return; }
+  if (flat < P.part5) { unit5(P.first + flat / (4 * 8 * P.dim_N), flat % (4 * 8 * P.dim_N)); return; }
   flat -= P.part5;
-  if (flat < P.part6) { unit6(prob, flat); return; }
+  if (flat < P.part6) { unit6(P.first + flat / (4 * 8 * P.dim_N), flat % (4 * 8 * P.dim_N)); return; }
   flat -= P.part6;
-  if (flat < P.part7) { unit7(prob, flat); return; }
+  if (flat < P.part7) { unit7(P.first + flat / (4 * 8 * P.dim_N), flat % (4 * 8 * P.dim_N)); return; }
   flat -= P.part7;
-  if (flat < P.part8) { unit8(prob, flat); return; }
+  if (flat < P.part8) { unit8(P.first + flat / (8 * P.dim_N), flat % (8 * P.dim_N)); return; }
   flat -= P.part8;
-  if (flat < P.part9) { unit9(prob, flat); return; }
+  if (flat < P.part9) { unit9(P.first + flat / (8 * P.dim_N), flat % (8 * P.dim_N)); return; }
   flat -= P.part9;
-  if (flat < P.part10) { unit10(prob, flat); return; }
+  if (flat < P.part10) { unit10(P.first + flat / (8 * 3 * P.dim_N), flat % (8 * 3 * P.dim_N)); return; }
   flat -= P.part10;
-  if (flat < P.part11) { unit11(prob, flat); return; }
+  if (flat < P.part11) { unit11(P.first + flat / (8 * 3 * P.dim_N), flat % (8 * 3 * P.dim_N)); return; }
   flat -= P.part11;
-  if (flat < P.part12) { unit12(prob, flat); return; }
+  if (flat < P.part12) { unit12(P.first + flat / (3 * P.dim_N), flat % (3 * P.dim_N)); return; }
   flat -= P.part12;
-  unit13(prob, flat);
+  unit13(P.first + flat / (3 * P.dim_N), flat % (3 * P.dim_N));
 }
 `,
   "group37_k15_1": `// k15_1: t15: 3 term(s)
@@ -4469,7 +4387,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 struct Params {
   total: u32,
-  threads: u32,
   grid_x: u32,
   first: i32,
   st_theta: i32,
@@ -4609,18 +4526,16 @@ fn unit4(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  // A problem's threads: those of unit0, then those of unit1, ...
-  var flat = i32(tid % P.threads);
-  if (flat < P.part0) { unit0(prob, flat); return; }
+  var flat = i32(tid);
+  if (flat < P.part0) { unit0(P.first + flat / (1), flat % (1)); return; }
   flat -= P.part0;
-  if (flat < P.part1) { unit1(prob, flat); return; }
+  if (flat < P.part1) { unit1(P.first + flat / (4 * 8), flat % (4 * 8)); return; }
   flat -= P.part1;
-  if (flat < P.part2) { unit2(prob, flat); return; }
+  if (flat < P.part2) { unit2(P.first + flat / (8), flat % (8)); return; }
   flat -= P.part2;
-  if (flat < P.part3) { unit3(prob, flat); return; }
+  if (flat < P.part3) { unit3(P.first + flat / (8 * 3), flat % (8 * 3)); return; }
   flat -= P.part3;
-  unit4(prob, flat);
+  unit4(P.first + flat / (3), flat % (3));
 }
 `,
   "group38_k15_2": `// k15_2: t15: 3 term(s)
@@ -4636,7 +4551,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 struct Params {
   total: u32,
-  threads: u32,
   grid_x: u32,
   first: i32,
   st_theta: i32,
@@ -4706,18 +4620,16 @@ fn unit4(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  // A problem's threads: those of unit0, then those of unit1, ...
-  var flat = i32(tid % P.threads);
-  if (flat < P.part0) { unit0(prob, flat); return; }
+  var flat = i32(tid);
+  if (flat < P.part0) { unit0(P.first + flat / (1), flat % (1)); return; }
   flat -= P.part0;
-  if (flat < P.part1) { unit1(prob, flat); return; }
+  if (flat < P.part1) { unit1(P.first + flat / (4 * 8), flat % (4 * 8)); return; }
   flat -= P.part1;
-  if (flat < P.part2) { unit2(prob, flat); return; }
+  if (flat < P.part2) { unit2(P.first + flat / (8), flat % (8)); return; }
   flat -= P.part2;
-  if (flat < P.part3) { unit3(prob, flat); return; }
+  if (flat < P.part3) { unit3(P.first + flat / (8 * 3), flat % (8 * 3)); return; }
   flat -= P.part3;
-  unit4(prob, flat);
+  unit4(P.first + flat / (3), flat % (3));
 }
 `,
 };
@@ -4772,11 +4684,11 @@ const plan: GpuPlan = {
     { name: "t48", shape: [3, "N"] },
   ],
   units: [
-    { name: "group0_map4", parts: [[], [4, 8], [8], [8, 3], [3], ["N", 8]], hessian: false, fields: ["total", "threads", "grid_x", "first", "st_theta", "part0", "part1", "part2", "part3", "part4", "dim_N", "off_d0", "st_d0", "off_t0", "st_t0", "off_t9", "st_t9", "off_t10", "st_t10", "off_t11", "st_t11", "off_t12", "st_t12", "off_t13", "st_t13"] },
-    { name: "group1_k21_0", parts: [[], ["N", 8]], hessian: false, fields: ["total", "threads", "grid_x", "first", "st_theta", "part0", "dim_N", "off_t0", "st_t0", "off_t10", "st_t10", "off_t14", "st_t14"] },
-    { name: "group2_k21_1", parts: [[], ["N", 8]], hessian: false, fields: ["total", "threads", "grid_x", "first", "part0", "dim_N", "off_t0", "st_t0", "off_t1", "st_t1", "off_t11", "st_t11", "off_t14", "st_t14", "off_t16", "st_t16", "off_t18", "st_t18"] },
-    { name: "group3_k21_2", parts: [[], ["N", 3]], hessian: false, fields: ["total", "threads", "grid_x", "first", "st_theta", "part0", "dim_N", "off_t1", "st_t1", "off_t2", "st_t2", "off_t12", "st_t12", "off_t14", "st_t14"] },
-    { name: "group4_k21_3", parts: [[], ["N", 3]], hessian: false, fields: ["total", "threads", "grid_x", "first", "st_theta", "part0", "dim_N", "off_t2", "st_t2", "off_t13", "st_t13", "off_t14", "st_t14"] },
+    { name: "group0_map4", parts: [[], [4, 8], [8], [8, 3], [3], ["N", 8]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "part1", "part2", "part3", "part4", "dim_N", "off_d0", "st_d0", "off_t0", "st_t0", "off_t9", "st_t9", "off_t10", "st_t10", "off_t11", "st_t11", "off_t12", "st_t12", "off_t13", "st_t13"] },
+    { name: "group1_k21_0", parts: [[], ["N", 8]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "dim_N", "off_t0", "st_t0", "off_t10", "st_t10", "off_t14", "st_t14"] },
+    { name: "group2_k21_1", parts: [[], ["N", 8]], hessian: false, fields: ["total", "grid_x", "first", "part0", "dim_N", "off_t0", "st_t0", "off_t1", "st_t1", "off_t11", "st_t11", "off_t14", "st_t14", "off_t16", "st_t16", "off_t18", "st_t18"] },
+    { name: "group3_k21_2", parts: [[], ["N", 3]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "dim_N", "off_t1", "st_t1", "off_t2", "st_t2", "off_t12", "st_t12", "off_t14", "st_t14"] },
+    { name: "group4_k21_3", parts: [[], ["N", 3]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "dim_N", "off_t2", "st_t2", "off_t13", "st_t13", "off_t14", "st_t14"] },
     { name: "k9", parts: [["N"]], hessian: false, fields: ["total", "threads", "grid_x", "first", "dim_N", "off_t2", "st_t2", "off_t3", "st_t3"] },
     { name: "k10", parts: [["N", 3]], hessian: false, fields: ["total", "threads", "grid_x", "first", "dim_N", "off_t2", "st_t2", "off_t3", "st_t3", "off_t4", "st_t4"] },
     { name: "map10", parts: [["N", 3]], hessian: false, fields: ["total", "threads", "grid_x", "first", "dim_N", "off_t4", "st_t4", "off_t5", "st_t5"] },
@@ -4786,31 +4698,31 @@ const plan: GpuPlan = {
     { name: "k15_1", parts: [[]], hessian: false, fields: ["total", "threads", "grid_x", "first", "dim_N", "off_t3", "st_t3", "off_t8", "st_t8"] },
     { name: "k15_2", parts: [[]], hessian: false, fields: ["total", "threads", "grid_x", "first", "dim_N", "off_d1", "st_d1", "off_t2", "st_t2", "off_t8", "st_t8"] },
     { name: "value", parts: [[]], hessian: false, fields: ["total", "threads", "grid_x", "first", "off_t8", "st_t8", "off_t9", "st_t9", "off_t14", "st_t14"] },
-    { name: "group14_map4", parts: [[], ["N", 8], [8, "N"]], hessian: false, fields: ["total", "threads", "grid_x", "first", "st_theta", "part0", "part1", "dim_N", "off_d0", "st_d0", "off_d1", "st_d1", "off_t0", "st_t0", "off_t9", "st_t9", "off_t20", "st_t20"] },
+    { name: "group14_map4", parts: [[], ["N", 8], [8, "N"]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "part1", "dim_N", "off_d0", "st_d0", "off_d1", "st_d1", "off_t0", "st_t0", "off_t9", "st_t9", "off_t20", "st_t20"] },
     { name: "k6_1", parts: [["N", 8]], hessian: false, fields: ["total", "threads", "grid_x", "first", "st_theta", "dim_N", "off_t0", "st_t0"] },
     { name: "map6", parts: [["N", 8]], hessian: false, fields: ["total", "threads", "grid_x", "first", "dim_N", "off_t0", "st_t0", "off_t1", "st_t1", "off_t16", "st_t16", "off_t18", "st_t18"] },
     { name: "k8_0", parts: [["N", 3]], hessian: false, fields: ["total", "threads", "grid_x", "first", "st_theta", "dim_N", "off_t1", "st_t1", "off_t2", "st_t2"] },
     { name: "k8_1", parts: [["N", 3]], hessian: false, fields: ["total", "threads", "grid_x", "first", "st_theta", "dim_N", "off_t2", "st_t2"] },
-    { name: "group19_k12", parts: [["N"], [8, "N"]], hessian: false, fields: ["total", "threads", "grid_x", "first", "st_theta", "part0", "dim_N", "off_t5", "st_t5", "off_t6", "st_t6", "off_t19", "st_t19"] },
-    { name: "group20_grad_W1_0", parts: [[4, 8], [8], [8, 3], [3]], hessian: false, fields: ["total", "threads", "grid_x", "first", "st_theta", "part0", "part1", "part2", "dim_N", "off_d0", "st_d0", "off_t1", "st_t1", "off_t5", "st_t5", "off_t9", "st_t9", "off_t15", "st_t15", "off_t16", "st_t16", "off_t19", "st_t19"] },
-    { name: "group21_grad_W1_1", parts: [[4, 8], [8], [8, 3], [3]], hessian: false, fields: ["total", "threads", "grid_x", "first", "st_theta", "part0", "part1", "part2", "dim_N", "off_d0", "st_d0", "off_d1", "st_d1", "off_t1", "st_t1", "off_t9", "st_t9", "off_t16", "st_t16", "off_t20", "st_t20"] },
-    { name: "group22_grad_W1_once", parts: [[4, 8], [8], [8, 3], [3]], hessian: false, fields: ["total", "threads", "grid_x", "first", "st_theta", "part0", "part1", "part2"] },
-    { name: "group23_map4", parts: [[], ["N", 8], [4, "N"], [8, "N"], [3, "N"]], hessian: false, fields: ["total", "threads", "grid_x", "first", "st_theta", "part0", "part1", "part2", "part3", "dim_N", "off_d0", "st_d0", "off_d1", "st_d1", "off_t0", "st_t0", "off_t9", "st_t9", "off_t20", "st_t20", "off_t27", "st_t27", "off_t33", "st_t33"] },
-    { name: "group24_k8_0", parts: [["N", 3], [4, 8, "N"], [4, 8, "N"], [8, "N"], [8, "N"]], hessian: false, fields: ["total", "threads", "grid_x", "first", "st_theta", "part0", "part1", "part2", "part3", "dim_N", "off_d0", "st_d0", "off_t1", "st_t1", "off_t2", "st_t2", "off_t16", "st_t16", "off_t18", "st_t18", "off_t20", "st_t20", "off_t25", "st_t25", "off_t28", "st_t28", "off_t30", "st_t30", "off_t38", "st_t38"] },
-    { name: "group25_k12", parts: [["N"], [8, "N"], [8, 8, "N"], [8, 3, "N"], [3, "N"]], hessian: false, fields: ["total", "threads", "grid_x", "first", "st_theta", "part0", "part1", "part2", "part3", "dim_N", "off_t1", "st_t1", "off_t5", "st_t5", "off_t6", "st_t6", "off_t19", "st_t19", "off_t23", "st_t23", "off_t31", "st_t31", "off_t32", "st_t32"] },
-    { name: "group26_map12", parts: [["N"], [4, 8, "N"], [8, "N"]], hessian: false, fields: ["total", "threads", "grid_x", "first", "part0", "part1", "dim_N", "off_d0", "st_d0", "off_t6", "st_t6", "off_t7", "st_t7", "off_t15", "st_t15", "off_t16", "st_t16", "off_t17", "st_t17", "off_t19", "st_t19", "off_t22", "st_t22", "off_t29", "st_t29"] },
-    { name: "group27_k29", parts: [[4, 8, "N"], [4, 8, "N"], [4, 8, "N"], [8, "N"], [8, "N"], [8, 3, "N"], [8, 3, "N"], [3, "N"], [3, "N"]], hessian: false, fields: ["total", "threads", "grid_x", "first", "part0", "part1", "part2", "part3", "part4", "part5", "part6", "part7", "dim_N", "off_d0", "st_d0", "off_t1", "st_t1", "off_t5", "st_t5", "off_t15", "st_t15", "off_t16", "st_t16", "off_t17", "st_t17", "off_t18", "st_t18", "off_t19", "st_t19", "off_t21", "st_t21", "off_t24", "st_t24", "off_t26", "st_t26", "off_t34", "st_t34", "off_t35", "st_t35", "off_t36", "st_t36", "off_t37", "st_t37", "off_t39", "st_t39", "off_t40", "st_t40"] },
+    { name: "group19_k12", parts: [["N"], [8, "N"]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "dim_N", "off_t5", "st_t5", "off_t6", "st_t6", "off_t19", "st_t19"] },
+    { name: "group20_grad_W1_0", parts: [[4, 8], [8], [8, 3], [3]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "part1", "part2", "dim_N", "off_d0", "st_d0", "off_t1", "st_t1", "off_t5", "st_t5", "off_t9", "st_t9", "off_t15", "st_t15", "off_t16", "st_t16", "off_t19", "st_t19"] },
+    { name: "group21_grad_W1_1", parts: [[4, 8], [8], [8, 3], [3]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "part1", "part2", "dim_N", "off_d0", "st_d0", "off_d1", "st_d1", "off_t1", "st_t1", "off_t9", "st_t9", "off_t16", "st_t16", "off_t20", "st_t20"] },
+    { name: "group22_grad_W1_once", parts: [[4, 8], [8], [8, 3], [3]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "part1", "part2"] },
+    { name: "group23_map4", parts: [[], ["N", 8], [4, "N"], [8, "N"], [3, "N"]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "part1", "part2", "part3", "dim_N", "off_d0", "st_d0", "off_d1", "st_d1", "off_t0", "st_t0", "off_t9", "st_t9", "off_t20", "st_t20", "off_t27", "st_t27", "off_t33", "st_t33"] },
+    { name: "group24_k8_0", parts: [["N", 3], [4, 8, "N"], [4, 8, "N"], [8, "N"], [8, "N"]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "part1", "part2", "part3", "dim_N", "off_d0", "st_d0", "off_t1", "st_t1", "off_t2", "st_t2", "off_t16", "st_t16", "off_t18", "st_t18", "off_t20", "st_t20", "off_t25", "st_t25", "off_t28", "st_t28", "off_t30", "st_t30", "off_t38", "st_t38"] },
+    { name: "group25_k12", parts: [["N"], [8, "N"], [8, 8, "N"], [8, 3, "N"], [3, "N"]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "part1", "part2", "part3", "dim_N", "off_t1", "st_t1", "off_t5", "st_t5", "off_t6", "st_t6", "off_t19", "st_t19", "off_t23", "st_t23", "off_t31", "st_t31", "off_t32", "st_t32"] },
+    { name: "group26_map12", parts: [["N"], [4, 8, "N"], [8, "N"]], hessian: false, fields: ["total", "grid_x", "first", "part0", "part1", "dim_N", "off_d0", "st_d0", "off_t6", "st_t6", "off_t7", "st_t7", "off_t15", "st_t15", "off_t16", "st_t16", "off_t17", "st_t17", "off_t19", "st_t19", "off_t22", "st_t22", "off_t29", "st_t29"] },
+    { name: "group27_k29", parts: [[4, 8, "N"], [4, 8, "N"], [4, 8, "N"], [8, "N"], [8, "N"], [8, 3, "N"], [8, 3, "N"], [3, "N"], [3, "N"]], hessian: false, fields: ["total", "grid_x", "first", "part0", "part1", "part2", "part3", "part4", "part5", "part6", "part7", "dim_N", "off_d0", "st_d0", "off_t1", "st_t1", "off_t5", "st_t5", "off_t15", "st_t15", "off_t16", "st_t16", "off_t17", "st_t17", "off_t18", "st_t18", "off_t19", "st_t19", "off_t21", "st_t21", "off_t24", "st_t24", "off_t26", "st_t26", "off_t34", "st_t34", "off_t35", "st_t35", "off_t36", "st_t36", "off_t37", "st_t37", "off_t39", "st_t39", "off_t40", "st_t40"] },
     { name: "hess_W1_W1_0", parts: [], tiled: { rows: [4, 8], cols: [4, 8] }, hessian: true, fields: ["first", "win_start", "win_len", "win_span", "dim_N", "off_t9", "st_t9", "off_t21", "st_t21", "off_t22", "st_t22"] },
-    { name: "group29_hess_W1_b1_0", parts: [[4, 8, 8], [4, 8, 8, 3], [4, 8, 3], [8, 8], [8, 8, 3], [8, 3], [8, 3, 8, 3], [8, 3, 3], [3, 3]], hessian: true, fields: ["total", "threads", "grid_x", "first", "win_start", "win_len", "win_span", "part0", "part1", "part2", "part3", "part4", "part5", "part6", "part7", "dim_N", "off_t9", "st_t9", "off_t21", "st_t21", "off_t29", "st_t29", "off_t31", "st_t31", "off_t32", "st_t32", "off_t34", "st_t34", "off_t36", "st_t36", "off_t39", "st_t39"] },
-    { name: "group30_hess_W1_W1_1", parts: [[4, 8, 4, 8], [4, 8, 8], [4, 8, 8, 3], [4, 8, 3], [8, 8], [8, 8, 3], [8, 3], [8, 3, 8], [8, 3], [3]], hessian: true, fields: ["total", "threads", "grid_x", "first", "win_start", "win_len", "win_span", "st_theta", "part0", "part1", "part2", "part3", "part4", "part5", "part6", "part7", "part8", "dim_N", "off_t5", "st_t5", "off_t9", "st_t9", "off_t15", "st_t15", "off_t16", "st_t16", "off_t23", "st_t23", "off_t24", "st_t24", "off_t25", "st_t25", "off_t30", "st_t30", "off_t31", "st_t31", "off_t32", "st_t32", "off_t35", "st_t35", "off_t37", "st_t37", "off_t38", "st_t38", "off_t40", "st_t40"] },
-    { name: "group31_hess_W1_W1_2", parts: [[4, 8, 4], [4, 8], [4, 8, 3], [8], [8, 3], [8, 3], [3]], hessian: true, fields: ["total", "threads", "grid_x", "first", "win_start", "win_len", "win_span", "st_theta", "part0", "part1", "part2", "part3", "part4", "part5", "dim_N", "off_t5", "st_t5", "off_t9", "st_t9", "off_t15", "st_t15", "off_t18", "st_t18", "off_t24", "st_t24", "off_t26", "st_t26", "off_t27", "st_t27", "off_t32", "st_t32", "off_t35", "st_t35"] },
-    { name: "group32_hess_W1_W1_3", parts: [[4, 8, 4], [4, 8], [4, 8, 3], [8], [8, 3]], hessian: true, fields: ["total", "threads", "grid_x", "first", "win_start", "win_len", "win_span", "st_theta", "part0", "part1", "part2", "part3", "dim_N", "off_d1", "st_d1", "off_t9", "st_t9", "off_t18", "st_t18", "off_t25", "st_t25", "off_t27", "st_t27", "off_t28", "st_t28", "off_t30", "st_t30", "off_t33", "st_t33"] },
-    { name: "group33_hess_W1_W1_once", parts: [[4, 8], [8]], hessian: true, fields: ["total", "threads", "grid_x", "first", "win_start", "win_len", "win_span", "part0"] },
-    { name: "group34_map4", parts: [[], [4, 8], [8], [8, 3], [3], ["N", 8], [8, "N"], [4, "N"], [3, "N"]], hessian: false, fields: ["total", "threads", "grid_x", "first", "st_theta", "part0", "part1", "part2", "part3", "part4", "part5", "part6", "part7", "dim_N", "off_d0", "st_d0", "off_d1", "st_d1", "off_t0", "st_t0", "off_t9", "st_t9", "off_t10", "st_t10", "off_t11", "st_t11", "off_t12", "st_t12", "off_t13", "st_t13", "off_t20", "st_t20", "off_t27", "st_t27", "off_t33", "st_t33"] },
-    { name: "group35_k21_2", parts: [[], ["N", 3], [4, 8, "N"], [4, 8, "N"], [8, "N"], [8, "N"]], hessian: false, fields: ["total", "threads", "grid_x", "first", "st_theta", "part0", "part1", "part2", "part3", "part4", "dim_N", "off_d0", "st_d0", "off_t1", "st_t1", "off_t2", "st_t2", "off_t12", "st_t12", "off_t14", "st_t14", "off_t16", "st_t16", "off_t18", "st_t18", "off_t20", "st_t20", "off_t25", "st_t25", "off_t28", "st_t28", "off_t30", "st_t30", "off_t38", "st_t38"] },
-    { name: "group36_k15_0", parts: [[], [4, 8], [8], [8, 3], [3], [4, 8, "N"], [4, 8, "N"], [4, 8, "N"], [8, "N"], [8, "N"], [8, 3, "N"], [8, 3, "N"], [3, "N"], [3, "N"]], hessian: false, fields: ["total", "threads", "grid_x", "first", "st_theta", "part0", "part1", "part2", "part3", "part4", "part5", "part6", "part7", "part8", "part9", "part10", "part11", "part12", "dim_N", "off_d0", "st_d0", "off_t1", "st_t1", "off_t5", "st_t5", "off_t7", "st_t7", "off_t8", "st_t8", "off_t9", "st_t9", "off_t15", "st_t15", "off_t16", "st_t16", "off_t17", "st_t17", "off_t18", "st_t18", "off_t19", "st_t19", "off_t21", "st_t21", "off_t24", "st_t24", "off_t26", "st_t26", "off_t34", "st_t34", "off_t35", "st_t35", "off_t36", "st_t36", "off_t37", "st_t37", "off_t39", "st_t39", "off_t40", "st_t40"] },
-    { name: "group37_k15_1", parts: [[], [4, 8], [8], [8, 3], [3]], hessian: false, fields: ["total", "threads", "grid_x", "first", "st_theta", "part0", "part1", "part2", "part3", "dim_N", "off_d0", "st_d0", "off_d1", "st_d1", "off_t1", "st_t1", "off_t3", "st_t3", "off_t8", "st_t8", "off_t9", "st_t9", "off_t16", "st_t16", "off_t20", "st_t20"] },
-    { name: "group38_k15_2", parts: [[], [4, 8], [8], [8, 3], [3]], hessian: false, fields: ["total", "threads", "grid_x", "first", "st_theta", "part0", "part1", "part2", "part3", "dim_N", "off_d1", "st_d1", "off_t2", "st_t2", "off_t8", "st_t8"] },
+    { name: "group29_hess_W1_b1_0", parts: [[4, 8, 8], [4, 8, 8, 3], [4, 8, 3], [8, 8], [8, 8, 3], [8, 3], [8, 3, 8, 3], [8, 3, 3], [3, 3]], hessian: true, fields: ["total", "grid_x", "first", "win_start", "win_len", "win_span", "part0", "part1", "part2", "part3", "part4", "part5", "part6", "part7", "dim_N", "off_t9", "st_t9", "off_t21", "st_t21", "off_t29", "st_t29", "off_t31", "st_t31", "off_t32", "st_t32", "off_t34", "st_t34", "off_t36", "st_t36", "off_t39", "st_t39"] },
+    { name: "group30_hess_W1_W1_1", parts: [[4, 8, 4, 8], [4, 8, 8], [4, 8, 8, 3], [4, 8, 3], [8, 8], [8, 8, 3], [8, 3], [8, 3, 8], [8, 3], [3]], hessian: true, fields: ["total", "grid_x", "first", "win_start", "win_len", "win_span", "st_theta", "part0", "part1", "part2", "part3", "part4", "part5", "part6", "part7", "part8", "dim_N", "off_t5", "st_t5", "off_t9", "st_t9", "off_t15", "st_t15", "off_t16", "st_t16", "off_t23", "st_t23", "off_t24", "st_t24", "off_t25", "st_t25", "off_t30", "st_t30", "off_t31", "st_t31", "off_t32", "st_t32", "off_t35", "st_t35", "off_t37", "st_t37", "off_t38", "st_t38", "off_t40", "st_t40"] },
+    { name: "group31_hess_W1_W1_2", parts: [[4, 8, 4], [4, 8], [4, 8, 3], [8], [8, 3], [8, 3], [3]], hessian: true, fields: ["total", "grid_x", "first", "win_start", "win_len", "win_span", "st_theta", "part0", "part1", "part2", "part3", "part4", "part5", "dim_N", "off_t5", "st_t5", "off_t9", "st_t9", "off_t15", "st_t15", "off_t18", "st_t18", "off_t24", "st_t24", "off_t26", "st_t26", "off_t27", "st_t27", "off_t32", "st_t32", "off_t35", "st_t35"] },
+    { name: "group32_hess_W1_W1_3", parts: [[4, 8, 4], [4, 8], [4, 8, 3], [8], [8, 3]], hessian: true, fields: ["total", "grid_x", "first", "win_start", "win_len", "win_span", "st_theta", "part0", "part1", "part2", "part3", "dim_N", "off_d1", "st_d1", "off_t9", "st_t9", "off_t18", "st_t18", "off_t25", "st_t25", "off_t27", "st_t27", "off_t28", "st_t28", "off_t30", "st_t30", "off_t33", "st_t33"] },
+    { name: "group33_hess_W1_W1_once", parts: [[4, 8], [8]], hessian: true, fields: ["total", "grid_x", "first", "win_start", "win_len", "win_span", "part0"] },
+    { name: "group34_map4", parts: [[], [4, 8], [8], [8, 3], [3], ["N", 8], [8, "N"], [4, "N"], [3, "N"]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "part1", "part2", "part3", "part4", "part5", "part6", "part7", "dim_N", "off_d0", "st_d0", "off_d1", "st_d1", "off_t0", "st_t0", "off_t9", "st_t9", "off_t10", "st_t10", "off_t11", "st_t11", "off_t12", "st_t12", "off_t13", "st_t13", "off_t20", "st_t20", "off_t27", "st_t27", "off_t33", "st_t33"] },
+    { name: "group35_k21_2", parts: [[], ["N", 3], [4, 8, "N"], [4, 8, "N"], [8, "N"], [8, "N"]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "part1", "part2", "part3", "part4", "dim_N", "off_d0", "st_d0", "off_t1", "st_t1", "off_t2", "st_t2", "off_t12", "st_t12", "off_t14", "st_t14", "off_t16", "st_t16", "off_t18", "st_t18", "off_t20", "st_t20", "off_t25", "st_t25", "off_t28", "st_t28", "off_t30", "st_t30", "off_t38", "st_t38"] },
+    { name: "group36_k15_0", parts: [[], [4, 8], [8], [8, 3], [3], [4, 8, "N"], [4, 8, "N"], [4, 8, "N"], [8, "N"], [8, "N"], [8, 3, "N"], [8, 3, "N"], [3, "N"], [3, "N"]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "part1", "part2", "part3", "part4", "part5", "part6", "part7", "part8", "part9", "part10", "part11", "part12", "dim_N", "off_d0", "st_d0", "off_t1", "st_t1", "off_t5", "st_t5", "off_t7", "st_t7", "off_t8", "st_t8", "off_t9", "st_t9", "off_t15", "st_t15", "off_t16", "st_t16", "off_t17", "st_t17", "off_t18", "st_t18", "off_t19", "st_t19", "off_t21", "st_t21", "off_t24", "st_t24", "off_t26", "st_t26", "off_t34", "st_t34", "off_t35", "st_t35", "off_t36", "st_t36", "off_t37", "st_t37", "off_t39", "st_t39", "off_t40", "st_t40"] },
+    { name: "group37_k15_1", parts: [[], [4, 8], [8], [8, 3], [3]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "part1", "part2", "part3", "dim_N", "off_d0", "st_d0", "off_d1", "st_d1", "off_t1", "st_t1", "off_t3", "st_t3", "off_t8", "st_t8", "off_t9", "st_t9", "off_t16", "st_t16", "off_t20", "st_t20"] },
+    { name: "group38_k15_2", parts: [[], [4, 8], [8], [8, 3], [3]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "part1", "part2", "part3", "dim_N", "off_d1", "st_d1", "off_t2", "st_t2", "off_t8", "st_t8"] },
   ],
   entries: {
     value: [

@@ -47,7 +47,6 @@ export const wgsl: Readonly<Record<string, string>> = {
 
 struct Params {
   total: u32,
-  threads: u32,
   grid_x: u32,
   first: i32,
   st_theta: i32,
@@ -98,12 +97,10 @@ fn unit1(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  // A problem's threads: those of unit0, then those of unit1, ...
-  var flat = i32(tid % P.threads);
-  if (flat < P.part0) { unit0(prob, flat); return; }
+  var flat = i32(tid);
+  if (flat < P.part0) { unit0(P.first + flat / (1), flat % (1)); return; }
   flat -= P.part0;
-  unit1(prob, flat);
+  unit1(P.first + flat / (P.dim_N * 2), flat % (P.dim_N * 2));
 }
 `,
   "group1_map7": `// map7: t8 = pow_-1 of t7
@@ -112,7 +109,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 struct Params {
   total: u32,
-  threads: u32,
   grid_x: u32,
   first: i32,
   part0: i32,
@@ -153,12 +149,10 @@ fn unit1(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  // A problem's threads: those of unit0, then those of unit1, ...
-  var flat = i32(tid % P.threads);
-  if (flat < P.part0) { unit0(prob, flat); return; }
+  var flat = i32(tid);
+  if (flat < P.part0) { unit0(P.first + flat / (1), flat % (1)); return; }
   flat -= P.part0;
-  unit1(prob, flat);
+  unit1(P.first + flat / (P.dim_N * 2), flat % (P.dim_N * 2));
 }
 `,
   "map4": `// map4: t5 = pow_2 of t4[N, 2]
@@ -194,8 +188,7 @@ fn unit0(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  unit0(prob, i32(tid % P.threads));
+  unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
   "k6": `// k6: t6: 1 term(s)
@@ -230,8 +223,7 @@ fn unit0(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  unit0(prob, i32(tid % P.threads));
+  unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
   "value": `// value: the objective
@@ -261,8 +253,7 @@ fn unit0(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  unit0(prob, i32(tid % P.threads));
+  unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
   "grad_W": `// grad_W: gradient block of W
@@ -314,8 +305,7 @@ fn unit0(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  unit0(prob, i32(tid % P.threads));
+  unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
   "k7": `// k7: t7: 1 term(s)
@@ -343,8 +333,7 @@ fn unit0(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  unit0(prob, i32(tid % P.threads));
+  unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
   "group7_map7": `// map7: t8 = pow_-1 of t7
@@ -353,7 +342,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 struct Params {
   total: u32,
-  threads: u32,
   grid_x: u32,
   first: i32,
   part0: i32,
@@ -408,12 +396,10 @@ fn unit1(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  // A problem's threads: those of unit0, then those of unit1, ...
-  var flat = i32(tid % P.threads);
-  if (flat < P.part0) { unit0(prob, flat); return; }
+  var flat = i32(tid);
+  if (flat < P.part0) { unit0(P.first + flat / (1), flat % (1)); return; }
   flat -= P.part0;
-  unit1(prob, flat);
+  unit1(P.first + flat / (2 * 2), flat % (2 * 2));
 }
 `,
   "hess_W_W": `// hess_W_W: Hessian block (W, W): 1 term(s)
@@ -481,8 +467,7 @@ fn unit0(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  unit0(prob, i32(tid % P.threads));
+  unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
   "group9_map7": `// map7: t8 = pow_-1 of t7
@@ -493,7 +478,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 struct Params {
   total: u32,
-  threads: u32,
   grid_x: u32,
   first: i32,
   part0: i32,
@@ -562,14 +546,12 @@ fn unit2(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  // A problem's threads: those of unit0, then those of unit1, ...
-  var flat = i32(tid % P.threads);
-  if (flat < P.part0) { unit0(prob, flat); return; }
+  var flat = i32(tid);
+  if (flat < P.part0) { unit0(P.first + flat / (1), flat % (1)); return; }
   flat -= P.part0;
-  if (flat < P.part1) { unit1(prob, flat); return; }
+  if (flat < P.part1) { unit1(P.first + flat / (P.dim_N * 2), flat % (P.dim_N * 2)); return; }
   flat -= P.part1;
-  unit2(prob, flat);
+  unit2(P.first + flat / (2 * 2), flat % (2 * 2));
 }
 `,
   "group10_map4": `// map4: t5 = pow_2 of t4[N, 2]
@@ -578,7 +560,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 struct Params {
   total: u32,
-  threads: u32,
   grid_x: u32,
   first: i32,
   part0: i32,
@@ -638,12 +619,10 @@ fn unit1(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  // A problem's threads: those of unit0, then those of unit1, ...
-  var flat = i32(tid % P.threads);
-  if (flat < P.part0) { unit0(prob, flat); return; }
+  var flat = i32(tid);
+  if (flat < P.part0) { unit0(P.first + flat / (P.dim_N * 2), flat % (P.dim_N * 2)); return; }
   flat -= P.part0;
-  unit1(prob, flat);
+  unit1(P.first + flat / (2 * 2), flat % (2 * 2));
 }
 `,
 };
@@ -663,17 +642,17 @@ const plan: GpuPlan = {
     { name: "t10", shape: [2, 2] },
   ],
   units: [
-    { name: "group0_k7", parts: [[], ["N", 2]], hessian: false, fields: ["total", "threads", "grid_x", "first", "st_theta", "part0", "dim_N", "off_d0", "st_d0", "off_t0", "st_t0", "off_t3", "st_t3"] },
-    { name: "group1_map7", parts: [[], ["N", 2]], hessian: false, fields: ["total", "threads", "grid_x", "first", "part0", "dim_N", "off_d1", "st_d1", "off_t0", "st_t0", "off_t3", "st_t3", "off_t4", "st_t4"] },
+    { name: "group0_k7", parts: [[], ["N", 2]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "dim_N", "off_d0", "st_d0", "off_t0", "st_t0", "off_t3", "st_t3"] },
+    { name: "group1_map7", parts: [[], ["N", 2]], hessian: false, fields: ["total", "grid_x", "first", "part0", "dim_N", "off_d1", "st_d1", "off_t0", "st_t0", "off_t3", "st_t3", "off_t4", "st_t4"] },
     { name: "map4", parts: [["N", 2]], hessian: false, fields: ["total", "threads", "grid_x", "first", "dim_N", "off_t0", "st_t0", "off_t1", "st_t1"] },
     { name: "k6", parts: [[]], hessian: false, fields: ["total", "threads", "grid_x", "first", "dim_N", "off_t1", "st_t1", "off_t2", "st_t2"] },
     { name: "value", parts: [[]], hessian: false, fields: ["total", "threads", "grid_x", "first", "off_t2", "st_t2", "off_t4", "st_t4"] },
     { name: "grad_W", parts: [[2, 2]], hessian: false, fields: ["total", "threads", "grid_x", "first", "dim_N", "off_d0", "st_d0", "off_t0", "st_t0", "off_t4", "st_t4"] },
     { name: "k7", parts: [[]], hessian: false, fields: ["total", "threads", "grid_x", "first", "dim_N", "off_t3", "st_t3"] },
-    { name: "group7_map7", parts: [[], [2, 2]], hessian: false, fields: ["total", "threads", "grid_x", "first", "part0", "dim_N", "off_d0", "st_d0", "off_t3", "st_t3", "off_t4", "st_t4", "off_t5", "st_t5"] },
+    { name: "group7_map7", parts: [[], [2, 2]], hessian: false, fields: ["total", "grid_x", "first", "part0", "dim_N", "off_d0", "st_d0", "off_t3", "st_t3", "off_t4", "st_t4", "off_t5", "st_t5"] },
     { name: "hess_W_W", parts: [[2, 2, 2]], hessian: true, fields: ["total", "threads", "grid_x", "first", "win_start", "win_len", "win_span", "off_t4", "st_t4", "off_t5", "st_t5"] },
-    { name: "group9_map7", parts: [[], ["N", 2], [2, 2]], hessian: false, fields: ["total", "threads", "grid_x", "first", "part0", "part1", "dim_N", "off_d0", "st_d0", "off_d1", "st_d1", "off_t0", "st_t0", "off_t3", "st_t3", "off_t4", "st_t4", "off_t5", "st_t5"] },
-    { name: "group10_map4", parts: [["N", 2], [2, 2]], hessian: false, fields: ["total", "threads", "grid_x", "first", "part0", "dim_N", "off_d0", "st_d0", "off_t0", "st_t0", "off_t1", "st_t1", "off_t4", "st_t4"] },
+    { name: "group9_map7", parts: [[], ["N", 2], [2, 2]], hessian: false, fields: ["total", "grid_x", "first", "part0", "part1", "dim_N", "off_d0", "st_d0", "off_d1", "st_d1", "off_t0", "st_t0", "off_t3", "st_t3", "off_t4", "st_t4", "off_t5", "st_t5"] },
+    { name: "group10_map4", parts: [["N", 2], [2, 2]], hessian: false, fields: ["total", "grid_x", "first", "part0", "dim_N", "off_d0", "st_d0", "off_t0", "st_t0", "off_t1", "st_t1", "off_t4", "st_t4"] },
   ],
   entries: {
     value: [

@@ -49,7 +49,6 @@ export const wgsl: Readonly<Record<string, string>> = {
 
 struct Params {
   total: u32,
-  threads: u32,
   grid_x: u32,
   first: i32,
   st_theta: i32,
@@ -104,12 +103,10 @@ fn unit1(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  // A problem's threads: those of unit0, then those of unit1, ...
-  var flat = i32(tid % P.threads);
-  if (flat < P.part0) { unit0(prob, flat); return; }
+  var flat = i32(tid);
+  if (flat < P.part0) { unit0(P.first + flat / (1), flat % (1)); return; }
   flat -= P.part0;
-  unit1(prob, flat);
+  unit1(P.first + flat / (P.dim_N * 5), flat % (P.dim_N * 5));
 }
 `,
   "k6_1": `// k6_1: t6[N, 5]: 2 term(s)
@@ -142,8 +139,7 @@ fn unit0(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  unit0(prob, i32(tid % P.threads));
+  unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
   "map6": `// map6: t7 = tanh, t13 = tanh_d1, t15 = tanh_d2 of t6[N, 5]
@@ -194,8 +190,7 @@ fn unit0(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  unit0(prob, i32(tid % P.threads));
+  unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
   "k9_0": `// k9_0: t9[N]: 3 term(s)
@@ -242,8 +237,7 @@ fn unit0(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  unit0(prob, i32(tid % P.threads));
+  unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
   "k9_1": `// k9_1: t9[N]: 3 term(s)
@@ -279,8 +273,7 @@ fn unit0(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  unit0(prob, i32(tid % P.threads));
+  unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
   "map9": `// map9: t10 = pow_2 of t9[N]
@@ -314,8 +307,7 @@ fn unit0(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  unit0(prob, i32(tid % P.threads));
+  unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
   "k11": `// k11: t11: 1 term(s)
@@ -357,8 +349,7 @@ fn unit0(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  unit0(prob, i32(tid % P.threads));
+  unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
   "value": `// value: the objective
@@ -388,8 +379,7 @@ fn unit0(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  unit0(prob, i32(tid % P.threads));
+  unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
   "group8_grad_W1": `// grad_W1: gradient block of W1
@@ -403,7 +393,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 struct Params {
   total: u32,
-  threads: u32,
   grid_x: u32,
   first: i32,
   st_theta: i32,
@@ -519,16 +508,14 @@ fn unit3(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  // A problem's threads: those of unit0, then those of unit1, ...
-  var flat = i32(tid % P.threads);
-  if (flat < P.part0) { unit0(prob, flat); return; }
+  var flat = i32(tid);
+  if (flat < P.part0) { unit0(P.first + flat / (3 * 5), flat % (3 * 5)); return; }
   flat -= P.part0;
-  if (flat < P.part1) { unit1(prob, flat); return; }
+  if (flat < P.part1) { unit1(P.first + flat / (5), flat % (5)); return; }
   flat -= P.part1;
-  if (flat < P.part2) { unit2(prob, flat); return; }
+  if (flat < P.part2) { unit2(P.first + flat / (5), flat % (5)); return; }
   flat -= P.part2;
-  unit3(prob, flat);
+  unit3(P.first + flat / (1), flat % (1));
 }
 `,
   "group9_map4": `// map4: t12 = pow_-1 of t4
@@ -539,7 +526,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 struct Params {
   total: u32,
-  threads: u32,
   grid_x: u32,
   first: i32,
   st_theta: i32,
@@ -606,14 +592,12 @@ fn unit2(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  // A problem's threads: those of unit0, then those of unit1, ...
-  var flat = i32(tid % P.threads);
-  if (flat < P.part0) { unit0(prob, flat); return; }
+  var flat = i32(tid);
+  if (flat < P.part0) { unit0(P.first + flat / (1), flat % (1)); return; }
   flat -= P.part0;
-  if (flat < P.part1) { unit1(prob, flat); return; }
+  if (flat < P.part1) { unit1(P.first + flat / (P.dim_N * 5), flat % (P.dim_N * 5)); return; }
   flat -= P.part1;
-  unit2(prob, flat);
+  unit2(P.first + flat / (3 * P.dim_N), flat % (3 * P.dim_N));
 }
 `,
   "hess_b2_b2": `// hess_b2_b2: Hessian block (b2, b2): 1 term(s)
@@ -680,8 +664,7 @@ fn unit0(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  unit0(prob, i32(tid % P.threads));
+  unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
   "group11_k16": `// k16: t16[3, 5, N]: 1 term(s)
@@ -695,7 +678,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 struct Params {
   total: u32,
-  threads: u32,
   grid_x: u32,
   first: i32,
   st_theta: i32,
@@ -777,16 +759,14 @@ fn unit3(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  // A problem's threads: those of unit0, then those of unit1, ...
-  var flat = i32(tid % P.threads);
-  if (flat < P.part0) { unit0(prob, flat); return; }
+  var flat = i32(tid);
+  if (flat < P.part0) { unit0(P.first + flat / (3 * 5 * P.dim_N), flat % (3 * 5 * P.dim_N)); return; }
   flat -= P.part0;
-  if (flat < P.part1) { unit1(prob, flat); return; }
+  if (flat < P.part1) { unit1(P.first + flat / (P.dim_N), flat % (P.dim_N)); return; }
   flat -= P.part1;
-  if (flat < P.part2) { unit2(prob, flat); return; }
+  if (flat < P.part2) { unit2(P.first + flat / (5 * P.dim_N), flat % (5 * P.dim_N)); return; }
   flat -= P.part2;
-  unit3(prob, flat);
+  unit3(P.first + flat / (5 * P.dim_N), flat % (5 * P.dim_N));
 }
 `,
   "group12_hess_W1_W1_0": `// hess_W1_W1_0: Hessian block (W1, W1): 2 term(s)
@@ -810,7 +790,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 struct Params {
   total: u32,
-  threads: u32,
   grid_x: u32,
   first: i32,
   win_start: i32,
@@ -1150,26 +1129,24 @@ fn unit8(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  // A problem's threads: those of unit0, then those of unit1, ...
-  var flat = i32(tid % P.threads);
-  if (flat < P.part0) { unit0(prob, flat); return; }
+  var flat = i32(tid);
+  if (flat < P.part0) { unit0(P.first + flat / (3 * 5 * 3 * 5), flat % (3 * 5 * 3 * 5)); return; }
   flat -= P.part0;
-  if (flat < P.part1) { unit1(prob, flat); return; }
+  if (flat < P.part1) { unit1(P.first + flat / (3 * 5 * 5), flat % (3 * 5 * 5)); return; }
   flat -= P.part1;
-  if (flat < P.part2) { unit2(prob, flat); return; }
+  if (flat < P.part2) { unit2(P.first + flat / (3 * 5 * 5), flat % (3 * 5 * 5)); return; }
   flat -= P.part2;
-  if (flat < P.part3) { unit3(prob, flat); return; }
+  if (flat < P.part3) { unit3(P.first + flat / (3 * 5), flat % (3 * 5)); return; }
   flat -= P.part3;
-  if (flat < P.part4) { unit4(prob, flat); return; }
+  if (flat < P.part4) { unit4(P.first + flat / (5 * 5), flat % (5 * 5)); return; }
   flat -= P.part4;
-  if (flat < P.part5) { unit5(prob, flat); return; }
+  if (flat < P.part5) { unit5(P.first + flat / (5 * 5), flat % (5 * 5)); return; }
   flat -= P.part5;
-  if (flat < P.part6) { unit6(prob, flat); return; }
+  if (flat < P.part6) { unit6(P.first + flat / (5), flat % (5)); return; }
   flat -= P.part6;
-  if (flat < P.part7) { unit7(prob, flat); return; }
+  if (flat < P.part7) { unit7(P.first + flat / (5 * 5), flat % (5 * 5)); return; }
   flat -= P.part7;
-  unit8(prob, flat);
+  unit8(P.first + flat / (5), flat % (5));
 }
 `,
   "group13_k17": `// k17: t17[3, 5, N]: 1 term(s)
@@ -1183,7 +1160,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 struct Params {
   total: u32,
-  threads: u32,
   grid_x: u32,
   first: i32,
   part0: i32,
@@ -1255,16 +1231,14 @@ fn unit3(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  // A problem's threads: those of unit0, then those of unit1, ...
-  var flat = i32(tid % P.threads);
-  if (flat < P.part0) { unit0(prob, flat); return; }
+  var flat = i32(tid);
+  if (flat < P.part0) { unit0(P.first + flat / (3 * 5 * P.dim_N), flat % (3 * 5 * P.dim_N)); return; }
   flat -= P.part0;
-  if (flat < P.part1) { unit1(prob, flat); return; }
+  if (flat < P.part1) { unit1(P.first + flat / (3 * 5 * P.dim_N), flat % (3 * 5 * P.dim_N)); return; }
   flat -= P.part1;
-  if (flat < P.part2) { unit2(prob, flat); return; }
+  if (flat < P.part2) { unit2(P.first + flat / (5 * P.dim_N), flat % (5 * P.dim_N)); return; }
   flat -= P.part2;
-  unit3(prob, flat);
+  unit3(P.first + flat / (5 * P.dim_N), flat % (5 * P.dim_N));
 }
 `,
   "group14_hess_W1_W1_1": `// hess_W1_W1_1: Hessian block (W1, W1): 2 term(s)
@@ -1280,7 +1254,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 struct Params {
   total: u32,
-  threads: u32,
   grid_x: u32,
   first: i32,
   win_start: i32,
@@ -1478,18 +1451,16 @@ fn unit4(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  // A problem's threads: those of unit0, then those of unit1, ...
-  var flat = i32(tid % P.threads);
-  if (flat < P.part0) { unit0(prob, flat); return; }
+  var flat = i32(tid);
+  if (flat < P.part0) { unit0(P.first + flat / (3 * 5 * 3), flat % (3 * 5 * 3)); return; }
   flat -= P.part0;
-  if (flat < P.part1) { unit1(prob, flat); return; }
+  if (flat < P.part1) { unit1(P.first + flat / (3 * 5), flat % (3 * 5)); return; }
   flat -= P.part1;
-  if (flat < P.part2) { unit2(prob, flat); return; }
+  if (flat < P.part2) { unit2(P.first + flat / (3 * 5), flat % (3 * 5)); return; }
   flat -= P.part2;
-  if (flat < P.part3) { unit3(prob, flat); return; }
+  if (flat < P.part3) { unit3(P.first + flat / (5), flat % (5)); return; }
   flat -= P.part3;
-  unit4(prob, flat);
+  unit4(P.first + flat / (5), flat % (5));
 }
 `,
   "group15_k9_0": `// k9_0: t9[N]: 3 term(s)
@@ -1503,7 +1474,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 struct Params {
   total: u32,
-  threads: u32,
   grid_x: u32,
   first: i32,
   st_theta: i32,
@@ -1585,16 +1555,14 @@ fn unit3(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  // A problem's threads: those of unit0, then those of unit1, ...
-  var flat = i32(tid % P.threads);
-  if (flat < P.part0) { unit0(prob, flat); return; }
+  var flat = i32(tid);
+  if (flat < P.part0) { unit0(P.first + flat / (P.dim_N), flat % (P.dim_N)); return; }
   flat -= P.part0;
-  if (flat < P.part1) { unit1(prob, flat); return; }
+  if (flat < P.part1) { unit1(P.first + flat / (3 * 5 * P.dim_N), flat % (3 * 5 * P.dim_N)); return; }
   flat -= P.part1;
-  if (flat < P.part2) { unit2(prob, flat); return; }
+  if (flat < P.part2) { unit2(P.first + flat / (5 * P.dim_N), flat % (5 * P.dim_N)); return; }
   flat -= P.part2;
-  unit3(prob, flat);
+  unit3(P.first + flat / (5 * P.dim_N), flat % (5 * P.dim_N));
 }
 `,
   "group16_map9": `// map9: t10 = pow_2 of t9[N]
@@ -1617,7 +1585,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 struct Params {
   total: u32,
-  threads: u32,
   grid_x: u32,
   first: i32,
   st_theta: i32,
@@ -1801,26 +1768,24 @@ fn unit8(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  // A problem's threads: those of unit0, then those of unit1, ...
-  var flat = i32(tid % P.threads);
-  if (flat < P.part0) { unit0(prob, flat); return; }
+  var flat = i32(tid);
+  if (flat < P.part0) { unit0(P.first + flat / (P.dim_N), flat % (P.dim_N)); return; }
   flat -= P.part0;
-  if (flat < P.part1) { unit1(prob, flat); return; }
+  if (flat < P.part1) { unit1(P.first + flat / (3 * 5), flat % (3 * 5)); return; }
   flat -= P.part1;
-  if (flat < P.part2) { unit2(prob, flat); return; }
+  if (flat < P.part2) { unit2(P.first + flat / (5), flat % (5)); return; }
   flat -= P.part2;
-  if (flat < P.part3) { unit3(prob, flat); return; }
+  if (flat < P.part3) { unit3(P.first + flat / (5), flat % (5)); return; }
   flat -= P.part3;
-  if (flat < P.part4) { unit4(prob, flat); return; }
+  if (flat < P.part4) { unit4(P.first + flat / (1), flat % (1)); return; }
   flat -= P.part4;
-  if (flat < P.part5) { unit5(prob, flat); return; }
+  if (flat < P.part5) { unit5(P.first + flat / (3 * 5 * P.dim_N), flat % (3 * 5 * P.dim_N)); return; }
   flat -= P.part5;
-  if (flat < P.part6) { unit6(prob, flat); return; }
+  if (flat < P.part6) { unit6(P.first + flat / (3 * 5 * P.dim_N), flat % (3 * 5 * P.dim_N)); return; }
   flat -= P.part6;
-  if (flat < P.part7) { unit7(prob, flat); return; }
+  if (flat < P.part7) { unit7(P.first + flat / (5 * P.dim_N), flat % (5 * P.dim_N)); return; }
   flat -= P.part7;
-  unit8(prob, flat);
+  unit8(P.first + flat / (5 * P.dim_N), flat % (5 * P.dim_N));
 }
 `,
 };
@@ -1850,7 +1815,7 @@ const plan: GpuPlan = {
     { name: "t23", shape: [5, "N"] },
   ],
   units: [
-    { name: "group0_map4", parts: [[], ["N", 5]], hessian: false, fields: ["total", "threads", "grid_x", "first", "st_theta", "part0", "dim_N", "off_d0", "st_d0", "off_t0", "st_t0", "off_t5", "st_t5"] },
+    { name: "group0_map4", parts: [[], ["N", 5]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "dim_N", "off_d0", "st_d0", "off_t0", "st_t0", "off_t5", "st_t5"] },
     { name: "k6_1", parts: [["N", 5]], hessian: false, fields: ["total", "threads", "grid_x", "first", "st_theta", "dim_N", "off_t0", "st_t0"] },
     { name: "map6", parts: [["N", 5]], hessian: false, fields: ["total", "threads", "grid_x", "first", "dim_N", "off_t0", "st_t0", "off_t1", "st_t1", "off_t6", "st_t6", "off_t7", "st_t7"] },
     { name: "k9_0", parts: [["N"]], hessian: false, fields: ["total", "threads", "grid_x", "first", "st_theta", "dim_N", "off_t1", "st_t1", "off_t2", "st_t2"] },
@@ -1858,15 +1823,15 @@ const plan: GpuPlan = {
     { name: "map9", parts: [["N"]], hessian: false, fields: ["total", "threads", "grid_x", "first", "dim_N", "off_t2", "st_t2", "off_t3", "st_t3"] },
     { name: "k11", parts: [[]], hessian: false, fields: ["total", "threads", "grid_x", "first", "dim_N", "off_t3", "st_t3", "off_t4", "st_t4"] },
     { name: "value", parts: [[]], hessian: false, fields: ["total", "threads", "grid_x", "first", "off_t4", "st_t4", "off_t5", "st_t5"] },
-    { name: "group8_grad_W1", parts: [[3, 5], [5], [5], []], hessian: false, fields: ["total", "threads", "grid_x", "first", "st_theta", "part0", "part1", "part2", "dim_N", "off_d0", "st_d0", "off_t1", "st_t1", "off_t2", "st_t2", "off_t5", "st_t5", "off_t6", "st_t6"] },
-    { name: "group9_map4", parts: [[], ["N", 5], [3, "N"]], hessian: false, fields: ["total", "threads", "grid_x", "first", "st_theta", "part0", "part1", "dim_N", "off_d0", "st_d0", "off_t0", "st_t0", "off_t5", "st_t5", "off_t10", "st_t10"] },
+    { name: "group8_grad_W1", parts: [[3, 5], [5], [5], []], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "part1", "part2", "dim_N", "off_d0", "st_d0", "off_t1", "st_t1", "off_t2", "st_t2", "off_t5", "st_t5", "off_t6", "st_t6"] },
+    { name: "group9_map4", parts: [[], ["N", 5], [3, "N"]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "part1", "dim_N", "off_d0", "st_d0", "off_t0", "st_t0", "off_t5", "st_t5", "off_t10", "st_t10"] },
     { name: "hess_b2_b2", parts: [[]], hessian: true, fields: ["total", "threads", "grid_x", "first", "win_start", "win_len", "win_span", "dim_N", "off_t5", "st_t5"] },
-    { name: "group11_k16", parts: [[3, 5, "N"], ["N"], [5, "N"], [5, "N"]], hessian: false, fields: ["total", "threads", "grid_x", "first", "st_theta", "part0", "part1", "part2", "dim_N", "off_d0", "st_d0", "off_t1", "st_t1", "off_t2", "st_t2", "off_t6", "st_t6", "off_t8", "st_t8", "off_t11", "st_t11", "off_t12", "st_t12"] },
-    { name: "group12_hess_W1_W1_0", parts: [[3, 5, 3, 5], [3, 5, 5], [3, 5, 5], [3, 5], [5, 5], [5, 5], [5], [5, 5], [5]], hessian: true, fields: ["total", "threads", "grid_x", "first", "win_start", "win_len", "win_span", "st_theta", "part0", "part1", "part2", "part3", "part4", "part5", "part6", "part7", "dim_N", "off_t5", "st_t5", "off_t8", "st_t8", "off_t11", "st_t11", "off_t12", "st_t12"] },
-    { name: "group13_k17", parts: [[3, 5, "N"], [3, 5, "N"], [5, "N"], [5, "N"]], hessian: false, fields: ["total", "threads", "grid_x", "first", "part0", "part1", "part2", "dim_N", "off_d0", "st_d0", "off_t2", "st_t2", "off_t6", "st_t6", "off_t7", "st_t7", "off_t9", "st_t9", "off_t13", "st_t13", "off_t14", "st_t14", "off_t15", "st_t15"] },
-    { name: "group14_hess_W1_W1_1", parts: [[3, 5, 3], [3, 5], [3, 5], [5], [5]], hessian: true, fields: ["total", "threads", "grid_x", "first", "win_start", "win_len", "win_span", "st_theta", "part0", "part1", "part2", "part3", "dim_N", "off_t5", "st_t5", "off_t9", "st_t9", "off_t10", "st_t10", "off_t13", "st_t13", "off_t14", "st_t14", "off_t15", "st_t15"] },
-    { name: "group15_k9_0", parts: [["N"], [3, 5, "N"], [5, "N"], [5, "N"]], hessian: false, fields: ["total", "threads", "grid_x", "first", "st_theta", "part0", "part1", "part2", "dim_N", "off_d0", "st_d0", "off_t1", "st_t1", "off_t2", "st_t2", "off_t6", "st_t6", "off_t8", "st_t8", "off_t11", "st_t11", "off_t12", "st_t12"] },
-    { name: "group16_map9", parts: [["N"], [3, 5], [5], [5], [], [3, 5, "N"], [3, 5, "N"], [5, "N"], [5, "N"]], hessian: false, fields: ["total", "threads", "grid_x", "first", "st_theta", "part0", "part1", "part2", "part3", "part4", "part5", "part6", "part7", "dim_N", "off_d0", "st_d0", "off_t1", "st_t1", "off_t2", "st_t2", "off_t3", "st_t3", "off_t5", "st_t5", "off_t6", "st_t6", "off_t7", "st_t7", "off_t9", "st_t9", "off_t13", "st_t13", "off_t14", "st_t14", "off_t15", "st_t15"] },
+    { name: "group11_k16", parts: [[3, 5, "N"], ["N"], [5, "N"], [5, "N"]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "part1", "part2", "dim_N", "off_d0", "st_d0", "off_t1", "st_t1", "off_t2", "st_t2", "off_t6", "st_t6", "off_t8", "st_t8", "off_t11", "st_t11", "off_t12", "st_t12"] },
+    { name: "group12_hess_W1_W1_0", parts: [[3, 5, 3, 5], [3, 5, 5], [3, 5, 5], [3, 5], [5, 5], [5, 5], [5], [5, 5], [5]], hessian: true, fields: ["total", "grid_x", "first", "win_start", "win_len", "win_span", "st_theta", "part0", "part1", "part2", "part3", "part4", "part5", "part6", "part7", "dim_N", "off_t5", "st_t5", "off_t8", "st_t8", "off_t11", "st_t11", "off_t12", "st_t12"] },
+    { name: "group13_k17", parts: [[3, 5, "N"], [3, 5, "N"], [5, "N"], [5, "N"]], hessian: false, fields: ["total", "grid_x", "first", "part0", "part1", "part2", "dim_N", "off_d0", "st_d0", "off_t2", "st_t2", "off_t6", "st_t6", "off_t7", "st_t7", "off_t9", "st_t9", "off_t13", "st_t13", "off_t14", "st_t14", "off_t15", "st_t15"] },
+    { name: "group14_hess_W1_W1_1", parts: [[3, 5, 3], [3, 5], [3, 5], [5], [5]], hessian: true, fields: ["total", "grid_x", "first", "win_start", "win_len", "win_span", "st_theta", "part0", "part1", "part2", "part3", "dim_N", "off_t5", "st_t5", "off_t9", "st_t9", "off_t10", "st_t10", "off_t13", "st_t13", "off_t14", "st_t14", "off_t15", "st_t15"] },
+    { name: "group15_k9_0", parts: [["N"], [3, 5, "N"], [5, "N"], [5, "N"]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "part1", "part2", "dim_N", "off_d0", "st_d0", "off_t1", "st_t1", "off_t2", "st_t2", "off_t6", "st_t6", "off_t8", "st_t8", "off_t11", "st_t11", "off_t12", "st_t12"] },
+    { name: "group16_map9", parts: [["N"], [3, 5], [5], [5], [], [3, 5, "N"], [3, 5, "N"], [5, "N"], [5, "N"]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "part1", "part2", "part3", "part4", "part5", "part6", "part7", "dim_N", "off_d0", "st_d0", "off_t1", "st_t1", "off_t2", "st_t2", "off_t3", "st_t3", "off_t5", "st_t5", "off_t6", "st_t6", "off_t7", "st_t7", "off_t9", "st_t9", "off_t13", "st_t13", "off_t14", "st_t14", "off_t15", "st_t15"] },
   ],
   entries: {
     value: [

@@ -86,8 +86,7 @@ fn unit0(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  unit0(prob, i32(tid % P.threads));
+  unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
   "k5_1": `// k5_1: t5[5]: 2 term(s)
@@ -117,8 +116,7 @@ fn unit0(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  unit0(prob, i32(tid % P.threads));
+  unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
   "map5": `// map5: t6 = tanh, t10 = tanh_d1, t11 = tanh_d2 of t5[5]
@@ -166,8 +164,7 @@ fn unit0(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  unit0(prob, i32(tid % P.threads));
+  unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
   "k8_0": `// k8_0: t8: 3 term(s)
@@ -211,8 +208,7 @@ fn unit0(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  unit0(prob, i32(tid % P.threads));
+  unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
   "k8_1": `// k8_1: t8: 3 term(s)
@@ -246,8 +242,7 @@ fn unit0(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  unit0(prob, i32(tid % P.threads));
+  unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
   "map8": `// map8: t9 = pow_2 of t8
@@ -279,8 +274,7 @@ fn unit0(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  unit0(prob, i32(tid % P.threads));
+  unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
   "value": `// value: the objective
@@ -308,8 +302,7 @@ fn unit0(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  unit0(prob, i32(tid % P.threads));
+  unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
   "group7_grad_W1": `// grad_W1: gradient block of W1
@@ -323,7 +316,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 struct Params {
   total: u32,
-  threads: u32,
   grid_x: u32,
   first: i32,
   st_theta: i32,
@@ -382,16 +374,14 @@ fn unit3(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  // A problem's threads: those of unit0, then those of unit1, ...
-  var flat = i32(tid % P.threads);
-  if (flat < P.part0) { unit0(prob, flat); return; }
+  var flat = i32(tid);
+  if (flat < P.part0) { unit0(P.first + flat / (3 * 5), flat % (3 * 5)); return; }
   flat -= P.part0;
-  if (flat < P.part1) { unit1(prob, flat); return; }
+  if (flat < P.part1) { unit1(P.first + flat / (5), flat % (5)); return; }
   flat -= P.part1;
-  if (flat < P.part2) { unit2(prob, flat); return; }
+  if (flat < P.part2) { unit2(P.first + flat / (5), flat % (5)); return; }
   flat -= P.part2;
-  unit3(prob, flat);
+  unit3(P.first + flat / (1), flat % (1));
 }
 `,
   "hess_b2_b2": `// hess_b2_b2: Hessian block (b2, b2): 1 term(s)
@@ -440,8 +430,7 @@ fn unit0(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  unit0(prob, i32(tid % P.threads));
+  unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
   "group9_hess_W1_W1_0": `// hess_W1_W1_0: Hessian block (W1, W1): 2 term(s)
@@ -465,7 +454,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 struct Params {
   total: u32,
-  threads: u32,
   grid_x: u32,
   first: i32,
   win_start: i32,
@@ -672,26 +660,24 @@ fn unit8(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  // A problem's threads: those of unit0, then those of unit1, ...
-  var flat = i32(tid % P.threads);
-  if (flat < P.part0) { unit0(prob, flat); return; }
+  var flat = i32(tid);
+  if (flat < P.part0) { unit0(P.first + flat / (3 * 5 * 3 * 5), flat % (3 * 5 * 3 * 5)); return; }
   flat -= P.part0;
-  if (flat < P.part1) { unit1(prob, flat); return; }
+  if (flat < P.part1) { unit1(P.first + flat / (3 * 5 * 5), flat % (3 * 5 * 5)); return; }
   flat -= P.part1;
-  if (flat < P.part2) { unit2(prob, flat); return; }
+  if (flat < P.part2) { unit2(P.first + flat / (3 * 5 * 5), flat % (3 * 5 * 5)); return; }
   flat -= P.part2;
-  if (flat < P.part3) { unit3(prob, flat); return; }
+  if (flat < P.part3) { unit3(P.first + flat / (3 * 5), flat % (3 * 5)); return; }
   flat -= P.part3;
-  if (flat < P.part4) { unit4(prob, flat); return; }
+  if (flat < P.part4) { unit4(P.first + flat / (5 * 5), flat % (5 * 5)); return; }
   flat -= P.part4;
-  if (flat < P.part5) { unit5(prob, flat); return; }
+  if (flat < P.part5) { unit5(P.first + flat / (5 * 5), flat % (5 * 5)); return; }
   flat -= P.part5;
-  if (flat < P.part6) { unit6(prob, flat); return; }
+  if (flat < P.part6) { unit6(P.first + flat / (5), flat % (5)); return; }
   flat -= P.part6;
-  if (flat < P.part7) { unit7(prob, flat); return; }
+  if (flat < P.part7) { unit7(P.first + flat / (5 * 5), flat % (5 * 5)); return; }
   flat -= P.part7;
-  unit8(prob, flat);
+  unit8(P.first + flat / (5), flat % (5));
 }
 `,
   "group10_hess_W1_W1_1": `// hess_W1_W1_1: Hessian block (W1, W1): 2 term(s)
@@ -707,7 +693,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 struct Params {
   total: u32,
-  threads: u32,
   grid_x: u32,
   first: i32,
   win_start: i32,
@@ -836,18 +821,16 @@ fn unit4(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  // A problem's threads: those of unit0, then those of unit1, ...
-  var flat = i32(tid % P.threads);
-  if (flat < P.part0) { unit0(prob, flat); return; }
+  var flat = i32(tid);
+  if (flat < P.part0) { unit0(P.first + flat / (3 * 5 * 3), flat % (3 * 5 * 3)); return; }
   flat -= P.part0;
-  if (flat < P.part1) { unit1(prob, flat); return; }
+  if (flat < P.part1) { unit1(P.first + flat / (3 * 5), flat % (3 * 5)); return; }
   flat -= P.part1;
-  if (flat < P.part2) { unit2(prob, flat); return; }
+  if (flat < P.part2) { unit2(P.first + flat / (3 * 5), flat % (3 * 5)); return; }
   flat -= P.part2;
-  if (flat < P.part3) { unit3(prob, flat); return; }
+  if (flat < P.part3) { unit3(P.first + flat / (5), flat % (5)); return; }
   flat -= P.part3;
-  unit4(prob, flat);
+  unit4(P.first + flat / (5), flat % (5));
 }
 `,
   "group11_map8": `// map8: t9 = pow_2 of t8
@@ -862,7 +845,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 struct Params {
   total: u32,
-  threads: u32,
   grid_x: u32,
   first: i32,
   st_theta: i32,
@@ -934,18 +916,16 @@ fn unit4(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  // A problem's threads: those of unit0, then those of unit1, ...
-  var flat = i32(tid % P.threads);
-  if (flat < P.part0) { unit0(prob, flat); return; }
+  var flat = i32(tid);
+  if (flat < P.part0) { unit0(P.first + flat / (1), flat % (1)); return; }
   flat -= P.part0;
-  if (flat < P.part1) { unit1(prob, flat); return; }
+  if (flat < P.part1) { unit1(P.first + flat / (3 * 5), flat % (3 * 5)); return; }
   flat -= P.part1;
-  if (flat < P.part2) { unit2(prob, flat); return; }
+  if (flat < P.part2) { unit2(P.first + flat / (5), flat % (5)); return; }
   flat -= P.part2;
-  if (flat < P.part3) { unit3(prob, flat); return; }
+  if (flat < P.part3) { unit3(P.first + flat / (5), flat % (5)); return; }
   flat -= P.part3;
-  unit4(prob, flat);
+  unit4(P.first + flat / (1), flat % (1));
 }
 `,
 };
@@ -972,11 +952,11 @@ const plan: GpuPlan = {
     { name: "k8_1", parts: [[]], hessian: false, fields: ["total", "threads", "grid_x", "first", "st_theta", "off_d1", "st_d1", "off_t2", "st_t2"] },
     { name: "map8", parts: [[]], hessian: false, fields: ["total", "threads", "grid_x", "first", "off_t2", "st_t2", "off_t3", "st_t3"] },
     { name: "value", parts: [[]], hessian: false, fields: ["total", "threads", "grid_x", "first", "off_t3", "st_t3"] },
-    { name: "group7_grad_W1", parts: [[3, 5], [5], [5], []], hessian: false, fields: ["total", "threads", "grid_x", "first", "st_theta", "part0", "part1", "part2", "off_d0", "st_d0", "off_t1", "st_t1", "off_t2", "st_t2", "off_t4", "st_t4"] },
+    { name: "group7_grad_W1", parts: [[3, 5], [5], [5], []], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "part1", "part2", "off_d0", "st_d0", "off_t1", "st_t1", "off_t2", "st_t2", "off_t4", "st_t4"] },
     { name: "hess_b2_b2", parts: [[]], hessian: true, fields: ["total", "threads", "grid_x", "first", "win_start", "win_len", "win_span"] },
-    { name: "group9_hess_W1_W1_0", parts: [[3, 5, 3, 5], [3, 5, 5], [3, 5, 5], [3, 5], [5, 5], [5, 5], [5], [5, 5], [5]], hessian: true, fields: ["total", "threads", "grid_x", "first", "win_start", "win_len", "win_span", "st_theta", "part0", "part1", "part2", "part3", "part4", "part5", "part6", "part7", "off_d0", "st_d0", "off_t1", "st_t1", "off_t4", "st_t4"] },
-    { name: "group10_hess_W1_W1_1", parts: [[3, 5, 3], [3, 5], [3, 5], [5], [5]], hessian: true, fields: ["total", "threads", "grid_x", "first", "win_start", "win_len", "win_span", "st_theta", "part0", "part1", "part2", "part3", "off_d0", "st_d0", "off_t2", "st_t2", "off_t4", "st_t4", "off_t5", "st_t5"] },
-    { name: "group11_map8", parts: [[], [3, 5], [5], [5], []], hessian: false, fields: ["total", "threads", "grid_x", "first", "st_theta", "part0", "part1", "part2", "part3", "off_d0", "st_d0", "off_t1", "st_t1", "off_t2", "st_t2", "off_t3", "st_t3", "off_t4", "st_t4"] },
+    { name: "group9_hess_W1_W1_0", parts: [[3, 5, 3, 5], [3, 5, 5], [3, 5, 5], [3, 5], [5, 5], [5, 5], [5], [5, 5], [5]], hessian: true, fields: ["total", "grid_x", "first", "win_start", "win_len", "win_span", "st_theta", "part0", "part1", "part2", "part3", "part4", "part5", "part6", "part7", "off_d0", "st_d0", "off_t1", "st_t1", "off_t4", "st_t4"] },
+    { name: "group10_hess_W1_W1_1", parts: [[3, 5, 3], [3, 5], [3, 5], [5], [5]], hessian: true, fields: ["total", "grid_x", "first", "win_start", "win_len", "win_span", "st_theta", "part0", "part1", "part2", "part3", "off_d0", "st_d0", "off_t2", "st_t2", "off_t4", "st_t4", "off_t5", "st_t5"] },
+    { name: "group11_map8", parts: [[], [3, 5], [5], [5], []], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "part1", "part2", "part3", "off_d0", "st_d0", "off_t1", "st_t1", "off_t2", "st_t2", "off_t3", "st_t3", "off_t4", "st_t4"] },
   ],
   entries: {
     value: [

@@ -197,8 +197,7 @@ fn unit0(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  unit0(prob, i32(tid % P.threads));
+  unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
   "group2_map12": `// map12: t13 = pow_-1 of t12
@@ -207,7 +206,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 struct Params {
   total: u32,
-  threads: u32,
   grid_x: u32,
   first: i32,
   st_theta: i32,
@@ -247,12 +245,10 @@ fn unit1(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  // A problem's threads: those of unit0, then those of unit1, ...
-  var flat = i32(tid % P.threads);
-  if (flat < P.part0) { unit0(prob, flat); return; }
+  var flat = i32(tid);
+  if (flat < P.part0) { unit0(P.first + flat / (1), flat % (1)); return; }
   flat -= P.part0;
-  unit1(prob, flat);
+  unit1(P.first + flat / (P.dim_N * 32), flat % (P.dim_N * 32));
 }
 `,
   "map6": `// map6: t7 = tanh, t14 = tanh_d1, t16 = tanh_d2 of t6[N, 32]
@@ -303,8 +299,7 @@ fn unit0(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  unit0(prob, i32(tid % P.threads));
+  unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
   "k9_0": `// k9_0: t9[N, 10]: 3 term(s)
@@ -353,8 +348,7 @@ fn unit0(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  unit0(prob, i32(tid % P.threads));
+  unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
   "k9_1": `// k9_1: t9[N, 10]: 3 term(s)
@@ -392,8 +386,7 @@ fn unit0(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  unit0(prob, i32(tid % P.threads));
+  unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
   "map9": `// map9: t10 = pow_2 of t9[N, 10]
@@ -429,8 +422,7 @@ fn unit0(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  unit0(prob, i32(tid % P.threads));
+  unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
   "k11": `// k11: t11: 1 term(s)
@@ -465,8 +457,7 @@ fn unit0(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  unit0(prob, i32(tid % P.threads));
+  unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
   "value": `// value: the objective
@@ -496,8 +487,7 @@ fn unit0(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  unit0(prob, i32(tid % P.threads));
+  unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
   "group9_k17": `// k17: t17[32, N]: 1 term(s)
@@ -511,7 +501,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 struct Params {
   total: u32,
-  threads: u32,
   grid_x: u32,
   first: i32,
   st_theta: i32,
@@ -622,16 +611,14 @@ fn unit3(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  // A problem's threads: those of unit0, then those of unit1, ...
-  var flat = i32(tid % P.threads);
-  if (flat < P.part0) { unit0(prob, flat); return; }
+  var flat = i32(tid);
+  if (flat < P.part0) { unit0(P.first + flat / (32 * P.dim_N), flat % (32 * P.dim_N)); return; }
   flat -= P.part0;
-  if (flat < P.part1) { unit1(prob, flat); return; }
+  if (flat < P.part1) { unit1(P.first + flat / (32), flat % (32)); return; }
   flat -= P.part1;
-  if (flat < P.part2) { unit2(prob, flat); return; }
+  if (flat < P.part2) { unit2(P.first + flat / (32 * 10), flat % (32 * 10)); return; }
   flat -= P.part2;
-  unit3(prob, flat);
+  unit3(P.first + flat / (10), flat % (10));
 }
 `,
   "grad_W1": `// grad_W1: gradient block of W1
@@ -686,8 +673,7 @@ fn unit0(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  unit0(prob, i32(tid % P.threads));
+  unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
   "group11_k12": `// k12: t12: 1 term(s)
@@ -699,7 +685,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 struct Params {
   total: u32,
-  threads: u32,
   grid_x: u32,
   first: i32,
   st_theta: i32,
@@ -762,14 +747,12 @@ fn unit2(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  // A problem's threads: those of unit0, then those of unit1, ...
-  var flat = i32(tid % P.threads);
-  if (flat < P.part0) { unit0(prob, flat); return; }
+  var flat = i32(tid);
+  if (flat < P.part0) { unit0(P.first + flat / (1), flat % (1)); return; }
   flat -= P.part0;
-  if (flat < P.part1) { unit1(prob, flat); return; }
+  if (flat < P.part1) { unit1(P.first + flat / (32 * 32), flat % (32 * 32)); return; }
   flat -= P.part1;
-  unit2(prob, flat);
+  unit2(P.first + flat / (784 * P.dim_N), flat % (784 * P.dim_N));
 }
 `,
   "hess_b2_b2": `// hess_b2_b2: Hessian block (b2, b2): 1 term(s)
@@ -837,8 +820,7 @@ fn unit0(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  unit0(prob, i32(tid % P.threads));
+  unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
   "k25": `// k25: t25[784, 32]: 1 term(s)
@@ -1239,7 +1221,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
 
 struct Params {
   total: u32,
-  threads: u32,
   grid_x: u32,
   first: i32,
   st_theta: i32,
@@ -1386,20 +1367,18 @@ fn unit5(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  // A problem's threads: those of unit0, then those of unit1, ...
-  var flat = i32(tid % P.threads);
-  if (flat < P.part0) { unit0(prob, flat); return; }
+  var flat = i32(tid);
+  if (flat < P.part0) { unit0(P.first + flat / (784 * 32 * P.dim_N), flat % (784 * 32 * P.dim_N)); return; }
   flat -= P.part0;
-  if (flat < P.part1) { unit1(prob, flat); return; }
+  if (flat < P.part1) { unit1(P.first + flat / (P.dim_N * 10), flat % (P.dim_N * 10)); return; }
   flat -= P.part1;
-  if (flat < P.part2) { unit2(prob, flat); return; }
+  if (flat < P.part2) { unit2(P.first + flat / (32 * P.dim_N), flat % (32 * P.dim_N)); return; }
   flat -= P.part2;
-  if (flat < P.part3) { unit3(prob, flat); return; }
+  if (flat < P.part3) { unit3(P.first + flat / (784 * 32 * 32), flat % (784 * 32 * 32)); return; }
   flat -= P.part3;
-  if (flat < P.part4) { unit4(prob, flat); return; }
+  if (flat < P.part4) { unit4(P.first + flat / (32), flat % (32)); return; }
   flat -= P.part4;
-  unit5(prob, flat);
+  unit5(P.first + flat / (32), flat % (32));
 }
 `,
   "hess_W1_W1_0": `// hess_W1_W1_0: Hessian block (W1, W1): 2 term(s)
@@ -1989,7 +1968,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
 
 struct Params {
   total: u32,
-  threads: u32,
   grid_x: u32,
   first: i32,
   win_start: i32,
@@ -2112,16 +2090,14 @@ fn unit3(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  // A problem's threads: those of unit0, then those of unit1, ...
-  var flat = i32(tid % P.threads);
-  if (flat < P.part0) { unit0(prob, flat); return; }
+  var flat = i32(tid);
+  if (flat < P.part0) { unit0(P.first + flat / (784 * 32 * 10), flat % (784 * 32 * 10)); return; }
   flat -= P.part0;
-  if (flat < P.part1) { unit1(prob, flat); return; }
+  if (flat < P.part1) { unit1(P.first + flat / (32 * 10), flat % (32 * 10)); return; }
   flat -= P.part1;
-  if (flat < P.part2) { unit2(prob, flat); return; }
+  if (flat < P.part2) { unit2(P.first + flat / (32 * 10 * 32), flat % (32 * 10 * 32)); return; }
   flat -= P.part2;
-  unit3(prob, flat);
+  unit3(P.first + flat / (32 * 10), flat % (32 * 10));
 }
 `,
   "group21_k17": `// k17: t17[32, N]: 1 term(s)
@@ -2131,7 +2107,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 struct Params {
   total: u32,
-  threads: u32,
   grid_x: u32,
   first: i32,
   st_theta: i32,
@@ -2184,12 +2159,10 @@ fn unit1(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  // A problem's threads: those of unit0, then those of unit1, ...
-  var flat = i32(tid % P.threads);
-  if (flat < P.part0) { unit0(prob, flat); return; }
+  var flat = i32(tid);
+  if (flat < P.part0) { unit0(P.first + flat / (32 * P.dim_N), flat % (32 * P.dim_N)); return; }
   flat -= P.part0;
-  unit1(prob, flat);
+  unit1(P.first + flat / (10 * P.dim_N), flat % (10 * P.dim_N));
 }
 `,
   "hess_b1_b1_1": `// hess_b1_b1_1: Hessian block (b1, b1): 2 term(s)
@@ -2258,8 +2231,7 @@ fn unit0(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  unit0(prob, i32(tid % P.threads));
+  unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
   "k20": `// k20: t20[784, 32, N]: 1 term(s)
@@ -2299,8 +2271,7 @@ fn unit0(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  unit0(prob, i32(tid % P.threads));
+  unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
   "group24_hess_W1_W2": `// hess_W1_W2: Hessian block (W1, W2): 2 term(s)
@@ -2310,7 +2281,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 struct Params {
   total: u32,
-  threads: u32,
   grid_x: u32,
   first: i32,
   win_start: i32,
@@ -2419,12 +2389,10 @@ fn unit1(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  // A problem's threads: those of unit0, then those of unit1, ...
-  var flat = i32(tid % P.threads);
-  if (flat < P.part0) { unit0(prob, flat); return; }
+  var flat = i32(tid);
+  if (flat < P.part0) { unit0(P.first + flat / (784 * 32 * 10), flat % (784 * 32 * 10)); return; }
   flat -= P.part0;
-  unit1(prob, flat);
+  unit1(P.first + flat / (32 * 10), flat % (32 * 10));
 }
 `,
   "hess_W1_W1_1": `// hess_W1_W1_1: Hessian block (W1, W1): 2 term(s)
@@ -2627,7 +2595,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
 
 struct Params {
   total: u32,
-  threads: u32,
   grid_x: u32,
   first: i32,
   win_start: i32,
@@ -2746,14 +2713,12 @@ fn unit2(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  // A problem's threads: those of unit0, then those of unit1, ...
-  var flat = i32(tid % P.threads);
-  if (flat < P.part0) { unit0(prob, flat); return; }
+  var flat = i32(tid);
+  if (flat < P.part0) { unit0(P.first + flat / (784 * 32), flat % (784 * 32)); return; }
   flat -= P.part0;
-  if (flat < P.part1) { unit1(prob, flat); return; }
+  if (flat < P.part1) { unit1(P.first + flat / (784 * 32 * 32 * 10), flat % (784 * 32 * 32 * 10)); return; }
   flat -= P.part1;
-  unit2(prob, flat);
+  unit2(P.first + flat / (32 * 32 * 10), flat % (32 * 32 * 10));
 }
 `,
   "group27_k9_0": `// k9_0: t9[N, 10]: 3 term(s)
@@ -2771,7 +2736,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 struct Params {
   total: u32,
-  threads: u32,
   grid_x: u32,
   first: i32,
   st_theta: i32,
@@ -2918,20 +2882,18 @@ fn unit5(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  // A problem's threads: those of unit0, then those of unit1, ...
-  var flat = i32(tid % P.threads);
-  if (flat < P.part0) { unit0(prob, flat); return; }
+  var flat = i32(tid);
+  if (flat < P.part0) { unit0(P.first + flat / (P.dim_N * 10), flat % (P.dim_N * 10)); return; }
   flat -= P.part0;
-  if (flat < P.part1) { unit1(prob, flat); return; }
+  if (flat < P.part1) { unit1(P.first + flat / (784 * 32 * P.dim_N), flat % (784 * 32 * P.dim_N)); return; }
   flat -= P.part1;
-  if (flat < P.part2) { unit2(prob, flat); return; }
+  if (flat < P.part2) { unit2(P.first + flat / (32 * P.dim_N), flat % (32 * P.dim_N)); return; }
   flat -= P.part2;
-  if (flat < P.part3) { unit3(prob, flat); return; }
+  if (flat < P.part3) { unit3(P.first + flat / (784 * 32 * 32), flat % (784 * 32 * 32)); return; }
   flat -= P.part3;
-  if (flat < P.part4) { unit4(prob, flat); return; }
+  if (flat < P.part4) { unit4(P.first + flat / (32), flat % (32)); return; }
   flat -= P.part4;
-  unit5(prob, flat);
+  unit5(P.first + flat / (32), flat % (32));
 }
 `,
   "group28_map9": `// map9: t10 = pow_2 of t9[N, 10]
@@ -2948,7 +2910,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 struct Params {
   total: u32,
-  threads: u32,
   grid_x: u32,
   first: i32,
   st_theta: i32,
@@ -3087,20 +3048,18 @@ fn unit5(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  // A problem's threads: those of unit0, then those of unit1, ...
-  var flat = i32(tid % P.threads);
-  if (flat < P.part0) { unit0(prob, flat); return; }
+  var flat = i32(tid);
+  if (flat < P.part0) { unit0(P.first + flat / (P.dim_N * 10), flat % (P.dim_N * 10)); return; }
   flat -= P.part0;
-  if (flat < P.part1) { unit1(prob, flat); return; }
+  if (flat < P.part1) { unit1(P.first + flat / (32 * P.dim_N), flat % (32 * P.dim_N)); return; }
   flat -= P.part1;
-  if (flat < P.part2) { unit2(prob, flat); return; }
+  if (flat < P.part2) { unit2(P.first + flat / (32), flat % (32)); return; }
   flat -= P.part2;
-  if (flat < P.part3) { unit3(prob, flat); return; }
+  if (flat < P.part3) { unit3(P.first + flat / (32 * 10), flat % (32 * 10)); return; }
   flat -= P.part3;
-  if (flat < P.part4) { unit4(prob, flat); return; }
+  if (flat < P.part4) { unit4(P.first + flat / (10), flat % (10)); return; }
   flat -= P.part4;
-  unit5(prob, flat);
+  unit5(P.first + flat / (10 * P.dim_N), flat % (10 * P.dim_N));
 }
 `,
   "group29_k11": `// k11: t11: 1 term(s)
@@ -3112,7 +3071,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 struct Params {
   total: u32,
-  threads: u32,
   grid_x: u32,
   first: i32,
   part0: i32,
@@ -3191,14 +3149,12 @@ fn unit2(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  // A problem's threads: those of unit0, then those of unit1, ...
-  var flat = i32(tid % P.threads);
-  if (flat < P.part0) { unit0(prob, flat); return; }
+  var flat = i32(tid);
+  if (flat < P.part0) { unit0(P.first + flat / (1), flat % (1)); return; }
   flat -= P.part0;
-  if (flat < P.part1) { unit1(prob, flat); return; }
+  if (flat < P.part1) { unit1(P.first + flat / (784 * 32), flat % (784 * 32)); return; }
   flat -= P.part1;
-  unit2(prob, flat);
+  unit2(P.first + flat / (784 * 32 * P.dim_N), flat % (784 * 32 * P.dim_N));
 }
 `,
 };
@@ -3236,34 +3192,34 @@ const plan: GpuPlan = {
   units: [
     { name: "k6_0", parts: [], tiled: { rows: ["N"], cols: [32] }, hessian: false, fields: ["first", "st_theta", "dim_N", "off_d0", "st_d0", "off_t0", "st_t0"] },
     { name: "k12", parts: [[]], hessian: false, fields: ["total", "threads", "grid_x", "first", "dim_N", "off_t5", "st_t5"] },
-    { name: "group2_map12", parts: [[], ["N", 32]], hessian: false, fields: ["total", "threads", "grid_x", "first", "st_theta", "part0", "dim_N", "off_t0", "st_t0", "off_t5", "st_t5", "off_t6", "st_t6"] },
+    { name: "group2_map12", parts: [[], ["N", 32]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "dim_N", "off_t0", "st_t0", "off_t5", "st_t5", "off_t6", "st_t6"] },
     { name: "map6", parts: [["N", 32]], hessian: false, fields: ["total", "threads", "grid_x", "first", "dim_N", "off_t0", "st_t0", "off_t1", "st_t1", "off_t7", "st_t7", "off_t8", "st_t8"] },
     { name: "k9_0", parts: [["N", 10]], hessian: false, fields: ["total", "threads", "grid_x", "first", "st_theta", "dim_N", "off_t1", "st_t1", "off_t2", "st_t2"] },
     { name: "k9_1", parts: [["N", 10]], hessian: false, fields: ["total", "threads", "grid_x", "first", "st_theta", "dim_N", "off_d1", "st_d1", "off_t2", "st_t2"] },
     { name: "map9", parts: [["N", 10]], hessian: false, fields: ["total", "threads", "grid_x", "first", "dim_N", "off_t2", "st_t2", "off_t3", "st_t3"] },
     { name: "k11", parts: [[]], hessian: false, fields: ["total", "threads", "grid_x", "first", "dim_N", "off_t3", "st_t3", "off_t4", "st_t4"] },
     { name: "value", parts: [[]], hessian: false, fields: ["total", "threads", "grid_x", "first", "off_t4", "st_t4", "off_t6", "st_t6"] },
-    { name: "group9_k17", parts: [[32, "N"], [32], [32, 10], [10]], hessian: false, fields: ["total", "threads", "grid_x", "first", "st_theta", "part0", "part1", "part2", "dim_N", "off_t1", "st_t1", "off_t2", "st_t2", "off_t6", "st_t6", "off_t7", "st_t7", "off_t9", "st_t9"] },
+    { name: "group9_k17", parts: [[32, "N"], [32], [32, 10], [10]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "part1", "part2", "dim_N", "off_t1", "st_t1", "off_t2", "st_t2", "off_t6", "st_t6", "off_t7", "st_t7", "off_t9", "st_t9"] },
     { name: "grad_W1", parts: [[784, 32]], hessian: false, fields: ["total", "threads", "grid_x", "first", "dim_N", "off_d0", "st_d0", "off_t6", "st_t6", "off_t7", "st_t7", "off_t9", "st_t9"] },
-    { name: "group11_k12", parts: [[], [32, 32], [784, "N"]], hessian: false, fields: ["total", "threads", "grid_x", "first", "st_theta", "part0", "part1", "dim_N", "off_d0", "st_d0", "off_t5", "st_t5", "off_t10", "st_t10", "off_t13", "st_t13"] },
+    { name: "group11_k12", parts: [[], [32, 32], [784, "N"]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "part1", "dim_N", "off_d0", "st_d0", "off_t5", "st_t5", "off_t10", "st_t10", "off_t13", "st_t13"] },
     { name: "hess_b2_b2", parts: [[10]], hessian: true, fields: ["total", "threads", "grid_x", "first", "win_start", "win_len", "win_span", "dim_N", "off_t6", "st_t6"] },
     { name: "k25", parts: [], tiled: { rows: [32], cols: [784] }, hessian: false, fields: ["first", "dim_N", "off_d0", "st_d0", "off_t7", "st_t7", "off_t17", "st_t17"] },
     { name: "k26", parts: [], tiled: { rows: [32], cols: [32] }, hessian: false, fields: ["first", "dim_N", "off_t1", "st_t1", "off_t7", "st_t7", "off_t18", "st_t18"] },
     { name: "k28", parts: [], tiled: { rows: [32], cols: [32] }, hessian: false, fields: ["first", "dim_N", "off_t1", "st_t1", "off_t20", "st_t20"] },
-    { name: "group16_k19", parts: [[784, 32, "N"], ["N", 10], [32, "N"], [784, 32, 32], [32], [32]], hessian: false, fields: ["total", "threads", "grid_x", "first", "st_theta", "part0", "part1", "part2", "part3", "part4", "dim_N", "off_d0", "st_d0", "off_t1", "st_t1", "off_t2", "st_t2", "off_t7", "st_t7", "off_t11", "st_t11", "off_t14", "st_t14", "off_t15", "st_t15", "off_t19", "st_t19", "off_t21", "st_t21"] },
+    { name: "group16_k19", parts: [[784, 32, "N"], ["N", 10], [32, "N"], [784, 32, 32], [32], [32]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "part1", "part2", "part3", "part4", "dim_N", "off_d0", "st_d0", "off_t1", "st_t1", "off_t2", "st_t2", "off_t7", "st_t7", "off_t11", "st_t11", "off_t14", "st_t14", "off_t15", "st_t15", "off_t19", "st_t19", "off_t21", "st_t21"] },
     { name: "hess_W1_W1_0", parts: [], tiled: { rows: [784, 32], cols: [784, 32] }, hessian: true, fields: ["first", "win_start", "win_len", "win_span", "dim_N", "off_t6", "st_t6", "off_t10", "st_t10", "off_t11", "st_t11"] },
     { name: "hess_W1_b1_0", parts: [], tiled: { rows: [784, 32], cols: [32] }, hessian: true, fields: ["first", "win_start", "win_len", "win_span", "dim_N", "off_t6", "st_t6", "off_t10", "st_t10", "off_t11", "st_t11", "off_t14", "st_t14"] },
     { name: "hess_b1_b1_0", parts: [], tiled: { rows: [32], cols: [32] }, hessian: true, fields: ["first", "win_start", "win_len", "win_span", "dim_N", "off_t6", "st_t6", "off_t10", "st_t10", "off_t14", "st_t14"] },
-    { name: "group20_hess_W1_b2", parts: [[784, 32, 10], [32, 10], [32, 10, 32], [32, 10]], hessian: true, fields: ["total", "threads", "grid_x", "first", "win_start", "win_len", "win_span", "st_theta", "part0", "part1", "part2", "off_t6", "st_t6", "off_t17", "st_t17", "off_t19", "st_t19", "off_t20", "st_t20", "off_t21", "st_t21"] },
-    { name: "group21_k17", parts: [[32, "N"], [10, "N"]], hessian: false, fields: ["total", "threads", "grid_x", "first", "st_theta", "part0", "dim_N", "off_t2", "st_t2", "off_t9", "st_t9", "off_t16", "st_t16"] },
+    { name: "group20_hess_W1_b2", parts: [[784, 32, 10], [32, 10], [32, 10, 32], [32, 10]], hessian: true, fields: ["total", "grid_x", "first", "win_start", "win_len", "win_span", "st_theta", "part0", "part1", "part2", "off_t6", "st_t6", "off_t17", "st_t17", "off_t19", "st_t19", "off_t20", "st_t20", "off_t21", "st_t21"] },
+    { name: "group21_k17", parts: [[32, "N"], [10, "N"]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "dim_N", "off_t2", "st_t2", "off_t9", "st_t9", "off_t16", "st_t16"] },
     { name: "hess_b1_b1_1", parts: [[32]], hessian: true, fields: ["total", "threads", "grid_x", "first", "win_start", "win_len", "win_span", "st_theta", "dim_N", "off_t2", "st_t2", "off_t6", "st_t6", "off_t8", "st_t8"] },
     { name: "k20", parts: [[784, 32, "N"]], hessian: false, fields: ["total", "threads", "grid_x", "first", "dim_N", "off_d0", "st_d0", "off_t8", "st_t8", "off_t9", "st_t9", "off_t12", "st_t12"] },
-    { name: "group24_hess_W1_W2", parts: [[784, 32, 10], [32, 10]], hessian: true, fields: ["total", "threads", "grid_x", "first", "win_start", "win_len", "win_span", "part0", "dim_N", "off_t6", "st_t6", "off_t11", "st_t11", "off_t14", "st_t14", "off_t16", "st_t16"] },
+    { name: "group24_hess_W1_W2", parts: [[784, 32, 10], [32, 10]], hessian: true, fields: ["total", "grid_x", "first", "win_start", "win_len", "win_span", "part0", "dim_N", "off_t6", "st_t6", "off_t11", "st_t11", "off_t14", "st_t14", "off_t16", "st_t16"] },
     { name: "hess_W1_W1_1", parts: [], tiled: { rows: [784, 32], cols: [784] }, hessian: true, fields: ["first", "win_start", "win_len", "win_span", "dim_N", "off_t6", "st_t6", "off_t12", "st_t12", "off_t13", "st_t13"] },
-    { name: "group26_hess_W1_b1_1", parts: [[784, 32], [784, 32, 32, 10], [32, 32, 10]], hessian: true, fields: ["total", "threads", "grid_x", "first", "win_start", "win_len", "win_span", "st_theta", "part0", "part1", "dim_N", "off_t6", "st_t6", "off_t12", "st_t12", "off_t15", "st_t15", "off_t18", "st_t18"] },
-    { name: "group27_k9_0", parts: [["N", 10], [784, 32, "N"], [32, "N"], [784, 32, 32], [32], [32]], hessian: false, fields: ["total", "threads", "grid_x", "first", "st_theta", "part0", "part1", "part2", "part3", "part4", "dim_N", "off_d0", "st_d0", "off_t1", "st_t1", "off_t2", "st_t2", "off_t7", "st_t7", "off_t11", "st_t11", "off_t14", "st_t14", "off_t15", "st_t15", "off_t19", "st_t19", "off_t21", "st_t21"] },
-    { name: "group28_map9", parts: [["N", 10], [32, "N"], [32], [32, 10], [10], [10, "N"]], hessian: false, fields: ["total", "threads", "grid_x", "first", "st_theta", "part0", "part1", "part2", "part3", "part4", "dim_N", "off_t1", "st_t1", "off_t2", "st_t2", "off_t3", "st_t3", "off_t6", "st_t6", "off_t7", "st_t7", "off_t9", "st_t9", "off_t16", "st_t16"] },
-    { name: "group29_k11", parts: [[], [784, 32], [784, 32, "N"]], hessian: false, fields: ["total", "threads", "grid_x", "first", "part0", "part1", "dim_N", "off_d0", "st_d0", "off_t3", "st_t3", "off_t4", "st_t4", "off_t6", "st_t6", "off_t7", "st_t7", "off_t8", "st_t8", "off_t9", "st_t9", "off_t12", "st_t12"] },
+    { name: "group26_hess_W1_b1_1", parts: [[784, 32], [784, 32, 32, 10], [32, 32, 10]], hessian: true, fields: ["total", "grid_x", "first", "win_start", "win_len", "win_span", "st_theta", "part0", "part1", "dim_N", "off_t6", "st_t6", "off_t12", "st_t12", "off_t15", "st_t15", "off_t18", "st_t18"] },
+    { name: "group27_k9_0", parts: [["N", 10], [784, 32, "N"], [32, "N"], [784, 32, 32], [32], [32]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "part1", "part2", "part3", "part4", "dim_N", "off_d0", "st_d0", "off_t1", "st_t1", "off_t2", "st_t2", "off_t7", "st_t7", "off_t11", "st_t11", "off_t14", "st_t14", "off_t15", "st_t15", "off_t19", "st_t19", "off_t21", "st_t21"] },
+    { name: "group28_map9", parts: [["N", 10], [32, "N"], [32], [32, 10], [10], [10, "N"]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "part1", "part2", "part3", "part4", "dim_N", "off_t1", "st_t1", "off_t2", "st_t2", "off_t3", "st_t3", "off_t6", "st_t6", "off_t7", "st_t7", "off_t9", "st_t9", "off_t16", "st_t16"] },
+    { name: "group29_k11", parts: [[], [784, 32], [784, 32, "N"]], hessian: false, fields: ["total", "grid_x", "first", "part0", "part1", "dim_N", "off_d0", "st_d0", "off_t3", "st_t3", "off_t4", "st_t4", "off_t6", "st_t6", "off_t7", "st_t7", "off_t8", "st_t8", "off_t9", "st_t9", "off_t12", "st_t12"] },
   ],
   entries: {
     value: [

@@ -42,7 +42,6 @@ export const wgsl: Readonly<Record<string, string>> = {
 
 struct Params {
   total: u32,
-  threads: u32,
   grid_x: u32,
   first: i32,
   st_theta: i32,
@@ -78,12 +77,10 @@ fn unit1(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  // A problem's threads: those of unit0, then those of unit1, ...
-  var flat = i32(tid % P.threads);
-  if (flat < P.part0) { unit0(prob, flat); return; }
+  var flat = i32(tid);
+  if (flat < P.part0) { unit0(P.first + flat / (1000), flat % (1000)); return; }
   flat -= P.part0;
-  unit1(prob, flat);
+  unit1(P.first + flat / (999), flat % (999));
 }
 `,
   "group1_k2": `// k2: t2[999]: 2 term(s)
@@ -93,7 +90,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 struct Params {
   total: u32,
-  threads: u32,
   grid_x: u32,
   first: i32,
   st_theta: i32,
@@ -134,12 +130,10 @@ fn unit1(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  // A problem's threads: those of unit0, then those of unit1, ...
-  var flat = i32(tid % P.threads);
-  if (flat < P.part0) { unit0(prob, flat); return; }
+  var flat = i32(tid);
+  if (flat < P.part0) { unit0(P.first + flat / (999), flat % (999)); return; }
   flat -= P.part0;
-  unit1(prob, flat);
+  unit1(P.first + flat / (999), flat % (999));
 }
 `,
   "map2": `// map2: t3 = pow_2 of t2[999]
@@ -172,8 +166,7 @@ fn unit0(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  unit0(prob, i32(tid % P.threads));
+  unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
   "value_0": `// value_0: the objective
@@ -213,8 +206,7 @@ fn unit0(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  unit0(prob, i32(tid % P.threads));
+  unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
   "value_1": `// value_1: the objective
@@ -254,8 +246,7 @@ fn unit0(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  unit0(prob, i32(tid % P.threads));
+  unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
   "k2": `// k2: t2[999]: 2 term(s)
@@ -289,8 +280,7 @@ fn unit0(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  unit0(prob, i32(tid % P.threads));
+  unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
   "grad_x_0": `// grad_x_0: gradient block of x
@@ -320,8 +310,7 @@ fn unit0(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  unit0(prob, i32(tid % P.threads));
+  unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
   "grad_x_1": `// grad_x_1: gradient block of x
@@ -356,8 +345,7 @@ fn unit0(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  unit0(prob, i32(tid % P.threads));
+  unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
   "map0": `// map0: t1 = pow_2 of theta[1000]
@@ -390,8 +378,7 @@ fn unit0(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  unit0(prob, i32(tid % P.threads));
+  unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
   "hess_x_x_0": `// hess_x_x_0: Hessian block (x, x): 6 term(s)
@@ -442,8 +429,7 @@ fn unit0(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  unit0(prob, i32(tid % P.threads));
+  unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
   "hess_x_x_1": `// hess_x_x_1: Hessian block (x, x): 6 term(s)
@@ -502,8 +488,7 @@ fn unit0(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  unit0(prob, i32(tid % P.threads));
+  unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
   "hess_x_x_2": `// hess_x_x_2: Hessian block (x, x): 6 term(s)
@@ -562,8 +547,7 @@ fn unit0(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  unit0(prob, i32(tid % P.threads));
+  unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
   "group12_map2": `// map2: t3 = pow_2 of t2[999]
@@ -572,7 +556,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 struct Params {
   total: u32,
-  threads: u32,
   grid_x: u32,
   first: i32,
   part0: i32,
@@ -608,12 +591,10 @@ fn unit1(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  // A problem's threads: those of unit0, then those of unit1, ...
-  var flat = i32(tid % P.threads);
-  if (flat < P.part0) { unit0(prob, flat); return; }
+  var flat = i32(tid);
+  if (flat < P.part0) { unit0(P.first + flat / (999), flat % (999)); return; }
   flat -= P.part0;
-  unit1(prob, flat);
+  unit1(P.first + flat / (1000), flat % (1000));
 }
 `,
   "group13_value_0": `// value_0: the objective
@@ -624,7 +605,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 struct Params {
   total: u32,
-  threads: u32,
   grid_x: u32,
   first: i32,
   st_theta: i32,
@@ -672,12 +652,10 @@ fn unit1(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  // A problem's threads: those of unit0, then those of unit1, ...
-  var flat = i32(tid % P.threads);
-  if (flat < P.part0) { unit0(prob, flat); return; }
+  var flat = i32(tid);
+  if (flat < P.part0) { unit0(P.first + flat / (1), flat % (1)); return; }
   flat -= P.part0;
-  unit1(prob, flat);
+  unit1(P.first + flat / (999), flat % (999));
 }
 `,
 };
@@ -696,8 +674,8 @@ const plan: GpuPlan = {
     { name: "t5", shape: [999] },
   ],
   units: [
-    { name: "group0_map0", parts: [[1000], [999]], hessian: false, fields: ["total", "threads", "grid_x", "first", "st_theta", "part0", "off_t0", "st_t0", "off_t3", "st_t3"] },
-    { name: "group1_k2", parts: [[999], [999]], hessian: false, fields: ["total", "threads", "grid_x", "first", "st_theta", "part0", "off_t0", "st_t0", "off_t1", "st_t1", "off_t3", "st_t3", "off_t4", "st_t4"] },
+    { name: "group0_map0", parts: [[1000], [999]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "off_t0", "st_t0", "off_t3", "st_t3"] },
+    { name: "group1_k2", parts: [[999], [999]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "off_t0", "st_t0", "off_t1", "st_t1", "off_t3", "st_t3", "off_t4", "st_t4"] },
     { name: "map2", parts: [[999]], hessian: false, fields: ["total", "threads", "grid_x", "first", "off_t1", "st_t1", "off_t2", "st_t2"] },
     { name: "value_0", parts: [[]], hessian: false, fields: ["total", "threads", "grid_x", "first", "off_t2", "st_t2"] },
     { name: "value_1", parts: [[]], hessian: false, fields: ["total", "threads", "grid_x", "first", "off_t4", "st_t4"] },
@@ -708,8 +686,8 @@ const plan: GpuPlan = {
     { name: "hess_x_x_0", parts: [[1000]], hessian: true, fields: ["total", "threads", "grid_x", "first", "win_start", "win_len", "win_span"] },
     { name: "hess_x_x_1", parts: [[999]], hessian: true, fields: ["total", "threads", "grid_x", "first", "win_start", "win_len", "win_span", "st_theta"] },
     { name: "hess_x_x_2", parts: [[999]], hessian: true, fields: ["total", "threads", "grid_x", "first", "win_start", "win_len", "win_span", "st_theta", "off_t1", "st_t1"] },
-    { name: "group12_map2", parts: [[999], [1000]], hessian: false, fields: ["total", "threads", "grid_x", "first", "part0", "off_t1", "st_t1", "off_t2", "st_t2"] },
-    { name: "group13_value_0", parts: [[], [999]], hessian: false, fields: ["total", "threads", "grid_x", "first", "st_theta", "part0", "off_t1", "st_t1", "off_t2", "st_t2", "off_t3", "st_t3"] },
+    { name: "group12_map2", parts: [[999], [1000]], hessian: false, fields: ["total", "grid_x", "first", "part0", "off_t1", "st_t1", "off_t2", "st_t2"] },
+    { name: "group13_value_0", parts: [[], [999]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "off_t1", "st_t1", "off_t2", "st_t2", "off_t3", "st_t3"] },
   ],
   entries: {
     value: [

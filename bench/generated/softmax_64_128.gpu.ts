@@ -198,8 +198,7 @@ fn unit0(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  unit0(prob, i32(tid % P.threads));
+  unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
   "k4_1": `// k4_1: t4[N, 128]: 2 term(s)
@@ -232,8 +231,7 @@ fn unit0(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  unit0(prob, i32(tid % P.threads));
+  unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
   "k5": `// k5: t5[N] = max(t4)
@@ -266,8 +264,7 @@ fn unit0(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  unit0(prob, i32(tid % P.threads));
+  unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
   "k6": `// k6: t6[N, 128]: 2 term(s)
@@ -304,8 +301,7 @@ fn unit0(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  unit0(prob, i32(tid % P.threads));
+  unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
   "map6": `// map6: t7 = exp of t6[N, 128]
@@ -341,8 +337,7 @@ fn unit0(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  unit0(prob, i32(tid % P.threads));
+  unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
   "k8": `// k8: t8[N]: 1 term(s)
@@ -386,8 +381,7 @@ fn unit0(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  unit0(prob, i32(tid % P.threads));
+  unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
   "map8": `// map8: t9 = log, t13 = pow_-1, t15 = pow_-2 of t8[N]
@@ -443,8 +437,7 @@ fn unit0(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  unit0(prob, i32(tid % P.threads));
+  unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
   "k11_0": `// k11_0: t11: 3 term(s)
@@ -486,8 +479,7 @@ fn unit0(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  unit0(prob, i32(tid % P.threads));
+  unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
   "k11_1": `// k11_1: t11: 3 term(s)
@@ -529,8 +521,7 @@ fn unit0(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  unit0(prob, i32(tid % P.threads));
+  unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
   "k11_2": `// k11_2: t11: 3 term(s)
@@ -569,8 +560,7 @@ fn unit0(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  unit0(prob, i32(tid % P.threads));
+  unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
   "value": `// value: the objective
@@ -600,8 +590,7 @@ fn unit0(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  unit0(prob, i32(tid % P.threads));
+  unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
   "group12_grad_W_0": `// grad_W_0: gradient block of W
@@ -611,7 +600,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 struct Params {
   total: u32,
-  threads: u32,
   grid_x: u32,
   first: i32,
   part0: i32,
@@ -679,12 +667,10 @@ fn unit1(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  // A problem's threads: those of unit0, then those of unit1, ...
-  var flat = i32(tid % P.threads);
-  if (flat < P.part0) { unit0(prob, flat); return; }
+  var flat = i32(tid);
+  if (flat < P.part0) { unit0(P.first + flat / (64 * 128), flat % (64 * 128)); return; }
   flat -= P.part0;
-  unit1(prob, flat);
+  unit1(P.first + flat / (128), flat % (128));
 }
 `,
   "grad_W_1": `// grad_W_1: gradient block of W
@@ -862,8 +848,7 @@ fn unit0(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  unit0(prob, i32(tid % P.threads));
+  unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
   "group15_map2": `// map2: t12 = pow_-1 of t2
@@ -872,7 +857,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 struct Params {
   total: u32,
-  threads: u32,
   grid_x: u32,
   first: i32,
   part0: i32,
@@ -911,12 +895,10 @@ fn unit1(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  // A problem's threads: those of unit0, then those of unit1, ...
-  var flat = i32(tid % P.threads);
-  if (flat < P.part0) { unit0(prob, flat); return; }
+  var flat = i32(tid);
+  if (flat < P.part0) { unit0(P.first + flat / (1), flat % (1)); return; }
   flat -= P.part0;
-  unit1(prob, flat);
+  unit1(P.first + flat / (64 * P.dim_N), flat % (64 * P.dim_N));
 }
 `,
   "group16_k8": `// k8: t8[N]: 1 term(s)
@@ -928,7 +910,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 struct Params {
   total: u32,
-  threads: u32,
   grid_x: u32,
   first: i32,
   part0: i32,
@@ -993,14 +974,12 @@ fn unit2(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  // A problem's threads: those of unit0, then those of unit1, ...
-  var flat = i32(tid % P.threads);
-  if (flat < P.part0) { unit0(prob, flat); return; }
+  var flat = i32(tid);
+  if (flat < P.part0) { unit0(P.first + flat / (P.dim_N), flat % (P.dim_N)); return; }
   flat -= P.part0;
-  if (flat < P.part1) { unit1(prob, flat); return; }
+  if (flat < P.part1) { unit1(P.first + flat / (64 * 128 * P.dim_N), flat % (64 * 128 * P.dim_N)); return; }
   flat -= P.part1;
-  unit2(prob, flat);
+  unit2(P.first + flat / (128 * P.dim_N), flat % (128 * P.dim_N));
 }
 `,
   "group17_k16": `// k16: t16[64, 128, N]: 1 term(s)
@@ -1014,7 +993,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 struct Params {
   total: u32,
-  threads: u32,
   grid_x: u32,
   first: i32,
   part0: i32,
@@ -1086,16 +1064,14 @@ fn unit3(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  // A problem's threads: those of unit0, then those of unit1, ...
-  var flat = i32(tid % P.threads);
-  if (flat < P.part0) { unit0(prob, flat); return; }
+  var flat = i32(tid);
+  if (flat < P.part0) { unit0(P.first + flat / (64 * 128 * P.dim_N), flat % (64 * 128 * P.dim_N)); return; }
   flat -= P.part0;
-  if (flat < P.part1) { unit1(prob, flat); return; }
+  if (flat < P.part1) { unit1(P.first + flat / (64 * 128 * P.dim_N), flat % (64 * 128 * P.dim_N)); return; }
   flat -= P.part1;
-  if (flat < P.part2) { unit2(prob, flat); return; }
+  if (flat < P.part2) { unit2(P.first + flat / (128 * P.dim_N), flat % (128 * P.dim_N)); return; }
   flat -= P.part2;
-  unit3(prob, flat);
+  unit3(P.first + flat / (128 * P.dim_N), flat % (128 * P.dim_N));
 }
 `,
   "hess_W_W_0": `// hess_W_W_0: Hessian block (W, W): 2 term(s)
@@ -1867,7 +1843,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
 
 struct Params {
   total: u32,
-  threads: u32,
   grid_x: u32,
   first: i32,
   win_start: i32,
@@ -1962,12 +1937,10 @@ fn unit1(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  // A problem's threads: those of unit0, then those of unit1, ...
-  var flat = i32(tid % P.threads);
-  if (flat < P.part0) { unit0(prob, flat); return; }
+  var flat = i32(tid);
+  if (flat < P.part0) { unit0(P.first + flat / (64 * 128), flat % (64 * 128)); return; }
   flat -= P.part0;
-  unit1(prob, flat);
+  unit1(P.first + flat / (128), flat % (128));
 }
 `,
   "group23_k11_0": `// k11_0: t11: 3 term(s)
@@ -1987,7 +1960,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 struct Params {
   total: u32,
-  threads: u32,
   grid_x: u32,
   first: i32,
   part0: i32,
@@ -2132,22 +2104,20 @@ fn unit6(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  // A problem's threads: those of unit0, then those of unit1, ...
-  var flat = i32(tid % P.threads);
-  if (flat < P.part0) { unit0(prob, flat); return; }
+  var flat = i32(tid);
+  if (flat < P.part0) { unit0(P.first + flat / (1), flat % (1)); return; }
   flat -= P.part0;
-  if (flat < P.part1) { unit1(prob, flat); return; }
+  if (flat < P.part1) { unit1(P.first + flat / (64 * 128), flat % (64 * 128)); return; }
   flat -= P.part1;
-  if (flat < P.part2) { unit2(prob, flat); return; }
+  if (flat < P.part2) { unit2(P.first + flat / (128), flat % (128)); return; }
   flat -= P.part2;
-  if (flat < P.part3) { unit3(prob, flat); return; }
+  if (flat < P.part3) { unit3(P.first + flat / (64 * 128 * P.dim_N), flat % (64 * 128 * P.dim_N)); return; }
   flat -= P.part3;
-  if (flat < P.part4) { unit4(prob, flat); return; }
+  if (flat < P.part4) { unit4(P.first + flat / (64 * 128 * P.dim_N), flat % (64 * 128 * P.dim_N)); return; }
   flat -= P.part4;
-  if (flat < P.part5) { unit5(prob, flat); return; }
+  if (flat < P.part5) { unit5(P.first + flat / (128 * P.dim_N), flat % (128 * P.dim_N)); return; }
   flat -= P.part5;
-  unit6(prob, flat);
+  unit6(P.first + flat / (128 * P.dim_N), flat % (128 * P.dim_N));
 }
 `,
   "group24_k11_1": `// k11_1: t11: 3 term(s)
@@ -2157,7 +2127,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 struct Params {
   total: u32,
-  threads: u32,
   grid_x: u32,
   first: i32,
   part0: i32,
@@ -2219,12 +2188,10 @@ fn unit1(prob: i32, flat: i32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
-  let prob: i32 = P.first + i32(tid / P.threads);
-  // A problem's threads: those of unit0, then those of unit1, ...
-  var flat = i32(tid % P.threads);
-  if (flat < P.part0) { unit0(prob, flat); return; }
+  var flat = i32(tid);
+  if (flat < P.part0) { unit0(P.first + flat / (1), flat % (1)); return; }
   flat -= P.part0;
-  unit1(prob, flat);
+  unit1(P.first + flat / (128), flat % (128));
 }
 `,
 };
@@ -2267,19 +2234,19 @@ const plan: GpuPlan = {
     { name: "k11_1", parts: [[]], hessian: false, fields: ["total", "threads", "grid_x", "first", "dim_N", "off_t1", "st_t1", "off_t6", "st_t6"] },
     { name: "k11_2", parts: [[]], hessian: false, fields: ["total", "threads", "grid_x", "first", "dim_N", "off_d1", "st_d1", "off_t0", "st_t0", "off_t6", "st_t6"] },
     { name: "value", parts: [[]], hessian: false, fields: ["total", "threads", "grid_x", "first", "off_t6", "st_t6", "off_t7", "st_t7"] },
-    { name: "group12_grad_W_0", parts: [[64, 128], [128]], hessian: false, fields: ["total", "threads", "grid_x", "first", "part0", "dim_N", "off_d0", "st_d0", "off_t3", "st_t3", "off_t7", "st_t7", "off_t8", "st_t8"] },
+    { name: "group12_grad_W_0", parts: [[64, 128], [128]], hessian: false, fields: ["total", "grid_x", "first", "part0", "dim_N", "off_d0", "st_d0", "off_t3", "st_t3", "off_t7", "st_t7", "off_t8", "st_t8"] },
     { name: "grad_W_1", parts: [], tiled: { rows: [128], cols: [64] }, hessian: false, fields: ["first", "dim_N", "off_d0", "st_d0", "off_d1", "st_d1", "off_t7", "st_t7"] },
     { name: "grad_b_1", parts: [[128]], hessian: false, fields: ["total", "threads", "grid_x", "first", "dim_N", "off_d1", "st_d1", "off_t7", "st_t7"] },
-    { name: "group15_map2", parts: [[], [64, "N"]], hessian: false, fields: ["total", "threads", "grid_x", "first", "part0", "dim_N", "off_d0", "st_d0", "off_t7", "st_t7", "off_t13", "st_t13"] },
-    { name: "group16_k8", parts: [["N"], [64, 128, "N"], [128, "N"]], hessian: false, fields: ["total", "threads", "grid_x", "first", "part0", "part1", "dim_N", "off_d0", "st_d0", "off_t3", "st_t3", "off_t4", "st_t4", "off_t11", "st_t11", "off_t14", "st_t14"] },
-    { name: "group17_k16", parts: [[64, 128, "N"], [64, 128, "N"], [128, "N"], [128, "N"]], hessian: false, fields: ["total", "threads", "grid_x", "first", "part0", "part1", "part2", "dim_N", "off_d0", "st_d0", "off_t3", "st_t3", "off_t8", "st_t8", "off_t9", "st_t9", "off_t10", "st_t10", "off_t12", "st_t12", "off_t15", "st_t15", "off_t16", "st_t16"] },
+    { name: "group15_map2", parts: [[], [64, "N"]], hessian: false, fields: ["total", "grid_x", "first", "part0", "dim_N", "off_d0", "st_d0", "off_t7", "st_t7", "off_t13", "st_t13"] },
+    { name: "group16_k8", parts: [["N"], [64, 128, "N"], [128, "N"]], hessian: false, fields: ["total", "grid_x", "first", "part0", "part1", "dim_N", "off_d0", "st_d0", "off_t3", "st_t3", "off_t4", "st_t4", "off_t11", "st_t11", "off_t14", "st_t14"] },
+    { name: "group17_k16", parts: [[64, 128, "N"], [64, 128, "N"], [128, "N"], [128, "N"]], hessian: false, fields: ["total", "grid_x", "first", "part0", "part1", "part2", "dim_N", "off_d0", "st_d0", "off_t3", "st_t3", "off_t8", "st_t8", "off_t9", "st_t9", "off_t10", "st_t10", "off_t12", "st_t12", "off_t15", "st_t15", "off_t16", "st_t16"] },
     { name: "hess_W_W_0", parts: [], tiled: { rows: [64, 128], cols: [64, 128] }, hessian: true, fields: ["first", "win_start", "win_len", "win_span", "dim_N", "off_t7", "st_t7", "off_t10", "st_t10", "off_t11", "st_t11"] },
     { name: "hess_W_b_0", parts: [], tiled: { rows: [64, 128], cols: [128] }, hessian: true, fields: ["first", "win_start", "win_len", "win_span", "dim_N", "off_t7", "st_t7", "off_t10", "st_t10", "off_t14", "st_t14"] },
     { name: "hess_b_b_0", parts: [], tiled: { rows: [128], cols: [128] }, hessian: true, fields: ["first", "win_start", "win_len", "win_span", "dim_N", "off_t7", "st_t7", "off_t14", "st_t14", "off_t15", "st_t15"] },
     { name: "hess_W_W_1", parts: [], tiled: { rows: [64, 128], cols: [64] }, hessian: true, fields: ["first", "win_start", "win_len", "win_span", "dim_N", "off_t7", "st_t7", "off_t12", "st_t12", "off_t13", "st_t13"] },
-    { name: "group22_hess_W_b_1", parts: [[64, 128], [128]], hessian: true, fields: ["total", "threads", "grid_x", "first", "win_start", "win_len", "win_span", "part0", "dim_N", "off_t7", "st_t7", "off_t12", "st_t12", "off_t16", "st_t16"] },
-    { name: "group23_k11_0", parts: [[], [64, 128], [128], [64, 128, "N"], [64, 128, "N"], [128, "N"], [128, "N"]], hessian: false, fields: ["total", "threads", "grid_x", "first", "part0", "part1", "part2", "part3", "part4", "part5", "dim_N", "off_d0", "st_d0", "off_t3", "st_t3", "off_t5", "st_t5", "off_t6", "st_t6", "off_t7", "st_t7", "off_t8", "st_t8", "off_t9", "st_t9", "off_t10", "st_t10", "off_t12", "st_t12", "off_t15", "st_t15", "off_t16", "st_t16"] },
-    { name: "group24_k11_1", parts: [[], [128]], hessian: false, fields: ["total", "threads", "grid_x", "first", "part0", "dim_N", "off_d1", "st_d1", "off_t1", "st_t1", "off_t6", "st_t6", "off_t7", "st_t7"] },
+    { name: "group22_hess_W_b_1", parts: [[64, 128], [128]], hessian: true, fields: ["total", "grid_x", "first", "win_start", "win_len", "win_span", "part0", "dim_N", "off_t7", "st_t7", "off_t12", "st_t12", "off_t16", "st_t16"] },
+    { name: "group23_k11_0", parts: [[], [64, 128], [128], [64, 128, "N"], [64, 128, "N"], [128, "N"], [128, "N"]], hessian: false, fields: ["total", "grid_x", "first", "part0", "part1", "part2", "part3", "part4", "part5", "dim_N", "off_d0", "st_d0", "off_t3", "st_t3", "off_t5", "st_t5", "off_t6", "st_t6", "off_t7", "st_t7", "off_t8", "st_t8", "off_t9", "st_t9", "off_t10", "st_t10", "off_t12", "st_t12", "off_t15", "st_t15", "off_t16", "st_t16"] },
+    { name: "group24_k11_1", parts: [[], [128]], hessian: false, fields: ["total", "grid_x", "first", "part0", "dim_N", "off_d1", "st_d1", "off_t1", "st_t1", "off_t6", "st_t6", "off_t7", "st_t7"] },
   ],
   entries: {
     value: [

@@ -281,7 +281,7 @@ function levelPrologue(w: Writer, levels: readonly Level[], ind: string, skip: s
   }
 }
 
-/** Plain units: each a function of (problem, flat thread index), main picks the unit a thread falls in. */
+/** Plain units: each a function of (problem, flat thread index); main picks the unit a thread falls in. */
 function emitPlain(w: Writer, members: readonly Unit[]): void {
   members.forEach((u, k) => {
     w.line(`/** ${u.name}: one thread per output of its loop nest. */`);
@@ -296,16 +296,18 @@ function emitPlain(w: Writer, members: readonly Unit[]): void {
   w.line('fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {');
   w.line(`  let tid = (wid.x + wid.y * P.grid_x) * ${WORKGROUP}u + li;`);
   w.line('  if (tid >= P.total) { return; }');
-  w.line('  let prob: i32 = P.first + i32(tid / P.threads);');
   if (members.length === 1) {
-    w.line('  unit0(prob, i32(tid % P.threads));');
+    w.line('  unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));');
   } else {
-    w.line('  // A problem\'s threads: those of unit0, then those of unit1, ...');
-    w.line('  var flat = i32(tid % P.threads);');
-    members.forEach((_, k) => {
-      if (k === members.length - 1) w.line(`  unit${k}(prob, flat);`);
+    // Unit-major: all problems' threads of unit0, then of unit1, ...: a warp almost never spans
+    // two units (P.part<k> = problems × threads per problem of unit k).
+    w.line('  var flat = i32(tid);');
+    members.forEach((u, k) => {
+      const T = u.levels.length === 0 ? '1' : u.levels.map((l) => w.int(l.to)).join(' * ');
+      const call = `unit${k}(P.first + flat / (${T}), flat % (${T}));`;
+      if (k === members.length - 1) w.line(`  ${call}`);
       else {
-        w.line(`  if (flat < P.part${k}) { unit${k}(prob, flat); return; }`);
+        w.line(`  if (flat < P.part${k}) { ${call} return; }`);
         w.line(`  flat -= P.part${k};`);
       }
     });

@@ -433,7 +433,8 @@ class Engine<D> implements Kernels<D> {
         const pass = passes[w]!;
         const span = pass.reduce((a, x) => a + x.len, 0);
         const own: Record<string, number> = { first, total: count * threads, threads, grid_x: gridX, win_start: pass[0]!.start, win_len: hess.winLen, win_span: span };
-        partSizes.forEach((t, k) => (own[`part${k}`] = t));
+        // Merged units are laid out unit by unit, each over all the dispatch's problems.
+        partSizes.forEach((t, k) => (own[`part${k}`] = count * t));
         const r = new Int32Array(unit.fields.length);
         unit.fields.forEach((f, k) => (r[k] = own[f] ?? base.get(f)!));
         records.push(r);
