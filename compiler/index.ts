@@ -22,26 +22,31 @@ export type CompileResult =
   | { ok: true; outputs: { target: Target; fileName: string; code: string }[] }
   | { ok: false; diagnostics: Diagnostic[] };
 
-/** Parses, differentiates and lowers a model: the target-neutral program every emitter starts from. */
-export function lowerModel(model: Model): Program {
+/**
+ * Differentiates and lowers a model: the target-neutral program every emitter starts from.
+ * `families: false` computes derivatives of tanh and σ from their argument (see LowerInput).
+ */
+export function lowerModel(model: Model, options: { families?: boolean } = {}): Program {
   resetVars();
   const im = toIndexForm(model);
   const diff = new Differentiator(im.nodes);
   const gradients = im.params.map((p) => diff.formula(im.objective, p));
   const hessians = im.params.map((_, i) => im.params.map((q, j) => (j < i ? { shape: [], terms: [] } : diff.formula(gradients[i]!, q))));
-  return lower({ nodes: im.nodes, params: im.params, value: im.objective, gradients, hessians, symbolicDims: model.symbolicDims });
+  return lower({ nodes: im.nodes, params: im.params, value: im.objective, gradients, hessians, symbolicDims: model.symbolicDims, families: options.families ?? true });
 }
 
 export function compile(source: string, sourcePath: string, options: { targets?: readonly Target[] } = {}): CompileResult {
   const targets = options.targets ?? ['ts'];
   const { model, diagnostics } = parseModel(source, sourcePath);
   if (!model || diagnostics.length > 0) return { ok: false, diagnostics };
-  const program = lowerModel(model);
+  // float64 can derive tanh′ from tanh; float32 cannot (see LowerInput.families).
+  const program = targets.includes('ts') ? lowerModel(model) : null;
+  const gpuProgram = targets.includes('wgsl') ? lowerModel(model, { families: false }) : null;
   const outputs: { target: Target; fileName: string; code: string }[] = [];
   const info = { sourcePath, name: model.name, params: model.params, data: model.data, symbolicDims: model.symbolicDims };
   for (const target of targets) {
-    if (target === 'ts') outputs.push({ target, fileName: `${model.name}.ts`, code: emitTypeScript(program, info) });
-    else outputs.push({ target, fileName: `${model.name}.gpu.ts`, code: emitGpuModule(emitWgsl(program, info), info, program.notes) });
+    if (target === 'ts') outputs.push({ target, fileName: `${model.name}.ts`, code: emitTypeScript(program!, info) });
+    else outputs.push({ target, fileName: `${model.name}.gpu.ts`, code: emitGpuModule(emitWgsl(gpuProgram!, info), info, gpuProgram!.notes) });
   }
   return { ok: true, outputs };
 }

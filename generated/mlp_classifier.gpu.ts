@@ -260,6 +260,15 @@ fn f_tanh(x: f32) -> f32 {
   return sign(x) * (-e / (2.0f + e));
 }
 
+fn f_tanh_d1(x: f32) -> f32 {
+  let e = exp(-2.0f * abs(x));
+  return 4.0f * e / ((1.0f + e) * (1.0f + e));
+}
+
+fn f_tanh_d2(x: f32) -> f32 {
+  return -2.0f * f_tanh(x) * f_tanh_d1(x);
+}
+
 /** k21_1: one thread per output of its loop nest. */
 fn unit0(prob: i32, flat: i32) {
   var acc195: f32 = 0.0f;
@@ -284,10 +293,9 @@ fn unit1(prob: i32, flat: i32) {
   let q_i1: i32 = flat / 8;
   let i0: i32 = q_i1 % P.dim_N;
   let x: f32 = temp[P.off_t0 + prob * P.st_t0 + i0 * 8 + i1];
-  let y: f32 = f_tanh(x);
-  temp[P.off_t1 + prob * P.st_t1 + i0 * 8 + i1] = y;
-  temp[P.off_t16 + prob * P.st_t16 + i0 * 8 + i1] = 1.0f - (y * y);
-  temp[P.off_t18 + prob * P.st_t18 + i0 * 8 + i1] = ((-2.0f) * y) * (1.0f - (y * y));
+  temp[P.off_t1 + prob * P.st_t1 + i0 * 8 + i1] = f_tanh(x);
+  temp[P.off_t16 + prob * P.st_t16 + i0 * 8 + i1] = f_tanh_d1(x);
+  temp[P.off_t18 + prob * P.st_t18 + i0 * 8 + i1] = f_tanh_d2(x);
 }
 
 @compute @workgroup_size(64)
@@ -955,16 +963,24 @@ fn f_tanh(x: f32) -> f32 {
   return sign(x) * (-e / (2.0f + e));
 }
 
+fn f_tanh_d1(x: f32) -> f32 {
+  let e = exp(-2.0f * abs(x));
+  return 4.0f * e / ((1.0f + e) * (1.0f + e));
+}
+
+fn f_tanh_d2(x: f32) -> f32 {
+  return -2.0f * f_tanh(x) * f_tanh_d1(x);
+}
+
 /** map6: one thread per output of its loop nest. */
 fn unit0(prob: i32, flat: i32) {
   let i1: i32 = flat % 8;
   let q_i1: i32 = flat / 8;
   let i0: i32 = q_i1 % P.dim_N;
   let x: f32 = temp[P.off_t0 + prob * P.st_t0 + i0 * 8 + i1];
-  let y: f32 = f_tanh(x);
-  temp[P.off_t1 + prob * P.st_t1 + i0 * 8 + i1] = y;
-  temp[P.off_t16 + prob * P.st_t16 + i0 * 8 + i1] = 1.0f - (y * y);
-  temp[P.off_t18 + prob * P.st_t18 + i0 * 8 + i1] = ((-2.0f) * y) * (1.0f - (y * y));
+  temp[P.off_t1 + prob * P.st_t1 + i0 * 8 + i1] = f_tanh(x);
+  temp[P.off_t16 + prob * P.st_t16 + i0 * 8 + i1] = f_tanh_d1(x);
+  temp[P.off_t18 + prob * P.st_t18 + i0 * 8 + i1] = f_tanh_d2(x);
 }
 
 @compute @workgroup_size(64)

@@ -150,14 +150,22 @@ fn f_tanh(x: f32) -> f32 {
   return sign(x) * (-e / (2.0f + e));
 }
 
+fn f_tanh_d1(x: f32) -> f32 {
+  let e = exp(-2.0f * abs(x));
+  return 4.0f * e / ((1.0f + e) * (1.0f + e));
+}
+
+fn f_tanh_d2(x: f32) -> f32 {
+  return -2.0f * f_tanh(x) * f_tanh_d1(x);
+}
+
 /** map5: one thread per output of its loop nest. */
 fn unit0(prob: i32, flat: i32) {
   let i0: i32 = flat % 5;
   let x: f32 = temp[P.off_t0 + prob * P.st_t0 + i0];
-  let y: f32 = f_tanh(x);
-  temp[P.off_t1 + prob * P.st_t1 + i0] = y;
-  temp[P.off_t4 + prob * P.st_t4 + i0] = 1.0f - (y * y);
-  temp[P.off_t5 + prob * P.st_t5 + i0] = ((-2.0f) * y) * (1.0f - (y * y));
+  temp[P.off_t1 + prob * P.st_t1 + i0] = f_tanh(x);
+  temp[P.off_t4 + prob * P.st_t4 + i0] = f_tanh_d1(x);
+  temp[P.off_t5 + prob * P.st_t5 + i0] = f_tanh_d2(x);
 }
 
 @compute @workgroup_size(64)

@@ -283,16 +283,24 @@ fn f_tanh(x: f32) -> f32 {
   return sign(x) * (-e / (2.0f + e));
 }
 
+fn f_tanh_d1(x: f32) -> f32 {
+  let e = exp(-2.0f * abs(x));
+  return 4.0f * e / ((1.0f + e) * (1.0f + e));
+}
+
+fn f_tanh_d2(x: f32) -> f32 {
+  return -2.0f * f_tanh(x) * f_tanh_d1(x);
+}
+
 /** map6: one thread per output of its loop nest. */
 fn unit0(prob: i32, flat: i32) {
   let i1: i32 = flat % 32;
   let q_i1: i32 = flat / 32;
   let i0: i32 = q_i1 % P.dim_N;
   let x: f32 = temp[P.off_t0 + prob * P.st_t0 + i0 * 32 + i1];
-  let y: f32 = f_tanh(x);
-  temp[P.off_t1 + prob * P.st_t1 + i0 * 32 + i1] = y;
-  temp[P.off_t7 + prob * P.st_t7 + i0 * 32 + i1] = 1.0f - (y * y);
-  temp[P.off_t8 + prob * P.st_t8 + i0 * 32 + i1] = ((-2.0f) * y) * (1.0f - (y * y));
+  temp[P.off_t1 + prob * P.st_t1 + i0 * 32 + i1] = f_tanh(x);
+  temp[P.off_t7 + prob * P.st_t7 + i0 * 32 + i1] = f_tanh_d1(x);
+  temp[P.off_t8 + prob * P.st_t8 + i0 * 32 + i1] = f_tanh_d2(x);
 }
 
 @compute @workgroup_size(64)

@@ -22,6 +22,11 @@ export interface LowerInput {
   /** hessians[i][j] for i <= j: d²f / dP_i dP_j. */
   readonly hessians: readonly (readonly Formula[])[];
   readonly symbolicDims: readonly string[];
+  /**
+   * Derive tanh′, tanh″ (σ′, σ″) from tanh (σ) itself: cheaper, and exact enough in float64; in
+   * float32, 1 − y² loses the tails (|y| → 1), so the GPU target computes each from x.
+   */
+  readonly families?: boolean;
 }
 
 export function lower(input: LowerInput): Program {
@@ -139,7 +144,7 @@ export function lower(input: LowerInput): Program {
     const vars = arg.shape.map((_, k) => `i${k}`);
     const inner: Stmt[] = [{ k: 'let', name: 'x', int: false, value: argLoad(arg, vars) }];
     const fns = members.map((m) => (m as Extract<TNode, { kind: 'map' }>).fn);
-    const family = FAMILIES.find((f) => fns.every((fn) => f.members.includes(fn.name)) && fns.length > 1);
+    const family = input.families === false ? undefined : FAMILIES.find((f) => fns.every((fn) => f.members.includes(fn.name)) && fns.length > 1);
     const x: Expr = { k: 'local', name: 'x' };
     const y: Expr = { k: 'local', name: 'y' };
     if (family) inner.push({ k: 'let', name: 'y', int: false, value: { k: 'call', fn: { name: family.members[0]!, p: 0 }, arg: x } });

@@ -61,6 +61,25 @@ describe('tiled matrix-product kernels', () => {
   });
 });
 
+describe('saturated units', () => {
+  it('tanh and σ far in their tails keep their curvature in float32', { timeout: SLOW }, async (ctx) => {
+    const device = await deviceOrSkip(ctx);
+    const src = `dim N\ndata X[N, 3]\nparam w[3]\nparam v[3]\nminimize sum(tanh(X * w)) + sum(sigmoid(X * v))\n`;
+    const { cpu, gpu } = await both(src, 'saturated');
+    const N = 20;
+    // |z| between 6 and 9: tanh′ ≈ 1e-5..1e-7, where 1 − tanh² in float32 is mostly rounding.
+    const X = Float64Array.from({ length: N * 3 }, (_, i) => (i % 3 === 0 ? (i % 2 ? 1 : -1) * (6 + (i % 7) / 2) : 0.01 * (i % 5)));
+    const theta = [1, 0.5, -0.5, 1.2, 0.3, 0.2];
+    const k = await gpu.createKernels(device);
+    k.setData({ X });
+    const r = await k.evaluate(theta);
+    const ref = cpu.evaluate(theta, { X });
+    expect(relativeError(r.hessian, ref.hessian)).toBeLessThan(TOL);
+    expect(relativeError(r.gradient, ref.gradient)).toBeLessThan(TOL);
+    k.destroy();
+  });
+});
+
 describe('Hessians larger than one storage binding', () => {
   it('a dense 6000 × 6000 Hessian (144 MB) is written in windows', { timeout: SLOW }, async (ctx) => {
     const device = await deviceOrSkip(ctx);
