@@ -1,5 +1,5 @@
 // Runs a generated GPU module's kernels on a GPUDevice. The module brings its WGSL and a plan
-// (buffers, units, steps of each entry point); everything here is the same for every model:
+// (buffers, kernels, steps of each entry point); everything here is the same for every model:
 // checking inputs, sizing and reusing buffers, pipelines (cached per device), uniforms,
 // dispatch, read-back, and GPU errors turned into JavaScript errors that name the kernel.
 
@@ -217,7 +217,7 @@ class Engine<D> implements Kernels<D> {
   private data: DataLayout | null = null;
   private destroyed = false;
   private lost: string | null = null;
-  /** Bind groups for the current buffers, by Hessian window. */
+  /** Bind groups for the current buffers, one per pass over the Hessian's windows. */
   private groups: GPUBindGroup[] = [];
   private readonly n: number;
   /** Bytes of the largest Params struct: the uniform binding's size. */
@@ -412,7 +412,7 @@ class Engine<D> implements Kernels<D> {
       base.set(`st_t${k}`, t.size);
     });
     const records: Int32Array[] = [];
-    type Op = { clear: Role | number; offset: number; size: number } | { unit: string; record: number; window: number; groups: [number, number, number] };
+    type Op = { clear: Role | number; offset: number; size: number } | { unit: string; record: number; pass: number; groups: [number, number, number] };
     const ops: Op[] = [];
     // Clearing the Hessian: each part (a number stands for a part).
     const clearHessian: Op[] = hess.parts.map((_, k) => ({ clear: k, offset: 0, size: Math.min(hess.partLen, hessLen - k * hess.partLen) }));
@@ -449,7 +449,7 @@ class Engine<D> implements Kernels<D> {
         if (gx > maxGroups || gy > maxGroups) throw new RangeError(`hessgen ${name}: kernel ${unit.name} is too large for one dispatch`);
         for (const w of wins) for (let first = 0; first < B; first += maxGroups) {
           const count = Math.min(maxGroups, B - first);
-          ops.push({ unit: unit.name, record: record(first, count, 1, gx, w), window: w, groups: [gx, gy, count] });
+          ops.push({ unit: unit.name, record: record(first, count, 1, gx, w), pass: w, groups: [gx, gy, count] });
         }
         continue;
       }
@@ -462,7 +462,7 @@ class Engine<D> implements Kernels<D> {
         const groupsNeeded = Math.ceil((count * T) / WORKGROUP);
         const gx = Math.min(groupsNeeded, maxGroups);
         const gy = Math.ceil(groupsNeeded / gx);
-        ops.push({ unit: unit.name, record: record(first, count, T, gx, w), window: w, groups: [gx, gy, 1] });
+        ops.push({ unit: unit.name, record: record(first, count, T, gx, w), pass: w, groups: [gx, gy, 1] });
       }
     }
     const outputs: Op[] = [
@@ -500,7 +500,7 @@ class Engine<D> implements Kernels<D> {
       if (!pass) pass = enc.beginComputePass({ label: `${name}.${entry}` });
       const p: GPUComputePassEncoder = pass;
       p.setPipeline(this.pipelines.get(op.unit)!);
-      p.setBindGroup(0, this.groups[op.window]!, [op.record * stride]);
+      p.setBindGroup(0, this.groups[op.pass]!, [op.record * stride]);
       p.dispatchWorkgroups(op.groups[0], op.groups[1], op.groups[2]);
     }
     endPass();
