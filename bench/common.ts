@@ -88,3 +88,26 @@ export function layoutProblems(
   if (model.params.length !== params.length) problems.push(`${model.params.length} params, expected ${params.length}`);
   return problems;
 }
+
+/** Calls `onLine` with each non-empty line a child process writes (its JSON-lines protocol). */
+export function forEachLine(stream: NodeJS.ReadableStream, onLine: (line: string) => void): void {
+  let pending = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => {
+    pending += chunk;
+    let nl: number;
+    while ((nl = pending.indexOf('\n')) >= 0) {
+      const line = pending.slice(0, nl).trim();
+      pending = pending.slice(nl + 1);
+      if (line) onLine(line);
+    }
+  });
+}
+
+/** θ of the 3-5-1 tanh MLP (bench/models/mlp_3_5_1*.hess), in its layout. */
+export const MLP_3_5_1_PARAMS: readonly ParamSpec[] = [
+  { name: 'W1', size: 15, init: normal(1 / Math.sqrt(3)) },
+  { name: 'b1', size: 5, init: normal(0.1) },
+  { name: 'w2', size: 5, init: normal(1 / Math.sqrt(5)) },
+  { name: 'b2', size: 1, init: normal(0.1) },
+];

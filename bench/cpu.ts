@@ -20,7 +20,7 @@ import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compile } from '../compiler/index.ts';
-import { fillData, layoutProblems, normal, type DataSpec, type Init, type ParamSpec } from './common.ts';
+import { fillData, layoutProblems, MLP_3_5_1_PARAMS, normal, type DataSpec, type Init, type ParamSpec } from './common.ts';
 import {
   loadGenerated,
   median,
@@ -66,12 +66,7 @@ const CASES: readonly BenchCase[] = [
     name: 'mlp_3_5_1',
     title: '3-5-1 tanh MLP, MSE, N = 7',
     n: 26,
-    params: [
-      { name: 'W1', size: 15, init: normal(1 / Math.sqrt(3)) },
-      { name: 'b1', size: 5, init: normal(0.1) },
-      { name: 'w2', size: 5, init: normal(1 / Math.sqrt(5)) },
-      { name: 'b2', size: 1, init: normal(0.1) },
-    ],
+    params: MLP_3_5_1_PARAMS,
     data: [
       { name: 'X', shape: [7, 3], fill: 'normal' },
       { name: 'y', shape: [7], fill: 'normal' },

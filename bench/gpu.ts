@@ -53,7 +53,7 @@ import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { requestDevice } from '../runtime/gpu/device.ts';
-import { fillData, layoutProblems, median, normal, Rng, type DataSpec, type ParamSpec } from './common.ts';
+import { fillData, forEachLine, layoutProblems, median, MLP_3_5_1_PARAMS, normal, Rng, type DataSpec, type ParamSpec } from './common.ts';
 import * as mlp784 from './generated/mlp_784_32_10.gpu.ts';
 import * as softmax from './generated/softmax_64_128.gpu.ts';
 import * as mlp64 from './generated/mlp_64_32_10.gpu.ts';
@@ -185,12 +185,7 @@ const CASES: readonly GpuCase[] = [
     name: 'mlp_3_5_1_sample',
     title: (B) => `3-5-1 tanh MLP, per-sample Hessians, B = ${B}`,
     n: 26,
-    params: [
-      { name: 'W1', size: 15, init: normal(1 / Math.sqrt(3)) },
-      { name: 'b1', size: 5, init: normal(0.1) },
-      { name: 'w2', size: 5, init: normal(1 / Math.sqrt(5)) },
-      { name: 'b2', size: 1, init: normal(0.1) },
-    ],
+    params: MLP_3_5_1_PARAMS,
     size: { full: 100_000, smoke: 64 },
     smokeByDefault: true,
     data: (B) => [
@@ -618,7 +613,6 @@ function spawnPeer(
       env: { ...process.env, PYTHONUNBUFFERED: '1' },
     });
     const events: PeerEvent[] = [];
-    let pending = '';
     let stderr = '';
     let current: string | undefined;
     let killedDuring: string | undefined;
@@ -636,30 +630,22 @@ function spawnPeer(
       }, wait);
     };
     arm(limits.importMs, `no model started within ${limits.importMs / 1000} s`);
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => {
-      pending += chunk;
-      let nl: number;
-      while ((nl = pending.indexOf('\n')) >= 0) {
-        const line = pending.slice(0, nl).trim();
-        pending = pending.slice(nl + 1);
-        if (!line) continue;
-        log(line);
-        let e: PeerEvent;
-        try {
-          e = JSON.parse(line) as PeerEvent;
-        } catch {
-          stderr = (stderr + `unparsed output: ${line.slice(0, 200)}\n`).slice(-4000);
-          continue;
-        }
-        events.push(e);
-        if (e.event === 'start') {
-          current = e.model;
-          arm(limits.modelMs, `the hard limit of ${(limits.modelMs / 1000).toFixed(0)} s for one model`);
-        } else if ((e.event === 'result' || e.event === 'error') && e.model) {
-          current = undefined;
-          arm(limits.importMs, `no model started within ${limits.importMs / 1000} s`);
-        }
+    forEachLine(child.stdout, (line) => {
+      log(line);
+      let e: PeerEvent;
+      try {
+        e = JSON.parse(line) as PeerEvent;
+      } catch {
+        stderr = (stderr + `unparsed output: ${line.slice(0, 200)}\n`).slice(-4000);
+        return;
+      }
+      events.push(e);
+      if (e.event === 'start') {
+        current = e.model;
+        arm(limits.modelMs, `the hard limit of ${(limits.modelMs / 1000).toFixed(0)} s for one model`);
+      } else if ((e.event === 'result' || e.event === 'error') && e.model) {
+        current = undefined;
+        arm(limits.importMs, `no model started within ${limits.importMs / 1000} s`);
       }
     });
     child.stderr.setEncoding('utf8');

@@ -5,7 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { transform } from 'esbuild';
-import { median } from './common.ts';
+import { forEachLine, median } from './common.ts';
 
 // ---- The generated module's API (docs: /work/shared/spec/outputs.md) --------------------
 
@@ -146,26 +146,17 @@ export function runTorch(python: string, script: string, jobPath: string, budget
     const start = performance.now();
     const child = spawn(python, [script, jobPath], { stdio: ['ignore', 'pipe', 'pipe'] });
     const events: TorchEvent[] = [];
-    let pending = '';
     let stderr = '';
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
       child.kill('SIGKILL');
     }, budgetMs);
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => {
-      pending += chunk;
-      let nl: number;
-      while ((nl = pending.indexOf('\n')) >= 0) {
-        const line = pending.slice(0, nl).trim();
-        pending = pending.slice(nl + 1);
-        if (!line) continue;
-        try {
-          events.push(JSON.parse(line) as TorchEvent);
-        } catch {
-          stderr += `unparsed output: ${line}\n`;
-        }
+    forEachLine(child.stdout, (line) => {
+      try {
+        events.push(JSON.parse(line) as TorchEvent);
+      } catch {
+        stderr += `unparsed output: ${line}\n`;
       }
     });
     child.stderr.setEncoding('utf8');

@@ -2209,13 +2209,6 @@ fn hess_add(i: i32, v: f32) {
   else if (j < 2 * P.win_len) { hess1[j - 1 * P.win_len] += v; }
   else { hess2[j - 2 * P.win_len] += v; }
 }
-fn hess_set(i: i32, v: f32) {
-  let j = i - P.win_start;
-  if (j < 0 || j >= P.win_span) { return; }
-  if (j < 1 * P.win_len) { hess0[j] = v; }
-  else if (j < 2 * P.win_len) { hess1[j - 1 * P.win_len] = v; }
-  else { hess2[j - 2 * P.win_len] = v; }
-}
 
 /** Where the row side's factor of flat row r sits, at position i4 of the sum. */
 fn side_a(prob: i32, r: i32, i4: i32) -> i32 {
@@ -2441,13 +2434,6 @@ fn hess_add(i: i32, v: f32) {
   if (j < 1 * P.win_len) { hess0[j] += v; }
   else if (j < 2 * P.win_len) { hess1[j - 1 * P.win_len] += v; }
   else { hess2[j - 2 * P.win_len] += v; }
-}
-fn hess_set(i: i32, v: f32) {
-  let j = i - P.win_start;
-  if (j < 0 || j >= P.win_span) { return; }
-  if (j < 1 * P.win_len) { hess0[j] = v; }
-  else if (j < 2 * P.win_len) { hess1[j - 1 * P.win_len] = v; }
-  else { hess2[j - 2 * P.win_len] = v; }
 }
 
 /** hess_W1_b1_0: one thread per output of its loop nest. */
@@ -2849,13 +2835,6 @@ fn hess_add(i: i32, v: f32) {
   if (j < 1 * P.win_len) { hess0[j] += v; }
   else if (j < 2 * P.win_len) { hess1[j - 1 * P.win_len] += v; }
   else { hess2[j - 2 * P.win_len] += v; }
-}
-fn hess_set(i: i32, v: f32) {
-  let j = i - P.win_start;
-  if (j < 0 || j >= P.win_span) { return; }
-  if (j < 1 * P.win_len) { hess0[j] = v; }
-  else if (j < 2 * P.win_len) { hess1[j - 1 * P.win_len] = v; }
-  else { hess2[j - 2 * P.win_len] = v; }
 }
 
 /** hess_W1_W1_1: one thread per output of its loop nest. */
@@ -3262,13 +3241,6 @@ fn hess_add(i: i32, v: f32) {
   else if (j < 2 * P.win_len) { hess1[j - 1 * P.win_len] += v; }
   else { hess2[j - 2 * P.win_len] += v; }
 }
-fn hess_set(i: i32, v: f32) {
-  let j = i - P.win_start;
-  if (j < 0 || j >= P.win_span) { return; }
-  if (j < 1 * P.win_len) { hess0[j] = v; }
-  else if (j < 2 * P.win_len) { hess1[j - 1 * P.win_len] = v; }
-  else { hess2[j - 2 * P.win_len] = v; }
-}
 
 /** hess_W1_W1_2: one thread per output of its loop nest. */
 fn unit0(prob: i32, flat: i32) {
@@ -3504,13 +3476,6 @@ fn hess_add(i: i32, v: f32) {
   else if (j < 2 * P.win_len) { hess1[j - 1 * P.win_len] += v; }
   else { hess2[j - 2 * P.win_len] += v; }
 }
-fn hess_set(i: i32, v: f32) {
-  let j = i - P.win_start;
-  if (j < 0 || j >= P.win_span) { return; }
-  if (j < 1 * P.win_len) { hess0[j] = v; }
-  else if (j < 2 * P.win_len) { hess1[j - 1 * P.win_len] = v; }
-  else { hess2[j - 2 * P.win_len] = v; }
-}
 
 /** hess_W1_W1_3: one thread per output of its loop nest. */
 fn unit0(prob: i32, flat: i32) {
@@ -3698,13 +3663,6 @@ fn hess_add(i: i32, v: f32) {
   if (j < 1 * P.win_len) { hess0[j] += v; }
   else if (j < 2 * P.win_len) { hess1[j - 1 * P.win_len] += v; }
   else { hess2[j - 2 * P.win_len] += v; }
-}
-fn hess_set(i: i32, v: f32) {
-  let j = i - P.win_start;
-  if (j < 0 || j >= P.win_span) { return; }
-  if (j < 1 * P.win_len) { hess0[j] = v; }
-  else if (j < 2 * P.win_len) { hess1[j - 1 * P.win_len] = v; }
-  else { hess2[j - 2 * P.win_len] = v; }
 }
 
 /** hess_W1_W1_once: one thread per output of its loop nest. */

@@ -421,13 +421,6 @@ fn hess_add(i: i32, v: f32) {
   else if (j < 2 * P.win_len) { hess1[j - 1 * P.win_len] += v; }
   else { hess2[j - 2 * P.win_len] += v; }
 }
-fn hess_set(i: i32, v: f32) {
-  let j = i - P.win_start;
-  if (j < 0 || j >= P.win_span) { return; }
-  if (j < 1 * P.win_len) { hess0[j] = v; }
-  else if (j < 2 * P.win_len) { hess1[j - 1 * P.win_len] = v; }
-  else { hess2[j - 2 * P.win_len] = v; }
-}
 
 /** hess_b2_b2: one thread per output of its loop nest. */
 fn unit0(prob: i32, flat: i32) {
@@ -502,13 +495,6 @@ fn hess_add(i: i32, v: f32) {
   if (j < 1 * P.win_len) { hess0[j] += v; }
   else if (j < 2 * P.win_len) { hess1[j - 1 * P.win_len] += v; }
   else { hess2[j - 2 * P.win_len] += v; }
-}
-fn hess_set(i: i32, v: f32) {
-  let j = i - P.win_start;
-  if (j < 0 || j >= P.win_span) { return; }
-  if (j < 1 * P.win_len) { hess0[j] = v; }
-  else if (j < 2 * P.win_len) { hess1[j - 1 * P.win_len] = v; }
-  else { hess2[j - 2 * P.win_len] = v; }
 }
 
 /** hess_W1_W1_0: one thread per output of its loop nest. */
@@ -739,13 +725,6 @@ fn hess_add(i: i32, v: f32) {
   if (j < 1 * P.win_len) { hess0[j] += v; }
   else if (j < 2 * P.win_len) { hess1[j - 1 * P.win_len] += v; }
   else { hess2[j - 2 * P.win_len] += v; }
-}
-fn hess_set(i: i32, v: f32) {
-  let j = i - P.win_start;
-  if (j < 0 || j >= P.win_span) { return; }
-  if (j < 1 * P.win_len) { hess0[j] = v; }
-  else if (j < 2 * P.win_len) { hess1[j - 1 * P.win_len] = v; }
-  else { hess2[j - 2 * P.win_len] = v; }
 }
 
 /** hess_W1_W1_1: one thread per output of its loop nest. */

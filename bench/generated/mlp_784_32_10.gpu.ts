@@ -796,13 +796,6 @@ fn hess_add(i: i32, v: f32) {
   else if (j < 2 * P.win_len) { hess1[j - 1 * P.win_len] += v; }
   else { hess2[j - 2 * P.win_len] += v; }
 }
-fn hess_set(i: i32, v: f32) {
-  let j = i - P.win_start;
-  if (j < 0 || j >= P.win_span) { return; }
-  if (j < 1 * P.win_len) { hess0[j] = v; }
-  else if (j < 2 * P.win_len) { hess1[j - 1 * P.win_len] = v; }
-  else { hess2[j - 2 * P.win_len] = v; }
-}
 
 /** hess_b2_b2: one thread per output of its loop nest. */
 fn unit0(prob: i32, flat: i32) {
@@ -1423,13 +1416,6 @@ fn hess_add(i: i32, v: f32) {
   else if (j < 2 * P.win_len) { hess1[j - 1 * P.win_len] += v; }
   else { hess2[j - 2 * P.win_len] += v; }
 }
-fn hess_set(i: i32, v: f32) {
-  let j = i - P.win_start;
-  if (j < 0 || j >= P.win_span) { return; }
-  if (j < 1 * P.win_len) { hess0[j] = v; }
-  else if (j < 2 * P.win_len) { hess1[j - 1 * P.win_len] = v; }
-  else { hess2[j - 2 * P.win_len] = v; }
-}
 
 /** Where the row side's factor of flat row r sits, at position i4 of the sum. */
 fn side_a(prob: i32, r: i32, i4: i32) -> i32 {
@@ -1623,13 +1609,6 @@ fn hess_add(i: i32, v: f32) {
   else if (j < 2 * P.win_len) { hess1[j - 1 * P.win_len] += v; }
   else { hess2[j - 2 * P.win_len] += v; }
 }
-fn hess_set(i: i32, v: f32) {
-  let j = i - P.win_start;
-  if (j < 0 || j >= P.win_span) { return; }
-  if (j < 1 * P.win_len) { hess0[j] = v; }
-  else if (j < 2 * P.win_len) { hess1[j - 1 * P.win_len] = v; }
-  else { hess2[j - 2 * P.win_len] = v; }
-}
 
 /** Where the row side's factor of flat row r sits, at position i3 of the sum. */
 fn side_a(prob: i32, r: i32, i3: i32) -> i32 {
@@ -1812,13 +1791,6 @@ fn hess_add(i: i32, v: f32) {
   if (j < 1 * P.win_len) { hess0[j] += v; }
   else if (j < 2 * P.win_len) { hess1[j - 1 * P.win_len] += v; }
   else { hess2[j - 2 * P.win_len] += v; }
-}
-fn hess_set(i: i32, v: f32) {
-  let j = i - P.win_start;
-  if (j < 0 || j >= P.win_span) { return; }
-  if (j < 1 * P.win_len) { hess0[j] = v; }
-  else if (j < 2 * P.win_len) { hess1[j - 1 * P.win_len] = v; }
-  else { hess2[j - 2 * P.win_len] = v; }
 }
 
 /** Where the row side's factor of flat row r sits, at position i2 of the sum. */
@@ -2015,13 +1987,6 @@ fn hess_add(i: i32, v: f32) {
   else if (j < 2 * P.win_len) { hess1[j - 1 * P.win_len] += v; }
   else { hess2[j - 2 * P.win_len] += v; }
 }
-fn hess_set(i: i32, v: f32) {
-  let j = i - P.win_start;
-  if (j < 0 || j >= P.win_span) { return; }
-  if (j < 1 * P.win_len) { hess0[j] = v; }
-  else if (j < 2 * P.win_len) { hess1[j - 1 * P.win_len] = v; }
-  else { hess2[j - 2 * P.win_len] = v; }
-}
 
 /** hess_W1_b2: one thread per output of its loop nest. */
 fn unit0(prob: i32, flat: i32) {
@@ -2212,13 +2177,6 @@ fn hess_add(i: i32, v: f32) {
   else if (j < 2 * P.win_len) { hess1[j - 1 * P.win_len] += v; }
   else { hess2[j - 2 * P.win_len] += v; }
 }
-fn hess_set(i: i32, v: f32) {
-  let j = i - P.win_start;
-  if (j < 0 || j >= P.win_span) { return; }
-  if (j < 1 * P.win_len) { hess0[j] = v; }
-  else if (j < 2 * P.win_len) { hess1[j - 1 * P.win_len] = v; }
-  else { hess2[j - 2 * P.win_len] = v; }
-}
 
 /** hess_b1_b1_1: one thread per output of its loop nest. */
 fn unit0(prob: i32, flat: i32) {
@@ -2322,13 +2280,6 @@ fn hess_add(i: i32, v: f32) {
   if (j < 1 * P.win_len) { hess0[j] += v; }
   else if (j < 2 * P.win_len) { hess1[j - 1 * P.win_len] += v; }
   else { hess2[j - 2 * P.win_len] += v; }
-}
-fn hess_set(i: i32, v: f32) {
-  let j = i - P.win_start;
-  if (j < 0 || j >= P.win_span) { return; }
-  if (j < 1 * P.win_len) { hess0[j] = v; }
-  else if (j < 2 * P.win_len) { hess1[j - 1 * P.win_len] = v; }
-  else { hess2[j - 2 * P.win_len] = v; }
 }
 
 /** hess_W1_W2: one thread per output of its loop nest. */
@@ -2436,13 +2387,6 @@ fn hess_add(i: i32, v: f32) {
   if (j < 1 * P.win_len) { hess0[j] += v; }
   else if (j < 2 * P.win_len) { hess1[j - 1 * P.win_len] += v; }
   else { hess2[j - 2 * P.win_len] += v; }
-}
-fn hess_set(i: i32, v: f32) {
-  let j = i - P.win_start;
-  if (j < 0 || j >= P.win_span) { return; }
-  if (j < 1 * P.win_len) { hess0[j] = v; }
-  else if (j < 2 * P.win_len) { hess1[j - 1 * P.win_len] = v; }
-  else { hess2[j - 2 * P.win_len] = v; }
 }
 
 /** Where the row side's factor of flat row r sits, at position i3 of the sum. */
@@ -2639,13 +2583,6 @@ fn hess_add(i: i32, v: f32) {
   if (j < 1 * P.win_len) { hess0[j] += v; }
   else if (j < 2 * P.win_len) { hess1[j - 1 * P.win_len] += v; }
   else { hess2[j - 2 * P.win_len] += v; }
-}
-fn hess_set(i: i32, v: f32) {
-  let j = i - P.win_start;
-  if (j < 0 || j >= P.win_span) { return; }
-  if (j < 1 * P.win_len) { hess0[j] = v; }
-  else if (j < 2 * P.win_len) { hess1[j - 1 * P.win_len] = v; }
-  else { hess2[j - 2 * P.win_len] = v; }
 }
 
 /** hess_W1_b1_1: one thread per output of its loop nest. */

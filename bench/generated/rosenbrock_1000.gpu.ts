@@ -410,13 +410,6 @@ fn hess_add(i: i32, v: f32) {
   else if (j < 2 * P.win_len) { hess1[j - 1 * P.win_len] += v; }
   else { hess2[j - 2 * P.win_len] += v; }
 }
-fn hess_set(i: i32, v: f32) {
-  let j = i - P.win_start;
-  if (j < 0 || j >= P.win_span) { return; }
-  if (j < 1 * P.win_len) { hess0[j] = v; }
-  else if (j < 2 * P.win_len) { hess1[j - 1 * P.win_len] = v; }
-  else { hess2[j - 2 * P.win_len] = v; }
-}
 
 /** hess_x_x_0: one thread per output of its loop nest. */
 fn unit0(prob: i32, flat: i32) {
@@ -462,13 +455,6 @@ fn hess_add(i: i32, v: f32) {
   if (j < 1 * P.win_len) { hess0[j] += v; }
   else if (j < 2 * P.win_len) { hess1[j - 1 * P.win_len] += v; }
   else { hess2[j - 2 * P.win_len] += v; }
-}
-fn hess_set(i: i32, v: f32) {
-  let j = i - P.win_start;
-  if (j < 0 || j >= P.win_span) { return; }
-  if (j < 1 * P.win_len) { hess0[j] = v; }
-  else if (j < 2 * P.win_len) { hess1[j - 1 * P.win_len] = v; }
-  else { hess2[j - 2 * P.win_len] = v; }
 }
 
 /** hess_x_x_1: one thread per output of its loop nest. */
@@ -526,13 +512,6 @@ fn hess_add(i: i32, v: f32) {
   if (j < 1 * P.win_len) { hess0[j] += v; }
   else if (j < 2 * P.win_len) { hess1[j - 1 * P.win_len] += v; }
   else { hess2[j - 2 * P.win_len] += v; }
-}
-fn hess_set(i: i32, v: f32) {
-  let j = i - P.win_start;
-  if (j < 0 || j >= P.win_span) { return; }
-  if (j < 1 * P.win_len) { hess0[j] = v; }
-  else if (j < 2 * P.win_len) { hess1[j - 1 * P.win_len] = v; }
-  else { hess2[j - 2 * P.win_len] = v; }
 }
 
 /** hess_x_x_2: one thread per output of its loop nest. */

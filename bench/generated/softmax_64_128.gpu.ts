@@ -1108,13 +1108,6 @@ fn hess_add(i: i32, v: f32) {
   else if (j < 2 * P.win_len) { hess1[j - 1 * P.win_len] += v; }
   else { hess2[j - 2 * P.win_len] += v; }
 }
-fn hess_set(i: i32, v: f32) {
-  let j = i - P.win_start;
-  if (j < 0 || j >= P.win_span) { return; }
-  if (j < 1 * P.win_len) { hess0[j] = v; }
-  else if (j < 2 * P.win_len) { hess1[j - 1 * P.win_len] = v; }
-  else { hess2[j - 2 * P.win_len] = v; }
-}
 
 /** Where the row side's factor of flat row r sits, at position i4 of the sum. */
 fn side_a(prob: i32, r: i32, i4: i32) -> i32 {
@@ -1305,13 +1298,6 @@ fn hess_add(i: i32, v: f32) {
   else if (j < 2 * P.win_len) { hess1[j - 1 * P.win_len] += v; }
   else { hess2[j - 2 * P.win_len] += v; }
 }
-fn hess_set(i: i32, v: f32) {
-  let j = i - P.win_start;
-  if (j < 0 || j >= P.win_span) { return; }
-  if (j < 1 * P.win_len) { hess0[j] = v; }
-  else if (j < 2 * P.win_len) { hess1[j - 1 * P.win_len] = v; }
-  else { hess2[j - 2 * P.win_len] = v; }
-}
 
 /** Where the row side's factor of flat row r sits, at position i3 of the sum. */
 fn side_a(prob: i32, r: i32, i3: i32) -> i32 {
@@ -1494,13 +1480,6 @@ fn hess_add(i: i32, v: f32) {
   else if (j < 2 * P.win_len) { hess1[j - 1 * P.win_len] += v; }
   else { hess2[j - 2 * P.win_len] += v; }
 }
-fn hess_set(i: i32, v: f32) {
-  let j = i - P.win_start;
-  if (j < 0 || j >= P.win_span) { return; }
-  if (j < 1 * P.win_len) { hess0[j] = v; }
-  else if (j < 2 * P.win_len) { hess1[j - 1 * P.win_len] = v; }
-  else { hess2[j - 2 * P.win_len] = v; }
-}
 
 /** Where the row side's factor of flat row r sits, at position i2 of the sum. */
 fn side_a(prob: i32, r: i32, i2: i32) -> i32 {
@@ -1678,13 +1657,6 @@ fn hess_add(i: i32, v: f32) {
   if (j < 1 * P.win_len) { hess0[j] += v; }
   else if (j < 2 * P.win_len) { hess1[j - 1 * P.win_len] += v; }
   else { hess2[j - 2 * P.win_len] += v; }
-}
-fn hess_set(i: i32, v: f32) {
-  let j = i - P.win_start;
-  if (j < 0 || j >= P.win_span) { return; }
-  if (j < 1 * P.win_len) { hess0[j] = v; }
-  else if (j < 2 * P.win_len) { hess1[j - 1 * P.win_len] = v; }
-  else { hess2[j - 2 * P.win_len] = v; }
 }
 
 /** Where the row side's factor of flat row r sits, at position i3 of the sum. */
@@ -1874,13 +1846,6 @@ fn hess_add(i: i32, v: f32) {
   if (j < 1 * P.win_len) { hess0[j] += v; }
   else if (j < 2 * P.win_len) { hess1[j - 1 * P.win_len] += v; }
   else { hess2[j - 2 * P.win_len] += v; }
-}
-fn hess_set(i: i32, v: f32) {
-  let j = i - P.win_start;
-  if (j < 0 || j >= P.win_span) { return; }
-  if (j < 1 * P.win_len) { hess0[j] = v; }
-  else if (j < 2 * P.win_len) { hess1[j - 1 * P.win_len] = v; }
-  else { hess2[j - 2 * P.win_len] = v; }
 }
 
 /** hess_W_b_1: one thread per output of its loop nest. */

@@ -111,3 +111,8 @@ export function mul(a: Expr, b: Expr): Expr {
   if (a.k === 'num' && b.k === 'num') return num(a.v * b.v);
   return { k: 'bin', op: '*', a, b };
 }
+
+/** The factors of a product (the expression itself when it is not one). */
+export function productFactors(e: Expr): Expr[] {
+  return e.k === 'bin' && e.op === '*' ? [...productFactors(e.a), ...productFactors(e.b)] : [e];
+}

@@ -5,7 +5,7 @@
 
 import type { Dim } from '../2-ir/graph.ts';
 import type { MapFn } from '../2-ir/index-form.ts';
-import type { Batch, Buffer, Entry, Expr, Kernel, Program, Stmt } from '../5-lower/loops.ts';
+import { productFactors, type Batch, type Buffer, type Entry, type Expr, type Kernel, type Program, type Stmt } from '../5-lower/loops.ts';
 import { emitModelInfo, q, shapeText, type EmitInfo } from './model-info.ts';
 
 export type { EmitInfo };
@@ -375,11 +375,6 @@ function emitKernel(line: (s?: string) => void, k: Kernel, buffers: readonly Buf
   body.forEach((l) => line(l));
   line('}');
   line();
-}
-
-/** The factors of a product (the expression itself when it is not one). */
-function productFactors(e: Expr): Expr[] {
-  return e.k === 'bin' && e.op === '*' ? [...productFactors(e.a), ...productFactors(e.b)] : [e];
 }
 
 /** The expression with loop variable v replaced by v + k. */

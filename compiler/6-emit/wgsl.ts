@@ -15,7 +15,7 @@
 
 import type { Dim } from '../2-ir/graph.ts';
 import type { MapFn } from '../2-ir/index-form.ts';
-import type { Buffer, Entry, Expr, Kernel, Program, Stmt } from '../5-lower/loops.ts';
+import { productFactors, type Buffer, type Entry, type Expr, type Kernel, type Program, type Stmt } from '../5-lower/loops.ts';
 import { wgslFloat, wgslFnDefinition, wgslFnDeps, wgslFnName } from './wgsl-functions.ts';
 import { MAX_UNITS, scheduleWaves, type Access } from './wgsl-schedule.ts';
 
@@ -529,10 +529,6 @@ function emitTiled(w: Writer, levels: readonly Level[], tail: readonly Stmt[], t
 
 // ---- statements and expressions ------------------------------------------------------------------
 
-function productFactors(e: Expr): Expr[] {
-  return e.k === 'bin' && e.op === '*' ? [...productFactors(e.a), ...productFactors(e.b)] : [e];
-}
-
 function forEachName(e: Expr, f: (name: string) => void): void {
   switch (e.k) {
     case 'int': case 'local': f(e.name); break;
@@ -657,8 +653,10 @@ class Writer {
   private store(buf: string, index: Expr, value: string, accumulate: boolean): string {
     const op = accumulate ? '+=' : '=';
     if (buf === 'hessian') {
+      // Hessian kernels always add to the cleared output (several terms meet in an entry).
+      if (!accumulate) throw new Error('internal: a Hessian store that assigns');
       this.used.add('hessian');
-      return `${accumulate ? 'hess_add' : 'hess_set'}(prob * ${this.nn} + ${this.int(index)}, ${value});`;
+      return `hess_add(prob * ${this.nn} + ${this.int(index)}, ${value});`;
     }
     return `${this.ref(buf, index)} ${op} ${value};`;
   }
@@ -800,17 +798,15 @@ class Writer {
       out.push('  return j >= 0 && j < P.win_span;');
       out.push('}');
       // (Comparisons, not a division: this runs for every entry written.)
-      for (const [fn, op] of [['hess_add', '+='], ['hess_set', '=']] as const) {
-        out.push(`fn ${fn}(i: i32, v: f32) {`);
-        out.push('  let j = i - P.win_start;');
-        out.push('  if (j < 0 || j >= P.win_span) { return; }');
-        for (let k = 0; k < HESSIAN_WINDOWS; k++) {
-          const at = k === 0 ? 'j' : `j - ${k} * P.win_len`;
-          if (k < HESSIAN_WINDOWS - 1) out.push(`  ${k === 0 ? '' : 'else '}if (j < ${k + 1} * P.win_len) { hess${k}[${at}] ${op} v; }`);
-          else out.push(`  else { hess${k}[${at}] ${op} v; }`);
-        }
-        out.push('}');
+      out.push('fn hess_add(i: i32, v: f32) {');
+      out.push('  let j = i - P.win_start;');
+      out.push('  if (j < 0 || j >= P.win_span) { return; }');
+      for (let k = 0; k < HESSIAN_WINDOWS; k++) {
+        const at = k === 0 ? 'j' : `j - ${k} * P.win_len`;
+        if (k < HESSIAN_WINDOWS - 1) out.push(`  ${k === 0 ? '' : 'else '}if (j < ${k + 1} * P.win_len) { hess${k}[${at}] += v; }`);
+        else out.push(`  else { hess${k}[${at}] += v; }`);
       }
+      out.push('}');
       out.push('');
     }
     for (const fn of [...this.fns.values()].sort((a, b) => wgslFnName(a).localeCompare(wgslFnName(b)))) {

@@ -203,10 +203,16 @@ function snapshot(theta: ArrayLike<number>): ArrayLike<number> {
   return theta != null && typeof theta.length === 'number' ? Float32Array.from(theta) : theta;
 }
 
-interface Layout {
-  readonly B: number;
-  readonly thetaShared: boolean;
-  readonly temps: readonly { off: number; size: number }[];
+type Op =
+  /** Zero a range of a buffer (a number stands for a part of the Hessian). */
+  | { readonly clear: Role | number; readonly offset: number; readonly size: number }
+  /** A dispatch: its uniform record's byte offset and its pass over the Hessian. */
+  | { readonly unit: string; readonly uniform: number; readonly pass: number; readonly groups: [number, number, number] };
+
+interface Schedule {
+  readonly ops: readonly Op[];
+  readonly passes: readonly HessianStore['windows'][];
+  readonly uniforms: Int32Array;
 }
 
 class Engine<D> implements Kernels<D> {
@@ -222,6 +228,10 @@ class Engine<D> implements Kernels<D> {
   private readonly n: number;
   /** Bytes of the largest Params struct: the uniform binding's size. */
   private readonly uniformSize: number;
+  /** Bytes between dispatches' uniform records (the dynamic offset alignment). */
+  private readonly uniformStride: number;
+  private readonly units: ReadonlyMap<string, GpuPlan['units'][number]>;
+  private readonly tempIndex: ReadonlyMap<string, number>;
 
   constructor(
     private readonly device: GPUDevice,
@@ -234,6 +244,10 @@ class Engine<D> implements Kernels<D> {
     this.cache = deviceCache(device);
     this.n = plan.n;
     this.uniformSize = Math.ceil((Math.max(1, ...plan.units.map((u) => u.fields.length)) * 4) / 16) * 16;
+    const align = device.limits.minUniformBufferOffsetAlignment;
+    this.uniformStride = Math.ceil(this.uniformSize / align) * align;
+    this.units = new Map(plan.units.map((u) => [u.name, u]));
+    this.tempIndex = new Map(plan.temps.map((t, k) => [t.name, k]));
     if (plan.data.length === 0) this.data = checkData(model.name, plan, {}, undefined);
   }
 
@@ -241,6 +255,7 @@ class Engine<D> implements Kernels<D> {
     this.alive();
     const layout = checkData(this.model.name, this.plan, data as unknown as Record<string, unknown>, options?.batched);
     this.data = layout;
+    this.schedules.clear();
     this.write('data', layout.values);
   }
 
@@ -333,11 +348,11 @@ class Engine<D> implements Kernels<D> {
   // ---- running -------------------------------------------------------------------------------
 
   private async evaluateAll(thetas: ArrayLike<number>, batch: boolean) {
-    const L = await this.run('evaluate', thetas, batch);
+    const B = await this.run('evaluate', thetas, batch);
     const n = this.n;
     const [values, gradients, hessians] = await Promise.all([
-      this.read('value', L.B),
-      this.read('gradient', L.B * n),
+      this.read('value', B),
+      this.read('gradient', B * n),
       this.readHessian(),
     ]);
     return { values, gradients, hessians };
@@ -349,31 +364,86 @@ class Engine<D> implements Kernels<D> {
     if (lost !== null) throw new Error(`hessgen ${this.model.name}: the GPU device was lost: ${lost}`);
   }
 
-  /** Checks θ, sizes the buffers, then encodes and submits every step of an entry point. */
-  private async run(entry: EntryName, thetas: ArrayLike<number>, batch: boolean, out?: Float32Array): Promise<Layout> {
+  /** Checks θ, sizes the buffers, then encodes and submits every step of an entry point; returns B. */
+  private async run(entry: EntryName, thetas: ArrayLike<number>, batch: boolean, out?: Float32Array): Promise<number> {
     this.alive();
     const name = this.model.name;
     const n = this.n;
+    const { B, thetaShared } = this.problems(thetas, batch);
+    // A wrong output array is an error before any work.
+    this.output('hessian', B * n * n, out);
+    const plan = this.schedule(entry, B, thetaShared);
+    this.ensure('theta', (thetaShared ? 1 : B) * n);
+    this.write('theta', thetas instanceof Float32Array ? thetas : Float32Array.from(thetas));
+    const hess = this.hess!;
+    if (this.uniformHolds !== plan) {
+      this.device.queue.writeBuffer(this.buffers.get('uniform')!, 0, plan.uniforms);
+      this.uniformHolds = plan;
+    }
+    this.bindGroups(plan.passes);
+
+    this.device.pushErrorScope('out-of-memory');
+    this.device.pushErrorScope('validation');
+    const enc = this.device.createCommandEncoder({ label: `${name}.${entry}` });
+    let pass: GPUComputePassEncoder | null = null;
+    const endPass = () => {
+      pass?.end();
+      pass = null;
+    };
+    for (const op of plan.ops) {
+      if ('clear' in op) {
+        endPass();
+        const target = typeof op.clear === 'number' ? hess.parts[op.clear]! : this.buffers.get(op.clear)!;
+        if (op.size > 0) enc.clearBuffer(target, op.offset * 4, op.size * 4);
+        continue;
+      }
+      if (!pass) pass = enc.beginComputePass({ label: `${name}.${entry}` });
+      const p: GPUComputePassEncoder = pass;
+      p.setPipeline(this.pipelines.get(op.unit)!);
+      p.setBindGroup(0, this.groups[op.pass]!, [op.uniform]);
+      p.dispatchWorkgroups(op.groups[0], op.groups[1], op.groups[2]);
+    }
+    endPass();
+    this.device.queue.submit([enc.finish()]);
+    const [validation, memory] = [await this.device.popErrorScope(), await this.device.popErrorScope()];
+    const err = validation ?? memory;
+    if (err) throw new Error(`hessgen ${name}: GPU error in ${entry}: ${err.message}`);
+    return B;
+  }
+
+  /** How many problems a call is for, and whether they share one θ (RangeErrors for bad θ). */
+  private problems(thetas: ArrayLike<number>, batch: boolean): { B: number; thetaShared: boolean } {
+    const n = this.n;
     const data = this.data;
-    if (data === null) throw new Error(`hessgen ${name}: no data: call setData first`);
+    if (data === null) throw new Error(`hessgen ${this.model.name}: no data: call setData first`);
     if (thetas == null || typeof thetas.length !== 'number') throw new RangeError(`theta: expected an array of length ${batch ? `B × ${n}` : n}`);
-    let B: number;
-    let thetaShared = false;
     if (!batch) {
       if (data.problems !== null) throw new RangeError(`data are batched (${data.problems} problems): use hessianBatch or evaluateBatch`);
       if (thetas.length !== n) throw new RangeError(`theta has length ${thetas.length}, expected ${n}`);
-      B = 1;
-    } else if (data.problems !== null) {
-      B = data.problems;
-      if (thetas.length === n) thetaShared = true;
-      else if (thetas.length !== B * n) throw new RangeError(`thetas has length ${thetas.length}, expected ${n} (one θ for all) or ${B} × ${n} (the data hold ${B} problems)`);
-    } else {
-      B = thetas.length / n;
-      if (!Number.isInteger(B) || B < 1) throw new RangeError(`thetas has length ${thetas.length}, expected a positive multiple of ${n}`);
+      return { B: 1, thetaShared: false };
     }
-    // A wrong output array is an error before any work.
-    this.output('hessian', B * n * n, out);
-    const dims = data.dims;
+    if (data.problems !== null) {
+      const B = data.problems;
+      if (thetas.length === n) return { B, thetaShared: true };
+      if (thetas.length !== B * n) throw new RangeError(`thetas has length ${thetas.length}, expected ${n} (one θ for all) or ${B} × ${n} (the data hold ${B} problems)`);
+      return { B, thetaShared: false };
+    }
+    const B = thetas.length / n;
+    if (!Number.isInteger(B) || B < 1) throw new RangeError(`thetas has length ${thetas.length}, expected a positive multiple of ${n}`);
+    return { B, thetaShared: false };
+  }
+
+  /**
+   * The clears and dispatches of an entry point for B problems, with every dispatch's uniform
+   * record; sizes the workspaces and the Hessian. Computed once per entry, B and θ sharing for
+   * the current data, so that repeated calls only upload θ and encode.
+   */
+  private schedule(entry: EntryName, B: number, thetaShared: boolean): Schedule {
+    const key = `${entry} ${B} ${thetaShared}`;
+    const have = this.schedules.get(key);
+    const n = this.n;
+    const hessLen = B * n * n;
+    const dims = this.data!.dims;
     const sizeOf = (shape: readonly Dim[]) => shape.reduce<number>((a, d) => a * (typeof d === 'number' ? d : dims.get(d)!), 1);
     const temps: { off: number; size: number }[] = [];
     let tempTotal = 0;
@@ -382,16 +452,18 @@ class Engine<D> implements Kernels<D> {
       temps.push({ off: tempTotal, size });
       tempTotal += B * size;
     }
-    if (tempTotal > MAX_I32 || B * n * n > MAX_I32) {
-      throw new RangeError(`hessgen ${name}: ${B} problem(s) need more than 2^31 elements in one buffer; split the batch`);
+    if (tempTotal > MAX_I32 || hessLen > MAX_I32) {
+      throw new RangeError(`hessgen ${this.model.name}: ${B} problem(s) need more than 2^31 elements in one buffer; split the batch`);
     }
-    const hessLen = B * n * n;
-    this.ensure('theta', (thetaShared ? 1 : B) * n);
+    // (Buffers may have been resized by another schedule since: size them again, cheaply.)
     this.ensure('temp', tempTotal);
     this.ensure('value', B);
     this.ensure('gradient', B * n);
     const hess = this.ensureHessian(hessLen);
-    this.write('theta', thetas instanceof Float32Array ? thetas : Float32Array.from(thetas));
+    if (have) {
+      this.ensureBytes('uniform', have.uniforms.byteLength, UNIFORM | COPY_DST);
+      return have;
+    }
 
     // Kernels that write the Hessian see `hessianWindows` windows of it at once: one pass per
     // group of windows (a single pass unless the Hessian is larger than that many bindings).
@@ -403,7 +475,7 @@ class Engine<D> implements Kernels<D> {
     // its shader declares from them, plus its own.
     const base = new Map<string, number>([['st_theta', thetaShared ? 0 : n]]);
     for (const d of this.plan.dims) base.set(`dim_${d}`, dims.get(d)!);
-    data.arrays.forEach((a, k) => {
+    this.data!.arrays.forEach((a, k) => {
       base.set(`off_d${k}`, a.offset);
       base.set(`st_d${k}`, a.stride);
     });
@@ -412,21 +484,22 @@ class Engine<D> implements Kernels<D> {
       base.set(`st_t${k}`, t.size);
     });
     const records: Int32Array[] = [];
-    type Op = { clear: Role | number; offset: number; size: number } | { unit: string; record: number; pass: number; groups: [number, number, number] };
     const ops: Op[] = [];
     // Clearing the Hessian: each part (a number stands for a part).
     const clearHessian: Op[] = hess.parts.map((_, k) => ({ clear: k, offset: 0, size: Math.min(hess.partLen, hessLen - k * hess.partLen) }));
+    if (entry === 'value' || entry === 'evaluate') ops.push({ clear: 'value', offset: 0, size: B });
+    if (entry === 'gradient' || entry === 'evaluate') ops.push({ clear: 'gradient', offset: 0, size: B * n });
+    if (entry === 'hessian' || entry === 'evaluate') ops.push(...clearHessian);
     const maxGroups = this.device.limits.maxComputeWorkgroupsPerDimension;
-    const tempIndex = new Map(this.plan.temps.map((t, k) => [t.name, k]));
     for (const step of this.plan.entries[entry]) {
       if ('clear' in step) {
-        const k = tempIndex.get(step.clear);
+        const k = this.tempIndex.get(step.clear);
         if (k !== undefined) ops.push({ clear: 'temp', offset: temps[k]!.off, size: B * temps[k]!.size });
         else if (step.clear === 'hessian') ops.push(...clearHessian);
         else ops.push({ clear: step.clear as Role, offset: 0, size: step.clear === 'value' ? B : B * n });
         continue;
       }
-      const unit = this.plan.units.find((u) => u.name === step.unit)!;
+      const unit = this.units.get(step.unit)!;
       const wins = unit.hessian ? passes.map((_, w) => w) : [0];
       const partSizes = unit.parts.map(sizeOf);
       const record = (first: number, count: number, threads: number, gridX: number, w: number) => {
@@ -438,7 +511,7 @@ class Engine<D> implements Kernels<D> {
         const r = new Int32Array(unit.fields.length);
         unit.fields.forEach((f, k) => (r[k] = own[f] ?? base.get(f)!));
         records.push(r);
-        return records.length - 1;
+        return (records.length - 1) * this.uniformStride;
       };
       if (unit.tiled) {
         const R = sizeOf(unit.tiled.rows);
@@ -446,10 +519,10 @@ class Engine<D> implements Kernels<D> {
         if (R === 0 || C === 0) continue;
         const gx = Math.ceil(C / TILE);
         const gy = Math.ceil(R / TILE);
-        if (gx > maxGroups || gy > maxGroups) throw new RangeError(`hessgen ${name}: kernel ${unit.name} is too large for one dispatch`);
+        if (gx > maxGroups || gy > maxGroups) throw new RangeError(`hessgen ${this.model.name}: kernel ${unit.name} is too large for one dispatch`);
         for (const w of wins) for (let first = 0; first < B; first += maxGroups) {
           const count = Math.min(maxGroups, B - first);
-          ops.push({ unit: unit.name, record: record(first, count, 1, gx, w), pass: w, groups: [gx, gy, count] });
+          ops.push({ unit: unit.name, uniform: record(first, count, 1, gx, w), pass: w, groups: [gx, gy, count] });
         }
         continue;
       }
@@ -462,55 +535,22 @@ class Engine<D> implements Kernels<D> {
         const groupsNeeded = Math.ceil((count * T) / WORKGROUP);
         const gx = Math.min(groupsNeeded, maxGroups);
         const gy = Math.ceil(groupsNeeded / gx);
-        ops.push({ unit: unit.name, record: record(first, count, T, gx, w), pass: w, groups: [gx, gy, 1] });
+        ops.push({ unit: unit.name, uniform: record(first, count, T, gx, w), pass: w, groups: [gx, gy, 1] });
       }
     }
-    const outputs: Op[] = [
-      ...(entry === 'value' || entry === 'evaluate' ? [{ clear: 'value' as const, offset: 0, size: B }] : []),
-      ...(entry === 'gradient' || entry === 'evaluate' ? [{ clear: 'gradient' as const, offset: 0, size: B * n }] : []),
-      ...(entry === 'hessian' || entry === 'evaluate' ? clearHessian : []),
-    ];
-
     // One uniform record per dispatch, each at an aligned offset (dynamic offsets).
-    const stride = Math.ceil(this.uniformSize / this.device.limits.minUniformBufferOffsetAlignment) * this.device.limits.minUniformBufferOffsetAlignment;
-    const uniformBytes = Math.max(1, records.length) * stride;
-    const uniform = this.ensureBytes('uniform', uniformBytes, UNIFORM | COPY_DST);
-    if (records.length > 0) {
-      const all = new Int32Array(uniformBytes / 4);
-      records.forEach((r, k) => all.set(r, (k * stride) / 4));
-      this.device.queue.writeBuffer(uniform, 0, all);
-    }
-    this.bindGroups(passes);
-
-    this.device.pushErrorScope('out-of-memory');
-    this.device.pushErrorScope('validation');
-    const enc = this.device.createCommandEncoder({ label: `${name}.${entry}` });
-    let pass: GPUComputePassEncoder | null = null;
-    const endPass = () => {
-      pass?.end();
-      pass = null;
-    };
-    for (const op of [...outputs, ...ops]) {
-      if ('clear' in op) {
-        endPass();
-        const target = typeof op.clear === 'number' ? hess.parts[op.clear]! : this.buffers.get(op.clear)!;
-        if (op.size > 0) enc.clearBuffer(target, op.offset * 4, op.size * 4);
-        continue;
-      }
-      if (!pass) pass = enc.beginComputePass({ label: `${name}.${entry}` });
-      const p: GPUComputePassEncoder = pass;
-      p.setPipeline(this.pipelines.get(op.unit)!);
-      p.setBindGroup(0, this.groups[op.pass]!, [op.record * stride]);
-      p.dispatchWorkgroups(op.groups[0], op.groups[1], op.groups[2]);
-    }
-    endPass();
-    this.device.queue.submit([enc.finish()]);
-    const [validation, memory] = [await this.device.popErrorScope(), await this.device.popErrorScope()];
-    const err = validation ?? memory;
-    if (err) throw new Error(`hessgen ${name}: GPU error in ${entry}: ${err.message}`);
-    return { B, thetaShared, temps };
+    const uniforms = new Int32Array((Math.max(1, records.length) * this.uniformStride) / 4);
+    records.forEach((r, k) => uniforms.set(r, (k * this.uniformStride) / 4));
+    this.ensureBytes('uniform', uniforms.byteLength, UNIFORM | COPY_DST);
+    const plan: Schedule = { ops, passes, uniforms };
+    this.schedules.set(key, plan);
+    return plan;
   }
 
+  /** Schedules for the current data, by entry point, B and θ sharing (see schedule()). */
+  private readonly schedules = new Map<string, Schedule>();
+  /** Which schedule's uniform records the uniform buffer holds. */
+  private uniformHolds: Schedule | null = null;
   private uniformBound: GPUBuffer | null = null;
   private groupsKey = '';
 
@@ -576,6 +616,7 @@ class Engine<D> implements Kernels<D> {
     have?.destroy();
     const b = this.createBuffer(role, bytes, usage);
     this.buffers.set(role, b);
+    if (role === 'uniform') this.uniformHolds = null;
     this.groups = [];
     return b;
   }

@@ -5,11 +5,10 @@
 import { build } from 'esbuild';
 import { join } from 'node:path';
 import { create, globals } from 'webgpu';
-import { compile } from '../../compiler/index.ts';
 import { deviceFromAdapter } from '../../runtime/index.ts';
 import type { EngineOptions, Kernels } from '../../runtime/index.ts';
 import { repoRoot } from './fixtures.ts';
-import { CompileFailure, type DataArg, type ModelInfo } from './load.ts';
+import { compileTo, type DataArg, type ModelInfo } from './load.ts';
 
 Object.assign(globalThis, globals);
 
@@ -19,14 +18,8 @@ export interface GpuModule {
   createKernels(device: GPUDevice, options?: EngineOptions): Promise<Kernels<DataArg>>;
 }
 
-/** The `wgsl` output's code; throws with the diagnostics when the model does not compile. */
-export function compileToGpu(source: string, sourcePath: string): string {
-  const result = compile(source, sourcePath, { targets: ['wgsl'] });
-  if (!result.ok) throw new CompileFailure(`${sourcePath} does not compile: ${result.diagnostics.map((d) => d.message).join('; ')}`);
-  const out = result.outputs.find((o) => o.target === 'wgsl');
-  if (!out) throw new CompileFailure(`${sourcePath}: no wgsl output`);
-  return out.code;
-}
+/** The `wgsl` output's code (the GPU module). */
+export const compileToGpu = (source: string, sourcePath: string): string => compileTo('wgsl', source, sourcePath);
 
 /** Loads a generated .gpu.ts (its import of hessgen/runtime bound to this checkout's runtime). */
 export async function loadGpu(code: string, label: string): Promise<GpuModule> {

@@ -2,7 +2,7 @@
 // esbuild strips the types, and the JavaScript is imported from a data: URL, so nothing is
 // written to disk and every load is a fresh module instance.
 import { transform } from 'esbuild';
-import { compile } from '../../compiler/index.ts';
+import { compile, type Target } from '../../compiler/index.ts';
 
 export type DataArg = Record<string, number | ArrayLike<number>>;
 
@@ -24,17 +24,20 @@ export interface GeneratedModule {
 
 export class CompileFailure extends Error {}
 
-/** The `ts` output's code; throws with the diagnostics when the model does not compile. */
-export function compileToTs(source: string, sourcePath: string): string {
-  const result = compile(source, sourcePath, { targets: ['ts'] });
+/** One target's output code; throws with the diagnostics when the model does not compile. */
+export function compileTo(target: Target, source: string, sourcePath: string): string {
+  const result = compile(source, sourcePath, { targets: [target] });
   if (!result.ok) {
     const msgs = result.diagnostics.map((d) => `${d.file}:${d.line}:${d.column}: ${d.message}`).join('\n');
     throw new CompileFailure(`${sourcePath} does not compile:\n${msgs}`);
   }
-  const ts = result.outputs.find((o) => o.target === 'ts');
-  if (ts === undefined) throw new CompileFailure(`${sourcePath}: no ts output among ${result.outputs.map((o) => o.target).join(', ')}`);
-  return ts.code;
+  const out = result.outputs.find((o) => o.target === target);
+  if (out === undefined) throw new CompileFailure(`${sourcePath}: no ${target} output among ${result.outputs.map((o) => o.target).join(', ')}`);
+  return out.code;
 }
+
+/** The `ts` output's code. */
+export const compileToTs = (source: string, sourcePath: string): string => compileTo('ts', source, sourcePath);
 
 export async function loadTs(code: string, label: string): Promise<GeneratedModule> {
   const js = await transform(code, { loader: 'ts', format: 'esm', target: 'es2022', sourcefile: label });

@@ -177,7 +177,8 @@ function elementwise(math: MathJsInstance, name: string, f: (x: number) => numbe
 
 const softplus = (x: number): number => Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));
 
-const ELEMENTWISE: Record<string, (x: number) => number> = {
+/** The language's element-wise functions in float64 (also the reference of test/parse/helpers.ts). */
+export const ELEMENTWISE: Readonly<Record<string, (x: number) => number>> = {
   exp: Math.exp,
   log: Math.log,
   log1p: Math.log1p,

@@ -3,6 +3,7 @@
 import { parseModel } from '../../compiler/1-parse/index.ts';
 import { formatDiagnostic, type Diagnostic } from '../../compiler/1-parse/diagnostics.ts';
 import type { Model, Node } from '../../compiler/2-ir/graph.ts';
+import { ELEMENTWISE } from '../oracle/mathjs.ts';
 
 export function ok(source: string, file = 'm.hess'): Model {
   const r = parseModel(source, file);
@@ -61,27 +62,7 @@ function each(shape: number[], f: (idx: number[]) => void): void {
   for (let i = 0; i < shape[0]!; i++) for (let j = 0; j < shape[1]!; j++) f([i, j]);
 }
 
-const UNARY: Record<string, (x: number) => number> = {
-  neg: (x) => -x,
-  exp: Math.exp,
-  log: Math.log,
-  log1p: Math.log1p,
-  expm1: Math.expm1,
-  sqrt: Math.sqrt,
-  square: (x) => x * x,
-  cube: (x) => x * x * x,
-  abs: Math.abs,
-  sin: Math.sin,
-  cos: Math.cos,
-  tan: Math.tan,
-  atan: Math.atan,
-  sinh: Math.sinh,
-  cosh: Math.cosh,
-  tanh: Math.tanh,
-  sigmoid: (x) => 1 / (1 + Math.exp(-x)),
-  softplus: (x) => Math.log(1 + Math.exp(x)),
-  relu: (x) => Math.max(x, 0),
-};
+const UNARY: Readonly<Record<string, (x: number) => number>> = { neg: (x) => -x, ...ELEMENTWISE };
 
 export function evaluate(model: Model, theta: number[], data: Record<string, number | number[]>): Tensor {
   // symbolic dims from data lengths
