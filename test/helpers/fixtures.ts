@@ -1,10 +1,11 @@
-// The reference fixtures of shared/fixtures: every NAME.hess with its NAME.json.
+// The reference fixtures in test/fixtures (see its README): every NAME.hess with its NAME.json.
+// Paths are relative to this file, so the suite runs from a clone in any folder.
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const fixturesDir = resolve(repoRoot, '..', 'shared', 'fixtures');
+export const fixturesDir = resolve(repoRoot, 'test', 'fixtures');
 export const modelsDir = resolve(repoRoot, 'test', 'models');
 
 export interface FixtureJson {
@@ -33,6 +34,6 @@ export function loadFixtures(): Fixture[] {
     .map((f) => {
       const name = f.slice(0, -'.hess'.length);
       const json = JSON.parse(readFileSync(join(fixturesDir, `${name}.json`), 'utf8')) as FixtureJson;
-      return { name, path: `../shared/fixtures/${f}`, source: readFileSync(join(fixturesDir, f), 'utf8'), json };
+      return { name, path: `test/fixtures/${f}`, source: readFileSync(join(fixturesDir, f), 'utf8'), json };
     });
 }

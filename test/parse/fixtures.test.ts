@@ -1,10 +1,12 @@
+import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseModel } from '../../compiler/1-parse/index.ts';
+import { fixturesDir } from '../helpers/fixtures.ts';
 import { evaluate } from './helpers.ts';
 
-const DIR = '/work/shared/fixtures';
+const DIR = fixturesDir;
 const names = readdirSync(DIR).filter((f) => f.endsWith('.hess')).map((f) => f.replace(/\.hess$/, ''));
 
 interface Fixture {
@@ -18,6 +20,17 @@ interface Fixture {
 describe('fixtures', () => {
   it('are all there', () => {
     expect(names.length).toBeGreaterThanOrEqual(12);
+  });
+
+  it('are the verbatim reference copies: SHA-256 sums as listed in test/fixtures/README.md', () => {
+    // The numbers are only a reference while nobody edits them to match the compiler.
+    const readme = readFileSync(join(DIR, 'README.md'), 'utf8');
+    const listed = new Map([...readme.matchAll(/^([0-9a-f]{64})  (\S+)$/gm)].map((m) => [m[2]!, m[1]!]));
+    const files = readdirSync(DIR).filter((f) => /\.(hess|json)$/.test(f)).sort();
+    expect([...listed.keys()].sort()).toEqual(files);
+    for (const f of files) {
+      expect(createHash('sha256').update(readFileSync(join(DIR, f))).digest('hex'), f).toBe(listed.get(f));
+    }
   });
 
   for (const name of names) {

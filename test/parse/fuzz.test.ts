@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatDiagnostic } from '../../compiler/1-parse/diagnostics.ts';
 import { parseModel } from '../../compiler/1-parse/index.ts';
+import { fixturesDir } from '../helpers/fixtures.ts';
 
-const DIR = '/work/shared/fixtures';
+const DIR = fixturesDir;
 const fixtures = readdirSync(DIR)
   .filter((f) => f.endsWith('.hess'))
   .map((f) => readFileSync(join(DIR, f), 'utf8'));
@@ -79,6 +80,7 @@ describe('never throws', () => {
   });
 
   it('on every prefix of every fixture', () => {
+    expect(fixtures.length).toBeGreaterThanOrEqual(12); // test/fixtures is found and complete
     for (const src of fixtures) {
       for (let k = 0; k <= src.length; k++) check(src.slice(0, k));
     }
