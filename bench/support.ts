@@ -7,7 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { transform } from 'esbuild';
 import { forEachLine, median } from './common.ts';
 
-// ---- The generated module's API (docs: /work/shared/spec/outputs.md) --------------------
+// ---- The generated module's API (docs: docs/modules.md) --------------------
 
 export type GeneratedData = Record<string, number | ArrayLike<number>>;
 

@@ -39,7 +39,7 @@ const sigmoid = (z: number): number => 1 / (1 + Math.exp(-z));
 
 // ---- Running the solver on a generated module ---------------------------------------------
 
-/** What the demo needs from a generated module (see /work/shared/spec/outputs.md). */
+/** What the demo needs from a generated module (see docs/modules.md). */
 interface Generated<D> {
   readonly model: { readonly name: string; readonly n: number };
   value(theta: ArrayLike<number>, data: D): number;

@@ -1,4 +1,4 @@
-// A seeded generator of random, valid `.hess` models (shared/spec/dsl.md) for the differential
+// A seeded generator of random, valid `.hess` models (docs/language.md) for the differential
 // fuzz test. Every expression is built for a target shape, from shapes that some named value can
 // produce, so models are shape-correct by construction. Each node also carries a rough bound on
 // its magnitude: functions that grow fast (exp, cube, 2 .^ x, sinh) only see bounded arguments,

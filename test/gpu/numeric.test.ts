@@ -1,5 +1,5 @@
 // The WGSL kernels, executed (Mesa's llvmpipe here and in CI), against float64 references:
-// the shared fixtures' independent values, and the TypeScript target on every test model.
+// the reference fixtures' independent values, and the TypeScript target on every test model.
 // float32 results must lie within 1e-4 of the reference, relative to its largest entry.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,7 +16,7 @@ function expectSymmetric(H: Float32Array, n: number, label: string): void {
   for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) if (H[i * n + j] !== H[j * n + i]) throw new Error(`${label}: H[${i},${j}] ≠ H[${j},${i}]`);
 }
 
-describe('GPU kernels on the shared fixtures (float32 vs independent float64)', () => {
+describe('GPU kernels on the reference fixtures (float32 vs independent float64)', () => {
   for (const f of loadFixtures()) {
     it(f.name, { timeout: 120_000 }, async (ctx) => {
       const device = await deviceOrSkip(ctx);

@@ -1,4 +1,4 @@
-// Every shader generated for every model we have (the shared fixtures, our test models, the
+// Every shader generated for every model we have (the reference fixtures, our test models, the
 // benchmark models and the examples) compiles with Dawn, and every pipeline is created against
 // the runtime's bind group layout: Dawn's null backend validates without executing.
 import { readdirSync, readFileSync } from 'node:fs';

@@ -66,7 +66,7 @@ export function mesaDevice(): Promise<{ device: GPUDevice; adapter: string } | s
     process.env.EGL_PLATFORM ??= 'surfaceless';
     const gpu = create(['backend=opengles']);
     const adapter = await gpu.requestAdapter({ featureLevel: 'compatibility' } as GPURequestAdapterOptions);
-    if (!adapter) return 'no WebGPU adapter on the OpenGL ES backend (install libegl1 libegl-mesa0 libgles2 libgl1-mesa-dri; see ../shared/recipes/webgpu.md)';
+    if (!adapter) return 'no WebGPU adapter on the OpenGL ES backend (install libegl1 libegl-mesa0 libgles2 libgl1-mesa-dri; as .ci/run does)';
     (globalThis as { __hessgenGpu?: GPU }).__hessgenGpu = gpu; // keep Dawn's instance alive
     const info = adapter.info;
     return { device: await deviceFromAdapter(adapter), adapter: `${info.vendor} ${info.device} ${info.description}`.trim() };

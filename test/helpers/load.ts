@@ -13,7 +13,7 @@ export interface ModelInfo {
   readonly data: readonly { name: string; shape: readonly (number | string)[] }[];
 }
 
-/** The generated module's API as outputs.md specifies it. */
+/** The generated module's API as docs/modules.md describes it. */
 export interface GeneratedModule {
   readonly model: ModelInfo;
   value(theta: ArrayLike<number>, data?: DataArg): number;

@@ -1,4 +1,4 @@
-// The generated module's contract (shared/spec/outputs.md): header, `model`, `out` buffers,
+// The generated module's contract (docs/modules.md): header, `model`, `out` buffers,
 // RangeErrors, optional data, run-time dims, determinism, both Hessian triangles.
 import { describe, it, expect, beforeAll } from 'vitest';
 import { compile } from '../../compiler/index.ts';

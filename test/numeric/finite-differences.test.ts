@@ -15,7 +15,7 @@ const LARGE_N = 1037;
 
 const cases = loadModelCases();
 
-// Every construct of dsl.md, as a pattern that some model must contain (comments stripped).
+// Every construct of docs/language.md, as a pattern that some model must contain (comments stripped).
 const COVERAGE: [string, RegExp][] = [
   ...['exp', 'log', 'log1p', 'expm1', 'sqrt', 'square', 'cube', 'abs', 'sin', 'cos', 'tan', 'atan', 'sinh', 'cosh', 'tanh', 'sigmoid', 'softplus', 'relu', 'transpose', 'dot'].map(
     (f): [string, RegExp] => [`${f}()`, new RegExp(`\\b${f}\\(`)],
@@ -58,7 +58,7 @@ describe('the model collection', () => {
     expect(cases.length).toBeGreaterThanOrEqual(40);
   });
 
-  it('covers every operator, function, reduction and indexing form of dsl.md', () => {
+  it('covers every operator, function, reduction and indexing form of docs/language.md', () => {
     const sources = cases.map((c) => c.source.replace(/#.*$/gm, ''));
     const missing = COVERAGE.filter(([, re]) => !sources.some((s) => re.test(s))).map(([what]) => what);
     expect(missing).toEqual([]);

@@ -1,4 +1,4 @@
-// Every reference fixture of shared/fixtures: the generated module's value, gradient and
+// Every reference fixture in test/fixtures: the generated module's value, gradient and
 // Hessian against the independently computed float64 references.
 import { describe, it, expect, beforeAll } from 'vitest';
 import { compileModel } from '../helpers/load.ts';

@@ -16,7 +16,7 @@ describe('math.js oracle reproduces the fixture values', () => {
   }
 });
 
-describe('math.js oracle semantics (dsl.md)', () => {
+describe('math.js oracle semantics (docs/language.md)', () => {
   // A = [[1, 2, 3], [4, 5, 6]] as a param, so every result below is checked by hand.
   const A = [1, 2, 3, 4, 5, 6];
   const val = (expr: string, extra = ''): number => oracleValue(`param A[2, 3]\n${extra}minimize ${expr}\n`, A);

@@ -21,7 +21,7 @@ minimize sum(x .^ 3) + sum(x .^ 2) + x[1] ^ 4 + sum(square(x)) + sum(cube(x)) + 
     expect(abs(module.hessian(zero))).toEqual([4, 0, 0, 0, 4, 0, 0, 0, 4]);
   });
 
-  it('abs and relu exactly at their kinks use the derivatives dsl.md fixes', async () => {
+  it('abs and relu exactly at their kinks use the derivatives docs/language.md fixes', async () => {
     const src = `param x[2]
 param y
 minimize sum(abs(x)) + sum(relu(x)) + relu(y) * 3 + abs(y) + sum(x .^ 2) + y ^ 2

@@ -1,5 +1,5 @@
 // The generated TypeScript type-checks under `strict` (one tsc program for all of it), and its
-// exported types let a strict consumer call it as outputs.md describes.
+// exported types let a strict consumer call it as docs/modules.md describes.
 import { describe, it, expect } from 'vitest';
 import { compileToTs } from '../helpers/load.ts';
 import { loadFixtures } from '../helpers/fixtures.ts';

@@ -1,5 +1,5 @@
 // An independent value oracle for `.hess` models, built on math.js (see "Reference evaluation"
-// in shared/spec/dsl.md). It never imports compiler code: it splits the file into statements
+// in docs/language.md). It never imports compiler code: it splits the file into statements
 // itself, binds dims, consts, data and params in a math.js scope, registers the element-wise
 // functions and the reductions with the language's axis conventions, and evaluates every
 // statement with `math.evaluate`. math.js itself supplies the operators, matrix products,
@@ -224,7 +224,7 @@ function axis(d: unknown): 1 | 2 {
 
 function reductions(math: MathJsInstance): Record<string, (...args: Value[]) => Value> {
   return {
-    // dsl.md: axis 1 reduces over the first axis (rows), axis 2 over the second; math.js's JS API
+    // docs/language.md: axis 1 reduces over the first axis (rows), axis 2 over the second; math.js's JS API
     // numbers axes from 0, so axis d of the language is math.js dimension d - 1.
     sum: (A: Value, d?: Value) => {
       if (d === undefined) return typeof A === 'number' ? A : (math.sum(A) as number);
