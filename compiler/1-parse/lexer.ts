@@ -92,7 +92,8 @@ export function tokenize(text: string): { tokens: Token[]; errors: LexError[] } 
           continue;
         }
         while (isDigit(text[i])) i++;
-        if (text[i] === '.') {
+        // `1e0.*x` is `1e0 .* x`: only a decimal mark after the exponent is an error.
+        if (isDecimalMark(text[i], text[i + 1])) {
           while (isDigit(text[i + 1]) || text[i + 1] === '.') i++;
           i++;
           errors.push({ start, end: i, message: `\`${text.slice(start, i)}\` is not a number: the exponent must be a whole number` });

@@ -5,7 +5,7 @@
 
 import type { Dim } from '../2-ir/graph.ts';
 import type { MapFn } from '../2-ir/index-form.ts';
-import { productFactors, type Batch, type Buffer, type Entry, type Expr, type Kernel, type Program, type Stmt } from '../5-lower/loops.ts';
+import { productFactors, type Batch, type Buffer, type Entry, type Expr, type Kernel, type KernelId, type Program, type Stmt } from '../5-lower/loops.ts';
 import { emitModelInfo, q, shapeText, type EmitInfo } from './model-info.ts';
 
 export type { EmitInfo };
@@ -69,6 +69,7 @@ export function emitTypeScript(p: Program, info: EmitInfo): string {
   for (const k of p.kernels) emitKernel(line, k, p.buffers, usedFns, usedHelpers);
 
   // ---- entry points --------------------------------------------------------------------------
+  const kernelFn = (id: KernelId) => `k_${p.kernels[id]!.name}`;
   const call = (e: Entry): string[] => {
     const sch = p.entries[e];
     const lines = sch.pre.map((k) => `  ${kernelFn(k)}(state);`);
@@ -157,7 +158,15 @@ function emitBind(line: (s?: string) => void, info: EmitInfo, n: number, resized
   line(`  if (theta == null || typeof theta.length !== 'number') throw new RangeError('theta: expected an array of length ${n}');`);
   line(`  if (theta.length !== ${n}) throw new RangeError(\`theta has length \${theta.length}, expected ${n}\`);`);
   line('  state.theta = theta;');
-  if (info.data.length > 0) line('  const input = data as unknown as Record<string, unknown>;');
+  if (info.data.length > 0) {
+    const names = info.data.map((d) => d.name).join(', ');
+    line(`  if (data === null || typeof data !== 'object') throw new RangeError(\`data: expected an object with ${names}, got \${data === null ? 'null' : typeof data}\`);`);
+    line('  const input = data as unknown as Record<string, unknown>;');
+  }
+  // A name that Object.prototype also has (`constructor`, `toString`, `__proto__`) is read only as
+  // the object's own property, so a missing array is reported as missing, not as a function.
+  const read = (name: string): string =>
+    name in Object.prototype ? `(Object.prototype.hasOwnProperty.call(input, ${q(name)}) ? input[${q(name)}] : undefined)` : `input[${q(name)}]`;
   // Dimensions are read off the first array that mentions them; later arrays must agree.
   const known = new Map<string, string>(); // dim -> data name it came from
   const symbolic = new Set(info.symbolicDims);
@@ -175,12 +184,12 @@ function emitBind(line: (s?: string) => void, info: EmitInfo, n: number, resized
   for (const d of order) {
     const local = `d_${d.name}`;
     if (d.shape.length === 0) {
-      line(`  const ${local} = input[${q(d.name)}];`);
+      line(`  const ${local} = ${read(d.name)};`);
       line(`  if (typeof ${local} !== 'number') throw new RangeError(\`data.${d.name}: expected a number, got \${${local} === undefined ? 'nothing' : typeof ${local}}\`);`);
       line(`  state.${local} = ${local};`);
       continue;
     }
-    line(`  const ${local} = input[${q(d.name)}] as ArrayLike<number> | undefined;`);
+    line(`  const ${local} = ${read(d.name)} as ArrayLike<number> | undefined;`);
     line(`  if (${local} == null || typeof ${local} !== 'object' || typeof ${local}.length !== 'number') throw new RangeError('data.${d.name}: expected an array of numbers (${shapeText(d.shape)}, row-major)');`);
     const unknown = [...new Set(d.shape.filter((x): x is string => typeof x === 'string' && !known.has(x)))];
     const fixedPart = d.shape.filter((x) => typeof x === 'number' || known.has(x)).map((x) => (typeof x === 'number' ? String(x) : dimVar(x)));
@@ -230,8 +239,6 @@ function emitBind(line: (s?: string) => void, info: EmitInfo, n: number, resized
 }
 
 // ---- kernels -----------------------------------------------------------------------------------
-
-const kernelFn = (name: string) => `k_${name}`;
 
 function emitKernel(line: (s?: string) => void, k: Kernel, buffers: readonly Buffer[], usedFns: Map<string, MapFn>, usedHelpers: Set<string>): void {
   const usedBufs = new Set<string>();
@@ -369,7 +376,7 @@ function emitKernel(line: (s?: string) => void, k: Kernel, buffers: readonly Buf
   };
   k.body.forEach((s) => stmt(s, '  '));
   line(`/** ${k.comment} */`);
-  line(`function ${kernelFn(k.name)}(s: State): void {`);
+  line(`function k_${k.name}(s: State): void {`);
   for (const b of [...usedBufs].sort()) line(`  const ${bufLocal(b)} = s.${b};`);
   for (const d of [...usedDims].sort()) line(`  const ${d} = s.${d};`);
   body.forEach((l) => line(l));
@@ -495,7 +502,8 @@ function fnDefinition(fn: MapFn): string {
 
 
 function sizeText(shape: readonly Dim[], env: Record<string, string>): string {
-  const parts = shape.map((d) => (typeof d === 'number' ? String(d) : env[d] ?? d));
+  // Own properties only: a dim named `__proto__` or `constructor` must not find Object.prototype's.
+  const parts = shape.map((d) => (typeof d === 'number' ? String(d) : Object.hasOwn(env, d) ? env[d]! : d));
   const fixed = shape.filter((d): d is number => typeof d === 'number').reduce((a, b) => a * b, 1);
   const sym = parts.filter((_, k) => typeof shape[k] === 'string');
   if (sym.length === 0) return String(fixed);
