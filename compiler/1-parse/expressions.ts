@@ -1,7 +1,7 @@
 // One expression: math.js parses it, then its node tree is converted into the language's own
 // small expression tree (`Expr`), rejecting every form the language does not have. math.js nodes
 // carry no positions, so each node is matched, in source order, to the tokens it came from.
-import { parse } from 'mathjs';
+import { parse } from './mathjs.ts';
 import { CLOSERS, OPENERS, type Token } from './lexer.ts';
 import { MATHJS_WORDS } from './names.ts';
 import type { Reporter, Span } from './report.ts';
