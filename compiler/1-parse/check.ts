@@ -18,6 +18,7 @@ export class ModelChecker {
   private readonly symbolicDims: { name: string; stmt: Statement; span: Span }[] = [];
   private readonly dataDims = new Set<string>();
   private objective: Node | null = null;
+  private readonly definitions: { name: string; node: Node }[] = [];
   private firstMinimize: number | null = null;
 
   constructor(private readonly reporter: Reporter) {
@@ -53,6 +54,7 @@ export class ModelChecker {
       params: this.params,
       data: this.data,
       objective: this.objective,
+      definitions: this.definitions,
     };
   }
 
@@ -126,6 +128,7 @@ export class ModelChecker {
       }
       case 'def': {
         const node = s.expr ? this.exprs.build(s.expr, ctx) : null;
+        if (node && s.name !== null && !this.scope.existing(s.name)) this.definitions.push({ name: s.name, node });
         this.define(s, { ...at, kind: 'def', node });
         return;
       }

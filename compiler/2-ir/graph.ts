@@ -73,6 +73,8 @@ export interface Model {
   readonly params: readonly ParamDecl[];
   readonly data: readonly DataDecl[];
   readonly objective: Node;
+  /** Definitions (`name = expr`) and their nodes, in order: names for readers of formulas (inspect). */
+  readonly definitions?: readonly { readonly name: string; readonly node: Node }[];
 }
 
 export function size(shape: readonly number[]): number {

@@ -14,6 +14,8 @@ export interface IndexModel {
   readonly nodes: NodeTable;
   readonly params: readonly ParamNode[];
   readonly objective: Formula;
+  /** The formula of any graph node of the model (memoized; built after the objective, so the objective's nodes keep their ids). */
+  readonly formulaOf: (n: Node) => Formula;
 }
 
 export function toIndexForm(model: Model): IndexModel {
@@ -28,7 +30,8 @@ export function toIndexForm(model: Model): IndexModel {
     }
     return f;
   };
-  return { nodes, params, objective: build(model.objective) };
+  const objective = build(model.objective);
+  return { nodes, params, objective, formulaOf: build };
 }
 
 /** The constant value of a formula that has no factors, or null. */
