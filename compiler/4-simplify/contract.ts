@@ -21,13 +21,17 @@ function extent(r: Range): number {
 /** Contracts summed indices that do not span every loop of the term into intermediates. */
 export function contract(t0: Term, nodes: NodeTable): Term {
   let t = t0;
-  // Σ over a fixed-size index that no factor uses is a count.
+  // Σ over an index that no factor uses is a count: its extent, or the run-time dimension as a
+  // factor (a loop that adds 1 N times would make Σ_i Σ_j Σ_k c cost N³ instead of nothing).
   for (const x of t.sums) {
     const r = t.ranges.get(x)!;
-    if (typeof r.hi === 'number' && t.factors.every((f) => !f.idx.some((a) => a.v === x))) {
+    if (t.factors.every((f) => !f.idx.some((a) => a.v === x))) {
       const ranges = new Map(t.ranges);
       ranges.delete(x);
-      t = { ...t, coef: t.coef * (r.hi - r.lo), sums: t.sums.filter((s) => s !== x), ranges };
+      const sums = t.sums.filter((s) => s !== x);
+      t = typeof r.hi === 'number'
+        ? { ...t, coef: t.coef * (r.hi - r.lo), sums, ranges }
+        : { ...t, factors: [...t.factors, { node: nodes.dim(r.hi), idx: [] }], sums, ranges };
     }
   }
   for (;;) {

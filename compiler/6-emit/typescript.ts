@@ -229,8 +229,8 @@ function emitBind(line: (s?: string) => void, info: EmitInfo, n: number, resized
       line(`    state.${dimVar(d)} = ${dimVar(d)};`);
       line(`    state.${lenVar(d)} = ${dimVar(d)};`);
     }
-    const env: Record<string, string> = {};
-    for (const d of info.symbolicDims) env[d] = dimVar(d);
+    // fromEntries defines own properties, also for a dim named `__proto__`.
+    const env: Record<string, string> = Object.fromEntries(info.symbolicDims.map((d) => [d, dimVar(d)]));
     for (const t of resized) line(`    state.${t.name} = new Float64Array(${sizeText(t.shape, env)});`);
     line('  }');
   }
