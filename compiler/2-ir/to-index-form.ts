@@ -135,9 +135,12 @@ function convert(n: Node, build: (n: Node) => Formula, nodes: NodeTable): Formul
             const m = mapOf(pow(cb), a);
             return product(shape, [{ f: m, idx: broadcastIdx(a.shape, shape) }]);
           }
-          // a .^ b = exp(b .* log(a)), with log(a) folded when a is a constant.
+          // a .^ b = exp(b .* log0(a)), with log0(a) folded when a is a constant. log0 is log
+          // with a large finite negative value at 0: aᵇ·log a → 0 as a → 0 (b > 0), and so must
+          // ∂(aᵇ)/∂b = exp(b·log0 a)·log0 a be, where −∞ would give 0·(−∞) = NaN.
           const ca = constantOf(build(a));
-          const logA = ca !== null ? constantFormula(Math.log(ca)) : mapOf({ name: 'log', p: 0 }, a);
+          const log0: MapFn = { name: 'log0', p: 0 };
+          const logA = ca !== null ? constantFormula(evaluateMap(log0, ca)) : mapOf(log0, a);
           const exponent = product(shape, [
             { f: operand(b), idx: broadcastIdx(b.shape, shape) },
             { f: logA, idx: broadcastIdx(a.shape, shape) },

@@ -16,7 +16,7 @@ const zero: Derivative = { kind: 'const', value: 0 };
 
 /** Names of the functions emitters must implement (pow takes its exponent p). */
 export const MAP_FUNCTIONS = [
-  'pow', 'exp', 'log', 'log1p', 'log1p_d1', 'log1p_d2', 'expm1', 'abs', 'sign', 'sin', 'cos', 'tan', 'tan_d1',
+  'pow', 'exp', 'log', 'log0', 'log1p', 'log1p_d1', 'log1p_d2', 'expm1', 'abs', 'sign', 'sin', 'cos', 'tan', 'tan_d1',
   'tan_d2', 'atan', 'atan_d1', 'atan_d2', 'sinh', 'cosh', 'tanh', 'tanh_d1', 'tanh_d2', 'sigmoid',
   'sigmoid_d1', 'sigmoid_d2', 'softplus', 'relu', 'step',
 ] as const;
@@ -24,6 +24,7 @@ export const MAP_FUNCTIONS = [
 const DERIVATIVES: Record<string, Derivative> = {
   exp: fn('exp'),
   log: fn('pow', 1, -1),
+  log0: fn('pow', 1, -1),
   log1p: fn('log1p_d1'),
   log1p_d1: fn('log1p_d2'),
   expm1: fn('exp'),
@@ -54,9 +55,18 @@ export function derivative(f: MapFn): Derivative {
   return d;
 }
 
+/**
+ * What `log0(0)` folds to: a finite stand-in for −∞ that both targets represent, whose square
+ * (second derivatives in the exponent) stays finite in float32, and for which exp(p·LOG0) is 0
+ * for every p > 1e-13.
+ */
+export const LOG0_FOLD = -1e15;
+
 /** A function applied to a known constant (compile-time folding). */
 export function evaluateMap(f: MapFn, x: number): number {
-  return f.name === 'pow' ? Math.pow(x, f.p) : applyUnary(f.name as UnaryFn, x);
+  if (f.name === 'pow') return Math.pow(x, f.p);
+  if (f.name === 'log0') return x === 0 ? LOG0_FOLD : Math.log(x);
+  return applyUnary(f.name as UnaryFn, x);
 }
 
 function powDerivative(p: number): Derivative {

@@ -147,11 +147,15 @@ export function lower(input: LowerInput): Program {
     const family = input.families === false ? undefined : FAMILIES.find((f) => fns.every((fn) => f.members.includes(fn.name)) && fns.length > 1);
     const x: Expr = { k: 'local', name: 'x' };
     const y: Expr = { k: 'local', name: 'y' };
-    if (family) inner.push({ k: 'let', name: 'y', int: false, value: { k: 'call', fn: { name: family.members[0]!, p: 0 }, arg: x } });
+    const d: Expr = { k: 'local', name: 'd' };
+    if (family) {
+      inner.push({ k: 'let', name: 'y', int: false, value: { k: 'call', fn: { name: family.members[0]!, p: 0 }, arg: x } });
+      if (fns.some((fn) => fn.name !== family.members[0])) inner.push({ k: 'let', name: 'd', int: false, value: { k: 'call', fn: { name: family.members[1]!, p: 0 }, arg: x } });
+    }
     const index = linExprOfNames(vars, stridesOf(arg.shape), 0);
     members.forEach((m, k) => {
       const fn = fns[k]!;
-      const value = family ? family.of(fn.name, y) : ({ k: 'call', fn, arg: x } as Expr);
+      const value = family ? family.of(fn.name, y, d) : ({ k: 'call', fn, arg: x } as Expr);
       inner.push({ k: 'store', buf: bufName(m), index, value, accumulate: false });
     });
     const what = members.map((m, k) => `${bufName(m)} = ${fnText(fns[k]!)}`).join(', ');
@@ -278,14 +282,14 @@ function covers(t: Term, shape: readonly Dim[]): boolean {
 
 const sub = (a: Expr, b: Expr): Expr => ({ k: 'bin', op: '-', a, b });
 
-/** Functions whose derivatives are cheap in terms of the function's value y. */
-const FAMILIES: readonly { members: readonly string[]; of: (fn: string, y: Expr) => Expr }[] = [
+/**
+ * Functions whose second derivative is cheap from the function's value y and its first
+ * derivative d (computed from x: 1 − y² and y(1 − y) lose the tails, where y rounds to ±1).
+ */
+const FAMILIES: readonly { members: readonly string[]; of: (fn: string, y: Expr, d: Expr) => Expr }[] = [
   {
     members: ['tanh', 'tanh_d1', 'tanh_d2'],
-    of: (fn, y) => {
-      const d1 = sub(num(1), mul(y, y));
-      return fn === 'tanh' ? y : fn === 'tanh_d1' ? d1 : mul(mul(num(-2), y), d1);
-    },
+    of: (fn, y, d) => (fn === 'tanh' ? y : fn === 'tanh_d1' ? d : mul(mul(num(-2), y), d)),
   },
   {
     members: ['sigmoid', 'sigmoid_d1', 'sigmoid_d2'],

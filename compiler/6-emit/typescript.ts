@@ -140,8 +140,6 @@ export function emitTypeScript(p: Program, info: EmitInfo): string {
     line('  if (mirror !== at) h[mirror] += v;');
     line('}');
   }
-  // The sigmoid's derivatives are written in terms of it.
-  if ([...usedFns.keys()].some((k) => k.startsWith('f_sigmoid_d'))) usedFns.set('f_sigmoid', { name: 'sigmoid', p: 0 });
   if (usedFns.size > 0) {
     line();
     line('// Element-wise functions and the derivatives the Hessian needs.');
@@ -376,7 +374,9 @@ function emitKernel(line: (s?: string) => void, k: Kernel, buffers: readonly Buf
   };
   k.body.forEach((s) => stmt(s, '  '));
   line(`/** ${k.comment} */`);
-  line(`function k_${k.name}(s: State): void {`);
+  // A kernel that reads nothing (a gradient block of a parameter the objective ignores) must not
+  // leave its parameter unused (noUnusedParameters).
+  line(`function k_${k.name}(${usedBufs.size + usedDims.size === 0 ? '_s' : 's'}: State): void {`);
   for (const b of [...usedBufs].sort()) line(`  const ${bufLocal(b)} = s.${b};`);
   for (const d of [...usedDims].sort()) line(`  const ${d} = s.${d};`);
   body.forEach((l) => line(l));
@@ -466,6 +466,9 @@ function fnDefinition(fn: MapFn): string {
         return `return Math.pow(x, ${numText(fn.p)});`;
       case 'exp': return 'return Math.exp(x);';
       case 'log': return 'return Math.log(x);';
+      // A power's log: finite at 0 (see LOG0_FOLD in 3-differentiate/functions.ts), so that
+      // 0ᵖ·log 0 is 0 rather than NaN; its square stays finite.
+      case 'log0': return 'return x === 0 ? -1e100 : Math.log(x);';
       case 'log1p': return 'return Math.log1p(x);';
       case 'log1p_d1': return 'return 1 / (1 + x);';
       case 'log1p_d2': return 'const u = 1 + x;\n  return -1 / (u * u);';
@@ -483,11 +486,15 @@ function fnDefinition(fn: MapFn): string {
       case 'sinh': return 'return Math.sinh(x);';
       case 'cosh': return 'return Math.cosh(x);';
       case 'tanh': return 'return Math.tanh(x);';
-      case 'tanh_d1': return 'const t = Math.tanh(x);\n  return 1 - t * t;';
-      case 'tanh_d2': return 'const t = Math.tanh(x);\n  return -2 * t * (1 - t * t);';
+      // sech² as 4e/(1 + e)² with e = e^(−2|x|): 1 − tanh² is 0 from |x| ≈ 19 on, and loses
+      // relative accuracy long before.
+      case 'tanh_d1': return 'const e = Math.exp(-2 * Math.abs(x));\n  const u = 1 + e;\n  return (4 * e) / (u * u);';
+      case 'tanh_d2': return 'const e = Math.exp(-2 * Math.abs(x));\n  const u = 1 + e;\n  return (-8 * e * Math.tanh(x)) / (u * u);';
       case 'sigmoid': return 'return x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x));';
-      case 'sigmoid_d1': return 'const s = f_sigmoid(x);\n  return s * (1 - s);';
-      case 'sigmoid_d2': return 'const s = f_sigmoid(x);\n  return s * (1 - s) * (1 - 2 * s);';
+      // σ(1 − σ) = e/(1 + e)² with e = e^(−|x|): accurate on both tails (σ(1 − σ) is 0 from
+      // x ≈ 37 on); 1 − 2σ = −sign(x)·(1 − e)/(1 + e), with 1 − e from expm1.
+      case 'sigmoid_d1': return 'const e = Math.exp(-Math.abs(x));\n  const u = 1 + e;\n  return e / (u * u);';
+      case 'sigmoid_d2': return 'const e = Math.exp(-Math.abs(x));\n  const u = 1 + e;\n  const m = -Math.expm1(-Math.abs(x)) / u;\n  return (e / (u * u)) * (x >= 0 ? -m : m);';
       case 'softplus': return 'return Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));';
       case 'relu': return 'return x > 0 ? x : 0;';
       case 'step': return 'return x > 0 ? 1 : 0;';

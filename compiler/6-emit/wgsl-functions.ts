@@ -17,6 +17,7 @@ export function wgslFnDeps(fn: MapFn): MapFn[] {
   const f = (name: string): MapFn => ({ name, p: 0 });
   switch (fn.name) {
     case 'log': case 'softplus': return [f('log1p')];
+    case 'log0': return [f('log')];
     case 'tanh_d2': return [f('tanh'), f('tanh_d1')];
     case 'tanh': return [f('expm1')];
     case 'sigmoid_d2': return [f('sigmoid_d1'), f('expm1')];
@@ -45,6 +46,8 @@ export function wgslFnDefinition(fn: MapFn): string {
       case 'log':
         // Near 1, x − 1 is exact and log1p is accurate where log's absolute error is not.
         return 'if (abs(x - 1.0f) < 0.1f) { return f_log1p(x - 1.0f); }\n  return log(x);';
+      // A power's log: finite at 0 (see LOG0_FOLD in 3-differentiate/functions.ts).
+      case 'log0': return 'if (x == 0.0f) { return -1e15f; }\n  return f_log(x);';
       case 'log1p':
         // Series to x⁹ below 0.1 (error < x¹⁰/10).
         return 'if (abs(x) < 0.1f) {\n    return x * (1.0f - x * (0.5f - x * (0.33333333f - x * (0.25f - x * (0.2f - x * (0.16666667f - x * (0.14285714f - x * (0.125f - x * 0.11111111f))))))));\n  }\n  return log(1.0f + x);';
