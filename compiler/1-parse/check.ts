@@ -17,6 +17,8 @@ export class ModelChecker {
   private readonly data: DataDecl[] = [];
   private readonly symbolicDims: { name: string; stmt: Statement; span: Span }[] = [];
   private readonly dataDims = new Set<string>();
+  /** Where each data array's run-time sizes are written, to locate a dim that cannot be inferred. */
+  private readonly dataSizes: { name: string; stmt: Statement; refs: readonly SizeRef[] }[] = [];
   private objective: Node | null = null;
   private readonly definitions: { name: string; node: Node }[] = [];
   private firstMinimize: number | null = null;
@@ -47,6 +49,7 @@ export class ModelChecker {
       const where = decl ? ` (declared on line ${decl.stmt.lineOf[decl.span.start]})` : '';
       this.reporter.error(use.stmt, use.span, `the size of \`${name}\`${where} is given at run time by the data, but no \`data\` shape uses it: give it a size (\`dim ${name} = 16\`) or use it in a \`data\` shape`);
     }
+    this.checkInferable();
     if (this.reporter.count > 0 || !this.objective) return null;
     return {
       name: modelName,
@@ -121,6 +124,7 @@ export class ModelChecker {
           if (!this.scope.existing(s.name)) {
             this.data.push({ name: s.name, shape });
             for (const d of shape) if (typeof d === 'string') this.dataDims.add(d);
+            if (s.sizes) this.dataSizes.push({ name: s.name, stmt: s.stmt, refs: s.sizes });
           }
         }
         this.define(s, { ...at, kind: s.kind, node });
@@ -151,6 +155,40 @@ export class ModelChecker {
       case 'invalid':
         if (s.name !== null && !this.scope.existing(s.name)) this.scope.define(s.name, { ...at, kind: 'broken' });
         return;
+    }
+  }
+
+  /**
+   * Run-time dims are read off array lengths, one unknown dim per array at a time (the generated
+   * modules do the same): a dim that only ever shares an array with another unknown one, like N
+   * and M in a lone `data Y[N, M]` (length N·M), cannot be inferred, and every call would throw.
+   */
+  private checkInferable(): void {
+    const known = new Set<string>();
+    const runTime = (a: (typeof this.data)[number]) => [...new Set(a.shape.filter((d): d is string => typeof d === 'string'))];
+    for (let progress = true; progress; ) {
+      progress = false;
+      for (const a of this.data) {
+        const unknown = runTime(a).filter((d) => !known.has(d));
+        if (unknown.length === 1) {
+          known.add(unknown[0]!);
+          progress = true;
+        }
+      }
+    }
+    const reported = new Set<string>();
+    for (const a of this.dataSizes) {
+      const unknown = a.refs.filter((r) => r.kind !== 'number' && this.dataDims.has(r.name) && !known.has(r.name));
+      const names = [...new Set(unknown.map((r) => (r.kind === 'number' ? '' : r.name)))];
+      if (names.length < 2 || names.every((n) => reported.has(n))) continue;
+      names.forEach((n) => reported.add(n));
+      const list = names.map((n) => `\`${n}\``).join(' and ');
+      const first = unknown[0]!;
+      this.reporter.error(
+        a.stmt,
+        first.span,
+        `${list} cannot be read off the data: \`${a.name}\` has ${names.length} run-time sizes and no other array gives one of them alone; declare an array with only one of them (\`data ${a.name}_rows[${names[0]}]\`) or give one a fixed size (\`dim ${names[1]} = 16\`)`,
+      );
     }
   }
 

@@ -130,6 +130,14 @@ export function emitTypeScript(p: Program, info: EmitInfo): string {
   line('  if (!(out instanceof Float64Array) || out.length !== length) {');
   line('    throw new RangeError(`${what} output: expected a Float64Array of length ${length}, got ${out instanceof Float64Array ? `length ${out.length}` : typeof out}`);');
   line('  }');
+  // The kernels read θ and the data while they write `out`: memory they share would be read
+  // after it was overwritten.
+  const inputs = [`['theta', state.theta]`, ...dataBufs.filter((b) => !b.scalar).map((b) => `[${q(`data.${b.name.slice(2)}`)}, state.${b.name}]`)];
+  line(`  for (const [name, input] of [${inputs.join(', ')}] as const) {`);
+  line('    if (ArrayBuffer.isView(input) && input.buffer === out.buffer && input.byteOffset < out.byteOffset + out.byteLength && out.byteOffset < input.byteOffset + input.byteLength) {');
+  line('      throw new RangeError(`${what} output shares memory with ${name}: pass a separate array as out`);');
+  line('    }');
+  line('  }');
   line('  return out;');
   line('}');
   if (usedHelpers.has('addSymmetric')) {
@@ -202,6 +210,8 @@ function emitBind(line: (s?: string) => void, info: EmitInfo, n: number, resized
       const per = fixedProduct;
       line(`  const ${dimVar(u)} = ${power === 1 ? `${len} / (${per})` : `Math.round(Math.pow(${len} / (${per}), ${1 / power}))`};`);
       line(`  if (!Number.isInteger(${dimVar(u)}) || ${len} !== ${power === 1 ? `${dimVar(u)} * ${per}` : `Math.pow(${dimVar(u)}, ${power}) * ${per}`}) throw new RangeError(\`data.${d.name} has length \${${len}}, expected a multiple of \${${per}} (${shapeText(d.shape)})\`);`);
+      // No rows: a mean over them has no value, and gradients of 0 would hide the empty input.
+      line(`  if (${dimVar(u)} === 0) throw new RangeError('data.${d.name} has length 0, so ${u} = 0: run-time dimensions must be at least 1');`);
       known.set(u, d.name);
     } else {
       line(`  throw new RangeError('data.${d.name}: cannot infer ${unknown.join(' and ')} from one array; declare another array that has only one of them');`);

@@ -74,6 +74,8 @@ export function checkData(model: string, plan: Plan, data: Record<string, unknow
         if (!Number.isInteger(value) || Math.pow(value, power) * per !== len) {
           throw new RangeError(`data.${a.decl.name} has length ${len}, expected a multiple of ${per} (${shapeText(a.decl.shape)}${a.batched ? ' per problem' : ''})`);
         }
+        // As in the TypeScript target: no rows is an error, not a NaN or zero result.
+        if (value === 0) throw new RangeError(`data.${a.decl.name} has length 0, so ${u} = 0: run-time dimensions must be at least 1`);
         dims.set(u, { value, from: a.decl.name });
       }
       solved.add(k);
