@@ -1,0 +1,211 @@
+// The playground in a real browser (Debian's chromium, WebGPU on SwiftShader): every example
+// compiles in the page; the page's float64 Hessian equals the TypeScript target's run in Node on
+// the same θ and data; the page's WebGPU Hessian is within 1e-4 of it; a broken model shows its
+// errors at their line and column; no console errors, page errors or requests to other hosts.
+// Screenshots land in test/browser/artifacts/ (a CI artifact).
+//
+// Without chromium this file skips with a loud message, except in CI (CI=true), where that fails:
+// .ci/run installs chromium.
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compile } from '../../compiler/index.ts';
+import { repoRoot } from '../helpers/fixtures.ts';
+import { compileModel } from '../helpers/load.ts';
+import { browserMissing, openPage, servePlayground, settled, type BrowserSession, type PageEvaluation, type PlaygroundApi, type Served } from './browser.ts';
+
+const missing = browserMissing();
+if (missing && process.env.CI) throw new Error(`browser tests cannot run in CI: ${missing}`);
+if (missing) console.warn(`\n*** SKIPPING the playground browser tests: ${missing} ***\n`);
+
+const artifacts = join(repoRoot, 'test', 'browser', 'artifacts');
+const examples = readdirSync(join(repoRoot, 'examples'))
+  .filter((f) => f.endsWith('.hess'))
+  .sort()
+  .map((f) => f.replace(/\.hess$/, ''));
+// The page opens on mlp_classifier; end on it too, so that the screenshot shows a full evaluation.
+const order = [...examples.filter((e) => e !== 'mlp_classifier'), ...examples.filter((e) => e === 'mlp_classifier')];
+
+/** max |a − b| / max |b|. */
+function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  expect(a.length).toBe(b.length);
+  let d = 0;
+  let s = 0;
+  for (let i = 0; i < b.length; i++) {
+    d = Math.max(d, Math.abs(a[i]! - b[i]!));
+    s = Math.max(s, Math.abs(b[i]!));
+  }
+  return s === 0 ? d : d / s;
+}
+
+type Api = { hessgenPlayground: PlaygroundApi };
+/* The functions passed to page.evaluate run in the page; the project's type check has no DOM
+   library, so they reach the page's globals through `globalThis` casts. */
+type Doc = {
+  querySelector(s: string): { textContent: string | null; getAttribute(a: string): string | null } | null;
+  querySelectorAll(s: string): ArrayLike<{ textContent: string | null; dataset: Record<string, string>; getBoundingClientRect(): { top: number; left: number; height: number } }>;
+};
+
+describe.skipIf(missing !== null)('playground in chromium', () => {
+  let server: Served;
+  let session: BrowserSession;
+
+  beforeAll(async () => {
+    mkdirSync(artifacts, { recursive: true });
+    server = await servePlayground();
+    session = await openPage(server.url);
+    await settled(session.page);
+  }, 240_000);
+
+  afterAll(async () => {
+    await session?.close();
+    await server?.close();
+  });
+
+  it('has a WebGPU adapter (SwiftShader) and loads without problems', async () => {
+    const status = await session.page.$eval('#gpu-status', (e) => e.textContent ?? '');
+    expect(status).toMatch(/^WebGPU: /);
+    expect(session.problems).toEqual([]);
+  });
+
+  it('shows a broken model’s errors at their line and column, and clears them once fixed', async () => {
+    const { page } = session;
+    // Typed into the editor key by key, as a user would; the page compiles as they type.
+    const broken = ['dim N', 'data X[N, 3]', 'param W1[3, 8]', 'param b[3]', 'h = tanh(X * W1 + b)', 'minimize sum(h .^ 2) + w1[1, 1]'].join('\n');
+    await page.click('#editor textarea');
+    await page.keyboard.down('Control');
+    await page.keyboard.press('KeyA');
+    await page.keyboard.up('Control');
+    await page.keyboard.press('Backspace');
+    await page.keyboard.type(broken);
+    await settled(page);
+    const expected = compile(broken, 'examples/mlp_classifier.hess');
+    expect(expected.ok).toBe(false);
+    const want = expected.ok ? [] : expected.diagnostics.map((d) => ({ line: d.line, column: d.column, message: d.message }));
+    // Independent of the compiler: the two errors of this text are known by hand (the `+` whose
+    // operands disagree, and the misspelt name).
+    expect(want.map((d) => [d.line, d.column])).toEqual([
+      [5, 17],
+      [6, 24],
+    ]);
+    const shown = await page.evaluate(() => {
+      const doc = (globalThis as unknown as { document: Doc }).document;
+      const list = Array.from(doc.querySelectorAll('#diagnostics .diagnostic'), (li) => ({
+        line: Number(li.dataset.line),
+        column: Number(li.dataset.column),
+        text: li.textContent ?? '',
+      }));
+      const gutter = Array.from(doc.querySelectorAll('.gutter .ln.error'), (row) => ({ line: Number(row.dataset.line), top: row.getBoundingClientRect().top }));
+      const marks = Array.from(doc.querySelectorAll('mark.diag'), (m) => ({ line: Number(m.dataset.line), column: Number(m.dataset.column), top: m.getBoundingClientRect().top, left: m.getBoundingClientRect().left }));
+      const status = doc.querySelector('#compile-status')?.textContent ?? '';
+      return { list, gutter, marks, status, state: (globalThis as unknown as { document: { body: { dataset: Record<string, string> } } }).document.body.dataset.state };
+    });
+    expect(shown.state).toBe('error');
+    expect(shown.status).toBe('2 errors');
+    expect(shown.list.map((d) => [d.line, d.column])).toEqual(want.map((d) => [d.line, d.column]));
+    for (const [k, d] of want.entries()) expect(shown.list[k]!.text).toBe(`${d.line}:${d.column}${d.message}`);
+    expect(shown.gutter.map((g) => g.line)).toEqual([5, 6]);
+    expect(shown.marks.map((m) => [m.line, m.column])).toEqual([
+      [5, 17],
+      [6, 24],
+    ]);
+    // Drawn where the text is: each mark on its gutter row, and the two marks' horizontal offset
+    // matching 24 − 17 = 7 characters of the monospace font.
+    for (const [k, m] of shown.marks.entries()) expect(Math.abs(m.top - shown.gutter[k]!.top)).toBeLessThan(3);
+    const charWidth = await page.evaluate(() => {
+      const doc = (globalThis as unknown as { document: { createElement(t: string): { textContent: string; getBoundingClientRect(): { width: number } }; querySelector(s: string): { append(e: unknown): void; removeChild(e: unknown): void } } }).document;
+      const probe = doc.createElement('span');
+      probe.textContent = 'x'.repeat(100);
+      const mirror = doc.querySelector('.mirror');
+      mirror.append(probe);
+      const w = probe.getBoundingClientRect().width / 100;
+      mirror.removeChild(probe);
+      return w;
+    });
+    expect(Math.abs(shown.marks[1]!.left - shown.marks[0]!.left - 7 * charWidth)).toBeLessThan(1.5);
+    await page.screenshot({ path: join(artifacts, 'playground-errors.png') });
+
+    // Fix both: the diagnostics disappear and the model evaluates.
+    const fixed = broken.replace('param b[3]', 'param b[8]').replace('w1[1, 1]', 'W1[1, 1]');
+    await page.evaluate((text) => {
+      const ta = (globalThis as unknown as { document: { querySelector(s: string): { value: string; dispatchEvent(e: unknown): void } } }).document.querySelector('#editor textarea');
+      ta.value = text;
+      ta.dispatchEvent(new (globalThis as unknown as { Event: new (t: string) => unknown }).Event('input'));
+    }, fixed);
+    await settled(page);
+    const after = await page.evaluate(() => {
+      const g = globalThis as unknown as Api & { document: Doc };
+      return { diagnostics: g.hessgenPlayground.diagnostics().length, marks: g.document.querySelectorAll('mark.diag').length, gutter: g.document.querySelectorAll('.gutter .ln.error').length, model: g.hessgenPlayground.model() };
+    });
+    expect(after).toEqual({ diagnostics: 0, marks: 0, gutter: 0, model: expect.objectContaining({ n: 24 + 8 }) });
+    expect(session.problems).toEqual([]);
+  }, 120_000);
+
+  for (const name of order) {
+    it(`${name}: the page's CPU Hessian is the TypeScript target's in Node, its WebGPU Hessian within 1e-4`, async () => {
+      const { page } = session;
+      await page.select('#example', name);
+      await settled(page);
+      expect(await page.evaluate(() => (globalThis as unknown as Api).hessgenPlayground.diagnostics().length)).toBe(0);
+      await page.click('#evaluate');
+      await settled(page);
+      const ev = (await page.evaluate(() => (globalThis as unknown as Api).hessgenPlayground.evaluation())) as PageEvaluation | null;
+      expect(ev).not.toBeNull();
+      const e = ev!;
+
+      // The TypeScript target, compiled and run here in Node, on the θ and data the page used.
+      const path = `examples/${name}.hess`;
+      const { module } = await compileModel(readFileSync(join(repoRoot, path), 'utf8'), path);
+      const n = module.model.n;
+      expect(e.theta.length).toBe(n);
+      const node = module.evaluate(e.theta, e.data);
+      const dh = relDiff(e.cpu.hessian, node.hessian);
+      expect(dh).toBeLessThanOrEqual(1e-12);
+      expect(relDiff(e.cpu.gradient, node.gradient)).toBeLessThanOrEqual(1e-12);
+      expect(Math.abs(e.cpu.value - node.value)).toBeLessThanOrEqual(1e-12 * Math.max(1, Math.abs(node.value)));
+      for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) expect(e.cpu.hessian[i * n + j]).toBe(e.cpu.hessian[j * n + i]);
+
+      // WebGPU (float32, SwiftShader) against float64.
+      expect(e.gpuError).toBeNull();
+      expect(e.gpu).not.toBeNull();
+      const gh = relDiff(e.gpu!.hessian, node.hessian);
+      expect(gh).toBeLessThanOrEqual(1e-4);
+      expect(relDiff(e.gpu!.gradient, node.gradient)).toBeLessThanOrEqual(1e-4);
+
+      // The spectrum: eigenvalues sum to the trace and their squares to ‖H‖²_F (invariants that
+      // do not depend on how they were computed).
+      expect(e.eigenvalues).not.toBeNull();
+      const lambda = e.eigenvalues!;
+      let trace = 0;
+      let frob = 0;
+      for (let i = 0; i < n; i++) trace += node.hessian[i * n + i]!;
+      for (const x of node.hessian) frob += x * x;
+      const scale = Math.sqrt(frob);
+      expect(Math.abs(lambda.reduce((a, b) => a + b, 0) - trace)).toBeLessThanOrEqual(1e-10 * Math.max(1, scale) * n);
+      expect(Math.abs(Math.sqrt(lambda.reduce((a, b) => a + b * b, 0)) - scale)).toBeLessThanOrEqual(1e-10 * Math.max(1, scale));
+      for (let k = 1; k < n; k++) expect(lambda[k]!).toBeGreaterThanOrEqual(lambda[k - 1]!);
+
+      // The other views show this model: spy plot, TypeScript, WGSL.
+      const views = await page.evaluate(() => {
+        const doc = (globalThis as unknown as { document: Doc }).document;
+        return {
+          spy: doc.querySelectorAll('#spy svg').length,
+          ts: doc.querySelector('#ts-code')?.textContent ?? '',
+          wgsl: doc.querySelector('#wgsl-code')?.textContent ?? '',
+        };
+      });
+      expect(views.spy).toBe(1);
+      expect(views.ts.startsWith(`// Code generated by hessgen from ${path}. DO NOT EDIT.`)).toBe(true);
+      expect(views.wgsl).toContain('@compute');
+      expect(session.problems).toEqual([]);
+      console.log(`playground ${name}: n = ${n}, page CPU vs Node ${dh.toExponential(1)}, WebGPU vs float64 ${gh.toExponential(1)}`);
+    }, 300_000);
+  }
+
+  it('saves a screenshot', async () => {
+    const file = join(artifacts, 'playground.png');
+    await session.page.screenshot({ path: file });
+    console.log(`playground screenshot: ${relative(process.cwd(), file)}`);
+    expect(session.problems).toEqual([]);
+  });
+});
