@@ -15,6 +15,7 @@ import { checkOutFolder, compareFile, ensureOutFolder, writeFileAtomic } from '.
 import type { OutFolder, PlannedFile } from './cli/pipeline.ts';
 import { buildModel, fileClash, plural, unavailableMessage } from './cli/pipeline.ts';
 import { watch } from './cli/watch.ts';
+import { runInspect } from './cli/inspect.ts';
 
 export { watch } from './cli/watch.ts';
 export type { BuildEvent, WatchHandle, WatchOptions } from './cli/watch.ts';
@@ -36,6 +37,9 @@ export function helpText(): string {
 
 Usage:
   hessgen build <model.hess | folder>... --out <folder> [--target ts|wgsl|ts,wgsl] [--check] [--watch]
+  hessgen inspect <model.hess> [--json] [--svg <file>] [--dims N=1000,M=3]
+                    the Hessian's blocks, structure, closed forms and cost
+                    (hessgen inspect --help for details)
   hessgen --help
   hessgen --version
 
@@ -74,6 +78,7 @@ export async function main(argv: string[]): Promise<number> {
 /** main() with its surroundings passed in. Never throws: every failure becomes a message and a status. */
 export async function run(argv: readonly string[], io: CliIo): Promise<number> {
   try {
+    if (argv[0] === 'inspect') return await runInspect(argv.slice(1), io);
     const command = parseArgs(argv);
     switch (command.kind) {
       case 'help':

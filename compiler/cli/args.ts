@@ -19,7 +19,7 @@ export type Command =
     };
 
 const BUILD_FLAGS = ['--out', '--target', '--check', '--watch', '--help', '--version'];
-const COMMANDS = ['build', 'help'];
+const COMMANDS = ['build', 'inspect', 'help'];
 
 export function parseArgs(argv: readonly string[]): Command {
   const [command, ...rest] = argv;
@@ -34,7 +34,7 @@ export function parseArgs(argv: readonly string[]): Command {
     throw new UsageError(`unknown command '${command}'; to compile it, run: hessgen build ${command} --out <folder>`);
   }
   const close = suggest(command, COMMANDS, '');
-  throw new UsageError(`unknown command '${command}'${close === '' ? ' (the command is build)' : close}`);
+  throw new UsageError(`unknown command '${command}'${close === '' ? ' (the commands are build and inspect)' : close}`);
 }
 
 function parseBuild(args: readonly string[]): Command {

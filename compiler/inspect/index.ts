@@ -5,6 +5,15 @@
 
 import { parseModel } from '../1-parse/index.ts';
 import type { Diagnostic } from '../1-parse/diagnostics.ts';
+import { lowerModel } from '../index.ts';
+import { resetVars, type Formula, type TNode, type Term } from '../2-ir/index-form.ts';
+import { viewedNode } from '../2-ir/nodes.ts';
+import { toIndexForm } from '../2-ir/to-index-form.ts';
+import { Differentiator } from '../3-differentiate/derivative.ts';
+import { programCost } from './cost.ts';
+import { linearForms, normalize, prune, signedCount, signedUnion, transposeLattice, type Lattice } from './lattice.ts';
+import { Notation, fmtNum } from './notation.ts';
+import { spySvg } from './spy.ts';
 
 export type { Diagnostic };
 
@@ -53,6 +62,8 @@ export interface InspectBlock {
   readonly formula: string;
   /** The structural pattern (see PatternLattice). */
   readonly pattern: readonly PatternLattice[];
+  /** False when the pattern was too intricate to make exact: its lattices then overlap (entries is an upper bound). */
+  readonly exact: boolean;
 }
 
 /** Work of one entry point at the report's dims. */
@@ -96,41 +107,239 @@ export type InspectResult = { ok: true; report: InspectReport } | { ok: false; d
 /** Default size of a run-time dimension the caller does not give. */
 export const DEFAULT_DIM = 1000;
 
+export { spySvg };
+
+const BLOCK_LETTERS = ['i', 'j', 'k', 'l'];
+
+/**
+ * Everything `hessgen inspect` shows, for a model's source. Never throws for bad input: a model
+ * with errors gives its located diagnostics, as `compile` does.
+ */
 export function inspect(source: string, sourcePath: string, options: { dims?: Record<string, number> } = {}): InspectResult {
   const { model, diagnostics } = parseModel(source, sourcePath);
   if (!model || diagnostics.length > 0) return { ok: false, diagnostics };
-  let offset = 0;
+  let n = 0;
   const params = model.params.map((p) => {
     const size = p.shape.reduce((a, b) => a * b, 1);
-    const out = { name: p.name, shape: p.shape, offset, size };
-    offset += size;
+    const out = { name: p.name, shape: p.shape, offset: n, size };
+    n += size;
     return out;
   });
+
+  // The same formulas the compiler lowers (see lowerModel), with the definitions' nodes named.
+  resetVars();
+  const im = toIndexForm(model);
+  const definitions = new Map<TNode, string>();
+  for (const d of model.definitions ?? []) {
+    // A definition is one node when it reads one whole (a map), or when its formula was
+    // materialized (hash-consing returns that node; otherwise the new node is never used).
+    const f = im.formulaOf(d.node);
+    const node = viewedNode(f) ?? (f.terms.length > 0 ? im.nodes.poly(f) : null);
+    if (node && node.kind !== 'param' && node.kind !== 'data' && node.kind !== 'dim' && !definitions.has(node)) definitions.set(node, d.name);
+  }
+  const diff = new Differentiator(im.nodes);
+  const gradients = im.params.map((p) => diff.formula(im.objective, p));
+  const modelNames = [...model.params.map((p) => p.name), ...model.data.map((d) => d.name), ...model.symbolicDims, ...(model.definitions ?? []).map((d) => d.name)];
+  const notation = new Notation(definitions, modelNames);
+  const blocks: InspectBlock[] = [];
+  let entries = 0;
+  im.params.forEach((p, i) =>
+    im.params.forEach((q, j) => {
+      if (j < i) return;
+      const block = analyzeBlock(diff.formula(gradients[i]!, q), params[i]!, params[j]!, i, j, notation);
+      blocks.push(block);
+      entries += i === j ? block.entries : 2 * block.entries;
+    }),
+  );
+  notation.flushWhere();
+
+  const dimValues = new Map<string, number>();
   const dims = model.symbolicDims.map((name) => {
     const given = options.dims?.[name];
-    return { name, value: given ?? DEFAULT_DIM, given: given !== undefined };
+    const value = given ?? DEFAULT_DIM;
+    dimValues.set(name, value);
+    return { name, value, given: given !== undefined };
   });
+  const cost = programCost(lowerModel(model), dimValues);
   return {
     ok: true,
     report: {
       model: model.name,
       sourcePath,
-      n: offset,
+      n,
       params,
       data: model.data.map((d) => ({ name: d.name, shape: d.shape })),
-      blocks: [],
-      where: [],
-      entries: 0,
-      cost: { dims, entries: [], workspaceBytes: 0, outputBytes: { value: 8, gradient: 8 * offset, hessian: 8 * offset * offset }, chunk: null },
+      blocks,
+      where: notation.where,
+      entries,
+      cost: {
+        dims,
+        entries: cost.entries,
+        workspaceBytes: cost.workspaceBytes,
+        outputBytes: { value: 8, gradient: 8 * n, hessian: 8 * n * n },
+        chunk: cost.chunk,
+      },
     },
   };
 }
 
-export function formatReport(report: InspectReport): string {
-  return `${report.model}: n = ${report.n}\n`;
+/** The entries a term writes, as a lattice over the block's axes (null when it writes none). */
+function termLattice(t: Term, shape: readonly number[]): Lattice | null {
+  const ids = new Map<number, number>();
+  const ranges: [number, number][] = [];
+  const index = t.out.map((a, k) => {
+    if (a.v === null) return a.c;
+    let id = ids.get(a.v);
+    if (id === undefined) {
+      id = ranges.length;
+      ids.set(a.v, id);
+      const r = t.ranges.get(a.v);
+      // Output variables run over parameter axes, whose sizes are known.
+      ranges.push(r && typeof r.hi === 'number' ? [r.lo, r.hi] : [0 - a.c, shape[k]! - a.c]);
+    }
+    return [id, a.c] as const;
+  });
+  return normalize(index, ranges);
 }
 
-export function spySvg(report: InspectReport, options: { size?: number } = {}): string {
-  const size = options.size ?? 640;
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${size}" height="${size}" viewBox="0 0 ${size} ${size}"><title>${report.model}</title></svg>\n`;
+/** The δ's of a lattice in the block's letters: a repeated variable, or a constant index. */
+function latticeDeltas(l: Lattice, letters: readonly string[]): string[] {
+  const first = new Map<number, { k: number; c: number }>();
+  const out: string[] = [];
+  l.index.forEach((ix, k) => {
+    if (typeof ix === 'number') {
+      out.push(`δ(${letters[k]},${ix + 1})`);
+      return;
+    }
+    const f = first.get(ix[0]);
+    if (!f) first.set(ix[0], { k, c: ix[1] });
+    else {
+      const d = ix[1] - f.c;
+      out.push(`δ(${letters[k]},${letters[f.k]}${d === 0 ? '' : d > 0 ? `+${d}` : `−${-d}`})`);
+    }
+  });
+  return out;
+}
+
+function analyzeBlock(f: Formula, P: InspectParam, Q: InspectParam, i: number, j: number, notation: Notation): InspectBlock {
+  const shape = [...P.shape, ...Q.shape];
+  const letters = BLOCK_LETTERS.slice(0, shape.length);
+  const head = `H[${P.name},${Q.name}]${letters.length ? `[${letters.join(',')}]` : ''}`;
+  const lattices: Lattice[] = [];
+  for (const t of f.terms) {
+    const l = termLattice(t, shape);
+    if (l) lattices.push(l);
+  }
+  // A diagonal block is written at each entry and at its mirror.
+  if (i === j) for (const l of [...lattices]) lattices.push(transposeLattice(l, P.shape.length));
+  const { pieces, exact } = signedUnion(lattices);
+  const entries = signedCount(pieces);
+  const size = P.size * Q.size;
+  const top = prune(lattices);
+  let kind: BlockKind;
+  let bandwidth: number | null = null;
+  const perLattice = top.map((l) => latticeDeltas(l, letters));
+  if (entries === 0) kind = 'zero';
+  else if (exact && entries === size) kind = 'dense';
+  else {
+    // Banded: in every term, the flattened row minus column is a constant.
+    let band = 0;
+    const constantOffset = top.every((l) => {
+      const { r0, c0, alpha, beta } = linearForms(l, P.shape, Q.shape);
+      if (alpha.some((a, k) => a !== beta[k])) return false;
+      band = Math.max(band, Math.abs(r0 - c0));
+      return true;
+    });
+    if (constantOffset) {
+      kind = band === 0 ? 'diagonal' : 'banded';
+      bandwidth = band;
+    } else kind = perLattice.some((d) => d.length > 0) ? 'delta' : 'sparse';
+  }
+  const deltas = perLattice.length ? perLattice[0]!.filter((d) => perLattice.every((ds) => ds.includes(d))) : [];
+  const terms = notation.formula(f, letters, shape);
+  const formula = terms.length === 1 ? `${head} = ${terms[0]}` : `${head} =${terms.map((t) => `\n    ${t}`).join('')}`;
+  return { row: P.name, col: Q.name, rowIndex: i, colIndex: j, kind, bandwidth, entries, size, deltas, formula, pattern: pieces, exact };
+}
+
+const KIND_TEXT: Readonly<Record<BlockKind, string>> = {
+  zero: 'zero', diagonal: 'diagonal', banded: 'banded', delta: 'δ-pattern', dense: 'dense', sparse: 'sparse',
+};
+
+function count(x: number): string {
+  // Exact integers with thin-space-free grouping: 1234567 -> 1,234,567.
+  return Number.isInteger(x) && Math.abs(x) < 1e21 ? x.toLocaleString('en-US') : fmtNum(x);
+}
+
+function bytes(b: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  let v = b;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return u === 0 ? `${b} B` : `${v.toPrecision(3)} ${units[u]} (${count(b)} B)`;
+}
+
+function table(rows: readonly (readonly string[])[], right: readonly boolean[]): string[] {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => [...r[c]!].length)));
+  return rows.map((r) =>
+    r
+      .map((cell, c) => {
+        const pad = ' '.repeat(widths[c]! - [...cell].length);
+        return right[c] ? pad + cell : cell + pad;
+      })
+      .join('  ')
+      .trimEnd(),
+  );
+}
+
+/** The human-readable report (what `hessgen inspect` prints). */
+export function formatReport(report: InspectReport): string {
+  const lines: string[] = [];
+  const shape = (s: readonly (number | string)[]) => (s.length ? `[${s.join(', ')}]` : 'scalar');
+  lines.push(`${report.sourcePath}: n = ${count(report.n)} parameters; Hessian ${count(report.n)} × ${count(report.n)}, ${count(report.entries)} structural nonzeros (${pct(report.entries, report.n * report.n)})`);
+  lines.push('');
+  lines.push('θ layout');
+  lines.push(...table([['  param', 'shape', 'offset', 'size'], ...report.params.map((p) => [`  ${p.name}`, shape(p.shape), count(p.offset), count(p.size)])], [false, false, true, true]));
+  lines.push('');
+  lines.push('Hessian blocks (row ≤ column; each block below the diagonal is the transpose of its mirror)');
+  const kindText = (b: InspectBlock) =>
+    b.kind === 'banded' ? `banded (bandwidth ${b.bandwidth})` : b.kind === 'delta' && b.deltas.length ? `δ-pattern ${b.deltas.join('·')}` : KIND_TEXT[b.kind];
+  lines.push(
+    ...table(
+      [['  block', 'size', 'class', 'entries', ''], ...report.blocks.map((b) => [`  H[${b.row},${b.col}]`, sizeText(b, report), kindText(b), count(b.entries), `${pct(b.entries, b.size)}${b.exact ? '' : ' (at most)'}`])],
+      [false, false, false, true, true],
+    ),
+  );
+  lines.push('');
+  lines.push('Closed forms (one-based indices; δ(a,b) = 1 when a = b, else 0; [cond] = 1 when cond holds, else 0; a sum runs over its letter\'s whole axis unless a range is given)');
+  for (const b of report.blocks) {
+    if (b.kind === 'zero') lines.push(`  H[${b.row},${b.col}] = 0`);
+    else lines.push(...b.formula.split('\n').map((l) => `  ${l}`));
+  }
+  if (report.where.length) {
+    lines.push('where');
+    for (const w of report.where) lines.push(`  ${w.formula}`);
+  }
+  lines.push('');
+  const c = report.cost;
+  const dimsText = c.dims.length ? c.dims.map((d) => `${d.name} = ${count(d.value)}${d.given ? '' : ' (default)'}`).join(', ') : 'none';
+  lines.push(`Cost at run-time dims: ${dimsText}`);
+  lines.push(...table([['  entry point', 'multiply-adds', 'function calls'], ...c.entries.map((e) => [`  ${e.entry}`, count(e.madds), count(e.calls)])], [false, true, true]));
+  lines.push(`  workspace: ${bytes(c.workspaceBytes)}${c.chunk ? ` (the batch ${c.chunk.dim} is streamed ${count(c.chunk.size)} at a time)` : ''}`);
+  lines.push(`  outputs: value ${bytes(c.outputBytes.value)}, gradient ${bytes(c.outputBytes.gradient)}, Hessian ${bytes(c.outputBytes.hessian)}`);
+  return `${lines.join('\n')}\n`;
+}
+
+function sizeText(b: InspectBlock, report: InspectReport): string {
+  const r = report.params[b.rowIndex]!.size;
+  const c = report.params[b.colIndex]!.size;
+  return `${count(r)} × ${count(c)}`;
+}
+
+function pct(part: number, whole: number): string {
+  if (whole === 0) return '0%';
+  const p = (100 * part) / whole;
+  return `${p >= 10 || p === 0 ? p.toFixed(0) : p >= 0.01 ? p.toPrecision(2) : p.toExponential(1)}%`;
 }
