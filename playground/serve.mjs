@@ -1,10 +1,10 @@
 #!/usr/bin/env node
-// `npm run playground [-- --port P] [--host H] [--no-build]`: builds the playground and serves
-// playground/dist on localhost with node:http. Any static file server works as well; this one
+// `npm run playground [-- --port P] [--host H] [--dir D] [--no-build]`: builds the playground into
+// playground/dist (or D) and serves it on localhost with node:http. Any static file server works as well; this one
 // exists so that the page can be opened with one command and no extra dependency.
 import { createServer } from 'node:http';
 import { readFile, stat } from 'node:fs/promises';
-import { dirname, extname, join, normalize, sep } from 'node:path';
+import { dirname, extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildPlayground } from './build.mjs';
 
@@ -17,10 +17,10 @@ const TYPES = {
   '.png': 'image/png',
   '.json': 'application/json',
 };
-const USAGE = 'usage: npm run playground [-- --port P] [--host H] [--no-build]';
+const USAGE = 'usage: npm run playground [-- --port P] [--host H] [--dir D] [--no-build]';
 
 function parseArgs(argv) {
-  const opts = { port: 8787, host: '127.0.0.1', build: true };
+  const opts = { port: 8787, host: '127.0.0.1', build: true, dir: join(here, 'dist') };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -34,6 +34,7 @@ function parseArgs(argv) {
       if (!/^\d+$/.test(v) || p > 65535) fail(`--port must be a number from 0 to 65535, got '${v}'`);
       opts.port = p;
     } else if (a === '--host' || a.startsWith('--host=')) opts.host = value();
+    else if (a === '--dir' || a.startsWith('--dir=')) opts.dir = resolve(value());
     else if (a === '--no-build') opts.build = false;
     else if (a === '--help' || a === '-h') {
       console.log(USAGE);
@@ -75,7 +76,7 @@ export function serve(dir, { port, host }) {
 }
 
 const opts = parseArgs(process.argv.slice(2));
-const dist = join(here, 'dist');
+const dist = opts.dir;
 if (opts.build) await buildPlayground({ outDir: dist });
 let server;
 try {

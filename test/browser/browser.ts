@@ -23,12 +23,18 @@ export function browserMissing(): string | null {
 
 export interface Served {
   readonly url: string;
+  /** The folder it built and serves (its own: test files running at once do not share one). */
+  readonly dir: string;
   close(): Promise<void>;
 }
 
-/** `node playground/serve.mjs --port 0` (builds, then serves); resolves with the URL it prints. */
-export function servePlayground(args: readonly string[] = []): Promise<Served> {
-  const child: ChildProcess = spawn(process.execPath, [join(repoRoot, 'playground', 'serve.mjs'), '--port', '0', ...args], {
+/**
+ * `node playground/serve.mjs --port 0` (builds, then serves: the command behind npm run playground)
+ * into a fresh folder; resolves with the URL it prints.
+ */
+export function servePlayground(): Promise<Served> {
+  const dir = mkdtempSync(join(tmpdir(), 'hessgen-playground-'));
+  const child: ChildProcess = spawn(process.execPath, [join(repoRoot, 'playground', 'serve.mjs'), '--port', '0', '--dir', dir], {
     cwd: repoRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -45,10 +51,15 @@ export function servePlayground(args: readonly string[] = []): Promise<Served> {
       clearTimeout(timer);
       resolve({
         url: m[1]!,
+        dir,
         close: () =>
           new Promise<void>((done) => {
-            if (child.exitCode !== null) return done();
-            child.once('exit', () => done());
+            const finish = (): void => {
+              rmSync(dir, { recursive: true, force: true });
+              done();
+            };
+            if (child.exitCode !== null) return finish();
+            child.once('exit', finish);
             child.kill('SIGTERM');
           }),
       });
@@ -57,6 +68,7 @@ export function servePlayground(args: readonly string[] = []): Promise<Served> {
     child.stderr!.on('data', (d: Buffer) => (output += String(d)));
     child.once('exit', (code) => {
       clearTimeout(timer);
+      rmSync(dir, { recursive: true, force: true });
       reject(new Error(`playground server exited with ${code}:\n${output}`));
     });
   });
