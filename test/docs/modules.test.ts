@@ -88,7 +88,7 @@ describe('docs/modules.md', () => {
         expect(printed.length).toBeGreaterThan(0);
         const last = printed[printed.length - 1]!;
         // What the comments of two examples promise.
-        if (s.code.includes('// 0 0 802')) expect(last.map(Math.abs)).toEqual([0, 0, 802]);
+        if (s.code.includes('// 0 0 802')) expect(last.map((v) => Math.abs(Number(v)))).toEqual([0, 0, 802]);
         if (s.code.includes('newtonSolve(')) {
           expect(last[0]).toBe('converged');
           expect(last[2]).toBeLessThan(1e-20);
