@@ -79,11 +79,13 @@ function bind(theta: ArrayLike<number>, data: Data): void {
   if (theta == null || typeof theta.length !== 'number') throw new RangeError('theta: expected an array of length 4');
   if (theta.length !== 4) throw new RangeError(`theta has length ${theta.length}, expected 4`);
   state.theta = theta;
+  if (data === null || typeof data !== 'object') throw new RangeError(`data: expected an object with X, t, got ${data === null ? 'null' : typeof data}`);
   const input = data as unknown as Record<string, unknown>;
   const d_X = input["X"] as ArrayLike<number> | undefined;
   if (d_X == null || typeof d_X !== 'object' || typeof d_X.length !== 'number') throw new RangeError('data.X: expected an array of numbers ([N, 3], row-major)');
   const dim_N = d_X.length / (3);
   if (!Number.isInteger(dim_N) || d_X.length !== dim_N * 3) throw new RangeError(`data.X has length ${d_X.length}, expected a multiple of ${3} ([N, 3])`);
+  if (dim_N === 0) throw new RangeError('data.X has length 0, so N = 0: run-time dimensions must be at least 1');
   state.d_X = d_X;
   const d_t = input["t"] as ArrayLike<number> | undefined;
   if (d_t == null || typeof d_t !== 'object' || typeof d_t.length !== 'number') throw new RangeError('data.t: expected an array of numbers ([N], row-major)');
@@ -375,6 +377,21 @@ function k_k7(s: State): void {
   }
 }
 
+/** t5 = softplus, t10 = sigmoid, t12 = sigmoid_d1 of t4[N] */
+function k_map4(s: State): void {
+  const t10 = s.t10;
+  const t12 = s.t12;
+  const t4 = s.t4;
+  const t5 = s.t5;
+  const len_N = s.len_N;
+  for (let i0 = 0; i0 < len_N; i0++) {
+    const x = t4[i0];
+    t5[i0] = f_softplus(x);
+    t10[i0] = f_sigmoid(x);
+    t12[i0] = f_sigmoid_d1(x);
+  }
+}
+
 /** t4[N]: 2 term(s) */
 function k_k4(s: State): void {
   const d_X = s.d_X;
@@ -419,6 +436,14 @@ function k_k4(s: State): void {
       t4[i0] += p33;
     }
   }
+}
+
+/** t8 = pow_-1 of t2 */
+function k_map2(s: State): void {
+  const t8 = s.t8;
+  const dim_N = s.dim_N;
+  const x = dim_N;
+  t8[0] = f_pow_m1(x);
 }
 
 /** t9: 1 term(s) */
@@ -466,29 +491,6 @@ function k_k14(s: State): void {
       }
     }
   }
-}
-
-/** t5 = softplus, t10 = sigmoid, t12 = sigmoid_d1 of t4[N] */
-function k_map4(s: State): void {
-  const t10 = s.t10;
-  const t12 = s.t12;
-  const t4 = s.t4;
-  const t5 = s.t5;
-  const len_N = s.len_N;
-  for (let i0 = 0; i0 < len_N; i0++) {
-    const x = t4[i0];
-    t5[i0] = f_softplus(x);
-    t10[i0] = f_sigmoid(x);
-    t12[i0] = f_sigmoid_d1(x);
-  }
-}
-
-/** t8 = pow_-1 of t2 */
-function k_map2(s: State): void {
-  const t8 = s.t8;
-  const dim_N = s.dim_N;
-  const x = dim_N;
-  t8[0] = f_pow_m1(x);
 }
 
 /** The objective at θ. */
@@ -588,6 +590,11 @@ function output(out: Float64Array | undefined, length: number, what: string): Fl
   if (!(out instanceof Float64Array) || out.length !== length) {
     throw new RangeError(`${what} output: expected a Float64Array of length ${length}, got ${out instanceof Float64Array ? `length ${out.length}` : typeof out}`);
   }
+  for (const [name, input] of [['theta', state.theta], ["data.X", state.d_X], ["data.t", state.d_t]] as const) {
+    if (ArrayBuffer.isView(input) && input.buffer === out.buffer && input.byteOffset < out.byteOffset + out.byteLength && out.byteOffset < input.byteOffset + input.byteLength) {
+      throw new RangeError(`${what} output shares memory with ${name}: pass a separate array as out`);
+    }
+  }
   return out;
 }
 
@@ -605,8 +612,9 @@ function f_sigmoid(x: number): number {
   return x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x));
 }
 function f_sigmoid_d1(x: number): number {
-  const s = f_sigmoid(x);
-  return s * (1 - s);
+  const e = Math.exp(-Math.abs(x));
+  const u = 1 + e;
+  return e / (u * u);
 }
 function f_softplus(x: number): number {
   return Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));

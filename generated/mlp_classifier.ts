@@ -145,11 +145,13 @@ function bind(theta: ArrayLike<number>, data: Data): void {
   if (theta == null || typeof theta.length !== 'number') throw new RangeError('theta: expected an array of length 67');
   if (theta.length !== 67) throw new RangeError(`theta has length ${theta.length}, expected 67`);
   state.theta = theta;
+  if (data === null || typeof data !== 'object') throw new RangeError(`data: expected an object with X, Y, got ${data === null ? 'null' : typeof data}`);
   const input = data as unknown as Record<string, unknown>;
   const d_X = input["X"] as ArrayLike<number> | undefined;
   if (d_X == null || typeof d_X !== 'object' || typeof d_X.length !== 'number') throw new RangeError('data.X: expected an array of numbers ([N, 4], row-major)');
   const dim_N = d_X.length / (4);
   if (!Number.isInteger(dim_N) || d_X.length !== dim_N * 4) throw new RangeError(`data.X has length ${d_X.length}, expected a multiple of ${4} ([N, 4])`);
+  if (dim_N === 0) throw new RangeError('data.X has length 0, so N = 0: run-time dimensions must be at least 1');
   state.d_X = d_X;
   const d_Y = input["Y"] as ArrayLike<number> | undefined;
   if (d_Y == null || typeof d_Y !== 'object' || typeof d_Y.length !== 'number') throw new RangeError('data.Y: expected an array of numbers ([N, 3], row-major)');
@@ -1666,6 +1668,21 @@ function k_k15(s: State): void {
   }
 }
 
+/** t13 = log, t22 = pow_-1, t25 = pow_-2 of t12[N] */
+function k_map12(s: State): void {
+  const t12 = s.t12;
+  const t13 = s.t13;
+  const t22 = s.t22;
+  const t25 = s.t25;
+  const len_N = s.len_N;
+  for (let i0 = 0; i0 < len_N; i0++) {
+    const x = t12[i0];
+    t13[i0] = f_log(x);
+    t22[i0] = f_pow_m1(x);
+    t25[i0] = f_pow_m2(x);
+  }
+}
+
 /** t12[N]: 1 term(s) */
 function k_k12(s: State): void {
   const t11 = s.t11;
@@ -1698,6 +1715,19 @@ function k_k12(s: State): void {
         for (let i1 = 0; i1 < 3; i1++) acc179 += t11[b178 + i1];
         t12[i0] = acc179;
       }
+    }
+  }
+}
+
+/** t11 = exp of t10[N, 3] */
+function k_map10(s: State): void {
+  const t10 = s.t10;
+  const t11 = s.t11;
+  const len_N = s.len_N;
+  for (let i0 = 0; i0 < len_N; i0++) {
+    for (let i1 = 0; i1 < 3; i1++) {
+      const x = t10[i0 * 3 + i1];
+      t11[i0 * 3 + i1] = f_exp(x);
     }
   }
 }
@@ -1757,6 +1787,25 @@ function k_k8(s: State): void {
         const p187 = th[64 + i1];
         t8[i0 * 3 + i1] += p187;
       }
+    }
+  }
+}
+
+/** t7 = tanh, t23 = tanh_d1, t26 = tanh_d2 of t6[N, 8] */
+function k_map6(s: State): void {
+  const t23 = s.t23;
+  const t26 = s.t26;
+  const t6 = s.t6;
+  const t7 = s.t7;
+  const len_N = s.len_N;
+  for (let i0 = 0; i0 < len_N; i0++) {
+    for (let i1 = 0; i1 < 8; i1++) {
+      const x = t6[i0 * 8 + i1];
+      const y = f_tanh(x);
+      const d = f_tanh_d1(x);
+      t7[i0 * 8 + i1] = y;
+      t23[i0 * 8 + i1] = d;
+      t26[i0 * 8 + i1] = (-2) * y * d;
     }
   }
 }
@@ -1826,6 +1875,14 @@ function k_k9(s: State): void {
   }
 }
 
+/** t16 = pow_-1 of t4 */
+function k_map4(s: State): void {
+  const t16 = s.t16;
+  const dim_N = s.dim_N;
+  const x = dim_N;
+  t16[0] = f_pow_m1(x);
+}
+
 /** t21: 4 term(s) */
 function k_k21(s: State): void {
   const t17 = s.t17;
@@ -1875,6 +1932,50 @@ function k_k21(s: State): void {
     let acc197 = 0;
     for (let i0 = 0; i0 < 3; i0++) acc197 += t20[i0];
     t21[0] += acc197;
+  }
+}
+
+/** t17 = pow_2 of theta[4, 8] */
+function k_map0(s: State): void {
+  const t17 = s.t17;
+  const th = s.theta;
+  for (let i0 = 0; i0 < 4; i0++) {
+    for (let i1 = 0; i1 < 8; i1++) {
+      const x = th[i0 * 8 + i1];
+      t17[i0 * 8 + i1] = f_pow_2(x);
+    }
+  }
+}
+
+/** t18 = pow_2 of theta[8] */
+function k_map1(s: State): void {
+  const t18 = s.t18;
+  const th = s.theta;
+  for (let i0 = 0; i0 < 8; i0++) {
+    const x = th[32 + i0];
+    t18[i0] = f_pow_2(x);
+  }
+}
+
+/** t19 = pow_2 of theta[8, 3] */
+function k_map2(s: State): void {
+  const t19 = s.t19;
+  const th = s.theta;
+  for (let i0 = 0; i0 < 8; i0++) {
+    for (let i1 = 0; i1 < 3; i1++) {
+      const x = th[40 + i0 * 3 + i1];
+      t19[i0 * 3 + i1] = f_pow_2(x);
+    }
+  }
+}
+
+/** t20 = pow_2 of theta[3] */
+function k_map3(s: State): void {
+  const t20 = s.t20;
+  const th = s.theta;
+  for (let i0 = 0; i0 < 3; i0++) {
+    const x = th[64 + i0];
+    t20[i0] = f_pow_2(x);
   }
 }
 
@@ -2360,104 +2461,6 @@ function k_k48(s: State): void {
   }
 }
 
-/** t13 = log, t22 = pow_-1, t25 = pow_-2 of t12[N] */
-function k_map12(s: State): void {
-  const t12 = s.t12;
-  const t13 = s.t13;
-  const t22 = s.t22;
-  const t25 = s.t25;
-  const len_N = s.len_N;
-  for (let i0 = 0; i0 < len_N; i0++) {
-    const x = t12[i0];
-    t13[i0] = f_log(x);
-    t22[i0] = f_pow_m1(x);
-    t25[i0] = f_pow_m2(x);
-  }
-}
-
-/** t11 = exp of t10[N, 3] */
-function k_map10(s: State): void {
-  const t10 = s.t10;
-  const t11 = s.t11;
-  const len_N = s.len_N;
-  for (let i0 = 0; i0 < len_N; i0++) {
-    for (let i1 = 0; i1 < 3; i1++) {
-      const x = t10[i0 * 3 + i1];
-      t11[i0 * 3 + i1] = f_exp(x);
-    }
-  }
-}
-
-/** t7 = tanh, t23 = tanh_d1, t26 = tanh_d2 of t6[N, 8] */
-function k_map6(s: State): void {
-  const t23 = s.t23;
-  const t26 = s.t26;
-  const t6 = s.t6;
-  const t7 = s.t7;
-  const len_N = s.len_N;
-  for (let i0 = 0; i0 < len_N; i0++) {
-    for (let i1 = 0; i1 < 8; i1++) {
-      const x = t6[i0 * 8 + i1];
-      const y = f_tanh(x);
-      t7[i0 * 8 + i1] = y;
-      t23[i0 * 8 + i1] = 1 - y * y;
-      t26[i0 * 8 + i1] = (-2) * y * (1 - y * y);
-    }
-  }
-}
-
-/** t16 = pow_-1 of t4 */
-function k_map4(s: State): void {
-  const t16 = s.t16;
-  const dim_N = s.dim_N;
-  const x = dim_N;
-  t16[0] = f_pow_m1(x);
-}
-
-/** t17 = pow_2 of theta[4, 8] */
-function k_map0(s: State): void {
-  const t17 = s.t17;
-  const th = s.theta;
-  for (let i0 = 0; i0 < 4; i0++) {
-    for (let i1 = 0; i1 < 8; i1++) {
-      const x = th[i0 * 8 + i1];
-      t17[i0 * 8 + i1] = f_pow_2(x);
-    }
-  }
-}
-
-/** t18 = pow_2 of theta[8] */
-function k_map1(s: State): void {
-  const t18 = s.t18;
-  const th = s.theta;
-  for (let i0 = 0; i0 < 8; i0++) {
-    const x = th[32 + i0];
-    t18[i0] = f_pow_2(x);
-  }
-}
-
-/** t19 = pow_2 of theta[8, 3] */
-function k_map2(s: State): void {
-  const t19 = s.t19;
-  const th = s.theta;
-  for (let i0 = 0; i0 < 8; i0++) {
-    for (let i1 = 0; i1 < 3; i1++) {
-      const x = th[40 + i0 * 3 + i1];
-      t19[i0 * 3 + i1] = f_pow_2(x);
-    }
-  }
-}
-
-/** t20 = pow_2 of theta[3] */
-function k_map3(s: State): void {
-  const t20 = s.t20;
-  const th = s.theta;
-  for (let i0 = 0; i0 < 3; i0++) {
-    const x = th[64 + i0];
-    t20[i0] = f_pow_2(x);
-  }
-}
-
 /** The objective at θ. */
 export function value(theta: ArrayLike<number>, data: Data): number {
   bind(theta, data);
@@ -2659,6 +2662,11 @@ function output(out: Float64Array | undefined, length: number, what: string): Fl
   if (!(out instanceof Float64Array) || out.length !== length) {
     throw new RangeError(`${what} output: expected a Float64Array of length ${length}, got ${out instanceof Float64Array ? `length ${out.length}` : typeof out}`);
   }
+  for (const [name, input] of [['theta', state.theta], ["data.X", state.d_X], ["data.Y", state.d_Y]] as const) {
+    if (ArrayBuffer.isView(input) && input.buffer === out.buffer && input.byteOffset < out.byteOffset + out.byteLength && out.byteOffset < input.byteOffset + input.byteLength) {
+      throw new RangeError(`${what} output shares memory with ${name}: pass a separate array as out`);
+    }
+  }
   return out;
 }
 
@@ -2686,4 +2694,9 @@ function f_pow_m2(x: number): number {
 }
 function f_tanh(x: number): number {
   return Math.tanh(x);
+}
+function f_tanh_d1(x: number): number {
+  const e = Math.exp(-2 * Math.abs(x));
+  const u = 1 + e;
+  return (4 * e) / (u * u);
 }

@@ -149,6 +149,16 @@ function k_hess_x_x(s: State): void {
   }
 }
 
+/** t3 = pow_2 of t2[9] */
+function k_map2(s: State): void {
+  const t2 = s.t2;
+  const t3 = s.t3;
+  for (let i0 = 0; i0 < 9; i0++) {
+    const x = t2[i0];
+    t3[i0] = f_pow_2(x);
+  }
+}
+
 /** t2[9]: 2 term(s) */
 function k_k2(s: State): void {
   const t1 = s.t1;
@@ -162,30 +172,6 @@ function k_k2(s: State): void {
       const p20 = -t1[i0];
       t2[i0] = p18 + p20;
     }
-  }
-}
-
-/** t4[9]: 2 term(s) */
-function k_k4(s: State): void {
-  const t4 = s.t4;
-  const th = s.theta;
-  // t4[i0] += 1
-  // t4[i0] += -1·x[i0]
-  {
-    for (let i0 = 0; i0 < 9; i0++) {
-      const p23 = -th[i0];
-      t4[i0] = 1 + p23;
-    }
-  }
-}
-
-/** t3 = pow_2 of t2[9] */
-function k_map2(s: State): void {
-  const t2 = s.t2;
-  const t3 = s.t3;
-  for (let i0 = 0; i0 < 9; i0++) {
-    const x = t2[i0];
-    t3[i0] = f_pow_2(x);
   }
 }
 
@@ -206,6 +192,20 @@ function k_map4(s: State): void {
   for (let i0 = 0; i0 < 9; i0++) {
     const x = t4[i0];
     t5[i0] = f_pow_2(x);
+  }
+}
+
+/** t4[9]: 2 term(s) */
+function k_k4(s: State): void {
+  const t4 = s.t4;
+  const th = s.theta;
+  // t4[i0] += 1
+  // t4[i0] += -1·x[i0]
+  {
+    for (let i0 = 0; i0 < 9; i0++) {
+      const p23 = -th[i0];
+      t4[i0] = 1 + p23;
+    }
   }
 }
 
@@ -268,6 +268,11 @@ function output(out: Float64Array | undefined, length: number, what: string): Fl
   if (out === undefined) return new Float64Array(length);
   if (!(out instanceof Float64Array) || out.length !== length) {
     throw new RangeError(`${what} output: expected a Float64Array of length ${length}, got ${out instanceof Float64Array ? `length ${out.length}` : typeof out}`);
+  }
+  for (const [name, input] of [['theta', state.theta]] as const) {
+    if (ArrayBuffer.isView(input) && input.buffer === out.buffer && input.byteOffset < out.byteOffset + out.byteLength && out.byteOffset < input.byteOffset + input.byteLength) {
+      throw new RangeError(`${what} output shares memory with ${name}: pass a separate array as out`);
+    }
   }
   return out;
 }

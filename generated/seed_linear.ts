@@ -72,11 +72,13 @@ function bind(theta: ArrayLike<number>, data: Data): void {
   if (theta == null || typeof theta.length !== 'number') throw new RangeError('theta: expected an array of length 4');
   if (theta.length !== 4) throw new RangeError(`theta has length ${theta.length}, expected 4`);
   state.theta = theta;
+  if (data === null || typeof data !== 'object') throw new RangeError(`data: expected an object with x, t, got ${data === null ? 'null' : typeof data}`);
   const input = data as unknown as Record<string, unknown>;
   const d_x = input["x"] as ArrayLike<number> | undefined;
   if (d_x == null || typeof d_x !== 'object' || typeof d_x.length !== 'number') throw new RangeError('data.x: expected an array of numbers ([N, 2], row-major)');
   const dim_N = d_x.length / (2);
   if (!Number.isInteger(dim_N) || d_x.length !== dim_N * 2) throw new RangeError(`data.x has length ${d_x.length}, expected a multiple of ${2} ([N, 2])`);
+  if (dim_N === 0) throw new RangeError('data.x has length 0, so N = 0: run-time dimensions must be at least 1');
   state.d_x = d_x;
   const d_t = input["t"] as ArrayLike<number> | undefined;
   if (d_t == null || typeof d_t !== 'object' || typeof d_t.length !== 'number') throw new RangeError('data.t: expected an array of numbers ([N, 2], row-major)');
@@ -174,6 +176,19 @@ function k_k6(s: State): void {
   }
 }
 
+/** t5 = pow_2 of t4[N, 2] */
+function k_map4(s: State): void {
+  const t4 = s.t4;
+  const t5 = s.t5;
+  const len_N = s.len_N;
+  for (let i0 = 0; i0 < len_N; i0++) {
+    for (let i1 = 0; i1 < 2; i1++) {
+      const x = t4[i0 * 2 + i1];
+      t5[i0 * 2 + i1] = f_pow_2(x);
+    }
+  }
+}
+
 /** t4[N, 2]: 2 term(s) */
 function k_k4(s: State): void {
   const d_t = s.d_t;
@@ -203,6 +218,14 @@ function k_k4(s: State): void {
       }
     }
   }
+}
+
+/** t8 = pow_-1 of t7 */
+function k_map7(s: State): void {
+  const t7 = s.t7;
+  const t8 = s.t8;
+  const x = t7[0];
+  t8[0] = f_pow_m1(x);
 }
 
 /** t7: 1 term(s) */
@@ -245,27 +268,6 @@ function k_k10(s: State): void {
       }
     }
   }
-}
-
-/** t5 = pow_2 of t4[N, 2] */
-function k_map4(s: State): void {
-  const t4 = s.t4;
-  const t5 = s.t5;
-  const len_N = s.len_N;
-  for (let i0 = 0; i0 < len_N; i0++) {
-    for (let i1 = 0; i1 < 2; i1++) {
-      const x = t4[i0 * 2 + i1];
-      t5[i0 * 2 + i1] = f_pow_2(x);
-    }
-  }
-}
-
-/** t8 = pow_-1 of t7 */
-function k_map7(s: State): void {
-  const t7 = s.t7;
-  const t8 = s.t8;
-  const x = t7[0];
-  t8[0] = f_pow_m1(x);
 }
 
 /** The objective at θ. */
@@ -353,6 +355,11 @@ function output(out: Float64Array | undefined, length: number, what: string): Fl
   if (out === undefined) return new Float64Array(length);
   if (!(out instanceof Float64Array) || out.length !== length) {
     throw new RangeError(`${what} output: expected a Float64Array of length ${length}, got ${out instanceof Float64Array ? `length ${out.length}` : typeof out}`);
+  }
+  for (const [name, input] of [['theta', state.theta], ["data.x", state.d_x], ["data.t", state.d_t]] as const) {
+    if (ArrayBuffer.isView(input) && input.buffer === out.buffer && input.byteOffset < out.byteOffset + out.byteLength && out.byteOffset < input.byteOffset + input.byteLength) {
+      throw new RangeError(`${what} output shares memory with ${name}: pass a separate array as out`);
+    }
   }
   return out;
 }

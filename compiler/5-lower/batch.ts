@@ -5,7 +5,7 @@
 // (per chunk) and `post` (after the completed sums).
 
 import type { Dim } from '../2-ir/graph.ts';
-import type { Batch, Entry, Schedule, Stmt } from './loops.ts';
+import type { Batch, Entry, KernelId, Schedule, Stmt } from './loops.ts';
 
 /** Largest chunk streamed at once: big enough to amortize a pass over the kernels. */
 const MAX_CHUNK = 2048;
@@ -13,7 +13,7 @@ const MAX_CHUNK = 2048;
 export interface KernelInfo {
   readonly body: readonly Stmt[];
   /** Kernels that must run before this one. */
-  readonly deps: readonly string[];
+  readonly deps: readonly KernelId[];
   /** The buffer it writes (with its shape), and whether it is a maximum rather than a sum. */
   readonly out: { readonly buf: string; readonly shape: readonly Dim[]; readonly max: boolean } | null;
 }
@@ -22,7 +22,7 @@ export interface Streamed {
   readonly batch: Batch;
   readonly schedules: Record<Entry, Schedule>;
   /** Kernels that sum over the batch into a buffer without it: they accumulate across chunks. */
-  readonly accumulating: ReadonlySet<string>;
+  readonly accumulating: ReadonlySet<KernelId>;
 }
 
 /**
@@ -32,8 +32,8 @@ export interface Streamed {
  */
 export function streamBatch(
   dims: readonly string[],
-  orders: Readonly<Record<Entry, readonly string[]>>,
-  info: (kernel: string) => KernelInfo,
+  orders: Readonly<Record<Entry, readonly KernelId[]>>,
+  info: (kernel: KernelId) => KernelInfo,
   workspaces: readonly (readonly Dim[])[],
   n: number,
 ): Streamed | null {
@@ -51,13 +51,13 @@ export function streamBatch(
         return own + inner;
       }),
     );
-  const accumulating = new Set<string>();
+  const accumulating = new Set<KernelId>();
   const schedules = {} as Record<Entry, Schedule>;
   for (const e of Object.keys(orders) as Entry[]) {
-    const pre: string[] = [];
-    const stream: string[] = [];
-    const post: string[] = [];
-    const whole = new Set<string>(); // kernels whose result needs the whole batch
+    const pre: KernelId[] = [];
+    const stream: KernelId[] = [];
+    const post: KernelId[] = [];
+    const whole = new Set<KernelId>(); // kernels whose result needs the whole batch
     for (const k of orders[e]) {
       const { body, deps, out } = info(k);
       const needsWhole = deps.some((d) => whole.has(d));

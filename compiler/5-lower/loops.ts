@@ -58,10 +58,30 @@ export interface Buffer {
   readonly scalar?: boolean;
 }
 
+/** A kernel's identity: its index in `Program.kernels`. Names are for display only. */
+export type KernelId = number;
+
+/**
+ * A part of a buffer that one kernel writes: `block` names a disjoint region (a gradient block
+ * by parameter index, a Hessian block by its pair of parameter indices; '' for the whole buffer).
+ * Kernels that write different blocks of one buffer are independent.
+ */
+export interface Write {
+  readonly buf: string;
+  readonly block: string;
+}
+
 export interface Kernel {
+  readonly id: KernelId;
+  /**
+   * Unique among the program's kernels and identifier-safe (letters, digits, underscores): the
+   * emitters derive function and shader names from it. Never parsed.
+   */
   readonly name: string;
   /** One line saying what it computes, for the reader of the generated code. */
   readonly comment: string;
+  /** Everything the body stores into (checked against its stores when the program is built). */
+  readonly writes: readonly Write[];
   readonly body: Stmt[];
 }
 
@@ -73,10 +93,10 @@ export type Entry = 'value' | 'gradient' | 'hessian' | 'evaluate';
  * `pre` (independent of the batch) and `post` (needs the completed sums over the batch).
  */
 export interface Schedule {
-  readonly pre: readonly string[];
+  readonly pre: readonly KernelId[];
   readonly clear: readonly string[];
-  readonly stream: readonly string[];
-  readonly post: readonly string[];
+  readonly stream: readonly KernelId[];
+  readonly post: readonly KernelId[];
 }
 
 /** The batch dimension streamed in chunks, so that workspaces do not grow with it. */
@@ -88,6 +108,7 @@ export interface Batch {
 export interface Program {
   readonly n: number;
   readonly buffers: readonly Buffer[];
+  /** Indexed by id: kernels[k].id === k. */
   readonly kernels: readonly Kernel[];
   readonly entries: Readonly<Record<Entry, Schedule>>;
   /** Null when the model has no single batch dimension that can be streamed. */
@@ -115,4 +136,22 @@ export function mul(a: Expr, b: Expr): Expr {
 /** The factors of a product (the expression itself when it is not one). */
 export function productFactors(e: Expr): Expr[] {
   return e.k === 'bin' && e.op === '*' ? [...productFactors(e.a), ...productFactors(e.b)] : [e];
+}
+
+/**
+ * Hands out identifiers that are unique within one program (or one shader set): a wanted name
+ * that is taken gets the first free `_<k>` suffix. Names derived from user names (`grad_a_once`
+ * for `a_once`, `hess_x_y_z` for (x, y_z) and for (x_y, z)) can meet; this is what keeps them apart.
+ */
+export class UniqueNames {
+  private readonly taken = new Set<string>();
+  constructor(reserved: Iterable<string> = []) {
+    for (const r of reserved) this.taken.add(r);
+  }
+  get(wanted: string): string {
+    let name = wanted;
+    for (let k = 2; this.taken.has(name); k++) name = `${wanted}_${k}`;
+    this.taken.add(name);
+    return name;
+  }
 }

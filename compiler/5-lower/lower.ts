@@ -12,7 +12,7 @@ import { contract, packSides } from '../4-simplify/contract.ts';
 import { bufName, dataBase, extentExpr, stridesOf } from './indexing.ts';
 import { streamBatch, type KernelInfo } from './batch.ts';
 import { emitTerms, fuseTerms, type NestContext, type Target } from './loop-nest.ts';
-import { add, int, mul, num, type Buffer, type Entry, type Expr, type Kernel, type Program, type Schedule, type Stmt } from './loops.ts';
+import { add, int, mul, num, UniqueNames, type Buffer, type Entry, type Expr, type Kernel, type KernelId, type Program, type Schedule, type Stmt, type Write } from './loops.ts';
 
 export interface LowerInput {
   readonly nodes: NodeTable;
@@ -38,9 +38,15 @@ export function lower(input: LowerInput): Program {
     n += p.shape.reduce<number>((a, b) => a * (b as number), 1);
   }
   const paramOffset = new Map<TNode, number>(params.map((p, k) => [p, offsets[k]!]));
-  const kernels: Kernel[] = [];
-  const kernelDeps = new Map<string, TNode[]>();
-  const materialized = new Map<TNode, string>(); // node -> kernel name
+  // Kernels by id (an id is reserved before its kernel is built when others must name it first).
+  const slots: (Kernel | null)[] = [];
+  const reserve = (): KernelId => slots.push(null) - 1;
+  const define = (k: Kernel): void => {
+    slots[k.id] = k;
+  };
+  const names = new UniqueNames();
+  const kernelDeps = new Map<KernelId, TNode[]>();
+  const materialized = new Map<TNode, KernelId>(); // node -> the kernel that completes it
   const notes: string[] = [];
   const nestContext: NestContext = { paramOffset, counter: { next: 0 } };
 
@@ -51,7 +57,8 @@ export function lower(input: LowerInput): Program {
    * also has terms without the batch (those must run once, not once per chunk). Returns the
    * kernels in order: the last one completes the output.
    */
-  function emitFormula(name: string, comment: string, f: Formula, target: Target, fill: boolean): string[] {
+  /** `name` is unique already (outputs' kernels are named first, so that they keep their names). */
+  function emitFormula(name: string, comment: string, f: Formula, target: Target, fill: boolean, block: string): KernelId[] {
     const terms = f.terms.map((t0) => {
       const t = contract(t0, nodes);
       return target.rowRank !== undefined ? packSides(t, target.rowRank, nodes) : t;
@@ -60,8 +67,9 @@ export function lower(input: LowerInput): Program {
     const overBatch = (t: Term) => [...t.ranges.values()].some((r) => r.hi === B);
     const split = B !== null && !f.shape.includes(B) && terms.some(overBatch) && !terms.every(overBatch);
     const groups = split ? [terms.filter(overBatch), terms.filter((t) => !overBatch(t))] : [terms];
+    const ids: KernelId[] = [];
     return groups.map((group, g) => {
-      const kname = g === 0 ? name : `${name}_once`;
+      const id = reserve();
       const body: Stmt[] = [];
       const deps: TNode[] = [];
       // A first term that writes every element assigns, and nothing needs clearing first.
@@ -70,26 +78,26 @@ export function lower(input: LowerInput): Program {
       const assignFirst = first && nests.length > 0 && covers(nests[0]![0]!, f.shape);
       if (first && !assignFirst) body.push({ k: 'fill', buf: target.buf, value: 0 });
       nests.forEach((parts, k) => emitTerms(parts, target, body, deps, nestContext, assignFirst && k === 0));
-      kernels.push({ name: kname, comment: g === 0 ? comment : `${comment}, the terms without the batch`, body });
-      kernelDeps.set(kname, deps);
-      if (g > 0) runAfter.set(kname, [name]);
-      kernelOut.set(kname, target.buf);
-      return kname;
+      define({ id, name: g === 0 ? name : names.get(`${name}_once`), comment: g === 0 ? comment : `${comment}, the terms without the batch`, writes: [{ buf: target.buf, block }], body });
+      kernelDeps.set(id, deps);
+      if (g > 0) runAfter.set(id, [ids[0]!]);
+      kernelOut.set(id, target.buf);
+      ids.push(id);
+      return id;
     });
   }
 
   /** Kernels that must run after others beyond what their inputs say (a split formula's parts). */
-  const runAfter = new Map<string, string[]>();
+  const runAfter = new Map<KernelId, KernelId[]>();
   /** The buffer each formula kernel writes. */
-  const kernelOut = new Map<string, string>();
+  const kernelOut = new Map<KernelId, string>();
 
   function materialize(node: TNode): void {
     if (materialized.has(node) || node.kind === 'param' || node.kind === 'data' || node.kind === 'dim') return;
     const buf = bufName(node);
     const name = `k${node.id}`;
-    materialized.set(node, name);
     if (node.kind === 'poly') {
-      const parts = emitFormula(name, `${buf}${shapeText(node.shape)}: ${node.formula.terms.length} term(s)`, node.formula, { buf, base: num(0), strides: stridesOf(node.shape) }, true);
+      const parts = emitFormula(names.get(name), `${buf}${shapeText(node.shape)}: ${node.formula.terms.length} term(s)`, node.formula, { buf, base: num(0), strides: stridesOf(node.shape) }, true, '');
       materialized.set(node, parts[parts.length - 1]!);
       for (const k of parts) for (const d of kernelDeps.get(k)!) materialize(d);
       return;
@@ -97,12 +105,14 @@ export function lower(input: LowerInput): Program {
     const arg = node.arg;
     if (node.kind === 'map') {
       // Maps of the same argument share one loop (and, within a family, one call).
-      const group = `map${arg.id}`;
-      materialized.set(node, group);
-      const members = mapGroups.get(arg) ?? [];
-      members.push(node);
-      mapGroups.set(arg, members);
-      kernelDeps.set(group, [arg]);
+      let group = mapGroups.get(arg);
+      if (!group) {
+        group = { id: reserve(), members: [] };
+        mapGroups.set(arg, group);
+      }
+      materialized.set(node, group.id);
+      group.members.push(node);
+      kernelDeps.set(group.id, [arg]);
       materialize(arg);
       return;
     }
@@ -126,12 +136,14 @@ export function lower(input: LowerInput): Program {
         body: [{ k: 'var', name: 'm', value: num(-Infinity) }, innerLoop, { k: 'store', buf, index: int(vars[keep]!), value: { k: 'local', name: 'm' }, accumulate: false }],
       });
     }
-    kernels.push({ name, comment: `${buf}${shapeText(node.shape)} = max(${bufName(arg)})`, body });
-    kernelDeps.set(name, [arg]);
+    const id = reserve();
+    materialized.set(node, id);
+    define({ id, name: names.get(name), comment: `${buf}${shapeText(node.shape)} = max(${bufName(arg)})`, writes: [{ buf, block: '' }], body });
+    kernelDeps.set(id, [arg]);
     materialize(arg);
   }
 
-  const mapGroups = new Map<TNode, TNode[]>();
+  const mapGroups = new Map<TNode, { id: KernelId; members: TNode[] }>();
 
   function argLoad(arg: TNode, vars: readonly string[]): Expr {
     if (arg.kind === 'dim') return { k: 'dim', name: arg.name };
@@ -140,7 +152,7 @@ export function lower(input: LowerInput): Program {
     return { k: 'load', buf: bufName(arg), index: add(base, linExprOfNames(vars, stridesOf(arg.shape, whole), 0)) };
   }
 
-  function emitMapGroup(arg: TNode, members: TNode[]): void {
+  function emitMapGroup(arg: TNode, id: KernelId, members: TNode[]): void {
     const vars = arg.shape.map((_, k) => `i${k}`);
     const inner: Stmt[] = [{ k: 'let', name: 'x', int: false, value: argLoad(arg, vars) }];
     const fns = members.map((m) => (m as Extract<TNode, { kind: 'map' }>).fn);
@@ -159,17 +171,22 @@ export function lower(input: LowerInput): Program {
       inner.push({ k: 'store', buf: bufName(m), index, value, accumulate: false });
     });
     const what = members.map((m, k) => `${bufName(m)} = ${fnText(fns[k]!)}`).join(', ');
-    kernels.push({ name: `map${arg.id}`, comment: `${what} of ${bufName(arg)}${shapeText(arg.shape)}`, body: nest(vars, arg.shape, inner) });
+    const writes: Write[] = members.map((m) => ({ buf: bufName(m), block: '' }));
+    define({ id, name: names.get(`map${arg.id}`), comment: `${what} of ${bufName(arg)}${shapeText(arg.shape)}`, writes, body: nest(vars, arg.shape, inner) });
   }
 
   // ---- outputs -------------------------------------------------------------------------------
 
-  const entryKernels: Record<'value' | 'gradient' | 'hessian', string[]> = { value: [], gradient: [], hessian: [] };
-  entryKernels.value.push(...emitFormula('value', 'the objective', input.value, { buf: 'value', base: num(0), strides: [] }, true));
+  // The outputs' kernels are named first, so that a suffix, where names meet, goes to a part or a temp.
+  const valueName = names.get('value');
+  const gradNames = params.map((p) => names.get(`grad_${p.name}`));
+  const hessNames = params.map((P, i) => params.map((Q, j) => (j < i ? '' : names.get(`hess_${P.name}_${Q.name}`))));
+  const entryKernels: Record<'value' | 'gradient' | 'hessian', KernelId[]> = { value: [], gradient: [], hessian: [] };
+  entryKernels.value.push(...emitFormula(valueName, 'the objective', input.value, { buf: 'value', base: num(0), strides: [] }, true, ''));
   input.gradients.forEach((g, k) => {
     const p = params[k]!;
     entryKernels.gradient.push(
-      ...emitFormula(`grad_${p.name}`, `gradient block of ${p.name}`, g, { buf: 'gradient', base: num(offsets[k]!), strides: stridesOf(p.shape) }, false),
+      ...emitFormula(gradNames[k]!, `gradient block of ${p.name}`, g, { buf: 'gradient', base: num(offsets[k]!), strides: stridesOf(p.shape) }, false, `${k}`),
     );
   });
   let nonzero = 0;
@@ -187,33 +204,32 @@ export function lower(input: LowerInput): Program {
         rowRank: P.shape.length, upperOnly: i === j,
         mirror: { base: num(offsets[j]! * n + offsets[i]!), strides: [...stridesOf(P.shape), ...byN(stridesOf(Q.shape))] },
       };
-      entryKernels.hessian.push(...emitFormula(`hess_${P.name}_${Q.name}`, `Hessian block (${P.name}, ${Q.name}): ${h.terms.length} term(s)`, h, target, false));
+      entryKernels.hessian.push(...emitFormula(hessNames[i]![j]!, `Hessian block (${P.name}, ${Q.name}): ${h.terms.length} term(s)`, h, target, false, `${i},${j}`));
     });
   });
   notes.push(`${nonzero} of ${blocks} Hessian blocks are nonzero`);
 
   for (const k of [...entryKernels.value, ...entryKernels.gradient, ...entryKernels.hessian]) for (const d of kernelDeps.get(k)!) materialize(d);
-  for (const [arg, members] of mapGroups) emitMapGroup(arg, members);
+  for (const [arg, { id, members }] of mapGroups) emitMapGroup(arg, id, members);
 
   // Entry point order: dependencies first (depth-first, post-order), each kernel once.
-  const byName = new Map(kernels.map((k) => [k.name, k]));
-  const schedule = (roots: string[]): string[] => {
-    const seen = new Set<string>();
-    const out: string[] = [];
-    const visit = (name: string) => {
-      if (seen.has(name)) return;
-      seen.add(name);
-      for (const d of kernelDeps.get(name)!) {
+  const schedule = (roots: KernelId[]): KernelId[] => {
+    const seen = new Set<KernelId>();
+    const out: KernelId[] = [];
+    const visit = (id: KernelId) => {
+      if (seen.has(id)) return;
+      seen.add(id);
+      for (const d of kernelDeps.get(id)!) {
         const kn = materialized.get(d);
-        if (kn) visit(kn);
+        if (kn !== undefined) visit(kn);
       }
-      for (const k of runAfter.get(name) ?? []) visit(k);
-      out.push(name);
+      for (const k of runAfter.get(id) ?? []) visit(k);
+      out.push(id);
     };
     roots.forEach(visit);
     return out;
   };
-  const orders: Record<Entry, string[]> = {
+  const orders: Record<Entry, KernelId[]> = {
     value: schedule(entryKernels.value),
     gradient: schedule(entryKernels.gradient),
     hessian: schedule(entryKernels.hessian),
@@ -222,32 +238,28 @@ export function lower(input: LowerInput): Program {
   const used = new Set(Object.values(orders).flat());
 
   // Temps, each with the kernel that writes it.
-  const temps: { node: TNode; kernel: string }[] = [];
+  const temps: { node: TNode; kernel: KernelId }[] = [];
   for (const node of nodes.nodes) {
     const kn = materialized.get(node);
-    if (kn && used.has(kn)) temps.push({ node, kernel: kn });
+    if (kn !== undefined && used.has(kn)) temps.push({ node, kernel: kn });
   }
   // What the batch planner needs to know of each kernel.
   const bufShape = new Map<string, readonly Dim[]>(temps.map(({ node }) => [bufName(node), node.shape]));
-  const tempOf = new Map<string, TNode>(temps.map(({ node, kernel }) => [kernel, node]));
-  const kernelInfo = (k: string): KernelInfo => {
+  const tempOf = new Map<KernelId, TNode>(temps.map(({ node, kernel }) => [kernel, node]));
+  const kernelInfo = (k: KernelId): KernelInfo => {
     const node = tempOf.get(k);
     const buf = kernelOut.get(k) ?? (node ? bufName(node) : undefined);
     return {
-      body: byName.get(k)!.body,
-      deps: [...kernelDeps.get(k)!.map((d) => materialized.get(d)).filter((x): x is string => x !== undefined), ...(runAfter.get(k) ?? [])],
+      body: slots[k]!.body,
+      deps: [...kernelDeps.get(k)!.map((d) => materialized.get(d)).filter((x): x is KernelId => x !== undefined), ...(runAfter.get(k) ?? [])],
       out: buf === undefined ? null : { buf, shape: bufShape.get(buf) ?? [], max: node?.kind === 'max' },
     };
   };
   const streamed = streamBatch(input.symbolicDims, orders, kernelInfo, temps.map(({ node }) => node.shape), n);
-  const entries = {} as Record<Entry, Schedule>;
-  for (const e of Object.keys(orders) as Entry[]) {
-    entries[e] = streamed ? streamed.schedules[e] : { pre: orders[e], clear: [], stream: [], post: [] };
-  }
   if (streamed) {
     // Kernels that sum over the batch accumulate across chunks: their buffers are cleared once
     // before the chunks, so they neither clear nor assign themselves.
-    for (const k of kernels) if (streamed.accumulating.has(k.name)) k.body.splice(0, k.body.length, ...k.body.filter((st) => st.k !== 'fill').map(accumulateStore));
+    for (const k of slots) if (k && streamed.accumulating.has(k.id)) k.body.splice(0, k.body.length, ...k.body.filter((st) => st.k !== 'fill').map(accumulateStore));
     notes.push(`the batch dimension ${streamed.batch.dim} is streamed in chunks of ${streamed.batch.chunk}`);
   }
 
@@ -258,7 +270,38 @@ export function lower(input: LowerInput): Program {
   }
   for (const { node } of temps) buffers.push({ name: bufName(node), kind: 'temp', shape: node.shape });
   buffers.push({ name: 'value', kind: 'value', shape: [1] }, { name: 'gradient', kind: 'gradient', shape: [n] }, { name: 'hessian', kind: 'hessian', shape: [n * n] });
-  return { n, buffers, kernels: kernels.filter((k) => used.has(k.name)), entries, batch: streamed?.batch ?? null, notes };
+  // The kernels that run, renumbered so that kernels[k].id === k.
+  const kernels: Kernel[] = [];
+  const newId = new Map<KernelId, KernelId>();
+  for (const k of slots) {
+    if (!k || !used.has(k.id)) continue;
+    checkWrites(k);
+    newId.set(k.id, kernels.length);
+    kernels.push({ ...k, id: kernels.length });
+  }
+  const ids = (xs: readonly KernelId[]) => xs.map((x) => newId.get(x)!);
+  const entries = {} as Record<Entry, Schedule>;
+  for (const e of Object.keys(orders) as Entry[]) {
+    const s = streamed ? streamed.schedules[e] : { pre: orders[e], clear: [], stream: [], post: [] };
+    entries[e] = { pre: ids(s.pre), clear: s.clear, stream: ids(s.stream), post: ids(s.post) };
+  }
+  return { n, buffers, kernels, entries, batch: streamed?.batch ?? null, notes };
+}
+
+/** A kernel stores only into what its `writes` declare (the GPU scheduler relies on them). */
+function checkWrites(k: Kernel): void {
+  const declared = new Set(k.writes.map((w) => w.buf));
+  const visit = (sts: readonly Stmt[]): void => {
+    for (const st of sts) {
+      if ((st.k === 'store' || st.k === 'storeSym' || st.k === 'fill') && !declared.has(st.buf)) throw new Error(`internal: kernel ${k.name} stores into ${st.buf}, which it does not declare`);
+      if (st.k === 'for' || st.k === 'block') visit(st.body);
+      if (st.k === 'forStep') {
+        visit(st.body);
+        visit(st.rest);
+      }
+    }
+  };
+  visit(k.body);
 }
 
 function accumulateStore(st: Stmt): Stmt {
@@ -293,10 +336,8 @@ const FAMILIES: readonly { members: readonly string[]; of: (fn: string, y: Expr,
   },
   {
     members: ['sigmoid', 'sigmoid_d1', 'sigmoid_d2'],
-    of: (fn, y) => {
-      const d1 = mul(y, sub(num(1), y));
-      return fn === 'sigmoid' ? y : fn === 'sigmoid_d1' ? d1 : mul(d1, sub(num(1), mul(num(2), y)));
-    },
+    // 1 − 2y: absolute error ~1e-16 where it is near 0, relative error ~1e-16 in the tails.
+    of: (fn, y, d) => (fn === 'sigmoid' ? y : fn === 'sigmoid_d1' ? d : mul(d, sub(num(1), mul(num(2), y)))),
   },
 ];
 

@@ -8,10 +8,10 @@ export interface Access {
   readonly reads: ReadonlySet<string>;
   readonly writes: ReadonlySet<string>;
   /**
-   * Which part of `hessian` / `gradient` the unit writes (its kernel: every kernel writes its own
-   * block), so that units of different blocks do not conflict.
+   * The block of each buffer it writes (its kernel's `writes`): units that write different blocks
+   * of the same buffer (two gradient or Hessian blocks) do not conflict.
    */
-  readonly region: string;
+  readonly blocks: ReadonlyMap<string, string>;
   readonly tiled: boolean;
   readonly hessian: boolean;
   /** Rough size of its code, to keep merged shaders small enough to compile fast. */
@@ -23,9 +23,6 @@ export type Planned = { readonly clear: string } | { readonly units: readonly st
 /** Largest merged dispatch, in units (each boundary is a uniform field) and in statements. */
 export const MAX_UNITS = 32;
 const MAX_STATEMENTS = 2000;
-
-/** Buffers whose disjoint regions different kernels write. */
-const REGIONED = new Set(['hessian', 'gradient']);
 
 export function scheduleWaves(steps: readonly ({ readonly clear: string } | { readonly unit: string })[], access: (unit: string) => Access): Planned[] {
   const acc = steps.map((s): Access | null => ('unit' in s ? access(s.unit) : null));
@@ -41,7 +38,7 @@ export function scheduleWaves(steps: readonly ({ readonly clear: string } | { re
     }
     for (const x of a.writes) {
       if (b.reads.has(x)) return true;
-      if (b.writes.has(x) && !(REGIONED.has(x) && a.region !== b.region)) return true;
+      if (b.writes.has(x) && a.blocks.get(x) === b.blocks.get(x)) return true;
     }
     for (const x of a.reads) if (b.writes.has(x)) return true;
     return false;

@@ -15,7 +15,7 @@
 
 import type { Dim } from '../2-ir/graph.ts';
 import type { MapFn } from '../2-ir/index-form.ts';
-import { productFactors, type Buffer, type Entry, type Expr, type Kernel, type Program, type Stmt } from '../5-lower/loops.ts';
+import { productFactors, UniqueNames, type Buffer, type Entry, type Expr, type Kernel, type KernelId, type Program, type Stmt } from '../5-lower/loops.ts';
 import { wgslFloat, wgslFnDefinition, wgslFnDeps, wgslFnName } from './wgsl-functions.ts';
 import { MAX_UNITS, scheduleWaves, type Access } from './wgsl-schedule.ts';
 
@@ -97,8 +97,10 @@ export function emitWgsl(p: Program, info: { data: readonly { name: string; shap
       ...temps.flatMap((_, k) => [`off_t${k}`, `st_t${k}`]),
     ],
   };
+  // Unit and dispatch names: unique among themselves (they key `wgsl` and the plan), never parsed.
+  const names = new UniqueNames();
   const units = new Map<string, Unit>();
-  const stepsOf = new Map<string, GpuStep[]>();
+  const stepsOf = new Map<KernelId, GpuStep[]>();
   for (const k of p.kernels) {
     const steps: GpuStep[] = [];
     const pieces = splitUnits(k);
@@ -108,11 +110,11 @@ export function emitWgsl(p: Program, info: { data: readonly { name: string; shap
         steps.push(g);
         return;
       }
-      const name = nests === 1 ? k.name : `${k.name}_${i}`;
+      const name = names.get(nests === 1 ? k.name : `${k.name}_${i}`);
       units.set(name, analyzeUnit(name, k, g.body));
       steps.push({ unit: name });
     });
-    stepsOf.set(k.name, steps);
+    stepsOf.set(k.id, steps);
   }
   // Dispatches per entry point; one shader per distinct set of units.
   const dispatches: GpuDispatch[] = [];
@@ -122,7 +124,7 @@ export function emitWgsl(p: Program, info: { data: readonly { name: string; shap
     const key = members.join(' ');
     const have = byMembers.get(key);
     if (have) return have;
-    const name = members.length === 1 ? members[0]! : `group${byMembers.size}_${members[0]}`;
+    const name = members.length === 1 ? members[0]! : names.get(`group${byMembers.size}_${members[0]}`);
     byMembers.set(key, name);
     const { dispatch, code } = emitDispatch(name, members.map((m) => units.get(m)!), ctx);
     dispatches.push(dispatch);
@@ -223,7 +225,7 @@ function analyzeUnit(name: string, k: Kernel, body: Stmt[]): Unit {
     levels,
     tail: cur,
     tiled,
-    access: { reads, writes, region: k.name.replace(/_once$/, ''), tiled: tiled !== null, hessian: writes.has('hessian'), statements },
+    access: { reads, writes, blocks: new Map(k.writes.map((x) => [x.buf, x.block])), tiled: tiled !== null, hessian: writes.has('hessian'), statements },
   };
 }
 

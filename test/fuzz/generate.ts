@@ -623,6 +623,11 @@ const ARG_NAMES = ['a', 'x', 'p', 's'];
 /** Suffixes that keep names distinct across the lists above (and clear of keywords and built-ins). */
 const SUFFIXES = ['1', '_2', '_', '_x', 'B7'];
 const CONST_NAMES = ['lam', 'alpha', 'two', 'c0'];
+/**
+ * Parameter names whose kernel names meet when joined with underscores (grad_a_once for a_once and
+ * for a's second part, hess_x_y_z for (x, y_z) and for (x_y, z)): compiled names must stay unique.
+ */
+const CLASHING_PARAM_NAMES = ['a', 'a_once', 'x', 'y_z', 'x_y', 'z', 'a_a', 'once', 'grad_a'];
 
 /**
  * Generates the model for `seed` (any string): the same seed (and maxN) always gives the same
@@ -697,7 +702,10 @@ export function generateModel(seed: string, maxN = DEFAULT_MAX_N): GeneratedMode
 
   // Params: 1-3 of them, scalar, vector [2..4] or matrix [2..3, 2..4].
   const paramDecls: Named[] = [];
-  const paramNames = shuffle(rng, named(PARAM_NAMES));
+  const usualNames = shuffle(rng, named(PARAM_NAMES));
+  // Drawn from a stream of its own, so that every other choice of the model stays as it was.
+  const nameRng = makeRng(`${seed}/param-names`);
+  const paramNames = suffix === '' && chance(nameRng, 0.25) ? shuffle(nameRng, CLASHING_PARAM_NAMES) : usualNames;
   const nParams = rng.int(1, 3);
   for (let i = 0; i < nParams; i++) {
     const form = rng.int(0, 5);

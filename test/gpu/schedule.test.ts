@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { scheduleWaves, type Access, type Planned } from '../../compiler/6-emit/wgsl-schedule.ts';
 
-type U = { reads?: string[]; writes?: string[]; region?: string; tiled?: boolean; hessian?: boolean; statements?: number };
+type U = { reads?: string[]; writes?: string[]; block?: string; tiled?: boolean; hessian?: boolean; statements?: number };
 function plan(steps: ({ clear: string } | ({ unit: string } & U))[]): Planned[] {
   const byName = new Map<string, Access>();
   for (const s of steps) {
@@ -12,7 +12,7 @@ function plan(steps: ({ clear: string } | ({ unit: string } & U))[]): Planned[] 
     byName.set(s.unit, {
       reads: new Set(s.reads ?? []),
       writes: new Set(s.writes ?? []),
-      region: s.region ?? s.unit,
+      blocks: new Map((s.writes ?? []).map((b) => [b, s.block ?? ''])),
       tiled: s.tiled ?? false,
       hessian: s.hessian ?? (s.writes ?? []).includes('hessian'),
       statements: s.statements ?? 10,
@@ -43,12 +43,23 @@ describe('dispatch scheduling', () => {
 
   it('lets different Hessian blocks share a dispatch, but not two nests of one block', () => {
     const p = plan([
-      { unit: 'hess_A_A_0', writes: ['hessian'], region: 'hess_A_A' },
-      { unit: 'hess_A_A_1', writes: ['hessian'], region: 'hess_A_A' },
-      { unit: 'hess_A_B', writes: ['hessian'], region: 'hess_A_B' },
-      { unit: 'hess_A_B_once', writes: ['hessian'], region: 'hess_A_B' },
+      { unit: 'hess_A_A_0', writes: ['hessian'], block: '0,0' },
+      { unit: 'hess_A_A_1', writes: ['hessian'], block: '0,0' },
+      { unit: 'hess_A_B', writes: ['hessian'], block: '0,1' },
+      { unit: 'hess_A_B_once', writes: ['hessian'], block: '0,1' },
     ]);
     expect(show(p)).toEqual(['hess_A_A_0+hess_A_B', 'hess_A_A_1+hess_A_B_once']);
+  });
+
+  it('orders units by the blocks they write, not by their names', () => {
+    // Kernels of parameters a and a_once: the second part of grad_a (named like a_once's block)
+    // and a_once's own block are different blocks; the two parts of grad_a are one.
+    const p = plan([
+      { unit: 'grad_a', writes: ['gradient'], block: '0' },
+      { unit: 'grad_a_once', writes: ['gradient'], block: '1' },
+      { unit: 'grad_a_once_2', writes: ['gradient'], block: '0' },
+    ]);
+    expect(show(p)).toEqual(['grad_a+grad_a_once', 'grad_a_once_2']);
   });
 
   it('puts clears before the units of their wave and after earlier users of the buffer', () => {
@@ -60,7 +71,7 @@ describe('dispatch scheduling', () => {
     const p = plan([
       { unit: 'k1', writes: ['t1'], tiled: true },
       { unit: 'k2', writes: ['t2'] },
-      { unit: 'h1', writes: ['hessian'], region: 'h1' },
+      { unit: 'h1', writes: ['hessian'], block: '0,0' },
       { unit: 'k3', writes: ['t3'] },
     ]);
     expect(show(p)).toEqual(['k1', 'k2+k3', 'h1']);
