@@ -1,5 +1,6 @@
-// The hessgen command line (the contract is shared/spec/outputs.md):
-//   hessgen build <model.hess | folder>... --out <folder> [--target ts|wgsl|ts,wgsl] [--check] [--watch]
+// The hessgen command line (docs/build.md):
+//   hessgen build <model.hess | folder | glob>... --out <folder> [--target ts|wgsl|ts,wgsl] [--emit ts|js] [--types] [--check] [--watch]
+//   hessgen build [--config hessgen.config.json] [--check] [--watch]
 // Exit status: 0 success, 1 compile errors / stale outputs (--check) / a file that cannot be
 // written, 2 usage error. bin/hessgen.mjs calls main() and uses the result as the exit status.
 import { readFileSync } from 'node:fs';
@@ -10,9 +11,10 @@ import type { Diagnostic } from './1-parse/diagnostics.ts';
 import type { Target } from './index.ts';
 import { parseArgs } from './cli/args.ts';
 import { CliError, UsageError, describeFsError, firstLine } from './cli/errors.ts';
+import { ConfigError, configPaths, loadConfig } from './cli/config.ts';
 import { nameClash, resolveInputs } from './cli/inputs.ts';
 import { checkOutFolder, compareFile, ensureOutFolder, writeFileAtomic } from './cli/outputs.ts';
-import type { OutFolder, PlannedFile } from './cli/pipeline.ts';
+import type { BuildSettings, OutFolder, PlannedFile } from './cli/pipeline.ts';
 import { buildModel, fileClash, plural, unavailableMessage } from './cli/pipeline.ts';
 import { watch } from './cli/watch.ts';
 import { runInspect } from './cli/inspect.ts';
@@ -30,13 +32,16 @@ export interface CliIo {
   readonly untilStopped?: () => Promise<void>;
 }
 
-const USAGE = 'usage: hessgen build <model.hess | folder>... --out <folder> [--target ts|wgsl|ts,wgsl] [--check] [--watch]';
+const USAGE = 'usage: hessgen build <model.hess | folder | glob>... --out <folder> [--target ts|wgsl|ts,wgsl] [--emit ts|js] [--types] [--check] [--watch]\n       hessgen build   (reads hessgen.config.json)';
 
 export function helpText(): string {
   return `hessgen ${version()}: compiles .hess models into TypeScript kernels (value, gradient, full Hessian)
 
 Usage:
-  hessgen build <model.hess | folder>... --out <folder> [--target ts|wgsl|ts,wgsl] [--check] [--watch]
+  hessgen build <model.hess | folder | glob>... --out <folder> [--target ts|wgsl|ts,wgsl]
+                [--emit ts|js] [--types] [--check] [--watch]
+  hessgen build [--config <file>] [--check] [--watch]
+                    with no models and no --out: what hessgen.config.json says
   hessgen inspect <model.hess> [--json] [--svg <file>] [--dims N=1000,M=3]
                     the Hessian's blocks, structure, closed forms and cost
                     (hessgen inspect --help for details)
@@ -47,12 +52,19 @@ Inputs:
   model.hess        a model file
   folder            every .hess file directly in that folder, in name order
                     (subfolders and hidden files are not included)
+  'glob'            the .hess files a pattern matches: * and ? within a name, ** any
+                    number of folders, {a,b} alternatives (quote it for the shell)
 
 Options:
   --out <folder>    where generated files go; created if missing. model.hess gives
                     <folder>/model.ts (target ts) and <folder>/model.gpu.ts (target wgsl).
                     A file whose content would not change is left untouched.
   --target <list>   ts (the default), wgsl, or ts,wgsl
+  --emit ts|js      ts (the default): TypeScript modules. js: JavaScript modules, each
+                    with its .d.ts (model.js + model.d.ts, model.gpu.js + model.gpu.d.ts)
+  --types           also write model.d.hess.ts beside each model.hess, so that
+                    TypeScript (allowArbitraryExtensions) types import './model.hess'
+  --config <file>   the config file to read instead of ./hessgen.config.json
   --check           write nothing; exit 1 and name the files that are missing or out
                     of date (for CI)
   --watch           build, then rebuild each model whenever its file changes (a folder
@@ -60,8 +72,13 @@ Options:
   -h, --help        show this help
   --version         print the version
 
+hessgen.config.json (paths relative to the file):
+  { "inputs": ["models/", "src/**/*.hess"], "out": "src/generated",
+    "targets": ["ts", "wgsl"], "emit": "js", "types": true }
+  --target, --emit and --types on the command line win over the file.
+
 Exit status: 0 success; 1 compile errors (all are printed and nothing is written) or,
-with --check, stale files; 2 usage error.
+with --check, stale files; 2 usage error or a mistake in the config file.
 Set HESSGEN_DEBUG=1 to see the stack trace of an internal error.`;
 }
 
@@ -87,9 +104,19 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
       case 'version':
         io.stdout(version());
         return 0;
-      case 'build':
-        if (command.mode === 'watch') return await runWatch(command.inputs, command.out, command.targets, io);
-        return await runBuild(command.inputs, command.out, command.targets, command.mode === 'check', io);
+      case 'build': {
+        const settings: BuildSettings = { emit: command.emit, types: command.types };
+        if (command.mode === 'watch') return await runWatch(command.inputs, command.out, command.targets, io, settings);
+        return await runBuild(command.inputs, command.out, command.targets, command.mode === 'check', io, settings);
+      }
+      case 'build-config': {
+        const config = await loadConfig(io.cwd, command.config);
+        const { inputs, out } = configPaths(config, io.cwd);
+        const targets = command.targets ?? config.targets;
+        const settings: BuildSettings = { emit: command.emit ?? config.emit, types: command.types ?? config.types };
+        if (command.mode === 'watch') return await runWatch(inputs, out, targets, io, settings);
+        return await runBuild(inputs, out, targets, command.mode === 'check', io, settings);
+      }
     }
   } catch (err) {
     return reportError(err, io);
@@ -97,6 +124,10 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
 }
 
 function reportError(err: unknown, io: CliIo): number {
+  if (err instanceof ConfigError) {
+    io.stderr(err.message.replace(/^(\S+:\d+:\d+): /, '$1: error: '));
+    return 2;
+  }
   if (err instanceof UsageError) {
     io.stderr(`hessgen: error: ${err.message}`);
     io.stderr(USAGE);
@@ -129,7 +160,7 @@ export function isDebug(env: Readonly<Record<string, string | undefined>>): bool
   return v !== undefined && v !== '' && v !== '0' && v.toLowerCase() !== 'false';
 }
 
-async function runBuild(inputs: readonly string[], outArg: string, targets: readonly Target[], check: boolean, io: CliIo): Promise<number> {
+async function runBuild(inputs: readonly string[], outArg: string, targets: readonly Target[], check: boolean, io: CliIo, settings: BuildSettings = {}): Promise<number> {
   const { models } = await resolveInputs(inputs, io.cwd);
   const clash = nameClash(models);
   if (clash !== undefined) throw new UsageError(clash);
@@ -143,7 +174,7 @@ async function runBuild(inputs: readonly string[], outArg: string, targets: read
   const unavailable = new Set<Target>();
   let failedModels = 0;
   for (const model of models) {
-    const built = await buildModel(model, targets, out);
+    const built = await buildModel(model, targets, out, settings);
     if (built.kind === 'ok') files.push(...built.files);
     else if (built.kind === 'unavailable') built.targets.forEach((t) => unavailable.add(t));
     else {
@@ -199,11 +230,13 @@ export async function writeFile(f: PlannedFile): Promise<void> {
   }
 }
 
-async function runWatch(inputs: readonly string[], outArg: string, targets: readonly Target[], io: CliIo): Promise<number> {
+async function runWatch(inputs: readonly string[], outArg: string, targets: readonly Target[], io: CliIo, settings: BuildSettings = {}): Promise<number> {
   const handle = await watch({
     inputs,
     out: outArg,
     targets,
+    ...(settings.emit !== undefined ? { emit: settings.emit } : {}),
+    ...(settings.types === true ? { types: true } : {}),
     cwd: io.cwd,
     log: io.stdout,
     logError: io.stderr,

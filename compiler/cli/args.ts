@@ -1,5 +1,5 @@
 // Command-line parsing: argv -> a command, or a UsageError with a message a user can act on.
-import type { Target } from '../index.ts';
+import type { Emit, Target } from '../index.ts';
 import { UsageError } from './errors.ts';
 
 /** Every target, in the order outputs are produced and listed. */
@@ -16,9 +16,21 @@ export type Command =
       readonly out: string; // as typed
       readonly targets: readonly Target[]; // deduplicated, in ALL_TARGETS order
       readonly mode: Mode;
+      readonly emit: Emit;
+      readonly types: boolean;
+    }
+  /** `hessgen build` without models or --out: hessgen.config.json (or --config) says what to build. */
+  | {
+      readonly kind: 'build-config';
+      readonly config: string | undefined; // --config as typed
+      readonly mode: Mode;
+      /** Flags given on the command line, which win over the file. */
+      readonly targets?: readonly Target[];
+      readonly emit?: Emit;
+      readonly types?: true;
     };
 
-const BUILD_FLAGS = ['--out', '--target', '--check', '--watch', '--help', '--version'];
+const BUILD_FLAGS = ['--out', '--target', '--emit', '--types', '--config', '--check', '--watch', '--help', '--version'];
 const COMMANDS = ['build', 'inspect', 'help'];
 
 export function parseArgs(argv: readonly string[]): Command {
@@ -46,6 +58,9 @@ function parseBuild(args: readonly string[]): Command {
   const inputs: string[] = [];
   let out: string | undefined;
   let targetText: string | undefined;
+  let emitText: string | undefined;
+  let config: string | undefined;
+  let types = false;
   let check = false;
   let watch = false;
   let flagsEnded = false;
@@ -86,6 +101,18 @@ function parseBuild(args: readonly string[]): Command {
         if (targetText !== undefined) throw new UsageError('--target is given more than once (use --target ts,wgsl for both)');
         targetText = takeValue('a target list', 'ts|wgsl|ts,wgsl');
         break;
+      case '--emit':
+        if (emitText !== undefined) throw new UsageError('--emit is given more than once');
+        emitText = takeValue('ts or js', 'ts|js');
+        break;
+      case '--types':
+        noValue();
+        types = true;
+        break;
+      case '--config':
+        if (config !== undefined) throw new UsageError('--config is given more than once');
+        config = takeValue('a file', 'hessgen.config.json');
+        break;
       case '--check':
         noValue();
         check = true;
@@ -102,11 +129,31 @@ function parseBuild(args: readonly string[]): Command {
     }
   }
 
+  if (check && watch) throw new UsageError('--check and --watch cannot be used together');
+  const mode: Mode = check ? 'check' : watch ? 'watch' : 'build';
+  const emit = emitText === undefined ? undefined : parseEmit(emitText);
+  if (inputs.length === 0 && out === undefined) {
+    return {
+      kind: 'build-config',
+      config,
+      mode,
+      ...(targetText !== undefined ? { targets: parseTargets(targetText) } : {}),
+      ...(emit !== undefined ? { emit } : {}),
+      ...(types ? { types } : {}),
+    };
+  }
+  if (config !== undefined) throw new UsageError('--config cannot be combined with models or --out on the command line (the file names them)');
   if (inputs.length === 0) throw new UsageError('no models given: name .hess files or folders to build');
   if (out === undefined) throw new UsageError('missing --out <folder> (where the generated files go)');
-  if (check && watch) throw new UsageError('--check and --watch cannot be used together');
   const targets = targetText === undefined ? (['ts'] as const) : parseTargets(targetText);
-  return { kind: 'build', inputs, out, targets, mode: check ? 'check' : watch ? 'watch' : 'build' };
+  return { kind: 'build', inputs, out, targets, mode, emit: emit ?? 'ts', types };
+}
+
+/** `ts` or `js`. */
+export function parseEmit(text: string): Emit {
+  const value = text.trim();
+  if (value === 'ts' || value === 'js') return value;
+  throw new UsageError(`unknown --emit '${text}'${suggest(value, ['ts', 'js'], '')} (expected ts or js)`);
 }
 
 /** `ts`, `wgsl`, `ts,wgsl` (any order, spaces allowed around commas, repeats ignored). */

@@ -73,6 +73,12 @@ export async function resolveInputs(args: readonly string[], cwd: string): Promi
       info = await stat(abs);
     } catch (err) {
       const code = fsErrorCode(err);
+      if ((code === 'ENOENT' || code === 'ENOTDIR') && isGlob(arg)) {
+        const found = await expandGlob(arg, cwd);
+        if (found.length === 0) throw new UsageError(`no ${MODEL_EXTENSION} files match ${arg}`);
+        for (const f of found) await add(f);
+        continue;
+      }
       if (code === 'ENOENT' || code === 'ENOTDIR') throw new UsageError(`no such file or folder: ${arg}`);
       throw new UsageError(`cannot access ${arg}: ${describeFsError(err)}`);
     }
@@ -202,4 +208,87 @@ export function firstInvalidUtf8(bytes: Uint8Array): number {
     i += need + 1;
   }
   return -1;
+}
+
+/** Does the argument use glob syntax (`*`, `?`, `[...]`, `{a,b}`)? A path that exists is never a glob. */
+export function isGlob(arg: string): boolean {
+  return /[*?[{]/.test(arg);
+}
+
+/**
+ * The `.hess` files a glob matches, sorted: `*` and `?` within one path segment, `**` any number
+ * of folders, `[abc]` one of the characters, `{a,b}` alternatives. Hidden files and folders and
+ * node_modules are skipped unless the pattern names them.
+ */
+export async function expandGlob(pattern: string, cwd: string): Promise<string[]> {
+  const normalized = pattern.split('\\').join('/');
+  const absolute = normalized.startsWith('/');
+  const segments = normalized.split('/').filter((s, i) => s !== '' && !(s === '.' && i > 0));
+  const found = new Set<string>();
+  const walk = async (dir: string, rest: readonly string[]): Promise<void> => {
+    if (rest.length === 0) return;
+    const [segment, ...tail] = rest as [string, ...string[]];
+    if (segment === '**') {
+      await walk(dir, tail); // zero folders
+      for (const entry of await entries(dir)) {
+        if (entry.isDirectory() && !skipped(entry.name)) await walk(join(dir, entry.name), rest);
+      }
+      return;
+    }
+    if (!isGlob(segment)) {
+      const next = join(dir, segment);
+      if (tail.length === 0) {
+        if (isModelFileName(segment) && (await stat(next).then((s) => s.isFile(), () => false))) found.add(next);
+      } else await walk(next, tail);
+      return;
+    }
+    const re = segmentRegExp(segment);
+    for (const entry of await entries(dir)) {
+      if (!re.test(entry.name) || (entry.name.startsWith('.') && !segment.startsWith('.'))) continue;
+      const next = join(dir, entry.name);
+      if (tail.length === 0) {
+        if (isModelFileName(entry.name) && (entry.isFile() || (await stat(next).then((s) => s.isFile(), () => false)))) found.add(next);
+      } else if (entry.isDirectory() && !(entry.name === 'node_modules' && segment !== 'node_modules')) await walk(next, tail);
+    }
+  };
+  await walk(absolute ? '/' : cwd, segments);
+  return [...found].sort();
+}
+
+function skipped(name: string): boolean {
+  return name.startsWith('.') || name === 'node_modules';
+}
+
+async function entries(dir: string): Promise<import('node:fs').Dirent[]> {
+  try {
+    return await readdir(dir, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+}
+
+function segmentRegExp(segment: string): RegExp {
+  let re = '';
+  for (let i = 0; i < segment.length; i++) {
+    const c = segment[i]!;
+    if (c === '*') re += '[^/]*';
+    else if (c === '?') re += '[^/]';
+    else if (c === '[') {
+      const close = segment.indexOf(']', i + 1);
+      if (close < 0) re += '\\[';
+      else {
+        const body = segment.slice(i + 1, close).replace(/^!/, '^').replace(/\\/g, '\\\\');
+        re += `[${body}]`;
+        i = close;
+      }
+    } else if (c === '{') {
+      const close = segment.indexOf('}', i + 1);
+      if (close < 0) re += '\\{';
+      else {
+        re += `(?:${segment.slice(i + 1, close).split(',').map((alt) => alt.replace(/[.+^$()|\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]')).join('|')})`;
+        i = close;
+      }
+    } else re += c.replace(/[.+^$()|\\\]}]/g, '\\$&');
+  }
+  return new RegExp(`^${re}$`);
 }

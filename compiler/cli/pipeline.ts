@@ -1,8 +1,8 @@
 // One model through the compiler: source -> the files it should produce (or its diagnostics).
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Diagnostic } from '../1-parse/diagnostics.ts';
 import { compile } from '../index.ts';
-import type { Target } from '../index.ts';
+import type { Emit, Target } from '../index.ts';
 import { InternalError, firstLine } from './errors.ts';
 import type { ModelInput } from './inputs.ts';
 import { readModel } from './inputs.ts';
@@ -22,6 +22,12 @@ export type ModelBuild =
   /** It compiled, but the compiler does not produce these targets (yet). */
   | { readonly kind: 'unavailable'; readonly targets: readonly Target[] };
 
+/** How each model is built, besides its targets: `--emit` and `--types`. */
+export interface BuildSettings {
+  readonly emit?: Emit;
+  readonly types?: boolean;
+}
+
 export interface OutFolder {
   readonly abs: string;
   readonly shown: string; // as typed after --out
@@ -29,14 +35,14 @@ export interface OutFolder {
 
 const encoder = new TextEncoder();
 
-export async function buildModel(model: ModelInput, targets: readonly Target[], out: OutFolder): Promise<ModelBuild> {
+export async function buildModel(model: ModelInput, targets: readonly Target[], out: OutFolder, settings: BuildSettings = {}): Promise<ModelBuild> {
   const read = await readModel(model);
   if (!read.ok) {
     return 'readError' in read ? { kind: 'unreadable', message: read.readError } : { kind: 'errors', diagnostics: read.diagnostics };
   }
   let result: unknown;
   try {
-    result = compile(read.source, model.display, { targets });
+    result = compile(read.source, model.display, { targets, ...settings });
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     throw new InternalError(`compiling ${model.display} failed: ${firstLine(message)}`, { cause: err });
@@ -58,18 +64,26 @@ export function planOutputs(model: ModelInput, targets: readonly Target[], out: 
   const outputs = (result as { outputs?: unknown }).outputs;
   if (!Array.isArray(outputs)) return bad('no outputs');
   const files: PlannedFile[] = [];
-  for (const o of outputs as { target?: unknown; fileName?: unknown; code?: unknown }[]) {
+  for (const o of outputs as { target?: unknown; fileName?: unknown; code?: unknown; kind?: unknown }[]) {
     if (typeof o !== 'object' || o === null || typeof o.code !== 'string') return bad('an output without code');
     const target = o.target as Target;
     if (!targets.includes(target)) continue; // not asked for
     const name = o.fileName;
     if (typeof name !== 'string' || !isPlainFileName(name)) return bad(`an unusable file name (${JSON.stringify(name)})`);
-    files.push({ model, target, abs: join(out.abs, name), display: join(out.shown, name), content: encoder.encode(o.code) });
+    // `net.d.hess.ts` (--types) goes beside its model, where TypeScript looks for it.
+    const beside = o.kind === 'source-types';
+    const abs = beside ? join(dirname(model.abs), name) : join(out.abs, name);
+    const display = beside ? joinShown(dirname(model.display), name) : join(out.shown, name);
+    files.push({ model, target, abs, display, content: encoder.encode(o.code) });
   }
   const missing = targets.filter((t) => !files.some((f) => f.target === t));
   if (missing.length > 0) return { kind: 'unavailable', targets: missing };
   files.sort((a, b) => targets.indexOf(a.target) - targets.indexOf(b.target));
   return { kind: 'ok', files };
+}
+
+function joinShown(folder: string, name: string): string {
+  return folder === '.' || folder === '' ? name : `${folder}/${name}`;
 }
 
 function isPlainFileName(name: string): boolean {

@@ -10,7 +10,7 @@ import type { FSWatcher } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { formatDiagnostic } from '../1-parse/diagnostics.ts';
-import type { Target } from '../index.ts';
+import type { Emit, Target } from '../index.ts';
 import { CliError, UsageError, describeFsError, firstLine } from './errors.ts';
 import type { ModelInput } from './inputs.ts';
 import { clashMessage, isModelFileName, listModelFiles, modelInput, nameClash, resolveInputs } from './inputs.ts';
@@ -22,6 +22,8 @@ export interface WatchOptions {
   readonly inputs: readonly string[]; // model files and folders, as typed
   readonly out: string; // as typed
   readonly targets?: readonly Target[]; // default ['ts']
+  readonly emit?: Emit; // default 'ts'
+  readonly types?: boolean; // also write <model>.d.hess.ts beside each model
   readonly cwd?: string; // default process.cwd()
   readonly debounceMs?: number; // quiet time after the last event on a file before rebuilding; default 100
   readonly log?: (line: string) => void; // progress; default stdout
@@ -34,6 +36,7 @@ export interface BuildEvent {
   readonly model: string; // the model's path as displayed
   readonly ok: boolean; // false: errors were printed and its generated files were left untouched
   readonly written: readonly string[]; // generated files (as displayed) that were (re)written
+  readonly ms: number; // compile and write time of this build, in milliseconds
 }
 
 export interface WatchHandle {
@@ -81,11 +84,12 @@ export async function watch(options: WatchOptions): Promise<WatchHandle> {
 
   /** Builds one model; returns the targets the compiler cannot produce, if that was the problem. */
   const build = async (model: ModelInput): Promise<readonly Target[] | undefined> => {
+    const startedAt = performance.now();
     const fail = (): undefined => {
-      onBuild({ model: model.display, ok: false, written: [] });
+      onBuild({ model: model.display, ok: false, written: [], ms: performance.now() - startedAt });
       return undefined;
     };
-    const built = await buildModel(model, targets, out);
+    const built = await buildModel(model, targets, out, { ...(options.emit ? { emit: options.emit } : {}), ...(options.types ? { types: true } : {}) });
     if (built.kind === 'unavailable') {
       if (!started) return built.targets; // the first build turns this into a usage error
       logError(`hessgen: error: ${unavailableMessage(built.targets)}`);
@@ -124,8 +128,9 @@ export async function watch(options: WatchOptions): Promise<WatchHandle> {
       logError(`hessgen: error: ${err.message}`);
       return fail();
     }
-    log(`hessgen: built ${model.display}${written.length === 0 ? ' (generated files unchanged)' : ''}`);
-    onBuild({ model: model.display, ok: true, written });
+    const ms = performance.now() - startedAt;
+    log(`hessgen: built ${model.display} in ${Math.round(ms)} ms${written.length === 0 ? ' (generated files unchanged)' : ''}`);
+    onBuild({ model: model.display, ok: true, written, ms });
     return undefined;
   };
 
@@ -149,7 +154,7 @@ export async function watch(options: WatchOptions): Promise<WatchHandle> {
       const other = [...tracked.values()].find((m) => m.base.toLowerCase() === fresh.base.toLowerCase());
       if (other !== undefined) {
         logError(`hessgen: error: ${clashMessage(other, fresh)}; ${fresh.display} is not built`);
-        onBuild({ model: fresh.display, ok: false, written: [] });
+        onBuild({ model: fresh.display, ok: false, written: [], ms: 0 });
         return;
       }
       model = fresh;

@@ -13,6 +13,8 @@ describe('parseArgs', () => {
       out: 'gen',
       targets: ['ts'],
       mode: 'build',
+      emit: 'ts',
+      types: false,
     });
   });
 

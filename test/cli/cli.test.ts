@@ -20,7 +20,7 @@ describe('hessgen --help / --version', () => {
     for (const args of [['--help'], ['-h'], ['build', '--help']]) {
       const r = await runCli(args, repoRoot);
       expect(r.code, args.join(' ')).toBe(0);
-      expect(r.stdout).toContain('hessgen build <model.hess | folder>... --out <folder>');
+      expect(r.stdout).toContain('hessgen build <model.hess | folder | glob>... --out <folder>');
       expect(r.stdout).toContain('--check');
       expect(r.stdout).toContain('--watch');
       expect(r.stderr).toBe('');
