@@ -61,13 +61,42 @@ export interface Formula {
 // ---------------------------------------------------------------------------------------------
 // Variables
 
-let nextVar = 0;
-/** Restarts variable numbering so that a compilation is deterministic. */
+/**
+ * What one compilation owns: the numbering of index variables (numbered from 0 in each
+ * compilation, so that its output is deterministic). `withCompileContext` makes a context the
+ * current one for the duration of a synchronous call and restores the previous one after, so a
+ * compilation started inside another (a plugin, a test helper) neither sees nor disturbs its
+ * numbering.
+ */
+export class CompileContext {
+  private nextVar = 0;
+  freshVar(): Var {
+    return this.nextVar++;
+  }
+}
+
+/** Used only outside withCompileContext (callers that still reset by hand; see resetVars). */
+const looseContext = { current: new CompileContext() };
+let active: CompileContext | null = null;
+
+/** Runs `f` with a fresh compile context (its own variable numbering). */
+export function withCompileContext<T>(f: (ctx: CompileContext) => T): T {
+  const outer = active;
+  const ctx = new CompileContext();
+  active = ctx;
+  try {
+    return f(ctx);
+  } finally {
+    active = outer;
+  }
+}
+
+/** Outside withCompileContext: restarts the numbering of variables (prefer withCompileContext). */
 export function resetVars(): void {
-  nextVar = 0;
+  if (active === null) looseContext.current = new CompileContext();
 }
 export function freshVar(): Var {
-  return nextVar++;
+  return (active ?? looseContext.current).freshVar();
 }
 
 export function fullRange(d: Dim): Range {
