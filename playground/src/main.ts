@@ -73,6 +73,7 @@ const heatmapCaption = $('heatmap-caption');
 const spectrum = $<HTMLCanvasElement>('spectrum');
 const spectrumCaption = $('spectrum-caption');
 const scaleSelect = $<HTMLSelectElement>('scale');
+const figures = $('figures');
 
 let current: Compiled | null = null;
 let diagnostics: Diagnostic[] = [];
@@ -274,8 +275,9 @@ function showDiagnostics(ds: Diagnostic[], internal?: string): void {
     const n = ds.length;
     compileStatus.textContent = internal ? 'internal error' : `${n} error${n === 1 ? '' : 's'}`;
     compileStatus.className = 'status bad';
-    results.classList.add('stale');
-  } else results.classList.remove('stale');
+  }
+  // What the panel still shows belongs to the last model that compiled.
+  for (const e of [results, figures]) e.classList.toggle('stale', ds.length > 0 || internal !== undefined);
 }
 
 // ---------------------------------------------------------------- inputs

@@ -141,14 +141,69 @@ describe.skipIf(missing !== null)('playground in chromium', () => {
     expect(session.problems).toEqual([]);
   }, 120_000);
 
+  it('evaluates with another N, and on pasted θ and data (a paste that does not fit is explained)', async () => {
+    const { page } = session;
+    await page.select('#example', 'logreg');
+    await settled(page);
+    const path = 'examples/logreg.hess';
+    const { module } = await compileModel(readFileSync(join(repoRoot, path), 'utf8'), path);
+    const read = async (): Promise<PageEvaluation> => (await page.evaluate(() => (globalThis as unknown as Api).hessgenPlayground.evaluation())) as PageEvaluation;
+
+    // N = 5: new data of 5 rows, same θ (θ is drawn first from the seed).
+    const before = await read();
+    await page.$eval('#dims input[data-dim="N"]', (input, v) => {
+      const el = input as unknown as { value: string; dispatchEvent(e: unknown): void };
+      el.value = v;
+      el.dispatchEvent(new (globalThis as unknown as { Event: new (t: string) => unknown }).Event('change'));
+    }, '5');
+    await settled(page);
+    const five = await read();
+    expect((five.data.X as number[]).length).toBe(15);
+    expect(five.theta).toEqual(before.theta);
+    expect(relDiff(five.cpu.hessian, module.evaluate(five.theta, five.data).hessian)).toBeLessThanOrEqual(1e-12);
+
+    // Pasted inputs, nested rows and all: the page evaluates exactly those.
+    const pasted = { theta: [0.25, -1.5, 2, 0.125], data: { X: [[1, 2, 3], [-1, 0.5, 4]], t: [1, 0] } };
+    const setInputs = (text: string) =>
+      page.evaluate((t) => {
+        const ta = (globalThis as unknown as { document: { querySelector(s: string): { value: string; dispatchEvent(e: unknown): void } } }).document.querySelector('#inputs');
+        ta.value = t;
+        ta.dispatchEvent(new (globalThis as unknown as { Event: new (t: string) => unknown }).Event('input'));
+      }, text);
+    await setInputs(JSON.stringify(pasted));
+    await page.click('#evaluate');
+    await settled(page);
+    const mine = await read();
+    expect(mine.theta).toEqual(pasted.theta);
+    expect(mine.data).toEqual({ X: [1, 2, 3, -1, 0.5, 4], t: [1, 0] });
+    const node = module.evaluate(pasted.theta, { X: pasted.data.X.flat(), t: pasted.data.t });
+    expect(relDiff(mine.cpu.hessian, node.hessian)).toBeLessThanOrEqual(1e-12);
+    expect(mine.gpu).not.toBeNull();
+    expect(relDiff(mine.gpu!.hessian, node.hessian)).toBeLessThanOrEqual(1e-4);
+
+    await setInputs(JSON.stringify({ ...pasted, theta: [1, 2] }));
+    await page.click('#evaluate');
+    await settled(page);
+    const shown = await page.$eval('#eval-error', (e) => ({ text: e.textContent, hidden: (e as unknown as { hidden: boolean }).hidden }));
+    expect(shown).toEqual({ text: 'theta has 2 numbers; logreg needs 4', hidden: false });
+    // Fresh random inputs replace the paste (and clear the message).
+    await page.click('#randomize');
+    await settled(page);
+    expect(await page.$eval('#eval-error', (e) => (e as unknown as { hidden: boolean }).hidden)).toBe(true);
+    expect((await read()).theta).toEqual(before.theta);
+    expect(session.problems).toEqual([]);
+  }, 300_000);
+
   for (const name of order) {
     it(`${name}: the page's CPU Hessian is the TypeScript target's in Node, its WebGPU Hessian within 1e-4`, async () => {
       const { page } = session;
       await page.select('#example', name);
       await settled(page);
       expect(await page.evaluate(() => (globalThis as unknown as Api).hessgenPlayground.diagnostics().length)).toBe(0);
+      expect(await page.evaluate(() => (globalThis as unknown as Api).hessgenPlayground.model()?.name)).toBe(name);
       await page.click('#evaluate');
       await settled(page);
+      expect(await page.$eval('#eval-error', (e) => (e as unknown as { hidden: boolean }).hidden)).toBe(true);
       const ev = (await page.evaluate(() => (globalThis as unknown as Api).hessgenPlayground.evaluation())) as PageEvaluation | null;
       expect(ev).not.toBeNull();
       const e = ev!;
