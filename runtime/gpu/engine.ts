@@ -212,7 +212,7 @@ type Op =
 interface Schedule {
   readonly ops: readonly Op[];
   readonly passes: readonly HessianStore['windows'][];
-  readonly uniforms: Int32Array;
+  readonly uniforms: Int32Array<ArrayBuffer>; // ArrayBuffer-backed: what writeBuffer takes under the DOM lib
 }
 
 class Engine<D> implements Kernels<D> {
