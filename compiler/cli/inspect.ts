@@ -4,7 +4,7 @@
 // 2 usage error.
 import { resolve } from 'node:path';
 import { formatDiagnostic } from '../1-parse/diagnostics.ts';
-import { DEFAULT_DIM, formatReport, inspect, spySvg } from '../inspect/index.ts';
+import { DEFAULT_DIM, formatReport, inspect, reportJson, spySvg } from '../inspect/index.ts';
 import { CliError, InternalError, UsageError, describeFsError, firstLine } from './errors.ts';
 import { displayPath, modelInput, readModel, resolveInputs } from './inputs.ts';
 import { writeFileAtomic } from './outputs.ts';
@@ -116,9 +116,19 @@ function parseDims(text: string, into: Map<string, number>): void {
   }
 }
 
+/** ` (did you mean '--json'?)` for a flag within two edits, else the list of flags. */
 function suggestFlag(name: string): string {
-  const close = FLAGS.find((f) => f.startsWith(name) || name.startsWith(f));
-  return close ? ` (did you mean '${close}'?)` : ` (options: ${FLAGS.join(', ')})`;
+  const distance = (a: string, b: string): number => {
+    let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+      const cur = [i];
+      for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+    return prev[b.length]!;
+  };
+  const close = FLAGS.map((f) => ({ f, d: distance(name.toLowerCase(), f) })).sort((x, y) => x.d - y.d)[0]!;
+  return close.d <= 2 ? ` (did you mean '${close.f}'?)` : ` (options: ${FLAGS.join(', ')})`;
 }
 
 export interface InspectIo {
@@ -185,7 +195,7 @@ async function inspectCommand(args: readonly string[], io: InspectIo): Promise<n
     }
   }
   // io.stdout takes text without its final newline.
-  if (parsed.json) io.stdout(JSON.stringify(report, null, 2));
+  if (parsed.json) io.stdout(reportJson(report));
   else io.stdout(formatReport(report).replace(/\n$/, '') + (parsed.svg !== undefined ? `\nspy plot: ${displayPath(io.cwd, resolve(io.cwd, parsed.svg))}` : ''));
   return 0;
 }

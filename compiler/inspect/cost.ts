@@ -172,7 +172,7 @@ function loopWork(v: string, from: number, to: number, body: readonly Stmt[], en
     return total;
   }
   // Inner bounds affine in v (triangular loops) make the work a polynomial of low degree in v
-  // on each piece: sum exactly over chunks whose ends and middle agree with a quadratic.
+  // on each piece: summed in closed form over pieces where it is a quadratic.
   sumSmooth(from, to, once, total);
   return total;
 }
@@ -183,43 +183,34 @@ function sumSmooth(lo: number, hi: number, f: (k: number) => Work, total: Work):
     for (let k = lo; k < hi; k++) add(total, f(k));
     return;
   }
-  const a = f(lo);
-  const m = f(lo + Math.floor(n / 2));
-  const b = f(hi - 1);
-  const q1 = f(lo + Math.floor(n / 4));
-  // Fit the quadratic through the ends and the middle, check it at a quarter point.
-  const fit = (g: (w: Work) => number) => {
-    const x0 = 0;
-    const x1 = Math.floor(n / 2);
-    const x2 = n - 1;
-    const y0 = g(a);
-    const y1 = g(m);
-    const y2 = g(b);
-    const p = (x: number) =>
-      (y0 * (x - x1) * (x - x2)) / ((x0 - x1) * (x0 - x2)) + (y1 * (x - x0) * (x - x2)) / ((x1 - x0) * (x1 - x2)) + (y2 * (x - x0) * (x - x1)) / ((x2 - x0) * (x2 - x1));
-    return { p, ok: Math.abs(p(Math.floor(n / 4)) - g(q1)) < 1e-6 * Math.max(1, Math.abs(g(q1))) };
+  // The quadratic through x = 0, 1, 2 (from integer differences, so exact), accepted when it
+  // also gives the work at a quarter, the middle, three quarters and the end; otherwise halves.
+  const w0 = f(lo);
+  const w1 = f(lo + 1);
+  const w2 = f(lo + 2);
+  const coefs = (g: (w: Work) => number) => {
+    const c0 = g(w0);
+    const c2 = (g(w2) - 2 * g(w1) + c0) / 2;
+    return { c0, c1: g(w1) - c0 - c2, c2 };
   };
-  const fm = fit((w) => w.madds);
-  const fc = fit((w) => w.calls);
-  if (!fm.ok || !fc.ok) {
+  const m = coefs((w) => w.madds);
+  const c = coefs((w) => w.calls);
+  const at = (q: { c0: number; c1: number; c2: number }, x: number) => q.c0 + q.c1 * x + q.c2 * x * x;
+  const fits = [Math.floor(n / 4), Math.floor(n / 2), Math.floor((3 * n) / 4), n - 1].every((x) => {
+    const w = f(lo + x);
+    return at(m, x) === w.madds && at(c, x) === w.calls;
+  });
+  if (!fits) {
     const mid = lo + Math.floor(n / 2);
     sumSmooth(lo, mid, f, total);
     sumSmooth(mid, hi, f, total);
     return;
   }
-  // Σ_{x=0}^{n−1} p(x) for a quadratic p: from its values, by the power sums.
-  const sum = (p: (x: number) => number) => {
-    const c0 = p(0);
-    const p1 = p(1);
-    const p2 = p(2);
-    const c2 = (p2 - 2 * p1 + c0) / 2;
-    const c1 = p1 - c0 - c2;
-    const s1 = (n * (n - 1)) / 2;
-    const s2 = ((n - 1) * n * (2 * n - 1)) / 6;
-    return Math.round(c0 * n + c1 * s1 + c2 * s2);
-  };
-  total.madds += sum(fm.p);
-  total.calls += sum(fc.p);
+  // Σ_{x=0}^{n−1} (c0 + c1·x + c2·x²) by the power sums.
+  const s1 = (n * (n - 1)) / 2;
+  const s2 = ((n - 1) * n * (2 * n - 1)) / 6;
+  total.madds += m.c0 * n + m.c1 * s1 + m.c2 * s2;
+  total.calls += c.c0 * n + c.c1 * s1 + c.c2 * s2;
 }
 
 export interface ProgramCost {

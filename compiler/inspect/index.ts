@@ -203,22 +203,25 @@ function termLattice(t: Term, shape: readonly number[]): Lattice | null {
 }
 
 /** The δ's of a lattice in the block's letters: a repeated variable, or a constant index. */
-function latticeDeltas(l: Lattice, letters: readonly string[]): string[] {
+function latticeDeltas(l: Lattice, letters: readonly string[], shape: readonly number[]): string[] {
   const first = new Map<number, { k: number; c: number }>();
   const out: string[] = [];
   l.index.forEach((ix, k) => {
+    // On an axis of size 1 every index is 1: no δ to tell.
     if (typeof ix === 'number') {
-      out.push(`δ(${letters[k]},${ix + 1})`);
+      if (shape[k] !== 1) out.push(`δ(${letters[k]},${ix + 1})`);
       return;
     }
     const f = first.get(ix[0]);
     if (!f) first.set(ix[0], { k, c: ix[1] });
-    else {
-      const d = ix[1] - f.c;
-      out.push(`δ(${letters[k]},${letters[f.k]}${d === 0 ? '' : d > 0 ? `+${d}` : `−${-d}`})`);
-    }
+    else if (shape[k] !== 1 || shape[f.k] !== 1) out.push(deltaText(letters[f.k]!, letters[k]!, ix[1] - f.c));
   });
   return out;
+}
+
+/** δ between the letter `b` and `a + d` (b = a + d), written with the earlier letter first when d = 0. */
+export function deltaText(a: string, b: string, d: number): string {
+  return d === 0 ? `δ(${a},${b})` : `δ(${b},${a}${d > 0 ? `+${d}` : `−${-d}`})`;
 }
 
 function analyzeBlock(f: Formula, P: InspectParam, Q: InspectParam, i: number, j: number, notation: Notation): InspectBlock {
@@ -238,7 +241,7 @@ function analyzeBlock(f: Formula, P: InspectParam, Q: InspectParam, i: number, j
   const top = prune(lattices);
   let kind: BlockKind;
   let bandwidth: number | null = null;
-  const perLattice = top.map((l) => latticeDeltas(l, letters));
+  const perLattice = top.map((l) => latticeDeltas(l, letters, shape));
   if (entries === 0) kind = 'zero';
   else if (exact && entries === size) kind = 'dense';
   else {
@@ -342,4 +345,23 @@ function pct(part: number, whole: number): string {
   if (whole === 0) return '0%';
   const p = (100 * part) / whole;
   return `${p >= 10 || p === 0 ? p.toFixed(0) : p >= 0.01 ? p.toPrecision(2) : p.toExponential(1)}%`;
+}
+
+/**
+ * The report as JSON (what `hessgen inspect --json` prints): indented, with short arrays and
+ * small objects on one line so that patterns stay readable. JSON.parse gives the report back.
+ */
+export function reportJson(report: InspectReport): string {
+  const write = (v: unknown, indent: string): string => {
+    const flat = JSON.stringify(v);
+    if (v === null || typeof v !== 'object') return flat;
+    const nested = Array.isArray(v) ? v : Object.values(v as object);
+    const simple = nested.every((x) => x === null || typeof x !== 'object' || (Array.isArray(x) && x.every((y) => y === null || typeof y !== 'object' || Array.isArray(y))));
+    if (simple && flat.length <= 100) return flat;
+    const inner = `${indent}  `;
+    if (Array.isArray(v)) return v.length === 0 ? '[]' : `[\n${v.map((x) => inner + write(x, inner)).join(',\n')}\n${indent}]`;
+    const entries = Object.entries(v as object);
+    return entries.length === 0 ? '{}' : `{\n${entries.map(([k, x]) => `${inner}${JSON.stringify(k)}: ${write(x, inner)}`).join(',\n')}\n${indent}}`;
+  };
+  return write(report, '');
 }

@@ -80,6 +80,11 @@ export class Notation {
   }
 
   private access(node: TNode, idx: readonly string[]): string {
+    // A short scalar formula reads better in place than as a name defined elsewhere.
+    if (node.kind === 'poly' && node.shape.length === 0 && !this.names.has(node) && node.formula.terms.length === 1) {
+      const text = this.formula(node.formula, [], [])[0]!;
+      if ([...text].length <= 16) return /^[\w.]+$/.test(text) ? text : `(${text})`;
+    }
     const name = this.nameOf(node);
     return node.shape.length ? `${name}[${idx.join(',')}]` : name;
   }
@@ -109,14 +114,15 @@ export class Notation {
   }
 
   private term(t: Term, out: readonly string[], sizes: readonly number[]): string {
-    const expr = new Map<Var, { letter: string; shift: number }>(); // v = letter + shift
+    const expr = new Map<Var, { letter: string; shift: number; size?: number | undefined }>(); // v = letter + shift
     const conditions: string[] = [];
     const deltas: string[] = [];
     const natural = new Map<Var, [number, number]>();
     t.out.forEach((a, k) => {
       const letter = out[k]!;
+      // On an axis of size 1 every index is 1: no δ to tell.
       if (a.v === null) {
-        deltas.push(`δ(${letter},${a.c + 1})`);
+        if (sizes[k] !== 1) deltas.push(`δ(${letter},${a.c + 1})`);
         return;
       }
       const size = sizes[k];
@@ -126,8 +132,8 @@ export class Notation {
         natural.set(a.v, cur ? [Math.max(cur[0], nat[0]), Math.min(cur[1], nat[1])] : nat);
       }
       const e = expr.get(a.v);
-      if (!e) expr.set(a.v, { letter, shift: -a.c });
-      else deltas.push(`δ(${letter},${shifted(e.letter, e.shift + a.c)})`);
+      if (!e) expr.set(a.v, { letter, shift: -a.c, size });
+      else if (size !== 1 || e.size !== 1) deltas.push(e.shift + a.c === 0 ? `δ(${e.letter},${letter})` : `δ(${letter},${shifted(e.letter, e.shift + a.c)})`);
     });
     for (const [v, e] of expr) {
       const r = t.ranges.get(v);
@@ -190,7 +196,12 @@ export class Notation {
     const parts: string[] = [];
     const mag = Math.abs(t.coef);
     if (mag !== 1 || (outside.length === 0 && inside.length === 0)) parts.push(fmtNum(mag));
-    parts.push(...powers(outside));
+    for (const f of powers(outside)) {
+      // c·1/x reads as c/x.
+      const last = parts[parts.length - 1];
+      if (f.startsWith('1/') && last !== undefined && /^[\d.]+$/.test(last)) parts[parts.length - 1] = `${last}/${f.slice(2)}`;
+      else parts.push(f);
+    }
     if (sumText.length) {
       const sub = sumText.length > 1 || sumText[0]!.includes('=') ? `{${sumText.join(',')}}` : sumText[0]!;
       parts.push(`Σ_${sub} ${inside.length ? powers(inside).join('·') : '1'}`);

@@ -166,6 +166,12 @@ export function spySvg(report: InspectReport, options: { size?: number } = {}): 
     }
   }
   for (let level = 1; level <= LEVELS; level++) if (paths[level]!.length) out.push(`<path fill="${shade(level)}" d="${paths[level]!.join('')}"/>`);
+  // With few entries, a white grid keeps neighbouring entries apart.
+  if (side <= 100 && cell === 1 && side > 1) {
+    const lines: string[] = [];
+    for (let k = 1; k < side; k++) lines.push(`M${fx(k * unit)} 0V${fx(plot)}M0 ${fx(k * unit)}H${fx(plot)}`);
+    out.push(`<path d="${lines.join('')}" stroke="#ffffff" stroke-width="${fx(Math.min(1.5, Math.max(0.5, unit * 0.06)))}" fill="none"/>`);
+  }
   // Parameter boundaries and labels.
   const pos = (entry: number) => (entry / n) * plot;
   for (const p of report.params.slice(1)) {
@@ -175,7 +181,7 @@ export function spySvg(report: InspectReport, options: { size?: number } = {}): 
   }
   // Labels that do not fit their span go to a second row (columns) or are left out (rows).
   const charW = labelFont * 0.62;
-  let lastEnd = [-Infinity, -Infinity];
+  const lastEnd = [-Infinity, -Infinity];
   let lastRowEnd = -Infinity;
   for (const p of report.params) {
     const a = pos(p.offset);
@@ -192,7 +198,6 @@ export function spySvg(report: InspectReport, options: { size?: number } = {}): 
       lastRowEnd = mid + labelFont / 2;
     }
   }
-  lastEnd = [];
   out.push('</g>');
   // Legend: what a cell is and what the shades mean.
   const ly = top + plot + 18;
