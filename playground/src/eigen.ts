@@ -85,13 +85,19 @@ function tridiagonalize(src: ArrayLike<number>, n: number, d: Float64Array, e: F
  */
 function tridiagonalQL(d: Float64Array, e: Float64Array): void {
   const n = d.length;
+  // Off-diagonal entries below eps·‖T‖ are negligible: a test relative only to the neighbouring
+  // diagonal entries never passes next to (near-)zero eigenvalues, which rank-deficient
+  // Hessians (fewer samples than parameters) have by the dozen.
+  let norm = 0;
+  for (let i = 0; i < n; i++) norm = Math.max(norm, Math.abs(d[i]!) + Math.abs(e[i]!) + (i > 0 ? Math.abs(e[i - 1]!) : 0));
+  const floor = Number.EPSILON * norm;
   for (let l = 0; l < n; l++) {
     for (let iter = 0; ; iter++) {
       // Smallest m ≥ l where the matrix splits (e[m] negligible next to its diagonal neighbours).
       let m = l;
       while (m < n - 1) {
         const dd = Math.abs(d[m]!) + Math.abs(d[m + 1]!);
-        if (Math.abs(e[m]!) <= Number.EPSILON * dd) break;
+        if (Math.abs(e[m]!) <= Math.max(Number.EPSILON * dd, floor)) break;
         m++;
       }
       if (m === l) break;

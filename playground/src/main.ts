@@ -40,13 +40,15 @@ interface Evaluation {
   readonly inputs: Inputs;
   readonly cpu: { value: number; gradient: Float64Array; hessian: Float64Array; ms: number; runs: number };
   readonly eigenvalues: Float64Array | null;
+  /** Why there is no spectrum, when there is none. */
+  readonly eigenNote: string;
   readonly eigenMs: number;
   gpu: { value: number; gradient: Float32Array; hessian: Float32Array; createMs: number; firstMs: number; ms: number } | null;
   gpuError: string | null;
 }
 
 /** Spectra are computed up to this n (O(n³) on the main thread). */
-const MAX_EIGEN_N = 600;
+const MAX_EIGEN_N = 500;
 /** Above this n the CPU Hessian is not evaluated on every edit (only on Evaluate). */
 const MAX_AUTO_N = 1500;
 const DEFAULT_DIM = 8;
@@ -371,17 +373,18 @@ async function evaluate(withGpu: boolean): Promise<void> {
     return;
   }
   let eigenvalues: Float64Array | null = null;
+  let eigenNote = c.model.n > MAX_EIGEN_N ? `shown for n ≤ ${MAX_EIGEN_N}` : '';
   let eigenMs = 0;
   if (c.model.n <= MAX_EIGEN_N) {
     const t0 = performance.now();
     try {
       eigenvalues = symmetricEigenvalues(cpuResult.hessian, c.model.n);
-    } catch {
-      eigenvalues = null; // NaN or infinite entries: the table shows them
+    } catch (e) {
+      eigenNote = (e as Error).message;
     }
     eigenMs = performance.now() - t0;
   }
-  evaluation = { inputs: inp, cpu: cpuResult, eigenvalues, eigenMs, gpu: null, gpuError: null };
+  evaluation = { inputs: inp, cpu: cpuResult, eigenvalues, eigenNote, eigenMs, gpu: null, gpuError: null };
   renderResults();
   if (withGpu && useGpu.checked) await evaluateGpu(c, evaluation);
 }
@@ -476,7 +479,7 @@ function renderResults(): void {
     const minAbs = e.reduce((m, x) => Math.min(m, Math.abs(x)), Infinity);
     const cond = minAbs === 0 ? Infinity : maxAbs(e) / minAbs;
     setRow('eig', 'spectrum', `λ ∈ [${fmt(e[0]!)}, ${fmt(e[n - 1]!)}] · ${neg} negative, ${zero} ≈ 0 · cond ${Number.isFinite(cond) ? fmt(cond) : '∞'} · ${timeText(ev.eigenMs)}`);
-  } else setRow('eig', 'spectrum', n > MAX_EIGEN_N ? `shown for n ≤ ${MAX_EIGEN_N}` : 'H has NaN or infinite entries', 'muted');
+  } else setRow('eig', 'spectrum', ev.eigenNote, 'muted');
   drawFigures();
 }
 
@@ -489,13 +492,13 @@ function drawFigures(): void {
   const c = current;
   if (!ev || !c) return;
   geometry = drawHeatMap(heatmap, ev.cpu.hessian, c.model, scaleSelect.value as Scale);
-  heatmapCaption.textContent = `H (float64, CPU), ${c.model.n} × ${c.model.n}, ${scaleSelect.value === 'log' ? 'log colour scale (6 decades)' : 'linear colour scale'}; hover for entries`;
+  heatmapCaption.textContent = `H (float64), ${c.model.n} × ${c.model.n}, ${scaleSelect.value === 'log' ? 'log scale over 6 decades' : 'linear scale'}; hover for entries`;
   if (ev.eigenvalues) {
     drawSpectrum(spectrum, ev.eigenvalues);
     spectrumCaption.textContent = `eigenvalues of H (${ev.eigenvalues.length}, symmetric-log axis)`;
   } else {
     spectrum.getContext('2d')!.clearRect(0, 0, spectrum.width, spectrum.height);
-    spectrumCaption.textContent = c.model.n > MAX_EIGEN_N ? `spectrum shown for n ≤ ${MAX_EIGEN_N}` : 'no spectrum (H is not finite)';
+    spectrumCaption.textContent = `no spectrum: ${ev.eigenNote}`;
   }
 }
 

@@ -155,7 +155,7 @@ export function fmt(x: number): string {
 
 /**
  * The sorted eigenvalues as points against their index, on a symmetric-log axis (sign kept,
- * magnitudes over up to 12 decades below the largest), negative ones in blue.
+ * magnitudes over up to 12 decades below the largest): negative ones blue, positive red, zero grey.
  */
 export function drawSpectrum(canvas: HTMLCanvasElement, eig: Float64Array): void {
   const { ctx, w, h } = setup(canvas);
@@ -205,9 +205,11 @@ export function drawSpectrum(canvas: HTMLCanvasElement, eig: Float64Array): void
   ctx.fillText(`eigenvalue index (1 … ${n}, ascending)`, margin.left + pw / 2, margin.top + ph + 8);
 
   const r = n > 200 ? 1.6 : n > 50 ? 2.2 : 3;
+  // Eigenvalues within rounding of zero (n·ε·max |λ|) in grey: neither sign is meaningful.
+  const zero = n * Number.EPSILON * max;
   for (let k = 0; k < n; k++) {
     const v = eig[k]!;
-    ctx.fillStyle = v < 0 ? '#2166ac' : v > 0 ? '#b2182b' : '#6b7280';
+    ctx.fillStyle = v < -zero ? '#2166ac' : v > zero ? '#b2182b' : '#6b7280';
     ctx.beginPath();
     ctx.arc(x(k), y(v), r, 0, 2 * Math.PI);
     ctx.fill();

@@ -83,6 +83,10 @@ describe('symmetricEigenvalues', () => {
       Array.from({ length: 30 }, (_, i) => 10 ** (i / 5 - 3)), // 1e-3 .. ~8e2
       Array.from({ length: 25 }, (_, i) => 1 + i * 1e-9), // a tight cluster
       Array.from({ length: 150 }, () => rng.uniform(-100, 100)),
+      // Rank-deficient, as the Hessian of a model with fewer samples than parameters: many
+      // eigenvalues are zero, and after rotation only rounding noise is left of them.
+      Array.from({ length: 300 }, (_, i) => (i % 4 === 0 ? rng.uniform(-2, 9) : 0)),
+      Array.from({ length: 60 }, (_, i) => (i < 3 ? 1 : 0)),
     ];
     for (const lambda of cases) {
       const a = withSpectrum(lambda, rng, 4);
