@@ -4,6 +4,8 @@
 // writes what an earlier one writes, or writes what it reads); units of a wave are independent,
 // so the plain ones among them run as one dispatch.
 
+import { MAX_UNITS } from '../../runtime/gpu/layout.ts';
+
 export interface Access {
   readonly reads: ReadonlySet<string>;
   readonly writes: ReadonlySet<string>;
@@ -20,8 +22,7 @@ export interface Access {
 
 export type Planned = { readonly clear: string } | { readonly units: readonly string[] };
 
-/** Largest merged dispatch, in units (each boundary is a uniform field) and in statements. */
-export const MAX_UNITS = 32;
+/** Largest merged dispatch, in units (MAX_UNITS: each boundary is a uniform field) and in statements. */
 const MAX_STATEMENTS = 2000;
 
 export function scheduleWaves(steps: readonly ({ readonly clear: string } | { readonly unit: string })[], access: (unit: string) => Access): Planned[] {

@@ -17,20 +17,14 @@ import type { Dim } from '../2-ir/graph.ts';
 import type { MapFn } from '../2-ir/index-form.ts';
 import { productFactors, UniqueNames, type Buffer, type Entry, type Expr, type Kernel, type KernelId, type Program, type Stmt } from '../5-lower/loops.ts';
 import { wgslFloat, wgslFnDefinition, wgslFnDeps, wgslFnName } from './wgsl-functions.ts';
-import { MAX_UNITS, scheduleWaves, type Access } from './wgsl-schedule.ts';
+import { scheduleWaves, type Access } from './wgsl-schedule.ts';
+// The binding layout, workgroup shapes and uniform fields, shared with the engine that runs the shaders.
+import {
+  dataOffsetField, dataStrideField, dimField, FIRST_HESSIAN_BINDING, partField, HESSIAN_WINDOWS, STORAGE_BINDINGS, TILE, TILE_K, tempOffsetField, tempStrideField,
+  THETA_STRIDE_FIELD, U32_FIELDS, uniformFields, UNIFORM_BINDING, WORKGROUP,
+} from '../../runtime/gpu/layout.ts';
 
-/**
- * Windows of the Hessian bound at once (bindings 6, 7, 8: with θ, data, workspaces, value and
- * gradient, WebGPU's default 8 storage buffers). A Hessian within three bindings (3 × 2 GiB on
- * large GPUs) is written in one pass; a larger one in passes of three windows.
- */
-export const HESSIAN_WINDOWS = 3;
-
-/** Threads per workgroup of a plain dispatch. */
-export const WORKGROUP = 64;
-/** Tiled matrix product: each workgroup computes TILE × TILE outputs, 4 × 4 per thread, TILE_K deep per step. */
-export const TILE = 64;
-export const TILE_K = 16;
+export { HESSIAN_WINDOWS, TILE, TILE_K, WORKGROUP };
 
 /** One dispatch (one shader): plain units side by side, or a tiled product. */
 export interface GpuDispatch {
@@ -88,14 +82,7 @@ export function emitWgsl(p: Program, info: { data: readonly { name: string; shap
     buffers: p.buffers,
     dataIndex,
     tempIndex,
-    fields: [
-      'total', 'threads', 'grid_x', 'first', 'win_start', 'win_len', 'win_span', 'st_theta',
-      // Where each unit's threads end in a merged dispatch.
-      ...Array.from({ length: MAX_UNITS }, (_, k) => `part${k}`),
-      ...info.symbolicDims.map((d) => `dim_${d}`),
-      ...info.data.flatMap((_, k) => [`off_d${k}`, `st_d${k}`]),
-      ...temps.flatMap((_, k) => [`off_t${k}`, `st_t${k}`]),
-    ],
+    fields: uniformFields(info.symbolicDims, info.data.length, temps.length),
   };
   // Unit and dispatch names: unique among themselves (they key `wgsl` and the plan), never parsed.
   const names = new UniqueNames();
@@ -309,8 +296,8 @@ function emitPlain(w: Writer, members: readonly Unit[]): void {
       const call = `unit${k}(P.first + flat / (${T}), flat % (${T}));`;
       if (k === members.length - 1) w.line(`  ${call}`);
       else {
-        w.line(`  if (flat < P.part${k}) { ${call} return; }`);
-        w.line(`  flat -= P.part${k};`);
+        w.line(`  if (flat < P.${partField(k)}) { ${call} return; }`);
+        w.line(`  flat -= P.${partField(k)};`);
       }
     });
   }
@@ -675,7 +662,7 @@ class Writer {
     const plus = i === '0' ? '' : ` + ${i}`;
     if (buf === 'theta') {
       this.used.add('theta');
-      return { array: 'theta', index: `prob * P.st_theta${plus}` };
+      return { array: 'theta', index: `prob * P.${THETA_STRIDE_FIELD}${plus}` };
     }
     if (buf === 'value') {
       this.used.add('value');
@@ -689,12 +676,12 @@ class Writer {
     if (d !== undefined) {
       this.used.add('data');
       const scalar = this.ctx.buffers.find((b) => b.name === buf)?.scalar;
-      return { array: 'data', index: `P.off_d${d} + prob * P.st_d${d}${scalar ? '' : plus}` };
+      return { array: 'data', index: `P.${dataOffsetField(d)} + prob * P.${dataStrideField(d)}${scalar ? '' : plus}` };
     }
     const t = this.ctx.tempIndex.get(buf);
     if (t === undefined) throw new Error(`internal: unknown buffer ${buf}`);
     this.used.add('temp');
-    return { array: 'temp', index: `P.off_t${t} + prob * P.st_t${t}${plus}` };
+    return { array: 'temp', index: `P.${tempOffsetField(t)} + prob * P.${tempStrideField(t)}${plus}` };
   }
 
   int(e: Expr): string {
@@ -732,7 +719,7 @@ class Writer {
         return { text: e.v < 0 ? `(${e.v})` : String(e.v), depth: 0, atom: true };
       }
       case 'int': case 'local': return { text: e.name, depth: 0, atom: true };
-      case 'dim': case 'extent': return { text: `P.dim_${e.name}`, depth: 0, atom: true };
+      case 'dim': case 'extent': return { text: `P.${dimField(e.name)}`, depth: 0, atom: true };
       // The GPU holds the whole batch: there are no chunks to offset.
       case 'offset': return { text: '0', depth: 0, atom: true };
       case 'load': {
@@ -781,16 +768,11 @@ class Writer {
   /** The whole shader: parameters, bindings, helpers, functions, then the body written so far. */
   module(header: readonly string[]): { code: string; fields: string[] } {
     const out: string[] = [];
-    const bind = (k: number, name: string, access: string) => {
-      if (this.used.has(name)) out.push(`@group(0) @binding(${k}) var<storage, ${access}> ${name}: array<f32>;`);
-    };
-    bind(1, 'theta', 'read');
-    bind(2, 'data', 'read');
-    bind(3, 'temp', 'read_write');
-    bind(4, 'value', 'read_write');
-    bind(5, 'gradient', 'read_write');
+    for (const b of STORAGE_BINDINGS) {
+      if (this.used.has(b.role)) out.push(`@group(0) @binding(${b.binding}) var<storage, ${b.access}> ${b.role}: array<f32>;`);
+    }
     if (this.used.has('hessian')) {
-      for (let k = 0; k < HESSIAN_WINDOWS; k++) out.push(`@group(0) @binding(${6 + k}) var<storage, read_write> hess${k}: array<f32>;`);
+      for (let k = 0; k < HESSIAN_WINDOWS; k++) out.push(`@group(0) @binding(${FIRST_HESSIAN_BINDING + k}) var<storage, read_write> hess${k}: array<f32>;`);
     }
     out.push('');
     if (this.used.has('hessian')) {
@@ -820,7 +802,7 @@ class Writer {
     const text = out.join('\n');
     const used = new Set([...text.matchAll(/\bP\.(\w+)/g)].map((m) => m[1]!));
     const fields = this.ctx.fields.filter((f) => used.has(f));
-    const head = [...header, '', 'struct Params {', ...fields.map((f) => `  ${f}: ${['total', 'threads', 'grid_x'].includes(f) ? 'u32' : 'i32'},`), '}', '@group(0) @binding(0) var<uniform> P: Params;'];
+    const head = [...header, '', 'struct Params {', ...fields.map((f) => `  ${f}: ${U32_FIELDS.has(f) ? 'u32' : 'i32'},`), '}', `@group(0) @binding(${UNIFORM_BINDING}) var<uniform> P: Params;`];
     return { code: [...head, text].join('\n') + '\n', fields };
   }
 }

@@ -4,6 +4,10 @@
 // dispatch, read-back, and GPU errors turned into JavaScript errors that name the kernel.
 
 import { checkData, type DataLayout } from './data.ts';
+import {
+  dataOffsetField, dataStrideField, dimField, FIRST_HESSIAN_BINDING, partField, STORAGE_BINDINGS, tempOffsetField, tempStrideField, THETA_STRIDE_FIELD,
+  TILE, TILED_INVOCATIONS, UNIFORM_BINDING, WORKGROUP, type DispatchField, type StorageRole,
+} from './layout.ts';
 
 export type Dim = number | string;
 export type Step = { readonly clear: string } | { readonly unit: string };
@@ -55,13 +59,9 @@ const MAP_READ = 0x01;
 const MAP_MODE_READ = 0x01;
 const COMPUTE = 0x4;
 
-/** Threads per workgroup of plain units and the tile edge of tiled ones (as the emitter made them). */
-const WORKGROUP = 64;
-const TILE = 64;
 const MAX_I32 = 2 ** 31 - 1;
 
-const BINDINGS = ['theta', 'data', 'temp', 'value', 'gradient'] as const;
-type Role = (typeof BINDINGS)[number];
+type Role = StorageRole;
 
 /** Where the Hessian lives: parts of at most maxBufferSize, seen by the kernels through windows of at most one binding. */
 interface HessianStore {
@@ -97,8 +97,8 @@ function deviceCache(device: GPUDevice): DeviceCache {
 }
 
 /**
- * The one bind group layout of every kernel: 0 the uniform parameters (dynamic offset), 1 θ,
- * 2 the data, 3 the workspaces, 4 the value, 5 the gradient, 6.. the Hessian's windows.
+ * The one bind group layout of every kernel (./layout.ts): the uniform parameters (dynamic
+ * offset), θ, the data, the workspaces, the value, the gradient, then the Hessian's windows.
  */
 function layoutFor(device: GPUDevice, windows: number): { layout: GPUBindGroupLayout; pipelineLayout: GPUPipelineLayout } {
   const cache = deviceCache(device);
@@ -108,13 +108,9 @@ function layoutFor(device: GPUDevice, windows: number): { layout: GPUBindGroupLa
   const layout = device.createBindGroupLayout({
     label: 'hessgen',
     entries: [
-      { binding: 0, visibility: COMPUTE, buffer: { type: 'uniform', hasDynamicOffset: true } },
-      storage(1, 'read-only-storage'),
-      storage(2, 'read-only-storage'),
-      storage(3, 'storage'),
-      storage(4, 'storage'),
-      storage(5, 'storage'),
-      ...Array.from({ length: windows }, (_, k) => storage(6 + k, 'storage')),
+      { binding: UNIFORM_BINDING, visibility: COMPUTE, buffer: { type: 'uniform', hasDynamicOffset: true } },
+      ...STORAGE_BINDINGS.map((b) => storage(b.binding, b.access === 'read' ? 'read-only-storage' : 'storage')),
+      ...Array.from({ length: windows }, (_, k) => storage(FIRST_HESSIAN_BINDING + k, 'storage')),
     ],
   });
   l = { layout, pipelineLayout: device.createPipelineLayout({ label: 'hessgen', bindGroupLayouts: [layout] }) };
@@ -177,8 +173,8 @@ export async function createEngine<D>(device: GPUDevice, model: ModelInfo, plan:
   if (device == null || typeof device.createBuffer !== 'function') throw new TypeError(`hessgen ${model.name}: createKernels needs a GPUDevice`);
   // What the kernels need beyond WebGPU's defaults (compatibility mode's are lower still).
   const needs: [keyof GPUSupportedLimits, number][] = [
-    ['maxStorageBuffersPerShaderStage', 5 + plan.hessianWindows],
-    ['maxComputeInvocationsPerWorkgroup', plan.units.some((u) => u.tiled) ? 256 : 64],
+    ['maxStorageBuffersPerShaderStage', STORAGE_BINDINGS.length + plan.hessianWindows],
+    ['maxComputeInvocationsPerWorkgroup', plan.units.some((u) => u.tiled) ? TILED_INVOCATIONS : WORKGROUP],
   ];
   for (const [limit, need] of needs) {
     const have = device.limits[limit] as number;
@@ -473,15 +469,15 @@ class Engine<D> implements Kernels<D> {
 
     // Uniforms: the values shared by every dispatch; each dispatch's record takes the fields
     // its shader declares from them, plus its own.
-    const base = new Map<string, number>([['st_theta', thetaShared ? 0 : n]]);
-    for (const d of this.plan.dims) base.set(`dim_${d}`, dims.get(d)!);
+    const base = new Map<string, number>([[THETA_STRIDE_FIELD, thetaShared ? 0 : n]]);
+    for (const d of this.plan.dims) base.set(dimField(d), dims.get(d)!);
     this.data!.arrays.forEach((a, k) => {
-      base.set(`off_d${k}`, a.offset);
-      base.set(`st_d${k}`, a.stride);
+      base.set(dataOffsetField(k), a.offset);
+      base.set(dataStrideField(k), a.stride);
     });
     temps.forEach((t, k) => {
-      base.set(`off_t${k}`, t.off);
-      base.set(`st_t${k}`, t.size);
+      base.set(tempOffsetField(k), t.off);
+      base.set(tempStrideField(k), t.size);
     });
     const records: Int32Array[] = [];
     const ops: Op[] = [];
@@ -505,9 +501,11 @@ class Engine<D> implements Kernels<D> {
       const record = (first: number, count: number, threads: number, gridX: number, w: number) => {
         const pass = passes[w]!;
         const span = pass.reduce((a, x) => a + x.len, 0);
-        const own: Record<string, number> = { first, total: count * threads, threads, grid_x: gridX, win_start: pass[0]!.start, win_len: hess.winLen, win_span: span };
+        // (Typed by the layout's list: a field added there must be set here.)
+        const fixed: Record<DispatchField, number> = { first, total: count * threads, threads, grid_x: gridX, win_start: pass[0]!.start, win_len: hess.winLen, win_span: span };
+        const own: Record<string, number> = { ...fixed };
         // Merged units are laid out unit by unit, each over all the dispatch's problems.
-        partSizes.forEach((t, k) => (own[`part${k}`] = count * t));
+        partSizes.forEach((t, k) => (own[partField(k)] = count * t));
         const r = new Int32Array(unit.fields.length);
         unit.fields.forEach((f, k) => (r[k] = own[f] ?? base.get(f)!));
         records.push(r);
@@ -642,13 +640,13 @@ class Engine<D> implements Kernels<D> {
         label: `${this.model.name} Hessian pass ${k}`,
         layout,
         entries: [
-          { binding: 0, resource: { buffer: uniform, offset: 0, size: this.uniformSize } },
-          ...BINDINGS.map((role, j) => ({ binding: j + 1, resource: { buffer: this.buffers.get(role) ?? this.ensure(role, 4) } })),
+          { binding: UNIFORM_BINDING, resource: { buffer: uniform, offset: 0, size: this.uniformSize } },
+          ...STORAGE_BINDINGS.map((b) => ({ binding: b.binding, resource: { buffer: this.buffers.get(b.role) ?? this.ensure(b.role, 4) } })),
           ...Array.from({ length: this.plan.hessianWindows }, (_, slot) => {
             const w = pass[slot];
-            if (!w) return { binding: 6 + slot, resource: { buffer: spare(slot) } };
+            if (!w) return { binding: FIRST_HESSIAN_BINDING + slot, resource: { buffer: spare(slot) } };
             const buffer = parts[w.part]!;
-            return { binding: 6 + slot, resource: { buffer, offset: w.offset * 4, size: Math.min(buffer.size - w.offset * 4, Math.max(16, w.len * 4)) } };
+            return { binding: FIRST_HESSIAN_BINDING + slot, resource: { buffer, offset: w.offset * 4, size: Math.min(buffer.size - w.offset * 4, Math.max(16, w.len * 4)) } };
           }),
         ],
       }),
