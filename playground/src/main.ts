@@ -75,6 +75,7 @@ const heatmapCaption = $('heatmap-caption');
 const spectrum = $<HTMLCanvasElement>('spectrum');
 const spectrumCaption = $('spectrum-caption');
 const scaleSelect = $<HTMLSelectElement>('scale');
+const heatView = $<HTMLSelectElement>('heat-view');
 const figures = $('figures');
 
 let current: Compiled | null = null;
@@ -352,20 +353,24 @@ async function evaluate(withGpu: boolean): Promise<void> {
   const inp = inputs!;
   let cpuResult: Evaluation['cpu'];
   try {
-    const t0 = performance.now();
     const first = c.cpu.evaluate(inp.theta, inp.data);
-    let elapsed = performance.now() - t0;
-    // Time more calls while they are cheap: the median of up to 15, within ~150 ms.
-    const times = [elapsed];
-    while (times.length < 15 && elapsed < 150) {
+    // Browsers coarsen performance.now() (to 0.1 ms without cross-origin isolation), so time
+    // rounds of calls, doubling them until a round takes 10 ms (at most 8 rounds or ~120 ms); report
+    // the median round's time per call.
+    const perCall: number[] = [];
+    let calls = 1;
+    let total = 0;
+    while (perCall.length < 8 && total < 120) {
       const t = performance.now();
-      c.cpu.evaluate(inp.theta, inp.data);
+      for (let k = 0; k < calls; k++) c.cpu.evaluate(inp.theta, inp.data);
       const dt = performance.now() - t;
-      times.push(dt);
-      elapsed += dt;
+      total += dt;
+      if (dt < 10 && calls < 1 << 20) calls *= 2;
+      else perCall.push(dt / calls);
     }
-    times.sort((a, b) => a - b);
-    cpuResult = { ...first, ms: times[Math.floor(times.length / 2)]!, runs: times.length };
+    if (perCall.length === 0) perCall.push(total / calls);
+    perCall.sort((a, b) => a - b);
+    cpuResult = { ...first, ms: perCall[Math.floor(perCall.length / 2)]!, runs: perCall.length };
   } catch (e) {
     // The generated module's RangeErrors name the array and the lengths: show them as they are.
     evalError.textContent = `CPU: ${(e as Error).message}`;
@@ -461,7 +466,7 @@ function renderResults(): void {
   const dimText = Object.entries(dims).map(([k, v]) => `${k} = ${v}`).join(', ');
   setRow('model', 'model', `${c.model.name}: n = ${n} (${c.model.params.map((p) => p.name).join(', ')})${dimText ? `, ${dimText}` : ''}`);
   setRow('value', 'f(θ)', `${ev.cpu.value.toPrecision(10)}   ‖∇f‖∞ = ${fmt(maxAbs(ev.cpu.gradient))}   H: ${nonzeros} of ${n * n} entries nonzero`);
-  setRow('cpu', 'CPU (float64)', `evaluate ${timeText(ev.cpu.ms)} (median of ${ev.cpu.runs})`);
+  setRow('cpu', 'CPU (float64)', `evaluate ${timeText(ev.cpu.ms)} per call (median of ${ev.cpu.runs} timed rounds)`);
   if (ev.gpu) {
     const g = ev.gpu;
     setRow('gpu', 'WebGPU (float32)', `f = ${g.value.toPrecision(7)} · createKernels ${timeText(g.createMs)}${g.createMs === 0 ? ' (cached)' : ''} · evaluate ${timeText(g.firstMs)} first, ${timeText(g.ms)} next`);
@@ -484,15 +489,27 @@ function renderResults(): void {
 }
 
 function timeText(ms: number): string {
-  return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : ms >= 1 ? `${ms.toFixed(1)} ms` : `${(ms * 1000).toFixed(0)} µs`;
+  return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : ms >= 1 ? `${ms.toFixed(1)} ms` : ms >= 0.01 ? `${(ms * 1000).toFixed(0)} µs` : `${(ms * 1000).toFixed(2)} µs`;
 }
 
 function drawFigures(): void {
   const ev = evaluation;
   const c = current;
   if (!ev || !c) return;
-  geometry = drawHeatMap(heatmap, ev.cpu.hessian, c.model, scaleSelect.value as Scale);
-  heatmapCaption.textContent = `H (float64), ${c.model.n} × ${c.model.n}, ${scaleSelect.value === 'log' ? 'log scale over 6 decades' : 'linear scale'}; hover for entries`;
+  // The WebGPU result's error, entry by entry, when there is one and it is asked for.
+  const diffOption = heatView.querySelector<HTMLOptionElement>('option[value=diff]')!;
+  diffOption.disabled = !ev.gpu;
+  if (!ev.gpu && heatView.value === 'diff') heatView.value = 'h';
+  const n = c.model.n;
+  if (heatView.value === 'diff' && ev.gpu) {
+    const d = new Float64Array(n * n);
+    for (let k = 0; k < d.length; k++) d[k] = ev.gpu.hessian[k]! - ev.cpu.hessian[k]!;
+    geometry = drawHeatMap(heatmap, d, c.model, scaleSelect.value as Scale);
+    heatmapCaption.textContent = `float32 (WebGPU) − float64 (CPU), ${n} × ${n} · hover for values`;
+  } else {
+    geometry = drawHeatMap(heatmap, ev.cpu.hessian, c.model, scaleSelect.value as Scale);
+    heatmapCaption.textContent = `H in float64, ${n} × ${n} · hover for values`;
+  }
   if (ev.eigenvalues) {
     drawSpectrum(spectrum, ev.eigenvalues);
     spectrumCaption.textContent = `eigenvalues of H (${ev.eigenvalues.length}, symmetric-log axis)`;
@@ -532,6 +549,7 @@ function loadExample(name: string): void {
   const ex = examples.find((e) => e.name === name) ?? examples[0];
   if (!ex) return;
   exampleSelect.value = ex.name;
+  history.replaceState(null, '', `#${encodeURIComponent(ex.name)}`); // a link to this example
   sourcePath = ex.path;
   editor.value = ex.source;
   if (debounce !== null) {
@@ -563,6 +581,7 @@ inputsText.addEventListener('input', () => {
   inputsEdited = true;
 });
 scaleSelect.addEventListener('change', () => drawFigures());
+heatView.addEventListener('change', () => drawFigures());
 let resizeTimer: ReturnType<typeof setTimeout> | null = null;
 window.addEventListener('resize', () => {
   if (resizeTimer) clearTimeout(resizeTimer);
@@ -576,7 +595,7 @@ heatmap.addEventListener('mousemove', (e) => {
   const at = entryAt(geometry, e.clientX - rect.left, e.clientY - rect.top);
   if (!at) return;
   const k = at.i * c.model.n + at.j;
-  const gpu = ev.gpu ? ` · float32 ${ev.gpu.hessian[k]!.toPrecision(7)}` : '';
+  const gpu = ev.gpu ? ` · float32 ${ev.gpu.hessian[k]!.toPrecision(7)} (Δ ${fmt(ev.gpu.hessian[k]! - ev.cpu.hessian[k]!)})` : '';
   heatmapCaption.textContent = `∂²f / ∂${thetaLabel(c.model, at.i)} ∂${thetaLabel(c.model, at.j)} = ${ev.cpu.hessian[k]!.toPrecision(10)}${gpu}`;
 });
 
@@ -603,4 +622,6 @@ const api = {
 (window as unknown as { hessgenPlayground: typeof api }).hessgenPlayground = api;
 
 initGpu();
-loadExample(examples.some((e) => e.name === 'mlp_classifier') ? 'mlp_classifier' : (examples[0]?.name ?? ''));
+// `#logreg` in the URL opens that example; otherwise the MLP classifier (the richest Hessian).
+const wanted = decodeURIComponent(location.hash.slice(1));
+loadExample(examples.some((e) => e.name === wanted) ? wanted : examples.some((e) => e.name === 'mlp_classifier') ? 'mlp_classifier' : (examples[0]?.name ?? ''));
