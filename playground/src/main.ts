@@ -522,9 +522,17 @@ function drawFigures(): void {
 function renderStructure(): void {
   const c = current;
   if (!c) return;
-  const r = inspect(c.source, c.path, { dims });
   const spy = $('spy');
   const report = $('report');
+  let r: ReturnType<typeof inspect>;
+  try {
+    r = inspect(c.source, c.path, { dims });
+  } catch (e) {
+    // A bug in inspect must not take the rest of the page down with it.
+    spy.replaceChildren();
+    report.textContent = `inspect failed: ${(e as Error).message}`;
+    return;
+  }
   if (!r.ok) {
     spy.replaceChildren();
     report.textContent = r.diagnostics.map((d) => `${d.line}:${d.column}: ${d.message}`).join('\n');
@@ -577,6 +585,12 @@ $('randomize').addEventListener('click', () => {
   });
 });
 $('evaluate').addEventListener('click', () => void enqueue(() => evaluate(true)));
+document.addEventListener('keydown', (e) => {
+  if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
+    e.preventDefault();
+    void enqueue(() => evaluate(true));
+  }
+});
 inputsText.addEventListener('input', () => {
   inputsEdited = true;
 });

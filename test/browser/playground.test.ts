@@ -92,7 +92,7 @@ describe.skipIf(missing !== null)('playground in chromium', () => {
   afterAll(async () => {
     await session?.close();
     await server?.close();
-  });
+  }, 60_000);
 
   it('has a WebGPU adapter (SwiftShader) and loads without problems', async () => {
     const status = await session.page.$eval('#gpu-status', (e) => e.textContent ?? '');

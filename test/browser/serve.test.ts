@@ -18,7 +18,7 @@ describe('playground server', () => {
   }, 180_000);
   afterAll(async () => {
     await served?.close();
-  });
+  }, 60_000);
 
   it('prints a localhost URL and serves the page, the bundles and the styles with their types', async () => {
     expect(served.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
