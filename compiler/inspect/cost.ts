@@ -17,10 +17,12 @@ interface Env {
   readonly extent: ReadonlyMap<string, number>;
   readonly offset: ReadonlyMap<string, number>;
   readonly ints: Map<string, number>;
+  /** Loop pieces up to this many iterations are summed one iteration at a time. */
+  readonly exactTrips: number;
 }
 
-/** Loops longer than this whose inner bounds depend on their variable are summed in closed form. */
-const EXACT_TRIPS = 1 << 14;
+/** Pieces of a loop this short are summed one iteration at a time. */
+const EXACT_TRIPS = 16;
 
 function evalInt(e: Expr, env: Env): number {
   switch (e.k) {
@@ -167,24 +169,20 @@ function loopWork(v: string, from: number, to: number, body: readonly Stmt[], en
     add(total, once(from), trips);
     return total;
   }
-  if (trips <= EXACT_TRIPS) {
-    for (let k = from; k < to; k++) add(total, once(k));
-    return total;
-  }
   // Inner bounds affine in v (triangular loops) make the work a polynomial of low degree in v
   // on each piece: summed in closed form over pieces where it is a quadratic.
-  sumSmooth(from, to, once, total);
+  sumSmooth(from, to, once, total, env.exactTrips);
   return total;
 }
 
-function sumSmooth(lo: number, hi: number, f: (k: number) => Work, total: Work): void {
+function sumSmooth(lo: number, hi: number, f: (k: number) => Work, total: Work, exactTrips: number): void {
   const n = hi - lo;
-  if (n <= 64) {
+  if (n <= exactTrips) {
     for (let k = lo; k < hi; k++) add(total, f(k));
     return;
   }
   // The quadratic through x = 0, 1, 2 (from integer differences, so exact), accepted when it
-  // also gives the work at a quarter, the middle, three quarters and the end; otherwise halves.
+  // also gives the work at the points below; otherwise the range is halved.
   const w0 = f(lo);
   const w1 = f(lo + 1);
   const w2 = f(lo + 2);
@@ -196,14 +194,16 @@ function sumSmooth(lo: number, hi: number, f: (k: number) => Work, total: Work):
   const m = coefs((w) => w.madds);
   const c = coefs((w) => w.calls);
   const at = (q: { c0: number; c1: number; c2: number }, x: number) => q.c0 + q.c1 * x + q.c2 * x * x;
-  const fits = [Math.floor(n / 4), Math.floor(n / 2), Math.floor((3 * n) / 4), n - 1].every((x) => {
+  // Consecutive points catch the period of stepped loops (floor division), the spread ones kinks.
+  const checks = [3, 4, 5, 6, 7, Math.floor(n / 4), Math.floor(n / 2), Math.floor((3 * n) / 4), n - 2, n - 1];
+  const fits = checks.every((x) => {
     const w = f(lo + x);
     return at(m, x) === w.madds && at(c, x) === w.calls;
   });
   if (!fits) {
     const mid = lo + Math.floor(n / 2);
-    sumSmooth(lo, mid, f, total);
-    sumSmooth(mid, hi, f, total);
+    sumSmooth(lo, mid, f, total, exactTrips);
+    sumSmooth(mid, hi, f, total, exactTrips);
     return;
   }
   // Σ_{x=0}^{n−1} (c0 + c1·x + c2·x²) by the power sums.
@@ -219,8 +219,12 @@ export interface ProgramCost {
   readonly chunk: { dim: string; size: number } | null;
 }
 
-/** Work of every entry point of `program` at run-time dimensions `dims`, and its workspace. */
-export function programCost(program: Program, dims: ReadonlyMap<string, number>): ProgramCost {
+/**
+ * Work of every entry point of `program` at run-time dimensions `dims`, and its workspace.
+ * `exactTrips` (for tests): sum loops of up to that many iterations one iteration at a time.
+ */
+export function programCost(program: Program, dims: ReadonlyMap<string, number>, options: { exactTrips?: number } = {}): ProgramCost {
+  const exactTrips = options.exactTrips ?? EXACT_TRIPS;
   const kernelBody = (k: string | number): readonly Stmt[] => {
     const kernel = typeof k === 'number' ? program.kernels[k] : program.kernels.find((x) => x.name === k);
     if (!kernel) throw new Error(`internal: no kernel ${String(k)}`);
@@ -229,11 +233,14 @@ export function programCost(program: Program, dims: ReadonlyMap<string, number>)
   const batch = program.batch;
   const run = (ks: readonly (string | number)[], extent: ReadonlyMap<string, number>, offset: ReadonlyMap<string, number>): Work => {
     const w: Work = { madds: 0, calls: 0 };
-    for (const k of ks) add(w, bodyWork(kernelBody(k), { dims, extent, offset, ints: new Map() }));
+    for (const k of ks) add(w, bodyWork(kernelBody(k), { dims, extent, offset, ints: new Map(), exactTrips }));
     return w;
   };
   const none = new Map<string, number>();
-  const entries = (Object.keys(program.entries) as (keyof Program['entries'])[]).map((entry) => {
+  // Entry points of outputs the program does not provide (when it says which it does) are left out.
+  const provided = (program as { readonly outputs?: readonly string[] }).outputs;
+  const present = (Object.keys(program.entries) as (keyof Program['entries'])[]).filter((e) => provided === undefined || e === 'evaluate' || provided.includes(e));
+  const entries = present.map((entry) => {
     const sch = program.entries[entry];
     const w: Work = { madds: 0, calls: 0 };
     add(w, run(sch.pre, none, none));

@@ -1,11 +1,13 @@
 // `inspect` on hand-checked models: block classes, entry counts, closed forms, names, the
 // cost model (against brute-force counting on hand-built loop programs), determinism, the
 // JSON form, and the spy plot (well-formed, standalone, small and fast at n = 10⁶).
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatReport, inspect, reportJson, spySvg, type InspectReport } from '../../compiler/inspect/index.ts';
 import { programCost } from '../../compiler/inspect/cost.ts';
+import { parseModel } from '../../compiler/1-parse/index.ts';
+import { lowerModel } from '../../compiler/index.ts';
 import type { Program, Stmt, Expr } from '../../compiler/5-lower/loops.ts';
 import { repoRoot } from '../helpers/fixtures.ts';
 
@@ -142,6 +144,20 @@ describe('cost model', () => {
     expect(c.entries[0]).toEqual({ entry: 'value', madds: cells * 5 * 2, calls: cells * 5 });
   });
 
+  it('closed-form sums agree with summing every iteration, on every example, fixture and test model', () => {
+    const dirs = ['examples', 'test/fixtures', 'test/models'];
+    let checked = 0;
+    for (const d of dirs)
+      for (const f of readdirSync(join(repoRoot, d)).filter((x) => x.endsWith('.hess'))) {
+        const { model } = parseModel(readFileSync(join(repoRoot, d, f), 'utf8'), f);
+        const program = lowerModel(model!);
+        const dims = new Map(model!.symbolicDims.map((x) => [x, 777] as [string, number]));
+        expect(programCost(program, dims).entries, `${d}/${f}`).toEqual(programCost(program, dims, { exactTrips: 1e9 }).entries);
+        checked++;
+      }
+    expect(checked).toBeGreaterThan(60);
+  }, 120_000);
+
   it('streamed models: the work is affine in the number of chunks', () => {
     const src = example('mlp_classifier');
     const chunk = report(src, 'm.hess').cost.chunk!.size;
@@ -152,7 +168,7 @@ describe('cost model', () => {
       expect(c2[e]!.madds).toBeGreaterThan(c1[e]!.madds);
     }
     expect(c1.map((e) => e.entry)).toEqual(expect.arrayContaining(['value', 'gradient', 'hessian', 'evaluate']));
-  });
+  }, 60_000);
 
   it('dims: given ones are used and marked, others default to 1000', () => {
     const r = report(example('logreg'), 'l.hess', { N: 64 });
@@ -207,7 +223,7 @@ describe('spy plot', () => {
     expect(svg.length).toBeLessThan(200_000);
     expect(ms).toBeLessThan(20_000);
     expect(formatReport(r)).toContain('Hessian 7.28 TiB');
-  });
+  }, 60_000);
 });
 
 describe('determinism and forms', () => {
@@ -218,7 +234,7 @@ describe('determinism and forms', () => {
     expect(reportJson(a)).toBe(reportJson(b));
     expect(formatReport(a)).toBe(formatReport(b));
     expect(spySvg(a)).toBe(spySvg(b));
-  });
+  }, 60_000);
 
   it('the JSON parses back to the report', () => {
     const r = report(example('rosenbrock'), 'examples/rosenbrock.hess');

@@ -116,6 +116,6 @@ describe('structural pattern vs the computed Hessian', () => {
         for (let j = 0; j < n; j++) if (counts[i * n + j]) expected[Math.floor(i / cells.cell) * cells.side + Math.floor(j / cells.cell)]! += 1;
       expect(cells.sampled).toBe(false);
       expect(Array.from(cells.counts)).toEqual(Array.from(expected));
-    });
+    }, 60_000);
   }
 });
