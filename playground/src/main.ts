@@ -475,7 +475,7 @@ function renderResults(): void {
     const dv = Math.abs(g.value - ev.cpu.value) / Math.max(Math.abs(ev.cpu.value), Number.MIN_VALUE);
     setRow('diff', 'float32 vs float64', `H ${dh.toExponential(2)} · ∇f ${dg.toExponential(2)} · f ${dv.toExponential(2)}  (max |Δ| / max |float64|)`, dh <= 1e-4 ? 'good' : 'warn');
   } else if (ev.gpuError) setRow('gpu', 'WebGPU (float32)', ev.gpuError, 'warn');
-  else setRow('gpu', 'WebGPU (float32)', useGpu.disabled ? gpuStatus.textContent || 'not available' : 'press Evaluate to run the WGSL kernels', 'muted');
+  else setRow('gpu', 'WebGPU (float32)', useGpu.disabled ? gpuStatus.textContent || 'not available' : useGpu.checked ? 'press Evaluate to run the WGSL kernels' : 'off (tick WebGPU, then Evaluate)', 'muted');
   if (ev.eigenvalues) {
     const e = ev.eigenvalues;
     const tol = n * Number.EPSILON * maxAbs(e);
