@@ -85,11 +85,10 @@ if (!jsOnly) {
   // a dependency, referenced here so that consumers get them without configuring `types`.
   const entryTypes = {
     index: "export * from './types/compiler/index.js';",
-    cli: "export * from './types/compiler/cli.js';",
     runtime: "/// <reference types=\"@webgpu/types\" />\nexport * from './types/runtime/index.js';",
   };
   for (const name of ['vite', 'esbuild', 'rollup', 'webpack']) {
-    entryTypes[`plugin/${name}`] = `export { default } from '../types/compiler/plugin/${name}.js';\nexport type { HessgenPluginOptions } from '../types/compiler/plugin/index.js';`;
+    entryTypes[`plugin/${name}`] = `export { default, type HessgenPluginOptions } from '../types/compiler/plugin/${name}.js';`;
   }
   for (const [name, text] of Object.entries(entryTypes)) writeFileSync(join(tmp, 'js', `${name}.d.ts`), text + '\n');
 }

@@ -68,7 +68,7 @@ export const unpluginFactory: UnpluginFactory<HessgenPluginOptions | undefined> 
         if (meta.framework === 'esbuild') {
           // esbuild lists each error with its location; the others stop at the first thrown one.
           for (const d of result.diagnostics) this.error({ message: d.message, id: wanted.file, loc: { file: wanted.file, line: d.line, column: d.column - 1 } } as never);
-          return '';
+          return 'export {};\n'; // non-empty, or esbuild would look for another loader
         }
         throw error;
       }

@@ -1,5 +1,8 @@
 // hessgen/rollup: the .hess plugin for Rollup (see ./index.ts). `hessgen()` or `hessgen({ types: false })`.
-import { unplugin } from './index.ts';
+import type { UnpluginInstance } from 'unplugin';
+import { unplugin, type HessgenPluginOptions } from './index.ts';
 
-export type { HessgenPluginOptions } from './index.ts';
-export default unplugin.rollup;
+export type { HessgenPluginOptions };
+// Typed through unplugin's own types, so the declarations name rollup's plugin type the way unplugin does.
+const plugin: UnpluginInstance<HessgenPluginOptions | undefined>['rollup'] = unplugin.rollup;
+export default plugin;
