@@ -12,15 +12,37 @@ import { lower } from './5-lower/lower.ts';
 import { emitTypeScript } from './6-emit/typescript.ts';
 import { emitWgsl } from './6-emit/wgsl.ts';
 import { emitGpuModule } from './6-emit/gpu-module.ts';
+import { eraseTypes } from './6-emit/erase-types.ts';
+import { declarationsOf } from './6-emit/declarations.ts';
 import type { Program } from './5-lower/loops.ts';
 import type { Model } from './2-ir/graph.ts';
 
 export type Target = 'ts' | 'wgsl';
+export type Emit = 'ts' | 'js';
 export type { Diagnostic };
 
-export type CompileResult =
-  | { ok: true; outputs: { target: Target; fileName: string; code: string }[] }
-  | { ok: false; diagnostics: Diagnostic[] };
+export interface CompileOptions {
+  /** Which modules to generate: `ts` (the CPU module, float64), `wgsl` (the WebGPU module). Default `['ts']`. */
+  readonly targets?: readonly Target[];
+  /** `ts` (default): TypeScript modules. `js`: JavaScript modules, each with its `.d.ts`. */
+  readonly emit?: Emit;
+  /**
+   * Also return `<name>.d.hess.ts`, the declarations of the CPU module, to be written beside the
+   * `.hess` file: TypeScript (with `allowArbitraryExtensions`) then types `import … from './<name>.hess'`.
+   */
+  readonly types?: boolean;
+}
+
+export interface OutputFile {
+  readonly target: Target;
+  /** A plain file name: `net.ts`, `net.gpu.js`, `net.d.ts`, `net.d.hess.ts`. */
+  readonly fileName: string;
+  readonly code: string;
+  /** `module` and `declarations` go to the output folder; `source-types` beside the `.hess` file. */
+  readonly kind: 'module' | 'declarations' | 'source-types';
+}
+
+export type CompileResult = { ok: true; outputs: OutputFile[] } | { ok: false; diagnostics: Diagnostic[] };
 
 /**
  * Differentiates and lowers a model: the target-neutral program every emitter starts from.
@@ -37,18 +59,37 @@ export function lowerModel(model: Model, options: { families?: boolean } = {}): 
   });
 }
 
-export function compile(source: string, sourcePath: string, options: { targets?: readonly Target[] } = {}): CompileResult {
+/**
+ * One `.hess` model, source text in, generated files out (or every diagnostic, each located by
+ * file, line and column). Synchronous, with no state kept between calls, and free of Node APIs:
+ * it runs in a browser page too. `sourcePath` names the model in diagnostics and in the header
+ * of the generated files; the module names come from the model (`net.hess` → `net.ts`).
+ */
+export function compile(source: string, sourcePath: string, options: CompileOptions = {}): CompileResult {
   const targets = options.targets ?? ['ts'];
+  const emit = options.emit ?? 'ts';
   const { model, diagnostics } = parseModel(source, sourcePath);
   if (!model || diagnostics.length > 0) return { ok: false, diagnostics };
-  // float64 can derive tanh′ from tanh; float32 cannot (see LowerInput.families).
-  const program = targets.includes('ts') ? lowerModel(model) : null;
-  const gpuProgram = targets.includes('wgsl') ? lowerModel(model, { families: false }) : null;
-  const outputs: { target: Target; fileName: string; code: string }[] = [];
   const info = { sourcePath, name: model.name, params: model.params, data: model.data, symbolicDims: model.symbolicDims };
+  // float64 can derive tanh′ from tanh; float32 cannot (see LowerInput.families).
+  const cpu = targets.includes('ts') || options.types === true ? emitTypeScript(lowerModel(model), info) : null;
+  const outputs: OutputFile[] = [];
+  const add = (target: Target, base: string, ts: string): void => {
+    if (emit === 'ts') outputs.push({ target, fileName: `${base}.ts`, code: ts, kind: 'module' });
+    else {
+      outputs.push({ target, fileName: `${base}.js`, code: eraseTypes(ts), kind: 'module' });
+      outputs.push({ target, fileName: `${base}.d.ts`, code: declarationsOf(ts), kind: 'declarations' });
+    }
+  };
   for (const target of targets) {
-    if (target === 'ts') outputs.push({ target, fileName: `${model.name}.ts`, code: emitTypeScript(program!, info) });
-    else outputs.push({ target, fileName: `${model.name}.gpu.ts`, code: emitGpuModule(emitWgsl(gpuProgram!, info), info, gpuProgram!.notes) });
+    if (target === 'ts') add(target, model.name, cpu!);
+    else {
+      const gpuProgram = lowerModel(model, { families: false });
+      add(target, `${model.name}.gpu`, emitGpuModule(emitWgsl(gpuProgram, info), info, gpuProgram.notes));
+    }
+  }
+  if (options.types === true) {
+    outputs.push({ target: 'ts', fileName: `${model.name}.d.hess.ts`, code: declarationsOf(cpu!), kind: 'source-types' });
   }
   return { ok: true, outputs };
 }
