@@ -617,6 +617,19 @@ heatmap.addEventListener('mousemove', (e) => {
 const api = {
   idle,
   diagnostics: (): Diagnostic[] => diagnostics,
+  /**
+   * The colour the heat map shows for entry (i, j), read from the canvas at the centre of the
+   * entry's cell, as [r, g, b] (null outside the matrix or before an evaluation).
+   */
+  heatmapColour: (i: number, j: number): [number, number, number] | null => {
+    const g = geometry;
+    if (!g || i < 0 || j < 0 || i >= g.n || j >= g.n) return null;
+    const ratio = heatmap.width / (heatmap.clientWidth || heatmap.width);
+    const x = Math.floor((g.x0 + ((j + 0.5) * g.size) / g.n) * ratio);
+    const y = Math.floor((g.y0 + ((i + 0.5) * g.size) / g.n) * ratio);
+    const d = heatmap.getContext('2d')!.getImageData(x, y, 1, 1).data;
+    return [d[0]!, d[1]!, d[2]!];
+  },
   model: (): ModelShape | null => current?.model ?? null,
   evaluation: () => {
     const ev = evaluation;

@@ -138,6 +138,7 @@ export interface PlaygroundApi {
   diagnostics(): { line: number; column: number; length: number; message: string }[];
   model(): { name: string; n: number } | null;
   evaluation(): PageEvaluation | null;
+  heatmapColour(i: number, j: number): [number, number, number] | null;
 }
 
 /** Waits until the page has no compile or evaluation queued (debounce included). */

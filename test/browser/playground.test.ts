@@ -282,6 +282,26 @@ describe.skipIf(missing !== null)('playground in chromium', () => {
 
       expectSpectrum(e.eigenvalues, node.hessian, n);
 
+      // The heat map: on a few entries of each sign (and zeros), red for positive, blue for
+      // negative, white for zero, as drawn on the canvas.
+      const bySign = (pred: (x: number) => boolean): number[] => {
+        const out: number[] = [];
+        for (let k = 0; k < n * n && out.length < 3; k++) if (pred(node.hessian[k]!)) out.push(k);
+        return out;
+      };
+      for (const [sign, ks] of [[1, bySign((x) => x > 0)], [-1, bySign((x) => x < 0)], [0, bySign((x) => x === 0)]] as const) {
+        for (const k of ks) {
+          const i = Math.floor(k / n);
+          const j = k % n;
+          const rgb = await page.evaluate((a, b) => (globalThis as unknown as Api).hessgenPlayground.heatmapColour(a, b), i, j);
+          expect(rgb, `H[${i},${j}] = ${node.hessian[k]}`).not.toBeNull();
+          const [r, g, b] = rgb!;
+          if (sign === 0) expect([r, g, b]).toEqual([255, 255, 255]);
+          else if (sign > 0) expect(r > b && g < 255, `H[${i},${j}] = ${node.hessian[k]}: rgb ${rgb}`).toBe(true);
+          else expect(b > r && g < 255, `H[${i},${j}] = ${node.hessian[k]}: rgb ${rgb}`).toBe(true);
+        }
+      }
+
       // The other views show this model: spy plot, TypeScript, WGSL.
       const views = await page.evaluate(() => {
         const doc = (globalThis as unknown as { document: Doc }).document;
