@@ -155,7 +155,17 @@ export class Notation {
       used.add(pick);
       return pick;
     };
-    const sumVars = [...t.sums, ...[...t.ranges.keys()].filter((v) => !expr.has(v) && !t.sums.includes(v))];
+    const allSums = [...t.sums, ...[...t.ranges.keys()].filter((v) => !expr.has(v) && !t.sums.includes(v))];
+    // A sum over an index no factor reads is a count: a number, or a run-time size.
+    const read = (v: Var) => t.factors.some((f) => f.idx.some((a) => a.v === v));
+    let countCoef = 1;
+    const counts: string[] = [];
+    for (const v of allSums.filter((x) => !read(x))) {
+      const r = t.ranges.get(v)!;
+      if (typeof r.hi === 'number') countCoef *= r.hi - r.lo;
+      else counts.push(r.lo === 0 ? r.hi : `(${r.hi}−${r.lo})`);
+    }
+    const sumVars = allSums.filter(read);
     for (const v of sumVars) {
       const r = t.ranges.get(v)!;
       const letter = letterOf(v, r.hi);
@@ -194,7 +204,8 @@ export class Notation {
       return [...count].map(([r, p]) => (p === 1 ? r : `${/^[\w.]+(\[[^\]]*\])?$/.test(r) ? r : `(${r})`}${sup(p)}`));
     };
     const parts: string[] = [];
-    const mag = Math.abs(t.coef);
+    const mag = Math.abs(t.coef) * countCoef;
+    outside.push(...counts);
     if (mag !== 1 || (outside.length === 0 && inside.length === 0)) parts.push(fmtNum(mag));
     for (const f of powers(outside)) {
       // c·1/x reads as c/x.

@@ -124,14 +124,17 @@ export function spySvg(report: InspectReport, options: { size?: number } = {}): 
   const bottom = 46;
   const plot = size - left - 16;
   const height = top + plot + bottom;
+  // Beside the plot, one cell per block: small parameters stay visible next to big ones.
+  const panel = report.params.length >= 2 ? blockPanel(report, size + 8, top, plot) : null;
+  const width = size + (panel ? panel.width + 8 : 0);
   const unit = plot / Math.max(1, side);
   const out: string[] = [];
   out.push('<?xml version="1.0" encoding="UTF-8"?>');
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${size}" height="${height}" viewBox="0 0 ${size} ${height}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif">`);
+  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif">`);
   const total = n * n;
   const title = `${report.model}: Hessian structure, n = ${n.toLocaleString('en-US')}, ${report.entries.toLocaleString('en-US')} structural nonzeros`;
   out.push(`<title>${esc(title)}</title>`);
-  out.push(`<rect width="${size}" height="${height}" fill="#ffffff"/>`);
+  out.push(`<rect width="${width}" height="${height}" fill="#ffffff"/>`);
   out.push(`<text x="${left}" y="18" font-size="13" font-weight="bold" fill="#222">${esc(report.model)}: ∂²f/∂θ² structure</text>`);
   const fill = total ? (100 * report.entries) / total : 0;
   out.push(`<text x="${left}" y="34" font-size="11" fill="#555">n = ${n.toLocaleString('en-US')}, ${report.entries.toLocaleString('en-US')} structural nonzeros (${fill >= 1 ? fill.toFixed(0) : fill.toPrecision(2)}%)</text>`);
@@ -170,7 +173,7 @@ export function spySvg(report: InspectReport, options: { size?: number } = {}): 
   if (side <= 100 && cell === 1 && side > 1) {
     const lines: string[] = [];
     for (let k = 1; k < side; k++) lines.push(`M${fx(k * unit)} 0V${fx(plot)}M0 ${fx(k * unit)}H${fx(plot)}`);
-    out.push(`<path d="${lines.join('')}" stroke="#ffffff" stroke-width="${fx(Math.min(1.5, Math.max(0.5, unit * 0.06)))}" fill="none"/>`);
+    out.push(`<path d="${lines.join('')}" stroke="#ffffff" stroke-opacity="0.7" stroke-width="${fx(Math.min(1.5, Math.max(0.5, unit * 0.06)))}" fill="none"/>`);
   }
   // Parameter boundaries and labels.
   const pos = (entry: number) => (entry / n) * plot;
@@ -213,6 +216,56 @@ export function spySvg(report: InspectReport, options: { size?: number } = {}): 
     out.push(`<text x="${lx + 52}" y="${ly + 17}" font-size="10" text-anchor="end" fill="#444">${esc(minFrac < 1e-3 ? minFrac.toExponential(0) : String(minFrac))}</text>`);
     out.push(`<text x="${lx + 62 + LEVELS * sw}" y="${ly + 17}" font-size="10" fill="#444">1 (full)</text>`);
   }
+  if (panel) out.push(...panel.lines);
   out.push('</svg>');
   return `${out.join('\n')}\n`;
+}
+
+const GLYPH: Readonly<Record<string, string>> = { dense: 'F', diagonal: 'D', banded: 'B', delta: 'δ', sparse: 'S', zero: '' };
+
+/** The block map: parameters × parameters, each cell shaded by its block's fill, with its class. */
+function blockPanel(report: InspectReport, x0: number, y0: number, plot: number): { width: number; lines: string[] } {
+  const P = report.params.length;
+  const font = 11;
+  const labelW = Math.max(...report.params.map((p) => p.name.length)) * font * 0.62 + 8;
+  const cellPx = Math.max(6, Math.min(28, Math.floor((plot * 0.6) / P)));
+  const grid = cellPx * P;
+  const width = Math.max(labelW + grid + 12, 230);
+  const lines: string[] = [];
+  const gx = x0 + labelW;
+  const gy = y0 + labelW;
+  lines.push(`<text x="${x0}" y="${y0 - 6}" font-size="12" font-weight="bold" fill="#222">blocks</text>`);
+  const byPair = new Map(report.blocks.map((b) => [`${b.rowIndex},${b.colIndex}`, b]));
+  report.params.forEach((p, i) => {
+    const cy = gy + i * cellPx + cellPx / 2;
+    if (cellPx >= 9) {
+      lines.push(`<text x="${gx - 4}" y="${fx(cy + font * 0.35)}" font-size="${font}" text-anchor="end" fill="#222">${esc(p.name)}</text>`);
+      const cx = gx + i * cellPx + cellPx / 2;
+      lines.push(`<text x="${fx(cx + font * 0.35)}" y="${gy - 4}" font-size="${font}" transform="rotate(-90 ${fx(cx + font * 0.35)} ${gy - 4})" fill="#222">${esc(p.name)}</text>`);
+    }
+    report.params.forEach((_, j) => {
+      const b = byPair.get(`${Math.min(i, j)},${Math.max(i, j)}`);
+      if (!b) return;
+      const frac = b.size ? b.entries / b.size : 0;
+      const x = gx + j * cellPx;
+      const y = gy + i * cellPx;
+      let fill = '#ffffff';
+      let level = 0;
+      if (frac > 0) {
+        const span = Math.log10(b.size);
+        level = span === 0 ? LEVELS : Math.min(LEVELS, Math.max(1, 1 + Math.round((1 + Math.log10(frac) / span) * (LEVELS - 1))));
+        fill = shade(level);
+      }
+      lines.push(`<rect x="${x}" y="${y}" width="${cellPx}" height="${cellPx}" fill="${fill}" stroke="#bbb" stroke-width="0.5"><title>${esc(`H[${b.row},${b.col}]: ${b.kind}, ${b.entries.toLocaleString('en-US')} of ${b.size.toLocaleString('en-US')}`)}</title></rect>`);
+      const glyph = GLYPH[b.kind] ?? '';
+      if (glyph && cellPx >= 12) {
+        lines.push(`<text x="${fx(x + cellPx / 2)}" y="${fx(y + cellPx / 2 + cellPx * 0.17)}" font-size="${fx(cellPx * 0.5)}" text-anchor="middle" fill="${level > LEVELS / 2 ? '#ffffff' : '#08306b'}">${glyph}</text>`);
+      }
+    });
+  });
+  const ly = gy + grid + 16;
+  const legend = ['F dense', 'D diagonal', 'B banded', 'δ δ-pattern', 'S sparse', 'blank: zero'];
+  legend.forEach((t, k) => lines.push(`<text x="${x0}" y="${ly + k * 14}" font-size="10.5" fill="#444">${esc(t)}</text>`));
+  lines.push(`<text x="${x0}" y="${ly + legend.length * 14 + 4}" font-size="10.5" fill="#444">shade: fraction of the block nonzero</text>`);
+  return { width, lines };
 }

@@ -206,8 +206,14 @@ describe('spy plot', () => {
   it('parameter boundaries and names on both axes', () => {
     const svg = spySvg(report(example('mlp_classifier'), 'examples/mlp_classifier.hess'));
     checkSvg(svg);
-    for (const p of ['W1', 'b1', 'W2', 'b2']) expect(svg.split(`>${p}</text>`).length - 1).toBe(2);
+    // Each name on both axes of the plot and of the block map beside it.
+    for (const p of ['W1', 'b1', 'W2', 'b2']) expect(svg.split(`>${p}</text>`).length - 1).toBe(4);
     expect(svg.match(/stroke="#d62728"/g)?.length).toBe(6); // 3 boundaries, both directions
+    expect(svg).toContain('<title>H[W1,b1]: dense, 256 of 256</title>');
+    const net = spySvg(report(readFileSync(join(repoRoot, 'test/models/net_mlp3_tanh_softplus.hess'), 'utf8')));
+    checkSvg(net);
+    expect(net).toContain('<title>H[W3,W3]: delta, 18 of 36</title>');
+    expect(net).toContain('<title>H[b3,b3]: diagonal, 2 of 4</title>');
   });
 
   it('n = 10⁶ (extended Rosenbrock): fast, small, aggregated, exact counts', () => {
