@@ -31,7 +31,8 @@ export class Editor {
     body.append(this.mirror, this.textarea);
     root.append(this.gutter, body);
     this.textarea.addEventListener('input', () => {
-      // Marks refer to the old text: hide them until the next compile reports.
+      // Redraw so that gutter and mirror follow the text; the marks stay where they were until
+      // the next compile (a few hundred ms later) reports on the new text.
       this.render();
       onChange();
     });
