@@ -4,15 +4,20 @@
 // test/numeric/finite-differences.test.ts), check that the Hessian is finite and exactly
 // symmetric, `evaluate` against the separate kernels, and `out` arrays full of garbage against
 // fresh ones. For run-time dims: the same at other sizes through the same loaded module, then the
-// first point again, bit for bit. A failure throws an error whose message holds the model, θ and
-// the data.
+// first point again, bit for bit. A model with a term in a tail of σ, softplus or tanh (whose
+// value finite differences cannot resolve) is checked through its mirror (see GeneratedModel):
+// the mirror gets every check, and the model's gradient and Hessian must equal the mirror's.
+// Models with run-time dims also have the growth of their work checked: the Hessian's loop
+// iterations may not grow faster in N than the value's or the gradient's (the centered terms of
+// issue 11 made it N³). A failure throws an error whose message holds the model, θ and the data.
+import { loadCounting } from '../helpers/count.ts';
 import { compileModel } from '../helpers/load.ts';
 import type { GeneratedModule } from '../helpers/load.ts';
 import { assertClose, assertScalarClose, asymmetry, describeMismatch, fdGradient, fdHessian, firstNonFinite, worstMismatch } from '../helpers/numeric.ts';
 import { makePoint } from '../models/cases.ts';
 import type { ModelPoint } from '../models/cases.ts';
 import { oracleValue } from '../oracle/mathjs.ts';
-import { DEFAULT_MAX_N, generateModel } from './generate.ts';
+import { DEFAULT_MAX_N, OBJECT_NAMES, generateModel } from './generate.ts';
 import type { GeneratedModel } from './generate.ts';
 
 /** Value against the oracle, relative to max(1, |value|). */
@@ -102,7 +107,22 @@ function labelled<T>(what: string, f: () => T): T {
   }
 }
 
-function checkAt(mod: GeneratedModule, m: GeneratedModel, point: ModelPoint, where: string): Results {
+/**
+ * The model and data as the math.js oracle sees them: math.js mishandles functions and
+ * arguments named like Object.prototype members (`f(constructor) = …` reads the outer name), so
+ * those are renamed, which changes nothing else.
+ */
+function forOracle(source: string, data: ModelPoint['data']): { source: string; data: ModelPoint['data'] } {
+  const alias = (name: string): string => {
+    const k = OBJECT_NAMES.indexOf(name);
+    return k < 0 ? name : `zzObjectName${k}`;
+  };
+  let out = source;
+  for (const name of OBJECT_NAMES) out = out.replace(new RegExp(`(?<![A-Za-z0-9_])${name}(?![A-Za-z0-9_])`, 'g'), alias(name));
+  return { source: out, data: Object.fromEntries(Object.entries(data).map(([k, v]) => [alias(k), v])) };
+}
+
+function checkAt(mod: GeneratedModule, m: GeneratedModel, point: ModelPoint, where: string, fd = true): Results {
   // Every kernel call says, when it throws, which one it was.
   const value = (t: ArrayLike<number>, d: ModelPoint['data']): number => labelled(`${where}: value()`, () => mod.value(t, d));
   const gradient = (t: ArrayLike<number>, d: ModelPoint['data'], out?: Float64Array): Float64Array => labelled(`${where}: gradient()`, () => mod.gradient(t, d, out));
@@ -110,7 +130,8 @@ function checkAt(mod: GeneratedModule, m: GeneratedModel, point: ModelPoint, whe
   const evaluate = (t: ArrayLike<number>, d: ModelPoint['data']): ReturnType<GeneratedModule['evaluate']> => labelled(`${where}: evaluate()`, () => mod.evaluate(t, d));
   const n = point.theta.length;
   const v = value(point.theta, point.data);
-  const ref = labelled(`${where}: the math.js oracle`, () => oracleValue(m.source, point.theta, point.data));
+  const safe = forOracle(m.source, point.data);
+  const ref = labelled(`${where}: the math.js oracle`, () => oracleValue(safe.source, point.theta, safe.data));
   if (!Number.isFinite(ref)) throw new Error(`${where}: the oracle's value is ${ref} (the generator keeps values finite)`);
   assertScalarClose(`${where}: value vs the math.js oracle`, v, ref, ORACLE_TOL);
 
@@ -118,7 +139,7 @@ function checkAt(mod: GeneratedModule, m: GeneratedModel, point: ModelPoint, whe
   if (g.length !== n) throw new Error(`${where}: gradient has length ${g.length}, expected ${n}`);
   const badG = firstNonFinite(g);
   if (badG >= 0) throw new Error(`${where}: gradient[${badG}] = ${g[badG]}`);
-  assertCloseFd(`${where}: gradient vs finite differences of value`, g, (h) => fdGradient((t) => value(t, point.data), point.theta, h));
+  if (fd) assertCloseFd(`${where}: gradient vs finite differences of value`, g, (h) => fdGradient((t) => value(t, point.data), point.theta, h));
 
   const H = hessian(point.theta, point.data);
   if (H.length !== n * n) throw new Error(`${where}: Hessian has length ${H.length}, expected ${n * n}`);
@@ -126,7 +147,7 @@ function checkAt(mod: GeneratedModule, m: GeneratedModel, point: ModelPoint, whe
   if (badH >= 0) throw new Error(`${where}: Hessian[${Math.floor(badH / n)}, ${badH % n}] = ${H[badH]}`);
   const asym = asymmetry(H, n);
   if (asym !== null) throw new Error(`${where}: the Hessian is not exactly symmetric: ${asym}`);
-  assertCloseFd(`${where}: Hessian vs finite differences of gradient`, H, (h) => fdHessian((t) => gradient(t, point.data), point.theta, h), n);
+  if (fd) assertCloseFd(`${where}: Hessian vs finite differences of gradient`, H, (h) => fdHessian((t) => gradient(t, point.data), point.theta, h), n);
 
   const all = evaluate(point.theta, point.data);
   assertScalarClose(`${where}: evaluate().value vs value()`, all.value, v, EVALUATE_TOL);
@@ -155,6 +176,44 @@ export interface CheckOptions {
   onModel?: (m: GeneratedModel) => void;
   /** Sizes of every run-time dim at the two points, instead of the model's own (drawn in 2..5). */
   sizes?: readonly [number, number];
+  /** Called with each generated TypeScript module (the model's, and its mirror's), for a type check. */
+  onCode?: (fileName: string, code: string) => void;
+}
+
+/** The mirror's gradient and Hessian against the model's: the same formulas but for the tail term. */
+const MIRROR_TOL = 1e-12;
+
+/** Sizes of the run-time dims at which the work is counted. */
+const COST_SIZES = [12, 24, 48];
+
+/**
+ * The Hessian's work may not grow faster in the run-time dims than the value's or the
+ * gradient's: growth orders from loop iterations at three sizes (differences, so that the work
+ * that does not depend on N cancels), with 0.4 of slack for lower-order terms.
+ */
+async function checkCost(code: string, m: GeneratedModel): Promise<void> {
+  const { module: mod, count, reset } = await loadCounting(code);
+  const entries = ['value', 'gradient', 'hessian'] as const;
+  const work: Record<(typeof entries)[number], number[]> = { value: [], gradient: [], hessian: [] };
+  for (const N of COST_SIZES) {
+    const p = makePoint(m.seed, m.source, { dims: Object.fromEntries(m.symbolicDims.map((d) => [d.name, N])) }, 2);
+    for (const e of entries) {
+      reset();
+      mod[e](p.theta, p.data);
+      work[e].push(count());
+    }
+  }
+  const order = (w: number[]): number => {
+    const d1 = w[1]! - w[0]!;
+    const d2 = w[2]! - w[1]!;
+    return d1 <= 0 || d2 <= 0 ? 0 : Math.log2(d2 / d1);
+  };
+  const allowed = Math.max(order(work.value), order(work.gradient)) + 0.4;
+  const h = order(work.hessian);
+  if (h > allowed) {
+    const table = entries.map((e) => `${e} ${work[e].join(', ')}`).join('; ');
+    throw new Error(`the Hessian's work grows as N^${h.toFixed(2)}, faster than the value's and the gradient's (N^${(allowed - 0.4).toFixed(2)}); loop iterations at N = ${COST_SIZES.join(', ')}: ${table}`);
+  }
 }
 
 /** Generates, compiles and checks model `index` of stream `seed`; throws a FuzzFailure on failure. */
@@ -166,21 +225,45 @@ export async function checkModel(seed: number, index: number, options: CheckOpti
   const label = `model #${index} of seed ${seed} (rerun: ${rerun})`;
   // A compile error or a throw is a failure: the generator only makes valid models.
   let mod: GeneratedModule;
+  let code: string;
+  let mirror: { mod: GeneratedModule; m: GeneratedModel; sameGradient: boolean } | null = null;
   try {
-    mod = (await compileModel(m.source, `fuzz_${seed}_${index}.hess`)).module;
+    ({ module: mod, code } = await compileModel(m.source, `fuzz_${seed}_${index}.hess`));
+    options.onCode?.(`fuzz_${seed}_${index}.ts`, code);
+    if (m.mirror) {
+      const c = await compileModel(m.mirror.source, `fuzz_${seed}_${index}_mirror.hess`);
+      options.onCode?.(`fuzz_${seed}_${index}_mirror.ts`, c.code);
+      const { mirror: _, ...rest } = m;
+      mirror = { mod: c.module, m: { ...rest, source: m.mirror.source }, sameGradient: m.mirror.sameGradient };
+    }
   } catch (err) {
     return withContext(m, label, null, () => {
       throw err;
     });
   }
+  const checkPoint = (point: ModelPoint, where: string): Results => {
+    if (mirror === null) return checkAt(mod, m, point, where);
+    const own = checkAt(mod, m, point, where, false);
+    const ref = checkAt(mirror.mod, mirror.m, point, `${where}, the mirror`);
+    if (mirror.sameGradient) assertClose(`${where}: gradient vs the mirror's`, own.gradient, ref.gradient, MIRROR_TOL);
+    assertClose(`${where}: Hessian vs the mirror's`, own.hessian, ref.hessian, MIRROR_TOL, point.theta.length);
+    return own;
+  };
   const dims = (k: 0 | 1): Record<string, number> =>
     Object.fromEntries(m.symbolicDims.map((d, j) => [d.name, options.sizes === undefined ? d.sizes[k] : options.sizes[k] + j]));
   const first = makePoint(m.seed, m.source, { dims: dims(0) }, 0);
-  const firstResults = withContext(m, label, first, () => checkAt(mod, m, first, 'at the first point'));
+  const firstResults = withContext(m, label, first, () => checkPoint(first, 'at the first point'));
   if (m.symbolicDims.length > 0) {
     // The same loaded module at other sizes of the run-time dims, then back at the first sizes.
     const second = makePoint(m.seed, m.source, { dims: dims(1) }, 1);
-    withContext(m, label, second, () => checkAt(mod, m, second, `at ${JSON.stringify(dims(1))}`));
+    withContext(m, label, second, () => checkPoint(second, `at ${JSON.stringify(dims(1))}`));
     withContext(m, label, first, () => checkRepeat(mod, first, firstResults, `back at the first point, after ${JSON.stringify(dims(1))}`));
+    try {
+      await checkCost(code, m);
+    } catch (err) {
+      withContext(m, label, null, () => {
+        throw err;
+      });
+    }
   }
 }

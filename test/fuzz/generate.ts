@@ -17,6 +17,19 @@ export interface GeneratedModel {
   readonly source: string;
   /** The run-time dims, each with two different sizes to evaluate at. */
   readonly symbolicDims: readonly { name: string; sizes: readonly [number, number] }[];
+  /**
+   * For a model with a term in a tail of σ, softplus or tanh (σ(30 + w) scaled by 1e13): the same
+   * model with that term rewritten through the negative tail (σ(u) → −σ(−u), tanh(u) →
+   * −2σ(−2u), softplus(u) → softplus(−u)), which has the same Hessian (and, but for softplus,
+   * the same gradient) and a value whose finite differences are meaningful; the original's value
+   * (1e13·(1 − 1e-13)) is not.
+   */
+  readonly mirror?: { readonly source: string; readonly sameGradient: boolean };
+}
+
+export interface GenerateOptions {
+  /** Tail terms and scales that float32 represents (for the WGSL target's random test). */
+  readonly float32?: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -67,8 +80,10 @@ const call = (f: string, args: readonly Ex[], shape: Shape, mag: number): Ex => 
 
 function binary(op: string, a: Ex, b: Ex, shape: Shape, mag: number): Ex {
   if (op === '+' || op === '-') return { text: `${paren(a, ADD)} ${op} ${paren(b, MUL)}`, prec: ADD, shape, mag };
-  if (op === '*' || op === '/' || op === '.*' || op === './') return { text: `${paren(a, MUL)} ${op} ${paren(b, UNARY)}`, prec: MUL, shape, mag };
-  if (op === '^' || op === '.^') return { text: `${paren(a, POSTFIX)} ${op} ${paren(b, UNARY)}`, prec: POW, shape, mag };
+  // Glued, a number before a dotted operator reads as the number: `1e0.*x` is `1e0 .* x`.
+  const sp = op.startsWith('.') && glueDotted && extraRng !== null && chance(extraRng, 0.6) ? '' : ' ';
+  if (op === '*' || op === '/' || op === '.*' || op === './') return { text: `${paren(a, MUL)}${sp}${op}${sp}${paren(b, UNARY)}`, prec: MUL, shape, mag };
+  if (op === '^' || op === '.^') return { text: `${paren(a, POSTFIX)}${sp}${op}${sp}${paren(b, UNARY)}`, prec: POW, shape, mag };
   throw new Error(`generator: unknown operator ${op}`);
 }
 
@@ -132,7 +147,15 @@ function shuffle<T>(rng: Rng, xs: readonly T[]): T[] {
 
 const chance = (rng: Rng, p: number): boolean => rng.next() < p;
 
-/** A number literal in one of the lexical forms of the spec. */
+/**
+ * The stream of a model's issue-11 kinds (glued operators, awkward names, centered terms, domain
+ * edges, tails): separate from the main stream, so that models without them stay as they were.
+ */
+let extraRng: Rng | null = null;
+/** Whether this model writes dotted operators without spaces (`2.*x`, `1e0./y`). */
+let glueDotted = false;
+
+/** A number literal in one of the lexical forms of the spec (and the extensions `2.`, `1.e3`). */
 function numberText(rng: Rng, v: number): string {
   const forms = [String(v)];
   if (v > 0 && v < 1) forms.push(String(v).replace(/^0/, ''));
@@ -140,7 +163,9 @@ function numberText(rng: Rng, v: number): string {
     const exp = Math.floor(Math.log10(Math.abs(v)));
     const mant = Number((v / 10 ** exp).toPrecision(12));
     forms.push(`${mant}e${exp}`, `${mant}E${exp}`);
+    if (extraRng !== null && Number.isInteger(mant)) forms.push(`${mant}.e${exp}`);
   }
+  if (extraRng !== null && Number.isInteger(v)) forms.push(`${v}.`);
   return pick(rng, forms);
 }
 
@@ -314,6 +339,7 @@ class Gen {
       ];
       return this.squash(pickWeighted(rng, generic, (o) => o[0])[1]() ?? this.leaf(scope, s));
     }
+    if (extraRng !== null && s.some((x) => typeof x === 'string') && chance(extraRng, 0.08)) return this.squash(this.centered(scope, s, d));
     const options: Option[] = [
       [5, () => this.elementwise(scope, s, d)],
       [4, () => this.fn(scope, s, d)],
@@ -405,13 +431,52 @@ class Gen {
     if (pairs.length === 0) return null;
     let [sa, sb] = pick(rng, pairs);
     if (chance(rng, 0.5)) [sa, sb] = [sb, sa];
-    const a = this.expr(scope, sa, d - 1);
+    let a = this.expr(scope, sa, d - 1);
     const b = this.expr(scope, sb, d - 1);
     const op = pick(rng, ['+', '-', '.*', './', '+', '.*']);
+    // Glued, a number on the left of a dotted operator: `2..*x`, `1e0./y`, `1.e0.*z`.
+    if (glueDotted && extraRng !== null && (op === '.*' || op === './') && shapeKey(sb) === shapeKey(s) && chance(extraRng, 0.5)) a = num(extraRng, pick(extraRng, [2, 1, 0.5, 3, 1.5]));
     if (op === '+' || op === '-') return binary(op, a, b, s, a.mag + b.mag);
     if (op === '.*') return binary(op, a, b, s, a.mag * b.mag);
     const den = this.positive(b);
     return binary('./', a, den.e, s, a.mag / den.lo);
+  }
+
+  /**
+   * A term centered over the batch, `a - mean(a)` (or `mean(a, 1)` for a matrix), maybe squared:
+   * its Hessian meets the batch three times over, and must still cost O(N).
+   */
+  centered(scope: Scope, s: Shape, d: number): Ex {
+    const xr = extraRng!;
+    let a = this.expr(scope, s, d - 1);
+    // Through a parameter, so that the Hessian does meet the batch (a centered data term has none).
+    const params = scope.viewsFor([]).filter((v) => v.owner.kind === 'param');
+    if (params.length > 0) a = binary(pick(xr, ['+', '+', '.*']), a, pick(xr, params).make(xr), s, a.mag + 1);
+    a = this.bounded(a, 3);
+    const byRow = s.length === 2 && typeof s[0] === 'string' && chance(xr, 0.5);
+    const m = byRow ? atom(`mean(${a.text}, 1)`, [s[1]!], a.mag) : call('mean', [a], [], a.mag);
+    const diff = binary('-', a, m, s, 2 * a.mag);
+    return chance(xr, 0.5) ? call('square', [diff], s, 4 * a.mag * a.mag) : diff;
+  }
+
+  /**
+   * A function at the edge of its domain, smooth in θ all the same: data with zeros (relu of
+   * data in [-1, 1]) to a θ-dependent power (∂(aᵖ)/∂p = aᵖ log a → 0 at a = 0), log1p at 1e-3
+   * from −1, sqrt of about 1e-6. Null when there is no data of shape `s`.
+   */
+  edge(scope: Scope, s: Shape, a: Ex): Ex | null {
+    const xr = extraRng!;
+    const form = xr.int(0, 2);
+    const sig = call('sigmoid', [a], s, 1);
+    if (form === 0) {
+      const data = scope.generic ? [] : scope.viewsFor(s).filter((v) => v.owner.kind === 'data');
+      if (data.length === 0) return null;
+      const base = call('relu', [pick(xr, data).make(xr)], s, 1);
+      const p = binary('+', num(xr, pick(xr, [1.5, 2, 0.75])), call('tanh', [a], s, 1), s, 3);
+      return binary('.^', base, p, s, 1);
+    }
+    if (form === 1) return atom(`log1p(0.001 .* (1 + ${sig.text}) - 1)`, s, 7);
+    return atom(`sqrt(1e-6 .* (1 + ${sig.text}))`, s, 0.0015);
   }
 
   /** A positive expression of `b`'s shape, with a lower bound. */
@@ -473,6 +538,10 @@ class Gen {
     const rng = this.rng;
     const a = this.expr(scope, s, d - 1);
     const m = a.mag;
+    if (extraRng !== null && chance(extraRng, 0.1)) {
+      const e = this.edge(scope, s, a);
+      if (e !== null) return e;
+    }
     const sq = (x: Ex): Ex => binary('.^', x, num(rng, 2), s, x.mag ** 2);
     // Fast-growing and periodic functions get bounded arguments.
     const b3 = this.bounded(a, 3);
@@ -623,6 +692,29 @@ const ARG_NAMES = ['a', 'x', 'p', 's'];
 /** Suffixes that keep names distinct across the lists above (and clear of keywords and built-ins). */
 const SUFFIXES = ['1', '_2', '_', '_x', 'B7'];
 const CONST_NAMES = ['lam', 'alpha', 'two', 'c0'];
+/** Names that JavaScript objects already have: every role must take them (issue 11). */
+export const OBJECT_NAMES = [
+  '__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf', 'isPrototypeOf', 'propertyIsEnumerable',
+  'toLocaleString', '__defineGetter__', '__lookupSetter__',
+];
+
+/**
+ * Terms in the tails of σ, softplus and tanh, as `scale * fn(at + w)`: the scale brings the
+ * derivatives (e^−30 ≈ 1e-13, e^−700 ≈ 1e-304) to order 1, where an inaccurate form (σ(1 − σ)
+ * is off by 1e-3 at 30 and 0 from 37 on) is seen. float32: tails it represents.
+ */
+const TAILS: Record<'f64' | 'f32', Record<'sigmoid' | 'softplus' | 'tanh', [at: number, scale: string][]>> = {
+  f64: {
+    sigmoid: [[30, '1e13'], [36, '1e15'], [700, '1e300'], [-30, '1e13'], [-36, '1e15'], [-700, '1e300']],
+    softplus: [[30, '1e13'], [36, '1e15'], [700, '1e300'], [-30, '1e13'], [-36, '1e15'], [-700, '1e300']],
+    tanh: [[19, '1e16'], [30, '1e25'], [350, '1e300'], [-19, '1e16'], [-30, '1e25'], [-350, '1e300']],
+  },
+  f32: {
+    sigmoid: [[30, '1e13'], [36, '1e15'], [-30, '1e13'], [-36, '1e15']],
+    softplus: [[30, '1e13'], [36, '1e15'], [-30, '1e13'], [-36, '1e15']],
+    tanh: [[10, '1e8'], [19, '1e16'], [-10, '1e8'], [-19, '1e16']],
+  },
+};
 /**
  * Parameter names whose kernel names meet when joined with underscores (grad_a_once for a_once and
  * for a's second part, hess_x_y_z for (x, y_z) and for (x_y, z)): compiled names must stay unique.
@@ -634,9 +726,21 @@ const CLASHING_PARAM_NAMES = ['a', 'a_once', 'x', 'y_z', 'x_y', 'z', 'a_a', 'onc
  * model. Its run-time dims get sizes in 2..5; `maxN`, the largest size they will be given, only
  * enters the magnitude bounds (a sum over N grows with N).
  */
-export function generateModel(seed: string, maxN = DEFAULT_MAX_N): GeneratedModel {
+export function generateModel(seed: string, maxN = DEFAULT_MAX_N, options: GenerateOptions = {}): GeneratedModel {
   const rng = makeRng(seed);
   const gen = new Gen(rng, maxN);
+  const xr = makeRng(`${seed}/issue-11`);
+  extraRng = xr;
+  glueDotted = chance(xr, 0.3);
+  // Sometimes names of Object.prototype members, in any role (each at most once).
+  const tricky = chance(xr, 0.3) ? shuffle(xr, OBJECT_NAMES) : [];
+  const trick = (name: string): string => (tricky.length > 0 && chance(xr, 0.35) ? tricky.pop()! : name);
+  // `__proto__` is the one that assignment to a plain object loses: as the batch dim, often.
+  const trickDim = (name: string): string => {
+    if (!tricky.includes('__proto__') || !chance(xr, 0.5)) return trick(name);
+    tricky.splice(tricky.indexOf('__proto__'), 1);
+    return '__proto__';
+  };
   const lines: string[] = [];
   // A statement continues on the next line after a binary operator or a comma, or inside ( or [.
   const breakLine = (text: string): string => {
@@ -656,7 +760,7 @@ export function generateModel(seed: string, maxN = DEFAULT_MAX_N): GeneratedMode
 
   // Fixed named dims (`dim K = 3`), written in some shapes in place of their size.
   const fixedDims: { name: string; size: number }[] = [];
-  if (chance(rng, 0.25)) fixedDims.push({ name: pick(rng, ['K', 'H']), size: fixedSize() });
+  if (chance(rng, 0.25)) fixedDims.push({ name: trick(pick(rng, ['K', 'H'])), size: fixedSize() });
   const dimText = (d: Dim): string => {
     if (typeof d === 'string') return d;
     const named = fixedDims.find((f) => f.size === d);
@@ -672,7 +776,7 @@ export function generateModel(seed: string, maxN = DEFAULT_MAX_N): GeneratedMode
   const symbolic: { name: string; sizes: [number, number] }[] = [];
   const symbolicFor = (): string => {
     if (symbolic.length === 0 || (symbolic.length === 1 && chance(rng, 0.15))) {
-      const name = symbolic.length === 0 ? 'N' : 'M';
+      const name = symbolic.length === 0 ? trickDim('N') : trick('M');
       const first = rng.int(2, 5);
       let second = rng.int(2, 5);
       if (second === first) second = first === 5 ? 2 : first + 1;
@@ -685,7 +789,7 @@ export function generateModel(seed: string, maxN = DEFAULT_MAX_N): GeneratedMode
   // Names: sometimes with digits and underscores (the same suffix on every name keeps them distinct).
   const suffix = chance(rng, 0.2) ? pick(rng, SUFFIXES) : '';
   const named = (xs: readonly string[]): string[] => xs.map((x) => x + suffix);
-  const dataNames = shuffle(rng, named(DATA_NAMES));
+  const dataNames = shuffle(rng, named(DATA_NAMES)).map(trick);
   const nData = pick(rng, [0, 1, 1, 2, 2, 2]);
   for (let i = 0; i < nData; i++) {
     const form = rng.int(0, 7);
@@ -705,7 +809,7 @@ export function generateModel(seed: string, maxN = DEFAULT_MAX_N): GeneratedMode
   const usualNames = shuffle(rng, named(PARAM_NAMES));
   // Drawn from a stream of its own, so that every other choice of the model stays as it was.
   const nameRng = makeRng(`${seed}/param-names`);
-  const paramNames = suffix === '' && chance(nameRng, 0.25) ? shuffle(nameRng, CLASHING_PARAM_NAMES) : usualNames;
+  const paramNames = (suffix === '' && chance(nameRng, 0.25) ? shuffle(nameRng, CLASHING_PARAM_NAMES) : usualNames).map(trick);
   const nParams = rng.int(1, 3);
   for (let i = 0; i < nParams; i++) {
     const form = rng.int(0, 5);
@@ -724,9 +828,10 @@ export function generateModel(seed: string, maxN = DEFAULT_MAX_N): GeneratedMode
   for (const s of symbolic) if (chance(rng, 0.5)) scope.scalars.push({ text: s.name, mag: maxN });
 
   const nConsts = pick(rng, [0, 0, 1, 2]);
+  const constNames = CONST_NAMES.map(trick);
   const consts: { name: string; value: number }[] = [];
   for (let i = 0; i < nConsts; i++) {
-    const name = CONST_NAMES[i]!;
+    const name = constNames[i]!;
     const form = rng.int(0, 3);
     let text: string;
     let value: number;
@@ -770,6 +875,8 @@ export function generateModel(seed: string, maxN = DEFAULT_MAX_N): GeneratedMode
   const defs: Named[] = [];
   const fns: { fn: Fn; calls: number }[] = [];
   const nDefs = pick(rng, [0, 1, 1, 2, 2, 3]);
+  const defNames = named(DEF_NAMES).map(trick);
+  const fnNames = named(FN_NAMES).map(trick);
   const nFns = pick(rng, [0, 0, 1, 1, 2]);
   const late = decls.slice(decls.length - nLate);
   const steps: ('def' | 'fn' | Named)[] = shuffle(rng, [...Array<'def'>(nDefs).fill('def'), ...Array<'fn'>(nFns).fill('fn'), ...late]);
@@ -781,7 +888,7 @@ export function generateModel(seed: string, maxN = DEFAULT_MAX_N): GeneratedMode
     if (typeof step === 'object') {
       declare(step);
     } else if (step === 'def') {
-      const name = named(DEF_NAMES)[defs.length]!;
+      const name = defNames[defs.length]!;
       const fresh = gen.newShapes(scope);
       const s = fresh.length > 0 && chance(rng, 0.3) ? pick(rng, fresh) : pick(rng, nonScalar(scope));
       const e = scope.has(s) ? gen.expr(scope, s, rng.int(1, 3)) : gen.constructive(scope, s, rng.int(1, 3));
@@ -791,12 +898,12 @@ export function generateModel(seed: string, maxN = DEFAULT_MAX_N): GeneratedMode
       defs.push(n);
       scope.add(n);
     } else {
-      const name = named(FN_NAMES)[fns.length]!;
+      const name = fnNames[fns.length]!;
       const nArgs = rng.int(1, 2);
       const generic = chance(rng, 0.35);
       const args: { name: string; shape: Shape }[] = [];
       const hidden = new Set<string>();
-      const argNames = shuffle(rng, named(ARG_NAMES));
+      const argNames = shuffle(rng, named(ARG_NAMES)).map(trick);
       for (let i = 0; i < nArgs; i++) {
         // Sometimes an argument shadows a param or data name (arguments are local names).
         const shadow = chance(rng, 0.2) ? scope.names.find((x) => (x.kind === 'param' || x.kind === 'data') && !hidden.has(x.name)) : undefined;
@@ -859,7 +966,22 @@ export function generateModel(seed: string, maxN = DEFAULT_MAX_N): GeneratedMode
     // A statement continues on the next line after a binary operator.
     objective += chance(rng, 0.2) ? ` ${op}\n    ${paren(t, MUL)}` : ` ${op} ${paren(t, MUL)}`;
   }
-  lines.push(breakLine(`minimize ${objective}`));
+  // A term in a tail of σ, softplus or tanh, appended whole (so that the mirror can replace it).
+  let tail: { text: string; mirror: string; sameGradient: boolean } | null = null;
+  if (chance(xr, 0.15)) {
+    const fn = pick(xr, ['sigmoid', 'softplus', 'tanh'] as const);
+    const [at, scale] = pick(xr, TAILS[options.float32 ? 'f32' : 'f64'][fn]);
+    // Linear in θ inside (u″ = 0): the tail's own curvature is all the Hessian term has.
+    const view = pick(xr, viewsOf(pick(xr, paramDecls)));
+    const u = `${at} + ${view.make(xr).text}`;
+    const wrap = (inner: string) => (view.shape.length === 0 ? `${scale} * ${inner}` : `${scale} * sum(${inner})`);
+    const mirror =
+      fn === 'sigmoid' ? (at > 0 ? `-sigmoid(-(${u}))` : `sigmoid(${u})`)
+      : fn === 'softplus' ? (at > 0 ? `softplus(-(${u}))` : `softplus(${u})`)
+      : at > 0 ? `-2 * sigmoid(-2 * (${u}))` : `2 * sigmoid(2 * (${u}))`;
+    tail = { text: wrap(`${fn}(${u})`), mirror: wrap(mirror), sameGradient: !(fn === 'softplus' && at > 0) };
+  }
+  lines.push(breakLine(`minimize ${objective}`) + (tail ? ` + ${tail.text}` : ''));
 
   // Blank and comment-only lines between statements; sometimes CRLF line ends.
   const out = [`# fuzz model ${seed}`];
@@ -869,5 +991,11 @@ export function generateModel(seed: string, maxN = DEFAULT_MAX_N): GeneratedMode
     out.push(line);
   }
   const eol = chance(rng, 0.05) ? '\r\n' : '\n';
-  return { seed, source: `${out.join('\n')}\n`.replace(/\n/g, eol), symbolicDims: symbolic };
+  extraRng = null;
+  glueDotted = false;
+  const source = `${out.join('\n')}\n`.replace(/\n/g, eol);
+  if (!tail) return { seed, source, symbolicDims: symbolic };
+  const at = source.lastIndexOf(tail.text);
+  const mirror = source.slice(0, at) + tail.mirror + source.slice(at + tail.text.length);
+  return { seed, source, symbolicDims: symbolic, mirror: { source: mirror, sameGradient: tail.sameGradient } };
 }

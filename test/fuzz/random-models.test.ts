@@ -1,6 +1,9 @@
 // Differential fuzzing: random valid models from ./generate.ts, each compiled, loaded and checked
 // by ./check.ts (value against the math.js oracle, gradient and Hessian against finite
-// differences, exact symmetry, a second size of the run-time dims through the same module).
+// differences, exact symmetry, a second size of the run-time dims through the same module, the
+// growth of the Hessian's work in N), then every generated module type-checked in one tsc
+// program under the flags the README promises (strict, noUnusedLocals, noUnusedParameters,
+// noImplicitReturns, exactOptionalPropertyTypes).
 //
 //   HESSGEN_FUZZ_COUNT=2000 npx vitest run test/fuzz     many more models (default 150)
 //   HESSGEN_FUZZ_SEED=7                                   another stream of models (default 1)
@@ -8,7 +11,8 @@
 //   HESSGEN_FUZZ_PRINT=1                                  print every model's source
 //   HESSGEN_FUZZ_N=13,37                                  sizes of the run-time dims at the two points
 //                                                         (default: drawn per model in 2..5)
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { typeCheck, type SourceFile } from '../helpers/typecheck.ts';
 import { checkModel } from './check.ts';
 
 function envInt(name: string, fallback: number): number {
@@ -34,12 +38,19 @@ function parseSizes(raw: string | undefined): [number, number] | undefined {
 }
 
 describe(`random models (seed ${SEED})`, () => {
+  const files: SourceFile[] = [];
   for (const index of indices) {
     it(`model #${index}`, { timeout: 60_000 }, async () => {
       await checkModel(SEED, index, {
         sizes,
         onModel: PRINT ? (m) => console.log(`--- model #${index} ---\n${m.source}`) : undefined,
+        onCode: (name, code) => files.push({ name, code }),
       });
     });
   }
+  // Runs after the models (vitest runs a file's tests in order): every module that compiled.
+  it('every generated module type-checks under the promised flags', { timeout: 300_000 }, () => {
+    expect(files.length).toBeGreaterThan(0);
+    expect(typeCheck(files)).toEqual([]);
+  });
 });

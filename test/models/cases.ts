@@ -177,7 +177,8 @@ export function makePoint(name: string, source: string, c: ModelCase, seed = 0, 
   for (const d of decls.data) {
     const shape = shapeOf(d.shape, dims);
     const values = drawArray(rng, c.data?.[d.name] ?? { lo: -1, hi: 1 }, shape);
-    data[d.name] = shape.length === 0 ? values[0]! : Float64Array.from(values);
+    // Defined, not assigned: a data array named `__proto__` must be an own property.
+    Object.defineProperty(data, d.name, { value: shape.length === 0 ? values[0]! : Float64Array.from(values), enumerable: true, writable: true, configurable: true });
   }
   return { theta, data, dims };
 }

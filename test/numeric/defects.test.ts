@@ -3,11 +3,9 @@
 // batch, removable singularities of powers, the tails of σ and softplus, unused parameters of
 // empty kernels, and the run-time checks (no rows, uninferable dims, missing data, aliased out).
 import { describe, expect, it } from 'vitest';
-import ts from 'typescript';
-import { transform } from 'esbuild';
 import { compile } from '../../compiler/index.ts';
 import { compileModel, compileToTs } from '../helpers/load.ts';
-import type { GeneratedModule } from '../helpers/load.ts';
+import { loadCounting } from '../helpers/count.ts';
 import { assertClose, assertScalarClose, fdGradient, fdHessian } from '../helpers/numeric.ts';
 import { typeCheck } from '../helpers/typecheck.ts';
 
@@ -88,36 +86,6 @@ minimize sum(FUN(DEF)) + sum(logsumexp(DATA, 2)) * sum(PARAM) / DIM + FIX * sum(
 });
 
 // ---- 3. cost ---------------------------------------------------------------------------------
-
-/**
- * Loads generated code with every loop body counting its iterations (a TypeScript transform, so
- * it does not depend on how the emitter lays loops out): the count is the work done, to within
- * a constant per iteration.
- */
-async function loadCounting(code: string): Promise<{ module: GeneratedModule; count: () => number; reset: () => void }> {
-  const f = ts.factory;
-  const counter = f.createExpressionStatement(f.createPostfixIncrement(f.createPropertyAccessExpression(f.createIdentifier('__ops'), 'n')));
-  const visit = (ctx: ts.TransformationContext) => {
-    const v = (node: ts.Node): ts.Node => {
-      const n = ts.visitEachChild(node, v, ctx);
-      if (ts.isForStatement(n) || ts.isForOfStatement(n) || ts.isWhileStatement(n)) {
-        const body = ts.isBlock(n.statement) ? [...n.statement.statements] : [n.statement];
-        const block = f.createBlock([counter, ...body], true);
-        if (ts.isForStatement(n)) return f.updateForStatement(n, n.initializer, n.condition, n.incrementor, block);
-        if (ts.isForOfStatement(n)) return f.updateForOfStatement(n, n.awaitModifier, n.initializer, n.expression, block);
-        return f.updateWhileStatement(n, n.expression, block);
-      }
-      return n;
-    };
-    return (sf: ts.SourceFile) => v(sf) as ts.SourceFile;
-  };
-  const sf = ts.createSourceFile('m.ts', code, ts.ScriptTarget.ES2022, true, ts.ScriptKind.TS);
-  const out = ts.transform(sf, [visit]);
-  const printed = `export const __ops = { n: 0 };\n${ts.createPrinter().printFile(out.transformed[0]!)}`;
-  const js = await transform(printed, { loader: 'ts', format: 'esm', target: 'es2022' });
-  const mod = (await import(/* @vite-ignore */ `data:text/javascript;base64,${Buffer.from(js.code).toString('base64')}`)) as GeneratedModule & { __ops: { n: number } };
-  return { module: mod, count: () => mod.__ops.n, reset: () => (mod.__ops.n = 0) };
-}
 
 describe('3. the Hessian costs O(N) when its symbolic form does', () => {
   const MODELS: Record<string, string> = {
