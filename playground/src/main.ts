@@ -80,6 +80,8 @@ const figures = $('figures');
 
 let current: Compiled | null = null;
 let diagnostics: Diagnostic[] = [];
+/** The editor's text does not compile (errors, or a compiler failure): nothing to evaluate. */
+let broken = false;
 let inputs: Inputs | null = null;
 let inputsKey = '';
 let inputsEdited = false;
@@ -97,7 +99,7 @@ let idleWaiters: (() => void)[] = [];
 function settle(): void {
   pending--;
   if (pending === 0) {
-    document.body.dataset.state = diagnostics.length > 0 ? 'error' : 'ready';
+    document.body.dataset.state = broken ? 'error' : 'ready';
     const ws = idleWaiters;
     idleWaiters = [];
     for (const w of ws) w();
@@ -246,6 +248,7 @@ async function recompile(): Promise<void> {
 
 function showDiagnostics(ds: Diagnostic[], internal?: string): void {
   diagnostics = ds;
+  broken = ds.length > 0 || internal !== undefined;
   editor.setMarks(ds);
   const items = ds.map((d) => {
     const li = document.createElement('li');
@@ -340,7 +343,7 @@ function seed(): number {
 async function evaluate(withGpu: boolean): Promise<void> {
   evalError.hidden = true;
   const c = current;
-  if (!c || diagnostics.length > 0) return;
+  if (!c || broken) return;
   if (inputsEdited) {
     try {
       inputs = parseInputs(inputsText.value, c.model);
