@@ -9,7 +9,7 @@ import { deviceOrSkip } from '../helpers/gpu.ts';
 
 const sig = (x: number) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)));
 const REF: Record<string, (x: number) => number> = {
-  exp: Math.exp, log: Math.log, log1p: Math.log1p, log1p_d1: (x) => 1 / (1 + x), log1p_d2: (x) => -1 / ((1 + x) * (1 + x)),
+  exp: Math.exp, log: Math.log, log0: (x) => (x === 0 ? -1e15 : Math.log(x)), log1p: Math.log1p, log1p_d1: (x) => 1 / (1 + x), log1p_d2: (x) => -1 / ((1 + x) * (1 + x)),
   expm1: Math.expm1, abs: Math.abs, sign: Math.sign, sin: Math.sin, cos: Math.cos, tan: Math.tan,
   tan_d1: (x) => 1 / Math.cos(x) ** 2, tan_d2: (x) => (2 * Math.sin(x)) / Math.cos(x) ** 3,
   atan: Math.atan, atan_d1: (x) => 1 / (1 + x * x), atan_d2: (x) => (-2 * x) / (1 + x * x) ** 2,
@@ -24,6 +24,8 @@ function domain(name: string): number[] {
   const small = [1e-8, -1e-8, 1e-5, -1e-5, 3e-4, -3e-4, 0.01, -0.01];
   if (name.startsWith('log1p')) return [...grid(-0.9, 20), ...small];
   if (name === 'log') return grid(0.01, 50);
+  // A power's log (a .^ b): finite at 0.
+  if (name === 'log0') return [0, ...grid(0.01, 50)];
   if (name.startsWith('tan')) return name.startsWith('tanh') ? [...grid(-30, 30), ...small] : grid(-1.4, 1.4);
   if (name === 'exp' || name === 'sinh' || name === 'cosh' || name === 'expm1') return [...grid(-20, 20), ...small];
   return [...grid(-30, 30), ...small];

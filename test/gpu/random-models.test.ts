@@ -5,9 +5,12 @@
 //   HESSGEN_GPU_FUZZ_SEED=7 / HESSGEN_GPU_FUZZ_ONLY=12                  another stream / one model
 import { describe, expect, it } from 'vitest';
 import { modelSeed } from '../fuzz/check.ts';
-import { generateModel } from '../fuzz/generate.ts';
+import { DEFAULT_MAX_N, generateModel } from '../fuzz/generate.ts';
+import { join } from 'node:path';
+import { repoRoot } from '../helpers/fixtures.ts';
 import { compileToGpu, deviceOrSkip, loadGpu } from '../helpers/gpu.ts';
-import { compileModel } from '../helpers/load.ts';
+import { compileModel, compileToTs } from '../helpers/load.ts';
+import { typeCheck, type SourceFile } from '../helpers/typecheck.ts';
 import { makePoint } from '../models/cases.ts';
 import { relativeError } from '../helpers/numeric.ts';
 
@@ -23,7 +26,8 @@ describe(`random models on the GPU (seed ${SEED})`, () => {
   for (const index of indices) {
     it(`model #${index}`, { timeout: 120_000 }, async (ctx) => {
       const device = await deviceOrSkip(ctx);
-      const m = generateModel(modelSeed(SEED, 1000 + index));
+      // Tail terms float32 represents (σ at ±30, not ±700).
+      const m = generateModel(modelSeed(SEED, 1000 + index), DEFAULT_MAX_N, { float32: true });
       const label = `gpu_fuzz_${SEED}_${index}`;
       const why = `model #${index} (rerun: HESSGEN_GPU_FUZZ_SEED=${SEED} HESSGEN_GPU_FUZZ_ONLY=${index})\n${m.source}`;
       const { module: cpu } = await compileModel(m.source, `${label}.hess`);
@@ -46,4 +50,19 @@ describe(`random models on the GPU (seed ${SEED})`, () => {
       expect(relativeError(r.hessian, ref.hessian), `Hessian of ${why} (float32 input sensitivity ${sensitivity.toExponential(1)})`).toBeLessThan(TOL);
     });
   }
+  // Every model's GPU module (with the runtime it imports) and TypeScript module, in one tsc
+  // program under the flags the README promises; needs no adapter.
+  it('every generated module type-checks under the promised flags', { timeout: 300_000 }, () => {
+    const files: SourceFile[] = [];
+    for (const index of indices) {
+      const m = generateModel(modelSeed(SEED, 1000 + index), DEFAULT_MAX_N, { float32: true });
+      const label = `gpu_fuzz_${SEED}_${index}`;
+      files.push({ name: `${label}.gpu.ts`, code: compileToGpu(m.source, `${label}.hess`) }, { name: `${label}.ts`, code: compileToTs(m.source, `${label}.hess`) });
+    }
+    const errors = typeCheck(files, {
+      runtime: join(repoRoot, 'runtime', 'index.ts'),
+      webgpuTypes: join(repoRoot, 'node_modules', '@webgpu', 'types', 'dist', 'index.d.ts'),
+    });
+    expect(errors).toEqual([]);
+  });
 });
