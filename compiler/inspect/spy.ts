@@ -72,7 +72,13 @@ function addLattice(
   const colHist = new Map<number, number>();
   const baseR = rowOffset + r0;
   const baseC = colOffset + c0;
+  const single = rowVals.length === 1 && colVals.length === 1;
   const visit = (rShift: number, cShift: number) => {
+    if (single) {
+      // One entry per shared assignment (diagonals and bands): no histograms needed.
+      counts[Math.floor((baseR + rShift + rowVals[0]!) / cell) * side + Math.floor((baseC + cShift + colVals[0]!) / cell)]! += weight;
+      return;
+    }
     rowHist.clear();
     colHist.clear();
     for (const r of rowVals) {
