@@ -20,7 +20,7 @@ describe('playground server', () => {
     await served?.close();
   }, 60_000);
 
-  it('prints a localhost URL and serves the page, the bundles and the styles with their types', async () => {
+  it('prints a localhost URL and serves the page, the bundles and the styles with their types', { timeout: 30_000 }, async () => {
     expect(served.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
     const page = await fetch(served.url);
     expect(page.status).toBe(200);
@@ -60,7 +60,7 @@ describe('playground server arguments', () => {
       expect(r.stderr).toMatch(/^playground: /);
       expect(r.stderr).toContain('usage: npm run playground [-- --port P]');
     }
-  });
+  }, 60_000);
 
   it('says which port is taken (exit status 1)', async () => {
     const blocker: Server = createServer();
@@ -74,5 +74,5 @@ describe('playground server arguments', () => {
     } finally {
       blocker.close();
     }
-  });
+  }, 60_000);
 });
