@@ -301,7 +301,7 @@ function table(rows: readonly (readonly string[])[], right: readonly boolean[]):
 export function formatReport(report: InspectReport): string {
   const lines: string[] = [];
   const shape = (s: readonly (number | string)[]) => (s.length ? `[${s.join(', ')}]` : 'scalar');
-  lines.push(`${report.sourcePath}: n = ${count(report.n)} parameters; Hessian ${count(report.n)} × ${count(report.n)}, ${count(report.entries)} structural nonzeros (${pct(report.entries, report.n * report.n)})`);
+  lines.push(`${report.sourcePath}: n = ${count(report.n)} parameter${report.n === 1 ? '' : 's'}; Hessian ${count(report.n)} × ${count(report.n)}, ${count(report.entries)} structural nonzeros (${pct(report.entries, report.n * report.n)})`);
   lines.push('');
   lines.push('θ layout');
   lines.push(...table([['  param', 'shape', 'offset', 'size'], ...report.params.map((p) => [`  ${p.name}`, shape(p.shape), count(p.offset), count(p.size)])], [false, false, true, true]));

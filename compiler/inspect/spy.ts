@@ -143,7 +143,7 @@ export function spySvg(report: InspectReport, options: { size?: number } = {}): 
   out.push(`<rect width="${width}" height="${height}" fill="#ffffff"/>`);
   out.push(`<text x="${left}" y="18" font-size="13" font-weight="bold" fill="#222">${esc(report.model)}: ∂²f/∂θ² structure</text>`);
   const fill = total ? (100 * report.entries) / total : 0;
-  out.push(`<text x="${left}" y="34" font-size="11" fill="#555">n = ${n.toLocaleString('en-US')}, ${report.entries.toLocaleString('en-US')} structural nonzeros (${fill >= 1 ? fill.toFixed(0) : fill.toPrecision(2)}%)</text>`);
+  out.push(`<text x="${left}" y="34" font-size="11" fill="#555">n = ${n.toLocaleString('en-US')}, ${report.entries.toLocaleString('en-US')} structural nonzeros (${fill >= 1 || fill === 0 ? fill.toFixed(0) : fill.toPrecision(2)}%)</text>`);
   out.push(`<g transform="translate(${left},${top})">`);
   out.push(`<rect width="${fx(plot)}" height="${fx(plot)}" fill="#ffffff" stroke="#999" stroke-width="1"/>`);
   // Cells grouped by shade into one path each; runs of equal shade along a row are one rectangle.
