@@ -109,8 +109,8 @@ for (const f of listFiles(join(dist, 'chunks')).map((c) => `chunks/${c}`)) {
   if (!jsOnly || Date.now() - statSync(join(dist, f)).mtimeMs > 60_000) rmSync(join(dist, f), { force: true });
 }
 if (!jsOnly) {
-  // Declarations of sources that no longer exist.
-  for (const f of listFiles(join(dist, 'types'))) if (!keep.has(`types/${f}`)) rmSync(join(dist, 'types', f), { force: true });
+  // A full build (what `npm pack` ships) is all of dist/: anything an earlier build left goes.
+  for (const f of listFiles(dist)) if (!keep.has(f)) rmSync(join(dist, f), { force: true });
 }
 rmSync(tmp, { recursive: true, force: true });
 
