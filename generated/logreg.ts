@@ -40,6 +40,9 @@ interface State {
   value: Float64Array;
   gradient: Float64Array;
   hessian: Float64Array;
+  hessianDiagonal: Float64Array;
+  v: ArrayLike<number>; // the direction of H·v
+  hvp: Float64Array;
   t4: Float64Array; // [N]
   t5: Float64Array; // [N]
   t7: Float64Array; // scalar
@@ -47,38 +50,46 @@ interface State {
   t9: Float64Array; // scalar
   t10: Float64Array; // [N]
   t12: Float64Array; // [N]
-  t13: Float64Array; // [3, N]
-  t14: Float64Array; // [3, N]
+  t15: Float64Array; // [3, N]
+  t16: Float64Array; // [3, N]
+  t17: Float64Array; // [N]
 }
 
 const EMPTY = new Float64Array(0);
-const state: State = {
-  theta: EMPTY,
-  d_X: EMPTY,
-  d_t: EMPTY,
-  dim_N: -1,
-  len_N: 0,
-  off_N: 0,
-  capacity: 0,
-  value: new Float64Array(1),
-  gradient: EMPTY,
-  hessian: EMPTY,
-  t4: EMPTY,
-  t5: EMPTY,
-  t7: new Float64Array(1),
-  t8: new Float64Array(1),
-  t9: new Float64Array(1),
-  t10: EMPTY,
-  t12: EMPTY,
-  t13: EMPTY,
-  t14: EMPTY,
-};
+
+function createState(): State {
+  return {
+    theta: EMPTY,
+    d_X: EMPTY,
+    d_t: EMPTY,
+    dim_N: -1,
+    len_N: 0,
+    off_N: 0,
+    capacity: 0,
+    value: new Float64Array(1),
+    gradient: EMPTY,
+    hessian: EMPTY,
+    hessianDiagonal: EMPTY,
+    v: EMPTY,
+    hvp: EMPTY,
+    t4: EMPTY,
+    t5: EMPTY,
+    t7: new Float64Array(1),
+    t8: new Float64Array(1),
+    t9: new Float64Array(1),
+    t10: EMPTY,
+    t12: EMPTY,
+    t15: EMPTY,
+    t16: EMPTY,
+    t17: EMPTY,
+  };
+}
 
 /** Checks the inputs, reads the run-time dimensions off the data and sizes the workspace. */
-function bind(theta: ArrayLike<number>, data: Data): void {
+function bind(s: State, theta: ArrayLike<number>, data: Data): void {
   if (theta == null || typeof theta.length !== 'number') throw new RangeError('theta: expected an array of length 4');
   if (theta.length !== 4) throw new RangeError(`theta has length ${theta.length}, expected 4`);
-  state.theta = theta;
+  s.theta = theta;
   if (data === null || typeof data !== 'object') throw new RangeError(`data: expected an object with X, t, got ${data === null ? 'null' : typeof data}`);
   const input = data as unknown as Record<string, unknown>;
   const d_X = input["X"] as ArrayLike<number> | undefined;
@@ -86,21 +97,22 @@ function bind(theta: ArrayLike<number>, data: Data): void {
   const dim_N = d_X.length / (3);
   if (!Number.isInteger(dim_N) || d_X.length !== dim_N * 3) throw new RangeError(`data.X has length ${d_X.length}, expected a multiple of ${3} ([N, 3])`);
   if (dim_N === 0) throw new RangeError('data.X has length 0, so N = 0: run-time dimensions must be at least 1');
-  state.d_X = d_X;
+  s.d_X = d_X;
   const d_t = input["t"] as ArrayLike<number> | undefined;
   if (d_t == null || typeof d_t !== 'object' || typeof d_t.length !== 'number') throw new RangeError('data.t: expected an array of numbers ([N], row-major)');
   if (d_t.length !== dim_N) throw new RangeError(`data.t has length ${d_t.length}, expected ${dim_N} ([N], N = ${dim_N} from data.X)`);
-  state.d_t = d_t;
-  state.dim_N = dim_N;
+  s.d_t = d_t;
+  s.dim_N = dim_N;
   const capacity = Math.min(2, Math.max(1, dim_N));
-  if (capacity > state.capacity) {
-    state.capacity = capacity;
-    state.t4 = new Float64Array(capacity);
-    state.t5 = new Float64Array(capacity);
-    state.t10 = new Float64Array(capacity);
-    state.t12 = new Float64Array(capacity);
-    state.t13 = new Float64Array(capacity * 3);
-    state.t14 = new Float64Array(capacity * 3);
+  if (capacity > s.capacity) {
+    s.capacity = capacity;
+    s.t4 = new Float64Array(capacity);
+    s.t5 = new Float64Array(capacity);
+    s.t10 = new Float64Array(capacity);
+    s.t12 = new Float64Array(capacity);
+    s.t15 = new Float64Array(capacity * 3);
+    s.t16 = new Float64Array(capacity * 3);
+    s.t17 = new Float64Array(capacity);
   }
 }
 
@@ -236,11 +248,11 @@ function k_grad_b(s: State): void {
 /** Hessian block (w, w): 2 term(s) */
 function k_hess_w_w(s: State): void {
   const H = s.hessian;
-  const t13 = s.t13;
-  const t14 = s.t14;
+  const t15 = s.t15;
+  const t16 = s.t16;
   const t8 = s.t8;
   const len_N = s.len_N;
-  // hessian[i0, i1] += Σ_i2 t8·t13[i0, i2]·t14[i1, i2]
+  // hessian[i0, i1] += Σ_i2 t8·t15[i0, i2]·t16[i1, i2]
   {
     const p20 = t8[0];
     for (let i0 = 0; i0 < 3; i0++) {
@@ -252,12 +264,12 @@ function k_hess_w_w(s: State): void {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc21 += t13[b18 + i2] * t14[b19 + i2];
-            r1 += t13[b18 + i2 + 1] * t14[b19 + i2 + 1];
-            r2 += t13[b18 + i2 + 2] * t14[b19 + i2 + 2];
-            r3 += t13[b18 + i2 + 3] * t14[b19 + i2 + 3];
+            acc21 += t15[b18 + i2] * t16[b19 + i2];
+            r1 += t15[b18 + i2 + 1] * t16[b19 + i2 + 1];
+            r2 += t15[b18 + i2 + 2] * t16[b19 + i2 + 2];
+            r3 += t15[b18 + i2 + 3] * t16[b19 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc21 += t13[b18 + i2] * t14[b19 + i2];
+          for (const end = len_N; i2 < end; i2++) acc21 += t15[b18 + i2] * t16[b19 + i2];
           acc21 += r1 + r2 + r3;
         }
         addSymmetric(H, i0 * 4 + i1, i0 + i1 * 4, p20 * acc21);
@@ -280,10 +292,10 @@ function k_hess_w_w_once(s: State): void {
 /** Hessian block (w, b): 1 term(s) */
 function k_hess_w_b(s: State): void {
   const H = s.hessian;
-  const t13 = s.t13;
+  const t15 = s.t15;
   const t8 = s.t8;
   const len_N = s.len_N;
-  // hessian[i0] += Σ_i1 t8·t13[i0, i1]
+  // hessian[i0] += Σ_i1 t8·t15[i0, i1]
   {
     const p24 = t8[0];
     for (let i0 = 0; i0 < 3; i0++) {
@@ -293,12 +305,12 @@ function k_hess_w_b(s: State): void {
         let r1 = 0, r2 = 0, r3 = 0;
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          acc25 += t13[b23 + i1];
-          r1 += t13[b23 + i1 + 1];
-          r2 += t13[b23 + i1 + 2];
-          r3 += t13[b23 + i1 + 3];
+          acc25 += t15[b23 + i1];
+          r1 += t15[b23 + i1 + 1];
+          r2 += t15[b23 + i1 + 2];
+          r3 += t15[b23 + i1 + 3];
         }
-        for (const end = len_N; i1 < end; i1++) acc25 += t13[b23 + i1];
+        for (const end = len_N; i1 < end; i1++) acc25 += t15[b23 + i1];
         acc25 += r1 + r2 + r3;
       }
       addSymmetric(H, 3 + i0 * 4, 12 + i0, p24 * acc25);
@@ -332,6 +344,183 @@ function k_hess_b_b(s: State): void {
   }
 }
 
+/** H·v, block of w: 3 term(s) */
+function k_hvp_w(s: State): void {
+  const d_X = s.d_X;
+  const hvp = s.hvp;
+  const t12 = s.t12;
+  const t17 = s.t17;
+  const t8 = s.t8;
+  const v = s.v;
+  const len_N = s.len_N;
+  const off_N = s.off_N;
+  // hvp[i0] += Σ_i1 t8·X[i1, i0]·t12[i1]·t17[i1]
+  {
+    const p29 = t8[0];
+    for (let i0 = 0; i0 < 3; i0++) {
+      const b28 = off_N * 3 + i0;
+      let acc30 = 0;
+      {
+        let r1 = 0, r2 = 0, r3 = 0;
+        let i1 = 0;
+        for (const end = len_N - 3; i1 < end; i1 += 4) {
+          acc30 += d_X[b28 + i1 * 3] * t12[i1] * t17[i1];
+          r1 += d_X[b28 + (i1 + 1) * 3] * t12[i1 + 1] * t17[i1 + 1];
+          r2 += d_X[b28 + (i1 + 2) * 3] * t12[i1 + 2] * t17[i1 + 2];
+          r3 += d_X[b28 + (i1 + 3) * 3] * t12[i1 + 3] * t17[i1 + 3];
+        }
+        for (const end = len_N; i1 < end; i1++) acc30 += d_X[b28 + i1 * 3] * t12[i1] * t17[i1];
+        acc30 += r1 + r2 + r3;
+      }
+      hvp[i0] += p29 * acc30;
+    }
+  }
+  // hvp[i0] += Σ_i1 t8·X[i1, i0]·t12[i1]·v[b]
+  {
+    const p32 = t8[0] * v[3];
+    for (let i0 = 0; i0 < 3; i0++) {
+      const b31 = off_N * 3 + i0;
+      let acc33 = 0;
+      {
+        let r1 = 0, r2 = 0, r3 = 0;
+        let i1 = 0;
+        for (const end = len_N - 3; i1 < end; i1 += 4) {
+          acc33 += d_X[b31 + i1 * 3] * t12[i1];
+          r1 += d_X[b31 + (i1 + 1) * 3] * t12[i1 + 1];
+          r2 += d_X[b31 + (i1 + 2) * 3] * t12[i1 + 2];
+          r3 += d_X[b31 + (i1 + 3) * 3] * t12[i1 + 3];
+        }
+        for (const end = len_N; i1 < end; i1++) acc33 += d_X[b31 + i1 * 3] * t12[i1];
+        acc33 += r1 + r2 + r3;
+      }
+      hvp[i0] += p32 * acc33;
+    }
+  }
+}
+
+/** H·v, block of w: 3 term(s), the terms without the batch */
+function k_hvp_w_once(s: State): void {
+  const hvp = s.hvp;
+  const v = s.v;
+  // hvp[i0] += 0.01·v[w][i0]
+  {
+    for (let i0 = 0; i0 < 3; i0++) {
+      const p34 = 0.01 * v[i0];
+      hvp[i0] += p34;
+    }
+  }
+}
+
+/** H·v, block of b: 2 term(s) */
+function k_hvp_b(s: State): void {
+  const d_X = s.d_X;
+  const hvp = s.hvp;
+  const t12 = s.t12;
+  const t8 = s.t8;
+  const v = s.v;
+  const len_N = s.len_N;
+  const off_N = s.off_N;
+  // hvp += Σ_i0,i1 t8·t12[i0]·X[i0, i1]·v[w][i1]
+  {
+    const b36 = off_N * 3;
+    const p37 = t8[0];
+    let acc38 = 0;
+    for (let i0 = 0; i0 < len_N; i0++) {
+      for (let i1 = 0; i1 < 3; i1++) {
+        acc38 += t12[i0] * d_X[b36 + i0 * 3 + i1] * v[i1];
+      }
+    }
+    hvp[3] += p37 * acc38;
+  }
+  // hvp += Σ_i0 t8·t12[i0]·v[b]
+  {
+    const p39 = t8[0] * v[3];
+    let acc40 = 0;
+    {
+      let r1 = 0, r2 = 0, r3 = 0;
+      let i0 = 0;
+      for (const end = len_N - 3; i0 < end; i0 += 4) {
+        acc40 += t12[i0];
+        r1 += t12[i0 + 1];
+        r2 += t12[i0 + 2];
+        r3 += t12[i0 + 3];
+      }
+      for (const end = len_N; i0 < end; i0++) acc40 += t12[i0];
+      acc40 += r1 + r2 + r3;
+    }
+    hvp[3] += p39 * acc40;
+  }
+}
+
+/** Hessian diagonal, block of w: 2 term(s) */
+function k_hdiag_w(s: State): void {
+  const d_X = s.d_X;
+  const hessianDiagonal = s.hessianDiagonal;
+  const t12 = s.t12;
+  const t8 = s.t8;
+  const len_N = s.len_N;
+  const off_N = s.off_N;
+  // hessianDiagonal[i0] += Σ_i1 t8·X[i1, i0]·t12[i1]·X[i1, i0]
+  {
+    const p43 = t8[0];
+    for (let i0 = 0; i0 < 3; i0++) {
+      const b41 = off_N * 3 + i0;
+      const b42 = off_N * 3 + i0;
+      let acc44 = 0;
+      {
+        let r1 = 0, r2 = 0, r3 = 0;
+        let i1 = 0;
+        for (const end = len_N - 3; i1 < end; i1 += 4) {
+          acc44 += d_X[b41 + i1 * 3] * t12[i1] * d_X[b42 + i1 * 3];
+          r1 += d_X[b41 + (i1 + 1) * 3] * t12[i1 + 1] * d_X[b42 + (i1 + 1) * 3];
+          r2 += d_X[b41 + (i1 + 2) * 3] * t12[i1 + 2] * d_X[b42 + (i1 + 2) * 3];
+          r3 += d_X[b41 + (i1 + 3) * 3] * t12[i1 + 3] * d_X[b42 + (i1 + 3) * 3];
+        }
+        for (const end = len_N; i1 < end; i1++) acc44 += d_X[b41 + i1 * 3] * t12[i1] * d_X[b42 + i1 * 3];
+        acc44 += r1 + r2 + r3;
+      }
+      hessianDiagonal[i0] += p43 * acc44;
+    }
+  }
+}
+
+/** Hessian diagonal, block of w: 2 term(s), the terms without the batch */
+function k_hdiag_w_once(s: State): void {
+  const hessianDiagonal = s.hessianDiagonal;
+  // hessianDiagonal[i0] += 0.01
+  {
+    for (let i0 = 0; i0 < 3; i0++) {
+      hessianDiagonal[i0] += 0.01;
+    }
+  }
+}
+
+/** Hessian diagonal, block of b: 1 term(s) */
+function k_hdiag_b(s: State): void {
+  const hessianDiagonal = s.hessianDiagonal;
+  const t12 = s.t12;
+  const t8 = s.t8;
+  const len_N = s.len_N;
+  // hessianDiagonal += Σ_i0 t8·t12[i0]
+  {
+    const p46 = t8[0];
+    let acc47 = 0;
+    {
+      let r1 = 0, r2 = 0, r3 = 0;
+      let i0 = 0;
+      for (const end = len_N - 3; i0 < end; i0 += 4) {
+        acc47 += t12[i0];
+        r1 += t12[i0 + 1];
+        r2 += t12[i0 + 2];
+        r3 += t12[i0 + 3];
+      }
+      for (const end = len_N; i0 < end; i0++) acc47 += t12[i0];
+      acc47 += r1 + r2 + r3;
+    }
+    hessianDiagonal[3] += p46 * acc47;
+  }
+}
+
 /** t7: 2 term(s) */
 function k_k7(s: State): void {
   const d_t = s.d_t;
@@ -342,38 +531,38 @@ function k_k7(s: State): void {
   const off_N = s.off_N;
   // t7 += Σ_i0 t5[i0]
   {
-    let acc28 = 0;
+    let acc48 = 0;
     {
       let r1 = 0, r2 = 0, r3 = 0;
       let i0 = 0;
       for (const end = len_N - 3; i0 < end; i0 += 4) {
-        acc28 += t5[i0];
+        acc48 += t5[i0];
         r1 += t5[i0 + 1];
         r2 += t5[i0 + 2];
         r3 += t5[i0 + 3];
       }
-      for (const end = len_N; i0 < end; i0++) acc28 += t5[i0];
-      acc28 += r1 + r2 + r3;
+      for (const end = len_N; i0 < end; i0++) acc48 += t5[i0];
+      acc48 += r1 + r2 + r3;
     }
-    t7[0] += acc28;
+    t7[0] += acc48;
   }
   // t7 += Σ_i0 -1·t[i0]·t4[i0]
   {
-    const b29 = off_N;
-    let acc30 = 0;
+    const b49 = off_N;
+    let acc50 = 0;
     {
       let r1 = 0, r2 = 0, r3 = 0;
       let i0 = 0;
       for (const end = len_N - 3; i0 < end; i0 += 4) {
-        acc30 += d_t[b29 + i0] * t4[i0];
-        r1 += d_t[b29 + i0 + 1] * t4[i0 + 1];
-        r2 += d_t[b29 + i0 + 2] * t4[i0 + 2];
-        r3 += d_t[b29 + i0 + 3] * t4[i0 + 3];
+        acc50 += d_t[b49 + i0] * t4[i0];
+        r1 += d_t[b49 + i0 + 1] * t4[i0 + 1];
+        r2 += d_t[b49 + i0 + 2] * t4[i0 + 2];
+        r3 += d_t[b49 + i0 + 3] * t4[i0 + 3];
       }
-      for (const end = len_N; i0 < end; i0++) acc30 += d_t[b29 + i0] * t4[i0];
-      acc30 += r1 + r2 + r3;
+      for (const end = len_N; i0 < end; i0++) acc50 += d_t[b49 + i0] * t4[i0];
+      acc50 += r1 + r2 + r3;
     }
-    t7[0] += -acc30;
+    t7[0] += -acc50;
   }
 }
 
@@ -404,36 +593,36 @@ function k_k4(s: State): void {
     {
       let i0 = 0;
       for (const end = len_N - 3; i0 < end; i0 += 4) {
-        const b31_0 = off_N * 3 + i0 * 3;
-        const b31_1 = off_N * 3 + (i0 + 1) * 3;
-        const b31_2 = off_N * 3 + (i0 + 2) * 3;
-        const b31_3 = off_N * 3 + (i0 + 3) * 3;
-        let acc32_0 = 0, acc32_1 = 0, acc32_2 = 0, acc32_3 = 0;
+        const b51_0 = off_N * 3 + i0 * 3;
+        const b51_1 = off_N * 3 + (i0 + 1) * 3;
+        const b51_2 = off_N * 3 + (i0 + 2) * 3;
+        const b51_3 = off_N * 3 + (i0 + 3) * 3;
+        let acc52_0 = 0, acc52_1 = 0, acc52_2 = 0, acc52_3 = 0;
         for (let i1 = 0, end = 3; i1 < end; i1++) {
           const c0 = th[i1];
-          acc32_0 += c0 * d_X[b31_0 + i1];
-          acc32_1 += c0 * d_X[b31_1 + i1];
-          acc32_2 += c0 * d_X[b31_2 + i1];
-          acc32_3 += c0 * d_X[b31_3 + i1];
+          acc52_0 += c0 * d_X[b51_0 + i1];
+          acc52_1 += c0 * d_X[b51_1 + i1];
+          acc52_2 += c0 * d_X[b51_2 + i1];
+          acc52_3 += c0 * d_X[b51_3 + i1];
         }
-        t4[i0] = acc32_0;
-        t4[i0 + 1] = acc32_1;
-        t4[i0 + 2] = acc32_2;
-        t4[i0 + 3] = acc32_3;
+        t4[i0] = acc52_0;
+        t4[i0 + 1] = acc52_1;
+        t4[i0 + 2] = acc52_2;
+        t4[i0 + 3] = acc52_3;
       }
       for (const end = len_N; i0 < end; i0++) {
-        const b31 = off_N * 3 + i0 * 3;
-        let acc32 = 0;
-        for (let i1 = 0; i1 < 3; i1++) acc32 += d_X[b31 + i1] * th[i1];
-        t4[i0] = acc32;
+        const b51 = off_N * 3 + i0 * 3;
+        let acc52 = 0;
+        for (let i1 = 0; i1 < 3; i1++) acc52 += d_X[b51 + i1] * th[i1];
+        t4[i0] = acc52;
       }
     }
   }
   // t4[i0] += b
   {
-    const p33 = th[3];
+    const p53 = th[3];
     for (let i0 = 0; i0 < len_N; i0++) {
-      t4[i0] += p33;
+      t4[i0] += p53;
     }
   }
 }
@@ -452,145 +641,325 @@ function k_k9(s: State): void {
   const th = s.theta;
   // t9 += Σ_i0 w[i0]·w[i0]
   {
-    let acc35 = 0;
-    for (let i0 = 0; i0 < 3; i0++) acc35 += th[i0] * th[i0];
-    t9[0] = acc35;
+    let acc55 = 0;
+    for (let i0 = 0; i0 < 3; i0++) acc55 += th[i0] * th[i0];
+    t9[0] = acc55;
   }
 }
 
-/** t13[3, N]: 1 term(s) */
-function k_k13(s: State): void {
+/** t15[3, N]: 1 term(s) */
+function k_k15(s: State): void {
   const d_X = s.d_X;
   const t12 = s.t12;
-  const t13 = s.t13;
+  const t15 = s.t15;
   const len_N = s.len_N;
   const off_N = s.off_N;
-  // t13[i0, i1] += X[i1, i0]·t12[i1]
+  // t15[i0, i1] += X[i1, i0]·t12[i1]
   {
     for (let i0 = 0; i0 < 3; i0++) {
       for (let i1 = 0; i1 < len_N; i1++) {
-        const p36 = d_X[off_N * 3 + i1 * 3 + i0] * t12[i1];
-        t13[i0 * len_N + i1] = p36;
+        const p56 = d_X[off_N * 3 + i1 * 3 + i0] * t12[i1];
+        t15[i0 * len_N + i1] = p56;
       }
     }
   }
 }
 
-/** t14[3, N]: 1 term(s) */
-function k_k14(s: State): void {
+/** t16[3, N]: 1 term(s) */
+function k_k16(s: State): void {
   const d_X = s.d_X;
-  const t14 = s.t14;
+  const t16 = s.t16;
   const len_N = s.len_N;
   const off_N = s.off_N;
-  // t14[i0, i1] += X[i1, i0]
+  // t16[i0, i1] += X[i1, i0]
   {
     for (let i0 = 0; i0 < 3; i0++) {
       for (let i1 = 0; i1 < len_N; i1++) {
-        const p38 = d_X[off_N * 3 + i1 * 3 + i0];
-        t14[i0 * len_N + i1] = p38;
+        const p58 = d_X[off_N * 3 + i1 * 3 + i0];
+        t16[i0 * len_N + i1] = p58;
       }
     }
   }
 }
+
+/** t17[N]: 1 term(s) */
+function k_k17(s: State): void {
+  const d_X = s.d_X;
+  const t17 = s.t17;
+  const v = s.v;
+  const len_N = s.len_N;
+  const off_N = s.off_N;
+  // t17[i0] += Σ_i1 X[i0, i1]·v[w][i1]
+  {
+    {
+      let i0 = 0;
+      for (const end = len_N - 3; i0 < end; i0 += 4) {
+        const b60_0 = off_N * 3 + i0 * 3;
+        const b60_1 = off_N * 3 + (i0 + 1) * 3;
+        const b60_2 = off_N * 3 + (i0 + 2) * 3;
+        const b60_3 = off_N * 3 + (i0 + 3) * 3;
+        let acc61_0 = 0, acc61_1 = 0, acc61_2 = 0, acc61_3 = 0;
+        for (let i1 = 0, end = 3; i1 < end; i1++) {
+          const c0 = v[i1];
+          acc61_0 += c0 * d_X[b60_0 + i1];
+          acc61_1 += c0 * d_X[b60_1 + i1];
+          acc61_2 += c0 * d_X[b60_2 + i1];
+          acc61_3 += c0 * d_X[b60_3 + i1];
+        }
+        t17[i0] = acc61_0;
+        t17[i0 + 1] = acc61_1;
+        t17[i0 + 2] = acc61_2;
+        t17[i0 + 3] = acc61_3;
+      }
+      for (const end = len_N; i0 < end; i0++) {
+        const b60 = off_N * 3 + i0 * 3;
+        let acc61 = 0;
+        for (let i1 = 0; i1 < 3; i1++) acc61 += d_X[b60 + i1] * v[i1];
+        t17[i0] = acc61;
+      }
+    }
+  }
+}
+
+/** Value, gradient and Hessian with workspaces of their own (see createEvaluator). */
+export interface Evaluator {
+  /** The objective at θ. */
+  value(theta: ArrayLike<number>, data: Data): number;
+  /** The gradient at θ (length 4), written to `out` when given. */
+  gradient(theta: ArrayLike<number>, data: Data, out?: Float64Array): Float64Array;
+  /** The full Hessian at θ, dense row-major 4 × 4, both triangles; written to `out` when given. */
+  hessian(theta: ArrayLike<number>, data: Data, out?: Float64Array): Float64Array;
+  /** Value, gradient and Hessian together, sharing the forward pass. */
+  evaluate(theta: ArrayLike<number>, data: Data): { value: number; gradient: Float64Array; hessian: Float64Array };
+  /** The Hessian's diagonal at θ (length 4), without forming H; written to `out` when given. */
+  hessianDiagonal(theta: ArrayLike<number>, data: Data, out?: Float64Array): Float64Array;
+  /** H·v at θ (length 4) without forming H, written to `out` when given; v is laid out like θ. */
+  hvp(theta: ArrayLike<number>, data: Data, v: ArrayLike<number>, out?: Float64Array): Float64Array;
+  /** Frees the workspaces; later calls throw. */
+  dispose(): void;
+}
+
+/**
+ * An evaluator with workspaces of its own: independent of every other (use one per worker or per
+ * interleaved computation). It keeps no reference to θ, the data or `out` after a call returns.
+ */
+export function createEvaluator(): Evaluator {
+  let state: State | null = createState();
+  const live = (): State => {
+    if (state === null) throw new Error(`hessgen ${model.name}: this evaluator was disposed`);
+    return state;
+  };
+  return {
+    value(theta: ArrayLike<number>, data: Data): number {
+      const s = live();
+      try {
+        bind(s, theta, data);
+        k_map2(s);
+        k_k9(s);
+        // The batch, 2 at a time: workspaces hold one chunk, sums over it accumulate.
+        s.t7.fill(0);
+        for (let off = 0; off < s.dim_N; off += 2) {
+          s.off_N = off;
+          s.len_N = Math.min(2, s.dim_N - off);
+          k_k4(s);
+          k_map4(s);
+          k_k7(s);
+        }
+        k_value(s);
+        return s.value[0]!;
+      } finally {
+        release(s);
+      }
+    },
+    gradient(theta: ArrayLike<number>, data: Data, out?: Float64Array): Float64Array {
+      const s = live();
+      try {
+        bind(s, theta, data);
+        const g = output(s, out, 4, 'gradient');
+        s.gradient = g;
+        g.fill(0);
+        k_map2(s);
+        // The batch, 2 at a time: workspaces hold one chunk, sums over it accumulate.
+        for (let off = 0; off < s.dim_N; off += 2) {
+          s.off_N = off;
+          s.len_N = Math.min(2, s.dim_N - off);
+          k_k4(s);
+          k_map4(s);
+          k_grad_w(s);
+          k_grad_b(s);
+        }
+        k_grad_w_once(s);
+        return g;
+      } finally {
+        release(s);
+      }
+    },
+    hessian(theta: ArrayLike<number>, data: Data, out?: Float64Array): Float64Array {
+      const s = live();
+      try {
+        bind(s, theta, data);
+        const h = output(s, out, 16, 'hessian');
+        s.hessian = h;
+        h.fill(0);
+        k_map2(s);
+        // The batch, 2 at a time: workspaces hold one chunk, sums over it accumulate.
+        for (let off = 0; off < s.dim_N; off += 2) {
+          s.off_N = off;
+          s.len_N = Math.min(2, s.dim_N - off);
+          k_k4(s);
+          k_map4(s);
+          k_k15(s);
+          k_k16(s);
+          k_hess_w_w(s);
+          k_hess_w_b(s);
+          k_hess_b_b(s);
+        }
+        k_hess_w_w_once(s);
+        return h;
+      } finally {
+        release(s);
+      }
+    },
+    evaluate(theta: ArrayLike<number>, data: Data): { value: number; gradient: Float64Array; hessian: Float64Array } {
+      const s = live();
+      try {
+        bind(s, theta, data);
+        const g = new Float64Array(4);
+        const h = new Float64Array(16);
+        s.gradient = g;
+        s.hessian = h;
+        k_map2(s);
+        k_k9(s);
+        // The batch, 2 at a time: workspaces hold one chunk, sums over it accumulate.
+        s.t7.fill(0);
+        for (let off = 0; off < s.dim_N; off += 2) {
+          s.off_N = off;
+          s.len_N = Math.min(2, s.dim_N - off);
+          k_k4(s);
+          k_map4(s);
+          k_k7(s);
+          k_grad_w(s);
+          k_grad_b(s);
+          k_k15(s);
+          k_k16(s);
+          k_hess_w_w(s);
+          k_hess_w_b(s);
+          k_hess_b_b(s);
+        }
+        k_value(s);
+        k_grad_w_once(s);
+        k_hess_w_w_once(s);
+        return { value: s.value[0]!, gradient: g, hessian: h };
+      } finally {
+        release(s);
+      }
+    },
+    hessianDiagonal(theta: ArrayLike<number>, data: Data, out?: Float64Array): Float64Array {
+      const s = live();
+      try {
+        bind(s, theta, data);
+        const d = output(s, out, 4, 'hessianDiagonal');
+        s.hessianDiagonal = d;
+        d.fill(0);
+        k_map2(s);
+        // The batch, 2 at a time: workspaces hold one chunk, sums over it accumulate.
+        for (let off = 0; off < s.dim_N; off += 2) {
+          s.off_N = off;
+          s.len_N = Math.min(2, s.dim_N - off);
+          k_k4(s);
+          k_map4(s);
+          k_hdiag_w(s);
+          k_hdiag_b(s);
+        }
+        k_hdiag_w_once(s);
+        return d;
+      } finally {
+        release(s);
+      }
+    },
+    hvp(theta: ArrayLike<number>, data: Data, v: ArrayLike<number>, out?: Float64Array): Float64Array {
+      const s = live();
+      try {
+        bind(s, theta, data);
+        if (v == null || typeof v.length !== 'number') throw new RangeError('v: expected an array of length 4');
+        if (v.length !== 4) throw new RangeError(`v has length ${v.length}, expected 4`);
+        s.v = v;
+        const r = output(s, out, 4, 'hvp');
+        s.hvp = r;
+        r.fill(0);
+        k_map2(s);
+        // The batch, 2 at a time: workspaces hold one chunk, sums over it accumulate.
+        for (let off = 0; off < s.dim_N; off += 2) {
+          s.off_N = off;
+          s.len_N = Math.min(2, s.dim_N - off);
+          k_k4(s);
+          k_map4(s);
+          k_k17(s);
+          k_hvp_w(s);
+          k_hvp_b(s);
+        }
+        k_hvp_w_once(s);
+        return r;
+      } finally {
+        release(s);
+      }
+    },
+    dispose(): void {
+      state = null;
+    },
+  };
+}
+
+/** Drops the references to the caller's arrays that a call bound (θ, data, outputs). */
+function release(s: State): void {
+  s.theta = EMPTY;
+  s.d_X = EMPTY;
+  s.d_t = EMPTY;
+  s.gradient = EMPTY;
+  s.hessian = EMPTY;
+  s.hessianDiagonal = EMPTY;
+  s.v = EMPTY;
+  s.hvp = EMPTY;
+}
+
+const shared = createEvaluator();
 
 /** The objective at θ. */
 export function value(theta: ArrayLike<number>, data: Data): number {
-  bind(theta, data);
-  k_map2(state);
-  k_k9(state);
-  // The batch, 2 at a time: workspaces hold one chunk, sums over it accumulate.
-  state.t7.fill(0);
-  for (let off = 0; off < state.dim_N; off += 2) {
-    state.off_N = off;
-    state.len_N = Math.min(2, state.dim_N - off);
-    k_k4(state);
-    k_map4(state);
-    k_k7(state);
-  }
-  k_value(state);
-  return state.value[0]!;
+  return shared.value(theta, data);
 }
 
 /** The gradient at θ (length 4), written to `out` when given. */
 export function gradient(theta: ArrayLike<number>, data: Data, out?: Float64Array): Float64Array {
-  bind(theta, data);
-  const g = output(out, 4, 'gradient');
-  state.gradient = g;
-  g.fill(0);
-  k_map2(state);
-  // The batch, 2 at a time: workspaces hold one chunk, sums over it accumulate.
-  for (let off = 0; off < state.dim_N; off += 2) {
-    state.off_N = off;
-    state.len_N = Math.min(2, state.dim_N - off);
-    k_k4(state);
-    k_map4(state);
-    k_grad_w(state);
-    k_grad_b(state);
-  }
-  k_grad_w_once(state);
-  return g;
+  return shared.gradient(theta, data, out);
 }
 
 /** The full Hessian at θ, dense row-major 4 × 4, both triangles; written to `out` when given. */
 export function hessian(theta: ArrayLike<number>, data: Data, out?: Float64Array): Float64Array {
-  bind(theta, data);
-  const h = output(out, 16, 'hessian');
-  state.hessian = h;
-  h.fill(0);
-  k_map2(state);
-  // The batch, 2 at a time: workspaces hold one chunk, sums over it accumulate.
-  for (let off = 0; off < state.dim_N; off += 2) {
-    state.off_N = off;
-    state.len_N = Math.min(2, state.dim_N - off);
-    k_k4(state);
-    k_map4(state);
-    k_k13(state);
-    k_k14(state);
-    k_hess_w_w(state);
-    k_hess_w_b(state);
-    k_hess_b_b(state);
-  }
-  k_hess_w_w_once(state);
-  return h;
+  return shared.hessian(theta, data, out);
 }
 
 /** Value, gradient and Hessian together, sharing the forward pass. */
 export function evaluate(theta: ArrayLike<number>, data: Data): { value: number; gradient: Float64Array; hessian: Float64Array } {
-  bind(theta, data);
-  const g = new Float64Array(4);
-  const h = new Float64Array(16);
-  state.gradient = g;
-  state.hessian = h;
-  k_map2(state);
-  k_k9(state);
-  // The batch, 2 at a time: workspaces hold one chunk, sums over it accumulate.
-  state.t7.fill(0);
-  for (let off = 0; off < state.dim_N; off += 2) {
-    state.off_N = off;
-    state.len_N = Math.min(2, state.dim_N - off);
-    k_k4(state);
-    k_map4(state);
-    k_k7(state);
-    k_grad_w(state);
-    k_grad_b(state);
-    k_k13(state);
-    k_k14(state);
-    k_hess_w_w(state);
-    k_hess_w_b(state);
-    k_hess_b_b(state);
-  }
-  k_value(state);
-  k_grad_w_once(state);
-  k_hess_w_w_once(state);
-  return { value: state.value[0]!, gradient: g, hessian: h };
+  return shared.evaluate(theta, data);
 }
 
-function output(out: Float64Array | undefined, length: number, what: string): Float64Array {
+/** The Hessian's diagonal at θ (length 4), each entry in closed form without forming H; written to `out` when given. */
+export function hessianDiagonal(theta: ArrayLike<number>, data: Data, out?: Float64Array): Float64Array {
+  return shared.hessianDiagonal(theta, data, out);
+}
+
+/** H·v at θ (length 4), the Hessian times a vector laid out like θ, without forming H; written to `out` when given. */
+export function hvp(theta: ArrayLike<number>, data: Data, v: ArrayLike<number>, out?: Float64Array): Float64Array {
+  return shared.hvp(theta, data, v, out);
+}
+
+function output(s: State, out: Float64Array | undefined, length: number, what: string): Float64Array {
   if (out === undefined) return new Float64Array(length);
   if (!(out instanceof Float64Array) || out.length !== length) {
     throw new RangeError(`${what} output: expected a Float64Array of length ${length}, got ${out instanceof Float64Array ? `length ${out.length}` : typeof out}`);
   }
-  for (const [name, input] of [['theta', state.theta], ["data.X", state.d_X], ["data.t", state.d_t]] as const) {
+  for (const [name, input] of [['theta', s.theta], ["data.X", s.d_X], ["data.t", s.d_t], ['v', s.v]] as const) {
     if (ArrayBuffer.isView(input) && input.buffer === out.buffer && input.byteOffset < out.byteOffset + out.byteLength && out.byteOffset < input.byteOffset + input.byteLength) {
       throw new RangeError(`${what} output shares memory with ${name}: pass a separate array as out`);
     }

@@ -42,6 +42,9 @@ interface State {
   value: Float64Array;
   gradient: Float64Array;
   hessian: Float64Array;
+  hessianDiagonal: Float64Array;
+  v: ArrayLike<number>; // the direction of H·v
+  hvp: Float64Array;
   t6: Float64Array; // [N, 8]
   t7: Float64Array; // [N, 8]
   t8: Float64Array; // [N, 3]
@@ -61,90 +64,136 @@ interface State {
   t23: Float64Array; // [N, 8]
   t25: Float64Array; // [N]
   t26: Float64Array; // [N, 8]
-  t27: Float64Array; // [8, N]
-  t28: Float64Array; // [8, N]
-  t29: Float64Array; // [4, 8, N]
-  t30: Float64Array; // [4, 8, N]
-  t31: Float64Array; // [8, 8, N]
-  t32: Float64Array; // [4, 8, N]
+  t31: Float64Array; // [8, N]
+  t32: Float64Array; // [8, N]
   t33: Float64Array; // [4, 8, N]
   t34: Float64Array; // [4, 8, N]
-  t35: Float64Array; // [4, N]
+  t35: Float64Array; // [8, 8, N]
   t36: Float64Array; // [4, 8, N]
-  t37: Float64Array; // [8, N]
-  t38: Float64Array; // [8, N]
-  t39: Float64Array; // [8, 3, N]
-  t40: Float64Array; // [3, N]
-  t41: Float64Array; // [3, N]
+  t37: Float64Array; // [4, 8, N]
+  t38: Float64Array; // [4, 8, N]
+  t39: Float64Array; // [4, N]
+  t40: Float64Array; // [4, 8, N]
+  t41: Float64Array; // [8, N]
   t42: Float64Array; // [8, N]
-  t43: Float64Array; // [8, N]
-  t44: Float64Array; // [8, 3, N]
-  t45: Float64Array; // [8, 3, N]
+  t43: Float64Array; // [8, 3, N]
+  t44: Float64Array; // [3, N]
+  t45: Float64Array; // [3, N]
   t46: Float64Array; // [8, N]
-  t47: Float64Array; // [3, N]
-  t48: Float64Array; // [3, N]
+  t47: Float64Array; // [8, N]
+  t48: Float64Array; // [8, 3, N]
+  t49: Float64Array; // [8, 3, N]
+  t50: Float64Array; // [8, N]
+  t51: Float64Array; // [3, N]
+  t52: Float64Array; // [3, N]
+  t53: Float64Array; // [N, 8]
+  t54: Float64Array; // [N, 8]
+  t55: Float64Array; // [N]
+  t56: Float64Array; // [N, 3]
+  t57: Float64Array; // [8, N]
+  t58: Float64Array; // [8, N]
+  t59: Float64Array; // [N, 3]
+  t60: Float64Array; // [N]
+  t61: Float64Array; // [8, N]
+  t62: Float64Array; // [N, 3]
+  t63: Float64Array; // [N]
+  t64: Float64Array; // [8, N]
+  t65: Float64Array; // [8, N]
+  t66: Float64Array; // [8, N]
+  t67: Float64Array; // [N]
+  t68: Float64Array; // [8, N]
+  t69: Float64Array; // [3, N]
+  t70: Float64Array; // [3, N]
+  t71: Float64Array; // [3, N]
+  t72: Float64Array; // [8, N]
 }
 
 const EMPTY = new Float64Array(0);
-const state: State = {
-  theta: EMPTY,
-  d_X: EMPTY,
-  d_Y: EMPTY,
-  dim_N: -1,
-  len_N: 0,
-  off_N: 0,
-  capacity: 0,
-  value: new Float64Array(1),
-  gradient: EMPTY,
-  hessian: EMPTY,
-  t6: EMPTY,
-  t7: EMPTY,
-  t8: EMPTY,
-  t9: EMPTY,
-  t10: EMPTY,
-  t11: EMPTY,
-  t12: EMPTY,
-  t13: EMPTY,
-  t15: new Float64Array(1),
-  t16: new Float64Array(1),
-  t17: new Float64Array(32),
-  t18: new Float64Array(8),
-  t19: new Float64Array(24),
-  t20: new Float64Array(3),
-  t21: new Float64Array(1),
-  t22: EMPTY,
-  t23: EMPTY,
-  t25: EMPTY,
-  t26: EMPTY,
-  t27: EMPTY,
-  t28: EMPTY,
-  t29: EMPTY,
-  t30: EMPTY,
-  t31: EMPTY,
-  t32: EMPTY,
-  t33: EMPTY,
-  t34: EMPTY,
-  t35: EMPTY,
-  t36: EMPTY,
-  t37: EMPTY,
-  t38: EMPTY,
-  t39: EMPTY,
-  t40: EMPTY,
-  t41: EMPTY,
-  t42: EMPTY,
-  t43: EMPTY,
-  t44: EMPTY,
-  t45: EMPTY,
-  t46: EMPTY,
-  t47: EMPTY,
-  t48: EMPTY,
-};
+
+function createState(): State {
+  return {
+    theta: EMPTY,
+    d_X: EMPTY,
+    d_Y: EMPTY,
+    dim_N: -1,
+    len_N: 0,
+    off_N: 0,
+    capacity: 0,
+    value: new Float64Array(1),
+    gradient: EMPTY,
+    hessian: EMPTY,
+    hessianDiagonal: EMPTY,
+    v: EMPTY,
+    hvp: EMPTY,
+    t6: EMPTY,
+    t7: EMPTY,
+    t8: EMPTY,
+    t9: EMPTY,
+    t10: EMPTY,
+    t11: EMPTY,
+    t12: EMPTY,
+    t13: EMPTY,
+    t15: new Float64Array(1),
+    t16: new Float64Array(1),
+    t17: new Float64Array(32),
+    t18: new Float64Array(8),
+    t19: new Float64Array(24),
+    t20: new Float64Array(3),
+    t21: new Float64Array(1),
+    t22: EMPTY,
+    t23: EMPTY,
+    t25: EMPTY,
+    t26: EMPTY,
+    t31: EMPTY,
+    t32: EMPTY,
+    t33: EMPTY,
+    t34: EMPTY,
+    t35: EMPTY,
+    t36: EMPTY,
+    t37: EMPTY,
+    t38: EMPTY,
+    t39: EMPTY,
+    t40: EMPTY,
+    t41: EMPTY,
+    t42: EMPTY,
+    t43: EMPTY,
+    t44: EMPTY,
+    t45: EMPTY,
+    t46: EMPTY,
+    t47: EMPTY,
+    t48: EMPTY,
+    t49: EMPTY,
+    t50: EMPTY,
+    t51: EMPTY,
+    t52: EMPTY,
+    t53: EMPTY,
+    t54: EMPTY,
+    t55: EMPTY,
+    t56: EMPTY,
+    t57: EMPTY,
+    t58: EMPTY,
+    t59: EMPTY,
+    t60: EMPTY,
+    t61: EMPTY,
+    t62: EMPTY,
+    t63: EMPTY,
+    t64: EMPTY,
+    t65: EMPTY,
+    t66: EMPTY,
+    t67: EMPTY,
+    t68: EMPTY,
+    t69: EMPTY,
+    t70: EMPTY,
+    t71: EMPTY,
+    t72: EMPTY,
+  };
+}
 
 /** Checks the inputs, reads the run-time dimensions off the data and sizes the workspace. */
-function bind(theta: ArrayLike<number>, data: Data): void {
+function bind(s: State, theta: ArrayLike<number>, data: Data): void {
   if (theta == null || typeof theta.length !== 'number') throw new RangeError('theta: expected an array of length 67');
   if (theta.length !== 67) throw new RangeError(`theta has length ${theta.length}, expected 67`);
-  state.theta = theta;
+  s.theta = theta;
   if (data === null || typeof data !== 'object') throw new RangeError(`data: expected an object with X, Y, got ${data === null ? 'null' : typeof data}`);
   const input = data as unknown as Record<string, unknown>;
   const d_X = input["X"] as ArrayLike<number> | undefined;
@@ -152,49 +201,69 @@ function bind(theta: ArrayLike<number>, data: Data): void {
   const dim_N = d_X.length / (4);
   if (!Number.isInteger(dim_N) || d_X.length !== dim_N * 4) throw new RangeError(`data.X has length ${d_X.length}, expected a multiple of ${4} ([N, 4])`);
   if (dim_N === 0) throw new RangeError('data.X has length 0, so N = 0: run-time dimensions must be at least 1');
-  state.d_X = d_X;
+  s.d_X = d_X;
   const d_Y = input["Y"] as ArrayLike<number> | undefined;
   if (d_Y == null || typeof d_Y !== 'object' || typeof d_Y.length !== 'number') throw new RangeError('data.Y: expected an array of numbers ([N, 3], row-major)');
   if (d_Y.length !== dim_N * 3) throw new RangeError(`data.Y has length ${d_Y.length}, expected ${dim_N * 3} ([N, 3], N = ${dim_N} from data.X)`);
-  state.d_Y = d_Y;
-  state.dim_N = dim_N;
+  s.d_Y = d_Y;
+  s.dim_N = dim_N;
   const capacity = Math.min(35, Math.max(1, dim_N));
-  if (capacity > state.capacity) {
-    state.capacity = capacity;
-    state.t6 = new Float64Array(capacity * 8);
-    state.t7 = new Float64Array(capacity * 8);
-    state.t8 = new Float64Array(capacity * 3);
-    state.t9 = new Float64Array(capacity);
-    state.t10 = new Float64Array(capacity * 3);
-    state.t11 = new Float64Array(capacity * 3);
-    state.t12 = new Float64Array(capacity);
-    state.t13 = new Float64Array(capacity);
-    state.t22 = new Float64Array(capacity);
-    state.t23 = new Float64Array(capacity * 8);
-    state.t25 = new Float64Array(capacity);
-    state.t26 = new Float64Array(capacity * 8);
-    state.t27 = new Float64Array(capacity * 8);
-    state.t28 = new Float64Array(capacity * 8);
-    state.t29 = new Float64Array(capacity * 32);
-    state.t30 = new Float64Array(capacity * 32);
-    state.t31 = new Float64Array(capacity * 64);
-    state.t32 = new Float64Array(capacity * 32);
-    state.t33 = new Float64Array(capacity * 32);
-    state.t34 = new Float64Array(capacity * 32);
-    state.t35 = new Float64Array(capacity * 4);
-    state.t36 = new Float64Array(capacity * 32);
-    state.t37 = new Float64Array(capacity * 8);
-    state.t38 = new Float64Array(capacity * 8);
-    state.t39 = new Float64Array(capacity * 24);
-    state.t40 = new Float64Array(capacity * 3);
-    state.t41 = new Float64Array(capacity * 3);
-    state.t42 = new Float64Array(capacity * 8);
-    state.t43 = new Float64Array(capacity * 8);
-    state.t44 = new Float64Array(capacity * 24);
-    state.t45 = new Float64Array(capacity * 24);
-    state.t46 = new Float64Array(capacity * 8);
-    state.t47 = new Float64Array(capacity * 3);
-    state.t48 = new Float64Array(capacity * 3);
+  if (capacity > s.capacity) {
+    s.capacity = capacity;
+    s.t6 = new Float64Array(capacity * 8);
+    s.t7 = new Float64Array(capacity * 8);
+    s.t8 = new Float64Array(capacity * 3);
+    s.t9 = new Float64Array(capacity);
+    s.t10 = new Float64Array(capacity * 3);
+    s.t11 = new Float64Array(capacity * 3);
+    s.t12 = new Float64Array(capacity);
+    s.t13 = new Float64Array(capacity);
+    s.t22 = new Float64Array(capacity);
+    s.t23 = new Float64Array(capacity * 8);
+    s.t25 = new Float64Array(capacity);
+    s.t26 = new Float64Array(capacity * 8);
+    s.t31 = new Float64Array(capacity * 8);
+    s.t32 = new Float64Array(capacity * 8);
+    s.t33 = new Float64Array(capacity * 32);
+    s.t34 = new Float64Array(capacity * 32);
+    s.t35 = new Float64Array(capacity * 64);
+    s.t36 = new Float64Array(capacity * 32);
+    s.t37 = new Float64Array(capacity * 32);
+    s.t38 = new Float64Array(capacity * 32);
+    s.t39 = new Float64Array(capacity * 4);
+    s.t40 = new Float64Array(capacity * 32);
+    s.t41 = new Float64Array(capacity * 8);
+    s.t42 = new Float64Array(capacity * 8);
+    s.t43 = new Float64Array(capacity * 24);
+    s.t44 = new Float64Array(capacity * 3);
+    s.t45 = new Float64Array(capacity * 3);
+    s.t46 = new Float64Array(capacity * 8);
+    s.t47 = new Float64Array(capacity * 8);
+    s.t48 = new Float64Array(capacity * 24);
+    s.t49 = new Float64Array(capacity * 24);
+    s.t50 = new Float64Array(capacity * 8);
+    s.t51 = new Float64Array(capacity * 3);
+    s.t52 = new Float64Array(capacity * 3);
+    s.t53 = new Float64Array(capacity * 8);
+    s.t54 = new Float64Array(capacity * 8);
+    s.t55 = new Float64Array(capacity);
+    s.t56 = new Float64Array(capacity * 3);
+    s.t57 = new Float64Array(capacity * 8);
+    s.t58 = new Float64Array(capacity * 8);
+    s.t59 = new Float64Array(capacity * 3);
+    s.t60 = new Float64Array(capacity);
+    s.t61 = new Float64Array(capacity * 8);
+    s.t62 = new Float64Array(capacity * 3);
+    s.t63 = new Float64Array(capacity);
+    s.t64 = new Float64Array(capacity * 8);
+    s.t65 = new Float64Array(capacity * 8);
+    s.t66 = new Float64Array(capacity * 8);
+    s.t67 = new Float64Array(capacity);
+    s.t68 = new Float64Array(capacity * 8);
+    s.t69 = new Float64Array(capacity * 3);
+    s.t70 = new Float64Array(capacity * 3);
+    s.t71 = new Float64Array(capacity * 3);
+    s.t72 = new Float64Array(capacity * 8);
   }
 }
 
@@ -220,11 +289,11 @@ function k_grad_W1(s: State): void {
   const t16 = s.t16;
   const t22 = s.t22;
   const t23 = s.t23;
-  const t27 = s.t27;
-  const t28 = s.t28;
+  const t31 = s.t31;
+  const t32 = s.t32;
   const len_N = s.len_N;
   const off_N = s.off_N;
-  // gradient[i0, i1] += Σ_i2 t16·t22[i2]·t23[i2, i1]·X[i2, i0]·t27[i1, i2]
+  // gradient[i0, i1] += Σ_i2 t16·t22[i2]·t23[i2, i1]·X[i2, i0]·t31[i1, i2]
   {
     const p7 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
@@ -244,10 +313,10 @@ function k_grad_W1(s: State): void {
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
             const c0 = t22[i2];
             const c1 = d_X[b5 + i2 * 4];
-            acc8_0 += c0 * c1 * t23[b4_0 + i2 * 8] * t27[b6_0 + i2];
-            acc8_1 += c0 * c1 * t23[b4_1 + i2 * 8] * t27[b6_1 + i2];
-            acc8_2 += c0 * c1 * t23[b4_2 + i2 * 8] * t27[b6_2 + i2];
-            acc8_3 += c0 * c1 * t23[b4_3 + i2 * 8] * t27[b6_3 + i2];
+            acc8_0 += c0 * c1 * t23[b4_0 + i2 * 8] * t31[b6_0 + i2];
+            acc8_1 += c0 * c1 * t23[b4_1 + i2 * 8] * t31[b6_1 + i2];
+            acc8_2 += c0 * c1 * t23[b4_2 + i2 * 8] * t31[b6_2 + i2];
+            acc8_3 += c0 * c1 * t23[b4_3 + i2 * 8] * t31[b6_3 + i2];
           }
           G[i0 * 8 + i1] += p7 * acc8_0;
           G[i0 * 8 + i1 + 1] += p7 * acc8_1;
@@ -262,12 +331,12 @@ function k_grad_W1(s: State): void {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc8 += t22[i2] * t23[b4 + i2 * 8] * d_X[b5 + i2 * 4] * t27[b6 + i2];
-              r1 += t22[i2 + 1] * t23[b4 + (i2 + 1) * 8] * d_X[b5 + (i2 + 1) * 4] * t27[b6 + i2 + 1];
-              r2 += t22[i2 + 2] * t23[b4 + (i2 + 2) * 8] * d_X[b5 + (i2 + 2) * 4] * t27[b6 + i2 + 2];
-              r3 += t22[i2 + 3] * t23[b4 + (i2 + 3) * 8] * d_X[b5 + (i2 + 3) * 4] * t27[b6 + i2 + 3];
+              acc8 += t22[i2] * t23[b4 + i2 * 8] * d_X[b5 + i2 * 4] * t31[b6 + i2];
+              r1 += t22[i2 + 1] * t23[b4 + (i2 + 1) * 8] * d_X[b5 + (i2 + 1) * 4] * t31[b6 + i2 + 1];
+              r2 += t22[i2 + 2] * t23[b4 + (i2 + 2) * 8] * d_X[b5 + (i2 + 2) * 4] * t31[b6 + i2 + 2];
+              r3 += t22[i2 + 3] * t23[b4 + (i2 + 3) * 8] * d_X[b5 + (i2 + 3) * 4] * t31[b6 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc8 += t22[i2] * t23[b4 + i2 * 8] * d_X[b5 + i2 * 4] * t27[b6 + i2];
+            for (const end = len_N; i2 < end; i2++) acc8 += t22[i2] * t23[b4 + i2 * 8] * d_X[b5 + i2 * 4] * t31[b6 + i2];
             acc8 += r1 + r2 + r3;
           }
           G[i0 * 8 + i1] += p7 * acc8;
@@ -275,7 +344,7 @@ function k_grad_W1(s: State): void {
       }
     }
   }
-  // gradient[i0, i1] += Σ_i2 -1·t16·t23[i2, i1]·X[i2, i0]·t28[i1, i2]
+  // gradient[i0, i1] += Σ_i2 -1·t16·t23[i2, i1]·X[i2, i0]·t32[i1, i2]
   {
     const p12 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
@@ -294,10 +363,10 @@ function k_grad_W1(s: State): void {
           let acc13_0 = 0, acc13_1 = 0, acc13_2 = 0, acc13_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
             const c0 = d_X[b10 + i2 * 4];
-            acc13_0 += c0 * t23[b9_0 + i2 * 8] * t28[b11_0 + i2];
-            acc13_1 += c0 * t23[b9_1 + i2 * 8] * t28[b11_1 + i2];
-            acc13_2 += c0 * t23[b9_2 + i2 * 8] * t28[b11_2 + i2];
-            acc13_3 += c0 * t23[b9_3 + i2 * 8] * t28[b11_3 + i2];
+            acc13_0 += c0 * t23[b9_0 + i2 * 8] * t32[b11_0 + i2];
+            acc13_1 += c0 * t23[b9_1 + i2 * 8] * t32[b11_1 + i2];
+            acc13_2 += c0 * t23[b9_2 + i2 * 8] * t32[b11_2 + i2];
+            acc13_3 += c0 * t23[b9_3 + i2 * 8] * t32[b11_3 + i2];
           }
           G[i0 * 8 + i1] += p12 * acc13_0;
           G[i0 * 8 + i1 + 1] += p12 * acc13_1;
@@ -312,12 +381,12 @@ function k_grad_W1(s: State): void {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc13 += t23[b9 + i2 * 8] * d_X[b10 + i2 * 4] * t28[b11 + i2];
-              r1 += t23[b9 + (i2 + 1) * 8] * d_X[b10 + (i2 + 1) * 4] * t28[b11 + i2 + 1];
-              r2 += t23[b9 + (i2 + 2) * 8] * d_X[b10 + (i2 + 2) * 4] * t28[b11 + i2 + 2];
-              r3 += t23[b9 + (i2 + 3) * 8] * d_X[b10 + (i2 + 3) * 4] * t28[b11 + i2 + 3];
+              acc13 += t23[b9 + i2 * 8] * d_X[b10 + i2 * 4] * t32[b11 + i2];
+              r1 += t23[b9 + (i2 + 1) * 8] * d_X[b10 + (i2 + 1) * 4] * t32[b11 + i2 + 1];
+              r2 += t23[b9 + (i2 + 2) * 8] * d_X[b10 + (i2 + 2) * 4] * t32[b11 + i2 + 2];
+              r3 += t23[b9 + (i2 + 3) * 8] * d_X[b10 + (i2 + 3) * 4] * t32[b11 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc13 += t23[b9 + i2 * 8] * d_X[b10 + i2 * 4] * t28[b11 + i2];
+            for (const end = len_N; i2 < end; i2++) acc13 += t23[b9 + i2 * 8] * d_X[b10 + i2 * 4] * t32[b11 + i2];
             acc13 += r1 + r2 + r3;
           }
           G[i0 * 8 + i1] += p12 * acc13;
@@ -544,16 +613,16 @@ function k_grad_b2_once(s: State): void {
 function k_hess_W1_W1(s: State): void {
   const H = s.hessian;
   const t16 = s.t16;
-  const t29 = s.t29;
-  const t30 = s.t30;
-  const t31 = s.t31;
-  const t32 = s.t32;
   const t33 = s.t33;
   const t34 = s.t34;
   const t35 = s.t35;
   const t36 = s.t36;
+  const t37 = s.t37;
+  const t38 = s.t38;
+  const t39 = s.t39;
+  const t40 = s.t40;
   const len_N = s.len_N;
-  // hessian[i0, i1, i2, i3] += Σ_i4 -1·t16·t29[i0, i1, i4]·t30[i2, i3, i4]
+  // hessian[i0, i1, i2, i3] += Σ_i4 -1·t16·t33[i0, i1, i4]·t34[i2, i3, i4]
   {
     const p47 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
@@ -569,11 +638,11 @@ function k_hess_W1_W1(s: State): void {
               const b46_3 = i2 * len_N * 8 + (i3 + 3) * len_N;
               let acc48_0 = 0, acc48_1 = 0, acc48_2 = 0, acc48_3 = 0;
               for (let i4 = 0, end = len_N; i4 < end; i4++) {
-                const c0 = t29[b45 + i4];
-                acc48_0 += c0 * t30[b46_0 + i4];
-                acc48_1 += c0 * t30[b46_1 + i4];
-                acc48_2 += c0 * t30[b46_2 + i4];
-                acc48_3 += c0 * t30[b46_3 + i4];
+                const c0 = t33[b45 + i4];
+                acc48_0 += c0 * t34[b46_0 + i4];
+                acc48_1 += c0 * t34[b46_1 + i4];
+                acc48_2 += c0 * t34[b46_2 + i4];
+                acc48_3 += c0 * t34[b46_3 + i4];
               }
               addSymmetric(H, i0 * 536 + i1 * 67 + i2 * 8 + i3, i0 * 8 + i1 + i2 * 536 + i3 * 67, p47 * acc48_0);
               addSymmetric(H, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 1, i0 * 8 + i1 + i2 * 536 + (i3 + 1) * 67, p47 * acc48_1);
@@ -587,12 +656,12 @@ function k_hess_W1_W1(s: State): void {
                 let r1 = 0, r2 = 0, r3 = 0;
                 let i4 = 0;
                 for (const end = len_N - 3; i4 < end; i4 += 4) {
-                  acc48 += t29[b45 + i4] * t30[b46 + i4];
-                  r1 += t29[b45 + i4 + 1] * t30[b46 + i4 + 1];
-                  r2 += t29[b45 + i4 + 2] * t30[b46 + i4 + 2];
-                  r3 += t29[b45 + i4 + 3] * t30[b46 + i4 + 3];
+                  acc48 += t33[b45 + i4] * t34[b46 + i4];
+                  r1 += t33[b45 + i4 + 1] * t34[b46 + i4 + 1];
+                  r2 += t33[b45 + i4 + 2] * t34[b46 + i4 + 2];
+                  r3 += t33[b45 + i4 + 3] * t34[b46 + i4 + 3];
                 }
-                for (const end = len_N; i4 < end; i4++) acc48 += t29[b45 + i4] * t30[b46 + i4];
+                for (const end = len_N; i4 < end; i4++) acc48 += t33[b45 + i4] * t34[b46 + i4];
                 acc48 += r1 + r2 + r3;
               }
               addSymmetric(H, i0 * 536 + i1 * 67 + i2 * 8 + i3, i0 * 8 + i1 + i2 * 536 + i3 * 67, p47 * acc48);
@@ -602,7 +671,7 @@ function k_hess_W1_W1(s: State): void {
       }
     }
   }
-  // hessian[i0, i1, i2, i3] += Σ_i4 t16·t31[i1, i3, i4]·t32[i0, i1, i4]·t33[i2, i3, i4]
+  // hessian[i0, i1, i2, i3] += Σ_i4 t16·t35[i1, i3, i4]·t36[i0, i1, i4]·t37[i2, i3, i4]
   {
     const p52 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
@@ -622,11 +691,11 @@ function k_hess_W1_W1(s: State): void {
               const b51_3 = i2 * len_N * 8 + (i3 + 3) * len_N;
               let acc53_0 = 0, acc53_1 = 0, acc53_2 = 0, acc53_3 = 0;
               for (let i4 = 0, end = len_N; i4 < end; i4++) {
-                const c0 = t32[b50 + i4];
-                acc53_0 += c0 * t31[b49_0 + i4] * t33[b51_0 + i4];
-                acc53_1 += c0 * t31[b49_1 + i4] * t33[b51_1 + i4];
-                acc53_2 += c0 * t31[b49_2 + i4] * t33[b51_2 + i4];
-                acc53_3 += c0 * t31[b49_3 + i4] * t33[b51_3 + i4];
+                const c0 = t36[b50 + i4];
+                acc53_0 += c0 * t35[b49_0 + i4] * t37[b51_0 + i4];
+                acc53_1 += c0 * t35[b49_1 + i4] * t37[b51_1 + i4];
+                acc53_2 += c0 * t35[b49_2 + i4] * t37[b51_2 + i4];
+                acc53_3 += c0 * t35[b49_3 + i4] * t37[b51_3 + i4];
               }
               addSymmetric(H, i0 * 536 + i1 * 67 + i2 * 8 + i3, i0 * 8 + i1 + i2 * 536 + i3 * 67, p52 * acc53_0);
               addSymmetric(H, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 1, i0 * 8 + i1 + i2 * 536 + (i3 + 1) * 67, p52 * acc53_1);
@@ -641,12 +710,12 @@ function k_hess_W1_W1(s: State): void {
                 let r1 = 0, r2 = 0, r3 = 0;
                 let i4 = 0;
                 for (const end = len_N - 3; i4 < end; i4 += 4) {
-                  acc53 += t31[b49 + i4] * t32[b50 + i4] * t33[b51 + i4];
-                  r1 += t31[b49 + i4 + 1] * t32[b50 + i4 + 1] * t33[b51 + i4 + 1];
-                  r2 += t31[b49 + i4 + 2] * t32[b50 + i4 + 2] * t33[b51 + i4 + 2];
-                  r3 += t31[b49 + i4 + 3] * t32[b50 + i4 + 3] * t33[b51 + i4 + 3];
+                  acc53 += t35[b49 + i4] * t36[b50 + i4] * t37[b51 + i4];
+                  r1 += t35[b49 + i4 + 1] * t36[b50 + i4 + 1] * t37[b51 + i4 + 1];
+                  r2 += t35[b49 + i4 + 2] * t36[b50 + i4 + 2] * t37[b51 + i4 + 2];
+                  r3 += t35[b49 + i4 + 3] * t36[b50 + i4 + 3] * t37[b51 + i4 + 3];
                 }
-                for (const end = len_N; i4 < end; i4++) acc53 += t31[b49 + i4] * t32[b50 + i4] * t33[b51 + i4];
+                for (const end = len_N; i4 < end; i4++) acc53 += t35[b49 + i4] * t36[b50 + i4] * t37[b51 + i4];
                 acc53 += r1 + r2 + r3;
               }
               addSymmetric(H, i0 * 536 + i1 * 67 + i2 * 8 + i3, i0 * 8 + i1 + i2 * 536 + i3 * 67, p52 * acc53);
@@ -656,7 +725,7 @@ function k_hess_W1_W1(s: State): void {
       }
     }
   }
-  // hessian[i0, i1, i2, i1] += Σ_i3 t16·t34[i0, i1, i3]·t35[i2, i3]
+  // hessian[i0, i1, i2, i1] += Σ_i3 t16·t38[i0, i1, i3]·t39[i2, i3]
   {
     const p56 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
@@ -670,12 +739,12 @@ function k_hess_W1_W1(s: State): void {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc57 += t34[b54 + i3] * t35[b55 + i3];
-              r1 += t34[b54 + i3 + 1] * t35[b55 + i3 + 1];
-              r2 += t34[b54 + i3 + 2] * t35[b55 + i3 + 2];
-              r3 += t34[b54 + i3 + 3] * t35[b55 + i3 + 3];
+              acc57 += t38[b54 + i3] * t39[b55 + i3];
+              r1 += t38[b54 + i3 + 1] * t39[b55 + i3 + 1];
+              r2 += t38[b54 + i3 + 2] * t39[b55 + i3 + 2];
+              r3 += t38[b54 + i3 + 3] * t39[b55 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc57 += t34[b54 + i3] * t35[b55 + i3];
+            for (const end = len_N; i3 < end; i3++) acc57 += t38[b54 + i3] * t39[b55 + i3];
             acc57 += r1 + r2 + r3;
           }
           addSymmetric(H, i0 * 536 + i1 * 68 + i2 * 8, i0 * 8 + i1 * 68 + i2 * 536, p56 * acc57);
@@ -683,7 +752,7 @@ function k_hess_W1_W1(s: State): void {
       }
     }
   }
-  // hessian[i0, i1, i2, i1] += Σ_i3 -1·t16·t36[i0, i1, i3]·t35[i2, i3]
+  // hessian[i0, i1, i2, i1] += Σ_i3 -1·t16·t40[i0, i1, i3]·t39[i2, i3]
   {
     const p60 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
@@ -697,12 +766,12 @@ function k_hess_W1_W1(s: State): void {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc61 += t36[b58 + i3] * t35[b59 + i3];
-              r1 += t36[b58 + i3 + 1] * t35[b59 + i3 + 1];
-              r2 += t36[b58 + i3 + 2] * t35[b59 + i3 + 2];
-              r3 += t36[b58 + i3 + 3] * t35[b59 + i3 + 3];
+              acc61 += t40[b58 + i3] * t39[b59 + i3];
+              r1 += t40[b58 + i3 + 1] * t39[b59 + i3 + 1];
+              r2 += t40[b58 + i3 + 2] * t39[b59 + i3 + 2];
+              r3 += t40[b58 + i3 + 3] * t39[b59 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc61 += t36[b58 + i3] * t35[b59 + i3];
+            for (const end = len_N; i3 < end; i3++) acc61 += t40[b58 + i3] * t39[b59 + i3];
             acc61 += r1 + r2 + r3;
           }
           addSymmetric(H, i0 * 536 + i1 * 68 + i2 * 8, i0 * 8 + i1 * 68 + i2 * 536, p60 * acc61);
@@ -729,15 +798,15 @@ function k_hess_W1_W1_once(s: State): void {
 function k_hess_W1_b1(s: State): void {
   const H = s.hessian;
   const t16 = s.t16;
-  const t29 = s.t29;
-  const t31 = s.t31;
-  const t32 = s.t32;
-  const t34 = s.t34;
+  const t33 = s.t33;
+  const t35 = s.t35;
   const t36 = s.t36;
-  const t37 = s.t37;
   const t38 = s.t38;
+  const t40 = s.t40;
+  const t41 = s.t41;
+  const t42 = s.t42;
   const len_N = s.len_N;
-  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t29[i0, i1, i3]·t37[i2, i3]
+  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t33[i0, i1, i3]·t41[i2, i3]
   {
     const p65 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
@@ -752,11 +821,11 @@ function k_hess_W1_b1(s: State): void {
             const b64_3 = (i2 + 3) * len_N;
             let acc66_0 = 0, acc66_1 = 0, acc66_2 = 0, acc66_3 = 0;
             for (let i3 = 0, end = len_N; i3 < end; i3++) {
-              const c0 = t29[b63 + i3];
-              acc66_0 += c0 * t37[b64_0 + i3];
-              acc66_1 += c0 * t37[b64_1 + i3];
-              acc66_2 += c0 * t37[b64_2 + i3];
-              acc66_3 += c0 * t37[b64_3 + i3];
+              const c0 = t33[b63 + i3];
+              acc66_0 += c0 * t41[b64_0 + i3];
+              acc66_1 += c0 * t41[b64_1 + i3];
+              acc66_2 += c0 * t41[b64_2 + i3];
+              acc66_3 += c0 * t41[b64_3 + i3];
             }
             addSymmetric(H, 32 + i0 * 536 + i1 * 67 + i2, 2144 + i0 * 8 + i1 + i2 * 67, p65 * acc66_0);
             addSymmetric(H, 32 + i0 * 536 + i1 * 67 + i2 + 1, 2144 + i0 * 8 + i1 + (i2 + 1) * 67, p65 * acc66_1);
@@ -770,12 +839,12 @@ function k_hess_W1_b1(s: State): void {
               let r1 = 0, r2 = 0, r3 = 0;
               let i3 = 0;
               for (const end = len_N - 3; i3 < end; i3 += 4) {
-                acc66 += t29[b63 + i3] * t37[b64 + i3];
-                r1 += t29[b63 + i3 + 1] * t37[b64 + i3 + 1];
-                r2 += t29[b63 + i3 + 2] * t37[b64 + i3 + 2];
-                r3 += t29[b63 + i3 + 3] * t37[b64 + i3 + 3];
+                acc66 += t33[b63 + i3] * t41[b64 + i3];
+                r1 += t33[b63 + i3 + 1] * t41[b64 + i3 + 1];
+                r2 += t33[b63 + i3 + 2] * t41[b64 + i3 + 2];
+                r3 += t33[b63 + i3 + 3] * t41[b64 + i3 + 3];
               }
-              for (const end = len_N; i3 < end; i3++) acc66 += t29[b63 + i3] * t37[b64 + i3];
+              for (const end = len_N; i3 < end; i3++) acc66 += t33[b63 + i3] * t41[b64 + i3];
               acc66 += r1 + r2 + r3;
             }
             addSymmetric(H, 32 + i0 * 536 + i1 * 67 + i2, 2144 + i0 * 8 + i1 + i2 * 67, p65 * acc66);
@@ -784,7 +853,7 @@ function k_hess_W1_b1(s: State): void {
       }
     }
   }
-  // hessian[i0, i1, i2] += Σ_i3 t16·t31[i1, i2, i3]·t32[i0, i1, i3]·t38[i2, i3]
+  // hessian[i0, i1, i2] += Σ_i3 t16·t35[i1, i2, i3]·t36[i0, i1, i3]·t42[i2, i3]
   {
     const p70 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
@@ -803,11 +872,11 @@ function k_hess_W1_b1(s: State): void {
             const b69_3 = (i2 + 3) * len_N;
             let acc71_0 = 0, acc71_1 = 0, acc71_2 = 0, acc71_3 = 0;
             for (let i3 = 0, end = len_N; i3 < end; i3++) {
-              const c0 = t32[b68 + i3];
-              acc71_0 += c0 * t31[b67_0 + i3] * t38[b69_0 + i3];
-              acc71_1 += c0 * t31[b67_1 + i3] * t38[b69_1 + i3];
-              acc71_2 += c0 * t31[b67_2 + i3] * t38[b69_2 + i3];
-              acc71_3 += c0 * t31[b67_3 + i3] * t38[b69_3 + i3];
+              const c0 = t36[b68 + i3];
+              acc71_0 += c0 * t35[b67_0 + i3] * t42[b69_0 + i3];
+              acc71_1 += c0 * t35[b67_1 + i3] * t42[b69_1 + i3];
+              acc71_2 += c0 * t35[b67_2 + i3] * t42[b69_2 + i3];
+              acc71_3 += c0 * t35[b67_3 + i3] * t42[b69_3 + i3];
             }
             addSymmetric(H, 32 + i0 * 536 + i1 * 67 + i2, 2144 + i0 * 8 + i1 + i2 * 67, p70 * acc71_0);
             addSymmetric(H, 32 + i0 * 536 + i1 * 67 + i2 + 1, 2144 + i0 * 8 + i1 + (i2 + 1) * 67, p70 * acc71_1);
@@ -822,12 +891,12 @@ function k_hess_W1_b1(s: State): void {
               let r1 = 0, r2 = 0, r3 = 0;
               let i3 = 0;
               for (const end = len_N - 3; i3 < end; i3 += 4) {
-                acc71 += t31[b67 + i3] * t32[b68 + i3] * t38[b69 + i3];
-                r1 += t31[b67 + i3 + 1] * t32[b68 + i3 + 1] * t38[b69 + i3 + 1];
-                r2 += t31[b67 + i3 + 2] * t32[b68 + i3 + 2] * t38[b69 + i3 + 2];
-                r3 += t31[b67 + i3 + 3] * t32[b68 + i3 + 3] * t38[b69 + i3 + 3];
+                acc71 += t35[b67 + i3] * t36[b68 + i3] * t42[b69 + i3];
+                r1 += t35[b67 + i3 + 1] * t36[b68 + i3 + 1] * t42[b69 + i3 + 1];
+                r2 += t35[b67 + i3 + 2] * t36[b68 + i3 + 2] * t42[b69 + i3 + 2];
+                r3 += t35[b67 + i3 + 3] * t36[b68 + i3 + 3] * t42[b69 + i3 + 3];
               }
-              for (const end = len_N; i3 < end; i3++) acc71 += t31[b67 + i3] * t32[b68 + i3] * t38[b69 + i3];
+              for (const end = len_N; i3 < end; i3++) acc71 += t35[b67 + i3] * t36[b68 + i3] * t42[b69 + i3];
               acc71 += r1 + r2 + r3;
             }
             addSymmetric(H, 32 + i0 * 536 + i1 * 67 + i2, 2144 + i0 * 8 + i1 + i2 * 67, p70 * acc71);
@@ -836,7 +905,7 @@ function k_hess_W1_b1(s: State): void {
       }
     }
   }
-  // hessian[i0, i1, i1] += Σ_i2 t16·t34[i0, i1, i2]
+  // hessian[i0, i1, i1] += Σ_i2 t16·t38[i0, i1, i2]
   {
     const p73 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
@@ -849,10 +918,10 @@ function k_hess_W1_b1(s: State): void {
           const b72_3 = i0 * len_N * 8 + (i1 + 3) * len_N;
           let acc74_0 = 0, acc74_1 = 0, acc74_2 = 0, acc74_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            acc74_0 += t34[b72_0 + i2];
-            acc74_1 += t34[b72_1 + i2];
-            acc74_2 += t34[b72_2 + i2];
-            acc74_3 += t34[b72_3 + i2];
+            acc74_0 += t38[b72_0 + i2];
+            acc74_1 += t38[b72_1 + i2];
+            acc74_2 += t38[b72_2 + i2];
+            acc74_3 += t38[b72_3 + i2];
           }
           addSymmetric(H, 32 + i0 * 536 + i1 * 68, 2144 + i0 * 8 + i1 * 68, p73 * acc74_0);
           addSymmetric(H, 32 + i0 * 536 + (i1 + 1) * 68, 2144 + i0 * 8 + (i1 + 1) * 68, p73 * acc74_1);
@@ -866,12 +935,12 @@ function k_hess_W1_b1(s: State): void {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc74 += t34[b72 + i2];
-              r1 += t34[b72 + i2 + 1];
-              r2 += t34[b72 + i2 + 2];
-              r3 += t34[b72 + i2 + 3];
+              acc74 += t38[b72 + i2];
+              r1 += t38[b72 + i2 + 1];
+              r2 += t38[b72 + i2 + 2];
+              r3 += t38[b72 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc74 += t34[b72 + i2];
+            for (const end = len_N; i2 < end; i2++) acc74 += t38[b72 + i2];
             acc74 += r1 + r2 + r3;
           }
           addSymmetric(H, 32 + i0 * 536 + i1 * 68, 2144 + i0 * 8 + i1 * 68, p73 * acc74);
@@ -879,7 +948,7 @@ function k_hess_W1_b1(s: State): void {
       }
     }
   }
-  // hessian[i0, i1, i1] += Σ_i2 -1·t16·t36[i0, i1, i2]
+  // hessian[i0, i1, i1] += Σ_i2 -1·t16·t40[i0, i1, i2]
   {
     const p76 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
@@ -892,10 +961,10 @@ function k_hess_W1_b1(s: State): void {
           const b75_3 = i0 * len_N * 8 + (i1 + 3) * len_N;
           let acc77_0 = 0, acc77_1 = 0, acc77_2 = 0, acc77_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            acc77_0 += t36[b75_0 + i2];
-            acc77_1 += t36[b75_1 + i2];
-            acc77_2 += t36[b75_2 + i2];
-            acc77_3 += t36[b75_3 + i2];
+            acc77_0 += t40[b75_0 + i2];
+            acc77_1 += t40[b75_1 + i2];
+            acc77_2 += t40[b75_2 + i2];
+            acc77_3 += t40[b75_3 + i2];
           }
           addSymmetric(H, 32 + i0 * 536 + i1 * 68, 2144 + i0 * 8 + i1 * 68, p76 * acc77_0);
           addSymmetric(H, 32 + i0 * 536 + (i1 + 1) * 68, 2144 + i0 * 8 + (i1 + 1) * 68, p76 * acc77_1);
@@ -909,12 +978,12 @@ function k_hess_W1_b1(s: State): void {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc77 += t36[b75 + i2];
-              r1 += t36[b75 + i2 + 1];
-              r2 += t36[b75 + i2 + 2];
-              r3 += t36[b75 + i2 + 3];
+              acc77 += t40[b75 + i2];
+              r1 += t40[b75 + i2 + 1];
+              r2 += t40[b75 + i2 + 2];
+              r3 += t40[b75 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc77 += t36[b75 + i2];
+            for (const end = len_N; i2 < end; i2++) acc77 += t40[b75 + i2];
             acc77 += r1 + r2 + r3;
           }
           addSymmetric(H, 32 + i0 * 536 + i1 * 68, 2144 + i0 * 8 + i1 * 68, p76 * acc77);
@@ -928,15 +997,15 @@ function k_hess_W1_b1(s: State): void {
 function k_hess_W1_W2(s: State): void {
   const H = s.hessian;
   const t16 = s.t16;
-  const t29 = s.t29;
-  const t32 = s.t32;
   const t33 = s.t33;
-  const t39 = s.t39;
-  const t40 = s.t40;
-  const t41 = s.t41;
+  const t36 = s.t36;
+  const t37 = s.t37;
+  const t43 = s.t43;
+  const t44 = s.t44;
+  const t45 = s.t45;
   const th = s.theta;
   const len_N = s.len_N;
-  // hessian[i0, i1, i2, i3] += Σ_i4 -1·t16·t29[i0, i1, i4]·t39[i2, i3, i4]
+  // hessian[i0, i1, i2, i3] += Σ_i4 -1·t16·t33[i0, i1, i4]·t43[i2, i3, i4]
   {
     const p80 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
@@ -950,12 +1019,12 @@ function k_hess_W1_W2(s: State): void {
               let r1 = 0, r2 = 0, r3 = 0;
               let i4 = 0;
               for (const end = len_N - 3; i4 < end; i4 += 4) {
-                acc81 += t29[b78 + i4] * t39[b79 + i4];
-                r1 += t29[b78 + i4 + 1] * t39[b79 + i4 + 1];
-                r2 += t29[b78 + i4 + 2] * t39[b79 + i4 + 2];
-                r3 += t29[b78 + i4 + 3] * t39[b79 + i4 + 3];
+                acc81 += t33[b78 + i4] * t43[b79 + i4];
+                r1 += t33[b78 + i4 + 1] * t43[b79 + i4 + 1];
+                r2 += t33[b78 + i4 + 2] * t43[b79 + i4 + 2];
+                r3 += t33[b78 + i4 + 3] * t43[b79 + i4 + 3];
               }
-              for (const end = len_N; i4 < end; i4++) acc81 += t29[b78 + i4] * t39[b79 + i4];
+              for (const end = len_N; i4 < end; i4++) acc81 += t33[b78 + i4] * t43[b79 + i4];
               acc81 += r1 + r2 + r3;
             }
             addSymmetric(H, 40 + i0 * 536 + i1 * 67 + i2 * 3 + i3, 2680 + i0 * 8 + i1 + i2 * 201 + i3 * 67, p80 * acc81);
@@ -964,7 +1033,7 @@ function k_hess_W1_W2(s: State): void {
       }
     }
   }
-  // hessian[i0, i1, i2, i3] += Σ_i4 t16·W2[i1, i3]·t32[i0, i1, i4]·t39[i2, i3, i4]
+  // hessian[i0, i1, i2, i3] += Σ_i4 t16·W2[i1, i3]·t36[i0, i1, i4]·t43[i2, i3, i4]
   {
     const p84 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
@@ -979,12 +1048,12 @@ function k_hess_W1_W2(s: State): void {
               let r1 = 0, r2 = 0, r3 = 0;
               let i4 = 0;
               for (const end = len_N - 3; i4 < end; i4 += 4) {
-                acc86 += t32[b82 + i4] * t39[b83 + i4];
-                r1 += t32[b82 + i4 + 1] * t39[b83 + i4 + 1];
-                r2 += t32[b82 + i4 + 2] * t39[b83 + i4 + 2];
-                r3 += t32[b82 + i4 + 3] * t39[b83 + i4 + 3];
+                acc86 += t36[b82 + i4] * t43[b83 + i4];
+                r1 += t36[b82 + i4 + 1] * t43[b83 + i4 + 1];
+                r2 += t36[b82 + i4 + 2] * t43[b83 + i4 + 2];
+                r3 += t36[b82 + i4 + 3] * t43[b83 + i4 + 3];
               }
-              for (const end = len_N; i4 < end; i4++) acc86 += t32[b82 + i4] * t39[b83 + i4];
+              for (const end = len_N; i4 < end; i4++) acc86 += t36[b82 + i4] * t43[b83 + i4];
               acc86 += r1 + r2 + r3;
             }
             addSymmetric(H, 40 + i0 * 536 + i1 * 67 + i2 * 3 + i3, 2680 + i0 * 8 + i1 + i2 * 201 + i3 * 67, p85 * acc86);
@@ -993,7 +1062,7 @@ function k_hess_W1_W2(s: State): void {
       }
     }
   }
-  // hessian[i0, i1, i1, i2] += Σ_i3 t16·t32[i0, i1, i3]·t40[i2, i3]
+  // hessian[i0, i1, i1, i2] += Σ_i3 t16·t36[i0, i1, i3]·t44[i2, i3]
   {
     const p89 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
@@ -1006,12 +1075,12 @@ function k_hess_W1_W2(s: State): void {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc90 += t32[b87 + i3] * t40[b88 + i3];
-              r1 += t32[b87 + i3 + 1] * t40[b88 + i3 + 1];
-              r2 += t32[b87 + i3 + 2] * t40[b88 + i3 + 2];
-              r3 += t32[b87 + i3 + 3] * t40[b88 + i3 + 3];
+              acc90 += t36[b87 + i3] * t44[b88 + i3];
+              r1 += t36[b87 + i3 + 1] * t44[b88 + i3 + 1];
+              r2 += t36[b87 + i3 + 2] * t44[b88 + i3 + 2];
+              r3 += t36[b87 + i3 + 3] * t44[b88 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc90 += t32[b87 + i3] * t40[b88 + i3];
+            for (const end = len_N; i3 < end; i3++) acc90 += t36[b87 + i3] * t44[b88 + i3];
             acc90 += r1 + r2 + r3;
           }
           addSymmetric(H, 40 + i0 * 536 + i1 * 70 + i2, 2680 + i0 * 8 + i1 * 202 + i2 * 67, p89 * acc90);
@@ -1019,7 +1088,7 @@ function k_hess_W1_W2(s: State): void {
       }
     }
   }
-  // hessian[i0, i1, i1, i2] += Σ_i3 -1·t16·t33[i0, i1, i3]·t41[i2, i3]
+  // hessian[i0, i1, i1, i2] += Σ_i3 -1·t16·t37[i0, i1, i3]·t45[i2, i3]
   {
     const p93 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
@@ -1032,12 +1101,12 @@ function k_hess_W1_W2(s: State): void {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc94 += t33[b91 + i3] * t41[b92 + i3];
-              r1 += t33[b91 + i3 + 1] * t41[b92 + i3 + 1];
-              r2 += t33[b91 + i3 + 2] * t41[b92 + i3 + 2];
-              r3 += t33[b91 + i3 + 3] * t41[b92 + i3 + 3];
+              acc94 += t37[b91 + i3] * t45[b92 + i3];
+              r1 += t37[b91 + i3 + 1] * t45[b92 + i3 + 1];
+              r2 += t37[b91 + i3 + 2] * t45[b92 + i3 + 2];
+              r3 += t37[b91 + i3 + 3] * t45[b92 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc94 += t33[b91 + i3] * t41[b92 + i3];
+            for (const end = len_N; i3 < end; i3++) acc94 += t37[b91 + i3] * t45[b92 + i3];
             acc94 += r1 + r2 + r3;
           }
           addSymmetric(H, 40 + i0 * 536 + i1 * 70 + i2, 2680 + i0 * 8 + i1 * 202 + i2 * 67, p93 * acc94);
@@ -1051,12 +1120,12 @@ function k_hess_W1_W2(s: State): void {
 function k_hess_W1_b2(s: State): void {
   const H = s.hessian;
   const t16 = s.t16;
-  const t29 = s.t29;
-  const t32 = s.t32;
-  const t40 = s.t40;
+  const t33 = s.t33;
+  const t36 = s.t36;
+  const t44 = s.t44;
   const th = s.theta;
   const len_N = s.len_N;
-  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t29[i0, i1, i3]·t40[i2, i3]
+  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t33[i0, i1, i3]·t44[i2, i3]
   {
     const p97 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
@@ -1069,12 +1138,12 @@ function k_hess_W1_b2(s: State): void {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc98 += t29[b95 + i3] * t40[b96 + i3];
-              r1 += t29[b95 + i3 + 1] * t40[b96 + i3 + 1];
-              r2 += t29[b95 + i3 + 2] * t40[b96 + i3 + 2];
-              r3 += t29[b95 + i3 + 3] * t40[b96 + i3 + 3];
+              acc98 += t33[b95 + i3] * t44[b96 + i3];
+              r1 += t33[b95 + i3 + 1] * t44[b96 + i3 + 1];
+              r2 += t33[b95 + i3 + 2] * t44[b96 + i3 + 2];
+              r3 += t33[b95 + i3 + 3] * t44[b96 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc98 += t29[b95 + i3] * t40[b96 + i3];
+            for (const end = len_N; i3 < end; i3++) acc98 += t33[b95 + i3] * t44[b96 + i3];
             acc98 += r1 + r2 + r3;
           }
           addSymmetric(H, 64 + i0 * 536 + i1 * 67 + i2, 4288 + i0 * 8 + i1 + i2 * 67, p97 * acc98);
@@ -1082,7 +1151,7 @@ function k_hess_W1_b2(s: State): void {
       }
     }
   }
-  // hessian[i0, i1, i2] += Σ_i3 t16·W2[i1, i2]·t32[i0, i1, i3]·t40[i2, i3]
+  // hessian[i0, i1, i2] += Σ_i3 t16·W2[i1, i2]·t36[i0, i1, i3]·t44[i2, i3]
   {
     const p101 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
@@ -1096,12 +1165,12 @@ function k_hess_W1_b2(s: State): void {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc103 += t32[b99 + i3] * t40[b100 + i3];
-              r1 += t32[b99 + i3 + 1] * t40[b100 + i3 + 1];
-              r2 += t32[b99 + i3 + 2] * t40[b100 + i3 + 2];
-              r3 += t32[b99 + i3 + 3] * t40[b100 + i3 + 3];
+              acc103 += t36[b99 + i3] * t44[b100 + i3];
+              r1 += t36[b99 + i3 + 1] * t44[b100 + i3 + 1];
+              r2 += t36[b99 + i3 + 2] * t44[b100 + i3 + 2];
+              r3 += t36[b99 + i3 + 3] * t44[b100 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc103 += t32[b99 + i3] * t40[b100 + i3];
+            for (const end = len_N; i3 < end; i3++) acc103 += t36[b99 + i3] * t44[b100 + i3];
             acc103 += r1 + r2 + r3;
           }
           addSymmetric(H, 64 + i0 * 536 + i1 * 67 + i2, 4288 + i0 * 8 + i1 + i2 * 67, p102 * acc103);
@@ -1120,12 +1189,12 @@ function k_hess_b1_b1(s: State): void {
   const t22 = s.t22;
   const t23 = s.t23;
   const t26 = s.t26;
-  const t37 = s.t37;
-  const t42 = s.t42;
+  const t41 = s.t41;
+  const t46 = s.t46;
   const th = s.theta;
   const len_N = s.len_N;
   const off_N = s.off_N;
-  // hessian[i0, i1] += Σ_i2 -1·t16·t42[i0, i2]·t37[i1, i2]
+  // hessian[i0, i1] += Σ_i2 -1·t16·t46[i0, i2]·t41[i1, i2]
   {
     const p106 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
@@ -1139,11 +1208,11 @@ function k_hess_b1_b1(s: State): void {
           const b105_3 = (i1 + 3) * len_N;
           let acc107_0 = 0, acc107_1 = 0, acc107_2 = 0, acc107_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = t42[b104 + i2];
-            acc107_0 += c0 * t37[b105_0 + i2];
-            acc107_1 += c0 * t37[b105_1 + i2];
-            acc107_2 += c0 * t37[b105_2 + i2];
-            acc107_3 += c0 * t37[b105_3 + i2];
+            const c0 = t46[b104 + i2];
+            acc107_0 += c0 * t41[b105_0 + i2];
+            acc107_1 += c0 * t41[b105_1 + i2];
+            acc107_2 += c0 * t41[b105_2 + i2];
+            acc107_3 += c0 * t41[b105_3 + i2];
           }
           addSymmetric(H, 2176 + i0 * 67 + i1, 2176 + i0 + i1 * 67, p106 * acc107_0);
           addSymmetric(H, 2176 + i0 * 67 + i1 + 1, 2176 + i0 + (i1 + 1) * 67, p106 * acc107_1);
@@ -1157,12 +1226,12 @@ function k_hess_b1_b1(s: State): void {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc107 += t42[b104 + i2] * t37[b105 + i2];
-              r1 += t42[b104 + i2 + 1] * t37[b105 + i2 + 1];
-              r2 += t42[b104 + i2 + 2] * t37[b105 + i2 + 2];
-              r3 += t42[b104 + i2 + 3] * t37[b105 + i2 + 3];
+              acc107 += t46[b104 + i2] * t41[b105 + i2];
+              r1 += t46[b104 + i2 + 1] * t41[b105 + i2 + 1];
+              r2 += t46[b104 + i2 + 2] * t41[b105 + i2 + 2];
+              r3 += t46[b104 + i2 + 3] * t41[b105 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc107 += t42[b104 + i2] * t37[b105 + i2];
+            for (const end = len_N; i2 < end; i2++) acc107 += t46[b104 + i2] * t41[b105 + i2];
             acc107 += r1 + r2 + r3;
           }
           addSymmetric(H, 2176 + i0 * 67 + i1, 2176 + i0 + i1 * 67, p106 * acc107);
@@ -1237,15 +1306,15 @@ function k_hess_b1_b1_once(s: State): void {
 function k_hess_b1_W2(s: State): void {
   const H = s.hessian;
   const t16 = s.t16;
-  const t38 = s.t38;
-  const t39 = s.t39;
-  const t40 = s.t40;
-  const t41 = s.t41;
   const t42 = s.t42;
   const t43 = s.t43;
+  const t44 = s.t44;
+  const t45 = s.t45;
+  const t46 = s.t46;
+  const t47 = s.t47;
   const th = s.theta;
   const len_N = s.len_N;
-  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t42[i0, i3]·t39[i1, i2, i3]
+  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t46[i0, i3]·t43[i1, i2, i3]
   {
     const p126 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
@@ -1258,12 +1327,12 @@ function k_hess_b1_W2(s: State): void {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc127 += t42[b124 + i3] * t39[b125 + i3];
-              r1 += t42[b124 + i3 + 1] * t39[b125 + i3 + 1];
-              r2 += t42[b124 + i3 + 2] * t39[b125 + i3 + 2];
-              r3 += t42[b124 + i3 + 3] * t39[b125 + i3 + 3];
+              acc127 += t46[b124 + i3] * t43[b125 + i3];
+              r1 += t46[b124 + i3 + 1] * t43[b125 + i3 + 1];
+              r2 += t46[b124 + i3 + 2] * t43[b125 + i3 + 2];
+              r3 += t46[b124 + i3 + 3] * t43[b125 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc127 += t42[b124 + i3] * t39[b125 + i3];
+            for (const end = len_N; i3 < end; i3++) acc127 += t46[b124 + i3] * t43[b125 + i3];
             acc127 += r1 + r2 + r3;
           }
           addSymmetric(H, 2184 + i0 * 67 + i1 * 3 + i2, 2712 + i0 + i1 * 201 + i2 * 67, p126 * acc127);
@@ -1271,7 +1340,7 @@ function k_hess_b1_W2(s: State): void {
       }
     }
   }
-  // hessian[i0, i1, i2] += Σ_i3 t16·W2[i0, i2]·t43[i0, i3]·t39[i1, i2, i3]
+  // hessian[i0, i1, i2] += Σ_i3 t16·W2[i0, i2]·t47[i0, i3]·t43[i1, i2, i3]
   {
     const p130 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
@@ -1285,12 +1354,12 @@ function k_hess_b1_W2(s: State): void {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc132 += t43[b128 + i3] * t39[b129 + i3];
-              r1 += t43[b128 + i3 + 1] * t39[b129 + i3 + 1];
-              r2 += t43[b128 + i3 + 2] * t39[b129 + i3 + 2];
-              r3 += t43[b128 + i3 + 3] * t39[b129 + i3 + 3];
+              acc132 += t47[b128 + i3] * t43[b129 + i3];
+              r1 += t47[b128 + i3 + 1] * t43[b129 + i3 + 1];
+              r2 += t47[b128 + i3 + 2] * t43[b129 + i3 + 2];
+              r3 += t47[b128 + i3 + 3] * t43[b129 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc132 += t43[b128 + i3] * t39[b129 + i3];
+            for (const end = len_N; i3 < end; i3++) acc132 += t47[b128 + i3] * t43[b129 + i3];
             acc132 += r1 + r2 + r3;
           }
           addSymmetric(H, 2184 + i0 * 67 + i1 * 3 + i2, 2712 + i0 + i1 * 201 + i2 * 67, p131 * acc132);
@@ -1298,7 +1367,7 @@ function k_hess_b1_W2(s: State): void {
       }
     }
   }
-  // hessian[i0, i0, i1] += Σ_i2 t16·t43[i0, i2]·t40[i1, i2]
+  // hessian[i0, i0, i1] += Σ_i2 t16·t47[i0, i2]·t44[i1, i2]
   {
     const p135 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
@@ -1310,19 +1379,19 @@ function k_hess_b1_W2(s: State): void {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc136 += t43[b133 + i2] * t40[b134 + i2];
-            r1 += t43[b133 + i2 + 1] * t40[b134 + i2 + 1];
-            r2 += t43[b133 + i2 + 2] * t40[b134 + i2 + 2];
-            r3 += t43[b133 + i2 + 3] * t40[b134 + i2 + 3];
+            acc136 += t47[b133 + i2] * t44[b134 + i2];
+            r1 += t47[b133 + i2 + 1] * t44[b134 + i2 + 1];
+            r2 += t47[b133 + i2 + 2] * t44[b134 + i2 + 2];
+            r3 += t47[b133 + i2 + 3] * t44[b134 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc136 += t43[b133 + i2] * t40[b134 + i2];
+          for (const end = len_N; i2 < end; i2++) acc136 += t47[b133 + i2] * t44[b134 + i2];
           acc136 += r1 + r2 + r3;
         }
         addSymmetric(H, 2184 + i0 * 70 + i1, 2712 + i0 * 202 + i1 * 67, p135 * acc136);
       }
     }
   }
-  // hessian[i0, i0, i1] += Σ_i2 -1·t16·t38[i0, i2]·t41[i1, i2]
+  // hessian[i0, i0, i1] += Σ_i2 -1·t16·t42[i0, i2]·t45[i1, i2]
   {
     const p139 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
@@ -1334,12 +1403,12 @@ function k_hess_b1_W2(s: State): void {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc140 += t38[b137 + i2] * t41[b138 + i2];
-            r1 += t38[b137 + i2 + 1] * t41[b138 + i2 + 1];
-            r2 += t38[b137 + i2 + 2] * t41[b138 + i2 + 2];
-            r3 += t38[b137 + i2 + 3] * t41[b138 + i2 + 3];
+            acc140 += t42[b137 + i2] * t45[b138 + i2];
+            r1 += t42[b137 + i2 + 1] * t45[b138 + i2 + 1];
+            r2 += t42[b137 + i2 + 2] * t45[b138 + i2 + 2];
+            r3 += t42[b137 + i2 + 3] * t45[b138 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc140 += t38[b137 + i2] * t41[b138 + i2];
+          for (const end = len_N; i2 < end; i2++) acc140 += t42[b137 + i2] * t45[b138 + i2];
           acc140 += r1 + r2 + r3;
         }
         addSymmetric(H, 2184 + i0 * 70 + i1, 2712 + i0 * 202 + i1 * 67, p139 * acc140);
@@ -1352,12 +1421,12 @@ function k_hess_b1_W2(s: State): void {
 function k_hess_b1_b2(s: State): void {
   const H = s.hessian;
   const t16 = s.t16;
-  const t40 = s.t40;
-  const t42 = s.t42;
-  const t43 = s.t43;
+  const t44 = s.t44;
+  const t46 = s.t46;
+  const t47 = s.t47;
   const th = s.theta;
   const len_N = s.len_N;
-  // hessian[i0, i1] += Σ_i2 -1·t16·t42[i0, i2]·t40[i1, i2]
+  // hessian[i0, i1] += Σ_i2 -1·t16·t46[i0, i2]·t44[i1, i2]
   {
     const p143 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
@@ -1369,19 +1438,19 @@ function k_hess_b1_b2(s: State): void {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc144 += t42[b141 + i2] * t40[b142 + i2];
-            r1 += t42[b141 + i2 + 1] * t40[b142 + i2 + 1];
-            r2 += t42[b141 + i2 + 2] * t40[b142 + i2 + 2];
-            r3 += t42[b141 + i2 + 3] * t40[b142 + i2 + 3];
+            acc144 += t46[b141 + i2] * t44[b142 + i2];
+            r1 += t46[b141 + i2 + 1] * t44[b142 + i2 + 1];
+            r2 += t46[b141 + i2 + 2] * t44[b142 + i2 + 2];
+            r3 += t46[b141 + i2 + 3] * t44[b142 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc144 += t42[b141 + i2] * t40[b142 + i2];
+          for (const end = len_N; i2 < end; i2++) acc144 += t46[b141 + i2] * t44[b142 + i2];
           acc144 += r1 + r2 + r3;
         }
         addSymmetric(H, 2208 + i0 * 67 + i1, 4320 + i0 + i1 * 67, p143 * acc144);
       }
     }
   }
-  // hessian[i0, i1] += Σ_i2 t16·W2[i0, i1]·t43[i0, i2]·t40[i1, i2]
+  // hessian[i0, i1] += Σ_i2 t16·W2[i0, i1]·t47[i0, i2]·t44[i1, i2]
   {
     const p147 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
@@ -1394,12 +1463,12 @@ function k_hess_b1_b2(s: State): void {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc149 += t43[b145 + i2] * t40[b146 + i2];
-            r1 += t43[b145 + i2 + 1] * t40[b146 + i2 + 1];
-            r2 += t43[b145 + i2 + 2] * t40[b146 + i2 + 2];
-            r3 += t43[b145 + i2 + 3] * t40[b146 + i2 + 3];
+            acc149 += t47[b145 + i2] * t44[b146 + i2];
+            r1 += t47[b145 + i2 + 1] * t44[b146 + i2 + 1];
+            r2 += t47[b145 + i2 + 2] * t44[b146 + i2 + 2];
+            r3 += t47[b145 + i2 + 3] * t44[b146 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc149 += t43[b145 + i2] * t40[b146 + i2];
+          for (const end = len_N; i2 < end; i2++) acc149 += t47[b145 + i2] * t44[b146 + i2];
           acc149 += r1 + r2 + r3;
         }
         addSymmetric(H, 2208 + i0 * 67 + i1, 4320 + i0 + i1 * 67, p148 * acc149);
@@ -1412,12 +1481,12 @@ function k_hess_b1_b2(s: State): void {
 function k_hess_W2_W2(s: State): void {
   const H = s.hessian;
   const t16 = s.t16;
-  const t39 = s.t39;
-  const t44 = s.t44;
-  const t45 = s.t45;
-  const t46 = s.t46;
+  const t43 = s.t43;
+  const t48 = s.t48;
+  const t49 = s.t49;
+  const t50 = s.t50;
   const len_N = s.len_N;
-  // hessian[i0, i1, i2, i3] += Σ_i4 -1·t16·t44[i0, i1, i4]·t39[i2, i3, i4]
+  // hessian[i0, i1, i2, i3] += Σ_i4 -1·t16·t48[i0, i1, i4]·t43[i2, i3, i4]
   {
     const p152 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
@@ -1431,12 +1500,12 @@ function k_hess_W2_W2(s: State): void {
               let r1 = 0, r2 = 0, r3 = 0;
               let i4 = 0;
               for (const end = len_N - 3; i4 < end; i4 += 4) {
-                acc153 += t44[b150 + i4] * t39[b151 + i4];
-                r1 += t44[b150 + i4 + 1] * t39[b151 + i4 + 1];
-                r2 += t44[b150 + i4 + 2] * t39[b151 + i4 + 2];
-                r3 += t44[b150 + i4 + 3] * t39[b151 + i4 + 3];
+                acc153 += t48[b150 + i4] * t43[b151 + i4];
+                r1 += t48[b150 + i4 + 1] * t43[b151 + i4 + 1];
+                r2 += t48[b150 + i4 + 2] * t43[b151 + i4 + 2];
+                r3 += t48[b150 + i4 + 3] * t43[b151 + i4 + 3];
               }
-              for (const end = len_N; i4 < end; i4++) acc153 += t44[b150 + i4] * t39[b151 + i4];
+              for (const end = len_N; i4 < end; i4++) acc153 += t48[b150 + i4] * t43[b151 + i4];
               acc153 += r1 + r2 + r3;
             }
             addSymmetric(H, 2720 + i0 * 201 + i1 * 67 + i2 * 3 + i3, 2720 + i0 * 3 + i1 + i2 * 201 + i3 * 67, p152 * acc153);
@@ -1445,7 +1514,7 @@ function k_hess_W2_W2(s: State): void {
       }
     }
   }
-  // hessian[i0, i1, i2, i1] += Σ_i3 t16·t45[i0, i1, i3]·t46[i2, i3]
+  // hessian[i0, i1, i2, i1] += Σ_i3 t16·t49[i0, i1, i3]·t50[i2, i3]
   {
     const p156 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
@@ -1459,12 +1528,12 @@ function k_hess_W2_W2(s: State): void {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc157 += t45[b154 + i3] * t46[b155 + i3];
-              r1 += t45[b154 + i3 + 1] * t46[b155 + i3 + 1];
-              r2 += t45[b154 + i3 + 2] * t46[b155 + i3 + 2];
-              r3 += t45[b154 + i3 + 3] * t46[b155 + i3 + 3];
+              acc157 += t49[b154 + i3] * t50[b155 + i3];
+              r1 += t49[b154 + i3 + 1] * t50[b155 + i3 + 1];
+              r2 += t49[b154 + i3 + 2] * t50[b155 + i3 + 2];
+              r3 += t49[b154 + i3 + 3] * t50[b155 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc157 += t45[b154 + i3] * t46[b155 + i3];
+            for (const end = len_N; i3 < end; i3++) acc157 += t49[b154 + i3] * t50[b155 + i3];
             acc157 += r1 + r2 + r3;
           }
           addSymmetric(H, 2720 + i0 * 201 + i1 * 68 + i2 * 3, 2720 + i0 * 3 + i1 * 68 + i2 * 201, p156 * acc157);
@@ -1491,11 +1560,11 @@ function k_hess_W2_W2_once(s: State): void {
 function k_hess_W2_b2(s: State): void {
   const H = s.hessian;
   const t16 = s.t16;
-  const t40 = s.t40;
   const t44 = s.t44;
-  const t45 = s.t45;
+  const t48 = s.t48;
+  const t49 = s.t49;
   const len_N = s.len_N;
-  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t44[i0, i1, i3]·t40[i2, i3]
+  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t48[i0, i1, i3]·t44[i2, i3]
   {
     const p161 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
@@ -1508,12 +1577,12 @@ function k_hess_W2_b2(s: State): void {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc162 += t44[b159 + i3] * t40[b160 + i3];
-              r1 += t44[b159 + i3 + 1] * t40[b160 + i3 + 1];
-              r2 += t44[b159 + i3 + 2] * t40[b160 + i3 + 2];
-              r3 += t44[b159 + i3 + 3] * t40[b160 + i3 + 3];
+              acc162 += t48[b159 + i3] * t44[b160 + i3];
+              r1 += t48[b159 + i3 + 1] * t44[b160 + i3 + 1];
+              r2 += t48[b159 + i3 + 2] * t44[b160 + i3 + 2];
+              r3 += t48[b159 + i3 + 3] * t44[b160 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc162 += t44[b159 + i3] * t40[b160 + i3];
+            for (const end = len_N; i3 < end; i3++) acc162 += t48[b159 + i3] * t44[b160 + i3];
             acc162 += r1 + r2 + r3;
           }
           addSymmetric(H, 2744 + i0 * 201 + i1 * 67 + i2, 4328 + i0 * 3 + i1 + i2 * 67, p161 * acc162);
@@ -1521,7 +1590,7 @@ function k_hess_W2_b2(s: State): void {
       }
     }
   }
-  // hessian[i0, i1, i1] += Σ_i2 t16·t45[i0, i1, i2]
+  // hessian[i0, i1, i1] += Σ_i2 t16·t49[i0, i1, i2]
   {
     const p164 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
@@ -1532,12 +1601,12 @@ function k_hess_W2_b2(s: State): void {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc165 += t45[b163 + i2];
-            r1 += t45[b163 + i2 + 1];
-            r2 += t45[b163 + i2 + 2];
-            r3 += t45[b163 + i2 + 3];
+            acc165 += t49[b163 + i2];
+            r1 += t49[b163 + i2 + 1];
+            r2 += t49[b163 + i2 + 2];
+            r3 += t49[b163 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc165 += t45[b163 + i2];
+          for (const end = len_N; i2 < end; i2++) acc165 += t49[b163 + i2];
           acc165 += r1 + r2 + r3;
         }
         addSymmetric(H, 2744 + i0 * 201 + i1 * 68, 4328 + i0 * 3 + i1 * 68, p164 * acc165);
@@ -1550,11 +1619,11 @@ function k_hess_W2_b2(s: State): void {
 function k_hess_b2_b2(s: State): void {
   const H = s.hessian;
   const t16 = s.t16;
-  const t40 = s.t40;
-  const t47 = s.t47;
-  const t48 = s.t48;
+  const t44 = s.t44;
+  const t51 = s.t51;
+  const t52 = s.t52;
   const len_N = s.len_N;
-  // hessian[i0, i1] += Σ_i2 -1·t16·t47[i0, i2]·t40[i1, i2]
+  // hessian[i0, i1] += Σ_i2 -1·t16·t51[i0, i2]·t44[i1, i2]
   {
     const p168 = -t16[0];
     for (let i0 = 0; i0 < 3; i0++) {
@@ -1566,19 +1635,19 @@ function k_hess_b2_b2(s: State): void {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc169 += t47[b166 + i2] * t40[b167 + i2];
-            r1 += t47[b166 + i2 + 1] * t40[b167 + i2 + 1];
-            r2 += t47[b166 + i2 + 2] * t40[b167 + i2 + 2];
-            r3 += t47[b166 + i2 + 3] * t40[b167 + i2 + 3];
+            acc169 += t51[b166 + i2] * t44[b167 + i2];
+            r1 += t51[b166 + i2 + 1] * t44[b167 + i2 + 1];
+            r2 += t51[b166 + i2 + 2] * t44[b167 + i2 + 2];
+            r3 += t51[b166 + i2 + 3] * t44[b167 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc169 += t47[b166 + i2] * t40[b167 + i2];
+          for (const end = len_N; i2 < end; i2++) acc169 += t51[b166 + i2] * t44[b167 + i2];
           acc169 += r1 + r2 + r3;
         }
         addSymmetric(H, 4352 + i0 * 67 + i1, 4352 + i0 + i1 * 67, p168 * acc169);
       }
     }
   }
-  // hessian[i0, i0] += Σ_i1 t16·t48[i0, i1]
+  // hessian[i0, i0] += Σ_i1 t16·t52[i0, i1]
   {
     const p171 = t16[0];
     for (let i0 = 0; i0 < 3; i0++) {
@@ -1588,12 +1657,12 @@ function k_hess_b2_b2(s: State): void {
         let r1 = 0, r2 = 0, r3 = 0;
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          acc172 += t48[b170 + i1];
-          r1 += t48[b170 + i1 + 1];
-          r2 += t48[b170 + i1 + 2];
-          r3 += t48[b170 + i1 + 3];
+          acc172 += t52[b170 + i1];
+          r1 += t52[b170 + i1 + 1];
+          r2 += t52[b170 + i1 + 2];
+          r3 += t52[b170 + i1 + 3];
         }
-        for (const end = len_N; i1 < end; i1++) acc172 += t48[b170 + i1];
+        for (const end = len_N; i1 < end; i1++) acc172 += t52[b170 + i1];
         acc172 += r1 + r2 + r3;
       }
       H[4352 + i0 * 68] += p171 * acc172;
@@ -1612,6 +1681,2144 @@ function k_hess_b2_b2_once(s: State): void {
   }
 }
 
+/** H·v, block of W1: 15 term(s) */
+function k_hvp_W1(s: State): void {
+  const d_X = s.d_X;
+  const hvp = s.hvp;
+  const t16 = s.t16;
+  const t22 = s.t22;
+  const t23 = s.t23;
+  const t25 = s.t25;
+  const t26 = s.t26;
+  const t31 = s.t31;
+  const t32 = s.t32;
+  const t55 = s.t55;
+  const t57 = s.t57;
+  const t58 = s.t58;
+  const t60 = s.t60;
+  const t61 = s.t61;
+  const t63 = s.t63;
+  const t64 = s.t64;
+  const t65 = s.t65;
+  const t66 = s.t66;
+  const t67 = s.t67;
+  const t68 = s.t68;
+  const v = s.v;
+  const len_N = s.len_N;
+  const off_N = s.off_N;
+  // hvp[i0, i1] += Σ_i2 -1·t16·t23[i2, i1]·X[i2, i0]·t25[i2]·t31[i1, i2]·t55[i2]
+  {
+    const p177 = -t16[0];
+    for (let i0 = 0; i0 < 4; i0++) {
+      const b175 = off_N * 4 + i0;
+      {
+        let i1 = 0;
+        for (const end = 8 - 3; i1 < end; i1 += 4) {
+          const b174_0 = i1;
+          const b176_0 = i1 * len_N;
+          const b174_1 = i1 + 1;
+          const b176_1 = (i1 + 1) * len_N;
+          const b174_2 = i1 + 2;
+          const b176_2 = (i1 + 2) * len_N;
+          const b174_3 = i1 + 3;
+          const b176_3 = (i1 + 3) * len_N;
+          let acc178_0 = 0, acc178_1 = 0, acc178_2 = 0, acc178_3 = 0;
+          for (let i2 = 0, end = len_N; i2 < end; i2++) {
+            const c0 = d_X[b175 + i2 * 4];
+            const c1 = t25[i2];
+            const c2 = t55[i2];
+            acc178_0 += c0 * c1 * c2 * t23[b174_0 + i2 * 8] * t31[b176_0 + i2];
+            acc178_1 += c0 * c1 * c2 * t23[b174_1 + i2 * 8] * t31[b176_1 + i2];
+            acc178_2 += c0 * c1 * c2 * t23[b174_2 + i2 * 8] * t31[b176_2 + i2];
+            acc178_3 += c0 * c1 * c2 * t23[b174_3 + i2 * 8] * t31[b176_3 + i2];
+          }
+          hvp[i0 * 8 + i1] += p177 * acc178_0;
+          hvp[i0 * 8 + i1 + 1] += p177 * acc178_1;
+          hvp[i0 * 8 + i1 + 2] += p177 * acc178_2;
+          hvp[i0 * 8 + i1 + 3] += p177 * acc178_3;
+        }
+        for (const end = 8; i1 < end; i1++) {
+          const b174 = i1;
+          const b176 = i1 * len_N;
+          let acc178 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i2 = 0;
+            for (const end = len_N - 3; i2 < end; i2 += 4) {
+              acc178 += t23[b174 + i2 * 8] * d_X[b175 + i2 * 4] * t25[i2] * t31[b176 + i2] * t55[i2];
+              r1 += t23[b174 + (i2 + 1) * 8] * d_X[b175 + (i2 + 1) * 4] * t25[i2 + 1] * t31[b176 + i2 + 1] * t55[i2 + 1];
+              r2 += t23[b174 + (i2 + 2) * 8] * d_X[b175 + (i2 + 2) * 4] * t25[i2 + 2] * t31[b176 + i2 + 2] * t55[i2 + 2];
+              r3 += t23[b174 + (i2 + 3) * 8] * d_X[b175 + (i2 + 3) * 4] * t25[i2 + 3] * t31[b176 + i2 + 3] * t55[i2 + 3];
+            }
+            for (const end = len_N; i2 < end; i2++) acc178 += t23[b174 + i2 * 8] * d_X[b175 + i2 * 4] * t25[i2] * t31[b176 + i2] * t55[i2];
+            acc178 += r1 + r2 + r3;
+          }
+          hvp[i0 * 8 + i1] += p177 * acc178;
+        }
+      }
+    }
+  }
+  // hvp[i0, i1] += Σ_i2 t16·t22[i2]·t23[i2, i1]·X[i2, i0]·t57[i1, i2]
+  {
+    const p182 = t16[0];
+    for (let i0 = 0; i0 < 4; i0++) {
+      const b180 = off_N * 4 + i0;
+      {
+        let i1 = 0;
+        for (const end = 8 - 3; i1 < end; i1 += 4) {
+          const b179_0 = i1;
+          const b181_0 = i1 * len_N;
+          const b179_1 = i1 + 1;
+          const b181_1 = (i1 + 1) * len_N;
+          const b179_2 = i1 + 2;
+          const b181_2 = (i1 + 2) * len_N;
+          const b179_3 = i1 + 3;
+          const b181_3 = (i1 + 3) * len_N;
+          let acc183_0 = 0, acc183_1 = 0, acc183_2 = 0, acc183_3 = 0;
+          for (let i2 = 0, end = len_N; i2 < end; i2++) {
+            const c0 = t22[i2];
+            const c1 = d_X[b180 + i2 * 4];
+            acc183_0 += c0 * c1 * t23[b179_0 + i2 * 8] * t57[b181_0 + i2];
+            acc183_1 += c0 * c1 * t23[b179_1 + i2 * 8] * t57[b181_1 + i2];
+            acc183_2 += c0 * c1 * t23[b179_2 + i2 * 8] * t57[b181_2 + i2];
+            acc183_3 += c0 * c1 * t23[b179_3 + i2 * 8] * t57[b181_3 + i2];
+          }
+          hvp[i0 * 8 + i1] += p182 * acc183_0;
+          hvp[i0 * 8 + i1 + 1] += p182 * acc183_1;
+          hvp[i0 * 8 + i1 + 2] += p182 * acc183_2;
+          hvp[i0 * 8 + i1 + 3] += p182 * acc183_3;
+        }
+        for (const end = 8; i1 < end; i1++) {
+          const b179 = i1;
+          const b181 = i1 * len_N;
+          let acc183 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i2 = 0;
+            for (const end = len_N - 3; i2 < end; i2 += 4) {
+              acc183 += t22[i2] * t23[b179 + i2 * 8] * d_X[b180 + i2 * 4] * t57[b181 + i2];
+              r1 += t22[i2 + 1] * t23[b179 + (i2 + 1) * 8] * d_X[b180 + (i2 + 1) * 4] * t57[b181 + i2 + 1];
+              r2 += t22[i2 + 2] * t23[b179 + (i2 + 2) * 8] * d_X[b180 + (i2 + 2) * 4] * t57[b181 + i2 + 2];
+              r3 += t22[i2 + 3] * t23[b179 + (i2 + 3) * 8] * d_X[b180 + (i2 + 3) * 4] * t57[b181 + i2 + 3];
+            }
+            for (const end = len_N; i2 < end; i2++) acc183 += t22[i2] * t23[b179 + i2 * 8] * d_X[b180 + i2 * 4] * t57[b181 + i2];
+            acc183 += r1 + r2 + r3;
+          }
+          hvp[i0 * 8 + i1] += p182 * acc183;
+        }
+      }
+    }
+  }
+  // hvp[i0, i1] += Σ_i2 t16·t22[i2]·X[i2, i0]·t26[i2, i1]·t31[i1, i2]·t58[i1, i2]
+  {
+    const p188 = t16[0];
+    for (let i0 = 0; i0 < 4; i0++) {
+      const b184 = off_N * 4 + i0;
+      {
+        let i1 = 0;
+        for (const end = 8 - 3; i1 < end; i1 += 4) {
+          const b185_0 = i1;
+          const b186_0 = i1 * len_N;
+          const b187_0 = i1 * len_N;
+          const b185_1 = i1 + 1;
+          const b186_1 = (i1 + 1) * len_N;
+          const b187_1 = (i1 + 1) * len_N;
+          const b185_2 = i1 + 2;
+          const b186_2 = (i1 + 2) * len_N;
+          const b187_2 = (i1 + 2) * len_N;
+          const b185_3 = i1 + 3;
+          const b186_3 = (i1 + 3) * len_N;
+          const b187_3 = (i1 + 3) * len_N;
+          let acc189_0 = 0, acc189_1 = 0, acc189_2 = 0, acc189_3 = 0;
+          for (let i2 = 0, end = len_N; i2 < end; i2++) {
+            const c0 = t22[i2];
+            const c1 = d_X[b184 + i2 * 4];
+            acc189_0 += c0 * c1 * t26[b185_0 + i2 * 8] * t31[b186_0 + i2] * t58[b187_0 + i2];
+            acc189_1 += c0 * c1 * t26[b185_1 + i2 * 8] * t31[b186_1 + i2] * t58[b187_1 + i2];
+            acc189_2 += c0 * c1 * t26[b185_2 + i2 * 8] * t31[b186_2 + i2] * t58[b187_2 + i2];
+            acc189_3 += c0 * c1 * t26[b185_3 + i2 * 8] * t31[b186_3 + i2] * t58[b187_3 + i2];
+          }
+          hvp[i0 * 8 + i1] += p188 * acc189_0;
+          hvp[i0 * 8 + i1 + 1] += p188 * acc189_1;
+          hvp[i0 * 8 + i1 + 2] += p188 * acc189_2;
+          hvp[i0 * 8 + i1 + 3] += p188 * acc189_3;
+        }
+        for (const end = 8; i1 < end; i1++) {
+          const b185 = i1;
+          const b186 = i1 * len_N;
+          const b187 = i1 * len_N;
+          let acc189 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i2 = 0;
+            for (const end = len_N - 3; i2 < end; i2 += 4) {
+              acc189 += t22[i2] * d_X[b184 + i2 * 4] * t26[b185 + i2 * 8] * t31[b186 + i2] * t58[b187 + i2];
+              r1 += t22[i2 + 1] * d_X[b184 + (i2 + 1) * 4] * t26[b185 + (i2 + 1) * 8] * t31[b186 + i2 + 1] * t58[b187 + i2 + 1];
+              r2 += t22[i2 + 2] * d_X[b184 + (i2 + 2) * 4] * t26[b185 + (i2 + 2) * 8] * t31[b186 + i2 + 2] * t58[b187 + i2 + 2];
+              r3 += t22[i2 + 3] * d_X[b184 + (i2 + 3) * 4] * t26[b185 + (i2 + 3) * 8] * t31[b186 + i2 + 3] * t58[b187 + i2 + 3];
+            }
+            for (const end = len_N; i2 < end; i2++) acc189 += t22[i2] * d_X[b184 + i2 * 4] * t26[b185 + i2 * 8] * t31[b186 + i2] * t58[b187 + i2];
+            acc189 += r1 + r2 + r3;
+          }
+          hvp[i0 * 8 + i1] += p188 * acc189;
+        }
+      }
+    }
+  }
+  // hvp[i0, i1] += Σ_i2 -1·t16·X[i2, i0]·t26[i2, i1]·t32[i1, i2]·t58[i1, i2]
+  {
+    const p194 = -t16[0];
+    for (let i0 = 0; i0 < 4; i0++) {
+      const b190 = off_N * 4 + i0;
+      {
+        let i1 = 0;
+        for (const end = 8 - 3; i1 < end; i1 += 4) {
+          const b191_0 = i1;
+          const b192_0 = i1 * len_N;
+          const b193_0 = i1 * len_N;
+          const b191_1 = i1 + 1;
+          const b192_1 = (i1 + 1) * len_N;
+          const b193_1 = (i1 + 1) * len_N;
+          const b191_2 = i1 + 2;
+          const b192_2 = (i1 + 2) * len_N;
+          const b193_2 = (i1 + 2) * len_N;
+          const b191_3 = i1 + 3;
+          const b192_3 = (i1 + 3) * len_N;
+          const b193_3 = (i1 + 3) * len_N;
+          let acc195_0 = 0, acc195_1 = 0, acc195_2 = 0, acc195_3 = 0;
+          for (let i2 = 0, end = len_N; i2 < end; i2++) {
+            const c0 = d_X[b190 + i2 * 4];
+            acc195_0 += c0 * t26[b191_0 + i2 * 8] * t32[b192_0 + i2] * t58[b193_0 + i2];
+            acc195_1 += c0 * t26[b191_1 + i2 * 8] * t32[b192_1 + i2] * t58[b193_1 + i2];
+            acc195_2 += c0 * t26[b191_2 + i2 * 8] * t32[b192_2 + i2] * t58[b193_2 + i2];
+            acc195_3 += c0 * t26[b191_3 + i2 * 8] * t32[b192_3 + i2] * t58[b193_3 + i2];
+          }
+          hvp[i0 * 8 + i1] += p194 * acc195_0;
+          hvp[i0 * 8 + i1 + 1] += p194 * acc195_1;
+          hvp[i0 * 8 + i1 + 2] += p194 * acc195_2;
+          hvp[i0 * 8 + i1 + 3] += p194 * acc195_3;
+        }
+        for (const end = 8; i1 < end; i1++) {
+          const b191 = i1;
+          const b192 = i1 * len_N;
+          const b193 = i1 * len_N;
+          let acc195 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i2 = 0;
+            for (const end = len_N - 3; i2 < end; i2 += 4) {
+              acc195 += d_X[b190 + i2 * 4] * t26[b191 + i2 * 8] * t32[b192 + i2] * t58[b193 + i2];
+              r1 += d_X[b190 + (i2 + 1) * 4] * t26[b191 + (i2 + 1) * 8] * t32[b192 + i2 + 1] * t58[b193 + i2 + 1];
+              r2 += d_X[b190 + (i2 + 2) * 4] * t26[b191 + (i2 + 2) * 8] * t32[b192 + i2 + 2] * t58[b193 + i2 + 2];
+              r3 += d_X[b190 + (i2 + 3) * 4] * t26[b191 + (i2 + 3) * 8] * t32[b192 + i2 + 3] * t58[b193 + i2 + 3];
+            }
+            for (const end = len_N; i2 < end; i2++) acc195 += d_X[b190 + i2 * 4] * t26[b191 + i2 * 8] * t32[b192 + i2] * t58[b193 + i2];
+            acc195 += r1 + r2 + r3;
+          }
+          hvp[i0 * 8 + i1] += p194 * acc195;
+        }
+      }
+    }
+  }
+  // hvp[i0, i1] += Σ_i2 -1·t16·t23[i2, i1]·X[i2, i0]·t25[i2]·t31[i1, i2]·t60[i2]
+  {
+    const p199 = -t16[0];
+    for (let i0 = 0; i0 < 4; i0++) {
+      const b197 = off_N * 4 + i0;
+      {
+        let i1 = 0;
+        for (const end = 8 - 3; i1 < end; i1 += 4) {
+          const b196_0 = i1;
+          const b198_0 = i1 * len_N;
+          const b196_1 = i1 + 1;
+          const b198_1 = (i1 + 1) * len_N;
+          const b196_2 = i1 + 2;
+          const b198_2 = (i1 + 2) * len_N;
+          const b196_3 = i1 + 3;
+          const b198_3 = (i1 + 3) * len_N;
+          let acc200_0 = 0, acc200_1 = 0, acc200_2 = 0, acc200_3 = 0;
+          for (let i2 = 0, end = len_N; i2 < end; i2++) {
+            const c0 = d_X[b197 + i2 * 4];
+            const c1 = t25[i2];
+            const c2 = t60[i2];
+            acc200_0 += c0 * c1 * c2 * t23[b196_0 + i2 * 8] * t31[b198_0 + i2];
+            acc200_1 += c0 * c1 * c2 * t23[b196_1 + i2 * 8] * t31[b198_1 + i2];
+            acc200_2 += c0 * c1 * c2 * t23[b196_2 + i2 * 8] * t31[b198_2 + i2];
+            acc200_3 += c0 * c1 * c2 * t23[b196_3 + i2 * 8] * t31[b198_3 + i2];
+          }
+          hvp[i0 * 8 + i1] += p199 * acc200_0;
+          hvp[i0 * 8 + i1 + 1] += p199 * acc200_1;
+          hvp[i0 * 8 + i1 + 2] += p199 * acc200_2;
+          hvp[i0 * 8 + i1 + 3] += p199 * acc200_3;
+        }
+        for (const end = 8; i1 < end; i1++) {
+          const b196 = i1;
+          const b198 = i1 * len_N;
+          let acc200 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i2 = 0;
+            for (const end = len_N - 3; i2 < end; i2 += 4) {
+              acc200 += t23[b196 + i2 * 8] * d_X[b197 + i2 * 4] * t25[i2] * t31[b198 + i2] * t60[i2];
+              r1 += t23[b196 + (i2 + 1) * 8] * d_X[b197 + (i2 + 1) * 4] * t25[i2 + 1] * t31[b198 + i2 + 1] * t60[i2 + 1];
+              r2 += t23[b196 + (i2 + 2) * 8] * d_X[b197 + (i2 + 2) * 4] * t25[i2 + 2] * t31[b198 + i2 + 2] * t60[i2 + 2];
+              r3 += t23[b196 + (i2 + 3) * 8] * d_X[b197 + (i2 + 3) * 4] * t25[i2 + 3] * t31[b198 + i2 + 3] * t60[i2 + 3];
+            }
+            for (const end = len_N; i2 < end; i2++) acc200 += t23[b196 + i2 * 8] * d_X[b197 + i2 * 4] * t25[i2] * t31[b198 + i2] * t60[i2];
+            acc200 += r1 + r2 + r3;
+          }
+          hvp[i0 * 8 + i1] += p199 * acc200;
+        }
+      }
+    }
+  }
+  // hvp[i0, i1] += Σ_i2 t16·t22[i2]·t23[i2, i1]·X[i2, i0]·t61[i1, i2]
+  {
+    const p204 = t16[0];
+    for (let i0 = 0; i0 < 4; i0++) {
+      const b202 = off_N * 4 + i0;
+      {
+        let i1 = 0;
+        for (const end = 8 - 3; i1 < end; i1 += 4) {
+          const b201_0 = i1;
+          const b203_0 = i1 * len_N;
+          const b201_1 = i1 + 1;
+          const b203_1 = (i1 + 1) * len_N;
+          const b201_2 = i1 + 2;
+          const b203_2 = (i1 + 2) * len_N;
+          const b201_3 = i1 + 3;
+          const b203_3 = (i1 + 3) * len_N;
+          let acc205_0 = 0, acc205_1 = 0, acc205_2 = 0, acc205_3 = 0;
+          for (let i2 = 0, end = len_N; i2 < end; i2++) {
+            const c0 = t22[i2];
+            const c1 = d_X[b202 + i2 * 4];
+            acc205_0 += c0 * c1 * t23[b201_0 + i2 * 8] * t61[b203_0 + i2];
+            acc205_1 += c0 * c1 * t23[b201_1 + i2 * 8] * t61[b203_1 + i2];
+            acc205_2 += c0 * c1 * t23[b201_2 + i2 * 8] * t61[b203_2 + i2];
+            acc205_3 += c0 * c1 * t23[b201_3 + i2 * 8] * t61[b203_3 + i2];
+          }
+          hvp[i0 * 8 + i1] += p204 * acc205_0;
+          hvp[i0 * 8 + i1 + 1] += p204 * acc205_1;
+          hvp[i0 * 8 + i1 + 2] += p204 * acc205_2;
+          hvp[i0 * 8 + i1 + 3] += p204 * acc205_3;
+        }
+        for (const end = 8; i1 < end; i1++) {
+          const b201 = i1;
+          const b203 = i1 * len_N;
+          let acc205 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i2 = 0;
+            for (const end = len_N - 3; i2 < end; i2 += 4) {
+              acc205 += t22[i2] * t23[b201 + i2 * 8] * d_X[b202 + i2 * 4] * t61[b203 + i2];
+              r1 += t22[i2 + 1] * t23[b201 + (i2 + 1) * 8] * d_X[b202 + (i2 + 1) * 4] * t61[b203 + i2 + 1];
+              r2 += t22[i2 + 2] * t23[b201 + (i2 + 2) * 8] * d_X[b202 + (i2 + 2) * 4] * t61[b203 + i2 + 2];
+              r3 += t22[i2 + 3] * t23[b201 + (i2 + 3) * 8] * d_X[b202 + (i2 + 3) * 4] * t61[b203 + i2 + 3];
+            }
+            for (const end = len_N; i2 < end; i2++) acc205 += t22[i2] * t23[b201 + i2 * 8] * d_X[b202 + i2 * 4] * t61[b203 + i2];
+            acc205 += r1 + r2 + r3;
+          }
+          hvp[i0 * 8 + i1] += p204 * acc205;
+        }
+      }
+    }
+  }
+  // hvp[i0, i1] += Σ_i2 t16·t22[i2]·X[i2, i0]·t26[i2, i1]·v[b1][i1]·t31[i1, i2]
+  {
+    const p209 = t16[0];
+    for (let i0 = 0; i0 < 4; i0++) {
+      const b206 = off_N * 4 + i0;
+      {
+        let i1 = 0;
+        for (const end = 8 - 3; i1 < end; i1 += 4) {
+          const b207_0 = i1;
+          const b208_0 = i1 * len_N;
+          const p210_0 = p209 * v[32 + i1];
+          const b207_1 = i1 + 1;
+          const b208_1 = (i1 + 1) * len_N;
+          const p210_1 = p209 * v[32 + i1 + 1];
+          const b207_2 = i1 + 2;
+          const b208_2 = (i1 + 2) * len_N;
+          const p210_2 = p209 * v[32 + i1 + 2];
+          const b207_3 = i1 + 3;
+          const b208_3 = (i1 + 3) * len_N;
+          const p210_3 = p209 * v[32 + i1 + 3];
+          let acc211_0 = 0, acc211_1 = 0, acc211_2 = 0, acc211_3 = 0;
+          for (let i2 = 0, end = len_N; i2 < end; i2++) {
+            const c0 = t22[i2];
+            const c1 = d_X[b206 + i2 * 4];
+            acc211_0 += c0 * c1 * t26[b207_0 + i2 * 8] * t31[b208_0 + i2];
+            acc211_1 += c0 * c1 * t26[b207_1 + i2 * 8] * t31[b208_1 + i2];
+            acc211_2 += c0 * c1 * t26[b207_2 + i2 * 8] * t31[b208_2 + i2];
+            acc211_3 += c0 * c1 * t26[b207_3 + i2 * 8] * t31[b208_3 + i2];
+          }
+          hvp[i0 * 8 + i1] += p210_0 * acc211_0;
+          hvp[i0 * 8 + i1 + 1] += p210_1 * acc211_1;
+          hvp[i0 * 8 + i1 + 2] += p210_2 * acc211_2;
+          hvp[i0 * 8 + i1 + 3] += p210_3 * acc211_3;
+        }
+        for (const end = 8; i1 < end; i1++) {
+          const b207 = i1;
+          const b208 = i1 * len_N;
+          const p210 = p209 * v[32 + i1];
+          let acc211 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i2 = 0;
+            for (const end = len_N - 3; i2 < end; i2 += 4) {
+              acc211 += t22[i2] * d_X[b206 + i2 * 4] * t26[b207 + i2 * 8] * t31[b208 + i2];
+              r1 += t22[i2 + 1] * d_X[b206 + (i2 + 1) * 4] * t26[b207 + (i2 + 1) * 8] * t31[b208 + i2 + 1];
+              r2 += t22[i2 + 2] * d_X[b206 + (i2 + 2) * 4] * t26[b207 + (i2 + 2) * 8] * t31[b208 + i2 + 2];
+              r3 += t22[i2 + 3] * d_X[b206 + (i2 + 3) * 4] * t26[b207 + (i2 + 3) * 8] * t31[b208 + i2 + 3];
+            }
+            for (const end = len_N; i2 < end; i2++) acc211 += t22[i2] * d_X[b206 + i2 * 4] * t26[b207 + i2 * 8] * t31[b208 + i2];
+            acc211 += r1 + r2 + r3;
+          }
+          hvp[i0 * 8 + i1] += p210 * acc211;
+        }
+      }
+    }
+  }
+  // hvp[i0, i1] += Σ_i2 -1·t16·X[i2, i0]·t26[i2, i1]·v[b1][i1]·t32[i1, i2]
+  {
+    const p215 = -t16[0];
+    for (let i0 = 0; i0 < 4; i0++) {
+      const b212 = off_N * 4 + i0;
+      {
+        let i1 = 0;
+        for (const end = 8 - 3; i1 < end; i1 += 4) {
+          const b213_0 = i1;
+          const b214_0 = i1 * len_N;
+          const p216_0 = p215 * v[32 + i1];
+          const b213_1 = i1 + 1;
+          const b214_1 = (i1 + 1) * len_N;
+          const p216_1 = p215 * v[32 + i1 + 1];
+          const b213_2 = i1 + 2;
+          const b214_2 = (i1 + 2) * len_N;
+          const p216_2 = p215 * v[32 + i1 + 2];
+          const b213_3 = i1 + 3;
+          const b214_3 = (i1 + 3) * len_N;
+          const p216_3 = p215 * v[32 + i1 + 3];
+          let acc217_0 = 0, acc217_1 = 0, acc217_2 = 0, acc217_3 = 0;
+          for (let i2 = 0, end = len_N; i2 < end; i2++) {
+            const c0 = d_X[b212 + i2 * 4];
+            acc217_0 += c0 * t26[b213_0 + i2 * 8] * t32[b214_0 + i2];
+            acc217_1 += c0 * t26[b213_1 + i2 * 8] * t32[b214_1 + i2];
+            acc217_2 += c0 * t26[b213_2 + i2 * 8] * t32[b214_2 + i2];
+            acc217_3 += c0 * t26[b213_3 + i2 * 8] * t32[b214_3 + i2];
+          }
+          hvp[i0 * 8 + i1] += p216_0 * acc217_0;
+          hvp[i0 * 8 + i1 + 1] += p216_1 * acc217_1;
+          hvp[i0 * 8 + i1 + 2] += p216_2 * acc217_2;
+          hvp[i0 * 8 + i1 + 3] += p216_3 * acc217_3;
+        }
+        for (const end = 8; i1 < end; i1++) {
+          const b213 = i1;
+          const b214 = i1 * len_N;
+          const p216 = p215 * v[32 + i1];
+          let acc217 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i2 = 0;
+            for (const end = len_N - 3; i2 < end; i2 += 4) {
+              acc217 += d_X[b212 + i2 * 4] * t26[b213 + i2 * 8] * t32[b214 + i2];
+              r1 += d_X[b212 + (i2 + 1) * 4] * t26[b213 + (i2 + 1) * 8] * t32[b214 + i2 + 1];
+              r2 += d_X[b212 + (i2 + 2) * 4] * t26[b213 + (i2 + 2) * 8] * t32[b214 + i2 + 2];
+              r3 += d_X[b212 + (i2 + 3) * 4] * t26[b213 + (i2 + 3) * 8] * t32[b214 + i2 + 3];
+            }
+            for (const end = len_N; i2 < end; i2++) acc217 += d_X[b212 + i2 * 4] * t26[b213 + i2 * 8] * t32[b214 + i2];
+            acc217 += r1 + r2 + r3;
+          }
+          hvp[i0 * 8 + i1] += p216 * acc217;
+        }
+      }
+    }
+  }
+  // hvp[i0, i1] += Σ_i2 -1·t16·t23[i2, i1]·X[i2, i0]·t25[i2]·t31[i1, i2]·t63[i2]
+  {
+    const p221 = -t16[0];
+    for (let i0 = 0; i0 < 4; i0++) {
+      const b219 = off_N * 4 + i0;
+      {
+        let i1 = 0;
+        for (const end = 8 - 3; i1 < end; i1 += 4) {
+          const b218_0 = i1;
+          const b220_0 = i1 * len_N;
+          const b218_1 = i1 + 1;
+          const b220_1 = (i1 + 1) * len_N;
+          const b218_2 = i1 + 2;
+          const b220_2 = (i1 + 2) * len_N;
+          const b218_3 = i1 + 3;
+          const b220_3 = (i1 + 3) * len_N;
+          let acc222_0 = 0, acc222_1 = 0, acc222_2 = 0, acc222_3 = 0;
+          for (let i2 = 0, end = len_N; i2 < end; i2++) {
+            const c0 = d_X[b219 + i2 * 4];
+            const c1 = t25[i2];
+            const c2 = t63[i2];
+            acc222_0 += c0 * c1 * c2 * t23[b218_0 + i2 * 8] * t31[b220_0 + i2];
+            acc222_1 += c0 * c1 * c2 * t23[b218_1 + i2 * 8] * t31[b220_1 + i2];
+            acc222_2 += c0 * c1 * c2 * t23[b218_2 + i2 * 8] * t31[b220_2 + i2];
+            acc222_3 += c0 * c1 * c2 * t23[b218_3 + i2 * 8] * t31[b220_3 + i2];
+          }
+          hvp[i0 * 8 + i1] += p221 * acc222_0;
+          hvp[i0 * 8 + i1 + 1] += p221 * acc222_1;
+          hvp[i0 * 8 + i1 + 2] += p221 * acc222_2;
+          hvp[i0 * 8 + i1 + 3] += p221 * acc222_3;
+        }
+        for (const end = 8; i1 < end; i1++) {
+          const b218 = i1;
+          const b220 = i1 * len_N;
+          let acc222 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i2 = 0;
+            for (const end = len_N - 3; i2 < end; i2 += 4) {
+              acc222 += t23[b218 + i2 * 8] * d_X[b219 + i2 * 4] * t25[i2] * t31[b220 + i2] * t63[i2];
+              r1 += t23[b218 + (i2 + 1) * 8] * d_X[b219 + (i2 + 1) * 4] * t25[i2 + 1] * t31[b220 + i2 + 1] * t63[i2 + 1];
+              r2 += t23[b218 + (i2 + 2) * 8] * d_X[b219 + (i2 + 2) * 4] * t25[i2 + 2] * t31[b220 + i2 + 2] * t63[i2 + 2];
+              r3 += t23[b218 + (i2 + 3) * 8] * d_X[b219 + (i2 + 3) * 4] * t25[i2 + 3] * t31[b220 + i2 + 3] * t63[i2 + 3];
+            }
+            for (const end = len_N; i2 < end; i2++) acc222 += t23[b218 + i2 * 8] * d_X[b219 + i2 * 4] * t25[i2] * t31[b220 + i2] * t63[i2];
+            acc222 += r1 + r2 + r3;
+          }
+          hvp[i0 * 8 + i1] += p221 * acc222;
+        }
+      }
+    }
+  }
+  // hvp[i0, i1] += Σ_i2 t16·t22[i2]·t23[i2, i1]·X[i2, i0]·t64[i1, i2]
+  {
+    const p226 = t16[0];
+    for (let i0 = 0; i0 < 4; i0++) {
+      const b224 = off_N * 4 + i0;
+      {
+        let i1 = 0;
+        for (const end = 8 - 3; i1 < end; i1 += 4) {
+          const b223_0 = i1;
+          const b225_0 = i1 * len_N;
+          const b223_1 = i1 + 1;
+          const b225_1 = (i1 + 1) * len_N;
+          const b223_2 = i1 + 2;
+          const b225_2 = (i1 + 2) * len_N;
+          const b223_3 = i1 + 3;
+          const b225_3 = (i1 + 3) * len_N;
+          let acc227_0 = 0, acc227_1 = 0, acc227_2 = 0, acc227_3 = 0;
+          for (let i2 = 0, end = len_N; i2 < end; i2++) {
+            const c0 = t22[i2];
+            const c1 = d_X[b224 + i2 * 4];
+            acc227_0 += c0 * c1 * t23[b223_0 + i2 * 8] * t64[b225_0 + i2];
+            acc227_1 += c0 * c1 * t23[b223_1 + i2 * 8] * t64[b225_1 + i2];
+            acc227_2 += c0 * c1 * t23[b223_2 + i2 * 8] * t64[b225_2 + i2];
+            acc227_3 += c0 * c1 * t23[b223_3 + i2 * 8] * t64[b225_3 + i2];
+          }
+          hvp[i0 * 8 + i1] += p226 * acc227_0;
+          hvp[i0 * 8 + i1 + 1] += p226 * acc227_1;
+          hvp[i0 * 8 + i1 + 2] += p226 * acc227_2;
+          hvp[i0 * 8 + i1 + 3] += p226 * acc227_3;
+        }
+        for (const end = 8; i1 < end; i1++) {
+          const b223 = i1;
+          const b225 = i1 * len_N;
+          let acc227 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i2 = 0;
+            for (const end = len_N - 3; i2 < end; i2 += 4) {
+              acc227 += t22[i2] * t23[b223 + i2 * 8] * d_X[b224 + i2 * 4] * t64[b225 + i2];
+              r1 += t22[i2 + 1] * t23[b223 + (i2 + 1) * 8] * d_X[b224 + (i2 + 1) * 4] * t64[b225 + i2 + 1];
+              r2 += t22[i2 + 2] * t23[b223 + (i2 + 2) * 8] * d_X[b224 + (i2 + 2) * 4] * t64[b225 + i2 + 2];
+              r3 += t22[i2 + 3] * t23[b223 + (i2 + 3) * 8] * d_X[b224 + (i2 + 3) * 4] * t64[b225 + i2 + 3];
+            }
+            for (const end = len_N; i2 < end; i2++) acc227 += t22[i2] * t23[b223 + i2 * 8] * d_X[b224 + i2 * 4] * t64[b225 + i2];
+            acc227 += r1 + r2 + r3;
+          }
+          hvp[i0 * 8 + i1] += p226 * acc227;
+        }
+      }
+    }
+  }
+  // hvp[i0, i1] += Σ_i2 t16·t22[i2]·t23[i2, i1]·X[i2, i0]·t65[i1, i2]
+  {
+    const p231 = t16[0];
+    for (let i0 = 0; i0 < 4; i0++) {
+      const b229 = off_N * 4 + i0;
+      {
+        let i1 = 0;
+        for (const end = 8 - 3; i1 < end; i1 += 4) {
+          const b228_0 = i1;
+          const b230_0 = i1 * len_N;
+          const b228_1 = i1 + 1;
+          const b230_1 = (i1 + 1) * len_N;
+          const b228_2 = i1 + 2;
+          const b230_2 = (i1 + 2) * len_N;
+          const b228_3 = i1 + 3;
+          const b230_3 = (i1 + 3) * len_N;
+          let acc232_0 = 0, acc232_1 = 0, acc232_2 = 0, acc232_3 = 0;
+          for (let i2 = 0, end = len_N; i2 < end; i2++) {
+            const c0 = t22[i2];
+            const c1 = d_X[b229 + i2 * 4];
+            acc232_0 += c0 * c1 * t23[b228_0 + i2 * 8] * t65[b230_0 + i2];
+            acc232_1 += c0 * c1 * t23[b228_1 + i2 * 8] * t65[b230_1 + i2];
+            acc232_2 += c0 * c1 * t23[b228_2 + i2 * 8] * t65[b230_2 + i2];
+            acc232_3 += c0 * c1 * t23[b228_3 + i2 * 8] * t65[b230_3 + i2];
+          }
+          hvp[i0 * 8 + i1] += p231 * acc232_0;
+          hvp[i0 * 8 + i1 + 1] += p231 * acc232_1;
+          hvp[i0 * 8 + i1 + 2] += p231 * acc232_2;
+          hvp[i0 * 8 + i1 + 3] += p231 * acc232_3;
+        }
+        for (const end = 8; i1 < end; i1++) {
+          const b228 = i1;
+          const b230 = i1 * len_N;
+          let acc232 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i2 = 0;
+            for (const end = len_N - 3; i2 < end; i2 += 4) {
+              acc232 += t22[i2] * t23[b228 + i2 * 8] * d_X[b229 + i2 * 4] * t65[b230 + i2];
+              r1 += t22[i2 + 1] * t23[b228 + (i2 + 1) * 8] * d_X[b229 + (i2 + 1) * 4] * t65[b230 + i2 + 1];
+              r2 += t22[i2 + 2] * t23[b228 + (i2 + 2) * 8] * d_X[b229 + (i2 + 2) * 4] * t65[b230 + i2 + 2];
+              r3 += t22[i2 + 3] * t23[b228 + (i2 + 3) * 8] * d_X[b229 + (i2 + 3) * 4] * t65[b230 + i2 + 3];
+            }
+            for (const end = len_N; i2 < end; i2++) acc232 += t22[i2] * t23[b228 + i2 * 8] * d_X[b229 + i2 * 4] * t65[b230 + i2];
+            acc232 += r1 + r2 + r3;
+          }
+          hvp[i0 * 8 + i1] += p231 * acc232;
+        }
+      }
+    }
+  }
+  // hvp[i0, i1] += Σ_i2 -1·t16·t23[i2, i1]·X[i2, i0]·t66[i1, i2]
+  {
+    const p236 = -t16[0];
+    for (let i0 = 0; i0 < 4; i0++) {
+      const b234 = off_N * 4 + i0;
+      {
+        let i1 = 0;
+        for (const end = 8 - 3; i1 < end; i1 += 4) {
+          const b233_0 = i1;
+          const b235_0 = i1 * len_N;
+          const b233_1 = i1 + 1;
+          const b235_1 = (i1 + 1) * len_N;
+          const b233_2 = i1 + 2;
+          const b235_2 = (i1 + 2) * len_N;
+          const b233_3 = i1 + 3;
+          const b235_3 = (i1 + 3) * len_N;
+          let acc237_0 = 0, acc237_1 = 0, acc237_2 = 0, acc237_3 = 0;
+          for (let i2 = 0, end = len_N; i2 < end; i2++) {
+            const c0 = d_X[b234 + i2 * 4];
+            acc237_0 += c0 * t23[b233_0 + i2 * 8] * t66[b235_0 + i2];
+            acc237_1 += c0 * t23[b233_1 + i2 * 8] * t66[b235_1 + i2];
+            acc237_2 += c0 * t23[b233_2 + i2 * 8] * t66[b235_2 + i2];
+            acc237_3 += c0 * t23[b233_3 + i2 * 8] * t66[b235_3 + i2];
+          }
+          hvp[i0 * 8 + i1] += p236 * acc237_0;
+          hvp[i0 * 8 + i1 + 1] += p236 * acc237_1;
+          hvp[i0 * 8 + i1 + 2] += p236 * acc237_2;
+          hvp[i0 * 8 + i1 + 3] += p236 * acc237_3;
+        }
+        for (const end = 8; i1 < end; i1++) {
+          const b233 = i1;
+          const b235 = i1 * len_N;
+          let acc237 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i2 = 0;
+            for (const end = len_N - 3; i2 < end; i2 += 4) {
+              acc237 += t23[b233 + i2 * 8] * d_X[b234 + i2 * 4] * t66[b235 + i2];
+              r1 += t23[b233 + (i2 + 1) * 8] * d_X[b234 + (i2 + 1) * 4] * t66[b235 + i2 + 1];
+              r2 += t23[b233 + (i2 + 2) * 8] * d_X[b234 + (i2 + 2) * 4] * t66[b235 + i2 + 2];
+              r3 += t23[b233 + (i2 + 3) * 8] * d_X[b234 + (i2 + 3) * 4] * t66[b235 + i2 + 3];
+            }
+            for (const end = len_N; i2 < end; i2++) acc237 += t23[b233 + i2 * 8] * d_X[b234 + i2 * 4] * t66[b235 + i2];
+            acc237 += r1 + r2 + r3;
+          }
+          hvp[i0 * 8 + i1] += p236 * acc237;
+        }
+      }
+    }
+  }
+  // hvp[i0, i1] += Σ_i2 -1·t16·t23[i2, i1]·X[i2, i0]·t25[i2]·t67[i2]·t31[i1, i2]
+  {
+    const p241 = -t16[0];
+    for (let i0 = 0; i0 < 4; i0++) {
+      const b239 = off_N * 4 + i0;
+      {
+        let i1 = 0;
+        for (const end = 8 - 3; i1 < end; i1 += 4) {
+          const b238_0 = i1;
+          const b240_0 = i1 * len_N;
+          const b238_1 = i1 + 1;
+          const b240_1 = (i1 + 1) * len_N;
+          const b238_2 = i1 + 2;
+          const b240_2 = (i1 + 2) * len_N;
+          const b238_3 = i1 + 3;
+          const b240_3 = (i1 + 3) * len_N;
+          let acc242_0 = 0, acc242_1 = 0, acc242_2 = 0, acc242_3 = 0;
+          for (let i2 = 0, end = len_N; i2 < end; i2++) {
+            const c0 = d_X[b239 + i2 * 4];
+            const c1 = t25[i2];
+            const c2 = t67[i2];
+            acc242_0 += c0 * c1 * c2 * t23[b238_0 + i2 * 8] * t31[b240_0 + i2];
+            acc242_1 += c0 * c1 * c2 * t23[b238_1 + i2 * 8] * t31[b240_1 + i2];
+            acc242_2 += c0 * c1 * c2 * t23[b238_2 + i2 * 8] * t31[b240_2 + i2];
+            acc242_3 += c0 * c1 * c2 * t23[b238_3 + i2 * 8] * t31[b240_3 + i2];
+          }
+          hvp[i0 * 8 + i1] += p241 * acc242_0;
+          hvp[i0 * 8 + i1 + 1] += p241 * acc242_1;
+          hvp[i0 * 8 + i1 + 2] += p241 * acc242_2;
+          hvp[i0 * 8 + i1 + 3] += p241 * acc242_3;
+        }
+        for (const end = 8; i1 < end; i1++) {
+          const b238 = i1;
+          const b240 = i1 * len_N;
+          let acc242 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i2 = 0;
+            for (const end = len_N - 3; i2 < end; i2 += 4) {
+              acc242 += t23[b238 + i2 * 8] * d_X[b239 + i2 * 4] * t25[i2] * t67[i2] * t31[b240 + i2];
+              r1 += t23[b238 + (i2 + 1) * 8] * d_X[b239 + (i2 + 1) * 4] * t25[i2 + 1] * t67[i2 + 1] * t31[b240 + i2 + 1];
+              r2 += t23[b238 + (i2 + 2) * 8] * d_X[b239 + (i2 + 2) * 4] * t25[i2 + 2] * t67[i2 + 2] * t31[b240 + i2 + 2];
+              r3 += t23[b238 + (i2 + 3) * 8] * d_X[b239 + (i2 + 3) * 4] * t25[i2 + 3] * t67[i2 + 3] * t31[b240 + i2 + 3];
+            }
+            for (const end = len_N; i2 < end; i2++) acc242 += t23[b238 + i2 * 8] * d_X[b239 + i2 * 4] * t25[i2] * t67[i2] * t31[b240 + i2];
+            acc242 += r1 + r2 + r3;
+          }
+          hvp[i0 * 8 + i1] += p241 * acc242;
+        }
+      }
+    }
+  }
+  // hvp[i0, i1] += Σ_i2 t16·t22[i2]·t23[i2, i1]·X[i2, i0]·t68[i1, i2]
+  {
+    const p246 = t16[0];
+    for (let i0 = 0; i0 < 4; i0++) {
+      const b244 = off_N * 4 + i0;
+      {
+        let i1 = 0;
+        for (const end = 8 - 3; i1 < end; i1 += 4) {
+          const b243_0 = i1;
+          const b245_0 = i1 * len_N;
+          const b243_1 = i1 + 1;
+          const b245_1 = (i1 + 1) * len_N;
+          const b243_2 = i1 + 2;
+          const b245_2 = (i1 + 2) * len_N;
+          const b243_3 = i1 + 3;
+          const b245_3 = (i1 + 3) * len_N;
+          let acc247_0 = 0, acc247_1 = 0, acc247_2 = 0, acc247_3 = 0;
+          for (let i2 = 0, end = len_N; i2 < end; i2++) {
+            const c0 = t22[i2];
+            const c1 = d_X[b244 + i2 * 4];
+            acc247_0 += c0 * c1 * t23[b243_0 + i2 * 8] * t68[b245_0 + i2];
+            acc247_1 += c0 * c1 * t23[b243_1 + i2 * 8] * t68[b245_1 + i2];
+            acc247_2 += c0 * c1 * t23[b243_2 + i2 * 8] * t68[b245_2 + i2];
+            acc247_3 += c0 * c1 * t23[b243_3 + i2 * 8] * t68[b245_3 + i2];
+          }
+          hvp[i0 * 8 + i1] += p246 * acc247_0;
+          hvp[i0 * 8 + i1 + 1] += p246 * acc247_1;
+          hvp[i0 * 8 + i1 + 2] += p246 * acc247_2;
+          hvp[i0 * 8 + i1 + 3] += p246 * acc247_3;
+        }
+        for (const end = 8; i1 < end; i1++) {
+          const b243 = i1;
+          const b245 = i1 * len_N;
+          let acc247 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i2 = 0;
+            for (const end = len_N - 3; i2 < end; i2 += 4) {
+              acc247 += t22[i2] * t23[b243 + i2 * 8] * d_X[b244 + i2 * 4] * t68[b245 + i2];
+              r1 += t22[i2 + 1] * t23[b243 + (i2 + 1) * 8] * d_X[b244 + (i2 + 1) * 4] * t68[b245 + i2 + 1];
+              r2 += t22[i2 + 2] * t23[b243 + (i2 + 2) * 8] * d_X[b244 + (i2 + 2) * 4] * t68[b245 + i2 + 2];
+              r3 += t22[i2 + 3] * t23[b243 + (i2 + 3) * 8] * d_X[b244 + (i2 + 3) * 4] * t68[b245 + i2 + 3];
+            }
+            for (const end = len_N; i2 < end; i2++) acc247 += t22[i2] * t23[b243 + i2 * 8] * d_X[b244 + i2 * 4] * t68[b245 + i2];
+            acc247 += r1 + r2 + r3;
+          }
+          hvp[i0 * 8 + i1] += p246 * acc247;
+        }
+      }
+    }
+  }
+}
+
+/** H·v, block of W1: 15 term(s), the terms without the batch */
+function k_hvp_W1_once(s: State): void {
+  const hvp = s.hvp;
+  const v = s.v;
+  // hvp[i0, i1] += 0.002·v[W1][i0, i1]
+  {
+    for (let i0 = 0; i0 < 4; i0++) {
+      for (let i1 = 0; i1 < 8; i1++) {
+        const p248 = 0.002 * v[i0 * 8 + i1];
+        hvp[i0 * 8 + i1] += p248;
+      }
+    }
+  }
+}
+
+/** H·v, block of b1: 15 term(s) */
+function k_hvp_b1(s: State): void {
+  const d_X = s.d_X;
+  const d_Y = s.d_Y;
+  const hvp = s.hvp;
+  const t11 = s.t11;
+  const t16 = s.t16;
+  const t22 = s.t22;
+  const t23 = s.t23;
+  const t25 = s.t25;
+  const t26 = s.t26;
+  const t31 = s.t31;
+  const t32 = s.t32;
+  const t55 = s.t55;
+  const t56 = s.t56;
+  const t59 = s.t59;
+  const t60 = s.t60;
+  const t62 = s.t62;
+  const t63 = s.t63;
+  const t67 = s.t67;
+  const th = s.theta;
+  const v = s.v;
+  const len_N = s.len_N;
+  const off_N = s.off_N;
+  // hvp[i0] += Σ_i1 -1·t16·t23[i1, i0]·t25[i1]·t31[i0, i1]·t55[i1]
+  {
+    const p252 = -t16[0];
+    {
+      let i0 = 0;
+      for (const end = 8 - 3; i0 < end; i0 += 4) {
+        const b250_0 = i0;
+        const b251_0 = i0 * len_N;
+        const b250_1 = i0 + 1;
+        const b251_1 = (i0 + 1) * len_N;
+        const b250_2 = i0 + 2;
+        const b251_2 = (i0 + 2) * len_N;
+        const b250_3 = i0 + 3;
+        const b251_3 = (i0 + 3) * len_N;
+        let acc253_0 = 0, acc253_1 = 0, acc253_2 = 0, acc253_3 = 0;
+        for (let i1 = 0, end = len_N; i1 < end; i1++) {
+          const c0 = t25[i1];
+          const c1 = t55[i1];
+          acc253_0 += c0 * c1 * t23[b250_0 + i1 * 8] * t31[b251_0 + i1];
+          acc253_1 += c0 * c1 * t23[b250_1 + i1 * 8] * t31[b251_1 + i1];
+          acc253_2 += c0 * c1 * t23[b250_2 + i1 * 8] * t31[b251_2 + i1];
+          acc253_3 += c0 * c1 * t23[b250_3 + i1 * 8] * t31[b251_3 + i1];
+        }
+        hvp[32 + i0] += p252 * acc253_0;
+        hvp[32 + i0 + 1] += p252 * acc253_1;
+        hvp[32 + i0 + 2] += p252 * acc253_2;
+        hvp[32 + i0 + 3] += p252 * acc253_3;
+      }
+      for (const end = 8; i0 < end; i0++) {
+        const b250 = i0;
+        const b251 = i0 * len_N;
+        let acc253 = 0;
+        {
+          let r1 = 0, r2 = 0, r3 = 0;
+          let i1 = 0;
+          for (const end = len_N - 3; i1 < end; i1 += 4) {
+            acc253 += t23[b250 + i1 * 8] * t25[i1] * t31[b251 + i1] * t55[i1];
+            r1 += t23[b250 + (i1 + 1) * 8] * t25[i1 + 1] * t31[b251 + i1 + 1] * t55[i1 + 1];
+            r2 += t23[b250 + (i1 + 2) * 8] * t25[i1 + 2] * t31[b251 + i1 + 2] * t55[i1 + 2];
+            r3 += t23[b250 + (i1 + 3) * 8] * t25[i1 + 3] * t31[b251 + i1 + 3] * t55[i1 + 3];
+          }
+          for (const end = len_N; i1 < end; i1++) acc253 += t23[b250 + i1 * 8] * t25[i1] * t31[b251 + i1] * t55[i1];
+          acc253 += r1 + r2 + r3;
+        }
+        hvp[32 + i0] += p252 * acc253;
+      }
+    }
+  }
+  // hvp[i0] += Σ_i1,i2 t16·t22[i1]·W2[i0, i2]·t23[i1, i0]·t11[i1, i2]·t56[i1, i2]
+  {
+    const p256 = t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b254 = 40 + i0 * 3;
+      const b255 = i0;
+      let acc257 = 0;
+      for (let i1 = 0; i1 < len_N; i1++) {
+        for (let i2 = 0; i2 < 3; i2++) {
+          acc257 += t22[i1] * t23[b255 + i1 * 8] * th[b254 + i2] * t11[i1 * 3 + i2] * t56[i1 * 3 + i2];
+        }
+      }
+      hvp[32 + i0] += p256 * acc257;
+    }
+  }
+  // hvp[i0] += Σ_i1,i2 t16·t22[i1]·t26[i1, i0]·X[i1, i2]·v[W1][i2, i0]·t31[i0, i1]
+  {
+    const b259 = off_N * 4;
+    const p262 = t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b258 = i0;
+      const b260 = i0;
+      const b261 = i0 * len_N;
+      let acc263 = 0;
+      for (let i1 = 0; i1 < len_N; i1++) {
+        for (let i2 = 0; i2 < 4; i2++) {
+          acc263 += t22[i1] * t26[b258 + i1 * 8] * t31[b261 + i1] * d_X[b259 + i1 * 4 + i2] * v[b260 + i2 * 8];
+        }
+      }
+      hvp[32 + i0] += p262 * acc263;
+    }
+  }
+  // hvp[i0] += Σ_i1,i2 -1·t16·t26[i1, i0]·X[i1, i2]·v[W1][i2, i0]·t32[i0, i1]
+  {
+    const b265 = off_N * 4;
+    const p268 = -t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b264 = i0;
+      const b266 = i0;
+      const b267 = i0 * len_N;
+      let acc269 = 0;
+      for (let i1 = 0; i1 < len_N; i1++) {
+        for (let i2 = 0; i2 < 4; i2++) {
+          acc269 += t26[b264 + i1 * 8] * t32[b267 + i1] * d_X[b265 + i1 * 4 + i2] * v[b266 + i2 * 8];
+        }
+      }
+      hvp[32 + i0] += p268 * acc269;
+    }
+  }
+  // hvp[i0] += Σ_i1 -1·t16·t23[i1, i0]·t25[i1]·t31[i0, i1]·t60[i1]
+  {
+    const p272 = -t16[0];
+    {
+      let i0 = 0;
+      for (const end = 8 - 3; i0 < end; i0 += 4) {
+        const b270_0 = i0;
+        const b271_0 = i0 * len_N;
+        const b270_1 = i0 + 1;
+        const b271_1 = (i0 + 1) * len_N;
+        const b270_2 = i0 + 2;
+        const b271_2 = (i0 + 2) * len_N;
+        const b270_3 = i0 + 3;
+        const b271_3 = (i0 + 3) * len_N;
+        let acc273_0 = 0, acc273_1 = 0, acc273_2 = 0, acc273_3 = 0;
+        for (let i1 = 0, end = len_N; i1 < end; i1++) {
+          const c0 = t25[i1];
+          const c1 = t60[i1];
+          acc273_0 += c0 * c1 * t23[b270_0 + i1 * 8] * t31[b271_0 + i1];
+          acc273_1 += c0 * c1 * t23[b270_1 + i1 * 8] * t31[b271_1 + i1];
+          acc273_2 += c0 * c1 * t23[b270_2 + i1 * 8] * t31[b271_2 + i1];
+          acc273_3 += c0 * c1 * t23[b270_3 + i1 * 8] * t31[b271_3 + i1];
+        }
+        hvp[32 + i0] += p272 * acc273_0;
+        hvp[32 + i0 + 1] += p272 * acc273_1;
+        hvp[32 + i0 + 2] += p272 * acc273_2;
+        hvp[32 + i0 + 3] += p272 * acc273_3;
+      }
+      for (const end = 8; i0 < end; i0++) {
+        const b270 = i0;
+        const b271 = i0 * len_N;
+        let acc273 = 0;
+        {
+          let r1 = 0, r2 = 0, r3 = 0;
+          let i1 = 0;
+          for (const end = len_N - 3; i1 < end; i1 += 4) {
+            acc273 += t23[b270 + i1 * 8] * t25[i1] * t31[b271 + i1] * t60[i1];
+            r1 += t23[b270 + (i1 + 1) * 8] * t25[i1 + 1] * t31[b271 + i1 + 1] * t60[i1 + 1];
+            r2 += t23[b270 + (i1 + 2) * 8] * t25[i1 + 2] * t31[b271 + i1 + 2] * t60[i1 + 2];
+            r3 += t23[b270 + (i1 + 3) * 8] * t25[i1 + 3] * t31[b271 + i1 + 3] * t60[i1 + 3];
+          }
+          for (const end = len_N; i1 < end; i1++) acc273 += t23[b270 + i1 * 8] * t25[i1] * t31[b271 + i1] * t60[i1];
+          acc273 += r1 + r2 + r3;
+        }
+        hvp[32 + i0] += p272 * acc273;
+      }
+    }
+  }
+  // hvp[i0] += Σ_i1,i2 t16·t22[i1]·W2[i0, i2]·t23[i1, i0]·t11[i1, i2]·t59[i1, i2]
+  {
+    const p276 = t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b274 = 40 + i0 * 3;
+      const b275 = i0;
+      let acc277 = 0;
+      for (let i1 = 0; i1 < len_N; i1++) {
+        for (let i2 = 0; i2 < 3; i2++) {
+          acc277 += t22[i1] * t23[b275 + i1 * 8] * th[b274 + i2] * t11[i1 * 3 + i2] * t59[i1 * 3 + i2];
+        }
+      }
+      hvp[32 + i0] += p276 * acc277;
+    }
+  }
+  // hvp[i0] += Σ_i1,i2 t16·t22[i1]·t11[i1, i2]·W2[i0, i2]·t26[i1, i0]·v[b1][i0]
+  {
+    const p280 = t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b278 = 40 + i0 * 3;
+      const b279 = i0;
+      const p281 = p280 * v[32 + i0];
+      let acc282 = 0;
+      for (let i1 = 0; i1 < len_N; i1++) {
+        for (let i2 = 0; i2 < 3; i2++) {
+          acc282 += t22[i1] * t26[b279 + i1 * 8] * t11[i1 * 3 + i2] * th[b278 + i2];
+        }
+      }
+      hvp[32 + i0] += p281 * acc282;
+    }
+  }
+  // hvp[i0] += Σ_i1,i2 -1·t16·Y[i1, i2]·W2[i0, i2]·t26[i1, i0]·v[b1][i0]
+  {
+    const b283 = off_N * 3;
+    const p286 = -t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b284 = 40 + i0 * 3;
+      const b285 = i0;
+      const p287 = p286 * v[32 + i0];
+      let acc288 = 0;
+      for (let i1 = 0; i1 < len_N; i1++) {
+        for (let i2 = 0; i2 < 3; i2++) {
+          acc288 += t26[b285 + i1 * 8] * d_Y[b283 + i1 * 3 + i2] * th[b284 + i2];
+        }
+      }
+      hvp[32 + i0] += p287 * acc288;
+    }
+  }
+  // hvp[i0] += Σ_i1 -1·t16·t23[i1, i0]·t25[i1]·t31[i0, i1]·t63[i1]
+  {
+    const p291 = -t16[0];
+    {
+      let i0 = 0;
+      for (const end = 8 - 3; i0 < end; i0 += 4) {
+        const b289_0 = i0;
+        const b290_0 = i0 * len_N;
+        const b289_1 = i0 + 1;
+        const b290_1 = (i0 + 1) * len_N;
+        const b289_2 = i0 + 2;
+        const b290_2 = (i0 + 2) * len_N;
+        const b289_3 = i0 + 3;
+        const b290_3 = (i0 + 3) * len_N;
+        let acc292_0 = 0, acc292_1 = 0, acc292_2 = 0, acc292_3 = 0;
+        for (let i1 = 0, end = len_N; i1 < end; i1++) {
+          const c0 = t25[i1];
+          const c1 = t63[i1];
+          acc292_0 += c0 * c1 * t23[b289_0 + i1 * 8] * t31[b290_0 + i1];
+          acc292_1 += c0 * c1 * t23[b289_1 + i1 * 8] * t31[b290_1 + i1];
+          acc292_2 += c0 * c1 * t23[b289_2 + i1 * 8] * t31[b290_2 + i1];
+          acc292_3 += c0 * c1 * t23[b289_3 + i1 * 8] * t31[b290_3 + i1];
+        }
+        hvp[32 + i0] += p291 * acc292_0;
+        hvp[32 + i0 + 1] += p291 * acc292_1;
+        hvp[32 + i0 + 2] += p291 * acc292_2;
+        hvp[32 + i0 + 3] += p291 * acc292_3;
+      }
+      for (const end = 8; i0 < end; i0++) {
+        const b289 = i0;
+        const b290 = i0 * len_N;
+        let acc292 = 0;
+        {
+          let r1 = 0, r2 = 0, r3 = 0;
+          let i1 = 0;
+          for (const end = len_N - 3; i1 < end; i1 += 4) {
+            acc292 += t23[b289 + i1 * 8] * t25[i1] * t31[b290 + i1] * t63[i1];
+            r1 += t23[b289 + (i1 + 1) * 8] * t25[i1 + 1] * t31[b290 + i1 + 1] * t63[i1 + 1];
+            r2 += t23[b289 + (i1 + 2) * 8] * t25[i1 + 2] * t31[b290 + i1 + 2] * t63[i1 + 2];
+            r3 += t23[b289 + (i1 + 3) * 8] * t25[i1 + 3] * t31[b290 + i1 + 3] * t63[i1 + 3];
+          }
+          for (const end = len_N; i1 < end; i1++) acc292 += t23[b289 + i1 * 8] * t25[i1] * t31[b290 + i1] * t63[i1];
+          acc292 += r1 + r2 + r3;
+        }
+        hvp[32 + i0] += p291 * acc292;
+      }
+    }
+  }
+  // hvp[i0] += Σ_i1,i2 t16·t22[i1]·W2[i0, i2]·t23[i1, i0]·t11[i1, i2]·t62[i1, i2]
+  {
+    const p295 = t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b293 = 40 + i0 * 3;
+      const b294 = i0;
+      let acc296 = 0;
+      for (let i1 = 0; i1 < len_N; i1++) {
+        for (let i2 = 0; i2 < 3; i2++) {
+          acc296 += t22[i1] * t23[b294 + i1 * 8] * th[b293 + i2] * t11[i1 * 3 + i2] * t62[i1 * 3 + i2];
+        }
+      }
+      hvp[32 + i0] += p295 * acc296;
+    }
+  }
+  // hvp[i0] += Σ_i1,i2 t16·t22[i1]·t11[i1, i2]·t23[i1, i0]·v[W2][i0, i2]
+  {
+    const p299 = t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b297 = i0;
+      const b298 = 40 + i0 * 3;
+      let acc300 = 0;
+      for (let i1 = 0; i1 < len_N; i1++) {
+        for (let i2 = 0; i2 < 3; i2++) {
+          acc300 += t22[i1] * t23[b297 + i1 * 8] * t11[i1 * 3 + i2] * v[b298 + i2];
+        }
+      }
+      hvp[32 + i0] += p299 * acc300;
+    }
+  }
+  // hvp[i0] += Σ_i1,i2 -1·t16·Y[i1, i2]·t23[i1, i0]·v[W2][i0, i2]
+  {
+    const b301 = off_N * 3;
+    const p304 = -t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b302 = i0;
+      const b303 = 40 + i0 * 3;
+      let acc305 = 0;
+      for (let i1 = 0; i1 < len_N; i1++) {
+        for (let i2 = 0; i2 < 3; i2++) {
+          acc305 += t23[b302 + i1 * 8] * d_Y[b301 + i1 * 3 + i2] * v[b303 + i2];
+        }
+      }
+      hvp[32 + i0] += p304 * acc305;
+    }
+  }
+  // hvp[i0] += Σ_i1,i2 -1·t16·t11[i1, i2]·W2[i0, i2]·t23[i1, i0]·t25[i1]·t67[i1]
+  {
+    const p308 = -t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b306 = 40 + i0 * 3;
+      const b307 = i0;
+      let acc309 = 0;
+      for (let i1 = 0; i1 < len_N; i1++) {
+        for (let i2 = 0; i2 < 3; i2++) {
+          acc309 += t23[b307 + i1 * 8] * t25[i1] * t67[i1] * t11[i1 * 3 + i2] * th[b306 + i2];
+        }
+      }
+      hvp[32 + i0] += p308 * acc309;
+    }
+  }
+  // hvp[i0] += Σ_i1,i2 t16·t22[i1]·W2[i0, i2]·t23[i1, i0]·t11[i1, i2]·v[b2][i2]
+  {
+    const b312 = 64;
+    const p313 = t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b310 = 40 + i0 * 3;
+      const b311 = i0;
+      let acc314 = 0;
+      for (let i1 = 0; i1 < len_N; i1++) {
+        for (let i2 = 0; i2 < 3; i2++) {
+          acc314 += t22[i1] * t23[b311 + i1 * 8] * th[b310 + i2] * t11[i1 * 3 + i2] * v[b312 + i2];
+        }
+      }
+      hvp[32 + i0] += p313 * acc314;
+    }
+  }
+}
+
+/** H·v, block of b1: 15 term(s), the terms without the batch */
+function k_hvp_b1_once(s: State): void {
+  const hvp = s.hvp;
+  const v = s.v;
+  // hvp[i0] += 0.002·v[b1][i0]
+  {
+    for (let i0 = 0; i0 < 8; i0++) {
+      const p315 = 0.002 * v[32 + i0];
+      hvp[32 + i0] += p315;
+    }
+  }
+}
+
+/** H·v, block of W2: 13 term(s) */
+function k_hvp_W2(s: State): void {
+  const d_Y = s.d_Y;
+  const hvp = s.hvp;
+  const t11 = s.t11;
+  const t16 = s.t16;
+  const t22 = s.t22;
+  const t23 = s.t23;
+  const t25 = s.t25;
+  const t55 = s.t55;
+  const t58 = s.t58;
+  const t60 = s.t60;
+  const t63 = s.t63;
+  const t67 = s.t67;
+  const t69 = s.t69;
+  const t7 = s.t7;
+  const t70 = s.t70;
+  const t71 = s.t71;
+  const v = s.v;
+  const len_N = s.len_N;
+  const off_N = s.off_N;
+  // hvp[i0, i1] += Σ_i2 -1·t16·t11[i2, i1]·t7[i2, i0]·t25[i2]·t55[i2]
+  {
+    const p319 = -t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b318 = i0;
+      for (let i1 = 0; i1 < 3; i1++) {
+        const b317 = i1;
+        let acc320 = 0;
+        {
+          let r1 = 0, r2 = 0, r3 = 0;
+          let i2 = 0;
+          for (const end = len_N - 3; i2 < end; i2 += 4) {
+            acc320 += t11[b317 + i2 * 3] * t7[b318 + i2 * 8] * t25[i2] * t55[i2];
+            r1 += t11[b317 + (i2 + 1) * 3] * t7[b318 + (i2 + 1) * 8] * t25[i2 + 1] * t55[i2 + 1];
+            r2 += t11[b317 + (i2 + 2) * 3] * t7[b318 + (i2 + 2) * 8] * t25[i2 + 2] * t55[i2 + 2];
+            r3 += t11[b317 + (i2 + 3) * 3] * t7[b318 + (i2 + 3) * 8] * t25[i2 + 3] * t55[i2 + 3];
+          }
+          for (const end = len_N; i2 < end; i2++) acc320 += t11[b317 + i2 * 3] * t7[b318 + i2 * 8] * t25[i2] * t55[i2];
+          acc320 += r1 + r2 + r3;
+        }
+        hvp[40 + i0 * 3 + i1] += p319 * acc320;
+      }
+    }
+  }
+  // hvp[i0, i1] += Σ_i2 t16·t22[i2]·t7[i2, i0]·t11[i2, i1]·t69[i1, i2]
+  {
+    const p324 = t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b321 = i0;
+      for (let i1 = 0; i1 < 3; i1++) {
+        const b322 = i1;
+        const b323 = i1 * len_N;
+        let acc325 = 0;
+        {
+          let r1 = 0, r2 = 0, r3 = 0;
+          let i2 = 0;
+          for (const end = len_N - 3; i2 < end; i2 += 4) {
+            acc325 += t22[i2] * t7[b321 + i2 * 8] * t11[b322 + i2 * 3] * t69[b323 + i2];
+            r1 += t22[i2 + 1] * t7[b321 + (i2 + 1) * 8] * t11[b322 + (i2 + 1) * 3] * t69[b323 + i2 + 1];
+            r2 += t22[i2 + 2] * t7[b321 + (i2 + 2) * 8] * t11[b322 + (i2 + 2) * 3] * t69[b323 + i2 + 2];
+            r3 += t22[i2 + 3] * t7[b321 + (i2 + 3) * 8] * t11[b322 + (i2 + 3) * 3] * t69[b323 + i2 + 3];
+          }
+          for (const end = len_N; i2 < end; i2++) acc325 += t22[i2] * t7[b321 + i2 * 8] * t11[b322 + i2 * 3] * t69[b323 + i2];
+          acc325 += r1 + r2 + r3;
+        }
+        hvp[40 + i0 * 3 + i1] += p324 * acc325;
+      }
+    }
+  }
+  // hvp[i0, i1] += Σ_i2 t16·t22[i2]·t11[i2, i1]·t23[i2, i0]·t58[i0, i2]
+  {
+    const p329 = t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b327 = i0;
+      const b328 = i0 * len_N;
+      for (let i1 = 0; i1 < 3; i1++) {
+        const b326 = i1;
+        let acc330 = 0;
+        {
+          let r1 = 0, r2 = 0, r3 = 0;
+          let i2 = 0;
+          for (const end = len_N - 3; i2 < end; i2 += 4) {
+            acc330 += t22[i2] * t11[b326 + i2 * 3] * t23[b327 + i2 * 8] * t58[b328 + i2];
+            r1 += t22[i2 + 1] * t11[b326 + (i2 + 1) * 3] * t23[b327 + (i2 + 1) * 8] * t58[b328 + i2 + 1];
+            r2 += t22[i2 + 2] * t11[b326 + (i2 + 2) * 3] * t23[b327 + (i2 + 2) * 8] * t58[b328 + i2 + 2];
+            r3 += t22[i2 + 3] * t11[b326 + (i2 + 3) * 3] * t23[b327 + (i2 + 3) * 8] * t58[b328 + i2 + 3];
+          }
+          for (const end = len_N; i2 < end; i2++) acc330 += t22[i2] * t11[b326 + i2 * 3] * t23[b327 + i2 * 8] * t58[b328 + i2];
+          acc330 += r1 + r2 + r3;
+        }
+        hvp[40 + i0 * 3 + i1] += p329 * acc330;
+      }
+    }
+  }
+  // hvp[i0, i1] += Σ_i2 -1·t16·Y[i2, i1]·t23[i2, i0]·t58[i0, i2]
+  {
+    const p334 = -t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b332 = i0;
+      const b333 = i0 * len_N;
+      for (let i1 = 0; i1 < 3; i1++) {
+        const b331 = off_N * 3 + i1;
+        let acc335 = 0;
+        {
+          let r1 = 0, r2 = 0, r3 = 0;
+          let i2 = 0;
+          for (const end = len_N - 3; i2 < end; i2 += 4) {
+            acc335 += d_Y[b331 + i2 * 3] * t23[b332 + i2 * 8] * t58[b333 + i2];
+            r1 += d_Y[b331 + (i2 + 1) * 3] * t23[b332 + (i2 + 1) * 8] * t58[b333 + i2 + 1];
+            r2 += d_Y[b331 + (i2 + 2) * 3] * t23[b332 + (i2 + 2) * 8] * t58[b333 + i2 + 2];
+            r3 += d_Y[b331 + (i2 + 3) * 3] * t23[b332 + (i2 + 3) * 8] * t58[b333 + i2 + 3];
+          }
+          for (const end = len_N; i2 < end; i2++) acc335 += d_Y[b331 + i2 * 3] * t23[b332 + i2 * 8] * t58[b333 + i2];
+          acc335 += r1 + r2 + r3;
+        }
+        hvp[40 + i0 * 3 + i1] += p334 * acc335;
+      }
+    }
+  }
+  // hvp[i0, i1] += Σ_i2 -1·t16·t11[i2, i1]·t7[i2, i0]·t25[i2]·t60[i2]
+  {
+    const p338 = -t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b337 = i0;
+      for (let i1 = 0; i1 < 3; i1++) {
+        const b336 = i1;
+        let acc339 = 0;
+        {
+          let r1 = 0, r2 = 0, r3 = 0;
+          let i2 = 0;
+          for (const end = len_N - 3; i2 < end; i2 += 4) {
+            acc339 += t11[b336 + i2 * 3] * t7[b337 + i2 * 8] * t25[i2] * t60[i2];
+            r1 += t11[b336 + (i2 + 1) * 3] * t7[b337 + (i2 + 1) * 8] * t25[i2 + 1] * t60[i2 + 1];
+            r2 += t11[b336 + (i2 + 2) * 3] * t7[b337 + (i2 + 2) * 8] * t25[i2 + 2] * t60[i2 + 2];
+            r3 += t11[b336 + (i2 + 3) * 3] * t7[b337 + (i2 + 3) * 8] * t25[i2 + 3] * t60[i2 + 3];
+          }
+          for (const end = len_N; i2 < end; i2++) acc339 += t11[b336 + i2 * 3] * t7[b337 + i2 * 8] * t25[i2] * t60[i2];
+          acc339 += r1 + r2 + r3;
+        }
+        hvp[40 + i0 * 3 + i1] += p338 * acc339;
+      }
+    }
+  }
+  // hvp[i0, i1] += Σ_i2 t16·t22[i2]·t7[i2, i0]·t11[i2, i1]·t70[i1, i2]
+  {
+    const p343 = t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b340 = i0;
+      for (let i1 = 0; i1 < 3; i1++) {
+        const b341 = i1;
+        const b342 = i1 * len_N;
+        let acc344 = 0;
+        {
+          let r1 = 0, r2 = 0, r3 = 0;
+          let i2 = 0;
+          for (const end = len_N - 3; i2 < end; i2 += 4) {
+            acc344 += t22[i2] * t7[b340 + i2 * 8] * t11[b341 + i2 * 3] * t70[b342 + i2];
+            r1 += t22[i2 + 1] * t7[b340 + (i2 + 1) * 8] * t11[b341 + (i2 + 1) * 3] * t70[b342 + i2 + 1];
+            r2 += t22[i2 + 2] * t7[b340 + (i2 + 2) * 8] * t11[b341 + (i2 + 2) * 3] * t70[b342 + i2 + 2];
+            r3 += t22[i2 + 3] * t7[b340 + (i2 + 3) * 8] * t11[b341 + (i2 + 3) * 3] * t70[b342 + i2 + 3];
+          }
+          for (const end = len_N; i2 < end; i2++) acc344 += t22[i2] * t7[b340 + i2 * 8] * t11[b341 + i2 * 3] * t70[b342 + i2];
+          acc344 += r1 + r2 + r3;
+        }
+        hvp[40 + i0 * 3 + i1] += p343 * acc344;
+      }
+    }
+  }
+  // hvp[i0, i1] += Σ_i2 t16·t22[i2]·t11[i2, i1]·t23[i2, i0]·v[b1][i0]
+  {
+    const p347 = t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b346 = i0;
+      const p348 = p347 * v[32 + i0];
+      for (let i1 = 0; i1 < 3; i1++) {
+        const b345 = i1;
+        let acc349 = 0;
+        {
+          let r1 = 0, r2 = 0, r3 = 0;
+          let i2 = 0;
+          for (const end = len_N - 3; i2 < end; i2 += 4) {
+            acc349 += t22[i2] * t11[b345 + i2 * 3] * t23[b346 + i2 * 8];
+            r1 += t22[i2 + 1] * t11[b345 + (i2 + 1) * 3] * t23[b346 + (i2 + 1) * 8];
+            r2 += t22[i2 + 2] * t11[b345 + (i2 + 2) * 3] * t23[b346 + (i2 + 2) * 8];
+            r3 += t22[i2 + 3] * t11[b345 + (i2 + 3) * 3] * t23[b346 + (i2 + 3) * 8];
+          }
+          for (const end = len_N; i2 < end; i2++) acc349 += t22[i2] * t11[b345 + i2 * 3] * t23[b346 + i2 * 8];
+          acc349 += r1 + r2 + r3;
+        }
+        hvp[40 + i0 * 3 + i1] += p348 * acc349;
+      }
+    }
+  }
+  // hvp[i0, i1] += Σ_i2 -1·t16·Y[i2, i1]·t23[i2, i0]·v[b1][i0]
+  {
+    const p352 = -t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b351 = i0;
+      const p353 = p352 * v[32 + i0];
+      for (let i1 = 0; i1 < 3; i1++) {
+        const b350 = off_N * 3 + i1;
+        let acc354 = 0;
+        {
+          let r1 = 0, r2 = 0, r3 = 0;
+          let i2 = 0;
+          for (const end = len_N - 3; i2 < end; i2 += 4) {
+            acc354 += d_Y[b350 + i2 * 3] * t23[b351 + i2 * 8];
+            r1 += d_Y[b350 + (i2 + 1) * 3] * t23[b351 + (i2 + 1) * 8];
+            r2 += d_Y[b350 + (i2 + 2) * 3] * t23[b351 + (i2 + 2) * 8];
+            r3 += d_Y[b350 + (i2 + 3) * 3] * t23[b351 + (i2 + 3) * 8];
+          }
+          for (const end = len_N; i2 < end; i2++) acc354 += d_Y[b350 + i2 * 3] * t23[b351 + i2 * 8];
+          acc354 += r1 + r2 + r3;
+        }
+        hvp[40 + i0 * 3 + i1] += p353 * acc354;
+      }
+    }
+  }
+  // hvp[i0, i1] += Σ_i2 -1·t16·t11[i2, i1]·t7[i2, i0]·t25[i2]·t63[i2]
+  {
+    const p357 = -t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b356 = i0;
+      for (let i1 = 0; i1 < 3; i1++) {
+        const b355 = i1;
+        let acc358 = 0;
+        {
+          let r1 = 0, r2 = 0, r3 = 0;
+          let i2 = 0;
+          for (const end = len_N - 3; i2 < end; i2 += 4) {
+            acc358 += t11[b355 + i2 * 3] * t7[b356 + i2 * 8] * t25[i2] * t63[i2];
+            r1 += t11[b355 + (i2 + 1) * 3] * t7[b356 + (i2 + 1) * 8] * t25[i2 + 1] * t63[i2 + 1];
+            r2 += t11[b355 + (i2 + 2) * 3] * t7[b356 + (i2 + 2) * 8] * t25[i2 + 2] * t63[i2 + 2];
+            r3 += t11[b355 + (i2 + 3) * 3] * t7[b356 + (i2 + 3) * 8] * t25[i2 + 3] * t63[i2 + 3];
+          }
+          for (const end = len_N; i2 < end; i2++) acc358 += t11[b355 + i2 * 3] * t7[b356 + i2 * 8] * t25[i2] * t63[i2];
+          acc358 += r1 + r2 + r3;
+        }
+        hvp[40 + i0 * 3 + i1] += p357 * acc358;
+      }
+    }
+  }
+  // hvp[i0, i1] += Σ_i2 t16·t22[i2]·t7[i2, i0]·t11[i2, i1]·t71[i1, i2]
+  {
+    const p362 = t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b359 = i0;
+      for (let i1 = 0; i1 < 3; i1++) {
+        const b360 = i1;
+        const b361 = i1 * len_N;
+        let acc363 = 0;
+        {
+          let r1 = 0, r2 = 0, r3 = 0;
+          let i2 = 0;
+          for (const end = len_N - 3; i2 < end; i2 += 4) {
+            acc363 += t22[i2] * t7[b359 + i2 * 8] * t11[b360 + i2 * 3] * t71[b361 + i2];
+            r1 += t22[i2 + 1] * t7[b359 + (i2 + 1) * 8] * t11[b360 + (i2 + 1) * 3] * t71[b361 + i2 + 1];
+            r2 += t22[i2 + 2] * t7[b359 + (i2 + 2) * 8] * t11[b360 + (i2 + 2) * 3] * t71[b361 + i2 + 2];
+            r3 += t22[i2 + 3] * t7[b359 + (i2 + 3) * 8] * t11[b360 + (i2 + 3) * 3] * t71[b361 + i2 + 3];
+          }
+          for (const end = len_N; i2 < end; i2++) acc363 += t22[i2] * t7[b359 + i2 * 8] * t11[b360 + i2 * 3] * t71[b361 + i2];
+          acc363 += r1 + r2 + r3;
+        }
+        hvp[40 + i0 * 3 + i1] += p362 * acc363;
+      }
+    }
+  }
+  // hvp[i0, i1] += Σ_i2 -1·t16·t11[i2, i1]·t7[i2, i0]·t25[i2]·t67[i2]
+  {
+    const p366 = -t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b365 = i0;
+      for (let i1 = 0; i1 < 3; i1++) {
+        const b364 = i1;
+        let acc367 = 0;
+        {
+          let r1 = 0, r2 = 0, r3 = 0;
+          let i2 = 0;
+          for (const end = len_N - 3; i2 < end; i2 += 4) {
+            acc367 += t11[b364 + i2 * 3] * t7[b365 + i2 * 8] * t25[i2] * t67[i2];
+            r1 += t11[b364 + (i2 + 1) * 3] * t7[b365 + (i2 + 1) * 8] * t25[i2 + 1] * t67[i2 + 1];
+            r2 += t11[b364 + (i2 + 2) * 3] * t7[b365 + (i2 + 2) * 8] * t25[i2 + 2] * t67[i2 + 2];
+            r3 += t11[b364 + (i2 + 3) * 3] * t7[b365 + (i2 + 3) * 8] * t25[i2 + 3] * t67[i2 + 3];
+          }
+          for (const end = len_N; i2 < end; i2++) acc367 += t11[b364 + i2 * 3] * t7[b365 + i2 * 8] * t25[i2] * t67[i2];
+          acc367 += r1 + r2 + r3;
+        }
+        hvp[40 + i0 * 3 + i1] += p366 * acc367;
+      }
+    }
+  }
+  // hvp[i0, i1] += Σ_i2 t16·t22[i2]·t7[i2, i0]·t11[i2, i1]·v[b2][i1]
+  {
+    const p370 = t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b368 = i0;
+      for (let i1 = 0; i1 < 3; i1++) {
+        const b369 = i1;
+        const p371 = p370 * v[64 + i1];
+        let acc372 = 0;
+        {
+          let r1 = 0, r2 = 0, r3 = 0;
+          let i2 = 0;
+          for (const end = len_N - 3; i2 < end; i2 += 4) {
+            acc372 += t22[i2] * t7[b368 + i2 * 8] * t11[b369 + i2 * 3];
+            r1 += t22[i2 + 1] * t7[b368 + (i2 + 1) * 8] * t11[b369 + (i2 + 1) * 3];
+            r2 += t22[i2 + 2] * t7[b368 + (i2 + 2) * 8] * t11[b369 + (i2 + 2) * 3];
+            r3 += t22[i2 + 3] * t7[b368 + (i2 + 3) * 8] * t11[b369 + (i2 + 3) * 3];
+          }
+          for (const end = len_N; i2 < end; i2++) acc372 += t22[i2] * t7[b368 + i2 * 8] * t11[b369 + i2 * 3];
+          acc372 += r1 + r2 + r3;
+        }
+        hvp[40 + i0 * 3 + i1] += p371 * acc372;
+      }
+    }
+  }
+}
+
+/** H·v, block of W2: 13 term(s), the terms without the batch */
+function k_hvp_W2_once(s: State): void {
+  const hvp = s.hvp;
+  const v = s.v;
+  // hvp[i0, i1] += 0.002·v[W2][i0, i1]
+  {
+    for (let i0 = 0; i0 < 8; i0++) {
+      for (let i1 = 0; i1 < 3; i1++) {
+        const p373 = 0.002 * v[40 + i0 * 3 + i1];
+        hvp[40 + i0 * 3 + i1] += p373;
+      }
+    }
+  }
+}
+
+/** H·v, block of b2: 9 term(s) */
+function k_hvp_b2(s: State): void {
+  const hvp = s.hvp;
+  const t11 = s.t11;
+  const t16 = s.t16;
+  const t22 = s.t22;
+  const t23 = s.t23;
+  const t25 = s.t25;
+  const t54 = s.t54;
+  const t55 = s.t55;
+  const t60 = s.t60;
+  const t63 = s.t63;
+  const t67 = s.t67;
+  const t7 = s.t7;
+  const th = s.theta;
+  const v = s.v;
+  const len_N = s.len_N;
+  // hvp[i0] += Σ_i1 -1·t16·t11[i1, i0]·t25[i1]·t55[i1]
+  {
+    const p376 = -t16[0];
+    for (let i0 = 0; i0 < 3; i0++) {
+      const b375 = i0;
+      let acc377 = 0;
+      {
+        let r1 = 0, r2 = 0, r3 = 0;
+        let i1 = 0;
+        for (const end = len_N - 3; i1 < end; i1 += 4) {
+          acc377 += t11[b375 + i1 * 3] * t25[i1] * t55[i1];
+          r1 += t11[b375 + (i1 + 1) * 3] * t25[i1 + 1] * t55[i1 + 1];
+          r2 += t11[b375 + (i1 + 2) * 3] * t25[i1 + 2] * t55[i1 + 2];
+          r3 += t11[b375 + (i1 + 3) * 3] * t25[i1 + 3] * t55[i1 + 3];
+        }
+        for (const end = len_N; i1 < end; i1++) acc377 += t11[b375 + i1 * 3] * t25[i1] * t55[i1];
+        acc377 += r1 + r2 + r3;
+      }
+      hvp[64 + i0] += p376 * acc377;
+    }
+  }
+  // hvp[i0] += Σ_i1,i2 t16·t22[i1]·t11[i1, i0]·W2[i2, i0]·t23[i1, i2]·t54[i1, i2]
+  {
+    const p380 = t16[0];
+    for (let i0 = 0; i0 < 3; i0++) {
+      const b378 = i0;
+      const b379 = 40 + i0;
+      let acc381 = 0;
+      for (let i1 = 0; i1 < len_N; i1++) {
+        for (let i2 = 0; i2 < 8; i2++) {
+          acc381 += t22[i1] * t11[b378 + i1 * 3] * th[b379 + i2 * 3] * t23[i1 * 8 + i2] * t54[i1 * 8 + i2];
+        }
+      }
+      hvp[64 + i0] += p380 * acc381;
+    }
+  }
+  // hvp[i0] += Σ_i1 -1·t16·t11[i1, i0]·t25[i1]·t60[i1]
+  {
+    const p383 = -t16[0];
+    for (let i0 = 0; i0 < 3; i0++) {
+      const b382 = i0;
+      let acc384 = 0;
+      {
+        let r1 = 0, r2 = 0, r3 = 0;
+        let i1 = 0;
+        for (const end = len_N - 3; i1 < end; i1 += 4) {
+          acc384 += t11[b382 + i1 * 3] * t25[i1] * t60[i1];
+          r1 += t11[b382 + (i1 + 1) * 3] * t25[i1 + 1] * t60[i1 + 1];
+          r2 += t11[b382 + (i1 + 2) * 3] * t25[i1 + 2] * t60[i1 + 2];
+          r3 += t11[b382 + (i1 + 3) * 3] * t25[i1 + 3] * t60[i1 + 3];
+        }
+        for (const end = len_N; i1 < end; i1++) acc384 += t11[b382 + i1 * 3] * t25[i1] * t60[i1];
+        acc384 += r1 + r2 + r3;
+      }
+      hvp[64 + i0] += p383 * acc384;
+    }
+  }
+  // hvp[i0] += Σ_i1,i2 t16·t22[i1]·t11[i1, i0]·W2[i2, i0]·t23[i1, i2]·v[b1][i2]
+  {
+    const b387 = 32;
+    const p388 = t16[0];
+    for (let i0 = 0; i0 < 3; i0++) {
+      const b385 = i0;
+      const b386 = 40 + i0;
+      let acc389 = 0;
+      for (let i1 = 0; i1 < len_N; i1++) {
+        for (let i2 = 0; i2 < 8; i2++) {
+          acc389 += t22[i1] * t11[b385 + i1 * 3] * th[b386 + i2 * 3] * t23[i1 * 8 + i2] * v[b387 + i2];
+        }
+      }
+      hvp[64 + i0] += p388 * acc389;
+    }
+  }
+  // hvp[i0] += Σ_i1 -1·t16·t11[i1, i0]·t25[i1]·t63[i1]
+  {
+    const p391 = -t16[0];
+    for (let i0 = 0; i0 < 3; i0++) {
+      const b390 = i0;
+      let acc392 = 0;
+      {
+        let r1 = 0, r2 = 0, r3 = 0;
+        let i1 = 0;
+        for (const end = len_N - 3; i1 < end; i1 += 4) {
+          acc392 += t11[b390 + i1 * 3] * t25[i1] * t63[i1];
+          r1 += t11[b390 + (i1 + 1) * 3] * t25[i1 + 1] * t63[i1 + 1];
+          r2 += t11[b390 + (i1 + 2) * 3] * t25[i1 + 2] * t63[i1 + 2];
+          r3 += t11[b390 + (i1 + 3) * 3] * t25[i1 + 3] * t63[i1 + 3];
+        }
+        for (const end = len_N; i1 < end; i1++) acc392 += t11[b390 + i1 * 3] * t25[i1] * t63[i1];
+        acc392 += r1 + r2 + r3;
+      }
+      hvp[64 + i0] += p391 * acc392;
+    }
+  }
+  // hvp[i0] += Σ_i1,i2 t16·t22[i1]·t11[i1, i0]·t7[i1, i2]·v[W2][i2, i0]
+  {
+    const p395 = t16[0];
+    for (let i0 = 0; i0 < 3; i0++) {
+      const b393 = i0;
+      const b394 = 40 + i0;
+      let acc396 = 0;
+      for (let i1 = 0; i1 < len_N; i1++) {
+        for (let i2 = 0; i2 < 8; i2++) {
+          acc396 += t22[i1] * t11[b393 + i1 * 3] * t7[i1 * 8 + i2] * v[b394 + i2 * 3];
+        }
+      }
+      hvp[64 + i0] += p395 * acc396;
+    }
+  }
+  // hvp[i0] += Σ_i1 -1·t16·t11[i1, i0]·t25[i1]·t67[i1]
+  {
+    const p398 = -t16[0];
+    for (let i0 = 0; i0 < 3; i0++) {
+      const b397 = i0;
+      let acc399 = 0;
+      {
+        let r1 = 0, r2 = 0, r3 = 0;
+        let i1 = 0;
+        for (const end = len_N - 3; i1 < end; i1 += 4) {
+          acc399 += t11[b397 + i1 * 3] * t25[i1] * t67[i1];
+          r1 += t11[b397 + (i1 + 1) * 3] * t25[i1 + 1] * t67[i1 + 1];
+          r2 += t11[b397 + (i1 + 2) * 3] * t25[i1 + 2] * t67[i1 + 2];
+          r3 += t11[b397 + (i1 + 3) * 3] * t25[i1 + 3] * t67[i1 + 3];
+        }
+        for (const end = len_N; i1 < end; i1++) acc399 += t11[b397 + i1 * 3] * t25[i1] * t67[i1];
+        acc399 += r1 + r2 + r3;
+      }
+      hvp[64 + i0] += p398 * acc399;
+    }
+  }
+  // hvp[i0] += Σ_i1 t16·t22[i1]·t11[i1, i0]·v[b2][i0]
+  {
+    const p401 = t16[0];
+    for (let i0 = 0; i0 < 3; i0++) {
+      const b400 = i0;
+      const p402 = p401 * v[64 + i0];
+      let acc403 = 0;
+      {
+        let r1 = 0, r2 = 0, r3 = 0;
+        let i1 = 0;
+        for (const end = len_N - 3; i1 < end; i1 += 4) {
+          acc403 += t22[i1] * t11[b400 + i1 * 3];
+          r1 += t22[i1 + 1] * t11[b400 + (i1 + 1) * 3];
+          r2 += t22[i1 + 2] * t11[b400 + (i1 + 2) * 3];
+          r3 += t22[i1 + 3] * t11[b400 + (i1 + 3) * 3];
+        }
+        for (const end = len_N; i1 < end; i1++) acc403 += t22[i1] * t11[b400 + i1 * 3];
+        acc403 += r1 + r2 + r3;
+      }
+      hvp[64 + i0] += p402 * acc403;
+    }
+  }
+}
+
+/** H·v, block of b2: 9 term(s), the terms without the batch */
+function k_hvp_b2_once(s: State): void {
+  const hvp = s.hvp;
+  const v = s.v;
+  // hvp[i0] += 0.002·v[b2][i0]
+  {
+    for (let i0 = 0; i0 < 3; i0++) {
+      const p404 = 0.002 * v[64 + i0];
+      hvp[64 + i0] += p404;
+    }
+  }
+}
+
+/** Hessian diagonal, block of W1: 5 term(s) */
+function k_hdiag_W1(s: State): void {
+  const d_X = s.d_X;
+  const hessianDiagonal = s.hessianDiagonal;
+  const t16 = s.t16;
+  const t22 = s.t22;
+  const t23 = s.t23;
+  const t25 = s.t25;
+  const t26 = s.t26;
+  const t31 = s.t31;
+  const t32 = s.t32;
+  const t72 = s.t72;
+  const len_N = s.len_N;
+  const off_N = s.off_N;
+  // hessianDiagonal[i0, i1] += Σ_i2 -1·t16·t23[i2, i1]·X[i2, i0]·t25[i2]·t23[i2, i1]·X[i2, i0]·t31[i1, i2]·t31[i1, i2]
+  {
+    const p412 = -t16[0];
+    for (let i0 = 0; i0 < 4; i0++) {
+      const b407 = off_N * 4 + i0;
+      const b409 = off_N * 4 + i0;
+      {
+        let i1 = 0;
+        for (const end = 8 - 3; i1 < end; i1 += 4) {
+          const b406_0 = i1;
+          const b408_0 = i1;
+          const b410_0 = i1 * len_N;
+          const b411_0 = i1 * len_N;
+          const b406_1 = i1 + 1;
+          const b408_1 = i1 + 1;
+          const b410_1 = (i1 + 1) * len_N;
+          const b411_1 = (i1 + 1) * len_N;
+          const b406_2 = i1 + 2;
+          const b408_2 = i1 + 2;
+          const b410_2 = (i1 + 2) * len_N;
+          const b411_2 = (i1 + 2) * len_N;
+          const b406_3 = i1 + 3;
+          const b408_3 = i1 + 3;
+          const b410_3 = (i1 + 3) * len_N;
+          const b411_3 = (i1 + 3) * len_N;
+          let acc413_0 = 0, acc413_1 = 0, acc413_2 = 0, acc413_3 = 0;
+          for (let i2 = 0, end = len_N; i2 < end; i2++) {
+            const c0 = d_X[b407 + i2 * 4];
+            const c1 = t25[i2];
+            const c2 = d_X[b409 + i2 * 4];
+            acc413_0 += c0 * c1 * c2 * t23[b406_0 + i2 * 8] * t23[b408_0 + i2 * 8] * t31[b410_0 + i2] * t31[b411_0 + i2];
+            acc413_1 += c0 * c1 * c2 * t23[b406_1 + i2 * 8] * t23[b408_1 + i2 * 8] * t31[b410_1 + i2] * t31[b411_1 + i2];
+            acc413_2 += c0 * c1 * c2 * t23[b406_2 + i2 * 8] * t23[b408_2 + i2 * 8] * t31[b410_2 + i2] * t31[b411_2 + i2];
+            acc413_3 += c0 * c1 * c2 * t23[b406_3 + i2 * 8] * t23[b408_3 + i2 * 8] * t31[b410_3 + i2] * t31[b411_3 + i2];
+          }
+          hessianDiagonal[i0 * 8 + i1] += p412 * acc413_0;
+          hessianDiagonal[i0 * 8 + i1 + 1] += p412 * acc413_1;
+          hessianDiagonal[i0 * 8 + i1 + 2] += p412 * acc413_2;
+          hessianDiagonal[i0 * 8 + i1 + 3] += p412 * acc413_3;
+        }
+        for (const end = 8; i1 < end; i1++) {
+          const b406 = i1;
+          const b408 = i1;
+          const b410 = i1 * len_N;
+          const b411 = i1 * len_N;
+          let acc413 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i2 = 0;
+            for (const end = len_N - 3; i2 < end; i2 += 4) {
+              acc413 += t23[b406 + i2 * 8] * d_X[b407 + i2 * 4] * t25[i2] * t23[b408 + i2 * 8] * d_X[b409 + i2 * 4] * t31[b410 + i2] * t31[b411 + i2];
+              r1 += t23[b406 + (i2 + 1) * 8] * d_X[b407 + (i2 + 1) * 4] * t25[i2 + 1] * t23[b408 + (i2 + 1) * 8] * d_X[b409 + (i2 + 1) * 4] * t31[b410 + i2 + 1] * t31[b411 + i2 + 1];
+              r2 += t23[b406 + (i2 + 2) * 8] * d_X[b407 + (i2 + 2) * 4] * t25[i2 + 2] * t23[b408 + (i2 + 2) * 8] * d_X[b409 + (i2 + 2) * 4] * t31[b410 + i2 + 2] * t31[b411 + i2 + 2];
+              r3 += t23[b406 + (i2 + 3) * 8] * d_X[b407 + (i2 + 3) * 4] * t25[i2 + 3] * t23[b408 + (i2 + 3) * 8] * d_X[b409 + (i2 + 3) * 4] * t31[b410 + i2 + 3] * t31[b411 + i2 + 3];
+            }
+            for (const end = len_N; i2 < end; i2++) acc413 += t23[b406 + i2 * 8] * d_X[b407 + i2 * 4] * t25[i2] * t23[b408 + i2 * 8] * d_X[b409 + i2 * 4] * t31[b410 + i2] * t31[b411 + i2];
+            acc413 += r1 + r2 + r3;
+          }
+          hessianDiagonal[i0 * 8 + i1] += p412 * acc413;
+        }
+      }
+    }
+  }
+  // hessianDiagonal[i0, i1] += Σ_i2 t16·t22[i2]·t23[i2, i1]·X[i2, i0]·t23[i2, i1]·X[i2, i0]·t72[i1, i2]
+  {
+    const p419 = t16[0];
+    for (let i0 = 0; i0 < 4; i0++) {
+      const b415 = off_N * 4 + i0;
+      const b417 = off_N * 4 + i0;
+      {
+        let i1 = 0;
+        for (const end = 8 - 3; i1 < end; i1 += 4) {
+          const b414_0 = i1;
+          const b416_0 = i1;
+          const b418_0 = i1 * len_N;
+          const b414_1 = i1 + 1;
+          const b416_1 = i1 + 1;
+          const b418_1 = (i1 + 1) * len_N;
+          const b414_2 = i1 + 2;
+          const b416_2 = i1 + 2;
+          const b418_2 = (i1 + 2) * len_N;
+          const b414_3 = i1 + 3;
+          const b416_3 = i1 + 3;
+          const b418_3 = (i1 + 3) * len_N;
+          let acc420_0 = 0, acc420_1 = 0, acc420_2 = 0, acc420_3 = 0;
+          for (let i2 = 0, end = len_N; i2 < end; i2++) {
+            const c0 = t22[i2];
+            const c1 = d_X[b415 + i2 * 4];
+            const c2 = d_X[b417 + i2 * 4];
+            acc420_0 += c0 * c1 * c2 * t23[b414_0 + i2 * 8] * t23[b416_0 + i2 * 8] * t72[b418_0 + i2];
+            acc420_1 += c0 * c1 * c2 * t23[b414_1 + i2 * 8] * t23[b416_1 + i2 * 8] * t72[b418_1 + i2];
+            acc420_2 += c0 * c1 * c2 * t23[b414_2 + i2 * 8] * t23[b416_2 + i2 * 8] * t72[b418_2 + i2];
+            acc420_3 += c0 * c1 * c2 * t23[b414_3 + i2 * 8] * t23[b416_3 + i2 * 8] * t72[b418_3 + i2];
+          }
+          hessianDiagonal[i0 * 8 + i1] += p419 * acc420_0;
+          hessianDiagonal[i0 * 8 + i1 + 1] += p419 * acc420_1;
+          hessianDiagonal[i0 * 8 + i1 + 2] += p419 * acc420_2;
+          hessianDiagonal[i0 * 8 + i1 + 3] += p419 * acc420_3;
+        }
+        for (const end = 8; i1 < end; i1++) {
+          const b414 = i1;
+          const b416 = i1;
+          const b418 = i1 * len_N;
+          let acc420 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i2 = 0;
+            for (const end = len_N - 3; i2 < end; i2 += 4) {
+              acc420 += t22[i2] * t23[b414 + i2 * 8] * d_X[b415 + i2 * 4] * t23[b416 + i2 * 8] * d_X[b417 + i2 * 4] * t72[b418 + i2];
+              r1 += t22[i2 + 1] * t23[b414 + (i2 + 1) * 8] * d_X[b415 + (i2 + 1) * 4] * t23[b416 + (i2 + 1) * 8] * d_X[b417 + (i2 + 1) * 4] * t72[b418 + i2 + 1];
+              r2 += t22[i2 + 2] * t23[b414 + (i2 + 2) * 8] * d_X[b415 + (i2 + 2) * 4] * t23[b416 + (i2 + 2) * 8] * d_X[b417 + (i2 + 2) * 4] * t72[b418 + i2 + 2];
+              r3 += t22[i2 + 3] * t23[b414 + (i2 + 3) * 8] * d_X[b415 + (i2 + 3) * 4] * t23[b416 + (i2 + 3) * 8] * d_X[b417 + (i2 + 3) * 4] * t72[b418 + i2 + 3];
+            }
+            for (const end = len_N; i2 < end; i2++) acc420 += t22[i2] * t23[b414 + i2 * 8] * d_X[b415 + i2 * 4] * t23[b416 + i2 * 8] * d_X[b417 + i2 * 4] * t72[b418 + i2];
+            acc420 += r1 + r2 + r3;
+          }
+          hessianDiagonal[i0 * 8 + i1] += p419 * acc420;
+        }
+      }
+    }
+  }
+  // hessianDiagonal[i0, i1] += Σ_i2 t16·t22[i2]·X[i2, i0]·t26[i2, i1]·X[i2, i0]·t31[i1, i2]
+  {
+    const p425 = t16[0];
+    for (let i0 = 0; i0 < 4; i0++) {
+      const b421 = off_N * 4 + i0;
+      const b423 = off_N * 4 + i0;
+      {
+        let i1 = 0;
+        for (const end = 8 - 3; i1 < end; i1 += 4) {
+          const b422_0 = i1;
+          const b424_0 = i1 * len_N;
+          const b422_1 = i1 + 1;
+          const b424_1 = (i1 + 1) * len_N;
+          const b422_2 = i1 + 2;
+          const b424_2 = (i1 + 2) * len_N;
+          const b422_3 = i1 + 3;
+          const b424_3 = (i1 + 3) * len_N;
+          let acc426_0 = 0, acc426_1 = 0, acc426_2 = 0, acc426_3 = 0;
+          for (let i2 = 0, end = len_N; i2 < end; i2++) {
+            const c0 = t22[i2];
+            const c1 = d_X[b421 + i2 * 4];
+            const c2 = d_X[b423 + i2 * 4];
+            acc426_0 += c0 * c1 * c2 * t26[b422_0 + i2 * 8] * t31[b424_0 + i2];
+            acc426_1 += c0 * c1 * c2 * t26[b422_1 + i2 * 8] * t31[b424_1 + i2];
+            acc426_2 += c0 * c1 * c2 * t26[b422_2 + i2 * 8] * t31[b424_2 + i2];
+            acc426_3 += c0 * c1 * c2 * t26[b422_3 + i2 * 8] * t31[b424_3 + i2];
+          }
+          hessianDiagonal[i0 * 8 + i1] += p425 * acc426_0;
+          hessianDiagonal[i0 * 8 + i1 + 1] += p425 * acc426_1;
+          hessianDiagonal[i0 * 8 + i1 + 2] += p425 * acc426_2;
+          hessianDiagonal[i0 * 8 + i1 + 3] += p425 * acc426_3;
+        }
+        for (const end = 8; i1 < end; i1++) {
+          const b422 = i1;
+          const b424 = i1 * len_N;
+          let acc426 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i2 = 0;
+            for (const end = len_N - 3; i2 < end; i2 += 4) {
+              acc426 += t22[i2] * d_X[b421 + i2 * 4] * t26[b422 + i2 * 8] * d_X[b423 + i2 * 4] * t31[b424 + i2];
+              r1 += t22[i2 + 1] * d_X[b421 + (i2 + 1) * 4] * t26[b422 + (i2 + 1) * 8] * d_X[b423 + (i2 + 1) * 4] * t31[b424 + i2 + 1];
+              r2 += t22[i2 + 2] * d_X[b421 + (i2 + 2) * 4] * t26[b422 + (i2 + 2) * 8] * d_X[b423 + (i2 + 2) * 4] * t31[b424 + i2 + 2];
+              r3 += t22[i2 + 3] * d_X[b421 + (i2 + 3) * 4] * t26[b422 + (i2 + 3) * 8] * d_X[b423 + (i2 + 3) * 4] * t31[b424 + i2 + 3];
+            }
+            for (const end = len_N; i2 < end; i2++) acc426 += t22[i2] * d_X[b421 + i2 * 4] * t26[b422 + i2 * 8] * d_X[b423 + i2 * 4] * t31[b424 + i2];
+            acc426 += r1 + r2 + r3;
+          }
+          hessianDiagonal[i0 * 8 + i1] += p425 * acc426;
+        }
+      }
+    }
+  }
+  // hessianDiagonal[i0, i1] += Σ_i2 -1·t16·X[i2, i0]·t26[i2, i1]·X[i2, i0]·t32[i1, i2]
+  {
+    const p431 = -t16[0];
+    for (let i0 = 0; i0 < 4; i0++) {
+      const b427 = off_N * 4 + i0;
+      const b429 = off_N * 4 + i0;
+      {
+        let i1 = 0;
+        for (const end = 8 - 3; i1 < end; i1 += 4) {
+          const b428_0 = i1;
+          const b430_0 = i1 * len_N;
+          const b428_1 = i1 + 1;
+          const b430_1 = (i1 + 1) * len_N;
+          const b428_2 = i1 + 2;
+          const b430_2 = (i1 + 2) * len_N;
+          const b428_3 = i1 + 3;
+          const b430_3 = (i1 + 3) * len_N;
+          let acc432_0 = 0, acc432_1 = 0, acc432_2 = 0, acc432_3 = 0;
+          for (let i2 = 0, end = len_N; i2 < end; i2++) {
+            const c0 = d_X[b427 + i2 * 4];
+            const c1 = d_X[b429 + i2 * 4];
+            acc432_0 += c0 * c1 * t26[b428_0 + i2 * 8] * t32[b430_0 + i2];
+            acc432_1 += c0 * c1 * t26[b428_1 + i2 * 8] * t32[b430_1 + i2];
+            acc432_2 += c0 * c1 * t26[b428_2 + i2 * 8] * t32[b430_2 + i2];
+            acc432_3 += c0 * c1 * t26[b428_3 + i2 * 8] * t32[b430_3 + i2];
+          }
+          hessianDiagonal[i0 * 8 + i1] += p431 * acc432_0;
+          hessianDiagonal[i0 * 8 + i1 + 1] += p431 * acc432_1;
+          hessianDiagonal[i0 * 8 + i1 + 2] += p431 * acc432_2;
+          hessianDiagonal[i0 * 8 + i1 + 3] += p431 * acc432_3;
+        }
+        for (const end = 8; i1 < end; i1++) {
+          const b428 = i1;
+          const b430 = i1 * len_N;
+          let acc432 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i2 = 0;
+            for (const end = len_N - 3; i2 < end; i2 += 4) {
+              acc432 += d_X[b427 + i2 * 4] * t26[b428 + i2 * 8] * d_X[b429 + i2 * 4] * t32[b430 + i2];
+              r1 += d_X[b427 + (i2 + 1) * 4] * t26[b428 + (i2 + 1) * 8] * d_X[b429 + (i2 + 1) * 4] * t32[b430 + i2 + 1];
+              r2 += d_X[b427 + (i2 + 2) * 4] * t26[b428 + (i2 + 2) * 8] * d_X[b429 + (i2 + 2) * 4] * t32[b430 + i2 + 2];
+              r3 += d_X[b427 + (i2 + 3) * 4] * t26[b428 + (i2 + 3) * 8] * d_X[b429 + (i2 + 3) * 4] * t32[b430 + i2 + 3];
+            }
+            for (const end = len_N; i2 < end; i2++) acc432 += d_X[b427 + i2 * 4] * t26[b428 + i2 * 8] * d_X[b429 + i2 * 4] * t32[b430 + i2];
+            acc432 += r1 + r2 + r3;
+          }
+          hessianDiagonal[i0 * 8 + i1] += p431 * acc432;
+        }
+      }
+    }
+  }
+}
+
+/** Hessian diagonal, block of W1: 5 term(s), the terms without the batch */
+function k_hdiag_W1_once(s: State): void {
+  const hessianDiagonal = s.hessianDiagonal;
+  // hessianDiagonal[i0, i1] += 0.002
+  {
+    for (let i0 = 0; i0 < 4; i0++) {
+      for (let i1 = 0; i1 < 8; i1++) {
+        hessianDiagonal[i0 * 8 + i1] += 0.002;
+      }
+    }
+  }
+}
+
+/** Hessian diagonal, block of b1: 5 term(s) */
+function k_hdiag_b1(s: State): void {
+  const d_Y = s.d_Y;
+  const hessianDiagonal = s.hessianDiagonal;
+  const t11 = s.t11;
+  const t16 = s.t16;
+  const t22 = s.t22;
+  const t23 = s.t23;
+  const t25 = s.t25;
+  const t26 = s.t26;
+  const t31 = s.t31;
+  const th = s.theta;
+  const len_N = s.len_N;
+  const off_N = s.off_N;
+  // hessianDiagonal[i0] += Σ_i1,i2 -1·t16·t23[i1, i0]·t25[i1]·t11[i1, i2]·W2[i0, i2]·t23[i1, i0]·t31[i0, i1]
+  {
+    const p438 = -t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b434 = i0;
+      const b435 = 40 + i0 * 3;
+      const b436 = i0;
+      const b437 = i0 * len_N;
+      let acc439 = 0;
+      for (let i1 = 0; i1 < len_N; i1++) {
+        for (let i2 = 0; i2 < 3; i2++) {
+          acc439 += t23[b434 + i1 * 8] * t25[i1] * t23[b436 + i1 * 8] * t31[b437 + i1] * t11[i1 * 3 + i2] * th[b435 + i2];
+        }
+      }
+      hessianDiagonal[32 + i0] += p438 * acc439;
+    }
+  }
+  // hessianDiagonal[i0] += Σ_i1,i2 t16·t22[i1]·W2[i0, i2]·t23[i1, i0]·t11[i1, i2]·W2[i0, i2]·t23[i1, i0]
+  {
+    const p444 = t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b440 = 40 + i0 * 3;
+      const b441 = i0;
+      const b442 = 40 + i0 * 3;
+      const b443 = i0;
+      let acc445 = 0;
+      for (let i1 = 0; i1 < len_N; i1++) {
+        for (let i2 = 0; i2 < 3; i2++) {
+          acc445 += t22[i1] * t23[b441 + i1 * 8] * t23[b443 + i1 * 8] * th[b440 + i2] * t11[i1 * 3 + i2] * th[b442 + i2];
+        }
+      }
+      hessianDiagonal[32 + i0] += p444 * acc445;
+    }
+  }
+  // hessianDiagonal[i0] += Σ_i1,i2 t16·t22[i1]·t11[i1, i2]·W2[i0, i2]·t26[i1, i0]
+  {
+    const p448 = t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b446 = 40 + i0 * 3;
+      const b447 = i0;
+      let acc449 = 0;
+      for (let i1 = 0; i1 < len_N; i1++) {
+        for (let i2 = 0; i2 < 3; i2++) {
+          acc449 += t22[i1] * t26[b447 + i1 * 8] * t11[i1 * 3 + i2] * th[b446 + i2];
+        }
+      }
+      hessianDiagonal[32 + i0] += p448 * acc449;
+    }
+  }
+  // hessianDiagonal[i0] += Σ_i1,i2 -1·t16·Y[i1, i2]·W2[i0, i2]·t26[i1, i0]
+  {
+    const b450 = off_N * 3;
+    const p453 = -t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b451 = 40 + i0 * 3;
+      const b452 = i0;
+      let acc454 = 0;
+      for (let i1 = 0; i1 < len_N; i1++) {
+        for (let i2 = 0; i2 < 3; i2++) {
+          acc454 += t26[b452 + i1 * 8] * d_Y[b450 + i1 * 3 + i2] * th[b451 + i2];
+        }
+      }
+      hessianDiagonal[32 + i0] += p453 * acc454;
+    }
+  }
+}
+
+/** Hessian diagonal, block of b1: 5 term(s), the terms without the batch */
+function k_hdiag_b1_once(s: State): void {
+  const hessianDiagonal = s.hessianDiagonal;
+  // hessianDiagonal[i0] += 0.002
+  {
+    for (let i0 = 0; i0 < 8; i0++) {
+      hessianDiagonal[32 + i0] += 0.002;
+    }
+  }
+}
+
+/** Hessian diagonal, block of W2: 3 term(s) */
+function k_hdiag_W2(s: State): void {
+  const hessianDiagonal = s.hessianDiagonal;
+  const t11 = s.t11;
+  const t16 = s.t16;
+  const t22 = s.t22;
+  const t25 = s.t25;
+  const t7 = s.t7;
+  const len_N = s.len_N;
+  // hessianDiagonal[i0, i1] += Σ_i2 -1·t16·t11[i2, i1]·t7[i2, i0]·t25[i2]·t11[i2, i1]·t7[i2, i0]
+  {
+    const p460 = -t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b457 = i0;
+      const b459 = i0;
+      for (let i1 = 0; i1 < 3; i1++) {
+        const b456 = i1;
+        const b458 = i1;
+        let acc461 = 0;
+        {
+          let r1 = 0, r2 = 0, r3 = 0;
+          let i2 = 0;
+          for (const end = len_N - 3; i2 < end; i2 += 4) {
+            acc461 += t11[b456 + i2 * 3] * t7[b457 + i2 * 8] * t25[i2] * t11[b458 + i2 * 3] * t7[b459 + i2 * 8];
+            r1 += t11[b456 + (i2 + 1) * 3] * t7[b457 + (i2 + 1) * 8] * t25[i2 + 1] * t11[b458 + (i2 + 1) * 3] * t7[b459 + (i2 + 1) * 8];
+            r2 += t11[b456 + (i2 + 2) * 3] * t7[b457 + (i2 + 2) * 8] * t25[i2 + 2] * t11[b458 + (i2 + 2) * 3] * t7[b459 + (i2 + 2) * 8];
+            r3 += t11[b456 + (i2 + 3) * 3] * t7[b457 + (i2 + 3) * 8] * t25[i2 + 3] * t11[b458 + (i2 + 3) * 3] * t7[b459 + (i2 + 3) * 8];
+          }
+          for (const end = len_N; i2 < end; i2++) acc461 += t11[b456 + i2 * 3] * t7[b457 + i2 * 8] * t25[i2] * t11[b458 + i2 * 3] * t7[b459 + i2 * 8];
+          acc461 += r1 + r2 + r3;
+        }
+        hessianDiagonal[40 + i0 * 3 + i1] += p460 * acc461;
+      }
+    }
+  }
+  // hessianDiagonal[i0, i1] += Σ_i2 t16·t22[i2]·t7[i2, i0]·t11[i2, i1]·t7[i2, i0]
+  {
+    const p465 = t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b462 = i0;
+      const b464 = i0;
+      for (let i1 = 0; i1 < 3; i1++) {
+        const b463 = i1;
+        let acc466 = 0;
+        {
+          let r1 = 0, r2 = 0, r3 = 0;
+          let i2 = 0;
+          for (const end = len_N - 3; i2 < end; i2 += 4) {
+            acc466 += t22[i2] * t7[b462 + i2 * 8] * t11[b463 + i2 * 3] * t7[b464 + i2 * 8];
+            r1 += t22[i2 + 1] * t7[b462 + (i2 + 1) * 8] * t11[b463 + (i2 + 1) * 3] * t7[b464 + (i2 + 1) * 8];
+            r2 += t22[i2 + 2] * t7[b462 + (i2 + 2) * 8] * t11[b463 + (i2 + 2) * 3] * t7[b464 + (i2 + 2) * 8];
+            r3 += t22[i2 + 3] * t7[b462 + (i2 + 3) * 8] * t11[b463 + (i2 + 3) * 3] * t7[b464 + (i2 + 3) * 8];
+          }
+          for (const end = len_N; i2 < end; i2++) acc466 += t22[i2] * t7[b462 + i2 * 8] * t11[b463 + i2 * 3] * t7[b464 + i2 * 8];
+          acc466 += r1 + r2 + r3;
+        }
+        hessianDiagonal[40 + i0 * 3 + i1] += p465 * acc466;
+      }
+    }
+  }
+}
+
+/** Hessian diagonal, block of W2: 3 term(s), the terms without the batch */
+function k_hdiag_W2_once(s: State): void {
+  const hessianDiagonal = s.hessianDiagonal;
+  // hessianDiagonal[i0, i1] += 0.002
+  {
+    for (let i0 = 0; i0 < 8; i0++) {
+      for (let i1 = 0; i1 < 3; i1++) {
+        hessianDiagonal[40 + i0 * 3 + i1] += 0.002;
+      }
+    }
+  }
+}
+
+/** Hessian diagonal, block of b2: 3 term(s) */
+function k_hdiag_b2(s: State): void {
+  const hessianDiagonal = s.hessianDiagonal;
+  const t11 = s.t11;
+  const t16 = s.t16;
+  const t22 = s.t22;
+  const t25 = s.t25;
+  const len_N = s.len_N;
+  // hessianDiagonal[i0] += Σ_i1 -1·t16·t11[i1, i0]·t25[i1]·t11[i1, i0]
+  {
+    const p470 = -t16[0];
+    for (let i0 = 0; i0 < 3; i0++) {
+      const b468 = i0;
+      const b469 = i0;
+      let acc471 = 0;
+      {
+        let r1 = 0, r2 = 0, r3 = 0;
+        let i1 = 0;
+        for (const end = len_N - 3; i1 < end; i1 += 4) {
+          acc471 += t11[b468 + i1 * 3] * t25[i1] * t11[b469 + i1 * 3];
+          r1 += t11[b468 + (i1 + 1) * 3] * t25[i1 + 1] * t11[b469 + (i1 + 1) * 3];
+          r2 += t11[b468 + (i1 + 2) * 3] * t25[i1 + 2] * t11[b469 + (i1 + 2) * 3];
+          r3 += t11[b468 + (i1 + 3) * 3] * t25[i1 + 3] * t11[b469 + (i1 + 3) * 3];
+        }
+        for (const end = len_N; i1 < end; i1++) acc471 += t11[b468 + i1 * 3] * t25[i1] * t11[b469 + i1 * 3];
+        acc471 += r1 + r2 + r3;
+      }
+      hessianDiagonal[64 + i0] += p470 * acc471;
+    }
+  }
+  // hessianDiagonal[i0] += Σ_i1 t16·t22[i1]·t11[i1, i0]
+  {
+    const p473 = t16[0];
+    for (let i0 = 0; i0 < 3; i0++) {
+      const b472 = i0;
+      let acc474 = 0;
+      {
+        let r1 = 0, r2 = 0, r3 = 0;
+        let i1 = 0;
+        for (const end = len_N - 3; i1 < end; i1 += 4) {
+          acc474 += t22[i1] * t11[b472 + i1 * 3];
+          r1 += t22[i1 + 1] * t11[b472 + (i1 + 1) * 3];
+          r2 += t22[i1 + 2] * t11[b472 + (i1 + 2) * 3];
+          r3 += t22[i1 + 3] * t11[b472 + (i1 + 3) * 3];
+        }
+        for (const end = len_N; i1 < end; i1++) acc474 += t22[i1] * t11[b472 + i1 * 3];
+        acc474 += r1 + r2 + r3;
+      }
+      hessianDiagonal[64 + i0] += p473 * acc474;
+    }
+  }
+}
+
+/** Hessian diagonal, block of b2: 3 term(s), the terms without the batch */
+function k_hdiag_b2_once(s: State): void {
+  const hessianDiagonal = s.hessianDiagonal;
+  // hessianDiagonal[i0] += 0.002
+  {
+    for (let i0 = 0; i0 < 3; i0++) {
+      hessianDiagonal[64 + i0] += 0.002;
+    }
+  }
+}
+
 /** t15: 3 term(s) */
 function k_k15(s: State): void {
   const d_Y = s.d_Y;
@@ -1623,48 +3830,48 @@ function k_k15(s: State): void {
   const off_N = s.off_N;
   // t15 += Σ_i0 t13[i0]
   {
-    let acc174 = 0;
+    let acc476 = 0;
     {
       let r1 = 0, r2 = 0, r3 = 0;
       let i0 = 0;
       for (const end = len_N - 3; i0 < end; i0 += 4) {
-        acc174 += t13[i0];
+        acc476 += t13[i0];
         r1 += t13[i0 + 1];
         r2 += t13[i0 + 2];
         r3 += t13[i0 + 3];
       }
-      for (const end = len_N; i0 < end; i0++) acc174 += t13[i0];
-      acc174 += r1 + r2 + r3;
+      for (const end = len_N; i0 < end; i0++) acc476 += t13[i0];
+      acc476 += r1 + r2 + r3;
     }
-    t15[0] += acc174;
+    t15[0] += acc476;
   }
   // t15 += Σ_i0 t9[i0]
   {
-    let acc175 = 0;
+    let acc477 = 0;
     {
       let r1 = 0, r2 = 0, r3 = 0;
       let i0 = 0;
       for (const end = len_N - 3; i0 < end; i0 += 4) {
-        acc175 += t9[i0];
+        acc477 += t9[i0];
         r1 += t9[i0 + 1];
         r2 += t9[i0 + 2];
         r3 += t9[i0 + 3];
       }
-      for (const end = len_N; i0 < end; i0++) acc175 += t9[i0];
-      acc175 += r1 + r2 + r3;
+      for (const end = len_N; i0 < end; i0++) acc477 += t9[i0];
+      acc477 += r1 + r2 + r3;
     }
-    t15[0] += acc175;
+    t15[0] += acc477;
   }
   // t15 += Σ_i0,i1 -1·Y[i0, i1]·t8[i0, i1]
   {
-    const b176 = off_N * 3;
-    let acc177 = 0;
+    const b478 = off_N * 3;
+    let acc479 = 0;
     for (let i0 = 0; i0 < len_N; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
-        acc177 += d_Y[b176 + i0 * 3 + i1] * t8[i0 * 3 + i1];
+        acc479 += d_Y[b478 + i0 * 3 + i1] * t8[i0 * 3 + i1];
       }
     }
-    t15[0] += -acc177;
+    t15[0] += -acc479;
   }
 }
 
@@ -1693,27 +3900,27 @@ function k_k12(s: State): void {
     {
       let i0 = 0;
       for (const end = len_N - 3; i0 < end; i0 += 4) {
-        const b178_0 = i0 * 3;
-        const b178_1 = (i0 + 1) * 3;
-        const b178_2 = (i0 + 2) * 3;
-        const b178_3 = (i0 + 3) * 3;
-        let acc179_0 = 0, acc179_1 = 0, acc179_2 = 0, acc179_3 = 0;
+        const b480_0 = i0 * 3;
+        const b480_1 = (i0 + 1) * 3;
+        const b480_2 = (i0 + 2) * 3;
+        const b480_3 = (i0 + 3) * 3;
+        let acc481_0 = 0, acc481_1 = 0, acc481_2 = 0, acc481_3 = 0;
         for (let i1 = 0, end = 3; i1 < end; i1++) {
-          acc179_0 += t11[b178_0 + i1];
-          acc179_1 += t11[b178_1 + i1];
-          acc179_2 += t11[b178_2 + i1];
-          acc179_3 += t11[b178_3 + i1];
+          acc481_0 += t11[b480_0 + i1];
+          acc481_1 += t11[b480_1 + i1];
+          acc481_2 += t11[b480_2 + i1];
+          acc481_3 += t11[b480_3 + i1];
         }
-        t12[i0] = acc179_0;
-        t12[i0 + 1] = acc179_1;
-        t12[i0 + 2] = acc179_2;
-        t12[i0 + 3] = acc179_3;
+        t12[i0] = acc481_0;
+        t12[i0 + 1] = acc481_1;
+        t12[i0 + 2] = acc481_2;
+        t12[i0 + 3] = acc481_3;
       }
       for (const end = len_N; i0 < end; i0++) {
-        const b178 = i0 * 3;
-        let acc179 = 0;
-        for (let i1 = 0; i1 < 3; i1++) acc179 += t11[b178 + i1];
-        t12[i0] = acc179;
+        const b480 = i0 * 3;
+        let acc481 = 0;
+        for (let i1 = 0; i1 < 3; i1++) acc481 += t11[b480 + i1];
+        t12[i0] = acc481;
       }
     }
   }
@@ -1742,10 +3949,10 @@ function k_k10(s: State): void {
   // t10[i0, i1] += -1·t9[i0]
   {
     for (let i0 = 0; i0 < len_N; i0++) {
-      const p182 = -t9[i0];
+      const p484 = -t9[i0];
       for (let i1 = 0; i1 < 3; i1++) {
-        const p180 = t8[i0 * 3 + i1];
-        t10[i0 * 3 + i1] = p180 + p182;
+        const p482 = t8[i0 * 3 + i1];
+        t10[i0 * 3 + i1] = p482 + p484;
       }
     }
   }
@@ -1760,23 +3967,23 @@ function k_k8(s: State): void {
   // t8[i0, i1] += Σ_i2 t7[i0, i2]·W2[i2, i1]
   {
     for (let i0 = 0; i0 < len_N; i0++) {
-      const b184 = i0 * 8;
+      const b486 = i0 * 8;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b185 = 40 + i1;
-        let acc186 = 0;
+        const b487 = 40 + i1;
+        let acc488 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = 8 - 3; i2 < end; i2 += 4) {
-            acc186 += t7[b184 + i2] * th[b185 + i2 * 3];
-            r1 += t7[b184 + i2 + 1] * th[b185 + (i2 + 1) * 3];
-            r2 += t7[b184 + i2 + 2] * th[b185 + (i2 + 2) * 3];
-            r3 += t7[b184 + i2 + 3] * th[b185 + (i2 + 3) * 3];
+            acc488 += t7[b486 + i2] * th[b487 + i2 * 3];
+            r1 += t7[b486 + i2 + 1] * th[b487 + (i2 + 1) * 3];
+            r2 += t7[b486 + i2 + 2] * th[b487 + (i2 + 2) * 3];
+            r3 += t7[b486 + i2 + 3] * th[b487 + (i2 + 3) * 3];
           }
-          for (const end = 8; i2 < end; i2++) acc186 += t7[b184 + i2] * th[b185 + i2 * 3];
-          acc186 += r1 + r2 + r3;
+          for (const end = 8; i2 < end; i2++) acc488 += t7[b486 + i2] * th[b487 + i2 * 3];
+          acc488 += r1 + r2 + r3;
         }
-        t8[i0 * 3 + i1] = acc186;
+        t8[i0 * 3 + i1] = acc488;
       }
     }
   }
@@ -1784,8 +3991,8 @@ function k_k8(s: State): void {
   {
     for (let i0 = 0; i0 < len_N; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
-        const p187 = th[64 + i1];
-        t8[i0 * 3 + i1] += p187;
+        const p489 = th[64 + i1];
+        t8[i0 * 3 + i1] += p489;
       }
     }
   }
@@ -1820,32 +4027,32 @@ function k_k6(s: State): void {
   // t6[i0, i1] += Σ_i2 X[i0, i2]·W1[i2, i1]
   {
     for (let i0 = 0; i0 < len_N; i0++) {
-      const b189 = off_N * 4 + i0 * 4;
+      const b491 = off_N * 4 + i0 * 4;
       {
         let i1 = 0;
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b190_0 = i1;
-          const b190_1 = i1 + 1;
-          const b190_2 = i1 + 2;
-          const b190_3 = i1 + 3;
-          let acc191_0 = 0, acc191_1 = 0, acc191_2 = 0, acc191_3 = 0;
+          const b492_0 = i1;
+          const b492_1 = i1 + 1;
+          const b492_2 = i1 + 2;
+          const b492_3 = i1 + 3;
+          let acc493_0 = 0, acc493_1 = 0, acc493_2 = 0, acc493_3 = 0;
           for (let i2 = 0, end = 4; i2 < end; i2++) {
-            const c0 = d_X[b189 + i2];
-            acc191_0 += c0 * th[b190_0 + i2 * 8];
-            acc191_1 += c0 * th[b190_1 + i2 * 8];
-            acc191_2 += c0 * th[b190_2 + i2 * 8];
-            acc191_3 += c0 * th[b190_3 + i2 * 8];
+            const c0 = d_X[b491 + i2];
+            acc493_0 += c0 * th[b492_0 + i2 * 8];
+            acc493_1 += c0 * th[b492_1 + i2 * 8];
+            acc493_2 += c0 * th[b492_2 + i2 * 8];
+            acc493_3 += c0 * th[b492_3 + i2 * 8];
           }
-          t6[i0 * 8 + i1] = acc191_0;
-          t6[i0 * 8 + i1 + 1] = acc191_1;
-          t6[i0 * 8 + i1 + 2] = acc191_2;
-          t6[i0 * 8 + i1 + 3] = acc191_3;
+          t6[i0 * 8 + i1] = acc493_0;
+          t6[i0 * 8 + i1 + 1] = acc493_1;
+          t6[i0 * 8 + i1 + 2] = acc493_2;
+          t6[i0 * 8 + i1 + 3] = acc493_3;
         }
         for (const end = 8; i1 < end; i1++) {
-          const b190 = i1;
-          let acc191 = 0;
-          for (let i2 = 0; i2 < 4; i2++) acc191 += d_X[b189 + i2] * th[b190 + i2 * 8];
-          t6[i0 * 8 + i1] = acc191;
+          const b492 = i1;
+          let acc493 = 0;
+          for (let i2 = 0; i2 < 4; i2++) acc493 += d_X[b491 + i2] * th[b492 + i2 * 8];
+          t6[i0 * 8 + i1] = acc493;
         }
       }
     }
@@ -1854,8 +4061,8 @@ function k_k6(s: State): void {
   {
     for (let i0 = 0; i0 < len_N; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
-        const p192 = th[32 + i1];
-        t6[i0 * 8 + i1] += p192;
+        const p494 = th[32 + i1];
+        t6[i0 * 8 + i1] += p494;
       }
     }
   }
@@ -1892,46 +4099,46 @@ function k_k21(s: State): void {
   const t21 = s.t21;
   // t21 += Σ_i0,i1 t17[i0, i1]
   {
-    let acc194 = 0;
+    let acc496 = 0;
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
-        acc194 += t17[i0 * 8 + i1];
+        acc496 += t17[i0 * 8 + i1];
       }
     }
-    t21[0] = acc194;
+    t21[0] = acc496;
   }
   // t21 += Σ_i0 t18[i0]
   {
-    let acc195 = 0;
+    let acc497 = 0;
     {
       let r1 = 0, r2 = 0, r3 = 0;
       let i0 = 0;
       for (const end = 8 - 3; i0 < end; i0 += 4) {
-        acc195 += t18[i0];
+        acc497 += t18[i0];
         r1 += t18[i0 + 1];
         r2 += t18[i0 + 2];
         r3 += t18[i0 + 3];
       }
-      for (const end = 8; i0 < end; i0++) acc195 += t18[i0];
-      acc195 += r1 + r2 + r3;
+      for (const end = 8; i0 < end; i0++) acc497 += t18[i0];
+      acc497 += r1 + r2 + r3;
     }
-    t21[0] += acc195;
+    t21[0] += acc497;
   }
   // t21 += Σ_i0,i1 t19[i0, i1]
   {
-    let acc196 = 0;
+    let acc498 = 0;
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
-        acc196 += t19[i0 * 3 + i1];
+        acc498 += t19[i0 * 3 + i1];
       }
     }
-    t21[0] += acc196;
+    t21[0] += acc498;
   }
   // t21 += Σ_i0 t20[i0]
   {
-    let acc197 = 0;
-    for (let i0 = 0; i0 < 3; i0++) acc197 += t20[i0];
-    t21[0] += acc197;
+    let acc499 = 0;
+    for (let i0 = 0; i0 < 3; i0++) acc499 += t20[i0];
+    t21[0] += acc499;
   }
 }
 
@@ -1979,192 +4186,83 @@ function k_map3(s: State): void {
   }
 }
 
-/** t27[8, N]: 1 term(s) */
-function k_k27(s: State): void {
-  const t11 = s.t11;
-  const t27 = s.t27;
-  const th = s.theta;
-  const len_N = s.len_N;
-  // t27[i0, i1] += Σ_i2 t11[i1, i2]·W2[i0, i2]
-  {
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b199 = 40 + i0 * 3;
-      {
-        let i1 = 0;
-        for (const end = len_N - 3; i1 < end; i1 += 4) {
-          const b198_0 = i1 * 3;
-          const b198_1 = (i1 + 1) * 3;
-          const b198_2 = (i1 + 2) * 3;
-          const b198_3 = (i1 + 3) * 3;
-          let acc200_0 = 0, acc200_1 = 0, acc200_2 = 0, acc200_3 = 0;
-          for (let i2 = 0, end = 3; i2 < end; i2++) {
-            const c0 = th[b199 + i2];
-            acc200_0 += c0 * t11[b198_0 + i2];
-            acc200_1 += c0 * t11[b198_1 + i2];
-            acc200_2 += c0 * t11[b198_2 + i2];
-            acc200_3 += c0 * t11[b198_3 + i2];
-          }
-          t27[i0 * len_N + i1] = acc200_0;
-          t27[i0 * len_N + i1 + 1] = acc200_1;
-          t27[i0 * len_N + i1 + 2] = acc200_2;
-          t27[i0 * len_N + i1 + 3] = acc200_3;
-        }
-        for (const end = len_N; i1 < end; i1++) {
-          const b198 = i1 * 3;
-          let acc200 = 0;
-          for (let i2 = 0; i2 < 3; i2++) acc200 += t11[b198 + i2] * th[b199 + i2];
-          t27[i0 * len_N + i1] = acc200;
-        }
-      }
-    }
-  }
-}
-
-/** t28[8, N]: 1 term(s) */
-function k_k28(s: State): void {
-  const d_Y = s.d_Y;
-  const t28 = s.t28;
-  const th = s.theta;
-  const len_N = s.len_N;
-  const off_N = s.off_N;
-  // t28[i0, i1] += Σ_i2 Y[i1, i2]·W2[i0, i2]
-  {
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b202 = 40 + i0 * 3;
-      {
-        let i1 = 0;
-        for (const end = len_N - 3; i1 < end; i1 += 4) {
-          const b201_0 = off_N * 3 + i1 * 3;
-          const b201_1 = off_N * 3 + (i1 + 1) * 3;
-          const b201_2 = off_N * 3 + (i1 + 2) * 3;
-          const b201_3 = off_N * 3 + (i1 + 3) * 3;
-          let acc203_0 = 0, acc203_1 = 0, acc203_2 = 0, acc203_3 = 0;
-          for (let i2 = 0, end = 3; i2 < end; i2++) {
-            const c0 = th[b202 + i2];
-            acc203_0 += c0 * d_Y[b201_0 + i2];
-            acc203_1 += c0 * d_Y[b201_1 + i2];
-            acc203_2 += c0 * d_Y[b201_2 + i2];
-            acc203_3 += c0 * d_Y[b201_3 + i2];
-          }
-          t28[i0 * len_N + i1] = acc203_0;
-          t28[i0 * len_N + i1 + 1] = acc203_1;
-          t28[i0 * len_N + i1 + 2] = acc203_2;
-          t28[i0 * len_N + i1 + 3] = acc203_3;
-        }
-        for (const end = len_N; i1 < end; i1++) {
-          const b201 = off_N * 3 + i1 * 3;
-          let acc203 = 0;
-          for (let i2 = 0; i2 < 3; i2++) acc203 += d_Y[b201 + i2] * th[b202 + i2];
-          t28[i0 * len_N + i1] = acc203;
-        }
-      }
-    }
-  }
-}
-
-/** t29[4, 8, N]: 1 term(s) */
-function k_k29(s: State): void {
-  const d_X = s.d_X;
-  const t23 = s.t23;
-  const t25 = s.t25;
-  const t27 = s.t27;
-  const t29 = s.t29;
-  const len_N = s.len_N;
-  const off_N = s.off_N;
-  // t29[i0, i1, i2] += t23[i2, i1]·X[i2, i0]·t25[i2]·t27[i1, i2]
-  {
-    for (let i0 = 0; i0 < 4; i0++) {
-      for (let i1 = 0; i1 < 8; i1++) {
-        for (let i2 = 0; i2 < len_N; i2++) {
-          const p204 = t23[i2 * 8 + i1] * d_X[off_N * 4 + i2 * 4 + i0] * t25[i2] * t27[i1 * len_N + i2];
-          t29[i0 * len_N * 8 + i1 * len_N + i2] = p204;
-        }
-      }
-    }
-  }
-}
-
-/** t30[4, 8, N]: 1 term(s) */
-function k_k30(s: State): void {
-  const d_X = s.d_X;
-  const t23 = s.t23;
-  const t27 = s.t27;
-  const t30 = s.t30;
-  const len_N = s.len_N;
-  const off_N = s.off_N;
-  // t30[i0, i1, i2] += t23[i2, i1]·X[i2, i0]·t27[i1, i2]
-  {
-    for (let i0 = 0; i0 < 4; i0++) {
-      for (let i1 = 0; i1 < 8; i1++) {
-        for (let i2 = 0; i2 < len_N; i2++) {
-          const p206 = t23[i2 * 8 + i1] * d_X[off_N * 4 + i2 * 4 + i0] * t27[i1 * len_N + i2];
-          t30[i0 * len_N * 8 + i1 * len_N + i2] = p206;
-        }
-      }
-    }
-  }
-}
-
-/** t31[8, 8, N]: 1 term(s) */
+/** t31[8, N]: 1 term(s) */
 function k_k31(s: State): void {
   const t11 = s.t11;
   const t31 = s.t31;
   const th = s.theta;
   const len_N = s.len_N;
-  // t31[i0, i1, i2] += Σ_i3 W2[i0, i3]·t11[i2, i3]·W2[i1, i3]
+  // t31[i0, i1] += Σ_i2 t11[i1, i2]·W2[i0, i2]
   {
     for (let i0 = 0; i0 < 8; i0++) {
-      const b208 = 40 + i0 * 3;
-      for (let i1 = 0; i1 < 8; i1++) {
-        const b210 = 40 + i1 * 3;
-        {
-          let i2 = 0;
-          for (const end = len_N - 3; i2 < end; i2 += 4) {
-            const b209_0 = i2 * 3;
-            const b209_1 = (i2 + 1) * 3;
-            const b209_2 = (i2 + 2) * 3;
-            const b209_3 = (i2 + 3) * 3;
-            let acc211_0 = 0, acc211_1 = 0, acc211_2 = 0, acc211_3 = 0;
-            for (let i3 = 0, end = 3; i3 < end; i3++) {
-              const c0 = th[b208 + i3];
-              const c1 = th[b210 + i3];
-              acc211_0 += c0 * c1 * t11[b209_0 + i3];
-              acc211_1 += c0 * c1 * t11[b209_1 + i3];
-              acc211_2 += c0 * c1 * t11[b209_2 + i3];
-              acc211_3 += c0 * c1 * t11[b209_3 + i3];
-            }
-            t31[i0 * len_N * 8 + i1 * len_N + i2] = acc211_0;
-            t31[i0 * len_N * 8 + i1 * len_N + i2 + 1] = acc211_1;
-            t31[i0 * len_N * 8 + i1 * len_N + i2 + 2] = acc211_2;
-            t31[i0 * len_N * 8 + i1 * len_N + i2 + 3] = acc211_3;
+      const b501 = 40 + i0 * 3;
+      {
+        let i1 = 0;
+        for (const end = len_N - 3; i1 < end; i1 += 4) {
+          const b500_0 = i1 * 3;
+          const b500_1 = (i1 + 1) * 3;
+          const b500_2 = (i1 + 2) * 3;
+          const b500_3 = (i1 + 3) * 3;
+          let acc502_0 = 0, acc502_1 = 0, acc502_2 = 0, acc502_3 = 0;
+          for (let i2 = 0, end = 3; i2 < end; i2++) {
+            const c0 = th[b501 + i2];
+            acc502_0 += c0 * t11[b500_0 + i2];
+            acc502_1 += c0 * t11[b500_1 + i2];
+            acc502_2 += c0 * t11[b500_2 + i2];
+            acc502_3 += c0 * t11[b500_3 + i2];
           }
-          for (const end = len_N; i2 < end; i2++) {
-            const b209 = i2 * 3;
-            let acc211 = 0;
-            for (let i3 = 0; i3 < 3; i3++) acc211 += th[b208 + i3] * t11[b209 + i3] * th[b210 + i3];
-            t31[i0 * len_N * 8 + i1 * len_N + i2] = acc211;
-          }
+          t31[i0 * len_N + i1] = acc502_0;
+          t31[i0 * len_N + i1 + 1] = acc502_1;
+          t31[i0 * len_N + i1 + 2] = acc502_2;
+          t31[i0 * len_N + i1 + 3] = acc502_3;
+        }
+        for (const end = len_N; i1 < end; i1++) {
+          const b500 = i1 * 3;
+          let acc502 = 0;
+          for (let i2 = 0; i2 < 3; i2++) acc502 += t11[b500 + i2] * th[b501 + i2];
+          t31[i0 * len_N + i1] = acc502;
         }
       }
     }
   }
 }
 
-/** t32[4, 8, N]: 1 term(s) */
+/** t32[8, N]: 1 term(s) */
 function k_k32(s: State): void {
-  const d_X = s.d_X;
-  const t22 = s.t22;
-  const t23 = s.t23;
+  const d_Y = s.d_Y;
   const t32 = s.t32;
+  const th = s.theta;
   const len_N = s.len_N;
   const off_N = s.off_N;
-  // t32[i0, i1, i2] += t22[i2]·t23[i2, i1]·X[i2, i0]
+  // t32[i0, i1] += Σ_i2 Y[i1, i2]·W2[i0, i2]
   {
-    for (let i0 = 0; i0 < 4; i0++) {
-      for (let i1 = 0; i1 < 8; i1++) {
-        for (let i2 = 0; i2 < len_N; i2++) {
-          const p212 = t22[i2] * t23[i2 * 8 + i1] * d_X[off_N * 4 + i2 * 4 + i0];
-          t32[i0 * len_N * 8 + i1 * len_N + i2] = p212;
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b504 = 40 + i0 * 3;
+      {
+        let i1 = 0;
+        for (const end = len_N - 3; i1 < end; i1 += 4) {
+          const b503_0 = off_N * 3 + i1 * 3;
+          const b503_1 = off_N * 3 + (i1 + 1) * 3;
+          const b503_2 = off_N * 3 + (i1 + 2) * 3;
+          const b503_3 = off_N * 3 + (i1 + 3) * 3;
+          let acc505_0 = 0, acc505_1 = 0, acc505_2 = 0, acc505_3 = 0;
+          for (let i2 = 0, end = 3; i2 < end; i2++) {
+            const c0 = th[b504 + i2];
+            acc505_0 += c0 * d_Y[b503_0 + i2];
+            acc505_1 += c0 * d_Y[b503_1 + i2];
+            acc505_2 += c0 * d_Y[b503_2 + i2];
+            acc505_3 += c0 * d_Y[b503_3 + i2];
+          }
+          t32[i0 * len_N + i1] = acc505_0;
+          t32[i0 * len_N + i1 + 1] = acc505_1;
+          t32[i0 * len_N + i1 + 2] = acc505_2;
+          t32[i0 * len_N + i1 + 3] = acc505_3;
+        }
+        for (const end = len_N; i1 < end; i1++) {
+          const b503 = off_N * 3 + i1 * 3;
+          let acc505 = 0;
+          for (let i2 = 0; i2 < 3; i2++) acc505 += d_Y[b503 + i2] * th[b504 + i2];
+          t32[i0 * len_N + i1] = acc505;
         }
       }
     }
@@ -2175,16 +4273,18 @@ function k_k32(s: State): void {
 function k_k33(s: State): void {
   const d_X = s.d_X;
   const t23 = s.t23;
+  const t25 = s.t25;
+  const t31 = s.t31;
   const t33 = s.t33;
   const len_N = s.len_N;
   const off_N = s.off_N;
-  // t33[i0, i1, i2] += t23[i2, i1]·X[i2, i0]
+  // t33[i0, i1, i2] += t23[i2, i1]·X[i2, i0]·t25[i2]·t31[i1, i2]
   {
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
         for (let i2 = 0; i2 < len_N; i2++) {
-          const p214 = t23[i2 * 8 + i1] * d_X[off_N * 4 + i2 * 4 + i0];
-          t33[i0 * len_N * 8 + i1 * len_N + i2] = p214;
+          const p506 = t23[i2 * 8 + i1] * d_X[off_N * 4 + i2 * 4 + i0] * t25[i2] * t31[i1 * len_N + i2];
+          t33[i0 * len_N * 8 + i1 * len_N + i2] = p506;
         }
       }
     }
@@ -2194,37 +4294,64 @@ function k_k33(s: State): void {
 /** t34[4, 8, N]: 1 term(s) */
 function k_k34(s: State): void {
   const d_X = s.d_X;
-  const t22 = s.t22;
-  const t26 = s.t26;
-  const t27 = s.t27;
+  const t23 = s.t23;
+  const t31 = s.t31;
   const t34 = s.t34;
   const len_N = s.len_N;
   const off_N = s.off_N;
-  // t34[i0, i1, i2] += t22[i2]·X[i2, i0]·t26[i2, i1]·t27[i1, i2]
+  // t34[i0, i1, i2] += t23[i2, i1]·X[i2, i0]·t31[i1, i2]
   {
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
         for (let i2 = 0; i2 < len_N; i2++) {
-          const p216 = t22[i2] * d_X[off_N * 4 + i2 * 4 + i0] * t26[i2 * 8 + i1] * t27[i1 * len_N + i2];
-          t34[i0 * len_N * 8 + i1 * len_N + i2] = p216;
+          const p508 = t23[i2 * 8 + i1] * d_X[off_N * 4 + i2 * 4 + i0] * t31[i1 * len_N + i2];
+          t34[i0 * len_N * 8 + i1 * len_N + i2] = p508;
         }
       }
     }
   }
 }
 
-/** t35[4, N]: 1 term(s) */
+/** t35[8, 8, N]: 1 term(s) */
 function k_k35(s: State): void {
-  const d_X = s.d_X;
+  const t11 = s.t11;
   const t35 = s.t35;
+  const th = s.theta;
   const len_N = s.len_N;
-  const off_N = s.off_N;
-  // t35[i0, i1] += X[i1, i0]
+  // t35[i0, i1, i2] += Σ_i3 W2[i0, i3]·t11[i2, i3]·W2[i1, i3]
   {
-    for (let i0 = 0; i0 < 4; i0++) {
-      for (let i1 = 0; i1 < len_N; i1++) {
-        const p218 = d_X[off_N * 4 + i1 * 4 + i0];
-        t35[i0 * len_N + i1] = p218;
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b510 = 40 + i0 * 3;
+      for (let i1 = 0; i1 < 8; i1++) {
+        const b512 = 40 + i1 * 3;
+        {
+          let i2 = 0;
+          for (const end = len_N - 3; i2 < end; i2 += 4) {
+            const b511_0 = i2 * 3;
+            const b511_1 = (i2 + 1) * 3;
+            const b511_2 = (i2 + 2) * 3;
+            const b511_3 = (i2 + 3) * 3;
+            let acc513_0 = 0, acc513_1 = 0, acc513_2 = 0, acc513_3 = 0;
+            for (let i3 = 0, end = 3; i3 < end; i3++) {
+              const c0 = th[b510 + i3];
+              const c1 = th[b512 + i3];
+              acc513_0 += c0 * c1 * t11[b511_0 + i3];
+              acc513_1 += c0 * c1 * t11[b511_1 + i3];
+              acc513_2 += c0 * c1 * t11[b511_2 + i3];
+              acc513_3 += c0 * c1 * t11[b511_3 + i3];
+            }
+            t35[i0 * len_N * 8 + i1 * len_N + i2] = acc513_0;
+            t35[i0 * len_N * 8 + i1 * len_N + i2 + 1] = acc513_1;
+            t35[i0 * len_N * 8 + i1 * len_N + i2 + 2] = acc513_2;
+            t35[i0 * len_N * 8 + i1 * len_N + i2 + 3] = acc513_3;
+          }
+          for (const end = len_N; i2 < end; i2++) {
+            const b511 = i2 * 3;
+            let acc513 = 0;
+            for (let i3 = 0; i3 < 3; i3++) acc513 += th[b510 + i3] * t11[b511 + i3] * th[b512 + i3];
+            t35[i0 * len_N * 8 + i1 * len_N + i2] = acc513;
+          }
+        }
       }
     }
   }
@@ -2233,104 +4360,116 @@ function k_k35(s: State): void {
 /** t36[4, 8, N]: 1 term(s) */
 function k_k36(s: State): void {
   const d_X = s.d_X;
-  const t26 = s.t26;
-  const t28 = s.t28;
+  const t22 = s.t22;
+  const t23 = s.t23;
   const t36 = s.t36;
   const len_N = s.len_N;
   const off_N = s.off_N;
-  // t36[i0, i1, i2] += X[i2, i0]·t26[i2, i1]·t28[i1, i2]
+  // t36[i0, i1, i2] += t22[i2]·t23[i2, i1]·X[i2, i0]
   {
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
         for (let i2 = 0; i2 < len_N; i2++) {
-          const p220 = d_X[off_N * 4 + i2 * 4 + i0] * t26[i2 * 8 + i1] * t28[i1 * len_N + i2];
-          t36[i0 * len_N * 8 + i1 * len_N + i2] = p220;
+          const p514 = t22[i2] * t23[i2 * 8 + i1] * d_X[off_N * 4 + i2 * 4 + i0];
+          t36[i0 * len_N * 8 + i1 * len_N + i2] = p514;
         }
       }
     }
   }
 }
 
-/** t37[8, N]: 1 term(s) */
+/** t37[4, 8, N]: 1 term(s) */
 function k_k37(s: State): void {
+  const d_X = s.d_X;
   const t23 = s.t23;
-  const t27 = s.t27;
   const t37 = s.t37;
   const len_N = s.len_N;
-  // t37[i0, i1] += t23[i1, i0]·t27[i0, i1]
+  const off_N = s.off_N;
+  // t37[i0, i1, i2] += t23[i2, i1]·X[i2, i0]
   {
-    for (let i0 = 0; i0 < 8; i0++) {
-      for (let i1 = 0; i1 < len_N; i1++) {
-        const p222 = t23[i1 * 8 + i0] * t27[i0 * len_N + i1];
-        t37[i0 * len_N + i1] = p222;
-      }
-    }
-  }
-}
-
-/** t38[8, N]: 1 term(s) */
-function k_k38(s: State): void {
-  const t23 = s.t23;
-  const t38 = s.t38;
-  const len_N = s.len_N;
-  // t38[i0, i1] += t23[i1, i0]
-  {
-    for (let i0 = 0; i0 < 8; i0++) {
-      for (let i1 = 0; i1 < len_N; i1++) {
-        const p224 = t23[i1 * 8 + i0];
-        t38[i0 * len_N + i1] = p224;
-      }
-    }
-  }
-}
-
-/** t39[8, 3, N]: 1 term(s) */
-function k_k39(s: State): void {
-  const t11 = s.t11;
-  const t39 = s.t39;
-  const t7 = s.t7;
-  const len_N = s.len_N;
-  // t39[i0, i1, i2] += t11[i2, i1]·t7[i2, i0]
-  {
-    for (let i0 = 0; i0 < 8; i0++) {
-      for (let i1 = 0; i1 < 3; i1++) {
+    for (let i0 = 0; i0 < 4; i0++) {
+      for (let i1 = 0; i1 < 8; i1++) {
         for (let i2 = 0; i2 < len_N; i2++) {
-          const p226 = t11[i2 * 3 + i1] * t7[i2 * 8 + i0];
-          t39[i0 * len_N * 3 + i1 * len_N + i2] = p226;
+          const p516 = t23[i2 * 8 + i1] * d_X[off_N * 4 + i2 * 4 + i0];
+          t37[i0 * len_N * 8 + i1 * len_N + i2] = p516;
         }
       }
     }
   }
 }
 
-/** t40[3, N]: 1 term(s) */
-function k_k40(s: State): void {
-  const t11 = s.t11;
-  const t40 = s.t40;
+/** t38[4, 8, N]: 1 term(s) */
+function k_k38(s: State): void {
+  const d_X = s.d_X;
+  const t22 = s.t22;
+  const t26 = s.t26;
+  const t31 = s.t31;
+  const t38 = s.t38;
   const len_N = s.len_N;
-  // t40[i0, i1] += t11[i1, i0]
+  const off_N = s.off_N;
+  // t38[i0, i1, i2] += t22[i2]·X[i2, i0]·t26[i2, i1]·t31[i1, i2]
   {
-    for (let i0 = 0; i0 < 3; i0++) {
-      for (let i1 = 0; i1 < len_N; i1++) {
-        const p228 = t11[i1 * 3 + i0];
-        t40[i0 * len_N + i1] = p228;
+    for (let i0 = 0; i0 < 4; i0++) {
+      for (let i1 = 0; i1 < 8; i1++) {
+        for (let i2 = 0; i2 < len_N; i2++) {
+          const p518 = t22[i2] * d_X[off_N * 4 + i2 * 4 + i0] * t26[i2 * 8 + i1] * t31[i1 * len_N + i2];
+          t38[i0 * len_N * 8 + i1 * len_N + i2] = p518;
+        }
       }
     }
   }
 }
 
-/** t41[3, N]: 1 term(s) */
-function k_k41(s: State): void {
-  const d_Y = s.d_Y;
-  const t41 = s.t41;
+/** t39[4, N]: 1 term(s) */
+function k_k39(s: State): void {
+  const d_X = s.d_X;
+  const t39 = s.t39;
   const len_N = s.len_N;
   const off_N = s.off_N;
-  // t41[i0, i1] += Y[i1, i0]
+  // t39[i0, i1] += X[i1, i0]
   {
-    for (let i0 = 0; i0 < 3; i0++) {
+    for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < len_N; i1++) {
-        const p230 = d_Y[off_N * 3 + i1 * 3 + i0];
-        t41[i0 * len_N + i1] = p230;
+        const p520 = d_X[off_N * 4 + i1 * 4 + i0];
+        t39[i0 * len_N + i1] = p520;
+      }
+    }
+  }
+}
+
+/** t40[4, 8, N]: 1 term(s) */
+function k_k40(s: State): void {
+  const d_X = s.d_X;
+  const t26 = s.t26;
+  const t32 = s.t32;
+  const t40 = s.t40;
+  const len_N = s.len_N;
+  const off_N = s.off_N;
+  // t40[i0, i1, i2] += X[i2, i0]·t26[i2, i1]·t32[i1, i2]
+  {
+    for (let i0 = 0; i0 < 4; i0++) {
+      for (let i1 = 0; i1 < 8; i1++) {
+        for (let i2 = 0; i2 < len_N; i2++) {
+          const p522 = d_X[off_N * 4 + i2 * 4 + i0] * t26[i2 * 8 + i1] * t32[i1 * len_N + i2];
+          t40[i0 * len_N * 8 + i1 * len_N + i2] = p522;
+        }
+      }
+    }
+  }
+}
+
+/** t41[8, N]: 1 term(s) */
+function k_k41(s: State): void {
+  const t23 = s.t23;
+  const t31 = s.t31;
+  const t41 = s.t41;
+  const len_N = s.len_N;
+  // t41[i0, i1] += t23[i1, i0]·t31[i0, i1]
+  {
+    for (let i0 = 0; i0 < 8; i0++) {
+      for (let i1 = 0; i1 < len_N; i1++) {
+        const p524 = t23[i1 * 8 + i0] * t31[i0 * len_N + i1];
+        t41[i0 * len_N + i1] = p524;
       }
     }
   }
@@ -2339,73 +4478,66 @@ function k_k41(s: State): void {
 /** t42[8, N]: 1 term(s) */
 function k_k42(s: State): void {
   const t23 = s.t23;
-  const t25 = s.t25;
-  const t27 = s.t27;
   const t42 = s.t42;
   const len_N = s.len_N;
-  // t42[i0, i1] += t23[i1, i0]·t25[i1]·t27[i0, i1]
+  // t42[i0, i1] += t23[i1, i0]
   {
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < len_N; i1++) {
-        const p232 = t23[i1 * 8 + i0] * t25[i1] * t27[i0 * len_N + i1];
-        t42[i0 * len_N + i1] = p232;
+        const p526 = t23[i1 * 8 + i0];
+        t42[i0 * len_N + i1] = p526;
       }
     }
   }
 }
 
-/** t43[8, N]: 1 term(s) */
+/** t43[8, 3, N]: 1 term(s) */
 function k_k43(s: State): void {
-  const t22 = s.t22;
-  const t23 = s.t23;
+  const t11 = s.t11;
   const t43 = s.t43;
+  const t7 = s.t7;
   const len_N = s.len_N;
-  // t43[i0, i1] += t22[i1]·t23[i1, i0]
+  // t43[i0, i1, i2] += t11[i2, i1]·t7[i2, i0]
   {
     for (let i0 = 0; i0 < 8; i0++) {
-      for (let i1 = 0; i1 < len_N; i1++) {
-        const p234 = t22[i1] * t23[i1 * 8 + i0];
-        t43[i0 * len_N + i1] = p234;
+      for (let i1 = 0; i1 < 3; i1++) {
+        for (let i2 = 0; i2 < len_N; i2++) {
+          const p528 = t11[i2 * 3 + i1] * t7[i2 * 8 + i0];
+          t43[i0 * len_N * 3 + i1 * len_N + i2] = p528;
+        }
       }
     }
   }
 }
 
-/** t44[8, 3, N]: 1 term(s) */
+/** t44[3, N]: 1 term(s) */
 function k_k44(s: State): void {
   const t11 = s.t11;
-  const t25 = s.t25;
   const t44 = s.t44;
-  const t7 = s.t7;
   const len_N = s.len_N;
-  // t44[i0, i1, i2] += t11[i2, i1]·t7[i2, i0]·t25[i2]
+  // t44[i0, i1] += t11[i1, i0]
   {
-    for (let i0 = 0; i0 < 8; i0++) {
-      for (let i1 = 0; i1 < 3; i1++) {
-        for (let i2 = 0; i2 < len_N; i2++) {
-          const p236 = t11[i2 * 3 + i1] * t7[i2 * 8 + i0] * t25[i2];
-          t44[i0 * len_N * 3 + i1 * len_N + i2] = p236;
-        }
+    for (let i0 = 0; i0 < 3; i0++) {
+      for (let i1 = 0; i1 < len_N; i1++) {
+        const p530 = t11[i1 * 3 + i0];
+        t44[i0 * len_N + i1] = p530;
       }
     }
   }
 }
 
-/** t45[8, 3, N]: 1 term(s) */
+/** t45[3, N]: 1 term(s) */
 function k_k45(s: State): void {
-  const t11 = s.t11;
-  const t22 = s.t22;
+  const d_Y = s.d_Y;
   const t45 = s.t45;
-  const t7 = s.t7;
   const len_N = s.len_N;
-  // t45[i0, i1, i2] += t22[i2]·t7[i2, i0]·t11[i2, i1]
+  const off_N = s.off_N;
+  // t45[i0, i1] += Y[i1, i0]
   {
-    for (let i0 = 0; i0 < 8; i0++) {
-      for (let i1 = 0; i1 < 3; i1++) {
-        for (let i2 = 0; i2 < len_N; i2++) {
-          const p238 = t22[i2] * t7[i2 * 8 + i0] * t11[i2 * 3 + i1];
-          t45[i0 * len_N * 3 + i1 * len_N + i2] = p238;
-        }
+    for (let i0 = 0; i0 < 3; i0++) {
+      for (let i1 = 0; i1 < len_N; i1++) {
+        const p532 = d_Y[off_N * 3 + i1 * 3 + i0];
+        t45[i0 * len_N + i1] = p532;
       }
     }
   }
@@ -2413,256 +4545,1397 @@ function k_k45(s: State): void {
 
 /** t46[8, N]: 1 term(s) */
 function k_k46(s: State): void {
+  const t23 = s.t23;
+  const t25 = s.t25;
+  const t31 = s.t31;
   const t46 = s.t46;
-  const t7 = s.t7;
   const len_N = s.len_N;
-  // t46[i0, i1] += t7[i1, i0]
+  // t46[i0, i1] += t23[i1, i0]·t25[i1]·t31[i0, i1]
   {
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < len_N; i1++) {
-        const p240 = t7[i1 * 8 + i0];
-        t46[i0 * len_N + i1] = p240;
+        const p534 = t23[i1 * 8 + i0] * t25[i1] * t31[i0 * len_N + i1];
+        t46[i0 * len_N + i1] = p534;
       }
     }
   }
 }
 
-/** t47[3, N]: 1 term(s) */
+/** t47[8, N]: 1 term(s) */
 function k_k47(s: State): void {
-  const t11 = s.t11;
-  const t25 = s.t25;
+  const t22 = s.t22;
+  const t23 = s.t23;
   const t47 = s.t47;
   const len_N = s.len_N;
-  // t47[i0, i1] += t11[i1, i0]·t25[i1]
+  // t47[i0, i1] += t22[i1]·t23[i1, i0]
   {
-    for (let i0 = 0; i0 < 3; i0++) {
+    for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < len_N; i1++) {
-        const p242 = t11[i1 * 3 + i0] * t25[i1];
-        t47[i0 * len_N + i1] = p242;
+        const p536 = t22[i1] * t23[i1 * 8 + i0];
+        t47[i0 * len_N + i1] = p536;
       }
     }
   }
 }
 
-/** t48[3, N]: 1 term(s) */
+/** t48[8, 3, N]: 1 term(s) */
 function k_k48(s: State): void {
   const t11 = s.t11;
-  const t22 = s.t22;
+  const t25 = s.t25;
   const t48 = s.t48;
+  const t7 = s.t7;
   const len_N = s.len_N;
-  // t48[i0, i1] += t22[i1]·t11[i1, i0]
+  // t48[i0, i1, i2] += t11[i2, i1]·t7[i2, i0]·t25[i2]
   {
-    for (let i0 = 0; i0 < 3; i0++) {
-      for (let i1 = 0; i1 < len_N; i1++) {
-        const p244 = t22[i1] * t11[i1 * 3 + i0];
-        t48[i0 * len_N + i1] = p244;
+    for (let i0 = 0; i0 < 8; i0++) {
+      for (let i1 = 0; i1 < 3; i1++) {
+        for (let i2 = 0; i2 < len_N; i2++) {
+          const p538 = t11[i2 * 3 + i1] * t7[i2 * 8 + i0] * t25[i2];
+          t48[i0 * len_N * 3 + i1 * len_N + i2] = p538;
+        }
       }
     }
   }
 }
+
+/** t49[8, 3, N]: 1 term(s) */
+function k_k49(s: State): void {
+  const t11 = s.t11;
+  const t22 = s.t22;
+  const t49 = s.t49;
+  const t7 = s.t7;
+  const len_N = s.len_N;
+  // t49[i0, i1, i2] += t22[i2]·t7[i2, i0]·t11[i2, i1]
+  {
+    for (let i0 = 0; i0 < 8; i0++) {
+      for (let i1 = 0; i1 < 3; i1++) {
+        for (let i2 = 0; i2 < len_N; i2++) {
+          const p540 = t22[i2] * t7[i2 * 8 + i0] * t11[i2 * 3 + i1];
+          t49[i0 * len_N * 3 + i1 * len_N + i2] = p540;
+        }
+      }
+    }
+  }
+}
+
+/** t50[8, N]: 1 term(s) */
+function k_k50(s: State): void {
+  const t50 = s.t50;
+  const t7 = s.t7;
+  const len_N = s.len_N;
+  // t50[i0, i1] += t7[i1, i0]
+  {
+    for (let i0 = 0; i0 < 8; i0++) {
+      for (let i1 = 0; i1 < len_N; i1++) {
+        const p542 = t7[i1 * 8 + i0];
+        t50[i0 * len_N + i1] = p542;
+      }
+    }
+  }
+}
+
+/** t51[3, N]: 1 term(s) */
+function k_k51(s: State): void {
+  const t11 = s.t11;
+  const t25 = s.t25;
+  const t51 = s.t51;
+  const len_N = s.len_N;
+  // t51[i0, i1] += t11[i1, i0]·t25[i1]
+  {
+    for (let i0 = 0; i0 < 3; i0++) {
+      for (let i1 = 0; i1 < len_N; i1++) {
+        const p544 = t11[i1 * 3 + i0] * t25[i1];
+        t51[i0 * len_N + i1] = p544;
+      }
+    }
+  }
+}
+
+/** t52[3, N]: 1 term(s) */
+function k_k52(s: State): void {
+  const t11 = s.t11;
+  const t22 = s.t22;
+  const t52 = s.t52;
+  const len_N = s.len_N;
+  // t52[i0, i1] += t22[i1]·t11[i1, i0]
+  {
+    for (let i0 = 0; i0 < 3; i0++) {
+      for (let i1 = 0; i1 < len_N; i1++) {
+        const p546 = t22[i1] * t11[i1 * 3 + i0];
+        t52[i0 * len_N + i1] = p546;
+      }
+    }
+  }
+}
+
+/** t55[N]: 1 term(s) */
+function k_k55(s: State): void {
+  const t23 = s.t23;
+  const t53 = s.t53;
+  const t54 = s.t54;
+  const t55 = s.t55;
+  const len_N = s.len_N;
+  // t55[i0] += Σ_i1 t23[i0, i1]·t53[i0, i1]·t54[i0, i1]
+  {
+    {
+      let i0 = 0;
+      for (const end = len_N - 3; i0 < end; i0 += 4) {
+        const b548_0 = i0 * 8;
+        const b549_0 = i0 * 8;
+        const b550_0 = i0 * 8;
+        const b548_1 = (i0 + 1) * 8;
+        const b549_1 = (i0 + 1) * 8;
+        const b550_1 = (i0 + 1) * 8;
+        const b548_2 = (i0 + 2) * 8;
+        const b549_2 = (i0 + 2) * 8;
+        const b550_2 = (i0 + 2) * 8;
+        const b548_3 = (i0 + 3) * 8;
+        const b549_3 = (i0 + 3) * 8;
+        const b550_3 = (i0 + 3) * 8;
+        let acc551_0 = 0, acc551_1 = 0, acc551_2 = 0, acc551_3 = 0;
+        for (let i1 = 0, end = 8; i1 < end; i1++) {
+          acc551_0 += t23[b548_0 + i1] * t53[b549_0 + i1] * t54[b550_0 + i1];
+          acc551_1 += t23[b548_1 + i1] * t53[b549_1 + i1] * t54[b550_1 + i1];
+          acc551_2 += t23[b548_2 + i1] * t53[b549_2 + i1] * t54[b550_2 + i1];
+          acc551_3 += t23[b548_3 + i1] * t53[b549_3 + i1] * t54[b550_3 + i1];
+        }
+        t55[i0] = acc551_0;
+        t55[i0 + 1] = acc551_1;
+        t55[i0 + 2] = acc551_2;
+        t55[i0 + 3] = acc551_3;
+      }
+      for (const end = len_N; i0 < end; i0++) {
+        const b548 = i0 * 8;
+        const b549 = i0 * 8;
+        const b550 = i0 * 8;
+        let acc551 = 0;
+        {
+          let r1 = 0, r2 = 0, r3 = 0;
+          let i1 = 0;
+          for (const end = 8 - 3; i1 < end; i1 += 4) {
+            acc551 += t23[b548 + i1] * t53[b549 + i1] * t54[b550 + i1];
+            r1 += t23[b548 + i1 + 1] * t53[b549 + i1 + 1] * t54[b550 + i1 + 1];
+            r2 += t23[b548 + i1 + 2] * t53[b549 + i1 + 2] * t54[b550 + i1 + 2];
+            r3 += t23[b548 + i1 + 3] * t53[b549 + i1 + 3] * t54[b550 + i1 + 3];
+          }
+          for (const end = 8; i1 < end; i1++) acc551 += t23[b548 + i1] * t53[b549 + i1] * t54[b550 + i1];
+          acc551 += r1 + r2 + r3;
+        }
+        t55[i0] = acc551;
+      }
+    }
+  }
+}
+
+/** t53[N, 8]: 1 term(s) */
+function k_k53(s: State): void {
+  const t11 = s.t11;
+  const t53 = s.t53;
+  const th = s.theta;
+  const len_N = s.len_N;
+  // t53[i0, i1] += Σ_i2 t11[i0, i2]·W2[i1, i2]
+  {
+    for (let i0 = 0; i0 < len_N; i0++) {
+      const b552 = i0 * 3;
+      {
+        let i1 = 0;
+        for (const end = 8 - 3; i1 < end; i1 += 4) {
+          const b553_0 = 40 + i1 * 3;
+          const b553_1 = 40 + (i1 + 1) * 3;
+          const b553_2 = 40 + (i1 + 2) * 3;
+          const b553_3 = 40 + (i1 + 3) * 3;
+          let acc554_0 = 0, acc554_1 = 0, acc554_2 = 0, acc554_3 = 0;
+          for (let i2 = 0, end = 3; i2 < end; i2++) {
+            const c0 = t11[b552 + i2];
+            acc554_0 += c0 * th[b553_0 + i2];
+            acc554_1 += c0 * th[b553_1 + i2];
+            acc554_2 += c0 * th[b553_2 + i2];
+            acc554_3 += c0 * th[b553_3 + i2];
+          }
+          t53[i0 * 8 + i1] = acc554_0;
+          t53[i0 * 8 + i1 + 1] = acc554_1;
+          t53[i0 * 8 + i1 + 2] = acc554_2;
+          t53[i0 * 8 + i1 + 3] = acc554_3;
+        }
+        for (const end = 8; i1 < end; i1++) {
+          const b553 = 40 + i1 * 3;
+          let acc554 = 0;
+          for (let i2 = 0; i2 < 3; i2++) acc554 += t11[b552 + i2] * th[b553 + i2];
+          t53[i0 * 8 + i1] = acc554;
+        }
+      }
+    }
+  }
+}
+
+/** t54[N, 8]: 1 term(s) */
+function k_k54(s: State): void {
+  const d_X = s.d_X;
+  const t54 = s.t54;
+  const v = s.v;
+  const len_N = s.len_N;
+  const off_N = s.off_N;
+  // t54[i0, i1] += Σ_i2 X[i0, i2]·v[W1][i2, i1]
+  {
+    for (let i0 = 0; i0 < len_N; i0++) {
+      const b555 = off_N * 4 + i0 * 4;
+      {
+        let i1 = 0;
+        for (const end = 8 - 3; i1 < end; i1 += 4) {
+          const b556_0 = i1;
+          const b556_1 = i1 + 1;
+          const b556_2 = i1 + 2;
+          const b556_3 = i1 + 3;
+          let acc557_0 = 0, acc557_1 = 0, acc557_2 = 0, acc557_3 = 0;
+          for (let i2 = 0, end = 4; i2 < end; i2++) {
+            const c0 = d_X[b555 + i2];
+            acc557_0 += c0 * v[b556_0 + i2 * 8];
+            acc557_1 += c0 * v[b556_1 + i2 * 8];
+            acc557_2 += c0 * v[b556_2 + i2 * 8];
+            acc557_3 += c0 * v[b556_3 + i2 * 8];
+          }
+          t54[i0 * 8 + i1] = acc557_0;
+          t54[i0 * 8 + i1 + 1] = acc557_1;
+          t54[i0 * 8 + i1 + 2] = acc557_2;
+          t54[i0 * 8 + i1 + 3] = acc557_3;
+        }
+        for (const end = 8; i1 < end; i1++) {
+          const b556 = i1;
+          let acc557 = 0;
+          for (let i2 = 0; i2 < 4; i2++) acc557 += d_X[b555 + i2] * v[b556 + i2 * 8];
+          t54[i0 * 8 + i1] = acc557;
+        }
+      }
+    }
+  }
+}
+
+/** t57[8, N]: 1 term(s) */
+function k_k57(s: State): void {
+  const t11 = s.t11;
+  const t56 = s.t56;
+  const t57 = s.t57;
+  const th = s.theta;
+  const len_N = s.len_N;
+  // t57[i0, i1] += Σ_i2 W2[i0, i2]·t11[i1, i2]·t56[i1, i2]
+  {
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b558 = 40 + i0 * 3;
+      {
+        let i1 = 0;
+        for (const end = len_N - 3; i1 < end; i1 += 4) {
+          const b559_0 = i1 * 3;
+          const b560_0 = i1 * 3;
+          const b559_1 = (i1 + 1) * 3;
+          const b560_1 = (i1 + 1) * 3;
+          const b559_2 = (i1 + 2) * 3;
+          const b560_2 = (i1 + 2) * 3;
+          const b559_3 = (i1 + 3) * 3;
+          const b560_3 = (i1 + 3) * 3;
+          let acc561_0 = 0, acc561_1 = 0, acc561_2 = 0, acc561_3 = 0;
+          for (let i2 = 0, end = 3; i2 < end; i2++) {
+            const c0 = th[b558 + i2];
+            acc561_0 += c0 * t11[b559_0 + i2] * t56[b560_0 + i2];
+            acc561_1 += c0 * t11[b559_1 + i2] * t56[b560_1 + i2];
+            acc561_2 += c0 * t11[b559_2 + i2] * t56[b560_2 + i2];
+            acc561_3 += c0 * t11[b559_3 + i2] * t56[b560_3 + i2];
+          }
+          t57[i0 * len_N + i1] = acc561_0;
+          t57[i0 * len_N + i1 + 1] = acc561_1;
+          t57[i0 * len_N + i1 + 2] = acc561_2;
+          t57[i0 * len_N + i1 + 3] = acc561_3;
+        }
+        for (const end = len_N; i1 < end; i1++) {
+          const b559 = i1 * 3;
+          const b560 = i1 * 3;
+          let acc561 = 0;
+          for (let i2 = 0; i2 < 3; i2++) acc561 += th[b558 + i2] * t11[b559 + i2] * t56[b560 + i2];
+          t57[i0 * len_N + i1] = acc561;
+        }
+      }
+    }
+  }
+}
+
+/** t56[N, 3]: 1 term(s) */
+function k_k56(s: State): void {
+  const t23 = s.t23;
+  const t54 = s.t54;
+  const t56 = s.t56;
+  const th = s.theta;
+  const len_N = s.len_N;
+  // t56[i0, i1] += Σ_i2 W2[i2, i1]·t23[i0, i2]·t54[i0, i2]
+  {
+    for (let i0 = 0; i0 < len_N; i0++) {
+      const b563 = i0 * 8;
+      const b564 = i0 * 8;
+      for (let i1 = 0; i1 < 3; i1++) {
+        const b562 = 40 + i1;
+        let acc565 = 0;
+        {
+          let r1 = 0, r2 = 0, r3 = 0;
+          let i2 = 0;
+          for (const end = 8 - 3; i2 < end; i2 += 4) {
+            acc565 += th[b562 + i2 * 3] * t23[b563 + i2] * t54[b564 + i2];
+            r1 += th[b562 + (i2 + 1) * 3] * t23[b563 + i2 + 1] * t54[b564 + i2 + 1];
+            r2 += th[b562 + (i2 + 2) * 3] * t23[b563 + i2 + 2] * t54[b564 + i2 + 2];
+            r3 += th[b562 + (i2 + 3) * 3] * t23[b563 + i2 + 3] * t54[b564 + i2 + 3];
+          }
+          for (const end = 8; i2 < end; i2++) acc565 += th[b562 + i2 * 3] * t23[b563 + i2] * t54[b564 + i2];
+          acc565 += r1 + r2 + r3;
+        }
+        t56[i0 * 3 + i1] = acc565;
+      }
+    }
+  }
+}
+
+/** t58[8, N]: 1 term(s) */
+function k_k58(s: State): void {
+  const d_X = s.d_X;
+  const t58 = s.t58;
+  const v = s.v;
+  const len_N = s.len_N;
+  const off_N = s.off_N;
+  // t58[i0, i1] += Σ_i2 X[i1, i2]·v[W1][i2, i0]
+  {
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b567 = i0;
+      {
+        let i1 = 0;
+        for (const end = len_N - 3; i1 < end; i1 += 4) {
+          const b566_0 = off_N * 4 + i1 * 4;
+          const b566_1 = off_N * 4 + (i1 + 1) * 4;
+          const b566_2 = off_N * 4 + (i1 + 2) * 4;
+          const b566_3 = off_N * 4 + (i1 + 3) * 4;
+          let acc568_0 = 0, acc568_1 = 0, acc568_2 = 0, acc568_3 = 0;
+          for (let i2 = 0, end = 4; i2 < end; i2++) {
+            const c0 = v[b567 + i2 * 8];
+            acc568_0 += c0 * d_X[b566_0 + i2];
+            acc568_1 += c0 * d_X[b566_1 + i2];
+            acc568_2 += c0 * d_X[b566_2 + i2];
+            acc568_3 += c0 * d_X[b566_3 + i2];
+          }
+          t58[i0 * len_N + i1] = acc568_0;
+          t58[i0 * len_N + i1 + 1] = acc568_1;
+          t58[i0 * len_N + i1 + 2] = acc568_2;
+          t58[i0 * len_N + i1 + 3] = acc568_3;
+        }
+        for (const end = len_N; i1 < end; i1++) {
+          const b566 = off_N * 4 + i1 * 4;
+          let acc568 = 0;
+          for (let i2 = 0; i2 < 4; i2++) acc568 += d_X[b566 + i2] * v[b567 + i2 * 8];
+          t58[i0 * len_N + i1] = acc568;
+        }
+      }
+    }
+  }
+}
+
+/** t60[N]: 1 term(s) */
+function k_k60(s: State): void {
+  const t11 = s.t11;
+  const t59 = s.t59;
+  const t60 = s.t60;
+  const len_N = s.len_N;
+  // t60[i0] += Σ_i1 t11[i0, i1]·t59[i0, i1]
+  {
+    {
+      let i0 = 0;
+      for (const end = len_N - 3; i0 < end; i0 += 4) {
+        const b569_0 = i0 * 3;
+        const b570_0 = i0 * 3;
+        const b569_1 = (i0 + 1) * 3;
+        const b570_1 = (i0 + 1) * 3;
+        const b569_2 = (i0 + 2) * 3;
+        const b570_2 = (i0 + 2) * 3;
+        const b569_3 = (i0 + 3) * 3;
+        const b570_3 = (i0 + 3) * 3;
+        let acc571_0 = 0, acc571_1 = 0, acc571_2 = 0, acc571_3 = 0;
+        for (let i1 = 0, end = 3; i1 < end; i1++) {
+          acc571_0 += t11[b569_0 + i1] * t59[b570_0 + i1];
+          acc571_1 += t11[b569_1 + i1] * t59[b570_1 + i1];
+          acc571_2 += t11[b569_2 + i1] * t59[b570_2 + i1];
+          acc571_3 += t11[b569_3 + i1] * t59[b570_3 + i1];
+        }
+        t60[i0] = acc571_0;
+        t60[i0 + 1] = acc571_1;
+        t60[i0 + 2] = acc571_2;
+        t60[i0 + 3] = acc571_3;
+      }
+      for (const end = len_N; i0 < end; i0++) {
+        const b569 = i0 * 3;
+        const b570 = i0 * 3;
+        let acc571 = 0;
+        for (let i1 = 0; i1 < 3; i1++) acc571 += t11[b569 + i1] * t59[b570 + i1];
+        t60[i0] = acc571;
+      }
+    }
+  }
+}
+
+/** t59[N, 3]: 1 term(s) */
+function k_k59(s: State): void {
+  const t23 = s.t23;
+  const t59 = s.t59;
+  const th = s.theta;
+  const v = s.v;
+  const len_N = s.len_N;
+  // t59[i0, i1] += Σ_i2 W2[i2, i1]·t23[i0, i2]·v[b1][i2]
+  {
+    const b574 = 32;
+    for (let i0 = 0; i0 < len_N; i0++) {
+      const b573 = i0 * 8;
+      for (let i1 = 0; i1 < 3; i1++) {
+        const b572 = 40 + i1;
+        let acc575 = 0;
+        {
+          let r1 = 0, r2 = 0, r3 = 0;
+          let i2 = 0;
+          for (const end = 8 - 3; i2 < end; i2 += 4) {
+            acc575 += th[b572 + i2 * 3] * t23[b573 + i2] * v[b574 + i2];
+            r1 += th[b572 + (i2 + 1) * 3] * t23[b573 + i2 + 1] * v[b574 + i2 + 1];
+            r2 += th[b572 + (i2 + 2) * 3] * t23[b573 + i2 + 2] * v[b574 + i2 + 2];
+            r3 += th[b572 + (i2 + 3) * 3] * t23[b573 + i2 + 3] * v[b574 + i2 + 3];
+          }
+          for (const end = 8; i2 < end; i2++) acc575 += th[b572 + i2 * 3] * t23[b573 + i2] * v[b574 + i2];
+          acc575 += r1 + r2 + r3;
+        }
+        t59[i0 * 3 + i1] = acc575;
+      }
+    }
+  }
+}
+
+/** t61[8, N]: 1 term(s) */
+function k_k61(s: State): void {
+  const t11 = s.t11;
+  const t59 = s.t59;
+  const t61 = s.t61;
+  const th = s.theta;
+  const len_N = s.len_N;
+  // t61[i0, i1] += Σ_i2 W2[i0, i2]·t11[i1, i2]·t59[i1, i2]
+  {
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b576 = 40 + i0 * 3;
+      {
+        let i1 = 0;
+        for (const end = len_N - 3; i1 < end; i1 += 4) {
+          const b577_0 = i1 * 3;
+          const b578_0 = i1 * 3;
+          const b577_1 = (i1 + 1) * 3;
+          const b578_1 = (i1 + 1) * 3;
+          const b577_2 = (i1 + 2) * 3;
+          const b578_2 = (i1 + 2) * 3;
+          const b577_3 = (i1 + 3) * 3;
+          const b578_3 = (i1 + 3) * 3;
+          let acc579_0 = 0, acc579_1 = 0, acc579_2 = 0, acc579_3 = 0;
+          for (let i2 = 0, end = 3; i2 < end; i2++) {
+            const c0 = th[b576 + i2];
+            acc579_0 += c0 * t11[b577_0 + i2] * t59[b578_0 + i2];
+            acc579_1 += c0 * t11[b577_1 + i2] * t59[b578_1 + i2];
+            acc579_2 += c0 * t11[b577_2 + i2] * t59[b578_2 + i2];
+            acc579_3 += c0 * t11[b577_3 + i2] * t59[b578_3 + i2];
+          }
+          t61[i0 * len_N + i1] = acc579_0;
+          t61[i0 * len_N + i1 + 1] = acc579_1;
+          t61[i0 * len_N + i1 + 2] = acc579_2;
+          t61[i0 * len_N + i1 + 3] = acc579_3;
+        }
+        for (const end = len_N; i1 < end; i1++) {
+          const b577 = i1 * 3;
+          const b578 = i1 * 3;
+          let acc579 = 0;
+          for (let i2 = 0; i2 < 3; i2++) acc579 += th[b576 + i2] * t11[b577 + i2] * t59[b578 + i2];
+          t61[i0 * len_N + i1] = acc579;
+        }
+      }
+    }
+  }
+}
+
+/** t63[N]: 1 term(s) */
+function k_k63(s: State): void {
+  const t11 = s.t11;
+  const t62 = s.t62;
+  const t63 = s.t63;
+  const len_N = s.len_N;
+  // t63[i0] += Σ_i1 t11[i0, i1]·t62[i0, i1]
+  {
+    {
+      let i0 = 0;
+      for (const end = len_N - 3; i0 < end; i0 += 4) {
+        const b580_0 = i0 * 3;
+        const b581_0 = i0 * 3;
+        const b580_1 = (i0 + 1) * 3;
+        const b581_1 = (i0 + 1) * 3;
+        const b580_2 = (i0 + 2) * 3;
+        const b581_2 = (i0 + 2) * 3;
+        const b580_3 = (i0 + 3) * 3;
+        const b581_3 = (i0 + 3) * 3;
+        let acc582_0 = 0, acc582_1 = 0, acc582_2 = 0, acc582_3 = 0;
+        for (let i1 = 0, end = 3; i1 < end; i1++) {
+          acc582_0 += t11[b580_0 + i1] * t62[b581_0 + i1];
+          acc582_1 += t11[b580_1 + i1] * t62[b581_1 + i1];
+          acc582_2 += t11[b580_2 + i1] * t62[b581_2 + i1];
+          acc582_3 += t11[b580_3 + i1] * t62[b581_3 + i1];
+        }
+        t63[i0] = acc582_0;
+        t63[i0 + 1] = acc582_1;
+        t63[i0 + 2] = acc582_2;
+        t63[i0 + 3] = acc582_3;
+      }
+      for (const end = len_N; i0 < end; i0++) {
+        const b580 = i0 * 3;
+        const b581 = i0 * 3;
+        let acc582 = 0;
+        for (let i1 = 0; i1 < 3; i1++) acc582 += t11[b580 + i1] * t62[b581 + i1];
+        t63[i0] = acc582;
+      }
+    }
+  }
+}
+
+/** t62[N, 3]: 1 term(s) */
+function k_k62(s: State): void {
+  const t62 = s.t62;
+  const t7 = s.t7;
+  const v = s.v;
+  const len_N = s.len_N;
+  // t62[i0, i1] += Σ_i2 t7[i0, i2]·v[W2][i2, i1]
+  {
+    for (let i0 = 0; i0 < len_N; i0++) {
+      const b583 = i0 * 8;
+      for (let i1 = 0; i1 < 3; i1++) {
+        const b584 = 40 + i1;
+        let acc585 = 0;
+        {
+          let r1 = 0, r2 = 0, r3 = 0;
+          let i2 = 0;
+          for (const end = 8 - 3; i2 < end; i2 += 4) {
+            acc585 += t7[b583 + i2] * v[b584 + i2 * 3];
+            r1 += t7[b583 + i2 + 1] * v[b584 + (i2 + 1) * 3];
+            r2 += t7[b583 + i2 + 2] * v[b584 + (i2 + 2) * 3];
+            r3 += t7[b583 + i2 + 3] * v[b584 + (i2 + 3) * 3];
+          }
+          for (const end = 8; i2 < end; i2++) acc585 += t7[b583 + i2] * v[b584 + i2 * 3];
+          acc585 += r1 + r2 + r3;
+        }
+        t62[i0 * 3 + i1] = acc585;
+      }
+    }
+  }
+}
+
+/** t64[8, N]: 1 term(s) */
+function k_k64(s: State): void {
+  const t11 = s.t11;
+  const t62 = s.t62;
+  const t64 = s.t64;
+  const th = s.theta;
+  const len_N = s.len_N;
+  // t64[i0, i1] += Σ_i2 W2[i0, i2]·t11[i1, i2]·t62[i1, i2]
+  {
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b586 = 40 + i0 * 3;
+      {
+        let i1 = 0;
+        for (const end = len_N - 3; i1 < end; i1 += 4) {
+          const b587_0 = i1 * 3;
+          const b588_0 = i1 * 3;
+          const b587_1 = (i1 + 1) * 3;
+          const b588_1 = (i1 + 1) * 3;
+          const b587_2 = (i1 + 2) * 3;
+          const b588_2 = (i1 + 2) * 3;
+          const b587_3 = (i1 + 3) * 3;
+          const b588_3 = (i1 + 3) * 3;
+          let acc589_0 = 0, acc589_1 = 0, acc589_2 = 0, acc589_3 = 0;
+          for (let i2 = 0, end = 3; i2 < end; i2++) {
+            const c0 = th[b586 + i2];
+            acc589_0 += c0 * t11[b587_0 + i2] * t62[b588_0 + i2];
+            acc589_1 += c0 * t11[b587_1 + i2] * t62[b588_1 + i2];
+            acc589_2 += c0 * t11[b587_2 + i2] * t62[b588_2 + i2];
+            acc589_3 += c0 * t11[b587_3 + i2] * t62[b588_3 + i2];
+          }
+          t64[i0 * len_N + i1] = acc589_0;
+          t64[i0 * len_N + i1 + 1] = acc589_1;
+          t64[i0 * len_N + i1 + 2] = acc589_2;
+          t64[i0 * len_N + i1 + 3] = acc589_3;
+        }
+        for (const end = len_N; i1 < end; i1++) {
+          const b587 = i1 * 3;
+          const b588 = i1 * 3;
+          let acc589 = 0;
+          for (let i2 = 0; i2 < 3; i2++) acc589 += th[b586 + i2] * t11[b587 + i2] * t62[b588 + i2];
+          t64[i0 * len_N + i1] = acc589;
+        }
+      }
+    }
+  }
+}
+
+/** t65[8, N]: 1 term(s) */
+function k_k65(s: State): void {
+  const t11 = s.t11;
+  const t65 = s.t65;
+  const v = s.v;
+  const len_N = s.len_N;
+  // t65[i0, i1] += Σ_i2 t11[i1, i2]·v[W2][i0, i2]
+  {
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b591 = 40 + i0 * 3;
+      {
+        let i1 = 0;
+        for (const end = len_N - 3; i1 < end; i1 += 4) {
+          const b590_0 = i1 * 3;
+          const b590_1 = (i1 + 1) * 3;
+          const b590_2 = (i1 + 2) * 3;
+          const b590_3 = (i1 + 3) * 3;
+          let acc592_0 = 0, acc592_1 = 0, acc592_2 = 0, acc592_3 = 0;
+          for (let i2 = 0, end = 3; i2 < end; i2++) {
+            const c0 = v[b591 + i2];
+            acc592_0 += c0 * t11[b590_0 + i2];
+            acc592_1 += c0 * t11[b590_1 + i2];
+            acc592_2 += c0 * t11[b590_2 + i2];
+            acc592_3 += c0 * t11[b590_3 + i2];
+          }
+          t65[i0 * len_N + i1] = acc592_0;
+          t65[i0 * len_N + i1 + 1] = acc592_1;
+          t65[i0 * len_N + i1 + 2] = acc592_2;
+          t65[i0 * len_N + i1 + 3] = acc592_3;
+        }
+        for (const end = len_N; i1 < end; i1++) {
+          const b590 = i1 * 3;
+          let acc592 = 0;
+          for (let i2 = 0; i2 < 3; i2++) acc592 += t11[b590 + i2] * v[b591 + i2];
+          t65[i0 * len_N + i1] = acc592;
+        }
+      }
+    }
+  }
+}
+
+/** t66[8, N]: 1 term(s) */
+function k_k66(s: State): void {
+  const d_Y = s.d_Y;
+  const t66 = s.t66;
+  const v = s.v;
+  const len_N = s.len_N;
+  const off_N = s.off_N;
+  // t66[i0, i1] += Σ_i2 Y[i1, i2]·v[W2][i0, i2]
+  {
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b594 = 40 + i0 * 3;
+      {
+        let i1 = 0;
+        for (const end = len_N - 3; i1 < end; i1 += 4) {
+          const b593_0 = off_N * 3 + i1 * 3;
+          const b593_1 = off_N * 3 + (i1 + 1) * 3;
+          const b593_2 = off_N * 3 + (i1 + 2) * 3;
+          const b593_3 = off_N * 3 + (i1 + 3) * 3;
+          let acc595_0 = 0, acc595_1 = 0, acc595_2 = 0, acc595_3 = 0;
+          for (let i2 = 0, end = 3; i2 < end; i2++) {
+            const c0 = v[b594 + i2];
+            acc595_0 += c0 * d_Y[b593_0 + i2];
+            acc595_1 += c0 * d_Y[b593_1 + i2];
+            acc595_2 += c0 * d_Y[b593_2 + i2];
+            acc595_3 += c0 * d_Y[b593_3 + i2];
+          }
+          t66[i0 * len_N + i1] = acc595_0;
+          t66[i0 * len_N + i1 + 1] = acc595_1;
+          t66[i0 * len_N + i1 + 2] = acc595_2;
+          t66[i0 * len_N + i1 + 3] = acc595_3;
+        }
+        for (const end = len_N; i1 < end; i1++) {
+          const b593 = off_N * 3 + i1 * 3;
+          let acc595 = 0;
+          for (let i2 = 0; i2 < 3; i2++) acc595 += d_Y[b593 + i2] * v[b594 + i2];
+          t66[i0 * len_N + i1] = acc595;
+        }
+      }
+    }
+  }
+}
+
+/** t67[N]: 1 term(s) */
+function k_k67(s: State): void {
+  const t11 = s.t11;
+  const t67 = s.t67;
+  const v = s.v;
+  const len_N = s.len_N;
+  // t67[i0] += Σ_i1 t11[i0, i1]·v[b2][i1]
+  {
+    const b597 = 64;
+    {
+      let i0 = 0;
+      for (const end = len_N - 3; i0 < end; i0 += 4) {
+        const b596_0 = i0 * 3;
+        const b596_1 = (i0 + 1) * 3;
+        const b596_2 = (i0 + 2) * 3;
+        const b596_3 = (i0 + 3) * 3;
+        let acc598_0 = 0, acc598_1 = 0, acc598_2 = 0, acc598_3 = 0;
+        for (let i1 = 0, end = 3; i1 < end; i1++) {
+          const c0 = v[b597 + i1];
+          acc598_0 += c0 * t11[b596_0 + i1];
+          acc598_1 += c0 * t11[b596_1 + i1];
+          acc598_2 += c0 * t11[b596_2 + i1];
+          acc598_3 += c0 * t11[b596_3 + i1];
+        }
+        t67[i0] = acc598_0;
+        t67[i0 + 1] = acc598_1;
+        t67[i0 + 2] = acc598_2;
+        t67[i0 + 3] = acc598_3;
+      }
+      for (const end = len_N; i0 < end; i0++) {
+        const b596 = i0 * 3;
+        let acc598 = 0;
+        for (let i1 = 0; i1 < 3; i1++) acc598 += t11[b596 + i1] * v[b597 + i1];
+        t67[i0] = acc598;
+      }
+    }
+  }
+}
+
+/** t68[8, N]: 1 term(s) */
+function k_k68(s: State): void {
+  const t11 = s.t11;
+  const t68 = s.t68;
+  const th = s.theta;
+  const v = s.v;
+  const len_N = s.len_N;
+  // t68[i0, i1] += Σ_i2 W2[i0, i2]·t11[i1, i2]·v[b2][i2]
+  {
+    const b601 = 64;
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b599 = 40 + i0 * 3;
+      {
+        let i1 = 0;
+        for (const end = len_N - 3; i1 < end; i1 += 4) {
+          const b600_0 = i1 * 3;
+          const b600_1 = (i1 + 1) * 3;
+          const b600_2 = (i1 + 2) * 3;
+          const b600_3 = (i1 + 3) * 3;
+          let acc602_0 = 0, acc602_1 = 0, acc602_2 = 0, acc602_3 = 0;
+          for (let i2 = 0, end = 3; i2 < end; i2++) {
+            const c0 = th[b599 + i2];
+            const c1 = v[b601 + i2];
+            acc602_0 += c0 * c1 * t11[b600_0 + i2];
+            acc602_1 += c0 * c1 * t11[b600_1 + i2];
+            acc602_2 += c0 * c1 * t11[b600_2 + i2];
+            acc602_3 += c0 * c1 * t11[b600_3 + i2];
+          }
+          t68[i0 * len_N + i1] = acc602_0;
+          t68[i0 * len_N + i1 + 1] = acc602_1;
+          t68[i0 * len_N + i1 + 2] = acc602_2;
+          t68[i0 * len_N + i1 + 3] = acc602_3;
+        }
+        for (const end = len_N; i1 < end; i1++) {
+          const b600 = i1 * 3;
+          let acc602 = 0;
+          for (let i2 = 0; i2 < 3; i2++) acc602 += th[b599 + i2] * t11[b600 + i2] * v[b601 + i2];
+          t68[i0 * len_N + i1] = acc602;
+        }
+      }
+    }
+  }
+}
+
+/** t69[3, N]: 1 term(s) */
+function k_k69(s: State): void {
+  const t23 = s.t23;
+  const t54 = s.t54;
+  const t69 = s.t69;
+  const th = s.theta;
+  const len_N = s.len_N;
+  // t69[i0, i1] += Σ_i2 W2[i2, i0]·t23[i1, i2]·t54[i1, i2]
+  {
+    for (let i0 = 0; i0 < 3; i0++) {
+      const b603 = 40 + i0;
+      {
+        let i1 = 0;
+        for (const end = len_N - 3; i1 < end; i1 += 4) {
+          const b604_0 = i1 * 8;
+          const b605_0 = i1 * 8;
+          const b604_1 = (i1 + 1) * 8;
+          const b605_1 = (i1 + 1) * 8;
+          const b604_2 = (i1 + 2) * 8;
+          const b605_2 = (i1 + 2) * 8;
+          const b604_3 = (i1 + 3) * 8;
+          const b605_3 = (i1 + 3) * 8;
+          let acc606_0 = 0, acc606_1 = 0, acc606_2 = 0, acc606_3 = 0;
+          for (let i2 = 0, end = 8; i2 < end; i2++) {
+            const c0 = th[b603 + i2 * 3];
+            acc606_0 += c0 * t23[b604_0 + i2] * t54[b605_0 + i2];
+            acc606_1 += c0 * t23[b604_1 + i2] * t54[b605_1 + i2];
+            acc606_2 += c0 * t23[b604_2 + i2] * t54[b605_2 + i2];
+            acc606_3 += c0 * t23[b604_3 + i2] * t54[b605_3 + i2];
+          }
+          t69[i0 * len_N + i1] = acc606_0;
+          t69[i0 * len_N + i1 + 1] = acc606_1;
+          t69[i0 * len_N + i1 + 2] = acc606_2;
+          t69[i0 * len_N + i1 + 3] = acc606_3;
+        }
+        for (const end = len_N; i1 < end; i1++) {
+          const b604 = i1 * 8;
+          const b605 = i1 * 8;
+          let acc606 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i2 = 0;
+            for (const end = 8 - 3; i2 < end; i2 += 4) {
+              acc606 += th[b603 + i2 * 3] * t23[b604 + i2] * t54[b605 + i2];
+              r1 += th[b603 + (i2 + 1) * 3] * t23[b604 + i2 + 1] * t54[b605 + i2 + 1];
+              r2 += th[b603 + (i2 + 2) * 3] * t23[b604 + i2 + 2] * t54[b605 + i2 + 2];
+              r3 += th[b603 + (i2 + 3) * 3] * t23[b604 + i2 + 3] * t54[b605 + i2 + 3];
+            }
+            for (const end = 8; i2 < end; i2++) acc606 += th[b603 + i2 * 3] * t23[b604 + i2] * t54[b605 + i2];
+            acc606 += r1 + r2 + r3;
+          }
+          t69[i0 * len_N + i1] = acc606;
+        }
+      }
+    }
+  }
+}
+
+/** t70[3, N]: 1 term(s) */
+function k_k70(s: State): void {
+  const t23 = s.t23;
+  const t70 = s.t70;
+  const th = s.theta;
+  const v = s.v;
+  const len_N = s.len_N;
+  // t70[i0, i1] += Σ_i2 W2[i2, i0]·t23[i1, i2]·v[b1][i2]
+  {
+    const b609 = 32;
+    for (let i0 = 0; i0 < 3; i0++) {
+      const b607 = 40 + i0;
+      {
+        let i1 = 0;
+        for (const end = len_N - 3; i1 < end; i1 += 4) {
+          const b608_0 = i1 * 8;
+          const b608_1 = (i1 + 1) * 8;
+          const b608_2 = (i1 + 2) * 8;
+          const b608_3 = (i1 + 3) * 8;
+          let acc610_0 = 0, acc610_1 = 0, acc610_2 = 0, acc610_3 = 0;
+          for (let i2 = 0, end = 8; i2 < end; i2++) {
+            const c0 = th[b607 + i2 * 3];
+            const c1 = v[b609 + i2];
+            acc610_0 += c0 * c1 * t23[b608_0 + i2];
+            acc610_1 += c0 * c1 * t23[b608_1 + i2];
+            acc610_2 += c0 * c1 * t23[b608_2 + i2];
+            acc610_3 += c0 * c1 * t23[b608_3 + i2];
+          }
+          t70[i0 * len_N + i1] = acc610_0;
+          t70[i0 * len_N + i1 + 1] = acc610_1;
+          t70[i0 * len_N + i1 + 2] = acc610_2;
+          t70[i0 * len_N + i1 + 3] = acc610_3;
+        }
+        for (const end = len_N; i1 < end; i1++) {
+          const b608 = i1 * 8;
+          let acc610 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i2 = 0;
+            for (const end = 8 - 3; i2 < end; i2 += 4) {
+              acc610 += th[b607 + i2 * 3] * t23[b608 + i2] * v[b609 + i2];
+              r1 += th[b607 + (i2 + 1) * 3] * t23[b608 + i2 + 1] * v[b609 + i2 + 1];
+              r2 += th[b607 + (i2 + 2) * 3] * t23[b608 + i2 + 2] * v[b609 + i2 + 2];
+              r3 += th[b607 + (i2 + 3) * 3] * t23[b608 + i2 + 3] * v[b609 + i2 + 3];
+            }
+            for (const end = 8; i2 < end; i2++) acc610 += th[b607 + i2 * 3] * t23[b608 + i2] * v[b609 + i2];
+            acc610 += r1 + r2 + r3;
+          }
+          t70[i0 * len_N + i1] = acc610;
+        }
+      }
+    }
+  }
+}
+
+/** t71[3, N]: 1 term(s) */
+function k_k71(s: State): void {
+  const t7 = s.t7;
+  const t71 = s.t71;
+  const v = s.v;
+  const len_N = s.len_N;
+  // t71[i0, i1] += Σ_i2 t7[i1, i2]·v[W2][i2, i0]
+  {
+    for (let i0 = 0; i0 < 3; i0++) {
+      const b612 = 40 + i0;
+      {
+        let i1 = 0;
+        for (const end = len_N - 3; i1 < end; i1 += 4) {
+          const b611_0 = i1 * 8;
+          const b611_1 = (i1 + 1) * 8;
+          const b611_2 = (i1 + 2) * 8;
+          const b611_3 = (i1 + 3) * 8;
+          let acc613_0 = 0, acc613_1 = 0, acc613_2 = 0, acc613_3 = 0;
+          for (let i2 = 0, end = 8; i2 < end; i2++) {
+            const c0 = v[b612 + i2 * 3];
+            acc613_0 += c0 * t7[b611_0 + i2];
+            acc613_1 += c0 * t7[b611_1 + i2];
+            acc613_2 += c0 * t7[b611_2 + i2];
+            acc613_3 += c0 * t7[b611_3 + i2];
+          }
+          t71[i0 * len_N + i1] = acc613_0;
+          t71[i0 * len_N + i1 + 1] = acc613_1;
+          t71[i0 * len_N + i1 + 2] = acc613_2;
+          t71[i0 * len_N + i1 + 3] = acc613_3;
+        }
+        for (const end = len_N; i1 < end; i1++) {
+          const b611 = i1 * 8;
+          let acc613 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i2 = 0;
+            for (const end = 8 - 3; i2 < end; i2 += 4) {
+              acc613 += t7[b611 + i2] * v[b612 + i2 * 3];
+              r1 += t7[b611 + i2 + 1] * v[b612 + (i2 + 1) * 3];
+              r2 += t7[b611 + i2 + 2] * v[b612 + (i2 + 2) * 3];
+              r3 += t7[b611 + i2 + 3] * v[b612 + (i2 + 3) * 3];
+            }
+            for (const end = 8; i2 < end; i2++) acc613 += t7[b611 + i2] * v[b612 + i2 * 3];
+            acc613 += r1 + r2 + r3;
+          }
+          t71[i0 * len_N + i1] = acc613;
+        }
+      }
+    }
+  }
+}
+
+/** t72[8, N]: 1 term(s) */
+function k_k72(s: State): void {
+  const t11 = s.t11;
+  const t72 = s.t72;
+  const th = s.theta;
+  const len_N = s.len_N;
+  // t72[i0, i1] += Σ_i2 W2[i0, i2]·t11[i1, i2]·W2[i0, i2]
+  {
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b614 = 40 + i0 * 3;
+      const b616 = 40 + i0 * 3;
+      {
+        let i1 = 0;
+        for (const end = len_N - 3; i1 < end; i1 += 4) {
+          const b615_0 = i1 * 3;
+          const b615_1 = (i1 + 1) * 3;
+          const b615_2 = (i1 + 2) * 3;
+          const b615_3 = (i1 + 3) * 3;
+          let acc617_0 = 0, acc617_1 = 0, acc617_2 = 0, acc617_3 = 0;
+          for (let i2 = 0, end = 3; i2 < end; i2++) {
+            const c0 = th[b614 + i2];
+            const c1 = th[b616 + i2];
+            acc617_0 += c0 * c1 * t11[b615_0 + i2];
+            acc617_1 += c0 * c1 * t11[b615_1 + i2];
+            acc617_2 += c0 * c1 * t11[b615_2 + i2];
+            acc617_3 += c0 * c1 * t11[b615_3 + i2];
+          }
+          t72[i0 * len_N + i1] = acc617_0;
+          t72[i0 * len_N + i1 + 1] = acc617_1;
+          t72[i0 * len_N + i1 + 2] = acc617_2;
+          t72[i0 * len_N + i1 + 3] = acc617_3;
+        }
+        for (const end = len_N; i1 < end; i1++) {
+          const b615 = i1 * 3;
+          let acc617 = 0;
+          for (let i2 = 0; i2 < 3; i2++) acc617 += th[b614 + i2] * t11[b615 + i2] * th[b616 + i2];
+          t72[i0 * len_N + i1] = acc617;
+        }
+      }
+    }
+  }
+}
+
+/** Value, gradient and Hessian with workspaces of their own (see createEvaluator). */
+export interface Evaluator {
+  /** The objective at θ. */
+  value(theta: ArrayLike<number>, data: Data): number;
+  /** The gradient at θ (length 67), written to `out` when given. */
+  gradient(theta: ArrayLike<number>, data: Data, out?: Float64Array): Float64Array;
+  /** The full Hessian at θ, dense row-major 67 × 67, both triangles; written to `out` when given. */
+  hessian(theta: ArrayLike<number>, data: Data, out?: Float64Array): Float64Array;
+  /** Value, gradient and Hessian together, sharing the forward pass. */
+  evaluate(theta: ArrayLike<number>, data: Data): { value: number; gradient: Float64Array; hessian: Float64Array };
+  /** The Hessian's diagonal at θ (length 67), without forming H; written to `out` when given. */
+  hessianDiagonal(theta: ArrayLike<number>, data: Data, out?: Float64Array): Float64Array;
+  /** H·v at θ (length 67) without forming H, written to `out` when given; v is laid out like θ. */
+  hvp(theta: ArrayLike<number>, data: Data, v: ArrayLike<number>, out?: Float64Array): Float64Array;
+  /** Frees the workspaces; later calls throw. */
+  dispose(): void;
+}
+
+/**
+ * An evaluator with workspaces of its own: independent of every other (use one per worker or per
+ * interleaved computation). It keeps no reference to θ, the data or `out` after a call returns.
+ */
+export function createEvaluator(): Evaluator {
+  let state: State | null = createState();
+  const live = (): State => {
+    if (state === null) throw new Error(`hessgen ${model.name}: this evaluator was disposed`);
+    return state;
+  };
+  return {
+    value(theta: ArrayLike<number>, data: Data): number {
+      const s = live();
+      try {
+        bind(s, theta, data);
+        k_map4(s);
+        k_map0(s);
+        k_map1(s);
+        k_map2(s);
+        k_map3(s);
+        k_k21(s);
+        // The batch, 35 at a time: workspaces hold one chunk, sums over it accumulate.
+        s.t15.fill(0);
+        for (let off = 0; off < s.dim_N; off += 35) {
+          s.off_N = off;
+          s.len_N = Math.min(35, s.dim_N - off);
+          k_k6(s);
+          k_map6(s);
+          k_k8(s);
+          k_k9(s);
+          k_k10(s);
+          k_map10(s);
+          k_k12(s);
+          k_map12(s);
+          k_k15(s);
+        }
+        k_value(s);
+        return s.value[0]!;
+      } finally {
+        release(s);
+      }
+    },
+    gradient(theta: ArrayLike<number>, data: Data, out?: Float64Array): Float64Array {
+      const s = live();
+      try {
+        bind(s, theta, data);
+        const g = output(s, out, 67, 'gradient');
+        s.gradient = g;
+        g.fill(0);
+        k_map4(s);
+        // The batch, 35 at a time: workspaces hold one chunk, sums over it accumulate.
+        for (let off = 0; off < s.dim_N; off += 35) {
+          s.off_N = off;
+          s.len_N = Math.min(35, s.dim_N - off);
+          k_k6(s);
+          k_map6(s);
+          k_k8(s);
+          k_k9(s);
+          k_k10(s);
+          k_map10(s);
+          k_k12(s);
+          k_map12(s);
+          k_k31(s);
+          k_k32(s);
+          k_grad_W1(s);
+          k_grad_b1(s);
+          k_grad_W2(s);
+          k_grad_b2(s);
+        }
+        k_grad_W1_once(s);
+        k_grad_b1_once(s);
+        k_grad_W2_once(s);
+        k_grad_b2_once(s);
+        return g;
+      } finally {
+        release(s);
+      }
+    },
+    hessian(theta: ArrayLike<number>, data: Data, out?: Float64Array): Float64Array {
+      const s = live();
+      try {
+        bind(s, theta, data);
+        const h = output(s, out, 4489, 'hessian');
+        s.hessian = h;
+        h.fill(0);
+        k_map4(s);
+        // The batch, 35 at a time: workspaces hold one chunk, sums over it accumulate.
+        for (let off = 0; off < s.dim_N; off += 35) {
+          s.off_N = off;
+          s.len_N = Math.min(35, s.dim_N - off);
+          k_k6(s);
+          k_map6(s);
+          k_k8(s);
+          k_k9(s);
+          k_k10(s);
+          k_map10(s);
+          k_k12(s);
+          k_map12(s);
+          k_k31(s);
+          k_k33(s);
+          k_k34(s);
+          k_k35(s);
+          k_k36(s);
+          k_k37(s);
+          k_k38(s);
+          k_k39(s);
+          k_k32(s);
+          k_k40(s);
+          k_hess_W1_W1(s);
+          k_k41(s);
+          k_k42(s);
+          k_hess_W1_b1(s);
+          k_k43(s);
+          k_k44(s);
+          k_k45(s);
+          k_hess_W1_W2(s);
+          k_hess_W1_b2(s);
+          k_k46(s);
+          k_hess_b1_b1(s);
+          k_k47(s);
+          k_hess_b1_W2(s);
+          k_hess_b1_b2(s);
+          k_k48(s);
+          k_k49(s);
+          k_k50(s);
+          k_hess_W2_W2(s);
+          k_hess_W2_b2(s);
+          k_k51(s);
+          k_k52(s);
+          k_hess_b2_b2(s);
+        }
+        k_hess_W1_W1_once(s);
+        k_hess_b1_b1_once(s);
+        k_hess_W2_W2_once(s);
+        k_hess_b2_b2_once(s);
+        return h;
+      } finally {
+        release(s);
+      }
+    },
+    evaluate(theta: ArrayLike<number>, data: Data): { value: number; gradient: Float64Array; hessian: Float64Array } {
+      const s = live();
+      try {
+        bind(s, theta, data);
+        const g = new Float64Array(67);
+        const h = new Float64Array(4489);
+        s.gradient = g;
+        s.hessian = h;
+        k_map4(s);
+        k_map0(s);
+        k_map1(s);
+        k_map2(s);
+        k_map3(s);
+        k_k21(s);
+        // The batch, 35 at a time: workspaces hold one chunk, sums over it accumulate.
+        s.t15.fill(0);
+        for (let off = 0; off < s.dim_N; off += 35) {
+          s.off_N = off;
+          s.len_N = Math.min(35, s.dim_N - off);
+          k_k6(s);
+          k_map6(s);
+          k_k8(s);
+          k_k9(s);
+          k_k10(s);
+          k_map10(s);
+          k_k12(s);
+          k_map12(s);
+          k_k15(s);
+          k_k31(s);
+          k_k32(s);
+          k_grad_W1(s);
+          k_grad_b1(s);
+          k_grad_W2(s);
+          k_grad_b2(s);
+          k_k33(s);
+          k_k34(s);
+          k_k35(s);
+          k_k36(s);
+          k_k37(s);
+          k_k38(s);
+          k_k39(s);
+          k_k40(s);
+          k_hess_W1_W1(s);
+          k_k41(s);
+          k_k42(s);
+          k_hess_W1_b1(s);
+          k_k43(s);
+          k_k44(s);
+          k_k45(s);
+          k_hess_W1_W2(s);
+          k_hess_W1_b2(s);
+          k_k46(s);
+          k_hess_b1_b1(s);
+          k_k47(s);
+          k_hess_b1_W2(s);
+          k_hess_b1_b2(s);
+          k_k48(s);
+          k_k49(s);
+          k_k50(s);
+          k_hess_W2_W2(s);
+          k_hess_W2_b2(s);
+          k_k51(s);
+          k_k52(s);
+          k_hess_b2_b2(s);
+        }
+        k_value(s);
+        k_grad_W1_once(s);
+        k_grad_b1_once(s);
+        k_grad_W2_once(s);
+        k_grad_b2_once(s);
+        k_hess_W1_W1_once(s);
+        k_hess_b1_b1_once(s);
+        k_hess_W2_W2_once(s);
+        k_hess_b2_b2_once(s);
+        return { value: s.value[0]!, gradient: g, hessian: h };
+      } finally {
+        release(s);
+      }
+    },
+    hessianDiagonal(theta: ArrayLike<number>, data: Data, out?: Float64Array): Float64Array {
+      const s = live();
+      try {
+        bind(s, theta, data);
+        const d = output(s, out, 67, 'hessianDiagonal');
+        s.hessianDiagonal = d;
+        d.fill(0);
+        k_map4(s);
+        // The batch, 35 at a time: workspaces hold one chunk, sums over it accumulate.
+        for (let off = 0; off < s.dim_N; off += 35) {
+          s.off_N = off;
+          s.len_N = Math.min(35, s.dim_N - off);
+          k_k6(s);
+          k_map6(s);
+          k_k8(s);
+          k_k9(s);
+          k_k10(s);
+          k_map10(s);
+          k_k12(s);
+          k_map12(s);
+          k_k31(s);
+          k_k72(s);
+          k_k32(s);
+          k_hdiag_W1(s);
+          k_hdiag_b1(s);
+          k_hdiag_W2(s);
+          k_hdiag_b2(s);
+        }
+        k_hdiag_W1_once(s);
+        k_hdiag_b1_once(s);
+        k_hdiag_W2_once(s);
+        k_hdiag_b2_once(s);
+        return d;
+      } finally {
+        release(s);
+      }
+    },
+    hvp(theta: ArrayLike<number>, data: Data, v: ArrayLike<number>, out?: Float64Array): Float64Array {
+      const s = live();
+      try {
+        bind(s, theta, data);
+        if (v == null || typeof v.length !== 'number') throw new RangeError('v: expected an array of length 67');
+        if (v.length !== 67) throw new RangeError(`v has length ${v.length}, expected 67`);
+        s.v = v;
+        const r = output(s, out, 67, 'hvp');
+        s.hvp = r;
+        r.fill(0);
+        k_map4(s);
+        // The batch, 35 at a time: workspaces hold one chunk, sums over it accumulate.
+        for (let off = 0; off < s.dim_N; off += 35) {
+          s.off_N = off;
+          s.len_N = Math.min(35, s.dim_N - off);
+          k_k6(s);
+          k_map6(s);
+          k_k8(s);
+          k_k9(s);
+          k_k10(s);
+          k_map10(s);
+          k_k12(s);
+          k_map12(s);
+          k_k31(s);
+          k_k53(s);
+          k_k54(s);
+          k_k55(s);
+          k_k56(s);
+          k_k57(s);
+          k_k58(s);
+          k_k32(s);
+          k_k59(s);
+          k_k60(s);
+          k_k61(s);
+          k_k62(s);
+          k_k63(s);
+          k_k64(s);
+          k_k65(s);
+          k_k66(s);
+          k_k67(s);
+          k_k68(s);
+          k_hvp_W1(s);
+          k_hvp_b1(s);
+          k_k69(s);
+          k_k70(s);
+          k_k71(s);
+          k_hvp_W2(s);
+          k_hvp_b2(s);
+        }
+        k_hvp_W1_once(s);
+        k_hvp_b1_once(s);
+        k_hvp_W2_once(s);
+        k_hvp_b2_once(s);
+        return r;
+      } finally {
+        release(s);
+      }
+    },
+    dispose(): void {
+      state = null;
+    },
+  };
+}
+
+/** Drops the references to the caller's arrays that a call bound (θ, data, outputs). */
+function release(s: State): void {
+  s.theta = EMPTY;
+  s.d_X = EMPTY;
+  s.d_Y = EMPTY;
+  s.gradient = EMPTY;
+  s.hessian = EMPTY;
+  s.hessianDiagonal = EMPTY;
+  s.v = EMPTY;
+  s.hvp = EMPTY;
+}
+
+const shared = createEvaluator();
 
 /** The objective at θ. */
 export function value(theta: ArrayLike<number>, data: Data): number {
-  bind(theta, data);
-  k_map4(state);
-  k_map0(state);
-  k_map1(state);
-  k_map2(state);
-  k_map3(state);
-  k_k21(state);
-  // The batch, 35 at a time: workspaces hold one chunk, sums over it accumulate.
-  state.t15.fill(0);
-  for (let off = 0; off < state.dim_N; off += 35) {
-    state.off_N = off;
-    state.len_N = Math.min(35, state.dim_N - off);
-    k_k6(state);
-    k_map6(state);
-    k_k8(state);
-    k_k9(state);
-    k_k10(state);
-    k_map10(state);
-    k_k12(state);
-    k_map12(state);
-    k_k15(state);
-  }
-  k_value(state);
-  return state.value[0]!;
+  return shared.value(theta, data);
 }
 
 /** The gradient at θ (length 67), written to `out` when given. */
 export function gradient(theta: ArrayLike<number>, data: Data, out?: Float64Array): Float64Array {
-  bind(theta, data);
-  const g = output(out, 67, 'gradient');
-  state.gradient = g;
-  g.fill(0);
-  k_map4(state);
-  // The batch, 35 at a time: workspaces hold one chunk, sums over it accumulate.
-  for (let off = 0; off < state.dim_N; off += 35) {
-    state.off_N = off;
-    state.len_N = Math.min(35, state.dim_N - off);
-    k_k6(state);
-    k_map6(state);
-    k_k8(state);
-    k_k9(state);
-    k_k10(state);
-    k_map10(state);
-    k_k12(state);
-    k_map12(state);
-    k_k27(state);
-    k_k28(state);
-    k_grad_W1(state);
-    k_grad_b1(state);
-    k_grad_W2(state);
-    k_grad_b2(state);
-  }
-  k_grad_W1_once(state);
-  k_grad_b1_once(state);
-  k_grad_W2_once(state);
-  k_grad_b2_once(state);
-  return g;
+  return shared.gradient(theta, data, out);
 }
 
 /** The full Hessian at θ, dense row-major 67 × 67, both triangles; written to `out` when given. */
 export function hessian(theta: ArrayLike<number>, data: Data, out?: Float64Array): Float64Array {
-  bind(theta, data);
-  const h = output(out, 4489, 'hessian');
-  state.hessian = h;
-  h.fill(0);
-  k_map4(state);
-  // The batch, 35 at a time: workspaces hold one chunk, sums over it accumulate.
-  for (let off = 0; off < state.dim_N; off += 35) {
-    state.off_N = off;
-    state.len_N = Math.min(35, state.dim_N - off);
-    k_k6(state);
-    k_map6(state);
-    k_k8(state);
-    k_k9(state);
-    k_k10(state);
-    k_map10(state);
-    k_k12(state);
-    k_map12(state);
-    k_k27(state);
-    k_k29(state);
-    k_k30(state);
-    k_k31(state);
-    k_k32(state);
-    k_k33(state);
-    k_k34(state);
-    k_k35(state);
-    k_k28(state);
-    k_k36(state);
-    k_hess_W1_W1(state);
-    k_k37(state);
-    k_k38(state);
-    k_hess_W1_b1(state);
-    k_k39(state);
-    k_k40(state);
-    k_k41(state);
-    k_hess_W1_W2(state);
-    k_hess_W1_b2(state);
-    k_k42(state);
-    k_hess_b1_b1(state);
-    k_k43(state);
-    k_hess_b1_W2(state);
-    k_hess_b1_b2(state);
-    k_k44(state);
-    k_k45(state);
-    k_k46(state);
-    k_hess_W2_W2(state);
-    k_hess_W2_b2(state);
-    k_k47(state);
-    k_k48(state);
-    k_hess_b2_b2(state);
-  }
-  k_hess_W1_W1_once(state);
-  k_hess_b1_b1_once(state);
-  k_hess_W2_W2_once(state);
-  k_hess_b2_b2_once(state);
-  return h;
+  return shared.hessian(theta, data, out);
 }
 
 /** Value, gradient and Hessian together, sharing the forward pass. */
 export function evaluate(theta: ArrayLike<number>, data: Data): { value: number; gradient: Float64Array; hessian: Float64Array } {
-  bind(theta, data);
-  const g = new Float64Array(67);
-  const h = new Float64Array(4489);
-  state.gradient = g;
-  state.hessian = h;
-  k_map4(state);
-  k_map0(state);
-  k_map1(state);
-  k_map2(state);
-  k_map3(state);
-  k_k21(state);
-  // The batch, 35 at a time: workspaces hold one chunk, sums over it accumulate.
-  state.t15.fill(0);
-  for (let off = 0; off < state.dim_N; off += 35) {
-    state.off_N = off;
-    state.len_N = Math.min(35, state.dim_N - off);
-    k_k6(state);
-    k_map6(state);
-    k_k8(state);
-    k_k9(state);
-    k_k10(state);
-    k_map10(state);
-    k_k12(state);
-    k_map12(state);
-    k_k15(state);
-    k_k27(state);
-    k_k28(state);
-    k_grad_W1(state);
-    k_grad_b1(state);
-    k_grad_W2(state);
-    k_grad_b2(state);
-    k_k29(state);
-    k_k30(state);
-    k_k31(state);
-    k_k32(state);
-    k_k33(state);
-    k_k34(state);
-    k_k35(state);
-    k_k36(state);
-    k_hess_W1_W1(state);
-    k_k37(state);
-    k_k38(state);
-    k_hess_W1_b1(state);
-    k_k39(state);
-    k_k40(state);
-    k_k41(state);
-    k_hess_W1_W2(state);
-    k_hess_W1_b2(state);
-    k_k42(state);
-    k_hess_b1_b1(state);
-    k_k43(state);
-    k_hess_b1_W2(state);
-    k_hess_b1_b2(state);
-    k_k44(state);
-    k_k45(state);
-    k_k46(state);
-    k_hess_W2_W2(state);
-    k_hess_W2_b2(state);
-    k_k47(state);
-    k_k48(state);
-    k_hess_b2_b2(state);
-  }
-  k_value(state);
-  k_grad_W1_once(state);
-  k_grad_b1_once(state);
-  k_grad_W2_once(state);
-  k_grad_b2_once(state);
-  k_hess_W1_W1_once(state);
-  k_hess_b1_b1_once(state);
-  k_hess_W2_W2_once(state);
-  k_hess_b2_b2_once(state);
-  return { value: state.value[0]!, gradient: g, hessian: h };
+  return shared.evaluate(theta, data);
 }
 
-function output(out: Float64Array | undefined, length: number, what: string): Float64Array {
+/** The Hessian's diagonal at θ (length 67), each entry in closed form without forming H; written to `out` when given. */
+export function hessianDiagonal(theta: ArrayLike<number>, data: Data, out?: Float64Array): Float64Array {
+  return shared.hessianDiagonal(theta, data, out);
+}
+
+/** H·v at θ (length 67), the Hessian times a vector laid out like θ, without forming H; written to `out` when given. */
+export function hvp(theta: ArrayLike<number>, data: Data, v: ArrayLike<number>, out?: Float64Array): Float64Array {
+  return shared.hvp(theta, data, v, out);
+}
+
+function output(s: State, out: Float64Array | undefined, length: number, what: string): Float64Array {
   if (out === undefined) return new Float64Array(length);
   if (!(out instanceof Float64Array) || out.length !== length) {
     throw new RangeError(`${what} output: expected a Float64Array of length ${length}, got ${out instanceof Float64Array ? `length ${out.length}` : typeof out}`);
   }
-  for (const [name, input] of [['theta', state.theta], ["data.X", state.d_X], ["data.Y", state.d_Y]] as const) {
+  for (const [name, input] of [['theta', s.theta], ["data.X", s.d_X], ["data.Y", s.d_Y], ['v', s.v]] as const) {
     if (ArrayBuffer.isView(input) && input.buffer === out.buffer && input.byteOffset < out.byteOffset + out.byteLength && out.byteOffset < input.byteOffset + input.byteLength) {
       throw new RangeError(`${what} output shares memory with ${name}: pass a separate array as out`);
     }

@@ -27,6 +27,9 @@ interface State {
   value: Float64Array;
   gradient: Float64Array;
   hessian: Float64Array;
+  hessianDiagonal: Float64Array;
+  v: ArrayLike<number>; // the direction of H·v
+  hvp: Float64Array;
   t1: Float64Array; // [10]
   t2: Float64Array; // [9]
   t3: Float64Array; // [9]
@@ -35,23 +38,29 @@ interface State {
 }
 
 const EMPTY = new Float64Array(0);
-const state: State = {
-  theta: EMPTY,
-  value: new Float64Array(1),
-  gradient: EMPTY,
-  hessian: EMPTY,
-  t1: new Float64Array(10),
-  t2: new Float64Array(9),
-  t3: new Float64Array(9),
-  t4: new Float64Array(9),
-  t5: new Float64Array(9),
-};
+
+function createState(): State {
+  return {
+    theta: EMPTY,
+    value: new Float64Array(1),
+    gradient: EMPTY,
+    hessian: EMPTY,
+    hessianDiagonal: EMPTY,
+    v: EMPTY,
+    hvp: EMPTY,
+    t1: new Float64Array(10),
+    t2: new Float64Array(9),
+    t3: new Float64Array(9),
+    t4: new Float64Array(9),
+    t5: new Float64Array(9),
+  };
+}
 
 /** Checks the inputs, reads the run-time dimensions off the data and sizes the workspace. */
-function bind(theta: ArrayLike<number>, _data: Data): void {
+function bind(s: State, theta: ArrayLike<number>, _data: Data): void {
   if (theta == null || typeof theta.length !== 'number') throw new RangeError('theta: expected an array of length 10');
   if (theta.length !== 10) throw new RangeError(`theta has length ${theta.length}, expected 10`);
-  state.theta = theta;
+  s.theta = theta;
 }
 
 /** the objective */
@@ -149,6 +158,59 @@ function k_hess_x_x(s: State): void {
   }
 }
 
+/** H·v, block of x: 6 term(s) */
+function k_hvp_x(s: State): void {
+  const hvp = s.hvp;
+  const t2 = s.t2;
+  const th = s.theta;
+  const v = s.v;
+  // hvp[i0] += 200·v[x][i0]  (i0 ≥ 1)
+  // hvp[i0] += -400·x[i0-1]·v[x][i0-1]  (i0 ≥ 1)
+  {
+    for (let i0 = 1; i0 < 10; i0++) {
+      const p18 = 200 * v[i0];
+      const p20 = (-400) * th[(-1) + i0] * v[(-1) + i0];
+      hvp[i0] += p18 + p20;
+    }
+  }
+  // hvp[i0] += -400·x[i0]·v[x][i0+1]
+  // hvp[i0] += 800·x[i0]·x[i0]·v[x][i0]
+  // hvp[i0] += -400·t2[i0]·v[x][i0]
+  // hvp[i0] += 2·v[x][i0]
+  {
+    for (let i0 = 0; i0 < 9; i0++) {
+      const p22 = (-400) * th[i0] * v[1 + i0];
+      const p24 = 800 * th[i0] * th[i0] * v[i0];
+      const p26 = (-400) * t2[i0] * v[i0];
+      const p28 = 2 * v[i0];
+      hvp[i0] += p22 + p24 + p26 + p28;
+    }
+  }
+}
+
+/** Hessian diagonal, block of x: 4 term(s) */
+function k_hdiag_x(s: State): void {
+  const hessianDiagonal = s.hessianDiagonal;
+  const t2 = s.t2;
+  const th = s.theta;
+  // hessianDiagonal[i0] += 200  (i0 ≥ 1)
+  {
+    for (let i0 = 1; i0 < 10; i0++) {
+      hessianDiagonal[i0] += 200;
+    }
+  }
+  // hessianDiagonal[i0] += 800·x[i0]·x[i0]
+  // hessianDiagonal[i0] += -400·t2[i0]
+  // hessianDiagonal[i0] += 2
+  {
+    for (let i0 = 0; i0 < 9; i0++) {
+      const p31 = 800 * th[i0] * th[i0];
+      const p33 = (-400) * t2[i0];
+      hessianDiagonal[i0] += p31 + p33 + 2;
+    }
+  }
+}
+
 /** t3 = pow_2 of t2[9] */
 function k_map2(s: State): void {
   const t2 = s.t2;
@@ -168,9 +230,9 @@ function k_k2(s: State): void {
   // t2[i0] += -1·t1[i0]
   {
     for (let i0 = 0; i0 < 9; i0++) {
-      const p18 = th[1 + i0];
-      const p20 = -t1[i0];
-      t2[i0] = p18 + p20;
+      const p36 = th[1 + i0];
+      const p38 = -t1[i0];
+      t2[i0] = p36 + p38;
     }
   }
 }
@@ -203,73 +265,195 @@ function k_k4(s: State): void {
   // t4[i0] += -1·x[i0]
   {
     for (let i0 = 0; i0 < 9; i0++) {
-      const p23 = -th[i0];
-      t4[i0] = 1 + p23;
+      const p41 = -th[i0];
+      t4[i0] = 1 + p41;
     }
   }
 }
 
+/** Value, gradient and Hessian with workspaces of their own (see createEvaluator). */
+export interface Evaluator {
+  /** The objective at θ. */
+  value(theta: ArrayLike<number>, data?: Data): number;
+  /** The gradient at θ (length 10), written to `out` when given. */
+  gradient(theta: ArrayLike<number>, data?: Data, out?: Float64Array): Float64Array;
+  /** The full Hessian at θ, dense row-major 10 × 10, both triangles; written to `out` when given. */
+  hessian(theta: ArrayLike<number>, data?: Data, out?: Float64Array): Float64Array;
+  /** Value, gradient and Hessian together, sharing the forward pass. */
+  evaluate(theta: ArrayLike<number>, data?: Data): { value: number; gradient: Float64Array; hessian: Float64Array };
+  /** The Hessian's diagonal at θ (length 10), without forming H; written to `out` when given. */
+  hessianDiagonal(theta: ArrayLike<number>, data?: Data, out?: Float64Array): Float64Array;
+  /** H·v at θ (length 10) without forming H, written to `out` when given; v is laid out like θ. */
+  hvp(theta: ArrayLike<number>, data: Data | undefined, v: ArrayLike<number>, out?: Float64Array): Float64Array;
+  /** Frees the workspaces; later calls throw. */
+  dispose(): void;
+}
+
+/**
+ * An evaluator with workspaces of its own: independent of every other (use one per worker or per
+ * interleaved computation). It keeps no reference to θ, the data or `out` after a call returns.
+ */
+export function createEvaluator(): Evaluator {
+  let state: State | null = createState();
+  const live = (): State => {
+    if (state === null) throw new Error(`hessgen ${model.name}: this evaluator was disposed`);
+    return state;
+  };
+  return {
+    value(theta: ArrayLike<number>, data: Data = {}): number {
+      const s = live();
+      try {
+        bind(s, theta, data);
+        k_map0(s);
+        k_k2(s);
+        k_map2(s);
+        k_k4(s);
+        k_map4(s);
+        k_value(s);
+        return s.value[0]!;
+      } finally {
+        release(s);
+      }
+    },
+    gradient(theta: ArrayLike<number>, data: Data = {}, out?: Float64Array): Float64Array {
+      const s = live();
+      try {
+        bind(s, theta, data);
+        const g = output(s, out, 10, 'gradient');
+        s.gradient = g;
+        g.fill(0);
+        k_map0(s);
+        k_k2(s);
+        k_k4(s);
+        k_grad_x(s);
+        return g;
+      } finally {
+        release(s);
+      }
+    },
+    hessian(theta: ArrayLike<number>, data: Data = {}, out?: Float64Array): Float64Array {
+      const s = live();
+      try {
+        bind(s, theta, data);
+        const h = output(s, out, 100, 'hessian');
+        s.hessian = h;
+        h.fill(0);
+        k_map0(s);
+        k_k2(s);
+        k_hess_x_x(s);
+        return h;
+      } finally {
+        release(s);
+      }
+    },
+    evaluate(theta: ArrayLike<number>, data: Data = {}): { value: number; gradient: Float64Array; hessian: Float64Array } {
+      const s = live();
+      try {
+        bind(s, theta, data);
+        const g = new Float64Array(10);
+        const h = new Float64Array(100);
+        s.gradient = g;
+        s.hessian = h;
+        k_map0(s);
+        k_k2(s);
+        k_map2(s);
+        k_k4(s);
+        k_map4(s);
+        k_value(s);
+        k_grad_x(s);
+        k_hess_x_x(s);
+        return { value: s.value[0]!, gradient: g, hessian: h };
+      } finally {
+        release(s);
+      }
+    },
+    hessianDiagonal(theta: ArrayLike<number>, data: Data = {}, out?: Float64Array): Float64Array {
+      const s = live();
+      try {
+        bind(s, theta, data);
+        const d = output(s, out, 10, 'hessianDiagonal');
+        s.hessianDiagonal = d;
+        d.fill(0);
+        k_map0(s);
+        k_k2(s);
+        k_hdiag_x(s);
+        return d;
+      } finally {
+        release(s);
+      }
+    },
+    hvp(theta: ArrayLike<number>, data: Data = {}, v: ArrayLike<number>, out?: Float64Array): Float64Array {
+      const s = live();
+      try {
+        bind(s, theta, data);
+        if (v == null || typeof v.length !== 'number') throw new RangeError('v: expected an array of length 10');
+        if (v.length !== 10) throw new RangeError(`v has length ${v.length}, expected 10`);
+        s.v = v;
+        const r = output(s, out, 10, 'hvp');
+        s.hvp = r;
+        r.fill(0);
+        k_map0(s);
+        k_k2(s);
+        k_hvp_x(s);
+        return r;
+      } finally {
+        release(s);
+      }
+    },
+    dispose(): void {
+      state = null;
+    },
+  };
+}
+
+/** Drops the references to the caller's arrays that a call bound (θ, data, outputs). */
+function release(s: State): void {
+  s.theta = EMPTY;
+  s.gradient = EMPTY;
+  s.hessian = EMPTY;
+  s.hessianDiagonal = EMPTY;
+  s.v = EMPTY;
+  s.hvp = EMPTY;
+}
+
+const shared = createEvaluator();
+
 /** The objective at θ. */
 export function value(theta: ArrayLike<number>, data: Data = {}): number {
-  bind(theta, data);
-  k_map0(state);
-  k_k2(state);
-  k_map2(state);
-  k_k4(state);
-  k_map4(state);
-  k_value(state);
-  return state.value[0]!;
+  return shared.value(theta, data);
 }
 
 /** The gradient at θ (length 10), written to `out` when given. */
 export function gradient(theta: ArrayLike<number>, data: Data = {}, out?: Float64Array): Float64Array {
-  bind(theta, data);
-  const g = output(out, 10, 'gradient');
-  state.gradient = g;
-  g.fill(0);
-  k_map0(state);
-  k_k2(state);
-  k_k4(state);
-  k_grad_x(state);
-  return g;
+  return shared.gradient(theta, data, out);
 }
 
 /** The full Hessian at θ, dense row-major 10 × 10, both triangles; written to `out` when given. */
 export function hessian(theta: ArrayLike<number>, data: Data = {}, out?: Float64Array): Float64Array {
-  bind(theta, data);
-  const h = output(out, 100, 'hessian');
-  state.hessian = h;
-  h.fill(0);
-  k_map0(state);
-  k_k2(state);
-  k_hess_x_x(state);
-  return h;
+  return shared.hessian(theta, data, out);
 }
 
 /** Value, gradient and Hessian together, sharing the forward pass. */
 export function evaluate(theta: ArrayLike<number>, data: Data = {}): { value: number; gradient: Float64Array; hessian: Float64Array } {
-  bind(theta, data);
-  const g = new Float64Array(10);
-  const h = new Float64Array(100);
-  state.gradient = g;
-  state.hessian = h;
-  k_map0(state);
-  k_k2(state);
-  k_map2(state);
-  k_k4(state);
-  k_map4(state);
-  k_value(state);
-  k_grad_x(state);
-  k_hess_x_x(state);
-  return { value: state.value[0]!, gradient: g, hessian: h };
+  return shared.evaluate(theta, data);
 }
 
-function output(out: Float64Array | undefined, length: number, what: string): Float64Array {
+/** The Hessian's diagonal at θ (length 10), each entry in closed form without forming H; written to `out` when given. */
+export function hessianDiagonal(theta: ArrayLike<number>, data: Data = {}, out?: Float64Array): Float64Array {
+  return shared.hessianDiagonal(theta, data, out);
+}
+
+/** H·v at θ (length 10), the Hessian times a vector laid out like θ, without forming H; written to `out` when given. */
+export function hvp(theta: ArrayLike<number>, data: Data = {}, v: ArrayLike<number>, out?: Float64Array): Float64Array {
+  return shared.hvp(theta, data, v, out);
+}
+
+function output(s: State, out: Float64Array | undefined, length: number, what: string): Float64Array {
   if (out === undefined) return new Float64Array(length);
   if (!(out instanceof Float64Array) || out.length !== length) {
     throw new RangeError(`${what} output: expected a Float64Array of length ${length}, got ${out instanceof Float64Array ? `length ${out.length}` : typeof out}`);
   }
-  for (const [name, input] of [['theta', state.theta]] as const) {
+  for (const [name, input] of [['theta', s.theta], ['v', s.v]] as const) {
     if (ArrayBuffer.isView(input) && input.buffer === out.buffer && input.byteOffset < out.byteOffset + out.byteLength && out.byteOffset < input.byteOffset + input.byteLength) {
       throw new RangeError(`${what} output shares memory with ${name}: pass a separate array as out`);
     }

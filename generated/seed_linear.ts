@@ -39,39 +39,50 @@ interface State {
   value: Float64Array;
   gradient: Float64Array;
   hessian: Float64Array;
+  hessianDiagonal: Float64Array;
+  v: ArrayLike<number>; // the direction of H·v
+  hvp: Float64Array;
   t4: Float64Array; // [N, 2]
   t5: Float64Array; // [N, 2]
   t6: Float64Array; // scalar
   t7: Float64Array; // scalar
   t8: Float64Array; // scalar
-  t10: Float64Array; // [2, 2]
+  t11: Float64Array; // [2, 2]
+  t12: Float64Array; // [2]
 }
 
 const EMPTY = new Float64Array(0);
-const state: State = {
-  theta: EMPTY,
-  d_x: EMPTY,
-  d_t: EMPTY,
-  dim_N: -1,
-  len_N: 0,
-  off_N: 0,
-  capacity: 0,
-  value: new Float64Array(1),
-  gradient: EMPTY,
-  hessian: EMPTY,
-  t4: EMPTY,
-  t5: EMPTY,
-  t6: new Float64Array(1),
-  t7: new Float64Array(1),
-  t8: new Float64Array(1),
-  t10: new Float64Array(4),
-};
+
+function createState(): State {
+  return {
+    theta: EMPTY,
+    d_x: EMPTY,
+    d_t: EMPTY,
+    dim_N: -1,
+    len_N: 0,
+    off_N: 0,
+    capacity: 0,
+    value: new Float64Array(1),
+    gradient: EMPTY,
+    hessian: EMPTY,
+    hessianDiagonal: EMPTY,
+    v: EMPTY,
+    hvp: EMPTY,
+    t4: EMPTY,
+    t5: EMPTY,
+    t6: new Float64Array(1),
+    t7: new Float64Array(1),
+    t8: new Float64Array(1),
+    t11: new Float64Array(4),
+    t12: new Float64Array(2),
+  };
+}
 
 /** Checks the inputs, reads the run-time dimensions off the data and sizes the workspace. */
-function bind(theta: ArrayLike<number>, data: Data): void {
+function bind(s: State, theta: ArrayLike<number>, data: Data): void {
   if (theta == null || typeof theta.length !== 'number') throw new RangeError('theta: expected an array of length 4');
   if (theta.length !== 4) throw new RangeError(`theta has length ${theta.length}, expected 4`);
-  state.theta = theta;
+  s.theta = theta;
   if (data === null || typeof data !== 'object') throw new RangeError(`data: expected an object with x, t, got ${data === null ? 'null' : typeof data}`);
   const input = data as unknown as Record<string, unknown>;
   const d_x = input["x"] as ArrayLike<number> | undefined;
@@ -79,17 +90,17 @@ function bind(theta: ArrayLike<number>, data: Data): void {
   const dim_N = d_x.length / (2);
   if (!Number.isInteger(dim_N) || d_x.length !== dim_N * 2) throw new RangeError(`data.x has length ${d_x.length}, expected a multiple of ${2} ([N, 2])`);
   if (dim_N === 0) throw new RangeError('data.x has length 0, so N = 0: run-time dimensions must be at least 1');
-  state.d_x = d_x;
+  s.d_x = d_x;
   const d_t = input["t"] as ArrayLike<number> | undefined;
   if (d_t == null || typeof d_t !== 'object' || typeof d_t.length !== 'number') throw new RangeError('data.t: expected an array of numbers ([N, 2], row-major)');
   if (d_t.length !== dim_N * 2) throw new RangeError(`data.t has length ${d_t.length}, expected ${dim_N * 2} ([N, 2], N = ${dim_N} from data.x)`);
-  state.d_t = d_t;
-  state.dim_N = dim_N;
+  s.d_t = d_t;
+  s.dim_N = dim_N;
   const capacity = Math.min(4, Math.max(1, dim_N));
-  if (capacity > state.capacity) {
-    state.capacity = capacity;
-    state.t4 = new Float64Array(capacity * 2);
-    state.t5 = new Float64Array(capacity * 2);
+  if (capacity > s.capacity) {
+    s.capacity = capacity;
+    s.t4 = new Float64Array(capacity * 2);
+    s.t5 = new Float64Array(capacity * 2);
   }
 }
 
@@ -142,18 +153,56 @@ function k_grad_W(s: State): void {
 /** Hessian block (W, W): 1 term(s) */
 function k_hess_W_W(s: State): void {
   const H = s.hessian;
-  const t10 = s.t10;
+  const t11 = s.t11;
   const t8 = s.t8;
-  // hessian[i0, i1, i2, i1] += 2·t8·t10[i0, i2]
+  // hessian[i0, i1, i2, i1] += 2·t8·t11[i0, i2]
   {
     const p6 = 2 * t8[0];
     for (let i0 = 0; i0 < 2; i0++) {
       for (let i1 = 0; i1 < 2; i1++) {
         for (let i2 = 0; i2 < 2; i2++) {
           if (i2 * 2 + i0 * (-2) < 0) continue;
-          const p7 = p6 * t10[i0 * 2 + i2];
+          const p7 = p6 * t11[i0 * 2 + i2];
           addSymmetric(H, i0 * 8 + i1 * 5 + i2 * 2, i0 * 2 + i1 * 5 + i2 * 8, p7);
         }
+      }
+    }
+  }
+}
+
+/** H·v, block of W: 1 term(s) */
+function k_hvp_W(s: State): void {
+  const hvp = s.hvp;
+  const t11 = s.t11;
+  const t8 = s.t8;
+  const v = s.v;
+  // hvp[i0, i1] += Σ_i2 2·t8·v[W][i2, i1]·t11[i0, i2]
+  {
+    const p11 = 2 * t8[0];
+    for (let i0 = 0; i0 < 2; i0++) {
+      const b10 = i0 * 2;
+      for (let i1 = 0; i1 < 2; i1++) {
+        const b9 = i1;
+        let acc12 = 0;
+        for (let i2 = 0; i2 < 2; i2++) acc12 += v[b9 + i2 * 2] * t11[b10 + i2];
+        hvp[i0 * 2 + i1] += p11 * acc12;
+      }
+    }
+  }
+}
+
+/** Hessian diagonal, block of W: 1 term(s) */
+function k_hdiag_W(s: State): void {
+  const hessianDiagonal = s.hessianDiagonal;
+  const t12 = s.t12;
+  const t8 = s.t8;
+  // hessianDiagonal[i0, i1] += 2·t8·t12[i0]
+  {
+    const p13 = 2 * t8[0];
+    for (let i0 = 0; i0 < 2; i0++) {
+      const p14 = p13 * t12[i0];
+      for (let i1 = 0; i1 < 2; i1++) {
+        hessianDiagonal[i0 * 2 + i1] += p14;
       }
     }
   }
@@ -166,13 +215,13 @@ function k_k6(s: State): void {
   const len_N = s.len_N;
   // t6 += Σ_i0,i1 t5[i0, i1]
   {
-    let acc9 = 0;
+    let acc16 = 0;
     for (let i0 = 0; i0 < len_N; i0++) {
       for (let i1 = 0; i1 < 2; i1++) {
-        acc9 += t5[i0 * 2 + i1];
+        acc16 += t5[i0 * 2 + i1];
       }
     }
-    t6[0] += acc9;
+    t6[0] += acc16;
   }
 }
 
@@ -200,12 +249,12 @@ function k_k4(s: State): void {
   // t4[i0, i1] += Σ_i2 x[i0, i2]·W[i2, i1]
   {
     for (let i0 = 0; i0 < len_N; i0++) {
-      const b10 = off_N * 2 + i0 * 2;
+      const b17 = off_N * 2 + i0 * 2;
       for (let i1 = 0; i1 < 2; i1++) {
-        const b11 = i1;
-        let acc12 = 0;
-        for (let i2 = 0; i2 < 2; i2++) acc12 += d_x[b10 + i2] * th[b11 + i2 * 2];
-        t4[i0 * 2 + i1] = acc12;
+        const b18 = i1;
+        let acc19 = 0;
+        for (let i2 = 0; i2 < 2; i2++) acc19 += d_x[b17 + i2] * th[b18 + i2 * 2];
+        t4[i0 * 2 + i1] = acc19;
       }
     }
   }
@@ -213,8 +262,8 @@ function k_k4(s: State): void {
   {
     for (let i0 = 0; i0 < len_N; i0++) {
       for (let i1 = 0; i1 < 2; i1++) {
-        const p13 = -d_t[off_N * 2 + i0 * 2 + i1];
-        t4[i0 * 2 + i1] += p13;
+        const p20 = -d_t[off_N * 2 + i0 * 2 + i1];
+        t4[i0 * 2 + i1] += p20;
       }
     }
   }
@@ -234,129 +283,296 @@ function k_k7(s: State): void {
   const dim_N = s.dim_N;
   // t7 += 2·N
   {
-    const p15 = 2 * dim_N;
-    t7[0] = p15;
+    const p22 = 2 * dim_N;
+    t7[0] = p22;
   }
 }
 
-/** t10[2, 2]: 1 term(s) */
-function k_k10(s: State): void {
+/** t11[2, 2]: 1 term(s) */
+function k_k11(s: State): void {
   const d_x = s.d_x;
-  const t10 = s.t10;
+  const t11 = s.t11;
   const len_N = s.len_N;
   const off_N = s.off_N;
-  // t10[i0, i1] += Σ_i2 x[i2, i0]·x[i2, i1]
+  // t11[i0, i1] += Σ_i2 x[i2, i0]·x[i2, i1]
   {
     for (let i0 = 0; i0 < 2; i0++) {
-      const b17 = off_N * 2 + i0;
+      const b24 = off_N * 2 + i0;
       for (let i1 = 0; i1 < 2; i1++) {
-        const b18 = off_N * 2 + i1;
-        let acc19 = 0;
+        const b25 = off_N * 2 + i1;
+        let acc26 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc19 += d_x[b17 + i2 * 2] * d_x[b18 + i2 * 2];
-            r1 += d_x[b17 + (i2 + 1) * 2] * d_x[b18 + (i2 + 1) * 2];
-            r2 += d_x[b17 + (i2 + 2) * 2] * d_x[b18 + (i2 + 2) * 2];
-            r3 += d_x[b17 + (i2 + 3) * 2] * d_x[b18 + (i2 + 3) * 2];
+            acc26 += d_x[b24 + i2 * 2] * d_x[b25 + i2 * 2];
+            r1 += d_x[b24 + (i2 + 1) * 2] * d_x[b25 + (i2 + 1) * 2];
+            r2 += d_x[b24 + (i2 + 2) * 2] * d_x[b25 + (i2 + 2) * 2];
+            r3 += d_x[b24 + (i2 + 3) * 2] * d_x[b25 + (i2 + 3) * 2];
           }
-          for (const end = len_N; i2 < end; i2++) acc19 += d_x[b17 + i2 * 2] * d_x[b18 + i2 * 2];
-          acc19 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc26 += d_x[b24 + i2 * 2] * d_x[b25 + i2 * 2];
+          acc26 += r1 + r2 + r3;
         }
-        t10[i0 * 2 + i1] += acc19;
+        t11[i0 * 2 + i1] += acc26;
       }
     }
   }
 }
 
+/** t12[2]: 1 term(s) */
+function k_k12(s: State): void {
+  const d_x = s.d_x;
+  const t12 = s.t12;
+  const len_N = s.len_N;
+  const off_N = s.off_N;
+  // t12[i0] += Σ_i1 x[i1, i0]·x[i1, i0]
+  {
+    for (let i0 = 0; i0 < 2; i0++) {
+      const b27 = off_N * 2 + i0;
+      const b28 = off_N * 2 + i0;
+      let acc29 = 0;
+      {
+        let r1 = 0, r2 = 0, r3 = 0;
+        let i1 = 0;
+        for (const end = len_N - 3; i1 < end; i1 += 4) {
+          acc29 += d_x[b27 + i1 * 2] * d_x[b28 + i1 * 2];
+          r1 += d_x[b27 + (i1 + 1) * 2] * d_x[b28 + (i1 + 1) * 2];
+          r2 += d_x[b27 + (i1 + 2) * 2] * d_x[b28 + (i1 + 2) * 2];
+          r3 += d_x[b27 + (i1 + 3) * 2] * d_x[b28 + (i1 + 3) * 2];
+        }
+        for (const end = len_N; i1 < end; i1++) acc29 += d_x[b27 + i1 * 2] * d_x[b28 + i1 * 2];
+        acc29 += r1 + r2 + r3;
+      }
+      t12[i0] += acc29;
+    }
+  }
+}
+
+/** Value, gradient and Hessian with workspaces of their own (see createEvaluator). */
+export interface Evaluator {
+  /** The objective at θ. */
+  value(theta: ArrayLike<number>, data: Data): number;
+  /** The gradient at θ (length 4), written to `out` when given. */
+  gradient(theta: ArrayLike<number>, data: Data, out?: Float64Array): Float64Array;
+  /** The full Hessian at θ, dense row-major 4 × 4, both triangles; written to `out` when given. */
+  hessian(theta: ArrayLike<number>, data: Data, out?: Float64Array): Float64Array;
+  /** Value, gradient and Hessian together, sharing the forward pass. */
+  evaluate(theta: ArrayLike<number>, data: Data): { value: number; gradient: Float64Array; hessian: Float64Array };
+  /** The Hessian's diagonal at θ (length 4), without forming H; written to `out` when given. */
+  hessianDiagonal(theta: ArrayLike<number>, data: Data, out?: Float64Array): Float64Array;
+  /** H·v at θ (length 4) without forming H, written to `out` when given; v is laid out like θ. */
+  hvp(theta: ArrayLike<number>, data: Data, v: ArrayLike<number>, out?: Float64Array): Float64Array;
+  /** Frees the workspaces; later calls throw. */
+  dispose(): void;
+}
+
+/**
+ * An evaluator with workspaces of its own: independent of every other (use one per worker or per
+ * interleaved computation). It keeps no reference to θ, the data or `out` after a call returns.
+ */
+export function createEvaluator(): Evaluator {
+  let state: State | null = createState();
+  const live = (): State => {
+    if (state === null) throw new Error(`hessgen ${model.name}: this evaluator was disposed`);
+    return state;
+  };
+  return {
+    value(theta: ArrayLike<number>, data: Data): number {
+      const s = live();
+      try {
+        bind(s, theta, data);
+        k_k7(s);
+        k_map7(s);
+        // The batch, 4 at a time: workspaces hold one chunk, sums over it accumulate.
+        s.t6.fill(0);
+        for (let off = 0; off < s.dim_N; off += 4) {
+          s.off_N = off;
+          s.len_N = Math.min(4, s.dim_N - off);
+          k_k4(s);
+          k_map4(s);
+          k_k6(s);
+        }
+        k_value(s);
+        return s.value[0]!;
+      } finally {
+        release(s);
+      }
+    },
+    gradient(theta: ArrayLike<number>, data: Data, out?: Float64Array): Float64Array {
+      const s = live();
+      try {
+        bind(s, theta, data);
+        const g = output(s, out, 4, 'gradient');
+        s.gradient = g;
+        g.fill(0);
+        k_k7(s);
+        k_map7(s);
+        // The batch, 4 at a time: workspaces hold one chunk, sums over it accumulate.
+        for (let off = 0; off < s.dim_N; off += 4) {
+          s.off_N = off;
+          s.len_N = Math.min(4, s.dim_N - off);
+          k_k4(s);
+          k_grad_W(s);
+        }
+        return g;
+      } finally {
+        release(s);
+      }
+    },
+    hessian(theta: ArrayLike<number>, data: Data, out?: Float64Array): Float64Array {
+      const s = live();
+      try {
+        bind(s, theta, data);
+        const h = output(s, out, 16, 'hessian');
+        s.hessian = h;
+        h.fill(0);
+        k_k7(s);
+        k_map7(s);
+        // The batch, 4 at a time: workspaces hold one chunk, sums over it accumulate.
+        s.t11.fill(0);
+        for (let off = 0; off < s.dim_N; off += 4) {
+          s.off_N = off;
+          s.len_N = Math.min(4, s.dim_N - off);
+          k_k11(s);
+        }
+        k_hess_W_W(s);
+        return h;
+      } finally {
+        release(s);
+      }
+    },
+    evaluate(theta: ArrayLike<number>, data: Data): { value: number; gradient: Float64Array; hessian: Float64Array } {
+      const s = live();
+      try {
+        bind(s, theta, data);
+        const g = new Float64Array(4);
+        const h = new Float64Array(16);
+        s.gradient = g;
+        s.hessian = h;
+        k_k7(s);
+        k_map7(s);
+        // The batch, 4 at a time: workspaces hold one chunk, sums over it accumulate.
+        s.t6.fill(0);
+        s.t11.fill(0);
+        for (let off = 0; off < s.dim_N; off += 4) {
+          s.off_N = off;
+          s.len_N = Math.min(4, s.dim_N - off);
+          k_k4(s);
+          k_map4(s);
+          k_k6(s);
+          k_grad_W(s);
+          k_k11(s);
+        }
+        k_value(s);
+        k_hess_W_W(s);
+        return { value: s.value[0]!, gradient: g, hessian: h };
+      } finally {
+        release(s);
+      }
+    },
+    hessianDiagonal(theta: ArrayLike<number>, data: Data, out?: Float64Array): Float64Array {
+      const s = live();
+      try {
+        bind(s, theta, data);
+        const d = output(s, out, 4, 'hessianDiagonal');
+        s.hessianDiagonal = d;
+        d.fill(0);
+        k_k7(s);
+        k_map7(s);
+        // The batch, 4 at a time: workspaces hold one chunk, sums over it accumulate.
+        s.t12.fill(0);
+        for (let off = 0; off < s.dim_N; off += 4) {
+          s.off_N = off;
+          s.len_N = Math.min(4, s.dim_N - off);
+          k_k12(s);
+        }
+        k_hdiag_W(s);
+        return d;
+      } finally {
+        release(s);
+      }
+    },
+    hvp(theta: ArrayLike<number>, data: Data, v: ArrayLike<number>, out?: Float64Array): Float64Array {
+      const s = live();
+      try {
+        bind(s, theta, data);
+        if (v == null || typeof v.length !== 'number') throw new RangeError('v: expected an array of length 4');
+        if (v.length !== 4) throw new RangeError(`v has length ${v.length}, expected 4`);
+        s.v = v;
+        const r = output(s, out, 4, 'hvp');
+        s.hvp = r;
+        r.fill(0);
+        k_k7(s);
+        k_map7(s);
+        // The batch, 4 at a time: workspaces hold one chunk, sums over it accumulate.
+        s.t11.fill(0);
+        for (let off = 0; off < s.dim_N; off += 4) {
+          s.off_N = off;
+          s.len_N = Math.min(4, s.dim_N - off);
+          k_k11(s);
+        }
+        k_hvp_W(s);
+        return r;
+      } finally {
+        release(s);
+      }
+    },
+    dispose(): void {
+      state = null;
+    },
+  };
+}
+
+/** Drops the references to the caller's arrays that a call bound (θ, data, outputs). */
+function release(s: State): void {
+  s.theta = EMPTY;
+  s.d_x = EMPTY;
+  s.d_t = EMPTY;
+  s.gradient = EMPTY;
+  s.hessian = EMPTY;
+  s.hessianDiagonal = EMPTY;
+  s.v = EMPTY;
+  s.hvp = EMPTY;
+}
+
+const shared = createEvaluator();
+
 /** The objective at θ. */
 export function value(theta: ArrayLike<number>, data: Data): number {
-  bind(theta, data);
-  k_k7(state);
-  k_map7(state);
-  // The batch, 4 at a time: workspaces hold one chunk, sums over it accumulate.
-  state.t6.fill(0);
-  for (let off = 0; off < state.dim_N; off += 4) {
-    state.off_N = off;
-    state.len_N = Math.min(4, state.dim_N - off);
-    k_k4(state);
-    k_map4(state);
-    k_k6(state);
-  }
-  k_value(state);
-  return state.value[0]!;
+  return shared.value(theta, data);
 }
 
 /** The gradient at θ (length 4), written to `out` when given. */
 export function gradient(theta: ArrayLike<number>, data: Data, out?: Float64Array): Float64Array {
-  bind(theta, data);
-  const g = output(out, 4, 'gradient');
-  state.gradient = g;
-  g.fill(0);
-  k_k7(state);
-  k_map7(state);
-  // The batch, 4 at a time: workspaces hold one chunk, sums over it accumulate.
-  for (let off = 0; off < state.dim_N; off += 4) {
-    state.off_N = off;
-    state.len_N = Math.min(4, state.dim_N - off);
-    k_k4(state);
-    k_grad_W(state);
-  }
-  return g;
+  return shared.gradient(theta, data, out);
 }
 
 /** The full Hessian at θ, dense row-major 4 × 4, both triangles; written to `out` when given. */
 export function hessian(theta: ArrayLike<number>, data: Data, out?: Float64Array): Float64Array {
-  bind(theta, data);
-  const h = output(out, 16, 'hessian');
-  state.hessian = h;
-  h.fill(0);
-  k_k7(state);
-  k_map7(state);
-  // The batch, 4 at a time: workspaces hold one chunk, sums over it accumulate.
-  state.t10.fill(0);
-  for (let off = 0; off < state.dim_N; off += 4) {
-    state.off_N = off;
-    state.len_N = Math.min(4, state.dim_N - off);
-    k_k10(state);
-  }
-  k_hess_W_W(state);
-  return h;
+  return shared.hessian(theta, data, out);
 }
 
 /** Value, gradient and Hessian together, sharing the forward pass. */
 export function evaluate(theta: ArrayLike<number>, data: Data): { value: number; gradient: Float64Array; hessian: Float64Array } {
-  bind(theta, data);
-  const g = new Float64Array(4);
-  const h = new Float64Array(16);
-  state.gradient = g;
-  state.hessian = h;
-  k_k7(state);
-  k_map7(state);
-  // The batch, 4 at a time: workspaces hold one chunk, sums over it accumulate.
-  state.t6.fill(0);
-  state.t10.fill(0);
-  for (let off = 0; off < state.dim_N; off += 4) {
-    state.off_N = off;
-    state.len_N = Math.min(4, state.dim_N - off);
-    k_k4(state);
-    k_map4(state);
-    k_k6(state);
-    k_grad_W(state);
-    k_k10(state);
-  }
-  k_value(state);
-  k_hess_W_W(state);
-  return { value: state.value[0]!, gradient: g, hessian: h };
+  return shared.evaluate(theta, data);
 }
 
-function output(out: Float64Array | undefined, length: number, what: string): Float64Array {
+/** The Hessian's diagonal at θ (length 4), each entry in closed form without forming H; written to `out` when given. */
+export function hessianDiagonal(theta: ArrayLike<number>, data: Data, out?: Float64Array): Float64Array {
+  return shared.hessianDiagonal(theta, data, out);
+}
+
+/** H·v at θ (length 4), the Hessian times a vector laid out like θ, without forming H; written to `out` when given. */
+export function hvp(theta: ArrayLike<number>, data: Data, v: ArrayLike<number>, out?: Float64Array): Float64Array {
+  return shared.hvp(theta, data, v, out);
+}
+
+function output(s: State, out: Float64Array | undefined, length: number, what: string): Float64Array {
   if (out === undefined) return new Float64Array(length);
   if (!(out instanceof Float64Array) || out.length !== length) {
     throw new RangeError(`${what} output: expected a Float64Array of length ${length}, got ${out instanceof Float64Array ? `length ${out.length}` : typeof out}`);
   }
-  for (const [name, input] of [['theta', state.theta], ["data.x", state.d_x], ["data.t", state.d_t]] as const) {
+  for (const [name, input] of [['theta', s.theta], ["data.x", s.d_x], ["data.t", s.d_t], ['v', s.v]] as const) {
     if (ArrayBuffer.isView(input) && input.buffer === out.buffer && input.byteOffset < out.byteOffset + out.byteLength && out.byteOffset < input.byteOffset + input.byteLength) {
       throw new RangeError(`${what} output shares memory with ${name}: pass a separate array as out`);
     }

@@ -7,6 +7,9 @@
 import type { Dim } from '../2-ir/graph.ts';
 import type { Batch, Entry, KernelId, Schedule, Stmt } from './loops.ts';
 
+/** Output buffers that their entry points zero before running the kernels. */
+const CLEARED_BY_ENTRY: ReadonlySet<string> = new Set(['gradient', 'hessian', 'hvp', 'hessianDiagonal']);
+
 /** Largest chunk streamed at once: big enough to amortize a pass over the kernels. */
 const MAX_CHUNK = 2048;
 
@@ -78,11 +81,11 @@ export function streamBatch(
         return null;
       } else pre.push(k);
     }
-    // Outputs the entry point clears itself (gradient, Hessian) are not listed.
+    // Outputs the entry point clears itself (gradient, Hessian, H·v) are not listed.
     const clear = stream
       .filter((k) => accumulating.has(k))
       .map((k) => info(k).out?.buf)
-      .filter((b): b is string => b !== undefined && b !== 'gradient' && b !== 'hessian');
+      .filter((b): b is string => b !== undefined && !CLEARED_BY_ENTRY.has(b));
     schedules[e] = { pre, clear, stream, post };
   }
   // The largest workspace per element of the batch bounds the chunk: no buffer may exceed half

@@ -5,6 +5,7 @@
 import type { Dim } from '../2-ir/graph.ts';
 import type { Affine, TNode, Var } from '../2-ir/index-form.ts';
 import { add, mul, num, type Expr } from './loops.ts';
+import { isDirection } from '../3-differentiate/directional.ts';
 
 export function dimExpr(d: Dim): Expr {
   return typeof d === 'number' ? num(d) : { k: 'dim', name: d };
@@ -39,7 +40,8 @@ export function dataBase(shape: readonly Dim[]): Expr {
   return base;
 }
 
-export const bufName = (node: TNode): string => (node.kind === 'param' ? 'theta' : node.kind === 'data' ? `d_${node.name}` : `t${node.id}`);
+export const bufName = (node: TNode): string =>
+  node.kind === 'param' ? (isDirection(node) ? 'v' : 'theta') : node.kind === 'data' ? `d_${node.name}` : `t${node.id}`;
 
 /** A linear index: constant + Σ var·stride. */
 export interface Lin {

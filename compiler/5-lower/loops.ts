@@ -47,7 +47,7 @@ export type Stmt =
   /** A scope of its own (one term's loop nest), with the term in index notation for the reader. */
   | { readonly k: 'block'; readonly body: Stmt[]; readonly comment?: string };
 
-export type BufferKind = 'theta' | 'data' | 'temp' | 'value' | 'gradient' | 'hessian';
+export type BufferKind = 'theta' | 'data' | 'temp' | 'value' | 'gradient' | 'hessian' | 'direction' | 'hvp' | 'hessianDiagonal';
 
 export interface Buffer {
   readonly name: string;
@@ -85,7 +85,14 @@ export interface Kernel {
   readonly body: Stmt[];
 }
 
-export type Entry = 'value' | 'gradient' | 'hessian' | 'evaluate';
+export type Entry = 'value' | 'gradient' | 'hessian' | 'evaluate' | 'hvp' | 'hessianDiagonal';
+
+/**
+ * The outputs a program can have. Each has its entry point and its output buffer (of that
+ * name); `hvp` also reads the direction `v` (a buffer laid out like θ).
+ */
+export type OutputKind = 'value' | 'gradient' | 'hessian' | 'hvp' | 'hessianDiagonal';
+export const OUTPUT_KINDS: readonly OutputKind[] = ['value', 'gradient', 'hessian', 'hvp', 'hessianDiagonal'];
 
 /**
  * Kernels of an entry point, in order. With a batch, `stream` runs once per chunk of the batch
@@ -105,8 +112,23 @@ export interface Batch {
   readonly chunk: number;
 }
 
+/** What the generated modules say of the model: θ layout, data declarations, run-time dims. */
+export interface ModelLayout {
+  readonly name: string;
+  /** Every `param` in declaration order, each flattened row-major into θ at `offset`. */
+  readonly params: readonly { readonly name: string; readonly shape: readonly number[]; readonly offset: number; readonly size: number }[];
+  /** Every `data` declaration, in order (bound whether used or not). */
+  readonly data: readonly { readonly name: string; readonly shape: readonly Dim[] }[];
+  /** The run-time (symbolic) dimensions. */
+  readonly dims: readonly string[];
+}
+
+/** Everything an emitter needs: it reads nothing else of the model. */
 export interface Program {
+  readonly model: ModelLayout;
   readonly n: number;
+  /** The outputs lowered, in OUTPUT_KINDS order; an entry point of another has an empty schedule. */
+  readonly outputs: readonly OutputKind[];
   readonly buffers: readonly Buffer[];
   /** Indexed by id: kernels[k].id === k. */
   readonly kernels: readonly Kernel[];

@@ -12,15 +12,22 @@ import { contract, packSides } from '../4-simplify/contract.ts';
 import { bufName, dataBase, extentExpr, stridesOf } from './indexing.ts';
 import { streamBatch, type KernelInfo } from './batch.ts';
 import { emitTerms, fuseTerms, type NestContext, type Target } from './loop-nest.ts';
-import { add, int, mul, num, UniqueNames, type Buffer, type Entry, type Expr, type Kernel, type KernelId, type Program, type Schedule, type Stmt, type Write } from './loops.ts';
+import { add, int, mul, num, OUTPUT_KINDS, UniqueNames, type Buffer, type OutputKind, type Entry, type Expr, type Kernel, type KernelId, type Program, type Schedule, type Stmt, type Write } from './loops.ts';
 
 export interface LowerInput {
+  /** The model's name and its data declarations (in order), for the program's layout. */
+  readonly name: string;
+  readonly data: readonly { readonly name: string; readonly shape: readonly Dim[] }[];
   readonly nodes: NodeTable;
   readonly params: readonly ParamNode[];
   readonly value: Formula;
   readonly gradients: readonly Formula[];
   /** hessians[i][j] for i <= j: d²f / dP_i dP_j. */
   readonly hessians: readonly (readonly Formula[])[];
+  /** When the program has `hvp`: (H v) per parameter, and the direction's node per parameter. */
+  readonly hvp?: { readonly formulas: readonly Formula[]; readonly directions: readonly TNode[] };
+  /** When the program has `hessianDiagonal`: diag(H) per parameter. */
+  readonly diagonal?: readonly Formula[];
   readonly symbolicDims: readonly string[];
   /**
    * Derive tanh′, tanh″ (σ′, σ″) from tanh (σ) itself: cheaper, and exact enough in float64; in
@@ -38,6 +45,8 @@ export function lower(input: LowerInput): Program {
     n += p.shape.reduce<number>((a, b) => a * (b as number), 1);
   }
   const paramOffset = new Map<TNode, number>(params.map((p, k) => [p, offsets[k]!]));
+  // The direction of H·v is laid out like θ.
+  input.hvp?.directions.forEach((d, k) => paramOffset.set(d, offsets[k]!));
   // Kernels by id (an id is reserved before its kernel is built when others must name it first).
   const slots: (Kernel | null)[] = [];
   const reserve = (): KernelId => slots.push(null) - 1;
@@ -181,7 +190,9 @@ export function lower(input: LowerInput): Program {
   const valueName = names.get('value');
   const gradNames = params.map((p) => names.get(`grad_${p.name}`));
   const hessNames = params.map((P, i) => params.map((Q, j) => (j < i ? '' : names.get(`hess_${P.name}_${Q.name}`))));
-  const entryKernels: Record<'value' | 'gradient' | 'hessian', KernelId[]> = { value: [], gradient: [], hessian: [] };
+  const hvpNames = input.hvp ? params.map((p) => names.get(`hvp_${p.name}`)) : [];
+  const diagNames = input.diagonal ? params.map((p) => names.get(`hdiag_${p.name}`)) : [];
+  const entryKernels: Record<OutputKind, KernelId[]> = { value: [], gradient: [], hessian: [], hvp: [], hessianDiagonal: [] };
   entryKernels.value.push(...emitFormula(valueName, 'the objective', input.value, { buf: 'value', base: num(0), strides: [] }, true, ''));
   input.gradients.forEach((g, k) => {
     const p = params[k]!;
@@ -208,8 +219,16 @@ export function lower(input: LowerInput): Program {
     });
   });
   notes.push(`${nonzero} of ${blocks} Hessian blocks are nonzero`);
+  input.hvp?.formulas.forEach((f, k) => {
+    const p = params[k]!;
+    entryKernels.hvp.push(...emitFormula(hvpNames[k]!, `H·v, block of ${p.name}: ${f.terms.length} term(s)`, f, { buf: 'hvp', base: num(offsets[k]!), strides: stridesOf(p.shape) }, false, `${k}`));
+  });
 
-  for (const k of [...entryKernels.value, ...entryKernels.gradient, ...entryKernels.hessian]) for (const d of kernelDeps.get(k)!) materialize(d);
+  input.diagonal?.forEach((f, k) => {
+    const p = params[k]!;
+    entryKernels.hessianDiagonal.push(...emitFormula(diagNames[k]!, `Hessian diagonal, block of ${p.name}: ${f.terms.length} term(s)`, f, { buf: 'hessianDiagonal', base: num(offsets[k]!), strides: stridesOf(p.shape) }, false, `${k}`));
+  });
+  for (const k of Object.values(entryKernels).flat()) for (const d of kernelDeps.get(k)!) materialize(d);
   for (const [arg, { id, members }] of mapGroups) emitMapGroup(arg, id, members);
 
   // Entry point order: dependencies first (depth-first, post-order), each kernel once.
@@ -234,6 +253,8 @@ export function lower(input: LowerInput): Program {
     gradient: schedule(entryKernels.gradient),
     hessian: schedule(entryKernels.hessian),
     evaluate: schedule([...entryKernels.value, ...entryKernels.gradient, ...entryKernels.hessian]),
+    hvp: schedule(entryKernels.hvp),
+    hessianDiagonal: schedule(entryKernels.hessianDiagonal),
   };
   const used = new Set(Object.values(orders).flat());
 
@@ -270,6 +291,8 @@ export function lower(input: LowerInput): Program {
   }
   for (const { node } of temps) buffers.push({ name: bufName(node), kind: 'temp', shape: node.shape });
   buffers.push({ name: 'value', kind: 'value', shape: [1] }, { name: 'gradient', kind: 'gradient', shape: [n] }, { name: 'hessian', kind: 'hessian', shape: [n * n] });
+  if (input.hvp) buffers.push({ name: 'v', kind: 'direction', shape: [n] }, { name: 'hvp', kind: 'hvp', shape: [n] });
+  if (input.diagonal) buffers.push({ name: 'hessianDiagonal', kind: 'hessianDiagonal', shape: [n] });
   // The kernels that run, renumbered so that kernels[k].id === k.
   const kernels: Kernel[] = [];
   const newId = new Map<KernelId, KernelId>();
@@ -285,7 +308,14 @@ export function lower(input: LowerInput): Program {
     const s = streamed ? streamed.schedules[e] : { pre: orders[e], clear: [], stream: [], post: [] };
     entries[e] = { pre: ids(s.pre), clear: s.clear, stream: ids(s.stream), post: ids(s.post) };
   }
-  return { n, buffers, kernels, entries, batch: streamed?.batch ?? null, notes };
+  const model = {
+    name: input.name,
+    params: params.map((p, k) => ({ name: p.name, shape: p.shape, offset: offsets[k]!, size: p.shape.reduce((a, b) => a * b, 1) })),
+    data: input.data,
+    dims: input.symbolicDims,
+  };
+  const outputs = OUTPUT_KINDS.filter((o) => (o !== 'hvp' || input.hvp !== undefined) && (o !== 'hessianDiagonal' || input.diagonal !== undefined));
+  return { model, n, outputs, buffers, kernels, entries, batch: streamed?.batch ?? null, notes };
 }
 
 /** A kernel stores only into what its `writes` declare (the GPU scheduler relies on them). */

@@ -5,7 +5,8 @@ import type { Dim } from '../2-ir/graph.ts';
 import { HESSIAN_WINDOWS, type GpuProgram } from './wgsl.ts';
 import { emitModelInfo, q, type EmitInfo } from './model-info.ts';
 
-export function emitGpuModule(g: GpuProgram, info: EmitInfo, notes: readonly string[]): string {
+export function emitGpuModule(g: GpuProgram, info: EmitInfo): string {
+  const notes = g.notes;
   const out: string[] = [];
   const line = (s = '') => out.push(s);
   const tiled = g.units.filter((u) => u.tiled).length;
@@ -17,7 +18,7 @@ export function emitGpuModule(g: GpuProgram, info: EmitInfo, notes: readonly str
   line();
   line("import { createEngine, type EngineOptions, type GpuPlan, type Kernels as BatchKernels } from 'hessgen/runtime';");
   line();
-  emitModelInfo(line, info, g.n);
+  emitModelInfo(line, g.model, g.n);
   line();
   line('/**');
   line(' * The kernels on one GPUDevice. setData uploads the data once (arrays named in `batched` hold B');

@@ -2,14 +2,12 @@
 // layout, data shapes) and the `Data` type of its inputs.
 
 import type { Dim } from '../2-ir/graph.ts';
+import type { ModelLayout } from '../5-lower/loops.ts';
 
+/** What an emitter needs beyond the lowered program (which carries the model's layout). */
 export interface EmitInfo {
   /** Model path for the header, relative to the working directory. */
   readonly sourcePath: string;
-  readonly name: string;
-  readonly params: readonly { name: string; shape: readonly number[] }[];
-  readonly data: readonly { name: string; shape: readonly Dim[] }[];
-  readonly symbolicDims: readonly string[];
 }
 
 export const q = (s: string) => JSON.stringify(s);
@@ -18,7 +16,7 @@ export function shapeText(shape: readonly Dim[]): string {
   return shape.length === 0 ? 'scalar' : `[${shape.join(', ')}]`;
 }
 
-export function emitModelInfo(line: (s?: string) => void, info: EmitInfo, n: number): void {
+export function emitModelInfo(line: (s?: string) => void, info: ModelLayout, n: number): void {
   line('export interface ModelInfo {');
   line('  readonly name: string;');
   line('  readonly n: number;');
@@ -30,12 +28,7 @@ export function emitModelInfo(line: (s?: string) => void, info: EmitInfo, n: num
   line(`  name: ${q(info.name)},`);
   line(`  n: ${n},`);
   line('  params: [');
-  let offset = 0;
-  for (const prm of info.params) {
-    const size = prm.shape.reduce((a, b) => a * b, 1);
-    line(`    { name: ${q(prm.name)}, shape: [${prm.shape.join(', ')}], offset: ${offset}, size: ${size} },`);
-    offset += size;
-  }
+  for (const prm of info.params) line(`    { name: ${q(prm.name)}, shape: [${prm.shape.join(', ')}], offset: ${prm.offset}, size: ${prm.size} },`);
   line('  ],');
   line('  data: [');
   for (const d of info.data) line(`    { name: ${q(d.name)}, shape: [${d.shape.map((x) => (typeof x === 'number' ? String(x) : q(x))).join(', ')}] },`);

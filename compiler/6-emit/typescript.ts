@@ -1,11 +1,12 @@
 // Lowered program -> a self-contained TypeScript module (float64, imports nothing).
 // One function per kernel keeps each hot loop small enough for the JIT to optimize well.
-// Run-time state (bound inputs, workspaces sized by the run-time dimensions) lives in one
-// module-level object, allocated again only when a dimension changes.
+// Run-time state (bound inputs, workspaces sized by the run-time dimensions) lives in one object
+// per evaluator (createEvaluator), workspaces allocated again only when a dimension changes; the
+// module-level functions are a default evaluator's.
 
 import type { Dim } from '../2-ir/graph.ts';
 import type { MapFn } from '../2-ir/index-form.ts';
-import { productFactors, type Batch, type Buffer, type Entry, type Expr, type Kernel, type KernelId, type Program, type Stmt } from '../5-lower/loops.ts';
+import { productFactors, type Batch, type Buffer, type Entry, type Expr, type Kernel, type KernelId, type ModelLayout, type Program, type Stmt } from '../5-lower/loops.ts';
 import { emitModelInfo, q, shapeText, type EmitInfo } from './model-info.ts';
 
 export type { EmitInfo };
@@ -16,12 +17,14 @@ const lenVar = (d: string) => `len_${d}`;
 const offVar = (d: string) => `off_${d}`;
 
 export function emitTypeScript(p: Program, info: EmitInfo): string {
+  // The model's layout comes with the program; `info` only names the source.
+  const m = p.model;
   const out: string[] = [];
   const line = (s = '') => out.push(s);
   const n = p.n;
   const temps = p.buffers.filter((b) => b.kind === 'temp');
   // Every declared input is bound, used or not (bind() checks them all).
-  const dataBufs = info.data.map((d) => ({ name: `d_${d.name}`, scalar: d.shape.length === 0 }));
+  const dataBufs = m.data.map((d) => ({ name: `d_${d.name}`, scalar: d.shape.length === 0 }));
   const usedFns = new Map<string, MapFn>();
   const usedHelpers = new Set<string>();
 
@@ -29,14 +32,14 @@ export function emitTypeScript(p: Program, info: EmitInfo): string {
   line(`// Value, gradient and full Hessian of the objective over θ (${n} parameters, float64).`);
   for (const note of p.notes) line(`// ${note[0]!.toUpperCase()}${note.slice(1)}.`);
   line();
-  emitModelInfo(line, info, n);
+  emitModelInfo(line, m, n);
   line();
 
   // ---- workspace -----------------------------------------------------------------------------
   line('interface State {');
   line('  theta: ArrayLike<number>;');
   for (const b of dataBufs) line(`  ${b.name}: ${b.scalar ? 'number' : 'ArrayLike<number>'};`);
-  for (const d of info.symbolicDims) {
+  for (const d of m.dims) {
     line(`  ${dimVar(d)}: number;`);
     line(`  ${lenVar(d)}: number; // elements of ${d} in the current chunk`);
     line(`  ${offVar(d)}: number; // where the current chunk starts`);
@@ -45,25 +48,37 @@ export function emitTypeScript(p: Program, info: EmitInfo): string {
   line('  value: Float64Array;');
   line('  gradient: Float64Array;');
   line('  hessian: Float64Array;');
+  const hasHvp = p.outputs.includes('hvp');
+  const hasDiag = p.outputs.includes('hessianDiagonal');
+  if (hasDiag) line('  hessianDiagonal: Float64Array;');
+  if (hasHvp) {
+    line('  v: ArrayLike<number>; // the direction of H·v');
+    line('  hvp: Float64Array;');
+  }
   for (const t of temps) line(`  ${t.name}: Float64Array; // ${shapeText(t.shape)}`);
   line('}');
   line();
   line('const EMPTY = new Float64Array(0);');
-  line('const state: State = {');
-  line('  theta: EMPTY,');
-  for (const b of dataBufs) line(`  ${b.name}: ${b.scalar ? '0' : 'EMPTY'},`);
-  for (const d of info.symbolicDims) line(`  ${dimVar(d)}: -1,\n  ${lenVar(d)}: 0,\n  ${offVar(d)}: 0,`);
-  if (p.batch) line('  capacity: 0,');
-  line('  value: new Float64Array(1),');
-  line('  gradient: EMPTY,');
-  line('  hessian: EMPTY,');
+  line('');
+  line('function createState(): State {');
+  line('  return {');
+  line('    theta: EMPTY,');
+  for (const b of dataBufs) line(`    ${b.name}: ${b.scalar ? '0' : 'EMPTY'},`);
+  for (const d of m.dims) line(`    ${dimVar(d)}: -1,\n    ${lenVar(d)}: 0,\n    ${offVar(d)}: 0,`);
+  if (p.batch) line('    capacity: 0,');
+  line('    value: new Float64Array(1),');
+  line('    gradient: EMPTY,');
+  line('    hessian: EMPTY,');
+  if (hasDiag) line('    hessianDiagonal: EMPTY,');
+  if (hasHvp) line('    v: EMPTY,\n    hvp: EMPTY,');
   // Fixed-size workspaces exist from the start; bind() sizes the others on first use (with a
   // streamed batch, for at most one chunk).
   const fixedNow = (shape: readonly Dim[]) => shape.every((d) => typeof d === 'number');
-  for (const t of temps) line(`  ${t.name}: ${fixedNow(t.shape) ? `new Float64Array(${sizeText(t.shape, {})})` : 'EMPTY'},`);
-  line('};');
+  for (const t of temps) line(`    ${t.name}: ${fixedNow(t.shape) ? `new Float64Array(${sizeText(t.shape, {})})` : 'EMPTY'},`);
+  line('  };');
+  line('}');
   line();
-  emitBind(line, info, n, temps.filter((t) => !fixedNow(t.shape)), p.batch);
+  emitBind(line, m, n, temps.filter((t) => !fixedNow(t.shape)), p.batch);
 
   // ---- kernels -------------------------------------------------------------------------------
   for (const k of p.kernels) emitKernel(line, k, p.buffers, usedFns, usedHelpers);
@@ -72,67 +87,200 @@ export function emitTypeScript(p: Program, info: EmitInfo): string {
   const kernelFn = (id: KernelId) => `k_${p.kernels[id]!.name}`;
   const call = (e: Entry): string[] => {
     const sch = p.entries[e];
-    const lines = sch.pre.map((k) => `  ${kernelFn(k)}(state);`);
+    const lines = sch.pre.map((k) => `  ${kernelFn(k)}(s);`);
     if (p.batch && sch.stream.length > 0) {
       const B = p.batch.dim;
       lines.push(`  // The batch, ${p.batch.chunk} at a time: workspaces hold one chunk, sums over it accumulate.`);
-      for (const b of sch.clear) lines.push(`  state.${b}.fill(0);`);
-      lines.push(`  for (let off = 0; off < state.${dimVar(B)}; off += ${p.batch.chunk}) {`);
-      lines.push(`    state.${offVar(B)} = off;`);
-      lines.push(`    state.${lenVar(B)} = Math.min(${p.batch.chunk}, state.${dimVar(B)} - off);`);
-      for (const k of sch.stream) lines.push(`    ${kernelFn(k)}(state);`);
+      for (const b of sch.clear) lines.push(`  s.${b}.fill(0);`);
+      lines.push(`  for (let off = 0; off < s.${dimVar(B)}; off += ${p.batch.chunk}) {`);
+      lines.push(`    s.${offVar(B)} = off;`);
+      lines.push(`    s.${lenVar(B)} = Math.min(${p.batch.chunk}, s.${dimVar(B)} - off);`);
+      for (const k of sch.stream) lines.push(`    ${kernelFn(k)}(s);`);
       lines.push('  }');
     }
-    for (const k of sch.post) lines.push(`  ${kernelFn(k)}(state);`);
-    return lines;
+    for (const k of sch.post) lines.push(`  ${kernelFn(k)}(s);`);
+    // (Inside the evaluator's methods, one level deeper.)
+    return lines.map((l) => `      ${l}`);
   };
-  const dataParam = info.data.length === 0 ? 'data: Data = {}' : 'data: Data';
+  const dataParam = m.data.length === 0 ? 'data: Data = {}' : 'data: Data';
+  const dataArg = m.data.length === 0 ? 'data?: Data' : 'data: Data';
+  const dataRefs = dataBufs.filter((b) => !b.scalar).map((b) => b.name);
+  line('/** Value, gradient and Hessian with workspaces of their own (see createEvaluator). */');
+  line('export interface Evaluator {');
+  line('  /** The objective at θ. */');
+  line(`  value(theta: ArrayLike<number>, ${dataArg}): number;`);
+  line(`  /** The gradient at θ (length ${n}), written to \`out\` when given. */`);
+  line(`  gradient(theta: ArrayLike<number>, ${dataArg}, out?: Float64Array): Float64Array;`);
+  line(`  /** The full Hessian at θ, dense row-major ${n} × ${n}, both triangles; written to \`out\` when given. */`);
+  line(`  hessian(theta: ArrayLike<number>, ${dataArg}, out?: Float64Array): Float64Array;`);
+  line('  /** Value, gradient and Hessian together, sharing the forward pass. */');
+  line(`  evaluate(theta: ArrayLike<number>, ${dataArg}): { value: number; gradient: Float64Array; hessian: Float64Array };`);
+  if (hasDiag) {
+    line(`  /** The Hessian's diagonal at θ (length ${n}), without forming H; written to \`out\` when given. */`);
+    line(`  hessianDiagonal(theta: ArrayLike<number>, ${dataArg}, out?: Float64Array): Float64Array;`);
+  }
+  if (hasHvp) {
+    line(`  /** H·v at θ (length ${n}) without forming H, written to \`out\` when given; v is laid out like θ. */`);
+    line(`  hvp(theta: ArrayLike<number>, ${dataArg === 'data?: Data' ? 'data: Data | undefined' : dataArg}, v: ArrayLike<number>, out?: Float64Array): Float64Array;`);
+  }
+  line('  /** Frees the workspaces; later calls throw. */');
+  line('  dispose(): void;');
+  line('}');
+  line();
+  line('/**');
+  line(' * An evaluator with workspaces of its own: independent of every other (use one per worker or per');
+  line(' * interleaved computation). It keeps no reference to θ, the data or `out` after a call returns.');
+  line(' */');
+  line('export function createEvaluator(): Evaluator {');
+  line('  let state: State | null = createState();');
+  line('  const live = (): State => {');
+  line('    if (state === null) throw new Error(`hessgen ${model.name}: this evaluator was disposed`);');
+  line('    return state;');
+  line('  };');
+  line('  return {');
+  line(`    value(theta: ArrayLike<number>, ${dataParam}): number {`);
+  line('      const s = live();');
+  line('      try {');
+  line('        bind(s, theta, data);');
+  call('value').forEach((x) => line(x));
+  line('        return s.value[0]!;');
+  line('      } finally {');
+  line('        release(s);');
+  line('      }');
+  line('    },');
+  line(`    gradient(theta: ArrayLike<number>, ${dataParam}, out?: Float64Array): Float64Array {`);
+  line('      const s = live();');
+  line('      try {');
+  line('        bind(s, theta, data);');
+  line(`        const g = output(s, out, ${n}, 'gradient');`);
+  line('        s.gradient = g;');
+  line('        g.fill(0);');
+  call('gradient').forEach((x) => line(x));
+  line('        return g;');
+  line('      } finally {');
+  line('        release(s);');
+  line('      }');
+  line('    },');
+  line(`    hessian(theta: ArrayLike<number>, ${dataParam}, out?: Float64Array): Float64Array {`);
+  line('      const s = live();');
+  line('      try {');
+  line('        bind(s, theta, data);');
+  line(`        const h = output(s, out, ${n * n}, 'hessian');`);
+  line('        s.hessian = h;');
+  line('        h.fill(0);');
+  call('hessian').forEach((x) => line(x));
+  line('        return h;');
+  line('      } finally {');
+  line('        release(s);');
+  line('      }');
+  line('    },');
+  line(`    evaluate(theta: ArrayLike<number>, ${dataParam}): { value: number; gradient: Float64Array; hessian: Float64Array } {`);
+  line('      const s = live();');
+  line('      try {');
+  line('        bind(s, theta, data);');
+  line(`        const g = new Float64Array(${n});`);
+  line(`        const h = new Float64Array(${n * n});`);
+  line('        s.gradient = g;');
+  line('        s.hessian = h;');
+  call('evaluate').forEach((x) => line(x));
+  line('        return { value: s.value[0]!, gradient: g, hessian: h };');
+  line('      } finally {');
+  line('        release(s);');
+  line('      }');
+  line('    },');
+  if (hasDiag) {
+    line(`    hessianDiagonal(theta: ArrayLike<number>, ${dataParam}, out?: Float64Array): Float64Array {`);
+    line('      const s = live();');
+    line('      try {');
+    line('        bind(s, theta, data);');
+    line(`        const d = output(s, out, ${n}, 'hessianDiagonal');`);
+    line('        s.hessianDiagonal = d;');
+    line('        d.fill(0);');
+    call('hessianDiagonal').forEach((x) => line(x));
+    line('        return d;');
+    line('      } finally {');
+    line('        release(s);');
+    line('      }');
+    line('    },');
+  }
+  if (hasHvp) {
+    line(`    hvp(theta: ArrayLike<number>, ${dataParam}, v: ArrayLike<number>, out?: Float64Array): Float64Array {`);
+    line('      const s = live();');
+    line('      try {');
+    line('        bind(s, theta, data);');
+    line(`        if (v == null || typeof v.length !== 'number') throw new RangeError('v: expected an array of length ${n}');`);
+    line(`        if (v.length !== ${n}) throw new RangeError(\`v has length \${v.length}, expected ${n}\`);`);
+    line('        s.v = v;');
+    line(`        const r = output(s, out, ${n}, 'hvp');`);
+    line('        s.hvp = r;');
+    line('        r.fill(0);');
+    call('hvp').forEach((x) => line(x));
+    line('        return r;');
+    line('      } finally {');
+    line('        release(s);');
+    line('      }');
+    line('    },');
+  }
+  line('    dispose(): void {');
+  line('      state = null;');
+  line('    },');
+  line('  };');
+  line('}');
+  line();
+  line('/** Drops the references to the caller\'s arrays that a call bound (θ, data, outputs). */');
+  line('function release(s: State): void {');
+  line('  s.theta = EMPTY;');
+  for (const b of dataRefs) line(`  s.${b} = EMPTY;`);
+  line('  s.gradient = EMPTY;');
+  line('  s.hessian = EMPTY;');
+  if (hasDiag) line('  s.hessianDiagonal = EMPTY;');
+  if (hasHvp) line('  s.v = EMPTY;\n  s.hvp = EMPTY;');
+  line('}');
+  line();
+  line('const shared = createEvaluator();');
+  line();
   line('/** The objective at θ. */');
   line(`export function value(theta: ArrayLike<number>, ${dataParam}): number {`);
-  line('  bind(theta, data);');
-  call('value').forEach((s) => line(s));
-  line('  return state.value[0]!;');
+  line('  return shared.value(theta, data);');
   line('}');
   line();
   line(`/** The gradient at θ (length ${n}), written to \`out\` when given. */`);
   line(`export function gradient(theta: ArrayLike<number>, ${dataParam}, out?: Float64Array): Float64Array {`);
-  line('  bind(theta, data);');
-  line(`  const g = output(out, ${n}, 'gradient');`);
-  line('  state.gradient = g;');
-  line('  g.fill(0);');
-  call('gradient').forEach((s) => line(s));
-  line('  return g;');
+  line('  return shared.gradient(theta, data, out);');
   line('}');
   line();
   line(`/** The full Hessian at θ, dense row-major ${n} × ${n}, both triangles; written to \`out\` when given. */`);
   line(`export function hessian(theta: ArrayLike<number>, ${dataParam}, out?: Float64Array): Float64Array {`);
-  line('  bind(theta, data);');
-  line(`  const h = output(out, ${n * n}, 'hessian');`);
-  line('  state.hessian = h;');
-  line('  h.fill(0);');
-  call('hessian').forEach((s) => line(s));
-  line('  return h;');
+  line('  return shared.hessian(theta, data, out);');
   line('}');
   line();
   line('/** Value, gradient and Hessian together, sharing the forward pass. */');
   line(`export function evaluate(theta: ArrayLike<number>, ${dataParam}): { value: number; gradient: Float64Array; hessian: Float64Array } {`);
-  line('  bind(theta, data);');
-  line(`  const g = new Float64Array(${n});`);
-  line(`  const h = new Float64Array(${n * n});`);
-  line('  state.gradient = g;');
-  line('  state.hessian = h;');
-  call('evaluate').forEach((s) => line(s));
-  line('  return { value: state.value[0]!, gradient: g, hessian: h };');
+  line('  return shared.evaluate(theta, data);');
   line('}');
   line();
-  line('function output(out: Float64Array | undefined, length: number, what: string): Float64Array {');
+  if (hasDiag) {
+    line(`/** The Hessian's diagonal at θ (length ${n}), each entry in closed form without forming H; written to \`out\` when given. */`);
+    line(`export function hessianDiagonal(theta: ArrayLike<number>, ${dataParam}, out?: Float64Array): Float64Array {`);
+    line('  return shared.hessianDiagonal(theta, data, out);');
+    line('}');
+    line();
+  }
+  if (hasHvp) {
+    line(`/** H·v at θ (length ${n}), the Hessian times a vector laid out like θ, without forming H; written to \`out\` when given. */`);
+    line(`export function hvp(theta: ArrayLike<number>, ${dataParam}, v: ArrayLike<number>, out?: Float64Array): Float64Array {`);
+    line('  return shared.hvp(theta, data, v, out);');
+    line('}');
+    line();
+  }
+  line('function output(s: State, out: Float64Array | undefined, length: number, what: string): Float64Array {');
   line('  if (out === undefined) return new Float64Array(length);');
   line('  if (!(out instanceof Float64Array) || out.length !== length) {');
   line('    throw new RangeError(`${what} output: expected a Float64Array of length ${length}, got ${out instanceof Float64Array ? `length ${out.length}` : typeof out}`);');
   line('  }');
   // The kernels read θ and the data while they write `out`: memory they share would be read
   // after it was overwritten.
-  const inputs = [`['theta', state.theta]`, ...dataBufs.filter((b) => !b.scalar).map((b) => `[${q(`data.${b.name.slice(2)}`)}, state.${b.name}]`)];
+  const inputs = [`['theta', s.theta]`, ...dataBufs.filter((b) => !b.scalar).map((b) => `[${q(`data.${b.name.slice(2)}`)}, s.${b.name}]`), ...(hasHvp ? [`['v', s.v]`] : [])];
   line(`  for (const [name, input] of [${inputs.join(', ')}] as const) {`);
   line('    if (ArrayBuffer.isView(input) && input.buffer === out.buffer && input.byteOffset < out.byteOffset + out.byteLength && out.byteOffset < input.byteOffset + input.byteLength) {');
   line('      throw new RangeError(`${what} output shares memory with ${name}: pass a separate array as out`);');
@@ -158,12 +306,12 @@ export function emitTypeScript(p: Program, info: EmitInfo): string {
 
 // ---- binding inputs ----------------------------------------------------------------------------
 
-function emitBind(line: (s?: string) => void, info: EmitInfo, n: number, resized: readonly Buffer[], batch: Batch | null): void {
+function emitBind(line: (s?: string) => void, info: ModelLayout, n: number, resized: readonly Buffer[], batch: Batch | null): void {
   line('/** Checks the inputs, reads the run-time dimensions off the data and sizes the workspace. */');
-  line(`function bind(theta: ArrayLike<number>, ${info.data.length === 0 ? '_data' : 'data'}: Data): void {`);
+  line(`function bind(s: State, theta: ArrayLike<number>, ${info.data.length === 0 ? '_data' : 'data'}: Data): void {`);
   line(`  if (theta == null || typeof theta.length !== 'number') throw new RangeError('theta: expected an array of length ${n}');`);
   line(`  if (theta.length !== ${n}) throw new RangeError(\`theta has length \${theta.length}, expected ${n}\`);`);
-  line('  state.theta = theta;');
+  line('  s.theta = theta;');
   if (info.data.length > 0) {
     const names = info.data.map((d) => d.name).join(', ');
     line(`  if (data === null || typeof data !== 'object') throw new RangeError(\`data: expected an object with ${names}, got \${data === null ? 'null' : typeof data}\`);`);
@@ -175,7 +323,7 @@ function emitBind(line: (s?: string) => void, info: EmitInfo, n: number, resized
     name in Object.prototype ? `(Object.prototype.hasOwnProperty.call(input, ${q(name)}) ? input[${q(name)}] : undefined)` : `input[${q(name)}]`;
   // Dimensions are read off the first array that mentions them; later arrays must agree.
   const known = new Map<string, string>(); // dim -> data name it came from
-  const symbolic = new Set(info.symbolicDims);
+  const symbolic = new Set(info.dims);
   // Arrays in an order where each has at most one dimension not yet known, where possible.
   const order: (typeof info.data)[number][] = [];
   const pending = [...info.data];
@@ -192,7 +340,7 @@ function emitBind(line: (s?: string) => void, info: EmitInfo, n: number, resized
     if (d.shape.length === 0) {
       line(`  const ${local} = ${read(d.name)};`);
       line(`  if (typeof ${local} !== 'number') throw new RangeError(\`data.${d.name}: expected a number, got \${${local} === undefined ? 'nothing' : typeof ${local}}\`);`);
-      line(`  state.${local} = ${local};`);
+      line(`  s.${local} = ${local};`);
       continue;
     }
     line(`  const ${local} = ${read(d.name)} as ArrayLike<number> | undefined;`);
@@ -217,29 +365,29 @@ function emitBind(line: (s?: string) => void, info: EmitInfo, n: number, resized
       line(`  throw new RangeError('data.${d.name}: cannot infer ${unknown.join(' and ')} from one array; declare another array that has only one of them');`);
       for (const u of unknown) known.set(u, d.name);
     }
-    line(`  state.${local} = ${local};`);
+    line(`  s.${local} = ${local};`);
   }
-  for (const dname of info.symbolicDims) if (!known.has(dname) && symbolic.has(dname)) line(`  const ${dimVar(dname)} = 0; // not used by any data array`);
+  for (const dname of info.dims) if (!known.has(dname) && symbolic.has(dname)) line(`  const ${dimVar(dname)} = 0; // not used by any data array`);
   if (batch) {
     // Workspaces hold one chunk of the batch: grown (once, up to the chunk) only when a call
     // brings more of it than they can hold.
     const B = batch.dim;
-    line(`  state.${dimVar(B)} = ${dimVar(B)};`);
+    line(`  s.${dimVar(B)} = ${dimVar(B)};`);
     line(`  const capacity = Math.min(${batch.chunk}, Math.max(1, ${dimVar(B)}));`);
-    line(`  if (capacity > state.capacity) {`);
-    line(`    state.capacity = capacity;`);
-    for (const t of resized) line(`    state.${t.name} = new Float64Array(${sizeText(t.shape, { [B]: 'capacity' })});`);
+    line(`  if (capacity > s.capacity) {`);
+    line(`    s.capacity = capacity;`);
+    for (const t of resized) line(`    s.${t.name} = new Float64Array(${sizeText(t.shape, { [B]: 'capacity' })});`);
     line('  }');
-  } else if (info.symbolicDims.length > 0) {
-    const changed = info.symbolicDims.map((d) => `state.${dimVar(d)} !== ${dimVar(d)}`).join(' || ');
+  } else if (info.dims.length > 0) {
+    const changed = info.dims.map((d) => `s.${dimVar(d)} !== ${dimVar(d)}`).join(' || ');
     line(`  if (${changed}) {`);
-    for (const d of info.symbolicDims) {
-      line(`    state.${dimVar(d)} = ${dimVar(d)};`);
-      line(`    state.${lenVar(d)} = ${dimVar(d)};`);
+    for (const d of info.dims) {
+      line(`    s.${dimVar(d)} = ${dimVar(d)};`);
+      line(`    s.${lenVar(d)} = ${dimVar(d)};`);
     }
     // fromEntries defines own properties, also for a dim named `__proto__`.
-    const env: Record<string, string> = Object.fromEntries(info.symbolicDims.map((d) => [d, dimVar(d)]));
-    for (const t of resized) line(`    state.${t.name} = new Float64Array(${sizeText(t.shape, env)});`);
+    const env: Record<string, string> = Object.fromEntries(info.dims.map((d) => [d, dimVar(d)]));
+    for (const t of resized) line(`    s.${t.name} = new Float64Array(${sizeText(t.shape, env)});`);
     line('  }');
   }
   line('}');

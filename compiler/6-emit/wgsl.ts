@@ -15,7 +15,7 @@
 
 import type { Dim } from '../2-ir/graph.ts';
 import type { MapFn } from '../2-ir/index-form.ts';
-import { productFactors, UniqueNames, type Buffer, type Entry, type Expr, type Kernel, type KernelId, type Program, type Stmt } from '../5-lower/loops.ts';
+import { productFactors, UniqueNames, type Buffer, type Entry, type Expr, type Kernel, type KernelId, type ModelLayout, type OutputKind, type Program, type Stmt } from '../5-lower/loops.ts';
 import { wgslFloat, wgslFnDefinition, wgslFnDeps, wgslFnName } from './wgsl-functions.ts';
 import { scheduleWaves, type Access } from './wgsl-schedule.ts';
 // The binding layout, workgroup shapes and uniform fields, shared with the engine that runs the shaders.
@@ -25,6 +25,11 @@ import {
 } from '../../runtime/gpu/layout.ts';
 
 export { HESSIAN_WINDOWS, TILE, TILE_K, WORKGROUP };
+
+/** The outputs the GPU target implements (its programs are lowered with these only). */
+export const GPU_OUTPUTS: readonly OutputKind[] = ['value', 'gradient', 'hessian'];
+/** Its entry points. */
+const GPU_ENTRIES: readonly Entry[] = ['value', 'gradient', 'hessian', 'evaluate'];
 
 /** One dispatch (one shader): plain units side by side, or a tiled product. */
 export interface GpuDispatch {
@@ -42,6 +47,10 @@ export interface GpuDispatch {
 export type GpuStep = { readonly clear: string } | { readonly unit: string };
 
 export interface GpuProgram {
+  /** The model's layout, from the lowered program. */
+  readonly model: ModelLayout;
+  /** Statistics for the reader, from the lowered program. */
+  readonly notes: readonly string[];
   readonly n: number;
   readonly dims: readonly string[];
   readonly data: readonly { readonly name: string; readonly shape: readonly Dim[] }[];
@@ -73,7 +82,8 @@ interface Unit {
   readonly access: Access;
 }
 
-export function emitWgsl(p: Program, info: { data: readonly { name: string; shape: readonly Dim[] }[]; symbolicDims: readonly string[] }): GpuProgram {
+export function emitWgsl(p: Program): GpuProgram {
+  const info = { data: p.model.data, symbolicDims: p.model.dims };
   const temps = p.buffers.filter((b) => b.kind === 'temp').map((b) => ({ name: b.name, shape: b.shape }));
   const dataIndex = new Map(info.data.map((d, k) => [`d_${d.name}`, k]));
   const tempIndex = new Map(temps.map((t, k) => [t.name, k]));
@@ -118,8 +128,9 @@ export function emitWgsl(p: Program, info: { data: readonly { name: string; shap
     shaders[name] = code;
     return name;
   };
+  if (p.outputs.some((o) => !GPU_OUTPUTS.includes(o))) throw new Error(`internal: the GPU target has no ${p.outputs.filter((o) => !GPU_OUTPUTS.includes(o)).join(', ')}`);
   const entries = {} as Record<Entry, GpuStep[]>;
-  for (const e of Object.keys(p.entries) as Entry[]) {
+  for (const e of GPU_ENTRIES) {
     const s = p.entries[e];
     // The GPU holds the whole batch at once: the chunk loop of the CPU target becomes one pass.
     const steps = [
@@ -130,7 +141,7 @@ export function emitWgsl(p: Program, info: { data: readonly { name: string; shap
     ];
     entries[e] = scheduleWaves(steps, (u) => units.get(u)!.access).map((x) => ('clear' in x ? x : { unit: dispatchOf(x.units) }));
   }
-  return { n: p.n, dims: info.symbolicDims, data: info.data, temps, units: dispatches, entries, shaders };
+  return { model: p.model, notes: p.notes, n: p.n, dims: info.symbolicDims, data: info.data, temps, units: dispatches, entries, shaders };
 }
 
 /** A kernel's body cut into loop nests (each block, and each run of other statements); fills become clears. */
