@@ -143,7 +143,7 @@ export function inspect(source: string, sourcePath: string, options: { dims?: Re
   const notation = new Notation(definitions, modelNames);
   const blocks: InspectBlock[] = [];
   let entries = 0;
-  im.params.forEach((p, i) =>
+  im.params.forEach((_, i) =>
     im.params.forEach((q, j) => {
       if (j < i) return;
       const block = analyzeBlock(diff.formula(gradients[i]!, q), params[i]!, params[j]!, i, j, notation);
@@ -269,7 +269,7 @@ const KIND_TEXT: Readonly<Record<BlockKind, string>> = {
 };
 
 function count(x: number): string {
-  // Exact integers with thin-space-free grouping: 1234567 -> 1,234,567.
+  // Integers with thousands separators: 1234567 -> 1,234,567.
   return Number.isInteger(x) && Math.abs(x) < 1e21 ? x.toLocaleString('en-US') : fmtNum(x);
 }
 
