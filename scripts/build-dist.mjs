@@ -91,6 +91,8 @@ if (!jsOnly) {
     entryTypes[`plugin/${name}`] = `export { default, type HessgenPluginOptions } from '../types/compiler/plugin/${name}.js';`;
   }
   for (const [name, text] of Object.entries(entryTypes)) writeFileSync(join(tmp, 'js', `${name}.d.ts`), text + '\n');
+  // hessgen/client: ambient types for `.hess?gpu` imports (types only).
+  writeFileSync(join(tmp, 'js', 'client.d.ts'), readFileSync(join(root, 'compiler', 'plugin', 'client.d.ts'), 'utf8'));
 }
 
 // Move in file by file (a rename replaces a file atomically), chunks before the entries that

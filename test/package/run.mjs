@@ -97,6 +97,7 @@ try {
   const allowed = (p) => p === 'package.json' || p === 'README.md' || p === 'LICENSE' || p === 'bin/hessgen.mjs' || p.startsWith('dist/');
   check('only package.json, README.md, LICENSE, bin/hessgen.mjs and dist/ are packed', files.every(allowed), files.filter((f) => !allowed(f)).join(', '));
   const targets = Object.values(pkg.exports).flatMap((e) => (typeof e === 'string' ? [e] : Object.values(e))).map((p) => p.replace(/^\.\//, ''));
+  check("exports: hessgen, runtime, client, vite, esbuild, rollup, webpack (each with types)", ['.', './runtime', './client', './vite', './esbuild', './rollup', './webpack'].every((k) => pkg.exports[k]?.types !== undefined));
   const required = ['LICENSE', 'README.md', 'package.json', 'bin/hessgen.mjs', 'dist/cli.js', 'dist/THIRD-PARTY-LICENSES.md', ...targets];
   const missing = required.filter((f) => !files.includes(f));
   check('every exports target, the bin and the licences are packed', missing.length === 0, missing.join(', '));
@@ -192,8 +193,16 @@ export { f, H, all, g, first };
 `);
   // gpu.ts: the GPU module and hessgen/runtime, typed with WebGPU's types (@webgpu/types, which
   // itself builds on the DOM lib's; without DOM, skipLibCheck lets them be).
-  write('src/gpu.ts', `import { createKernels, type Kernels, type Data } from '../gen/net.gpu.js';
+  write('src/gpu.ts', `/// <reference types="hessgen/client" />
+import { createKernels, type Kernels, type Data } from '../gen/net.gpu.js';
+import * as viaPlugin from '../web/net.hess?gpu';
 import { newtonSolve, requestDevice } from 'hessgen/runtime';
+export async function pluginKernels(device: GPUDevice): Promise<viaPlugin.Kernels> {
+  const k = await viaPlugin.createKernels(device);
+  // @ts-expect-error: hessian takes θ
+  await k.hessian('θ');
+  return k;
+}
 export async function gpuHessian(theta: Float64Array, data: Data): Promise<Float32Array> {
   const { device } = await requestDevice();
   const kernels: Kernels = await createKernels(device);
