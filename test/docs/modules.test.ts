@@ -89,6 +89,7 @@ describe('docs/modules.md', () => {
         const last = printed[printed.length - 1]!;
         // What the comments of two examples promise.
         if (s.code.includes('// 0 0 802')) expect(last.map((v) => Math.abs(Number(v)))).toEqual([0, 0, 802]);
+        if (s.code.includes('hvp(theta, data, v)')) expect(last[0]).toBeLessThan(1e-12);
         if (s.code.includes('newtonSolve(')) {
           expect(last[0]).toBe('converged');
           expect(last[2]).toBeLessThan(1e-20);
@@ -127,7 +128,15 @@ describe('docs/modules.md', () => {
       thrown(() => m.hessian!(theta, { X, t: [1, 0] }, new Array(16).fill(0))),
       thrown(() => m.gradient!(theta, { X, t: [1, 0] }, theta)),
       thrown(() => m.hessian!(theta, { X: shared.subarray(10, 16), t: [1, 0] }, shared.subarray(0, 16))),
+      thrown(() => m.hvp!(theta, { X, t: [1, 0] }, [1, 2, 3])),
+      thrown(() => m.hvp!(theta, { X, t: [1, 0] }, shared.subarray(0, 4), shared.subarray(2, 6))),
     ];
     expect(got).toEqual(listed);
+    // And the one Error the page quotes outside the list.
+    const ev = (m.createEvaluator!() as { value(t: unknown, d: unknown): number; dispose(): void });
+    ev.dispose();
+    const quoted = /`(hessgen logreg: this evaluator was disposed)`/.exec(markdown)?.[1];
+    expect(quoted).toBeDefined();
+    expect(() => ev.value(theta, { X, t: [1, 0] })).toThrow(new Error(quoted));
   });
 });
