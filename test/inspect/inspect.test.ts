@@ -174,7 +174,12 @@ describe('cost model', () => {
     const r = report(example('logreg'), 'l.hess', { N: 64 });
     expect(r.cost.dims).toEqual([{ name: 'N', value: 64, given: true }]);
     expect(report(example('logreg'), 'l.hess').cost.dims).toEqual([{ name: 'N', value: 1000, given: false }]);
-    expect(r.cost.outputBytes).toEqual({ value: 8, gradient: 8 * r.n, hessian: 8 * r.n * r.n });
+    expect(r.cost.outputBytes).toMatchObject({ value: 8, gradient: 8 * r.n, hessian: 8 * r.n * r.n });
+    // H·v and diag(H), where the compiler provides them, are n values each.
+    for (const extra of ['hvp', 'hessianDiagonal'] as const) {
+      const has = r.cost.entries.some((e) => e.entry === extra);
+      expect(r.cost.outputBytes[extra]).toBe(has ? 8 * r.n : undefined);
+    }
   });
 });
 
