@@ -12,7 +12,7 @@
 //   4. `vite build` with the plugin: `.hess` and `.hess?gpu` in the bundle, a broken model fails
 //      with file:line:column
 //   5. `vite dev` with no extra config: the transformed modules and the runtime are served (200),
-//      and editing the model sends a hot update
+//      editing the model sends a hot update, a broken model reaches the error overlay located
 //   6. a Vitest suite importing `.hess`
 //   7. an esbuild browser bundle of a CPU module: no compiler, no math.js, size checked; a broken
 //      model lands in esbuild's error list with its location
@@ -363,6 +363,16 @@ async function viteDev() {
     check('editing net.hess sends a hot update to the page', update !== undefined, update ? update.type : `payloads: ${JSON.stringify(sent.slice(before)).slice(0, 300)}`);
     const after = await get(cpuUrl ?? '/net.hess?import');
     check('the edited model is served recompiled', after.status === 200 && after.text !== cpu.text);
+    // A compile error reaches the page's error overlay with the model's file, line and column.
+    const beforeError = sent.length;
+    writeFileSync(join(root, 'net.hess'), BROKEN);
+    // Once the server has seen the change (it tells the page to reload), the page asks again.
+    const errorDeadline = Date.now() + 10_000;
+    while (Date.now() < errorDeadline && !sent.slice(beforeError).some((p) => p?.type === 'update' || p?.type === 'full-reload')) await new Promise((res) => setTimeout(res, 50));
+    await get(cpuUrl ?? '/net.hess?import');
+    while (Date.now() < errorDeadline && !sent.slice(beforeError).some((p) => p?.type === 'error')) await new Promise((res) => setTimeout(res, 50));
+    const overlay = sent.slice(beforeError).find((p) => p?.type === 'error')?.err;
+    check('a broken model goes to the error overlay located (net.hess:7:28)', overlay !== undefined && /(^|\/)net\.hess:7:28: error: unknown name/.test(overlay.message) && overlay.loc?.line === 7 && overlay.loc?.file?.endsWith('net.hess') && overlay.frame?.includes('^'), JSON.stringify(overlay ?? null).slice(0, 300));
     writeFileSync(join(root, 'net.hess'), MODEL);
   } finally {
     await server.close();
