@@ -64,6 +64,8 @@ Options:
                     with its .d.ts (model.js + model.d.ts, model.gpu.js + model.gpu.d.ts)
   --types           also write model.d.hess.ts beside each model.hess, so that
                     TypeScript (allowArbitraryExtensions) types import './model.hess'
+  --outputs <list>  which outputs beside value, gradient and hessian (always there):
+                    hvp, hessianDiagonal (default: all)
   --config <file>   the config file to read instead of ./hessgen.config.json
   --check           write nothing; exit 1 and name the files that are missing or out
                     of date (for CI)
@@ -105,7 +107,7 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
         io.stdout(version());
         return 0;
       case 'build': {
-        const settings: BuildSettings = { emit: command.emit, types: command.types };
+        const settings: BuildSettings = { emit: command.emit, types: command.types, ...(command.outputs ? { outputs: command.outputs } : {}) };
         if (command.mode === 'watch') return await runWatch(command.inputs, command.out, command.targets, io, settings);
         return await runBuild(command.inputs, command.out, command.targets, command.mode === 'check', io, settings);
       }
@@ -113,7 +115,7 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
         const config = await loadConfig(io.cwd, command.config);
         const { inputs, out } = configPaths(config, io.cwd);
         const targets = command.targets ?? config.targets;
-        const settings: BuildSettings = { emit: command.emit ?? config.emit, types: command.types ?? config.types };
+        const settings: BuildSettings = { emit: command.emit ?? config.emit, types: command.types ?? config.types, ...(command.outputs ? { outputs: command.outputs } : {}) };
         if (command.mode === 'watch') return await runWatch(inputs, out, targets, io, settings);
         return await runBuild(inputs, out, targets, command.mode === 'check', io, settings);
       }

@@ -26,10 +26,14 @@ import {
 
 export { HESSIAN_WINDOWS, TILE, TILE_K, WORKGROUP };
 
-/** The outputs the GPU target implements (its programs are lowered with these only). */
-export const GPU_OUTPUTS: readonly OutputKind[] = ['value', 'gradient', 'hessian'];
+/**
+ * The outputs the GPU target implements (its programs are lowered with these only). H·v and the
+ * diagonal are written into the gradient's binding, and the direction v rides in θ's, after θ
+ * (n floats on): the layout keeps its eight storage bindings.
+ */
+export const GPU_OUTPUTS: readonly OutputKind[] = ['value', 'gradient', 'hessian', 'hvp', 'hessianDiagonal'];
 /** Its entry points. */
-const GPU_ENTRIES: readonly Entry[] = ['value', 'gradient', 'hessian', 'evaluate'];
+const GPU_ENTRIES: readonly Entry[] = ['value', 'gradient', 'hessian', 'evaluate', 'hvp', 'hessianDiagonal'];
 
 /** One dispatch (one shader): plain units side by side, or a tiled product. */
 export interface GpuDispatch {
@@ -131,6 +135,7 @@ export function emitWgsl(p: Program): GpuProgram {
   if (p.outputs.some((o) => !GPU_OUTPUTS.includes(o))) throw new Error(`internal: the GPU target has no ${p.outputs.filter((o) => !GPU_OUTPUTS.includes(o)).join(', ')}`);
   const entries = {} as Record<Entry, GpuStep[]>;
   for (const e of GPU_ENTRIES) {
+    if ((e === 'hvp' || e === 'hessianDiagonal') && !p.outputs.includes(e)) continue;
     const s = p.entries[e];
     // The GPU holds the whole batch at once: the chunk loop of the CPU target becomes one pass.
     const steps = [
@@ -679,9 +684,14 @@ class Writer {
       this.used.add('value');
       return { array: 'value', index: `prob${plus}` };
     }
-    if (buf === 'gradient') {
+    if (buf === 'gradient' || buf === 'hvp' || buf === 'hessianDiagonal') {
       this.used.add('gradient');
       return { array: 'gradient', index: `prob * ${this.ctx.n}${plus}` };
+    }
+    if (buf === 'v') {
+      // The direction of H·v: in θ's binding, after θ.
+      this.used.add('theta');
+      return { array: 'theta', index: `prob * P.${THETA_STRIDE_FIELD} + ${this.ctx.n}${plus}` };
     }
     const d = this.ctx.dataIndex.get(buf);
     if (d !== undefined) {

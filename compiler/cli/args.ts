@@ -1,5 +1,5 @@
 // Command-line parsing: argv -> a command, or a UsageError with a message a user can act on.
-import type { Emit, Target } from '../index.ts';
+import { OUTPUT_KINDS, type Emit, type OutputKind, type Target } from '../index.ts';
 import { UsageError } from './errors.ts';
 
 /** Every target, in the order outputs are produced and listed. */
@@ -18,6 +18,8 @@ export type Command =
       readonly mode: Mode;
       readonly emit: Emit;
       readonly types: boolean;
+      /** --outputs: value, gradient, hessian always; hvp, hessianDiagonal when listed (all when absent). */
+      readonly outputs?: readonly OutputKind[];
     }
   /** `hessgen build` without models or --out: hessgen.config.json (or --config) says what to build. */
   | {
@@ -28,9 +30,10 @@ export type Command =
       readonly targets?: readonly Target[];
       readonly emit?: Emit;
       readonly types?: true;
+      readonly outputs?: readonly OutputKind[];
     };
 
-const BUILD_FLAGS = ['--out', '--target', '--emit', '--types', '--config', '--check', '--watch', '--help', '--version'];
+const BUILD_FLAGS = ['--out', '--target', '--emit', '--types', '--outputs', '--config', '--check', '--watch', '--help', '--version'];
 const COMMANDS = ['build', 'inspect', 'help'];
 
 export function parseArgs(argv: readonly string[]): Command {
@@ -59,6 +62,7 @@ function parseBuild(args: readonly string[]): Command {
   let out: string | undefined;
   let targetText: string | undefined;
   let emitText: string | undefined;
+  let outputsText: string | undefined;
   let config: string | undefined;
   let types = false;
   let check = false;
@@ -109,6 +113,10 @@ function parseBuild(args: readonly string[]): Command {
         noValue();
         types = true;
         break;
+      case '--outputs':
+        if (outputsText !== undefined) throw new UsageError('--outputs is given more than once');
+        outputsText = takeValue('a list of outputs', OUTPUT_KINDS.join(','));
+        break;
       case '--config':
         if (config !== undefined) throw new UsageError('--config is given more than once');
         config = takeValue('a file', 'hessgen.config.json');
@@ -132,6 +140,7 @@ function parseBuild(args: readonly string[]): Command {
   if (check && watch) throw new UsageError('--check and --watch cannot be used together');
   const mode: Mode = check ? 'check' : watch ? 'watch' : 'build';
   const emit = emitText === undefined ? undefined : parseEmit(emitText);
+  const outputs = outputsText === undefined ? undefined : parseOutputs(outputsText);
   if (inputs.length === 0 && out === undefined) {
     return {
       kind: 'build-config',
@@ -140,13 +149,26 @@ function parseBuild(args: readonly string[]): Command {
       ...(targetText !== undefined ? { targets: parseTargets(targetText) } : {}),
       ...(emit !== undefined ? { emit } : {}),
       ...(types ? { types } : {}),
+      ...(outputs !== undefined ? { outputs } : {}),
     };
   }
   if (config !== undefined) throw new UsageError('--config cannot be combined with models or --out on the command line (the file names them)');
   if (inputs.length === 0) throw new UsageError('no models given: name .hess files or folders to build');
   if (out === undefined) throw new UsageError('missing --out <folder> (where the generated files go)');
   const targets = targetText === undefined ? (['ts'] as const) : parseTargets(targetText);
-  return { kind: 'build', inputs, out, targets, mode, emit: emit ?? 'ts', types };
+  return { kind: 'build', inputs, out, targets, mode, emit: emit ?? 'ts', types, ...(outputs !== undefined ? { outputs } : {}) };
+}
+
+/** `value,gradient,hvp`...: OUTPUT_KINDS names (any order, spaces around commas, repeats ignored). */
+export function parseOutputs(text: string): OutputKind[] {
+  const wanted = new Set<string>();
+  for (const raw of text.split(',')) {
+    const part = raw.trim();
+    if (part === '') throw new UsageError(`--outputs '${text}' has an empty name (expected some of ${OUTPUT_KINDS.join(', ')})`);
+    if (!(OUTPUT_KINDS as readonly string[]).includes(part)) throw new UsageError(`unknown output '${part}'${suggest(part, OUTPUT_KINDS, '')} (expected some of ${OUTPUT_KINDS.join(', ')})`);
+    wanted.add(part);
+  }
+  return OUTPUT_KINDS.filter((o) => wanted.has(o));
 }
 
 /** `ts` or `js`. */

@@ -1,7 +1,7 @@
 // One model through the compiler: source -> the files it should produce (or its diagnostics).
 import { dirname, join } from 'node:path';
 import type { Diagnostic } from '../1-parse/diagnostics.ts';
-import { compile } from '../index.ts';
+import { compile, type OutputKind } from '../index.ts';
 import type { Emit, Target } from '../index.ts';
 import { InternalError, firstLine } from './errors.ts';
 import type { ModelInput } from './inputs.ts';
@@ -26,6 +26,8 @@ export type ModelBuild =
 export interface BuildSettings {
   readonly emit?: Emit;
   readonly types?: boolean;
+  /** `--outputs`: the outputs the modules provide (compile's `outputs`); all when absent. */
+  readonly outputs?: readonly OutputKind[];
 }
 
 export interface OutFolder {

@@ -11,7 +11,7 @@ import {
 
 export type Dim = number | string;
 export type Step = { readonly clear: string } | { readonly unit: string };
-export type EntryName = 'value' | 'gradient' | 'hessian' | 'evaluate';
+export type EntryName = 'value' | 'gradient' | 'hessian' | 'evaluate' | 'hvp' | 'hessianDiagonal';
 
 export interface GpuPlan {
   readonly n: number;
@@ -29,7 +29,8 @@ export interface GpuPlan {
     /** The uniform fields its shader's Params struct holds, in order (all 32-bit). */
     readonly fields: readonly string[];
   }[];
-  readonly entries: Readonly<Record<EntryName, readonly Step[]>>;
+  /** Steps of each entry point; hvp and hessianDiagonal only in modules built with them. */
+  readonly entries: Readonly<Record<'value' | 'gradient' | 'hessian' | 'evaluate', readonly Step[]>> & { readonly hvp?: readonly Step[]; readonly hessianDiagonal?: readonly Step[] };
 }
 
 export interface ModelInfo {
@@ -42,6 +43,10 @@ export interface Kernels<D> {
   evaluate(theta: ArrayLike<number>): Promise<{ value: number; gradient: Float32Array; hessian: Float32Array }>;
   hessian(theta: ArrayLike<number>, out?: Float32Array): Promise<Float32Array>;
   hessianBatch(thetas: ArrayLike<number>, out?: Float32Array): Promise<Float32Array>;
+  /** H·v at θ (v laid out like θ), without forming H; into `out` when given. */
+  hvp(theta: ArrayLike<number>, v: ArrayLike<number>, out?: Float32Array): Promise<Float32Array>;
+  /** The Hessian's diagonal at θ, without forming H; into `out` when given. */
+  hessianDiagonal(theta: ArrayLike<number>, out?: Float32Array): Promise<Float32Array>;
   evaluateBatch(thetas: ArrayLike<number>): Promise<{ values: Float32Array; gradients: Float32Array; hessians: Float32Array }>;
   hessianBuffer(theta: ArrayLike<number>): Promise<GPUBuffer>;
   hessianBatchBuffer(thetas: ArrayLike<number>): Promise<GPUBuffer>;
@@ -284,6 +289,31 @@ class Engine<D> implements Kernels<D> {
     });
   }
 
+  hvp(theta: ArrayLike<number>, v: ArrayLike<number>, out?: Float32Array): Promise<Float32Array> {
+    const n = this.n;
+    if (v == null || typeof v.length !== 'number') throw new RangeError(`v: expected an array of length ${n}`);
+    if (v.length !== n) throw new RangeError(`v has length ${v.length}, expected ${n}`);
+    if (theta == null || typeof theta.length !== 'number' || theta.length !== n) throw new RangeError(`theta has length ${theta?.length}, expected ${n}`);
+    this.output('hvp', n, out);
+    // θ and v in θ's binding, one after the other (the kernels read v from n on).
+    const both = new Float32Array(2 * n);
+    both.set(Float32Array.from(theta));
+    both.set(Float32Array.from(v), n);
+    return this.serial(async () => {
+      await this.run('hvp', both, false, undefined, 2 * n);
+      return this.readInto('gradient', n, out);
+    });
+  }
+
+  hessianDiagonal(theta: ArrayLike<number>, out?: Float32Array): Promise<Float32Array> {
+    this.output('hessianDiagonal', this.n, out);
+    const snap = snapshot(theta);
+    return this.serial(async () => {
+      await this.run('hessianDiagonal', snap, false);
+      return this.readInto('gradient', this.n, out);
+    });
+  }
+
   hessianBuffer(theta: ArrayLike<number>): Promise<GPUBuffer> {
     const snap = snapshot(theta);
     return this.serial(async () => {
@@ -361,15 +391,17 @@ class Engine<D> implements Kernels<D> {
   }
 
   /** Checks θ, sizes the buffers, then encodes and submits every step of an entry point; returns B. */
-  private async run(entry: EntryName, thetas: ArrayLike<number>, batch: boolean, out?: Float32Array): Promise<number> {
+  private async run(entry: EntryName, thetas: ArrayLike<number>, batch: boolean, out?: Float32Array, thetaLength?: number): Promise<number> {
     this.alive();
     const name = this.model.name;
     const n = this.n;
-    const { B, thetaShared } = this.problems(thetas, batch);
+    if (this.plan.entries[entry] === undefined) throw new Error(`hessgen ${name}: this module was built without ${entry} (see the outputs option)`);
+    // (θ with the direction of H·v after it: one problem.)
+    const { B, thetaShared } = thetaLength === undefined ? this.problems(thetas, batch) : this.problems(Array.prototype.slice.call(thetas, 0, n) as number[], false);
     // A wrong output array is an error before any work.
     this.output('hessian', B * n * n, out);
     const plan = this.schedule(entry, B, thetaShared);
-    this.ensure('theta', (thetaShared ? 1 : B) * n);
+    this.ensure('theta', thetaLength ?? (thetaShared ? 1 : B) * n);
     this.write('theta', thetas instanceof Float32Array ? thetas : Float32Array.from(thetas));
     const hess = this.hess!;
     if (this.uniformHolds !== plan) {
@@ -455,7 +487,9 @@ class Engine<D> implements Kernels<D> {
     this.ensure('temp', tempTotal);
     this.ensure('value', B);
     this.ensure('gradient', B * n);
-    const hess = this.ensureHessian(hessLen);
+    // Only the entries that write the Hessian size it (H·v and the diagonal must not allocate n²).
+    const writesHessian = entry === 'hessian' || entry === 'evaluate';
+    const hess = writesHessian || this.hess === null ? this.ensureHessian(writesHessian ? hessLen : 1) : this.hess;
     if (have) {
       this.ensureBytes('uniform', have.uniforms.byteLength, UNIFORM | COPY_DST);
       return have;
@@ -484,10 +518,10 @@ class Engine<D> implements Kernels<D> {
     // Clearing the Hessian: each part (a number stands for a part).
     const clearHessian: Op[] = hess.parts.map((_, k) => ({ clear: k, offset: 0, size: Math.min(hess.partLen, hessLen - k * hess.partLen) }));
     if (entry === 'value' || entry === 'evaluate') ops.push({ clear: 'value', offset: 0, size: B });
-    if (entry === 'gradient' || entry === 'evaluate') ops.push({ clear: 'gradient', offset: 0, size: B * n });
+    if (entry === 'gradient' || entry === 'evaluate' || entry === 'hvp' || entry === 'hessianDiagonal') ops.push({ clear: 'gradient', offset: 0, size: B * n });
     if (entry === 'hessian' || entry === 'evaluate') ops.push(...clearHessian);
     const maxGroups = this.device.limits.maxComputeWorkgroupsPerDimension;
-    for (const step of this.plan.entries[entry]) {
+    for (const step of this.plan.entries[entry] ?? []) {
       if ('clear' in step) {
         const k = this.tempIndex.get(step.clear);
         if (k !== undefined) ops.push({ clear: 'temp', offset: temps[k]!.off, size: B * temps[k]!.size });
@@ -661,6 +695,13 @@ class Engine<D> implements Kernels<D> {
       const start = k * h.partLen;
       await this.copyOut(h.parts[k]!, result.subarray(start, Math.min(h.length, start + h.partLen)));
     }
+    return result;
+  }
+
+  /** `elements` floats of a buffer back into `out` (or a new array). */
+  private async readInto(role: Role, elements: number, out?: Float32Array): Promise<Float32Array> {
+    const result = out ?? new Float32Array(elements);
+    await this.copyOut(this.buffers.get(role)!, result);
     return result;
   }
 

@@ -1,7 +1,8 @@
-// compile's `outputs` option: value, gradient and Hessian always; hvp and hessianDiagonal in the
-// CPU module when chosen (all by default); the GPU module has neither yet.
+// compile's `outputs` option: value, gradient and Hessian always; hvp and hessianDiagonal when
+// chosen (all by default), in both targets.
 import { describe, expect, it } from 'vitest';
 import { compile, OUTPUT_KINDS, type OutputKind } from '../../compiler/index.ts';
+import { parseArgs } from '../../compiler/cli/args.ts';
 import { ONCE_MODEL } from './clashing-models.ts';
 
 const code = (outputs: readonly OutputKind[] | undefined, target: 'ts' | 'wgsl' = 'ts'): string => {
@@ -21,12 +22,19 @@ describe('compile outputs', () => {
     expect(exported(code(['hvp']))).toEqual(['createEvaluator', 'evaluate', 'gradient', 'hessian', 'hvp', 'value']);
     expect(code(['hessianDiagonal'])).not.toContain('k_hvp_');
   });
-  it('the GPU module has neither yet', () => {
-    const gpu = code(undefined, 'wgsl');
-    expect(gpu).not.toContain('hvp');
-    expect(gpu).not.toContain('hdiag');
+  it('in the GPU module too', () => {
+    const entries = (src: string) => /^ {2}entries: \{\n([\s\S]*?)\n {2}\},/m.exec(src)![1]!.match(/^ {4}(\w+): \[/gm)!.map((x) => x.trim().slice(0, -3));
+    expect(entries(code(undefined, 'wgsl'))).toEqual(['value', 'gradient', 'hessian', 'evaluate', 'hvp', 'hessianDiagonal']);
+    expect(entries(code(['value'], 'wgsl'))).toEqual(['value', 'gradient', 'hessian', 'evaluate']);
+    expect(code(['hvp'], 'wgsl')).not.toContain('hdiag_');
   });
   it('an unknown output is a RangeError', () => {
     expect(() => code(['jacobian' as OutputKind])).toThrow(RangeError);
+  });
+  it('on the command line: --outputs', () => {
+    const cmd = parseArgs(['build', 'm.hess', '--out', 'gen', '--outputs', 'hvp, value,hvp']);
+    expect(cmd.kind === 'build' && cmd.outputs).toEqual(['value', 'hvp']);
+    expect(() => parseArgs(['build', 'm.hess', '--out', 'gen', '--outputs', 'hvpp'])).toThrow(/unknown output 'hvpp'.*hvp/);
+    expect(() => parseArgs(['build', 'm.hess', '--out', 'gen', '--outputs', 'hvp', '--outputs', 'value'])).toThrow(/more than once/);
   });
 });
