@@ -179,7 +179,7 @@ export function emitTerms(parts: readonly Term[], target: Target, body: Stmt[], 
   const sumNest = (d: number): Stmt[] => {
     if (d === order.length) return products.map((p): Stmt => ({ k: 'update', name: p.acc, op: '+', value: p.innerProd }));
     const r = t.ranges.get(order[d]!)!;
-    return [{ k: 'for', v: names.get(order[d]!)!, from: num(r.lo), to: extentExpr(r.hi), body: [...pre[d]!, ...sumNest(d + 1)] }];
+    return [{ k: 'for', kind: 'reduction', v: names.get(order[d]!)!, from: num(r.lo), to: extentExpr(r.hi), body: [...pre[d]!, ...sumNest(d + 1)] }];
   };
   const build = (d: number): Stmt[] => {
     if (d === L) {
@@ -215,7 +215,7 @@ export function emitTerms(parts: readonly Term[], target: Target, body: Stmt[], 
       ];
       return [{ k: 'forStep', v, from: from(d, r.lo), to: extentExpr(r.hi), step: 4, body: main, rest: loopBody }];
     }
-    return [{ k: 'for', v, from: from(d, r.lo), to: extentExpr(r.hi), body: loopBody }];
+    return [{ k: 'for', kind: 'parallel', v, from: from(d, r.lo), to: extentExpr(r.hi), body: loopBody }];
   };
   const nest = build(0);
   body.push({ k: 'block', body: [...outer, ...nest], comment: parts.map((p) => termText(p, target.buf, names)).join('\n') });

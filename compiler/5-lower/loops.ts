@@ -22,8 +22,15 @@ export type Expr =
   /** The larger of two integers (loop bounds). */
   | { readonly k: 'max'; readonly a: Expr; readonly b: Expr };
 
+/**
+ * What a loop is, so that a target can map it without guessing: `parallel` runs over output
+ * coordinates (iterations write distinct outputs: GPU threads), `reduction` runs over a summed or
+ * maximized index (iterations meet in one accumulator), `sequential` must run in order.
+ */
+export type LoopKind = 'parallel' | 'reduction' | 'sequential';
+
 export type Stmt =
-  | { readonly k: 'for'; readonly v: string; readonly from: Expr; readonly to: Expr; readonly body: Stmt[] }
+  | { readonly k: 'for'; readonly kind: LoopKind; readonly v: string; readonly from: Expr; readonly to: Expr; readonly body: Stmt[] }
   /** An immutable local: integer (index arithmetic) or float. */
   | { readonly k: 'let'; readonly name: string; readonly int: boolean; readonly value: Expr }
   /** A mutable float local (accumulator). */

@@ -12,7 +12,7 @@ import { contract, packSides } from '../4-simplify/contract.ts';
 import { bufName, dataBase, extentExpr, stridesOf } from './indexing.ts';
 import { streamBatch, type KernelInfo } from './batch.ts';
 import { emitTerms, fuseTerms, type NestContext, type Target } from './loop-nest.ts';
-import { add, int, mul, num, OUTPUT_KINDS, UniqueNames, type Buffer, type OutputKind, type Entry, type Expr, type Kernel, type KernelId, type Program, type Schedule, type Stmt, type Write } from './loops.ts';
+import { add, int, mul, num, OUTPUT_KINDS, UniqueNames, type Buffer, type LoopKind, type OutputKind, type Entry, type Expr, type Kernel, type KernelId, type Program, type Schedule, type Stmt, type Write } from './loops.ts';
 
 export interface LowerInput {
   /** The model's name and its data declarations (in order), for the program's layout. */
@@ -134,14 +134,14 @@ export function lower(input: LowerInput): Program {
     if (axis === null || shape.length <= 1) {
       body.push(
         { k: 'var', name: 'm', value: num(-Infinity) },
-        ...nest(vars, shape, [{ k: 'update', name: 'm', op: 'max', value: load }]),
+        ...nest(vars, shape, [{ k: 'update', name: 'm', op: 'max', value: load }], 'reduction'),
         { k: 'store', buf, index: num(0), value: { k: 'local', name: 'm' }, accumulate: false },
       );
     } else {
       const keep = axis === 0 ? 1 : 0;
-      const innerLoop: Stmt = { k: 'for', v: vars[axis]!, from: num(0), to: extentExpr(shape[axis]!), body: [{ k: 'update', name: 'm', op: 'max', value: load }] };
+      const innerLoop: Stmt = { k: 'for', kind: 'reduction', v: vars[axis]!, from: num(0), to: extentExpr(shape[axis]!), body: [{ k: 'update', name: 'm', op: 'max', value: load }] };
       body.push({
-        k: 'for', v: vars[keep]!, from: num(0), to: extentExpr(shape[keep]!),
+        k: 'for', kind: 'parallel', v: vars[keep]!, from: num(0), to: extentExpr(shape[keep]!),
         body: [{ k: 'var', name: 'm', value: num(-Infinity) }, innerLoop, { k: 'store', buf, index: int(vars[keep]!), value: { k: 'local', name: 'm' }, accumulate: false }],
       });
     }
@@ -181,7 +181,7 @@ export function lower(input: LowerInput): Program {
     });
     const what = members.map((m, k) => `${bufName(m)} = ${fnText(fns[k]!)}`).join(', ');
     const writes: Write[] = members.map((m) => ({ buf: bufName(m), block: '' }));
-    define({ id, name: names.get(`map${arg.id}`), comment: `${what} of ${bufName(arg)}${shapeText(arg.shape)}`, writes, body: nest(vars, arg.shape, inner) });
+    define({ id, name: names.get(`map${arg.id}`), comment: `${what} of ${bufName(arg)}${shapeText(arg.shape)}`, writes, body: nest(vars, arg.shape, inner, 'parallel') });
   }
 
   // ---- outputs -------------------------------------------------------------------------------
@@ -385,9 +385,9 @@ function linExprOfNames(vars: readonly string[], strides: readonly Expr[], base:
   return e;
 }
 
-function nest(vars: readonly string[], shape: readonly Dim[], inner: Stmt[]): Stmt[] {
+function nest(vars: readonly string[], shape: readonly Dim[], inner: Stmt[], kind: LoopKind): Stmt[] {
   let body = inner;
-  for (let k = vars.length - 1; k >= 0; k--) body = [{ k: 'for', v: vars[k]!, from: num(0), to: extentExpr(shape[k]!), body }];
+  for (let k = vars.length - 1; k >= 0; k--) body = [{ k: 'for', kind, v: vars[k]!, from: num(0), to: extentExpr(shape[k]!), body }];
   return body;
 }
 

@@ -190,7 +190,8 @@ function analyzeUnit(name: string, k: Kernel, body: Stmt[]): Unit {
   for (;;) {
     const last = cur[cur.length - 1];
     const before = cur.slice(0, -1);
-    const loop = last && (last.k === 'for' || last.k === 'forStep') ? last : null;
+    // (The lowering says which loops run over outputs; a forStep is an unrolled one.)
+    const loop = last && ((last.k === 'for' && last.kind === 'parallel') || last.k === 'forStep') ? last : null;
     if (!loop || !before.every((st) => st.k === 'let' || st.k === 'skipIfLess') || !isExtent(loop.to)) break;
     // (A forStep's `rest` is its body for one v: the GPU does not unroll.)
     levels.push({ v: loop.v, from: loop.from, to: loop.to, pre: before });

@@ -93,7 +93,7 @@ minimize sum(logsumexp(Z, 2)) - sum(Y .* Z)
 });
 
 describe('cost model', () => {
-  const forLoop = (v: string, from: Expr, to: Expr, body: Stmt[]): Stmt => ({ k: 'for', v, from, to, body });
+  const forLoop = (v: string, from: Expr, to: Expr, body: Stmt[]): Stmt => ({ k: 'for', kind: 'parallel', v, from, to, body });
   const num = (v: number): Expr => ({ k: 'num', v });
   const int = (name: string): Expr => ({ k: 'int', name });
   const load = (buf: string): Expr => ({ k: 'load', buf, index: num(0) });
