@@ -3,3 +3,4 @@ export { createEngine, type EngineOptions, type GpuPlan, type Kernels, type Mode
 export { checkData, type DataLayout } from './gpu/data.ts';
 export { requestDevice, deviceFromAdapter, limitsFor, describeAdapter, type DeviceOptions, type GpuContext } from './gpu/device.ts';
 export { newtonSolve, choleskyShifted, choleskySolve } from './newton.ts';
+export { newtonCgSolve, type HvpObjective, type NewtonCgOptions, type NewtonCgResult } from './newton-cg.ts';
