@@ -74,6 +74,26 @@ for (const name of [...packages].sort()) {
 }
 writeFileSync(join(tmp, 'js', 'THIRD-PARTY-LICENSES.md'), notices.join('\n'));
 
+// The runtime's optional `import('webgpu')` (Node only, runtime/gpu/device.ts) must stay a
+// run-time import in the bundles users make of it. The source names the package through a
+// variable (with Vite's ignore comment), but minifying folds the variable into a literal and
+// drops the comment: Rollup then warns about an unresolved dependency (or, with
+// `webgpu` installed, tries to bundle its native addon) and webpack about a missing module.
+// Put back a variable (a hoisted `var`, which no bundler resolves) and the comments.
+{
+  const literal = 'import("webgpu")';
+  const js = listFiles(join(tmp, 'js')).filter((f) => f.endsWith('.js'));
+  const holders = js.filter((f) => readFileSync(join(tmp, 'js', f), 'utf8').includes(literal));
+  const text = holders.length === 1 ? readFileSync(join(tmp, 'js', holders[0]), 'utf8') : '';
+  if (holders.length !== 1 || text.split(literal).length !== 2) {
+    rmSync(tmp, { recursive: true, force: true });
+    console.error(`build-dist: expected one ${literal} in the runtime, found it in ${holders.length} file(s)`);
+    process.exit(1);
+  }
+  const kept = text.replace(literal, 'import(/* webpackIgnore: true */ /* @vite-ignore */ WEBGPU_PACKAGE)');
+  writeFileSync(join(tmp, 'js', holders[0]), `${kept.trimEnd()}\nvar WEBGPU_PACKAGE="webgpu";\n`);
+}
+
 if (!jsOnly) {
   const tsc = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.build.json'), '--outDir', join(tmp, 'js', 'types')], { stdio: 'inherit' });
   if (tsc.status !== 0) {

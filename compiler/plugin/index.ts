@@ -59,24 +59,24 @@ export const unpluginFactory: UnpluginFactory<HessgenPluginOptions | undefined> 
       const wanted = parseId(id);
       if (wanted === undefined) return null;
       this.addWatchFile(wanted.file);
-      const source = await readFile(wanted.file, 'utf8');
-      // Paths in messages and headers relative to the working directory, as the CLI shows them.
-      const shown = relative(process.cwd(), wanted.file).split('\\').join('/') || basename(wanted.file);
-      const result = compile(source, shown, { targets: [wanted.gpu ? 'wgsl' : 'ts'], emit: 'js', types: writeTypes && !wanted.gpu });
-      if (!result.ok) {
-        const error = new HessCompileError(wanted.file, result.diagnostics);
-        if (meta.framework === 'esbuild') {
-          // esbuild lists each error with its location; the others stop at the first thrown one.
-          for (const d of result.diagnostics) this.error({ message: d.message, id: wanted.file, loc: { file: wanted.file, line: d.line, column: d.column - 1 } } as never);
-          return 'export {};\n'; // non-empty, or esbuild would look for another loader
+      if (meta.framework === 'webpack' || meta.framework === 'rspack') {
+        // unplugin's webpack loader does not catch a failed load: the rejection would end the
+        // process with a stack. Report it through the loader (a located compile error in webpack's
+        // list, exit status 1) and give the module a body that fails if a bundle is emitted anyway.
+        try {
+          return await loadModel(wanted);
+        } catch (e) {
+          const message = e instanceof Error ? e.message : String(e);
+          this.error({ message } as never);
+          return `throw new Error(${JSON.stringify(message)});\n`;
         }
-        throw error;
       }
-      const types = result.outputs.find((o) => o.kind === 'source-types');
-      if (types !== undefined) await writeIfChanged(join(dirname(wanted.file), types.fileName), types.code);
-      const module = result.outputs.find((o) => o.kind === 'module');
-      if (module === undefined) throw new Error(`hessgen: internal: no module for ${shown}`);
-      return { code: module.code, map: null };
+      return await loadModel(wanted, (diagnostics) => {
+        if (meta.framework !== 'esbuild') return false;
+        // esbuild lists each error with its location; the others stop at the first thrown one.
+        for (const d of diagnostics) this.error({ message: d.message, id: wanted.file, loc: { file: wanted.file, line: d.line, column: d.column - 1 } } as never);
+        return true;
+      });
     },
     esbuild: { loader: 'js' },
     vite: {
@@ -85,6 +85,26 @@ export const unpluginFactory: UnpluginFactory<HessgenPluginOptions | undefined> 
       config: () => ({ optimizeDeps: { exclude: ['hessgen', 'hessgen/runtime'] } }),
     },
   };
+
+  /**
+   * Compiles one model to its JavaScript module (writing net.d.hess.ts beside it); compile errors
+   * are thrown as a HessCompileError unless `report` takes them (then the module is empty).
+   */
+  async function loadModel(wanted: { file: string; gpu: boolean }, report?: (d: readonly Diagnostic[]) => boolean): Promise<{ code: string; map: null }> {
+    const source = await readFile(wanted.file, 'utf8');
+    // Paths in messages and headers relative to the working directory, as the CLI shows them.
+    const shown = relative(process.cwd(), wanted.file).split('\\').join('/') || basename(wanted.file);
+    const result = compile(source, shown, { targets: [wanted.gpu ? 'wgsl' : 'ts'], emit: 'js', types: writeTypes && !wanted.gpu });
+    if (!result.ok) {
+      if (report?.(result.diagnostics)) return { code: 'export {};\n', map: null }; // non-empty, or esbuild would look for another loader
+      throw new HessCompileError(wanted.file, result.diagnostics);
+    }
+    const types = result.outputs.find((o) => o.kind === 'source-types');
+    if (types !== undefined) await writeIfChanged(join(dirname(wanted.file), types.fileName), types.code);
+    const module = result.outputs.find((o) => o.kind === 'module');
+    if (module === undefined) throw new Error(`hessgen: internal: no module for ${shown}`);
+    return { code: module.code, map: null };
+  }
 };
 
 export const unplugin = /* @__PURE__ */ createUnplugin(unpluginFactory);

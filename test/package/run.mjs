@@ -16,9 +16,15 @@
 //   6. a Vitest suite importing `.hess`
 //   7. an esbuild browser bundle of a CPU module: no compiler, no math.js, size checked; a broken
 //      model lands in esbuild's error list with its location
+//   8. Rollup and webpack builds (their CLIs and config files) of an app importing `.hess` and
+//      `.hess?gpu`: the bundle runs in Node from a folder with no node_modules (Hessian against the
+//      hand computation), holds the runtime but no compiler or math.js, and a broken model fails
+//      the build with file:line:column
 //
 // The consumer gets hessgen (and its dependencies) from the tarball; the tools (typescript, vite,
 // vitest, esbuild) are linked from this repository's node_modules rather than downloaded again.
+// Rollup and webpack, which this repository does not use, are installed into the consumer with
+// the tarball, at the exact versions below (from npm's cache when it has them).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -36,6 +42,8 @@ let failures = 0;
 const BUDGET = { packedBytes: 250_000, unpackedBytes: 900_000, files: 100 };
 /** Budget for a browser bundle of one small CPU module (the module itself is a few KB). */
 const BROWSER_BUNDLE_BYTES = 30_000;
+/** The bundlers of section 8, pinned; installed only in the temporary consumer. */
+const BUNDLERS = ['rollup@4.68.8', '@rollup/plugin-node-resolve@16.0.3', 'webpack@5.113.0', 'webpack-cli@7.3.1'];
 
 function section(title) {
   console.log(`\n── ${title}`);
@@ -110,9 +118,11 @@ try {
   section('install the tarball into a fresh project');
   write('package.json', JSON.stringify({ name: 'consumer', private: true, type: 'module' }, null, 2));
   // The local cache first (npm ci filled it); the registry only for what it lacks.
-  let install = run('npm', ['install', '--offline', '--no-audit', '--no-fund', tarball]);
-  if (install.code !== 0) install = run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball]);
-  if (!check('npm install hessgen-*.tgz', install.code === 0, install.code === 0 ? '' : install.out.slice(-2000))) throw new Error('cannot go on without the install');
+  const installStarted = Date.now();
+  let install = run('npm', ['install', '--offline', '--no-audit', '--no-fund', tarball, ...BUNDLERS]);
+  if (install.code !== 0) install = run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball, ...BUNDLERS]);
+  if (!check(`npm install hessgen-*.tgz ${BUNDLERS.join(' ')}`, install.code === 0, install.code === 0 ? '' : install.out.slice(-2000))) throw new Error('cannot go on without the install');
+  console.log(`  (install: ${((Date.now() - installStarted) / 1000).toFixed(1)} s)`);
   check('math.js, esbuild and typescript are not installed with it', !['mathjs', 'esbuild', 'typescript'].some((p) => existsSync(join(consumer, 'node_modules', p))));
   check('@webgpu/types comes with it (the runtime is typed with it)', existsSync(join(consumer, 'node_modules', '@webgpu', 'types', 'package.json')));
   // The tools, linked from this repository (after the install, which would remove them).
@@ -313,6 +323,9 @@ describe('net.hess through the plugin', () => {
   const located = failed?.errors?.find((e) => e.location?.file?.endsWith('net.hess'));
   check("a broken model lands in esbuild's error list with its location", located !== undefined && located.location.line === 7 && located.location.column === 27 && located.text.includes('unknown name'), JSON.stringify(failed?.errors?.[0] ?? null).slice(0, 400));
   writeFileSync(join(consumer, 'web', 'net.hess'), MODEL);
+
+  // ── 8. rollup and webpack ───────────────────────────────────────────────────────────────────
+  bundlers();
 } catch (err) {
   check('the package checks ran to the end', false, err instanceof Error ? (err.stack ?? err.message) : String(err));
 } finally {
@@ -376,5 +389,72 @@ async function viteDev() {
     writeFileSync(join(root, 'net.hess'), MODEL);
   } finally {
     await server.close();
+  }
+}
+
+function bundlers() {
+  const dir = join(consumer, 'bundlers');
+  write('bundlers/net.hess', MODEL);
+  // requestDevice is called to see that the runtime's optional import of the Node `webgpu` package
+  // stayed a run-time import: where no such package exists it must fail with hessgen's message.
+  write('bundlers/app.js', `import { value, hessian, model } from './net.hess';
+import { createKernels, wgsl } from './net.hess?gpu';
+import { requestDevice } from 'hessgen/runtime';
+const data = { X: ${JSON.stringify(X)}, y: ${JSON.stringify(Y)} };
+const theta = ${JSON.stringify(THETA)};
+export const result = {
+  n: model.n, value: value(theta, data), hessian: Array.from(hessian(theta, data)),
+  gpu: typeof createKernels === 'function' && Object.keys(wgsl).length > 0,
+};
+export const device = () => requestDevice().then(() => 'a device', (e) => e.message);
+`);
+  write('bundlers/rollup.config.mjs', `import hessgen from 'hessgen/rollup';
+import { nodeResolve } from '@rollup/plugin-node-resolve';
+export default { input: 'app.js', output: { file: 'out-rollup/app.js', format: 'es' }, plugins: [hessgen(), nodeResolve()] };
+`);
+  write('bundlers/webpack.config.js', `import hessgen from 'hessgen/webpack';
+export default {
+  mode: 'production', entry: './app.js', optimization: { minimize: false },
+  output: { path: new URL('./out-webpack', import.meta.url).pathname, filename: 'app.js', module: true, library: { type: 'module' } },
+  experiments: { outputModule: true }, plugins: [hessgen()],
+};
+`);
+  const { f, H } = reference();
+  const builds = [
+    { name: 'rollup', args: [join(consumer, 'node_modules', 'rollup', 'dist', 'bin', 'rollup'), '-c'], out: 'out-rollup/app.js' },
+    { name: 'webpack', args: [join(consumer, 'node_modules', 'webpack-cli', 'bin', 'cli.js')], out: 'out-webpack/app.js' },
+  ];
+  for (const b of builds) {
+    section(`${b.name} build with hessgen/${b.name}`);
+    const started = Date.now();
+    let r = run(process.execPath, b.args, { cwd: dir, env: { NO_COLOR: '1', FORCE_COLOR: '0' } });
+    if (!check(`${b.name} builds app.js (net.hess and net.hess?gpu)`, r.code === 0, r.code === 0 ? `${Date.now() - started} ms` : r.out.slice(-2000))) continue;
+    check(`no warning about the runtime's optional webgpu import`, !/webgpu/i.test(r.out), /webgpu/i.test(r.out) ? r.out.slice(-800) : '');
+    const bundle = readFileSync(join(dir, b.out), 'utf8');
+    check('the bundle holds both modules and the runtime', bundle.includes('function hessian(') && bundle.includes('@compute') && bundle.includes('createEngine'));
+    check('no compiler and no math.js in the bundle', !bundle.includes('parseDependencies') && !bundle.includes('typed-function') && !bundle.includes('emitTypeScript'));
+    check('the bundle imports nothing (hessgen/runtime bundled)', !/(^|[;\s])import\s*[{*\w"']|(^|[^\w$])require\(/.test(bundle.replace(/\/\/[^\n]*/g, '')));
+    // Run it where no node_modules can be found: the work folder, outside the consumer project.
+    const copy = join(work, `${b.name}-bundle.mjs`);
+    writeFileSync(copy, bundle);
+    r = run(process.execPath, ['--input-type=module', '-e', `const m = await import(${JSON.stringify(pathToFileURL(copy).href)}); console.log(JSON.stringify({ ...m.result, device: await m.device() }));`], { cwd: work });
+    let got = null;
+    try {
+      got = JSON.parse(r.out.trim().split('\n').pop());
+    } catch {
+      check('the bundle runs in Node', false, r.out.slice(-1500));
+    }
+    if (got) {
+      check('the bundle runs in Node: value matches the hand-computed loss', got.n === 3 && Math.abs(got.value - f) <= 1e-12 * Math.max(1, Math.abs(f)), `${got.value} vs ${f}`);
+      check('Hessian matches the hand-computed one', got.hessian.every((h, i) => Math.abs(h - H[i]) <= 1e-12), JSON.stringify(got.hessian));
+      check('the GPU module is there (createKernels, WGSL)', got.gpu === true);
+      check("requestDevice's import of webgpu stayed a run-time import", /no WebGPU here.*npm install webgpu/.test(got.device), got.device);
+    }
+    writeFileSync(join(dir, 'net.hess'), BROKEN);
+    r = run(process.execPath, b.args, { cwd: dir, env: { NO_COLOR: '1', FORCE_COLOR: '0' } });
+    check(`a broken model fails the ${b.name} build with file:line:column and the code frame`, r.code !== 0 && /net\.hess:7:28: error: unknown name/.test(r.out) && r.out.includes('^^'), r.out.slice(-1500));
+    check('… reported by the bundler, not a crash', !/Node\.js v\d|triggerUncaughtException|unhandled/i.test(r.out), r.out.slice(-800));
+    writeFileSync(join(dir, 'net.hess'), MODEL);
+    console.log(`  (${b.name}: ${((Date.now() - started) / 1000).toFixed(1)} s for the two builds and the run)`);
   }
 }
