@@ -49,7 +49,7 @@ describe(`random models (seed ${SEED})`, () => {
     });
   }
   // Runs after the models (vitest runs a file's tests in order): every module that compiled.
-  it('every generated module type-checks under the promised flags', { timeout: 300_000 }, () => {
+  it('every generated module type-checks under the promised flags', { timeout: 600_000 }, () => {
     expect(files.length).toBeGreaterThan(0);
     expect(typeCheck(files)).toEqual([]);
   });
