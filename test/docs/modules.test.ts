@@ -90,6 +90,10 @@ describe('docs/modules.md', () => {
         // What the comments of two examples promise.
         if (s.code.includes('// 0 0 802')) expect(last.map((v) => Math.abs(Number(v)))).toEqual([0, 0, 802]);
         if (s.code.includes('hvp(theta, data, v)')) expect(last[0]).toBeLessThan(1e-12);
+        if (s.code.includes('newtonCgSolve(')) {
+          expect(last[0]).toBe(true);
+          expect(last[3]).toBeLessThan(1e-12);
+        }
         if (s.code.includes('newtonSolve(')) {
           expect(last[0]).toBe('converged');
           expect(last[2]).toBeLessThan(1e-20);
