@@ -67,7 +67,7 @@ export const FUNCTION_HINTS: ReadonlyMap<string, string> = new Map([
   ['min', 'only `relu` (max(x, 0)) is available; min(x, 0) is `-relu(-x)`'],
   ['logistic', 'use `sigmoid`'],
   ['expit', 'use `sigmoid`'],
-  ['softmax', 'use `Z - logsumexp(Z, 2)` for log-softmax'],
+  ['softmax', 'there is no softmax; a cross-entropy over the rows of Z is `logsumexp(Z, 2) - sum(Y .* Z, 2)`'],
   ['norm', 'use `sqrt(sum(x .^ 2))`'],
   ['prod', 'products of elements are not available'],
   ['multiply', 'use `*` or `.*`'],
