@@ -75,8 +75,7 @@ export class CompileContext {
   }
 }
 
-/** Used only outside withCompileContext (callers that still reset by hand; see resetVars). */
-const looseContext = { current: new CompileContext() };
+/** The context of the compilation running now (compilations are synchronous; nested ones stack). */
 let active: CompileContext | null = null;
 
 /** Runs `f` with a fresh compile context (its own variable numbering). */
@@ -91,12 +90,10 @@ export function withCompileContext<T>(f: (ctx: CompileContext) => T): T {
   }
 }
 
-/** Outside withCompileContext: restarts the numbering of variables (prefer withCompileContext). */
-export function resetVars(): void {
-  if (active === null) looseContext.current = new CompileContext();
-}
 export function freshVar(): Var {
-  return (active ?? looseContext.current).freshVar();
+  // Numbering outside a compilation would leak between compilations: a caller bug, not user input.
+  if (active === null) throw new Error('hessgen internal error: index variables are numbered only inside withCompileContext');
+  return active.freshVar();
 }
 
 export function fullRange(d: Dim): Range {

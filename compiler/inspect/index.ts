@@ -6,7 +6,7 @@
 import { parseModel } from '../1-parse/index.ts';
 import type { Diagnostic } from '../1-parse/diagnostics.ts';
 import { lowerModel } from '../index.ts';
-import { resetVars, type Formula, type TNode, type Term } from '../2-ir/index-form.ts';
+import { withCompileContext, type Formula, type TNode, type Term } from '../2-ir/index-form.ts';
 import { viewedNode } from '../2-ir/nodes.ts';
 import { toIndexForm } from '../2-ir/to-index-form.ts';
 import { Differentiator } from '../3-differentiate/derivative.ts';
@@ -127,7 +127,7 @@ export function inspect(source: string, sourcePath: string, options: { dims?: Re
   });
 
   // The same formulas the compiler lowers (see lowerModel), with the definitions' nodes named.
-  resetVars();
+  const { blocks, entries, notation } = withCompileContext(() => {
   const im = toIndexForm(model);
   const definitions = new Map<TNode, string>();
   for (const d of model.definitions ?? []) {
@@ -152,6 +152,8 @@ export function inspect(source: string, sourcePath: string, options: { dims?: Re
     }),
   );
   notation.flushWhere();
+  return { blocks, entries, notation };
+  });
 
   const dimValues = new Map<string, number>();
   const dims = model.symbolicDims.map((name) => {
