@@ -115,7 +115,9 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
         const config = await loadConfig(io.cwd, command.config);
         const { inputs, out } = configPaths(config, io.cwd);
         const targets = command.targets ?? config.targets;
-        const settings: BuildSettings = { emit: command.emit ?? config.emit, types: command.types ?? config.types, ...(command.outputs ? { outputs: command.outputs } : {}) };
+        let settings: BuildSettings = { emit: command.emit ?? config.emit, types: command.types ?? config.types };
+        const outputs = command.outputs ?? config.outputs;
+        if (outputs) settings = { ...settings, outputs };
         if (command.mode === 'watch') return await runWatch(inputs, out, targets, io, settings);
         return await runBuild(inputs, out, targets, command.mode === 'check', io, settings);
       }
@@ -239,6 +241,7 @@ async function runWatch(inputs: readonly string[], outArg: string, targets: read
     targets,
     ...(settings.emit !== undefined ? { emit: settings.emit } : {}),
     ...(settings.types === true ? { types: true } : {}),
+    ...(settings.outputs !== undefined ? { outputs: settings.outputs } : {}),
     cwd: io.cwd,
     log: io.stdout,
     logError: io.stderr,

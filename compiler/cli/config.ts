@@ -6,14 +6,15 @@
 //     "out": "src/generated",                   the output folder
 //     "targets": ["ts", "wgsl"],                optional, default ["ts"]
 //     "emit": "js",                             optional, "ts" (default) or "js"
-//     "types": true                             optional: write <model>.d.hess.ts beside each model
+//     "types": true,                            optional: write <model>.d.hess.ts beside each model
+//     "outputs": ["hvp"]                        optional: value, gradient, hessian and these (default: all)
 //   }
 //
 // Paths are relative to the file's folder. Every mistake is reported as `file:line:column: error:`
 // with what was expected; the file is parsed here (not with JSON.parse) to know where each value is.
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import type { Emit, Target } from '../index.ts';
+import { OUTPUT_KINDS, type Emit, type OutputKind, type Target } from '../index.ts';
 import { ALL_TARGETS } from './args.ts';
 import { CliError, UsageError, describeFsError, fsErrorCode } from './errors.ts';
 
@@ -27,6 +28,7 @@ export interface BuildConfig {
   readonly targets: readonly Target[];
   readonly emit: Emit;
   readonly types: boolean;
+  readonly outputs?: readonly OutputKind[]; // absent: all
 }
 
 /** A config mistake, located (`file:line:column: message`); exit status 2, like a usage error. */
@@ -63,10 +65,10 @@ export function parseConfig(text: string, shown: string, dir: string): BuildConf
   };
   const root = parseJson(text.replace(/^\uFEFF/, ''), fail);
   if (root.kind !== 'object') return fail(root.at, 'expected an object: { "inputs": [...], "out": "..." }');
-  const KEYS = ['inputs', 'out', 'targets', 'emit', 'types', '$schema'];
+  const KEYS = ['inputs', 'out', 'targets', 'emit', 'types', 'outputs', '$schema'];
   const seen = new Map<string, Json>();
   for (const e of root.entries) {
-    if (!KEYS.includes(e.key)) fail(e.keyAt, `unknown key "${e.key}" (expected ${KEYS.slice(0, 5).map((k) => `"${k}"`).join(', ')})`);
+    if (!KEYS.includes(e.key)) fail(e.keyAt, `unknown key "${e.key}" (expected ${KEYS.slice(0, 6).map((k) => `"${k}"`).join(', ')})`);
     if (seen.has(e.key)) fail(e.keyAt, `"${e.key}" is given twice`);
     seen.set(e.key, e.value);
   }
@@ -112,7 +114,19 @@ export function parseConfig(text: string, shown: string, dir: string): BuildConf
     if (typesValue.kind !== 'boolean') return fail(typesValue.at, `"types" must be true or false, not ${describe(typesValue)}`);
     types = typesValue.text === 'true';
   }
-  return { file: shown, dir, inputs, out: outValue.value, targets, emit, types };
+  let outputs: OutputKind[] | undefined;
+  const outputsValue = seen.get('outputs');
+  if (outputsValue !== undefined) {
+    const expected = `a list of outputs, some of ${OUTPUT_KINDS.map((k) => `"${k}"`).join(', ')}`;
+    if (outputsValue.kind !== 'array') return fail(outputsValue.at, `"outputs" must be ${expected}, not ${describe(outputsValue)}`);
+    outputs = [];
+    for (const item of outputsValue.items) {
+      const kind = item.kind === 'string' ? OUTPUT_KINDS.find((k) => k === item.value) : undefined;
+      if (kind === undefined) return fail(item.at, `"outputs" holds ${item.kind === 'string' ? `"${item.value}"` : describe(item)}; expected ${expected}`);
+      if (!outputs.includes(kind)) outputs.push(kind);
+    }
+  }
+  return { file: shown, dir, inputs, out: outValue.value, targets, emit, types, ...(outputs ? { outputs } : {}) };
 }
 
 /** A strict JSON parser that remembers where each value starts. */

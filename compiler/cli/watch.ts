@@ -10,7 +10,7 @@ import type { FSWatcher } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { formatDiagnostic } from '../1-parse/diagnostics.ts';
-import type { Emit, Target } from '../index.ts';
+import type { Emit, OutputKind, Target } from '../index.ts';
 import { CliError, UsageError, describeFsError, firstLine } from './errors.ts';
 import type { ModelInput } from './inputs.ts';
 import { clashMessage, isModelFileName, listModelFiles, modelInput, nameClash, resolveInputs } from './inputs.ts';
@@ -24,6 +24,7 @@ export interface WatchOptions {
   readonly targets?: readonly Target[]; // default ['ts']
   readonly emit?: Emit; // default 'ts'
   readonly types?: boolean; // also write <model>.d.hess.ts beside each model
+  readonly outputs?: readonly OutputKind[]; // --outputs; all when absent
   readonly cwd?: string; // default process.cwd()
   readonly debounceMs?: number; // quiet time after the last event on a file before rebuilding; default 100
   readonly log?: (line: string) => void; // progress; default stdout
@@ -89,7 +90,7 @@ export async function watch(options: WatchOptions): Promise<WatchHandle> {
       onBuild({ model: model.display, ok: false, written: [], ms: performance.now() - startedAt });
       return undefined;
     };
-    const built = await buildModel(model, targets, out, { ...(options.emit ? { emit: options.emit } : {}), ...(options.types ? { types: true } : {}) });
+    const built = await buildModel(model, targets, out, { ...(options.emit ? { emit: options.emit } : {}), ...(options.types ? { types: true } : {}), ...(options.outputs ? { outputs: options.outputs } : {}) });
     if (built.kind === 'unavailable') {
       if (!started) return built.targets; // the first build turns this into a usage error
       logError(`hessgen: error: ${unavailableMessage(built.targets)}`);

@@ -50,6 +50,25 @@ describe('hessgen.config.json', () => {
   );
 
   it(
+    'takes "outputs" from the file (and --outputs over it)',
+    async () => {
+      const dir = tempProject({ 'hessgen.config.json': JSON.stringify({ inputs: ['a.hess'], out: 'gen', outputs: ['hvp'] }), 'a.hess': QUADRATIC });
+      expect((await runCli(['build'], dir)).code).toBe(0);
+      const withHvp = readFileSync(join(dir, 'gen/a.ts'), 'utf8');
+      expect(withHvp).toMatch(/export function hvp\(/);
+      expect(withHvp).not.toMatch(/export function hessianDiagonal\(/);
+      expect((await runCli(['build', '--outputs', 'hessianDiagonal'], dir)).code).toBe(0);
+      const withDiagonal = readFileSync(join(dir, 'gen/a.ts'), 'utf8');
+      expect(withDiagonal).toMatch(/export function hessianDiagonal\(/);
+      expect(withDiagonal).not.toMatch(/export function hvp\(/);
+      expect(() => parseConfig('{ "inputs": ["a.hess"], "out": "g", "outputs": ["hvp", "sparse"] }', 'c.json', '/')).toThrow(
+        'c.json:1:56: "outputs" holds "sparse"; expected a list of outputs, some of "value", "gradient", "hessian", "hvp", "hessianDiagonal"',
+      );
+    },
+    SLOW,
+  );
+
+  it(
     'reads --config <file>, with paths relative to that file',
     async () => {
       const dir = tempProject({ 'conf/build.json': JSON.stringify({ inputs: '../models/*.hess', out: '../gen' }), 'models/a.hess': LINEAR });
@@ -92,7 +111,7 @@ describe('hessgen.config.json', () => {
       return 'no error';
     };
     expect(error('{ "inputs": ["m/"], "out": "g", }')).toBe('hessgen.config.json:1:31: a trailing comma is not allowed in JSON');
-    expect(error('{\n  "inputs": ["m/"],\n  "outt": "g"\n}')).toBe('hessgen.config.json:3:3: unknown key "outt" (expected "inputs", "out", "targets", "emit", "types")');
+    expect(error('{\n  "inputs": ["m/"],\n  "outt": "g"\n}')).toBe('hessgen.config.json:3:3: unknown key "outt" (expected "inputs", "out", "targets", "emit", "types", "outputs")');
     expect(error('{ "inputs": [] , "out": "g" }')).toBe('hessgen.config.json:1:13: "inputs" is empty: name at least one .hess file, folder or glob');
     expect(error('{ "inputs": ["m/", 3], "out": "g" }')).toBe('hessgen.config.json:1:20: each input must be a non-empty string (a file, folder or glob), not 3');
     expect(error('{ "inputs": "m/" }')).toBe('hessgen.config.json:1:1: missing "out": the folder the generated files go to, e.g. "out": "src/generated"');
