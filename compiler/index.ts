@@ -35,8 +35,8 @@ export interface CompileOptions {
    */
   readonly types?: boolean;
   /**
-   * Which outputs the modules provide (OUTPUT_KINDS): value, gradient and Hessian always; `hvp`
-   * and `hessianDiagonal` (CPU module) when listed. Default: all that the target implements.
+   * Which outputs the modules provide (OUTPUT_KINDS): value, gradient and Hessian always; `hvp`,
+   * `hessianDiagonal` and `hessianSparse` (this one in the CPU module only) when listed. Default: all that the target implements.
    */
   readonly outputs?: readonly OutputKind[];
 }
@@ -69,7 +69,8 @@ export function lowerModel(model: Model, options: { families?: boolean; outputs?
     const hvp = directions ? { directions, formulas: im.params.map((_, i) => hvpFormula(diff, gradients, im.params, directions, i)) } : undefined;
     // diag(H): the diagonal blocks with their row and column indices made equal.
     const diagonal = (options.outputs ?? OUTPUT_KINDS).includes('hessianDiagonal') ? im.params.map((p, i) => diagonalFormula(hessians[i]![i]!, p.shape.length)) : undefined;
-    return lower({ name: model.name, data: model.data, nodes: im.nodes, params: im.params, value: im.objective, gradients, hessians, ...(hvp ? { hvp } : {}), ...(diagonal ? { diagonal } : {}), symbolicDims: model.symbolicDims, families: options.families ?? true });
+    const sparse = (options.outputs ?? OUTPUT_KINDS).includes('hessianSparse');
+    return lower({ name: model.name, data: model.data, nodes: im.nodes, params: im.params, value: im.objective, gradients, hessians, ...(hvp ? { hvp } : {}), ...(diagonal ? { diagonal } : {}), sparse, symbolicDims: model.symbolicDims, families: options.families ?? true });
   });
 }
 

@@ -3,11 +3,21 @@
 // 3 of 3 Hessian blocks are nonzero.
 // The batch dimension N is streamed in chunks of 2.
 
+/** A sparsity pattern in CSR form: the columns of row r are colIdx[rowPtr[r] .. rowPtr[r + 1]), ascending. */
+export interface HessianPattern {
+  readonly n: number;
+  readonly nnz: number;
+  readonly rowPtr: Int32Array;
+  readonly colIdx: Int32Array;
+}
+
 export interface ModelInfo {
   readonly name: string;
   readonly n: number;
   readonly params: readonly { readonly name: string; readonly shape: readonly number[]; readonly offset: number; readonly size: number }[];
   readonly data: readonly { readonly name: string; readonly shape: readonly (number | string)[] }[];
+  /** The Hessian's structurally nonzero entries, both triangles (built on first use; independent of θ and the data). */
+  readonly hessianPattern: HessianPattern;
 }
 
 export const model: ModelInfo = {
@@ -21,6 +31,9 @@ export const model: ModelInfo = {
     { name: "X", shape: ["N", 3] },
     { name: "t", shape: ["N"] },
   ],
+  get hessianPattern(): HessianPattern {
+    return hessianPattern();
+  },
 };
 
 /** The run-time inputs: a number for a scalar, a row-major array otherwise. */
@@ -721,6 +734,117 @@ function k_k17(s: State): void {
   }
 }
 
+/** Hessian block (w, w): 2 term(s) */
+function ks_hess_w_w(s: State): void {
+  const { rowPtr: SR, colIdx: SC } = hessianPattern();
+  const H = s.hessian;
+  const t15 = s.t15;
+  const t16 = s.t16;
+  const t8 = s.t8;
+  const len_N = s.len_N;
+  // hessian[i0, i1] += Σ_i2 t8·t15[i0, i2]·t16[i1, i2]
+  {
+    const p20 = t8[0];
+    for (let i0 = 0; i0 < 3; i0++) {
+      const b18 = i0 * len_N;
+      for (let i1 = Math.max(0, i0); i1 < 3; i1++) {
+        const b19 = i1 * len_N;
+        let acc21 = 0;
+        {
+          let r1 = 0, r2 = 0, r3 = 0;
+          let i2 = 0;
+          for (const end = len_N - 3; i2 < end; i2 += 4) {
+            acc21 += t15[b18 + i2] * t16[b19 + i2];
+            r1 += t15[b18 + i2 + 1] * t16[b19 + i2 + 1];
+            r2 += t15[b18 + i2 + 2] * t16[b19 + i2 + 2];
+            r3 += t15[b18 + i2 + 3] * t16[b19 + i2 + 3];
+          }
+          for (const end = len_N; i2 < end; i2++) acc21 += t15[b18 + i2] * t16[b19 + i2];
+          acc21 += r1 + r2 + r3;
+        }
+        {
+          const sa = slot(SR, SC, i0 * 4 + i1), sb = slot(SR, SC, i0 + i1 * 4), sv = p20 * acc21;
+          H[sa] += sv;
+          if (sb !== sa) H[sb] += sv;
+        }
+      }
+    }
+  }
+}
+
+/** Hessian block (w, b): 1 term(s) */
+function ks_hess_w_b(s: State): void {
+  const { rowPtr: SR, colIdx: SC } = hessianPattern();
+  const H = s.hessian;
+  const t15 = s.t15;
+  const t8 = s.t8;
+  const len_N = s.len_N;
+  // hessian[i0] += Σ_i1 t8·t15[i0, i1]
+  {
+    const p24 = t8[0];
+    for (let i0 = 0; i0 < 3; i0++) {
+      const b23 = i0 * len_N;
+      let acc25 = 0;
+      {
+        let r1 = 0, r2 = 0, r3 = 0;
+        let i1 = 0;
+        for (const end = len_N - 3; i1 < end; i1 += 4) {
+          acc25 += t15[b23 + i1];
+          r1 += t15[b23 + i1 + 1];
+          r2 += t15[b23 + i1 + 2];
+          r3 += t15[b23 + i1 + 3];
+        }
+        for (const end = len_N; i1 < end; i1++) acc25 += t15[b23 + i1];
+        acc25 += r1 + r2 + r3;
+      }
+      {
+        const sa = slot(SR, SC, 3 + i0 * 4), sb = slot(SR, SC, 12 + i0), sv = p24 * acc25;
+        H[sa] += sv;
+        if (sb !== sa) H[sb] += sv;
+      }
+    }
+  }
+}
+
+/** Hessian block (b, b): 1 term(s) */
+function ks_hess_b_b(s: State): void {
+  const { rowPtr: SR, colIdx: SC } = hessianPattern();
+  const H = s.hessian;
+  const t12 = s.t12;
+  const t8 = s.t8;
+  const len_N = s.len_N;
+  // hessian += Σ_i0 t8·t12[i0]
+  {
+    const p26 = t8[0];
+    let acc27 = 0;
+    {
+      let r1 = 0, r2 = 0, r3 = 0;
+      let i0 = 0;
+      for (const end = len_N - 3; i0 < end; i0 += 4) {
+        acc27 += t12[i0];
+        r1 += t12[i0 + 1];
+        r2 += t12[i0 + 2];
+        r3 += t12[i0 + 3];
+      }
+      for (const end = len_N; i0 < end; i0++) acc27 += t12[i0];
+      acc27 += r1 + r2 + r3;
+    }
+    H[slot(SR, SC, 15)] += p26 * acc27;
+  }
+}
+
+/** Hessian block (w, w): 2 term(s), the terms without the batch */
+function ks_hess_w_w_once(s: State): void {
+  const { rowPtr: SR, colIdx: SC } = hessianPattern();
+  const H = s.hessian;
+  // hessian[i0, i0] += 0.01
+  {
+    for (let i0 = 0; i0 < 3; i0++) {
+      H[slot(SR, SC, i0 * 5)] += 0.01;
+    }
+  }
+}
+
 /** Value, gradient and Hessian with workspaces of their own (see createEvaluator). */
 export interface Evaluator {
   /** The objective at θ. */
@@ -733,6 +857,8 @@ export interface Evaluator {
   evaluate(theta: ArrayLike<number>, data: Data): { value: number; gradient: Float64Array; hessian: Float64Array };
   /** The Hessian's diagonal at θ (length 4), without forming H; written to `out` when given. */
   hessianDiagonal(theta: ArrayLike<number>, data: Data, out?: Float64Array): Float64Array;
+  /** The Hessian's structurally nonzero entries at θ, in the order of model.hessianPattern (CSR, both triangles); written to `values` when given. */
+  hessianSparse(theta: ArrayLike<number>, data: Data, values?: Float64Array): Float64Array;
   /** H·v at θ (length 4) without forming H, written to `out` when given; v is laid out like θ. */
   hvp(theta: ArrayLike<number>, data: Data, v: ArrayLike<number>, out?: Float64Array): Float64Array;
   /** Frees the workspaces; later calls throw. */
@@ -877,6 +1003,32 @@ export function createEvaluator(): Evaluator {
         release(s);
       }
     },
+    hessianSparse(theta: ArrayLike<number>, data: Data, values?: Float64Array): Float64Array {
+      const s = live();
+      try {
+        bind(s, theta, data);
+        const h = output(s, values, hessianPattern().nnz, 'hessianSparse values');
+        s.hessian = h;
+        h.fill(0);
+        k_map2(s);
+        // The batch, 2 at a time: workspaces hold one chunk, sums over it accumulate.
+        for (let off = 0; off < s.dim_N; off += 2) {
+          s.off_N = off;
+          s.len_N = Math.min(2, s.dim_N - off);
+          k_k4(s);
+          k_map4(s);
+          k_k15(s);
+          k_k16(s);
+          ks_hess_w_w(s);
+          ks_hess_w_b(s);
+          ks_hess_b_b(s);
+        }
+        ks_hess_w_w_once(s);
+        return h;
+      } finally {
+        release(s);
+      }
+    },
     hvp(theta: ArrayLike<number>, data: Data, v: ArrayLike<number>, out?: Float64Array): Float64Array {
       const s = live();
       try {
@@ -949,6 +1101,11 @@ export function hessianDiagonal(theta: ArrayLike<number>, data: Data, out?: Floa
   return shared.hessianDiagonal(theta, data, out);
 }
 
+/** The Hessian's structurally nonzero entries at θ, in the order of model.hessianPattern; written to `values` when given. */
+export function hessianSparse(theta: ArrayLike<number>, data: Data, values?: Float64Array): Float64Array {
+  return shared.hessianSparse(theta, data, values);
+}
+
 /** H·v at θ (length 4), the Hessian times a vector laid out like θ, without forming H; written to `out` when given. */
 export function hvp(theta: ArrayLike<number>, data: Data, v: ArrayLike<number>, out?: Float64Array): Float64Array {
   return shared.hvp(theta, data, v, out);
@@ -971,6 +1128,105 @@ function output(s: State, out: Float64Array | undefined, length: number, what: s
 function addSymmetric(h: Float64Array, at: number, mirror: number, v: number): void {
   h[at] += v;
   if (mirror !== at) h[mirror] += v;
+}
+
+/** The Hessian's structural pattern: pieces [r0, c0, alpha, beta, lo, hi], each the entries
+ * (r0 + Σ alpha[v]·x[v], c0 + Σ beta[v]·x[v]) and their mirror images over lo[v] ≤ x[v] < hi[v]. */
+const PATTERN_PIECES: readonly (readonly [number, number, readonly number[], readonly number[], readonly number[], readonly number[]])[] = [
+  [0, 0, [1, 0], [0, 1], [0, 0], [3, 3]],
+  [0, 0, [1], [1], [0], [3]],
+  [0, 3, [1], [0], [0], [3]],
+  [3, 3, [], [], [], []],
+];
+
+let patternCache: HessianPattern | null = null;
+
+/** The CSR pattern (built once, on first use; independent of θ and the data). */
+function hessianPattern(): HessianPattern {
+  if (patternCache === null) patternCache = buildPattern();
+  return patternCache;
+}
+
+function buildPattern(): HessianPattern {
+  const n = 4;
+  // Every (row, col) of every piece and its mirror image, with repeats.
+  const each = (f: (r: number, c: number) => void): void => {
+    for (const [r0, c0, alpha, beta, lo, hi] of PATTERN_PIECES) {
+      const k = lo.length;
+      let empty = false;
+      let r = r0;
+      let c = c0;
+      const x = lo.slice();
+      for (let v = 0; v < k; v++) {
+        if (hi[v]! <= lo[v]!) empty = true;
+        r += alpha[v]! * lo[v]!;
+        c += beta[v]! * lo[v]!;
+      }
+      if (empty) continue;
+      for (;;) {
+        f(r, c);
+        if (r !== c) f(c, r);
+        let v = k - 1;
+        for (; v >= 0; v--) {
+          x[v]!++;
+          r += alpha[v]!;
+          c += beta[v]!;
+          if (x[v]! < hi[v]!) break;
+          r -= alpha[v]! * (hi[v]! - lo[v]!);
+          c -= beta[v]! * (hi[v]! - lo[v]!);
+          x[v] = lo[v]!;
+        }
+        if (v < 0) break;
+      }
+    }
+  };
+  const start = new Float64Array(n + 1);
+  each((r) => {
+    start[r + 1]!++;
+  });
+  for (let r = 0; r < n; r++) start[r + 1]! += start[r]!;
+  const listed = start[n]!;
+  if (listed > 2147483647) throw new RangeError(`hessgen ${model.name}: the Hessian pattern lists ${listed} entries, more than an Int32Array CSR holds`);
+  const cols = new Int32Array(listed);
+  const fill = Int32Array.from(start.subarray(0, n));
+  each((r, c) => {
+    cols[fill[r]!++] = c;
+  });
+  // Each row sorted, repeats dropped, compacted in place.
+  const rowPtr = new Int32Array(n + 1);
+  let nnz = 0;
+  for (let r = 0; r < n; r++) {
+    const a = start[r]!;
+    const b = start[r + 1]!;
+    if (b - a > 16) cols.subarray(a, b).sort();
+    else {
+      for (let i = a + 1; i < b; i++) {
+        const c = cols[i]!;
+        let j = i - 1;
+        for (; j >= a && cols[j]! > c; j--) cols[j + 1] = cols[j]!;
+        cols[j + 1] = c;
+      }
+    }
+    for (let i = a; i < b; i++) if (i === a || cols[i] !== cols[i - 1]) cols[nnz++] = cols[i]!;
+    rowPtr[r + 1] = nnz;
+  }
+  return Object.freeze({ n, nnz, rowPtr, colIdx: cols.slice(0, nnz) });
+}
+
+/** The CSR position of the dense Hessian index `at` (row-major n × n). */
+function slot(rowPtr: Int32Array, colIdx: Int32Array, at: number): number {
+  const r = Math.floor(at / 4);
+  const c = at - r * 4;
+  let lo = rowPtr[r]!;
+  const end = rowPtr[r + 1]!;
+  let hi = end - 1;
+  while (lo < hi) {
+    const m = (lo + hi) >> 1;
+    if (colIdx[m]! < c) lo = m + 1;
+    else hi = m;
+  }
+  if (lo >= end || colIdx[lo] !== c) throw new Error(`internal: Hessian entry (${r}, ${c}) is outside the structural pattern`);
+  return lo;
 }
 
 // Element-wise functions and the derivatives the Hessian needs.

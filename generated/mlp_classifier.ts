@@ -3,11 +3,21 @@
 // 10 of 10 Hessian blocks are nonzero.
 // The batch dimension N is streamed in chunks of 35.
 
+/** A sparsity pattern in CSR form: the columns of row r are colIdx[rowPtr[r] .. rowPtr[r + 1]), ascending. */
+export interface HessianPattern {
+  readonly n: number;
+  readonly nnz: number;
+  readonly rowPtr: Int32Array;
+  readonly colIdx: Int32Array;
+}
+
 export interface ModelInfo {
   readonly name: string;
   readonly n: number;
   readonly params: readonly { readonly name: string; readonly shape: readonly number[]; readonly offset: number; readonly size: number }[];
   readonly data: readonly { readonly name: string; readonly shape: readonly (number | string)[] }[];
+  /** The Hessian's structurally nonzero entries, both triangles (built on first use; independent of θ and the data). */
+  readonly hessianPattern: HessianPattern;
 }
 
 export const model: ModelInfo = {
@@ -23,6 +33,9 @@ export const model: ModelInfo = {
     { name: "X", shape: ["N", 4] },
     { name: "Y", shape: ["N", 3] },
   ],
+  get hessianPattern(): HessianPattern {
+    return hessianPattern();
+  },
 };
 
 /** The run-time inputs: a number for a scalar, a row-major array otherwise. */
@@ -5548,6 +5561,1312 @@ function k_k72(s: State): void {
   }
 }
 
+/** Hessian block (W1, W1): 5 term(s) */
+function ks_hess_W1_W1(s: State): void {
+  const { rowPtr: SR, colIdx: SC } = hessianPattern();
+  const H = s.hessian;
+  const t16 = s.t16;
+  const t33 = s.t33;
+  const t34 = s.t34;
+  const t35 = s.t35;
+  const t36 = s.t36;
+  const t37 = s.t37;
+  const t38 = s.t38;
+  const t39 = s.t39;
+  const t40 = s.t40;
+  const len_N = s.len_N;
+  // hessian[i0, i1, i2, i3] += Σ_i4 -1·t16·t33[i0, i1, i4]·t34[i2, i3, i4]
+  {
+    const p47 = -t16[0];
+    for (let i0 = 0; i0 < 4; i0++) {
+      for (let i1 = 0; i1 < 8; i1++) {
+        const b45 = i0 * len_N * 8 + i1 * len_N;
+        for (let i2 = 0; i2 < 4; i2++) {
+          {
+            let i3 = Math.max(0, i2 * (-8) + i0 * 8 + i1);
+            for (const end = 8 - 3; i3 < end; i3 += 4) {
+              const b46_0 = i2 * len_N * 8 + i3 * len_N;
+              const b46_1 = i2 * len_N * 8 + (i3 + 1) * len_N;
+              const b46_2 = i2 * len_N * 8 + (i3 + 2) * len_N;
+              const b46_3 = i2 * len_N * 8 + (i3 + 3) * len_N;
+              let acc48_0 = 0, acc48_1 = 0, acc48_2 = 0, acc48_3 = 0;
+              for (let i4 = 0, end = len_N; i4 < end; i4++) {
+                const c0 = t33[b45 + i4];
+                acc48_0 += c0 * t34[b46_0 + i4];
+                acc48_1 += c0 * t34[b46_1 + i4];
+                acc48_2 += c0 * t34[b46_2 + i4];
+                acc48_3 += c0 * t34[b46_3 + i4];
+              }
+              {
+                const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i3), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + i3 * 67), sv = p47 * acc48_0;
+                H[sa] += sv;
+                if (sb !== sa) H[sb] += sv;
+              }
+              {
+                const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 1), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + (i3 + 1) * 67), sv = p47 * acc48_1;
+                H[sa] += sv;
+                if (sb !== sa) H[sb] += sv;
+              }
+              {
+                const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 2), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + (i3 + 2) * 67), sv = p47 * acc48_2;
+                H[sa] += sv;
+                if (sb !== sa) H[sb] += sv;
+              }
+              {
+                const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 3), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + (i3 + 3) * 67), sv = p47 * acc48_3;
+                H[sa] += sv;
+                if (sb !== sa) H[sb] += sv;
+              }
+            }
+            for (const end = 8; i3 < end; i3++) {
+              const b46 = i2 * len_N * 8 + i3 * len_N;
+              let acc48 = 0;
+              {
+                let r1 = 0, r2 = 0, r3 = 0;
+                let i4 = 0;
+                for (const end = len_N - 3; i4 < end; i4 += 4) {
+                  acc48 += t33[b45 + i4] * t34[b46 + i4];
+                  r1 += t33[b45 + i4 + 1] * t34[b46 + i4 + 1];
+                  r2 += t33[b45 + i4 + 2] * t34[b46 + i4 + 2];
+                  r3 += t33[b45 + i4 + 3] * t34[b46 + i4 + 3];
+                }
+                for (const end = len_N; i4 < end; i4++) acc48 += t33[b45 + i4] * t34[b46 + i4];
+                acc48 += r1 + r2 + r3;
+              }
+              {
+                const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i3), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + i3 * 67), sv = p47 * acc48;
+                H[sa] += sv;
+                if (sb !== sa) H[sb] += sv;
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  // hessian[i0, i1, i2, i3] += Σ_i4 t16·t35[i1, i3, i4]·t36[i0, i1, i4]·t37[i2, i3, i4]
+  {
+    const p52 = t16[0];
+    for (let i0 = 0; i0 < 4; i0++) {
+      for (let i1 = 0; i1 < 8; i1++) {
+        const b50 = i0 * len_N * 8 + i1 * len_N;
+        for (let i2 = 0; i2 < 4; i2++) {
+          {
+            let i3 = Math.max(0, i2 * (-8) + i0 * 8 + i1);
+            for (const end = 8 - 3; i3 < end; i3 += 4) {
+              const b49_0 = i1 * len_N * 8 + i3 * len_N;
+              const b51_0 = i2 * len_N * 8 + i3 * len_N;
+              const b49_1 = i1 * len_N * 8 + (i3 + 1) * len_N;
+              const b51_1 = i2 * len_N * 8 + (i3 + 1) * len_N;
+              const b49_2 = i1 * len_N * 8 + (i3 + 2) * len_N;
+              const b51_2 = i2 * len_N * 8 + (i3 + 2) * len_N;
+              const b49_3 = i1 * len_N * 8 + (i3 + 3) * len_N;
+              const b51_3 = i2 * len_N * 8 + (i3 + 3) * len_N;
+              let acc53_0 = 0, acc53_1 = 0, acc53_2 = 0, acc53_3 = 0;
+              for (let i4 = 0, end = len_N; i4 < end; i4++) {
+                const c0 = t36[b50 + i4];
+                acc53_0 += c0 * t35[b49_0 + i4] * t37[b51_0 + i4];
+                acc53_1 += c0 * t35[b49_1 + i4] * t37[b51_1 + i4];
+                acc53_2 += c0 * t35[b49_2 + i4] * t37[b51_2 + i4];
+                acc53_3 += c0 * t35[b49_3 + i4] * t37[b51_3 + i4];
+              }
+              {
+                const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i3), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + i3 * 67), sv = p52 * acc53_0;
+                H[sa] += sv;
+                if (sb !== sa) H[sb] += sv;
+              }
+              {
+                const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 1), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + (i3 + 1) * 67), sv = p52 * acc53_1;
+                H[sa] += sv;
+                if (sb !== sa) H[sb] += sv;
+              }
+              {
+                const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 2), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + (i3 + 2) * 67), sv = p52 * acc53_2;
+                H[sa] += sv;
+                if (sb !== sa) H[sb] += sv;
+              }
+              {
+                const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 3), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + (i3 + 3) * 67), sv = p52 * acc53_3;
+                H[sa] += sv;
+                if (sb !== sa) H[sb] += sv;
+              }
+            }
+            for (const end = 8; i3 < end; i3++) {
+              const b49 = i1 * len_N * 8 + i3 * len_N;
+              const b51 = i2 * len_N * 8 + i3 * len_N;
+              let acc53 = 0;
+              {
+                let r1 = 0, r2 = 0, r3 = 0;
+                let i4 = 0;
+                for (const end = len_N - 3; i4 < end; i4 += 4) {
+                  acc53 += t35[b49 + i4] * t36[b50 + i4] * t37[b51 + i4];
+                  r1 += t35[b49 + i4 + 1] * t36[b50 + i4 + 1] * t37[b51 + i4 + 1];
+                  r2 += t35[b49 + i4 + 2] * t36[b50 + i4 + 2] * t37[b51 + i4 + 2];
+                  r3 += t35[b49 + i4 + 3] * t36[b50 + i4 + 3] * t37[b51 + i4 + 3];
+                }
+                for (const end = len_N; i4 < end; i4++) acc53 += t35[b49 + i4] * t36[b50 + i4] * t37[b51 + i4];
+                acc53 += r1 + r2 + r3;
+              }
+              {
+                const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i3), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + i3 * 67), sv = p52 * acc53;
+                H[sa] += sv;
+                if (sb !== sa) H[sb] += sv;
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  // hessian[i0, i1, i2, i1] += Σ_i3 t16·t38[i0, i1, i3]·t39[i2, i3]
+  {
+    const p56 = t16[0];
+    for (let i0 = 0; i0 < 4; i0++) {
+      for (let i1 = 0; i1 < 8; i1++) {
+        const b54 = i0 * len_N * 8 + i1 * len_N;
+        for (let i2 = 0; i2 < 4; i2++) {
+          if (i2 * 8 + i0 * (-8) < 0) continue;
+          const b55 = i2 * len_N;
+          let acc57 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i3 = 0;
+            for (const end = len_N - 3; i3 < end; i3 += 4) {
+              acc57 += t38[b54 + i3] * t39[b55 + i3];
+              r1 += t38[b54 + i3 + 1] * t39[b55 + i3 + 1];
+              r2 += t38[b54 + i3 + 2] * t39[b55 + i3 + 2];
+              r3 += t38[b54 + i3 + 3] * t39[b55 + i3 + 3];
+            }
+            for (const end = len_N; i3 < end; i3++) acc57 += t38[b54 + i3] * t39[b55 + i3];
+            acc57 += r1 + r2 + r3;
+          }
+          {
+            const sa = slot(SR, SC, i0 * 536 + i1 * 68 + i2 * 8), sb = slot(SR, SC, i0 * 8 + i1 * 68 + i2 * 536), sv = p56 * acc57;
+            H[sa] += sv;
+            if (sb !== sa) H[sb] += sv;
+          }
+        }
+      }
+    }
+  }
+  // hessian[i0, i1, i2, i1] += Σ_i3 -1·t16·t40[i0, i1, i3]·t39[i2, i3]
+  {
+    const p60 = -t16[0];
+    for (let i0 = 0; i0 < 4; i0++) {
+      for (let i1 = 0; i1 < 8; i1++) {
+        const b58 = i0 * len_N * 8 + i1 * len_N;
+        for (let i2 = 0; i2 < 4; i2++) {
+          if (i2 * 8 + i0 * (-8) < 0) continue;
+          const b59 = i2 * len_N;
+          let acc61 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i3 = 0;
+            for (const end = len_N - 3; i3 < end; i3 += 4) {
+              acc61 += t40[b58 + i3] * t39[b59 + i3];
+              r1 += t40[b58 + i3 + 1] * t39[b59 + i3 + 1];
+              r2 += t40[b58 + i3 + 2] * t39[b59 + i3 + 2];
+              r3 += t40[b58 + i3 + 3] * t39[b59 + i3 + 3];
+            }
+            for (const end = len_N; i3 < end; i3++) acc61 += t40[b58 + i3] * t39[b59 + i3];
+            acc61 += r1 + r2 + r3;
+          }
+          {
+            const sa = slot(SR, SC, i0 * 536 + i1 * 68 + i2 * 8), sb = slot(SR, SC, i0 * 8 + i1 * 68 + i2 * 536), sv = p60 * acc61;
+            H[sa] += sv;
+            if (sb !== sa) H[sb] += sv;
+          }
+        }
+      }
+    }
+  }
+}
+
+/** Hessian block (W1, b1): 4 term(s) */
+function ks_hess_W1_b1(s: State): void {
+  const { rowPtr: SR, colIdx: SC } = hessianPattern();
+  const H = s.hessian;
+  const t16 = s.t16;
+  const t33 = s.t33;
+  const t35 = s.t35;
+  const t36 = s.t36;
+  const t38 = s.t38;
+  const t40 = s.t40;
+  const t41 = s.t41;
+  const t42 = s.t42;
+  const len_N = s.len_N;
+  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t33[i0, i1, i3]·t41[i2, i3]
+  {
+    const p65 = -t16[0];
+    for (let i0 = 0; i0 < 4; i0++) {
+      for (let i1 = 0; i1 < 8; i1++) {
+        const b63 = i0 * len_N * 8 + i1 * len_N;
+        {
+          let i2 = 0;
+          for (const end = 8 - 3; i2 < end; i2 += 4) {
+            const b64_0 = i2 * len_N;
+            const b64_1 = (i2 + 1) * len_N;
+            const b64_2 = (i2 + 2) * len_N;
+            const b64_3 = (i2 + 3) * len_N;
+            let acc66_0 = 0, acc66_1 = 0, acc66_2 = 0, acc66_3 = 0;
+            for (let i3 = 0, end = len_N; i3 < end; i3++) {
+              const c0 = t33[b63 + i3];
+              acc66_0 += c0 * t41[b64_0 + i3];
+              acc66_1 += c0 * t41[b64_1 + i3];
+              acc66_2 += c0 * t41[b64_2 + i3];
+              acc66_3 += c0 * t41[b64_3 + i3];
+            }
+            {
+              const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + i2 * 67), sv = p65 * acc66_0;
+              H[sa] += sv;
+              if (sb !== sa) H[sb] += sv;
+            }
+            {
+              const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2 + 1), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + (i2 + 1) * 67), sv = p65 * acc66_1;
+              H[sa] += sv;
+              if (sb !== sa) H[sb] += sv;
+            }
+            {
+              const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2 + 2), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + (i2 + 2) * 67), sv = p65 * acc66_2;
+              H[sa] += sv;
+              if (sb !== sa) H[sb] += sv;
+            }
+            {
+              const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2 + 3), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + (i2 + 3) * 67), sv = p65 * acc66_3;
+              H[sa] += sv;
+              if (sb !== sa) H[sb] += sv;
+            }
+          }
+          for (const end = 8; i2 < end; i2++) {
+            const b64 = i2 * len_N;
+            let acc66 = 0;
+            {
+              let r1 = 0, r2 = 0, r3 = 0;
+              let i3 = 0;
+              for (const end = len_N - 3; i3 < end; i3 += 4) {
+                acc66 += t33[b63 + i3] * t41[b64 + i3];
+                r1 += t33[b63 + i3 + 1] * t41[b64 + i3 + 1];
+                r2 += t33[b63 + i3 + 2] * t41[b64 + i3 + 2];
+                r3 += t33[b63 + i3 + 3] * t41[b64 + i3 + 3];
+              }
+              for (const end = len_N; i3 < end; i3++) acc66 += t33[b63 + i3] * t41[b64 + i3];
+              acc66 += r1 + r2 + r3;
+            }
+            {
+              const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + i2 * 67), sv = p65 * acc66;
+              H[sa] += sv;
+              if (sb !== sa) H[sb] += sv;
+            }
+          }
+        }
+      }
+    }
+  }
+  // hessian[i0, i1, i2] += Σ_i3 t16·t35[i1, i2, i3]·t36[i0, i1, i3]·t42[i2, i3]
+  {
+    const p70 = t16[0];
+    for (let i0 = 0; i0 < 4; i0++) {
+      for (let i1 = 0; i1 < 8; i1++) {
+        const b68 = i0 * len_N * 8 + i1 * len_N;
+        {
+          let i2 = 0;
+          for (const end = 8 - 3; i2 < end; i2 += 4) {
+            const b67_0 = i1 * len_N * 8 + i2 * len_N;
+            const b69_0 = i2 * len_N;
+            const b67_1 = i1 * len_N * 8 + (i2 + 1) * len_N;
+            const b69_1 = (i2 + 1) * len_N;
+            const b67_2 = i1 * len_N * 8 + (i2 + 2) * len_N;
+            const b69_2 = (i2 + 2) * len_N;
+            const b67_3 = i1 * len_N * 8 + (i2 + 3) * len_N;
+            const b69_3 = (i2 + 3) * len_N;
+            let acc71_0 = 0, acc71_1 = 0, acc71_2 = 0, acc71_3 = 0;
+            for (let i3 = 0, end = len_N; i3 < end; i3++) {
+              const c0 = t36[b68 + i3];
+              acc71_0 += c0 * t35[b67_0 + i3] * t42[b69_0 + i3];
+              acc71_1 += c0 * t35[b67_1 + i3] * t42[b69_1 + i3];
+              acc71_2 += c0 * t35[b67_2 + i3] * t42[b69_2 + i3];
+              acc71_3 += c0 * t35[b67_3 + i3] * t42[b69_3 + i3];
+            }
+            {
+              const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + i2 * 67), sv = p70 * acc71_0;
+              H[sa] += sv;
+              if (sb !== sa) H[sb] += sv;
+            }
+            {
+              const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2 + 1), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + (i2 + 1) * 67), sv = p70 * acc71_1;
+              H[sa] += sv;
+              if (sb !== sa) H[sb] += sv;
+            }
+            {
+              const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2 + 2), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + (i2 + 2) * 67), sv = p70 * acc71_2;
+              H[sa] += sv;
+              if (sb !== sa) H[sb] += sv;
+            }
+            {
+              const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2 + 3), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + (i2 + 3) * 67), sv = p70 * acc71_3;
+              H[sa] += sv;
+              if (sb !== sa) H[sb] += sv;
+            }
+          }
+          for (const end = 8; i2 < end; i2++) {
+            const b67 = i1 * len_N * 8 + i2 * len_N;
+            const b69 = i2 * len_N;
+            let acc71 = 0;
+            {
+              let r1 = 0, r2 = 0, r3 = 0;
+              let i3 = 0;
+              for (const end = len_N - 3; i3 < end; i3 += 4) {
+                acc71 += t35[b67 + i3] * t36[b68 + i3] * t42[b69 + i3];
+                r1 += t35[b67 + i3 + 1] * t36[b68 + i3 + 1] * t42[b69 + i3 + 1];
+                r2 += t35[b67 + i3 + 2] * t36[b68 + i3 + 2] * t42[b69 + i3 + 2];
+                r3 += t35[b67 + i3 + 3] * t36[b68 + i3 + 3] * t42[b69 + i3 + 3];
+              }
+              for (const end = len_N; i3 < end; i3++) acc71 += t35[b67 + i3] * t36[b68 + i3] * t42[b69 + i3];
+              acc71 += r1 + r2 + r3;
+            }
+            {
+              const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + i2 * 67), sv = p70 * acc71;
+              H[sa] += sv;
+              if (sb !== sa) H[sb] += sv;
+            }
+          }
+        }
+      }
+    }
+  }
+  // hessian[i0, i1, i1] += Σ_i2 t16·t38[i0, i1, i2]
+  {
+    const p73 = t16[0];
+    for (let i0 = 0; i0 < 4; i0++) {
+      {
+        let i1 = 0;
+        for (const end = 8 - 3; i1 < end; i1 += 4) {
+          const b72_0 = i0 * len_N * 8 + i1 * len_N;
+          const b72_1 = i0 * len_N * 8 + (i1 + 1) * len_N;
+          const b72_2 = i0 * len_N * 8 + (i1 + 2) * len_N;
+          const b72_3 = i0 * len_N * 8 + (i1 + 3) * len_N;
+          let acc74_0 = 0, acc74_1 = 0, acc74_2 = 0, acc74_3 = 0;
+          for (let i2 = 0, end = len_N; i2 < end; i2++) {
+            acc74_0 += t38[b72_0 + i2];
+            acc74_1 += t38[b72_1 + i2];
+            acc74_2 += t38[b72_2 + i2];
+            acc74_3 += t38[b72_3 + i2];
+          }
+          {
+            const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 68), sb = slot(SR, SC, 2144 + i0 * 8 + i1 * 68), sv = p73 * acc74_0;
+            H[sa] += sv;
+            if (sb !== sa) H[sb] += sv;
+          }
+          {
+            const sa = slot(SR, SC, 32 + i0 * 536 + (i1 + 1) * 68), sb = slot(SR, SC, 2144 + i0 * 8 + (i1 + 1) * 68), sv = p73 * acc74_1;
+            H[sa] += sv;
+            if (sb !== sa) H[sb] += sv;
+          }
+          {
+            const sa = slot(SR, SC, 32 + i0 * 536 + (i1 + 2) * 68), sb = slot(SR, SC, 2144 + i0 * 8 + (i1 + 2) * 68), sv = p73 * acc74_2;
+            H[sa] += sv;
+            if (sb !== sa) H[sb] += sv;
+          }
+          {
+            const sa = slot(SR, SC, 32 + i0 * 536 + (i1 + 3) * 68), sb = slot(SR, SC, 2144 + i0 * 8 + (i1 + 3) * 68), sv = p73 * acc74_3;
+            H[sa] += sv;
+            if (sb !== sa) H[sb] += sv;
+          }
+        }
+        for (const end = 8; i1 < end; i1++) {
+          const b72 = i0 * len_N * 8 + i1 * len_N;
+          let acc74 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i2 = 0;
+            for (const end = len_N - 3; i2 < end; i2 += 4) {
+              acc74 += t38[b72 + i2];
+              r1 += t38[b72 + i2 + 1];
+              r2 += t38[b72 + i2 + 2];
+              r3 += t38[b72 + i2 + 3];
+            }
+            for (const end = len_N; i2 < end; i2++) acc74 += t38[b72 + i2];
+            acc74 += r1 + r2 + r3;
+          }
+          {
+            const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 68), sb = slot(SR, SC, 2144 + i0 * 8 + i1 * 68), sv = p73 * acc74;
+            H[sa] += sv;
+            if (sb !== sa) H[sb] += sv;
+          }
+        }
+      }
+    }
+  }
+  // hessian[i0, i1, i1] += Σ_i2 -1·t16·t40[i0, i1, i2]
+  {
+    const p76 = -t16[0];
+    for (let i0 = 0; i0 < 4; i0++) {
+      {
+        let i1 = 0;
+        for (const end = 8 - 3; i1 < end; i1 += 4) {
+          const b75_0 = i0 * len_N * 8 + i1 * len_N;
+          const b75_1 = i0 * len_N * 8 + (i1 + 1) * len_N;
+          const b75_2 = i0 * len_N * 8 + (i1 + 2) * len_N;
+          const b75_3 = i0 * len_N * 8 + (i1 + 3) * len_N;
+          let acc77_0 = 0, acc77_1 = 0, acc77_2 = 0, acc77_3 = 0;
+          for (let i2 = 0, end = len_N; i2 < end; i2++) {
+            acc77_0 += t40[b75_0 + i2];
+            acc77_1 += t40[b75_1 + i2];
+            acc77_2 += t40[b75_2 + i2];
+            acc77_3 += t40[b75_3 + i2];
+          }
+          {
+            const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 68), sb = slot(SR, SC, 2144 + i0 * 8 + i1 * 68), sv = p76 * acc77_0;
+            H[sa] += sv;
+            if (sb !== sa) H[sb] += sv;
+          }
+          {
+            const sa = slot(SR, SC, 32 + i0 * 536 + (i1 + 1) * 68), sb = slot(SR, SC, 2144 + i0 * 8 + (i1 + 1) * 68), sv = p76 * acc77_1;
+            H[sa] += sv;
+            if (sb !== sa) H[sb] += sv;
+          }
+          {
+            const sa = slot(SR, SC, 32 + i0 * 536 + (i1 + 2) * 68), sb = slot(SR, SC, 2144 + i0 * 8 + (i1 + 2) * 68), sv = p76 * acc77_2;
+            H[sa] += sv;
+            if (sb !== sa) H[sb] += sv;
+          }
+          {
+            const sa = slot(SR, SC, 32 + i0 * 536 + (i1 + 3) * 68), sb = slot(SR, SC, 2144 + i0 * 8 + (i1 + 3) * 68), sv = p76 * acc77_3;
+            H[sa] += sv;
+            if (sb !== sa) H[sb] += sv;
+          }
+        }
+        for (const end = 8; i1 < end; i1++) {
+          const b75 = i0 * len_N * 8 + i1 * len_N;
+          let acc77 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i2 = 0;
+            for (const end = len_N - 3; i2 < end; i2 += 4) {
+              acc77 += t40[b75 + i2];
+              r1 += t40[b75 + i2 + 1];
+              r2 += t40[b75 + i2 + 2];
+              r3 += t40[b75 + i2 + 3];
+            }
+            for (const end = len_N; i2 < end; i2++) acc77 += t40[b75 + i2];
+            acc77 += r1 + r2 + r3;
+          }
+          {
+            const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 68), sb = slot(SR, SC, 2144 + i0 * 8 + i1 * 68), sv = p76 * acc77;
+            H[sa] += sv;
+            if (sb !== sa) H[sb] += sv;
+          }
+        }
+      }
+    }
+  }
+}
+
+/** Hessian block (W1, W2): 4 term(s) */
+function ks_hess_W1_W2(s: State): void {
+  const { rowPtr: SR, colIdx: SC } = hessianPattern();
+  const H = s.hessian;
+  const t16 = s.t16;
+  const t33 = s.t33;
+  const t36 = s.t36;
+  const t37 = s.t37;
+  const t43 = s.t43;
+  const t44 = s.t44;
+  const t45 = s.t45;
+  const th = s.theta;
+  const len_N = s.len_N;
+  // hessian[i0, i1, i2, i3] += Σ_i4 -1·t16·t33[i0, i1, i4]·t43[i2, i3, i4]
+  {
+    const p80 = -t16[0];
+    for (let i0 = 0; i0 < 4; i0++) {
+      for (let i1 = 0; i1 < 8; i1++) {
+        const b78 = i0 * len_N * 8 + i1 * len_N;
+        for (let i2 = 0; i2 < 8; i2++) {
+          for (let i3 = 0; i3 < 3; i3++) {
+            const b79 = i2 * len_N * 3 + i3 * len_N;
+            let acc81 = 0;
+            {
+              let r1 = 0, r2 = 0, r3 = 0;
+              let i4 = 0;
+              for (const end = len_N - 3; i4 < end; i4 += 4) {
+                acc81 += t33[b78 + i4] * t43[b79 + i4];
+                r1 += t33[b78 + i4 + 1] * t43[b79 + i4 + 1];
+                r2 += t33[b78 + i4 + 2] * t43[b79 + i4 + 2];
+                r3 += t33[b78 + i4 + 3] * t43[b79 + i4 + 3];
+              }
+              for (const end = len_N; i4 < end; i4++) acc81 += t33[b78 + i4] * t43[b79 + i4];
+              acc81 += r1 + r2 + r3;
+            }
+            {
+              const sa = slot(SR, SC, 40 + i0 * 536 + i1 * 67 + i2 * 3 + i3), sb = slot(SR, SC, 2680 + i0 * 8 + i1 + i2 * 201 + i3 * 67), sv = p80 * acc81;
+              H[sa] += sv;
+              if (sb !== sa) H[sb] += sv;
+            }
+          }
+        }
+      }
+    }
+  }
+  // hessian[i0, i1, i2, i3] += Σ_i4 t16·W2[i1, i3]·t36[i0, i1, i4]·t43[i2, i3, i4]
+  {
+    const p84 = t16[0];
+    for (let i0 = 0; i0 < 4; i0++) {
+      for (let i1 = 0; i1 < 8; i1++) {
+        const b82 = i0 * len_N * 8 + i1 * len_N;
+        for (let i2 = 0; i2 < 8; i2++) {
+          for (let i3 = 0; i3 < 3; i3++) {
+            const b83 = i2 * len_N * 3 + i3 * len_N;
+            const p85 = p84 * th[40 + i1 * 3 + i3];
+            let acc86 = 0;
+            {
+              let r1 = 0, r2 = 0, r3 = 0;
+              let i4 = 0;
+              for (const end = len_N - 3; i4 < end; i4 += 4) {
+                acc86 += t36[b82 + i4] * t43[b83 + i4];
+                r1 += t36[b82 + i4 + 1] * t43[b83 + i4 + 1];
+                r2 += t36[b82 + i4 + 2] * t43[b83 + i4 + 2];
+                r3 += t36[b82 + i4 + 3] * t43[b83 + i4 + 3];
+              }
+              for (const end = len_N; i4 < end; i4++) acc86 += t36[b82 + i4] * t43[b83 + i4];
+              acc86 += r1 + r2 + r3;
+            }
+            {
+              const sa = slot(SR, SC, 40 + i0 * 536 + i1 * 67 + i2 * 3 + i3), sb = slot(SR, SC, 2680 + i0 * 8 + i1 + i2 * 201 + i3 * 67), sv = p85 * acc86;
+              H[sa] += sv;
+              if (sb !== sa) H[sb] += sv;
+            }
+          }
+        }
+      }
+    }
+  }
+  // hessian[i0, i1, i1, i2] += Σ_i3 t16·t36[i0, i1, i3]·t44[i2, i3]
+  {
+    const p89 = t16[0];
+    for (let i0 = 0; i0 < 4; i0++) {
+      for (let i1 = 0; i1 < 8; i1++) {
+        const b87 = i0 * len_N * 8 + i1 * len_N;
+        for (let i2 = 0; i2 < 3; i2++) {
+          const b88 = i2 * len_N;
+          let acc90 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i3 = 0;
+            for (const end = len_N - 3; i3 < end; i3 += 4) {
+              acc90 += t36[b87 + i3] * t44[b88 + i3];
+              r1 += t36[b87 + i3 + 1] * t44[b88 + i3 + 1];
+              r2 += t36[b87 + i3 + 2] * t44[b88 + i3 + 2];
+              r3 += t36[b87 + i3 + 3] * t44[b88 + i3 + 3];
+            }
+            for (const end = len_N; i3 < end; i3++) acc90 += t36[b87 + i3] * t44[b88 + i3];
+            acc90 += r1 + r2 + r3;
+          }
+          {
+            const sa = slot(SR, SC, 40 + i0 * 536 + i1 * 70 + i2), sb = slot(SR, SC, 2680 + i0 * 8 + i1 * 202 + i2 * 67), sv = p89 * acc90;
+            H[sa] += sv;
+            if (sb !== sa) H[sb] += sv;
+          }
+        }
+      }
+    }
+  }
+  // hessian[i0, i1, i1, i2] += Σ_i3 -1·t16·t37[i0, i1, i3]·t45[i2, i3]
+  {
+    const p93 = -t16[0];
+    for (let i0 = 0; i0 < 4; i0++) {
+      for (let i1 = 0; i1 < 8; i1++) {
+        const b91 = i0 * len_N * 8 + i1 * len_N;
+        for (let i2 = 0; i2 < 3; i2++) {
+          const b92 = i2 * len_N;
+          let acc94 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i3 = 0;
+            for (const end = len_N - 3; i3 < end; i3 += 4) {
+              acc94 += t37[b91 + i3] * t45[b92 + i3];
+              r1 += t37[b91 + i3 + 1] * t45[b92 + i3 + 1];
+              r2 += t37[b91 + i3 + 2] * t45[b92 + i3 + 2];
+              r3 += t37[b91 + i3 + 3] * t45[b92 + i3 + 3];
+            }
+            for (const end = len_N; i3 < end; i3++) acc94 += t37[b91 + i3] * t45[b92 + i3];
+            acc94 += r1 + r2 + r3;
+          }
+          {
+            const sa = slot(SR, SC, 40 + i0 * 536 + i1 * 70 + i2), sb = slot(SR, SC, 2680 + i0 * 8 + i1 * 202 + i2 * 67), sv = p93 * acc94;
+            H[sa] += sv;
+            if (sb !== sa) H[sb] += sv;
+          }
+        }
+      }
+    }
+  }
+}
+
+/** Hessian block (W1, b2): 2 term(s) */
+function ks_hess_W1_b2(s: State): void {
+  const { rowPtr: SR, colIdx: SC } = hessianPattern();
+  const H = s.hessian;
+  const t16 = s.t16;
+  const t33 = s.t33;
+  const t36 = s.t36;
+  const t44 = s.t44;
+  const th = s.theta;
+  const len_N = s.len_N;
+  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t33[i0, i1, i3]·t44[i2, i3]
+  {
+    const p97 = -t16[0];
+    for (let i0 = 0; i0 < 4; i0++) {
+      for (let i1 = 0; i1 < 8; i1++) {
+        const b95 = i0 * len_N * 8 + i1 * len_N;
+        for (let i2 = 0; i2 < 3; i2++) {
+          const b96 = i2 * len_N;
+          let acc98 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i3 = 0;
+            for (const end = len_N - 3; i3 < end; i3 += 4) {
+              acc98 += t33[b95 + i3] * t44[b96 + i3];
+              r1 += t33[b95 + i3 + 1] * t44[b96 + i3 + 1];
+              r2 += t33[b95 + i3 + 2] * t44[b96 + i3 + 2];
+              r3 += t33[b95 + i3 + 3] * t44[b96 + i3 + 3];
+            }
+            for (const end = len_N; i3 < end; i3++) acc98 += t33[b95 + i3] * t44[b96 + i3];
+            acc98 += r1 + r2 + r3;
+          }
+          {
+            const sa = slot(SR, SC, 64 + i0 * 536 + i1 * 67 + i2), sb = slot(SR, SC, 4288 + i0 * 8 + i1 + i2 * 67), sv = p97 * acc98;
+            H[sa] += sv;
+            if (sb !== sa) H[sb] += sv;
+          }
+        }
+      }
+    }
+  }
+  // hessian[i0, i1, i2] += Σ_i3 t16·W2[i1, i2]·t36[i0, i1, i3]·t44[i2, i3]
+  {
+    const p101 = t16[0];
+    for (let i0 = 0; i0 < 4; i0++) {
+      for (let i1 = 0; i1 < 8; i1++) {
+        const b99 = i0 * len_N * 8 + i1 * len_N;
+        for (let i2 = 0; i2 < 3; i2++) {
+          const b100 = i2 * len_N;
+          const p102 = p101 * th[40 + i1 * 3 + i2];
+          let acc103 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i3 = 0;
+            for (const end = len_N - 3; i3 < end; i3 += 4) {
+              acc103 += t36[b99 + i3] * t44[b100 + i3];
+              r1 += t36[b99 + i3 + 1] * t44[b100 + i3 + 1];
+              r2 += t36[b99 + i3 + 2] * t44[b100 + i3 + 2];
+              r3 += t36[b99 + i3 + 3] * t44[b100 + i3 + 3];
+            }
+            for (const end = len_N; i3 < end; i3++) acc103 += t36[b99 + i3] * t44[b100 + i3];
+            acc103 += r1 + r2 + r3;
+          }
+          {
+            const sa = slot(SR, SC, 64 + i0 * 536 + i1 * 67 + i2), sb = slot(SR, SC, 4288 + i0 * 8 + i1 + i2 * 67), sv = p102 * acc103;
+            H[sa] += sv;
+            if (sb !== sa) H[sb] += sv;
+          }
+        }
+      }
+    }
+  }
+}
+
+/** Hessian block (b1, b1): 5 term(s) */
+function ks_hess_b1_b1(s: State): void {
+  const { rowPtr: SR, colIdx: SC } = hessianPattern();
+  const d_Y = s.d_Y;
+  const H = s.hessian;
+  const t11 = s.t11;
+  const t16 = s.t16;
+  const t22 = s.t22;
+  const t23 = s.t23;
+  const t26 = s.t26;
+  const t41 = s.t41;
+  const t46 = s.t46;
+  const th = s.theta;
+  const len_N = s.len_N;
+  const off_N = s.off_N;
+  // hessian[i0, i1] += Σ_i2 -1·t16·t46[i0, i2]·t41[i1, i2]
+  {
+    const p106 = -t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b104 = i0 * len_N;
+      {
+        let i1 = Math.max(0, i0);
+        for (const end = 8 - 3; i1 < end; i1 += 4) {
+          const b105_0 = i1 * len_N;
+          const b105_1 = (i1 + 1) * len_N;
+          const b105_2 = (i1 + 2) * len_N;
+          const b105_3 = (i1 + 3) * len_N;
+          let acc107_0 = 0, acc107_1 = 0, acc107_2 = 0, acc107_3 = 0;
+          for (let i2 = 0, end = len_N; i2 < end; i2++) {
+            const c0 = t46[b104 + i2];
+            acc107_0 += c0 * t41[b105_0 + i2];
+            acc107_1 += c0 * t41[b105_1 + i2];
+            acc107_2 += c0 * t41[b105_2 + i2];
+            acc107_3 += c0 * t41[b105_3 + i2];
+          }
+          {
+            const sa = slot(SR, SC, 2176 + i0 * 67 + i1), sb = slot(SR, SC, 2176 + i0 + i1 * 67), sv = p106 * acc107_0;
+            H[sa] += sv;
+            if (sb !== sa) H[sb] += sv;
+          }
+          {
+            const sa = slot(SR, SC, 2176 + i0 * 67 + i1 + 1), sb = slot(SR, SC, 2176 + i0 + (i1 + 1) * 67), sv = p106 * acc107_1;
+            H[sa] += sv;
+            if (sb !== sa) H[sb] += sv;
+          }
+          {
+            const sa = slot(SR, SC, 2176 + i0 * 67 + i1 + 2), sb = slot(SR, SC, 2176 + i0 + (i1 + 2) * 67), sv = p106 * acc107_2;
+            H[sa] += sv;
+            if (sb !== sa) H[sb] += sv;
+          }
+          {
+            const sa = slot(SR, SC, 2176 + i0 * 67 + i1 + 3), sb = slot(SR, SC, 2176 + i0 + (i1 + 3) * 67), sv = p106 * acc107_3;
+            H[sa] += sv;
+            if (sb !== sa) H[sb] += sv;
+          }
+        }
+        for (const end = 8; i1 < end; i1++) {
+          const b105 = i1 * len_N;
+          let acc107 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i2 = 0;
+            for (const end = len_N - 3; i2 < end; i2 += 4) {
+              acc107 += t46[b104 + i2] * t41[b105 + i2];
+              r1 += t46[b104 + i2 + 1] * t41[b105 + i2 + 1];
+              r2 += t46[b104 + i2 + 2] * t41[b105 + i2 + 2];
+              r3 += t46[b104 + i2 + 3] * t41[b105 + i2 + 3];
+            }
+            for (const end = len_N; i2 < end; i2++) acc107 += t46[b104 + i2] * t41[b105 + i2];
+            acc107 += r1 + r2 + r3;
+          }
+          {
+            const sa = slot(SR, SC, 2176 + i0 * 67 + i1), sb = slot(SR, SC, 2176 + i0 + i1 * 67), sv = p106 * acc107;
+            H[sa] += sv;
+            if (sb !== sa) H[sb] += sv;
+          }
+        }
+      }
+    }
+  }
+  // hessian[i0, i1] += Σ_i2,i3 t16·t22[i2]·W2[i0, i3]·t23[i2, i0]·t11[i2, i3]·W2[i1, i3]·t23[i2, i1]
+  {
+    const p112 = t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b108 = 40 + i0 * 3;
+      const b109 = i0;
+      for (let i1 = Math.max(0, i0); i1 < 8; i1++) {
+        const b110 = 40 + i1 * 3;
+        const b111 = i1;
+        let acc113 = 0;
+        for (let i2 = 0; i2 < len_N; i2++) {
+          for (let i3 = 0; i3 < 3; i3++) {
+            acc113 += t22[i2] * t23[b109 + i2 * 8] * t23[b111 + i2 * 8] * th[b108 + i3] * t11[i2 * 3 + i3] * th[b110 + i3];
+          }
+        }
+        {
+          const sa = slot(SR, SC, 2176 + i0 * 67 + i1), sb = slot(SR, SC, 2176 + i0 + i1 * 67), sv = p112 * acc113;
+          H[sa] += sv;
+          if (sb !== sa) H[sb] += sv;
+        }
+      }
+    }
+  }
+  // hessian[i0, i0] += Σ_i1,i2 t16·t22[i1]·t11[i1, i2]·W2[i0, i2]·t26[i1, i0]
+  {
+    const p116 = t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b114 = 40 + i0 * 3;
+      const b115 = i0;
+      let acc117 = 0;
+      for (let i1 = 0; i1 < len_N; i1++) {
+        for (let i2 = 0; i2 < 3; i2++) {
+          acc117 += t22[i1] * t26[b115 + i1 * 8] * t11[i1 * 3 + i2] * th[b114 + i2];
+        }
+      }
+      H[slot(SR, SC, 2176 + i0 * 68)] += p116 * acc117;
+    }
+  }
+  // hessian[i0, i0] += Σ_i1,i2 -1·t16·Y[i1, i2]·W2[i0, i2]·t26[i1, i0]
+  {
+    const b118 = off_N * 3;
+    const p121 = -t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b119 = 40 + i0 * 3;
+      const b120 = i0;
+      let acc122 = 0;
+      for (let i1 = 0; i1 < len_N; i1++) {
+        for (let i2 = 0; i2 < 3; i2++) {
+          acc122 += t26[b120 + i1 * 8] * d_Y[b118 + i1 * 3 + i2] * th[b119 + i2];
+        }
+      }
+      H[slot(SR, SC, 2176 + i0 * 68)] += p121 * acc122;
+    }
+  }
+}
+
+/** Hessian block (b1, W2): 4 term(s) */
+function ks_hess_b1_W2(s: State): void {
+  const { rowPtr: SR, colIdx: SC } = hessianPattern();
+  const H = s.hessian;
+  const t16 = s.t16;
+  const t42 = s.t42;
+  const t43 = s.t43;
+  const t44 = s.t44;
+  const t45 = s.t45;
+  const t46 = s.t46;
+  const t47 = s.t47;
+  const th = s.theta;
+  const len_N = s.len_N;
+  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t46[i0, i3]·t43[i1, i2, i3]
+  {
+    const p126 = -t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b124 = i0 * len_N;
+      for (let i1 = 0; i1 < 8; i1++) {
+        for (let i2 = 0; i2 < 3; i2++) {
+          const b125 = i1 * len_N * 3 + i2 * len_N;
+          let acc127 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i3 = 0;
+            for (const end = len_N - 3; i3 < end; i3 += 4) {
+              acc127 += t46[b124 + i3] * t43[b125 + i3];
+              r1 += t46[b124 + i3 + 1] * t43[b125 + i3 + 1];
+              r2 += t46[b124 + i3 + 2] * t43[b125 + i3 + 2];
+              r3 += t46[b124 + i3 + 3] * t43[b125 + i3 + 3];
+            }
+            for (const end = len_N; i3 < end; i3++) acc127 += t46[b124 + i3] * t43[b125 + i3];
+            acc127 += r1 + r2 + r3;
+          }
+          {
+            const sa = slot(SR, SC, 2184 + i0 * 67 + i1 * 3 + i2), sb = slot(SR, SC, 2712 + i0 + i1 * 201 + i2 * 67), sv = p126 * acc127;
+            H[sa] += sv;
+            if (sb !== sa) H[sb] += sv;
+          }
+        }
+      }
+    }
+  }
+  // hessian[i0, i1, i2] += Σ_i3 t16·W2[i0, i2]·t47[i0, i3]·t43[i1, i2, i3]
+  {
+    const p130 = t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b128 = i0 * len_N;
+      for (let i1 = 0; i1 < 8; i1++) {
+        for (let i2 = 0; i2 < 3; i2++) {
+          const b129 = i1 * len_N * 3 + i2 * len_N;
+          const p131 = p130 * th[40 + i0 * 3 + i2];
+          let acc132 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i3 = 0;
+            for (const end = len_N - 3; i3 < end; i3 += 4) {
+              acc132 += t47[b128 + i3] * t43[b129 + i3];
+              r1 += t47[b128 + i3 + 1] * t43[b129 + i3 + 1];
+              r2 += t47[b128 + i3 + 2] * t43[b129 + i3 + 2];
+              r3 += t47[b128 + i3 + 3] * t43[b129 + i3 + 3];
+            }
+            for (const end = len_N; i3 < end; i3++) acc132 += t47[b128 + i3] * t43[b129 + i3];
+            acc132 += r1 + r2 + r3;
+          }
+          {
+            const sa = slot(SR, SC, 2184 + i0 * 67 + i1 * 3 + i2), sb = slot(SR, SC, 2712 + i0 + i1 * 201 + i2 * 67), sv = p131 * acc132;
+            H[sa] += sv;
+            if (sb !== sa) H[sb] += sv;
+          }
+        }
+      }
+    }
+  }
+  // hessian[i0, i0, i1] += Σ_i2 t16·t47[i0, i2]·t44[i1, i2]
+  {
+    const p135 = t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b133 = i0 * len_N;
+      for (let i1 = 0; i1 < 3; i1++) {
+        const b134 = i1 * len_N;
+        let acc136 = 0;
+        {
+          let r1 = 0, r2 = 0, r3 = 0;
+          let i2 = 0;
+          for (const end = len_N - 3; i2 < end; i2 += 4) {
+            acc136 += t47[b133 + i2] * t44[b134 + i2];
+            r1 += t47[b133 + i2 + 1] * t44[b134 + i2 + 1];
+            r2 += t47[b133 + i2 + 2] * t44[b134 + i2 + 2];
+            r3 += t47[b133 + i2 + 3] * t44[b134 + i2 + 3];
+          }
+          for (const end = len_N; i2 < end; i2++) acc136 += t47[b133 + i2] * t44[b134 + i2];
+          acc136 += r1 + r2 + r3;
+        }
+        {
+          const sa = slot(SR, SC, 2184 + i0 * 70 + i1), sb = slot(SR, SC, 2712 + i0 * 202 + i1 * 67), sv = p135 * acc136;
+          H[sa] += sv;
+          if (sb !== sa) H[sb] += sv;
+        }
+      }
+    }
+  }
+  // hessian[i0, i0, i1] += Σ_i2 -1·t16·t42[i0, i2]·t45[i1, i2]
+  {
+    const p139 = -t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b137 = i0 * len_N;
+      for (let i1 = 0; i1 < 3; i1++) {
+        const b138 = i1 * len_N;
+        let acc140 = 0;
+        {
+          let r1 = 0, r2 = 0, r3 = 0;
+          let i2 = 0;
+          for (const end = len_N - 3; i2 < end; i2 += 4) {
+            acc140 += t42[b137 + i2] * t45[b138 + i2];
+            r1 += t42[b137 + i2 + 1] * t45[b138 + i2 + 1];
+            r2 += t42[b137 + i2 + 2] * t45[b138 + i2 + 2];
+            r3 += t42[b137 + i2 + 3] * t45[b138 + i2 + 3];
+          }
+          for (const end = len_N; i2 < end; i2++) acc140 += t42[b137 + i2] * t45[b138 + i2];
+          acc140 += r1 + r2 + r3;
+        }
+        {
+          const sa = slot(SR, SC, 2184 + i0 * 70 + i1), sb = slot(SR, SC, 2712 + i0 * 202 + i1 * 67), sv = p139 * acc140;
+          H[sa] += sv;
+          if (sb !== sa) H[sb] += sv;
+        }
+      }
+    }
+  }
+}
+
+/** Hessian block (b1, b2): 2 term(s) */
+function ks_hess_b1_b2(s: State): void {
+  const { rowPtr: SR, colIdx: SC } = hessianPattern();
+  const H = s.hessian;
+  const t16 = s.t16;
+  const t44 = s.t44;
+  const t46 = s.t46;
+  const t47 = s.t47;
+  const th = s.theta;
+  const len_N = s.len_N;
+  // hessian[i0, i1] += Σ_i2 -1·t16·t46[i0, i2]·t44[i1, i2]
+  {
+    const p143 = -t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b141 = i0 * len_N;
+      for (let i1 = 0; i1 < 3; i1++) {
+        const b142 = i1 * len_N;
+        let acc144 = 0;
+        {
+          let r1 = 0, r2 = 0, r3 = 0;
+          let i2 = 0;
+          for (const end = len_N - 3; i2 < end; i2 += 4) {
+            acc144 += t46[b141 + i2] * t44[b142 + i2];
+            r1 += t46[b141 + i2 + 1] * t44[b142 + i2 + 1];
+            r2 += t46[b141 + i2 + 2] * t44[b142 + i2 + 2];
+            r3 += t46[b141 + i2 + 3] * t44[b142 + i2 + 3];
+          }
+          for (const end = len_N; i2 < end; i2++) acc144 += t46[b141 + i2] * t44[b142 + i2];
+          acc144 += r1 + r2 + r3;
+        }
+        {
+          const sa = slot(SR, SC, 2208 + i0 * 67 + i1), sb = slot(SR, SC, 4320 + i0 + i1 * 67), sv = p143 * acc144;
+          H[sa] += sv;
+          if (sb !== sa) H[sb] += sv;
+        }
+      }
+    }
+  }
+  // hessian[i0, i1] += Σ_i2 t16·W2[i0, i1]·t47[i0, i2]·t44[i1, i2]
+  {
+    const p147 = t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b145 = i0 * len_N;
+      for (let i1 = 0; i1 < 3; i1++) {
+        const b146 = i1 * len_N;
+        const p148 = p147 * th[40 + i0 * 3 + i1];
+        let acc149 = 0;
+        {
+          let r1 = 0, r2 = 0, r3 = 0;
+          let i2 = 0;
+          for (const end = len_N - 3; i2 < end; i2 += 4) {
+            acc149 += t47[b145 + i2] * t44[b146 + i2];
+            r1 += t47[b145 + i2 + 1] * t44[b146 + i2 + 1];
+            r2 += t47[b145 + i2 + 2] * t44[b146 + i2 + 2];
+            r3 += t47[b145 + i2 + 3] * t44[b146 + i2 + 3];
+          }
+          for (const end = len_N; i2 < end; i2++) acc149 += t47[b145 + i2] * t44[b146 + i2];
+          acc149 += r1 + r2 + r3;
+        }
+        {
+          const sa = slot(SR, SC, 2208 + i0 * 67 + i1), sb = slot(SR, SC, 4320 + i0 + i1 * 67), sv = p148 * acc149;
+          H[sa] += sv;
+          if (sb !== sa) H[sb] += sv;
+        }
+      }
+    }
+  }
+}
+
+/** Hessian block (W2, W2): 3 term(s) */
+function ks_hess_W2_W2(s: State): void {
+  const { rowPtr: SR, colIdx: SC } = hessianPattern();
+  const H = s.hessian;
+  const t16 = s.t16;
+  const t43 = s.t43;
+  const t48 = s.t48;
+  const t49 = s.t49;
+  const t50 = s.t50;
+  const len_N = s.len_N;
+  // hessian[i0, i1, i2, i3] += Σ_i4 -1·t16·t48[i0, i1, i4]·t43[i2, i3, i4]
+  {
+    const p152 = -t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      for (let i1 = 0; i1 < 3; i1++) {
+        const b150 = i0 * len_N * 3 + i1 * len_N;
+        for (let i2 = 0; i2 < 8; i2++) {
+          for (let i3 = Math.max(0, i2 * (-3) + i0 * 3 + i1); i3 < 3; i3++) {
+            const b151 = i2 * len_N * 3 + i3 * len_N;
+            let acc153 = 0;
+            {
+              let r1 = 0, r2 = 0, r3 = 0;
+              let i4 = 0;
+              for (const end = len_N - 3; i4 < end; i4 += 4) {
+                acc153 += t48[b150 + i4] * t43[b151 + i4];
+                r1 += t48[b150 + i4 + 1] * t43[b151 + i4 + 1];
+                r2 += t48[b150 + i4 + 2] * t43[b151 + i4 + 2];
+                r3 += t48[b150 + i4 + 3] * t43[b151 + i4 + 3];
+              }
+              for (const end = len_N; i4 < end; i4++) acc153 += t48[b150 + i4] * t43[b151 + i4];
+              acc153 += r1 + r2 + r3;
+            }
+            {
+              const sa = slot(SR, SC, 2720 + i0 * 201 + i1 * 67 + i2 * 3 + i3), sb = slot(SR, SC, 2720 + i0 * 3 + i1 + i2 * 201 + i3 * 67), sv = p152 * acc153;
+              H[sa] += sv;
+              if (sb !== sa) H[sb] += sv;
+            }
+          }
+        }
+      }
+    }
+  }
+  // hessian[i0, i1, i2, i1] += Σ_i3 t16·t49[i0, i1, i3]·t50[i2, i3]
+  {
+    const p156 = t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      for (let i1 = 0; i1 < 3; i1++) {
+        const b154 = i0 * len_N * 3 + i1 * len_N;
+        for (let i2 = 0; i2 < 8; i2++) {
+          if (i2 * 3 + i0 * (-3) < 0) continue;
+          const b155 = i2 * len_N;
+          let acc157 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i3 = 0;
+            for (const end = len_N - 3; i3 < end; i3 += 4) {
+              acc157 += t49[b154 + i3] * t50[b155 + i3];
+              r1 += t49[b154 + i3 + 1] * t50[b155 + i3 + 1];
+              r2 += t49[b154 + i3 + 2] * t50[b155 + i3 + 2];
+              r3 += t49[b154 + i3 + 3] * t50[b155 + i3 + 3];
+            }
+            for (const end = len_N; i3 < end; i3++) acc157 += t49[b154 + i3] * t50[b155 + i3];
+            acc157 += r1 + r2 + r3;
+          }
+          {
+            const sa = slot(SR, SC, 2720 + i0 * 201 + i1 * 68 + i2 * 3), sb = slot(SR, SC, 2720 + i0 * 3 + i1 * 68 + i2 * 201), sv = p156 * acc157;
+            H[sa] += sv;
+            if (sb !== sa) H[sb] += sv;
+          }
+        }
+      }
+    }
+  }
+}
+
+/** Hessian block (W2, b2): 2 term(s) */
+function ks_hess_W2_b2(s: State): void {
+  const { rowPtr: SR, colIdx: SC } = hessianPattern();
+  const H = s.hessian;
+  const t16 = s.t16;
+  const t44 = s.t44;
+  const t48 = s.t48;
+  const t49 = s.t49;
+  const len_N = s.len_N;
+  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t48[i0, i1, i3]·t44[i2, i3]
+  {
+    const p161 = -t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      for (let i1 = 0; i1 < 3; i1++) {
+        const b159 = i0 * len_N * 3 + i1 * len_N;
+        for (let i2 = 0; i2 < 3; i2++) {
+          const b160 = i2 * len_N;
+          let acc162 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i3 = 0;
+            for (const end = len_N - 3; i3 < end; i3 += 4) {
+              acc162 += t48[b159 + i3] * t44[b160 + i3];
+              r1 += t48[b159 + i3 + 1] * t44[b160 + i3 + 1];
+              r2 += t48[b159 + i3 + 2] * t44[b160 + i3 + 2];
+              r3 += t48[b159 + i3 + 3] * t44[b160 + i3 + 3];
+            }
+            for (const end = len_N; i3 < end; i3++) acc162 += t48[b159 + i3] * t44[b160 + i3];
+            acc162 += r1 + r2 + r3;
+          }
+          {
+            const sa = slot(SR, SC, 2744 + i0 * 201 + i1 * 67 + i2), sb = slot(SR, SC, 4328 + i0 * 3 + i1 + i2 * 67), sv = p161 * acc162;
+            H[sa] += sv;
+            if (sb !== sa) H[sb] += sv;
+          }
+        }
+      }
+    }
+  }
+  // hessian[i0, i1, i1] += Σ_i2 t16·t49[i0, i1, i2]
+  {
+    const p164 = t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      for (let i1 = 0; i1 < 3; i1++) {
+        const b163 = i0 * len_N * 3 + i1 * len_N;
+        let acc165 = 0;
+        {
+          let r1 = 0, r2 = 0, r3 = 0;
+          let i2 = 0;
+          for (const end = len_N - 3; i2 < end; i2 += 4) {
+            acc165 += t49[b163 + i2];
+            r1 += t49[b163 + i2 + 1];
+            r2 += t49[b163 + i2 + 2];
+            r3 += t49[b163 + i2 + 3];
+          }
+          for (const end = len_N; i2 < end; i2++) acc165 += t49[b163 + i2];
+          acc165 += r1 + r2 + r3;
+        }
+        {
+          const sa = slot(SR, SC, 2744 + i0 * 201 + i1 * 68), sb = slot(SR, SC, 4328 + i0 * 3 + i1 * 68), sv = p164 * acc165;
+          H[sa] += sv;
+          if (sb !== sa) H[sb] += sv;
+        }
+      }
+    }
+  }
+}
+
+/** Hessian block (b2, b2): 3 term(s) */
+function ks_hess_b2_b2(s: State): void {
+  const { rowPtr: SR, colIdx: SC } = hessianPattern();
+  const H = s.hessian;
+  const t16 = s.t16;
+  const t44 = s.t44;
+  const t51 = s.t51;
+  const t52 = s.t52;
+  const len_N = s.len_N;
+  // hessian[i0, i1] += Σ_i2 -1·t16·t51[i0, i2]·t44[i1, i2]
+  {
+    const p168 = -t16[0];
+    for (let i0 = 0; i0 < 3; i0++) {
+      const b166 = i0 * len_N;
+      for (let i1 = Math.max(0, i0); i1 < 3; i1++) {
+        const b167 = i1 * len_N;
+        let acc169 = 0;
+        {
+          let r1 = 0, r2 = 0, r3 = 0;
+          let i2 = 0;
+          for (const end = len_N - 3; i2 < end; i2 += 4) {
+            acc169 += t51[b166 + i2] * t44[b167 + i2];
+            r1 += t51[b166 + i2 + 1] * t44[b167 + i2 + 1];
+            r2 += t51[b166 + i2 + 2] * t44[b167 + i2 + 2];
+            r3 += t51[b166 + i2 + 3] * t44[b167 + i2 + 3];
+          }
+          for (const end = len_N; i2 < end; i2++) acc169 += t51[b166 + i2] * t44[b167 + i2];
+          acc169 += r1 + r2 + r3;
+        }
+        {
+          const sa = slot(SR, SC, 4352 + i0 * 67 + i1), sb = slot(SR, SC, 4352 + i0 + i1 * 67), sv = p168 * acc169;
+          H[sa] += sv;
+          if (sb !== sa) H[sb] += sv;
+        }
+      }
+    }
+  }
+  // hessian[i0, i0] += Σ_i1 t16·t52[i0, i1]
+  {
+    const p171 = t16[0];
+    for (let i0 = 0; i0 < 3; i0++) {
+      const b170 = i0 * len_N;
+      let acc172 = 0;
+      {
+        let r1 = 0, r2 = 0, r3 = 0;
+        let i1 = 0;
+        for (const end = len_N - 3; i1 < end; i1 += 4) {
+          acc172 += t52[b170 + i1];
+          r1 += t52[b170 + i1 + 1];
+          r2 += t52[b170 + i1 + 2];
+          r3 += t52[b170 + i1 + 3];
+        }
+        for (const end = len_N; i1 < end; i1++) acc172 += t52[b170 + i1];
+        acc172 += r1 + r2 + r3;
+      }
+      H[slot(SR, SC, 4352 + i0 * 68)] += p171 * acc172;
+    }
+  }
+}
+
+/** Hessian block (W1, W1): 5 term(s), the terms without the batch */
+function ks_hess_W1_W1_once(s: State): void {
+  const { rowPtr: SR, colIdx: SC } = hessianPattern();
+  const H = s.hessian;
+  // hessian[i0, i1, i0, i1] += 0.002
+  {
+    for (let i0 = 0; i0 < 4; i0++) {
+      for (let i1 = 0; i1 < 8; i1++) {
+        H[slot(SR, SC, i0 * 544 + i1 * 68)] += 0.002;
+      }
+    }
+  }
+}
+
+/** Hessian block (b1, b1): 5 term(s), the terms without the batch */
+function ks_hess_b1_b1_once(s: State): void {
+  const { rowPtr: SR, colIdx: SC } = hessianPattern();
+  const H = s.hessian;
+  // hessian[i0, i0] += 0.002
+  {
+    for (let i0 = 0; i0 < 8; i0++) {
+      H[slot(SR, SC, 2176 + i0 * 68)] += 0.002;
+    }
+  }
+}
+
+/** Hessian block (W2, W2): 3 term(s), the terms without the batch */
+function ks_hess_W2_W2_once(s: State): void {
+  const { rowPtr: SR, colIdx: SC } = hessianPattern();
+  const H = s.hessian;
+  // hessian[i0, i1, i0, i1] += 0.002
+  {
+    for (let i0 = 0; i0 < 8; i0++) {
+      for (let i1 = 0; i1 < 3; i1++) {
+        H[slot(SR, SC, 2720 + i0 * 204 + i1 * 68)] += 0.002;
+      }
+    }
+  }
+}
+
+/** Hessian block (b2, b2): 3 term(s), the terms without the batch */
+function ks_hess_b2_b2_once(s: State): void {
+  const { rowPtr: SR, colIdx: SC } = hessianPattern();
+  const H = s.hessian;
+  // hessian[i0, i0] += 0.002
+  {
+    for (let i0 = 0; i0 < 3; i0++) {
+      H[slot(SR, SC, 4352 + i0 * 68)] += 0.002;
+    }
+  }
+}
+
 /** Value, gradient and Hessian with workspaces of their own (see createEvaluator). */
 export interface Evaluator {
   /** The objective at θ. */
@@ -5560,6 +6879,8 @@ export interface Evaluator {
   evaluate(theta: ArrayLike<number>, data: Data): { value: number; gradient: Float64Array; hessian: Float64Array };
   /** The Hessian's diagonal at θ (length 67), without forming H; written to `out` when given. */
   hessianDiagonal(theta: ArrayLike<number>, data: Data, out?: Float64Array): Float64Array;
+  /** The Hessian's structurally nonzero entries at θ, in the order of model.hessianPattern (CSR, both triangles); written to `values` when given. */
+  hessianSparse(theta: ArrayLike<number>, data: Data, values?: Float64Array): Float64Array;
   /** H·v at θ (length 67) without forming H, written to `out` when given; v is laid out like θ. */
   hvp(theta: ArrayLike<number>, data: Data, v: ArrayLike<number>, out?: Float64Array): Float64Array;
   /** Frees the workspaces; later calls throw. */
@@ -5822,6 +7143,68 @@ export function createEvaluator(): Evaluator {
         release(s);
       }
     },
+    hessianSparse(theta: ArrayLike<number>, data: Data, values?: Float64Array): Float64Array {
+      const s = live();
+      try {
+        bind(s, theta, data);
+        const h = output(s, values, hessianPattern().nnz, 'hessianSparse values');
+        s.hessian = h;
+        h.fill(0);
+        k_map4(s);
+        // The batch, 35 at a time: workspaces hold one chunk, sums over it accumulate.
+        for (let off = 0; off < s.dim_N; off += 35) {
+          s.off_N = off;
+          s.len_N = Math.min(35, s.dim_N - off);
+          k_k6(s);
+          k_map6(s);
+          k_k8(s);
+          k_k9(s);
+          k_k10(s);
+          k_map10(s);
+          k_k12(s);
+          k_map12(s);
+          k_k31(s);
+          k_k33(s);
+          k_k34(s);
+          k_k35(s);
+          k_k36(s);
+          k_k37(s);
+          k_k38(s);
+          k_k39(s);
+          k_k32(s);
+          k_k40(s);
+          ks_hess_W1_W1(s);
+          k_k41(s);
+          k_k42(s);
+          ks_hess_W1_b1(s);
+          k_k43(s);
+          k_k44(s);
+          k_k45(s);
+          ks_hess_W1_W2(s);
+          ks_hess_W1_b2(s);
+          k_k46(s);
+          ks_hess_b1_b1(s);
+          k_k47(s);
+          ks_hess_b1_W2(s);
+          ks_hess_b1_b2(s);
+          k_k48(s);
+          k_k49(s);
+          k_k50(s);
+          ks_hess_W2_W2(s);
+          ks_hess_W2_b2(s);
+          k_k51(s);
+          k_k52(s);
+          ks_hess_b2_b2(s);
+        }
+        ks_hess_W1_W1_once(s);
+        ks_hess_b1_b1_once(s);
+        ks_hess_W2_W2_once(s);
+        ks_hess_b2_b2_once(s);
+        return h;
+      } finally {
+        release(s);
+      }
+    },
     hvp(theta: ArrayLike<number>, data: Data, v: ArrayLike<number>, out?: Float64Array): Float64Array {
       const s = live();
       try {
@@ -5925,6 +7308,11 @@ export function hessianDiagonal(theta: ArrayLike<number>, data: Data, out?: Floa
   return shared.hessianDiagonal(theta, data, out);
 }
 
+/** The Hessian's structurally nonzero entries at θ, in the order of model.hessianPattern; written to `values` when given. */
+export function hessianSparse(theta: ArrayLike<number>, data: Data, values?: Float64Array): Float64Array {
+  return shared.hessianSparse(theta, data, values);
+}
+
 /** H·v at θ (length 67), the Hessian times a vector laid out like θ, without forming H; written to `out` when given. */
 export function hvp(theta: ArrayLike<number>, data: Data, v: ArrayLike<number>, out?: Float64Array): Float64Array {
   return shared.hvp(theta, data, v, out);
@@ -5947,6 +7335,121 @@ function output(s: State, out: Float64Array | undefined, length: number, what: s
 function addSymmetric(h: Float64Array, at: number, mirror: number, v: number): void {
   h[at] += v;
   if (mirror !== at) h[mirror] += v;
+}
+
+/** The Hessian's structural pattern: pieces [r0, c0, alpha, beta, lo, hi], each the entries
+ * (r0 + Σ alpha[v]·x[v], c0 + Σ beta[v]·x[v]) and their mirror images over lo[v] ≤ x[v] < hi[v]. */
+const PATTERN_PIECES: readonly (readonly [number, number, readonly number[], readonly number[], readonly number[], readonly number[]])[] = [
+  [0, 0, [8, 1, 0, 0], [0, 0, 8, 1], [0, 0, 0, 0], [4, 8, 4, 8]],
+  [0, 0, [8, 1, 0], [0, 1, 8], [0, 0, 0], [4, 8, 4]],
+  [0, 0, [8, 1], [8, 1], [0, 0], [4, 8]],
+  [0, 32, [8, 1, 0], [0, 0, 1], [0, 0, 0], [4, 8, 8]],
+  [0, 32, [8, 1], [0, 1], [0, 0], [4, 8]],
+  [0, 40, [8, 1, 0, 0], [0, 0, 3, 1], [0, 0, 0, 0], [4, 8, 8, 3]],
+  [0, 40, [8, 1, 0], [0, 3, 1], [0, 0, 0], [4, 8, 3]],
+  [0, 64, [8, 1, 0], [0, 0, 1], [0, 0, 0], [4, 8, 3]],
+  [32, 32, [1, 0], [0, 1], [0, 0], [8, 8]],
+  [32, 32, [1], [1], [0], [8]],
+  [32, 40, [1, 0, 0], [0, 3, 1], [0, 0, 0], [8, 8, 3]],
+  [32, 40, [1, 0], [3, 1], [0, 0], [8, 3]],
+  [32, 64, [1, 0], [0, 1], [0, 0], [8, 3]],
+  [40, 40, [3, 1, 0, 0], [0, 0, 3, 1], [0, 0, 0, 0], [8, 3, 8, 3]],
+  [40, 40, [3, 1, 0], [0, 1, 3], [0, 0, 0], [8, 3, 8]],
+  [40, 40, [3, 1], [3, 1], [0, 0], [8, 3]],
+  [40, 64, [3, 1, 0], [0, 0, 1], [0, 0, 0], [8, 3, 3]],
+  [40, 64, [3, 1], [0, 1], [0, 0], [8, 3]],
+  [64, 64, [1, 0], [0, 1], [0, 0], [3, 3]],
+  [64, 64, [1], [1], [0], [3]],
+];
+
+let patternCache: HessianPattern | null = null;
+
+/** The CSR pattern (built once, on first use; independent of θ and the data). */
+function hessianPattern(): HessianPattern {
+  if (patternCache === null) patternCache = buildPattern();
+  return patternCache;
+}
+
+function buildPattern(): HessianPattern {
+  const n = 67;
+  // Every (row, col) of every piece and its mirror image, with repeats.
+  const each = (f: (r: number, c: number) => void): void => {
+    for (const [r0, c0, alpha, beta, lo, hi] of PATTERN_PIECES) {
+      const k = lo.length;
+      let empty = false;
+      let r = r0;
+      let c = c0;
+      const x = lo.slice();
+      for (let v = 0; v < k; v++) {
+        if (hi[v]! <= lo[v]!) empty = true;
+        r += alpha[v]! * lo[v]!;
+        c += beta[v]! * lo[v]!;
+      }
+      if (empty) continue;
+      for (;;) {
+        f(r, c);
+        if (r !== c) f(c, r);
+        let v = k - 1;
+        for (; v >= 0; v--) {
+          x[v]!++;
+          r += alpha[v]!;
+          c += beta[v]!;
+          if (x[v]! < hi[v]!) break;
+          r -= alpha[v]! * (hi[v]! - lo[v]!);
+          c -= beta[v]! * (hi[v]! - lo[v]!);
+          x[v] = lo[v]!;
+        }
+        if (v < 0) break;
+      }
+    }
+  };
+  const start = new Float64Array(n + 1);
+  each((r) => {
+    start[r + 1]!++;
+  });
+  for (let r = 0; r < n; r++) start[r + 1]! += start[r]!;
+  const listed = start[n]!;
+  if (listed > 2147483647) throw new RangeError(`hessgen ${model.name}: the Hessian pattern lists ${listed} entries, more than an Int32Array CSR holds`);
+  const cols = new Int32Array(listed);
+  const fill = Int32Array.from(start.subarray(0, n));
+  each((r, c) => {
+    cols[fill[r]!++] = c;
+  });
+  // Each row sorted, repeats dropped, compacted in place.
+  const rowPtr = new Int32Array(n + 1);
+  let nnz = 0;
+  for (let r = 0; r < n; r++) {
+    const a = start[r]!;
+    const b = start[r + 1]!;
+    if (b - a > 16) cols.subarray(a, b).sort();
+    else {
+      for (let i = a + 1; i < b; i++) {
+        const c = cols[i]!;
+        let j = i - 1;
+        for (; j >= a && cols[j]! > c; j--) cols[j + 1] = cols[j]!;
+        cols[j + 1] = c;
+      }
+    }
+    for (let i = a; i < b; i++) if (i === a || cols[i] !== cols[i - 1]) cols[nnz++] = cols[i]!;
+    rowPtr[r + 1] = nnz;
+  }
+  return Object.freeze({ n, nnz, rowPtr, colIdx: cols.slice(0, nnz) });
+}
+
+/** The CSR position of the dense Hessian index `at` (row-major n × n). */
+function slot(rowPtr: Int32Array, colIdx: Int32Array, at: number): number {
+  const r = Math.floor(at / 67);
+  const c = at - r * 67;
+  let lo = rowPtr[r]!;
+  const end = rowPtr[r + 1]!;
+  let hi = end - 1;
+  while (lo < hi) {
+    const m = (lo + hi) >> 1;
+    if (colIdx[m]! < c) lo = m + 1;
+    else hi = m;
+  }
+  if (lo >= end || colIdx[lo] !== c) throw new Error(`internal: Hessian entry (${r}, ${c}) is outside the structural pattern`);
+  return lo;
 }
 
 // Element-wise functions and the derivatives the Hessian needs.

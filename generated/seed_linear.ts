@@ -3,11 +3,21 @@
 // 1 of 1 Hessian blocks are nonzero.
 // The batch dimension N is streamed in chunks of 4.
 
+/** A sparsity pattern in CSR form: the columns of row r are colIdx[rowPtr[r] .. rowPtr[r + 1]), ascending. */
+export interface HessianPattern {
+  readonly n: number;
+  readonly nnz: number;
+  readonly rowPtr: Int32Array;
+  readonly colIdx: Int32Array;
+}
+
 export interface ModelInfo {
   readonly name: string;
   readonly n: number;
   readonly params: readonly { readonly name: string; readonly shape: readonly number[]; readonly offset: number; readonly size: number }[];
   readonly data: readonly { readonly name: string; readonly shape: readonly (number | string)[] }[];
+  /** The Hessian's structurally nonzero entries, both triangles (built on first use; independent of θ and the data). */
+  readonly hessianPattern: HessianPattern;
 }
 
 export const model: ModelInfo = {
@@ -20,6 +30,9 @@ export const model: ModelInfo = {
     { name: "x", shape: ["N", 2] },
     { name: "t", shape: ["N", 2] },
   ],
+  get hessianPattern(): HessianPattern {
+    return hessianPattern();
+  },
 };
 
 /** The run-time inputs: a number for a scalar, a row-major array otherwise. */
@@ -348,6 +361,31 @@ function k_k12(s: State): void {
   }
 }
 
+/** Hessian block (W, W): 1 term(s) */
+function ks_hess_W_W(s: State): void {
+  const { rowPtr: SR, colIdx: SC } = hessianPattern();
+  const H = s.hessian;
+  const t11 = s.t11;
+  const t8 = s.t8;
+  // hessian[i0, i1, i2, i1] += 2·t8·t11[i0, i2]
+  {
+    const p6 = 2 * t8[0];
+    for (let i0 = 0; i0 < 2; i0++) {
+      for (let i1 = 0; i1 < 2; i1++) {
+        for (let i2 = 0; i2 < 2; i2++) {
+          if (i2 * 2 + i0 * (-2) < 0) continue;
+          const p7 = p6 * t11[i0 * 2 + i2];
+          {
+            const sa = slot(SR, SC, i0 * 8 + i1 * 5 + i2 * 2), sb = slot(SR, SC, i0 * 2 + i1 * 5 + i2 * 8), sv = p7;
+            H[sa] += sv;
+            if (sb !== sa) H[sb] += sv;
+          }
+        }
+      }
+    }
+  }
+}
+
 /** Value, gradient and Hessian with workspaces of their own (see createEvaluator). */
 export interface Evaluator {
   /** The objective at θ. */
@@ -360,6 +398,8 @@ export interface Evaluator {
   evaluate(theta: ArrayLike<number>, data: Data): { value: number; gradient: Float64Array; hessian: Float64Array };
   /** The Hessian's diagonal at θ (length 4), without forming H; written to `out` when given. */
   hessianDiagonal(theta: ArrayLike<number>, data: Data, out?: Float64Array): Float64Array;
+  /** The Hessian's structurally nonzero entries at θ, in the order of model.hessianPattern (CSR, both triangles); written to `values` when given. */
+  hessianSparse(theta: ArrayLike<number>, data: Data, values?: Float64Array): Float64Array;
   /** H·v at θ (length 4) without forming H, written to `out` when given; v is laid out like θ. */
   hvp(theta: ArrayLike<number>, data: Data, v: ArrayLike<number>, out?: Float64Array): Float64Array;
   /** Frees the workspaces; later calls throw. */
@@ -492,6 +532,28 @@ export function createEvaluator(): Evaluator {
         release(s);
       }
     },
+    hessianSparse(theta: ArrayLike<number>, data: Data, values?: Float64Array): Float64Array {
+      const s = live();
+      try {
+        bind(s, theta, data);
+        const h = output(s, values, hessianPattern().nnz, 'hessianSparse values');
+        s.hessian = h;
+        h.fill(0);
+        k_k7(s);
+        k_map7(s);
+        // The batch, 4 at a time: workspaces hold one chunk, sums over it accumulate.
+        s.t11.fill(0);
+        for (let off = 0; off < s.dim_N; off += 4) {
+          s.off_N = off;
+          s.len_N = Math.min(4, s.dim_N - off);
+          k_k11(s);
+        }
+        ks_hess_W_W(s);
+        return h;
+      } finally {
+        release(s);
+      }
+    },
     hvp(theta: ArrayLike<number>, data: Data, v: ArrayLike<number>, out?: Float64Array): Float64Array {
       const s = live();
       try {
@@ -562,6 +624,11 @@ export function hessianDiagonal(theta: ArrayLike<number>, data: Data, out?: Floa
   return shared.hessianDiagonal(theta, data, out);
 }
 
+/** The Hessian's structurally nonzero entries at θ, in the order of model.hessianPattern; written to `values` when given. */
+export function hessianSparse(theta: ArrayLike<number>, data: Data, values?: Float64Array): Float64Array {
+  return shared.hessianSparse(theta, data, values);
+}
+
 /** H·v at θ (length 4), the Hessian times a vector laid out like θ, without forming H; written to `out` when given. */
 export function hvp(theta: ArrayLike<number>, data: Data, v: ArrayLike<number>, out?: Float64Array): Float64Array {
   return shared.hvp(theta, data, v, out);
@@ -584,6 +651,102 @@ function output(s: State, out: Float64Array | undefined, length: number, what: s
 function addSymmetric(h: Float64Array, at: number, mirror: number, v: number): void {
   h[at] += v;
   if (mirror !== at) h[mirror] += v;
+}
+
+/** The Hessian's structural pattern: pieces [r0, c0, alpha, beta, lo, hi], each the entries
+ * (r0 + Σ alpha[v]·x[v], c0 + Σ beta[v]·x[v]) and their mirror images over lo[v] ≤ x[v] < hi[v]. */
+const PATTERN_PIECES: readonly (readonly [number, number, readonly number[], readonly number[], readonly number[], readonly number[]])[] = [
+  [0, 0, [2, 1, 0], [0, 1, 2], [0, 0, 0], [2, 2, 2]],
+];
+
+let patternCache: HessianPattern | null = null;
+
+/** The CSR pattern (built once, on first use; independent of θ and the data). */
+function hessianPattern(): HessianPattern {
+  if (patternCache === null) patternCache = buildPattern();
+  return patternCache;
+}
+
+function buildPattern(): HessianPattern {
+  const n = 4;
+  // Every (row, col) of every piece and its mirror image, with repeats.
+  const each = (f: (r: number, c: number) => void): void => {
+    for (const [r0, c0, alpha, beta, lo, hi] of PATTERN_PIECES) {
+      const k = lo.length;
+      let empty = false;
+      let r = r0;
+      let c = c0;
+      const x = lo.slice();
+      for (let v = 0; v < k; v++) {
+        if (hi[v]! <= lo[v]!) empty = true;
+        r += alpha[v]! * lo[v]!;
+        c += beta[v]! * lo[v]!;
+      }
+      if (empty) continue;
+      for (;;) {
+        f(r, c);
+        if (r !== c) f(c, r);
+        let v = k - 1;
+        for (; v >= 0; v--) {
+          x[v]!++;
+          r += alpha[v]!;
+          c += beta[v]!;
+          if (x[v]! < hi[v]!) break;
+          r -= alpha[v]! * (hi[v]! - lo[v]!);
+          c -= beta[v]! * (hi[v]! - lo[v]!);
+          x[v] = lo[v]!;
+        }
+        if (v < 0) break;
+      }
+    }
+  };
+  const start = new Float64Array(n + 1);
+  each((r) => {
+    start[r + 1]!++;
+  });
+  for (let r = 0; r < n; r++) start[r + 1]! += start[r]!;
+  const listed = start[n]!;
+  if (listed > 2147483647) throw new RangeError(`hessgen ${model.name}: the Hessian pattern lists ${listed} entries, more than an Int32Array CSR holds`);
+  const cols = new Int32Array(listed);
+  const fill = Int32Array.from(start.subarray(0, n));
+  each((r, c) => {
+    cols[fill[r]!++] = c;
+  });
+  // Each row sorted, repeats dropped, compacted in place.
+  const rowPtr = new Int32Array(n + 1);
+  let nnz = 0;
+  for (let r = 0; r < n; r++) {
+    const a = start[r]!;
+    const b = start[r + 1]!;
+    if (b - a > 16) cols.subarray(a, b).sort();
+    else {
+      for (let i = a + 1; i < b; i++) {
+        const c = cols[i]!;
+        let j = i - 1;
+        for (; j >= a && cols[j]! > c; j--) cols[j + 1] = cols[j]!;
+        cols[j + 1] = c;
+      }
+    }
+    for (let i = a; i < b; i++) if (i === a || cols[i] !== cols[i - 1]) cols[nnz++] = cols[i]!;
+    rowPtr[r + 1] = nnz;
+  }
+  return Object.freeze({ n, nnz, rowPtr, colIdx: cols.slice(0, nnz) });
+}
+
+/** The CSR position of the dense Hessian index `at` (row-major n × n). */
+function slot(rowPtr: Int32Array, colIdx: Int32Array, at: number): number {
+  const r = Math.floor(at / 4);
+  const c = at - r * 4;
+  let lo = rowPtr[r]!;
+  const end = rowPtr[r + 1]!;
+  let hi = end - 1;
+  while (lo < hi) {
+    const m = (lo + hi) >> 1;
+    if (colIdx[m]! < c) lo = m + 1;
+    else hi = m;
+  }
+  if (lo >= end || colIdx[lo] !== c) throw new Error(`internal: Hessian entry (${r}, ${c}) is outside the structural pattern`);
+  return lo;
 }
 
 // Element-wise functions and the derivatives the Hessian needs.

@@ -98,8 +98,8 @@ export type Entry = 'value' | 'gradient' | 'hessian' | 'evaluate' | 'hvp' | 'hes
  * The outputs a program can have. Each has its entry point and its output buffer (of that
  * name); `hvp` also reads the direction `v` (a buffer laid out like θ).
  */
-export type OutputKind = 'value' | 'gradient' | 'hessian' | 'hvp' | 'hessianDiagonal';
-export const OUTPUT_KINDS: readonly OutputKind[] = ['value', 'gradient', 'hessian', 'hvp', 'hessianDiagonal'];
+export type OutputKind = 'value' | 'gradient' | 'hessian' | 'hvp' | 'hessianDiagonal' | 'hessianSparse';
+export const OUTPUT_KINDS: readonly OutputKind[] = ['value', 'gradient', 'hessian', 'hvp', 'hessianDiagonal', 'hessianSparse'];
 
 /**
  * Kernels of an entry point, in order. With a batch, `stream` runs once per chunk of the batch
@@ -144,6 +144,24 @@ export interface Program {
   readonly batch: Batch | null;
   /** Statistics for the reader: nonzero blocks, terms. */
   readonly notes: readonly string[];
+  /**
+   * With `hessianSparse`: the Hessian's structural pattern as compact pieces (see SparsePiece),
+   * whose union with its mirror image is exactly the set of structurally nonzero entries.
+   */
+  readonly sparsePattern?: readonly SparsePiece[];
+}
+
+/**
+ * A set of Hessian entries (row, col) = (r0 + Σ alpha[v]·x[v], c0 + Σ beta[v]·x[v]) over the box
+ * lo[v] ≤ x[v] < hi[v] (flattened θ positions): one term's lattice (compiler/inspect/lattice.ts).
+ */
+export interface SparsePiece {
+  readonly r0: number;
+  readonly c0: number;
+  readonly alpha: readonly number[];
+  readonly beta: readonly number[];
+  readonly lo: readonly number[];
+  readonly hi: readonly number[];
 }
 
 export const num = (v: number): Expr => ({ k: 'num', v });

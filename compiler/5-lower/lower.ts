@@ -12,7 +12,8 @@ import { contract, packSides } from '../4-simplify/contract.ts';
 import { bufName, dataBase, extentExpr, stridesOf } from './indexing.ts';
 import { streamBatch, type KernelInfo } from './batch.ts';
 import { emitTerms, fuseTerms, type NestContext, type Target } from './loop-nest.ts';
-import { add, int, mul, num, OUTPUT_KINDS, UniqueNames, type Buffer, type LoopKind, type OutputKind, type Entry, type Expr, type Kernel, type KernelId, type Program, type Schedule, type Stmt, type Write } from './loops.ts';
+import { add, int, mul, num, OUTPUT_KINDS, UniqueNames, type Buffer, type LoopKind, type OutputKind, type Entry, type Expr, type Kernel, type KernelId, type Program, type Schedule, type SparsePiece, type Stmt, type Write } from './loops.ts';
+import { linearForms, termLattice } from '../inspect/lattice.ts';
 
 export interface LowerInput {
   /** The model's name and its data declarations (in order), for the program's layout. */
@@ -28,6 +29,8 @@ export interface LowerInput {
   readonly hvp?: { readonly formulas: readonly Formula[]; readonly directions: readonly TNode[] };
   /** When the program has `hessianDiagonal`: diag(H) per parameter. */
   readonly diagonal?: readonly Formula[];
+  /** The program has `hessianSparse`: its pattern comes from the Hessian blocks' terms. */
+  readonly sparse?: boolean;
   readonly symbolicDims: readonly string[];
   /**
    * Derive tanh′, tanh″ (σ′, σ″) from tanh (σ) itself: cheaper, and exact enough in float64; in
@@ -192,7 +195,7 @@ export function lower(input: LowerInput): Program {
   const hessNames = params.map((P, i) => params.map((Q, j) => (j < i ? '' : names.get(`hess_${P.name}_${Q.name}`))));
   const hvpNames = input.hvp ? params.map((p) => names.get(`hvp_${p.name}`)) : [];
   const diagNames = input.diagonal ? params.map((p) => names.get(`hdiag_${p.name}`)) : [];
-  const entryKernels: Record<OutputKind, KernelId[]> = { value: [], gradient: [], hessian: [], hvp: [], hessianDiagonal: [] };
+  const entryKernels: Record<OutputKind, KernelId[]> = { value: [], gradient: [], hessian: [], hvp: [], hessianDiagonal: [], hessianSparse: [] };
   entryKernels.value.push(...emitFormula(valueName, 'the objective', input.value, { buf: 'value', base: num(0), strides: [] }, true, ''));
   input.gradients.forEach((g, k) => {
     const p = params[k]!;
@@ -314,8 +317,35 @@ export function lower(input: LowerInput): Program {
     data: input.data,
     dims: input.symbolicDims,
   };
-  const outputs = OUTPUT_KINDS.filter((o) => (o !== 'hvp' || input.hvp !== undefined) && (o !== 'hessianDiagonal' || input.diagonal !== undefined));
-  return { model, n, outputs, buffers, kernels, entries, batch: streamed?.batch ?? null, notes };
+  const outputs = OUTPUT_KINDS.filter((o) => (o !== 'hvp' || input.hvp !== undefined) && (o !== 'hessianDiagonal' || input.diagonal !== undefined) && (o !== 'hessianSparse' || input.sparse === true));
+  const sparsePattern = input.sparse === true ? sparsePieces(params, offsets, input.hessians) : undefined;
+  return { model, n, outputs, buffers, kernels, entries, batch: streamed?.batch ?? null, notes, ...(sparsePattern ? { sparsePattern } : {}) };
+}
+
+/**
+ * The Hessian's structural pattern, compactly: each term of each upper block (i ≤ j) writes a
+ * lattice of entries (the same lattices `hessgen inspect` counts), flattened to θ positions.
+ * Duplicates are dropped; overlaps stay (the run-time build merges them), as does the mirror.
+ */
+function sparsePieces(params: readonly ParamNode[], offsets: readonly number[], hessians: readonly (readonly Formula[])[]): SparsePiece[] {
+  const out: SparsePiece[] = [];
+  const seen = new Set<string>();
+  params.forEach((P, i) =>
+    params.forEach((Q, j) => {
+      if (j < i) return;
+      for (const t of hessians[i]![j]!.terms) {
+        const l = termLattice(t, [...P.shape, ...Q.shape]);
+        if (!l) continue;
+        const { r0, c0, alpha, beta } = linearForms(l, P.shape, Q.shape);
+        const piece: SparsePiece = { r0: offsets[i]! + r0, c0: offsets[j]! + c0, alpha, beta, lo: l.ranges.map((r) => r[0]), hi: l.ranges.map((r) => r[1]) };
+        const key = JSON.stringify(piece);
+        if (seen.has(key)) continue;
+        seen.add(key);
+        out.push(piece);
+      }
+    }),
+  );
+  return out;
 }
 
 /** A kernel stores only into what its `writes` declare (the GPU scheduler relies on them). */

@@ -16,12 +16,27 @@ export function shapeText(shape: readonly Dim[]): string {
   return shape.length === 0 ? 'scalar' : `[${shape.join(', ')}]`;
 }
 
-export function emitModelInfo(line: (s?: string) => void, info: ModelLayout, n: number): void {
+/** `sparse`: the CPU module with hessianSparse, whose model also gives the Hessian's pattern (CSR). */
+export function emitModelInfo(line: (s?: string) => void, info: ModelLayout, n: number, sparse = false): void {
+  if (sparse) {
+    line('/** A sparsity pattern in CSR form: the columns of row r are colIdx[rowPtr[r] .. rowPtr[r + 1]), ascending. */');
+    line('export interface HessianPattern {');
+    line('  readonly n: number;');
+    line('  readonly nnz: number;');
+    line('  readonly rowPtr: Int32Array;');
+    line('  readonly colIdx: Int32Array;');
+    line('}');
+    line();
+  }
   line('export interface ModelInfo {');
   line('  readonly name: string;');
   line('  readonly n: number;');
   line('  readonly params: readonly { readonly name: string; readonly shape: readonly number[]; readonly offset: number; readonly size: number }[];');
   line('  readonly data: readonly { readonly name: string; readonly shape: readonly (number | string)[] }[];');
+  if (sparse) {
+    line('  /** The Hessian\'s structurally nonzero entries, both triangles (built on first use; independent of θ and the data). */');
+    line('  readonly hessianPattern: HessianPattern;');
+  }
   line('}');
   line();
   line('export const model: ModelInfo = {');
@@ -33,6 +48,11 @@ export function emitModelInfo(line: (s?: string) => void, info: ModelLayout, n: 
   line('  data: [');
   for (const d of info.data) line(`    { name: ${q(d.name)}, shape: [${d.shape.map((x) => (typeof x === 'number' ? String(x) : q(x))).join(', ')}] },`);
   line('  ],');
+  if (sparse) {
+    line('  get hessianPattern(): HessianPattern {');
+    line('    return hessianPattern();');
+    line('  },');
+  }
   line('};');
   line();
   line('/** The run-time inputs: a number for a scalar, a row-major array otherwise. */');

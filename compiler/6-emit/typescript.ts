@@ -6,7 +6,7 @@
 
 import type { Dim } from '../2-ir/graph.ts';
 import type { MapFn } from '../2-ir/index-form.ts';
-import { productFactors, type Batch, type Buffer, type Entry, type Expr, type Kernel, type KernelId, type ModelLayout, type Program, type Stmt } from '../5-lower/loops.ts';
+import { productFactors, type Batch, type Buffer, type Entry, type Expr, type Kernel, type KernelId, type ModelLayout, type Program, type SparsePiece, type Stmt } from '../5-lower/loops.ts';
 import { emitModelInfo, q, shapeText, type EmitInfo } from './model-info.ts';
 
 export type { EmitInfo };
@@ -32,7 +32,7 @@ export function emitTypeScript(p: Program, info: EmitInfo): string {
   line(`// Value, gradient and full Hessian of the objective over θ (${n} parameters, float64).`);
   for (const note of p.notes) line(`// ${note[0]!.toUpperCase()}${note.slice(1)}.`);
   line();
-  emitModelInfo(line, m, n);
+  emitModelInfo(line, m, n, p.outputs.includes('hessianSparse') && p.sparsePattern !== undefined);
   line();
 
   // ---- workspace -----------------------------------------------------------------------------
@@ -82,10 +82,19 @@ export function emitTypeScript(p: Program, info: EmitInfo): string {
 
   // ---- kernels -------------------------------------------------------------------------------
   for (const k of p.kernels) emitKernel(line, k, p.buffers, usedFns, usedHelpers);
+  // hessianSparse: the Hessian entry's kernels that write H again, each store sent to its CSR slot.
+  const hasSparse = p.outputs.includes('hessianSparse') && p.sparsePattern !== undefined;
+  const writesH = (id: KernelId) => p.kernels[id]!.writes.some((w) => w.buf === 'hessian');
+  if (hasSparse) {
+    const sch = p.entries.hessian;
+    for (const id of new Set([...sch.pre, ...sch.stream, ...sch.post])) if (writesH(id)) emitKernel(line, p.kernels[id]!, p.buffers, usedFns, usedHelpers, true);
+  }
 
   // ---- entry points --------------------------------------------------------------------------
-  const kernelFn = (id: KernelId) => `k_${p.kernels[id]!.name}`;
-  const call = (e: Entry): string[] => {
+  let sparseCall = false;
+  const kernelFn = (id: KernelId) => `${sparseCall && writesH(id) ? 'ks' : 'k'}_${p.kernels[id]!.name}`;
+  const call = (e: Entry, sparse = false): string[] => {
+    sparseCall = sparse;
     const sch = p.entries[e];
     const lines = sch.pre.map((k) => `  ${kernelFn(k)}(s);`);
     if (p.batch && sch.stream.length > 0) {
@@ -118,6 +127,10 @@ export function emitTypeScript(p: Program, info: EmitInfo): string {
   if (hasDiag) {
     line(`  /** The Hessian's diagonal at θ (length ${n}), without forming H; written to \`out\` when given. */`);
     line(`  hessianDiagonal(theta: ArrayLike<number>, ${dataArg}, out?: Float64Array): Float64Array;`);
+  }
+  if (hasSparse) {
+    line('  /** The Hessian\'s structurally nonzero entries at θ, in the order of model.hessianPattern (CSR, both triangles); written to `values` when given. */');
+    line(`  hessianSparse(theta: ArrayLike<number>, ${dataArg}, values?: Float64Array): Float64Array;`);
   }
   if (hasHvp) {
     line(`  /** H·v at θ (length ${n}) without forming H, written to \`out\` when given; v is laid out like θ. */`);
@@ -203,6 +216,21 @@ export function emitTypeScript(p: Program, info: EmitInfo): string {
     line('      }');
     line('    },');
   }
+  if (hasSparse) {
+    line(`    hessianSparse(theta: ArrayLike<number>, ${dataParam}, values?: Float64Array): Float64Array {`);
+    line('      const s = live();');
+    line('      try {');
+    line('        bind(s, theta, data);');
+    line('        const h = output(s, values, hessianPattern().nnz, \'hessianSparse values\');');
+    line('        s.hessian = h;');
+    line('        h.fill(0);');
+    call('hessian', true).forEach((x) => line(x));
+    line('        return h;');
+    line('      } finally {');
+    line('        release(s);');
+    line('      }');
+    line('    },');
+  }
   if (hasHvp) {
     line(`    hvp(theta: ArrayLike<number>, ${dataParam}, v: ArrayLike<number>, out?: Float64Array): Float64Array {`);
     line('      const s = live();');
@@ -266,6 +294,13 @@ export function emitTypeScript(p: Program, info: EmitInfo): string {
     line('}');
     line();
   }
+  if (hasSparse) {
+    line('/** The Hessian\'s structurally nonzero entries at θ, in the order of model.hessianPattern; written to `values` when given. */');
+    line(`export function hessianSparse(theta: ArrayLike<number>, ${dataParam}, values?: Float64Array): Float64Array {`);
+    line('  return shared.hessianSparse(theta, data, values);');
+    line('}');
+    line();
+  }
   if (hasHvp) {
     line(`/** H·v at θ (length ${n}), the Hessian times a vector laid out like θ, without forming H; written to \`out\` when given. */`);
     line(`export function hvp(theta: ArrayLike<number>, ${dataParam}, v: ArrayLike<number>, out?: Float64Array): Float64Array {`);
@@ -296,6 +331,7 @@ export function emitTypeScript(p: Program, info: EmitInfo): string {
     line('  if (mirror !== at) h[mirror] += v;');
     line('}');
   }
+  if (hasSparse) emitSparsePattern(line, n, p.sparsePattern!);
   if (usedFns.size > 0) {
     line();
     line('// Element-wise functions and the derivatives the Hessian needs.');
@@ -396,7 +432,7 @@ function emitBind(line: (s?: string) => void, info: ModelLayout, n: number, resi
 
 // ---- kernels -----------------------------------------------------------------------------------
 
-function emitKernel(line: (s?: string) => void, k: Kernel, buffers: readonly Buffer[], usedFns: Map<string, MapFn>, usedHelpers: Set<string>): void {
+function emitKernel(line: (s?: string) => void, k: Kernel, buffers: readonly Buffer[], usedFns: Map<string, MapFn>, usedHelpers: Set<string>, sparse = false): void {
   const usedBufs = new Set<string>();
   const usedDims = new Set<string>();
   const body: string[] = [];
@@ -419,6 +455,13 @@ function emitKernel(line: (s?: string) => void, k: Kernel, buffers: readonly Buf
     visitExpr(e);
     return exprText(e, buffers);
   };
+  // A store's position: in a sparse kernel, H's dense index becomes its CSR slot.
+  let sparseStores = false;
+  const at = (buf: string, e: Expr): string => {
+    if (!sparse || buf !== 'hessian') return expr(e);
+    sparseStores = true;
+    return `slot(SR, SC, ${expr(e)})`;
+  };
   const stmt = (s: Stmt, ind: string): void => {
     switch (s.k) {
       case 'for':
@@ -437,15 +480,24 @@ function emitKernel(line: (s?: string) => void, k: Kernel, buffers: readonly Buf
         break;
       case 'store':
         usedBufs.add(s.buf);
-        body.push(`${ind}${bufLocal(s.buf)}[${expr(s.index)}] ${s.accumulate ? '+=' : '='} ${expr(s.value)};`);
+        body.push(`${ind}${bufLocal(s.buf)}[${at(s.buf, s.index)}] ${s.accumulate ? '+=' : '='} ${expr(s.value)};`);
         break;
       case 'storeSym': {
         usedBufs.add(s.buf);
         const b = bufLocal(s.buf);
         if (s.index.k === 'num' && s.mirror.k === 'num') {
           // Both positions known: one store on the diagonal, two elsewhere.
-          body.push(`${ind}${b}[${s.index.v}] += ${expr(s.value)};`);
-          if (s.mirror.v !== s.index.v) body.push(`${ind}${b}[${s.mirror.v}] = ${b}[${s.index.v}];`);
+          body.push(`${ind}${b}[${at(s.buf, s.index)}] += ${expr(s.value)};`);
+          if (s.mirror.v !== s.index.v) body.push(`${ind}${b}[${at(s.buf, s.mirror)}] = ${b}[${at(s.buf, s.index)}];`);
+          break;
+        }
+        if (sparse && s.buf === 'hessian') {
+          // The two slots of an entry and its mirror (one on the diagonal).
+          body.push(`${ind}{`);
+          body.push(`${ind}  const sa = ${at(s.buf, s.index)}, sb = ${at(s.buf, s.mirror)}, sv = ${expr(s.value)};`);
+          body.push(`${ind}  ${b}[sa] += sv;`);
+          body.push(`${ind}  if (sb !== sa) ${b}[sb] += sv;`);
+          body.push(`${ind}}`);
           break;
         }
         usedHelpers.add('addSymmetric');
@@ -534,12 +586,119 @@ function emitKernel(line: (s?: string) => void, k: Kernel, buffers: readonly Buf
   line(`/** ${k.comment} */`);
   // A kernel that reads nothing (a gradient block of a parameter the objective ignores) must not
   // leave its parameter unused (noUnusedParameters).
-  line(`function k_${k.name}(${usedBufs.size + usedDims.size === 0 ? '_s' : 's'}: State): void {`);
+  line(`function ${sparse ? 'ks' : 'k'}_${k.name}(${usedBufs.size + usedDims.size === 0 ? '_s' : 's'}: State): void {`);
+  if (sparseStores) {
+    line('  const { rowPtr: SR, colIdx: SC } = hessianPattern();');
+  }
   for (const b of [...usedBufs].sort()) line(`  const ${bufLocal(b)} = s.${b};`);
   for (const d of [...usedDims].sort()) line(`  const ${d} = s.${d};`);
   body.forEach((l) => line(l));
   line('}');
   line();
+}
+
+/**
+ * model.hessianPattern, built on first use from the compact pieces (no entry is listed in the
+ * file): O(listed entries) time and memory, then the CSR itself; and slot(), which finds a dense
+ * index's CSR position (a binary search within its row).
+ */
+function emitSparsePattern(line: (s?: string) => void, n: number, pieces: readonly SparsePiece[]): void {
+  line();
+  line('/** The Hessian\'s structural pattern: pieces [r0, c0, alpha, beta, lo, hi], each the entries');
+  line(' * (r0 + Σ alpha[v]·x[v], c0 + Σ beta[v]·x[v]) and their mirror images over lo[v] ≤ x[v] < hi[v]. */');
+  line('const PATTERN_PIECES: readonly (readonly [number, number, readonly number[], readonly number[], readonly number[], readonly number[]])[] = [');
+  for (const pc of pieces) line(`  [${pc.r0}, ${pc.c0}, [${pc.alpha.join(', ')}], [${pc.beta.join(', ')}], [${pc.lo.join(', ')}], [${pc.hi.join(', ')}]],`);
+  line('];');
+  line();
+  line('let patternCache: HessianPattern | null = null;');
+  line();
+  line('/** The CSR pattern (built once, on first use; independent of θ and the data). */');
+  line('function hessianPattern(): HessianPattern {');
+  line('  if (patternCache === null) patternCache = buildPattern();');
+  line('  return patternCache;');
+  line('}');
+  line();
+  line('function buildPattern(): HessianPattern {');
+  line(`  const n = ${n};`);
+  line('  // Every (row, col) of every piece and its mirror image, with repeats.');
+  line('  const each = (f: (r: number, c: number) => void): void => {');
+  line('    for (const [r0, c0, alpha, beta, lo, hi] of PATTERN_PIECES) {');
+  line('      const k = lo.length;');
+  line('      let empty = false;');
+  line('      let r = r0;');
+  line('      let c = c0;');
+  line('      const x = lo.slice();');
+  line('      for (let v = 0; v < k; v++) {');
+  line('        if (hi[v]! <= lo[v]!) empty = true;');
+  line('        r += alpha[v]! * lo[v]!;');
+  line('        c += beta[v]! * lo[v]!;');
+  line('      }');
+  line('      if (empty) continue;');
+  line('      for (;;) {');
+  line('        f(r, c);');
+  line('        if (r !== c) f(c, r);');
+  line('        let v = k - 1;');
+  line('        for (; v >= 0; v--) {');
+  line('          x[v]!++;');
+  line('          r += alpha[v]!;');
+  line('          c += beta[v]!;');
+  line('          if (x[v]! < hi[v]!) break;');
+  line('          r -= alpha[v]! * (hi[v]! - lo[v]!);');
+  line('          c -= beta[v]! * (hi[v]! - lo[v]!);');
+  line('          x[v] = lo[v]!;');
+  line('        }');
+  line('        if (v < 0) break;');
+  line('      }');
+  line('    }');
+  line('  };');
+  line('  const start = new Float64Array(n + 1);');
+  line('  each((r) => {');
+  line('    start[r + 1]!++;');
+  line('  });');
+  line('  for (let r = 0; r < n; r++) start[r + 1]! += start[r]!;');
+  line('  const listed = start[n]!;');
+  line('  if (listed > 2147483647) throw new RangeError(`hessgen ${model.name}: the Hessian pattern lists ${listed} entries, more than an Int32Array CSR holds`);');
+  line('  const cols = new Int32Array(listed);');
+  line('  const fill = Int32Array.from(start.subarray(0, n));');
+  line('  each((r, c) => {');
+  line('    cols[fill[r]!++] = c;');
+  line('  });');
+  line('  // Each row sorted, repeats dropped, compacted in place.');
+  line('  const rowPtr = new Int32Array(n + 1);');
+  line('  let nnz = 0;');
+  line('  for (let r = 0; r < n; r++) {');
+  line('    const a = start[r]!;');
+  line('    const b = start[r + 1]!;');
+  line('    if (b - a > 16) cols.subarray(a, b).sort();');
+  line('    else {');
+  line('      for (let i = a + 1; i < b; i++) {');
+  line('        const c = cols[i]!;');
+  line('        let j = i - 1;');
+  line('        for (; j >= a && cols[j]! > c; j--) cols[j + 1] = cols[j]!;');
+  line('        cols[j + 1] = c;');
+  line('      }');
+  line('    }');
+  line('    for (let i = a; i < b; i++) if (i === a || cols[i] !== cols[i - 1]) cols[nnz++] = cols[i]!;');
+  line('    rowPtr[r + 1] = nnz;');
+  line('  }');
+  line('  return Object.freeze({ n, nnz, rowPtr, colIdx: cols.slice(0, nnz) });');
+  line('}');
+  line();
+  line('/** The CSR position of the dense Hessian index `at` (row-major n × n). */');
+  line('function slot(rowPtr: Int32Array, colIdx: Int32Array, at: number): number {');
+  line(`  const r = Math.floor(at / ${n});`);
+  line(`  const c = at - r * ${n};`);
+  line('  let lo = rowPtr[r]!;');
+  line('  const end = rowPtr[r + 1]!;');
+  line('  let hi = end - 1;');
+  line('  while (lo < hi) {');
+  line('    const m = (lo + hi) >> 1;');
+  line('    if (colIdx[m]! < c) lo = m + 1;');
+  line('    else hi = m;');
+  line('  }');
+  line('  if (lo >= end || colIdx[lo] !== c) throw new Error(`internal: Hessian entry (${r}, ${c}) is outside the structural pattern`);');
+  line('  return lo;');
+  line('}');
 }
 
 /** The expression with loop variable v replaced by v + k. */

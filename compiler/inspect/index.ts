@@ -11,7 +11,7 @@ import { viewedNode } from '../2-ir/nodes.ts';
 import { toIndexForm } from '../2-ir/to-index-form.ts';
 import { Differentiator } from '../3-differentiate/derivative.ts';
 import { programCost } from './cost.ts';
-import { linearForms, normalize, prune, signedCount, signedUnion, transposeLattice, type Lattice } from './lattice.ts';
+import { linearForms, normalize, prune, signedCount, signedUnion, termLattice, transposeLattice, type Lattice } from './lattice.ts';
 import { Notation, fmtNum } from './notation.ts';
 import { spySvg } from './spy.ts';
 
@@ -189,25 +189,6 @@ export function inspect(source: string, sourcePath: string, options: { dims?: Re
       },
     },
   };
-}
-
-/** The entries a term writes, as a lattice over the block's axes (null when it writes none). */
-function termLattice(t: Term, shape: readonly number[]): Lattice | null {
-  const ids = new Map<number, number>();
-  const ranges: [number, number][] = [];
-  const index = t.out.map((a, k) => {
-    if (a.v === null) return a.c;
-    let id = ids.get(a.v);
-    if (id === undefined) {
-      id = ranges.length;
-      ids.set(a.v, id);
-      const r = t.ranges.get(a.v);
-      // Output variables run over parameter axes, whose sizes are known.
-      ranges.push(r && typeof r.hi === 'number' ? [r.lo, r.hi] : [0 - a.c, shape[k]! - a.c]);
-    }
-    return [id, a.c] as const;
-  });
-  return normalize(index, ranges);
 }
 
 /** The δ's of a lattice in the block's letters: a repeated variable, or a constant index. */

@@ -8,6 +8,7 @@
 // duplicates and subsets). Counts over any region are then sums of per-lattice counts: the
 // entry count of a block at n = 10⁶ costs no more than at n = 4.
 
+import type { Term } from '../2-ir/index-form.ts';
 import type { LatticeIndex, PatternLattice } from './index.ts';
 
 export interface Lattice {
@@ -236,4 +237,23 @@ export function linearForms(l: Lattice, rowShape: readonly number[], colShape: r
 export function transposeLattice(l: Lattice, rowRank: number): Lattice {
   const index = [...l.index.slice(rowRank), ...l.index.slice(0, rowRank)];
   return normalize(index, l.ranges) ?? { index, ranges: l.ranges };
+}
+
+/** The entries a term writes, as a lattice over the block's axes (null when it writes none). */
+export function termLattice(t: Term, shape: readonly number[]): Lattice | null {
+  const ids = new Map<number, number>();
+  const ranges: [number, number][] = [];
+  const index = t.out.map((a, k) => {
+    if (a.v === null) return a.c;
+    let id = ids.get(a.v);
+    if (id === undefined) {
+      id = ranges.length;
+      ids.set(a.v, id);
+      const r = t.ranges.get(a.v);
+      // Output variables run over parameter axes, whose sizes are known.
+      ranges.push(r && typeof r.hi === 'number' ? [r.lo, r.hi] : [0 - a.c, shape[k]! - a.c]);
+    }
+    return [id, a.c] as const;
+  });
+  return normalize(index, ranges);
 }

@@ -14,13 +14,14 @@ const exported = (src: string) => [...src.matchAll(/^export function (\w+)/gm)].
 
 describe('compile outputs', () => {
   it('all by default, in the CPU module', () => {
-    expect(OUTPUT_KINDS).toEqual(['value', 'gradient', 'hessian', 'hvp', 'hessianDiagonal']);
-    expect(exported(code(undefined))).toEqual(['createEvaluator', 'evaluate', 'gradient', 'hessian', 'hessianDiagonal', 'hvp', 'value']);
+    expect(OUTPUT_KINDS).toEqual(['value', 'gradient', 'hessian', 'hvp', 'hessianDiagonal', 'hessianSparse']);
+    expect(exported(code(undefined))).toEqual(['createEvaluator', 'evaluate', 'gradient', 'hessian', 'hessianDiagonal', 'hessianSparse', 'hvp', 'value']);
   });
   it('only those chosen, beside value, gradient and Hessian', () => {
     expect(exported(code(['value']))).toEqual(['createEvaluator', 'evaluate', 'gradient', 'hessian', 'value']);
     expect(exported(code(['hvp']))).toEqual(['createEvaluator', 'evaluate', 'gradient', 'hessian', 'hvp', 'value']);
     expect(code(['hessianDiagonal'])).not.toContain('k_hvp_');
+    expect(code(['hvp'])).not.toContain('hessianPattern');
   });
   it('in the GPU module too', () => {
     const entries = (src: string) => /^ {2}entries: \{\n([\s\S]*?)\n {2}\},/m.exec(src)![1]!.match(/^ {4}(\w+): \[/gm)!.map((x) => x.trim().slice(0, -3));

@@ -1,0 +1,143 @@
+// The sparse Hessian: model.hessianPattern (CSR of the full symmetric matrix, exactly the
+// structurally nonzero entries) and hessianSparse(θ, data, values?) in pattern order. Checked on
+// the examples, the fixtures, every test model and random models against the dense Hessian (no
+// nonzero of H outside the pattern at several θ; values bit for bit equal to H's entries) and
+// against `hessgen inspect`'s entry count (an independent count: signed lattice sums, no listing).
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { inspect } from '../../compiler/inspect/index.ts';
+import { generateModel } from '../fuzz/generate.ts';
+import { loadFixtures, repoRoot } from '../helpers/fixtures.ts';
+import { compileModel, compileToTs, type DataArg, type GeneratedModule } from '../helpers/load.ts';
+import { typeCheck } from '../helpers/typecheck.ts';
+import { loadModelCases, makePoint } from '../models/cases.ts';
+
+interface Pattern {
+  readonly n: number;
+  readonly nnz: number;
+  readonly rowPtr: Int32Array;
+  readonly colIdx: Int32Array;
+}
+type WithSparse = GeneratedModule & {
+  readonly model: GeneratedModule['model'] & { readonly hessianPattern: Pattern };
+  hessianSparse(theta: ArrayLike<number>, data?: DataArg, values?: Float64Array): Float64Array;
+};
+
+/** Checks the pattern's form: sizes, sorted rows without repeats, in range, symmetric. */
+function checkForm(P: Pattern, n: number, label: string): Set<number> {
+  expect(P.rowPtr, label).toBeInstanceOf(Int32Array);
+  expect(P.colIdx, label).toBeInstanceOf(Int32Array);
+  expect(P.n).toBe(n);
+  expect(P.rowPtr.length).toBe(n + 1);
+  expect(P.rowPtr[0]).toBe(0);
+  expect(P.rowPtr[n]).toBe(P.nnz);
+  expect(P.colIdx.length).toBe(P.nnz);
+  const set = new Set<number>();
+  let bad = 0;
+  for (let r = 0; r < n; r++) {
+    if (P.rowPtr[r + 1]! < P.rowPtr[r]!) bad++;
+    for (let k = P.rowPtr[r]!; k < P.rowPtr[r + 1]!; k++) {
+      const c = P.colIdx[k]!;
+      if (c < 0 || c >= n || (k > P.rowPtr[r]! && P.colIdx[k - 1]! >= c)) bad++;
+      set.add(r * n + c);
+    }
+  }
+  expect(bad, `${label}: rows sorted, strictly, in range`).toBe(0);
+  let asym = 0;
+  for (const e of set) if (!set.has((e % n) * n + Math.floor(e / n))) asym++;
+  expect(asym, `${label}: symmetric`).toBe(0);
+  return set;
+}
+
+async function check(source: string, path: string, points: readonly { theta: ArrayLike<number>; data: DataArg | undefined }[]): Promise<void> {
+  const mod = (await compileModel(source, path)).module as WithSparse;
+  const n = mod.model.n;
+  const P = mod.model.hessianPattern;
+  expect(mod.model.hessianPattern, 'built once').toBe(P);
+  const set = checkForm(P, n, path);
+  // The same count as hessgen inspect's, where its lattices are exact.
+  const rep = inspect(source, path);
+  if (rep.ok && rep.report.blocks.every((b) => b.exact)) expect(P.nnz, `${path}: nnz vs inspect`).toBe(rep.report.entries);
+  for (const { theta, data } of points) {
+    const H = mod.hessian(theta, data);
+    let missed = 0;
+    for (let e = 0; e < n * n; e++) if (H[e] !== 0 && !Number.isNaN(H[e]) && !set.has(e)) missed++;
+    expect(missed, `${path}: nonzeros of H outside the pattern`).toBe(0);
+    const v = mod.hessianSparse(theta, data);
+    expect(v.length).toBe(P.nnz);
+    let differ = 0;
+    for (let r = 0; r < n; r++) {
+      for (let k = P.rowPtr[r]!; k < P.rowPtr[r + 1]!; k++) if (!Object.is(v[k], H[r * n + P.colIdx[k]!])) differ++;
+    }
+    expect(differ, `${path}: values vs H's entries`).toBe(0);
+    // The caller's buffer is filled and returned (whatever it held before).
+    const out = new Float64Array(P.nnz).fill(NaN);
+    expect(mod.hessianSparse(theta, data, out)).toBe(out);
+    expect(out.every((x, k) => Object.is(x, v[k]))).toBe(true);
+    expect(() => mod.hessianSparse(theta, data, new Float64Array(P.nnz + 1))).toThrow(RangeError);
+  }
+}
+
+/** θ at three seeds: structural zeros stay zero wherever θ is. */
+const seeds = (name: string, source: string, spec: Parameters<typeof makePoint>[2], dims?: Record<string, number>) =>
+  [0, 1, 2].map((s) => makePoint(name, source, spec, s, dims));
+
+describe('hessianPattern and hessianSparse against the dense Hessian', () => {
+  for (const f of readdirSync(join(repoRoot, 'examples')).filter((x) => x.endsWith('.hess'))) {
+    it(`example ${f}`, async () => {
+      const source = readFileSync(join(repoRoot, 'examples', f), 'utf8');
+      await check(source, f, seeds(f, source, {}));
+    }, 120_000);
+  }
+  for (const f of loadFixtures()) {
+    it(`fixture ${f.name}`, async () => {
+      await check(f.source, f.path, [{ theta: f.json.theta, data: f.json.data as DataArg }, ...seeds(f.name, f.source, {})]);
+    }, 120_000);
+  }
+  it('every test model', async () => {
+    for (const c of loadModelCases()) await check(c.source, c.path, seeds(c.name, c.source, c.spec));
+  }, 300_000);
+  it('random models (with underscore-rich names)', async () => {
+    for (let i = 0; i < 15; i++) {
+      const m = generateModel(`hessgen-sparse:${i}`);
+      const dims = Object.fromEntries(m.symbolicDims.map((d) => [d.name, d.sizes[0]]));
+      await check(m.source, `random${i}.hess`, seeds(`sparse${i}`, m.source, {}, dims));
+    }
+  }, 300_000);
+});
+
+describe('the sparse pattern at scale', () => {
+  it('extended Rosenbrock, n = 10⁵: tridiagonal, built from a few pieces (no entry listed in the file)', async () => {
+    const source = 'param x[100000]\nminimize sum(100 * (x[2:end] - x[1:99999] .^ 2) .^ 2 + (1 - x[1:99999]) .^ 2)\n';
+    const { code, module } = await compileModel(source, 'rosen_1e5.hess');
+    expect(code.length).toBeLessThan(60_000);
+    const mod = module as WithSparse;
+    const n = 100000;
+    const P = mod.model.hessianPattern;
+    expect(P.nnz).toBe(3 * n - 2);
+    for (let r = 0; r < n; r++) {
+      const want = [r - 1, r, r + 1].filter((c) => c >= 0 && c < n);
+      expect([...P.colIdx.subarray(P.rowPtr[r]!, P.rowPtr[r + 1]!)]).toEqual(want);
+      if (r > 3) break;
+    }
+    const x = Float64Array.from({ length: n }, (_, i) => 1 + 0.001 * (i % 7));
+    const v = mod.hessianSparse(x);
+    // Row 1 by hand: ∂²f/∂x1∂x0 = -400 x0, ∂²f/∂x1² = 200 + 1200 x1² - 400 x2 + 2, ∂²f/∂x1∂x2 = -400 x1.
+    const k = P.rowPtr[1]!;
+    expect(v[k]).toBeCloseTo(-400 * x[0]!, 9);
+    expect(v[k + 1]).toBeCloseTo(200 + 1200 * x[1]! ** 2 - 400 * x[2]! + 2, 9);
+    expect(v[k + 2]).toBeCloseTo(-400 * x[1]!, 9);
+  }, 120_000);
+});
+
+describe('generated modules with hessianSparse type-check strictly', () => {
+  it('examples and fixtures', () => {
+    const files = [
+      ...readdirSync(join(repoRoot, 'examples')).filter((x) => x.endsWith('.hess')).map((f) => ({ f, source: readFileSync(join(repoRoot, 'examples', f), 'utf8') })),
+      ...loadFixtures().map((x) => ({ f: `fixture_${x.name}.hess`, source: x.source })),
+    ].map(({ f, source }) => ({ name: f.replace(/\.hess$/, '.ts'), code: compileToTs(source, f) }));
+    for (const x of files) expect(x.code).toContain('export function hessianSparse(');
+    expect(typeCheck(files)).toEqual([]);
+  }, 300_000);
+});
