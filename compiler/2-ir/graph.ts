@@ -3,39 +3,18 @@
 // building the same operation on the same inputs twice returns the same node, so a
 // subexpression written twice is one node from here on.
 
+import { LANGUAGE_FUNCTIONS, foldLanguage, type LanguageFn } from './functions.ts';
+
 export type Dim = number | string; // a string is a symbolic dimension (`dim N`), known at run time
 export type Shape = readonly Dim[];
 
-export const UNARY_FUNCTIONS = [
-  'exp', 'log', 'log1p', 'expm1', 'sqrt', 'square', 'cube', 'abs', 'sin', 'cos', 'tan', 'atan',
-  'sinh', 'cosh', 'tanh', 'sigmoid', 'softplus', 'relu',
-] as const;
-export type UnaryFn = (typeof UNARY_FUNCTIONS)[number] | 'neg';
+/** The language's element-wise functions (their entries: `2-ir/functions.ts`). */
+export const UNARY_FUNCTIONS: readonly LanguageFn[] = LANGUAGE_FUNCTIONS;
+export type UnaryFn = LanguageFn | 'neg';
 
 /** An element-wise function on one number (compile-time folding of constants). */
 export function applyUnary(fn: UnaryFn, x: number): number {
-  switch (fn) {
-    case 'neg': return -x;
-    case 'exp': return Math.exp(x);
-    case 'log': return Math.log(x);
-    case 'log1p': return Math.log1p(x);
-    case 'expm1': return Math.expm1(x);
-    case 'sqrt': return Math.sqrt(x);
-    case 'square': return x * x;
-    case 'cube': return x * x * x;
-    case 'abs': return Math.abs(x);
-    case 'sin': return Math.sin(x);
-    case 'cos': return Math.cos(x);
-    case 'tan': return Math.tan(x);
-    case 'atan': return Math.atan(x);
-    case 'sinh': return Math.sinh(x);
-    case 'cosh': return Math.cosh(x);
-    case 'tanh': return Math.tanh(x);
-    // Written so that neither overflows for large |x|.
-    case 'sigmoid': return x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x));
-    case 'softplus': return Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));
-    case 'relu': return Math.max(x, 0);
-  }
+  return fn === 'neg' ? -x : foldLanguage(fn, x);
 }
 export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'pow';
 

@@ -9,6 +9,7 @@ import {
 } from './index-form.ts';
 import { NodeTable, viewedNode, simplifyFormula } from './nodes.ts';
 import { evaluateMap } from '../3-differentiate/functions.ts';
+import { languageMap } from './functions.ts';
 
 export interface IndexModel {
   readonly nodes: NodeTable;
@@ -98,13 +99,8 @@ function convert(n: Node, build: (n: Node) => Formula, nodes: NodeTable): Formul
     case 'dim':
       return accessFormula(nodes.dim(n.name));
     case 'unary':
-      switch (n.fn) {
-        case 'neg': return scaleFormula(build(n.arg), -1);
-        case 'square': return mapOf(pow(2), n.arg);
-        case 'cube': return mapOf(pow(3), n.arg);
-        case 'sqrt': return mapOf(pow(0.5), n.arg);
-        default: return mapOf({ name: n.fn, p: 0 }, n.arg);
-      }
+      // sqrt, square and cube are powers (their table entries say which).
+      return n.fn === 'neg' ? scaleFormula(build(n.arg), -1) : mapOf(languageMap(n.fn), n.arg);
     case 'binary': {
       const { a, b, shape } = n;
       switch (n.op) {

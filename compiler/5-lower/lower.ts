@@ -8,6 +8,7 @@
 import type { Dim } from '../2-ir/graph.ts';
 import type { ParamNode, Formula, TNode, Term, Var } from '../2-ir/index-form.ts';
 import type { NodeTable } from '../2-ir/nodes.ts';
+import { SHARED_DERIVATIVES } from '../2-ir/functions.ts';
 import { contract, packSides } from '../4-simplify/contract.ts';
 import { bufName, dataBase, extentExpr, stridesOf } from './indexing.ts';
 import { streamBatch, type KernelInfo } from './batch.ts';
@@ -385,21 +386,11 @@ function covers(t: Term, shape: readonly Dim[]): boolean {
 
 const sub = (a: Expr, b: Expr): Expr => ({ k: 'bin', op: '-', a, b });
 
-/**
- * Functions whose second derivative is cheap from the function's value y and its first
- * derivative d (computed from x: 1 − y² and y(1 − y) lose the tails, where y rounds to ±1).
- */
-const FAMILIES: readonly { members: readonly string[]; of: (fn: string, y: Expr, d: Expr) => Expr }[] = [
-  {
-    members: ['tanh', 'tanh_d1', 'tanh_d2'],
-    of: (fn, y, d) => (fn === 'tanh' ? y : fn === 'tanh_d1' ? d : mul(mul(num(-2), y), d)),
-  },
-  {
-    members: ['sigmoid', 'sigmoid_d1', 'sigmoid_d2'],
-    // 1 − 2y: absolute error ~1e-16 where it is near 0, relative error ~1e-16 in the tails.
-    of: (fn, y, d) => (fn === 'sigmoid' ? y : fn === 'sigmoid_d1' ? d : mul(d, sub(num(1), mul(num(2), y)))),
-  },
-];
+/** f, f′ and f″ from y = f(x) and d = f′(x), for the functions whose table entry says how (`shared`). */
+const FAMILIES: readonly { members: readonly string[]; of: (fn: string, y: Expr, d: Expr) => Expr }[] = SHARED_DERIVATIVES.map((f) => ({
+  members: [f.fn, f.d1, f.d2],
+  of: (fn, y, d) => (fn === f.fn ? y : fn === f.d1 ? d : f.second(y, d, { num, mul, sub })),
+}));
 
 function shapeText(shape: readonly Dim[]): string {
   return shape.length === 0 ? '' : `[${shape.join(', ')}]`;

@@ -4,6 +4,7 @@
 // per evaluator (createEvaluator), workspaces allocated again only when a dimension changes; the
 // module-level functions are a default evaluator's.
 
+import { tsBody } from '../2-ir/functions.ts';
 import type { Dim } from '../2-ir/graph.ts';
 import type { MapFn } from '../2-ir/index-form.ts';
 import { productFactors, type Batch, type Buffer, type Entry, type Expr, type Kernel, type KernelId, type ModelLayout, type Program, type SparsePiece, type Stmt } from '../5-lower/loops.ts';
@@ -769,56 +770,9 @@ function fnName(fn: MapFn): string {
   return `f_pow_${p}`;
 }
 
+/** A function's code: its body from the table of element-wise functions (`2-ir/functions.ts`). */
 function fnDefinition(fn: MapFn): string {
-  const name = fnName(fn);
-  const body = ((): string => {
-    switch (fn.name) {
-      case 'pow':
-        if (fn.p === 2) return 'return x * x;';
-        if (fn.p === 3) return 'return x * x * x;';
-        if (fn.p === -1) return 'return 1 / x;';
-        if (fn.p === -2) return 'return 1 / (x * x);';
-        if (fn.p === 0.5) return 'return Math.sqrt(x);';
-        if (fn.p === -0.5) return 'return 1 / Math.sqrt(x);';
-        return `return Math.pow(x, ${numText(fn.p)});`;
-      case 'exp': return 'return Math.exp(x);';
-      case 'log': return 'return Math.log(x);';
-      // A power's log: finite at 0 (see LOG0_FOLD in 3-differentiate/functions.ts), so that
-      // 0ᵖ·log 0 is 0 rather than NaN; its square stays finite.
-      case 'log0': return 'return x === 0 ? -1e100 : Math.log(x);';
-      case 'log1p': return 'return Math.log1p(x);';
-      case 'log1p_d1': return 'return 1 / (1 + x);';
-      case 'log1p_d2': return 'const u = 1 + x;\n  return -1 / (u * u);';
-      case 'expm1': return 'return Math.expm1(x);';
-      case 'abs': return 'return Math.abs(x);';
-      case 'sign': return 'return x > 0 ? 1 : x < 0 ? -1 : 0;';
-      case 'sin': return 'return Math.sin(x);';
-      case 'cos': return 'return Math.cos(x);';
-      case 'tan': return 'return Math.tan(x);';
-      case 'tan_d1': return 'const c = Math.cos(x);\n  return 1 / (c * c);';
-      case 'tan_d2': return 'const c = Math.cos(x);\n  return (2 * Math.sin(x)) / (c * c * c);';
-      case 'atan': return 'return Math.atan(x);';
-      case 'atan_d1': return 'return 1 / (1 + x * x);';
-      case 'atan_d2': return 'const u = 1 + x * x;\n  return (-2 * x) / (u * u);';
-      case 'sinh': return 'return Math.sinh(x);';
-      case 'cosh': return 'return Math.cosh(x);';
-      case 'tanh': return 'return Math.tanh(x);';
-      // sech² as 4e/(1 + e)² with e = e^(−2|x|): 1 − tanh² is 0 from |x| ≈ 19 on, and loses
-      // relative accuracy long before.
-      case 'tanh_d1': return 'const e = Math.exp(-2 * Math.abs(x));\n  const u = 1 + e;\n  return (4 * e) / (u * u);';
-      case 'tanh_d2': return 'const e = Math.exp(-2 * Math.abs(x));\n  const u = 1 + e;\n  return (-8 * e * Math.tanh(x)) / (u * u);';
-      case 'sigmoid': return 'return x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x));';
-      // σ(1 − σ) = e/(1 + e)² with e = e^(−|x|): accurate on both tails (σ(1 − σ) is 0 from
-      // x ≈ 37 on); 1 − 2σ = −sign(x)·(1 − e)/(1 + e), with 1 − e from expm1.
-      case 'sigmoid_d1': return 'const e = Math.exp(-Math.abs(x));\n  const u = 1 + e;\n  return e / (u * u);';
-      case 'sigmoid_d2': return 'const e = Math.exp(-Math.abs(x));\n  const u = 1 + e;\n  const m = -Math.expm1(-Math.abs(x)) / u;\n  return (e / (u * u)) * (x >= 0 ? -m : m);';
-      case 'softplus': return 'return Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));';
-      case 'relu': return 'return x > 0 ? x : 0;';
-      case 'step': return 'return x > 0 ? 1 : 0;';
-    }
-    throw new Error(`internal: no TypeScript for ${fn.name}`);
-  })();
-  return `function ${name}(x: number): number {\n  ${body}\n}`;
+  return `function ${fnName(fn)}(x: number): number {\n  ${tsBody(fn, numText)}\n}`;
 }
 
 // ---- helpers -------------------------------------------------------------------------------------

@@ -3,13 +3,9 @@
 // Iverson brackets [i ≥ 2]; tensors named after the model's definitions where one matches,
 // otherwise t1, t2, … with their own definitions listed once ("where").
 
+import { fnSymbol } from '../2-ir/functions.ts';
 import type { Dim } from '../2-ir/graph.ts';
 import type { Affine, Formula, MapFn, TNode, Term, Var } from '../2-ir/index-form.ts';
-
-const FN_NAMES: Readonly<Record<string, string>> = {
-  tanh_d1: 'tanh′', tanh_d2: 'tanh″', sigmoid: 'σ', sigmoid_d1: 'σ′', sigmoid_d2: 'σ″',
-  log1p_d1: 'log1p′', log1p_d2: 'log1p″', tan_d1: 'tan′', tan_d2: 'tan″', atan_d1: 'atan′', atan_d2: 'atan″',
-};
 
 const SUPERSCRIPT: Readonly<Record<string, string>> = { '0': '⁰', '1': '¹', '2': '²', '3': '³', '4': '⁴', '5': '⁵', '6': '⁶', '7': '⁷', '8': '⁸', '9': '⁹', '-': '⁻' };
 const sup = (k: number): string => (Number.isInteger(k) && Math.abs(k) < 1e6 ? String(k).split('').map((c) => SUPERSCRIPT[c] ?? c).join('') : `^${fmtNum(k)}`);
@@ -97,7 +93,7 @@ export class Notation {
       if (p < 0) return p === -1 ? `1/${arg}` : `1/${arg}${sup(-p)}`;
       return `${arg}${sup(p)}`;
     }
-    return `${FN_NAMES[fn.name] ?? fn.name}(${arg})`;
+    return `${fnSymbol(fn.name)}(${arg})`;
   }
 
   /**
