@@ -31,7 +31,7 @@ export const model: ModelInfo = {
     { name: "X", shape: ["N", 3] },
     { name: "t", shape: ["N"] },
   ],
-  get hessianPattern(): HessianPattern {
+  get hessianPattern() {
     return hessianPattern();
   },
 };

@@ -33,7 +33,7 @@ export const model: ModelInfo = {
     { name: "X", shape: ["N", 4] },
     { name: "Y", shape: ["N", 3] },
   ],
-  get hessianPattern(): HessianPattern {
+  get hessianPattern() {
     return hessianPattern();
   },
 };

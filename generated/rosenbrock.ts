@@ -27,7 +27,7 @@ export const model: ModelInfo = {
   ],
   data: [
   ],
-  get hessianPattern(): HessianPattern {
+  get hessianPattern() {
     return hessianPattern();
   },
 };
@@ -293,7 +293,7 @@ function ks_hess_x_x(s: State): void {
   // hessian[i0, i0] += 200  (i0 ≥ 1)
   {
     for (let i0 = 1; i0 < 10; i0++) {
-      H[slot(SR, SC, i0 * 11)] += 200;
+      H[record(SR, SC, i0 * 11)] += 200;
     }
   }
   // hessian[i0, i0+1] += -400·x[i0]
@@ -301,7 +301,7 @@ function ks_hess_x_x(s: State): void {
     for (let i0 = 0; i0 < 9; i0++) {
       const p11 = (-400) * th[i0];
       {
-        const sa = slot(SR, SC, 1 + i0 * 11), sb = slot(SR, SC, 10 + i0 * 11), sv = p11;
+        const sa = record(SR, SC, 1 + i0 * 11), sb = record(SR, SC, 10 + i0 * 11), sv = p11;
         H[sa] += sv;
         if (sb !== sa) H[sb] += sv;
       }
@@ -314,9 +314,44 @@ function ks_hess_x_x(s: State): void {
     for (let i0 = 0; i0 < 9; i0++) {
       const p13 = 800 * th[i0] * th[i0];
       const p15 = (-400) * t2[i0];
-      H[slot(SR, SC, i0 * 11)] += p13 + p15 + 2;
+      H[record(SR, SC, i0 * 11)] += p13 + p15 + 2;
     }
   }
+}
+
+/** Hessian block (x, x): 6 term(s) */
+function kr_hess_x_x(s: State, SM: Int32Array, q: number): number {
+  const H = s.hessian;
+  const t2 = s.t2;
+  const th = s.theta;
+  // hessian[i0, i0] += 200  (i0 ≥ 1)
+  {
+    for (let i0 = 1; i0 < 10; i0++) {
+      H[SM[q++]] += 200;
+    }
+  }
+  // hessian[i0, i0+1] += -400·x[i0]
+  {
+    for (let i0 = 0; i0 < 9; i0++) {
+      const p11 = (-400) * th[i0];
+      {
+        const sa = SM[q++], sb = SM[q++], sv = p11;
+        H[sa] += sv;
+        if (sb !== sa) H[sb] += sv;
+      }
+    }
+  }
+  // hessian[i0, i0] += 800·x[i0]·x[i0]
+  // hessian[i0, i0] += -400·t2[i0]
+  // hessian[i0, i0] += 2
+  {
+    for (let i0 = 0; i0 < 9; i0++) {
+      const p13 = 800 * th[i0] * th[i0];
+      const p15 = (-400) * t2[i0];
+      H[SM[q++]] += p13 + p15 + 2;
+    }
+  }
+  return q;
 }
 
 /** Value, gradient and Hessian with workspaces of their own (see createEvaluator). */
@@ -439,9 +474,21 @@ export function createEvaluator(): Evaluator {
         const h = output(s, values, hessianPattern().nnz, 'hessianSparse values');
         s.hessian = h;
         h.fill(0);
-        k_map0(s);
-        k_k2(s);
-        ks_hess_x_x(s);
+        if (scatterMap === null) {
+          recording.length = 0;
+          k_map0(s);
+          k_k2(s);
+          ks_hess_x_x(s);
+          scatterMap = Int32Array.from(recording);
+          recording.length = 0;
+        } else {
+          const SM = scatterMap;
+          let q = 0;
+          k_map0(s);
+          k_k2(s);
+          q = kr_hess_x_x(s, SM, q);
+          if (q !== SM.length) throw new Error('internal: the Hessian stores changed');
+        }
         return h;
       } finally {
         release(s);
@@ -618,6 +665,17 @@ function buildPattern(): HessianPattern {
     rowPtr[r + 1] = nnz;
   }
   return Object.freeze({ n, nnz, rowPtr, colIdx: cols.slice(0, nnz) });
+}
+
+/** The slot of every H store of hessianSparse, in order: recorded by its first call, replayed by later ones. */
+let scatterMap: Int32Array | null = null;
+const recording: number[] = [];
+
+/** slot(), and the slot appended to the recording. */
+function record(rowPtr: Int32Array, colIdx: Int32Array, at: number): number {
+  const k = slot(rowPtr, colIdx, at);
+  recording.push(k);
+  return k;
 }
 
 /** The CSR position of the dense Hessian index `at` (row-major n × n). */

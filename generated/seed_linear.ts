@@ -30,7 +30,7 @@ export const model: ModelInfo = {
     { name: "x", shape: ["N", 2] },
     { name: "t", shape: ["N", 2] },
   ],
-  get hessianPattern(): HessianPattern {
+  get hessianPattern() {
     return hessianPattern();
   },
 };

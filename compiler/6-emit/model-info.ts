@@ -49,7 +49,7 @@ export function emitModelInfo(line: (s?: string) => void, info: ModelLayout, n: 
   for (const d of info.data) line(`    { name: ${q(d.name)}, shape: [${d.shape.map((x) => (typeof x === 'number' ? String(x) : q(x))).join(', ')}] },`);
   line('  ],');
   if (sparse) {
-    line('  get hessianPattern(): HessianPattern {');
+    line('  get hessianPattern() {');
     line('    return hessianPattern();');
     line('  },');
   }

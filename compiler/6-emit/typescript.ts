@@ -86,15 +86,22 @@ export function emitTypeScript(p: Program, info: EmitInfo): string {
   // hessianSparse: the Hessian entry's kernels that write H again, each store sent to its CSR slot.
   const hasSparse = p.outputs.includes('hessianSparse') && p.sparsePattern !== undefined;
   const writesH = (id: KernelId) => p.kernels[id]!.writes.some((w) => w.buf === 'hessian');
+  // Without run-time dims the stores and their order never change: the first call records each
+  // store's slot (a scatter map, one Int32 per store), later calls replay it (no search).
+  const replay = hasSparse && m.dims.length === 0;
   if (hasSparse) {
     const sch = p.entries.hessian;
-    for (const id of new Set([...sch.pre, ...sch.stream, ...sch.post])) if (writesH(id)) emitKernel(line, p.kernels[id]!, p.buffers, usedFns, usedHelpers, true);
+    for (const id of new Set([...sch.pre, ...sch.stream, ...sch.post])) {
+      if (!writesH(id)) continue;
+      emitKernel(line, p.kernels[id]!, p.buffers, usedFns, usedHelpers, replay ? 'record' : 'slot');
+      if (replay) emitKernel(line, p.kernels[id]!, p.buffers, usedFns, usedHelpers, 'replay');
+    }
   }
 
   // ---- entry points --------------------------------------------------------------------------
-  let sparseCall = false;
-  const kernelFn = (id: KernelId) => `${sparseCall && writesH(id) ? 'ks' : 'k'}_${p.kernels[id]!.name}`;
-  const call = (e: Entry, sparse = false): string[] => {
+  let sparseCall: 'ks' | 'kr' | null = null;
+  const kernelFn = (id: KernelId) => `${sparseCall !== null && writesH(id) ? sparseCall : 'k'}_${p.kernels[id]!.name}`;
+  const call = (e: Entry, sparse: 'ks' | 'kr' | null = null): string[] => {
     sparseCall = sparse;
     const sch = p.entries[e];
     const lines = sch.pre.map((k) => `  ${kernelFn(k)}(s);`);
@@ -225,7 +232,19 @@ export function emitTypeScript(p: Program, info: EmitInfo): string {
     line('        const h = output(s, values, hessianPattern().nnz, \'hessianSparse values\');');
     line('        s.hessian = h;');
     line('        h.fill(0);');
-    call('hessian', true).forEach((x) => line(x));
+    if (replay) {
+      line('        if (scatterMap === null) {');
+      line('          recording.length = 0;');
+      call('hessian', 'ks').forEach((x) => line(`  ${x}`));
+      line('          scatterMap = Int32Array.from(recording);');
+      line('          recording.length = 0;');
+      line('        } else {');
+      line('          const SM = scatterMap;');
+      line('          let q = 0;');
+      call('hessian', 'kr').forEach((x) => line(`  ${x.replace(/(kr_\w+)\(s\);/, 'q = $1(s, SM, q);')}`));
+      line('          if (q !== SM.length) throw new Error(\'internal: the Hessian stores changed\');');
+      line('        }');
+    } else call('hessian', 'ks').forEach((x) => line(x));
     line('        return h;');
     line('      } finally {');
     line('        release(s);');
@@ -332,7 +351,7 @@ export function emitTypeScript(p: Program, info: EmitInfo): string {
     line('  if (mirror !== at) h[mirror] += v;');
     line('}');
   }
-  if (hasSparse) emitSparsePattern(line, n, p.sparsePattern!);
+  if (hasSparse) emitSparsePattern(line, n, p.sparsePattern!, replay);
   if (usedFns.size > 0) {
     line();
     line('// Element-wise functions and the derivatives the Hessian needs.');
@@ -433,7 +452,11 @@ function emitBind(line: (s?: string) => void, info: ModelLayout, n: number, resi
 
 // ---- kernels -----------------------------------------------------------------------------------
 
-function emitKernel(line: (s?: string) => void, k: Kernel, buffers: readonly Buffer[], usedFns: Map<string, MapFn>, usedHelpers: Set<string>, sparse = false): void {
+/**
+ * `sparse`: a hessianSparse variant, whose H stores go to CSR slots: found by search (`slot`), found
+ * and recorded (`record`), or read off the recorded scatter map (`replay`, cursor q in and out).
+ */
+function emitKernel(line: (s?: string) => void, k: Kernel, buffers: readonly Buffer[], usedFns: Map<string, MapFn>, usedHelpers: Set<string>, sparse: 'slot' | 'record' | 'replay' | null = null): void {
   const usedBufs = new Set<string>();
   const usedDims = new Set<string>();
   const body: string[] = [];
@@ -459,9 +482,9 @@ function emitKernel(line: (s?: string) => void, k: Kernel, buffers: readonly Buf
   // A store's position: in a sparse kernel, H's dense index becomes its CSR slot.
   let sparseStores = false;
   const at = (buf: string, e: Expr): string => {
-    if (!sparse || buf !== 'hessian') return expr(e);
+    if (sparse === null || buf !== 'hessian') return expr(e);
     sparseStores = true;
-    return `slot(SR, SC, ${expr(e)})`;
+    return sparse === 'replay' ? 'SM[q++]' : `${sparse}(SR, SC, ${expr(e)})`;
   };
   const stmt = (s: Stmt, ind: string): void => {
     switch (s.k) {
@@ -492,7 +515,7 @@ function emitKernel(line: (s?: string) => void, k: Kernel, buffers: readonly Buf
           if (s.mirror.v !== s.index.v) body.push(`${ind}${b}[${at(s.buf, s.mirror)}] = ${b}[${at(s.buf, s.index)}];`);
           break;
         }
-        if (sparse && s.buf === 'hessian') {
+        if (sparse !== null && s.buf === 'hessian') {
           // The two slots of an entry and its mirror (one on the diagonal).
           body.push(`${ind}{`);
           body.push(`${ind}  const sa = ${at(s.buf, s.index)}, sb = ${at(s.buf, s.mirror)}, sv = ${expr(s.value)};`);
@@ -587,13 +610,15 @@ function emitKernel(line: (s?: string) => void, k: Kernel, buffers: readonly Buf
   line(`/** ${k.comment} */`);
   // A kernel that reads nothing (a gradient block of a parameter the objective ignores) must not
   // leave its parameter unused (noUnusedParameters).
-  line(`function ${sparse ? 'ks' : 'k'}_${k.name}(${usedBufs.size + usedDims.size === 0 ? '_s' : 's'}: State): void {`);
-  if (sparseStores) {
+  if (sparse === 'replay') line(`function kr_${k.name}(s: State, SM: Int32Array, q: number): number {`);
+  else line(`function ${sparse === null ? 'k' : 'ks'}_${k.name}(${usedBufs.size + usedDims.size === 0 ? '_s' : 's'}: State): void {`);
+  if (sparseStores && sparse !== 'replay') {
     line('  const { rowPtr: SR, colIdx: SC } = hessianPattern();');
   }
   for (const b of [...usedBufs].sort()) line(`  const ${bufLocal(b)} = s.${b};`);
   for (const d of [...usedDims].sort()) line(`  const ${d} = s.${d};`);
   body.forEach((l) => line(l));
+  if (sparse === 'replay') line('  return q;');
   line('}');
   line();
 }
@@ -603,7 +628,7 @@ function emitKernel(line: (s?: string) => void, k: Kernel, buffers: readonly Buf
  * file): O(listed entries) time and memory, then the CSR itself; and slot(), which finds a dense
  * index's CSR position (a binary search within its row).
  */
-function emitSparsePattern(line: (s?: string) => void, n: number, pieces: readonly SparsePiece[]): void {
+function emitSparsePattern(line: (s?: string) => void, n: number, pieces: readonly SparsePiece[], replay: boolean): void {
   line();
   line('/** The Hessian\'s structural pattern: pieces [r0, c0, alpha, beta, lo, hi], each the entries');
   line(' * (r0 + Σ alpha[v]·x[v], c0 + Σ beta[v]·x[v]) and their mirror images over lo[v] ≤ x[v] < hi[v]. */');
@@ -685,6 +710,19 @@ function emitSparsePattern(line: (s?: string) => void, n: number, pieces: readon
   line('  return Object.freeze({ n, nnz, rowPtr, colIdx: cols.slice(0, nnz) });');
   line('}');
   line();
+  if (replay) {
+    line('/** The slot of every H store of hessianSparse, in order: recorded by its first call, replayed by later ones. */');
+    line('let scatterMap: Int32Array | null = null;');
+    line('const recording: number[] = [];');
+    line();
+    line('/** slot(), and the slot appended to the recording. */');
+    line('function record(rowPtr: Int32Array, colIdx: Int32Array, at: number): number {');
+    line('  const k = slot(rowPtr, colIdx, at);');
+    line('  recording.push(k);');
+    line('  return k;');
+    line('}');
+    line();
+  }
   line('/** The CSR position of the dense Hessian index `at` (row-major n × n). */');
   line('function slot(rowPtr: Int32Array, colIdx: Int32Array, at: number): number {');
   line(`  const r = Math.floor(at / ${n});`);
