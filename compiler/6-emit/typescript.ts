@@ -88,11 +88,12 @@ export function emitTypeScript(p: Program, info: EmitInfo): string {
   const writesH = (id: KernelId) => p.kernels[id]!.writes.some((w) => w.buf === 'hessian');
   // Without run-time dims the stores and their order never change: the first call records each
   // store's slot (a scatter map, one Int32 per store), later calls replay it (no search).
-  const replay = hasSparse && m.dims.length === 0;
+  const sch = p.entries.hessian;
+  const sparseIds = hasSparse ? [...new Set([...sch.pre, ...sch.stream, ...sch.post])].filter(writesH) : [];
+  // A Hessian that is zero at compile time has no stores: no slots to find, nothing to record.
+  const replay = sparseIds.length > 0 && m.dims.length === 0;
   if (hasSparse) {
-    const sch = p.entries.hessian;
-    for (const id of new Set([...sch.pre, ...sch.stream, ...sch.post])) {
-      if (!writesH(id)) continue;
+    for (const id of sparseIds) {
       emitKernel(line, p.kernels[id]!, p.buffers, usedFns, usedHelpers, replay ? 'record' : 'slot');
       if (replay) emitKernel(line, p.kernels[id]!, p.buffers, usedFns, usedHelpers, 'replay');
     }
@@ -351,7 +352,7 @@ export function emitTypeScript(p: Program, info: EmitInfo): string {
     line('  if (mirror !== at) h[mirror] += v;');
     line('}');
   }
-  if (hasSparse) emitSparsePattern(line, n, p.sparsePattern!, replay);
+  if (hasSparse) emitSparsePattern(line, n, p.sparsePattern!, replay, sparseIds.length > 0);
   if (usedFns.size > 0) {
     line();
     line('// Element-wise functions and the derivatives the Hessian needs.');
@@ -628,7 +629,7 @@ function emitKernel(line: (s?: string) => void, k: Kernel, buffers: readonly Buf
  * file): O(listed entries) time and memory, then the CSR itself; and slot(), which finds a dense
  * index's CSR position (a binary search within its row).
  */
-function emitSparsePattern(line: (s?: string) => void, n: number, pieces: readonly SparsePiece[], replay: boolean): void {
+function emitSparsePattern(line: (s?: string) => void, n: number, pieces: readonly SparsePiece[], replay: boolean, stores: boolean): void {
   line();
   line('/** The Hessian\'s structural pattern: pieces [r0, c0, alpha, beta, lo, hi], each the entries');
   line(' * (r0 + Σ alpha[v]·x[v], c0 + Σ beta[v]·x[v]) and their mirror images over lo[v] ≤ x[v] < hi[v]. */');
@@ -723,6 +724,7 @@ function emitSparsePattern(line: (s?: string) => void, n: number, pieces: readon
     line('}');
     line();
   }
+  if (!stores) return;
   line('/** The CSR position of the dense Hessian index `at` (row-major n × n). */');
   line('function slot(rowPtr: Int32Array, colIdx: Int32Array, at: number): number {');
   line(`  const r = Math.floor(at / ${n});`);

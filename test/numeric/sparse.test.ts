@@ -140,4 +140,21 @@ describe('generated modules with hessianSparse type-check strictly', () => {
     for (const x of files) expect(x.code).toContain('export function hessianSparse(');
     expect(typeCheck(files)).toEqual([]);
   }, 300_000);
+  it('a Hessian that is zero at compile time: an empty pattern, no slot helpers left unused', async () => {
+    // Found by the GPU random-model test (seed 1, model 2): `record` was emitted with nothing to record.
+    for (const [name, source] of [
+      ['linear_fixed', 'data Z[4, 4]\nparam w\nparam u\nminimize w * sum(cos(Z)) + 2 * u'],
+      ['linear_batch', 'dim N\ndata x[N]\nparam w\nminimize w * sum(x)'],
+    ] as const) {
+      const { code, module: loaded } = await compileModel(source, `${name}.hess`);
+      const module = loaded as WithSparse;
+      expect(typeCheck([{ name: `${name}.ts`, code }])).toEqual([]);
+      expect(code).not.toContain('function slot(');
+      expect(module.model.hessianPattern.nnz).toBe(0);
+      const theta = new Float64Array(module.model.n).fill(0.5);
+      const data: DataArg = name === 'linear_fixed' ? { Z: new Float64Array(16).fill(1) } : { x: new Float64Array([1, 2, 3]) };
+      expect(Array.from(module.hessianSparse(theta, data))).toEqual([]);
+      expect(Array.from(module.hessianSparse(theta, data))).toEqual([]);
+    }
+  }, 120_000);
 });
