@@ -8,5 +8,9 @@ export default defineConfig({
   test: {
     // dist/ built from the sources before the tests that run the real command.
     globalSetup: ['test/setup/dist.ts'],
+    // The random-model tests type-check every generated module in one tsc program: more than
+    // Node's default heap for a worker (it ran out at about 4 GB once modules gained hvp, diag(H)
+    // and the sparse Hessian).
+    execArgv: ['--max-old-space-size=6144'],
   },
 });
