@@ -32,3 +32,4 @@ export {
 export { analyzeCholesky, SparseCholesky, type CholeskyAnalysis, type AnalyzeOptions } from './sparse-cholesky.ts';
 export { fillReducingOrder, type OrderingMethod, type SymmetricPattern } from './sparse-ordering.ts';
 export { newtonCgSolve, type HvpObjective, type NewtonCgOptions, type NewtonCgResult } from './newton-cg.ts';
+export { createDenseKernels, DENSE_ASSIGN, DENSE_ADD, DENSE_ADD_MIRROR, type DenseKernels } from './wasm/dense.ts';
