@@ -5,7 +5,8 @@
 //   - 'minimum-degree' (the default): greedy elimination of a vertex of least degree in the
 //     elimination graph, the graph that Gaussian elimination itself produces (eliminating v joins
 //     all of v's neighbours into a clique). Degrees are exact, not approximate as in AMD, and the
-//     graph is kept explicitly (its edges are a subset of L's, so memory stays O(nnz(L))). Rows
+//     graph is kept explicitly, as adjacency arrays (its edges are a subset of L's, so memory
+//     stays O(nnz(L))). Rows
 //     whose degree exceeds max(16, 10√n) are set aside and ordered last, as AMD does: they would
 //     make every neighbour's clique dense for nothing, and a dense model's pattern then costs no
 //     ordering work at all. Minimum degree gives no fill on chains, trees and arrowheads in any
@@ -91,22 +92,31 @@ function minimumDegree(pattern: SymmetricPattern): Int32Array {
     for (let p = rowPtr[i]!; p < rowPtr[i + 1]!; p++) if (colIdx[p] !== i) d++;
     if (d > denseDegree) isDense[i] = 1;
   }
-  // The elimination graph among the sparse vertices.
-  const adj: (Set<number> | null)[] = new Array(n);
+  // The elimination graph among the sparse vertices, as adjacency arrays (rebuilt for each
+  // neighbour of an eliminated vertex; deduplicated with a stamp per vertex).
+  // A vertex's neighbours: its row of the pattern (minus itself and the dense rows) until its
+  // first update, then an array of its own. Plain arrays, created only on update: V8 allocates
+  // small typed arrays slowly, and a chain would otherwise build n arrays before starting.
+  const adj: (number[] | null)[] = [];
+  const initialDegree = new Int32Array(n);
   for (let i = 0; i < n; i++) {
-    if (isDense[i]) {
-      adj[i] = null;
-      continue;
-    }
-    const s = new Set<number>();
-    for (let p = rowPtr[i]!; p < rowPtr[i + 1]!; p++) {
-      const j = colIdx[p]!;
-      if (j !== i && !isDense[j]) s.add(j);
-    }
-    adj[i] = s;
+    adj.push(null);
+    if (isDense[i]) continue;
+    let d = 0;
+    for (let p = rowPtr[i]!; p < rowPtr[i + 1]!; p++) if (colIdx[p] !== i && !isDense[colIdx[p]!]) d++;
+    initialDegree[i] = d;
   }
+  const neighboursOf = (v: number, out: number[]): number[] => {
+    const own = adj[v];
+    if (own) return own;
+    out.length = 0;
+    for (let p = rowPtr[v]!; p < rowPtr[v + 1]!; p++) if (colIdx[p] !== v && !isDense[colIdx[p]!]) out.push(colIdx[p]!);
+    return out;
+  };
+  const scratchV: number[] = [];
+  const scratchU: number[] = [];
   // Vertices bucketed by degree in doubly linked lists (head[d] → next → …).
-  const head = new Int32Array(n).fill(-1);
+  const head = new Int32Array(n + 1).fill(-1);
   const next = new Int32Array(n).fill(-1);
   const prev = new Int32Array(n).fill(-1);
   const degree = new Int32Array(n);
@@ -127,32 +137,49 @@ function minimumDegree(pattern: SymmetricPattern): Int32Array {
   // natural order where it is already as good).
   let sparseCount = 0;
   for (let i = n - 1; i >= 0; i--) {
-    const s = adj[i];
-    if (s) {
-      link(i, s.size);
+    if (!isDense[i]) {
+      link(i, initialDegree[i]!);
       sparseCount++;
     }
   }
+  const stamp = new Int32Array(n).fill(-1);
+  let stampNow = 0;
   let minDegree = 0;
-  const neighbours: number[] = [];
   for (let k = 0; k < sparseCount; k++) {
     while (head[minDegree]! < 0) minDegree++;
     const v = head[minDegree]!;
     unlink(v);
     perm[k] = v;
-    const sv = adj[v]!;
+    const nv = neighboursOf(v, scratchV);
     adj[v] = null;
-    neighbours.length = 0;
-    for (const u of sv) neighbours.push(u);
-    // Eliminating v: its neighbours become a clique.
-    for (const u of neighbours) {
-      const su = adj[u]!;
-      su.delete(v);
-      for (const w of neighbours) if (w !== u) su.add(w);
-      if (su.size !== degree[u]) {
+    // Eliminating v: its neighbours become a clique. Each neighbour u's list becomes
+    // (adj[u] \ {v}) ∪ (adj[v] \ {u}).
+    for (let a = 0; a < nv.length; a++) {
+      const u = nv[a]!;
+      const au = neighboursOf(u, scratchU);
+      stampNow++;
+      stamp[u] = stampNow;
+      stamp[v] = stampNow;
+      const merged: number[] = [];
+      for (let b = 0; b < au.length; b++) {
+        const w = au[b]!;
+        if (stamp[w] !== stampNow) {
+          stamp[w] = stampNow;
+          merged.push(w);
+        }
+      }
+      for (let b = 0; b < nv.length; b++) {
+        const w = nv[b]!;
+        if (stamp[w] !== stampNow) {
+          stamp[w] = stampNow;
+          merged.push(w);
+        }
+      }
+      adj[u] = merged;
+      if (merged.length !== degree[u]) {
         unlink(u);
-        link(u, su.size);
-        if (su.size < minDegree) minDegree = su.size;
+        link(u, merged.length);
+        if (merged.length < minDegree) minDegree = merged.length;
       }
     }
   }
