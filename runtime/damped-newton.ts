@@ -93,7 +93,7 @@ export interface DampedObjective {
   /** f at θ; writes g into `gradient` and the curvature matrix into the system's buffer. */
   evaluate(theta: Float64Array, gradient: Float64Array): number;
   /** f alone (for trial points that may be rejected), when cheaper than `evaluate`. */
-  value?(theta: Float64Array): number;
+  value?: ((theta: Float64Array) => number) | undefined;
 }
 
 export interface DampedSettings extends NewtonOptions {
