@@ -22,6 +22,9 @@ export interface GeneratedModule {
   gradient(theta: ArrayLike<number>, data: GeneratedData, out?: Float64Array): Float64Array;
   hessian(theta: ArrayLike<number>, data: GeneratedData, out?: Float64Array): Float64Array;
   evaluate(theta: ArrayLike<number>, data: GeneratedData): { value: number; gradient: Float64Array; hessian: Float64Array };
+  /** Present unless the module was generated with fewer outputs. */
+  hvp?(theta: ArrayLike<number>, data: GeneratedData, v: ArrayLike<number>, out?: Float64Array): Float64Array;
+  hessianDiagonal?(theta: ArrayLike<number>, data: GeneratedData, out?: Float64Array): Float64Array;
 }
 
 /** Loads a generated TypeScript module from its source: esbuild strips the types, the
@@ -66,13 +69,13 @@ export interface TimingOptions {
 
 export function timeCalls(fn: () => void, o: TimingOptions): Timing {
   const start = performance.now();
-  // Warm-up: at least `warmup` calls and ~300 ms, so that fast functions reach optimized code;
+  // Warm-up: at least `warmup` calls and 1 s, so that fast functions reach optimized code;
   // a slow call ends it early to keep time for at least one sample.
   fn();
   const first = performance.now() - start;
   if (first > o.budgetMs / 4) return { medianMs: first, reps: 1, batch: 1, samplesMs: [first], single: true };
   let calls = 1;
-  while (calls < o.warmup || performance.now() - start < Math.min(300, o.budgetMs / 4)) {
+  while (calls < o.warmup || performance.now() - start < Math.min(1000, o.budgetMs / 4)) {
     fn();
     calls++;
     if (performance.now() - start > o.budgetMs / 2) break;
@@ -142,9 +145,15 @@ export interface TorchRun {
 
 /** Runs bench/torch_hessian.py on a job file, stopping it after `budgetMs`. */
 export function runTorch(python: string, script: string, jobPath: string, budgetMs: number): Promise<TorchRun> {
+  return runPeer(python, [script, jobPath], budgetMs);
+}
+
+/** Runs a peer's process (bench/torch_hessian.py, bench/torch_hvp.py, bench/jaxjs.ts), which writes
+ *  the JSON lines of TorchEvent on stdout, stopping it after `budgetMs`. */
+export function runPeer(command: string, args: readonly string[], budgetMs: number): Promise<TorchRun> {
   return new Promise((resolve, reject) => {
     const start = performance.now();
-    const child = spawn(python, [script, jobPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const events: TorchEvent[] = [];
     let stderr = '';
     let timedOut = false;

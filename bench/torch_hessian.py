@@ -124,6 +124,8 @@ def main():
         del g, t
 
     warmup = job.get("warmup", 1)
+    # Warm-up lasts at least this long too (unless one call already did).
+    warmup_seconds = job.get("warmup_seconds", 0.0)
     min_reps = job.get("min_reps", 3)
     max_reps = job.get("max_reps", 30)
     target = job.get("target_seconds", 1.0)
@@ -133,11 +135,14 @@ def main():
         try:
             times = []
             start = time.perf_counter()
-            for i in range(warmup + max_reps):
+            warm_calls = 0
+            while len(times) < max_reps:
                 t0 = time.perf_counter()
                 H = hessian(f, theta, vectorize=vectorize)
                 dt = time.perf_counter() - t0
-                phase = "warmup" if i < warmup else "rep"
+                warming = warm_calls < warmup or t0 - start < warmup_seconds
+                phase = "warmup" if warming else "rep"
+                warm_calls += warming
                 emit(event="call", variant=variant, phase=phase, seconds=dt)
                 if not written:
                     H.detach().numpy().astype("<f8").tofile(job["hessian_out"])
@@ -147,7 +152,7 @@ def main():
                     times.append(dt)
                 del H
                 # Enough reps, and enough time spent on this variant: move on.
-                if len(times) >= min_reps and time.perf_counter() - start >= target:
+                if len(times) >= min_reps and time.perf_counter() - start >= target + warmup_seconds:
                     break
             emit(event="variant", variant=variant, median_s=float(np.median(times)) if times else None, reps=len(times))
         except (RuntimeError, MemoryError) as e:
