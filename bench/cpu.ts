@@ -19,6 +19,9 @@
 //   --quick                 HESSGEN_BENCH_QUICK=1        fewer repetitions; skip slow models' timings
 //   --only=NAME[,NAME...]   HESSGEN_BENCH_ONLY           only these models (file names without .hess)
 //   --peers=LIST            HESSGEN_BENCH_PEERS          of floors,torch,jaxjs (default all three)
+//   --clock=cpu|wall        HESSGEN_BENCH_CLOCK          what a sample measures (default cpu: each process's CPU
+//                                                        time, which other work on a shared machine does not
+//                                                        inflate by descheduling it; budgets are wall time)
 //   --peer-budget=SECONDS   HESSGEN_BENCH_PEER_BUDGET    wall-time limit of one peer variant (default 30)
 //   --our-budget=SECONDS    HESSGEN_BENCH_OUR_BUDGET     time limit for timing our Hessian (default 60)
 //   --python=PATH           HESSGEN_BENCH_PYTHON         the Python with torch (default /usr/bin/python3)
@@ -31,7 +34,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compile } from '../compiler/index.ts';
 import { inspect } from '../compiler/inspect/index.ts';
-import { fillData, layoutProblems, MLP_3_5_1_PARAMS, normal, type DataSpec, type Init, type ParamSpec } from './common.ts';
+import { makeData, makeTheta, MODEL_CASES, type ModelCase } from './cases.ts';
+import { layoutProblems } from './common.ts';
 import { floorKernels, timeFloor, type FloorKernel, type FloorTiming } from './floors.ts';
 import {
   loadGenerated,
@@ -44,31 +48,18 @@ import {
   type GeneratedData,
   type GeneratedModule,
   type Timing,
+  type Clock,
   type TorchRun,
 } from './support.ts';
 
-// ---- The models ---------------------------------------------------------------------------
+// ---- The models (bench/cases.ts) and their targets -----------------------------------------
 
-const uniform = (lo: number, hi: number): Init => (rng) => lo + (hi - lo) * rng.uniform();
 type Target =
   | { readonly kind: 'speedup'; readonly peer: PeerName; readonly variant?: string; readonly min: number }
   | { readonly kind: 'floor'; readonly min: number }
   | { readonly kind: 'bytes'; readonly relativeTo: string; readonly max: number };
 
-interface BenchCase {
-  /** File name in bench/models/, without `.hess`. */
-  readonly name: string;
-  readonly title: string;
-  readonly n: number;
-  /** θ layout as the .hess file declares it (declaration order, row-major), with how to draw each part. */
-  readonly params: readonly ParamSpec[];
-  readonly data: readonly DataSpec[];
-  /** Run-time dimensions (for the cost model's multiply-add count). */
-  readonly dims: Record<string, number>;
-  /** Time our Hessian and the peers'. */
-  readonly timed: boolean;
-  /** A peer needs more than ~30 s here: --quick skips the timings. */
-  readonly slow: boolean;
+interface BenchCase extends ModelCase {
   readonly targets: readonly Target[];
 }
 
@@ -78,94 +69,24 @@ const AGREEMENT_LIMIT = 1e-9;
 /** Beyond this a peer's Hessian is wrong (between the two: it agrees only to the precision shown). */
 const WRONG_LIMIT = 1e-6;
 
-const CASES: readonly BenchCase[] = [
-  {
-    name: 'mlp_3_5_1',
-    title: '3-5-1 tanh MLP, MSE, N = 7',
-    n: 26,
-    params: MLP_3_5_1_PARAMS,
-    data: [
-      { name: 'X', shape: [7, 3], fill: 'normal' },
-      { name: 'y', shape: [7], fill: 'normal' },
-    ],
-    dims: { N: 7 },
-    timed: true,
-    slow: false,
-    targets: [
-      { kind: 'speedup', peer: 'torch', min: 300 },
-      { kind: 'speedup', peer: 'jaxjs', variant: 'hessian', min: 100 },
-    ],
-  },
-  {
-    name: 'mlp_64_32_10',
-    title: '64-32-10 tanh MLP, MSE, N = 256',
-    n: 2410,
-    params: [
-      { name: 'W1', size: 2048, init: normal(1 / 8) },
-      { name: 'b1', size: 32, init: normal(0.1) },
-      { name: 'W2', size: 320, init: normal(1 / Math.sqrt(32)) },
-      { name: 'b2', size: 10, init: normal(0.1) },
-    ],
-    data: [
-      { name: 'X', shape: [256, 64], fill: 'normal' },
-      { name: 'Y', shape: [256, 10], fill: 'normal' },
-    ],
-    dims: { N: 256 },
-    timed: true,
-    slow: false,
-    targets: [
-      { kind: 'speedup', peer: 'torch', min: 2 },
-      { kind: 'floor', min: 0.7 },
-    ],
-  },
-  {
-    name: 'rosenbrock_1000',
-    title: 'extended Rosenbrock, dense H',
-    n: 1000,
-    params: [{ name: 'x', size: 1000, init: uniform(-1.5, 1.5) }],
-    data: [],
-    dims: {},
-    timed: true,
-    slow: false,
-    targets: [{ kind: 'speedup', peer: 'torch', min: 50 }],
-  },
-  {
-    name: 'mlp_784_32_10',
-    title: '784-32-10 tanh MLP, MSE (compile only)',
-    n: 25450,
-    params: [
-      { name: 'W1', size: 25088, init: normal(1 / 28) },
-      { name: 'b1', size: 32, init: normal(0.1) },
-      { name: 'W2', size: 320, init: normal(1 / Math.sqrt(32)) },
-      { name: 'b2', size: 10, init: normal(0.1) },
-    ],
-    data: [],
-    dims: { N: 512 },
-    timed: false,
-    slow: false,
-    targets: [{ kind: 'bytes', relativeTo: 'mlp_64_32_10', max: 1.5 }],
-  },
-  {
-    name: 'softmax_64_128',
-    title: 'softmax regression 64→128, N = 1000',
-    n: 8320,
-    params: [
-      { name: 'W', size: 8192, init: normal(1 / 8) },
-      { name: 'b', size: 128, init: normal(0.1) },
-    ],
-    data: [
-      { name: 'X', shape: [1000, 64], fill: 'normal' },
-      { name: 'Y', shape: [1000, 128], fill: 'onehot' },
-    ],
-    dims: { N: 1000 },
-    timed: true,
-    slow: true,
-    targets: [
-      { kind: 'speedup', peer: 'torch', min: 20 },
-      { kind: 'floor', min: 0.7 },
-    ],
-  },
-];
+const TARGETS: Record<string, readonly Target[]> = {
+  mlp_3_5_1: [
+    { kind: 'speedup', peer: 'torch', min: 300 },
+    { kind: 'speedup', peer: 'jaxjs', variant: 'hessian', min: 100 },
+  ],
+  mlp_64_32_10: [
+    { kind: 'speedup', peer: 'torch', min: 2 },
+    { kind: 'floor', min: 0.7 },
+  ],
+  rosenbrock_1000: [{ kind: 'speedup', peer: 'torch', min: 50 }],
+  mlp_784_32_10: [{ kind: 'bytes', relativeTo: 'mlp_64_32_10', max: 1.5 }],
+  softmax_64_128: [
+    { kind: 'speedup', peer: 'torch', min: 20 },
+    { kind: 'floor', min: 0.7 },
+  ],
+};
+
+const CASES: readonly BenchCase[] = MODEL_CASES.map((m) => ({ ...m, targets: TARGETS[m.name] ?? [] }));
 
 // ---- Options ------------------------------------------------------------------------------
 
@@ -178,6 +99,7 @@ const PEER_VARIANTS: Record<PeerName, readonly string[]> = {
 
 interface Options {
   quick: boolean;
+  clock: Clock;
   peerBudgetMs: number;
   ourBudgetMs: number;
   only: Set<string> | undefined;
@@ -187,13 +109,14 @@ interface Options {
   keep: boolean;
 }
 
-const USAGE = 'usage: npm run bench -- [--quick] [--only=a,b] [--peers=floors,torch,jaxjs] [--peer-budget=S] [--our-budget=S] [--python=PATH] [--keep]';
+const USAGE = 'usage: npm run bench -- [--quick] [--only=a,b] [--peers=floors,torch,jaxjs] [--clock=cpu|wall] [--peer-budget=S] [--our-budget=S] [--python=PATH] [--keep]';
 
 function parseOptions(argv: readonly string[]): Options {
   const env = process.env;
   let peers = env.HESSGEN_BENCH_PEERS ?? 'floors,torch,jaxjs';
   const o: Options = {
     quick: env.HESSGEN_BENCH_QUICK === '1' || env.HESSGEN_BENCH_QUICK === 'true',
+    clock: env.HESSGEN_BENCH_CLOCK === 'wall' ? 'wall' : 'cpu',
     peerBudgetMs: 1000 * Number(env.HESSGEN_BENCH_PEER_BUDGET ?? 30),
     ourBudgetMs: 1000 * Number(env.HESSGEN_BENCH_OUR_BUDGET ?? 60),
     only: env.HESSGEN_BENCH_ONLY ? new Set(env.HESSGEN_BENCH_ONLY.split(',')) : undefined,
@@ -215,6 +138,7 @@ function parseOptions(argv: readonly string[]): Options {
     else if (key === '--only') o.only = new Set(value.split(','));
     else if (key === '--peers') peers = value;
     else if (key === '--python') o.python = value;
+    else if (key === '--clock' && (value === 'cpu' || value === 'wall')) o.clock = value;
     else fail(`unknown option ${arg}`);
   }
   for (const p of peers.split(',').filter(Boolean)) {
@@ -266,20 +190,6 @@ const fmtMs = (ms: number): string =>
   ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : ms >= 10 ? `${ms.toFixed(1)} ms` : ms >= 0.1 ? `${ms.toFixed(3)} ms` : `${(ms * 1000).toFixed(2)} µs`;
 const fmtCount = (x: number): string => (x >= 1e9 ? `${(x / 1e9).toFixed(2)} G` : x >= 1e6 ? `${(x / 1e6).toFixed(2)} M` : x >= 1e3 ? `${(x / 1e3).toFixed(1)} k` : String(x));
 const fmtRatio = (x: number): string => (x >= 100 ? `${x.toFixed(0)}×` : x >= 10 ? `${x.toFixed(1)}×` : `${x.toFixed(2)}×`);
-
-function makeTheta(c: BenchCase, rng: Rng): Float64Array {
-  const theta = new Float64Array(c.n);
-  let k = 0;
-  for (const p of c.params) for (let i = 0; i < p.size; i++) theta[k++] = p.init(rng);
-  if (k !== c.n) throw new Error(`${c.name}: the bench's parameter sizes add up to ${k}, not ${c.n}`);
-  return theta;
-}
-
-function makeData(c: BenchCase, rng: Rng): Record<string, Float64Array> {
-  const data: Record<string, Float64Array> = {};
-  for (const d of c.data) data[d.name] = fillData(d, rng, new Float64Array(d.shape.reduce((x, y) => x * y, 1)));
-  return data;
-}
 
 function symmetryProblems(h: Float64Array, n: number): string | undefined {
   let asym = 0;
@@ -341,6 +251,7 @@ async function runPeerVariants(peer: PeerName, c: BenchCase, o: Options, input: 
       max_reps: 100,
       target_seconds: o.quick ? 0.3 : 1.0,
       threads: 1,
+      clock: o.clock,
       memory_limit_gb: 16,
       // Rows by double backward, once: cheap even where the full Hessian does not finish.
       ...(peer === 'torch' && variant === PEER_VARIANTS.torch[0] ? { check_rows: input.rows, rows_out: rowsPath } : {}),
@@ -443,6 +354,7 @@ async function runCase(c: BenchCase, o: Options, dir: string, torchOk: boolean, 
       maxReps: 200,
       targetMs: o.quick ? 300 : 1500,
       budgetMs: o.ourBudgetMs,
+      clock: o.clock,
     });
   } catch (err) {
     row.notes.push(`our hessian() threw: ${err instanceof Error ? err.message : String(err)}`);
@@ -452,7 +364,7 @@ async function runCase(c: BenchCase, o: Options, dir: string, torchOk: boolean, 
   if (sym) row.notes.push(sym);
   const ourValue = mod.value(theta, genData);
   if (o.floors && row.madds !== undefined && row.madds > 0)
-    for (const k of floors) row.floors.push(timeFloor(k, row.madds, { warmupMs: 1000, targetMs: o.quick ? 300 : 1000, budgetMs: 10_000 }));
+    for (const k of floors) row.floors.push(timeFloor(k, row.madds, { warmupMs: 1000, targetMs: o.quick ? 300 : 1000, budgetMs: 10_000, clock: o.clock }));
 
   // The peers: one process per variant, each within the peer budget.
   if (o.peers.size === 0) return row;
@@ -711,7 +623,7 @@ async function main(): Promise<void> {
   console.log(`CPU: ${cpus()[0]?.model ?? '?'} × ${cpus().length}; load average at the start ${loadavg().map((x) => x.toFixed(2)).join(', ')}; Node ${process.version}.`);
   console.log(`Peers, float64, one thread: PyTorch ${torchVersion} (${o.python}), torch.autograd.functional.hessian, best of vectorize=False/True;`);
   console.log(`jax-js ${jaxVersion}, Wasm backend, hessian and jit(hessian). Time budget ${o.peerBudgetMs / 1000} s per peer variant and model, ${o.ourBudgetMs / 1000} s for ours.`);
-  console.log('Times are medians of several calls after a warm-up of at least 1 s; ours is hessian(theta, data, out) into a preallocated out.');
+  console.log(`Times are medians of several calls after a warm-up of at least 1 s, ${o.clock === 'cpu' ? "each process's CPU time (user + system)" : 'wall time'}; ours is hessian(theta, data, out) into a preallocated out.`);
   for (const note of floorNotes) console.log(`Floors: ${note}.`);
   console.log('');
 

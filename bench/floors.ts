@@ -7,6 +7,7 @@
 // (runtime/wasm), so the bench measures the very kernel the generated code can call.
 
 import { median } from './common.ts';
+import { clockMs, type Clock } from './support.ts';
 
 /** Rows of B (k-steps) per cache block: a 128 × n panel of B (256 KiB at n = 256) stays in L2
  *  while every 4-row strip of A passes over it. */
@@ -102,8 +103,8 @@ export interface FloorTiming {
 }
 
 /** Times a floor kernel at `madds` multiply-adds (a GEMM of that count, or of `cap` scaled),
- *  medians of samples after a warm-up of at least `warmupMs`, within `budgetMs`. */
-export function timeFloor(kernel: FloorKernel, madds: number, o: { warmupMs: number; targetMs: number; budgetMs: number }): FloorTiming {
+ *  medians of samples on `clock` after a warm-up of at least `warmupMs`, within `budgetMs` (wall). */
+export function timeFloor(kernel: FloorKernel, madds: number, o: { warmupMs: number; targetMs: number; budgetMs: number; clock: Clock }): FloorTiming {
   const s = floorShape(madds);
   const A = new Float64Array(s.m * s.k);
   const B = new Float64Array(s.k * s.n);
@@ -112,24 +113,27 @@ export function timeFloor(kernel: FloorKernel, madds: number, o: { warmupMs: num
   const C = new Float64Array(s.m * s.n);
   const call = () => kernel.gemm(s.m, s.n, s.k, A, B, C);
   const start = performance.now();
+  const c0 = clockMs(o.clock);
   // Warm-up: the JIT (or Wasm tier-up) and the caches.
   let calls = 0;
   do {
     call();
     calls++;
-  } while (performance.now() - start < o.warmupMs && performance.now() - start < o.budgetMs / 2);
-  const perCall = (performance.now() - start) / calls;
-  const batch = Math.max(1, Math.ceil(1 / perCall));
+  } while (clockMs(o.clock) - c0 < o.warmupMs && performance.now() - start < o.budgetMs / 2);
+  const perCall = (clockMs(o.clock) - c0) / calls;
+  // Batches of about 2 ms: the clock's resolution does not matter.
+  const batch = Math.max(1, Math.ceil(2 / Math.max(perCall, 1e-6)));
   const samples: number[] = [];
   let spent = 0;
   const end = start + o.budgetMs;
   while (samples.length < 3 || (spent < o.targetMs && samples.length < 200)) {
     const t0 = performance.now();
+    const k0 = clockMs(o.clock);
     for (let i = 0; i < batch; i++) call();
-    const dt = performance.now() - t0;
+    const dt = clockMs(o.clock) - k0;
     samples.push(dt / batch);
     spent += dt;
-    if (performance.now() + dt > end && samples.length >= 1) break;
+    if (performance.now() + (performance.now() - t0) > end) break;
   }
   const ms = median(samples);
   const rate = s.madds / (ms / 1000);
