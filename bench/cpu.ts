@@ -22,7 +22,7 @@
 //   --clock=cpu|wall        HESSGEN_BENCH_CLOCK          what a sample measures (default cpu: each process's CPU
 //                                                        time, which other work on a shared machine does not
 //                                                        inflate by descheduling it; budgets are wall time)
-//   --peer-budget=SECONDS   HESSGEN_BENCH_PEER_BUDGET    wall-time limit of one peer variant (default 30)
+//   --peer-budget=SECONDS   HESSGEN_BENCH_PEER_BUDGET    wall-time limit of one peer variant (default 60)
 //   --our-budget=SECONDS    HESSGEN_BENCH_OUR_BUDGET     time limit for timing our Hessian (default 60)
 //   --python=PATH           HESSGEN_BENCH_PYTHON         the Python with torch (default /usr/bin/python3)
 //   --keep                                               keep the temporary folder (θ, data, Hessians)
@@ -117,7 +117,7 @@ function parseOptions(argv: readonly string[]): Options {
   const o: Options = {
     quick: env.HESSGEN_BENCH_QUICK === '1' || env.HESSGEN_BENCH_QUICK === 'true',
     clock: env.HESSGEN_BENCH_CLOCK === 'wall' ? 'wall' : 'cpu',
-    peerBudgetMs: 1000 * Number(env.HESSGEN_BENCH_PEER_BUDGET ?? 30),
+    peerBudgetMs: 1000 * Number(env.HESSGEN_BENCH_PEER_BUDGET ?? 60),
     ourBudgetMs: 1000 * Number(env.HESSGEN_BENCH_OUR_BUDGET ?? 60),
     only: env.HESSGEN_BENCH_ONLY ? new Set(env.HESSGEN_BENCH_ONLY.split(',')) : undefined,
     floors: true,
@@ -249,6 +249,7 @@ async function runPeerVariants(peer: PeerName, c: BenchCase, o: Options, input: 
       warmup_seconds: 1,
       min_reps: 3,
       max_reps: 100,
+      slow_seconds: 2,
       target_seconds: o.quick ? 0.3 : 1.0,
       threads: 1,
       clock: o.clock,
@@ -505,7 +506,7 @@ function printTables(rows: readonly Row[], o: Options, floorNames: readonly stri
         const wrong = PEER_VARIANTS.torch.map((v) => peerCell(row, peer, v, o)).find((x) => x.wrong);
         const timedOut = row.peers.torch?.timedOut.length === PEER_VARIANTS.torch.length;
         cells.push(
-          best ? `${best.cell.text} (${best.variant.replace('vectorize=', 'vec=')})` : wrong ? wrong.text : timedOut ? `> ${o.peerBudgetMs / 1000} s` : peerCell(row, peer, PEER_VARIANTS.torch[0], o).text,
+          best ? `${best.cell.text}${best.cell.lowerBound ? '' : ` (${best.variant.replace('vectorize=', 'vec=')})`}` : wrong ? wrong.text : timedOut ? `> ${o.peerBudgetMs / 1000} s` : peerCell(row, peer, PEER_VARIANTS.torch[0], o).text,
           best ? ratioText(best.cell) : timedOut && row.ours ? `> ${fmtRatio(o.peerBudgetMs / row.ours.medianMs)}` : '—',
         );
       } else {

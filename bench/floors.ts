@@ -53,18 +53,41 @@ export function gemmScalar(m: number, n: number, k: number, A: Float64Array, B: 
   }
 }
 
-/** A GEMM kernel with the signature of gemmScalar (the Wasm one is adapted to it). */
-export type Gemm = (m: number, n: number, k: number, A: Float64Array, B: Float64Array, C: Float64Array) => void;
-
+/** A floor kernel: `setup` makes the operands of an m × n × k product (A[i, p] = sin(i·k + p + 1),
+ *  B[p, j] = cos(p·n + j + 1), wherever and however the kernel keeps them) and returns the call that
+ *  computes C = A·B (row-major m × n) and a way to read C. */
 export interface FloorKernel {
   readonly name: string;
-  readonly gemm: Gemm;
+  setup(m: number, n: number, k: number): { run(): void; result(): Float64Array };
 }
+
+const fillA = (m: number, k: number, A: Float64Array) => {
+  for (let i = 0; i < m * k; i++) A[i] = Math.sin(i + 1);
+};
+const entryB = (n: number, p: number, j: number) => Math.cos(p * n + j + 1);
+
+export const scalarFloor: FloorKernel = {
+  name: 'scalar JS GEMM',
+  setup(m, n, k) {
+    const A = new Float64Array(m * k);
+    const B = new Float64Array(k * n);
+    const C = new Float64Array(m * n);
+    fillA(m, k, A);
+    for (let p = 0; p < k; p++) for (let j = 0; j < n; j++) B[p * n + j] = entryB(n, p, j);
+    return {
+      run: () => {
+        C.fill(0);
+        gemmScalar(m, n, k, A, B, C);
+      },
+      result: () => C,
+    };
+  },
+};
 
 /** The floor kernels this process has: the scalar GEMM always, the runtime's Wasm-SIMD GEMM where
  *  it exists and this engine runs WebAssembly SIMD (a note says why when it does not). */
 export async function floorKernels(): Promise<{ kernels: FloorKernel[]; notes: string[] }> {
-  const kernels: FloorKernel[] = [{ name: 'scalar JS GEMM', gemm: gemmScalar }];
+  const kernels: FloorKernel[] = [scalarFloor];
   const notes: string[] = [];
   const wasm = await wasmGemm();
   if (typeof wasm === 'string') notes.push(wasm);
@@ -103,15 +126,11 @@ export interface FloorTiming {
 }
 
 /** Times a floor kernel at `madds` multiply-adds (a GEMM of that count, or of `cap` scaled),
- *  medians of samples on `clock` after a warm-up of at least `warmupMs`, within `budgetMs` (wall). */
+ *  medians of samples on `clock` after a warm-up of at least `warmupMs` on it, within `budgetMs`
+ *  (wall). Its product is checked against the scalar GEMM's. */
 export function timeFloor(kernel: FloorKernel, madds: number, o: { warmupMs: number; targetMs: number; budgetMs: number; clock: Clock }): FloorTiming {
   const s = floorShape(madds);
-  const A = new Float64Array(s.m * s.k);
-  const B = new Float64Array(s.k * s.n);
-  for (let i = 0; i < A.length; i++) A[i] = Math.sin(i + 1);
-  for (let i = 0; i < B.length; i++) B[i] = Math.cos(i + 1);
-  const C = new Float64Array(s.m * s.n);
-  const call = () => kernel.gemm(s.m, s.n, s.k, A, B, C);
+  const { run: call, result } = kernel.setup(s.m, s.n, s.k);
   const start = performance.now();
   const c0 = clockMs(o.clock);
   // Warm-up: the JIT (or Wasm tier-up) and the caches.
@@ -137,19 +156,19 @@ export function timeFloor(kernel: FloorKernel, madds: number, o: { warmupMs: num
   }
   const ms = median(samples);
   const rate = s.madds / (ms / 1000);
-  // Correctness: one product from zero against the scalar kernel's.
-  C.fill(0);
-  call();
+  // Correctness: the product against the scalar kernel's.
   let check = 0;
-  if (kernel.gemm !== gemmScalar) {
-    const R = new Float64Array(s.m * s.n);
-    gemmScalar(s.m, s.n, s.k, A, B, R);
+  if (kernel !== scalarFloor) {
+    const ref = scalarFloor.setup(s.m, s.n, s.k);
+    ref.run();
+    const R = ref.result();
+    const C = result();
     let diff = 0;
     let scale = 0;
     for (let i = 0; i < R.length; i++) {
-      const d = Math.abs(C[i] - R[i]);
+      const d = Math.abs(C[i]! - R[i]!);
       if (d > diff || d !== d) diff = d;
-      scale = Math.max(scale, Math.abs(R[i]));
+      scale = Math.max(scale, Math.abs(R[i]!));
     }
     check = diff / (scale || 1);
   }

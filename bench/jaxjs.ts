@@ -94,6 +94,7 @@ interface Job {
   warmup?: number;
   warmup_seconds?: number;
   clock?: 'cpu' | 'wall';
+  slow_seconds?: number;
   min_reps?: number;
   max_reps?: number;
   target_seconds?: number;
@@ -169,6 +170,8 @@ async function main(): Promise<void> {
           emit({ event: 'hessian', path: job.hessian_out, shape: H.shape });
         }
         if (phase === 'rep') times.push(dt);
+        // A call slower than `slow_seconds` is timed once after the warm-up.
+        if (times.length && dt >= (job.slow_seconds ?? Infinity)) break;
         if (times.length >= minReps && (performance.now() - start) / 1000 >= target + warmupSeconds) break;
       }
       const sorted = [...times].sort((a, b) => a - b);
