@@ -20,6 +20,16 @@ export interface ModelCase {
   readonly timed: boolean;
   /** A peer needs more than ~30 s for its Hessian here: --quick skips the Hessian timings. */
   readonly slow: boolean;
+  /** The same model with its output marked (`output NAME = expr`), so that its module has
+   *  gaussNewton: the source text `from` is replaced by `to` (bench/hvp.ts). */
+  readonly withOutput?: { readonly from: string; readonly to: string };
+}
+
+/** The model's source with its output marked, for gaussNewton (see ModelCase.withOutput). */
+export function sourceWithOutput(c: ModelCase, source: string): string | undefined {
+  if (!c.withOutput) return undefined;
+  if (!source.includes(c.withOutput.from)) throw new Error(`${c.name}: the bench expected the line ${JSON.stringify(c.withOutput.from)} in its .hess file`);
+  return source.replace(c.withOutput.from, c.withOutput.to);
 }
 
 export const MODEL_CASES: readonly ModelCase[] = [
@@ -35,6 +45,7 @@ export const MODEL_CASES: readonly ModelCase[] = [
     dims: { N: 7 },
     timed: true,
     slow: false,
+    withOutput: { from: 'minimize mean((h * w2 + b2 - y) .^ 2)', to: 'output p = h * w2 + b2\nminimize mean((p - y) .^ 2)' },
   },
   {
     name: 'mlp_64_32_10',
@@ -53,6 +64,7 @@ export const MODEL_CASES: readonly ModelCase[] = [
     dims: { N: 256 },
     timed: true,
     slow: false,
+    withOutput: { from: 'minimize mean((h * W2 + b2 - Y) .^ 2)', to: 'output P = h * W2 + b2\nminimize mean((P - Y) .^ 2)' },
   },
   {
     name: 'rosenbrock_1000',
@@ -82,6 +94,7 @@ export const MODEL_CASES: readonly ModelCase[] = [
     dims: { N: 512 },
     timed: false,
     slow: false,
+    withOutput: { from: 'minimize mean((h * W2 + b2 - Y) .^ 2)', to: 'output P = h * W2 + b2\nminimize mean((P - Y) .^ 2)' },
   },
   {
     name: 'softmax_64_128',
@@ -98,6 +111,7 @@ export const MODEL_CASES: readonly ModelCase[] = [
     dims: { N: 1000 },
     timed: true,
     slow: true,
+    withOutput: { from: 'Z = X * W + b', to: 'output Z = X * W + b' },
   },
 ];
 

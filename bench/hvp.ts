@@ -1,7 +1,8 @@
 // `node bin/run-ts.mjs bench/hvp.ts`: what each output of a generated CPU module costs, measured
 // against its gradient, and H·v against PyTorch's torch.autograd.functional.hvp.
 //
-// For every bench model (bench/cases.ts) it compiles the TypeScript module with every output and
+// For every bench model (bench/cases.ts) it compiles the TypeScript module with every output (the
+// model's output marked with `output`, where the bench knows it, so that it has gaussNewton) and
 // times, interleaved round by round on the same θ, data and v (so that all see the same load on a
 // shared machine): value, gradient, hvp, hessianDiagonal, and where the n × n result is small enough
 // hessian, hessianSparse and gaussNewton (when the module has them). Each time is also given over the
@@ -27,7 +28,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compile } from '../compiler/index.ts';
 import { inspect } from '../compiler/inspect/index.ts';
-import { makeData, makeTheta, MODEL_CASES, type ModelCase } from './cases.ts';
+import { makeData, makeTheta, MODEL_CASES, sourceWithOutput, type ModelCase } from './cases.ts';
 import { layoutProblems } from './common.ts';
 import { clockMs, loadGenerated, median, readF64, Rng, runPeer, writeF64, type Clock, type GeneratedData } from './support.ts';
 
@@ -137,7 +138,9 @@ interface Result {
 
 async function runModel(c: ModelCase, o: Options, dir: string, torchOk: boolean): Promise<Result> {
   const r: Result = { c, times: new Map(), madds: new Map(), checks: [], wrong: [], notes: [] };
-  const source = readFileSync(join(here, 'models', `${c.name}.hess`), 'utf8');
+  // With its output marked where the bench knows it (for gaussNewton): the same objective.
+  const plain = readFileSync(join(here, 'models', `${c.name}.hess`), 'utf8');
+  const source = sourceWithOutput(c, plain) ?? plain;
   const path = `bench/models/${c.name}.hess`;
   const result = compile(source, path, { targets: ['ts'] });
   const ts = result.ok ? result.outputs.find((x) => x.target === 'ts') : undefined;
@@ -202,6 +205,26 @@ async function runModel(c: ModelCase, o: Options, dir: string, torchOk: boolean)
       const dS = relDiff(buffers.hessianSparse, fromDense);
       (dS <= 1e-12 ? r.checks : r.wrong).push(`hessianSparse against the dense entries: ${dS.toExponential(1)}`);
     }
+  }
+
+  // gaussNewton of these convex losses (squared error, cross-entropy, in the output) is positive
+  // semi-definite and symmetric: vᵀGv ≥ 0 for our v, G = Gᵀ exactly.
+  const G = buffers.gaussNewton;
+  if (G) {
+    let q = 0;
+    let scale = 0;
+    let asym = 0;
+    for (let i = 0; i < n; i++) {
+      let s = 0;
+      for (let j = 0; j < n; j++) {
+        s += G[i * n + j]! * v[j]!;
+        scale = Math.max(scale, Math.abs(G[i * n + j]!));
+        if (G[i * n + j] !== G[j * n + i]) asym++;
+      }
+      q += v[i]! * s;
+    }
+    const ok = asym === 0 && q >= -1e-12 * scale * n;
+    (ok ? r.checks : r.wrong).push(`gaussNewton: vᵀGv = ${q.toExponential(2)}${asym ? `, ${asym} asymmetric entries` : ', exactly symmetric'}`);
   }
 
   r.times = timeInterleaved(calls, o.quick ? 500 : 2000, o.clock);
