@@ -155,6 +155,7 @@ async function main(): Promise<void> {
       const clockStart = now();
       while (times.length < maxReps) {
         const c0 = now();
+        emit({ event: 'calling', variant, clock: c0 / 1000 });
         const H = h(theta.ref);
         // dataSync: the result in a JavaScript Float64Array, as ours is (jax-js is lazy).
         const values = H.dataSync() as Float64Array;

@@ -1,6 +1,6 @@
 // Helpers for bench/cpu.ts: deterministic random numbers, loading a generated module from
 // its source text, timing, raw float64 files, and running the PyTorch side.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -149,6 +149,8 @@ export type TorchEvent =
   | { event: 'ready'; torch: string; threads: number }
   | { event: 'value'; value: number }
   | { event: 'call'; variant: string; phase: 'warmup' | 'rep'; seconds: number }
+  /** A call starts: `clock` is the job's clock then (seconds; the process's CPU time for 'cpu'). */
+  | { event: 'calling'; variant: string; clock: number }
   | { event: 'rows'; path: string; rows: number[] }
   | { event: 'hessian'; path: string; shape: number[] }
   | { event: 'variant'; variant: string; median_s: number | null; reps: number }
@@ -162,29 +164,63 @@ export interface TorchRun {
   readonly exitCode: number | null;
   readonly stderrTail: string;
   readonly wallMs: number;
+  /** Stopped at the budget in the middle of a call: how long that call had run by then (ms, on
+   *  the job's clock), a lower bound on its time. */
+  readonly unfinished?: { variant: string; ms: number };
 }
 
+/** The CPU time (user + system, all threads) a process has used, in seconds, from /proc (Linux). */
+function procCpuSeconds(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces) in parentheses: utime and stime are
+    // fields 14 and 15 of the line, in clock ticks.
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(rest[11]) + Number(rest[12])) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
+}
+
+/** sysconf(_SC_CLK_TCK): 100 on Linux unless `getconf` says otherwise. */
+const CLOCK_TICKS = (() => {
+  const r = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });
+  const v = Number(r.stdout?.trim());
+  return v > 0 ? v : 100;
+})();
+
 /** Runs bench/torch_hessian.py on a job file, stopping it after `budgetMs`. */
-export function runTorch(python: string, script: string, jobPath: string, budgetMs: number): Promise<TorchRun> {
-  return runPeer(python, [script, jobPath], budgetMs);
+export function runTorch(python: string, script: string, jobPath: string, budgetMs: number, clock: Clock = 'wall'): Promise<TorchRun> {
+  return runPeer(python, [script, jobPath], budgetMs, clock);
 }
 
 /** Runs a peer's process (bench/torch_hessian.py, bench/torch_hvp.py, bench/jaxjs.ts), which writes
  *  the JSON lines of TorchEvent on stdout, stopping it after `budgetMs`. */
-export function runPeer(command: string, args: readonly string[], budgetMs: number): Promise<TorchRun> {
+export function runPeer(command: string, args: readonly string[], budgetMs: number, clock: Clock = 'wall'): Promise<TorchRun> {
   return new Promise((resolve, reject) => {
     const start = performance.now();
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const events: TorchEvent[] = [];
     let stderr = '';
     let timedOut = false;
+    let unfinished: { variant: string; ms: number } | undefined;
     const timer = setTimeout(() => {
       timedOut = true;
+      // A call in progress: how long it has run, on its clock (CPU time from /proc, or wall).
+      const last = events.at(-1);
+      if (last?.event === 'calling' && child.pid !== undefined) {
+        const cpu = clock === 'cpu' ? procCpuSeconds(child.pid) : undefined;
+        const ms = clock === 'cpu' ? (cpu === undefined ? undefined : 1000 * (cpu - last.clock)) : performance.now() - callingWall;
+        if (ms !== undefined && ms > 0) unfinished = { variant: last.variant, ms };
+      }
       child.kill('SIGKILL');
     }, budgetMs);
+    let callingWall = 0;
     forEachLine(child.stdout, (line) => {
       try {
-        events.push(JSON.parse(line) as TorchEvent);
+        const e = JSON.parse(line) as TorchEvent;
+        if (e.event === 'calling') callingWall = performance.now();
+        events.push(e);
       } catch {
         stderr += `unparsed output: ${line}\n`;
       }
@@ -199,7 +235,7 @@ export function runPeer(command: string, args: readonly string[], budgetMs: numb
     });
     child.on('close', (code) => {
       clearTimeout(timer);
-      resolve({ events, timedOut, exitCode: code, stderrTail: stderr.trim(), wallMs: performance.now() - start });
+      resolve({ events, timedOut, exitCode: code, stderrTail: stderr.trim(), wallMs: performance.now() - start, ...(unfinished ? { unfinished } : {}) });
     });
   });
 }

@@ -154,6 +154,7 @@ def main():
             clock_start = clock()
             while len(times) < max_reps:
                 c0 = clock()
+                emit(event="calling", variant=variant, clock=c0)
                 H = hessian(f, theta, vectorize=vectorize)
                 dt = clock() - c0
                 warming = warm_calls < warmup or c0 - clock_start < warmup_seconds
