@@ -6,7 +6,7 @@
 import { parseModel } from './1-parse/index.ts';
 import type { Diagnostic } from './1-parse/diagnostics.ts';
 import { withCompileContext } from './2-ir/index-form.ts';
-import { toIndexForm } from './2-ir/to-index-form.ts';
+import { splitAtOutputs, toIndexForm } from './2-ir/to-index-form.ts';
 import { Differentiator } from './3-differentiate/derivative.ts';
 import { lower } from './5-lower/lower.ts';
 import { emitTypeScript } from './6-emit/typescript.ts';
@@ -17,6 +17,7 @@ import { declarationsOf } from './6-emit/declarations.ts';
 import { OUTPUT_KINDS, type OutputKind, type Program } from './5-lower/loops.ts';
 import { directionNodes, hvpFormula } from './3-differentiate/directional.ts';
 import { diagonalFormula } from './3-differentiate/diagonal.ts';
+import { gaussNewtonBlocks } from './3-differentiate/gauss-newton.ts';
 import type { Model } from './2-ir/graph.ts';
 import { CPU_TARGET, WGSL_TARGET, type TargetCapabilities } from './5-lower/targets.ts';
 
@@ -74,7 +75,10 @@ export function lowerModel(model: Model, options: { target?: TargetCapabilities;
     // diag(H): the diagonal blocks with their row and column indices made equal.
     const diagonal = wanted.includes('hessianDiagonal') ? im.params.map((p, i) => diagonalFormula(hessians[i]![i]!, p.shape.length)) : undefined;
     const sparse = wanted.includes('hessianSparse');
-    return lower({ name: model.name, data: model.data, nodes: im.nodes, params: im.params, value: im.objective, gradients, hessians, ...(hvp ? { hvp } : {}), ...(diagonal ? { diagonal } : {}), sparse, symbolicDims: model.symbolicDims }, target);
+    // Gauss-Newton: the objective split at the model's outputs (none: no gaussNewton).
+    const split = wanted.includes('gaussNewton') ? splitAtOutputs(model, im) : null;
+    const gaussNewton = split ? gaussNewtonBlocks(diff, im.nodes, im.params, split.objective, split.outputs) : undefined;
+    return lower({ name: model.name, data: model.data, nodes: im.nodes, params: im.params, value: im.objective, gradients, hessians, ...(hvp ? { hvp } : {}), ...(diagonal ? { diagonal } : {}), ...(gaussNewton ? { gaussNewton } : {}), sparse, symbolicDims: model.symbolicDims }, target);
   });
 }
 
