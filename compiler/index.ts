@@ -53,7 +53,8 @@ export interface OutputFile {
   readonly kind: 'module' | 'declarations' | 'source-types';
 }
 
-export type CompileResult = { ok: true; outputs: OutputFile[] } | { ok: false; diagnostics: Diagnostic[] };
+/** `warnings` (located, severity 'warning'): things asked for that the model cannot have; the files are still right. */
+export type CompileResult = { ok: true; outputs: OutputFile[]; warnings?: Diagnostic[] } | { ok: false; diagnostics: Diagnostic[] };
 
 /**
  * Differentiates and lowers a model for a target (default: the CPU): the target-neutral lowering,
@@ -100,6 +101,17 @@ export function compile(source: string, sourcePath: string, options: CompileOpti
   const chosen = (of: readonly OutputKind[]) => of.filter((o) => o === 'value' || o === 'gradient' || o === 'hessian' || wanted.includes(o));
   const cpu = targets.includes('ts') || options.types === true ? emitTypeScript(lowerModel(model, { target: CPU_TARGET, outputs: chosen(CPU_TARGET.outputs) }), info) : null;
   const outputs: OutputFile[] = [];
+  const warnings: Diagnostic[] = [];
+  // gaussNewton asked for by name on a model without outputs: the other outputs are built, and
+  // the warning points at the objective.
+  if (options.outputs?.includes('gaussNewton') && !(model.outputs && model.outputs.length > 0)) {
+    const at = model.objectiveAt ?? { line: 1, column: 1, length: 1 };
+    warnings.push({
+      file: sourcePath, line: at.line, column: at.column, length: at.length, severity: 'warning',
+      message: 'gaussNewton was asked for, but the model declares no outputs, so its modules have none: mark what the loss is computed from with `output NAME = …`',
+      sourceLine: source.split(/\r\n|\r|\n/)[at.line - 1] ?? '',
+    });
+  }
   const add = (target: Target, base: string, ts: string): void => {
     if (emit === 'ts') outputs.push({ target, fileName: `${base}.ts`, code: ts, kind: 'module' });
     else {
@@ -117,5 +129,5 @@ export function compile(source: string, sourcePath: string, options: CompileOpti
   if (options.types === true) {
     outputs.push({ target: 'ts', fileName: `${model.name}.d.hess.ts`, code: declarationsOf(cpu!), kind: 'source-types' });
   }
-  return { ok: true, outputs };
+  return { ok: true, outputs, ...(warnings.length > 0 ? { warnings } : {}) };
 }

@@ -42,12 +42,13 @@ export const CPU_TARGET: TargetCapabilities = {
 
 /**
  * The WGSL module: float32, output loops become threads, the GPU holds the whole batch. H·v and the
- * diagonal are written into the gradient's binding (see 6-emit/wgsl.ts); no sparse Hessian yet.
+ * diagonal are written into the gradient's binding, the Gauss-Newton matrix into the Hessian's
+ * (see 6-emit/wgsl.ts); no sparse Hessian yet.
  */
 export const WGSL_TARGET: TargetCapabilities = {
   name: 'wgsl',
   float: 'float32',
-  outputs: ['value', 'gradient', 'hessian', 'hvp', 'hessianDiagonal'],
+  outputs: ['value', 'gradient', 'hessian', 'hvp', 'hessianDiagonal', 'gaussNewton'],
   derivedFamilies: false,
   streamBatch: false,
   unroll4: false,

@@ -1,6 +1,10 @@
 // Models with `output` declarations for the Gauss-Newton tests (CPU and GPU). Each of the first
 // five is written again in PyTorch in gauss_newton_reference.py under the same name.
+import type { DataArg, GeneratedModule } from '../helpers/load.ts';
 import { makeRng } from '../helpers/rng.ts';
+
+/** A generated CPU module of a model with outputs. */
+export type WithGgn = GeneratedModule & { gaussNewton(theta: ArrayLike<number>, data?: DataArg, out?: Float64Array): Float64Array };
 
 export interface GgnModel {
   readonly name: string;

@@ -8,12 +8,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { symmetricEigenvalues } from '../../playground/src/eigen.ts';
 import { repoRoot } from '../helpers/fixtures.ts';
-import { compileModel, type DataArg, type GeneratedModule } from '../helpers/load.ts';
+import { compileModel, type DataArg } from '../helpers/load.ts';
 import { asymmetry, maxAbs, relativeError } from '../helpers/numeric.ts';
 import { makeRng } from '../helpers/rng.ts';
-import { GGN_MODELS, ggnPoint } from './gauss-newton-models.ts';
-
-export type WithGgn = GeneratedModule & { gaussNewton(theta: ArrayLike<number>, data?: DataArg, out?: Float64Array): Float64Array };
+import { GGN_MODELS, ggnPoint, type WithGgn } from './gauss-newton-models.ts';
 
 const load = async (source: string, path: string): Promise<WithGgn> => (await compileModel(source, path)).module as WithGgn;
 
