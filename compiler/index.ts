@@ -18,6 +18,7 @@ import { OUTPUT_KINDS, type OutputKind, type Program } from './5-lower/loops.ts'
 import { directionNodes, hvpFormula } from './3-differentiate/directional.ts';
 import { diagonalFormula } from './3-differentiate/diagonal.ts';
 import type { Model } from './2-ir/graph.ts';
+import { planShards } from './2-ir/shards.ts';
 
 export type Target = 'ts' | 'wgsl';
 export type Emit = 'ts' | 'js';
@@ -57,7 +58,18 @@ export type CompileResult = { ok: true; outputs: OutputFile[] } | { ok: false; d
  * `families: false` computes derivatives of tanh and σ from their argument (see LowerInput);
  * `outputs` are the outputs the target implements (default: all of OUTPUT_KINDS).
  */
-export function lowerModel(model: Model, options: { families?: boolean; outputs?: readonly OutputKind[] } = {}): Program {
+export function lowerModel(model: Model, options: { families?: boolean; outputs?: readonly OutputKind[]; shards?: boolean } = {}): Program {
+  // Shards: the objective with its terms outside the batch counted `once` (2-ir/shards.ts).
+  if (options.shards) {
+    const plan = planShards(model);
+    if (plan.ok) {
+      const p = lowerModel({ ...model, objective: plan.objective }, { ...options, shards: false });
+      if (p.batch?.dim === plan.dim) return { ...p, shards: { dim: plan.dim }, notes: [...p.notes, `shard entry: createShardEvaluator() computes the contribution of a range of the rows of ${plan.dim}`] };
+    }
+    const p = lowerModel(model, { ...options, shards: false });
+    const note = plan.ok ? `no shard entry: the batch ${plan.dim} is not streamed` : plan.note;
+    return note === null ? p : { ...p, notes: [...p.notes, note] };
+  }
   // A context of its own: numbering starts at 0 (deterministic output) and nothing is shared.
   return withCompileContext(() => {
     const im = toIndexForm(model);
@@ -90,7 +102,7 @@ export function compile(source: string, sourcePath: string, options: CompileOpti
   const wanted = options.outputs ?? OUTPUT_KINDS;
   for (const o of wanted) if (!OUTPUT_KINDS.includes(o)) throw new RangeError(`compile: unknown output '${o}' (expected ${OUTPUT_KINDS.join(', ')})`);
   const chosen = (of: readonly OutputKind[]) => of.filter((o) => o === 'value' || o === 'gradient' || o === 'hessian' || wanted.includes(o));
-  const cpu = targets.includes('ts') || options.types === true ? emitTypeScript(lowerModel(model, { outputs: chosen(OUTPUT_KINDS) }), info) : null;
+  const cpu = targets.includes('ts') || options.types === true ? emitTypeScript(lowerModel(model, { outputs: chosen(OUTPUT_KINDS), shards: true }), info) : null;
   const outputs: OutputFile[] = [];
   const add = (target: Target, base: string, ts: string): void => {
     if (emit === 'ts') outputs.push({ target, fileName: `${base}.ts`, code: ts, kind: 'module' });

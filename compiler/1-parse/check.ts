@@ -20,7 +20,7 @@ export class ModelChecker {
   /** Where each data array's run-time sizes are written, to locate a dim that cannot be inferred. */
   private readonly dataSizes: { name: string; stmt: Statement; refs: readonly SizeRef[] }[] = [];
   private objective: Node | null = null;
-  private readonly definitions: { name: string; node: Node }[] = [];
+  private readonly definitions: { name: string; node: Node; line: number }[] = [];
   private firstMinimize: number | null = null;
 
   constructor(private readonly reporter: Reporter) {
@@ -58,6 +58,7 @@ export class ModelChecker {
       data: this.data,
       objective: this.objective,
       definitions: this.definitions,
+      objectiveLine: this.firstMinimize ?? undefined,
     };
   }
 
@@ -132,7 +133,7 @@ export class ModelChecker {
       }
       case 'def': {
         const node = s.expr ? this.exprs.build(s.expr, ctx) : null;
-        if (node && s.name !== null && !this.scope.existing(s.name)) this.definitions.push({ name: s.name, node });
+        if (node && s.name !== null && !this.scope.existing(s.name)) this.definitions.push({ name: s.name, node, line });
         this.define(s, { ...at, kind: 'def', node });
         return;
       }
