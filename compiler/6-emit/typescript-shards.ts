@@ -23,7 +23,7 @@ export function emitShardEvaluator(line: (s?: string) => void, o: ShardEmit): vo
   const data = dataParam.replace(' = {}', '');
   line();
   line(`/** The batch dimension that shard ranges split. */`);
-  line(`export const shardDim = ${q(B)};`);
+  line(`export const shardDim: string = ${q(B)};`);
   line();
   line('/**');
   line(` * Each output's contribution of the rows [range.start, range.end) of ${B} (range.total rows in all),`);
