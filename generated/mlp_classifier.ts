@@ -2,6 +2,7 @@
 // Value, gradient and full Hessian of the objective over θ (67 parameters, float64).
 // 10 of 10 Hessian blocks are nonzero.
 // The batch dimension N is streamed in chunks of 35.
+// Shard entry: createShardEvaluator() computes the contribution of a range of the rows of N.
 
 /** A sparsity pattern in CSR form: the columns of row r are colIdx[rowPtr[r] .. rowPtr[r + 1]), ascending. */
 export interface HessianPattern {
@@ -51,6 +52,8 @@ interface State {
   dim_N: number;
   len_N: number; // elements of N in the current chunk
   off_N: number; // where the current chunk starts
+  rows_N: number; // rows of N that the call holds (in a shard: of its range)
+  once_N: number; // 1 when the call holds row 0 (terms without the batch count once)
   capacity: number; // elements of the batch the workspaces can hold
   value: Float64Array;
   gradient: Float64Array;
@@ -68,57 +71,57 @@ interface State {
   t13: Float64Array; // [N]
   t15: Float64Array; // scalar
   t16: Float64Array; // scalar
-  t17: Float64Array; // [4, 8]
-  t18: Float64Array; // [8]
-  t19: Float64Array; // [8, 3]
-  t20: Float64Array; // [3]
-  t21: Float64Array; // scalar
-  t22: Float64Array; // [N]
-  t23: Float64Array; // [N, 8]
-  t25: Float64Array; // [N]
-  t26: Float64Array; // [N, 8]
-  t31: Float64Array; // [8, N]
+  t18: Float64Array; // [4, 8]
+  t19: Float64Array; // [8]
+  t20: Float64Array; // [8, 3]
+  t21: Float64Array; // [3]
+  t22: Float64Array; // scalar
+  t23: Float64Array; // [N]
+  t24: Float64Array; // [N, 8]
+  t26: Float64Array; // [N]
+  t27: Float64Array; // [N, 8]
   t32: Float64Array; // [8, N]
-  t33: Float64Array; // [4, 8, N]
+  t33: Float64Array; // [8, N]
   t34: Float64Array; // [4, 8, N]
-  t35: Float64Array; // [8, 8, N]
-  t36: Float64Array; // [4, 8, N]
+  t35: Float64Array; // [4, 8, N]
+  t36: Float64Array; // [8, 8, N]
   t37: Float64Array; // [4, 8, N]
   t38: Float64Array; // [4, 8, N]
-  t39: Float64Array; // [4, N]
-  t40: Float64Array; // [4, 8, N]
-  t41: Float64Array; // [8, N]
+  t39: Float64Array; // [4, 8, N]
+  t40: Float64Array; // [4, N]
+  t41: Float64Array; // [4, 8, N]
   t42: Float64Array; // [8, N]
-  t43: Float64Array; // [8, 3, N]
-  t44: Float64Array; // [3, N]
+  t43: Float64Array; // [8, N]
+  t44: Float64Array; // [8, 3, N]
   t45: Float64Array; // [3, N]
-  t46: Float64Array; // [8, N]
+  t46: Float64Array; // [3, N]
   t47: Float64Array; // [8, N]
-  t48: Float64Array; // [8, 3, N]
+  t48: Float64Array; // [8, N]
   t49: Float64Array; // [8, 3, N]
-  t50: Float64Array; // [8, N]
-  t51: Float64Array; // [3, N]
+  t50: Float64Array; // [8, 3, N]
+  t51: Float64Array; // [8, N]
   t52: Float64Array; // [3, N]
-  t53: Float64Array; // [N, 8]
+  t53: Float64Array; // [3, N]
   t54: Float64Array; // [N, 8]
-  t55: Float64Array; // [N]
-  t56: Float64Array; // [N, 3]
-  t57: Float64Array; // [8, N]
+  t55: Float64Array; // [N, 8]
+  t56: Float64Array; // [N]
+  t57: Float64Array; // [N, 3]
   t58: Float64Array; // [8, N]
-  t59: Float64Array; // [N, 3]
-  t60: Float64Array; // [N]
-  t61: Float64Array; // [8, N]
-  t62: Float64Array; // [N, 3]
-  t63: Float64Array; // [N]
-  t64: Float64Array; // [8, N]
+  t59: Float64Array; // [8, N]
+  t60: Float64Array; // [N, 3]
+  t61: Float64Array; // [N]
+  t62: Float64Array; // [8, N]
+  t63: Float64Array; // [N, 3]
+  t64: Float64Array; // [N]
   t65: Float64Array; // [8, N]
   t66: Float64Array; // [8, N]
-  t67: Float64Array; // [N]
-  t68: Float64Array; // [8, N]
-  t69: Float64Array; // [3, N]
+  t67: Float64Array; // [8, N]
+  t68: Float64Array; // [N]
+  t69: Float64Array; // [8, N]
   t70: Float64Array; // [3, N]
   t71: Float64Array; // [3, N]
-  t72: Float64Array; // [8, N]
+  t72: Float64Array; // [3, N]
+  t73: Float64Array; // [8, N]
 }
 
 const EMPTY = new Float64Array(0);
@@ -131,6 +134,8 @@ function createState(): State {
     dim_N: -1,
     len_N: 0,
     off_N: 0,
+    rows_N: 0,
+    once_N: 1,
     capacity: 0,
     value: new Float64Array(1),
     gradient: EMPTY,
@@ -148,16 +153,15 @@ function createState(): State {
     t13: EMPTY,
     t15: new Float64Array(1),
     t16: new Float64Array(1),
-    t17: new Float64Array(32),
-    t18: new Float64Array(8),
-    t19: new Float64Array(24),
-    t20: new Float64Array(3),
-    t21: new Float64Array(1),
-    t22: EMPTY,
+    t18: new Float64Array(32),
+    t19: new Float64Array(8),
+    t20: new Float64Array(24),
+    t21: new Float64Array(3),
+    t22: new Float64Array(1),
     t23: EMPTY,
-    t25: EMPTY,
+    t24: EMPTY,
     t26: EMPTY,
-    t31: EMPTY,
+    t27: EMPTY,
     t32: EMPTY,
     t33: EMPTY,
     t34: EMPTY,
@@ -199,11 +203,33 @@ function createState(): State {
     t70: EMPTY,
     t71: EMPTY,
     t72: EMPTY,
+    t73: EMPTY,
   };
 }
 
-/** Checks the inputs, reads the run-time dimensions off the data and sizes the workspace. */
-function bind(s: State, theta: ArrayLike<number>, data: Data): void {
+/** A shard's range: rows [start, end) of a batch of `total` rows (N). */
+export interface ShardRange {
+  readonly start: number;
+  readonly end: number;
+  readonly total: number;
+}
+
+function checkRange(range: ShardRange): void {
+  if (range === null || typeof range !== 'object') throw new RangeError('range: expected { start, end, total } (rows [start, end) of N = total)');
+  const { start, end, total } = range;
+  for (const [name, x] of [['start', start], ['end', end], ['total', total]] as const) {
+    if (!Number.isInteger(x)) throw new RangeError(`range.${name}: expected a whole number, got ${String(x)}`);
+  }
+  if (total < 1) throw new RangeError(`range.total: N must be at least 1, got ${total}`);
+  if (start < 0 || start > end || end > total) throw new RangeError(`range: expected 0 ≤ start ≤ end ≤ total, got start ${start}, end ${end}, total ${total}`);
+}
+
+/**
+ * Checks the inputs, reads the run-time dimensions off the data and sizes the workspace. With a
+ * range (a shard), the data hold its rows of N only, and N is range.total.
+ */
+function bind(s: State, theta: ArrayLike<number>, data: Data, range?: ShardRange): void {
+  if (range !== undefined) checkRange(range);
   if (theta == null || typeof theta.length !== 'number') throw new RangeError('theta: expected an array of length 67');
   if (theta.length !== 67) throw new RangeError(`theta has length ${theta.length}, expected 67`);
   s.theta = theta;
@@ -213,13 +239,16 @@ function bind(s: State, theta: ArrayLike<number>, data: Data): void {
   if (d_X == null || typeof d_X !== 'object' || typeof d_X.length !== 'number') throw new RangeError('data.X: expected an array of numbers ([N, 4], row-major)');
   const dim_N = d_X.length / (4);
   if (!Number.isInteger(dim_N) || d_X.length !== dim_N * 4) throw new RangeError(`data.X has length ${d_X.length}, expected a multiple of ${4} ([N, 4])`);
-  if (dim_N === 0) throw new RangeError('data.X has length 0, so N = 0: run-time dimensions must be at least 1');
+  if (range !== undefined && dim_N !== range.end - range.start) throw new RangeError(`data.X has ${dim_N} rows of N, expected range.end - range.start = ${range.end - range.start} (a shard's data hold its rows only)`);
+  if (dim_N === 0 && range === undefined) throw new RangeError('data.X has length 0, so N = 0: run-time dimensions must be at least 1');
   s.d_X = d_X;
   const d_Y = input["Y"] as ArrayLike<number> | undefined;
   if (d_Y == null || typeof d_Y !== 'object' || typeof d_Y.length !== 'number') throw new RangeError('data.Y: expected an array of numbers ([N, 3], row-major)');
   if (d_Y.length !== dim_N * 3) throw new RangeError(`data.Y has length ${d_Y.length}, expected ${dim_N * 3} ([N, 3], N = ${dim_N} from data.X)`);
   s.d_Y = d_Y;
-  s.dim_N = dim_N;
+  s.rows_N = dim_N;
+  s.dim_N = range === undefined ? dim_N : range.total;
+  s.once_N = range === undefined || (range.start === 0 && range.end > 0) ? 1 : 0;
   const capacity = Math.min(35, Math.max(1, dim_N));
   if (capacity > s.capacity) {
     s.capacity = capacity;
@@ -231,52 +260,52 @@ function bind(s: State, theta: ArrayLike<number>, data: Data): void {
     s.t11 = new Float64Array(capacity * 3);
     s.t12 = new Float64Array(capacity);
     s.t13 = new Float64Array(capacity);
-    s.t22 = new Float64Array(capacity);
-    s.t23 = new Float64Array(capacity * 8);
-    s.t25 = new Float64Array(capacity);
-    s.t26 = new Float64Array(capacity * 8);
-    s.t31 = new Float64Array(capacity * 8);
+    s.t23 = new Float64Array(capacity);
+    s.t24 = new Float64Array(capacity * 8);
+    s.t26 = new Float64Array(capacity);
+    s.t27 = new Float64Array(capacity * 8);
     s.t32 = new Float64Array(capacity * 8);
-    s.t33 = new Float64Array(capacity * 32);
+    s.t33 = new Float64Array(capacity * 8);
     s.t34 = new Float64Array(capacity * 32);
-    s.t35 = new Float64Array(capacity * 64);
-    s.t36 = new Float64Array(capacity * 32);
+    s.t35 = new Float64Array(capacity * 32);
+    s.t36 = new Float64Array(capacity * 64);
     s.t37 = new Float64Array(capacity * 32);
     s.t38 = new Float64Array(capacity * 32);
-    s.t39 = new Float64Array(capacity * 4);
-    s.t40 = new Float64Array(capacity * 32);
-    s.t41 = new Float64Array(capacity * 8);
+    s.t39 = new Float64Array(capacity * 32);
+    s.t40 = new Float64Array(capacity * 4);
+    s.t41 = new Float64Array(capacity * 32);
     s.t42 = new Float64Array(capacity * 8);
-    s.t43 = new Float64Array(capacity * 24);
-    s.t44 = new Float64Array(capacity * 3);
+    s.t43 = new Float64Array(capacity * 8);
+    s.t44 = new Float64Array(capacity * 24);
     s.t45 = new Float64Array(capacity * 3);
-    s.t46 = new Float64Array(capacity * 8);
+    s.t46 = new Float64Array(capacity * 3);
     s.t47 = new Float64Array(capacity * 8);
-    s.t48 = new Float64Array(capacity * 24);
+    s.t48 = new Float64Array(capacity * 8);
     s.t49 = new Float64Array(capacity * 24);
-    s.t50 = new Float64Array(capacity * 8);
-    s.t51 = new Float64Array(capacity * 3);
+    s.t50 = new Float64Array(capacity * 24);
+    s.t51 = new Float64Array(capacity * 8);
     s.t52 = new Float64Array(capacity * 3);
-    s.t53 = new Float64Array(capacity * 8);
+    s.t53 = new Float64Array(capacity * 3);
     s.t54 = new Float64Array(capacity * 8);
-    s.t55 = new Float64Array(capacity);
-    s.t56 = new Float64Array(capacity * 3);
-    s.t57 = new Float64Array(capacity * 8);
+    s.t55 = new Float64Array(capacity * 8);
+    s.t56 = new Float64Array(capacity);
+    s.t57 = new Float64Array(capacity * 3);
     s.t58 = new Float64Array(capacity * 8);
-    s.t59 = new Float64Array(capacity * 3);
-    s.t60 = new Float64Array(capacity);
-    s.t61 = new Float64Array(capacity * 8);
-    s.t62 = new Float64Array(capacity * 3);
-    s.t63 = new Float64Array(capacity);
-    s.t64 = new Float64Array(capacity * 8);
+    s.t59 = new Float64Array(capacity * 8);
+    s.t60 = new Float64Array(capacity * 3);
+    s.t61 = new Float64Array(capacity);
+    s.t62 = new Float64Array(capacity * 8);
+    s.t63 = new Float64Array(capacity * 3);
+    s.t64 = new Float64Array(capacity);
     s.t65 = new Float64Array(capacity * 8);
     s.t66 = new Float64Array(capacity * 8);
-    s.t67 = new Float64Array(capacity);
-    s.t68 = new Float64Array(capacity * 8);
-    s.t69 = new Float64Array(capacity * 3);
+    s.t67 = new Float64Array(capacity * 8);
+    s.t68 = new Float64Array(capacity);
+    s.t69 = new Float64Array(capacity * 8);
     s.t70 = new Float64Array(capacity * 3);
     s.t71 = new Float64Array(capacity * 3);
-    s.t72 = new Float64Array(capacity * 8);
+    s.t72 = new Float64Array(capacity * 3);
+    s.t73 = new Float64Array(capacity * 8);
   }
 }
 
@@ -284,13 +313,14 @@ function bind(s: State, theta: ArrayLike<number>, data: Data): void {
 function k_value(s: State): void {
   const t15 = s.t15;
   const t16 = s.t16;
-  const t21 = s.t21;
+  const t22 = s.t22;
   const V = s.value;
+  const once_N = s.once_N;
   // value += t15·t16
-  // value += 0.001·t21
+  // value += 0.001·once_N·t22
   {
     const p0 = t15[0] * t16[0];
-    const p2 = 0.001 * t21[0];
+    const p2 = 0.001 * once_N * t22[0];
     V[0] = p0 + p2;
   }
 }
@@ -300,13 +330,13 @@ function k_grad_W1(s: State): void {
   const d_X = s.d_X;
   const G = s.gradient;
   const t16 = s.t16;
-  const t22 = s.t22;
   const t23 = s.t23;
-  const t31 = s.t31;
+  const t24 = s.t24;
   const t32 = s.t32;
+  const t33 = s.t33;
   const len_N = s.len_N;
   const off_N = s.off_N;
-  // gradient[i0, i1] += Σ_i2 t16·t22[i2]·t23[i2, i1]·X[i2, i0]·t31[i1, i2]
+  // gradient[i0, i1] += Σ_i2 t16·t23[i2]·t24[i2, i1]·X[i2, i0]·t32[i1, i2]
   {
     const p7 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
@@ -324,12 +354,12 @@ function k_grad_W1(s: State): void {
           const b6_3 = (i1 + 3) * len_N;
           let acc8_0 = 0, acc8_1 = 0, acc8_2 = 0, acc8_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = t22[i2];
+            const c0 = t23[i2];
             const c1 = d_X[b5 + i2 * 4];
-            acc8_0 += c0 * c1 * t23[b4_0 + i2 * 8] * t31[b6_0 + i2];
-            acc8_1 += c0 * c1 * t23[b4_1 + i2 * 8] * t31[b6_1 + i2];
-            acc8_2 += c0 * c1 * t23[b4_2 + i2 * 8] * t31[b6_2 + i2];
-            acc8_3 += c0 * c1 * t23[b4_3 + i2 * 8] * t31[b6_3 + i2];
+            acc8_0 += c0 * c1 * t24[b4_0 + i2 * 8] * t32[b6_0 + i2];
+            acc8_1 += c0 * c1 * t24[b4_1 + i2 * 8] * t32[b6_1 + i2];
+            acc8_2 += c0 * c1 * t24[b4_2 + i2 * 8] * t32[b6_2 + i2];
+            acc8_3 += c0 * c1 * t24[b4_3 + i2 * 8] * t32[b6_3 + i2];
           }
           G[i0 * 8 + i1] += p7 * acc8_0;
           G[i0 * 8 + i1 + 1] += p7 * acc8_1;
@@ -344,12 +374,12 @@ function k_grad_W1(s: State): void {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc8 += t22[i2] * t23[b4 + i2 * 8] * d_X[b5 + i2 * 4] * t31[b6 + i2];
-              r1 += t22[i2 + 1] * t23[b4 + (i2 + 1) * 8] * d_X[b5 + (i2 + 1) * 4] * t31[b6 + i2 + 1];
-              r2 += t22[i2 + 2] * t23[b4 + (i2 + 2) * 8] * d_X[b5 + (i2 + 2) * 4] * t31[b6 + i2 + 2];
-              r3 += t22[i2 + 3] * t23[b4 + (i2 + 3) * 8] * d_X[b5 + (i2 + 3) * 4] * t31[b6 + i2 + 3];
+              acc8 += t23[i2] * t24[b4 + i2 * 8] * d_X[b5 + i2 * 4] * t32[b6 + i2];
+              r1 += t23[i2 + 1] * t24[b4 + (i2 + 1) * 8] * d_X[b5 + (i2 + 1) * 4] * t32[b6 + i2 + 1];
+              r2 += t23[i2 + 2] * t24[b4 + (i2 + 2) * 8] * d_X[b5 + (i2 + 2) * 4] * t32[b6 + i2 + 2];
+              r3 += t23[i2 + 3] * t24[b4 + (i2 + 3) * 8] * d_X[b5 + (i2 + 3) * 4] * t32[b6 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc8 += t22[i2] * t23[b4 + i2 * 8] * d_X[b5 + i2 * 4] * t31[b6 + i2];
+            for (const end = len_N; i2 < end; i2++) acc8 += t23[i2] * t24[b4 + i2 * 8] * d_X[b5 + i2 * 4] * t32[b6 + i2];
             acc8 += r1 + r2 + r3;
           }
           G[i0 * 8 + i1] += p7 * acc8;
@@ -357,7 +387,7 @@ function k_grad_W1(s: State): void {
       }
     }
   }
-  // gradient[i0, i1] += Σ_i2 -1·t16·t23[i2, i1]·X[i2, i0]·t32[i1, i2]
+  // gradient[i0, i1] += Σ_i2 -1·t16·t24[i2, i1]·X[i2, i0]·t33[i1, i2]
   {
     const p12 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
@@ -376,10 +406,10 @@ function k_grad_W1(s: State): void {
           let acc13_0 = 0, acc13_1 = 0, acc13_2 = 0, acc13_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
             const c0 = d_X[b10 + i2 * 4];
-            acc13_0 += c0 * t23[b9_0 + i2 * 8] * t32[b11_0 + i2];
-            acc13_1 += c0 * t23[b9_1 + i2 * 8] * t32[b11_1 + i2];
-            acc13_2 += c0 * t23[b9_2 + i2 * 8] * t32[b11_2 + i2];
-            acc13_3 += c0 * t23[b9_3 + i2 * 8] * t32[b11_3 + i2];
+            acc13_0 += c0 * t24[b9_0 + i2 * 8] * t33[b11_0 + i2];
+            acc13_1 += c0 * t24[b9_1 + i2 * 8] * t33[b11_1 + i2];
+            acc13_2 += c0 * t24[b9_2 + i2 * 8] * t33[b11_2 + i2];
+            acc13_3 += c0 * t24[b9_3 + i2 * 8] * t33[b11_3 + i2];
           }
           G[i0 * 8 + i1] += p12 * acc13_0;
           G[i0 * 8 + i1 + 1] += p12 * acc13_1;
@@ -394,12 +424,12 @@ function k_grad_W1(s: State): void {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc13 += t23[b9 + i2 * 8] * d_X[b10 + i2 * 4] * t32[b11 + i2];
-              r1 += t23[b9 + (i2 + 1) * 8] * d_X[b10 + (i2 + 1) * 4] * t32[b11 + i2 + 1];
-              r2 += t23[b9 + (i2 + 2) * 8] * d_X[b10 + (i2 + 2) * 4] * t32[b11 + i2 + 2];
-              r3 += t23[b9 + (i2 + 3) * 8] * d_X[b10 + (i2 + 3) * 4] * t32[b11 + i2 + 3];
+              acc13 += t24[b9 + i2 * 8] * d_X[b10 + i2 * 4] * t33[b11 + i2];
+              r1 += t24[b9 + (i2 + 1) * 8] * d_X[b10 + (i2 + 1) * 4] * t33[b11 + i2 + 1];
+              r2 += t24[b9 + (i2 + 2) * 8] * d_X[b10 + (i2 + 2) * 4] * t33[b11 + i2 + 2];
+              r3 += t24[b9 + (i2 + 3) * 8] * d_X[b10 + (i2 + 3) * 4] * t33[b11 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc13 += t23[b9 + i2 * 8] * d_X[b10 + i2 * 4] * t32[b11 + i2];
+            for (const end = len_N; i2 < end; i2++) acc13 += t24[b9 + i2 * 8] * d_X[b10 + i2 * 4] * t33[b11 + i2];
             acc13 += r1 + r2 + r3;
           }
           G[i0 * 8 + i1] += p12 * acc13;
@@ -413,12 +443,14 @@ function k_grad_W1(s: State): void {
 function k_grad_W1_once(s: State): void {
   const G = s.gradient;
   const th = s.theta;
-  // gradient[i0, i1] += 0.002·W1[i0, i1]
+  const once_N = s.once_N;
+  // gradient[i0, i1] += 0.002·once_N·W1[i0, i1]
   {
+    const p14 = 0.002 * once_N;
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
-        const p14 = 0.002 * th[i0 * 8 + i1];
-        G[i0 * 8 + i1] += p14;
+        const p15 = p14 * th[i0 * 8 + i1];
+        G[i0 * 8 + i1] += p15;
       }
     }
   }
@@ -430,40 +462,40 @@ function k_grad_b1(s: State): void {
   const G = s.gradient;
   const t11 = s.t11;
   const t16 = s.t16;
-  const t22 = s.t22;
   const t23 = s.t23;
+  const t24 = s.t24;
   const th = s.theta;
   const len_N = s.len_N;
   const off_N = s.off_N;
-  // gradient[i0] += Σ_i1,i2 t16·t22[i1]·t11[i1, i2]·W2[i0, i2]·t23[i1, i0]
+  // gradient[i0] += Σ_i1,i2 t16·t23[i1]·t11[i1, i2]·W2[i0, i2]·t24[i1, i0]
   {
-    const p18 = t16[0];
+    const p19 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b16 = 40 + i0 * 3;
-      const b17 = i0;
-      let acc19 = 0;
+      const b17 = 40 + i0 * 3;
+      const b18 = i0;
+      let acc20 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
-          acc19 += t22[i1] * t23[b17 + i1 * 8] * t11[i1 * 3 + i2] * th[b16 + i2];
+          acc20 += t23[i1] * t24[b18 + i1 * 8] * t11[i1 * 3 + i2] * th[b17 + i2];
         }
       }
-      G[32 + i0] += p18 * acc19;
+      G[32 + i0] += p19 * acc20;
     }
   }
-  // gradient[i0] += Σ_i1,i2 -1·t16·Y[i1, i2]·W2[i0, i2]·t23[i1, i0]
+  // gradient[i0] += Σ_i1,i2 -1·t16·Y[i1, i2]·W2[i0, i2]·t24[i1, i0]
   {
-    const b20 = off_N * 3;
-    const p23 = -t16[0];
+    const b21 = off_N * 3;
+    const p24 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b21 = 40 + i0 * 3;
-      const b22 = i0;
-      let acc24 = 0;
+      const b22 = 40 + i0 * 3;
+      const b23 = i0;
+      let acc25 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
-          acc24 += t23[b22 + i1 * 8] * d_Y[b20 + i1 * 3 + i2] * th[b21 + i2];
+          acc25 += t24[b23 + i1 * 8] * d_Y[b21 + i1 * 3 + i2] * th[b22 + i2];
         }
       }
-      G[32 + i0] += p23 * acc24;
+      G[32 + i0] += p24 * acc25;
     }
   }
 }
@@ -472,11 +504,13 @@ function k_grad_b1(s: State): void {
 function k_grad_b1_once(s: State): void {
   const G = s.gradient;
   const th = s.theta;
-  // gradient[i0] += 0.002·b1[i0]
+  const once_N = s.once_N;
+  // gradient[i0] += 0.002·once_N·b1[i0]
   {
+    const p26 = 0.002 * once_N;
     for (let i0 = 0; i0 < 8; i0++) {
-      const p25 = 0.002 * th[32 + i0];
-      G[32 + i0] += p25;
+      const p27 = p26 * th[32 + i0];
+      G[32 + i0] += p27;
     }
   }
 }
@@ -487,55 +521,55 @@ function k_grad_W2(s: State): void {
   const G = s.gradient;
   const t11 = s.t11;
   const t16 = s.t16;
-  const t22 = s.t22;
+  const t23 = s.t23;
   const t7 = s.t7;
   const len_N = s.len_N;
   const off_N = s.off_N;
-  // gradient[i0, i1] += Σ_i2 t16·t22[i2]·t11[i2, i1]·t7[i2, i0]
+  // gradient[i0, i1] += Σ_i2 t16·t23[i2]·t11[i2, i1]·t7[i2, i0]
   {
-    const p29 = t16[0];
+    const p31 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b28 = i0;
+      const b30 = i0;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b27 = i1;
-        let acc30 = 0;
+        const b29 = i1;
+        let acc32 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc30 += t22[i2] * t11[b27 + i2 * 3] * t7[b28 + i2 * 8];
-            r1 += t22[i2 + 1] * t11[b27 + (i2 + 1) * 3] * t7[b28 + (i2 + 1) * 8];
-            r2 += t22[i2 + 2] * t11[b27 + (i2 + 2) * 3] * t7[b28 + (i2 + 2) * 8];
-            r3 += t22[i2 + 3] * t11[b27 + (i2 + 3) * 3] * t7[b28 + (i2 + 3) * 8];
+            acc32 += t23[i2] * t11[b29 + i2 * 3] * t7[b30 + i2 * 8];
+            r1 += t23[i2 + 1] * t11[b29 + (i2 + 1) * 3] * t7[b30 + (i2 + 1) * 8];
+            r2 += t23[i2 + 2] * t11[b29 + (i2 + 2) * 3] * t7[b30 + (i2 + 2) * 8];
+            r3 += t23[i2 + 3] * t11[b29 + (i2 + 3) * 3] * t7[b30 + (i2 + 3) * 8];
           }
-          for (const end = len_N; i2 < end; i2++) acc30 += t22[i2] * t11[b27 + i2 * 3] * t7[b28 + i2 * 8];
-          acc30 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc32 += t23[i2] * t11[b29 + i2 * 3] * t7[b30 + i2 * 8];
+          acc32 += r1 + r2 + r3;
         }
-        G[40 + i0 * 3 + i1] += p29 * acc30;
+        G[40 + i0 * 3 + i1] += p31 * acc32;
       }
     }
   }
   // gradient[i0, i1] += Σ_i2 -1·t16·Y[i2, i1]·t7[i2, i0]
   {
-    const p33 = -t16[0];
+    const p35 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b32 = i0;
+      const b34 = i0;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b31 = off_N * 3 + i1;
-        let acc34 = 0;
+        const b33 = off_N * 3 + i1;
+        let acc36 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc34 += d_Y[b31 + i2 * 3] * t7[b32 + i2 * 8];
-            r1 += d_Y[b31 + (i2 + 1) * 3] * t7[b32 + (i2 + 1) * 8];
-            r2 += d_Y[b31 + (i2 + 2) * 3] * t7[b32 + (i2 + 2) * 8];
-            r3 += d_Y[b31 + (i2 + 3) * 3] * t7[b32 + (i2 + 3) * 8];
+            acc36 += d_Y[b33 + i2 * 3] * t7[b34 + i2 * 8];
+            r1 += d_Y[b33 + (i2 + 1) * 3] * t7[b34 + (i2 + 1) * 8];
+            r2 += d_Y[b33 + (i2 + 2) * 3] * t7[b34 + (i2 + 2) * 8];
+            r3 += d_Y[b33 + (i2 + 3) * 3] * t7[b34 + (i2 + 3) * 8];
           }
-          for (const end = len_N; i2 < end; i2++) acc34 += d_Y[b31 + i2 * 3] * t7[b32 + i2 * 8];
-          acc34 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc36 += d_Y[b33 + i2 * 3] * t7[b34 + i2 * 8];
+          acc36 += r1 + r2 + r3;
         }
-        G[40 + i0 * 3 + i1] += p33 * acc34;
+        G[40 + i0 * 3 + i1] += p35 * acc36;
       }
     }
   }
@@ -545,12 +579,14 @@ function k_grad_W2(s: State): void {
 function k_grad_W2_once(s: State): void {
   const G = s.gradient;
   const th = s.theta;
-  // gradient[i0, i1] += 0.002·W2[i0, i1]
+  const once_N = s.once_N;
+  // gradient[i0, i1] += 0.002·once_N·W2[i0, i1]
   {
+    const p37 = 0.002 * once_N;
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
-        const p35 = 0.002 * th[40 + i0 * 3 + i1];
-        G[40 + i0 * 3 + i1] += p35;
+        const p38 = p37 * th[40 + i0 * 3 + i1];
+        G[40 + i0 * 3 + i1] += p38;
       }
     }
   }
@@ -562,49 +598,49 @@ function k_grad_b2(s: State): void {
   const G = s.gradient;
   const t11 = s.t11;
   const t16 = s.t16;
-  const t22 = s.t22;
+  const t23 = s.t23;
   const len_N = s.len_N;
   const off_N = s.off_N;
-  // gradient[i0] += Σ_i1 t16·t22[i1]·t11[i1, i0]
+  // gradient[i0] += Σ_i1 t16·t23[i1]·t11[i1, i0]
   {
-    const p38 = t16[0];
+    const p41 = t16[0];
     for (let i0 = 0; i0 < 3; i0++) {
-      const b37 = i0;
-      let acc39 = 0;
-      {
-        let r1 = 0, r2 = 0, r3 = 0;
-        let i1 = 0;
-        for (const end = len_N - 3; i1 < end; i1 += 4) {
-          acc39 += t22[i1] * t11[b37 + i1 * 3];
-          r1 += t22[i1 + 1] * t11[b37 + (i1 + 1) * 3];
-          r2 += t22[i1 + 2] * t11[b37 + (i1 + 2) * 3];
-          r3 += t22[i1 + 3] * t11[b37 + (i1 + 3) * 3];
-        }
-        for (const end = len_N; i1 < end; i1++) acc39 += t22[i1] * t11[b37 + i1 * 3];
-        acc39 += r1 + r2 + r3;
-      }
-      G[64 + i0] += p38 * acc39;
-    }
-  }
-  // gradient[i0] += Σ_i1 -1·t16·Y[i1, i0]
-  {
-    const p41 = -t16[0];
-    for (let i0 = 0; i0 < 3; i0++) {
-      const b40 = off_N * 3 + i0;
+      const b40 = i0;
       let acc42 = 0;
       {
         let r1 = 0, r2 = 0, r3 = 0;
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          acc42 += d_Y[b40 + i1 * 3];
-          r1 += d_Y[b40 + (i1 + 1) * 3];
-          r2 += d_Y[b40 + (i1 + 2) * 3];
-          r3 += d_Y[b40 + (i1 + 3) * 3];
+          acc42 += t23[i1] * t11[b40 + i1 * 3];
+          r1 += t23[i1 + 1] * t11[b40 + (i1 + 1) * 3];
+          r2 += t23[i1 + 2] * t11[b40 + (i1 + 2) * 3];
+          r3 += t23[i1 + 3] * t11[b40 + (i1 + 3) * 3];
         }
-        for (const end = len_N; i1 < end; i1++) acc42 += d_Y[b40 + i1 * 3];
+        for (const end = len_N; i1 < end; i1++) acc42 += t23[i1] * t11[b40 + i1 * 3];
         acc42 += r1 + r2 + r3;
       }
       G[64 + i0] += p41 * acc42;
+    }
+  }
+  // gradient[i0] += Σ_i1 -1·t16·Y[i1, i0]
+  {
+    const p44 = -t16[0];
+    for (let i0 = 0; i0 < 3; i0++) {
+      const b43 = off_N * 3 + i0;
+      let acc45 = 0;
+      {
+        let r1 = 0, r2 = 0, r3 = 0;
+        let i1 = 0;
+        for (const end = len_N - 3; i1 < end; i1 += 4) {
+          acc45 += d_Y[b43 + i1 * 3];
+          r1 += d_Y[b43 + (i1 + 1) * 3];
+          r2 += d_Y[b43 + (i1 + 2) * 3];
+          r3 += d_Y[b43 + (i1 + 3) * 3];
+        }
+        for (const end = len_N; i1 < end; i1++) acc45 += d_Y[b43 + i1 * 3];
+        acc45 += r1 + r2 + r3;
+      }
+      G[64 + i0] += p44 * acc45;
     }
   }
 }
@@ -613,11 +649,13 @@ function k_grad_b2(s: State): void {
 function k_grad_b2_once(s: State): void {
   const G = s.gradient;
   const th = s.theta;
-  // gradient[i0] += 0.002·b2[i0]
+  const once_N = s.once_N;
+  // gradient[i0] += 0.002·once_N·b2[i0]
   {
+    const p46 = 0.002 * once_N;
     for (let i0 = 0; i0 < 3; i0++) {
-      const p43 = 0.002 * th[64 + i0];
-      G[64 + i0] += p43;
+      const p47 = p46 * th[64 + i0];
+      G[64 + i0] += p47;
     }
   }
 }
@@ -626,7 +664,6 @@ function k_grad_b2_once(s: State): void {
 function k_hess_W1_W1(s: State): void {
   const H = s.hessian;
   const t16 = s.t16;
-  const t33 = s.t33;
   const t34 = s.t34;
   const t35 = s.t35;
   const t36 = s.t36;
@@ -634,140 +671,114 @@ function k_hess_W1_W1(s: State): void {
   const t38 = s.t38;
   const t39 = s.t39;
   const t40 = s.t40;
+  const t41 = s.t41;
   const len_N = s.len_N;
-  // hessian[i0, i1, i2, i3] += Σ_i4 -1·t16·t33[i0, i1, i4]·t34[i2, i3, i4]
+  // hessian[i0, i1, i2, i3] += Σ_i4 -1·t16·t34[i0, i1, i4]·t35[i2, i3, i4]
   {
-    const p47 = -t16[0];
+    const p51 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
-        const b45 = i0 * len_N * 8 + i1 * len_N;
+        const b49 = i0 * len_N * 8 + i1 * len_N;
         for (let i2 = 0; i2 < 4; i2++) {
           {
             let i3 = Math.max(0, i2 * (-8) + i0 * 8 + i1);
             for (const end = 8 - 3; i3 < end; i3 += 4) {
-              const b46_0 = i2 * len_N * 8 + i3 * len_N;
-              const b46_1 = i2 * len_N * 8 + (i3 + 1) * len_N;
-              const b46_2 = i2 * len_N * 8 + (i3 + 2) * len_N;
-              const b46_3 = i2 * len_N * 8 + (i3 + 3) * len_N;
-              let acc48_0 = 0, acc48_1 = 0, acc48_2 = 0, acc48_3 = 0;
+              const b50_0 = i2 * len_N * 8 + i3 * len_N;
+              const b50_1 = i2 * len_N * 8 + (i3 + 1) * len_N;
+              const b50_2 = i2 * len_N * 8 + (i3 + 2) * len_N;
+              const b50_3 = i2 * len_N * 8 + (i3 + 3) * len_N;
+              let acc52_0 = 0, acc52_1 = 0, acc52_2 = 0, acc52_3 = 0;
               for (let i4 = 0, end = len_N; i4 < end; i4++) {
-                const c0 = t33[b45 + i4];
-                acc48_0 += c0 * t34[b46_0 + i4];
-                acc48_1 += c0 * t34[b46_1 + i4];
-                acc48_2 += c0 * t34[b46_2 + i4];
-                acc48_3 += c0 * t34[b46_3 + i4];
+                const c0 = t34[b49 + i4];
+                acc52_0 += c0 * t35[b50_0 + i4];
+                acc52_1 += c0 * t35[b50_1 + i4];
+                acc52_2 += c0 * t35[b50_2 + i4];
+                acc52_3 += c0 * t35[b50_3 + i4];
               }
-              addSymmetric(H, i0 * 536 + i1 * 67 + i2 * 8 + i3, i0 * 8 + i1 + i2 * 536 + i3 * 67, p47 * acc48_0);
-              addSymmetric(H, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 1, i0 * 8 + i1 + i2 * 536 + (i3 + 1) * 67, p47 * acc48_1);
-              addSymmetric(H, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 2, i0 * 8 + i1 + i2 * 536 + (i3 + 2) * 67, p47 * acc48_2);
-              addSymmetric(H, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 3, i0 * 8 + i1 + i2 * 536 + (i3 + 3) * 67, p47 * acc48_3);
+              addSymmetric(H, i0 * 536 + i1 * 67 + i2 * 8 + i3, i0 * 8 + i1 + i2 * 536 + i3 * 67, p51 * acc52_0);
+              addSymmetric(H, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 1, i0 * 8 + i1 + i2 * 536 + (i3 + 1) * 67, p51 * acc52_1);
+              addSymmetric(H, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 2, i0 * 8 + i1 + i2 * 536 + (i3 + 2) * 67, p51 * acc52_2);
+              addSymmetric(H, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 3, i0 * 8 + i1 + i2 * 536 + (i3 + 3) * 67, p51 * acc52_3);
             }
             for (const end = 8; i3 < end; i3++) {
-              const b46 = i2 * len_N * 8 + i3 * len_N;
-              let acc48 = 0;
+              const b50 = i2 * len_N * 8 + i3 * len_N;
+              let acc52 = 0;
               {
                 let r1 = 0, r2 = 0, r3 = 0;
                 let i4 = 0;
                 for (const end = len_N - 3; i4 < end; i4 += 4) {
-                  acc48 += t33[b45 + i4] * t34[b46 + i4];
-                  r1 += t33[b45 + i4 + 1] * t34[b46 + i4 + 1];
-                  r2 += t33[b45 + i4 + 2] * t34[b46 + i4 + 2];
-                  r3 += t33[b45 + i4 + 3] * t34[b46 + i4 + 3];
+                  acc52 += t34[b49 + i4] * t35[b50 + i4];
+                  r1 += t34[b49 + i4 + 1] * t35[b50 + i4 + 1];
+                  r2 += t34[b49 + i4 + 2] * t35[b50 + i4 + 2];
+                  r3 += t34[b49 + i4 + 3] * t35[b50 + i4 + 3];
                 }
-                for (const end = len_N; i4 < end; i4++) acc48 += t33[b45 + i4] * t34[b46 + i4];
-                acc48 += r1 + r2 + r3;
+                for (const end = len_N; i4 < end; i4++) acc52 += t34[b49 + i4] * t35[b50 + i4];
+                acc52 += r1 + r2 + r3;
               }
-              addSymmetric(H, i0 * 536 + i1 * 67 + i2 * 8 + i3, i0 * 8 + i1 + i2 * 536 + i3 * 67, p47 * acc48);
+              addSymmetric(H, i0 * 536 + i1 * 67 + i2 * 8 + i3, i0 * 8 + i1 + i2 * 536 + i3 * 67, p51 * acc52);
             }
           }
         }
       }
     }
   }
-  // hessian[i0, i1, i2, i3] += Σ_i4 t16·t35[i1, i3, i4]·t36[i0, i1, i4]·t37[i2, i3, i4]
-  {
-    const p52 = t16[0];
-    for (let i0 = 0; i0 < 4; i0++) {
-      for (let i1 = 0; i1 < 8; i1++) {
-        const b50 = i0 * len_N * 8 + i1 * len_N;
-        for (let i2 = 0; i2 < 4; i2++) {
-          {
-            let i3 = Math.max(0, i2 * (-8) + i0 * 8 + i1);
-            for (const end = 8 - 3; i3 < end; i3 += 4) {
-              const b49_0 = i1 * len_N * 8 + i3 * len_N;
-              const b51_0 = i2 * len_N * 8 + i3 * len_N;
-              const b49_1 = i1 * len_N * 8 + (i3 + 1) * len_N;
-              const b51_1 = i2 * len_N * 8 + (i3 + 1) * len_N;
-              const b49_2 = i1 * len_N * 8 + (i3 + 2) * len_N;
-              const b51_2 = i2 * len_N * 8 + (i3 + 2) * len_N;
-              const b49_3 = i1 * len_N * 8 + (i3 + 3) * len_N;
-              const b51_3 = i2 * len_N * 8 + (i3 + 3) * len_N;
-              let acc53_0 = 0, acc53_1 = 0, acc53_2 = 0, acc53_3 = 0;
-              for (let i4 = 0, end = len_N; i4 < end; i4++) {
-                const c0 = t36[b50 + i4];
-                acc53_0 += c0 * t35[b49_0 + i4] * t37[b51_0 + i4];
-                acc53_1 += c0 * t35[b49_1 + i4] * t37[b51_1 + i4];
-                acc53_2 += c0 * t35[b49_2 + i4] * t37[b51_2 + i4];
-                acc53_3 += c0 * t35[b49_3 + i4] * t37[b51_3 + i4];
-              }
-              addSymmetric(H, i0 * 536 + i1 * 67 + i2 * 8 + i3, i0 * 8 + i1 + i2 * 536 + i3 * 67, p52 * acc53_0);
-              addSymmetric(H, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 1, i0 * 8 + i1 + i2 * 536 + (i3 + 1) * 67, p52 * acc53_1);
-              addSymmetric(H, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 2, i0 * 8 + i1 + i2 * 536 + (i3 + 2) * 67, p52 * acc53_2);
-              addSymmetric(H, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 3, i0 * 8 + i1 + i2 * 536 + (i3 + 3) * 67, p52 * acc53_3);
-            }
-            for (const end = 8; i3 < end; i3++) {
-              const b49 = i1 * len_N * 8 + i3 * len_N;
-              const b51 = i2 * len_N * 8 + i3 * len_N;
-              let acc53 = 0;
-              {
-                let r1 = 0, r2 = 0, r3 = 0;
-                let i4 = 0;
-                for (const end = len_N - 3; i4 < end; i4 += 4) {
-                  acc53 += t35[b49 + i4] * t36[b50 + i4] * t37[b51 + i4];
-                  r1 += t35[b49 + i4 + 1] * t36[b50 + i4 + 1] * t37[b51 + i4 + 1];
-                  r2 += t35[b49 + i4 + 2] * t36[b50 + i4 + 2] * t37[b51 + i4 + 2];
-                  r3 += t35[b49 + i4 + 3] * t36[b50 + i4 + 3] * t37[b51 + i4 + 3];
-                }
-                for (const end = len_N; i4 < end; i4++) acc53 += t35[b49 + i4] * t36[b50 + i4] * t37[b51 + i4];
-                acc53 += r1 + r2 + r3;
-              }
-              addSymmetric(H, i0 * 536 + i1 * 67 + i2 * 8 + i3, i0 * 8 + i1 + i2 * 536 + i3 * 67, p52 * acc53);
-            }
-          }
-        }
-      }
-    }
-  }
-  // hessian[i0, i1, i2, i1] += Σ_i3 t16·t38[i0, i1, i3]·t39[i2, i3]
+  // hessian[i0, i1, i2, i3] += Σ_i4 t16·t36[i1, i3, i4]·t37[i0, i1, i4]·t38[i2, i3, i4]
   {
     const p56 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
         const b54 = i0 * len_N * 8 + i1 * len_N;
         for (let i2 = 0; i2 < 4; i2++) {
-          if (i2 * 8 + i0 * (-8) < 0) continue;
-          const b55 = i2 * len_N;
-          let acc57 = 0;
           {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i3 = 0;
-            for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc57 += t38[b54 + i3] * t39[b55 + i3];
-              r1 += t38[b54 + i3 + 1] * t39[b55 + i3 + 1];
-              r2 += t38[b54 + i3 + 2] * t39[b55 + i3 + 2];
-              r3 += t38[b54 + i3 + 3] * t39[b55 + i3 + 3];
+            let i3 = Math.max(0, i2 * (-8) + i0 * 8 + i1);
+            for (const end = 8 - 3; i3 < end; i3 += 4) {
+              const b53_0 = i1 * len_N * 8 + i3 * len_N;
+              const b55_0 = i2 * len_N * 8 + i3 * len_N;
+              const b53_1 = i1 * len_N * 8 + (i3 + 1) * len_N;
+              const b55_1 = i2 * len_N * 8 + (i3 + 1) * len_N;
+              const b53_2 = i1 * len_N * 8 + (i3 + 2) * len_N;
+              const b55_2 = i2 * len_N * 8 + (i3 + 2) * len_N;
+              const b53_3 = i1 * len_N * 8 + (i3 + 3) * len_N;
+              const b55_3 = i2 * len_N * 8 + (i3 + 3) * len_N;
+              let acc57_0 = 0, acc57_1 = 0, acc57_2 = 0, acc57_3 = 0;
+              for (let i4 = 0, end = len_N; i4 < end; i4++) {
+                const c0 = t37[b54 + i4];
+                acc57_0 += c0 * t36[b53_0 + i4] * t38[b55_0 + i4];
+                acc57_1 += c0 * t36[b53_1 + i4] * t38[b55_1 + i4];
+                acc57_2 += c0 * t36[b53_2 + i4] * t38[b55_2 + i4];
+                acc57_3 += c0 * t36[b53_3 + i4] * t38[b55_3 + i4];
+              }
+              addSymmetric(H, i0 * 536 + i1 * 67 + i2 * 8 + i3, i0 * 8 + i1 + i2 * 536 + i3 * 67, p56 * acc57_0);
+              addSymmetric(H, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 1, i0 * 8 + i1 + i2 * 536 + (i3 + 1) * 67, p56 * acc57_1);
+              addSymmetric(H, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 2, i0 * 8 + i1 + i2 * 536 + (i3 + 2) * 67, p56 * acc57_2);
+              addSymmetric(H, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 3, i0 * 8 + i1 + i2 * 536 + (i3 + 3) * 67, p56 * acc57_3);
             }
-            for (const end = len_N; i3 < end; i3++) acc57 += t38[b54 + i3] * t39[b55 + i3];
-            acc57 += r1 + r2 + r3;
+            for (const end = 8; i3 < end; i3++) {
+              const b53 = i1 * len_N * 8 + i3 * len_N;
+              const b55 = i2 * len_N * 8 + i3 * len_N;
+              let acc57 = 0;
+              {
+                let r1 = 0, r2 = 0, r3 = 0;
+                let i4 = 0;
+                for (const end = len_N - 3; i4 < end; i4 += 4) {
+                  acc57 += t36[b53 + i4] * t37[b54 + i4] * t38[b55 + i4];
+                  r1 += t36[b53 + i4 + 1] * t37[b54 + i4 + 1] * t38[b55 + i4 + 1];
+                  r2 += t36[b53 + i4 + 2] * t37[b54 + i4 + 2] * t38[b55 + i4 + 2];
+                  r3 += t36[b53 + i4 + 3] * t37[b54 + i4 + 3] * t38[b55 + i4 + 3];
+                }
+                for (const end = len_N; i4 < end; i4++) acc57 += t36[b53 + i4] * t37[b54 + i4] * t38[b55 + i4];
+                acc57 += r1 + r2 + r3;
+              }
+              addSymmetric(H, i0 * 536 + i1 * 67 + i2 * 8 + i3, i0 * 8 + i1 + i2 * 536 + i3 * 67, p56 * acc57);
+            }
           }
-          addSymmetric(H, i0 * 536 + i1 * 68 + i2 * 8, i0 * 8 + i1 * 68 + i2 * 536, p56 * acc57);
         }
       }
     }
   }
-  // hessian[i0, i1, i2, i1] += Σ_i3 -1·t16·t40[i0, i1, i3]·t39[i2, i3]
+  // hessian[i0, i1, i2, i1] += Σ_i3 t16·t39[i0, i1, i3]·t40[i2, i3]
   {
-    const p60 = -t16[0];
+    const p60 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
         const b58 = i0 * len_N * 8 + i1 * len_N;
@@ -779,15 +790,42 @@ function k_hess_W1_W1(s: State): void {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc61 += t40[b58 + i3] * t39[b59 + i3];
-              r1 += t40[b58 + i3 + 1] * t39[b59 + i3 + 1];
-              r2 += t40[b58 + i3 + 2] * t39[b59 + i3 + 2];
-              r3 += t40[b58 + i3 + 3] * t39[b59 + i3 + 3];
+              acc61 += t39[b58 + i3] * t40[b59 + i3];
+              r1 += t39[b58 + i3 + 1] * t40[b59 + i3 + 1];
+              r2 += t39[b58 + i3 + 2] * t40[b59 + i3 + 2];
+              r3 += t39[b58 + i3 + 3] * t40[b59 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc61 += t40[b58 + i3] * t39[b59 + i3];
+            for (const end = len_N; i3 < end; i3++) acc61 += t39[b58 + i3] * t40[b59 + i3];
             acc61 += r1 + r2 + r3;
           }
           addSymmetric(H, i0 * 536 + i1 * 68 + i2 * 8, i0 * 8 + i1 * 68 + i2 * 536, p60 * acc61);
+        }
+      }
+    }
+  }
+  // hessian[i0, i1, i2, i1] += Σ_i3 -1·t16·t41[i0, i1, i3]·t40[i2, i3]
+  {
+    const p64 = -t16[0];
+    for (let i0 = 0; i0 < 4; i0++) {
+      for (let i1 = 0; i1 < 8; i1++) {
+        const b62 = i0 * len_N * 8 + i1 * len_N;
+        for (let i2 = 0; i2 < 4; i2++) {
+          if (i2 * 8 + i0 * (-8) < 0) continue;
+          const b63 = i2 * len_N;
+          let acc65 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i3 = 0;
+            for (const end = len_N - 3; i3 < end; i3 += 4) {
+              acc65 += t41[b62 + i3] * t40[b63 + i3];
+              r1 += t41[b62 + i3 + 1] * t40[b63 + i3 + 1];
+              r2 += t41[b62 + i3 + 2] * t40[b63 + i3 + 2];
+              r3 += t41[b62 + i3 + 3] * t40[b63 + i3 + 3];
+            }
+            for (const end = len_N; i3 < end; i3++) acc65 += t41[b62 + i3] * t40[b63 + i3];
+            acc65 += r1 + r2 + r3;
+          }
+          addSymmetric(H, i0 * 536 + i1 * 68 + i2 * 8, i0 * 8 + i1 * 68 + i2 * 536, p64 * acc65);
         }
       }
     }
@@ -797,11 +835,13 @@ function k_hess_W1_W1(s: State): void {
 /** Hessian block (W1, W1): 5 term(s), the terms without the batch */
 function k_hess_W1_W1_once(s: State): void {
   const H = s.hessian;
-  // hessian[i0, i1, i0, i1] += 0.002
+  const once_N = s.once_N;
+  // hessian[i0, i1, i0, i1] += 0.002·once_N
   {
+    const p66 = 0.002 * once_N;
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
-        H[i0 * 544 + i1 * 68] += 0.002;
+        H[i0 * 544 + i1 * 68] += p66;
       }
     }
   }
@@ -811,85 +851,34 @@ function k_hess_W1_W1_once(s: State): void {
 function k_hess_W1_b1(s: State): void {
   const H = s.hessian;
   const t16 = s.t16;
-  const t33 = s.t33;
-  const t35 = s.t35;
+  const t34 = s.t34;
   const t36 = s.t36;
-  const t38 = s.t38;
-  const t40 = s.t40;
+  const t37 = s.t37;
+  const t39 = s.t39;
   const t41 = s.t41;
   const t42 = s.t42;
+  const t43 = s.t43;
   const len_N = s.len_N;
-  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t33[i0, i1, i3]·t41[i2, i3]
+  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t34[i0, i1, i3]·t42[i2, i3]
   {
-    const p65 = -t16[0];
-    for (let i0 = 0; i0 < 4; i0++) {
-      for (let i1 = 0; i1 < 8; i1++) {
-        const b63 = i0 * len_N * 8 + i1 * len_N;
-        {
-          let i2 = 0;
-          for (const end = 8 - 3; i2 < end; i2 += 4) {
-            const b64_0 = i2 * len_N;
-            const b64_1 = (i2 + 1) * len_N;
-            const b64_2 = (i2 + 2) * len_N;
-            const b64_3 = (i2 + 3) * len_N;
-            let acc66_0 = 0, acc66_1 = 0, acc66_2 = 0, acc66_3 = 0;
-            for (let i3 = 0, end = len_N; i3 < end; i3++) {
-              const c0 = t33[b63 + i3];
-              acc66_0 += c0 * t41[b64_0 + i3];
-              acc66_1 += c0 * t41[b64_1 + i3];
-              acc66_2 += c0 * t41[b64_2 + i3];
-              acc66_3 += c0 * t41[b64_3 + i3];
-            }
-            addSymmetric(H, 32 + i0 * 536 + i1 * 67 + i2, 2144 + i0 * 8 + i1 + i2 * 67, p65 * acc66_0);
-            addSymmetric(H, 32 + i0 * 536 + i1 * 67 + i2 + 1, 2144 + i0 * 8 + i1 + (i2 + 1) * 67, p65 * acc66_1);
-            addSymmetric(H, 32 + i0 * 536 + i1 * 67 + i2 + 2, 2144 + i0 * 8 + i1 + (i2 + 2) * 67, p65 * acc66_2);
-            addSymmetric(H, 32 + i0 * 536 + i1 * 67 + i2 + 3, 2144 + i0 * 8 + i1 + (i2 + 3) * 67, p65 * acc66_3);
-          }
-          for (const end = 8; i2 < end; i2++) {
-            const b64 = i2 * len_N;
-            let acc66 = 0;
-            {
-              let r1 = 0, r2 = 0, r3 = 0;
-              let i3 = 0;
-              for (const end = len_N - 3; i3 < end; i3 += 4) {
-                acc66 += t33[b63 + i3] * t41[b64 + i3];
-                r1 += t33[b63 + i3 + 1] * t41[b64 + i3 + 1];
-                r2 += t33[b63 + i3 + 2] * t41[b64 + i3 + 2];
-                r3 += t33[b63 + i3 + 3] * t41[b64 + i3 + 3];
-              }
-              for (const end = len_N; i3 < end; i3++) acc66 += t33[b63 + i3] * t41[b64 + i3];
-              acc66 += r1 + r2 + r3;
-            }
-            addSymmetric(H, 32 + i0 * 536 + i1 * 67 + i2, 2144 + i0 * 8 + i1 + i2 * 67, p65 * acc66);
-          }
-        }
-      }
-    }
-  }
-  // hessian[i0, i1, i2] += Σ_i3 t16·t35[i1, i2, i3]·t36[i0, i1, i3]·t42[i2, i3]
-  {
-    const p70 = t16[0];
+    const p70 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
         const b68 = i0 * len_N * 8 + i1 * len_N;
         {
           let i2 = 0;
           for (const end = 8 - 3; i2 < end; i2 += 4) {
-            const b67_0 = i1 * len_N * 8 + i2 * len_N;
             const b69_0 = i2 * len_N;
-            const b67_1 = i1 * len_N * 8 + (i2 + 1) * len_N;
             const b69_1 = (i2 + 1) * len_N;
-            const b67_2 = i1 * len_N * 8 + (i2 + 2) * len_N;
             const b69_2 = (i2 + 2) * len_N;
-            const b67_3 = i1 * len_N * 8 + (i2 + 3) * len_N;
             const b69_3 = (i2 + 3) * len_N;
             let acc71_0 = 0, acc71_1 = 0, acc71_2 = 0, acc71_3 = 0;
             for (let i3 = 0, end = len_N; i3 < end; i3++) {
-              const c0 = t36[b68 + i3];
-              acc71_0 += c0 * t35[b67_0 + i3] * t42[b69_0 + i3];
-              acc71_1 += c0 * t35[b67_1 + i3] * t42[b69_1 + i3];
-              acc71_2 += c0 * t35[b67_2 + i3] * t42[b69_2 + i3];
-              acc71_3 += c0 * t35[b67_3 + i3] * t42[b69_3 + i3];
+              const c0 = t34[b68 + i3];
+              acc71_0 += c0 * t42[b69_0 + i3];
+              acc71_1 += c0 * t42[b69_1 + i3];
+              acc71_2 += c0 * t42[b69_2 + i3];
+              acc71_3 += c0 * t42[b69_3 + i3];
             }
             addSymmetric(H, 32 + i0 * 536 + i1 * 67 + i2, 2144 + i0 * 8 + i1 + i2 * 67, p70 * acc71_0);
             addSymmetric(H, 32 + i0 * 536 + i1 * 67 + i2 + 1, 2144 + i0 * 8 + i1 + (i2 + 1) * 67, p70 * acc71_1);
@@ -897,19 +886,18 @@ function k_hess_W1_b1(s: State): void {
             addSymmetric(H, 32 + i0 * 536 + i1 * 67 + i2 + 3, 2144 + i0 * 8 + i1 + (i2 + 3) * 67, p70 * acc71_3);
           }
           for (const end = 8; i2 < end; i2++) {
-            const b67 = i1 * len_N * 8 + i2 * len_N;
             const b69 = i2 * len_N;
             let acc71 = 0;
             {
               let r1 = 0, r2 = 0, r3 = 0;
               let i3 = 0;
               for (const end = len_N - 3; i3 < end; i3 += 4) {
-                acc71 += t35[b67 + i3] * t36[b68 + i3] * t42[b69 + i3];
-                r1 += t35[b67 + i3 + 1] * t36[b68 + i3 + 1] * t42[b69 + i3 + 1];
-                r2 += t35[b67 + i3 + 2] * t36[b68 + i3 + 2] * t42[b69 + i3 + 2];
-                r3 += t35[b67 + i3 + 3] * t36[b68 + i3 + 3] * t42[b69 + i3 + 3];
+                acc71 += t34[b68 + i3] * t42[b69 + i3];
+                r1 += t34[b68 + i3 + 1] * t42[b69 + i3 + 1];
+                r2 += t34[b68 + i3 + 2] * t42[b69 + i3 + 2];
+                r3 += t34[b68 + i3 + 3] * t42[b69 + i3 + 3];
               }
-              for (const end = len_N; i3 < end; i3++) acc71 += t35[b67 + i3] * t36[b68 + i3] * t42[b69 + i3];
+              for (const end = len_N; i3 < end; i3++) acc71 += t34[b68 + i3] * t42[b69 + i3];
               acc71 += r1 + r2 + r3;
             }
             addSymmetric(H, 32 + i0 * 536 + i1 * 67 + i2, 2144 + i0 * 8 + i1 + i2 * 67, p70 * acc71);
@@ -918,88 +906,140 @@ function k_hess_W1_b1(s: State): void {
       }
     }
   }
-  // hessian[i0, i1, i1] += Σ_i2 t16·t38[i0, i1, i2]
+  // hessian[i0, i1, i2] += Σ_i3 t16·t36[i1, i2, i3]·t37[i0, i1, i3]·t43[i2, i3]
   {
-    const p73 = t16[0];
+    const p75 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
-      {
-        let i1 = 0;
-        for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b72_0 = i0 * len_N * 8 + i1 * len_N;
-          const b72_1 = i0 * len_N * 8 + (i1 + 1) * len_N;
-          const b72_2 = i0 * len_N * 8 + (i1 + 2) * len_N;
-          const b72_3 = i0 * len_N * 8 + (i1 + 3) * len_N;
-          let acc74_0 = 0, acc74_1 = 0, acc74_2 = 0, acc74_3 = 0;
-          for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            acc74_0 += t38[b72_0 + i2];
-            acc74_1 += t38[b72_1 + i2];
-            acc74_2 += t38[b72_2 + i2];
-            acc74_3 += t38[b72_3 + i2];
-          }
-          addSymmetric(H, 32 + i0 * 536 + i1 * 68, 2144 + i0 * 8 + i1 * 68, p73 * acc74_0);
-          addSymmetric(H, 32 + i0 * 536 + (i1 + 1) * 68, 2144 + i0 * 8 + (i1 + 1) * 68, p73 * acc74_1);
-          addSymmetric(H, 32 + i0 * 536 + (i1 + 2) * 68, 2144 + i0 * 8 + (i1 + 2) * 68, p73 * acc74_2);
-          addSymmetric(H, 32 + i0 * 536 + (i1 + 3) * 68, 2144 + i0 * 8 + (i1 + 3) * 68, p73 * acc74_3);
-        }
-        for (const end = 8; i1 < end; i1++) {
-          const b72 = i0 * len_N * 8 + i1 * len_N;
-          let acc74 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i2 = 0;
-            for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc74 += t38[b72 + i2];
-              r1 += t38[b72 + i2 + 1];
-              r2 += t38[b72 + i2 + 2];
-              r3 += t38[b72 + i2 + 3];
+      for (let i1 = 0; i1 < 8; i1++) {
+        const b73 = i0 * len_N * 8 + i1 * len_N;
+        {
+          let i2 = 0;
+          for (const end = 8 - 3; i2 < end; i2 += 4) {
+            const b72_0 = i1 * len_N * 8 + i2 * len_N;
+            const b74_0 = i2 * len_N;
+            const b72_1 = i1 * len_N * 8 + (i2 + 1) * len_N;
+            const b74_1 = (i2 + 1) * len_N;
+            const b72_2 = i1 * len_N * 8 + (i2 + 2) * len_N;
+            const b74_2 = (i2 + 2) * len_N;
+            const b72_3 = i1 * len_N * 8 + (i2 + 3) * len_N;
+            const b74_3 = (i2 + 3) * len_N;
+            let acc76_0 = 0, acc76_1 = 0, acc76_2 = 0, acc76_3 = 0;
+            for (let i3 = 0, end = len_N; i3 < end; i3++) {
+              const c0 = t37[b73 + i3];
+              acc76_0 += c0 * t36[b72_0 + i3] * t43[b74_0 + i3];
+              acc76_1 += c0 * t36[b72_1 + i3] * t43[b74_1 + i3];
+              acc76_2 += c0 * t36[b72_2 + i3] * t43[b74_2 + i3];
+              acc76_3 += c0 * t36[b72_3 + i3] * t43[b74_3 + i3];
             }
-            for (const end = len_N; i2 < end; i2++) acc74 += t38[b72 + i2];
-            acc74 += r1 + r2 + r3;
+            addSymmetric(H, 32 + i0 * 536 + i1 * 67 + i2, 2144 + i0 * 8 + i1 + i2 * 67, p75 * acc76_0);
+            addSymmetric(H, 32 + i0 * 536 + i1 * 67 + i2 + 1, 2144 + i0 * 8 + i1 + (i2 + 1) * 67, p75 * acc76_1);
+            addSymmetric(H, 32 + i0 * 536 + i1 * 67 + i2 + 2, 2144 + i0 * 8 + i1 + (i2 + 2) * 67, p75 * acc76_2);
+            addSymmetric(H, 32 + i0 * 536 + i1 * 67 + i2 + 3, 2144 + i0 * 8 + i1 + (i2 + 3) * 67, p75 * acc76_3);
           }
-          addSymmetric(H, 32 + i0 * 536 + i1 * 68, 2144 + i0 * 8 + i1 * 68, p73 * acc74);
+          for (const end = 8; i2 < end; i2++) {
+            const b72 = i1 * len_N * 8 + i2 * len_N;
+            const b74 = i2 * len_N;
+            let acc76 = 0;
+            {
+              let r1 = 0, r2 = 0, r3 = 0;
+              let i3 = 0;
+              for (const end = len_N - 3; i3 < end; i3 += 4) {
+                acc76 += t36[b72 + i3] * t37[b73 + i3] * t43[b74 + i3];
+                r1 += t36[b72 + i3 + 1] * t37[b73 + i3 + 1] * t43[b74 + i3 + 1];
+                r2 += t36[b72 + i3 + 2] * t37[b73 + i3 + 2] * t43[b74 + i3 + 2];
+                r3 += t36[b72 + i3 + 3] * t37[b73 + i3 + 3] * t43[b74 + i3 + 3];
+              }
+              for (const end = len_N; i3 < end; i3++) acc76 += t36[b72 + i3] * t37[b73 + i3] * t43[b74 + i3];
+              acc76 += r1 + r2 + r3;
+            }
+            addSymmetric(H, 32 + i0 * 536 + i1 * 67 + i2, 2144 + i0 * 8 + i1 + i2 * 67, p75 * acc76);
+          }
         }
       }
     }
   }
-  // hessian[i0, i1, i1] += Σ_i2 -1·t16·t40[i0, i1, i2]
+  // hessian[i0, i1, i1] += Σ_i2 t16·t39[i0, i1, i2]
   {
-    const p76 = -t16[0];
+    const p78 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       {
         let i1 = 0;
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b75_0 = i0 * len_N * 8 + i1 * len_N;
-          const b75_1 = i0 * len_N * 8 + (i1 + 1) * len_N;
-          const b75_2 = i0 * len_N * 8 + (i1 + 2) * len_N;
-          const b75_3 = i0 * len_N * 8 + (i1 + 3) * len_N;
-          let acc77_0 = 0, acc77_1 = 0, acc77_2 = 0, acc77_3 = 0;
+          const b77_0 = i0 * len_N * 8 + i1 * len_N;
+          const b77_1 = i0 * len_N * 8 + (i1 + 1) * len_N;
+          const b77_2 = i0 * len_N * 8 + (i1 + 2) * len_N;
+          const b77_3 = i0 * len_N * 8 + (i1 + 3) * len_N;
+          let acc79_0 = 0, acc79_1 = 0, acc79_2 = 0, acc79_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            acc77_0 += t40[b75_0 + i2];
-            acc77_1 += t40[b75_1 + i2];
-            acc77_2 += t40[b75_2 + i2];
-            acc77_3 += t40[b75_3 + i2];
+            acc79_0 += t39[b77_0 + i2];
+            acc79_1 += t39[b77_1 + i2];
+            acc79_2 += t39[b77_2 + i2];
+            acc79_3 += t39[b77_3 + i2];
           }
-          addSymmetric(H, 32 + i0 * 536 + i1 * 68, 2144 + i0 * 8 + i1 * 68, p76 * acc77_0);
-          addSymmetric(H, 32 + i0 * 536 + (i1 + 1) * 68, 2144 + i0 * 8 + (i1 + 1) * 68, p76 * acc77_1);
-          addSymmetric(H, 32 + i0 * 536 + (i1 + 2) * 68, 2144 + i0 * 8 + (i1 + 2) * 68, p76 * acc77_2);
-          addSymmetric(H, 32 + i0 * 536 + (i1 + 3) * 68, 2144 + i0 * 8 + (i1 + 3) * 68, p76 * acc77_3);
+          addSymmetric(H, 32 + i0 * 536 + i1 * 68, 2144 + i0 * 8 + i1 * 68, p78 * acc79_0);
+          addSymmetric(H, 32 + i0 * 536 + (i1 + 1) * 68, 2144 + i0 * 8 + (i1 + 1) * 68, p78 * acc79_1);
+          addSymmetric(H, 32 + i0 * 536 + (i1 + 2) * 68, 2144 + i0 * 8 + (i1 + 2) * 68, p78 * acc79_2);
+          addSymmetric(H, 32 + i0 * 536 + (i1 + 3) * 68, 2144 + i0 * 8 + (i1 + 3) * 68, p78 * acc79_3);
         }
         for (const end = 8; i1 < end; i1++) {
-          const b75 = i0 * len_N * 8 + i1 * len_N;
-          let acc77 = 0;
+          const b77 = i0 * len_N * 8 + i1 * len_N;
+          let acc79 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc77 += t40[b75 + i2];
-              r1 += t40[b75 + i2 + 1];
-              r2 += t40[b75 + i2 + 2];
-              r3 += t40[b75 + i2 + 3];
+              acc79 += t39[b77 + i2];
+              r1 += t39[b77 + i2 + 1];
+              r2 += t39[b77 + i2 + 2];
+              r3 += t39[b77 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc77 += t40[b75 + i2];
-            acc77 += r1 + r2 + r3;
+            for (const end = len_N; i2 < end; i2++) acc79 += t39[b77 + i2];
+            acc79 += r1 + r2 + r3;
           }
-          addSymmetric(H, 32 + i0 * 536 + i1 * 68, 2144 + i0 * 8 + i1 * 68, p76 * acc77);
+          addSymmetric(H, 32 + i0 * 536 + i1 * 68, 2144 + i0 * 8 + i1 * 68, p78 * acc79);
+        }
+      }
+    }
+  }
+  // hessian[i0, i1, i1] += Σ_i2 -1·t16·t41[i0, i1, i2]
+  {
+    const p81 = -t16[0];
+    for (let i0 = 0; i0 < 4; i0++) {
+      {
+        let i1 = 0;
+        for (const end = 8 - 3; i1 < end; i1 += 4) {
+          const b80_0 = i0 * len_N * 8 + i1 * len_N;
+          const b80_1 = i0 * len_N * 8 + (i1 + 1) * len_N;
+          const b80_2 = i0 * len_N * 8 + (i1 + 2) * len_N;
+          const b80_3 = i0 * len_N * 8 + (i1 + 3) * len_N;
+          let acc82_0 = 0, acc82_1 = 0, acc82_2 = 0, acc82_3 = 0;
+          for (let i2 = 0, end = len_N; i2 < end; i2++) {
+            acc82_0 += t41[b80_0 + i2];
+            acc82_1 += t41[b80_1 + i2];
+            acc82_2 += t41[b80_2 + i2];
+            acc82_3 += t41[b80_3 + i2];
+          }
+          addSymmetric(H, 32 + i0 * 536 + i1 * 68, 2144 + i0 * 8 + i1 * 68, p81 * acc82_0);
+          addSymmetric(H, 32 + i0 * 536 + (i1 + 1) * 68, 2144 + i0 * 8 + (i1 + 1) * 68, p81 * acc82_1);
+          addSymmetric(H, 32 + i0 * 536 + (i1 + 2) * 68, 2144 + i0 * 8 + (i1 + 2) * 68, p81 * acc82_2);
+          addSymmetric(H, 32 + i0 * 536 + (i1 + 3) * 68, 2144 + i0 * 8 + (i1 + 3) * 68, p81 * acc82_3);
+        }
+        for (const end = 8; i1 < end; i1++) {
+          const b80 = i0 * len_N * 8 + i1 * len_N;
+          let acc82 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i2 = 0;
+            for (const end = len_N - 3; i2 < end; i2 += 4) {
+              acc82 += t41[b80 + i2];
+              r1 += t41[b80 + i2 + 1];
+              r2 += t41[b80 + i2 + 2];
+              r3 += t41[b80 + i2 + 3];
+            }
+            for (const end = len_N; i2 < end; i2++) acc82 += t41[b80 + i2];
+            acc82 += r1 + r2 + r3;
+          }
+          addSymmetric(H, 32 + i0 * 536 + i1 * 68, 2144 + i0 * 8 + i1 * 68, p81 * acc82);
         }
       }
     }
@@ -1010,63 +1050,34 @@ function k_hess_W1_b1(s: State): void {
 function k_hess_W1_W2(s: State): void {
   const H = s.hessian;
   const t16 = s.t16;
-  const t33 = s.t33;
-  const t36 = s.t36;
+  const t34 = s.t34;
   const t37 = s.t37;
-  const t43 = s.t43;
+  const t38 = s.t38;
   const t44 = s.t44;
   const t45 = s.t45;
+  const t46 = s.t46;
   const th = s.theta;
   const len_N = s.len_N;
-  // hessian[i0, i1, i2, i3] += Σ_i4 -1·t16·t33[i0, i1, i4]·t43[i2, i3, i4]
+  // hessian[i0, i1, i2, i3] += Σ_i4 -1·t16·t34[i0, i1, i4]·t44[i2, i3, i4]
   {
-    const p80 = -t16[0];
+    const p85 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
-        const b78 = i0 * len_N * 8 + i1 * len_N;
+        const b83 = i0 * len_N * 8 + i1 * len_N;
         for (let i2 = 0; i2 < 8; i2++) {
           for (let i3 = 0; i3 < 3; i3++) {
-            const b79 = i2 * len_N * 3 + i3 * len_N;
-            let acc81 = 0;
-            {
-              let r1 = 0, r2 = 0, r3 = 0;
-              let i4 = 0;
-              for (const end = len_N - 3; i4 < end; i4 += 4) {
-                acc81 += t33[b78 + i4] * t43[b79 + i4];
-                r1 += t33[b78 + i4 + 1] * t43[b79 + i4 + 1];
-                r2 += t33[b78 + i4 + 2] * t43[b79 + i4 + 2];
-                r3 += t33[b78 + i4 + 3] * t43[b79 + i4 + 3];
-              }
-              for (const end = len_N; i4 < end; i4++) acc81 += t33[b78 + i4] * t43[b79 + i4];
-              acc81 += r1 + r2 + r3;
-            }
-            addSymmetric(H, 40 + i0 * 536 + i1 * 67 + i2 * 3 + i3, 2680 + i0 * 8 + i1 + i2 * 201 + i3 * 67, p80 * acc81);
-          }
-        }
-      }
-    }
-  }
-  // hessian[i0, i1, i2, i3] += Σ_i4 t16·W2[i1, i3]·t36[i0, i1, i4]·t43[i2, i3, i4]
-  {
-    const p84 = t16[0];
-    for (let i0 = 0; i0 < 4; i0++) {
-      for (let i1 = 0; i1 < 8; i1++) {
-        const b82 = i0 * len_N * 8 + i1 * len_N;
-        for (let i2 = 0; i2 < 8; i2++) {
-          for (let i3 = 0; i3 < 3; i3++) {
-            const b83 = i2 * len_N * 3 + i3 * len_N;
-            const p85 = p84 * th[40 + i1 * 3 + i3];
+            const b84 = i2 * len_N * 3 + i3 * len_N;
             let acc86 = 0;
             {
               let r1 = 0, r2 = 0, r3 = 0;
               let i4 = 0;
               for (const end = len_N - 3; i4 < end; i4 += 4) {
-                acc86 += t36[b82 + i4] * t43[b83 + i4];
-                r1 += t36[b82 + i4 + 1] * t43[b83 + i4 + 1];
-                r2 += t36[b82 + i4 + 2] * t43[b83 + i4 + 2];
-                r3 += t36[b82 + i4 + 3] * t43[b83 + i4 + 3];
+                acc86 += t34[b83 + i4] * t44[b84 + i4];
+                r1 += t34[b83 + i4 + 1] * t44[b84 + i4 + 1];
+                r2 += t34[b83 + i4 + 2] * t44[b84 + i4 + 2];
+                r3 += t34[b83 + i4 + 3] * t44[b84 + i4 + 3];
               }
-              for (const end = len_N; i4 < end; i4++) acc86 += t36[b82 + i4] * t43[b83 + i4];
+              for (const end = len_N; i4 < end; i4++) acc86 += t34[b83 + i4] * t44[b84 + i4];
               acc86 += r1 + r2 + r3;
             }
             addSymmetric(H, 40 + i0 * 536 + i1 * 67 + i2 * 3 + i3, 2680 + i0 * 8 + i1 + i2 * 201 + i3 * 67, p85 * acc86);
@@ -1075,54 +1086,83 @@ function k_hess_W1_W2(s: State): void {
       }
     }
   }
-  // hessian[i0, i1, i1, i2] += Σ_i3 t16·t36[i0, i1, i3]·t44[i2, i3]
+  // hessian[i0, i1, i2, i3] += Σ_i4 t16·W2[i1, i3]·t37[i0, i1, i4]·t44[i2, i3, i4]
   {
     const p89 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
         const b87 = i0 * len_N * 8 + i1 * len_N;
-        for (let i2 = 0; i2 < 3; i2++) {
-          const b88 = i2 * len_N;
-          let acc90 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i3 = 0;
-            for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc90 += t36[b87 + i3] * t44[b88 + i3];
-              r1 += t36[b87 + i3 + 1] * t44[b88 + i3 + 1];
-              r2 += t36[b87 + i3 + 2] * t44[b88 + i3 + 2];
-              r3 += t36[b87 + i3 + 3] * t44[b88 + i3 + 3];
+        for (let i2 = 0; i2 < 8; i2++) {
+          for (let i3 = 0; i3 < 3; i3++) {
+            const b88 = i2 * len_N * 3 + i3 * len_N;
+            const p90 = p89 * th[40 + i1 * 3 + i3];
+            let acc91 = 0;
+            {
+              let r1 = 0, r2 = 0, r3 = 0;
+              let i4 = 0;
+              for (const end = len_N - 3; i4 < end; i4 += 4) {
+                acc91 += t37[b87 + i4] * t44[b88 + i4];
+                r1 += t37[b87 + i4 + 1] * t44[b88 + i4 + 1];
+                r2 += t37[b87 + i4 + 2] * t44[b88 + i4 + 2];
+                r3 += t37[b87 + i4 + 3] * t44[b88 + i4 + 3];
+              }
+              for (const end = len_N; i4 < end; i4++) acc91 += t37[b87 + i4] * t44[b88 + i4];
+              acc91 += r1 + r2 + r3;
             }
-            for (const end = len_N; i3 < end; i3++) acc90 += t36[b87 + i3] * t44[b88 + i3];
-            acc90 += r1 + r2 + r3;
+            addSymmetric(H, 40 + i0 * 536 + i1 * 67 + i2 * 3 + i3, 2680 + i0 * 8 + i1 + i2 * 201 + i3 * 67, p90 * acc91);
           }
-          addSymmetric(H, 40 + i0 * 536 + i1 * 70 + i2, 2680 + i0 * 8 + i1 * 202 + i2 * 67, p89 * acc90);
         }
       }
     }
   }
-  // hessian[i0, i1, i1, i2] += Σ_i3 -1·t16·t37[i0, i1, i3]·t45[i2, i3]
+  // hessian[i0, i1, i1, i2] += Σ_i3 t16·t37[i0, i1, i3]·t45[i2, i3]
   {
-    const p93 = -t16[0];
+    const p94 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
-        const b91 = i0 * len_N * 8 + i1 * len_N;
+        const b92 = i0 * len_N * 8 + i1 * len_N;
         for (let i2 = 0; i2 < 3; i2++) {
-          const b92 = i2 * len_N;
-          let acc94 = 0;
+          const b93 = i2 * len_N;
+          let acc95 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc94 += t37[b91 + i3] * t45[b92 + i3];
-              r1 += t37[b91 + i3 + 1] * t45[b92 + i3 + 1];
-              r2 += t37[b91 + i3 + 2] * t45[b92 + i3 + 2];
-              r3 += t37[b91 + i3 + 3] * t45[b92 + i3 + 3];
+              acc95 += t37[b92 + i3] * t45[b93 + i3];
+              r1 += t37[b92 + i3 + 1] * t45[b93 + i3 + 1];
+              r2 += t37[b92 + i3 + 2] * t45[b93 + i3 + 2];
+              r3 += t37[b92 + i3 + 3] * t45[b93 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc94 += t37[b91 + i3] * t45[b92 + i3];
-            acc94 += r1 + r2 + r3;
+            for (const end = len_N; i3 < end; i3++) acc95 += t37[b92 + i3] * t45[b93 + i3];
+            acc95 += r1 + r2 + r3;
           }
-          addSymmetric(H, 40 + i0 * 536 + i1 * 70 + i2, 2680 + i0 * 8 + i1 * 202 + i2 * 67, p93 * acc94);
+          addSymmetric(H, 40 + i0 * 536 + i1 * 70 + i2, 2680 + i0 * 8 + i1 * 202 + i2 * 67, p94 * acc95);
+        }
+      }
+    }
+  }
+  // hessian[i0, i1, i1, i2] += Σ_i3 -1·t16·t38[i0, i1, i3]·t46[i2, i3]
+  {
+    const p98 = -t16[0];
+    for (let i0 = 0; i0 < 4; i0++) {
+      for (let i1 = 0; i1 < 8; i1++) {
+        const b96 = i0 * len_N * 8 + i1 * len_N;
+        for (let i2 = 0; i2 < 3; i2++) {
+          const b97 = i2 * len_N;
+          let acc99 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i3 = 0;
+            for (const end = len_N - 3; i3 < end; i3 += 4) {
+              acc99 += t38[b96 + i3] * t46[b97 + i3];
+              r1 += t38[b96 + i3 + 1] * t46[b97 + i3 + 1];
+              r2 += t38[b96 + i3 + 2] * t46[b97 + i3 + 2];
+              r3 += t38[b96 + i3 + 3] * t46[b97 + i3 + 3];
+            }
+            for (const end = len_N; i3 < end; i3++) acc99 += t38[b96 + i3] * t46[b97 + i3];
+            acc99 += r1 + r2 + r3;
+          }
+          addSymmetric(H, 40 + i0 * 536 + i1 * 70 + i2, 2680 + i0 * 8 + i1 * 202 + i2 * 67, p98 * acc99);
         }
       }
     }
@@ -1133,60 +1173,60 @@ function k_hess_W1_W2(s: State): void {
 function k_hess_W1_b2(s: State): void {
   const H = s.hessian;
   const t16 = s.t16;
-  const t33 = s.t33;
-  const t36 = s.t36;
-  const t44 = s.t44;
+  const t34 = s.t34;
+  const t37 = s.t37;
+  const t45 = s.t45;
   const th = s.theta;
   const len_N = s.len_N;
-  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t33[i0, i1, i3]·t44[i2, i3]
+  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t34[i0, i1, i3]·t45[i2, i3]
   {
-    const p97 = -t16[0];
+    const p102 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
-        const b95 = i0 * len_N * 8 + i1 * len_N;
+        const b100 = i0 * len_N * 8 + i1 * len_N;
         for (let i2 = 0; i2 < 3; i2++) {
-          const b96 = i2 * len_N;
-          let acc98 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i3 = 0;
-            for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc98 += t33[b95 + i3] * t44[b96 + i3];
-              r1 += t33[b95 + i3 + 1] * t44[b96 + i3 + 1];
-              r2 += t33[b95 + i3 + 2] * t44[b96 + i3 + 2];
-              r3 += t33[b95 + i3 + 3] * t44[b96 + i3 + 3];
-            }
-            for (const end = len_N; i3 < end; i3++) acc98 += t33[b95 + i3] * t44[b96 + i3];
-            acc98 += r1 + r2 + r3;
-          }
-          addSymmetric(H, 64 + i0 * 536 + i1 * 67 + i2, 4288 + i0 * 8 + i1 + i2 * 67, p97 * acc98);
-        }
-      }
-    }
-  }
-  // hessian[i0, i1, i2] += Σ_i3 t16·W2[i1, i2]·t36[i0, i1, i3]·t44[i2, i3]
-  {
-    const p101 = t16[0];
-    for (let i0 = 0; i0 < 4; i0++) {
-      for (let i1 = 0; i1 < 8; i1++) {
-        const b99 = i0 * len_N * 8 + i1 * len_N;
-        for (let i2 = 0; i2 < 3; i2++) {
-          const b100 = i2 * len_N;
-          const p102 = p101 * th[40 + i1 * 3 + i2];
+          const b101 = i2 * len_N;
           let acc103 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc103 += t36[b99 + i3] * t44[b100 + i3];
-              r1 += t36[b99 + i3 + 1] * t44[b100 + i3 + 1];
-              r2 += t36[b99 + i3 + 2] * t44[b100 + i3 + 2];
-              r3 += t36[b99 + i3 + 3] * t44[b100 + i3 + 3];
+              acc103 += t34[b100 + i3] * t45[b101 + i3];
+              r1 += t34[b100 + i3 + 1] * t45[b101 + i3 + 1];
+              r2 += t34[b100 + i3 + 2] * t45[b101 + i3 + 2];
+              r3 += t34[b100 + i3 + 3] * t45[b101 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc103 += t36[b99 + i3] * t44[b100 + i3];
+            for (const end = len_N; i3 < end; i3++) acc103 += t34[b100 + i3] * t45[b101 + i3];
             acc103 += r1 + r2 + r3;
           }
           addSymmetric(H, 64 + i0 * 536 + i1 * 67 + i2, 4288 + i0 * 8 + i1 + i2 * 67, p102 * acc103);
+        }
+      }
+    }
+  }
+  // hessian[i0, i1, i2] += Σ_i3 t16·W2[i1, i2]·t37[i0, i1, i3]·t45[i2, i3]
+  {
+    const p106 = t16[0];
+    for (let i0 = 0; i0 < 4; i0++) {
+      for (let i1 = 0; i1 < 8; i1++) {
+        const b104 = i0 * len_N * 8 + i1 * len_N;
+        for (let i2 = 0; i2 < 3; i2++) {
+          const b105 = i2 * len_N;
+          const p107 = p106 * th[40 + i1 * 3 + i2];
+          let acc108 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i3 = 0;
+            for (const end = len_N - 3; i3 < end; i3 += 4) {
+              acc108 += t37[b104 + i3] * t45[b105 + i3];
+              r1 += t37[b104 + i3 + 1] * t45[b105 + i3 + 1];
+              r2 += t37[b104 + i3 + 2] * t45[b105 + i3 + 2];
+              r3 += t37[b104 + i3 + 3] * t45[b105 + i3 + 3];
+            }
+            for (const end = len_N; i3 < end; i3++) acc108 += t37[b104 + i3] * t45[b105 + i3];
+            acc108 += r1 + r2 + r3;
+          }
+          addSymmetric(H, 64 + i0 * 536 + i1 * 67 + i2, 4288 + i0 * 8 + i1 + i2 * 67, p107 * acc108);
         }
       }
     }
@@ -1199,107 +1239,107 @@ function k_hess_b1_b1(s: State): void {
   const H = s.hessian;
   const t11 = s.t11;
   const t16 = s.t16;
-  const t22 = s.t22;
   const t23 = s.t23;
-  const t26 = s.t26;
-  const t41 = s.t41;
-  const t46 = s.t46;
+  const t24 = s.t24;
+  const t27 = s.t27;
+  const t42 = s.t42;
+  const t47 = s.t47;
   const th = s.theta;
   const len_N = s.len_N;
   const off_N = s.off_N;
-  // hessian[i0, i1] += Σ_i2 -1·t16·t46[i0, i2]·t41[i1, i2]
+  // hessian[i0, i1] += Σ_i2 -1·t16·t47[i0, i2]·t42[i1, i2]
   {
-    const p106 = -t16[0];
+    const p111 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b104 = i0 * len_N;
+      const b109 = i0 * len_N;
       {
         let i1 = Math.max(0, i0);
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b105_0 = i1 * len_N;
-          const b105_1 = (i1 + 1) * len_N;
-          const b105_2 = (i1 + 2) * len_N;
-          const b105_3 = (i1 + 3) * len_N;
-          let acc107_0 = 0, acc107_1 = 0, acc107_2 = 0, acc107_3 = 0;
+          const b110_0 = i1 * len_N;
+          const b110_1 = (i1 + 1) * len_N;
+          const b110_2 = (i1 + 2) * len_N;
+          const b110_3 = (i1 + 3) * len_N;
+          let acc112_0 = 0, acc112_1 = 0, acc112_2 = 0, acc112_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = t46[b104 + i2];
-            acc107_0 += c0 * t41[b105_0 + i2];
-            acc107_1 += c0 * t41[b105_1 + i2];
-            acc107_2 += c0 * t41[b105_2 + i2];
-            acc107_3 += c0 * t41[b105_3 + i2];
+            const c0 = t47[b109 + i2];
+            acc112_0 += c0 * t42[b110_0 + i2];
+            acc112_1 += c0 * t42[b110_1 + i2];
+            acc112_2 += c0 * t42[b110_2 + i2];
+            acc112_3 += c0 * t42[b110_3 + i2];
           }
-          addSymmetric(H, 2176 + i0 * 67 + i1, 2176 + i0 + i1 * 67, p106 * acc107_0);
-          addSymmetric(H, 2176 + i0 * 67 + i1 + 1, 2176 + i0 + (i1 + 1) * 67, p106 * acc107_1);
-          addSymmetric(H, 2176 + i0 * 67 + i1 + 2, 2176 + i0 + (i1 + 2) * 67, p106 * acc107_2);
-          addSymmetric(H, 2176 + i0 * 67 + i1 + 3, 2176 + i0 + (i1 + 3) * 67, p106 * acc107_3);
+          addSymmetric(H, 2176 + i0 * 67 + i1, 2176 + i0 + i1 * 67, p111 * acc112_0);
+          addSymmetric(H, 2176 + i0 * 67 + i1 + 1, 2176 + i0 + (i1 + 1) * 67, p111 * acc112_1);
+          addSymmetric(H, 2176 + i0 * 67 + i1 + 2, 2176 + i0 + (i1 + 2) * 67, p111 * acc112_2);
+          addSymmetric(H, 2176 + i0 * 67 + i1 + 3, 2176 + i0 + (i1 + 3) * 67, p111 * acc112_3);
         }
         for (const end = 8; i1 < end; i1++) {
-          const b105 = i1 * len_N;
-          let acc107 = 0;
+          const b110 = i1 * len_N;
+          let acc112 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc107 += t46[b104 + i2] * t41[b105 + i2];
-              r1 += t46[b104 + i2 + 1] * t41[b105 + i2 + 1];
-              r2 += t46[b104 + i2 + 2] * t41[b105 + i2 + 2];
-              r3 += t46[b104 + i2 + 3] * t41[b105 + i2 + 3];
+              acc112 += t47[b109 + i2] * t42[b110 + i2];
+              r1 += t47[b109 + i2 + 1] * t42[b110 + i2 + 1];
+              r2 += t47[b109 + i2 + 2] * t42[b110 + i2 + 2];
+              r3 += t47[b109 + i2 + 3] * t42[b110 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc107 += t46[b104 + i2] * t41[b105 + i2];
-            acc107 += r1 + r2 + r3;
+            for (const end = len_N; i2 < end; i2++) acc112 += t47[b109 + i2] * t42[b110 + i2];
+            acc112 += r1 + r2 + r3;
           }
-          addSymmetric(H, 2176 + i0 * 67 + i1, 2176 + i0 + i1 * 67, p106 * acc107);
+          addSymmetric(H, 2176 + i0 * 67 + i1, 2176 + i0 + i1 * 67, p111 * acc112);
         }
       }
     }
   }
-  // hessian[i0, i1] += Σ_i2,i3 t16·t22[i2]·W2[i0, i3]·t23[i2, i0]·t11[i2, i3]·W2[i1, i3]·t23[i2, i1]
+  // hessian[i0, i1] += Σ_i2,i3 t16·t23[i2]·W2[i0, i3]·t24[i2, i0]·t11[i2, i3]·W2[i1, i3]·t24[i2, i1]
   {
-    const p112 = t16[0];
+    const p117 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b108 = 40 + i0 * 3;
-      const b109 = i0;
+      const b113 = 40 + i0 * 3;
+      const b114 = i0;
       for (let i1 = Math.max(0, i0); i1 < 8; i1++) {
-        const b110 = 40 + i1 * 3;
-        const b111 = i1;
-        let acc113 = 0;
+        const b115 = 40 + i1 * 3;
+        const b116 = i1;
+        let acc118 = 0;
         for (let i2 = 0; i2 < len_N; i2++) {
           for (let i3 = 0; i3 < 3; i3++) {
-            acc113 += t22[i2] * t23[b109 + i2 * 8] * t23[b111 + i2 * 8] * th[b108 + i3] * t11[i2 * 3 + i3] * th[b110 + i3];
+            acc118 += t23[i2] * t24[b114 + i2 * 8] * t24[b116 + i2 * 8] * th[b113 + i3] * t11[i2 * 3 + i3] * th[b115 + i3];
           }
         }
-        addSymmetric(H, 2176 + i0 * 67 + i1, 2176 + i0 + i1 * 67, p112 * acc113);
+        addSymmetric(H, 2176 + i0 * 67 + i1, 2176 + i0 + i1 * 67, p117 * acc118);
       }
     }
   }
-  // hessian[i0, i0] += Σ_i1,i2 t16·t22[i1]·t11[i1, i2]·W2[i0, i2]·t26[i1, i0]
+  // hessian[i0, i0] += Σ_i1,i2 t16·t23[i1]·t11[i1, i2]·W2[i0, i2]·t27[i1, i0]
   {
-    const p116 = t16[0];
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b114 = 40 + i0 * 3;
-      const b115 = i0;
-      let acc117 = 0;
-      for (let i1 = 0; i1 < len_N; i1++) {
-        for (let i2 = 0; i2 < 3; i2++) {
-          acc117 += t22[i1] * t26[b115 + i1 * 8] * t11[i1 * 3 + i2] * th[b114 + i2];
-        }
-      }
-      H[2176 + i0 * 68] += p116 * acc117;
-    }
-  }
-  // hessian[i0, i0] += Σ_i1,i2 -1·t16·Y[i1, i2]·W2[i0, i2]·t26[i1, i0]
-  {
-    const b118 = off_N * 3;
-    const p121 = -t16[0];
+    const p121 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
       const b119 = 40 + i0 * 3;
       const b120 = i0;
       let acc122 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
-          acc122 += t26[b120 + i1 * 8] * d_Y[b118 + i1 * 3 + i2] * th[b119 + i2];
+          acc122 += t23[i1] * t27[b120 + i1 * 8] * t11[i1 * 3 + i2] * th[b119 + i2];
         }
       }
       H[2176 + i0 * 68] += p121 * acc122;
+    }
+  }
+  // hessian[i0, i0] += Σ_i1,i2 -1·t16·Y[i1, i2]·W2[i0, i2]·t27[i1, i0]
+  {
+    const b123 = off_N * 3;
+    const p126 = -t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b124 = 40 + i0 * 3;
+      const b125 = i0;
+      let acc127 = 0;
+      for (let i1 = 0; i1 < len_N; i1++) {
+        for (let i2 = 0; i2 < 3; i2++) {
+          acc127 += t27[b125 + i1 * 8] * d_Y[b123 + i1 * 3 + i2] * th[b124 + i2];
+        }
+      }
+      H[2176 + i0 * 68] += p126 * acc127;
     }
   }
 }
@@ -1307,10 +1347,12 @@ function k_hess_b1_b1(s: State): void {
 /** Hessian block (b1, b1): 5 term(s), the terms without the batch */
 function k_hess_b1_b1_once(s: State): void {
   const H = s.hessian;
-  // hessian[i0, i0] += 0.002
+  const once_N = s.once_N;
+  // hessian[i0, i0] += 0.002·once_N
   {
+    const p128 = 0.002 * once_N;
     for (let i0 = 0; i0 < 8; i0++) {
-      H[2176 + i0 * 68] += 0.002;
+      H[2176 + i0 * 68] += p128;
     }
   }
 }
@@ -1319,112 +1361,112 @@ function k_hess_b1_b1_once(s: State): void {
 function k_hess_b1_W2(s: State): void {
   const H = s.hessian;
   const t16 = s.t16;
-  const t42 = s.t42;
   const t43 = s.t43;
   const t44 = s.t44;
   const t45 = s.t45;
   const t46 = s.t46;
   const t47 = s.t47;
+  const t48 = s.t48;
   const th = s.theta;
   const len_N = s.len_N;
-  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t46[i0, i3]·t43[i1, i2, i3]
+  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t47[i0, i3]·t44[i1, i2, i3]
   {
-    const p126 = -t16[0];
+    const p132 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b124 = i0 * len_N;
+      const b130 = i0 * len_N;
       for (let i1 = 0; i1 < 8; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
-          const b125 = i1 * len_N * 3 + i2 * len_N;
-          let acc127 = 0;
+          const b131 = i1 * len_N * 3 + i2 * len_N;
+          let acc133 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc127 += t46[b124 + i3] * t43[b125 + i3];
-              r1 += t46[b124 + i3 + 1] * t43[b125 + i3 + 1];
-              r2 += t46[b124 + i3 + 2] * t43[b125 + i3 + 2];
-              r3 += t46[b124 + i3 + 3] * t43[b125 + i3 + 3];
+              acc133 += t47[b130 + i3] * t44[b131 + i3];
+              r1 += t47[b130 + i3 + 1] * t44[b131 + i3 + 1];
+              r2 += t47[b130 + i3 + 2] * t44[b131 + i3 + 2];
+              r3 += t47[b130 + i3 + 3] * t44[b131 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc127 += t46[b124 + i3] * t43[b125 + i3];
-            acc127 += r1 + r2 + r3;
+            for (const end = len_N; i3 < end; i3++) acc133 += t47[b130 + i3] * t44[b131 + i3];
+            acc133 += r1 + r2 + r3;
           }
-          addSymmetric(H, 2184 + i0 * 67 + i1 * 3 + i2, 2712 + i0 + i1 * 201 + i2 * 67, p126 * acc127);
+          addSymmetric(H, 2184 + i0 * 67 + i1 * 3 + i2, 2712 + i0 + i1 * 201 + i2 * 67, p132 * acc133);
         }
       }
     }
   }
-  // hessian[i0, i1, i2] += Σ_i3 t16·W2[i0, i2]·t47[i0, i3]·t43[i1, i2, i3]
+  // hessian[i0, i1, i2] += Σ_i3 t16·W2[i0, i2]·t48[i0, i3]·t44[i1, i2, i3]
   {
-    const p130 = t16[0];
+    const p136 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b128 = i0 * len_N;
+      const b134 = i0 * len_N;
       for (let i1 = 0; i1 < 8; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
-          const b129 = i1 * len_N * 3 + i2 * len_N;
-          const p131 = p130 * th[40 + i0 * 3 + i2];
-          let acc132 = 0;
+          const b135 = i1 * len_N * 3 + i2 * len_N;
+          const p137 = p136 * th[40 + i0 * 3 + i2];
+          let acc138 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc132 += t47[b128 + i3] * t43[b129 + i3];
-              r1 += t47[b128 + i3 + 1] * t43[b129 + i3 + 1];
-              r2 += t47[b128 + i3 + 2] * t43[b129 + i3 + 2];
-              r3 += t47[b128 + i3 + 3] * t43[b129 + i3 + 3];
+              acc138 += t48[b134 + i3] * t44[b135 + i3];
+              r1 += t48[b134 + i3 + 1] * t44[b135 + i3 + 1];
+              r2 += t48[b134 + i3 + 2] * t44[b135 + i3 + 2];
+              r3 += t48[b134 + i3 + 3] * t44[b135 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc132 += t47[b128 + i3] * t43[b129 + i3];
-            acc132 += r1 + r2 + r3;
+            for (const end = len_N; i3 < end; i3++) acc138 += t48[b134 + i3] * t44[b135 + i3];
+            acc138 += r1 + r2 + r3;
           }
-          addSymmetric(H, 2184 + i0 * 67 + i1 * 3 + i2, 2712 + i0 + i1 * 201 + i2 * 67, p131 * acc132);
+          addSymmetric(H, 2184 + i0 * 67 + i1 * 3 + i2, 2712 + i0 + i1 * 201 + i2 * 67, p137 * acc138);
         }
       }
     }
   }
-  // hessian[i0, i0, i1] += Σ_i2 t16·t47[i0, i2]·t44[i1, i2]
+  // hessian[i0, i0, i1] += Σ_i2 t16·t48[i0, i2]·t45[i1, i2]
   {
-    const p135 = t16[0];
+    const p141 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b133 = i0 * len_N;
+      const b139 = i0 * len_N;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b134 = i1 * len_N;
-        let acc136 = 0;
+        const b140 = i1 * len_N;
+        let acc142 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc136 += t47[b133 + i2] * t44[b134 + i2];
-            r1 += t47[b133 + i2 + 1] * t44[b134 + i2 + 1];
-            r2 += t47[b133 + i2 + 2] * t44[b134 + i2 + 2];
-            r3 += t47[b133 + i2 + 3] * t44[b134 + i2 + 3];
+            acc142 += t48[b139 + i2] * t45[b140 + i2];
+            r1 += t48[b139 + i2 + 1] * t45[b140 + i2 + 1];
+            r2 += t48[b139 + i2 + 2] * t45[b140 + i2 + 2];
+            r3 += t48[b139 + i2 + 3] * t45[b140 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc136 += t47[b133 + i2] * t44[b134 + i2];
-          acc136 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc142 += t48[b139 + i2] * t45[b140 + i2];
+          acc142 += r1 + r2 + r3;
         }
-        addSymmetric(H, 2184 + i0 * 70 + i1, 2712 + i0 * 202 + i1 * 67, p135 * acc136);
+        addSymmetric(H, 2184 + i0 * 70 + i1, 2712 + i0 * 202 + i1 * 67, p141 * acc142);
       }
     }
   }
-  // hessian[i0, i0, i1] += Σ_i2 -1·t16·t42[i0, i2]·t45[i1, i2]
+  // hessian[i0, i0, i1] += Σ_i2 -1·t16·t43[i0, i2]·t46[i1, i2]
   {
-    const p139 = -t16[0];
+    const p145 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b137 = i0 * len_N;
+      const b143 = i0 * len_N;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b138 = i1 * len_N;
-        let acc140 = 0;
+        const b144 = i1 * len_N;
+        let acc146 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc140 += t42[b137 + i2] * t45[b138 + i2];
-            r1 += t42[b137 + i2 + 1] * t45[b138 + i2 + 1];
-            r2 += t42[b137 + i2 + 2] * t45[b138 + i2 + 2];
-            r3 += t42[b137 + i2 + 3] * t45[b138 + i2 + 3];
+            acc146 += t43[b143 + i2] * t46[b144 + i2];
+            r1 += t43[b143 + i2 + 1] * t46[b144 + i2 + 1];
+            r2 += t43[b143 + i2 + 2] * t46[b144 + i2 + 2];
+            r3 += t43[b143 + i2 + 3] * t46[b144 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc140 += t42[b137 + i2] * t45[b138 + i2];
-          acc140 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc146 += t43[b143 + i2] * t46[b144 + i2];
+          acc146 += r1 + r2 + r3;
         }
-        addSymmetric(H, 2184 + i0 * 70 + i1, 2712 + i0 * 202 + i1 * 67, p139 * acc140);
+        addSymmetric(H, 2184 + i0 * 70 + i1, 2712 + i0 * 202 + i1 * 67, p145 * acc146);
       }
     }
   }
@@ -1434,57 +1476,57 @@ function k_hess_b1_W2(s: State): void {
 function k_hess_b1_b2(s: State): void {
   const H = s.hessian;
   const t16 = s.t16;
-  const t44 = s.t44;
-  const t46 = s.t46;
+  const t45 = s.t45;
   const t47 = s.t47;
+  const t48 = s.t48;
   const th = s.theta;
   const len_N = s.len_N;
-  // hessian[i0, i1] += Σ_i2 -1·t16·t46[i0, i2]·t44[i1, i2]
+  // hessian[i0, i1] += Σ_i2 -1·t16·t47[i0, i2]·t45[i1, i2]
   {
-    const p143 = -t16[0];
+    const p149 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b141 = i0 * len_N;
+      const b147 = i0 * len_N;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b142 = i1 * len_N;
-        let acc144 = 0;
+        const b148 = i1 * len_N;
+        let acc150 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc144 += t46[b141 + i2] * t44[b142 + i2];
-            r1 += t46[b141 + i2 + 1] * t44[b142 + i2 + 1];
-            r2 += t46[b141 + i2 + 2] * t44[b142 + i2 + 2];
-            r3 += t46[b141 + i2 + 3] * t44[b142 + i2 + 3];
+            acc150 += t47[b147 + i2] * t45[b148 + i2];
+            r1 += t47[b147 + i2 + 1] * t45[b148 + i2 + 1];
+            r2 += t47[b147 + i2 + 2] * t45[b148 + i2 + 2];
+            r3 += t47[b147 + i2 + 3] * t45[b148 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc144 += t46[b141 + i2] * t44[b142 + i2];
-          acc144 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc150 += t47[b147 + i2] * t45[b148 + i2];
+          acc150 += r1 + r2 + r3;
         }
-        addSymmetric(H, 2208 + i0 * 67 + i1, 4320 + i0 + i1 * 67, p143 * acc144);
+        addSymmetric(H, 2208 + i0 * 67 + i1, 4320 + i0 + i1 * 67, p149 * acc150);
       }
     }
   }
-  // hessian[i0, i1] += Σ_i2 t16·W2[i0, i1]·t47[i0, i2]·t44[i1, i2]
+  // hessian[i0, i1] += Σ_i2 t16·W2[i0, i1]·t48[i0, i2]·t45[i1, i2]
   {
-    const p147 = t16[0];
+    const p153 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b145 = i0 * len_N;
+      const b151 = i0 * len_N;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b146 = i1 * len_N;
-        const p148 = p147 * th[40 + i0 * 3 + i1];
-        let acc149 = 0;
+        const b152 = i1 * len_N;
+        const p154 = p153 * th[40 + i0 * 3 + i1];
+        let acc155 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc149 += t47[b145 + i2] * t44[b146 + i2];
-            r1 += t47[b145 + i2 + 1] * t44[b146 + i2 + 1];
-            r2 += t47[b145 + i2 + 2] * t44[b146 + i2 + 2];
-            r3 += t47[b145 + i2 + 3] * t44[b146 + i2 + 3];
+            acc155 += t48[b151 + i2] * t45[b152 + i2];
+            r1 += t48[b151 + i2 + 1] * t45[b152 + i2 + 1];
+            r2 += t48[b151 + i2 + 2] * t45[b152 + i2 + 2];
+            r3 += t48[b151 + i2 + 3] * t45[b152 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc149 += t47[b145 + i2] * t44[b146 + i2];
-          acc149 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc155 += t48[b151 + i2] * t45[b152 + i2];
+          acc155 += r1 + r2 + r3;
         }
-        addSymmetric(H, 2208 + i0 * 67 + i1, 4320 + i0 + i1 * 67, p148 * acc149);
+        addSymmetric(H, 2208 + i0 * 67 + i1, 4320 + i0 + i1 * 67, p154 * acc155);
       }
     }
   }
@@ -1494,62 +1536,62 @@ function k_hess_b1_b2(s: State): void {
 function k_hess_W2_W2(s: State): void {
   const H = s.hessian;
   const t16 = s.t16;
-  const t43 = s.t43;
-  const t48 = s.t48;
+  const t44 = s.t44;
   const t49 = s.t49;
   const t50 = s.t50;
+  const t51 = s.t51;
   const len_N = s.len_N;
-  // hessian[i0, i1, i2, i3] += Σ_i4 -1·t16·t48[i0, i1, i4]·t43[i2, i3, i4]
+  // hessian[i0, i1, i2, i3] += Σ_i4 -1·t16·t49[i0, i1, i4]·t44[i2, i3, i4]
   {
-    const p152 = -t16[0];
+    const p158 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
-        const b150 = i0 * len_N * 3 + i1 * len_N;
+        const b156 = i0 * len_N * 3 + i1 * len_N;
         for (let i2 = 0; i2 < 8; i2++) {
           for (let i3 = Math.max(0, i2 * (-3) + i0 * 3 + i1); i3 < 3; i3++) {
-            const b151 = i2 * len_N * 3 + i3 * len_N;
-            let acc153 = 0;
+            const b157 = i2 * len_N * 3 + i3 * len_N;
+            let acc159 = 0;
             {
               let r1 = 0, r2 = 0, r3 = 0;
               let i4 = 0;
               for (const end = len_N - 3; i4 < end; i4 += 4) {
-                acc153 += t48[b150 + i4] * t43[b151 + i4];
-                r1 += t48[b150 + i4 + 1] * t43[b151 + i4 + 1];
-                r2 += t48[b150 + i4 + 2] * t43[b151 + i4 + 2];
-                r3 += t48[b150 + i4 + 3] * t43[b151 + i4 + 3];
+                acc159 += t49[b156 + i4] * t44[b157 + i4];
+                r1 += t49[b156 + i4 + 1] * t44[b157 + i4 + 1];
+                r2 += t49[b156 + i4 + 2] * t44[b157 + i4 + 2];
+                r3 += t49[b156 + i4 + 3] * t44[b157 + i4 + 3];
               }
-              for (const end = len_N; i4 < end; i4++) acc153 += t48[b150 + i4] * t43[b151 + i4];
-              acc153 += r1 + r2 + r3;
+              for (const end = len_N; i4 < end; i4++) acc159 += t49[b156 + i4] * t44[b157 + i4];
+              acc159 += r1 + r2 + r3;
             }
-            addSymmetric(H, 2720 + i0 * 201 + i1 * 67 + i2 * 3 + i3, 2720 + i0 * 3 + i1 + i2 * 201 + i3 * 67, p152 * acc153);
+            addSymmetric(H, 2720 + i0 * 201 + i1 * 67 + i2 * 3 + i3, 2720 + i0 * 3 + i1 + i2 * 201 + i3 * 67, p158 * acc159);
           }
         }
       }
     }
   }
-  // hessian[i0, i1, i2, i1] += Σ_i3 t16·t49[i0, i1, i3]·t50[i2, i3]
+  // hessian[i0, i1, i2, i1] += Σ_i3 t16·t50[i0, i1, i3]·t51[i2, i3]
   {
-    const p156 = t16[0];
+    const p162 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
-        const b154 = i0 * len_N * 3 + i1 * len_N;
+        const b160 = i0 * len_N * 3 + i1 * len_N;
         for (let i2 = 0; i2 < 8; i2++) {
           if (i2 * 3 + i0 * (-3) < 0) continue;
-          const b155 = i2 * len_N;
-          let acc157 = 0;
+          const b161 = i2 * len_N;
+          let acc163 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc157 += t49[b154 + i3] * t50[b155 + i3];
-              r1 += t49[b154 + i3 + 1] * t50[b155 + i3 + 1];
-              r2 += t49[b154 + i3 + 2] * t50[b155 + i3 + 2];
-              r3 += t49[b154 + i3 + 3] * t50[b155 + i3 + 3];
+              acc163 += t50[b160 + i3] * t51[b161 + i3];
+              r1 += t50[b160 + i3 + 1] * t51[b161 + i3 + 1];
+              r2 += t50[b160 + i3 + 2] * t51[b161 + i3 + 2];
+              r3 += t50[b160 + i3 + 3] * t51[b161 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc157 += t49[b154 + i3] * t50[b155 + i3];
-            acc157 += r1 + r2 + r3;
+            for (const end = len_N; i3 < end; i3++) acc163 += t50[b160 + i3] * t51[b161 + i3];
+            acc163 += r1 + r2 + r3;
           }
-          addSymmetric(H, 2720 + i0 * 201 + i1 * 68 + i2 * 3, 2720 + i0 * 3 + i1 * 68 + i2 * 201, p156 * acc157);
+          addSymmetric(H, 2720 + i0 * 201 + i1 * 68 + i2 * 3, 2720 + i0 * 3 + i1 * 68 + i2 * 201, p162 * acc163);
         }
       }
     }
@@ -1559,11 +1601,13 @@ function k_hess_W2_W2(s: State): void {
 /** Hessian block (W2, W2): 3 term(s), the terms without the batch */
 function k_hess_W2_W2_once(s: State): void {
   const H = s.hessian;
-  // hessian[i0, i1, i0, i1] += 0.002
+  const once_N = s.once_N;
+  // hessian[i0, i1, i0, i1] += 0.002·once_N
   {
+    const p164 = 0.002 * once_N;
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
-        H[2720 + i0 * 204 + i1 * 68] += 0.002;
+        H[2720 + i0 * 204 + i1 * 68] += p164;
       }
     }
   }
@@ -1573,56 +1617,56 @@ function k_hess_W2_W2_once(s: State): void {
 function k_hess_W2_b2(s: State): void {
   const H = s.hessian;
   const t16 = s.t16;
-  const t44 = s.t44;
-  const t48 = s.t48;
+  const t45 = s.t45;
   const t49 = s.t49;
+  const t50 = s.t50;
   const len_N = s.len_N;
-  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t48[i0, i1, i3]·t44[i2, i3]
+  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t49[i0, i1, i3]·t45[i2, i3]
   {
-    const p161 = -t16[0];
+    const p168 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
-        const b159 = i0 * len_N * 3 + i1 * len_N;
+        const b166 = i0 * len_N * 3 + i1 * len_N;
         for (let i2 = 0; i2 < 3; i2++) {
-          const b160 = i2 * len_N;
-          let acc162 = 0;
+          const b167 = i2 * len_N;
+          let acc169 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc162 += t48[b159 + i3] * t44[b160 + i3];
-              r1 += t48[b159 + i3 + 1] * t44[b160 + i3 + 1];
-              r2 += t48[b159 + i3 + 2] * t44[b160 + i3 + 2];
-              r3 += t48[b159 + i3 + 3] * t44[b160 + i3 + 3];
+              acc169 += t49[b166 + i3] * t45[b167 + i3];
+              r1 += t49[b166 + i3 + 1] * t45[b167 + i3 + 1];
+              r2 += t49[b166 + i3 + 2] * t45[b167 + i3 + 2];
+              r3 += t49[b166 + i3 + 3] * t45[b167 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc162 += t48[b159 + i3] * t44[b160 + i3];
-            acc162 += r1 + r2 + r3;
+            for (const end = len_N; i3 < end; i3++) acc169 += t49[b166 + i3] * t45[b167 + i3];
+            acc169 += r1 + r2 + r3;
           }
-          addSymmetric(H, 2744 + i0 * 201 + i1 * 67 + i2, 4328 + i0 * 3 + i1 + i2 * 67, p161 * acc162);
+          addSymmetric(H, 2744 + i0 * 201 + i1 * 67 + i2, 4328 + i0 * 3 + i1 + i2 * 67, p168 * acc169);
         }
       }
     }
   }
-  // hessian[i0, i1, i1] += Σ_i2 t16·t49[i0, i1, i2]
+  // hessian[i0, i1, i1] += Σ_i2 t16·t50[i0, i1, i2]
   {
-    const p164 = t16[0];
+    const p171 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
-        const b163 = i0 * len_N * 3 + i1 * len_N;
-        let acc165 = 0;
+        const b170 = i0 * len_N * 3 + i1 * len_N;
+        let acc172 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc165 += t49[b163 + i2];
-            r1 += t49[b163 + i2 + 1];
-            r2 += t49[b163 + i2 + 2];
-            r3 += t49[b163 + i2 + 3];
+            acc172 += t50[b170 + i2];
+            r1 += t50[b170 + i2 + 1];
+            r2 += t50[b170 + i2 + 2];
+            r3 += t50[b170 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc165 += t49[b163 + i2];
-          acc165 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc172 += t50[b170 + i2];
+          acc172 += r1 + r2 + r3;
         }
-        addSymmetric(H, 2744 + i0 * 201 + i1 * 68, 4328 + i0 * 3 + i1 * 68, p164 * acc165);
+        addSymmetric(H, 2744 + i0 * 201 + i1 * 68, 4328 + i0 * 3 + i1 * 68, p171 * acc172);
       }
     }
   }
@@ -1632,53 +1676,53 @@ function k_hess_W2_b2(s: State): void {
 function k_hess_b2_b2(s: State): void {
   const H = s.hessian;
   const t16 = s.t16;
-  const t44 = s.t44;
-  const t51 = s.t51;
+  const t45 = s.t45;
   const t52 = s.t52;
+  const t53 = s.t53;
   const len_N = s.len_N;
-  // hessian[i0, i1] += Σ_i2 -1·t16·t51[i0, i2]·t44[i1, i2]
+  // hessian[i0, i1] += Σ_i2 -1·t16·t52[i0, i2]·t45[i1, i2]
   {
-    const p168 = -t16[0];
+    const p175 = -t16[0];
     for (let i0 = 0; i0 < 3; i0++) {
-      const b166 = i0 * len_N;
+      const b173 = i0 * len_N;
       for (let i1 = Math.max(0, i0); i1 < 3; i1++) {
-        const b167 = i1 * len_N;
-        let acc169 = 0;
+        const b174 = i1 * len_N;
+        let acc176 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc169 += t51[b166 + i2] * t44[b167 + i2];
-            r1 += t51[b166 + i2 + 1] * t44[b167 + i2 + 1];
-            r2 += t51[b166 + i2 + 2] * t44[b167 + i2 + 2];
-            r3 += t51[b166 + i2 + 3] * t44[b167 + i2 + 3];
+            acc176 += t52[b173 + i2] * t45[b174 + i2];
+            r1 += t52[b173 + i2 + 1] * t45[b174 + i2 + 1];
+            r2 += t52[b173 + i2 + 2] * t45[b174 + i2 + 2];
+            r3 += t52[b173 + i2 + 3] * t45[b174 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc169 += t51[b166 + i2] * t44[b167 + i2];
-          acc169 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc176 += t52[b173 + i2] * t45[b174 + i2];
+          acc176 += r1 + r2 + r3;
         }
-        addSymmetric(H, 4352 + i0 * 67 + i1, 4352 + i0 + i1 * 67, p168 * acc169);
+        addSymmetric(H, 4352 + i0 * 67 + i1, 4352 + i0 + i1 * 67, p175 * acc176);
       }
     }
   }
-  // hessian[i0, i0] += Σ_i1 t16·t52[i0, i1]
+  // hessian[i0, i0] += Σ_i1 t16·t53[i0, i1]
   {
-    const p171 = t16[0];
+    const p178 = t16[0];
     for (let i0 = 0; i0 < 3; i0++) {
-      const b170 = i0 * len_N;
-      let acc172 = 0;
+      const b177 = i0 * len_N;
+      let acc179 = 0;
       {
         let r1 = 0, r2 = 0, r3 = 0;
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          acc172 += t52[b170 + i1];
-          r1 += t52[b170 + i1 + 1];
-          r2 += t52[b170 + i1 + 2];
-          r3 += t52[b170 + i1 + 3];
+          acc179 += t53[b177 + i1];
+          r1 += t53[b177 + i1 + 1];
+          r2 += t53[b177 + i1 + 2];
+          r3 += t53[b177 + i1 + 3];
         }
-        for (const end = len_N; i1 < end; i1++) acc172 += t52[b170 + i1];
-        acc172 += r1 + r2 + r3;
+        for (const end = len_N; i1 < end; i1++) acc179 += t53[b177 + i1];
+        acc179 += r1 + r2 + r3;
       }
-      H[4352 + i0 * 68] += p171 * acc172;
+      H[4352 + i0 * 68] += p178 * acc179;
     }
   }
 }
@@ -1686,10 +1730,12 @@ function k_hess_b2_b2(s: State): void {
 /** Hessian block (b2, b2): 3 term(s), the terms without the batch */
 function k_hess_b2_b2_once(s: State): void {
   const H = s.hessian;
-  // hessian[i0, i0] += 0.002
+  const once_N = s.once_N;
+  // hessian[i0, i0] += 0.002·once_N
   {
+    const p180 = 0.002 * once_N;
     for (let i0 = 0; i0 < 3; i0++) {
-      H[4352 + i0 * 68] += 0.002;
+      H[4352 + i0 * 68] += p180;
     }
   }
 }
@@ -1699,757 +1745,757 @@ function k_hvp_W1(s: State): void {
   const d_X = s.d_X;
   const hvp = s.hvp;
   const t16 = s.t16;
-  const t22 = s.t22;
   const t23 = s.t23;
-  const t25 = s.t25;
+  const t24 = s.t24;
   const t26 = s.t26;
-  const t31 = s.t31;
+  const t27 = s.t27;
   const t32 = s.t32;
-  const t55 = s.t55;
-  const t57 = s.t57;
+  const t33 = s.t33;
+  const t56 = s.t56;
   const t58 = s.t58;
-  const t60 = s.t60;
+  const t59 = s.t59;
   const t61 = s.t61;
-  const t63 = s.t63;
+  const t62 = s.t62;
   const t64 = s.t64;
   const t65 = s.t65;
   const t66 = s.t66;
   const t67 = s.t67;
   const t68 = s.t68;
+  const t69 = s.t69;
   const v = s.v;
   const len_N = s.len_N;
   const off_N = s.off_N;
-  // hvp[i0, i1] += Σ_i2 -1·t16·t23[i2, i1]·X[i2, i0]·t25[i2]·t31[i1, i2]·t55[i2]
+  // hvp[i0, i1] += Σ_i2 -1·t16·t24[i2, i1]·X[i2, i0]·t26[i2]·t32[i1, i2]·t56[i2]
   {
-    const p177 = -t16[0];
+    const p185 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
-      const b175 = off_N * 4 + i0;
+      const b183 = off_N * 4 + i0;
       {
         let i1 = 0;
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b174_0 = i1;
-          const b176_0 = i1 * len_N;
-          const b174_1 = i1 + 1;
-          const b176_1 = (i1 + 1) * len_N;
-          const b174_2 = i1 + 2;
-          const b176_2 = (i1 + 2) * len_N;
-          const b174_3 = i1 + 3;
-          const b176_3 = (i1 + 3) * len_N;
-          let acc178_0 = 0, acc178_1 = 0, acc178_2 = 0, acc178_3 = 0;
+          const b182_0 = i1;
+          const b184_0 = i1 * len_N;
+          const b182_1 = i1 + 1;
+          const b184_1 = (i1 + 1) * len_N;
+          const b182_2 = i1 + 2;
+          const b184_2 = (i1 + 2) * len_N;
+          const b182_3 = i1 + 3;
+          const b184_3 = (i1 + 3) * len_N;
+          let acc186_0 = 0, acc186_1 = 0, acc186_2 = 0, acc186_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = d_X[b175 + i2 * 4];
-            const c1 = t25[i2];
-            const c2 = t55[i2];
-            acc178_0 += c0 * c1 * c2 * t23[b174_0 + i2 * 8] * t31[b176_0 + i2];
-            acc178_1 += c0 * c1 * c2 * t23[b174_1 + i2 * 8] * t31[b176_1 + i2];
-            acc178_2 += c0 * c1 * c2 * t23[b174_2 + i2 * 8] * t31[b176_2 + i2];
-            acc178_3 += c0 * c1 * c2 * t23[b174_3 + i2 * 8] * t31[b176_3 + i2];
+            const c0 = d_X[b183 + i2 * 4];
+            const c1 = t26[i2];
+            const c2 = t56[i2];
+            acc186_0 += c0 * c1 * c2 * t24[b182_0 + i2 * 8] * t32[b184_0 + i2];
+            acc186_1 += c0 * c1 * c2 * t24[b182_1 + i2 * 8] * t32[b184_1 + i2];
+            acc186_2 += c0 * c1 * c2 * t24[b182_2 + i2 * 8] * t32[b184_2 + i2];
+            acc186_3 += c0 * c1 * c2 * t24[b182_3 + i2 * 8] * t32[b184_3 + i2];
           }
-          hvp[i0 * 8 + i1] += p177 * acc178_0;
-          hvp[i0 * 8 + i1 + 1] += p177 * acc178_1;
-          hvp[i0 * 8 + i1 + 2] += p177 * acc178_2;
-          hvp[i0 * 8 + i1 + 3] += p177 * acc178_3;
+          hvp[i0 * 8 + i1] += p185 * acc186_0;
+          hvp[i0 * 8 + i1 + 1] += p185 * acc186_1;
+          hvp[i0 * 8 + i1 + 2] += p185 * acc186_2;
+          hvp[i0 * 8 + i1 + 3] += p185 * acc186_3;
         }
         for (const end = 8; i1 < end; i1++) {
-          const b174 = i1;
-          const b176 = i1 * len_N;
-          let acc178 = 0;
+          const b182 = i1;
+          const b184 = i1 * len_N;
+          let acc186 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc178 += t23[b174 + i2 * 8] * d_X[b175 + i2 * 4] * t25[i2] * t31[b176 + i2] * t55[i2];
-              r1 += t23[b174 + (i2 + 1) * 8] * d_X[b175 + (i2 + 1) * 4] * t25[i2 + 1] * t31[b176 + i2 + 1] * t55[i2 + 1];
-              r2 += t23[b174 + (i2 + 2) * 8] * d_X[b175 + (i2 + 2) * 4] * t25[i2 + 2] * t31[b176 + i2 + 2] * t55[i2 + 2];
-              r3 += t23[b174 + (i2 + 3) * 8] * d_X[b175 + (i2 + 3) * 4] * t25[i2 + 3] * t31[b176 + i2 + 3] * t55[i2 + 3];
+              acc186 += t24[b182 + i2 * 8] * d_X[b183 + i2 * 4] * t26[i2] * t32[b184 + i2] * t56[i2];
+              r1 += t24[b182 + (i2 + 1) * 8] * d_X[b183 + (i2 + 1) * 4] * t26[i2 + 1] * t32[b184 + i2 + 1] * t56[i2 + 1];
+              r2 += t24[b182 + (i2 + 2) * 8] * d_X[b183 + (i2 + 2) * 4] * t26[i2 + 2] * t32[b184 + i2 + 2] * t56[i2 + 2];
+              r3 += t24[b182 + (i2 + 3) * 8] * d_X[b183 + (i2 + 3) * 4] * t26[i2 + 3] * t32[b184 + i2 + 3] * t56[i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc178 += t23[b174 + i2 * 8] * d_X[b175 + i2 * 4] * t25[i2] * t31[b176 + i2] * t55[i2];
-            acc178 += r1 + r2 + r3;
+            for (const end = len_N; i2 < end; i2++) acc186 += t24[b182 + i2 * 8] * d_X[b183 + i2 * 4] * t26[i2] * t32[b184 + i2] * t56[i2];
+            acc186 += r1 + r2 + r3;
           }
-          hvp[i0 * 8 + i1] += p177 * acc178;
+          hvp[i0 * 8 + i1] += p185 * acc186;
         }
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 t16·t22[i2]·t23[i2, i1]·X[i2, i0]·t57[i1, i2]
+  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t24[i2, i1]·X[i2, i0]·t58[i1, i2]
   {
-    const p182 = t16[0];
+    const p190 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
-      const b180 = off_N * 4 + i0;
+      const b188 = off_N * 4 + i0;
       {
         let i1 = 0;
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b179_0 = i1;
-          const b181_0 = i1 * len_N;
-          const b179_1 = i1 + 1;
-          const b181_1 = (i1 + 1) * len_N;
-          const b179_2 = i1 + 2;
-          const b181_2 = (i1 + 2) * len_N;
-          const b179_3 = i1 + 3;
-          const b181_3 = (i1 + 3) * len_N;
-          let acc183_0 = 0, acc183_1 = 0, acc183_2 = 0, acc183_3 = 0;
+          const b187_0 = i1;
+          const b189_0 = i1 * len_N;
+          const b187_1 = i1 + 1;
+          const b189_1 = (i1 + 1) * len_N;
+          const b187_2 = i1 + 2;
+          const b189_2 = (i1 + 2) * len_N;
+          const b187_3 = i1 + 3;
+          const b189_3 = (i1 + 3) * len_N;
+          let acc191_0 = 0, acc191_1 = 0, acc191_2 = 0, acc191_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = t22[i2];
-            const c1 = d_X[b180 + i2 * 4];
-            acc183_0 += c0 * c1 * t23[b179_0 + i2 * 8] * t57[b181_0 + i2];
-            acc183_1 += c0 * c1 * t23[b179_1 + i2 * 8] * t57[b181_1 + i2];
-            acc183_2 += c0 * c1 * t23[b179_2 + i2 * 8] * t57[b181_2 + i2];
-            acc183_3 += c0 * c1 * t23[b179_3 + i2 * 8] * t57[b181_3 + i2];
+            const c0 = t23[i2];
+            const c1 = d_X[b188 + i2 * 4];
+            acc191_0 += c0 * c1 * t24[b187_0 + i2 * 8] * t58[b189_0 + i2];
+            acc191_1 += c0 * c1 * t24[b187_1 + i2 * 8] * t58[b189_1 + i2];
+            acc191_2 += c0 * c1 * t24[b187_2 + i2 * 8] * t58[b189_2 + i2];
+            acc191_3 += c0 * c1 * t24[b187_3 + i2 * 8] * t58[b189_3 + i2];
           }
-          hvp[i0 * 8 + i1] += p182 * acc183_0;
-          hvp[i0 * 8 + i1 + 1] += p182 * acc183_1;
-          hvp[i0 * 8 + i1 + 2] += p182 * acc183_2;
-          hvp[i0 * 8 + i1 + 3] += p182 * acc183_3;
+          hvp[i0 * 8 + i1] += p190 * acc191_0;
+          hvp[i0 * 8 + i1 + 1] += p190 * acc191_1;
+          hvp[i0 * 8 + i1 + 2] += p190 * acc191_2;
+          hvp[i0 * 8 + i1 + 3] += p190 * acc191_3;
         }
         for (const end = 8; i1 < end; i1++) {
-          const b179 = i1;
-          const b181 = i1 * len_N;
-          let acc183 = 0;
+          const b187 = i1;
+          const b189 = i1 * len_N;
+          let acc191 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc183 += t22[i2] * t23[b179 + i2 * 8] * d_X[b180 + i2 * 4] * t57[b181 + i2];
-              r1 += t22[i2 + 1] * t23[b179 + (i2 + 1) * 8] * d_X[b180 + (i2 + 1) * 4] * t57[b181 + i2 + 1];
-              r2 += t22[i2 + 2] * t23[b179 + (i2 + 2) * 8] * d_X[b180 + (i2 + 2) * 4] * t57[b181 + i2 + 2];
-              r3 += t22[i2 + 3] * t23[b179 + (i2 + 3) * 8] * d_X[b180 + (i2 + 3) * 4] * t57[b181 + i2 + 3];
+              acc191 += t23[i2] * t24[b187 + i2 * 8] * d_X[b188 + i2 * 4] * t58[b189 + i2];
+              r1 += t23[i2 + 1] * t24[b187 + (i2 + 1) * 8] * d_X[b188 + (i2 + 1) * 4] * t58[b189 + i2 + 1];
+              r2 += t23[i2 + 2] * t24[b187 + (i2 + 2) * 8] * d_X[b188 + (i2 + 2) * 4] * t58[b189 + i2 + 2];
+              r3 += t23[i2 + 3] * t24[b187 + (i2 + 3) * 8] * d_X[b188 + (i2 + 3) * 4] * t58[b189 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc183 += t22[i2] * t23[b179 + i2 * 8] * d_X[b180 + i2 * 4] * t57[b181 + i2];
-            acc183 += r1 + r2 + r3;
+            for (const end = len_N; i2 < end; i2++) acc191 += t23[i2] * t24[b187 + i2 * 8] * d_X[b188 + i2 * 4] * t58[b189 + i2];
+            acc191 += r1 + r2 + r3;
           }
-          hvp[i0 * 8 + i1] += p182 * acc183;
+          hvp[i0 * 8 + i1] += p190 * acc191;
         }
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 t16·t22[i2]·X[i2, i0]·t26[i2, i1]·t31[i1, i2]·t58[i1, i2]
+  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·X[i2, i0]·t27[i2, i1]·t32[i1, i2]·t59[i1, i2]
   {
-    const p188 = t16[0];
+    const p196 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
-      const b184 = off_N * 4 + i0;
+      const b192 = off_N * 4 + i0;
       {
         let i1 = 0;
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b185_0 = i1;
-          const b186_0 = i1 * len_N;
-          const b187_0 = i1 * len_N;
-          const b185_1 = i1 + 1;
-          const b186_1 = (i1 + 1) * len_N;
-          const b187_1 = (i1 + 1) * len_N;
-          const b185_2 = i1 + 2;
-          const b186_2 = (i1 + 2) * len_N;
-          const b187_2 = (i1 + 2) * len_N;
-          const b185_3 = i1 + 3;
-          const b186_3 = (i1 + 3) * len_N;
-          const b187_3 = (i1 + 3) * len_N;
-          let acc189_0 = 0, acc189_1 = 0, acc189_2 = 0, acc189_3 = 0;
+          const b193_0 = i1;
+          const b194_0 = i1 * len_N;
+          const b195_0 = i1 * len_N;
+          const b193_1 = i1 + 1;
+          const b194_1 = (i1 + 1) * len_N;
+          const b195_1 = (i1 + 1) * len_N;
+          const b193_2 = i1 + 2;
+          const b194_2 = (i1 + 2) * len_N;
+          const b195_2 = (i1 + 2) * len_N;
+          const b193_3 = i1 + 3;
+          const b194_3 = (i1 + 3) * len_N;
+          const b195_3 = (i1 + 3) * len_N;
+          let acc197_0 = 0, acc197_1 = 0, acc197_2 = 0, acc197_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = t22[i2];
-            const c1 = d_X[b184 + i2 * 4];
-            acc189_0 += c0 * c1 * t26[b185_0 + i2 * 8] * t31[b186_0 + i2] * t58[b187_0 + i2];
-            acc189_1 += c0 * c1 * t26[b185_1 + i2 * 8] * t31[b186_1 + i2] * t58[b187_1 + i2];
-            acc189_2 += c0 * c1 * t26[b185_2 + i2 * 8] * t31[b186_2 + i2] * t58[b187_2 + i2];
-            acc189_3 += c0 * c1 * t26[b185_3 + i2 * 8] * t31[b186_3 + i2] * t58[b187_3 + i2];
+            const c0 = t23[i2];
+            const c1 = d_X[b192 + i2 * 4];
+            acc197_0 += c0 * c1 * t27[b193_0 + i2 * 8] * t32[b194_0 + i2] * t59[b195_0 + i2];
+            acc197_1 += c0 * c1 * t27[b193_1 + i2 * 8] * t32[b194_1 + i2] * t59[b195_1 + i2];
+            acc197_2 += c0 * c1 * t27[b193_2 + i2 * 8] * t32[b194_2 + i2] * t59[b195_2 + i2];
+            acc197_3 += c0 * c1 * t27[b193_3 + i2 * 8] * t32[b194_3 + i2] * t59[b195_3 + i2];
           }
-          hvp[i0 * 8 + i1] += p188 * acc189_0;
-          hvp[i0 * 8 + i1 + 1] += p188 * acc189_1;
-          hvp[i0 * 8 + i1 + 2] += p188 * acc189_2;
-          hvp[i0 * 8 + i1 + 3] += p188 * acc189_3;
+          hvp[i0 * 8 + i1] += p196 * acc197_0;
+          hvp[i0 * 8 + i1 + 1] += p196 * acc197_1;
+          hvp[i0 * 8 + i1 + 2] += p196 * acc197_2;
+          hvp[i0 * 8 + i1 + 3] += p196 * acc197_3;
         }
         for (const end = 8; i1 < end; i1++) {
-          const b185 = i1;
-          const b186 = i1 * len_N;
-          const b187 = i1 * len_N;
-          let acc189 = 0;
+          const b193 = i1;
+          const b194 = i1 * len_N;
+          const b195 = i1 * len_N;
+          let acc197 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc189 += t22[i2] * d_X[b184 + i2 * 4] * t26[b185 + i2 * 8] * t31[b186 + i2] * t58[b187 + i2];
-              r1 += t22[i2 + 1] * d_X[b184 + (i2 + 1) * 4] * t26[b185 + (i2 + 1) * 8] * t31[b186 + i2 + 1] * t58[b187 + i2 + 1];
-              r2 += t22[i2 + 2] * d_X[b184 + (i2 + 2) * 4] * t26[b185 + (i2 + 2) * 8] * t31[b186 + i2 + 2] * t58[b187 + i2 + 2];
-              r3 += t22[i2 + 3] * d_X[b184 + (i2 + 3) * 4] * t26[b185 + (i2 + 3) * 8] * t31[b186 + i2 + 3] * t58[b187 + i2 + 3];
+              acc197 += t23[i2] * d_X[b192 + i2 * 4] * t27[b193 + i2 * 8] * t32[b194 + i2] * t59[b195 + i2];
+              r1 += t23[i2 + 1] * d_X[b192 + (i2 + 1) * 4] * t27[b193 + (i2 + 1) * 8] * t32[b194 + i2 + 1] * t59[b195 + i2 + 1];
+              r2 += t23[i2 + 2] * d_X[b192 + (i2 + 2) * 4] * t27[b193 + (i2 + 2) * 8] * t32[b194 + i2 + 2] * t59[b195 + i2 + 2];
+              r3 += t23[i2 + 3] * d_X[b192 + (i2 + 3) * 4] * t27[b193 + (i2 + 3) * 8] * t32[b194 + i2 + 3] * t59[b195 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc189 += t22[i2] * d_X[b184 + i2 * 4] * t26[b185 + i2 * 8] * t31[b186 + i2] * t58[b187 + i2];
-            acc189 += r1 + r2 + r3;
+            for (const end = len_N; i2 < end; i2++) acc197 += t23[i2] * d_X[b192 + i2 * 4] * t27[b193 + i2 * 8] * t32[b194 + i2] * t59[b195 + i2];
+            acc197 += r1 + r2 + r3;
           }
-          hvp[i0 * 8 + i1] += p188 * acc189;
+          hvp[i0 * 8 + i1] += p196 * acc197;
         }
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 -1·t16·X[i2, i0]·t26[i2, i1]·t32[i1, i2]·t58[i1, i2]
+  // hvp[i0, i1] += Σ_i2 -1·t16·X[i2, i0]·t27[i2, i1]·t33[i1, i2]·t59[i1, i2]
   {
-    const p194 = -t16[0];
+    const p202 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
-      const b190 = off_N * 4 + i0;
+      const b198 = off_N * 4 + i0;
       {
         let i1 = 0;
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b191_0 = i1;
-          const b192_0 = i1 * len_N;
-          const b193_0 = i1 * len_N;
-          const b191_1 = i1 + 1;
-          const b192_1 = (i1 + 1) * len_N;
-          const b193_1 = (i1 + 1) * len_N;
-          const b191_2 = i1 + 2;
-          const b192_2 = (i1 + 2) * len_N;
-          const b193_2 = (i1 + 2) * len_N;
-          const b191_3 = i1 + 3;
-          const b192_3 = (i1 + 3) * len_N;
-          const b193_3 = (i1 + 3) * len_N;
-          let acc195_0 = 0, acc195_1 = 0, acc195_2 = 0, acc195_3 = 0;
+          const b199_0 = i1;
+          const b200_0 = i1 * len_N;
+          const b201_0 = i1 * len_N;
+          const b199_1 = i1 + 1;
+          const b200_1 = (i1 + 1) * len_N;
+          const b201_1 = (i1 + 1) * len_N;
+          const b199_2 = i1 + 2;
+          const b200_2 = (i1 + 2) * len_N;
+          const b201_2 = (i1 + 2) * len_N;
+          const b199_3 = i1 + 3;
+          const b200_3 = (i1 + 3) * len_N;
+          const b201_3 = (i1 + 3) * len_N;
+          let acc203_0 = 0, acc203_1 = 0, acc203_2 = 0, acc203_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = d_X[b190 + i2 * 4];
-            acc195_0 += c0 * t26[b191_0 + i2 * 8] * t32[b192_0 + i2] * t58[b193_0 + i2];
-            acc195_1 += c0 * t26[b191_1 + i2 * 8] * t32[b192_1 + i2] * t58[b193_1 + i2];
-            acc195_2 += c0 * t26[b191_2 + i2 * 8] * t32[b192_2 + i2] * t58[b193_2 + i2];
-            acc195_3 += c0 * t26[b191_3 + i2 * 8] * t32[b192_3 + i2] * t58[b193_3 + i2];
+            const c0 = d_X[b198 + i2 * 4];
+            acc203_0 += c0 * t27[b199_0 + i2 * 8] * t33[b200_0 + i2] * t59[b201_0 + i2];
+            acc203_1 += c0 * t27[b199_1 + i2 * 8] * t33[b200_1 + i2] * t59[b201_1 + i2];
+            acc203_2 += c0 * t27[b199_2 + i2 * 8] * t33[b200_2 + i2] * t59[b201_2 + i2];
+            acc203_3 += c0 * t27[b199_3 + i2 * 8] * t33[b200_3 + i2] * t59[b201_3 + i2];
           }
-          hvp[i0 * 8 + i1] += p194 * acc195_0;
-          hvp[i0 * 8 + i1 + 1] += p194 * acc195_1;
-          hvp[i0 * 8 + i1 + 2] += p194 * acc195_2;
-          hvp[i0 * 8 + i1 + 3] += p194 * acc195_3;
+          hvp[i0 * 8 + i1] += p202 * acc203_0;
+          hvp[i0 * 8 + i1 + 1] += p202 * acc203_1;
+          hvp[i0 * 8 + i1 + 2] += p202 * acc203_2;
+          hvp[i0 * 8 + i1 + 3] += p202 * acc203_3;
         }
         for (const end = 8; i1 < end; i1++) {
-          const b191 = i1;
-          const b192 = i1 * len_N;
-          const b193 = i1 * len_N;
-          let acc195 = 0;
+          const b199 = i1;
+          const b200 = i1 * len_N;
+          const b201 = i1 * len_N;
+          let acc203 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc195 += d_X[b190 + i2 * 4] * t26[b191 + i2 * 8] * t32[b192 + i2] * t58[b193 + i2];
-              r1 += d_X[b190 + (i2 + 1) * 4] * t26[b191 + (i2 + 1) * 8] * t32[b192 + i2 + 1] * t58[b193 + i2 + 1];
-              r2 += d_X[b190 + (i2 + 2) * 4] * t26[b191 + (i2 + 2) * 8] * t32[b192 + i2 + 2] * t58[b193 + i2 + 2];
-              r3 += d_X[b190 + (i2 + 3) * 4] * t26[b191 + (i2 + 3) * 8] * t32[b192 + i2 + 3] * t58[b193 + i2 + 3];
+              acc203 += d_X[b198 + i2 * 4] * t27[b199 + i2 * 8] * t33[b200 + i2] * t59[b201 + i2];
+              r1 += d_X[b198 + (i2 + 1) * 4] * t27[b199 + (i2 + 1) * 8] * t33[b200 + i2 + 1] * t59[b201 + i2 + 1];
+              r2 += d_X[b198 + (i2 + 2) * 4] * t27[b199 + (i2 + 2) * 8] * t33[b200 + i2 + 2] * t59[b201 + i2 + 2];
+              r3 += d_X[b198 + (i2 + 3) * 4] * t27[b199 + (i2 + 3) * 8] * t33[b200 + i2 + 3] * t59[b201 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc195 += d_X[b190 + i2 * 4] * t26[b191 + i2 * 8] * t32[b192 + i2] * t58[b193 + i2];
-            acc195 += r1 + r2 + r3;
+            for (const end = len_N; i2 < end; i2++) acc203 += d_X[b198 + i2 * 4] * t27[b199 + i2 * 8] * t33[b200 + i2] * t59[b201 + i2];
+            acc203 += r1 + r2 + r3;
           }
-          hvp[i0 * 8 + i1] += p194 * acc195;
+          hvp[i0 * 8 + i1] += p202 * acc203;
         }
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 -1·t16·t23[i2, i1]·X[i2, i0]·t25[i2]·t31[i1, i2]·t60[i2]
+  // hvp[i0, i1] += Σ_i2 -1·t16·t24[i2, i1]·X[i2, i0]·t26[i2]·t32[i1, i2]·t61[i2]
   {
-    const p199 = -t16[0];
+    const p207 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
-      const b197 = off_N * 4 + i0;
+      const b205 = off_N * 4 + i0;
       {
         let i1 = 0;
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b196_0 = i1;
-          const b198_0 = i1 * len_N;
-          const b196_1 = i1 + 1;
-          const b198_1 = (i1 + 1) * len_N;
-          const b196_2 = i1 + 2;
-          const b198_2 = (i1 + 2) * len_N;
-          const b196_3 = i1 + 3;
-          const b198_3 = (i1 + 3) * len_N;
-          let acc200_0 = 0, acc200_1 = 0, acc200_2 = 0, acc200_3 = 0;
+          const b204_0 = i1;
+          const b206_0 = i1 * len_N;
+          const b204_1 = i1 + 1;
+          const b206_1 = (i1 + 1) * len_N;
+          const b204_2 = i1 + 2;
+          const b206_2 = (i1 + 2) * len_N;
+          const b204_3 = i1 + 3;
+          const b206_3 = (i1 + 3) * len_N;
+          let acc208_0 = 0, acc208_1 = 0, acc208_2 = 0, acc208_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = d_X[b197 + i2 * 4];
-            const c1 = t25[i2];
-            const c2 = t60[i2];
-            acc200_0 += c0 * c1 * c2 * t23[b196_0 + i2 * 8] * t31[b198_0 + i2];
-            acc200_1 += c0 * c1 * c2 * t23[b196_1 + i2 * 8] * t31[b198_1 + i2];
-            acc200_2 += c0 * c1 * c2 * t23[b196_2 + i2 * 8] * t31[b198_2 + i2];
-            acc200_3 += c0 * c1 * c2 * t23[b196_3 + i2 * 8] * t31[b198_3 + i2];
+            const c0 = d_X[b205 + i2 * 4];
+            const c1 = t26[i2];
+            const c2 = t61[i2];
+            acc208_0 += c0 * c1 * c2 * t24[b204_0 + i2 * 8] * t32[b206_0 + i2];
+            acc208_1 += c0 * c1 * c2 * t24[b204_1 + i2 * 8] * t32[b206_1 + i2];
+            acc208_2 += c0 * c1 * c2 * t24[b204_2 + i2 * 8] * t32[b206_2 + i2];
+            acc208_3 += c0 * c1 * c2 * t24[b204_3 + i2 * 8] * t32[b206_3 + i2];
           }
-          hvp[i0 * 8 + i1] += p199 * acc200_0;
-          hvp[i0 * 8 + i1 + 1] += p199 * acc200_1;
-          hvp[i0 * 8 + i1 + 2] += p199 * acc200_2;
-          hvp[i0 * 8 + i1 + 3] += p199 * acc200_3;
+          hvp[i0 * 8 + i1] += p207 * acc208_0;
+          hvp[i0 * 8 + i1 + 1] += p207 * acc208_1;
+          hvp[i0 * 8 + i1 + 2] += p207 * acc208_2;
+          hvp[i0 * 8 + i1 + 3] += p207 * acc208_3;
         }
         for (const end = 8; i1 < end; i1++) {
-          const b196 = i1;
-          const b198 = i1 * len_N;
-          let acc200 = 0;
+          const b204 = i1;
+          const b206 = i1 * len_N;
+          let acc208 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc200 += t23[b196 + i2 * 8] * d_X[b197 + i2 * 4] * t25[i2] * t31[b198 + i2] * t60[i2];
-              r1 += t23[b196 + (i2 + 1) * 8] * d_X[b197 + (i2 + 1) * 4] * t25[i2 + 1] * t31[b198 + i2 + 1] * t60[i2 + 1];
-              r2 += t23[b196 + (i2 + 2) * 8] * d_X[b197 + (i2 + 2) * 4] * t25[i2 + 2] * t31[b198 + i2 + 2] * t60[i2 + 2];
-              r3 += t23[b196 + (i2 + 3) * 8] * d_X[b197 + (i2 + 3) * 4] * t25[i2 + 3] * t31[b198 + i2 + 3] * t60[i2 + 3];
+              acc208 += t24[b204 + i2 * 8] * d_X[b205 + i2 * 4] * t26[i2] * t32[b206 + i2] * t61[i2];
+              r1 += t24[b204 + (i2 + 1) * 8] * d_X[b205 + (i2 + 1) * 4] * t26[i2 + 1] * t32[b206 + i2 + 1] * t61[i2 + 1];
+              r2 += t24[b204 + (i2 + 2) * 8] * d_X[b205 + (i2 + 2) * 4] * t26[i2 + 2] * t32[b206 + i2 + 2] * t61[i2 + 2];
+              r3 += t24[b204 + (i2 + 3) * 8] * d_X[b205 + (i2 + 3) * 4] * t26[i2 + 3] * t32[b206 + i2 + 3] * t61[i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc200 += t23[b196 + i2 * 8] * d_X[b197 + i2 * 4] * t25[i2] * t31[b198 + i2] * t60[i2];
-            acc200 += r1 + r2 + r3;
+            for (const end = len_N; i2 < end; i2++) acc208 += t24[b204 + i2 * 8] * d_X[b205 + i2 * 4] * t26[i2] * t32[b206 + i2] * t61[i2];
+            acc208 += r1 + r2 + r3;
           }
-          hvp[i0 * 8 + i1] += p199 * acc200;
+          hvp[i0 * 8 + i1] += p207 * acc208;
         }
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 t16·t22[i2]·t23[i2, i1]·X[i2, i0]·t61[i1, i2]
+  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t24[i2, i1]·X[i2, i0]·t62[i1, i2]
   {
-    const p204 = t16[0];
+    const p212 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
-      const b202 = off_N * 4 + i0;
+      const b210 = off_N * 4 + i0;
       {
         let i1 = 0;
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b201_0 = i1;
-          const b203_0 = i1 * len_N;
-          const b201_1 = i1 + 1;
-          const b203_1 = (i1 + 1) * len_N;
-          const b201_2 = i1 + 2;
-          const b203_2 = (i1 + 2) * len_N;
-          const b201_3 = i1 + 3;
-          const b203_3 = (i1 + 3) * len_N;
-          let acc205_0 = 0, acc205_1 = 0, acc205_2 = 0, acc205_3 = 0;
+          const b209_0 = i1;
+          const b211_0 = i1 * len_N;
+          const b209_1 = i1 + 1;
+          const b211_1 = (i1 + 1) * len_N;
+          const b209_2 = i1 + 2;
+          const b211_2 = (i1 + 2) * len_N;
+          const b209_3 = i1 + 3;
+          const b211_3 = (i1 + 3) * len_N;
+          let acc213_0 = 0, acc213_1 = 0, acc213_2 = 0, acc213_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = t22[i2];
-            const c1 = d_X[b202 + i2 * 4];
-            acc205_0 += c0 * c1 * t23[b201_0 + i2 * 8] * t61[b203_0 + i2];
-            acc205_1 += c0 * c1 * t23[b201_1 + i2 * 8] * t61[b203_1 + i2];
-            acc205_2 += c0 * c1 * t23[b201_2 + i2 * 8] * t61[b203_2 + i2];
-            acc205_3 += c0 * c1 * t23[b201_3 + i2 * 8] * t61[b203_3 + i2];
+            const c0 = t23[i2];
+            const c1 = d_X[b210 + i2 * 4];
+            acc213_0 += c0 * c1 * t24[b209_0 + i2 * 8] * t62[b211_0 + i2];
+            acc213_1 += c0 * c1 * t24[b209_1 + i2 * 8] * t62[b211_1 + i2];
+            acc213_2 += c0 * c1 * t24[b209_2 + i2 * 8] * t62[b211_2 + i2];
+            acc213_3 += c0 * c1 * t24[b209_3 + i2 * 8] * t62[b211_3 + i2];
           }
-          hvp[i0 * 8 + i1] += p204 * acc205_0;
-          hvp[i0 * 8 + i1 + 1] += p204 * acc205_1;
-          hvp[i0 * 8 + i1 + 2] += p204 * acc205_2;
-          hvp[i0 * 8 + i1 + 3] += p204 * acc205_3;
+          hvp[i0 * 8 + i1] += p212 * acc213_0;
+          hvp[i0 * 8 + i1 + 1] += p212 * acc213_1;
+          hvp[i0 * 8 + i1 + 2] += p212 * acc213_2;
+          hvp[i0 * 8 + i1 + 3] += p212 * acc213_3;
         }
         for (const end = 8; i1 < end; i1++) {
-          const b201 = i1;
-          const b203 = i1 * len_N;
-          let acc205 = 0;
+          const b209 = i1;
+          const b211 = i1 * len_N;
+          let acc213 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc205 += t22[i2] * t23[b201 + i2 * 8] * d_X[b202 + i2 * 4] * t61[b203 + i2];
-              r1 += t22[i2 + 1] * t23[b201 + (i2 + 1) * 8] * d_X[b202 + (i2 + 1) * 4] * t61[b203 + i2 + 1];
-              r2 += t22[i2 + 2] * t23[b201 + (i2 + 2) * 8] * d_X[b202 + (i2 + 2) * 4] * t61[b203 + i2 + 2];
-              r3 += t22[i2 + 3] * t23[b201 + (i2 + 3) * 8] * d_X[b202 + (i2 + 3) * 4] * t61[b203 + i2 + 3];
+              acc213 += t23[i2] * t24[b209 + i2 * 8] * d_X[b210 + i2 * 4] * t62[b211 + i2];
+              r1 += t23[i2 + 1] * t24[b209 + (i2 + 1) * 8] * d_X[b210 + (i2 + 1) * 4] * t62[b211 + i2 + 1];
+              r2 += t23[i2 + 2] * t24[b209 + (i2 + 2) * 8] * d_X[b210 + (i2 + 2) * 4] * t62[b211 + i2 + 2];
+              r3 += t23[i2 + 3] * t24[b209 + (i2 + 3) * 8] * d_X[b210 + (i2 + 3) * 4] * t62[b211 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc205 += t22[i2] * t23[b201 + i2 * 8] * d_X[b202 + i2 * 4] * t61[b203 + i2];
-            acc205 += r1 + r2 + r3;
+            for (const end = len_N; i2 < end; i2++) acc213 += t23[i2] * t24[b209 + i2 * 8] * d_X[b210 + i2 * 4] * t62[b211 + i2];
+            acc213 += r1 + r2 + r3;
           }
-          hvp[i0 * 8 + i1] += p204 * acc205;
+          hvp[i0 * 8 + i1] += p212 * acc213;
         }
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 t16·t22[i2]·X[i2, i0]·t26[i2, i1]·v[b1][i1]·t31[i1, i2]
+  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·X[i2, i0]·t27[i2, i1]·v[b1][i1]·t32[i1, i2]
   {
-    const p209 = t16[0];
+    const p217 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
-      const b206 = off_N * 4 + i0;
+      const b214 = off_N * 4 + i0;
       {
         let i1 = 0;
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b207_0 = i1;
-          const b208_0 = i1 * len_N;
-          const p210_0 = p209 * v[32 + i1];
-          const b207_1 = i1 + 1;
-          const b208_1 = (i1 + 1) * len_N;
-          const p210_1 = p209 * v[32 + i1 + 1];
-          const b207_2 = i1 + 2;
-          const b208_2 = (i1 + 2) * len_N;
-          const p210_2 = p209 * v[32 + i1 + 2];
-          const b207_3 = i1 + 3;
-          const b208_3 = (i1 + 3) * len_N;
-          const p210_3 = p209 * v[32 + i1 + 3];
-          let acc211_0 = 0, acc211_1 = 0, acc211_2 = 0, acc211_3 = 0;
+          const b215_0 = i1;
+          const b216_0 = i1 * len_N;
+          const p218_0 = p217 * v[32 + i1];
+          const b215_1 = i1 + 1;
+          const b216_1 = (i1 + 1) * len_N;
+          const p218_1 = p217 * v[32 + i1 + 1];
+          const b215_2 = i1 + 2;
+          const b216_2 = (i1 + 2) * len_N;
+          const p218_2 = p217 * v[32 + i1 + 2];
+          const b215_3 = i1 + 3;
+          const b216_3 = (i1 + 3) * len_N;
+          const p218_3 = p217 * v[32 + i1 + 3];
+          let acc219_0 = 0, acc219_1 = 0, acc219_2 = 0, acc219_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = t22[i2];
-            const c1 = d_X[b206 + i2 * 4];
-            acc211_0 += c0 * c1 * t26[b207_0 + i2 * 8] * t31[b208_0 + i2];
-            acc211_1 += c0 * c1 * t26[b207_1 + i2 * 8] * t31[b208_1 + i2];
-            acc211_2 += c0 * c1 * t26[b207_2 + i2 * 8] * t31[b208_2 + i2];
-            acc211_3 += c0 * c1 * t26[b207_3 + i2 * 8] * t31[b208_3 + i2];
+            const c0 = t23[i2];
+            const c1 = d_X[b214 + i2 * 4];
+            acc219_0 += c0 * c1 * t27[b215_0 + i2 * 8] * t32[b216_0 + i2];
+            acc219_1 += c0 * c1 * t27[b215_1 + i2 * 8] * t32[b216_1 + i2];
+            acc219_2 += c0 * c1 * t27[b215_2 + i2 * 8] * t32[b216_2 + i2];
+            acc219_3 += c0 * c1 * t27[b215_3 + i2 * 8] * t32[b216_3 + i2];
           }
-          hvp[i0 * 8 + i1] += p210_0 * acc211_0;
-          hvp[i0 * 8 + i1 + 1] += p210_1 * acc211_1;
-          hvp[i0 * 8 + i1 + 2] += p210_2 * acc211_2;
-          hvp[i0 * 8 + i1 + 3] += p210_3 * acc211_3;
+          hvp[i0 * 8 + i1] += p218_0 * acc219_0;
+          hvp[i0 * 8 + i1 + 1] += p218_1 * acc219_1;
+          hvp[i0 * 8 + i1 + 2] += p218_2 * acc219_2;
+          hvp[i0 * 8 + i1 + 3] += p218_3 * acc219_3;
         }
         for (const end = 8; i1 < end; i1++) {
-          const b207 = i1;
-          const b208 = i1 * len_N;
-          const p210 = p209 * v[32 + i1];
-          let acc211 = 0;
+          const b215 = i1;
+          const b216 = i1 * len_N;
+          const p218 = p217 * v[32 + i1];
+          let acc219 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc211 += t22[i2] * d_X[b206 + i2 * 4] * t26[b207 + i2 * 8] * t31[b208 + i2];
-              r1 += t22[i2 + 1] * d_X[b206 + (i2 + 1) * 4] * t26[b207 + (i2 + 1) * 8] * t31[b208 + i2 + 1];
-              r2 += t22[i2 + 2] * d_X[b206 + (i2 + 2) * 4] * t26[b207 + (i2 + 2) * 8] * t31[b208 + i2 + 2];
-              r3 += t22[i2 + 3] * d_X[b206 + (i2 + 3) * 4] * t26[b207 + (i2 + 3) * 8] * t31[b208 + i2 + 3];
+              acc219 += t23[i2] * d_X[b214 + i2 * 4] * t27[b215 + i2 * 8] * t32[b216 + i2];
+              r1 += t23[i2 + 1] * d_X[b214 + (i2 + 1) * 4] * t27[b215 + (i2 + 1) * 8] * t32[b216 + i2 + 1];
+              r2 += t23[i2 + 2] * d_X[b214 + (i2 + 2) * 4] * t27[b215 + (i2 + 2) * 8] * t32[b216 + i2 + 2];
+              r3 += t23[i2 + 3] * d_X[b214 + (i2 + 3) * 4] * t27[b215 + (i2 + 3) * 8] * t32[b216 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc211 += t22[i2] * d_X[b206 + i2 * 4] * t26[b207 + i2 * 8] * t31[b208 + i2];
-            acc211 += r1 + r2 + r3;
+            for (const end = len_N; i2 < end; i2++) acc219 += t23[i2] * d_X[b214 + i2 * 4] * t27[b215 + i2 * 8] * t32[b216 + i2];
+            acc219 += r1 + r2 + r3;
           }
-          hvp[i0 * 8 + i1] += p210 * acc211;
+          hvp[i0 * 8 + i1] += p218 * acc219;
         }
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 -1·t16·X[i2, i0]·t26[i2, i1]·v[b1][i1]·t32[i1, i2]
+  // hvp[i0, i1] += Σ_i2 -1·t16·X[i2, i0]·t27[i2, i1]·v[b1][i1]·t33[i1, i2]
   {
-    const p215 = -t16[0];
+    const p223 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
-      const b212 = off_N * 4 + i0;
+      const b220 = off_N * 4 + i0;
       {
         let i1 = 0;
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b213_0 = i1;
-          const b214_0 = i1 * len_N;
-          const p216_0 = p215 * v[32 + i1];
-          const b213_1 = i1 + 1;
-          const b214_1 = (i1 + 1) * len_N;
-          const p216_1 = p215 * v[32 + i1 + 1];
-          const b213_2 = i1 + 2;
-          const b214_2 = (i1 + 2) * len_N;
-          const p216_2 = p215 * v[32 + i1 + 2];
-          const b213_3 = i1 + 3;
-          const b214_3 = (i1 + 3) * len_N;
-          const p216_3 = p215 * v[32 + i1 + 3];
-          let acc217_0 = 0, acc217_1 = 0, acc217_2 = 0, acc217_3 = 0;
+          const b221_0 = i1;
+          const b222_0 = i1 * len_N;
+          const p224_0 = p223 * v[32 + i1];
+          const b221_1 = i1 + 1;
+          const b222_1 = (i1 + 1) * len_N;
+          const p224_1 = p223 * v[32 + i1 + 1];
+          const b221_2 = i1 + 2;
+          const b222_2 = (i1 + 2) * len_N;
+          const p224_2 = p223 * v[32 + i1 + 2];
+          const b221_3 = i1 + 3;
+          const b222_3 = (i1 + 3) * len_N;
+          const p224_3 = p223 * v[32 + i1 + 3];
+          let acc225_0 = 0, acc225_1 = 0, acc225_2 = 0, acc225_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = d_X[b212 + i2 * 4];
-            acc217_0 += c0 * t26[b213_0 + i2 * 8] * t32[b214_0 + i2];
-            acc217_1 += c0 * t26[b213_1 + i2 * 8] * t32[b214_1 + i2];
-            acc217_2 += c0 * t26[b213_2 + i2 * 8] * t32[b214_2 + i2];
-            acc217_3 += c0 * t26[b213_3 + i2 * 8] * t32[b214_3 + i2];
+            const c0 = d_X[b220 + i2 * 4];
+            acc225_0 += c0 * t27[b221_0 + i2 * 8] * t33[b222_0 + i2];
+            acc225_1 += c0 * t27[b221_1 + i2 * 8] * t33[b222_1 + i2];
+            acc225_2 += c0 * t27[b221_2 + i2 * 8] * t33[b222_2 + i2];
+            acc225_3 += c0 * t27[b221_3 + i2 * 8] * t33[b222_3 + i2];
           }
-          hvp[i0 * 8 + i1] += p216_0 * acc217_0;
-          hvp[i0 * 8 + i1 + 1] += p216_1 * acc217_1;
-          hvp[i0 * 8 + i1 + 2] += p216_2 * acc217_2;
-          hvp[i0 * 8 + i1 + 3] += p216_3 * acc217_3;
+          hvp[i0 * 8 + i1] += p224_0 * acc225_0;
+          hvp[i0 * 8 + i1 + 1] += p224_1 * acc225_1;
+          hvp[i0 * 8 + i1 + 2] += p224_2 * acc225_2;
+          hvp[i0 * 8 + i1 + 3] += p224_3 * acc225_3;
         }
         for (const end = 8; i1 < end; i1++) {
-          const b213 = i1;
-          const b214 = i1 * len_N;
-          const p216 = p215 * v[32 + i1];
-          let acc217 = 0;
+          const b221 = i1;
+          const b222 = i1 * len_N;
+          const p224 = p223 * v[32 + i1];
+          let acc225 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc217 += d_X[b212 + i2 * 4] * t26[b213 + i2 * 8] * t32[b214 + i2];
-              r1 += d_X[b212 + (i2 + 1) * 4] * t26[b213 + (i2 + 1) * 8] * t32[b214 + i2 + 1];
-              r2 += d_X[b212 + (i2 + 2) * 4] * t26[b213 + (i2 + 2) * 8] * t32[b214 + i2 + 2];
-              r3 += d_X[b212 + (i2 + 3) * 4] * t26[b213 + (i2 + 3) * 8] * t32[b214 + i2 + 3];
+              acc225 += d_X[b220 + i2 * 4] * t27[b221 + i2 * 8] * t33[b222 + i2];
+              r1 += d_X[b220 + (i2 + 1) * 4] * t27[b221 + (i2 + 1) * 8] * t33[b222 + i2 + 1];
+              r2 += d_X[b220 + (i2 + 2) * 4] * t27[b221 + (i2 + 2) * 8] * t33[b222 + i2 + 2];
+              r3 += d_X[b220 + (i2 + 3) * 4] * t27[b221 + (i2 + 3) * 8] * t33[b222 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc217 += d_X[b212 + i2 * 4] * t26[b213 + i2 * 8] * t32[b214 + i2];
-            acc217 += r1 + r2 + r3;
+            for (const end = len_N; i2 < end; i2++) acc225 += d_X[b220 + i2 * 4] * t27[b221 + i2 * 8] * t33[b222 + i2];
+            acc225 += r1 + r2 + r3;
           }
-          hvp[i0 * 8 + i1] += p216 * acc217;
+          hvp[i0 * 8 + i1] += p224 * acc225;
         }
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 -1·t16·t23[i2, i1]·X[i2, i0]·t25[i2]·t31[i1, i2]·t63[i2]
+  // hvp[i0, i1] += Σ_i2 -1·t16·t24[i2, i1]·X[i2, i0]·t26[i2]·t32[i1, i2]·t64[i2]
   {
-    const p221 = -t16[0];
+    const p229 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
-      const b219 = off_N * 4 + i0;
+      const b227 = off_N * 4 + i0;
       {
         let i1 = 0;
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b218_0 = i1;
-          const b220_0 = i1 * len_N;
-          const b218_1 = i1 + 1;
-          const b220_1 = (i1 + 1) * len_N;
-          const b218_2 = i1 + 2;
-          const b220_2 = (i1 + 2) * len_N;
-          const b218_3 = i1 + 3;
-          const b220_3 = (i1 + 3) * len_N;
-          let acc222_0 = 0, acc222_1 = 0, acc222_2 = 0, acc222_3 = 0;
+          const b226_0 = i1;
+          const b228_0 = i1 * len_N;
+          const b226_1 = i1 + 1;
+          const b228_1 = (i1 + 1) * len_N;
+          const b226_2 = i1 + 2;
+          const b228_2 = (i1 + 2) * len_N;
+          const b226_3 = i1 + 3;
+          const b228_3 = (i1 + 3) * len_N;
+          let acc230_0 = 0, acc230_1 = 0, acc230_2 = 0, acc230_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = d_X[b219 + i2 * 4];
-            const c1 = t25[i2];
-            const c2 = t63[i2];
-            acc222_0 += c0 * c1 * c2 * t23[b218_0 + i2 * 8] * t31[b220_0 + i2];
-            acc222_1 += c0 * c1 * c2 * t23[b218_1 + i2 * 8] * t31[b220_1 + i2];
-            acc222_2 += c0 * c1 * c2 * t23[b218_2 + i2 * 8] * t31[b220_2 + i2];
-            acc222_3 += c0 * c1 * c2 * t23[b218_3 + i2 * 8] * t31[b220_3 + i2];
+            const c0 = d_X[b227 + i2 * 4];
+            const c1 = t26[i2];
+            const c2 = t64[i2];
+            acc230_0 += c0 * c1 * c2 * t24[b226_0 + i2 * 8] * t32[b228_0 + i2];
+            acc230_1 += c0 * c1 * c2 * t24[b226_1 + i2 * 8] * t32[b228_1 + i2];
+            acc230_2 += c0 * c1 * c2 * t24[b226_2 + i2 * 8] * t32[b228_2 + i2];
+            acc230_3 += c0 * c1 * c2 * t24[b226_3 + i2 * 8] * t32[b228_3 + i2];
           }
-          hvp[i0 * 8 + i1] += p221 * acc222_0;
-          hvp[i0 * 8 + i1 + 1] += p221 * acc222_1;
-          hvp[i0 * 8 + i1 + 2] += p221 * acc222_2;
-          hvp[i0 * 8 + i1 + 3] += p221 * acc222_3;
+          hvp[i0 * 8 + i1] += p229 * acc230_0;
+          hvp[i0 * 8 + i1 + 1] += p229 * acc230_1;
+          hvp[i0 * 8 + i1 + 2] += p229 * acc230_2;
+          hvp[i0 * 8 + i1 + 3] += p229 * acc230_3;
         }
         for (const end = 8; i1 < end; i1++) {
-          const b218 = i1;
-          const b220 = i1 * len_N;
-          let acc222 = 0;
+          const b226 = i1;
+          const b228 = i1 * len_N;
+          let acc230 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc222 += t23[b218 + i2 * 8] * d_X[b219 + i2 * 4] * t25[i2] * t31[b220 + i2] * t63[i2];
-              r1 += t23[b218 + (i2 + 1) * 8] * d_X[b219 + (i2 + 1) * 4] * t25[i2 + 1] * t31[b220 + i2 + 1] * t63[i2 + 1];
-              r2 += t23[b218 + (i2 + 2) * 8] * d_X[b219 + (i2 + 2) * 4] * t25[i2 + 2] * t31[b220 + i2 + 2] * t63[i2 + 2];
-              r3 += t23[b218 + (i2 + 3) * 8] * d_X[b219 + (i2 + 3) * 4] * t25[i2 + 3] * t31[b220 + i2 + 3] * t63[i2 + 3];
+              acc230 += t24[b226 + i2 * 8] * d_X[b227 + i2 * 4] * t26[i2] * t32[b228 + i2] * t64[i2];
+              r1 += t24[b226 + (i2 + 1) * 8] * d_X[b227 + (i2 + 1) * 4] * t26[i2 + 1] * t32[b228 + i2 + 1] * t64[i2 + 1];
+              r2 += t24[b226 + (i2 + 2) * 8] * d_X[b227 + (i2 + 2) * 4] * t26[i2 + 2] * t32[b228 + i2 + 2] * t64[i2 + 2];
+              r3 += t24[b226 + (i2 + 3) * 8] * d_X[b227 + (i2 + 3) * 4] * t26[i2 + 3] * t32[b228 + i2 + 3] * t64[i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc222 += t23[b218 + i2 * 8] * d_X[b219 + i2 * 4] * t25[i2] * t31[b220 + i2] * t63[i2];
-            acc222 += r1 + r2 + r3;
+            for (const end = len_N; i2 < end; i2++) acc230 += t24[b226 + i2 * 8] * d_X[b227 + i2 * 4] * t26[i2] * t32[b228 + i2] * t64[i2];
+            acc230 += r1 + r2 + r3;
           }
-          hvp[i0 * 8 + i1] += p221 * acc222;
+          hvp[i0 * 8 + i1] += p229 * acc230;
         }
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 t16·t22[i2]·t23[i2, i1]·X[i2, i0]·t64[i1, i2]
+  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t24[i2, i1]·X[i2, i0]·t65[i1, i2]
   {
-    const p226 = t16[0];
+    const p234 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
-      const b224 = off_N * 4 + i0;
+      const b232 = off_N * 4 + i0;
       {
         let i1 = 0;
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b223_0 = i1;
-          const b225_0 = i1 * len_N;
-          const b223_1 = i1 + 1;
-          const b225_1 = (i1 + 1) * len_N;
-          const b223_2 = i1 + 2;
-          const b225_2 = (i1 + 2) * len_N;
-          const b223_3 = i1 + 3;
-          const b225_3 = (i1 + 3) * len_N;
-          let acc227_0 = 0, acc227_1 = 0, acc227_2 = 0, acc227_3 = 0;
+          const b231_0 = i1;
+          const b233_0 = i1 * len_N;
+          const b231_1 = i1 + 1;
+          const b233_1 = (i1 + 1) * len_N;
+          const b231_2 = i1 + 2;
+          const b233_2 = (i1 + 2) * len_N;
+          const b231_3 = i1 + 3;
+          const b233_3 = (i1 + 3) * len_N;
+          let acc235_0 = 0, acc235_1 = 0, acc235_2 = 0, acc235_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = t22[i2];
-            const c1 = d_X[b224 + i2 * 4];
-            acc227_0 += c0 * c1 * t23[b223_0 + i2 * 8] * t64[b225_0 + i2];
-            acc227_1 += c0 * c1 * t23[b223_1 + i2 * 8] * t64[b225_1 + i2];
-            acc227_2 += c0 * c1 * t23[b223_2 + i2 * 8] * t64[b225_2 + i2];
-            acc227_3 += c0 * c1 * t23[b223_3 + i2 * 8] * t64[b225_3 + i2];
+            const c0 = t23[i2];
+            const c1 = d_X[b232 + i2 * 4];
+            acc235_0 += c0 * c1 * t24[b231_0 + i2 * 8] * t65[b233_0 + i2];
+            acc235_1 += c0 * c1 * t24[b231_1 + i2 * 8] * t65[b233_1 + i2];
+            acc235_2 += c0 * c1 * t24[b231_2 + i2 * 8] * t65[b233_2 + i2];
+            acc235_3 += c0 * c1 * t24[b231_3 + i2 * 8] * t65[b233_3 + i2];
           }
-          hvp[i0 * 8 + i1] += p226 * acc227_0;
-          hvp[i0 * 8 + i1 + 1] += p226 * acc227_1;
-          hvp[i0 * 8 + i1 + 2] += p226 * acc227_2;
-          hvp[i0 * 8 + i1 + 3] += p226 * acc227_3;
+          hvp[i0 * 8 + i1] += p234 * acc235_0;
+          hvp[i0 * 8 + i1 + 1] += p234 * acc235_1;
+          hvp[i0 * 8 + i1 + 2] += p234 * acc235_2;
+          hvp[i0 * 8 + i1 + 3] += p234 * acc235_3;
         }
         for (const end = 8; i1 < end; i1++) {
-          const b223 = i1;
-          const b225 = i1 * len_N;
-          let acc227 = 0;
+          const b231 = i1;
+          const b233 = i1 * len_N;
+          let acc235 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc227 += t22[i2] * t23[b223 + i2 * 8] * d_X[b224 + i2 * 4] * t64[b225 + i2];
-              r1 += t22[i2 + 1] * t23[b223 + (i2 + 1) * 8] * d_X[b224 + (i2 + 1) * 4] * t64[b225 + i2 + 1];
-              r2 += t22[i2 + 2] * t23[b223 + (i2 + 2) * 8] * d_X[b224 + (i2 + 2) * 4] * t64[b225 + i2 + 2];
-              r3 += t22[i2 + 3] * t23[b223 + (i2 + 3) * 8] * d_X[b224 + (i2 + 3) * 4] * t64[b225 + i2 + 3];
+              acc235 += t23[i2] * t24[b231 + i2 * 8] * d_X[b232 + i2 * 4] * t65[b233 + i2];
+              r1 += t23[i2 + 1] * t24[b231 + (i2 + 1) * 8] * d_X[b232 + (i2 + 1) * 4] * t65[b233 + i2 + 1];
+              r2 += t23[i2 + 2] * t24[b231 + (i2 + 2) * 8] * d_X[b232 + (i2 + 2) * 4] * t65[b233 + i2 + 2];
+              r3 += t23[i2 + 3] * t24[b231 + (i2 + 3) * 8] * d_X[b232 + (i2 + 3) * 4] * t65[b233 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc227 += t22[i2] * t23[b223 + i2 * 8] * d_X[b224 + i2 * 4] * t64[b225 + i2];
-            acc227 += r1 + r2 + r3;
+            for (const end = len_N; i2 < end; i2++) acc235 += t23[i2] * t24[b231 + i2 * 8] * d_X[b232 + i2 * 4] * t65[b233 + i2];
+            acc235 += r1 + r2 + r3;
           }
-          hvp[i0 * 8 + i1] += p226 * acc227;
+          hvp[i0 * 8 + i1] += p234 * acc235;
         }
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 t16·t22[i2]·t23[i2, i1]·X[i2, i0]·t65[i1, i2]
+  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t24[i2, i1]·X[i2, i0]·t66[i1, i2]
   {
-    const p231 = t16[0];
+    const p239 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
-      const b229 = off_N * 4 + i0;
+      const b237 = off_N * 4 + i0;
       {
         let i1 = 0;
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b228_0 = i1;
-          const b230_0 = i1 * len_N;
-          const b228_1 = i1 + 1;
-          const b230_1 = (i1 + 1) * len_N;
-          const b228_2 = i1 + 2;
-          const b230_2 = (i1 + 2) * len_N;
-          const b228_3 = i1 + 3;
-          const b230_3 = (i1 + 3) * len_N;
-          let acc232_0 = 0, acc232_1 = 0, acc232_2 = 0, acc232_3 = 0;
+          const b236_0 = i1;
+          const b238_0 = i1 * len_N;
+          const b236_1 = i1 + 1;
+          const b238_1 = (i1 + 1) * len_N;
+          const b236_2 = i1 + 2;
+          const b238_2 = (i1 + 2) * len_N;
+          const b236_3 = i1 + 3;
+          const b238_3 = (i1 + 3) * len_N;
+          let acc240_0 = 0, acc240_1 = 0, acc240_2 = 0, acc240_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = t22[i2];
-            const c1 = d_X[b229 + i2 * 4];
-            acc232_0 += c0 * c1 * t23[b228_0 + i2 * 8] * t65[b230_0 + i2];
-            acc232_1 += c0 * c1 * t23[b228_1 + i2 * 8] * t65[b230_1 + i2];
-            acc232_2 += c0 * c1 * t23[b228_2 + i2 * 8] * t65[b230_2 + i2];
-            acc232_3 += c0 * c1 * t23[b228_3 + i2 * 8] * t65[b230_3 + i2];
+            const c0 = t23[i2];
+            const c1 = d_X[b237 + i2 * 4];
+            acc240_0 += c0 * c1 * t24[b236_0 + i2 * 8] * t66[b238_0 + i2];
+            acc240_1 += c0 * c1 * t24[b236_1 + i2 * 8] * t66[b238_1 + i2];
+            acc240_2 += c0 * c1 * t24[b236_2 + i2 * 8] * t66[b238_2 + i2];
+            acc240_3 += c0 * c1 * t24[b236_3 + i2 * 8] * t66[b238_3 + i2];
           }
-          hvp[i0 * 8 + i1] += p231 * acc232_0;
-          hvp[i0 * 8 + i1 + 1] += p231 * acc232_1;
-          hvp[i0 * 8 + i1 + 2] += p231 * acc232_2;
-          hvp[i0 * 8 + i1 + 3] += p231 * acc232_3;
+          hvp[i0 * 8 + i1] += p239 * acc240_0;
+          hvp[i0 * 8 + i1 + 1] += p239 * acc240_1;
+          hvp[i0 * 8 + i1 + 2] += p239 * acc240_2;
+          hvp[i0 * 8 + i1 + 3] += p239 * acc240_3;
         }
         for (const end = 8; i1 < end; i1++) {
-          const b228 = i1;
-          const b230 = i1 * len_N;
-          let acc232 = 0;
+          const b236 = i1;
+          const b238 = i1 * len_N;
+          let acc240 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc232 += t22[i2] * t23[b228 + i2 * 8] * d_X[b229 + i2 * 4] * t65[b230 + i2];
-              r1 += t22[i2 + 1] * t23[b228 + (i2 + 1) * 8] * d_X[b229 + (i2 + 1) * 4] * t65[b230 + i2 + 1];
-              r2 += t22[i2 + 2] * t23[b228 + (i2 + 2) * 8] * d_X[b229 + (i2 + 2) * 4] * t65[b230 + i2 + 2];
-              r3 += t22[i2 + 3] * t23[b228 + (i2 + 3) * 8] * d_X[b229 + (i2 + 3) * 4] * t65[b230 + i2 + 3];
+              acc240 += t23[i2] * t24[b236 + i2 * 8] * d_X[b237 + i2 * 4] * t66[b238 + i2];
+              r1 += t23[i2 + 1] * t24[b236 + (i2 + 1) * 8] * d_X[b237 + (i2 + 1) * 4] * t66[b238 + i2 + 1];
+              r2 += t23[i2 + 2] * t24[b236 + (i2 + 2) * 8] * d_X[b237 + (i2 + 2) * 4] * t66[b238 + i2 + 2];
+              r3 += t23[i2 + 3] * t24[b236 + (i2 + 3) * 8] * d_X[b237 + (i2 + 3) * 4] * t66[b238 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc232 += t22[i2] * t23[b228 + i2 * 8] * d_X[b229 + i2 * 4] * t65[b230 + i2];
-            acc232 += r1 + r2 + r3;
+            for (const end = len_N; i2 < end; i2++) acc240 += t23[i2] * t24[b236 + i2 * 8] * d_X[b237 + i2 * 4] * t66[b238 + i2];
+            acc240 += r1 + r2 + r3;
           }
-          hvp[i0 * 8 + i1] += p231 * acc232;
+          hvp[i0 * 8 + i1] += p239 * acc240;
         }
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 -1·t16·t23[i2, i1]·X[i2, i0]·t66[i1, i2]
+  // hvp[i0, i1] += Σ_i2 -1·t16·t24[i2, i1]·X[i2, i0]·t67[i1, i2]
   {
-    const p236 = -t16[0];
+    const p244 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
-      const b234 = off_N * 4 + i0;
+      const b242 = off_N * 4 + i0;
       {
         let i1 = 0;
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b233_0 = i1;
-          const b235_0 = i1 * len_N;
-          const b233_1 = i1 + 1;
-          const b235_1 = (i1 + 1) * len_N;
-          const b233_2 = i1 + 2;
-          const b235_2 = (i1 + 2) * len_N;
-          const b233_3 = i1 + 3;
-          const b235_3 = (i1 + 3) * len_N;
-          let acc237_0 = 0, acc237_1 = 0, acc237_2 = 0, acc237_3 = 0;
+          const b241_0 = i1;
+          const b243_0 = i1 * len_N;
+          const b241_1 = i1 + 1;
+          const b243_1 = (i1 + 1) * len_N;
+          const b241_2 = i1 + 2;
+          const b243_2 = (i1 + 2) * len_N;
+          const b241_3 = i1 + 3;
+          const b243_3 = (i1 + 3) * len_N;
+          let acc245_0 = 0, acc245_1 = 0, acc245_2 = 0, acc245_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = d_X[b234 + i2 * 4];
-            acc237_0 += c0 * t23[b233_0 + i2 * 8] * t66[b235_0 + i2];
-            acc237_1 += c0 * t23[b233_1 + i2 * 8] * t66[b235_1 + i2];
-            acc237_2 += c0 * t23[b233_2 + i2 * 8] * t66[b235_2 + i2];
-            acc237_3 += c0 * t23[b233_3 + i2 * 8] * t66[b235_3 + i2];
+            const c0 = d_X[b242 + i2 * 4];
+            acc245_0 += c0 * t24[b241_0 + i2 * 8] * t67[b243_0 + i2];
+            acc245_1 += c0 * t24[b241_1 + i2 * 8] * t67[b243_1 + i2];
+            acc245_2 += c0 * t24[b241_2 + i2 * 8] * t67[b243_2 + i2];
+            acc245_3 += c0 * t24[b241_3 + i2 * 8] * t67[b243_3 + i2];
           }
-          hvp[i0 * 8 + i1] += p236 * acc237_0;
-          hvp[i0 * 8 + i1 + 1] += p236 * acc237_1;
-          hvp[i0 * 8 + i1 + 2] += p236 * acc237_2;
-          hvp[i0 * 8 + i1 + 3] += p236 * acc237_3;
+          hvp[i0 * 8 + i1] += p244 * acc245_0;
+          hvp[i0 * 8 + i1 + 1] += p244 * acc245_1;
+          hvp[i0 * 8 + i1 + 2] += p244 * acc245_2;
+          hvp[i0 * 8 + i1 + 3] += p244 * acc245_3;
         }
         for (const end = 8; i1 < end; i1++) {
-          const b233 = i1;
-          const b235 = i1 * len_N;
-          let acc237 = 0;
+          const b241 = i1;
+          const b243 = i1 * len_N;
+          let acc245 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc237 += t23[b233 + i2 * 8] * d_X[b234 + i2 * 4] * t66[b235 + i2];
-              r1 += t23[b233 + (i2 + 1) * 8] * d_X[b234 + (i2 + 1) * 4] * t66[b235 + i2 + 1];
-              r2 += t23[b233 + (i2 + 2) * 8] * d_X[b234 + (i2 + 2) * 4] * t66[b235 + i2 + 2];
-              r3 += t23[b233 + (i2 + 3) * 8] * d_X[b234 + (i2 + 3) * 4] * t66[b235 + i2 + 3];
+              acc245 += t24[b241 + i2 * 8] * d_X[b242 + i2 * 4] * t67[b243 + i2];
+              r1 += t24[b241 + (i2 + 1) * 8] * d_X[b242 + (i2 + 1) * 4] * t67[b243 + i2 + 1];
+              r2 += t24[b241 + (i2 + 2) * 8] * d_X[b242 + (i2 + 2) * 4] * t67[b243 + i2 + 2];
+              r3 += t24[b241 + (i2 + 3) * 8] * d_X[b242 + (i2 + 3) * 4] * t67[b243 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc237 += t23[b233 + i2 * 8] * d_X[b234 + i2 * 4] * t66[b235 + i2];
-            acc237 += r1 + r2 + r3;
+            for (const end = len_N; i2 < end; i2++) acc245 += t24[b241 + i2 * 8] * d_X[b242 + i2 * 4] * t67[b243 + i2];
+            acc245 += r1 + r2 + r3;
           }
-          hvp[i0 * 8 + i1] += p236 * acc237;
+          hvp[i0 * 8 + i1] += p244 * acc245;
         }
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 -1·t16·t23[i2, i1]·X[i2, i0]·t25[i2]·t67[i2]·t31[i1, i2]
+  // hvp[i0, i1] += Σ_i2 -1·t16·t24[i2, i1]·X[i2, i0]·t26[i2]·t68[i2]·t32[i1, i2]
   {
-    const p241 = -t16[0];
+    const p249 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
-      const b239 = off_N * 4 + i0;
+      const b247 = off_N * 4 + i0;
       {
         let i1 = 0;
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b238_0 = i1;
-          const b240_0 = i1 * len_N;
-          const b238_1 = i1 + 1;
-          const b240_1 = (i1 + 1) * len_N;
-          const b238_2 = i1 + 2;
-          const b240_2 = (i1 + 2) * len_N;
-          const b238_3 = i1 + 3;
-          const b240_3 = (i1 + 3) * len_N;
-          let acc242_0 = 0, acc242_1 = 0, acc242_2 = 0, acc242_3 = 0;
+          const b246_0 = i1;
+          const b248_0 = i1 * len_N;
+          const b246_1 = i1 + 1;
+          const b248_1 = (i1 + 1) * len_N;
+          const b246_2 = i1 + 2;
+          const b248_2 = (i1 + 2) * len_N;
+          const b246_3 = i1 + 3;
+          const b248_3 = (i1 + 3) * len_N;
+          let acc250_0 = 0, acc250_1 = 0, acc250_2 = 0, acc250_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = d_X[b239 + i2 * 4];
-            const c1 = t25[i2];
-            const c2 = t67[i2];
-            acc242_0 += c0 * c1 * c2 * t23[b238_0 + i2 * 8] * t31[b240_0 + i2];
-            acc242_1 += c0 * c1 * c2 * t23[b238_1 + i2 * 8] * t31[b240_1 + i2];
-            acc242_2 += c0 * c1 * c2 * t23[b238_2 + i2 * 8] * t31[b240_2 + i2];
-            acc242_3 += c0 * c1 * c2 * t23[b238_3 + i2 * 8] * t31[b240_3 + i2];
+            const c0 = d_X[b247 + i2 * 4];
+            const c1 = t26[i2];
+            const c2 = t68[i2];
+            acc250_0 += c0 * c1 * c2 * t24[b246_0 + i2 * 8] * t32[b248_0 + i2];
+            acc250_1 += c0 * c1 * c2 * t24[b246_1 + i2 * 8] * t32[b248_1 + i2];
+            acc250_2 += c0 * c1 * c2 * t24[b246_2 + i2 * 8] * t32[b248_2 + i2];
+            acc250_3 += c0 * c1 * c2 * t24[b246_3 + i2 * 8] * t32[b248_3 + i2];
           }
-          hvp[i0 * 8 + i1] += p241 * acc242_0;
-          hvp[i0 * 8 + i1 + 1] += p241 * acc242_1;
-          hvp[i0 * 8 + i1 + 2] += p241 * acc242_2;
-          hvp[i0 * 8 + i1 + 3] += p241 * acc242_3;
+          hvp[i0 * 8 + i1] += p249 * acc250_0;
+          hvp[i0 * 8 + i1 + 1] += p249 * acc250_1;
+          hvp[i0 * 8 + i1 + 2] += p249 * acc250_2;
+          hvp[i0 * 8 + i1 + 3] += p249 * acc250_3;
         }
         for (const end = 8; i1 < end; i1++) {
-          const b238 = i1;
-          const b240 = i1 * len_N;
-          let acc242 = 0;
+          const b246 = i1;
+          const b248 = i1 * len_N;
+          let acc250 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc242 += t23[b238 + i2 * 8] * d_X[b239 + i2 * 4] * t25[i2] * t67[i2] * t31[b240 + i2];
-              r1 += t23[b238 + (i2 + 1) * 8] * d_X[b239 + (i2 + 1) * 4] * t25[i2 + 1] * t67[i2 + 1] * t31[b240 + i2 + 1];
-              r2 += t23[b238 + (i2 + 2) * 8] * d_X[b239 + (i2 + 2) * 4] * t25[i2 + 2] * t67[i2 + 2] * t31[b240 + i2 + 2];
-              r3 += t23[b238 + (i2 + 3) * 8] * d_X[b239 + (i2 + 3) * 4] * t25[i2 + 3] * t67[i2 + 3] * t31[b240 + i2 + 3];
+              acc250 += t24[b246 + i2 * 8] * d_X[b247 + i2 * 4] * t26[i2] * t68[i2] * t32[b248 + i2];
+              r1 += t24[b246 + (i2 + 1) * 8] * d_X[b247 + (i2 + 1) * 4] * t26[i2 + 1] * t68[i2 + 1] * t32[b248 + i2 + 1];
+              r2 += t24[b246 + (i2 + 2) * 8] * d_X[b247 + (i2 + 2) * 4] * t26[i2 + 2] * t68[i2 + 2] * t32[b248 + i2 + 2];
+              r3 += t24[b246 + (i2 + 3) * 8] * d_X[b247 + (i2 + 3) * 4] * t26[i2 + 3] * t68[i2 + 3] * t32[b248 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc242 += t23[b238 + i2 * 8] * d_X[b239 + i2 * 4] * t25[i2] * t67[i2] * t31[b240 + i2];
-            acc242 += r1 + r2 + r3;
+            for (const end = len_N; i2 < end; i2++) acc250 += t24[b246 + i2 * 8] * d_X[b247 + i2 * 4] * t26[i2] * t68[i2] * t32[b248 + i2];
+            acc250 += r1 + r2 + r3;
           }
-          hvp[i0 * 8 + i1] += p241 * acc242;
+          hvp[i0 * 8 + i1] += p249 * acc250;
         }
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 t16·t22[i2]·t23[i2, i1]·X[i2, i0]·t68[i1, i2]
+  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t24[i2, i1]·X[i2, i0]·t69[i1, i2]
   {
-    const p246 = t16[0];
+    const p254 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
-      const b244 = off_N * 4 + i0;
+      const b252 = off_N * 4 + i0;
       {
         let i1 = 0;
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b243_0 = i1;
-          const b245_0 = i1 * len_N;
-          const b243_1 = i1 + 1;
-          const b245_1 = (i1 + 1) * len_N;
-          const b243_2 = i1 + 2;
-          const b245_2 = (i1 + 2) * len_N;
-          const b243_3 = i1 + 3;
-          const b245_3 = (i1 + 3) * len_N;
-          let acc247_0 = 0, acc247_1 = 0, acc247_2 = 0, acc247_3 = 0;
+          const b251_0 = i1;
+          const b253_0 = i1 * len_N;
+          const b251_1 = i1 + 1;
+          const b253_1 = (i1 + 1) * len_N;
+          const b251_2 = i1 + 2;
+          const b253_2 = (i1 + 2) * len_N;
+          const b251_3 = i1 + 3;
+          const b253_3 = (i1 + 3) * len_N;
+          let acc255_0 = 0, acc255_1 = 0, acc255_2 = 0, acc255_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = t22[i2];
-            const c1 = d_X[b244 + i2 * 4];
-            acc247_0 += c0 * c1 * t23[b243_0 + i2 * 8] * t68[b245_0 + i2];
-            acc247_1 += c0 * c1 * t23[b243_1 + i2 * 8] * t68[b245_1 + i2];
-            acc247_2 += c0 * c1 * t23[b243_2 + i2 * 8] * t68[b245_2 + i2];
-            acc247_3 += c0 * c1 * t23[b243_3 + i2 * 8] * t68[b245_3 + i2];
+            const c0 = t23[i2];
+            const c1 = d_X[b252 + i2 * 4];
+            acc255_0 += c0 * c1 * t24[b251_0 + i2 * 8] * t69[b253_0 + i2];
+            acc255_1 += c0 * c1 * t24[b251_1 + i2 * 8] * t69[b253_1 + i2];
+            acc255_2 += c0 * c1 * t24[b251_2 + i2 * 8] * t69[b253_2 + i2];
+            acc255_3 += c0 * c1 * t24[b251_3 + i2 * 8] * t69[b253_3 + i2];
           }
-          hvp[i0 * 8 + i1] += p246 * acc247_0;
-          hvp[i0 * 8 + i1 + 1] += p246 * acc247_1;
-          hvp[i0 * 8 + i1 + 2] += p246 * acc247_2;
-          hvp[i0 * 8 + i1 + 3] += p246 * acc247_3;
+          hvp[i0 * 8 + i1] += p254 * acc255_0;
+          hvp[i0 * 8 + i1 + 1] += p254 * acc255_1;
+          hvp[i0 * 8 + i1 + 2] += p254 * acc255_2;
+          hvp[i0 * 8 + i1 + 3] += p254 * acc255_3;
         }
         for (const end = 8; i1 < end; i1++) {
-          const b243 = i1;
-          const b245 = i1 * len_N;
-          let acc247 = 0;
+          const b251 = i1;
+          const b253 = i1 * len_N;
+          let acc255 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc247 += t22[i2] * t23[b243 + i2 * 8] * d_X[b244 + i2 * 4] * t68[b245 + i2];
-              r1 += t22[i2 + 1] * t23[b243 + (i2 + 1) * 8] * d_X[b244 + (i2 + 1) * 4] * t68[b245 + i2 + 1];
-              r2 += t22[i2 + 2] * t23[b243 + (i2 + 2) * 8] * d_X[b244 + (i2 + 2) * 4] * t68[b245 + i2 + 2];
-              r3 += t22[i2 + 3] * t23[b243 + (i2 + 3) * 8] * d_X[b244 + (i2 + 3) * 4] * t68[b245 + i2 + 3];
+              acc255 += t23[i2] * t24[b251 + i2 * 8] * d_X[b252 + i2 * 4] * t69[b253 + i2];
+              r1 += t23[i2 + 1] * t24[b251 + (i2 + 1) * 8] * d_X[b252 + (i2 + 1) * 4] * t69[b253 + i2 + 1];
+              r2 += t23[i2 + 2] * t24[b251 + (i2 + 2) * 8] * d_X[b252 + (i2 + 2) * 4] * t69[b253 + i2 + 2];
+              r3 += t23[i2 + 3] * t24[b251 + (i2 + 3) * 8] * d_X[b252 + (i2 + 3) * 4] * t69[b253 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc247 += t22[i2] * t23[b243 + i2 * 8] * d_X[b244 + i2 * 4] * t68[b245 + i2];
-            acc247 += r1 + r2 + r3;
+            for (const end = len_N; i2 < end; i2++) acc255 += t23[i2] * t24[b251 + i2 * 8] * d_X[b252 + i2 * 4] * t69[b253 + i2];
+            acc255 += r1 + r2 + r3;
           }
-          hvp[i0 * 8 + i1] += p246 * acc247;
+          hvp[i0 * 8 + i1] += p254 * acc255;
         }
       }
     }
@@ -2460,12 +2506,14 @@ function k_hvp_W1(s: State): void {
 function k_hvp_W1_once(s: State): void {
   const hvp = s.hvp;
   const v = s.v;
-  // hvp[i0, i1] += 0.002·v[W1][i0, i1]
+  const once_N = s.once_N;
+  // hvp[i0, i1] += 0.002·once_N·v[W1][i0, i1]
   {
+    const p256 = 0.002 * once_N;
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
-        const p248 = 0.002 * v[i0 * 8 + i1];
-        hvp[i0 * 8 + i1] += p248;
+        const p257 = p256 * v[i0 * 8 + i1];
+        hvp[i0 * 8 + i1] += p257;
       }
     }
   }
@@ -2478,339 +2526,339 @@ function k_hvp_b1(s: State): void {
   const hvp = s.hvp;
   const t11 = s.t11;
   const t16 = s.t16;
-  const t22 = s.t22;
   const t23 = s.t23;
-  const t25 = s.t25;
+  const t24 = s.t24;
   const t26 = s.t26;
-  const t31 = s.t31;
+  const t27 = s.t27;
   const t32 = s.t32;
-  const t55 = s.t55;
+  const t33 = s.t33;
   const t56 = s.t56;
-  const t59 = s.t59;
+  const t57 = s.t57;
   const t60 = s.t60;
-  const t62 = s.t62;
+  const t61 = s.t61;
   const t63 = s.t63;
-  const t67 = s.t67;
+  const t64 = s.t64;
+  const t68 = s.t68;
   const th = s.theta;
   const v = s.v;
   const len_N = s.len_N;
   const off_N = s.off_N;
-  // hvp[i0] += Σ_i1 -1·t16·t23[i1, i0]·t25[i1]·t31[i0, i1]·t55[i1]
+  // hvp[i0] += Σ_i1 -1·t16·t24[i1, i0]·t26[i1]·t32[i0, i1]·t56[i1]
   {
-    const p252 = -t16[0];
+    const p261 = -t16[0];
     {
       let i0 = 0;
       for (const end = 8 - 3; i0 < end; i0 += 4) {
-        const b250_0 = i0;
-        const b251_0 = i0 * len_N;
-        const b250_1 = i0 + 1;
-        const b251_1 = (i0 + 1) * len_N;
-        const b250_2 = i0 + 2;
-        const b251_2 = (i0 + 2) * len_N;
-        const b250_3 = i0 + 3;
-        const b251_3 = (i0 + 3) * len_N;
-        let acc253_0 = 0, acc253_1 = 0, acc253_2 = 0, acc253_3 = 0;
+        const b259_0 = i0;
+        const b260_0 = i0 * len_N;
+        const b259_1 = i0 + 1;
+        const b260_1 = (i0 + 1) * len_N;
+        const b259_2 = i0 + 2;
+        const b260_2 = (i0 + 2) * len_N;
+        const b259_3 = i0 + 3;
+        const b260_3 = (i0 + 3) * len_N;
+        let acc262_0 = 0, acc262_1 = 0, acc262_2 = 0, acc262_3 = 0;
         for (let i1 = 0, end = len_N; i1 < end; i1++) {
-          const c0 = t25[i1];
-          const c1 = t55[i1];
-          acc253_0 += c0 * c1 * t23[b250_0 + i1 * 8] * t31[b251_0 + i1];
-          acc253_1 += c0 * c1 * t23[b250_1 + i1 * 8] * t31[b251_1 + i1];
-          acc253_2 += c0 * c1 * t23[b250_2 + i1 * 8] * t31[b251_2 + i1];
-          acc253_3 += c0 * c1 * t23[b250_3 + i1 * 8] * t31[b251_3 + i1];
+          const c0 = t26[i1];
+          const c1 = t56[i1];
+          acc262_0 += c0 * c1 * t24[b259_0 + i1 * 8] * t32[b260_0 + i1];
+          acc262_1 += c0 * c1 * t24[b259_1 + i1 * 8] * t32[b260_1 + i1];
+          acc262_2 += c0 * c1 * t24[b259_2 + i1 * 8] * t32[b260_2 + i1];
+          acc262_3 += c0 * c1 * t24[b259_3 + i1 * 8] * t32[b260_3 + i1];
         }
-        hvp[32 + i0] += p252 * acc253_0;
-        hvp[32 + i0 + 1] += p252 * acc253_1;
-        hvp[32 + i0 + 2] += p252 * acc253_2;
-        hvp[32 + i0 + 3] += p252 * acc253_3;
+        hvp[32 + i0] += p261 * acc262_0;
+        hvp[32 + i0 + 1] += p261 * acc262_1;
+        hvp[32 + i0 + 2] += p261 * acc262_2;
+        hvp[32 + i0 + 3] += p261 * acc262_3;
       }
       for (const end = 8; i0 < end; i0++) {
-        const b250 = i0;
-        const b251 = i0 * len_N;
-        let acc253 = 0;
+        const b259 = i0;
+        const b260 = i0 * len_N;
+        let acc262 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i1 = 0;
           for (const end = len_N - 3; i1 < end; i1 += 4) {
-            acc253 += t23[b250 + i1 * 8] * t25[i1] * t31[b251 + i1] * t55[i1];
-            r1 += t23[b250 + (i1 + 1) * 8] * t25[i1 + 1] * t31[b251 + i1 + 1] * t55[i1 + 1];
-            r2 += t23[b250 + (i1 + 2) * 8] * t25[i1 + 2] * t31[b251 + i1 + 2] * t55[i1 + 2];
-            r3 += t23[b250 + (i1 + 3) * 8] * t25[i1 + 3] * t31[b251 + i1 + 3] * t55[i1 + 3];
+            acc262 += t24[b259 + i1 * 8] * t26[i1] * t32[b260 + i1] * t56[i1];
+            r1 += t24[b259 + (i1 + 1) * 8] * t26[i1 + 1] * t32[b260 + i1 + 1] * t56[i1 + 1];
+            r2 += t24[b259 + (i1 + 2) * 8] * t26[i1 + 2] * t32[b260 + i1 + 2] * t56[i1 + 2];
+            r3 += t24[b259 + (i1 + 3) * 8] * t26[i1 + 3] * t32[b260 + i1 + 3] * t56[i1 + 3];
           }
-          for (const end = len_N; i1 < end; i1++) acc253 += t23[b250 + i1 * 8] * t25[i1] * t31[b251 + i1] * t55[i1];
-          acc253 += r1 + r2 + r3;
+          for (const end = len_N; i1 < end; i1++) acc262 += t24[b259 + i1 * 8] * t26[i1] * t32[b260 + i1] * t56[i1];
+          acc262 += r1 + r2 + r3;
         }
-        hvp[32 + i0] += p252 * acc253;
+        hvp[32 + i0] += p261 * acc262;
       }
     }
   }
-  // hvp[i0] += Σ_i1,i2 t16·t22[i1]·W2[i0, i2]·t23[i1, i0]·t11[i1, i2]·t56[i1, i2]
+  // hvp[i0] += Σ_i1,i2 t16·t23[i1]·W2[i0, i2]·t24[i1, i0]·t11[i1, i2]·t57[i1, i2]
   {
-    const p256 = t16[0];
+    const p265 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b254 = 40 + i0 * 3;
-      const b255 = i0;
-      let acc257 = 0;
-      for (let i1 = 0; i1 < len_N; i1++) {
-        for (let i2 = 0; i2 < 3; i2++) {
-          acc257 += t22[i1] * t23[b255 + i1 * 8] * th[b254 + i2] * t11[i1 * 3 + i2] * t56[i1 * 3 + i2];
-        }
-      }
-      hvp[32 + i0] += p256 * acc257;
-    }
-  }
-  // hvp[i0] += Σ_i1,i2 t16·t22[i1]·t26[i1, i0]·X[i1, i2]·v[W1][i2, i0]·t31[i0, i1]
-  {
-    const b259 = off_N * 4;
-    const p262 = t16[0];
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b258 = i0;
-      const b260 = i0;
-      const b261 = i0 * len_N;
-      let acc263 = 0;
-      for (let i1 = 0; i1 < len_N; i1++) {
-        for (let i2 = 0; i2 < 4; i2++) {
-          acc263 += t22[i1] * t26[b258 + i1 * 8] * t31[b261 + i1] * d_X[b259 + i1 * 4 + i2] * v[b260 + i2 * 8];
-        }
-      }
-      hvp[32 + i0] += p262 * acc263;
-    }
-  }
-  // hvp[i0] += Σ_i1,i2 -1·t16·t26[i1, i0]·X[i1, i2]·v[W1][i2, i0]·t32[i0, i1]
-  {
-    const b265 = off_N * 4;
-    const p268 = -t16[0];
-    for (let i0 = 0; i0 < 8; i0++) {
+      const b263 = 40 + i0 * 3;
       const b264 = i0;
-      const b266 = i0;
-      const b267 = i0 * len_N;
-      let acc269 = 0;
+      let acc266 = 0;
+      for (let i1 = 0; i1 < len_N; i1++) {
+        for (let i2 = 0; i2 < 3; i2++) {
+          acc266 += t23[i1] * t24[b264 + i1 * 8] * th[b263 + i2] * t11[i1 * 3 + i2] * t57[i1 * 3 + i2];
+        }
+      }
+      hvp[32 + i0] += p265 * acc266;
+    }
+  }
+  // hvp[i0] += Σ_i1,i2 t16·t23[i1]·t27[i1, i0]·X[i1, i2]·v[W1][i2, i0]·t32[i0, i1]
+  {
+    const b268 = off_N * 4;
+    const p271 = t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b267 = i0;
+      const b269 = i0;
+      const b270 = i0 * len_N;
+      let acc272 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 4; i2++) {
-          acc269 += t26[b264 + i1 * 8] * t32[b267 + i1] * d_X[b265 + i1 * 4 + i2] * v[b266 + i2 * 8];
+          acc272 += t23[i1] * t27[b267 + i1 * 8] * t32[b270 + i1] * d_X[b268 + i1 * 4 + i2] * v[b269 + i2 * 8];
         }
       }
-      hvp[32 + i0] += p268 * acc269;
+      hvp[32 + i0] += p271 * acc272;
     }
   }
-  // hvp[i0] += Σ_i1 -1·t16·t23[i1, i0]·t25[i1]·t31[i0, i1]·t60[i1]
+  // hvp[i0] += Σ_i1,i2 -1·t16·t27[i1, i0]·X[i1, i2]·v[W1][i2, i0]·t33[i0, i1]
   {
-    const p272 = -t16[0];
-    {
-      let i0 = 0;
-      for (const end = 8 - 3; i0 < end; i0 += 4) {
-        const b270_0 = i0;
-        const b271_0 = i0 * len_N;
-        const b270_1 = i0 + 1;
-        const b271_1 = (i0 + 1) * len_N;
-        const b270_2 = i0 + 2;
-        const b271_2 = (i0 + 2) * len_N;
-        const b270_3 = i0 + 3;
-        const b271_3 = (i0 + 3) * len_N;
-        let acc273_0 = 0, acc273_1 = 0, acc273_2 = 0, acc273_3 = 0;
-        for (let i1 = 0, end = len_N; i1 < end; i1++) {
-          const c0 = t25[i1];
-          const c1 = t60[i1];
-          acc273_0 += c0 * c1 * t23[b270_0 + i1 * 8] * t31[b271_0 + i1];
-          acc273_1 += c0 * c1 * t23[b270_1 + i1 * 8] * t31[b271_1 + i1];
-          acc273_2 += c0 * c1 * t23[b270_2 + i1 * 8] * t31[b271_2 + i1];
-          acc273_3 += c0 * c1 * t23[b270_3 + i1 * 8] * t31[b271_3 + i1];
-        }
-        hvp[32 + i0] += p272 * acc273_0;
-        hvp[32 + i0 + 1] += p272 * acc273_1;
-        hvp[32 + i0 + 2] += p272 * acc273_2;
-        hvp[32 + i0 + 3] += p272 * acc273_3;
-      }
-      for (const end = 8; i0 < end; i0++) {
-        const b270 = i0;
-        const b271 = i0 * len_N;
-        let acc273 = 0;
-        {
-          let r1 = 0, r2 = 0, r3 = 0;
-          let i1 = 0;
-          for (const end = len_N - 3; i1 < end; i1 += 4) {
-            acc273 += t23[b270 + i1 * 8] * t25[i1] * t31[b271 + i1] * t60[i1];
-            r1 += t23[b270 + (i1 + 1) * 8] * t25[i1 + 1] * t31[b271 + i1 + 1] * t60[i1 + 1];
-            r2 += t23[b270 + (i1 + 2) * 8] * t25[i1 + 2] * t31[b271 + i1 + 2] * t60[i1 + 2];
-            r3 += t23[b270 + (i1 + 3) * 8] * t25[i1 + 3] * t31[b271 + i1 + 3] * t60[i1 + 3];
-          }
-          for (const end = len_N; i1 < end; i1++) acc273 += t23[b270 + i1 * 8] * t25[i1] * t31[b271 + i1] * t60[i1];
-          acc273 += r1 + r2 + r3;
-        }
-        hvp[32 + i0] += p272 * acc273;
-      }
-    }
-  }
-  // hvp[i0] += Σ_i1,i2 t16·t22[i1]·W2[i0, i2]·t23[i1, i0]·t11[i1, i2]·t59[i1, i2]
-  {
-    const p276 = t16[0];
+    const b274 = off_N * 4;
+    const p277 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b274 = 40 + i0 * 3;
+      const b273 = i0;
       const b275 = i0;
-      let acc277 = 0;
+      const b276 = i0 * len_N;
+      let acc278 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
-        for (let i2 = 0; i2 < 3; i2++) {
-          acc277 += t22[i1] * t23[b275 + i1 * 8] * th[b274 + i2] * t11[i1 * 3 + i2] * t59[i1 * 3 + i2];
+        for (let i2 = 0; i2 < 4; i2++) {
+          acc278 += t27[b273 + i1 * 8] * t33[b276 + i1] * d_X[b274 + i1 * 4 + i2] * v[b275 + i2 * 8];
         }
       }
-      hvp[32 + i0] += p276 * acc277;
+      hvp[32 + i0] += p277 * acc278;
     }
   }
-  // hvp[i0] += Σ_i1,i2 t16·t22[i1]·t11[i1, i2]·W2[i0, i2]·t26[i1, i0]·v[b1][i0]
+  // hvp[i0] += Σ_i1 -1·t16·t24[i1, i0]·t26[i1]·t32[i0, i1]·t61[i1]
   {
-    const p280 = t16[0];
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b278 = 40 + i0 * 3;
-      const b279 = i0;
-      const p281 = p280 * v[32 + i0];
-      let acc282 = 0;
-      for (let i1 = 0; i1 < len_N; i1++) {
-        for (let i2 = 0; i2 < 3; i2++) {
-          acc282 += t22[i1] * t26[b279 + i1 * 8] * t11[i1 * 3 + i2] * th[b278 + i2];
-        }
-      }
-      hvp[32 + i0] += p281 * acc282;
-    }
-  }
-  // hvp[i0] += Σ_i1,i2 -1·t16·Y[i1, i2]·W2[i0, i2]·t26[i1, i0]·v[b1][i0]
-  {
-    const b283 = off_N * 3;
-    const p286 = -t16[0];
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b284 = 40 + i0 * 3;
-      const b285 = i0;
-      const p287 = p286 * v[32 + i0];
-      let acc288 = 0;
-      for (let i1 = 0; i1 < len_N; i1++) {
-        for (let i2 = 0; i2 < 3; i2++) {
-          acc288 += t26[b285 + i1 * 8] * d_Y[b283 + i1 * 3 + i2] * th[b284 + i2];
-        }
-      }
-      hvp[32 + i0] += p287 * acc288;
-    }
-  }
-  // hvp[i0] += Σ_i1 -1·t16·t23[i1, i0]·t25[i1]·t31[i0, i1]·t63[i1]
-  {
-    const p291 = -t16[0];
+    const p281 = -t16[0];
     {
       let i0 = 0;
       for (const end = 8 - 3; i0 < end; i0 += 4) {
-        const b289_0 = i0;
-        const b290_0 = i0 * len_N;
-        const b289_1 = i0 + 1;
-        const b290_1 = (i0 + 1) * len_N;
-        const b289_2 = i0 + 2;
-        const b290_2 = (i0 + 2) * len_N;
-        const b289_3 = i0 + 3;
-        const b290_3 = (i0 + 3) * len_N;
-        let acc292_0 = 0, acc292_1 = 0, acc292_2 = 0, acc292_3 = 0;
+        const b279_0 = i0;
+        const b280_0 = i0 * len_N;
+        const b279_1 = i0 + 1;
+        const b280_1 = (i0 + 1) * len_N;
+        const b279_2 = i0 + 2;
+        const b280_2 = (i0 + 2) * len_N;
+        const b279_3 = i0 + 3;
+        const b280_3 = (i0 + 3) * len_N;
+        let acc282_0 = 0, acc282_1 = 0, acc282_2 = 0, acc282_3 = 0;
         for (let i1 = 0, end = len_N; i1 < end; i1++) {
-          const c0 = t25[i1];
-          const c1 = t63[i1];
-          acc292_0 += c0 * c1 * t23[b289_0 + i1 * 8] * t31[b290_0 + i1];
-          acc292_1 += c0 * c1 * t23[b289_1 + i1 * 8] * t31[b290_1 + i1];
-          acc292_2 += c0 * c1 * t23[b289_2 + i1 * 8] * t31[b290_2 + i1];
-          acc292_3 += c0 * c1 * t23[b289_3 + i1 * 8] * t31[b290_3 + i1];
+          const c0 = t26[i1];
+          const c1 = t61[i1];
+          acc282_0 += c0 * c1 * t24[b279_0 + i1 * 8] * t32[b280_0 + i1];
+          acc282_1 += c0 * c1 * t24[b279_1 + i1 * 8] * t32[b280_1 + i1];
+          acc282_2 += c0 * c1 * t24[b279_2 + i1 * 8] * t32[b280_2 + i1];
+          acc282_3 += c0 * c1 * t24[b279_3 + i1 * 8] * t32[b280_3 + i1];
         }
-        hvp[32 + i0] += p291 * acc292_0;
-        hvp[32 + i0 + 1] += p291 * acc292_1;
-        hvp[32 + i0 + 2] += p291 * acc292_2;
-        hvp[32 + i0 + 3] += p291 * acc292_3;
+        hvp[32 + i0] += p281 * acc282_0;
+        hvp[32 + i0 + 1] += p281 * acc282_1;
+        hvp[32 + i0 + 2] += p281 * acc282_2;
+        hvp[32 + i0 + 3] += p281 * acc282_3;
       }
       for (const end = 8; i0 < end; i0++) {
-        const b289 = i0;
-        const b290 = i0 * len_N;
-        let acc292 = 0;
+        const b279 = i0;
+        const b280 = i0 * len_N;
+        let acc282 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i1 = 0;
           for (const end = len_N - 3; i1 < end; i1 += 4) {
-            acc292 += t23[b289 + i1 * 8] * t25[i1] * t31[b290 + i1] * t63[i1];
-            r1 += t23[b289 + (i1 + 1) * 8] * t25[i1 + 1] * t31[b290 + i1 + 1] * t63[i1 + 1];
-            r2 += t23[b289 + (i1 + 2) * 8] * t25[i1 + 2] * t31[b290 + i1 + 2] * t63[i1 + 2];
-            r3 += t23[b289 + (i1 + 3) * 8] * t25[i1 + 3] * t31[b290 + i1 + 3] * t63[i1 + 3];
+            acc282 += t24[b279 + i1 * 8] * t26[i1] * t32[b280 + i1] * t61[i1];
+            r1 += t24[b279 + (i1 + 1) * 8] * t26[i1 + 1] * t32[b280 + i1 + 1] * t61[i1 + 1];
+            r2 += t24[b279 + (i1 + 2) * 8] * t26[i1 + 2] * t32[b280 + i1 + 2] * t61[i1 + 2];
+            r3 += t24[b279 + (i1 + 3) * 8] * t26[i1 + 3] * t32[b280 + i1 + 3] * t61[i1 + 3];
           }
-          for (const end = len_N; i1 < end; i1++) acc292 += t23[b289 + i1 * 8] * t25[i1] * t31[b290 + i1] * t63[i1];
-          acc292 += r1 + r2 + r3;
+          for (const end = len_N; i1 < end; i1++) acc282 += t24[b279 + i1 * 8] * t26[i1] * t32[b280 + i1] * t61[i1];
+          acc282 += r1 + r2 + r3;
         }
-        hvp[32 + i0] += p291 * acc292;
+        hvp[32 + i0] += p281 * acc282;
       }
     }
   }
-  // hvp[i0] += Σ_i1,i2 t16·t22[i1]·W2[i0, i2]·t23[i1, i0]·t11[i1, i2]·t62[i1, i2]
+  // hvp[i0] += Σ_i1,i2 t16·t23[i1]·W2[i0, i2]·t24[i1, i0]·t11[i1, i2]·t60[i1, i2]
   {
-    const p295 = t16[0];
+    const p285 = t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b283 = 40 + i0 * 3;
+      const b284 = i0;
+      let acc286 = 0;
+      for (let i1 = 0; i1 < len_N; i1++) {
+        for (let i2 = 0; i2 < 3; i2++) {
+          acc286 += t23[i1] * t24[b284 + i1 * 8] * th[b283 + i2] * t11[i1 * 3 + i2] * t60[i1 * 3 + i2];
+        }
+      }
+      hvp[32 + i0] += p285 * acc286;
+    }
+  }
+  // hvp[i0] += Σ_i1,i2 t16·t23[i1]·t11[i1, i2]·W2[i0, i2]·t27[i1, i0]·v[b1][i0]
+  {
+    const p289 = t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b287 = 40 + i0 * 3;
+      const b288 = i0;
+      const p290 = p289 * v[32 + i0];
+      let acc291 = 0;
+      for (let i1 = 0; i1 < len_N; i1++) {
+        for (let i2 = 0; i2 < 3; i2++) {
+          acc291 += t23[i1] * t27[b288 + i1 * 8] * t11[i1 * 3 + i2] * th[b287 + i2];
+        }
+      }
+      hvp[32 + i0] += p290 * acc291;
+    }
+  }
+  // hvp[i0] += Σ_i1,i2 -1·t16·Y[i1, i2]·W2[i0, i2]·t27[i1, i0]·v[b1][i0]
+  {
+    const b292 = off_N * 3;
+    const p295 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
       const b293 = 40 + i0 * 3;
       const b294 = i0;
-      let acc296 = 0;
+      const p296 = p295 * v[32 + i0];
+      let acc297 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
-          acc296 += t22[i1] * t23[b294 + i1 * 8] * th[b293 + i2] * t11[i1 * 3 + i2] * t62[i1 * 3 + i2];
+          acc297 += t27[b294 + i1 * 8] * d_Y[b292 + i1 * 3 + i2] * th[b293 + i2];
         }
       }
-      hvp[32 + i0] += p295 * acc296;
+      hvp[32 + i0] += p296 * acc297;
     }
   }
-  // hvp[i0] += Σ_i1,i2 t16·t22[i1]·t11[i1, i2]·t23[i1, i0]·v[W2][i0, i2]
+  // hvp[i0] += Σ_i1 -1·t16·t24[i1, i0]·t26[i1]·t32[i0, i1]·t64[i1]
   {
-    const p299 = t16[0];
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b297 = i0;
-      const b298 = 40 + i0 * 3;
-      let acc300 = 0;
-      for (let i1 = 0; i1 < len_N; i1++) {
-        for (let i2 = 0; i2 < 3; i2++) {
-          acc300 += t22[i1] * t23[b297 + i1 * 8] * t11[i1 * 3 + i2] * v[b298 + i2];
+    const p300 = -t16[0];
+    {
+      let i0 = 0;
+      for (const end = 8 - 3; i0 < end; i0 += 4) {
+        const b298_0 = i0;
+        const b299_0 = i0 * len_N;
+        const b298_1 = i0 + 1;
+        const b299_1 = (i0 + 1) * len_N;
+        const b298_2 = i0 + 2;
+        const b299_2 = (i0 + 2) * len_N;
+        const b298_3 = i0 + 3;
+        const b299_3 = (i0 + 3) * len_N;
+        let acc301_0 = 0, acc301_1 = 0, acc301_2 = 0, acc301_3 = 0;
+        for (let i1 = 0, end = len_N; i1 < end; i1++) {
+          const c0 = t26[i1];
+          const c1 = t64[i1];
+          acc301_0 += c0 * c1 * t24[b298_0 + i1 * 8] * t32[b299_0 + i1];
+          acc301_1 += c0 * c1 * t24[b298_1 + i1 * 8] * t32[b299_1 + i1];
+          acc301_2 += c0 * c1 * t24[b298_2 + i1 * 8] * t32[b299_2 + i1];
+          acc301_3 += c0 * c1 * t24[b298_3 + i1 * 8] * t32[b299_3 + i1];
         }
+        hvp[32 + i0] += p300 * acc301_0;
+        hvp[32 + i0 + 1] += p300 * acc301_1;
+        hvp[32 + i0 + 2] += p300 * acc301_2;
+        hvp[32 + i0 + 3] += p300 * acc301_3;
       }
-      hvp[32 + i0] += p299 * acc300;
+      for (const end = 8; i0 < end; i0++) {
+        const b298 = i0;
+        const b299 = i0 * len_N;
+        let acc301 = 0;
+        {
+          let r1 = 0, r2 = 0, r3 = 0;
+          let i1 = 0;
+          for (const end = len_N - 3; i1 < end; i1 += 4) {
+            acc301 += t24[b298 + i1 * 8] * t26[i1] * t32[b299 + i1] * t64[i1];
+            r1 += t24[b298 + (i1 + 1) * 8] * t26[i1 + 1] * t32[b299 + i1 + 1] * t64[i1 + 1];
+            r2 += t24[b298 + (i1 + 2) * 8] * t26[i1 + 2] * t32[b299 + i1 + 2] * t64[i1 + 2];
+            r3 += t24[b298 + (i1 + 3) * 8] * t26[i1 + 3] * t32[b299 + i1 + 3] * t64[i1 + 3];
+          }
+          for (const end = len_N; i1 < end; i1++) acc301 += t24[b298 + i1 * 8] * t26[i1] * t32[b299 + i1] * t64[i1];
+          acc301 += r1 + r2 + r3;
+        }
+        hvp[32 + i0] += p300 * acc301;
+      }
     }
   }
-  // hvp[i0] += Σ_i1,i2 -1·t16·Y[i1, i2]·t23[i1, i0]·v[W2][i0, i2]
+  // hvp[i0] += Σ_i1,i2 t16·t23[i1]·W2[i0, i2]·t24[i1, i0]·t11[i1, i2]·t63[i1, i2]
   {
-    const b301 = off_N * 3;
-    const p304 = -t16[0];
+    const p304 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b302 = i0;
-      const b303 = 40 + i0 * 3;
+      const b302 = 40 + i0 * 3;
+      const b303 = i0;
       let acc305 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
-          acc305 += t23[b302 + i1 * 8] * d_Y[b301 + i1 * 3 + i2] * v[b303 + i2];
+          acc305 += t23[i1] * t24[b303 + i1 * 8] * th[b302 + i2] * t11[i1 * 3 + i2] * t63[i1 * 3 + i2];
         }
       }
       hvp[32 + i0] += p304 * acc305;
     }
   }
-  // hvp[i0] += Σ_i1,i2 -1·t16·t11[i1, i2]·W2[i0, i2]·t23[i1, i0]·t25[i1]·t67[i1]
+  // hvp[i0] += Σ_i1,i2 t16·t23[i1]·t11[i1, i2]·t24[i1, i0]·v[W2][i0, i2]
   {
-    const p308 = -t16[0];
+    const p308 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b306 = 40 + i0 * 3;
-      const b307 = i0;
+      const b306 = i0;
+      const b307 = 40 + i0 * 3;
       let acc309 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
-          acc309 += t23[b307 + i1 * 8] * t25[i1] * t67[i1] * t11[i1 * 3 + i2] * th[b306 + i2];
+          acc309 += t23[i1] * t24[b306 + i1 * 8] * t11[i1 * 3 + i2] * v[b307 + i2];
         }
       }
       hvp[32 + i0] += p308 * acc309;
     }
   }
-  // hvp[i0] += Σ_i1,i2 t16·t22[i1]·W2[i0, i2]·t23[i1, i0]·t11[i1, i2]·v[b2][i2]
+  // hvp[i0] += Σ_i1,i2 -1·t16·Y[i1, i2]·t24[i1, i0]·v[W2][i0, i2]
   {
-    const b312 = 64;
-    const p313 = t16[0];
+    const b310 = off_N * 3;
+    const p313 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b310 = 40 + i0 * 3;
       const b311 = i0;
+      const b312 = 40 + i0 * 3;
       let acc314 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
-          acc314 += t22[i1] * t23[b311 + i1 * 8] * th[b310 + i2] * t11[i1 * 3 + i2] * v[b312 + i2];
+          acc314 += t24[b311 + i1 * 8] * d_Y[b310 + i1 * 3 + i2] * v[b312 + i2];
         }
       }
       hvp[32 + i0] += p313 * acc314;
+    }
+  }
+  // hvp[i0] += Σ_i1,i2 -1·t16·t11[i1, i2]·W2[i0, i2]·t24[i1, i0]·t26[i1]·t68[i1]
+  {
+    const p317 = -t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b315 = 40 + i0 * 3;
+      const b316 = i0;
+      let acc318 = 0;
+      for (let i1 = 0; i1 < len_N; i1++) {
+        for (let i2 = 0; i2 < 3; i2++) {
+          acc318 += t24[b316 + i1 * 8] * t26[i1] * t68[i1] * t11[i1 * 3 + i2] * th[b315 + i2];
+        }
+      }
+      hvp[32 + i0] += p317 * acc318;
+    }
+  }
+  // hvp[i0] += Σ_i1,i2 t16·t23[i1]·W2[i0, i2]·t24[i1, i0]·t11[i1, i2]·v[b2][i2]
+  {
+    const b321 = 64;
+    const p322 = t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b319 = 40 + i0 * 3;
+      const b320 = i0;
+      let acc323 = 0;
+      for (let i1 = 0; i1 < len_N; i1++) {
+        for (let i2 = 0; i2 < 3; i2++) {
+          acc323 += t23[i1] * t24[b320 + i1 * 8] * th[b319 + i2] * t11[i1 * 3 + i2] * v[b321 + i2];
+        }
+      }
+      hvp[32 + i0] += p322 * acc323;
     }
   }
 }
@@ -2819,11 +2867,13 @@ function k_hvp_b1(s: State): void {
 function k_hvp_b1_once(s: State): void {
   const hvp = s.hvp;
   const v = s.v;
-  // hvp[i0] += 0.002·v[b1][i0]
+  const once_N = s.once_N;
+  // hvp[i0] += 0.002·once_N·v[b1][i0]
   {
+    const p324 = 0.002 * once_N;
     for (let i0 = 0; i0 < 8; i0++) {
-      const p315 = 0.002 * v[32 + i0];
-      hvp[32 + i0] += p315;
+      const p325 = p324 * v[32 + i0];
+      hvp[32 + i0] += p325;
     }
   }
 }
@@ -2834,314 +2884,314 @@ function k_hvp_W2(s: State): void {
   const hvp = s.hvp;
   const t11 = s.t11;
   const t16 = s.t16;
-  const t22 = s.t22;
   const t23 = s.t23;
-  const t25 = s.t25;
-  const t55 = s.t55;
-  const t58 = s.t58;
-  const t60 = s.t60;
-  const t63 = s.t63;
-  const t67 = s.t67;
-  const t69 = s.t69;
+  const t24 = s.t24;
+  const t26 = s.t26;
+  const t56 = s.t56;
+  const t59 = s.t59;
+  const t61 = s.t61;
+  const t64 = s.t64;
+  const t68 = s.t68;
   const t7 = s.t7;
   const t70 = s.t70;
   const t71 = s.t71;
+  const t72 = s.t72;
   const v = s.v;
   const len_N = s.len_N;
   const off_N = s.off_N;
-  // hvp[i0, i1] += Σ_i2 -1·t16·t11[i2, i1]·t7[i2, i0]·t25[i2]·t55[i2]
+  // hvp[i0, i1] += Σ_i2 -1·t16·t11[i2, i1]·t7[i2, i0]·t26[i2]·t56[i2]
   {
-    const p319 = -t16[0];
+    const p329 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b318 = i0;
+      const b328 = i0;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b317 = i1;
-        let acc320 = 0;
-        {
-          let r1 = 0, r2 = 0, r3 = 0;
-          let i2 = 0;
-          for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc320 += t11[b317 + i2 * 3] * t7[b318 + i2 * 8] * t25[i2] * t55[i2];
-            r1 += t11[b317 + (i2 + 1) * 3] * t7[b318 + (i2 + 1) * 8] * t25[i2 + 1] * t55[i2 + 1];
-            r2 += t11[b317 + (i2 + 2) * 3] * t7[b318 + (i2 + 2) * 8] * t25[i2 + 2] * t55[i2 + 2];
-            r3 += t11[b317 + (i2 + 3) * 3] * t7[b318 + (i2 + 3) * 8] * t25[i2 + 3] * t55[i2 + 3];
-          }
-          for (const end = len_N; i2 < end; i2++) acc320 += t11[b317 + i2 * 3] * t7[b318 + i2 * 8] * t25[i2] * t55[i2];
-          acc320 += r1 + r2 + r3;
-        }
-        hvp[40 + i0 * 3 + i1] += p319 * acc320;
-      }
-    }
-  }
-  // hvp[i0, i1] += Σ_i2 t16·t22[i2]·t7[i2, i0]·t11[i2, i1]·t69[i1, i2]
-  {
-    const p324 = t16[0];
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b321 = i0;
-      for (let i1 = 0; i1 < 3; i1++) {
-        const b322 = i1;
-        const b323 = i1 * len_N;
-        let acc325 = 0;
-        {
-          let r1 = 0, r2 = 0, r3 = 0;
-          let i2 = 0;
-          for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc325 += t22[i2] * t7[b321 + i2 * 8] * t11[b322 + i2 * 3] * t69[b323 + i2];
-            r1 += t22[i2 + 1] * t7[b321 + (i2 + 1) * 8] * t11[b322 + (i2 + 1) * 3] * t69[b323 + i2 + 1];
-            r2 += t22[i2 + 2] * t7[b321 + (i2 + 2) * 8] * t11[b322 + (i2 + 2) * 3] * t69[b323 + i2 + 2];
-            r3 += t22[i2 + 3] * t7[b321 + (i2 + 3) * 8] * t11[b322 + (i2 + 3) * 3] * t69[b323 + i2 + 3];
-          }
-          for (const end = len_N; i2 < end; i2++) acc325 += t22[i2] * t7[b321 + i2 * 8] * t11[b322 + i2 * 3] * t69[b323 + i2];
-          acc325 += r1 + r2 + r3;
-        }
-        hvp[40 + i0 * 3 + i1] += p324 * acc325;
-      }
-    }
-  }
-  // hvp[i0, i1] += Σ_i2 t16·t22[i2]·t11[i2, i1]·t23[i2, i0]·t58[i0, i2]
-  {
-    const p329 = t16[0];
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b327 = i0;
-      const b328 = i0 * len_N;
-      for (let i1 = 0; i1 < 3; i1++) {
-        const b326 = i1;
+        const b327 = i1;
         let acc330 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc330 += t22[i2] * t11[b326 + i2 * 3] * t23[b327 + i2 * 8] * t58[b328 + i2];
-            r1 += t22[i2 + 1] * t11[b326 + (i2 + 1) * 3] * t23[b327 + (i2 + 1) * 8] * t58[b328 + i2 + 1];
-            r2 += t22[i2 + 2] * t11[b326 + (i2 + 2) * 3] * t23[b327 + (i2 + 2) * 8] * t58[b328 + i2 + 2];
-            r3 += t22[i2 + 3] * t11[b326 + (i2 + 3) * 3] * t23[b327 + (i2 + 3) * 8] * t58[b328 + i2 + 3];
+            acc330 += t11[b327 + i2 * 3] * t7[b328 + i2 * 8] * t26[i2] * t56[i2];
+            r1 += t11[b327 + (i2 + 1) * 3] * t7[b328 + (i2 + 1) * 8] * t26[i2 + 1] * t56[i2 + 1];
+            r2 += t11[b327 + (i2 + 2) * 3] * t7[b328 + (i2 + 2) * 8] * t26[i2 + 2] * t56[i2 + 2];
+            r3 += t11[b327 + (i2 + 3) * 3] * t7[b328 + (i2 + 3) * 8] * t26[i2 + 3] * t56[i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc330 += t22[i2] * t11[b326 + i2 * 3] * t23[b327 + i2 * 8] * t58[b328 + i2];
+          for (const end = len_N; i2 < end; i2++) acc330 += t11[b327 + i2 * 3] * t7[b328 + i2 * 8] * t26[i2] * t56[i2];
           acc330 += r1 + r2 + r3;
         }
         hvp[40 + i0 * 3 + i1] += p329 * acc330;
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 -1·t16·Y[i2, i1]·t23[i2, i0]·t58[i0, i2]
+  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t7[i2, i0]·t11[i2, i1]·t70[i1, i2]
   {
-    const p334 = -t16[0];
+    const p334 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b332 = i0;
-      const b333 = i0 * len_N;
+      const b331 = i0;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b331 = off_N * 3 + i1;
+        const b332 = i1;
+        const b333 = i1 * len_N;
         let acc335 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc335 += d_Y[b331 + i2 * 3] * t23[b332 + i2 * 8] * t58[b333 + i2];
-            r1 += d_Y[b331 + (i2 + 1) * 3] * t23[b332 + (i2 + 1) * 8] * t58[b333 + i2 + 1];
-            r2 += d_Y[b331 + (i2 + 2) * 3] * t23[b332 + (i2 + 2) * 8] * t58[b333 + i2 + 2];
-            r3 += d_Y[b331 + (i2 + 3) * 3] * t23[b332 + (i2 + 3) * 8] * t58[b333 + i2 + 3];
+            acc335 += t23[i2] * t7[b331 + i2 * 8] * t11[b332 + i2 * 3] * t70[b333 + i2];
+            r1 += t23[i2 + 1] * t7[b331 + (i2 + 1) * 8] * t11[b332 + (i2 + 1) * 3] * t70[b333 + i2 + 1];
+            r2 += t23[i2 + 2] * t7[b331 + (i2 + 2) * 8] * t11[b332 + (i2 + 2) * 3] * t70[b333 + i2 + 2];
+            r3 += t23[i2 + 3] * t7[b331 + (i2 + 3) * 8] * t11[b332 + (i2 + 3) * 3] * t70[b333 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc335 += d_Y[b331 + i2 * 3] * t23[b332 + i2 * 8] * t58[b333 + i2];
+          for (const end = len_N; i2 < end; i2++) acc335 += t23[i2] * t7[b331 + i2 * 8] * t11[b332 + i2 * 3] * t70[b333 + i2];
           acc335 += r1 + r2 + r3;
         }
         hvp[40 + i0 * 3 + i1] += p334 * acc335;
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 -1·t16·t11[i2, i1]·t7[i2, i0]·t25[i2]·t60[i2]
+  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t11[i2, i1]·t24[i2, i0]·t59[i0, i2]
   {
-    const p338 = -t16[0];
+    const p339 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
       const b337 = i0;
+      const b338 = i0 * len_N;
       for (let i1 = 0; i1 < 3; i1++) {
         const b336 = i1;
-        let acc339 = 0;
+        let acc340 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc339 += t11[b336 + i2 * 3] * t7[b337 + i2 * 8] * t25[i2] * t60[i2];
-            r1 += t11[b336 + (i2 + 1) * 3] * t7[b337 + (i2 + 1) * 8] * t25[i2 + 1] * t60[i2 + 1];
-            r2 += t11[b336 + (i2 + 2) * 3] * t7[b337 + (i2 + 2) * 8] * t25[i2 + 2] * t60[i2 + 2];
-            r3 += t11[b336 + (i2 + 3) * 3] * t7[b337 + (i2 + 3) * 8] * t25[i2 + 3] * t60[i2 + 3];
+            acc340 += t23[i2] * t11[b336 + i2 * 3] * t24[b337 + i2 * 8] * t59[b338 + i2];
+            r1 += t23[i2 + 1] * t11[b336 + (i2 + 1) * 3] * t24[b337 + (i2 + 1) * 8] * t59[b338 + i2 + 1];
+            r2 += t23[i2 + 2] * t11[b336 + (i2 + 2) * 3] * t24[b337 + (i2 + 2) * 8] * t59[b338 + i2 + 2];
+            r3 += t23[i2 + 3] * t11[b336 + (i2 + 3) * 3] * t24[b337 + (i2 + 3) * 8] * t59[b338 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc339 += t11[b336 + i2 * 3] * t7[b337 + i2 * 8] * t25[i2] * t60[i2];
-          acc339 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc340 += t23[i2] * t11[b336 + i2 * 3] * t24[b337 + i2 * 8] * t59[b338 + i2];
+          acc340 += r1 + r2 + r3;
         }
-        hvp[40 + i0 * 3 + i1] += p338 * acc339;
+        hvp[40 + i0 * 3 + i1] += p339 * acc340;
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 t16·t22[i2]·t7[i2, i0]·t11[i2, i1]·t70[i1, i2]
+  // hvp[i0, i1] += Σ_i2 -1·t16·Y[i2, i1]·t24[i2, i0]·t59[i0, i2]
   {
-    const p343 = t16[0];
+    const p344 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b340 = i0;
+      const b342 = i0;
+      const b343 = i0 * len_N;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b341 = i1;
-        const b342 = i1 * len_N;
-        let acc344 = 0;
+        const b341 = off_N * 3 + i1;
+        let acc345 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc344 += t22[i2] * t7[b340 + i2 * 8] * t11[b341 + i2 * 3] * t70[b342 + i2];
-            r1 += t22[i2 + 1] * t7[b340 + (i2 + 1) * 8] * t11[b341 + (i2 + 1) * 3] * t70[b342 + i2 + 1];
-            r2 += t22[i2 + 2] * t7[b340 + (i2 + 2) * 8] * t11[b341 + (i2 + 2) * 3] * t70[b342 + i2 + 2];
-            r3 += t22[i2 + 3] * t7[b340 + (i2 + 3) * 8] * t11[b341 + (i2 + 3) * 3] * t70[b342 + i2 + 3];
+            acc345 += d_Y[b341 + i2 * 3] * t24[b342 + i2 * 8] * t59[b343 + i2];
+            r1 += d_Y[b341 + (i2 + 1) * 3] * t24[b342 + (i2 + 1) * 8] * t59[b343 + i2 + 1];
+            r2 += d_Y[b341 + (i2 + 2) * 3] * t24[b342 + (i2 + 2) * 8] * t59[b343 + i2 + 2];
+            r3 += d_Y[b341 + (i2 + 3) * 3] * t24[b342 + (i2 + 3) * 8] * t59[b343 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc344 += t22[i2] * t7[b340 + i2 * 8] * t11[b341 + i2 * 3] * t70[b342 + i2];
-          acc344 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc345 += d_Y[b341 + i2 * 3] * t24[b342 + i2 * 8] * t59[b343 + i2];
+          acc345 += r1 + r2 + r3;
         }
-        hvp[40 + i0 * 3 + i1] += p343 * acc344;
+        hvp[40 + i0 * 3 + i1] += p344 * acc345;
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 t16·t22[i2]·t11[i2, i1]·t23[i2, i0]·v[b1][i0]
+  // hvp[i0, i1] += Σ_i2 -1·t16·t11[i2, i1]·t7[i2, i0]·t26[i2]·t61[i2]
   {
-    const p347 = t16[0];
+    const p348 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b346 = i0;
-      const p348 = p347 * v[32 + i0];
+      const b347 = i0;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b345 = i1;
+        const b346 = i1;
         let acc349 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc349 += t22[i2] * t11[b345 + i2 * 3] * t23[b346 + i2 * 8];
-            r1 += t22[i2 + 1] * t11[b345 + (i2 + 1) * 3] * t23[b346 + (i2 + 1) * 8];
-            r2 += t22[i2 + 2] * t11[b345 + (i2 + 2) * 3] * t23[b346 + (i2 + 2) * 8];
-            r3 += t22[i2 + 3] * t11[b345 + (i2 + 3) * 3] * t23[b346 + (i2 + 3) * 8];
+            acc349 += t11[b346 + i2 * 3] * t7[b347 + i2 * 8] * t26[i2] * t61[i2];
+            r1 += t11[b346 + (i2 + 1) * 3] * t7[b347 + (i2 + 1) * 8] * t26[i2 + 1] * t61[i2 + 1];
+            r2 += t11[b346 + (i2 + 2) * 3] * t7[b347 + (i2 + 2) * 8] * t26[i2 + 2] * t61[i2 + 2];
+            r3 += t11[b346 + (i2 + 3) * 3] * t7[b347 + (i2 + 3) * 8] * t26[i2 + 3] * t61[i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc349 += t22[i2] * t11[b345 + i2 * 3] * t23[b346 + i2 * 8];
+          for (const end = len_N; i2 < end; i2++) acc349 += t11[b346 + i2 * 3] * t7[b347 + i2 * 8] * t26[i2] * t61[i2];
           acc349 += r1 + r2 + r3;
         }
         hvp[40 + i0 * 3 + i1] += p348 * acc349;
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 -1·t16·Y[i2, i1]·t23[i2, i0]·v[b1][i0]
+  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t7[i2, i0]·t11[i2, i1]·t71[i1, i2]
   {
-    const p352 = -t16[0];
+    const p353 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b351 = i0;
-      const p353 = p352 * v[32 + i0];
+      const b350 = i0;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b350 = off_N * 3 + i1;
+        const b351 = i1;
+        const b352 = i1 * len_N;
         let acc354 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc354 += d_Y[b350 + i2 * 3] * t23[b351 + i2 * 8];
-            r1 += d_Y[b350 + (i2 + 1) * 3] * t23[b351 + (i2 + 1) * 8];
-            r2 += d_Y[b350 + (i2 + 2) * 3] * t23[b351 + (i2 + 2) * 8];
-            r3 += d_Y[b350 + (i2 + 3) * 3] * t23[b351 + (i2 + 3) * 8];
+            acc354 += t23[i2] * t7[b350 + i2 * 8] * t11[b351 + i2 * 3] * t71[b352 + i2];
+            r1 += t23[i2 + 1] * t7[b350 + (i2 + 1) * 8] * t11[b351 + (i2 + 1) * 3] * t71[b352 + i2 + 1];
+            r2 += t23[i2 + 2] * t7[b350 + (i2 + 2) * 8] * t11[b351 + (i2 + 2) * 3] * t71[b352 + i2 + 2];
+            r3 += t23[i2 + 3] * t7[b350 + (i2 + 3) * 8] * t11[b351 + (i2 + 3) * 3] * t71[b352 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc354 += d_Y[b350 + i2 * 3] * t23[b351 + i2 * 8];
+          for (const end = len_N; i2 < end; i2++) acc354 += t23[i2] * t7[b350 + i2 * 8] * t11[b351 + i2 * 3] * t71[b352 + i2];
           acc354 += r1 + r2 + r3;
         }
         hvp[40 + i0 * 3 + i1] += p353 * acc354;
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 -1·t16·t11[i2, i1]·t7[i2, i0]·t25[i2]·t63[i2]
+  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t11[i2, i1]·t24[i2, i0]·v[b1][i0]
   {
-    const p357 = -t16[0];
+    const p357 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
       const b356 = i0;
+      const p358 = p357 * v[32 + i0];
       for (let i1 = 0; i1 < 3; i1++) {
         const b355 = i1;
-        let acc358 = 0;
+        let acc359 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc358 += t11[b355 + i2 * 3] * t7[b356 + i2 * 8] * t25[i2] * t63[i2];
-            r1 += t11[b355 + (i2 + 1) * 3] * t7[b356 + (i2 + 1) * 8] * t25[i2 + 1] * t63[i2 + 1];
-            r2 += t11[b355 + (i2 + 2) * 3] * t7[b356 + (i2 + 2) * 8] * t25[i2 + 2] * t63[i2 + 2];
-            r3 += t11[b355 + (i2 + 3) * 3] * t7[b356 + (i2 + 3) * 8] * t25[i2 + 3] * t63[i2 + 3];
+            acc359 += t23[i2] * t11[b355 + i2 * 3] * t24[b356 + i2 * 8];
+            r1 += t23[i2 + 1] * t11[b355 + (i2 + 1) * 3] * t24[b356 + (i2 + 1) * 8];
+            r2 += t23[i2 + 2] * t11[b355 + (i2 + 2) * 3] * t24[b356 + (i2 + 2) * 8];
+            r3 += t23[i2 + 3] * t11[b355 + (i2 + 3) * 3] * t24[b356 + (i2 + 3) * 8];
           }
-          for (const end = len_N; i2 < end; i2++) acc358 += t11[b355 + i2 * 3] * t7[b356 + i2 * 8] * t25[i2] * t63[i2];
-          acc358 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc359 += t23[i2] * t11[b355 + i2 * 3] * t24[b356 + i2 * 8];
+          acc359 += r1 + r2 + r3;
         }
-        hvp[40 + i0 * 3 + i1] += p357 * acc358;
+        hvp[40 + i0 * 3 + i1] += p358 * acc359;
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 t16·t22[i2]·t7[i2, i0]·t11[i2, i1]·t71[i1, i2]
+  // hvp[i0, i1] += Σ_i2 -1·t16·Y[i2, i1]·t24[i2, i0]·v[b1][i0]
   {
-    const p362 = t16[0];
+    const p362 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b359 = i0;
+      const b361 = i0;
+      const p363 = p362 * v[32 + i0];
       for (let i1 = 0; i1 < 3; i1++) {
-        const b360 = i1;
-        const b361 = i1 * len_N;
-        let acc363 = 0;
+        const b360 = off_N * 3 + i1;
+        let acc364 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc363 += t22[i2] * t7[b359 + i2 * 8] * t11[b360 + i2 * 3] * t71[b361 + i2];
-            r1 += t22[i2 + 1] * t7[b359 + (i2 + 1) * 8] * t11[b360 + (i2 + 1) * 3] * t71[b361 + i2 + 1];
-            r2 += t22[i2 + 2] * t7[b359 + (i2 + 2) * 8] * t11[b360 + (i2 + 2) * 3] * t71[b361 + i2 + 2];
-            r3 += t22[i2 + 3] * t7[b359 + (i2 + 3) * 8] * t11[b360 + (i2 + 3) * 3] * t71[b361 + i2 + 3];
+            acc364 += d_Y[b360 + i2 * 3] * t24[b361 + i2 * 8];
+            r1 += d_Y[b360 + (i2 + 1) * 3] * t24[b361 + (i2 + 1) * 8];
+            r2 += d_Y[b360 + (i2 + 2) * 3] * t24[b361 + (i2 + 2) * 8];
+            r3 += d_Y[b360 + (i2 + 3) * 3] * t24[b361 + (i2 + 3) * 8];
           }
-          for (const end = len_N; i2 < end; i2++) acc363 += t22[i2] * t7[b359 + i2 * 8] * t11[b360 + i2 * 3] * t71[b361 + i2];
-          acc363 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc364 += d_Y[b360 + i2 * 3] * t24[b361 + i2 * 8];
+          acc364 += r1 + r2 + r3;
         }
-        hvp[40 + i0 * 3 + i1] += p362 * acc363;
+        hvp[40 + i0 * 3 + i1] += p363 * acc364;
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 -1·t16·t11[i2, i1]·t7[i2, i0]·t25[i2]·t67[i2]
+  // hvp[i0, i1] += Σ_i2 -1·t16·t11[i2, i1]·t7[i2, i0]·t26[i2]·t64[i2]
   {
-    const p366 = -t16[0];
+    const p367 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b365 = i0;
+      const b366 = i0;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b364 = i1;
-        let acc367 = 0;
+        const b365 = i1;
+        let acc368 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc367 += t11[b364 + i2 * 3] * t7[b365 + i2 * 8] * t25[i2] * t67[i2];
-            r1 += t11[b364 + (i2 + 1) * 3] * t7[b365 + (i2 + 1) * 8] * t25[i2 + 1] * t67[i2 + 1];
-            r2 += t11[b364 + (i2 + 2) * 3] * t7[b365 + (i2 + 2) * 8] * t25[i2 + 2] * t67[i2 + 2];
-            r3 += t11[b364 + (i2 + 3) * 3] * t7[b365 + (i2 + 3) * 8] * t25[i2 + 3] * t67[i2 + 3];
+            acc368 += t11[b365 + i2 * 3] * t7[b366 + i2 * 8] * t26[i2] * t64[i2];
+            r1 += t11[b365 + (i2 + 1) * 3] * t7[b366 + (i2 + 1) * 8] * t26[i2 + 1] * t64[i2 + 1];
+            r2 += t11[b365 + (i2 + 2) * 3] * t7[b366 + (i2 + 2) * 8] * t26[i2 + 2] * t64[i2 + 2];
+            r3 += t11[b365 + (i2 + 3) * 3] * t7[b366 + (i2 + 3) * 8] * t26[i2 + 3] * t64[i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc367 += t11[b364 + i2 * 3] * t7[b365 + i2 * 8] * t25[i2] * t67[i2];
-          acc367 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc368 += t11[b365 + i2 * 3] * t7[b366 + i2 * 8] * t26[i2] * t64[i2];
+          acc368 += r1 + r2 + r3;
         }
-        hvp[40 + i0 * 3 + i1] += p366 * acc367;
+        hvp[40 + i0 * 3 + i1] += p367 * acc368;
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 t16·t22[i2]·t7[i2, i0]·t11[i2, i1]·v[b2][i1]
+  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t7[i2, i0]·t11[i2, i1]·t72[i1, i2]
   {
-    const p370 = t16[0];
+    const p372 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b368 = i0;
+      const b369 = i0;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b369 = i1;
-        const p371 = p370 * v[64 + i1];
-        let acc372 = 0;
+        const b370 = i1;
+        const b371 = i1 * len_N;
+        let acc373 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc372 += t22[i2] * t7[b368 + i2 * 8] * t11[b369 + i2 * 3];
-            r1 += t22[i2 + 1] * t7[b368 + (i2 + 1) * 8] * t11[b369 + (i2 + 1) * 3];
-            r2 += t22[i2 + 2] * t7[b368 + (i2 + 2) * 8] * t11[b369 + (i2 + 2) * 3];
-            r3 += t22[i2 + 3] * t7[b368 + (i2 + 3) * 8] * t11[b369 + (i2 + 3) * 3];
+            acc373 += t23[i2] * t7[b369 + i2 * 8] * t11[b370 + i2 * 3] * t72[b371 + i2];
+            r1 += t23[i2 + 1] * t7[b369 + (i2 + 1) * 8] * t11[b370 + (i2 + 1) * 3] * t72[b371 + i2 + 1];
+            r2 += t23[i2 + 2] * t7[b369 + (i2 + 2) * 8] * t11[b370 + (i2 + 2) * 3] * t72[b371 + i2 + 2];
+            r3 += t23[i2 + 3] * t7[b369 + (i2 + 3) * 8] * t11[b370 + (i2 + 3) * 3] * t72[b371 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc372 += t22[i2] * t7[b368 + i2 * 8] * t11[b369 + i2 * 3];
-          acc372 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc373 += t23[i2] * t7[b369 + i2 * 8] * t11[b370 + i2 * 3] * t72[b371 + i2];
+          acc373 += r1 + r2 + r3;
         }
-        hvp[40 + i0 * 3 + i1] += p371 * acc372;
+        hvp[40 + i0 * 3 + i1] += p372 * acc373;
+      }
+    }
+  }
+  // hvp[i0, i1] += Σ_i2 -1·t16·t11[i2, i1]·t7[i2, i0]·t26[i2]·t68[i2]
+  {
+    const p376 = -t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b375 = i0;
+      for (let i1 = 0; i1 < 3; i1++) {
+        const b374 = i1;
+        let acc377 = 0;
+        {
+          let r1 = 0, r2 = 0, r3 = 0;
+          let i2 = 0;
+          for (const end = len_N - 3; i2 < end; i2 += 4) {
+            acc377 += t11[b374 + i2 * 3] * t7[b375 + i2 * 8] * t26[i2] * t68[i2];
+            r1 += t11[b374 + (i2 + 1) * 3] * t7[b375 + (i2 + 1) * 8] * t26[i2 + 1] * t68[i2 + 1];
+            r2 += t11[b374 + (i2 + 2) * 3] * t7[b375 + (i2 + 2) * 8] * t26[i2 + 2] * t68[i2 + 2];
+            r3 += t11[b374 + (i2 + 3) * 3] * t7[b375 + (i2 + 3) * 8] * t26[i2 + 3] * t68[i2 + 3];
+          }
+          for (const end = len_N; i2 < end; i2++) acc377 += t11[b374 + i2 * 3] * t7[b375 + i2 * 8] * t26[i2] * t68[i2];
+          acc377 += r1 + r2 + r3;
+        }
+        hvp[40 + i0 * 3 + i1] += p376 * acc377;
+      }
+    }
+  }
+  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t7[i2, i0]·t11[i2, i1]·v[b2][i1]
+  {
+    const p380 = t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b378 = i0;
+      for (let i1 = 0; i1 < 3; i1++) {
+        const b379 = i1;
+        const p381 = p380 * v[64 + i1];
+        let acc382 = 0;
+        {
+          let r1 = 0, r2 = 0, r3 = 0;
+          let i2 = 0;
+          for (const end = len_N - 3; i2 < end; i2 += 4) {
+            acc382 += t23[i2] * t7[b378 + i2 * 8] * t11[b379 + i2 * 3];
+            r1 += t23[i2 + 1] * t7[b378 + (i2 + 1) * 8] * t11[b379 + (i2 + 1) * 3];
+            r2 += t23[i2 + 2] * t7[b378 + (i2 + 2) * 8] * t11[b379 + (i2 + 2) * 3];
+            r3 += t23[i2 + 3] * t7[b378 + (i2 + 3) * 8] * t11[b379 + (i2 + 3) * 3];
+          }
+          for (const end = len_N; i2 < end; i2++) acc382 += t23[i2] * t7[b378 + i2 * 8] * t11[b379 + i2 * 3];
+          acc382 += r1 + r2 + r3;
+        }
+        hvp[40 + i0 * 3 + i1] += p381 * acc382;
       }
     }
   }
@@ -3151,12 +3201,14 @@ function k_hvp_W2(s: State): void {
 function k_hvp_W2_once(s: State): void {
   const hvp = s.hvp;
   const v = s.v;
-  // hvp[i0, i1] += 0.002·v[W2][i0, i1]
+  const once_N = s.once_N;
+  // hvp[i0, i1] += 0.002·once_N·v[W2][i0, i1]
   {
+    const p383 = 0.002 * once_N;
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
-        const p373 = 0.002 * v[40 + i0 * 3 + i1];
-        hvp[40 + i0 * 3 + i1] += p373;
+        const p384 = p383 * v[40 + i0 * 3 + i1];
+        hvp[40 + i0 * 3 + i1] += p384;
       }
     }
   }
@@ -3167,168 +3219,168 @@ function k_hvp_b2(s: State): void {
   const hvp = s.hvp;
   const t11 = s.t11;
   const t16 = s.t16;
-  const t22 = s.t22;
   const t23 = s.t23;
-  const t25 = s.t25;
-  const t54 = s.t54;
+  const t24 = s.t24;
+  const t26 = s.t26;
   const t55 = s.t55;
-  const t60 = s.t60;
-  const t63 = s.t63;
-  const t67 = s.t67;
+  const t56 = s.t56;
+  const t61 = s.t61;
+  const t64 = s.t64;
+  const t68 = s.t68;
   const t7 = s.t7;
   const th = s.theta;
   const v = s.v;
   const len_N = s.len_N;
-  // hvp[i0] += Σ_i1 -1·t16·t11[i1, i0]·t25[i1]·t55[i1]
+  // hvp[i0] += Σ_i1 -1·t16·t11[i1, i0]·t26[i1]·t56[i1]
   {
-    const p376 = -t16[0];
+    const p387 = -t16[0];
     for (let i0 = 0; i0 < 3; i0++) {
-      const b375 = i0;
-      let acc377 = 0;
+      const b386 = i0;
+      let acc388 = 0;
       {
         let r1 = 0, r2 = 0, r3 = 0;
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          acc377 += t11[b375 + i1 * 3] * t25[i1] * t55[i1];
-          r1 += t11[b375 + (i1 + 1) * 3] * t25[i1 + 1] * t55[i1 + 1];
-          r2 += t11[b375 + (i1 + 2) * 3] * t25[i1 + 2] * t55[i1 + 2];
-          r3 += t11[b375 + (i1 + 3) * 3] * t25[i1 + 3] * t55[i1 + 3];
+          acc388 += t11[b386 + i1 * 3] * t26[i1] * t56[i1];
+          r1 += t11[b386 + (i1 + 1) * 3] * t26[i1 + 1] * t56[i1 + 1];
+          r2 += t11[b386 + (i1 + 2) * 3] * t26[i1 + 2] * t56[i1 + 2];
+          r3 += t11[b386 + (i1 + 3) * 3] * t26[i1 + 3] * t56[i1 + 3];
         }
-        for (const end = len_N; i1 < end; i1++) acc377 += t11[b375 + i1 * 3] * t25[i1] * t55[i1];
-        acc377 += r1 + r2 + r3;
+        for (const end = len_N; i1 < end; i1++) acc388 += t11[b386 + i1 * 3] * t26[i1] * t56[i1];
+        acc388 += r1 + r2 + r3;
       }
-      hvp[64 + i0] += p376 * acc377;
+      hvp[64 + i0] += p387 * acc388;
     }
   }
-  // hvp[i0] += Σ_i1,i2 t16·t22[i1]·t11[i1, i0]·W2[i2, i0]·t23[i1, i2]·t54[i1, i2]
+  // hvp[i0] += Σ_i1,i2 t16·t23[i1]·t11[i1, i0]·W2[i2, i0]·t24[i1, i2]·t55[i1, i2]
   {
-    const p380 = t16[0];
+    const p391 = t16[0];
     for (let i0 = 0; i0 < 3; i0++) {
-      const b378 = i0;
-      const b379 = 40 + i0;
-      let acc381 = 0;
-      for (let i1 = 0; i1 < len_N; i1++) {
-        for (let i2 = 0; i2 < 8; i2++) {
-          acc381 += t22[i1] * t11[b378 + i1 * 3] * th[b379 + i2 * 3] * t23[i1 * 8 + i2] * t54[i1 * 8 + i2];
-        }
-      }
-      hvp[64 + i0] += p380 * acc381;
-    }
-  }
-  // hvp[i0] += Σ_i1 -1·t16·t11[i1, i0]·t25[i1]·t60[i1]
-  {
-    const p383 = -t16[0];
-    for (let i0 = 0; i0 < 3; i0++) {
-      const b382 = i0;
-      let acc384 = 0;
-      {
-        let r1 = 0, r2 = 0, r3 = 0;
-        let i1 = 0;
-        for (const end = len_N - 3; i1 < end; i1 += 4) {
-          acc384 += t11[b382 + i1 * 3] * t25[i1] * t60[i1];
-          r1 += t11[b382 + (i1 + 1) * 3] * t25[i1 + 1] * t60[i1 + 1];
-          r2 += t11[b382 + (i1 + 2) * 3] * t25[i1 + 2] * t60[i1 + 2];
-          r3 += t11[b382 + (i1 + 3) * 3] * t25[i1 + 3] * t60[i1 + 3];
-        }
-        for (const end = len_N; i1 < end; i1++) acc384 += t11[b382 + i1 * 3] * t25[i1] * t60[i1];
-        acc384 += r1 + r2 + r3;
-      }
-      hvp[64 + i0] += p383 * acc384;
-    }
-  }
-  // hvp[i0] += Σ_i1,i2 t16·t22[i1]·t11[i1, i0]·W2[i2, i0]·t23[i1, i2]·v[b1][i2]
-  {
-    const b387 = 32;
-    const p388 = t16[0];
-    for (let i0 = 0; i0 < 3; i0++) {
-      const b385 = i0;
-      const b386 = 40 + i0;
-      let acc389 = 0;
-      for (let i1 = 0; i1 < len_N; i1++) {
-        for (let i2 = 0; i2 < 8; i2++) {
-          acc389 += t22[i1] * t11[b385 + i1 * 3] * th[b386 + i2 * 3] * t23[i1 * 8 + i2] * v[b387 + i2];
-        }
-      }
-      hvp[64 + i0] += p388 * acc389;
-    }
-  }
-  // hvp[i0] += Σ_i1 -1·t16·t11[i1, i0]·t25[i1]·t63[i1]
-  {
-    const p391 = -t16[0];
-    for (let i0 = 0; i0 < 3; i0++) {
-      const b390 = i0;
+      const b389 = i0;
+      const b390 = 40 + i0;
       let acc392 = 0;
-      {
-        let r1 = 0, r2 = 0, r3 = 0;
-        let i1 = 0;
-        for (const end = len_N - 3; i1 < end; i1 += 4) {
-          acc392 += t11[b390 + i1 * 3] * t25[i1] * t63[i1];
-          r1 += t11[b390 + (i1 + 1) * 3] * t25[i1 + 1] * t63[i1 + 1];
-          r2 += t11[b390 + (i1 + 2) * 3] * t25[i1 + 2] * t63[i1 + 2];
-          r3 += t11[b390 + (i1 + 3) * 3] * t25[i1 + 3] * t63[i1 + 3];
+      for (let i1 = 0; i1 < len_N; i1++) {
+        for (let i2 = 0; i2 < 8; i2++) {
+          acc392 += t23[i1] * t11[b389 + i1 * 3] * th[b390 + i2 * 3] * t24[i1 * 8 + i2] * t55[i1 * 8 + i2];
         }
-        for (const end = len_N; i1 < end; i1++) acc392 += t11[b390 + i1 * 3] * t25[i1] * t63[i1];
-        acc392 += r1 + r2 + r3;
       }
       hvp[64 + i0] += p391 * acc392;
     }
   }
-  // hvp[i0] += Σ_i1,i2 t16·t22[i1]·t11[i1, i0]·t7[i1, i2]·v[W2][i2, i0]
+  // hvp[i0] += Σ_i1 -1·t16·t11[i1, i0]·t26[i1]·t61[i1]
   {
-    const p395 = t16[0];
+    const p394 = -t16[0];
     for (let i0 = 0; i0 < 3; i0++) {
       const b393 = i0;
-      const b394 = 40 + i0;
-      let acc396 = 0;
-      for (let i1 = 0; i1 < len_N; i1++) {
-        for (let i2 = 0; i2 < 8; i2++) {
-          acc396 += t22[i1] * t11[b393 + i1 * 3] * t7[i1 * 8 + i2] * v[b394 + i2 * 3];
-        }
-      }
-      hvp[64 + i0] += p395 * acc396;
-    }
-  }
-  // hvp[i0] += Σ_i1 -1·t16·t11[i1, i0]·t25[i1]·t67[i1]
-  {
-    const p398 = -t16[0];
-    for (let i0 = 0; i0 < 3; i0++) {
-      const b397 = i0;
-      let acc399 = 0;
+      let acc395 = 0;
       {
         let r1 = 0, r2 = 0, r3 = 0;
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          acc399 += t11[b397 + i1 * 3] * t25[i1] * t67[i1];
-          r1 += t11[b397 + (i1 + 1) * 3] * t25[i1 + 1] * t67[i1 + 1];
-          r2 += t11[b397 + (i1 + 2) * 3] * t25[i1 + 2] * t67[i1 + 2];
-          r3 += t11[b397 + (i1 + 3) * 3] * t25[i1 + 3] * t67[i1 + 3];
+          acc395 += t11[b393 + i1 * 3] * t26[i1] * t61[i1];
+          r1 += t11[b393 + (i1 + 1) * 3] * t26[i1 + 1] * t61[i1 + 1];
+          r2 += t11[b393 + (i1 + 2) * 3] * t26[i1 + 2] * t61[i1 + 2];
+          r3 += t11[b393 + (i1 + 3) * 3] * t26[i1 + 3] * t61[i1 + 3];
         }
-        for (const end = len_N; i1 < end; i1++) acc399 += t11[b397 + i1 * 3] * t25[i1] * t67[i1];
-        acc399 += r1 + r2 + r3;
+        for (const end = len_N; i1 < end; i1++) acc395 += t11[b393 + i1 * 3] * t26[i1] * t61[i1];
+        acc395 += r1 + r2 + r3;
       }
-      hvp[64 + i0] += p398 * acc399;
+      hvp[64 + i0] += p394 * acc395;
     }
   }
-  // hvp[i0] += Σ_i1 t16·t22[i1]·t11[i1, i0]·v[b2][i0]
+  // hvp[i0] += Σ_i1,i2 t16·t23[i1]·t11[i1, i0]·W2[i2, i0]·t24[i1, i2]·v[b1][i2]
   {
-    const p401 = t16[0];
+    const b398 = 32;
+    const p399 = t16[0];
     for (let i0 = 0; i0 < 3; i0++) {
-      const b400 = i0;
-      const p402 = p401 * v[64 + i0];
+      const b396 = i0;
+      const b397 = 40 + i0;
+      let acc400 = 0;
+      for (let i1 = 0; i1 < len_N; i1++) {
+        for (let i2 = 0; i2 < 8; i2++) {
+          acc400 += t23[i1] * t11[b396 + i1 * 3] * th[b397 + i2 * 3] * t24[i1 * 8 + i2] * v[b398 + i2];
+        }
+      }
+      hvp[64 + i0] += p399 * acc400;
+    }
+  }
+  // hvp[i0] += Σ_i1 -1·t16·t11[i1, i0]·t26[i1]·t64[i1]
+  {
+    const p402 = -t16[0];
+    for (let i0 = 0; i0 < 3; i0++) {
+      const b401 = i0;
       let acc403 = 0;
       {
         let r1 = 0, r2 = 0, r3 = 0;
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          acc403 += t22[i1] * t11[b400 + i1 * 3];
-          r1 += t22[i1 + 1] * t11[b400 + (i1 + 1) * 3];
-          r2 += t22[i1 + 2] * t11[b400 + (i1 + 2) * 3];
-          r3 += t22[i1 + 3] * t11[b400 + (i1 + 3) * 3];
+          acc403 += t11[b401 + i1 * 3] * t26[i1] * t64[i1];
+          r1 += t11[b401 + (i1 + 1) * 3] * t26[i1 + 1] * t64[i1 + 1];
+          r2 += t11[b401 + (i1 + 2) * 3] * t26[i1 + 2] * t64[i1 + 2];
+          r3 += t11[b401 + (i1 + 3) * 3] * t26[i1 + 3] * t64[i1 + 3];
         }
-        for (const end = len_N; i1 < end; i1++) acc403 += t22[i1] * t11[b400 + i1 * 3];
+        for (const end = len_N; i1 < end; i1++) acc403 += t11[b401 + i1 * 3] * t26[i1] * t64[i1];
         acc403 += r1 + r2 + r3;
       }
       hvp[64 + i0] += p402 * acc403;
+    }
+  }
+  // hvp[i0] += Σ_i1,i2 t16·t23[i1]·t11[i1, i0]·t7[i1, i2]·v[W2][i2, i0]
+  {
+    const p406 = t16[0];
+    for (let i0 = 0; i0 < 3; i0++) {
+      const b404 = i0;
+      const b405 = 40 + i0;
+      let acc407 = 0;
+      for (let i1 = 0; i1 < len_N; i1++) {
+        for (let i2 = 0; i2 < 8; i2++) {
+          acc407 += t23[i1] * t11[b404 + i1 * 3] * t7[i1 * 8 + i2] * v[b405 + i2 * 3];
+        }
+      }
+      hvp[64 + i0] += p406 * acc407;
+    }
+  }
+  // hvp[i0] += Σ_i1 -1·t16·t11[i1, i0]·t26[i1]·t68[i1]
+  {
+    const p409 = -t16[0];
+    for (let i0 = 0; i0 < 3; i0++) {
+      const b408 = i0;
+      let acc410 = 0;
+      {
+        let r1 = 0, r2 = 0, r3 = 0;
+        let i1 = 0;
+        for (const end = len_N - 3; i1 < end; i1 += 4) {
+          acc410 += t11[b408 + i1 * 3] * t26[i1] * t68[i1];
+          r1 += t11[b408 + (i1 + 1) * 3] * t26[i1 + 1] * t68[i1 + 1];
+          r2 += t11[b408 + (i1 + 2) * 3] * t26[i1 + 2] * t68[i1 + 2];
+          r3 += t11[b408 + (i1 + 3) * 3] * t26[i1 + 3] * t68[i1 + 3];
+        }
+        for (const end = len_N; i1 < end; i1++) acc410 += t11[b408 + i1 * 3] * t26[i1] * t68[i1];
+        acc410 += r1 + r2 + r3;
+      }
+      hvp[64 + i0] += p409 * acc410;
+    }
+  }
+  // hvp[i0] += Σ_i1 t16·t23[i1]·t11[i1, i0]·v[b2][i0]
+  {
+    const p412 = t16[0];
+    for (let i0 = 0; i0 < 3; i0++) {
+      const b411 = i0;
+      const p413 = p412 * v[64 + i0];
+      let acc414 = 0;
+      {
+        let r1 = 0, r2 = 0, r3 = 0;
+        let i1 = 0;
+        for (const end = len_N - 3; i1 < end; i1 += 4) {
+          acc414 += t23[i1] * t11[b411 + i1 * 3];
+          r1 += t23[i1 + 1] * t11[b411 + (i1 + 1) * 3];
+          r2 += t23[i1 + 2] * t11[b411 + (i1 + 2) * 3];
+          r3 += t23[i1 + 3] * t11[b411 + (i1 + 3) * 3];
+        }
+        for (const end = len_N; i1 < end; i1++) acc414 += t23[i1] * t11[b411 + i1 * 3];
+        acc414 += r1 + r2 + r3;
+      }
+      hvp[64 + i0] += p413 * acc414;
     }
   }
 }
@@ -3337,11 +3389,13 @@ function k_hvp_b2(s: State): void {
 function k_hvp_b2_once(s: State): void {
   const hvp = s.hvp;
   const v = s.v;
-  // hvp[i0] += 0.002·v[b2][i0]
+  const once_N = s.once_N;
+  // hvp[i0] += 0.002·once_N·v[b2][i0]
   {
+    const p415 = 0.002 * once_N;
     for (let i0 = 0; i0 < 3; i0++) {
-      const p404 = 0.002 * v[64 + i0];
-      hvp[64 + i0] += p404;
+      const p416 = p415 * v[64 + i0];
+      hvp[64 + i0] += p416;
     }
   }
 }
@@ -3351,214 +3405,108 @@ function k_hdiag_W1(s: State): void {
   const d_X = s.d_X;
   const hessianDiagonal = s.hessianDiagonal;
   const t16 = s.t16;
-  const t22 = s.t22;
   const t23 = s.t23;
-  const t25 = s.t25;
+  const t24 = s.t24;
   const t26 = s.t26;
-  const t31 = s.t31;
+  const t27 = s.t27;
   const t32 = s.t32;
-  const t72 = s.t72;
+  const t33 = s.t33;
+  const t73 = s.t73;
   const len_N = s.len_N;
   const off_N = s.off_N;
-  // hessianDiagonal[i0, i1] += Σ_i2 -1·t16·t23[i2, i1]·X[i2, i0]·t25[i2]·t23[i2, i1]·X[i2, i0]·t31[i1, i2]·t31[i1, i2]
+  // hessianDiagonal[i0, i1] += Σ_i2 -1·t16·t24[i2, i1]·X[i2, i0]·t26[i2]·t24[i2, i1]·X[i2, i0]·t32[i1, i2]·t32[i1, i2]
   {
-    const p412 = -t16[0];
+    const p424 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
-      const b407 = off_N * 4 + i0;
-      const b409 = off_N * 4 + i0;
-      {
-        let i1 = 0;
-        for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b406_0 = i1;
-          const b408_0 = i1;
-          const b410_0 = i1 * len_N;
-          const b411_0 = i1 * len_N;
-          const b406_1 = i1 + 1;
-          const b408_1 = i1 + 1;
-          const b410_1 = (i1 + 1) * len_N;
-          const b411_1 = (i1 + 1) * len_N;
-          const b406_2 = i1 + 2;
-          const b408_2 = i1 + 2;
-          const b410_2 = (i1 + 2) * len_N;
-          const b411_2 = (i1 + 2) * len_N;
-          const b406_3 = i1 + 3;
-          const b408_3 = i1 + 3;
-          const b410_3 = (i1 + 3) * len_N;
-          const b411_3 = (i1 + 3) * len_N;
-          let acc413_0 = 0, acc413_1 = 0, acc413_2 = 0, acc413_3 = 0;
-          for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = d_X[b407 + i2 * 4];
-            const c1 = t25[i2];
-            const c2 = d_X[b409 + i2 * 4];
-            acc413_0 += c0 * c1 * c2 * t23[b406_0 + i2 * 8] * t23[b408_0 + i2 * 8] * t31[b410_0 + i2] * t31[b411_0 + i2];
-            acc413_1 += c0 * c1 * c2 * t23[b406_1 + i2 * 8] * t23[b408_1 + i2 * 8] * t31[b410_1 + i2] * t31[b411_1 + i2];
-            acc413_2 += c0 * c1 * c2 * t23[b406_2 + i2 * 8] * t23[b408_2 + i2 * 8] * t31[b410_2 + i2] * t31[b411_2 + i2];
-            acc413_3 += c0 * c1 * c2 * t23[b406_3 + i2 * 8] * t23[b408_3 + i2 * 8] * t31[b410_3 + i2] * t31[b411_3 + i2];
-          }
-          hessianDiagonal[i0 * 8 + i1] += p412 * acc413_0;
-          hessianDiagonal[i0 * 8 + i1 + 1] += p412 * acc413_1;
-          hessianDiagonal[i0 * 8 + i1 + 2] += p412 * acc413_2;
-          hessianDiagonal[i0 * 8 + i1 + 3] += p412 * acc413_3;
-        }
-        for (const end = 8; i1 < end; i1++) {
-          const b406 = i1;
-          const b408 = i1;
-          const b410 = i1 * len_N;
-          const b411 = i1 * len_N;
-          let acc413 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i2 = 0;
-            for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc413 += t23[b406 + i2 * 8] * d_X[b407 + i2 * 4] * t25[i2] * t23[b408 + i2 * 8] * d_X[b409 + i2 * 4] * t31[b410 + i2] * t31[b411 + i2];
-              r1 += t23[b406 + (i2 + 1) * 8] * d_X[b407 + (i2 + 1) * 4] * t25[i2 + 1] * t23[b408 + (i2 + 1) * 8] * d_X[b409 + (i2 + 1) * 4] * t31[b410 + i2 + 1] * t31[b411 + i2 + 1];
-              r2 += t23[b406 + (i2 + 2) * 8] * d_X[b407 + (i2 + 2) * 4] * t25[i2 + 2] * t23[b408 + (i2 + 2) * 8] * d_X[b409 + (i2 + 2) * 4] * t31[b410 + i2 + 2] * t31[b411 + i2 + 2];
-              r3 += t23[b406 + (i2 + 3) * 8] * d_X[b407 + (i2 + 3) * 4] * t25[i2 + 3] * t23[b408 + (i2 + 3) * 8] * d_X[b409 + (i2 + 3) * 4] * t31[b410 + i2 + 3] * t31[b411 + i2 + 3];
-            }
-            for (const end = len_N; i2 < end; i2++) acc413 += t23[b406 + i2 * 8] * d_X[b407 + i2 * 4] * t25[i2] * t23[b408 + i2 * 8] * d_X[b409 + i2 * 4] * t31[b410 + i2] * t31[b411 + i2];
-            acc413 += r1 + r2 + r3;
-          }
-          hessianDiagonal[i0 * 8 + i1] += p412 * acc413;
-        }
-      }
-    }
-  }
-  // hessianDiagonal[i0, i1] += Σ_i2 t16·t22[i2]·t23[i2, i1]·X[i2, i0]·t23[i2, i1]·X[i2, i0]·t72[i1, i2]
-  {
-    const p419 = t16[0];
-    for (let i0 = 0; i0 < 4; i0++) {
-      const b415 = off_N * 4 + i0;
-      const b417 = off_N * 4 + i0;
-      {
-        let i1 = 0;
-        for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b414_0 = i1;
-          const b416_0 = i1;
-          const b418_0 = i1 * len_N;
-          const b414_1 = i1 + 1;
-          const b416_1 = i1 + 1;
-          const b418_1 = (i1 + 1) * len_N;
-          const b414_2 = i1 + 2;
-          const b416_2 = i1 + 2;
-          const b418_2 = (i1 + 2) * len_N;
-          const b414_3 = i1 + 3;
-          const b416_3 = i1 + 3;
-          const b418_3 = (i1 + 3) * len_N;
-          let acc420_0 = 0, acc420_1 = 0, acc420_2 = 0, acc420_3 = 0;
-          for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = t22[i2];
-            const c1 = d_X[b415 + i2 * 4];
-            const c2 = d_X[b417 + i2 * 4];
-            acc420_0 += c0 * c1 * c2 * t23[b414_0 + i2 * 8] * t23[b416_0 + i2 * 8] * t72[b418_0 + i2];
-            acc420_1 += c0 * c1 * c2 * t23[b414_1 + i2 * 8] * t23[b416_1 + i2 * 8] * t72[b418_1 + i2];
-            acc420_2 += c0 * c1 * c2 * t23[b414_2 + i2 * 8] * t23[b416_2 + i2 * 8] * t72[b418_2 + i2];
-            acc420_3 += c0 * c1 * c2 * t23[b414_3 + i2 * 8] * t23[b416_3 + i2 * 8] * t72[b418_3 + i2];
-          }
-          hessianDiagonal[i0 * 8 + i1] += p419 * acc420_0;
-          hessianDiagonal[i0 * 8 + i1 + 1] += p419 * acc420_1;
-          hessianDiagonal[i0 * 8 + i1 + 2] += p419 * acc420_2;
-          hessianDiagonal[i0 * 8 + i1 + 3] += p419 * acc420_3;
-        }
-        for (const end = 8; i1 < end; i1++) {
-          const b414 = i1;
-          const b416 = i1;
-          const b418 = i1 * len_N;
-          let acc420 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i2 = 0;
-            for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc420 += t22[i2] * t23[b414 + i2 * 8] * d_X[b415 + i2 * 4] * t23[b416 + i2 * 8] * d_X[b417 + i2 * 4] * t72[b418 + i2];
-              r1 += t22[i2 + 1] * t23[b414 + (i2 + 1) * 8] * d_X[b415 + (i2 + 1) * 4] * t23[b416 + (i2 + 1) * 8] * d_X[b417 + (i2 + 1) * 4] * t72[b418 + i2 + 1];
-              r2 += t22[i2 + 2] * t23[b414 + (i2 + 2) * 8] * d_X[b415 + (i2 + 2) * 4] * t23[b416 + (i2 + 2) * 8] * d_X[b417 + (i2 + 2) * 4] * t72[b418 + i2 + 2];
-              r3 += t22[i2 + 3] * t23[b414 + (i2 + 3) * 8] * d_X[b415 + (i2 + 3) * 4] * t23[b416 + (i2 + 3) * 8] * d_X[b417 + (i2 + 3) * 4] * t72[b418 + i2 + 3];
-            }
-            for (const end = len_N; i2 < end; i2++) acc420 += t22[i2] * t23[b414 + i2 * 8] * d_X[b415 + i2 * 4] * t23[b416 + i2 * 8] * d_X[b417 + i2 * 4] * t72[b418 + i2];
-            acc420 += r1 + r2 + r3;
-          }
-          hessianDiagonal[i0 * 8 + i1] += p419 * acc420;
-        }
-      }
-    }
-  }
-  // hessianDiagonal[i0, i1] += Σ_i2 t16·t22[i2]·X[i2, i0]·t26[i2, i1]·X[i2, i0]·t31[i1, i2]
-  {
-    const p425 = t16[0];
-    for (let i0 = 0; i0 < 4; i0++) {
+      const b419 = off_N * 4 + i0;
       const b421 = off_N * 4 + i0;
-      const b423 = off_N * 4 + i0;
       {
         let i1 = 0;
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b422_0 = i1;
-          const b424_0 = i1 * len_N;
-          const b422_1 = i1 + 1;
-          const b424_1 = (i1 + 1) * len_N;
-          const b422_2 = i1 + 2;
-          const b424_2 = (i1 + 2) * len_N;
-          const b422_3 = i1 + 3;
-          const b424_3 = (i1 + 3) * len_N;
-          let acc426_0 = 0, acc426_1 = 0, acc426_2 = 0, acc426_3 = 0;
+          const b418_0 = i1;
+          const b420_0 = i1;
+          const b422_0 = i1 * len_N;
+          const b423_0 = i1 * len_N;
+          const b418_1 = i1 + 1;
+          const b420_1 = i1 + 1;
+          const b422_1 = (i1 + 1) * len_N;
+          const b423_1 = (i1 + 1) * len_N;
+          const b418_2 = i1 + 2;
+          const b420_2 = i1 + 2;
+          const b422_2 = (i1 + 2) * len_N;
+          const b423_2 = (i1 + 2) * len_N;
+          const b418_3 = i1 + 3;
+          const b420_3 = i1 + 3;
+          const b422_3 = (i1 + 3) * len_N;
+          const b423_3 = (i1 + 3) * len_N;
+          let acc425_0 = 0, acc425_1 = 0, acc425_2 = 0, acc425_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = t22[i2];
-            const c1 = d_X[b421 + i2 * 4];
-            const c2 = d_X[b423 + i2 * 4];
-            acc426_0 += c0 * c1 * c2 * t26[b422_0 + i2 * 8] * t31[b424_0 + i2];
-            acc426_1 += c0 * c1 * c2 * t26[b422_1 + i2 * 8] * t31[b424_1 + i2];
-            acc426_2 += c0 * c1 * c2 * t26[b422_2 + i2 * 8] * t31[b424_2 + i2];
-            acc426_3 += c0 * c1 * c2 * t26[b422_3 + i2 * 8] * t31[b424_3 + i2];
+            const c0 = d_X[b419 + i2 * 4];
+            const c1 = t26[i2];
+            const c2 = d_X[b421 + i2 * 4];
+            acc425_0 += c0 * c1 * c2 * t24[b418_0 + i2 * 8] * t24[b420_0 + i2 * 8] * t32[b422_0 + i2] * t32[b423_0 + i2];
+            acc425_1 += c0 * c1 * c2 * t24[b418_1 + i2 * 8] * t24[b420_1 + i2 * 8] * t32[b422_1 + i2] * t32[b423_1 + i2];
+            acc425_2 += c0 * c1 * c2 * t24[b418_2 + i2 * 8] * t24[b420_2 + i2 * 8] * t32[b422_2 + i2] * t32[b423_2 + i2];
+            acc425_3 += c0 * c1 * c2 * t24[b418_3 + i2 * 8] * t24[b420_3 + i2 * 8] * t32[b422_3 + i2] * t32[b423_3 + i2];
           }
-          hessianDiagonal[i0 * 8 + i1] += p425 * acc426_0;
-          hessianDiagonal[i0 * 8 + i1 + 1] += p425 * acc426_1;
-          hessianDiagonal[i0 * 8 + i1 + 2] += p425 * acc426_2;
-          hessianDiagonal[i0 * 8 + i1 + 3] += p425 * acc426_3;
+          hessianDiagonal[i0 * 8 + i1] += p424 * acc425_0;
+          hessianDiagonal[i0 * 8 + i1 + 1] += p424 * acc425_1;
+          hessianDiagonal[i0 * 8 + i1 + 2] += p424 * acc425_2;
+          hessianDiagonal[i0 * 8 + i1 + 3] += p424 * acc425_3;
         }
         for (const end = 8; i1 < end; i1++) {
-          const b422 = i1;
-          const b424 = i1 * len_N;
-          let acc426 = 0;
+          const b418 = i1;
+          const b420 = i1;
+          const b422 = i1 * len_N;
+          const b423 = i1 * len_N;
+          let acc425 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc426 += t22[i2] * d_X[b421 + i2 * 4] * t26[b422 + i2 * 8] * d_X[b423 + i2 * 4] * t31[b424 + i2];
-              r1 += t22[i2 + 1] * d_X[b421 + (i2 + 1) * 4] * t26[b422 + (i2 + 1) * 8] * d_X[b423 + (i2 + 1) * 4] * t31[b424 + i2 + 1];
-              r2 += t22[i2 + 2] * d_X[b421 + (i2 + 2) * 4] * t26[b422 + (i2 + 2) * 8] * d_X[b423 + (i2 + 2) * 4] * t31[b424 + i2 + 2];
-              r3 += t22[i2 + 3] * d_X[b421 + (i2 + 3) * 4] * t26[b422 + (i2 + 3) * 8] * d_X[b423 + (i2 + 3) * 4] * t31[b424 + i2 + 3];
+              acc425 += t24[b418 + i2 * 8] * d_X[b419 + i2 * 4] * t26[i2] * t24[b420 + i2 * 8] * d_X[b421 + i2 * 4] * t32[b422 + i2] * t32[b423 + i2];
+              r1 += t24[b418 + (i2 + 1) * 8] * d_X[b419 + (i2 + 1) * 4] * t26[i2 + 1] * t24[b420 + (i2 + 1) * 8] * d_X[b421 + (i2 + 1) * 4] * t32[b422 + i2 + 1] * t32[b423 + i2 + 1];
+              r2 += t24[b418 + (i2 + 2) * 8] * d_X[b419 + (i2 + 2) * 4] * t26[i2 + 2] * t24[b420 + (i2 + 2) * 8] * d_X[b421 + (i2 + 2) * 4] * t32[b422 + i2 + 2] * t32[b423 + i2 + 2];
+              r3 += t24[b418 + (i2 + 3) * 8] * d_X[b419 + (i2 + 3) * 4] * t26[i2 + 3] * t24[b420 + (i2 + 3) * 8] * d_X[b421 + (i2 + 3) * 4] * t32[b422 + i2 + 3] * t32[b423 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc426 += t22[i2] * d_X[b421 + i2 * 4] * t26[b422 + i2 * 8] * d_X[b423 + i2 * 4] * t31[b424 + i2];
-            acc426 += r1 + r2 + r3;
+            for (const end = len_N; i2 < end; i2++) acc425 += t24[b418 + i2 * 8] * d_X[b419 + i2 * 4] * t26[i2] * t24[b420 + i2 * 8] * d_X[b421 + i2 * 4] * t32[b422 + i2] * t32[b423 + i2];
+            acc425 += r1 + r2 + r3;
           }
-          hessianDiagonal[i0 * 8 + i1] += p425 * acc426;
+          hessianDiagonal[i0 * 8 + i1] += p424 * acc425;
         }
       }
     }
   }
-  // hessianDiagonal[i0, i1] += Σ_i2 -1·t16·X[i2, i0]·t26[i2, i1]·X[i2, i0]·t32[i1, i2]
+  // hessianDiagonal[i0, i1] += Σ_i2 t16·t23[i2]·t24[i2, i1]·X[i2, i0]·t24[i2, i1]·X[i2, i0]·t73[i1, i2]
   {
-    const p431 = -t16[0];
+    const p431 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       const b427 = off_N * 4 + i0;
       const b429 = off_N * 4 + i0;
       {
         let i1 = 0;
         for (const end = 8 - 3; i1 < end; i1 += 4) {
+          const b426_0 = i1;
           const b428_0 = i1;
           const b430_0 = i1 * len_N;
+          const b426_1 = i1 + 1;
           const b428_1 = i1 + 1;
           const b430_1 = (i1 + 1) * len_N;
+          const b426_2 = i1 + 2;
           const b428_2 = i1 + 2;
           const b430_2 = (i1 + 2) * len_N;
+          const b426_3 = i1 + 3;
           const b428_3 = i1 + 3;
           const b430_3 = (i1 + 3) * len_N;
           let acc432_0 = 0, acc432_1 = 0, acc432_2 = 0, acc432_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = d_X[b427 + i2 * 4];
-            const c1 = d_X[b429 + i2 * 4];
-            acc432_0 += c0 * c1 * t26[b428_0 + i2 * 8] * t32[b430_0 + i2];
-            acc432_1 += c0 * c1 * t26[b428_1 + i2 * 8] * t32[b430_1 + i2];
-            acc432_2 += c0 * c1 * t26[b428_2 + i2 * 8] * t32[b430_2 + i2];
-            acc432_3 += c0 * c1 * t26[b428_3 + i2 * 8] * t32[b430_3 + i2];
+            const c0 = t23[i2];
+            const c1 = d_X[b427 + i2 * 4];
+            const c2 = d_X[b429 + i2 * 4];
+            acc432_0 += c0 * c1 * c2 * t24[b426_0 + i2 * 8] * t24[b428_0 + i2 * 8] * t73[b430_0 + i2];
+            acc432_1 += c0 * c1 * c2 * t24[b426_1 + i2 * 8] * t24[b428_1 + i2 * 8] * t73[b430_1 + i2];
+            acc432_2 += c0 * c1 * c2 * t24[b426_2 + i2 * 8] * t24[b428_2 + i2 * 8] * t73[b430_2 + i2];
+            acc432_3 += c0 * c1 * c2 * t24[b426_3 + i2 * 8] * t24[b428_3 + i2 * 8] * t73[b430_3 + i2];
           }
           hessianDiagonal[i0 * 8 + i1] += p431 * acc432_0;
           hessianDiagonal[i0 * 8 + i1 + 1] += p431 * acc432_1;
@@ -3566,6 +3514,7 @@ function k_hdiag_W1(s: State): void {
           hessianDiagonal[i0 * 8 + i1 + 3] += p431 * acc432_3;
         }
         for (const end = 8; i1 < end; i1++) {
+          const b426 = i1;
           const b428 = i1;
           const b430 = i1 * len_N;
           let acc432 = 0;
@@ -3573,15 +3522,120 @@ function k_hdiag_W1(s: State): void {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc432 += d_X[b427 + i2 * 4] * t26[b428 + i2 * 8] * d_X[b429 + i2 * 4] * t32[b430 + i2];
-              r1 += d_X[b427 + (i2 + 1) * 4] * t26[b428 + (i2 + 1) * 8] * d_X[b429 + (i2 + 1) * 4] * t32[b430 + i2 + 1];
-              r2 += d_X[b427 + (i2 + 2) * 4] * t26[b428 + (i2 + 2) * 8] * d_X[b429 + (i2 + 2) * 4] * t32[b430 + i2 + 2];
-              r3 += d_X[b427 + (i2 + 3) * 4] * t26[b428 + (i2 + 3) * 8] * d_X[b429 + (i2 + 3) * 4] * t32[b430 + i2 + 3];
+              acc432 += t23[i2] * t24[b426 + i2 * 8] * d_X[b427 + i2 * 4] * t24[b428 + i2 * 8] * d_X[b429 + i2 * 4] * t73[b430 + i2];
+              r1 += t23[i2 + 1] * t24[b426 + (i2 + 1) * 8] * d_X[b427 + (i2 + 1) * 4] * t24[b428 + (i2 + 1) * 8] * d_X[b429 + (i2 + 1) * 4] * t73[b430 + i2 + 1];
+              r2 += t23[i2 + 2] * t24[b426 + (i2 + 2) * 8] * d_X[b427 + (i2 + 2) * 4] * t24[b428 + (i2 + 2) * 8] * d_X[b429 + (i2 + 2) * 4] * t73[b430 + i2 + 2];
+              r3 += t23[i2 + 3] * t24[b426 + (i2 + 3) * 8] * d_X[b427 + (i2 + 3) * 4] * t24[b428 + (i2 + 3) * 8] * d_X[b429 + (i2 + 3) * 4] * t73[b430 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc432 += d_X[b427 + i2 * 4] * t26[b428 + i2 * 8] * d_X[b429 + i2 * 4] * t32[b430 + i2];
+            for (const end = len_N; i2 < end; i2++) acc432 += t23[i2] * t24[b426 + i2 * 8] * d_X[b427 + i2 * 4] * t24[b428 + i2 * 8] * d_X[b429 + i2 * 4] * t73[b430 + i2];
             acc432 += r1 + r2 + r3;
           }
           hessianDiagonal[i0 * 8 + i1] += p431 * acc432;
+        }
+      }
+    }
+  }
+  // hessianDiagonal[i0, i1] += Σ_i2 t16·t23[i2]·X[i2, i0]·t27[i2, i1]·X[i2, i0]·t32[i1, i2]
+  {
+    const p437 = t16[0];
+    for (let i0 = 0; i0 < 4; i0++) {
+      const b433 = off_N * 4 + i0;
+      const b435 = off_N * 4 + i0;
+      {
+        let i1 = 0;
+        for (const end = 8 - 3; i1 < end; i1 += 4) {
+          const b434_0 = i1;
+          const b436_0 = i1 * len_N;
+          const b434_1 = i1 + 1;
+          const b436_1 = (i1 + 1) * len_N;
+          const b434_2 = i1 + 2;
+          const b436_2 = (i1 + 2) * len_N;
+          const b434_3 = i1 + 3;
+          const b436_3 = (i1 + 3) * len_N;
+          let acc438_0 = 0, acc438_1 = 0, acc438_2 = 0, acc438_3 = 0;
+          for (let i2 = 0, end = len_N; i2 < end; i2++) {
+            const c0 = t23[i2];
+            const c1 = d_X[b433 + i2 * 4];
+            const c2 = d_X[b435 + i2 * 4];
+            acc438_0 += c0 * c1 * c2 * t27[b434_0 + i2 * 8] * t32[b436_0 + i2];
+            acc438_1 += c0 * c1 * c2 * t27[b434_1 + i2 * 8] * t32[b436_1 + i2];
+            acc438_2 += c0 * c1 * c2 * t27[b434_2 + i2 * 8] * t32[b436_2 + i2];
+            acc438_3 += c0 * c1 * c2 * t27[b434_3 + i2 * 8] * t32[b436_3 + i2];
+          }
+          hessianDiagonal[i0 * 8 + i1] += p437 * acc438_0;
+          hessianDiagonal[i0 * 8 + i1 + 1] += p437 * acc438_1;
+          hessianDiagonal[i0 * 8 + i1 + 2] += p437 * acc438_2;
+          hessianDiagonal[i0 * 8 + i1 + 3] += p437 * acc438_3;
+        }
+        for (const end = 8; i1 < end; i1++) {
+          const b434 = i1;
+          const b436 = i1 * len_N;
+          let acc438 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i2 = 0;
+            for (const end = len_N - 3; i2 < end; i2 += 4) {
+              acc438 += t23[i2] * d_X[b433 + i2 * 4] * t27[b434 + i2 * 8] * d_X[b435 + i2 * 4] * t32[b436 + i2];
+              r1 += t23[i2 + 1] * d_X[b433 + (i2 + 1) * 4] * t27[b434 + (i2 + 1) * 8] * d_X[b435 + (i2 + 1) * 4] * t32[b436 + i2 + 1];
+              r2 += t23[i2 + 2] * d_X[b433 + (i2 + 2) * 4] * t27[b434 + (i2 + 2) * 8] * d_X[b435 + (i2 + 2) * 4] * t32[b436 + i2 + 2];
+              r3 += t23[i2 + 3] * d_X[b433 + (i2 + 3) * 4] * t27[b434 + (i2 + 3) * 8] * d_X[b435 + (i2 + 3) * 4] * t32[b436 + i2 + 3];
+            }
+            for (const end = len_N; i2 < end; i2++) acc438 += t23[i2] * d_X[b433 + i2 * 4] * t27[b434 + i2 * 8] * d_X[b435 + i2 * 4] * t32[b436 + i2];
+            acc438 += r1 + r2 + r3;
+          }
+          hessianDiagonal[i0 * 8 + i1] += p437 * acc438;
+        }
+      }
+    }
+  }
+  // hessianDiagonal[i0, i1] += Σ_i2 -1·t16·X[i2, i0]·t27[i2, i1]·X[i2, i0]·t33[i1, i2]
+  {
+    const p443 = -t16[0];
+    for (let i0 = 0; i0 < 4; i0++) {
+      const b439 = off_N * 4 + i0;
+      const b441 = off_N * 4 + i0;
+      {
+        let i1 = 0;
+        for (const end = 8 - 3; i1 < end; i1 += 4) {
+          const b440_0 = i1;
+          const b442_0 = i1 * len_N;
+          const b440_1 = i1 + 1;
+          const b442_1 = (i1 + 1) * len_N;
+          const b440_2 = i1 + 2;
+          const b442_2 = (i1 + 2) * len_N;
+          const b440_3 = i1 + 3;
+          const b442_3 = (i1 + 3) * len_N;
+          let acc444_0 = 0, acc444_1 = 0, acc444_2 = 0, acc444_3 = 0;
+          for (let i2 = 0, end = len_N; i2 < end; i2++) {
+            const c0 = d_X[b439 + i2 * 4];
+            const c1 = d_X[b441 + i2 * 4];
+            acc444_0 += c0 * c1 * t27[b440_0 + i2 * 8] * t33[b442_0 + i2];
+            acc444_1 += c0 * c1 * t27[b440_1 + i2 * 8] * t33[b442_1 + i2];
+            acc444_2 += c0 * c1 * t27[b440_2 + i2 * 8] * t33[b442_2 + i2];
+            acc444_3 += c0 * c1 * t27[b440_3 + i2 * 8] * t33[b442_3 + i2];
+          }
+          hessianDiagonal[i0 * 8 + i1] += p443 * acc444_0;
+          hessianDiagonal[i0 * 8 + i1 + 1] += p443 * acc444_1;
+          hessianDiagonal[i0 * 8 + i1 + 2] += p443 * acc444_2;
+          hessianDiagonal[i0 * 8 + i1 + 3] += p443 * acc444_3;
+        }
+        for (const end = 8; i1 < end; i1++) {
+          const b440 = i1;
+          const b442 = i1 * len_N;
+          let acc444 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i2 = 0;
+            for (const end = len_N - 3; i2 < end; i2 += 4) {
+              acc444 += d_X[b439 + i2 * 4] * t27[b440 + i2 * 8] * d_X[b441 + i2 * 4] * t33[b442 + i2];
+              r1 += d_X[b439 + (i2 + 1) * 4] * t27[b440 + (i2 + 1) * 8] * d_X[b441 + (i2 + 1) * 4] * t33[b442 + i2 + 1];
+              r2 += d_X[b439 + (i2 + 2) * 4] * t27[b440 + (i2 + 2) * 8] * d_X[b441 + (i2 + 2) * 4] * t33[b442 + i2 + 2];
+              r3 += d_X[b439 + (i2 + 3) * 4] * t27[b440 + (i2 + 3) * 8] * d_X[b441 + (i2 + 3) * 4] * t33[b442 + i2 + 3];
+            }
+            for (const end = len_N; i2 < end; i2++) acc444 += d_X[b439 + i2 * 4] * t27[b440 + i2 * 8] * d_X[b441 + i2 * 4] * t33[b442 + i2];
+            acc444 += r1 + r2 + r3;
+          }
+          hessianDiagonal[i0 * 8 + i1] += p443 * acc444;
         }
       }
     }
@@ -3591,11 +3645,13 @@ function k_hdiag_W1(s: State): void {
 /** Hessian diagonal, block of W1: 5 term(s), the terms without the batch */
 function k_hdiag_W1_once(s: State): void {
   const hessianDiagonal = s.hessianDiagonal;
-  // hessianDiagonal[i0, i1] += 0.002
+  const once_N = s.once_N;
+  // hessianDiagonal[i0, i1] += 0.002·once_N
   {
+    const p445 = 0.002 * once_N;
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
-        hessianDiagonal[i0 * 8 + i1] += 0.002;
+        hessianDiagonal[i0 * 8 + i1] += p445;
       }
     }
   }
@@ -3607,77 +3663,77 @@ function k_hdiag_b1(s: State): void {
   const hessianDiagonal = s.hessianDiagonal;
   const t11 = s.t11;
   const t16 = s.t16;
-  const t22 = s.t22;
   const t23 = s.t23;
-  const t25 = s.t25;
+  const t24 = s.t24;
   const t26 = s.t26;
-  const t31 = s.t31;
+  const t27 = s.t27;
+  const t32 = s.t32;
   const th = s.theta;
   const len_N = s.len_N;
   const off_N = s.off_N;
-  // hessianDiagonal[i0] += Σ_i1,i2 -1·t16·t23[i1, i0]·t25[i1]·t11[i1, i2]·W2[i0, i2]·t23[i1, i0]·t31[i0, i1]
+  // hessianDiagonal[i0] += Σ_i1,i2 -1·t16·t24[i1, i0]·t26[i1]·t11[i1, i2]·W2[i0, i2]·t24[i1, i0]·t32[i0, i1]
   {
-    const p438 = -t16[0];
+    const p451 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b434 = i0;
-      const b435 = 40 + i0 * 3;
-      const b436 = i0;
-      const b437 = i0 * len_N;
-      let acc439 = 0;
-      for (let i1 = 0; i1 < len_N; i1++) {
-        for (let i2 = 0; i2 < 3; i2++) {
-          acc439 += t23[b434 + i1 * 8] * t25[i1] * t23[b436 + i1 * 8] * t31[b437 + i1] * t11[i1 * 3 + i2] * th[b435 + i2];
-        }
-      }
-      hessianDiagonal[32 + i0] += p438 * acc439;
-    }
-  }
-  // hessianDiagonal[i0] += Σ_i1,i2 t16·t22[i1]·W2[i0, i2]·t23[i1, i0]·t11[i1, i2]·W2[i0, i2]·t23[i1, i0]
-  {
-    const p444 = t16[0];
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b440 = 40 + i0 * 3;
-      const b441 = i0;
-      const b442 = 40 + i0 * 3;
-      const b443 = i0;
-      let acc445 = 0;
-      for (let i1 = 0; i1 < len_N; i1++) {
-        for (let i2 = 0; i2 < 3; i2++) {
-          acc445 += t22[i1] * t23[b441 + i1 * 8] * t23[b443 + i1 * 8] * th[b440 + i2] * t11[i1 * 3 + i2] * th[b442 + i2];
-        }
-      }
-      hessianDiagonal[32 + i0] += p444 * acc445;
-    }
-  }
-  // hessianDiagonal[i0] += Σ_i1,i2 t16·t22[i1]·t11[i1, i2]·W2[i0, i2]·t26[i1, i0]
-  {
-    const p448 = t16[0];
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b446 = 40 + i0 * 3;
       const b447 = i0;
-      let acc449 = 0;
+      const b448 = 40 + i0 * 3;
+      const b449 = i0;
+      const b450 = i0 * len_N;
+      let acc452 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
-          acc449 += t22[i1] * t26[b447 + i1 * 8] * t11[i1 * 3 + i2] * th[b446 + i2];
+          acc452 += t24[b447 + i1 * 8] * t26[i1] * t24[b449 + i1 * 8] * t32[b450 + i1] * t11[i1 * 3 + i2] * th[b448 + i2];
         }
       }
-      hessianDiagonal[32 + i0] += p448 * acc449;
+      hessianDiagonal[32 + i0] += p451 * acc452;
     }
   }
-  // hessianDiagonal[i0] += Σ_i1,i2 -1·t16·Y[i1, i2]·W2[i0, i2]·t26[i1, i0]
+  // hessianDiagonal[i0] += Σ_i1,i2 t16·t23[i1]·W2[i0, i2]·t24[i1, i0]·t11[i1, i2]·W2[i0, i2]·t24[i1, i0]
   {
-    const b450 = off_N * 3;
-    const p453 = -t16[0];
+    const p457 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b451 = 40 + i0 * 3;
-      const b452 = i0;
-      let acc454 = 0;
+      const b453 = 40 + i0 * 3;
+      const b454 = i0;
+      const b455 = 40 + i0 * 3;
+      const b456 = i0;
+      let acc458 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
-          acc454 += t26[b452 + i1 * 8] * d_Y[b450 + i1 * 3 + i2] * th[b451 + i2];
+          acc458 += t23[i1] * t24[b454 + i1 * 8] * t24[b456 + i1 * 8] * th[b453 + i2] * t11[i1 * 3 + i2] * th[b455 + i2];
         }
       }
-      hessianDiagonal[32 + i0] += p453 * acc454;
+      hessianDiagonal[32 + i0] += p457 * acc458;
+    }
+  }
+  // hessianDiagonal[i0] += Σ_i1,i2 t16·t23[i1]·t11[i1, i2]·W2[i0, i2]·t27[i1, i0]
+  {
+    const p461 = t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b459 = 40 + i0 * 3;
+      const b460 = i0;
+      let acc462 = 0;
+      for (let i1 = 0; i1 < len_N; i1++) {
+        for (let i2 = 0; i2 < 3; i2++) {
+          acc462 += t23[i1] * t27[b460 + i1 * 8] * t11[i1 * 3 + i2] * th[b459 + i2];
+        }
+      }
+      hessianDiagonal[32 + i0] += p461 * acc462;
+    }
+  }
+  // hessianDiagonal[i0] += Σ_i1,i2 -1·t16·Y[i1, i2]·W2[i0, i2]·t27[i1, i0]
+  {
+    const b463 = off_N * 3;
+    const p466 = -t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b464 = 40 + i0 * 3;
+      const b465 = i0;
+      let acc467 = 0;
+      for (let i1 = 0; i1 < len_N; i1++) {
+        for (let i2 = 0; i2 < 3; i2++) {
+          acc467 += t27[b465 + i1 * 8] * d_Y[b463 + i1 * 3 + i2] * th[b464 + i2];
+        }
+      }
+      hessianDiagonal[32 + i0] += p466 * acc467;
     }
   }
 }
@@ -3685,10 +3741,12 @@ function k_hdiag_b1(s: State): void {
 /** Hessian diagonal, block of b1: 5 term(s), the terms without the batch */
 function k_hdiag_b1_once(s: State): void {
   const hessianDiagonal = s.hessianDiagonal;
-  // hessianDiagonal[i0] += 0.002
+  const once_N = s.once_N;
+  // hessianDiagonal[i0] += 0.002·once_N
   {
+    const p468 = 0.002 * once_N;
     for (let i0 = 0; i0 < 8; i0++) {
-      hessianDiagonal[32 + i0] += 0.002;
+      hessianDiagonal[32 + i0] += p468;
     }
   }
 }
@@ -3698,58 +3756,58 @@ function k_hdiag_W2(s: State): void {
   const hessianDiagonal = s.hessianDiagonal;
   const t11 = s.t11;
   const t16 = s.t16;
-  const t22 = s.t22;
-  const t25 = s.t25;
+  const t23 = s.t23;
+  const t26 = s.t26;
   const t7 = s.t7;
   const len_N = s.len_N;
-  // hessianDiagonal[i0, i1] += Σ_i2 -1·t16·t11[i2, i1]·t7[i2, i0]·t25[i2]·t11[i2, i1]·t7[i2, i0]
+  // hessianDiagonal[i0, i1] += Σ_i2 -1·t16·t11[i2, i1]·t7[i2, i0]·t26[i2]·t11[i2, i1]·t7[i2, i0]
   {
-    const p460 = -t16[0];
+    const p474 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b457 = i0;
-      const b459 = i0;
+      const b471 = i0;
+      const b473 = i0;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b456 = i1;
-        const b458 = i1;
-        let acc461 = 0;
+        const b470 = i1;
+        const b472 = i1;
+        let acc475 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc461 += t11[b456 + i2 * 3] * t7[b457 + i2 * 8] * t25[i2] * t11[b458 + i2 * 3] * t7[b459 + i2 * 8];
-            r1 += t11[b456 + (i2 + 1) * 3] * t7[b457 + (i2 + 1) * 8] * t25[i2 + 1] * t11[b458 + (i2 + 1) * 3] * t7[b459 + (i2 + 1) * 8];
-            r2 += t11[b456 + (i2 + 2) * 3] * t7[b457 + (i2 + 2) * 8] * t25[i2 + 2] * t11[b458 + (i2 + 2) * 3] * t7[b459 + (i2 + 2) * 8];
-            r3 += t11[b456 + (i2 + 3) * 3] * t7[b457 + (i2 + 3) * 8] * t25[i2 + 3] * t11[b458 + (i2 + 3) * 3] * t7[b459 + (i2 + 3) * 8];
+            acc475 += t11[b470 + i2 * 3] * t7[b471 + i2 * 8] * t26[i2] * t11[b472 + i2 * 3] * t7[b473 + i2 * 8];
+            r1 += t11[b470 + (i2 + 1) * 3] * t7[b471 + (i2 + 1) * 8] * t26[i2 + 1] * t11[b472 + (i2 + 1) * 3] * t7[b473 + (i2 + 1) * 8];
+            r2 += t11[b470 + (i2 + 2) * 3] * t7[b471 + (i2 + 2) * 8] * t26[i2 + 2] * t11[b472 + (i2 + 2) * 3] * t7[b473 + (i2 + 2) * 8];
+            r3 += t11[b470 + (i2 + 3) * 3] * t7[b471 + (i2 + 3) * 8] * t26[i2 + 3] * t11[b472 + (i2 + 3) * 3] * t7[b473 + (i2 + 3) * 8];
           }
-          for (const end = len_N; i2 < end; i2++) acc461 += t11[b456 + i2 * 3] * t7[b457 + i2 * 8] * t25[i2] * t11[b458 + i2 * 3] * t7[b459 + i2 * 8];
-          acc461 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc475 += t11[b470 + i2 * 3] * t7[b471 + i2 * 8] * t26[i2] * t11[b472 + i2 * 3] * t7[b473 + i2 * 8];
+          acc475 += r1 + r2 + r3;
         }
-        hessianDiagonal[40 + i0 * 3 + i1] += p460 * acc461;
+        hessianDiagonal[40 + i0 * 3 + i1] += p474 * acc475;
       }
     }
   }
-  // hessianDiagonal[i0, i1] += Σ_i2 t16·t22[i2]·t7[i2, i0]·t11[i2, i1]·t7[i2, i0]
+  // hessianDiagonal[i0, i1] += Σ_i2 t16·t23[i2]·t7[i2, i0]·t11[i2, i1]·t7[i2, i0]
   {
-    const p465 = t16[0];
+    const p479 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b462 = i0;
-      const b464 = i0;
+      const b476 = i0;
+      const b478 = i0;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b463 = i1;
-        let acc466 = 0;
+        const b477 = i1;
+        let acc480 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc466 += t22[i2] * t7[b462 + i2 * 8] * t11[b463 + i2 * 3] * t7[b464 + i2 * 8];
-            r1 += t22[i2 + 1] * t7[b462 + (i2 + 1) * 8] * t11[b463 + (i2 + 1) * 3] * t7[b464 + (i2 + 1) * 8];
-            r2 += t22[i2 + 2] * t7[b462 + (i2 + 2) * 8] * t11[b463 + (i2 + 2) * 3] * t7[b464 + (i2 + 2) * 8];
-            r3 += t22[i2 + 3] * t7[b462 + (i2 + 3) * 8] * t11[b463 + (i2 + 3) * 3] * t7[b464 + (i2 + 3) * 8];
+            acc480 += t23[i2] * t7[b476 + i2 * 8] * t11[b477 + i2 * 3] * t7[b478 + i2 * 8];
+            r1 += t23[i2 + 1] * t7[b476 + (i2 + 1) * 8] * t11[b477 + (i2 + 1) * 3] * t7[b478 + (i2 + 1) * 8];
+            r2 += t23[i2 + 2] * t7[b476 + (i2 + 2) * 8] * t11[b477 + (i2 + 2) * 3] * t7[b478 + (i2 + 2) * 8];
+            r3 += t23[i2 + 3] * t7[b476 + (i2 + 3) * 8] * t11[b477 + (i2 + 3) * 3] * t7[b478 + (i2 + 3) * 8];
           }
-          for (const end = len_N; i2 < end; i2++) acc466 += t22[i2] * t7[b462 + i2 * 8] * t11[b463 + i2 * 3] * t7[b464 + i2 * 8];
-          acc466 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc480 += t23[i2] * t7[b476 + i2 * 8] * t11[b477 + i2 * 3] * t7[b478 + i2 * 8];
+          acc480 += r1 + r2 + r3;
         }
-        hessianDiagonal[40 + i0 * 3 + i1] += p465 * acc466;
+        hessianDiagonal[40 + i0 * 3 + i1] += p479 * acc480;
       }
     }
   }
@@ -3758,11 +3816,13 @@ function k_hdiag_W2(s: State): void {
 /** Hessian diagonal, block of W2: 3 term(s), the terms without the batch */
 function k_hdiag_W2_once(s: State): void {
   const hessianDiagonal = s.hessianDiagonal;
-  // hessianDiagonal[i0, i1] += 0.002
+  const once_N = s.once_N;
+  // hessianDiagonal[i0, i1] += 0.002·once_N
   {
+    const p481 = 0.002 * once_N;
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
-        hessianDiagonal[40 + i0 * 3 + i1] += 0.002;
+        hessianDiagonal[40 + i0 * 3 + i1] += p481;
       }
     }
   }
@@ -3773,50 +3833,50 @@ function k_hdiag_b2(s: State): void {
   const hessianDiagonal = s.hessianDiagonal;
   const t11 = s.t11;
   const t16 = s.t16;
-  const t22 = s.t22;
-  const t25 = s.t25;
+  const t23 = s.t23;
+  const t26 = s.t26;
   const len_N = s.len_N;
-  // hessianDiagonal[i0] += Σ_i1 -1·t16·t11[i1, i0]·t25[i1]·t11[i1, i0]
+  // hessianDiagonal[i0] += Σ_i1 -1·t16·t11[i1, i0]·t26[i1]·t11[i1, i0]
   {
-    const p470 = -t16[0];
+    const p485 = -t16[0];
     for (let i0 = 0; i0 < 3; i0++) {
-      const b468 = i0;
-      const b469 = i0;
-      let acc471 = 0;
+      const b483 = i0;
+      const b484 = i0;
+      let acc486 = 0;
       {
         let r1 = 0, r2 = 0, r3 = 0;
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          acc471 += t11[b468 + i1 * 3] * t25[i1] * t11[b469 + i1 * 3];
-          r1 += t11[b468 + (i1 + 1) * 3] * t25[i1 + 1] * t11[b469 + (i1 + 1) * 3];
-          r2 += t11[b468 + (i1 + 2) * 3] * t25[i1 + 2] * t11[b469 + (i1 + 2) * 3];
-          r3 += t11[b468 + (i1 + 3) * 3] * t25[i1 + 3] * t11[b469 + (i1 + 3) * 3];
+          acc486 += t11[b483 + i1 * 3] * t26[i1] * t11[b484 + i1 * 3];
+          r1 += t11[b483 + (i1 + 1) * 3] * t26[i1 + 1] * t11[b484 + (i1 + 1) * 3];
+          r2 += t11[b483 + (i1 + 2) * 3] * t26[i1 + 2] * t11[b484 + (i1 + 2) * 3];
+          r3 += t11[b483 + (i1 + 3) * 3] * t26[i1 + 3] * t11[b484 + (i1 + 3) * 3];
         }
-        for (const end = len_N; i1 < end; i1++) acc471 += t11[b468 + i1 * 3] * t25[i1] * t11[b469 + i1 * 3];
-        acc471 += r1 + r2 + r3;
+        for (const end = len_N; i1 < end; i1++) acc486 += t11[b483 + i1 * 3] * t26[i1] * t11[b484 + i1 * 3];
+        acc486 += r1 + r2 + r3;
       }
-      hessianDiagonal[64 + i0] += p470 * acc471;
+      hessianDiagonal[64 + i0] += p485 * acc486;
     }
   }
-  // hessianDiagonal[i0] += Σ_i1 t16·t22[i1]·t11[i1, i0]
+  // hessianDiagonal[i0] += Σ_i1 t16·t23[i1]·t11[i1, i0]
   {
-    const p473 = t16[0];
+    const p488 = t16[0];
     for (let i0 = 0; i0 < 3; i0++) {
-      const b472 = i0;
-      let acc474 = 0;
+      const b487 = i0;
+      let acc489 = 0;
       {
         let r1 = 0, r2 = 0, r3 = 0;
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          acc474 += t22[i1] * t11[b472 + i1 * 3];
-          r1 += t22[i1 + 1] * t11[b472 + (i1 + 1) * 3];
-          r2 += t22[i1 + 2] * t11[b472 + (i1 + 2) * 3];
-          r3 += t22[i1 + 3] * t11[b472 + (i1 + 3) * 3];
+          acc489 += t23[i1] * t11[b487 + i1 * 3];
+          r1 += t23[i1 + 1] * t11[b487 + (i1 + 1) * 3];
+          r2 += t23[i1 + 2] * t11[b487 + (i1 + 2) * 3];
+          r3 += t23[i1 + 3] * t11[b487 + (i1 + 3) * 3];
         }
-        for (const end = len_N; i1 < end; i1++) acc474 += t22[i1] * t11[b472 + i1 * 3];
-        acc474 += r1 + r2 + r3;
+        for (const end = len_N; i1 < end; i1++) acc489 += t23[i1] * t11[b487 + i1 * 3];
+        acc489 += r1 + r2 + r3;
       }
-      hessianDiagonal[64 + i0] += p473 * acc474;
+      hessianDiagonal[64 + i0] += p488 * acc489;
     }
   }
 }
@@ -3824,10 +3884,12 @@ function k_hdiag_b2(s: State): void {
 /** Hessian diagonal, block of b2: 3 term(s), the terms without the batch */
 function k_hdiag_b2_once(s: State): void {
   const hessianDiagonal = s.hessianDiagonal;
-  // hessianDiagonal[i0] += 0.002
+  const once_N = s.once_N;
+  // hessianDiagonal[i0] += 0.002·once_N
   {
+    const p490 = 0.002 * once_N;
     for (let i0 = 0; i0 < 3; i0++) {
-      hessianDiagonal[64 + i0] += 0.002;
+      hessianDiagonal[64 + i0] += p490;
     }
   }
 }
@@ -3843,63 +3905,63 @@ function k_k15(s: State): void {
   const off_N = s.off_N;
   // t15 += Σ_i0 t13[i0]
   {
-    let acc476 = 0;
+    let acc492 = 0;
     {
       let r1 = 0, r2 = 0, r3 = 0;
       let i0 = 0;
       for (const end = len_N - 3; i0 < end; i0 += 4) {
-        acc476 += t13[i0];
+        acc492 += t13[i0];
         r1 += t13[i0 + 1];
         r2 += t13[i0 + 2];
         r3 += t13[i0 + 3];
       }
-      for (const end = len_N; i0 < end; i0++) acc476 += t13[i0];
-      acc476 += r1 + r2 + r3;
+      for (const end = len_N; i0 < end; i0++) acc492 += t13[i0];
+      acc492 += r1 + r2 + r3;
     }
-    t15[0] += acc476;
+    t15[0] += acc492;
   }
   // t15 += Σ_i0 t9[i0]
   {
-    let acc477 = 0;
+    let acc493 = 0;
     {
       let r1 = 0, r2 = 0, r3 = 0;
       let i0 = 0;
       for (const end = len_N - 3; i0 < end; i0 += 4) {
-        acc477 += t9[i0];
+        acc493 += t9[i0];
         r1 += t9[i0 + 1];
         r2 += t9[i0 + 2];
         r3 += t9[i0 + 3];
       }
-      for (const end = len_N; i0 < end; i0++) acc477 += t9[i0];
-      acc477 += r1 + r2 + r3;
+      for (const end = len_N; i0 < end; i0++) acc493 += t9[i0];
+      acc493 += r1 + r2 + r3;
     }
-    t15[0] += acc477;
+    t15[0] += acc493;
   }
   // t15 += Σ_i0,i1 -1·Y[i0, i1]·t8[i0, i1]
   {
-    const b478 = off_N * 3;
-    let acc479 = 0;
+    const b494 = off_N * 3;
+    let acc495 = 0;
     for (let i0 = 0; i0 < len_N; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
-        acc479 += d_Y[b478 + i0 * 3 + i1] * t8[i0 * 3 + i1];
+        acc495 += d_Y[b494 + i0 * 3 + i1] * t8[i0 * 3 + i1];
       }
     }
-    t15[0] += -acc479;
+    t15[0] += -acc495;
   }
 }
 
-/** t13 = log, t22 = pow_-1, t25 = pow_-2 of t12[N] */
+/** t13 = log, t23 = pow_-1, t26 = pow_-2 of t12[N] */
 function k_map12(s: State): void {
   const t12 = s.t12;
   const t13 = s.t13;
-  const t22 = s.t22;
-  const t25 = s.t25;
+  const t23 = s.t23;
+  const t26 = s.t26;
   const len_N = s.len_N;
   for (let i0 = 0; i0 < len_N; i0++) {
     const x = t12[i0];
     t13[i0] = f_log(x);
-    t22[i0] = f_pow_m1(x);
-    t25[i0] = f_pow_m2(x);
+    t23[i0] = f_pow_m1(x);
+    t26[i0] = f_pow_m2(x);
   }
 }
 
@@ -3913,27 +3975,27 @@ function k_k12(s: State): void {
     {
       let i0 = 0;
       for (const end = len_N - 3; i0 < end; i0 += 4) {
-        const b480_0 = i0 * 3;
-        const b480_1 = (i0 + 1) * 3;
-        const b480_2 = (i0 + 2) * 3;
-        const b480_3 = (i0 + 3) * 3;
-        let acc481_0 = 0, acc481_1 = 0, acc481_2 = 0, acc481_3 = 0;
+        const b496_0 = i0 * 3;
+        const b496_1 = (i0 + 1) * 3;
+        const b496_2 = (i0 + 2) * 3;
+        const b496_3 = (i0 + 3) * 3;
+        let acc497_0 = 0, acc497_1 = 0, acc497_2 = 0, acc497_3 = 0;
         for (let i1 = 0, end = 3; i1 < end; i1++) {
-          acc481_0 += t11[b480_0 + i1];
-          acc481_1 += t11[b480_1 + i1];
-          acc481_2 += t11[b480_2 + i1];
-          acc481_3 += t11[b480_3 + i1];
+          acc497_0 += t11[b496_0 + i1];
+          acc497_1 += t11[b496_1 + i1];
+          acc497_2 += t11[b496_2 + i1];
+          acc497_3 += t11[b496_3 + i1];
         }
-        t12[i0] = acc481_0;
-        t12[i0 + 1] = acc481_1;
-        t12[i0 + 2] = acc481_2;
-        t12[i0 + 3] = acc481_3;
+        t12[i0] = acc497_0;
+        t12[i0 + 1] = acc497_1;
+        t12[i0 + 2] = acc497_2;
+        t12[i0 + 3] = acc497_3;
       }
       for (const end = len_N; i0 < end; i0++) {
-        const b480 = i0 * 3;
-        let acc481 = 0;
-        for (let i1 = 0; i1 < 3; i1++) acc481 += t11[b480 + i1];
-        t12[i0] = acc481;
+        const b496 = i0 * 3;
+        let acc497 = 0;
+        for (let i1 = 0; i1 < 3; i1++) acc497 += t11[b496 + i1];
+        t12[i0] = acc497;
       }
     }
   }
@@ -3962,10 +4024,10 @@ function k_k10(s: State): void {
   // t10[i0, i1] += -1·t9[i0]
   {
     for (let i0 = 0; i0 < len_N; i0++) {
-      const p484 = -t9[i0];
+      const p500 = -t9[i0];
       for (let i1 = 0; i1 < 3; i1++) {
-        const p482 = t8[i0 * 3 + i1];
-        t10[i0 * 3 + i1] = p482 + p484;
+        const p498 = t8[i0 * 3 + i1];
+        t10[i0 * 3 + i1] = p498 + p500;
       }
     }
   }
@@ -3980,23 +4042,23 @@ function k_k8(s: State): void {
   // t8[i0, i1] += Σ_i2 t7[i0, i2]·W2[i2, i1]
   {
     for (let i0 = 0; i0 < len_N; i0++) {
-      const b486 = i0 * 8;
+      const b502 = i0 * 8;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b487 = 40 + i1;
-        let acc488 = 0;
+        const b503 = 40 + i1;
+        let acc504 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = 8 - 3; i2 < end; i2 += 4) {
-            acc488 += t7[b486 + i2] * th[b487 + i2 * 3];
-            r1 += t7[b486 + i2 + 1] * th[b487 + (i2 + 1) * 3];
-            r2 += t7[b486 + i2 + 2] * th[b487 + (i2 + 2) * 3];
-            r3 += t7[b486 + i2 + 3] * th[b487 + (i2 + 3) * 3];
+            acc504 += t7[b502 + i2] * th[b503 + i2 * 3];
+            r1 += t7[b502 + i2 + 1] * th[b503 + (i2 + 1) * 3];
+            r2 += t7[b502 + i2 + 2] * th[b503 + (i2 + 2) * 3];
+            r3 += t7[b502 + i2 + 3] * th[b503 + (i2 + 3) * 3];
           }
-          for (const end = 8; i2 < end; i2++) acc488 += t7[b486 + i2] * th[b487 + i2 * 3];
-          acc488 += r1 + r2 + r3;
+          for (const end = 8; i2 < end; i2++) acc504 += t7[b502 + i2] * th[b503 + i2 * 3];
+          acc504 += r1 + r2 + r3;
         }
-        t8[i0 * 3 + i1] = acc488;
+        t8[i0 * 3 + i1] = acc504;
       }
     }
   }
@@ -4004,17 +4066,17 @@ function k_k8(s: State): void {
   {
     for (let i0 = 0; i0 < len_N; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
-        const p489 = th[64 + i1];
-        t8[i0 * 3 + i1] += p489;
+        const p505 = th[64 + i1];
+        t8[i0 * 3 + i1] += p505;
       }
     }
   }
 }
 
-/** t7 = tanh, t23 = tanh_d1, t26 = tanh_d2 of t6[N, 8] */
+/** t7 = tanh, t24 = tanh_d1, t27 = tanh_d2 of t6[N, 8] */
 function k_map6(s: State): void {
-  const t23 = s.t23;
-  const t26 = s.t26;
+  const t24 = s.t24;
+  const t27 = s.t27;
   const t6 = s.t6;
   const t7 = s.t7;
   const len_N = s.len_N;
@@ -4024,8 +4086,8 @@ function k_map6(s: State): void {
       const y = f_tanh(x);
       const d = f_tanh_d1(x);
       t7[i0 * 8 + i1] = y;
-      t23[i0 * 8 + i1] = d;
-      t26[i0 * 8 + i1] = (-2) * y * d;
+      t24[i0 * 8 + i1] = d;
+      t27[i0 * 8 + i1] = (-2) * y * d;
     }
   }
 }
@@ -4040,32 +4102,32 @@ function k_k6(s: State): void {
   // t6[i0, i1] += Σ_i2 X[i0, i2]·W1[i2, i1]
   {
     for (let i0 = 0; i0 < len_N; i0++) {
-      const b491 = off_N * 4 + i0 * 4;
+      const b507 = off_N * 4 + i0 * 4;
       {
         let i1 = 0;
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b492_0 = i1;
-          const b492_1 = i1 + 1;
-          const b492_2 = i1 + 2;
-          const b492_3 = i1 + 3;
-          let acc493_0 = 0, acc493_1 = 0, acc493_2 = 0, acc493_3 = 0;
+          const b508_0 = i1;
+          const b508_1 = i1 + 1;
+          const b508_2 = i1 + 2;
+          const b508_3 = i1 + 3;
+          let acc509_0 = 0, acc509_1 = 0, acc509_2 = 0, acc509_3 = 0;
           for (let i2 = 0, end = 4; i2 < end; i2++) {
-            const c0 = d_X[b491 + i2];
-            acc493_0 += c0 * th[b492_0 + i2 * 8];
-            acc493_1 += c0 * th[b492_1 + i2 * 8];
-            acc493_2 += c0 * th[b492_2 + i2 * 8];
-            acc493_3 += c0 * th[b492_3 + i2 * 8];
+            const c0 = d_X[b507 + i2];
+            acc509_0 += c0 * th[b508_0 + i2 * 8];
+            acc509_1 += c0 * th[b508_1 + i2 * 8];
+            acc509_2 += c0 * th[b508_2 + i2 * 8];
+            acc509_3 += c0 * th[b508_3 + i2 * 8];
           }
-          t6[i0 * 8 + i1] = acc493_0;
-          t6[i0 * 8 + i1 + 1] = acc493_1;
-          t6[i0 * 8 + i1 + 2] = acc493_2;
-          t6[i0 * 8 + i1 + 3] = acc493_3;
+          t6[i0 * 8 + i1] = acc509_0;
+          t6[i0 * 8 + i1 + 1] = acc509_1;
+          t6[i0 * 8 + i1 + 2] = acc509_2;
+          t6[i0 * 8 + i1 + 3] = acc509_3;
         }
         for (const end = 8; i1 < end; i1++) {
-          const b492 = i1;
-          let acc493 = 0;
-          for (let i2 = 0; i2 < 4; i2++) acc493 += d_X[b491 + i2] * th[b492 + i2 * 8];
-          t6[i0 * 8 + i1] = acc493;
+          const b508 = i1;
+          let acc509 = 0;
+          for (let i2 = 0; i2 < 4; i2++) acc509 += d_X[b507 + i2] * th[b508 + i2 * 8];
+          t6[i0 * 8 + i1] = acc509;
         }
       }
     }
@@ -4074,8 +4136,8 @@ function k_k6(s: State): void {
   {
     for (let i0 = 0; i0 < len_N; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
-        const p494 = th[32 + i1];
-        t6[i0 * 8 + i1] += p494;
+        const p510 = th[32 + i1];
+        t6[i0 * 8 + i1] += p510;
       }
     }
   }
@@ -4103,201 +4165,179 @@ function k_map4(s: State): void {
   t16[0] = f_pow_m1(x);
 }
 
-/** t21: 4 term(s) */
-function k_k21(s: State): void {
-  const t17 = s.t17;
+/** t22: 4 term(s) */
+function k_k22(s: State): void {
   const t18 = s.t18;
   const t19 = s.t19;
   const t20 = s.t20;
   const t21 = s.t21;
-  // t21 += Σ_i0,i1 t17[i0, i1]
+  const t22 = s.t22;
+  // t22 += Σ_i0,i1 t18[i0, i1]
   {
-    let acc496 = 0;
+    let acc512 = 0;
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
-        acc496 += t17[i0 * 8 + i1];
+        acc512 += t18[i0 * 8 + i1];
       }
     }
-    t21[0] = acc496;
+    t22[0] = acc512;
   }
-  // t21 += Σ_i0 t18[i0]
+  // t22 += Σ_i0 t19[i0]
   {
-    let acc497 = 0;
+    let acc513 = 0;
     {
       let r1 = 0, r2 = 0, r3 = 0;
       let i0 = 0;
       for (const end = 8 - 3; i0 < end; i0 += 4) {
-        acc497 += t18[i0];
-        r1 += t18[i0 + 1];
-        r2 += t18[i0 + 2];
-        r3 += t18[i0 + 3];
+        acc513 += t19[i0];
+        r1 += t19[i0 + 1];
+        r2 += t19[i0 + 2];
+        r3 += t19[i0 + 3];
       }
-      for (const end = 8; i0 < end; i0++) acc497 += t18[i0];
-      acc497 += r1 + r2 + r3;
+      for (const end = 8; i0 < end; i0++) acc513 += t19[i0];
+      acc513 += r1 + r2 + r3;
     }
-    t21[0] += acc497;
+    t22[0] += acc513;
   }
-  // t21 += Σ_i0,i1 t19[i0, i1]
+  // t22 += Σ_i0,i1 t20[i0, i1]
   {
-    let acc498 = 0;
+    let acc514 = 0;
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
-        acc498 += t19[i0 * 3 + i1];
+        acc514 += t20[i0 * 3 + i1];
       }
     }
-    t21[0] += acc498;
+    t22[0] += acc514;
   }
-  // t21 += Σ_i0 t20[i0]
+  // t22 += Σ_i0 t21[i0]
   {
-    let acc499 = 0;
-    for (let i0 = 0; i0 < 3; i0++) acc499 += t20[i0];
-    t21[0] += acc499;
+    let acc515 = 0;
+    for (let i0 = 0; i0 < 3; i0++) acc515 += t21[i0];
+    t22[0] += acc515;
   }
 }
 
-/** t17 = pow_2 of theta[4, 8] */
+/** t18 = pow_2 of theta[4, 8] */
 function k_map0(s: State): void {
-  const t17 = s.t17;
+  const t18 = s.t18;
   const th = s.theta;
   for (let i0 = 0; i0 < 4; i0++) {
     for (let i1 = 0; i1 < 8; i1++) {
       const x = th[i0 * 8 + i1];
-      t17[i0 * 8 + i1] = f_pow_2(x);
+      t18[i0 * 8 + i1] = f_pow_2(x);
     }
   }
 }
 
-/** t18 = pow_2 of theta[8] */
+/** t19 = pow_2 of theta[8] */
 function k_map1(s: State): void {
-  const t18 = s.t18;
+  const t19 = s.t19;
   const th = s.theta;
   for (let i0 = 0; i0 < 8; i0++) {
     const x = th[32 + i0];
-    t18[i0] = f_pow_2(x);
+    t19[i0] = f_pow_2(x);
   }
 }
 
-/** t19 = pow_2 of theta[8, 3] */
+/** t20 = pow_2 of theta[8, 3] */
 function k_map2(s: State): void {
-  const t19 = s.t19;
+  const t20 = s.t20;
   const th = s.theta;
   for (let i0 = 0; i0 < 8; i0++) {
     for (let i1 = 0; i1 < 3; i1++) {
       const x = th[40 + i0 * 3 + i1];
-      t19[i0 * 3 + i1] = f_pow_2(x);
+      t20[i0 * 3 + i1] = f_pow_2(x);
     }
   }
 }
 
-/** t20 = pow_2 of theta[3] */
+/** t21 = pow_2 of theta[3] */
 function k_map3(s: State): void {
-  const t20 = s.t20;
+  const t21 = s.t21;
   const th = s.theta;
   for (let i0 = 0; i0 < 3; i0++) {
     const x = th[64 + i0];
-    t20[i0] = f_pow_2(x);
-  }
-}
-
-/** t31[8, N]: 1 term(s) */
-function k_k31(s: State): void {
-  const t11 = s.t11;
-  const t31 = s.t31;
-  const th = s.theta;
-  const len_N = s.len_N;
-  // t31[i0, i1] += Σ_i2 t11[i1, i2]·W2[i0, i2]
-  {
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b501 = 40 + i0 * 3;
-      {
-        let i1 = 0;
-        for (const end = len_N - 3; i1 < end; i1 += 4) {
-          const b500_0 = i1 * 3;
-          const b500_1 = (i1 + 1) * 3;
-          const b500_2 = (i1 + 2) * 3;
-          const b500_3 = (i1 + 3) * 3;
-          let acc502_0 = 0, acc502_1 = 0, acc502_2 = 0, acc502_3 = 0;
-          for (let i2 = 0, end = 3; i2 < end; i2++) {
-            const c0 = th[b501 + i2];
-            acc502_0 += c0 * t11[b500_0 + i2];
-            acc502_1 += c0 * t11[b500_1 + i2];
-            acc502_2 += c0 * t11[b500_2 + i2];
-            acc502_3 += c0 * t11[b500_3 + i2];
-          }
-          t31[i0 * len_N + i1] = acc502_0;
-          t31[i0 * len_N + i1 + 1] = acc502_1;
-          t31[i0 * len_N + i1 + 2] = acc502_2;
-          t31[i0 * len_N + i1 + 3] = acc502_3;
-        }
-        for (const end = len_N; i1 < end; i1++) {
-          const b500 = i1 * 3;
-          let acc502 = 0;
-          for (let i2 = 0; i2 < 3; i2++) acc502 += t11[b500 + i2] * th[b501 + i2];
-          t31[i0 * len_N + i1] = acc502;
-        }
-      }
-    }
+    t21[i0] = f_pow_2(x);
   }
 }
 
 /** t32[8, N]: 1 term(s) */
 function k_k32(s: State): void {
-  const d_Y = s.d_Y;
+  const t11 = s.t11;
   const t32 = s.t32;
   const th = s.theta;
   const len_N = s.len_N;
-  const off_N = s.off_N;
-  // t32[i0, i1] += Σ_i2 Y[i1, i2]·W2[i0, i2]
+  // t32[i0, i1] += Σ_i2 t11[i1, i2]·W2[i0, i2]
   {
     for (let i0 = 0; i0 < 8; i0++) {
-      const b504 = 40 + i0 * 3;
+      const b517 = 40 + i0 * 3;
       {
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          const b503_0 = off_N * 3 + i1 * 3;
-          const b503_1 = off_N * 3 + (i1 + 1) * 3;
-          const b503_2 = off_N * 3 + (i1 + 2) * 3;
-          const b503_3 = off_N * 3 + (i1 + 3) * 3;
-          let acc505_0 = 0, acc505_1 = 0, acc505_2 = 0, acc505_3 = 0;
+          const b516_0 = i1 * 3;
+          const b516_1 = (i1 + 1) * 3;
+          const b516_2 = (i1 + 2) * 3;
+          const b516_3 = (i1 + 3) * 3;
+          let acc518_0 = 0, acc518_1 = 0, acc518_2 = 0, acc518_3 = 0;
           for (let i2 = 0, end = 3; i2 < end; i2++) {
-            const c0 = th[b504 + i2];
-            acc505_0 += c0 * d_Y[b503_0 + i2];
-            acc505_1 += c0 * d_Y[b503_1 + i2];
-            acc505_2 += c0 * d_Y[b503_2 + i2];
-            acc505_3 += c0 * d_Y[b503_3 + i2];
+            const c0 = th[b517 + i2];
+            acc518_0 += c0 * t11[b516_0 + i2];
+            acc518_1 += c0 * t11[b516_1 + i2];
+            acc518_2 += c0 * t11[b516_2 + i2];
+            acc518_3 += c0 * t11[b516_3 + i2];
           }
-          t32[i0 * len_N + i1] = acc505_0;
-          t32[i0 * len_N + i1 + 1] = acc505_1;
-          t32[i0 * len_N + i1 + 2] = acc505_2;
-          t32[i0 * len_N + i1 + 3] = acc505_3;
+          t32[i0 * len_N + i1] = acc518_0;
+          t32[i0 * len_N + i1 + 1] = acc518_1;
+          t32[i0 * len_N + i1 + 2] = acc518_2;
+          t32[i0 * len_N + i1 + 3] = acc518_3;
         }
         for (const end = len_N; i1 < end; i1++) {
-          const b503 = off_N * 3 + i1 * 3;
-          let acc505 = 0;
-          for (let i2 = 0; i2 < 3; i2++) acc505 += d_Y[b503 + i2] * th[b504 + i2];
-          t32[i0 * len_N + i1] = acc505;
+          const b516 = i1 * 3;
+          let acc518 = 0;
+          for (let i2 = 0; i2 < 3; i2++) acc518 += t11[b516 + i2] * th[b517 + i2];
+          t32[i0 * len_N + i1] = acc518;
         }
       }
     }
   }
 }
 
-/** t33[4, 8, N]: 1 term(s) */
+/** t33[8, N]: 1 term(s) */
 function k_k33(s: State): void {
-  const d_X = s.d_X;
-  const t23 = s.t23;
-  const t25 = s.t25;
-  const t31 = s.t31;
+  const d_Y = s.d_Y;
   const t33 = s.t33;
+  const th = s.theta;
   const len_N = s.len_N;
   const off_N = s.off_N;
-  // t33[i0, i1, i2] += t23[i2, i1]·X[i2, i0]·t25[i2]·t31[i1, i2]
+  // t33[i0, i1] += Σ_i2 Y[i1, i2]·W2[i0, i2]
   {
-    for (let i0 = 0; i0 < 4; i0++) {
-      for (let i1 = 0; i1 < 8; i1++) {
-        for (let i2 = 0; i2 < len_N; i2++) {
-          const p506 = t23[i2 * 8 + i1] * d_X[off_N * 4 + i2 * 4 + i0] * t25[i2] * t31[i1 * len_N + i2];
-          t33[i0 * len_N * 8 + i1 * len_N + i2] = p506;
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b520 = 40 + i0 * 3;
+      {
+        let i1 = 0;
+        for (const end = len_N - 3; i1 < end; i1 += 4) {
+          const b519_0 = off_N * 3 + i1 * 3;
+          const b519_1 = off_N * 3 + (i1 + 1) * 3;
+          const b519_2 = off_N * 3 + (i1 + 2) * 3;
+          const b519_3 = off_N * 3 + (i1 + 3) * 3;
+          let acc521_0 = 0, acc521_1 = 0, acc521_2 = 0, acc521_3 = 0;
+          for (let i2 = 0, end = 3; i2 < end; i2++) {
+            const c0 = th[b520 + i2];
+            acc521_0 += c0 * d_Y[b519_0 + i2];
+            acc521_1 += c0 * d_Y[b519_1 + i2];
+            acc521_2 += c0 * d_Y[b519_2 + i2];
+            acc521_3 += c0 * d_Y[b519_3 + i2];
+          }
+          t33[i0 * len_N + i1] = acc521_0;
+          t33[i0 * len_N + i1 + 1] = acc521_1;
+          t33[i0 * len_N + i1 + 2] = acc521_2;
+          t33[i0 * len_N + i1 + 3] = acc521_3;
+        }
+        for (const end = len_N; i1 < end; i1++) {
+          const b519 = off_N * 3 + i1 * 3;
+          let acc521 = 0;
+          for (let i2 = 0; i2 < 3; i2++) acc521 += d_Y[b519 + i2] * th[b520 + i2];
+          t33[i0 * len_N + i1] = acc521;
         }
       }
     }
@@ -4307,84 +4347,85 @@ function k_k33(s: State): void {
 /** t34[4, 8, N]: 1 term(s) */
 function k_k34(s: State): void {
   const d_X = s.d_X;
-  const t23 = s.t23;
-  const t31 = s.t31;
+  const t24 = s.t24;
+  const t26 = s.t26;
+  const t32 = s.t32;
   const t34 = s.t34;
   const len_N = s.len_N;
   const off_N = s.off_N;
-  // t34[i0, i1, i2] += t23[i2, i1]·X[i2, i0]·t31[i1, i2]
+  // t34[i0, i1, i2] += t24[i2, i1]·X[i2, i0]·t26[i2]·t32[i1, i2]
   {
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
         for (let i2 = 0; i2 < len_N; i2++) {
-          const p508 = t23[i2 * 8 + i1] * d_X[off_N * 4 + i2 * 4 + i0] * t31[i1 * len_N + i2];
-          t34[i0 * len_N * 8 + i1 * len_N + i2] = p508;
+          const p522 = t24[i2 * 8 + i1] * d_X[off_N * 4 + i2 * 4 + i0] * t26[i2] * t32[i1 * len_N + i2];
+          t34[i0 * len_N * 8 + i1 * len_N + i2] = p522;
         }
       }
     }
   }
 }
 
-/** t35[8, 8, N]: 1 term(s) */
+/** t35[4, 8, N]: 1 term(s) */
 function k_k35(s: State): void {
-  const t11 = s.t11;
+  const d_X = s.d_X;
+  const t24 = s.t24;
+  const t32 = s.t32;
   const t35 = s.t35;
+  const len_N = s.len_N;
+  const off_N = s.off_N;
+  // t35[i0, i1, i2] += t24[i2, i1]·X[i2, i0]·t32[i1, i2]
+  {
+    for (let i0 = 0; i0 < 4; i0++) {
+      for (let i1 = 0; i1 < 8; i1++) {
+        for (let i2 = 0; i2 < len_N; i2++) {
+          const p524 = t24[i2 * 8 + i1] * d_X[off_N * 4 + i2 * 4 + i0] * t32[i1 * len_N + i2];
+          t35[i0 * len_N * 8 + i1 * len_N + i2] = p524;
+        }
+      }
+    }
+  }
+}
+
+/** t36[8, 8, N]: 1 term(s) */
+function k_k36(s: State): void {
+  const t11 = s.t11;
+  const t36 = s.t36;
   const th = s.theta;
   const len_N = s.len_N;
-  // t35[i0, i1, i2] += Σ_i3 W2[i0, i3]·t11[i2, i3]·W2[i1, i3]
+  // t36[i0, i1, i2] += Σ_i3 W2[i0, i3]·t11[i2, i3]·W2[i1, i3]
   {
     for (let i0 = 0; i0 < 8; i0++) {
-      const b510 = 40 + i0 * 3;
+      const b526 = 40 + i0 * 3;
       for (let i1 = 0; i1 < 8; i1++) {
-        const b512 = 40 + i1 * 3;
+        const b528 = 40 + i1 * 3;
         {
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            const b511_0 = i2 * 3;
-            const b511_1 = (i2 + 1) * 3;
-            const b511_2 = (i2 + 2) * 3;
-            const b511_3 = (i2 + 3) * 3;
-            let acc513_0 = 0, acc513_1 = 0, acc513_2 = 0, acc513_3 = 0;
+            const b527_0 = i2 * 3;
+            const b527_1 = (i2 + 1) * 3;
+            const b527_2 = (i2 + 2) * 3;
+            const b527_3 = (i2 + 3) * 3;
+            let acc529_0 = 0, acc529_1 = 0, acc529_2 = 0, acc529_3 = 0;
             for (let i3 = 0, end = 3; i3 < end; i3++) {
-              const c0 = th[b510 + i3];
-              const c1 = th[b512 + i3];
-              acc513_0 += c0 * c1 * t11[b511_0 + i3];
-              acc513_1 += c0 * c1 * t11[b511_1 + i3];
-              acc513_2 += c0 * c1 * t11[b511_2 + i3];
-              acc513_3 += c0 * c1 * t11[b511_3 + i3];
+              const c0 = th[b526 + i3];
+              const c1 = th[b528 + i3];
+              acc529_0 += c0 * c1 * t11[b527_0 + i3];
+              acc529_1 += c0 * c1 * t11[b527_1 + i3];
+              acc529_2 += c0 * c1 * t11[b527_2 + i3];
+              acc529_3 += c0 * c1 * t11[b527_3 + i3];
             }
-            t35[i0 * len_N * 8 + i1 * len_N + i2] = acc513_0;
-            t35[i0 * len_N * 8 + i1 * len_N + i2 + 1] = acc513_1;
-            t35[i0 * len_N * 8 + i1 * len_N + i2 + 2] = acc513_2;
-            t35[i0 * len_N * 8 + i1 * len_N + i2 + 3] = acc513_3;
+            t36[i0 * len_N * 8 + i1 * len_N + i2] = acc529_0;
+            t36[i0 * len_N * 8 + i1 * len_N + i2 + 1] = acc529_1;
+            t36[i0 * len_N * 8 + i1 * len_N + i2 + 2] = acc529_2;
+            t36[i0 * len_N * 8 + i1 * len_N + i2 + 3] = acc529_3;
           }
           for (const end = len_N; i2 < end; i2++) {
-            const b511 = i2 * 3;
-            let acc513 = 0;
-            for (let i3 = 0; i3 < 3; i3++) acc513 += th[b510 + i3] * t11[b511 + i3] * th[b512 + i3];
-            t35[i0 * len_N * 8 + i1 * len_N + i2] = acc513;
+            const b527 = i2 * 3;
+            let acc529 = 0;
+            for (let i3 = 0; i3 < 3; i3++) acc529 += th[b526 + i3] * t11[b527 + i3] * th[b528 + i3];
+            t36[i0 * len_N * 8 + i1 * len_N + i2] = acc529;
           }
-        }
-      }
-    }
-  }
-}
-
-/** t36[4, 8, N]: 1 term(s) */
-function k_k36(s: State): void {
-  const d_X = s.d_X;
-  const t22 = s.t22;
-  const t23 = s.t23;
-  const t36 = s.t36;
-  const len_N = s.len_N;
-  const off_N = s.off_N;
-  // t36[i0, i1, i2] += t22[i2]·t23[i2, i1]·X[i2, i0]
-  {
-    for (let i0 = 0; i0 < 4; i0++) {
-      for (let i1 = 0; i1 < 8; i1++) {
-        for (let i2 = 0; i2 < len_N; i2++) {
-          const p514 = t22[i2] * t23[i2 * 8 + i1] * d_X[off_N * 4 + i2 * 4 + i0];
-          t36[i0 * len_N * 8 + i1 * len_N + i2] = p514;
         }
       }
     }
@@ -4395,16 +4436,17 @@ function k_k36(s: State): void {
 function k_k37(s: State): void {
   const d_X = s.d_X;
   const t23 = s.t23;
+  const t24 = s.t24;
   const t37 = s.t37;
   const len_N = s.len_N;
   const off_N = s.off_N;
-  // t37[i0, i1, i2] += t23[i2, i1]·X[i2, i0]
+  // t37[i0, i1, i2] += t23[i2]·t24[i2, i1]·X[i2, i0]
   {
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
         for (let i2 = 0; i2 < len_N; i2++) {
-          const p516 = t23[i2 * 8 + i1] * d_X[off_N * 4 + i2 * 4 + i0];
-          t37[i0 * len_N * 8 + i1 * len_N + i2] = p516;
+          const p530 = t23[i2] * t24[i2 * 8 + i1] * d_X[off_N * 4 + i2 * 4 + i0];
+          t37[i0 * len_N * 8 + i1 * len_N + i2] = p530;
         }
       }
     }
@@ -4414,75 +4456,78 @@ function k_k37(s: State): void {
 /** t38[4, 8, N]: 1 term(s) */
 function k_k38(s: State): void {
   const d_X = s.d_X;
-  const t22 = s.t22;
-  const t26 = s.t26;
-  const t31 = s.t31;
+  const t24 = s.t24;
   const t38 = s.t38;
   const len_N = s.len_N;
   const off_N = s.off_N;
-  // t38[i0, i1, i2] += t22[i2]·X[i2, i0]·t26[i2, i1]·t31[i1, i2]
+  // t38[i0, i1, i2] += t24[i2, i1]·X[i2, i0]
   {
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
         for (let i2 = 0; i2 < len_N; i2++) {
-          const p518 = t22[i2] * d_X[off_N * 4 + i2 * 4 + i0] * t26[i2 * 8 + i1] * t31[i1 * len_N + i2];
-          t38[i0 * len_N * 8 + i1 * len_N + i2] = p518;
+          const p532 = t24[i2 * 8 + i1] * d_X[off_N * 4 + i2 * 4 + i0];
+          t38[i0 * len_N * 8 + i1 * len_N + i2] = p532;
         }
       }
     }
   }
 }
 
-/** t39[4, N]: 1 term(s) */
+/** t39[4, 8, N]: 1 term(s) */
 function k_k39(s: State): void {
   const d_X = s.d_X;
+  const t23 = s.t23;
+  const t27 = s.t27;
+  const t32 = s.t32;
   const t39 = s.t39;
   const len_N = s.len_N;
   const off_N = s.off_N;
-  // t39[i0, i1] += X[i1, i0]
-  {
-    for (let i0 = 0; i0 < 4; i0++) {
-      for (let i1 = 0; i1 < len_N; i1++) {
-        const p520 = d_X[off_N * 4 + i1 * 4 + i0];
-        t39[i0 * len_N + i1] = p520;
-      }
-    }
-  }
-}
-
-/** t40[4, 8, N]: 1 term(s) */
-function k_k40(s: State): void {
-  const d_X = s.d_X;
-  const t26 = s.t26;
-  const t32 = s.t32;
-  const t40 = s.t40;
-  const len_N = s.len_N;
-  const off_N = s.off_N;
-  // t40[i0, i1, i2] += X[i2, i0]·t26[i2, i1]·t32[i1, i2]
+  // t39[i0, i1, i2] += t23[i2]·X[i2, i0]·t27[i2, i1]·t32[i1, i2]
   {
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
         for (let i2 = 0; i2 < len_N; i2++) {
-          const p522 = d_X[off_N * 4 + i2 * 4 + i0] * t26[i2 * 8 + i1] * t32[i1 * len_N + i2];
-          t40[i0 * len_N * 8 + i1 * len_N + i2] = p522;
+          const p534 = t23[i2] * d_X[off_N * 4 + i2 * 4 + i0] * t27[i2 * 8 + i1] * t32[i1 * len_N + i2];
+          t39[i0 * len_N * 8 + i1 * len_N + i2] = p534;
         }
       }
     }
   }
 }
 
-/** t41[8, N]: 1 term(s) */
+/** t40[4, N]: 1 term(s) */
+function k_k40(s: State): void {
+  const d_X = s.d_X;
+  const t40 = s.t40;
+  const len_N = s.len_N;
+  const off_N = s.off_N;
+  // t40[i0, i1] += X[i1, i0]
+  {
+    for (let i0 = 0; i0 < 4; i0++) {
+      for (let i1 = 0; i1 < len_N; i1++) {
+        const p536 = d_X[off_N * 4 + i1 * 4 + i0];
+        t40[i0 * len_N + i1] = p536;
+      }
+    }
+  }
+}
+
+/** t41[4, 8, N]: 1 term(s) */
 function k_k41(s: State): void {
-  const t23 = s.t23;
-  const t31 = s.t31;
+  const d_X = s.d_X;
+  const t27 = s.t27;
+  const t33 = s.t33;
   const t41 = s.t41;
   const len_N = s.len_N;
-  // t41[i0, i1] += t23[i1, i0]·t31[i0, i1]
+  const off_N = s.off_N;
+  // t41[i0, i1, i2] += X[i2, i0]·t27[i2, i1]·t33[i1, i2]
   {
-    for (let i0 = 0; i0 < 8; i0++) {
-      for (let i1 = 0; i1 < len_N; i1++) {
-        const p524 = t23[i1 * 8 + i0] * t31[i0 * len_N + i1];
-        t41[i0 * len_N + i1] = p524;
+    for (let i0 = 0; i0 < 4; i0++) {
+      for (let i1 = 0; i1 < 8; i1++) {
+        for (let i2 = 0; i2 < len_N; i2++) {
+          const p538 = d_X[off_N * 4 + i2 * 4 + i0] * t27[i2 * 8 + i1] * t33[i1 * len_N + i2];
+          t41[i0 * len_N * 8 + i1 * len_N + i2] = p538;
+        }
       }
     }
   }
@@ -4490,50 +4535,51 @@ function k_k41(s: State): void {
 
 /** t42[8, N]: 1 term(s) */
 function k_k42(s: State): void {
-  const t23 = s.t23;
+  const t24 = s.t24;
+  const t32 = s.t32;
   const t42 = s.t42;
   const len_N = s.len_N;
-  // t42[i0, i1] += t23[i1, i0]
+  // t42[i0, i1] += t24[i1, i0]·t32[i0, i1]
   {
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < len_N; i1++) {
-        const p526 = t23[i1 * 8 + i0];
-        t42[i0 * len_N + i1] = p526;
+        const p540 = t24[i1 * 8 + i0] * t32[i0 * len_N + i1];
+        t42[i0 * len_N + i1] = p540;
       }
     }
   }
 }
 
-/** t43[8, 3, N]: 1 term(s) */
+/** t43[8, N]: 1 term(s) */
 function k_k43(s: State): void {
-  const t11 = s.t11;
+  const t24 = s.t24;
   const t43 = s.t43;
+  const len_N = s.len_N;
+  // t43[i0, i1] += t24[i1, i0]
+  {
+    for (let i0 = 0; i0 < 8; i0++) {
+      for (let i1 = 0; i1 < len_N; i1++) {
+        const p542 = t24[i1 * 8 + i0];
+        t43[i0 * len_N + i1] = p542;
+      }
+    }
+  }
+}
+
+/** t44[8, 3, N]: 1 term(s) */
+function k_k44(s: State): void {
+  const t11 = s.t11;
+  const t44 = s.t44;
   const t7 = s.t7;
   const len_N = s.len_N;
-  // t43[i0, i1, i2] += t11[i2, i1]·t7[i2, i0]
+  // t44[i0, i1, i2] += t11[i2, i1]·t7[i2, i0]
   {
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
         for (let i2 = 0; i2 < len_N; i2++) {
-          const p528 = t11[i2 * 3 + i1] * t7[i2 * 8 + i0];
-          t43[i0 * len_N * 3 + i1 * len_N + i2] = p528;
+          const p544 = t11[i2 * 3 + i1] * t7[i2 * 8 + i0];
+          t44[i0 * len_N * 3 + i1 * len_N + i2] = p544;
         }
-      }
-    }
-  }
-}
-
-/** t44[3, N]: 1 term(s) */
-function k_k44(s: State): void {
-  const t11 = s.t11;
-  const t44 = s.t44;
-  const len_N = s.len_N;
-  // t44[i0, i1] += t11[i1, i0]
-  {
-    for (let i0 = 0; i0 < 3; i0++) {
-      for (let i1 = 0; i1 < len_N; i1++) {
-        const p530 = t11[i1 * 3 + i0];
-        t44[i0 * len_N + i1] = p530;
       }
     }
   }
@@ -4541,34 +4587,32 @@ function k_k44(s: State): void {
 
 /** t45[3, N]: 1 term(s) */
 function k_k45(s: State): void {
-  const d_Y = s.d_Y;
+  const t11 = s.t11;
   const t45 = s.t45;
   const len_N = s.len_N;
-  const off_N = s.off_N;
-  // t45[i0, i1] += Y[i1, i0]
+  // t45[i0, i1] += t11[i1, i0]
   {
     for (let i0 = 0; i0 < 3; i0++) {
       for (let i1 = 0; i1 < len_N; i1++) {
-        const p532 = d_Y[off_N * 3 + i1 * 3 + i0];
-        t45[i0 * len_N + i1] = p532;
+        const p546 = t11[i1 * 3 + i0];
+        t45[i0 * len_N + i1] = p546;
       }
     }
   }
 }
 
-/** t46[8, N]: 1 term(s) */
+/** t46[3, N]: 1 term(s) */
 function k_k46(s: State): void {
-  const t23 = s.t23;
-  const t25 = s.t25;
-  const t31 = s.t31;
+  const d_Y = s.d_Y;
   const t46 = s.t46;
   const len_N = s.len_N;
-  // t46[i0, i1] += t23[i1, i0]·t25[i1]·t31[i0, i1]
+  const off_N = s.off_N;
+  // t46[i0, i1] += Y[i1, i0]
   {
-    for (let i0 = 0; i0 < 8; i0++) {
+    for (let i0 = 0; i0 < 3; i0++) {
       for (let i1 = 0; i1 < len_N; i1++) {
-        const p534 = t23[i1 * 8 + i0] * t25[i1] * t31[i0 * len_N + i1];
-        t46[i0 * len_N + i1] = p534;
+        const p548 = d_Y[off_N * 3 + i1 * 3 + i0];
+        t46[i0 * len_N + i1] = p548;
       }
     }
   }
@@ -4576,36 +4620,34 @@ function k_k46(s: State): void {
 
 /** t47[8, N]: 1 term(s) */
 function k_k47(s: State): void {
-  const t22 = s.t22;
-  const t23 = s.t23;
+  const t24 = s.t24;
+  const t26 = s.t26;
+  const t32 = s.t32;
   const t47 = s.t47;
   const len_N = s.len_N;
-  // t47[i0, i1] += t22[i1]·t23[i1, i0]
+  // t47[i0, i1] += t24[i1, i0]·t26[i1]·t32[i0, i1]
   {
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < len_N; i1++) {
-        const p536 = t22[i1] * t23[i1 * 8 + i0];
-        t47[i0 * len_N + i1] = p536;
+        const p550 = t24[i1 * 8 + i0] * t26[i1] * t32[i0 * len_N + i1];
+        t47[i0 * len_N + i1] = p550;
       }
     }
   }
 }
 
-/** t48[8, 3, N]: 1 term(s) */
+/** t48[8, N]: 1 term(s) */
 function k_k48(s: State): void {
-  const t11 = s.t11;
-  const t25 = s.t25;
+  const t23 = s.t23;
+  const t24 = s.t24;
   const t48 = s.t48;
-  const t7 = s.t7;
   const len_N = s.len_N;
-  // t48[i0, i1, i2] += t11[i2, i1]·t7[i2, i0]·t25[i2]
+  // t48[i0, i1] += t23[i1]·t24[i1, i0]
   {
     for (let i0 = 0; i0 < 8; i0++) {
-      for (let i1 = 0; i1 < 3; i1++) {
-        for (let i2 = 0; i2 < len_N; i2++) {
-          const p538 = t11[i2 * 3 + i1] * t7[i2 * 8 + i0] * t25[i2];
-          t48[i0 * len_N * 3 + i1 * len_N + i2] = p538;
-        }
+      for (let i1 = 0; i1 < len_N; i1++) {
+        const p552 = t23[i1] * t24[i1 * 8 + i0];
+        t48[i0 * len_N + i1] = p552;
       }
     }
   }
@@ -4614,51 +4656,54 @@ function k_k48(s: State): void {
 /** t49[8, 3, N]: 1 term(s) */
 function k_k49(s: State): void {
   const t11 = s.t11;
-  const t22 = s.t22;
+  const t26 = s.t26;
   const t49 = s.t49;
   const t7 = s.t7;
   const len_N = s.len_N;
-  // t49[i0, i1, i2] += t22[i2]·t7[i2, i0]·t11[i2, i1]
+  // t49[i0, i1, i2] += t11[i2, i1]·t7[i2, i0]·t26[i2]
   {
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
         for (let i2 = 0; i2 < len_N; i2++) {
-          const p540 = t22[i2] * t7[i2 * 8 + i0] * t11[i2 * 3 + i1];
-          t49[i0 * len_N * 3 + i1 * len_N + i2] = p540;
+          const p554 = t11[i2 * 3 + i1] * t7[i2 * 8 + i0] * t26[i2];
+          t49[i0 * len_N * 3 + i1 * len_N + i2] = p554;
         }
       }
     }
   }
 }
 
-/** t50[8, N]: 1 term(s) */
+/** t50[8, 3, N]: 1 term(s) */
 function k_k50(s: State): void {
+  const t11 = s.t11;
+  const t23 = s.t23;
   const t50 = s.t50;
   const t7 = s.t7;
   const len_N = s.len_N;
-  // t50[i0, i1] += t7[i1, i0]
+  // t50[i0, i1, i2] += t23[i2]·t7[i2, i0]·t11[i2, i1]
   {
     for (let i0 = 0; i0 < 8; i0++) {
-      for (let i1 = 0; i1 < len_N; i1++) {
-        const p542 = t7[i1 * 8 + i0];
-        t50[i0 * len_N + i1] = p542;
+      for (let i1 = 0; i1 < 3; i1++) {
+        for (let i2 = 0; i2 < len_N; i2++) {
+          const p556 = t23[i2] * t7[i2 * 8 + i0] * t11[i2 * 3 + i1];
+          t50[i0 * len_N * 3 + i1 * len_N + i2] = p556;
+        }
       }
     }
   }
 }
 
-/** t51[3, N]: 1 term(s) */
+/** t51[8, N]: 1 term(s) */
 function k_k51(s: State): void {
-  const t11 = s.t11;
-  const t25 = s.t25;
   const t51 = s.t51;
+  const t7 = s.t7;
   const len_N = s.len_N;
-  // t51[i0, i1] += t11[i1, i0]·t25[i1]
+  // t51[i0, i1] += t7[i1, i0]
   {
-    for (let i0 = 0; i0 < 3; i0++) {
+    for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < len_N; i1++) {
-        const p544 = t11[i1 * 3 + i0] * t25[i1];
-        t51[i0 * len_N + i1] = p544;
+        const p558 = t7[i1 * 8 + i0];
+        t51[i0 * len_N + i1] = p558;
       }
     }
   }
@@ -4667,115 +4712,91 @@ function k_k51(s: State): void {
 /** t52[3, N]: 1 term(s) */
 function k_k52(s: State): void {
   const t11 = s.t11;
-  const t22 = s.t22;
+  const t26 = s.t26;
   const t52 = s.t52;
   const len_N = s.len_N;
-  // t52[i0, i1] += t22[i1]·t11[i1, i0]
+  // t52[i0, i1] += t11[i1, i0]·t26[i1]
   {
     for (let i0 = 0; i0 < 3; i0++) {
       for (let i1 = 0; i1 < len_N; i1++) {
-        const p546 = t22[i1] * t11[i1 * 3 + i0];
-        t52[i0 * len_N + i1] = p546;
+        const p560 = t11[i1 * 3 + i0] * t26[i1];
+        t52[i0 * len_N + i1] = p560;
       }
     }
   }
 }
 
-/** t55[N]: 1 term(s) */
-function k_k55(s: State): void {
+/** t53[3, N]: 1 term(s) */
+function k_k53(s: State): void {
+  const t11 = s.t11;
   const t23 = s.t23;
   const t53 = s.t53;
+  const len_N = s.len_N;
+  // t53[i0, i1] += t23[i1]·t11[i1, i0]
+  {
+    for (let i0 = 0; i0 < 3; i0++) {
+      for (let i1 = 0; i1 < len_N; i1++) {
+        const p562 = t23[i1] * t11[i1 * 3 + i0];
+        t53[i0 * len_N + i1] = p562;
+      }
+    }
+  }
+}
+
+/** t56[N]: 1 term(s) */
+function k_k56(s: State): void {
+  const t24 = s.t24;
   const t54 = s.t54;
   const t55 = s.t55;
+  const t56 = s.t56;
   const len_N = s.len_N;
-  // t55[i0] += Σ_i1 t23[i0, i1]·t53[i0, i1]·t54[i0, i1]
+  // t56[i0] += Σ_i1 t24[i0, i1]·t54[i0, i1]·t55[i0, i1]
   {
     {
       let i0 = 0;
       for (const end = len_N - 3; i0 < end; i0 += 4) {
-        const b548_0 = i0 * 8;
-        const b549_0 = i0 * 8;
-        const b550_0 = i0 * 8;
-        const b548_1 = (i0 + 1) * 8;
-        const b549_1 = (i0 + 1) * 8;
-        const b550_1 = (i0 + 1) * 8;
-        const b548_2 = (i0 + 2) * 8;
-        const b549_2 = (i0 + 2) * 8;
-        const b550_2 = (i0 + 2) * 8;
-        const b548_3 = (i0 + 3) * 8;
-        const b549_3 = (i0 + 3) * 8;
-        const b550_3 = (i0 + 3) * 8;
-        let acc551_0 = 0, acc551_1 = 0, acc551_2 = 0, acc551_3 = 0;
+        const b564_0 = i0 * 8;
+        const b565_0 = i0 * 8;
+        const b566_0 = i0 * 8;
+        const b564_1 = (i0 + 1) * 8;
+        const b565_1 = (i0 + 1) * 8;
+        const b566_1 = (i0 + 1) * 8;
+        const b564_2 = (i0 + 2) * 8;
+        const b565_2 = (i0 + 2) * 8;
+        const b566_2 = (i0 + 2) * 8;
+        const b564_3 = (i0 + 3) * 8;
+        const b565_3 = (i0 + 3) * 8;
+        const b566_3 = (i0 + 3) * 8;
+        let acc567_0 = 0, acc567_1 = 0, acc567_2 = 0, acc567_3 = 0;
         for (let i1 = 0, end = 8; i1 < end; i1++) {
-          acc551_0 += t23[b548_0 + i1] * t53[b549_0 + i1] * t54[b550_0 + i1];
-          acc551_1 += t23[b548_1 + i1] * t53[b549_1 + i1] * t54[b550_1 + i1];
-          acc551_2 += t23[b548_2 + i1] * t53[b549_2 + i1] * t54[b550_2 + i1];
-          acc551_3 += t23[b548_3 + i1] * t53[b549_3 + i1] * t54[b550_3 + i1];
+          acc567_0 += t24[b564_0 + i1] * t54[b565_0 + i1] * t55[b566_0 + i1];
+          acc567_1 += t24[b564_1 + i1] * t54[b565_1 + i1] * t55[b566_1 + i1];
+          acc567_2 += t24[b564_2 + i1] * t54[b565_2 + i1] * t55[b566_2 + i1];
+          acc567_3 += t24[b564_3 + i1] * t54[b565_3 + i1] * t55[b566_3 + i1];
         }
-        t55[i0] = acc551_0;
-        t55[i0 + 1] = acc551_1;
-        t55[i0 + 2] = acc551_2;
-        t55[i0 + 3] = acc551_3;
+        t56[i0] = acc567_0;
+        t56[i0 + 1] = acc567_1;
+        t56[i0 + 2] = acc567_2;
+        t56[i0 + 3] = acc567_3;
       }
       for (const end = len_N; i0 < end; i0++) {
-        const b548 = i0 * 8;
-        const b549 = i0 * 8;
-        const b550 = i0 * 8;
-        let acc551 = 0;
+        const b564 = i0 * 8;
+        const b565 = i0 * 8;
+        const b566 = i0 * 8;
+        let acc567 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i1 = 0;
           for (const end = 8 - 3; i1 < end; i1 += 4) {
-            acc551 += t23[b548 + i1] * t53[b549 + i1] * t54[b550 + i1];
-            r1 += t23[b548 + i1 + 1] * t53[b549 + i1 + 1] * t54[b550 + i1 + 1];
-            r2 += t23[b548 + i1 + 2] * t53[b549 + i1 + 2] * t54[b550 + i1 + 2];
-            r3 += t23[b548 + i1 + 3] * t53[b549 + i1 + 3] * t54[b550 + i1 + 3];
+            acc567 += t24[b564 + i1] * t54[b565 + i1] * t55[b566 + i1];
+            r1 += t24[b564 + i1 + 1] * t54[b565 + i1 + 1] * t55[b566 + i1 + 1];
+            r2 += t24[b564 + i1 + 2] * t54[b565 + i1 + 2] * t55[b566 + i1 + 2];
+            r3 += t24[b564 + i1 + 3] * t54[b565 + i1 + 3] * t55[b566 + i1 + 3];
           }
-          for (const end = 8; i1 < end; i1++) acc551 += t23[b548 + i1] * t53[b549 + i1] * t54[b550 + i1];
-          acc551 += r1 + r2 + r3;
+          for (const end = 8; i1 < end; i1++) acc567 += t24[b564 + i1] * t54[b565 + i1] * t55[b566 + i1];
+          acc567 += r1 + r2 + r3;
         }
-        t55[i0] = acc551;
-      }
-    }
-  }
-}
-
-/** t53[N, 8]: 1 term(s) */
-function k_k53(s: State): void {
-  const t11 = s.t11;
-  const t53 = s.t53;
-  const th = s.theta;
-  const len_N = s.len_N;
-  // t53[i0, i1] += Σ_i2 t11[i0, i2]·W2[i1, i2]
-  {
-    for (let i0 = 0; i0 < len_N; i0++) {
-      const b552 = i0 * 3;
-      {
-        let i1 = 0;
-        for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b553_0 = 40 + i1 * 3;
-          const b553_1 = 40 + (i1 + 1) * 3;
-          const b553_2 = 40 + (i1 + 2) * 3;
-          const b553_3 = 40 + (i1 + 3) * 3;
-          let acc554_0 = 0, acc554_1 = 0, acc554_2 = 0, acc554_3 = 0;
-          for (let i2 = 0, end = 3; i2 < end; i2++) {
-            const c0 = t11[b552 + i2];
-            acc554_0 += c0 * th[b553_0 + i2];
-            acc554_1 += c0 * th[b553_1 + i2];
-            acc554_2 += c0 * th[b553_2 + i2];
-            acc554_3 += c0 * th[b553_3 + i2];
-          }
-          t53[i0 * 8 + i1] = acc554_0;
-          t53[i0 * 8 + i1 + 1] = acc554_1;
-          t53[i0 * 8 + i1 + 2] = acc554_2;
-          t53[i0 * 8 + i1 + 3] = acc554_3;
-        }
-        for (const end = 8; i1 < end; i1++) {
-          const b553 = 40 + i1 * 3;
-          let acc554 = 0;
-          for (let i2 = 0; i2 < 3; i2++) acc554 += t11[b552 + i2] * th[b553 + i2];
-          t53[i0 * 8 + i1] = acc554;
-        }
+        t56[i0] = acc567;
       }
     }
   }
@@ -4783,121 +4804,82 @@ function k_k53(s: State): void {
 
 /** t54[N, 8]: 1 term(s) */
 function k_k54(s: State): void {
-  const d_X = s.d_X;
+  const t11 = s.t11;
   const t54 = s.t54;
-  const v = s.v;
+  const th = s.theta;
   const len_N = s.len_N;
-  const off_N = s.off_N;
-  // t54[i0, i1] += Σ_i2 X[i0, i2]·v[W1][i2, i1]
+  // t54[i0, i1] += Σ_i2 t11[i0, i2]·W2[i1, i2]
   {
     for (let i0 = 0; i0 < len_N; i0++) {
-      const b555 = off_N * 4 + i0 * 4;
+      const b568 = i0 * 3;
       {
         let i1 = 0;
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b556_0 = i1;
-          const b556_1 = i1 + 1;
-          const b556_2 = i1 + 2;
-          const b556_3 = i1 + 3;
-          let acc557_0 = 0, acc557_1 = 0, acc557_2 = 0, acc557_3 = 0;
-          for (let i2 = 0, end = 4; i2 < end; i2++) {
-            const c0 = d_X[b555 + i2];
-            acc557_0 += c0 * v[b556_0 + i2 * 8];
-            acc557_1 += c0 * v[b556_1 + i2 * 8];
-            acc557_2 += c0 * v[b556_2 + i2 * 8];
-            acc557_3 += c0 * v[b556_3 + i2 * 8];
+          const b569_0 = 40 + i1 * 3;
+          const b569_1 = 40 + (i1 + 1) * 3;
+          const b569_2 = 40 + (i1 + 2) * 3;
+          const b569_3 = 40 + (i1 + 3) * 3;
+          let acc570_0 = 0, acc570_1 = 0, acc570_2 = 0, acc570_3 = 0;
+          for (let i2 = 0, end = 3; i2 < end; i2++) {
+            const c0 = t11[b568 + i2];
+            acc570_0 += c0 * th[b569_0 + i2];
+            acc570_1 += c0 * th[b569_1 + i2];
+            acc570_2 += c0 * th[b569_2 + i2];
+            acc570_3 += c0 * th[b569_3 + i2];
           }
-          t54[i0 * 8 + i1] = acc557_0;
-          t54[i0 * 8 + i1 + 1] = acc557_1;
-          t54[i0 * 8 + i1 + 2] = acc557_2;
-          t54[i0 * 8 + i1 + 3] = acc557_3;
+          t54[i0 * 8 + i1] = acc570_0;
+          t54[i0 * 8 + i1 + 1] = acc570_1;
+          t54[i0 * 8 + i1 + 2] = acc570_2;
+          t54[i0 * 8 + i1 + 3] = acc570_3;
         }
         for (const end = 8; i1 < end; i1++) {
-          const b556 = i1;
-          let acc557 = 0;
-          for (let i2 = 0; i2 < 4; i2++) acc557 += d_X[b555 + i2] * v[b556 + i2 * 8];
-          t54[i0 * 8 + i1] = acc557;
+          const b569 = 40 + i1 * 3;
+          let acc570 = 0;
+          for (let i2 = 0; i2 < 3; i2++) acc570 += t11[b568 + i2] * th[b569 + i2];
+          t54[i0 * 8 + i1] = acc570;
         }
       }
     }
   }
 }
 
-/** t57[8, N]: 1 term(s) */
-function k_k57(s: State): void {
-  const t11 = s.t11;
-  const t56 = s.t56;
-  const t57 = s.t57;
-  const th = s.theta;
+/** t55[N, 8]: 1 term(s) */
+function k_k55(s: State): void {
+  const d_X = s.d_X;
+  const t55 = s.t55;
+  const v = s.v;
   const len_N = s.len_N;
-  // t57[i0, i1] += Σ_i2 W2[i0, i2]·t11[i1, i2]·t56[i1, i2]
-  {
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b558 = 40 + i0 * 3;
-      {
-        let i1 = 0;
-        for (const end = len_N - 3; i1 < end; i1 += 4) {
-          const b559_0 = i1 * 3;
-          const b560_0 = i1 * 3;
-          const b559_1 = (i1 + 1) * 3;
-          const b560_1 = (i1 + 1) * 3;
-          const b559_2 = (i1 + 2) * 3;
-          const b560_2 = (i1 + 2) * 3;
-          const b559_3 = (i1 + 3) * 3;
-          const b560_3 = (i1 + 3) * 3;
-          let acc561_0 = 0, acc561_1 = 0, acc561_2 = 0, acc561_3 = 0;
-          for (let i2 = 0, end = 3; i2 < end; i2++) {
-            const c0 = th[b558 + i2];
-            acc561_0 += c0 * t11[b559_0 + i2] * t56[b560_0 + i2];
-            acc561_1 += c0 * t11[b559_1 + i2] * t56[b560_1 + i2];
-            acc561_2 += c0 * t11[b559_2 + i2] * t56[b560_2 + i2];
-            acc561_3 += c0 * t11[b559_3 + i2] * t56[b560_3 + i2];
-          }
-          t57[i0 * len_N + i1] = acc561_0;
-          t57[i0 * len_N + i1 + 1] = acc561_1;
-          t57[i0 * len_N + i1 + 2] = acc561_2;
-          t57[i0 * len_N + i1 + 3] = acc561_3;
-        }
-        for (const end = len_N; i1 < end; i1++) {
-          const b559 = i1 * 3;
-          const b560 = i1 * 3;
-          let acc561 = 0;
-          for (let i2 = 0; i2 < 3; i2++) acc561 += th[b558 + i2] * t11[b559 + i2] * t56[b560 + i2];
-          t57[i0 * len_N + i1] = acc561;
-        }
-      }
-    }
-  }
-}
-
-/** t56[N, 3]: 1 term(s) */
-function k_k56(s: State): void {
-  const t23 = s.t23;
-  const t54 = s.t54;
-  const t56 = s.t56;
-  const th = s.theta;
-  const len_N = s.len_N;
-  // t56[i0, i1] += Σ_i2 W2[i2, i1]·t23[i0, i2]·t54[i0, i2]
+  const off_N = s.off_N;
+  // t55[i0, i1] += Σ_i2 X[i0, i2]·v[W1][i2, i1]
   {
     for (let i0 = 0; i0 < len_N; i0++) {
-      const b563 = i0 * 8;
-      const b564 = i0 * 8;
-      for (let i1 = 0; i1 < 3; i1++) {
-        const b562 = 40 + i1;
-        let acc565 = 0;
-        {
-          let r1 = 0, r2 = 0, r3 = 0;
-          let i2 = 0;
-          for (const end = 8 - 3; i2 < end; i2 += 4) {
-            acc565 += th[b562 + i2 * 3] * t23[b563 + i2] * t54[b564 + i2];
-            r1 += th[b562 + (i2 + 1) * 3] * t23[b563 + i2 + 1] * t54[b564 + i2 + 1];
-            r2 += th[b562 + (i2 + 2) * 3] * t23[b563 + i2 + 2] * t54[b564 + i2 + 2];
-            r3 += th[b562 + (i2 + 3) * 3] * t23[b563 + i2 + 3] * t54[b564 + i2 + 3];
+      const b571 = off_N * 4 + i0 * 4;
+      {
+        let i1 = 0;
+        for (const end = 8 - 3; i1 < end; i1 += 4) {
+          const b572_0 = i1;
+          const b572_1 = i1 + 1;
+          const b572_2 = i1 + 2;
+          const b572_3 = i1 + 3;
+          let acc573_0 = 0, acc573_1 = 0, acc573_2 = 0, acc573_3 = 0;
+          for (let i2 = 0, end = 4; i2 < end; i2++) {
+            const c0 = d_X[b571 + i2];
+            acc573_0 += c0 * v[b572_0 + i2 * 8];
+            acc573_1 += c0 * v[b572_1 + i2 * 8];
+            acc573_2 += c0 * v[b572_2 + i2 * 8];
+            acc573_3 += c0 * v[b572_3 + i2 * 8];
           }
-          for (const end = 8; i2 < end; i2++) acc565 += th[b562 + i2 * 3] * t23[b563 + i2] * t54[b564 + i2];
-          acc565 += r1 + r2 + r3;
+          t55[i0 * 8 + i1] = acc573_0;
+          t55[i0 * 8 + i1 + 1] = acc573_1;
+          t55[i0 * 8 + i1 + 2] = acc573_2;
+          t55[i0 * 8 + i1 + 3] = acc573_3;
         }
-        t56[i0 * 3 + i1] = acc565;
+        for (const end = 8; i1 < end; i1++) {
+          const b572 = i1;
+          let acc573 = 0;
+          for (let i2 = 0; i2 < 4; i2++) acc573 += d_X[b571 + i2] * v[b572 + i2 * 8];
+          t55[i0 * 8 + i1] = acc573;
+        }
       }
     }
   }
@@ -4905,283 +4887,316 @@ function k_k56(s: State): void {
 
 /** t58[8, N]: 1 term(s) */
 function k_k58(s: State): void {
-  const d_X = s.d_X;
+  const t11 = s.t11;
+  const t57 = s.t57;
   const t58 = s.t58;
+  const th = s.theta;
+  const len_N = s.len_N;
+  // t58[i0, i1] += Σ_i2 W2[i0, i2]·t11[i1, i2]·t57[i1, i2]
+  {
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b574 = 40 + i0 * 3;
+      {
+        let i1 = 0;
+        for (const end = len_N - 3; i1 < end; i1 += 4) {
+          const b575_0 = i1 * 3;
+          const b576_0 = i1 * 3;
+          const b575_1 = (i1 + 1) * 3;
+          const b576_1 = (i1 + 1) * 3;
+          const b575_2 = (i1 + 2) * 3;
+          const b576_2 = (i1 + 2) * 3;
+          const b575_3 = (i1 + 3) * 3;
+          const b576_3 = (i1 + 3) * 3;
+          let acc577_0 = 0, acc577_1 = 0, acc577_2 = 0, acc577_3 = 0;
+          for (let i2 = 0, end = 3; i2 < end; i2++) {
+            const c0 = th[b574 + i2];
+            acc577_0 += c0 * t11[b575_0 + i2] * t57[b576_0 + i2];
+            acc577_1 += c0 * t11[b575_1 + i2] * t57[b576_1 + i2];
+            acc577_2 += c0 * t11[b575_2 + i2] * t57[b576_2 + i2];
+            acc577_3 += c0 * t11[b575_3 + i2] * t57[b576_3 + i2];
+          }
+          t58[i0 * len_N + i1] = acc577_0;
+          t58[i0 * len_N + i1 + 1] = acc577_1;
+          t58[i0 * len_N + i1 + 2] = acc577_2;
+          t58[i0 * len_N + i1 + 3] = acc577_3;
+        }
+        for (const end = len_N; i1 < end; i1++) {
+          const b575 = i1 * 3;
+          const b576 = i1 * 3;
+          let acc577 = 0;
+          for (let i2 = 0; i2 < 3; i2++) acc577 += th[b574 + i2] * t11[b575 + i2] * t57[b576 + i2];
+          t58[i0 * len_N + i1] = acc577;
+        }
+      }
+    }
+  }
+}
+
+/** t57[N, 3]: 1 term(s) */
+function k_k57(s: State): void {
+  const t24 = s.t24;
+  const t55 = s.t55;
+  const t57 = s.t57;
+  const th = s.theta;
+  const len_N = s.len_N;
+  // t57[i0, i1] += Σ_i2 W2[i2, i1]·t24[i0, i2]·t55[i0, i2]
+  {
+    for (let i0 = 0; i0 < len_N; i0++) {
+      const b579 = i0 * 8;
+      const b580 = i0 * 8;
+      for (let i1 = 0; i1 < 3; i1++) {
+        const b578 = 40 + i1;
+        let acc581 = 0;
+        {
+          let r1 = 0, r2 = 0, r3 = 0;
+          let i2 = 0;
+          for (const end = 8 - 3; i2 < end; i2 += 4) {
+            acc581 += th[b578 + i2 * 3] * t24[b579 + i2] * t55[b580 + i2];
+            r1 += th[b578 + (i2 + 1) * 3] * t24[b579 + i2 + 1] * t55[b580 + i2 + 1];
+            r2 += th[b578 + (i2 + 2) * 3] * t24[b579 + i2 + 2] * t55[b580 + i2 + 2];
+            r3 += th[b578 + (i2 + 3) * 3] * t24[b579 + i2 + 3] * t55[b580 + i2 + 3];
+          }
+          for (const end = 8; i2 < end; i2++) acc581 += th[b578 + i2 * 3] * t24[b579 + i2] * t55[b580 + i2];
+          acc581 += r1 + r2 + r3;
+        }
+        t57[i0 * 3 + i1] = acc581;
+      }
+    }
+  }
+}
+
+/** t59[8, N]: 1 term(s) */
+function k_k59(s: State): void {
+  const d_X = s.d_X;
+  const t59 = s.t59;
   const v = s.v;
   const len_N = s.len_N;
   const off_N = s.off_N;
-  // t58[i0, i1] += Σ_i2 X[i1, i2]·v[W1][i2, i0]
+  // t59[i0, i1] += Σ_i2 X[i1, i2]·v[W1][i2, i0]
   {
     for (let i0 = 0; i0 < 8; i0++) {
-      const b567 = i0;
+      const b583 = i0;
       {
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          const b566_0 = off_N * 4 + i1 * 4;
-          const b566_1 = off_N * 4 + (i1 + 1) * 4;
-          const b566_2 = off_N * 4 + (i1 + 2) * 4;
-          const b566_3 = off_N * 4 + (i1 + 3) * 4;
-          let acc568_0 = 0, acc568_1 = 0, acc568_2 = 0, acc568_3 = 0;
+          const b582_0 = off_N * 4 + i1 * 4;
+          const b582_1 = off_N * 4 + (i1 + 1) * 4;
+          const b582_2 = off_N * 4 + (i1 + 2) * 4;
+          const b582_3 = off_N * 4 + (i1 + 3) * 4;
+          let acc584_0 = 0, acc584_1 = 0, acc584_2 = 0, acc584_3 = 0;
           for (let i2 = 0, end = 4; i2 < end; i2++) {
-            const c0 = v[b567 + i2 * 8];
-            acc568_0 += c0 * d_X[b566_0 + i2];
-            acc568_1 += c0 * d_X[b566_1 + i2];
-            acc568_2 += c0 * d_X[b566_2 + i2];
-            acc568_3 += c0 * d_X[b566_3 + i2];
+            const c0 = v[b583 + i2 * 8];
+            acc584_0 += c0 * d_X[b582_0 + i2];
+            acc584_1 += c0 * d_X[b582_1 + i2];
+            acc584_2 += c0 * d_X[b582_2 + i2];
+            acc584_3 += c0 * d_X[b582_3 + i2];
           }
-          t58[i0 * len_N + i1] = acc568_0;
-          t58[i0 * len_N + i1 + 1] = acc568_1;
-          t58[i0 * len_N + i1 + 2] = acc568_2;
-          t58[i0 * len_N + i1 + 3] = acc568_3;
+          t59[i0 * len_N + i1] = acc584_0;
+          t59[i0 * len_N + i1 + 1] = acc584_1;
+          t59[i0 * len_N + i1 + 2] = acc584_2;
+          t59[i0 * len_N + i1 + 3] = acc584_3;
         }
         for (const end = len_N; i1 < end; i1++) {
-          const b566 = off_N * 4 + i1 * 4;
-          let acc568 = 0;
-          for (let i2 = 0; i2 < 4; i2++) acc568 += d_X[b566 + i2] * v[b567 + i2 * 8];
-          t58[i0 * len_N + i1] = acc568;
+          const b582 = off_N * 4 + i1 * 4;
+          let acc584 = 0;
+          for (let i2 = 0; i2 < 4; i2++) acc584 += d_X[b582 + i2] * v[b583 + i2 * 8];
+          t59[i0 * len_N + i1] = acc584;
         }
       }
     }
   }
 }
 
-/** t60[N]: 1 term(s) */
-function k_k60(s: State): void {
+/** t61[N]: 1 term(s) */
+function k_k61(s: State): void {
   const t11 = s.t11;
-  const t59 = s.t59;
   const t60 = s.t60;
+  const t61 = s.t61;
   const len_N = s.len_N;
-  // t60[i0] += Σ_i1 t11[i0, i1]·t59[i0, i1]
+  // t61[i0] += Σ_i1 t11[i0, i1]·t60[i0, i1]
   {
     {
       let i0 = 0;
       for (const end = len_N - 3; i0 < end; i0 += 4) {
-        const b569_0 = i0 * 3;
-        const b570_0 = i0 * 3;
-        const b569_1 = (i0 + 1) * 3;
-        const b570_1 = (i0 + 1) * 3;
-        const b569_2 = (i0 + 2) * 3;
-        const b570_2 = (i0 + 2) * 3;
-        const b569_3 = (i0 + 3) * 3;
-        const b570_3 = (i0 + 3) * 3;
-        let acc571_0 = 0, acc571_1 = 0, acc571_2 = 0, acc571_3 = 0;
+        const b585_0 = i0 * 3;
+        const b586_0 = i0 * 3;
+        const b585_1 = (i0 + 1) * 3;
+        const b586_1 = (i0 + 1) * 3;
+        const b585_2 = (i0 + 2) * 3;
+        const b586_2 = (i0 + 2) * 3;
+        const b585_3 = (i0 + 3) * 3;
+        const b586_3 = (i0 + 3) * 3;
+        let acc587_0 = 0, acc587_1 = 0, acc587_2 = 0, acc587_3 = 0;
         for (let i1 = 0, end = 3; i1 < end; i1++) {
-          acc571_0 += t11[b569_0 + i1] * t59[b570_0 + i1];
-          acc571_1 += t11[b569_1 + i1] * t59[b570_1 + i1];
-          acc571_2 += t11[b569_2 + i1] * t59[b570_2 + i1];
-          acc571_3 += t11[b569_3 + i1] * t59[b570_3 + i1];
+          acc587_0 += t11[b585_0 + i1] * t60[b586_0 + i1];
+          acc587_1 += t11[b585_1 + i1] * t60[b586_1 + i1];
+          acc587_2 += t11[b585_2 + i1] * t60[b586_2 + i1];
+          acc587_3 += t11[b585_3 + i1] * t60[b586_3 + i1];
         }
-        t60[i0] = acc571_0;
-        t60[i0 + 1] = acc571_1;
-        t60[i0 + 2] = acc571_2;
-        t60[i0 + 3] = acc571_3;
+        t61[i0] = acc587_0;
+        t61[i0 + 1] = acc587_1;
+        t61[i0 + 2] = acc587_2;
+        t61[i0 + 3] = acc587_3;
       }
       for (const end = len_N; i0 < end; i0++) {
-        const b569 = i0 * 3;
-        const b570 = i0 * 3;
-        let acc571 = 0;
-        for (let i1 = 0; i1 < 3; i1++) acc571 += t11[b569 + i1] * t59[b570 + i1];
-        t60[i0] = acc571;
+        const b585 = i0 * 3;
+        const b586 = i0 * 3;
+        let acc587 = 0;
+        for (let i1 = 0; i1 < 3; i1++) acc587 += t11[b585 + i1] * t60[b586 + i1];
+        t61[i0] = acc587;
       }
     }
   }
 }
 
-/** t59[N, 3]: 1 term(s) */
-function k_k59(s: State): void {
-  const t23 = s.t23;
-  const t59 = s.t59;
+/** t60[N, 3]: 1 term(s) */
+function k_k60(s: State): void {
+  const t24 = s.t24;
+  const t60 = s.t60;
   const th = s.theta;
   const v = s.v;
   const len_N = s.len_N;
-  // t59[i0, i1] += Σ_i2 W2[i2, i1]·t23[i0, i2]·v[b1][i2]
+  // t60[i0, i1] += Σ_i2 W2[i2, i1]·t24[i0, i2]·v[b1][i2]
   {
-    const b574 = 32;
+    const b590 = 32;
     for (let i0 = 0; i0 < len_N; i0++) {
-      const b573 = i0 * 8;
+      const b589 = i0 * 8;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b572 = 40 + i1;
-        let acc575 = 0;
+        const b588 = 40 + i1;
+        let acc591 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = 8 - 3; i2 < end; i2 += 4) {
-            acc575 += th[b572 + i2 * 3] * t23[b573 + i2] * v[b574 + i2];
-            r1 += th[b572 + (i2 + 1) * 3] * t23[b573 + i2 + 1] * v[b574 + i2 + 1];
-            r2 += th[b572 + (i2 + 2) * 3] * t23[b573 + i2 + 2] * v[b574 + i2 + 2];
-            r3 += th[b572 + (i2 + 3) * 3] * t23[b573 + i2 + 3] * v[b574 + i2 + 3];
+            acc591 += th[b588 + i2 * 3] * t24[b589 + i2] * v[b590 + i2];
+            r1 += th[b588 + (i2 + 1) * 3] * t24[b589 + i2 + 1] * v[b590 + i2 + 1];
+            r2 += th[b588 + (i2 + 2) * 3] * t24[b589 + i2 + 2] * v[b590 + i2 + 2];
+            r3 += th[b588 + (i2 + 3) * 3] * t24[b589 + i2 + 3] * v[b590 + i2 + 3];
           }
-          for (const end = 8; i2 < end; i2++) acc575 += th[b572 + i2 * 3] * t23[b573 + i2] * v[b574 + i2];
-          acc575 += r1 + r2 + r3;
+          for (const end = 8; i2 < end; i2++) acc591 += th[b588 + i2 * 3] * t24[b589 + i2] * v[b590 + i2];
+          acc591 += r1 + r2 + r3;
         }
-        t59[i0 * 3 + i1] = acc575;
+        t60[i0 * 3 + i1] = acc591;
       }
     }
   }
 }
 
-/** t61[8, N]: 1 term(s) */
-function k_k61(s: State): void {
+/** t62[8, N]: 1 term(s) */
+function k_k62(s: State): void {
   const t11 = s.t11;
-  const t59 = s.t59;
-  const t61 = s.t61;
+  const t60 = s.t60;
+  const t62 = s.t62;
   const th = s.theta;
   const len_N = s.len_N;
-  // t61[i0, i1] += Σ_i2 W2[i0, i2]·t11[i1, i2]·t59[i1, i2]
+  // t62[i0, i1] += Σ_i2 W2[i0, i2]·t11[i1, i2]·t60[i1, i2]
   {
     for (let i0 = 0; i0 < 8; i0++) {
-      const b576 = 40 + i0 * 3;
+      const b592 = 40 + i0 * 3;
       {
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          const b577_0 = i1 * 3;
-          const b578_0 = i1 * 3;
-          const b577_1 = (i1 + 1) * 3;
-          const b578_1 = (i1 + 1) * 3;
-          const b577_2 = (i1 + 2) * 3;
-          const b578_2 = (i1 + 2) * 3;
-          const b577_3 = (i1 + 3) * 3;
-          const b578_3 = (i1 + 3) * 3;
-          let acc579_0 = 0, acc579_1 = 0, acc579_2 = 0, acc579_3 = 0;
+          const b593_0 = i1 * 3;
+          const b594_0 = i1 * 3;
+          const b593_1 = (i1 + 1) * 3;
+          const b594_1 = (i1 + 1) * 3;
+          const b593_2 = (i1 + 2) * 3;
+          const b594_2 = (i1 + 2) * 3;
+          const b593_3 = (i1 + 3) * 3;
+          const b594_3 = (i1 + 3) * 3;
+          let acc595_0 = 0, acc595_1 = 0, acc595_2 = 0, acc595_3 = 0;
           for (let i2 = 0, end = 3; i2 < end; i2++) {
-            const c0 = th[b576 + i2];
-            acc579_0 += c0 * t11[b577_0 + i2] * t59[b578_0 + i2];
-            acc579_1 += c0 * t11[b577_1 + i2] * t59[b578_1 + i2];
-            acc579_2 += c0 * t11[b577_2 + i2] * t59[b578_2 + i2];
-            acc579_3 += c0 * t11[b577_3 + i2] * t59[b578_3 + i2];
+            const c0 = th[b592 + i2];
+            acc595_0 += c0 * t11[b593_0 + i2] * t60[b594_0 + i2];
+            acc595_1 += c0 * t11[b593_1 + i2] * t60[b594_1 + i2];
+            acc595_2 += c0 * t11[b593_2 + i2] * t60[b594_2 + i2];
+            acc595_3 += c0 * t11[b593_3 + i2] * t60[b594_3 + i2];
           }
-          t61[i0 * len_N + i1] = acc579_0;
-          t61[i0 * len_N + i1 + 1] = acc579_1;
-          t61[i0 * len_N + i1 + 2] = acc579_2;
-          t61[i0 * len_N + i1 + 3] = acc579_3;
+          t62[i0 * len_N + i1] = acc595_0;
+          t62[i0 * len_N + i1 + 1] = acc595_1;
+          t62[i0 * len_N + i1 + 2] = acc595_2;
+          t62[i0 * len_N + i1 + 3] = acc595_3;
         }
         for (const end = len_N; i1 < end; i1++) {
-          const b577 = i1 * 3;
-          const b578 = i1 * 3;
-          let acc579 = 0;
-          for (let i2 = 0; i2 < 3; i2++) acc579 += th[b576 + i2] * t11[b577 + i2] * t59[b578 + i2];
-          t61[i0 * len_N + i1] = acc579;
+          const b593 = i1 * 3;
+          const b594 = i1 * 3;
+          let acc595 = 0;
+          for (let i2 = 0; i2 < 3; i2++) acc595 += th[b592 + i2] * t11[b593 + i2] * t60[b594 + i2];
+          t62[i0 * len_N + i1] = acc595;
         }
       }
     }
   }
 }
 
-/** t63[N]: 1 term(s) */
-function k_k63(s: State): void {
+/** t64[N]: 1 term(s) */
+function k_k64(s: State): void {
   const t11 = s.t11;
-  const t62 = s.t62;
   const t63 = s.t63;
+  const t64 = s.t64;
   const len_N = s.len_N;
-  // t63[i0] += Σ_i1 t11[i0, i1]·t62[i0, i1]
+  // t64[i0] += Σ_i1 t11[i0, i1]·t63[i0, i1]
   {
     {
       let i0 = 0;
       for (const end = len_N - 3; i0 < end; i0 += 4) {
-        const b580_0 = i0 * 3;
-        const b581_0 = i0 * 3;
-        const b580_1 = (i0 + 1) * 3;
-        const b581_1 = (i0 + 1) * 3;
-        const b580_2 = (i0 + 2) * 3;
-        const b581_2 = (i0 + 2) * 3;
-        const b580_3 = (i0 + 3) * 3;
-        const b581_3 = (i0 + 3) * 3;
-        let acc582_0 = 0, acc582_1 = 0, acc582_2 = 0, acc582_3 = 0;
+        const b596_0 = i0 * 3;
+        const b597_0 = i0 * 3;
+        const b596_1 = (i0 + 1) * 3;
+        const b597_1 = (i0 + 1) * 3;
+        const b596_2 = (i0 + 2) * 3;
+        const b597_2 = (i0 + 2) * 3;
+        const b596_3 = (i0 + 3) * 3;
+        const b597_3 = (i0 + 3) * 3;
+        let acc598_0 = 0, acc598_1 = 0, acc598_2 = 0, acc598_3 = 0;
         for (let i1 = 0, end = 3; i1 < end; i1++) {
-          acc582_0 += t11[b580_0 + i1] * t62[b581_0 + i1];
-          acc582_1 += t11[b580_1 + i1] * t62[b581_1 + i1];
-          acc582_2 += t11[b580_2 + i1] * t62[b581_2 + i1];
-          acc582_3 += t11[b580_3 + i1] * t62[b581_3 + i1];
+          acc598_0 += t11[b596_0 + i1] * t63[b597_0 + i1];
+          acc598_1 += t11[b596_1 + i1] * t63[b597_1 + i1];
+          acc598_2 += t11[b596_2 + i1] * t63[b597_2 + i1];
+          acc598_3 += t11[b596_3 + i1] * t63[b597_3 + i1];
         }
-        t63[i0] = acc582_0;
-        t63[i0 + 1] = acc582_1;
-        t63[i0 + 2] = acc582_2;
-        t63[i0 + 3] = acc582_3;
+        t64[i0] = acc598_0;
+        t64[i0 + 1] = acc598_1;
+        t64[i0 + 2] = acc598_2;
+        t64[i0 + 3] = acc598_3;
       }
       for (const end = len_N; i0 < end; i0++) {
-        const b580 = i0 * 3;
-        const b581 = i0 * 3;
-        let acc582 = 0;
-        for (let i1 = 0; i1 < 3; i1++) acc582 += t11[b580 + i1] * t62[b581 + i1];
-        t63[i0] = acc582;
+        const b596 = i0 * 3;
+        const b597 = i0 * 3;
+        let acc598 = 0;
+        for (let i1 = 0; i1 < 3; i1++) acc598 += t11[b596 + i1] * t63[b597 + i1];
+        t64[i0] = acc598;
       }
     }
   }
 }
 
-/** t62[N, 3]: 1 term(s) */
-function k_k62(s: State): void {
-  const t62 = s.t62;
+/** t63[N, 3]: 1 term(s) */
+function k_k63(s: State): void {
+  const t63 = s.t63;
   const t7 = s.t7;
   const v = s.v;
   const len_N = s.len_N;
-  // t62[i0, i1] += Σ_i2 t7[i0, i2]·v[W2][i2, i1]
+  // t63[i0, i1] += Σ_i2 t7[i0, i2]·v[W2][i2, i1]
   {
     for (let i0 = 0; i0 < len_N; i0++) {
-      const b583 = i0 * 8;
+      const b599 = i0 * 8;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b584 = 40 + i1;
-        let acc585 = 0;
+        const b600 = 40 + i1;
+        let acc601 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = 8 - 3; i2 < end; i2 += 4) {
-            acc585 += t7[b583 + i2] * v[b584 + i2 * 3];
-            r1 += t7[b583 + i2 + 1] * v[b584 + (i2 + 1) * 3];
-            r2 += t7[b583 + i2 + 2] * v[b584 + (i2 + 2) * 3];
-            r3 += t7[b583 + i2 + 3] * v[b584 + (i2 + 3) * 3];
+            acc601 += t7[b599 + i2] * v[b600 + i2 * 3];
+            r1 += t7[b599 + i2 + 1] * v[b600 + (i2 + 1) * 3];
+            r2 += t7[b599 + i2 + 2] * v[b600 + (i2 + 2) * 3];
+            r3 += t7[b599 + i2 + 3] * v[b600 + (i2 + 3) * 3];
           }
-          for (const end = 8; i2 < end; i2++) acc585 += t7[b583 + i2] * v[b584 + i2 * 3];
-          acc585 += r1 + r2 + r3;
+          for (const end = 8; i2 < end; i2++) acc601 += t7[b599 + i2] * v[b600 + i2 * 3];
+          acc601 += r1 + r2 + r3;
         }
-        t62[i0 * 3 + i1] = acc585;
-      }
-    }
-  }
-}
-
-/** t64[8, N]: 1 term(s) */
-function k_k64(s: State): void {
-  const t11 = s.t11;
-  const t62 = s.t62;
-  const t64 = s.t64;
-  const th = s.theta;
-  const len_N = s.len_N;
-  // t64[i0, i1] += Σ_i2 W2[i0, i2]·t11[i1, i2]·t62[i1, i2]
-  {
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b586 = 40 + i0 * 3;
-      {
-        let i1 = 0;
-        for (const end = len_N - 3; i1 < end; i1 += 4) {
-          const b587_0 = i1 * 3;
-          const b588_0 = i1 * 3;
-          const b587_1 = (i1 + 1) * 3;
-          const b588_1 = (i1 + 1) * 3;
-          const b587_2 = (i1 + 2) * 3;
-          const b588_2 = (i1 + 2) * 3;
-          const b587_3 = (i1 + 3) * 3;
-          const b588_3 = (i1 + 3) * 3;
-          let acc589_0 = 0, acc589_1 = 0, acc589_2 = 0, acc589_3 = 0;
-          for (let i2 = 0, end = 3; i2 < end; i2++) {
-            const c0 = th[b586 + i2];
-            acc589_0 += c0 * t11[b587_0 + i2] * t62[b588_0 + i2];
-            acc589_1 += c0 * t11[b587_1 + i2] * t62[b588_1 + i2];
-            acc589_2 += c0 * t11[b587_2 + i2] * t62[b588_2 + i2];
-            acc589_3 += c0 * t11[b587_3 + i2] * t62[b588_3 + i2];
-          }
-          t64[i0 * len_N + i1] = acc589_0;
-          t64[i0 * len_N + i1 + 1] = acc589_1;
-          t64[i0 * len_N + i1 + 2] = acc589_2;
-          t64[i0 * len_N + i1 + 3] = acc589_3;
-        }
-        for (const end = len_N; i1 < end; i1++) {
-          const b587 = i1 * 3;
-          const b588 = i1 * 3;
-          let acc589 = 0;
-          for (let i2 = 0; i2 < 3; i2++) acc589 += th[b586 + i2] * t11[b587 + i2] * t62[b588 + i2];
-          t64[i0 * len_N + i1] = acc589;
-        }
+        t63[i0 * 3 + i1] = acc601;
       }
     }
   }
@@ -5190,38 +5205,44 @@ function k_k64(s: State): void {
 /** t65[8, N]: 1 term(s) */
 function k_k65(s: State): void {
   const t11 = s.t11;
+  const t63 = s.t63;
   const t65 = s.t65;
-  const v = s.v;
+  const th = s.theta;
   const len_N = s.len_N;
-  // t65[i0, i1] += Σ_i2 t11[i1, i2]·v[W2][i0, i2]
+  // t65[i0, i1] += Σ_i2 W2[i0, i2]·t11[i1, i2]·t63[i1, i2]
   {
     for (let i0 = 0; i0 < 8; i0++) {
-      const b591 = 40 + i0 * 3;
+      const b602 = 40 + i0 * 3;
       {
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          const b590_0 = i1 * 3;
-          const b590_1 = (i1 + 1) * 3;
-          const b590_2 = (i1 + 2) * 3;
-          const b590_3 = (i1 + 3) * 3;
-          let acc592_0 = 0, acc592_1 = 0, acc592_2 = 0, acc592_3 = 0;
+          const b603_0 = i1 * 3;
+          const b604_0 = i1 * 3;
+          const b603_1 = (i1 + 1) * 3;
+          const b604_1 = (i1 + 1) * 3;
+          const b603_2 = (i1 + 2) * 3;
+          const b604_2 = (i1 + 2) * 3;
+          const b603_3 = (i1 + 3) * 3;
+          const b604_3 = (i1 + 3) * 3;
+          let acc605_0 = 0, acc605_1 = 0, acc605_2 = 0, acc605_3 = 0;
           for (let i2 = 0, end = 3; i2 < end; i2++) {
-            const c0 = v[b591 + i2];
-            acc592_0 += c0 * t11[b590_0 + i2];
-            acc592_1 += c0 * t11[b590_1 + i2];
-            acc592_2 += c0 * t11[b590_2 + i2];
-            acc592_3 += c0 * t11[b590_3 + i2];
+            const c0 = th[b602 + i2];
+            acc605_0 += c0 * t11[b603_0 + i2] * t63[b604_0 + i2];
+            acc605_1 += c0 * t11[b603_1 + i2] * t63[b604_1 + i2];
+            acc605_2 += c0 * t11[b603_2 + i2] * t63[b604_2 + i2];
+            acc605_3 += c0 * t11[b603_3 + i2] * t63[b604_3 + i2];
           }
-          t65[i0 * len_N + i1] = acc592_0;
-          t65[i0 * len_N + i1 + 1] = acc592_1;
-          t65[i0 * len_N + i1 + 2] = acc592_2;
-          t65[i0 * len_N + i1 + 3] = acc592_3;
+          t65[i0 * len_N + i1] = acc605_0;
+          t65[i0 * len_N + i1 + 1] = acc605_1;
+          t65[i0 * len_N + i1 + 2] = acc605_2;
+          t65[i0 * len_N + i1 + 3] = acc605_3;
         }
         for (const end = len_N; i1 < end; i1++) {
-          const b590 = i1 * 3;
-          let acc592 = 0;
-          for (let i2 = 0; i2 < 3; i2++) acc592 += t11[b590 + i2] * v[b591 + i2];
-          t65[i0 * len_N + i1] = acc592;
+          const b603 = i1 * 3;
+          const b604 = i1 * 3;
+          let acc605 = 0;
+          for (let i2 = 0; i2 < 3; i2++) acc605 += th[b602 + i2] * t11[b603 + i2] * t63[b604 + i2];
+          t65[i0 * len_N + i1] = acc605;
         }
       }
     }
@@ -5230,181 +5251,164 @@ function k_k65(s: State): void {
 
 /** t66[8, N]: 1 term(s) */
 function k_k66(s: State): void {
-  const d_Y = s.d_Y;
+  const t11 = s.t11;
   const t66 = s.t66;
   const v = s.v;
   const len_N = s.len_N;
-  const off_N = s.off_N;
-  // t66[i0, i1] += Σ_i2 Y[i1, i2]·v[W2][i0, i2]
+  // t66[i0, i1] += Σ_i2 t11[i1, i2]·v[W2][i0, i2]
   {
     for (let i0 = 0; i0 < 8; i0++) {
-      const b594 = 40 + i0 * 3;
+      const b607 = 40 + i0 * 3;
       {
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          const b593_0 = off_N * 3 + i1 * 3;
-          const b593_1 = off_N * 3 + (i1 + 1) * 3;
-          const b593_2 = off_N * 3 + (i1 + 2) * 3;
-          const b593_3 = off_N * 3 + (i1 + 3) * 3;
-          let acc595_0 = 0, acc595_1 = 0, acc595_2 = 0, acc595_3 = 0;
+          const b606_0 = i1 * 3;
+          const b606_1 = (i1 + 1) * 3;
+          const b606_2 = (i1 + 2) * 3;
+          const b606_3 = (i1 + 3) * 3;
+          let acc608_0 = 0, acc608_1 = 0, acc608_2 = 0, acc608_3 = 0;
           for (let i2 = 0, end = 3; i2 < end; i2++) {
-            const c0 = v[b594 + i2];
-            acc595_0 += c0 * d_Y[b593_0 + i2];
-            acc595_1 += c0 * d_Y[b593_1 + i2];
-            acc595_2 += c0 * d_Y[b593_2 + i2];
-            acc595_3 += c0 * d_Y[b593_3 + i2];
+            const c0 = v[b607 + i2];
+            acc608_0 += c0 * t11[b606_0 + i2];
+            acc608_1 += c0 * t11[b606_1 + i2];
+            acc608_2 += c0 * t11[b606_2 + i2];
+            acc608_3 += c0 * t11[b606_3 + i2];
           }
-          t66[i0 * len_N + i1] = acc595_0;
-          t66[i0 * len_N + i1 + 1] = acc595_1;
-          t66[i0 * len_N + i1 + 2] = acc595_2;
-          t66[i0 * len_N + i1 + 3] = acc595_3;
+          t66[i0 * len_N + i1] = acc608_0;
+          t66[i0 * len_N + i1 + 1] = acc608_1;
+          t66[i0 * len_N + i1 + 2] = acc608_2;
+          t66[i0 * len_N + i1 + 3] = acc608_3;
         }
         for (const end = len_N; i1 < end; i1++) {
-          const b593 = off_N * 3 + i1 * 3;
-          let acc595 = 0;
-          for (let i2 = 0; i2 < 3; i2++) acc595 += d_Y[b593 + i2] * v[b594 + i2];
-          t66[i0 * len_N + i1] = acc595;
+          const b606 = i1 * 3;
+          let acc608 = 0;
+          for (let i2 = 0; i2 < 3; i2++) acc608 += t11[b606 + i2] * v[b607 + i2];
+          t66[i0 * len_N + i1] = acc608;
         }
       }
     }
   }
 }
 
-/** t67[N]: 1 term(s) */
+/** t67[8, N]: 1 term(s) */
 function k_k67(s: State): void {
-  const t11 = s.t11;
+  const d_Y = s.d_Y;
   const t67 = s.t67;
   const v = s.v;
   const len_N = s.len_N;
-  // t67[i0] += Σ_i1 t11[i0, i1]·v[b2][i1]
+  const off_N = s.off_N;
+  // t67[i0, i1] += Σ_i2 Y[i1, i2]·v[W2][i0, i2]
   {
-    const b597 = 64;
-    {
-      let i0 = 0;
-      for (const end = len_N - 3; i0 < end; i0 += 4) {
-        const b596_0 = i0 * 3;
-        const b596_1 = (i0 + 1) * 3;
-        const b596_2 = (i0 + 2) * 3;
-        const b596_3 = (i0 + 3) * 3;
-        let acc598_0 = 0, acc598_1 = 0, acc598_2 = 0, acc598_3 = 0;
-        for (let i1 = 0, end = 3; i1 < end; i1++) {
-          const c0 = v[b597 + i1];
-          acc598_0 += c0 * t11[b596_0 + i1];
-          acc598_1 += c0 * t11[b596_1 + i1];
-          acc598_2 += c0 * t11[b596_2 + i1];
-          acc598_3 += c0 * t11[b596_3 + i1];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b610 = 40 + i0 * 3;
+      {
+        let i1 = 0;
+        for (const end = len_N - 3; i1 < end; i1 += 4) {
+          const b609_0 = off_N * 3 + i1 * 3;
+          const b609_1 = off_N * 3 + (i1 + 1) * 3;
+          const b609_2 = off_N * 3 + (i1 + 2) * 3;
+          const b609_3 = off_N * 3 + (i1 + 3) * 3;
+          let acc611_0 = 0, acc611_1 = 0, acc611_2 = 0, acc611_3 = 0;
+          for (let i2 = 0, end = 3; i2 < end; i2++) {
+            const c0 = v[b610 + i2];
+            acc611_0 += c0 * d_Y[b609_0 + i2];
+            acc611_1 += c0 * d_Y[b609_1 + i2];
+            acc611_2 += c0 * d_Y[b609_2 + i2];
+            acc611_3 += c0 * d_Y[b609_3 + i2];
+          }
+          t67[i0 * len_N + i1] = acc611_0;
+          t67[i0 * len_N + i1 + 1] = acc611_1;
+          t67[i0 * len_N + i1 + 2] = acc611_2;
+          t67[i0 * len_N + i1 + 3] = acc611_3;
         }
-        t67[i0] = acc598_0;
-        t67[i0 + 1] = acc598_1;
-        t67[i0 + 2] = acc598_2;
-        t67[i0 + 3] = acc598_3;
-      }
-      for (const end = len_N; i0 < end; i0++) {
-        const b596 = i0 * 3;
-        let acc598 = 0;
-        for (let i1 = 0; i1 < 3; i1++) acc598 += t11[b596 + i1] * v[b597 + i1];
-        t67[i0] = acc598;
+        for (const end = len_N; i1 < end; i1++) {
+          const b609 = off_N * 3 + i1 * 3;
+          let acc611 = 0;
+          for (let i2 = 0; i2 < 3; i2++) acc611 += d_Y[b609 + i2] * v[b610 + i2];
+          t67[i0 * len_N + i1] = acc611;
+        }
       }
     }
   }
 }
 
-/** t68[8, N]: 1 term(s) */
+/** t68[N]: 1 term(s) */
 function k_k68(s: State): void {
   const t11 = s.t11;
   const t68 = s.t68;
-  const th = s.theta;
   const v = s.v;
   const len_N = s.len_N;
-  // t68[i0, i1] += Σ_i2 W2[i0, i2]·t11[i1, i2]·v[b2][i2]
+  // t68[i0] += Σ_i1 t11[i0, i1]·v[b2][i1]
   {
-    const b601 = 64;
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b599 = 40 + i0 * 3;
-      {
-        let i1 = 0;
-        for (const end = len_N - 3; i1 < end; i1 += 4) {
-          const b600_0 = i1 * 3;
-          const b600_1 = (i1 + 1) * 3;
-          const b600_2 = (i1 + 2) * 3;
-          const b600_3 = (i1 + 3) * 3;
-          let acc602_0 = 0, acc602_1 = 0, acc602_2 = 0, acc602_3 = 0;
-          for (let i2 = 0, end = 3; i2 < end; i2++) {
-            const c0 = th[b599 + i2];
-            const c1 = v[b601 + i2];
-            acc602_0 += c0 * c1 * t11[b600_0 + i2];
-            acc602_1 += c0 * c1 * t11[b600_1 + i2];
-            acc602_2 += c0 * c1 * t11[b600_2 + i2];
-            acc602_3 += c0 * c1 * t11[b600_3 + i2];
-          }
-          t68[i0 * len_N + i1] = acc602_0;
-          t68[i0 * len_N + i1 + 1] = acc602_1;
-          t68[i0 * len_N + i1 + 2] = acc602_2;
-          t68[i0 * len_N + i1 + 3] = acc602_3;
+    const b613 = 64;
+    {
+      let i0 = 0;
+      for (const end = len_N - 3; i0 < end; i0 += 4) {
+        const b612_0 = i0 * 3;
+        const b612_1 = (i0 + 1) * 3;
+        const b612_2 = (i0 + 2) * 3;
+        const b612_3 = (i0 + 3) * 3;
+        let acc614_0 = 0, acc614_1 = 0, acc614_2 = 0, acc614_3 = 0;
+        for (let i1 = 0, end = 3; i1 < end; i1++) {
+          const c0 = v[b613 + i1];
+          acc614_0 += c0 * t11[b612_0 + i1];
+          acc614_1 += c0 * t11[b612_1 + i1];
+          acc614_2 += c0 * t11[b612_2 + i1];
+          acc614_3 += c0 * t11[b612_3 + i1];
         }
-        for (const end = len_N; i1 < end; i1++) {
-          const b600 = i1 * 3;
-          let acc602 = 0;
-          for (let i2 = 0; i2 < 3; i2++) acc602 += th[b599 + i2] * t11[b600 + i2] * v[b601 + i2];
-          t68[i0 * len_N + i1] = acc602;
-        }
+        t68[i0] = acc614_0;
+        t68[i0 + 1] = acc614_1;
+        t68[i0 + 2] = acc614_2;
+        t68[i0 + 3] = acc614_3;
+      }
+      for (const end = len_N; i0 < end; i0++) {
+        const b612 = i0 * 3;
+        let acc614 = 0;
+        for (let i1 = 0; i1 < 3; i1++) acc614 += t11[b612 + i1] * v[b613 + i1];
+        t68[i0] = acc614;
       }
     }
   }
 }
 
-/** t69[3, N]: 1 term(s) */
+/** t69[8, N]: 1 term(s) */
 function k_k69(s: State): void {
-  const t23 = s.t23;
-  const t54 = s.t54;
+  const t11 = s.t11;
   const t69 = s.t69;
   const th = s.theta;
+  const v = s.v;
   const len_N = s.len_N;
-  // t69[i0, i1] += Σ_i2 W2[i2, i0]·t23[i1, i2]·t54[i1, i2]
+  // t69[i0, i1] += Σ_i2 W2[i0, i2]·t11[i1, i2]·v[b2][i2]
   {
-    for (let i0 = 0; i0 < 3; i0++) {
-      const b603 = 40 + i0;
+    const b617 = 64;
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b615 = 40 + i0 * 3;
       {
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          const b604_0 = i1 * 8;
-          const b605_0 = i1 * 8;
-          const b604_1 = (i1 + 1) * 8;
-          const b605_1 = (i1 + 1) * 8;
-          const b604_2 = (i1 + 2) * 8;
-          const b605_2 = (i1 + 2) * 8;
-          const b604_3 = (i1 + 3) * 8;
-          const b605_3 = (i1 + 3) * 8;
-          let acc606_0 = 0, acc606_1 = 0, acc606_2 = 0, acc606_3 = 0;
-          for (let i2 = 0, end = 8; i2 < end; i2++) {
-            const c0 = th[b603 + i2 * 3];
-            acc606_0 += c0 * t23[b604_0 + i2] * t54[b605_0 + i2];
-            acc606_1 += c0 * t23[b604_1 + i2] * t54[b605_1 + i2];
-            acc606_2 += c0 * t23[b604_2 + i2] * t54[b605_2 + i2];
-            acc606_3 += c0 * t23[b604_3 + i2] * t54[b605_3 + i2];
+          const b616_0 = i1 * 3;
+          const b616_1 = (i1 + 1) * 3;
+          const b616_2 = (i1 + 2) * 3;
+          const b616_3 = (i1 + 3) * 3;
+          let acc618_0 = 0, acc618_1 = 0, acc618_2 = 0, acc618_3 = 0;
+          for (let i2 = 0, end = 3; i2 < end; i2++) {
+            const c0 = th[b615 + i2];
+            const c1 = v[b617 + i2];
+            acc618_0 += c0 * c1 * t11[b616_0 + i2];
+            acc618_1 += c0 * c1 * t11[b616_1 + i2];
+            acc618_2 += c0 * c1 * t11[b616_2 + i2];
+            acc618_3 += c0 * c1 * t11[b616_3 + i2];
           }
-          t69[i0 * len_N + i1] = acc606_0;
-          t69[i0 * len_N + i1 + 1] = acc606_1;
-          t69[i0 * len_N + i1 + 2] = acc606_2;
-          t69[i0 * len_N + i1 + 3] = acc606_3;
+          t69[i0 * len_N + i1] = acc618_0;
+          t69[i0 * len_N + i1 + 1] = acc618_1;
+          t69[i0 * len_N + i1 + 2] = acc618_2;
+          t69[i0 * len_N + i1 + 3] = acc618_3;
         }
         for (const end = len_N; i1 < end; i1++) {
-          const b604 = i1 * 8;
-          const b605 = i1 * 8;
-          let acc606 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i2 = 0;
-            for (const end = 8 - 3; i2 < end; i2 += 4) {
-              acc606 += th[b603 + i2 * 3] * t23[b604 + i2] * t54[b605 + i2];
-              r1 += th[b603 + (i2 + 1) * 3] * t23[b604 + i2 + 1] * t54[b605 + i2 + 1];
-              r2 += th[b603 + (i2 + 2) * 3] * t23[b604 + i2 + 2] * t54[b605 + i2 + 2];
-              r3 += th[b603 + (i2 + 3) * 3] * t23[b604 + i2 + 3] * t54[b605 + i2 + 3];
-            }
-            for (const end = 8; i2 < end; i2++) acc606 += th[b603 + i2 * 3] * t23[b604 + i2] * t54[b605 + i2];
-            acc606 += r1 + r2 + r3;
-          }
-          t69[i0 * len_N + i1] = acc606;
+          const b616 = i1 * 3;
+          let acc618 = 0;
+          for (let i2 = 0; i2 < 3; i2++) acc618 += th[b615 + i2] * t11[b616 + i2] * v[b617 + i2];
+          t69[i0 * len_N + i1] = acc618;
         }
       }
     }
@@ -5413,53 +5417,56 @@ function k_k69(s: State): void {
 
 /** t70[3, N]: 1 term(s) */
 function k_k70(s: State): void {
-  const t23 = s.t23;
+  const t24 = s.t24;
+  const t55 = s.t55;
   const t70 = s.t70;
   const th = s.theta;
-  const v = s.v;
   const len_N = s.len_N;
-  // t70[i0, i1] += Σ_i2 W2[i2, i0]·t23[i1, i2]·v[b1][i2]
+  // t70[i0, i1] += Σ_i2 W2[i2, i0]·t24[i1, i2]·t55[i1, i2]
   {
-    const b609 = 32;
     for (let i0 = 0; i0 < 3; i0++) {
-      const b607 = 40 + i0;
+      const b619 = 40 + i0;
       {
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          const b608_0 = i1 * 8;
-          const b608_1 = (i1 + 1) * 8;
-          const b608_2 = (i1 + 2) * 8;
-          const b608_3 = (i1 + 3) * 8;
-          let acc610_0 = 0, acc610_1 = 0, acc610_2 = 0, acc610_3 = 0;
+          const b620_0 = i1 * 8;
+          const b621_0 = i1 * 8;
+          const b620_1 = (i1 + 1) * 8;
+          const b621_1 = (i1 + 1) * 8;
+          const b620_2 = (i1 + 2) * 8;
+          const b621_2 = (i1 + 2) * 8;
+          const b620_3 = (i1 + 3) * 8;
+          const b621_3 = (i1 + 3) * 8;
+          let acc622_0 = 0, acc622_1 = 0, acc622_2 = 0, acc622_3 = 0;
           for (let i2 = 0, end = 8; i2 < end; i2++) {
-            const c0 = th[b607 + i2 * 3];
-            const c1 = v[b609 + i2];
-            acc610_0 += c0 * c1 * t23[b608_0 + i2];
-            acc610_1 += c0 * c1 * t23[b608_1 + i2];
-            acc610_2 += c0 * c1 * t23[b608_2 + i2];
-            acc610_3 += c0 * c1 * t23[b608_3 + i2];
+            const c0 = th[b619 + i2 * 3];
+            acc622_0 += c0 * t24[b620_0 + i2] * t55[b621_0 + i2];
+            acc622_1 += c0 * t24[b620_1 + i2] * t55[b621_1 + i2];
+            acc622_2 += c0 * t24[b620_2 + i2] * t55[b621_2 + i2];
+            acc622_3 += c0 * t24[b620_3 + i2] * t55[b621_3 + i2];
           }
-          t70[i0 * len_N + i1] = acc610_0;
-          t70[i0 * len_N + i1 + 1] = acc610_1;
-          t70[i0 * len_N + i1 + 2] = acc610_2;
-          t70[i0 * len_N + i1 + 3] = acc610_3;
+          t70[i0 * len_N + i1] = acc622_0;
+          t70[i0 * len_N + i1 + 1] = acc622_1;
+          t70[i0 * len_N + i1 + 2] = acc622_2;
+          t70[i0 * len_N + i1 + 3] = acc622_3;
         }
         for (const end = len_N; i1 < end; i1++) {
-          const b608 = i1 * 8;
-          let acc610 = 0;
+          const b620 = i1 * 8;
+          const b621 = i1 * 8;
+          let acc622 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = 8 - 3; i2 < end; i2 += 4) {
-              acc610 += th[b607 + i2 * 3] * t23[b608 + i2] * v[b609 + i2];
-              r1 += th[b607 + (i2 + 1) * 3] * t23[b608 + i2 + 1] * v[b609 + i2 + 1];
-              r2 += th[b607 + (i2 + 2) * 3] * t23[b608 + i2 + 2] * v[b609 + i2 + 2];
-              r3 += th[b607 + (i2 + 3) * 3] * t23[b608 + i2 + 3] * v[b609 + i2 + 3];
+              acc622 += th[b619 + i2 * 3] * t24[b620 + i2] * t55[b621 + i2];
+              r1 += th[b619 + (i2 + 1) * 3] * t24[b620 + i2 + 1] * t55[b621 + i2 + 1];
+              r2 += th[b619 + (i2 + 2) * 3] * t24[b620 + i2 + 2] * t55[b621 + i2 + 2];
+              r3 += th[b619 + (i2 + 3) * 3] * t24[b620 + i2 + 3] * t55[b621 + i2 + 3];
             }
-            for (const end = 8; i2 < end; i2++) acc610 += th[b607 + i2 * 3] * t23[b608 + i2] * v[b609 + i2];
-            acc610 += r1 + r2 + r3;
+            for (const end = 8; i2 < end; i2++) acc622 += th[b619 + i2 * 3] * t24[b620 + i2] * t55[b621 + i2];
+            acc622 += r1 + r2 + r3;
           }
-          t70[i0 * len_N + i1] = acc610;
+          t70[i0 * len_N + i1] = acc622;
         }
       }
     }
@@ -5468,93 +5475,148 @@ function k_k70(s: State): void {
 
 /** t71[3, N]: 1 term(s) */
 function k_k71(s: State): void {
-  const t7 = s.t7;
+  const t24 = s.t24;
   const t71 = s.t71;
+  const th = s.theta;
   const v = s.v;
   const len_N = s.len_N;
-  // t71[i0, i1] += Σ_i2 t7[i1, i2]·v[W2][i2, i0]
+  // t71[i0, i1] += Σ_i2 W2[i2, i0]·t24[i1, i2]·v[b1][i2]
   {
+    const b625 = 32;
     for (let i0 = 0; i0 < 3; i0++) {
-      const b612 = 40 + i0;
+      const b623 = 40 + i0;
       {
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          const b611_0 = i1 * 8;
-          const b611_1 = (i1 + 1) * 8;
-          const b611_2 = (i1 + 2) * 8;
-          const b611_3 = (i1 + 3) * 8;
-          let acc613_0 = 0, acc613_1 = 0, acc613_2 = 0, acc613_3 = 0;
+          const b624_0 = i1 * 8;
+          const b624_1 = (i1 + 1) * 8;
+          const b624_2 = (i1 + 2) * 8;
+          const b624_3 = (i1 + 3) * 8;
+          let acc626_0 = 0, acc626_1 = 0, acc626_2 = 0, acc626_3 = 0;
           for (let i2 = 0, end = 8; i2 < end; i2++) {
-            const c0 = v[b612 + i2 * 3];
-            acc613_0 += c0 * t7[b611_0 + i2];
-            acc613_1 += c0 * t7[b611_1 + i2];
-            acc613_2 += c0 * t7[b611_2 + i2];
-            acc613_3 += c0 * t7[b611_3 + i2];
+            const c0 = th[b623 + i2 * 3];
+            const c1 = v[b625 + i2];
+            acc626_0 += c0 * c1 * t24[b624_0 + i2];
+            acc626_1 += c0 * c1 * t24[b624_1 + i2];
+            acc626_2 += c0 * c1 * t24[b624_2 + i2];
+            acc626_3 += c0 * c1 * t24[b624_3 + i2];
           }
-          t71[i0 * len_N + i1] = acc613_0;
-          t71[i0 * len_N + i1 + 1] = acc613_1;
-          t71[i0 * len_N + i1 + 2] = acc613_2;
-          t71[i0 * len_N + i1 + 3] = acc613_3;
+          t71[i0 * len_N + i1] = acc626_0;
+          t71[i0 * len_N + i1 + 1] = acc626_1;
+          t71[i0 * len_N + i1 + 2] = acc626_2;
+          t71[i0 * len_N + i1 + 3] = acc626_3;
         }
         for (const end = len_N; i1 < end; i1++) {
-          const b611 = i1 * 8;
-          let acc613 = 0;
+          const b624 = i1 * 8;
+          let acc626 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = 8 - 3; i2 < end; i2 += 4) {
-              acc613 += t7[b611 + i2] * v[b612 + i2 * 3];
-              r1 += t7[b611 + i2 + 1] * v[b612 + (i2 + 1) * 3];
-              r2 += t7[b611 + i2 + 2] * v[b612 + (i2 + 2) * 3];
-              r3 += t7[b611 + i2 + 3] * v[b612 + (i2 + 3) * 3];
+              acc626 += th[b623 + i2 * 3] * t24[b624 + i2] * v[b625 + i2];
+              r1 += th[b623 + (i2 + 1) * 3] * t24[b624 + i2 + 1] * v[b625 + i2 + 1];
+              r2 += th[b623 + (i2 + 2) * 3] * t24[b624 + i2 + 2] * v[b625 + i2 + 2];
+              r3 += th[b623 + (i2 + 3) * 3] * t24[b624 + i2 + 3] * v[b625 + i2 + 3];
             }
-            for (const end = 8; i2 < end; i2++) acc613 += t7[b611 + i2] * v[b612 + i2 * 3];
-            acc613 += r1 + r2 + r3;
+            for (const end = 8; i2 < end; i2++) acc626 += th[b623 + i2 * 3] * t24[b624 + i2] * v[b625 + i2];
+            acc626 += r1 + r2 + r3;
           }
-          t71[i0 * len_N + i1] = acc613;
+          t71[i0 * len_N + i1] = acc626;
         }
       }
     }
   }
 }
 
-/** t72[8, N]: 1 term(s) */
+/** t72[3, N]: 1 term(s) */
 function k_k72(s: State): void {
-  const t11 = s.t11;
+  const t7 = s.t7;
   const t72 = s.t72;
-  const th = s.theta;
+  const v = s.v;
   const len_N = s.len_N;
-  // t72[i0, i1] += Σ_i2 W2[i0, i2]·t11[i1, i2]·W2[i0, i2]
+  // t72[i0, i1] += Σ_i2 t7[i1, i2]·v[W2][i2, i0]
   {
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b614 = 40 + i0 * 3;
-      const b616 = 40 + i0 * 3;
+    for (let i0 = 0; i0 < 3; i0++) {
+      const b628 = 40 + i0;
       {
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          const b615_0 = i1 * 3;
-          const b615_1 = (i1 + 1) * 3;
-          const b615_2 = (i1 + 2) * 3;
-          const b615_3 = (i1 + 3) * 3;
-          let acc617_0 = 0, acc617_1 = 0, acc617_2 = 0, acc617_3 = 0;
-          for (let i2 = 0, end = 3; i2 < end; i2++) {
-            const c0 = th[b614 + i2];
-            const c1 = th[b616 + i2];
-            acc617_0 += c0 * c1 * t11[b615_0 + i2];
-            acc617_1 += c0 * c1 * t11[b615_1 + i2];
-            acc617_2 += c0 * c1 * t11[b615_2 + i2];
-            acc617_3 += c0 * c1 * t11[b615_3 + i2];
+          const b627_0 = i1 * 8;
+          const b627_1 = (i1 + 1) * 8;
+          const b627_2 = (i1 + 2) * 8;
+          const b627_3 = (i1 + 3) * 8;
+          let acc629_0 = 0, acc629_1 = 0, acc629_2 = 0, acc629_3 = 0;
+          for (let i2 = 0, end = 8; i2 < end; i2++) {
+            const c0 = v[b628 + i2 * 3];
+            acc629_0 += c0 * t7[b627_0 + i2];
+            acc629_1 += c0 * t7[b627_1 + i2];
+            acc629_2 += c0 * t7[b627_2 + i2];
+            acc629_3 += c0 * t7[b627_3 + i2];
           }
-          t72[i0 * len_N + i1] = acc617_0;
-          t72[i0 * len_N + i1 + 1] = acc617_1;
-          t72[i0 * len_N + i1 + 2] = acc617_2;
-          t72[i0 * len_N + i1 + 3] = acc617_3;
+          t72[i0 * len_N + i1] = acc629_0;
+          t72[i0 * len_N + i1 + 1] = acc629_1;
+          t72[i0 * len_N + i1 + 2] = acc629_2;
+          t72[i0 * len_N + i1 + 3] = acc629_3;
         }
         for (const end = len_N; i1 < end; i1++) {
-          const b615 = i1 * 3;
-          let acc617 = 0;
-          for (let i2 = 0; i2 < 3; i2++) acc617 += th[b614 + i2] * t11[b615 + i2] * th[b616 + i2];
-          t72[i0 * len_N + i1] = acc617;
+          const b627 = i1 * 8;
+          let acc629 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i2 = 0;
+            for (const end = 8 - 3; i2 < end; i2 += 4) {
+              acc629 += t7[b627 + i2] * v[b628 + i2 * 3];
+              r1 += t7[b627 + i2 + 1] * v[b628 + (i2 + 1) * 3];
+              r2 += t7[b627 + i2 + 2] * v[b628 + (i2 + 2) * 3];
+              r3 += t7[b627 + i2 + 3] * v[b628 + (i2 + 3) * 3];
+            }
+            for (const end = 8; i2 < end; i2++) acc629 += t7[b627 + i2] * v[b628 + i2 * 3];
+            acc629 += r1 + r2 + r3;
+          }
+          t72[i0 * len_N + i1] = acc629;
+        }
+      }
+    }
+  }
+}
+
+/** t73[8, N]: 1 term(s) */
+function k_k73(s: State): void {
+  const t11 = s.t11;
+  const t73 = s.t73;
+  const th = s.theta;
+  const len_N = s.len_N;
+  // t73[i0, i1] += Σ_i2 W2[i0, i2]·t11[i1, i2]·W2[i0, i2]
+  {
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b630 = 40 + i0 * 3;
+      const b632 = 40 + i0 * 3;
+      {
+        let i1 = 0;
+        for (const end = len_N - 3; i1 < end; i1 += 4) {
+          const b631_0 = i1 * 3;
+          const b631_1 = (i1 + 1) * 3;
+          const b631_2 = (i1 + 2) * 3;
+          const b631_3 = (i1 + 3) * 3;
+          let acc633_0 = 0, acc633_1 = 0, acc633_2 = 0, acc633_3 = 0;
+          for (let i2 = 0, end = 3; i2 < end; i2++) {
+            const c0 = th[b630 + i2];
+            const c1 = th[b632 + i2];
+            acc633_0 += c0 * c1 * t11[b631_0 + i2];
+            acc633_1 += c0 * c1 * t11[b631_1 + i2];
+            acc633_2 += c0 * c1 * t11[b631_2 + i2];
+            acc633_3 += c0 * c1 * t11[b631_3 + i2];
+          }
+          t73[i0 * len_N + i1] = acc633_0;
+          t73[i0 * len_N + i1 + 1] = acc633_1;
+          t73[i0 * len_N + i1 + 2] = acc633_2;
+          t73[i0 * len_N + i1 + 3] = acc633_3;
+        }
+        for (const end = len_N; i1 < end; i1++) {
+          const b631 = i1 * 3;
+          let acc633 = 0;
+          for (let i2 = 0; i2 < 3; i2++) acc633 += th[b630 + i2] * t11[b631 + i2] * th[b632 + i2];
+          t73[i0 * len_N + i1] = acc633;
         }
       }
     }
@@ -5566,7 +5628,6 @@ function ks_hess_W1_W1(s: State): void {
   const { rowPtr: SR, colIdx: SC } = hessianPattern();
   const H = s.hessian;
   const t16 = s.t16;
-  const t33 = s.t33;
   const t34 = s.t34;
   const t35 = s.t35;
   const t36 = s.t36;
@@ -5574,67 +5635,68 @@ function ks_hess_W1_W1(s: State): void {
   const t38 = s.t38;
   const t39 = s.t39;
   const t40 = s.t40;
+  const t41 = s.t41;
   const len_N = s.len_N;
-  // hessian[i0, i1, i2, i3] += Σ_i4 -1·t16·t33[i0, i1, i4]·t34[i2, i3, i4]
+  // hessian[i0, i1, i2, i3] += Σ_i4 -1·t16·t34[i0, i1, i4]·t35[i2, i3, i4]
   {
-    const p47 = -t16[0];
+    const p51 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
-        const b45 = i0 * len_N * 8 + i1 * len_N;
+        const b49 = i0 * len_N * 8 + i1 * len_N;
         for (let i2 = 0; i2 < 4; i2++) {
           {
             let i3 = Math.max(0, i2 * (-8) + i0 * 8 + i1);
             for (const end = 8 - 3; i3 < end; i3 += 4) {
-              const b46_0 = i2 * len_N * 8 + i3 * len_N;
-              const b46_1 = i2 * len_N * 8 + (i3 + 1) * len_N;
-              const b46_2 = i2 * len_N * 8 + (i3 + 2) * len_N;
-              const b46_3 = i2 * len_N * 8 + (i3 + 3) * len_N;
-              let acc48_0 = 0, acc48_1 = 0, acc48_2 = 0, acc48_3 = 0;
+              const b50_0 = i2 * len_N * 8 + i3 * len_N;
+              const b50_1 = i2 * len_N * 8 + (i3 + 1) * len_N;
+              const b50_2 = i2 * len_N * 8 + (i3 + 2) * len_N;
+              const b50_3 = i2 * len_N * 8 + (i3 + 3) * len_N;
+              let acc52_0 = 0, acc52_1 = 0, acc52_2 = 0, acc52_3 = 0;
               for (let i4 = 0, end = len_N; i4 < end; i4++) {
-                const c0 = t33[b45 + i4];
-                acc48_0 += c0 * t34[b46_0 + i4];
-                acc48_1 += c0 * t34[b46_1 + i4];
-                acc48_2 += c0 * t34[b46_2 + i4];
-                acc48_3 += c0 * t34[b46_3 + i4];
+                const c0 = t34[b49 + i4];
+                acc52_0 += c0 * t35[b50_0 + i4];
+                acc52_1 += c0 * t35[b50_1 + i4];
+                acc52_2 += c0 * t35[b50_2 + i4];
+                acc52_3 += c0 * t35[b50_3 + i4];
               }
               {
-                const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i3), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + i3 * 67), sv = p47 * acc48_0;
+                const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i3), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + i3 * 67), sv = p51 * acc52_0;
                 H[sa] += sv;
                 if (sb !== sa) H[sb] += sv;
               }
               {
-                const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 1), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + (i3 + 1) * 67), sv = p47 * acc48_1;
+                const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 1), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + (i3 + 1) * 67), sv = p51 * acc52_1;
                 H[sa] += sv;
                 if (sb !== sa) H[sb] += sv;
               }
               {
-                const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 2), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + (i3 + 2) * 67), sv = p47 * acc48_2;
+                const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 2), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + (i3 + 2) * 67), sv = p51 * acc52_2;
                 H[sa] += sv;
                 if (sb !== sa) H[sb] += sv;
               }
               {
-                const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 3), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + (i3 + 3) * 67), sv = p47 * acc48_3;
+                const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 3), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + (i3 + 3) * 67), sv = p51 * acc52_3;
                 H[sa] += sv;
                 if (sb !== sa) H[sb] += sv;
               }
             }
             for (const end = 8; i3 < end; i3++) {
-              const b46 = i2 * len_N * 8 + i3 * len_N;
-              let acc48 = 0;
+              const b50 = i2 * len_N * 8 + i3 * len_N;
+              let acc52 = 0;
               {
                 let r1 = 0, r2 = 0, r3 = 0;
                 let i4 = 0;
                 for (const end = len_N - 3; i4 < end; i4 += 4) {
-                  acc48 += t33[b45 + i4] * t34[b46 + i4];
-                  r1 += t33[b45 + i4 + 1] * t34[b46 + i4 + 1];
-                  r2 += t33[b45 + i4 + 2] * t34[b46 + i4 + 2];
-                  r3 += t33[b45 + i4 + 3] * t34[b46 + i4 + 3];
+                  acc52 += t34[b49 + i4] * t35[b50 + i4];
+                  r1 += t34[b49 + i4 + 1] * t35[b50 + i4 + 1];
+                  r2 += t34[b49 + i4 + 2] * t35[b50 + i4 + 2];
+                  r3 += t34[b49 + i4 + 3] * t35[b50 + i4 + 3];
                 }
-                for (const end = len_N; i4 < end; i4++) acc48 += t33[b45 + i4] * t34[b46 + i4];
-                acc48 += r1 + r2 + r3;
+                for (const end = len_N; i4 < end; i4++) acc52 += t34[b49 + i4] * t35[b50 + i4];
+                acc52 += r1 + r2 + r3;
               }
               {
-                const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i3), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + i3 * 67), sv = p47 * acc48;
+                const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i3), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + i3 * 67), sv = p51 * acc52;
                 H[sa] += sv;
                 if (sb !== sa) H[sb] += sv;
               }
@@ -5644,114 +5706,83 @@ function ks_hess_W1_W1(s: State): void {
       }
     }
   }
-  // hessian[i0, i1, i2, i3] += Σ_i4 t16·t35[i1, i3, i4]·t36[i0, i1, i4]·t37[i2, i3, i4]
-  {
-    const p52 = t16[0];
-    for (let i0 = 0; i0 < 4; i0++) {
-      for (let i1 = 0; i1 < 8; i1++) {
-        const b50 = i0 * len_N * 8 + i1 * len_N;
-        for (let i2 = 0; i2 < 4; i2++) {
-          {
-            let i3 = Math.max(0, i2 * (-8) + i0 * 8 + i1);
-            for (const end = 8 - 3; i3 < end; i3 += 4) {
-              const b49_0 = i1 * len_N * 8 + i3 * len_N;
-              const b51_0 = i2 * len_N * 8 + i3 * len_N;
-              const b49_1 = i1 * len_N * 8 + (i3 + 1) * len_N;
-              const b51_1 = i2 * len_N * 8 + (i3 + 1) * len_N;
-              const b49_2 = i1 * len_N * 8 + (i3 + 2) * len_N;
-              const b51_2 = i2 * len_N * 8 + (i3 + 2) * len_N;
-              const b49_3 = i1 * len_N * 8 + (i3 + 3) * len_N;
-              const b51_3 = i2 * len_N * 8 + (i3 + 3) * len_N;
-              let acc53_0 = 0, acc53_1 = 0, acc53_2 = 0, acc53_3 = 0;
-              for (let i4 = 0, end = len_N; i4 < end; i4++) {
-                const c0 = t36[b50 + i4];
-                acc53_0 += c0 * t35[b49_0 + i4] * t37[b51_0 + i4];
-                acc53_1 += c0 * t35[b49_1 + i4] * t37[b51_1 + i4];
-                acc53_2 += c0 * t35[b49_2 + i4] * t37[b51_2 + i4];
-                acc53_3 += c0 * t35[b49_3 + i4] * t37[b51_3 + i4];
-              }
-              {
-                const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i3), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + i3 * 67), sv = p52 * acc53_0;
-                H[sa] += sv;
-                if (sb !== sa) H[sb] += sv;
-              }
-              {
-                const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 1), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + (i3 + 1) * 67), sv = p52 * acc53_1;
-                H[sa] += sv;
-                if (sb !== sa) H[sb] += sv;
-              }
-              {
-                const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 2), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + (i3 + 2) * 67), sv = p52 * acc53_2;
-                H[sa] += sv;
-                if (sb !== sa) H[sb] += sv;
-              }
-              {
-                const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 3), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + (i3 + 3) * 67), sv = p52 * acc53_3;
-                H[sa] += sv;
-                if (sb !== sa) H[sb] += sv;
-              }
-            }
-            for (const end = 8; i3 < end; i3++) {
-              const b49 = i1 * len_N * 8 + i3 * len_N;
-              const b51 = i2 * len_N * 8 + i3 * len_N;
-              let acc53 = 0;
-              {
-                let r1 = 0, r2 = 0, r3 = 0;
-                let i4 = 0;
-                for (const end = len_N - 3; i4 < end; i4 += 4) {
-                  acc53 += t35[b49 + i4] * t36[b50 + i4] * t37[b51 + i4];
-                  r1 += t35[b49 + i4 + 1] * t36[b50 + i4 + 1] * t37[b51 + i4 + 1];
-                  r2 += t35[b49 + i4 + 2] * t36[b50 + i4 + 2] * t37[b51 + i4 + 2];
-                  r3 += t35[b49 + i4 + 3] * t36[b50 + i4 + 3] * t37[b51 + i4 + 3];
-                }
-                for (const end = len_N; i4 < end; i4++) acc53 += t35[b49 + i4] * t36[b50 + i4] * t37[b51 + i4];
-                acc53 += r1 + r2 + r3;
-              }
-              {
-                const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i3), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + i3 * 67), sv = p52 * acc53;
-                H[sa] += sv;
-                if (sb !== sa) H[sb] += sv;
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-  // hessian[i0, i1, i2, i1] += Σ_i3 t16·t38[i0, i1, i3]·t39[i2, i3]
+  // hessian[i0, i1, i2, i3] += Σ_i4 t16·t36[i1, i3, i4]·t37[i0, i1, i4]·t38[i2, i3, i4]
   {
     const p56 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
         const b54 = i0 * len_N * 8 + i1 * len_N;
         for (let i2 = 0; i2 < 4; i2++) {
-          if (i2 * 8 + i0 * (-8) < 0) continue;
-          const b55 = i2 * len_N;
-          let acc57 = 0;
           {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i3 = 0;
-            for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc57 += t38[b54 + i3] * t39[b55 + i3];
-              r1 += t38[b54 + i3 + 1] * t39[b55 + i3 + 1];
-              r2 += t38[b54 + i3 + 2] * t39[b55 + i3 + 2];
-              r3 += t38[b54 + i3 + 3] * t39[b55 + i3 + 3];
+            let i3 = Math.max(0, i2 * (-8) + i0 * 8 + i1);
+            for (const end = 8 - 3; i3 < end; i3 += 4) {
+              const b53_0 = i1 * len_N * 8 + i3 * len_N;
+              const b55_0 = i2 * len_N * 8 + i3 * len_N;
+              const b53_1 = i1 * len_N * 8 + (i3 + 1) * len_N;
+              const b55_1 = i2 * len_N * 8 + (i3 + 1) * len_N;
+              const b53_2 = i1 * len_N * 8 + (i3 + 2) * len_N;
+              const b55_2 = i2 * len_N * 8 + (i3 + 2) * len_N;
+              const b53_3 = i1 * len_N * 8 + (i3 + 3) * len_N;
+              const b55_3 = i2 * len_N * 8 + (i3 + 3) * len_N;
+              let acc57_0 = 0, acc57_1 = 0, acc57_2 = 0, acc57_3 = 0;
+              for (let i4 = 0, end = len_N; i4 < end; i4++) {
+                const c0 = t37[b54 + i4];
+                acc57_0 += c0 * t36[b53_0 + i4] * t38[b55_0 + i4];
+                acc57_1 += c0 * t36[b53_1 + i4] * t38[b55_1 + i4];
+                acc57_2 += c0 * t36[b53_2 + i4] * t38[b55_2 + i4];
+                acc57_3 += c0 * t36[b53_3 + i4] * t38[b55_3 + i4];
+              }
+              {
+                const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i3), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + i3 * 67), sv = p56 * acc57_0;
+                H[sa] += sv;
+                if (sb !== sa) H[sb] += sv;
+              }
+              {
+                const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 1), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + (i3 + 1) * 67), sv = p56 * acc57_1;
+                H[sa] += sv;
+                if (sb !== sa) H[sb] += sv;
+              }
+              {
+                const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 2), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + (i3 + 2) * 67), sv = p56 * acc57_2;
+                H[sa] += sv;
+                if (sb !== sa) H[sb] += sv;
+              }
+              {
+                const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 3), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + (i3 + 3) * 67), sv = p56 * acc57_3;
+                H[sa] += sv;
+                if (sb !== sa) H[sb] += sv;
+              }
             }
-            for (const end = len_N; i3 < end; i3++) acc57 += t38[b54 + i3] * t39[b55 + i3];
-            acc57 += r1 + r2 + r3;
-          }
-          {
-            const sa = slot(SR, SC, i0 * 536 + i1 * 68 + i2 * 8), sb = slot(SR, SC, i0 * 8 + i1 * 68 + i2 * 536), sv = p56 * acc57;
-            H[sa] += sv;
-            if (sb !== sa) H[sb] += sv;
+            for (const end = 8; i3 < end; i3++) {
+              const b53 = i1 * len_N * 8 + i3 * len_N;
+              const b55 = i2 * len_N * 8 + i3 * len_N;
+              let acc57 = 0;
+              {
+                let r1 = 0, r2 = 0, r3 = 0;
+                let i4 = 0;
+                for (const end = len_N - 3; i4 < end; i4 += 4) {
+                  acc57 += t36[b53 + i4] * t37[b54 + i4] * t38[b55 + i4];
+                  r1 += t36[b53 + i4 + 1] * t37[b54 + i4 + 1] * t38[b55 + i4 + 1];
+                  r2 += t36[b53 + i4 + 2] * t37[b54 + i4 + 2] * t38[b55 + i4 + 2];
+                  r3 += t36[b53 + i4 + 3] * t37[b54 + i4 + 3] * t38[b55 + i4 + 3];
+                }
+                for (const end = len_N; i4 < end; i4++) acc57 += t36[b53 + i4] * t37[b54 + i4] * t38[b55 + i4];
+                acc57 += r1 + r2 + r3;
+              }
+              {
+                const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i3), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + i3 * 67), sv = p56 * acc57;
+                H[sa] += sv;
+                if (sb !== sa) H[sb] += sv;
+              }
+            }
           }
         }
       }
     }
   }
-  // hessian[i0, i1, i2, i1] += Σ_i3 -1·t16·t40[i0, i1, i3]·t39[i2, i3]
+  // hessian[i0, i1, i2, i1] += Σ_i3 t16·t39[i0, i1, i3]·t40[i2, i3]
   {
-    const p60 = -t16[0];
+    const p60 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
         const b58 = i0 * len_N * 8 + i1 * len_N;
@@ -5763,16 +5794,47 @@ function ks_hess_W1_W1(s: State): void {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc61 += t40[b58 + i3] * t39[b59 + i3];
-              r1 += t40[b58 + i3 + 1] * t39[b59 + i3 + 1];
-              r2 += t40[b58 + i3 + 2] * t39[b59 + i3 + 2];
-              r3 += t40[b58 + i3 + 3] * t39[b59 + i3 + 3];
+              acc61 += t39[b58 + i3] * t40[b59 + i3];
+              r1 += t39[b58 + i3 + 1] * t40[b59 + i3 + 1];
+              r2 += t39[b58 + i3 + 2] * t40[b59 + i3 + 2];
+              r3 += t39[b58 + i3 + 3] * t40[b59 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc61 += t40[b58 + i3] * t39[b59 + i3];
+            for (const end = len_N; i3 < end; i3++) acc61 += t39[b58 + i3] * t40[b59 + i3];
             acc61 += r1 + r2 + r3;
           }
           {
             const sa = slot(SR, SC, i0 * 536 + i1 * 68 + i2 * 8), sb = slot(SR, SC, i0 * 8 + i1 * 68 + i2 * 536), sv = p60 * acc61;
+            H[sa] += sv;
+            if (sb !== sa) H[sb] += sv;
+          }
+        }
+      }
+    }
+  }
+  // hessian[i0, i1, i2, i1] += Σ_i3 -1·t16·t41[i0, i1, i3]·t40[i2, i3]
+  {
+    const p64 = -t16[0];
+    for (let i0 = 0; i0 < 4; i0++) {
+      for (let i1 = 0; i1 < 8; i1++) {
+        const b62 = i0 * len_N * 8 + i1 * len_N;
+        for (let i2 = 0; i2 < 4; i2++) {
+          if (i2 * 8 + i0 * (-8) < 0) continue;
+          const b63 = i2 * len_N;
+          let acc65 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i3 = 0;
+            for (const end = len_N - 3; i3 < end; i3 += 4) {
+              acc65 += t41[b62 + i3] * t40[b63 + i3];
+              r1 += t41[b62 + i3 + 1] * t40[b63 + i3 + 1];
+              r2 += t41[b62 + i3 + 2] * t40[b63 + i3 + 2];
+              r3 += t41[b62 + i3 + 3] * t40[b63 + i3 + 3];
+            }
+            for (const end = len_N; i3 < end; i3++) acc65 += t41[b62 + i3] * t40[b63 + i3];
+            acc65 += r1 + r2 + r3;
+          }
+          {
+            const sa = slot(SR, SC, i0 * 536 + i1 * 68 + i2 * 8), sb = slot(SR, SC, i0 * 8 + i1 * 68 + i2 * 536), sv = p64 * acc65;
             H[sa] += sv;
             if (sb !== sa) H[sb] += sv;
           }
@@ -5787,105 +5849,34 @@ function ks_hess_W1_b1(s: State): void {
   const { rowPtr: SR, colIdx: SC } = hessianPattern();
   const H = s.hessian;
   const t16 = s.t16;
-  const t33 = s.t33;
-  const t35 = s.t35;
+  const t34 = s.t34;
   const t36 = s.t36;
-  const t38 = s.t38;
-  const t40 = s.t40;
+  const t37 = s.t37;
+  const t39 = s.t39;
   const t41 = s.t41;
   const t42 = s.t42;
+  const t43 = s.t43;
   const len_N = s.len_N;
-  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t33[i0, i1, i3]·t41[i2, i3]
+  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t34[i0, i1, i3]·t42[i2, i3]
   {
-    const p65 = -t16[0];
-    for (let i0 = 0; i0 < 4; i0++) {
-      for (let i1 = 0; i1 < 8; i1++) {
-        const b63 = i0 * len_N * 8 + i1 * len_N;
-        {
-          let i2 = 0;
-          for (const end = 8 - 3; i2 < end; i2 += 4) {
-            const b64_0 = i2 * len_N;
-            const b64_1 = (i2 + 1) * len_N;
-            const b64_2 = (i2 + 2) * len_N;
-            const b64_3 = (i2 + 3) * len_N;
-            let acc66_0 = 0, acc66_1 = 0, acc66_2 = 0, acc66_3 = 0;
-            for (let i3 = 0, end = len_N; i3 < end; i3++) {
-              const c0 = t33[b63 + i3];
-              acc66_0 += c0 * t41[b64_0 + i3];
-              acc66_1 += c0 * t41[b64_1 + i3];
-              acc66_2 += c0 * t41[b64_2 + i3];
-              acc66_3 += c0 * t41[b64_3 + i3];
-            }
-            {
-              const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + i2 * 67), sv = p65 * acc66_0;
-              H[sa] += sv;
-              if (sb !== sa) H[sb] += sv;
-            }
-            {
-              const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2 + 1), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + (i2 + 1) * 67), sv = p65 * acc66_1;
-              H[sa] += sv;
-              if (sb !== sa) H[sb] += sv;
-            }
-            {
-              const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2 + 2), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + (i2 + 2) * 67), sv = p65 * acc66_2;
-              H[sa] += sv;
-              if (sb !== sa) H[sb] += sv;
-            }
-            {
-              const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2 + 3), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + (i2 + 3) * 67), sv = p65 * acc66_3;
-              H[sa] += sv;
-              if (sb !== sa) H[sb] += sv;
-            }
-          }
-          for (const end = 8; i2 < end; i2++) {
-            const b64 = i2 * len_N;
-            let acc66 = 0;
-            {
-              let r1 = 0, r2 = 0, r3 = 0;
-              let i3 = 0;
-              for (const end = len_N - 3; i3 < end; i3 += 4) {
-                acc66 += t33[b63 + i3] * t41[b64 + i3];
-                r1 += t33[b63 + i3 + 1] * t41[b64 + i3 + 1];
-                r2 += t33[b63 + i3 + 2] * t41[b64 + i3 + 2];
-                r3 += t33[b63 + i3 + 3] * t41[b64 + i3 + 3];
-              }
-              for (const end = len_N; i3 < end; i3++) acc66 += t33[b63 + i3] * t41[b64 + i3];
-              acc66 += r1 + r2 + r3;
-            }
-            {
-              const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + i2 * 67), sv = p65 * acc66;
-              H[sa] += sv;
-              if (sb !== sa) H[sb] += sv;
-            }
-          }
-        }
-      }
-    }
-  }
-  // hessian[i0, i1, i2] += Σ_i3 t16·t35[i1, i2, i3]·t36[i0, i1, i3]·t42[i2, i3]
-  {
-    const p70 = t16[0];
+    const p70 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
         const b68 = i0 * len_N * 8 + i1 * len_N;
         {
           let i2 = 0;
           for (const end = 8 - 3; i2 < end; i2 += 4) {
-            const b67_0 = i1 * len_N * 8 + i2 * len_N;
             const b69_0 = i2 * len_N;
-            const b67_1 = i1 * len_N * 8 + (i2 + 1) * len_N;
             const b69_1 = (i2 + 1) * len_N;
-            const b67_2 = i1 * len_N * 8 + (i2 + 2) * len_N;
             const b69_2 = (i2 + 2) * len_N;
-            const b67_3 = i1 * len_N * 8 + (i2 + 3) * len_N;
             const b69_3 = (i2 + 3) * len_N;
             let acc71_0 = 0, acc71_1 = 0, acc71_2 = 0, acc71_3 = 0;
             for (let i3 = 0, end = len_N; i3 < end; i3++) {
-              const c0 = t36[b68 + i3];
-              acc71_0 += c0 * t35[b67_0 + i3] * t42[b69_0 + i3];
-              acc71_1 += c0 * t35[b67_1 + i3] * t42[b69_1 + i3];
-              acc71_2 += c0 * t35[b67_2 + i3] * t42[b69_2 + i3];
-              acc71_3 += c0 * t35[b67_3 + i3] * t42[b69_3 + i3];
+              const c0 = t34[b68 + i3];
+              acc71_0 += c0 * t42[b69_0 + i3];
+              acc71_1 += c0 * t42[b69_1 + i3];
+              acc71_2 += c0 * t42[b69_2 + i3];
+              acc71_3 += c0 * t42[b69_3 + i3];
             }
             {
               const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + i2 * 67), sv = p70 * acc71_0;
@@ -5909,19 +5900,18 @@ function ks_hess_W1_b1(s: State): void {
             }
           }
           for (const end = 8; i2 < end; i2++) {
-            const b67 = i1 * len_N * 8 + i2 * len_N;
             const b69 = i2 * len_N;
             let acc71 = 0;
             {
               let r1 = 0, r2 = 0, r3 = 0;
               let i3 = 0;
               for (const end = len_N - 3; i3 < end; i3 += 4) {
-                acc71 += t35[b67 + i3] * t36[b68 + i3] * t42[b69 + i3];
-                r1 += t35[b67 + i3 + 1] * t36[b68 + i3 + 1] * t42[b69 + i3 + 1];
-                r2 += t35[b67 + i3 + 2] * t36[b68 + i3 + 2] * t42[b69 + i3 + 2];
-                r3 += t35[b67 + i3 + 3] * t36[b68 + i3 + 3] * t42[b69 + i3 + 3];
+                acc71 += t34[b68 + i3] * t42[b69 + i3];
+                r1 += t34[b68 + i3 + 1] * t42[b69 + i3 + 1];
+                r2 += t34[b68 + i3 + 2] * t42[b69 + i3 + 2];
+                r3 += t34[b68 + i3 + 3] * t42[b69 + i3 + 3];
               }
-              for (const end = len_N; i3 < end; i3++) acc71 += t35[b67 + i3] * t36[b68 + i3] * t42[b69 + i3];
+              for (const end = len_N; i3 < end; i3++) acc71 += t34[b68 + i3] * t42[b69 + i3];
               acc71 += r1 + r2 + r3;
             }
             {
@@ -5934,62 +5924,134 @@ function ks_hess_W1_b1(s: State): void {
       }
     }
   }
-  // hessian[i0, i1, i1] += Σ_i2 t16·t38[i0, i1, i2]
+  // hessian[i0, i1, i2] += Σ_i3 t16·t36[i1, i2, i3]·t37[i0, i1, i3]·t43[i2, i3]
   {
-    const p73 = t16[0];
+    const p75 = t16[0];
+    for (let i0 = 0; i0 < 4; i0++) {
+      for (let i1 = 0; i1 < 8; i1++) {
+        const b73 = i0 * len_N * 8 + i1 * len_N;
+        {
+          let i2 = 0;
+          for (const end = 8 - 3; i2 < end; i2 += 4) {
+            const b72_0 = i1 * len_N * 8 + i2 * len_N;
+            const b74_0 = i2 * len_N;
+            const b72_1 = i1 * len_N * 8 + (i2 + 1) * len_N;
+            const b74_1 = (i2 + 1) * len_N;
+            const b72_2 = i1 * len_N * 8 + (i2 + 2) * len_N;
+            const b74_2 = (i2 + 2) * len_N;
+            const b72_3 = i1 * len_N * 8 + (i2 + 3) * len_N;
+            const b74_3 = (i2 + 3) * len_N;
+            let acc76_0 = 0, acc76_1 = 0, acc76_2 = 0, acc76_3 = 0;
+            for (let i3 = 0, end = len_N; i3 < end; i3++) {
+              const c0 = t37[b73 + i3];
+              acc76_0 += c0 * t36[b72_0 + i3] * t43[b74_0 + i3];
+              acc76_1 += c0 * t36[b72_1 + i3] * t43[b74_1 + i3];
+              acc76_2 += c0 * t36[b72_2 + i3] * t43[b74_2 + i3];
+              acc76_3 += c0 * t36[b72_3 + i3] * t43[b74_3 + i3];
+            }
+            {
+              const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + i2 * 67), sv = p75 * acc76_0;
+              H[sa] += sv;
+              if (sb !== sa) H[sb] += sv;
+            }
+            {
+              const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2 + 1), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + (i2 + 1) * 67), sv = p75 * acc76_1;
+              H[sa] += sv;
+              if (sb !== sa) H[sb] += sv;
+            }
+            {
+              const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2 + 2), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + (i2 + 2) * 67), sv = p75 * acc76_2;
+              H[sa] += sv;
+              if (sb !== sa) H[sb] += sv;
+            }
+            {
+              const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2 + 3), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + (i2 + 3) * 67), sv = p75 * acc76_3;
+              H[sa] += sv;
+              if (sb !== sa) H[sb] += sv;
+            }
+          }
+          for (const end = 8; i2 < end; i2++) {
+            const b72 = i1 * len_N * 8 + i2 * len_N;
+            const b74 = i2 * len_N;
+            let acc76 = 0;
+            {
+              let r1 = 0, r2 = 0, r3 = 0;
+              let i3 = 0;
+              for (const end = len_N - 3; i3 < end; i3 += 4) {
+                acc76 += t36[b72 + i3] * t37[b73 + i3] * t43[b74 + i3];
+                r1 += t36[b72 + i3 + 1] * t37[b73 + i3 + 1] * t43[b74 + i3 + 1];
+                r2 += t36[b72 + i3 + 2] * t37[b73 + i3 + 2] * t43[b74 + i3 + 2];
+                r3 += t36[b72 + i3 + 3] * t37[b73 + i3 + 3] * t43[b74 + i3 + 3];
+              }
+              for (const end = len_N; i3 < end; i3++) acc76 += t36[b72 + i3] * t37[b73 + i3] * t43[b74 + i3];
+              acc76 += r1 + r2 + r3;
+            }
+            {
+              const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + i2 * 67), sv = p75 * acc76;
+              H[sa] += sv;
+              if (sb !== sa) H[sb] += sv;
+            }
+          }
+        }
+      }
+    }
+  }
+  // hessian[i0, i1, i1] += Σ_i2 t16·t39[i0, i1, i2]
+  {
+    const p78 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       {
         let i1 = 0;
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b72_0 = i0 * len_N * 8 + i1 * len_N;
-          const b72_1 = i0 * len_N * 8 + (i1 + 1) * len_N;
-          const b72_2 = i0 * len_N * 8 + (i1 + 2) * len_N;
-          const b72_3 = i0 * len_N * 8 + (i1 + 3) * len_N;
-          let acc74_0 = 0, acc74_1 = 0, acc74_2 = 0, acc74_3 = 0;
+          const b77_0 = i0 * len_N * 8 + i1 * len_N;
+          const b77_1 = i0 * len_N * 8 + (i1 + 1) * len_N;
+          const b77_2 = i0 * len_N * 8 + (i1 + 2) * len_N;
+          const b77_3 = i0 * len_N * 8 + (i1 + 3) * len_N;
+          let acc79_0 = 0, acc79_1 = 0, acc79_2 = 0, acc79_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            acc74_0 += t38[b72_0 + i2];
-            acc74_1 += t38[b72_1 + i2];
-            acc74_2 += t38[b72_2 + i2];
-            acc74_3 += t38[b72_3 + i2];
+            acc79_0 += t39[b77_0 + i2];
+            acc79_1 += t39[b77_1 + i2];
+            acc79_2 += t39[b77_2 + i2];
+            acc79_3 += t39[b77_3 + i2];
           }
           {
-            const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 68), sb = slot(SR, SC, 2144 + i0 * 8 + i1 * 68), sv = p73 * acc74_0;
+            const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 68), sb = slot(SR, SC, 2144 + i0 * 8 + i1 * 68), sv = p78 * acc79_0;
             H[sa] += sv;
             if (sb !== sa) H[sb] += sv;
           }
           {
-            const sa = slot(SR, SC, 32 + i0 * 536 + (i1 + 1) * 68), sb = slot(SR, SC, 2144 + i0 * 8 + (i1 + 1) * 68), sv = p73 * acc74_1;
+            const sa = slot(SR, SC, 32 + i0 * 536 + (i1 + 1) * 68), sb = slot(SR, SC, 2144 + i0 * 8 + (i1 + 1) * 68), sv = p78 * acc79_1;
             H[sa] += sv;
             if (sb !== sa) H[sb] += sv;
           }
           {
-            const sa = slot(SR, SC, 32 + i0 * 536 + (i1 + 2) * 68), sb = slot(SR, SC, 2144 + i0 * 8 + (i1 + 2) * 68), sv = p73 * acc74_2;
+            const sa = slot(SR, SC, 32 + i0 * 536 + (i1 + 2) * 68), sb = slot(SR, SC, 2144 + i0 * 8 + (i1 + 2) * 68), sv = p78 * acc79_2;
             H[sa] += sv;
             if (sb !== sa) H[sb] += sv;
           }
           {
-            const sa = slot(SR, SC, 32 + i0 * 536 + (i1 + 3) * 68), sb = slot(SR, SC, 2144 + i0 * 8 + (i1 + 3) * 68), sv = p73 * acc74_3;
+            const sa = slot(SR, SC, 32 + i0 * 536 + (i1 + 3) * 68), sb = slot(SR, SC, 2144 + i0 * 8 + (i1 + 3) * 68), sv = p78 * acc79_3;
             H[sa] += sv;
             if (sb !== sa) H[sb] += sv;
           }
         }
         for (const end = 8; i1 < end; i1++) {
-          const b72 = i0 * len_N * 8 + i1 * len_N;
-          let acc74 = 0;
+          const b77 = i0 * len_N * 8 + i1 * len_N;
+          let acc79 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc74 += t38[b72 + i2];
-              r1 += t38[b72 + i2 + 1];
-              r2 += t38[b72 + i2 + 2];
-              r3 += t38[b72 + i2 + 3];
+              acc79 += t39[b77 + i2];
+              r1 += t39[b77 + i2 + 1];
+              r2 += t39[b77 + i2 + 2];
+              r3 += t39[b77 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc74 += t38[b72 + i2];
-            acc74 += r1 + r2 + r3;
+            for (const end = len_N; i2 < end; i2++) acc79 += t39[b77 + i2];
+            acc79 += r1 + r2 + r3;
           }
           {
-            const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 68), sb = slot(SR, SC, 2144 + i0 * 8 + i1 * 68), sv = p73 * acc74;
+            const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 68), sb = slot(SR, SC, 2144 + i0 * 8 + i1 * 68), sv = p78 * acc79;
             H[sa] += sv;
             if (sb !== sa) H[sb] += sv;
           }
@@ -5997,62 +6059,62 @@ function ks_hess_W1_b1(s: State): void {
       }
     }
   }
-  // hessian[i0, i1, i1] += Σ_i2 -1·t16·t40[i0, i1, i2]
+  // hessian[i0, i1, i1] += Σ_i2 -1·t16·t41[i0, i1, i2]
   {
-    const p76 = -t16[0];
+    const p81 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       {
         let i1 = 0;
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b75_0 = i0 * len_N * 8 + i1 * len_N;
-          const b75_1 = i0 * len_N * 8 + (i1 + 1) * len_N;
-          const b75_2 = i0 * len_N * 8 + (i1 + 2) * len_N;
-          const b75_3 = i0 * len_N * 8 + (i1 + 3) * len_N;
-          let acc77_0 = 0, acc77_1 = 0, acc77_2 = 0, acc77_3 = 0;
+          const b80_0 = i0 * len_N * 8 + i1 * len_N;
+          const b80_1 = i0 * len_N * 8 + (i1 + 1) * len_N;
+          const b80_2 = i0 * len_N * 8 + (i1 + 2) * len_N;
+          const b80_3 = i0 * len_N * 8 + (i1 + 3) * len_N;
+          let acc82_0 = 0, acc82_1 = 0, acc82_2 = 0, acc82_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            acc77_0 += t40[b75_0 + i2];
-            acc77_1 += t40[b75_1 + i2];
-            acc77_2 += t40[b75_2 + i2];
-            acc77_3 += t40[b75_3 + i2];
+            acc82_0 += t41[b80_0 + i2];
+            acc82_1 += t41[b80_1 + i2];
+            acc82_2 += t41[b80_2 + i2];
+            acc82_3 += t41[b80_3 + i2];
           }
           {
-            const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 68), sb = slot(SR, SC, 2144 + i0 * 8 + i1 * 68), sv = p76 * acc77_0;
+            const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 68), sb = slot(SR, SC, 2144 + i0 * 8 + i1 * 68), sv = p81 * acc82_0;
             H[sa] += sv;
             if (sb !== sa) H[sb] += sv;
           }
           {
-            const sa = slot(SR, SC, 32 + i0 * 536 + (i1 + 1) * 68), sb = slot(SR, SC, 2144 + i0 * 8 + (i1 + 1) * 68), sv = p76 * acc77_1;
+            const sa = slot(SR, SC, 32 + i0 * 536 + (i1 + 1) * 68), sb = slot(SR, SC, 2144 + i0 * 8 + (i1 + 1) * 68), sv = p81 * acc82_1;
             H[sa] += sv;
             if (sb !== sa) H[sb] += sv;
           }
           {
-            const sa = slot(SR, SC, 32 + i0 * 536 + (i1 + 2) * 68), sb = slot(SR, SC, 2144 + i0 * 8 + (i1 + 2) * 68), sv = p76 * acc77_2;
+            const sa = slot(SR, SC, 32 + i0 * 536 + (i1 + 2) * 68), sb = slot(SR, SC, 2144 + i0 * 8 + (i1 + 2) * 68), sv = p81 * acc82_2;
             H[sa] += sv;
             if (sb !== sa) H[sb] += sv;
           }
           {
-            const sa = slot(SR, SC, 32 + i0 * 536 + (i1 + 3) * 68), sb = slot(SR, SC, 2144 + i0 * 8 + (i1 + 3) * 68), sv = p76 * acc77_3;
+            const sa = slot(SR, SC, 32 + i0 * 536 + (i1 + 3) * 68), sb = slot(SR, SC, 2144 + i0 * 8 + (i1 + 3) * 68), sv = p81 * acc82_3;
             H[sa] += sv;
             if (sb !== sa) H[sb] += sv;
           }
         }
         for (const end = 8; i1 < end; i1++) {
-          const b75 = i0 * len_N * 8 + i1 * len_N;
-          let acc77 = 0;
+          const b80 = i0 * len_N * 8 + i1 * len_N;
+          let acc82 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc77 += t40[b75 + i2];
-              r1 += t40[b75 + i2 + 1];
-              r2 += t40[b75 + i2 + 2];
-              r3 += t40[b75 + i2 + 3];
+              acc82 += t41[b80 + i2];
+              r1 += t41[b80 + i2 + 1];
+              r2 += t41[b80 + i2 + 2];
+              r3 += t41[b80 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc77 += t40[b75 + i2];
-            acc77 += r1 + r2 + r3;
+            for (const end = len_N; i2 < end; i2++) acc82 += t41[b80 + i2];
+            acc82 += r1 + r2 + r3;
           }
           {
-            const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 68), sb = slot(SR, SC, 2144 + i0 * 8 + i1 * 68), sv = p76 * acc77;
+            const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 68), sb = slot(SR, SC, 2144 + i0 * 8 + i1 * 68), sv = p81 * acc82;
             H[sa] += sv;
             if (sb !== sa) H[sb] += sv;
           }
@@ -6067,67 +6129,34 @@ function ks_hess_W1_W2(s: State): void {
   const { rowPtr: SR, colIdx: SC } = hessianPattern();
   const H = s.hessian;
   const t16 = s.t16;
-  const t33 = s.t33;
-  const t36 = s.t36;
+  const t34 = s.t34;
   const t37 = s.t37;
-  const t43 = s.t43;
+  const t38 = s.t38;
   const t44 = s.t44;
   const t45 = s.t45;
+  const t46 = s.t46;
   const th = s.theta;
   const len_N = s.len_N;
-  // hessian[i0, i1, i2, i3] += Σ_i4 -1·t16·t33[i0, i1, i4]·t43[i2, i3, i4]
+  // hessian[i0, i1, i2, i3] += Σ_i4 -1·t16·t34[i0, i1, i4]·t44[i2, i3, i4]
   {
-    const p80 = -t16[0];
+    const p85 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
-        const b78 = i0 * len_N * 8 + i1 * len_N;
+        const b83 = i0 * len_N * 8 + i1 * len_N;
         for (let i2 = 0; i2 < 8; i2++) {
           for (let i3 = 0; i3 < 3; i3++) {
-            const b79 = i2 * len_N * 3 + i3 * len_N;
-            let acc81 = 0;
-            {
-              let r1 = 0, r2 = 0, r3 = 0;
-              let i4 = 0;
-              for (const end = len_N - 3; i4 < end; i4 += 4) {
-                acc81 += t33[b78 + i4] * t43[b79 + i4];
-                r1 += t33[b78 + i4 + 1] * t43[b79 + i4 + 1];
-                r2 += t33[b78 + i4 + 2] * t43[b79 + i4 + 2];
-                r3 += t33[b78 + i4 + 3] * t43[b79 + i4 + 3];
-              }
-              for (const end = len_N; i4 < end; i4++) acc81 += t33[b78 + i4] * t43[b79 + i4];
-              acc81 += r1 + r2 + r3;
-            }
-            {
-              const sa = slot(SR, SC, 40 + i0 * 536 + i1 * 67 + i2 * 3 + i3), sb = slot(SR, SC, 2680 + i0 * 8 + i1 + i2 * 201 + i3 * 67), sv = p80 * acc81;
-              H[sa] += sv;
-              if (sb !== sa) H[sb] += sv;
-            }
-          }
-        }
-      }
-    }
-  }
-  // hessian[i0, i1, i2, i3] += Σ_i4 t16·W2[i1, i3]·t36[i0, i1, i4]·t43[i2, i3, i4]
-  {
-    const p84 = t16[0];
-    for (let i0 = 0; i0 < 4; i0++) {
-      for (let i1 = 0; i1 < 8; i1++) {
-        const b82 = i0 * len_N * 8 + i1 * len_N;
-        for (let i2 = 0; i2 < 8; i2++) {
-          for (let i3 = 0; i3 < 3; i3++) {
-            const b83 = i2 * len_N * 3 + i3 * len_N;
-            const p85 = p84 * th[40 + i1 * 3 + i3];
+            const b84 = i2 * len_N * 3 + i3 * len_N;
             let acc86 = 0;
             {
               let r1 = 0, r2 = 0, r3 = 0;
               let i4 = 0;
               for (const end = len_N - 3; i4 < end; i4 += 4) {
-                acc86 += t36[b82 + i4] * t43[b83 + i4];
-                r1 += t36[b82 + i4 + 1] * t43[b83 + i4 + 1];
-                r2 += t36[b82 + i4 + 2] * t43[b83 + i4 + 2];
-                r3 += t36[b82 + i4 + 3] * t43[b83 + i4 + 3];
+                acc86 += t34[b83 + i4] * t44[b84 + i4];
+                r1 += t34[b83 + i4 + 1] * t44[b84 + i4 + 1];
+                r2 += t34[b83 + i4 + 2] * t44[b84 + i4 + 2];
+                r3 += t34[b83 + i4 + 3] * t44[b84 + i4 + 3];
               }
-              for (const end = len_N; i4 < end; i4++) acc86 += t36[b82 + i4] * t43[b83 + i4];
+              for (const end = len_N; i4 < end; i4++) acc86 += t34[b83 + i4] * t44[b84 + i4];
               acc86 += r1 + r2 + r3;
             }
             {
@@ -6140,29 +6169,62 @@ function ks_hess_W1_W2(s: State): void {
       }
     }
   }
-  // hessian[i0, i1, i1, i2] += Σ_i3 t16·t36[i0, i1, i3]·t44[i2, i3]
+  // hessian[i0, i1, i2, i3] += Σ_i4 t16·W2[i1, i3]·t37[i0, i1, i4]·t44[i2, i3, i4]
   {
     const p89 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
         const b87 = i0 * len_N * 8 + i1 * len_N;
+        for (let i2 = 0; i2 < 8; i2++) {
+          for (let i3 = 0; i3 < 3; i3++) {
+            const b88 = i2 * len_N * 3 + i3 * len_N;
+            const p90 = p89 * th[40 + i1 * 3 + i3];
+            let acc91 = 0;
+            {
+              let r1 = 0, r2 = 0, r3 = 0;
+              let i4 = 0;
+              for (const end = len_N - 3; i4 < end; i4 += 4) {
+                acc91 += t37[b87 + i4] * t44[b88 + i4];
+                r1 += t37[b87 + i4 + 1] * t44[b88 + i4 + 1];
+                r2 += t37[b87 + i4 + 2] * t44[b88 + i4 + 2];
+                r3 += t37[b87 + i4 + 3] * t44[b88 + i4 + 3];
+              }
+              for (const end = len_N; i4 < end; i4++) acc91 += t37[b87 + i4] * t44[b88 + i4];
+              acc91 += r1 + r2 + r3;
+            }
+            {
+              const sa = slot(SR, SC, 40 + i0 * 536 + i1 * 67 + i2 * 3 + i3), sb = slot(SR, SC, 2680 + i0 * 8 + i1 + i2 * 201 + i3 * 67), sv = p90 * acc91;
+              H[sa] += sv;
+              if (sb !== sa) H[sb] += sv;
+            }
+          }
+        }
+      }
+    }
+  }
+  // hessian[i0, i1, i1, i2] += Σ_i3 t16·t37[i0, i1, i3]·t45[i2, i3]
+  {
+    const p94 = t16[0];
+    for (let i0 = 0; i0 < 4; i0++) {
+      for (let i1 = 0; i1 < 8; i1++) {
+        const b92 = i0 * len_N * 8 + i1 * len_N;
         for (let i2 = 0; i2 < 3; i2++) {
-          const b88 = i2 * len_N;
-          let acc90 = 0;
+          const b93 = i2 * len_N;
+          let acc95 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc90 += t36[b87 + i3] * t44[b88 + i3];
-              r1 += t36[b87 + i3 + 1] * t44[b88 + i3 + 1];
-              r2 += t36[b87 + i3 + 2] * t44[b88 + i3 + 2];
-              r3 += t36[b87 + i3 + 3] * t44[b88 + i3 + 3];
+              acc95 += t37[b92 + i3] * t45[b93 + i3];
+              r1 += t37[b92 + i3 + 1] * t45[b93 + i3 + 1];
+              r2 += t37[b92 + i3 + 2] * t45[b93 + i3 + 2];
+              r3 += t37[b92 + i3 + 3] * t45[b93 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc90 += t36[b87 + i3] * t44[b88 + i3];
-            acc90 += r1 + r2 + r3;
+            for (const end = len_N; i3 < end; i3++) acc95 += t37[b92 + i3] * t45[b93 + i3];
+            acc95 += r1 + r2 + r3;
           }
           {
-            const sa = slot(SR, SC, 40 + i0 * 536 + i1 * 70 + i2), sb = slot(SR, SC, 2680 + i0 * 8 + i1 * 202 + i2 * 67), sv = p89 * acc90;
+            const sa = slot(SR, SC, 40 + i0 * 536 + i1 * 70 + i2), sb = slot(SR, SC, 2680 + i0 * 8 + i1 * 202 + i2 * 67), sv = p94 * acc95;
             H[sa] += sv;
             if (sb !== sa) H[sb] += sv;
           }
@@ -6170,29 +6232,29 @@ function ks_hess_W1_W2(s: State): void {
       }
     }
   }
-  // hessian[i0, i1, i1, i2] += Σ_i3 -1·t16·t37[i0, i1, i3]·t45[i2, i3]
+  // hessian[i0, i1, i1, i2] += Σ_i3 -1·t16·t38[i0, i1, i3]·t46[i2, i3]
   {
-    const p93 = -t16[0];
+    const p98 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
-        const b91 = i0 * len_N * 8 + i1 * len_N;
+        const b96 = i0 * len_N * 8 + i1 * len_N;
         for (let i2 = 0; i2 < 3; i2++) {
-          const b92 = i2 * len_N;
-          let acc94 = 0;
+          const b97 = i2 * len_N;
+          let acc99 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc94 += t37[b91 + i3] * t45[b92 + i3];
-              r1 += t37[b91 + i3 + 1] * t45[b92 + i3 + 1];
-              r2 += t37[b91 + i3 + 2] * t45[b92 + i3 + 2];
-              r3 += t37[b91 + i3 + 3] * t45[b92 + i3 + 3];
+              acc99 += t38[b96 + i3] * t46[b97 + i3];
+              r1 += t38[b96 + i3 + 1] * t46[b97 + i3 + 1];
+              r2 += t38[b96 + i3 + 2] * t46[b97 + i3 + 2];
+              r3 += t38[b96 + i3 + 3] * t46[b97 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc94 += t37[b91 + i3] * t45[b92 + i3];
-            acc94 += r1 + r2 + r3;
+            for (const end = len_N; i3 < end; i3++) acc99 += t38[b96 + i3] * t46[b97 + i3];
+            acc99 += r1 + r2 + r3;
           }
           {
-            const sa = slot(SR, SC, 40 + i0 * 536 + i1 * 70 + i2), sb = slot(SR, SC, 2680 + i0 * 8 + i1 * 202 + i2 * 67), sv = p93 * acc94;
+            const sa = slot(SR, SC, 40 + i0 * 536 + i1 * 70 + i2), sb = slot(SR, SC, 2680 + i0 * 8 + i1 * 202 + i2 * 67), sv = p98 * acc99;
             H[sa] += sv;
             if (sb !== sa) H[sb] += sv;
           }
@@ -6207,34 +6269,34 @@ function ks_hess_W1_b2(s: State): void {
   const { rowPtr: SR, colIdx: SC } = hessianPattern();
   const H = s.hessian;
   const t16 = s.t16;
-  const t33 = s.t33;
-  const t36 = s.t36;
-  const t44 = s.t44;
+  const t34 = s.t34;
+  const t37 = s.t37;
+  const t45 = s.t45;
   const th = s.theta;
   const len_N = s.len_N;
-  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t33[i0, i1, i3]·t44[i2, i3]
+  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t34[i0, i1, i3]·t45[i2, i3]
   {
-    const p97 = -t16[0];
+    const p102 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
-        const b95 = i0 * len_N * 8 + i1 * len_N;
+        const b100 = i0 * len_N * 8 + i1 * len_N;
         for (let i2 = 0; i2 < 3; i2++) {
-          const b96 = i2 * len_N;
-          let acc98 = 0;
+          const b101 = i2 * len_N;
+          let acc103 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc98 += t33[b95 + i3] * t44[b96 + i3];
-              r1 += t33[b95 + i3 + 1] * t44[b96 + i3 + 1];
-              r2 += t33[b95 + i3 + 2] * t44[b96 + i3 + 2];
-              r3 += t33[b95 + i3 + 3] * t44[b96 + i3 + 3];
+              acc103 += t34[b100 + i3] * t45[b101 + i3];
+              r1 += t34[b100 + i3 + 1] * t45[b101 + i3 + 1];
+              r2 += t34[b100 + i3 + 2] * t45[b101 + i3 + 2];
+              r3 += t34[b100 + i3 + 3] * t45[b101 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc98 += t33[b95 + i3] * t44[b96 + i3];
-            acc98 += r1 + r2 + r3;
+            for (const end = len_N; i3 < end; i3++) acc103 += t34[b100 + i3] * t45[b101 + i3];
+            acc103 += r1 + r2 + r3;
           }
           {
-            const sa = slot(SR, SC, 64 + i0 * 536 + i1 * 67 + i2), sb = slot(SR, SC, 4288 + i0 * 8 + i1 + i2 * 67), sv = p97 * acc98;
+            const sa = slot(SR, SC, 64 + i0 * 536 + i1 * 67 + i2), sb = slot(SR, SC, 4288 + i0 * 8 + i1 + i2 * 67), sv = p102 * acc103;
             H[sa] += sv;
             if (sb !== sa) H[sb] += sv;
           }
@@ -6242,30 +6304,30 @@ function ks_hess_W1_b2(s: State): void {
       }
     }
   }
-  // hessian[i0, i1, i2] += Σ_i3 t16·W2[i1, i2]·t36[i0, i1, i3]·t44[i2, i3]
+  // hessian[i0, i1, i2] += Σ_i3 t16·W2[i1, i2]·t37[i0, i1, i3]·t45[i2, i3]
   {
-    const p101 = t16[0];
+    const p106 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
-        const b99 = i0 * len_N * 8 + i1 * len_N;
+        const b104 = i0 * len_N * 8 + i1 * len_N;
         for (let i2 = 0; i2 < 3; i2++) {
-          const b100 = i2 * len_N;
-          const p102 = p101 * th[40 + i1 * 3 + i2];
-          let acc103 = 0;
+          const b105 = i2 * len_N;
+          const p107 = p106 * th[40 + i1 * 3 + i2];
+          let acc108 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc103 += t36[b99 + i3] * t44[b100 + i3];
-              r1 += t36[b99 + i3 + 1] * t44[b100 + i3 + 1];
-              r2 += t36[b99 + i3 + 2] * t44[b100 + i3 + 2];
-              r3 += t36[b99 + i3 + 3] * t44[b100 + i3 + 3];
+              acc108 += t37[b104 + i3] * t45[b105 + i3];
+              r1 += t37[b104 + i3 + 1] * t45[b105 + i3 + 1];
+              r2 += t37[b104 + i3 + 2] * t45[b105 + i3 + 2];
+              r3 += t37[b104 + i3 + 3] * t45[b105 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc103 += t36[b99 + i3] * t44[b100 + i3];
-            acc103 += r1 + r2 + r3;
+            for (const end = len_N; i3 < end; i3++) acc108 += t37[b104 + i3] * t45[b105 + i3];
+            acc108 += r1 + r2 + r3;
           }
           {
-            const sa = slot(SR, SC, 64 + i0 * 536 + i1 * 67 + i2), sb = slot(SR, SC, 4288 + i0 * 8 + i1 + i2 * 67), sv = p102 * acc103;
+            const sa = slot(SR, SC, 64 + i0 * 536 + i1 * 67 + i2), sb = slot(SR, SC, 4288 + i0 * 8 + i1 + i2 * 67), sv = p107 * acc108;
             H[sa] += sv;
             if (sb !== sa) H[sb] += sv;
           }
@@ -6282,72 +6344,72 @@ function ks_hess_b1_b1(s: State): void {
   const H = s.hessian;
   const t11 = s.t11;
   const t16 = s.t16;
-  const t22 = s.t22;
   const t23 = s.t23;
-  const t26 = s.t26;
-  const t41 = s.t41;
-  const t46 = s.t46;
+  const t24 = s.t24;
+  const t27 = s.t27;
+  const t42 = s.t42;
+  const t47 = s.t47;
   const th = s.theta;
   const len_N = s.len_N;
   const off_N = s.off_N;
-  // hessian[i0, i1] += Σ_i2 -1·t16·t46[i0, i2]·t41[i1, i2]
+  // hessian[i0, i1] += Σ_i2 -1·t16·t47[i0, i2]·t42[i1, i2]
   {
-    const p106 = -t16[0];
+    const p111 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b104 = i0 * len_N;
+      const b109 = i0 * len_N;
       {
         let i1 = Math.max(0, i0);
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b105_0 = i1 * len_N;
-          const b105_1 = (i1 + 1) * len_N;
-          const b105_2 = (i1 + 2) * len_N;
-          const b105_3 = (i1 + 3) * len_N;
-          let acc107_0 = 0, acc107_1 = 0, acc107_2 = 0, acc107_3 = 0;
+          const b110_0 = i1 * len_N;
+          const b110_1 = (i1 + 1) * len_N;
+          const b110_2 = (i1 + 2) * len_N;
+          const b110_3 = (i1 + 3) * len_N;
+          let acc112_0 = 0, acc112_1 = 0, acc112_2 = 0, acc112_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = t46[b104 + i2];
-            acc107_0 += c0 * t41[b105_0 + i2];
-            acc107_1 += c0 * t41[b105_1 + i2];
-            acc107_2 += c0 * t41[b105_2 + i2];
-            acc107_3 += c0 * t41[b105_3 + i2];
+            const c0 = t47[b109 + i2];
+            acc112_0 += c0 * t42[b110_0 + i2];
+            acc112_1 += c0 * t42[b110_1 + i2];
+            acc112_2 += c0 * t42[b110_2 + i2];
+            acc112_3 += c0 * t42[b110_3 + i2];
           }
           {
-            const sa = slot(SR, SC, 2176 + i0 * 67 + i1), sb = slot(SR, SC, 2176 + i0 + i1 * 67), sv = p106 * acc107_0;
+            const sa = slot(SR, SC, 2176 + i0 * 67 + i1), sb = slot(SR, SC, 2176 + i0 + i1 * 67), sv = p111 * acc112_0;
             H[sa] += sv;
             if (sb !== sa) H[sb] += sv;
           }
           {
-            const sa = slot(SR, SC, 2176 + i0 * 67 + i1 + 1), sb = slot(SR, SC, 2176 + i0 + (i1 + 1) * 67), sv = p106 * acc107_1;
+            const sa = slot(SR, SC, 2176 + i0 * 67 + i1 + 1), sb = slot(SR, SC, 2176 + i0 + (i1 + 1) * 67), sv = p111 * acc112_1;
             H[sa] += sv;
             if (sb !== sa) H[sb] += sv;
           }
           {
-            const sa = slot(SR, SC, 2176 + i0 * 67 + i1 + 2), sb = slot(SR, SC, 2176 + i0 + (i1 + 2) * 67), sv = p106 * acc107_2;
+            const sa = slot(SR, SC, 2176 + i0 * 67 + i1 + 2), sb = slot(SR, SC, 2176 + i0 + (i1 + 2) * 67), sv = p111 * acc112_2;
             H[sa] += sv;
             if (sb !== sa) H[sb] += sv;
           }
           {
-            const sa = slot(SR, SC, 2176 + i0 * 67 + i1 + 3), sb = slot(SR, SC, 2176 + i0 + (i1 + 3) * 67), sv = p106 * acc107_3;
+            const sa = slot(SR, SC, 2176 + i0 * 67 + i1 + 3), sb = slot(SR, SC, 2176 + i0 + (i1 + 3) * 67), sv = p111 * acc112_3;
             H[sa] += sv;
             if (sb !== sa) H[sb] += sv;
           }
         }
         for (const end = 8; i1 < end; i1++) {
-          const b105 = i1 * len_N;
-          let acc107 = 0;
+          const b110 = i1 * len_N;
+          let acc112 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc107 += t46[b104 + i2] * t41[b105 + i2];
-              r1 += t46[b104 + i2 + 1] * t41[b105 + i2 + 1];
-              r2 += t46[b104 + i2 + 2] * t41[b105 + i2 + 2];
-              r3 += t46[b104 + i2 + 3] * t41[b105 + i2 + 3];
+              acc112 += t47[b109 + i2] * t42[b110 + i2];
+              r1 += t47[b109 + i2 + 1] * t42[b110 + i2 + 1];
+              r2 += t47[b109 + i2 + 2] * t42[b110 + i2 + 2];
+              r3 += t47[b109 + i2 + 3] * t42[b110 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc107 += t46[b104 + i2] * t41[b105 + i2];
-            acc107 += r1 + r2 + r3;
+            for (const end = len_N; i2 < end; i2++) acc112 += t47[b109 + i2] * t42[b110 + i2];
+            acc112 += r1 + r2 + r3;
           }
           {
-            const sa = slot(SR, SC, 2176 + i0 * 67 + i1), sb = slot(SR, SC, 2176 + i0 + i1 * 67), sv = p106 * acc107;
+            const sa = slot(SR, SC, 2176 + i0 * 67 + i1), sb = slot(SR, SC, 2176 + i0 + i1 * 67), sv = p111 * acc112;
             H[sa] += sv;
             if (sb !== sa) H[sb] += sv;
           }
@@ -6355,58 +6417,58 @@ function ks_hess_b1_b1(s: State): void {
       }
     }
   }
-  // hessian[i0, i1] += Σ_i2,i3 t16·t22[i2]·W2[i0, i3]·t23[i2, i0]·t11[i2, i3]·W2[i1, i3]·t23[i2, i1]
+  // hessian[i0, i1] += Σ_i2,i3 t16·t23[i2]·W2[i0, i3]·t24[i2, i0]·t11[i2, i3]·W2[i1, i3]·t24[i2, i1]
   {
-    const p112 = t16[0];
+    const p117 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b108 = 40 + i0 * 3;
-      const b109 = i0;
+      const b113 = 40 + i0 * 3;
+      const b114 = i0;
       for (let i1 = Math.max(0, i0); i1 < 8; i1++) {
-        const b110 = 40 + i1 * 3;
-        const b111 = i1;
-        let acc113 = 0;
+        const b115 = 40 + i1 * 3;
+        const b116 = i1;
+        let acc118 = 0;
         for (let i2 = 0; i2 < len_N; i2++) {
           for (let i3 = 0; i3 < 3; i3++) {
-            acc113 += t22[i2] * t23[b109 + i2 * 8] * t23[b111 + i2 * 8] * th[b108 + i3] * t11[i2 * 3 + i3] * th[b110 + i3];
+            acc118 += t23[i2] * t24[b114 + i2 * 8] * t24[b116 + i2 * 8] * th[b113 + i3] * t11[i2 * 3 + i3] * th[b115 + i3];
           }
         }
         {
-          const sa = slot(SR, SC, 2176 + i0 * 67 + i1), sb = slot(SR, SC, 2176 + i0 + i1 * 67), sv = p112 * acc113;
+          const sa = slot(SR, SC, 2176 + i0 * 67 + i1), sb = slot(SR, SC, 2176 + i0 + i1 * 67), sv = p117 * acc118;
           H[sa] += sv;
           if (sb !== sa) H[sb] += sv;
         }
       }
     }
   }
-  // hessian[i0, i0] += Σ_i1,i2 t16·t22[i1]·t11[i1, i2]·W2[i0, i2]·t26[i1, i0]
+  // hessian[i0, i0] += Σ_i1,i2 t16·t23[i1]·t11[i1, i2]·W2[i0, i2]·t27[i1, i0]
   {
-    const p116 = t16[0];
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b114 = 40 + i0 * 3;
-      const b115 = i0;
-      let acc117 = 0;
-      for (let i1 = 0; i1 < len_N; i1++) {
-        for (let i2 = 0; i2 < 3; i2++) {
-          acc117 += t22[i1] * t26[b115 + i1 * 8] * t11[i1 * 3 + i2] * th[b114 + i2];
-        }
-      }
-      H[slot(SR, SC, 2176 + i0 * 68)] += p116 * acc117;
-    }
-  }
-  // hessian[i0, i0] += Σ_i1,i2 -1·t16·Y[i1, i2]·W2[i0, i2]·t26[i1, i0]
-  {
-    const b118 = off_N * 3;
-    const p121 = -t16[0];
+    const p121 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
       const b119 = 40 + i0 * 3;
       const b120 = i0;
       let acc122 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
-          acc122 += t26[b120 + i1 * 8] * d_Y[b118 + i1 * 3 + i2] * th[b119 + i2];
+          acc122 += t23[i1] * t27[b120 + i1 * 8] * t11[i1 * 3 + i2] * th[b119 + i2];
         }
       }
       H[slot(SR, SC, 2176 + i0 * 68)] += p121 * acc122;
+    }
+  }
+  // hessian[i0, i0] += Σ_i1,i2 -1·t16·Y[i1, i2]·W2[i0, i2]·t27[i1, i0]
+  {
+    const b123 = off_N * 3;
+    const p126 = -t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b124 = 40 + i0 * 3;
+      const b125 = i0;
+      let acc127 = 0;
+      for (let i1 = 0; i1 < len_N; i1++) {
+        for (let i2 = 0; i2 < 3; i2++) {
+          acc127 += t27[b125 + i1 * 8] * d_Y[b123 + i1 * 3 + i2] * th[b124 + i2];
+        }
+      }
+      H[slot(SR, SC, 2176 + i0 * 68)] += p126 * acc127;
     }
   }
 }
@@ -6416,37 +6478,37 @@ function ks_hess_b1_W2(s: State): void {
   const { rowPtr: SR, colIdx: SC } = hessianPattern();
   const H = s.hessian;
   const t16 = s.t16;
-  const t42 = s.t42;
   const t43 = s.t43;
   const t44 = s.t44;
   const t45 = s.t45;
   const t46 = s.t46;
   const t47 = s.t47;
+  const t48 = s.t48;
   const th = s.theta;
   const len_N = s.len_N;
-  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t46[i0, i3]·t43[i1, i2, i3]
+  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t47[i0, i3]·t44[i1, i2, i3]
   {
-    const p126 = -t16[0];
+    const p132 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b124 = i0 * len_N;
+      const b130 = i0 * len_N;
       for (let i1 = 0; i1 < 8; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
-          const b125 = i1 * len_N * 3 + i2 * len_N;
-          let acc127 = 0;
+          const b131 = i1 * len_N * 3 + i2 * len_N;
+          let acc133 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc127 += t46[b124 + i3] * t43[b125 + i3];
-              r1 += t46[b124 + i3 + 1] * t43[b125 + i3 + 1];
-              r2 += t46[b124 + i3 + 2] * t43[b125 + i3 + 2];
-              r3 += t46[b124 + i3 + 3] * t43[b125 + i3 + 3];
+              acc133 += t47[b130 + i3] * t44[b131 + i3];
+              r1 += t47[b130 + i3 + 1] * t44[b131 + i3 + 1];
+              r2 += t47[b130 + i3 + 2] * t44[b131 + i3 + 2];
+              r3 += t47[b130 + i3 + 3] * t44[b131 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc127 += t46[b124 + i3] * t43[b125 + i3];
-            acc127 += r1 + r2 + r3;
+            for (const end = len_N; i3 < end; i3++) acc133 += t47[b130 + i3] * t44[b131 + i3];
+            acc133 += r1 + r2 + r3;
           }
           {
-            const sa = slot(SR, SC, 2184 + i0 * 67 + i1 * 3 + i2), sb = slot(SR, SC, 2712 + i0 + i1 * 201 + i2 * 67), sv = p126 * acc127;
+            const sa = slot(SR, SC, 2184 + i0 * 67 + i1 * 3 + i2), sb = slot(SR, SC, 2712 + i0 + i1 * 201 + i2 * 67), sv = p132 * acc133;
             H[sa] += sv;
             if (sb !== sa) H[sb] += sv;
           }
@@ -6454,30 +6516,30 @@ function ks_hess_b1_W2(s: State): void {
       }
     }
   }
-  // hessian[i0, i1, i2] += Σ_i3 t16·W2[i0, i2]·t47[i0, i3]·t43[i1, i2, i3]
+  // hessian[i0, i1, i2] += Σ_i3 t16·W2[i0, i2]·t48[i0, i3]·t44[i1, i2, i3]
   {
-    const p130 = t16[0];
+    const p136 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b128 = i0 * len_N;
+      const b134 = i0 * len_N;
       for (let i1 = 0; i1 < 8; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
-          const b129 = i1 * len_N * 3 + i2 * len_N;
-          const p131 = p130 * th[40 + i0 * 3 + i2];
-          let acc132 = 0;
+          const b135 = i1 * len_N * 3 + i2 * len_N;
+          const p137 = p136 * th[40 + i0 * 3 + i2];
+          let acc138 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc132 += t47[b128 + i3] * t43[b129 + i3];
-              r1 += t47[b128 + i3 + 1] * t43[b129 + i3 + 1];
-              r2 += t47[b128 + i3 + 2] * t43[b129 + i3 + 2];
-              r3 += t47[b128 + i3 + 3] * t43[b129 + i3 + 3];
+              acc138 += t48[b134 + i3] * t44[b135 + i3];
+              r1 += t48[b134 + i3 + 1] * t44[b135 + i3 + 1];
+              r2 += t48[b134 + i3 + 2] * t44[b135 + i3 + 2];
+              r3 += t48[b134 + i3 + 3] * t44[b135 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc132 += t47[b128 + i3] * t43[b129 + i3];
-            acc132 += r1 + r2 + r3;
+            for (const end = len_N; i3 < end; i3++) acc138 += t48[b134 + i3] * t44[b135 + i3];
+            acc138 += r1 + r2 + r3;
           }
           {
-            const sa = slot(SR, SC, 2184 + i0 * 67 + i1 * 3 + i2), sb = slot(SR, SC, 2712 + i0 + i1 * 201 + i2 * 67), sv = p131 * acc132;
+            const sa = slot(SR, SC, 2184 + i0 * 67 + i1 * 3 + i2), sb = slot(SR, SC, 2712 + i0 + i1 * 201 + i2 * 67), sv = p137 * acc138;
             H[sa] += sv;
             if (sb !== sa) H[sb] += sv;
           }
@@ -6485,56 +6547,56 @@ function ks_hess_b1_W2(s: State): void {
       }
     }
   }
-  // hessian[i0, i0, i1] += Σ_i2 t16·t47[i0, i2]·t44[i1, i2]
+  // hessian[i0, i0, i1] += Σ_i2 t16·t48[i0, i2]·t45[i1, i2]
   {
-    const p135 = t16[0];
+    const p141 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b133 = i0 * len_N;
+      const b139 = i0 * len_N;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b134 = i1 * len_N;
-        let acc136 = 0;
+        const b140 = i1 * len_N;
+        let acc142 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc136 += t47[b133 + i2] * t44[b134 + i2];
-            r1 += t47[b133 + i2 + 1] * t44[b134 + i2 + 1];
-            r2 += t47[b133 + i2 + 2] * t44[b134 + i2 + 2];
-            r3 += t47[b133 + i2 + 3] * t44[b134 + i2 + 3];
+            acc142 += t48[b139 + i2] * t45[b140 + i2];
+            r1 += t48[b139 + i2 + 1] * t45[b140 + i2 + 1];
+            r2 += t48[b139 + i2 + 2] * t45[b140 + i2 + 2];
+            r3 += t48[b139 + i2 + 3] * t45[b140 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc136 += t47[b133 + i2] * t44[b134 + i2];
-          acc136 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc142 += t48[b139 + i2] * t45[b140 + i2];
+          acc142 += r1 + r2 + r3;
         }
         {
-          const sa = slot(SR, SC, 2184 + i0 * 70 + i1), sb = slot(SR, SC, 2712 + i0 * 202 + i1 * 67), sv = p135 * acc136;
+          const sa = slot(SR, SC, 2184 + i0 * 70 + i1), sb = slot(SR, SC, 2712 + i0 * 202 + i1 * 67), sv = p141 * acc142;
           H[sa] += sv;
           if (sb !== sa) H[sb] += sv;
         }
       }
     }
   }
-  // hessian[i0, i0, i1] += Σ_i2 -1·t16·t42[i0, i2]·t45[i1, i2]
+  // hessian[i0, i0, i1] += Σ_i2 -1·t16·t43[i0, i2]·t46[i1, i2]
   {
-    const p139 = -t16[0];
+    const p145 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b137 = i0 * len_N;
+      const b143 = i0 * len_N;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b138 = i1 * len_N;
-        let acc140 = 0;
+        const b144 = i1 * len_N;
+        let acc146 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc140 += t42[b137 + i2] * t45[b138 + i2];
-            r1 += t42[b137 + i2 + 1] * t45[b138 + i2 + 1];
-            r2 += t42[b137 + i2 + 2] * t45[b138 + i2 + 2];
-            r3 += t42[b137 + i2 + 3] * t45[b138 + i2 + 3];
+            acc146 += t43[b143 + i2] * t46[b144 + i2];
+            r1 += t43[b143 + i2 + 1] * t46[b144 + i2 + 1];
+            r2 += t43[b143 + i2 + 2] * t46[b144 + i2 + 2];
+            r3 += t43[b143 + i2 + 3] * t46[b144 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc140 += t42[b137 + i2] * t45[b138 + i2];
-          acc140 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc146 += t43[b143 + i2] * t46[b144 + i2];
+          acc146 += r1 + r2 + r3;
         }
         {
-          const sa = slot(SR, SC, 2184 + i0 * 70 + i1), sb = slot(SR, SC, 2712 + i0 * 202 + i1 * 67), sv = p139 * acc140;
+          const sa = slot(SR, SC, 2184 + i0 * 70 + i1), sb = slot(SR, SC, 2712 + i0 * 202 + i1 * 67), sv = p145 * acc146;
           H[sa] += sv;
           if (sb !== sa) H[sb] += sv;
         }
@@ -6548,62 +6610,62 @@ function ks_hess_b1_b2(s: State): void {
   const { rowPtr: SR, colIdx: SC } = hessianPattern();
   const H = s.hessian;
   const t16 = s.t16;
-  const t44 = s.t44;
-  const t46 = s.t46;
+  const t45 = s.t45;
   const t47 = s.t47;
+  const t48 = s.t48;
   const th = s.theta;
   const len_N = s.len_N;
-  // hessian[i0, i1] += Σ_i2 -1·t16·t46[i0, i2]·t44[i1, i2]
+  // hessian[i0, i1] += Σ_i2 -1·t16·t47[i0, i2]·t45[i1, i2]
   {
-    const p143 = -t16[0];
+    const p149 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b141 = i0 * len_N;
+      const b147 = i0 * len_N;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b142 = i1 * len_N;
-        let acc144 = 0;
+        const b148 = i1 * len_N;
+        let acc150 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc144 += t46[b141 + i2] * t44[b142 + i2];
-            r1 += t46[b141 + i2 + 1] * t44[b142 + i2 + 1];
-            r2 += t46[b141 + i2 + 2] * t44[b142 + i2 + 2];
-            r3 += t46[b141 + i2 + 3] * t44[b142 + i2 + 3];
+            acc150 += t47[b147 + i2] * t45[b148 + i2];
+            r1 += t47[b147 + i2 + 1] * t45[b148 + i2 + 1];
+            r2 += t47[b147 + i2 + 2] * t45[b148 + i2 + 2];
+            r3 += t47[b147 + i2 + 3] * t45[b148 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc144 += t46[b141 + i2] * t44[b142 + i2];
-          acc144 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc150 += t47[b147 + i2] * t45[b148 + i2];
+          acc150 += r1 + r2 + r3;
         }
         {
-          const sa = slot(SR, SC, 2208 + i0 * 67 + i1), sb = slot(SR, SC, 4320 + i0 + i1 * 67), sv = p143 * acc144;
+          const sa = slot(SR, SC, 2208 + i0 * 67 + i1), sb = slot(SR, SC, 4320 + i0 + i1 * 67), sv = p149 * acc150;
           H[sa] += sv;
           if (sb !== sa) H[sb] += sv;
         }
       }
     }
   }
-  // hessian[i0, i1] += Σ_i2 t16·W2[i0, i1]·t47[i0, i2]·t44[i1, i2]
+  // hessian[i0, i1] += Σ_i2 t16·W2[i0, i1]·t48[i0, i2]·t45[i1, i2]
   {
-    const p147 = t16[0];
+    const p153 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b145 = i0 * len_N;
+      const b151 = i0 * len_N;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b146 = i1 * len_N;
-        const p148 = p147 * th[40 + i0 * 3 + i1];
-        let acc149 = 0;
+        const b152 = i1 * len_N;
+        const p154 = p153 * th[40 + i0 * 3 + i1];
+        let acc155 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc149 += t47[b145 + i2] * t44[b146 + i2];
-            r1 += t47[b145 + i2 + 1] * t44[b146 + i2 + 1];
-            r2 += t47[b145 + i2 + 2] * t44[b146 + i2 + 2];
-            r3 += t47[b145 + i2 + 3] * t44[b146 + i2 + 3];
+            acc155 += t48[b151 + i2] * t45[b152 + i2];
+            r1 += t48[b151 + i2 + 1] * t45[b152 + i2 + 1];
+            r2 += t48[b151 + i2 + 2] * t45[b152 + i2 + 2];
+            r3 += t48[b151 + i2 + 3] * t45[b152 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc149 += t47[b145 + i2] * t44[b146 + i2];
-          acc149 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc155 += t48[b151 + i2] * t45[b152 + i2];
+          acc155 += r1 + r2 + r3;
         }
         {
-          const sa = slot(SR, SC, 2208 + i0 * 67 + i1), sb = slot(SR, SC, 4320 + i0 + i1 * 67), sv = p148 * acc149;
+          const sa = slot(SR, SC, 2208 + i0 * 67 + i1), sb = slot(SR, SC, 4320 + i0 + i1 * 67), sv = p154 * acc155;
           H[sa] += sv;
           if (sb !== sa) H[sb] += sv;
         }
@@ -6617,35 +6679,35 @@ function ks_hess_W2_W2(s: State): void {
   const { rowPtr: SR, colIdx: SC } = hessianPattern();
   const H = s.hessian;
   const t16 = s.t16;
-  const t43 = s.t43;
-  const t48 = s.t48;
+  const t44 = s.t44;
   const t49 = s.t49;
   const t50 = s.t50;
+  const t51 = s.t51;
   const len_N = s.len_N;
-  // hessian[i0, i1, i2, i3] += Σ_i4 -1·t16·t48[i0, i1, i4]·t43[i2, i3, i4]
+  // hessian[i0, i1, i2, i3] += Σ_i4 -1·t16·t49[i0, i1, i4]·t44[i2, i3, i4]
   {
-    const p152 = -t16[0];
+    const p158 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
-        const b150 = i0 * len_N * 3 + i1 * len_N;
+        const b156 = i0 * len_N * 3 + i1 * len_N;
         for (let i2 = 0; i2 < 8; i2++) {
           for (let i3 = Math.max(0, i2 * (-3) + i0 * 3 + i1); i3 < 3; i3++) {
-            const b151 = i2 * len_N * 3 + i3 * len_N;
-            let acc153 = 0;
+            const b157 = i2 * len_N * 3 + i3 * len_N;
+            let acc159 = 0;
             {
               let r1 = 0, r2 = 0, r3 = 0;
               let i4 = 0;
               for (const end = len_N - 3; i4 < end; i4 += 4) {
-                acc153 += t48[b150 + i4] * t43[b151 + i4];
-                r1 += t48[b150 + i4 + 1] * t43[b151 + i4 + 1];
-                r2 += t48[b150 + i4 + 2] * t43[b151 + i4 + 2];
-                r3 += t48[b150 + i4 + 3] * t43[b151 + i4 + 3];
+                acc159 += t49[b156 + i4] * t44[b157 + i4];
+                r1 += t49[b156 + i4 + 1] * t44[b157 + i4 + 1];
+                r2 += t49[b156 + i4 + 2] * t44[b157 + i4 + 2];
+                r3 += t49[b156 + i4 + 3] * t44[b157 + i4 + 3];
               }
-              for (const end = len_N; i4 < end; i4++) acc153 += t48[b150 + i4] * t43[b151 + i4];
-              acc153 += r1 + r2 + r3;
+              for (const end = len_N; i4 < end; i4++) acc159 += t49[b156 + i4] * t44[b157 + i4];
+              acc159 += r1 + r2 + r3;
             }
             {
-              const sa = slot(SR, SC, 2720 + i0 * 201 + i1 * 67 + i2 * 3 + i3), sb = slot(SR, SC, 2720 + i0 * 3 + i1 + i2 * 201 + i3 * 67), sv = p152 * acc153;
+              const sa = slot(SR, SC, 2720 + i0 * 201 + i1 * 67 + i2 * 3 + i3), sb = slot(SR, SC, 2720 + i0 * 3 + i1 + i2 * 201 + i3 * 67), sv = p158 * acc159;
               H[sa] += sv;
               if (sb !== sa) H[sb] += sv;
             }
@@ -6654,30 +6716,30 @@ function ks_hess_W2_W2(s: State): void {
       }
     }
   }
-  // hessian[i0, i1, i2, i1] += Σ_i3 t16·t49[i0, i1, i3]·t50[i2, i3]
+  // hessian[i0, i1, i2, i1] += Σ_i3 t16·t50[i0, i1, i3]·t51[i2, i3]
   {
-    const p156 = t16[0];
+    const p162 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
-        const b154 = i0 * len_N * 3 + i1 * len_N;
+        const b160 = i0 * len_N * 3 + i1 * len_N;
         for (let i2 = 0; i2 < 8; i2++) {
           if (i2 * 3 + i0 * (-3) < 0) continue;
-          const b155 = i2 * len_N;
-          let acc157 = 0;
+          const b161 = i2 * len_N;
+          let acc163 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc157 += t49[b154 + i3] * t50[b155 + i3];
-              r1 += t49[b154 + i3 + 1] * t50[b155 + i3 + 1];
-              r2 += t49[b154 + i3 + 2] * t50[b155 + i3 + 2];
-              r3 += t49[b154 + i3 + 3] * t50[b155 + i3 + 3];
+              acc163 += t50[b160 + i3] * t51[b161 + i3];
+              r1 += t50[b160 + i3 + 1] * t51[b161 + i3 + 1];
+              r2 += t50[b160 + i3 + 2] * t51[b161 + i3 + 2];
+              r3 += t50[b160 + i3 + 3] * t51[b161 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc157 += t49[b154 + i3] * t50[b155 + i3];
-            acc157 += r1 + r2 + r3;
+            for (const end = len_N; i3 < end; i3++) acc163 += t50[b160 + i3] * t51[b161 + i3];
+            acc163 += r1 + r2 + r3;
           }
           {
-            const sa = slot(SR, SC, 2720 + i0 * 201 + i1 * 68 + i2 * 3), sb = slot(SR, SC, 2720 + i0 * 3 + i1 * 68 + i2 * 201), sv = p156 * acc157;
+            const sa = slot(SR, SC, 2720 + i0 * 201 + i1 * 68 + i2 * 3), sb = slot(SR, SC, 2720 + i0 * 3 + i1 * 68 + i2 * 201), sv = p162 * acc163;
             H[sa] += sv;
             if (sb !== sa) H[sb] += sv;
           }
@@ -6692,33 +6754,33 @@ function ks_hess_W2_b2(s: State): void {
   const { rowPtr: SR, colIdx: SC } = hessianPattern();
   const H = s.hessian;
   const t16 = s.t16;
-  const t44 = s.t44;
-  const t48 = s.t48;
+  const t45 = s.t45;
   const t49 = s.t49;
+  const t50 = s.t50;
   const len_N = s.len_N;
-  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t48[i0, i1, i3]·t44[i2, i3]
+  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t49[i0, i1, i3]·t45[i2, i3]
   {
-    const p161 = -t16[0];
+    const p168 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
-        const b159 = i0 * len_N * 3 + i1 * len_N;
+        const b166 = i0 * len_N * 3 + i1 * len_N;
         for (let i2 = 0; i2 < 3; i2++) {
-          const b160 = i2 * len_N;
-          let acc162 = 0;
+          const b167 = i2 * len_N;
+          let acc169 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc162 += t48[b159 + i3] * t44[b160 + i3];
-              r1 += t48[b159 + i3 + 1] * t44[b160 + i3 + 1];
-              r2 += t48[b159 + i3 + 2] * t44[b160 + i3 + 2];
-              r3 += t48[b159 + i3 + 3] * t44[b160 + i3 + 3];
+              acc169 += t49[b166 + i3] * t45[b167 + i3];
+              r1 += t49[b166 + i3 + 1] * t45[b167 + i3 + 1];
+              r2 += t49[b166 + i3 + 2] * t45[b167 + i3 + 2];
+              r3 += t49[b166 + i3 + 3] * t45[b167 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc162 += t48[b159 + i3] * t44[b160 + i3];
-            acc162 += r1 + r2 + r3;
+            for (const end = len_N; i3 < end; i3++) acc169 += t49[b166 + i3] * t45[b167 + i3];
+            acc169 += r1 + r2 + r3;
           }
           {
-            const sa = slot(SR, SC, 2744 + i0 * 201 + i1 * 67 + i2), sb = slot(SR, SC, 4328 + i0 * 3 + i1 + i2 * 67), sv = p161 * acc162;
+            const sa = slot(SR, SC, 2744 + i0 * 201 + i1 * 67 + i2), sb = slot(SR, SC, 4328 + i0 * 3 + i1 + i2 * 67), sv = p168 * acc169;
             H[sa] += sv;
             if (sb !== sa) H[sb] += sv;
           }
@@ -6726,27 +6788,27 @@ function ks_hess_W2_b2(s: State): void {
       }
     }
   }
-  // hessian[i0, i1, i1] += Σ_i2 t16·t49[i0, i1, i2]
+  // hessian[i0, i1, i1] += Σ_i2 t16·t50[i0, i1, i2]
   {
-    const p164 = t16[0];
+    const p171 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
-        const b163 = i0 * len_N * 3 + i1 * len_N;
-        let acc165 = 0;
+        const b170 = i0 * len_N * 3 + i1 * len_N;
+        let acc172 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc165 += t49[b163 + i2];
-            r1 += t49[b163 + i2 + 1];
-            r2 += t49[b163 + i2 + 2];
-            r3 += t49[b163 + i2 + 3];
+            acc172 += t50[b170 + i2];
+            r1 += t50[b170 + i2 + 1];
+            r2 += t50[b170 + i2 + 2];
+            r3 += t50[b170 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc165 += t49[b163 + i2];
-          acc165 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc172 += t50[b170 + i2];
+          acc172 += r1 + r2 + r3;
         }
         {
-          const sa = slot(SR, SC, 2744 + i0 * 201 + i1 * 68), sb = slot(SR, SC, 4328 + i0 * 3 + i1 * 68), sv = p164 * acc165;
+          const sa = slot(SR, SC, 2744 + i0 * 201 + i1 * 68), sb = slot(SR, SC, 4328 + i0 * 3 + i1 * 68), sv = p171 * acc172;
           H[sa] += sv;
           if (sb !== sa) H[sb] += sv;
         }
@@ -6760,57 +6822,57 @@ function ks_hess_b2_b2(s: State): void {
   const { rowPtr: SR, colIdx: SC } = hessianPattern();
   const H = s.hessian;
   const t16 = s.t16;
-  const t44 = s.t44;
-  const t51 = s.t51;
+  const t45 = s.t45;
   const t52 = s.t52;
+  const t53 = s.t53;
   const len_N = s.len_N;
-  // hessian[i0, i1] += Σ_i2 -1·t16·t51[i0, i2]·t44[i1, i2]
+  // hessian[i0, i1] += Σ_i2 -1·t16·t52[i0, i2]·t45[i1, i2]
   {
-    const p168 = -t16[0];
+    const p175 = -t16[0];
     for (let i0 = 0; i0 < 3; i0++) {
-      const b166 = i0 * len_N;
+      const b173 = i0 * len_N;
       for (let i1 = Math.max(0, i0); i1 < 3; i1++) {
-        const b167 = i1 * len_N;
-        let acc169 = 0;
+        const b174 = i1 * len_N;
+        let acc176 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc169 += t51[b166 + i2] * t44[b167 + i2];
-            r1 += t51[b166 + i2 + 1] * t44[b167 + i2 + 1];
-            r2 += t51[b166 + i2 + 2] * t44[b167 + i2 + 2];
-            r3 += t51[b166 + i2 + 3] * t44[b167 + i2 + 3];
+            acc176 += t52[b173 + i2] * t45[b174 + i2];
+            r1 += t52[b173 + i2 + 1] * t45[b174 + i2 + 1];
+            r2 += t52[b173 + i2 + 2] * t45[b174 + i2 + 2];
+            r3 += t52[b173 + i2 + 3] * t45[b174 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc169 += t51[b166 + i2] * t44[b167 + i2];
-          acc169 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc176 += t52[b173 + i2] * t45[b174 + i2];
+          acc176 += r1 + r2 + r3;
         }
         {
-          const sa = slot(SR, SC, 4352 + i0 * 67 + i1), sb = slot(SR, SC, 4352 + i0 + i1 * 67), sv = p168 * acc169;
+          const sa = slot(SR, SC, 4352 + i0 * 67 + i1), sb = slot(SR, SC, 4352 + i0 + i1 * 67), sv = p175 * acc176;
           H[sa] += sv;
           if (sb !== sa) H[sb] += sv;
         }
       }
     }
   }
-  // hessian[i0, i0] += Σ_i1 t16·t52[i0, i1]
+  // hessian[i0, i0] += Σ_i1 t16·t53[i0, i1]
   {
-    const p171 = t16[0];
+    const p178 = t16[0];
     for (let i0 = 0; i0 < 3; i0++) {
-      const b170 = i0 * len_N;
-      let acc172 = 0;
+      const b177 = i0 * len_N;
+      let acc179 = 0;
       {
         let r1 = 0, r2 = 0, r3 = 0;
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          acc172 += t52[b170 + i1];
-          r1 += t52[b170 + i1 + 1];
-          r2 += t52[b170 + i1 + 2];
-          r3 += t52[b170 + i1 + 3];
+          acc179 += t53[b177 + i1];
+          r1 += t53[b177 + i1 + 1];
+          r2 += t53[b177 + i1 + 2];
+          r3 += t53[b177 + i1 + 3];
         }
-        for (const end = len_N; i1 < end; i1++) acc172 += t52[b170 + i1];
-        acc172 += r1 + r2 + r3;
+        for (const end = len_N; i1 < end; i1++) acc179 += t53[b177 + i1];
+        acc179 += r1 + r2 + r3;
       }
-      H[slot(SR, SC, 4352 + i0 * 68)] += p171 * acc172;
+      H[slot(SR, SC, 4352 + i0 * 68)] += p178 * acc179;
     }
   }
 }
@@ -6819,11 +6881,13 @@ function ks_hess_b2_b2(s: State): void {
 function ks_hess_W1_W1_once(s: State): void {
   const { rowPtr: SR, colIdx: SC } = hessianPattern();
   const H = s.hessian;
-  // hessian[i0, i1, i0, i1] += 0.002
+  const once_N = s.once_N;
+  // hessian[i0, i1, i0, i1] += 0.002·once_N
   {
+    const p66 = 0.002 * once_N;
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
-        H[slot(SR, SC, i0 * 544 + i1 * 68)] += 0.002;
+        H[slot(SR, SC, i0 * 544 + i1 * 68)] += p66;
       }
     }
   }
@@ -6833,10 +6897,12 @@ function ks_hess_W1_W1_once(s: State): void {
 function ks_hess_b1_b1_once(s: State): void {
   const { rowPtr: SR, colIdx: SC } = hessianPattern();
   const H = s.hessian;
-  // hessian[i0, i0] += 0.002
+  const once_N = s.once_N;
+  // hessian[i0, i0] += 0.002·once_N
   {
+    const p128 = 0.002 * once_N;
     for (let i0 = 0; i0 < 8; i0++) {
-      H[slot(SR, SC, 2176 + i0 * 68)] += 0.002;
+      H[slot(SR, SC, 2176 + i0 * 68)] += p128;
     }
   }
 }
@@ -6845,11 +6911,13 @@ function ks_hess_b1_b1_once(s: State): void {
 function ks_hess_W2_W2_once(s: State): void {
   const { rowPtr: SR, colIdx: SC } = hessianPattern();
   const H = s.hessian;
-  // hessian[i0, i1, i0, i1] += 0.002
+  const once_N = s.once_N;
+  // hessian[i0, i1, i0, i1] += 0.002·once_N
   {
+    const p164 = 0.002 * once_N;
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
-        H[slot(SR, SC, 2720 + i0 * 204 + i1 * 68)] += 0.002;
+        H[slot(SR, SC, 2720 + i0 * 204 + i1 * 68)] += p164;
       }
     }
   }
@@ -6859,10 +6927,12 @@ function ks_hess_W2_W2_once(s: State): void {
 function ks_hess_b2_b2_once(s: State): void {
   const { rowPtr: SR, colIdx: SC } = hessianPattern();
   const H = s.hessian;
-  // hessian[i0, i0] += 0.002
+  const once_N = s.once_N;
+  // hessian[i0, i0] += 0.002·once_N
   {
+    const p180 = 0.002 * once_N;
     for (let i0 = 0; i0 < 3; i0++) {
-      H[slot(SR, SC, 4352 + i0 * 68)] += 0.002;
+      H[slot(SR, SC, 4352 + i0 * 68)] += p180;
     }
   }
 }
@@ -6907,12 +6977,12 @@ export function createEvaluator(): Evaluator {
         k_map1(s);
         k_map2(s);
         k_map3(s);
-        k_k21(s);
+        k_k22(s);
         // The batch, 35 at a time: workspaces hold one chunk, sums over it accumulate.
         s.t15.fill(0);
-        for (let off = 0; off < s.dim_N; off += 35) {
+        for (let off = 0; off < s.rows_N; off += 35) {
           s.off_N = off;
-          s.len_N = Math.min(35, s.dim_N - off);
+          s.len_N = Math.min(35, s.rows_N - off);
           k_k6(s);
           k_map6(s);
           k_k8(s);
@@ -6938,9 +7008,9 @@ export function createEvaluator(): Evaluator {
         g.fill(0);
         k_map4(s);
         // The batch, 35 at a time: workspaces hold one chunk, sums over it accumulate.
-        for (let off = 0; off < s.dim_N; off += 35) {
+        for (let off = 0; off < s.rows_N; off += 35) {
           s.off_N = off;
-          s.len_N = Math.min(35, s.dim_N - off);
+          s.len_N = Math.min(35, s.rows_N - off);
           k_k6(s);
           k_map6(s);
           k_k8(s);
@@ -6949,8 +7019,8 @@ export function createEvaluator(): Evaluator {
           k_map10(s);
           k_k12(s);
           k_map12(s);
-          k_k31(s);
           k_k32(s);
+          k_k33(s);
           k_grad_W1(s);
           k_grad_b1(s);
           k_grad_W2(s);
@@ -6974,9 +7044,9 @@ export function createEvaluator(): Evaluator {
         h.fill(0);
         k_map4(s);
         // The batch, 35 at a time: workspaces hold one chunk, sums over it accumulate.
-        for (let off = 0; off < s.dim_N; off += 35) {
+        for (let off = 0; off < s.rows_N; off += 35) {
           s.off_N = off;
-          s.len_N = Math.min(35, s.dim_N - off);
+          s.len_N = Math.min(35, s.rows_N - off);
           k_k6(s);
           k_map6(s);
           k_k8(s);
@@ -6985,37 +7055,37 @@ export function createEvaluator(): Evaluator {
           k_map10(s);
           k_k12(s);
           k_map12(s);
-          k_k31(s);
-          k_k33(s);
+          k_k32(s);
           k_k34(s);
           k_k35(s);
           k_k36(s);
           k_k37(s);
           k_k38(s);
           k_k39(s);
-          k_k32(s);
           k_k40(s);
-          k_hess_W1_W1(s);
+          k_k33(s);
           k_k41(s);
+          k_hess_W1_W1(s);
           k_k42(s);
-          k_hess_W1_b1(s);
           k_k43(s);
+          k_hess_W1_b1(s);
           k_k44(s);
           k_k45(s);
+          k_k46(s);
           k_hess_W1_W2(s);
           k_hess_W1_b2(s);
-          k_k46(s);
-          k_hess_b1_b1(s);
           k_k47(s);
+          k_hess_b1_b1(s);
+          k_k48(s);
           k_hess_b1_W2(s);
           k_hess_b1_b2(s);
-          k_k48(s);
           k_k49(s);
           k_k50(s);
+          k_k51(s);
           k_hess_W2_W2(s);
           k_hess_W2_b2(s);
-          k_k51(s);
           k_k52(s);
+          k_k53(s);
           k_hess_b2_b2(s);
         }
         k_hess_W1_W1_once(s);
@@ -7040,12 +7110,12 @@ export function createEvaluator(): Evaluator {
         k_map1(s);
         k_map2(s);
         k_map3(s);
-        k_k21(s);
+        k_k22(s);
         // The batch, 35 at a time: workspaces hold one chunk, sums over it accumulate.
         s.t15.fill(0);
-        for (let off = 0; off < s.dim_N; off += 35) {
+        for (let off = 0; off < s.rows_N; off += 35) {
           s.off_N = off;
-          s.len_N = Math.min(35, s.dim_N - off);
+          s.len_N = Math.min(35, s.rows_N - off);
           k_k6(s);
           k_map6(s);
           k_k8(s);
@@ -7055,13 +7125,12 @@ export function createEvaluator(): Evaluator {
           k_k12(s);
           k_map12(s);
           k_k15(s);
-          k_k31(s);
           k_k32(s);
+          k_k33(s);
           k_grad_W1(s);
           k_grad_b1(s);
           k_grad_W2(s);
           k_grad_b2(s);
-          k_k33(s);
           k_k34(s);
           k_k35(s);
           k_k36(s);
@@ -7069,27 +7138,28 @@ export function createEvaluator(): Evaluator {
           k_k38(s);
           k_k39(s);
           k_k40(s);
-          k_hess_W1_W1(s);
           k_k41(s);
+          k_hess_W1_W1(s);
           k_k42(s);
-          k_hess_W1_b1(s);
           k_k43(s);
+          k_hess_W1_b1(s);
           k_k44(s);
           k_k45(s);
+          k_k46(s);
           k_hess_W1_W2(s);
           k_hess_W1_b2(s);
-          k_k46(s);
-          k_hess_b1_b1(s);
           k_k47(s);
+          k_hess_b1_b1(s);
+          k_k48(s);
           k_hess_b1_W2(s);
           k_hess_b1_b2(s);
-          k_k48(s);
           k_k49(s);
           k_k50(s);
+          k_k51(s);
           k_hess_W2_W2(s);
           k_hess_W2_b2(s);
-          k_k51(s);
           k_k52(s);
+          k_k53(s);
           k_hess_b2_b2(s);
         }
         k_value(s);
@@ -7115,9 +7185,9 @@ export function createEvaluator(): Evaluator {
         d.fill(0);
         k_map4(s);
         // The batch, 35 at a time: workspaces hold one chunk, sums over it accumulate.
-        for (let off = 0; off < s.dim_N; off += 35) {
+        for (let off = 0; off < s.rows_N; off += 35) {
           s.off_N = off;
-          s.len_N = Math.min(35, s.dim_N - off);
+          s.len_N = Math.min(35, s.rows_N - off);
           k_k6(s);
           k_map6(s);
           k_k8(s);
@@ -7126,9 +7196,9 @@ export function createEvaluator(): Evaluator {
           k_map10(s);
           k_k12(s);
           k_map12(s);
-          k_k31(s);
-          k_k72(s);
           k_k32(s);
+          k_k73(s);
+          k_k33(s);
           k_hdiag_W1(s);
           k_hdiag_b1(s);
           k_hdiag_W2(s);
@@ -7152,9 +7222,9 @@ export function createEvaluator(): Evaluator {
         h.fill(0);
         k_map4(s);
         // The batch, 35 at a time: workspaces hold one chunk, sums over it accumulate.
-        for (let off = 0; off < s.dim_N; off += 35) {
+        for (let off = 0; off < s.rows_N; off += 35) {
           s.off_N = off;
-          s.len_N = Math.min(35, s.dim_N - off);
+          s.len_N = Math.min(35, s.rows_N - off);
           k_k6(s);
           k_map6(s);
           k_k8(s);
@@ -7163,37 +7233,37 @@ export function createEvaluator(): Evaluator {
           k_map10(s);
           k_k12(s);
           k_map12(s);
-          k_k31(s);
-          k_k33(s);
+          k_k32(s);
           k_k34(s);
           k_k35(s);
           k_k36(s);
           k_k37(s);
           k_k38(s);
           k_k39(s);
-          k_k32(s);
           k_k40(s);
-          ks_hess_W1_W1(s);
+          k_k33(s);
           k_k41(s);
+          ks_hess_W1_W1(s);
           k_k42(s);
-          ks_hess_W1_b1(s);
           k_k43(s);
+          ks_hess_W1_b1(s);
           k_k44(s);
           k_k45(s);
+          k_k46(s);
           ks_hess_W1_W2(s);
           ks_hess_W1_b2(s);
-          k_k46(s);
-          ks_hess_b1_b1(s);
           k_k47(s);
+          ks_hess_b1_b1(s);
+          k_k48(s);
           ks_hess_b1_W2(s);
           ks_hess_b1_b2(s);
-          k_k48(s);
           k_k49(s);
           k_k50(s);
+          k_k51(s);
           ks_hess_W2_W2(s);
           ks_hess_W2_b2(s);
-          k_k51(s);
           k_k52(s);
+          k_k53(s);
           ks_hess_b2_b2(s);
         }
         ks_hess_W1_W1_once(s);
@@ -7217,9 +7287,9 @@ export function createEvaluator(): Evaluator {
         r.fill(0);
         k_map4(s);
         // The batch, 35 at a time: workspaces hold one chunk, sums over it accumulate.
-        for (let off = 0; off < s.dim_N; off += 35) {
+        for (let off = 0; off < s.rows_N; off += 35) {
           s.off_N = off;
-          s.len_N = Math.min(35, s.dim_N - off);
+          s.len_N = Math.min(35, s.rows_N - off);
           k_k6(s);
           k_map6(s);
           k_k8(s);
@@ -7228,15 +7298,14 @@ export function createEvaluator(): Evaluator {
           k_map10(s);
           k_k12(s);
           k_map12(s);
-          k_k31(s);
-          k_k53(s);
+          k_k32(s);
           k_k54(s);
           k_k55(s);
           k_k56(s);
           k_k57(s);
           k_k58(s);
-          k_k32(s);
           k_k59(s);
+          k_k33(s);
           k_k60(s);
           k_k61(s);
           k_k62(s);
@@ -7246,11 +7315,12 @@ export function createEvaluator(): Evaluator {
           k_k66(s);
           k_k67(s);
           k_k68(s);
+          k_k69(s);
           k_hvp_W1(s);
           k_hvp_b1(s);
-          k_k69(s);
           k_k70(s);
           k_k71(s);
+          k_k72(s);
           k_hvp_W2(s);
           k_hvp_b2(s);
         }
@@ -7316,6 +7386,345 @@ export function hessianSparse(theta: ArrayLike<number>, data: Data, values?: Flo
 /** H·v at θ (length 67), the Hessian times a vector laid out like θ, without forming H; written to `out` when given. */
 export function hvp(theta: ArrayLike<number>, data: Data, v: ArrayLike<number>, out?: Float64Array): Float64Array {
   return shared.hvp(theta, data, v, out);
+}
+
+
+/** The batch dimension that shard ranges split. */
+export const shardDim: string = "N";
+
+/**
+ * Each output's contribution of the rows [range.start, range.end) of N (range.total rows in all),
+ * from those rows alone: `data` holds them only (row start of N is its row 0; arrays without N
+ * whole). Over any partition of the rows into ranges, the contributions sum to the full outputs
+ * (within round-off): sums over N run over the range, N itself (a mean's 1/N) is range.total,
+ * and the terms without the batch are counted by the range that holds row 0 (start 0, end > 0).
+ */
+export interface ShardEvaluator {
+  value(theta: ArrayLike<number>, data: Data, range: ShardRange): number;
+  gradient(theta: ArrayLike<number>, data: Data, range: ShardRange, out?: Float64Array): Float64Array;
+  hessian(theta: ArrayLike<number>, data: Data, range: ShardRange, out?: Float64Array): Float64Array;
+  evaluate(theta: ArrayLike<number>, data: Data, range: ShardRange): { value: number; gradient: Float64Array; hessian: Float64Array };
+  hessianDiagonal(theta: ArrayLike<number>, data: Data, range: ShardRange, out?: Float64Array): Float64Array;
+  hvp(theta: ArrayLike<number>, data: Data, v: ArrayLike<number>, range: ShardRange, out?: Float64Array): Float64Array;
+  /** Frees the workspaces; later calls throw. */
+  dispose(): void;
+}
+
+/** A shard evaluator with workspaces of its own (one per worker). */
+export function createShardEvaluator(): ShardEvaluator {
+  let state: State | null = createState();
+  const live = (): State => {
+    if (state === null) throw new Error(`hessgen ${model.name}: this shard evaluator was disposed`);
+    return state;
+  };
+  return {
+    value(theta: ArrayLike<number>, data: Data, range: ShardRange): number {
+      const s = live();
+      try {
+        bind(s, theta, data, range);
+        k_map4(s);
+        k_map0(s);
+        k_map1(s);
+        k_map2(s);
+        k_map3(s);
+        k_k22(s);
+        // The batch, 35 at a time: workspaces hold one chunk, sums over it accumulate.
+        s.t15.fill(0);
+        for (let off = 0; off < s.rows_N; off += 35) {
+          s.off_N = off;
+          s.len_N = Math.min(35, s.rows_N - off);
+          k_k6(s);
+          k_map6(s);
+          k_k8(s);
+          k_k9(s);
+          k_k10(s);
+          k_map10(s);
+          k_k12(s);
+          k_map12(s);
+          k_k15(s);
+        }
+        k_value(s);
+        return s.value[0]!;
+      } finally {
+        release(s);
+      }
+    },
+    gradient(theta: ArrayLike<number>, data: Data, range: ShardRange, out?: Float64Array): Float64Array {
+      const s = live();
+      try {
+        bind(s, theta, data, range);
+        const r = output(s, out, 67, 'gradient');
+        s.gradient = r;
+        r.fill(0);
+        k_map4(s);
+        // The batch, 35 at a time: workspaces hold one chunk, sums over it accumulate.
+        for (let off = 0; off < s.rows_N; off += 35) {
+          s.off_N = off;
+          s.len_N = Math.min(35, s.rows_N - off);
+          k_k6(s);
+          k_map6(s);
+          k_k8(s);
+          k_k9(s);
+          k_k10(s);
+          k_map10(s);
+          k_k12(s);
+          k_map12(s);
+          k_k32(s);
+          k_k33(s);
+          k_grad_W1(s);
+          k_grad_b1(s);
+          k_grad_W2(s);
+          k_grad_b2(s);
+        }
+        k_grad_W1_once(s);
+        k_grad_b1_once(s);
+        k_grad_W2_once(s);
+        k_grad_b2_once(s);
+        return r;
+      } finally {
+        release(s);
+      }
+    },
+    hessian(theta: ArrayLike<number>, data: Data, range: ShardRange, out?: Float64Array): Float64Array {
+      const s = live();
+      try {
+        bind(s, theta, data, range);
+        const r = output(s, out, 4489, 'hessian');
+        s.hessian = r;
+        r.fill(0);
+        k_map4(s);
+        // The batch, 35 at a time: workspaces hold one chunk, sums over it accumulate.
+        for (let off = 0; off < s.rows_N; off += 35) {
+          s.off_N = off;
+          s.len_N = Math.min(35, s.rows_N - off);
+          k_k6(s);
+          k_map6(s);
+          k_k8(s);
+          k_k9(s);
+          k_k10(s);
+          k_map10(s);
+          k_k12(s);
+          k_map12(s);
+          k_k32(s);
+          k_k34(s);
+          k_k35(s);
+          k_k36(s);
+          k_k37(s);
+          k_k38(s);
+          k_k39(s);
+          k_k40(s);
+          k_k33(s);
+          k_k41(s);
+          k_hess_W1_W1(s);
+          k_k42(s);
+          k_k43(s);
+          k_hess_W1_b1(s);
+          k_k44(s);
+          k_k45(s);
+          k_k46(s);
+          k_hess_W1_W2(s);
+          k_hess_W1_b2(s);
+          k_k47(s);
+          k_hess_b1_b1(s);
+          k_k48(s);
+          k_hess_b1_W2(s);
+          k_hess_b1_b2(s);
+          k_k49(s);
+          k_k50(s);
+          k_k51(s);
+          k_hess_W2_W2(s);
+          k_hess_W2_b2(s);
+          k_k52(s);
+          k_k53(s);
+          k_hess_b2_b2(s);
+        }
+        k_hess_W1_W1_once(s);
+        k_hess_b1_b1_once(s);
+        k_hess_W2_W2_once(s);
+        k_hess_b2_b2_once(s);
+        return r;
+      } finally {
+        release(s);
+      }
+    },
+    evaluate(theta: ArrayLike<number>, data: Data, range: ShardRange): { value: number; gradient: Float64Array; hessian: Float64Array } {
+      const s = live();
+      try {
+        bind(s, theta, data, range);
+        const g = new Float64Array(67);
+        const h = new Float64Array(4489);
+        s.gradient = g;
+        s.hessian = h;
+        k_map4(s);
+        k_map0(s);
+        k_map1(s);
+        k_map2(s);
+        k_map3(s);
+        k_k22(s);
+        // The batch, 35 at a time: workspaces hold one chunk, sums over it accumulate.
+        s.t15.fill(0);
+        for (let off = 0; off < s.rows_N; off += 35) {
+          s.off_N = off;
+          s.len_N = Math.min(35, s.rows_N - off);
+          k_k6(s);
+          k_map6(s);
+          k_k8(s);
+          k_k9(s);
+          k_k10(s);
+          k_map10(s);
+          k_k12(s);
+          k_map12(s);
+          k_k15(s);
+          k_k32(s);
+          k_k33(s);
+          k_grad_W1(s);
+          k_grad_b1(s);
+          k_grad_W2(s);
+          k_grad_b2(s);
+          k_k34(s);
+          k_k35(s);
+          k_k36(s);
+          k_k37(s);
+          k_k38(s);
+          k_k39(s);
+          k_k40(s);
+          k_k41(s);
+          k_hess_W1_W1(s);
+          k_k42(s);
+          k_k43(s);
+          k_hess_W1_b1(s);
+          k_k44(s);
+          k_k45(s);
+          k_k46(s);
+          k_hess_W1_W2(s);
+          k_hess_W1_b2(s);
+          k_k47(s);
+          k_hess_b1_b1(s);
+          k_k48(s);
+          k_hess_b1_W2(s);
+          k_hess_b1_b2(s);
+          k_k49(s);
+          k_k50(s);
+          k_k51(s);
+          k_hess_W2_W2(s);
+          k_hess_W2_b2(s);
+          k_k52(s);
+          k_k53(s);
+          k_hess_b2_b2(s);
+        }
+        k_value(s);
+        k_grad_W1_once(s);
+        k_grad_b1_once(s);
+        k_grad_W2_once(s);
+        k_grad_b2_once(s);
+        k_hess_W1_W1_once(s);
+        k_hess_b1_b1_once(s);
+        k_hess_W2_W2_once(s);
+        k_hess_b2_b2_once(s);
+        return { value: s.value[0]!, gradient: g, hessian: h };
+      } finally {
+        release(s);
+      }
+    },
+    hessianDiagonal(theta: ArrayLike<number>, data: Data, range: ShardRange, out?: Float64Array): Float64Array {
+      const s = live();
+      try {
+        bind(s, theta, data, range);
+        const r = output(s, out, 67, 'hessianDiagonal');
+        s.hessianDiagonal = r;
+        r.fill(0);
+        k_map4(s);
+        // The batch, 35 at a time: workspaces hold one chunk, sums over it accumulate.
+        for (let off = 0; off < s.rows_N; off += 35) {
+          s.off_N = off;
+          s.len_N = Math.min(35, s.rows_N - off);
+          k_k6(s);
+          k_map6(s);
+          k_k8(s);
+          k_k9(s);
+          k_k10(s);
+          k_map10(s);
+          k_k12(s);
+          k_map12(s);
+          k_k32(s);
+          k_k73(s);
+          k_k33(s);
+          k_hdiag_W1(s);
+          k_hdiag_b1(s);
+          k_hdiag_W2(s);
+          k_hdiag_b2(s);
+        }
+        k_hdiag_W1_once(s);
+        k_hdiag_b1_once(s);
+        k_hdiag_W2_once(s);
+        k_hdiag_b2_once(s);
+        return r;
+      } finally {
+        release(s);
+      }
+    },
+    hvp(theta: ArrayLike<number>, data: Data, v: ArrayLike<number>, range: ShardRange, out?: Float64Array): Float64Array {
+      const s = live();
+      try {
+        bind(s, theta, data, range);
+        if (v == null || typeof v.length !== 'number') throw new RangeError('v: expected an array of length 67');
+        if (v.length !== 67) throw new RangeError(`v has length ${v.length}, expected 67`);
+        s.v = v;
+        const r = output(s, out, 67, 'hvp');
+        s.hvp = r;
+        r.fill(0);
+        k_map4(s);
+        // The batch, 35 at a time: workspaces hold one chunk, sums over it accumulate.
+        for (let off = 0; off < s.rows_N; off += 35) {
+          s.off_N = off;
+          s.len_N = Math.min(35, s.rows_N - off);
+          k_k6(s);
+          k_map6(s);
+          k_k8(s);
+          k_k9(s);
+          k_k10(s);
+          k_map10(s);
+          k_k12(s);
+          k_map12(s);
+          k_k32(s);
+          k_k54(s);
+          k_k55(s);
+          k_k56(s);
+          k_k57(s);
+          k_k58(s);
+          k_k59(s);
+          k_k33(s);
+          k_k60(s);
+          k_k61(s);
+          k_k62(s);
+          k_k63(s);
+          k_k64(s);
+          k_k65(s);
+          k_k66(s);
+          k_k67(s);
+          k_k68(s);
+          k_k69(s);
+          k_hvp_W1(s);
+          k_hvp_b1(s);
+          k_k70(s);
+          k_k71(s);
+          k_k72(s);
+          k_hvp_W2(s);
+          k_hvp_b2(s);
+        }
+        k_hvp_W1_once(s);
+        k_hvp_b1_once(s);
+        k_hvp_W2_once(s);
+        k_hvp_b2_once(s);
+        return r;
+      } finally {
+        release(s);
+      }
+    },
+    dispose(): void {
+      state = null;
+    },
+  };
 }
 
 function output(s: State, out: Float64Array | undefined, length: number, what: string): Float64Array {
