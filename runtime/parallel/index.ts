@@ -137,8 +137,11 @@ export async function createPool(options: PoolOptions): Promise<Pool> {
     const sharedData: Record<string, SharedArray | number> = {};
     for (const d of layout) {
       const a = data[d.name];
-      // Anything else is passed on as it is: the generated module reports it.
-      sharedData[d.name] = typeof a === 'number' ? a : a != null && typeof a === 'object' && typeof a.length === 'number' ? shared(toShared(a)) : (a as unknown as number);
+      if (d.shape.length === 0) {
+        if (typeof a !== 'number') throw new RangeError(`data.${d.name}: expected a number, got ${a === undefined ? 'nothing' : typeof a}`);
+        sharedData[d.name] = a;
+      } else if (a != null && typeof a === 'object' && typeof a.length === 'number') sharedData[d.name] = shared(toShared(a));
+      else throw new RangeError(`data.${d.name}: expected an array of numbers ([${d.shape.join(', ')}], row-major)`);
     }
     const th = shared(toShared(theta));
     const dir = v === null ? null : shared(toShared(v));

@@ -119,6 +119,7 @@ describe('bad input and lifecycle', () => {
       await expect(pool.hessian(theta, { X: data.X, Y: data.Y.subarray(3) })).rejects.toThrow(RangeError);
       await expect(pool.hessian(theta, { X: data.X, Y: data.Y.subarray(3) })).rejects.toThrow(/data\.Y/);
       await expect(pool.value(theta, { X: data.X.subarray(1), Y: data.Y })).rejects.toThrow(/data\.X has length 19, expected a multiple of 4/);
+      await expect(pool.value(theta, { X: data.X } as never)).rejects.toThrow(/data\.Y: expected an array of numbers/);
       // The pool still works after errors.
       assertClose('after errors', [await pool.value(theta, data)], [mlp.evaluate(theta, data).value], TOL);
     } finally {
