@@ -191,5 +191,5 @@ function where(model: Model, at: Node): string {
   for (const d of model.definitions ?? []) {
     if (contains(d.node)) return `\`${d.name}\`${d.line !== undefined ? ` (line ${d.line})` : ''}`;
   }
-  return `the objective${model.objectiveLine !== undefined ? ` (line ${model.objectiveLine})` : ''}`;
+  return `the objective${model.objectiveAt !== undefined ? ` (line ${model.objectiveAt.line})` : ''}`;
 }
