@@ -64,7 +64,8 @@ export type CompileResult = { ok: true; outputs: OutputFile[]; warnings?: Diagno
  */
 export function lowerModel(model: Model, options: { target?: TargetCapabilities; outputs?: readonly OutputKind[] } = {}): Program {
   const target = options.target ?? CPU_TARGET;
-  if (!target.shards) return lowerObjective(model, target, options.outputs);
+  // (A shard runs the streamed loop over its range's rows: no streaming, no shards.)
+  if (!target.shards || !target.streamBatch) return lowerObjective(model, target, options.outputs);
   // Shards: the objective with its terms outside the batch counted `once` (2-ir/shards.ts).
   const plan = planShards(model);
   if (plan.ok) {
@@ -72,7 +73,7 @@ export function lowerModel(model: Model, options: { target?: TargetCapabilities;
     if (p.batch?.dim === plan.dim) return { ...p, shards: { dim: plan.dim }, notes: [...p.notes, `shard entry: createShardEvaluator() computes the contribution of a range of the rows of ${plan.dim}`] };
   }
   const p = lowerObjective(model, target, options.outputs);
-  const note = plan.ok ? `no shard entry: the batch ${plan.dim} is not streamed` : plan.note;
+  const note = plan.ok ? `no shard entry: the batch ${plan.dim} is not streamed (a kernel needs all of it at once)` : plan.note;
   return note === null ? p : { ...p, notes: [...p.notes, note] };
 }
 
