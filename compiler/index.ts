@@ -9,6 +9,7 @@ import { withCompileContext } from './2-ir/index-form.ts';
 import { toIndexForm } from './2-ir/to-index-form.ts';
 import { Differentiator } from './3-differentiate/derivative.ts';
 import { lower } from './5-lower/lower.ts';
+import { denseBlocks } from './5-lower/cpu/dense-blocks.ts';
 import { emitTypeScript } from './6-emit/typescript.ts';
 import { emitWgsl, GPU_OUTPUTS } from './6-emit/wgsl.ts';
 import { emitGpuModule } from './6-emit/gpu-module.ts';
@@ -39,6 +40,12 @@ export interface CompileOptions {
    * `hessianDiagonal` and `hessianSparse` (this one in the CPU module only) when listed. Default: all that the target implements.
    */
   readonly outputs?: readonly OutputKind[];
+  /**
+   * CPU module: dense Hessian blocks (matrix products over the batch) run through the dense
+   * kernels it embeds, WebAssembly SIMD with a JavaScript fallback (default true). `false` keeps
+   * every block as plain loops, as before those kernels (the benchmarks' baseline).
+   */
+  readonly denseKernels?: boolean;
 }
 
 export interface OutputFile {
@@ -90,7 +97,11 @@ export function compile(source: string, sourcePath: string, options: CompileOpti
   const wanted = options.outputs ?? OUTPUT_KINDS;
   for (const o of wanted) if (!OUTPUT_KINDS.includes(o)) throw new RangeError(`compile: unknown output '${o}' (expected ${OUTPUT_KINDS.join(', ')})`);
   const chosen = (of: readonly OutputKind[]) => of.filter((o) => o === 'value' || o === 'gradient' || o === 'hessian' || wanted.includes(o));
-  const cpu = targets.includes('ts') || options.types === true ? emitTypeScript(lowerModel(model, { outputs: chosen(OUTPUT_KINDS) }), info) : null;
+  const cpuProgram = (): Program => {
+    const p = lowerModel(model, { outputs: chosen(OUTPUT_KINDS) });
+    return options.denseKernels === false ? p : denseBlocks(p);
+  };
+  const cpu = targets.includes('ts') || options.types === true ? emitTypeScript(cpuProgram(), info) : null;
   const outputs: OutputFile[] = [];
   const add = (target: Target, base: string, ts: string): void => {
     if (emit === 'ts') outputs.push({ target, fileName: `${base}.ts`, code: ts, kind: 'module' });
