@@ -132,6 +132,15 @@ export function emitTypeScript(p: Program, info: EmitInfo): string {
   const dataParam = m.data.length === 0 ? 'data: Data = {}' : 'data: Data';
   const dataArg = m.data.length === 0 ? 'data?: Data' : 'data: Data';
   const dataRefs = dataBufs.filter((b) => !b.scalar).map((b) => b.name);
+  line('/** What evaluate() returns. Passed as its `out`, it is filled in place and returned. */');
+  line('export interface Evaluation {');
+  line('  value: number;');
+  line(`  /** Length ${n}. */`);
+  line('  gradient: Float64Array;');
+  line(`  /** Length ${n * n}, dense row-major. */`);
+  line('  hessian: Float64Array;');
+  line('}');
+  line();
   line('/** Value, gradient and Hessian with workspaces of their own (see createEvaluator). */');
   line('export interface Evaluator {');
   line('  /** The objective at θ. */');
@@ -141,7 +150,8 @@ export function emitTypeScript(p: Program, info: EmitInfo): string {
   line(`  /** The full Hessian at θ, dense row-major ${n} × ${n}, both triangles; written to \`out\` when given. */`);
   line(`  hessian(theta: ArrayLike<number>, ${dataArg}, out?: Float64Array): Float64Array;`);
   line('  /** Value, gradient and Hessian together, sharing the forward pass. */');
-  line(`  evaluate(theta: ArrayLike<number>, ${dataArg}): { value: number; gradient: Float64Array; hessian: Float64Array };`);
+  line('  /** Value, gradient and Hessian filled into `out` when given (nothing allocated), else into new arrays. */');
+  line(`  evaluate(theta: ArrayLike<number>, ${dataArg}, out?: Evaluation): Evaluation;`);
   if (hasDiag) {
     line(`  /** The Hessian's diagonal at θ (length ${n}), without forming H; written to \`out\` when given. */`);
     line(`  hessianDiagonal(theta: ArrayLike<number>, ${dataArg}, out?: Float64Array): Float64Array;`);
@@ -205,16 +215,26 @@ export function emitTypeScript(p: Program, info: EmitInfo): string {
   line('        release(s);');
   line('      }');
   line('    },');
-  line(`    evaluate(theta: ArrayLike<number>, ${dataParam}): { value: number; gradient: Float64Array; hessian: Float64Array } {`);
+  line(`    evaluate(theta: ArrayLike<number>, ${dataParam}, out?: Evaluation): Evaluation {`);
   line('      const s = live();');
   line('      try {');
   line('        bind(s, theta, data);');
-  line(`        const g = new Float64Array(${n});`);
-  line(`        const h = new Float64Array(${n * n});`);
+  line("        if (out !== undefined && (out === null || typeof out !== 'object')) throw new RangeError(`evaluate output: expected an object { value, gradient, hessian }, got ${out === null ? 'null' : typeof out}`);");
+  line(`        const g = output(s, out?.gradient, ${n}, 'evaluate gradient');`);
+  line(`        const h = output(s, out?.hessian, ${n * n}, 'evaluate hessian');`);
+  line('        if (g.buffer === h.buffer && g.byteOffset < h.byteOffset + h.byteLength && h.byteOffset < g.byteOffset + g.byteLength) {');
+  line("          throw new RangeError('evaluate output: gradient and hessian share memory: pass separate arrays');");
+  line('        }');
   line('        s.gradient = g;');
   line('        s.hessian = h;');
+  line('        if (out !== undefined) {');
+  line('          g.fill(0);');
+  line('          h.fill(0);');
+  line('        }');
   call('evaluate').forEach((x) => line(x));
-  line('        return { value: s.value[0]!, gradient: g, hessian: h };');
+  line('        if (out === undefined) return { value: s.value[0]!, gradient: g, hessian: h };');
+  line('        out.value = s.value[0]!;');
+  line('        return out;');
   line('      } finally {');
   line('        release(s);');
   line('      }');
@@ -318,9 +338,9 @@ export function emitTypeScript(p: Program, info: EmitInfo): string {
   line('  return shared.hessian(theta, data, out);');
   line('}');
   line();
-  line('/** Value, gradient and Hessian together, sharing the forward pass. */');
-  line(`export function evaluate(theta: ArrayLike<number>, ${dataParam}): { value: number; gradient: Float64Array; hessian: Float64Array } {`);
-  line('  return shared.evaluate(theta, data);');
+  line('/** Value, gradient and Hessian together, sharing the forward pass; filled into `out` when given (nothing allocated). */');
+  line(`export function evaluate(theta: ArrayLike<number>, ${dataParam}, out?: Evaluation): Evaluation {`);
+  line('  return shared.evaluate(theta, data, out);');
   line('}');
   line();
   if (hasDiag) {
@@ -644,12 +664,19 @@ function emitKernel(line: (s?: string) => void, k: Kernel, buffers: readonly Buf
         body.push(`${ind});`);
         break;
       }
-      case 'block':
+      case 'block': {
+        // The sparse Hessian's slot stores need a dense block's loops (the whole block they were).
+        const dense = sparse !== null ? s.body.find((x) => x.k === 'denseBlock') : undefined;
+        if (dense && dense.k === 'denseBlock') {
+          stmt(dense.loops, ind);
+          break;
+        }
         if (s.comment) for (const c of s.comment.split('\n')) body.push(`${ind}// ${c}`);
         body.push(`${ind}{`);
         s.body.forEach((x) => stmt(x, ind + '  '));
         body.push(`${ind}}`);
         break;
+      }
     }
   };
   k.body.forEach((s) => stmt(s, '  '));

@@ -58,7 +58,7 @@ export interface DenseKernels {
     A: Float64Array, aOff: number, lda: number, B: Float64Array, bOff: number, ldb: number, R: number, C: number, K: number,
     out: Float64Array, oOff: number, ors: number, ocs: number, mOff: number, mrs: number, mcs: number,
     scale: number, mode: number, upper: boolean,
-    F: Float64Array | null, fOff: number, fRowRadix: number, fRowOuter: number, fRowInner: number, fColRadix: number, fColOuter: number, fColInner: number,
+    F: ArrayLike<number> | null, fOff: number, fRowRadix: number, fRowOuter: number, fRowInner: number, fColRadix: number, fColOuter: number, fColInner: number,
   ): void;
 }
 
@@ -193,7 +193,7 @@ export function createDenseKernels(options?: { simd?: boolean }): DenseKernels {
     A: Float64Array, aOff: number, lda: number, B: Float64Array, bOff: number, ldb: number, R: number, C: number, K: number,
     out: Float64Array, oOff: number, ors: number, ocs: number, mOff: number, mrs: number, mcs: number,
     scale: number, mode: number, upper: boolean,
-    F: Float64Array | null, fOff: number, fRowRadix: number, fRowOuter: number, fRowInner: number, fColRadix: number, fColOuter: number, fColInner: number,
+    F: ArrayLike<number> | null, fOff: number, fRowRadix: number, fRowOuter: number, fRowInner: number, fColRadix: number, fColOuter: number, fColInner: number,
   ): void => {
     if (F !== null) {
       if (colOffsets.length < C) colOffsets = new Int32Array(C);
