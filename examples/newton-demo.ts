@@ -43,7 +43,13 @@ const sigmoid = (z: number): number => 1 / (1 + Math.exp(-z));
 interface Generated<D> {
   readonly model: { readonly name: string; readonly n: number };
   value(theta: ArrayLike<number>, data: D): number;
-  evaluate(theta: ArrayLike<number>, data: D): { value: number; gradient: Float64Array; hessian: Float64Array };
+  evaluate(theta: ArrayLike<number>, data: D, out?: Evaluation): Evaluation;
+}
+
+interface Evaluation {
+  value: number;
+  gradient: Float64Array;
+  hessian: Float64Array;
 }
 
 const fmt = (x: number, digits = 6): string => x.toExponential(digits - 1).padStart(digits + 7);
@@ -52,10 +58,13 @@ function fit<D>(mod: Generated<D>, data: D, theta0: ArrayLike<number>, what: str
   console.log(`\n## ${mod.model.name} (n = ${mod.model.n}): ${what}`);
   console.log(`${'iter'.padStart(4)} ${'f'.padStart(13)} ${'‖g‖∞'.padStart(13)} ${'λ'.padStart(13)} ${'‖step‖'.padStart(13)}`);
   const start = performance.now();
+  // One set of output arrays for every evaluation: the solver copies what it keeps.
+  const n = mod.model.n;
+  const out: Evaluation = { value: 0, gradient: new Float64Array(n), hessian: new Float64Array(n * n) };
   const result = newtonSolve(
     {
-      n: mod.model.n,
-      evaluate: (theta) => mod.evaluate(theta, data),
+      n,
+      evaluate: (theta) => mod.evaluate(theta, data, out),
       // Trial points that may be rejected only need the value.
       value: (theta) => mod.value(theta, data),
     },
