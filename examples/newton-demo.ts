@@ -43,13 +43,8 @@ const sigmoid = (z: number): number => 1 / (1 + Math.exp(-z));
 interface Generated<D> {
   readonly model: { readonly name: string; readonly n: number };
   value(theta: ArrayLike<number>, data: D): number;
-  evaluate(theta: ArrayLike<number>, data: D, out?: Evaluation): Evaluation;
-}
-
-interface Evaluation {
-  value: number;
-  gradient: Float64Array;
-  hessian: Float64Array;
+  gradient(theta: ArrayLike<number>, data: D, out?: Float64Array): Float64Array;
+  hessian(theta: ArrayLike<number>, data: D, out?: Float64Array): Float64Array;
 }
 
 const fmt = (x: number, digits = 6): string => x.toExponential(digits - 1).padStart(digits + 7);
@@ -58,13 +53,11 @@ function fit<D>(mod: Generated<D>, data: D, theta0: ArrayLike<number>, what: str
   console.log(`\n## ${mod.model.name} (n = ${mod.model.n}): ${what}`);
   console.log(`${'iter'.padStart(4)} ${'f'.padStart(13)} ${'‖g‖∞'.padStart(13)} ${'λ'.padStart(13)} ${'‖step‖'.padStart(13)}`);
   const start = performance.now();
-  // One set of output arrays for every evaluation: the solver copies what it keeps.
-  const n = mod.model.n;
-  const out: Evaluation = { value: 0, gradient: new Float64Array(n), hessian: new Float64Array(n * n) };
   const result = newtonSolve(
     {
-      n,
-      evaluate: (theta) => mod.evaluate(theta, data, out),
+      n: mod.model.n,
+      // H and g go straight into the solver's buffers (allocated once per solve).
+      evaluate: (theta, g, H) => (mod.hessian(theta, data, H), mod.gradient(theta, data, g), mod.value(theta, data)),
       // Trial points that may be rejected only need the value.
       value: (theta) => mod.value(theta, data),
     },

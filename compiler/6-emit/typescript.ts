@@ -60,6 +60,8 @@ export function emitTypeScript(p: Program, info: EmitInfo): string {
     line('  v: ArrayLike<number>; // the direction of H·v');
     line('  hvp: Float64Array;');
   }
+  const hasGgn = p.outputs.includes('gaussNewton');
+  if (hasGgn) line('  gaussNewton: Float64Array;');
   for (const t of temps) line(`  ${t.name}: Float64Array; // ${shapeText(t.shape)}${denseBufs.includes(t) ? ' (in the dense kernels\' memory)' : ''}`);
   if (denseBufs.length > 0) line('  dense: DenseKernels;');
   line('}');
@@ -77,6 +79,7 @@ export function emitTypeScript(p: Program, info: EmitInfo): string {
   line('    hessian: EMPTY,');
   if (hasDiag) line('    hessianDiagonal: EMPTY,');
   if (hasHvp) line('    v: EMPTY,\n    hvp: EMPTY,');
+  if (hasGgn) line('    gaussNewton: EMPTY,');
   // Fixed-size workspaces exist from the start; bind() sizes the others on first use (with a
   // streamed batch, for at most one chunk).
   const fixedNow = (shape: readonly Dim[]) => shape.every((d) => typeof d === 'number');
@@ -163,6 +166,10 @@ export function emitTypeScript(p: Program, info: EmitInfo): string {
   if (hasHvp) {
     line(`  /** H·v at θ (length ${n}) without forming H, written to \`out\` when given; v is laid out like θ. */`);
     line(`  hvp(theta: ArrayLike<number>, ${dataArg === 'data?: Data' ? 'data: Data | undefined' : dataArg}, v: ArrayLike<number>, out?: Float64Array): Float64Array;`);
+  }
+  if (hasGgn) {
+    line(`  /** The generalized Gauss-Newton matrix at θ (Jᵀ·∂²ℓ/∂out²·J over the model's outputs, plus the exact curvature of terms outside them), dense row-major ${n} × ${n}, both triangles; written to \`out\` when given. */`);
+    line(`  gaussNewton(theta: ArrayLike<number>, ${dataArg}, out?: Float64Array): Float64Array;`);
   }
   line('  /** Frees the workspaces; later calls throw. */');
   line('  dispose(): void;');
@@ -299,6 +306,21 @@ export function emitTypeScript(p: Program, info: EmitInfo): string {
     line('      }');
     line('    },');
   }
+  if (hasGgn) {
+    line(`    gaussNewton(theta: ArrayLike<number>, ${dataParam}, out?: Float64Array): Float64Array {`);
+    line('      const s = live();');
+    line('      try {');
+    line('        bind(s, theta, data);');
+    line(`        const h = output(s, out, ${n * n}, 'gaussNewton');`);
+    line('        s.gaussNewton = h;');
+    line('        h.fill(0);');
+    call('gaussNewton').forEach((x) => line(x));
+    line('        return h;');
+    line('      } finally {');
+    line('        release(s);');
+    line('      }');
+    line('    },');
+  }
   line('    dispose(): void {');
   line('      state = null;');
   line('    },');
@@ -313,6 +335,7 @@ export function emitTypeScript(p: Program, info: EmitInfo): string {
   line('  s.hessian = EMPTY;');
   if (hasDiag) line('  s.hessianDiagonal = EMPTY;');
   if (hasHvp) line('  s.v = EMPTY;\n  s.hvp = EMPTY;');
+  if (hasGgn) line('  s.gaussNewton = EMPTY;');
   line('}');
   line();
   if (denseBufs.length > 0) {
@@ -361,6 +384,13 @@ export function emitTypeScript(p: Program, info: EmitInfo): string {
     line(`/** H·v at θ (length ${n}), the Hessian times a vector laid out like θ, without forming H; written to \`out\` when given. */`);
     line(`export function hvp(theta: ArrayLike<number>, ${dataParam}, v: ArrayLike<number>, out?: Float64Array): Float64Array {`);
     line('  return shared.hvp(theta, data, v, out);');
+    line('}');
+    line();
+  }
+  if (hasGgn) {
+    line(`/** The generalized Gauss-Newton matrix at θ, dense row-major ${n} × ${n}, both triangles (exactly symmetric, positive semi-definite when the objective is convex in the outputs); written to \`out\` when given. */`);
+    line(`export function gaussNewton(theta: ArrayLike<number>, ${dataParam}, out?: Float64Array): Float64Array {`);
+    line('  return shared.gaussNewton(theta, data, out);');
     line('}');
     line();
   }
@@ -827,7 +857,7 @@ function shiftVar(e: Expr, v: string, k: number): Expr {
   }
 }
 
-const bufLocal = (b: string) => (b === 'theta' ? 'th' : b === 'hessian' ? 'H' : b === 'gradient' ? 'G' : b === 'value' ? 'V' : b);
+const bufLocal = (b: string) => (b === 'theta' ? 'th' : b === 'hessian' ? 'H' : b === 'gaussNewton' ? 'GN' : b === 'gradient' ? 'G' : b === 'value' ? 'V' : b);
 
 const PREC: Record<string, number> = { '+': 1, '-': 1, '*': 2 };
 
