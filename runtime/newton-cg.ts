@@ -55,7 +55,21 @@ function toBoundary(z: Float64Array, d: Float64Array, radius: number): number {
 
 export function newtonCgSolve(f: HvpObjective, theta0: ArrayLike<number>, options: NewtonCgOptions = {}): NewtonCgResult {
   const n = f.n;
-  if (theta0.length !== n) throw new RangeError(`theta0 has length ${theta0.length}, expected ${n}`);
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`newtonCgSolve: n must be a positive integer, got ${n}`);
+  if (theta0 == null || theta0.length !== n) throw new RangeError(`newtonCgSolve: theta0 has length ${theta0?.length}, expected ${n}`);
+  for (const name of ['value', 'gradient', 'hvp'] as const)
+    if (typeof f[name] !== 'function') throw new RangeError(`newtonCgSolve: f.${name} must be a function`);
+  const positive = (name: keyof NewtonCgOptions, allowZero: boolean, integer: boolean): void => {
+    const v = options[name];
+    if (v === undefined) return;
+    if (typeof v !== 'number' || Number.isNaN(v) || (allowZero ? v < 0 : v <= 0) || (integer && !Number.isInteger(v)))
+      throw new RangeError(`newtonCgSolve: options.${name} must be ${integer ? 'an integer' : 'a number'} ${allowZero ? '>= 0' : '> 0'}, got ${String(v)}`);
+  };
+  positive('tolerance', true, false);
+  positive('maxIterations', true, true);
+  positive('radius', false, false);
+  positive('maxRadius', false, false);
+  positive('maxCgSteps', false, true);
   const tolerance = options.tolerance ?? 1e-8;
   const maxIterations = options.maxIterations ?? 200;
   const maxRadius = options.maxRadius ?? 1e3;

@@ -181,6 +181,8 @@ export class SparseCholesky {
     for (let k = 0; k < n; k++) next[k] = colPtr[k]!;
     flag.fill(-1);
     x.fill(0);
+    const uniform = typeof shift === 'number' ? shift : 0;
+    const perUnknown = typeof shift === 'number' ? null : shift;
     for (let k = 0; k < n; k++) {
       // Scatter C(:, k)'s upper part into x and find the pattern of L(k, :) as a topologically
       // ordered stack (each path up the tree pushed in reverse so that children come first).
@@ -196,7 +198,7 @@ export class SparseCholesky {
         }
         while (len > 0) stack[--top] = stack[--len]!;
       }
-      let d = x[k]! + (typeof shift === 'number' ? shift : shift[perm[k]!]! * scale);
+      let d = x[k]! + (perUnknown === null ? uniform : perUnknown[perm[k]!]! * scale);
       x[k] = 0;
       // Sparse triangular solve: L(0:k−1, 0:k−1) y = C(0:k−1, k); y is row k of L.
       for (; top < n; top++) {

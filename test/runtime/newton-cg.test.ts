@@ -52,4 +52,15 @@ describe('newtonCgSolve (Steihaug trust region, H·v only)', () => {
     const mod = (await compileModel('param x\nminimize x^2\n', 'sq.hess')).module as WithHvp;
     expect(() => newtonCgSolve(objective(mod), [1, 2])).toThrow(RangeError);
   });
+
+  it('rejects bad options and objectives with RangeErrors naming them', async () => {
+    const mod = (await compileModel('param x\nminimize x^2\n', 'sq.hess')).module as WithHvp;
+    const f = objective(mod);
+    expect(() => newtonCgSolve(f, [1], { maxIterations: -1 })).toThrow(/options.maxIterations/);
+    expect(() => newtonCgSolve(f, [1], { radius: 0 })).toThrow(/options.radius/);
+    expect(() => newtonCgSolve(f, [1], { maxCgSteps: 1.5 })).toThrow(/options.maxCgSteps/);
+    expect(() => newtonCgSolve(f, [1], { tolerance: NaN })).toThrow(/options.tolerance/);
+    expect(() => newtonCgSolve({ ...f, hvp: undefined } as never, [1])).toThrow(/f.hvp must be a function/);
+    expect(() => newtonCgSolve({ ...f, n: 0 }, [])).toThrow(/n must be a positive integer/);
+  });
 });
