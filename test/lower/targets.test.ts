@@ -14,16 +14,17 @@ import { loadTs } from '../helpers/load.ts';
 import { makeRng } from '../helpers/rng.ts';
 
 // A batch (N), a tanh whose f, f′ and f″ all appear (the Hessian), and Hessian blocks whose entries
-// are sums over the batch along output loops of length 8: every CPU pass has something to do.
+// are sums over the batch along output loops of length 8 (W1–W1 a dense matrix product with one
+// factor per entry, Σ_a W2[j,a]·W2[l,a]): every CPU pass has something to do.
 const SOURCE = `dim N
 data X[N, 3]
-data y[N]
+data y[N, 2]
 param W1[3, 8]
 param b1[8]
-param w2[8]
-param b2
+param W2[8, 2]
+param b2[2]
 h = tanh(X * W1 + b1)
-minimize mean((h * w2 + b2 - y) .^ 2)
+minimize mean((h * W2 + b2 - y) .^ 2)
 `;
 
 function parse(source: string): Model {
@@ -121,7 +122,7 @@ describe('target capability records', () => {
   it('every combination of passes computes the same value, gradient and Hessian (float64)', { timeout: 120_000 }, async () => {
     const rng = makeRng(8);
     const N = 700; // several chunks of the streamed batch
-    const data = { X: Float64Array.from({ length: N * 3 }, () => rng.uniform(-1, 1)), y: Float64Array.from({ length: N }, () => rng.uniform(-1, 1)) };
+    const data = { X: Float64Array.from({ length: N * 3 }, () => rng.uniform(-1, 1)), y: Float64Array.from({ length: N * 2 }, () => rng.uniform(-1, 1)) };
     let reference: { value: number; gradient: Float64Array; hessian: Float64Array } | null = null;
     for (let mask = 0; mask < 16; mask++) {
       const target: TargetCapabilities = { ...NONE, derivedFamilies: (mask & 1) !== 0, streamBatch: (mask & 2) !== 0, unroll4: (mask & 4) !== 0, denseKernels: (mask & 8) !== 0 };
