@@ -29,6 +29,11 @@ export interface TargetCapabilities {
    */
   readonly unroll4: boolean;
   /**
+   * Replace loop nests proved to be dense matrix products by calls of the dense kernels
+   * (cpu/dense-blocks.ts: `denseBlock`, WebAssembly SIMD in the TypeScript module).
+   */
+  readonly denseKernels: boolean;
+  /**
    * A shard entry (2-ir/shards.ts) for models whose objective is a sum over the batch: the terms
    * without the batch carry a factor `once`, counts and data strides read the rows a call holds,
    * and the emitter adds createShardEvaluator. Needs streamBatch (the loop over a range's rows).
@@ -44,6 +49,7 @@ export const CPU_TARGET: TargetCapabilities = {
   derivedFamilies: true,
   streamBatch: true,
   unroll4: true,
+  denseKernels: true,
   shards: true,
 };
 
@@ -59,5 +65,6 @@ export const WGSL_TARGET: TargetCapabilities = {
   derivedFamilies: false,
   streamBatch: false,
   unroll4: false,
+  denseKernels: false,
   shards: false,
 };
