@@ -28,6 +28,11 @@ export interface TargetCapabilities {
    * neighbouring entries share one pass over the sum. A target whose output loops are threads leaves it off.
    */
   readonly unroll4: boolean;
+  /**
+   * Replace loop nests proved to be dense matrix products by calls of the dense kernels
+   * (cpu/dense-blocks.ts: `denseBlock`, WebAssembly SIMD in the TypeScript module).
+   */
+  readonly denseKernels: boolean;
 }
 
 /** The TypeScript module: float64 on one thread, the whole of it in JavaScript's hands. */
@@ -38,6 +43,7 @@ export const CPU_TARGET: TargetCapabilities = {
   derivedFamilies: true,
   streamBatch: true,
   unroll4: true,
+  denseKernels: true,
 };
 
 /**
@@ -52,4 +58,5 @@ export const WGSL_TARGET: TargetCapabilities = {
   derivedFamilies: false,
   streamBatch: false,
   unroll4: false,
+  denseKernels: false,
 };
