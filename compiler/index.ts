@@ -19,6 +19,7 @@ import { directionNodes, hvpFormula } from './3-differentiate/directional.ts';
 import { diagonalFormula } from './3-differentiate/diagonal.ts';
 import { gaussNewtonBlocks } from './3-differentiate/gauss-newton.ts';
 import type { Model } from './2-ir/graph.ts';
+import { planShards } from './2-ir/shards.ts';
 import { CPU_TARGET, WGSL_TARGET, type TargetCapabilities } from './5-lower/targets.ts';
 
 export type Target = 'ts' | 'wgsl';
@@ -42,6 +43,12 @@ export interface CompileOptions {
    * `hessianDiagonal` and `hessianSparse` (this one in the CPU module only) when listed. Default: all that the target implements.
    */
   readonly outputs?: readonly OutputKind[];
+  /**
+   * CPU module: dense Hessian blocks (matrix products over the batch) run through the dense
+   * kernels it embeds, WebAssembly SIMD with a JavaScript fallback (default true). `false` keeps
+   * every block as plain loops, as before those kernels (the benchmarks' baseline).
+   */
+  readonly denseKernels?: boolean;
 }
 
 export interface OutputFile {
@@ -63,7 +70,22 @@ export type CompileResult = { ok: true; outputs: OutputFile[]; warnings?: Diagno
  */
 export function lowerModel(model: Model, options: { target?: TargetCapabilities; outputs?: readonly OutputKind[] } = {}): Program {
   const target = options.target ?? CPU_TARGET;
-  const wanted = (options.outputs ?? target.outputs).filter((o) => target.outputs.includes(o));
+  // (A shard runs the streamed loop over its range's rows: no streaming, no shards.)
+  if (!target.shards || !target.streamBatch) return lowerObjective(model, target, options.outputs);
+  // Shards: the objective with its terms outside the batch counted `once` (2-ir/shards.ts).
+  const plan = planShards(model);
+  if (plan.ok) {
+    const p = lowerObjective({ ...model, objective: plan.objective }, target, options.outputs);
+    if (p.batch?.dim === plan.dim) return { ...p, shards: { dim: plan.dim }, notes: [...p.notes, `shard entry: createShardEvaluator() computes the contribution of a range of the rows of ${plan.dim}`] };
+  }
+  const p = lowerObjective(model, target, options.outputs);
+  const note = plan.ok ? `no shard entry: the batch ${plan.dim} is not streamed (a kernel needs all of it at once)` : plan.note;
+  return note === null ? p : { ...p, notes: [...p.notes, note] };
+}
+
+/** lowerModel for the objective as given. */
+function lowerObjective(model: Model, target: TargetCapabilities, outputs: readonly OutputKind[] | undefined): Program {
+  const wanted = (outputs ?? target.outputs).filter((o) => target.outputs.includes(o));
   // A context of its own: numbering starts at 0 (deterministic output) and nothing is shared.
   return withCompileContext(() => {
     const im = toIndexForm(model);
@@ -99,7 +121,8 @@ export function compile(source: string, sourcePath: string, options: CompileOpti
   for (const o of wanted) if (!OUTPUT_KINDS.includes(o)) throw new RangeError(`compile: unknown output '${o}' (expected ${OUTPUT_KINDS.join(', ')})`);
   // Each target's own capability record (targets.ts) says what its lowering does.
   const chosen = (of: readonly OutputKind[]) => of.filter((o) => o === 'value' || o === 'gradient' || o === 'hessian' || wanted.includes(o));
-  const cpu = targets.includes('ts') || options.types === true ? emitTypeScript(lowerModel(model, { target: CPU_TARGET, outputs: chosen(CPU_TARGET.outputs) }), info) : null;
+  const cpuTarget: TargetCapabilities = options.denseKernels === false ? { ...CPU_TARGET, denseKernels: false } : CPU_TARGET;
+  const cpu = targets.includes('ts') || options.types === true ? emitTypeScript(lowerModel(model, { target: cpuTarget, outputs: chosen(CPU_TARGET.outputs) }), info) : null;
   const outputs: OutputFile[] = [];
   const warnings: Diagnostic[] = [];
   // gaussNewton asked for by name on a model without outputs: the other outputs are built, and

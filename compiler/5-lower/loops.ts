@@ -1,7 +1,7 @@
 // The lowered form: kernels made of plain loops over buffers. Target-neutral: the TypeScript
 // emitter prints it as is; a GPU emitter maps the outer loops of a kernel to threads.
 
-import type { Dim } from '../2-ir/graph.ts';
+import type { Dim, DimRole } from '../2-ir/graph.ts';
 import type { MapFn } from '../2-ir/index-form.ts';
 
 export type Expr =
@@ -10,8 +10,13 @@ export type Expr =
   | { readonly k: 'int'; readonly name: string }
   /** A float local. */
   | { readonly k: 'local'; readonly name: string }
-  /** The run-time size of a symbolic dimension. */
-  | { readonly k: 'dim'; readonly name: string }
+  /**
+   * The run-time size of a symbolic dimension; with a role, the rows of it that the call holds
+   * (`rows`: counts, and strides in the data arrays) or `once` (1 for the call holding row 0).
+   * They differ from the size only in a shard call (see 2-ir/shards.ts); a target without shards
+   * reads `rows` as the size and never sees `once`.
+   */
+  | { readonly k: 'dim'; readonly name: string; readonly role?: DimRole }
   /** How many elements of a symbolic dimension the current chunk holds (the whole of it when unchunked). */
   | { readonly k: 'extent'; readonly name: string }
   /** Where the current chunk starts along a symbolic dimension (0 when unchunked). */
@@ -52,7 +57,51 @@ export type Stmt =
   | { readonly k: 'skipIfLess'; readonly a: Expr; readonly b: Expr }
   | { readonly k: 'fill'; readonly buf: string; readonly value: number }
   /** A scope of its own (one term's loop nest), with the term in index notation for the reader. */
-  | { readonly k: 'block'; readonly body: Stmt[]; readonly comment?: string };
+  | { readonly k: 'block'; readonly body: Stmt[]; readonly comment?: string }
+  /**
+   * CPU targets only (made by compiler/5-lower/cpu/dense-blocks.ts from a `block` it proved to be a
+   * matrix product): T[r, c] = Σ_k a[a.base + r·a.ld + k]·b[b.base + c·b.ld + k] (r < rows, c <
+   * cols, k < depth), then scale·T[r, c] assigned or added at out[base + r·rs + c·cs] and, with
+   * `addMirror`, also added at the mirror position when that differs; `upper`: only c ≥ r.
+   * `loops` is the block it replaces, for emitters that need the loops themselves.
+   */
+  | {
+      readonly k: 'denseBlock';
+      readonly a: DenseOperand;
+      readonly b: DenseOperand;
+      readonly rows: Expr;
+      readonly cols: Expr;
+      readonly depth: Expr;
+      readonly out: { readonly buf: string } & DensePlacement;
+      readonly mirror: DensePlacement | null;
+      readonly scale: Expr;
+      /** A factor of each entry: buf[base + fr(r) + fc(c)], fr(r) = ⌊r / radix⌋·outer + (r mod radix)·inner. */
+      readonly factor: { readonly buf: string; readonly base: Expr; readonly row: DenseSplit; readonly col: DenseSplit } | null;
+      readonly mode: 'assign' | 'add' | 'addMirror';
+      readonly upper: boolean;
+      readonly loops: Stmt;
+    };
+
+/** A dense block's operand: rows `ld` apart, the summed index contiguous. */
+export interface DenseOperand {
+  readonly buf: string;
+  readonly base: Expr;
+  readonly ld: Expr;
+}
+
+/** A flat row (column) index split into two coordinates, each with its stride. */
+export interface DenseSplit {
+  readonly radix: Expr;
+  readonly outer: Expr;
+  readonly inner: Expr;
+}
+
+/** Where a dense block's entry (r, c) lands: base + r·rs + c·cs. */
+export interface DensePlacement {
+  readonly base: Expr;
+  readonly rs: Expr;
+  readonly cs: Expr;
+}
 
 export type BufferKind = 'theta' | 'data' | 'temp' | 'value' | 'gradient' | 'hessian' | 'direction' | 'hvp' | 'hessianDiagonal' | 'gaussNewton';
 
@@ -143,6 +192,11 @@ export interface Program {
   readonly entries: Readonly<Record<Entry, Schedule>>;
   /** Null when the model has no single batch dimension that can be streamed. */
   readonly batch: Batch | null;
+  /**
+   * The CPU program of a model whose objective is a sum over the streamed batch plus terms without
+   * it (2-ir/shards.ts): its entry points also run on a range of the batch's rows (shard entry).
+   */
+  readonly shards?: { readonly dim: string };
   /** Statistics for the reader: nonzero blocks, terms. */
   readonly notes: readonly string[];
   /**

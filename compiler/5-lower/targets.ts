@@ -28,6 +28,17 @@ export interface TargetCapabilities {
    * neighbouring entries share one pass over the sum. A target whose output loops are threads leaves it off.
    */
   readonly unroll4: boolean;
+  /**
+   * Replace loop nests proved to be dense matrix products by calls of the dense kernels
+   * (cpu/dense-blocks.ts: `denseBlock`, WebAssembly SIMD in the TypeScript module).
+   */
+  readonly denseKernels: boolean;
+  /**
+   * A shard entry (2-ir/shards.ts) for models whose objective is a sum over the batch: the terms
+   * without the batch carry a factor `once`, counts and data strides read the rows a call holds,
+   * and the emitter adds createShardEvaluator. Needs streamBatch (the loop over a range's rows).
+   */
+  readonly shards: boolean;
 }
 
 /** The TypeScript module: float64 on one thread, the whole of it in JavaScript's hands. */
@@ -38,6 +49,8 @@ export const CPU_TARGET: TargetCapabilities = {
   derivedFamilies: true,
   streamBatch: true,
   unroll4: true,
+  denseKernels: true,
+  shards: true,
 };
 
 /**
@@ -52,4 +65,6 @@ export const WGSL_TARGET: TargetCapabilities = {
   derivedFamilies: false,
   streamBatch: false,
   unroll4: false,
+  denseKernels: false,
+  shards: false,
 };

@@ -14,16 +14,17 @@ import { loadTs } from '../helpers/load.ts';
 import { makeRng } from '../helpers/rng.ts';
 
 // A batch (N), a tanh whose f, f′ and f″ all appear (the Hessian), and Hessian blocks whose entries
-// are sums over the batch along output loops of length 8: every CPU pass has something to do.
+// are sums over the batch along output loops of length 8 (W1–W1 a dense matrix product with one
+// factor per entry, Σ_a W2[j,a]·W2[l,a]): every CPU pass has something to do.
 const SOURCE = `dim N
 data X[N, 3]
-data y[N]
+data y[N, 2]
 param W1[3, 8]
 param b1[8]
-param w2[8]
-param b2
+param W2[8, 2]
+param b2[2]
 h = tanh(X * W1 + b1)
-minimize mean((h * w2 + b2 - y) .^ 2)
+minimize mean((h * W2 + b2 - y) .^ 2)
 `;
 
 function parse(source: string): Model {
@@ -50,30 +51,30 @@ function statements(p: Program): Stmt[] {
 }
 
 /** Which CPU rewrites a program shows. */
-function features(p: Program): { unroll4: boolean; streamBatch: boolean; derivedFamilies: boolean } {
+function features(p: Program): { unroll4: boolean; streamBatch: boolean; derivedFamilies: boolean; denseKernels: boolean } {
   const sts = statements(p);
   const streamed = p.batch !== null || Object.values(p.entries).some((s) => s.clear.length + s.stream.length + s.post.length > 0);
   // tanh′ and tanh″ from y = tanh(x): a `let y` and stores that are no longer calls of x.
   const derived = sts.some((st) => st.k === 'let' && st.name === 'y' && st.value.k === 'call' && st.value.fn.name === 'tanh');
-  return { unroll4: sts.some((st) => st.k === 'forStep'), streamBatch: streamed, derivedFamilies: derived };
+  return { unroll4: sts.some((st) => st.k === 'forStep'), streamBatch: streamed, derivedFamilies: derived, denseKernels: sts.some((st) => st.k === 'denseBlock') };
 }
 
-const NONE: TargetCapabilities = { ...CPU_TARGET, name: 'none', derivedFamilies: false, streamBatch: false, unroll4: false };
-const FLAGS = ['derivedFamilies', 'streamBatch', 'unroll4'] as const;
+const NONE: TargetCapabilities = { ...CPU_TARGET, name: 'none', derivedFamilies: false, streamBatch: false, unroll4: false, denseKernels: false };
+const FLAGS = ['derivedFamilies', 'streamBatch', 'unroll4', 'denseKernels'] as const;
 
 describe('target capability records', () => {
   const model = parse(SOURCE);
 
   it('the CPU lowering unrolls, streams the batch and derives the tanh family', () => {
     const p = lowerModel(model, { target: CPU_TARGET });
-    expect(features(p)).toEqual({ unroll4: true, streamBatch: true, derivedFamilies: true });
+    expect(features(p)).toEqual({ unroll4: true, streamBatch: true, derivedFamilies: true, denseKernels: true });
     expect(p.batch?.dim).toBe('N');
     expect(p.notes.some((n) => n.includes('streamed in chunks'))).toBe(true);
   });
 
   it('the WGSL lowering has none of the CPU rewrites: every kernel in order in `pre`, no forStep', () => {
     const p = lowerModel(model, { target: WGSL_TARGET });
-    expect(features(p)).toEqual({ unroll4: false, streamBatch: false, derivedFamilies: false });
+    expect(features(p)).toEqual({ unroll4: false, streamBatch: false, derivedFamilies: false, denseKernels: false });
     expect(p.batch).toBeNull();
     for (const s of Object.values(p.entries)) expect([s.clear, s.stream, s.post]).toEqual([[], [], []]);
     // (No gaussNewton: the model declares no `output`.)
@@ -93,12 +94,12 @@ describe('target capability records', () => {
       const only = lowerModel(model, { target: { ...NONE, [flag]: true } });
       const all = lowerModel(model, { target: { ...CPU_TARGET, [flag]: false } });
       expect(features(only)).toEqual({ ...features(lowerModel(model, { target: NONE })), [flag]: true });
-      expect(features(all)).toEqual({ unroll4: true, streamBatch: true, derivedFamilies: true, [flag]: false });
+      expect(features(all)).toEqual({ unroll4: true, streamBatch: true, derivedFamilies: true, denseKernels: true, [flag]: false });
     });
   }
 
   it('lists one pass per flag, each wanted by its own flag only', () => {
-    expect(CPU_PASSES.map((p) => p.name)).toEqual(['families', 'stream-batch', 'unroll4']);
+    expect(CPU_PASSES.map((p) => p.name)).toEqual(['families', 'stream-batch', 'unroll4', 'dense-blocks']);
     for (const pass of CPU_PASSES) {
       expect(pass.wanted(CPU_TARGET)).toBe(true);
       expect(pass.wanted(WGSL_TARGET)).toBe(false);
@@ -115,15 +116,16 @@ describe('target capability records', () => {
   it('the WGSL emitter refuses what only a CPU pass produces', () => {
     expect(() => emitWgsl(lowerModel(model, { target: { ...WGSL_TARGET, streamBatch: true } }))).toThrow(/streamed batch/);
     expect(() => emitWgsl(lowerModel(model, { target: { ...WGSL_TARGET, unroll4: true } }))).toThrow(/forStep/);
+    expect(() => emitWgsl(lowerModel(model, { target: { ...WGSL_TARGET, denseKernels: true } }))).toThrow(/denseBlock/);
   });
 
   it('every combination of passes computes the same value, gradient and Hessian (float64)', { timeout: 120_000 }, async () => {
     const rng = makeRng(8);
     const N = 700; // several chunks of the streamed batch
-    const data = { X: Float64Array.from({ length: N * 3 }, () => rng.uniform(-1, 1)), y: Float64Array.from({ length: N }, () => rng.uniform(-1, 1)) };
+    const data = { X: Float64Array.from({ length: N * 3 }, () => rng.uniform(-1, 1)), y: Float64Array.from({ length: N * 2 }, () => rng.uniform(-1, 1)) };
     let reference: { value: number; gradient: Float64Array; hessian: Float64Array } | null = null;
-    for (let mask = 0; mask < 8; mask++) {
-      const target: TargetCapabilities = { ...NONE, derivedFamilies: (mask & 1) !== 0, streamBatch: (mask & 2) !== 0, unroll4: (mask & 4) !== 0 };
+    for (let mask = 0; mask < 16; mask++) {
+      const target: TargetCapabilities = { ...NONE, derivedFamilies: (mask & 1) !== 0, streamBatch: (mask & 2) !== 0, unroll4: (mask & 4) !== 0, denseKernels: (mask & 8) !== 0 };
       const p = lowerModel(model, { target });
       if (target.streamBatch) expect(p.batch!.chunk).toBeLessThan(N);
       const mod = await loadTs(emitTypeScript(p, { sourcePath: 'targets.hess' }), `targets_${mask}.ts`);

@@ -14,6 +14,7 @@ import type { TargetCapabilities } from '../targets.ts';
 import { deriveFamilies } from './families.ts';
 import { streamBatch } from './stream-batch.ts';
 import { unroll4 } from './unroll.ts';
+import { denseBlocks } from './dense-blocks.ts';
 
 export interface LatePass {
   readonly name: string;
@@ -27,8 +28,10 @@ export const CPU_PASSES: readonly LatePass[] = [
   { name: 'families', wanted: (t) => t.derivedFamilies, run: deriveFamilies },
   // Reads the kernels' loops over the batch and their loads; before unrolling, which copies stores.
   { name: 'stream-batch', wanted: (t) => t.streamBatch, run: streamBatch },
-  // Last: its `forStep` is what the TypeScript emitter prints as is.
+  // Its `forStep` is what the TypeScript emitter prints as is.
   { name: 'unroll4', wanted: (t) => t.unroll4, run: unroll4 },
+  // Last: it reads the final loops (a forStep's `rest`) and keeps them for the sparse Hessian.
+  { name: 'dense-blocks', wanted: (t) => t.denseKernels, run: (p) => denseBlocks(p) },
 ];
 
 /** The passes a target asks for, in order. */
