@@ -188,7 +188,7 @@ const probeName = (k: number): string => `zz_probe_u${k}`;
  * outputs turned into params), J[r, j] = ∂o_r/∂θ_j by central differences of a probe model whose
  * objective is Σ u·o with u a unit vector, ∇²ℓ the loss model's Hessian at (θ, o(θ)).
  */
-async function checkGaussNewton(mod: WithGgn, m: GeneratedModel, point: ModelPoint, where: string, onCode?: (fileName: string, code: string) => void): Promise<void> {
+async function checkGaussNewton(mod: WithGgn, m: GeneratedModel, point: ModelPoint, where: string): Promise<void> {
   const ggn = m.gaussNewton!;
   const n = point.theta.length;
   const G = labelled(`${where}: gaussNewton()`, () => mod.gaussNewton(point.theta, point.data));
@@ -205,8 +205,8 @@ async function checkGaussNewton(mod: WithGgn, m: GeneratedModel, point: ModelPoi
   const decls = ggn.outputs.map((o, k) => `data ${probeName(k)}${o.shape.length === 0 ? '' : `[${o.shape.join(', ')}]`}`);
   const terms = ggn.outputs.map((o, k) => (o.shape.length === 0 ? `${o.name} * ${probeName(k)}` : `sum(${o.name} .* ${probeName(k)})`));
   const probeSource = `${cut.slice(0, at + 1)}${decls.join('\n')}\nminimize ${terms.join(' + ')}\n`;
+  // (Probe and loss modules are not added to the type check: they are ordinary models.)
   const probe = await compileModel(probeSource, `${m.seed}_probe.hess`);
-  onCode?.(`${m.seed.replace(/\W/g, '_')}_probe.ts`, probe.code);
   const sizes = ggn.outputs.map((o) => sizeOf(o.shape));
   const probeData = (a: number, r: number): ModelPoint['data'] => {
     const d: ModelPoint['data'] = { ...point.data };
@@ -221,7 +221,6 @@ async function checkGaussNewton(mod: WithGgn, m: GeneratedModel, point: ModelPoi
 
   // The loss model: the outputs are params of it, at their values.
   const loss = await compileModel(ggn.lossSource(Object.fromEntries(point.dims)), `${m.seed}_loss.hess`);
-  onCode?.(`${m.seed.replace(/\W/g, '_')}_loss.ts`, loss.code);
   const lm = loss.module;
   const thetaL = new Float64Array(lm.model.n);
   /** Per param of the loss model: an output's index, or the original param's offset in θ. */
@@ -365,7 +364,7 @@ export async function checkModel(seed: number, index: number, options: CheckOpti
   // (A model with a tail term has values whose differences say nothing: its outputs are not checked.)
   if (m.gaussNewton && !m.mirror) {
     try {
-      await checkGaussNewton(mod as WithGgn, m, first, 'at the first point', options.onCode);
+      await checkGaussNewton(mod as WithGgn, m, first, 'at the first point');
     } catch (err) {
       withContext(m, label, first, () => {
         throw err;
