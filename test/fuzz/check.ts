@@ -327,7 +327,7 @@ async function checkCost(code: string, m: GeneratedModel): Promise<void> {
 /** Generates, compiles and checks model `index` of stream `seed`; throws a FuzzFailure on failure. */
 export async function checkModel(seed: number, index: number, options: CheckOptions = {}): Promise<void> {
   // The second run-time dim, if any, gets the sizes plus one.
-  const m = generateModel(modelSeed(seed, index), options.sizes === undefined ? DEFAULT_MAX_N : Math.max(...options.sizes) + 1);
+  const m = generateModel(modelSeed(seed, index), options.sizes === undefined ? DEFAULT_MAX_N : Math.max(...options.sizes) + 1, { outputs: true });
   options.onModel?.(m);
   const rerun = `HESSGEN_FUZZ_SEED=${seed} HESSGEN_FUZZ_ONLY=${index}${options.sizes === undefined ? '' : ` HESSGEN_FUZZ_N=${options.sizes.join(',')}`}`;
   const label = `model #${index} of seed ${seed} (rerun: ${rerun})`;

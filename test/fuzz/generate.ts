@@ -40,6 +40,8 @@ export interface GeneratedModel {
 export interface GenerateOptions {
   /** Tail terms and scales that float32 represents (for the WGSL target's random test). */
   readonly float32?: boolean;
+  /** Mark some definitions `output` (the fuzz test and the GPU random test; others get the models as before). */
+  readonly outputs?: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1012,7 +1014,7 @@ export function generateModel(seed: string, maxN = DEFAULT_MAX_N, options: Gener
   const lossLines = new Map<number, string>();
   for (const [at, n] of defLines) {
     const text = defTexts.get(n);
-    if (text === undefined || !chance(orng, 0.5)) continue;
+    if (text === undefined || options.outputs !== true || !chance(orng, 0.5)) continue;
     const elsewhere = lines.some((l, k) => k !== at && l.replace(/\n\s*/g, ' ').includes(text)) || text === n.name;
     if (elsewhere) continue;
     lines[at] = `output ${lines[at]}`;

@@ -43,7 +43,7 @@ describe(`random models on the GPU (seed ${SEED})`, () => {
     it(`model #${index}`, { timeout: 300_000 }, async (ctx) => {
       const device = await deviceOrSkip(ctx);
       // Tail terms float32 represents (σ at ±30, not ±700).
-      const m = generateModel(modelSeed(SEED, 1000 + index), DEFAULT_MAX_N, { float32: true });
+      const m = generateModel(modelSeed(SEED, 1000 + index), DEFAULT_MAX_N, { float32: true, outputs: true });
       const label = `gpu_fuzz_${SEED}_${index}`;
       const why = `model #${index} (rerun: HESSGEN_GPU_FUZZ_SEED=${SEED} HESSGEN_GPU_FUZZ_ONLY=${index})\n${m.source}`;
       const { module: cpu } = await compileModel(m.source, `${label}.hess`);
@@ -80,7 +80,7 @@ describe(`random models on the GPU (seed ${SEED})`, () => {
   it('every generated module type-checks under the promised flags', { timeout: 300_000 }, () => {
     const files: SourceFile[] = [];
     for (const index of indices) {
-      const m = generateModel(modelSeed(SEED, 1000 + index), DEFAULT_MAX_N, { float32: true });
+      const m = generateModel(modelSeed(SEED, 1000 + index), DEFAULT_MAX_N, { float32: true, outputs: true });
       const label = `gpu_fuzz_${SEED}_${index}`;
       files.push({ name: `${label}.gpu.ts`, code: gpuModule(m.source, `${label}.hess`, m.gaussNewton !== undefined).code }, { name: `${label}.ts`, code: compileToTs(m.source, `${label}.hess`) });
     }
