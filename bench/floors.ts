@@ -111,7 +111,7 @@ async function wasmGemm(): Promise<FloorKernel | string> {
       for (let j = 0; j < n; j++) for (let p = 0; p < k; p++) Bt[j * k + p] = entryB(n, p, j);
       const C = new Float64Array(m * n);
       return {
-        run: () => kernels.block(A, 0, k, Bt, 0, k, m, n, k, C, 0, n, 1, 0, 0, 0, 1, DENSE_ASSIGN, false),
+        run: () => kernels.block(A, 0, k, Bt, 0, k, m, n, k, C, 0, n, 1, 0, 0, 0, 1, DENSE_ASSIGN, false, null, 0, 1, 0, 0, 1, 0, 0),
         result: () => C,
       };
     },

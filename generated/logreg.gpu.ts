@@ -42,11 +42,11 @@ export type Kernels = BatchKernels<Data>;
 
 /** The WGSL source of every kernel, by name. */
 export const wgsl: Readonly<Record<string, string>> = {
-  "group0_map2": `// map2: t8 = pow_-1 of t2
+  "group0_k4_0": `// k4_0: t4[N]: 2 term(s)
+//   t4[i0] += Σ_i1 X[i0, i1]·w[i1]
+// map2: t8 = pow_-1 of t2
 // k9: t9: 1 term(s)
 //   t9 += Σ_i0 w[i0]·w[i0]
-// k4_0: t4[N]: 2 term(s)
-//   t4[i0] += Σ_i1 X[i0, i1]·w[i1]
 
 struct Params {
   total: u32,
@@ -74,48 +74,48 @@ fn f_pow_m1(x: f32) -> f32 {
   return 1.0f / x;
 }
 
-/** map2: one thread per output of its loop nest. */
-fn unit0(prob: i32, flat: i32) {
-  let x: f32 = f32(P.dim_N);
-  temp[P.off_t3 + prob * P.st_t3] = f_pow_m1(x);
-}
-
-/** k9: one thread per output of its loop nest. */
-fn unit1(prob: i32, flat: i32) {
-  var acc65: f32 = 0.0f;
-  {
-    var i0: i32 = 0;
-    let end0: i32 = 3;
-    while (i0 < end0) {
-      let stop0 = min(i0 + 64, end0);
-      var part0_0: f32 = 0.0f;
-      for (; i0 < stop0; i0++) {
-        part0_0 += theta[prob * P.st_theta + i0] * theta[prob * P.st_theta + i0];
-      }
-      acc65 += part0_0;
-    }
-  }
-  temp[P.off_t4 + prob * P.st_t4] = acc65;
-}
-
 /** k4_0: one thread per output of its loop nest. */
-fn unit2(prob: i32, flat: i32) {
+fn unit0(prob: i32, flat: i32) {
   let i0: i32 = flat % P.dim_N;
   let b61: i32 = 0 * 3 + i0 * 3;
   var acc62: f32 = 0.0f;
   {
     var i1: i32 = 0;
-    let end1: i32 = 3;
-    while (i1 < end1) {
-      let stop1 = min(i1 + 64, end1);
-      var part1_0: f32 = 0.0f;
-      for (; i1 < stop1; i1++) {
-        part1_0 += data[P.off_d0 + prob * P.st_d0 + b61 + i1] * theta[prob * P.st_theta + i1];
+    let end0: i32 = 3;
+    while (i1 < end0) {
+      let stop0 = min(i1 + 64, end0);
+      var part0_0: f32 = 0.0f;
+      for (; i1 < stop0; i1++) {
+        part0_0 += data[P.off_d0 + prob * P.st_d0 + b61 + i1] * theta[prob * P.st_theta + i1];
       }
-      acc62 += part1_0;
+      acc62 += part0_0;
     }
   }
   temp[P.off_t0 + prob * P.st_t0 + i0] = acc62;
+}
+
+/** map2: one thread per output of its loop nest. */
+fn unit1(prob: i32, flat: i32) {
+  let x: f32 = f32(P.dim_N);
+  temp[P.off_t3 + prob * P.st_t3] = f_pow_m1(x);
+}
+
+/** k9: one thread per output of its loop nest. */
+fn unit2(prob: i32, flat: i32) {
+  var acc65: f32 = 0.0f;
+  {
+    var i0: i32 = 0;
+    let end1: i32 = 3;
+    while (i0 < end1) {
+      let stop1 = min(i0 + 64, end1);
+      var part1_0: f32 = 0.0f;
+      for (; i0 < stop1; i0++) {
+        part1_0 += theta[prob * P.st_theta + i0] * theta[prob * P.st_theta + i0];
+      }
+      acc65 += part1_0;
+    }
+  }
+  temp[P.off_t4 + prob * P.st_t4] = acc65;
 }
 
 @compute @workgroup_size(64)
@@ -123,11 +123,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
   var flat = i32(tid);
-  if (flat < P.part0) { unit0(P.first + flat / (1), flat % (1)); return; }
+  if (flat < P.part0) { unit0(P.first + flat / (P.dim_N), flat % (P.dim_N)); return; }
   flat -= P.part0;
   if (flat < P.part1) { unit1(P.first + flat / (1), flat % (1)); return; }
   flat -= P.part1;
-  unit2(P.first + flat / (P.dim_N), flat % (P.dim_N));
+  unit2(P.first + flat / (1), flat % (1));
 }
 `,
   "k4_1": `// k4_1: t4[N]: 2 term(s)
@@ -251,7 +251,7 @@ fn unit0(prob: i32, flat: i32) {
       acc58 += part0_0;
     }
   }
-  temp[P.off_t2 + prob * P.st_t2] += acc58;
+  temp[P.off_t2 + prob * P.st_t2] = acc58;
 }
 
 @compute @workgroup_size(64)
@@ -908,11 +908,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
-  "group15_map2": `// map2: t8 = pow_-1 of t2
+  "group15_k4_0": `// k4_0: t4[N]: 2 term(s)
+//   t4[i0] += Σ_i1 X[i0, i1]·w[i1]
+// map2: t8 = pow_-1 of t2
 // k9: t9: 1 term(s)
 //   t9 += Σ_i0 w[i0]·w[i0]
-// k4_0: t4[N]: 2 term(s)
-//   t4[i0] += Σ_i1 X[i0, i1]·w[i1]
 // k21: t21[3, N]: 1 term(s)
 //   t21[i0, i1] += X[i1, i0]
 
@@ -945,48 +945,48 @@ fn f_pow_m1(x: f32) -> f32 {
   return 1.0f / x;
 }
 
-/** map2: one thread per output of its loop nest. */
-fn unit0(prob: i32, flat: i32) {
-  let x: f32 = f32(P.dim_N);
-  temp[P.off_t3 + prob * P.st_t3] = f_pow_m1(x);
-}
-
-/** k9: one thread per output of its loop nest. */
-fn unit1(prob: i32, flat: i32) {
-  var acc65: f32 = 0.0f;
-  {
-    var i0: i32 = 0;
-    let end0: i32 = 3;
-    while (i0 < end0) {
-      let stop0 = min(i0 + 64, end0);
-      var part0_0: f32 = 0.0f;
-      for (; i0 < stop0; i0++) {
-        part0_0 += theta[prob * P.st_theta + i0] * theta[prob * P.st_theta + i0];
-      }
-      acc65 += part0_0;
-    }
-  }
-  temp[P.off_t4 + prob * P.st_t4] = acc65;
-}
-
 /** k4_0: one thread per output of its loop nest. */
-fn unit2(prob: i32, flat: i32) {
+fn unit0(prob: i32, flat: i32) {
   let i0: i32 = flat % P.dim_N;
   let b61: i32 = 0 * 3 + i0 * 3;
   var acc62: f32 = 0.0f;
   {
     var i1: i32 = 0;
-    let end1: i32 = 3;
-    while (i1 < end1) {
-      let stop1 = min(i1 + 64, end1);
-      var part1_0: f32 = 0.0f;
-      for (; i1 < stop1; i1++) {
-        part1_0 += data[P.off_d0 + prob * P.st_d0 + b61 + i1] * theta[prob * P.st_theta + i1];
+    let end0: i32 = 3;
+    while (i1 < end0) {
+      let stop0 = min(i1 + 64, end0);
+      var part0_0: f32 = 0.0f;
+      for (; i1 < stop0; i1++) {
+        part0_0 += data[P.off_d0 + prob * P.st_d0 + b61 + i1] * theta[prob * P.st_theta + i1];
       }
-      acc62 += part1_0;
+      acc62 += part0_0;
     }
   }
   temp[P.off_t0 + prob * P.st_t0 + i0] = acc62;
+}
+
+/** map2: one thread per output of its loop nest. */
+fn unit1(prob: i32, flat: i32) {
+  let x: f32 = f32(P.dim_N);
+  temp[P.off_t3 + prob * P.st_t3] = f_pow_m1(x);
+}
+
+/** k9: one thread per output of its loop nest. */
+fn unit2(prob: i32, flat: i32) {
+  var acc65: f32 = 0.0f;
+  {
+    var i0: i32 = 0;
+    let end1: i32 = 3;
+    while (i0 < end1) {
+      let stop1 = min(i0 + 64, end1);
+      var part1_0: f32 = 0.0f;
+      for (; i0 < stop1; i0++) {
+        part1_0 += theta[prob * P.st_theta + i0] * theta[prob * P.st_theta + i0];
+      }
+      acc65 += part1_0;
+    }
+  }
+  temp[P.off_t4 + prob * P.st_t4] = acc65;
 }
 
 /** k21: one thread per output of its loop nest. */
@@ -1003,11 +1003,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
   var flat = i32(tid);
-  if (flat < P.part0) { unit0(P.first + flat / (1), flat % (1)); return; }
+  if (flat < P.part0) { unit0(P.first + flat / (P.dim_N), flat % (P.dim_N)); return; }
   flat -= P.part0;
   if (flat < P.part1) { unit1(P.first + flat / (1), flat % (1)); return; }
   flat -= P.part1;
-  if (flat < P.part2) { unit2(P.first + flat / (P.dim_N), flat % (P.dim_N)); return; }
+  if (flat < P.part2) { unit2(P.first + flat / (1), flat % (1)); return; }
   flat -= P.part2;
   unit3(P.first + flat / (3 * P.dim_N), flat % (3 * P.dim_N));
 }
@@ -1064,7 +1064,7 @@ fn unit0(prob: i32, flat: i32) {
       acc58 += part0_0;
     }
   }
-  temp[P.off_t2 + prob * P.st_t2] += acc58;
+  temp[P.off_t2 + prob * P.st_t2] = acc58;
 }
 
 /** grad_w_0: one thread per output of its loop nest. */
@@ -1879,7 +1879,7 @@ const plan: GpuPlan = {
     { name: "t22", shape: ["N"] },
   ],
   units: [
-    { name: "group0_map2", parts: [[], [], ["N"]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "part1", "dim_N", "off_d0", "st_d0", "off_t0", "st_t0", "off_t3", "st_t3", "off_t4", "st_t4"] },
+    { name: "group0_k4_0", parts: [["N"], [], []], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "part1", "dim_N", "off_d0", "st_d0", "off_t0", "st_t0", "off_t3", "st_t3", "off_t4", "st_t4"] },
     { name: "k4_1", parts: [["N"]], hessian: false, fields: ["total", "threads", "grid_x", "first", "st_theta", "dim_N", "off_t0", "st_t0"] },
     { name: "map4", parts: [["N"]], hessian: false, fields: ["total", "threads", "grid_x", "first", "dim_N", "off_t0", "st_t0", "off_t1", "st_t1", "off_t5", "st_t5", "off_t6", "st_t6"] },
     { name: "k7_0", parts: [[]], hessian: false, fields: ["total", "threads", "grid_x", "first", "dim_N", "off_t1", "st_t1", "off_t2", "st_t2"] },
@@ -1894,7 +1894,7 @@ const plan: GpuPlan = {
     { name: "hess_b_b", parts: [[]], hessian: true, fields: ["total", "threads", "grid_x", "first", "win_start", "win_len", "win_span", "dim_N", "off_t3", "st_t3", "off_t6", "st_t6"] },
     { name: "group13_hess_w_w", parts: [[3, 3], [3]], hessian: true, fields: ["total", "grid_x", "first", "win_start", "win_len", "win_span", "part0", "dim_N", "off_t3", "st_t3", "off_t7", "st_t7", "off_t8", "st_t8"] },
     { name: "hess_w_w_once", parts: [[3]], hessian: true, fields: ["total", "threads", "grid_x", "first", "win_start", "win_len", "win_span"] },
-    { name: "group15_map2", parts: [[], [], ["N"], [3, "N"]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "part1", "part2", "dim_N", "off_d0", "st_d0", "off_t0", "st_t0", "off_t3", "st_t3", "off_t4", "st_t4", "off_t8", "st_t8"] },
+    { name: "group15_k4_0", parts: [["N"], [], [], [3, "N"]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "part1", "part2", "dim_N", "off_d0", "st_d0", "off_t0", "st_t0", "off_t3", "st_t3", "off_t4", "st_t4", "off_t8", "st_t8"] },
     { name: "group16_k7_0", parts: [[], [3], [], [3, "N"]], hessian: false, fields: ["total", "grid_x", "first", "part0", "part1", "part2", "dim_N", "off_d0", "st_d0", "off_t1", "st_t1", "off_t2", "st_t2", "off_t3", "st_t3", "off_t5", "st_t5", "off_t6", "st_t6", "off_t7", "st_t7"] },
     { name: "group17_k7_1", parts: [[], [3], []], hessian: false, fields: ["total", "grid_x", "first", "part0", "part1", "dim_N", "off_d0", "st_d0", "off_d1", "st_d1", "off_t0", "st_t0", "off_t2", "st_t2", "off_t3", "st_t3"] },
     { name: "group18_value", parts: [[], [3]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "off_t2", "st_t2", "off_t3", "st_t3", "off_t4", "st_t4"] },
@@ -1910,8 +1910,7 @@ const plan: GpuPlan = {
   ],
   entries: {
     value: [
-      { clear: "t7" },
-      { unit: "group0_map2" },
+      { unit: "group0_k4_0" },
       { unit: "k4_1" },
       { unit: "map4" },
       { unit: "k7_0" },
@@ -1936,8 +1935,7 @@ const plan: GpuPlan = {
       { unit: "hess_w_w_once" },
     ],
     evaluate: [
-      { clear: "t7" },
-      { unit: "group15_map2" },
+      { unit: "group15_k4_0" },
       { unit: "k4_1" },
       { unit: "map4" },
       { unit: "group16_k7_0" },

@@ -44,13 +44,13 @@ export type Kernels = BatchKernels<Data>;
 
 /** The WGSL source of every kernel, by name. */
 export const wgsl: Readonly<Record<string, string>> = {
-  "group0_map4": `// map4: t16 = pow_-1 of t4
+  "group0_k6_0": `// k6_0: t6[N, 8]: 2 term(s)
+//   t6[i0, i1] += Σ_i2 X[i0, i2]·W1[i2, i1]
+// map4: t16 = pow_-1 of t4
 // map0: t17 = pow_2 of theta[4, 8]
 // map1: t18 = pow_2 of theta[8]
 // map2: t19 = pow_2 of theta[8, 3]
 // map3: t20 = pow_2 of theta[3]
-// k6_0: t6[N, 8]: 2 term(s)
-//   t6[i0, i1] += Σ_i2 X[i0, i2]·W1[i2, i1]
 
 struct Params {
   total: u32,
@@ -91,46 +91,8 @@ fn f_pow_m1(x: f32) -> f32 {
   return 1.0f / x;
 }
 
-/** map4: one thread per output of its loop nest. */
-fn unit0(prob: i32, flat: i32) {
-  let x: f32 = f32(P.dim_N);
-  temp[P.off_t9 + prob * P.st_t9] = f_pow_m1(x);
-}
-
-/** map0: one thread per output of its loop nest. */
-fn unit1(prob: i32, flat: i32) {
-  let i1: i32 = flat % 8;
-  let q_i1: i32 = flat / 8;
-  let i0: i32 = q_i1 % 4;
-  let x: f32 = theta[prob * P.st_theta + i0 * 8 + i1];
-  temp[P.off_t10 + prob * P.st_t10 + i0 * 8 + i1] = f_pow_2(x);
-}
-
-/** map1: one thread per output of its loop nest. */
-fn unit2(prob: i32, flat: i32) {
-  let i0: i32 = flat % 8;
-  let x: f32 = theta[prob * P.st_theta + 32 + i0];
-  temp[P.off_t11 + prob * P.st_t11 + i0] = f_pow_2(x);
-}
-
-/** map2: one thread per output of its loop nest. */
-fn unit3(prob: i32, flat: i32) {
-  let i1: i32 = flat % 3;
-  let q_i1: i32 = flat / 3;
-  let i0: i32 = q_i1 % 8;
-  let x: f32 = theta[prob * P.st_theta + 40 + i0 * 3 + i1];
-  temp[P.off_t12 + prob * P.st_t12 + i0 * 3 + i1] = f_pow_2(x);
-}
-
-/** map3: one thread per output of its loop nest. */
-fn unit4(prob: i32, flat: i32) {
-  let i0: i32 = flat % 3;
-  let x: f32 = theta[prob * P.st_theta + 64 + i0];
-  temp[P.off_t13 + prob * P.st_t13 + i0] = f_pow_2(x);
-}
-
 /** k6_0: one thread per output of its loop nest. */
-fn unit5(prob: i32, flat: i32) {
+fn unit0(prob: i32, flat: i32) {
   let i1: i32 = flat % 8;
   let q_i1: i32 = flat / 8;
   let i0: i32 = q_i1 % P.dim_N;
@@ -152,28 +114,66 @@ fn unit5(prob: i32, flat: i32) {
   temp[P.off_t0 + prob * P.st_t0 + i0 * 8 + i1] = acc583;
 }
 
+/** map4: one thread per output of its loop nest. */
+fn unit1(prob: i32, flat: i32) {
+  let x: f32 = f32(P.dim_N);
+  temp[P.off_t9 + prob * P.st_t9] = f_pow_m1(x);
+}
+
+/** map0: one thread per output of its loop nest. */
+fn unit2(prob: i32, flat: i32) {
+  let i1: i32 = flat % 8;
+  let q_i1: i32 = flat / 8;
+  let i0: i32 = q_i1 % 4;
+  let x: f32 = theta[prob * P.st_theta + i0 * 8 + i1];
+  temp[P.off_t10 + prob * P.st_t10 + i0 * 8 + i1] = f_pow_2(x);
+}
+
+/** map1: one thread per output of its loop nest. */
+fn unit3(prob: i32, flat: i32) {
+  let i0: i32 = flat % 8;
+  let x: f32 = theta[prob * P.st_theta + 32 + i0];
+  temp[P.off_t11 + prob * P.st_t11 + i0] = f_pow_2(x);
+}
+
+/** map2: one thread per output of its loop nest. */
+fn unit4(prob: i32, flat: i32) {
+  let i1: i32 = flat % 3;
+  let q_i1: i32 = flat / 3;
+  let i0: i32 = q_i1 % 8;
+  let x: f32 = theta[prob * P.st_theta + 40 + i0 * 3 + i1];
+  temp[P.off_t12 + prob * P.st_t12 + i0 * 3 + i1] = f_pow_2(x);
+}
+
+/** map3: one thread per output of its loop nest. */
+fn unit5(prob: i32, flat: i32) {
+  let i0: i32 = flat % 3;
+  let x: f32 = theta[prob * P.st_theta + 64 + i0];
+  temp[P.off_t13 + prob * P.st_t13 + i0] = f_pow_2(x);
+}
+
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
   var flat = i32(tid);
-  if (flat < P.part0) { unit0(P.first + flat / (1), flat % (1)); return; }
+  if (flat < P.part0) { unit0(P.first + flat / (P.dim_N * 8), flat % (P.dim_N * 8)); return; }
   flat -= P.part0;
-  if (flat < P.part1) { unit1(P.first + flat / (4 * 8), flat % (4 * 8)); return; }
+  if (flat < P.part1) { unit1(P.first + flat / (1), flat % (1)); return; }
   flat -= P.part1;
-  if (flat < P.part2) { unit2(P.first + flat / (8), flat % (8)); return; }
+  if (flat < P.part2) { unit2(P.first + flat / (4 * 8), flat % (4 * 8)); return; }
   flat -= P.part2;
-  if (flat < P.part3) { unit3(P.first + flat / (8 * 3), flat % (8 * 3)); return; }
+  if (flat < P.part3) { unit3(P.first + flat / (8), flat % (8)); return; }
   flat -= P.part3;
-  if (flat < P.part4) { unit4(P.first + flat / (3), flat % (3)); return; }
+  if (flat < P.part4) { unit4(P.first + flat / (8 * 3), flat % (8 * 3)); return; }
   flat -= P.part4;
-  unit5(P.first + flat / (P.dim_N * 8), flat % (P.dim_N * 8));
+  unit5(P.first + flat / (3), flat % (3));
 }
 `,
-  "group1_k21_0": `// k21_0: t21: 4 term(s)
-//   t21 += Σ_i0,i1 t17[i0, i1]
-// k6_1: t6[N, 8]: 2 term(s)
+  "group1_k6_1": `// k6_1: t6[N, 8]: 2 term(s)
 //   t6[i0, i1] += b1[i1]
+// k21_0: t21: 4 term(s)
+//   t21 += Σ_i0,i1 t17[i0, i1]
 
 struct Params {
   total: u32,
@@ -193,8 +193,17 @@ struct Params {
 @group(0) @binding(1) var<storage, read> theta: array<f32>;
 @group(0) @binding(3) var<storage, read_write> temp: array<f32>;
 
-/** k21_0: one thread per output of its loop nest. */
+/** k6_1: one thread per output of its loop nest. */
 fn unit0(prob: i32, flat: i32) {
+  let i1: i32 = flat % 8;
+  let q_i1: i32 = flat / 8;
+  let i0: i32 = q_i1 % P.dim_N;
+  let p584: f32 = theta[prob * P.st_theta + 32 + i1];
+  temp[P.off_t0 + prob * P.st_t0 + i0 * 8 + i1] += p584;
+}
+
+/** k21_0: one thread per output of its loop nest. */
+fn unit1(prob: i32, flat: i32) {
   var acc586: f32 = 0.0f;
   for (var i0: i32 = 0; i0 < 4; i0++) {
     for (var i1: i32 = 0; i1 < 8; i1++) {
@@ -204,28 +213,19 @@ fn unit0(prob: i32, flat: i32) {
   temp[P.off_t14 + prob * P.st_t14] = acc586;
 }
 
-/** k6_1: one thread per output of its loop nest. */
-fn unit1(prob: i32, flat: i32) {
-  let i1: i32 = flat % 8;
-  let q_i1: i32 = flat / 8;
-  let i0: i32 = q_i1 % P.dim_N;
-  let p584: f32 = theta[prob * P.st_theta + 32 + i1];
-  temp[P.off_t0 + prob * P.st_t0 + i0 * 8 + i1] += p584;
-}
-
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
   var flat = i32(tid);
-  if (flat < P.part0) { unit0(P.first + flat / (1), flat % (1)); return; }
+  if (flat < P.part0) { unit0(P.first + flat / (P.dim_N * 8), flat % (P.dim_N * 8)); return; }
   flat -= P.part0;
-  unit1(P.first + flat / (P.dim_N * 8), flat % (P.dim_N * 8));
+  unit1(P.first + flat / (1), flat % (1));
 }
 `,
-  "group2_k21_1": `// k21_1: t21: 4 term(s)
+  "group2_map6": `// map6: t7 = tanh, t23 = tanh_d1, t26 = tanh_d2 of t6[N, 8]
+// k21_1: t21: 4 term(s)
 //   t21 += Σ_i0 t18[i0]
-// map6: t7 = tanh, t23 = tanh_d1, t26 = tanh_d2 of t6[N, 8]
 
 struct Params {
   total: u32,
@@ -270,8 +270,19 @@ fn f_tanh_d2(x: f32) -> f32 {
   return -2.0f * f_tanh(x) * f_tanh_d1(x);
 }
 
-/** k21_1: one thread per output of its loop nest. */
+/** map6: one thread per output of its loop nest. */
 fn unit0(prob: i32, flat: i32) {
+  let i1: i32 = flat % 8;
+  let q_i1: i32 = flat / 8;
+  let i0: i32 = q_i1 % P.dim_N;
+  let x: f32 = temp[P.off_t0 + prob * P.st_t0 + i0 * 8 + i1];
+  temp[P.off_t1 + prob * P.st_t1 + i0 * 8 + i1] = f_tanh(x);
+  temp[P.off_t16 + prob * P.st_t16 + i0 * 8 + i1] = f_tanh_d1(x);
+  temp[P.off_t18 + prob * P.st_t18 + i0 * 8 + i1] = f_tanh_d2(x);
+}
+
+/** k21_1: one thread per output of its loop nest. */
+fn unit1(prob: i32, flat: i32) {
   var acc587: f32 = 0.0f;
   {
     var i0: i32 = 0;
@@ -288,31 +299,20 @@ fn unit0(prob: i32, flat: i32) {
   temp[P.off_t14 + prob * P.st_t14] += acc587;
 }
 
-/** map6: one thread per output of its loop nest. */
-fn unit1(prob: i32, flat: i32) {
-  let i1: i32 = flat % 8;
-  let q_i1: i32 = flat / 8;
-  let i0: i32 = q_i1 % P.dim_N;
-  let x: f32 = temp[P.off_t0 + prob * P.st_t0 + i0 * 8 + i1];
-  temp[P.off_t1 + prob * P.st_t1 + i0 * 8 + i1] = f_tanh(x);
-  temp[P.off_t16 + prob * P.st_t16 + i0 * 8 + i1] = f_tanh_d1(x);
-  temp[P.off_t18 + prob * P.st_t18 + i0 * 8 + i1] = f_tanh_d2(x);
-}
-
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
   var flat = i32(tid);
-  if (flat < P.part0) { unit0(P.first + flat / (1), flat % (1)); return; }
+  if (flat < P.part0) { unit0(P.first + flat / (P.dim_N * 8), flat % (P.dim_N * 8)); return; }
   flat -= P.part0;
-  unit1(P.first + flat / (P.dim_N * 8), flat % (P.dim_N * 8));
+  unit1(P.first + flat / (1), flat % (1));
 }
 `,
-  "group3_k21_2": `// k21_2: t21: 4 term(s)
-//   t21 += Σ_i0,i1 t19[i0, i1]
-// k8_0: t8[N, 3]: 2 term(s)
+  "group3_k8_0": `// k8_0: t8[N, 3]: 2 term(s)
 //   t8[i0, i1] += Σ_i2 t7[i0, i2]·W2[i2, i1]
+// k21_2: t21: 4 term(s)
+//   t21 += Σ_i0,i1 t19[i0, i1]
 
 struct Params {
   total: u32,
@@ -334,19 +334,8 @@ struct Params {
 @group(0) @binding(1) var<storage, read> theta: array<f32>;
 @group(0) @binding(3) var<storage, read_write> temp: array<f32>;
 
-/** k21_2: one thread per output of its loop nest. */
-fn unit0(prob: i32, flat: i32) {
-  var acc588: f32 = 0.0f;
-  for (var i0: i32 = 0; i0 < 8; i0++) {
-    for (var i1: i32 = 0; i1 < 3; i1++) {
-      acc588 += temp[P.off_t12 + prob * P.st_t12 + i0 * 3 + i1];
-    }
-  }
-  temp[P.off_t14 + prob * P.st_t14] += acc588;
-}
-
 /** k8_0: one thread per output of its loop nest. */
-fn unit1(prob: i32, flat: i32) {
+fn unit0(prob: i32, flat: i32) {
   let i1: i32 = flat % 3;
   let q_i1: i32 = flat / 3;
   let i0: i32 = q_i1 % P.dim_N;
@@ -368,20 +357,31 @@ fn unit1(prob: i32, flat: i32) {
   temp[P.off_t2 + prob * P.st_t2 + i0 * 3 + i1] = acc578;
 }
 
+/** k21_2: one thread per output of its loop nest. */
+fn unit1(prob: i32, flat: i32) {
+  var acc588: f32 = 0.0f;
+  for (var i0: i32 = 0; i0 < 8; i0++) {
+    for (var i1: i32 = 0; i1 < 3; i1++) {
+      acc588 += temp[P.off_t12 + prob * P.st_t12 + i0 * 3 + i1];
+    }
+  }
+  temp[P.off_t14 + prob * P.st_t14] += acc588;
+}
+
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
   var flat = i32(tid);
-  if (flat < P.part0) { unit0(P.first + flat / (1), flat % (1)); return; }
+  if (flat < P.part0) { unit0(P.first + flat / (P.dim_N * 3), flat % (P.dim_N * 3)); return; }
   flat -= P.part0;
-  unit1(P.first + flat / (P.dim_N * 3), flat % (P.dim_N * 3));
+  unit1(P.first + flat / (1), flat % (1));
 }
 `,
-  "group4_k21_3": `// k21_3: t21: 4 term(s)
-//   t21 += Σ_i0 t20[i0]
-// k8_1: t8[N, 3]: 2 term(s)
+  "group4_k8_1": `// k8_1: t8[N, 3]: 2 term(s)
 //   t8[i0, i1] += b2[i1]
+// k21_3: t21: 4 term(s)
+//   t21 += Σ_i0 t20[i0]
 
 struct Params {
   total: u32,
@@ -401,8 +401,17 @@ struct Params {
 @group(0) @binding(1) var<storage, read> theta: array<f32>;
 @group(0) @binding(3) var<storage, read_write> temp: array<f32>;
 
-/** k21_3: one thread per output of its loop nest. */
+/** k8_1: one thread per output of its loop nest. */
 fn unit0(prob: i32, flat: i32) {
+  let i1: i32 = flat % 3;
+  let q_i1: i32 = flat / 3;
+  let i0: i32 = q_i1 % P.dim_N;
+  let p579: f32 = theta[prob * P.st_theta + 64 + i1];
+  temp[P.off_t2 + prob * P.st_t2 + i0 * 3 + i1] += p579;
+}
+
+/** k21_3: one thread per output of its loop nest. */
+fn unit1(prob: i32, flat: i32) {
   var acc589: f32 = 0.0f;
   {
     var i0: i32 = 0;
@@ -419,23 +428,14 @@ fn unit0(prob: i32, flat: i32) {
   temp[P.off_t14 + prob * P.st_t14] += acc589;
 }
 
-/** k8_1: one thread per output of its loop nest. */
-fn unit1(prob: i32, flat: i32) {
-  let i1: i32 = flat % 3;
-  let q_i1: i32 = flat / 3;
-  let i0: i32 = q_i1 % P.dim_N;
-  let p579: f32 = theta[prob * P.st_theta + 64 + i1];
-  temp[P.off_t2 + prob * P.st_t2 + i0 * 3 + i1] += p579;
-}
-
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
   var flat = i32(tid);
-  if (flat < P.part0) { unit0(P.first + flat / (1), flat % (1)); return; }
+  if (flat < P.part0) { unit0(P.first + flat / (P.dim_N * 3), flat % (P.dim_N * 3)); return; }
   flat -= P.part0;
-  unit1(P.first + flat / (P.dim_N * 3), flat % (P.dim_N * 3));
+  unit1(P.first + flat / (1), flat % (1));
 }
 `,
   "k9": `// k9: t9[N] = max(t8)
@@ -676,7 +676,7 @@ fn unit0(prob: i32, flat: i32) {
       acc566 += part0_0;
     }
   }
-  temp[P.off_t8 + prob * P.st_t8] += acc566;
+  temp[P.off_t8 + prob * P.st_t8] = acc566;
 }
 
 @compute @workgroup_size(64)
@@ -3690,13 +3690,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   unit1(P.first + flat / (8), flat % (8));
 }
 `,
-  "group34_map4": `// map4: t16 = pow_-1 of t4
+  "group34_k6_0": `// k6_0: t6[N, 8]: 2 term(s)
+//   t6[i0, i1] += Σ_i2 X[i0, i2]·W1[i2, i1]
+// map4: t16 = pow_-1 of t4
 // map0: t17 = pow_2 of theta[4, 8]
 // map1: t18 = pow_2 of theta[8]
 // map2: t19 = pow_2 of theta[8, 3]
 // map3: t20 = pow_2 of theta[3]
-// k6_0: t6[N, 8]: 2 term(s)
-//   t6[i0, i1] += Σ_i2 X[i0, i2]·W1[i2, i1]
 // k41: t41[8, N]: 1 term(s)
 //   t41[i0, i1] += Σ_i2 Y[i1, i2]·W2[i0, i2]
 // k48: t48[4, N]: 1 term(s)
@@ -3754,46 +3754,8 @@ fn f_pow_m1(x: f32) -> f32 {
   return 1.0f / x;
 }
 
-/** map4: one thread per output of its loop nest. */
-fn unit0(prob: i32, flat: i32) {
-  let x: f32 = f32(P.dim_N);
-  temp[P.off_t9 + prob * P.st_t9] = f_pow_m1(x);
-}
-
-/** map0: one thread per output of its loop nest. */
-fn unit1(prob: i32, flat: i32) {
-  let i1: i32 = flat % 8;
-  let q_i1: i32 = flat / 8;
-  let i0: i32 = q_i1 % 4;
-  let x: f32 = theta[prob * P.st_theta + i0 * 8 + i1];
-  temp[P.off_t10 + prob * P.st_t10 + i0 * 8 + i1] = f_pow_2(x);
-}
-
-/** map1: one thread per output of its loop nest. */
-fn unit2(prob: i32, flat: i32) {
-  let i0: i32 = flat % 8;
-  let x: f32 = theta[prob * P.st_theta + 32 + i0];
-  temp[P.off_t11 + prob * P.st_t11 + i0] = f_pow_2(x);
-}
-
-/** map2: one thread per output of its loop nest. */
-fn unit3(prob: i32, flat: i32) {
-  let i1: i32 = flat % 3;
-  let q_i1: i32 = flat / 3;
-  let i0: i32 = q_i1 % 8;
-  let x: f32 = theta[prob * P.st_theta + 40 + i0 * 3 + i1];
-  temp[P.off_t12 + prob * P.st_t12 + i0 * 3 + i1] = f_pow_2(x);
-}
-
-/** map3: one thread per output of its loop nest. */
-fn unit4(prob: i32, flat: i32) {
-  let i0: i32 = flat % 3;
-  let x: f32 = theta[prob * P.st_theta + 64 + i0];
-  temp[P.off_t13 + prob * P.st_t13 + i0] = f_pow_2(x);
-}
-
 /** k6_0: one thread per output of its loop nest. */
-fn unit5(prob: i32, flat: i32) {
+fn unit0(prob: i32, flat: i32) {
   let i1: i32 = flat % 8;
   let q_i1: i32 = flat / 8;
   let i0: i32 = q_i1 % P.dim_N;
@@ -3813,6 +3775,44 @@ fn unit5(prob: i32, flat: i32) {
     }
   }
   temp[P.off_t0 + prob * P.st_t0 + i0 * 8 + i1] = acc583;
+}
+
+/** map4: one thread per output of its loop nest. */
+fn unit1(prob: i32, flat: i32) {
+  let x: f32 = f32(P.dim_N);
+  temp[P.off_t9 + prob * P.st_t9] = f_pow_m1(x);
+}
+
+/** map0: one thread per output of its loop nest. */
+fn unit2(prob: i32, flat: i32) {
+  let i1: i32 = flat % 8;
+  let q_i1: i32 = flat / 8;
+  let i0: i32 = q_i1 % 4;
+  let x: f32 = theta[prob * P.st_theta + i0 * 8 + i1];
+  temp[P.off_t10 + prob * P.st_t10 + i0 * 8 + i1] = f_pow_2(x);
+}
+
+/** map1: one thread per output of its loop nest. */
+fn unit3(prob: i32, flat: i32) {
+  let i0: i32 = flat % 8;
+  let x: f32 = theta[prob * P.st_theta + 32 + i0];
+  temp[P.off_t11 + prob * P.st_t11 + i0] = f_pow_2(x);
+}
+
+/** map2: one thread per output of its loop nest. */
+fn unit4(prob: i32, flat: i32) {
+  let i1: i32 = flat % 3;
+  let q_i1: i32 = flat / 3;
+  let i0: i32 = q_i1 % 8;
+  let x: f32 = theta[prob * P.st_theta + 40 + i0 * 3 + i1];
+  temp[P.off_t12 + prob * P.st_t12 + i0 * 3 + i1] = f_pow_2(x);
+}
+
+/** map3: one thread per output of its loop nest. */
+fn unit5(prob: i32, flat: i32) {
+  let i0: i32 = flat % 3;
+  let x: f32 = theta[prob * P.st_theta + 64 + i0];
+  temp[P.off_t13 + prob * P.st_t13 + i0] = f_pow_2(x);
 }
 
 /** k41: one thread per output of its loop nest. */
@@ -3861,17 +3861,17 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
   var flat = i32(tid);
-  if (flat < P.part0) { unit0(P.first + flat / (1), flat % (1)); return; }
+  if (flat < P.part0) { unit0(P.first + flat / (P.dim_N * 8), flat % (P.dim_N * 8)); return; }
   flat -= P.part0;
-  if (flat < P.part1) { unit1(P.first + flat / (4 * 8), flat % (4 * 8)); return; }
+  if (flat < P.part1) { unit1(P.first + flat / (1), flat % (1)); return; }
   flat -= P.part1;
-  if (flat < P.part2) { unit2(P.first + flat / (8), flat % (8)); return; }
+  if (flat < P.part2) { unit2(P.first + flat / (4 * 8), flat % (4 * 8)); return; }
   flat -= P.part2;
-  if (flat < P.part3) { unit3(P.first + flat / (8 * 3), flat % (8 * 3)); return; }
+  if (flat < P.part3) { unit3(P.first + flat / (8), flat % (8)); return; }
   flat -= P.part3;
-  if (flat < P.part4) { unit4(P.first + flat / (3), flat % (3)); return; }
+  if (flat < P.part4) { unit4(P.first + flat / (8 * 3), flat % (8 * 3)); return; }
   flat -= P.part4;
-  if (flat < P.part5) { unit5(P.first + flat / (P.dim_N * 8), flat % (P.dim_N * 8)); return; }
+  if (flat < P.part5) { unit5(P.first + flat / (3), flat % (3)); return; }
   flat -= P.part5;
   if (flat < P.part6) { unit6(P.first + flat / (8 * P.dim_N), flat % (8 * P.dim_N)); return; }
   flat -= P.part6;
@@ -3880,10 +3880,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   unit8(P.first + flat / (3 * P.dim_N), flat % (3 * P.dim_N));
 }
 `,
-  "group35_k21_2": `// k21_2: t21: 4 term(s)
-//   t21 += Σ_i0,i1 t19[i0, i1]
-// k8_0: t8[N, 3]: 2 term(s)
+  "group35_k8_0": `// k8_0: t8[N, 3]: 2 term(s)
 //   t8[i0, i1] += Σ_i2 t7[i0, i2]·W2[i2, i1]
+// k21_2: t21: 4 term(s)
+//   t21 += Σ_i0,i1 t19[i0, i1]
 // k46: t46[4, 8, N]: 1 term(s)
 //   t46[i0, i1, i2] += t23[i2, i1]·X[i2, i0]
 // k49: t49[4, 8, N]: 1 term(s)
@@ -3934,19 +3934,8 @@ struct Params {
 @group(0) @binding(2) var<storage, read> data: array<f32>;
 @group(0) @binding(3) var<storage, read_write> temp: array<f32>;
 
-/** k21_2: one thread per output of its loop nest. */
-fn unit0(prob: i32, flat: i32) {
-  var acc588: f32 = 0.0f;
-  for (var i0: i32 = 0; i0 < 8; i0++) {
-    for (var i1: i32 = 0; i1 < 3; i1++) {
-      acc588 += temp[P.off_t12 + prob * P.st_t12 + i0 * 3 + i1];
-    }
-  }
-  temp[P.off_t14 + prob * P.st_t14] += acc588;
-}
-
 /** k8_0: one thread per output of its loop nest. */
-fn unit1(prob: i32, flat: i32) {
+fn unit0(prob: i32, flat: i32) {
   let i1: i32 = flat % 3;
   let q_i1: i32 = flat / 3;
   let i0: i32 = q_i1 % P.dim_N;
@@ -3966,6 +3955,17 @@ fn unit1(prob: i32, flat: i32) {
     }
   }
   temp[P.off_t2 + prob * P.st_t2 + i0 * 3 + i1] = acc578;
+}
+
+/** k21_2: one thread per output of its loop nest. */
+fn unit1(prob: i32, flat: i32) {
+  var acc588: f32 = 0.0f;
+  for (var i0: i32 = 0; i0 < 8; i0++) {
+    for (var i1: i32 = 0; i1 < 3; i1++) {
+      acc588 += temp[P.off_t12 + prob * P.st_t12 + i0 * 3 + i1];
+    }
+  }
+  temp[P.off_t14 + prob * P.st_t14] += acc588;
 }
 
 /** k46: one thread per output of its loop nest. */
@@ -4013,9 +4013,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
   var flat = i32(tid);
-  if (flat < P.part0) { unit0(P.first + flat / (1), flat % (1)); return; }
+  if (flat < P.part0) { unit0(P.first + flat / (P.dim_N * 3), flat % (P.dim_N * 3)); return; }
   flat -= P.part0;
-  if (flat < P.part1) { unit1(P.first + flat / (P.dim_N * 3), flat % (P.dim_N * 3)); return; }
+  if (flat < P.part1) { unit1(P.first + flat / (1), flat % (1)); return; }
   flat -= P.part1;
   if (flat < P.part2) { unit2(P.first + flat / (4 * 8 * P.dim_N), flat % (4 * 8 * P.dim_N)); return; }
   flat -= P.part2;
@@ -4136,7 +4136,7 @@ fn unit0(prob: i32, flat: i32) {
       acc566 += part0_0;
     }
   }
-  temp[P.off_t8 + prob * P.st_t8] += acc566;
+  temp[P.off_t8 + prob * P.st_t8] = acc566;
 }
 
 /** grad_W1_0: one thread per output of its loop nest. */
@@ -9430,11 +9430,11 @@ const plan: GpuPlan = {
     { name: "t81", shape: [8, "N"] },
   ],
   units: [
-    { name: "group0_map4", parts: [[], [4, 8], [8], [8, 3], [3], ["N", 8]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "part1", "part2", "part3", "part4", "dim_N", "off_d0", "st_d0", "off_t0", "st_t0", "off_t9", "st_t9", "off_t10", "st_t10", "off_t11", "st_t11", "off_t12", "st_t12", "off_t13", "st_t13"] },
-    { name: "group1_k21_0", parts: [[], ["N", 8]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "dim_N", "off_t0", "st_t0", "off_t10", "st_t10", "off_t14", "st_t14"] },
-    { name: "group2_k21_1", parts: [[], ["N", 8]], hessian: false, fields: ["total", "grid_x", "first", "part0", "dim_N", "off_t0", "st_t0", "off_t1", "st_t1", "off_t11", "st_t11", "off_t14", "st_t14", "off_t16", "st_t16", "off_t18", "st_t18"] },
-    { name: "group3_k21_2", parts: [[], ["N", 3]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "dim_N", "off_t1", "st_t1", "off_t2", "st_t2", "off_t12", "st_t12", "off_t14", "st_t14"] },
-    { name: "group4_k21_3", parts: [[], ["N", 3]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "dim_N", "off_t2", "st_t2", "off_t13", "st_t13", "off_t14", "st_t14"] },
+    { name: "group0_k6_0", parts: [["N", 8], [], [4, 8], [8], [8, 3], [3]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "part1", "part2", "part3", "part4", "dim_N", "off_d0", "st_d0", "off_t0", "st_t0", "off_t9", "st_t9", "off_t10", "st_t10", "off_t11", "st_t11", "off_t12", "st_t12", "off_t13", "st_t13"] },
+    { name: "group1_k6_1", parts: [["N", 8], []], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "dim_N", "off_t0", "st_t0", "off_t10", "st_t10", "off_t14", "st_t14"] },
+    { name: "group2_map6", parts: [["N", 8], []], hessian: false, fields: ["total", "grid_x", "first", "part0", "dim_N", "off_t0", "st_t0", "off_t1", "st_t1", "off_t11", "st_t11", "off_t14", "st_t14", "off_t16", "st_t16", "off_t18", "st_t18"] },
+    { name: "group3_k8_0", parts: [["N", 3], []], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "dim_N", "off_t1", "st_t1", "off_t2", "st_t2", "off_t12", "st_t12", "off_t14", "st_t14"] },
+    { name: "group4_k8_1", parts: [["N", 3], []], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "dim_N", "off_t2", "st_t2", "off_t13", "st_t13", "off_t14", "st_t14"] },
     { name: "k9", parts: [["N"]], hessian: false, fields: ["total", "threads", "grid_x", "first", "dim_N", "off_t2", "st_t2", "off_t3", "st_t3"] },
     { name: "k10", parts: [["N", 3]], hessian: false, fields: ["total", "threads", "grid_x", "first", "dim_N", "off_t2", "st_t2", "off_t3", "st_t3", "off_t4", "st_t4"] },
     { name: "map10", parts: [["N", 3]], hessian: false, fields: ["total", "threads", "grid_x", "first", "dim_N", "off_t4", "st_t4", "off_t5", "st_t5"] },
@@ -9464,8 +9464,8 @@ const plan: GpuPlan = {
     { name: "group31_hess_W1_W1_2", parts: [[4, 8, 4], [4, 8], [4, 8, 3], [8], [8, 3], [8, 3], [3]], hessian: true, fields: ["total", "grid_x", "first", "win_start", "win_len", "win_span", "st_theta", "part0", "part1", "part2", "part3", "part4", "part5", "dim_N", "off_t5", "st_t5", "off_t9", "st_t9", "off_t15", "st_t15", "off_t18", "st_t18", "off_t24", "st_t24", "off_t26", "st_t26", "off_t27", "st_t27", "off_t32", "st_t32", "off_t35", "st_t35"] },
     { name: "group32_hess_W1_W1_3", parts: [[4, 8, 4], [4, 8], [4, 8, 3], [8], [8, 3]], hessian: true, fields: ["total", "grid_x", "first", "win_start", "win_len", "win_span", "st_theta", "part0", "part1", "part2", "part3", "dim_N", "off_d1", "st_d1", "off_t9", "st_t9", "off_t18", "st_t18", "off_t25", "st_t25", "off_t27", "st_t27", "off_t28", "st_t28", "off_t30", "st_t30", "off_t33", "st_t33"] },
     { name: "group33_hess_W1_W1_once", parts: [[4, 8], [8]], hessian: true, fields: ["total", "grid_x", "first", "win_start", "win_len", "win_span", "part0"] },
-    { name: "group34_map4", parts: [[], [4, 8], [8], [8, 3], [3], ["N", 8], [8, "N"], [4, "N"], [3, "N"]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "part1", "part2", "part3", "part4", "part5", "part6", "part7", "dim_N", "off_d0", "st_d0", "off_d1", "st_d1", "off_t0", "st_t0", "off_t9", "st_t9", "off_t10", "st_t10", "off_t11", "st_t11", "off_t12", "st_t12", "off_t13", "st_t13", "off_t20", "st_t20", "off_t27", "st_t27", "off_t33", "st_t33"] },
-    { name: "group35_k21_2", parts: [[], ["N", 3], [4, 8, "N"], [4, 8, "N"], [8, "N"], [8, "N"]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "part1", "part2", "part3", "part4", "dim_N", "off_d0", "st_d0", "off_t1", "st_t1", "off_t2", "st_t2", "off_t12", "st_t12", "off_t14", "st_t14", "off_t16", "st_t16", "off_t18", "st_t18", "off_t20", "st_t20", "off_t25", "st_t25", "off_t28", "st_t28", "off_t30", "st_t30", "off_t38", "st_t38"] },
+    { name: "group34_k6_0", parts: [["N", 8], [], [4, 8], [8], [8, 3], [3], [8, "N"], [4, "N"], [3, "N"]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "part1", "part2", "part3", "part4", "part5", "part6", "part7", "dim_N", "off_d0", "st_d0", "off_d1", "st_d1", "off_t0", "st_t0", "off_t9", "st_t9", "off_t10", "st_t10", "off_t11", "st_t11", "off_t12", "st_t12", "off_t13", "st_t13", "off_t20", "st_t20", "off_t27", "st_t27", "off_t33", "st_t33"] },
+    { name: "group35_k8_0", parts: [["N", 3], [], [4, 8, "N"], [4, 8, "N"], [8, "N"], [8, "N"]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "part1", "part2", "part3", "part4", "dim_N", "off_d0", "st_d0", "off_t1", "st_t1", "off_t2", "st_t2", "off_t12", "st_t12", "off_t14", "st_t14", "off_t16", "st_t16", "off_t18", "st_t18", "off_t20", "st_t20", "off_t25", "st_t25", "off_t28", "st_t28", "off_t30", "st_t30", "off_t38", "st_t38"] },
     { name: "group36_k15_0", parts: [[], [4, 8], [8], [8, 3], [3], [4, 8, "N"], [4, 8, "N"], [4, 8, "N"], [8, "N"], [8, "N"], [8, 3, "N"], [8, 3, "N"], [3, "N"], [3, "N"]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "part1", "part2", "part3", "part4", "part5", "part6", "part7", "part8", "part9", "part10", "part11", "part12", "dim_N", "off_d0", "st_d0", "off_t1", "st_t1", "off_t5", "st_t5", "off_t7", "st_t7", "off_t8", "st_t8", "off_t9", "st_t9", "off_t15", "st_t15", "off_t16", "st_t16", "off_t17", "st_t17", "off_t18", "st_t18", "off_t19", "st_t19", "off_t21", "st_t21", "off_t24", "st_t24", "off_t26", "st_t26", "off_t34", "st_t34", "off_t35", "st_t35", "off_t36", "st_t36", "off_t37", "st_t37", "off_t39", "st_t39", "off_t40", "st_t40"] },
     { name: "group37_k15_1", parts: [[], [4, 8], [8], [8, 3], [3]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "part1", "part2", "part3", "dim_N", "off_d0", "st_d0", "off_d1", "st_d1", "off_t1", "st_t1", "off_t3", "st_t3", "off_t8", "st_t8", "off_t9", "st_t9", "off_t16", "st_t16", "off_t20", "st_t20"] },
     { name: "group38_k15_2", parts: [[], [4, 8], [8], [8, 3], [3]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "part1", "part2", "part3", "dim_N", "off_d1", "st_d1", "off_t2", "st_t2", "off_t8", "st_t8"] },
@@ -9504,12 +9504,11 @@ const plan: GpuPlan = {
   ],
   entries: {
     value: [
-      { clear: "t15" },
-      { unit: "group0_map4" },
-      { unit: "group1_k21_0" },
-      { unit: "group2_k21_1" },
-      { unit: "group3_k21_2" },
-      { unit: "group4_k21_3" },
+      { unit: "group0_k6_0" },
+      { unit: "group1_k6_1" },
+      { unit: "group2_map6" },
+      { unit: "group3_k8_0" },
+      { unit: "group4_k8_1" },
       { unit: "k9" },
       { unit: "k10" },
       { unit: "map10" },
@@ -9555,12 +9554,11 @@ const plan: GpuPlan = {
       { unit: "group33_hess_W1_W1_once" },
     ],
     evaluate: [
-      { clear: "t15" },
-      { unit: "group34_map4" },
-      { unit: "group1_k21_0" },
-      { unit: "group2_k21_1" },
-      { unit: "group35_k21_2" },
-      { unit: "group4_k21_3" },
+      { unit: "group34_k6_0" },
+      { unit: "group1_k6_1" },
+      { unit: "group2_map6" },
+      { unit: "group35_k8_0" },
+      { unit: "group4_k8_1" },
       { unit: "k9" },
       { unit: "k10" },
       { unit: "map10" },

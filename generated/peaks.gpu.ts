@@ -332,7 +332,7 @@ fn unit0(prob: i32, flat: i32) {
       acc212 += temp[P.off_t5 + prob * P.st_t5 + i0 + i1];
     }
   }
-  temp[P.off_t6 + prob * P.st_t6] += acc212;
+  temp[P.off_t6 + prob * P.st_t6] = acc212;
 }
 
 @compute @workgroup_size(64)
@@ -465,11 +465,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   unit2(P.first + flat / (3), flat % (3));
 }
 `,
-  "group10_k25": `// k25: t25[3, 3]: 1 term(s)
-//   t25[i0, i1] += Σ_i2 a[i0, i2]·a[i1, i2]
-// k4: t4[N, 3]: 2 term(s)
+  "group10_k4": `// k4: t4[N, 3]: 2 term(s)
 //   t4[i0, i1] += t[i0, 0]
 //   t4[i0, i1] += -1·m[0, i1]
+// k25: t25[3, 3]: 1 term(s)
+//   t25[i0, i1] += Σ_i2 a[i0, i2]·a[i1, i2]
 
 struct Params {
   total: u32,
@@ -490,8 +490,18 @@ struct Params {
 @group(0) @binding(2) var<storage, read> data: array<f32>;
 @group(0) @binding(3) var<storage, read_write> temp: array<f32>;
 
-/** k25: one thread per output of its loop nest. */
+/** k4: one thread per output of its loop nest. */
 fn unit0(prob: i32, flat: i32) {
+  let i1: i32 = flat % 3;
+  let q_i1: i32 = flat / 3;
+  let i0: i32 = q_i1 % P.dim_N;
+  let p220: f32 = data[P.off_d0 + prob * P.st_d0 + 0 + i0];
+  let p222: f32 = -theta[prob * P.st_theta + 3 + i1];
+  temp[P.off_t0 + prob * P.st_t0 + i0 * 3 + i1] = p220 + p222;
+}
+
+/** k25: one thread per output of its loop nest. */
+fn unit1(prob: i32, flat: i32) {
   let i1: i32 = flat % 3;
   let q_i1: i32 = flat / 3;
   let i0: i32 = q_i1 % 3;
@@ -513,24 +523,14 @@ fn unit0(prob: i32, flat: i32) {
   temp[P.off_t12 + prob * P.st_t12 + i0 * 3 + i1] = acc241;
 }
 
-/** k4: one thread per output of its loop nest. */
-fn unit1(prob: i32, flat: i32) {
-  let i1: i32 = flat % 3;
-  let q_i1: i32 = flat / 3;
-  let i0: i32 = q_i1 % P.dim_N;
-  let p220: f32 = data[P.off_d0 + prob * P.st_d0 + 0 + i0];
-  let p222: f32 = -theta[prob * P.st_theta + 3 + i1];
-  temp[P.off_t0 + prob * P.st_t0 + i0 * 3 + i1] = p220 + p222;
-}
-
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
   var flat = i32(tid);
-  if (flat < P.part0) { unit0(P.first + flat / (3 * 3), flat % (3 * 3)); return; }
+  if (flat < P.part0) { unit0(P.first + flat / (P.dim_N * 3), flat % (P.dim_N * 3)); return; }
   flat -= P.part0;
-  unit1(P.first + flat / (P.dim_N * 3), flat % (P.dim_N * 3));
+  unit1(P.first + flat / (3 * 3), flat % (3 * 3));
 }
 `,
   "group11_k20": `// k20: t20[3, 3]: 1 term(s)
@@ -600,7 +600,7 @@ fn unit0(prob: i32, flat: i32) {
       acc226 += part0_0;
     }
   }
-  temp[P.off_t7 + prob * P.st_t7 + i0 * 3 + i1] += acc226;
+  temp[P.off_t7 + prob * P.st_t7 + i0 * 3 + i1] = acc226;
 }
 
 /** k9_0: one thread per output of its loop nest. */
@@ -647,7 +647,7 @@ fn unit2(prob: i32, flat: i32) {
       acc232 += part2_0;
     }
   }
-  temp[P.off_t8 + prob * P.st_t8 + i0 * 3 + i1] += acc232;
+  temp[P.off_t8 + prob * P.st_t8 + i0 * 3 + i1] = acc232;
 }
 
 /** k23: one thread per output of its loop nest. */
@@ -671,7 +671,7 @@ fn unit3(prob: i32, flat: i32) {
       acc238 += part3_0;
     }
   }
-  temp[P.off_t10 + prob * P.st_t10 + i0 * 3 + i1] += acc238;
+  temp[P.off_t10 + prob * P.st_t10 + i0 * 3 + i1] = acc238;
 }
 
 /** k26: one thread per output of its loop nest. */
@@ -710,14 +710,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   unit5(P.first + flat / (3 * P.dim_N), flat % (3 * P.dim_N));
 }
 `,
-  "group12_hess_m_m_0": `// hess_m_m_0: Hessian block (m, m): 3 term(s)
+  "group12_hess_a_a": `// hess_a_a: Hessian block (a, a): 1 term(s)
+//   hessian[i0, i1, i2, i1] += t20[i0, i2]
+// hess_m_m_0: Hessian block (m, m): 3 term(s)
 //   hessian[0, i0, 0, i1] += Σ_i2 4·c[0, i0]·c[0, i1]·t25[i0, i1]·t26[i0, i2]·t26[i1, i2]
 // hess_m_c_0: Hessian block (m, c): 3 term(s)
 //   hessian[0, i0, 0, i1] += Σ_i2 -2·c[0, i0]·t25[i0, i1]·t26[i0, i2]·t27[i1, i2]
 // hess_c_c_0: Hessian block (c, c): 2 term(s)
 //   hessian[0, i0, 0, i1] += Σ_i2 t25[i0, i1]·t27[i0, i2]·t27[i1, i2]
-// hess_a_a: Hessian block (a, a): 1 term(s)
-//   hessian[i0, i1, i2, i1] += t20[i0, i2]
 
 struct Params {
   total: u32,
@@ -760,8 +760,26 @@ fn hess_add(i: i32, v: f32) {
   else { hess2[j - 2 * P.win_len] += v; }
 }
 
-/** hess_m_m_0: one thread per output of its loop nest. */
+/** hess_a_a: one thread per output of its loop nest. */
 fn unit0(prob: i32, flat: i32) {
+  let i2: i32 = flat % 3;
+  let q_i2: i32 = flat / 3;
+  let i1: i32 = q_i2 % 1;
+  let q_i1: i32 = q_i2 / 1;
+  let i0: i32 = q_i1 % 3;
+  if (i2 < max(0, i0)) { return; }
+  let p14: f32 = temp[P.off_t7 + prob * P.st_t7 + i0 * 3 + i2];
+  {
+    let sv0: f32 = p14;
+    let si0: i32 = i0 * 9 + i1 * 10 + i2;
+    let sm0: i32 = i0 + i1 * 10 + i2 * 9;
+    hess_add(prob * 81 + si0, sv0);
+    if (sm0 != si0) { hess_add(prob * 81 + sm0, sv0); }
+  }
+}
+
+/** hess_m_m_0: one thread per output of its loop nest. */
+fn unit1(prob: i32, flat: i32) {
   let i1: i32 = flat % 3;
   let q_i1: i32 = flat / 3;
   let i0: i32 = q_i1 % 3;
@@ -773,27 +791,27 @@ fn unit0(prob: i32, flat: i32) {
   var acc29: f32 = 0.0f;
   {
     var i2: i32 = 0;
-    let end0: i32 = P.dim_N;
-    while (i2 < end0) {
-      let stop0 = min(i2 + 64, end0);
-      var part0_0: f32 = 0.0f;
-      for (; i2 < stop0; i2++) {
-        part0_0 += temp[P.off_t13 + prob * P.st_t13 + b25 + i2] * temp[P.off_t13 + prob * P.st_t13 + b26 + i2];
+    let end1: i32 = P.dim_N;
+    while (i2 < end1) {
+      let stop1 = min(i2 + 64, end1);
+      var part1_0: f32 = 0.0f;
+      for (; i2 < stop1; i2++) {
+        part1_0 += temp[P.off_t13 + prob * P.st_t13 + b25 + i2] * temp[P.off_t13 + prob * P.st_t13 + b26 + i2];
       }
-      acc29 += part0_0;
+      acc29 += part1_0;
     }
   }
   {
-    let sv1: f32 = p28 * acc29;
-    let si1: i32 = 30 + i0 * 9 + i1;
-    let sm1: i32 = 30 + i0 + i1 * 9;
-    hess_add(prob * 81 + si1, sv1);
-    if (sm1 != si1) { hess_add(prob * 81 + sm1, sv1); }
+    let sv2: f32 = p28 * acc29;
+    let si2: i32 = 30 + i0 * 9 + i1;
+    let sm2: i32 = 30 + i0 + i1 * 9;
+    hess_add(prob * 81 + si2, sv2);
+    if (sm2 != si2) { hess_add(prob * 81 + sm2, sv2); }
   }
 }
 
 /** hess_m_c_0: one thread per output of its loop nest. */
-fn unit1(prob: i32, flat: i32) {
+fn unit2(prob: i32, flat: i32) {
   let i1: i32 = flat % 3;
   let q_i1: i32 = flat / 3;
   let i0: i32 = q_i1 % 3;
@@ -804,27 +822,27 @@ fn unit1(prob: i32, flat: i32) {
   var acc44: f32 = 0.0f;
   {
     var i2: i32 = 0;
-    let end2: i32 = P.dim_N;
-    while (i2 < end2) {
-      let stop2 = min(i2 + 64, end2);
-      var part2_0: f32 = 0.0f;
-      for (; i2 < stop2; i2++) {
-        part2_0 += temp[P.off_t13 + prob * P.st_t13 + b40 + i2] * temp[P.off_t14 + prob * P.st_t14 + b41 + i2];
+    let end3: i32 = P.dim_N;
+    while (i2 < end3) {
+      let stop3 = min(i2 + 64, end3);
+      var part3_0: f32 = 0.0f;
+      for (; i2 < stop3; i2++) {
+        part3_0 += temp[P.off_t13 + prob * P.st_t13 + b40 + i2] * temp[P.off_t14 + prob * P.st_t14 + b41 + i2];
       }
-      acc44 += part2_0;
+      acc44 += part3_0;
     }
   }
   {
-    let sv3: f32 = p43 * acc44;
-    let si3: i32 = 33 + i0 * 9 + i1;
-    let sm3: i32 = 57 + i0 + i1 * 9;
-    hess_add(prob * 81 + si3, sv3);
-    if (sm3 != si3) { hess_add(prob * 81 + sm3, sv3); }
+    let sv4: f32 = p43 * acc44;
+    let si4: i32 = 33 + i0 * 9 + i1;
+    let sm4: i32 = 57 + i0 + i1 * 9;
+    hess_add(prob * 81 + si4, sv4);
+    if (sm4 != si4) { hess_add(prob * 81 + sm4, sv4); }
   }
 }
 
 /** hess_c_c_0: one thread per output of its loop nest. */
-fn unit2(prob: i32, flat: i32) {
+fn unit3(prob: i32, flat: i32) {
   let i1: i32 = flat % 3;
   let q_i1: i32 = flat / 3;
   let i0: i32 = q_i1 % 3;
@@ -835,38 +853,20 @@ fn unit2(prob: i32, flat: i32) {
   var acc58: f32 = 0.0f;
   {
     var i2: i32 = 0;
-    let end4: i32 = P.dim_N;
-    while (i2 < end4) {
-      let stop4 = min(i2 + 64, end4);
-      var part4_0: f32 = 0.0f;
-      for (; i2 < stop4; i2++) {
-        part4_0 += temp[P.off_t14 + prob * P.st_t14 + b55 + i2] * temp[P.off_t14 + prob * P.st_t14 + b56 + i2];
+    let end5: i32 = P.dim_N;
+    while (i2 < end5) {
+      let stop5 = min(i2 + 64, end5);
+      var part5_0: f32 = 0.0f;
+      for (; i2 < stop5; i2++) {
+        part5_0 += temp[P.off_t14 + prob * P.st_t14 + b55 + i2] * temp[P.off_t14 + prob * P.st_t14 + b56 + i2];
       }
-      acc58 += part4_0;
+      acc58 += part5_0;
     }
   }
   {
-    let sv5: f32 = p57 * acc58;
-    let si5: i32 = 60 + i0 * 9 + i1;
-    let sm5: i32 = 60 + i0 + i1 * 9;
-    hess_add(prob * 81 + si5, sv5);
-    if (sm5 != si5) { hess_add(prob * 81 + sm5, sv5); }
-  }
-}
-
-/** hess_a_a: one thread per output of its loop nest. */
-fn unit3(prob: i32, flat: i32) {
-  let i2: i32 = flat % 3;
-  let q_i2: i32 = flat / 3;
-  let i1: i32 = q_i2 % 1;
-  let q_i1: i32 = q_i2 / 1;
-  let i0: i32 = q_i1 % 3;
-  if (i2 < max(0, i0)) { return; }
-  let p14: f32 = temp[P.off_t7 + prob * P.st_t7 + i0 * 3 + i2];
-  {
-    let sv6: f32 = p14;
-    let si6: i32 = i0 * 9 + i1 * 10 + i2;
-    let sm6: i32 = i0 + i1 * 10 + i2 * 9;
+    let sv6: f32 = p57 * acc58;
+    let si6: i32 = 60 + i0 * 9 + i1;
+    let sm6: i32 = 60 + i0 + i1 * 9;
     hess_add(prob * 81 + si6, sv6);
     if (sm6 != si6) { hess_add(prob * 81 + sm6, sv6); }
   }
@@ -877,13 +877,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
   var flat = i32(tid);
-  if (flat < P.part0) { unit0(P.first + flat / (3 * 3), flat % (3 * 3)); return; }
+  if (flat < P.part0) { unit0(P.first + flat / (3 * 1 * 3), flat % (3 * 1 * 3)); return; }
   flat -= P.part0;
   if (flat < P.part1) { unit1(P.first + flat / (3 * 3), flat % (3 * 3)); return; }
   flat -= P.part1;
   if (flat < P.part2) { unit2(P.first + flat / (3 * 3), flat % (3 * 3)); return; }
   flat -= P.part2;
-  unit3(P.first + flat / (3 * 1 * 3), flat % (3 * 1 * 3));
+  unit3(P.first + flat / (3 * 3), flat % (3 * 3));
 }
 `,
   "group13_k22": `// k22: t22[3, 1, N]: 1 term(s)
@@ -1392,7 +1392,7 @@ fn unit1(prob: i32, flat: i32) {
       acc226 += part1_0;
     }
   }
-  temp[P.off_t7 + prob * P.st_t7 + i0 * 3 + i1] += acc226;
+  temp[P.off_t7 + prob * P.st_t7 + i0 * 3 + i1] = acc226;
 }
 
 /** k21: one thread per output of its loop nest. */
@@ -1416,7 +1416,7 @@ fn unit2(prob: i32, flat: i32) {
       acc232 += part2_0;
     }
   }
-  temp[P.off_t8 + prob * P.st_t8 + i0 * 3 + i1] += acc232;
+  temp[P.off_t8 + prob * P.st_t8 + i0 * 3 + i1] = acc232;
 }
 
 /** k23: one thread per output of its loop nest. */
@@ -1440,7 +1440,7 @@ fn unit3(prob: i32, flat: i32) {
       acc238 += part3_0;
     }
   }
-  temp[P.off_t10 + prob * P.st_t10 + i0 * 3 + i1] += acc238;
+  temp[P.off_t10 + prob * P.st_t10 + i0 * 3 + i1] = acc238;
 }
 
 /** k26: one thread per output of its loop nest. */
@@ -1629,13 +1629,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   unit5(P.first + flat / (3 * 1 * P.dim_N), flat % (3 * 1 * P.dim_N));
 }
 `,
-  "group19_k31": `// k31: t31[3, 3]: 1 term(s)
+  "group19_k4": `// k4: t4[N, 3]: 2 term(s)
+//   t4[i0, i1] += t[i0, 0]
+//   t4[i0, i1] += -1·m[0, i1]
+// k31: t31[3, 3]: 1 term(s)
 //   t31[i0, i1] += Σ_i2 a[i0, i2]·v[a][i1, i2]
 // k25: t25[3, 3]: 1 term(s)
 //   t25[i0, i1] += Σ_i2 a[i0, i2]·a[i1, i2]
-// k4: t4[N, 3]: 2 term(s)
-//   t4[i0, i1] += t[i0, 0]
-//   t4[i0, i1] += -1·m[0, i1]
 
 struct Params {
   total: u32,
@@ -1659,8 +1659,18 @@ struct Params {
 @group(0) @binding(2) var<storage, read> data: array<f32>;
 @group(0) @binding(3) var<storage, read_write> temp: array<f32>;
 
-/** k31: one thread per output of its loop nest. */
+/** k4: one thread per output of its loop nest. */
 fn unit0(prob: i32, flat: i32) {
+  let i1: i32 = flat % 3;
+  let q_i1: i32 = flat / 3;
+  let i0: i32 = q_i1 % P.dim_N;
+  let p220: f32 = data[P.off_d0 + prob * P.st_d0 + 0 + i0];
+  let p222: f32 = -theta[prob * P.st_theta + 3 + i1];
+  temp[P.off_t0 + prob * P.st_t0 + i0 * 3 + i1] = p220 + p222;
+}
+
+/** k31: one thread per output of its loop nest. */
+fn unit1(prob: i32, flat: i32) {
   let i1: i32 = flat % 3;
   let q_i1: i32 = flat / 3;
   let i0: i32 = q_i1 % 3;
@@ -1683,7 +1693,7 @@ fn unit0(prob: i32, flat: i32) {
 }
 
 /** k25: one thread per output of its loop nest. */
-fn unit1(prob: i32, flat: i32) {
+fn unit2(prob: i32, flat: i32) {
   let i1: i32 = flat % 3;
   let q_i1: i32 = flat / 3;
   let i0: i32 = q_i1 % 3;
@@ -1705,26 +1715,16 @@ fn unit1(prob: i32, flat: i32) {
   temp[P.off_t12 + prob * P.st_t12 + i0 * 3 + i1] = acc241;
 }
 
-/** k4: one thread per output of its loop nest. */
-fn unit2(prob: i32, flat: i32) {
-  let i1: i32 = flat % 3;
-  let q_i1: i32 = flat / 3;
-  let i0: i32 = q_i1 % P.dim_N;
-  let p220: f32 = data[P.off_d0 + prob * P.st_d0 + 0 + i0];
-  let p222: f32 = -theta[prob * P.st_theta + 3 + i1];
-  temp[P.off_t0 + prob * P.st_t0 + i0 * 3 + i1] = p220 + p222;
-}
-
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
   var flat = i32(tid);
-  if (flat < P.part0) { unit0(P.first + flat / (3 * 3), flat % (3 * 3)); return; }
+  if (flat < P.part0) { unit0(P.first + flat / (P.dim_N * 3), flat % (P.dim_N * 3)); return; }
   flat -= P.part0;
   if (flat < P.part1) { unit1(P.first + flat / (3 * 3), flat % (3 * 3)); return; }
   flat -= P.part1;
-  unit2(P.first + flat / (P.dim_N * 3), flat % (P.dim_N * 3));
+  unit2(P.first + flat / (3 * 3), flat % (3 * 3));
 }
 `,
   "group20_k28": `// k28: t28[1, N]: 1 term(s)
@@ -2567,11 +2567,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   unit0(P.first + i32(tid / P.threads), i32(tid % P.threads));
 }
 `,
-  "group29_k33": `// k33: t33[3]: 1 term(s)
-//   t33[i0] += Σ_i1 a[i0, i1]·a[i0, i1]
-// k4: t4[N, 3]: 2 term(s)
+  "group29_k4": `// k4: t4[N, 3]: 2 term(s)
 //   t4[i0, i1] += t[i0, 0]
 //   t4[i0, i1] += -1·m[0, i1]
+// k33: t33[3]: 1 term(s)
+//   t33[i0] += Σ_i1 a[i0, i1]·a[i0, i1]
 
 struct Params {
   total: u32,
@@ -2592,8 +2592,18 @@ struct Params {
 @group(0) @binding(2) var<storage, read> data: array<f32>;
 @group(0) @binding(3) var<storage, read_write> temp: array<f32>;
 
-/** k33: one thread per output of its loop nest. */
+/** k4: one thread per output of its loop nest. */
 fn unit0(prob: i32, flat: i32) {
+  let i1: i32 = flat % 3;
+  let q_i1: i32 = flat / 3;
+  let i0: i32 = q_i1 % P.dim_N;
+  let p220: f32 = data[P.off_d0 + prob * P.st_d0 + 0 + i0];
+  let p222: f32 = -theta[prob * P.st_theta + 3 + i1];
+  temp[P.off_t0 + prob * P.st_t0 + i0 * 3 + i1] = p220 + p222;
+}
+
+/** k33: one thread per output of its loop nest. */
+fn unit1(prob: i32, flat: i32) {
   let i0: i32 = flat % 3;
   let b266: i32 = i0;
   let b267: i32 = i0;
@@ -2613,24 +2623,14 @@ fn unit0(prob: i32, flat: i32) {
   temp[P.off_t20 + prob * P.st_t20 + i0] = acc268;
 }
 
-/** k4: one thread per output of its loop nest. */
-fn unit1(prob: i32, flat: i32) {
-  let i1: i32 = flat % 3;
-  let q_i1: i32 = flat / 3;
-  let i0: i32 = q_i1 % P.dim_N;
-  let p220: f32 = data[P.off_d0 + prob * P.st_d0 + 0 + i0];
-  let p222: f32 = -theta[prob * P.st_theta + 3 + i1];
-  temp[P.off_t0 + prob * P.st_t0 + i0 * 3 + i1] = p220 + p222;
-}
-
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
   var flat = i32(tid);
-  if (flat < P.part0) { unit0(P.first + flat / (3), flat % (3)); return; }
+  if (flat < P.part0) { unit0(P.first + flat / (P.dim_N * 3), flat % (P.dim_N * 3)); return; }
   flat -= P.part0;
-  unit1(P.first + flat / (P.dim_N * 3), flat % (P.dim_N * 3));
+  unit1(P.first + flat / (3), flat % (3));
 }
 `,
   "group30_k32": `// k32: t32[3]: 1 term(s)
@@ -2687,7 +2687,7 @@ fn unit0(prob: i32, flat: i32) {
       acc265 += part0_0;
     }
   }
-  temp[P.off_t19 + prob * P.st_t19 + i0] += acc265;
+  temp[P.off_t19 + prob * P.st_t19 + i0] = acc265;
 }
 
 /** k9_0: one thread per output of its loop nest. */
@@ -2775,10 +2775,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   unit3(P.first + flat / (3), flat % (3));
 }
 `,
-  "group31_k9_1": `// k9_1: t9[N, 1]: 2 term(s)
-//   t9[i0, i1] += -1·y[i0, i1]
-// hdiag_a: Hessian diagonal, block of a: 1 term(s)
+  "group31_hdiag_a": `// hdiag_a: Hessian diagonal, block of a: 1 term(s)
 //   hessianDiagonal[i0, i1] += t32[i0]
+// k9_1: t9[N, 1]: 2 term(s)
+//   t9[i0, i1] += -1·y[i0, i1]
 
 struct Params {
   total: u32,
@@ -2798,17 +2798,8 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> temp: array<f32>;
 @group(0) @binding(5) var<storage, read_write> gradient: array<f32>;
 
-/** k9_1: one thread per output of its loop nest. */
-fn unit0(prob: i32, flat: i32) {
-  let i1: i32 = flat % 1;
-  let q_i1: i32 = flat / 1;
-  let i0: i32 = q_i1 % P.dim_N;
-  let p216: f32 = -data[P.off_d1 + prob * P.st_d1 + 0 + i0 + i1];
-  temp[P.off_t4 + prob * P.st_t4 + i0 + i1] += p216;
-}
-
 /** hdiag_a: one thread per output of its loop nest. */
-fn unit1(prob: i32, flat: i32) {
+fn unit0(prob: i32, flat: i32) {
   let i1: i32 = flat % 1;
   let q_i1: i32 = flat / 1;
   let i0: i32 = q_i1 % 3;
@@ -2816,14 +2807,23 @@ fn unit1(prob: i32, flat: i32) {
   gradient[prob * 9 + i0 + i1] += p163;
 }
 
+/** k9_1: one thread per output of its loop nest. */
+fn unit1(prob: i32, flat: i32) {
+  let i1: i32 = flat % 1;
+  let q_i1: i32 = flat / 1;
+  let i0: i32 = q_i1 % P.dim_N;
+  let p216: f32 = -data[P.off_d1 + prob * P.st_d1 + 0 + i0 + i1];
+  temp[P.off_t4 + prob * P.st_t4 + i0 + i1] += p216;
+}
+
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
   var flat = i32(tid);
-  if (flat < P.part0) { unit0(P.first + flat / (P.dim_N * 1), flat % (P.dim_N * 1)); return; }
+  if (flat < P.part0) { unit0(P.first + flat / (3 * 1), flat % (3 * 1)); return; }
   flat -= P.part0;
-  unit1(P.first + flat / (3 * 1), flat % (3 * 1));
+  unit1(P.first + flat / (P.dim_N * 1), flat % (P.dim_N * 1));
 }
 `,
   "group32_hdiag_m_1": `// hdiag_m_1: Hessian diagonal, block of m: 3 term(s)
@@ -2997,7 +2997,7 @@ fn unit0(prob: i32, flat: i32) {
       acc226 += part0_0;
     }
   }
-  temp[P.off_t7 + prob * P.st_t7 + i0 * 3 + i1] += acc226;
+  temp[P.off_t7 + prob * P.st_t7 + i0 * 3 + i1] = acc226;
 }
 
 /** k21: one thread per output of its loop nest. */
@@ -3021,7 +3021,7 @@ fn unit1(prob: i32, flat: i32) {
       acc232 += part1_0;
     }
   }
-  temp[P.off_t8 + prob * P.st_t8 + i0 * 3 + i1] += acc232;
+  temp[P.off_t8 + prob * P.st_t8 + i0 * 3 + i1] = acc232;
 }
 
 /** k23: one thread per output of its loop nest. */
@@ -3045,7 +3045,7 @@ fn unit2(prob: i32, flat: i32) {
       acc238 += part2_0;
     }
   }
-  temp[P.off_t10 + prob * P.st_t10 + i0 * 3 + i1] += acc238;
+  temp[P.off_t10 + prob * P.st_t10 + i0 * 3 + i1] = acc238;
 }
 
 /** k26: one thread per output of its loop nest. */
@@ -3082,18 +3082,18 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   unit4(P.first + flat / (3 * P.dim_N), flat % (3 * P.dim_N));
 }
 `,
-  "group35_ggn_m_m": `// ggn_m_m: Gauss-Newton block (m, m): 1 term(s)
-//   gaussNewton[0, i0, 0, i1] += Σ_i2 4·c[0, i0]·c[0, i1]·t25[i0, i1]·t26[i0, i2]·t26[i1, i2]
-// ggn_m_c: Gauss-Newton block (m, c): 1 term(s)
-//   gaussNewton[0, i0, 0, i1] += Σ_i2 -2·c[0, i0]·t25[i0, i1]·t26[i0, i2]·t27[i1, i2]
-// ggn_c_c: Gauss-Newton block (c, c): 1 term(s)
-//   gaussNewton[0, i0, 0, i1] += Σ_i2 t25[i0, i1]·t27[i0, i2]·t27[i1, i2]
-// ggn_a_a: Gauss-Newton block (a, a): 1 term(s)
+  "group35_ggn_a_a": `// ggn_a_a: Gauss-Newton block (a, a): 1 term(s)
 //   gaussNewton[i0, i1, i2, i1] += t20[i0, i2]
 // ggn_a_m: Gauss-Newton block (a, m): 1 term(s)
 //   gaussNewton[i0, i1, 0, i2] += 2·a[i2, i1]·c[0, i2]·t21[i0, i2]
 // ggn_a_c: Gauss-Newton block (a, c): 1 term(s)
 //   gaussNewton[i0, i1, 0, i2] += -1·a[i2, i1]·t23[i0, i2]
+// ggn_m_m: Gauss-Newton block (m, m): 1 term(s)
+//   gaussNewton[0, i0, 0, i1] += Σ_i2 4·c[0, i0]·c[0, i1]·t25[i0, i1]·t26[i0, i2]·t26[i1, i2]
+// ggn_m_c: Gauss-Newton block (m, c): 1 term(s)
+//   gaussNewton[0, i0, 0, i1] += Σ_i2 -2·c[0, i0]·t25[i0, i1]·t26[i0, i2]·t27[i1, i2]
+// ggn_c_c: Gauss-Newton block (c, c): 1 term(s)
+//   gaussNewton[0, i0, 0, i1] += Σ_i2 t25[i0, i1]·t27[i0, i2]·t27[i1, i2]
 
 struct Params {
   total: u32,
@@ -3142,8 +3142,60 @@ fn hess_add(i: i32, v: f32) {
   else { hess2[j - 2 * P.win_len] += v; }
 }
 
-/** ggn_m_m: one thread per output of its loop nest. */
+/** ggn_a_a: one thread per output of its loop nest. */
 fn unit0(prob: i32, flat: i32) {
+  let i2: i32 = flat % 3;
+  let q_i2: i32 = flat / 3;
+  let i1: i32 = q_i2 % 1;
+  let q_i1: i32 = q_i2 / 1;
+  let i0: i32 = q_i1 % 3;
+  if (i2 < max(0, i0)) { return; }
+  let p192: f32 = temp[P.off_t7 + prob * P.st_t7 + i0 * 3 + i2];
+  {
+    let sv0: f32 = p192;
+    let si0: i32 = i0 * 9 + i1 * 10 + i2;
+    let sm0: i32 = i0 + i1 * 10 + i2 * 9;
+    hess_add(prob * 81 + si0, sv0);
+    if (sm0 != si0) { hess_add(prob * 81 + sm0, sv0); }
+  }
+}
+
+/** ggn_a_m: one thread per output of its loop nest. */
+fn unit1(prob: i32, flat: i32) {
+  let i2: i32 = flat % 3;
+  let q_i2: i32 = flat / 3;
+  let i1: i32 = q_i2 % 1;
+  let q_i1: i32 = q_i2 / 1;
+  let i0: i32 = q_i1 % 3;
+  let p194: f32 = ((2.0f * theta[prob * P.st_theta + i2 + i1]) * theta[prob * P.st_theta + 6 + i2]) * temp[P.off_t8 + prob * P.st_t8 + i0 * 3 + i2];
+  {
+    let sv1: f32 = p194;
+    let si1: i32 = 3 + i0 * 9 + i1 * 9 + i2;
+    let sm1: i32 = 27 + i0 + i1 + i2 * 9;
+    hess_add(prob * 81 + si1, sv1);
+    if (sm1 != si1) { hess_add(prob * 81 + sm1, sv1); }
+  }
+}
+
+/** ggn_a_c: one thread per output of its loop nest. */
+fn unit2(prob: i32, flat: i32) {
+  let i2: i32 = flat % 3;
+  let q_i2: i32 = flat / 3;
+  let i1: i32 = q_i2 % 1;
+  let q_i1: i32 = q_i2 / 1;
+  let i0: i32 = q_i1 % 3;
+  let p196: f32 = -theta[prob * P.st_theta + i2 + i1] * temp[P.off_t10 + prob * P.st_t10 + i0 * 3 + i2];
+  {
+    let sv2: f32 = p196;
+    let si2: i32 = 6 + i0 * 9 + i1 * 9 + i2;
+    let sm2: i32 = 54 + i0 + i1 + i2 * 9;
+    hess_add(prob * 81 + si2, sv2);
+    if (sm2 != si2) { hess_add(prob * 81 + sm2, sv2); }
+  }
+}
+
+/** ggn_m_m: one thread per output of its loop nest. */
+fn unit3(prob: i32, flat: i32) {
   let i1: i32 = flat % 3;
   let q_i1: i32 = flat / 3;
   let i0: i32 = q_i1 % 3;
@@ -3155,27 +3207,27 @@ fn unit0(prob: i32, flat: i32) {
   var acc202: f32 = 0.0f;
   {
     var i2: i32 = 0;
-    let end0: i32 = P.dim_N;
-    while (i2 < end0) {
-      let stop0 = min(i2 + 64, end0);
-      var part0_0: f32 = 0.0f;
-      for (; i2 < stop0; i2++) {
-        part0_0 += temp[P.off_t13 + prob * P.st_t13 + b198 + i2] * temp[P.off_t13 + prob * P.st_t13 + b199 + i2];
+    let end3: i32 = P.dim_N;
+    while (i2 < end3) {
+      let stop3 = min(i2 + 64, end3);
+      var part3_0: f32 = 0.0f;
+      for (; i2 < stop3; i2++) {
+        part3_0 += temp[P.off_t13 + prob * P.st_t13 + b198 + i2] * temp[P.off_t13 + prob * P.st_t13 + b199 + i2];
       }
-      acc202 += part0_0;
+      acc202 += part3_0;
     }
   }
   {
-    let sv1: f32 = p201 * acc202;
-    let si1: i32 = 30 + i0 * 9 + i1;
-    let sm1: i32 = 30 + i0 + i1 * 9;
-    hess_add(prob * 81 + si1, sv1);
-    if (sm1 != si1) { hess_add(prob * 81 + sm1, sv1); }
+    let sv4: f32 = p201 * acc202;
+    let si4: i32 = 30 + i0 * 9 + i1;
+    let sm4: i32 = 30 + i0 + i1 * 9;
+    hess_add(prob * 81 + si4, sv4);
+    if (sm4 != si4) { hess_add(prob * 81 + sm4, sv4); }
   }
 }
 
 /** ggn_m_c: one thread per output of its loop nest. */
-fn unit1(prob: i32, flat: i32) {
+fn unit4(prob: i32, flat: i32) {
   let i1: i32 = flat % 3;
   let q_i1: i32 = flat / 3;
   let i0: i32 = q_i1 % 3;
@@ -3186,27 +3238,27 @@ fn unit1(prob: i32, flat: i32) {
   var acc207: f32 = 0.0f;
   {
     var i2: i32 = 0;
-    let end2: i32 = P.dim_N;
-    while (i2 < end2) {
-      let stop2 = min(i2 + 64, end2);
-      var part2_0: f32 = 0.0f;
-      for (; i2 < stop2; i2++) {
-        part2_0 += temp[P.off_t13 + prob * P.st_t13 + b203 + i2] * temp[P.off_t14 + prob * P.st_t14 + b204 + i2];
+    let end5: i32 = P.dim_N;
+    while (i2 < end5) {
+      let stop5 = min(i2 + 64, end5);
+      var part5_0: f32 = 0.0f;
+      for (; i2 < stop5; i2++) {
+        part5_0 += temp[P.off_t13 + prob * P.st_t13 + b203 + i2] * temp[P.off_t14 + prob * P.st_t14 + b204 + i2];
       }
-      acc207 += part2_0;
+      acc207 += part5_0;
     }
   }
   {
-    let sv3: f32 = p206 * acc207;
-    let si3: i32 = 33 + i0 * 9 + i1;
-    let sm3: i32 = 57 + i0 + i1 * 9;
-    hess_add(prob * 81 + si3, sv3);
-    if (sm3 != si3) { hess_add(prob * 81 + sm3, sv3); }
+    let sv6: f32 = p206 * acc207;
+    let si6: i32 = 33 + i0 * 9 + i1;
+    let sm6: i32 = 57 + i0 + i1 * 9;
+    hess_add(prob * 81 + si6, sv6);
+    if (sm6 != si6) { hess_add(prob * 81 + sm6, sv6); }
   }
 }
 
 /** ggn_c_c: one thread per output of its loop nest. */
-fn unit2(prob: i32, flat: i32) {
+fn unit5(prob: i32, flat: i32) {
   let i1: i32 = flat % 3;
   let q_i1: i32 = flat / 3;
   let i0: i32 = q_i1 % 3;
@@ -3217,72 +3269,20 @@ fn unit2(prob: i32, flat: i32) {
   var acc211: f32 = 0.0f;
   {
     var i2: i32 = 0;
-    let end4: i32 = P.dim_N;
-    while (i2 < end4) {
-      let stop4 = min(i2 + 64, end4);
-      var part4_0: f32 = 0.0f;
-      for (; i2 < stop4; i2++) {
-        part4_0 += temp[P.off_t14 + prob * P.st_t14 + b208 + i2] * temp[P.off_t14 + prob * P.st_t14 + b209 + i2];
+    let end7: i32 = P.dim_N;
+    while (i2 < end7) {
+      let stop7 = min(i2 + 64, end7);
+      var part7_0: f32 = 0.0f;
+      for (; i2 < stop7; i2++) {
+        part7_0 += temp[P.off_t14 + prob * P.st_t14 + b208 + i2] * temp[P.off_t14 + prob * P.st_t14 + b209 + i2];
       }
-      acc211 += part4_0;
+      acc211 += part7_0;
     }
   }
   {
-    let sv5: f32 = p210 * acc211;
-    let si5: i32 = 60 + i0 * 9 + i1;
-    let sm5: i32 = 60 + i0 + i1 * 9;
-    hess_add(prob * 81 + si5, sv5);
-    if (sm5 != si5) { hess_add(prob * 81 + sm5, sv5); }
-  }
-}
-
-/** ggn_a_a: one thread per output of its loop nest. */
-fn unit3(prob: i32, flat: i32) {
-  let i2: i32 = flat % 3;
-  let q_i2: i32 = flat / 3;
-  let i1: i32 = q_i2 % 1;
-  let q_i1: i32 = q_i2 / 1;
-  let i0: i32 = q_i1 % 3;
-  if (i2 < max(0, i0)) { return; }
-  let p192: f32 = temp[P.off_t7 + prob * P.st_t7 + i0 * 3 + i2];
-  {
-    let sv6: f32 = p192;
-    let si6: i32 = i0 * 9 + i1 * 10 + i2;
-    let sm6: i32 = i0 + i1 * 10 + i2 * 9;
-    hess_add(prob * 81 + si6, sv6);
-    if (sm6 != si6) { hess_add(prob * 81 + sm6, sv6); }
-  }
-}
-
-/** ggn_a_m: one thread per output of its loop nest. */
-fn unit4(prob: i32, flat: i32) {
-  let i2: i32 = flat % 3;
-  let q_i2: i32 = flat / 3;
-  let i1: i32 = q_i2 % 1;
-  let q_i1: i32 = q_i2 / 1;
-  let i0: i32 = q_i1 % 3;
-  let p194: f32 = ((2.0f * theta[prob * P.st_theta + i2 + i1]) * theta[prob * P.st_theta + 6 + i2]) * temp[P.off_t8 + prob * P.st_t8 + i0 * 3 + i2];
-  {
-    let sv7: f32 = p194;
-    let si7: i32 = 3 + i0 * 9 + i1 * 9 + i2;
-    let sm7: i32 = 27 + i0 + i1 + i2 * 9;
-    hess_add(prob * 81 + si7, sv7);
-    if (sm7 != si7) { hess_add(prob * 81 + sm7, sv7); }
-  }
-}
-
-/** ggn_a_c: one thread per output of its loop nest. */
-fn unit5(prob: i32, flat: i32) {
-  let i2: i32 = flat % 3;
-  let q_i2: i32 = flat / 3;
-  let i1: i32 = q_i2 % 1;
-  let q_i1: i32 = q_i2 / 1;
-  let i0: i32 = q_i1 % 3;
-  let p196: f32 = -theta[prob * P.st_theta + i2 + i1] * temp[P.off_t10 + prob * P.st_t10 + i0 * 3 + i2];
-  {
-    let sv8: f32 = p196;
-    let si8: i32 = 6 + i0 * 9 + i1 * 9 + i2;
-    let sm8: i32 = 54 + i0 + i1 + i2 * 9;
+    let sv8: f32 = p210 * acc211;
+    let si8: i32 = 60 + i0 * 9 + i1;
+    let sm8: i32 = 60 + i0 + i1 * 9;
     hess_add(prob * 81 + si8, sv8);
     if (sm8 != si8) { hess_add(prob * 81 + sm8, sv8); }
   }
@@ -3293,17 +3293,17 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let tid = (wid.x + wid.y * P.grid_x) * 64u + li;
   if (tid >= P.total) { return; }
   var flat = i32(tid);
-  if (flat < P.part0) { unit0(P.first + flat / (3 * 3), flat % (3 * 3)); return; }
+  if (flat < P.part0) { unit0(P.first + flat / (3 * 1 * 3), flat % (3 * 1 * 3)); return; }
   flat -= P.part0;
-  if (flat < P.part1) { unit1(P.first + flat / (3 * 3), flat % (3 * 3)); return; }
+  if (flat < P.part1) { unit1(P.first + flat / (3 * 1 * 3), flat % (3 * 1 * 3)); return; }
   flat -= P.part1;
-  if (flat < P.part2) { unit2(P.first + flat / (3 * 3), flat % (3 * 3)); return; }
+  if (flat < P.part2) { unit2(P.first + flat / (3 * 1 * 3), flat % (3 * 1 * 3)); return; }
   flat -= P.part2;
-  if (flat < P.part3) { unit3(P.first + flat / (3 * 1 * 3), flat % (3 * 1 * 3)); return; }
+  if (flat < P.part3) { unit3(P.first + flat / (3 * 3), flat % (3 * 3)); return; }
   flat -= P.part3;
-  if (flat < P.part4) { unit4(P.first + flat / (3 * 1 * 3), flat % (3 * 1 * 3)); return; }
+  if (flat < P.part4) { unit4(P.first + flat / (3 * 3), flat % (3 * 3)); return; }
   flat -= P.part4;
-  unit5(P.first + flat / (3 * 1 * 3), flat % (3 * 1 * 3));
+  unit5(P.first + flat / (3 * 3), flat % (3 * 3));
 }
 `,
 };
@@ -3348,16 +3348,16 @@ const plan: GpuPlan = {
     { name: "k11", parts: [[]], hessian: false, fields: ["total", "threads", "grid_x", "first", "dim_N", "off_t5", "st_t5", "off_t6", "st_t6"] },
     { name: "value", parts: [[]], hessian: false, fields: ["total", "threads", "grid_x", "first", "off_t6", "st_t6"] },
     { name: "group9_grad_a", parts: [[3, 1], [3], [3]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "part1", "dim_N", "off_t0", "st_t0", "off_t1", "st_t1", "off_t3", "st_t3", "off_t4", "st_t4"] },
-    { name: "group10_k25", parts: [[3, 3], ["N", 3]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "dim_N", "off_d0", "st_d0", "off_t0", "st_t0", "off_t12", "st_t12"] },
+    { name: "group10_k4", parts: [["N", 3], [3, 3]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "dim_N", "off_d0", "st_d0", "off_t0", "st_t0", "off_t12", "st_t12"] },
     { name: "group11_k20", parts: [[3, 3], ["N", 1], [3, 3], [3, 3], [3, "N"], [3, "N"]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "part1", "part2", "part3", "part4", "dim_N", "off_t0", "st_t0", "off_t1", "st_t1", "off_t3", "st_t3", "off_t4", "st_t4", "off_t7", "st_t7", "off_t8", "st_t8", "off_t10", "st_t10", "off_t13", "st_t13", "off_t14", "st_t14"] },
-    { name: "group12_hess_m_m_0", parts: [[3, 3], [3, 3], [3, 3], [3, 1, 3]], hessian: true, fields: ["total", "grid_x", "first", "win_start", "win_len", "win_span", "st_theta", "part0", "part1", "part2", "dim_N", "off_t7", "st_t7", "off_t12", "st_t12", "off_t13", "st_t13", "off_t14", "st_t14"] },
+    { name: "group12_hess_a_a", parts: [[3, 1, 3], [3, 3], [3, 3], [3, 3]], hessian: true, fields: ["total", "grid_x", "first", "win_start", "win_len", "win_span", "st_theta", "part0", "part1", "part2", "dim_N", "off_t7", "st_t7", "off_t12", "st_t12", "off_t13", "st_t13", "off_t14", "st_t14"] },
     { name: "group13_k22", parts: [[3, 1, "N"], [3, 1, "N"]], hessian: false, fields: ["total", "grid_x", "first", "part0", "dim_N", "off_t0", "st_t0", "off_t1", "st_t1", "off_t3", "st_t3", "off_t4", "st_t4", "off_t9", "st_t9", "off_t11", "st_t11"] },
     { name: "group14_hess_m_m_1", parts: [[3], [3], [3]], hessian: true, fields: ["total", "grid_x", "first", "win_start", "win_len", "win_span", "st_theta", "part0", "part1", "dim_N", "off_t0", "st_t0", "off_t1", "st_t1", "off_t3", "st_t3", "off_t4", "st_t4"] },
     { name: "group15_hess_a_m", parts: [[3, 1], [3, 1], [3], [3]], hessian: true, fields: ["total", "grid_x", "first", "win_start", "win_len", "win_span", "st_theta", "part0", "part1", "part2", "dim_N", "off_t0", "st_t0", "off_t3", "st_t3", "off_t4", "st_t4", "off_t9", "st_t9", "off_t11", "st_t11"] },
     { name: "group16_hess_a_m_once", parts: [[3, 1, 3], [3, 1, 3]], hessian: true, fields: ["total", "grid_x", "first", "win_start", "win_len", "win_span", "st_theta", "part0", "off_t8", "st_t8", "off_t10", "st_t10"] },
     { name: "group17_k9_0", parts: [["N", 1], [3, 3], [3, 3], [3, 3], [3, "N"], [3, "N"]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "part1", "part2", "part3", "part4", "dim_N", "off_t0", "st_t0", "off_t1", "st_t1", "off_t3", "st_t3", "off_t4", "st_t4", "off_t7", "st_t7", "off_t8", "st_t8", "off_t10", "st_t10", "off_t13", "st_t13", "off_t14", "st_t14"] },
     { name: "group18_map9", parts: [["N", 1], [3, 1], [3], [3], [3, 1, "N"], [3, 1, "N"]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "part1", "part2", "part3", "part4", "dim_N", "off_t0", "st_t0", "off_t1", "st_t1", "off_t3", "st_t3", "off_t4", "st_t4", "off_t5", "st_t5", "off_t9", "st_t9", "off_t11", "st_t11"] },
-    { name: "group19_k31", parts: [[3, 3], [3, 3], ["N", 3]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "part1", "dim_N", "off_d0", "st_d0", "off_t0", "st_t0", "off_t12", "st_t12", "off_t18", "st_t18"] },
+    { name: "group19_k4", parts: [["N", 3], [3, 3], [3, 3]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "part1", "dim_N", "off_d0", "st_d0", "off_t0", "st_t0", "off_t12", "st_t12", "off_t18", "st_t18"] },
     { name: "group20_k28", parts: [[1, "N"], [1, "N"], ["N", 1], [1, "N"], [3], [3]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "part1", "part2", "part3", "part4", "dim_N", "off_t0", "st_t0", "off_t1", "st_t1", "off_t3", "st_t3", "off_t4", "st_t4", "off_t15", "st_t15", "off_t16", "st_t16", "off_t17", "st_t17", "off_t18", "st_t18"] },
     { name: "group21_k9_1", parts: [["N", 1], [3, 1]], hessian: false, fields: ["total", "grid_x", "first", "part0", "dim_N", "off_d1", "st_d1", "off_t3", "st_t3", "off_t4", "st_t4", "off_t15", "st_t15"] },
     { name: "group22_hvp_a_1", parts: [[3, 1], [3], [3]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "part1", "dim_N", "off_t0", "st_t0", "off_t1", "st_t1", "off_t3", "st_t3", "off_t4", "st_t4", "off_t16", "st_t16"] },
@@ -3367,17 +3367,16 @@ const plan: GpuPlan = {
     { name: "group26_hvp_m_5", parts: [[3], [3]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "dim_N", "off_t0", "st_t0", "off_t1", "st_t1", "off_t3", "st_t3", "off_t12", "st_t12"] },
     { name: "group27_hvp_m_6", parts: [[3], [3]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "dim_N", "off_t0", "st_t0", "off_t1", "st_t1", "off_t3", "st_t3", "off_t4", "st_t4"] },
     { name: "hvp_m_7", parts: [[3]], hessian: false, fields: ["total", "threads", "grid_x", "first", "st_theta", "dim_N", "off_t0", "st_t0", "off_t3", "st_t3", "off_t4", "st_t4"] },
-    { name: "group29_k33", parts: [[3], ["N", 3]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "dim_N", "off_d0", "st_d0", "off_t0", "st_t0", "off_t20", "st_t20"] },
+    { name: "group29_k4", parts: [["N", 3], [3]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "dim_N", "off_d0", "st_d0", "off_t0", "st_t0", "off_t20", "st_t20"] },
     { name: "group30_k32", parts: [[3], ["N", 1], [3], [3]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "part1", "part2", "dim_N", "off_t0", "st_t0", "off_t1", "st_t1", "off_t3", "st_t3", "off_t4", "st_t4", "off_t19", "st_t19", "off_t20", "st_t20"] },
-    { name: "group31_k9_1", parts: [["N", 1], [3, 1]], hessian: false, fields: ["total", "grid_x", "first", "part0", "dim_N", "off_d1", "st_d1", "off_t4", "st_t4", "off_t19", "st_t19"] },
+    { name: "group31_hdiag_a", parts: [[3, 1], ["N", 1]], hessian: false, fields: ["total", "grid_x", "first", "part0", "dim_N", "off_d1", "st_d1", "off_t4", "st_t4", "off_t19", "st_t19"] },
     { name: "group32_hdiag_m_1", parts: [[3], [3]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "dim_N", "off_t0", "st_t0", "off_t1", "st_t1", "off_t3", "st_t3", "off_t4", "st_t4"] },
     { name: "hdiag_m_2", parts: [[3]], hessian: false, fields: ["total", "threads", "grid_x", "first", "st_theta", "dim_N", "off_t3", "st_t3", "off_t4", "st_t4"] },
     { name: "group34_k20", parts: [[3, 3], [3, 3], [3, 3], [3, "N"], [3, "N"]], hessian: false, fields: ["total", "grid_x", "first", "part0", "part1", "part2", "part3", "dim_N", "off_t0", "st_t0", "off_t1", "st_t1", "off_t3", "st_t3", "off_t7", "st_t7", "off_t8", "st_t8", "off_t10", "st_t10", "off_t13", "st_t13", "off_t14", "st_t14"] },
-    { name: "group35_ggn_m_m", parts: [[3, 3], [3, 3], [3, 3], [3, 1, 3], [3, 1, 3], [3, 1, 3]], hessian: true, fields: ["total", "grid_x", "first", "win_start", "win_len", "win_span", "st_theta", "part0", "part1", "part2", "part3", "part4", "dim_N", "off_t7", "st_t7", "off_t8", "st_t8", "off_t10", "st_t10", "off_t12", "st_t12", "off_t13", "st_t13", "off_t14", "st_t14"] },
+    { name: "group35_ggn_a_a", parts: [[3, 1, 3], [3, 1, 3], [3, 1, 3], [3, 3], [3, 3], [3, 3]], hessian: true, fields: ["total", "grid_x", "first", "win_start", "win_len", "win_span", "st_theta", "part0", "part1", "part2", "part3", "part4", "dim_N", "off_t7", "st_t7", "off_t8", "st_t8", "off_t10", "st_t10", "off_t12", "st_t12", "off_t13", "st_t13", "off_t14", "st_t14"] },
   ],
   entries: {
     value: [
-      { clear: "t11" },
       { unit: "k4" },
       { unit: "map4" },
       { unit: "k6" },
@@ -3398,33 +3397,26 @@ const plan: GpuPlan = {
       { unit: "group9_grad_a" },
     ],
     hessian: [
-      { clear: "t20" },
-      { clear: "t21" },
-      { clear: "t23" },
-      { unit: "group10_k25" },
+      { unit: "group10_k4" },
       { unit: "map4" },
       { unit: "k6" },
       { unit: "map6" },
       { unit: "group11_k20" },
       { unit: "k9_1" },
-      { unit: "group12_hess_m_m_0" },
+      { unit: "group12_hess_a_a" },
       { unit: "group13_k22" },
       { unit: "group14_hess_m_m_1" },
       { unit: "group15_hess_a_m" },
       { unit: "group16_hess_a_m_once" },
     ],
     evaluate: [
-      { clear: "t11" },
-      { clear: "t20" },
-      { clear: "t21" },
-      { clear: "t23" },
-      { unit: "group10_k25" },
+      { unit: "group10_k4" },
       { unit: "map4" },
       { unit: "k6" },
       { unit: "map6" },
       { unit: "group17_k9_0" },
       { unit: "k9_1" },
-      { unit: "group12_hess_m_m_0" },
+      { unit: "group12_hess_a_a" },
       { unit: "group18_map9" },
       { unit: "group14_hess_m_m_1" },
       { unit: "k11" },
@@ -3433,7 +3425,7 @@ const plan: GpuPlan = {
       { unit: "group16_hess_a_m_once" },
     ],
     hvp: [
-      { unit: "group19_k31" },
+      { unit: "group19_k4" },
       { unit: "map4" },
       { unit: "k6" },
       { unit: "map6" },
@@ -3448,26 +3440,22 @@ const plan: GpuPlan = {
       { unit: "hvp_m_7" },
     ],
     hessianDiagonal: [
-      { clear: "t32" },
-      { unit: "group29_k33" },
+      { unit: "group29_k4" },
       { unit: "map4" },
       { unit: "k6" },
       { unit: "map6" },
       { unit: "group30_k32" },
-      { unit: "group31_k9_1" },
+      { unit: "group31_hdiag_a" },
       { unit: "group32_hdiag_m_1" },
       { unit: "hdiag_m_2" },
     ],
     gaussNewton: [
-      { clear: "t20" },
-      { clear: "t21" },
-      { clear: "t23" },
-      { unit: "group10_k25" },
+      { unit: "group10_k4" },
       { unit: "map4" },
       { unit: "k6" },
       { unit: "map6" },
       { unit: "group34_k20" },
-      { unit: "group35_ggn_m_m" },
+      { unit: "group35_ggn_a_a" },
     ],
   },
 };
