@@ -675,7 +675,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 }
 `,
   "hess_b2_b2": `// hess_b2_b2: Hessian block (b2, b2): 1 term(s)
-//   hessian += 2·t12·N
+//   hessian += 2·t12·rows_N
 
 struct Params {
   total: u32,
@@ -1913,10 +1913,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   "group19_map4": `// map4: t12 = pow_-1 of t4
 // k6_0: t6[N, 5]: 2 term(s)
 //   t6[i0, i1] += Σ_i2 X[i0, i2]·W1[i2, i1]
-// k28: t28[N, 5]: 1 term(s)
-//   t28[i0, i1] += Σ_i2 X[i0, i2]·v[W1][i2, i1]
-// k30: t30[5, N]: 1 term(s)
-//   t30[i0, i1] += Σ_i2 X[i1, i2]·v[W1][i2, i0]
+// k29: t29[N, 5]: 1 term(s)
+//   t29[i0, i1] += Σ_i2 X[i0, i2]·v[W1][i2, i1]
+// k31: t31[5, N]: 1 term(s)
+//   t31[i0, i1] += Σ_i2 X[i1, i2]·v[W1][i2, i0]
 
 struct Params {
   total: u32,
@@ -1976,7 +1976,7 @@ fn unit1(prob: i32, flat: i32) {
   temp[P.off_t0 + prob * P.st_t0 + i0 * 5 + i1] = acc218;
 }
 
-/** k28: one thread per output of its loop nest. */
+/** k29: one thread per output of its loop nest. */
 fn unit2(prob: i32, flat: i32) {
   let i1: i32 = flat % 5;
   let q_i1: i32 = flat / 5;
@@ -1999,7 +1999,7 @@ fn unit2(prob: i32, flat: i32) {
   temp[P.off_t16 + prob * P.st_t16 + i0 * 5 + i1] = acc243;
 }
 
-/** k30: one thread per output of its loop nest. */
+/** k31: one thread per output of its loop nest. */
 fn unit3(prob: i32, flat: i32) {
   let i1: i32 = flat % P.dim_N;
   let q_i1: i32 = flat / P.dim_N;
@@ -2036,14 +2036,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   unit3(P.first + flat / (5 * P.dim_N), flat % (5 * P.dim_N));
 }
 `,
-  "group20_k29": `// k29: t29[N]: 1 term(s)
-//   t29[i0] += Σ_i1 w2[i1]·t13[i0, i1]·t28[i0, i1]
+  "group20_k30": `// k30: t30[N]: 1 term(s)
+//   t30[i0] += Σ_i1 w2[i1]·t13[i0, i1]·t29[i0, i1]
 // k9_0: t9[N]: 3 term(s)
 //   t9[i0] += Σ_i1 t7[i0, i1]·w2[i1]
-// k31: t31[N]: 1 term(s)
-//   t31[i0] += Σ_i1 w2[i1]·t13[i0, i1]·v[b1][i1]
 // k32: t32[N]: 1 term(s)
-//   t32[i0] += Σ_i1 t7[i0, i1]·v[w2][i1]
+//   t32[i0] += Σ_i1 w2[i1]·t13[i0, i1]·v[b1][i1]
+// k33: t33[N]: 1 term(s)
+//   t33[i0] += Σ_i1 t7[i0, i1]·v[w2][i1]
 // hvp_b2_0: H·v, block of b2: 4 term(s)
 //   hvp += Σ_i0,i1,i2 2·t12·w2[i2]·t13[i0, i2]·X[i0, i1]·v[W1][i1, i2]
 
@@ -2082,7 +2082,7 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> temp: array<f32>;
 @group(0) @binding(5) var<storage, read_write> gradient: array<f32>;
 
-/** k29: one thread per output of its loop nest. */
+/** k30: one thread per output of its loop nest. */
 fn unit0(prob: i32, flat: i32) {
   let i0: i32 = flat % P.dim_N;
   let b237: i32 = 20;
@@ -2125,7 +2125,7 @@ fn unit1(prob: i32, flat: i32) {
   temp[P.off_t2 + prob * P.st_t2 + i0] = acc211;
 }
 
-/** k31: one thread per output of its loop nest. */
+/** k32: one thread per output of its loop nest. */
 fn unit2(prob: i32, flat: i32) {
   let i0: i32 = flat % P.dim_N;
   let b247: i32 = 20;
@@ -2147,7 +2147,7 @@ fn unit2(prob: i32, flat: i32) {
   temp[P.off_t19 + prob * P.st_t19 + i0] = acc250;
 }
 
-/** k32: one thread per output of its loop nest. */
+/** k33: one thread per output of its loop nest. */
 fn unit3(prob: i32, flat: i32) {
   let i0: i32 = flat % P.dim_N;
   let b252: i32 = 20;
@@ -2204,11 +2204,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 //   t9[i0] += b2
 //   t9[i0] += -1·y[i0]
 // hvp_W1_0: H·v, block of W1: 7 term(s)
-//   hvp[i0, i1] += Σ_i2 2·t12·w2[i1]·t13[i2, i1]·X[i2, i0]·t29[i2]
+//   hvp[i0, i1] += Σ_i2 2·t12·w2[i1]·t13[i2, i1]·X[i2, i0]·t30[i2]
 // hvp_b1_0: H·v, block of b1: 7 term(s)
-//   hvp[i0] += Σ_i1 2·t12·w2[i0]·t13[i1, i0]·t29[i1]
+//   hvp[i0] += Σ_i1 2·t12·w2[i0]·t13[i1, i0]·t30[i1]
 // hvp_w2_0: H·v, block of w2: 6 term(s)
-//   hvp[i0] += Σ_i1 2·t12·t7[i1, i0]·t29[i1]
+//   hvp[i0] += Σ_i1 2·t12·t7[i1, i0]·t30[i1]
 // hvp_b2_1: H·v, block of b2: 4 term(s)
 //   hvp += Σ_i0,i1 2·t12·w2[i1]·t13[i0, i1]·v[b1][i1]
 
@@ -2350,7 +2350,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 }
 `,
   "group22_hvp_W1_1": `// hvp_W1_1: H·v, block of W1: 7 term(s)
-//   hvp[i0, i1] += Σ_i2 2·t12·t9[i2]·w2[i1]·X[i2, i0]·t15[i2, i1]·t30[i1, i2]
+//   hvp[i0, i1] += Σ_i2 2·t12·t9[i2]·w2[i1]·X[i2, i0]·t15[i2, i1]·t31[i1, i2]
 // hvp_b1_1: H·v, block of b1: 7 term(s)
 //   hvp[i0] += Σ_i1,i2 2·t12·t9[i1]·w2[i0]·t15[i1, i0]·X[i1, i2]·v[W1][i2, i0]
 // hvp_w2_1: H·v, block of w2: 6 term(s)
@@ -2475,13 +2475,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 }
 `,
   "group23_hvp_W1_2": `// hvp_W1_2: H·v, block of W1: 7 term(s)
-//   hvp[i0, i1] += Σ_i2 2·t12·w2[i1]·t13[i2, i1]·X[i2, i0]·t31[i2]
+//   hvp[i0, i1] += Σ_i2 2·t12·w2[i1]·t13[i2, i1]·X[i2, i0]·t32[i2]
 // hvp_b1_2: H·v, block of b1: 7 term(s)
-//   hvp[i0] += Σ_i1 2·t12·w2[i0]·t13[i1, i0]·t31[i1]
+//   hvp[i0] += Σ_i1 2·t12·w2[i0]·t13[i1, i0]·t32[i1]
 // hvp_w2_2: H·v, block of w2: 6 term(s)
-//   hvp[i0] += Σ_i1 2·t12·t7[i1, i0]·t31[i1]
+//   hvp[i0] += Σ_i1 2·t12·t7[i1, i0]·t32[i1]
 // hvp_b2_once: H·v, block of b2: 4 term(s), the terms without the batch
-//   hvp += 2·t12·v[b2]·N
+//   hvp += 2·t12·v[b2]·rows_N
 
 struct Params {
   total: u32,
@@ -2711,11 +2711,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 }
 `,
   "group25_hvp_W1_4": `// hvp_W1_4: H·v, block of W1: 7 term(s)
-//   hvp[i0, i1] += Σ_i2 2·t12·w2[i1]·t13[i2, i1]·X[i2, i0]·t32[i2]
+//   hvp[i0, i1] += Σ_i2 2·t12·w2[i1]·t13[i2, i1]·X[i2, i0]·t33[i2]
 // hvp_b1_4: H·v, block of b1: 7 term(s)
-//   hvp[i0] += Σ_i1 2·t12·w2[i0]·t13[i1, i0]·t32[i1]
+//   hvp[i0] += Σ_i1 2·t12·w2[i0]·t13[i1, i0]·t33[i1]
 // hvp_w2_4: H·v, block of w2: 6 term(s)
-//   hvp[i0] += Σ_i1 2·t12·t7[i1, i0]·t32[i1]
+//   hvp[i0] += Σ_i1 2·t12·t7[i1, i0]·t33[i1]
 
 struct Params {
   total: u32,
@@ -3019,7 +3019,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   "group28_k6_1": `// k6_1: t6[N, 5]: 2 term(s)
 //   t6[i0, i1] += b1[i1]
 // hdiag_b2: Hessian diagonal, block of b2: 1 term(s)
-//   hessianDiagonal += 2·t12·N
+//   hessianDiagonal += 2·t12·rows_N
 
 struct Params {
   total: u32,
@@ -3315,11 +3315,11 @@ const plan: GpuPlan = {
     { name: "t25", shape: [3, 5, "N"] },
     { name: "t26", shape: [5, "N"] },
     { name: "t27", shape: [5, "N"] },
-    { name: "t28", shape: ["N", 5] },
-    { name: "t29", shape: ["N"] },
-    { name: "t30", shape: [5, "N"] },
-    { name: "t31", shape: ["N"] },
+    { name: "t29", shape: ["N", 5] },
+    { name: "t30", shape: ["N"] },
+    { name: "t31", shape: [5, "N"] },
     { name: "t32", shape: ["N"] },
+    { name: "t33", shape: ["N"] },
   ],
   units: [
     { name: "group0_k6_0", parts: [["N", 5], []], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "dim_N", "off_d0", "st_d0", "off_t0", "st_t0", "off_t5", "st_t5"] },
@@ -3342,7 +3342,7 @@ const plan: GpuPlan = {
     { name: "group17_k9_0", parts: [["N"], [3, 5, "N"], [5, "N"], [5, "N"]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "part1", "part2", "dim_N", "off_d0", "st_d0", "off_t1", "st_t1", "off_t2", "st_t2", "off_t6", "st_t6", "off_t8", "st_t8", "off_t11", "st_t11", "off_t12", "st_t12"] },
     { name: "group18_map9", parts: [["N"], [3, 5], [5], [5], [], [3, 5, "N"], [3, 5, "N"], [5, "N"], [5, "N"]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "part1", "part2", "part3", "part4", "part5", "part6", "part7", "dim_N", "off_d0", "st_d0", "off_t1", "st_t1", "off_t2", "st_t2", "off_t3", "st_t3", "off_t5", "st_t5", "off_t6", "st_t6", "off_t7", "st_t7", "off_t9", "st_t9", "off_t13", "st_t13", "off_t14", "st_t14", "off_t15", "st_t15"] },
     { name: "group19_map4", parts: [[], ["N", 5], ["N", 5], [5, "N"]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "part1", "part2", "dim_N", "off_d0", "st_d0", "off_t0", "st_t0", "off_t5", "st_t5", "off_t16", "st_t16", "off_t18", "st_t18"] },
-    { name: "group20_k29", parts: [["N"], ["N"], ["N"], ["N"], []], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "part1", "part2", "part3", "dim_N", "off_d0", "st_d0", "off_t1", "st_t1", "off_t2", "st_t2", "off_t5", "st_t5", "off_t6", "st_t6", "off_t16", "st_t16", "off_t17", "st_t17", "off_t19", "st_t19", "off_t20", "st_t20"] },
+    { name: "group20_k30", parts: [["N"], ["N"], ["N"], ["N"], []], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "part1", "part2", "part3", "dim_N", "off_d0", "st_d0", "off_t1", "st_t1", "off_t2", "st_t2", "off_t5", "st_t5", "off_t6", "st_t6", "off_t16", "st_t16", "off_t17", "st_t17", "off_t19", "st_t19", "off_t20", "st_t20"] },
     { name: "group21_k9_1", parts: [["N"], [3, 5], [5], [5], []], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "part1", "part2", "part3", "dim_N", "off_d0", "st_d0", "off_d1", "st_d1", "off_t1", "st_t1", "off_t2", "st_t2", "off_t5", "st_t5", "off_t6", "st_t6", "off_t17", "st_t17"] },
     { name: "group22_hvp_W1_1", parts: [[3, 5], [5], [5], []], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "part1", "part2", "dim_N", "off_d0", "st_d0", "off_t1", "st_t1", "off_t2", "st_t2", "off_t5", "st_t5", "off_t6", "st_t6", "off_t7", "st_t7", "off_t18", "st_t18"] },
     { name: "group23_hvp_W1_2", parts: [[3, 5], [5], [5], []], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "part1", "part2", "dim_N", "off_d0", "st_d0", "off_t1", "st_t1", "off_t5", "st_t5", "off_t6", "st_t6", "off_t19", "st_t19"] },
@@ -3401,7 +3401,7 @@ const plan: GpuPlan = {
       { unit: "group19_map4" },
       { unit: "k6_1" },
       { unit: "map6" },
-      { unit: "group20_k29" },
+      { unit: "group20_k30" },
       { unit: "group21_k9_1" },
       { unit: "group22_hvp_W1_1" },
       { unit: "group23_hvp_W1_2" },

@@ -815,7 +815,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 }
 `,
   "hess_b2_b2": `// hess_b2_b2: Hessian block (b2, b2): 1 term(s)
-//   hessian[i0, i0] += 2·t13·N
+//   hessian[i0, i0] += 2·t13·rows_N
 
 struct Params {
   total: u32,
@@ -3140,8 +3140,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   unit2(P.first + flat / (64 * 32 * P.dim_N), flat % (64 * 32 * P.dim_N));
 }
 `,
-  "k34": `// k34: t34[N, 32]: 1 term(s)
-//   t34[i0, i1] += Σ_i2 X[i0, i2]·v[W1][i2, i1]
+  "k35": `// k35: t35[N, 32]: 1 term(s)
+//   t35[i0, i1] += Σ_i2 X[i0, i2]·v[W1][i2, i1]
 
 struct Params {
   first: i32,
@@ -3269,8 +3269,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   }
 }
 `,
-  "k36": `// k36: t36[32, N]: 1 term(s)
-//   t36[i0, i1] += Σ_i2 X[i1, i2]·v[W1][i2, i0]
+  "k37": `// k37: t37[32, N]: 1 term(s)
+//   t37[i0, i1] += Σ_i2 X[i1, i2]·v[W1][i2, i0]
 
 struct Params {
   first: i32,
@@ -3402,10 +3402,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
 //   t12 += 10·N
 // k22: t22[32, 32]: 1 term(s)
 //   t22[i0, i1] += Σ_i2 W2[i0, i2]·W2[i1, i2]
-// k38: t38[32, 32]: 1 term(s)
-//   t38[i0, i1] += Σ_i2 W2[i0, i2]·v[W2][i1, i2]
-// k41: t41[32]: 1 term(s)
-//   t41[i0] += Σ_i1 W2[i0, i1]·v[b2][i1]
+// k39: t39[32, 32]: 1 term(s)
+//   t39[i0, i1] += Σ_i2 W2[i0, i2]·v[W2][i1, i2]
+// k42: t42[32]: 1 term(s)
+//   t42[i0] += Σ_i1 W2[i0, i1]·v[b2][i1]
 
 struct Params {
   total: u32,
@@ -3458,7 +3458,7 @@ fn unit1(prob: i32, flat: i32) {
   temp[P.off_t10 + prob * P.st_t10 + i0 * 32 + i1] = acc231;
 }
 
-/** k38: one thread per output of its loop nest. */
+/** k39: one thread per output of its loop nest. */
 fn unit2(prob: i32, flat: i32) {
   let i1: i32 = flat % 32;
   let q_i1: i32 = flat / 32;
@@ -3481,7 +3481,7 @@ fn unit2(prob: i32, flat: i32) {
   temp[P.off_t26 + prob * P.st_t26 + i0 * 32 + i1] = acc278;
 }
 
-/** k41: one thread per output of its loop nest. */
+/** k42: one thread per output of its loop nest. */
 fn unit3(prob: i32, flat: i32) {
   let i0: i32 = flat % 32;
   let b283: i32 = 2400;
@@ -3516,8 +3516,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   unit3(P.first + flat / (32), flat % (32));
 }
 `,
-  "k39": `// k39: t39[32, N]: 1 term(s)
-//   t39[i0, i1] += Σ_i2 t7[i1, i2]·t38[i0, i2]
+  "k40": `// k40: t40[32, N]: 1 term(s)
+//   t40[i0, i1] += Σ_i2 t7[i1, i2]·t39[i0, i2]
 
 struct Params {
   first: i32,
@@ -3644,20 +3644,20 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   }
 }
 `,
-  "group35_k35": `// k35: t35[32, N]: 1 term(s)
-//   t35[i0, i1] += Σ_i2 t14[i1, i2]·t22[i0, i2]·t34[i1, i2]
+  "group35_k36": `// k36: t36[32, N]: 1 term(s)
+//   t36[i0, i1] += Σ_i2 t14[i1, i2]·t22[i0, i2]·t35[i1, i2]
 // k9_0: t9[N, 10]: 3 term(s)
 //   t9[i0, i1] += Σ_i2 t7[i0, i2]·W2[i2, i1]
-// k37: t37[32, N]: 1 term(s)
-//   t37[i0, i1] += Σ_i2 t14[i1, i2]·v[b1][i2]·t22[i0, i2]
+// k38: t38[32, N]: 1 term(s)
+//   t38[i0, i1] += Σ_i2 t14[i1, i2]·v[b1][i2]·t22[i0, i2]
 // hvp_b1_0: H·v, block of b1: 7 term(s)
-//   hvp[i0] += Σ_i1,i2 2·t13·t14[i1, i0]·t14[i1, i2]·t22[i0, i2]·t34[i1, i2]
-// k42: t42[10, N]: 1 term(s)
-//   t42[i0, i1] += Σ_i2 W2[i2, i0]·t14[i1, i2]·t34[i1, i2]
+//   hvp[i0] += Σ_i1,i2 2·t13·t14[i1, i0]·t14[i1, i2]·t22[i0, i2]·t35[i1, i2]
 // k43: t43[10, N]: 1 term(s)
-//   t43[i0, i1] += Σ_i2 W2[i2, i0]·t14[i1, i2]·v[b1][i2]
+//   t43[i0, i1] += Σ_i2 W2[i2, i0]·t14[i1, i2]·t35[i1, i2]
 // k44: t44[10, N]: 1 term(s)
-//   t44[i0, i1] += Σ_i2 t7[i1, i2]·v[W2][i2, i0]
+//   t44[i0, i1] += Σ_i2 W2[i2, i0]·t14[i1, i2]·v[b1][i2]
+// k45: t45[10, N]: 1 term(s)
+//   t45[i0, i1] += Σ_i2 t7[i1, i2]·v[W2][i2, i0]
 // k33: t33[32]: 1 term(s)
 //   t33[i0] += Σ_i1 t7[i1, i0]
 // k31: t31[32]: 1 term(s)
@@ -3709,7 +3709,7 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> temp: array<f32>;
 @group(0) @binding(5) var<storage, read_write> gradient: array<f32>;
 
-/** k35: one thread per output of its loop nest. */
+/** k36: one thread per output of its loop nest. */
 fn unit0(prob: i32, flat: i32) {
   let i1: i32 = flat % P.dim_N;
   let q_i1: i32 = flat / P.dim_N;
@@ -3756,7 +3756,7 @@ fn unit1(prob: i32, flat: i32) {
   temp[P.off_t2 + prob * P.st_t2 + i0 * 10 + i1] = acc214;
 }
 
-/** k37: one thread per output of its loop nest. */
+/** k38: one thread per output of its loop nest. */
 fn unit2(prob: i32, flat: i32) {
   let i1: i32 = flat % P.dim_N;
   let q_i1: i32 = flat / P.dim_N;
@@ -3795,7 +3795,7 @@ fn unit3(prob: i32, flat: i32) {
   gradient[prob * 2410 + 2048 + i0] += p115 * acc116;
 }
 
-/** k42: one thread per output of its loop nest. */
+/** k43: one thread per output of its loop nest. */
 fn unit4(prob: i32, flat: i32) {
   let i1: i32 = flat % P.dim_N;
   let q_i1: i32 = flat / P.dim_N;
@@ -3819,7 +3819,7 @@ fn unit4(prob: i32, flat: i32) {
   temp[P.off_t30 + prob * P.st_t30 + i0 * P.dim_N + i1] = acc288;
 }
 
-/** k43: one thread per output of its loop nest. */
+/** k44: one thread per output of its loop nest. */
 fn unit5(prob: i32, flat: i32) {
   let i1: i32 = flat % P.dim_N;
   let q_i1: i32 = flat / P.dim_N;
@@ -3843,7 +3843,7 @@ fn unit5(prob: i32, flat: i32) {
   temp[P.off_t31 + prob * P.st_t31 + i0 * P.dim_N + i1] = acc292;
 }
 
-/** k44: one thread per output of its loop nest. */
+/** k45: one thread per output of its loop nest. */
 fn unit6(prob: i32, flat: i32) {
   let i1: i32 = flat % P.dim_N;
   let q_i1: i32 = flat / P.dim_N;
@@ -3934,11 +3934,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 //   t9[i0, i1] += b2[i1]
 //   t9[i0, i1] += -1·Y[i0, i1]
 // hvp_W1_0: H·v, block of W1: 7 term(s)
-//   hvp[i0, i1] += Σ_i2 2·t13·t14[i2, i1]·X[i2, i0]·t35[i1, i2]
+//   hvp[i0, i1] += Σ_i2 2·t13·t14[i2, i1]·X[i2, i0]·t36[i1, i2]
 // hvp_W2_0: H·v, block of W2: 6 term(s)
-//   hvp[i0, i1] += Σ_i2 2·t13·t7[i2, i0]·t42[i1, i2]
-// k45: t45[32]: 1 term(s)
-//   t45[i0] += Σ_i1 v[W1][i1, i0]·t29[i1, i0]
+//   hvp[i0, i1] += Σ_i2 2·t13·t7[i2, i0]·t43[i1, i2]
+// k46: t46[32]: 1 term(s)
+//   t46[i0] += Σ_i1 v[W1][i1, i0]·t29[i1, i0]
 
 struct Params {
   total: u32,
@@ -4035,7 +4035,7 @@ fn unit2(prob: i32, flat: i32) {
   gradient[prob * 2410 + 2080 + i0 * 10 + i1] += p147 * acc148;
 }
 
-/** k45: one thread per output of its loop nest. */
+/** k46: one thread per output of its loop nest. */
 fn unit3(prob: i32, flat: i32) {
   let i0: i32 = flat % 32;
   let b296: i32 = i0;
@@ -4072,12 +4072,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 `,
   "group37_k21": `// k21: t21[32, N]: 1 term(s)
 //   t21[i0, i1] += Σ_i2 t9[i1, i2]·W2[i0, i2]
-// k40: t40[32, N]: 1 term(s)
-//   t40[i0, i1] += Σ_i2 t9[i1, i2]·v[W2][i0, i2]
+// k41: t41[32, N]: 1 term(s)
+//   t41[i0, i1] += Σ_i2 t9[i1, i2]·v[W2][i0, i2]
 // hvp_W2_1: H·v, block of W2: 6 term(s)
-//   hvp[i0, i1] += Σ_i2 2·t13·t9[i2, i1]·t14[i2, i0]·t36[i0, i2]
+//   hvp[i0, i1] += Σ_i2 2·t13·t9[i2, i1]·t14[i2, i0]·t37[i0, i2]
 // hvp_b2_0: H·v, block of b2: 4 term(s)
-//   hvp[i0] += Σ_i1 2·t13·W2[i1, i0]·t45[i1]
+//   hvp[i0] += Σ_i1 2·t13·W2[i1, i0]·t46[i1]
 
 struct Params {
   total: u32,
@@ -4131,7 +4131,7 @@ fn unit0(prob: i32, flat: i32) {
   temp[P.off_t9 + prob * P.st_t9 + i0 * P.dim_N + i1] = acc228;
 }
 
-/** k40: one thread per output of its loop nest. */
+/** k41: one thread per output of its loop nest. */
 fn unit1(prob: i32, flat: i32) {
   let i1: i32 = flat % P.dim_N;
   let q_i1: i32 = flat / P.dim_N;
@@ -4215,11 +4215,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 }
 `,
   "group38_hvp_W1_1": `// hvp_W1_1: H·v, block of W1: 7 term(s)
-//   hvp[i0, i1] += Σ_i2 2·t13·X[i2, i0]·t16[i2, i1]·t21[i1, i2]·t36[i1, i2]
+//   hvp[i0, i1] += Σ_i2 2·t13·X[i2, i0]·t16[i2, i1]·t21[i1, i2]·t37[i1, i2]
 // hvp_b1_1: H·v, block of b1: 7 term(s)
 //   hvp[i0] += Σ_i1,i2 2·t13·t16[i1, i0]·X[i1, i2]·v[W1][i2, i0]·t21[i0, i1]
 // hvp_W2_2: H·v, block of W2: 6 term(s)
-//   hvp[i0, i1] += Σ_i2 2·t13·t7[i2, i0]·t43[i1, i2]
+//   hvp[i0, i1] += Σ_i2 2·t13·t7[i2, i0]·t44[i1, i2]
 // hvp_b2_1: H·v, block of b2: 4 term(s)
 //   hvp[i0] += Σ_i1 2·t13·W2[i1, i0]·v[b1][i1]·t31[i1]
 
@@ -4359,7 +4359,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 }
 `,
   "group39_hvp_W1_2": `// hvp_W1_2: H·v, block of W1: 7 term(s)
-//   hvp[i0, i1] += Σ_i2 2·t13·t14[i2, i1]·X[i2, i0]·t37[i1, i2]
+//   hvp[i0, i1] += Σ_i2 2·t13·t14[i2, i1]·X[i2, i0]·t38[i1, i2]
 // hvp_b1_2: H·v, block of b1: 7 term(s)
 //   hvp[i0] += Σ_i1,i2 2·t13·t14[i1, i0]·t14[i1, i2]·v[b1][i2]·t22[i0, i2]
 // hvp_W2_3: H·v, block of W2: 6 term(s)
@@ -4503,9 +4503,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 // hvp_b1_3: H·v, block of b1: 7 term(s)
 //   hvp[i0] += Σ_i1,i2 2·t13·t9[i1, i2]·W2[i0, i2]·t16[i1, i0]·v[b1][i0]
 // hvp_W2_4: H·v, block of W2: 6 term(s)
-//   hvp[i0, i1] += Σ_i2 2·t13·t7[i2, i0]·t44[i1, i2]
+//   hvp[i0, i1] += Σ_i2 2·t13·t7[i2, i0]·t45[i1, i2]
 // hvp_b2_3: H·v, block of b2: 4 term(s)
-//   hvp[i0] += 2·t13·v[b2][i0]·N
+//   hvp[i0] += 2·t13·v[b2][i0]·rows_N
 
 struct Params {
   total: u32,
@@ -4626,9 +4626,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 }
 `,
   "group41_hvp_W1_4": `// hvp_W1_4: H·v, block of W1: 7 term(s)
-//   hvp[i0, i1] += Σ_i2 2·t13·t14[i2, i1]·X[i2, i0]·t39[i1, i2]
+//   hvp[i0, i1] += Σ_i2 2·t13·t14[i2, i1]·X[i2, i0]·t40[i1, i2]
 // hvp_b1_4: H·v, block of b1: 7 term(s)
-//   hvp[i0] += Σ_i1,i2 2·t13·t14[i1, i0]·t7[i1, i2]·t38[i0, i2]
+//   hvp[i0] += Σ_i1,i2 2·t13·t14[i1, i0]·t7[i1, i2]·t39[i0, i2]
 // hvp_W2_once: H·v, block of W2: 6 term(s), the terms without the batch
 //   hvp[i0, i1] += 2·t13·v[b2][i1]·t33[i0]
 
@@ -4725,7 +4725,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 }
 `,
   "group42_hvp_W1_5": `// hvp_W1_5: H·v, block of W1: 7 term(s)
-//   hvp[i0, i1] += Σ_i2 2·t13·t14[i2, i1]·X[i2, i0]·t40[i1, i2]
+//   hvp[i0, i1] += Σ_i2 2·t13·t14[i2, i1]·X[i2, i0]·t41[i1, i2]
 // hvp_b1_5: H·v, block of b1: 7 term(s)
 //   hvp[i0] += Σ_i1,i2 2·t13·t9[i1, i2]·t14[i1, i0]·v[W2][i0, i2]
 
@@ -4804,7 +4804,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 }
 `,
   "hvp_W1_6": `// hvp_W1_6: H·v, block of W1: 7 term(s)
-//   hvp[i0, i1] += Σ_i2 2·t13·t14[i2, i1]·X[i2, i0]·t41[i1]
+//   hvp[i0, i1] += Σ_i2 2·t13·t14[i2, i1]·X[i2, i0]·t42[i1]
 
 struct Params {
   first: i32,
@@ -4938,7 +4938,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
 }
 `,
   "hvp_b1_6": `// hvp_b1_6: H·v, block of b1: 7 term(s)
-//   hvp[i0] += Σ_i1 2·t13·t14[i1, i0]·t41[i0]
+//   hvp[i0] += Σ_i1 2·t13·t14[i1, i0]·t42[i0]
 
 struct Params {
   total: u32,
@@ -4988,8 +4988,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 `,
   "group45_k12": `// k12: t12: 1 term(s)
 //   t12 += 10·N
-// k46: t46[32]: 1 term(s)
-//   t46[i0] += Σ_i1 W2[i0, i1]·W2[i0, i1]
+// k47: t47[32]: 1 term(s)
+//   t47[i0] += Σ_i1 W2[i0, i1]·W2[i0, i1]
 
 struct Params {
   total: u32,
@@ -5013,7 +5013,7 @@ fn unit0(prob: i32, flat: i32) {
   temp[P.off_t5 + prob * P.st_t5] = p224;
 }
 
-/** k46: one thread per output of its loop nest. */
+/** k47: one thread per output of its loop nest. */
 fn unit1(prob: i32, flat: i32) {
   let i0: i32 = flat % 32;
   let b299: i32 = 2080 + i0 * 10;
@@ -5046,7 +5046,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 `,
   "group46_map6": `// map6: t7 = tanh, t14 = tanh_d1, t16 = tanh_d2 of t6[N, 32]
 // hdiag_b2: Hessian diagonal, block of b2: 1 term(s)
-//   hessianDiagonal[i0] += 2·t13·N
+//   hessianDiagonal[i0] += 2·t13·rows_N
 
 struct Params {
   total: u32,
@@ -5121,11 +5121,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   "group47_k9_0": `// k9_0: t9[N, 10]: 3 term(s)
 //   t9[i0, i1] += Σ_i2 t7[i0, i2]·W2[i2, i1]
 // hdiag_W1_0: Hessian diagonal, block of W1: 2 term(s)
-//   hessianDiagonal[i0, i1] += Σ_i2 2·t13·t14[i2, i1]·X[i2, i0]·t14[i2, i1]·X[i2, i0]·t46[i1]
+//   hessianDiagonal[i0, i1] += Σ_i2 2·t13·t14[i2, i1]·X[i2, i0]·t14[i2, i1]·X[i2, i0]·t47[i1]
 // hdiag_b1_0: Hessian diagonal, block of b1: 2 term(s)
-//   hessianDiagonal[i0] += Σ_i1 2·t13·t14[i1, i0]·t14[i1, i0]·t46[i0]
-// k47: t47[32]: 1 term(s)
-//   t47[i0] += Σ_i1 t7[i1, i0]·t7[i1, i0]
+//   hessianDiagonal[i0] += Σ_i1 2·t13·t14[i1, i0]·t14[i1, i0]·t47[i0]
+// k48: t48[32]: 1 term(s)
+//   t48[i0] += Σ_i1 t7[i1, i0]·t7[i1, i0]
 
 struct Params {
   total: u32,
@@ -5230,7 +5230,7 @@ fn unit2(prob: i32, flat: i32) {
   gradient[prob * 2410 + 2048 + i0] += p200 * acc201;
 }
 
-/** k47: one thread per output of its loop nest. */
+/** k48: one thread per output of its loop nest. */
 fn unit3(prob: i32, flat: i32) {
   let i0: i32 = flat % 32;
   let b302: i32 = i0;
@@ -5269,7 +5269,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 //   t9[i0, i1] += b2[i1]
 //   t9[i0, i1] += -1·Y[i0, i1]
 // hdiag_W2: Hessian diagonal, block of W2: 1 term(s)
-//   hessianDiagonal[i0, i1] += 2·t13·t47[i0]
+//   hessianDiagonal[i0, i1] += 2·t13·t48[i0]
 
 struct Params {
   total: u32,
@@ -5484,20 +5484,20 @@ const plan: GpuPlan = {
     { name: "t31", shape: [32] },
     { name: "t32", shape: [32, 32] },
     { name: "t33", shape: [32] },
-    { name: "t34", shape: ["N", 32] },
-    { name: "t35", shape: [32, "N"] },
+    { name: "t35", shape: ["N", 32] },
     { name: "t36", shape: [32, "N"] },
     { name: "t37", shape: [32, "N"] },
-    { name: "t38", shape: [32, 32] },
-    { name: "t39", shape: [32, "N"] },
+    { name: "t38", shape: [32, "N"] },
+    { name: "t39", shape: [32, 32] },
     { name: "t40", shape: [32, "N"] },
-    { name: "t41", shape: [32] },
-    { name: "t42", shape: [10, "N"] },
+    { name: "t41", shape: [32, "N"] },
+    { name: "t42", shape: [32] },
     { name: "t43", shape: [10, "N"] },
     { name: "t44", shape: [10, "N"] },
-    { name: "t45", shape: [32] },
+    { name: "t45", shape: [10, "N"] },
     { name: "t46", shape: [32] },
     { name: "t47", shape: [32] },
+    { name: "t48", shape: [32] },
   ],
   units: [
     { name: "k6_0", parts: [], tiled: { rows: ["N"], cols: [32] }, hessian: false, fields: ["first", "st_theta", "dim_N", "off_d0", "st_d0", "off_t0", "st_t0"] },
@@ -5531,11 +5531,11 @@ const plan: GpuPlan = {
     { name: "group28_k9_0", parts: [["N", 10], [64, 32, "N"], [32, "N"], [64, 32, 32], [32], [32]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "part1", "part2", "part3", "part4", "dim_N", "off_d0", "st_d0", "off_t1", "st_t1", "off_t2", "st_t2", "off_t7", "st_t7", "off_t11", "st_t11", "off_t14", "st_t14", "off_t15", "st_t15", "off_t19", "st_t19", "off_t21", "st_t21"] },
     { name: "group29_map9", parts: [["N", 10], [32, "N"], [32], [32, 10], [10], [10, "N"]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "part1", "part2", "part3", "part4", "dim_N", "off_t1", "st_t1", "off_t2", "st_t2", "off_t3", "st_t3", "off_t6", "st_t6", "off_t7", "st_t7", "off_t9", "st_t9", "off_t16", "st_t16"] },
     { name: "group30_k11", parts: [[], [64, 32], [64, 32, "N"]], hessian: false, fields: ["total", "grid_x", "first", "part0", "part1", "dim_N", "off_d0", "st_d0", "off_t3", "st_t3", "off_t4", "st_t4", "off_t6", "st_t6", "off_t7", "st_t7", "off_t8", "st_t8", "off_t9", "st_t9", "off_t12", "st_t12"] },
-    { name: "k34", parts: [], tiled: { rows: ["N"], cols: [32] }, hessian: false, fields: ["first", "st_theta", "dim_N", "off_d0", "st_d0", "off_t22", "st_t22"] },
-    { name: "k36", parts: [], tiled: { rows: ["N"], cols: [32] }, hessian: false, fields: ["first", "st_theta", "dim_N", "off_d0", "st_d0", "off_t24", "st_t24"] },
+    { name: "k35", parts: [], tiled: { rows: ["N"], cols: [32] }, hessian: false, fields: ["first", "st_theta", "dim_N", "off_d0", "st_d0", "off_t22", "st_t22"] },
+    { name: "k37", parts: [], tiled: { rows: ["N"], cols: [32] }, hessian: false, fields: ["first", "st_theta", "dim_N", "off_d0", "st_d0", "off_t24", "st_t24"] },
     { name: "group33_k12", parts: [[], [32, 32], [32, 32], [32]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "part1", "part2", "dim_N", "off_t5", "st_t5", "off_t10", "st_t10", "off_t26", "st_t26", "off_t29", "st_t29"] },
-    { name: "k39", parts: [], tiled: { rows: ["N"], cols: [32] }, hessian: false, fields: ["first", "dim_N", "off_t1", "st_t1", "off_t26", "st_t26", "off_t27", "st_t27"] },
-    { name: "group35_k35", parts: [[32, "N"], ["N", 10], [32, "N"], [32], [10, "N"], [10, "N"], [10, "N"], [32], [32]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "part1", "part2", "part3", "part4", "part5", "part6", "part7", "dim_N", "off_t1", "st_t1", "off_t2", "st_t2", "off_t6", "st_t6", "off_t7", "st_t7", "off_t10", "st_t10", "off_t19", "st_t19", "off_t21", "st_t21", "off_t22", "st_t22", "off_t23", "st_t23", "off_t25", "st_t25", "off_t30", "st_t30", "off_t31", "st_t31", "off_t32", "st_t32"] },
+    { name: "k40", parts: [], tiled: { rows: ["N"], cols: [32] }, hessian: false, fields: ["first", "dim_N", "off_t1", "st_t1", "off_t26", "st_t26", "off_t27", "st_t27"] },
+    { name: "group35_k36", parts: [[32, "N"], ["N", 10], [32, "N"], [32], [10, "N"], [10, "N"], [10, "N"], [32], [32]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "part1", "part2", "part3", "part4", "part5", "part6", "part7", "dim_N", "off_t1", "st_t1", "off_t2", "st_t2", "off_t6", "st_t6", "off_t7", "st_t7", "off_t10", "st_t10", "off_t19", "st_t19", "off_t21", "st_t21", "off_t22", "st_t22", "off_t23", "st_t23", "off_t25", "st_t25", "off_t30", "st_t30", "off_t31", "st_t31", "off_t32", "st_t32"] },
     { name: "group36_k9_1", parts: [["N", 10], [64, 32], [32, 10], [32]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "part1", "part2", "dim_N", "off_d0", "st_d0", "off_d1", "st_d1", "off_t1", "st_t1", "off_t2", "st_t2", "off_t6", "st_t6", "off_t7", "st_t7", "off_t17", "st_t17", "off_t23", "st_t23", "off_t30", "st_t30", "off_t33", "st_t33"] },
     { name: "group37_k21", parts: [[32, "N"], [32, "N"], [32, 10], [10]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "part1", "part2", "dim_N", "off_t2", "st_t2", "off_t6", "st_t6", "off_t7", "st_t7", "off_t9", "st_t9", "off_t24", "st_t24", "off_t28", "st_t28", "off_t33", "st_t33"] },
     { name: "group38_hvp_W1_1", parts: [[64, 32], [32], [32, 10], [10]], hessian: false, fields: ["total", "grid_x", "first", "st_theta", "part0", "part1", "part2", "dim_N", "off_d0", "st_d0", "off_t1", "st_t1", "off_t6", "st_t6", "off_t8", "st_t8", "off_t9", "st_t9", "off_t19", "st_t19", "off_t24", "st_t24", "off_t31", "st_t31"] },
@@ -5621,14 +5621,14 @@ const plan: GpuPlan = {
     ],
     hvp: [
       { unit: "k6_0" },
-      { unit: "k34" },
-      { unit: "k36" },
+      { unit: "k35" },
+      { unit: "k37" },
       { unit: "group33_k12" },
       { unit: "group9_map12" },
       { unit: "map6" },
-      { unit: "k39" },
+      { unit: "k40" },
       { unit: "k29" },
-      { unit: "group35_k35" },
+      { unit: "group35_k36" },
       { unit: "group36_k9_1" },
       { unit: "group37_k21" },
       { unit: "group38_hvp_W1_1" },
