@@ -534,7 +534,7 @@ function printTables(rows: readonly Row[], o: Options, floorNames: readonly stri
         const best = bestPeer(row, peer, o);
         const wrong = variantsFor(c, peer, o).map((v) => peerCell(row, peer, v, o)).find((x) => x.wrong);
         cells.push(
-          best ? `${best.cell.text} (${best.variant.replace('vectorize=', 'vec=')})` : wrong ? wrong.text : peerCell(row, peer, PEER_VARIANTS.torch[0], o).text,
+          best ? `${best.cell.text}${best.cell.lowerBound ? '' : ` (${best.variant.replace('vectorize=', 'vec=')})`}` : wrong ? wrong.text : peerCell(row, peer, PEER_VARIANTS.torch[0], o).text,
           best ? ratioText(best.cell) : '—',
         );
       } else {
