@@ -7,8 +7,10 @@
 import { tsBody } from '../2-ir/functions.ts';
 import type { Dim } from '../2-ir/graph.ts';
 import type { MapFn } from '../2-ir/index-form.ts';
+import { sparseEntry } from '../5-lower/sparse.ts';
 import { productFactors, type Batch, type Buffer, type Entry, type Expr, type Kernel, type KernelId, type ModelLayout, type Program, type SparsePiece, type Stmt } from '../5-lower/loops.ts';
 import { emitModelInfo, q, shapeText, type EmitInfo } from './model-info.ts';
+import { emitRunHelpers, findRunLoops, runLoop } from './sparse-runs.ts';
 
 export type { EmitInfo };
 
@@ -92,10 +94,12 @@ export function emitTypeScript(p: Program, info: EmitInfo): string {
   const sparseIds = hasSparse ? [...new Set([...sch.pre, ...sch.stream, ...sch.post])].filter(writesH) : [];
   // A Hessian that is zero at compile time has no stores: no slots to find, nothing to record.
   const replay = sparseIds.length > 0 && m.dims.length === 0;
+  // Replayed, the entry's kernels are rewritten for fewer passes over memory (5-lower/sparse.ts).
+  const sparseKernels = replay ? sparseEntry(p).kernels : sparseIds.map((id) => p.kernels[id]!);
   if (hasSparse) {
-    for (const id of sparseIds) {
-      emitKernel(line, p.kernels[id]!, p.buffers, usedFns, usedHelpers, replay ? 'record' : 'slot');
-      if (replay) emitKernel(line, p.kernels[id]!, p.buffers, usedFns, usedHelpers, 'replay');
+    for (const k of sparseKernels.filter((x) => writesH(x.id))) {
+      emitKernel(line, k, p.buffers, usedFns, usedHelpers, replay ? 'record' : 'slot');
+      if (replay) emitKernel(line, k, p.buffers, usedFns, usedHelpers, 'replay');
     }
   }
 
@@ -234,15 +238,16 @@ export function emitTypeScript(p: Program, info: EmitInfo): string {
     line('        s.hessian = h;');
     line('        h.fill(0);');
     if (replay) {
+      // (No run-time dims: no streamed batch, the kernels run in order.)
       line('        if (scatterMap === null) {');
       line('          recording.length = 0;');
-      call('hessian', 'ks').forEach((x) => line(`  ${x}`));
+      for (const k of sparseKernels) line(`          ${writesH(k.id) ? 'ks' : 'k'}_${k.name}(s);`);
       line('          scatterMap = Int32Array.from(recording);');
       line('          recording.length = 0;');
       line('        } else {');
       line('          const SM = scatterMap;');
       line('          let q = 0;');
-      call('hessian', 'kr').forEach((x) => line(`  ${x.replace(/(kr_\w+)\(s\);/, 'q = $1(s, SM, q);')}`));
+      for (const k of sparseKernels) line(writesH(k.id) ? `          q = kr_${k.name}(s, SM, q);` : `          k_${k.name}(s);`);
       line('          if (q !== SM.length) throw new Error(\'internal: the Hessian stores changed\');');
       line('        }');
     } else call('hessian', 'ks').forEach((x) => line(x));
@@ -352,7 +357,7 @@ export function emitTypeScript(p: Program, info: EmitInfo): string {
     line('  if (mirror !== at) h[mirror] += v;');
     line('}');
   }
-  if (hasSparse) emitSparsePattern(line, n, p.sparsePattern!, replay, sparseIds.length > 0);
+  if (hasSparse) emitSparsePattern(line, n, p.sparsePattern!, replay, sparseIds.length > 0, usedHelpers);
   if (usedFns.size > 0) {
     line();
     line('// Element-wise functions and the derivatives the Hessian needs.');
@@ -480,16 +485,37 @@ function emitKernel(line: (s?: string) => void, k: Kernel, buffers: readonly Buf
     visitExpr(e);
     return exprText(e, buffers);
   };
-  // A store's position: in a sparse kernel, H's dense index becomes its CSR slot.
+  // A store's position: in a sparse kernel, H's dense index becomes its CSR slot. Recorded and
+  // replayed, the stores of a run loop (sparse-runs.ts) take their slots from running counters.
   let sparseStores = false;
+  const runLoops = sparse === 'record' || sparse === 'replay' ? findRunLoops(k.body) : new Set<Stmt>();
+  let run: { v: string; positions: number } | null = null;
   const at = (buf: string, e: Expr): string => {
     if (sparse === null || buf !== 'hessian') return expr(e);
     sparseStores = true;
+    if (run !== null) {
+      const j = run.positions++;
+      if (sparse === 'record') usedHelpers.add('observe');
+      return sparse === 'replay' ? `zs${j}` : `observe(SR, SC, ${j}, ${run.v}, ${expr(e)})`;
+    }
+    if (sparse === 'record') usedHelpers.add('record');
     return sparse === 'replay' ? 'SM[q++]' : `${sparse}(SR, SC, ${expr(e)})`;
   };
   const stmt = (s: Stmt, ind: string): void => {
     switch (s.k) {
       case 'for':
+        if (runLoops.has(s)) {
+          run = { v: s.v, positions: 0 };
+          const inner: string[] = [];
+          const outer = body.splice(0);
+          s.body.forEach((x) => stmt(x, ind + (sparse === 'replay' ? '    ' : '  ')));
+          inner.push(...body.splice(0));
+          body.push(...outer);
+          const m = run.positions;
+          run = null;
+          body.push(...runLoop(s.v, expr(s.from), expr(s.to), m, inner, ind, sparse === 'replay'));
+          break;
+        }
         body.push(`${ind}for (let ${s.v} = ${expr(s.from)}; ${s.v} < ${expr(s.to)}; ${s.v}++) {`);
         s.body.forEach((x) => stmt(x, ind + '  '));
         body.push(`${ind}}`);
@@ -629,7 +655,7 @@ function emitKernel(line: (s?: string) => void, k: Kernel, buffers: readonly Buf
  * file): O(listed entries) time and memory, then the CSR itself; and slot(), which finds a dense
  * index's CSR position (a binary search within its row).
  */
-function emitSparsePattern(line: (s?: string) => void, n: number, pieces: readonly SparsePiece[], replay: boolean, stores: boolean): void {
+function emitSparsePattern(line: (s?: string) => void, n: number, pieces: readonly SparsePiece[], replay: boolean, stores: boolean, usedHelpers: ReadonlySet<string>): void {
   line();
   line('/** The Hessian\'s structural pattern: pieces [r0, c0, alpha, beta, lo, hi], each the entries');
   line(' * (r0 + Σ alpha[v]·x[v], c0 + Σ beta[v]·x[v]) and their mirror images over lo[v] ≤ x[v] < hi[v]. */');
@@ -716,13 +742,16 @@ function emitSparsePattern(line: (s?: string) => void, n: number, pieces: readon
     line('let scatterMap: Int32Array | null = null;');
     line('const recording: number[] = [];');
     line();
-    line('/** slot(), and the slot appended to the recording. */');
-    line('function record(rowPtr: Int32Array, colIdx: Int32Array, at: number): number {');
-    line('  const k = slot(rowPtr, colIdx, at);');
-    line('  recording.push(k);');
-    line('  return k;');
-    line('}');
-    line();
+    if (usedHelpers.has('record')) {
+      line('/** slot(), and the slot appended to the recording. */');
+      line('function record(rowPtr: Int32Array, colIdx: Int32Array, at: number): number {');
+      line('  const k = slot(rowPtr, colIdx, at);');
+      line('  recording.push(k);');
+      line('  return k;');
+      line('}');
+      line();
+    }
+    if (usedHelpers.has('observe')) emitRunHelpers(line);
   }
   if (!stores) return;
   line('/** The CSR position of the dense Hessian index `at` (row-major n × n). */');
