@@ -30,8 +30,10 @@
 //                             hence --repo=$PWD in the device command
 //   --peers=PATH              the peers script itself (default REPO/bench/gpu_peers.py)
 //   --python=PATH             the Python with JAX and PyTorch (default python3)
-//   --peer-list=a,b           peers to run: jax, jax-f32, torch.func, torch.autograd; "none" for
-//                             none (default jax,torch.func,jax-f32; with --smoke: none)
+//   --peer-list=a,b           peers to run: jax, jax-f32, torch.func, torch.autograd (Python, by
+//                             gpu_peers.py), jax-js, jax-js-jit (in this process on WebGPU, by
+//                             gpu_jaxjs.ts; reported in the notes); "none" for none
+//                             (default jax,torch.func,jax-f32; with --smoke: none)
 //   --only=a,b                only these models (with --smoke, naming a large model runs it too)
 //   --size=NAME=K[,NAME=K]    override N (or B for the per-sample model)
 //   --our-budget=S            our side, per model (default 40; smoke 20)
@@ -58,6 +60,7 @@ import * as mlp784 from './generated/mlp_784_32_10.gpu.ts';
 import * as softmax from './generated/softmax_64_128.gpu.ts';
 import * as mlp64 from './generated/mlp_64_32_10.gpu.ts';
 import * as mlpSample from './generated/mlp_3_5_1_sample.gpu.ts';
+import { runJaxJs, type JaxJsResult } from './gpu_jaxjs.ts';
 
 // ---- The generated GPU module's API (bench/generated/<model>.gpu.ts) ------------------------
 
@@ -198,7 +201,12 @@ const CASES: readonly GpuCase[] = [
   },
 ];
 
-const PEERS = ['jax', 'jax-f32', 'torch.func', 'torch.autograd'] as const;
+const PEERS = ['jax', 'jax-f32', 'torch.func', 'torch.autograd', 'jax-js', 'jax-js-jit'] as const;
+/** Peers run in this process (bench/gpu_jaxjs.ts), not by gpu_peers.py. */
+const JS_PEERS: Record<string, boolean> = { 'jax-js': false, 'jax-js-jit': true };
+const pythonPeers = (o: { peerList: readonly string[] }): string[] => o.peerList.filter((p) => !(p in JS_PEERS));
+/** Peers whose wrong Hessian is reported in the notes but does not fail our row. */
+const INFORMATIVE_PEERS = new Set(Object.keys(JS_PEERS));
 /** Largest acceptable max |ΔH| / max |H| at the sampled entries, per peer. JAX's default
  *  matmul precision is TF32 on Ampere and later GPUs (10-bit mantissa): looser. */
 const AGREEMENT_LIMIT: Record<string, number> = { 'jax': 1e-2, 'jax-f32': 1e-3, 'torch.func': 1e-3, 'torch.autograd': 1e-3 };
@@ -686,11 +694,11 @@ function recordEvent(rows: readonly Row[], e: PeerEvent, peerInfo: Map<string, s
 async function runPeers(rows: Row[], o: Options, dir: string, script: string, deadline: number, log: (s: string) => void): Promise<Map<string, string>> {
   const peerInfo = new Map<string, string>();
   const jobRows = rows.filter((r) => r.problem && r.ours.indices && !r.skipped);
-  if (!jobRows.length || !o.peerList.length) return peerInfo;
+  if (!jobRows.length || !pythonPeers(o).length) return peerInfo;
   const budgetS = o.peerBudgetMs / 1000;
   const job = {
     device: o.smoke ? 'cpu' : 'cuda',
-    peers: o.peerList,
+    peers: pythonPeers(o),
     models: jobRows.map((r) => {
       const p = r.problem!;
       const c = r.c;
@@ -720,7 +728,7 @@ async function runPeers(rows: Row[], o: Options, dir: string, script: string, de
   const jobPath = join(dir, 'job.json');
   writeFileSync(jobPath, JSON.stringify(job, null, 1));
 
-  for (const peer of o.peerList) {
+  for (const peer of pythonPeers(o)) {
     let remaining = jobRows.map((r) => r.c.name);
     while (remaining.length) {
       if (performance.now() > deadline - 5000) {
@@ -796,6 +804,7 @@ function judge(row: Row, o: Options): Verdict {
   if (ours.errors.length) fail('our side: see notes');
   if (!ours.buffer) fail('ours not timed');
   for (const [peer, p] of row.peers) {
+    if (INFORMATIVE_PEERS.has(peer)) continue;
     const limit = AGREEMENT_LIMIT[peer] ?? 1e-3;
     if (p.agreement !== undefined && !(p.agreement <= limit)) fail(`${peer} differs by ${fmtE(p.agreement)} > ${fmtE(limit)}`);
   }
@@ -894,7 +903,8 @@ function report(rows: readonly Row[], o: Options, header: string[], peerInfo: Ma
         notes.push(
           `${pre} ${peer}: median of ${p.runs} = ${fmtMs(p.medianMs)} (first call, compiling: ${fmtMs(p.firstCallMs)}) on ${p.platform}; ` +
             `agreement ${fmtE(p.agreement)}, max |H| ${fmtE(p.maxAbs)}, |f_ours − f_peer| / max(1, |f|) = ${fmtE(p.valueDiff)}` +
-            (peer === 'jax-f32' && ours.buffer ? `; ratio jax-f32/ours ${fmtRatio(p.medianMs / ours.buffer.medianMs)}` : ''),
+            ((peer === 'jax-f32' || INFORMATIVE_PEERS.has(peer)) && ours.buffer ? `; ratio ${peer}/ours ${fmtRatio(p.medianMs / ours.buffer.medianMs)}` : '') +
+            (INFORMATIVE_PEERS.has(peer) && p.agreement !== undefined && !(p.agreement <= 1e-3) ? '; WRONG Hessian (agreement > 1e-3): its time is not a comparison' : ''),
         );
     }
     summaryRows.push({
@@ -1000,14 +1010,43 @@ async function main(): Promise<number> {
           (row.ours.errors.length ? `; ERRORS: ${row.ours.errors.join(' | ')}` : ''),
       );
     }
-    if (o.peerList.length) {
+    const pyPeers = o.peerList.filter((p) => !(p in JS_PEERS));
+    if (pyPeers.length) {
       if (!peersAt.path) {
         const msg = `gpu_peers.py not found (tried ${peersAt.tried.join(', ')}): pass --repo=PATH or --peers=PATH`;
         console.log(`# ${msg}`);
-        for (const r of rows) for (const p of o.peerList) r.peers.set(p, { error: msg });
+        for (const r of rows) for (const p of pythonPeers(o)) r.peers.set(p, { error: msg });
       } else {
-        console.log(`# peers: ${o.peerList.join(', ')} (${o.python} ${peersAt.path})`);
+        console.log(`# peers: ${pythonPeers(o).join(', ')} (${o.python} ${peersAt.path})`);
         peerInfo = await runPeers(rows, o, dir, peersAt.path, deadline, peerLog);
+      }
+    }
+    const jsPeers = o.peerList.filter((p) => p in JS_PEERS);
+    if (jsPeers.length) {
+      // jax-js gets a GPU object of its own from the same Dawn build (it makes its own device).
+      const { create } = (await import('webgpu')) as unknown as { create(flags: string[]): GPU };
+      const peerGpu = create(options?.backend ? [`backend=${options.backend}`] : []);
+      // Smallest first: a jax-js call cannot be interrupted, so the largest model goes last.
+      for (const r of [...rows].sort((x, y) => x.c.n - y.c.n)) {
+        if (!r.problem || !r.ours.indices) continue;
+        for (const peer of jsPeers) {
+          if (performance.now() > deadline - 20_000) {
+            r.peers.set(peer, { error: 'skipped: run deadline' });
+            continue;
+          }
+          console.log(`# ${peer}: ${r.c.name}...`);
+          const pr = r.problem;
+          const res = await runJaxJs(
+            peerGpu,
+            options?.featureLevel === 'compatibility',
+            { model: r.c.name, n: r.c.n, paramSizes: r.c.params.map((q) => q.size), theta: pr.theta, data: pr.data, size: pr.size },
+            r.ours.indices,
+            JS_PEERS[peer]!,
+            o.peerBudgetMs,
+          ).catch((err: unknown): JaxJsResult => ({ error: errText(err) }));
+          r.peers.set(peer, res);
+          console.log(`#   ${peer} ${r.c.name}: ${res.error ? `ERROR ${res.error}` : `${fmtMs(res.medianMs)} (${res.runs ?? 0} runs, first ${fmtMs(res.firstCallMs)})`}`);
+        }
       }
     }
   } finally {
@@ -1024,6 +1063,9 @@ async function main(): Promise<number> {
     '"with read-back": hessian(θ, out) / hessianBatch(θ, out). JAX: jax.jit(jax.hessian(f)) (per-sample: jax.jit(jax.vmap(jax.hessian(f), (None, 0, 0)))),',
     'default matmul precision (TF32 on Ampere and later), timed with block_until_ready(); jax-f32 (notes): the same at precision "highest".',
     'torch.func: torch.func.hessian(f) (per-sample: torch.func.vmap over it), torch.cuda.synchronize(). Agreement: sampled entries vs ours.',
+    ...(o.peerList.some((p) => p in JS_PEERS)
+      ? ['jax-js (notes): @jax-js/jax 0.1.25 on WebGPU through the same Dawn build, in this process: hessian(f) (jax-js) and jit(hessian(f)) (jax-js-jit), per-sample: vmap of hessian; timed to blockUntilReady().']
+      : []),
   ];
   const { text, allPass, summary } = report(rows, o, header, peerInfo);
   const extra = [...(lost ? [`- device: ${lost}`] : []), ...uncaptured.map((m) => `- uncaptured WebGPU error: ${m}`)];

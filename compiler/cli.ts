@@ -179,7 +179,10 @@ async function runBuild(inputs: readonly string[], outArg: string, targets: read
   let failedModels = 0;
   for (const model of models) {
     const built = await buildModel(model, targets, out, settings);
-    if (built.kind === 'ok') files.push(...built.files);
+    if (built.kind === 'ok') {
+      files.push(...built.files);
+      if (built.warnings) io.stderr(built.warnings.map(formatDiagnostic).join('\n\n'));
+    }
     else if (built.kind === 'unavailable') built.targets.forEach((t) => unavailable.add(t));
     else {
       failedModels++;

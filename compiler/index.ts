@@ -6,7 +6,7 @@
 import { parseModel } from './1-parse/index.ts';
 import type { Diagnostic } from './1-parse/diagnostics.ts';
 import { withCompileContext } from './2-ir/index-form.ts';
-import { toIndexForm } from './2-ir/to-index-form.ts';
+import { splitAtOutputs, toIndexForm } from './2-ir/to-index-form.ts';
 import { Differentiator } from './3-differentiate/derivative.ts';
 import { lower } from './5-lower/lower.ts';
 import { emitTypeScript } from './6-emit/typescript.ts';
@@ -17,6 +17,7 @@ import { declarationsOf } from './6-emit/declarations.ts';
 import { OUTPUT_KINDS, type OutputKind, type Program } from './5-lower/loops.ts';
 import { directionNodes, hvpFormula } from './3-differentiate/directional.ts';
 import { diagonalFormula } from './3-differentiate/diagonal.ts';
+import { gaussNewtonBlocks } from './3-differentiate/gauss-newton.ts';
 import type { Model } from './2-ir/graph.ts';
 
 export type Target = 'ts' | 'wgsl';
@@ -50,7 +51,8 @@ export interface OutputFile {
   readonly kind: 'module' | 'declarations' | 'source-types';
 }
 
-export type CompileResult = { ok: true; outputs: OutputFile[] } | { ok: false; diagnostics: Diagnostic[] };
+/** `warnings` (located, severity 'warning'): things asked for that the model cannot have; the files are still right. */
+export type CompileResult = { ok: true; outputs: OutputFile[]; warnings?: Diagnostic[] } | { ok: false; diagnostics: Diagnostic[] };
 
 /**
  * Differentiates and lowers a model: the target-neutral program every emitter starts from.
@@ -70,7 +72,10 @@ export function lowerModel(model: Model, options: { families?: boolean; outputs?
     // diag(H): the diagonal blocks with their row and column indices made equal.
     const diagonal = (options.outputs ?? OUTPUT_KINDS).includes('hessianDiagonal') ? im.params.map((p, i) => diagonalFormula(hessians[i]![i]!, p.shape.length)) : undefined;
     const sparse = (options.outputs ?? OUTPUT_KINDS).includes('hessianSparse');
-    return lower({ name: model.name, data: model.data, nodes: im.nodes, params: im.params, value: im.objective, gradients, hessians, ...(hvp ? { hvp } : {}), ...(diagonal ? { diagonal } : {}), sparse, symbolicDims: model.symbolicDims, families: options.families ?? true });
+    // Gauss-Newton: the objective split at the model's outputs (none: no gaussNewton).
+    const split = (options.outputs ?? OUTPUT_KINDS).includes('gaussNewton') ? splitAtOutputs(model, im) : null;
+    const gaussNewton = split ? gaussNewtonBlocks(diff, im.nodes, im.params, split.objective, split.outputs) : undefined;
+    return lower({ name: model.name, data: model.data, nodes: im.nodes, params: im.params, value: im.objective, gradients, hessians, ...(hvp ? { hvp } : {}), ...(diagonal ? { diagonal } : {}), ...(gaussNewton ? { gaussNewton } : {}), sparse, symbolicDims: model.symbolicDims, families: options.families ?? true });
   });
 }
 
@@ -92,6 +97,17 @@ export function compile(source: string, sourcePath: string, options: CompileOpti
   const chosen = (of: readonly OutputKind[]) => of.filter((o) => o === 'value' || o === 'gradient' || o === 'hessian' || wanted.includes(o));
   const cpu = targets.includes('ts') || options.types === true ? emitTypeScript(lowerModel(model, { outputs: chosen(OUTPUT_KINDS) }), info) : null;
   const outputs: OutputFile[] = [];
+  const warnings: Diagnostic[] = [];
+  // gaussNewton asked for by name on a model without outputs: the other outputs are built, and
+  // the warning points at the objective.
+  if (options.outputs?.includes('gaussNewton') && !(model.outputs && model.outputs.length > 0)) {
+    const at = model.objectiveAt ?? { line: 1, column: 1, length: 1 };
+    warnings.push({
+      file: sourcePath, line: at.line, column: at.column, length: at.length, severity: 'warning',
+      message: 'gaussNewton was asked for, but the model declares no outputs, so its modules have none: mark what the loss is computed from with `output NAME = …`',
+      sourceLine: source.split(/\r\n|\r|\n/)[at.line - 1] ?? '',
+    });
+  }
   const add = (target: Target, base: string, ts: string): void => {
     if (emit === 'ts') outputs.push({ target, fileName: `${base}.ts`, code: ts, kind: 'module' });
     else {
@@ -109,5 +125,5 @@ export function compile(source: string, sourcePath: string, options: CompileOpti
   if (options.types === true) {
     outputs.push({ target: 'ts', fileName: `${model.name}.d.hess.ts`, code: declarationsOf(cpu!), kind: 'source-types' });
   }
-  return { ok: true, outputs };
+  return { ok: true, outputs, ...(warnings.length > 0 ? { warnings } : {}) };
 }

@@ -4,3 +4,4 @@ export { checkData, type DataLayout } from './gpu/data.ts';
 export { requestDevice, deviceFromAdapter, limitsFor, describeAdapter, type DeviceOptions, type GpuContext } from './gpu/device.ts';
 export { newtonSolve, choleskyShifted, choleskySolve } from './newton.ts';
 export { newtonCgSolve, type HvpObjective, type NewtonCgOptions, type NewtonCgResult } from './newton-cg.ts';
+export { createDenseKernels, DENSE_ASSIGN, DENSE_ADD, DENSE_ADD_MIRROR, type DenseKernels } from './wasm/dense.ts';

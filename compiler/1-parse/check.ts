@@ -1,6 +1,6 @@
 // The model as a whole: statements in order, each name defined once and used after its
 // definition, declarations and their shapes, exactly one scalar objective.
-import { GraphBuilder, shapeText, type DataDecl, type Dim, type Model, type Node, type ParamDecl } from '../2-ir/graph.ts';
+import { GraphBuilder, dependsOnParam, shapeText, type DataDecl, type Dim, type Model, type Node, type ParamDecl } from '../2-ir/graph.ts';
 import { ExpressionBuilder, type Ctx } from './build.ts';
 import { evaluateConstant } from './consts.ts';
 import { spanText } from './expressions.ts';
@@ -21,7 +21,9 @@ export class ModelChecker {
   private readonly dataSizes: { name: string; stmt: Statement; refs: readonly SizeRef[] }[] = [];
   private objective: Node | null = null;
   private readonly definitions: { name: string; node: Node }[] = [];
+  private readonly outputs: { name: string; node: Node }[] = [];
   private firstMinimize: number | null = null;
+  private objectiveAt: { line: number; column: number; length: number } | undefined;
 
   constructor(private readonly reporter: Reporter) {
     this.exprs = new ExpressionBuilder(this.builder, this.scope, reporter);
@@ -58,6 +60,8 @@ export class ModelChecker {
       data: this.data,
       objective: this.objective,
       definitions: this.definitions,
+      ...(this.outputs.length > 0 ? { outputs: this.outputs } : {}),
+      ...(this.objectiveAt ? { objectiveAt: this.objectiveAt } : {}),
     };
   }
 
@@ -132,7 +136,10 @@ export class ModelChecker {
       }
       case 'def': {
         const node = s.expr ? this.exprs.build(s.expr, ctx) : null;
-        if (node && s.name !== null && !this.scope.existing(s.name)) this.definitions.push({ name: s.name, node });
+        if (node && s.name !== null && !this.scope.existing(s.name)) {
+          this.definitions.push({ name: s.name, node });
+          if (s.output) this.output(s, s.name, node);
+        }
         this.define(s, { ...at, kind: 'def', node });
         return;
       }
@@ -226,6 +233,18 @@ export class ModelChecker {
     return ok ? shape : null;
   }
 
+  /**
+   * `output NAME = …`: an output must depend on a param (a constant one has a zero Jacobian and
+   * would only hide curvature the Gauss-Newton matrix keeps exactly).
+   */
+  private output(s: Extract<Stmt, { kind: 'def' }>, name: string, node: Node): void {
+    if (!dependsOnParam(node)) {
+      this.reporter.error(s.stmt, s.nameSpan, `the output \`${name}\` does not depend on any param, so it has no Jacobian: make it a plain definition (\`${name} = …\`)`);
+      return;
+    }
+    this.outputs.push({ name, node });
+  }
+
   private minimize(s: Extract<Stmt, { kind: 'minimize' }>, ctx: Ctx): void {
     const line = s.stmt.lineOf[s.keywordSpan.start] ?? s.stmt.firstLine;
     if (this.firstMinimize !== null) {
@@ -234,6 +253,7 @@ export class ModelChecker {
       return;
     }
     this.firstMinimize = line;
+    this.objectiveAt = { line, column: s.stmt.columnOf[s.keywordSpan.start] ?? 1, length: s.keywordSpan.end - s.keywordSpan.start };
     if (!s.expr) return;
     const node = this.exprs.build(s.expr, ctx);
     if (!node) return;

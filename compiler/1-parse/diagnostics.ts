@@ -1,4 +1,4 @@
-// Compile errors: located, readable, shown with the source line and a caret.
+// Compile errors (and warnings): located, readable, shown with the source line and a caret.
 
 export interface Diagnostic {
   readonly file: string; // path as given by the user (relative to the working directory)
@@ -7,6 +7,8 @@ export interface Diagnostic {
   readonly length: number; // characters to underline, at least 1
   readonly message: string;
   readonly sourceLine: string; // the text of the offending line, without its newline
+  /** Absent: an error. A warning does not stop the build (e.g. an output asked for that the model cannot have). */
+  readonly severity?: 'error' | 'warning';
 }
 
 /**
@@ -18,7 +20,7 @@ export function formatDiagnostic(d: Diagnostic): string {
   const before = d.sourceLine.slice(0, Math.max(0, d.column - 1)).replace(/[^\t]/g, ' ');
   const pad = before.padEnd(Math.max(0, d.column - 1), ' ');
   const caret = ' '.repeat(gutter.length) + pad + '^'.repeat(Math.max(1, d.length));
-  return `${d.file}:${d.line}:${d.column}: error: ${d.message}\n${gutter}${d.sourceLine}\n${caret}`;
+  return `${d.file}:${d.line}:${d.column}: ${d.severity ?? 'error'}: ${d.message}\n${gutter}${d.sourceLine}\n${caret}`;
 }
 
 /** All diagnostics, each formatted, separated by blank lines, with a count at the end. */

@@ -40,7 +40,7 @@ function scanLine(code: string): { depth: number; last: string | undefined; last
 }
 
 /**
- * Whether a line clearly starts a new statement (a keyword, or `name =`), so that an unclosed
+ * Whether a line clearly starts a new statement (a keyword, `name =` or `output name =`), so that an unclosed
  * bracket or a dangling operator on the lines before it does not swallow it.
  */
 function startsStatement(code: string): boolean {
@@ -48,6 +48,7 @@ function startsStatement(code: string): boolean {
   if (!m) return false;
   const word = m[1]!;
   if (isKeyword(word) && (m[2] !== '' || code.trim() === word)) return true;
+  if (word === 'output' && /^\s*output\s+[A-Za-z_][A-Za-z0-9_]*\s*=(?!=)/.test(code)) return true;
   return m[3] === '=' && m[4] === '';
 }
 

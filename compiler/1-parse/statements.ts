@@ -1,4 +1,5 @@
-// The statement forms: `dim`, `const`, `data`, `param`, definitions, functions, `minimize`.
+// The statement forms: `dim`, `const`, `data`, `param`, definitions (`output NAME = …` marks one
+// as a model output), functions, `minimize`.
 // Each logical statement is tokenized, classified and its expression parsed; problems are
 // reported and the statement is kept (as far as it could be read) so later lines still check.
 import { tokenize, type Token } from './lexer.ts';
@@ -24,7 +25,8 @@ export type Stmt =
   | (Named & { readonly kind: 'dim'; readonly size: Expr | null; readonly hasSize: boolean; readonly ok: boolean })
   | (Named & { readonly kind: 'const'; readonly expr: Expr | null })
   | (Named & { readonly kind: 'data' | 'param'; readonly sizes: readonly SizeRef[] | null })
-  | (Named & { readonly kind: 'def'; readonly expr: Expr | null })
+  /** `output`: the span of the `output` word when the definition is marked as a model output. */
+  | (Named & { readonly kind: 'def'; readonly expr: Expr | null; readonly output?: Span })
   | (Named & { readonly kind: 'function'; readonly params: readonly { name: string; span: Span }[] | null; readonly expr: Expr | null })
   | { readonly kind: 'minimize'; readonly stmt: Statement; readonly keywordSpan: Span; readonly expr: Expr | null }
   /** Unreadable; `name` is what it seems to define (so later uses are not reported again). */
@@ -78,6 +80,14 @@ export class StatementParser {
       if (first.text === 'minimize') return { kind: 'minimize', stmt, keywordSpan: first, expr: null };
       return { kind: 'invalid', stmt, name: guessed?.text ?? null, nameSpan: guessed ?? first };
     }
+    // `output NAME = EXPR`: `output` is a keyword only in this form (three tokens), so that it
+    // stays an ordinary name everywhere else (`output = …`, `output(x) = …`, uses in expressions).
+    if (isOutputStatement(tokens)) {
+      const nameTok = tokens[1]!;
+      const name = this.newName(stmt, nameTok);
+      const expr = this.expression(stmt, tokens, 3, '`=`');
+      return { kind: 'def', stmt, name, nameSpan: nameTok, expr, output: first };
+    }
     if (first.kind === 'name' && isKeyword(first.text)) {
       if (second && second.kind === 'op' && (second.text === '=' || (second.text === '(' && this.functionHeaderEnd(tokens) >= 0))) {
         this.error(stmt, first, `\`${first.text}\` is a keyword and cannot be used as a name`);
@@ -114,6 +124,7 @@ export class StatementParser {
   private guessName(tokens: readonly Token[]): Token | null {
     const [a, b] = tokens;
     if (!a || a.kind !== 'name') return null;
+    if (isOutputStatement(tokens)) return b!;
     if (isKeyword(a.text)) return a.text !== 'minimize' && b?.kind === 'name' ? b : null;
     if (b?.text === '=' || (b?.text === '(' && tokens.some((t) => t.text === '='))) return a;
     return null;
@@ -318,4 +329,10 @@ export class StatementParser {
     this.error(stmt, span, `unexpected ${what}: a statement is \`name = expression\`, \`f(a, b) = expression\`, a declaration (\`dim\`, \`const\`, \`data\`, \`param\`) or \`minimize expression\``);
     return invalid;
   }
+}
+
+/** `output NAME = …`: a definition marked as a model output. */
+export function isOutputStatement(tokens: readonly Token[]): boolean {
+  const [a, b, c] = tokens;
+  return a?.kind === 'name' && a.text === 'output' && b?.kind === 'name' && c?.kind === 'op' && c.text === '=';
 }

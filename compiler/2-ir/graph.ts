@@ -54,6 +54,38 @@ export interface Model {
   readonly objective: Node;
   /** Definitions (`name = expr`) and their nodes, in order: names for readers of formulas (inspect). */
   readonly definitions?: readonly { readonly name: string; readonly node: Node }[];
+  /**
+   * The definitions marked `output NAME = …`, in order: the model's outputs, through which the
+   * generalized Gauss-Newton matrix linearizes (absent or empty: the model has no gaussNewton).
+   */
+  readonly outputs?: readonly { readonly name: string; readonly node: Node }[];
+  /** Where `minimize` is written (1-based), for notes about the model as a whole. */
+  readonly objectiveAt?: { readonly line: number; readonly column: number; readonly length: number };
+}
+
+/** Whether a node's value depends on a parameter. */
+export function dependsOnParam(node: Node, seen: Map<number, boolean> = new Map()): boolean {
+  const known = seen.get(node.id);
+  if (known !== undefined) return known;
+  let r: boolean;
+  switch (node.kind) {
+    case 'param':
+      r = true;
+      break;
+    case 'data':
+    case 'const':
+    case 'dim':
+      r = false;
+      break;
+    case 'binary':
+    case 'matmul':
+      r = dependsOnParam(node.a, seen) || dependsOnParam(node.b, seen);
+      break;
+    default:
+      r = dependsOnParam(node.arg, seen);
+  }
+  seen.set(node.id, r);
+  return r;
 }
 
 export function size(shape: readonly number[]): number {

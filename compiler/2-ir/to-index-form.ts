@@ -35,6 +35,49 @@ export function toIndexForm(model: Model): IndexModel {
   return { nodes, params, objective, formulaOf: build };
 }
 
+/** A model output: its value's formula over θ, and the node that stands for it in `objective`. */
+export interface OutputSplit {
+  readonly name: string;
+  readonly formula: Formula;
+  readonly placeholder: ParamNode;
+}
+
+/** The name of an output's placeholder: not an identifier, so no user name can meet it. */
+export const outputPlaceholderName = (output: string): string => `out[${output}]`;
+
+/**
+ * The objective as ℓ(out₁, …, out_K, θ): the same formula built again with every use of an
+ * output's value replaced by a placeholder node shaped like it (a `param` node, so that the
+ * differentiator can differentiate by it), plus each output's own formula over θ. Outputs
+ * used inside other outputs are absorbed by them (ℓ sees the outer one only); outputs written
+ * identically are one output. Null when the model has no outputs.
+ */
+export function splitAtOutputs(model: Model, im: IndexModel): { objective: Formula; outputs: OutputSplit[] } | null {
+  if (!model.outputs || model.outputs.length === 0) return null;
+  const placeholders = new Map<number, ParamNode>();
+  const outputs: OutputSplit[] = [];
+  for (const o of model.outputs) {
+    if (placeholders.has(o.node.id)) continue;
+    // Output shapes may hold run-time dims: the placeholder never reaches the lowering (it is
+    // replaced by the output's value before), so its shape only sizes index ranges.
+    const placeholder = im.nodes.param(outputPlaceholderName(o.name), o.node.shape as readonly number[], -1) as ParamNode;
+    placeholders.set(o.node.id, placeholder);
+    outputs.push({ name: o.name, formula: im.formulaOf(o.node), placeholder });
+  }
+  const memo = new Map<number, Formula>();
+  const build = (n: Node): Formula => {
+    const p = placeholders.get(n.id);
+    if (p) return accessFormula(p);
+    let f = memo.get(n.id);
+    if (!f) {
+      f = simplifyFormula(convert(n, build, im.nodes));
+      memo.set(n.id, f);
+    }
+    return f;
+  };
+  return { objective: build(model.objective), outputs };
+}
+
 /** The constant value of a formula that has no factors, or null. */
 function constantOf(f: Formula): number | null {
   if (f.shape.length > 0) return null;

@@ -8,7 +8,7 @@ import type { Dim } from '../2-ir/graph.ts';
 import type { Batch, Entry, KernelId, Schedule, Stmt } from './loops.ts';
 
 /** Output buffers that their entry points zero before running the kernels. */
-const CLEARED_BY_ENTRY: ReadonlySet<string> = new Set(['gradient', 'hessian', 'hvp', 'hessianDiagonal']);
+const CLEARED_BY_ENTRY: ReadonlySet<string> = new Set(['gradient', 'hessian', 'hvp', 'hessianDiagonal', 'gaussNewton']);
 
 /** Largest chunk streamed at once: big enough to amortize a pass over the kernels. */
 const MAX_CHUNK = 2048;

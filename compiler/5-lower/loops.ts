@@ -54,7 +54,7 @@ export type Stmt =
   /** A scope of its own (one term's loop nest), with the term in index notation for the reader. */
   | { readonly k: 'block'; readonly body: Stmt[]; readonly comment?: string };
 
-export type BufferKind = 'theta' | 'data' | 'temp' | 'value' | 'gradient' | 'hessian' | 'direction' | 'hvp' | 'hessianDiagonal';
+export type BufferKind = 'theta' | 'data' | 'temp' | 'value' | 'gradient' | 'hessian' | 'direction' | 'hvp' | 'hessianDiagonal' | 'gaussNewton';
 
 export interface Buffer {
   readonly name: string;
@@ -92,14 +92,15 @@ export interface Kernel {
   readonly body: Stmt[];
 }
 
-export type Entry = 'value' | 'gradient' | 'hessian' | 'evaluate' | 'hvp' | 'hessianDiagonal';
+export type Entry = 'value' | 'gradient' | 'hessian' | 'evaluate' | 'hvp' | 'hessianDiagonal' | 'gaussNewton';
 
 /**
  * The outputs a program can have. Each has its entry point and its output buffer (of that
- * name); `hvp` also reads the direction `v` (a buffer laid out like θ).
+ * name); `hvp` also reads the direction `v` (a buffer laid out like θ). `gaussNewton` (an n × n
+ * symmetric matrix like the Hessian) exists only for models with `output` declarations.
  */
-export type OutputKind = 'value' | 'gradient' | 'hessian' | 'hvp' | 'hessianDiagonal' | 'hessianSparse';
-export const OUTPUT_KINDS: readonly OutputKind[] = ['value', 'gradient', 'hessian', 'hvp', 'hessianDiagonal', 'hessianSparse'];
+export type OutputKind = 'value' | 'gradient' | 'hessian' | 'hvp' | 'hessianDiagonal' | 'hessianSparse' | 'gaussNewton';
+export const OUTPUT_KINDS: readonly OutputKind[] = ['value', 'gradient', 'hessian', 'hvp', 'hessianDiagonal', 'hessianSparse', 'gaussNewton'];
 
 /**
  * Kernels of an entry point, in order. With a batch, `stream` runs once per chunk of the batch

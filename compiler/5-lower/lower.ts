@@ -30,6 +30,8 @@ export interface LowerInput {
   readonly hvp?: { readonly formulas: readonly Formula[]; readonly directions: readonly TNode[] };
   /** When the program has `hessianDiagonal`: diag(H) per parameter. */
   readonly diagonal?: readonly Formula[];
+  /** When the program has `gaussNewton`: its blocks gaussNewton[i][j] for i <= j, like `hessians`. */
+  readonly gaussNewton?: readonly (readonly Formula[])[];
   /** The program has `hessianSparse`: its pattern comes from the Hessian blocks' terms. */
   readonly sparse?: boolean;
   readonly symbolicDims: readonly string[];
@@ -196,7 +198,8 @@ export function lower(input: LowerInput): Program {
   const hessNames = params.map((P, i) => params.map((Q, j) => (j < i ? '' : names.get(`hess_${P.name}_${Q.name}`))));
   const hvpNames = input.hvp ? params.map((p) => names.get(`hvp_${p.name}`)) : [];
   const diagNames = input.diagonal ? params.map((p) => names.get(`hdiag_${p.name}`)) : [];
-  const entryKernels: Record<OutputKind, KernelId[]> = { value: [], gradient: [], hessian: [], hvp: [], hessianDiagonal: [], hessianSparse: [] };
+  const ggnNames = input.gaussNewton ? params.map((P, i) => params.map((Q, j) => (j < i ? '' : names.get(`ggn_${P.name}_${Q.name}`)))) : [];
+  const entryKernels: Record<OutputKind, KernelId[]> = { value: [], gradient: [], hessian: [], hvp: [], hessianDiagonal: [], hessianSparse: [], gaussNewton: [] };
   entryKernels.value.push(...emitFormula(valueName, 'the objective', input.value, { buf: 'value', base: num(0), strides: [] }, true, ''));
   input.gradients.forEach((g, k) => {
     const p = params[k]!;
@@ -204,24 +207,28 @@ export function lower(input: LowerInput): Program {
       ...emitFormula(gradNames[k]!, `gradient block of ${p.name}`, g, { buf: 'gradient', base: num(offsets[k]!), strides: stridesOf(p.shape) }, false, `${k}`),
     );
   });
-  let nonzero = 0;
-  let blocks = 0;
-  params.forEach((P, i) => {
-    params.forEach((Q, j) => {
-      if (j < i) return;
-      blocks++;
-      const h = input.hessians[i]![j]!;
-      if (h.terms.length === 0) return;
-      nonzero++;
-      const byN = (strides: Expr[]) => strides.map((s) => mul(s, num(n)));
-      const target: Target = {
-        buf: 'hessian', base: num(offsets[i]! * n + offsets[j]!), strides: [...byN(stridesOf(P.shape)), ...stridesOf(Q.shape)],
-        rowRank: P.shape.length, upperOnly: i === j,
-        mirror: { base: num(offsets[j]! * n + offsets[i]!), strides: [...stridesOf(P.shape), ...byN(stridesOf(Q.shape))] },
-      };
-      entryKernels.hessian.push(...emitFormula(hessNames[i]![j]!, `Hessian block (${P.name}, ${Q.name}): ${h.terms.length} term(s)`, h, target, false, `${i},${j}`));
+  /** The kernels of a symmetric n × n output (Hessian, Gauss-Newton) from its upper blocks: each value stored at its entry and its mirror. */
+  const symmetricBlocks = (buf: 'hessian' | 'gaussNewton', blockFormulas: readonly (readonly Formula[])[], kernelNames: readonly (readonly string[])[], what: string): number => {
+    let nonzero = 0;
+    params.forEach((P, i) => {
+      params.forEach((Q, j) => {
+        if (j < i) return;
+        const h = blockFormulas[i]![j]!;
+        if (h.terms.length === 0) return;
+        nonzero++;
+        const byN = (strides: Expr[]) => strides.map((s) => mul(s, num(n)));
+        const target: Target = {
+          buf, base: num(offsets[i]! * n + offsets[j]!), strides: [...byN(stridesOf(P.shape)), ...stridesOf(Q.shape)],
+          rowRank: P.shape.length, upperOnly: i === j,
+          mirror: { base: num(offsets[j]! * n + offsets[i]!), strides: [...stridesOf(P.shape), ...byN(stridesOf(Q.shape))] },
+        };
+        entryKernels[buf].push(...emitFormula(kernelNames[i]![j]!, `${what} block (${P.name}, ${Q.name}): ${h.terms.length} term(s)`, h, target, false, `${i},${j}`));
+      });
     });
-  });
+    return nonzero;
+  };
+  const blocks = (params.length * (params.length + 1)) / 2;
+  const nonzero = symmetricBlocks('hessian', input.hessians, hessNames, 'Hessian');
   notes.push(`${nonzero} of ${blocks} Hessian blocks are nonzero`);
   input.hvp?.formulas.forEach((f, k) => {
     const p = params[k]!;
@@ -232,6 +239,10 @@ export function lower(input: LowerInput): Program {
     const p = params[k]!;
     entryKernels.hessianDiagonal.push(...emitFormula(diagNames[k]!, `Hessian diagonal, block of ${p.name}: ${f.terms.length} term(s)`, f, { buf: 'hessianDiagonal', base: num(offsets[k]!), strides: stridesOf(p.shape) }, false, `${k}`));
   });
+  if (input.gaussNewton) {
+    const nz = symmetricBlocks('gaussNewton', input.gaussNewton, ggnNames, 'Gauss-Newton');
+    notes.push(`${nz} of ${blocks} Gauss-Newton blocks are nonzero`);
+  }
   for (const k of Object.values(entryKernels).flat()) for (const d of kernelDeps.get(k)!) materialize(d);
   for (const [arg, { id, members }] of mapGroups) emitMapGroup(arg, id, members);
 
@@ -259,6 +270,7 @@ export function lower(input: LowerInput): Program {
     evaluate: schedule([...entryKernels.value, ...entryKernels.gradient, ...entryKernels.hessian]),
     hvp: schedule(entryKernels.hvp),
     hessianDiagonal: schedule(entryKernels.hessianDiagonal),
+    gaussNewton: schedule(entryKernels.gaussNewton),
   };
   const used = new Set(Object.values(orders).flat());
 
@@ -297,6 +309,7 @@ export function lower(input: LowerInput): Program {
   buffers.push({ name: 'value', kind: 'value', shape: [1] }, { name: 'gradient', kind: 'gradient', shape: [n] }, { name: 'hessian', kind: 'hessian', shape: [n * n] });
   if (input.hvp) buffers.push({ name: 'v', kind: 'direction', shape: [n] }, { name: 'hvp', kind: 'hvp', shape: [n] });
   if (input.diagonal) buffers.push({ name: 'hessianDiagonal', kind: 'hessianDiagonal', shape: [n] });
+  if (input.gaussNewton) buffers.push({ name: 'gaussNewton', kind: 'gaussNewton', shape: [n * n] });
   // The kernels that run, renumbered so that kernels[k].id === k.
   const kernels: Kernel[] = [];
   const newId = new Map<KernelId, KernelId>();
@@ -318,7 +331,7 @@ export function lower(input: LowerInput): Program {
     data: input.data,
     dims: input.symbolicDims,
   };
-  const outputs = OUTPUT_KINDS.filter((o) => (o !== 'hvp' || input.hvp !== undefined) && (o !== 'hessianDiagonal' || input.diagonal !== undefined) && (o !== 'hessianSparse' || input.sparse === true));
+  const outputs = OUTPUT_KINDS.filter((o) => (o !== 'hvp' || input.hvp !== undefined) && (o !== 'hessianDiagonal' || input.diagonal !== undefined) && (o !== 'hessianSparse' || input.sparse === true) && (o !== 'gaussNewton' || input.gaussNewton !== undefined));
   const sparsePattern = input.sparse === true ? sparsePieces(params, offsets, input.hessians) : undefined;
   return { model, n, outputs, buffers, kernels, entries, batch: streamed?.batch ?? null, notes, ...(sparsePattern ? { sparsePattern } : {}) };
 }

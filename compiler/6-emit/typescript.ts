@@ -59,6 +59,8 @@ export function emitTypeScript(p: Program, info: EmitInfo): string {
     line('  v: ArrayLike<number>; // the direction of H·v');
     line('  hvp: Float64Array;');
   }
+  const hasGgn = p.outputs.includes('gaussNewton');
+  if (hasGgn) line('  gaussNewton: Float64Array;');
   for (const t of temps) line(`  ${t.name}: Float64Array; // ${shapeText(t.shape)}`);
   line('}');
   line();
@@ -75,6 +77,7 @@ export function emitTypeScript(p: Program, info: EmitInfo): string {
   line('    hessian: EMPTY,');
   if (hasDiag) line('    hessianDiagonal: EMPTY,');
   if (hasHvp) line('    v: EMPTY,\n    hvp: EMPTY,');
+  if (hasGgn) line('    gaussNewton: EMPTY,');
   // Fixed-size workspaces exist from the start; bind() sizes the others on first use (with a
   // streamed batch, for at most one chunk).
   const fixedNow = (shape: readonly Dim[]) => shape.every((d) => typeof d === 'number');
@@ -149,6 +152,10 @@ export function emitTypeScript(p: Program, info: EmitInfo): string {
   if (hasHvp) {
     line(`  /** H·v at θ (length ${n}) without forming H, written to \`out\` when given; v is laid out like θ. */`);
     line(`  hvp(theta: ArrayLike<number>, ${dataArg === 'data?: Data' ? 'data: Data | undefined' : dataArg}, v: ArrayLike<number>, out?: Float64Array): Float64Array;`);
+  }
+  if (hasGgn) {
+    line(`  /** The generalized Gauss-Newton matrix at θ (Jᵀ·∂²ℓ/∂out²·J over the model's outputs, plus the exact curvature of terms outside them), dense row-major ${n} × ${n}, both triangles; written to \`out\` when given. */`);
+    line(`  gaussNewton(theta: ArrayLike<number>, ${dataArg}, out?: Float64Array): Float64Array;`);
   }
   line('  /** Frees the workspaces; later calls throw. */');
   line('  dispose(): void;');
@@ -276,6 +283,21 @@ export function emitTypeScript(p: Program, info: EmitInfo): string {
     line('      }');
     line('    },');
   }
+  if (hasGgn) {
+    line(`    gaussNewton(theta: ArrayLike<number>, ${dataParam}, out?: Float64Array): Float64Array {`);
+    line('      const s = live();');
+    line('      try {');
+    line('        bind(s, theta, data);');
+    line(`        const h = output(s, out, ${n * n}, 'gaussNewton');`);
+    line('        s.gaussNewton = h;');
+    line('        h.fill(0);');
+    call('gaussNewton').forEach((x) => line(x));
+    line('        return h;');
+    line('      } finally {');
+    line('        release(s);');
+    line('      }');
+    line('    },');
+  }
   line('    dispose(): void {');
   line('      state = null;');
   line('    },');
@@ -290,6 +312,7 @@ export function emitTypeScript(p: Program, info: EmitInfo): string {
   line('  s.hessian = EMPTY;');
   if (hasDiag) line('  s.hessianDiagonal = EMPTY;');
   if (hasHvp) line('  s.v = EMPTY;\n  s.hvp = EMPTY;');
+  if (hasGgn) line('  s.gaussNewton = EMPTY;');
   line('}');
   line();
   line('const shared = createEvaluator();');
@@ -332,6 +355,13 @@ export function emitTypeScript(p: Program, info: EmitInfo): string {
     line(`/** H·v at θ (length ${n}), the Hessian times a vector laid out like θ, without forming H; written to \`out\` when given. */`);
     line(`export function hvp(theta: ArrayLike<number>, ${dataParam}, v: ArrayLike<number>, out?: Float64Array): Float64Array {`);
     line('  return shared.hvp(theta, data, v, out);');
+    line('}');
+    line();
+  }
+  if (hasGgn) {
+    line(`/** The generalized Gauss-Newton matrix at θ, dense row-major ${n} × ${n}, both triangles (exactly symmetric, positive semi-definite when the objective is convex in the outputs); written to \`out\` when given. */`);
+    line(`export function gaussNewton(theta: ArrayLike<number>, ${dataParam}, out?: Float64Array): Float64Array {`);
+    line('  return shared.gaussNewton(theta, data, out);');
     line('}');
     line();
   }
@@ -490,14 +520,15 @@ function emitKernel(line: (s?: string) => void, k: Kernel, buffers: readonly Buf
   // replayed, the stores of a run loop (sparse-runs.ts) take their slots from running counters.
   let sparseStores = false;
   const runLoops = sparse === 'record' || sparse === 'replay' ? findRunLoops(k.body) : new Set<Stmt>();
-  let run: { v: string; positions: number } | null = null;
+  let run: { v: string; from: string; positions: number } | null = null;
   const at = (buf: string, e: Expr): string => {
     if (sparse === null || buf !== 'hessian') return expr(e);
     sparseStores = true;
     if (run !== null) {
       const j = run.positions++;
       if (sparse === 'record') usedHelpers.add('observe');
-      return sparse === 'replay' ? `zs${j}` : `observe(SR, SC, ${j}, ${run.v}, ${expr(e)})`;
+      // (M: the loop's number of stores, known once its body is written.)
+      return sparse === 'replay' ? `zs${j}` : `observe(SR, SC, ${j}, M, ${run.v}, ${run.from}, ${expr(e)})`;
     }
     if (sparse === 'record') usedHelpers.add('record');
     return sparse === 'replay' ? 'SM[q++]' : `${sparse}(SR, SC, ${expr(e)})`;
@@ -506,7 +537,7 @@ function emitKernel(line: (s?: string) => void, k: Kernel, buffers: readonly Buf
     switch (s.k) {
       case 'for':
         if (runLoops.has(s)) {
-          run = { v: s.v, positions: 0 };
+          run = { v: s.v, from: expr(s.from), positions: 0 };
           const inner: string[] = [];
           const outer = body.splice(0);
           s.body.forEach((x) => stmt(x, ind + (sparse === 'replay' ? '    ' : '  ')));
@@ -514,6 +545,7 @@ function emitKernel(line: (s?: string) => void, k: Kernel, buffers: readonly Buf
           body.push(...outer);
           const m = run.positions;
           run = null;
+          for (let i = 0; i < inner.length; i++) inner[i] = inner[i]!.replace(/\bobserve\(SR, SC, (\d+), M, /g, `observe(SR, SC, $1, ${m}, `);
           body.push(...runLoop(s.v, expr(s.from), expr(s.to), m, inner, ind, sparse === 'replay'));
           break;
         }
@@ -705,7 +737,7 @@ function shiftVar(e: Expr, v: string, k: number): Expr {
   }
 }
 
-const bufLocal = (b: string) => (b === 'theta' ? 'th' : b === 'hessian' ? 'H' : b === 'gradient' ? 'G' : b === 'value' ? 'V' : b);
+const bufLocal = (b: string) => (b === 'theta' ? 'th' : b === 'hessian' ? 'H' : b === 'gaussNewton' ? 'GN' : b === 'gradient' ? 'G' : b === 'value' ? 'V' : b);
 
 const PREC: Record<string, number> = { '+': 1, '-': 1, '*': 2 };
 

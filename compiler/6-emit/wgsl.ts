@@ -29,11 +29,14 @@ export { HESSIAN_WINDOWS, TILE, TILE_K, WORKGROUP };
 /**
  * The outputs the GPU target implements (its programs are lowered with these only). H·v and the
  * diagonal are written into the gradient's binding, and the direction v rides in θ's, after θ
- * (n floats on): the layout keeps its eight storage bindings.
+ * (n floats on); the Gauss-Newton matrix, n × n like the Hessian, is written into the Hessian's
+ * windows: the layout keeps its eight storage bindings.
  */
-export const GPU_OUTPUTS: readonly OutputKind[] = ['value', 'gradient', 'hessian', 'hvp', 'hessianDiagonal', 'hessianSparse'];
+export const GPU_OUTPUTS: readonly OutputKind[] = ['value', 'gradient', 'hessian', 'hvp', 'hessianDiagonal', 'gaussNewton', 'hessianSparse'];
 /** Its entry points. */
-const GPU_ENTRIES: readonly Entry[] = ['value', 'gradient', 'hessian', 'evaluate', 'hvp', 'hessianDiagonal'];
+const GPU_ENTRIES: readonly Entry[] = ['value', 'gradient', 'hessian', 'evaluate', 'hvp', 'hessianDiagonal', 'gaussNewton'];
+/** Outputs that only some programs have: their entry points exist only then. */
+const OPTIONAL_ENTRIES: readonly Entry[] = ['hvp', 'hessianDiagonal', 'gaussNewton'];
 
 /** One dispatch (one shader): plain units side by side, or a tiled product. */
 export interface GpuDispatch {
@@ -93,7 +96,8 @@ interface Unit {
   readonly access: Access;
 }
 
-export function emitWgsl(p: Program): GpuProgram {
+export function emitWgsl(program: Program): GpuProgram {
+  const p = gaussNewtonInHessian(program);
   const info = { data: p.model.data, symbolicDims: p.model.dims };
   const temps = p.buffers.filter((b) => b.kind === 'temp').map((b) => ({ name: b.name, shape: b.shape }));
   const dataIndex = new Map(info.data.map((d, k) => [`d_${d.name}`, k]));
@@ -145,7 +149,7 @@ export function emitWgsl(p: Program): GpuProgram {
   const sparse = p.outputs.includes('hessianSparse') && p.sparsePattern !== undefined;
   let sparseSteps: GpuStep[] | null = null;
   for (const e of GPU_ENTRIES) {
-    if ((e === 'hvp' || e === 'hessianDiagonal') && !p.outputs.includes(e)) continue;
+    if (OPTIONAL_ENTRIES.includes(e) && !p.outputs.includes(e as OutputKind)) continue;
     const s = p.entries[e];
     // The GPU holds the whole batch at once: the chunk loop of the CPU target becomes one pass.
     const steps = [
@@ -161,6 +165,35 @@ export function emitWgsl(p: Program): GpuProgram {
   }
   const sparseOut = sparse && sparseSteps ? { hessianSparse: { steps: sparseSteps, pattern: p.sparsePattern! } } : {};
   return { model: p.model, notes: p.notes, n: p.n, dims: info.symbolicDims, data: info.data, temps, units: dispatches, entries, shaders, ...sparseOut };
+}
+
+/**
+ * The Gauss-Newton kernels store into the Hessian's buffer (the two never run in one entry
+ * point, and both are n × n): they then get the Hessian's windows, tiling and mirror passes.
+ */
+function gaussNewtonInHessian(p: Program): Program {
+  if (!p.outputs.includes('gaussNewton')) return p;
+  const buf = (b: string) => (b === 'gaussNewton' ? 'hessian' : b);
+  const stmt = (st: Stmt): Stmt => {
+    switch (st.k) {
+      case 'store':
+      case 'storeSym':
+      case 'fill':
+        return { ...st, buf: buf(st.buf) };
+      case 'for':
+      case 'block':
+        return { ...st, body: st.body.map(stmt) };
+      case 'forStep':
+        return { ...st, body: st.body.map(stmt), rest: st.rest.map(stmt) };
+      default:
+        return st;
+    }
+  };
+  return {
+    ...p,
+    buffers: p.buffers.filter((b) => b.name !== 'gaussNewton'),
+    kernels: p.kernels.map((k) => ({ ...k, writes: k.writes.map((w) => ({ ...w, buf: buf(w.buf) })), body: k.body.map(stmt) })),
+  };
 }
 
 /** A kernel's body cut into loop nests (each block, and each run of other statements); fills become clears. */

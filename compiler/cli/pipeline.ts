@@ -16,7 +16,7 @@ export interface PlannedFile {
 }
 
 export type ModelBuild =
-  | { readonly kind: 'ok'; readonly files: readonly PlannedFile[] }
+  | { readonly kind: 'ok'; readonly files: readonly PlannedFile[]; readonly warnings?: readonly Diagnostic[] }
   | { readonly kind: 'errors'; readonly diagnostics: readonly Diagnostic[] }
   | { readonly kind: 'unreadable'; readonly message: string }
   /** It compiled, but the compiler does not produce these targets (yet). */
@@ -81,7 +81,8 @@ export function planOutputs(model: ModelInput, targets: readonly Target[], out: 
   const missing = targets.filter((t) => !files.some((f) => f.target === t));
   if (missing.length > 0) return { kind: 'unavailable', targets: missing };
   files.sort((a, b) => targets.indexOf(a.target) - targets.indexOf(b.target));
-  return { kind: 'ok', files };
+  const warnings = (result as { warnings?: unknown }).warnings;
+  return Array.isArray(warnings) && warnings.length > 0 ? { kind: 'ok', files, warnings: warnings as Diagnostic[] } : { kind: 'ok', files };
 }
 
 function joinShown(folder: string, name: string): string {

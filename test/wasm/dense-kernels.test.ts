@@ -1,0 +1,109 @@
+// The dense-block kernels (runtime/wasm) against plain loops: every remainder of the 6 × 4
+// micro-kernel and of the blocks, the upper-triangle variant, each store mode, operands inside
+// and outside the kernels' memory, and the JavaScript fallback forced.
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { createDenseKernels, DENSE_ADD, DENSE_ADD_MIRROR, DENSE_ASSIGN, DENSE_KC, DENSE_MB, DENSE_NB, DENSE_WASM, type DenseKernels } from '../../runtime/wasm/dense.ts';
+import { gemmModuleBytes } from '../../runtime/wasm/gemm-module.ts';
+import { makeRng } from '../helpers/rng.ts';
+
+interface Case { R: number; C: number; K: number; lda: number; ldb: number }
+
+/** Runs block() on random operands and compares with the naive loops' result. */
+function check(k: DenseKernels, c: Case, mode: number, upper: boolean, inMemory: boolean, seed: number): number {
+  const g = makeRng(seed);
+  const rand = () => g.next();
+  const [A, B] = inMemory ? k.alloc([c.R * c.lda + 3, c.C * c.ldb + 5]) : [new Float64Array(c.R * c.lda + 3), new Float64Array(c.C * c.ldb + 5)];
+  for (let i = 0; i < A!.length; i++) A![i] = rand() - 0.5;
+  for (let i = 0; i < B!.length; i++) B![i] = rand() - 0.5;
+  // Output laid out like a Hessian of side n with the block at (or0, oc0), mirror at (oc0, or0).
+  const n = c.R + c.C + 3;
+  const or0 = 1;
+  const oc0 = upper ? 1 : c.R + 2;
+  const out = new Float64Array(n * n);
+  for (let i = 0; i < out.length; i++) out[i] = rand();
+  const want = out.slice();
+  const scale = -1.75;
+  for (let r = 0; r < c.R; r++) {
+    for (let q = upper ? r : 0; q < c.C; q++) {
+      let s = 0;
+      for (let kk = 0; kk < c.K; kk++) s += A![3 + r * c.lda + kk]! * B![5 + q * c.ldb + kk]!;
+      const at = (or0 + r) * n + oc0 + q;
+      const m = (oc0 + q) * n + or0 + r;
+      if (mode === DENSE_ASSIGN) want[at] = scale * s;
+      else want[at] += scale * s;
+      if (mode === DENSE_ADD_MIRROR && m !== at) want[m] += scale * s;
+    }
+  }
+  k.block(A!, 3, c.lda, B!, 5, c.ldb, c.R, c.C, c.K, out, or0 * n + oc0, n, 1, oc0 * n + or0, 1, n, scale, mode, upper);
+  let err = 0;
+  for (let i = 0; i < out.length; i++) err = Math.max(err, Math.abs(out[i]! - want[i]!) / (1 + Math.abs(want[i]!)));
+  return err;
+}
+
+const small: Case[] = [];
+for (const R of [1, 2, 5, 6, 7, 11, 12, 13]) for (const C of [1, 3, 4, 5, 8, 9]) for (const K of [1, 2, 3, 8, 17]) small.push({ R, C, K, lda: K + (R % 3), ldb: K + (C % 2) });
+// Past one block in every direction (rows, columns, depth), with remainders.
+const large: Case[] = [
+  { R: DENSE_MB + 7, C: DENSE_NB + 3, K: DENSE_KC + 5, lda: DENSE_KC + 5, ldb: DENSE_KC + 9 },
+  { R: 2 * DENSE_MB + 1, C: DENSE_NB - 1, K: 2 * DENSE_KC + 1, lda: 2 * DENSE_KC + 1, ldb: 2 * DENSE_KC + 1 },
+];
+
+describe.each([
+  ['WebAssembly SIMD', { simd: true }],
+  ['JavaScript fallback', { simd: false }],
+])('dense kernels: %s', (_name, opts) => {
+  const k = createDenseKernels(opts.simd ? {} : { simd: false });
+  it('runs the kernel it says', () => {
+    // Node 20 has WebAssembly SIMD: the default must use it.
+    expect(k.simd).toBe(opts.simd);
+  });
+  it('matches the naive loops for every remainder, mode and the upper triangle', () => {
+    let seed = 1;
+    let worst = 0;
+    for (const c of small) {
+      for (const mode of [DENSE_ASSIGN, DENSE_ADD, DENSE_ADD_MIRROR]) {
+        worst = Math.max(worst, check(k, c, mode, false, true, seed++));
+        if (c.R === c.C && c.lda === c.ldb) worst = Math.max(worst, check(k, c, DENSE_ADD_MIRROR, true, true, seed++));
+      }
+    }
+    expect(worst).toBeLessThan(1e-14);
+  });
+  it('matches across block boundaries (rows, columns and depth), upper triangle included', () => {
+    let worst = 0;
+    for (const c of large) worst = Math.max(worst, check(k, c, DENSE_ADD_MIRROR, false, true, 7), check(k, { ...c, C: c.R, ldb: c.lda }, DENSE_ADD_MIRROR, true, true, 8));
+    expect(worst).toBeLessThan(1e-13);
+  });
+  it('accepts operands outside its memory (computed by the JavaScript kernel)', () => {
+    expect(check(k, small[77]!, DENSE_ADD, false, false, 3)).toBeLessThan(1e-14);
+  });
+});
+
+describe('dense kernels: memory', () => {
+  it('recreates the views when the memory grows; arrays come zeroed', () => {
+    const k = createDenseKernels();
+    const [a] = k.alloc([10]);
+    a!.fill(3);
+    const [b, c] = k.alloc([4_000_000, 10]);
+    expect(b!.buffer).toBe(c!.buffer);
+    expect(c!.every((x) => x === 0)).toBe(true);
+    expect(b!.length).toBe(4_000_000);
+  });
+  it('forces the JavaScript kernel with HESSGEN_DENSE=js', () => {
+    const r = spawnSync(process.execPath, ['bin/run-ts.mjs', 'test/wasm/simd-probe.ts'], { env: { ...process.env, HESSGEN_DENSE: 'js' }, encoding: 'utf8' });
+    expect(r.stdout.trim()).toBe('simd false');
+  });
+});
+
+describe('dense kernels: embedded copies', () => {
+  it('DENSE_WASM is the module gemm-module.ts assembles, under 4 KB (synchronous compilation on a browser main thread)', () => {
+    const bytes = gemmModuleBytes();
+    expect(Buffer.from(bytes).toString('base64')).toBe(DENSE_WASM);
+    expect(bytes.length).toBeLessThan(4096);
+  });
+  it('compiler/6-emit/dense-runtime.ts is current', () => {
+    const r = spawnSync(process.execPath, ['scripts/embed-dense.mjs', '--check'], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  });
+});
