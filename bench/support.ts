@@ -1,6 +1,6 @@
 // Helpers for bench/cpu.ts: deterministic random numbers, loading a generated module from
 // its source text, timing, raw float64 files, and running the PyTorch side.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -22,6 +22,9 @@ export interface GeneratedModule {
   gradient(theta: ArrayLike<number>, data: GeneratedData, out?: Float64Array): Float64Array;
   hessian(theta: ArrayLike<number>, data: GeneratedData, out?: Float64Array): Float64Array;
   evaluate(theta: ArrayLike<number>, data: GeneratedData): { value: number; gradient: Float64Array; hessian: Float64Array };
+  /** Present unless the module was generated with fewer outputs. */
+  hvp?(theta: ArrayLike<number>, data: GeneratedData, v: ArrayLike<number>, out?: Float64Array): Float64Array;
+  hessianDiagonal?(theta: ArrayLike<number>, data: GeneratedData, out?: Float64Array): Float64Array;
 }
 
 /** Loads a generated TypeScript module from its source: esbuild strips the types, the
@@ -51,6 +54,18 @@ export interface Timing {
   readonly single: boolean;
 }
 
+/** What a sample measures. 'cpu': the process's CPU time (user + system, all its threads), which
+ *  a machine shared with other work does not inflate by descheduling this process; 'wall': elapsed
+ *  time. Budgets and time limits are always wall time. */
+export type Clock = 'cpu' | 'wall';
+
+/** Milliseconds on `clock` (from an arbitrary origin). */
+export function clockMs(clock: Clock): number {
+  if (clock === 'wall') return performance.now();
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
 export interface TimingOptions {
   /** Untimed calls first (JIT, caches). */
   warmup: number;
@@ -60,36 +75,45 @@ export interface TimingOptions {
   maxReps: number;
   /** ...stopping once this much time has been spent on samples (ms). */
   targetMs: number;
-  /** Hard limit on the total time, warm-up included (ms); at least one sample is taken. */
+  /** Hard limit on the total time, warm-up included (ms, wall); at least one sample is taken. */
   budgetMs: number;
+  /** What the samples measure (default 'wall'). */
+  clock?: Clock;
 }
 
 export function timeCalls(fn: () => void, o: TimingOptions): Timing {
+  const clock = o.clock ?? 'wall';
   const start = performance.now();
-  // Warm-up: at least `warmup` calls and ~300 ms, so that fast functions reach optimized code;
+  const c0 = clockMs(clock);
+  // Warm-up: at least `warmup` calls and 1 s, so that fast functions reach optimized code;
   // a slow call ends it early to keep time for at least one sample.
   fn();
-  const first = performance.now() - start;
-  if (first > o.budgetMs / 4) return { medianMs: first, reps: 1, batch: 1, samplesMs: [first], single: true };
+  const first = clockMs(clock) - c0;
+  if (performance.now() - start > o.budgetMs / 4) return { medianMs: first, reps: 1, batch: 1, samplesMs: [first], single: true };
   let calls = 1;
-  while (calls < o.warmup || performance.now() - start < Math.min(300, o.budgetMs / 4)) {
+  // On the clock: under load a second of wall time can be a small part of a second of this
+  // process's time, too little for the JIT to optimize large generated functions.
+  while (calls < o.warmup || clockMs(clock) - c0 < Math.min(1000, o.budgetMs / 4)) {
     fn();
     calls++;
     if (performance.now() - start > o.budgetMs / 2) break;
   }
-  const perCall = (performance.now() - start) / calls;
-  // Calls faster than ~1 ms are timed in batches of about 1 ms, so that the timer's
+  const perCall = (clockMs(clock) - c0) / calls;
+  // Calls faster than ~2 ms are timed in batches of about 2 ms, so that the clock's
   // resolution and the cost of reading it do not matter.
-  const batch = perCall >= 1 ? 1 : Math.min(1 << 20, Math.ceil(1 / perCall));
+  const batch = perCall >= 2 ? 1 : Math.min(1 << 20, Math.ceil(2 / Math.max(perCall, 1e-6)));
   const samples: number[] = [];
   let spent = 0;
+  let lastWall = 0;
   while (samples.length < o.maxReps) {
-    const previous = samples.length ? samples[samples.length - 1] * batch : 0;
-    if (samples.length >= 1 && performance.now() - start + previous > o.budgetMs) break;
-    if (samples.length >= o.minReps && spent >= o.targetMs) break;
     const t0 = performance.now();
+    // Stop before a sample that would end past the budget (judged by the last one's wall time).
+    if (samples.length >= 1 && t0 - start + lastWall > o.budgetMs) break;
+    if (samples.length >= o.minReps && spent >= o.targetMs) break;
+    const k0 = clockMs(clock);
     for (let i = 0; i < batch; i++) fn();
-    const dt = performance.now() - t0;
+    const dt = clockMs(clock) - k0;
+    lastWall = performance.now() - t0;
     samples.push(dt / batch);
     spent += dt;
   }
@@ -125,6 +149,8 @@ export type TorchEvent =
   | { event: 'ready'; torch: string; threads: number }
   | { event: 'value'; value: number }
   | { event: 'call'; variant: string; phase: 'warmup' | 'rep'; seconds: number }
+  /** A call starts: `clock` is the job's clock then (seconds; the process's CPU time for 'cpu'). */
+  | { event: 'calling'; variant: string; clock: number }
   | { event: 'rows'; path: string; rows: number[] }
   | { event: 'hessian'; path: string; shape: number[] }
   | { event: 'variant'; variant: string; median_s: number | null; reps: number }
@@ -138,23 +164,63 @@ export interface TorchRun {
   readonly exitCode: number | null;
   readonly stderrTail: string;
   readonly wallMs: number;
+  /** Stopped at the budget in the middle of a call: how long that call had run by then (ms, on
+   *  the job's clock), a lower bound on its time. */
+  readonly unfinished?: { variant: string; ms: number };
 }
 
+/** The CPU time (user + system, all threads) a process has used, in seconds, from /proc (Linux). */
+function procCpuSeconds(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces) in parentheses: utime and stime are
+    // fields 14 and 15 of the line, in clock ticks.
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(rest[11]) + Number(rest[12])) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
+}
+
+/** sysconf(_SC_CLK_TCK): 100 on Linux unless `getconf` says otherwise. */
+const CLOCK_TICKS = (() => {
+  const r = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });
+  const v = Number(r.stdout?.trim());
+  return v > 0 ? v : 100;
+})();
+
 /** Runs bench/torch_hessian.py on a job file, stopping it after `budgetMs`. */
-export function runTorch(python: string, script: string, jobPath: string, budgetMs: number): Promise<TorchRun> {
+export function runTorch(python: string, script: string, jobPath: string, budgetMs: number, clock: Clock = 'wall'): Promise<TorchRun> {
+  return runPeer(python, [script, jobPath], budgetMs, clock);
+}
+
+/** Runs a peer's process (bench/torch_hessian.py, bench/torch_hvp.py, bench/jaxjs.ts), which writes
+ *  the JSON lines of TorchEvent on stdout, stopping it after `budgetMs`. */
+export function runPeer(command: string, args: readonly string[], budgetMs: number, clock: Clock = 'wall'): Promise<TorchRun> {
   return new Promise((resolve, reject) => {
     const start = performance.now();
-    const child = spawn(python, [script, jobPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const events: TorchEvent[] = [];
     let stderr = '';
     let timedOut = false;
+    let unfinished: { variant: string; ms: number } | undefined;
     const timer = setTimeout(() => {
       timedOut = true;
+      // A call in progress: how long it has run, on its clock (CPU time from /proc, or wall).
+      const last = events.at(-1);
+      if (last?.event === 'calling' && child.pid !== undefined) {
+        const cpu = clock === 'cpu' ? procCpuSeconds(child.pid) : undefined;
+        const ms = clock === 'cpu' ? (cpu === undefined ? undefined : 1000 * (cpu - last.clock)) : performance.now() - callingWall;
+        if (ms !== undefined && ms > 0) unfinished = { variant: last.variant, ms };
+      }
       child.kill('SIGKILL');
     }, budgetMs);
+    let callingWall = 0;
     forEachLine(child.stdout, (line) => {
       try {
-        events.push(JSON.parse(line) as TorchEvent);
+        const e = JSON.parse(line) as TorchEvent;
+        if (e.event === 'calling') callingWall = performance.now();
+        events.push(e);
       } catch {
         stderr += `unparsed output: ${line}\n`;
       }
@@ -169,7 +235,7 @@ export function runTorch(python: string, script: string, jobPath: string, budget
     });
     child.on('close', (code) => {
       clearTimeout(timer);
-      resolve({ events, timedOut, exitCode: code, stderrTail: stderr.trim(), wallMs: performance.now() - start });
+      resolve({ events, timedOut, exitCode: code, stderrTail: stderr.trim(), wallMs: performance.now() - start, ...(unfinished ? { unfinished } : {}) });
     });
   });
 }

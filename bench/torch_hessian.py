@@ -13,7 +13,8 @@ If the job asks for `check_rows`, those rows of the Hessian are first computed b
 backward (quick even where the full Hessian is not) and written to `rows_out`.
 
 The Hessian is torch.autograd.functional.hessian in float64 with one thread, timed with
-vectorize=False and vectorize=True (cpu.ts keeps the better). Results go to stdout as one
+vectorize=False and vectorize=True (cpu.ts keeps the better), on the clock the job names
+("cpu": the process's CPU time; "wall"). Results go to stdout as one
 JSON object per line, as soon as they are known, so that the caller keeps what was
 measured even when it stops this process at its time budget.
 """
@@ -50,6 +51,16 @@ def mlp_64_32_10(theta, d):
     return torch.mean((h @ W2 + b2 - d["Y"]) ** 2)
 
 
+def mlp_784_32_10(theta, d):
+    # param W1[784, 32], b1[32], W2[32, 10], b2[10]; data X[N, 784], Y[N, 10]
+    W1 = theta[0:25088].view(784, 32)
+    b1 = theta[25088:25120]
+    W2 = theta[25120:25440].view(32, 10)
+    b2 = theta[25440:25450]
+    h = torch.tanh(d["X"] @ W1 + b1)
+    return torch.mean((h @ W2 + b2 - d["Y"]) ** 2)
+
+
 def rosenbrock_1000(theta, d):
     # param x[1000]
     x = theta
@@ -67,6 +78,7 @@ def softmax_64_128(theta, d):
 MODELS = {
     "mlp_3_5_1": (mlp_3_5_1, 26),
     "mlp_64_32_10": (mlp_64_32_10, 2410),
+    "mlp_784_32_10": (mlp_784_32_10, 25450),
     "rosenbrock_1000": (rosenbrock_1000, 1000),
     "softmax_64_128": (softmax_64_128, 8320),
 }
@@ -124,6 +136,11 @@ def main():
         del g, t
 
     warmup = job.get("warmup", 1)
+    # What a sample measures: the process's CPU time (not inflated by other work on a shared
+    # machine) or wall time; the warm-up is on the same clock, targets are wall time.
+    clock = time.process_time if job.get("clock", "wall") == "cpu" else time.perf_counter
+    # Warm-up lasts at least this long too (unless one call already did).
+    warmup_seconds = job.get("warmup_seconds", 0.0)
     min_reps = job.get("min_reps", 3)
     max_reps = job.get("max_reps", 30)
     target = job.get("target_seconds", 1.0)
@@ -133,11 +150,16 @@ def main():
         try:
             times = []
             start = time.perf_counter()
-            for i in range(warmup + max_reps):
-                t0 = time.perf_counter()
+            warm_calls = 0
+            clock_start = clock()
+            while len(times) < max_reps:
+                c0 = clock()
+                emit(event="calling", variant=variant, clock=c0)
                 H = hessian(f, theta, vectorize=vectorize)
-                dt = time.perf_counter() - t0
-                phase = "warmup" if i < warmup else "rep"
+                dt = clock() - c0
+                warming = warm_calls < warmup or c0 - clock_start < warmup_seconds
+                phase = "warmup" if warming else "rep"
+                warm_calls += warming
                 emit(event="call", variant=variant, phase=phase, seconds=dt)
                 if not written:
                     H.detach().numpy().astype("<f8").tofile(job["hessian_out"])
@@ -146,8 +168,11 @@ def main():
                 if phase == "rep":
                     times.append(dt)
                 del H
-                # Enough reps, and enough time spent on this variant: move on.
-                if len(times) >= min_reps and time.perf_counter() - start >= target:
+                # Enough reps, and enough time spent on this variant: move on. A call slower than
+                # `slow_seconds` is timed once after the warm-up (a shared machine's time is short).
+                if times and dt >= job.get("slow_seconds", float("inf")):
+                    break
+                if len(times) >= min_reps and time.perf_counter() - start >= target + warmup_seconds:
                     break
             emit(event="variant", variant=variant, median_s=float(np.median(times)) if times else None, reps=len(times))
         except (RuntimeError, MemoryError) as e:

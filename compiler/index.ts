@@ -10,7 +10,7 @@ import { splitAtOutputs, toIndexForm } from './2-ir/to-index-form.ts';
 import { Differentiator } from './3-differentiate/derivative.ts';
 import { lower } from './5-lower/lower.ts';
 import { emitTypeScript } from './6-emit/typescript.ts';
-import { emitWgsl, GPU_OUTPUTS } from './6-emit/wgsl.ts';
+import { emitWgsl } from './6-emit/wgsl.ts';
 import { emitGpuModule } from './6-emit/gpu-module.ts';
 import { eraseTypes } from './6-emit/erase-types.ts';
 import { declarationsOf } from './6-emit/declarations.ts';
@@ -19,11 +19,13 @@ import { directionNodes, hvpFormula } from './3-differentiate/directional.ts';
 import { diagonalFormula } from './3-differentiate/diagonal.ts';
 import { gaussNewtonBlocks } from './3-differentiate/gauss-newton.ts';
 import type { Model } from './2-ir/graph.ts';
+import { CPU_TARGET, WGSL_TARGET, type TargetCapabilities } from './5-lower/targets.ts';
 
 export type Target = 'ts' | 'wgsl';
 export type Emit = 'ts' | 'js';
 export type { Diagnostic };
 export { OUTPUT_KINDS, type OutputKind } from './5-lower/loops.ts';
+export { CPU_TARGET, WGSL_TARGET, type TargetCapabilities } from './5-lower/targets.ts';
 
 export interface CompileOptions {
   /** Which modules to generate: `ts` (the CPU module, float64), `wgsl` (the WebGPU module). Default `['ts']`. */
@@ -40,6 +42,12 @@ export interface CompileOptions {
    * `hessianDiagonal` and `hessianSparse` when listed. Default: all that the target implements.
    */
   readonly outputs?: readonly OutputKind[];
+  /**
+   * CPU module: dense Hessian blocks (matrix products over the batch) run through the dense
+   * kernels it embeds, WebAssembly SIMD with a JavaScript fallback (default true). `false` keeps
+   * every block as plain loops, as before those kernels (the benchmarks' baseline).
+   */
+  readonly denseKernels?: boolean;
 }
 
 export interface OutputFile {
@@ -55,11 +63,13 @@ export interface OutputFile {
 export type CompileResult = { ok: true; outputs: OutputFile[]; warnings?: Diagnostic[] } | { ok: false; diagnostics: Diagnostic[] };
 
 /**
- * Differentiates and lowers a model: the target-neutral program every emitter starts from.
- * `families: false` computes derivatives of tanh and σ from their argument (see LowerInput);
- * `outputs` are the outputs the target implements (default: all of OUTPUT_KINDS).
+ * Differentiates and lowers a model for a target (default: the CPU): the target-neutral lowering,
+ * then the late passes its capability record asks for. `outputs`: the ones to lower (default: all
+ * the target implements; those it does not implement are left out).
  */
-export function lowerModel(model: Model, options: { families?: boolean; outputs?: readonly OutputKind[] } = {}): Program {
+export function lowerModel(model: Model, options: { target?: TargetCapabilities; outputs?: readonly OutputKind[] } = {}): Program {
+  const target = options.target ?? CPU_TARGET;
+  const wanted = (options.outputs ?? target.outputs).filter((o) => target.outputs.includes(o));
   // A context of its own: numbering starts at 0 (deterministic output) and nothing is shared.
   return withCompileContext(() => {
     const im = toIndexForm(model);
@@ -67,15 +77,15 @@ export function lowerModel(model: Model, options: { families?: boolean; outputs?
     const gradients = im.params.map((p) => diff.formula(im.objective, p));
     const hessians = im.params.map((_, i) => im.params.map((q, j) => (j < i ? { shape: [], terms: [] } : diff.formula(gradients[i]!, q))));
     // H·v: the directional derivative of each gradient block along v (closed form, no H formed).
-    const directions = (options.outputs ?? OUTPUT_KINDS).includes('hvp') ? directionNodes(im.nodes, im.params) : null;
+    const directions = wanted.includes('hvp') ? directionNodes(im.nodes, im.params) : null;
     const hvp = directions ? { directions, formulas: im.params.map((_, i) => hvpFormula(diff, gradients, im.params, directions, i)) } : undefined;
     // diag(H): the diagonal blocks with their row and column indices made equal.
-    const diagonal = (options.outputs ?? OUTPUT_KINDS).includes('hessianDiagonal') ? im.params.map((p, i) => diagonalFormula(hessians[i]![i]!, p.shape.length)) : undefined;
-    const sparse = (options.outputs ?? OUTPUT_KINDS).includes('hessianSparse');
+    const diagonal = wanted.includes('hessianDiagonal') ? im.params.map((p, i) => diagonalFormula(hessians[i]![i]!, p.shape.length)) : undefined;
+    const sparse = wanted.includes('hessianSparse');
     // Gauss-Newton: the objective split at the model's outputs (none: no gaussNewton).
-    const split = (options.outputs ?? OUTPUT_KINDS).includes('gaussNewton') ? splitAtOutputs(model, im) : null;
+    const split = wanted.includes('gaussNewton') ? splitAtOutputs(model, im) : null;
     const gaussNewton = split ? gaussNewtonBlocks(diff, im.nodes, im.params, split.objective, split.outputs) : undefined;
-    return lower({ name: model.name, data: model.data, nodes: im.nodes, params: im.params, value: im.objective, gradients, hessians, ...(hvp ? { hvp } : {}), ...(diagonal ? { diagonal } : {}), ...(gaussNewton ? { gaussNewton } : {}), sparse, symbolicDims: model.symbolicDims, families: options.families ?? true });
+    return lower({ name: model.name, data: model.data, nodes: im.nodes, params: im.params, value: im.objective, gradients, hessians, ...(hvp ? { hvp } : {}), ...(diagonal ? { diagonal } : {}), ...(gaussNewton ? { gaussNewton } : {}), sparse, symbolicDims: model.symbolicDims }, target);
   });
 }
 
@@ -91,11 +101,12 @@ export function compile(source: string, sourcePath: string, options: CompileOpti
   const { model, diagnostics } = parseModel(source, sourcePath);
   if (!model || diagnostics.length > 0) return { ok: false, diagnostics };
   const info = { sourcePath, name: model.name, params: model.params, data: model.data, symbolicDims: model.symbolicDims };
-  // float64 can derive tanh′ from tanh; float32 cannot (see LowerInput.families).
   const wanted = options.outputs ?? OUTPUT_KINDS;
   for (const o of wanted) if (!OUTPUT_KINDS.includes(o)) throw new RangeError(`compile: unknown output '${o}' (expected ${OUTPUT_KINDS.join(', ')})`);
+  // Each target's own capability record (targets.ts) says what its lowering does.
   const chosen = (of: readonly OutputKind[]) => of.filter((o) => o === 'value' || o === 'gradient' || o === 'hessian' || wanted.includes(o));
-  const cpu = targets.includes('ts') || options.types === true ? emitTypeScript(lowerModel(model, { outputs: chosen(OUTPUT_KINDS) }), info) : null;
+  const cpuTarget: TargetCapabilities = options.denseKernels === false ? { ...CPU_TARGET, denseKernels: false } : CPU_TARGET;
+  const cpu = targets.includes('ts') || options.types === true ? emitTypeScript(lowerModel(model, { target: cpuTarget, outputs: chosen(CPU_TARGET.outputs) }), info) : null;
   const outputs: OutputFile[] = [];
   const warnings: Diagnostic[] = [];
   // gaussNewton asked for by name on a model without outputs: the other outputs are built, and
@@ -118,7 +129,7 @@ export function compile(source: string, sourcePath: string, options: CompileOpti
   for (const target of targets) {
     if (target === 'ts') add(target, model.name, cpu!);
     else {
-      const gpuProgram = lowerModel(model, { families: false, outputs: chosen(GPU_OUTPUTS) });
+      const gpuProgram = lowerModel(model, { target: WGSL_TARGET, outputs: chosen(WGSL_TARGET.outputs) });
       add(target, `${model.name}.gpu`, emitGpuModule(emitWgsl(gpuProgram), info));
     }
   }

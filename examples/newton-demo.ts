@@ -43,7 +43,8 @@ const sigmoid = (z: number): number => 1 / (1 + Math.exp(-z));
 interface Generated<D> {
   readonly model: { readonly name: string; readonly n: number };
   value(theta: ArrayLike<number>, data: D): number;
-  evaluate(theta: ArrayLike<number>, data: D): { value: number; gradient: Float64Array; hessian: Float64Array };
+  gradient(theta: ArrayLike<number>, data: D, out?: Float64Array): Float64Array;
+  hessian(theta: ArrayLike<number>, data: D, out?: Float64Array): Float64Array;
 }
 
 const fmt = (x: number, digits = 6): string => x.toExponential(digits - 1).padStart(digits + 7);
@@ -55,7 +56,8 @@ function fit<D>(mod: Generated<D>, data: D, theta0: ArrayLike<number>, what: str
   const result = newtonSolve(
     {
       n: mod.model.n,
-      evaluate: (theta) => mod.evaluate(theta, data),
+      // H and g go straight into the solver's buffers (allocated once per solve).
+      evaluate: (theta, g, H) => (mod.hessian(theta, data, H), mod.gradient(theta, data, g), mod.value(theta, data)),
       // Trial points that may be rejected only need the value.
       value: (theta) => mod.value(theta, data),
     },

@@ -81,22 +81,22 @@ interface State {
   t26: Float64Array; // [N, 8]
   t40: Float64Array; // [8, N]
   t41: Float64Array; // [8, N]
-  t42: Float64Array; // [4, 8, N]
-  t43: Float64Array; // [4, 8, N]
+  t42: Float64Array; // [4, 8, N] (in the dense kernels' memory)
+  t43: Float64Array; // [4, 8, N] (in the dense kernels' memory)
   t44: Float64Array; // [8, 8, N]
-  t45: Float64Array; // [4, 8, N]
+  t45: Float64Array; // [4, 8, N] (in the dense kernels' memory)
   t46: Float64Array; // [4, 8, N]
   t47: Float64Array; // [4, 8, N]
   t48: Float64Array; // [4, N]
   t49: Float64Array; // [4, 8, N]
-  t50: Float64Array; // [8, N]
+  t50: Float64Array; // [8, N] (in the dense kernels' memory)
   t51: Float64Array; // [8, N]
-  t52: Float64Array; // [8, 3, N]
+  t52: Float64Array; // [8, 3, N] (in the dense kernels' memory)
   t53: Float64Array; // [3, N]
   t54: Float64Array; // [3, N]
   t55: Float64Array; // [8, N]
   t56: Float64Array; // [8, N]
-  t57: Float64Array; // [8, 3, N]
+  t57: Float64Array; // [8, 3, N] (in the dense kernels' memory)
   t58: Float64Array; // [8, 3, N]
   t59: Float64Array; // [8, N]
   t60: Float64Array; // [3, N]
@@ -121,12 +121,13 @@ interface State {
   t79: Float64Array; // [3, N]
   t80: Float64Array; // [3, N]
   t81: Float64Array; // [8, N]
+  dense: DenseKernels;
 }
 
 const EMPTY = new Float64Array(0);
 
 function createState(): State {
-  return {
+  const s: State = {
     theta: EMPTY,
     d_X: EMPTY,
     d_Y: EMPTY,
@@ -202,7 +203,9 @@ function createState(): State {
     t79: EMPTY,
     t80: EMPTY,
     t81: EMPTY,
+    dense: createDenseKernels(),
   };
+  return s;
 }
 
 /** Checks the inputs, reads the run-time dimensions off the data and sizes the workspace. */
@@ -240,22 +243,16 @@ function bind(s: State, theta: ArrayLike<number>, data: Data): void {
     s.t26 = new Float64Array(capacity * 8);
     s.t40 = new Float64Array(capacity * 8);
     s.t41 = new Float64Array(capacity * 8);
-    s.t42 = new Float64Array(capacity * 32);
-    s.t43 = new Float64Array(capacity * 32);
     s.t44 = new Float64Array(capacity * 64);
-    s.t45 = new Float64Array(capacity * 32);
     s.t46 = new Float64Array(capacity * 32);
     s.t47 = new Float64Array(capacity * 32);
     s.t48 = new Float64Array(capacity * 4);
     s.t49 = new Float64Array(capacity * 32);
-    s.t50 = new Float64Array(capacity * 8);
     s.t51 = new Float64Array(capacity * 8);
-    s.t52 = new Float64Array(capacity * 24);
     s.t53 = new Float64Array(capacity * 3);
     s.t54 = new Float64Array(capacity * 3);
     s.t55 = new Float64Array(capacity * 8);
     s.t56 = new Float64Array(capacity * 8);
-    s.t57 = new Float64Array(capacity * 24);
     s.t58 = new Float64Array(capacity * 24);
     s.t59 = new Float64Array(capacity * 8);
     s.t60 = new Float64Array(capacity * 3);
@@ -280,6 +277,13 @@ function bind(s: State, theta: ArrayLike<number>, data: Data): void {
     s.t79 = new Float64Array(capacity * 3);
     s.t80 = new Float64Array(capacity * 3);
     s.t81 = new Float64Array(capacity * 8);
+    const w = s.dense.alloc([capacity * 32, capacity * 32, capacity * 32, capacity * 8, capacity * 24, capacity * 24]);
+    s.t42 = w[0]!;
+    s.t43 = w[1]!;
+    s.t45 = w[2]!;
+    s.t50 = w[3]!;
+    s.t52 = w[4]!;
+    s.t57 = w[5]!;
   }
 }
 
@@ -641,51 +645,12 @@ function k_hess_W1_W1(s: State): void {
   // hessian[i0, i1, i2, i3] += Σ_i4 -1·t16·t42[i0, i1, i4]·t43[i2, i3, i4]
   {
     const p47 = -t16[0];
-    for (let i0 = 0; i0 < 4; i0++) {
-      for (let i1 = 0; i1 < 8; i1++) {
-        const b45 = i0 * len_N * 8 + i1 * len_N;
-        for (let i2 = 0; i2 < 4; i2++) {
-          {
-            let i3 = Math.max(0, i2 * (-8) + i0 * 8 + i1);
-            for (const end = 8 - 3; i3 < end; i3 += 4) {
-              const b46_0 = i2 * len_N * 8 + i3 * len_N;
-              const b46_1 = i2 * len_N * 8 + (i3 + 1) * len_N;
-              const b46_2 = i2 * len_N * 8 + (i3 + 2) * len_N;
-              const b46_3 = i2 * len_N * 8 + (i3 + 3) * len_N;
-              let acc48_0 = 0, acc48_1 = 0, acc48_2 = 0, acc48_3 = 0;
-              for (let i4 = 0, end = len_N; i4 < end; i4++) {
-                const c0 = t42[b45 + i4];
-                acc48_0 += c0 * t43[b46_0 + i4];
-                acc48_1 += c0 * t43[b46_1 + i4];
-                acc48_2 += c0 * t43[b46_2 + i4];
-                acc48_3 += c0 * t43[b46_3 + i4];
-              }
-              addSymmetric(H, i0 * 536 + i1 * 67 + i2 * 8 + i3, i0 * 8 + i1 + i2 * 536 + i3 * 67, p47 * acc48_0);
-              addSymmetric(H, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 1, i0 * 8 + i1 + i2 * 536 + (i3 + 1) * 67, p47 * acc48_1);
-              addSymmetric(H, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 2, i0 * 8 + i1 + i2 * 536 + (i3 + 2) * 67, p47 * acc48_2);
-              addSymmetric(H, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 3, i0 * 8 + i1 + i2 * 536 + (i3 + 3) * 67, p47 * acc48_3);
-            }
-            for (const end = 8; i3 < end; i3++) {
-              const b46 = i2 * len_N * 8 + i3 * len_N;
-              let acc48 = 0;
-              {
-                let r1 = 0, r2 = 0, r3 = 0;
-                let i4 = 0;
-                for (const end = len_N - 3; i4 < end; i4 += 4) {
-                  acc48 += t42[b45 + i4] * t43[b46 + i4];
-                  r1 += t42[b45 + i4 + 1] * t43[b46 + i4 + 1];
-                  r2 += t42[b45 + i4 + 2] * t43[b46 + i4 + 2];
-                  r3 += t42[b45 + i4 + 3] * t43[b46 + i4 + 3];
-                }
-                for (const end = len_N; i4 < end; i4++) acc48 += t42[b45 + i4] * t43[b46 + i4];
-                acc48 += r1 + r2 + r3;
-              }
-              addSymmetric(H, i0 * 536 + i1 * 67 + i2 * 8 + i3, i0 * 8 + i1 + i2 * 536 + i3 * 67, p47 * acc48);
-            }
-          }
-        }
-      }
-    }
+    // T = t42·t43ᵀ (32 × 32, depth len_N) by the dense kernels; H += scale·T, mirrors included, c ≥ r only
+    s.dense.block(
+      t42, 0, len_N, t43, 0, len_N, 32, 32, len_N,
+      H, 0, 67, 1, 0, 1, 67,
+      p47, DENSE_ADD_MIRROR, true, null, 0, 1, 0, 0, 1, 0, 0,
+    );
   }
   // hessian[i0, i1, i2, i3] += Σ_i4 t16·t44[i1, i3, i4]·t45[i0, i1, i4]·t46[i2, i3, i4]
   {
@@ -825,49 +790,12 @@ function k_hess_W1_b1(s: State): void {
   // hessian[i0, i1, i2] += Σ_i3 -1·t16·t42[i0, i1, i3]·t50[i2, i3]
   {
     const p65 = -t16[0];
-    for (let i0 = 0; i0 < 4; i0++) {
-      for (let i1 = 0; i1 < 8; i1++) {
-        const b63 = i0 * len_N * 8 + i1 * len_N;
-        {
-          let i2 = 0;
-          for (const end = 8 - 3; i2 < end; i2 += 4) {
-            const b64_0 = i2 * len_N;
-            const b64_1 = (i2 + 1) * len_N;
-            const b64_2 = (i2 + 2) * len_N;
-            const b64_3 = (i2 + 3) * len_N;
-            let acc66_0 = 0, acc66_1 = 0, acc66_2 = 0, acc66_3 = 0;
-            for (let i3 = 0, end = len_N; i3 < end; i3++) {
-              const c0 = t42[b63 + i3];
-              acc66_0 += c0 * t50[b64_0 + i3];
-              acc66_1 += c0 * t50[b64_1 + i3];
-              acc66_2 += c0 * t50[b64_2 + i3];
-              acc66_3 += c0 * t50[b64_3 + i3];
-            }
-            addSymmetric(H, 32 + i0 * 536 + i1 * 67 + i2, 2144 + i0 * 8 + i1 + i2 * 67, p65 * acc66_0);
-            addSymmetric(H, 32 + i0 * 536 + i1 * 67 + i2 + 1, 2144 + i0 * 8 + i1 + (i2 + 1) * 67, p65 * acc66_1);
-            addSymmetric(H, 32 + i0 * 536 + i1 * 67 + i2 + 2, 2144 + i0 * 8 + i1 + (i2 + 2) * 67, p65 * acc66_2);
-            addSymmetric(H, 32 + i0 * 536 + i1 * 67 + i2 + 3, 2144 + i0 * 8 + i1 + (i2 + 3) * 67, p65 * acc66_3);
-          }
-          for (const end = 8; i2 < end; i2++) {
-            const b64 = i2 * len_N;
-            let acc66 = 0;
-            {
-              let r1 = 0, r2 = 0, r3 = 0;
-              let i3 = 0;
-              for (const end = len_N - 3; i3 < end; i3 += 4) {
-                acc66 += t42[b63 + i3] * t50[b64 + i3];
-                r1 += t42[b63 + i3 + 1] * t50[b64 + i3 + 1];
-                r2 += t42[b63 + i3 + 2] * t50[b64 + i3 + 2];
-                r3 += t42[b63 + i3 + 3] * t50[b64 + i3 + 3];
-              }
-              for (const end = len_N; i3 < end; i3++) acc66 += t42[b63 + i3] * t50[b64 + i3];
-              acc66 += r1 + r2 + r3;
-            }
-            addSymmetric(H, 32 + i0 * 536 + i1 * 67 + i2, 2144 + i0 * 8 + i1 + i2 * 67, p65 * acc66);
-          }
-        }
-      }
-    }
+    // T = t42·t50ᵀ (32 × 8, depth len_N) by the dense kernels; H += scale·T, mirrors included
+    s.dense.block(
+      t42, 0, len_N, t50, 0, len_N, 32, 8, len_N,
+      H, 32, 67, 1, 2144, 1, 67,
+      p65, DENSE_ADD_MIRROR, false, null, 0, 1, 0, 0, 1, 0, 0,
+    );
   }
   // hessian[i0, i1, i2] += Σ_i3 t16·t44[i1, i2, i3]·t45[i0, i1, i3]·t51[i2, i3]
   {
@@ -1024,59 +952,22 @@ function k_hess_W1_W2(s: State): void {
   // hessian[i0, i1, i2, i3] += Σ_i4 -1·t16·t42[i0, i1, i4]·t52[i2, i3, i4]
   {
     const p80 = -t16[0];
-    for (let i0 = 0; i0 < 4; i0++) {
-      for (let i1 = 0; i1 < 8; i1++) {
-        const b78 = i0 * len_N * 8 + i1 * len_N;
-        for (let i2 = 0; i2 < 8; i2++) {
-          for (let i3 = 0; i3 < 3; i3++) {
-            const b79 = i2 * len_N * 3 + i3 * len_N;
-            let acc81 = 0;
-            {
-              let r1 = 0, r2 = 0, r3 = 0;
-              let i4 = 0;
-              for (const end = len_N - 3; i4 < end; i4 += 4) {
-                acc81 += t42[b78 + i4] * t52[b79 + i4];
-                r1 += t42[b78 + i4 + 1] * t52[b79 + i4 + 1];
-                r2 += t42[b78 + i4 + 2] * t52[b79 + i4 + 2];
-                r3 += t42[b78 + i4 + 3] * t52[b79 + i4 + 3];
-              }
-              for (const end = len_N; i4 < end; i4++) acc81 += t42[b78 + i4] * t52[b79 + i4];
-              acc81 += r1 + r2 + r3;
-            }
-            addSymmetric(H, 40 + i0 * 536 + i1 * 67 + i2 * 3 + i3, 2680 + i0 * 8 + i1 + i2 * 201 + i3 * 67, p80 * acc81);
-          }
-        }
-      }
-    }
+    // T = t42·t52ᵀ (32 × 24, depth len_N) by the dense kernels; H += scale·T, mirrors included
+    s.dense.block(
+      t42, 0, len_N, t52, 0, len_N, 32, 24, len_N,
+      H, 40, 67, 1, 2680, 1, 67,
+      p80, DENSE_ADD_MIRROR, false, null, 0, 1, 0, 0, 1, 0, 0,
+    );
   }
   // hessian[i0, i1, i2, i3] += Σ_i4 t16·W2[i1, i3]·t45[i0, i1, i4]·t52[i2, i3, i4]
   {
     const p84 = t16[0];
-    for (let i0 = 0; i0 < 4; i0++) {
-      for (let i1 = 0; i1 < 8; i1++) {
-        const b82 = i0 * len_N * 8 + i1 * len_N;
-        for (let i2 = 0; i2 < 8; i2++) {
-          for (let i3 = 0; i3 < 3; i3++) {
-            const b83 = i2 * len_N * 3 + i3 * len_N;
-            const p85 = p84 * th[40 + i1 * 3 + i3];
-            let acc86 = 0;
-            {
-              let r1 = 0, r2 = 0, r3 = 0;
-              let i4 = 0;
-              for (const end = len_N - 3; i4 < end; i4 += 4) {
-                acc86 += t45[b82 + i4] * t52[b83 + i4];
-                r1 += t45[b82 + i4 + 1] * t52[b83 + i4 + 1];
-                r2 += t45[b82 + i4 + 2] * t52[b83 + i4 + 2];
-                r3 += t45[b82 + i4 + 3] * t52[b83 + i4 + 3];
-              }
-              for (const end = len_N; i4 < end; i4++) acc86 += t45[b82 + i4] * t52[b83 + i4];
-              acc86 += r1 + r2 + r3;
-            }
-            addSymmetric(H, 40 + i0 * 536 + i1 * 67 + i2 * 3 + i3, 2680 + i0 * 8 + i1 + i2 * 201 + i3 * 67, p85 * acc86);
-          }
-        }
-      }
-    }
+    // T = t45·t52ᵀ (32 × 24, depth len_N) by the dense kernels; H += scale·th[…]·T, mirrors included
+    s.dense.block(
+      t45, 0, len_N, t52, 0, len_N, 32, 24, len_N,
+      H, 40, 67, 1, 2680, 1, 67,
+      p84, DENSE_ADD_MIRROR, false, th, 40, 8, 0, 3, 3, 0, 1,
+    );
   }
   // hessian[i0, i1, i1, i2] += Σ_i3 t16·t45[i0, i1, i3]·t53[i2, i3]
   {
@@ -1505,30 +1396,12 @@ function k_hess_W2_W2(s: State): void {
   // hessian[i0, i1, i2, i3] += Σ_i4 -1·t16·t57[i0, i1, i4]·t52[i2, i3, i4]
   {
     const p152 = -t16[0];
-    for (let i0 = 0; i0 < 8; i0++) {
-      for (let i1 = 0; i1 < 3; i1++) {
-        const b150 = i0 * len_N * 3 + i1 * len_N;
-        for (let i2 = 0; i2 < 8; i2++) {
-          for (let i3 = Math.max(0, i2 * (-3) + i0 * 3 + i1); i3 < 3; i3++) {
-            const b151 = i2 * len_N * 3 + i3 * len_N;
-            let acc153 = 0;
-            {
-              let r1 = 0, r2 = 0, r3 = 0;
-              let i4 = 0;
-              for (const end = len_N - 3; i4 < end; i4 += 4) {
-                acc153 += t57[b150 + i4] * t52[b151 + i4];
-                r1 += t57[b150 + i4 + 1] * t52[b151 + i4 + 1];
-                r2 += t57[b150 + i4 + 2] * t52[b151 + i4 + 2];
-                r3 += t57[b150 + i4 + 3] * t52[b151 + i4 + 3];
-              }
-              for (const end = len_N; i4 < end; i4++) acc153 += t57[b150 + i4] * t52[b151 + i4];
-              acc153 += r1 + r2 + r3;
-            }
-            addSymmetric(H, 2720 + i0 * 201 + i1 * 67 + i2 * 3 + i3, 2720 + i0 * 3 + i1 + i2 * 201 + i3 * 67, p152 * acc153);
-          }
-        }
-      }
-    }
+    // T = t57·t52ᵀ (24 × 24, depth len_N) by the dense kernels; H += scale·T, mirrors included, c ≥ r only
+    s.dense.block(
+      t57, 0, len_N, t52, 0, len_N, 24, 24, len_N,
+      H, 2720, 67, 1, 2720, 1, 67,
+      p152, DENSE_ADD_MIRROR, true, null, 0, 1, 0, 0, 1, 0, 0,
+    );
   }
   // hessian[i0, i1, i2, i1] += Σ_i3 t16·t58[i0, i1, i3]·t59[i2, i3]
   {
@@ -3848,51 +3721,12 @@ function k_ggn_W1_W1(s: State): void {
   // gaussNewton[i0, i1, i2, i3] += Σ_i4 -1·t16·t42[i0, i1, i4]·t43[i2, i3, i4]
   {
     const p478 = -t16[0];
-    for (let i0 = 0; i0 < 4; i0++) {
-      for (let i1 = 0; i1 < 8; i1++) {
-        const b476 = i0 * len_N * 8 + i1 * len_N;
-        for (let i2 = 0; i2 < 4; i2++) {
-          {
-            let i3 = Math.max(0, i2 * (-8) + i0 * 8 + i1);
-            for (const end = 8 - 3; i3 < end; i3 += 4) {
-              const b477_0 = i2 * len_N * 8 + i3 * len_N;
-              const b477_1 = i2 * len_N * 8 + (i3 + 1) * len_N;
-              const b477_2 = i2 * len_N * 8 + (i3 + 2) * len_N;
-              const b477_3 = i2 * len_N * 8 + (i3 + 3) * len_N;
-              let acc479_0 = 0, acc479_1 = 0, acc479_2 = 0, acc479_3 = 0;
-              for (let i4 = 0, end = len_N; i4 < end; i4++) {
-                const c0 = t42[b476 + i4];
-                acc479_0 += c0 * t43[b477_0 + i4];
-                acc479_1 += c0 * t43[b477_1 + i4];
-                acc479_2 += c0 * t43[b477_2 + i4];
-                acc479_3 += c0 * t43[b477_3 + i4];
-              }
-              addSymmetric(GN, i0 * 536 + i1 * 67 + i2 * 8 + i3, i0 * 8 + i1 + i2 * 536 + i3 * 67, p478 * acc479_0);
-              addSymmetric(GN, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 1, i0 * 8 + i1 + i2 * 536 + (i3 + 1) * 67, p478 * acc479_1);
-              addSymmetric(GN, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 2, i0 * 8 + i1 + i2 * 536 + (i3 + 2) * 67, p478 * acc479_2);
-              addSymmetric(GN, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 3, i0 * 8 + i1 + i2 * 536 + (i3 + 3) * 67, p478 * acc479_3);
-            }
-            for (const end = 8; i3 < end; i3++) {
-              const b477 = i2 * len_N * 8 + i3 * len_N;
-              let acc479 = 0;
-              {
-                let r1 = 0, r2 = 0, r3 = 0;
-                let i4 = 0;
-                for (const end = len_N - 3; i4 < end; i4 += 4) {
-                  acc479 += t42[b476 + i4] * t43[b477 + i4];
-                  r1 += t42[b476 + i4 + 1] * t43[b477 + i4 + 1];
-                  r2 += t42[b476 + i4 + 2] * t43[b477 + i4 + 2];
-                  r3 += t42[b476 + i4 + 3] * t43[b477 + i4 + 3];
-                }
-                for (const end = len_N; i4 < end; i4++) acc479 += t42[b476 + i4] * t43[b477 + i4];
-                acc479 += r1 + r2 + r3;
-              }
-              addSymmetric(GN, i0 * 536 + i1 * 67 + i2 * 8 + i3, i0 * 8 + i1 + i2 * 536 + i3 * 67, p478 * acc479);
-            }
-          }
-        }
-      }
-    }
+    // T = t42·t43ᵀ (32 × 32, depth len_N) by the dense kernels; GN += scale·T, mirrors included, c ≥ r only
+    s.dense.block(
+      t42, 0, len_N, t43, 0, len_N, 32, 32, len_N,
+      GN, 0, 67, 1, 0, 1, 67,
+      p478, DENSE_ADD_MIRROR, true, null, 0, 1, 0, 0, 1, 0, 0,
+    );
   }
   // gaussNewton[i0, i1, i2, i3] += Σ_i4 t16·t44[i1, i3, i4]·t45[i0, i1, i4]·t46[i2, i3, i4]
   {
@@ -3976,49 +3810,12 @@ function k_ggn_W1_b1(s: State): void {
   // gaussNewton[i0, i1, i2] += Σ_i3 -1·t16·t42[i0, i1, i3]·t50[i2, i3]
   {
     const p488 = -t16[0];
-    for (let i0 = 0; i0 < 4; i0++) {
-      for (let i1 = 0; i1 < 8; i1++) {
-        const b486 = i0 * len_N * 8 + i1 * len_N;
-        {
-          let i2 = 0;
-          for (const end = 8 - 3; i2 < end; i2 += 4) {
-            const b487_0 = i2 * len_N;
-            const b487_1 = (i2 + 1) * len_N;
-            const b487_2 = (i2 + 2) * len_N;
-            const b487_3 = (i2 + 3) * len_N;
-            let acc489_0 = 0, acc489_1 = 0, acc489_2 = 0, acc489_3 = 0;
-            for (let i3 = 0, end = len_N; i3 < end; i3++) {
-              const c0 = t42[b486 + i3];
-              acc489_0 += c0 * t50[b487_0 + i3];
-              acc489_1 += c0 * t50[b487_1 + i3];
-              acc489_2 += c0 * t50[b487_2 + i3];
-              acc489_3 += c0 * t50[b487_3 + i3];
-            }
-            addSymmetric(GN, 32 + i0 * 536 + i1 * 67 + i2, 2144 + i0 * 8 + i1 + i2 * 67, p488 * acc489_0);
-            addSymmetric(GN, 32 + i0 * 536 + i1 * 67 + i2 + 1, 2144 + i0 * 8 + i1 + (i2 + 1) * 67, p488 * acc489_1);
-            addSymmetric(GN, 32 + i0 * 536 + i1 * 67 + i2 + 2, 2144 + i0 * 8 + i1 + (i2 + 2) * 67, p488 * acc489_2);
-            addSymmetric(GN, 32 + i0 * 536 + i1 * 67 + i2 + 3, 2144 + i0 * 8 + i1 + (i2 + 3) * 67, p488 * acc489_3);
-          }
-          for (const end = 8; i2 < end; i2++) {
-            const b487 = i2 * len_N;
-            let acc489 = 0;
-            {
-              let r1 = 0, r2 = 0, r3 = 0;
-              let i3 = 0;
-              for (const end = len_N - 3; i3 < end; i3 += 4) {
-                acc489 += t42[b486 + i3] * t50[b487 + i3];
-                r1 += t42[b486 + i3 + 1] * t50[b487 + i3 + 1];
-                r2 += t42[b486 + i3 + 2] * t50[b487 + i3 + 2];
-                r3 += t42[b486 + i3 + 3] * t50[b487 + i3 + 3];
-              }
-              for (const end = len_N; i3 < end; i3++) acc489 += t42[b486 + i3] * t50[b487 + i3];
-              acc489 += r1 + r2 + r3;
-            }
-            addSymmetric(GN, 32 + i0 * 536 + i1 * 67 + i2, 2144 + i0 * 8 + i1 + i2 * 67, p488 * acc489);
-          }
-        }
-      }
-    }
+    // T = t42·t50ᵀ (32 × 8, depth len_N) by the dense kernels; GN += scale·T, mirrors included
+    s.dense.block(
+      t42, 0, len_N, t50, 0, len_N, 32, 8, len_N,
+      GN, 32, 67, 1, 2144, 1, 67,
+      p488, DENSE_ADD_MIRROR, false, null, 0, 1, 0, 0, 1, 0, 0,
+    );
   }
   // gaussNewton[i0, i1, i2] += Σ_i3 t16·t44[i1, i2, i3]·t45[i0, i1, i3]·t51[i2, i3]
   {
@@ -4086,59 +3883,22 @@ function k_ggn_W1_W2(s: State): void {
   // gaussNewton[i0, i1, i2, i3] += Σ_i4 -1·t16·t42[i0, i1, i4]·t52[i2, i3, i4]
   {
     const p497 = -t16[0];
-    for (let i0 = 0; i0 < 4; i0++) {
-      for (let i1 = 0; i1 < 8; i1++) {
-        const b495 = i0 * len_N * 8 + i1 * len_N;
-        for (let i2 = 0; i2 < 8; i2++) {
-          for (let i3 = 0; i3 < 3; i3++) {
-            const b496 = i2 * len_N * 3 + i3 * len_N;
-            let acc498 = 0;
-            {
-              let r1 = 0, r2 = 0, r3 = 0;
-              let i4 = 0;
-              for (const end = len_N - 3; i4 < end; i4 += 4) {
-                acc498 += t42[b495 + i4] * t52[b496 + i4];
-                r1 += t42[b495 + i4 + 1] * t52[b496 + i4 + 1];
-                r2 += t42[b495 + i4 + 2] * t52[b496 + i4 + 2];
-                r3 += t42[b495 + i4 + 3] * t52[b496 + i4 + 3];
-              }
-              for (const end = len_N; i4 < end; i4++) acc498 += t42[b495 + i4] * t52[b496 + i4];
-              acc498 += r1 + r2 + r3;
-            }
-            addSymmetric(GN, 40 + i0 * 536 + i1 * 67 + i2 * 3 + i3, 2680 + i0 * 8 + i1 + i2 * 201 + i3 * 67, p497 * acc498);
-          }
-        }
-      }
-    }
+    // T = t42·t52ᵀ (32 × 24, depth len_N) by the dense kernels; GN += scale·T, mirrors included
+    s.dense.block(
+      t42, 0, len_N, t52, 0, len_N, 32, 24, len_N,
+      GN, 40, 67, 1, 2680, 1, 67,
+      p497, DENSE_ADD_MIRROR, false, null, 0, 1, 0, 0, 1, 0, 0,
+    );
   }
   // gaussNewton[i0, i1, i2, i3] += Σ_i4 t16·W2[i1, i3]·t45[i0, i1, i4]·t52[i2, i3, i4]
   {
     const p501 = t16[0];
-    for (let i0 = 0; i0 < 4; i0++) {
-      for (let i1 = 0; i1 < 8; i1++) {
-        const b499 = i0 * len_N * 8 + i1 * len_N;
-        for (let i2 = 0; i2 < 8; i2++) {
-          for (let i3 = 0; i3 < 3; i3++) {
-            const b500 = i2 * len_N * 3 + i3 * len_N;
-            const p502 = p501 * th[40 + i1 * 3 + i3];
-            let acc503 = 0;
-            {
-              let r1 = 0, r2 = 0, r3 = 0;
-              let i4 = 0;
-              for (const end = len_N - 3; i4 < end; i4 += 4) {
-                acc503 += t45[b499 + i4] * t52[b500 + i4];
-                r1 += t45[b499 + i4 + 1] * t52[b500 + i4 + 1];
-                r2 += t45[b499 + i4 + 2] * t52[b500 + i4 + 2];
-                r3 += t45[b499 + i4 + 3] * t52[b500 + i4 + 3];
-              }
-              for (const end = len_N; i4 < end; i4++) acc503 += t45[b499 + i4] * t52[b500 + i4];
-              acc503 += r1 + r2 + r3;
-            }
-            addSymmetric(GN, 40 + i0 * 536 + i1 * 67 + i2 * 3 + i3, 2680 + i0 * 8 + i1 + i2 * 201 + i3 * 67, p502 * acc503);
-          }
-        }
-      }
-    }
+    // T = t45·t52ᵀ (32 × 24, depth len_N) by the dense kernels; GN += scale·th[…]·T, mirrors included
+    s.dense.block(
+      t45, 0, len_N, t52, 0, len_N, 32, 24, len_N,
+      GN, 40, 67, 1, 2680, 1, 67,
+      p501, DENSE_ADD_MIRROR, false, th, 40, 8, 0, 3, 3, 0, 1,
+    );
   }
 }
 
@@ -4430,30 +4190,12 @@ function k_ggn_W2_W2(s: State): void {
   // gaussNewton[i0, i1, i2, i3] += Σ_i4 -1·t16·t57[i0, i1, i4]·t52[i2, i3, i4]
   {
     const p544 = -t16[0];
-    for (let i0 = 0; i0 < 8; i0++) {
-      for (let i1 = 0; i1 < 3; i1++) {
-        const b542 = i0 * len_N * 3 + i1 * len_N;
-        for (let i2 = 0; i2 < 8; i2++) {
-          for (let i3 = Math.max(0, i2 * (-3) + i0 * 3 + i1); i3 < 3; i3++) {
-            const b543 = i2 * len_N * 3 + i3 * len_N;
-            let acc545 = 0;
-            {
-              let r1 = 0, r2 = 0, r3 = 0;
-              let i4 = 0;
-              for (const end = len_N - 3; i4 < end; i4 += 4) {
-                acc545 += t57[b542 + i4] * t52[b543 + i4];
-                r1 += t57[b542 + i4 + 1] * t52[b543 + i4 + 1];
-                r2 += t57[b542 + i4 + 2] * t52[b543 + i4 + 2];
-                r3 += t57[b542 + i4 + 3] * t52[b543 + i4 + 3];
-              }
-              for (const end = len_N; i4 < end; i4++) acc545 += t57[b542 + i4] * t52[b543 + i4];
-              acc545 += r1 + r2 + r3;
-            }
-            addSymmetric(GN, 2720 + i0 * 201 + i1 * 67 + i2 * 3 + i3, 2720 + i0 * 3 + i1 + i2 * 201 + i3 * 67, p544 * acc545);
-          }
-        }
-      }
-    }
+    // T = t57·t52ᵀ (24 × 24, depth len_N) by the dense kernels; GN += scale·T, mirrors included, c ≥ r only
+    s.dense.block(
+      t57, 0, len_N, t52, 0, len_N, 24, 24, len_N,
+      GN, 2720, 67, 1, 2720, 1, 67,
+      p544, DENSE_ADD_MIRROR, true, null, 0, 1, 0, 0, 1, 0, 0,
+    );
   }
   // gaussNewton[i0, i1, i2, i1] += Σ_i3 t16·t58[i0, i1, i3]·t59[i2, i3]
   {
@@ -7657,6 +7399,15 @@ function ks_hess_b2_b2_once(s: State): void {
   }
 }
 
+/** What evaluate() returns. Passed as its `out`, it is filled in place and returned. */
+export interface Evaluation {
+  value: number;
+  /** Length 67. */
+  gradient: Float64Array;
+  /** Length 4489, dense row-major. */
+  hessian: Float64Array;
+}
+
 /** Value, gradient and Hessian with workspaces of their own (see createEvaluator). */
 export interface Evaluator {
   /** The objective at θ. */
@@ -7666,7 +7417,8 @@ export interface Evaluator {
   /** The full Hessian at θ, dense row-major 67 × 67, both triangles; written to `out` when given. */
   hessian(theta: ArrayLike<number>, data: Data, out?: Float64Array): Float64Array;
   /** Value, gradient and Hessian together, sharing the forward pass. */
-  evaluate(theta: ArrayLike<number>, data: Data): { value: number; gradient: Float64Array; hessian: Float64Array };
+  /** Value, gradient and Hessian filled into `out` when given (nothing allocated), else into new arrays. */
+  evaluate(theta: ArrayLike<number>, data: Data, out?: Evaluation): Evaluation;
   /** The Hessian's diagonal at θ (length 67), without forming H; written to `out` when given. */
   hessianDiagonal(theta: ArrayLike<number>, data: Data, out?: Float64Array): Float64Array;
   /** The Hessian's structurally nonzero entries at θ, in the order of model.hessianPattern (CSR, both triangles); written to `values` when given. */
@@ -7819,14 +7571,22 @@ export function createEvaluator(): Evaluator {
         release(s);
       }
     },
-    evaluate(theta: ArrayLike<number>, data: Data): { value: number; gradient: Float64Array; hessian: Float64Array } {
+    evaluate(theta: ArrayLike<number>, data: Data, out?: Evaluation): Evaluation {
       const s = live();
       try {
         bind(s, theta, data);
-        const g = new Float64Array(67);
-        const h = new Float64Array(4489);
+        if (out !== undefined && (out === null || typeof out !== 'object')) throw new RangeError(`evaluate output: expected an object { value, gradient, hessian }, got ${out === null ? 'null' : typeof out}`);
+        const g = output(s, out?.gradient, 67, 'evaluate gradient');
+        const h = output(s, out?.hessian, 4489, 'evaluate hessian');
+        if (g.buffer === h.buffer && g.byteOffset < h.byteOffset + h.byteLength && h.byteOffset < g.byteOffset + g.byteLength) {
+          throw new RangeError('evaluate output: gradient and hessian share memory: pass separate arrays');
+        }
         s.gradient = g;
         s.hessian = h;
+        if (out !== undefined) {
+          g.fill(0);
+          h.fill(0);
+        }
         k_map4(s);
         k_map0(s);
         k_map1(s);
@@ -7893,7 +7653,9 @@ export function createEvaluator(): Evaluator {
         k_hess_b1_b1_once(s);
         k_hess_W2_W2_once(s);
         k_hess_b2_b2_once(s);
-        return { value: s.value[0]!, gradient: g, hessian: h };
+        if (out === undefined) return { value: s.value[0]!, gradient: g, hessian: h };
+        out.value = s.value[0]!;
+        return out;
       } finally {
         release(s);
       }
@@ -8131,6 +7893,256 @@ function release(s: State): void {
   s.gaussNewton = EMPTY;
 }
 
+// ---- dense kernels (runtime/wasm/dense.ts, embedded) ----------------------------------------
+
+/** The kernels' WebAssembly module (gemm-module.ts), base64. */
+const DENSE_WASM = 'AGFzbQEAAAABJANgB39/f39/f38AYAV/f39/fwBgDn9/f39/f39/f39/f39/AAMEAwABAgUDAQABByAEBm1lbW9yeQIABHBhY2sAAAVtaWNybwABBGdlbW0AAgq3CgPDAQEHfyAGQQN0IQ0gBSEMAkADQCAHIANODQFBACEIAkADQCAIIAZODQEgDCAIQQN0aiELQQAhCSAHIAJIBEAgACAHIAFsaiEKAkADQCAJIARODQEgCyAKKwMAOQMAIApBCGohCiALIA1qIQsgCUEBaiEJDAALCwUCQANAIAkgBE4NASALRAAAAAAAAAAAOQMAIAsgDWohCyAJQQFqIQkMAAsLCyAIQQFqIQggB0EBaiEHDAALCyAMIAQgDWxqIQwMAAsLC7gHAgF/D3sgAiEFAkADQCAFQQJIDQEgAf0ABAAhBiAB/QAEECEHIAD9CgMAIgggBv3yASAJ/fABIQkgCCAH/fIBIAr98AEhCiAA/QoDCCIIIAb98gEgC/3wASELIAggB/3yASAM/fABIQwgAP0KAxAiCCAG/fIBIA398AEhDSAIIAf98gEgDv3wASEOIAD9CgMYIgggBv3yASAP/fABIQ8gCCAH/fIBIBD98AEhECAA/QoDICIIIAb98gEgEf3wASERIAggB/3yASAS/fABIRIgAP0KAygiCCAG/fIBIBP98AEhEyAIIAf98gEgFP3wASEUIAH9AAQgIQYgAf0ABDAhByAA/QoDMCIIIAb98gEgCf3wASEJIAggB/3yASAK/fABIQogAP0KAzgiCCAG/fIBIAv98AEhCyAIIAf98gEgDP3wASEMIAD9CgNAIgggBv3yASAN/fABIQ0gCCAH/fIBIA798AEhDiAA/QoDSCIIIAb98gEgD/3wASEPIAggB/3yASAQ/fABIRAgAP0KA1AiCCAG/fIBIBH98AEhESAIIAf98gEgEv3wASESIAD9CgNYIgggBv3yASAT/fABIRMgCCAH/fIBIBT98AEhFCAAQeAAaiEAIAFBwABqIQEgBUECayEFDAALCyAFBEAgAf0ABAAhBiAB/QAEECEHIAD9CgMAIgggBv3yASAJ/fABIQkgCCAH/fIBIAr98AEhCiAA/QoDCCIIIAb98gEgC/3wASELIAggB/3yASAM/fABIQwgAP0KAxAiCCAG/fIBIA398AEhDSAIIAf98gEgDv3wASEOIAD9CgMYIgggBv3yASAP/fABIQ8gCCAH/fIBIBD98AEhECAA/QoDICIIIAb98gEgEf3wASERIAggB/3yASAS/fABIRIgAP0KAygiCCAG/fIBIBP98AEhEyAIIAf98gEgFP3wASEUCyADIAP9AAMAIAn98AH9CwMAIAMgA/0AAxAgCv3wAf0LAxAgAyAEaiEDIAMgA/0AAwAgC/3wAf0LAwAgAyAD/QADECAM/fAB/QsDECADIARqIQMgAyAD/QADACAN/fAB/QsDACADIAP9AAMQIA798AH9CwMQIAMgBGohAyADIAP9AAMAIA/98AH9CwMAIAMgA/0AAxAgEP3wAf0LAxAgAyAEaiEDIAMgA/0AAwAgEf3wAf0LAwAgAyAD/QADECAS/fAB/QsDECADIARqIQMgAyAD/QADACAT/fAB/QsDACADIAP9AAMQIBT98AH9CwMQC7UBAQR/AkADQCAOIAhODQEgCCAOayIPIA1KBEAgDSEPCyAAIA5BA3RqIAEgBCAFIA8gC0EGEAAgAiAOQQN0aiADIAYgByAPIAxBBBAAQQAhEQJAA0AgESAHTg0BQQAhEAJAA0AgECAFTg0BIAsgECAPbEEDdGogDCARIA9sQQN0aiAPIAkgECAKbGogEUEDdGogChABIBBBBmohEAwACwsgEUEEaiERDAALCyAOIA1qIQ4MAAsLCw==';
+
+/** Block sizes: rows of A per packed block (a multiple of 6), columns of B (a multiple of 4), depth. */
+const DENSE_MB = 96;
+const DENSE_NB = 192;
+const DENSE_KC = 256;
+
+/** How a block's values land in the output: assigned, added, or added at the entry and at its mirror image. */
+const DENSE_ASSIGN = 0;
+const DENSE_ADD = 1;
+const DENSE_ADD_MIRROR = 2;
+
+/** What the kernels need of the WebAssembly API (declared here: a module must not depend on lib.dom). */
+interface DenseWasmApi {
+  validate(bytes: Uint8Array): boolean;
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: object };
+}
+
+interface DenseWasmExports {
+  memory: { buffer: ArrayBuffer; grow(pages: number): number };
+  gemm(a: number, lda: number, b: number, ldb: number, R: number, Rp: number, C: number, Cp: number, K: number, c: number, ldc: number, ap: number, bp: number, KC: number): void;
+}
+
+interface DenseKernels {
+  /** Whether the WebAssembly SIMD kernels run (false: the JavaScript kernel). */
+  readonly simd: boolean;
+  /**
+   * Float64Arrays of the given lengths, zeroed: views on the kernels' memory with SIMD (each call
+   * invalidates the arrays of the previous one), plain arrays otherwise (also when the memory
+   * cannot grow that far).
+   */
+  alloc(lengths: readonly number[]): Float64Array[];
+  /**
+   * T[r, c] = Σ_k A[aOff + r·lda + k]·B[bOff + c·ldb + k] for r < R, c < C, k < K, then for each
+   * (r, c) (only c ≥ r when `upper`): v = scale·T[r, c] stored at out[oOff + r·ors + c·ocs]
+   * (assigned or added, by `mode`), and with DENSE_ADD_MIRROR also added at
+   * out[mOff + r·mrs + c·mcs] when that is another position. With a factor array F, v is also
+   * multiplied by F[fOff + fr(r) + fc(c)], where fr(r) = ⌊r / fRowRadix⌋·fRowOuter + (r mod
+   * fRowRadix)·fRowInner (a row index of up to two coordinates), fc likewise.
+   */
+  block(
+    A: Float64Array, aOff: number, lda: number, B: Float64Array, bOff: number, ldb: number, R: number, C: number, K: number,
+    out: Float64Array, oOff: number, ors: number, ocs: number, mOff: number, mrs: number, mcs: number,
+    scale: number, mode: number, upper: boolean,
+    F: ArrayLike<number> | null, fOff: number, fRowRadix: number, fRowOuter: number, fRowInner: number, fColRadix: number, fColOuter: number, fColInner: number,
+  ): void;
+}
+
+let denseModule: object | null | undefined;
+
+/** The compiled module, or null when this JavaScript engine has no WebAssembly SIMD. */
+function denseCompiled(): object | null {
+  if (denseModule !== undefined) return denseModule;
+  denseModule = null;
+  const api = (globalThis as unknown as { WebAssembly?: DenseWasmApi }).WebAssembly;
+  if (!api) return null;
+  const raw = atobPortable(DENSE_WASM);
+  // validate() is false where SIMD (or WebAssembly) is missing; the module is its own probe.
+  if (!api.validate(raw)) return null;
+  try {
+    denseModule = new api.Module(raw);
+  } catch {
+    denseModule = null;
+  }
+  return denseModule;
+}
+
+function atobPortable(s: string): Uint8Array {
+  const digits = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  const clean = s.replace(/=+$/, '');
+  const out = new Uint8Array(Math.floor((clean.length * 3) / 4));
+  let bits = 0;
+  let acc = 0;
+  let o = 0;
+  for (let i = 0; i < clean.length; i++) {
+    acc = (acc << 6) | digits.indexOf(clean[i]!);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[o++] = (acc >> bits) & 0xff;
+    }
+  }
+  return out;
+}
+
+/** Whether HESSGEN_DENSE=js asks for the JavaScript kernel (tests of the fallback). */
+function denseForcedJs(): boolean {
+  const proc = (globalThis as unknown as { process?: { env?: Record<string, string | undefined> } }).process;
+  return proc?.env?.['HESSGEN_DENSE'] === 'js';
+}
+
+/** Kernels with a memory of their own (one per evaluator). `simd: false` forces the JavaScript kernel. */
+function createDenseKernels(options?: { simd?: boolean }): DenseKernels {
+  const compiled = options?.simd === false || denseForcedJs() ? null : denseCompiled();
+  let ex: DenseWasmExports | null = null;
+  if (compiled) {
+    const api = (globalThis as unknown as { WebAssembly: DenseWasmApi }).WebAssembly;
+    ex = new api.Instance(compiled, {}).exports as DenseWasmExports;
+  }
+  // Scratch at the start of the memory (in doubles): packed A, packed B, the tile of T.
+  const ldt = DENSE_NB;
+  const apAt = 0;
+  const bpAt = apAt + DENSE_MB * DENSE_KC;
+  const tAt = bpAt + DENSE_NB * DENSE_KC;
+  const scratch = tAt + DENSE_MB * ldt;
+  let mem = new Float64Array(0);
+  const memory = (): Float64Array => {
+    if (ex && mem.buffer !== ex.memory.buffer) mem = new Float64Array(ex.memory.buffer);
+    return mem;
+  };
+  const grow = (doubles: number): boolean => {
+    if (!ex) return false;
+    const need = Math.ceil((doubles * 8) / 65536) - ex.memory.buffer.byteLength / 65536;
+    if (need > 0) {
+      try {
+        ex.memory.grow(need);
+      } catch {
+        return false;
+      }
+    }
+    return true;
+  };
+  const simd = ex !== null && grow(scratch);
+  let tileJs: Float64Array | null = null;
+
+  const alloc = (lengths: readonly number[]): Float64Array[] => {
+    const total = lengths.reduce((s, n) => s + n, scratch);
+    if (simd && grow(total)) {
+      const buf = memory().buffer;
+      let at = scratch;
+      return lengths.map((n) => {
+        const view = new Float64Array(buf, at * 8, n);
+        view.fill(0);
+        at += n;
+        return view;
+      });
+    }
+    return lengths.map((n) => new Float64Array(n));
+  };
+
+  /** tile[i·ldt + j] = Σ_k A[a + i·lda + k]·B[b + j·ldb + k], two rows by two columns at a time. */
+  const tileInJs = (T: Float64Array, A: Float64Array, a: number, lda: number, B: Float64Array, b: number, ldb: number, mb: number, nb: number, K: number): void => {
+    for (let i = 0; i < mb; i += 2) {
+      const a0 = a + i * lda;
+      const a1 = i + 1 < mb ? a0 + lda : a0;
+      for (let j = 0; j < nb; j += 2) {
+        const b0 = b + j * ldb;
+        const b1 = j + 1 < nb ? b0 + ldb : b0;
+        let s00 = 0;
+        let s01 = 0;
+        let s10 = 0;
+        let s11 = 0;
+        for (let k = 0; k < K; k++) {
+          const x0 = A[a0 + k]!;
+          const x1 = A[a1 + k]!;
+          const y0 = B[b0 + k]!;
+          const y1 = B[b1 + k]!;
+          s00 += x0 * y0;
+          s01 += x0 * y1;
+          s10 += x1 * y0;
+          s11 += x1 * y1;
+        }
+        T[i * ldt + j] = s00;
+        if (j + 1 < nb) T[i * ldt + j + 1] = s01;
+        if (i + 1 < mb) {
+          T[(i + 1) * ldt + j] = s10;
+          if (j + 1 < nb) T[(i + 1) * ldt + j + 1] = s11;
+        }
+      }
+    }
+  };
+
+  // Column offsets into a factor array, kept between calls.
+  let colOffsets = new Int32Array(0);
+
+  const block = (
+    A: Float64Array, aOff: number, lda: number, B: Float64Array, bOff: number, ldb: number, R: number, C: number, K: number,
+    out: Float64Array, oOff: number, ors: number, ocs: number, mOff: number, mrs: number, mcs: number,
+    scale: number, mode: number, upper: boolean,
+    F: ArrayLike<number> | null, fOff: number, fRowRadix: number, fRowOuter: number, fRowInner: number, fColRadix: number, fColOuter: number, fColInner: number,
+  ): void => {
+    if (F !== null) {
+      if (colOffsets.length < C) colOffsets = new Int32Array(C);
+      for (let c = 0; c < C; c++) colOffsets[c] = Math.floor(c / fColRadix) * fColOuter + (c % fColRadix) * fColInner;
+    }
+    const fc = colOffsets;
+    // The SIMD kernels read their operands in place: both must be views on the memory.
+    const inWasm = simd && ex !== null && A.buffer === ex.memory.buffer && B.buffer === ex.memory.buffer;
+    const aBase = A.byteOffset / 8 + aOff;
+    const bBase = B.byteOffset / 8 + bOff;
+    for (let ib = 0; ib < R; ib += DENSE_MB) {
+      const mb = Math.min(DENSE_MB, R - ib);
+      for (let jb = 0; jb < C; jb += DENSE_NB) {
+        const nb = Math.min(DENSE_NB, C - jb);
+        // A tile entirely below the diagonal has nothing to store.
+        if (upper && jb + nb - 1 < ib) continue;
+        let T: Float64Array;
+        let t0: number;
+        if (inWasm) {
+          T = memory();
+          t0 = tAt;
+          const Rp = Math.ceil(mb / 6) * 6;
+          const Cp = Math.ceil(nb / 4) * 4;
+          T.fill(0, tAt, tAt + Rp * ldt);
+          ex!.gemm((aBase + ib * lda) * 8, lda * 8, (bBase + jb * ldb) * 8, ldb * 8, mb, Rp, nb, Cp, K, tAt * 8, ldt * 8, apAt * 8, bpAt * 8, DENSE_KC);
+        } else {
+          T = tileJs ?? (tileJs = new Float64Array(DENSE_MB * ldt));
+          t0 = 0;
+          tileInJs(T, A, aOff + ib * lda, lda, B, bOff + jb * ldb, ldb, mb, nb, K);
+        }
+        for (let i = 0; i < mb; i++) {
+          const r = ib + i;
+          const c0 = upper && r > jb ? r : jb;
+          const row = t0 + i * ldt - jb;
+          let at = oOff + r * ors + c0 * ocs;
+          if (F !== null) {
+            // The entry's own factor: one more load per entry, in the same loop.
+            const fr = fOff + Math.floor(r / fRowRadix) * fRowOuter + (r % fRowRadix) * fRowInner;
+            let m = mOff + r * mrs + c0 * mcs;
+            for (let c = c0; c < jb + nb; c++, at += ocs, m += mcs) {
+              const v = scale * F[fr + fc[c]!]! * T[row + c]!;
+              if (mode === DENSE_ASSIGN) out[at] = v;
+              else {
+                out[at] += v;
+                if (mode === DENSE_ADD_MIRROR && m !== at) out[m] += v;
+              }
+            }
+          } else if (mode === DENSE_ASSIGN) {
+            for (let c = c0; c < jb + nb; c++, at += ocs) out[at] = scale * T[row + c]!;
+          } else if (mode === DENSE_ADD) {
+            for (let c = c0; c < jb + nb; c++, at += ocs) out[at] += scale * T[row + c]!;
+          } else {
+            let m = mOff + r * mrs + c0 * mcs;
+            for (let c = c0; c < jb + nb; c++, at += ocs, m += mcs) {
+              const v = scale * T[row + c]!;
+              out[at] += v;
+              if (m !== at) out[m] += v;
+            }
+          }
+        }
+      }
+    }
+  };
+  return { simd, alloc, block };
+}
+
 const shared = createEvaluator();
 
 /** The objective at θ. */
@@ -8148,9 +8160,9 @@ export function hessian(theta: ArrayLike<number>, data: Data, out?: Float64Array
   return shared.hessian(theta, data, out);
 }
 
-/** Value, gradient and Hessian together, sharing the forward pass. */
-export function evaluate(theta: ArrayLike<number>, data: Data): { value: number; gradient: Float64Array; hessian: Float64Array } {
-  return shared.evaluate(theta, data);
+/** Value, gradient and Hessian together, sharing the forward pass; filled into `out` when given (nothing allocated). */
+export function evaluate(theta: ArrayLike<number>, data: Data, out?: Evaluation): Evaluation {
+  return shared.evaluate(theta, data, out);
 }
 
 /** The Hessian's diagonal at θ (length 67), each entry in closed form without forming H; written to `out` when given. */

@@ -53,7 +53,7 @@ interface State {
 const EMPTY = new Float64Array(0);
 
 function createState(): State {
-  return {
+  const s: State = {
     theta: EMPTY,
     value: new Float64Array(1),
     gradient: EMPTY,
@@ -67,6 +67,7 @@ function createState(): State {
     t4: new Float64Array(9),
     t5: new Float64Array(9),
   };
+  return s;
 }
 
 /** Checks the inputs, reads the run-time dimensions off the data and sizes the workspace. */
@@ -411,6 +412,15 @@ function kr_hess_x_x(s: State, SM: Int32Array, q: number): number {
   return q;
 }
 
+/** What evaluate() returns. Passed as its `out`, it is filled in place and returned. */
+export interface Evaluation {
+  value: number;
+  /** Length 10. */
+  gradient: Float64Array;
+  /** Length 100, dense row-major. */
+  hessian: Float64Array;
+}
+
 /** Value, gradient and Hessian with workspaces of their own (see createEvaluator). */
 export interface Evaluator {
   /** The objective at θ. */
@@ -420,7 +430,8 @@ export interface Evaluator {
   /** The full Hessian at θ, dense row-major 10 × 10, both triangles; written to `out` when given. */
   hessian(theta: ArrayLike<number>, data?: Data, out?: Float64Array): Float64Array;
   /** Value, gradient and Hessian together, sharing the forward pass. */
-  evaluate(theta: ArrayLike<number>, data?: Data): { value: number; gradient: Float64Array; hessian: Float64Array };
+  /** Value, gradient and Hessian filled into `out` when given (nothing allocated), else into new arrays. */
+  evaluate(theta: ArrayLike<number>, data?: Data, out?: Evaluation): Evaluation;
   /** The Hessian's diagonal at θ (length 10), without forming H; written to `out` when given. */
   hessianDiagonal(theta: ArrayLike<number>, data?: Data, out?: Float64Array): Float64Array;
   /** The Hessian's structurally nonzero entries at θ, in the order of model.hessianPattern (CSR, both triangles); written to `values` when given. */
@@ -488,14 +499,22 @@ export function createEvaluator(): Evaluator {
         release(s);
       }
     },
-    evaluate(theta: ArrayLike<number>, data: Data = {}): { value: number; gradient: Float64Array; hessian: Float64Array } {
+    evaluate(theta: ArrayLike<number>, data: Data = {}, out?: Evaluation): Evaluation {
       const s = live();
       try {
         bind(s, theta, data);
-        const g = new Float64Array(10);
-        const h = new Float64Array(100);
+        if (out !== undefined && (out === null || typeof out !== 'object')) throw new RangeError(`evaluate output: expected an object { value, gradient, hessian }, got ${out === null ? 'null' : typeof out}`);
+        const g = output(s, out?.gradient, 10, 'evaluate gradient');
+        const h = output(s, out?.hessian, 100, 'evaluate hessian');
+        if (g.buffer === h.buffer && g.byteOffset < h.byteOffset + h.byteLength && h.byteOffset < g.byteOffset + g.byteLength) {
+          throw new RangeError('evaluate output: gradient and hessian share memory: pass separate arrays');
+        }
         s.gradient = g;
         s.hessian = h;
+        if (out !== undefined) {
+          g.fill(0);
+          h.fill(0);
+        }
         k_map0(s);
         k_k2(s);
         k_map2(s);
@@ -504,7 +523,9 @@ export function createEvaluator(): Evaluator {
         k_value(s);
         k_grad_x(s);
         k_hess_x_x(s);
-        return { value: s.value[0]!, gradient: g, hessian: h };
+        if (out === undefined) return { value: s.value[0]!, gradient: g, hessian: h };
+        out.value = s.value[0]!;
+        return out;
       } finally {
         release(s);
       }
@@ -598,9 +619,9 @@ export function hessian(theta: ArrayLike<number>, data: Data = {}, out?: Float64
   return shared.hessian(theta, data, out);
 }
 
-/** Value, gradient and Hessian together, sharing the forward pass. */
-export function evaluate(theta: ArrayLike<number>, data: Data = {}): { value: number; gradient: Float64Array; hessian: Float64Array } {
-  return shared.evaluate(theta, data);
+/** Value, gradient and Hessian together, sharing the forward pass; filled into `out` when given (nothing allocated). */
+export function evaluate(theta: ArrayLike<number>, data: Data = {}, out?: Evaluation): Evaluation {
+  return shared.evaluate(theta, data, out);
 }
 
 /** The Hessian's diagonal at θ (length 10), each entry in closed form without forming H; written to `out` when given. */

@@ -67,7 +67,7 @@ interface State {
 const EMPTY = new Float64Array(0);
 
 function createState(): State {
-  return {
+  const s: State = {
     theta: EMPTY,
     d_x: EMPTY,
     d_t: EMPTY,
@@ -89,6 +89,7 @@ function createState(): State {
     t11: new Float64Array(4),
     t12: new Float64Array(2),
   };
+  return s;
 }
 
 /** Checks the inputs, reads the run-time dimensions off the data and sizes the workspace. */
@@ -386,6 +387,15 @@ function ks_hess_W_W(s: State): void {
   }
 }
 
+/** What evaluate() returns. Passed as its `out`, it is filled in place and returned. */
+export interface Evaluation {
+  value: number;
+  /** Length 4. */
+  gradient: Float64Array;
+  /** Length 16, dense row-major. */
+  hessian: Float64Array;
+}
+
 /** Value, gradient and Hessian with workspaces of their own (see createEvaluator). */
 export interface Evaluator {
   /** The objective at θ. */
@@ -395,7 +405,8 @@ export interface Evaluator {
   /** The full Hessian at θ, dense row-major 4 × 4, both triangles; written to `out` when given. */
   hessian(theta: ArrayLike<number>, data: Data, out?: Float64Array): Float64Array;
   /** Value, gradient and Hessian together, sharing the forward pass. */
-  evaluate(theta: ArrayLike<number>, data: Data): { value: number; gradient: Float64Array; hessian: Float64Array };
+  /** Value, gradient and Hessian filled into `out` when given (nothing allocated), else into new arrays. */
+  evaluate(theta: ArrayLike<number>, data: Data, out?: Evaluation): Evaluation;
   /** The Hessian's diagonal at θ (length 4), without forming H; written to `out` when given. */
   hessianDiagonal(theta: ArrayLike<number>, data: Data, out?: Float64Array): Float64Array;
   /** The Hessian's structurally nonzero entries at θ, in the order of model.hessianPattern (CSR, both triangles); written to `values` when given. */
@@ -481,14 +492,22 @@ export function createEvaluator(): Evaluator {
         release(s);
       }
     },
-    evaluate(theta: ArrayLike<number>, data: Data): { value: number; gradient: Float64Array; hessian: Float64Array } {
+    evaluate(theta: ArrayLike<number>, data: Data, out?: Evaluation): Evaluation {
       const s = live();
       try {
         bind(s, theta, data);
-        const g = new Float64Array(4);
-        const h = new Float64Array(16);
+        if (out !== undefined && (out === null || typeof out !== 'object')) throw new RangeError(`evaluate output: expected an object { value, gradient, hessian }, got ${out === null ? 'null' : typeof out}`);
+        const g = output(s, out?.gradient, 4, 'evaluate gradient');
+        const h = output(s, out?.hessian, 16, 'evaluate hessian');
+        if (g.buffer === h.buffer && g.byteOffset < h.byteOffset + h.byteLength && h.byteOffset < g.byteOffset + g.byteLength) {
+          throw new RangeError('evaluate output: gradient and hessian share memory: pass separate arrays');
+        }
         s.gradient = g;
         s.hessian = h;
+        if (out !== undefined) {
+          g.fill(0);
+          h.fill(0);
+        }
         k_k7(s);
         k_map7(s);
         // The batch, 4 at a time: workspaces hold one chunk, sums over it accumulate.
@@ -505,7 +524,9 @@ export function createEvaluator(): Evaluator {
         }
         k_value(s);
         k_hess_W_W(s);
-        return { value: s.value[0]!, gradient: g, hessian: h };
+        if (out === undefined) return { value: s.value[0]!, gradient: g, hessian: h };
+        out.value = s.value[0]!;
+        return out;
       } finally {
         release(s);
       }
@@ -614,9 +635,9 @@ export function hessian(theta: ArrayLike<number>, data: Data, out?: Float64Array
   return shared.hessian(theta, data, out);
 }
 
-/** Value, gradient and Hessian together, sharing the forward pass. */
-export function evaluate(theta: ArrayLike<number>, data: Data): { value: number; gradient: Float64Array; hessian: Float64Array } {
-  return shared.evaluate(theta, data);
+/** Value, gradient and Hessian together, sharing the forward pass; filled into `out` when given (nothing allocated). */
+export function evaluate(theta: ArrayLike<number>, data: Data, out?: Evaluation): Evaluation {
+  return shared.evaluate(theta, data, out);
 }
 
 /** The Hessian's diagonal at θ (length 4), each entry in closed form without forming H; written to `out` when given. */

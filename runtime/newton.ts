@@ -1,22 +1,19 @@
-// A damped Newton solver (Levenberg–Marquardt style) for any smooth objective whose
-// value, gradient and dense Hessian are available, such as the modules hessgen generates.
+// A damped Newton solver (Levenberg–Marquardt damping on the exact Hessian) for any smooth
+// objective whose value, gradient and dense Hessian are available, such as the modules hessgen
+// generates. The iteration (step, acceptance, damping by the gain ratio) is runtime/damped-newton.ts;
+// this file is its dense linear algebra: (H + λI) p = −g by a Cholesky factorization.
 //
-// Each iteration solves (H + λI) p = −g with a Cholesky factorization and tries θ + p:
-//   - the factorization fails (H + λI is not positive definite)  → λ ← 10 λ, retry;
-//   - the trial point does not decrease f                          → λ ← ν λ, ν ← 2 ν, retry;
-//   - the trial point decreases f                                  → accept; λ shrinks by a
-//     factor between 1/3 and 1 depending on how well the quadratic model predicted the
-//     decrease (the gain ratio ρ; after Nielsen: λ ← λ · max(1/10, 1 − (2ρ − 1)³), ν ← 2).
-// λ = 0 is the pure Newton step (quadratic convergence near a minimum with a positive
-// definite Hessian); a large λ gives a short step along −g. λ below `lambdaMin` becomes 0.
-// The solver stops when ‖g‖∞ < tolerance, after maxIterations accepted steps, or when no λ
-// up to lambdaMax yields an acceptable step (stalled).
-//
-// All working memory (θ, trial θ, g, H, the factor, the step) is allocated once per call
-// of `newtonSolve`; the iterations themselves allocate nothing (the objective may).
+// Memory: one n × n buffer, allocated once per solve. The objective writes H into it (both
+// triangles; only the lower one is read, then mirrored), the factorization overwrites the lower
+// triangle with L in place, and a retry with a larger λ restores the lower triangle from the
+// upper one and a saved diagonal. Nothing n² is allocated per iteration.
 
-/** What the objective returns at a point. The arrays may be reused by the objective
- *  between calls: the solver copies what it keeps. */
+import { checkStart, dampedMinimize, type DampedSystem, type NewtonOptions, type NewtonResult } from './damped-newton.ts';
+
+export type { NewtonIteration, NewtonOptions, NewtonResult, NewtonStopReason } from './damped-newton.ts';
+
+/** What an objective may return instead of writing into the solver's buffers (e.g. a module whose
+ *  `evaluate` allocates): the solver copies it. */
 export interface NewtonEvaluation {
   readonly value: number;
   /** Length n. */
@@ -28,217 +25,88 @@ export interface NewtonEvaluation {
 export interface NewtonProblem {
   /** Number of unknowns. */
   readonly n: number;
-  /** Value, gradient and Hessian at θ. θ must not be kept: the solver reuses it. */
-  evaluate(theta: Float64Array): NewtonEvaluation;
-  /** Optional: the value alone, used for trial points that may be rejected (cheaper than
-   *  `evaluate` when the Hessian is large). */
+  /**
+   * Value, gradient and Hessian at θ. Write g into `gradient` (length n) and H into `hessian`
+   * (row-major n × n; the lower triangle is read) and return f, e.g. with a generated module:
+   * `(θ, g, H) => (hessian(θ, data, H), gradient(θ, data, g), value(θ, data))`. Or return a
+   * NewtonEvaluation and the solver copies it. θ and the buffers must not be kept: the solver reuses them.
+   */
+  evaluate(theta: Float64Array, gradient: Float64Array, hessian: Float64Array): number | NewtonEvaluation;
+  /** Optional: the value alone, for trial points that may be rejected. Without it a rejected
+   *  trial point costs a second `evaluate` (at θ, to restore H). */
   value?(theta: Float64Array): number;
 }
 
-/** One accepted step, or the starting point (iteration 0). */
-export interface NewtonIteration {
-  /** 0 for the starting point, then 1, 2, … per accepted step. */
-  readonly iteration: number;
-  /** f at the current point (after the step). */
-  readonly value: number;
-  /** ‖g‖∞ at the current point. */
-  readonly gradientNorm: number;
-  /** The damping λ that produced this step (at iteration 0: the initial λ). */
-  readonly lambda: number;
-  /** ‖p‖₂ of the step just taken (0 at iteration 0). */
-  readonly stepNorm: number;
-  /** Trial steps rejected (failed factorization or no decrease) before this one was accepted. */
-  readonly rejected: number;
-  /** The current point. Valid only during the callback: copy it to keep it. */
-  readonly theta: Float64Array;
+/** Dense (M + λD) = L Lᵀ in one n × n buffer (see the file comment); also used by levenberg-marquardt.ts. */
+export class DenseSystem implements DampedSystem {
+  readonly matrix: Float64Array;
+  private readonly savedDiagonal: Float64Array;
+  private factoredInPlace = false;
+
+  constructor(private readonly n: number) {
+    this.matrix = new Float64Array(n * n);
+    this.savedDiagonal = new Float64Array(n);
+  }
+
+  loaded(): void {
+    const { n, matrix: m } = this;
+    for (let i = 0; i < n; i++) {
+      this.savedDiagonal[i] = m[i * n + i]!;
+      for (let j = 0; j < i; j++) m[j * n + i] = m[i * n + j]!;
+    }
+    this.factoredInPlace = false;
+  }
+
+  diagonal(out: Float64Array): void {
+    out.set(this.savedDiagonal);
+  }
+
+  factor(lambda: number, d: Float64Array): boolean {
+    const { n, matrix: m } = this;
+    if (this.factoredInPlace) {
+      for (let i = 0; i < n; i++) {
+        m[i * n + i] = this.savedDiagonal[i]!;
+        for (let j = 0; j < i; j++) m[i * n + j] = m[j * n + i]!;
+      }
+    }
+    this.factoredInPlace = true;
+    for (let i = 0; i < n; i++) m[i * n + i]! += lambda * d[i]!;
+    return choleskyShifted(m, 0, m, n);
+  }
+
+  solve(b: Float64Array): void {
+    choleskySolve(this.matrix, b, this.n);
+  }
 }
-
-export interface NewtonOptions {
-  /** Stop when ‖g‖∞ < tolerance. Default 1e-8. */
-  tolerance?: number;
-  /** Maximum number of accepted steps. Default 100. */
-  maxIterations?: number;
-  /** Initial damping. Default 1e-3 · max |H_ii| at the start (0 starts with a pure Newton step). */
-  lambdaInitial?: number;
-  /** Below this, a decreased λ becomes exactly 0 (pure Newton). Default 1e-12. */
-  lambdaMin?: number;
-  /** Give up (reason 'stalled') when λ would exceed this. Default 1e16. */
-  lambdaMax?: number;
-  /** Called for the starting point and after every accepted step. */
-  onIteration?: (info: NewtonIteration) => void;
-}
-
-export type NewtonStopReason = 'converged' | 'max-iterations' | 'stalled' | 'non-finite';
-
-export interface NewtonResult {
-  /** The final point (a fresh array owned by the caller). */
-  readonly theta: Float64Array;
-  readonly value: number;
-  readonly gradientNorm: number;
-  /** Accepted steps taken. */
-  readonly iterations: number;
-  /** Calls of `evaluate` plus calls of `value`. */
-  readonly evaluations: number;
-  /** Cholesky factorizations attempted (including failed ones). */
-  readonly factorizations: number;
-  readonly converged: boolean;
-  readonly reason: NewtonStopReason;
-}
-
-const EPSILON = Number.EPSILON;
 
 /**
- * Minimizes `problem` from `theta0` (length n, not modified).
+ * Minimizes `problem` from `theta0` (length n, not modified). Options and result: see
+ * runtime/damped-newton.ts (defaults: tolerance 1e-8 on ‖g‖∞, 100 iterations, λ₀ = 1e-3 · max |H_ii|).
  */
-export function newtonSolve(
-  problem: NewtonProblem,
-  theta0: ArrayLike<number>,
-  options: NewtonOptions = {},
-): NewtonResult {
+export function newtonSolve(problem: NewtonProblem, theta0: ArrayLike<number>, options: NewtonOptions = {}): NewtonResult {
   const n = problem.n;
-  if (!Number.isInteger(n) || n < 1) throw new RangeError(`newtonSolve: n must be a positive integer, got ${n}`);
-  if (theta0.length !== n) throw new RangeError(`newtonSolve: theta0 has length ${theta0.length}, expected ${n}`);
-  const tolerance = options.tolerance ?? 1e-8;
-  const maxIterations = options.maxIterations ?? 100;
-  const lambdaMin = options.lambdaMin ?? 1e-12;
-  const lambdaMax = options.lambdaMax ?? 1e16;
-  if (options.lambdaInitial !== undefined && !(options.lambdaInitial >= 0))
-    throw new RangeError('newtonSolve: lambdaInitial must be >= 0');
-  const onIteration = options.onIteration;
-
-  // Working memory, allocated once.
-  const theta = Float64Array.from(theta0);
-  const trial = new Float64Array(n);
-  const gradient = new Float64Array(n);
-  const hessian = new Float64Array(n * n);
-  const factor = new Float64Array(n * n);
-  const step = new Float64Array(n);
-
-  let evaluations = 0;
-  let factorizations = 0;
-
-  // Evaluates at `point`, checking the lengths of what comes back.
-  const evaluateFull = (point: Float64Array): NewtonEvaluation => {
-    evaluations++;
-    const e = problem.evaluate(point);
-    if (e.gradient.length !== n) throw new RangeError(`newtonSolve: gradient has length ${e.gradient.length}, expected ${n}`);
-    if (e.hessian.length !== n * n) throw new RangeError(`newtonSolve: hessian has length ${e.hessian.length}, expected ${n * n}`);
-    return e;
-  };
-  // Copies g and H into the solver's buffers (the objective may reuse its arrays).
-  const keep = (e: NewtonEvaluation): void => {
-    copyInto(gradient, e.gradient);
-    copyInto(hessian, e.hessian);
-  };
-  // max |H_ii|: the scale of the damping, whatever the units of the problem.
-  const diagonalScale = (): number => {
-    let d = 0;
-    for (let i = 0; i < n; i++) d = Math.max(d, Math.abs(hessian[i * n + i]));
-    return d;
-  };
-
-  const first = evaluateFull(theta);
-  let value = first.value;
-  keep(first);
-  let gradientNorm = infNorm(gradient);
-  let lambda = options.lambdaInitial ?? 1e-3 * diagonalScale();
-  if (lambda < lambdaMin) lambda = 0;
-  let nu = 2;
-
-  const report = (iteration: number, usedLambda: number, stepNorm: number, rejected: number): void => {
-    onIteration?.({ iteration, value, gradientNorm, lambda: usedLambda, stepNorm, rejected, theta });
-  };
-  report(0, lambda, 0, 0);
-
-  const finish = (iterations: number, reason: NewtonStopReason): NewtonResult => ({
-    theta: Float64Array.from(theta),
-    value,
-    gradientNorm,
-    iterations,
-    evaluations,
-    factorizations,
-    converged: reason === 'converged',
-    reason,
-  });
-
-  if (!Number.isFinite(value) || !Number.isFinite(gradientNorm)) return finish(0, 'non-finite');
-
-  // λ after a rejection: multiply, or start from a small multiple of the diagonal when λ is 0.
-  const increase = (factor: number): number =>
-    lambda === 0 ? Math.max(lambdaMin, 1e-8 * diagonalScale()) : lambda * factor;
-
-  for (let iteration = 1; ; iteration++) {
-    if (gradientNorm < tolerance) return finish(iteration - 1, 'converged');
-    if (iteration > maxIterations) return finish(iteration - 1, 'max-iterations');
-
-    let rejected = 0;
-    for (;;) {
-      if (lambda > lambdaMax) return finish(iteration - 1, 'stalled');
-      factorizations++;
-      if (!choleskyShifted(hessian, lambda, factor, n)) {
-        rejected++;
-        lambda = increase(10);
-        continue;
-      }
-      // p = −(H + λI)⁻¹ g
-      for (let i = 0; i < n; i++) step[i] = -gradient[i];
-      choleskySolve(factor, step, n);
-      let stepNorm2 = 0;
-      let gp = 0;
-      for (let i = 0; i < n; i++) {
-        trial[i] = theta[i] + step[i];
-        stepNorm2 += step[i] * step[i];
-        gp += gradient[i] * step[i];
-      }
-      // Decrease predicted by the quadratic model: −(gᵀp + ½ pᵀHp) = ½ (λ‖p‖² − gᵀp),
-      // using (H + λI) p = −g.
-      const predicted = 0.5 * (lambda * stepNorm2 - gp);
-
-      // Is the trial point better? Compare values; when the change is at the level of
-      // rounding (near a minimum, f no longer resolves progress), compare gradient norms.
-      let accepted = false;
-      let full: NewtonEvaluation | undefined;
-      let trialValue: number;
-      if (problem.value) {
-        evaluations++;
-        trialValue = problem.value(trial);
-      } else {
-        full = evaluateFull(trial);
-        trialValue = full.value;
-      }
-      if (Number.isFinite(trialValue)) {
-        const noise = 8 * EPSILON * Math.max(Math.abs(value), Math.abs(trialValue));
-        if (trialValue < value - noise) {
-          accepted = true;
-        } else if (trialValue <= value + noise) {
-          full ??= evaluateFull(trial);
-          accepted = infNorm(full.gradient) < gradientNorm;
-        }
-      }
-
-      if (!accepted) {
-        rejected++;
-        lambda = increase(nu);
-        nu *= 2;
-        continue;
-      }
-
-      full ??= evaluateFull(trial);
-      const rho = predicted > 0 ? (value - full.value) / predicted : 1;
-      theta.set(trial);
-      value = full.value;
-      keep(full);
-      gradientNorm = infNorm(gradient);
-      const usedLambda = lambda;
-      const r = 2 * Math.min(Math.max(rho, 0), 1) - 1;
-      lambda *= Math.max(0.1, 1 - r * r * r);
-      if (lambda < lambdaMin) lambda = 0;
-      nu = 2;
-      report(iteration, usedLambda, Math.sqrt(stepNorm2), rejected);
-      if (!Number.isFinite(value) || !Number.isFinite(gradientNorm)) return finish(iteration, 'non-finite');
-      break;
-    }
-  }
+  checkStart('newtonSolve', n, theta0);
+  const system = new DenseSystem(n);
+  const h = system.matrix;
+  return dampedMinimize(
+    {
+      n,
+      evaluate(theta, gradient) {
+        const e = problem.evaluate(theta, gradient, h);
+        if (typeof e === 'number') return e;
+        if (e === null || typeof e !== 'object') throw new RangeError(`newtonSolve: evaluate must return a number or { value, gradient, hessian }, got ${String(e)}`);
+        if (e.gradient.length !== n) throw new RangeError(`newtonSolve: gradient has length ${e.gradient.length}, expected ${n}`);
+        if (e.hessian.length !== n * n) throw new RangeError(`newtonSolve: hessian has length ${e.hessian.length}, expected ${n * n}`);
+        if (e.gradient !== gradient) copyInto(gradient, e.gradient);
+        if (e.hessian !== h) copyInto(h, e.hessian);
+        return e.value;
+      },
+      value: problem.value?.bind(problem),
+    },
+    system,
+    theta0,
+    { ...options, solver: 'newtonSolve', scaling: 'identity', shrinkLimit: 0.1 },
+  );
 }
 
 /**
@@ -285,18 +153,7 @@ export function choleskySolve(l: Float64Array, b: Float64Array, n: number): void
   }
 }
 
-function infNorm(v: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < v.length; i++) {
-    const a = Math.abs(v[i]);
-    // NaN propagates (a comparison with NaN is false, so test it explicitly).
-    if (a > m || a !== a) m = a;
-    if (m !== m) return m;
-  }
-  return m;
-}
-
 function copyInto(dst: Float64Array, src: ArrayLike<number>): void {
   if (src instanceof Float64Array) dst.set(src);
-  else for (let i = 0; i < dst.length; i++) dst[i] = src[i];
+  else for (let i = 0; i < dst.length; i++) dst[i] = src[i]!;
 }

@@ -485,7 +485,7 @@ fn unit0(prob: i32, flat: i32) {
       acc89 += part0_0;
     }
   }
-  temp[P.off_t6 + prob * P.st_t6] += acc89;
+  temp[P.off_t6 + prob * P.st_t6] = acc89;
 }
 
 @compute @workgroup_size(64)
@@ -2899,7 +2899,7 @@ fn unit0(prob: i32, flat: i32) {
       acc89 += part0_0;
     }
   }
-  temp[P.off_t6 + prob * P.st_t6] += acc89;
+  temp[P.off_t6 + prob * P.st_t6] = acc89;
 }
 
 /** grad_W_0: one thread per output of its loop nest. */
@@ -4009,7 +4009,6 @@ const plan: GpuPlan = {
   ],
   entries: {
     value: [
-      { clear: "t11" },
       { unit: "k4_0" },
       { unit: "map2" },
       { unit: "k4_1" },
@@ -4053,7 +4052,6 @@ const plan: GpuPlan = {
       { unit: "group22_hess_W_b_1" },
     ],
     evaluate: [
-      { clear: "t11" },
       { unit: "k4_0" },
       { unit: "group15_map2" },
       { unit: "k4_1" },

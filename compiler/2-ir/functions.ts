@@ -46,7 +46,7 @@ export type ElementFunction =
 /**
  * A function whose second derivative is cheap from its value y and its first derivative d, both
  * computed from x (1 − y² and y(1 − y) lose the tails, where y rounds to ±1): where a lowering
- * needs several of them at one argument (CPU), it computes y and d once (`5-lower/lower.ts`).
+ * needs several of them at one argument (CPU), it computes y and d once (`5-lower/cpu/families.ts`).
  * `second` builds f″ from y and d with the lowering's expression constructors.
  */
 export interface SharedDerivatives {

@@ -3,7 +3,8 @@
 // factor is loaded at the outermost level where its indices are known, the part of an index
 // known outside the summed loops is hoisted, products of factors are formed level by level, and
 // a single summed variable becomes a `reduce`. Diagonal Hessian blocks get a lower bound (or a
-// skip) that keeps only the upper triangle.
+// skip) that keeps only the upper triangle. (A CPU pass unrolls the innermost output loop of a
+// nest with one sum afterwards: cpu/unroll.ts.)
 
 import type { Affine, Term, TNode, Var } from '../2-ir/index-form.ts';
 import { orderVars } from '../4-simplify/contract.ts';
@@ -199,77 +200,10 @@ export function emitTerms(parts: readonly Term[], target: Target, body: Stmt[], 
     const r = t.ranges.get(order[d]!)!;
     const v = names.get(order[d]!)!;
     const loopBody = [...pre[d]!, ...build(d + 1)];
-    // (Fused terms already give the sum independent accumulators.)
-    if (d === L - 1 && sums.length === 1 && parts.length === 1 && worthUnrolling(pre[d]!, products.map((p) => p.innerProd), v, r)) {
-      // Four neighbouring entries at once: one pass over the sum serves all four, and the
-      // factors that do not depend on v are loaded once for them.
-      const copies = [0, 1, 2, 3].map((u) => shiftCopy(loopBody, v, u));
-      const sumR = t.ranges.get(sums[0]!)!;
-      const sums4 = copies.flatMap((c) => c.flatMap((st) => (st.k === 'reduce' ? [{ name: st.name, value: st.value }] : st.k === 'reduceN' ? st.names.map((name, k) => ({ name, value: st.values[k]! })) : [])));
-      const isReduce = (st: Stmt) => st.k === 'reduce' || st.k === 'reduceN';
-      const isStore = (st: Stmt) => st.k === 'store' || st.k === 'storeSym';
-      const main: Stmt[] = [
-        ...copies.flatMap((c) => c.filter((st) => !isReduce(st) && !isStore(st))),
-        { k: 'reduceN', names: sums4.map((x) => x.name), v: names.get(sums[0]!)!, from: num(sumR.lo), to: extentExpr(sumR.hi), values: sums4.map((x) => x.value) },
-        ...copies.flatMap((c) => c.filter(isStore)),
-      ];
-      return [{ k: 'forStep', v, from: from(d, r.lo), to: extentExpr(r.hi), step: 4, body: main, rest: loopBody }];
-    }
     return [{ k: 'for', kind: 'parallel', v, from: from(d, r.lo), to: extentExpr(r.hi), body: loopBody }];
   };
   const nest = build(0);
   body.push({ k: 'block', body: [...outer, ...nest], comment: parts.map((p) => termText(p, target.buf, names)).join('\n') });
-}
-
-/** Unrolling the innermost output loop pays when the sum depends on it and the loop is long enough. */
-function worthUnrolling(pre: readonly Stmt[], innerProds: readonly Expr[], v: string, r: { lo: number; hi: number | string }): boolean {
-  if (pre.some((st) => st.k === 'skipIfLess')) return false;
-  if (typeof r.hi === 'number' && r.hi - r.lo < 4) return false;
-  const locals = new Set(pre.filter((st) => st.k === 'let').map((st) => (st as { name: string }).name));
-  const mentions = (e: Expr): boolean => {
-    switch (e.k) {
-      case 'int': case 'local': return e.name === v || locals.has(e.name);
-      case 'load': return mentions(e.index);
-      case 'bin': case 'max': return mentions(e.a) || mentions(e.b);
-      case 'call': return mentions(e.arg);
-      default: return false;
-    }
-  };
-  return innerProds.some(mentions);
-}
-
-/** A copy of a loop body for v + u: locals it defines get a suffix, v is shifted by u. */
-function shiftCopy(body: readonly Stmt[], v: string, u: number): Stmt[] {
-  const defined = new Set<string>();
-  const collect = (sts: readonly Stmt[]) =>
-    sts.forEach((st) => {
-      if (st.k === 'let' || st.k === 'var' || st.k === 'reduce') defined.add(st.name);
-      if (st.k === 'reduceN') st.names.forEach((x) => defined.add(x));
-    });
-  collect(body);
-  const ren = (name: string) => (defined.has(name) ? `${name}_${u}` : name);
-  const ex = (e: Expr): Expr => {
-    switch (e.k) {
-      case 'int': return e.name === v ? add(e, num(u)) : { ...e, name: ren(e.name) };
-      case 'local': return { ...e, name: ren(e.name) };
-      case 'load': return { ...e, index: ex(e.index) };
-      case 'bin': return { ...e, a: ex(e.a), b: ex(e.b) };
-      case 'max': return { ...e, a: ex(e.a), b: ex(e.b) };
-      case 'call': return { ...e, arg: ex(e.arg) };
-      default: return e;
-    }
-  };
-  return body.map((st): Stmt => {
-    switch (st.k) {
-      case 'let': return { ...st, name: ren(st.name), value: ex(st.value) };
-      case 'var': return { ...st, name: ren(st.name), value: ex(st.value) };
-      case 'reduce': return { ...st, name: ren(st.name), from: ex(st.from), to: ex(st.to), value: ex(st.value) };
-      case 'reduceN': return { ...st, names: st.names.map(ren), from: ex(st.from), to: ex(st.to), values: st.values.map(ex) };
-      case 'store': return { ...st, index: ex(st.index), value: ex(st.value) };
-      case 'storeSym': return { ...st, index: ex(st.index), mirror: ex(st.mirror), value: ex(st.value) };
-      default: throw new Error(`internal: cannot unroll a ${st.k}`);
-    }
-  });
 }
 
 /** Diagonal blocks: the flat row and column positions inside the parameter (same shape). */

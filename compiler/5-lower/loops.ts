@@ -52,7 +52,51 @@ export type Stmt =
   | { readonly k: 'skipIfLess'; readonly a: Expr; readonly b: Expr }
   | { readonly k: 'fill'; readonly buf: string; readonly value: number }
   /** A scope of its own (one term's loop nest), with the term in index notation for the reader. */
-  | { readonly k: 'block'; readonly body: Stmt[]; readonly comment?: string };
+  | { readonly k: 'block'; readonly body: Stmt[]; readonly comment?: string }
+  /**
+   * CPU targets only (made by compiler/5-lower/cpu/dense-blocks.ts from a `block` it proved to be a
+   * matrix product): T[r, c] = Σ_k a[a.base + r·a.ld + k]·b[b.base + c·b.ld + k] (r < rows, c <
+   * cols, k < depth), then scale·T[r, c] assigned or added at out[base + r·rs + c·cs] and, with
+   * `addMirror`, also added at the mirror position when that differs; `upper`: only c ≥ r.
+   * `loops` is the block it replaces, for emitters that need the loops themselves.
+   */
+  | {
+      readonly k: 'denseBlock';
+      readonly a: DenseOperand;
+      readonly b: DenseOperand;
+      readonly rows: Expr;
+      readonly cols: Expr;
+      readonly depth: Expr;
+      readonly out: { readonly buf: string } & DensePlacement;
+      readonly mirror: DensePlacement | null;
+      readonly scale: Expr;
+      /** A factor of each entry: buf[base + fr(r) + fc(c)], fr(r) = ⌊r / radix⌋·outer + (r mod radix)·inner. */
+      readonly factor: { readonly buf: string; readonly base: Expr; readonly row: DenseSplit; readonly col: DenseSplit } | null;
+      readonly mode: 'assign' | 'add' | 'addMirror';
+      readonly upper: boolean;
+      readonly loops: Stmt;
+    };
+
+/** A dense block's operand: rows `ld` apart, the summed index contiguous. */
+export interface DenseOperand {
+  readonly buf: string;
+  readonly base: Expr;
+  readonly ld: Expr;
+}
+
+/** A flat row (column) index split into two coordinates, each with its stride. */
+export interface DenseSplit {
+  readonly radix: Expr;
+  readonly outer: Expr;
+  readonly inner: Expr;
+}
+
+/** Where a dense block's entry (r, c) lands: base + r·rs + c·cs. */
+export interface DensePlacement {
+  readonly base: Expr;
+  readonly rs: Expr;
+  readonly cs: Expr;
+}
 
 export type BufferKind = 'theta' | 'data' | 'temp' | 'value' | 'gradient' | 'hessian' | 'direction' | 'hvp' | 'hessianDiagonal' | 'gaussNewton';
 

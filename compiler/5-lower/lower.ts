@@ -4,14 +4,16 @@
 // index arithmetic is split the same way; a term with one summed index becomes a `reduce`.
 // Diagonal Hessian blocks compute their upper triangle only; every Hessian value is stored at
 // its entry and at the mirror entry, so both triangles are exactly equal with no extra pass.
+// This lowering is the same for every target; the late passes the target's capability record
+// asks for (cpu/: unrolling, batch streaming, tanh/σ families) then rewrite its result.
 
 import type { Dim } from '../2-ir/graph.ts';
 import type { ParamNode, Formula, TNode, Term, Var } from '../2-ir/index-form.ts';
 import type { NodeTable } from '../2-ir/nodes.ts';
-import { SHARED_DERIVATIVES } from '../2-ir/functions.ts';
 import { contract, packSides } from '../4-simplify/contract.ts';
 import { bufName, dataBase, extentExpr, stridesOf } from './indexing.ts';
-import { streamBatch, type KernelInfo } from './batch.ts';
+import { applyCpuPasses } from './cpu/index.ts';
+import type { TargetCapabilities } from './targets.ts';
 import { emitTerms, fuseTerms, type NestContext, type Target } from './loop-nest.ts';
 import { add, int, mul, num, OUTPUT_KINDS, UniqueNames, type Buffer, type LoopKind, type OutputKind, type Entry, type Expr, type Kernel, type KernelId, type Program, type Schedule, type SparsePiece, type Stmt, type Write } from './loops.ts';
 import { linearForms, termLattice } from '../inspect/lattice.ts';
@@ -35,14 +37,16 @@ export interface LowerInput {
   /** The program has `hessianSparse`: its pattern comes from the Hessian blocks' terms. */
   readonly sparse?: boolean;
   readonly symbolicDims: readonly string[];
-  /**
-   * Derive tanh′, tanh″ (σ′, σ″) from tanh (σ) itself: cheaper, and exact enough in float64; in
-   * float32, 1 − y² loses the tails (|y| → 1), so the GPU target computes each from x.
-   */
-  readonly families?: boolean;
 }
 
-export function lower(input: LowerInput): Program {
+/** The target-neutral program, then the late passes that `target` asks for (see cpu/index.ts). */
+export function lower(input: LowerInput, target: TargetCapabilities): Program {
+  const program = applyCpuPasses(lowerNeutral(input), target);
+  for (const k of program.kernels) checkWrites(k);
+  return program;
+}
+
+function lowerNeutral(input: LowerInput): Program {
   const { nodes, params } = input;
   const offsets: number[] = [];
   let n = 0;
@@ -96,7 +100,6 @@ export function lower(input: LowerInput): Program {
       define({ id, name: g === 0 ? name : names.get(`${name}_once`), comment: g === 0 ? comment : `${comment}, the terms without the batch`, writes: [{ buf: target.buf, block }], body });
       kernelDeps.set(id, deps);
       if (g > 0) runAfter.set(id, [ids[0]!]);
-      kernelOut.set(id, target.buf);
       ids.push(id);
       return id;
     });
@@ -104,8 +107,6 @@ export function lower(input: LowerInput): Program {
 
   /** Kernels that must run after others beyond what their inputs say (a split formula's parts). */
   const runAfter = new Map<KernelId, KernelId[]>();
-  /** The buffer each formula kernel writes. */
-  const kernelOut = new Map<KernelId, string>();
 
   function materialize(node: TNode): void {
     if (materialized.has(node) || node.kind === 'param' || node.kind === 'data' || node.kind === 'dim') return;
@@ -171,20 +172,10 @@ export function lower(input: LowerInput): Program {
     const vars = arg.shape.map((_, k) => `i${k}`);
     const inner: Stmt[] = [{ k: 'let', name: 'x', int: false, value: argLoad(arg, vars) }];
     const fns = members.map((m) => (m as Extract<TNode, { kind: 'map' }>).fn);
-    const family = input.families === false ? undefined : FAMILIES.find((f) => fns.every((fn) => f.members.includes(fn.name)) && fns.length > 1);
     const x: Expr = { k: 'local', name: 'x' };
-    const y: Expr = { k: 'local', name: 'y' };
-    const d: Expr = { k: 'local', name: 'd' };
-    if (family) {
-      inner.push({ k: 'let', name: 'y', int: false, value: { k: 'call', fn: { name: family.members[0]!, p: 0 }, arg: x } });
-      if (fns.some((fn) => fn.name !== family.members[0])) inner.push({ k: 'let', name: 'd', int: false, value: { k: 'call', fn: { name: family.members[1]!, p: 0 }, arg: x } });
-    }
     const index = linExprOfNames(vars, stridesOf(arg.shape), 0);
-    members.forEach((m, k) => {
-      const fn = fns[k]!;
-      const value = family ? family.of(fn.name, y, d) : ({ k: 'call', fn, arg: x } as Expr);
-      inner.push({ k: 'store', buf: bufName(m), index, value, accumulate: false });
-    });
+    // (One call per function here; a CPU pass derives tanh′ and tanh″ from tanh: cpu/families.ts.)
+    members.forEach((m, k) => inner.push({ k: 'store', buf: bufName(m), index, value: { k: 'call', fn: fns[k]!, arg: x }, accumulate: false }));
     const what = members.map((m, k) => `${bufName(m)} = ${fnText(fns[k]!)}`).join(', ');
     const writes: Write[] = members.map((m) => ({ buf: bufName(m), block: '' }));
     define({ id, name: names.get(`map${arg.id}`), comment: `${what} of ${bufName(arg)}${shapeText(arg.shape)}`, writes, body: nest(vars, arg.shape, inner, 'parallel') });
@@ -280,26 +271,6 @@ export function lower(input: LowerInput): Program {
     const kn = materialized.get(node);
     if (kn !== undefined && used.has(kn)) temps.push({ node, kernel: kn });
   }
-  // What the batch planner needs to know of each kernel.
-  const bufShape = new Map<string, readonly Dim[]>(temps.map(({ node }) => [bufName(node), node.shape]));
-  const tempOf = new Map<KernelId, TNode>(temps.map(({ node, kernel }) => [kernel, node]));
-  const kernelInfo = (k: KernelId): KernelInfo => {
-    const node = tempOf.get(k);
-    const buf = kernelOut.get(k) ?? (node ? bufName(node) : undefined);
-    return {
-      body: slots[k]!.body,
-      deps: [...kernelDeps.get(k)!.map((d) => materialized.get(d)).filter((x): x is KernelId => x !== undefined), ...(runAfter.get(k) ?? [])],
-      out: buf === undefined ? null : { buf, shape: bufShape.get(buf) ?? [], max: node?.kind === 'max' },
-    };
-  };
-  const streamed = streamBatch(input.symbolicDims, orders, kernelInfo, temps.map(({ node }) => node.shape), n);
-  if (streamed) {
-    // Kernels that sum over the batch accumulate across chunks: their buffers are cleared once
-    // before the chunks, so they neither clear nor assign themselves.
-    for (const k of slots) if (k && streamed.accumulating.has(k.id)) k.body.splice(0, k.body.length, ...k.body.filter((st) => st.k !== 'fill').map(accumulateStore));
-    notes.push(`the batch dimension ${streamed.batch.dim} is streamed in chunks of ${streamed.batch.chunk}`);
-  }
-
   // Buffers: theta, data, every temp used by a scheduled kernel.
   const buffers: Buffer[] = [{ name: 'theta', kind: 'theta', shape: [n] }];
   for (const node of nodes.nodes) {
@@ -315,16 +286,13 @@ export function lower(input: LowerInput): Program {
   const newId = new Map<KernelId, KernelId>();
   for (const k of slots) {
     if (!k || !used.has(k.id)) continue;
-    checkWrites(k);
     newId.set(k.id, kernels.length);
     kernels.push({ ...k, id: kernels.length });
   }
   const ids = (xs: readonly KernelId[]) => xs.map((x) => newId.get(x)!);
   const entries = {} as Record<Entry, Schedule>;
-  for (const e of Object.keys(orders) as Entry[]) {
-    const s = streamed ? streamed.schedules[e] : { pre: orders[e], clear: [], stream: [], post: [] };
-    entries[e] = { pre: ids(s.pre), clear: s.clear, stream: ids(s.stream), post: ids(s.post) };
-  }
+  // In order, all in `pre`: streaming the batch is a CPU pass (cpu/stream-batch.ts).
+  for (const e of Object.keys(orders) as Entry[]) entries[e] = { pre: ids(orders[e]), clear: [], stream: [], post: [] };
   const model = {
     name: input.name,
     params: params.map((p, k) => ({ name: p.name, shape: p.shape, offset: offsets[k]!, size: p.shape.reduce((a, b) => a * b, 1) })),
@@ -333,7 +301,7 @@ export function lower(input: LowerInput): Program {
   };
   const outputs = OUTPUT_KINDS.filter((o) => (o !== 'hvp' || input.hvp !== undefined) && (o !== 'hessianDiagonal' || input.diagonal !== undefined) && (o !== 'hessianSparse' || input.sparse === true) && (o !== 'gaussNewton' || input.gaussNewton !== undefined));
   const sparsePattern = input.sparse === true ? sparsePieces(params, offsets, input.hessians) : undefined;
-  return { model, n, outputs, buffers, kernels, entries, batch: streamed?.batch ?? null, notes, ...(sparsePattern ? { sparsePattern } : {}) };
+  return { model, n, outputs, buffers, kernels, entries, batch: null, notes, ...(sparsePattern ? { sparsePattern } : {}) };
 }
 
 /**
@@ -378,14 +346,6 @@ function checkWrites(k: Kernel): void {
   visit(k.body);
 }
 
-function accumulateStore(st: Stmt): Stmt {
-  if (st.k === 'store') return { ...st, accumulate: true };
-  if (st.k === 'block') return { ...st, body: st.body.map(accumulateStore) };
-  if (st.k === 'for') return { ...st, body: st.body.map(accumulateStore) };
-  if (st.k === 'forStep') return { ...st, body: st.body.map(accumulateStore), rest: st.rest.map(accumulateStore) };
-  return st;
-}
-
 /** Whether a term writes every element of an output of this shape (so it may assign). */
 function covers(t: Term, shape: readonly Dim[]): boolean {
   const seen = new Set<Var>();
@@ -396,14 +356,6 @@ function covers(t: Term, shape: readonly Dim[]): boolean {
     return r.lo === 0 && r.hi === shape[k];
   });
 }
-
-const sub = (a: Expr, b: Expr): Expr => ({ k: 'bin', op: '-', a, b });
-
-/** f, f′ and f″ from y = f(x) and d = f′(x), for the functions whose table entry says how (`shared`). */
-const FAMILIES: readonly { members: readonly string[]; of: (fn: string, y: Expr, d: Expr) => Expr }[] = SHARED_DERIVATIVES.map((f) => ({
-  members: [f.fn, f.d1, f.d2],
-  of: (fn, y, d) => (fn === f.fn ? y : fn === f.d1 ? d : f.second(y, d, { num, mul, sub })),
-}));
 
 function shapeText(shape: readonly Dim[]): string {
   return shape.length === 0 ? '' : `[${shape.join(', ')}]`;

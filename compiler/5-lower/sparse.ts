@@ -167,6 +167,8 @@ function forEachLoad(sts: readonly Stmt[], f: (buf: string) => void): void {
   for (const st of sts) {
     for (const [key, v] of Object.entries(st)) {
       if (key === 'body' || key === 'rest') forEachLoad(v as Stmt[], f);
+      // (A dense block's loops are what the sparse entry runs: see 6-emit/typescript.ts.)
+      else if (key === 'loops') forEachLoad([v as Stmt], f);
       else if (key === 'values') (v as Expr[]).forEach(ex);
       else if (v && typeof v === 'object' && 'k' in v) ex(v as Expr);
     }

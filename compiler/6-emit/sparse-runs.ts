@@ -26,6 +26,11 @@ export function findRunLoops(body: readonly Stmt[]): Set<Stmt> {
         const r = visit(st.body);
         if (r.stores && !r.inLoop) out.add(st);
         if (r.stores) inLoop = true;
+      } else if (st.k === 'denseBlock') {
+        // (The sparse kernels run a dense block's loops: see typescript.ts.)
+        const r = visit([st.loops]);
+        stores ||= r.stores;
+        inLoop ||= r.inLoop;
       } else if (st.k === 'forStep') {
         const r = visit([...st.body, ...st.rest]);
         if (r.stores) inLoop = true;

@@ -12,10 +12,14 @@
 // Buffers: θ, the data (all arrays in one buffer), the workspaces (all temps in one buffer),
 // the value, the gradient and a window of the Hessian (so that Hessians larger than one
 // storage binding are written in several passes).
+//
+// The program comes from the lowering for WGSL_TARGET (5-lower/targets.ts): target-neutral, with
+// none of the CPU passes (no unrolled loops, no streamed batch: the GPU holds the whole batch).
 
 import type { Dim } from '../2-ir/graph.ts';
 import type { MapFn } from '../2-ir/index-form.ts';
 import { productFactors, UniqueNames, type Buffer, type Entry, type Expr, type Kernel, type KernelId, type ModelLayout, type OutputKind, type Program, type SparsePiece, type Stmt } from '../5-lower/loops.ts';
+import { WGSL_TARGET } from '../5-lower/targets.ts';
 import { wgslFloat, wgslFnDefinition, wgslFnDeps, wgslFnName } from './wgsl-functions.ts';
 import { scheduleWaves, type Access } from './wgsl-schedule.ts';
 // The binding layout, workgroup shapes and uniform fields, shared with the engine that runs the shaders.
@@ -27,12 +31,12 @@ import {
 export { HESSIAN_WINDOWS, TILE, TILE_K, WORKGROUP };
 
 /**
- * The outputs the GPU target implements (its programs are lowered with these only). H·v and the
- * diagonal are written into the gradient's binding, and the direction v rides in θ's, after θ
- * (n floats on); the Gauss-Newton matrix, n × n like the Hessian, is written into the Hessian's
- * windows: the layout keeps its eight storage bindings.
+ * The outputs the GPU target implements (WGSL_TARGET's: its programs are lowered with these only).
+ * H·v and the diagonal are written into the gradient's binding, and the direction v rides in θ's,
+ * after θ (n floats on); the Gauss-Newton matrix, n × n like the Hessian, is written into the
+ * Hessian's windows: the layout keeps its eight storage bindings.
  */
-export const GPU_OUTPUTS: readonly OutputKind[] = ['value', 'gradient', 'hessian', 'hvp', 'hessianDiagonal', 'gaussNewton', 'hessianSparse'];
+export const GPU_OUTPUTS: readonly OutputKind[] = WGSL_TARGET.outputs;
 /** Its entry points. */
 const GPU_ENTRIES: readonly Entry[] = ['value', 'gradient', 'hessian', 'evaluate', 'hvp', 'hessianDiagonal', 'gaussNewton'];
 /** Outputs that only some programs have: their entry points exist only then. */
@@ -145,19 +149,14 @@ export function emitWgsl(program: Program): GpuProgram {
     return name;
   };
   if (p.outputs.some((o) => !GPU_OUTPUTS.includes(o))) throw new Error(`internal: the GPU target has no ${p.outputs.filter((o) => !GPU_OUTPUTS.includes(o)).join(', ')}`);
+  if (p.batch !== null) throw new Error('internal: a streamed batch reached the WGSL emitter (lower with WGSL_TARGET)');
   const entries = {} as Record<Entry, GpuStep[]>;
   const sparse = p.outputs.includes('hessianSparse') && p.sparsePattern !== undefined;
   let sparseSteps: GpuStep[] | null = null;
   for (const e of GPU_ENTRIES) {
     if (OPTIONAL_ENTRIES.includes(e) && !p.outputs.includes(e as OutputKind)) continue;
-    const s = p.entries[e];
-    // The GPU holds the whole batch at once: the chunk loop of the CPU target becomes one pass.
-    const steps = [
-      ...s.pre.flatMap((k) => stepsOf.get(k)!),
-      ...s.clear.map((b) => ({ clear: b })),
-      ...s.stream.flatMap((k) => stepsOf.get(k)!),
-      ...s.post.flatMap((k) => stepsOf.get(k)!),
-    ];
+    // Unstreamed, an entry point's kernels are all in `pre`, in order.
+    const steps = p.entries[e].pre.flatMap((k) => stepsOf.get(k)!);
     const waves = scheduleWaves(steps, (u) => units.get(u)!.access);
     entries[e] = waves.map((x) => ('clear' in x ? x : { unit: dispatchOf(x.units) }));
     // hessianSparse: the Hessian's steps, its dispatches that write H replaced by sparse twins.
@@ -183,8 +182,6 @@ function gaussNewtonInHessian(p: Program): Program {
       case 'for':
       case 'block':
         return { ...st, body: st.body.map(stmt) };
-      case 'forStep':
-        return { ...st, body: st.body.map(stmt), rest: st.rest.map(stmt) };
       default:
         return st;
     }
@@ -237,12 +234,11 @@ function analyzeUnit(name: string, k: Kernel, body: Stmt[]): Unit {
   for (;;) {
     const last = cur[cur.length - 1];
     const before = cur.slice(0, -1);
-    // (The lowering says which loops run over outputs; a forStep is an unrolled one.)
-    const loop = last && ((last.k === 'for' && last.kind === 'parallel') || last.k === 'forStep') ? last : null;
+    // (The lowering says which loops run over outputs.)
+    const loop = last && last.k === 'for' && last.kind === 'parallel' ? last : null;
     if (!loop || !before.every((st) => st.k === 'let' || st.k === 'skipIfLess') || !isExtent(loop.to)) break;
-    // (A forStep's `rest` is its body for one v: the GPU does not unroll.)
     levels.push({ v: loop.v, from: loop.from, to: loop.to, pre: before });
-    cur = loop.k === 'for' ? loop.body : loop.rest;
+    cur = loop.body;
   }
   const tiled = tiledPlan(levels, cur);
   const reads = new Set<string>();
@@ -262,7 +258,7 @@ function analyzeUnit(name: string, k: Kernel, body: Stmt[]): Unit {
       statements++;
       if (st.k === 'store' || st.k === 'storeSym') writes.add(st.buf);
       for (const [key, v] of Object.entries(st)) {
-        if (key === 'body' || key === 'rest') visit(v as Stmt[]);
+        if (key === 'body') visit(v as Stmt[]);
         else if (key === 'values') (v as Expr[]).forEach(visitExpr);
         else if (v && typeof v === 'object' && 'k' in v) visitExpr(v as Expr);
       }
@@ -668,10 +664,9 @@ class Writer {
         this.line(`${ind}}`);
         break;
       }
-      case 'for':
-      case 'forStep': {
+      case 'for': {
         emit(() => `for (var ${st.v}: i32 = ${this.int(st.from)}; ${st.v} < ${this.int(st.to)}; ${st.v}++) {`);
-        for (const x of st.k === 'for' ? st.body : st.rest) this.stmt(x, ind + '  ', 'continue');
+        for (const x of st.body) this.stmt(x, ind + '  ', 'continue');
         this.line(`${ind}}`);
         break;
       }
@@ -708,6 +703,9 @@ class Writer {
         break;
       case 'fill':
         throw new Error('internal: fill inside a unit');
+      default:
+        // (What only a CPU pass produces: the WGSL target's lowering runs none.)
+        throw new Error(`internal: a ${st.k} statement reached the WGSL emitter`);
     }
   }
 
@@ -797,7 +795,7 @@ class Writer {
       }
       case 'int': case 'local': return { text: e.name, depth: 0, atom: true };
       case 'dim': case 'extent': return { text: `P.${dimField(e.name)}`, depth: 0, atom: true };
-      // The GPU holds the whole batch: there are no chunks to offset.
+      // Unstreamed (the GPU holds the whole batch), a chunk starts at 0 and `extent` is the dim.
       case 'offset': return { text: '0', depth: 0, atom: true };
       case 'load': {
         const buf = this.ctx.buffers.find((b) => b.name === e.buf);

@@ -52,23 +52,35 @@ export function parseArgs(argv: readonly string[]): Command {
   throw new UsageError(`unknown command '${command}'${close === '' ? ' (the commands are build and inspect)' : close}`);
 }
 
-function parseBuild(args: readonly string[]): Command {
-  // --help wins over any other mistake on the line: the user is asking how to write it.
-  for (const a of args) {
-    if (a === '--') break;
-    if (a === '-h' || a === '--help') return { kind: 'help' };
-  }
-  const inputs: string[] = [];
-  let out: string | undefined;
-  let targetText: string | undefined;
-  let emitText: string | undefined;
-  let outputsText: string | undefined;
-  let config: string | undefined;
-  let types = false;
-  let check = false;
-  let watch = false;
-  let flagsEnded = false;
+/** One flag on the command line, as `scanArgs` hands it over. */
+export interface Flag {
+  /** The flag without any `=value`: `--out`. */
+  readonly name: string;
+  /** As typed: `--out=dist`. */
+  readonly arg: string;
+  /** Its value (`--out=dist` or `--out dist`); a UsageError `<name> needs <what>: <name> <placeholder>` when there is none. */
+  value(what: string, placeholder: string): string;
+  /** A UsageError when it was given a value (`--check=yes`). */
+  noValue(): void;
+}
 
+/** Whether `-h` or `--help` comes before any `--`: it wins over any other mistake on the line (the user is asking how to write it). */
+export function asksForHelp(args: readonly string[]): boolean {
+  for (const a of args) {
+    if (a === '--') return false;
+    if (a === '-h' || a === '--help') return true;
+  }
+  return false;
+}
+
+/**
+ * The arguments of a subcommand: each flag goes to `onFlag` in order, the rest (and everything
+ * after `--`; `-` is a name too) are returned as inputs. `onFlag` returning `'stop'` ends the scan
+ * (`--version` answers at once). Shared by `build` and `inspect`.
+ */
+export function scanArgs(args: readonly string[], onFlag: (flag: Flag) => void | 'stop'): string[] {
+  const inputs: string[] = [];
+  let flagsEnded = false;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
     if (flagsEnded || !arg.startsWith('-') || arg === '-') {
@@ -82,20 +94,42 @@ function parseBuild(args: readonly string[]): Command {
     const eq = arg.indexOf('=');
     const name = eq >= 0 ? arg.slice(0, eq) : arg;
     const inline = eq >= 0 ? arg.slice(eq + 1) : undefined;
-    const takeValue = (what: string, placeholder: string): string => {
-      const missing = `${name} needs ${what}: ${name} <${placeholder}>`;
-      if (inline !== undefined) {
-        if (inline === '') throw new UsageError(missing);
-        return inline;
-      }
-      const next = args[i + 1];
-      if (next === undefined || (next.startsWith('-') && next !== '-')) throw new UsageError(missing);
-      i++;
-      return next;
-    };
-    const noValue = (): void => {
-      if (inline !== undefined) throw new UsageError(`${name} takes no value (got '${arg}')`);
-    };
+    const next = onFlag({
+      name,
+      arg,
+      value: (what, placeholder) => {
+        const missing = `${name} needs ${what}: ${name} <${placeholder}>`;
+        if (inline !== undefined) {
+          if (inline === '') throw new UsageError(missing);
+          return inline;
+        }
+        const next = args[i + 1];
+        if (next === undefined || (next.startsWith('-') && next !== '-')) throw new UsageError(missing);
+        i++;
+        return next;
+      },
+      noValue: () => {
+        if (inline !== undefined) throw new UsageError(`${name} takes no value (got '${arg}')`);
+      },
+    });
+    if (next === 'stop') break;
+  }
+  return inputs;
+}
+
+function parseBuild(args: readonly string[]): Command {
+  if (asksForHelp(args)) return { kind: 'help' };
+  let out: string | undefined;
+  let targetText: string | undefined;
+  let emitText: string | undefined;
+  let outputsText: string | undefined;
+  let config: string | undefined;
+  let types = false;
+  let check = false;
+  let watch = false;
+  let version = false;
+
+  const inputs = scanArgs(args, ({ name, value: takeValue, noValue }) => {
     switch (name) {
       case '--out':
         if (out !== undefined) throw new UsageError('--out is given more than once');
@@ -131,11 +165,14 @@ function parseBuild(args: readonly string[]): Command {
         break;
       case '--version':
         noValue();
-        return { kind: 'version' };
+        version = true;
+        return 'stop';
       default:
         throw new UsageError(`unknown option '${name}'${suggest(name, BUILD_FLAGS)}`);
     }
-  }
+    return undefined;
+  });
+  if (version) return { kind: 'version' };
 
   if (check && watch) throw new UsageError('--check and --watch cannot be used together');
   const mode: Mode = check ? 'check' : watch ? 'watch' : 'build';
@@ -198,7 +235,7 @@ function flagName(arg: string): string {
 }
 
 /** ` (did you mean 'x'?)` for the closest candidate within two edits, else `fallback`. */
-function suggest(word: string, candidates: readonly string[], fallback = ''): string {
+export function suggest(word: string, candidates: readonly string[], fallback = ''): string {
   let best: string | undefined;
   let bestDistance = 3;
   for (const c of candidates) {

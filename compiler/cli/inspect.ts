@@ -5,6 +5,7 @@
 import { resolve } from 'node:path';
 import { formatDiagnostic } from '../1-parse/diagnostics.ts';
 import { DEFAULT_DIM, formatReport, inspect, reportJson, spySvg } from '../inspect/index.ts';
+import { asksForHelp, scanArgs, suggest } from './args.ts';
 import { CliError, InternalError, UsageError, describeFsError, firstLine } from './errors.ts';
 import { displayPath, modelInput, readModel, resolveInputs } from './inputs.ts';
 import { writeFileAtomic } from './outputs.ts';
@@ -44,57 +45,29 @@ interface InspectArgs {
 
 const FLAGS = ['--json', '--svg', '--dims', '--help'];
 
-/** Arguments after `inspect`; null means --help. */
+/** Arguments after `inspect`; null means --help. The scanning is build's (args.ts). */
 export function parseInspectArgs(args: readonly string[]): InspectArgs | null {
-  for (const a of args) {
-    if (a === '--') break;
-    if (a === '-h' || a === '--help') return null;
-  }
-  const inputs: string[] = [];
+  if (asksForHelp(args)) return null;
   let json = false;
   let svg: string | undefined;
   const dims = new Map<string, number>();
-  let flagsEnded = false;
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (flagsEnded || !arg.startsWith('-') || arg === '-') {
-      inputs.push(arg);
-      continue;
-    }
-    if (arg === '--') {
-      flagsEnded = true;
-      continue;
-    }
-    const eq = arg.indexOf('=');
-    const name = eq >= 0 ? arg.slice(0, eq) : arg;
-    const inline = eq >= 0 ? arg.slice(eq + 1) : undefined;
-    const takeValue = (placeholder: string): string => {
-      const missing = `${name} needs a value: ${name} <${placeholder}>`;
-      if (inline !== undefined) {
-        if (inline === '') throw new UsageError(missing);
-        return inline;
-      }
-      const next = args[i + 1];
-      if (next === undefined || (next.startsWith('-') && next !== '-')) throw new UsageError(missing);
-      i++;
-      return next;
-    };
+  const inputs = scanArgs(args, ({ name, value, noValue }) => {
     switch (name) {
       case '--json':
-        if (inline !== undefined) throw new UsageError(`--json takes no value (got '${arg}')`);
+        noValue();
         json = true;
         break;
       case '--svg':
         if (svg !== undefined) throw new UsageError('--svg is given more than once');
-        svg = takeValue('file');
+        svg = value('a value', 'file');
         break;
       case '--dims':
-        parseDims(takeValue('N=1000,M=3'), dims);
+        parseDims(value('a value', 'N=1000,M=3'), dims);
         break;
       default:
-        throw new UsageError(`unknown option '${name}' for inspect${suggestFlag(name)}`);
+        throw new UsageError(`unknown option '${name}' for inspect${suggest(name, FLAGS, ` (options: ${FLAGS.join(', ')})`)}`);
     }
-  }
+  });
   if (inputs.length === 0) throw new UsageError('no model given: hessgen inspect <model.hess>');
   if (inputs.length > 1) throw new UsageError(`inspect takes one model, got ${inputs.length}: ${inputs.join(' ')}`);
   return { input: inputs[0]!, json, svg, dims };
@@ -114,21 +87,6 @@ function parseDims(text: string, into: Map<string, number>): void {
     if (into.has(name)) throw new UsageError(`--dims: ${name} is given more than once`);
     into.set(name, value);
   }
-}
-
-/** ` (did you mean '--json'?)` for a flag within two edits, else the list of flags. */
-function suggestFlag(name: string): string {
-  const distance = (a: string, b: string): number => {
-    let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-    for (let i = 1; i <= a.length; i++) {
-      const cur = [i];
-      for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = cur;
-    }
-    return prev[b.length]!;
-  };
-  const close = FLAGS.map((f) => ({ f, d: distance(name.toLowerCase(), f) })).sort((x, y) => x.d - y.d)[0]!;
-  return close.d <= 2 ? ` (did you mean '${close.f}'?)` : ` (options: ${FLAGS.join(', ')})`;
 }
 
 export interface InspectIo {

@@ -150,6 +150,8 @@ function bodyWork(body: readonly Stmt[], env: Env): Work {
         break;
       case 'fill': break;
       case 'block': add(w, bodyWork(st.body, { ...env, ints: new Map(env.ints) })); break;
+      // A dense block does the multiply-adds of the loops it replaced (kept in it).
+      case 'denseBlock': add(w, bodyWork([st.loops], { ...env, ints: new Map(env.ints) })); break;
     }
   }
   return w;

@@ -50,12 +50,15 @@ export interface DenseKernels {
    * T[r, c] = Σ_k A[aOff + r·lda + k]·B[bOff + c·ldb + k] for r < R, c < C, k < K, then for each
    * (r, c) (only c ≥ r when `upper`): v = scale·T[r, c] stored at out[oOff + r·ors + c·ocs]
    * (assigned or added, by `mode`), and with DENSE_ADD_MIRROR also added at
-   * out[mOff + r·mrs + c·mcs] when that is another position.
+   * out[mOff + r·mrs + c·mcs] when that is another position. With a factor array F, v is also
+   * multiplied by F[fOff + fr(r) + fc(c)], where fr(r) = ⌊r / fRowRadix⌋·fRowOuter + (r mod
+   * fRowRadix)·fRowInner (a row index of up to two coordinates), fc likewise.
    */
   block(
     A: Float64Array, aOff: number, lda: number, B: Float64Array, bOff: number, ldb: number, R: number, C: number, K: number,
     out: Float64Array, oOff: number, ors: number, ocs: number, mOff: number, mrs: number, mcs: number,
     scale: number, mode: number, upper: boolean,
+    F: ArrayLike<number> | null, fOff: number, fRowRadix: number, fRowOuter: number, fRowInner: number, fColRadix: number, fColOuter: number, fColInner: number,
   ): void;
 }
 
@@ -183,11 +186,20 @@ export function createDenseKernels(options?: { simd?: boolean }): DenseKernels {
     }
   };
 
+  // Column offsets into a factor array, kept between calls.
+  let colOffsets = new Int32Array(0);
+
   const block = (
     A: Float64Array, aOff: number, lda: number, B: Float64Array, bOff: number, ldb: number, R: number, C: number, K: number,
     out: Float64Array, oOff: number, ors: number, ocs: number, mOff: number, mrs: number, mcs: number,
     scale: number, mode: number, upper: boolean,
+    F: ArrayLike<number> | null, fOff: number, fRowRadix: number, fRowOuter: number, fRowInner: number, fColRadix: number, fColOuter: number, fColInner: number,
   ): void => {
+    if (F !== null) {
+      if (colOffsets.length < C) colOffsets = new Int32Array(C);
+      for (let c = 0; c < C; c++) colOffsets[c] = Math.floor(c / fColRadix) * fColOuter + (c % fColRadix) * fColInner;
+    }
+    const fc = colOffsets;
     // The SIMD kernels read their operands in place: both must be views on the memory.
     const inWasm = simd && ex !== null && A.buffer === ex.memory.buffer && B.buffer === ex.memory.buffer;
     const aBase = A.byteOffset / 8 + aOff;
@@ -217,7 +229,19 @@ export function createDenseKernels(options?: { simd?: boolean }): DenseKernels {
           const c0 = upper && r > jb ? r : jb;
           const row = t0 + i * ldt - jb;
           let at = oOff + r * ors + c0 * ocs;
-          if (mode === DENSE_ASSIGN) {
+          if (F !== null) {
+            // The entry's own factor: one more load per entry, in the same loop.
+            const fr = fOff + Math.floor(r / fRowRadix) * fRowOuter + (r % fRowRadix) * fRowInner;
+            let m = mOff + r * mrs + c0 * mcs;
+            for (let c = c0; c < jb + nb; c++, at += ocs, m += mcs) {
+              const v = scale * F[fr + fc[c]!]! * T[row + c]!;
+              if (mode === DENSE_ASSIGN) out[at] = v;
+              else {
+                out[at] += v;
+                if (mode === DENSE_ADD_MIRROR && m !== at) out[m] += v;
+              }
+            }
+          } else if (mode === DENSE_ASSIGN) {
             for (let c = c0; c < jb + nb; c++, at += ocs) out[at] = scale * T[row + c]!;
           } else if (mode === DENSE_ADD) {
             for (let c = c0; c < jb + nb; c++, at += ocs) out[at] += scale * T[row + c]!;

@@ -1,7 +1,8 @@
 // Argument parsing and small helpers of the command line, in-process (no child processes).
 import { describe, expect, it } from 'vitest';
 import { internalErrorLine } from '../../compiler/cli.ts';
-import { parseArgs, parseTargets } from '../../compiler/cli/args.ts';
+import { parseArgs, parseTargets, scanArgs } from '../../compiler/cli/args.ts';
+import { parseInspectArgs } from '../../compiler/cli/inspect.ts';
 import { UsageError } from '../../compiler/cli/errors.ts';
 import { decodeModel, displayPath, firstInvalidUtf8, isModelFileName, nameClash } from '../../compiler/cli/inputs.ts';
 
@@ -38,6 +39,23 @@ describe('parseArgs', () => {
     expect(parseArgs(['help'])).toEqual({ kind: 'help' });
     expect(parseArgs(['build', '--bogus', '-h'])).toEqual({ kind: 'help' });
     expect(parseArgs(['--version'])).toEqual({ kind: 'version' });
+    // --version answers at once: what follows it is not looked at.
+    expect(parseArgs(['build', '--version', '--bogus'])).toEqual({ kind: 'version' });
+  });
+
+  it('scans build and inspect arguments alike (scanArgs)', () => {
+    const seen: string[] = [];
+    const inputs = scanArgs(['a.hess', '--out=g', '--svg', 'f.svg', '-', '--', '--json'], (f) => {
+      seen.push(`${f.name}=${f.name === '--out' || f.name === '--svg' ? f.value('a value', 'x') : ''}`);
+    });
+    expect(inputs).toEqual(['a.hess', '-', '--json']);
+    expect(seen).toEqual(['--out=g', '--svg=f.svg']);
+    expect(() => scanArgs(['--svg'], (f) => void f.value('a value', 'file'))).toThrow('--svg needs a value: --svg <file>');
+    expect(() => scanArgs(['--check=1'], (f) => f.noValue())).toThrow("--check takes no value (got '--check=1')");
+    expect(parseInspectArgs(['--', '--odd.hess'])).toMatchObject({ input: '--odd.hess', json: false });
+    expect(() => parseInspectArgs(['m.hess', '--xyzzy'])).toThrow("unknown option '--xyzzy' for inspect (options: --json, --svg, --dims, --help)");
+    expect(parseInspectArgs(['--json', 'm.hess', '--dims=N=3'])).toEqual({ input: 'm.hess', json: true, svg: undefined, dims: new Map([['N', 3]]) });
+    expect(parseInspectArgs(['m.hess', '-h'])).toBeNull();
   });
 
   it('throws UsageError for every malformed command', () => {

@@ -176,7 +176,8 @@ describe('newtonSolve', () => {
     expect(result.converged).toBe(true);
     expect(result.theta[0]).toBeLessThan(-0.9);
     const l = new Float64Array(100);
-    expect(choleskyShifted(problem.evaluate(result.theta).hessian, 0, l, 10)).toBe(true);
+    const e = problem.evaluate(result.theta, new Float64Array(10), new Float64Array(100)) as NewtonEvaluation;
+    expect(choleskyShifted(e.hessian, 0, l, 10)).toBe(true);
   });
 
   it('reports every iteration with a non-increasing value, starting at iteration 0', () => {
@@ -283,5 +284,60 @@ describe('newtonSolve', () => {
     expect(() => newtonSolve(quadratic([[1]], [0]), [1, 2])).toThrow(RangeError);
     const bad: NewtonProblem = { n: 2, evaluate: () => ({ value: 0, gradient: [1], hessian: [1, 0, 0, 1] }) };
     expect(() => newtonSolve(bad, [1, 2])).toThrow(/gradient has length 1/);
+  });
+
+  it('allocates the Hessian once: every evaluate gets the same n × n buffer and the same two gradient buffers, and the answer equals the copying path', () => {
+    const n = 10;
+    const hessians = new Set<Float64Array>();
+    const gradients = new Set<Float64Array>();
+    const copying = rosenbrock(n, { withValue: true });
+    const writing: NewtonProblem = {
+      n,
+      evaluate(x, g, H) {
+        hessians.add(H);
+        gradients.add(g);
+        const e = copying.evaluate(x, g, H) as NewtonEvaluation;
+        g.set(e.gradient);
+        H.set(e.hessian);
+        return e.value;
+      },
+      value: (x) => copying.value!(x),
+    };
+    const x0 = new Float64Array(n).fill(-1.2);
+    const a = newtonSolve(writing, x0, { tolerance: 1e-10 });
+    const b = newtonSolve(rosenbrock(n, { withValue: true }), x0, { tolerance: 1e-10 });
+    expect(a.iterations).toBeGreaterThan(5);
+    expect(hessians.size).toBe(1);
+    expect([...hessians][0]!.length).toBe(n * n);
+    expect(gradients.size).toBe(2);
+    expect(Array.from(a.theta)).toEqual(Array.from(b.theta));
+    expect(a.iterations).toBe(b.iterations);
+  });
+
+  it('a lower-triangle-only Hessian gives the same steps (the upper triangle is never trusted)', () => {
+    const n = 6;
+    const full = rosenbrock(n);
+    const lowerOnly: NewtonProblem = {
+      n,
+      evaluate(x, g, H) {
+        const e = full.evaluate(x, g, H) as NewtonEvaluation;
+        g.set(e.gradient);
+        for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) H[i * n + j] = j <= i ? e.hessian[i * n + j] : 1e6;
+        return e.value;
+      },
+    };
+    const x0 = Array.from({ length: n }, (_, i) => (i % 2 ? 1 : -1.2));
+    const a = newtonSolve(lowerOnly, x0, { tolerance: 1e-10, maxIterations: 200 });
+    const b = newtonSolve(rosenbrock(n), x0, { tolerance: 1e-10, maxIterations: 200 });
+    expect(a.converged).toBe(true);
+    expect(Array.from(a.theta)).toEqual(Array.from(b.theta));
+  });
+
+  it('rejects bad options with RangeErrors naming them', () => {
+    const p = quadratic([[1]], [0]);
+    expect(() => newtonSolve(p, [1], { maxIterations: 1.5 })).toThrow(/options.maxIterations/);
+    expect(() => newtonSolve(p, [1], { lambdaInitial: -1 })).toThrow(/options.lambdaInitial/);
+    expect(() => newtonSolve(p, [1], { tolerance: -1 })).toThrow(/options.tolerance/);
+    expect(() => newtonSolve({ n: 1, evaluate: () => 'x' as never }, [1])).toThrow(/evaluate must return a number/);
   });
 });

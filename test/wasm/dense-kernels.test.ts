@@ -10,7 +10,7 @@ import { makeRng } from '../helpers/rng.ts';
 interface Case { R: number; C: number; K: number; lda: number; ldb: number }
 
 /** Runs block() on random operands and compares with the naive loops' result. */
-function check(k: DenseKernels, c: Case, mode: number, upper: boolean, inMemory: boolean, seed: number): number {
+function check(k: DenseKernels, c: Case, mode: number, upper: boolean, inMemory: boolean, seed: number, factor = false): number {
   const g = makeRng(seed);
   const rand = () => g.next();
   const [A, B] = inMemory ? k.alloc([c.R * c.lda + 3, c.C * c.ldb + 5]) : [new Float64Array(c.R * c.lda + 3), new Float64Array(c.C * c.ldb + 5)];
@@ -24,10 +24,16 @@ function check(k: DenseKernels, c: Case, mode: number, upper: boolean, inMemory:
   for (let i = 0; i < out.length; i++) out[i] = rand();
   const want = out.slice();
   const scale = -1.75;
+  // A factor per entry, F[2 + fr(r) + fc(c)] with rows and columns seen as [R/2-ish, radix] grids.
+  const fr = [Math.max(1, c.R >> 1), 7, 2] as const;
+  const fc = [Math.max(1, c.C >> 1), 3, 5] as const;
+  const fAt = (r: number, q: number) => 2 + Math.floor(r / fr[0]) * fr[1] + (r % fr[0]) * fr[2] + Math.floor(q / fc[0]) * fc[1] + (q % fc[0]) * fc[2];
+  const F = factor ? new Float64Array(fAt(c.R, c.C) + 40).map(() => rand() + 0.5) : null;
   for (let r = 0; r < c.R; r++) {
     for (let q = upper ? r : 0; q < c.C; q++) {
       let s = 0;
       for (let kk = 0; kk < c.K; kk++) s += A![3 + r * c.lda + kk]! * B![5 + q * c.ldb + kk]!;
+      if (F) s *= F[fAt(r, q)]!;
       const at = (or0 + r) * n + oc0 + q;
       const m = (oc0 + q) * n + or0 + r;
       if (mode === DENSE_ASSIGN) want[at] = scale * s;
@@ -35,7 +41,7 @@ function check(k: DenseKernels, c: Case, mode: number, upper: boolean, inMemory:
       if (mode === DENSE_ADD_MIRROR && m !== at) want[m] += scale * s;
     }
   }
-  k.block(A!, 3, c.lda, B!, 5, c.ldb, c.R, c.C, c.K, out, or0 * n + oc0, n, 1, oc0 * n + or0, 1, n, scale, mode, upper);
+  k.block(A!, 3, c.lda, B!, 5, c.ldb, c.R, c.C, c.K, out, or0 * n + oc0, n, 1, oc0 * n + or0, 1, n, scale, mode, upper, F, 2, fr[0], fr[1], fr[2], fc[0], fc[1], fc[2]);
   let err = 0;
   for (let i = 0; i < out.length; i++) err = Math.max(err, Math.abs(out[i]! - want[i]!) / (1 + Math.abs(want[i]!)));
   return err;
@@ -64,7 +70,8 @@ describe.each([
     for (const c of small) {
       for (const mode of [DENSE_ASSIGN, DENSE_ADD, DENSE_ADD_MIRROR]) {
         worst = Math.max(worst, check(k, c, mode, false, true, seed++));
-        if (c.R === c.C && c.lda === c.ldb) worst = Math.max(worst, check(k, c, DENSE_ADD_MIRROR, true, true, seed++));
+        worst = Math.max(worst, check(k, c, mode, false, true, seed++, true));
+        if (c.R === c.C && c.lda === c.ldb) worst = Math.max(worst, check(k, c, DENSE_ADD_MIRROR, true, true, seed++), check(k, c, DENSE_ADD_MIRROR, true, true, seed++, true));
       }
     }
     expect(worst).toBeLessThan(1e-14);

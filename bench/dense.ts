@@ -1,0 +1,255 @@
+// Dense Hessian blocks on the CPU, side by side in one process (issue 9, items 1 and 3):
+//   node bin/run-ts.mjs bench/dense.ts [--quick] [--only=softmax_64_128,...]
+//
+// For each model (softmax 64→128 at N = 1000, the 64-32-10 MLP at N = 256, the 3-5-1 MLP at
+// N = 7), one thread:
+//   - the whole Hessian by today's loops (compile option denseKernels: false) and by the dense
+//     kernels (the default), on the same θ and data, checked against each other;
+//   - the dense blocks alone: every denseBlock call of the model's Hessian replayed on the
+//     kernels at its shapes (mirrors, upper triangle and per-entry factors included);
+//   - the floors at the same multiply-add count: a scalar-JavaScript and a WebAssembly-SIMD GEMM
+//     (T = A·Bᵀ, A and B [~√(M/K) × K], K the batch), the same kernels with nothing around them;
+//   - evaluate(θ, data, out) against hessian(θ, data, out).
+// Rates are in G multiply-adds per second (GMAC/s, one core), multiply-adds counted on the lowered
+// loops (compiler/inspect/cost.ts). `benchDense()` returns the rows for other benches to print.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { compile, CPU_TARGET, lowerModel } from '../compiler/index.ts';
+import { parseModel } from '../compiler/1-parse/index.ts';
+import { programCost } from '../compiler/inspect/cost.ts';
+import type { Expr, Program, Stmt } from '../compiler/5-lower/loops.ts';
+import { createDenseKernels, DENSE_ADD, DENSE_ADD_MIRROR, DENSE_ASSIGN, type DenseKernels } from '../runtime/wasm/dense.ts';
+import { loadGenerated, Rng, timeCalls, type GeneratedData, type TimingOptions } from './support.ts';
+
+const root = resolve(fileURLToPath(import.meta.url), '..', '..');
+
+export interface DenseCase {
+  readonly name: string;
+  readonly N: number;
+  /** Targets of issue 9: the whole Hessian against today's code. */
+  readonly minSpeedup: number | null;
+}
+
+export const DENSE_CASES: readonly DenseCase[] = [
+  { name: 'softmax_64_128', N: 1000, minSpeedup: 10 },
+  { name: 'mlp_64_32_10', N: 256, minSpeedup: 3.5 },
+  { name: 'mlp_3_5_1', N: 7, minSpeedup: null },
+];
+
+export interface DenseRow {
+  readonly name: string;
+  readonly N: number;
+  readonly n: number;
+  /** Multiply-adds of one Hessian (lowered loops) and of its dense blocks. */
+  readonly hessianMacs: number;
+  readonly blockMacs: number;
+  /** Median ms of one Hessian: today's loops, the dense kernels. */
+  readonly loopsMs: number | null;
+  readonly kernelsMs: number;
+  /** Worst |difference| between both Hessians over the largest entry. */
+  readonly agreement: number | null;
+  /** GMAC/s of the dense blocks alone, and of the floors at the same multiply-add count. */
+  readonly blockRate: number;
+  readonly wasmFloorRate: number;
+  readonly jsFloorRate: number;
+  /** evaluate(θ, data, out) over hessian(θ, data, out), medians. */
+  readonly evaluateRatio: number;
+  readonly simd: boolean;
+}
+
+interface Options {
+  readonly only?: readonly string[];
+  readonly quick?: boolean;
+  readonly log?: (s: string) => void;
+}
+
+const timing = (quick: boolean, budgetMs: number): TimingOptions => ({ warmup: 2, minReps: quick ? 3 : 5, maxReps: quick ? 7 : 15, targetMs: quick ? 1500 : 4000, budgetMs });
+
+/** Value of an integer expression of a dense block at run-time size N of the batch. */
+function evalInt(e: Expr, N: number): number {
+  switch (e.k) {
+    case 'num': return e.v;
+    case 'extent': case 'dim': return N;
+    case 'offset': return 0;
+    case 'bin': {
+      const a = evalInt(e.a, N);
+      const b = evalInt(e.b, N);
+      return e.op === '+' ? a + b : e.op === '-' ? a - b : a * b;
+    }
+    default: throw new Error(`bench: cannot evaluate ${e.k} in a dense block`);
+  }
+}
+
+/** Every denseBlock of the Hessian entry's kernels. */
+function hessianBlocks(p: Program): Extract<Stmt, { k: 'denseBlock' }>[] {
+  const sch = p.entries.hessian;
+  const out: Extract<Stmt, { k: 'denseBlock' }>[] = [];
+  const visit = (sts: readonly Stmt[]) => sts.forEach((st) => (st.k === 'denseBlock' ? out.push(st) : st.k === 'block' ? visit(st.body) : undefined));
+  for (const id of new Set([...sch.pre, ...sch.stream, ...sch.post])) visit(p.kernels[id]!.body);
+  return out;
+}
+
+const blockMacsOf = (R: number, C: number, K: number, upper: boolean) => (upper ? (R * (R + 1)) / 2 : R * C) * K;
+
+/** The dense blocks replayed on the kernels: the same calls a Hessian makes, on random operands. */
+function blockReplay(kern: DenseKernels, blocks: ReturnType<typeof hessianBlocks>, N: number, chunk: number, n: number): { run: () => void; macs: number } {
+  const rng = new Rng(7);
+  const shapes = blocks.map((b) => ({ b, R: evalInt(b.rows, N), C: evalInt(b.cols, N), lda: evalInt(b.a.ld, Math.min(N, chunk)), ldb: evalInt(b.b.ld, Math.min(N, chunk)) }));
+  const K = Math.min(N, chunk);
+  const arrays = kern.alloc(shapes.flatMap((s) => [s.R * s.lda, s.C * s.ldb]));
+  for (const a of arrays) for (let i = 0; i < a.length; i++) a[i] = rng.normal();
+  const out = new Float64Array(n * n);
+  const factor = new Float64Array(n * n).fill(0.5);
+  let macs = 0;
+  for (const s of shapes) macs += blockMacsOf(s.R, s.C, K, s.b.upper) * Math.ceil(N / chunk);
+  const mode = { assign: DENSE_ASSIGN, add: DENSE_ADD, addMirror: DENSE_ADD_MIRROR };
+  const run = () => {
+    for (let c = 0; c < Math.ceil(N / chunk); c++) {
+      shapes.forEach((s, k) => {
+        // Outputs land in one n × n array: row-major with the block's own strides (at most n²).
+        const ors = Math.min(s.C, n);
+        kern.block(arrays[2 * k]!, 0, s.lda, arrays[2 * k + 1]!, 0, s.ldb, s.R, s.C, K, out, 0, ors, 1, 0, 1, ors, 1, mode[s.b.mode], s.b.upper,
+          s.b.factor ? factor : null, 0, s.C, 0, 1, s.C, 0, 1);
+      });
+    }
+  };
+  return { run, macs };
+}
+
+/** A GEMM floor: T = A·Bᵀ with R = C ≈ √(macs / K), assigned into a compact R × C array. */
+function floor(kern: DenseKernels, macs: number, K: number): () => void {
+  const side = Math.max(1, Math.round(Math.sqrt(macs / K)));
+  const [A, B] = kern.alloc([side * K, side * K]);
+  const rng = new Rng(3);
+  for (const a of [A!, B!]) for (let i = 0; i < a.length; i++) a[i] = rng.normal();
+  const out = new Float64Array(side * side);
+  return () => kern.block(A!, 0, K, B!, 0, K, side, side, K, out, 0, side, 1, 0, 0, 0, 1, DENSE_ASSIGN, false, null, 0, 1, 0, 0, 1, 0, 0);
+}
+
+function makeData(model: { data: readonly { name: string; shape: readonly (number | string)[] }[] }, N: number, rng: Rng): GeneratedData {
+  const data: GeneratedData = {};
+  for (const d of model.data) {
+    const size = d.shape.reduce<number>((s, x) => s * (typeof x === 'number' ? x : N), 1);
+    const a = new Float64Array(size);
+    if (d.name === 'Y' && d.shape.length === 2 && typeof d.shape[1] === 'number' && d.shape[1] > 10) {
+      // Softmax labels: one-hot rows.
+      const cols = d.shape[1];
+      for (let r = 0; r < N; r++) a[r * cols + rng.int(cols)] = 1;
+    } else for (let i = 0; i < size; i++) a[i] = rng.normal();
+    data[d.name] = a;
+  }
+  return data;
+}
+
+export async function benchDense(options: Options = {}): Promise<DenseRow[]> {
+  const log = options.log ?? (() => {});
+  const quick = options.quick ?? false;
+  const dir = mkdtempSync(join(tmpdir(), 'hessgen-dense-'));
+  const rows: DenseRow[] = [];
+  const kern = createDenseKernels();
+  const jsKern = createDenseKernels({ simd: false });
+  try {
+    for (const c of DENSE_CASES) {
+      if (options.only && !options.only.includes(c.name)) continue;
+      const source = readFileSync(join(root, 'bench/models', `${c.name}.hess`), 'utf8');
+      const build = (denseKernels: boolean) => {
+        const r = compile(source, `bench/models/${c.name}.hess`, { denseKernels });
+        if (!r.ok) throw new Error(`${c.name} does not compile`);
+        return r.outputs[0]!.code;
+      };
+      const { model } = parseModel(source, `${c.name}.hess`);
+      // Multiply-adds counted on the plain loops (the cost model does not look into kernel calls).
+      const plainProgram = lowerModel(model!, { target: { ...CPU_TARGET, denseKernels: false } });
+      const cost = programCost(plainProgram, new Map([['N', c.N]]));
+      const hessianMacs = cost.entries.find((e) => e.entry === 'hessian')!.madds;
+      const program = lowerModel(model!);
+      const chunk = program.batch?.chunk ?? c.N;
+      const blocks = hessianBlocks(program);
+      const withKernels = await loadGenerated(build(true), dir, `${c.name}_kernels`);
+      const n = withKernels.model.n;
+      const rng = new Rng(11);
+      const theta = new Float64Array(n).map(() => 0.1 * rng.normal());
+      const data = makeData(withKernels.model, c.N, rng);
+      const H = new Float64Array(n * n);
+      const budget = c.name === 'softmax_64_128' ? 60_000 : 20_000;
+      log(`${c.name}: n = ${n}, N = ${c.N}, ${(hessianMacs / 1e6).toFixed(1)} M multiply-adds per Hessian, ${blocks.length} dense block(s)`);
+      const kernelsT = timeCalls(() => withKernels.hessian(theta, data, H), timing(quick, budget));
+      log(`  kernels: ${kernelsT.medianMs.toFixed(2)} ms`);
+      let loopsMs: number | null = null;
+      let agreement: number | null = null;
+      // Today's loops take ~30 s for the softmax Hessian: one sample, skipped with --quick.
+      if (!(quick && c.name === 'softmax_64_128')) {
+        const withLoops = await loadGenerated(build(false), dir, `${c.name}_loops`);
+        const H0 = new Float64Array(n * n);
+        const loopsT = timeCalls(() => withLoops.hessian(theta, data, H0), timing(quick, budget));
+        loopsMs = loopsT.medianMs;
+        let scale = 0;
+        let err = 0;
+        for (let i = 0; i < H.length; i++) scale = Math.max(scale, Math.abs(H0[i]!));
+        for (let i = 0; i < H.length; i++) err = Math.max(err, Math.abs(H[i]! - H0[i]!));
+        agreement = err / (scale || 1);
+        log(`  loops:   ${loopsMs.toFixed(2)} ms (${(loopsMs / kernelsT.medianMs).toFixed(2)}×), agreement ${agreement.toExponential(1)}`);
+      }
+      // evaluate with out against hessian alone, interleaved so that load changes hit both.
+      const out = { value: 0, gradient: new Float64Array(n), hessian: new Float64Array(n * n) };
+      const evaluate = withKernels.evaluate as (t: Float64Array, d: GeneratedData, o: typeof out) => typeof out;
+      const ev: number[] = [];
+      const he: number[] = [];
+      for (let r = 0; r < (quick ? 3 : 7); r++) {
+        ev.push(timeCalls(() => evaluate(theta, data, out), { ...timing(true, budget / 4), maxReps: 3 }).medianMs);
+        he.push(timeCalls(() => withKernels.hessian(theta, data, H), { ...timing(true, budget / 4), maxReps: 3 }).medianMs);
+      }
+      const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+      const evaluateRatio = med(ev) / med(he);
+      log(`  evaluate(out) / hessian(out): ${evaluateRatio.toFixed(3)}`);
+      let blockRate = 0;
+      let blockMacs = 0;
+      let wasmFloorRate = 0;
+      let jsFloorRate = 0;
+      if (blocks.length > 0) {
+        const replay = blockReplay(kern, blocks, c.N, chunk, n);
+        blockMacs = replay.macs;
+        const bt = timeCalls(replay.run, timing(quick, 20_000));
+        blockRate = blockMacs / bt.medianMs / 1e6;
+        const K = Math.min(c.N, chunk);
+        const wf = timeCalls(floor(kern, blockMacs, K), timing(quick, 20_000));
+        wasmFloorRate = blockMacs / wf.medianMs / 1e6;
+        const jf = timeCalls(floor(jsKern, blockMacs, K), timing(quick, 20_000));
+        jsFloorRate = blockMacs / jf.medianMs / 1e6;
+        log(`  dense blocks ${blockRate.toFixed(2)} GMAC/s; floors: Wasm SIMD ${wasmFloorRate.toFixed(2)}, scalar JS ${jsFloorRate.toFixed(2)} GMAC/s (${((100 * blockRate) / wasmFloorRate).toFixed(0)}% of the Wasm floor)`);
+      }
+      rows.push({ name: c.name, N: c.N, n, hessianMacs, blockMacs, loopsMs, kernelsMs: kernelsT.medianMs, agreement, blockRate, wasmFloorRate, jsFloorRate, evaluateRatio, simd: kern.simd });
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return rows;
+}
+
+/** A markdown table of the rows. */
+export function denseTable(rows: readonly DenseRow[]): string {
+  const g = (macs: number, ms: number | null) => (ms === null ? '–' : (macs / ms / 1e6).toFixed(2));
+  const lines = [
+    '| model | N | Hessian M MAC | loops ms (GMAC/s) | kernels ms (GMAC/s) | speedup | target | dense blocks GMAC/s | Wasm floor | JS floor | blocks / Wasm floor | evaluate(out) / hessian |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const r of rows) {
+    const c = DENSE_CASES.find((x) => x.name === r.name)!;
+    const speed = r.loopsMs === null ? null : r.loopsMs / r.kernelsMs;
+    lines.push(
+      `| ${r.name} | ${r.N} | ${(r.hessianMacs / 1e6).toFixed(1)} | ${r.loopsMs === null ? 'skipped' : `${r.loopsMs.toFixed(1)} (${g(r.hessianMacs, r.loopsMs)})`} | ${r.kernelsMs.toFixed(1)} (${g(r.hessianMacs, r.kernelsMs)}) | ${speed === null ? '–' : `${speed.toFixed(2)}×`} | ${c.minSpeedup === null ? '–' : `≥ ${c.minSpeedup}×`} | ${r.blockMacs ? r.blockRate.toFixed(2) : '–'} | ${r.blockMacs ? r.wasmFloorRate.toFixed(2) : '–'} | ${r.blockMacs ? r.jsFloorRate.toFixed(2) : '–'} | ${r.blockMacs ? `${((100 * r.blockRate) / r.wasmFloorRate).toFixed(0)}%` : '–'} | ${r.evaluateRatio.toFixed(3)} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+// Run directly (node bin/run-ts.mjs bench/dense.ts), not when imported by another bench.
+if (process.argv.some((a) => /(^|[\\/])bench[\\/]dense\.ts$/.test(a))) {
+  const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7).split(',');
+  const rows = await benchDense({ quick: process.argv.includes('--quick'), ...(only ? { only } : {}), log: (s) => console.log(s) });
+  console.log();
+  console.log(denseTable(rows));
+  console.log(`\nWebAssembly SIMD: ${rows[0]?.simd ? 'yes' : 'no'}; one thread; Node ${process.version}.`);
+}

@@ -1,0 +1,62 @@
+// What each target can do and wants done, as data: the lowering takes one of these records and
+// nothing else tells it which target it lowers for. The target-neutral lowering (lower.ts) is the
+// same for every target; the late passes a record asks for (`cpu/`) then rewrite the lowered form
+// for that target. Emitters read only the program that comes out.
+
+import { OUTPUT_KINDS, type OutputKind } from './loops.ts';
+
+export interface TargetCapabilities {
+  /** For messages only: no code branches on it. */
+  readonly name: string;
+  /** The floating-point type the generated code computes in. */
+  readonly float: 'float64' | 'float32';
+  /** The outputs it implements (the others are not lowered for it). */
+  readonly outputs: readonly OutputKind[];
+  /**
+   * Compute f′ and f″ of tanh and σ from y = f(x) and d = f′(x) where several meet at one
+   * argument (cpu/families.ts): cheaper, and exact enough in float64; in float32, 1 − y² loses
+   * the tails (|y| → 1), so such a target computes each from x.
+   */
+  readonly derivedFamilies: boolean;
+  /**
+   * Stream the batch dimension in chunks (cpu/stream-batch.ts): workspaces hold one chunk and sums
+   * over the batch accumulate across chunks. A target that holds the whole batch leaves it off.
+   */
+  readonly streamBatch: boolean;
+  /**
+   * Unroll the innermost output loop of a one-sum loop nest 4-wide (cpu/unroll.ts: `forStep`): four
+   * neighbouring entries share one pass over the sum. A target whose output loops are threads leaves it off.
+   */
+  readonly unroll4: boolean;
+  /**
+   * Replace loop nests proved to be dense matrix products by calls of the dense kernels
+   * (cpu/dense-blocks.ts: `denseBlock`, WebAssembly SIMD in the TypeScript module).
+   */
+  readonly denseKernels: boolean;
+}
+
+/** The TypeScript module: float64 on one thread, the whole of it in JavaScript's hands. */
+export const CPU_TARGET: TargetCapabilities = {
+  name: 'cpu',
+  float: 'float64',
+  outputs: OUTPUT_KINDS,
+  derivedFamilies: true,
+  streamBatch: true,
+  unroll4: true,
+  denseKernels: true,
+};
+
+/**
+ * The WGSL module: float32, output loops become threads, the GPU holds the whole batch. H·v and the
+ * diagonal are written into the gradient's binding, the Gauss-Newton matrix into the Hessian's,
+ * the sparse Hessian's values into the Hessian's windows less one (see 6-emit/wgsl.ts).
+ */
+export const WGSL_TARGET: TargetCapabilities = {
+  name: 'wgsl',
+  float: 'float32',
+  outputs: ['value', 'gradient', 'hessian', 'hvp', 'hessianDiagonal', 'gaussNewton', 'hessianSparse'],
+  derivedFamilies: false,
+  streamBatch: false,
+  unroll4: false,
+  denseKernels: false,
+};
