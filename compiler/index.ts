@@ -19,6 +19,7 @@ import { directionNodes, hvpFormula } from './3-differentiate/directional.ts';
 import { diagonalFormula } from './3-differentiate/diagonal.ts';
 import { gaussNewtonBlocks } from './3-differentiate/gauss-newton.ts';
 import type { Model } from './2-ir/graph.ts';
+import { planShards } from './2-ir/shards.ts';
 import { CPU_TARGET, WGSL_TARGET, type TargetCapabilities } from './5-lower/targets.ts';
 
 export type Target = 'ts' | 'wgsl';
@@ -69,7 +70,22 @@ export type CompileResult = { ok: true; outputs: OutputFile[]; warnings?: Diagno
  */
 export function lowerModel(model: Model, options: { target?: TargetCapabilities; outputs?: readonly OutputKind[] } = {}): Program {
   const target = options.target ?? CPU_TARGET;
-  const wanted = (options.outputs ?? target.outputs).filter((o) => target.outputs.includes(o));
+  // (A shard runs the streamed loop over its range's rows: no streaming, no shards.)
+  if (!target.shards || !target.streamBatch) return lowerObjective(model, target, options.outputs);
+  // Shards: the objective with its terms outside the batch counted `once` (2-ir/shards.ts).
+  const plan = planShards(model);
+  if (plan.ok) {
+    const p = lowerObjective({ ...model, objective: plan.objective }, target, options.outputs);
+    if (p.batch?.dim === plan.dim) return { ...p, shards: { dim: plan.dim }, notes: [...p.notes, `shard entry: createShardEvaluator() computes the contribution of a range of the rows of ${plan.dim}`] };
+  }
+  const p = lowerObjective(model, target, options.outputs);
+  const note = plan.ok ? `no shard entry: the batch ${plan.dim} is not streamed (a kernel needs all of it at once)` : plan.note;
+  return note === null ? p : { ...p, notes: [...p.notes, note] };
+}
+
+/** lowerModel for the objective as given. */
+function lowerObjective(model: Model, target: TargetCapabilities, outputs: readonly OutputKind[] | undefined): Program {
+  const wanted = (outputs ?? target.outputs).filter((o) => target.outputs.includes(o));
   // A context of its own: numbering starts at 0 (deterministic output) and nothing is shared.
   return withCompileContext(() => {
     const im = toIndexForm(model);

@@ -3,6 +3,7 @@
 // 3 of 3 Hessian blocks are nonzero.
 // 3 of 3 Gauss-Newton blocks are nonzero.
 // The batch dimension N is streamed in chunks of 2.
+// Shard entry: createShardEvaluator() computes the contribution of a range of the rows of N.
 
 /** A sparsity pattern in CSR form: the columns of row r are colIdx[rowPtr[r] .. rowPtr[r + 1]), ascending. */
 export interface HessianPattern {
@@ -50,6 +51,8 @@ interface State {
   dim_N: number;
   len_N: number; // elements of N in the current chunk
   off_N: number; // where the current chunk starts
+  rows_N: number; // rows of N that the call holds (in a shard: of its range)
+  once_N: number; // 1 when the call holds row 0 (terms without the batch count once)
   capacity: number; // elements of the batch the workspaces can hold
   value: Float64Array;
   gradient: Float64Array;
@@ -62,12 +65,12 @@ interface State {
   t5: Float64Array; // [N]
   t7: Float64Array; // scalar
   t8: Float64Array; // scalar
-  t9: Float64Array; // scalar
-  t10: Float64Array; // [N]
-  t12: Float64Array; // [N]
-  t20: Float64Array; // [3, N]
+  t10: Float64Array; // scalar
+  t11: Float64Array; // [N]
+  t13: Float64Array; // [N]
   t21: Float64Array; // [3, N]
-  t22: Float64Array; // [N]
+  t22: Float64Array; // [3, N]
+  t23: Float64Array; // [N]
 }
 
 const EMPTY = new Float64Array(0);
@@ -80,6 +83,8 @@ function createState(): State {
     dim_N: -1,
     len_N: 0,
     off_N: 0,
+    rows_N: 0,
+    once_N: 1,
     capacity: 0,
     value: new Float64Array(1),
     gradient: EMPTY,
@@ -92,18 +97,39 @@ function createState(): State {
     t5: EMPTY,
     t7: new Float64Array(1),
     t8: new Float64Array(1),
-    t9: new Float64Array(1),
-    t10: EMPTY,
-    t12: EMPTY,
-    t20: EMPTY,
+    t10: new Float64Array(1),
+    t11: EMPTY,
+    t13: EMPTY,
     t21: EMPTY,
     t22: EMPTY,
+    t23: EMPTY,
   };
   return s;
 }
 
-/** Checks the inputs, reads the run-time dimensions off the data and sizes the workspace. */
-function bind(s: State, theta: ArrayLike<number>, data: Data): void {
+/** A shard's range: rows [start, end) of a batch of `total` rows (N). */
+export interface ShardRange {
+  readonly start: number;
+  readonly end: number;
+  readonly total: number;
+}
+
+function checkRange(range: ShardRange): void {
+  if (range === null || typeof range !== 'object') throw new RangeError('range: expected { start, end, total } (rows [start, end) of N = total)');
+  const { start, end, total } = range;
+  for (const [name, x] of [['start', start], ['end', end], ['total', total]] as const) {
+    if (!Number.isInteger(x)) throw new RangeError(`range.${name}: expected a whole number, got ${String(x)}`);
+  }
+  if (total < 1) throw new RangeError(`range.total: N must be at least 1, got ${total}`);
+  if (start < 0 || start > end || end > total) throw new RangeError(`range: expected 0 ≤ start ≤ end ≤ total, got start ${start}, end ${end}, total ${total}`);
+}
+
+/**
+ * Checks the inputs, reads the run-time dimensions off the data and sizes the workspace. With a
+ * range (a shard), the data hold its rows of N only, and N is range.total.
+ */
+function bind(s: State, theta: ArrayLike<number>, data: Data, range?: ShardRange): void {
+  if (range !== undefined) checkRange(range);
   if (theta == null || typeof theta.length !== 'number') throw new RangeError('theta: expected an array of length 4');
   if (theta.length !== 4) throw new RangeError(`theta has length ${theta.length}, expected 4`);
   s.theta = theta;
@@ -113,37 +139,41 @@ function bind(s: State, theta: ArrayLike<number>, data: Data): void {
   if (d_X == null || typeof d_X !== 'object' || typeof d_X.length !== 'number') throw new RangeError('data.X: expected an array of numbers ([N, 3], row-major)');
   const dim_N = d_X.length / (3);
   if (!Number.isInteger(dim_N) || d_X.length !== dim_N * 3) throw new RangeError(`data.X has length ${d_X.length}, expected a multiple of ${3} ([N, 3])`);
-  if (dim_N === 0) throw new RangeError('data.X has length 0, so N = 0: run-time dimensions must be at least 1');
+  if (range !== undefined && dim_N !== range.end - range.start) throw new RangeError(`data.X has ${dim_N} rows of N, expected range.end - range.start = ${range.end - range.start} (a shard's data hold its rows only)`);
+  if (dim_N === 0 && range === undefined) throw new RangeError('data.X has length 0, so N = 0: run-time dimensions must be at least 1');
   s.d_X = d_X;
   const d_t = input["t"] as ArrayLike<number> | undefined;
   if (d_t == null || typeof d_t !== 'object' || typeof d_t.length !== 'number') throw new RangeError('data.t: expected an array of numbers ([N], row-major)');
   if (d_t.length !== dim_N) throw new RangeError(`data.t has length ${d_t.length}, expected ${dim_N} ([N], N = ${dim_N} from data.X)`);
   s.d_t = d_t;
-  s.dim_N = dim_N;
+  s.rows_N = dim_N;
+  s.dim_N = range === undefined ? dim_N : range.total;
+  s.once_N = range === undefined || (range.start === 0 && range.end > 0) ? 1 : 0;
   const capacity = Math.min(2, Math.max(1, dim_N));
   if (capacity > s.capacity) {
     s.capacity = capacity;
     s.t4 = new Float64Array(capacity);
     s.t5 = new Float64Array(capacity);
-    s.t10 = new Float64Array(capacity);
-    s.t12 = new Float64Array(capacity);
-    s.t20 = new Float64Array(capacity * 3);
+    s.t11 = new Float64Array(capacity);
+    s.t13 = new Float64Array(capacity);
     s.t21 = new Float64Array(capacity * 3);
-    s.t22 = new Float64Array(capacity);
+    s.t22 = new Float64Array(capacity * 3);
+    s.t23 = new Float64Array(capacity);
   }
 }
 
 /** the objective */
 function k_value(s: State): void {
+  const t10 = s.t10;
   const t7 = s.t7;
   const t8 = s.t8;
-  const t9 = s.t9;
   const V = s.value;
+  const once_N = s.once_N;
   // value += t7·t8
-  // value += 0.005·t9
+  // value += 0.005·once_N·t10
   {
     const p0 = t7[0] * t8[0];
-    const p2 = 0.005 * t9[0];
+    const p2 = 0.005 * once_N * t10[0];
     V[0] = p0 + p2;
   }
 }
@@ -153,11 +183,11 @@ function k_grad_w(s: State): void {
   const d_X = s.d_X;
   const d_t = s.d_t;
   const G = s.gradient;
-  const t10 = s.t10;
+  const t11 = s.t11;
   const t8 = s.t8;
   const len_N = s.len_N;
   const off_N = s.off_N;
-  // gradient[i0] += Σ_i1 t8·t10[i1]·X[i1, i0]
+  // gradient[i0] += Σ_i1 t8·t11[i1]·X[i1, i0]
   {
     const p5 = t8[0];
     for (let i0 = 0; i0 < 3; i0++) {
@@ -167,12 +197,12 @@ function k_grad_w(s: State): void {
         let r1 = 0, r2 = 0, r3 = 0;
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          acc6 += t10[i1] * d_X[b4 + i1 * 3];
-          r1 += t10[i1 + 1] * d_X[b4 + (i1 + 1) * 3];
-          r2 += t10[i1 + 2] * d_X[b4 + (i1 + 2) * 3];
-          r3 += t10[i1 + 3] * d_X[b4 + (i1 + 3) * 3];
+          acc6 += t11[i1] * d_X[b4 + i1 * 3];
+          r1 += t11[i1 + 1] * d_X[b4 + (i1 + 1) * 3];
+          r2 += t11[i1 + 2] * d_X[b4 + (i1 + 2) * 3];
+          r3 += t11[i1 + 3] * d_X[b4 + (i1 + 3) * 3];
         }
-        for (const end = len_N; i1 < end; i1++) acc6 += t10[i1] * d_X[b4 + i1 * 3];
+        for (const end = len_N; i1 < end; i1++) acc6 += t11[i1] * d_X[b4 + i1 * 3];
         acc6 += r1 + r2 + r3;
       }
       G[i0] += p5 * acc6;
@@ -206,11 +236,13 @@ function k_grad_w(s: State): void {
 function k_grad_w_once(s: State): void {
   const G = s.gradient;
   const th = s.theta;
-  // gradient[i0] += 0.01·w[i0]
+  const once_N = s.once_N;
+  // gradient[i0] += 0.01·once_N·w[i0]
   {
+    const p11 = 0.01 * once_N;
     for (let i0 = 0; i0 < 3; i0++) {
-      const p11 = 0.01 * th[i0];
-      G[i0] += p11;
+      const p12 = p11 * th[i0];
+      G[i0] += p12;
     }
   }
 }
@@ -219,77 +251,77 @@ function k_grad_w_once(s: State): void {
 function k_grad_b(s: State): void {
   const d_t = s.d_t;
   const G = s.gradient;
-  const t10 = s.t10;
+  const t11 = s.t11;
   const t8 = s.t8;
   const len_N = s.len_N;
   const off_N = s.off_N;
-  // gradient += Σ_i0 t8·t10[i0]
+  // gradient += Σ_i0 t8·t11[i0]
   {
-    const p13 = t8[0];
-    let acc14 = 0;
+    const p14 = t8[0];
+    let acc15 = 0;
     {
       let r1 = 0, r2 = 0, r3 = 0;
       let i0 = 0;
       for (const end = len_N - 3; i0 < end; i0 += 4) {
-        acc14 += t10[i0];
-        r1 += t10[i0 + 1];
-        r2 += t10[i0 + 2];
-        r3 += t10[i0 + 3];
+        acc15 += t11[i0];
+        r1 += t11[i0 + 1];
+        r2 += t11[i0 + 2];
+        r3 += t11[i0 + 3];
       }
-      for (const end = len_N; i0 < end; i0++) acc14 += t10[i0];
-      acc14 += r1 + r2 + r3;
+      for (const end = len_N; i0 < end; i0++) acc15 += t11[i0];
+      acc15 += r1 + r2 + r3;
     }
-    G[3] += p13 * acc14;
+    G[3] += p14 * acc15;
   }
   // gradient += Σ_i0 -1·t8·t[i0]
   {
-    const b15 = off_N;
-    const p16 = -t8[0];
-    let acc17 = 0;
+    const b16 = off_N;
+    const p17 = -t8[0];
+    let acc18 = 0;
     {
       let r1 = 0, r2 = 0, r3 = 0;
       let i0 = 0;
       for (const end = len_N - 3; i0 < end; i0 += 4) {
-        acc17 += d_t[b15 + i0];
-        r1 += d_t[b15 + i0 + 1];
-        r2 += d_t[b15 + i0 + 2];
-        r3 += d_t[b15 + i0 + 3];
+        acc18 += d_t[b16 + i0];
+        r1 += d_t[b16 + i0 + 1];
+        r2 += d_t[b16 + i0 + 2];
+        r3 += d_t[b16 + i0 + 3];
       }
-      for (const end = len_N; i0 < end; i0++) acc17 += d_t[b15 + i0];
-      acc17 += r1 + r2 + r3;
+      for (const end = len_N; i0 < end; i0++) acc18 += d_t[b16 + i0];
+      acc18 += r1 + r2 + r3;
     }
-    G[3] += p16 * acc17;
+    G[3] += p17 * acc18;
   }
 }
 
 /** Hessian block (w, w): 2 term(s) */
 function k_hess_w_w(s: State): void {
   const H = s.hessian;
-  const t20 = s.t20;
   const t21 = s.t21;
+  const t22 = s.t22;
   const t8 = s.t8;
   const len_N = s.len_N;
-  // hessian[i0, i1] += Σ_i2 t8·t20[i0, i2]·t21[i1, i2]
+  // hessian[i0, i1] += Σ_i2 t8·t21[i0, i2]·t22[i1, i2]
   {
-    const p20 = t8[0];
+    const p21 = t8[0];
     for (let i0 = 0; i0 < 3; i0++) {
-      const b18 = i0 * len_N;
+      const b19 = i0 * len_N;
       for (let i1 = Math.max(0, i0); i1 < 3; i1++) {
-        const b19 = i1 * len_N;
-        let acc21 = 0;
+        const b20 = i1 * len_N;
+        let acc22 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc21 += t20[b18 + i2] * t21[b19 + i2];
-            r1 += t20[b18 + i2 + 1] * t21[b19 + i2 + 1];
-            r2 += t20[b18 + i2 + 2] * t21[b19 + i2 + 2];
-            r3 += t20[b18 + i2 + 3] * t21[b19 + i2 + 3];
+            acc22 += t21[b19 + i2] * t22[b20 + i2];
+            r1 += t21[b19 + i2 + 1] * t22[b20 + i2 + 1];
+            r2 += t21[b19 + i2 + 2] * t22[b20 + i2 + 2];
+            r3 += t21[b19 + i2 + 3] * t22[b20 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc21 += t20[b18 + i2] * t21[b19 + i2];
-          acc21 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc22 += t21[b19 + i2] * t22[b20 + i2];
+          acc22 += r1 + r2 + r3;
         }
-        addSymmetric(H, i0 * 4 + i1, i0 + i1 * 4, p20 * acc21);
+        addSymmetric(H, i0 * 4 + i1, i0 + i1 * 4, p21 * acc22);
       }
     }
   }
@@ -298,10 +330,12 @@ function k_hess_w_w(s: State): void {
 /** Hessian block (w, w): 2 term(s), the terms without the batch */
 function k_hess_w_w_once(s: State): void {
   const H = s.hessian;
-  // hessian[i0, i0] += 0.01
+  const once_N = s.once_N;
+  // hessian[i0, i0] += 0.01·once_N
   {
+    const p23 = 0.01 * once_N;
     for (let i0 = 0; i0 < 3; i0++) {
-      H[i0 * 5] += 0.01;
+      H[i0 * 5] += p23;
     }
   }
 }
@@ -309,28 +343,28 @@ function k_hess_w_w_once(s: State): void {
 /** Hessian block (w, b): 1 term(s) */
 function k_hess_w_b(s: State): void {
   const H = s.hessian;
-  const t20 = s.t20;
+  const t21 = s.t21;
   const t8 = s.t8;
   const len_N = s.len_N;
-  // hessian[i0] += Σ_i1 t8·t20[i0, i1]
+  // hessian[i0] += Σ_i1 t8·t21[i0, i1]
   {
-    const p24 = t8[0];
+    const p26 = t8[0];
     for (let i0 = 0; i0 < 3; i0++) {
-      const b23 = i0 * len_N;
-      let acc25 = 0;
+      const b25 = i0 * len_N;
+      let acc27 = 0;
       {
         let r1 = 0, r2 = 0, r3 = 0;
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          acc25 += t20[b23 + i1];
-          r1 += t20[b23 + i1 + 1];
-          r2 += t20[b23 + i1 + 2];
-          r3 += t20[b23 + i1 + 3];
+          acc27 += t21[b25 + i1];
+          r1 += t21[b25 + i1 + 1];
+          r2 += t21[b25 + i1 + 2];
+          r3 += t21[b25 + i1 + 3];
         }
-        for (const end = len_N; i1 < end; i1++) acc25 += t20[b23 + i1];
-        acc25 += r1 + r2 + r3;
+        for (const end = len_N; i1 < end; i1++) acc27 += t21[b25 + i1];
+        acc27 += r1 + r2 + r3;
       }
-      addSymmetric(H, 3 + i0 * 4, 12 + i0, p24 * acc25);
+      addSymmetric(H, 3 + i0 * 4, 12 + i0, p26 * acc27);
     }
   }
 }
@@ -338,26 +372,26 @@ function k_hess_w_b(s: State): void {
 /** Hessian block (b, b): 1 term(s) */
 function k_hess_b_b(s: State): void {
   const H = s.hessian;
-  const t12 = s.t12;
+  const t13 = s.t13;
   const t8 = s.t8;
   const len_N = s.len_N;
-  // hessian += Σ_i0 t8·t12[i0]
+  // hessian += Σ_i0 t8·t13[i0]
   {
-    const p26 = t8[0];
-    let acc27 = 0;
+    const p28 = t8[0];
+    let acc29 = 0;
     {
       let r1 = 0, r2 = 0, r3 = 0;
       let i0 = 0;
       for (const end = len_N - 3; i0 < end; i0 += 4) {
-        acc27 += t12[i0];
-        r1 += t12[i0 + 1];
-        r2 += t12[i0 + 2];
-        r3 += t12[i0 + 3];
+        acc29 += t13[i0];
+        r1 += t13[i0 + 1];
+        r2 += t13[i0 + 2];
+        r3 += t13[i0 + 3];
       }
-      for (const end = len_N; i0 < end; i0++) acc27 += t12[i0];
-      acc27 += r1 + r2 + r3;
+      for (const end = len_N; i0 < end; i0++) acc29 += t13[i0];
+      acc29 += r1 + r2 + r3;
     }
-    H[15] += p26 * acc27;
+    H[15] += p28 * acc29;
   }
 }
 
@@ -365,52 +399,52 @@ function k_hess_b_b(s: State): void {
 function k_hvp_w(s: State): void {
   const d_X = s.d_X;
   const hvp = s.hvp;
-  const t12 = s.t12;
-  const t22 = s.t22;
+  const t13 = s.t13;
+  const t23 = s.t23;
   const t8 = s.t8;
   const v = s.v;
   const len_N = s.len_N;
   const off_N = s.off_N;
-  // hvp[i0] += Σ_i1 t8·X[i1, i0]·t12[i1]·t22[i1]
+  // hvp[i0] += Σ_i1 t8·X[i1, i0]·t13[i1]·t23[i1]
   {
-    const p29 = t8[0];
+    const p31 = t8[0];
     for (let i0 = 0; i0 < 3; i0++) {
-      const b28 = off_N * 3 + i0;
-      let acc30 = 0;
+      const b30 = off_N * 3 + i0;
+      let acc32 = 0;
       {
         let r1 = 0, r2 = 0, r3 = 0;
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          acc30 += d_X[b28 + i1 * 3] * t12[i1] * t22[i1];
-          r1 += d_X[b28 + (i1 + 1) * 3] * t12[i1 + 1] * t22[i1 + 1];
-          r2 += d_X[b28 + (i1 + 2) * 3] * t12[i1 + 2] * t22[i1 + 2];
-          r3 += d_X[b28 + (i1 + 3) * 3] * t12[i1 + 3] * t22[i1 + 3];
+          acc32 += d_X[b30 + i1 * 3] * t13[i1] * t23[i1];
+          r1 += d_X[b30 + (i1 + 1) * 3] * t13[i1 + 1] * t23[i1 + 1];
+          r2 += d_X[b30 + (i1 + 2) * 3] * t13[i1 + 2] * t23[i1 + 2];
+          r3 += d_X[b30 + (i1 + 3) * 3] * t13[i1 + 3] * t23[i1 + 3];
         }
-        for (const end = len_N; i1 < end; i1++) acc30 += d_X[b28 + i1 * 3] * t12[i1] * t22[i1];
-        acc30 += r1 + r2 + r3;
+        for (const end = len_N; i1 < end; i1++) acc32 += d_X[b30 + i1 * 3] * t13[i1] * t23[i1];
+        acc32 += r1 + r2 + r3;
       }
-      hvp[i0] += p29 * acc30;
+      hvp[i0] += p31 * acc32;
     }
   }
-  // hvp[i0] += Σ_i1 t8·X[i1, i0]·t12[i1]·v[b]
+  // hvp[i0] += Σ_i1 t8·X[i1, i0]·t13[i1]·v[b]
   {
-    const p32 = t8[0] * v[3];
+    const p34 = t8[0] * v[3];
     for (let i0 = 0; i0 < 3; i0++) {
-      const b31 = off_N * 3 + i0;
-      let acc33 = 0;
+      const b33 = off_N * 3 + i0;
+      let acc35 = 0;
       {
         let r1 = 0, r2 = 0, r3 = 0;
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          acc33 += d_X[b31 + i1 * 3] * t12[i1];
-          r1 += d_X[b31 + (i1 + 1) * 3] * t12[i1 + 1];
-          r2 += d_X[b31 + (i1 + 2) * 3] * t12[i1 + 2];
-          r3 += d_X[b31 + (i1 + 3) * 3] * t12[i1 + 3];
+          acc35 += d_X[b33 + i1 * 3] * t13[i1];
+          r1 += d_X[b33 + (i1 + 1) * 3] * t13[i1 + 1];
+          r2 += d_X[b33 + (i1 + 2) * 3] * t13[i1 + 2];
+          r3 += d_X[b33 + (i1 + 3) * 3] * t13[i1 + 3];
         }
-        for (const end = len_N; i1 < end; i1++) acc33 += d_X[b31 + i1 * 3] * t12[i1];
-        acc33 += r1 + r2 + r3;
+        for (const end = len_N; i1 < end; i1++) acc35 += d_X[b33 + i1 * 3] * t13[i1];
+        acc35 += r1 + r2 + r3;
       }
-      hvp[i0] += p32 * acc33;
+      hvp[i0] += p34 * acc35;
     }
   }
 }
@@ -419,11 +453,13 @@ function k_hvp_w(s: State): void {
 function k_hvp_w_once(s: State): void {
   const hvp = s.hvp;
   const v = s.v;
-  // hvp[i0] += 0.01·v[w][i0]
+  const once_N = s.once_N;
+  // hvp[i0] += 0.01·once_N·v[w][i0]
   {
+    const p36 = 0.01 * once_N;
     for (let i0 = 0; i0 < 3; i0++) {
-      const p34 = 0.01 * v[i0];
-      hvp[i0] += p34;
+      const p37 = p36 * v[i0];
+      hvp[i0] += p37;
     }
   }
 }
@@ -432,40 +468,40 @@ function k_hvp_w_once(s: State): void {
 function k_hvp_b(s: State): void {
   const d_X = s.d_X;
   const hvp = s.hvp;
-  const t12 = s.t12;
+  const t13 = s.t13;
   const t8 = s.t8;
   const v = s.v;
   const len_N = s.len_N;
   const off_N = s.off_N;
-  // hvp += Σ_i0,i1 t8·t12[i0]·X[i0, i1]·v[w][i1]
+  // hvp += Σ_i0,i1 t8·t13[i0]·X[i0, i1]·v[w][i1]
   {
-    const b36 = off_N * 3;
-    const p37 = t8[0];
-    let acc38 = 0;
+    const b39 = off_N * 3;
+    const p40 = t8[0];
+    let acc41 = 0;
     for (let i0 = 0; i0 < len_N; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
-        acc38 += t12[i0] * d_X[b36 + i0 * 3 + i1] * v[i1];
+        acc41 += t13[i0] * d_X[b39 + i0 * 3 + i1] * v[i1];
       }
     }
-    hvp[3] += p37 * acc38;
+    hvp[3] += p40 * acc41;
   }
-  // hvp += Σ_i0 t8·t12[i0]·v[b]
+  // hvp += Σ_i0 t8·t13[i0]·v[b]
   {
-    const p39 = t8[0] * v[3];
-    let acc40 = 0;
+    const p42 = t8[0] * v[3];
+    let acc43 = 0;
     {
       let r1 = 0, r2 = 0, r3 = 0;
       let i0 = 0;
       for (const end = len_N - 3; i0 < end; i0 += 4) {
-        acc40 += t12[i0];
-        r1 += t12[i0 + 1];
-        r2 += t12[i0 + 2];
-        r3 += t12[i0 + 3];
+        acc43 += t13[i0];
+        r1 += t13[i0 + 1];
+        r2 += t13[i0 + 2];
+        r3 += t13[i0 + 3];
       }
-      for (const end = len_N; i0 < end; i0++) acc40 += t12[i0];
-      acc40 += r1 + r2 + r3;
+      for (const end = len_N; i0 < end; i0++) acc43 += t13[i0];
+      acc43 += r1 + r2 + r3;
     }
-    hvp[3] += p39 * acc40;
+    hvp[3] += p42 * acc43;
   }
 }
 
@@ -473,30 +509,30 @@ function k_hvp_b(s: State): void {
 function k_hdiag_w(s: State): void {
   const d_X = s.d_X;
   const hessianDiagonal = s.hessianDiagonal;
-  const t12 = s.t12;
+  const t13 = s.t13;
   const t8 = s.t8;
   const len_N = s.len_N;
   const off_N = s.off_N;
-  // hessianDiagonal[i0] += Σ_i1 t8·X[i1, i0]·t12[i1]·X[i1, i0]
+  // hessianDiagonal[i0] += Σ_i1 t8·X[i1, i0]·t13[i1]·X[i1, i0]
   {
-    const p43 = t8[0];
+    const p46 = t8[0];
     for (let i0 = 0; i0 < 3; i0++) {
-      const b41 = off_N * 3 + i0;
-      const b42 = off_N * 3 + i0;
-      let acc44 = 0;
+      const b44 = off_N * 3 + i0;
+      const b45 = off_N * 3 + i0;
+      let acc47 = 0;
       {
         let r1 = 0, r2 = 0, r3 = 0;
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          acc44 += d_X[b41 + i1 * 3] * t12[i1] * d_X[b42 + i1 * 3];
-          r1 += d_X[b41 + (i1 + 1) * 3] * t12[i1 + 1] * d_X[b42 + (i1 + 1) * 3];
-          r2 += d_X[b41 + (i1 + 2) * 3] * t12[i1 + 2] * d_X[b42 + (i1 + 2) * 3];
-          r3 += d_X[b41 + (i1 + 3) * 3] * t12[i1 + 3] * d_X[b42 + (i1 + 3) * 3];
+          acc47 += d_X[b44 + i1 * 3] * t13[i1] * d_X[b45 + i1 * 3];
+          r1 += d_X[b44 + (i1 + 1) * 3] * t13[i1 + 1] * d_X[b45 + (i1 + 1) * 3];
+          r2 += d_X[b44 + (i1 + 2) * 3] * t13[i1 + 2] * d_X[b45 + (i1 + 2) * 3];
+          r3 += d_X[b44 + (i1 + 3) * 3] * t13[i1 + 3] * d_X[b45 + (i1 + 3) * 3];
         }
-        for (const end = len_N; i1 < end; i1++) acc44 += d_X[b41 + i1 * 3] * t12[i1] * d_X[b42 + i1 * 3];
-        acc44 += r1 + r2 + r3;
+        for (const end = len_N; i1 < end; i1++) acc47 += d_X[b44 + i1 * 3] * t13[i1] * d_X[b45 + i1 * 3];
+        acc47 += r1 + r2 + r3;
       }
-      hessianDiagonal[i0] += p43 * acc44;
+      hessianDiagonal[i0] += p46 * acc47;
     }
   }
 }
@@ -504,10 +540,12 @@ function k_hdiag_w(s: State): void {
 /** Hessian diagonal, block of w: 2 term(s), the terms without the batch */
 function k_hdiag_w_once(s: State): void {
   const hessianDiagonal = s.hessianDiagonal;
-  // hessianDiagonal[i0] += 0.01
+  const once_N = s.once_N;
+  // hessianDiagonal[i0] += 0.01·once_N
   {
+    const p48 = 0.01 * once_N;
     for (let i0 = 0; i0 < 3; i0++) {
-      hessianDiagonal[i0] += 0.01;
+      hessianDiagonal[i0] += p48;
     }
   }
 }
@@ -515,57 +553,57 @@ function k_hdiag_w_once(s: State): void {
 /** Hessian diagonal, block of b: 1 term(s) */
 function k_hdiag_b(s: State): void {
   const hessianDiagonal = s.hessianDiagonal;
-  const t12 = s.t12;
+  const t13 = s.t13;
   const t8 = s.t8;
   const len_N = s.len_N;
-  // hessianDiagonal += Σ_i0 t8·t12[i0]
+  // hessianDiagonal += Σ_i0 t8·t13[i0]
   {
-    const p46 = t8[0];
-    let acc47 = 0;
+    const p50 = t8[0];
+    let acc51 = 0;
     {
       let r1 = 0, r2 = 0, r3 = 0;
       let i0 = 0;
       for (const end = len_N - 3; i0 < end; i0 += 4) {
-        acc47 += t12[i0];
-        r1 += t12[i0 + 1];
-        r2 += t12[i0 + 2];
-        r3 += t12[i0 + 3];
+        acc51 += t13[i0];
+        r1 += t13[i0 + 1];
+        r2 += t13[i0 + 2];
+        r3 += t13[i0 + 3];
       }
-      for (const end = len_N; i0 < end; i0++) acc47 += t12[i0];
-      acc47 += r1 + r2 + r3;
+      for (const end = len_N; i0 < end; i0++) acc51 += t13[i0];
+      acc51 += r1 + r2 + r3;
     }
-    hessianDiagonal[3] += p46 * acc47;
+    hessianDiagonal[3] += p50 * acc51;
   }
 }
 
 /** Gauss-Newton block (w, w): 2 term(s) */
 function k_ggn_w_w(s: State): void {
   const GN = s.gaussNewton;
-  const t20 = s.t20;
   const t21 = s.t21;
+  const t22 = s.t22;
   const t8 = s.t8;
   const len_N = s.len_N;
-  // gaussNewton[i0, i1] += Σ_i2 t8·t20[i0, i2]·t21[i1, i2]
+  // gaussNewton[i0, i1] += Σ_i2 t8·t21[i0, i2]·t22[i1, i2]
   {
-    const p50 = t8[0];
+    const p54 = t8[0];
     for (let i0 = 0; i0 < 3; i0++) {
-      const b48 = i0 * len_N;
+      const b52 = i0 * len_N;
       for (let i1 = Math.max(0, i0); i1 < 3; i1++) {
-        const b49 = i1 * len_N;
-        let acc51 = 0;
+        const b53 = i1 * len_N;
+        let acc55 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc51 += t20[b48 + i2] * t21[b49 + i2];
-            r1 += t20[b48 + i2 + 1] * t21[b49 + i2 + 1];
-            r2 += t20[b48 + i2 + 2] * t21[b49 + i2 + 2];
-            r3 += t20[b48 + i2 + 3] * t21[b49 + i2 + 3];
+            acc55 += t21[b52 + i2] * t22[b53 + i2];
+            r1 += t21[b52 + i2 + 1] * t22[b53 + i2 + 1];
+            r2 += t21[b52 + i2 + 2] * t22[b53 + i2 + 2];
+            r3 += t21[b52 + i2 + 3] * t22[b53 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc51 += t20[b48 + i2] * t21[b49 + i2];
-          acc51 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc55 += t21[b52 + i2] * t22[b53 + i2];
+          acc55 += r1 + r2 + r3;
         }
-        addSymmetric(GN, i0 * 4 + i1, i0 + i1 * 4, p50 * acc51);
+        addSymmetric(GN, i0 * 4 + i1, i0 + i1 * 4, p54 * acc55);
       }
     }
   }
@@ -574,10 +612,12 @@ function k_ggn_w_w(s: State): void {
 /** Gauss-Newton block (w, w): 2 term(s), the terms without the batch */
 function k_ggn_w_w_once(s: State): void {
   const GN = s.gaussNewton;
-  // gaussNewton[i0, i0] += 0.01
+  const once_N = s.once_N;
+  // gaussNewton[i0, i0] += 0.01·once_N
   {
+    const p56 = 0.01 * once_N;
     for (let i0 = 0; i0 < 3; i0++) {
-      GN[i0 * 5] += 0.01;
+      GN[i0 * 5] += p56;
     }
   }
 }
@@ -585,28 +625,28 @@ function k_ggn_w_w_once(s: State): void {
 /** Gauss-Newton block (w, b): 1 term(s) */
 function k_ggn_w_b(s: State): void {
   const GN = s.gaussNewton;
-  const t20 = s.t20;
+  const t21 = s.t21;
   const t8 = s.t8;
   const len_N = s.len_N;
-  // gaussNewton[i0] += Σ_i1 t8·t20[i0, i1]
+  // gaussNewton[i0] += Σ_i1 t8·t21[i0, i1]
   {
-    const p54 = t8[0];
+    const p59 = t8[0];
     for (let i0 = 0; i0 < 3; i0++) {
-      const b53 = i0 * len_N;
-      let acc55 = 0;
+      const b58 = i0 * len_N;
+      let acc60 = 0;
       {
         let r1 = 0, r2 = 0, r3 = 0;
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          acc55 += t20[b53 + i1];
-          r1 += t20[b53 + i1 + 1];
-          r2 += t20[b53 + i1 + 2];
-          r3 += t20[b53 + i1 + 3];
+          acc60 += t21[b58 + i1];
+          r1 += t21[b58 + i1 + 1];
+          r2 += t21[b58 + i1 + 2];
+          r3 += t21[b58 + i1 + 3];
         }
-        for (const end = len_N; i1 < end; i1++) acc55 += t20[b53 + i1];
-        acc55 += r1 + r2 + r3;
+        for (const end = len_N; i1 < end; i1++) acc60 += t21[b58 + i1];
+        acc60 += r1 + r2 + r3;
       }
-      addSymmetric(GN, 3 + i0 * 4, 12 + i0, p54 * acc55);
+      addSymmetric(GN, 3 + i0 * 4, 12 + i0, p59 * acc60);
     }
   }
 }
@@ -614,26 +654,26 @@ function k_ggn_w_b(s: State): void {
 /** Gauss-Newton block (b, b): 1 term(s) */
 function k_ggn_b_b(s: State): void {
   const GN = s.gaussNewton;
-  const t12 = s.t12;
+  const t13 = s.t13;
   const t8 = s.t8;
   const len_N = s.len_N;
-  // gaussNewton += Σ_i0 t8·t12[i0]
+  // gaussNewton += Σ_i0 t8·t13[i0]
   {
-    const p56 = t8[0];
-    let acc57 = 0;
+    const p61 = t8[0];
+    let acc62 = 0;
     {
       let r1 = 0, r2 = 0, r3 = 0;
       let i0 = 0;
       for (const end = len_N - 3; i0 < end; i0 += 4) {
-        acc57 += t12[i0];
-        r1 += t12[i0 + 1];
-        r2 += t12[i0 + 2];
-        r3 += t12[i0 + 3];
+        acc62 += t13[i0];
+        r1 += t13[i0 + 1];
+        r2 += t13[i0 + 2];
+        r3 += t13[i0 + 3];
       }
-      for (const end = len_N; i0 < end; i0++) acc57 += t12[i0];
-      acc57 += r1 + r2 + r3;
+      for (const end = len_N; i0 < end; i0++) acc62 += t13[i0];
+      acc62 += r1 + r2 + r3;
     }
-    GN[15] += p56 * acc57;
+    GN[15] += p61 * acc62;
   }
 }
 
@@ -647,53 +687,53 @@ function k_k7(s: State): void {
   const off_N = s.off_N;
   // t7 += Σ_i0 t5[i0]
   {
-    let acc58 = 0;
+    let acc63 = 0;
     {
       let r1 = 0, r2 = 0, r3 = 0;
       let i0 = 0;
       for (const end = len_N - 3; i0 < end; i0 += 4) {
-        acc58 += t5[i0];
+        acc63 += t5[i0];
         r1 += t5[i0 + 1];
         r2 += t5[i0 + 2];
         r3 += t5[i0 + 3];
       }
-      for (const end = len_N; i0 < end; i0++) acc58 += t5[i0];
-      acc58 += r1 + r2 + r3;
+      for (const end = len_N; i0 < end; i0++) acc63 += t5[i0];
+      acc63 += r1 + r2 + r3;
     }
-    t7[0] += acc58;
+    t7[0] += acc63;
   }
   // t7 += Σ_i0 -1·t[i0]·t4[i0]
   {
-    const b59 = off_N;
-    let acc60 = 0;
+    const b64 = off_N;
+    let acc65 = 0;
     {
       let r1 = 0, r2 = 0, r3 = 0;
       let i0 = 0;
       for (const end = len_N - 3; i0 < end; i0 += 4) {
-        acc60 += d_t[b59 + i0] * t4[i0];
-        r1 += d_t[b59 + i0 + 1] * t4[i0 + 1];
-        r2 += d_t[b59 + i0 + 2] * t4[i0 + 2];
-        r3 += d_t[b59 + i0 + 3] * t4[i0 + 3];
+        acc65 += d_t[b64 + i0] * t4[i0];
+        r1 += d_t[b64 + i0 + 1] * t4[i0 + 1];
+        r2 += d_t[b64 + i0 + 2] * t4[i0 + 2];
+        r3 += d_t[b64 + i0 + 3] * t4[i0 + 3];
       }
-      for (const end = len_N; i0 < end; i0++) acc60 += d_t[b59 + i0] * t4[i0];
-      acc60 += r1 + r2 + r3;
+      for (const end = len_N; i0 < end; i0++) acc65 += d_t[b64 + i0] * t4[i0];
+      acc65 += r1 + r2 + r3;
     }
-    t7[0] += -acc60;
+    t7[0] += -acc65;
   }
 }
 
-/** t5 = softplus, t10 = sigmoid, t12 = sigmoid_d1 of t4[N] */
+/** t5 = softplus, t11 = sigmoid, t13 = sigmoid_d1 of t4[N] */
 function k_map4(s: State): void {
-  const t10 = s.t10;
-  const t12 = s.t12;
+  const t11 = s.t11;
+  const t13 = s.t13;
   const t4 = s.t4;
   const t5 = s.t5;
   const len_N = s.len_N;
   for (let i0 = 0; i0 < len_N; i0++) {
     const x = t4[i0];
     t5[i0] = f_softplus(x);
-    t10[i0] = f_sigmoid(x);
-    t12[i0] = f_sigmoid_d1(x);
+    t11[i0] = f_sigmoid(x);
+    t13[i0] = f_sigmoid_d1(x);
   }
 }
 
@@ -709,36 +749,36 @@ function k_k4(s: State): void {
     {
       let i0 = 0;
       for (const end = len_N - 3; i0 < end; i0 += 4) {
-        const b61_0 = off_N * 3 + i0 * 3;
-        const b61_1 = off_N * 3 + (i0 + 1) * 3;
-        const b61_2 = off_N * 3 + (i0 + 2) * 3;
-        const b61_3 = off_N * 3 + (i0 + 3) * 3;
-        let acc62_0 = 0, acc62_1 = 0, acc62_2 = 0, acc62_3 = 0;
+        const b66_0 = off_N * 3 + i0 * 3;
+        const b66_1 = off_N * 3 + (i0 + 1) * 3;
+        const b66_2 = off_N * 3 + (i0 + 2) * 3;
+        const b66_3 = off_N * 3 + (i0 + 3) * 3;
+        let acc67_0 = 0, acc67_1 = 0, acc67_2 = 0, acc67_3 = 0;
         for (let i1 = 0, end = 3; i1 < end; i1++) {
           const c0 = th[i1];
-          acc62_0 += c0 * d_X[b61_0 + i1];
-          acc62_1 += c0 * d_X[b61_1 + i1];
-          acc62_2 += c0 * d_X[b61_2 + i1];
-          acc62_3 += c0 * d_X[b61_3 + i1];
+          acc67_0 += c0 * d_X[b66_0 + i1];
+          acc67_1 += c0 * d_X[b66_1 + i1];
+          acc67_2 += c0 * d_X[b66_2 + i1];
+          acc67_3 += c0 * d_X[b66_3 + i1];
         }
-        t4[i0] = acc62_0;
-        t4[i0 + 1] = acc62_1;
-        t4[i0 + 2] = acc62_2;
-        t4[i0 + 3] = acc62_3;
+        t4[i0] = acc67_0;
+        t4[i0 + 1] = acc67_1;
+        t4[i0 + 2] = acc67_2;
+        t4[i0 + 3] = acc67_3;
       }
       for (const end = len_N; i0 < end; i0++) {
-        const b61 = off_N * 3 + i0 * 3;
-        let acc62 = 0;
-        for (let i1 = 0; i1 < 3; i1++) acc62 += d_X[b61 + i1] * th[i1];
-        t4[i0] = acc62;
+        const b66 = off_N * 3 + i0 * 3;
+        let acc67 = 0;
+        for (let i1 = 0; i1 < 3; i1++) acc67 += d_X[b66 + i1] * th[i1];
+        t4[i0] = acc67;
       }
     }
   }
   // t4[i0] += b
   {
-    const p63 = th[3];
+    const p68 = th[3];
     for (let i0 = 0; i0 < len_N; i0++) {
-      t4[i0] += p63;
+      t4[i0] += p68;
     }
   }
 }
@@ -751,87 +791,87 @@ function k_map2(s: State): void {
   t8[0] = f_pow_m1(x);
 }
 
-/** t9: 1 term(s) */
-function k_k9(s: State): void {
-  const t9 = s.t9;
+/** t10: 1 term(s) */
+function k_k10(s: State): void {
+  const t10 = s.t10;
   const th = s.theta;
-  // t9 += Σ_i0 w[i0]·w[i0]
+  // t10 += Σ_i0 w[i0]·w[i0]
   {
-    let acc65 = 0;
-    for (let i0 = 0; i0 < 3; i0++) acc65 += th[i0] * th[i0];
-    t9[0] = acc65;
-  }
-}
-
-/** t20[3, N]: 1 term(s) */
-function k_k20(s: State): void {
-  const d_X = s.d_X;
-  const t12 = s.t12;
-  const t20 = s.t20;
-  const len_N = s.len_N;
-  const off_N = s.off_N;
-  // t20[i0, i1] += X[i1, i0]·t12[i1]
-  {
-    for (let i0 = 0; i0 < 3; i0++) {
-      for (let i1 = 0; i1 < len_N; i1++) {
-        const p66 = d_X[off_N * 3 + i1 * 3 + i0] * t12[i1];
-        t20[i0 * len_N + i1] = p66;
-      }
-    }
+    let acc70 = 0;
+    for (let i0 = 0; i0 < 3; i0++) acc70 += th[i0] * th[i0];
+    t10[0] = acc70;
   }
 }
 
 /** t21[3, N]: 1 term(s) */
 function k_k21(s: State): void {
   const d_X = s.d_X;
+  const t13 = s.t13;
   const t21 = s.t21;
   const len_N = s.len_N;
   const off_N = s.off_N;
-  // t21[i0, i1] += X[i1, i0]
+  // t21[i0, i1] += X[i1, i0]·t13[i1]
   {
     for (let i0 = 0; i0 < 3; i0++) {
       for (let i1 = 0; i1 < len_N; i1++) {
-        const p68 = d_X[off_N * 3 + i1 * 3 + i0];
-        t21[i0 * len_N + i1] = p68;
+        const p71 = d_X[off_N * 3 + i1 * 3 + i0] * t13[i1];
+        t21[i0 * len_N + i1] = p71;
       }
     }
   }
 }
 
-/** t22[N]: 1 term(s) */
+/** t22[3, N]: 1 term(s) */
 function k_k22(s: State): void {
   const d_X = s.d_X;
   const t22 = s.t22;
+  const len_N = s.len_N;
+  const off_N = s.off_N;
+  // t22[i0, i1] += X[i1, i0]
+  {
+    for (let i0 = 0; i0 < 3; i0++) {
+      for (let i1 = 0; i1 < len_N; i1++) {
+        const p73 = d_X[off_N * 3 + i1 * 3 + i0];
+        t22[i0 * len_N + i1] = p73;
+      }
+    }
+  }
+}
+
+/** t23[N]: 1 term(s) */
+function k_k23(s: State): void {
+  const d_X = s.d_X;
+  const t23 = s.t23;
   const v = s.v;
   const len_N = s.len_N;
   const off_N = s.off_N;
-  // t22[i0] += Σ_i1 X[i0, i1]·v[w][i1]
+  // t23[i0] += Σ_i1 X[i0, i1]·v[w][i1]
   {
     {
       let i0 = 0;
       for (const end = len_N - 3; i0 < end; i0 += 4) {
-        const b70_0 = off_N * 3 + i0 * 3;
-        const b70_1 = off_N * 3 + (i0 + 1) * 3;
-        const b70_2 = off_N * 3 + (i0 + 2) * 3;
-        const b70_3 = off_N * 3 + (i0 + 3) * 3;
-        let acc71_0 = 0, acc71_1 = 0, acc71_2 = 0, acc71_3 = 0;
+        const b75_0 = off_N * 3 + i0 * 3;
+        const b75_1 = off_N * 3 + (i0 + 1) * 3;
+        const b75_2 = off_N * 3 + (i0 + 2) * 3;
+        const b75_3 = off_N * 3 + (i0 + 3) * 3;
+        let acc76_0 = 0, acc76_1 = 0, acc76_2 = 0, acc76_3 = 0;
         for (let i1 = 0, end = 3; i1 < end; i1++) {
           const c0 = v[i1];
-          acc71_0 += c0 * d_X[b70_0 + i1];
-          acc71_1 += c0 * d_X[b70_1 + i1];
-          acc71_2 += c0 * d_X[b70_2 + i1];
-          acc71_3 += c0 * d_X[b70_3 + i1];
+          acc76_0 += c0 * d_X[b75_0 + i1];
+          acc76_1 += c0 * d_X[b75_1 + i1];
+          acc76_2 += c0 * d_X[b75_2 + i1];
+          acc76_3 += c0 * d_X[b75_3 + i1];
         }
-        t22[i0] = acc71_0;
-        t22[i0 + 1] = acc71_1;
-        t22[i0 + 2] = acc71_2;
-        t22[i0 + 3] = acc71_3;
+        t23[i0] = acc76_0;
+        t23[i0 + 1] = acc76_1;
+        t23[i0 + 2] = acc76_2;
+        t23[i0 + 3] = acc76_3;
       }
       for (const end = len_N; i0 < end; i0++) {
-        const b70 = off_N * 3 + i0 * 3;
-        let acc71 = 0;
-        for (let i1 = 0; i1 < 3; i1++) acc71 += d_X[b70 + i1] * v[i1];
-        t22[i0] = acc71;
+        const b75 = off_N * 3 + i0 * 3;
+        let acc76 = 0;
+        for (let i1 = 0; i1 < 3; i1++) acc76 += d_X[b75 + i1] * v[i1];
+        t23[i0] = acc76;
       }
     }
   }
@@ -841,32 +881,32 @@ function k_k22(s: State): void {
 function ks_hess_w_w(s: State): void {
   const { rowPtr: SR, colIdx: SC } = hessianPattern();
   const H = s.hessian;
-  const t20 = s.t20;
   const t21 = s.t21;
+  const t22 = s.t22;
   const t8 = s.t8;
   const len_N = s.len_N;
-  // hessian[i0, i1] += Σ_i2 t8·t20[i0, i2]·t21[i1, i2]
+  // hessian[i0, i1] += Σ_i2 t8·t21[i0, i2]·t22[i1, i2]
   {
-    const p20 = t8[0];
+    const p21 = t8[0];
     for (let i0 = 0; i0 < 3; i0++) {
-      const b18 = i0 * len_N;
+      const b19 = i0 * len_N;
       for (let i1 = Math.max(0, i0); i1 < 3; i1++) {
-        const b19 = i1 * len_N;
-        let acc21 = 0;
+        const b20 = i1 * len_N;
+        let acc22 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc21 += t20[b18 + i2] * t21[b19 + i2];
-            r1 += t20[b18 + i2 + 1] * t21[b19 + i2 + 1];
-            r2 += t20[b18 + i2 + 2] * t21[b19 + i2 + 2];
-            r3 += t20[b18 + i2 + 3] * t21[b19 + i2 + 3];
+            acc22 += t21[b19 + i2] * t22[b20 + i2];
+            r1 += t21[b19 + i2 + 1] * t22[b20 + i2 + 1];
+            r2 += t21[b19 + i2 + 2] * t22[b20 + i2 + 2];
+            r3 += t21[b19 + i2 + 3] * t22[b20 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc21 += t20[b18 + i2] * t21[b19 + i2];
-          acc21 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc22 += t21[b19 + i2] * t22[b20 + i2];
+          acc22 += r1 + r2 + r3;
         }
         {
-          const sa = slot(SR, SC, i0 * 4 + i1), sb = slot(SR, SC, i0 + i1 * 4), sv = p20 * acc21;
+          const sa = slot(SR, SC, i0 * 4 + i1), sb = slot(SR, SC, i0 + i1 * 4), sv = p21 * acc22;
           H[sa] += sv;
           if (sb !== sa) H[sb] += sv;
         }
@@ -879,29 +919,29 @@ function ks_hess_w_w(s: State): void {
 function ks_hess_w_b(s: State): void {
   const { rowPtr: SR, colIdx: SC } = hessianPattern();
   const H = s.hessian;
-  const t20 = s.t20;
+  const t21 = s.t21;
   const t8 = s.t8;
   const len_N = s.len_N;
-  // hessian[i0] += Σ_i1 t8·t20[i0, i1]
+  // hessian[i0] += Σ_i1 t8·t21[i0, i1]
   {
-    const p24 = t8[0];
+    const p26 = t8[0];
     for (let i0 = 0; i0 < 3; i0++) {
-      const b23 = i0 * len_N;
-      let acc25 = 0;
+      const b25 = i0 * len_N;
+      let acc27 = 0;
       {
         let r1 = 0, r2 = 0, r3 = 0;
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          acc25 += t20[b23 + i1];
-          r1 += t20[b23 + i1 + 1];
-          r2 += t20[b23 + i1 + 2];
-          r3 += t20[b23 + i1 + 3];
+          acc27 += t21[b25 + i1];
+          r1 += t21[b25 + i1 + 1];
+          r2 += t21[b25 + i1 + 2];
+          r3 += t21[b25 + i1 + 3];
         }
-        for (const end = len_N; i1 < end; i1++) acc25 += t20[b23 + i1];
-        acc25 += r1 + r2 + r3;
+        for (const end = len_N; i1 < end; i1++) acc27 += t21[b25 + i1];
+        acc27 += r1 + r2 + r3;
       }
       {
-        const sa = slot(SR, SC, 3 + i0 * 4), sb = slot(SR, SC, 12 + i0), sv = p24 * acc25;
+        const sa = slot(SR, SC, 3 + i0 * 4), sb = slot(SR, SC, 12 + i0), sv = p26 * acc27;
         H[sa] += sv;
         if (sb !== sa) H[sb] += sv;
       }
@@ -913,26 +953,26 @@ function ks_hess_w_b(s: State): void {
 function ks_hess_b_b(s: State): void {
   const { rowPtr: SR, colIdx: SC } = hessianPattern();
   const H = s.hessian;
-  const t12 = s.t12;
+  const t13 = s.t13;
   const t8 = s.t8;
   const len_N = s.len_N;
-  // hessian += Σ_i0 t8·t12[i0]
+  // hessian += Σ_i0 t8·t13[i0]
   {
-    const p26 = t8[0];
-    let acc27 = 0;
+    const p28 = t8[0];
+    let acc29 = 0;
     {
       let r1 = 0, r2 = 0, r3 = 0;
       let i0 = 0;
       for (const end = len_N - 3; i0 < end; i0 += 4) {
-        acc27 += t12[i0];
-        r1 += t12[i0 + 1];
-        r2 += t12[i0 + 2];
-        r3 += t12[i0 + 3];
+        acc29 += t13[i0];
+        r1 += t13[i0 + 1];
+        r2 += t13[i0 + 2];
+        r3 += t13[i0 + 3];
       }
-      for (const end = len_N; i0 < end; i0++) acc27 += t12[i0];
-      acc27 += r1 + r2 + r3;
+      for (const end = len_N; i0 < end; i0++) acc29 += t13[i0];
+      acc29 += r1 + r2 + r3;
     }
-    H[slot(SR, SC, 15)] += p26 * acc27;
+    H[slot(SR, SC, 15)] += p28 * acc29;
   }
 }
 
@@ -940,10 +980,12 @@ function ks_hess_b_b(s: State): void {
 function ks_hess_w_w_once(s: State): void {
   const { rowPtr: SR, colIdx: SC } = hessianPattern();
   const H = s.hessian;
-  // hessian[i0, i0] += 0.01
+  const once_N = s.once_N;
+  // hessian[i0, i0] += 0.01·once_N
   {
+    const p23 = 0.01 * once_N;
     for (let i0 = 0; i0 < 3; i0++) {
-      H[slot(SR, SC, i0 * 5)] += 0.01;
+      H[slot(SR, SC, i0 * 5)] += p23;
     }
   }
 }
@@ -996,12 +1038,12 @@ export function createEvaluator(): Evaluator {
       try {
         bind(s, theta, data);
         k_map2(s);
-        k_k9(s);
+        k_k10(s);
         // The batch, 2 at a time: workspaces hold one chunk, sums over it accumulate.
         s.t7.fill(0);
-        for (let off = 0; off < s.dim_N; off += 2) {
+        for (let off = 0; off < s.rows_N; off += 2) {
           s.off_N = off;
-          s.len_N = Math.min(2, s.dim_N - off);
+          s.len_N = Math.min(2, s.rows_N - off);
           k_k4(s);
           k_map4(s);
           k_k7(s);
@@ -1021,9 +1063,9 @@ export function createEvaluator(): Evaluator {
         g.fill(0);
         k_map2(s);
         // The batch, 2 at a time: workspaces hold one chunk, sums over it accumulate.
-        for (let off = 0; off < s.dim_N; off += 2) {
+        for (let off = 0; off < s.rows_N; off += 2) {
           s.off_N = off;
-          s.len_N = Math.min(2, s.dim_N - off);
+          s.len_N = Math.min(2, s.rows_N - off);
           k_k4(s);
           k_map4(s);
           k_grad_w(s);
@@ -1044,13 +1086,13 @@ export function createEvaluator(): Evaluator {
         h.fill(0);
         k_map2(s);
         // The batch, 2 at a time: workspaces hold one chunk, sums over it accumulate.
-        for (let off = 0; off < s.dim_N; off += 2) {
+        for (let off = 0; off < s.rows_N; off += 2) {
           s.off_N = off;
-          s.len_N = Math.min(2, s.dim_N - off);
+          s.len_N = Math.min(2, s.rows_N - off);
           k_k4(s);
           k_map4(s);
-          k_k20(s);
           k_k21(s);
+          k_k22(s);
           k_hess_w_w(s);
           k_hess_w_b(s);
           k_hess_b_b(s);
@@ -1078,19 +1120,19 @@ export function createEvaluator(): Evaluator {
           h.fill(0);
         }
         k_map2(s);
-        k_k9(s);
+        k_k10(s);
         // The batch, 2 at a time: workspaces hold one chunk, sums over it accumulate.
         s.t7.fill(0);
-        for (let off = 0; off < s.dim_N; off += 2) {
+        for (let off = 0; off < s.rows_N; off += 2) {
           s.off_N = off;
-          s.len_N = Math.min(2, s.dim_N - off);
+          s.len_N = Math.min(2, s.rows_N - off);
           k_k4(s);
           k_map4(s);
           k_k7(s);
           k_grad_w(s);
           k_grad_b(s);
-          k_k20(s);
           k_k21(s);
+          k_k22(s);
           k_hess_w_w(s);
           k_hess_w_b(s);
           k_hess_b_b(s);
@@ -1114,9 +1156,9 @@ export function createEvaluator(): Evaluator {
         d.fill(0);
         k_map2(s);
         // The batch, 2 at a time: workspaces hold one chunk, sums over it accumulate.
-        for (let off = 0; off < s.dim_N; off += 2) {
+        for (let off = 0; off < s.rows_N; off += 2) {
           s.off_N = off;
-          s.len_N = Math.min(2, s.dim_N - off);
+          s.len_N = Math.min(2, s.rows_N - off);
           k_k4(s);
           k_map4(s);
           k_hdiag_w(s);
@@ -1137,13 +1179,13 @@ export function createEvaluator(): Evaluator {
         h.fill(0);
         k_map2(s);
         // The batch, 2 at a time: workspaces hold one chunk, sums over it accumulate.
-        for (let off = 0; off < s.dim_N; off += 2) {
+        for (let off = 0; off < s.rows_N; off += 2) {
           s.off_N = off;
-          s.len_N = Math.min(2, s.dim_N - off);
+          s.len_N = Math.min(2, s.rows_N - off);
           k_k4(s);
           k_map4(s);
-          k_k20(s);
           k_k21(s);
+          k_k22(s);
           ks_hess_w_w(s);
           ks_hess_w_b(s);
           ks_hess_b_b(s);
@@ -1166,12 +1208,12 @@ export function createEvaluator(): Evaluator {
         r.fill(0);
         k_map2(s);
         // The batch, 2 at a time: workspaces hold one chunk, sums over it accumulate.
-        for (let off = 0; off < s.dim_N; off += 2) {
+        for (let off = 0; off < s.rows_N; off += 2) {
           s.off_N = off;
-          s.len_N = Math.min(2, s.dim_N - off);
+          s.len_N = Math.min(2, s.rows_N - off);
           k_k4(s);
           k_map4(s);
-          k_k22(s);
+          k_k23(s);
           k_hvp_w(s);
           k_hvp_b(s);
         }
@@ -1190,13 +1232,13 @@ export function createEvaluator(): Evaluator {
         h.fill(0);
         k_map2(s);
         // The batch, 2 at a time: workspaces hold one chunk, sums over it accumulate.
-        for (let off = 0; off < s.dim_N; off += 2) {
+        for (let off = 0; off < s.rows_N; off += 2) {
           s.off_N = off;
-          s.len_N = Math.min(2, s.dim_N - off);
+          s.len_N = Math.min(2, s.rows_N - off);
           k_k4(s);
           k_map4(s);
-          k_k20(s);
           k_k21(s);
+          k_k22(s);
           k_ggn_w_w(s);
           k_ggn_w_b(s);
           k_ggn_b_b(s);
@@ -1266,6 +1308,196 @@ export function hvp(theta: ArrayLike<number>, data: Data, v: ArrayLike<number>, 
 /** The generalized Gauss-Newton matrix at θ, dense row-major 4 × 4, both triangles (exactly symmetric, positive semi-definite when the objective is convex in the outputs); written to `out` when given. */
 export function gaussNewton(theta: ArrayLike<number>, data: Data, out?: Float64Array): Float64Array {
   return shared.gaussNewton(theta, data, out);
+}
+
+
+/** The batch dimension that shard ranges split. */
+export const shardDim: string = "N";
+
+/**
+ * Each output's contribution of the rows [range.start, range.end) of N (range.total rows in all),
+ * from those rows alone: `data` holds them only (row start of N is its row 0; arrays without N
+ * whole). Over any partition of the rows into ranges, the contributions sum to the full outputs
+ * (within round-off): sums over N run over the range, N itself (a mean's 1/N) is range.total,
+ * and the terms without the batch are counted by the range that holds row 0 (start 0, end > 0).
+ */
+export interface ShardEvaluator {
+  value(theta: ArrayLike<number>, data: Data, range: ShardRange): number;
+  gradient(theta: ArrayLike<number>, data: Data, range: ShardRange, out?: Float64Array): Float64Array;
+  hessian(theta: ArrayLike<number>, data: Data, range: ShardRange, out?: Float64Array): Float64Array;
+  evaluate(theta: ArrayLike<number>, data: Data, range: ShardRange): { value: number; gradient: Float64Array; hessian: Float64Array };
+  hessianDiagonal(theta: ArrayLike<number>, data: Data, range: ShardRange, out?: Float64Array): Float64Array;
+  hvp(theta: ArrayLike<number>, data: Data, v: ArrayLike<number>, range: ShardRange, out?: Float64Array): Float64Array;
+  /** Frees the workspaces; later calls throw. */
+  dispose(): void;
+}
+
+/** A shard evaluator with workspaces of its own (one per worker). */
+export function createShardEvaluator(): ShardEvaluator {
+  let state: State | null = createState();
+  const live = (): State => {
+    if (state === null) throw new Error(`hessgen ${model.name}: this shard evaluator was disposed`);
+    return state;
+  };
+  return {
+    value(theta: ArrayLike<number>, data: Data, range: ShardRange): number {
+      const s = live();
+      try {
+        bind(s, theta, data, range);
+        k_map2(s);
+        k_k10(s);
+        // The batch, 2 at a time: workspaces hold one chunk, sums over it accumulate.
+        s.t7.fill(0);
+        for (let off = 0; off < s.rows_N; off += 2) {
+          s.off_N = off;
+          s.len_N = Math.min(2, s.rows_N - off);
+          k_k4(s);
+          k_map4(s);
+          k_k7(s);
+        }
+        k_value(s);
+        return s.value[0]!;
+      } finally {
+        release(s);
+      }
+    },
+    gradient(theta: ArrayLike<number>, data: Data, range: ShardRange, out?: Float64Array): Float64Array {
+      const s = live();
+      try {
+        bind(s, theta, data, range);
+        const r = output(s, out, 4, 'gradient');
+        s.gradient = r;
+        r.fill(0);
+        k_map2(s);
+        // The batch, 2 at a time: workspaces hold one chunk, sums over it accumulate.
+        for (let off = 0; off < s.rows_N; off += 2) {
+          s.off_N = off;
+          s.len_N = Math.min(2, s.rows_N - off);
+          k_k4(s);
+          k_map4(s);
+          k_grad_w(s);
+          k_grad_b(s);
+        }
+        k_grad_w_once(s);
+        return r;
+      } finally {
+        release(s);
+      }
+    },
+    hessian(theta: ArrayLike<number>, data: Data, range: ShardRange, out?: Float64Array): Float64Array {
+      const s = live();
+      try {
+        bind(s, theta, data, range);
+        const r = output(s, out, 16, 'hessian');
+        s.hessian = r;
+        r.fill(0);
+        k_map2(s);
+        // The batch, 2 at a time: workspaces hold one chunk, sums over it accumulate.
+        for (let off = 0; off < s.rows_N; off += 2) {
+          s.off_N = off;
+          s.len_N = Math.min(2, s.rows_N - off);
+          k_k4(s);
+          k_map4(s);
+          k_k21(s);
+          k_k22(s);
+          k_hess_w_w(s);
+          k_hess_w_b(s);
+          k_hess_b_b(s);
+        }
+        k_hess_w_w_once(s);
+        return r;
+      } finally {
+        release(s);
+      }
+    },
+    evaluate(theta: ArrayLike<number>, data: Data, range: ShardRange): { value: number; gradient: Float64Array; hessian: Float64Array } {
+      const s = live();
+      try {
+        bind(s, theta, data, range);
+        const g = new Float64Array(4);
+        const h = new Float64Array(16);
+        s.gradient = g;
+        s.hessian = h;
+        k_map2(s);
+        k_k10(s);
+        // The batch, 2 at a time: workspaces hold one chunk, sums over it accumulate.
+        s.t7.fill(0);
+        for (let off = 0; off < s.rows_N; off += 2) {
+          s.off_N = off;
+          s.len_N = Math.min(2, s.rows_N - off);
+          k_k4(s);
+          k_map4(s);
+          k_k7(s);
+          k_grad_w(s);
+          k_grad_b(s);
+          k_k21(s);
+          k_k22(s);
+          k_hess_w_w(s);
+          k_hess_w_b(s);
+          k_hess_b_b(s);
+        }
+        k_value(s);
+        k_grad_w_once(s);
+        k_hess_w_w_once(s);
+        return { value: s.value[0]!, gradient: g, hessian: h };
+      } finally {
+        release(s);
+      }
+    },
+    hessianDiagonal(theta: ArrayLike<number>, data: Data, range: ShardRange, out?: Float64Array): Float64Array {
+      const s = live();
+      try {
+        bind(s, theta, data, range);
+        const r = output(s, out, 4, 'hessianDiagonal');
+        s.hessianDiagonal = r;
+        r.fill(0);
+        k_map2(s);
+        // The batch, 2 at a time: workspaces hold one chunk, sums over it accumulate.
+        for (let off = 0; off < s.rows_N; off += 2) {
+          s.off_N = off;
+          s.len_N = Math.min(2, s.rows_N - off);
+          k_k4(s);
+          k_map4(s);
+          k_hdiag_w(s);
+          k_hdiag_b(s);
+        }
+        k_hdiag_w_once(s);
+        return r;
+      } finally {
+        release(s);
+      }
+    },
+    hvp(theta: ArrayLike<number>, data: Data, v: ArrayLike<number>, range: ShardRange, out?: Float64Array): Float64Array {
+      const s = live();
+      try {
+        bind(s, theta, data, range);
+        if (v == null || typeof v.length !== 'number') throw new RangeError('v: expected an array of length 4');
+        if (v.length !== 4) throw new RangeError(`v has length ${v.length}, expected 4`);
+        s.v = v;
+        const r = output(s, out, 4, 'hvp');
+        s.hvp = r;
+        r.fill(0);
+        k_map2(s);
+        // The batch, 2 at a time: workspaces hold one chunk, sums over it accumulate.
+        for (let off = 0; off < s.rows_N; off += 2) {
+          s.off_N = off;
+          s.len_N = Math.min(2, s.rows_N - off);
+          k_k4(s);
+          k_map4(s);
+          k_k23(s);
+          k_hvp_w(s);
+          k_hvp_b(s);
+        }
+        k_hvp_w_once(s);
+        return r;
+      } finally {
+        release(s);
+      }
+    },
+    dispose(): void {
+      state = null;
+    },
+  };
 }
 
 function output(s: State, out: Float64Array | undefined, length: number, what: string): Float64Array {

@@ -3,6 +3,7 @@
 // 10 of 10 Hessian blocks are nonzero.
 // 10 of 10 Gauss-Newton blocks are nonzero.
 // The batch dimension N is streamed in chunks of 35.
+// Shard entry: createShardEvaluator() computes the contribution of a range of the rows of N.
 
 /** A sparsity pattern in CSR form: the columns of row r are colIdx[rowPtr[r] .. rowPtr[r + 1]), ascending. */
 export interface HessianPattern {
@@ -52,6 +53,8 @@ interface State {
   dim_N: number;
   len_N: number; // elements of N in the current chunk
   off_N: number; // where the current chunk starts
+  rows_N: number; // rows of N that the call holds (in a shard: of its range)
+  once_N: number; // 1 when the call holds row 0 (terms without the batch count once)
   capacity: number; // elements of the batch the workspaces can hold
   value: Float64Array;
   gradient: Float64Array;
@@ -70,57 +73,57 @@ interface State {
   t13: Float64Array; // [N]
   t15: Float64Array; // scalar
   t16: Float64Array; // scalar
-  t17: Float64Array; // [4, 8]
-  t18: Float64Array; // [8]
-  t19: Float64Array; // [8, 3]
-  t20: Float64Array; // [3]
-  t21: Float64Array; // scalar
-  t22: Float64Array; // [N]
-  t23: Float64Array; // [N, 8]
-  t25: Float64Array; // [N]
-  t26: Float64Array; // [N, 8]
-  t40: Float64Array; // [8, N]
+  t18: Float64Array; // [4, 8]
+  t19: Float64Array; // [8]
+  t20: Float64Array; // [8, 3]
+  t21: Float64Array; // [3]
+  t22: Float64Array; // scalar
+  t23: Float64Array; // [N]
+  t24: Float64Array; // [N, 8]
+  t26: Float64Array; // [N]
+  t27: Float64Array; // [N, 8]
   t41: Float64Array; // [8, N]
-  t42: Float64Array; // [4, 8, N] (in the dense kernels' memory)
+  t42: Float64Array; // [8, N]
   t43: Float64Array; // [4, 8, N] (in the dense kernels' memory)
-  t44: Float64Array; // [8, 8, N]
-  t45: Float64Array; // [4, 8, N] (in the dense kernels' memory)
-  t46: Float64Array; // [4, 8, N]
+  t44: Float64Array; // [4, 8, N] (in the dense kernels' memory)
+  t45: Float64Array; // [8, 8, N]
+  t46: Float64Array; // [4, 8, N] (in the dense kernels' memory)
   t47: Float64Array; // [4, 8, N]
-  t48: Float64Array; // [4, N]
-  t49: Float64Array; // [4, 8, N]
-  t50: Float64Array; // [8, N] (in the dense kernels' memory)
-  t51: Float64Array; // [8, N]
-  t52: Float64Array; // [8, 3, N] (in the dense kernels' memory)
-  t53: Float64Array; // [3, N]
+  t48: Float64Array; // [4, 8, N]
+  t49: Float64Array; // [4, N]
+  t50: Float64Array; // [4, 8, N]
+  t51: Float64Array; // [8, N] (in the dense kernels' memory)
+  t52: Float64Array; // [8, N]
+  t53: Float64Array; // [8, 3, N] (in the dense kernels' memory)
   t54: Float64Array; // [3, N]
-  t55: Float64Array; // [8, N]
+  t55: Float64Array; // [3, N]
   t56: Float64Array; // [8, N]
-  t57: Float64Array; // [8, 3, N] (in the dense kernels' memory)
-  t58: Float64Array; // [8, 3, N]
-  t59: Float64Array; // [8, N]
-  t60: Float64Array; // [3, N]
+  t57: Float64Array; // [8, N]
+  t58: Float64Array; // [8, 3, N] (in the dense kernels' memory)
+  t59: Float64Array; // [8, 3, N]
+  t60: Float64Array; // [8, N]
   t61: Float64Array; // [3, N]
-  t62: Float64Array; // [N, 8]
+  t62: Float64Array; // [3, N]
   t63: Float64Array; // [N, 8]
-  t64: Float64Array; // [N]
-  t65: Float64Array; // [N, 3]
-  t66: Float64Array; // [8, N]
+  t64: Float64Array; // [N, 8]
+  t65: Float64Array; // [N]
+  t66: Float64Array; // [N, 3]
   t67: Float64Array; // [8, N]
-  t68: Float64Array; // [N, 3]
-  t69: Float64Array; // [N]
-  t70: Float64Array; // [8, N]
-  t71: Float64Array; // [N, 3]
-  t72: Float64Array; // [N]
-  t73: Float64Array; // [8, N]
+  t68: Float64Array; // [8, N]
+  t69: Float64Array; // [N, 3]
+  t70: Float64Array; // [N]
+  t71: Float64Array; // [8, N]
+  t72: Float64Array; // [N, 3]
+  t73: Float64Array; // [N]
   t74: Float64Array; // [8, N]
   t75: Float64Array; // [8, N]
-  t76: Float64Array; // [N]
-  t77: Float64Array; // [8, N]
-  t78: Float64Array; // [3, N]
+  t76: Float64Array; // [8, N]
+  t77: Float64Array; // [N]
+  t78: Float64Array; // [8, N]
   t79: Float64Array; // [3, N]
   t80: Float64Array; // [3, N]
-  t81: Float64Array; // [8, N]
+  t81: Float64Array; // [3, N]
+  t82: Float64Array; // [8, N]
   dense: DenseKernels;
 }
 
@@ -134,6 +137,8 @@ function createState(): State {
     dim_N: -1,
     len_N: 0,
     off_N: 0,
+    rows_N: 0,
+    once_N: 1,
     capacity: 0,
     value: new Float64Array(1),
     gradient: EMPTY,
@@ -152,16 +157,15 @@ function createState(): State {
     t13: EMPTY,
     t15: new Float64Array(1),
     t16: new Float64Array(1),
-    t17: new Float64Array(32),
-    t18: new Float64Array(8),
-    t19: new Float64Array(24),
-    t20: new Float64Array(3),
-    t21: new Float64Array(1),
-    t22: EMPTY,
+    t18: new Float64Array(32),
+    t19: new Float64Array(8),
+    t20: new Float64Array(24),
+    t21: new Float64Array(3),
+    t22: new Float64Array(1),
     t23: EMPTY,
-    t25: EMPTY,
+    t24: EMPTY,
     t26: EMPTY,
-    t40: EMPTY,
+    t27: EMPTY,
     t41: EMPTY,
     t42: EMPTY,
     t43: EMPTY,
@@ -203,13 +207,35 @@ function createState(): State {
     t79: EMPTY,
     t80: EMPTY,
     t81: EMPTY,
+    t82: EMPTY,
     dense: createDenseKernels(),
   };
   return s;
 }
 
-/** Checks the inputs, reads the run-time dimensions off the data and sizes the workspace. */
-function bind(s: State, theta: ArrayLike<number>, data: Data): void {
+/** A shard's range: rows [start, end) of a batch of `total` rows (N). */
+export interface ShardRange {
+  readonly start: number;
+  readonly end: number;
+  readonly total: number;
+}
+
+function checkRange(range: ShardRange): void {
+  if (range === null || typeof range !== 'object') throw new RangeError('range: expected { start, end, total } (rows [start, end) of N = total)');
+  const { start, end, total } = range;
+  for (const [name, x] of [['start', start], ['end', end], ['total', total]] as const) {
+    if (!Number.isInteger(x)) throw new RangeError(`range.${name}: expected a whole number, got ${String(x)}`);
+  }
+  if (total < 1) throw new RangeError(`range.total: N must be at least 1, got ${total}`);
+  if (start < 0 || start > end || end > total) throw new RangeError(`range: expected 0 ≤ start ≤ end ≤ total, got start ${start}, end ${end}, total ${total}`);
+}
+
+/**
+ * Checks the inputs, reads the run-time dimensions off the data and sizes the workspace. With a
+ * range (a shard), the data hold its rows of N only, and N is range.total.
+ */
+function bind(s: State, theta: ArrayLike<number>, data: Data, range?: ShardRange): void {
+  if (range !== undefined) checkRange(range);
   if (theta == null || typeof theta.length !== 'number') throw new RangeError('theta: expected an array of length 67');
   if (theta.length !== 67) throw new RangeError(`theta has length ${theta.length}, expected 67`);
   s.theta = theta;
@@ -219,13 +245,16 @@ function bind(s: State, theta: ArrayLike<number>, data: Data): void {
   if (d_X == null || typeof d_X !== 'object' || typeof d_X.length !== 'number') throw new RangeError('data.X: expected an array of numbers ([N, 4], row-major)');
   const dim_N = d_X.length / (4);
   if (!Number.isInteger(dim_N) || d_X.length !== dim_N * 4) throw new RangeError(`data.X has length ${d_X.length}, expected a multiple of ${4} ([N, 4])`);
-  if (dim_N === 0) throw new RangeError('data.X has length 0, so N = 0: run-time dimensions must be at least 1');
+  if (range !== undefined && dim_N !== range.end - range.start) throw new RangeError(`data.X has ${dim_N} rows of N, expected range.end - range.start = ${range.end - range.start} (a shard's data hold its rows only)`);
+  if (dim_N === 0 && range === undefined) throw new RangeError('data.X has length 0, so N = 0: run-time dimensions must be at least 1');
   s.d_X = d_X;
   const d_Y = input["Y"] as ArrayLike<number> | undefined;
   if (d_Y == null || typeof d_Y !== 'object' || typeof d_Y.length !== 'number') throw new RangeError('data.Y: expected an array of numbers ([N, 3], row-major)');
   if (d_Y.length !== dim_N * 3) throw new RangeError(`data.Y has length ${d_Y.length}, expected ${dim_N * 3} ([N, 3], N = ${dim_N} from data.X)`);
   s.d_Y = d_Y;
-  s.dim_N = dim_N;
+  s.rows_N = dim_N;
+  s.dim_N = range === undefined ? dim_N : range.total;
+  s.once_N = range === undefined || (range.start === 0 && range.end > 0) ? 1 : 0;
   const capacity = Math.min(35, Math.max(1, dim_N));
   if (capacity > s.capacity) {
     s.capacity = capacity;
@@ -237,53 +266,53 @@ function bind(s: State, theta: ArrayLike<number>, data: Data): void {
     s.t11 = new Float64Array(capacity * 3);
     s.t12 = new Float64Array(capacity);
     s.t13 = new Float64Array(capacity);
-    s.t22 = new Float64Array(capacity);
-    s.t23 = new Float64Array(capacity * 8);
-    s.t25 = new Float64Array(capacity);
-    s.t26 = new Float64Array(capacity * 8);
-    s.t40 = new Float64Array(capacity * 8);
+    s.t23 = new Float64Array(capacity);
+    s.t24 = new Float64Array(capacity * 8);
+    s.t26 = new Float64Array(capacity);
+    s.t27 = new Float64Array(capacity * 8);
     s.t41 = new Float64Array(capacity * 8);
-    s.t44 = new Float64Array(capacity * 64);
-    s.t46 = new Float64Array(capacity * 32);
+    s.t42 = new Float64Array(capacity * 8);
+    s.t45 = new Float64Array(capacity * 64);
     s.t47 = new Float64Array(capacity * 32);
-    s.t48 = new Float64Array(capacity * 4);
-    s.t49 = new Float64Array(capacity * 32);
-    s.t51 = new Float64Array(capacity * 8);
-    s.t53 = new Float64Array(capacity * 3);
+    s.t48 = new Float64Array(capacity * 32);
+    s.t49 = new Float64Array(capacity * 4);
+    s.t50 = new Float64Array(capacity * 32);
+    s.t52 = new Float64Array(capacity * 8);
     s.t54 = new Float64Array(capacity * 3);
-    s.t55 = new Float64Array(capacity * 8);
+    s.t55 = new Float64Array(capacity * 3);
     s.t56 = new Float64Array(capacity * 8);
-    s.t58 = new Float64Array(capacity * 24);
-    s.t59 = new Float64Array(capacity * 8);
-    s.t60 = new Float64Array(capacity * 3);
+    s.t57 = new Float64Array(capacity * 8);
+    s.t59 = new Float64Array(capacity * 24);
+    s.t60 = new Float64Array(capacity * 8);
     s.t61 = new Float64Array(capacity * 3);
-    s.t62 = new Float64Array(capacity * 8);
+    s.t62 = new Float64Array(capacity * 3);
     s.t63 = new Float64Array(capacity * 8);
-    s.t64 = new Float64Array(capacity);
-    s.t65 = new Float64Array(capacity * 3);
-    s.t66 = new Float64Array(capacity * 8);
+    s.t64 = new Float64Array(capacity * 8);
+    s.t65 = new Float64Array(capacity);
+    s.t66 = new Float64Array(capacity * 3);
     s.t67 = new Float64Array(capacity * 8);
-    s.t68 = new Float64Array(capacity * 3);
-    s.t69 = new Float64Array(capacity);
-    s.t70 = new Float64Array(capacity * 8);
-    s.t71 = new Float64Array(capacity * 3);
-    s.t72 = new Float64Array(capacity);
-    s.t73 = new Float64Array(capacity * 8);
+    s.t68 = new Float64Array(capacity * 8);
+    s.t69 = new Float64Array(capacity * 3);
+    s.t70 = new Float64Array(capacity);
+    s.t71 = new Float64Array(capacity * 8);
+    s.t72 = new Float64Array(capacity * 3);
+    s.t73 = new Float64Array(capacity);
     s.t74 = new Float64Array(capacity * 8);
     s.t75 = new Float64Array(capacity * 8);
-    s.t76 = new Float64Array(capacity);
-    s.t77 = new Float64Array(capacity * 8);
-    s.t78 = new Float64Array(capacity * 3);
+    s.t76 = new Float64Array(capacity * 8);
+    s.t77 = new Float64Array(capacity);
+    s.t78 = new Float64Array(capacity * 8);
     s.t79 = new Float64Array(capacity * 3);
     s.t80 = new Float64Array(capacity * 3);
-    s.t81 = new Float64Array(capacity * 8);
+    s.t81 = new Float64Array(capacity * 3);
+    s.t82 = new Float64Array(capacity * 8);
     const w = s.dense.alloc([capacity * 32, capacity * 32, capacity * 32, capacity * 8, capacity * 24, capacity * 24]);
-    s.t42 = w[0]!;
-    s.t43 = w[1]!;
-    s.t45 = w[2]!;
-    s.t50 = w[3]!;
-    s.t52 = w[4]!;
-    s.t57 = w[5]!;
+    s.t43 = w[0]!;
+    s.t44 = w[1]!;
+    s.t46 = w[2]!;
+    s.t51 = w[3]!;
+    s.t53 = w[4]!;
+    s.t58 = w[5]!;
   }
 }
 
@@ -291,13 +320,14 @@ function bind(s: State, theta: ArrayLike<number>, data: Data): void {
 function k_value(s: State): void {
   const t15 = s.t15;
   const t16 = s.t16;
-  const t21 = s.t21;
+  const t22 = s.t22;
   const V = s.value;
+  const once_N = s.once_N;
   // value += t15·t16
-  // value += 0.001·t21
+  // value += 0.001·once_N·t22
   {
     const p0 = t15[0] * t16[0];
-    const p2 = 0.001 * t21[0];
+    const p2 = 0.001 * once_N * t22[0];
     V[0] = p0 + p2;
   }
 }
@@ -307,13 +337,13 @@ function k_grad_W1(s: State): void {
   const d_X = s.d_X;
   const G = s.gradient;
   const t16 = s.t16;
-  const t22 = s.t22;
   const t23 = s.t23;
-  const t40 = s.t40;
+  const t24 = s.t24;
   const t41 = s.t41;
+  const t42 = s.t42;
   const len_N = s.len_N;
   const off_N = s.off_N;
-  // gradient[i0, i1] += Σ_i2 t16·t22[i2]·t23[i2, i1]·X[i2, i0]·t40[i1, i2]
+  // gradient[i0, i1] += Σ_i2 t16·t23[i2]·t24[i2, i1]·X[i2, i0]·t41[i1, i2]
   {
     const p7 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
@@ -331,12 +361,12 @@ function k_grad_W1(s: State): void {
           const b6_3 = (i1 + 3) * len_N;
           let acc8_0 = 0, acc8_1 = 0, acc8_2 = 0, acc8_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = t22[i2];
+            const c0 = t23[i2];
             const c1 = d_X[b5 + i2 * 4];
-            acc8_0 += c0 * c1 * t23[b4_0 + i2 * 8] * t40[b6_0 + i2];
-            acc8_1 += c0 * c1 * t23[b4_1 + i2 * 8] * t40[b6_1 + i2];
-            acc8_2 += c0 * c1 * t23[b4_2 + i2 * 8] * t40[b6_2 + i2];
-            acc8_3 += c0 * c1 * t23[b4_3 + i2 * 8] * t40[b6_3 + i2];
+            acc8_0 += c0 * c1 * t24[b4_0 + i2 * 8] * t41[b6_0 + i2];
+            acc8_1 += c0 * c1 * t24[b4_1 + i2 * 8] * t41[b6_1 + i2];
+            acc8_2 += c0 * c1 * t24[b4_2 + i2 * 8] * t41[b6_2 + i2];
+            acc8_3 += c0 * c1 * t24[b4_3 + i2 * 8] * t41[b6_3 + i2];
           }
           G[i0 * 8 + i1] += p7 * acc8_0;
           G[i0 * 8 + i1 + 1] += p7 * acc8_1;
@@ -351,12 +381,12 @@ function k_grad_W1(s: State): void {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc8 += t22[i2] * t23[b4 + i2 * 8] * d_X[b5 + i2 * 4] * t40[b6 + i2];
-              r1 += t22[i2 + 1] * t23[b4 + (i2 + 1) * 8] * d_X[b5 + (i2 + 1) * 4] * t40[b6 + i2 + 1];
-              r2 += t22[i2 + 2] * t23[b4 + (i2 + 2) * 8] * d_X[b5 + (i2 + 2) * 4] * t40[b6 + i2 + 2];
-              r3 += t22[i2 + 3] * t23[b4 + (i2 + 3) * 8] * d_X[b5 + (i2 + 3) * 4] * t40[b6 + i2 + 3];
+              acc8 += t23[i2] * t24[b4 + i2 * 8] * d_X[b5 + i2 * 4] * t41[b6 + i2];
+              r1 += t23[i2 + 1] * t24[b4 + (i2 + 1) * 8] * d_X[b5 + (i2 + 1) * 4] * t41[b6 + i2 + 1];
+              r2 += t23[i2 + 2] * t24[b4 + (i2 + 2) * 8] * d_X[b5 + (i2 + 2) * 4] * t41[b6 + i2 + 2];
+              r3 += t23[i2 + 3] * t24[b4 + (i2 + 3) * 8] * d_X[b5 + (i2 + 3) * 4] * t41[b6 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc8 += t22[i2] * t23[b4 + i2 * 8] * d_X[b5 + i2 * 4] * t40[b6 + i2];
+            for (const end = len_N; i2 < end; i2++) acc8 += t23[i2] * t24[b4 + i2 * 8] * d_X[b5 + i2 * 4] * t41[b6 + i2];
             acc8 += r1 + r2 + r3;
           }
           G[i0 * 8 + i1] += p7 * acc8;
@@ -364,7 +394,7 @@ function k_grad_W1(s: State): void {
       }
     }
   }
-  // gradient[i0, i1] += Σ_i2 -1·t16·t23[i2, i1]·X[i2, i0]·t41[i1, i2]
+  // gradient[i0, i1] += Σ_i2 -1·t16·t24[i2, i1]·X[i2, i0]·t42[i1, i2]
   {
     const p12 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
@@ -383,10 +413,10 @@ function k_grad_W1(s: State): void {
           let acc13_0 = 0, acc13_1 = 0, acc13_2 = 0, acc13_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
             const c0 = d_X[b10 + i2 * 4];
-            acc13_0 += c0 * t23[b9_0 + i2 * 8] * t41[b11_0 + i2];
-            acc13_1 += c0 * t23[b9_1 + i2 * 8] * t41[b11_1 + i2];
-            acc13_2 += c0 * t23[b9_2 + i2 * 8] * t41[b11_2 + i2];
-            acc13_3 += c0 * t23[b9_3 + i2 * 8] * t41[b11_3 + i2];
+            acc13_0 += c0 * t24[b9_0 + i2 * 8] * t42[b11_0 + i2];
+            acc13_1 += c0 * t24[b9_1 + i2 * 8] * t42[b11_1 + i2];
+            acc13_2 += c0 * t24[b9_2 + i2 * 8] * t42[b11_2 + i2];
+            acc13_3 += c0 * t24[b9_3 + i2 * 8] * t42[b11_3 + i2];
           }
           G[i0 * 8 + i1] += p12 * acc13_0;
           G[i0 * 8 + i1 + 1] += p12 * acc13_1;
@@ -401,12 +431,12 @@ function k_grad_W1(s: State): void {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc13 += t23[b9 + i2 * 8] * d_X[b10 + i2 * 4] * t41[b11 + i2];
-              r1 += t23[b9 + (i2 + 1) * 8] * d_X[b10 + (i2 + 1) * 4] * t41[b11 + i2 + 1];
-              r2 += t23[b9 + (i2 + 2) * 8] * d_X[b10 + (i2 + 2) * 4] * t41[b11 + i2 + 2];
-              r3 += t23[b9 + (i2 + 3) * 8] * d_X[b10 + (i2 + 3) * 4] * t41[b11 + i2 + 3];
+              acc13 += t24[b9 + i2 * 8] * d_X[b10 + i2 * 4] * t42[b11 + i2];
+              r1 += t24[b9 + (i2 + 1) * 8] * d_X[b10 + (i2 + 1) * 4] * t42[b11 + i2 + 1];
+              r2 += t24[b9 + (i2 + 2) * 8] * d_X[b10 + (i2 + 2) * 4] * t42[b11 + i2 + 2];
+              r3 += t24[b9 + (i2 + 3) * 8] * d_X[b10 + (i2 + 3) * 4] * t42[b11 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc13 += t23[b9 + i2 * 8] * d_X[b10 + i2 * 4] * t41[b11 + i2];
+            for (const end = len_N; i2 < end; i2++) acc13 += t24[b9 + i2 * 8] * d_X[b10 + i2 * 4] * t42[b11 + i2];
             acc13 += r1 + r2 + r3;
           }
           G[i0 * 8 + i1] += p12 * acc13;
@@ -420,12 +450,14 @@ function k_grad_W1(s: State): void {
 function k_grad_W1_once(s: State): void {
   const G = s.gradient;
   const th = s.theta;
-  // gradient[i0, i1] += 0.002·W1[i0, i1]
+  const once_N = s.once_N;
+  // gradient[i0, i1] += 0.002·once_N·W1[i0, i1]
   {
+    const p14 = 0.002 * once_N;
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
-        const p14 = 0.002 * th[i0 * 8 + i1];
-        G[i0 * 8 + i1] += p14;
+        const p15 = p14 * th[i0 * 8 + i1];
+        G[i0 * 8 + i1] += p15;
       }
     }
   }
@@ -437,40 +469,40 @@ function k_grad_b1(s: State): void {
   const G = s.gradient;
   const t11 = s.t11;
   const t16 = s.t16;
-  const t22 = s.t22;
   const t23 = s.t23;
+  const t24 = s.t24;
   const th = s.theta;
   const len_N = s.len_N;
   const off_N = s.off_N;
-  // gradient[i0] += Σ_i1,i2 t16·t22[i1]·t11[i1, i2]·W2[i0, i2]·t23[i1, i0]
+  // gradient[i0] += Σ_i1,i2 t16·t23[i1]·t11[i1, i2]·W2[i0, i2]·t24[i1, i0]
   {
-    const p18 = t16[0];
+    const p19 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b16 = 40 + i0 * 3;
-      const b17 = i0;
-      let acc19 = 0;
+      const b17 = 40 + i0 * 3;
+      const b18 = i0;
+      let acc20 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
-          acc19 += t22[i1] * t23[b17 + i1 * 8] * t11[i1 * 3 + i2] * th[b16 + i2];
+          acc20 += t23[i1] * t24[b18 + i1 * 8] * t11[i1 * 3 + i2] * th[b17 + i2];
         }
       }
-      G[32 + i0] += p18 * acc19;
+      G[32 + i0] += p19 * acc20;
     }
   }
-  // gradient[i0] += Σ_i1,i2 -1·t16·Y[i1, i2]·W2[i0, i2]·t23[i1, i0]
+  // gradient[i0] += Σ_i1,i2 -1·t16·Y[i1, i2]·W2[i0, i2]·t24[i1, i0]
   {
-    const b20 = off_N * 3;
-    const p23 = -t16[0];
+    const b21 = off_N * 3;
+    const p24 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b21 = 40 + i0 * 3;
-      const b22 = i0;
-      let acc24 = 0;
+      const b22 = 40 + i0 * 3;
+      const b23 = i0;
+      let acc25 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
-          acc24 += t23[b22 + i1 * 8] * d_Y[b20 + i1 * 3 + i2] * th[b21 + i2];
+          acc25 += t24[b23 + i1 * 8] * d_Y[b21 + i1 * 3 + i2] * th[b22 + i2];
         }
       }
-      G[32 + i0] += p23 * acc24;
+      G[32 + i0] += p24 * acc25;
     }
   }
 }
@@ -479,11 +511,13 @@ function k_grad_b1(s: State): void {
 function k_grad_b1_once(s: State): void {
   const G = s.gradient;
   const th = s.theta;
-  // gradient[i0] += 0.002·b1[i0]
+  const once_N = s.once_N;
+  // gradient[i0] += 0.002·once_N·b1[i0]
   {
+    const p26 = 0.002 * once_N;
     for (let i0 = 0; i0 < 8; i0++) {
-      const p25 = 0.002 * th[32 + i0];
-      G[32 + i0] += p25;
+      const p27 = p26 * th[32 + i0];
+      G[32 + i0] += p27;
     }
   }
 }
@@ -494,55 +528,55 @@ function k_grad_W2(s: State): void {
   const G = s.gradient;
   const t11 = s.t11;
   const t16 = s.t16;
-  const t22 = s.t22;
+  const t23 = s.t23;
   const t7 = s.t7;
   const len_N = s.len_N;
   const off_N = s.off_N;
-  // gradient[i0, i1] += Σ_i2 t16·t22[i2]·t11[i2, i1]·t7[i2, i0]
+  // gradient[i0, i1] += Σ_i2 t16·t23[i2]·t11[i2, i1]·t7[i2, i0]
   {
-    const p29 = t16[0];
+    const p31 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b28 = i0;
+      const b30 = i0;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b27 = i1;
-        let acc30 = 0;
+        const b29 = i1;
+        let acc32 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc30 += t22[i2] * t11[b27 + i2 * 3] * t7[b28 + i2 * 8];
-            r1 += t22[i2 + 1] * t11[b27 + (i2 + 1) * 3] * t7[b28 + (i2 + 1) * 8];
-            r2 += t22[i2 + 2] * t11[b27 + (i2 + 2) * 3] * t7[b28 + (i2 + 2) * 8];
-            r3 += t22[i2 + 3] * t11[b27 + (i2 + 3) * 3] * t7[b28 + (i2 + 3) * 8];
+            acc32 += t23[i2] * t11[b29 + i2 * 3] * t7[b30 + i2 * 8];
+            r1 += t23[i2 + 1] * t11[b29 + (i2 + 1) * 3] * t7[b30 + (i2 + 1) * 8];
+            r2 += t23[i2 + 2] * t11[b29 + (i2 + 2) * 3] * t7[b30 + (i2 + 2) * 8];
+            r3 += t23[i2 + 3] * t11[b29 + (i2 + 3) * 3] * t7[b30 + (i2 + 3) * 8];
           }
-          for (const end = len_N; i2 < end; i2++) acc30 += t22[i2] * t11[b27 + i2 * 3] * t7[b28 + i2 * 8];
-          acc30 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc32 += t23[i2] * t11[b29 + i2 * 3] * t7[b30 + i2 * 8];
+          acc32 += r1 + r2 + r3;
         }
-        G[40 + i0 * 3 + i1] += p29 * acc30;
+        G[40 + i0 * 3 + i1] += p31 * acc32;
       }
     }
   }
   // gradient[i0, i1] += Σ_i2 -1·t16·Y[i2, i1]·t7[i2, i0]
   {
-    const p33 = -t16[0];
+    const p35 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b32 = i0;
+      const b34 = i0;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b31 = off_N * 3 + i1;
-        let acc34 = 0;
+        const b33 = off_N * 3 + i1;
+        let acc36 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc34 += d_Y[b31 + i2 * 3] * t7[b32 + i2 * 8];
-            r1 += d_Y[b31 + (i2 + 1) * 3] * t7[b32 + (i2 + 1) * 8];
-            r2 += d_Y[b31 + (i2 + 2) * 3] * t7[b32 + (i2 + 2) * 8];
-            r3 += d_Y[b31 + (i2 + 3) * 3] * t7[b32 + (i2 + 3) * 8];
+            acc36 += d_Y[b33 + i2 * 3] * t7[b34 + i2 * 8];
+            r1 += d_Y[b33 + (i2 + 1) * 3] * t7[b34 + (i2 + 1) * 8];
+            r2 += d_Y[b33 + (i2 + 2) * 3] * t7[b34 + (i2 + 2) * 8];
+            r3 += d_Y[b33 + (i2 + 3) * 3] * t7[b34 + (i2 + 3) * 8];
           }
-          for (const end = len_N; i2 < end; i2++) acc34 += d_Y[b31 + i2 * 3] * t7[b32 + i2 * 8];
-          acc34 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc36 += d_Y[b33 + i2 * 3] * t7[b34 + i2 * 8];
+          acc36 += r1 + r2 + r3;
         }
-        G[40 + i0 * 3 + i1] += p33 * acc34;
+        G[40 + i0 * 3 + i1] += p35 * acc36;
       }
     }
   }
@@ -552,12 +586,14 @@ function k_grad_W2(s: State): void {
 function k_grad_W2_once(s: State): void {
   const G = s.gradient;
   const th = s.theta;
-  // gradient[i0, i1] += 0.002·W2[i0, i1]
+  const once_N = s.once_N;
+  // gradient[i0, i1] += 0.002·once_N·W2[i0, i1]
   {
+    const p37 = 0.002 * once_N;
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
-        const p35 = 0.002 * th[40 + i0 * 3 + i1];
-        G[40 + i0 * 3 + i1] += p35;
+        const p38 = p37 * th[40 + i0 * 3 + i1];
+        G[40 + i0 * 3 + i1] += p38;
       }
     }
   }
@@ -569,49 +605,49 @@ function k_grad_b2(s: State): void {
   const G = s.gradient;
   const t11 = s.t11;
   const t16 = s.t16;
-  const t22 = s.t22;
+  const t23 = s.t23;
   const len_N = s.len_N;
   const off_N = s.off_N;
-  // gradient[i0] += Σ_i1 t16·t22[i1]·t11[i1, i0]
+  // gradient[i0] += Σ_i1 t16·t23[i1]·t11[i1, i0]
   {
-    const p38 = t16[0];
+    const p41 = t16[0];
     for (let i0 = 0; i0 < 3; i0++) {
-      const b37 = i0;
-      let acc39 = 0;
-      {
-        let r1 = 0, r2 = 0, r3 = 0;
-        let i1 = 0;
-        for (const end = len_N - 3; i1 < end; i1 += 4) {
-          acc39 += t22[i1] * t11[b37 + i1 * 3];
-          r1 += t22[i1 + 1] * t11[b37 + (i1 + 1) * 3];
-          r2 += t22[i1 + 2] * t11[b37 + (i1 + 2) * 3];
-          r3 += t22[i1 + 3] * t11[b37 + (i1 + 3) * 3];
-        }
-        for (const end = len_N; i1 < end; i1++) acc39 += t22[i1] * t11[b37 + i1 * 3];
-        acc39 += r1 + r2 + r3;
-      }
-      G[64 + i0] += p38 * acc39;
-    }
-  }
-  // gradient[i0] += Σ_i1 -1·t16·Y[i1, i0]
-  {
-    const p41 = -t16[0];
-    for (let i0 = 0; i0 < 3; i0++) {
-      const b40 = off_N * 3 + i0;
+      const b40 = i0;
       let acc42 = 0;
       {
         let r1 = 0, r2 = 0, r3 = 0;
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          acc42 += d_Y[b40 + i1 * 3];
-          r1 += d_Y[b40 + (i1 + 1) * 3];
-          r2 += d_Y[b40 + (i1 + 2) * 3];
-          r3 += d_Y[b40 + (i1 + 3) * 3];
+          acc42 += t23[i1] * t11[b40 + i1 * 3];
+          r1 += t23[i1 + 1] * t11[b40 + (i1 + 1) * 3];
+          r2 += t23[i1 + 2] * t11[b40 + (i1 + 2) * 3];
+          r3 += t23[i1 + 3] * t11[b40 + (i1 + 3) * 3];
         }
-        for (const end = len_N; i1 < end; i1++) acc42 += d_Y[b40 + i1 * 3];
+        for (const end = len_N; i1 < end; i1++) acc42 += t23[i1] * t11[b40 + i1 * 3];
         acc42 += r1 + r2 + r3;
       }
       G[64 + i0] += p41 * acc42;
+    }
+  }
+  // gradient[i0] += Σ_i1 -1·t16·Y[i1, i0]
+  {
+    const p44 = -t16[0];
+    for (let i0 = 0; i0 < 3; i0++) {
+      const b43 = off_N * 3 + i0;
+      let acc45 = 0;
+      {
+        let r1 = 0, r2 = 0, r3 = 0;
+        let i1 = 0;
+        for (const end = len_N - 3; i1 < end; i1 += 4) {
+          acc45 += d_Y[b43 + i1 * 3];
+          r1 += d_Y[b43 + (i1 + 1) * 3];
+          r2 += d_Y[b43 + (i1 + 2) * 3];
+          r3 += d_Y[b43 + (i1 + 3) * 3];
+        }
+        for (const end = len_N; i1 < end; i1++) acc45 += d_Y[b43 + i1 * 3];
+        acc45 += r1 + r2 + r3;
+      }
+      G[64 + i0] += p44 * acc45;
     }
   }
 }
@@ -620,11 +656,13 @@ function k_grad_b2(s: State): void {
 function k_grad_b2_once(s: State): void {
   const G = s.gradient;
   const th = s.theta;
-  // gradient[i0] += 0.002·b2[i0]
+  const once_N = s.once_N;
+  // gradient[i0] += 0.002·once_N·b2[i0]
   {
+    const p46 = 0.002 * once_N;
     for (let i0 = 0; i0 < 3; i0++) {
-      const p43 = 0.002 * th[64 + i0];
-      G[64 + i0] += p43;
+      const p47 = p46 * th[64 + i0];
+      G[64 + i0] += p47;
     }
   }
 }
@@ -633,7 +671,6 @@ function k_grad_b2_once(s: State): void {
 function k_hess_W1_W1(s: State): void {
   const H = s.hessian;
   const t16 = s.t16;
-  const t42 = s.t42;
   const t43 = s.t43;
   const t44 = s.t44;
   const t45 = s.t45;
@@ -641,101 +678,75 @@ function k_hess_W1_W1(s: State): void {
   const t47 = s.t47;
   const t48 = s.t48;
   const t49 = s.t49;
+  const t50 = s.t50;
   const len_N = s.len_N;
-  // hessian[i0, i1, i2, i3] += Σ_i4 -1·t16·t42[i0, i1, i4]·t43[i2, i3, i4]
+  // hessian[i0, i1, i2, i3] += Σ_i4 -1·t16·t43[i0, i1, i4]·t44[i2, i3, i4]
   {
-    const p47 = -t16[0];
-    // T = t42·t43ᵀ (32 × 32, depth len_N) by the dense kernels; H += scale·T, mirrors included, c ≥ r only
+    const p51 = -t16[0];
+    // T = t43·t44ᵀ (32 × 32, depth len_N) by the dense kernels; H += scale·T, mirrors included, c ≥ r only
     s.dense.block(
-      t42, 0, len_N, t43, 0, len_N, 32, 32, len_N,
+      t43, 0, len_N, t44, 0, len_N, 32, 32, len_N,
       H, 0, 67, 1, 0, 1, 67,
-      p47, DENSE_ADD_MIRROR, true, null, 0, 1, 0, 0, 1, 0, 0,
+      p51, DENSE_ADD_MIRROR, true, null, 0, 1, 0, 0, 1, 0, 0,
     );
   }
-  // hessian[i0, i1, i2, i3] += Σ_i4 t16·t44[i1, i3, i4]·t45[i0, i1, i4]·t46[i2, i3, i4]
-  {
-    const p52 = t16[0];
-    for (let i0 = 0; i0 < 4; i0++) {
-      for (let i1 = 0; i1 < 8; i1++) {
-        const b50 = i0 * len_N * 8 + i1 * len_N;
-        for (let i2 = 0; i2 < 4; i2++) {
-          {
-            let i3 = Math.max(0, i2 * (-8) + i0 * 8 + i1);
-            for (const end = 8 - 3; i3 < end; i3 += 4) {
-              const b49_0 = i1 * len_N * 8 + i3 * len_N;
-              const b51_0 = i2 * len_N * 8 + i3 * len_N;
-              const b49_1 = i1 * len_N * 8 + (i3 + 1) * len_N;
-              const b51_1 = i2 * len_N * 8 + (i3 + 1) * len_N;
-              const b49_2 = i1 * len_N * 8 + (i3 + 2) * len_N;
-              const b51_2 = i2 * len_N * 8 + (i3 + 2) * len_N;
-              const b49_3 = i1 * len_N * 8 + (i3 + 3) * len_N;
-              const b51_3 = i2 * len_N * 8 + (i3 + 3) * len_N;
-              let acc53_0 = 0, acc53_1 = 0, acc53_2 = 0, acc53_3 = 0;
-              for (let i4 = 0, end = len_N; i4 < end; i4++) {
-                const c0 = t45[b50 + i4];
-                acc53_0 += c0 * t44[b49_0 + i4] * t46[b51_0 + i4];
-                acc53_1 += c0 * t44[b49_1 + i4] * t46[b51_1 + i4];
-                acc53_2 += c0 * t44[b49_2 + i4] * t46[b51_2 + i4];
-                acc53_3 += c0 * t44[b49_3 + i4] * t46[b51_3 + i4];
-              }
-              addSymmetric(H, i0 * 536 + i1 * 67 + i2 * 8 + i3, i0 * 8 + i1 + i2 * 536 + i3 * 67, p52 * acc53_0);
-              addSymmetric(H, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 1, i0 * 8 + i1 + i2 * 536 + (i3 + 1) * 67, p52 * acc53_1);
-              addSymmetric(H, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 2, i0 * 8 + i1 + i2 * 536 + (i3 + 2) * 67, p52 * acc53_2);
-              addSymmetric(H, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 3, i0 * 8 + i1 + i2 * 536 + (i3 + 3) * 67, p52 * acc53_3);
-            }
-            for (const end = 8; i3 < end; i3++) {
-              const b49 = i1 * len_N * 8 + i3 * len_N;
-              const b51 = i2 * len_N * 8 + i3 * len_N;
-              let acc53 = 0;
-              {
-                let r1 = 0, r2 = 0, r3 = 0;
-                let i4 = 0;
-                for (const end = len_N - 3; i4 < end; i4 += 4) {
-                  acc53 += t44[b49 + i4] * t45[b50 + i4] * t46[b51 + i4];
-                  r1 += t44[b49 + i4 + 1] * t45[b50 + i4 + 1] * t46[b51 + i4 + 1];
-                  r2 += t44[b49 + i4 + 2] * t45[b50 + i4 + 2] * t46[b51 + i4 + 2];
-                  r3 += t44[b49 + i4 + 3] * t45[b50 + i4 + 3] * t46[b51 + i4 + 3];
-                }
-                for (const end = len_N; i4 < end; i4++) acc53 += t44[b49 + i4] * t45[b50 + i4] * t46[b51 + i4];
-                acc53 += r1 + r2 + r3;
-              }
-              addSymmetric(H, i0 * 536 + i1 * 67 + i2 * 8 + i3, i0 * 8 + i1 + i2 * 536 + i3 * 67, p52 * acc53);
-            }
-          }
-        }
-      }
-    }
-  }
-  // hessian[i0, i1, i2, i1] += Σ_i3 t16·t47[i0, i1, i3]·t48[i2, i3]
+  // hessian[i0, i1, i2, i3] += Σ_i4 t16·t45[i1, i3, i4]·t46[i0, i1, i4]·t47[i2, i3, i4]
   {
     const p56 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
         const b54 = i0 * len_N * 8 + i1 * len_N;
         for (let i2 = 0; i2 < 4; i2++) {
-          if (i2 * 8 + i0 * (-8) < 0) continue;
-          const b55 = i2 * len_N;
-          let acc57 = 0;
           {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i3 = 0;
-            for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc57 += t47[b54 + i3] * t48[b55 + i3];
-              r1 += t47[b54 + i3 + 1] * t48[b55 + i3 + 1];
-              r2 += t47[b54 + i3 + 2] * t48[b55 + i3 + 2];
-              r3 += t47[b54 + i3 + 3] * t48[b55 + i3 + 3];
+            let i3 = Math.max(0, i2 * (-8) + i0 * 8 + i1);
+            for (const end = 8 - 3; i3 < end; i3 += 4) {
+              const b53_0 = i1 * len_N * 8 + i3 * len_N;
+              const b55_0 = i2 * len_N * 8 + i3 * len_N;
+              const b53_1 = i1 * len_N * 8 + (i3 + 1) * len_N;
+              const b55_1 = i2 * len_N * 8 + (i3 + 1) * len_N;
+              const b53_2 = i1 * len_N * 8 + (i3 + 2) * len_N;
+              const b55_2 = i2 * len_N * 8 + (i3 + 2) * len_N;
+              const b53_3 = i1 * len_N * 8 + (i3 + 3) * len_N;
+              const b55_3 = i2 * len_N * 8 + (i3 + 3) * len_N;
+              let acc57_0 = 0, acc57_1 = 0, acc57_2 = 0, acc57_3 = 0;
+              for (let i4 = 0, end = len_N; i4 < end; i4++) {
+                const c0 = t46[b54 + i4];
+                acc57_0 += c0 * t45[b53_0 + i4] * t47[b55_0 + i4];
+                acc57_1 += c0 * t45[b53_1 + i4] * t47[b55_1 + i4];
+                acc57_2 += c0 * t45[b53_2 + i4] * t47[b55_2 + i4];
+                acc57_3 += c0 * t45[b53_3 + i4] * t47[b55_3 + i4];
+              }
+              addSymmetric(H, i0 * 536 + i1 * 67 + i2 * 8 + i3, i0 * 8 + i1 + i2 * 536 + i3 * 67, p56 * acc57_0);
+              addSymmetric(H, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 1, i0 * 8 + i1 + i2 * 536 + (i3 + 1) * 67, p56 * acc57_1);
+              addSymmetric(H, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 2, i0 * 8 + i1 + i2 * 536 + (i3 + 2) * 67, p56 * acc57_2);
+              addSymmetric(H, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 3, i0 * 8 + i1 + i2 * 536 + (i3 + 3) * 67, p56 * acc57_3);
             }
-            for (const end = len_N; i3 < end; i3++) acc57 += t47[b54 + i3] * t48[b55 + i3];
-            acc57 += r1 + r2 + r3;
+            for (const end = 8; i3 < end; i3++) {
+              const b53 = i1 * len_N * 8 + i3 * len_N;
+              const b55 = i2 * len_N * 8 + i3 * len_N;
+              let acc57 = 0;
+              {
+                let r1 = 0, r2 = 0, r3 = 0;
+                let i4 = 0;
+                for (const end = len_N - 3; i4 < end; i4 += 4) {
+                  acc57 += t45[b53 + i4] * t46[b54 + i4] * t47[b55 + i4];
+                  r1 += t45[b53 + i4 + 1] * t46[b54 + i4 + 1] * t47[b55 + i4 + 1];
+                  r2 += t45[b53 + i4 + 2] * t46[b54 + i4 + 2] * t47[b55 + i4 + 2];
+                  r3 += t45[b53 + i4 + 3] * t46[b54 + i4 + 3] * t47[b55 + i4 + 3];
+                }
+                for (const end = len_N; i4 < end; i4++) acc57 += t45[b53 + i4] * t46[b54 + i4] * t47[b55 + i4];
+                acc57 += r1 + r2 + r3;
+              }
+              addSymmetric(H, i0 * 536 + i1 * 67 + i2 * 8 + i3, i0 * 8 + i1 + i2 * 536 + i3 * 67, p56 * acc57);
+            }
           }
-          addSymmetric(H, i0 * 536 + i1 * 68 + i2 * 8, i0 * 8 + i1 * 68 + i2 * 536, p56 * acc57);
         }
       }
     }
   }
-  // hessian[i0, i1, i2, i1] += Σ_i3 -1·t16·t49[i0, i1, i3]·t48[i2, i3]
+  // hessian[i0, i1, i2, i1] += Σ_i3 t16·t48[i0, i1, i3]·t49[i2, i3]
   {
-    const p60 = -t16[0];
+    const p60 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
         const b58 = i0 * len_N * 8 + i1 * len_N;
@@ -747,15 +758,42 @@ function k_hess_W1_W1(s: State): void {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc61 += t49[b58 + i3] * t48[b59 + i3];
-              r1 += t49[b58 + i3 + 1] * t48[b59 + i3 + 1];
-              r2 += t49[b58 + i3 + 2] * t48[b59 + i3 + 2];
-              r3 += t49[b58 + i3 + 3] * t48[b59 + i3 + 3];
+              acc61 += t48[b58 + i3] * t49[b59 + i3];
+              r1 += t48[b58 + i3 + 1] * t49[b59 + i3 + 1];
+              r2 += t48[b58 + i3 + 2] * t49[b59 + i3 + 2];
+              r3 += t48[b58 + i3 + 3] * t49[b59 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc61 += t49[b58 + i3] * t48[b59 + i3];
+            for (const end = len_N; i3 < end; i3++) acc61 += t48[b58 + i3] * t49[b59 + i3];
             acc61 += r1 + r2 + r3;
           }
           addSymmetric(H, i0 * 536 + i1 * 68 + i2 * 8, i0 * 8 + i1 * 68 + i2 * 536, p60 * acc61);
+        }
+      }
+    }
+  }
+  // hessian[i0, i1, i2, i1] += Σ_i3 -1·t16·t50[i0, i1, i3]·t49[i2, i3]
+  {
+    const p64 = -t16[0];
+    for (let i0 = 0; i0 < 4; i0++) {
+      for (let i1 = 0; i1 < 8; i1++) {
+        const b62 = i0 * len_N * 8 + i1 * len_N;
+        for (let i2 = 0; i2 < 4; i2++) {
+          if (i2 * 8 + i0 * (-8) < 0) continue;
+          const b63 = i2 * len_N;
+          let acc65 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i3 = 0;
+            for (const end = len_N - 3; i3 < end; i3 += 4) {
+              acc65 += t50[b62 + i3] * t49[b63 + i3];
+              r1 += t50[b62 + i3 + 1] * t49[b63 + i3 + 1];
+              r2 += t50[b62 + i3 + 2] * t49[b63 + i3 + 2];
+              r3 += t50[b62 + i3 + 3] * t49[b63 + i3 + 3];
+            }
+            for (const end = len_N; i3 < end; i3++) acc65 += t50[b62 + i3] * t49[b63 + i3];
+            acc65 += r1 + r2 + r3;
+          }
+          addSymmetric(H, i0 * 536 + i1 * 68 + i2 * 8, i0 * 8 + i1 * 68 + i2 * 536, p64 * acc65);
         }
       }
     }
@@ -765,11 +803,13 @@ function k_hess_W1_W1(s: State): void {
 /** Hessian block (W1, W1): 5 term(s), the terms without the batch */
 function k_hess_W1_W1_once(s: State): void {
   const H = s.hessian;
-  // hessian[i0, i1, i0, i1] += 0.002
+  const once_N = s.once_N;
+  // hessian[i0, i1, i0, i1] += 0.002·once_N
   {
+    const p66 = 0.002 * once_N;
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
-        H[i0 * 544 + i1 * 68] += 0.002;
+        H[i0 * 544 + i1 * 68] += p66;
       }
     }
   }
@@ -779,158 +819,158 @@ function k_hess_W1_W1_once(s: State): void {
 function k_hess_W1_b1(s: State): void {
   const H = s.hessian;
   const t16 = s.t16;
-  const t42 = s.t42;
-  const t44 = s.t44;
+  const t43 = s.t43;
   const t45 = s.t45;
-  const t47 = s.t47;
-  const t49 = s.t49;
+  const t46 = s.t46;
+  const t48 = s.t48;
   const t50 = s.t50;
   const t51 = s.t51;
+  const t52 = s.t52;
   const len_N = s.len_N;
-  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t42[i0, i1, i3]·t50[i2, i3]
+  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t43[i0, i1, i3]·t51[i2, i3]
   {
-    const p65 = -t16[0];
-    // T = t42·t50ᵀ (32 × 8, depth len_N) by the dense kernels; H += scale·T, mirrors included
+    const p70 = -t16[0];
+    // T = t43·t51ᵀ (32 × 8, depth len_N) by the dense kernels; H += scale·T, mirrors included
     s.dense.block(
-      t42, 0, len_N, t50, 0, len_N, 32, 8, len_N,
+      t43, 0, len_N, t51, 0, len_N, 32, 8, len_N,
       H, 32, 67, 1, 2144, 1, 67,
-      p65, DENSE_ADD_MIRROR, false, null, 0, 1, 0, 0, 1, 0, 0,
+      p70, DENSE_ADD_MIRROR, false, null, 0, 1, 0, 0, 1, 0, 0,
     );
   }
-  // hessian[i0, i1, i2] += Σ_i3 t16·t44[i1, i2, i3]·t45[i0, i1, i3]·t51[i2, i3]
+  // hessian[i0, i1, i2] += Σ_i3 t16·t45[i1, i2, i3]·t46[i0, i1, i3]·t52[i2, i3]
   {
-    const p70 = t16[0];
+    const p75 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
-        const b68 = i0 * len_N * 8 + i1 * len_N;
+        const b73 = i0 * len_N * 8 + i1 * len_N;
         {
           let i2 = 0;
           for (const end = 8 - 3; i2 < end; i2 += 4) {
-            const b67_0 = i1 * len_N * 8 + i2 * len_N;
-            const b69_0 = i2 * len_N;
-            const b67_1 = i1 * len_N * 8 + (i2 + 1) * len_N;
-            const b69_1 = (i2 + 1) * len_N;
-            const b67_2 = i1 * len_N * 8 + (i2 + 2) * len_N;
-            const b69_2 = (i2 + 2) * len_N;
-            const b67_3 = i1 * len_N * 8 + (i2 + 3) * len_N;
-            const b69_3 = (i2 + 3) * len_N;
-            let acc71_0 = 0, acc71_1 = 0, acc71_2 = 0, acc71_3 = 0;
+            const b72_0 = i1 * len_N * 8 + i2 * len_N;
+            const b74_0 = i2 * len_N;
+            const b72_1 = i1 * len_N * 8 + (i2 + 1) * len_N;
+            const b74_1 = (i2 + 1) * len_N;
+            const b72_2 = i1 * len_N * 8 + (i2 + 2) * len_N;
+            const b74_2 = (i2 + 2) * len_N;
+            const b72_3 = i1 * len_N * 8 + (i2 + 3) * len_N;
+            const b74_3 = (i2 + 3) * len_N;
+            let acc76_0 = 0, acc76_1 = 0, acc76_2 = 0, acc76_3 = 0;
             for (let i3 = 0, end = len_N; i3 < end; i3++) {
-              const c0 = t45[b68 + i3];
-              acc71_0 += c0 * t44[b67_0 + i3] * t51[b69_0 + i3];
-              acc71_1 += c0 * t44[b67_1 + i3] * t51[b69_1 + i3];
-              acc71_2 += c0 * t44[b67_2 + i3] * t51[b69_2 + i3];
-              acc71_3 += c0 * t44[b67_3 + i3] * t51[b69_3 + i3];
+              const c0 = t46[b73 + i3];
+              acc76_0 += c0 * t45[b72_0 + i3] * t52[b74_0 + i3];
+              acc76_1 += c0 * t45[b72_1 + i3] * t52[b74_1 + i3];
+              acc76_2 += c0 * t45[b72_2 + i3] * t52[b74_2 + i3];
+              acc76_3 += c0 * t45[b72_3 + i3] * t52[b74_3 + i3];
             }
-            addSymmetric(H, 32 + i0 * 536 + i1 * 67 + i2, 2144 + i0 * 8 + i1 + i2 * 67, p70 * acc71_0);
-            addSymmetric(H, 32 + i0 * 536 + i1 * 67 + i2 + 1, 2144 + i0 * 8 + i1 + (i2 + 1) * 67, p70 * acc71_1);
-            addSymmetric(H, 32 + i0 * 536 + i1 * 67 + i2 + 2, 2144 + i0 * 8 + i1 + (i2 + 2) * 67, p70 * acc71_2);
-            addSymmetric(H, 32 + i0 * 536 + i1 * 67 + i2 + 3, 2144 + i0 * 8 + i1 + (i2 + 3) * 67, p70 * acc71_3);
+            addSymmetric(H, 32 + i0 * 536 + i1 * 67 + i2, 2144 + i0 * 8 + i1 + i2 * 67, p75 * acc76_0);
+            addSymmetric(H, 32 + i0 * 536 + i1 * 67 + i2 + 1, 2144 + i0 * 8 + i1 + (i2 + 1) * 67, p75 * acc76_1);
+            addSymmetric(H, 32 + i0 * 536 + i1 * 67 + i2 + 2, 2144 + i0 * 8 + i1 + (i2 + 2) * 67, p75 * acc76_2);
+            addSymmetric(H, 32 + i0 * 536 + i1 * 67 + i2 + 3, 2144 + i0 * 8 + i1 + (i2 + 3) * 67, p75 * acc76_3);
           }
           for (const end = 8; i2 < end; i2++) {
-            const b67 = i1 * len_N * 8 + i2 * len_N;
-            const b69 = i2 * len_N;
-            let acc71 = 0;
+            const b72 = i1 * len_N * 8 + i2 * len_N;
+            const b74 = i2 * len_N;
+            let acc76 = 0;
             {
               let r1 = 0, r2 = 0, r3 = 0;
               let i3 = 0;
               for (const end = len_N - 3; i3 < end; i3 += 4) {
-                acc71 += t44[b67 + i3] * t45[b68 + i3] * t51[b69 + i3];
-                r1 += t44[b67 + i3 + 1] * t45[b68 + i3 + 1] * t51[b69 + i3 + 1];
-                r2 += t44[b67 + i3 + 2] * t45[b68 + i3 + 2] * t51[b69 + i3 + 2];
-                r3 += t44[b67 + i3 + 3] * t45[b68 + i3 + 3] * t51[b69 + i3 + 3];
+                acc76 += t45[b72 + i3] * t46[b73 + i3] * t52[b74 + i3];
+                r1 += t45[b72 + i3 + 1] * t46[b73 + i3 + 1] * t52[b74 + i3 + 1];
+                r2 += t45[b72 + i3 + 2] * t46[b73 + i3 + 2] * t52[b74 + i3 + 2];
+                r3 += t45[b72 + i3 + 3] * t46[b73 + i3 + 3] * t52[b74 + i3 + 3];
               }
-              for (const end = len_N; i3 < end; i3++) acc71 += t44[b67 + i3] * t45[b68 + i3] * t51[b69 + i3];
-              acc71 += r1 + r2 + r3;
+              for (const end = len_N; i3 < end; i3++) acc76 += t45[b72 + i3] * t46[b73 + i3] * t52[b74 + i3];
+              acc76 += r1 + r2 + r3;
             }
-            addSymmetric(H, 32 + i0 * 536 + i1 * 67 + i2, 2144 + i0 * 8 + i1 + i2 * 67, p70 * acc71);
+            addSymmetric(H, 32 + i0 * 536 + i1 * 67 + i2, 2144 + i0 * 8 + i1 + i2 * 67, p75 * acc76);
           }
         }
       }
     }
   }
-  // hessian[i0, i1, i1] += Σ_i2 t16·t47[i0, i1, i2]
+  // hessian[i0, i1, i1] += Σ_i2 t16·t48[i0, i1, i2]
   {
-    const p73 = t16[0];
+    const p78 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       {
         let i1 = 0;
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b72_0 = i0 * len_N * 8 + i1 * len_N;
-          const b72_1 = i0 * len_N * 8 + (i1 + 1) * len_N;
-          const b72_2 = i0 * len_N * 8 + (i1 + 2) * len_N;
-          const b72_3 = i0 * len_N * 8 + (i1 + 3) * len_N;
-          let acc74_0 = 0, acc74_1 = 0, acc74_2 = 0, acc74_3 = 0;
+          const b77_0 = i0 * len_N * 8 + i1 * len_N;
+          const b77_1 = i0 * len_N * 8 + (i1 + 1) * len_N;
+          const b77_2 = i0 * len_N * 8 + (i1 + 2) * len_N;
+          const b77_3 = i0 * len_N * 8 + (i1 + 3) * len_N;
+          let acc79_0 = 0, acc79_1 = 0, acc79_2 = 0, acc79_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            acc74_0 += t47[b72_0 + i2];
-            acc74_1 += t47[b72_1 + i2];
-            acc74_2 += t47[b72_2 + i2];
-            acc74_3 += t47[b72_3 + i2];
+            acc79_0 += t48[b77_0 + i2];
+            acc79_1 += t48[b77_1 + i2];
+            acc79_2 += t48[b77_2 + i2];
+            acc79_3 += t48[b77_3 + i2];
           }
-          addSymmetric(H, 32 + i0 * 536 + i1 * 68, 2144 + i0 * 8 + i1 * 68, p73 * acc74_0);
-          addSymmetric(H, 32 + i0 * 536 + (i1 + 1) * 68, 2144 + i0 * 8 + (i1 + 1) * 68, p73 * acc74_1);
-          addSymmetric(H, 32 + i0 * 536 + (i1 + 2) * 68, 2144 + i0 * 8 + (i1 + 2) * 68, p73 * acc74_2);
-          addSymmetric(H, 32 + i0 * 536 + (i1 + 3) * 68, 2144 + i0 * 8 + (i1 + 3) * 68, p73 * acc74_3);
+          addSymmetric(H, 32 + i0 * 536 + i1 * 68, 2144 + i0 * 8 + i1 * 68, p78 * acc79_0);
+          addSymmetric(H, 32 + i0 * 536 + (i1 + 1) * 68, 2144 + i0 * 8 + (i1 + 1) * 68, p78 * acc79_1);
+          addSymmetric(H, 32 + i0 * 536 + (i1 + 2) * 68, 2144 + i0 * 8 + (i1 + 2) * 68, p78 * acc79_2);
+          addSymmetric(H, 32 + i0 * 536 + (i1 + 3) * 68, 2144 + i0 * 8 + (i1 + 3) * 68, p78 * acc79_3);
         }
         for (const end = 8; i1 < end; i1++) {
-          const b72 = i0 * len_N * 8 + i1 * len_N;
-          let acc74 = 0;
+          const b77 = i0 * len_N * 8 + i1 * len_N;
+          let acc79 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc74 += t47[b72 + i2];
-              r1 += t47[b72 + i2 + 1];
-              r2 += t47[b72 + i2 + 2];
-              r3 += t47[b72 + i2 + 3];
+              acc79 += t48[b77 + i2];
+              r1 += t48[b77 + i2 + 1];
+              r2 += t48[b77 + i2 + 2];
+              r3 += t48[b77 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc74 += t47[b72 + i2];
-            acc74 += r1 + r2 + r3;
+            for (const end = len_N; i2 < end; i2++) acc79 += t48[b77 + i2];
+            acc79 += r1 + r2 + r3;
           }
-          addSymmetric(H, 32 + i0 * 536 + i1 * 68, 2144 + i0 * 8 + i1 * 68, p73 * acc74);
+          addSymmetric(H, 32 + i0 * 536 + i1 * 68, 2144 + i0 * 8 + i1 * 68, p78 * acc79);
         }
       }
     }
   }
-  // hessian[i0, i1, i1] += Σ_i2 -1·t16·t49[i0, i1, i2]
+  // hessian[i0, i1, i1] += Σ_i2 -1·t16·t50[i0, i1, i2]
   {
-    const p76 = -t16[0];
+    const p81 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       {
         let i1 = 0;
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b75_0 = i0 * len_N * 8 + i1 * len_N;
-          const b75_1 = i0 * len_N * 8 + (i1 + 1) * len_N;
-          const b75_2 = i0 * len_N * 8 + (i1 + 2) * len_N;
-          const b75_3 = i0 * len_N * 8 + (i1 + 3) * len_N;
-          let acc77_0 = 0, acc77_1 = 0, acc77_2 = 0, acc77_3 = 0;
+          const b80_0 = i0 * len_N * 8 + i1 * len_N;
+          const b80_1 = i0 * len_N * 8 + (i1 + 1) * len_N;
+          const b80_2 = i0 * len_N * 8 + (i1 + 2) * len_N;
+          const b80_3 = i0 * len_N * 8 + (i1 + 3) * len_N;
+          let acc82_0 = 0, acc82_1 = 0, acc82_2 = 0, acc82_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            acc77_0 += t49[b75_0 + i2];
-            acc77_1 += t49[b75_1 + i2];
-            acc77_2 += t49[b75_2 + i2];
-            acc77_3 += t49[b75_3 + i2];
+            acc82_0 += t50[b80_0 + i2];
+            acc82_1 += t50[b80_1 + i2];
+            acc82_2 += t50[b80_2 + i2];
+            acc82_3 += t50[b80_3 + i2];
           }
-          addSymmetric(H, 32 + i0 * 536 + i1 * 68, 2144 + i0 * 8 + i1 * 68, p76 * acc77_0);
-          addSymmetric(H, 32 + i0 * 536 + (i1 + 1) * 68, 2144 + i0 * 8 + (i1 + 1) * 68, p76 * acc77_1);
-          addSymmetric(H, 32 + i0 * 536 + (i1 + 2) * 68, 2144 + i0 * 8 + (i1 + 2) * 68, p76 * acc77_2);
-          addSymmetric(H, 32 + i0 * 536 + (i1 + 3) * 68, 2144 + i0 * 8 + (i1 + 3) * 68, p76 * acc77_3);
+          addSymmetric(H, 32 + i0 * 536 + i1 * 68, 2144 + i0 * 8 + i1 * 68, p81 * acc82_0);
+          addSymmetric(H, 32 + i0 * 536 + (i1 + 1) * 68, 2144 + i0 * 8 + (i1 + 1) * 68, p81 * acc82_1);
+          addSymmetric(H, 32 + i0 * 536 + (i1 + 2) * 68, 2144 + i0 * 8 + (i1 + 2) * 68, p81 * acc82_2);
+          addSymmetric(H, 32 + i0 * 536 + (i1 + 3) * 68, 2144 + i0 * 8 + (i1 + 3) * 68, p81 * acc82_3);
         }
         for (const end = 8; i1 < end; i1++) {
-          const b75 = i0 * len_N * 8 + i1 * len_N;
-          let acc77 = 0;
+          const b80 = i0 * len_N * 8 + i1 * len_N;
+          let acc82 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc77 += t49[b75 + i2];
-              r1 += t49[b75 + i2 + 1];
-              r2 += t49[b75 + i2 + 2];
-              r3 += t49[b75 + i2 + 3];
+              acc82 += t50[b80 + i2];
+              r1 += t50[b80 + i2 + 1];
+              r2 += t50[b80 + i2 + 2];
+              r3 += t50[b80 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc77 += t49[b75 + i2];
-            acc77 += r1 + r2 + r3;
+            for (const end = len_N; i2 < end; i2++) acc82 += t50[b80 + i2];
+            acc82 += r1 + r2 + r3;
           }
-          addSymmetric(H, 32 + i0 * 536 + i1 * 68, 2144 + i0 * 8 + i1 * 68, p76 * acc77);
+          addSymmetric(H, 32 + i0 * 536 + i1 * 68, 2144 + i0 * 8 + i1 * 68, p81 * acc82);
         }
       }
     }
@@ -941,82 +981,82 @@ function k_hess_W1_b1(s: State): void {
 function k_hess_W1_W2(s: State): void {
   const H = s.hessian;
   const t16 = s.t16;
-  const t42 = s.t42;
-  const t45 = s.t45;
+  const t43 = s.t43;
   const t46 = s.t46;
-  const t52 = s.t52;
+  const t47 = s.t47;
   const t53 = s.t53;
   const t54 = s.t54;
+  const t55 = s.t55;
   const th = s.theta;
   const len_N = s.len_N;
-  // hessian[i0, i1, i2, i3] += Σ_i4 -1·t16·t42[i0, i1, i4]·t52[i2, i3, i4]
+  // hessian[i0, i1, i2, i3] += Σ_i4 -1·t16·t43[i0, i1, i4]·t53[i2, i3, i4]
   {
-    const p80 = -t16[0];
-    // T = t42·t52ᵀ (32 × 24, depth len_N) by the dense kernels; H += scale·T, mirrors included
+    const p85 = -t16[0];
+    // T = t43·t53ᵀ (32 × 24, depth len_N) by the dense kernels; H += scale·T, mirrors included
     s.dense.block(
-      t42, 0, len_N, t52, 0, len_N, 32, 24, len_N,
+      t43, 0, len_N, t53, 0, len_N, 32, 24, len_N,
       H, 40, 67, 1, 2680, 1, 67,
-      p80, DENSE_ADD_MIRROR, false, null, 0, 1, 0, 0, 1, 0, 0,
+      p85, DENSE_ADD_MIRROR, false, null, 0, 1, 0, 0, 1, 0, 0,
     );
   }
-  // hessian[i0, i1, i2, i3] += Σ_i4 t16·W2[i1, i3]·t45[i0, i1, i4]·t52[i2, i3, i4]
-  {
-    const p84 = t16[0];
-    // T = t45·t52ᵀ (32 × 24, depth len_N) by the dense kernels; H += scale·th[…]·T, mirrors included
-    s.dense.block(
-      t45, 0, len_N, t52, 0, len_N, 32, 24, len_N,
-      H, 40, 67, 1, 2680, 1, 67,
-      p84, DENSE_ADD_MIRROR, false, th, 40, 8, 0, 3, 3, 0, 1,
-    );
-  }
-  // hessian[i0, i1, i1, i2] += Σ_i3 t16·t45[i0, i1, i3]·t53[i2, i3]
+  // hessian[i0, i1, i2, i3] += Σ_i4 t16·W2[i1, i3]·t46[i0, i1, i4]·t53[i2, i3, i4]
   {
     const p89 = t16[0];
+    // T = t46·t53ᵀ (32 × 24, depth len_N) by the dense kernels; H += scale·th[…]·T, mirrors included
+    s.dense.block(
+      t46, 0, len_N, t53, 0, len_N, 32, 24, len_N,
+      H, 40, 67, 1, 2680, 1, 67,
+      p89, DENSE_ADD_MIRROR, false, th, 40, 8, 0, 3, 3, 0, 1,
+    );
+  }
+  // hessian[i0, i1, i1, i2] += Σ_i3 t16·t46[i0, i1, i3]·t54[i2, i3]
+  {
+    const p94 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
-        const b87 = i0 * len_N * 8 + i1 * len_N;
+        const b92 = i0 * len_N * 8 + i1 * len_N;
         for (let i2 = 0; i2 < 3; i2++) {
-          const b88 = i2 * len_N;
-          let acc90 = 0;
+          const b93 = i2 * len_N;
+          let acc95 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc90 += t45[b87 + i3] * t53[b88 + i3];
-              r1 += t45[b87 + i3 + 1] * t53[b88 + i3 + 1];
-              r2 += t45[b87 + i3 + 2] * t53[b88 + i3 + 2];
-              r3 += t45[b87 + i3 + 3] * t53[b88 + i3 + 3];
+              acc95 += t46[b92 + i3] * t54[b93 + i3];
+              r1 += t46[b92 + i3 + 1] * t54[b93 + i3 + 1];
+              r2 += t46[b92 + i3 + 2] * t54[b93 + i3 + 2];
+              r3 += t46[b92 + i3 + 3] * t54[b93 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc90 += t45[b87 + i3] * t53[b88 + i3];
-            acc90 += r1 + r2 + r3;
+            for (const end = len_N; i3 < end; i3++) acc95 += t46[b92 + i3] * t54[b93 + i3];
+            acc95 += r1 + r2 + r3;
           }
-          addSymmetric(H, 40 + i0 * 536 + i1 * 70 + i2, 2680 + i0 * 8 + i1 * 202 + i2 * 67, p89 * acc90);
+          addSymmetric(H, 40 + i0 * 536 + i1 * 70 + i2, 2680 + i0 * 8 + i1 * 202 + i2 * 67, p94 * acc95);
         }
       }
     }
   }
-  // hessian[i0, i1, i1, i2] += Σ_i3 -1·t16·t46[i0, i1, i3]·t54[i2, i3]
+  // hessian[i0, i1, i1, i2] += Σ_i3 -1·t16·t47[i0, i1, i3]·t55[i2, i3]
   {
-    const p93 = -t16[0];
+    const p98 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
-        const b91 = i0 * len_N * 8 + i1 * len_N;
+        const b96 = i0 * len_N * 8 + i1 * len_N;
         for (let i2 = 0; i2 < 3; i2++) {
-          const b92 = i2 * len_N;
-          let acc94 = 0;
+          const b97 = i2 * len_N;
+          let acc99 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc94 += t46[b91 + i3] * t54[b92 + i3];
-              r1 += t46[b91 + i3 + 1] * t54[b92 + i3 + 1];
-              r2 += t46[b91 + i3 + 2] * t54[b92 + i3 + 2];
-              r3 += t46[b91 + i3 + 3] * t54[b92 + i3 + 3];
+              acc99 += t47[b96 + i3] * t55[b97 + i3];
+              r1 += t47[b96 + i3 + 1] * t55[b97 + i3 + 1];
+              r2 += t47[b96 + i3 + 2] * t55[b97 + i3 + 2];
+              r3 += t47[b96 + i3 + 3] * t55[b97 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc94 += t46[b91 + i3] * t54[b92 + i3];
-            acc94 += r1 + r2 + r3;
+            for (const end = len_N; i3 < end; i3++) acc99 += t47[b96 + i3] * t55[b97 + i3];
+            acc99 += r1 + r2 + r3;
           }
-          addSymmetric(H, 40 + i0 * 536 + i1 * 70 + i2, 2680 + i0 * 8 + i1 * 202 + i2 * 67, p93 * acc94);
+          addSymmetric(H, 40 + i0 * 536 + i1 * 70 + i2, 2680 + i0 * 8 + i1 * 202 + i2 * 67, p98 * acc99);
         }
       }
     }
@@ -1027,60 +1067,60 @@ function k_hess_W1_W2(s: State): void {
 function k_hess_W1_b2(s: State): void {
   const H = s.hessian;
   const t16 = s.t16;
-  const t42 = s.t42;
-  const t45 = s.t45;
-  const t53 = s.t53;
+  const t43 = s.t43;
+  const t46 = s.t46;
+  const t54 = s.t54;
   const th = s.theta;
   const len_N = s.len_N;
-  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t42[i0, i1, i3]·t53[i2, i3]
+  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t43[i0, i1, i3]·t54[i2, i3]
   {
-    const p97 = -t16[0];
+    const p102 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
-        const b95 = i0 * len_N * 8 + i1 * len_N;
+        const b100 = i0 * len_N * 8 + i1 * len_N;
         for (let i2 = 0; i2 < 3; i2++) {
-          const b96 = i2 * len_N;
-          let acc98 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i3 = 0;
-            for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc98 += t42[b95 + i3] * t53[b96 + i3];
-              r1 += t42[b95 + i3 + 1] * t53[b96 + i3 + 1];
-              r2 += t42[b95 + i3 + 2] * t53[b96 + i3 + 2];
-              r3 += t42[b95 + i3 + 3] * t53[b96 + i3 + 3];
-            }
-            for (const end = len_N; i3 < end; i3++) acc98 += t42[b95 + i3] * t53[b96 + i3];
-            acc98 += r1 + r2 + r3;
-          }
-          addSymmetric(H, 64 + i0 * 536 + i1 * 67 + i2, 4288 + i0 * 8 + i1 + i2 * 67, p97 * acc98);
-        }
-      }
-    }
-  }
-  // hessian[i0, i1, i2] += Σ_i3 t16·W2[i1, i2]·t45[i0, i1, i3]·t53[i2, i3]
-  {
-    const p101 = t16[0];
-    for (let i0 = 0; i0 < 4; i0++) {
-      for (let i1 = 0; i1 < 8; i1++) {
-        const b99 = i0 * len_N * 8 + i1 * len_N;
-        for (let i2 = 0; i2 < 3; i2++) {
-          const b100 = i2 * len_N;
-          const p102 = p101 * th[40 + i1 * 3 + i2];
+          const b101 = i2 * len_N;
           let acc103 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc103 += t45[b99 + i3] * t53[b100 + i3];
-              r1 += t45[b99 + i3 + 1] * t53[b100 + i3 + 1];
-              r2 += t45[b99 + i3 + 2] * t53[b100 + i3 + 2];
-              r3 += t45[b99 + i3 + 3] * t53[b100 + i3 + 3];
+              acc103 += t43[b100 + i3] * t54[b101 + i3];
+              r1 += t43[b100 + i3 + 1] * t54[b101 + i3 + 1];
+              r2 += t43[b100 + i3 + 2] * t54[b101 + i3 + 2];
+              r3 += t43[b100 + i3 + 3] * t54[b101 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc103 += t45[b99 + i3] * t53[b100 + i3];
+            for (const end = len_N; i3 < end; i3++) acc103 += t43[b100 + i3] * t54[b101 + i3];
             acc103 += r1 + r2 + r3;
           }
           addSymmetric(H, 64 + i0 * 536 + i1 * 67 + i2, 4288 + i0 * 8 + i1 + i2 * 67, p102 * acc103);
+        }
+      }
+    }
+  }
+  // hessian[i0, i1, i2] += Σ_i3 t16·W2[i1, i2]·t46[i0, i1, i3]·t54[i2, i3]
+  {
+    const p106 = t16[0];
+    for (let i0 = 0; i0 < 4; i0++) {
+      for (let i1 = 0; i1 < 8; i1++) {
+        const b104 = i0 * len_N * 8 + i1 * len_N;
+        for (let i2 = 0; i2 < 3; i2++) {
+          const b105 = i2 * len_N;
+          const p107 = p106 * th[40 + i1 * 3 + i2];
+          let acc108 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i3 = 0;
+            for (const end = len_N - 3; i3 < end; i3 += 4) {
+              acc108 += t46[b104 + i3] * t54[b105 + i3];
+              r1 += t46[b104 + i3 + 1] * t54[b105 + i3 + 1];
+              r2 += t46[b104 + i3 + 2] * t54[b105 + i3 + 2];
+              r3 += t46[b104 + i3 + 3] * t54[b105 + i3 + 3];
+            }
+            for (const end = len_N; i3 < end; i3++) acc108 += t46[b104 + i3] * t54[b105 + i3];
+            acc108 += r1 + r2 + r3;
+          }
+          addSymmetric(H, 64 + i0 * 536 + i1 * 67 + i2, 4288 + i0 * 8 + i1 + i2 * 67, p107 * acc108);
         }
       }
     }
@@ -1093,107 +1133,107 @@ function k_hess_b1_b1(s: State): void {
   const H = s.hessian;
   const t11 = s.t11;
   const t16 = s.t16;
-  const t22 = s.t22;
   const t23 = s.t23;
-  const t26 = s.t26;
-  const t50 = s.t50;
-  const t55 = s.t55;
+  const t24 = s.t24;
+  const t27 = s.t27;
+  const t51 = s.t51;
+  const t56 = s.t56;
   const th = s.theta;
   const len_N = s.len_N;
   const off_N = s.off_N;
-  // hessian[i0, i1] += Σ_i2 -1·t16·t55[i0, i2]·t50[i1, i2]
+  // hessian[i0, i1] += Σ_i2 -1·t16·t56[i0, i2]·t51[i1, i2]
   {
-    const p106 = -t16[0];
+    const p111 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b104 = i0 * len_N;
+      const b109 = i0 * len_N;
       {
         let i1 = Math.max(0, i0);
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b105_0 = i1 * len_N;
-          const b105_1 = (i1 + 1) * len_N;
-          const b105_2 = (i1 + 2) * len_N;
-          const b105_3 = (i1 + 3) * len_N;
-          let acc107_0 = 0, acc107_1 = 0, acc107_2 = 0, acc107_3 = 0;
+          const b110_0 = i1 * len_N;
+          const b110_1 = (i1 + 1) * len_N;
+          const b110_2 = (i1 + 2) * len_N;
+          const b110_3 = (i1 + 3) * len_N;
+          let acc112_0 = 0, acc112_1 = 0, acc112_2 = 0, acc112_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = t55[b104 + i2];
-            acc107_0 += c0 * t50[b105_0 + i2];
-            acc107_1 += c0 * t50[b105_1 + i2];
-            acc107_2 += c0 * t50[b105_2 + i2];
-            acc107_3 += c0 * t50[b105_3 + i2];
+            const c0 = t56[b109 + i2];
+            acc112_0 += c0 * t51[b110_0 + i2];
+            acc112_1 += c0 * t51[b110_1 + i2];
+            acc112_2 += c0 * t51[b110_2 + i2];
+            acc112_3 += c0 * t51[b110_3 + i2];
           }
-          addSymmetric(H, 2176 + i0 * 67 + i1, 2176 + i0 + i1 * 67, p106 * acc107_0);
-          addSymmetric(H, 2176 + i0 * 67 + i1 + 1, 2176 + i0 + (i1 + 1) * 67, p106 * acc107_1);
-          addSymmetric(H, 2176 + i0 * 67 + i1 + 2, 2176 + i0 + (i1 + 2) * 67, p106 * acc107_2);
-          addSymmetric(H, 2176 + i0 * 67 + i1 + 3, 2176 + i0 + (i1 + 3) * 67, p106 * acc107_3);
+          addSymmetric(H, 2176 + i0 * 67 + i1, 2176 + i0 + i1 * 67, p111 * acc112_0);
+          addSymmetric(H, 2176 + i0 * 67 + i1 + 1, 2176 + i0 + (i1 + 1) * 67, p111 * acc112_1);
+          addSymmetric(H, 2176 + i0 * 67 + i1 + 2, 2176 + i0 + (i1 + 2) * 67, p111 * acc112_2);
+          addSymmetric(H, 2176 + i0 * 67 + i1 + 3, 2176 + i0 + (i1 + 3) * 67, p111 * acc112_3);
         }
         for (const end = 8; i1 < end; i1++) {
-          const b105 = i1 * len_N;
-          let acc107 = 0;
+          const b110 = i1 * len_N;
+          let acc112 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc107 += t55[b104 + i2] * t50[b105 + i2];
-              r1 += t55[b104 + i2 + 1] * t50[b105 + i2 + 1];
-              r2 += t55[b104 + i2 + 2] * t50[b105 + i2 + 2];
-              r3 += t55[b104 + i2 + 3] * t50[b105 + i2 + 3];
+              acc112 += t56[b109 + i2] * t51[b110 + i2];
+              r1 += t56[b109 + i2 + 1] * t51[b110 + i2 + 1];
+              r2 += t56[b109 + i2 + 2] * t51[b110 + i2 + 2];
+              r3 += t56[b109 + i2 + 3] * t51[b110 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc107 += t55[b104 + i2] * t50[b105 + i2];
-            acc107 += r1 + r2 + r3;
+            for (const end = len_N; i2 < end; i2++) acc112 += t56[b109 + i2] * t51[b110 + i2];
+            acc112 += r1 + r2 + r3;
           }
-          addSymmetric(H, 2176 + i0 * 67 + i1, 2176 + i0 + i1 * 67, p106 * acc107);
+          addSymmetric(H, 2176 + i0 * 67 + i1, 2176 + i0 + i1 * 67, p111 * acc112);
         }
       }
     }
   }
-  // hessian[i0, i1] += Σ_i2,i3 t16·t22[i2]·W2[i0, i3]·t23[i2, i0]·t11[i2, i3]·W2[i1, i3]·t23[i2, i1]
+  // hessian[i0, i1] += Σ_i2,i3 t16·t23[i2]·W2[i0, i3]·t24[i2, i0]·t11[i2, i3]·W2[i1, i3]·t24[i2, i1]
   {
-    const p112 = t16[0];
+    const p117 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b108 = 40 + i0 * 3;
-      const b109 = i0;
+      const b113 = 40 + i0 * 3;
+      const b114 = i0;
       for (let i1 = Math.max(0, i0); i1 < 8; i1++) {
-        const b110 = 40 + i1 * 3;
-        const b111 = i1;
-        let acc113 = 0;
+        const b115 = 40 + i1 * 3;
+        const b116 = i1;
+        let acc118 = 0;
         for (let i2 = 0; i2 < len_N; i2++) {
           for (let i3 = 0; i3 < 3; i3++) {
-            acc113 += t22[i2] * t23[b109 + i2 * 8] * t23[b111 + i2 * 8] * th[b108 + i3] * t11[i2 * 3 + i3] * th[b110 + i3];
+            acc118 += t23[i2] * t24[b114 + i2 * 8] * t24[b116 + i2 * 8] * th[b113 + i3] * t11[i2 * 3 + i3] * th[b115 + i3];
           }
         }
-        addSymmetric(H, 2176 + i0 * 67 + i1, 2176 + i0 + i1 * 67, p112 * acc113);
+        addSymmetric(H, 2176 + i0 * 67 + i1, 2176 + i0 + i1 * 67, p117 * acc118);
       }
     }
   }
-  // hessian[i0, i0] += Σ_i1,i2 t16·t22[i1]·t11[i1, i2]·W2[i0, i2]·t26[i1, i0]
+  // hessian[i0, i0] += Σ_i1,i2 t16·t23[i1]·t11[i1, i2]·W2[i0, i2]·t27[i1, i0]
   {
-    const p116 = t16[0];
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b114 = 40 + i0 * 3;
-      const b115 = i0;
-      let acc117 = 0;
-      for (let i1 = 0; i1 < len_N; i1++) {
-        for (let i2 = 0; i2 < 3; i2++) {
-          acc117 += t22[i1] * t26[b115 + i1 * 8] * t11[i1 * 3 + i2] * th[b114 + i2];
-        }
-      }
-      H[2176 + i0 * 68] += p116 * acc117;
-    }
-  }
-  // hessian[i0, i0] += Σ_i1,i2 -1·t16·Y[i1, i2]·W2[i0, i2]·t26[i1, i0]
-  {
-    const b118 = off_N * 3;
-    const p121 = -t16[0];
+    const p121 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
       const b119 = 40 + i0 * 3;
       const b120 = i0;
       let acc122 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
-          acc122 += t26[b120 + i1 * 8] * d_Y[b118 + i1 * 3 + i2] * th[b119 + i2];
+          acc122 += t23[i1] * t27[b120 + i1 * 8] * t11[i1 * 3 + i2] * th[b119 + i2];
         }
       }
       H[2176 + i0 * 68] += p121 * acc122;
+    }
+  }
+  // hessian[i0, i0] += Σ_i1,i2 -1·t16·Y[i1, i2]·W2[i0, i2]·t27[i1, i0]
+  {
+    const b123 = off_N * 3;
+    const p126 = -t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b124 = 40 + i0 * 3;
+      const b125 = i0;
+      let acc127 = 0;
+      for (let i1 = 0; i1 < len_N; i1++) {
+        for (let i2 = 0; i2 < 3; i2++) {
+          acc127 += t27[b125 + i1 * 8] * d_Y[b123 + i1 * 3 + i2] * th[b124 + i2];
+        }
+      }
+      H[2176 + i0 * 68] += p126 * acc127;
     }
   }
 }
@@ -1201,10 +1241,12 @@ function k_hess_b1_b1(s: State): void {
 /** Hessian block (b1, b1): 5 term(s), the terms without the batch */
 function k_hess_b1_b1_once(s: State): void {
   const H = s.hessian;
-  // hessian[i0, i0] += 0.002
+  const once_N = s.once_N;
+  // hessian[i0, i0] += 0.002·once_N
   {
+    const p128 = 0.002 * once_N;
     for (let i0 = 0; i0 < 8; i0++) {
-      H[2176 + i0 * 68] += 0.002;
+      H[2176 + i0 * 68] += p128;
     }
   }
 }
@@ -1213,112 +1255,112 @@ function k_hess_b1_b1_once(s: State): void {
 function k_hess_b1_W2(s: State): void {
   const H = s.hessian;
   const t16 = s.t16;
-  const t51 = s.t51;
   const t52 = s.t52;
   const t53 = s.t53;
   const t54 = s.t54;
   const t55 = s.t55;
   const t56 = s.t56;
+  const t57 = s.t57;
   const th = s.theta;
   const len_N = s.len_N;
-  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t55[i0, i3]·t52[i1, i2, i3]
+  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t56[i0, i3]·t53[i1, i2, i3]
   {
-    const p126 = -t16[0];
+    const p132 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b124 = i0 * len_N;
+      const b130 = i0 * len_N;
       for (let i1 = 0; i1 < 8; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
-          const b125 = i1 * len_N * 3 + i2 * len_N;
-          let acc127 = 0;
+          const b131 = i1 * len_N * 3 + i2 * len_N;
+          let acc133 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc127 += t55[b124 + i3] * t52[b125 + i3];
-              r1 += t55[b124 + i3 + 1] * t52[b125 + i3 + 1];
-              r2 += t55[b124 + i3 + 2] * t52[b125 + i3 + 2];
-              r3 += t55[b124 + i3 + 3] * t52[b125 + i3 + 3];
+              acc133 += t56[b130 + i3] * t53[b131 + i3];
+              r1 += t56[b130 + i3 + 1] * t53[b131 + i3 + 1];
+              r2 += t56[b130 + i3 + 2] * t53[b131 + i3 + 2];
+              r3 += t56[b130 + i3 + 3] * t53[b131 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc127 += t55[b124 + i3] * t52[b125 + i3];
-            acc127 += r1 + r2 + r3;
+            for (const end = len_N; i3 < end; i3++) acc133 += t56[b130 + i3] * t53[b131 + i3];
+            acc133 += r1 + r2 + r3;
           }
-          addSymmetric(H, 2184 + i0 * 67 + i1 * 3 + i2, 2712 + i0 + i1 * 201 + i2 * 67, p126 * acc127);
+          addSymmetric(H, 2184 + i0 * 67 + i1 * 3 + i2, 2712 + i0 + i1 * 201 + i2 * 67, p132 * acc133);
         }
       }
     }
   }
-  // hessian[i0, i1, i2] += Σ_i3 t16·W2[i0, i2]·t56[i0, i3]·t52[i1, i2, i3]
+  // hessian[i0, i1, i2] += Σ_i3 t16·W2[i0, i2]·t57[i0, i3]·t53[i1, i2, i3]
   {
-    const p130 = t16[0];
+    const p136 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b128 = i0 * len_N;
+      const b134 = i0 * len_N;
       for (let i1 = 0; i1 < 8; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
-          const b129 = i1 * len_N * 3 + i2 * len_N;
-          const p131 = p130 * th[40 + i0 * 3 + i2];
-          let acc132 = 0;
+          const b135 = i1 * len_N * 3 + i2 * len_N;
+          const p137 = p136 * th[40 + i0 * 3 + i2];
+          let acc138 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc132 += t56[b128 + i3] * t52[b129 + i3];
-              r1 += t56[b128 + i3 + 1] * t52[b129 + i3 + 1];
-              r2 += t56[b128 + i3 + 2] * t52[b129 + i3 + 2];
-              r3 += t56[b128 + i3 + 3] * t52[b129 + i3 + 3];
+              acc138 += t57[b134 + i3] * t53[b135 + i3];
+              r1 += t57[b134 + i3 + 1] * t53[b135 + i3 + 1];
+              r2 += t57[b134 + i3 + 2] * t53[b135 + i3 + 2];
+              r3 += t57[b134 + i3 + 3] * t53[b135 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc132 += t56[b128 + i3] * t52[b129 + i3];
-            acc132 += r1 + r2 + r3;
+            for (const end = len_N; i3 < end; i3++) acc138 += t57[b134 + i3] * t53[b135 + i3];
+            acc138 += r1 + r2 + r3;
           }
-          addSymmetric(H, 2184 + i0 * 67 + i1 * 3 + i2, 2712 + i0 + i1 * 201 + i2 * 67, p131 * acc132);
+          addSymmetric(H, 2184 + i0 * 67 + i1 * 3 + i2, 2712 + i0 + i1 * 201 + i2 * 67, p137 * acc138);
         }
       }
     }
   }
-  // hessian[i0, i0, i1] += Σ_i2 t16·t56[i0, i2]·t53[i1, i2]
+  // hessian[i0, i0, i1] += Σ_i2 t16·t57[i0, i2]·t54[i1, i2]
   {
-    const p135 = t16[0];
+    const p141 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b133 = i0 * len_N;
+      const b139 = i0 * len_N;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b134 = i1 * len_N;
-        let acc136 = 0;
+        const b140 = i1 * len_N;
+        let acc142 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc136 += t56[b133 + i2] * t53[b134 + i2];
-            r1 += t56[b133 + i2 + 1] * t53[b134 + i2 + 1];
-            r2 += t56[b133 + i2 + 2] * t53[b134 + i2 + 2];
-            r3 += t56[b133 + i2 + 3] * t53[b134 + i2 + 3];
+            acc142 += t57[b139 + i2] * t54[b140 + i2];
+            r1 += t57[b139 + i2 + 1] * t54[b140 + i2 + 1];
+            r2 += t57[b139 + i2 + 2] * t54[b140 + i2 + 2];
+            r3 += t57[b139 + i2 + 3] * t54[b140 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc136 += t56[b133 + i2] * t53[b134 + i2];
-          acc136 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc142 += t57[b139 + i2] * t54[b140 + i2];
+          acc142 += r1 + r2 + r3;
         }
-        addSymmetric(H, 2184 + i0 * 70 + i1, 2712 + i0 * 202 + i1 * 67, p135 * acc136);
+        addSymmetric(H, 2184 + i0 * 70 + i1, 2712 + i0 * 202 + i1 * 67, p141 * acc142);
       }
     }
   }
-  // hessian[i0, i0, i1] += Σ_i2 -1·t16·t51[i0, i2]·t54[i1, i2]
+  // hessian[i0, i0, i1] += Σ_i2 -1·t16·t52[i0, i2]·t55[i1, i2]
   {
-    const p139 = -t16[0];
+    const p145 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b137 = i0 * len_N;
+      const b143 = i0 * len_N;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b138 = i1 * len_N;
-        let acc140 = 0;
+        const b144 = i1 * len_N;
+        let acc146 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc140 += t51[b137 + i2] * t54[b138 + i2];
-            r1 += t51[b137 + i2 + 1] * t54[b138 + i2 + 1];
-            r2 += t51[b137 + i2 + 2] * t54[b138 + i2 + 2];
-            r3 += t51[b137 + i2 + 3] * t54[b138 + i2 + 3];
+            acc146 += t52[b143 + i2] * t55[b144 + i2];
+            r1 += t52[b143 + i2 + 1] * t55[b144 + i2 + 1];
+            r2 += t52[b143 + i2 + 2] * t55[b144 + i2 + 2];
+            r3 += t52[b143 + i2 + 3] * t55[b144 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc140 += t51[b137 + i2] * t54[b138 + i2];
-          acc140 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc146 += t52[b143 + i2] * t55[b144 + i2];
+          acc146 += r1 + r2 + r3;
         }
-        addSymmetric(H, 2184 + i0 * 70 + i1, 2712 + i0 * 202 + i1 * 67, p139 * acc140);
+        addSymmetric(H, 2184 + i0 * 70 + i1, 2712 + i0 * 202 + i1 * 67, p145 * acc146);
       }
     }
   }
@@ -1328,57 +1370,57 @@ function k_hess_b1_W2(s: State): void {
 function k_hess_b1_b2(s: State): void {
   const H = s.hessian;
   const t16 = s.t16;
-  const t53 = s.t53;
-  const t55 = s.t55;
+  const t54 = s.t54;
   const t56 = s.t56;
+  const t57 = s.t57;
   const th = s.theta;
   const len_N = s.len_N;
-  // hessian[i0, i1] += Σ_i2 -1·t16·t55[i0, i2]·t53[i1, i2]
+  // hessian[i0, i1] += Σ_i2 -1·t16·t56[i0, i2]·t54[i1, i2]
   {
-    const p143 = -t16[0];
+    const p149 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b141 = i0 * len_N;
+      const b147 = i0 * len_N;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b142 = i1 * len_N;
-        let acc144 = 0;
+        const b148 = i1 * len_N;
+        let acc150 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc144 += t55[b141 + i2] * t53[b142 + i2];
-            r1 += t55[b141 + i2 + 1] * t53[b142 + i2 + 1];
-            r2 += t55[b141 + i2 + 2] * t53[b142 + i2 + 2];
-            r3 += t55[b141 + i2 + 3] * t53[b142 + i2 + 3];
+            acc150 += t56[b147 + i2] * t54[b148 + i2];
+            r1 += t56[b147 + i2 + 1] * t54[b148 + i2 + 1];
+            r2 += t56[b147 + i2 + 2] * t54[b148 + i2 + 2];
+            r3 += t56[b147 + i2 + 3] * t54[b148 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc144 += t55[b141 + i2] * t53[b142 + i2];
-          acc144 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc150 += t56[b147 + i2] * t54[b148 + i2];
+          acc150 += r1 + r2 + r3;
         }
-        addSymmetric(H, 2208 + i0 * 67 + i1, 4320 + i0 + i1 * 67, p143 * acc144);
+        addSymmetric(H, 2208 + i0 * 67 + i1, 4320 + i0 + i1 * 67, p149 * acc150);
       }
     }
   }
-  // hessian[i0, i1] += Σ_i2 t16·W2[i0, i1]·t56[i0, i2]·t53[i1, i2]
+  // hessian[i0, i1] += Σ_i2 t16·W2[i0, i1]·t57[i0, i2]·t54[i1, i2]
   {
-    const p147 = t16[0];
+    const p153 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b145 = i0 * len_N;
+      const b151 = i0 * len_N;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b146 = i1 * len_N;
-        const p148 = p147 * th[40 + i0 * 3 + i1];
-        let acc149 = 0;
+        const b152 = i1 * len_N;
+        const p154 = p153 * th[40 + i0 * 3 + i1];
+        let acc155 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc149 += t56[b145 + i2] * t53[b146 + i2];
-            r1 += t56[b145 + i2 + 1] * t53[b146 + i2 + 1];
-            r2 += t56[b145 + i2 + 2] * t53[b146 + i2 + 2];
-            r3 += t56[b145 + i2 + 3] * t53[b146 + i2 + 3];
+            acc155 += t57[b151 + i2] * t54[b152 + i2];
+            r1 += t57[b151 + i2 + 1] * t54[b152 + i2 + 1];
+            r2 += t57[b151 + i2 + 2] * t54[b152 + i2 + 2];
+            r3 += t57[b151 + i2 + 3] * t54[b152 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc149 += t56[b145 + i2] * t53[b146 + i2];
-          acc149 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc155 += t57[b151 + i2] * t54[b152 + i2];
+          acc155 += r1 + r2 + r3;
         }
-        addSymmetric(H, 2208 + i0 * 67 + i1, 4320 + i0 + i1 * 67, p148 * acc149);
+        addSymmetric(H, 2208 + i0 * 67 + i1, 4320 + i0 + i1 * 67, p154 * acc155);
       }
     }
   }
@@ -1388,44 +1430,44 @@ function k_hess_b1_b2(s: State): void {
 function k_hess_W2_W2(s: State): void {
   const H = s.hessian;
   const t16 = s.t16;
-  const t52 = s.t52;
-  const t57 = s.t57;
+  const t53 = s.t53;
   const t58 = s.t58;
   const t59 = s.t59;
+  const t60 = s.t60;
   const len_N = s.len_N;
-  // hessian[i0, i1, i2, i3] += Σ_i4 -1·t16·t57[i0, i1, i4]·t52[i2, i3, i4]
+  // hessian[i0, i1, i2, i3] += Σ_i4 -1·t16·t58[i0, i1, i4]·t53[i2, i3, i4]
   {
-    const p152 = -t16[0];
-    // T = t57·t52ᵀ (24 × 24, depth len_N) by the dense kernels; H += scale·T, mirrors included, c ≥ r only
+    const p158 = -t16[0];
+    // T = t58·t53ᵀ (24 × 24, depth len_N) by the dense kernels; H += scale·T, mirrors included, c ≥ r only
     s.dense.block(
-      t57, 0, len_N, t52, 0, len_N, 24, 24, len_N,
+      t58, 0, len_N, t53, 0, len_N, 24, 24, len_N,
       H, 2720, 67, 1, 2720, 1, 67,
-      p152, DENSE_ADD_MIRROR, true, null, 0, 1, 0, 0, 1, 0, 0,
+      p158, DENSE_ADD_MIRROR, true, null, 0, 1, 0, 0, 1, 0, 0,
     );
   }
-  // hessian[i0, i1, i2, i1] += Σ_i3 t16·t58[i0, i1, i3]·t59[i2, i3]
+  // hessian[i0, i1, i2, i1] += Σ_i3 t16·t59[i0, i1, i3]·t60[i2, i3]
   {
-    const p156 = t16[0];
+    const p162 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
-        const b154 = i0 * len_N * 3 + i1 * len_N;
+        const b160 = i0 * len_N * 3 + i1 * len_N;
         for (let i2 = 0; i2 < 8; i2++) {
           if (i2 * 3 + i0 * (-3) < 0) continue;
-          const b155 = i2 * len_N;
-          let acc157 = 0;
+          const b161 = i2 * len_N;
+          let acc163 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc157 += t58[b154 + i3] * t59[b155 + i3];
-              r1 += t58[b154 + i3 + 1] * t59[b155 + i3 + 1];
-              r2 += t58[b154 + i3 + 2] * t59[b155 + i3 + 2];
-              r3 += t58[b154 + i3 + 3] * t59[b155 + i3 + 3];
+              acc163 += t59[b160 + i3] * t60[b161 + i3];
+              r1 += t59[b160 + i3 + 1] * t60[b161 + i3 + 1];
+              r2 += t59[b160 + i3 + 2] * t60[b161 + i3 + 2];
+              r3 += t59[b160 + i3 + 3] * t60[b161 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc157 += t58[b154 + i3] * t59[b155 + i3];
-            acc157 += r1 + r2 + r3;
+            for (const end = len_N; i3 < end; i3++) acc163 += t59[b160 + i3] * t60[b161 + i3];
+            acc163 += r1 + r2 + r3;
           }
-          addSymmetric(H, 2720 + i0 * 201 + i1 * 68 + i2 * 3, 2720 + i0 * 3 + i1 * 68 + i2 * 201, p156 * acc157);
+          addSymmetric(H, 2720 + i0 * 201 + i1 * 68 + i2 * 3, 2720 + i0 * 3 + i1 * 68 + i2 * 201, p162 * acc163);
         }
       }
     }
@@ -1435,11 +1477,13 @@ function k_hess_W2_W2(s: State): void {
 /** Hessian block (W2, W2): 3 term(s), the terms without the batch */
 function k_hess_W2_W2_once(s: State): void {
   const H = s.hessian;
-  // hessian[i0, i1, i0, i1] += 0.002
+  const once_N = s.once_N;
+  // hessian[i0, i1, i0, i1] += 0.002·once_N
   {
+    const p164 = 0.002 * once_N;
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
-        H[2720 + i0 * 204 + i1 * 68] += 0.002;
+        H[2720 + i0 * 204 + i1 * 68] += p164;
       }
     }
   }
@@ -1449,56 +1493,56 @@ function k_hess_W2_W2_once(s: State): void {
 function k_hess_W2_b2(s: State): void {
   const H = s.hessian;
   const t16 = s.t16;
-  const t53 = s.t53;
-  const t57 = s.t57;
+  const t54 = s.t54;
   const t58 = s.t58;
+  const t59 = s.t59;
   const len_N = s.len_N;
-  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t57[i0, i1, i3]·t53[i2, i3]
+  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t58[i0, i1, i3]·t54[i2, i3]
   {
-    const p161 = -t16[0];
+    const p168 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
-        const b159 = i0 * len_N * 3 + i1 * len_N;
+        const b166 = i0 * len_N * 3 + i1 * len_N;
         for (let i2 = 0; i2 < 3; i2++) {
-          const b160 = i2 * len_N;
-          let acc162 = 0;
+          const b167 = i2 * len_N;
+          let acc169 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc162 += t57[b159 + i3] * t53[b160 + i3];
-              r1 += t57[b159 + i3 + 1] * t53[b160 + i3 + 1];
-              r2 += t57[b159 + i3 + 2] * t53[b160 + i3 + 2];
-              r3 += t57[b159 + i3 + 3] * t53[b160 + i3 + 3];
+              acc169 += t58[b166 + i3] * t54[b167 + i3];
+              r1 += t58[b166 + i3 + 1] * t54[b167 + i3 + 1];
+              r2 += t58[b166 + i3 + 2] * t54[b167 + i3 + 2];
+              r3 += t58[b166 + i3 + 3] * t54[b167 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc162 += t57[b159 + i3] * t53[b160 + i3];
-            acc162 += r1 + r2 + r3;
+            for (const end = len_N; i3 < end; i3++) acc169 += t58[b166 + i3] * t54[b167 + i3];
+            acc169 += r1 + r2 + r3;
           }
-          addSymmetric(H, 2744 + i0 * 201 + i1 * 67 + i2, 4328 + i0 * 3 + i1 + i2 * 67, p161 * acc162);
+          addSymmetric(H, 2744 + i0 * 201 + i1 * 67 + i2, 4328 + i0 * 3 + i1 + i2 * 67, p168 * acc169);
         }
       }
     }
   }
-  // hessian[i0, i1, i1] += Σ_i2 t16·t58[i0, i1, i2]
+  // hessian[i0, i1, i1] += Σ_i2 t16·t59[i0, i1, i2]
   {
-    const p164 = t16[0];
+    const p171 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
-        const b163 = i0 * len_N * 3 + i1 * len_N;
-        let acc165 = 0;
+        const b170 = i0 * len_N * 3 + i1 * len_N;
+        let acc172 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc165 += t58[b163 + i2];
-            r1 += t58[b163 + i2 + 1];
-            r2 += t58[b163 + i2 + 2];
-            r3 += t58[b163 + i2 + 3];
+            acc172 += t59[b170 + i2];
+            r1 += t59[b170 + i2 + 1];
+            r2 += t59[b170 + i2 + 2];
+            r3 += t59[b170 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc165 += t58[b163 + i2];
-          acc165 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc172 += t59[b170 + i2];
+          acc172 += r1 + r2 + r3;
         }
-        addSymmetric(H, 2744 + i0 * 201 + i1 * 68, 4328 + i0 * 3 + i1 * 68, p164 * acc165);
+        addSymmetric(H, 2744 + i0 * 201 + i1 * 68, 4328 + i0 * 3 + i1 * 68, p171 * acc172);
       }
     }
   }
@@ -1508,53 +1552,53 @@ function k_hess_W2_b2(s: State): void {
 function k_hess_b2_b2(s: State): void {
   const H = s.hessian;
   const t16 = s.t16;
-  const t53 = s.t53;
-  const t60 = s.t60;
+  const t54 = s.t54;
   const t61 = s.t61;
+  const t62 = s.t62;
   const len_N = s.len_N;
-  // hessian[i0, i1] += Σ_i2 -1·t16·t60[i0, i2]·t53[i1, i2]
+  // hessian[i0, i1] += Σ_i2 -1·t16·t61[i0, i2]·t54[i1, i2]
   {
-    const p168 = -t16[0];
+    const p175 = -t16[0];
     for (let i0 = 0; i0 < 3; i0++) {
-      const b166 = i0 * len_N;
+      const b173 = i0 * len_N;
       for (let i1 = Math.max(0, i0); i1 < 3; i1++) {
-        const b167 = i1 * len_N;
-        let acc169 = 0;
+        const b174 = i1 * len_N;
+        let acc176 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc169 += t60[b166 + i2] * t53[b167 + i2];
-            r1 += t60[b166 + i2 + 1] * t53[b167 + i2 + 1];
-            r2 += t60[b166 + i2 + 2] * t53[b167 + i2 + 2];
-            r3 += t60[b166 + i2 + 3] * t53[b167 + i2 + 3];
+            acc176 += t61[b173 + i2] * t54[b174 + i2];
+            r1 += t61[b173 + i2 + 1] * t54[b174 + i2 + 1];
+            r2 += t61[b173 + i2 + 2] * t54[b174 + i2 + 2];
+            r3 += t61[b173 + i2 + 3] * t54[b174 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc169 += t60[b166 + i2] * t53[b167 + i2];
-          acc169 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc176 += t61[b173 + i2] * t54[b174 + i2];
+          acc176 += r1 + r2 + r3;
         }
-        addSymmetric(H, 4352 + i0 * 67 + i1, 4352 + i0 + i1 * 67, p168 * acc169);
+        addSymmetric(H, 4352 + i0 * 67 + i1, 4352 + i0 + i1 * 67, p175 * acc176);
       }
     }
   }
-  // hessian[i0, i0] += Σ_i1 t16·t61[i0, i1]
+  // hessian[i0, i0] += Σ_i1 t16·t62[i0, i1]
   {
-    const p171 = t16[0];
+    const p178 = t16[0];
     for (let i0 = 0; i0 < 3; i0++) {
-      const b170 = i0 * len_N;
-      let acc172 = 0;
+      const b177 = i0 * len_N;
+      let acc179 = 0;
       {
         let r1 = 0, r2 = 0, r3 = 0;
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          acc172 += t61[b170 + i1];
-          r1 += t61[b170 + i1 + 1];
-          r2 += t61[b170 + i1 + 2];
-          r3 += t61[b170 + i1 + 3];
+          acc179 += t62[b177 + i1];
+          r1 += t62[b177 + i1 + 1];
+          r2 += t62[b177 + i1 + 2];
+          r3 += t62[b177 + i1 + 3];
         }
-        for (const end = len_N; i1 < end; i1++) acc172 += t61[b170 + i1];
-        acc172 += r1 + r2 + r3;
+        for (const end = len_N; i1 < end; i1++) acc179 += t62[b177 + i1];
+        acc179 += r1 + r2 + r3;
       }
-      H[4352 + i0 * 68] += p171 * acc172;
+      H[4352 + i0 * 68] += p178 * acc179;
     }
   }
 }
@@ -1562,10 +1606,12 @@ function k_hess_b2_b2(s: State): void {
 /** Hessian block (b2, b2): 3 term(s), the terms without the batch */
 function k_hess_b2_b2_once(s: State): void {
   const H = s.hessian;
-  // hessian[i0, i0] += 0.002
+  const once_N = s.once_N;
+  // hessian[i0, i0] += 0.002·once_N
   {
+    const p180 = 0.002 * once_N;
     for (let i0 = 0; i0 < 3; i0++) {
-      H[4352 + i0 * 68] += 0.002;
+      H[4352 + i0 * 68] += p180;
     }
   }
 }
@@ -1575,757 +1621,757 @@ function k_hvp_W1(s: State): void {
   const d_X = s.d_X;
   const hvp = s.hvp;
   const t16 = s.t16;
-  const t22 = s.t22;
   const t23 = s.t23;
-  const t25 = s.t25;
+  const t24 = s.t24;
   const t26 = s.t26;
-  const t40 = s.t40;
+  const t27 = s.t27;
   const t41 = s.t41;
-  const t64 = s.t64;
-  const t66 = s.t66;
+  const t42 = s.t42;
+  const t65 = s.t65;
   const t67 = s.t67;
-  const t69 = s.t69;
+  const t68 = s.t68;
   const t70 = s.t70;
-  const t72 = s.t72;
+  const t71 = s.t71;
   const t73 = s.t73;
   const t74 = s.t74;
   const t75 = s.t75;
   const t76 = s.t76;
   const t77 = s.t77;
+  const t78 = s.t78;
   const v = s.v;
   const len_N = s.len_N;
   const off_N = s.off_N;
-  // hvp[i0, i1] += Σ_i2 -1·t16·t23[i2, i1]·X[i2, i0]·t25[i2]·t40[i1, i2]·t64[i2]
+  // hvp[i0, i1] += Σ_i2 -1·t16·t24[i2, i1]·X[i2, i0]·t26[i2]·t41[i1, i2]·t65[i2]
   {
-    const p177 = -t16[0];
+    const p185 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
-      const b175 = off_N * 4 + i0;
+      const b183 = off_N * 4 + i0;
       {
         let i1 = 0;
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b174_0 = i1;
-          const b176_0 = i1 * len_N;
-          const b174_1 = i1 + 1;
-          const b176_1 = (i1 + 1) * len_N;
-          const b174_2 = i1 + 2;
-          const b176_2 = (i1 + 2) * len_N;
-          const b174_3 = i1 + 3;
-          const b176_3 = (i1 + 3) * len_N;
-          let acc178_0 = 0, acc178_1 = 0, acc178_2 = 0, acc178_3 = 0;
+          const b182_0 = i1;
+          const b184_0 = i1 * len_N;
+          const b182_1 = i1 + 1;
+          const b184_1 = (i1 + 1) * len_N;
+          const b182_2 = i1 + 2;
+          const b184_2 = (i1 + 2) * len_N;
+          const b182_3 = i1 + 3;
+          const b184_3 = (i1 + 3) * len_N;
+          let acc186_0 = 0, acc186_1 = 0, acc186_2 = 0, acc186_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = d_X[b175 + i2 * 4];
-            const c1 = t25[i2];
-            const c2 = t64[i2];
-            acc178_0 += c0 * c1 * c2 * t23[b174_0 + i2 * 8] * t40[b176_0 + i2];
-            acc178_1 += c0 * c1 * c2 * t23[b174_1 + i2 * 8] * t40[b176_1 + i2];
-            acc178_2 += c0 * c1 * c2 * t23[b174_2 + i2 * 8] * t40[b176_2 + i2];
-            acc178_3 += c0 * c1 * c2 * t23[b174_3 + i2 * 8] * t40[b176_3 + i2];
+            const c0 = d_X[b183 + i2 * 4];
+            const c1 = t26[i2];
+            const c2 = t65[i2];
+            acc186_0 += c0 * c1 * c2 * t24[b182_0 + i2 * 8] * t41[b184_0 + i2];
+            acc186_1 += c0 * c1 * c2 * t24[b182_1 + i2 * 8] * t41[b184_1 + i2];
+            acc186_2 += c0 * c1 * c2 * t24[b182_2 + i2 * 8] * t41[b184_2 + i2];
+            acc186_3 += c0 * c1 * c2 * t24[b182_3 + i2 * 8] * t41[b184_3 + i2];
           }
-          hvp[i0 * 8 + i1] += p177 * acc178_0;
-          hvp[i0 * 8 + i1 + 1] += p177 * acc178_1;
-          hvp[i0 * 8 + i1 + 2] += p177 * acc178_2;
-          hvp[i0 * 8 + i1 + 3] += p177 * acc178_3;
+          hvp[i0 * 8 + i1] += p185 * acc186_0;
+          hvp[i0 * 8 + i1 + 1] += p185 * acc186_1;
+          hvp[i0 * 8 + i1 + 2] += p185 * acc186_2;
+          hvp[i0 * 8 + i1 + 3] += p185 * acc186_3;
         }
         for (const end = 8; i1 < end; i1++) {
-          const b174 = i1;
-          const b176 = i1 * len_N;
-          let acc178 = 0;
+          const b182 = i1;
+          const b184 = i1 * len_N;
+          let acc186 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc178 += t23[b174 + i2 * 8] * d_X[b175 + i2 * 4] * t25[i2] * t40[b176 + i2] * t64[i2];
-              r1 += t23[b174 + (i2 + 1) * 8] * d_X[b175 + (i2 + 1) * 4] * t25[i2 + 1] * t40[b176 + i2 + 1] * t64[i2 + 1];
-              r2 += t23[b174 + (i2 + 2) * 8] * d_X[b175 + (i2 + 2) * 4] * t25[i2 + 2] * t40[b176 + i2 + 2] * t64[i2 + 2];
-              r3 += t23[b174 + (i2 + 3) * 8] * d_X[b175 + (i2 + 3) * 4] * t25[i2 + 3] * t40[b176 + i2 + 3] * t64[i2 + 3];
+              acc186 += t24[b182 + i2 * 8] * d_X[b183 + i2 * 4] * t26[i2] * t41[b184 + i2] * t65[i2];
+              r1 += t24[b182 + (i2 + 1) * 8] * d_X[b183 + (i2 + 1) * 4] * t26[i2 + 1] * t41[b184 + i2 + 1] * t65[i2 + 1];
+              r2 += t24[b182 + (i2 + 2) * 8] * d_X[b183 + (i2 + 2) * 4] * t26[i2 + 2] * t41[b184 + i2 + 2] * t65[i2 + 2];
+              r3 += t24[b182 + (i2 + 3) * 8] * d_X[b183 + (i2 + 3) * 4] * t26[i2 + 3] * t41[b184 + i2 + 3] * t65[i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc178 += t23[b174 + i2 * 8] * d_X[b175 + i2 * 4] * t25[i2] * t40[b176 + i2] * t64[i2];
-            acc178 += r1 + r2 + r3;
+            for (const end = len_N; i2 < end; i2++) acc186 += t24[b182 + i2 * 8] * d_X[b183 + i2 * 4] * t26[i2] * t41[b184 + i2] * t65[i2];
+            acc186 += r1 + r2 + r3;
           }
-          hvp[i0 * 8 + i1] += p177 * acc178;
+          hvp[i0 * 8 + i1] += p185 * acc186;
         }
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 t16·t22[i2]·t23[i2, i1]·X[i2, i0]·t66[i1, i2]
+  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t24[i2, i1]·X[i2, i0]·t67[i1, i2]
   {
-    const p182 = t16[0];
+    const p190 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
-      const b180 = off_N * 4 + i0;
+      const b188 = off_N * 4 + i0;
       {
         let i1 = 0;
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b179_0 = i1;
-          const b181_0 = i1 * len_N;
-          const b179_1 = i1 + 1;
-          const b181_1 = (i1 + 1) * len_N;
-          const b179_2 = i1 + 2;
-          const b181_2 = (i1 + 2) * len_N;
-          const b179_3 = i1 + 3;
-          const b181_3 = (i1 + 3) * len_N;
-          let acc183_0 = 0, acc183_1 = 0, acc183_2 = 0, acc183_3 = 0;
+          const b187_0 = i1;
+          const b189_0 = i1 * len_N;
+          const b187_1 = i1 + 1;
+          const b189_1 = (i1 + 1) * len_N;
+          const b187_2 = i1 + 2;
+          const b189_2 = (i1 + 2) * len_N;
+          const b187_3 = i1 + 3;
+          const b189_3 = (i1 + 3) * len_N;
+          let acc191_0 = 0, acc191_1 = 0, acc191_2 = 0, acc191_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = t22[i2];
-            const c1 = d_X[b180 + i2 * 4];
-            acc183_0 += c0 * c1 * t23[b179_0 + i2 * 8] * t66[b181_0 + i2];
-            acc183_1 += c0 * c1 * t23[b179_1 + i2 * 8] * t66[b181_1 + i2];
-            acc183_2 += c0 * c1 * t23[b179_2 + i2 * 8] * t66[b181_2 + i2];
-            acc183_3 += c0 * c1 * t23[b179_3 + i2 * 8] * t66[b181_3 + i2];
+            const c0 = t23[i2];
+            const c1 = d_X[b188 + i2 * 4];
+            acc191_0 += c0 * c1 * t24[b187_0 + i2 * 8] * t67[b189_0 + i2];
+            acc191_1 += c0 * c1 * t24[b187_1 + i2 * 8] * t67[b189_1 + i2];
+            acc191_2 += c0 * c1 * t24[b187_2 + i2 * 8] * t67[b189_2 + i2];
+            acc191_3 += c0 * c1 * t24[b187_3 + i2 * 8] * t67[b189_3 + i2];
           }
-          hvp[i0 * 8 + i1] += p182 * acc183_0;
-          hvp[i0 * 8 + i1 + 1] += p182 * acc183_1;
-          hvp[i0 * 8 + i1 + 2] += p182 * acc183_2;
-          hvp[i0 * 8 + i1 + 3] += p182 * acc183_3;
+          hvp[i0 * 8 + i1] += p190 * acc191_0;
+          hvp[i0 * 8 + i1 + 1] += p190 * acc191_1;
+          hvp[i0 * 8 + i1 + 2] += p190 * acc191_2;
+          hvp[i0 * 8 + i1 + 3] += p190 * acc191_3;
         }
         for (const end = 8; i1 < end; i1++) {
-          const b179 = i1;
-          const b181 = i1 * len_N;
-          let acc183 = 0;
+          const b187 = i1;
+          const b189 = i1 * len_N;
+          let acc191 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc183 += t22[i2] * t23[b179 + i2 * 8] * d_X[b180 + i2 * 4] * t66[b181 + i2];
-              r1 += t22[i2 + 1] * t23[b179 + (i2 + 1) * 8] * d_X[b180 + (i2 + 1) * 4] * t66[b181 + i2 + 1];
-              r2 += t22[i2 + 2] * t23[b179 + (i2 + 2) * 8] * d_X[b180 + (i2 + 2) * 4] * t66[b181 + i2 + 2];
-              r3 += t22[i2 + 3] * t23[b179 + (i2 + 3) * 8] * d_X[b180 + (i2 + 3) * 4] * t66[b181 + i2 + 3];
+              acc191 += t23[i2] * t24[b187 + i2 * 8] * d_X[b188 + i2 * 4] * t67[b189 + i2];
+              r1 += t23[i2 + 1] * t24[b187 + (i2 + 1) * 8] * d_X[b188 + (i2 + 1) * 4] * t67[b189 + i2 + 1];
+              r2 += t23[i2 + 2] * t24[b187 + (i2 + 2) * 8] * d_X[b188 + (i2 + 2) * 4] * t67[b189 + i2 + 2];
+              r3 += t23[i2 + 3] * t24[b187 + (i2 + 3) * 8] * d_X[b188 + (i2 + 3) * 4] * t67[b189 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc183 += t22[i2] * t23[b179 + i2 * 8] * d_X[b180 + i2 * 4] * t66[b181 + i2];
-            acc183 += r1 + r2 + r3;
+            for (const end = len_N; i2 < end; i2++) acc191 += t23[i2] * t24[b187 + i2 * 8] * d_X[b188 + i2 * 4] * t67[b189 + i2];
+            acc191 += r1 + r2 + r3;
           }
-          hvp[i0 * 8 + i1] += p182 * acc183;
+          hvp[i0 * 8 + i1] += p190 * acc191;
         }
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 t16·t22[i2]·X[i2, i0]·t26[i2, i1]·t40[i1, i2]·t67[i1, i2]
+  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·X[i2, i0]·t27[i2, i1]·t41[i1, i2]·t68[i1, i2]
   {
-    const p188 = t16[0];
+    const p196 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
-      const b184 = off_N * 4 + i0;
+      const b192 = off_N * 4 + i0;
       {
         let i1 = 0;
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b185_0 = i1;
-          const b186_0 = i1 * len_N;
-          const b187_0 = i1 * len_N;
-          const b185_1 = i1 + 1;
-          const b186_1 = (i1 + 1) * len_N;
-          const b187_1 = (i1 + 1) * len_N;
-          const b185_2 = i1 + 2;
-          const b186_2 = (i1 + 2) * len_N;
-          const b187_2 = (i1 + 2) * len_N;
-          const b185_3 = i1 + 3;
-          const b186_3 = (i1 + 3) * len_N;
-          const b187_3 = (i1 + 3) * len_N;
-          let acc189_0 = 0, acc189_1 = 0, acc189_2 = 0, acc189_3 = 0;
+          const b193_0 = i1;
+          const b194_0 = i1 * len_N;
+          const b195_0 = i1 * len_N;
+          const b193_1 = i1 + 1;
+          const b194_1 = (i1 + 1) * len_N;
+          const b195_1 = (i1 + 1) * len_N;
+          const b193_2 = i1 + 2;
+          const b194_2 = (i1 + 2) * len_N;
+          const b195_2 = (i1 + 2) * len_N;
+          const b193_3 = i1 + 3;
+          const b194_3 = (i1 + 3) * len_N;
+          const b195_3 = (i1 + 3) * len_N;
+          let acc197_0 = 0, acc197_1 = 0, acc197_2 = 0, acc197_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = t22[i2];
-            const c1 = d_X[b184 + i2 * 4];
-            acc189_0 += c0 * c1 * t26[b185_0 + i2 * 8] * t40[b186_0 + i2] * t67[b187_0 + i2];
-            acc189_1 += c0 * c1 * t26[b185_1 + i2 * 8] * t40[b186_1 + i2] * t67[b187_1 + i2];
-            acc189_2 += c0 * c1 * t26[b185_2 + i2 * 8] * t40[b186_2 + i2] * t67[b187_2 + i2];
-            acc189_3 += c0 * c1 * t26[b185_3 + i2 * 8] * t40[b186_3 + i2] * t67[b187_3 + i2];
+            const c0 = t23[i2];
+            const c1 = d_X[b192 + i2 * 4];
+            acc197_0 += c0 * c1 * t27[b193_0 + i2 * 8] * t41[b194_0 + i2] * t68[b195_0 + i2];
+            acc197_1 += c0 * c1 * t27[b193_1 + i2 * 8] * t41[b194_1 + i2] * t68[b195_1 + i2];
+            acc197_2 += c0 * c1 * t27[b193_2 + i2 * 8] * t41[b194_2 + i2] * t68[b195_2 + i2];
+            acc197_3 += c0 * c1 * t27[b193_3 + i2 * 8] * t41[b194_3 + i2] * t68[b195_3 + i2];
           }
-          hvp[i0 * 8 + i1] += p188 * acc189_0;
-          hvp[i0 * 8 + i1 + 1] += p188 * acc189_1;
-          hvp[i0 * 8 + i1 + 2] += p188 * acc189_2;
-          hvp[i0 * 8 + i1 + 3] += p188 * acc189_3;
+          hvp[i0 * 8 + i1] += p196 * acc197_0;
+          hvp[i0 * 8 + i1 + 1] += p196 * acc197_1;
+          hvp[i0 * 8 + i1 + 2] += p196 * acc197_2;
+          hvp[i0 * 8 + i1 + 3] += p196 * acc197_3;
         }
         for (const end = 8; i1 < end; i1++) {
-          const b185 = i1;
-          const b186 = i1 * len_N;
-          const b187 = i1 * len_N;
-          let acc189 = 0;
+          const b193 = i1;
+          const b194 = i1 * len_N;
+          const b195 = i1 * len_N;
+          let acc197 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc189 += t22[i2] * d_X[b184 + i2 * 4] * t26[b185 + i2 * 8] * t40[b186 + i2] * t67[b187 + i2];
-              r1 += t22[i2 + 1] * d_X[b184 + (i2 + 1) * 4] * t26[b185 + (i2 + 1) * 8] * t40[b186 + i2 + 1] * t67[b187 + i2 + 1];
-              r2 += t22[i2 + 2] * d_X[b184 + (i2 + 2) * 4] * t26[b185 + (i2 + 2) * 8] * t40[b186 + i2 + 2] * t67[b187 + i2 + 2];
-              r3 += t22[i2 + 3] * d_X[b184 + (i2 + 3) * 4] * t26[b185 + (i2 + 3) * 8] * t40[b186 + i2 + 3] * t67[b187 + i2 + 3];
+              acc197 += t23[i2] * d_X[b192 + i2 * 4] * t27[b193 + i2 * 8] * t41[b194 + i2] * t68[b195 + i2];
+              r1 += t23[i2 + 1] * d_X[b192 + (i2 + 1) * 4] * t27[b193 + (i2 + 1) * 8] * t41[b194 + i2 + 1] * t68[b195 + i2 + 1];
+              r2 += t23[i2 + 2] * d_X[b192 + (i2 + 2) * 4] * t27[b193 + (i2 + 2) * 8] * t41[b194 + i2 + 2] * t68[b195 + i2 + 2];
+              r3 += t23[i2 + 3] * d_X[b192 + (i2 + 3) * 4] * t27[b193 + (i2 + 3) * 8] * t41[b194 + i2 + 3] * t68[b195 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc189 += t22[i2] * d_X[b184 + i2 * 4] * t26[b185 + i2 * 8] * t40[b186 + i2] * t67[b187 + i2];
-            acc189 += r1 + r2 + r3;
+            for (const end = len_N; i2 < end; i2++) acc197 += t23[i2] * d_X[b192 + i2 * 4] * t27[b193 + i2 * 8] * t41[b194 + i2] * t68[b195 + i2];
+            acc197 += r1 + r2 + r3;
           }
-          hvp[i0 * 8 + i1] += p188 * acc189;
+          hvp[i0 * 8 + i1] += p196 * acc197;
         }
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 -1·t16·X[i2, i0]·t26[i2, i1]·t41[i1, i2]·t67[i1, i2]
+  // hvp[i0, i1] += Σ_i2 -1·t16·X[i2, i0]·t27[i2, i1]·t42[i1, i2]·t68[i1, i2]
   {
-    const p194 = -t16[0];
+    const p202 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
-      const b190 = off_N * 4 + i0;
+      const b198 = off_N * 4 + i0;
       {
         let i1 = 0;
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b191_0 = i1;
-          const b192_0 = i1 * len_N;
-          const b193_0 = i1 * len_N;
-          const b191_1 = i1 + 1;
-          const b192_1 = (i1 + 1) * len_N;
-          const b193_1 = (i1 + 1) * len_N;
-          const b191_2 = i1 + 2;
-          const b192_2 = (i1 + 2) * len_N;
-          const b193_2 = (i1 + 2) * len_N;
-          const b191_3 = i1 + 3;
-          const b192_3 = (i1 + 3) * len_N;
-          const b193_3 = (i1 + 3) * len_N;
-          let acc195_0 = 0, acc195_1 = 0, acc195_2 = 0, acc195_3 = 0;
+          const b199_0 = i1;
+          const b200_0 = i1 * len_N;
+          const b201_0 = i1 * len_N;
+          const b199_1 = i1 + 1;
+          const b200_1 = (i1 + 1) * len_N;
+          const b201_1 = (i1 + 1) * len_N;
+          const b199_2 = i1 + 2;
+          const b200_2 = (i1 + 2) * len_N;
+          const b201_2 = (i1 + 2) * len_N;
+          const b199_3 = i1 + 3;
+          const b200_3 = (i1 + 3) * len_N;
+          const b201_3 = (i1 + 3) * len_N;
+          let acc203_0 = 0, acc203_1 = 0, acc203_2 = 0, acc203_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = d_X[b190 + i2 * 4];
-            acc195_0 += c0 * t26[b191_0 + i2 * 8] * t41[b192_0 + i2] * t67[b193_0 + i2];
-            acc195_1 += c0 * t26[b191_1 + i2 * 8] * t41[b192_1 + i2] * t67[b193_1 + i2];
-            acc195_2 += c0 * t26[b191_2 + i2 * 8] * t41[b192_2 + i2] * t67[b193_2 + i2];
-            acc195_3 += c0 * t26[b191_3 + i2 * 8] * t41[b192_3 + i2] * t67[b193_3 + i2];
+            const c0 = d_X[b198 + i2 * 4];
+            acc203_0 += c0 * t27[b199_0 + i2 * 8] * t42[b200_0 + i2] * t68[b201_0 + i2];
+            acc203_1 += c0 * t27[b199_1 + i2 * 8] * t42[b200_1 + i2] * t68[b201_1 + i2];
+            acc203_2 += c0 * t27[b199_2 + i2 * 8] * t42[b200_2 + i2] * t68[b201_2 + i2];
+            acc203_3 += c0 * t27[b199_3 + i2 * 8] * t42[b200_3 + i2] * t68[b201_3 + i2];
           }
-          hvp[i0 * 8 + i1] += p194 * acc195_0;
-          hvp[i0 * 8 + i1 + 1] += p194 * acc195_1;
-          hvp[i0 * 8 + i1 + 2] += p194 * acc195_2;
-          hvp[i0 * 8 + i1 + 3] += p194 * acc195_3;
+          hvp[i0 * 8 + i1] += p202 * acc203_0;
+          hvp[i0 * 8 + i1 + 1] += p202 * acc203_1;
+          hvp[i0 * 8 + i1 + 2] += p202 * acc203_2;
+          hvp[i0 * 8 + i1 + 3] += p202 * acc203_3;
         }
         for (const end = 8; i1 < end; i1++) {
-          const b191 = i1;
-          const b192 = i1 * len_N;
-          const b193 = i1 * len_N;
-          let acc195 = 0;
+          const b199 = i1;
+          const b200 = i1 * len_N;
+          const b201 = i1 * len_N;
+          let acc203 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc195 += d_X[b190 + i2 * 4] * t26[b191 + i2 * 8] * t41[b192 + i2] * t67[b193 + i2];
-              r1 += d_X[b190 + (i2 + 1) * 4] * t26[b191 + (i2 + 1) * 8] * t41[b192 + i2 + 1] * t67[b193 + i2 + 1];
-              r2 += d_X[b190 + (i2 + 2) * 4] * t26[b191 + (i2 + 2) * 8] * t41[b192 + i2 + 2] * t67[b193 + i2 + 2];
-              r3 += d_X[b190 + (i2 + 3) * 4] * t26[b191 + (i2 + 3) * 8] * t41[b192 + i2 + 3] * t67[b193 + i2 + 3];
+              acc203 += d_X[b198 + i2 * 4] * t27[b199 + i2 * 8] * t42[b200 + i2] * t68[b201 + i2];
+              r1 += d_X[b198 + (i2 + 1) * 4] * t27[b199 + (i2 + 1) * 8] * t42[b200 + i2 + 1] * t68[b201 + i2 + 1];
+              r2 += d_X[b198 + (i2 + 2) * 4] * t27[b199 + (i2 + 2) * 8] * t42[b200 + i2 + 2] * t68[b201 + i2 + 2];
+              r3 += d_X[b198 + (i2 + 3) * 4] * t27[b199 + (i2 + 3) * 8] * t42[b200 + i2 + 3] * t68[b201 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc195 += d_X[b190 + i2 * 4] * t26[b191 + i2 * 8] * t41[b192 + i2] * t67[b193 + i2];
-            acc195 += r1 + r2 + r3;
+            for (const end = len_N; i2 < end; i2++) acc203 += d_X[b198 + i2 * 4] * t27[b199 + i2 * 8] * t42[b200 + i2] * t68[b201 + i2];
+            acc203 += r1 + r2 + r3;
           }
-          hvp[i0 * 8 + i1] += p194 * acc195;
+          hvp[i0 * 8 + i1] += p202 * acc203;
         }
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 -1·t16·t23[i2, i1]·X[i2, i0]·t25[i2]·t40[i1, i2]·t69[i2]
+  // hvp[i0, i1] += Σ_i2 -1·t16·t24[i2, i1]·X[i2, i0]·t26[i2]·t41[i1, i2]·t70[i2]
   {
-    const p199 = -t16[0];
+    const p207 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
-      const b197 = off_N * 4 + i0;
+      const b205 = off_N * 4 + i0;
       {
         let i1 = 0;
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b196_0 = i1;
-          const b198_0 = i1 * len_N;
-          const b196_1 = i1 + 1;
-          const b198_1 = (i1 + 1) * len_N;
-          const b196_2 = i1 + 2;
-          const b198_2 = (i1 + 2) * len_N;
-          const b196_3 = i1 + 3;
-          const b198_3 = (i1 + 3) * len_N;
-          let acc200_0 = 0, acc200_1 = 0, acc200_2 = 0, acc200_3 = 0;
+          const b204_0 = i1;
+          const b206_0 = i1 * len_N;
+          const b204_1 = i1 + 1;
+          const b206_1 = (i1 + 1) * len_N;
+          const b204_2 = i1 + 2;
+          const b206_2 = (i1 + 2) * len_N;
+          const b204_3 = i1 + 3;
+          const b206_3 = (i1 + 3) * len_N;
+          let acc208_0 = 0, acc208_1 = 0, acc208_2 = 0, acc208_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = d_X[b197 + i2 * 4];
-            const c1 = t25[i2];
-            const c2 = t69[i2];
-            acc200_0 += c0 * c1 * c2 * t23[b196_0 + i2 * 8] * t40[b198_0 + i2];
-            acc200_1 += c0 * c1 * c2 * t23[b196_1 + i2 * 8] * t40[b198_1 + i2];
-            acc200_2 += c0 * c1 * c2 * t23[b196_2 + i2 * 8] * t40[b198_2 + i2];
-            acc200_3 += c0 * c1 * c2 * t23[b196_3 + i2 * 8] * t40[b198_3 + i2];
+            const c0 = d_X[b205 + i2 * 4];
+            const c1 = t26[i2];
+            const c2 = t70[i2];
+            acc208_0 += c0 * c1 * c2 * t24[b204_0 + i2 * 8] * t41[b206_0 + i2];
+            acc208_1 += c0 * c1 * c2 * t24[b204_1 + i2 * 8] * t41[b206_1 + i2];
+            acc208_2 += c0 * c1 * c2 * t24[b204_2 + i2 * 8] * t41[b206_2 + i2];
+            acc208_3 += c0 * c1 * c2 * t24[b204_3 + i2 * 8] * t41[b206_3 + i2];
           }
-          hvp[i0 * 8 + i1] += p199 * acc200_0;
-          hvp[i0 * 8 + i1 + 1] += p199 * acc200_1;
-          hvp[i0 * 8 + i1 + 2] += p199 * acc200_2;
-          hvp[i0 * 8 + i1 + 3] += p199 * acc200_3;
+          hvp[i0 * 8 + i1] += p207 * acc208_0;
+          hvp[i0 * 8 + i1 + 1] += p207 * acc208_1;
+          hvp[i0 * 8 + i1 + 2] += p207 * acc208_2;
+          hvp[i0 * 8 + i1 + 3] += p207 * acc208_3;
         }
         for (const end = 8; i1 < end; i1++) {
-          const b196 = i1;
-          const b198 = i1 * len_N;
-          let acc200 = 0;
+          const b204 = i1;
+          const b206 = i1 * len_N;
+          let acc208 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc200 += t23[b196 + i2 * 8] * d_X[b197 + i2 * 4] * t25[i2] * t40[b198 + i2] * t69[i2];
-              r1 += t23[b196 + (i2 + 1) * 8] * d_X[b197 + (i2 + 1) * 4] * t25[i2 + 1] * t40[b198 + i2 + 1] * t69[i2 + 1];
-              r2 += t23[b196 + (i2 + 2) * 8] * d_X[b197 + (i2 + 2) * 4] * t25[i2 + 2] * t40[b198 + i2 + 2] * t69[i2 + 2];
-              r3 += t23[b196 + (i2 + 3) * 8] * d_X[b197 + (i2 + 3) * 4] * t25[i2 + 3] * t40[b198 + i2 + 3] * t69[i2 + 3];
+              acc208 += t24[b204 + i2 * 8] * d_X[b205 + i2 * 4] * t26[i2] * t41[b206 + i2] * t70[i2];
+              r1 += t24[b204 + (i2 + 1) * 8] * d_X[b205 + (i2 + 1) * 4] * t26[i2 + 1] * t41[b206 + i2 + 1] * t70[i2 + 1];
+              r2 += t24[b204 + (i2 + 2) * 8] * d_X[b205 + (i2 + 2) * 4] * t26[i2 + 2] * t41[b206 + i2 + 2] * t70[i2 + 2];
+              r3 += t24[b204 + (i2 + 3) * 8] * d_X[b205 + (i2 + 3) * 4] * t26[i2 + 3] * t41[b206 + i2 + 3] * t70[i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc200 += t23[b196 + i2 * 8] * d_X[b197 + i2 * 4] * t25[i2] * t40[b198 + i2] * t69[i2];
-            acc200 += r1 + r2 + r3;
+            for (const end = len_N; i2 < end; i2++) acc208 += t24[b204 + i2 * 8] * d_X[b205 + i2 * 4] * t26[i2] * t41[b206 + i2] * t70[i2];
+            acc208 += r1 + r2 + r3;
           }
-          hvp[i0 * 8 + i1] += p199 * acc200;
+          hvp[i0 * 8 + i1] += p207 * acc208;
         }
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 t16·t22[i2]·t23[i2, i1]·X[i2, i0]·t70[i1, i2]
+  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t24[i2, i1]·X[i2, i0]·t71[i1, i2]
   {
-    const p204 = t16[0];
+    const p212 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
-      const b202 = off_N * 4 + i0;
+      const b210 = off_N * 4 + i0;
       {
         let i1 = 0;
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b201_0 = i1;
-          const b203_0 = i1 * len_N;
-          const b201_1 = i1 + 1;
-          const b203_1 = (i1 + 1) * len_N;
-          const b201_2 = i1 + 2;
-          const b203_2 = (i1 + 2) * len_N;
-          const b201_3 = i1 + 3;
-          const b203_3 = (i1 + 3) * len_N;
-          let acc205_0 = 0, acc205_1 = 0, acc205_2 = 0, acc205_3 = 0;
+          const b209_0 = i1;
+          const b211_0 = i1 * len_N;
+          const b209_1 = i1 + 1;
+          const b211_1 = (i1 + 1) * len_N;
+          const b209_2 = i1 + 2;
+          const b211_2 = (i1 + 2) * len_N;
+          const b209_3 = i1 + 3;
+          const b211_3 = (i1 + 3) * len_N;
+          let acc213_0 = 0, acc213_1 = 0, acc213_2 = 0, acc213_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = t22[i2];
-            const c1 = d_X[b202 + i2 * 4];
-            acc205_0 += c0 * c1 * t23[b201_0 + i2 * 8] * t70[b203_0 + i2];
-            acc205_1 += c0 * c1 * t23[b201_1 + i2 * 8] * t70[b203_1 + i2];
-            acc205_2 += c0 * c1 * t23[b201_2 + i2 * 8] * t70[b203_2 + i2];
-            acc205_3 += c0 * c1 * t23[b201_3 + i2 * 8] * t70[b203_3 + i2];
+            const c0 = t23[i2];
+            const c1 = d_X[b210 + i2 * 4];
+            acc213_0 += c0 * c1 * t24[b209_0 + i2 * 8] * t71[b211_0 + i2];
+            acc213_1 += c0 * c1 * t24[b209_1 + i2 * 8] * t71[b211_1 + i2];
+            acc213_2 += c0 * c1 * t24[b209_2 + i2 * 8] * t71[b211_2 + i2];
+            acc213_3 += c0 * c1 * t24[b209_3 + i2 * 8] * t71[b211_3 + i2];
           }
-          hvp[i0 * 8 + i1] += p204 * acc205_0;
-          hvp[i0 * 8 + i1 + 1] += p204 * acc205_1;
-          hvp[i0 * 8 + i1 + 2] += p204 * acc205_2;
-          hvp[i0 * 8 + i1 + 3] += p204 * acc205_3;
+          hvp[i0 * 8 + i1] += p212 * acc213_0;
+          hvp[i0 * 8 + i1 + 1] += p212 * acc213_1;
+          hvp[i0 * 8 + i1 + 2] += p212 * acc213_2;
+          hvp[i0 * 8 + i1 + 3] += p212 * acc213_3;
         }
         for (const end = 8; i1 < end; i1++) {
-          const b201 = i1;
-          const b203 = i1 * len_N;
-          let acc205 = 0;
+          const b209 = i1;
+          const b211 = i1 * len_N;
+          let acc213 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc205 += t22[i2] * t23[b201 + i2 * 8] * d_X[b202 + i2 * 4] * t70[b203 + i2];
-              r1 += t22[i2 + 1] * t23[b201 + (i2 + 1) * 8] * d_X[b202 + (i2 + 1) * 4] * t70[b203 + i2 + 1];
-              r2 += t22[i2 + 2] * t23[b201 + (i2 + 2) * 8] * d_X[b202 + (i2 + 2) * 4] * t70[b203 + i2 + 2];
-              r3 += t22[i2 + 3] * t23[b201 + (i2 + 3) * 8] * d_X[b202 + (i2 + 3) * 4] * t70[b203 + i2 + 3];
+              acc213 += t23[i2] * t24[b209 + i2 * 8] * d_X[b210 + i2 * 4] * t71[b211 + i2];
+              r1 += t23[i2 + 1] * t24[b209 + (i2 + 1) * 8] * d_X[b210 + (i2 + 1) * 4] * t71[b211 + i2 + 1];
+              r2 += t23[i2 + 2] * t24[b209 + (i2 + 2) * 8] * d_X[b210 + (i2 + 2) * 4] * t71[b211 + i2 + 2];
+              r3 += t23[i2 + 3] * t24[b209 + (i2 + 3) * 8] * d_X[b210 + (i2 + 3) * 4] * t71[b211 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc205 += t22[i2] * t23[b201 + i2 * 8] * d_X[b202 + i2 * 4] * t70[b203 + i2];
-            acc205 += r1 + r2 + r3;
+            for (const end = len_N; i2 < end; i2++) acc213 += t23[i2] * t24[b209 + i2 * 8] * d_X[b210 + i2 * 4] * t71[b211 + i2];
+            acc213 += r1 + r2 + r3;
           }
-          hvp[i0 * 8 + i1] += p204 * acc205;
+          hvp[i0 * 8 + i1] += p212 * acc213;
         }
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 t16·t22[i2]·X[i2, i0]·t26[i2, i1]·v[b1][i1]·t40[i1, i2]
+  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·X[i2, i0]·t27[i2, i1]·v[b1][i1]·t41[i1, i2]
   {
-    const p209 = t16[0];
+    const p217 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
-      const b206 = off_N * 4 + i0;
+      const b214 = off_N * 4 + i0;
       {
         let i1 = 0;
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b207_0 = i1;
-          const b208_0 = i1 * len_N;
-          const p210_0 = p209 * v[32 + i1];
-          const b207_1 = i1 + 1;
-          const b208_1 = (i1 + 1) * len_N;
-          const p210_1 = p209 * v[32 + i1 + 1];
-          const b207_2 = i1 + 2;
-          const b208_2 = (i1 + 2) * len_N;
-          const p210_2 = p209 * v[32 + i1 + 2];
-          const b207_3 = i1 + 3;
-          const b208_3 = (i1 + 3) * len_N;
-          const p210_3 = p209 * v[32 + i1 + 3];
-          let acc211_0 = 0, acc211_1 = 0, acc211_2 = 0, acc211_3 = 0;
+          const b215_0 = i1;
+          const b216_0 = i1 * len_N;
+          const p218_0 = p217 * v[32 + i1];
+          const b215_1 = i1 + 1;
+          const b216_1 = (i1 + 1) * len_N;
+          const p218_1 = p217 * v[32 + i1 + 1];
+          const b215_2 = i1 + 2;
+          const b216_2 = (i1 + 2) * len_N;
+          const p218_2 = p217 * v[32 + i1 + 2];
+          const b215_3 = i1 + 3;
+          const b216_3 = (i1 + 3) * len_N;
+          const p218_3 = p217 * v[32 + i1 + 3];
+          let acc219_0 = 0, acc219_1 = 0, acc219_2 = 0, acc219_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = t22[i2];
-            const c1 = d_X[b206 + i2 * 4];
-            acc211_0 += c0 * c1 * t26[b207_0 + i2 * 8] * t40[b208_0 + i2];
-            acc211_1 += c0 * c1 * t26[b207_1 + i2 * 8] * t40[b208_1 + i2];
-            acc211_2 += c0 * c1 * t26[b207_2 + i2 * 8] * t40[b208_2 + i2];
-            acc211_3 += c0 * c1 * t26[b207_3 + i2 * 8] * t40[b208_3 + i2];
+            const c0 = t23[i2];
+            const c1 = d_X[b214 + i2 * 4];
+            acc219_0 += c0 * c1 * t27[b215_0 + i2 * 8] * t41[b216_0 + i2];
+            acc219_1 += c0 * c1 * t27[b215_1 + i2 * 8] * t41[b216_1 + i2];
+            acc219_2 += c0 * c1 * t27[b215_2 + i2 * 8] * t41[b216_2 + i2];
+            acc219_3 += c0 * c1 * t27[b215_3 + i2 * 8] * t41[b216_3 + i2];
           }
-          hvp[i0 * 8 + i1] += p210_0 * acc211_0;
-          hvp[i0 * 8 + i1 + 1] += p210_1 * acc211_1;
-          hvp[i0 * 8 + i1 + 2] += p210_2 * acc211_2;
-          hvp[i0 * 8 + i1 + 3] += p210_3 * acc211_3;
+          hvp[i0 * 8 + i1] += p218_0 * acc219_0;
+          hvp[i0 * 8 + i1 + 1] += p218_1 * acc219_1;
+          hvp[i0 * 8 + i1 + 2] += p218_2 * acc219_2;
+          hvp[i0 * 8 + i1 + 3] += p218_3 * acc219_3;
         }
         for (const end = 8; i1 < end; i1++) {
-          const b207 = i1;
-          const b208 = i1 * len_N;
-          const p210 = p209 * v[32 + i1];
-          let acc211 = 0;
+          const b215 = i1;
+          const b216 = i1 * len_N;
+          const p218 = p217 * v[32 + i1];
+          let acc219 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc211 += t22[i2] * d_X[b206 + i2 * 4] * t26[b207 + i2 * 8] * t40[b208 + i2];
-              r1 += t22[i2 + 1] * d_X[b206 + (i2 + 1) * 4] * t26[b207 + (i2 + 1) * 8] * t40[b208 + i2 + 1];
-              r2 += t22[i2 + 2] * d_X[b206 + (i2 + 2) * 4] * t26[b207 + (i2 + 2) * 8] * t40[b208 + i2 + 2];
-              r3 += t22[i2 + 3] * d_X[b206 + (i2 + 3) * 4] * t26[b207 + (i2 + 3) * 8] * t40[b208 + i2 + 3];
+              acc219 += t23[i2] * d_X[b214 + i2 * 4] * t27[b215 + i2 * 8] * t41[b216 + i2];
+              r1 += t23[i2 + 1] * d_X[b214 + (i2 + 1) * 4] * t27[b215 + (i2 + 1) * 8] * t41[b216 + i2 + 1];
+              r2 += t23[i2 + 2] * d_X[b214 + (i2 + 2) * 4] * t27[b215 + (i2 + 2) * 8] * t41[b216 + i2 + 2];
+              r3 += t23[i2 + 3] * d_X[b214 + (i2 + 3) * 4] * t27[b215 + (i2 + 3) * 8] * t41[b216 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc211 += t22[i2] * d_X[b206 + i2 * 4] * t26[b207 + i2 * 8] * t40[b208 + i2];
-            acc211 += r1 + r2 + r3;
+            for (const end = len_N; i2 < end; i2++) acc219 += t23[i2] * d_X[b214 + i2 * 4] * t27[b215 + i2 * 8] * t41[b216 + i2];
+            acc219 += r1 + r2 + r3;
           }
-          hvp[i0 * 8 + i1] += p210 * acc211;
+          hvp[i0 * 8 + i1] += p218 * acc219;
         }
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 -1·t16·X[i2, i0]·t26[i2, i1]·v[b1][i1]·t41[i1, i2]
+  // hvp[i0, i1] += Σ_i2 -1·t16·X[i2, i0]·t27[i2, i1]·v[b1][i1]·t42[i1, i2]
   {
-    const p215 = -t16[0];
+    const p223 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
-      const b212 = off_N * 4 + i0;
+      const b220 = off_N * 4 + i0;
       {
         let i1 = 0;
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b213_0 = i1;
-          const b214_0 = i1 * len_N;
-          const p216_0 = p215 * v[32 + i1];
-          const b213_1 = i1 + 1;
-          const b214_1 = (i1 + 1) * len_N;
-          const p216_1 = p215 * v[32 + i1 + 1];
-          const b213_2 = i1 + 2;
-          const b214_2 = (i1 + 2) * len_N;
-          const p216_2 = p215 * v[32 + i1 + 2];
-          const b213_3 = i1 + 3;
-          const b214_3 = (i1 + 3) * len_N;
-          const p216_3 = p215 * v[32 + i1 + 3];
-          let acc217_0 = 0, acc217_1 = 0, acc217_2 = 0, acc217_3 = 0;
+          const b221_0 = i1;
+          const b222_0 = i1 * len_N;
+          const p224_0 = p223 * v[32 + i1];
+          const b221_1 = i1 + 1;
+          const b222_1 = (i1 + 1) * len_N;
+          const p224_1 = p223 * v[32 + i1 + 1];
+          const b221_2 = i1 + 2;
+          const b222_2 = (i1 + 2) * len_N;
+          const p224_2 = p223 * v[32 + i1 + 2];
+          const b221_3 = i1 + 3;
+          const b222_3 = (i1 + 3) * len_N;
+          const p224_3 = p223 * v[32 + i1 + 3];
+          let acc225_0 = 0, acc225_1 = 0, acc225_2 = 0, acc225_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = d_X[b212 + i2 * 4];
-            acc217_0 += c0 * t26[b213_0 + i2 * 8] * t41[b214_0 + i2];
-            acc217_1 += c0 * t26[b213_1 + i2 * 8] * t41[b214_1 + i2];
-            acc217_2 += c0 * t26[b213_2 + i2 * 8] * t41[b214_2 + i2];
-            acc217_3 += c0 * t26[b213_3 + i2 * 8] * t41[b214_3 + i2];
+            const c0 = d_X[b220 + i2 * 4];
+            acc225_0 += c0 * t27[b221_0 + i2 * 8] * t42[b222_0 + i2];
+            acc225_1 += c0 * t27[b221_1 + i2 * 8] * t42[b222_1 + i2];
+            acc225_2 += c0 * t27[b221_2 + i2 * 8] * t42[b222_2 + i2];
+            acc225_3 += c0 * t27[b221_3 + i2 * 8] * t42[b222_3 + i2];
           }
-          hvp[i0 * 8 + i1] += p216_0 * acc217_0;
-          hvp[i0 * 8 + i1 + 1] += p216_1 * acc217_1;
-          hvp[i0 * 8 + i1 + 2] += p216_2 * acc217_2;
-          hvp[i0 * 8 + i1 + 3] += p216_3 * acc217_3;
+          hvp[i0 * 8 + i1] += p224_0 * acc225_0;
+          hvp[i0 * 8 + i1 + 1] += p224_1 * acc225_1;
+          hvp[i0 * 8 + i1 + 2] += p224_2 * acc225_2;
+          hvp[i0 * 8 + i1 + 3] += p224_3 * acc225_3;
         }
         for (const end = 8; i1 < end; i1++) {
-          const b213 = i1;
-          const b214 = i1 * len_N;
-          const p216 = p215 * v[32 + i1];
-          let acc217 = 0;
+          const b221 = i1;
+          const b222 = i1 * len_N;
+          const p224 = p223 * v[32 + i1];
+          let acc225 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc217 += d_X[b212 + i2 * 4] * t26[b213 + i2 * 8] * t41[b214 + i2];
-              r1 += d_X[b212 + (i2 + 1) * 4] * t26[b213 + (i2 + 1) * 8] * t41[b214 + i2 + 1];
-              r2 += d_X[b212 + (i2 + 2) * 4] * t26[b213 + (i2 + 2) * 8] * t41[b214 + i2 + 2];
-              r3 += d_X[b212 + (i2 + 3) * 4] * t26[b213 + (i2 + 3) * 8] * t41[b214 + i2 + 3];
+              acc225 += d_X[b220 + i2 * 4] * t27[b221 + i2 * 8] * t42[b222 + i2];
+              r1 += d_X[b220 + (i2 + 1) * 4] * t27[b221 + (i2 + 1) * 8] * t42[b222 + i2 + 1];
+              r2 += d_X[b220 + (i2 + 2) * 4] * t27[b221 + (i2 + 2) * 8] * t42[b222 + i2 + 2];
+              r3 += d_X[b220 + (i2 + 3) * 4] * t27[b221 + (i2 + 3) * 8] * t42[b222 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc217 += d_X[b212 + i2 * 4] * t26[b213 + i2 * 8] * t41[b214 + i2];
-            acc217 += r1 + r2 + r3;
+            for (const end = len_N; i2 < end; i2++) acc225 += d_X[b220 + i2 * 4] * t27[b221 + i2 * 8] * t42[b222 + i2];
+            acc225 += r1 + r2 + r3;
           }
-          hvp[i0 * 8 + i1] += p216 * acc217;
+          hvp[i0 * 8 + i1] += p224 * acc225;
         }
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 -1·t16·t23[i2, i1]·X[i2, i0]·t25[i2]·t40[i1, i2]·t72[i2]
+  // hvp[i0, i1] += Σ_i2 -1·t16·t24[i2, i1]·X[i2, i0]·t26[i2]·t41[i1, i2]·t73[i2]
   {
-    const p221 = -t16[0];
+    const p229 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
-      const b219 = off_N * 4 + i0;
+      const b227 = off_N * 4 + i0;
       {
         let i1 = 0;
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b218_0 = i1;
-          const b220_0 = i1 * len_N;
-          const b218_1 = i1 + 1;
-          const b220_1 = (i1 + 1) * len_N;
-          const b218_2 = i1 + 2;
-          const b220_2 = (i1 + 2) * len_N;
-          const b218_3 = i1 + 3;
-          const b220_3 = (i1 + 3) * len_N;
-          let acc222_0 = 0, acc222_1 = 0, acc222_2 = 0, acc222_3 = 0;
+          const b226_0 = i1;
+          const b228_0 = i1 * len_N;
+          const b226_1 = i1 + 1;
+          const b228_1 = (i1 + 1) * len_N;
+          const b226_2 = i1 + 2;
+          const b228_2 = (i1 + 2) * len_N;
+          const b226_3 = i1 + 3;
+          const b228_3 = (i1 + 3) * len_N;
+          let acc230_0 = 0, acc230_1 = 0, acc230_2 = 0, acc230_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = d_X[b219 + i2 * 4];
-            const c1 = t25[i2];
-            const c2 = t72[i2];
-            acc222_0 += c0 * c1 * c2 * t23[b218_0 + i2 * 8] * t40[b220_0 + i2];
-            acc222_1 += c0 * c1 * c2 * t23[b218_1 + i2 * 8] * t40[b220_1 + i2];
-            acc222_2 += c0 * c1 * c2 * t23[b218_2 + i2 * 8] * t40[b220_2 + i2];
-            acc222_3 += c0 * c1 * c2 * t23[b218_3 + i2 * 8] * t40[b220_3 + i2];
+            const c0 = d_X[b227 + i2 * 4];
+            const c1 = t26[i2];
+            const c2 = t73[i2];
+            acc230_0 += c0 * c1 * c2 * t24[b226_0 + i2 * 8] * t41[b228_0 + i2];
+            acc230_1 += c0 * c1 * c2 * t24[b226_1 + i2 * 8] * t41[b228_1 + i2];
+            acc230_2 += c0 * c1 * c2 * t24[b226_2 + i2 * 8] * t41[b228_2 + i2];
+            acc230_3 += c0 * c1 * c2 * t24[b226_3 + i2 * 8] * t41[b228_3 + i2];
           }
-          hvp[i0 * 8 + i1] += p221 * acc222_0;
-          hvp[i0 * 8 + i1 + 1] += p221 * acc222_1;
-          hvp[i0 * 8 + i1 + 2] += p221 * acc222_2;
-          hvp[i0 * 8 + i1 + 3] += p221 * acc222_3;
+          hvp[i0 * 8 + i1] += p229 * acc230_0;
+          hvp[i0 * 8 + i1 + 1] += p229 * acc230_1;
+          hvp[i0 * 8 + i1 + 2] += p229 * acc230_2;
+          hvp[i0 * 8 + i1 + 3] += p229 * acc230_3;
         }
         for (const end = 8; i1 < end; i1++) {
-          const b218 = i1;
-          const b220 = i1 * len_N;
-          let acc222 = 0;
+          const b226 = i1;
+          const b228 = i1 * len_N;
+          let acc230 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc222 += t23[b218 + i2 * 8] * d_X[b219 + i2 * 4] * t25[i2] * t40[b220 + i2] * t72[i2];
-              r1 += t23[b218 + (i2 + 1) * 8] * d_X[b219 + (i2 + 1) * 4] * t25[i2 + 1] * t40[b220 + i2 + 1] * t72[i2 + 1];
-              r2 += t23[b218 + (i2 + 2) * 8] * d_X[b219 + (i2 + 2) * 4] * t25[i2 + 2] * t40[b220 + i2 + 2] * t72[i2 + 2];
-              r3 += t23[b218 + (i2 + 3) * 8] * d_X[b219 + (i2 + 3) * 4] * t25[i2 + 3] * t40[b220 + i2 + 3] * t72[i2 + 3];
+              acc230 += t24[b226 + i2 * 8] * d_X[b227 + i2 * 4] * t26[i2] * t41[b228 + i2] * t73[i2];
+              r1 += t24[b226 + (i2 + 1) * 8] * d_X[b227 + (i2 + 1) * 4] * t26[i2 + 1] * t41[b228 + i2 + 1] * t73[i2 + 1];
+              r2 += t24[b226 + (i2 + 2) * 8] * d_X[b227 + (i2 + 2) * 4] * t26[i2 + 2] * t41[b228 + i2 + 2] * t73[i2 + 2];
+              r3 += t24[b226 + (i2 + 3) * 8] * d_X[b227 + (i2 + 3) * 4] * t26[i2 + 3] * t41[b228 + i2 + 3] * t73[i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc222 += t23[b218 + i2 * 8] * d_X[b219 + i2 * 4] * t25[i2] * t40[b220 + i2] * t72[i2];
-            acc222 += r1 + r2 + r3;
+            for (const end = len_N; i2 < end; i2++) acc230 += t24[b226 + i2 * 8] * d_X[b227 + i2 * 4] * t26[i2] * t41[b228 + i2] * t73[i2];
+            acc230 += r1 + r2 + r3;
           }
-          hvp[i0 * 8 + i1] += p221 * acc222;
+          hvp[i0 * 8 + i1] += p229 * acc230;
         }
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 t16·t22[i2]·t23[i2, i1]·X[i2, i0]·t73[i1, i2]
+  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t24[i2, i1]·X[i2, i0]·t74[i1, i2]
   {
-    const p226 = t16[0];
+    const p234 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
-      const b224 = off_N * 4 + i0;
+      const b232 = off_N * 4 + i0;
       {
         let i1 = 0;
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b223_0 = i1;
-          const b225_0 = i1 * len_N;
-          const b223_1 = i1 + 1;
-          const b225_1 = (i1 + 1) * len_N;
-          const b223_2 = i1 + 2;
-          const b225_2 = (i1 + 2) * len_N;
-          const b223_3 = i1 + 3;
-          const b225_3 = (i1 + 3) * len_N;
-          let acc227_0 = 0, acc227_1 = 0, acc227_2 = 0, acc227_3 = 0;
+          const b231_0 = i1;
+          const b233_0 = i1 * len_N;
+          const b231_1 = i1 + 1;
+          const b233_1 = (i1 + 1) * len_N;
+          const b231_2 = i1 + 2;
+          const b233_2 = (i1 + 2) * len_N;
+          const b231_3 = i1 + 3;
+          const b233_3 = (i1 + 3) * len_N;
+          let acc235_0 = 0, acc235_1 = 0, acc235_2 = 0, acc235_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = t22[i2];
-            const c1 = d_X[b224 + i2 * 4];
-            acc227_0 += c0 * c1 * t23[b223_0 + i2 * 8] * t73[b225_0 + i2];
-            acc227_1 += c0 * c1 * t23[b223_1 + i2 * 8] * t73[b225_1 + i2];
-            acc227_2 += c0 * c1 * t23[b223_2 + i2 * 8] * t73[b225_2 + i2];
-            acc227_3 += c0 * c1 * t23[b223_3 + i2 * 8] * t73[b225_3 + i2];
+            const c0 = t23[i2];
+            const c1 = d_X[b232 + i2 * 4];
+            acc235_0 += c0 * c1 * t24[b231_0 + i2 * 8] * t74[b233_0 + i2];
+            acc235_1 += c0 * c1 * t24[b231_1 + i2 * 8] * t74[b233_1 + i2];
+            acc235_2 += c0 * c1 * t24[b231_2 + i2 * 8] * t74[b233_2 + i2];
+            acc235_3 += c0 * c1 * t24[b231_3 + i2 * 8] * t74[b233_3 + i2];
           }
-          hvp[i0 * 8 + i1] += p226 * acc227_0;
-          hvp[i0 * 8 + i1 + 1] += p226 * acc227_1;
-          hvp[i0 * 8 + i1 + 2] += p226 * acc227_2;
-          hvp[i0 * 8 + i1 + 3] += p226 * acc227_3;
+          hvp[i0 * 8 + i1] += p234 * acc235_0;
+          hvp[i0 * 8 + i1 + 1] += p234 * acc235_1;
+          hvp[i0 * 8 + i1 + 2] += p234 * acc235_2;
+          hvp[i0 * 8 + i1 + 3] += p234 * acc235_3;
         }
         for (const end = 8; i1 < end; i1++) {
-          const b223 = i1;
-          const b225 = i1 * len_N;
-          let acc227 = 0;
+          const b231 = i1;
+          const b233 = i1 * len_N;
+          let acc235 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc227 += t22[i2] * t23[b223 + i2 * 8] * d_X[b224 + i2 * 4] * t73[b225 + i2];
-              r1 += t22[i2 + 1] * t23[b223 + (i2 + 1) * 8] * d_X[b224 + (i2 + 1) * 4] * t73[b225 + i2 + 1];
-              r2 += t22[i2 + 2] * t23[b223 + (i2 + 2) * 8] * d_X[b224 + (i2 + 2) * 4] * t73[b225 + i2 + 2];
-              r3 += t22[i2 + 3] * t23[b223 + (i2 + 3) * 8] * d_X[b224 + (i2 + 3) * 4] * t73[b225 + i2 + 3];
+              acc235 += t23[i2] * t24[b231 + i2 * 8] * d_X[b232 + i2 * 4] * t74[b233 + i2];
+              r1 += t23[i2 + 1] * t24[b231 + (i2 + 1) * 8] * d_X[b232 + (i2 + 1) * 4] * t74[b233 + i2 + 1];
+              r2 += t23[i2 + 2] * t24[b231 + (i2 + 2) * 8] * d_X[b232 + (i2 + 2) * 4] * t74[b233 + i2 + 2];
+              r3 += t23[i2 + 3] * t24[b231 + (i2 + 3) * 8] * d_X[b232 + (i2 + 3) * 4] * t74[b233 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc227 += t22[i2] * t23[b223 + i2 * 8] * d_X[b224 + i2 * 4] * t73[b225 + i2];
-            acc227 += r1 + r2 + r3;
+            for (const end = len_N; i2 < end; i2++) acc235 += t23[i2] * t24[b231 + i2 * 8] * d_X[b232 + i2 * 4] * t74[b233 + i2];
+            acc235 += r1 + r2 + r3;
           }
-          hvp[i0 * 8 + i1] += p226 * acc227;
+          hvp[i0 * 8 + i1] += p234 * acc235;
         }
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 t16·t22[i2]·t23[i2, i1]·X[i2, i0]·t74[i1, i2]
+  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t24[i2, i1]·X[i2, i0]·t75[i1, i2]
   {
-    const p231 = t16[0];
+    const p239 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
-      const b229 = off_N * 4 + i0;
+      const b237 = off_N * 4 + i0;
       {
         let i1 = 0;
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b228_0 = i1;
-          const b230_0 = i1 * len_N;
-          const b228_1 = i1 + 1;
-          const b230_1 = (i1 + 1) * len_N;
-          const b228_2 = i1 + 2;
-          const b230_2 = (i1 + 2) * len_N;
-          const b228_3 = i1 + 3;
-          const b230_3 = (i1 + 3) * len_N;
-          let acc232_0 = 0, acc232_1 = 0, acc232_2 = 0, acc232_3 = 0;
+          const b236_0 = i1;
+          const b238_0 = i1 * len_N;
+          const b236_1 = i1 + 1;
+          const b238_1 = (i1 + 1) * len_N;
+          const b236_2 = i1 + 2;
+          const b238_2 = (i1 + 2) * len_N;
+          const b236_3 = i1 + 3;
+          const b238_3 = (i1 + 3) * len_N;
+          let acc240_0 = 0, acc240_1 = 0, acc240_2 = 0, acc240_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = t22[i2];
-            const c1 = d_X[b229 + i2 * 4];
-            acc232_0 += c0 * c1 * t23[b228_0 + i2 * 8] * t74[b230_0 + i2];
-            acc232_1 += c0 * c1 * t23[b228_1 + i2 * 8] * t74[b230_1 + i2];
-            acc232_2 += c0 * c1 * t23[b228_2 + i2 * 8] * t74[b230_2 + i2];
-            acc232_3 += c0 * c1 * t23[b228_3 + i2 * 8] * t74[b230_3 + i2];
+            const c0 = t23[i2];
+            const c1 = d_X[b237 + i2 * 4];
+            acc240_0 += c0 * c1 * t24[b236_0 + i2 * 8] * t75[b238_0 + i2];
+            acc240_1 += c0 * c1 * t24[b236_1 + i2 * 8] * t75[b238_1 + i2];
+            acc240_2 += c0 * c1 * t24[b236_2 + i2 * 8] * t75[b238_2 + i2];
+            acc240_3 += c0 * c1 * t24[b236_3 + i2 * 8] * t75[b238_3 + i2];
           }
-          hvp[i0 * 8 + i1] += p231 * acc232_0;
-          hvp[i0 * 8 + i1 + 1] += p231 * acc232_1;
-          hvp[i0 * 8 + i1 + 2] += p231 * acc232_2;
-          hvp[i0 * 8 + i1 + 3] += p231 * acc232_3;
+          hvp[i0 * 8 + i1] += p239 * acc240_0;
+          hvp[i0 * 8 + i1 + 1] += p239 * acc240_1;
+          hvp[i0 * 8 + i1 + 2] += p239 * acc240_2;
+          hvp[i0 * 8 + i1 + 3] += p239 * acc240_3;
         }
         for (const end = 8; i1 < end; i1++) {
-          const b228 = i1;
-          const b230 = i1 * len_N;
-          let acc232 = 0;
+          const b236 = i1;
+          const b238 = i1 * len_N;
+          let acc240 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc232 += t22[i2] * t23[b228 + i2 * 8] * d_X[b229 + i2 * 4] * t74[b230 + i2];
-              r1 += t22[i2 + 1] * t23[b228 + (i2 + 1) * 8] * d_X[b229 + (i2 + 1) * 4] * t74[b230 + i2 + 1];
-              r2 += t22[i2 + 2] * t23[b228 + (i2 + 2) * 8] * d_X[b229 + (i2 + 2) * 4] * t74[b230 + i2 + 2];
-              r3 += t22[i2 + 3] * t23[b228 + (i2 + 3) * 8] * d_X[b229 + (i2 + 3) * 4] * t74[b230 + i2 + 3];
+              acc240 += t23[i2] * t24[b236 + i2 * 8] * d_X[b237 + i2 * 4] * t75[b238 + i2];
+              r1 += t23[i2 + 1] * t24[b236 + (i2 + 1) * 8] * d_X[b237 + (i2 + 1) * 4] * t75[b238 + i2 + 1];
+              r2 += t23[i2 + 2] * t24[b236 + (i2 + 2) * 8] * d_X[b237 + (i2 + 2) * 4] * t75[b238 + i2 + 2];
+              r3 += t23[i2 + 3] * t24[b236 + (i2 + 3) * 8] * d_X[b237 + (i2 + 3) * 4] * t75[b238 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc232 += t22[i2] * t23[b228 + i2 * 8] * d_X[b229 + i2 * 4] * t74[b230 + i2];
-            acc232 += r1 + r2 + r3;
+            for (const end = len_N; i2 < end; i2++) acc240 += t23[i2] * t24[b236 + i2 * 8] * d_X[b237 + i2 * 4] * t75[b238 + i2];
+            acc240 += r1 + r2 + r3;
           }
-          hvp[i0 * 8 + i1] += p231 * acc232;
+          hvp[i0 * 8 + i1] += p239 * acc240;
         }
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 -1·t16·t23[i2, i1]·X[i2, i0]·t75[i1, i2]
+  // hvp[i0, i1] += Σ_i2 -1·t16·t24[i2, i1]·X[i2, i0]·t76[i1, i2]
   {
-    const p236 = -t16[0];
+    const p244 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
-      const b234 = off_N * 4 + i0;
+      const b242 = off_N * 4 + i0;
       {
         let i1 = 0;
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b233_0 = i1;
-          const b235_0 = i1 * len_N;
-          const b233_1 = i1 + 1;
-          const b235_1 = (i1 + 1) * len_N;
-          const b233_2 = i1 + 2;
-          const b235_2 = (i1 + 2) * len_N;
-          const b233_3 = i1 + 3;
-          const b235_3 = (i1 + 3) * len_N;
-          let acc237_0 = 0, acc237_1 = 0, acc237_2 = 0, acc237_3 = 0;
+          const b241_0 = i1;
+          const b243_0 = i1 * len_N;
+          const b241_1 = i1 + 1;
+          const b243_1 = (i1 + 1) * len_N;
+          const b241_2 = i1 + 2;
+          const b243_2 = (i1 + 2) * len_N;
+          const b241_3 = i1 + 3;
+          const b243_3 = (i1 + 3) * len_N;
+          let acc245_0 = 0, acc245_1 = 0, acc245_2 = 0, acc245_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = d_X[b234 + i2 * 4];
-            acc237_0 += c0 * t23[b233_0 + i2 * 8] * t75[b235_0 + i2];
-            acc237_1 += c0 * t23[b233_1 + i2 * 8] * t75[b235_1 + i2];
-            acc237_2 += c0 * t23[b233_2 + i2 * 8] * t75[b235_2 + i2];
-            acc237_3 += c0 * t23[b233_3 + i2 * 8] * t75[b235_3 + i2];
+            const c0 = d_X[b242 + i2 * 4];
+            acc245_0 += c0 * t24[b241_0 + i2 * 8] * t76[b243_0 + i2];
+            acc245_1 += c0 * t24[b241_1 + i2 * 8] * t76[b243_1 + i2];
+            acc245_2 += c0 * t24[b241_2 + i2 * 8] * t76[b243_2 + i2];
+            acc245_3 += c0 * t24[b241_3 + i2 * 8] * t76[b243_3 + i2];
           }
-          hvp[i0 * 8 + i1] += p236 * acc237_0;
-          hvp[i0 * 8 + i1 + 1] += p236 * acc237_1;
-          hvp[i0 * 8 + i1 + 2] += p236 * acc237_2;
-          hvp[i0 * 8 + i1 + 3] += p236 * acc237_3;
+          hvp[i0 * 8 + i1] += p244 * acc245_0;
+          hvp[i0 * 8 + i1 + 1] += p244 * acc245_1;
+          hvp[i0 * 8 + i1 + 2] += p244 * acc245_2;
+          hvp[i0 * 8 + i1 + 3] += p244 * acc245_3;
         }
         for (const end = 8; i1 < end; i1++) {
-          const b233 = i1;
-          const b235 = i1 * len_N;
-          let acc237 = 0;
+          const b241 = i1;
+          const b243 = i1 * len_N;
+          let acc245 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc237 += t23[b233 + i2 * 8] * d_X[b234 + i2 * 4] * t75[b235 + i2];
-              r1 += t23[b233 + (i2 + 1) * 8] * d_X[b234 + (i2 + 1) * 4] * t75[b235 + i2 + 1];
-              r2 += t23[b233 + (i2 + 2) * 8] * d_X[b234 + (i2 + 2) * 4] * t75[b235 + i2 + 2];
-              r3 += t23[b233 + (i2 + 3) * 8] * d_X[b234 + (i2 + 3) * 4] * t75[b235 + i2 + 3];
+              acc245 += t24[b241 + i2 * 8] * d_X[b242 + i2 * 4] * t76[b243 + i2];
+              r1 += t24[b241 + (i2 + 1) * 8] * d_X[b242 + (i2 + 1) * 4] * t76[b243 + i2 + 1];
+              r2 += t24[b241 + (i2 + 2) * 8] * d_X[b242 + (i2 + 2) * 4] * t76[b243 + i2 + 2];
+              r3 += t24[b241 + (i2 + 3) * 8] * d_X[b242 + (i2 + 3) * 4] * t76[b243 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc237 += t23[b233 + i2 * 8] * d_X[b234 + i2 * 4] * t75[b235 + i2];
-            acc237 += r1 + r2 + r3;
+            for (const end = len_N; i2 < end; i2++) acc245 += t24[b241 + i2 * 8] * d_X[b242 + i2 * 4] * t76[b243 + i2];
+            acc245 += r1 + r2 + r3;
           }
-          hvp[i0 * 8 + i1] += p236 * acc237;
+          hvp[i0 * 8 + i1] += p244 * acc245;
         }
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 -1·t16·t23[i2, i1]·X[i2, i0]·t25[i2]·t76[i2]·t40[i1, i2]
+  // hvp[i0, i1] += Σ_i2 -1·t16·t24[i2, i1]·X[i2, i0]·t26[i2]·t77[i2]·t41[i1, i2]
   {
-    const p241 = -t16[0];
+    const p249 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
-      const b239 = off_N * 4 + i0;
+      const b247 = off_N * 4 + i0;
       {
         let i1 = 0;
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b238_0 = i1;
-          const b240_0 = i1 * len_N;
-          const b238_1 = i1 + 1;
-          const b240_1 = (i1 + 1) * len_N;
-          const b238_2 = i1 + 2;
-          const b240_2 = (i1 + 2) * len_N;
-          const b238_3 = i1 + 3;
-          const b240_3 = (i1 + 3) * len_N;
-          let acc242_0 = 0, acc242_1 = 0, acc242_2 = 0, acc242_3 = 0;
+          const b246_0 = i1;
+          const b248_0 = i1 * len_N;
+          const b246_1 = i1 + 1;
+          const b248_1 = (i1 + 1) * len_N;
+          const b246_2 = i1 + 2;
+          const b248_2 = (i1 + 2) * len_N;
+          const b246_3 = i1 + 3;
+          const b248_3 = (i1 + 3) * len_N;
+          let acc250_0 = 0, acc250_1 = 0, acc250_2 = 0, acc250_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = d_X[b239 + i2 * 4];
-            const c1 = t25[i2];
-            const c2 = t76[i2];
-            acc242_0 += c0 * c1 * c2 * t23[b238_0 + i2 * 8] * t40[b240_0 + i2];
-            acc242_1 += c0 * c1 * c2 * t23[b238_1 + i2 * 8] * t40[b240_1 + i2];
-            acc242_2 += c0 * c1 * c2 * t23[b238_2 + i2 * 8] * t40[b240_2 + i2];
-            acc242_3 += c0 * c1 * c2 * t23[b238_3 + i2 * 8] * t40[b240_3 + i2];
+            const c0 = d_X[b247 + i2 * 4];
+            const c1 = t26[i2];
+            const c2 = t77[i2];
+            acc250_0 += c0 * c1 * c2 * t24[b246_0 + i2 * 8] * t41[b248_0 + i2];
+            acc250_1 += c0 * c1 * c2 * t24[b246_1 + i2 * 8] * t41[b248_1 + i2];
+            acc250_2 += c0 * c1 * c2 * t24[b246_2 + i2 * 8] * t41[b248_2 + i2];
+            acc250_3 += c0 * c1 * c2 * t24[b246_3 + i2 * 8] * t41[b248_3 + i2];
           }
-          hvp[i0 * 8 + i1] += p241 * acc242_0;
-          hvp[i0 * 8 + i1 + 1] += p241 * acc242_1;
-          hvp[i0 * 8 + i1 + 2] += p241 * acc242_2;
-          hvp[i0 * 8 + i1 + 3] += p241 * acc242_3;
+          hvp[i0 * 8 + i1] += p249 * acc250_0;
+          hvp[i0 * 8 + i1 + 1] += p249 * acc250_1;
+          hvp[i0 * 8 + i1 + 2] += p249 * acc250_2;
+          hvp[i0 * 8 + i1 + 3] += p249 * acc250_3;
         }
         for (const end = 8; i1 < end; i1++) {
-          const b238 = i1;
-          const b240 = i1 * len_N;
-          let acc242 = 0;
+          const b246 = i1;
+          const b248 = i1 * len_N;
+          let acc250 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc242 += t23[b238 + i2 * 8] * d_X[b239 + i2 * 4] * t25[i2] * t76[i2] * t40[b240 + i2];
-              r1 += t23[b238 + (i2 + 1) * 8] * d_X[b239 + (i2 + 1) * 4] * t25[i2 + 1] * t76[i2 + 1] * t40[b240 + i2 + 1];
-              r2 += t23[b238 + (i2 + 2) * 8] * d_X[b239 + (i2 + 2) * 4] * t25[i2 + 2] * t76[i2 + 2] * t40[b240 + i2 + 2];
-              r3 += t23[b238 + (i2 + 3) * 8] * d_X[b239 + (i2 + 3) * 4] * t25[i2 + 3] * t76[i2 + 3] * t40[b240 + i2 + 3];
+              acc250 += t24[b246 + i2 * 8] * d_X[b247 + i2 * 4] * t26[i2] * t77[i2] * t41[b248 + i2];
+              r1 += t24[b246 + (i2 + 1) * 8] * d_X[b247 + (i2 + 1) * 4] * t26[i2 + 1] * t77[i2 + 1] * t41[b248 + i2 + 1];
+              r2 += t24[b246 + (i2 + 2) * 8] * d_X[b247 + (i2 + 2) * 4] * t26[i2 + 2] * t77[i2 + 2] * t41[b248 + i2 + 2];
+              r3 += t24[b246 + (i2 + 3) * 8] * d_X[b247 + (i2 + 3) * 4] * t26[i2 + 3] * t77[i2 + 3] * t41[b248 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc242 += t23[b238 + i2 * 8] * d_X[b239 + i2 * 4] * t25[i2] * t76[i2] * t40[b240 + i2];
-            acc242 += r1 + r2 + r3;
+            for (const end = len_N; i2 < end; i2++) acc250 += t24[b246 + i2 * 8] * d_X[b247 + i2 * 4] * t26[i2] * t77[i2] * t41[b248 + i2];
+            acc250 += r1 + r2 + r3;
           }
-          hvp[i0 * 8 + i1] += p241 * acc242;
+          hvp[i0 * 8 + i1] += p249 * acc250;
         }
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 t16·t22[i2]·t23[i2, i1]·X[i2, i0]·t77[i1, i2]
+  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t24[i2, i1]·X[i2, i0]·t78[i1, i2]
   {
-    const p246 = t16[0];
+    const p254 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
-      const b244 = off_N * 4 + i0;
+      const b252 = off_N * 4 + i0;
       {
         let i1 = 0;
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b243_0 = i1;
-          const b245_0 = i1 * len_N;
-          const b243_1 = i1 + 1;
-          const b245_1 = (i1 + 1) * len_N;
-          const b243_2 = i1 + 2;
-          const b245_2 = (i1 + 2) * len_N;
-          const b243_3 = i1 + 3;
-          const b245_3 = (i1 + 3) * len_N;
-          let acc247_0 = 0, acc247_1 = 0, acc247_2 = 0, acc247_3 = 0;
+          const b251_0 = i1;
+          const b253_0 = i1 * len_N;
+          const b251_1 = i1 + 1;
+          const b253_1 = (i1 + 1) * len_N;
+          const b251_2 = i1 + 2;
+          const b253_2 = (i1 + 2) * len_N;
+          const b251_3 = i1 + 3;
+          const b253_3 = (i1 + 3) * len_N;
+          let acc255_0 = 0, acc255_1 = 0, acc255_2 = 0, acc255_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = t22[i2];
-            const c1 = d_X[b244 + i2 * 4];
-            acc247_0 += c0 * c1 * t23[b243_0 + i2 * 8] * t77[b245_0 + i2];
-            acc247_1 += c0 * c1 * t23[b243_1 + i2 * 8] * t77[b245_1 + i2];
-            acc247_2 += c0 * c1 * t23[b243_2 + i2 * 8] * t77[b245_2 + i2];
-            acc247_3 += c0 * c1 * t23[b243_3 + i2 * 8] * t77[b245_3 + i2];
+            const c0 = t23[i2];
+            const c1 = d_X[b252 + i2 * 4];
+            acc255_0 += c0 * c1 * t24[b251_0 + i2 * 8] * t78[b253_0 + i2];
+            acc255_1 += c0 * c1 * t24[b251_1 + i2 * 8] * t78[b253_1 + i2];
+            acc255_2 += c0 * c1 * t24[b251_2 + i2 * 8] * t78[b253_2 + i2];
+            acc255_3 += c0 * c1 * t24[b251_3 + i2 * 8] * t78[b253_3 + i2];
           }
-          hvp[i0 * 8 + i1] += p246 * acc247_0;
-          hvp[i0 * 8 + i1 + 1] += p246 * acc247_1;
-          hvp[i0 * 8 + i1 + 2] += p246 * acc247_2;
-          hvp[i0 * 8 + i1 + 3] += p246 * acc247_3;
+          hvp[i0 * 8 + i1] += p254 * acc255_0;
+          hvp[i0 * 8 + i1 + 1] += p254 * acc255_1;
+          hvp[i0 * 8 + i1 + 2] += p254 * acc255_2;
+          hvp[i0 * 8 + i1 + 3] += p254 * acc255_3;
         }
         for (const end = 8; i1 < end; i1++) {
-          const b243 = i1;
-          const b245 = i1 * len_N;
-          let acc247 = 0;
+          const b251 = i1;
+          const b253 = i1 * len_N;
+          let acc255 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc247 += t22[i2] * t23[b243 + i2 * 8] * d_X[b244 + i2 * 4] * t77[b245 + i2];
-              r1 += t22[i2 + 1] * t23[b243 + (i2 + 1) * 8] * d_X[b244 + (i2 + 1) * 4] * t77[b245 + i2 + 1];
-              r2 += t22[i2 + 2] * t23[b243 + (i2 + 2) * 8] * d_X[b244 + (i2 + 2) * 4] * t77[b245 + i2 + 2];
-              r3 += t22[i2 + 3] * t23[b243 + (i2 + 3) * 8] * d_X[b244 + (i2 + 3) * 4] * t77[b245 + i2 + 3];
+              acc255 += t23[i2] * t24[b251 + i2 * 8] * d_X[b252 + i2 * 4] * t78[b253 + i2];
+              r1 += t23[i2 + 1] * t24[b251 + (i2 + 1) * 8] * d_X[b252 + (i2 + 1) * 4] * t78[b253 + i2 + 1];
+              r2 += t23[i2 + 2] * t24[b251 + (i2 + 2) * 8] * d_X[b252 + (i2 + 2) * 4] * t78[b253 + i2 + 2];
+              r3 += t23[i2 + 3] * t24[b251 + (i2 + 3) * 8] * d_X[b252 + (i2 + 3) * 4] * t78[b253 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc247 += t22[i2] * t23[b243 + i2 * 8] * d_X[b244 + i2 * 4] * t77[b245 + i2];
-            acc247 += r1 + r2 + r3;
+            for (const end = len_N; i2 < end; i2++) acc255 += t23[i2] * t24[b251 + i2 * 8] * d_X[b252 + i2 * 4] * t78[b253 + i2];
+            acc255 += r1 + r2 + r3;
           }
-          hvp[i0 * 8 + i1] += p246 * acc247;
+          hvp[i0 * 8 + i1] += p254 * acc255;
         }
       }
     }
@@ -2336,12 +2382,14 @@ function k_hvp_W1(s: State): void {
 function k_hvp_W1_once(s: State): void {
   const hvp = s.hvp;
   const v = s.v;
-  // hvp[i0, i1] += 0.002·v[W1][i0, i1]
+  const once_N = s.once_N;
+  // hvp[i0, i1] += 0.002·once_N·v[W1][i0, i1]
   {
+    const p256 = 0.002 * once_N;
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
-        const p248 = 0.002 * v[i0 * 8 + i1];
-        hvp[i0 * 8 + i1] += p248;
+        const p257 = p256 * v[i0 * 8 + i1];
+        hvp[i0 * 8 + i1] += p257;
       }
     }
   }
@@ -2354,339 +2402,339 @@ function k_hvp_b1(s: State): void {
   const hvp = s.hvp;
   const t11 = s.t11;
   const t16 = s.t16;
-  const t22 = s.t22;
   const t23 = s.t23;
-  const t25 = s.t25;
+  const t24 = s.t24;
   const t26 = s.t26;
-  const t40 = s.t40;
+  const t27 = s.t27;
   const t41 = s.t41;
-  const t64 = s.t64;
+  const t42 = s.t42;
   const t65 = s.t65;
-  const t68 = s.t68;
+  const t66 = s.t66;
   const t69 = s.t69;
-  const t71 = s.t71;
+  const t70 = s.t70;
   const t72 = s.t72;
-  const t76 = s.t76;
+  const t73 = s.t73;
+  const t77 = s.t77;
   const th = s.theta;
   const v = s.v;
   const len_N = s.len_N;
   const off_N = s.off_N;
-  // hvp[i0] += Σ_i1 -1·t16·t23[i1, i0]·t25[i1]·t40[i0, i1]·t64[i1]
+  // hvp[i0] += Σ_i1 -1·t16·t24[i1, i0]·t26[i1]·t41[i0, i1]·t65[i1]
   {
-    const p252 = -t16[0];
+    const p261 = -t16[0];
     {
       let i0 = 0;
       for (const end = 8 - 3; i0 < end; i0 += 4) {
-        const b250_0 = i0;
-        const b251_0 = i0 * len_N;
-        const b250_1 = i0 + 1;
-        const b251_1 = (i0 + 1) * len_N;
-        const b250_2 = i0 + 2;
-        const b251_2 = (i0 + 2) * len_N;
-        const b250_3 = i0 + 3;
-        const b251_3 = (i0 + 3) * len_N;
-        let acc253_0 = 0, acc253_1 = 0, acc253_2 = 0, acc253_3 = 0;
+        const b259_0 = i0;
+        const b260_0 = i0 * len_N;
+        const b259_1 = i0 + 1;
+        const b260_1 = (i0 + 1) * len_N;
+        const b259_2 = i0 + 2;
+        const b260_2 = (i0 + 2) * len_N;
+        const b259_3 = i0 + 3;
+        const b260_3 = (i0 + 3) * len_N;
+        let acc262_0 = 0, acc262_1 = 0, acc262_2 = 0, acc262_3 = 0;
         for (let i1 = 0, end = len_N; i1 < end; i1++) {
-          const c0 = t25[i1];
-          const c1 = t64[i1];
-          acc253_0 += c0 * c1 * t23[b250_0 + i1 * 8] * t40[b251_0 + i1];
-          acc253_1 += c0 * c1 * t23[b250_1 + i1 * 8] * t40[b251_1 + i1];
-          acc253_2 += c0 * c1 * t23[b250_2 + i1 * 8] * t40[b251_2 + i1];
-          acc253_3 += c0 * c1 * t23[b250_3 + i1 * 8] * t40[b251_3 + i1];
+          const c0 = t26[i1];
+          const c1 = t65[i1];
+          acc262_0 += c0 * c1 * t24[b259_0 + i1 * 8] * t41[b260_0 + i1];
+          acc262_1 += c0 * c1 * t24[b259_1 + i1 * 8] * t41[b260_1 + i1];
+          acc262_2 += c0 * c1 * t24[b259_2 + i1 * 8] * t41[b260_2 + i1];
+          acc262_3 += c0 * c1 * t24[b259_3 + i1 * 8] * t41[b260_3 + i1];
         }
-        hvp[32 + i0] += p252 * acc253_0;
-        hvp[32 + i0 + 1] += p252 * acc253_1;
-        hvp[32 + i0 + 2] += p252 * acc253_2;
-        hvp[32 + i0 + 3] += p252 * acc253_3;
+        hvp[32 + i0] += p261 * acc262_0;
+        hvp[32 + i0 + 1] += p261 * acc262_1;
+        hvp[32 + i0 + 2] += p261 * acc262_2;
+        hvp[32 + i0 + 3] += p261 * acc262_3;
       }
       for (const end = 8; i0 < end; i0++) {
-        const b250 = i0;
-        const b251 = i0 * len_N;
-        let acc253 = 0;
+        const b259 = i0;
+        const b260 = i0 * len_N;
+        let acc262 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i1 = 0;
           for (const end = len_N - 3; i1 < end; i1 += 4) {
-            acc253 += t23[b250 + i1 * 8] * t25[i1] * t40[b251 + i1] * t64[i1];
-            r1 += t23[b250 + (i1 + 1) * 8] * t25[i1 + 1] * t40[b251 + i1 + 1] * t64[i1 + 1];
-            r2 += t23[b250 + (i1 + 2) * 8] * t25[i1 + 2] * t40[b251 + i1 + 2] * t64[i1 + 2];
-            r3 += t23[b250 + (i1 + 3) * 8] * t25[i1 + 3] * t40[b251 + i1 + 3] * t64[i1 + 3];
+            acc262 += t24[b259 + i1 * 8] * t26[i1] * t41[b260 + i1] * t65[i1];
+            r1 += t24[b259 + (i1 + 1) * 8] * t26[i1 + 1] * t41[b260 + i1 + 1] * t65[i1 + 1];
+            r2 += t24[b259 + (i1 + 2) * 8] * t26[i1 + 2] * t41[b260 + i1 + 2] * t65[i1 + 2];
+            r3 += t24[b259 + (i1 + 3) * 8] * t26[i1 + 3] * t41[b260 + i1 + 3] * t65[i1 + 3];
           }
-          for (const end = len_N; i1 < end; i1++) acc253 += t23[b250 + i1 * 8] * t25[i1] * t40[b251 + i1] * t64[i1];
-          acc253 += r1 + r2 + r3;
+          for (const end = len_N; i1 < end; i1++) acc262 += t24[b259 + i1 * 8] * t26[i1] * t41[b260 + i1] * t65[i1];
+          acc262 += r1 + r2 + r3;
         }
-        hvp[32 + i0] += p252 * acc253;
+        hvp[32 + i0] += p261 * acc262;
       }
     }
   }
-  // hvp[i0] += Σ_i1,i2 t16·t22[i1]·W2[i0, i2]·t23[i1, i0]·t11[i1, i2]·t65[i1, i2]
+  // hvp[i0] += Σ_i1,i2 t16·t23[i1]·W2[i0, i2]·t24[i1, i0]·t11[i1, i2]·t66[i1, i2]
   {
-    const p256 = t16[0];
+    const p265 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b254 = 40 + i0 * 3;
-      const b255 = i0;
-      let acc257 = 0;
-      for (let i1 = 0; i1 < len_N; i1++) {
-        for (let i2 = 0; i2 < 3; i2++) {
-          acc257 += t22[i1] * t23[b255 + i1 * 8] * th[b254 + i2] * t11[i1 * 3 + i2] * t65[i1 * 3 + i2];
-        }
-      }
-      hvp[32 + i0] += p256 * acc257;
-    }
-  }
-  // hvp[i0] += Σ_i1,i2 t16·t22[i1]·t26[i1, i0]·X[i1, i2]·v[W1][i2, i0]·t40[i0, i1]
-  {
-    const b259 = off_N * 4;
-    const p262 = t16[0];
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b258 = i0;
-      const b260 = i0;
-      const b261 = i0 * len_N;
-      let acc263 = 0;
-      for (let i1 = 0; i1 < len_N; i1++) {
-        for (let i2 = 0; i2 < 4; i2++) {
-          acc263 += t22[i1] * t26[b258 + i1 * 8] * t40[b261 + i1] * d_X[b259 + i1 * 4 + i2] * v[b260 + i2 * 8];
-        }
-      }
-      hvp[32 + i0] += p262 * acc263;
-    }
-  }
-  // hvp[i0] += Σ_i1,i2 -1·t16·t26[i1, i0]·X[i1, i2]·v[W1][i2, i0]·t41[i0, i1]
-  {
-    const b265 = off_N * 4;
-    const p268 = -t16[0];
-    for (let i0 = 0; i0 < 8; i0++) {
+      const b263 = 40 + i0 * 3;
       const b264 = i0;
-      const b266 = i0;
-      const b267 = i0 * len_N;
-      let acc269 = 0;
+      let acc266 = 0;
+      for (let i1 = 0; i1 < len_N; i1++) {
+        for (let i2 = 0; i2 < 3; i2++) {
+          acc266 += t23[i1] * t24[b264 + i1 * 8] * th[b263 + i2] * t11[i1 * 3 + i2] * t66[i1 * 3 + i2];
+        }
+      }
+      hvp[32 + i0] += p265 * acc266;
+    }
+  }
+  // hvp[i0] += Σ_i1,i2 t16·t23[i1]·t27[i1, i0]·X[i1, i2]·v[W1][i2, i0]·t41[i0, i1]
+  {
+    const b268 = off_N * 4;
+    const p271 = t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b267 = i0;
+      const b269 = i0;
+      const b270 = i0 * len_N;
+      let acc272 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 4; i2++) {
-          acc269 += t26[b264 + i1 * 8] * t41[b267 + i1] * d_X[b265 + i1 * 4 + i2] * v[b266 + i2 * 8];
+          acc272 += t23[i1] * t27[b267 + i1 * 8] * t41[b270 + i1] * d_X[b268 + i1 * 4 + i2] * v[b269 + i2 * 8];
         }
       }
-      hvp[32 + i0] += p268 * acc269;
+      hvp[32 + i0] += p271 * acc272;
     }
   }
-  // hvp[i0] += Σ_i1 -1·t16·t23[i1, i0]·t25[i1]·t40[i0, i1]·t69[i1]
+  // hvp[i0] += Σ_i1,i2 -1·t16·t27[i1, i0]·X[i1, i2]·v[W1][i2, i0]·t42[i0, i1]
   {
-    const p272 = -t16[0];
-    {
-      let i0 = 0;
-      for (const end = 8 - 3; i0 < end; i0 += 4) {
-        const b270_0 = i0;
-        const b271_0 = i0 * len_N;
-        const b270_1 = i0 + 1;
-        const b271_1 = (i0 + 1) * len_N;
-        const b270_2 = i0 + 2;
-        const b271_2 = (i0 + 2) * len_N;
-        const b270_3 = i0 + 3;
-        const b271_3 = (i0 + 3) * len_N;
-        let acc273_0 = 0, acc273_1 = 0, acc273_2 = 0, acc273_3 = 0;
-        for (let i1 = 0, end = len_N; i1 < end; i1++) {
-          const c0 = t25[i1];
-          const c1 = t69[i1];
-          acc273_0 += c0 * c1 * t23[b270_0 + i1 * 8] * t40[b271_0 + i1];
-          acc273_1 += c0 * c1 * t23[b270_1 + i1 * 8] * t40[b271_1 + i1];
-          acc273_2 += c0 * c1 * t23[b270_2 + i1 * 8] * t40[b271_2 + i1];
-          acc273_3 += c0 * c1 * t23[b270_3 + i1 * 8] * t40[b271_3 + i1];
-        }
-        hvp[32 + i0] += p272 * acc273_0;
-        hvp[32 + i0 + 1] += p272 * acc273_1;
-        hvp[32 + i0 + 2] += p272 * acc273_2;
-        hvp[32 + i0 + 3] += p272 * acc273_3;
-      }
-      for (const end = 8; i0 < end; i0++) {
-        const b270 = i0;
-        const b271 = i0 * len_N;
-        let acc273 = 0;
-        {
-          let r1 = 0, r2 = 0, r3 = 0;
-          let i1 = 0;
-          for (const end = len_N - 3; i1 < end; i1 += 4) {
-            acc273 += t23[b270 + i1 * 8] * t25[i1] * t40[b271 + i1] * t69[i1];
-            r1 += t23[b270 + (i1 + 1) * 8] * t25[i1 + 1] * t40[b271 + i1 + 1] * t69[i1 + 1];
-            r2 += t23[b270 + (i1 + 2) * 8] * t25[i1 + 2] * t40[b271 + i1 + 2] * t69[i1 + 2];
-            r3 += t23[b270 + (i1 + 3) * 8] * t25[i1 + 3] * t40[b271 + i1 + 3] * t69[i1 + 3];
-          }
-          for (const end = len_N; i1 < end; i1++) acc273 += t23[b270 + i1 * 8] * t25[i1] * t40[b271 + i1] * t69[i1];
-          acc273 += r1 + r2 + r3;
-        }
-        hvp[32 + i0] += p272 * acc273;
-      }
-    }
-  }
-  // hvp[i0] += Σ_i1,i2 t16·t22[i1]·W2[i0, i2]·t23[i1, i0]·t11[i1, i2]·t68[i1, i2]
-  {
-    const p276 = t16[0];
+    const b274 = off_N * 4;
+    const p277 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b274 = 40 + i0 * 3;
+      const b273 = i0;
       const b275 = i0;
-      let acc277 = 0;
+      const b276 = i0 * len_N;
+      let acc278 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
-        for (let i2 = 0; i2 < 3; i2++) {
-          acc277 += t22[i1] * t23[b275 + i1 * 8] * th[b274 + i2] * t11[i1 * 3 + i2] * t68[i1 * 3 + i2];
+        for (let i2 = 0; i2 < 4; i2++) {
+          acc278 += t27[b273 + i1 * 8] * t42[b276 + i1] * d_X[b274 + i1 * 4 + i2] * v[b275 + i2 * 8];
         }
       }
-      hvp[32 + i0] += p276 * acc277;
+      hvp[32 + i0] += p277 * acc278;
     }
   }
-  // hvp[i0] += Σ_i1,i2 t16·t22[i1]·t11[i1, i2]·W2[i0, i2]·t26[i1, i0]·v[b1][i0]
+  // hvp[i0] += Σ_i1 -1·t16·t24[i1, i0]·t26[i1]·t41[i0, i1]·t70[i1]
   {
-    const p280 = t16[0];
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b278 = 40 + i0 * 3;
-      const b279 = i0;
-      const p281 = p280 * v[32 + i0];
-      let acc282 = 0;
-      for (let i1 = 0; i1 < len_N; i1++) {
-        for (let i2 = 0; i2 < 3; i2++) {
-          acc282 += t22[i1] * t26[b279 + i1 * 8] * t11[i1 * 3 + i2] * th[b278 + i2];
-        }
-      }
-      hvp[32 + i0] += p281 * acc282;
-    }
-  }
-  // hvp[i0] += Σ_i1,i2 -1·t16·Y[i1, i2]·W2[i0, i2]·t26[i1, i0]·v[b1][i0]
-  {
-    const b283 = off_N * 3;
-    const p286 = -t16[0];
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b284 = 40 + i0 * 3;
-      const b285 = i0;
-      const p287 = p286 * v[32 + i0];
-      let acc288 = 0;
-      for (let i1 = 0; i1 < len_N; i1++) {
-        for (let i2 = 0; i2 < 3; i2++) {
-          acc288 += t26[b285 + i1 * 8] * d_Y[b283 + i1 * 3 + i2] * th[b284 + i2];
-        }
-      }
-      hvp[32 + i0] += p287 * acc288;
-    }
-  }
-  // hvp[i0] += Σ_i1 -1·t16·t23[i1, i0]·t25[i1]·t40[i0, i1]·t72[i1]
-  {
-    const p291 = -t16[0];
+    const p281 = -t16[0];
     {
       let i0 = 0;
       for (const end = 8 - 3; i0 < end; i0 += 4) {
-        const b289_0 = i0;
-        const b290_0 = i0 * len_N;
-        const b289_1 = i0 + 1;
-        const b290_1 = (i0 + 1) * len_N;
-        const b289_2 = i0 + 2;
-        const b290_2 = (i0 + 2) * len_N;
-        const b289_3 = i0 + 3;
-        const b290_3 = (i0 + 3) * len_N;
-        let acc292_0 = 0, acc292_1 = 0, acc292_2 = 0, acc292_3 = 0;
+        const b279_0 = i0;
+        const b280_0 = i0 * len_N;
+        const b279_1 = i0 + 1;
+        const b280_1 = (i0 + 1) * len_N;
+        const b279_2 = i0 + 2;
+        const b280_2 = (i0 + 2) * len_N;
+        const b279_3 = i0 + 3;
+        const b280_3 = (i0 + 3) * len_N;
+        let acc282_0 = 0, acc282_1 = 0, acc282_2 = 0, acc282_3 = 0;
         for (let i1 = 0, end = len_N; i1 < end; i1++) {
-          const c0 = t25[i1];
-          const c1 = t72[i1];
-          acc292_0 += c0 * c1 * t23[b289_0 + i1 * 8] * t40[b290_0 + i1];
-          acc292_1 += c0 * c1 * t23[b289_1 + i1 * 8] * t40[b290_1 + i1];
-          acc292_2 += c0 * c1 * t23[b289_2 + i1 * 8] * t40[b290_2 + i1];
-          acc292_3 += c0 * c1 * t23[b289_3 + i1 * 8] * t40[b290_3 + i1];
+          const c0 = t26[i1];
+          const c1 = t70[i1];
+          acc282_0 += c0 * c1 * t24[b279_0 + i1 * 8] * t41[b280_0 + i1];
+          acc282_1 += c0 * c1 * t24[b279_1 + i1 * 8] * t41[b280_1 + i1];
+          acc282_2 += c0 * c1 * t24[b279_2 + i1 * 8] * t41[b280_2 + i1];
+          acc282_3 += c0 * c1 * t24[b279_3 + i1 * 8] * t41[b280_3 + i1];
         }
-        hvp[32 + i0] += p291 * acc292_0;
-        hvp[32 + i0 + 1] += p291 * acc292_1;
-        hvp[32 + i0 + 2] += p291 * acc292_2;
-        hvp[32 + i0 + 3] += p291 * acc292_3;
+        hvp[32 + i0] += p281 * acc282_0;
+        hvp[32 + i0 + 1] += p281 * acc282_1;
+        hvp[32 + i0 + 2] += p281 * acc282_2;
+        hvp[32 + i0 + 3] += p281 * acc282_3;
       }
       for (const end = 8; i0 < end; i0++) {
-        const b289 = i0;
-        const b290 = i0 * len_N;
-        let acc292 = 0;
+        const b279 = i0;
+        const b280 = i0 * len_N;
+        let acc282 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i1 = 0;
           for (const end = len_N - 3; i1 < end; i1 += 4) {
-            acc292 += t23[b289 + i1 * 8] * t25[i1] * t40[b290 + i1] * t72[i1];
-            r1 += t23[b289 + (i1 + 1) * 8] * t25[i1 + 1] * t40[b290 + i1 + 1] * t72[i1 + 1];
-            r2 += t23[b289 + (i1 + 2) * 8] * t25[i1 + 2] * t40[b290 + i1 + 2] * t72[i1 + 2];
-            r3 += t23[b289 + (i1 + 3) * 8] * t25[i1 + 3] * t40[b290 + i1 + 3] * t72[i1 + 3];
+            acc282 += t24[b279 + i1 * 8] * t26[i1] * t41[b280 + i1] * t70[i1];
+            r1 += t24[b279 + (i1 + 1) * 8] * t26[i1 + 1] * t41[b280 + i1 + 1] * t70[i1 + 1];
+            r2 += t24[b279 + (i1 + 2) * 8] * t26[i1 + 2] * t41[b280 + i1 + 2] * t70[i1 + 2];
+            r3 += t24[b279 + (i1 + 3) * 8] * t26[i1 + 3] * t41[b280 + i1 + 3] * t70[i1 + 3];
           }
-          for (const end = len_N; i1 < end; i1++) acc292 += t23[b289 + i1 * 8] * t25[i1] * t40[b290 + i1] * t72[i1];
-          acc292 += r1 + r2 + r3;
+          for (const end = len_N; i1 < end; i1++) acc282 += t24[b279 + i1 * 8] * t26[i1] * t41[b280 + i1] * t70[i1];
+          acc282 += r1 + r2 + r3;
         }
-        hvp[32 + i0] += p291 * acc292;
+        hvp[32 + i0] += p281 * acc282;
       }
     }
   }
-  // hvp[i0] += Σ_i1,i2 t16·t22[i1]·W2[i0, i2]·t23[i1, i0]·t11[i1, i2]·t71[i1, i2]
+  // hvp[i0] += Σ_i1,i2 t16·t23[i1]·W2[i0, i2]·t24[i1, i0]·t11[i1, i2]·t69[i1, i2]
   {
-    const p295 = t16[0];
+    const p285 = t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b283 = 40 + i0 * 3;
+      const b284 = i0;
+      let acc286 = 0;
+      for (let i1 = 0; i1 < len_N; i1++) {
+        for (let i2 = 0; i2 < 3; i2++) {
+          acc286 += t23[i1] * t24[b284 + i1 * 8] * th[b283 + i2] * t11[i1 * 3 + i2] * t69[i1 * 3 + i2];
+        }
+      }
+      hvp[32 + i0] += p285 * acc286;
+    }
+  }
+  // hvp[i0] += Σ_i1,i2 t16·t23[i1]·t11[i1, i2]·W2[i0, i2]·t27[i1, i0]·v[b1][i0]
+  {
+    const p289 = t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b287 = 40 + i0 * 3;
+      const b288 = i0;
+      const p290 = p289 * v[32 + i0];
+      let acc291 = 0;
+      for (let i1 = 0; i1 < len_N; i1++) {
+        for (let i2 = 0; i2 < 3; i2++) {
+          acc291 += t23[i1] * t27[b288 + i1 * 8] * t11[i1 * 3 + i2] * th[b287 + i2];
+        }
+      }
+      hvp[32 + i0] += p290 * acc291;
+    }
+  }
+  // hvp[i0] += Σ_i1,i2 -1·t16·Y[i1, i2]·W2[i0, i2]·t27[i1, i0]·v[b1][i0]
+  {
+    const b292 = off_N * 3;
+    const p295 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
       const b293 = 40 + i0 * 3;
       const b294 = i0;
-      let acc296 = 0;
+      const p296 = p295 * v[32 + i0];
+      let acc297 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
-          acc296 += t22[i1] * t23[b294 + i1 * 8] * th[b293 + i2] * t11[i1 * 3 + i2] * t71[i1 * 3 + i2];
+          acc297 += t27[b294 + i1 * 8] * d_Y[b292 + i1 * 3 + i2] * th[b293 + i2];
         }
       }
-      hvp[32 + i0] += p295 * acc296;
+      hvp[32 + i0] += p296 * acc297;
     }
   }
-  // hvp[i0] += Σ_i1,i2 t16·t22[i1]·t11[i1, i2]·t23[i1, i0]·v[W2][i0, i2]
+  // hvp[i0] += Σ_i1 -1·t16·t24[i1, i0]·t26[i1]·t41[i0, i1]·t73[i1]
   {
-    const p299 = t16[0];
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b297 = i0;
-      const b298 = 40 + i0 * 3;
-      let acc300 = 0;
-      for (let i1 = 0; i1 < len_N; i1++) {
-        for (let i2 = 0; i2 < 3; i2++) {
-          acc300 += t22[i1] * t23[b297 + i1 * 8] * t11[i1 * 3 + i2] * v[b298 + i2];
+    const p300 = -t16[0];
+    {
+      let i0 = 0;
+      for (const end = 8 - 3; i0 < end; i0 += 4) {
+        const b298_0 = i0;
+        const b299_0 = i0 * len_N;
+        const b298_1 = i0 + 1;
+        const b299_1 = (i0 + 1) * len_N;
+        const b298_2 = i0 + 2;
+        const b299_2 = (i0 + 2) * len_N;
+        const b298_3 = i0 + 3;
+        const b299_3 = (i0 + 3) * len_N;
+        let acc301_0 = 0, acc301_1 = 0, acc301_2 = 0, acc301_3 = 0;
+        for (let i1 = 0, end = len_N; i1 < end; i1++) {
+          const c0 = t26[i1];
+          const c1 = t73[i1];
+          acc301_0 += c0 * c1 * t24[b298_0 + i1 * 8] * t41[b299_0 + i1];
+          acc301_1 += c0 * c1 * t24[b298_1 + i1 * 8] * t41[b299_1 + i1];
+          acc301_2 += c0 * c1 * t24[b298_2 + i1 * 8] * t41[b299_2 + i1];
+          acc301_3 += c0 * c1 * t24[b298_3 + i1 * 8] * t41[b299_3 + i1];
         }
+        hvp[32 + i0] += p300 * acc301_0;
+        hvp[32 + i0 + 1] += p300 * acc301_1;
+        hvp[32 + i0 + 2] += p300 * acc301_2;
+        hvp[32 + i0 + 3] += p300 * acc301_3;
       }
-      hvp[32 + i0] += p299 * acc300;
+      for (const end = 8; i0 < end; i0++) {
+        const b298 = i0;
+        const b299 = i0 * len_N;
+        let acc301 = 0;
+        {
+          let r1 = 0, r2 = 0, r3 = 0;
+          let i1 = 0;
+          for (const end = len_N - 3; i1 < end; i1 += 4) {
+            acc301 += t24[b298 + i1 * 8] * t26[i1] * t41[b299 + i1] * t73[i1];
+            r1 += t24[b298 + (i1 + 1) * 8] * t26[i1 + 1] * t41[b299 + i1 + 1] * t73[i1 + 1];
+            r2 += t24[b298 + (i1 + 2) * 8] * t26[i1 + 2] * t41[b299 + i1 + 2] * t73[i1 + 2];
+            r3 += t24[b298 + (i1 + 3) * 8] * t26[i1 + 3] * t41[b299 + i1 + 3] * t73[i1 + 3];
+          }
+          for (const end = len_N; i1 < end; i1++) acc301 += t24[b298 + i1 * 8] * t26[i1] * t41[b299 + i1] * t73[i1];
+          acc301 += r1 + r2 + r3;
+        }
+        hvp[32 + i0] += p300 * acc301;
+      }
     }
   }
-  // hvp[i0] += Σ_i1,i2 -1·t16·Y[i1, i2]·t23[i1, i0]·v[W2][i0, i2]
+  // hvp[i0] += Σ_i1,i2 t16·t23[i1]·W2[i0, i2]·t24[i1, i0]·t11[i1, i2]·t72[i1, i2]
   {
-    const b301 = off_N * 3;
-    const p304 = -t16[0];
+    const p304 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b302 = i0;
-      const b303 = 40 + i0 * 3;
+      const b302 = 40 + i0 * 3;
+      const b303 = i0;
       let acc305 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
-          acc305 += t23[b302 + i1 * 8] * d_Y[b301 + i1 * 3 + i2] * v[b303 + i2];
+          acc305 += t23[i1] * t24[b303 + i1 * 8] * th[b302 + i2] * t11[i1 * 3 + i2] * t72[i1 * 3 + i2];
         }
       }
       hvp[32 + i0] += p304 * acc305;
     }
   }
-  // hvp[i0] += Σ_i1,i2 -1·t16·t11[i1, i2]·W2[i0, i2]·t23[i1, i0]·t25[i1]·t76[i1]
+  // hvp[i0] += Σ_i1,i2 t16·t23[i1]·t11[i1, i2]·t24[i1, i0]·v[W2][i0, i2]
   {
-    const p308 = -t16[0];
+    const p308 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b306 = 40 + i0 * 3;
-      const b307 = i0;
+      const b306 = i0;
+      const b307 = 40 + i0 * 3;
       let acc309 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
-          acc309 += t23[b307 + i1 * 8] * t25[i1] * t76[i1] * t11[i1 * 3 + i2] * th[b306 + i2];
+          acc309 += t23[i1] * t24[b306 + i1 * 8] * t11[i1 * 3 + i2] * v[b307 + i2];
         }
       }
       hvp[32 + i0] += p308 * acc309;
     }
   }
-  // hvp[i0] += Σ_i1,i2 t16·t22[i1]·W2[i0, i2]·t23[i1, i0]·t11[i1, i2]·v[b2][i2]
+  // hvp[i0] += Σ_i1,i2 -1·t16·Y[i1, i2]·t24[i1, i0]·v[W2][i0, i2]
   {
-    const b312 = 64;
-    const p313 = t16[0];
+    const b310 = off_N * 3;
+    const p313 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b310 = 40 + i0 * 3;
       const b311 = i0;
+      const b312 = 40 + i0 * 3;
       let acc314 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
-          acc314 += t22[i1] * t23[b311 + i1 * 8] * th[b310 + i2] * t11[i1 * 3 + i2] * v[b312 + i2];
+          acc314 += t24[b311 + i1 * 8] * d_Y[b310 + i1 * 3 + i2] * v[b312 + i2];
         }
       }
       hvp[32 + i0] += p313 * acc314;
+    }
+  }
+  // hvp[i0] += Σ_i1,i2 -1·t16·t11[i1, i2]·W2[i0, i2]·t24[i1, i0]·t26[i1]·t77[i1]
+  {
+    const p317 = -t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b315 = 40 + i0 * 3;
+      const b316 = i0;
+      let acc318 = 0;
+      for (let i1 = 0; i1 < len_N; i1++) {
+        for (let i2 = 0; i2 < 3; i2++) {
+          acc318 += t24[b316 + i1 * 8] * t26[i1] * t77[i1] * t11[i1 * 3 + i2] * th[b315 + i2];
+        }
+      }
+      hvp[32 + i0] += p317 * acc318;
+    }
+  }
+  // hvp[i0] += Σ_i1,i2 t16·t23[i1]·W2[i0, i2]·t24[i1, i0]·t11[i1, i2]·v[b2][i2]
+  {
+    const b321 = 64;
+    const p322 = t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b319 = 40 + i0 * 3;
+      const b320 = i0;
+      let acc323 = 0;
+      for (let i1 = 0; i1 < len_N; i1++) {
+        for (let i2 = 0; i2 < 3; i2++) {
+          acc323 += t23[i1] * t24[b320 + i1 * 8] * th[b319 + i2] * t11[i1 * 3 + i2] * v[b321 + i2];
+        }
+      }
+      hvp[32 + i0] += p322 * acc323;
     }
   }
 }
@@ -2695,11 +2743,13 @@ function k_hvp_b1(s: State): void {
 function k_hvp_b1_once(s: State): void {
   const hvp = s.hvp;
   const v = s.v;
-  // hvp[i0] += 0.002·v[b1][i0]
+  const once_N = s.once_N;
+  // hvp[i0] += 0.002·once_N·v[b1][i0]
   {
+    const p324 = 0.002 * once_N;
     for (let i0 = 0; i0 < 8; i0++) {
-      const p315 = 0.002 * v[32 + i0];
-      hvp[32 + i0] += p315;
+      const p325 = p324 * v[32 + i0];
+      hvp[32 + i0] += p325;
     }
   }
 }
@@ -2710,314 +2760,314 @@ function k_hvp_W2(s: State): void {
   const hvp = s.hvp;
   const t11 = s.t11;
   const t16 = s.t16;
-  const t22 = s.t22;
   const t23 = s.t23;
-  const t25 = s.t25;
-  const t64 = s.t64;
-  const t67 = s.t67;
-  const t69 = s.t69;
+  const t24 = s.t24;
+  const t26 = s.t26;
+  const t65 = s.t65;
+  const t68 = s.t68;
   const t7 = s.t7;
-  const t72 = s.t72;
-  const t76 = s.t76;
-  const t78 = s.t78;
+  const t70 = s.t70;
+  const t73 = s.t73;
+  const t77 = s.t77;
   const t79 = s.t79;
   const t80 = s.t80;
+  const t81 = s.t81;
   const v = s.v;
   const len_N = s.len_N;
   const off_N = s.off_N;
-  // hvp[i0, i1] += Σ_i2 -1·t16·t11[i2, i1]·t7[i2, i0]·t25[i2]·t64[i2]
+  // hvp[i0, i1] += Σ_i2 -1·t16·t11[i2, i1]·t7[i2, i0]·t26[i2]·t65[i2]
   {
-    const p319 = -t16[0];
+    const p329 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b318 = i0;
+      const b328 = i0;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b317 = i1;
-        let acc320 = 0;
-        {
-          let r1 = 0, r2 = 0, r3 = 0;
-          let i2 = 0;
-          for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc320 += t11[b317 + i2 * 3] * t7[b318 + i2 * 8] * t25[i2] * t64[i2];
-            r1 += t11[b317 + (i2 + 1) * 3] * t7[b318 + (i2 + 1) * 8] * t25[i2 + 1] * t64[i2 + 1];
-            r2 += t11[b317 + (i2 + 2) * 3] * t7[b318 + (i2 + 2) * 8] * t25[i2 + 2] * t64[i2 + 2];
-            r3 += t11[b317 + (i2 + 3) * 3] * t7[b318 + (i2 + 3) * 8] * t25[i2 + 3] * t64[i2 + 3];
-          }
-          for (const end = len_N; i2 < end; i2++) acc320 += t11[b317 + i2 * 3] * t7[b318 + i2 * 8] * t25[i2] * t64[i2];
-          acc320 += r1 + r2 + r3;
-        }
-        hvp[40 + i0 * 3 + i1] += p319 * acc320;
-      }
-    }
-  }
-  // hvp[i0, i1] += Σ_i2 t16·t22[i2]·t7[i2, i0]·t11[i2, i1]·t78[i1, i2]
-  {
-    const p324 = t16[0];
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b321 = i0;
-      for (let i1 = 0; i1 < 3; i1++) {
-        const b322 = i1;
-        const b323 = i1 * len_N;
-        let acc325 = 0;
-        {
-          let r1 = 0, r2 = 0, r3 = 0;
-          let i2 = 0;
-          for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc325 += t22[i2] * t7[b321 + i2 * 8] * t11[b322 + i2 * 3] * t78[b323 + i2];
-            r1 += t22[i2 + 1] * t7[b321 + (i2 + 1) * 8] * t11[b322 + (i2 + 1) * 3] * t78[b323 + i2 + 1];
-            r2 += t22[i2 + 2] * t7[b321 + (i2 + 2) * 8] * t11[b322 + (i2 + 2) * 3] * t78[b323 + i2 + 2];
-            r3 += t22[i2 + 3] * t7[b321 + (i2 + 3) * 8] * t11[b322 + (i2 + 3) * 3] * t78[b323 + i2 + 3];
-          }
-          for (const end = len_N; i2 < end; i2++) acc325 += t22[i2] * t7[b321 + i2 * 8] * t11[b322 + i2 * 3] * t78[b323 + i2];
-          acc325 += r1 + r2 + r3;
-        }
-        hvp[40 + i0 * 3 + i1] += p324 * acc325;
-      }
-    }
-  }
-  // hvp[i0, i1] += Σ_i2 t16·t22[i2]·t11[i2, i1]·t23[i2, i0]·t67[i0, i2]
-  {
-    const p329 = t16[0];
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b327 = i0;
-      const b328 = i0 * len_N;
-      for (let i1 = 0; i1 < 3; i1++) {
-        const b326 = i1;
+        const b327 = i1;
         let acc330 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc330 += t22[i2] * t11[b326 + i2 * 3] * t23[b327 + i2 * 8] * t67[b328 + i2];
-            r1 += t22[i2 + 1] * t11[b326 + (i2 + 1) * 3] * t23[b327 + (i2 + 1) * 8] * t67[b328 + i2 + 1];
-            r2 += t22[i2 + 2] * t11[b326 + (i2 + 2) * 3] * t23[b327 + (i2 + 2) * 8] * t67[b328 + i2 + 2];
-            r3 += t22[i2 + 3] * t11[b326 + (i2 + 3) * 3] * t23[b327 + (i2 + 3) * 8] * t67[b328 + i2 + 3];
+            acc330 += t11[b327 + i2 * 3] * t7[b328 + i2 * 8] * t26[i2] * t65[i2];
+            r1 += t11[b327 + (i2 + 1) * 3] * t7[b328 + (i2 + 1) * 8] * t26[i2 + 1] * t65[i2 + 1];
+            r2 += t11[b327 + (i2 + 2) * 3] * t7[b328 + (i2 + 2) * 8] * t26[i2 + 2] * t65[i2 + 2];
+            r3 += t11[b327 + (i2 + 3) * 3] * t7[b328 + (i2 + 3) * 8] * t26[i2 + 3] * t65[i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc330 += t22[i2] * t11[b326 + i2 * 3] * t23[b327 + i2 * 8] * t67[b328 + i2];
+          for (const end = len_N; i2 < end; i2++) acc330 += t11[b327 + i2 * 3] * t7[b328 + i2 * 8] * t26[i2] * t65[i2];
           acc330 += r1 + r2 + r3;
         }
         hvp[40 + i0 * 3 + i1] += p329 * acc330;
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 -1·t16·Y[i2, i1]·t23[i2, i0]·t67[i0, i2]
+  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t7[i2, i0]·t11[i2, i1]·t79[i1, i2]
   {
-    const p334 = -t16[0];
+    const p334 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b332 = i0;
-      const b333 = i0 * len_N;
+      const b331 = i0;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b331 = off_N * 3 + i1;
+        const b332 = i1;
+        const b333 = i1 * len_N;
         let acc335 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc335 += d_Y[b331 + i2 * 3] * t23[b332 + i2 * 8] * t67[b333 + i2];
-            r1 += d_Y[b331 + (i2 + 1) * 3] * t23[b332 + (i2 + 1) * 8] * t67[b333 + i2 + 1];
-            r2 += d_Y[b331 + (i2 + 2) * 3] * t23[b332 + (i2 + 2) * 8] * t67[b333 + i2 + 2];
-            r3 += d_Y[b331 + (i2 + 3) * 3] * t23[b332 + (i2 + 3) * 8] * t67[b333 + i2 + 3];
+            acc335 += t23[i2] * t7[b331 + i2 * 8] * t11[b332 + i2 * 3] * t79[b333 + i2];
+            r1 += t23[i2 + 1] * t7[b331 + (i2 + 1) * 8] * t11[b332 + (i2 + 1) * 3] * t79[b333 + i2 + 1];
+            r2 += t23[i2 + 2] * t7[b331 + (i2 + 2) * 8] * t11[b332 + (i2 + 2) * 3] * t79[b333 + i2 + 2];
+            r3 += t23[i2 + 3] * t7[b331 + (i2 + 3) * 8] * t11[b332 + (i2 + 3) * 3] * t79[b333 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc335 += d_Y[b331 + i2 * 3] * t23[b332 + i2 * 8] * t67[b333 + i2];
+          for (const end = len_N; i2 < end; i2++) acc335 += t23[i2] * t7[b331 + i2 * 8] * t11[b332 + i2 * 3] * t79[b333 + i2];
           acc335 += r1 + r2 + r3;
         }
         hvp[40 + i0 * 3 + i1] += p334 * acc335;
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 -1·t16·t11[i2, i1]·t7[i2, i0]·t25[i2]·t69[i2]
+  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t11[i2, i1]·t24[i2, i0]·t68[i0, i2]
   {
-    const p338 = -t16[0];
+    const p339 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
       const b337 = i0;
+      const b338 = i0 * len_N;
       for (let i1 = 0; i1 < 3; i1++) {
         const b336 = i1;
-        let acc339 = 0;
+        let acc340 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc339 += t11[b336 + i2 * 3] * t7[b337 + i2 * 8] * t25[i2] * t69[i2];
-            r1 += t11[b336 + (i2 + 1) * 3] * t7[b337 + (i2 + 1) * 8] * t25[i2 + 1] * t69[i2 + 1];
-            r2 += t11[b336 + (i2 + 2) * 3] * t7[b337 + (i2 + 2) * 8] * t25[i2 + 2] * t69[i2 + 2];
-            r3 += t11[b336 + (i2 + 3) * 3] * t7[b337 + (i2 + 3) * 8] * t25[i2 + 3] * t69[i2 + 3];
+            acc340 += t23[i2] * t11[b336 + i2 * 3] * t24[b337 + i2 * 8] * t68[b338 + i2];
+            r1 += t23[i2 + 1] * t11[b336 + (i2 + 1) * 3] * t24[b337 + (i2 + 1) * 8] * t68[b338 + i2 + 1];
+            r2 += t23[i2 + 2] * t11[b336 + (i2 + 2) * 3] * t24[b337 + (i2 + 2) * 8] * t68[b338 + i2 + 2];
+            r3 += t23[i2 + 3] * t11[b336 + (i2 + 3) * 3] * t24[b337 + (i2 + 3) * 8] * t68[b338 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc339 += t11[b336 + i2 * 3] * t7[b337 + i2 * 8] * t25[i2] * t69[i2];
-          acc339 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc340 += t23[i2] * t11[b336 + i2 * 3] * t24[b337 + i2 * 8] * t68[b338 + i2];
+          acc340 += r1 + r2 + r3;
         }
-        hvp[40 + i0 * 3 + i1] += p338 * acc339;
+        hvp[40 + i0 * 3 + i1] += p339 * acc340;
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 t16·t22[i2]·t7[i2, i0]·t11[i2, i1]·t79[i1, i2]
+  // hvp[i0, i1] += Σ_i2 -1·t16·Y[i2, i1]·t24[i2, i0]·t68[i0, i2]
   {
-    const p343 = t16[0];
+    const p344 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b340 = i0;
+      const b342 = i0;
+      const b343 = i0 * len_N;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b341 = i1;
-        const b342 = i1 * len_N;
-        let acc344 = 0;
+        const b341 = off_N * 3 + i1;
+        let acc345 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc344 += t22[i2] * t7[b340 + i2 * 8] * t11[b341 + i2 * 3] * t79[b342 + i2];
-            r1 += t22[i2 + 1] * t7[b340 + (i2 + 1) * 8] * t11[b341 + (i2 + 1) * 3] * t79[b342 + i2 + 1];
-            r2 += t22[i2 + 2] * t7[b340 + (i2 + 2) * 8] * t11[b341 + (i2 + 2) * 3] * t79[b342 + i2 + 2];
-            r3 += t22[i2 + 3] * t7[b340 + (i2 + 3) * 8] * t11[b341 + (i2 + 3) * 3] * t79[b342 + i2 + 3];
+            acc345 += d_Y[b341 + i2 * 3] * t24[b342 + i2 * 8] * t68[b343 + i2];
+            r1 += d_Y[b341 + (i2 + 1) * 3] * t24[b342 + (i2 + 1) * 8] * t68[b343 + i2 + 1];
+            r2 += d_Y[b341 + (i2 + 2) * 3] * t24[b342 + (i2 + 2) * 8] * t68[b343 + i2 + 2];
+            r3 += d_Y[b341 + (i2 + 3) * 3] * t24[b342 + (i2 + 3) * 8] * t68[b343 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc344 += t22[i2] * t7[b340 + i2 * 8] * t11[b341 + i2 * 3] * t79[b342 + i2];
-          acc344 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc345 += d_Y[b341 + i2 * 3] * t24[b342 + i2 * 8] * t68[b343 + i2];
+          acc345 += r1 + r2 + r3;
         }
-        hvp[40 + i0 * 3 + i1] += p343 * acc344;
+        hvp[40 + i0 * 3 + i1] += p344 * acc345;
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 t16·t22[i2]·t11[i2, i1]·t23[i2, i0]·v[b1][i0]
+  // hvp[i0, i1] += Σ_i2 -1·t16·t11[i2, i1]·t7[i2, i0]·t26[i2]·t70[i2]
   {
-    const p347 = t16[0];
+    const p348 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b346 = i0;
-      const p348 = p347 * v[32 + i0];
+      const b347 = i0;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b345 = i1;
+        const b346 = i1;
         let acc349 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc349 += t22[i2] * t11[b345 + i2 * 3] * t23[b346 + i2 * 8];
-            r1 += t22[i2 + 1] * t11[b345 + (i2 + 1) * 3] * t23[b346 + (i2 + 1) * 8];
-            r2 += t22[i2 + 2] * t11[b345 + (i2 + 2) * 3] * t23[b346 + (i2 + 2) * 8];
-            r3 += t22[i2 + 3] * t11[b345 + (i2 + 3) * 3] * t23[b346 + (i2 + 3) * 8];
+            acc349 += t11[b346 + i2 * 3] * t7[b347 + i2 * 8] * t26[i2] * t70[i2];
+            r1 += t11[b346 + (i2 + 1) * 3] * t7[b347 + (i2 + 1) * 8] * t26[i2 + 1] * t70[i2 + 1];
+            r2 += t11[b346 + (i2 + 2) * 3] * t7[b347 + (i2 + 2) * 8] * t26[i2 + 2] * t70[i2 + 2];
+            r3 += t11[b346 + (i2 + 3) * 3] * t7[b347 + (i2 + 3) * 8] * t26[i2 + 3] * t70[i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc349 += t22[i2] * t11[b345 + i2 * 3] * t23[b346 + i2 * 8];
+          for (const end = len_N; i2 < end; i2++) acc349 += t11[b346 + i2 * 3] * t7[b347 + i2 * 8] * t26[i2] * t70[i2];
           acc349 += r1 + r2 + r3;
         }
         hvp[40 + i0 * 3 + i1] += p348 * acc349;
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 -1·t16·Y[i2, i1]·t23[i2, i0]·v[b1][i0]
+  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t7[i2, i0]·t11[i2, i1]·t80[i1, i2]
   {
-    const p352 = -t16[0];
+    const p353 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b351 = i0;
-      const p353 = p352 * v[32 + i0];
+      const b350 = i0;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b350 = off_N * 3 + i1;
+        const b351 = i1;
+        const b352 = i1 * len_N;
         let acc354 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc354 += d_Y[b350 + i2 * 3] * t23[b351 + i2 * 8];
-            r1 += d_Y[b350 + (i2 + 1) * 3] * t23[b351 + (i2 + 1) * 8];
-            r2 += d_Y[b350 + (i2 + 2) * 3] * t23[b351 + (i2 + 2) * 8];
-            r3 += d_Y[b350 + (i2 + 3) * 3] * t23[b351 + (i2 + 3) * 8];
+            acc354 += t23[i2] * t7[b350 + i2 * 8] * t11[b351 + i2 * 3] * t80[b352 + i2];
+            r1 += t23[i2 + 1] * t7[b350 + (i2 + 1) * 8] * t11[b351 + (i2 + 1) * 3] * t80[b352 + i2 + 1];
+            r2 += t23[i2 + 2] * t7[b350 + (i2 + 2) * 8] * t11[b351 + (i2 + 2) * 3] * t80[b352 + i2 + 2];
+            r3 += t23[i2 + 3] * t7[b350 + (i2 + 3) * 8] * t11[b351 + (i2 + 3) * 3] * t80[b352 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc354 += d_Y[b350 + i2 * 3] * t23[b351 + i2 * 8];
+          for (const end = len_N; i2 < end; i2++) acc354 += t23[i2] * t7[b350 + i2 * 8] * t11[b351 + i2 * 3] * t80[b352 + i2];
           acc354 += r1 + r2 + r3;
         }
         hvp[40 + i0 * 3 + i1] += p353 * acc354;
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 -1·t16·t11[i2, i1]·t7[i2, i0]·t25[i2]·t72[i2]
+  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t11[i2, i1]·t24[i2, i0]·v[b1][i0]
   {
-    const p357 = -t16[0];
+    const p357 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
       const b356 = i0;
+      const p358 = p357 * v[32 + i0];
       for (let i1 = 0; i1 < 3; i1++) {
         const b355 = i1;
-        let acc358 = 0;
+        let acc359 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc358 += t11[b355 + i2 * 3] * t7[b356 + i2 * 8] * t25[i2] * t72[i2];
-            r1 += t11[b355 + (i2 + 1) * 3] * t7[b356 + (i2 + 1) * 8] * t25[i2 + 1] * t72[i2 + 1];
-            r2 += t11[b355 + (i2 + 2) * 3] * t7[b356 + (i2 + 2) * 8] * t25[i2 + 2] * t72[i2 + 2];
-            r3 += t11[b355 + (i2 + 3) * 3] * t7[b356 + (i2 + 3) * 8] * t25[i2 + 3] * t72[i2 + 3];
+            acc359 += t23[i2] * t11[b355 + i2 * 3] * t24[b356 + i2 * 8];
+            r1 += t23[i2 + 1] * t11[b355 + (i2 + 1) * 3] * t24[b356 + (i2 + 1) * 8];
+            r2 += t23[i2 + 2] * t11[b355 + (i2 + 2) * 3] * t24[b356 + (i2 + 2) * 8];
+            r3 += t23[i2 + 3] * t11[b355 + (i2 + 3) * 3] * t24[b356 + (i2 + 3) * 8];
           }
-          for (const end = len_N; i2 < end; i2++) acc358 += t11[b355 + i2 * 3] * t7[b356 + i2 * 8] * t25[i2] * t72[i2];
-          acc358 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc359 += t23[i2] * t11[b355 + i2 * 3] * t24[b356 + i2 * 8];
+          acc359 += r1 + r2 + r3;
         }
-        hvp[40 + i0 * 3 + i1] += p357 * acc358;
+        hvp[40 + i0 * 3 + i1] += p358 * acc359;
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 t16·t22[i2]·t7[i2, i0]·t11[i2, i1]·t80[i1, i2]
+  // hvp[i0, i1] += Σ_i2 -1·t16·Y[i2, i1]·t24[i2, i0]·v[b1][i0]
   {
-    const p362 = t16[0];
+    const p362 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b359 = i0;
+      const b361 = i0;
+      const p363 = p362 * v[32 + i0];
       for (let i1 = 0; i1 < 3; i1++) {
-        const b360 = i1;
-        const b361 = i1 * len_N;
-        let acc363 = 0;
+        const b360 = off_N * 3 + i1;
+        let acc364 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc363 += t22[i2] * t7[b359 + i2 * 8] * t11[b360 + i2 * 3] * t80[b361 + i2];
-            r1 += t22[i2 + 1] * t7[b359 + (i2 + 1) * 8] * t11[b360 + (i2 + 1) * 3] * t80[b361 + i2 + 1];
-            r2 += t22[i2 + 2] * t7[b359 + (i2 + 2) * 8] * t11[b360 + (i2 + 2) * 3] * t80[b361 + i2 + 2];
-            r3 += t22[i2 + 3] * t7[b359 + (i2 + 3) * 8] * t11[b360 + (i2 + 3) * 3] * t80[b361 + i2 + 3];
+            acc364 += d_Y[b360 + i2 * 3] * t24[b361 + i2 * 8];
+            r1 += d_Y[b360 + (i2 + 1) * 3] * t24[b361 + (i2 + 1) * 8];
+            r2 += d_Y[b360 + (i2 + 2) * 3] * t24[b361 + (i2 + 2) * 8];
+            r3 += d_Y[b360 + (i2 + 3) * 3] * t24[b361 + (i2 + 3) * 8];
           }
-          for (const end = len_N; i2 < end; i2++) acc363 += t22[i2] * t7[b359 + i2 * 8] * t11[b360 + i2 * 3] * t80[b361 + i2];
-          acc363 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc364 += d_Y[b360 + i2 * 3] * t24[b361 + i2 * 8];
+          acc364 += r1 + r2 + r3;
         }
-        hvp[40 + i0 * 3 + i1] += p362 * acc363;
+        hvp[40 + i0 * 3 + i1] += p363 * acc364;
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 -1·t16·t11[i2, i1]·t7[i2, i0]·t25[i2]·t76[i2]
+  // hvp[i0, i1] += Σ_i2 -1·t16·t11[i2, i1]·t7[i2, i0]·t26[i2]·t73[i2]
   {
-    const p366 = -t16[0];
+    const p367 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b365 = i0;
+      const b366 = i0;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b364 = i1;
-        let acc367 = 0;
+        const b365 = i1;
+        let acc368 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc367 += t11[b364 + i2 * 3] * t7[b365 + i2 * 8] * t25[i2] * t76[i2];
-            r1 += t11[b364 + (i2 + 1) * 3] * t7[b365 + (i2 + 1) * 8] * t25[i2 + 1] * t76[i2 + 1];
-            r2 += t11[b364 + (i2 + 2) * 3] * t7[b365 + (i2 + 2) * 8] * t25[i2 + 2] * t76[i2 + 2];
-            r3 += t11[b364 + (i2 + 3) * 3] * t7[b365 + (i2 + 3) * 8] * t25[i2 + 3] * t76[i2 + 3];
+            acc368 += t11[b365 + i2 * 3] * t7[b366 + i2 * 8] * t26[i2] * t73[i2];
+            r1 += t11[b365 + (i2 + 1) * 3] * t7[b366 + (i2 + 1) * 8] * t26[i2 + 1] * t73[i2 + 1];
+            r2 += t11[b365 + (i2 + 2) * 3] * t7[b366 + (i2 + 2) * 8] * t26[i2 + 2] * t73[i2 + 2];
+            r3 += t11[b365 + (i2 + 3) * 3] * t7[b366 + (i2 + 3) * 8] * t26[i2 + 3] * t73[i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc367 += t11[b364 + i2 * 3] * t7[b365 + i2 * 8] * t25[i2] * t76[i2];
-          acc367 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc368 += t11[b365 + i2 * 3] * t7[b366 + i2 * 8] * t26[i2] * t73[i2];
+          acc368 += r1 + r2 + r3;
         }
-        hvp[40 + i0 * 3 + i1] += p366 * acc367;
+        hvp[40 + i0 * 3 + i1] += p367 * acc368;
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 t16·t22[i2]·t7[i2, i0]·t11[i2, i1]·v[b2][i1]
+  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t7[i2, i0]·t11[i2, i1]·t81[i1, i2]
   {
-    const p370 = t16[0];
+    const p372 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b368 = i0;
+      const b369 = i0;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b369 = i1;
-        const p371 = p370 * v[64 + i1];
-        let acc372 = 0;
+        const b370 = i1;
+        const b371 = i1 * len_N;
+        let acc373 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc372 += t22[i2] * t7[b368 + i2 * 8] * t11[b369 + i2 * 3];
-            r1 += t22[i2 + 1] * t7[b368 + (i2 + 1) * 8] * t11[b369 + (i2 + 1) * 3];
-            r2 += t22[i2 + 2] * t7[b368 + (i2 + 2) * 8] * t11[b369 + (i2 + 2) * 3];
-            r3 += t22[i2 + 3] * t7[b368 + (i2 + 3) * 8] * t11[b369 + (i2 + 3) * 3];
+            acc373 += t23[i2] * t7[b369 + i2 * 8] * t11[b370 + i2 * 3] * t81[b371 + i2];
+            r1 += t23[i2 + 1] * t7[b369 + (i2 + 1) * 8] * t11[b370 + (i2 + 1) * 3] * t81[b371 + i2 + 1];
+            r2 += t23[i2 + 2] * t7[b369 + (i2 + 2) * 8] * t11[b370 + (i2 + 2) * 3] * t81[b371 + i2 + 2];
+            r3 += t23[i2 + 3] * t7[b369 + (i2 + 3) * 8] * t11[b370 + (i2 + 3) * 3] * t81[b371 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc372 += t22[i2] * t7[b368 + i2 * 8] * t11[b369 + i2 * 3];
-          acc372 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc373 += t23[i2] * t7[b369 + i2 * 8] * t11[b370 + i2 * 3] * t81[b371 + i2];
+          acc373 += r1 + r2 + r3;
         }
-        hvp[40 + i0 * 3 + i1] += p371 * acc372;
+        hvp[40 + i0 * 3 + i1] += p372 * acc373;
+      }
+    }
+  }
+  // hvp[i0, i1] += Σ_i2 -1·t16·t11[i2, i1]·t7[i2, i0]·t26[i2]·t77[i2]
+  {
+    const p376 = -t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b375 = i0;
+      for (let i1 = 0; i1 < 3; i1++) {
+        const b374 = i1;
+        let acc377 = 0;
+        {
+          let r1 = 0, r2 = 0, r3 = 0;
+          let i2 = 0;
+          for (const end = len_N - 3; i2 < end; i2 += 4) {
+            acc377 += t11[b374 + i2 * 3] * t7[b375 + i2 * 8] * t26[i2] * t77[i2];
+            r1 += t11[b374 + (i2 + 1) * 3] * t7[b375 + (i2 + 1) * 8] * t26[i2 + 1] * t77[i2 + 1];
+            r2 += t11[b374 + (i2 + 2) * 3] * t7[b375 + (i2 + 2) * 8] * t26[i2 + 2] * t77[i2 + 2];
+            r3 += t11[b374 + (i2 + 3) * 3] * t7[b375 + (i2 + 3) * 8] * t26[i2 + 3] * t77[i2 + 3];
+          }
+          for (const end = len_N; i2 < end; i2++) acc377 += t11[b374 + i2 * 3] * t7[b375 + i2 * 8] * t26[i2] * t77[i2];
+          acc377 += r1 + r2 + r3;
+        }
+        hvp[40 + i0 * 3 + i1] += p376 * acc377;
+      }
+    }
+  }
+  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t7[i2, i0]·t11[i2, i1]·v[b2][i1]
+  {
+    const p380 = t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b378 = i0;
+      for (let i1 = 0; i1 < 3; i1++) {
+        const b379 = i1;
+        const p381 = p380 * v[64 + i1];
+        let acc382 = 0;
+        {
+          let r1 = 0, r2 = 0, r3 = 0;
+          let i2 = 0;
+          for (const end = len_N - 3; i2 < end; i2 += 4) {
+            acc382 += t23[i2] * t7[b378 + i2 * 8] * t11[b379 + i2 * 3];
+            r1 += t23[i2 + 1] * t7[b378 + (i2 + 1) * 8] * t11[b379 + (i2 + 1) * 3];
+            r2 += t23[i2 + 2] * t7[b378 + (i2 + 2) * 8] * t11[b379 + (i2 + 2) * 3];
+            r3 += t23[i2 + 3] * t7[b378 + (i2 + 3) * 8] * t11[b379 + (i2 + 3) * 3];
+          }
+          for (const end = len_N; i2 < end; i2++) acc382 += t23[i2] * t7[b378 + i2 * 8] * t11[b379 + i2 * 3];
+          acc382 += r1 + r2 + r3;
+        }
+        hvp[40 + i0 * 3 + i1] += p381 * acc382;
       }
     }
   }
@@ -3027,12 +3077,14 @@ function k_hvp_W2(s: State): void {
 function k_hvp_W2_once(s: State): void {
   const hvp = s.hvp;
   const v = s.v;
-  // hvp[i0, i1] += 0.002·v[W2][i0, i1]
+  const once_N = s.once_N;
+  // hvp[i0, i1] += 0.002·once_N·v[W2][i0, i1]
   {
+    const p383 = 0.002 * once_N;
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
-        const p373 = 0.002 * v[40 + i0 * 3 + i1];
-        hvp[40 + i0 * 3 + i1] += p373;
+        const p384 = p383 * v[40 + i0 * 3 + i1];
+        hvp[40 + i0 * 3 + i1] += p384;
       }
     }
   }
@@ -3043,168 +3095,168 @@ function k_hvp_b2(s: State): void {
   const hvp = s.hvp;
   const t11 = s.t11;
   const t16 = s.t16;
-  const t22 = s.t22;
   const t23 = s.t23;
-  const t25 = s.t25;
-  const t63 = s.t63;
+  const t24 = s.t24;
+  const t26 = s.t26;
   const t64 = s.t64;
-  const t69 = s.t69;
+  const t65 = s.t65;
   const t7 = s.t7;
-  const t72 = s.t72;
-  const t76 = s.t76;
+  const t70 = s.t70;
+  const t73 = s.t73;
+  const t77 = s.t77;
   const th = s.theta;
   const v = s.v;
   const len_N = s.len_N;
-  // hvp[i0] += Σ_i1 -1·t16·t11[i1, i0]·t25[i1]·t64[i1]
+  // hvp[i0] += Σ_i1 -1·t16·t11[i1, i0]·t26[i1]·t65[i1]
   {
-    const p376 = -t16[0];
+    const p387 = -t16[0];
     for (let i0 = 0; i0 < 3; i0++) {
-      const b375 = i0;
-      let acc377 = 0;
+      const b386 = i0;
+      let acc388 = 0;
       {
         let r1 = 0, r2 = 0, r3 = 0;
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          acc377 += t11[b375 + i1 * 3] * t25[i1] * t64[i1];
-          r1 += t11[b375 + (i1 + 1) * 3] * t25[i1 + 1] * t64[i1 + 1];
-          r2 += t11[b375 + (i1 + 2) * 3] * t25[i1 + 2] * t64[i1 + 2];
-          r3 += t11[b375 + (i1 + 3) * 3] * t25[i1 + 3] * t64[i1 + 3];
+          acc388 += t11[b386 + i1 * 3] * t26[i1] * t65[i1];
+          r1 += t11[b386 + (i1 + 1) * 3] * t26[i1 + 1] * t65[i1 + 1];
+          r2 += t11[b386 + (i1 + 2) * 3] * t26[i1 + 2] * t65[i1 + 2];
+          r3 += t11[b386 + (i1 + 3) * 3] * t26[i1 + 3] * t65[i1 + 3];
         }
-        for (const end = len_N; i1 < end; i1++) acc377 += t11[b375 + i1 * 3] * t25[i1] * t64[i1];
-        acc377 += r1 + r2 + r3;
+        for (const end = len_N; i1 < end; i1++) acc388 += t11[b386 + i1 * 3] * t26[i1] * t65[i1];
+        acc388 += r1 + r2 + r3;
       }
-      hvp[64 + i0] += p376 * acc377;
+      hvp[64 + i0] += p387 * acc388;
     }
   }
-  // hvp[i0] += Σ_i1,i2 t16·t22[i1]·t11[i1, i0]·W2[i2, i0]·t23[i1, i2]·t63[i1, i2]
+  // hvp[i0] += Σ_i1,i2 t16·t23[i1]·t11[i1, i0]·W2[i2, i0]·t24[i1, i2]·t64[i1, i2]
   {
-    const p380 = t16[0];
+    const p391 = t16[0];
     for (let i0 = 0; i0 < 3; i0++) {
-      const b378 = i0;
-      const b379 = 40 + i0;
-      let acc381 = 0;
-      for (let i1 = 0; i1 < len_N; i1++) {
-        for (let i2 = 0; i2 < 8; i2++) {
-          acc381 += t22[i1] * t11[b378 + i1 * 3] * th[b379 + i2 * 3] * t23[i1 * 8 + i2] * t63[i1 * 8 + i2];
-        }
-      }
-      hvp[64 + i0] += p380 * acc381;
-    }
-  }
-  // hvp[i0] += Σ_i1 -1·t16·t11[i1, i0]·t25[i1]·t69[i1]
-  {
-    const p383 = -t16[0];
-    for (let i0 = 0; i0 < 3; i0++) {
-      const b382 = i0;
-      let acc384 = 0;
-      {
-        let r1 = 0, r2 = 0, r3 = 0;
-        let i1 = 0;
-        for (const end = len_N - 3; i1 < end; i1 += 4) {
-          acc384 += t11[b382 + i1 * 3] * t25[i1] * t69[i1];
-          r1 += t11[b382 + (i1 + 1) * 3] * t25[i1 + 1] * t69[i1 + 1];
-          r2 += t11[b382 + (i1 + 2) * 3] * t25[i1 + 2] * t69[i1 + 2];
-          r3 += t11[b382 + (i1 + 3) * 3] * t25[i1 + 3] * t69[i1 + 3];
-        }
-        for (const end = len_N; i1 < end; i1++) acc384 += t11[b382 + i1 * 3] * t25[i1] * t69[i1];
-        acc384 += r1 + r2 + r3;
-      }
-      hvp[64 + i0] += p383 * acc384;
-    }
-  }
-  // hvp[i0] += Σ_i1,i2 t16·t22[i1]·t11[i1, i0]·W2[i2, i0]·t23[i1, i2]·v[b1][i2]
-  {
-    const b387 = 32;
-    const p388 = t16[0];
-    for (let i0 = 0; i0 < 3; i0++) {
-      const b385 = i0;
-      const b386 = 40 + i0;
-      let acc389 = 0;
-      for (let i1 = 0; i1 < len_N; i1++) {
-        for (let i2 = 0; i2 < 8; i2++) {
-          acc389 += t22[i1] * t11[b385 + i1 * 3] * th[b386 + i2 * 3] * t23[i1 * 8 + i2] * v[b387 + i2];
-        }
-      }
-      hvp[64 + i0] += p388 * acc389;
-    }
-  }
-  // hvp[i0] += Σ_i1 -1·t16·t11[i1, i0]·t25[i1]·t72[i1]
-  {
-    const p391 = -t16[0];
-    for (let i0 = 0; i0 < 3; i0++) {
-      const b390 = i0;
+      const b389 = i0;
+      const b390 = 40 + i0;
       let acc392 = 0;
-      {
-        let r1 = 0, r2 = 0, r3 = 0;
-        let i1 = 0;
-        for (const end = len_N - 3; i1 < end; i1 += 4) {
-          acc392 += t11[b390 + i1 * 3] * t25[i1] * t72[i1];
-          r1 += t11[b390 + (i1 + 1) * 3] * t25[i1 + 1] * t72[i1 + 1];
-          r2 += t11[b390 + (i1 + 2) * 3] * t25[i1 + 2] * t72[i1 + 2];
-          r3 += t11[b390 + (i1 + 3) * 3] * t25[i1 + 3] * t72[i1 + 3];
+      for (let i1 = 0; i1 < len_N; i1++) {
+        for (let i2 = 0; i2 < 8; i2++) {
+          acc392 += t23[i1] * t11[b389 + i1 * 3] * th[b390 + i2 * 3] * t24[i1 * 8 + i2] * t64[i1 * 8 + i2];
         }
-        for (const end = len_N; i1 < end; i1++) acc392 += t11[b390 + i1 * 3] * t25[i1] * t72[i1];
-        acc392 += r1 + r2 + r3;
       }
       hvp[64 + i0] += p391 * acc392;
     }
   }
-  // hvp[i0] += Σ_i1,i2 t16·t22[i1]·t11[i1, i0]·t7[i1, i2]·v[W2][i2, i0]
+  // hvp[i0] += Σ_i1 -1·t16·t11[i1, i0]·t26[i1]·t70[i1]
   {
-    const p395 = t16[0];
+    const p394 = -t16[0];
     for (let i0 = 0; i0 < 3; i0++) {
       const b393 = i0;
-      const b394 = 40 + i0;
-      let acc396 = 0;
-      for (let i1 = 0; i1 < len_N; i1++) {
-        for (let i2 = 0; i2 < 8; i2++) {
-          acc396 += t22[i1] * t11[b393 + i1 * 3] * t7[i1 * 8 + i2] * v[b394 + i2 * 3];
-        }
-      }
-      hvp[64 + i0] += p395 * acc396;
-    }
-  }
-  // hvp[i0] += Σ_i1 -1·t16·t11[i1, i0]·t25[i1]·t76[i1]
-  {
-    const p398 = -t16[0];
-    for (let i0 = 0; i0 < 3; i0++) {
-      const b397 = i0;
-      let acc399 = 0;
+      let acc395 = 0;
       {
         let r1 = 0, r2 = 0, r3 = 0;
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          acc399 += t11[b397 + i1 * 3] * t25[i1] * t76[i1];
-          r1 += t11[b397 + (i1 + 1) * 3] * t25[i1 + 1] * t76[i1 + 1];
-          r2 += t11[b397 + (i1 + 2) * 3] * t25[i1 + 2] * t76[i1 + 2];
-          r3 += t11[b397 + (i1 + 3) * 3] * t25[i1 + 3] * t76[i1 + 3];
+          acc395 += t11[b393 + i1 * 3] * t26[i1] * t70[i1];
+          r1 += t11[b393 + (i1 + 1) * 3] * t26[i1 + 1] * t70[i1 + 1];
+          r2 += t11[b393 + (i1 + 2) * 3] * t26[i1 + 2] * t70[i1 + 2];
+          r3 += t11[b393 + (i1 + 3) * 3] * t26[i1 + 3] * t70[i1 + 3];
         }
-        for (const end = len_N; i1 < end; i1++) acc399 += t11[b397 + i1 * 3] * t25[i1] * t76[i1];
-        acc399 += r1 + r2 + r3;
+        for (const end = len_N; i1 < end; i1++) acc395 += t11[b393 + i1 * 3] * t26[i1] * t70[i1];
+        acc395 += r1 + r2 + r3;
       }
-      hvp[64 + i0] += p398 * acc399;
+      hvp[64 + i0] += p394 * acc395;
     }
   }
-  // hvp[i0] += Σ_i1 t16·t22[i1]·t11[i1, i0]·v[b2][i0]
+  // hvp[i0] += Σ_i1,i2 t16·t23[i1]·t11[i1, i0]·W2[i2, i0]·t24[i1, i2]·v[b1][i2]
   {
-    const p401 = t16[0];
+    const b398 = 32;
+    const p399 = t16[0];
     for (let i0 = 0; i0 < 3; i0++) {
-      const b400 = i0;
-      const p402 = p401 * v[64 + i0];
+      const b396 = i0;
+      const b397 = 40 + i0;
+      let acc400 = 0;
+      for (let i1 = 0; i1 < len_N; i1++) {
+        for (let i2 = 0; i2 < 8; i2++) {
+          acc400 += t23[i1] * t11[b396 + i1 * 3] * th[b397 + i2 * 3] * t24[i1 * 8 + i2] * v[b398 + i2];
+        }
+      }
+      hvp[64 + i0] += p399 * acc400;
+    }
+  }
+  // hvp[i0] += Σ_i1 -1·t16·t11[i1, i0]·t26[i1]·t73[i1]
+  {
+    const p402 = -t16[0];
+    for (let i0 = 0; i0 < 3; i0++) {
+      const b401 = i0;
       let acc403 = 0;
       {
         let r1 = 0, r2 = 0, r3 = 0;
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          acc403 += t22[i1] * t11[b400 + i1 * 3];
-          r1 += t22[i1 + 1] * t11[b400 + (i1 + 1) * 3];
-          r2 += t22[i1 + 2] * t11[b400 + (i1 + 2) * 3];
-          r3 += t22[i1 + 3] * t11[b400 + (i1 + 3) * 3];
+          acc403 += t11[b401 + i1 * 3] * t26[i1] * t73[i1];
+          r1 += t11[b401 + (i1 + 1) * 3] * t26[i1 + 1] * t73[i1 + 1];
+          r2 += t11[b401 + (i1 + 2) * 3] * t26[i1 + 2] * t73[i1 + 2];
+          r3 += t11[b401 + (i1 + 3) * 3] * t26[i1 + 3] * t73[i1 + 3];
         }
-        for (const end = len_N; i1 < end; i1++) acc403 += t22[i1] * t11[b400 + i1 * 3];
+        for (const end = len_N; i1 < end; i1++) acc403 += t11[b401 + i1 * 3] * t26[i1] * t73[i1];
         acc403 += r1 + r2 + r3;
       }
       hvp[64 + i0] += p402 * acc403;
+    }
+  }
+  // hvp[i0] += Σ_i1,i2 t16·t23[i1]·t11[i1, i0]·t7[i1, i2]·v[W2][i2, i0]
+  {
+    const p406 = t16[0];
+    for (let i0 = 0; i0 < 3; i0++) {
+      const b404 = i0;
+      const b405 = 40 + i0;
+      let acc407 = 0;
+      for (let i1 = 0; i1 < len_N; i1++) {
+        for (let i2 = 0; i2 < 8; i2++) {
+          acc407 += t23[i1] * t11[b404 + i1 * 3] * t7[i1 * 8 + i2] * v[b405 + i2 * 3];
+        }
+      }
+      hvp[64 + i0] += p406 * acc407;
+    }
+  }
+  // hvp[i0] += Σ_i1 -1·t16·t11[i1, i0]·t26[i1]·t77[i1]
+  {
+    const p409 = -t16[0];
+    for (let i0 = 0; i0 < 3; i0++) {
+      const b408 = i0;
+      let acc410 = 0;
+      {
+        let r1 = 0, r2 = 0, r3 = 0;
+        let i1 = 0;
+        for (const end = len_N - 3; i1 < end; i1 += 4) {
+          acc410 += t11[b408 + i1 * 3] * t26[i1] * t77[i1];
+          r1 += t11[b408 + (i1 + 1) * 3] * t26[i1 + 1] * t77[i1 + 1];
+          r2 += t11[b408 + (i1 + 2) * 3] * t26[i1 + 2] * t77[i1 + 2];
+          r3 += t11[b408 + (i1 + 3) * 3] * t26[i1 + 3] * t77[i1 + 3];
+        }
+        for (const end = len_N; i1 < end; i1++) acc410 += t11[b408 + i1 * 3] * t26[i1] * t77[i1];
+        acc410 += r1 + r2 + r3;
+      }
+      hvp[64 + i0] += p409 * acc410;
+    }
+  }
+  // hvp[i0] += Σ_i1 t16·t23[i1]·t11[i1, i0]·v[b2][i0]
+  {
+    const p412 = t16[0];
+    for (let i0 = 0; i0 < 3; i0++) {
+      const b411 = i0;
+      const p413 = p412 * v[64 + i0];
+      let acc414 = 0;
+      {
+        let r1 = 0, r2 = 0, r3 = 0;
+        let i1 = 0;
+        for (const end = len_N - 3; i1 < end; i1 += 4) {
+          acc414 += t23[i1] * t11[b411 + i1 * 3];
+          r1 += t23[i1 + 1] * t11[b411 + (i1 + 1) * 3];
+          r2 += t23[i1 + 2] * t11[b411 + (i1 + 2) * 3];
+          r3 += t23[i1 + 3] * t11[b411 + (i1 + 3) * 3];
+        }
+        for (const end = len_N; i1 < end; i1++) acc414 += t23[i1] * t11[b411 + i1 * 3];
+        acc414 += r1 + r2 + r3;
+      }
+      hvp[64 + i0] += p413 * acc414;
     }
   }
 }
@@ -3213,11 +3265,13 @@ function k_hvp_b2(s: State): void {
 function k_hvp_b2_once(s: State): void {
   const hvp = s.hvp;
   const v = s.v;
-  // hvp[i0] += 0.002·v[b2][i0]
+  const once_N = s.once_N;
+  // hvp[i0] += 0.002·once_N·v[b2][i0]
   {
+    const p415 = 0.002 * once_N;
     for (let i0 = 0; i0 < 3; i0++) {
-      const p404 = 0.002 * v[64 + i0];
-      hvp[64 + i0] += p404;
+      const p416 = p415 * v[64 + i0];
+      hvp[64 + i0] += p416;
     }
   }
 }
@@ -3227,214 +3281,108 @@ function k_hdiag_W1(s: State): void {
   const d_X = s.d_X;
   const hessianDiagonal = s.hessianDiagonal;
   const t16 = s.t16;
-  const t22 = s.t22;
   const t23 = s.t23;
-  const t25 = s.t25;
+  const t24 = s.t24;
   const t26 = s.t26;
-  const t40 = s.t40;
+  const t27 = s.t27;
   const t41 = s.t41;
-  const t81 = s.t81;
+  const t42 = s.t42;
+  const t82 = s.t82;
   const len_N = s.len_N;
   const off_N = s.off_N;
-  // hessianDiagonal[i0, i1] += Σ_i2 -1·t16·t23[i2, i1]·X[i2, i0]·t25[i2]·t23[i2, i1]·X[i2, i0]·t40[i1, i2]·t40[i1, i2]
+  // hessianDiagonal[i0, i1] += Σ_i2 -1·t16·t24[i2, i1]·X[i2, i0]·t26[i2]·t24[i2, i1]·X[i2, i0]·t41[i1, i2]·t41[i1, i2]
   {
-    const p412 = -t16[0];
+    const p424 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
-      const b407 = off_N * 4 + i0;
-      const b409 = off_N * 4 + i0;
-      {
-        let i1 = 0;
-        for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b406_0 = i1;
-          const b408_0 = i1;
-          const b410_0 = i1 * len_N;
-          const b411_0 = i1 * len_N;
-          const b406_1 = i1 + 1;
-          const b408_1 = i1 + 1;
-          const b410_1 = (i1 + 1) * len_N;
-          const b411_1 = (i1 + 1) * len_N;
-          const b406_2 = i1 + 2;
-          const b408_2 = i1 + 2;
-          const b410_2 = (i1 + 2) * len_N;
-          const b411_2 = (i1 + 2) * len_N;
-          const b406_3 = i1 + 3;
-          const b408_3 = i1 + 3;
-          const b410_3 = (i1 + 3) * len_N;
-          const b411_3 = (i1 + 3) * len_N;
-          let acc413_0 = 0, acc413_1 = 0, acc413_2 = 0, acc413_3 = 0;
-          for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = d_X[b407 + i2 * 4];
-            const c1 = t25[i2];
-            const c2 = d_X[b409 + i2 * 4];
-            acc413_0 += c0 * c1 * c2 * t23[b406_0 + i2 * 8] * t23[b408_0 + i2 * 8] * t40[b410_0 + i2] * t40[b411_0 + i2];
-            acc413_1 += c0 * c1 * c2 * t23[b406_1 + i2 * 8] * t23[b408_1 + i2 * 8] * t40[b410_1 + i2] * t40[b411_1 + i2];
-            acc413_2 += c0 * c1 * c2 * t23[b406_2 + i2 * 8] * t23[b408_2 + i2 * 8] * t40[b410_2 + i2] * t40[b411_2 + i2];
-            acc413_3 += c0 * c1 * c2 * t23[b406_3 + i2 * 8] * t23[b408_3 + i2 * 8] * t40[b410_3 + i2] * t40[b411_3 + i2];
-          }
-          hessianDiagonal[i0 * 8 + i1] += p412 * acc413_0;
-          hessianDiagonal[i0 * 8 + i1 + 1] += p412 * acc413_1;
-          hessianDiagonal[i0 * 8 + i1 + 2] += p412 * acc413_2;
-          hessianDiagonal[i0 * 8 + i1 + 3] += p412 * acc413_3;
-        }
-        for (const end = 8; i1 < end; i1++) {
-          const b406 = i1;
-          const b408 = i1;
-          const b410 = i1 * len_N;
-          const b411 = i1 * len_N;
-          let acc413 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i2 = 0;
-            for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc413 += t23[b406 + i2 * 8] * d_X[b407 + i2 * 4] * t25[i2] * t23[b408 + i2 * 8] * d_X[b409 + i2 * 4] * t40[b410 + i2] * t40[b411 + i2];
-              r1 += t23[b406 + (i2 + 1) * 8] * d_X[b407 + (i2 + 1) * 4] * t25[i2 + 1] * t23[b408 + (i2 + 1) * 8] * d_X[b409 + (i2 + 1) * 4] * t40[b410 + i2 + 1] * t40[b411 + i2 + 1];
-              r2 += t23[b406 + (i2 + 2) * 8] * d_X[b407 + (i2 + 2) * 4] * t25[i2 + 2] * t23[b408 + (i2 + 2) * 8] * d_X[b409 + (i2 + 2) * 4] * t40[b410 + i2 + 2] * t40[b411 + i2 + 2];
-              r3 += t23[b406 + (i2 + 3) * 8] * d_X[b407 + (i2 + 3) * 4] * t25[i2 + 3] * t23[b408 + (i2 + 3) * 8] * d_X[b409 + (i2 + 3) * 4] * t40[b410 + i2 + 3] * t40[b411 + i2 + 3];
-            }
-            for (const end = len_N; i2 < end; i2++) acc413 += t23[b406 + i2 * 8] * d_X[b407 + i2 * 4] * t25[i2] * t23[b408 + i2 * 8] * d_X[b409 + i2 * 4] * t40[b410 + i2] * t40[b411 + i2];
-            acc413 += r1 + r2 + r3;
-          }
-          hessianDiagonal[i0 * 8 + i1] += p412 * acc413;
-        }
-      }
-    }
-  }
-  // hessianDiagonal[i0, i1] += Σ_i2 t16·t22[i2]·t23[i2, i1]·X[i2, i0]·t23[i2, i1]·X[i2, i0]·t81[i1, i2]
-  {
-    const p419 = t16[0];
-    for (let i0 = 0; i0 < 4; i0++) {
-      const b415 = off_N * 4 + i0;
-      const b417 = off_N * 4 + i0;
-      {
-        let i1 = 0;
-        for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b414_0 = i1;
-          const b416_0 = i1;
-          const b418_0 = i1 * len_N;
-          const b414_1 = i1 + 1;
-          const b416_1 = i1 + 1;
-          const b418_1 = (i1 + 1) * len_N;
-          const b414_2 = i1 + 2;
-          const b416_2 = i1 + 2;
-          const b418_2 = (i1 + 2) * len_N;
-          const b414_3 = i1 + 3;
-          const b416_3 = i1 + 3;
-          const b418_3 = (i1 + 3) * len_N;
-          let acc420_0 = 0, acc420_1 = 0, acc420_2 = 0, acc420_3 = 0;
-          for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = t22[i2];
-            const c1 = d_X[b415 + i2 * 4];
-            const c2 = d_X[b417 + i2 * 4];
-            acc420_0 += c0 * c1 * c2 * t23[b414_0 + i2 * 8] * t23[b416_0 + i2 * 8] * t81[b418_0 + i2];
-            acc420_1 += c0 * c1 * c2 * t23[b414_1 + i2 * 8] * t23[b416_1 + i2 * 8] * t81[b418_1 + i2];
-            acc420_2 += c0 * c1 * c2 * t23[b414_2 + i2 * 8] * t23[b416_2 + i2 * 8] * t81[b418_2 + i2];
-            acc420_3 += c0 * c1 * c2 * t23[b414_3 + i2 * 8] * t23[b416_3 + i2 * 8] * t81[b418_3 + i2];
-          }
-          hessianDiagonal[i0 * 8 + i1] += p419 * acc420_0;
-          hessianDiagonal[i0 * 8 + i1 + 1] += p419 * acc420_1;
-          hessianDiagonal[i0 * 8 + i1 + 2] += p419 * acc420_2;
-          hessianDiagonal[i0 * 8 + i1 + 3] += p419 * acc420_3;
-        }
-        for (const end = 8; i1 < end; i1++) {
-          const b414 = i1;
-          const b416 = i1;
-          const b418 = i1 * len_N;
-          let acc420 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i2 = 0;
-            for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc420 += t22[i2] * t23[b414 + i2 * 8] * d_X[b415 + i2 * 4] * t23[b416 + i2 * 8] * d_X[b417 + i2 * 4] * t81[b418 + i2];
-              r1 += t22[i2 + 1] * t23[b414 + (i2 + 1) * 8] * d_X[b415 + (i2 + 1) * 4] * t23[b416 + (i2 + 1) * 8] * d_X[b417 + (i2 + 1) * 4] * t81[b418 + i2 + 1];
-              r2 += t22[i2 + 2] * t23[b414 + (i2 + 2) * 8] * d_X[b415 + (i2 + 2) * 4] * t23[b416 + (i2 + 2) * 8] * d_X[b417 + (i2 + 2) * 4] * t81[b418 + i2 + 2];
-              r3 += t22[i2 + 3] * t23[b414 + (i2 + 3) * 8] * d_X[b415 + (i2 + 3) * 4] * t23[b416 + (i2 + 3) * 8] * d_X[b417 + (i2 + 3) * 4] * t81[b418 + i2 + 3];
-            }
-            for (const end = len_N; i2 < end; i2++) acc420 += t22[i2] * t23[b414 + i2 * 8] * d_X[b415 + i2 * 4] * t23[b416 + i2 * 8] * d_X[b417 + i2 * 4] * t81[b418 + i2];
-            acc420 += r1 + r2 + r3;
-          }
-          hessianDiagonal[i0 * 8 + i1] += p419 * acc420;
-        }
-      }
-    }
-  }
-  // hessianDiagonal[i0, i1] += Σ_i2 t16·t22[i2]·X[i2, i0]·t26[i2, i1]·X[i2, i0]·t40[i1, i2]
-  {
-    const p425 = t16[0];
-    for (let i0 = 0; i0 < 4; i0++) {
+      const b419 = off_N * 4 + i0;
       const b421 = off_N * 4 + i0;
-      const b423 = off_N * 4 + i0;
       {
         let i1 = 0;
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b422_0 = i1;
-          const b424_0 = i1 * len_N;
-          const b422_1 = i1 + 1;
-          const b424_1 = (i1 + 1) * len_N;
-          const b422_2 = i1 + 2;
-          const b424_2 = (i1 + 2) * len_N;
-          const b422_3 = i1 + 3;
-          const b424_3 = (i1 + 3) * len_N;
-          let acc426_0 = 0, acc426_1 = 0, acc426_2 = 0, acc426_3 = 0;
+          const b418_0 = i1;
+          const b420_0 = i1;
+          const b422_0 = i1 * len_N;
+          const b423_0 = i1 * len_N;
+          const b418_1 = i1 + 1;
+          const b420_1 = i1 + 1;
+          const b422_1 = (i1 + 1) * len_N;
+          const b423_1 = (i1 + 1) * len_N;
+          const b418_2 = i1 + 2;
+          const b420_2 = i1 + 2;
+          const b422_2 = (i1 + 2) * len_N;
+          const b423_2 = (i1 + 2) * len_N;
+          const b418_3 = i1 + 3;
+          const b420_3 = i1 + 3;
+          const b422_3 = (i1 + 3) * len_N;
+          const b423_3 = (i1 + 3) * len_N;
+          let acc425_0 = 0, acc425_1 = 0, acc425_2 = 0, acc425_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = t22[i2];
-            const c1 = d_X[b421 + i2 * 4];
-            const c2 = d_X[b423 + i2 * 4];
-            acc426_0 += c0 * c1 * c2 * t26[b422_0 + i2 * 8] * t40[b424_0 + i2];
-            acc426_1 += c0 * c1 * c2 * t26[b422_1 + i2 * 8] * t40[b424_1 + i2];
-            acc426_2 += c0 * c1 * c2 * t26[b422_2 + i2 * 8] * t40[b424_2 + i2];
-            acc426_3 += c0 * c1 * c2 * t26[b422_3 + i2 * 8] * t40[b424_3 + i2];
+            const c0 = d_X[b419 + i2 * 4];
+            const c1 = t26[i2];
+            const c2 = d_X[b421 + i2 * 4];
+            acc425_0 += c0 * c1 * c2 * t24[b418_0 + i2 * 8] * t24[b420_0 + i2 * 8] * t41[b422_0 + i2] * t41[b423_0 + i2];
+            acc425_1 += c0 * c1 * c2 * t24[b418_1 + i2 * 8] * t24[b420_1 + i2 * 8] * t41[b422_1 + i2] * t41[b423_1 + i2];
+            acc425_2 += c0 * c1 * c2 * t24[b418_2 + i2 * 8] * t24[b420_2 + i2 * 8] * t41[b422_2 + i2] * t41[b423_2 + i2];
+            acc425_3 += c0 * c1 * c2 * t24[b418_3 + i2 * 8] * t24[b420_3 + i2 * 8] * t41[b422_3 + i2] * t41[b423_3 + i2];
           }
-          hessianDiagonal[i0 * 8 + i1] += p425 * acc426_0;
-          hessianDiagonal[i0 * 8 + i1 + 1] += p425 * acc426_1;
-          hessianDiagonal[i0 * 8 + i1 + 2] += p425 * acc426_2;
-          hessianDiagonal[i0 * 8 + i1 + 3] += p425 * acc426_3;
+          hessianDiagonal[i0 * 8 + i1] += p424 * acc425_0;
+          hessianDiagonal[i0 * 8 + i1 + 1] += p424 * acc425_1;
+          hessianDiagonal[i0 * 8 + i1 + 2] += p424 * acc425_2;
+          hessianDiagonal[i0 * 8 + i1 + 3] += p424 * acc425_3;
         }
         for (const end = 8; i1 < end; i1++) {
-          const b422 = i1;
-          const b424 = i1 * len_N;
-          let acc426 = 0;
+          const b418 = i1;
+          const b420 = i1;
+          const b422 = i1 * len_N;
+          const b423 = i1 * len_N;
+          let acc425 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc426 += t22[i2] * d_X[b421 + i2 * 4] * t26[b422 + i2 * 8] * d_X[b423 + i2 * 4] * t40[b424 + i2];
-              r1 += t22[i2 + 1] * d_X[b421 + (i2 + 1) * 4] * t26[b422 + (i2 + 1) * 8] * d_X[b423 + (i2 + 1) * 4] * t40[b424 + i2 + 1];
-              r2 += t22[i2 + 2] * d_X[b421 + (i2 + 2) * 4] * t26[b422 + (i2 + 2) * 8] * d_X[b423 + (i2 + 2) * 4] * t40[b424 + i2 + 2];
-              r3 += t22[i2 + 3] * d_X[b421 + (i2 + 3) * 4] * t26[b422 + (i2 + 3) * 8] * d_X[b423 + (i2 + 3) * 4] * t40[b424 + i2 + 3];
+              acc425 += t24[b418 + i2 * 8] * d_X[b419 + i2 * 4] * t26[i2] * t24[b420 + i2 * 8] * d_X[b421 + i2 * 4] * t41[b422 + i2] * t41[b423 + i2];
+              r1 += t24[b418 + (i2 + 1) * 8] * d_X[b419 + (i2 + 1) * 4] * t26[i2 + 1] * t24[b420 + (i2 + 1) * 8] * d_X[b421 + (i2 + 1) * 4] * t41[b422 + i2 + 1] * t41[b423 + i2 + 1];
+              r2 += t24[b418 + (i2 + 2) * 8] * d_X[b419 + (i2 + 2) * 4] * t26[i2 + 2] * t24[b420 + (i2 + 2) * 8] * d_X[b421 + (i2 + 2) * 4] * t41[b422 + i2 + 2] * t41[b423 + i2 + 2];
+              r3 += t24[b418 + (i2 + 3) * 8] * d_X[b419 + (i2 + 3) * 4] * t26[i2 + 3] * t24[b420 + (i2 + 3) * 8] * d_X[b421 + (i2 + 3) * 4] * t41[b422 + i2 + 3] * t41[b423 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc426 += t22[i2] * d_X[b421 + i2 * 4] * t26[b422 + i2 * 8] * d_X[b423 + i2 * 4] * t40[b424 + i2];
-            acc426 += r1 + r2 + r3;
+            for (const end = len_N; i2 < end; i2++) acc425 += t24[b418 + i2 * 8] * d_X[b419 + i2 * 4] * t26[i2] * t24[b420 + i2 * 8] * d_X[b421 + i2 * 4] * t41[b422 + i2] * t41[b423 + i2];
+            acc425 += r1 + r2 + r3;
           }
-          hessianDiagonal[i0 * 8 + i1] += p425 * acc426;
+          hessianDiagonal[i0 * 8 + i1] += p424 * acc425;
         }
       }
     }
   }
-  // hessianDiagonal[i0, i1] += Σ_i2 -1·t16·X[i2, i0]·t26[i2, i1]·X[i2, i0]·t41[i1, i2]
+  // hessianDiagonal[i0, i1] += Σ_i2 t16·t23[i2]·t24[i2, i1]·X[i2, i0]·t24[i2, i1]·X[i2, i0]·t82[i1, i2]
   {
-    const p431 = -t16[0];
+    const p431 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       const b427 = off_N * 4 + i0;
       const b429 = off_N * 4 + i0;
       {
         let i1 = 0;
         for (const end = 8 - 3; i1 < end; i1 += 4) {
+          const b426_0 = i1;
           const b428_0 = i1;
           const b430_0 = i1 * len_N;
+          const b426_1 = i1 + 1;
           const b428_1 = i1 + 1;
           const b430_1 = (i1 + 1) * len_N;
+          const b426_2 = i1 + 2;
           const b428_2 = i1 + 2;
           const b430_2 = (i1 + 2) * len_N;
+          const b426_3 = i1 + 3;
           const b428_3 = i1 + 3;
           const b430_3 = (i1 + 3) * len_N;
           let acc432_0 = 0, acc432_1 = 0, acc432_2 = 0, acc432_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = d_X[b427 + i2 * 4];
-            const c1 = d_X[b429 + i2 * 4];
-            acc432_0 += c0 * c1 * t26[b428_0 + i2 * 8] * t41[b430_0 + i2];
-            acc432_1 += c0 * c1 * t26[b428_1 + i2 * 8] * t41[b430_1 + i2];
-            acc432_2 += c0 * c1 * t26[b428_2 + i2 * 8] * t41[b430_2 + i2];
-            acc432_3 += c0 * c1 * t26[b428_3 + i2 * 8] * t41[b430_3 + i2];
+            const c0 = t23[i2];
+            const c1 = d_X[b427 + i2 * 4];
+            const c2 = d_X[b429 + i2 * 4];
+            acc432_0 += c0 * c1 * c2 * t24[b426_0 + i2 * 8] * t24[b428_0 + i2 * 8] * t82[b430_0 + i2];
+            acc432_1 += c0 * c1 * c2 * t24[b426_1 + i2 * 8] * t24[b428_1 + i2 * 8] * t82[b430_1 + i2];
+            acc432_2 += c0 * c1 * c2 * t24[b426_2 + i2 * 8] * t24[b428_2 + i2 * 8] * t82[b430_2 + i2];
+            acc432_3 += c0 * c1 * c2 * t24[b426_3 + i2 * 8] * t24[b428_3 + i2 * 8] * t82[b430_3 + i2];
           }
           hessianDiagonal[i0 * 8 + i1] += p431 * acc432_0;
           hessianDiagonal[i0 * 8 + i1 + 1] += p431 * acc432_1;
@@ -3442,6 +3390,7 @@ function k_hdiag_W1(s: State): void {
           hessianDiagonal[i0 * 8 + i1 + 3] += p431 * acc432_3;
         }
         for (const end = 8; i1 < end; i1++) {
+          const b426 = i1;
           const b428 = i1;
           const b430 = i1 * len_N;
           let acc432 = 0;
@@ -3449,15 +3398,120 @@ function k_hdiag_W1(s: State): void {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc432 += d_X[b427 + i2 * 4] * t26[b428 + i2 * 8] * d_X[b429 + i2 * 4] * t41[b430 + i2];
-              r1 += d_X[b427 + (i2 + 1) * 4] * t26[b428 + (i2 + 1) * 8] * d_X[b429 + (i2 + 1) * 4] * t41[b430 + i2 + 1];
-              r2 += d_X[b427 + (i2 + 2) * 4] * t26[b428 + (i2 + 2) * 8] * d_X[b429 + (i2 + 2) * 4] * t41[b430 + i2 + 2];
-              r3 += d_X[b427 + (i2 + 3) * 4] * t26[b428 + (i2 + 3) * 8] * d_X[b429 + (i2 + 3) * 4] * t41[b430 + i2 + 3];
+              acc432 += t23[i2] * t24[b426 + i2 * 8] * d_X[b427 + i2 * 4] * t24[b428 + i2 * 8] * d_X[b429 + i2 * 4] * t82[b430 + i2];
+              r1 += t23[i2 + 1] * t24[b426 + (i2 + 1) * 8] * d_X[b427 + (i2 + 1) * 4] * t24[b428 + (i2 + 1) * 8] * d_X[b429 + (i2 + 1) * 4] * t82[b430 + i2 + 1];
+              r2 += t23[i2 + 2] * t24[b426 + (i2 + 2) * 8] * d_X[b427 + (i2 + 2) * 4] * t24[b428 + (i2 + 2) * 8] * d_X[b429 + (i2 + 2) * 4] * t82[b430 + i2 + 2];
+              r3 += t23[i2 + 3] * t24[b426 + (i2 + 3) * 8] * d_X[b427 + (i2 + 3) * 4] * t24[b428 + (i2 + 3) * 8] * d_X[b429 + (i2 + 3) * 4] * t82[b430 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc432 += d_X[b427 + i2 * 4] * t26[b428 + i2 * 8] * d_X[b429 + i2 * 4] * t41[b430 + i2];
+            for (const end = len_N; i2 < end; i2++) acc432 += t23[i2] * t24[b426 + i2 * 8] * d_X[b427 + i2 * 4] * t24[b428 + i2 * 8] * d_X[b429 + i2 * 4] * t82[b430 + i2];
             acc432 += r1 + r2 + r3;
           }
           hessianDiagonal[i0 * 8 + i1] += p431 * acc432;
+        }
+      }
+    }
+  }
+  // hessianDiagonal[i0, i1] += Σ_i2 t16·t23[i2]·X[i2, i0]·t27[i2, i1]·X[i2, i0]·t41[i1, i2]
+  {
+    const p437 = t16[0];
+    for (let i0 = 0; i0 < 4; i0++) {
+      const b433 = off_N * 4 + i0;
+      const b435 = off_N * 4 + i0;
+      {
+        let i1 = 0;
+        for (const end = 8 - 3; i1 < end; i1 += 4) {
+          const b434_0 = i1;
+          const b436_0 = i1 * len_N;
+          const b434_1 = i1 + 1;
+          const b436_1 = (i1 + 1) * len_N;
+          const b434_2 = i1 + 2;
+          const b436_2 = (i1 + 2) * len_N;
+          const b434_3 = i1 + 3;
+          const b436_3 = (i1 + 3) * len_N;
+          let acc438_0 = 0, acc438_1 = 0, acc438_2 = 0, acc438_3 = 0;
+          for (let i2 = 0, end = len_N; i2 < end; i2++) {
+            const c0 = t23[i2];
+            const c1 = d_X[b433 + i2 * 4];
+            const c2 = d_X[b435 + i2 * 4];
+            acc438_0 += c0 * c1 * c2 * t27[b434_0 + i2 * 8] * t41[b436_0 + i2];
+            acc438_1 += c0 * c1 * c2 * t27[b434_1 + i2 * 8] * t41[b436_1 + i2];
+            acc438_2 += c0 * c1 * c2 * t27[b434_2 + i2 * 8] * t41[b436_2 + i2];
+            acc438_3 += c0 * c1 * c2 * t27[b434_3 + i2 * 8] * t41[b436_3 + i2];
+          }
+          hessianDiagonal[i0 * 8 + i1] += p437 * acc438_0;
+          hessianDiagonal[i0 * 8 + i1 + 1] += p437 * acc438_1;
+          hessianDiagonal[i0 * 8 + i1 + 2] += p437 * acc438_2;
+          hessianDiagonal[i0 * 8 + i1 + 3] += p437 * acc438_3;
+        }
+        for (const end = 8; i1 < end; i1++) {
+          const b434 = i1;
+          const b436 = i1 * len_N;
+          let acc438 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i2 = 0;
+            for (const end = len_N - 3; i2 < end; i2 += 4) {
+              acc438 += t23[i2] * d_X[b433 + i2 * 4] * t27[b434 + i2 * 8] * d_X[b435 + i2 * 4] * t41[b436 + i2];
+              r1 += t23[i2 + 1] * d_X[b433 + (i2 + 1) * 4] * t27[b434 + (i2 + 1) * 8] * d_X[b435 + (i2 + 1) * 4] * t41[b436 + i2 + 1];
+              r2 += t23[i2 + 2] * d_X[b433 + (i2 + 2) * 4] * t27[b434 + (i2 + 2) * 8] * d_X[b435 + (i2 + 2) * 4] * t41[b436 + i2 + 2];
+              r3 += t23[i2 + 3] * d_X[b433 + (i2 + 3) * 4] * t27[b434 + (i2 + 3) * 8] * d_X[b435 + (i2 + 3) * 4] * t41[b436 + i2 + 3];
+            }
+            for (const end = len_N; i2 < end; i2++) acc438 += t23[i2] * d_X[b433 + i2 * 4] * t27[b434 + i2 * 8] * d_X[b435 + i2 * 4] * t41[b436 + i2];
+            acc438 += r1 + r2 + r3;
+          }
+          hessianDiagonal[i0 * 8 + i1] += p437 * acc438;
+        }
+      }
+    }
+  }
+  // hessianDiagonal[i0, i1] += Σ_i2 -1·t16·X[i2, i0]·t27[i2, i1]·X[i2, i0]·t42[i1, i2]
+  {
+    const p443 = -t16[0];
+    for (let i0 = 0; i0 < 4; i0++) {
+      const b439 = off_N * 4 + i0;
+      const b441 = off_N * 4 + i0;
+      {
+        let i1 = 0;
+        for (const end = 8 - 3; i1 < end; i1 += 4) {
+          const b440_0 = i1;
+          const b442_0 = i1 * len_N;
+          const b440_1 = i1 + 1;
+          const b442_1 = (i1 + 1) * len_N;
+          const b440_2 = i1 + 2;
+          const b442_2 = (i1 + 2) * len_N;
+          const b440_3 = i1 + 3;
+          const b442_3 = (i1 + 3) * len_N;
+          let acc444_0 = 0, acc444_1 = 0, acc444_2 = 0, acc444_3 = 0;
+          for (let i2 = 0, end = len_N; i2 < end; i2++) {
+            const c0 = d_X[b439 + i2 * 4];
+            const c1 = d_X[b441 + i2 * 4];
+            acc444_0 += c0 * c1 * t27[b440_0 + i2 * 8] * t42[b442_0 + i2];
+            acc444_1 += c0 * c1 * t27[b440_1 + i2 * 8] * t42[b442_1 + i2];
+            acc444_2 += c0 * c1 * t27[b440_2 + i2 * 8] * t42[b442_2 + i2];
+            acc444_3 += c0 * c1 * t27[b440_3 + i2 * 8] * t42[b442_3 + i2];
+          }
+          hessianDiagonal[i0 * 8 + i1] += p443 * acc444_0;
+          hessianDiagonal[i0 * 8 + i1 + 1] += p443 * acc444_1;
+          hessianDiagonal[i0 * 8 + i1 + 2] += p443 * acc444_2;
+          hessianDiagonal[i0 * 8 + i1 + 3] += p443 * acc444_3;
+        }
+        for (const end = 8; i1 < end; i1++) {
+          const b440 = i1;
+          const b442 = i1 * len_N;
+          let acc444 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i2 = 0;
+            for (const end = len_N - 3; i2 < end; i2 += 4) {
+              acc444 += d_X[b439 + i2 * 4] * t27[b440 + i2 * 8] * d_X[b441 + i2 * 4] * t42[b442 + i2];
+              r1 += d_X[b439 + (i2 + 1) * 4] * t27[b440 + (i2 + 1) * 8] * d_X[b441 + (i2 + 1) * 4] * t42[b442 + i2 + 1];
+              r2 += d_X[b439 + (i2 + 2) * 4] * t27[b440 + (i2 + 2) * 8] * d_X[b441 + (i2 + 2) * 4] * t42[b442 + i2 + 2];
+              r3 += d_X[b439 + (i2 + 3) * 4] * t27[b440 + (i2 + 3) * 8] * d_X[b441 + (i2 + 3) * 4] * t42[b442 + i2 + 3];
+            }
+            for (const end = len_N; i2 < end; i2++) acc444 += d_X[b439 + i2 * 4] * t27[b440 + i2 * 8] * d_X[b441 + i2 * 4] * t42[b442 + i2];
+            acc444 += r1 + r2 + r3;
+          }
+          hessianDiagonal[i0 * 8 + i1] += p443 * acc444;
         }
       }
     }
@@ -3467,11 +3521,13 @@ function k_hdiag_W1(s: State): void {
 /** Hessian diagonal, block of W1: 5 term(s), the terms without the batch */
 function k_hdiag_W1_once(s: State): void {
   const hessianDiagonal = s.hessianDiagonal;
-  // hessianDiagonal[i0, i1] += 0.002
+  const once_N = s.once_N;
+  // hessianDiagonal[i0, i1] += 0.002·once_N
   {
+    const p445 = 0.002 * once_N;
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
-        hessianDiagonal[i0 * 8 + i1] += 0.002;
+        hessianDiagonal[i0 * 8 + i1] += p445;
       }
     }
   }
@@ -3483,77 +3539,77 @@ function k_hdiag_b1(s: State): void {
   const hessianDiagonal = s.hessianDiagonal;
   const t11 = s.t11;
   const t16 = s.t16;
-  const t22 = s.t22;
   const t23 = s.t23;
-  const t25 = s.t25;
+  const t24 = s.t24;
   const t26 = s.t26;
-  const t40 = s.t40;
+  const t27 = s.t27;
+  const t41 = s.t41;
   const th = s.theta;
   const len_N = s.len_N;
   const off_N = s.off_N;
-  // hessianDiagonal[i0] += Σ_i1,i2 -1·t16·t23[i1, i0]·t25[i1]·t11[i1, i2]·W2[i0, i2]·t23[i1, i0]·t40[i0, i1]
+  // hessianDiagonal[i0] += Σ_i1,i2 -1·t16·t24[i1, i0]·t26[i1]·t11[i1, i2]·W2[i0, i2]·t24[i1, i0]·t41[i0, i1]
   {
-    const p438 = -t16[0];
+    const p451 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b434 = i0;
-      const b435 = 40 + i0 * 3;
-      const b436 = i0;
-      const b437 = i0 * len_N;
-      let acc439 = 0;
-      for (let i1 = 0; i1 < len_N; i1++) {
-        for (let i2 = 0; i2 < 3; i2++) {
-          acc439 += t23[b434 + i1 * 8] * t25[i1] * t23[b436 + i1 * 8] * t40[b437 + i1] * t11[i1 * 3 + i2] * th[b435 + i2];
-        }
-      }
-      hessianDiagonal[32 + i0] += p438 * acc439;
-    }
-  }
-  // hessianDiagonal[i0] += Σ_i1,i2 t16·t22[i1]·W2[i0, i2]·t23[i1, i0]·t11[i1, i2]·W2[i0, i2]·t23[i1, i0]
-  {
-    const p444 = t16[0];
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b440 = 40 + i0 * 3;
-      const b441 = i0;
-      const b442 = 40 + i0 * 3;
-      const b443 = i0;
-      let acc445 = 0;
-      for (let i1 = 0; i1 < len_N; i1++) {
-        for (let i2 = 0; i2 < 3; i2++) {
-          acc445 += t22[i1] * t23[b441 + i1 * 8] * t23[b443 + i1 * 8] * th[b440 + i2] * t11[i1 * 3 + i2] * th[b442 + i2];
-        }
-      }
-      hessianDiagonal[32 + i0] += p444 * acc445;
-    }
-  }
-  // hessianDiagonal[i0] += Σ_i1,i2 t16·t22[i1]·t11[i1, i2]·W2[i0, i2]·t26[i1, i0]
-  {
-    const p448 = t16[0];
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b446 = 40 + i0 * 3;
       const b447 = i0;
-      let acc449 = 0;
+      const b448 = 40 + i0 * 3;
+      const b449 = i0;
+      const b450 = i0 * len_N;
+      let acc452 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
-          acc449 += t22[i1] * t26[b447 + i1 * 8] * t11[i1 * 3 + i2] * th[b446 + i2];
+          acc452 += t24[b447 + i1 * 8] * t26[i1] * t24[b449 + i1 * 8] * t41[b450 + i1] * t11[i1 * 3 + i2] * th[b448 + i2];
         }
       }
-      hessianDiagonal[32 + i0] += p448 * acc449;
+      hessianDiagonal[32 + i0] += p451 * acc452;
     }
   }
-  // hessianDiagonal[i0] += Σ_i1,i2 -1·t16·Y[i1, i2]·W2[i0, i2]·t26[i1, i0]
+  // hessianDiagonal[i0] += Σ_i1,i2 t16·t23[i1]·W2[i0, i2]·t24[i1, i0]·t11[i1, i2]·W2[i0, i2]·t24[i1, i0]
   {
-    const b450 = off_N * 3;
-    const p453 = -t16[0];
+    const p457 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b451 = 40 + i0 * 3;
-      const b452 = i0;
-      let acc454 = 0;
+      const b453 = 40 + i0 * 3;
+      const b454 = i0;
+      const b455 = 40 + i0 * 3;
+      const b456 = i0;
+      let acc458 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
-          acc454 += t26[b452 + i1 * 8] * d_Y[b450 + i1 * 3 + i2] * th[b451 + i2];
+          acc458 += t23[i1] * t24[b454 + i1 * 8] * t24[b456 + i1 * 8] * th[b453 + i2] * t11[i1 * 3 + i2] * th[b455 + i2];
         }
       }
-      hessianDiagonal[32 + i0] += p453 * acc454;
+      hessianDiagonal[32 + i0] += p457 * acc458;
+    }
+  }
+  // hessianDiagonal[i0] += Σ_i1,i2 t16·t23[i1]·t11[i1, i2]·W2[i0, i2]·t27[i1, i0]
+  {
+    const p461 = t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b459 = 40 + i0 * 3;
+      const b460 = i0;
+      let acc462 = 0;
+      for (let i1 = 0; i1 < len_N; i1++) {
+        for (let i2 = 0; i2 < 3; i2++) {
+          acc462 += t23[i1] * t27[b460 + i1 * 8] * t11[i1 * 3 + i2] * th[b459 + i2];
+        }
+      }
+      hessianDiagonal[32 + i0] += p461 * acc462;
+    }
+  }
+  // hessianDiagonal[i0] += Σ_i1,i2 -1·t16·Y[i1, i2]·W2[i0, i2]·t27[i1, i0]
+  {
+    const b463 = off_N * 3;
+    const p466 = -t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b464 = 40 + i0 * 3;
+      const b465 = i0;
+      let acc467 = 0;
+      for (let i1 = 0; i1 < len_N; i1++) {
+        for (let i2 = 0; i2 < 3; i2++) {
+          acc467 += t27[b465 + i1 * 8] * d_Y[b463 + i1 * 3 + i2] * th[b464 + i2];
+        }
+      }
+      hessianDiagonal[32 + i0] += p466 * acc467;
     }
   }
 }
@@ -3561,10 +3617,12 @@ function k_hdiag_b1(s: State): void {
 /** Hessian diagonal, block of b1: 5 term(s), the terms without the batch */
 function k_hdiag_b1_once(s: State): void {
   const hessianDiagonal = s.hessianDiagonal;
-  // hessianDiagonal[i0] += 0.002
+  const once_N = s.once_N;
+  // hessianDiagonal[i0] += 0.002·once_N
   {
+    const p468 = 0.002 * once_N;
     for (let i0 = 0; i0 < 8; i0++) {
-      hessianDiagonal[32 + i0] += 0.002;
+      hessianDiagonal[32 + i0] += p468;
     }
   }
 }
@@ -3574,58 +3632,58 @@ function k_hdiag_W2(s: State): void {
   const hessianDiagonal = s.hessianDiagonal;
   const t11 = s.t11;
   const t16 = s.t16;
-  const t22 = s.t22;
-  const t25 = s.t25;
+  const t23 = s.t23;
+  const t26 = s.t26;
   const t7 = s.t7;
   const len_N = s.len_N;
-  // hessianDiagonal[i0, i1] += Σ_i2 -1·t16·t11[i2, i1]·t7[i2, i0]·t25[i2]·t11[i2, i1]·t7[i2, i0]
+  // hessianDiagonal[i0, i1] += Σ_i2 -1·t16·t11[i2, i1]·t7[i2, i0]·t26[i2]·t11[i2, i1]·t7[i2, i0]
   {
-    const p460 = -t16[0];
+    const p474 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b457 = i0;
-      const b459 = i0;
+      const b471 = i0;
+      const b473 = i0;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b456 = i1;
-        const b458 = i1;
-        let acc461 = 0;
+        const b470 = i1;
+        const b472 = i1;
+        let acc475 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc461 += t11[b456 + i2 * 3] * t7[b457 + i2 * 8] * t25[i2] * t11[b458 + i2 * 3] * t7[b459 + i2 * 8];
-            r1 += t11[b456 + (i2 + 1) * 3] * t7[b457 + (i2 + 1) * 8] * t25[i2 + 1] * t11[b458 + (i2 + 1) * 3] * t7[b459 + (i2 + 1) * 8];
-            r2 += t11[b456 + (i2 + 2) * 3] * t7[b457 + (i2 + 2) * 8] * t25[i2 + 2] * t11[b458 + (i2 + 2) * 3] * t7[b459 + (i2 + 2) * 8];
-            r3 += t11[b456 + (i2 + 3) * 3] * t7[b457 + (i2 + 3) * 8] * t25[i2 + 3] * t11[b458 + (i2 + 3) * 3] * t7[b459 + (i2 + 3) * 8];
+            acc475 += t11[b470 + i2 * 3] * t7[b471 + i2 * 8] * t26[i2] * t11[b472 + i2 * 3] * t7[b473 + i2 * 8];
+            r1 += t11[b470 + (i2 + 1) * 3] * t7[b471 + (i2 + 1) * 8] * t26[i2 + 1] * t11[b472 + (i2 + 1) * 3] * t7[b473 + (i2 + 1) * 8];
+            r2 += t11[b470 + (i2 + 2) * 3] * t7[b471 + (i2 + 2) * 8] * t26[i2 + 2] * t11[b472 + (i2 + 2) * 3] * t7[b473 + (i2 + 2) * 8];
+            r3 += t11[b470 + (i2 + 3) * 3] * t7[b471 + (i2 + 3) * 8] * t26[i2 + 3] * t11[b472 + (i2 + 3) * 3] * t7[b473 + (i2 + 3) * 8];
           }
-          for (const end = len_N; i2 < end; i2++) acc461 += t11[b456 + i2 * 3] * t7[b457 + i2 * 8] * t25[i2] * t11[b458 + i2 * 3] * t7[b459 + i2 * 8];
-          acc461 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc475 += t11[b470 + i2 * 3] * t7[b471 + i2 * 8] * t26[i2] * t11[b472 + i2 * 3] * t7[b473 + i2 * 8];
+          acc475 += r1 + r2 + r3;
         }
-        hessianDiagonal[40 + i0 * 3 + i1] += p460 * acc461;
+        hessianDiagonal[40 + i0 * 3 + i1] += p474 * acc475;
       }
     }
   }
-  // hessianDiagonal[i0, i1] += Σ_i2 t16·t22[i2]·t7[i2, i0]·t11[i2, i1]·t7[i2, i0]
+  // hessianDiagonal[i0, i1] += Σ_i2 t16·t23[i2]·t7[i2, i0]·t11[i2, i1]·t7[i2, i0]
   {
-    const p465 = t16[0];
+    const p479 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b462 = i0;
-      const b464 = i0;
+      const b476 = i0;
+      const b478 = i0;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b463 = i1;
-        let acc466 = 0;
+        const b477 = i1;
+        let acc480 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc466 += t22[i2] * t7[b462 + i2 * 8] * t11[b463 + i2 * 3] * t7[b464 + i2 * 8];
-            r1 += t22[i2 + 1] * t7[b462 + (i2 + 1) * 8] * t11[b463 + (i2 + 1) * 3] * t7[b464 + (i2 + 1) * 8];
-            r2 += t22[i2 + 2] * t7[b462 + (i2 + 2) * 8] * t11[b463 + (i2 + 2) * 3] * t7[b464 + (i2 + 2) * 8];
-            r3 += t22[i2 + 3] * t7[b462 + (i2 + 3) * 8] * t11[b463 + (i2 + 3) * 3] * t7[b464 + (i2 + 3) * 8];
+            acc480 += t23[i2] * t7[b476 + i2 * 8] * t11[b477 + i2 * 3] * t7[b478 + i2 * 8];
+            r1 += t23[i2 + 1] * t7[b476 + (i2 + 1) * 8] * t11[b477 + (i2 + 1) * 3] * t7[b478 + (i2 + 1) * 8];
+            r2 += t23[i2 + 2] * t7[b476 + (i2 + 2) * 8] * t11[b477 + (i2 + 2) * 3] * t7[b478 + (i2 + 2) * 8];
+            r3 += t23[i2 + 3] * t7[b476 + (i2 + 3) * 8] * t11[b477 + (i2 + 3) * 3] * t7[b478 + (i2 + 3) * 8];
           }
-          for (const end = len_N; i2 < end; i2++) acc466 += t22[i2] * t7[b462 + i2 * 8] * t11[b463 + i2 * 3] * t7[b464 + i2 * 8];
-          acc466 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc480 += t23[i2] * t7[b476 + i2 * 8] * t11[b477 + i2 * 3] * t7[b478 + i2 * 8];
+          acc480 += r1 + r2 + r3;
         }
-        hessianDiagonal[40 + i0 * 3 + i1] += p465 * acc466;
+        hessianDiagonal[40 + i0 * 3 + i1] += p479 * acc480;
       }
     }
   }
@@ -3634,11 +3692,13 @@ function k_hdiag_W2(s: State): void {
 /** Hessian diagonal, block of W2: 3 term(s), the terms without the batch */
 function k_hdiag_W2_once(s: State): void {
   const hessianDiagonal = s.hessianDiagonal;
-  // hessianDiagonal[i0, i1] += 0.002
+  const once_N = s.once_N;
+  // hessianDiagonal[i0, i1] += 0.002·once_N
   {
+    const p481 = 0.002 * once_N;
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
-        hessianDiagonal[40 + i0 * 3 + i1] += 0.002;
+        hessianDiagonal[40 + i0 * 3 + i1] += p481;
       }
     }
   }
@@ -3649,50 +3709,50 @@ function k_hdiag_b2(s: State): void {
   const hessianDiagonal = s.hessianDiagonal;
   const t11 = s.t11;
   const t16 = s.t16;
-  const t22 = s.t22;
-  const t25 = s.t25;
+  const t23 = s.t23;
+  const t26 = s.t26;
   const len_N = s.len_N;
-  // hessianDiagonal[i0] += Σ_i1 -1·t16·t11[i1, i0]·t25[i1]·t11[i1, i0]
+  // hessianDiagonal[i0] += Σ_i1 -1·t16·t11[i1, i0]·t26[i1]·t11[i1, i0]
   {
-    const p470 = -t16[0];
+    const p485 = -t16[0];
     for (let i0 = 0; i0 < 3; i0++) {
-      const b468 = i0;
-      const b469 = i0;
-      let acc471 = 0;
+      const b483 = i0;
+      const b484 = i0;
+      let acc486 = 0;
       {
         let r1 = 0, r2 = 0, r3 = 0;
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          acc471 += t11[b468 + i1 * 3] * t25[i1] * t11[b469 + i1 * 3];
-          r1 += t11[b468 + (i1 + 1) * 3] * t25[i1 + 1] * t11[b469 + (i1 + 1) * 3];
-          r2 += t11[b468 + (i1 + 2) * 3] * t25[i1 + 2] * t11[b469 + (i1 + 2) * 3];
-          r3 += t11[b468 + (i1 + 3) * 3] * t25[i1 + 3] * t11[b469 + (i1 + 3) * 3];
+          acc486 += t11[b483 + i1 * 3] * t26[i1] * t11[b484 + i1 * 3];
+          r1 += t11[b483 + (i1 + 1) * 3] * t26[i1 + 1] * t11[b484 + (i1 + 1) * 3];
+          r2 += t11[b483 + (i1 + 2) * 3] * t26[i1 + 2] * t11[b484 + (i1 + 2) * 3];
+          r3 += t11[b483 + (i1 + 3) * 3] * t26[i1 + 3] * t11[b484 + (i1 + 3) * 3];
         }
-        for (const end = len_N; i1 < end; i1++) acc471 += t11[b468 + i1 * 3] * t25[i1] * t11[b469 + i1 * 3];
-        acc471 += r1 + r2 + r3;
+        for (const end = len_N; i1 < end; i1++) acc486 += t11[b483 + i1 * 3] * t26[i1] * t11[b484 + i1 * 3];
+        acc486 += r1 + r2 + r3;
       }
-      hessianDiagonal[64 + i0] += p470 * acc471;
+      hessianDiagonal[64 + i0] += p485 * acc486;
     }
   }
-  // hessianDiagonal[i0] += Σ_i1 t16·t22[i1]·t11[i1, i0]
+  // hessianDiagonal[i0] += Σ_i1 t16·t23[i1]·t11[i1, i0]
   {
-    const p473 = t16[0];
+    const p488 = t16[0];
     for (let i0 = 0; i0 < 3; i0++) {
-      const b472 = i0;
-      let acc474 = 0;
+      const b487 = i0;
+      let acc489 = 0;
       {
         let r1 = 0, r2 = 0, r3 = 0;
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          acc474 += t22[i1] * t11[b472 + i1 * 3];
-          r1 += t22[i1 + 1] * t11[b472 + (i1 + 1) * 3];
-          r2 += t22[i1 + 2] * t11[b472 + (i1 + 2) * 3];
-          r3 += t22[i1 + 3] * t11[b472 + (i1 + 3) * 3];
+          acc489 += t23[i1] * t11[b487 + i1 * 3];
+          r1 += t23[i1 + 1] * t11[b487 + (i1 + 1) * 3];
+          r2 += t23[i1 + 2] * t11[b487 + (i1 + 2) * 3];
+          r3 += t23[i1 + 3] * t11[b487 + (i1 + 3) * 3];
         }
-        for (const end = len_N; i1 < end; i1++) acc474 += t22[i1] * t11[b472 + i1 * 3];
-        acc474 += r1 + r2 + r3;
+        for (const end = len_N; i1 < end; i1++) acc489 += t23[i1] * t11[b487 + i1 * 3];
+        acc489 += r1 + r2 + r3;
       }
-      hessianDiagonal[64 + i0] += p473 * acc474;
+      hessianDiagonal[64 + i0] += p488 * acc489;
     }
   }
 }
@@ -3700,10 +3760,12 @@ function k_hdiag_b2(s: State): void {
 /** Hessian diagonal, block of b2: 3 term(s), the terms without the batch */
 function k_hdiag_b2_once(s: State): void {
   const hessianDiagonal = s.hessianDiagonal;
-  // hessianDiagonal[i0] += 0.002
+  const once_N = s.once_N;
+  // hessianDiagonal[i0] += 0.002·once_N
   {
+    const p490 = 0.002 * once_N;
     for (let i0 = 0; i0 < 3; i0++) {
-      hessianDiagonal[64 + i0] += 0.002;
+      hessianDiagonal[64 + i0] += p490;
     }
   }
 }
@@ -3712,70 +3774,70 @@ function k_hdiag_b2_once(s: State): void {
 function k_ggn_W1_W1(s: State): void {
   const GN = s.gaussNewton;
   const t16 = s.t16;
-  const t42 = s.t42;
   const t43 = s.t43;
   const t44 = s.t44;
   const t45 = s.t45;
   const t46 = s.t46;
+  const t47 = s.t47;
   const len_N = s.len_N;
-  // gaussNewton[i0, i1, i2, i3] += Σ_i4 -1·t16·t42[i0, i1, i4]·t43[i2, i3, i4]
+  // gaussNewton[i0, i1, i2, i3] += Σ_i4 -1·t16·t43[i0, i1, i4]·t44[i2, i3, i4]
   {
-    const p478 = -t16[0];
-    // T = t42·t43ᵀ (32 × 32, depth len_N) by the dense kernels; GN += scale·T, mirrors included, c ≥ r only
+    const p494 = -t16[0];
+    // T = t43·t44ᵀ (32 × 32, depth len_N) by the dense kernels; GN += scale·T, mirrors included, c ≥ r only
     s.dense.block(
-      t42, 0, len_N, t43, 0, len_N, 32, 32, len_N,
+      t43, 0, len_N, t44, 0, len_N, 32, 32, len_N,
       GN, 0, 67, 1, 0, 1, 67,
-      p478, DENSE_ADD_MIRROR, true, null, 0, 1, 0, 0, 1, 0, 0,
+      p494, DENSE_ADD_MIRROR, true, null, 0, 1, 0, 0, 1, 0, 0,
     );
   }
-  // gaussNewton[i0, i1, i2, i3] += Σ_i4 t16·t44[i1, i3, i4]·t45[i0, i1, i4]·t46[i2, i3, i4]
+  // gaussNewton[i0, i1, i2, i3] += Σ_i4 t16·t45[i1, i3, i4]·t46[i0, i1, i4]·t47[i2, i3, i4]
   {
-    const p483 = t16[0];
+    const p499 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
-        const b481 = i0 * len_N * 8 + i1 * len_N;
+        const b497 = i0 * len_N * 8 + i1 * len_N;
         for (let i2 = 0; i2 < 4; i2++) {
           {
             let i3 = Math.max(0, i2 * (-8) + i0 * 8 + i1);
             for (const end = 8 - 3; i3 < end; i3 += 4) {
-              const b480_0 = i1 * len_N * 8 + i3 * len_N;
-              const b482_0 = i2 * len_N * 8 + i3 * len_N;
-              const b480_1 = i1 * len_N * 8 + (i3 + 1) * len_N;
-              const b482_1 = i2 * len_N * 8 + (i3 + 1) * len_N;
-              const b480_2 = i1 * len_N * 8 + (i3 + 2) * len_N;
-              const b482_2 = i2 * len_N * 8 + (i3 + 2) * len_N;
-              const b480_3 = i1 * len_N * 8 + (i3 + 3) * len_N;
-              const b482_3 = i2 * len_N * 8 + (i3 + 3) * len_N;
-              let acc484_0 = 0, acc484_1 = 0, acc484_2 = 0, acc484_3 = 0;
+              const b496_0 = i1 * len_N * 8 + i3 * len_N;
+              const b498_0 = i2 * len_N * 8 + i3 * len_N;
+              const b496_1 = i1 * len_N * 8 + (i3 + 1) * len_N;
+              const b498_1 = i2 * len_N * 8 + (i3 + 1) * len_N;
+              const b496_2 = i1 * len_N * 8 + (i3 + 2) * len_N;
+              const b498_2 = i2 * len_N * 8 + (i3 + 2) * len_N;
+              const b496_3 = i1 * len_N * 8 + (i3 + 3) * len_N;
+              const b498_3 = i2 * len_N * 8 + (i3 + 3) * len_N;
+              let acc500_0 = 0, acc500_1 = 0, acc500_2 = 0, acc500_3 = 0;
               for (let i4 = 0, end = len_N; i4 < end; i4++) {
-                const c0 = t45[b481 + i4];
-                acc484_0 += c0 * t44[b480_0 + i4] * t46[b482_0 + i4];
-                acc484_1 += c0 * t44[b480_1 + i4] * t46[b482_1 + i4];
-                acc484_2 += c0 * t44[b480_2 + i4] * t46[b482_2 + i4];
-                acc484_3 += c0 * t44[b480_3 + i4] * t46[b482_3 + i4];
+                const c0 = t46[b497 + i4];
+                acc500_0 += c0 * t45[b496_0 + i4] * t47[b498_0 + i4];
+                acc500_1 += c0 * t45[b496_1 + i4] * t47[b498_1 + i4];
+                acc500_2 += c0 * t45[b496_2 + i4] * t47[b498_2 + i4];
+                acc500_3 += c0 * t45[b496_3 + i4] * t47[b498_3 + i4];
               }
-              addSymmetric(GN, i0 * 536 + i1 * 67 + i2 * 8 + i3, i0 * 8 + i1 + i2 * 536 + i3 * 67, p483 * acc484_0);
-              addSymmetric(GN, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 1, i0 * 8 + i1 + i2 * 536 + (i3 + 1) * 67, p483 * acc484_1);
-              addSymmetric(GN, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 2, i0 * 8 + i1 + i2 * 536 + (i3 + 2) * 67, p483 * acc484_2);
-              addSymmetric(GN, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 3, i0 * 8 + i1 + i2 * 536 + (i3 + 3) * 67, p483 * acc484_3);
+              addSymmetric(GN, i0 * 536 + i1 * 67 + i2 * 8 + i3, i0 * 8 + i1 + i2 * 536 + i3 * 67, p499 * acc500_0);
+              addSymmetric(GN, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 1, i0 * 8 + i1 + i2 * 536 + (i3 + 1) * 67, p499 * acc500_1);
+              addSymmetric(GN, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 2, i0 * 8 + i1 + i2 * 536 + (i3 + 2) * 67, p499 * acc500_2);
+              addSymmetric(GN, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 3, i0 * 8 + i1 + i2 * 536 + (i3 + 3) * 67, p499 * acc500_3);
             }
             for (const end = 8; i3 < end; i3++) {
-              const b480 = i1 * len_N * 8 + i3 * len_N;
-              const b482 = i2 * len_N * 8 + i3 * len_N;
-              let acc484 = 0;
+              const b496 = i1 * len_N * 8 + i3 * len_N;
+              const b498 = i2 * len_N * 8 + i3 * len_N;
+              let acc500 = 0;
               {
                 let r1 = 0, r2 = 0, r3 = 0;
                 let i4 = 0;
                 for (const end = len_N - 3; i4 < end; i4 += 4) {
-                  acc484 += t44[b480 + i4] * t45[b481 + i4] * t46[b482 + i4];
-                  r1 += t44[b480 + i4 + 1] * t45[b481 + i4 + 1] * t46[b482 + i4 + 1];
-                  r2 += t44[b480 + i4 + 2] * t45[b481 + i4 + 2] * t46[b482 + i4 + 2];
-                  r3 += t44[b480 + i4 + 3] * t45[b481 + i4 + 3] * t46[b482 + i4 + 3];
+                  acc500 += t45[b496 + i4] * t46[b497 + i4] * t47[b498 + i4];
+                  r1 += t45[b496 + i4 + 1] * t46[b497 + i4 + 1] * t47[b498 + i4 + 1];
+                  r2 += t45[b496 + i4 + 2] * t46[b497 + i4 + 2] * t47[b498 + i4 + 2];
+                  r3 += t45[b496 + i4 + 3] * t46[b497 + i4 + 3] * t47[b498 + i4 + 3];
                 }
-                for (const end = len_N; i4 < end; i4++) acc484 += t44[b480 + i4] * t45[b481 + i4] * t46[b482 + i4];
-                acc484 += r1 + r2 + r3;
+                for (const end = len_N; i4 < end; i4++) acc500 += t45[b496 + i4] * t46[b497 + i4] * t47[b498 + i4];
+                acc500 += r1 + r2 + r3;
               }
-              addSymmetric(GN, i0 * 536 + i1 * 67 + i2 * 8 + i3, i0 * 8 + i1 + i2 * 536 + i3 * 67, p483 * acc484);
+              addSymmetric(GN, i0 * 536 + i1 * 67 + i2 * 8 + i3, i0 * 8 + i1 + i2 * 536 + i3 * 67, p499 * acc500);
             }
           }
         }
@@ -3787,11 +3849,13 @@ function k_ggn_W1_W1(s: State): void {
 /** Gauss-Newton block (W1, W1): 3 term(s), the terms without the batch */
 function k_ggn_W1_W1_once(s: State): void {
   const GN = s.gaussNewton;
-  // gaussNewton[i0, i1, i0, i1] += 0.002
+  const once_N = s.once_N;
+  // gaussNewton[i0, i1, i0, i1] += 0.002·once_N
   {
+    const p501 = 0.002 * once_N;
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
-        GN[i0 * 544 + i1 * 68] += 0.002;
+        GN[i0 * 544 + i1 * 68] += p501;
       }
     }
   }
@@ -3801,69 +3865,69 @@ function k_ggn_W1_W1_once(s: State): void {
 function k_ggn_W1_b1(s: State): void {
   const GN = s.gaussNewton;
   const t16 = s.t16;
-  const t42 = s.t42;
-  const t44 = s.t44;
+  const t43 = s.t43;
   const t45 = s.t45;
-  const t50 = s.t50;
+  const t46 = s.t46;
   const t51 = s.t51;
+  const t52 = s.t52;
   const len_N = s.len_N;
-  // gaussNewton[i0, i1, i2] += Σ_i3 -1·t16·t42[i0, i1, i3]·t50[i2, i3]
+  // gaussNewton[i0, i1, i2] += Σ_i3 -1·t16·t43[i0, i1, i3]·t51[i2, i3]
   {
-    const p488 = -t16[0];
-    // T = t42·t50ᵀ (32 × 8, depth len_N) by the dense kernels; GN += scale·T, mirrors included
+    const p505 = -t16[0];
+    // T = t43·t51ᵀ (32 × 8, depth len_N) by the dense kernels; GN += scale·T, mirrors included
     s.dense.block(
-      t42, 0, len_N, t50, 0, len_N, 32, 8, len_N,
+      t43, 0, len_N, t51, 0, len_N, 32, 8, len_N,
       GN, 32, 67, 1, 2144, 1, 67,
-      p488, DENSE_ADD_MIRROR, false, null, 0, 1, 0, 0, 1, 0, 0,
+      p505, DENSE_ADD_MIRROR, false, null, 0, 1, 0, 0, 1, 0, 0,
     );
   }
-  // gaussNewton[i0, i1, i2] += Σ_i3 t16·t44[i1, i2, i3]·t45[i0, i1, i3]·t51[i2, i3]
+  // gaussNewton[i0, i1, i2] += Σ_i3 t16·t45[i1, i2, i3]·t46[i0, i1, i3]·t52[i2, i3]
   {
-    const p493 = t16[0];
+    const p510 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
-        const b491 = i0 * len_N * 8 + i1 * len_N;
+        const b508 = i0 * len_N * 8 + i1 * len_N;
         {
           let i2 = 0;
           for (const end = 8 - 3; i2 < end; i2 += 4) {
-            const b490_0 = i1 * len_N * 8 + i2 * len_N;
-            const b492_0 = i2 * len_N;
-            const b490_1 = i1 * len_N * 8 + (i2 + 1) * len_N;
-            const b492_1 = (i2 + 1) * len_N;
-            const b490_2 = i1 * len_N * 8 + (i2 + 2) * len_N;
-            const b492_2 = (i2 + 2) * len_N;
-            const b490_3 = i1 * len_N * 8 + (i2 + 3) * len_N;
-            const b492_3 = (i2 + 3) * len_N;
-            let acc494_0 = 0, acc494_1 = 0, acc494_2 = 0, acc494_3 = 0;
+            const b507_0 = i1 * len_N * 8 + i2 * len_N;
+            const b509_0 = i2 * len_N;
+            const b507_1 = i1 * len_N * 8 + (i2 + 1) * len_N;
+            const b509_1 = (i2 + 1) * len_N;
+            const b507_2 = i1 * len_N * 8 + (i2 + 2) * len_N;
+            const b509_2 = (i2 + 2) * len_N;
+            const b507_3 = i1 * len_N * 8 + (i2 + 3) * len_N;
+            const b509_3 = (i2 + 3) * len_N;
+            let acc511_0 = 0, acc511_1 = 0, acc511_2 = 0, acc511_3 = 0;
             for (let i3 = 0, end = len_N; i3 < end; i3++) {
-              const c0 = t45[b491 + i3];
-              acc494_0 += c0 * t44[b490_0 + i3] * t51[b492_0 + i3];
-              acc494_1 += c0 * t44[b490_1 + i3] * t51[b492_1 + i3];
-              acc494_2 += c0 * t44[b490_2 + i3] * t51[b492_2 + i3];
-              acc494_3 += c0 * t44[b490_3 + i3] * t51[b492_3 + i3];
+              const c0 = t46[b508 + i3];
+              acc511_0 += c0 * t45[b507_0 + i3] * t52[b509_0 + i3];
+              acc511_1 += c0 * t45[b507_1 + i3] * t52[b509_1 + i3];
+              acc511_2 += c0 * t45[b507_2 + i3] * t52[b509_2 + i3];
+              acc511_3 += c0 * t45[b507_3 + i3] * t52[b509_3 + i3];
             }
-            addSymmetric(GN, 32 + i0 * 536 + i1 * 67 + i2, 2144 + i0 * 8 + i1 + i2 * 67, p493 * acc494_0);
-            addSymmetric(GN, 32 + i0 * 536 + i1 * 67 + i2 + 1, 2144 + i0 * 8 + i1 + (i2 + 1) * 67, p493 * acc494_1);
-            addSymmetric(GN, 32 + i0 * 536 + i1 * 67 + i2 + 2, 2144 + i0 * 8 + i1 + (i2 + 2) * 67, p493 * acc494_2);
-            addSymmetric(GN, 32 + i0 * 536 + i1 * 67 + i2 + 3, 2144 + i0 * 8 + i1 + (i2 + 3) * 67, p493 * acc494_3);
+            addSymmetric(GN, 32 + i0 * 536 + i1 * 67 + i2, 2144 + i0 * 8 + i1 + i2 * 67, p510 * acc511_0);
+            addSymmetric(GN, 32 + i0 * 536 + i1 * 67 + i2 + 1, 2144 + i0 * 8 + i1 + (i2 + 1) * 67, p510 * acc511_1);
+            addSymmetric(GN, 32 + i0 * 536 + i1 * 67 + i2 + 2, 2144 + i0 * 8 + i1 + (i2 + 2) * 67, p510 * acc511_2);
+            addSymmetric(GN, 32 + i0 * 536 + i1 * 67 + i2 + 3, 2144 + i0 * 8 + i1 + (i2 + 3) * 67, p510 * acc511_3);
           }
           for (const end = 8; i2 < end; i2++) {
-            const b490 = i1 * len_N * 8 + i2 * len_N;
-            const b492 = i2 * len_N;
-            let acc494 = 0;
+            const b507 = i1 * len_N * 8 + i2 * len_N;
+            const b509 = i2 * len_N;
+            let acc511 = 0;
             {
               let r1 = 0, r2 = 0, r3 = 0;
               let i3 = 0;
               for (const end = len_N - 3; i3 < end; i3 += 4) {
-                acc494 += t44[b490 + i3] * t45[b491 + i3] * t51[b492 + i3];
-                r1 += t44[b490 + i3 + 1] * t45[b491 + i3 + 1] * t51[b492 + i3 + 1];
-                r2 += t44[b490 + i3 + 2] * t45[b491 + i3 + 2] * t51[b492 + i3 + 2];
-                r3 += t44[b490 + i3 + 3] * t45[b491 + i3 + 3] * t51[b492 + i3 + 3];
+                acc511 += t45[b507 + i3] * t46[b508 + i3] * t52[b509 + i3];
+                r1 += t45[b507 + i3 + 1] * t46[b508 + i3 + 1] * t52[b509 + i3 + 1];
+                r2 += t45[b507 + i3 + 2] * t46[b508 + i3 + 2] * t52[b509 + i3 + 2];
+                r3 += t45[b507 + i3 + 3] * t46[b508 + i3 + 3] * t52[b509 + i3 + 3];
               }
-              for (const end = len_N; i3 < end; i3++) acc494 += t44[b490 + i3] * t45[b491 + i3] * t51[b492 + i3];
-              acc494 += r1 + r2 + r3;
+              for (const end = len_N; i3 < end; i3++) acc511 += t45[b507 + i3] * t46[b508 + i3] * t52[b509 + i3];
+              acc511 += r1 + r2 + r3;
             }
-            addSymmetric(GN, 32 + i0 * 536 + i1 * 67 + i2, 2144 + i0 * 8 + i1 + i2 * 67, p493 * acc494);
+            addSymmetric(GN, 32 + i0 * 536 + i1 * 67 + i2, 2144 + i0 * 8 + i1 + i2 * 67, p510 * acc511);
           }
         }
       }
@@ -3875,29 +3939,29 @@ function k_ggn_W1_b1(s: State): void {
 function k_ggn_W1_W2(s: State): void {
   const GN = s.gaussNewton;
   const t16 = s.t16;
-  const t42 = s.t42;
-  const t45 = s.t45;
-  const t52 = s.t52;
+  const t43 = s.t43;
+  const t46 = s.t46;
+  const t53 = s.t53;
   const th = s.theta;
   const len_N = s.len_N;
-  // gaussNewton[i0, i1, i2, i3] += Σ_i4 -1·t16·t42[i0, i1, i4]·t52[i2, i3, i4]
+  // gaussNewton[i0, i1, i2, i3] += Σ_i4 -1·t16·t43[i0, i1, i4]·t53[i2, i3, i4]
   {
-    const p497 = -t16[0];
-    // T = t42·t52ᵀ (32 × 24, depth len_N) by the dense kernels; GN += scale·T, mirrors included
+    const p514 = -t16[0];
+    // T = t43·t53ᵀ (32 × 24, depth len_N) by the dense kernels; GN += scale·T, mirrors included
     s.dense.block(
-      t42, 0, len_N, t52, 0, len_N, 32, 24, len_N,
+      t43, 0, len_N, t53, 0, len_N, 32, 24, len_N,
       GN, 40, 67, 1, 2680, 1, 67,
-      p497, DENSE_ADD_MIRROR, false, null, 0, 1, 0, 0, 1, 0, 0,
+      p514, DENSE_ADD_MIRROR, false, null, 0, 1, 0, 0, 1, 0, 0,
     );
   }
-  // gaussNewton[i0, i1, i2, i3] += Σ_i4 t16·W2[i1, i3]·t45[i0, i1, i4]·t52[i2, i3, i4]
+  // gaussNewton[i0, i1, i2, i3] += Σ_i4 t16·W2[i1, i3]·t46[i0, i1, i4]·t53[i2, i3, i4]
   {
-    const p501 = t16[0];
-    // T = t45·t52ᵀ (32 × 24, depth len_N) by the dense kernels; GN += scale·th[…]·T, mirrors included
+    const p518 = t16[0];
+    // T = t46·t53ᵀ (32 × 24, depth len_N) by the dense kernels; GN += scale·th[…]·T, mirrors included
     s.dense.block(
-      t45, 0, len_N, t52, 0, len_N, 32, 24, len_N,
+      t46, 0, len_N, t53, 0, len_N, 32, 24, len_N,
       GN, 40, 67, 1, 2680, 1, 67,
-      p501, DENSE_ADD_MIRROR, false, th, 40, 8, 0, 3, 3, 0, 1,
+      p518, DENSE_ADD_MIRROR, false, th, 40, 8, 0, 3, 3, 0, 1,
     );
   }
 }
@@ -3906,60 +3970,60 @@ function k_ggn_W1_W2(s: State): void {
 function k_ggn_W1_b2(s: State): void {
   const GN = s.gaussNewton;
   const t16 = s.t16;
-  const t42 = s.t42;
-  const t45 = s.t45;
-  const t53 = s.t53;
+  const t43 = s.t43;
+  const t46 = s.t46;
+  const t54 = s.t54;
   const th = s.theta;
   const len_N = s.len_N;
-  // gaussNewton[i0, i1, i2] += Σ_i3 -1·t16·t42[i0, i1, i3]·t53[i2, i3]
+  // gaussNewton[i0, i1, i2] += Σ_i3 -1·t16·t43[i0, i1, i3]·t54[i2, i3]
   {
-    const p506 = -t16[0];
+    const p523 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
-        const b504 = i0 * len_N * 8 + i1 * len_N;
+        const b521 = i0 * len_N * 8 + i1 * len_N;
         for (let i2 = 0; i2 < 3; i2++) {
-          const b505 = i2 * len_N;
-          let acc507 = 0;
+          const b522 = i2 * len_N;
+          let acc524 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc507 += t42[b504 + i3] * t53[b505 + i3];
-              r1 += t42[b504 + i3 + 1] * t53[b505 + i3 + 1];
-              r2 += t42[b504 + i3 + 2] * t53[b505 + i3 + 2];
-              r3 += t42[b504 + i3 + 3] * t53[b505 + i3 + 3];
+              acc524 += t43[b521 + i3] * t54[b522 + i3];
+              r1 += t43[b521 + i3 + 1] * t54[b522 + i3 + 1];
+              r2 += t43[b521 + i3 + 2] * t54[b522 + i3 + 2];
+              r3 += t43[b521 + i3 + 3] * t54[b522 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc507 += t42[b504 + i3] * t53[b505 + i3];
-            acc507 += r1 + r2 + r3;
+            for (const end = len_N; i3 < end; i3++) acc524 += t43[b521 + i3] * t54[b522 + i3];
+            acc524 += r1 + r2 + r3;
           }
-          addSymmetric(GN, 64 + i0 * 536 + i1 * 67 + i2, 4288 + i0 * 8 + i1 + i2 * 67, p506 * acc507);
+          addSymmetric(GN, 64 + i0 * 536 + i1 * 67 + i2, 4288 + i0 * 8 + i1 + i2 * 67, p523 * acc524);
         }
       }
     }
   }
-  // gaussNewton[i0, i1, i2] += Σ_i3 t16·W2[i1, i2]·t45[i0, i1, i3]·t53[i2, i3]
+  // gaussNewton[i0, i1, i2] += Σ_i3 t16·W2[i1, i2]·t46[i0, i1, i3]·t54[i2, i3]
   {
-    const p510 = t16[0];
+    const p527 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
-        const b508 = i0 * len_N * 8 + i1 * len_N;
+        const b525 = i0 * len_N * 8 + i1 * len_N;
         for (let i2 = 0; i2 < 3; i2++) {
-          const b509 = i2 * len_N;
-          const p511 = p510 * th[40 + i1 * 3 + i2];
-          let acc512 = 0;
+          const b526 = i2 * len_N;
+          const p528 = p527 * th[40 + i1 * 3 + i2];
+          let acc529 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc512 += t45[b508 + i3] * t53[b509 + i3];
-              r1 += t45[b508 + i3 + 1] * t53[b509 + i3 + 1];
-              r2 += t45[b508 + i3 + 2] * t53[b509 + i3 + 2];
-              r3 += t45[b508 + i3 + 3] * t53[b509 + i3 + 3];
+              acc529 += t46[b525 + i3] * t54[b526 + i3];
+              r1 += t46[b525 + i3 + 1] * t54[b526 + i3 + 1];
+              r2 += t46[b525 + i3 + 2] * t54[b526 + i3 + 2];
+              r3 += t46[b525 + i3 + 3] * t54[b526 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc512 += t45[b508 + i3] * t53[b509 + i3];
-            acc512 += r1 + r2 + r3;
+            for (const end = len_N; i3 < end; i3++) acc529 += t46[b525 + i3] * t54[b526 + i3];
+            acc529 += r1 + r2 + r3;
           }
-          addSymmetric(GN, 64 + i0 * 536 + i1 * 67 + i2, 4288 + i0 * 8 + i1 + i2 * 67, p511 * acc512);
+          addSymmetric(GN, 64 + i0 * 536 + i1 * 67 + i2, 4288 + i0 * 8 + i1 + i2 * 67, p528 * acc529);
         }
       }
     }
@@ -3971,73 +4035,73 @@ function k_ggn_b1_b1(s: State): void {
   const GN = s.gaussNewton;
   const t11 = s.t11;
   const t16 = s.t16;
-  const t22 = s.t22;
   const t23 = s.t23;
-  const t50 = s.t50;
-  const t55 = s.t55;
+  const t24 = s.t24;
+  const t51 = s.t51;
+  const t56 = s.t56;
   const th = s.theta;
   const len_N = s.len_N;
-  // gaussNewton[i0, i1] += Σ_i2 -1·t16·t55[i0, i2]·t50[i1, i2]
+  // gaussNewton[i0, i1] += Σ_i2 -1·t16·t56[i0, i2]·t51[i1, i2]
   {
-    const p515 = -t16[0];
+    const p532 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b513 = i0 * len_N;
+      const b530 = i0 * len_N;
       {
         let i1 = Math.max(0, i0);
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b514_0 = i1 * len_N;
-          const b514_1 = (i1 + 1) * len_N;
-          const b514_2 = (i1 + 2) * len_N;
-          const b514_3 = (i1 + 3) * len_N;
-          let acc516_0 = 0, acc516_1 = 0, acc516_2 = 0, acc516_3 = 0;
+          const b531_0 = i1 * len_N;
+          const b531_1 = (i1 + 1) * len_N;
+          const b531_2 = (i1 + 2) * len_N;
+          const b531_3 = (i1 + 3) * len_N;
+          let acc533_0 = 0, acc533_1 = 0, acc533_2 = 0, acc533_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = t55[b513 + i2];
-            acc516_0 += c0 * t50[b514_0 + i2];
-            acc516_1 += c0 * t50[b514_1 + i2];
-            acc516_2 += c0 * t50[b514_2 + i2];
-            acc516_3 += c0 * t50[b514_3 + i2];
+            const c0 = t56[b530 + i2];
+            acc533_0 += c0 * t51[b531_0 + i2];
+            acc533_1 += c0 * t51[b531_1 + i2];
+            acc533_2 += c0 * t51[b531_2 + i2];
+            acc533_3 += c0 * t51[b531_3 + i2];
           }
-          addSymmetric(GN, 2176 + i0 * 67 + i1, 2176 + i0 + i1 * 67, p515 * acc516_0);
-          addSymmetric(GN, 2176 + i0 * 67 + i1 + 1, 2176 + i0 + (i1 + 1) * 67, p515 * acc516_1);
-          addSymmetric(GN, 2176 + i0 * 67 + i1 + 2, 2176 + i0 + (i1 + 2) * 67, p515 * acc516_2);
-          addSymmetric(GN, 2176 + i0 * 67 + i1 + 3, 2176 + i0 + (i1 + 3) * 67, p515 * acc516_3);
+          addSymmetric(GN, 2176 + i0 * 67 + i1, 2176 + i0 + i1 * 67, p532 * acc533_0);
+          addSymmetric(GN, 2176 + i0 * 67 + i1 + 1, 2176 + i0 + (i1 + 1) * 67, p532 * acc533_1);
+          addSymmetric(GN, 2176 + i0 * 67 + i1 + 2, 2176 + i0 + (i1 + 2) * 67, p532 * acc533_2);
+          addSymmetric(GN, 2176 + i0 * 67 + i1 + 3, 2176 + i0 + (i1 + 3) * 67, p532 * acc533_3);
         }
         for (const end = 8; i1 < end; i1++) {
-          const b514 = i1 * len_N;
-          let acc516 = 0;
+          const b531 = i1 * len_N;
+          let acc533 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc516 += t55[b513 + i2] * t50[b514 + i2];
-              r1 += t55[b513 + i2 + 1] * t50[b514 + i2 + 1];
-              r2 += t55[b513 + i2 + 2] * t50[b514 + i2 + 2];
-              r3 += t55[b513 + i2 + 3] * t50[b514 + i2 + 3];
+              acc533 += t56[b530 + i2] * t51[b531 + i2];
+              r1 += t56[b530 + i2 + 1] * t51[b531 + i2 + 1];
+              r2 += t56[b530 + i2 + 2] * t51[b531 + i2 + 2];
+              r3 += t56[b530 + i2 + 3] * t51[b531 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc516 += t55[b513 + i2] * t50[b514 + i2];
-            acc516 += r1 + r2 + r3;
+            for (const end = len_N; i2 < end; i2++) acc533 += t56[b530 + i2] * t51[b531 + i2];
+            acc533 += r1 + r2 + r3;
           }
-          addSymmetric(GN, 2176 + i0 * 67 + i1, 2176 + i0 + i1 * 67, p515 * acc516);
+          addSymmetric(GN, 2176 + i0 * 67 + i1, 2176 + i0 + i1 * 67, p532 * acc533);
         }
       }
     }
   }
-  // gaussNewton[i0, i1] += Σ_i2,i3 t16·t22[i2]·t11[i2, i3]·W2[i0, i3]·t23[i2, i0]·W2[i1, i3]·t23[i2, i1]
+  // gaussNewton[i0, i1] += Σ_i2,i3 t16·t23[i2]·t11[i2, i3]·W2[i0, i3]·t24[i2, i0]·W2[i1, i3]·t24[i2, i1]
   {
-    const p521 = t16[0];
+    const p538 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b517 = 40 + i0 * 3;
-      const b518 = i0;
+      const b534 = 40 + i0 * 3;
+      const b535 = i0;
       for (let i1 = Math.max(0, i0); i1 < 8; i1++) {
-        const b519 = 40 + i1 * 3;
-        const b520 = i1;
-        let acc522 = 0;
+        const b536 = 40 + i1 * 3;
+        const b537 = i1;
+        let acc539 = 0;
         for (let i2 = 0; i2 < len_N; i2++) {
           for (let i3 = 0; i3 < 3; i3++) {
-            acc522 += t22[i2] * t23[b518 + i2 * 8] * t23[b520 + i2 * 8] * t11[i2 * 3 + i3] * th[b517 + i3] * th[b519 + i3];
+            acc539 += t23[i2] * t24[b535 + i2 * 8] * t24[b537 + i2 * 8] * t11[i2 * 3 + i3] * th[b534 + i3] * th[b536 + i3];
           }
         }
-        addSymmetric(GN, 2176 + i0 * 67 + i1, 2176 + i0 + i1 * 67, p521 * acc522);
+        addSymmetric(GN, 2176 + i0 * 67 + i1, 2176 + i0 + i1 * 67, p538 * acc539);
       }
     }
   }
@@ -4046,10 +4110,12 @@ function k_ggn_b1_b1(s: State): void {
 /** Gauss-Newton block (b1, b1): 3 term(s), the terms without the batch */
 function k_ggn_b1_b1_once(s: State): void {
   const GN = s.gaussNewton;
-  // gaussNewton[i0, i0] += 0.002
+  const once_N = s.once_N;
+  // gaussNewton[i0, i0] += 0.002·once_N
   {
+    const p540 = 0.002 * once_N;
     for (let i0 = 0; i0 < 8; i0++) {
-      GN[2176 + i0 * 68] += 0.002;
+      GN[2176 + i0 * 68] += p540;
     }
   }
 }
@@ -4058,60 +4124,60 @@ function k_ggn_b1_b1_once(s: State): void {
 function k_ggn_b1_W2(s: State): void {
   const GN = s.gaussNewton;
   const t16 = s.t16;
-  const t52 = s.t52;
-  const t55 = s.t55;
+  const t53 = s.t53;
   const t56 = s.t56;
+  const t57 = s.t57;
   const th = s.theta;
   const len_N = s.len_N;
-  // gaussNewton[i0, i1, i2] += Σ_i3 -1·t16·t55[i0, i3]·t52[i1, i2, i3]
+  // gaussNewton[i0, i1, i2] += Σ_i3 -1·t16·t56[i0, i3]·t53[i1, i2, i3]
   {
-    const p526 = -t16[0];
+    const p544 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b524 = i0 * len_N;
+      const b542 = i0 * len_N;
       for (let i1 = 0; i1 < 8; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
-          const b525 = i1 * len_N * 3 + i2 * len_N;
-          let acc527 = 0;
+          const b543 = i1 * len_N * 3 + i2 * len_N;
+          let acc545 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc527 += t55[b524 + i3] * t52[b525 + i3];
-              r1 += t55[b524 + i3 + 1] * t52[b525 + i3 + 1];
-              r2 += t55[b524 + i3 + 2] * t52[b525 + i3 + 2];
-              r3 += t55[b524 + i3 + 3] * t52[b525 + i3 + 3];
+              acc545 += t56[b542 + i3] * t53[b543 + i3];
+              r1 += t56[b542 + i3 + 1] * t53[b543 + i3 + 1];
+              r2 += t56[b542 + i3 + 2] * t53[b543 + i3 + 2];
+              r3 += t56[b542 + i3 + 3] * t53[b543 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc527 += t55[b524 + i3] * t52[b525 + i3];
-            acc527 += r1 + r2 + r3;
+            for (const end = len_N; i3 < end; i3++) acc545 += t56[b542 + i3] * t53[b543 + i3];
+            acc545 += r1 + r2 + r3;
           }
-          addSymmetric(GN, 2184 + i0 * 67 + i1 * 3 + i2, 2712 + i0 + i1 * 201 + i2 * 67, p526 * acc527);
+          addSymmetric(GN, 2184 + i0 * 67 + i1 * 3 + i2, 2712 + i0 + i1 * 201 + i2 * 67, p544 * acc545);
         }
       }
     }
   }
-  // gaussNewton[i0, i1, i2] += Σ_i3 t16·W2[i0, i2]·t56[i0, i3]·t52[i1, i2, i3]
+  // gaussNewton[i0, i1, i2] += Σ_i3 t16·W2[i0, i2]·t57[i0, i3]·t53[i1, i2, i3]
   {
-    const p530 = t16[0];
+    const p548 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b528 = i0 * len_N;
+      const b546 = i0 * len_N;
       for (let i1 = 0; i1 < 8; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
-          const b529 = i1 * len_N * 3 + i2 * len_N;
-          const p531 = p530 * th[40 + i0 * 3 + i2];
-          let acc532 = 0;
+          const b547 = i1 * len_N * 3 + i2 * len_N;
+          const p549 = p548 * th[40 + i0 * 3 + i2];
+          let acc550 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc532 += t56[b528 + i3] * t52[b529 + i3];
-              r1 += t56[b528 + i3 + 1] * t52[b529 + i3 + 1];
-              r2 += t56[b528 + i3 + 2] * t52[b529 + i3 + 2];
-              r3 += t56[b528 + i3 + 3] * t52[b529 + i3 + 3];
+              acc550 += t57[b546 + i3] * t53[b547 + i3];
+              r1 += t57[b546 + i3 + 1] * t53[b547 + i3 + 1];
+              r2 += t57[b546 + i3 + 2] * t53[b547 + i3 + 2];
+              r3 += t57[b546 + i3 + 3] * t53[b547 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc532 += t56[b528 + i3] * t52[b529 + i3];
-            acc532 += r1 + r2 + r3;
+            for (const end = len_N; i3 < end; i3++) acc550 += t57[b546 + i3] * t53[b547 + i3];
+            acc550 += r1 + r2 + r3;
           }
-          addSymmetric(GN, 2184 + i0 * 67 + i1 * 3 + i2, 2712 + i0 + i1 * 201 + i2 * 67, p531 * acc532);
+          addSymmetric(GN, 2184 + i0 * 67 + i1 * 3 + i2, 2712 + i0 + i1 * 201 + i2 * 67, p549 * acc550);
         }
       }
     }
@@ -4122,57 +4188,57 @@ function k_ggn_b1_W2(s: State): void {
 function k_ggn_b1_b2(s: State): void {
   const GN = s.gaussNewton;
   const t16 = s.t16;
-  const t53 = s.t53;
-  const t55 = s.t55;
+  const t54 = s.t54;
   const t56 = s.t56;
+  const t57 = s.t57;
   const th = s.theta;
   const len_N = s.len_N;
-  // gaussNewton[i0, i1] += Σ_i2 -1·t16·t55[i0, i2]·t53[i1, i2]
+  // gaussNewton[i0, i1] += Σ_i2 -1·t16·t56[i0, i2]·t54[i1, i2]
   {
-    const p535 = -t16[0];
+    const p553 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b533 = i0 * len_N;
+      const b551 = i0 * len_N;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b534 = i1 * len_N;
-        let acc536 = 0;
+        const b552 = i1 * len_N;
+        let acc554 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc536 += t55[b533 + i2] * t53[b534 + i2];
-            r1 += t55[b533 + i2 + 1] * t53[b534 + i2 + 1];
-            r2 += t55[b533 + i2 + 2] * t53[b534 + i2 + 2];
-            r3 += t55[b533 + i2 + 3] * t53[b534 + i2 + 3];
+            acc554 += t56[b551 + i2] * t54[b552 + i2];
+            r1 += t56[b551 + i2 + 1] * t54[b552 + i2 + 1];
+            r2 += t56[b551 + i2 + 2] * t54[b552 + i2 + 2];
+            r3 += t56[b551 + i2 + 3] * t54[b552 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc536 += t55[b533 + i2] * t53[b534 + i2];
-          acc536 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc554 += t56[b551 + i2] * t54[b552 + i2];
+          acc554 += r1 + r2 + r3;
         }
-        addSymmetric(GN, 2208 + i0 * 67 + i1, 4320 + i0 + i1 * 67, p535 * acc536);
+        addSymmetric(GN, 2208 + i0 * 67 + i1, 4320 + i0 + i1 * 67, p553 * acc554);
       }
     }
   }
-  // gaussNewton[i0, i1] += Σ_i2 t16·W2[i0, i1]·t56[i0, i2]·t53[i1, i2]
+  // gaussNewton[i0, i1] += Σ_i2 t16·W2[i0, i1]·t57[i0, i2]·t54[i1, i2]
   {
-    const p539 = t16[0];
+    const p557 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b537 = i0 * len_N;
+      const b555 = i0 * len_N;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b538 = i1 * len_N;
-        const p540 = p539 * th[40 + i0 * 3 + i1];
-        let acc541 = 0;
+        const b556 = i1 * len_N;
+        const p558 = p557 * th[40 + i0 * 3 + i1];
+        let acc559 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc541 += t56[b537 + i2] * t53[b538 + i2];
-            r1 += t56[b537 + i2 + 1] * t53[b538 + i2 + 1];
-            r2 += t56[b537 + i2 + 2] * t53[b538 + i2 + 2];
-            r3 += t56[b537 + i2 + 3] * t53[b538 + i2 + 3];
+            acc559 += t57[b555 + i2] * t54[b556 + i2];
+            r1 += t57[b555 + i2 + 1] * t54[b556 + i2 + 1];
+            r2 += t57[b555 + i2 + 2] * t54[b556 + i2 + 2];
+            r3 += t57[b555 + i2 + 3] * t54[b556 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc541 += t56[b537 + i2] * t53[b538 + i2];
-          acc541 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc559 += t57[b555 + i2] * t54[b556 + i2];
+          acc559 += r1 + r2 + r3;
         }
-        addSymmetric(GN, 2208 + i0 * 67 + i1, 4320 + i0 + i1 * 67, p540 * acc541);
+        addSymmetric(GN, 2208 + i0 * 67 + i1, 4320 + i0 + i1 * 67, p558 * acc559);
       }
     }
   }
@@ -4182,44 +4248,44 @@ function k_ggn_b1_b2(s: State): void {
 function k_ggn_W2_W2(s: State): void {
   const GN = s.gaussNewton;
   const t16 = s.t16;
-  const t52 = s.t52;
-  const t57 = s.t57;
+  const t53 = s.t53;
   const t58 = s.t58;
   const t59 = s.t59;
+  const t60 = s.t60;
   const len_N = s.len_N;
-  // gaussNewton[i0, i1, i2, i3] += Σ_i4 -1·t16·t57[i0, i1, i4]·t52[i2, i3, i4]
+  // gaussNewton[i0, i1, i2, i3] += Σ_i4 -1·t16·t58[i0, i1, i4]·t53[i2, i3, i4]
   {
-    const p544 = -t16[0];
-    // T = t57·t52ᵀ (24 × 24, depth len_N) by the dense kernels; GN += scale·T, mirrors included, c ≥ r only
+    const p562 = -t16[0];
+    // T = t58·t53ᵀ (24 × 24, depth len_N) by the dense kernels; GN += scale·T, mirrors included, c ≥ r only
     s.dense.block(
-      t57, 0, len_N, t52, 0, len_N, 24, 24, len_N,
+      t58, 0, len_N, t53, 0, len_N, 24, 24, len_N,
       GN, 2720, 67, 1, 2720, 1, 67,
-      p544, DENSE_ADD_MIRROR, true, null, 0, 1, 0, 0, 1, 0, 0,
+      p562, DENSE_ADD_MIRROR, true, null, 0, 1, 0, 0, 1, 0, 0,
     );
   }
-  // gaussNewton[i0, i1, i2, i1] += Σ_i3 t16·t58[i0, i1, i3]·t59[i2, i3]
+  // gaussNewton[i0, i1, i2, i1] += Σ_i3 t16·t59[i0, i1, i3]·t60[i2, i3]
   {
-    const p548 = t16[0];
+    const p566 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
-        const b546 = i0 * len_N * 3 + i1 * len_N;
+        const b564 = i0 * len_N * 3 + i1 * len_N;
         for (let i2 = 0; i2 < 8; i2++) {
           if (i2 * 3 + i0 * (-3) < 0) continue;
-          const b547 = i2 * len_N;
-          let acc549 = 0;
+          const b565 = i2 * len_N;
+          let acc567 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc549 += t58[b546 + i3] * t59[b547 + i3];
-              r1 += t58[b546 + i3 + 1] * t59[b547 + i3 + 1];
-              r2 += t58[b546 + i3 + 2] * t59[b547 + i3 + 2];
-              r3 += t58[b546 + i3 + 3] * t59[b547 + i3 + 3];
+              acc567 += t59[b564 + i3] * t60[b565 + i3];
+              r1 += t59[b564 + i3 + 1] * t60[b565 + i3 + 1];
+              r2 += t59[b564 + i3 + 2] * t60[b565 + i3 + 2];
+              r3 += t59[b564 + i3 + 3] * t60[b565 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc549 += t58[b546 + i3] * t59[b547 + i3];
-            acc549 += r1 + r2 + r3;
+            for (const end = len_N; i3 < end; i3++) acc567 += t59[b564 + i3] * t60[b565 + i3];
+            acc567 += r1 + r2 + r3;
           }
-          addSymmetric(GN, 2720 + i0 * 201 + i1 * 68 + i2 * 3, 2720 + i0 * 3 + i1 * 68 + i2 * 201, p548 * acc549);
+          addSymmetric(GN, 2720 + i0 * 201 + i1 * 68 + i2 * 3, 2720 + i0 * 3 + i1 * 68 + i2 * 201, p566 * acc567);
         }
       }
     }
@@ -4229,11 +4295,13 @@ function k_ggn_W2_W2(s: State): void {
 /** Gauss-Newton block (W2, W2): 3 term(s), the terms without the batch */
 function k_ggn_W2_W2_once(s: State): void {
   const GN = s.gaussNewton;
-  // gaussNewton[i0, i1, i0, i1] += 0.002
+  const once_N = s.once_N;
+  // gaussNewton[i0, i1, i0, i1] += 0.002·once_N
   {
+    const p568 = 0.002 * once_N;
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
-        GN[2720 + i0 * 204 + i1 * 68] += 0.002;
+        GN[2720 + i0 * 204 + i1 * 68] += p568;
       }
     }
   }
@@ -4243,56 +4311,56 @@ function k_ggn_W2_W2_once(s: State): void {
 function k_ggn_W2_b2(s: State): void {
   const GN = s.gaussNewton;
   const t16 = s.t16;
-  const t53 = s.t53;
-  const t57 = s.t57;
+  const t54 = s.t54;
   const t58 = s.t58;
+  const t59 = s.t59;
   const len_N = s.len_N;
-  // gaussNewton[i0, i1, i2] += Σ_i3 -1·t16·t57[i0, i1, i3]·t53[i2, i3]
+  // gaussNewton[i0, i1, i2] += Σ_i3 -1·t16·t58[i0, i1, i3]·t54[i2, i3]
   {
-    const p553 = -t16[0];
+    const p572 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
-        const b551 = i0 * len_N * 3 + i1 * len_N;
+        const b570 = i0 * len_N * 3 + i1 * len_N;
         for (let i2 = 0; i2 < 3; i2++) {
-          const b552 = i2 * len_N;
-          let acc554 = 0;
+          const b571 = i2 * len_N;
+          let acc573 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc554 += t57[b551 + i3] * t53[b552 + i3];
-              r1 += t57[b551 + i3 + 1] * t53[b552 + i3 + 1];
-              r2 += t57[b551 + i3 + 2] * t53[b552 + i3 + 2];
-              r3 += t57[b551 + i3 + 3] * t53[b552 + i3 + 3];
+              acc573 += t58[b570 + i3] * t54[b571 + i3];
+              r1 += t58[b570 + i3 + 1] * t54[b571 + i3 + 1];
+              r2 += t58[b570 + i3 + 2] * t54[b571 + i3 + 2];
+              r3 += t58[b570 + i3 + 3] * t54[b571 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc554 += t57[b551 + i3] * t53[b552 + i3];
-            acc554 += r1 + r2 + r3;
+            for (const end = len_N; i3 < end; i3++) acc573 += t58[b570 + i3] * t54[b571 + i3];
+            acc573 += r1 + r2 + r3;
           }
-          addSymmetric(GN, 2744 + i0 * 201 + i1 * 67 + i2, 4328 + i0 * 3 + i1 + i2 * 67, p553 * acc554);
+          addSymmetric(GN, 2744 + i0 * 201 + i1 * 67 + i2, 4328 + i0 * 3 + i1 + i2 * 67, p572 * acc573);
         }
       }
     }
   }
-  // gaussNewton[i0, i1, i1] += Σ_i2 t16·t58[i0, i1, i2]
+  // gaussNewton[i0, i1, i1] += Σ_i2 t16·t59[i0, i1, i2]
   {
-    const p556 = t16[0];
+    const p575 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
-        const b555 = i0 * len_N * 3 + i1 * len_N;
-        let acc557 = 0;
+        const b574 = i0 * len_N * 3 + i1 * len_N;
+        let acc576 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc557 += t58[b555 + i2];
-            r1 += t58[b555 + i2 + 1];
-            r2 += t58[b555 + i2 + 2];
-            r3 += t58[b555 + i2 + 3];
+            acc576 += t59[b574 + i2];
+            r1 += t59[b574 + i2 + 1];
+            r2 += t59[b574 + i2 + 2];
+            r3 += t59[b574 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc557 += t58[b555 + i2];
-          acc557 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc576 += t59[b574 + i2];
+          acc576 += r1 + r2 + r3;
         }
-        addSymmetric(GN, 2744 + i0 * 201 + i1 * 68, 4328 + i0 * 3 + i1 * 68, p556 * acc557);
+        addSymmetric(GN, 2744 + i0 * 201 + i1 * 68, 4328 + i0 * 3 + i1 * 68, p575 * acc576);
       }
     }
   }
@@ -4302,53 +4370,53 @@ function k_ggn_W2_b2(s: State): void {
 function k_ggn_b2_b2(s: State): void {
   const GN = s.gaussNewton;
   const t16 = s.t16;
-  const t53 = s.t53;
-  const t60 = s.t60;
+  const t54 = s.t54;
   const t61 = s.t61;
+  const t62 = s.t62;
   const len_N = s.len_N;
-  // gaussNewton[i0, i1] += Σ_i2 -1·t16·t60[i0, i2]·t53[i1, i2]
+  // gaussNewton[i0, i1] += Σ_i2 -1·t16·t61[i0, i2]·t54[i1, i2]
   {
-    const p560 = -t16[0];
+    const p579 = -t16[0];
     for (let i0 = 0; i0 < 3; i0++) {
-      const b558 = i0 * len_N;
+      const b577 = i0 * len_N;
       for (let i1 = Math.max(0, i0); i1 < 3; i1++) {
-        const b559 = i1 * len_N;
-        let acc561 = 0;
+        const b578 = i1 * len_N;
+        let acc580 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc561 += t60[b558 + i2] * t53[b559 + i2];
-            r1 += t60[b558 + i2 + 1] * t53[b559 + i2 + 1];
-            r2 += t60[b558 + i2 + 2] * t53[b559 + i2 + 2];
-            r3 += t60[b558 + i2 + 3] * t53[b559 + i2 + 3];
+            acc580 += t61[b577 + i2] * t54[b578 + i2];
+            r1 += t61[b577 + i2 + 1] * t54[b578 + i2 + 1];
+            r2 += t61[b577 + i2 + 2] * t54[b578 + i2 + 2];
+            r3 += t61[b577 + i2 + 3] * t54[b578 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc561 += t60[b558 + i2] * t53[b559 + i2];
-          acc561 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc580 += t61[b577 + i2] * t54[b578 + i2];
+          acc580 += r1 + r2 + r3;
         }
-        addSymmetric(GN, 4352 + i0 * 67 + i1, 4352 + i0 + i1 * 67, p560 * acc561);
+        addSymmetric(GN, 4352 + i0 * 67 + i1, 4352 + i0 + i1 * 67, p579 * acc580);
       }
     }
   }
-  // gaussNewton[i0, i0] += Σ_i1 t16·t61[i0, i1]
+  // gaussNewton[i0, i0] += Σ_i1 t16·t62[i0, i1]
   {
-    const p563 = t16[0];
+    const p582 = t16[0];
     for (let i0 = 0; i0 < 3; i0++) {
-      const b562 = i0 * len_N;
-      let acc564 = 0;
+      const b581 = i0 * len_N;
+      let acc583 = 0;
       {
         let r1 = 0, r2 = 0, r3 = 0;
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          acc564 += t61[b562 + i1];
-          r1 += t61[b562 + i1 + 1];
-          r2 += t61[b562 + i1 + 2];
-          r3 += t61[b562 + i1 + 3];
+          acc583 += t62[b581 + i1];
+          r1 += t62[b581 + i1 + 1];
+          r2 += t62[b581 + i1 + 2];
+          r3 += t62[b581 + i1 + 3];
         }
-        for (const end = len_N; i1 < end; i1++) acc564 += t61[b562 + i1];
-        acc564 += r1 + r2 + r3;
+        for (const end = len_N; i1 < end; i1++) acc583 += t62[b581 + i1];
+        acc583 += r1 + r2 + r3;
       }
-      GN[4352 + i0 * 68] += p563 * acc564;
+      GN[4352 + i0 * 68] += p582 * acc583;
     }
   }
 }
@@ -4356,10 +4424,12 @@ function k_ggn_b2_b2(s: State): void {
 /** Gauss-Newton block (b2, b2): 3 term(s), the terms without the batch */
 function k_ggn_b2_b2_once(s: State): void {
   const GN = s.gaussNewton;
-  // gaussNewton[i0, i0] += 0.002
+  const once_N = s.once_N;
+  // gaussNewton[i0, i0] += 0.002·once_N
   {
+    const p584 = 0.002 * once_N;
     for (let i0 = 0; i0 < 3; i0++) {
-      GN[4352 + i0 * 68] += 0.002;
+      GN[4352 + i0 * 68] += p584;
     }
   }
 }
@@ -4375,63 +4445,63 @@ function k_k15(s: State): void {
   const off_N = s.off_N;
   // t15 += Σ_i0 t13[i0]
   {
-    let acc566 = 0;
+    let acc586 = 0;
     {
       let r1 = 0, r2 = 0, r3 = 0;
       let i0 = 0;
       for (const end = len_N - 3; i0 < end; i0 += 4) {
-        acc566 += t13[i0];
+        acc586 += t13[i0];
         r1 += t13[i0 + 1];
         r2 += t13[i0 + 2];
         r3 += t13[i0 + 3];
       }
-      for (const end = len_N; i0 < end; i0++) acc566 += t13[i0];
-      acc566 += r1 + r2 + r3;
+      for (const end = len_N; i0 < end; i0++) acc586 += t13[i0];
+      acc586 += r1 + r2 + r3;
     }
-    t15[0] += acc566;
+    t15[0] += acc586;
   }
   // t15 += Σ_i0 t9[i0]
   {
-    let acc567 = 0;
+    let acc587 = 0;
     {
       let r1 = 0, r2 = 0, r3 = 0;
       let i0 = 0;
       for (const end = len_N - 3; i0 < end; i0 += 4) {
-        acc567 += t9[i0];
+        acc587 += t9[i0];
         r1 += t9[i0 + 1];
         r2 += t9[i0 + 2];
         r3 += t9[i0 + 3];
       }
-      for (const end = len_N; i0 < end; i0++) acc567 += t9[i0];
-      acc567 += r1 + r2 + r3;
+      for (const end = len_N; i0 < end; i0++) acc587 += t9[i0];
+      acc587 += r1 + r2 + r3;
     }
-    t15[0] += acc567;
+    t15[0] += acc587;
   }
   // t15 += Σ_i0,i1 -1·Y[i0, i1]·t8[i0, i1]
   {
-    const b568 = off_N * 3;
-    let acc569 = 0;
+    const b588 = off_N * 3;
+    let acc589 = 0;
     for (let i0 = 0; i0 < len_N; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
-        acc569 += d_Y[b568 + i0 * 3 + i1] * t8[i0 * 3 + i1];
+        acc589 += d_Y[b588 + i0 * 3 + i1] * t8[i0 * 3 + i1];
       }
     }
-    t15[0] += -acc569;
+    t15[0] += -acc589;
   }
 }
 
-/** t13 = log, t22 = pow_-1, t25 = pow_-2 of t12[N] */
+/** t13 = log, t23 = pow_-1, t26 = pow_-2 of t12[N] */
 function k_map12(s: State): void {
   const t12 = s.t12;
   const t13 = s.t13;
-  const t22 = s.t22;
-  const t25 = s.t25;
+  const t23 = s.t23;
+  const t26 = s.t26;
   const len_N = s.len_N;
   for (let i0 = 0; i0 < len_N; i0++) {
     const x = t12[i0];
     t13[i0] = f_log(x);
-    t22[i0] = f_pow_m1(x);
-    t25[i0] = f_pow_m2(x);
+    t23[i0] = f_pow_m1(x);
+    t26[i0] = f_pow_m2(x);
   }
 }
 
@@ -4445,27 +4515,27 @@ function k_k12(s: State): void {
     {
       let i0 = 0;
       for (const end = len_N - 3; i0 < end; i0 += 4) {
-        const b570_0 = i0 * 3;
-        const b570_1 = (i0 + 1) * 3;
-        const b570_2 = (i0 + 2) * 3;
-        const b570_3 = (i0 + 3) * 3;
-        let acc571_0 = 0, acc571_1 = 0, acc571_2 = 0, acc571_3 = 0;
+        const b590_0 = i0 * 3;
+        const b590_1 = (i0 + 1) * 3;
+        const b590_2 = (i0 + 2) * 3;
+        const b590_3 = (i0 + 3) * 3;
+        let acc591_0 = 0, acc591_1 = 0, acc591_2 = 0, acc591_3 = 0;
         for (let i1 = 0, end = 3; i1 < end; i1++) {
-          acc571_0 += t11[b570_0 + i1];
-          acc571_1 += t11[b570_1 + i1];
-          acc571_2 += t11[b570_2 + i1];
-          acc571_3 += t11[b570_3 + i1];
+          acc591_0 += t11[b590_0 + i1];
+          acc591_1 += t11[b590_1 + i1];
+          acc591_2 += t11[b590_2 + i1];
+          acc591_3 += t11[b590_3 + i1];
         }
-        t12[i0] = acc571_0;
-        t12[i0 + 1] = acc571_1;
-        t12[i0 + 2] = acc571_2;
-        t12[i0 + 3] = acc571_3;
+        t12[i0] = acc591_0;
+        t12[i0 + 1] = acc591_1;
+        t12[i0 + 2] = acc591_2;
+        t12[i0 + 3] = acc591_3;
       }
       for (const end = len_N; i0 < end; i0++) {
-        const b570 = i0 * 3;
-        let acc571 = 0;
-        for (let i1 = 0; i1 < 3; i1++) acc571 += t11[b570 + i1];
-        t12[i0] = acc571;
+        const b590 = i0 * 3;
+        let acc591 = 0;
+        for (let i1 = 0; i1 < 3; i1++) acc591 += t11[b590 + i1];
+        t12[i0] = acc591;
       }
     }
   }
@@ -4494,10 +4564,10 @@ function k_k10(s: State): void {
   // t10[i0, i1] += -1·t9[i0]
   {
     for (let i0 = 0; i0 < len_N; i0++) {
-      const p574 = -t9[i0];
+      const p594 = -t9[i0];
       for (let i1 = 0; i1 < 3; i1++) {
-        const p572 = t8[i0 * 3 + i1];
-        t10[i0 * 3 + i1] = p572 + p574;
+        const p592 = t8[i0 * 3 + i1];
+        t10[i0 * 3 + i1] = p592 + p594;
       }
     }
   }
@@ -4512,23 +4582,23 @@ function k_k8(s: State): void {
   // t8[i0, i1] += Σ_i2 t7[i0, i2]·W2[i2, i1]
   {
     for (let i0 = 0; i0 < len_N; i0++) {
-      const b576 = i0 * 8;
+      const b596 = i0 * 8;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b577 = 40 + i1;
-        let acc578 = 0;
+        const b597 = 40 + i1;
+        let acc598 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = 8 - 3; i2 < end; i2 += 4) {
-            acc578 += t7[b576 + i2] * th[b577 + i2 * 3];
-            r1 += t7[b576 + i2 + 1] * th[b577 + (i2 + 1) * 3];
-            r2 += t7[b576 + i2 + 2] * th[b577 + (i2 + 2) * 3];
-            r3 += t7[b576 + i2 + 3] * th[b577 + (i2 + 3) * 3];
+            acc598 += t7[b596 + i2] * th[b597 + i2 * 3];
+            r1 += t7[b596 + i2 + 1] * th[b597 + (i2 + 1) * 3];
+            r2 += t7[b596 + i2 + 2] * th[b597 + (i2 + 2) * 3];
+            r3 += t7[b596 + i2 + 3] * th[b597 + (i2 + 3) * 3];
           }
-          for (const end = 8; i2 < end; i2++) acc578 += t7[b576 + i2] * th[b577 + i2 * 3];
-          acc578 += r1 + r2 + r3;
+          for (const end = 8; i2 < end; i2++) acc598 += t7[b596 + i2] * th[b597 + i2 * 3];
+          acc598 += r1 + r2 + r3;
         }
-        t8[i0 * 3 + i1] = acc578;
+        t8[i0 * 3 + i1] = acc598;
       }
     }
   }
@@ -4536,17 +4606,17 @@ function k_k8(s: State): void {
   {
     for (let i0 = 0; i0 < len_N; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
-        const p579 = th[64 + i1];
-        t8[i0 * 3 + i1] += p579;
+        const p599 = th[64 + i1];
+        t8[i0 * 3 + i1] += p599;
       }
     }
   }
 }
 
-/** t7 = tanh, t23 = tanh_d1, t26 = tanh_d2 of t6[N, 8] */
+/** t7 = tanh, t24 = tanh_d1, t27 = tanh_d2 of t6[N, 8] */
 function k_map6(s: State): void {
-  const t23 = s.t23;
-  const t26 = s.t26;
+  const t24 = s.t24;
+  const t27 = s.t27;
   const t6 = s.t6;
   const t7 = s.t7;
   const len_N = s.len_N;
@@ -4556,8 +4626,8 @@ function k_map6(s: State): void {
       const y = f_tanh(x);
       const d = f_tanh_d1(x);
       t7[i0 * 8 + i1] = y;
-      t23[i0 * 8 + i1] = d;
-      t26[i0 * 8 + i1] = (-2) * y * d;
+      t24[i0 * 8 + i1] = d;
+      t27[i0 * 8 + i1] = (-2) * y * d;
     }
   }
 }
@@ -4572,32 +4642,32 @@ function k_k6(s: State): void {
   // t6[i0, i1] += Σ_i2 X[i0, i2]·W1[i2, i1]
   {
     for (let i0 = 0; i0 < len_N; i0++) {
-      const b581 = off_N * 4 + i0 * 4;
+      const b601 = off_N * 4 + i0 * 4;
       {
         let i1 = 0;
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b582_0 = i1;
-          const b582_1 = i1 + 1;
-          const b582_2 = i1 + 2;
-          const b582_3 = i1 + 3;
-          let acc583_0 = 0, acc583_1 = 0, acc583_2 = 0, acc583_3 = 0;
+          const b602_0 = i1;
+          const b602_1 = i1 + 1;
+          const b602_2 = i1 + 2;
+          const b602_3 = i1 + 3;
+          let acc603_0 = 0, acc603_1 = 0, acc603_2 = 0, acc603_3 = 0;
           for (let i2 = 0, end = 4; i2 < end; i2++) {
-            const c0 = d_X[b581 + i2];
-            acc583_0 += c0 * th[b582_0 + i2 * 8];
-            acc583_1 += c0 * th[b582_1 + i2 * 8];
-            acc583_2 += c0 * th[b582_2 + i2 * 8];
-            acc583_3 += c0 * th[b582_3 + i2 * 8];
+            const c0 = d_X[b601 + i2];
+            acc603_0 += c0 * th[b602_0 + i2 * 8];
+            acc603_1 += c0 * th[b602_1 + i2 * 8];
+            acc603_2 += c0 * th[b602_2 + i2 * 8];
+            acc603_3 += c0 * th[b602_3 + i2 * 8];
           }
-          t6[i0 * 8 + i1] = acc583_0;
-          t6[i0 * 8 + i1 + 1] = acc583_1;
-          t6[i0 * 8 + i1 + 2] = acc583_2;
-          t6[i0 * 8 + i1 + 3] = acc583_3;
+          t6[i0 * 8 + i1] = acc603_0;
+          t6[i0 * 8 + i1 + 1] = acc603_1;
+          t6[i0 * 8 + i1 + 2] = acc603_2;
+          t6[i0 * 8 + i1 + 3] = acc603_3;
         }
         for (const end = 8; i1 < end; i1++) {
-          const b582 = i1;
-          let acc583 = 0;
-          for (let i2 = 0; i2 < 4; i2++) acc583 += d_X[b581 + i2] * th[b582 + i2 * 8];
-          t6[i0 * 8 + i1] = acc583;
+          const b602 = i1;
+          let acc603 = 0;
+          for (let i2 = 0; i2 < 4; i2++) acc603 += d_X[b601 + i2] * th[b602 + i2 * 8];
+          t6[i0 * 8 + i1] = acc603;
         }
       }
     }
@@ -4606,8 +4676,8 @@ function k_k6(s: State): void {
   {
     for (let i0 = 0; i0 < len_N; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
-        const p584 = th[32 + i1];
-        t6[i0 * 8 + i1] += p584;
+        const p604 = th[32 + i1];
+        t6[i0 * 8 + i1] += p604;
       }
     }
   }
@@ -4635,201 +4705,179 @@ function k_map4(s: State): void {
   t16[0] = f_pow_m1(x);
 }
 
-/** t21: 4 term(s) */
-function k_k21(s: State): void {
-  const t17 = s.t17;
+/** t22: 4 term(s) */
+function k_k22(s: State): void {
   const t18 = s.t18;
   const t19 = s.t19;
   const t20 = s.t20;
   const t21 = s.t21;
-  // t21 += Σ_i0,i1 t17[i0, i1]
+  const t22 = s.t22;
+  // t22 += Σ_i0,i1 t18[i0, i1]
   {
-    let acc586 = 0;
+    let acc606 = 0;
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
-        acc586 += t17[i0 * 8 + i1];
+        acc606 += t18[i0 * 8 + i1];
       }
     }
-    t21[0] = acc586;
+    t22[0] = acc606;
   }
-  // t21 += Σ_i0 t18[i0]
+  // t22 += Σ_i0 t19[i0]
   {
-    let acc587 = 0;
+    let acc607 = 0;
     {
       let r1 = 0, r2 = 0, r3 = 0;
       let i0 = 0;
       for (const end = 8 - 3; i0 < end; i0 += 4) {
-        acc587 += t18[i0];
-        r1 += t18[i0 + 1];
-        r2 += t18[i0 + 2];
-        r3 += t18[i0 + 3];
+        acc607 += t19[i0];
+        r1 += t19[i0 + 1];
+        r2 += t19[i0 + 2];
+        r3 += t19[i0 + 3];
       }
-      for (const end = 8; i0 < end; i0++) acc587 += t18[i0];
-      acc587 += r1 + r2 + r3;
+      for (const end = 8; i0 < end; i0++) acc607 += t19[i0];
+      acc607 += r1 + r2 + r3;
     }
-    t21[0] += acc587;
+    t22[0] += acc607;
   }
-  // t21 += Σ_i0,i1 t19[i0, i1]
+  // t22 += Σ_i0,i1 t20[i0, i1]
   {
-    let acc588 = 0;
+    let acc608 = 0;
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
-        acc588 += t19[i0 * 3 + i1];
+        acc608 += t20[i0 * 3 + i1];
       }
     }
-    t21[0] += acc588;
+    t22[0] += acc608;
   }
-  // t21 += Σ_i0 t20[i0]
+  // t22 += Σ_i0 t21[i0]
   {
-    let acc589 = 0;
-    for (let i0 = 0; i0 < 3; i0++) acc589 += t20[i0];
-    t21[0] += acc589;
+    let acc609 = 0;
+    for (let i0 = 0; i0 < 3; i0++) acc609 += t21[i0];
+    t22[0] += acc609;
   }
 }
 
-/** t17 = pow_2 of theta[4, 8] */
+/** t18 = pow_2 of theta[4, 8] */
 function k_map0(s: State): void {
-  const t17 = s.t17;
+  const t18 = s.t18;
   const th = s.theta;
   for (let i0 = 0; i0 < 4; i0++) {
     for (let i1 = 0; i1 < 8; i1++) {
       const x = th[i0 * 8 + i1];
-      t17[i0 * 8 + i1] = f_pow_2(x);
+      t18[i0 * 8 + i1] = f_pow_2(x);
     }
   }
 }
 
-/** t18 = pow_2 of theta[8] */
+/** t19 = pow_2 of theta[8] */
 function k_map1(s: State): void {
-  const t18 = s.t18;
+  const t19 = s.t19;
   const th = s.theta;
   for (let i0 = 0; i0 < 8; i0++) {
     const x = th[32 + i0];
-    t18[i0] = f_pow_2(x);
+    t19[i0] = f_pow_2(x);
   }
 }
 
-/** t19 = pow_2 of theta[8, 3] */
+/** t20 = pow_2 of theta[8, 3] */
 function k_map2(s: State): void {
-  const t19 = s.t19;
+  const t20 = s.t20;
   const th = s.theta;
   for (let i0 = 0; i0 < 8; i0++) {
     for (let i1 = 0; i1 < 3; i1++) {
       const x = th[40 + i0 * 3 + i1];
-      t19[i0 * 3 + i1] = f_pow_2(x);
+      t20[i0 * 3 + i1] = f_pow_2(x);
     }
   }
 }
 
-/** t20 = pow_2 of theta[3] */
+/** t21 = pow_2 of theta[3] */
 function k_map3(s: State): void {
-  const t20 = s.t20;
+  const t21 = s.t21;
   const th = s.theta;
   for (let i0 = 0; i0 < 3; i0++) {
     const x = th[64 + i0];
-    t20[i0] = f_pow_2(x);
-  }
-}
-
-/** t40[8, N]: 1 term(s) */
-function k_k40(s: State): void {
-  const t11 = s.t11;
-  const t40 = s.t40;
-  const th = s.theta;
-  const len_N = s.len_N;
-  // t40[i0, i1] += Σ_i2 t11[i1, i2]·W2[i0, i2]
-  {
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b591 = 40 + i0 * 3;
-      {
-        let i1 = 0;
-        for (const end = len_N - 3; i1 < end; i1 += 4) {
-          const b590_0 = i1 * 3;
-          const b590_1 = (i1 + 1) * 3;
-          const b590_2 = (i1 + 2) * 3;
-          const b590_3 = (i1 + 3) * 3;
-          let acc592_0 = 0, acc592_1 = 0, acc592_2 = 0, acc592_3 = 0;
-          for (let i2 = 0, end = 3; i2 < end; i2++) {
-            const c0 = th[b591 + i2];
-            acc592_0 += c0 * t11[b590_0 + i2];
-            acc592_1 += c0 * t11[b590_1 + i2];
-            acc592_2 += c0 * t11[b590_2 + i2];
-            acc592_3 += c0 * t11[b590_3 + i2];
-          }
-          t40[i0 * len_N + i1] = acc592_0;
-          t40[i0 * len_N + i1 + 1] = acc592_1;
-          t40[i0 * len_N + i1 + 2] = acc592_2;
-          t40[i0 * len_N + i1 + 3] = acc592_3;
-        }
-        for (const end = len_N; i1 < end; i1++) {
-          const b590 = i1 * 3;
-          let acc592 = 0;
-          for (let i2 = 0; i2 < 3; i2++) acc592 += t11[b590 + i2] * th[b591 + i2];
-          t40[i0 * len_N + i1] = acc592;
-        }
-      }
-    }
+    t21[i0] = f_pow_2(x);
   }
 }
 
 /** t41[8, N]: 1 term(s) */
 function k_k41(s: State): void {
-  const d_Y = s.d_Y;
+  const t11 = s.t11;
   const t41 = s.t41;
   const th = s.theta;
   const len_N = s.len_N;
-  const off_N = s.off_N;
-  // t41[i0, i1] += Σ_i2 Y[i1, i2]·W2[i0, i2]
+  // t41[i0, i1] += Σ_i2 t11[i1, i2]·W2[i0, i2]
   {
     for (let i0 = 0; i0 < 8; i0++) {
-      const b594 = 40 + i0 * 3;
+      const b611 = 40 + i0 * 3;
       {
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          const b593_0 = off_N * 3 + i1 * 3;
-          const b593_1 = off_N * 3 + (i1 + 1) * 3;
-          const b593_2 = off_N * 3 + (i1 + 2) * 3;
-          const b593_3 = off_N * 3 + (i1 + 3) * 3;
-          let acc595_0 = 0, acc595_1 = 0, acc595_2 = 0, acc595_3 = 0;
+          const b610_0 = i1 * 3;
+          const b610_1 = (i1 + 1) * 3;
+          const b610_2 = (i1 + 2) * 3;
+          const b610_3 = (i1 + 3) * 3;
+          let acc612_0 = 0, acc612_1 = 0, acc612_2 = 0, acc612_3 = 0;
           for (let i2 = 0, end = 3; i2 < end; i2++) {
-            const c0 = th[b594 + i2];
-            acc595_0 += c0 * d_Y[b593_0 + i2];
-            acc595_1 += c0 * d_Y[b593_1 + i2];
-            acc595_2 += c0 * d_Y[b593_2 + i2];
-            acc595_3 += c0 * d_Y[b593_3 + i2];
+            const c0 = th[b611 + i2];
+            acc612_0 += c0 * t11[b610_0 + i2];
+            acc612_1 += c0 * t11[b610_1 + i2];
+            acc612_2 += c0 * t11[b610_2 + i2];
+            acc612_3 += c0 * t11[b610_3 + i2];
           }
-          t41[i0 * len_N + i1] = acc595_0;
-          t41[i0 * len_N + i1 + 1] = acc595_1;
-          t41[i0 * len_N + i1 + 2] = acc595_2;
-          t41[i0 * len_N + i1 + 3] = acc595_3;
+          t41[i0 * len_N + i1] = acc612_0;
+          t41[i0 * len_N + i1 + 1] = acc612_1;
+          t41[i0 * len_N + i1 + 2] = acc612_2;
+          t41[i0 * len_N + i1 + 3] = acc612_3;
         }
         for (const end = len_N; i1 < end; i1++) {
-          const b593 = off_N * 3 + i1 * 3;
-          let acc595 = 0;
-          for (let i2 = 0; i2 < 3; i2++) acc595 += d_Y[b593 + i2] * th[b594 + i2];
-          t41[i0 * len_N + i1] = acc595;
+          const b610 = i1 * 3;
+          let acc612 = 0;
+          for (let i2 = 0; i2 < 3; i2++) acc612 += t11[b610 + i2] * th[b611 + i2];
+          t41[i0 * len_N + i1] = acc612;
         }
       }
     }
   }
 }
 
-/** t42[4, 8, N]: 1 term(s) */
+/** t42[8, N]: 1 term(s) */
 function k_k42(s: State): void {
-  const d_X = s.d_X;
-  const t23 = s.t23;
-  const t25 = s.t25;
-  const t40 = s.t40;
+  const d_Y = s.d_Y;
   const t42 = s.t42;
+  const th = s.theta;
   const len_N = s.len_N;
   const off_N = s.off_N;
-  // t42[i0, i1, i2] += t23[i2, i1]·X[i2, i0]·t25[i2]·t40[i1, i2]
+  // t42[i0, i1] += Σ_i2 Y[i1, i2]·W2[i0, i2]
   {
-    for (let i0 = 0; i0 < 4; i0++) {
-      for (let i1 = 0; i1 < 8; i1++) {
-        for (let i2 = 0; i2 < len_N; i2++) {
-          const p596 = t23[i2 * 8 + i1] * d_X[off_N * 4 + i2 * 4 + i0] * t25[i2] * t40[i1 * len_N + i2];
-          t42[i0 * len_N * 8 + i1 * len_N + i2] = p596;
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b614 = 40 + i0 * 3;
+      {
+        let i1 = 0;
+        for (const end = len_N - 3; i1 < end; i1 += 4) {
+          const b613_0 = off_N * 3 + i1 * 3;
+          const b613_1 = off_N * 3 + (i1 + 1) * 3;
+          const b613_2 = off_N * 3 + (i1 + 2) * 3;
+          const b613_3 = off_N * 3 + (i1 + 3) * 3;
+          let acc615_0 = 0, acc615_1 = 0, acc615_2 = 0, acc615_3 = 0;
+          for (let i2 = 0, end = 3; i2 < end; i2++) {
+            const c0 = th[b614 + i2];
+            acc615_0 += c0 * d_Y[b613_0 + i2];
+            acc615_1 += c0 * d_Y[b613_1 + i2];
+            acc615_2 += c0 * d_Y[b613_2 + i2];
+            acc615_3 += c0 * d_Y[b613_3 + i2];
+          }
+          t42[i0 * len_N + i1] = acc615_0;
+          t42[i0 * len_N + i1 + 1] = acc615_1;
+          t42[i0 * len_N + i1 + 2] = acc615_2;
+          t42[i0 * len_N + i1 + 3] = acc615_3;
+        }
+        for (const end = len_N; i1 < end; i1++) {
+          const b613 = off_N * 3 + i1 * 3;
+          let acc615 = 0;
+          for (let i2 = 0; i2 < 3; i2++) acc615 += d_Y[b613 + i2] * th[b614 + i2];
+          t42[i0 * len_N + i1] = acc615;
         }
       }
     }
@@ -4839,84 +4887,85 @@ function k_k42(s: State): void {
 /** t43[4, 8, N]: 1 term(s) */
 function k_k43(s: State): void {
   const d_X = s.d_X;
-  const t23 = s.t23;
-  const t40 = s.t40;
+  const t24 = s.t24;
+  const t26 = s.t26;
+  const t41 = s.t41;
   const t43 = s.t43;
   const len_N = s.len_N;
   const off_N = s.off_N;
-  // t43[i0, i1, i2] += t23[i2, i1]·X[i2, i0]·t40[i1, i2]
+  // t43[i0, i1, i2] += t24[i2, i1]·X[i2, i0]·t26[i2]·t41[i1, i2]
   {
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
         for (let i2 = 0; i2 < len_N; i2++) {
-          const p598 = t23[i2 * 8 + i1] * d_X[off_N * 4 + i2 * 4 + i0] * t40[i1 * len_N + i2];
-          t43[i0 * len_N * 8 + i1 * len_N + i2] = p598;
+          const p616 = t24[i2 * 8 + i1] * d_X[off_N * 4 + i2 * 4 + i0] * t26[i2] * t41[i1 * len_N + i2];
+          t43[i0 * len_N * 8 + i1 * len_N + i2] = p616;
         }
       }
     }
   }
 }
 
-/** t44[8, 8, N]: 1 term(s) */
+/** t44[4, 8, N]: 1 term(s) */
 function k_k44(s: State): void {
-  const t11 = s.t11;
+  const d_X = s.d_X;
+  const t24 = s.t24;
+  const t41 = s.t41;
   const t44 = s.t44;
+  const len_N = s.len_N;
+  const off_N = s.off_N;
+  // t44[i0, i1, i2] += t24[i2, i1]·X[i2, i0]·t41[i1, i2]
+  {
+    for (let i0 = 0; i0 < 4; i0++) {
+      for (let i1 = 0; i1 < 8; i1++) {
+        for (let i2 = 0; i2 < len_N; i2++) {
+          const p618 = t24[i2 * 8 + i1] * d_X[off_N * 4 + i2 * 4 + i0] * t41[i1 * len_N + i2];
+          t44[i0 * len_N * 8 + i1 * len_N + i2] = p618;
+        }
+      }
+    }
+  }
+}
+
+/** t45[8, 8, N]: 1 term(s) */
+function k_k45(s: State): void {
+  const t11 = s.t11;
+  const t45 = s.t45;
   const th = s.theta;
   const len_N = s.len_N;
-  // t44[i0, i1, i2] += Σ_i3 W2[i0, i3]·t11[i2, i3]·W2[i1, i3]
+  // t45[i0, i1, i2] += Σ_i3 W2[i0, i3]·t11[i2, i3]·W2[i1, i3]
   {
     for (let i0 = 0; i0 < 8; i0++) {
-      const b600 = 40 + i0 * 3;
+      const b620 = 40 + i0 * 3;
       for (let i1 = 0; i1 < 8; i1++) {
-        const b602 = 40 + i1 * 3;
+        const b622 = 40 + i1 * 3;
         {
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            const b601_0 = i2 * 3;
-            const b601_1 = (i2 + 1) * 3;
-            const b601_2 = (i2 + 2) * 3;
-            const b601_3 = (i2 + 3) * 3;
-            let acc603_0 = 0, acc603_1 = 0, acc603_2 = 0, acc603_3 = 0;
+            const b621_0 = i2 * 3;
+            const b621_1 = (i2 + 1) * 3;
+            const b621_2 = (i2 + 2) * 3;
+            const b621_3 = (i2 + 3) * 3;
+            let acc623_0 = 0, acc623_1 = 0, acc623_2 = 0, acc623_3 = 0;
             for (let i3 = 0, end = 3; i3 < end; i3++) {
-              const c0 = th[b600 + i3];
-              const c1 = th[b602 + i3];
-              acc603_0 += c0 * c1 * t11[b601_0 + i3];
-              acc603_1 += c0 * c1 * t11[b601_1 + i3];
-              acc603_2 += c0 * c1 * t11[b601_2 + i3];
-              acc603_3 += c0 * c1 * t11[b601_3 + i3];
+              const c0 = th[b620 + i3];
+              const c1 = th[b622 + i3];
+              acc623_0 += c0 * c1 * t11[b621_0 + i3];
+              acc623_1 += c0 * c1 * t11[b621_1 + i3];
+              acc623_2 += c0 * c1 * t11[b621_2 + i3];
+              acc623_3 += c0 * c1 * t11[b621_3 + i3];
             }
-            t44[i0 * len_N * 8 + i1 * len_N + i2] = acc603_0;
-            t44[i0 * len_N * 8 + i1 * len_N + i2 + 1] = acc603_1;
-            t44[i0 * len_N * 8 + i1 * len_N + i2 + 2] = acc603_2;
-            t44[i0 * len_N * 8 + i1 * len_N + i2 + 3] = acc603_3;
+            t45[i0 * len_N * 8 + i1 * len_N + i2] = acc623_0;
+            t45[i0 * len_N * 8 + i1 * len_N + i2 + 1] = acc623_1;
+            t45[i0 * len_N * 8 + i1 * len_N + i2 + 2] = acc623_2;
+            t45[i0 * len_N * 8 + i1 * len_N + i2 + 3] = acc623_3;
           }
           for (const end = len_N; i2 < end; i2++) {
-            const b601 = i2 * 3;
-            let acc603 = 0;
-            for (let i3 = 0; i3 < 3; i3++) acc603 += th[b600 + i3] * t11[b601 + i3] * th[b602 + i3];
-            t44[i0 * len_N * 8 + i1 * len_N + i2] = acc603;
+            const b621 = i2 * 3;
+            let acc623 = 0;
+            for (let i3 = 0; i3 < 3; i3++) acc623 += th[b620 + i3] * t11[b621 + i3] * th[b622 + i3];
+            t45[i0 * len_N * 8 + i1 * len_N + i2] = acc623;
           }
-        }
-      }
-    }
-  }
-}
-
-/** t45[4, 8, N]: 1 term(s) */
-function k_k45(s: State): void {
-  const d_X = s.d_X;
-  const t22 = s.t22;
-  const t23 = s.t23;
-  const t45 = s.t45;
-  const len_N = s.len_N;
-  const off_N = s.off_N;
-  // t45[i0, i1, i2] += t22[i2]·t23[i2, i1]·X[i2, i0]
-  {
-    for (let i0 = 0; i0 < 4; i0++) {
-      for (let i1 = 0; i1 < 8; i1++) {
-        for (let i2 = 0; i2 < len_N; i2++) {
-          const p604 = t22[i2] * t23[i2 * 8 + i1] * d_X[off_N * 4 + i2 * 4 + i0];
-          t45[i0 * len_N * 8 + i1 * len_N + i2] = p604;
         }
       }
     }
@@ -4927,16 +4976,17 @@ function k_k45(s: State): void {
 function k_k46(s: State): void {
   const d_X = s.d_X;
   const t23 = s.t23;
+  const t24 = s.t24;
   const t46 = s.t46;
   const len_N = s.len_N;
   const off_N = s.off_N;
-  // t46[i0, i1, i2] += t23[i2, i1]·X[i2, i0]
+  // t46[i0, i1, i2] += t23[i2]·t24[i2, i1]·X[i2, i0]
   {
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
         for (let i2 = 0; i2 < len_N; i2++) {
-          const p606 = t23[i2 * 8 + i1] * d_X[off_N * 4 + i2 * 4 + i0];
-          t46[i0 * len_N * 8 + i1 * len_N + i2] = p606;
+          const p624 = t23[i2] * t24[i2 * 8 + i1] * d_X[off_N * 4 + i2 * 4 + i0];
+          t46[i0 * len_N * 8 + i1 * len_N + i2] = p624;
         }
       }
     }
@@ -4946,75 +4996,78 @@ function k_k46(s: State): void {
 /** t47[4, 8, N]: 1 term(s) */
 function k_k47(s: State): void {
   const d_X = s.d_X;
-  const t22 = s.t22;
-  const t26 = s.t26;
-  const t40 = s.t40;
+  const t24 = s.t24;
   const t47 = s.t47;
   const len_N = s.len_N;
   const off_N = s.off_N;
-  // t47[i0, i1, i2] += t22[i2]·X[i2, i0]·t26[i2, i1]·t40[i1, i2]
+  // t47[i0, i1, i2] += t24[i2, i1]·X[i2, i0]
   {
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
         for (let i2 = 0; i2 < len_N; i2++) {
-          const p608 = t22[i2] * d_X[off_N * 4 + i2 * 4 + i0] * t26[i2 * 8 + i1] * t40[i1 * len_N + i2];
-          t47[i0 * len_N * 8 + i1 * len_N + i2] = p608;
+          const p626 = t24[i2 * 8 + i1] * d_X[off_N * 4 + i2 * 4 + i0];
+          t47[i0 * len_N * 8 + i1 * len_N + i2] = p626;
         }
       }
     }
   }
 }
 
-/** t48[4, N]: 1 term(s) */
+/** t48[4, 8, N]: 1 term(s) */
 function k_k48(s: State): void {
   const d_X = s.d_X;
+  const t23 = s.t23;
+  const t27 = s.t27;
+  const t41 = s.t41;
   const t48 = s.t48;
   const len_N = s.len_N;
   const off_N = s.off_N;
-  // t48[i0, i1] += X[i1, i0]
-  {
-    for (let i0 = 0; i0 < 4; i0++) {
-      for (let i1 = 0; i1 < len_N; i1++) {
-        const p610 = d_X[off_N * 4 + i1 * 4 + i0];
-        t48[i0 * len_N + i1] = p610;
-      }
-    }
-  }
-}
-
-/** t49[4, 8, N]: 1 term(s) */
-function k_k49(s: State): void {
-  const d_X = s.d_X;
-  const t26 = s.t26;
-  const t41 = s.t41;
-  const t49 = s.t49;
-  const len_N = s.len_N;
-  const off_N = s.off_N;
-  // t49[i0, i1, i2] += X[i2, i0]·t26[i2, i1]·t41[i1, i2]
+  // t48[i0, i1, i2] += t23[i2]·X[i2, i0]·t27[i2, i1]·t41[i1, i2]
   {
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
         for (let i2 = 0; i2 < len_N; i2++) {
-          const p612 = d_X[off_N * 4 + i2 * 4 + i0] * t26[i2 * 8 + i1] * t41[i1 * len_N + i2];
-          t49[i0 * len_N * 8 + i1 * len_N + i2] = p612;
+          const p628 = t23[i2] * d_X[off_N * 4 + i2 * 4 + i0] * t27[i2 * 8 + i1] * t41[i1 * len_N + i2];
+          t48[i0 * len_N * 8 + i1 * len_N + i2] = p628;
         }
       }
     }
   }
 }
 
-/** t50[8, N]: 1 term(s) */
+/** t49[4, N]: 1 term(s) */
+function k_k49(s: State): void {
+  const d_X = s.d_X;
+  const t49 = s.t49;
+  const len_N = s.len_N;
+  const off_N = s.off_N;
+  // t49[i0, i1] += X[i1, i0]
+  {
+    for (let i0 = 0; i0 < 4; i0++) {
+      for (let i1 = 0; i1 < len_N; i1++) {
+        const p630 = d_X[off_N * 4 + i1 * 4 + i0];
+        t49[i0 * len_N + i1] = p630;
+      }
+    }
+  }
+}
+
+/** t50[4, 8, N]: 1 term(s) */
 function k_k50(s: State): void {
-  const t23 = s.t23;
-  const t40 = s.t40;
+  const d_X = s.d_X;
+  const t27 = s.t27;
+  const t42 = s.t42;
   const t50 = s.t50;
   const len_N = s.len_N;
-  // t50[i0, i1] += t23[i1, i0]·t40[i0, i1]
+  const off_N = s.off_N;
+  // t50[i0, i1, i2] += X[i2, i0]·t27[i2, i1]·t42[i1, i2]
   {
-    for (let i0 = 0; i0 < 8; i0++) {
-      for (let i1 = 0; i1 < len_N; i1++) {
-        const p614 = t23[i1 * 8 + i0] * t40[i0 * len_N + i1];
-        t50[i0 * len_N + i1] = p614;
+    for (let i0 = 0; i0 < 4; i0++) {
+      for (let i1 = 0; i1 < 8; i1++) {
+        for (let i2 = 0; i2 < len_N; i2++) {
+          const p632 = d_X[off_N * 4 + i2 * 4 + i0] * t27[i2 * 8 + i1] * t42[i1 * len_N + i2];
+          t50[i0 * len_N * 8 + i1 * len_N + i2] = p632;
+        }
       }
     }
   }
@@ -5022,50 +5075,51 @@ function k_k50(s: State): void {
 
 /** t51[8, N]: 1 term(s) */
 function k_k51(s: State): void {
-  const t23 = s.t23;
+  const t24 = s.t24;
+  const t41 = s.t41;
   const t51 = s.t51;
   const len_N = s.len_N;
-  // t51[i0, i1] += t23[i1, i0]
+  // t51[i0, i1] += t24[i1, i0]·t41[i0, i1]
   {
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < len_N; i1++) {
-        const p616 = t23[i1 * 8 + i0];
-        t51[i0 * len_N + i1] = p616;
+        const p634 = t24[i1 * 8 + i0] * t41[i0 * len_N + i1];
+        t51[i0 * len_N + i1] = p634;
       }
     }
   }
 }
 
-/** t52[8, 3, N]: 1 term(s) */
+/** t52[8, N]: 1 term(s) */
 function k_k52(s: State): void {
-  const t11 = s.t11;
+  const t24 = s.t24;
   const t52 = s.t52;
+  const len_N = s.len_N;
+  // t52[i0, i1] += t24[i1, i0]
+  {
+    for (let i0 = 0; i0 < 8; i0++) {
+      for (let i1 = 0; i1 < len_N; i1++) {
+        const p636 = t24[i1 * 8 + i0];
+        t52[i0 * len_N + i1] = p636;
+      }
+    }
+  }
+}
+
+/** t53[8, 3, N]: 1 term(s) */
+function k_k53(s: State): void {
+  const t11 = s.t11;
+  const t53 = s.t53;
   const t7 = s.t7;
   const len_N = s.len_N;
-  // t52[i0, i1, i2] += t11[i2, i1]·t7[i2, i0]
+  // t53[i0, i1, i2] += t11[i2, i1]·t7[i2, i0]
   {
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
         for (let i2 = 0; i2 < len_N; i2++) {
-          const p618 = t11[i2 * 3 + i1] * t7[i2 * 8 + i0];
-          t52[i0 * len_N * 3 + i1 * len_N + i2] = p618;
+          const p638 = t11[i2 * 3 + i1] * t7[i2 * 8 + i0];
+          t53[i0 * len_N * 3 + i1 * len_N + i2] = p638;
         }
-      }
-    }
-  }
-}
-
-/** t53[3, N]: 1 term(s) */
-function k_k53(s: State): void {
-  const t11 = s.t11;
-  const t53 = s.t53;
-  const len_N = s.len_N;
-  // t53[i0, i1] += t11[i1, i0]
-  {
-    for (let i0 = 0; i0 < 3; i0++) {
-      for (let i1 = 0; i1 < len_N; i1++) {
-        const p620 = t11[i1 * 3 + i0];
-        t53[i0 * len_N + i1] = p620;
       }
     }
   }
@@ -5073,34 +5127,32 @@ function k_k53(s: State): void {
 
 /** t54[3, N]: 1 term(s) */
 function k_k54(s: State): void {
-  const d_Y = s.d_Y;
+  const t11 = s.t11;
   const t54 = s.t54;
   const len_N = s.len_N;
-  const off_N = s.off_N;
-  // t54[i0, i1] += Y[i1, i0]
+  // t54[i0, i1] += t11[i1, i0]
   {
     for (let i0 = 0; i0 < 3; i0++) {
       for (let i1 = 0; i1 < len_N; i1++) {
-        const p622 = d_Y[off_N * 3 + i1 * 3 + i0];
-        t54[i0 * len_N + i1] = p622;
+        const p640 = t11[i1 * 3 + i0];
+        t54[i0 * len_N + i1] = p640;
       }
     }
   }
 }
 
-/** t55[8, N]: 1 term(s) */
+/** t55[3, N]: 1 term(s) */
 function k_k55(s: State): void {
-  const t23 = s.t23;
-  const t25 = s.t25;
-  const t40 = s.t40;
+  const d_Y = s.d_Y;
   const t55 = s.t55;
   const len_N = s.len_N;
-  // t55[i0, i1] += t23[i1, i0]·t25[i1]·t40[i0, i1]
+  const off_N = s.off_N;
+  // t55[i0, i1] += Y[i1, i0]
   {
-    for (let i0 = 0; i0 < 8; i0++) {
+    for (let i0 = 0; i0 < 3; i0++) {
       for (let i1 = 0; i1 < len_N; i1++) {
-        const p624 = t23[i1 * 8 + i0] * t25[i1] * t40[i0 * len_N + i1];
-        t55[i0 * len_N + i1] = p624;
+        const p642 = d_Y[off_N * 3 + i1 * 3 + i0];
+        t55[i0 * len_N + i1] = p642;
       }
     }
   }
@@ -5108,36 +5160,34 @@ function k_k55(s: State): void {
 
 /** t56[8, N]: 1 term(s) */
 function k_k56(s: State): void {
-  const t22 = s.t22;
-  const t23 = s.t23;
+  const t24 = s.t24;
+  const t26 = s.t26;
+  const t41 = s.t41;
   const t56 = s.t56;
   const len_N = s.len_N;
-  // t56[i0, i1] += t22[i1]·t23[i1, i0]
+  // t56[i0, i1] += t24[i1, i0]·t26[i1]·t41[i0, i1]
   {
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < len_N; i1++) {
-        const p626 = t22[i1] * t23[i1 * 8 + i0];
-        t56[i0 * len_N + i1] = p626;
+        const p644 = t24[i1 * 8 + i0] * t26[i1] * t41[i0 * len_N + i1];
+        t56[i0 * len_N + i1] = p644;
       }
     }
   }
 }
 
-/** t57[8, 3, N]: 1 term(s) */
+/** t57[8, N]: 1 term(s) */
 function k_k57(s: State): void {
-  const t11 = s.t11;
-  const t25 = s.t25;
+  const t23 = s.t23;
+  const t24 = s.t24;
   const t57 = s.t57;
-  const t7 = s.t7;
   const len_N = s.len_N;
-  // t57[i0, i1, i2] += t11[i2, i1]·t7[i2, i0]·t25[i2]
+  // t57[i0, i1] += t23[i1]·t24[i1, i0]
   {
     for (let i0 = 0; i0 < 8; i0++) {
-      for (let i1 = 0; i1 < 3; i1++) {
-        for (let i2 = 0; i2 < len_N; i2++) {
-          const p628 = t11[i2 * 3 + i1] * t7[i2 * 8 + i0] * t25[i2];
-          t57[i0 * len_N * 3 + i1 * len_N + i2] = p628;
-        }
+      for (let i1 = 0; i1 < len_N; i1++) {
+        const p646 = t23[i1] * t24[i1 * 8 + i0];
+        t57[i0 * len_N + i1] = p646;
       }
     }
   }
@@ -5146,51 +5196,54 @@ function k_k57(s: State): void {
 /** t58[8, 3, N]: 1 term(s) */
 function k_k58(s: State): void {
   const t11 = s.t11;
-  const t22 = s.t22;
+  const t26 = s.t26;
   const t58 = s.t58;
   const t7 = s.t7;
   const len_N = s.len_N;
-  // t58[i0, i1, i2] += t22[i2]·t7[i2, i0]·t11[i2, i1]
+  // t58[i0, i1, i2] += t11[i2, i1]·t7[i2, i0]·t26[i2]
   {
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
         for (let i2 = 0; i2 < len_N; i2++) {
-          const p630 = t22[i2] * t7[i2 * 8 + i0] * t11[i2 * 3 + i1];
-          t58[i0 * len_N * 3 + i1 * len_N + i2] = p630;
+          const p648 = t11[i2 * 3 + i1] * t7[i2 * 8 + i0] * t26[i2];
+          t58[i0 * len_N * 3 + i1 * len_N + i2] = p648;
         }
       }
     }
   }
 }
 
-/** t59[8, N]: 1 term(s) */
+/** t59[8, 3, N]: 1 term(s) */
 function k_k59(s: State): void {
+  const t11 = s.t11;
+  const t23 = s.t23;
   const t59 = s.t59;
   const t7 = s.t7;
   const len_N = s.len_N;
-  // t59[i0, i1] += t7[i1, i0]
+  // t59[i0, i1, i2] += t23[i2]·t7[i2, i0]·t11[i2, i1]
   {
     for (let i0 = 0; i0 < 8; i0++) {
-      for (let i1 = 0; i1 < len_N; i1++) {
-        const p632 = t7[i1 * 8 + i0];
-        t59[i0 * len_N + i1] = p632;
+      for (let i1 = 0; i1 < 3; i1++) {
+        for (let i2 = 0; i2 < len_N; i2++) {
+          const p650 = t23[i2] * t7[i2 * 8 + i0] * t11[i2 * 3 + i1];
+          t59[i0 * len_N * 3 + i1 * len_N + i2] = p650;
+        }
       }
     }
   }
 }
 
-/** t60[3, N]: 1 term(s) */
+/** t60[8, N]: 1 term(s) */
 function k_k60(s: State): void {
-  const t11 = s.t11;
-  const t25 = s.t25;
   const t60 = s.t60;
+  const t7 = s.t7;
   const len_N = s.len_N;
-  // t60[i0, i1] += t11[i1, i0]·t25[i1]
+  // t60[i0, i1] += t7[i1, i0]
   {
-    for (let i0 = 0; i0 < 3; i0++) {
+    for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < len_N; i1++) {
-        const p634 = t11[i1 * 3 + i0] * t25[i1];
-        t60[i0 * len_N + i1] = p634;
+        const p652 = t7[i1 * 8 + i0];
+        t60[i0 * len_N + i1] = p652;
       }
     }
   }
@@ -5199,115 +5252,91 @@ function k_k60(s: State): void {
 /** t61[3, N]: 1 term(s) */
 function k_k61(s: State): void {
   const t11 = s.t11;
-  const t22 = s.t22;
+  const t26 = s.t26;
   const t61 = s.t61;
   const len_N = s.len_N;
-  // t61[i0, i1] += t22[i1]·t11[i1, i0]
+  // t61[i0, i1] += t11[i1, i0]·t26[i1]
   {
     for (let i0 = 0; i0 < 3; i0++) {
       for (let i1 = 0; i1 < len_N; i1++) {
-        const p636 = t22[i1] * t11[i1 * 3 + i0];
-        t61[i0 * len_N + i1] = p636;
+        const p654 = t11[i1 * 3 + i0] * t26[i1];
+        t61[i0 * len_N + i1] = p654;
       }
     }
   }
 }
 
-/** t64[N]: 1 term(s) */
-function k_k64(s: State): void {
+/** t62[3, N]: 1 term(s) */
+function k_k62(s: State): void {
+  const t11 = s.t11;
   const t23 = s.t23;
   const t62 = s.t62;
+  const len_N = s.len_N;
+  // t62[i0, i1] += t23[i1]·t11[i1, i0]
+  {
+    for (let i0 = 0; i0 < 3; i0++) {
+      for (let i1 = 0; i1 < len_N; i1++) {
+        const p656 = t23[i1] * t11[i1 * 3 + i0];
+        t62[i0 * len_N + i1] = p656;
+      }
+    }
+  }
+}
+
+/** t65[N]: 1 term(s) */
+function k_k65(s: State): void {
+  const t24 = s.t24;
   const t63 = s.t63;
   const t64 = s.t64;
+  const t65 = s.t65;
   const len_N = s.len_N;
-  // t64[i0] += Σ_i1 t23[i0, i1]·t62[i0, i1]·t63[i0, i1]
+  // t65[i0] += Σ_i1 t24[i0, i1]·t63[i0, i1]·t64[i0, i1]
   {
     {
       let i0 = 0;
       for (const end = len_N - 3; i0 < end; i0 += 4) {
-        const b638_0 = i0 * 8;
-        const b639_0 = i0 * 8;
-        const b640_0 = i0 * 8;
-        const b638_1 = (i0 + 1) * 8;
-        const b639_1 = (i0 + 1) * 8;
-        const b640_1 = (i0 + 1) * 8;
-        const b638_2 = (i0 + 2) * 8;
-        const b639_2 = (i0 + 2) * 8;
-        const b640_2 = (i0 + 2) * 8;
-        const b638_3 = (i0 + 3) * 8;
-        const b639_3 = (i0 + 3) * 8;
-        const b640_3 = (i0 + 3) * 8;
-        let acc641_0 = 0, acc641_1 = 0, acc641_2 = 0, acc641_3 = 0;
+        const b658_0 = i0 * 8;
+        const b659_0 = i0 * 8;
+        const b660_0 = i0 * 8;
+        const b658_1 = (i0 + 1) * 8;
+        const b659_1 = (i0 + 1) * 8;
+        const b660_1 = (i0 + 1) * 8;
+        const b658_2 = (i0 + 2) * 8;
+        const b659_2 = (i0 + 2) * 8;
+        const b660_2 = (i0 + 2) * 8;
+        const b658_3 = (i0 + 3) * 8;
+        const b659_3 = (i0 + 3) * 8;
+        const b660_3 = (i0 + 3) * 8;
+        let acc661_0 = 0, acc661_1 = 0, acc661_2 = 0, acc661_3 = 0;
         for (let i1 = 0, end = 8; i1 < end; i1++) {
-          acc641_0 += t23[b638_0 + i1] * t62[b639_0 + i1] * t63[b640_0 + i1];
-          acc641_1 += t23[b638_1 + i1] * t62[b639_1 + i1] * t63[b640_1 + i1];
-          acc641_2 += t23[b638_2 + i1] * t62[b639_2 + i1] * t63[b640_2 + i1];
-          acc641_3 += t23[b638_3 + i1] * t62[b639_3 + i1] * t63[b640_3 + i1];
+          acc661_0 += t24[b658_0 + i1] * t63[b659_0 + i1] * t64[b660_0 + i1];
+          acc661_1 += t24[b658_1 + i1] * t63[b659_1 + i1] * t64[b660_1 + i1];
+          acc661_2 += t24[b658_2 + i1] * t63[b659_2 + i1] * t64[b660_2 + i1];
+          acc661_3 += t24[b658_3 + i1] * t63[b659_3 + i1] * t64[b660_3 + i1];
         }
-        t64[i0] = acc641_0;
-        t64[i0 + 1] = acc641_1;
-        t64[i0 + 2] = acc641_2;
-        t64[i0 + 3] = acc641_3;
+        t65[i0] = acc661_0;
+        t65[i0 + 1] = acc661_1;
+        t65[i0 + 2] = acc661_2;
+        t65[i0 + 3] = acc661_3;
       }
       for (const end = len_N; i0 < end; i0++) {
-        const b638 = i0 * 8;
-        const b639 = i0 * 8;
-        const b640 = i0 * 8;
-        let acc641 = 0;
+        const b658 = i0 * 8;
+        const b659 = i0 * 8;
+        const b660 = i0 * 8;
+        let acc661 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i1 = 0;
           for (const end = 8 - 3; i1 < end; i1 += 4) {
-            acc641 += t23[b638 + i1] * t62[b639 + i1] * t63[b640 + i1];
-            r1 += t23[b638 + i1 + 1] * t62[b639 + i1 + 1] * t63[b640 + i1 + 1];
-            r2 += t23[b638 + i1 + 2] * t62[b639 + i1 + 2] * t63[b640 + i1 + 2];
-            r3 += t23[b638 + i1 + 3] * t62[b639 + i1 + 3] * t63[b640 + i1 + 3];
+            acc661 += t24[b658 + i1] * t63[b659 + i1] * t64[b660 + i1];
+            r1 += t24[b658 + i1 + 1] * t63[b659 + i1 + 1] * t64[b660 + i1 + 1];
+            r2 += t24[b658 + i1 + 2] * t63[b659 + i1 + 2] * t64[b660 + i1 + 2];
+            r3 += t24[b658 + i1 + 3] * t63[b659 + i1 + 3] * t64[b660 + i1 + 3];
           }
-          for (const end = 8; i1 < end; i1++) acc641 += t23[b638 + i1] * t62[b639 + i1] * t63[b640 + i1];
-          acc641 += r1 + r2 + r3;
+          for (const end = 8; i1 < end; i1++) acc661 += t24[b658 + i1] * t63[b659 + i1] * t64[b660 + i1];
+          acc661 += r1 + r2 + r3;
         }
-        t64[i0] = acc641;
-      }
-    }
-  }
-}
-
-/** t62[N, 8]: 1 term(s) */
-function k_k62(s: State): void {
-  const t11 = s.t11;
-  const t62 = s.t62;
-  const th = s.theta;
-  const len_N = s.len_N;
-  // t62[i0, i1] += Σ_i2 t11[i0, i2]·W2[i1, i2]
-  {
-    for (let i0 = 0; i0 < len_N; i0++) {
-      const b642 = i0 * 3;
-      {
-        let i1 = 0;
-        for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b643_0 = 40 + i1 * 3;
-          const b643_1 = 40 + (i1 + 1) * 3;
-          const b643_2 = 40 + (i1 + 2) * 3;
-          const b643_3 = 40 + (i1 + 3) * 3;
-          let acc644_0 = 0, acc644_1 = 0, acc644_2 = 0, acc644_3 = 0;
-          for (let i2 = 0, end = 3; i2 < end; i2++) {
-            const c0 = t11[b642 + i2];
-            acc644_0 += c0 * th[b643_0 + i2];
-            acc644_1 += c0 * th[b643_1 + i2];
-            acc644_2 += c0 * th[b643_2 + i2];
-            acc644_3 += c0 * th[b643_3 + i2];
-          }
-          t62[i0 * 8 + i1] = acc644_0;
-          t62[i0 * 8 + i1 + 1] = acc644_1;
-          t62[i0 * 8 + i1 + 2] = acc644_2;
-          t62[i0 * 8 + i1 + 3] = acc644_3;
-        }
-        for (const end = 8; i1 < end; i1++) {
-          const b643 = 40 + i1 * 3;
-          let acc644 = 0;
-          for (let i2 = 0; i2 < 3; i2++) acc644 += t11[b642 + i2] * th[b643 + i2];
-          t62[i0 * 8 + i1] = acc644;
-        }
+        t65[i0] = acc661;
       }
     }
   }
@@ -5315,121 +5344,82 @@ function k_k62(s: State): void {
 
 /** t63[N, 8]: 1 term(s) */
 function k_k63(s: State): void {
-  const d_X = s.d_X;
+  const t11 = s.t11;
   const t63 = s.t63;
-  const v = s.v;
+  const th = s.theta;
   const len_N = s.len_N;
-  const off_N = s.off_N;
-  // t63[i0, i1] += Σ_i2 X[i0, i2]·v[W1][i2, i1]
+  // t63[i0, i1] += Σ_i2 t11[i0, i2]·W2[i1, i2]
   {
     for (let i0 = 0; i0 < len_N; i0++) {
-      const b645 = off_N * 4 + i0 * 4;
+      const b662 = i0 * 3;
       {
         let i1 = 0;
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b646_0 = i1;
-          const b646_1 = i1 + 1;
-          const b646_2 = i1 + 2;
-          const b646_3 = i1 + 3;
-          let acc647_0 = 0, acc647_1 = 0, acc647_2 = 0, acc647_3 = 0;
-          for (let i2 = 0, end = 4; i2 < end; i2++) {
-            const c0 = d_X[b645 + i2];
-            acc647_0 += c0 * v[b646_0 + i2 * 8];
-            acc647_1 += c0 * v[b646_1 + i2 * 8];
-            acc647_2 += c0 * v[b646_2 + i2 * 8];
-            acc647_3 += c0 * v[b646_3 + i2 * 8];
+          const b663_0 = 40 + i1 * 3;
+          const b663_1 = 40 + (i1 + 1) * 3;
+          const b663_2 = 40 + (i1 + 2) * 3;
+          const b663_3 = 40 + (i1 + 3) * 3;
+          let acc664_0 = 0, acc664_1 = 0, acc664_2 = 0, acc664_3 = 0;
+          for (let i2 = 0, end = 3; i2 < end; i2++) {
+            const c0 = t11[b662 + i2];
+            acc664_0 += c0 * th[b663_0 + i2];
+            acc664_1 += c0 * th[b663_1 + i2];
+            acc664_2 += c0 * th[b663_2 + i2];
+            acc664_3 += c0 * th[b663_3 + i2];
           }
-          t63[i0 * 8 + i1] = acc647_0;
-          t63[i0 * 8 + i1 + 1] = acc647_1;
-          t63[i0 * 8 + i1 + 2] = acc647_2;
-          t63[i0 * 8 + i1 + 3] = acc647_3;
+          t63[i0 * 8 + i1] = acc664_0;
+          t63[i0 * 8 + i1 + 1] = acc664_1;
+          t63[i0 * 8 + i1 + 2] = acc664_2;
+          t63[i0 * 8 + i1 + 3] = acc664_3;
         }
         for (const end = 8; i1 < end; i1++) {
-          const b646 = i1;
-          let acc647 = 0;
-          for (let i2 = 0; i2 < 4; i2++) acc647 += d_X[b645 + i2] * v[b646 + i2 * 8];
-          t63[i0 * 8 + i1] = acc647;
+          const b663 = 40 + i1 * 3;
+          let acc664 = 0;
+          for (let i2 = 0; i2 < 3; i2++) acc664 += t11[b662 + i2] * th[b663 + i2];
+          t63[i0 * 8 + i1] = acc664;
         }
       }
     }
   }
 }
 
-/** t66[8, N]: 1 term(s) */
-function k_k66(s: State): void {
-  const t11 = s.t11;
-  const t65 = s.t65;
-  const t66 = s.t66;
-  const th = s.theta;
+/** t64[N, 8]: 1 term(s) */
+function k_k64(s: State): void {
+  const d_X = s.d_X;
+  const t64 = s.t64;
+  const v = s.v;
   const len_N = s.len_N;
-  // t66[i0, i1] += Σ_i2 W2[i0, i2]·t11[i1, i2]·t65[i1, i2]
-  {
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b648 = 40 + i0 * 3;
-      {
-        let i1 = 0;
-        for (const end = len_N - 3; i1 < end; i1 += 4) {
-          const b649_0 = i1 * 3;
-          const b650_0 = i1 * 3;
-          const b649_1 = (i1 + 1) * 3;
-          const b650_1 = (i1 + 1) * 3;
-          const b649_2 = (i1 + 2) * 3;
-          const b650_2 = (i1 + 2) * 3;
-          const b649_3 = (i1 + 3) * 3;
-          const b650_3 = (i1 + 3) * 3;
-          let acc651_0 = 0, acc651_1 = 0, acc651_2 = 0, acc651_3 = 0;
-          for (let i2 = 0, end = 3; i2 < end; i2++) {
-            const c0 = th[b648 + i2];
-            acc651_0 += c0 * t11[b649_0 + i2] * t65[b650_0 + i2];
-            acc651_1 += c0 * t11[b649_1 + i2] * t65[b650_1 + i2];
-            acc651_2 += c0 * t11[b649_2 + i2] * t65[b650_2 + i2];
-            acc651_3 += c0 * t11[b649_3 + i2] * t65[b650_3 + i2];
-          }
-          t66[i0 * len_N + i1] = acc651_0;
-          t66[i0 * len_N + i1 + 1] = acc651_1;
-          t66[i0 * len_N + i1 + 2] = acc651_2;
-          t66[i0 * len_N + i1 + 3] = acc651_3;
-        }
-        for (const end = len_N; i1 < end; i1++) {
-          const b649 = i1 * 3;
-          const b650 = i1 * 3;
-          let acc651 = 0;
-          for (let i2 = 0; i2 < 3; i2++) acc651 += th[b648 + i2] * t11[b649 + i2] * t65[b650 + i2];
-          t66[i0 * len_N + i1] = acc651;
-        }
-      }
-    }
-  }
-}
-
-/** t65[N, 3]: 1 term(s) */
-function k_k65(s: State): void {
-  const t23 = s.t23;
-  const t63 = s.t63;
-  const t65 = s.t65;
-  const th = s.theta;
-  const len_N = s.len_N;
-  // t65[i0, i1] += Σ_i2 W2[i2, i1]·t23[i0, i2]·t63[i0, i2]
+  const off_N = s.off_N;
+  // t64[i0, i1] += Σ_i2 X[i0, i2]·v[W1][i2, i1]
   {
     for (let i0 = 0; i0 < len_N; i0++) {
-      const b653 = i0 * 8;
-      const b654 = i0 * 8;
-      for (let i1 = 0; i1 < 3; i1++) {
-        const b652 = 40 + i1;
-        let acc655 = 0;
-        {
-          let r1 = 0, r2 = 0, r3 = 0;
-          let i2 = 0;
-          for (const end = 8 - 3; i2 < end; i2 += 4) {
-            acc655 += th[b652 + i2 * 3] * t23[b653 + i2] * t63[b654 + i2];
-            r1 += th[b652 + (i2 + 1) * 3] * t23[b653 + i2 + 1] * t63[b654 + i2 + 1];
-            r2 += th[b652 + (i2 + 2) * 3] * t23[b653 + i2 + 2] * t63[b654 + i2 + 2];
-            r3 += th[b652 + (i2 + 3) * 3] * t23[b653 + i2 + 3] * t63[b654 + i2 + 3];
+      const b665 = off_N * 4 + i0 * 4;
+      {
+        let i1 = 0;
+        for (const end = 8 - 3; i1 < end; i1 += 4) {
+          const b666_0 = i1;
+          const b666_1 = i1 + 1;
+          const b666_2 = i1 + 2;
+          const b666_3 = i1 + 3;
+          let acc667_0 = 0, acc667_1 = 0, acc667_2 = 0, acc667_3 = 0;
+          for (let i2 = 0, end = 4; i2 < end; i2++) {
+            const c0 = d_X[b665 + i2];
+            acc667_0 += c0 * v[b666_0 + i2 * 8];
+            acc667_1 += c0 * v[b666_1 + i2 * 8];
+            acc667_2 += c0 * v[b666_2 + i2 * 8];
+            acc667_3 += c0 * v[b666_3 + i2 * 8];
           }
-          for (const end = 8; i2 < end; i2++) acc655 += th[b652 + i2 * 3] * t23[b653 + i2] * t63[b654 + i2];
-          acc655 += r1 + r2 + r3;
+          t64[i0 * 8 + i1] = acc667_0;
+          t64[i0 * 8 + i1 + 1] = acc667_1;
+          t64[i0 * 8 + i1 + 2] = acc667_2;
+          t64[i0 * 8 + i1 + 3] = acc667_3;
         }
-        t65[i0 * 3 + i1] = acc655;
+        for (const end = 8; i1 < end; i1++) {
+          const b666 = i1;
+          let acc667 = 0;
+          for (let i2 = 0; i2 < 4; i2++) acc667 += d_X[b665 + i2] * v[b666 + i2 * 8];
+          t64[i0 * 8 + i1] = acc667;
+        }
       }
     }
   }
@@ -5437,283 +5427,316 @@ function k_k65(s: State): void {
 
 /** t67[8, N]: 1 term(s) */
 function k_k67(s: State): void {
-  const d_X = s.d_X;
+  const t11 = s.t11;
+  const t66 = s.t66;
   const t67 = s.t67;
-  const v = s.v;
+  const th = s.theta;
   const len_N = s.len_N;
-  const off_N = s.off_N;
-  // t67[i0, i1] += Σ_i2 X[i1, i2]·v[W1][i2, i0]
+  // t67[i0, i1] += Σ_i2 W2[i0, i2]·t11[i1, i2]·t66[i1, i2]
   {
     for (let i0 = 0; i0 < 8; i0++) {
-      const b657 = i0;
+      const b668 = 40 + i0 * 3;
       {
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          const b656_0 = off_N * 4 + i1 * 4;
-          const b656_1 = off_N * 4 + (i1 + 1) * 4;
-          const b656_2 = off_N * 4 + (i1 + 2) * 4;
-          const b656_3 = off_N * 4 + (i1 + 3) * 4;
-          let acc658_0 = 0, acc658_1 = 0, acc658_2 = 0, acc658_3 = 0;
-          for (let i2 = 0, end = 4; i2 < end; i2++) {
-            const c0 = v[b657 + i2 * 8];
-            acc658_0 += c0 * d_X[b656_0 + i2];
-            acc658_1 += c0 * d_X[b656_1 + i2];
-            acc658_2 += c0 * d_X[b656_2 + i2];
-            acc658_3 += c0 * d_X[b656_3 + i2];
-          }
-          t67[i0 * len_N + i1] = acc658_0;
-          t67[i0 * len_N + i1 + 1] = acc658_1;
-          t67[i0 * len_N + i1 + 2] = acc658_2;
-          t67[i0 * len_N + i1 + 3] = acc658_3;
-        }
-        for (const end = len_N; i1 < end; i1++) {
-          const b656 = off_N * 4 + i1 * 4;
-          let acc658 = 0;
-          for (let i2 = 0; i2 < 4; i2++) acc658 += d_X[b656 + i2] * v[b657 + i2 * 8];
-          t67[i0 * len_N + i1] = acc658;
-        }
-      }
-    }
-  }
-}
-
-/** t69[N]: 1 term(s) */
-function k_k69(s: State): void {
-  const t11 = s.t11;
-  const t68 = s.t68;
-  const t69 = s.t69;
-  const len_N = s.len_N;
-  // t69[i0] += Σ_i1 t11[i0, i1]·t68[i0, i1]
-  {
-    {
-      let i0 = 0;
-      for (const end = len_N - 3; i0 < end; i0 += 4) {
-        const b659_0 = i0 * 3;
-        const b660_0 = i0 * 3;
-        const b659_1 = (i0 + 1) * 3;
-        const b660_1 = (i0 + 1) * 3;
-        const b659_2 = (i0 + 2) * 3;
-        const b660_2 = (i0 + 2) * 3;
-        const b659_3 = (i0 + 3) * 3;
-        const b660_3 = (i0 + 3) * 3;
-        let acc661_0 = 0, acc661_1 = 0, acc661_2 = 0, acc661_3 = 0;
-        for (let i1 = 0, end = 3; i1 < end; i1++) {
-          acc661_0 += t11[b659_0 + i1] * t68[b660_0 + i1];
-          acc661_1 += t11[b659_1 + i1] * t68[b660_1 + i1];
-          acc661_2 += t11[b659_2 + i1] * t68[b660_2 + i1];
-          acc661_3 += t11[b659_3 + i1] * t68[b660_3 + i1];
-        }
-        t69[i0] = acc661_0;
-        t69[i0 + 1] = acc661_1;
-        t69[i0 + 2] = acc661_2;
-        t69[i0 + 3] = acc661_3;
-      }
-      for (const end = len_N; i0 < end; i0++) {
-        const b659 = i0 * 3;
-        const b660 = i0 * 3;
-        let acc661 = 0;
-        for (let i1 = 0; i1 < 3; i1++) acc661 += t11[b659 + i1] * t68[b660 + i1];
-        t69[i0] = acc661;
-      }
-    }
-  }
-}
-
-/** t68[N, 3]: 1 term(s) */
-function k_k68(s: State): void {
-  const t23 = s.t23;
-  const t68 = s.t68;
-  const th = s.theta;
-  const v = s.v;
-  const len_N = s.len_N;
-  // t68[i0, i1] += Σ_i2 W2[i2, i1]·t23[i0, i2]·v[b1][i2]
-  {
-    const b664 = 32;
-    for (let i0 = 0; i0 < len_N; i0++) {
-      const b663 = i0 * 8;
-      for (let i1 = 0; i1 < 3; i1++) {
-        const b662 = 40 + i1;
-        let acc665 = 0;
-        {
-          let r1 = 0, r2 = 0, r3 = 0;
-          let i2 = 0;
-          for (const end = 8 - 3; i2 < end; i2 += 4) {
-            acc665 += th[b662 + i2 * 3] * t23[b663 + i2] * v[b664 + i2];
-            r1 += th[b662 + (i2 + 1) * 3] * t23[b663 + i2 + 1] * v[b664 + i2 + 1];
-            r2 += th[b662 + (i2 + 2) * 3] * t23[b663 + i2 + 2] * v[b664 + i2 + 2];
-            r3 += th[b662 + (i2 + 3) * 3] * t23[b663 + i2 + 3] * v[b664 + i2 + 3];
-          }
-          for (const end = 8; i2 < end; i2++) acc665 += th[b662 + i2 * 3] * t23[b663 + i2] * v[b664 + i2];
-          acc665 += r1 + r2 + r3;
-        }
-        t68[i0 * 3 + i1] = acc665;
-      }
-    }
-  }
-}
-
-/** t70[8, N]: 1 term(s) */
-function k_k70(s: State): void {
-  const t11 = s.t11;
-  const t68 = s.t68;
-  const t70 = s.t70;
-  const th = s.theta;
-  const len_N = s.len_N;
-  // t70[i0, i1] += Σ_i2 W2[i0, i2]·t11[i1, i2]·t68[i1, i2]
-  {
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b666 = 40 + i0 * 3;
-      {
-        let i1 = 0;
-        for (const end = len_N - 3; i1 < end; i1 += 4) {
-          const b667_0 = i1 * 3;
-          const b668_0 = i1 * 3;
-          const b667_1 = (i1 + 1) * 3;
-          const b668_1 = (i1 + 1) * 3;
-          const b667_2 = (i1 + 2) * 3;
-          const b668_2 = (i1 + 2) * 3;
-          const b667_3 = (i1 + 3) * 3;
-          const b668_3 = (i1 + 3) * 3;
-          let acc669_0 = 0, acc669_1 = 0, acc669_2 = 0, acc669_3 = 0;
+          const b669_0 = i1 * 3;
+          const b670_0 = i1 * 3;
+          const b669_1 = (i1 + 1) * 3;
+          const b670_1 = (i1 + 1) * 3;
+          const b669_2 = (i1 + 2) * 3;
+          const b670_2 = (i1 + 2) * 3;
+          const b669_3 = (i1 + 3) * 3;
+          const b670_3 = (i1 + 3) * 3;
+          let acc671_0 = 0, acc671_1 = 0, acc671_2 = 0, acc671_3 = 0;
           for (let i2 = 0, end = 3; i2 < end; i2++) {
-            const c0 = th[b666 + i2];
-            acc669_0 += c0 * t11[b667_0 + i2] * t68[b668_0 + i2];
-            acc669_1 += c0 * t11[b667_1 + i2] * t68[b668_1 + i2];
-            acc669_2 += c0 * t11[b667_2 + i2] * t68[b668_2 + i2];
-            acc669_3 += c0 * t11[b667_3 + i2] * t68[b668_3 + i2];
+            const c0 = th[b668 + i2];
+            acc671_0 += c0 * t11[b669_0 + i2] * t66[b670_0 + i2];
+            acc671_1 += c0 * t11[b669_1 + i2] * t66[b670_1 + i2];
+            acc671_2 += c0 * t11[b669_2 + i2] * t66[b670_2 + i2];
+            acc671_3 += c0 * t11[b669_3 + i2] * t66[b670_3 + i2];
           }
-          t70[i0 * len_N + i1] = acc669_0;
-          t70[i0 * len_N + i1 + 1] = acc669_1;
-          t70[i0 * len_N + i1 + 2] = acc669_2;
-          t70[i0 * len_N + i1 + 3] = acc669_3;
+          t67[i0 * len_N + i1] = acc671_0;
+          t67[i0 * len_N + i1 + 1] = acc671_1;
+          t67[i0 * len_N + i1 + 2] = acc671_2;
+          t67[i0 * len_N + i1 + 3] = acc671_3;
         }
         for (const end = len_N; i1 < end; i1++) {
-          const b667 = i1 * 3;
-          const b668 = i1 * 3;
-          let acc669 = 0;
-          for (let i2 = 0; i2 < 3; i2++) acc669 += th[b666 + i2] * t11[b667 + i2] * t68[b668 + i2];
-          t70[i0 * len_N + i1] = acc669;
+          const b669 = i1 * 3;
+          const b670 = i1 * 3;
+          let acc671 = 0;
+          for (let i2 = 0; i2 < 3; i2++) acc671 += th[b668 + i2] * t11[b669 + i2] * t66[b670 + i2];
+          t67[i0 * len_N + i1] = acc671;
         }
       }
     }
   }
 }
 
-/** t72[N]: 1 term(s) */
-function k_k72(s: State): void {
-  const t11 = s.t11;
-  const t71 = s.t71;
-  const t72 = s.t72;
+/** t66[N, 3]: 1 term(s) */
+function k_k66(s: State): void {
+  const t24 = s.t24;
+  const t64 = s.t64;
+  const t66 = s.t66;
+  const th = s.theta;
   const len_N = s.len_N;
-  // t72[i0] += Σ_i1 t11[i0, i1]·t71[i0, i1]
-  {
-    {
-      let i0 = 0;
-      for (const end = len_N - 3; i0 < end; i0 += 4) {
-        const b670_0 = i0 * 3;
-        const b671_0 = i0 * 3;
-        const b670_1 = (i0 + 1) * 3;
-        const b671_1 = (i0 + 1) * 3;
-        const b670_2 = (i0 + 2) * 3;
-        const b671_2 = (i0 + 2) * 3;
-        const b670_3 = (i0 + 3) * 3;
-        const b671_3 = (i0 + 3) * 3;
-        let acc672_0 = 0, acc672_1 = 0, acc672_2 = 0, acc672_3 = 0;
-        for (let i1 = 0, end = 3; i1 < end; i1++) {
-          acc672_0 += t11[b670_0 + i1] * t71[b671_0 + i1];
-          acc672_1 += t11[b670_1 + i1] * t71[b671_1 + i1];
-          acc672_2 += t11[b670_2 + i1] * t71[b671_2 + i1];
-          acc672_3 += t11[b670_3 + i1] * t71[b671_3 + i1];
-        }
-        t72[i0] = acc672_0;
-        t72[i0 + 1] = acc672_1;
-        t72[i0 + 2] = acc672_2;
-        t72[i0 + 3] = acc672_3;
-      }
-      for (const end = len_N; i0 < end; i0++) {
-        const b670 = i0 * 3;
-        const b671 = i0 * 3;
-        let acc672 = 0;
-        for (let i1 = 0; i1 < 3; i1++) acc672 += t11[b670 + i1] * t71[b671 + i1];
-        t72[i0] = acc672;
-      }
-    }
-  }
-}
-
-/** t71[N, 3]: 1 term(s) */
-function k_k71(s: State): void {
-  const t7 = s.t7;
-  const t71 = s.t71;
-  const v = s.v;
-  const len_N = s.len_N;
-  // t71[i0, i1] += Σ_i2 t7[i0, i2]·v[W2][i2, i1]
+  // t66[i0, i1] += Σ_i2 W2[i2, i1]·t24[i0, i2]·t64[i0, i2]
   {
     for (let i0 = 0; i0 < len_N; i0++) {
       const b673 = i0 * 8;
+      const b674 = i0 * 8;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b674 = 40 + i1;
+        const b672 = 40 + i1;
         let acc675 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = 8 - 3; i2 < end; i2 += 4) {
-            acc675 += t7[b673 + i2] * v[b674 + i2 * 3];
-            r1 += t7[b673 + i2 + 1] * v[b674 + (i2 + 1) * 3];
-            r2 += t7[b673 + i2 + 2] * v[b674 + (i2 + 2) * 3];
-            r3 += t7[b673 + i2 + 3] * v[b674 + (i2 + 3) * 3];
+            acc675 += th[b672 + i2 * 3] * t24[b673 + i2] * t64[b674 + i2];
+            r1 += th[b672 + (i2 + 1) * 3] * t24[b673 + i2 + 1] * t64[b674 + i2 + 1];
+            r2 += th[b672 + (i2 + 2) * 3] * t24[b673 + i2 + 2] * t64[b674 + i2 + 2];
+            r3 += th[b672 + (i2 + 3) * 3] * t24[b673 + i2 + 3] * t64[b674 + i2 + 3];
           }
-          for (const end = 8; i2 < end; i2++) acc675 += t7[b673 + i2] * v[b674 + i2 * 3];
+          for (const end = 8; i2 < end; i2++) acc675 += th[b672 + i2 * 3] * t24[b673 + i2] * t64[b674 + i2];
           acc675 += r1 + r2 + r3;
         }
-        t71[i0 * 3 + i1] = acc675;
+        t66[i0 * 3 + i1] = acc675;
       }
     }
   }
 }
 
-/** t73[8, N]: 1 term(s) */
-function k_k73(s: State): void {
-  const t11 = s.t11;
-  const t71 = s.t71;
-  const t73 = s.t73;
-  const th = s.theta;
+/** t68[8, N]: 1 term(s) */
+function k_k68(s: State): void {
+  const d_X = s.d_X;
+  const t68 = s.t68;
+  const v = s.v;
   const len_N = s.len_N;
-  // t73[i0, i1] += Σ_i2 W2[i0, i2]·t11[i1, i2]·t71[i1, i2]
+  const off_N = s.off_N;
+  // t68[i0, i1] += Σ_i2 X[i1, i2]·v[W1][i2, i0]
   {
     for (let i0 = 0; i0 < 8; i0++) {
-      const b676 = 40 + i0 * 3;
+      const b677 = i0;
       {
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          const b677_0 = i1 * 3;
-          const b678_0 = i1 * 3;
-          const b677_1 = (i1 + 1) * 3;
-          const b678_1 = (i1 + 1) * 3;
-          const b677_2 = (i1 + 2) * 3;
-          const b678_2 = (i1 + 2) * 3;
-          const b677_3 = (i1 + 3) * 3;
-          const b678_3 = (i1 + 3) * 3;
-          let acc679_0 = 0, acc679_1 = 0, acc679_2 = 0, acc679_3 = 0;
-          for (let i2 = 0, end = 3; i2 < end; i2++) {
-            const c0 = th[b676 + i2];
-            acc679_0 += c0 * t11[b677_0 + i2] * t71[b678_0 + i2];
-            acc679_1 += c0 * t11[b677_1 + i2] * t71[b678_1 + i2];
-            acc679_2 += c0 * t11[b677_2 + i2] * t71[b678_2 + i2];
-            acc679_3 += c0 * t11[b677_3 + i2] * t71[b678_3 + i2];
+          const b676_0 = off_N * 4 + i1 * 4;
+          const b676_1 = off_N * 4 + (i1 + 1) * 4;
+          const b676_2 = off_N * 4 + (i1 + 2) * 4;
+          const b676_3 = off_N * 4 + (i1 + 3) * 4;
+          let acc678_0 = 0, acc678_1 = 0, acc678_2 = 0, acc678_3 = 0;
+          for (let i2 = 0, end = 4; i2 < end; i2++) {
+            const c0 = v[b677 + i2 * 8];
+            acc678_0 += c0 * d_X[b676_0 + i2];
+            acc678_1 += c0 * d_X[b676_1 + i2];
+            acc678_2 += c0 * d_X[b676_2 + i2];
+            acc678_3 += c0 * d_X[b676_3 + i2];
           }
-          t73[i0 * len_N + i1] = acc679_0;
-          t73[i0 * len_N + i1 + 1] = acc679_1;
-          t73[i0 * len_N + i1 + 2] = acc679_2;
-          t73[i0 * len_N + i1 + 3] = acc679_3;
+          t68[i0 * len_N + i1] = acc678_0;
+          t68[i0 * len_N + i1 + 1] = acc678_1;
+          t68[i0 * len_N + i1 + 2] = acc678_2;
+          t68[i0 * len_N + i1 + 3] = acc678_3;
         }
         for (const end = len_N; i1 < end; i1++) {
-          const b677 = i1 * 3;
-          const b678 = i1 * 3;
-          let acc679 = 0;
-          for (let i2 = 0; i2 < 3; i2++) acc679 += th[b676 + i2] * t11[b677 + i2] * t71[b678 + i2];
-          t73[i0 * len_N + i1] = acc679;
+          const b676 = off_N * 4 + i1 * 4;
+          let acc678 = 0;
+          for (let i2 = 0; i2 < 4; i2++) acc678 += d_X[b676 + i2] * v[b677 + i2 * 8];
+          t68[i0 * len_N + i1] = acc678;
         }
+      }
+    }
+  }
+}
+
+/** t70[N]: 1 term(s) */
+function k_k70(s: State): void {
+  const t11 = s.t11;
+  const t69 = s.t69;
+  const t70 = s.t70;
+  const len_N = s.len_N;
+  // t70[i0] += Σ_i1 t11[i0, i1]·t69[i0, i1]
+  {
+    {
+      let i0 = 0;
+      for (const end = len_N - 3; i0 < end; i0 += 4) {
+        const b679_0 = i0 * 3;
+        const b680_0 = i0 * 3;
+        const b679_1 = (i0 + 1) * 3;
+        const b680_1 = (i0 + 1) * 3;
+        const b679_2 = (i0 + 2) * 3;
+        const b680_2 = (i0 + 2) * 3;
+        const b679_3 = (i0 + 3) * 3;
+        const b680_3 = (i0 + 3) * 3;
+        let acc681_0 = 0, acc681_1 = 0, acc681_2 = 0, acc681_3 = 0;
+        for (let i1 = 0, end = 3; i1 < end; i1++) {
+          acc681_0 += t11[b679_0 + i1] * t69[b680_0 + i1];
+          acc681_1 += t11[b679_1 + i1] * t69[b680_1 + i1];
+          acc681_2 += t11[b679_2 + i1] * t69[b680_2 + i1];
+          acc681_3 += t11[b679_3 + i1] * t69[b680_3 + i1];
+        }
+        t70[i0] = acc681_0;
+        t70[i0 + 1] = acc681_1;
+        t70[i0 + 2] = acc681_2;
+        t70[i0 + 3] = acc681_3;
+      }
+      for (const end = len_N; i0 < end; i0++) {
+        const b679 = i0 * 3;
+        const b680 = i0 * 3;
+        let acc681 = 0;
+        for (let i1 = 0; i1 < 3; i1++) acc681 += t11[b679 + i1] * t69[b680 + i1];
+        t70[i0] = acc681;
+      }
+    }
+  }
+}
+
+/** t69[N, 3]: 1 term(s) */
+function k_k69(s: State): void {
+  const t24 = s.t24;
+  const t69 = s.t69;
+  const th = s.theta;
+  const v = s.v;
+  const len_N = s.len_N;
+  // t69[i0, i1] += Σ_i2 W2[i2, i1]·t24[i0, i2]·v[b1][i2]
+  {
+    const b684 = 32;
+    for (let i0 = 0; i0 < len_N; i0++) {
+      const b683 = i0 * 8;
+      for (let i1 = 0; i1 < 3; i1++) {
+        const b682 = 40 + i1;
+        let acc685 = 0;
+        {
+          let r1 = 0, r2 = 0, r3 = 0;
+          let i2 = 0;
+          for (const end = 8 - 3; i2 < end; i2 += 4) {
+            acc685 += th[b682 + i2 * 3] * t24[b683 + i2] * v[b684 + i2];
+            r1 += th[b682 + (i2 + 1) * 3] * t24[b683 + i2 + 1] * v[b684 + i2 + 1];
+            r2 += th[b682 + (i2 + 2) * 3] * t24[b683 + i2 + 2] * v[b684 + i2 + 2];
+            r3 += th[b682 + (i2 + 3) * 3] * t24[b683 + i2 + 3] * v[b684 + i2 + 3];
+          }
+          for (const end = 8; i2 < end; i2++) acc685 += th[b682 + i2 * 3] * t24[b683 + i2] * v[b684 + i2];
+          acc685 += r1 + r2 + r3;
+        }
+        t69[i0 * 3 + i1] = acc685;
+      }
+    }
+  }
+}
+
+/** t71[8, N]: 1 term(s) */
+function k_k71(s: State): void {
+  const t11 = s.t11;
+  const t69 = s.t69;
+  const t71 = s.t71;
+  const th = s.theta;
+  const len_N = s.len_N;
+  // t71[i0, i1] += Σ_i2 W2[i0, i2]·t11[i1, i2]·t69[i1, i2]
+  {
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b686 = 40 + i0 * 3;
+      {
+        let i1 = 0;
+        for (const end = len_N - 3; i1 < end; i1 += 4) {
+          const b687_0 = i1 * 3;
+          const b688_0 = i1 * 3;
+          const b687_1 = (i1 + 1) * 3;
+          const b688_1 = (i1 + 1) * 3;
+          const b687_2 = (i1 + 2) * 3;
+          const b688_2 = (i1 + 2) * 3;
+          const b687_3 = (i1 + 3) * 3;
+          const b688_3 = (i1 + 3) * 3;
+          let acc689_0 = 0, acc689_1 = 0, acc689_2 = 0, acc689_3 = 0;
+          for (let i2 = 0, end = 3; i2 < end; i2++) {
+            const c0 = th[b686 + i2];
+            acc689_0 += c0 * t11[b687_0 + i2] * t69[b688_0 + i2];
+            acc689_1 += c0 * t11[b687_1 + i2] * t69[b688_1 + i2];
+            acc689_2 += c0 * t11[b687_2 + i2] * t69[b688_2 + i2];
+            acc689_3 += c0 * t11[b687_3 + i2] * t69[b688_3 + i2];
+          }
+          t71[i0 * len_N + i1] = acc689_0;
+          t71[i0 * len_N + i1 + 1] = acc689_1;
+          t71[i0 * len_N + i1 + 2] = acc689_2;
+          t71[i0 * len_N + i1 + 3] = acc689_3;
+        }
+        for (const end = len_N; i1 < end; i1++) {
+          const b687 = i1 * 3;
+          const b688 = i1 * 3;
+          let acc689 = 0;
+          for (let i2 = 0; i2 < 3; i2++) acc689 += th[b686 + i2] * t11[b687 + i2] * t69[b688 + i2];
+          t71[i0 * len_N + i1] = acc689;
+        }
+      }
+    }
+  }
+}
+
+/** t73[N]: 1 term(s) */
+function k_k73(s: State): void {
+  const t11 = s.t11;
+  const t72 = s.t72;
+  const t73 = s.t73;
+  const len_N = s.len_N;
+  // t73[i0] += Σ_i1 t11[i0, i1]·t72[i0, i1]
+  {
+    {
+      let i0 = 0;
+      for (const end = len_N - 3; i0 < end; i0 += 4) {
+        const b690_0 = i0 * 3;
+        const b691_0 = i0 * 3;
+        const b690_1 = (i0 + 1) * 3;
+        const b691_1 = (i0 + 1) * 3;
+        const b690_2 = (i0 + 2) * 3;
+        const b691_2 = (i0 + 2) * 3;
+        const b690_3 = (i0 + 3) * 3;
+        const b691_3 = (i0 + 3) * 3;
+        let acc692_0 = 0, acc692_1 = 0, acc692_2 = 0, acc692_3 = 0;
+        for (let i1 = 0, end = 3; i1 < end; i1++) {
+          acc692_0 += t11[b690_0 + i1] * t72[b691_0 + i1];
+          acc692_1 += t11[b690_1 + i1] * t72[b691_1 + i1];
+          acc692_2 += t11[b690_2 + i1] * t72[b691_2 + i1];
+          acc692_3 += t11[b690_3 + i1] * t72[b691_3 + i1];
+        }
+        t73[i0] = acc692_0;
+        t73[i0 + 1] = acc692_1;
+        t73[i0 + 2] = acc692_2;
+        t73[i0 + 3] = acc692_3;
+      }
+      for (const end = len_N; i0 < end; i0++) {
+        const b690 = i0 * 3;
+        const b691 = i0 * 3;
+        let acc692 = 0;
+        for (let i1 = 0; i1 < 3; i1++) acc692 += t11[b690 + i1] * t72[b691 + i1];
+        t73[i0] = acc692;
+      }
+    }
+  }
+}
+
+/** t72[N, 3]: 1 term(s) */
+function k_k72(s: State): void {
+  const t7 = s.t7;
+  const t72 = s.t72;
+  const v = s.v;
+  const len_N = s.len_N;
+  // t72[i0, i1] += Σ_i2 t7[i0, i2]·v[W2][i2, i1]
+  {
+    for (let i0 = 0; i0 < len_N; i0++) {
+      const b693 = i0 * 8;
+      for (let i1 = 0; i1 < 3; i1++) {
+        const b694 = 40 + i1;
+        let acc695 = 0;
+        {
+          let r1 = 0, r2 = 0, r3 = 0;
+          let i2 = 0;
+          for (const end = 8 - 3; i2 < end; i2 += 4) {
+            acc695 += t7[b693 + i2] * v[b694 + i2 * 3];
+            r1 += t7[b693 + i2 + 1] * v[b694 + (i2 + 1) * 3];
+            r2 += t7[b693 + i2 + 2] * v[b694 + (i2 + 2) * 3];
+            r3 += t7[b693 + i2 + 3] * v[b694 + (i2 + 3) * 3];
+          }
+          for (const end = 8; i2 < end; i2++) acc695 += t7[b693 + i2] * v[b694 + i2 * 3];
+          acc695 += r1 + r2 + r3;
+        }
+        t72[i0 * 3 + i1] = acc695;
       }
     }
   }
@@ -5722,38 +5745,44 @@ function k_k73(s: State): void {
 /** t74[8, N]: 1 term(s) */
 function k_k74(s: State): void {
   const t11 = s.t11;
+  const t72 = s.t72;
   const t74 = s.t74;
-  const v = s.v;
+  const th = s.theta;
   const len_N = s.len_N;
-  // t74[i0, i1] += Σ_i2 t11[i1, i2]·v[W2][i0, i2]
+  // t74[i0, i1] += Σ_i2 W2[i0, i2]·t11[i1, i2]·t72[i1, i2]
   {
     for (let i0 = 0; i0 < 8; i0++) {
-      const b681 = 40 + i0 * 3;
+      const b696 = 40 + i0 * 3;
       {
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          const b680_0 = i1 * 3;
-          const b680_1 = (i1 + 1) * 3;
-          const b680_2 = (i1 + 2) * 3;
-          const b680_3 = (i1 + 3) * 3;
-          let acc682_0 = 0, acc682_1 = 0, acc682_2 = 0, acc682_3 = 0;
+          const b697_0 = i1 * 3;
+          const b698_0 = i1 * 3;
+          const b697_1 = (i1 + 1) * 3;
+          const b698_1 = (i1 + 1) * 3;
+          const b697_2 = (i1 + 2) * 3;
+          const b698_2 = (i1 + 2) * 3;
+          const b697_3 = (i1 + 3) * 3;
+          const b698_3 = (i1 + 3) * 3;
+          let acc699_0 = 0, acc699_1 = 0, acc699_2 = 0, acc699_3 = 0;
           for (let i2 = 0, end = 3; i2 < end; i2++) {
-            const c0 = v[b681 + i2];
-            acc682_0 += c0 * t11[b680_0 + i2];
-            acc682_1 += c0 * t11[b680_1 + i2];
-            acc682_2 += c0 * t11[b680_2 + i2];
-            acc682_3 += c0 * t11[b680_3 + i2];
+            const c0 = th[b696 + i2];
+            acc699_0 += c0 * t11[b697_0 + i2] * t72[b698_0 + i2];
+            acc699_1 += c0 * t11[b697_1 + i2] * t72[b698_1 + i2];
+            acc699_2 += c0 * t11[b697_2 + i2] * t72[b698_2 + i2];
+            acc699_3 += c0 * t11[b697_3 + i2] * t72[b698_3 + i2];
           }
-          t74[i0 * len_N + i1] = acc682_0;
-          t74[i0 * len_N + i1 + 1] = acc682_1;
-          t74[i0 * len_N + i1 + 2] = acc682_2;
-          t74[i0 * len_N + i1 + 3] = acc682_3;
+          t74[i0 * len_N + i1] = acc699_0;
+          t74[i0 * len_N + i1 + 1] = acc699_1;
+          t74[i0 * len_N + i1 + 2] = acc699_2;
+          t74[i0 * len_N + i1 + 3] = acc699_3;
         }
         for (const end = len_N; i1 < end; i1++) {
-          const b680 = i1 * 3;
-          let acc682 = 0;
-          for (let i2 = 0; i2 < 3; i2++) acc682 += t11[b680 + i2] * v[b681 + i2];
-          t74[i0 * len_N + i1] = acc682;
+          const b697 = i1 * 3;
+          const b698 = i1 * 3;
+          let acc699 = 0;
+          for (let i2 = 0; i2 < 3; i2++) acc699 += th[b696 + i2] * t11[b697 + i2] * t72[b698 + i2];
+          t74[i0 * len_N + i1] = acc699;
         }
       }
     }
@@ -5762,181 +5791,164 @@ function k_k74(s: State): void {
 
 /** t75[8, N]: 1 term(s) */
 function k_k75(s: State): void {
-  const d_Y = s.d_Y;
+  const t11 = s.t11;
   const t75 = s.t75;
   const v = s.v;
   const len_N = s.len_N;
-  const off_N = s.off_N;
-  // t75[i0, i1] += Σ_i2 Y[i1, i2]·v[W2][i0, i2]
+  // t75[i0, i1] += Σ_i2 t11[i1, i2]·v[W2][i0, i2]
   {
     for (let i0 = 0; i0 < 8; i0++) {
-      const b684 = 40 + i0 * 3;
+      const b701 = 40 + i0 * 3;
       {
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          const b683_0 = off_N * 3 + i1 * 3;
-          const b683_1 = off_N * 3 + (i1 + 1) * 3;
-          const b683_2 = off_N * 3 + (i1 + 2) * 3;
-          const b683_3 = off_N * 3 + (i1 + 3) * 3;
-          let acc685_0 = 0, acc685_1 = 0, acc685_2 = 0, acc685_3 = 0;
+          const b700_0 = i1 * 3;
+          const b700_1 = (i1 + 1) * 3;
+          const b700_2 = (i1 + 2) * 3;
+          const b700_3 = (i1 + 3) * 3;
+          let acc702_0 = 0, acc702_1 = 0, acc702_2 = 0, acc702_3 = 0;
           for (let i2 = 0, end = 3; i2 < end; i2++) {
-            const c0 = v[b684 + i2];
-            acc685_0 += c0 * d_Y[b683_0 + i2];
-            acc685_1 += c0 * d_Y[b683_1 + i2];
-            acc685_2 += c0 * d_Y[b683_2 + i2];
-            acc685_3 += c0 * d_Y[b683_3 + i2];
+            const c0 = v[b701 + i2];
+            acc702_0 += c0 * t11[b700_0 + i2];
+            acc702_1 += c0 * t11[b700_1 + i2];
+            acc702_2 += c0 * t11[b700_2 + i2];
+            acc702_3 += c0 * t11[b700_3 + i2];
           }
-          t75[i0 * len_N + i1] = acc685_0;
-          t75[i0 * len_N + i1 + 1] = acc685_1;
-          t75[i0 * len_N + i1 + 2] = acc685_2;
-          t75[i0 * len_N + i1 + 3] = acc685_3;
+          t75[i0 * len_N + i1] = acc702_0;
+          t75[i0 * len_N + i1 + 1] = acc702_1;
+          t75[i0 * len_N + i1 + 2] = acc702_2;
+          t75[i0 * len_N + i1 + 3] = acc702_3;
         }
         for (const end = len_N; i1 < end; i1++) {
-          const b683 = off_N * 3 + i1 * 3;
-          let acc685 = 0;
-          for (let i2 = 0; i2 < 3; i2++) acc685 += d_Y[b683 + i2] * v[b684 + i2];
-          t75[i0 * len_N + i1] = acc685;
+          const b700 = i1 * 3;
+          let acc702 = 0;
+          for (let i2 = 0; i2 < 3; i2++) acc702 += t11[b700 + i2] * v[b701 + i2];
+          t75[i0 * len_N + i1] = acc702;
         }
       }
     }
   }
 }
 
-/** t76[N]: 1 term(s) */
+/** t76[8, N]: 1 term(s) */
 function k_k76(s: State): void {
-  const t11 = s.t11;
+  const d_Y = s.d_Y;
   const t76 = s.t76;
   const v = s.v;
   const len_N = s.len_N;
-  // t76[i0] += Σ_i1 t11[i0, i1]·v[b2][i1]
+  const off_N = s.off_N;
+  // t76[i0, i1] += Σ_i2 Y[i1, i2]·v[W2][i0, i2]
   {
-    const b687 = 64;
-    {
-      let i0 = 0;
-      for (const end = len_N - 3; i0 < end; i0 += 4) {
-        const b686_0 = i0 * 3;
-        const b686_1 = (i0 + 1) * 3;
-        const b686_2 = (i0 + 2) * 3;
-        const b686_3 = (i0 + 3) * 3;
-        let acc688_0 = 0, acc688_1 = 0, acc688_2 = 0, acc688_3 = 0;
-        for (let i1 = 0, end = 3; i1 < end; i1++) {
-          const c0 = v[b687 + i1];
-          acc688_0 += c0 * t11[b686_0 + i1];
-          acc688_1 += c0 * t11[b686_1 + i1];
-          acc688_2 += c0 * t11[b686_2 + i1];
-          acc688_3 += c0 * t11[b686_3 + i1];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b704 = 40 + i0 * 3;
+      {
+        let i1 = 0;
+        for (const end = len_N - 3; i1 < end; i1 += 4) {
+          const b703_0 = off_N * 3 + i1 * 3;
+          const b703_1 = off_N * 3 + (i1 + 1) * 3;
+          const b703_2 = off_N * 3 + (i1 + 2) * 3;
+          const b703_3 = off_N * 3 + (i1 + 3) * 3;
+          let acc705_0 = 0, acc705_1 = 0, acc705_2 = 0, acc705_3 = 0;
+          for (let i2 = 0, end = 3; i2 < end; i2++) {
+            const c0 = v[b704 + i2];
+            acc705_0 += c0 * d_Y[b703_0 + i2];
+            acc705_1 += c0 * d_Y[b703_1 + i2];
+            acc705_2 += c0 * d_Y[b703_2 + i2];
+            acc705_3 += c0 * d_Y[b703_3 + i2];
+          }
+          t76[i0 * len_N + i1] = acc705_0;
+          t76[i0 * len_N + i1 + 1] = acc705_1;
+          t76[i0 * len_N + i1 + 2] = acc705_2;
+          t76[i0 * len_N + i1 + 3] = acc705_3;
         }
-        t76[i0] = acc688_0;
-        t76[i0 + 1] = acc688_1;
-        t76[i0 + 2] = acc688_2;
-        t76[i0 + 3] = acc688_3;
-      }
-      for (const end = len_N; i0 < end; i0++) {
-        const b686 = i0 * 3;
-        let acc688 = 0;
-        for (let i1 = 0; i1 < 3; i1++) acc688 += t11[b686 + i1] * v[b687 + i1];
-        t76[i0] = acc688;
+        for (const end = len_N; i1 < end; i1++) {
+          const b703 = off_N * 3 + i1 * 3;
+          let acc705 = 0;
+          for (let i2 = 0; i2 < 3; i2++) acc705 += d_Y[b703 + i2] * v[b704 + i2];
+          t76[i0 * len_N + i1] = acc705;
+        }
       }
     }
   }
 }
 
-/** t77[8, N]: 1 term(s) */
+/** t77[N]: 1 term(s) */
 function k_k77(s: State): void {
   const t11 = s.t11;
   const t77 = s.t77;
-  const th = s.theta;
   const v = s.v;
   const len_N = s.len_N;
-  // t77[i0, i1] += Σ_i2 W2[i0, i2]·t11[i1, i2]·v[b2][i2]
+  // t77[i0] += Σ_i1 t11[i0, i1]·v[b2][i1]
   {
-    const b691 = 64;
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b689 = 40 + i0 * 3;
-      {
-        let i1 = 0;
-        for (const end = len_N - 3; i1 < end; i1 += 4) {
-          const b690_0 = i1 * 3;
-          const b690_1 = (i1 + 1) * 3;
-          const b690_2 = (i1 + 2) * 3;
-          const b690_3 = (i1 + 3) * 3;
-          let acc692_0 = 0, acc692_1 = 0, acc692_2 = 0, acc692_3 = 0;
-          for (let i2 = 0, end = 3; i2 < end; i2++) {
-            const c0 = th[b689 + i2];
-            const c1 = v[b691 + i2];
-            acc692_0 += c0 * c1 * t11[b690_0 + i2];
-            acc692_1 += c0 * c1 * t11[b690_1 + i2];
-            acc692_2 += c0 * c1 * t11[b690_2 + i2];
-            acc692_3 += c0 * c1 * t11[b690_3 + i2];
-          }
-          t77[i0 * len_N + i1] = acc692_0;
-          t77[i0 * len_N + i1 + 1] = acc692_1;
-          t77[i0 * len_N + i1 + 2] = acc692_2;
-          t77[i0 * len_N + i1 + 3] = acc692_3;
+    const b707 = 64;
+    {
+      let i0 = 0;
+      for (const end = len_N - 3; i0 < end; i0 += 4) {
+        const b706_0 = i0 * 3;
+        const b706_1 = (i0 + 1) * 3;
+        const b706_2 = (i0 + 2) * 3;
+        const b706_3 = (i0 + 3) * 3;
+        let acc708_0 = 0, acc708_1 = 0, acc708_2 = 0, acc708_3 = 0;
+        for (let i1 = 0, end = 3; i1 < end; i1++) {
+          const c0 = v[b707 + i1];
+          acc708_0 += c0 * t11[b706_0 + i1];
+          acc708_1 += c0 * t11[b706_1 + i1];
+          acc708_2 += c0 * t11[b706_2 + i1];
+          acc708_3 += c0 * t11[b706_3 + i1];
         }
-        for (const end = len_N; i1 < end; i1++) {
-          const b690 = i1 * 3;
-          let acc692 = 0;
-          for (let i2 = 0; i2 < 3; i2++) acc692 += th[b689 + i2] * t11[b690 + i2] * v[b691 + i2];
-          t77[i0 * len_N + i1] = acc692;
-        }
+        t77[i0] = acc708_0;
+        t77[i0 + 1] = acc708_1;
+        t77[i0 + 2] = acc708_2;
+        t77[i0 + 3] = acc708_3;
+      }
+      for (const end = len_N; i0 < end; i0++) {
+        const b706 = i0 * 3;
+        let acc708 = 0;
+        for (let i1 = 0; i1 < 3; i1++) acc708 += t11[b706 + i1] * v[b707 + i1];
+        t77[i0] = acc708;
       }
     }
   }
 }
 
-/** t78[3, N]: 1 term(s) */
+/** t78[8, N]: 1 term(s) */
 function k_k78(s: State): void {
-  const t23 = s.t23;
-  const t63 = s.t63;
+  const t11 = s.t11;
   const t78 = s.t78;
   const th = s.theta;
+  const v = s.v;
   const len_N = s.len_N;
-  // t78[i0, i1] += Σ_i2 W2[i2, i0]·t23[i1, i2]·t63[i1, i2]
+  // t78[i0, i1] += Σ_i2 W2[i0, i2]·t11[i1, i2]·v[b2][i2]
   {
-    for (let i0 = 0; i0 < 3; i0++) {
-      const b693 = 40 + i0;
+    const b711 = 64;
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b709 = 40 + i0 * 3;
       {
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          const b694_0 = i1 * 8;
-          const b695_0 = i1 * 8;
-          const b694_1 = (i1 + 1) * 8;
-          const b695_1 = (i1 + 1) * 8;
-          const b694_2 = (i1 + 2) * 8;
-          const b695_2 = (i1 + 2) * 8;
-          const b694_3 = (i1 + 3) * 8;
-          const b695_3 = (i1 + 3) * 8;
-          let acc696_0 = 0, acc696_1 = 0, acc696_2 = 0, acc696_3 = 0;
-          for (let i2 = 0, end = 8; i2 < end; i2++) {
-            const c0 = th[b693 + i2 * 3];
-            acc696_0 += c0 * t23[b694_0 + i2] * t63[b695_0 + i2];
-            acc696_1 += c0 * t23[b694_1 + i2] * t63[b695_1 + i2];
-            acc696_2 += c0 * t23[b694_2 + i2] * t63[b695_2 + i2];
-            acc696_3 += c0 * t23[b694_3 + i2] * t63[b695_3 + i2];
+          const b710_0 = i1 * 3;
+          const b710_1 = (i1 + 1) * 3;
+          const b710_2 = (i1 + 2) * 3;
+          const b710_3 = (i1 + 3) * 3;
+          let acc712_0 = 0, acc712_1 = 0, acc712_2 = 0, acc712_3 = 0;
+          for (let i2 = 0, end = 3; i2 < end; i2++) {
+            const c0 = th[b709 + i2];
+            const c1 = v[b711 + i2];
+            acc712_0 += c0 * c1 * t11[b710_0 + i2];
+            acc712_1 += c0 * c1 * t11[b710_1 + i2];
+            acc712_2 += c0 * c1 * t11[b710_2 + i2];
+            acc712_3 += c0 * c1 * t11[b710_3 + i2];
           }
-          t78[i0 * len_N + i1] = acc696_0;
-          t78[i0 * len_N + i1 + 1] = acc696_1;
-          t78[i0 * len_N + i1 + 2] = acc696_2;
-          t78[i0 * len_N + i1 + 3] = acc696_3;
+          t78[i0 * len_N + i1] = acc712_0;
+          t78[i0 * len_N + i1 + 1] = acc712_1;
+          t78[i0 * len_N + i1 + 2] = acc712_2;
+          t78[i0 * len_N + i1 + 3] = acc712_3;
         }
         for (const end = len_N; i1 < end; i1++) {
-          const b694 = i1 * 8;
-          const b695 = i1 * 8;
-          let acc696 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i2 = 0;
-            for (const end = 8 - 3; i2 < end; i2 += 4) {
-              acc696 += th[b693 + i2 * 3] * t23[b694 + i2] * t63[b695 + i2];
-              r1 += th[b693 + (i2 + 1) * 3] * t23[b694 + i2 + 1] * t63[b695 + i2 + 1];
-              r2 += th[b693 + (i2 + 2) * 3] * t23[b694 + i2 + 2] * t63[b695 + i2 + 2];
-              r3 += th[b693 + (i2 + 3) * 3] * t23[b694 + i2 + 3] * t63[b695 + i2 + 3];
-            }
-            for (const end = 8; i2 < end; i2++) acc696 += th[b693 + i2 * 3] * t23[b694 + i2] * t63[b695 + i2];
-            acc696 += r1 + r2 + r3;
-          }
-          t78[i0 * len_N + i1] = acc696;
+          const b710 = i1 * 3;
+          let acc712 = 0;
+          for (let i2 = 0; i2 < 3; i2++) acc712 += th[b709 + i2] * t11[b710 + i2] * v[b711 + i2];
+          t78[i0 * len_N + i1] = acc712;
         }
       }
     }
@@ -5945,53 +5957,56 @@ function k_k78(s: State): void {
 
 /** t79[3, N]: 1 term(s) */
 function k_k79(s: State): void {
-  const t23 = s.t23;
+  const t24 = s.t24;
+  const t64 = s.t64;
   const t79 = s.t79;
   const th = s.theta;
-  const v = s.v;
   const len_N = s.len_N;
-  // t79[i0, i1] += Σ_i2 W2[i2, i0]·t23[i1, i2]·v[b1][i2]
+  // t79[i0, i1] += Σ_i2 W2[i2, i0]·t24[i1, i2]·t64[i1, i2]
   {
-    const b699 = 32;
     for (let i0 = 0; i0 < 3; i0++) {
-      const b697 = 40 + i0;
+      const b713 = 40 + i0;
       {
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          const b698_0 = i1 * 8;
-          const b698_1 = (i1 + 1) * 8;
-          const b698_2 = (i1 + 2) * 8;
-          const b698_3 = (i1 + 3) * 8;
-          let acc700_0 = 0, acc700_1 = 0, acc700_2 = 0, acc700_3 = 0;
+          const b714_0 = i1 * 8;
+          const b715_0 = i1 * 8;
+          const b714_1 = (i1 + 1) * 8;
+          const b715_1 = (i1 + 1) * 8;
+          const b714_2 = (i1 + 2) * 8;
+          const b715_2 = (i1 + 2) * 8;
+          const b714_3 = (i1 + 3) * 8;
+          const b715_3 = (i1 + 3) * 8;
+          let acc716_0 = 0, acc716_1 = 0, acc716_2 = 0, acc716_3 = 0;
           for (let i2 = 0, end = 8; i2 < end; i2++) {
-            const c0 = th[b697 + i2 * 3];
-            const c1 = v[b699 + i2];
-            acc700_0 += c0 * c1 * t23[b698_0 + i2];
-            acc700_1 += c0 * c1 * t23[b698_1 + i2];
-            acc700_2 += c0 * c1 * t23[b698_2 + i2];
-            acc700_3 += c0 * c1 * t23[b698_3 + i2];
+            const c0 = th[b713 + i2 * 3];
+            acc716_0 += c0 * t24[b714_0 + i2] * t64[b715_0 + i2];
+            acc716_1 += c0 * t24[b714_1 + i2] * t64[b715_1 + i2];
+            acc716_2 += c0 * t24[b714_2 + i2] * t64[b715_2 + i2];
+            acc716_3 += c0 * t24[b714_3 + i2] * t64[b715_3 + i2];
           }
-          t79[i0 * len_N + i1] = acc700_0;
-          t79[i0 * len_N + i1 + 1] = acc700_1;
-          t79[i0 * len_N + i1 + 2] = acc700_2;
-          t79[i0 * len_N + i1 + 3] = acc700_3;
+          t79[i0 * len_N + i1] = acc716_0;
+          t79[i0 * len_N + i1 + 1] = acc716_1;
+          t79[i0 * len_N + i1 + 2] = acc716_2;
+          t79[i0 * len_N + i1 + 3] = acc716_3;
         }
         for (const end = len_N; i1 < end; i1++) {
-          const b698 = i1 * 8;
-          let acc700 = 0;
+          const b714 = i1 * 8;
+          const b715 = i1 * 8;
+          let acc716 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = 8 - 3; i2 < end; i2 += 4) {
-              acc700 += th[b697 + i2 * 3] * t23[b698 + i2] * v[b699 + i2];
-              r1 += th[b697 + (i2 + 1) * 3] * t23[b698 + i2 + 1] * v[b699 + i2 + 1];
-              r2 += th[b697 + (i2 + 2) * 3] * t23[b698 + i2 + 2] * v[b699 + i2 + 2];
-              r3 += th[b697 + (i2 + 3) * 3] * t23[b698 + i2 + 3] * v[b699 + i2 + 3];
+              acc716 += th[b713 + i2 * 3] * t24[b714 + i2] * t64[b715 + i2];
+              r1 += th[b713 + (i2 + 1) * 3] * t24[b714 + i2 + 1] * t64[b715 + i2 + 1];
+              r2 += th[b713 + (i2 + 2) * 3] * t24[b714 + i2 + 2] * t64[b715 + i2 + 2];
+              r3 += th[b713 + (i2 + 3) * 3] * t24[b714 + i2 + 3] * t64[b715 + i2 + 3];
             }
-            for (const end = 8; i2 < end; i2++) acc700 += th[b697 + i2 * 3] * t23[b698 + i2] * v[b699 + i2];
-            acc700 += r1 + r2 + r3;
+            for (const end = 8; i2 < end; i2++) acc716 += th[b713 + i2 * 3] * t24[b714 + i2] * t64[b715 + i2];
+            acc716 += r1 + r2 + r3;
           }
-          t79[i0 * len_N + i1] = acc700;
+          t79[i0 * len_N + i1] = acc716;
         }
       }
     }
@@ -6000,93 +6015,148 @@ function k_k79(s: State): void {
 
 /** t80[3, N]: 1 term(s) */
 function k_k80(s: State): void {
-  const t7 = s.t7;
+  const t24 = s.t24;
   const t80 = s.t80;
+  const th = s.theta;
   const v = s.v;
   const len_N = s.len_N;
-  // t80[i0, i1] += Σ_i2 t7[i1, i2]·v[W2][i2, i0]
+  // t80[i0, i1] += Σ_i2 W2[i2, i0]·t24[i1, i2]·v[b1][i2]
   {
+    const b719 = 32;
     for (let i0 = 0; i0 < 3; i0++) {
-      const b702 = 40 + i0;
+      const b717 = 40 + i0;
       {
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          const b701_0 = i1 * 8;
-          const b701_1 = (i1 + 1) * 8;
-          const b701_2 = (i1 + 2) * 8;
-          const b701_3 = (i1 + 3) * 8;
-          let acc703_0 = 0, acc703_1 = 0, acc703_2 = 0, acc703_3 = 0;
+          const b718_0 = i1 * 8;
+          const b718_1 = (i1 + 1) * 8;
+          const b718_2 = (i1 + 2) * 8;
+          const b718_3 = (i1 + 3) * 8;
+          let acc720_0 = 0, acc720_1 = 0, acc720_2 = 0, acc720_3 = 0;
           for (let i2 = 0, end = 8; i2 < end; i2++) {
-            const c0 = v[b702 + i2 * 3];
-            acc703_0 += c0 * t7[b701_0 + i2];
-            acc703_1 += c0 * t7[b701_1 + i2];
-            acc703_2 += c0 * t7[b701_2 + i2];
-            acc703_3 += c0 * t7[b701_3 + i2];
+            const c0 = th[b717 + i2 * 3];
+            const c1 = v[b719 + i2];
+            acc720_0 += c0 * c1 * t24[b718_0 + i2];
+            acc720_1 += c0 * c1 * t24[b718_1 + i2];
+            acc720_2 += c0 * c1 * t24[b718_2 + i2];
+            acc720_3 += c0 * c1 * t24[b718_3 + i2];
           }
-          t80[i0 * len_N + i1] = acc703_0;
-          t80[i0 * len_N + i1 + 1] = acc703_1;
-          t80[i0 * len_N + i1 + 2] = acc703_2;
-          t80[i0 * len_N + i1 + 3] = acc703_3;
+          t80[i0 * len_N + i1] = acc720_0;
+          t80[i0 * len_N + i1 + 1] = acc720_1;
+          t80[i0 * len_N + i1 + 2] = acc720_2;
+          t80[i0 * len_N + i1 + 3] = acc720_3;
         }
         for (const end = len_N; i1 < end; i1++) {
-          const b701 = i1 * 8;
-          let acc703 = 0;
+          const b718 = i1 * 8;
+          let acc720 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = 8 - 3; i2 < end; i2 += 4) {
-              acc703 += t7[b701 + i2] * v[b702 + i2 * 3];
-              r1 += t7[b701 + i2 + 1] * v[b702 + (i2 + 1) * 3];
-              r2 += t7[b701 + i2 + 2] * v[b702 + (i2 + 2) * 3];
-              r3 += t7[b701 + i2 + 3] * v[b702 + (i2 + 3) * 3];
+              acc720 += th[b717 + i2 * 3] * t24[b718 + i2] * v[b719 + i2];
+              r1 += th[b717 + (i2 + 1) * 3] * t24[b718 + i2 + 1] * v[b719 + i2 + 1];
+              r2 += th[b717 + (i2 + 2) * 3] * t24[b718 + i2 + 2] * v[b719 + i2 + 2];
+              r3 += th[b717 + (i2 + 3) * 3] * t24[b718 + i2 + 3] * v[b719 + i2 + 3];
             }
-            for (const end = 8; i2 < end; i2++) acc703 += t7[b701 + i2] * v[b702 + i2 * 3];
-            acc703 += r1 + r2 + r3;
+            for (const end = 8; i2 < end; i2++) acc720 += th[b717 + i2 * 3] * t24[b718 + i2] * v[b719 + i2];
+            acc720 += r1 + r2 + r3;
           }
-          t80[i0 * len_N + i1] = acc703;
+          t80[i0 * len_N + i1] = acc720;
         }
       }
     }
   }
 }
 
-/** t81[8, N]: 1 term(s) */
+/** t81[3, N]: 1 term(s) */
 function k_k81(s: State): void {
-  const t11 = s.t11;
+  const t7 = s.t7;
   const t81 = s.t81;
-  const th = s.theta;
+  const v = s.v;
   const len_N = s.len_N;
-  // t81[i0, i1] += Σ_i2 W2[i0, i2]·t11[i1, i2]·W2[i0, i2]
+  // t81[i0, i1] += Σ_i2 t7[i1, i2]·v[W2][i2, i0]
   {
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b704 = 40 + i0 * 3;
-      const b706 = 40 + i0 * 3;
+    for (let i0 = 0; i0 < 3; i0++) {
+      const b722 = 40 + i0;
       {
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          const b705_0 = i1 * 3;
-          const b705_1 = (i1 + 1) * 3;
-          const b705_2 = (i1 + 2) * 3;
-          const b705_3 = (i1 + 3) * 3;
-          let acc707_0 = 0, acc707_1 = 0, acc707_2 = 0, acc707_3 = 0;
-          for (let i2 = 0, end = 3; i2 < end; i2++) {
-            const c0 = th[b704 + i2];
-            const c1 = th[b706 + i2];
-            acc707_0 += c0 * c1 * t11[b705_0 + i2];
-            acc707_1 += c0 * c1 * t11[b705_1 + i2];
-            acc707_2 += c0 * c1 * t11[b705_2 + i2];
-            acc707_3 += c0 * c1 * t11[b705_3 + i2];
+          const b721_0 = i1 * 8;
+          const b721_1 = (i1 + 1) * 8;
+          const b721_2 = (i1 + 2) * 8;
+          const b721_3 = (i1 + 3) * 8;
+          let acc723_0 = 0, acc723_1 = 0, acc723_2 = 0, acc723_3 = 0;
+          for (let i2 = 0, end = 8; i2 < end; i2++) {
+            const c0 = v[b722 + i2 * 3];
+            acc723_0 += c0 * t7[b721_0 + i2];
+            acc723_1 += c0 * t7[b721_1 + i2];
+            acc723_2 += c0 * t7[b721_2 + i2];
+            acc723_3 += c0 * t7[b721_3 + i2];
           }
-          t81[i0 * len_N + i1] = acc707_0;
-          t81[i0 * len_N + i1 + 1] = acc707_1;
-          t81[i0 * len_N + i1 + 2] = acc707_2;
-          t81[i0 * len_N + i1 + 3] = acc707_3;
+          t81[i0 * len_N + i1] = acc723_0;
+          t81[i0 * len_N + i1 + 1] = acc723_1;
+          t81[i0 * len_N + i1 + 2] = acc723_2;
+          t81[i0 * len_N + i1 + 3] = acc723_3;
         }
         for (const end = len_N; i1 < end; i1++) {
-          const b705 = i1 * 3;
-          let acc707 = 0;
-          for (let i2 = 0; i2 < 3; i2++) acc707 += th[b704 + i2] * t11[b705 + i2] * th[b706 + i2];
-          t81[i0 * len_N + i1] = acc707;
+          const b721 = i1 * 8;
+          let acc723 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i2 = 0;
+            for (const end = 8 - 3; i2 < end; i2 += 4) {
+              acc723 += t7[b721 + i2] * v[b722 + i2 * 3];
+              r1 += t7[b721 + i2 + 1] * v[b722 + (i2 + 1) * 3];
+              r2 += t7[b721 + i2 + 2] * v[b722 + (i2 + 2) * 3];
+              r3 += t7[b721 + i2 + 3] * v[b722 + (i2 + 3) * 3];
+            }
+            for (const end = 8; i2 < end; i2++) acc723 += t7[b721 + i2] * v[b722 + i2 * 3];
+            acc723 += r1 + r2 + r3;
+          }
+          t81[i0 * len_N + i1] = acc723;
+        }
+      }
+    }
+  }
+}
+
+/** t82[8, N]: 1 term(s) */
+function k_k82(s: State): void {
+  const t11 = s.t11;
+  const t82 = s.t82;
+  const th = s.theta;
+  const len_N = s.len_N;
+  // t82[i0, i1] += Σ_i2 W2[i0, i2]·t11[i1, i2]·W2[i0, i2]
+  {
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b724 = 40 + i0 * 3;
+      const b726 = 40 + i0 * 3;
+      {
+        let i1 = 0;
+        for (const end = len_N - 3; i1 < end; i1 += 4) {
+          const b725_0 = i1 * 3;
+          const b725_1 = (i1 + 1) * 3;
+          const b725_2 = (i1 + 2) * 3;
+          const b725_3 = (i1 + 3) * 3;
+          let acc727_0 = 0, acc727_1 = 0, acc727_2 = 0, acc727_3 = 0;
+          for (let i2 = 0, end = 3; i2 < end; i2++) {
+            const c0 = th[b724 + i2];
+            const c1 = th[b726 + i2];
+            acc727_0 += c0 * c1 * t11[b725_0 + i2];
+            acc727_1 += c0 * c1 * t11[b725_1 + i2];
+            acc727_2 += c0 * c1 * t11[b725_2 + i2];
+            acc727_3 += c0 * c1 * t11[b725_3 + i2];
+          }
+          t82[i0 * len_N + i1] = acc727_0;
+          t82[i0 * len_N + i1 + 1] = acc727_1;
+          t82[i0 * len_N + i1 + 2] = acc727_2;
+          t82[i0 * len_N + i1 + 3] = acc727_3;
+        }
+        for (const end = len_N; i1 < end; i1++) {
+          const b725 = i1 * 3;
+          let acc727 = 0;
+          for (let i2 = 0; i2 < 3; i2++) acc727 += th[b724 + i2] * t11[b725 + i2] * th[b726 + i2];
+          t82[i0 * len_N + i1] = acc727;
         }
       }
     }
@@ -6098,7 +6168,6 @@ function ks_hess_W1_W1(s: State): void {
   const { rowPtr: SR, colIdx: SC } = hessianPattern();
   const H = s.hessian;
   const t16 = s.t16;
-  const t42 = s.t42;
   const t43 = s.t43;
   const t44 = s.t44;
   const t45 = s.t45;
@@ -6106,67 +6175,68 @@ function ks_hess_W1_W1(s: State): void {
   const t47 = s.t47;
   const t48 = s.t48;
   const t49 = s.t49;
+  const t50 = s.t50;
   const len_N = s.len_N;
-  // hessian[i0, i1, i2, i3] += Σ_i4 -1·t16·t42[i0, i1, i4]·t43[i2, i3, i4]
+  // hessian[i0, i1, i2, i3] += Σ_i4 -1·t16·t43[i0, i1, i4]·t44[i2, i3, i4]
   {
-    const p47 = -t16[0];
+    const p51 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
-        const b45 = i0 * len_N * 8 + i1 * len_N;
+        const b49 = i0 * len_N * 8 + i1 * len_N;
         for (let i2 = 0; i2 < 4; i2++) {
           {
             let i3 = Math.max(0, i2 * (-8) + i0 * 8 + i1);
             for (const end = 8 - 3; i3 < end; i3 += 4) {
-              const b46_0 = i2 * len_N * 8 + i3 * len_N;
-              const b46_1 = i2 * len_N * 8 + (i3 + 1) * len_N;
-              const b46_2 = i2 * len_N * 8 + (i3 + 2) * len_N;
-              const b46_3 = i2 * len_N * 8 + (i3 + 3) * len_N;
-              let acc48_0 = 0, acc48_1 = 0, acc48_2 = 0, acc48_3 = 0;
+              const b50_0 = i2 * len_N * 8 + i3 * len_N;
+              const b50_1 = i2 * len_N * 8 + (i3 + 1) * len_N;
+              const b50_2 = i2 * len_N * 8 + (i3 + 2) * len_N;
+              const b50_3 = i2 * len_N * 8 + (i3 + 3) * len_N;
+              let acc52_0 = 0, acc52_1 = 0, acc52_2 = 0, acc52_3 = 0;
               for (let i4 = 0, end = len_N; i4 < end; i4++) {
-                const c0 = t42[b45 + i4];
-                acc48_0 += c0 * t43[b46_0 + i4];
-                acc48_1 += c0 * t43[b46_1 + i4];
-                acc48_2 += c0 * t43[b46_2 + i4];
-                acc48_3 += c0 * t43[b46_3 + i4];
+                const c0 = t43[b49 + i4];
+                acc52_0 += c0 * t44[b50_0 + i4];
+                acc52_1 += c0 * t44[b50_1 + i4];
+                acc52_2 += c0 * t44[b50_2 + i4];
+                acc52_3 += c0 * t44[b50_3 + i4];
               }
               {
-                const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i3), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + i3 * 67), sv = p47 * acc48_0;
+                const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i3), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + i3 * 67), sv = p51 * acc52_0;
                 H[sa] += sv;
                 if (sb !== sa) H[sb] += sv;
               }
               {
-                const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 1), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + (i3 + 1) * 67), sv = p47 * acc48_1;
+                const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 1), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + (i3 + 1) * 67), sv = p51 * acc52_1;
                 H[sa] += sv;
                 if (sb !== sa) H[sb] += sv;
               }
               {
-                const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 2), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + (i3 + 2) * 67), sv = p47 * acc48_2;
+                const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 2), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + (i3 + 2) * 67), sv = p51 * acc52_2;
                 H[sa] += sv;
                 if (sb !== sa) H[sb] += sv;
               }
               {
-                const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 3), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + (i3 + 3) * 67), sv = p47 * acc48_3;
+                const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 3), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + (i3 + 3) * 67), sv = p51 * acc52_3;
                 H[sa] += sv;
                 if (sb !== sa) H[sb] += sv;
               }
             }
             for (const end = 8; i3 < end; i3++) {
-              const b46 = i2 * len_N * 8 + i3 * len_N;
-              let acc48 = 0;
+              const b50 = i2 * len_N * 8 + i3 * len_N;
+              let acc52 = 0;
               {
                 let r1 = 0, r2 = 0, r3 = 0;
                 let i4 = 0;
                 for (const end = len_N - 3; i4 < end; i4 += 4) {
-                  acc48 += t42[b45 + i4] * t43[b46 + i4];
-                  r1 += t42[b45 + i4 + 1] * t43[b46 + i4 + 1];
-                  r2 += t42[b45 + i4 + 2] * t43[b46 + i4 + 2];
-                  r3 += t42[b45 + i4 + 3] * t43[b46 + i4 + 3];
+                  acc52 += t43[b49 + i4] * t44[b50 + i4];
+                  r1 += t43[b49 + i4 + 1] * t44[b50 + i4 + 1];
+                  r2 += t43[b49 + i4 + 2] * t44[b50 + i4 + 2];
+                  r3 += t43[b49 + i4 + 3] * t44[b50 + i4 + 3];
                 }
-                for (const end = len_N; i4 < end; i4++) acc48 += t42[b45 + i4] * t43[b46 + i4];
-                acc48 += r1 + r2 + r3;
+                for (const end = len_N; i4 < end; i4++) acc52 += t43[b49 + i4] * t44[b50 + i4];
+                acc52 += r1 + r2 + r3;
               }
               {
-                const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i3), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + i3 * 67), sv = p47 * acc48;
+                const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i3), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + i3 * 67), sv = p51 * acc52;
                 H[sa] += sv;
                 if (sb !== sa) H[sb] += sv;
               }
@@ -6176,114 +6246,83 @@ function ks_hess_W1_W1(s: State): void {
       }
     }
   }
-  // hessian[i0, i1, i2, i3] += Σ_i4 t16·t44[i1, i3, i4]·t45[i0, i1, i4]·t46[i2, i3, i4]
-  {
-    const p52 = t16[0];
-    for (let i0 = 0; i0 < 4; i0++) {
-      for (let i1 = 0; i1 < 8; i1++) {
-        const b50 = i0 * len_N * 8 + i1 * len_N;
-        for (let i2 = 0; i2 < 4; i2++) {
-          {
-            let i3 = Math.max(0, i2 * (-8) + i0 * 8 + i1);
-            for (const end = 8 - 3; i3 < end; i3 += 4) {
-              const b49_0 = i1 * len_N * 8 + i3 * len_N;
-              const b51_0 = i2 * len_N * 8 + i3 * len_N;
-              const b49_1 = i1 * len_N * 8 + (i3 + 1) * len_N;
-              const b51_1 = i2 * len_N * 8 + (i3 + 1) * len_N;
-              const b49_2 = i1 * len_N * 8 + (i3 + 2) * len_N;
-              const b51_2 = i2 * len_N * 8 + (i3 + 2) * len_N;
-              const b49_3 = i1 * len_N * 8 + (i3 + 3) * len_N;
-              const b51_3 = i2 * len_N * 8 + (i3 + 3) * len_N;
-              let acc53_0 = 0, acc53_1 = 0, acc53_2 = 0, acc53_3 = 0;
-              for (let i4 = 0, end = len_N; i4 < end; i4++) {
-                const c0 = t45[b50 + i4];
-                acc53_0 += c0 * t44[b49_0 + i4] * t46[b51_0 + i4];
-                acc53_1 += c0 * t44[b49_1 + i4] * t46[b51_1 + i4];
-                acc53_2 += c0 * t44[b49_2 + i4] * t46[b51_2 + i4];
-                acc53_3 += c0 * t44[b49_3 + i4] * t46[b51_3 + i4];
-              }
-              {
-                const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i3), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + i3 * 67), sv = p52 * acc53_0;
-                H[sa] += sv;
-                if (sb !== sa) H[sb] += sv;
-              }
-              {
-                const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 1), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + (i3 + 1) * 67), sv = p52 * acc53_1;
-                H[sa] += sv;
-                if (sb !== sa) H[sb] += sv;
-              }
-              {
-                const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 2), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + (i3 + 2) * 67), sv = p52 * acc53_2;
-                H[sa] += sv;
-                if (sb !== sa) H[sb] += sv;
-              }
-              {
-                const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 3), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + (i3 + 3) * 67), sv = p52 * acc53_3;
-                H[sa] += sv;
-                if (sb !== sa) H[sb] += sv;
-              }
-            }
-            for (const end = 8; i3 < end; i3++) {
-              const b49 = i1 * len_N * 8 + i3 * len_N;
-              const b51 = i2 * len_N * 8 + i3 * len_N;
-              let acc53 = 0;
-              {
-                let r1 = 0, r2 = 0, r3 = 0;
-                let i4 = 0;
-                for (const end = len_N - 3; i4 < end; i4 += 4) {
-                  acc53 += t44[b49 + i4] * t45[b50 + i4] * t46[b51 + i4];
-                  r1 += t44[b49 + i4 + 1] * t45[b50 + i4 + 1] * t46[b51 + i4 + 1];
-                  r2 += t44[b49 + i4 + 2] * t45[b50 + i4 + 2] * t46[b51 + i4 + 2];
-                  r3 += t44[b49 + i4 + 3] * t45[b50 + i4 + 3] * t46[b51 + i4 + 3];
-                }
-                for (const end = len_N; i4 < end; i4++) acc53 += t44[b49 + i4] * t45[b50 + i4] * t46[b51 + i4];
-                acc53 += r1 + r2 + r3;
-              }
-              {
-                const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i3), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + i3 * 67), sv = p52 * acc53;
-                H[sa] += sv;
-                if (sb !== sa) H[sb] += sv;
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-  // hessian[i0, i1, i2, i1] += Σ_i3 t16·t47[i0, i1, i3]·t48[i2, i3]
+  // hessian[i0, i1, i2, i3] += Σ_i4 t16·t45[i1, i3, i4]·t46[i0, i1, i4]·t47[i2, i3, i4]
   {
     const p56 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
         const b54 = i0 * len_N * 8 + i1 * len_N;
         for (let i2 = 0; i2 < 4; i2++) {
-          if (i2 * 8 + i0 * (-8) < 0) continue;
-          const b55 = i2 * len_N;
-          let acc57 = 0;
           {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i3 = 0;
-            for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc57 += t47[b54 + i3] * t48[b55 + i3];
-              r1 += t47[b54 + i3 + 1] * t48[b55 + i3 + 1];
-              r2 += t47[b54 + i3 + 2] * t48[b55 + i3 + 2];
-              r3 += t47[b54 + i3 + 3] * t48[b55 + i3 + 3];
+            let i3 = Math.max(0, i2 * (-8) + i0 * 8 + i1);
+            for (const end = 8 - 3; i3 < end; i3 += 4) {
+              const b53_0 = i1 * len_N * 8 + i3 * len_N;
+              const b55_0 = i2 * len_N * 8 + i3 * len_N;
+              const b53_1 = i1 * len_N * 8 + (i3 + 1) * len_N;
+              const b55_1 = i2 * len_N * 8 + (i3 + 1) * len_N;
+              const b53_2 = i1 * len_N * 8 + (i3 + 2) * len_N;
+              const b55_2 = i2 * len_N * 8 + (i3 + 2) * len_N;
+              const b53_3 = i1 * len_N * 8 + (i3 + 3) * len_N;
+              const b55_3 = i2 * len_N * 8 + (i3 + 3) * len_N;
+              let acc57_0 = 0, acc57_1 = 0, acc57_2 = 0, acc57_3 = 0;
+              for (let i4 = 0, end = len_N; i4 < end; i4++) {
+                const c0 = t46[b54 + i4];
+                acc57_0 += c0 * t45[b53_0 + i4] * t47[b55_0 + i4];
+                acc57_1 += c0 * t45[b53_1 + i4] * t47[b55_1 + i4];
+                acc57_2 += c0 * t45[b53_2 + i4] * t47[b55_2 + i4];
+                acc57_3 += c0 * t45[b53_3 + i4] * t47[b55_3 + i4];
+              }
+              {
+                const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i3), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + i3 * 67), sv = p56 * acc57_0;
+                H[sa] += sv;
+                if (sb !== sa) H[sb] += sv;
+              }
+              {
+                const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 1), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + (i3 + 1) * 67), sv = p56 * acc57_1;
+                H[sa] += sv;
+                if (sb !== sa) H[sb] += sv;
+              }
+              {
+                const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 2), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + (i3 + 2) * 67), sv = p56 * acc57_2;
+                H[sa] += sv;
+                if (sb !== sa) H[sb] += sv;
+              }
+              {
+                const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 3), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + (i3 + 3) * 67), sv = p56 * acc57_3;
+                H[sa] += sv;
+                if (sb !== sa) H[sb] += sv;
+              }
             }
-            for (const end = len_N; i3 < end; i3++) acc57 += t47[b54 + i3] * t48[b55 + i3];
-            acc57 += r1 + r2 + r3;
-          }
-          {
-            const sa = slot(SR, SC, i0 * 536 + i1 * 68 + i2 * 8), sb = slot(SR, SC, i0 * 8 + i1 * 68 + i2 * 536), sv = p56 * acc57;
-            H[sa] += sv;
-            if (sb !== sa) H[sb] += sv;
+            for (const end = 8; i3 < end; i3++) {
+              const b53 = i1 * len_N * 8 + i3 * len_N;
+              const b55 = i2 * len_N * 8 + i3 * len_N;
+              let acc57 = 0;
+              {
+                let r1 = 0, r2 = 0, r3 = 0;
+                let i4 = 0;
+                for (const end = len_N - 3; i4 < end; i4 += 4) {
+                  acc57 += t45[b53 + i4] * t46[b54 + i4] * t47[b55 + i4];
+                  r1 += t45[b53 + i4 + 1] * t46[b54 + i4 + 1] * t47[b55 + i4 + 1];
+                  r2 += t45[b53 + i4 + 2] * t46[b54 + i4 + 2] * t47[b55 + i4 + 2];
+                  r3 += t45[b53 + i4 + 3] * t46[b54 + i4 + 3] * t47[b55 + i4 + 3];
+                }
+                for (const end = len_N; i4 < end; i4++) acc57 += t45[b53 + i4] * t46[b54 + i4] * t47[b55 + i4];
+                acc57 += r1 + r2 + r3;
+              }
+              {
+                const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i3), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + i3 * 67), sv = p56 * acc57;
+                H[sa] += sv;
+                if (sb !== sa) H[sb] += sv;
+              }
+            }
           }
         }
       }
     }
   }
-  // hessian[i0, i1, i2, i1] += Σ_i3 -1·t16·t49[i0, i1, i3]·t48[i2, i3]
+  // hessian[i0, i1, i2, i1] += Σ_i3 t16·t48[i0, i1, i3]·t49[i2, i3]
   {
-    const p60 = -t16[0];
+    const p60 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
         const b58 = i0 * len_N * 8 + i1 * len_N;
@@ -6295,16 +6334,47 @@ function ks_hess_W1_W1(s: State): void {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc61 += t49[b58 + i3] * t48[b59 + i3];
-              r1 += t49[b58 + i3 + 1] * t48[b59 + i3 + 1];
-              r2 += t49[b58 + i3 + 2] * t48[b59 + i3 + 2];
-              r3 += t49[b58 + i3 + 3] * t48[b59 + i3 + 3];
+              acc61 += t48[b58 + i3] * t49[b59 + i3];
+              r1 += t48[b58 + i3 + 1] * t49[b59 + i3 + 1];
+              r2 += t48[b58 + i3 + 2] * t49[b59 + i3 + 2];
+              r3 += t48[b58 + i3 + 3] * t49[b59 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc61 += t49[b58 + i3] * t48[b59 + i3];
+            for (const end = len_N; i3 < end; i3++) acc61 += t48[b58 + i3] * t49[b59 + i3];
             acc61 += r1 + r2 + r3;
           }
           {
             const sa = slot(SR, SC, i0 * 536 + i1 * 68 + i2 * 8), sb = slot(SR, SC, i0 * 8 + i1 * 68 + i2 * 536), sv = p60 * acc61;
+            H[sa] += sv;
+            if (sb !== sa) H[sb] += sv;
+          }
+        }
+      }
+    }
+  }
+  // hessian[i0, i1, i2, i1] += Σ_i3 -1·t16·t50[i0, i1, i3]·t49[i2, i3]
+  {
+    const p64 = -t16[0];
+    for (let i0 = 0; i0 < 4; i0++) {
+      for (let i1 = 0; i1 < 8; i1++) {
+        const b62 = i0 * len_N * 8 + i1 * len_N;
+        for (let i2 = 0; i2 < 4; i2++) {
+          if (i2 * 8 + i0 * (-8) < 0) continue;
+          const b63 = i2 * len_N;
+          let acc65 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i3 = 0;
+            for (const end = len_N - 3; i3 < end; i3 += 4) {
+              acc65 += t50[b62 + i3] * t49[b63 + i3];
+              r1 += t50[b62 + i3 + 1] * t49[b63 + i3 + 1];
+              r2 += t50[b62 + i3 + 2] * t49[b63 + i3 + 2];
+              r3 += t50[b62 + i3 + 3] * t49[b63 + i3 + 3];
+            }
+            for (const end = len_N; i3 < end; i3++) acc65 += t50[b62 + i3] * t49[b63 + i3];
+            acc65 += r1 + r2 + r3;
+          }
+          {
+            const sa = slot(SR, SC, i0 * 536 + i1 * 68 + i2 * 8), sb = slot(SR, SC, i0 * 8 + i1 * 68 + i2 * 536), sv = p64 * acc65;
             H[sa] += sv;
             if (sb !== sa) H[sb] += sv;
           }
@@ -6319,105 +6389,34 @@ function ks_hess_W1_b1(s: State): void {
   const { rowPtr: SR, colIdx: SC } = hessianPattern();
   const H = s.hessian;
   const t16 = s.t16;
-  const t42 = s.t42;
-  const t44 = s.t44;
+  const t43 = s.t43;
   const t45 = s.t45;
-  const t47 = s.t47;
-  const t49 = s.t49;
+  const t46 = s.t46;
+  const t48 = s.t48;
   const t50 = s.t50;
   const t51 = s.t51;
+  const t52 = s.t52;
   const len_N = s.len_N;
-  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t42[i0, i1, i3]·t50[i2, i3]
+  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t43[i0, i1, i3]·t51[i2, i3]
   {
-    const p65 = -t16[0];
-    for (let i0 = 0; i0 < 4; i0++) {
-      for (let i1 = 0; i1 < 8; i1++) {
-        const b63 = i0 * len_N * 8 + i1 * len_N;
-        {
-          let i2 = 0;
-          for (const end = 8 - 3; i2 < end; i2 += 4) {
-            const b64_0 = i2 * len_N;
-            const b64_1 = (i2 + 1) * len_N;
-            const b64_2 = (i2 + 2) * len_N;
-            const b64_3 = (i2 + 3) * len_N;
-            let acc66_0 = 0, acc66_1 = 0, acc66_2 = 0, acc66_3 = 0;
-            for (let i3 = 0, end = len_N; i3 < end; i3++) {
-              const c0 = t42[b63 + i3];
-              acc66_0 += c0 * t50[b64_0 + i3];
-              acc66_1 += c0 * t50[b64_1 + i3];
-              acc66_2 += c0 * t50[b64_2 + i3];
-              acc66_3 += c0 * t50[b64_3 + i3];
-            }
-            {
-              const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + i2 * 67), sv = p65 * acc66_0;
-              H[sa] += sv;
-              if (sb !== sa) H[sb] += sv;
-            }
-            {
-              const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2 + 1), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + (i2 + 1) * 67), sv = p65 * acc66_1;
-              H[sa] += sv;
-              if (sb !== sa) H[sb] += sv;
-            }
-            {
-              const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2 + 2), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + (i2 + 2) * 67), sv = p65 * acc66_2;
-              H[sa] += sv;
-              if (sb !== sa) H[sb] += sv;
-            }
-            {
-              const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2 + 3), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + (i2 + 3) * 67), sv = p65 * acc66_3;
-              H[sa] += sv;
-              if (sb !== sa) H[sb] += sv;
-            }
-          }
-          for (const end = 8; i2 < end; i2++) {
-            const b64 = i2 * len_N;
-            let acc66 = 0;
-            {
-              let r1 = 0, r2 = 0, r3 = 0;
-              let i3 = 0;
-              for (const end = len_N - 3; i3 < end; i3 += 4) {
-                acc66 += t42[b63 + i3] * t50[b64 + i3];
-                r1 += t42[b63 + i3 + 1] * t50[b64 + i3 + 1];
-                r2 += t42[b63 + i3 + 2] * t50[b64 + i3 + 2];
-                r3 += t42[b63 + i3 + 3] * t50[b64 + i3 + 3];
-              }
-              for (const end = len_N; i3 < end; i3++) acc66 += t42[b63 + i3] * t50[b64 + i3];
-              acc66 += r1 + r2 + r3;
-            }
-            {
-              const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + i2 * 67), sv = p65 * acc66;
-              H[sa] += sv;
-              if (sb !== sa) H[sb] += sv;
-            }
-          }
-        }
-      }
-    }
-  }
-  // hessian[i0, i1, i2] += Σ_i3 t16·t44[i1, i2, i3]·t45[i0, i1, i3]·t51[i2, i3]
-  {
-    const p70 = t16[0];
+    const p70 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
         const b68 = i0 * len_N * 8 + i1 * len_N;
         {
           let i2 = 0;
           for (const end = 8 - 3; i2 < end; i2 += 4) {
-            const b67_0 = i1 * len_N * 8 + i2 * len_N;
             const b69_0 = i2 * len_N;
-            const b67_1 = i1 * len_N * 8 + (i2 + 1) * len_N;
             const b69_1 = (i2 + 1) * len_N;
-            const b67_2 = i1 * len_N * 8 + (i2 + 2) * len_N;
             const b69_2 = (i2 + 2) * len_N;
-            const b67_3 = i1 * len_N * 8 + (i2 + 3) * len_N;
             const b69_3 = (i2 + 3) * len_N;
             let acc71_0 = 0, acc71_1 = 0, acc71_2 = 0, acc71_3 = 0;
             for (let i3 = 0, end = len_N; i3 < end; i3++) {
-              const c0 = t45[b68 + i3];
-              acc71_0 += c0 * t44[b67_0 + i3] * t51[b69_0 + i3];
-              acc71_1 += c0 * t44[b67_1 + i3] * t51[b69_1 + i3];
-              acc71_2 += c0 * t44[b67_2 + i3] * t51[b69_2 + i3];
-              acc71_3 += c0 * t44[b67_3 + i3] * t51[b69_3 + i3];
+              const c0 = t43[b68 + i3];
+              acc71_0 += c0 * t51[b69_0 + i3];
+              acc71_1 += c0 * t51[b69_1 + i3];
+              acc71_2 += c0 * t51[b69_2 + i3];
+              acc71_3 += c0 * t51[b69_3 + i3];
             }
             {
               const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + i2 * 67), sv = p70 * acc71_0;
@@ -6441,19 +6440,18 @@ function ks_hess_W1_b1(s: State): void {
             }
           }
           for (const end = 8; i2 < end; i2++) {
-            const b67 = i1 * len_N * 8 + i2 * len_N;
             const b69 = i2 * len_N;
             let acc71 = 0;
             {
               let r1 = 0, r2 = 0, r3 = 0;
               let i3 = 0;
               for (const end = len_N - 3; i3 < end; i3 += 4) {
-                acc71 += t44[b67 + i3] * t45[b68 + i3] * t51[b69 + i3];
-                r1 += t44[b67 + i3 + 1] * t45[b68 + i3 + 1] * t51[b69 + i3 + 1];
-                r2 += t44[b67 + i3 + 2] * t45[b68 + i3 + 2] * t51[b69 + i3 + 2];
-                r3 += t44[b67 + i3 + 3] * t45[b68 + i3 + 3] * t51[b69 + i3 + 3];
+                acc71 += t43[b68 + i3] * t51[b69 + i3];
+                r1 += t43[b68 + i3 + 1] * t51[b69 + i3 + 1];
+                r2 += t43[b68 + i3 + 2] * t51[b69 + i3 + 2];
+                r3 += t43[b68 + i3 + 3] * t51[b69 + i3 + 3];
               }
-              for (const end = len_N; i3 < end; i3++) acc71 += t44[b67 + i3] * t45[b68 + i3] * t51[b69 + i3];
+              for (const end = len_N; i3 < end; i3++) acc71 += t43[b68 + i3] * t51[b69 + i3];
               acc71 += r1 + r2 + r3;
             }
             {
@@ -6466,62 +6464,134 @@ function ks_hess_W1_b1(s: State): void {
       }
     }
   }
-  // hessian[i0, i1, i1] += Σ_i2 t16·t47[i0, i1, i2]
+  // hessian[i0, i1, i2] += Σ_i3 t16·t45[i1, i2, i3]·t46[i0, i1, i3]·t52[i2, i3]
   {
-    const p73 = t16[0];
+    const p75 = t16[0];
+    for (let i0 = 0; i0 < 4; i0++) {
+      for (let i1 = 0; i1 < 8; i1++) {
+        const b73 = i0 * len_N * 8 + i1 * len_N;
+        {
+          let i2 = 0;
+          for (const end = 8 - 3; i2 < end; i2 += 4) {
+            const b72_0 = i1 * len_N * 8 + i2 * len_N;
+            const b74_0 = i2 * len_N;
+            const b72_1 = i1 * len_N * 8 + (i2 + 1) * len_N;
+            const b74_1 = (i2 + 1) * len_N;
+            const b72_2 = i1 * len_N * 8 + (i2 + 2) * len_N;
+            const b74_2 = (i2 + 2) * len_N;
+            const b72_3 = i1 * len_N * 8 + (i2 + 3) * len_N;
+            const b74_3 = (i2 + 3) * len_N;
+            let acc76_0 = 0, acc76_1 = 0, acc76_2 = 0, acc76_3 = 0;
+            for (let i3 = 0, end = len_N; i3 < end; i3++) {
+              const c0 = t46[b73 + i3];
+              acc76_0 += c0 * t45[b72_0 + i3] * t52[b74_0 + i3];
+              acc76_1 += c0 * t45[b72_1 + i3] * t52[b74_1 + i3];
+              acc76_2 += c0 * t45[b72_2 + i3] * t52[b74_2 + i3];
+              acc76_3 += c0 * t45[b72_3 + i3] * t52[b74_3 + i3];
+            }
+            {
+              const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + i2 * 67), sv = p75 * acc76_0;
+              H[sa] += sv;
+              if (sb !== sa) H[sb] += sv;
+            }
+            {
+              const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2 + 1), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + (i2 + 1) * 67), sv = p75 * acc76_1;
+              H[sa] += sv;
+              if (sb !== sa) H[sb] += sv;
+            }
+            {
+              const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2 + 2), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + (i2 + 2) * 67), sv = p75 * acc76_2;
+              H[sa] += sv;
+              if (sb !== sa) H[sb] += sv;
+            }
+            {
+              const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2 + 3), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + (i2 + 3) * 67), sv = p75 * acc76_3;
+              H[sa] += sv;
+              if (sb !== sa) H[sb] += sv;
+            }
+          }
+          for (const end = 8; i2 < end; i2++) {
+            const b72 = i1 * len_N * 8 + i2 * len_N;
+            const b74 = i2 * len_N;
+            let acc76 = 0;
+            {
+              let r1 = 0, r2 = 0, r3 = 0;
+              let i3 = 0;
+              for (const end = len_N - 3; i3 < end; i3 += 4) {
+                acc76 += t45[b72 + i3] * t46[b73 + i3] * t52[b74 + i3];
+                r1 += t45[b72 + i3 + 1] * t46[b73 + i3 + 1] * t52[b74 + i3 + 1];
+                r2 += t45[b72 + i3 + 2] * t46[b73 + i3 + 2] * t52[b74 + i3 + 2];
+                r3 += t45[b72 + i3 + 3] * t46[b73 + i3 + 3] * t52[b74 + i3 + 3];
+              }
+              for (const end = len_N; i3 < end; i3++) acc76 += t45[b72 + i3] * t46[b73 + i3] * t52[b74 + i3];
+              acc76 += r1 + r2 + r3;
+            }
+            {
+              const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + i2 * 67), sv = p75 * acc76;
+              H[sa] += sv;
+              if (sb !== sa) H[sb] += sv;
+            }
+          }
+        }
+      }
+    }
+  }
+  // hessian[i0, i1, i1] += Σ_i2 t16·t48[i0, i1, i2]
+  {
+    const p78 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       {
         let i1 = 0;
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b72_0 = i0 * len_N * 8 + i1 * len_N;
-          const b72_1 = i0 * len_N * 8 + (i1 + 1) * len_N;
-          const b72_2 = i0 * len_N * 8 + (i1 + 2) * len_N;
-          const b72_3 = i0 * len_N * 8 + (i1 + 3) * len_N;
-          let acc74_0 = 0, acc74_1 = 0, acc74_2 = 0, acc74_3 = 0;
+          const b77_0 = i0 * len_N * 8 + i1 * len_N;
+          const b77_1 = i0 * len_N * 8 + (i1 + 1) * len_N;
+          const b77_2 = i0 * len_N * 8 + (i1 + 2) * len_N;
+          const b77_3 = i0 * len_N * 8 + (i1 + 3) * len_N;
+          let acc79_0 = 0, acc79_1 = 0, acc79_2 = 0, acc79_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            acc74_0 += t47[b72_0 + i2];
-            acc74_1 += t47[b72_1 + i2];
-            acc74_2 += t47[b72_2 + i2];
-            acc74_3 += t47[b72_3 + i2];
+            acc79_0 += t48[b77_0 + i2];
+            acc79_1 += t48[b77_1 + i2];
+            acc79_2 += t48[b77_2 + i2];
+            acc79_3 += t48[b77_3 + i2];
           }
           {
-            const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 68), sb = slot(SR, SC, 2144 + i0 * 8 + i1 * 68), sv = p73 * acc74_0;
+            const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 68), sb = slot(SR, SC, 2144 + i0 * 8 + i1 * 68), sv = p78 * acc79_0;
             H[sa] += sv;
             if (sb !== sa) H[sb] += sv;
           }
           {
-            const sa = slot(SR, SC, 32 + i0 * 536 + (i1 + 1) * 68), sb = slot(SR, SC, 2144 + i0 * 8 + (i1 + 1) * 68), sv = p73 * acc74_1;
+            const sa = slot(SR, SC, 32 + i0 * 536 + (i1 + 1) * 68), sb = slot(SR, SC, 2144 + i0 * 8 + (i1 + 1) * 68), sv = p78 * acc79_1;
             H[sa] += sv;
             if (sb !== sa) H[sb] += sv;
           }
           {
-            const sa = slot(SR, SC, 32 + i0 * 536 + (i1 + 2) * 68), sb = slot(SR, SC, 2144 + i0 * 8 + (i1 + 2) * 68), sv = p73 * acc74_2;
+            const sa = slot(SR, SC, 32 + i0 * 536 + (i1 + 2) * 68), sb = slot(SR, SC, 2144 + i0 * 8 + (i1 + 2) * 68), sv = p78 * acc79_2;
             H[sa] += sv;
             if (sb !== sa) H[sb] += sv;
           }
           {
-            const sa = slot(SR, SC, 32 + i0 * 536 + (i1 + 3) * 68), sb = slot(SR, SC, 2144 + i0 * 8 + (i1 + 3) * 68), sv = p73 * acc74_3;
+            const sa = slot(SR, SC, 32 + i0 * 536 + (i1 + 3) * 68), sb = slot(SR, SC, 2144 + i0 * 8 + (i1 + 3) * 68), sv = p78 * acc79_3;
             H[sa] += sv;
             if (sb !== sa) H[sb] += sv;
           }
         }
         for (const end = 8; i1 < end; i1++) {
-          const b72 = i0 * len_N * 8 + i1 * len_N;
-          let acc74 = 0;
+          const b77 = i0 * len_N * 8 + i1 * len_N;
+          let acc79 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc74 += t47[b72 + i2];
-              r1 += t47[b72 + i2 + 1];
-              r2 += t47[b72 + i2 + 2];
-              r3 += t47[b72 + i2 + 3];
+              acc79 += t48[b77 + i2];
+              r1 += t48[b77 + i2 + 1];
+              r2 += t48[b77 + i2 + 2];
+              r3 += t48[b77 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc74 += t47[b72 + i2];
-            acc74 += r1 + r2 + r3;
+            for (const end = len_N; i2 < end; i2++) acc79 += t48[b77 + i2];
+            acc79 += r1 + r2 + r3;
           }
           {
-            const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 68), sb = slot(SR, SC, 2144 + i0 * 8 + i1 * 68), sv = p73 * acc74;
+            const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 68), sb = slot(SR, SC, 2144 + i0 * 8 + i1 * 68), sv = p78 * acc79;
             H[sa] += sv;
             if (sb !== sa) H[sb] += sv;
           }
@@ -6529,62 +6599,62 @@ function ks_hess_W1_b1(s: State): void {
       }
     }
   }
-  // hessian[i0, i1, i1] += Σ_i2 -1·t16·t49[i0, i1, i2]
+  // hessian[i0, i1, i1] += Σ_i2 -1·t16·t50[i0, i1, i2]
   {
-    const p76 = -t16[0];
+    const p81 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       {
         let i1 = 0;
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b75_0 = i0 * len_N * 8 + i1 * len_N;
-          const b75_1 = i0 * len_N * 8 + (i1 + 1) * len_N;
-          const b75_2 = i0 * len_N * 8 + (i1 + 2) * len_N;
-          const b75_3 = i0 * len_N * 8 + (i1 + 3) * len_N;
-          let acc77_0 = 0, acc77_1 = 0, acc77_2 = 0, acc77_3 = 0;
+          const b80_0 = i0 * len_N * 8 + i1 * len_N;
+          const b80_1 = i0 * len_N * 8 + (i1 + 1) * len_N;
+          const b80_2 = i0 * len_N * 8 + (i1 + 2) * len_N;
+          const b80_3 = i0 * len_N * 8 + (i1 + 3) * len_N;
+          let acc82_0 = 0, acc82_1 = 0, acc82_2 = 0, acc82_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            acc77_0 += t49[b75_0 + i2];
-            acc77_1 += t49[b75_1 + i2];
-            acc77_2 += t49[b75_2 + i2];
-            acc77_3 += t49[b75_3 + i2];
+            acc82_0 += t50[b80_0 + i2];
+            acc82_1 += t50[b80_1 + i2];
+            acc82_2 += t50[b80_2 + i2];
+            acc82_3 += t50[b80_3 + i2];
           }
           {
-            const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 68), sb = slot(SR, SC, 2144 + i0 * 8 + i1 * 68), sv = p76 * acc77_0;
+            const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 68), sb = slot(SR, SC, 2144 + i0 * 8 + i1 * 68), sv = p81 * acc82_0;
             H[sa] += sv;
             if (sb !== sa) H[sb] += sv;
           }
           {
-            const sa = slot(SR, SC, 32 + i0 * 536 + (i1 + 1) * 68), sb = slot(SR, SC, 2144 + i0 * 8 + (i1 + 1) * 68), sv = p76 * acc77_1;
+            const sa = slot(SR, SC, 32 + i0 * 536 + (i1 + 1) * 68), sb = slot(SR, SC, 2144 + i0 * 8 + (i1 + 1) * 68), sv = p81 * acc82_1;
             H[sa] += sv;
             if (sb !== sa) H[sb] += sv;
           }
           {
-            const sa = slot(SR, SC, 32 + i0 * 536 + (i1 + 2) * 68), sb = slot(SR, SC, 2144 + i0 * 8 + (i1 + 2) * 68), sv = p76 * acc77_2;
+            const sa = slot(SR, SC, 32 + i0 * 536 + (i1 + 2) * 68), sb = slot(SR, SC, 2144 + i0 * 8 + (i1 + 2) * 68), sv = p81 * acc82_2;
             H[sa] += sv;
             if (sb !== sa) H[sb] += sv;
           }
           {
-            const sa = slot(SR, SC, 32 + i0 * 536 + (i1 + 3) * 68), sb = slot(SR, SC, 2144 + i0 * 8 + (i1 + 3) * 68), sv = p76 * acc77_3;
+            const sa = slot(SR, SC, 32 + i0 * 536 + (i1 + 3) * 68), sb = slot(SR, SC, 2144 + i0 * 8 + (i1 + 3) * 68), sv = p81 * acc82_3;
             H[sa] += sv;
             if (sb !== sa) H[sb] += sv;
           }
         }
         for (const end = 8; i1 < end; i1++) {
-          const b75 = i0 * len_N * 8 + i1 * len_N;
-          let acc77 = 0;
+          const b80 = i0 * len_N * 8 + i1 * len_N;
+          let acc82 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc77 += t49[b75 + i2];
-              r1 += t49[b75 + i2 + 1];
-              r2 += t49[b75 + i2 + 2];
-              r3 += t49[b75 + i2 + 3];
+              acc82 += t50[b80 + i2];
+              r1 += t50[b80 + i2 + 1];
+              r2 += t50[b80 + i2 + 2];
+              r3 += t50[b80 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc77 += t49[b75 + i2];
-            acc77 += r1 + r2 + r3;
+            for (const end = len_N; i2 < end; i2++) acc82 += t50[b80 + i2];
+            acc82 += r1 + r2 + r3;
           }
           {
-            const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 68), sb = slot(SR, SC, 2144 + i0 * 8 + i1 * 68), sv = p76 * acc77;
+            const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 68), sb = slot(SR, SC, 2144 + i0 * 8 + i1 * 68), sv = p81 * acc82;
             H[sa] += sv;
             if (sb !== sa) H[sb] += sv;
           }
@@ -6599,67 +6669,34 @@ function ks_hess_W1_W2(s: State): void {
   const { rowPtr: SR, colIdx: SC } = hessianPattern();
   const H = s.hessian;
   const t16 = s.t16;
-  const t42 = s.t42;
-  const t45 = s.t45;
+  const t43 = s.t43;
   const t46 = s.t46;
-  const t52 = s.t52;
+  const t47 = s.t47;
   const t53 = s.t53;
   const t54 = s.t54;
+  const t55 = s.t55;
   const th = s.theta;
   const len_N = s.len_N;
-  // hessian[i0, i1, i2, i3] += Σ_i4 -1·t16·t42[i0, i1, i4]·t52[i2, i3, i4]
+  // hessian[i0, i1, i2, i3] += Σ_i4 -1·t16·t43[i0, i1, i4]·t53[i2, i3, i4]
   {
-    const p80 = -t16[0];
+    const p85 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
-        const b78 = i0 * len_N * 8 + i1 * len_N;
+        const b83 = i0 * len_N * 8 + i1 * len_N;
         for (let i2 = 0; i2 < 8; i2++) {
           for (let i3 = 0; i3 < 3; i3++) {
-            const b79 = i2 * len_N * 3 + i3 * len_N;
-            let acc81 = 0;
-            {
-              let r1 = 0, r2 = 0, r3 = 0;
-              let i4 = 0;
-              for (const end = len_N - 3; i4 < end; i4 += 4) {
-                acc81 += t42[b78 + i4] * t52[b79 + i4];
-                r1 += t42[b78 + i4 + 1] * t52[b79 + i4 + 1];
-                r2 += t42[b78 + i4 + 2] * t52[b79 + i4 + 2];
-                r3 += t42[b78 + i4 + 3] * t52[b79 + i4 + 3];
-              }
-              for (const end = len_N; i4 < end; i4++) acc81 += t42[b78 + i4] * t52[b79 + i4];
-              acc81 += r1 + r2 + r3;
-            }
-            {
-              const sa = slot(SR, SC, 40 + i0 * 536 + i1 * 67 + i2 * 3 + i3), sb = slot(SR, SC, 2680 + i0 * 8 + i1 + i2 * 201 + i3 * 67), sv = p80 * acc81;
-              H[sa] += sv;
-              if (sb !== sa) H[sb] += sv;
-            }
-          }
-        }
-      }
-    }
-  }
-  // hessian[i0, i1, i2, i3] += Σ_i4 t16·W2[i1, i3]·t45[i0, i1, i4]·t52[i2, i3, i4]
-  {
-    const p84 = t16[0];
-    for (let i0 = 0; i0 < 4; i0++) {
-      for (let i1 = 0; i1 < 8; i1++) {
-        const b82 = i0 * len_N * 8 + i1 * len_N;
-        for (let i2 = 0; i2 < 8; i2++) {
-          for (let i3 = 0; i3 < 3; i3++) {
-            const b83 = i2 * len_N * 3 + i3 * len_N;
-            const p85 = p84 * th[40 + i1 * 3 + i3];
+            const b84 = i2 * len_N * 3 + i3 * len_N;
             let acc86 = 0;
             {
               let r1 = 0, r2 = 0, r3 = 0;
               let i4 = 0;
               for (const end = len_N - 3; i4 < end; i4 += 4) {
-                acc86 += t45[b82 + i4] * t52[b83 + i4];
-                r1 += t45[b82 + i4 + 1] * t52[b83 + i4 + 1];
-                r2 += t45[b82 + i4 + 2] * t52[b83 + i4 + 2];
-                r3 += t45[b82 + i4 + 3] * t52[b83 + i4 + 3];
+                acc86 += t43[b83 + i4] * t53[b84 + i4];
+                r1 += t43[b83 + i4 + 1] * t53[b84 + i4 + 1];
+                r2 += t43[b83 + i4 + 2] * t53[b84 + i4 + 2];
+                r3 += t43[b83 + i4 + 3] * t53[b84 + i4 + 3];
               }
-              for (const end = len_N; i4 < end; i4++) acc86 += t45[b82 + i4] * t52[b83 + i4];
+              for (const end = len_N; i4 < end; i4++) acc86 += t43[b83 + i4] * t53[b84 + i4];
               acc86 += r1 + r2 + r3;
             }
             {
@@ -6672,29 +6709,62 @@ function ks_hess_W1_W2(s: State): void {
       }
     }
   }
-  // hessian[i0, i1, i1, i2] += Σ_i3 t16·t45[i0, i1, i3]·t53[i2, i3]
+  // hessian[i0, i1, i2, i3] += Σ_i4 t16·W2[i1, i3]·t46[i0, i1, i4]·t53[i2, i3, i4]
   {
     const p89 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
         const b87 = i0 * len_N * 8 + i1 * len_N;
+        for (let i2 = 0; i2 < 8; i2++) {
+          for (let i3 = 0; i3 < 3; i3++) {
+            const b88 = i2 * len_N * 3 + i3 * len_N;
+            const p90 = p89 * th[40 + i1 * 3 + i3];
+            let acc91 = 0;
+            {
+              let r1 = 0, r2 = 0, r3 = 0;
+              let i4 = 0;
+              for (const end = len_N - 3; i4 < end; i4 += 4) {
+                acc91 += t46[b87 + i4] * t53[b88 + i4];
+                r1 += t46[b87 + i4 + 1] * t53[b88 + i4 + 1];
+                r2 += t46[b87 + i4 + 2] * t53[b88 + i4 + 2];
+                r3 += t46[b87 + i4 + 3] * t53[b88 + i4 + 3];
+              }
+              for (const end = len_N; i4 < end; i4++) acc91 += t46[b87 + i4] * t53[b88 + i4];
+              acc91 += r1 + r2 + r3;
+            }
+            {
+              const sa = slot(SR, SC, 40 + i0 * 536 + i1 * 67 + i2 * 3 + i3), sb = slot(SR, SC, 2680 + i0 * 8 + i1 + i2 * 201 + i3 * 67), sv = p90 * acc91;
+              H[sa] += sv;
+              if (sb !== sa) H[sb] += sv;
+            }
+          }
+        }
+      }
+    }
+  }
+  // hessian[i0, i1, i1, i2] += Σ_i3 t16·t46[i0, i1, i3]·t54[i2, i3]
+  {
+    const p94 = t16[0];
+    for (let i0 = 0; i0 < 4; i0++) {
+      for (let i1 = 0; i1 < 8; i1++) {
+        const b92 = i0 * len_N * 8 + i1 * len_N;
         for (let i2 = 0; i2 < 3; i2++) {
-          const b88 = i2 * len_N;
-          let acc90 = 0;
+          const b93 = i2 * len_N;
+          let acc95 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc90 += t45[b87 + i3] * t53[b88 + i3];
-              r1 += t45[b87 + i3 + 1] * t53[b88 + i3 + 1];
-              r2 += t45[b87 + i3 + 2] * t53[b88 + i3 + 2];
-              r3 += t45[b87 + i3 + 3] * t53[b88 + i3 + 3];
+              acc95 += t46[b92 + i3] * t54[b93 + i3];
+              r1 += t46[b92 + i3 + 1] * t54[b93 + i3 + 1];
+              r2 += t46[b92 + i3 + 2] * t54[b93 + i3 + 2];
+              r3 += t46[b92 + i3 + 3] * t54[b93 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc90 += t45[b87 + i3] * t53[b88 + i3];
-            acc90 += r1 + r2 + r3;
+            for (const end = len_N; i3 < end; i3++) acc95 += t46[b92 + i3] * t54[b93 + i3];
+            acc95 += r1 + r2 + r3;
           }
           {
-            const sa = slot(SR, SC, 40 + i0 * 536 + i1 * 70 + i2), sb = slot(SR, SC, 2680 + i0 * 8 + i1 * 202 + i2 * 67), sv = p89 * acc90;
+            const sa = slot(SR, SC, 40 + i0 * 536 + i1 * 70 + i2), sb = slot(SR, SC, 2680 + i0 * 8 + i1 * 202 + i2 * 67), sv = p94 * acc95;
             H[sa] += sv;
             if (sb !== sa) H[sb] += sv;
           }
@@ -6702,29 +6772,29 @@ function ks_hess_W1_W2(s: State): void {
       }
     }
   }
-  // hessian[i0, i1, i1, i2] += Σ_i3 -1·t16·t46[i0, i1, i3]·t54[i2, i3]
+  // hessian[i0, i1, i1, i2] += Σ_i3 -1·t16·t47[i0, i1, i3]·t55[i2, i3]
   {
-    const p93 = -t16[0];
+    const p98 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
-        const b91 = i0 * len_N * 8 + i1 * len_N;
+        const b96 = i0 * len_N * 8 + i1 * len_N;
         for (let i2 = 0; i2 < 3; i2++) {
-          const b92 = i2 * len_N;
-          let acc94 = 0;
+          const b97 = i2 * len_N;
+          let acc99 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc94 += t46[b91 + i3] * t54[b92 + i3];
-              r1 += t46[b91 + i3 + 1] * t54[b92 + i3 + 1];
-              r2 += t46[b91 + i3 + 2] * t54[b92 + i3 + 2];
-              r3 += t46[b91 + i3 + 3] * t54[b92 + i3 + 3];
+              acc99 += t47[b96 + i3] * t55[b97 + i3];
+              r1 += t47[b96 + i3 + 1] * t55[b97 + i3 + 1];
+              r2 += t47[b96 + i3 + 2] * t55[b97 + i3 + 2];
+              r3 += t47[b96 + i3 + 3] * t55[b97 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc94 += t46[b91 + i3] * t54[b92 + i3];
-            acc94 += r1 + r2 + r3;
+            for (const end = len_N; i3 < end; i3++) acc99 += t47[b96 + i3] * t55[b97 + i3];
+            acc99 += r1 + r2 + r3;
           }
           {
-            const sa = slot(SR, SC, 40 + i0 * 536 + i1 * 70 + i2), sb = slot(SR, SC, 2680 + i0 * 8 + i1 * 202 + i2 * 67), sv = p93 * acc94;
+            const sa = slot(SR, SC, 40 + i0 * 536 + i1 * 70 + i2), sb = slot(SR, SC, 2680 + i0 * 8 + i1 * 202 + i2 * 67), sv = p98 * acc99;
             H[sa] += sv;
             if (sb !== sa) H[sb] += sv;
           }
@@ -6739,34 +6809,34 @@ function ks_hess_W1_b2(s: State): void {
   const { rowPtr: SR, colIdx: SC } = hessianPattern();
   const H = s.hessian;
   const t16 = s.t16;
-  const t42 = s.t42;
-  const t45 = s.t45;
-  const t53 = s.t53;
+  const t43 = s.t43;
+  const t46 = s.t46;
+  const t54 = s.t54;
   const th = s.theta;
   const len_N = s.len_N;
-  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t42[i0, i1, i3]·t53[i2, i3]
+  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t43[i0, i1, i3]·t54[i2, i3]
   {
-    const p97 = -t16[0];
+    const p102 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
-        const b95 = i0 * len_N * 8 + i1 * len_N;
+        const b100 = i0 * len_N * 8 + i1 * len_N;
         for (let i2 = 0; i2 < 3; i2++) {
-          const b96 = i2 * len_N;
-          let acc98 = 0;
+          const b101 = i2 * len_N;
+          let acc103 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc98 += t42[b95 + i3] * t53[b96 + i3];
-              r1 += t42[b95 + i3 + 1] * t53[b96 + i3 + 1];
-              r2 += t42[b95 + i3 + 2] * t53[b96 + i3 + 2];
-              r3 += t42[b95 + i3 + 3] * t53[b96 + i3 + 3];
+              acc103 += t43[b100 + i3] * t54[b101 + i3];
+              r1 += t43[b100 + i3 + 1] * t54[b101 + i3 + 1];
+              r2 += t43[b100 + i3 + 2] * t54[b101 + i3 + 2];
+              r3 += t43[b100 + i3 + 3] * t54[b101 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc98 += t42[b95 + i3] * t53[b96 + i3];
-            acc98 += r1 + r2 + r3;
+            for (const end = len_N; i3 < end; i3++) acc103 += t43[b100 + i3] * t54[b101 + i3];
+            acc103 += r1 + r2 + r3;
           }
           {
-            const sa = slot(SR, SC, 64 + i0 * 536 + i1 * 67 + i2), sb = slot(SR, SC, 4288 + i0 * 8 + i1 + i2 * 67), sv = p97 * acc98;
+            const sa = slot(SR, SC, 64 + i0 * 536 + i1 * 67 + i2), sb = slot(SR, SC, 4288 + i0 * 8 + i1 + i2 * 67), sv = p102 * acc103;
             H[sa] += sv;
             if (sb !== sa) H[sb] += sv;
           }
@@ -6774,30 +6844,30 @@ function ks_hess_W1_b2(s: State): void {
       }
     }
   }
-  // hessian[i0, i1, i2] += Σ_i3 t16·W2[i1, i2]·t45[i0, i1, i3]·t53[i2, i3]
+  // hessian[i0, i1, i2] += Σ_i3 t16·W2[i1, i2]·t46[i0, i1, i3]·t54[i2, i3]
   {
-    const p101 = t16[0];
+    const p106 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
-        const b99 = i0 * len_N * 8 + i1 * len_N;
+        const b104 = i0 * len_N * 8 + i1 * len_N;
         for (let i2 = 0; i2 < 3; i2++) {
-          const b100 = i2 * len_N;
-          const p102 = p101 * th[40 + i1 * 3 + i2];
-          let acc103 = 0;
+          const b105 = i2 * len_N;
+          const p107 = p106 * th[40 + i1 * 3 + i2];
+          let acc108 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc103 += t45[b99 + i3] * t53[b100 + i3];
-              r1 += t45[b99 + i3 + 1] * t53[b100 + i3 + 1];
-              r2 += t45[b99 + i3 + 2] * t53[b100 + i3 + 2];
-              r3 += t45[b99 + i3 + 3] * t53[b100 + i3 + 3];
+              acc108 += t46[b104 + i3] * t54[b105 + i3];
+              r1 += t46[b104 + i3 + 1] * t54[b105 + i3 + 1];
+              r2 += t46[b104 + i3 + 2] * t54[b105 + i3 + 2];
+              r3 += t46[b104 + i3 + 3] * t54[b105 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc103 += t45[b99 + i3] * t53[b100 + i3];
-            acc103 += r1 + r2 + r3;
+            for (const end = len_N; i3 < end; i3++) acc108 += t46[b104 + i3] * t54[b105 + i3];
+            acc108 += r1 + r2 + r3;
           }
           {
-            const sa = slot(SR, SC, 64 + i0 * 536 + i1 * 67 + i2), sb = slot(SR, SC, 4288 + i0 * 8 + i1 + i2 * 67), sv = p102 * acc103;
+            const sa = slot(SR, SC, 64 + i0 * 536 + i1 * 67 + i2), sb = slot(SR, SC, 4288 + i0 * 8 + i1 + i2 * 67), sv = p107 * acc108;
             H[sa] += sv;
             if (sb !== sa) H[sb] += sv;
           }
@@ -6814,72 +6884,72 @@ function ks_hess_b1_b1(s: State): void {
   const H = s.hessian;
   const t11 = s.t11;
   const t16 = s.t16;
-  const t22 = s.t22;
   const t23 = s.t23;
-  const t26 = s.t26;
-  const t50 = s.t50;
-  const t55 = s.t55;
+  const t24 = s.t24;
+  const t27 = s.t27;
+  const t51 = s.t51;
+  const t56 = s.t56;
   const th = s.theta;
   const len_N = s.len_N;
   const off_N = s.off_N;
-  // hessian[i0, i1] += Σ_i2 -1·t16·t55[i0, i2]·t50[i1, i2]
+  // hessian[i0, i1] += Σ_i2 -1·t16·t56[i0, i2]·t51[i1, i2]
   {
-    const p106 = -t16[0];
+    const p111 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b104 = i0 * len_N;
+      const b109 = i0 * len_N;
       {
         let i1 = Math.max(0, i0);
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b105_0 = i1 * len_N;
-          const b105_1 = (i1 + 1) * len_N;
-          const b105_2 = (i1 + 2) * len_N;
-          const b105_3 = (i1 + 3) * len_N;
-          let acc107_0 = 0, acc107_1 = 0, acc107_2 = 0, acc107_3 = 0;
+          const b110_0 = i1 * len_N;
+          const b110_1 = (i1 + 1) * len_N;
+          const b110_2 = (i1 + 2) * len_N;
+          const b110_3 = (i1 + 3) * len_N;
+          let acc112_0 = 0, acc112_1 = 0, acc112_2 = 0, acc112_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = t55[b104 + i2];
-            acc107_0 += c0 * t50[b105_0 + i2];
-            acc107_1 += c0 * t50[b105_1 + i2];
-            acc107_2 += c0 * t50[b105_2 + i2];
-            acc107_3 += c0 * t50[b105_3 + i2];
+            const c0 = t56[b109 + i2];
+            acc112_0 += c0 * t51[b110_0 + i2];
+            acc112_1 += c0 * t51[b110_1 + i2];
+            acc112_2 += c0 * t51[b110_2 + i2];
+            acc112_3 += c0 * t51[b110_3 + i2];
           }
           {
-            const sa = slot(SR, SC, 2176 + i0 * 67 + i1), sb = slot(SR, SC, 2176 + i0 + i1 * 67), sv = p106 * acc107_0;
+            const sa = slot(SR, SC, 2176 + i0 * 67 + i1), sb = slot(SR, SC, 2176 + i0 + i1 * 67), sv = p111 * acc112_0;
             H[sa] += sv;
             if (sb !== sa) H[sb] += sv;
           }
           {
-            const sa = slot(SR, SC, 2176 + i0 * 67 + i1 + 1), sb = slot(SR, SC, 2176 + i0 + (i1 + 1) * 67), sv = p106 * acc107_1;
+            const sa = slot(SR, SC, 2176 + i0 * 67 + i1 + 1), sb = slot(SR, SC, 2176 + i0 + (i1 + 1) * 67), sv = p111 * acc112_1;
             H[sa] += sv;
             if (sb !== sa) H[sb] += sv;
           }
           {
-            const sa = slot(SR, SC, 2176 + i0 * 67 + i1 + 2), sb = slot(SR, SC, 2176 + i0 + (i1 + 2) * 67), sv = p106 * acc107_2;
+            const sa = slot(SR, SC, 2176 + i0 * 67 + i1 + 2), sb = slot(SR, SC, 2176 + i0 + (i1 + 2) * 67), sv = p111 * acc112_2;
             H[sa] += sv;
             if (sb !== sa) H[sb] += sv;
           }
           {
-            const sa = slot(SR, SC, 2176 + i0 * 67 + i1 + 3), sb = slot(SR, SC, 2176 + i0 + (i1 + 3) * 67), sv = p106 * acc107_3;
+            const sa = slot(SR, SC, 2176 + i0 * 67 + i1 + 3), sb = slot(SR, SC, 2176 + i0 + (i1 + 3) * 67), sv = p111 * acc112_3;
             H[sa] += sv;
             if (sb !== sa) H[sb] += sv;
           }
         }
         for (const end = 8; i1 < end; i1++) {
-          const b105 = i1 * len_N;
-          let acc107 = 0;
+          const b110 = i1 * len_N;
+          let acc112 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc107 += t55[b104 + i2] * t50[b105 + i2];
-              r1 += t55[b104 + i2 + 1] * t50[b105 + i2 + 1];
-              r2 += t55[b104 + i2 + 2] * t50[b105 + i2 + 2];
-              r3 += t55[b104 + i2 + 3] * t50[b105 + i2 + 3];
+              acc112 += t56[b109 + i2] * t51[b110 + i2];
+              r1 += t56[b109 + i2 + 1] * t51[b110 + i2 + 1];
+              r2 += t56[b109 + i2 + 2] * t51[b110 + i2 + 2];
+              r3 += t56[b109 + i2 + 3] * t51[b110 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc107 += t55[b104 + i2] * t50[b105 + i2];
-            acc107 += r1 + r2 + r3;
+            for (const end = len_N; i2 < end; i2++) acc112 += t56[b109 + i2] * t51[b110 + i2];
+            acc112 += r1 + r2 + r3;
           }
           {
-            const sa = slot(SR, SC, 2176 + i0 * 67 + i1), sb = slot(SR, SC, 2176 + i0 + i1 * 67), sv = p106 * acc107;
+            const sa = slot(SR, SC, 2176 + i0 * 67 + i1), sb = slot(SR, SC, 2176 + i0 + i1 * 67), sv = p111 * acc112;
             H[sa] += sv;
             if (sb !== sa) H[sb] += sv;
           }
@@ -6887,58 +6957,58 @@ function ks_hess_b1_b1(s: State): void {
       }
     }
   }
-  // hessian[i0, i1] += Σ_i2,i3 t16·t22[i2]·W2[i0, i3]·t23[i2, i0]·t11[i2, i3]·W2[i1, i3]·t23[i2, i1]
+  // hessian[i0, i1] += Σ_i2,i3 t16·t23[i2]·W2[i0, i3]·t24[i2, i0]·t11[i2, i3]·W2[i1, i3]·t24[i2, i1]
   {
-    const p112 = t16[0];
+    const p117 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b108 = 40 + i0 * 3;
-      const b109 = i0;
+      const b113 = 40 + i0 * 3;
+      const b114 = i0;
       for (let i1 = Math.max(0, i0); i1 < 8; i1++) {
-        const b110 = 40 + i1 * 3;
-        const b111 = i1;
-        let acc113 = 0;
+        const b115 = 40 + i1 * 3;
+        const b116 = i1;
+        let acc118 = 0;
         for (let i2 = 0; i2 < len_N; i2++) {
           for (let i3 = 0; i3 < 3; i3++) {
-            acc113 += t22[i2] * t23[b109 + i2 * 8] * t23[b111 + i2 * 8] * th[b108 + i3] * t11[i2 * 3 + i3] * th[b110 + i3];
+            acc118 += t23[i2] * t24[b114 + i2 * 8] * t24[b116 + i2 * 8] * th[b113 + i3] * t11[i2 * 3 + i3] * th[b115 + i3];
           }
         }
         {
-          const sa = slot(SR, SC, 2176 + i0 * 67 + i1), sb = slot(SR, SC, 2176 + i0 + i1 * 67), sv = p112 * acc113;
+          const sa = slot(SR, SC, 2176 + i0 * 67 + i1), sb = slot(SR, SC, 2176 + i0 + i1 * 67), sv = p117 * acc118;
           H[sa] += sv;
           if (sb !== sa) H[sb] += sv;
         }
       }
     }
   }
-  // hessian[i0, i0] += Σ_i1,i2 t16·t22[i1]·t11[i1, i2]·W2[i0, i2]·t26[i1, i0]
+  // hessian[i0, i0] += Σ_i1,i2 t16·t23[i1]·t11[i1, i2]·W2[i0, i2]·t27[i1, i0]
   {
-    const p116 = t16[0];
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b114 = 40 + i0 * 3;
-      const b115 = i0;
-      let acc117 = 0;
-      for (let i1 = 0; i1 < len_N; i1++) {
-        for (let i2 = 0; i2 < 3; i2++) {
-          acc117 += t22[i1] * t26[b115 + i1 * 8] * t11[i1 * 3 + i2] * th[b114 + i2];
-        }
-      }
-      H[slot(SR, SC, 2176 + i0 * 68)] += p116 * acc117;
-    }
-  }
-  // hessian[i0, i0] += Σ_i1,i2 -1·t16·Y[i1, i2]·W2[i0, i2]·t26[i1, i0]
-  {
-    const b118 = off_N * 3;
-    const p121 = -t16[0];
+    const p121 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
       const b119 = 40 + i0 * 3;
       const b120 = i0;
       let acc122 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
-          acc122 += t26[b120 + i1 * 8] * d_Y[b118 + i1 * 3 + i2] * th[b119 + i2];
+          acc122 += t23[i1] * t27[b120 + i1 * 8] * t11[i1 * 3 + i2] * th[b119 + i2];
         }
       }
       H[slot(SR, SC, 2176 + i0 * 68)] += p121 * acc122;
+    }
+  }
+  // hessian[i0, i0] += Σ_i1,i2 -1·t16·Y[i1, i2]·W2[i0, i2]·t27[i1, i0]
+  {
+    const b123 = off_N * 3;
+    const p126 = -t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b124 = 40 + i0 * 3;
+      const b125 = i0;
+      let acc127 = 0;
+      for (let i1 = 0; i1 < len_N; i1++) {
+        for (let i2 = 0; i2 < 3; i2++) {
+          acc127 += t27[b125 + i1 * 8] * d_Y[b123 + i1 * 3 + i2] * th[b124 + i2];
+        }
+      }
+      H[slot(SR, SC, 2176 + i0 * 68)] += p126 * acc127;
     }
   }
 }
@@ -6948,37 +7018,37 @@ function ks_hess_b1_W2(s: State): void {
   const { rowPtr: SR, colIdx: SC } = hessianPattern();
   const H = s.hessian;
   const t16 = s.t16;
-  const t51 = s.t51;
   const t52 = s.t52;
   const t53 = s.t53;
   const t54 = s.t54;
   const t55 = s.t55;
   const t56 = s.t56;
+  const t57 = s.t57;
   const th = s.theta;
   const len_N = s.len_N;
-  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t55[i0, i3]·t52[i1, i2, i3]
+  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t56[i0, i3]·t53[i1, i2, i3]
   {
-    const p126 = -t16[0];
+    const p132 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b124 = i0 * len_N;
+      const b130 = i0 * len_N;
       for (let i1 = 0; i1 < 8; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
-          const b125 = i1 * len_N * 3 + i2 * len_N;
-          let acc127 = 0;
+          const b131 = i1 * len_N * 3 + i2 * len_N;
+          let acc133 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc127 += t55[b124 + i3] * t52[b125 + i3];
-              r1 += t55[b124 + i3 + 1] * t52[b125 + i3 + 1];
-              r2 += t55[b124 + i3 + 2] * t52[b125 + i3 + 2];
-              r3 += t55[b124 + i3 + 3] * t52[b125 + i3 + 3];
+              acc133 += t56[b130 + i3] * t53[b131 + i3];
+              r1 += t56[b130 + i3 + 1] * t53[b131 + i3 + 1];
+              r2 += t56[b130 + i3 + 2] * t53[b131 + i3 + 2];
+              r3 += t56[b130 + i3 + 3] * t53[b131 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc127 += t55[b124 + i3] * t52[b125 + i3];
-            acc127 += r1 + r2 + r3;
+            for (const end = len_N; i3 < end; i3++) acc133 += t56[b130 + i3] * t53[b131 + i3];
+            acc133 += r1 + r2 + r3;
           }
           {
-            const sa = slot(SR, SC, 2184 + i0 * 67 + i1 * 3 + i2), sb = slot(SR, SC, 2712 + i0 + i1 * 201 + i2 * 67), sv = p126 * acc127;
+            const sa = slot(SR, SC, 2184 + i0 * 67 + i1 * 3 + i2), sb = slot(SR, SC, 2712 + i0 + i1 * 201 + i2 * 67), sv = p132 * acc133;
             H[sa] += sv;
             if (sb !== sa) H[sb] += sv;
           }
@@ -6986,30 +7056,30 @@ function ks_hess_b1_W2(s: State): void {
       }
     }
   }
-  // hessian[i0, i1, i2] += Σ_i3 t16·W2[i0, i2]·t56[i0, i3]·t52[i1, i2, i3]
+  // hessian[i0, i1, i2] += Σ_i3 t16·W2[i0, i2]·t57[i0, i3]·t53[i1, i2, i3]
   {
-    const p130 = t16[0];
+    const p136 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b128 = i0 * len_N;
+      const b134 = i0 * len_N;
       for (let i1 = 0; i1 < 8; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
-          const b129 = i1 * len_N * 3 + i2 * len_N;
-          const p131 = p130 * th[40 + i0 * 3 + i2];
-          let acc132 = 0;
+          const b135 = i1 * len_N * 3 + i2 * len_N;
+          const p137 = p136 * th[40 + i0 * 3 + i2];
+          let acc138 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc132 += t56[b128 + i3] * t52[b129 + i3];
-              r1 += t56[b128 + i3 + 1] * t52[b129 + i3 + 1];
-              r2 += t56[b128 + i3 + 2] * t52[b129 + i3 + 2];
-              r3 += t56[b128 + i3 + 3] * t52[b129 + i3 + 3];
+              acc138 += t57[b134 + i3] * t53[b135 + i3];
+              r1 += t57[b134 + i3 + 1] * t53[b135 + i3 + 1];
+              r2 += t57[b134 + i3 + 2] * t53[b135 + i3 + 2];
+              r3 += t57[b134 + i3 + 3] * t53[b135 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc132 += t56[b128 + i3] * t52[b129 + i3];
-            acc132 += r1 + r2 + r3;
+            for (const end = len_N; i3 < end; i3++) acc138 += t57[b134 + i3] * t53[b135 + i3];
+            acc138 += r1 + r2 + r3;
           }
           {
-            const sa = slot(SR, SC, 2184 + i0 * 67 + i1 * 3 + i2), sb = slot(SR, SC, 2712 + i0 + i1 * 201 + i2 * 67), sv = p131 * acc132;
+            const sa = slot(SR, SC, 2184 + i0 * 67 + i1 * 3 + i2), sb = slot(SR, SC, 2712 + i0 + i1 * 201 + i2 * 67), sv = p137 * acc138;
             H[sa] += sv;
             if (sb !== sa) H[sb] += sv;
           }
@@ -7017,56 +7087,56 @@ function ks_hess_b1_W2(s: State): void {
       }
     }
   }
-  // hessian[i0, i0, i1] += Σ_i2 t16·t56[i0, i2]·t53[i1, i2]
+  // hessian[i0, i0, i1] += Σ_i2 t16·t57[i0, i2]·t54[i1, i2]
   {
-    const p135 = t16[0];
+    const p141 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b133 = i0 * len_N;
+      const b139 = i0 * len_N;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b134 = i1 * len_N;
-        let acc136 = 0;
+        const b140 = i1 * len_N;
+        let acc142 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc136 += t56[b133 + i2] * t53[b134 + i2];
-            r1 += t56[b133 + i2 + 1] * t53[b134 + i2 + 1];
-            r2 += t56[b133 + i2 + 2] * t53[b134 + i2 + 2];
-            r3 += t56[b133 + i2 + 3] * t53[b134 + i2 + 3];
+            acc142 += t57[b139 + i2] * t54[b140 + i2];
+            r1 += t57[b139 + i2 + 1] * t54[b140 + i2 + 1];
+            r2 += t57[b139 + i2 + 2] * t54[b140 + i2 + 2];
+            r3 += t57[b139 + i2 + 3] * t54[b140 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc136 += t56[b133 + i2] * t53[b134 + i2];
-          acc136 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc142 += t57[b139 + i2] * t54[b140 + i2];
+          acc142 += r1 + r2 + r3;
         }
         {
-          const sa = slot(SR, SC, 2184 + i0 * 70 + i1), sb = slot(SR, SC, 2712 + i0 * 202 + i1 * 67), sv = p135 * acc136;
+          const sa = slot(SR, SC, 2184 + i0 * 70 + i1), sb = slot(SR, SC, 2712 + i0 * 202 + i1 * 67), sv = p141 * acc142;
           H[sa] += sv;
           if (sb !== sa) H[sb] += sv;
         }
       }
     }
   }
-  // hessian[i0, i0, i1] += Σ_i2 -1·t16·t51[i0, i2]·t54[i1, i2]
+  // hessian[i0, i0, i1] += Σ_i2 -1·t16·t52[i0, i2]·t55[i1, i2]
   {
-    const p139 = -t16[0];
+    const p145 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b137 = i0 * len_N;
+      const b143 = i0 * len_N;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b138 = i1 * len_N;
-        let acc140 = 0;
+        const b144 = i1 * len_N;
+        let acc146 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc140 += t51[b137 + i2] * t54[b138 + i2];
-            r1 += t51[b137 + i2 + 1] * t54[b138 + i2 + 1];
-            r2 += t51[b137 + i2 + 2] * t54[b138 + i2 + 2];
-            r3 += t51[b137 + i2 + 3] * t54[b138 + i2 + 3];
+            acc146 += t52[b143 + i2] * t55[b144 + i2];
+            r1 += t52[b143 + i2 + 1] * t55[b144 + i2 + 1];
+            r2 += t52[b143 + i2 + 2] * t55[b144 + i2 + 2];
+            r3 += t52[b143 + i2 + 3] * t55[b144 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc140 += t51[b137 + i2] * t54[b138 + i2];
-          acc140 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc146 += t52[b143 + i2] * t55[b144 + i2];
+          acc146 += r1 + r2 + r3;
         }
         {
-          const sa = slot(SR, SC, 2184 + i0 * 70 + i1), sb = slot(SR, SC, 2712 + i0 * 202 + i1 * 67), sv = p139 * acc140;
+          const sa = slot(SR, SC, 2184 + i0 * 70 + i1), sb = slot(SR, SC, 2712 + i0 * 202 + i1 * 67), sv = p145 * acc146;
           H[sa] += sv;
           if (sb !== sa) H[sb] += sv;
         }
@@ -7080,62 +7150,62 @@ function ks_hess_b1_b2(s: State): void {
   const { rowPtr: SR, colIdx: SC } = hessianPattern();
   const H = s.hessian;
   const t16 = s.t16;
-  const t53 = s.t53;
-  const t55 = s.t55;
+  const t54 = s.t54;
   const t56 = s.t56;
+  const t57 = s.t57;
   const th = s.theta;
   const len_N = s.len_N;
-  // hessian[i0, i1] += Σ_i2 -1·t16·t55[i0, i2]·t53[i1, i2]
+  // hessian[i0, i1] += Σ_i2 -1·t16·t56[i0, i2]·t54[i1, i2]
   {
-    const p143 = -t16[0];
+    const p149 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b141 = i0 * len_N;
+      const b147 = i0 * len_N;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b142 = i1 * len_N;
-        let acc144 = 0;
+        const b148 = i1 * len_N;
+        let acc150 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc144 += t55[b141 + i2] * t53[b142 + i2];
-            r1 += t55[b141 + i2 + 1] * t53[b142 + i2 + 1];
-            r2 += t55[b141 + i2 + 2] * t53[b142 + i2 + 2];
-            r3 += t55[b141 + i2 + 3] * t53[b142 + i2 + 3];
+            acc150 += t56[b147 + i2] * t54[b148 + i2];
+            r1 += t56[b147 + i2 + 1] * t54[b148 + i2 + 1];
+            r2 += t56[b147 + i2 + 2] * t54[b148 + i2 + 2];
+            r3 += t56[b147 + i2 + 3] * t54[b148 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc144 += t55[b141 + i2] * t53[b142 + i2];
-          acc144 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc150 += t56[b147 + i2] * t54[b148 + i2];
+          acc150 += r1 + r2 + r3;
         }
         {
-          const sa = slot(SR, SC, 2208 + i0 * 67 + i1), sb = slot(SR, SC, 4320 + i0 + i1 * 67), sv = p143 * acc144;
+          const sa = slot(SR, SC, 2208 + i0 * 67 + i1), sb = slot(SR, SC, 4320 + i0 + i1 * 67), sv = p149 * acc150;
           H[sa] += sv;
           if (sb !== sa) H[sb] += sv;
         }
       }
     }
   }
-  // hessian[i0, i1] += Σ_i2 t16·W2[i0, i1]·t56[i0, i2]·t53[i1, i2]
+  // hessian[i0, i1] += Σ_i2 t16·W2[i0, i1]·t57[i0, i2]·t54[i1, i2]
   {
-    const p147 = t16[0];
+    const p153 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b145 = i0 * len_N;
+      const b151 = i0 * len_N;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b146 = i1 * len_N;
-        const p148 = p147 * th[40 + i0 * 3 + i1];
-        let acc149 = 0;
+        const b152 = i1 * len_N;
+        const p154 = p153 * th[40 + i0 * 3 + i1];
+        let acc155 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc149 += t56[b145 + i2] * t53[b146 + i2];
-            r1 += t56[b145 + i2 + 1] * t53[b146 + i2 + 1];
-            r2 += t56[b145 + i2 + 2] * t53[b146 + i2 + 2];
-            r3 += t56[b145 + i2 + 3] * t53[b146 + i2 + 3];
+            acc155 += t57[b151 + i2] * t54[b152 + i2];
+            r1 += t57[b151 + i2 + 1] * t54[b152 + i2 + 1];
+            r2 += t57[b151 + i2 + 2] * t54[b152 + i2 + 2];
+            r3 += t57[b151 + i2 + 3] * t54[b152 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc149 += t56[b145 + i2] * t53[b146 + i2];
-          acc149 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc155 += t57[b151 + i2] * t54[b152 + i2];
+          acc155 += r1 + r2 + r3;
         }
         {
-          const sa = slot(SR, SC, 2208 + i0 * 67 + i1), sb = slot(SR, SC, 4320 + i0 + i1 * 67), sv = p148 * acc149;
+          const sa = slot(SR, SC, 2208 + i0 * 67 + i1), sb = slot(SR, SC, 4320 + i0 + i1 * 67), sv = p154 * acc155;
           H[sa] += sv;
           if (sb !== sa) H[sb] += sv;
         }
@@ -7149,35 +7219,35 @@ function ks_hess_W2_W2(s: State): void {
   const { rowPtr: SR, colIdx: SC } = hessianPattern();
   const H = s.hessian;
   const t16 = s.t16;
-  const t52 = s.t52;
-  const t57 = s.t57;
+  const t53 = s.t53;
   const t58 = s.t58;
   const t59 = s.t59;
+  const t60 = s.t60;
   const len_N = s.len_N;
-  // hessian[i0, i1, i2, i3] += Σ_i4 -1·t16·t57[i0, i1, i4]·t52[i2, i3, i4]
+  // hessian[i0, i1, i2, i3] += Σ_i4 -1·t16·t58[i0, i1, i4]·t53[i2, i3, i4]
   {
-    const p152 = -t16[0];
+    const p158 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
-        const b150 = i0 * len_N * 3 + i1 * len_N;
+        const b156 = i0 * len_N * 3 + i1 * len_N;
         for (let i2 = 0; i2 < 8; i2++) {
           for (let i3 = Math.max(0, i2 * (-3) + i0 * 3 + i1); i3 < 3; i3++) {
-            const b151 = i2 * len_N * 3 + i3 * len_N;
-            let acc153 = 0;
+            const b157 = i2 * len_N * 3 + i3 * len_N;
+            let acc159 = 0;
             {
               let r1 = 0, r2 = 0, r3 = 0;
               let i4 = 0;
               for (const end = len_N - 3; i4 < end; i4 += 4) {
-                acc153 += t57[b150 + i4] * t52[b151 + i4];
-                r1 += t57[b150 + i4 + 1] * t52[b151 + i4 + 1];
-                r2 += t57[b150 + i4 + 2] * t52[b151 + i4 + 2];
-                r3 += t57[b150 + i4 + 3] * t52[b151 + i4 + 3];
+                acc159 += t58[b156 + i4] * t53[b157 + i4];
+                r1 += t58[b156 + i4 + 1] * t53[b157 + i4 + 1];
+                r2 += t58[b156 + i4 + 2] * t53[b157 + i4 + 2];
+                r3 += t58[b156 + i4 + 3] * t53[b157 + i4 + 3];
               }
-              for (const end = len_N; i4 < end; i4++) acc153 += t57[b150 + i4] * t52[b151 + i4];
-              acc153 += r1 + r2 + r3;
+              for (const end = len_N; i4 < end; i4++) acc159 += t58[b156 + i4] * t53[b157 + i4];
+              acc159 += r1 + r2 + r3;
             }
             {
-              const sa = slot(SR, SC, 2720 + i0 * 201 + i1 * 67 + i2 * 3 + i3), sb = slot(SR, SC, 2720 + i0 * 3 + i1 + i2 * 201 + i3 * 67), sv = p152 * acc153;
+              const sa = slot(SR, SC, 2720 + i0 * 201 + i1 * 67 + i2 * 3 + i3), sb = slot(SR, SC, 2720 + i0 * 3 + i1 + i2 * 201 + i3 * 67), sv = p158 * acc159;
               H[sa] += sv;
               if (sb !== sa) H[sb] += sv;
             }
@@ -7186,30 +7256,30 @@ function ks_hess_W2_W2(s: State): void {
       }
     }
   }
-  // hessian[i0, i1, i2, i1] += Σ_i3 t16·t58[i0, i1, i3]·t59[i2, i3]
+  // hessian[i0, i1, i2, i1] += Σ_i3 t16·t59[i0, i1, i3]·t60[i2, i3]
   {
-    const p156 = t16[0];
+    const p162 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
-        const b154 = i0 * len_N * 3 + i1 * len_N;
+        const b160 = i0 * len_N * 3 + i1 * len_N;
         for (let i2 = 0; i2 < 8; i2++) {
           if (i2 * 3 + i0 * (-3) < 0) continue;
-          const b155 = i2 * len_N;
-          let acc157 = 0;
+          const b161 = i2 * len_N;
+          let acc163 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc157 += t58[b154 + i3] * t59[b155 + i3];
-              r1 += t58[b154 + i3 + 1] * t59[b155 + i3 + 1];
-              r2 += t58[b154 + i3 + 2] * t59[b155 + i3 + 2];
-              r3 += t58[b154 + i3 + 3] * t59[b155 + i3 + 3];
+              acc163 += t59[b160 + i3] * t60[b161 + i3];
+              r1 += t59[b160 + i3 + 1] * t60[b161 + i3 + 1];
+              r2 += t59[b160 + i3 + 2] * t60[b161 + i3 + 2];
+              r3 += t59[b160 + i3 + 3] * t60[b161 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc157 += t58[b154 + i3] * t59[b155 + i3];
-            acc157 += r1 + r2 + r3;
+            for (const end = len_N; i3 < end; i3++) acc163 += t59[b160 + i3] * t60[b161 + i3];
+            acc163 += r1 + r2 + r3;
           }
           {
-            const sa = slot(SR, SC, 2720 + i0 * 201 + i1 * 68 + i2 * 3), sb = slot(SR, SC, 2720 + i0 * 3 + i1 * 68 + i2 * 201), sv = p156 * acc157;
+            const sa = slot(SR, SC, 2720 + i0 * 201 + i1 * 68 + i2 * 3), sb = slot(SR, SC, 2720 + i0 * 3 + i1 * 68 + i2 * 201), sv = p162 * acc163;
             H[sa] += sv;
             if (sb !== sa) H[sb] += sv;
           }
@@ -7224,33 +7294,33 @@ function ks_hess_W2_b2(s: State): void {
   const { rowPtr: SR, colIdx: SC } = hessianPattern();
   const H = s.hessian;
   const t16 = s.t16;
-  const t53 = s.t53;
-  const t57 = s.t57;
+  const t54 = s.t54;
   const t58 = s.t58;
+  const t59 = s.t59;
   const len_N = s.len_N;
-  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t57[i0, i1, i3]·t53[i2, i3]
+  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t58[i0, i1, i3]·t54[i2, i3]
   {
-    const p161 = -t16[0];
+    const p168 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
-        const b159 = i0 * len_N * 3 + i1 * len_N;
+        const b166 = i0 * len_N * 3 + i1 * len_N;
         for (let i2 = 0; i2 < 3; i2++) {
-          const b160 = i2 * len_N;
-          let acc162 = 0;
+          const b167 = i2 * len_N;
+          let acc169 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc162 += t57[b159 + i3] * t53[b160 + i3];
-              r1 += t57[b159 + i3 + 1] * t53[b160 + i3 + 1];
-              r2 += t57[b159 + i3 + 2] * t53[b160 + i3 + 2];
-              r3 += t57[b159 + i3 + 3] * t53[b160 + i3 + 3];
+              acc169 += t58[b166 + i3] * t54[b167 + i3];
+              r1 += t58[b166 + i3 + 1] * t54[b167 + i3 + 1];
+              r2 += t58[b166 + i3 + 2] * t54[b167 + i3 + 2];
+              r3 += t58[b166 + i3 + 3] * t54[b167 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc162 += t57[b159 + i3] * t53[b160 + i3];
-            acc162 += r1 + r2 + r3;
+            for (const end = len_N; i3 < end; i3++) acc169 += t58[b166 + i3] * t54[b167 + i3];
+            acc169 += r1 + r2 + r3;
           }
           {
-            const sa = slot(SR, SC, 2744 + i0 * 201 + i1 * 67 + i2), sb = slot(SR, SC, 4328 + i0 * 3 + i1 + i2 * 67), sv = p161 * acc162;
+            const sa = slot(SR, SC, 2744 + i0 * 201 + i1 * 67 + i2), sb = slot(SR, SC, 4328 + i0 * 3 + i1 + i2 * 67), sv = p168 * acc169;
             H[sa] += sv;
             if (sb !== sa) H[sb] += sv;
           }
@@ -7258,27 +7328,27 @@ function ks_hess_W2_b2(s: State): void {
       }
     }
   }
-  // hessian[i0, i1, i1] += Σ_i2 t16·t58[i0, i1, i2]
+  // hessian[i0, i1, i1] += Σ_i2 t16·t59[i0, i1, i2]
   {
-    const p164 = t16[0];
+    const p171 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
-        const b163 = i0 * len_N * 3 + i1 * len_N;
-        let acc165 = 0;
+        const b170 = i0 * len_N * 3 + i1 * len_N;
+        let acc172 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc165 += t58[b163 + i2];
-            r1 += t58[b163 + i2 + 1];
-            r2 += t58[b163 + i2 + 2];
-            r3 += t58[b163 + i2 + 3];
+            acc172 += t59[b170 + i2];
+            r1 += t59[b170 + i2 + 1];
+            r2 += t59[b170 + i2 + 2];
+            r3 += t59[b170 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc165 += t58[b163 + i2];
-          acc165 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc172 += t59[b170 + i2];
+          acc172 += r1 + r2 + r3;
         }
         {
-          const sa = slot(SR, SC, 2744 + i0 * 201 + i1 * 68), sb = slot(SR, SC, 4328 + i0 * 3 + i1 * 68), sv = p164 * acc165;
+          const sa = slot(SR, SC, 2744 + i0 * 201 + i1 * 68), sb = slot(SR, SC, 4328 + i0 * 3 + i1 * 68), sv = p171 * acc172;
           H[sa] += sv;
           if (sb !== sa) H[sb] += sv;
         }
@@ -7292,57 +7362,57 @@ function ks_hess_b2_b2(s: State): void {
   const { rowPtr: SR, colIdx: SC } = hessianPattern();
   const H = s.hessian;
   const t16 = s.t16;
-  const t53 = s.t53;
-  const t60 = s.t60;
+  const t54 = s.t54;
   const t61 = s.t61;
+  const t62 = s.t62;
   const len_N = s.len_N;
-  // hessian[i0, i1] += Σ_i2 -1·t16·t60[i0, i2]·t53[i1, i2]
+  // hessian[i0, i1] += Σ_i2 -1·t16·t61[i0, i2]·t54[i1, i2]
   {
-    const p168 = -t16[0];
+    const p175 = -t16[0];
     for (let i0 = 0; i0 < 3; i0++) {
-      const b166 = i0 * len_N;
+      const b173 = i0 * len_N;
       for (let i1 = Math.max(0, i0); i1 < 3; i1++) {
-        const b167 = i1 * len_N;
-        let acc169 = 0;
+        const b174 = i1 * len_N;
+        let acc176 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc169 += t60[b166 + i2] * t53[b167 + i2];
-            r1 += t60[b166 + i2 + 1] * t53[b167 + i2 + 1];
-            r2 += t60[b166 + i2 + 2] * t53[b167 + i2 + 2];
-            r3 += t60[b166 + i2 + 3] * t53[b167 + i2 + 3];
+            acc176 += t61[b173 + i2] * t54[b174 + i2];
+            r1 += t61[b173 + i2 + 1] * t54[b174 + i2 + 1];
+            r2 += t61[b173 + i2 + 2] * t54[b174 + i2 + 2];
+            r3 += t61[b173 + i2 + 3] * t54[b174 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc169 += t60[b166 + i2] * t53[b167 + i2];
-          acc169 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc176 += t61[b173 + i2] * t54[b174 + i2];
+          acc176 += r1 + r2 + r3;
         }
         {
-          const sa = slot(SR, SC, 4352 + i0 * 67 + i1), sb = slot(SR, SC, 4352 + i0 + i1 * 67), sv = p168 * acc169;
+          const sa = slot(SR, SC, 4352 + i0 * 67 + i1), sb = slot(SR, SC, 4352 + i0 + i1 * 67), sv = p175 * acc176;
           H[sa] += sv;
           if (sb !== sa) H[sb] += sv;
         }
       }
     }
   }
-  // hessian[i0, i0] += Σ_i1 t16·t61[i0, i1]
+  // hessian[i0, i0] += Σ_i1 t16·t62[i0, i1]
   {
-    const p171 = t16[0];
+    const p178 = t16[0];
     for (let i0 = 0; i0 < 3; i0++) {
-      const b170 = i0 * len_N;
-      let acc172 = 0;
+      const b177 = i0 * len_N;
+      let acc179 = 0;
       {
         let r1 = 0, r2 = 0, r3 = 0;
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          acc172 += t61[b170 + i1];
-          r1 += t61[b170 + i1 + 1];
-          r2 += t61[b170 + i1 + 2];
-          r3 += t61[b170 + i1 + 3];
+          acc179 += t62[b177 + i1];
+          r1 += t62[b177 + i1 + 1];
+          r2 += t62[b177 + i1 + 2];
+          r3 += t62[b177 + i1 + 3];
         }
-        for (const end = len_N; i1 < end; i1++) acc172 += t61[b170 + i1];
-        acc172 += r1 + r2 + r3;
+        for (const end = len_N; i1 < end; i1++) acc179 += t62[b177 + i1];
+        acc179 += r1 + r2 + r3;
       }
-      H[slot(SR, SC, 4352 + i0 * 68)] += p171 * acc172;
+      H[slot(SR, SC, 4352 + i0 * 68)] += p178 * acc179;
     }
   }
 }
@@ -7351,11 +7421,13 @@ function ks_hess_b2_b2(s: State): void {
 function ks_hess_W1_W1_once(s: State): void {
   const { rowPtr: SR, colIdx: SC } = hessianPattern();
   const H = s.hessian;
-  // hessian[i0, i1, i0, i1] += 0.002
+  const once_N = s.once_N;
+  // hessian[i0, i1, i0, i1] += 0.002·once_N
   {
+    const p66 = 0.002 * once_N;
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
-        H[slot(SR, SC, i0 * 544 + i1 * 68)] += 0.002;
+        H[slot(SR, SC, i0 * 544 + i1 * 68)] += p66;
       }
     }
   }
@@ -7365,10 +7437,12 @@ function ks_hess_W1_W1_once(s: State): void {
 function ks_hess_b1_b1_once(s: State): void {
   const { rowPtr: SR, colIdx: SC } = hessianPattern();
   const H = s.hessian;
-  // hessian[i0, i0] += 0.002
+  const once_N = s.once_N;
+  // hessian[i0, i0] += 0.002·once_N
   {
+    const p128 = 0.002 * once_N;
     for (let i0 = 0; i0 < 8; i0++) {
-      H[slot(SR, SC, 2176 + i0 * 68)] += 0.002;
+      H[slot(SR, SC, 2176 + i0 * 68)] += p128;
     }
   }
 }
@@ -7377,11 +7451,13 @@ function ks_hess_b1_b1_once(s: State): void {
 function ks_hess_W2_W2_once(s: State): void {
   const { rowPtr: SR, colIdx: SC } = hessianPattern();
   const H = s.hessian;
-  // hessian[i0, i1, i0, i1] += 0.002
+  const once_N = s.once_N;
+  // hessian[i0, i1, i0, i1] += 0.002·once_N
   {
+    const p164 = 0.002 * once_N;
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
-        H[slot(SR, SC, 2720 + i0 * 204 + i1 * 68)] += 0.002;
+        H[slot(SR, SC, 2720 + i0 * 204 + i1 * 68)] += p164;
       }
     }
   }
@@ -7391,10 +7467,12 @@ function ks_hess_W2_W2_once(s: State): void {
 function ks_hess_b2_b2_once(s: State): void {
   const { rowPtr: SR, colIdx: SC } = hessianPattern();
   const H = s.hessian;
-  // hessian[i0, i0] += 0.002
+  const once_N = s.once_N;
+  // hessian[i0, i0] += 0.002·once_N
   {
+    const p180 = 0.002 * once_N;
     for (let i0 = 0; i0 < 3; i0++) {
-      H[slot(SR, SC, 4352 + i0 * 68)] += 0.002;
+      H[slot(SR, SC, 4352 + i0 * 68)] += p180;
     }
   }
 }
@@ -7451,12 +7529,12 @@ export function createEvaluator(): Evaluator {
         k_map1(s);
         k_map2(s);
         k_map3(s);
-        k_k21(s);
+        k_k22(s);
         // The batch, 35 at a time: workspaces hold one chunk, sums over it accumulate.
         s.t15.fill(0);
-        for (let off = 0; off < s.dim_N; off += 35) {
+        for (let off = 0; off < s.rows_N; off += 35) {
           s.off_N = off;
-          s.len_N = Math.min(35, s.dim_N - off);
+          s.len_N = Math.min(35, s.rows_N - off);
           k_k6(s);
           k_map6(s);
           k_k8(s);
@@ -7482,9 +7560,9 @@ export function createEvaluator(): Evaluator {
         g.fill(0);
         k_map4(s);
         // The batch, 35 at a time: workspaces hold one chunk, sums over it accumulate.
-        for (let off = 0; off < s.dim_N; off += 35) {
+        for (let off = 0; off < s.rows_N; off += 35) {
           s.off_N = off;
-          s.len_N = Math.min(35, s.dim_N - off);
+          s.len_N = Math.min(35, s.rows_N - off);
           k_k6(s);
           k_map6(s);
           k_k8(s);
@@ -7493,8 +7571,8 @@ export function createEvaluator(): Evaluator {
           k_map10(s);
           k_k12(s);
           k_map12(s);
-          k_k40(s);
           k_k41(s);
+          k_k42(s);
           k_grad_W1(s);
           k_grad_b1(s);
           k_grad_W2(s);
@@ -7518,9 +7596,9 @@ export function createEvaluator(): Evaluator {
         h.fill(0);
         k_map4(s);
         // The batch, 35 at a time: workspaces hold one chunk, sums over it accumulate.
-        for (let off = 0; off < s.dim_N; off += 35) {
+        for (let off = 0; off < s.rows_N; off += 35) {
           s.off_N = off;
-          s.len_N = Math.min(35, s.dim_N - off);
+          s.len_N = Math.min(35, s.rows_N - off);
           k_k6(s);
           k_map6(s);
           k_k8(s);
@@ -7529,37 +7607,37 @@ export function createEvaluator(): Evaluator {
           k_map10(s);
           k_k12(s);
           k_map12(s);
-          k_k40(s);
-          k_k42(s);
+          k_k41(s);
           k_k43(s);
           k_k44(s);
           k_k45(s);
           k_k46(s);
           k_k47(s);
           k_k48(s);
-          k_k41(s);
           k_k49(s);
-          k_hess_W1_W1(s);
+          k_k42(s);
           k_k50(s);
+          k_hess_W1_W1(s);
           k_k51(s);
-          k_hess_W1_b1(s);
           k_k52(s);
+          k_hess_W1_b1(s);
           k_k53(s);
           k_k54(s);
+          k_k55(s);
           k_hess_W1_W2(s);
           k_hess_W1_b2(s);
-          k_k55(s);
-          k_hess_b1_b1(s);
           k_k56(s);
+          k_hess_b1_b1(s);
+          k_k57(s);
           k_hess_b1_W2(s);
           k_hess_b1_b2(s);
-          k_k57(s);
           k_k58(s);
           k_k59(s);
+          k_k60(s);
           k_hess_W2_W2(s);
           k_hess_W2_b2(s);
-          k_k60(s);
           k_k61(s);
+          k_k62(s);
           k_hess_b2_b2(s);
         }
         k_hess_W1_W1_once(s);
@@ -7592,12 +7670,12 @@ export function createEvaluator(): Evaluator {
         k_map1(s);
         k_map2(s);
         k_map3(s);
-        k_k21(s);
+        k_k22(s);
         // The batch, 35 at a time: workspaces hold one chunk, sums over it accumulate.
         s.t15.fill(0);
-        for (let off = 0; off < s.dim_N; off += 35) {
+        for (let off = 0; off < s.rows_N; off += 35) {
           s.off_N = off;
-          s.len_N = Math.min(35, s.dim_N - off);
+          s.len_N = Math.min(35, s.rows_N - off);
           k_k6(s);
           k_map6(s);
           k_k8(s);
@@ -7607,13 +7685,12 @@ export function createEvaluator(): Evaluator {
           k_k12(s);
           k_map12(s);
           k_k15(s);
-          k_k40(s);
           k_k41(s);
+          k_k42(s);
           k_grad_W1(s);
           k_grad_b1(s);
           k_grad_W2(s);
           k_grad_b2(s);
-          k_k42(s);
           k_k43(s);
           k_k44(s);
           k_k45(s);
@@ -7621,27 +7698,28 @@ export function createEvaluator(): Evaluator {
           k_k47(s);
           k_k48(s);
           k_k49(s);
-          k_hess_W1_W1(s);
           k_k50(s);
+          k_hess_W1_W1(s);
           k_k51(s);
-          k_hess_W1_b1(s);
           k_k52(s);
+          k_hess_W1_b1(s);
           k_k53(s);
           k_k54(s);
+          k_k55(s);
           k_hess_W1_W2(s);
           k_hess_W1_b2(s);
-          k_k55(s);
-          k_hess_b1_b1(s);
           k_k56(s);
+          k_hess_b1_b1(s);
+          k_k57(s);
           k_hess_b1_W2(s);
           k_hess_b1_b2(s);
-          k_k57(s);
           k_k58(s);
           k_k59(s);
+          k_k60(s);
           k_hess_W2_W2(s);
           k_hess_W2_b2(s);
-          k_k60(s);
           k_k61(s);
+          k_k62(s);
           k_hess_b2_b2(s);
         }
         k_value(s);
@@ -7669,9 +7747,9 @@ export function createEvaluator(): Evaluator {
         d.fill(0);
         k_map4(s);
         // The batch, 35 at a time: workspaces hold one chunk, sums over it accumulate.
-        for (let off = 0; off < s.dim_N; off += 35) {
+        for (let off = 0; off < s.rows_N; off += 35) {
           s.off_N = off;
-          s.len_N = Math.min(35, s.dim_N - off);
+          s.len_N = Math.min(35, s.rows_N - off);
           k_k6(s);
           k_map6(s);
           k_k8(s);
@@ -7680,9 +7758,9 @@ export function createEvaluator(): Evaluator {
           k_map10(s);
           k_k12(s);
           k_map12(s);
-          k_k40(s);
-          k_k81(s);
           k_k41(s);
+          k_k82(s);
+          k_k42(s);
           k_hdiag_W1(s);
           k_hdiag_b1(s);
           k_hdiag_W2(s);
@@ -7706,9 +7784,9 @@ export function createEvaluator(): Evaluator {
         h.fill(0);
         k_map4(s);
         // The batch, 35 at a time: workspaces hold one chunk, sums over it accumulate.
-        for (let off = 0; off < s.dim_N; off += 35) {
+        for (let off = 0; off < s.rows_N; off += 35) {
           s.off_N = off;
-          s.len_N = Math.min(35, s.dim_N - off);
+          s.len_N = Math.min(35, s.rows_N - off);
           k_k6(s);
           k_map6(s);
           k_k8(s);
@@ -7717,37 +7795,37 @@ export function createEvaluator(): Evaluator {
           k_map10(s);
           k_k12(s);
           k_map12(s);
-          k_k40(s);
-          k_k42(s);
+          k_k41(s);
           k_k43(s);
           k_k44(s);
           k_k45(s);
           k_k46(s);
           k_k47(s);
           k_k48(s);
-          k_k41(s);
           k_k49(s);
-          ks_hess_W1_W1(s);
+          k_k42(s);
           k_k50(s);
+          ks_hess_W1_W1(s);
           k_k51(s);
-          ks_hess_W1_b1(s);
           k_k52(s);
+          ks_hess_W1_b1(s);
           k_k53(s);
           k_k54(s);
+          k_k55(s);
           ks_hess_W1_W2(s);
           ks_hess_W1_b2(s);
-          k_k55(s);
-          ks_hess_b1_b1(s);
           k_k56(s);
+          ks_hess_b1_b1(s);
+          k_k57(s);
           ks_hess_b1_W2(s);
           ks_hess_b1_b2(s);
-          k_k57(s);
           k_k58(s);
           k_k59(s);
+          k_k60(s);
           ks_hess_W2_W2(s);
           ks_hess_W2_b2(s);
-          k_k60(s);
           k_k61(s);
+          k_k62(s);
           ks_hess_b2_b2(s);
         }
         ks_hess_W1_W1_once(s);
@@ -7771,9 +7849,9 @@ export function createEvaluator(): Evaluator {
         r.fill(0);
         k_map4(s);
         // The batch, 35 at a time: workspaces hold one chunk, sums over it accumulate.
-        for (let off = 0; off < s.dim_N; off += 35) {
+        for (let off = 0; off < s.rows_N; off += 35) {
           s.off_N = off;
-          s.len_N = Math.min(35, s.dim_N - off);
+          s.len_N = Math.min(35, s.rows_N - off);
           k_k6(s);
           k_map6(s);
           k_k8(s);
@@ -7782,15 +7860,14 @@ export function createEvaluator(): Evaluator {
           k_map10(s);
           k_k12(s);
           k_map12(s);
-          k_k40(s);
-          k_k62(s);
+          k_k41(s);
           k_k63(s);
           k_k64(s);
           k_k65(s);
           k_k66(s);
           k_k67(s);
-          k_k41(s);
           k_k68(s);
+          k_k42(s);
           k_k69(s);
           k_k70(s);
           k_k71(s);
@@ -7800,11 +7877,12 @@ export function createEvaluator(): Evaluator {
           k_k75(s);
           k_k76(s);
           k_k77(s);
+          k_k78(s);
           k_hvp_W1(s);
           k_hvp_b1(s);
-          k_k78(s);
           k_k79(s);
           k_k80(s);
+          k_k81(s);
           k_hvp_W2(s);
           k_hvp_b2(s);
         }
@@ -7826,9 +7904,9 @@ export function createEvaluator(): Evaluator {
         h.fill(0);
         k_map4(s);
         // The batch, 35 at a time: workspaces hold one chunk, sums over it accumulate.
-        for (let off = 0; off < s.dim_N; off += 35) {
+        for (let off = 0; off < s.rows_N; off += 35) {
           s.off_N = off;
-          s.len_N = Math.min(35, s.dim_N - off);
+          s.len_N = Math.min(35, s.rows_N - off);
           k_k6(s);
           k_map6(s);
           k_k8(s);
@@ -7837,32 +7915,32 @@ export function createEvaluator(): Evaluator {
           k_map10(s);
           k_k12(s);
           k_map12(s);
-          k_k40(s);
-          k_k42(s);
+          k_k41(s);
           k_k43(s);
           k_k44(s);
           k_k45(s);
           k_k46(s);
+          k_k47(s);
           k_ggn_W1_W1(s);
-          k_k50(s);
           k_k51(s);
-          k_ggn_W1_b1(s);
           k_k52(s);
-          k_ggn_W1_W2(s);
+          k_ggn_W1_b1(s);
           k_k53(s);
+          k_ggn_W1_W2(s);
+          k_k54(s);
           k_ggn_W1_b2(s);
-          k_k55(s);
-          k_ggn_b1_b1(s);
           k_k56(s);
+          k_ggn_b1_b1(s);
+          k_k57(s);
           k_ggn_b1_W2(s);
           k_ggn_b1_b2(s);
-          k_k57(s);
           k_k58(s);
           k_k59(s);
+          k_k60(s);
           k_ggn_W2_W2(s);
           k_ggn_W2_b2(s);
-          k_k60(s);
           k_k61(s);
+          k_k62(s);
           k_ggn_b2_b2(s);
         }
         k_ggn_W1_W1_once(s);
@@ -8183,6 +8261,345 @@ export function hvp(theta: ArrayLike<number>, data: Data, v: ArrayLike<number>, 
 /** The generalized Gauss-Newton matrix at θ, dense row-major 67 × 67, both triangles (exactly symmetric, positive semi-definite when the objective is convex in the outputs); written to `out` when given. */
 export function gaussNewton(theta: ArrayLike<number>, data: Data, out?: Float64Array): Float64Array {
   return shared.gaussNewton(theta, data, out);
+}
+
+
+/** The batch dimension that shard ranges split. */
+export const shardDim: string = "N";
+
+/**
+ * Each output's contribution of the rows [range.start, range.end) of N (range.total rows in all),
+ * from those rows alone: `data` holds them only (row start of N is its row 0; arrays without N
+ * whole). Over any partition of the rows into ranges, the contributions sum to the full outputs
+ * (within round-off): sums over N run over the range, N itself (a mean's 1/N) is range.total,
+ * and the terms without the batch are counted by the range that holds row 0 (start 0, end > 0).
+ */
+export interface ShardEvaluator {
+  value(theta: ArrayLike<number>, data: Data, range: ShardRange): number;
+  gradient(theta: ArrayLike<number>, data: Data, range: ShardRange, out?: Float64Array): Float64Array;
+  hessian(theta: ArrayLike<number>, data: Data, range: ShardRange, out?: Float64Array): Float64Array;
+  evaluate(theta: ArrayLike<number>, data: Data, range: ShardRange): { value: number; gradient: Float64Array; hessian: Float64Array };
+  hessianDiagonal(theta: ArrayLike<number>, data: Data, range: ShardRange, out?: Float64Array): Float64Array;
+  hvp(theta: ArrayLike<number>, data: Data, v: ArrayLike<number>, range: ShardRange, out?: Float64Array): Float64Array;
+  /** Frees the workspaces; later calls throw. */
+  dispose(): void;
+}
+
+/** A shard evaluator with workspaces of its own (one per worker). */
+export function createShardEvaluator(): ShardEvaluator {
+  let state: State | null = createState();
+  const live = (): State => {
+    if (state === null) throw new Error(`hessgen ${model.name}: this shard evaluator was disposed`);
+    return state;
+  };
+  return {
+    value(theta: ArrayLike<number>, data: Data, range: ShardRange): number {
+      const s = live();
+      try {
+        bind(s, theta, data, range);
+        k_map4(s);
+        k_map0(s);
+        k_map1(s);
+        k_map2(s);
+        k_map3(s);
+        k_k22(s);
+        // The batch, 35 at a time: workspaces hold one chunk, sums over it accumulate.
+        s.t15.fill(0);
+        for (let off = 0; off < s.rows_N; off += 35) {
+          s.off_N = off;
+          s.len_N = Math.min(35, s.rows_N - off);
+          k_k6(s);
+          k_map6(s);
+          k_k8(s);
+          k_k9(s);
+          k_k10(s);
+          k_map10(s);
+          k_k12(s);
+          k_map12(s);
+          k_k15(s);
+        }
+        k_value(s);
+        return s.value[0]!;
+      } finally {
+        release(s);
+      }
+    },
+    gradient(theta: ArrayLike<number>, data: Data, range: ShardRange, out?: Float64Array): Float64Array {
+      const s = live();
+      try {
+        bind(s, theta, data, range);
+        const r = output(s, out, 67, 'gradient');
+        s.gradient = r;
+        r.fill(0);
+        k_map4(s);
+        // The batch, 35 at a time: workspaces hold one chunk, sums over it accumulate.
+        for (let off = 0; off < s.rows_N; off += 35) {
+          s.off_N = off;
+          s.len_N = Math.min(35, s.rows_N - off);
+          k_k6(s);
+          k_map6(s);
+          k_k8(s);
+          k_k9(s);
+          k_k10(s);
+          k_map10(s);
+          k_k12(s);
+          k_map12(s);
+          k_k41(s);
+          k_k42(s);
+          k_grad_W1(s);
+          k_grad_b1(s);
+          k_grad_W2(s);
+          k_grad_b2(s);
+        }
+        k_grad_W1_once(s);
+        k_grad_b1_once(s);
+        k_grad_W2_once(s);
+        k_grad_b2_once(s);
+        return r;
+      } finally {
+        release(s);
+      }
+    },
+    hessian(theta: ArrayLike<number>, data: Data, range: ShardRange, out?: Float64Array): Float64Array {
+      const s = live();
+      try {
+        bind(s, theta, data, range);
+        const r = output(s, out, 4489, 'hessian');
+        s.hessian = r;
+        r.fill(0);
+        k_map4(s);
+        // The batch, 35 at a time: workspaces hold one chunk, sums over it accumulate.
+        for (let off = 0; off < s.rows_N; off += 35) {
+          s.off_N = off;
+          s.len_N = Math.min(35, s.rows_N - off);
+          k_k6(s);
+          k_map6(s);
+          k_k8(s);
+          k_k9(s);
+          k_k10(s);
+          k_map10(s);
+          k_k12(s);
+          k_map12(s);
+          k_k41(s);
+          k_k43(s);
+          k_k44(s);
+          k_k45(s);
+          k_k46(s);
+          k_k47(s);
+          k_k48(s);
+          k_k49(s);
+          k_k42(s);
+          k_k50(s);
+          k_hess_W1_W1(s);
+          k_k51(s);
+          k_k52(s);
+          k_hess_W1_b1(s);
+          k_k53(s);
+          k_k54(s);
+          k_k55(s);
+          k_hess_W1_W2(s);
+          k_hess_W1_b2(s);
+          k_k56(s);
+          k_hess_b1_b1(s);
+          k_k57(s);
+          k_hess_b1_W2(s);
+          k_hess_b1_b2(s);
+          k_k58(s);
+          k_k59(s);
+          k_k60(s);
+          k_hess_W2_W2(s);
+          k_hess_W2_b2(s);
+          k_k61(s);
+          k_k62(s);
+          k_hess_b2_b2(s);
+        }
+        k_hess_W1_W1_once(s);
+        k_hess_b1_b1_once(s);
+        k_hess_W2_W2_once(s);
+        k_hess_b2_b2_once(s);
+        return r;
+      } finally {
+        release(s);
+      }
+    },
+    evaluate(theta: ArrayLike<number>, data: Data, range: ShardRange): { value: number; gradient: Float64Array; hessian: Float64Array } {
+      const s = live();
+      try {
+        bind(s, theta, data, range);
+        const g = new Float64Array(67);
+        const h = new Float64Array(4489);
+        s.gradient = g;
+        s.hessian = h;
+        k_map4(s);
+        k_map0(s);
+        k_map1(s);
+        k_map2(s);
+        k_map3(s);
+        k_k22(s);
+        // The batch, 35 at a time: workspaces hold one chunk, sums over it accumulate.
+        s.t15.fill(0);
+        for (let off = 0; off < s.rows_N; off += 35) {
+          s.off_N = off;
+          s.len_N = Math.min(35, s.rows_N - off);
+          k_k6(s);
+          k_map6(s);
+          k_k8(s);
+          k_k9(s);
+          k_k10(s);
+          k_map10(s);
+          k_k12(s);
+          k_map12(s);
+          k_k15(s);
+          k_k41(s);
+          k_k42(s);
+          k_grad_W1(s);
+          k_grad_b1(s);
+          k_grad_W2(s);
+          k_grad_b2(s);
+          k_k43(s);
+          k_k44(s);
+          k_k45(s);
+          k_k46(s);
+          k_k47(s);
+          k_k48(s);
+          k_k49(s);
+          k_k50(s);
+          k_hess_W1_W1(s);
+          k_k51(s);
+          k_k52(s);
+          k_hess_W1_b1(s);
+          k_k53(s);
+          k_k54(s);
+          k_k55(s);
+          k_hess_W1_W2(s);
+          k_hess_W1_b2(s);
+          k_k56(s);
+          k_hess_b1_b1(s);
+          k_k57(s);
+          k_hess_b1_W2(s);
+          k_hess_b1_b2(s);
+          k_k58(s);
+          k_k59(s);
+          k_k60(s);
+          k_hess_W2_W2(s);
+          k_hess_W2_b2(s);
+          k_k61(s);
+          k_k62(s);
+          k_hess_b2_b2(s);
+        }
+        k_value(s);
+        k_grad_W1_once(s);
+        k_grad_b1_once(s);
+        k_grad_W2_once(s);
+        k_grad_b2_once(s);
+        k_hess_W1_W1_once(s);
+        k_hess_b1_b1_once(s);
+        k_hess_W2_W2_once(s);
+        k_hess_b2_b2_once(s);
+        return { value: s.value[0]!, gradient: g, hessian: h };
+      } finally {
+        release(s);
+      }
+    },
+    hessianDiagonal(theta: ArrayLike<number>, data: Data, range: ShardRange, out?: Float64Array): Float64Array {
+      const s = live();
+      try {
+        bind(s, theta, data, range);
+        const r = output(s, out, 67, 'hessianDiagonal');
+        s.hessianDiagonal = r;
+        r.fill(0);
+        k_map4(s);
+        // The batch, 35 at a time: workspaces hold one chunk, sums over it accumulate.
+        for (let off = 0; off < s.rows_N; off += 35) {
+          s.off_N = off;
+          s.len_N = Math.min(35, s.rows_N - off);
+          k_k6(s);
+          k_map6(s);
+          k_k8(s);
+          k_k9(s);
+          k_k10(s);
+          k_map10(s);
+          k_k12(s);
+          k_map12(s);
+          k_k41(s);
+          k_k82(s);
+          k_k42(s);
+          k_hdiag_W1(s);
+          k_hdiag_b1(s);
+          k_hdiag_W2(s);
+          k_hdiag_b2(s);
+        }
+        k_hdiag_W1_once(s);
+        k_hdiag_b1_once(s);
+        k_hdiag_W2_once(s);
+        k_hdiag_b2_once(s);
+        return r;
+      } finally {
+        release(s);
+      }
+    },
+    hvp(theta: ArrayLike<number>, data: Data, v: ArrayLike<number>, range: ShardRange, out?: Float64Array): Float64Array {
+      const s = live();
+      try {
+        bind(s, theta, data, range);
+        if (v == null || typeof v.length !== 'number') throw new RangeError('v: expected an array of length 67');
+        if (v.length !== 67) throw new RangeError(`v has length ${v.length}, expected 67`);
+        s.v = v;
+        const r = output(s, out, 67, 'hvp');
+        s.hvp = r;
+        r.fill(0);
+        k_map4(s);
+        // The batch, 35 at a time: workspaces hold one chunk, sums over it accumulate.
+        for (let off = 0; off < s.rows_N; off += 35) {
+          s.off_N = off;
+          s.len_N = Math.min(35, s.rows_N - off);
+          k_k6(s);
+          k_map6(s);
+          k_k8(s);
+          k_k9(s);
+          k_k10(s);
+          k_map10(s);
+          k_k12(s);
+          k_map12(s);
+          k_k41(s);
+          k_k63(s);
+          k_k64(s);
+          k_k65(s);
+          k_k66(s);
+          k_k67(s);
+          k_k68(s);
+          k_k42(s);
+          k_k69(s);
+          k_k70(s);
+          k_k71(s);
+          k_k72(s);
+          k_k73(s);
+          k_k74(s);
+          k_k75(s);
+          k_k76(s);
+          k_k77(s);
+          k_k78(s);
+          k_hvp_W1(s);
+          k_hvp_b1(s);
+          k_k79(s);
+          k_k80(s);
+          k_k81(s);
+          k_hvp_W2(s);
+          k_hvp_b2(s);
+        }
+        k_hvp_W1_once(s);
+        k_hvp_b1_once(s);
+        k_hvp_W2_once(s);
+        k_hvp_b2_once(s);
+        return r;
+      } finally {
+        release(s);
+      }
+    },
+    dispose(): void {
+      state = null;
+    },
+  };
 }
 
 function output(s: State, out: Float64Array | undefined, length: number, what: string): Float64Array {

@@ -3,6 +3,7 @@
 // 6 of 6 Hessian blocks are nonzero.
 // 6 of 6 Gauss-Newton blocks are nonzero.
 // The batch dimension N is streamed in chunks of 13.
+// Shard entry: createShardEvaluator() computes the contribution of a range of the rows of N.
 
 /** A sparsity pattern in CSR form: the columns of row r are colIdx[rowPtr[r] .. rowPtr[r + 1]), ascending. */
 export interface HessianPattern {
@@ -51,6 +52,8 @@ interface State {
   dim_N: number;
   len_N: number; // elements of N in the current chunk
   off_N: number; // where the current chunk starts
+  rows_N: number; // rows of N that the call holds (in a shard: of its range)
+  once_N: number; // 1 when the call holds row 0 (terms without the batch count once)
   capacity: number; // elements of the batch the workspaces can hold
   value: Float64Array;
   gradient: Float64Array;
@@ -92,6 +95,8 @@ function createState(): State {
     dim_N: -1,
     len_N: 0,
     off_N: 0,
+    rows_N: 0,
+    once_N: 1,
     capacity: 0,
     value: new Float64Array(1),
     gradient: EMPTY,
@@ -125,8 +130,29 @@ function createState(): State {
   return s;
 }
 
-/** Checks the inputs, reads the run-time dimensions off the data and sizes the workspace. */
-function bind(s: State, theta: ArrayLike<number>, data: Data): void {
+/** A shard's range: rows [start, end) of a batch of `total` rows (N). */
+export interface ShardRange {
+  readonly start: number;
+  readonly end: number;
+  readonly total: number;
+}
+
+function checkRange(range: ShardRange): void {
+  if (range === null || typeof range !== 'object') throw new RangeError('range: expected { start, end, total } (rows [start, end) of N = total)');
+  const { start, end, total } = range;
+  for (const [name, x] of [['start', start], ['end', end], ['total', total]] as const) {
+    if (!Number.isInteger(x)) throw new RangeError(`range.${name}: expected a whole number, got ${String(x)}`);
+  }
+  if (total < 1) throw new RangeError(`range.total: N must be at least 1, got ${total}`);
+  if (start < 0 || start > end || end > total) throw new RangeError(`range: expected 0 ≤ start ≤ end ≤ total, got start ${start}, end ${end}, total ${total}`);
+}
+
+/**
+ * Checks the inputs, reads the run-time dimensions off the data and sizes the workspace. With a
+ * range (a shard), the data hold its rows of N only, and N is range.total.
+ */
+function bind(s: State, theta: ArrayLike<number>, data: Data, range?: ShardRange): void {
+  if (range !== undefined) checkRange(range);
   if (theta == null || typeof theta.length !== 'number') throw new RangeError('theta: expected an array of length 9');
   if (theta.length !== 9) throw new RangeError(`theta has length ${theta.length}, expected 9`);
   s.theta = theta;
@@ -136,13 +162,16 @@ function bind(s: State, theta: ArrayLike<number>, data: Data): void {
   if (d_t == null || typeof d_t !== 'object' || typeof d_t.length !== 'number') throw new RangeError('data.t: expected an array of numbers ([N, 1], row-major)');
   const dim_N = d_t.length / (1);
   if (!Number.isInteger(dim_N) || d_t.length !== dim_N * 1) throw new RangeError(`data.t has length ${d_t.length}, expected a multiple of ${1} ([N, 1])`);
-  if (dim_N === 0) throw new RangeError('data.t has length 0, so N = 0: run-time dimensions must be at least 1');
+  if (range !== undefined && dim_N !== range.end - range.start) throw new RangeError(`data.t has ${dim_N} rows of N, expected range.end - range.start = ${range.end - range.start} (a shard's data hold its rows only)`);
+  if (dim_N === 0 && range === undefined) throw new RangeError('data.t has length 0, so N = 0: run-time dimensions must be at least 1');
   s.d_t = d_t;
   const d_y = input["y"] as ArrayLike<number> | undefined;
   if (d_y == null || typeof d_y !== 'object' || typeof d_y.length !== 'number') throw new RangeError('data.y: expected an array of numbers ([N, 1], row-major)');
   if (d_y.length !== dim_N * 1) throw new RangeError(`data.y has length ${d_y.length}, expected ${dim_N * 1} ([N, 1], N = ${dim_N} from data.t)`);
   s.d_y = d_y;
-  s.dim_N = dim_N;
+  s.rows_N = dim_N;
+  s.dim_N = range === undefined ? dim_N : range.total;
+  s.once_N = range === undefined || (range.start === 0 && range.end > 0) ? 1 : 0;
   const capacity = Math.min(13, Math.max(1, dim_N));
   if (capacity > s.capacity) {
     s.capacity = capacity;
@@ -2172,9 +2201,9 @@ export function createEvaluator(): Evaluator {
         bind(s, theta, data);
         // The batch, 13 at a time: workspaces hold one chunk, sums over it accumulate.
         s.t11.fill(0);
-        for (let off = 0; off < s.dim_N; off += 13) {
+        for (let off = 0; off < s.rows_N; off += 13) {
           s.off_N = off;
-          s.len_N = Math.min(13, s.dim_N - off);
+          s.len_N = Math.min(13, s.rows_N - off);
           k_k4(s);
           k_map4(s);
           k_k6(s);
@@ -2197,9 +2226,9 @@ export function createEvaluator(): Evaluator {
         s.gradient = g;
         g.fill(0);
         // The batch, 13 at a time: workspaces hold one chunk, sums over it accumulate.
-        for (let off = 0; off < s.dim_N; off += 13) {
+        for (let off = 0; off < s.rows_N; off += 13) {
           s.off_N = off;
-          s.len_N = Math.min(13, s.dim_N - off);
+          s.len_N = Math.min(13, s.rows_N - off);
           k_k4(s);
           k_map4(s);
           k_k6(s);
@@ -2226,9 +2255,9 @@ export function createEvaluator(): Evaluator {
         s.t20.fill(0);
         s.t21.fill(0);
         s.t23.fill(0);
-        for (let off = 0; off < s.dim_N; off += 13) {
+        for (let off = 0; off < s.rows_N; off += 13) {
           s.off_N = off;
-          s.len_N = Math.min(13, s.dim_N - off);
+          s.len_N = Math.min(13, s.rows_N - off);
           k_k4(s);
           k_map4(s);
           k_k6(s);
@@ -2277,9 +2306,9 @@ export function createEvaluator(): Evaluator {
         s.t20.fill(0);
         s.t21.fill(0);
         s.t23.fill(0);
-        for (let off = 0; off < s.dim_N; off += 13) {
+        for (let off = 0; off < s.rows_N; off += 13) {
           s.off_N = off;
-          s.len_N = Math.min(13, s.dim_N - off);
+          s.len_N = Math.min(13, s.rows_N - off);
           k_k4(s);
           k_map4(s);
           k_k6(s);
@@ -2324,9 +2353,9 @@ export function createEvaluator(): Evaluator {
         k_k33(s);
         // The batch, 13 at a time: workspaces hold one chunk, sums over it accumulate.
         s.t32.fill(0);
-        for (let off = 0; off < s.dim_N; off += 13) {
+        for (let off = 0; off < s.rows_N; off += 13) {
           s.off_N = off;
-          s.len_N = Math.min(13, s.dim_N - off);
+          s.len_N = Math.min(13, s.rows_N - off);
           k_k4(s);
           k_map4(s);
           k_k6(s);
@@ -2354,9 +2383,9 @@ export function createEvaluator(): Evaluator {
         s.t20.fill(0);
         s.t21.fill(0);
         s.t23.fill(0);
-        for (let off = 0; off < s.dim_N; off += 13) {
+        for (let off = 0; off < s.rows_N; off += 13) {
           s.off_N = off;
-          s.len_N = Math.min(13, s.dim_N - off);
+          s.len_N = Math.min(13, s.rows_N - off);
           k_k4(s);
           k_map4(s);
           k_k6(s);
@@ -2396,9 +2425,9 @@ export function createEvaluator(): Evaluator {
         k_k31(s);
         k_k25(s);
         // The batch, 13 at a time: workspaces hold one chunk, sums over it accumulate.
-        for (let off = 0; off < s.dim_N; off += 13) {
+        for (let off = 0; off < s.rows_N; off += 13) {
           s.off_N = off;
-          s.len_N = Math.min(13, s.dim_N - off);
+          s.len_N = Math.min(13, s.rows_N - off);
           k_k4(s);
           k_map4(s);
           k_k6(s);
@@ -2428,9 +2457,9 @@ export function createEvaluator(): Evaluator {
         s.t20.fill(0);
         s.t21.fill(0);
         s.t23.fill(0);
-        for (let off = 0; off < s.dim_N; off += 13) {
+        for (let off = 0; off < s.rows_N; off += 13) {
           s.off_N = off;
-          s.len_N = Math.min(13, s.dim_N - off);
+          s.len_N = Math.min(13, s.rows_N - off);
           k_k4(s);
           k_map4(s);
           k_k6(s);
@@ -2511,6 +2540,241 @@ export function hvp(theta: ArrayLike<number>, data: Data, v: ArrayLike<number>, 
 /** The generalized Gauss-Newton matrix at θ, dense row-major 9 × 9, both triangles (exactly symmetric, positive semi-definite when the objective is convex in the outputs); written to `out` when given. */
 export function gaussNewton(theta: ArrayLike<number>, data: Data, out?: Float64Array): Float64Array {
   return shared.gaussNewton(theta, data, out);
+}
+
+
+/** The batch dimension that shard ranges split. */
+export const shardDim: string = "N";
+
+/**
+ * Each output's contribution of the rows [range.start, range.end) of N (range.total rows in all),
+ * from those rows alone: `data` holds them only (row start of N is its row 0; arrays without N
+ * whole). Over any partition of the rows into ranges, the contributions sum to the full outputs
+ * (within round-off): sums over N run over the range, N itself (a mean's 1/N) is range.total,
+ * and the terms without the batch are counted by the range that holds row 0 (start 0, end > 0).
+ */
+export interface ShardEvaluator {
+  value(theta: ArrayLike<number>, data: Data, range: ShardRange): number;
+  gradient(theta: ArrayLike<number>, data: Data, range: ShardRange, out?: Float64Array): Float64Array;
+  hessian(theta: ArrayLike<number>, data: Data, range: ShardRange, out?: Float64Array): Float64Array;
+  evaluate(theta: ArrayLike<number>, data: Data, range: ShardRange): { value: number; gradient: Float64Array; hessian: Float64Array };
+  hessianDiagonal(theta: ArrayLike<number>, data: Data, range: ShardRange, out?: Float64Array): Float64Array;
+  hvp(theta: ArrayLike<number>, data: Data, v: ArrayLike<number>, range: ShardRange, out?: Float64Array): Float64Array;
+  /** Frees the workspaces; later calls throw. */
+  dispose(): void;
+}
+
+/** A shard evaluator with workspaces of its own (one per worker). */
+export function createShardEvaluator(): ShardEvaluator {
+  let state: State | null = createState();
+  const live = (): State => {
+    if (state === null) throw new Error(`hessgen ${model.name}: this shard evaluator was disposed`);
+    return state;
+  };
+  return {
+    value(theta: ArrayLike<number>, data: Data, range: ShardRange): number {
+      const s = live();
+      try {
+        bind(s, theta, data, range);
+        // The batch, 13 at a time: workspaces hold one chunk, sums over it accumulate.
+        s.t11.fill(0);
+        for (let off = 0; off < s.rows_N; off += 13) {
+          s.off_N = off;
+          s.len_N = Math.min(13, s.rows_N - off);
+          k_k4(s);
+          k_map4(s);
+          k_k6(s);
+          k_map6(s);
+          k_k9(s);
+          k_map9(s);
+          k_k11(s);
+        }
+        k_value(s);
+        return s.value[0]!;
+      } finally {
+        release(s);
+      }
+    },
+    gradient(theta: ArrayLike<number>, data: Data, range: ShardRange, out?: Float64Array): Float64Array {
+      const s = live();
+      try {
+        bind(s, theta, data, range);
+        const r = output(s, out, 9, 'gradient');
+        s.gradient = r;
+        r.fill(0);
+        // The batch, 13 at a time: workspaces hold one chunk, sums over it accumulate.
+        for (let off = 0; off < s.rows_N; off += 13) {
+          s.off_N = off;
+          s.len_N = Math.min(13, s.rows_N - off);
+          k_k4(s);
+          k_map4(s);
+          k_k6(s);
+          k_map6(s);
+          k_k9(s);
+          k_grad_a(s);
+          k_grad_m(s);
+          k_grad_c(s);
+        }
+        return r;
+      } finally {
+        release(s);
+      }
+    },
+    hessian(theta: ArrayLike<number>, data: Data, range: ShardRange, out?: Float64Array): Float64Array {
+      const s = live();
+      try {
+        bind(s, theta, data, range);
+        const r = output(s, out, 81, 'hessian');
+        s.hessian = r;
+        r.fill(0);
+        k_k25(s);
+        // The batch, 13 at a time: workspaces hold one chunk, sums over it accumulate.
+        s.t20.fill(0);
+        s.t21.fill(0);
+        s.t23.fill(0);
+        for (let off = 0; off < s.rows_N; off += 13) {
+          s.off_N = off;
+          s.len_N = Math.min(13, s.rows_N - off);
+          k_k4(s);
+          k_map4(s);
+          k_k6(s);
+          k_map6(s);
+          k_k20(s);
+          k_k9(s);
+          k_k22(s);
+          k_hess_a_m(s);
+          k_k21(s);
+          k_k24(s);
+          k_hess_a_c(s);
+          k_k23(s);
+          k_k26(s);
+          k_hess_m_m(s);
+          k_k27(s);
+          k_hess_m_c(s);
+          k_hess_c_c(s);
+        }
+        k_hess_a_a(s);
+        k_hess_a_m_once(s);
+        k_hess_a_c_once(s);
+        return r;
+      } finally {
+        release(s);
+      }
+    },
+    evaluate(theta: ArrayLike<number>, data: Data, range: ShardRange): { value: number; gradient: Float64Array; hessian: Float64Array } {
+      const s = live();
+      try {
+        bind(s, theta, data, range);
+        const g = new Float64Array(9);
+        const h = new Float64Array(81);
+        s.gradient = g;
+        s.hessian = h;
+        k_k25(s);
+        // The batch, 13 at a time: workspaces hold one chunk, sums over it accumulate.
+        s.t11.fill(0);
+        s.t20.fill(0);
+        s.t21.fill(0);
+        s.t23.fill(0);
+        for (let off = 0; off < s.rows_N; off += 13) {
+          s.off_N = off;
+          s.len_N = Math.min(13, s.rows_N - off);
+          k_k4(s);
+          k_map4(s);
+          k_k6(s);
+          k_map6(s);
+          k_k9(s);
+          k_map9(s);
+          k_k11(s);
+          k_grad_a(s);
+          k_grad_m(s);
+          k_grad_c(s);
+          k_k20(s);
+          k_k22(s);
+          k_hess_a_m(s);
+          k_k21(s);
+          k_k24(s);
+          k_hess_a_c(s);
+          k_k23(s);
+          k_k26(s);
+          k_hess_m_m(s);
+          k_k27(s);
+          k_hess_m_c(s);
+          k_hess_c_c(s);
+        }
+        k_value(s);
+        k_hess_a_a(s);
+        k_hess_a_m_once(s);
+        k_hess_a_c_once(s);
+        return { value: s.value[0]!, gradient: g, hessian: h };
+      } finally {
+        release(s);
+      }
+    },
+    hessianDiagonal(theta: ArrayLike<number>, data: Data, range: ShardRange, out?: Float64Array): Float64Array {
+      const s = live();
+      try {
+        bind(s, theta, data, range);
+        const r = output(s, out, 9, 'hessianDiagonal');
+        s.hessianDiagonal = r;
+        r.fill(0);
+        k_k33(s);
+        // The batch, 13 at a time: workspaces hold one chunk, sums over it accumulate.
+        s.t32.fill(0);
+        for (let off = 0; off < s.rows_N; off += 13) {
+          s.off_N = off;
+          s.len_N = Math.min(13, s.rows_N - off);
+          k_k4(s);
+          k_map4(s);
+          k_k6(s);
+          k_map6(s);
+          k_k32(s);
+          k_k9(s);
+          k_hdiag_m(s);
+          k_hdiag_c(s);
+        }
+        k_hdiag_a(s);
+        return r;
+      } finally {
+        release(s);
+      }
+    },
+    hvp(theta: ArrayLike<number>, data: Data, v: ArrayLike<number>, range: ShardRange, out?: Float64Array): Float64Array {
+      const s = live();
+      try {
+        bind(s, theta, data, range);
+        if (v == null || typeof v.length !== 'number') throw new RangeError('v: expected an array of length 9');
+        if (v.length !== 9) throw new RangeError(`v has length ${v.length}, expected 9`);
+        s.v = v;
+        const r = output(s, out, 9, 'hvp');
+        s.hvp = r;
+        r.fill(0);
+        k_k31(s);
+        k_k25(s);
+        // The batch, 13 at a time: workspaces hold one chunk, sums over it accumulate.
+        for (let off = 0; off < s.rows_N; off += 13) {
+          s.off_N = off;
+          s.len_N = Math.min(13, s.rows_N - off);
+          k_k4(s);
+          k_map4(s);
+          k_k6(s);
+          k_map6(s);
+          k_k28(s);
+          k_k29(s);
+          k_k9(s);
+          k_k30(s);
+          k_hvp_a(s);
+          k_hvp_m(s);
+          k_hvp_c(s);
+        }
+        return r;
+      } finally {
+        release(s);
+      }
+    },
+    dispose(): void {
+      state = null;
+    },
+  };
 }
 
 function output(s: State, out: Float64Array | undefined, length: number, what: string): Float64Array {

@@ -2,6 +2,7 @@
 // Value, gradient and full Hessian of the objective over θ (4 parameters, float64).
 // 1 of 1 Hessian blocks are nonzero.
 // The batch dimension N is streamed in chunks of 4.
+// Shard entry: createShardEvaluator() computes the contribution of a range of the rows of N.
 
 /** A sparsity pattern in CSR form: the columns of row r are colIdx[rowPtr[r] .. rowPtr[r + 1]), ascending. */
 export interface HessianPattern {
@@ -48,6 +49,8 @@ interface State {
   dim_N: number;
   len_N: number; // elements of N in the current chunk
   off_N: number; // where the current chunk starts
+  rows_N: number; // rows of N that the call holds (in a shard: of its range)
+  once_N: number; // 1 when the call holds row 0 (terms without the batch count once)
   capacity: number; // elements of the batch the workspaces can hold
   value: Float64Array;
   gradient: Float64Array;
@@ -74,6 +77,8 @@ function createState(): State {
     dim_N: -1,
     len_N: 0,
     off_N: 0,
+    rows_N: 0,
+    once_N: 1,
     capacity: 0,
     value: new Float64Array(1),
     gradient: EMPTY,
@@ -92,8 +97,29 @@ function createState(): State {
   return s;
 }
 
-/** Checks the inputs, reads the run-time dimensions off the data and sizes the workspace. */
-function bind(s: State, theta: ArrayLike<number>, data: Data): void {
+/** A shard's range: rows [start, end) of a batch of `total` rows (N). */
+export interface ShardRange {
+  readonly start: number;
+  readonly end: number;
+  readonly total: number;
+}
+
+function checkRange(range: ShardRange): void {
+  if (range === null || typeof range !== 'object') throw new RangeError('range: expected { start, end, total } (rows [start, end) of N = total)');
+  const { start, end, total } = range;
+  for (const [name, x] of [['start', start], ['end', end], ['total', total]] as const) {
+    if (!Number.isInteger(x)) throw new RangeError(`range.${name}: expected a whole number, got ${String(x)}`);
+  }
+  if (total < 1) throw new RangeError(`range.total: N must be at least 1, got ${total}`);
+  if (start < 0 || start > end || end > total) throw new RangeError(`range: expected 0 ≤ start ≤ end ≤ total, got start ${start}, end ${end}, total ${total}`);
+}
+
+/**
+ * Checks the inputs, reads the run-time dimensions off the data and sizes the workspace. With a
+ * range (a shard), the data hold its rows of N only, and N is range.total.
+ */
+function bind(s: State, theta: ArrayLike<number>, data: Data, range?: ShardRange): void {
+  if (range !== undefined) checkRange(range);
   if (theta == null || typeof theta.length !== 'number') throw new RangeError('theta: expected an array of length 4');
   if (theta.length !== 4) throw new RangeError(`theta has length ${theta.length}, expected 4`);
   s.theta = theta;
@@ -103,13 +129,16 @@ function bind(s: State, theta: ArrayLike<number>, data: Data): void {
   if (d_x == null || typeof d_x !== 'object' || typeof d_x.length !== 'number') throw new RangeError('data.x: expected an array of numbers ([N, 2], row-major)');
   const dim_N = d_x.length / (2);
   if (!Number.isInteger(dim_N) || d_x.length !== dim_N * 2) throw new RangeError(`data.x has length ${d_x.length}, expected a multiple of ${2} ([N, 2])`);
-  if (dim_N === 0) throw new RangeError('data.x has length 0, so N = 0: run-time dimensions must be at least 1');
+  if (range !== undefined && dim_N !== range.end - range.start) throw new RangeError(`data.x has ${dim_N} rows of N, expected range.end - range.start = ${range.end - range.start} (a shard's data hold its rows only)`);
+  if (dim_N === 0 && range === undefined) throw new RangeError('data.x has length 0, so N = 0: run-time dimensions must be at least 1');
   s.d_x = d_x;
   const d_t = input["t"] as ArrayLike<number> | undefined;
   if (d_t == null || typeof d_t !== 'object' || typeof d_t.length !== 'number') throw new RangeError('data.t: expected an array of numbers ([N, 2], row-major)');
   if (d_t.length !== dim_N * 2) throw new RangeError(`data.t has length ${d_t.length}, expected ${dim_N * 2} ([N, 2], N = ${dim_N} from data.x)`);
   s.d_t = d_t;
-  s.dim_N = dim_N;
+  s.rows_N = dim_N;
+  s.dim_N = range === undefined ? dim_N : range.total;
+  s.once_N = range === undefined || (range.start === 0 && range.end > 0) ? 1 : 0;
   const capacity = Math.min(4, Math.max(1, dim_N));
   if (capacity > s.capacity) {
     s.capacity = capacity;
@@ -436,9 +465,9 @@ export function createEvaluator(): Evaluator {
         k_map7(s);
         // The batch, 4 at a time: workspaces hold one chunk, sums over it accumulate.
         s.t6.fill(0);
-        for (let off = 0; off < s.dim_N; off += 4) {
+        for (let off = 0; off < s.rows_N; off += 4) {
           s.off_N = off;
-          s.len_N = Math.min(4, s.dim_N - off);
+          s.len_N = Math.min(4, s.rows_N - off);
           k_k4(s);
           k_map4(s);
           k_k6(s);
@@ -459,9 +488,9 @@ export function createEvaluator(): Evaluator {
         k_k7(s);
         k_map7(s);
         // The batch, 4 at a time: workspaces hold one chunk, sums over it accumulate.
-        for (let off = 0; off < s.dim_N; off += 4) {
+        for (let off = 0; off < s.rows_N; off += 4) {
           s.off_N = off;
-          s.len_N = Math.min(4, s.dim_N - off);
+          s.len_N = Math.min(4, s.rows_N - off);
           k_k4(s);
           k_grad_W(s);
         }
@@ -481,9 +510,9 @@ export function createEvaluator(): Evaluator {
         k_map7(s);
         // The batch, 4 at a time: workspaces hold one chunk, sums over it accumulate.
         s.t11.fill(0);
-        for (let off = 0; off < s.dim_N; off += 4) {
+        for (let off = 0; off < s.rows_N; off += 4) {
           s.off_N = off;
-          s.len_N = Math.min(4, s.dim_N - off);
+          s.len_N = Math.min(4, s.rows_N - off);
           k_k11(s);
         }
         k_hess_W_W(s);
@@ -513,9 +542,9 @@ export function createEvaluator(): Evaluator {
         // The batch, 4 at a time: workspaces hold one chunk, sums over it accumulate.
         s.t6.fill(0);
         s.t11.fill(0);
-        for (let off = 0; off < s.dim_N; off += 4) {
+        for (let off = 0; off < s.rows_N; off += 4) {
           s.off_N = off;
-          s.len_N = Math.min(4, s.dim_N - off);
+          s.len_N = Math.min(4, s.rows_N - off);
           k_k4(s);
           k_map4(s);
           k_k6(s);
@@ -542,9 +571,9 @@ export function createEvaluator(): Evaluator {
         k_map7(s);
         // The batch, 4 at a time: workspaces hold one chunk, sums over it accumulate.
         s.t12.fill(0);
-        for (let off = 0; off < s.dim_N; off += 4) {
+        for (let off = 0; off < s.rows_N; off += 4) {
           s.off_N = off;
-          s.len_N = Math.min(4, s.dim_N - off);
+          s.len_N = Math.min(4, s.rows_N - off);
           k_k12(s);
         }
         k_hdiag_W(s);
@@ -564,9 +593,9 @@ export function createEvaluator(): Evaluator {
         k_map7(s);
         // The batch, 4 at a time: workspaces hold one chunk, sums over it accumulate.
         s.t11.fill(0);
-        for (let off = 0; off < s.dim_N; off += 4) {
+        for (let off = 0; off < s.rows_N; off += 4) {
           s.off_N = off;
-          s.len_N = Math.min(4, s.dim_N - off);
+          s.len_N = Math.min(4, s.rows_N - off);
           k_k11(s);
         }
         ks_hess_W_W(s);
@@ -589,9 +618,9 @@ export function createEvaluator(): Evaluator {
         k_map7(s);
         // The batch, 4 at a time: workspaces hold one chunk, sums over it accumulate.
         s.t11.fill(0);
-        for (let off = 0; off < s.dim_N; off += 4) {
+        for (let off = 0; off < s.rows_N; off += 4) {
           s.off_N = off;
-          s.len_N = Math.min(4, s.dim_N - off);
+          s.len_N = Math.min(4, s.rows_N - off);
           k_k11(s);
         }
         k_hvp_W(s);
@@ -653,6 +682,182 @@ export function hessianSparse(theta: ArrayLike<number>, data: Data, values?: Flo
 /** H·v at θ (length 4), the Hessian times a vector laid out like θ, without forming H; written to `out` when given. */
 export function hvp(theta: ArrayLike<number>, data: Data, v: ArrayLike<number>, out?: Float64Array): Float64Array {
   return shared.hvp(theta, data, v, out);
+}
+
+
+/** The batch dimension that shard ranges split. */
+export const shardDim: string = "N";
+
+/**
+ * Each output's contribution of the rows [range.start, range.end) of N (range.total rows in all),
+ * from those rows alone: `data` holds them only (row start of N is its row 0; arrays without N
+ * whole). Over any partition of the rows into ranges, the contributions sum to the full outputs
+ * (within round-off): sums over N run over the range, N itself (a mean's 1/N) is range.total,
+ * and the terms without the batch are counted by the range that holds row 0 (start 0, end > 0).
+ */
+export interface ShardEvaluator {
+  value(theta: ArrayLike<number>, data: Data, range: ShardRange): number;
+  gradient(theta: ArrayLike<number>, data: Data, range: ShardRange, out?: Float64Array): Float64Array;
+  hessian(theta: ArrayLike<number>, data: Data, range: ShardRange, out?: Float64Array): Float64Array;
+  evaluate(theta: ArrayLike<number>, data: Data, range: ShardRange): { value: number; gradient: Float64Array; hessian: Float64Array };
+  hessianDiagonal(theta: ArrayLike<number>, data: Data, range: ShardRange, out?: Float64Array): Float64Array;
+  hvp(theta: ArrayLike<number>, data: Data, v: ArrayLike<number>, range: ShardRange, out?: Float64Array): Float64Array;
+  /** Frees the workspaces; later calls throw. */
+  dispose(): void;
+}
+
+/** A shard evaluator with workspaces of its own (one per worker). */
+export function createShardEvaluator(): ShardEvaluator {
+  let state: State | null = createState();
+  const live = (): State => {
+    if (state === null) throw new Error(`hessgen ${model.name}: this shard evaluator was disposed`);
+    return state;
+  };
+  return {
+    value(theta: ArrayLike<number>, data: Data, range: ShardRange): number {
+      const s = live();
+      try {
+        bind(s, theta, data, range);
+        k_k7(s);
+        k_map7(s);
+        // The batch, 4 at a time: workspaces hold one chunk, sums over it accumulate.
+        s.t6.fill(0);
+        for (let off = 0; off < s.rows_N; off += 4) {
+          s.off_N = off;
+          s.len_N = Math.min(4, s.rows_N - off);
+          k_k4(s);
+          k_map4(s);
+          k_k6(s);
+        }
+        k_value(s);
+        return s.value[0]!;
+      } finally {
+        release(s);
+      }
+    },
+    gradient(theta: ArrayLike<number>, data: Data, range: ShardRange, out?: Float64Array): Float64Array {
+      const s = live();
+      try {
+        bind(s, theta, data, range);
+        const r = output(s, out, 4, 'gradient');
+        s.gradient = r;
+        r.fill(0);
+        k_k7(s);
+        k_map7(s);
+        // The batch, 4 at a time: workspaces hold one chunk, sums over it accumulate.
+        for (let off = 0; off < s.rows_N; off += 4) {
+          s.off_N = off;
+          s.len_N = Math.min(4, s.rows_N - off);
+          k_k4(s);
+          k_grad_W(s);
+        }
+        return r;
+      } finally {
+        release(s);
+      }
+    },
+    hessian(theta: ArrayLike<number>, data: Data, range: ShardRange, out?: Float64Array): Float64Array {
+      const s = live();
+      try {
+        bind(s, theta, data, range);
+        const r = output(s, out, 16, 'hessian');
+        s.hessian = r;
+        r.fill(0);
+        k_k7(s);
+        k_map7(s);
+        // The batch, 4 at a time: workspaces hold one chunk, sums over it accumulate.
+        s.t11.fill(0);
+        for (let off = 0; off < s.rows_N; off += 4) {
+          s.off_N = off;
+          s.len_N = Math.min(4, s.rows_N - off);
+          k_k11(s);
+        }
+        k_hess_W_W(s);
+        return r;
+      } finally {
+        release(s);
+      }
+    },
+    evaluate(theta: ArrayLike<number>, data: Data, range: ShardRange): { value: number; gradient: Float64Array; hessian: Float64Array } {
+      const s = live();
+      try {
+        bind(s, theta, data, range);
+        const g = new Float64Array(4);
+        const h = new Float64Array(16);
+        s.gradient = g;
+        s.hessian = h;
+        k_k7(s);
+        k_map7(s);
+        // The batch, 4 at a time: workspaces hold one chunk, sums over it accumulate.
+        s.t6.fill(0);
+        s.t11.fill(0);
+        for (let off = 0; off < s.rows_N; off += 4) {
+          s.off_N = off;
+          s.len_N = Math.min(4, s.rows_N - off);
+          k_k4(s);
+          k_map4(s);
+          k_k6(s);
+          k_grad_W(s);
+          k_k11(s);
+        }
+        k_value(s);
+        k_hess_W_W(s);
+        return { value: s.value[0]!, gradient: g, hessian: h };
+      } finally {
+        release(s);
+      }
+    },
+    hessianDiagonal(theta: ArrayLike<number>, data: Data, range: ShardRange, out?: Float64Array): Float64Array {
+      const s = live();
+      try {
+        bind(s, theta, data, range);
+        const r = output(s, out, 4, 'hessianDiagonal');
+        s.hessianDiagonal = r;
+        r.fill(0);
+        k_k7(s);
+        k_map7(s);
+        // The batch, 4 at a time: workspaces hold one chunk, sums over it accumulate.
+        s.t12.fill(0);
+        for (let off = 0; off < s.rows_N; off += 4) {
+          s.off_N = off;
+          s.len_N = Math.min(4, s.rows_N - off);
+          k_k12(s);
+        }
+        k_hdiag_W(s);
+        return r;
+      } finally {
+        release(s);
+      }
+    },
+    hvp(theta: ArrayLike<number>, data: Data, v: ArrayLike<number>, range: ShardRange, out?: Float64Array): Float64Array {
+      const s = live();
+      try {
+        bind(s, theta, data, range);
+        if (v == null || typeof v.length !== 'number') throw new RangeError('v: expected an array of length 4');
+        if (v.length !== 4) throw new RangeError(`v has length ${v.length}, expected 4`);
+        s.v = v;
+        const r = output(s, out, 4, 'hvp');
+        s.hvp = r;
+        r.fill(0);
+        k_k7(s);
+        k_map7(s);
+        // The batch, 4 at a time: workspaces hold one chunk, sums over it accumulate.
+        s.t11.fill(0);
+        for (let off = 0; off < s.rows_N; off += 4) {
+          s.off_N = off;
+          s.len_N = Math.min(4, s.rows_N - off);
+          k_k11(s);
+        }
+        k_hvp_W(s);
+        return r;
+      } finally {
+        release(s);
+      }
+    },
+    dispose(): void {
+      state = null;
+    },
+  };
 }
 
 function output(s: State, out: Float64Array | undefined, length: number, what: string): Float64Array {

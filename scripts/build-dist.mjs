@@ -27,6 +27,9 @@ const ENTRIES = {
   index: 'compiler/index.ts',
   cli: 'compiler/cli.ts',
   runtime: 'runtime/index.ts',
+  // Worker threads: an export path of its own, so that `hessgen/runtime` stays free of them.
+  'runtime/parallel': 'runtime/parallel/index.ts',
+  'runtime/parallel-worker': 'runtime/parallel/worker.ts',
   'plugin/vite': 'compiler/plugin/vite.ts',
   'plugin/esbuild': 'compiler/plugin/esbuild.ts',
   'plugin/rollup': 'compiler/plugin/rollup.ts',
@@ -106,6 +109,7 @@ if (!jsOnly) {
   const entryTypes = {
     index: "export * from './types/compiler/index.js';",
     runtime: "/// <reference types=\"@webgpu/types\" />\nexport * from './types/runtime/index.js';",
+    'runtime/parallel': "export * from '../types/runtime/parallel/index.js';",
   };
   for (const name of ['vite', 'esbuild', 'rollup', 'webpack']) {
     entryTypes[`plugin/${name}`] = `export { default, type HessgenPluginOptions } from '../types/compiler/plugin/${name}.js';`;

@@ -20,7 +20,7 @@ export class ModelChecker {
   /** Where each data array's run-time sizes are written, to locate a dim that cannot be inferred. */
   private readonly dataSizes: { name: string; stmt: Statement; refs: readonly SizeRef[] }[] = [];
   private objective: Node | null = null;
-  private readonly definitions: { name: string; node: Node }[] = [];
+  private readonly definitions: { name: string; node: Node; line: number }[] = [];
   private readonly outputs: { name: string; node: Node }[] = [];
   private firstMinimize: number | null = null;
   private objectiveAt: { line: number; column: number; length: number } | undefined;
@@ -137,7 +137,7 @@ export class ModelChecker {
       case 'def': {
         const node = s.expr ? this.exprs.build(s.expr, ctx) : null;
         if (node && s.name !== null && !this.scope.existing(s.name)) {
-          this.definitions.push({ name: s.name, node });
+          this.definitions.push({ name: s.name, node, line });
           if (s.output) this.output(s, s.name, node);
         }
         this.define(s, { ...at, kind: 'def', node });

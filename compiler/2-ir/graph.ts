@@ -7,6 +7,8 @@ import { LANGUAGE_FUNCTIONS, foldLanguage, type LanguageFn } from './functions.t
 
 export type Dim = number | string; // a string is a symbolic dimension (`dim N`), known at run time
 export type Shape = readonly Dim[];
+/** What a run-time scalar of a dimension is, besides its size (see the `dim` node). */
+export type DimRole = 'rows' | 'once';
 
 /** The language's element-wise functions (their entries: `2-ir/functions.ts`). */
 export const UNARY_FUNCTIONS: readonly LanguageFn[] = LANGUAGE_FUNCTIONS;
@@ -28,8 +30,12 @@ export type Node =
   | { readonly kind: 'param'; readonly id: number; readonly shape: Shape; readonly name: string }
   | { readonly kind: 'data'; readonly id: number; readonly shape: Shape; readonly name: string }
   | { readonly kind: 'const'; readonly id: number; readonly shape: Shape; readonly value: number }
-  /** The run-time size of a symbolic dimension, as a scalar. */
-  | { readonly kind: 'dim'; readonly id: number; readonly shape: Shape; readonly name: string }
+  /**
+   * The run-time size of a symbolic dimension, as a scalar. With a `role` (only in shard plans,
+   * 2-ir/shards.ts): `rows`, how many of its rows a call holds (the size itself, except in a
+   * shard); `once`, 1 when the call holds row 0 (always, except in a shard), else 0.
+   */
+  | { readonly kind: 'dim'; readonly id: number; readonly shape: Shape; readonly name: string; readonly role?: DimRole }
   | { readonly kind: 'unary'; readonly id: number; readonly shape: Shape; readonly fn: UnaryFn; readonly arg: Node }
   /** Element-wise with broadcasting from the last axis. */
   | { readonly kind: 'binary'; readonly id: number; readonly shape: Shape; readonly op: BinaryOp; readonly a: Node; readonly b: Node }
@@ -53,7 +59,7 @@ export interface Model {
   readonly data: readonly DataDecl[];
   readonly objective: Node;
   /** Definitions (`name = expr`) and their nodes, in order: names for readers of formulas (inspect). */
-  readonly definitions?: readonly { readonly name: string; readonly node: Node }[];
+  readonly definitions?: readonly { readonly name: string; readonly node: Node; readonly line?: number }[];
   /**
    * The definitions marked `output NAME = …`, in order: the model's outputs, through which the
    * generalized Gauss-Newton matrix linearizes (absent or empty: the model has no gaussNewton).

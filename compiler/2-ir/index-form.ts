@@ -8,7 +8,7 @@
 // index expressions, resolved at once by substituting one variable (`unify`), so δ terms
 // become diagonals and shifted bands instead of loops over zeros.
 
-import type { Dim } from './graph.ts';
+import type { Dim, DimRole } from './graph.ts';
 
 export type Var = number;
 
@@ -34,7 +34,8 @@ export interface MapFn {
 export type TNode =
   | { readonly kind: 'param'; readonly id: number; readonly shape: readonly number[]; readonly name: string; readonly index: number }
   | { readonly kind: 'data'; readonly id: number; readonly shape: readonly Dim[]; readonly name: string }
-  | { readonly kind: 'dim'; readonly id: number; readonly shape: readonly Dim[]; readonly name: string }
+  /** The size of a run-time dimension, or with a role, the rows a call holds or `once` (see graph.ts). */
+  | { readonly kind: 'dim'; readonly id: number; readonly shape: readonly Dim[]; readonly name: string; readonly role?: DimRole }
   | { readonly kind: 'map'; readonly id: number; readonly shape: readonly Dim[]; readonly fn: MapFn; readonly arg: TNode }
   /** Maximum along an axis (null: all): the logsumexp stabilizer. Constant for differentiation. */
   | { readonly kind: 'max'; readonly id: number; readonly shape: readonly Dim[]; readonly axis: 0 | 1 | null; readonly arg: TNode }

@@ -2,7 +2,7 @@
 // index variables get the same canonical key, so the same tensor is one node wherever it is
 // built: in the forward pass, in derivative formulas, or as an intermediate of the lowering.
 
-import type { Dim } from './graph.ts';
+import type { Dim, DimRole } from './graph.ts';
 import type { Affine, Formula, MapFn, Range, TNode, Term, Var } from './index-form.ts';
 
 const affText = (a: Affine, names: ReadonlyMap<Var, number>): string => {
@@ -106,7 +106,8 @@ export class NodeTable {
   data(name: string, shape: readonly Dim[]): TNode {
     return this.intern(`data:${name}`, (id) => ({ kind: 'data', id, name, shape }));
   }
-  dim(name: string): TNode {
+  dim(name: string, role?: DimRole): TNode {
+    if (role !== undefined) return this.intern(`${role}:${name}`, (id) => ({ kind: 'dim', id, name, shape: [], role }));
     return this.intern(`dim:${name}`, (id) => ({ kind: 'dim', id, name, shape: [] }));
   }
   map(fn: MapFn, arg: TNode): TNode {

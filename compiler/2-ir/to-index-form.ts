@@ -140,7 +140,7 @@ function convert(n: Node, build: (n: Node) => Formula, nodes: NodeTable): Formul
     case 'const':
       return constantFormula(n.value);
     case 'dim':
-      return accessFormula(nodes.dim(n.name));
+      return accessFormula(nodes.dim(n.name, n.role));
     case 'unary':
       // sqrt, square and cube are powers (their table entries say which).
       return n.fn === 'neg' ? scaleFormula(build(n.arg), -1) : mapOf(languageMap(n.fn), n.arg);

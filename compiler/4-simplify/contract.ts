@@ -21,8 +21,9 @@ function extent(r: Range): number {
 /** Contracts summed indices that do not span every loop of the term into intermediates. */
 export function contract(t0: Term, nodes: NodeTable): Term {
   let t = t0;
-  // Σ over an index that no factor uses is a count: its extent, or the run-time dimension as a
-  // factor (a loop that adds 1 N times would make Σ_i Σ_j Σ_k c cost N³ instead of nothing).
+  // Σ over an index that no factor uses is a count: its extent, or the rows of the run-time
+  // dimension that the call holds as a factor (a loop that adds 1 N times would make Σ_i Σ_j Σ_k c
+  // cost N³ instead of nothing; a shard holds some of the rows, see 2-ir/shards.ts).
   for (const x of t.sums) {
     const r = t.ranges.get(x)!;
     if (t.factors.every((f) => !f.idx.some((a) => a.v === x))) {
@@ -31,7 +32,7 @@ export function contract(t0: Term, nodes: NodeTable): Term {
       const sums = t.sums.filter((s) => s !== x);
       t = typeof r.hi === 'number'
         ? { ...t, coef: t.coef * (r.hi - r.lo), sums, ranges }
-        : { ...t, factors: [...t.factors, { node: nodes.dim(r.hi), idx: [] }], sums, ranges };
+        : { ...t, factors: [...t.factors, { node: nodes.dim(r.hi, 'rows'), idx: [] }], sums, ranges };
     }
   }
   for (;;) {

@@ -7,8 +7,8 @@ import type { Affine, TNode, Var } from '../2-ir/index-form.ts';
 import { add, mul, num, type Expr } from './loops.ts';
 import { isDirection } from '../3-differentiate/directional.ts';
 
-export function dimExpr(d: Dim): Expr {
-  return typeof d === 'number' ? num(d) : { k: 'dim', name: d };
+export function dimExpr(d: Dim, role?: 'rows'): Expr {
+  return typeof d === 'number' ? num(d) : role ? { k: 'dim', name: d, role } : { k: 'dim', name: d };
 }
 
 /** Loop bound along a dimension: a symbolic one is the current chunk's length. */
@@ -18,14 +18,14 @@ export function extentExpr(d: Dim): Expr {
 
 /**
  * Row-major strides. Workspaces hold one chunk of a symbolic dimension (`extent`); the user's
- * data arrays hold all of it (`dim`).
+ * data arrays hold all the rows the call was given (`rows`: all of it, except in a shard).
  */
 export function stridesOf(shape: readonly Dim[], whole = false): Expr[] {
   const strides: Expr[] = [];
   let s: Expr = num(1);
   for (let k = shape.length - 1; k >= 0; k--) {
     strides[k] = s;
-    s = mul(s, whole ? dimExpr(shape[k]!) : extentExpr(shape[k]!));
+    s = mul(s, whole ? dimExpr(shape[k]!, 'rows') : extentExpr(shape[k]!));
   }
   return strides;
 }

@@ -105,7 +105,7 @@ export function emitTerms(parts: readonly Term[], target: Target, body: Stmt[], 
   // Loads. Inside the summed loops, the part of the index known outside them is hoisted.
   const loadOf = (node: TNode, idx: readonly Affine[]): { expr: Expr; depth: number } => {
     deps.push(node);
-    if (node.kind === 'dim') return { expr: { k: 'dim', name: node.name }, depth: -1 };
+    if (node.kind === 'dim') return { expr: node.role ? { k: 'dim', name: node.name, role: node.role } : { k: 'dim', name: node.name }, depth: -1 };
     const lin = factorLin(node, idx, ctx);
     const d = depthOf(lin);
     const buf = bufName(node);
@@ -216,7 +216,8 @@ function symmetryGuard(t: Term, target: Target): { row: Lin; col: Lin } {
 /** A term in index notation, with the loop variables' names: `t5[i0, i1] += 2 · Σ_i2 X[i0, i2]·W[i2, i1]`. */
 function termText(t: Term, buf: string, names: ReadonlyMap<Var, string>): string {
   const a = (x: Affine) => (x.v === null ? String(x.c) : x.c === 0 ? names.get(x.v)! : `${names.get(x.v)!}${x.c > 0 ? '+' : ''}${x.c}`);
-  const nodeName = (f: Term['factors'][number]) => (f.node.kind === 'param' || f.node.kind === 'data' || f.node.kind === 'dim' ? f.node.name : bufName(f.node));
+  const nodeName = (f: Term['factors'][number]) =>
+    f.node.kind === 'dim' && f.node.role ? `${f.node.role}_${f.node.name}` : f.node.kind === 'param' || f.node.kind === 'data' || f.node.kind === 'dim' ? f.node.name : bufName(f.node);
   const factors = t.factors.map((f) => (f.idx.length ? `${nodeName(f)}[${f.idx.map(a).join(', ')}]` : nodeName(f)));
   const ranges = [...t.ranges.entries()]
     .filter(([, r]) => r.lo !== 0)

@@ -1,7 +1,7 @@
 // The lowered form: kernels made of plain loops over buffers. Target-neutral: the TypeScript
 // emitter prints it as is; a GPU emitter maps the outer loops of a kernel to threads.
 
-import type { Dim } from '../2-ir/graph.ts';
+import type { Dim, DimRole } from '../2-ir/graph.ts';
 import type { MapFn } from '../2-ir/index-form.ts';
 
 export type Expr =
@@ -10,8 +10,13 @@ export type Expr =
   | { readonly k: 'int'; readonly name: string }
   /** A float local. */
   | { readonly k: 'local'; readonly name: string }
-  /** The run-time size of a symbolic dimension. */
-  | { readonly k: 'dim'; readonly name: string }
+  /**
+   * The run-time size of a symbolic dimension; with a role, the rows of it that the call holds
+   * (`rows`: counts, and strides in the data arrays) or `once` (1 for the call holding row 0).
+   * They differ from the size only in a shard call (see 2-ir/shards.ts); a target without shards
+   * reads `rows` as the size and never sees `once`.
+   */
+  | { readonly k: 'dim'; readonly name: string; readonly role?: DimRole }
   /** How many elements of a symbolic dimension the current chunk holds (the whole of it when unchunked). */
   | { readonly k: 'extent'; readonly name: string }
   /** Where the current chunk starts along a symbolic dimension (0 when unchunked). */
@@ -187,6 +192,11 @@ export interface Program {
   readonly entries: Readonly<Record<Entry, Schedule>>;
   /** Null when the model has no single batch dimension that can be streamed. */
   readonly batch: Batch | null;
+  /**
+   * The CPU program of a model whose objective is a sum over the streamed batch plus terms without
+   * it (2-ir/shards.ts): its entry points also run on a range of the batch's rows (shard entry).
+   */
+  readonly shards?: { readonly dim: string };
   /** Statistics for the reader: nonzero blocks, terms. */
   readonly notes: readonly string[];
   /**

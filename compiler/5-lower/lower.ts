@@ -162,7 +162,7 @@ function lowerNeutral(input: LowerInput): Program {
   const mapGroups = new Map<TNode, { id: KernelId; members: TNode[] }>();
 
   function argLoad(arg: TNode, vars: readonly string[]): Expr {
-    if (arg.kind === 'dim') return { k: 'dim', name: arg.name };
+    if (arg.kind === 'dim') return arg.role ? { k: 'dim', name: arg.name, role: arg.role } : { k: 'dim', name: arg.name };
     const whole = arg.kind === 'data';
     const base = arg.kind === 'param' ? num(paramOffset.get(arg)!) : whole ? dataBase(arg.shape) : num(0);
     return { k: 'load', buf: bufName(arg), index: add(base, linExprOfNames(vars, stridesOf(arg.shape, whole), 0)) };

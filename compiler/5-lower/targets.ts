@@ -33,6 +33,12 @@ export interface TargetCapabilities {
    * (cpu/dense-blocks.ts: `denseBlock`, WebAssembly SIMD in the TypeScript module).
    */
   readonly denseKernels: boolean;
+  /**
+   * A shard entry (2-ir/shards.ts) for models whose objective is a sum over the batch: the terms
+   * without the batch carry a factor `once`, counts and data strides read the rows a call holds,
+   * and the emitter adds createShardEvaluator. Needs streamBatch (the loop over a range's rows).
+   */
+  readonly shards: boolean;
 }
 
 /** The TypeScript module: float64 on one thread, the whole of it in JavaScript's hands. */
@@ -44,6 +50,7 @@ export const CPU_TARGET: TargetCapabilities = {
   streamBatch: true,
   unroll4: true,
   denseKernels: true,
+  shards: true,
 };
 
 /**
@@ -59,4 +66,5 @@ export const WGSL_TARGET: TargetCapabilities = {
   streamBatch: false,
   unroll4: false,
   denseKernels: false,
+  shards: false,
 };

@@ -10,6 +10,7 @@ import type { MapFn } from '../2-ir/index-form.ts';
 import { sparseEntry } from '../5-lower/sparse.ts';
 import { num, productFactors, type Batch, type Buffer, type Entry, type Expr, type Kernel, type KernelId, type ModelLayout, type Program, type SparsePiece, type Stmt } from '../5-lower/loops.ts';
 import { emitModelInfo, q, shapeText, type EmitInfo } from './model-info.ts';
+import { emitShardEvaluator } from './typescript-shards.ts';
 import { denseOperands } from '../5-lower/cpu/dense-blocks.ts';
 import { DENSE_RUNTIME } from './dense-runtime.ts';
 import { emitPatternBuilder } from './sparse-pattern.ts';
@@ -21,6 +22,10 @@ export type { EmitInfo };
 const dimVar = (d: string) => `dim_${d}`;
 const lenVar = (d: string) => `len_${d}`;
 const offVar = (d: string) => `off_${d}`;
+const rowsVar = (d: string) => `rows_${d}`;
+const onceVar = (d: string) => `once_${d}`;
+/** A run-time scalar of a dimension: its size, the rows the call holds, or `once` (see loops.ts). */
+const dimText = (e: Extract<Expr, { k: 'dim' }>) => (e.role === 'rows' ? rowsVar(e.name) : e.role === 'once' ? onceVar(e.name) : dimVar(e.name));
 
 export function emitTypeScript(p: Program, info: EmitInfo): string {
   // The model's layout comes with the program; `info` only names the source.
@@ -51,6 +56,8 @@ export function emitTypeScript(p: Program, info: EmitInfo): string {
     line(`  ${dimVar(d)}: number;`);
     line(`  ${lenVar(d)}: number; // elements of ${d} in the current chunk`);
     line(`  ${offVar(d)}: number; // where the current chunk starts`);
+    line(`  ${rowsVar(d)}: number; // rows of ${d} that the call holds (in a shard: of its range)`);
+    if (p.shards?.dim === d) line(`  ${onceVar(d)}: number; // 1 when the call holds row 0 (terms without the batch count once)`);
   }
   if (p.batch) line('  capacity: number; // elements of the batch the workspaces can hold');
   line('  value: Float64Array;');
@@ -75,7 +82,7 @@ export function emitTypeScript(p: Program, info: EmitInfo): string {
   line('  const s: State = {');
   line('    theta: EMPTY,');
   for (const b of dataBufs) line(`    ${b.name}: ${b.scalar ? '0' : 'EMPTY'},`);
-  for (const d of m.dims) line(`    ${dimVar(d)}: -1,\n    ${lenVar(d)}: 0,\n    ${offVar(d)}: 0,`);
+  for (const d of m.dims) line(`    ${dimVar(d)}: -1,\n    ${lenVar(d)}: 0,\n    ${offVar(d)}: 0,\n    ${rowsVar(d)}: 0,${p.shards?.dim === d ? `\n    ${onceVar(d)}: 1,` : ''}`);
   if (p.batch) line('    capacity: 0,');
   line('    value: new Float64Array(1),');
   line('    gradient: EMPTY,');
@@ -94,7 +101,7 @@ export function emitTypeScript(p: Program, info: EmitInfo): string {
   line('  return s;');
   line('}');
   line();
-  emitBind(line, m, n, temps.filter((t) => !fixedNow(t.shape) && !denseBufs.includes(t)), p.batch, denseBufs);
+  emitBind(line, m, n, temps.filter((t) => !fixedNow(t.shape) && !denseBufs.includes(t)), p.batch, denseBufs, p.shards?.dim ?? null);
 
   // ---- kernels -------------------------------------------------------------------------------
   for (const k of p.kernels) emitKernel(line, k, p.buffers, usedFns, usedHelpers);
@@ -127,9 +134,9 @@ export function emitTypeScript(p: Program, info: EmitInfo): string {
       const B = p.batch.dim;
       lines.push(`  // The batch, ${p.batch.chunk} at a time: workspaces hold one chunk, sums over it accumulate.`);
       for (const b of sch.clear) lines.push(`  s.${b}.fill(0);`);
-      lines.push(`  for (let off = 0; off < s.${dimVar(B)}; off += ${p.batch.chunk}) {`);
+      lines.push(`  for (let off = 0; off < s.${rowsVar(B)}; off += ${p.batch.chunk}) {`);
       lines.push(`    s.${offVar(B)} = off;`);
-      lines.push(`    s.${lenVar(B)} = Math.min(${p.batch.chunk}, s.${dimVar(B)} - off);`);
+      lines.push(`    s.${lenVar(B)} = Math.min(${p.batch.chunk}, s.${rowsVar(B)} - off);`);
       for (const k of sch.stream) lines.push(`    ${kernelFn(k)}(s);`);
       lines.push('  }');
     }
@@ -400,6 +407,10 @@ export function emitTypeScript(p: Program, info: EmitInfo): string {
     line('}');
     line();
   }
+  if (p.shards) {
+    emitShardEvaluator(line, { n, dim: p.shards.dim, dataParam, hasHvp, hasDiag, call });
+    line();
+  }
   line('function output(s: State, out: Float64Array | undefined, length: number, what: string): Float64Array {');
   line('  if (out === undefined) return new Float64Array(length);');
   line('  if (!(out instanceof Float64Array) || out.length !== length) {');
@@ -440,9 +451,17 @@ function emitDenseAlloc(line: (s?: string) => void, ind: string, bufs: readonly 
   bufs.forEach((t, k) => line(`${ind}s.${t.name} = w[${k}]!;`));
 }
 
-function emitBind(line: (s?: string) => void, info: ModelLayout, n: number, resized: readonly Buffer[], batch: Batch | null, dense: readonly Buffer[] = []): void {
-  line('/** Checks the inputs, reads the run-time dimensions off the data and sizes the workspace. */');
-  line(`function bind(s: State, theta: ArrayLike<number>, ${info.data.length === 0 ? '_data' : 'data'}: Data): void {`);
+function emitBind(line: (s?: string) => void, info: ModelLayout, n: number, resized: readonly Buffer[], batch: Batch | null, dense: readonly Buffer[] = [], shardDim: string | null = null): void {
+  if (shardDim !== null) emitCheckRange(line, shardDim);
+  if (shardDim === null) line('/** Checks the inputs, reads the run-time dimensions off the data and sizes the workspace. */');
+  else {
+    line('/**');
+    line(' * Checks the inputs, reads the run-time dimensions off the data and sizes the workspace. With a');
+    line(` * range (a shard), the data hold its rows of ${shardDim} only, and ${shardDim} is range.total.`);
+    line(' */');
+  }
+  line(`function bind(s: State, theta: ArrayLike<number>, ${info.data.length === 0 ? '_data' : 'data'}: Data${shardDim !== null ? ', range?: ShardRange' : ''}): void {`);
+  if (shardDim !== null) line('  if (range !== undefined) checkRange(range);');
   line(`  if (theta == null || typeof theta.length !== 'number') throw new RangeError('theta: expected an array of length ${n}');`);
   line(`  if (theta.length !== ${n}) throw new RangeError(\`theta has length \${theta.length}, expected ${n}\`);`);
   line('  s.theta = theta;');
@@ -493,7 +512,11 @@ function emitBind(line: (s?: string) => void, info: ModelLayout, n: number, resi
       line(`  const ${dimVar(u)} = ${power === 1 ? `${len} / (${per})` : `Math.round(Math.pow(${len} / (${per}), ${1 / power}))`};`);
       line(`  if (!Number.isInteger(${dimVar(u)}) || ${len} !== ${power === 1 ? `${dimVar(u)} * ${per}` : `Math.pow(${dimVar(u)}, ${power}) * ${per}`}) throw new RangeError(\`data.${d.name} has length \${${len}}, expected a multiple of \${${per}} (${shapeText(d.shape)})\`);`);
       // No rows: a mean over them has no value, and gradients of 0 would hide the empty input.
-      line(`  if (${dimVar(u)} === 0) throw new RangeError('data.${d.name} has length 0, so ${u} = 0: run-time dimensions must be at least 1');`);
+      if (u === shardDim) {
+        // A shard may hold no rows; it must hold those of its range.
+        line(`  if (range !== undefined && ${dimVar(u)} !== range.end - range.start) throw new RangeError(\`data.${d.name} has \${${dimVar(u)}} rows of ${u}, expected range.end - range.start = \${range.end - range.start} (a shard's data hold its rows only)\`);`);
+        line(`  if (${dimVar(u)} === 0 && range === undefined) throw new RangeError('data.${d.name} has length 0, so ${u} = 0: run-time dimensions must be at least 1');`);
+      } else line(`  if (${dimVar(u)} === 0) throw new RangeError('data.${d.name} has length 0, so ${u} = 0: run-time dimensions must be at least 1');`);
       known.set(u, d.name);
     } else {
       line(`  throw new RangeError('data.${d.name}: cannot infer ${unknown.join(' and ')} from one array; declare another array that has only one of them');`);
@@ -506,7 +529,11 @@ function emitBind(line: (s?: string) => void, info: ModelLayout, n: number, resi
     // Workspaces hold one chunk of the batch: grown (once, up to the chunk) only when a call
     // brings more of it than they can hold.
     const B = batch.dim;
-    line(`  s.${dimVar(B)} = ${dimVar(B)};`);
+    line(`  s.${rowsVar(B)} = ${dimVar(B)};`);
+    if (B === shardDim) {
+      line(`  s.${dimVar(B)} = range === undefined ? ${dimVar(B)} : range.total;`);
+      line(`  s.${onceVar(B)} = range === undefined || (range.start === 0 && range.end > 0) ? 1 : 0;`);
+    } else line(`  s.${dimVar(B)} = ${dimVar(B)};`);
     line(`  const capacity = Math.min(${batch.chunk}, Math.max(1, ${dimVar(B)}));`);
     line(`  if (capacity > s.capacity) {`);
     line(`    s.capacity = capacity;`);
@@ -519,6 +546,7 @@ function emitBind(line: (s?: string) => void, info: ModelLayout, n: number, resi
     for (const d of info.dims) {
       line(`    s.${dimVar(d)} = ${dimVar(d)};`);
       line(`    s.${lenVar(d)} = ${dimVar(d)};`);
+      line(`    s.${rowsVar(d)} = ${dimVar(d)};`);
     }
     // fromEntries defines own properties, also for a dim named `__proto__`.
     const env: Record<string, string> = Object.fromEntries(info.dims.map((d) => [d, dimVar(d)]));
@@ -526,6 +554,27 @@ function emitBind(line: (s?: string) => void, info: ModelLayout, n: number, resi
     if (dense.length > 0) emitDenseAlloc(line, '    ', dense, env);
     line('  }');
   }
+  line('}');
+  line();
+}
+
+/** The shard range's checks: whole numbers, 0 ≤ start ≤ end ≤ total, total ≥ 1. */
+function emitCheckRange(line: (s?: string) => void, B: string): void {
+  line(`/** A shard's range: rows [start, end) of a batch of \`total\` rows (${B}). */`);
+  line('export interface ShardRange {');
+  line('  readonly start: number;');
+  line('  readonly end: number;');
+  line('  readonly total: number;');
+  line('}');
+  line();
+  line('function checkRange(range: ShardRange): void {');
+  line(`  if (range === null || typeof range !== 'object') throw new RangeError('range: expected { start, end, total } (rows [start, end) of ${B} = total)');`);
+  line('  const { start, end, total } = range;');
+  line('  for (const [name, x] of [[\'start\', start], [\'end\', end], [\'total\', total]] as const) {');
+  line('    if (!Number.isInteger(x)) throw new RangeError(`range.${name}: expected a whole number, got ${String(x)}`);');
+  line('  }');
+  line(`  if (total < 1) throw new RangeError(\`range.total: ${B} must be at least 1, got \${total}\`);`);
+  line('  if (start < 0 || start > end || end > total) throw new RangeError(`range: expected 0 ≤ start ≤ end ≤ total, got start ${start}, end ${end}, total ${total}`);');
   line('}');
   line();
 }
@@ -544,7 +593,7 @@ function emitKernel(line: (s?: string) => void, k: Kernel, buffers: readonly Buf
     if (e.k === 'load') {
       usedBufs.add(e.buf);
       visitExpr(e.index);
-    } else if (e.k === 'dim') usedDims.add(dimVar(e.name));
+    } else if (e.k === 'dim') usedDims.add(dimText(e));
     else if (e.k === 'extent') usedDims.add(lenVar(e.name));
     else if (e.k === 'offset') usedDims.add(offVar(e.name));
     else if (e.k === 'bin' || e.k === 'max') {
@@ -821,7 +870,7 @@ function exprText(e: Expr, buffers: readonly Buffer[], parent = 0): string {
     case 'local':
       return e.name;
     case 'dim':
-      return dimVar(e.name);
+      return dimText(e);
     case 'extent':
       return lenVar(e.name);
     case 'offset':

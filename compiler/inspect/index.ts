@@ -81,7 +81,7 @@ export interface InspectCost {
   /** Bytes of float64 workspaces the TypeScript module allocates at these dims. */
   readonly workspaceBytes: number;
   /** Bytes of each output (float64): value, gradient, Hessian, and H·v and diag(H) where the compiler has them. */
-  readonly outputBytes: { readonly value: number; readonly gradient: number; readonly hessian: number; readonly hvp?: number; readonly hessianDiagonal?: number };
+  readonly outputBytes: { readonly value: number; readonly gradient: number; readonly hessian: number; readonly hvp?: number; readonly hessianDiagonal?: number; readonly gaussNewton?: number };
   /** Batch streaming: the chunk the workspaces hold, or null. */
   readonly chunk: { readonly dim: string; readonly size: number } | null;
 }
@@ -184,6 +184,7 @@ export function inspect(source: string, sourcePath: string, options: { dims?: Re
           hessian: 8 * n * n,
           ...(cost.entries.some((e) => e.entry === 'hvp') ? { hvp: 8 * n } : {}),
           ...(cost.entries.some((e) => e.entry === 'hessianDiagonal') ? { hessianDiagonal: 8 * n } : {}),
+          ...(cost.entries.some((e) => e.entry === 'gaussNewton') ? { gaussNewton: 8 * n * n } : {}),
         },
         chunk: cost.chunk,
       },
@@ -320,7 +321,7 @@ export function formatReport(report: InspectReport): string {
   lines.push(`Cost at run-time dims: ${dimsText}`);
   lines.push(...table([['  entry point', 'multiply-adds', 'function calls'], ...c.entries.map((e) => [`  ${e.entry}`, count(e.madds), count(e.calls)])], [false, true, true]));
   lines.push(`  workspace: ${bytes(c.workspaceBytes)}${c.chunk ? ` (the batch ${c.chunk.dim} is streamed ${count(c.chunk.size)} at a time)` : ''}`);
-  const extra = [c.outputBytes.hvp === undefined ? '' : `, H·v ${bytes(c.outputBytes.hvp)}`, c.outputBytes.hessianDiagonal === undefined ? '' : `, diag(H) ${bytes(c.outputBytes.hessianDiagonal)}`].join('');
+  const extra = [c.outputBytes.hvp === undefined ? '' : `, H·v ${bytes(c.outputBytes.hvp)}`, c.outputBytes.hessianDiagonal === undefined ? '' : `, diag(H) ${bytes(c.outputBytes.hessianDiagonal)}`, c.outputBytes.gaussNewton === undefined ? '' : `, Gauss-Newton ${bytes(c.outputBytes.gaussNewton)}`].join('');
   lines.push(`  outputs: value ${bytes(c.outputBytes.value)}, gradient ${bytes(c.outputBytes.gradient)}, Hessian ${bytes(c.outputBytes.hessian)}${extra}`);
   return `${lines.join('\n')}\n`;
 }

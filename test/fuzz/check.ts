@@ -9,7 +9,11 @@
 // the mirror gets every check, and the model's gradient and Hessian must equal the mirror's.
 // Models with run-time dims also have the growth of their work checked: the Hessian's loop
 // iterations may not grow faster in N than the value's or the gradient's (the centered terms of
-// issue 11 made it N³). A failure throws an error whose message holds the model, θ and the data.
+// issue 11 made it N³). Models with `output` declarations also have their Gauss-Newton matrix
+// checked against Mᵀ·∇²ℓ·M built without the Gauss-Newton code: J from central differences of
+// the outputs (a probe model whose objective is one output element), ∇²ℓ the Hessian of the model
+// with its outputs turned into params (GeneratedModel.gaussNewton). A failure throws an error
+// whose message holds the model, θ and the data.
 import { loadCounting } from '../helpers/count.ts';
 import { compileModel } from '../helpers/load.ts';
 import type { GeneratedModule } from '../helpers/load.ts';
@@ -32,6 +36,9 @@ export const FD_TOL = 1e-8;
 const FD_STEPS = [1e-4, 5e-5, 2.5e-5, 2e-4];
 /** evaluate() against value(), gradient(), hessian(): the same formulas, possibly regrouped. */
 const EVALUATE_TOL = 1e-12;
+
+/** The Gauss-Newton matrix against Mᵀ·∇²ℓ·M with J from finite differences (relative to max(1, max|G|)). */
+const GGN_TOL = 1e-6;
 
 /** The seed string of model `index` in stream `seed`. */
 export const modelSeed = (seed: number, index: number): string => `hessgen-fuzz:${seed}:${index}`;
@@ -171,6 +178,108 @@ function checkRepeat(mod: GeneratedModule, point: ModelPoint, before: Results, w
   assertSame(`${where}: hessian`, mod.hessian(point.theta, point.data), before.hessian);
 }
 
+type WithGgn = GeneratedModule & { gaussNewton(theta: ArrayLike<number>, data?: ModelPoint['data'], out?: Float64Array): Float64Array };
+
+/** The probe's data array for an output: a name no generated model uses. */
+const probeName = (k: number): string => `zz_probe_u${k}`;
+
+/**
+ * gaussNewton at a point against G = Mᵀ·∇²ℓ·M, M = [J; I] over the params of the loss model (its
+ * outputs turned into params), J[r, j] = ∂o_r/∂θ_j by central differences of a probe model whose
+ * objective is Σ u·o with u a unit vector, ∇²ℓ the loss model's Hessian at (θ, o(θ)).
+ */
+async function checkGaussNewton(mod: WithGgn, m: GeneratedModel, point: ModelPoint, where: string, onCode?: (fileName: string, code: string) => void): Promise<void> {
+  const ggn = m.gaussNewton!;
+  const n = point.theta.length;
+  const G = labelled(`${where}: gaussNewton()`, () => mod.gaussNewton(point.theta, point.data));
+  if (G.length !== n * n) throw new Error(`${where}: gaussNewton has length ${G.length}, expected ${n * n}`);
+  const bad = firstNonFinite(G);
+  if (bad >= 0) throw new Error(`${where}: gaussNewton[${Math.floor(bad / n)}, ${bad % n}] = ${G[bad]}`);
+  const asym = asymmetry(G, n);
+  if (asym !== null) throw new Error(`${where}: the Gauss-Newton matrix is not exactly symmetric: ${asym}`);
+
+  // The probe: the model up to its objective, then Σ_a sum(o_a .* u_a).
+  const sizeOf = (shape: readonly (number | string)[]): number => shape.reduce<number>((a, d) => a * (typeof d === 'number' ? d : point.dims.get(d)!), 1);
+  const cut = m.source.replace(/\r\n/g, '\n');
+  const at = cut.lastIndexOf('\nminimize ');
+  const decls = ggn.outputs.map((o, k) => `data ${probeName(k)}${o.shape.length === 0 ? '' : `[${o.shape.join(', ')}]`}`);
+  const terms = ggn.outputs.map((o, k) => (o.shape.length === 0 ? `${o.name} * ${probeName(k)}` : `sum(${o.name} .* ${probeName(k)})`));
+  const probeSource = `${cut.slice(0, at + 1)}${decls.join('\n')}\nminimize ${terms.join(' + ')}\n`;
+  const probe = await compileModel(probeSource, `${m.seed}_probe.hess`);
+  onCode?.(`${m.seed.replace(/\W/g, '_')}_probe.ts`, probe.code);
+  const sizes = ggn.outputs.map((o) => sizeOf(o.shape));
+  const probeData = (a: number, r: number): ModelPoint['data'] => {
+    const d: ModelPoint['data'] = { ...point.data };
+    ggn.outputs.forEach((o, k) => {
+      const u = new Float64Array(sizes[k]!);
+      if (k === a) u[r] = 1;
+      d[probeName(k)] = o.shape.length === 0 ? u[0]! : u;
+    });
+    return d;
+  };
+  const outputValues = ggn.outputs.map((_, a) => Float64Array.from({ length: sizes[a]! }, (_, r) => probe.module.value(point.theta, probeData(a, r))));
+
+  // The loss model: the outputs are params of it, at their values.
+  const loss = await compileModel(ggn.lossSource(Object.fromEntries(point.dims)), `${m.seed}_loss.hess`);
+  onCode?.(`${m.seed.replace(/\W/g, '_')}_loss.ts`, loss.code);
+  const lm = loss.module;
+  const thetaL = new Float64Array(lm.model.n);
+  /** Per param of the loss model: an output's index, or the original param's offset in θ. */
+  const rows = lm.model.params.map((p) => {
+    const a = ggn.outputs.findIndex((o) => o.name === p.name);
+    if (a >= 0) {
+      thetaL.set(outputValues[a]!, p.offset);
+      return { p, output: a, from: -1 };
+    }
+    const q = mod.model.params.find((x) => x.name === p.name)!;
+    thetaL.set(point.theta.subarray(q.offset, q.offset + q.size), p.offset);
+    return { p, output: -1, from: q.offset };
+  });
+  assertScalarClose(`${where}: the loss model's value at the outputs vs the model's`, lm.value(thetaL, point.data), mod.value(point.theta, point.data), ORACLE_TOL);
+  const nL = lm.model.n;
+  const HL = lm.hessian(thetaL, point.data);
+
+  const reference = (h: number): Float64Array => {
+    // M (nL × n): identity rows for θ's own entries, J rows for the outputs'.
+    const M = new Float64Array(nL * n);
+    for (const { p, output, from } of rows) {
+      for (let r = 0; r < p.size; r++) {
+        const row = (p.offset + r) * n;
+        if (output < 0) {
+          M[row + from + r] = 1;
+          continue;
+        }
+        const data = probeData(output, r);
+        for (let j = 0; j < n; j++) {
+          const tp = Float64Array.from(point.theta);
+          const tm = Float64Array.from(point.theta);
+          tp[j]! += h;
+          tm[j]! -= h;
+          M[row + j] = (probe.module.value(tp, data) - probe.module.value(tm, data)) / (2 * h);
+        }
+      }
+    }
+    const HM = new Float64Array(nL * n);
+    for (let a = 0; a < nL; a++) for (let b = 0; b < nL; b++) {
+      const x = HL[a * nL + b]!;
+      if (x !== 0) for (let j = 0; j < n; j++) HM[a * n + j]! += x * M[b * n + j]!;
+    }
+    const out = new Float64Array(n * n);
+    for (let a = 0; a < nL; a++) for (let i = 0; i < n; i++) {
+      const x = M[a * n + i]!;
+      if (x !== 0) for (let j = 0; j < n; j++) out[i * n + j]! += x * HM[a * n + j]!;
+    }
+    return out;
+  };
+  const tried: string[] = [];
+  for (const h of FD_STEPS) {
+    const mm = worstMismatch(G, reference(h));
+    if (mm.error <= GGN_TOL) return;
+    tried.push(`step ${h}: ${describeMismatch(mm, n)}`);
+  }
+  throw new Error(`${where}: gaussNewton vs Mᵀ·∇²ℓ·M (J by finite differences), tolerance ${GGN_TOL} at every step:\n  ${tried.join('\n  ')}`);
+}
+
 export interface CheckOptions {
   /** Called with each model before it is compiled. */
   onModel?: (m: GeneratedModel) => void;
@@ -253,6 +362,16 @@ export async function checkModel(seed: number, index: number, options: CheckOpti
     Object.fromEntries(m.symbolicDims.map((d, j) => [d.name, options.sizes === undefined ? d.sizes[k] : options.sizes[k] + j]));
   const first = makePoint(m.seed, m.source, { dims: dims(0) }, 0);
   const firstResults = withContext(m, label, first, () => checkPoint(first, 'at the first point'));
+  // (A model with a tail term has values whose differences say nothing: its outputs are not checked.)
+  if (m.gaussNewton && !m.mirror) {
+    try {
+      await checkGaussNewton(mod as WithGgn, m, first, 'at the first point', options.onCode);
+    } catch (err) {
+      withContext(m, label, first, () => {
+        throw err;
+      });
+    }
+  }
   if (m.symbolicDims.length > 0) {
     // The same loaded module at other sizes of the run-time dims, then back at the first sizes.
     const second = makePoint(m.seed, m.source, { dims: dims(1) }, 1);

@@ -25,6 +25,16 @@ export interface GeneratedModel {
    * (1e13·(1 − 1e-13)) is not.
    */
   readonly mirror?: { readonly source: string; readonly sameGradient: boolean };
+  /**
+   * For a model with `output` declarations: the outputs (name and shape, run-time dims by name),
+   * and the objective as a function of them: `lossSource(sizes)` is the model with every output
+   * declared as a `param` of its shape in its place (the run-time dims fixed to `sizes`), so that
+   * its Hessian is ∇²ℓ over θ and the outputs, independently of the Gauss-Newton code.
+   */
+  readonly gaussNewton?: {
+    readonly outputs: readonly { readonly name: string; readonly shape: Shape }[];
+    readonly lossSource: (sizes: Readonly<Record<string, number>>) => string;
+  };
 }
 
 export interface GenerateOptions {
@@ -742,6 +752,9 @@ export function generateModel(seed: string, maxN = DEFAULT_MAX_N, options: Gener
     return '__proto__';
   };
   const lines: string[] = [];
+  /** Where each run-time dim and each definition is declared in `lines` (for `output` marks). */
+  const dimLines = new Map<number, string>();
+  const defLines = new Map<number, Named>();
   // A statement continues on the next line after a binary operator or a comma, or inside ( or [.
   const breakLine = (text: string): string => {
     if (!chance(rng, 0.1)) return text;
@@ -822,7 +835,10 @@ export function generateModel(seed: string, maxN = DEFAULT_MAX_N, options: Gener
   }
 
   // Declarations, in the order the spec requires of each (a dim before its use).
-  for (const s of symbolic) lines.push(comment(`dim ${s.name}`));
+  for (const s of symbolic) {
+    dimLines.set(lines.length, s.name);
+    lines.push(comment(`dim ${s.name}`));
+  }
   for (const f of fixedDims) lines.push(comment(`dim ${f.name} = ${f.size}`));
   for (const f of fixedDims) if (chance(rng, 0.5)) scope.scalars.push({ text: f.name, mag: f.size });
   for (const s of symbolic) if (chance(rng, 0.5)) scope.scalars.push({ text: s.name, mag: maxN });
@@ -873,6 +889,8 @@ export function generateModel(seed: string, maxN = DEFAULT_MAX_N, options: Gener
 
   // Definitions and functions, interleaved, then the objective.
   const defs: Named[] = [];
+  /** The expression of each definition that depends on θ (those may become outputs). */
+  const defTexts = new Map<Named, string>();
   const fns: { fn: Fn; calls: number }[] = [];
   const nDefs = pick(rng, [0, 1, 1, 2, 2, 3]);
   const defNames = named(DEF_NAMES).map(trick);
@@ -892,9 +910,11 @@ export function generateModel(seed: string, maxN = DEFAULT_MAX_N, options: Gener
       const fresh = gen.newShapes(scope);
       const s = fresh.length > 0 && chance(rng, 0.3) ? pick(rng, fresh) : pick(rng, nonScalar(scope));
       const e = scope.has(s) ? gen.expr(scope, s, rng.int(1, 3)) : gen.constructive(scope, s, rng.int(1, 3));
+      const n: Named = { name, shape: s, mag: e.mag, weight: 6, kind: 'def' };
+      if (isLive(e.text)) defTexts.set(n, e.text);
+      defLines.set(lines.length, n);
       lines.push(comment(breakLine(`${name} = ${e.text}`)));
       if (isLive(e.text)) live.add(name);
-      const n: Named = { name, shape: s, mag: e.mag, weight: 6, kind: 'def' };
       defs.push(n);
       scope.add(n);
     } else {
@@ -983,19 +1003,52 @@ export function generateModel(seed: string, maxN = DEFAULT_MAX_N, options: Gener
   }
   lines.push(breakLine(`minimize ${objective}`) + (tail ? ` + ${tail.text}` : ''));
 
+  // Some definitions that depend on θ become outputs (`output NAME = …`), drawn from a stream of
+  // their own so that the rest of the model is what it was before outputs existed. Not one whose
+  // expression is written elsewhere too: that text would be the same graph node, the output
+  // (docs/language.md), where lossSource keeps it a function of θ.
+  const orng = makeRng(`${seed}/outputs`);
+  const outputs: { name: string; shape: Shape }[] = [];
+  const lossLines = new Map<number, string>();
+  for (const [at, n] of defLines) {
+    const text = defTexts.get(n);
+    if (text === undefined || !chance(orng, 0.5)) continue;
+    const elsewhere = lines.some((l, k) => k !== at && l.replace(/\n\s*/g, ' ').includes(text)) || text === n.name;
+    if (elsewhere) continue;
+    lines[at] = `output ${lines[at]}`;
+    outputs.push({ name: n.name, shape: n.shape });
+    lossLines.set(at, n.shape.length === 0 ? `param ${n.name}` : `param ${n.name}[${n.shape.join(', ')}]`);
+  }
+
   // Blank and comment-only lines between statements; sometimes CRLF line ends.
   const out = [`# fuzz model ${seed}`];
+  /** Index in `out` of each line of `lines`. */
+  const outAt: number[] = [];
   for (const line of lines) {
     if (chance(rng, 0.05)) out.push('');
     if (chance(rng, 0.05)) out.push(pick(rng, ['# ---', '   # indented comment', '#']));
+    outAt.push(out.length);
     out.push(line);
   }
   const eol = chance(rng, 0.05) ? '\r\n' : '\n';
   extraRng = null;
   glueDotted = false;
   const source = `${out.join('\n')}\n`.replace(/\n/g, eol);
-  if (!tail) return { seed, source, symbolicDims: symbolic };
+  const gaussNewton =
+    outputs.length === 0
+      ? undefined
+      : {
+          outputs,
+          lossSource: (sizes: Readonly<Record<string, number>>): string => {
+            const copy = [...out];
+            for (const [at, text] of lossLines) copy[outAt[at]!] = text;
+            for (const [at, name] of dimLines) copy[outAt[at]!] = `dim ${name} = ${sizes[name]}`;
+            return `${copy.join('\n')}\n`;
+          },
+        };
+  const withOutputs = gaussNewton ? { gaussNewton } : {};
+  if (!tail) return { seed, source, symbolicDims: symbolic, ...withOutputs };
   const at = source.lastIndexOf(tail.text);
   const mirror = source.slice(0, at) + tail.mirror + source.slice(at + tail.text.length);
-  return { seed, source, symbolicDims: symbolic, mirror: { source: mirror, sameGradient: tail.sameGradient } };
+  return { seed, source, symbolicDims: symbolic, mirror: { source: mirror, sameGradient: tail.sameGradient }, ...withOutputs };
 }

@@ -1,5 +1,6 @@
 // Differential fuzzing of the WGSL target: random valid models (test/fuzz/generate.ts) run on the
-// GPU (Mesa here and in CI) against the float64 TypeScript target at the same point.
+// GPU (Mesa here and in CI) against the float64 TypeScript target at the same point; models with
+// `output` declarations, their Gauss-Newton matrix too.
 //
 //   HESSGEN_GPU_FUZZ_COUNT=1000 npx vitest run test/gpu/random-models   more models (default 40)
 //   HESSGEN_GPU_FUZZ_SEED=7 / HESSGEN_GPU_FUZZ_ONLY=12                  another stream / one model
@@ -10,6 +11,7 @@ import { join } from 'node:path';
 import { repoRoot } from '../helpers/fixtures.ts';
 import { compileToGpu, deviceOrSkip, loadGpu } from '../helpers/gpu.ts';
 import { compileModel, compileToTs } from '../helpers/load.ts';
+import { compile, OUTPUT_KINDS } from '../../compiler/index.ts';
 import { typeCheck, type SourceFile } from '../helpers/typecheck.ts';
 import { makePoint } from '../models/cases.ts';
 import { relativeError } from '../helpers/numeric.ts';
@@ -21,6 +23,20 @@ const COUNT = env('HESSGEN_GPU_FUZZ_COUNT', 40);
 const SEED = env('HESSGEN_GPU_FUZZ_SEED', 1);
 const ONLY = process.env.HESSGEN_GPU_FUZZ_ONLY;
 const indices = ONLY ? [Number(ONLY)] : Array.from({ length: COUNT }, (_, i) => i);
+/**
+ * A model whose GPU module has more shaders than this is run without gaussNewton (its kernels
+ * would add a quarter to pipeline creation, which already takes minutes on llvmpipe for these).
+ */
+const GGN_MAX_SHADERS = 400;
+
+/** The GPU module, and whether it has gaussNewton (models with outputs, unless too many shaders). */
+function gpuModule(source: string, path: string, outputs: boolean): { code: string; ggn: boolean } {
+  const code = compileToGpu(source, path);
+  if (!outputs || (code.match(/@compute/g) ?? []).length <= GGN_MAX_SHADERS) return { code, ggn: outputs };
+  const r = compile(source, path, { targets: ['wgsl'], outputs: OUTPUT_KINDS.filter((o) => o !== 'gaussNewton') });
+  if (!r.ok) throw new Error(`${path} does not compile`);
+  return { code: r.outputs[0]!.code, ggn: false };
+}
 
 describe(`random models on the GPU (seed ${SEED})`, () => {
   for (const index of indices) {
@@ -31,7 +47,8 @@ describe(`random models on the GPU (seed ${SEED})`, () => {
       const label = `gpu_fuzz_${SEED}_${index}`;
       const why = `model #${index} (rerun: HESSGEN_GPU_FUZZ_SEED=${SEED} HESSGEN_GPU_FUZZ_ONLY=${index})\n${m.source}`;
       const { module: cpu } = await compileModel(m.source, `${label}.hess`);
-      const gpu = await loadGpu(compileToGpu(m.source, `${label}.hess`), label);
+      const gpuCode = gpuModule(m.source, `${label}.hess`, m.gaussNewton !== undefined);
+      const gpu = await loadGpu(gpuCode.code, label);
       const dims = Object.fromEntries(m.symbolicDims.map((d) => [d.name, d.sizes[0]]));
       const p = makePoint(m.seed, m.source, { dims }, 0);
       const ref = cpu.evaluate(p.theta, p.data);
@@ -39,12 +56,20 @@ describe(`random models on the GPU (seed ${SEED})`, () => {
       // nest many functions, and an ill-conditioned one is allowed that much more.
       const f32 = (v: number | Float64Array) => (typeof v === 'number' ? Math.fround(v) : Float64Array.from(Float32Array.from(v)));
       const rounded = cpu.evaluate(f32(p.theta) as Float64Array, Object.fromEntries(Object.entries(p.data).map(([k, v]) => [k, f32(v)])));
-      const sensitivity = Math.max(relativeError([rounded.value], [ref.value]), relativeError(rounded.gradient, ref.gradient), relativeError(rounded.hessian, ref.hessian));
+      const ggnOf = (theta: ArrayLike<number>, data: typeof p.data) => (cpu as unknown as { gaussNewton(t: ArrayLike<number>, d: typeof p.data): Float64Array }).gaussNewton(theta, data);
+      const ggn = gpuCode.ggn ? ggnOf(p.theta, p.data) : null;
+      const ggnRounded = gpuCode.ggn ? ggnOf(f32(p.theta) as Float64Array, Object.fromEntries(Object.entries(p.data).map(([k, v]) => [k, f32(v)]))) : null;
+      const sensitivity = Math.max(
+        relativeError([rounded.value], [ref.value]), relativeError(rounded.gradient, ref.gradient), relativeError(rounded.hessian, ref.hessian),
+        ggn && ggnRounded ? relativeError(ggnRounded, ggn) : 0,
+      );
       const TOL = Math.max(TOL_BASE, 100 * sensitivity);
       const k = await gpu.createKernels(device);
       k.setData(p.data);
       const r = await k.evaluate(p.theta);
+      const G = ggn ? await (k as unknown as { gaussNewton(t: ArrayLike<number>): Promise<Float32Array> }).gaussNewton(p.theta) : null;
       k.destroy();
+      if (ggn) expect(relativeError(G!, ggn), `Gauss-Newton matrix of ${why}`).toBeLessThan(TOL);
       expect(Math.abs(r.value - ref.value) / Math.max(1, Math.abs(ref.value)), `value of ${why}`).toBeLessThan(TOL);
       expect(relativeError(r.gradient, ref.gradient), `gradient of ${why}`).toBeLessThan(TOL);
       expect(relativeError(r.hessian, ref.hessian), `Hessian of ${why} (float32 input sensitivity ${sensitivity.toExponential(1)})`).toBeLessThan(TOL);
@@ -57,7 +82,7 @@ describe(`random models on the GPU (seed ${SEED})`, () => {
     for (const index of indices) {
       const m = generateModel(modelSeed(SEED, 1000 + index), DEFAULT_MAX_N, { float32: true });
       const label = `gpu_fuzz_${SEED}_${index}`;
-      files.push({ name: `${label}.gpu.ts`, code: compileToGpu(m.source, `${label}.hess`) }, { name: `${label}.ts`, code: compileToTs(m.source, `${label}.hess`) });
+      files.push({ name: `${label}.gpu.ts`, code: gpuModule(m.source, `${label}.hess`, m.gaussNewton !== undefined).code }, { name: `${label}.ts`, code: compileToTs(m.source, `${label}.hess`) });
     }
     const errors = typeCheck(files, {
       runtime: join(repoRoot, 'runtime', 'index.ts'),

@@ -76,7 +76,8 @@ export function parseDecls(source: string): HessDecls {
     } else if ((m = text.match(/^minimize\s+(.*)$/))) {
       statements.push({ kind: 'minimize', line, expr: m[1]! });
     } else {
-      statements.push({ kind: 'define', line, text });
+      // `output NAME = …` is a definition like any other to the value.
+      statements.push({ kind: 'define', line, text: text.replace(/^output\s+(?=[A-Za-z_]\w*\s*=(?!=))/, '') });
     }
   }
   const dims: { name: string; size: number | null }[] = [];

@@ -105,7 +105,8 @@ try {
   const allowed = (p) => p === 'package.json' || p === 'README.md' || p === 'LICENSE' || p === 'bin/hessgen.mjs' || p.startsWith('dist/');
   check('only package.json, README.md, LICENSE, bin/hessgen.mjs and dist/ are packed', files.every(allowed), files.filter((f) => !allowed(f)).join(', '));
   const targets = Object.values(pkg.exports).flatMap((e) => (typeof e === 'string' ? [e] : Object.values(e))).map((p) => p.replace(/^\.\//, ''));
-  check("exports: hessgen, runtime, client, vite, esbuild, rollup, webpack (each with types)", ['.', './runtime', './client', './vite', './esbuild', './rollup', './webpack'].every((k) => pkg.exports[k]?.types !== undefined));
+  check("exports: hessgen, runtime, runtime/parallel, client, vite, esbuild, rollup, webpack (each with types)", ['.', './runtime', './runtime/parallel', './client', './vite', './esbuild', './rollup', './webpack'].every((k) => pkg.exports[k]?.types !== undefined));
+  check('the worker of hessgen/runtime/parallel is packed beside it', files.includes('dist/runtime/parallel-worker.js'));
   const required = ['LICENSE', 'README.md', 'package.json', 'bin/hessgen.mjs', 'dist/cli.js', 'dist/THIRD-PARTY-LICENSES.md', ...targets];
   const missing = required.filter((f) => !files.includes(f));
   check('every exports target, the bin and the licences are packed', missing.length === 0, missing.join(', '));
@@ -171,6 +172,26 @@ console.log(JSON.stringify({
     check("compile() from 'hessgen' returns q.js and q.d.ts", JSON.stringify(got.compiled) === '["q.js","q.d.ts"]', JSON.stringify(got.compiled));
     check("compile() locates a compile error", JSON.stringify(got.diagnostic) === '["broken.hess:7:28"]', JSON.stringify(got.diagnostic));
   }
+
+  // hessgen/runtime/parallel: two worker threads over the --emit js module; hessgen/runtime
+  // itself never pulls in workers (the GPU modules import it in browsers).
+  write('parallel.mjs', `import { createPool } from 'hessgen/runtime/parallel';
+const data = { X: ${JSON.stringify(X)}, y: ${JSON.stringify(Y)} };
+const pool = await createPool({ module: new URL('./gen/net.js', import.meta.url), workers: 2 });
+const hessian = Array.from(await pool.hessian(${JSON.stringify(THETA)}, data));
+await pool.dispose();
+console.log(JSON.stringify({ workers: pool.workers, hessian }));
+`);
+  r = run(process.execPath, ['parallel.mjs']);
+  let par = null;
+  try {
+    par = JSON.parse(r.out.trim().split('\n').pop());
+  } catch {
+    check('node parallel.mjs', false, r.out.slice(-1500));
+  }
+  if (par) check('hessgen/runtime/parallel: 2 workers give the hand-computed Hessian', par.workers === 2 && par.hessian.every((h, i) => Math.abs(h - H[i]) <= 1e-12), JSON.stringify(par.hessian));
+  const runtimeJs = readFileSync(join(consumer, 'node_modules', 'hessgen', 'dist', 'runtime.js'), 'utf8');
+  check('hessgen/runtime does not import worker_threads', !runtimeJs.includes('worker_threads'));
 
   // ── 3. tsc consumers ────────────────────────────────────────────────────────────────────────
   section('tsc --strict consumers');
