@@ -26,6 +26,7 @@
 //   --our-budget=SECONDS    HESSGEN_BENCH_OUR_BUDGET     time limit for timing our Hessian (default 60)
 //   --python=PATH           HESSGEN_BENCH_PYTHON         the Python with torch (default /usr/bin/python3)
 //   --keep                                               keep the temporary folder (θ, data, Hessians)
+//   --all-variants                                       both PyTorch variants on every model (see TORCH_VARIANTS)
 // Exit status: 0 when every evaluated row passes its targets, 1 otherwise.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -86,7 +87,20 @@ const TARGETS: Record<string, readonly Target[]> = {
   ],
 };
 
+/** PyTorch variants timed per model, where not both: on the large models `vectorize=True` is the
+ *  slower one and its first call alone takes minutes on a loaded machine (64-32-10: 14.2 s of CPU
+ *  time against 4.0 s for the loop in the run of 29 Nov 22:44; softmax: it tries to allocate
+ *  8.5 GB). `--all-variants` times both everywhere. */
+const TORCH_VARIANTS: Record<string, readonly string[]> = {
+  mlp_64_32_10: ['vectorize=False'],
+  softmax_64_128: ['vectorize=False'],
+};
+
 const CASES: readonly BenchCase[] = MODEL_CASES.map((m) => ({ ...m, targets: TARGETS[m.name] ?? [] }));
+
+function variantsFor(c: BenchCase, peer: PeerName, o: Options): readonly string[] {
+  return peer === 'torch' && !o.allVariants ? (TORCH_VARIANTS[c.name] ?? PEER_VARIANTS.torch) : PEER_VARIANTS[peer];
+}
 
 // ---- Options ------------------------------------------------------------------------------
 
@@ -107,9 +121,10 @@ interface Options {
   peers: Set<PeerName>;
   python: string;
   keep: boolean;
+  allVariants: boolean;
 }
 
-const USAGE = 'usage: npm run bench -- [--quick] [--only=a,b] [--peers=floors,torch,jaxjs] [--clock=cpu|wall] [--peer-budget=S] [--our-budget=S] [--python=PATH] [--keep]';
+const USAGE = 'usage: npm run bench -- [--quick] [--only=a,b] [--peers=floors,torch,jaxjs] [--clock=cpu|wall] [--peer-budget=S] [--our-budget=S] [--python=PATH] [--keep] [--all-variants]';
 
 function parseOptions(argv: readonly string[]): Options {
   const env = process.env;
@@ -124,6 +139,7 @@ function parseOptions(argv: readonly string[]): Options {
     peers: new Set(),
     python: env.HESSGEN_BENCH_PYTHON ?? '/usr/bin/python3',
     keep: false,
+    allVariants: false,
   };
   const fail = (message: string): never => {
     console.error(`bench: ${message}\n${USAGE}`);
@@ -133,6 +149,7 @@ function parseOptions(argv: readonly string[]): Options {
     const [key, value] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, ''];
     if (key === '--quick') o.quick = true;
     else if (key === '--keep') o.keep = true;
+    else if (key === '--all-variants') o.allVariants = true;
     else if (key === '--peer-budget') o.peerBudgetMs = 1000 * Number(value);
     else if (key === '--our-budget') o.ourBudgetMs = 1000 * Number(value);
     else if (key === '--only') o.only = new Set(value.split(','));
@@ -235,7 +252,7 @@ interface PeerInput {
 async function runPeerVariants(peer: PeerName, c: BenchCase, o: Options, input: PeerInput): Promise<PeerResult> {
   const r: PeerResult = { times: [], timedOut: [], agreement: new Map(), notes: [] };
   const title = PEER_TITLE[peer];
-  for (const variant of PEER_VARIANTS[peer]) {
+  for (const variant of variantsFor(c, peer, o)) {
     const tag = `${c.name}.${peer}.${variant.replace(/[^a-z]+/gi, '-')}`;
     const hPath = join(input.dir, `${tag}.H.bin`);
     const rowsPath = join(input.dir, `${tag}.rows.bin`);
@@ -439,7 +456,7 @@ function peerCell(row: Row, peer: PeerName, variant: string, o: Options): PeerCe
 /** The peer's best (fastest) variant that is not wrong. */
 function bestPeer(row: Row, peer: PeerName, o: Options): { variant: string; cell: PeerCell } | undefined {
   let best: { variant: string; cell: PeerCell } | undefined;
-  for (const variant of PEER_VARIANTS[peer]) {
+  for (const variant of variantsFor(row.c, peer, o)) {
     const cell = peerCell(row, peer, variant, o);
     if (cell.ratio === undefined || cell.wrong) continue;
     if (!best || cell.ratio < best.cell.ratio!) best = { variant, cell };
@@ -515,9 +532,9 @@ function printTables(rows: readonly Row[], o: Options, floorNames: readonly stri
     for (const peer of ['torch', 'jaxjs'] as const) {
       if (peer === 'torch') {
         const best = bestPeer(row, peer, o);
-        const wrong = PEER_VARIANTS.torch.map((v) => peerCell(row, peer, v, o)).find((x) => x.wrong);
+        const wrong = variantsFor(c, peer, o).map((v) => peerCell(row, peer, v, o)).find((x) => x.wrong);
         cells.push(
-          best ? `${best.cell.text} (${best.variant.replace('vectorize=', 'vec=')})` : wrong ? wrong.text : peerCell(row, peer, PEER_VARIANTS.torch[0], o).text,
+          best ? `${best.cell.text}${best.cell.lowerBound ? '' : ` (${best.variant.replace('vectorize=', 'vec=')})`}` : wrong ? wrong.text : peerCell(row, peer, PEER_VARIANTS.torch[0], o).text,
           best ? ratioText(best.cell) : '—',
         );
       } else {
@@ -633,7 +650,7 @@ async function main(): Promise<void> {
 
   console.log(`# hessgen CPU bench${o.quick ? ' (--quick)' : ''}\n`);
   console.log(`CPU: ${cpus()[0]?.model ?? '?'} × ${cpus().length}; load average at the start ${loadavg().map((x) => x.toFixed(2)).join(', ')}; Node ${process.version}.`);
-  console.log(`Peers, float64, one thread: PyTorch ${torchVersion} (${o.python}), torch.autograd.functional.hessian, best of vectorize=False/True;`);
+  console.log(`Peers, float64, one thread: PyTorch ${torchVersion} (${o.python}), torch.autograd.functional.hessian, best of vectorize=False/True${o.allVariants ? '' : ` (only vectorize=False on ${Object.keys(TORCH_VARIANTS).join(', ')})`};`);
   console.log(`jax-js ${jaxVersion}, Wasm backend, hessian and jit(hessian). Time budget ${o.peerBudgetMs / 1000} s per peer variant and model, ${o.ourBudgetMs / 1000} s for ours.`);
   console.log(`Times are medians of several calls after a warm-up of at least 1 s, ${o.clock === 'cpu' ? "each process's CPU time (user + system)" : 'wall time'}; ours is hessian(theta, data, out) into a preallocated out.`);
   for (const note of floorNotes) console.log(`Floors: ${note}.`);

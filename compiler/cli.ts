@@ -65,7 +65,7 @@ Options:
   --types           also write model.d.hess.ts beside each model.hess, so that
                     TypeScript (allowArbitraryExtensions) types import './model.hess'
   --outputs <list>  which outputs beside value, gradient and hessian (always there):
-                    hvp, hessianDiagonal, hessianSparse (CPU only) (default: all)
+                    hvp, hessianDiagonal, hessianSparse (default: all)
   --config <file>   the config file to read instead of ./hessgen.config.json
   --check           write nothing; exit 1 and name the files that are missing or out
                     of date (for CI)

@@ -40,7 +40,7 @@ export interface CompileOptions {
   readonly types?: boolean;
   /**
    * Which outputs the modules provide (OUTPUT_KINDS): value, gradient and Hessian always; `hvp`,
-   * `hessianDiagonal` and `hessianSparse` (this one in the CPU module only) when listed. Default: all that the target implements.
+   * `hessianDiagonal` and `hessianSparse` when listed. Default: all that the target implements.
    */
   readonly outputs?: readonly OutputKind[];
   /**

@@ -55,13 +55,13 @@ export const CPU_TARGET: TargetCapabilities = {
 
 /**
  * The WGSL module: float32, output loops become threads, the GPU holds the whole batch. H·v and the
- * diagonal are written into the gradient's binding, the Gauss-Newton matrix into the Hessian's
- * (see 6-emit/wgsl.ts); no sparse Hessian yet.
+ * diagonal are written into the gradient's binding, the Gauss-Newton matrix into the Hessian's,
+ * the sparse Hessian's values into the Hessian's windows less one (see 6-emit/wgsl.ts).
  */
 export const WGSL_TARGET: TargetCapabilities = {
   name: 'wgsl',
   float: 'float32',
-  outputs: ['value', 'gradient', 'hessian', 'hvp', 'hessianDiagonal', 'gaussNewton'],
+  outputs: ['value', 'gradient', 'hessian', 'hvp', 'hessianDiagonal', 'gaussNewton', 'hessianSparse'],
   derivedFamilies: false,
   streamBatch: false,
   unroll4: false,

@@ -4,6 +4,7 @@
 import type { Dim } from '../2-ir/graph.ts';
 import { HESSIAN_WINDOWS, type GpuProgram } from './wgsl.ts';
 import { emitModelInfo, q, type EmitInfo } from './model-info.ts';
+import { emitPatternBuilder } from './sparse-pattern.ts';
 
 export function emitGpuModule(g: GpuProgram, info: EmitInfo): string {
   const notes = g.notes;
@@ -18,7 +19,7 @@ export function emitGpuModule(g: GpuProgram, info: EmitInfo): string {
   line();
   line("import { createEngine, type EngineOptions, type GpuPlan, type Kernels as BatchKernels } from 'hessgen/runtime';");
   line();
-  emitModelInfo(line, g.model, g.n);
+  emitModelInfo(line, g.model, g.n, g.hessianSparse !== undefined);
   line();
   line('/**');
   line(' * The kernels on one GPUDevice. setData uploads the data once (arrays named in `batched` hold B');
@@ -48,11 +49,12 @@ export function emitGpuModule(g: GpuProgram, info: EmitInfo): string {
   line('  units: [');
   for (const u of g.units) {
     const tiledText = u.tiled ? `, tiled: { rows: ${dims(u.tiled.rows)}, cols: ${dims(u.tiled.cols)} }` : '';
-    line(`    { name: ${q(u.name)}, parts: [${u.parts.map(dims).join(', ')}]${tiledText}, hessian: ${u.hessian}, fields: [${u.fields.map(q).join(', ')}] },`);
+    line(`    { name: ${q(u.name)}, parts: [${u.parts.map(dims).join(', ')}]${tiledText}, hessian: ${u.hessian}${u.sparse ? ', sparse: true' : ''}, fields: [${u.fields.map(q).join(', ')}] },`);
   }
   line('  ],');
   line('  entries: {');
-  for (const [e, steps] of Object.entries(g.entries)) {
+  const entries = g.hessianSparse ? { ...g.entries, hessianSparse: g.hessianSparse.steps } : g.entries;
+  for (const [e, steps] of Object.entries(entries)) {
     line(`    ${e}: [`);
     for (const s of steps) line(`      ${'clear' in s ? `{ clear: ${q(s.clear)} }` : `{ unit: ${q(s.unit)} }`},`);
     line('    ],');
@@ -64,6 +66,7 @@ export function emitGpuModule(g: GpuProgram, info: EmitInfo): string {
   line('export function createKernels(device: GPUDevice, options?: EngineOptions): Promise<Kernels> {');
   line('  return createEngine<Data>(device, model, plan, wgsl, options);');
   line('}');
+  if (g.hessianSparse) emitPatternBuilder(line, g.n, g.hessianSparse.pattern);
   return out.join('\n') + '\n';
 }
 

@@ -16,7 +16,7 @@ export function shapeText(shape: readonly Dim[]): string {
   return shape.length === 0 ? 'scalar' : `[${shape.join(', ')}]`;
 }
 
-/** `sparse`: the CPU module with hessianSparse, whose model also gives the Hessian's pattern (CSR). */
+/** `sparse`: a module with hessianSparse (either target), whose model also gives the Hessian's pattern (CSR). */
 export function emitModelInfo(line: (s?: string) => void, info: ModelLayout, n: number, sparse = false): void {
   if (sparse) {
     line('/** A sparsity pattern in CSR form: the columns of row r are colIdx[rowPtr[r] .. rowPtr[r + 1]), ascending. */');

@@ -7,11 +7,14 @@
 import { tsBody } from '../2-ir/functions.ts';
 import type { Dim } from '../2-ir/graph.ts';
 import type { MapFn } from '../2-ir/index-form.ts';
+import { sparseEntry } from '../5-lower/sparse.ts';
 import { num, productFactors, type Batch, type Buffer, type Entry, type Expr, type Kernel, type KernelId, type ModelLayout, type Program, type SparsePiece, type Stmt } from '../5-lower/loops.ts';
 import { emitModelInfo, q, shapeText, type EmitInfo } from './model-info.ts';
 import { emitShardEvaluator } from './typescript-shards.ts';
 import { denseOperands } from '../5-lower/cpu/dense-blocks.ts';
 import { DENSE_RUNTIME } from './dense-runtime.ts';
+import { emitPatternBuilder } from './sparse-pattern.ts';
+import { emitRunHelpers, findRunLoops, runLoop } from './sparse-runs.ts';
 
 export type { EmitInfo };
 
@@ -111,10 +114,12 @@ export function emitTypeScript(p: Program, info: EmitInfo): string {
   const sparseIds = hasSparse ? [...new Set([...sch.pre, ...sch.stream, ...sch.post])].filter(writesH) : [];
   // A Hessian that is zero at compile time has no stores: no slots to find, nothing to record.
   const replay = sparseIds.length > 0 && m.dims.length === 0;
+  // Replayed, the entry's kernels are rewritten for fewer passes over memory (5-lower/sparse.ts).
+  const sparseKernels = replay ? sparseEntry(p).kernels : sparseIds.map((id) => p.kernels[id]!);
   if (hasSparse) {
-    for (const id of sparseIds) {
-      emitKernel(line, p.kernels[id]!, p.buffers, usedFns, usedHelpers, replay ? 'record' : 'slot');
-      if (replay) emitKernel(line, p.kernels[id]!, p.buffers, usedFns, usedHelpers, 'replay');
+    for (const k of sparseKernels.filter((x) => writesH(x.id))) {
+      emitKernel(line, k, p.buffers, usedFns, usedHelpers, replay ? 'record' : 'slot');
+      if (replay) emitKernel(line, k, p.buffers, usedFns, usedHelpers, 'replay');
     }
   }
 
@@ -277,15 +282,16 @@ export function emitTypeScript(p: Program, info: EmitInfo): string {
     line('        s.hessian = h;');
     line('        h.fill(0);');
     if (replay) {
+      // (No run-time dims: no streamed batch, the kernels run in order.)
       line('        if (scatterMap === null) {');
       line('          recording.length = 0;');
-      call('hessian', 'ks').forEach((x) => line(`  ${x}`));
+      for (const k of sparseKernels) line(`          ${writesH(k.id) ? 'ks' : 'k'}_${k.name}(s);`);
       line('          scatterMap = Int32Array.from(recording);');
       line('          recording.length = 0;');
       line('        } else {');
       line('          const SM = scatterMap;');
       line('          let q = 0;');
-      call('hessian', 'kr').forEach((x) => line(`  ${x.replace(/(kr_\w+)\(s\);/, 'q = $1(s, SM, q);')}`));
+      for (const k of sparseKernels) line(writesH(k.id) ? `          q = kr_${k.name}(s, SM, q);` : `          k_${k.name}(s);`);
       line('          if (q !== SM.length) throw new Error(\'internal: the Hessian stores changed\');');
       line('        }');
     } else call('hessian', 'ks').forEach((x) => line(x));
@@ -428,7 +434,7 @@ export function emitTypeScript(p: Program, info: EmitInfo): string {
     line('  if (mirror !== at) h[mirror] += v;');
     line('}');
   }
-  if (hasSparse) emitSparsePattern(line, n, p.sparsePattern!, replay, sparseIds.length > 0);
+  if (hasSparse) emitSparsePattern(line, n, p.sparsePattern!, replay, sparseIds.length > 0, usedHelpers);
   if (usedFns.size > 0) {
     line();
     line('// Element-wise functions and the derivatives the Hessian needs.');
@@ -602,16 +608,39 @@ function emitKernel(line: (s?: string) => void, k: Kernel, buffers: readonly Buf
     visitExpr(e);
     return exprText(e, buffers);
   };
-  // A store's position: in a sparse kernel, H's dense index becomes its CSR slot.
+  // A store's position: in a sparse kernel, H's dense index becomes its CSR slot. Recorded and
+  // replayed, the stores of a run loop (sparse-runs.ts) take their slots from running counters.
   let sparseStores = false;
+  const runLoops = sparse === 'record' || sparse === 'replay' ? findRunLoops(k.body) : new Set<Stmt>();
+  let run: { v: string; from: string; positions: number } | null = null;
   const at = (buf: string, e: Expr): string => {
     if (sparse === null || buf !== 'hessian') return expr(e);
     sparseStores = true;
+    if (run !== null) {
+      const j = run.positions++;
+      if (sparse === 'record') usedHelpers.add('observe');
+      // (M: the loop's number of stores, known once its body is written.)
+      return sparse === 'replay' ? `zs${j}` : `observe(SR, SC, ${j}, M, ${run.v}, ${run.from}, ${expr(e)})`;
+    }
+    if (sparse === 'record') usedHelpers.add('record');
     return sparse === 'replay' ? 'SM[q++]' : `${sparse}(SR, SC, ${expr(e)})`;
   };
   const stmt = (s: Stmt, ind: string): void => {
     switch (s.k) {
       case 'for':
+        if (runLoops.has(s)) {
+          run = { v: s.v, from: expr(s.from), positions: 0 };
+          const inner: string[] = [];
+          const outer = body.splice(0);
+          s.body.forEach((x) => stmt(x, ind + (sparse === 'replay' ? '    ' : '  ')));
+          inner.push(...body.splice(0));
+          body.push(...outer);
+          const m = run.positions;
+          run = null;
+          for (let i = 0; i < inner.length; i++) inner[i] = inner[i]!.replace(/\bobserve\(SR, SC, (\d+), M, /g, `observe(SR, SC, $1, ${m}, `);
+          body.push(...runLoop(s.v, expr(s.from), expr(s.to), m, inner, ind, sparse === 'replay'));
+          break;
+        }
         body.push(`${ind}for (let ${s.v} = ${expr(s.from)}; ${s.v} < ${expr(s.to)}; ${s.v}++) {`);
         s.body.forEach((x) => stmt(x, ind + '  '));
         body.push(`${ind}}`);
@@ -780,100 +809,23 @@ function emitKernel(line: (s?: string) => void, k: Kernel, buffers: readonly Buf
  * file): O(listed entries) time and memory, then the CSR itself; and slot(), which finds a dense
  * index's CSR position (a binary search within its row).
  */
-function emitSparsePattern(line: (s?: string) => void, n: number, pieces: readonly SparsePiece[], replay: boolean, stores: boolean): void {
-  line();
-  line('/** The Hessian\'s structural pattern: pieces [r0, c0, alpha, beta, lo, hi], each the entries');
-  line(' * (r0 + Σ alpha[v]·x[v], c0 + Σ beta[v]·x[v]) and their mirror images over lo[v] ≤ x[v] < hi[v]. */');
-  line('const PATTERN_PIECES: readonly (readonly [number, number, readonly number[], readonly number[], readonly number[], readonly number[]])[] = [');
-  for (const pc of pieces) line(`  [${pc.r0}, ${pc.c0}, [${pc.alpha.join(', ')}], [${pc.beta.join(', ')}], [${pc.lo.join(', ')}], [${pc.hi.join(', ')}]],`);
-  line('];');
-  line();
-  line('let patternCache: HessianPattern | null = null;');
-  line();
-  line('/** The CSR pattern (built once, on first use; independent of θ and the data). */');
-  line('function hessianPattern(): HessianPattern {');
-  line('  if (patternCache === null) patternCache = buildPattern();');
-  line('  return patternCache;');
-  line('}');
-  line();
-  line('function buildPattern(): HessianPattern {');
-  line(`  const n = ${n};`);
-  line('  // Every (row, col) of every piece and its mirror image, with repeats.');
-  line('  const each = (f: (r: number, c: number) => void): void => {');
-  line('    for (const [r0, c0, alpha, beta, lo, hi] of PATTERN_PIECES) {');
-  line('      const k = lo.length;');
-  line('      let empty = false;');
-  line('      let r = r0;');
-  line('      let c = c0;');
-  line('      const x = lo.slice();');
-  line('      for (let v = 0; v < k; v++) {');
-  line('        if (hi[v]! <= lo[v]!) empty = true;');
-  line('        r += alpha[v]! * lo[v]!;');
-  line('        c += beta[v]! * lo[v]!;');
-  line('      }');
-  line('      if (empty) continue;');
-  line('      for (;;) {');
-  line('        f(r, c);');
-  line('        if (r !== c) f(c, r);');
-  line('        let v = k - 1;');
-  line('        for (; v >= 0; v--) {');
-  line('          x[v]!++;');
-  line('          r += alpha[v]!;');
-  line('          c += beta[v]!;');
-  line('          if (x[v]! < hi[v]!) break;');
-  line('          r -= alpha[v]! * (hi[v]! - lo[v]!);');
-  line('          c -= beta[v]! * (hi[v]! - lo[v]!);');
-  line('          x[v] = lo[v]!;');
-  line('        }');
-  line('        if (v < 0) break;');
-  line('      }');
-  line('    }');
-  line('  };');
-  line('  const start = new Float64Array(n + 1);');
-  line('  each((r) => {');
-  line('    start[r + 1]!++;');
-  line('  });');
-  line('  for (let r = 0; r < n; r++) start[r + 1]! += start[r]!;');
-  line('  const listed = start[n]!;');
-  line('  if (listed > 2147483647) throw new RangeError(`hessgen ${model.name}: the Hessian pattern lists ${listed} entries, more than an Int32Array CSR holds`);');
-  line('  const cols = new Int32Array(listed);');
-  line('  const fill = Int32Array.from(start.subarray(0, n));');
-  line('  each((r, c) => {');
-  line('    cols[fill[r]!++] = c;');
-  line('  });');
-  line('  // Each row sorted, repeats dropped, compacted in place.');
-  line('  const rowPtr = new Int32Array(n + 1);');
-  line('  let nnz = 0;');
-  line('  for (let r = 0; r < n; r++) {');
-  line('    const a = start[r]!;');
-  line('    const b = start[r + 1]!;');
-  line('    if (b - a > 16) cols.subarray(a, b).sort();');
-  line('    else {');
-  line('      for (let i = a + 1; i < b; i++) {');
-  line('        const c = cols[i]!;');
-  line('        let j = i - 1;');
-  line('        for (; j >= a && cols[j]! > c; j--) cols[j + 1] = cols[j]!;');
-  line('        cols[j + 1] = c;');
-  line('      }');
-  line('    }');
-  line('    for (let i = a; i < b; i++) if (i === a || cols[i] !== cols[i - 1]) cols[nnz++] = cols[i]!;');
-  line('    rowPtr[r + 1] = nnz;');
-  line('  }');
-  line('  return Object.freeze({ n, nnz, rowPtr, colIdx: cols.slice(0, nnz) });');
-  line('}');
-  line();
+function emitSparsePattern(line: (s?: string) => void, n: number, pieces: readonly SparsePiece[], replay: boolean, stores: boolean, usedHelpers: ReadonlySet<string>): void {
+  emitPatternBuilder(line, n, pieces);
   if (replay) {
     line('/** The slot of every H store of hessianSparse, in order: recorded by its first call, replayed by later ones. */');
     line('let scatterMap: Int32Array | null = null;');
     line('const recording: number[] = [];');
     line();
-    line('/** slot(), and the slot appended to the recording. */');
-    line('function record(rowPtr: Int32Array, colIdx: Int32Array, at: number): number {');
-    line('  const k = slot(rowPtr, colIdx, at);');
-    line('  recording.push(k);');
-    line('  return k;');
-    line('}');
-    line();
+    if (usedHelpers.has('record')) {
+      line('/** slot(), and the slot appended to the recording. */');
+      line('function record(rowPtr: Int32Array, colIdx: Int32Array, at: number): number {');
+      line('  const k = slot(rowPtr, colIdx, at);');
+      line('  recording.push(k);');
+      line('  return k;');
+      line('}');
+      line();
+    }
+    if (usedHelpers.has('observe')) emitRunHelpers(line);
   }
   if (!stores) return;
   line('/** The CSR position of the dense Hessian index `at` (row-major n × n). */');

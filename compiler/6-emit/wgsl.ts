@@ -18,7 +18,7 @@
 
 import type { Dim } from '../2-ir/graph.ts';
 import type { MapFn } from '../2-ir/index-form.ts';
-import { productFactors, UniqueNames, type Buffer, type Entry, type Expr, type Kernel, type KernelId, type ModelLayout, type OutputKind, type Program, type Stmt } from '../5-lower/loops.ts';
+import { productFactors, UniqueNames, type Buffer, type Entry, type Expr, type Kernel, type KernelId, type ModelLayout, type OutputKind, type Program, type SparsePiece, type Stmt } from '../5-lower/loops.ts';
 import { WGSL_TARGET } from '../5-lower/targets.ts';
 import { wgslFloat, wgslFnDefinition, wgslFnDeps, wgslFnName } from './wgsl-functions.ts';
 import { scheduleWaves, type Access } from './wgsl-schedule.ts';
@@ -51,6 +51,11 @@ export interface GpuDispatch {
   readonly tiled?: { readonly rows: readonly Dim[]; readonly cols: readonly Dim[] };
   /** Whether it writes the Hessian (and so runs once per window of it). */
   readonly hessian: boolean;
+  /**
+   * A twin for hessianSparse: its Hessian stores go to CSR slots of the values, seen through
+   * one window fewer, the last window's binding holding the pattern (rowPtr, then colIdx).
+   */
+  readonly sparse?: true;
   /** The uniform fields its shader reads, in the order of its Params struct. */
   readonly fields: readonly string[];
 }
@@ -71,6 +76,8 @@ export interface GpuProgram {
   readonly entries: Readonly<Record<Entry, readonly GpuStep[]>>;
   /** WGSL source of each dispatch, by name. */
   readonly shaders: Readonly<Record<string, string>>;
+  /** With hessianSparse: the Hessian entry's steps with sparse twins, and the pattern's pieces. */
+  readonly hessianSparse?: { readonly steps: readonly GpuStep[]; readonly pattern: readonly SparsePiece[] };
 }
 
 interface Level {
@@ -129,13 +136,14 @@ export function emitWgsl(program: Program): GpuProgram {
   const dispatches: GpuDispatch[] = [];
   const shaders: Record<string, string> = {};
   const byMembers = new Map<string, string>();
-  const dispatchOf = (members: readonly string[]): string => {
-    const key = members.join(' ');
+  const dispatchOf = (members: readonly string[], sparse = false): string => {
+    const key = `${sparse ? 'sparse ' : ''}${members.join(' ')}`;
     const have = byMembers.get(key);
     if (have) return have;
-    const name = members.length === 1 ? members[0]! : names.get(`group${byMembers.size}_${members[0]}`);
+    const plain = members.length === 1 ? members[0]! : `group${byMembers.size}_${members[0]}`;
+    const name = sparse ? names.get(`${plain}_sparse`) : members.length === 1 ? plain : names.get(plain);
     byMembers.set(key, name);
-    const { dispatch, code } = emitDispatch(name, members.map((m) => units.get(m)!), ctx);
+    const { dispatch, code } = emitDispatch(name, members.map((m) => units.get(m)!), ctx, sparse);
     dispatches.push(dispatch);
     shaders[name] = code;
     return name;
@@ -143,13 +151,19 @@ export function emitWgsl(program: Program): GpuProgram {
   if (p.outputs.some((o) => !GPU_OUTPUTS.includes(o))) throw new Error(`internal: the GPU target has no ${p.outputs.filter((o) => !GPU_OUTPUTS.includes(o)).join(', ')}`);
   if (p.batch !== null) throw new Error('internal: a streamed batch reached the WGSL emitter (lower with WGSL_TARGET)');
   const entries = {} as Record<Entry, GpuStep[]>;
+  const sparse = p.outputs.includes('hessianSparse') && p.sparsePattern !== undefined;
+  let sparseSteps: GpuStep[] | null = null;
   for (const e of GPU_ENTRIES) {
     if (OPTIONAL_ENTRIES.includes(e) && !p.outputs.includes(e as OutputKind)) continue;
     // Unstreamed, an entry point's kernels are all in `pre`, in order.
     const steps = p.entries[e].pre.flatMap((k) => stepsOf.get(k)!);
-    entries[e] = scheduleWaves(steps, (u) => units.get(u)!.access).map((x) => ('clear' in x ? x : { unit: dispatchOf(x.units) }));
+    const waves = scheduleWaves(steps, (u) => units.get(u)!.access);
+    entries[e] = waves.map((x) => ('clear' in x ? x : { unit: dispatchOf(x.units) }));
+    // hessianSparse: the Hessian's steps, its dispatches that write H replaced by sparse twins.
+    if (e === 'hessian' && sparse) sparseSteps = waves.map((x) => ('clear' in x ? x : { unit: dispatchOf(x.units, x.units.some((u) => units.get(u)!.access.hessian)) }));
   }
-  return { model: p.model, notes: p.notes, n: p.n, dims: info.symbolicDims, data: info.data, temps, units: dispatches, entries, shaders };
+  const sparseOut = sparse && sparseSteps ? { hessianSparse: { steps: sparseSteps, pattern: p.sparsePattern! } } : {};
+  return { model: p.model, notes: p.notes, n: p.n, dims: info.symbolicDims, data: info.data, temps, units: dispatches, entries, shaders, ...sparseOut };
 }
 
 /**
@@ -263,8 +277,8 @@ function analyzeUnit(name: string, k: Kernel, body: Stmt[]): Unit {
 }
 
 /** The shader of one dispatch: a tiled unit, or plain units one after the other in thread space. */
-function emitDispatch(name: string, members: readonly Unit[], ctx: ShaderContext): { dispatch: GpuDispatch; code: string } {
-  const w = new Writer(ctx);
+function emitDispatch(name: string, members: readonly Unit[], ctx: ShaderContext, sparse: boolean): { dispatch: GpuDispatch; code: string } {
+  const w = new Writer(ctx, sparse);
   const header: string[] = [];
   for (const u of members) {
     header.push(`// ${u.name}: ${u.kernel.comment}`);
@@ -276,11 +290,11 @@ function emitDispatch(name: string, members: readonly Unit[], ctx: ShaderContext
     emitTiled(w, first.levels, first.tail, first.tiled);
     const { code, fields } = w.module(header);
     const tiled = { rows: first.tiled.rows.map((l) => dimOf(l.to)), cols: first.tiled.cols.map((l) => dimOf(l.to)) };
-    return { dispatch: { name, parts: [], tiled, hessian, fields }, code };
+    return { dispatch: { name, parts: [], tiled, hessian, fields, ...(sparse ? { sparse: true as const } : {}) }, code };
   }
   emitPlain(w, members);
   const { code, fields } = w.module(header);
-  return { dispatch: { name, parts: members.map((u) => u.levels.map((l) => dimOf(l.to))), hessian, fields }, code };
+  return { dispatch: { name, parts: members.map((u) => u.levels.map((l) => dimOf(l.to))), hessian, fields, ...(sparse ? { sparse: true as const } : {}) }, code };
 }
 
 function isExtent(e: Expr): boolean {
@@ -433,7 +447,7 @@ function emitTiled(w: Writer, levels: readonly Level[], tail: readonly Stmt[], t
   for (const st of tail) if (st.k === 'skipIfLess' || (st.k === 'let' && st.int)) w.stmt(st, '  ', 'return false');
   const inWindow = stores.flatMap((st) => (st.k === 'storeSym' ? [st.index, st.mirror] : st.k === 'store' && st.buf === 'hessian' ? [st.index] : []));
   if (inWindow.length > 0 && stores.every((st) => st.buf === 'hessian')) {
-    w.line(`  return ${inWindow.map((e) => `in_window(prob * ${w.nn} + ${w.int(e)})`).join(' || ')};`);
+    w.line(`  return ${inWindow.map((e) => `in_window(${w.hessAt(e)})`).join(' || ')};`);
   } else w.line('  return true;');
   w.line('}');
   w.line();
@@ -587,8 +601,16 @@ class Writer {
   private counter = 0;
   readonly nn: string;
 
-  constructor(private readonly ctx: ShaderContext) {
+  /** `sparse`: a hessianSparse twin (Hessian stores go to CSR slots, see hessAt). */
+  constructor(private readonly ctx: ShaderContext, private readonly sparse = false) {
     this.nn = String(ctx.n * ctx.n);
+  }
+
+  /** Where a Hessian entry of the current problem goes: its dense index, or its CSR slot. */
+  hessAt(index: Expr): string {
+    if (!this.sparse) return `prob * ${this.nn} + ${this.int(index)}`;
+    this.used.add('pattern');
+    return `hess_slot(prob, ${this.int(index)})`;
   }
 
   line(s = ''): void {
@@ -693,7 +715,7 @@ class Writer {
       // Hessian kernels always add to the cleared output (several terms meet in an entry).
       if (!accumulate) throw new Error('internal: a Hessian store that assigns');
       this.used.add('hessian');
-      return `hess_add(prob * ${this.nn} + ${this.int(index)}, ${value});`;
+      return `hess_add(${this.hessAt(index)}, ${value});`;
     }
     return `${this.ref(buf, index)} ${op} ${value};`;
   }
@@ -824,12 +846,36 @@ class Writer {
     for (const b of STORAGE_BINDINGS) {
       if (this.used.has(b.role)) out.push(`@group(0) @binding(${b.binding}) var<storage, ${b.access}> ${b.role}: array<f32>;`);
     }
+    // A sparse twin sees the values through one window fewer: the last binding holds the pattern.
+    const windows = this.sparse ? HESSIAN_WINDOWS - 1 : HESSIAN_WINDOWS;
     if (this.used.has('hessian')) {
-      for (let k = 0; k < HESSIAN_WINDOWS; k++) out.push(`@group(0) @binding(${FIRST_HESSIAN_BINDING + k}) var<storage, read_write> hess${k}: array<f32>;`);
+      for (let k = 0; k < windows; k++) out.push(`@group(0) @binding(${FIRST_HESSIAN_BINDING + k}) var<storage, read_write> hess${k}: array<f32>;`);
+    }
+    if (this.used.has('pattern')) {
+      out.push(`@group(0) @binding(${FIRST_HESSIAN_BINDING + HESSIAN_WINDOWS - 1}) var<storage, read_write> pattern: array<i32>; // rowPtr (n + 1), then colIdx`);
     }
     out.push('');
+    if (this.used.has('pattern')) {
+      const n = this.ctx.n;
+      out.push('// The CSR slot of dense entry i (row-major n × n) in the values of problem prob: a binary search');
+      out.push('// in its row; -1 (no store) outside the pattern, which the compiler rules out.');
+      out.push('fn hess_slot(prob: i32, i: i32) -> i32 {');
+      out.push(`  let r = i / ${n};`);
+      out.push(`  let c = i - r * ${n};`);
+      out.push('  var lo = pattern[r];');
+      out.push('  let end = pattern[r + 1];');
+      out.push('  var hi = end;');
+      out.push('  while (lo < hi) {');
+      out.push('    let m = (lo + hi) / 2;');
+      out.push(`    if (pattern[${n + 1} + m] < c) { lo = m + 1; } else { hi = m; }`);
+      out.push('  }');
+      out.push(`  if (lo >= end || pattern[${n + 1} + lo] != c) { return -1; }`);
+      out.push(`  return prob * pattern[${n}] + lo;`);
+      out.push('}');
+      out.push('');
+    }
     if (this.used.has('hessian')) {
-      out.push(`// The Hessian is bound as ${HESSIAN_WINDOWS} windows of P.win_len elements from P.win_start (P.win_span in all).`);
+      out.push(`// The ${this.sparse ? 'sparse values are' : 'Hessian is'} bound as ${windows} windows of P.win_len elements from P.win_start (P.win_span in all).`);
       out.push('fn in_window(i: i32) -> bool {');
       out.push('  let j = i - P.win_start;');
       out.push('  return j >= 0 && j < P.win_span;');
@@ -838,10 +884,10 @@ class Writer {
       out.push('fn hess_add(i: i32, v: f32) {');
       out.push('  let j = i - P.win_start;');
       out.push('  if (j < 0 || j >= P.win_span) { return; }');
-      for (let k = 0; k < HESSIAN_WINDOWS; k++) {
+      for (let k = 0; k < windows; k++) {
         const at = k === 0 ? 'j' : `j - ${k} * P.win_len`;
-        if (k < HESSIAN_WINDOWS - 1) out.push(`  ${k === 0 ? '' : 'else '}if (j < ${k + 1} * P.win_len) { hess${k}[${at}] += v; }`);
-        else out.push(`  else { hess${k}[${at}] += v; }`);
+        if (k < windows - 1) out.push(`  ${k === 0 ? '' : 'else '}if (j < ${k + 1} * P.win_len) { hess${k}[${at}] += v; }`);
+        else out.push(`  ${k === 0 ? '' : 'else '}{ hess${k}[${at}] += v; }`);
       }
       out.push('}');
       out.push('');

@@ -289,67 +289,124 @@ function k_k4(s: State): void {
 function ks_hess_x_x(s: State): void {
   const { rowPtr: SR, colIdx: SC } = hessianPattern();
   const H = s.hessian;
-  const t2 = s.t2;
   const th = s.theta;
   // hessian[i0, i0] += 200  (i0 ≥ 1)
-  {
-    for (let i0 = 1; i0 < 100000; i0++) {
-      H[record(SR, SC, i0 * 100001)] += 200;
-    }
-  }
   // hessian[i0, i0+1] += -400·x[i0]
-  {
-    for (let i0 = 0; i0 < 99999; i0++) {
-      const p11 = (-400) * th[i0];
-      {
-        const sa = record(SR, SC, 1 + i0 * 100001), sb = record(SR, SC, 100000 + i0 * 100001), sv = p11;
-        H[sa] += sv;
-        if (sb !== sa) H[sb] += sv;
-      }
-    }
-  }
   // hessian[i0, i0] += 800·x[i0]·x[i0]
   // hessian[i0, i0] += -400·t2[i0]
   // hessian[i0, i0] += 2
+  // (one loop per range of i0 where the same terms apply)
   {
-    for (let i0 = 0; i0 < 99999; i0++) {
-      const p13 = 800 * th[i0] * th[i0];
-      const p15 = (-400) * t2[i0];
-      H[record(SR, SC, i0 * 100001)] += p13 + p15 + 2;
+    for (let i0 = 0; i0 < 1; i0++) {
+      {
+        const p11 = (-400) * th[i0];
+        {
+          const sa = observe(SR, SC, 0, 3, i0, 0, 1 + i0 * 100001), sb = observe(SR, SC, 1, 3, i0, 0, 100000 + i0 * 100001), sv = p11;
+          H[sa] += sv;
+          if (sb !== sa) H[sb] += sv;
+        }
+      }
+      {
+        const p13 = 800 * th[i0] * th[i0];
+        const p15 = (-400) * (th[1 + i0] - f_pow_2(th[i0]));
+        H[observe(SR, SC, 2, 3, i0, 0, i0 * 100001)] += p13 + p15 + 2;
+      }
     }
+    runs(0, 1, 3);
+    for (let i0 = 1; i0 < 99999; i0++) {
+      {
+        H[observe(SR, SC, 0, 4, i0, 1, i0 * 100001)] += 200;
+      }
+      {
+        const p11 = (-400) * th[i0];
+        {
+          const sa = observe(SR, SC, 1, 4, i0, 1, 1 + i0 * 100001), sb = observe(SR, SC, 2, 4, i0, 1, 100000 + i0 * 100001), sv = p11;
+          H[sa] += sv;
+          if (sb !== sa) H[sb] += sv;
+        }
+      }
+      {
+        const p13 = 800 * th[i0] * th[i0];
+        const p15 = (-400) * (th[1 + i0] - f_pow_2(th[i0]));
+        H[observe(SR, SC, 3, 4, i0, 1, i0 * 100001)] += p13 + p15 + 2;
+      }
+    }
+    runs(1, 99999, 4);
+    for (let i0 = 99999; i0 < 100000; i0++) {
+      {
+        H[observe(SR, SC, 0, 1, i0, 99999, i0 * 100001)] += 200;
+      }
+    }
+    runs(99999, 100000, 1);
   }
 }
 
 /** Hessian block (x, x): 6 term(s) */
 function kr_hess_x_x(s: State, SM: Int32Array, q: number): number {
   const H = s.hessian;
-  const t2 = s.t2;
   const th = s.theta;
   // hessian[i0, i0] += 200  (i0 ≥ 1)
-  {
-    for (let i0 = 1; i0 < 100000; i0++) {
-      H[SM[q++]] += 200;
-    }
-  }
   // hessian[i0, i0+1] += -400·x[i0]
-  {
-    for (let i0 = 0; i0 < 99999; i0++) {
-      const p11 = (-400) * th[i0];
-      {
-        const sa = SM[q++], sb = SM[q++], sv = p11;
-        H[sa] += sv;
-        if (sb !== sa) H[sb] += sv;
-      }
-    }
-  }
   // hessian[i0, i0] += 800·x[i0]·x[i0]
   // hessian[i0, i0] += -400·t2[i0]
   // hessian[i0, i0] += 2
+  // (one loop per range of i0 where the same terms apply)
   {
-    for (let i0 = 0; i0 < 99999; i0++) {
-      const p13 = 800 * th[i0] * th[i0];
-      const p15 = (-400) * t2[i0];
-      H[SM[q++]] += p13 + p15 + 2;
+    for (let i0 = 0, end = 1; i0 < end; ) {
+      const runEnd = SM[q];
+      let zs0 = SM[q + 1], zs1 = SM[q + 2], zs2 = SM[q + 3];
+      const ss0 = SM[q + 4], ss1 = SM[q + 5], ss2 = SM[q + 6];
+      q += 7;
+      for (; i0 < runEnd; i0++, zs0 += ss0, zs1 += ss1, zs2 += ss2) {
+        {
+          const p11 = (-400) * th[i0];
+          {
+            const sa = zs0, sb = zs1, sv = p11;
+            H[sa] += sv;
+            if (sb !== sa) H[sb] += sv;
+          }
+        }
+        {
+          const p13 = 800 * th[i0] * th[i0];
+          const p15 = (-400) * (th[1 + i0] - f_pow_2(th[i0]));
+          H[zs2] += p13 + p15 + 2;
+        }
+      }
+    }
+    for (let i0 = 1, end = 99999; i0 < end; ) {
+      const runEnd = SM[q];
+      let zs0 = SM[q + 1], zs1 = SM[q + 2], zs2 = SM[q + 3], zs3 = SM[q + 4];
+      const ss0 = SM[q + 5], ss1 = SM[q + 6], ss2 = SM[q + 7], ss3 = SM[q + 8];
+      q += 9;
+      for (; i0 < runEnd; i0++, zs0 += ss0, zs1 += ss1, zs2 += ss2, zs3 += ss3) {
+        {
+          H[zs0] += 200;
+        }
+        {
+          const p11 = (-400) * th[i0];
+          {
+            const sa = zs1, sb = zs2, sv = p11;
+            H[sa] += sv;
+            if (sb !== sa) H[sb] += sv;
+          }
+        }
+        {
+          const p13 = 800 * th[i0] * th[i0];
+          const p15 = (-400) * (th[1 + i0] - f_pow_2(th[i0]));
+          H[zs3] += p13 + p15 + 2;
+        }
+      }
+    }
+    for (let i0 = 99999, end = 100000; i0 < end; ) {
+      const runEnd = SM[q];
+      let zs0 = SM[q + 1];
+      const ss0 = SM[q + 2];
+      q += 3;
+      for (; i0 < runEnd; i0++, zs0 += ss0) {
+        {
+          H[zs0] += 200;
+        }
+      }
     }
   }
   return q;
@@ -497,16 +554,12 @@ export function createEvaluator(): Evaluator {
         h.fill(0);
         if (scatterMap === null) {
           recording.length = 0;
-          k_map0(s);
-          k_k2(s);
           ks_hess_x_x(s);
           scatterMap = Int32Array.from(recording);
           recording.length = 0;
         } else {
           const SM = scatterMap;
           let q = 0;
-          k_map0(s);
-          k_k2(s);
           q = kr_hess_x_x(s, SM, q);
           if (q !== SM.length) throw new Error('internal: the Hessian stores changed');
         }
@@ -692,11 +745,88 @@ function buildPattern(): HessianPattern {
 let scatterMap: Int32Array | null = null;
 const recording: number[] = [];
 
-/** slot(), and the slot appended to the recording. */
-function record(rowPtr: Int32Array, colIdx: Int32Array, at: number): number {
+/**
+ * The run loop being recorded (first call only): where its current run starts, each store's
+ * first slot in it, at which iteration, and its step (NaN: not seen yet); the stores of the
+ * current iteration. O(stores in the loop's body) memory, whatever the loop's length.
+ */
+const current = { start: NaN, v: NaN, v1: new Float64Array(0), k1: new Float64Array(0), step: new Float64Array(0), j: [] as number[], k: [] as number[] };
+
+/** Store j (of m) of a run loop from `from`, at iteration v: its slot, taken into the current run. */
+function observe(rowPtr: Int32Array, colIdx: Int32Array, j: number, m: number, v: number, from: number, at: number): number {
   const k = slot(rowPtr, colIdx, at);
-  recording.push(k);
+  const R = current;
+  if (Number.isNaN(R.start)) startLoop(from, m);
+  if (v !== R.v) {
+    R.v = v;
+    R.j.length = 0;
+    R.k.length = 0;
+  }
+  R.j.push(j);
+  R.k.push(k);
+  if (!takes(j, v, k)) {
+    // The run ends before this iteration, which starts the next one (its stores taken again).
+    endRun(v, m);
+    R.start = v;
+    R.v1.fill(NaN);
+    R.step.fill(NaN);
+    for (let i = 0; i < R.j.length; i++) takes(R.j[i]!, v, R.k[i]!);
+  }
   return k;
+}
+
+function startLoop(from: number, m: number): void {
+  current.start = from;
+  current.v = NaN;
+  current.v1 = new Float64Array(m).fill(NaN);
+  current.k1 = new Float64Array(m);
+  current.step = new Float64Array(m).fill(NaN);
+}
+
+/**
+ * Whether store j's slot k at iteration v continues the current run: its first, or on the line of
+ * its first two (an integer step, and its slot at the run's start within Int32).
+ */
+function takes(j: number, v: number, k: number): boolean {
+  const R = current;
+  if (Number.isNaN(R.v1[j]!)) {
+    R.v1[j] = v;
+    R.k1[j] = k;
+    return true;
+  }
+  if (Number.isNaN(R.step[j]!)) {
+    const d = (k - R.k1[j]!) / (v - R.v1[j]!);
+    const z = R.k1[j]! - d * (R.v1[j]! - R.start);
+    if (!Number.isInteger(d) || z < -2147483648 || z > 2147483647) return false;
+    R.step[j] = d;
+    return true;
+  }
+  return k === R.k1[j]! + R.step[j]! * (v - R.v1[j]!);
+}
+
+/**
+ * The current run, up to `end`, as a record [end, z_0 … z_{m-1}, s_0 … s_{m-1}]: store j at
+ * iteration v of the run has slot z_j + s_j·(v − start) (a store seen once keeps its slot).
+ */
+function endRun(end: number, m: number): void {
+  const R = current;
+  recording.push(end);
+  for (let j = 0; j < m; j++) {
+    const seen = !Number.isNaN(R.v1[j]!);
+    const stepped = !Number.isNaN(R.step[j]!);
+    recording.push(!seen ? 0 : stepped ? R.k1[j]! - R.step[j]! * (R.v1[j]! - R.start) : R.k1[j]!);
+  }
+  for (let j = 0; j < m; j++) recording.push(Number.isNaN(R.step[j]!) ? 0 : R.step[j]!);
+}
+
+/** A run loop over [from, to) with m stores in its body has run: its last run recorded. */
+function runs(from: number, to: number, m: number): void {
+  if (to > from) {
+    if (Number.isNaN(current.start)) startLoop(from, m);
+    endRun(to, m);
+  }
+  current.start = NaN;
+  current.v = NaN;
 }
 
 /** The CSR position of the dense Hessian index `at` (row-major n × n). */

@@ -11,7 +11,7 @@ import {
 
 export type Dim = number | string;
 export type Step = { readonly clear: string } | { readonly unit: string };
-export type EntryName = 'value' | 'gradient' | 'hessian' | 'evaluate' | 'hvp' | 'hessianDiagonal' | 'gaussNewton';
+export type EntryName = 'value' | 'gradient' | 'hessian' | 'evaluate' | 'hvp' | 'hessianDiagonal' | 'gaussNewton' | 'hessianSparse';
 
 export interface GpuPlan {
   readonly n: number;
@@ -26,23 +26,37 @@ export interface GpuPlan {
     readonly parts: readonly (readonly Dim[])[];
     readonly tiled?: { readonly rows: readonly Dim[]; readonly cols: readonly Dim[] };
     readonly hessian: boolean;
+    /** A hessianSparse twin: it writes the CSR values (one window fewer) and reads the pattern (the last window's binding). */
+    readonly sparse?: boolean;
     /** The uniform fields its shader's Params struct holds, in order (all 32-bit). */
     readonly fields: readonly string[];
   }[];
   /**
    * Steps of each entry point; hvp and hessianDiagonal only in modules built with them,
-   * gaussNewton only in modules of models with outputs (it writes the Hessian's buffer).
+   * gaussNewton only in modules of models with outputs (it writes the Hessian's buffer),
+   * hessianSparse only in modules built with it.
    */
   readonly entries: Readonly<Record<'value' | 'gradient' | 'hessian' | 'evaluate', readonly Step[]>> & {
     readonly hvp?: readonly Step[];
     readonly hessianDiagonal?: readonly Step[];
     readonly gaussNewton?: readonly Step[];
+    readonly hessianSparse?: readonly Step[];
   };
+}
+
+/** A CSR sparsity pattern (the generated module's model.hessianPattern). */
+export interface SparsePattern {
+  readonly n: number;
+  readonly nnz: number;
+  readonly rowPtr: Int32Array;
+  readonly colIdx: Int32Array;
 }
 
 export interface ModelInfo {
   readonly name: string;
   readonly n: number;
+  /** In modules built with hessianSparse. */
+  readonly hessianPattern?: SparsePattern;
 }
 
 export interface Kernels<D> {
@@ -54,6 +68,13 @@ export interface Kernels<D> {
   hvp(theta: ArrayLike<number>, v: ArrayLike<number>, out?: Float32Array): Promise<Float32Array>;
   /** The Hessian's diagonal at θ, without forming H; into `out` when given. */
   hessianDiagonal(theta: ArrayLike<number>, out?: Float32Array): Promise<Float32Array>;
+  /**
+   * The Hessian's structurally nonzero entries at θ in the order of model.hessianPattern (CSR),
+   * into `values` when given; never an n × n buffer (modules built with hessianSparse).
+   */
+  hessianSparse(theta: ArrayLike<number>, values?: Float32Array): Promise<Float32Array>;
+  /** The same values left on the GPU: a buffer of at least nnz floats, reused (valid until the next call). */
+  hessianSparseBuffer(theta: ArrayLike<number>): Promise<GPUBuffer>;
   /**
    * The generalized Gauss-Newton matrix at θ (models with `output` declarations), dense row-major
    * n × n; into `out` when given. It is computed in the Hessian's buffer, so it replaces the
@@ -231,8 +252,12 @@ interface Schedule {
 
 class Engine<D> implements Kernels<D> {
   private readonly cache: DeviceCache;
-  private readonly buffers = new Map<Role | 'uniform' | `spare${number}`, GPUBuffer>();
+  private readonly buffers = new Map<Role | 'uniform' | 'pattern' | `spare${number}`, GPUBuffer>();
   private hess: HessianStore | null = null;
+  /** hessianSparse's values (nnz per problem), in windows like the Hessian's; its bind groups (the pattern in the last window's binding). */
+  private sparse: HessianStore | null = null;
+  private sparseGroups: GPUBindGroup[] = [];
+  private sparseGroupsKey = '';
   private readonly staging: GPUBuffer[] = [];
   private data: DataLayout | null = null;
   private destroyed = false;
@@ -327,6 +352,40 @@ class Engine<D> implements Kernels<D> {
     });
   }
 
+  hessianSparse(theta: ArrayLike<number>, values?: Float32Array): Promise<Float32Array> {
+    const nnz = this.pattern().nnz;
+    this.output('hessianSparse values', nnz, values);
+    const snap = snapshot(theta);
+    return this.serial(async () => {
+      await this.run('hessianSparse', snap, false);
+      const result = values ?? new Float32Array(nnz);
+      const h = this.sparse!;
+      for (let k = 0; k < h.parts.length; k++) {
+        const start = k * h.partLen;
+        await this.copyOut(h.parts[k]!, result.subarray(start, Math.min(nnz, start + h.partLen)));
+      }
+      return result;
+    });
+  }
+
+  hessianSparseBuffer(theta: ArrayLike<number>): Promise<GPUBuffer> {
+    this.pattern();
+    const snap = snapshot(theta);
+    return this.serial(async () => {
+      await this.run('hessianSparse', snap, false);
+      const h = this.sparse!;
+      if (h.parts.length > 1) throw new RangeError(`hessgen ${this.model.name}: the sparse values need ${h.length * 4} bytes, more than one buffer may hold (maxBufferSize ${this.device.limits.maxBufferSize})`);
+      return h.parts[0]!;
+    });
+  }
+
+  /** The model's pattern (an error in a module built without hessianSparse). */
+  private pattern(): SparsePattern {
+    const P = this.plan.entries.hessianSparse === undefined ? undefined : this.model.hessianPattern;
+    if (P === undefined) throw new Error(`hessgen ${this.model.name}: this module was built without hessianSparse (see the outputs option)`);
+    return P;
+  }
+
   gaussNewton(theta: ArrayLike<number>, out?: Float32Array): Promise<Float32Array> {
     const snap = snapshot(theta);
     return this.serial(async () => {
@@ -385,8 +444,10 @@ class Engine<D> implements Kernels<D> {
     if (this.destroyed) return;
     this.destroyed = true;
     this.release();
-    for (const b of [...this.buffers.values(), ...this.staging, ...(this.hess?.parts ?? [])]) b.destroy();
+    for (const b of [...this.buffers.values(), ...this.staging, ...(this.hess?.parts ?? []), ...(this.sparse?.parts ?? [])]) b.destroy();
     this.hess = null;
+    this.sparse = null;
+    this.sparseGroups = [];
     this.buffers.clear();
     this.staging.length = 0;
     this.groups = [];
@@ -420,16 +481,20 @@ class Engine<D> implements Kernels<D> {
     // (θ with the direction of H·v after it: one problem.)
     const { B, thetaShared } = thetaLength === undefined ? this.problems(thetas, batch) : this.problems(Array.prototype.slice.call(thetas, 0, n) as number[], false);
     // A wrong output array is an error before any work.
-    this.output(entry === 'gaussNewton' ? 'gaussNewton' : 'hessian', B * n * n, out);
+    // (Checked only: H·v, the diagonal and the sparse values must not allocate n² floats.)
+    if (out !== undefined) this.output(entry === 'gaussNewton' ? 'gaussNewton' : 'hessian', B * n * n, out);
     const plan = this.schedule(entry, B, thetaShared);
     this.ensure('theta', thetaLength ?? (thetaShared ? 1 : B) * n);
     this.write('theta', thetas instanceof Float32Array ? thetas : Float32Array.from(thetas));
-    const hess = this.hess!;
+    const sparse = entry === 'hessianSparse';
+    const hess = sparse ? this.sparse! : this.hess!;
     if (this.uniformHolds !== plan) {
       this.device.queue.writeBuffer(this.buffers.get('uniform')!, 0, plan.uniforms);
       this.uniformHolds = plan;
     }
-    this.bindGroups(plan.passes);
+    if (sparse) this.bindSparseGroups(plan.passes);
+    else this.bindGroups(plan.passes);
+    const groups = sparse ? this.sparseGroups : this.groups;
 
     this.device.pushErrorScope('out-of-memory');
     this.device.pushErrorScope('validation');
@@ -449,7 +514,7 @@ class Engine<D> implements Kernels<D> {
       if (!pass) pass = enc.beginComputePass({ label: `${name}.${entry}` });
       const p: GPUComputePassEncoder = pass;
       p.setPipeline(this.pipelines.get(op.unit)!);
-      p.setBindGroup(0, this.groups[op.pass]!, [op.uniform]);
+      p.setBindGroup(0, groups[op.pass]!, [op.uniform]);
       p.dispatchWorkgroups(op.groups[0], op.groups[1], op.groups[2]);
     }
     endPass();
@@ -491,7 +556,9 @@ class Engine<D> implements Kernels<D> {
     const key = `${entry} ${B} ${thetaShared}`;
     const have = this.schedules.get(key);
     const n = this.n;
-    const hessLen = B * n * n;
+    const sparse = entry === 'hessianSparse';
+    // (hessianSparse writes B × nnz values, never the n × n Hessian.)
+    const hessLen = sparse ? B * this.pattern().nnz : B * n * n;
     const dims = this.data!.dims;
     const sizeOf = (shape: readonly Dim[]) => shape.reduce<number>((a, d) => a * (typeof d === 'number' ? d : dims.get(d)!), 1);
     const temps: { off: number; size: number }[] = [];
@@ -510,7 +577,7 @@ class Engine<D> implements Kernels<D> {
     this.ensure('gradient', B * n);
     // Only the entries that write the Hessian size it (H·v and the diagonal must not allocate n²).
     const writesHessian = entry === 'hessian' || entry === 'evaluate' || entry === 'gaussNewton';
-    const hess = writesHessian || this.hess === null ? this.ensureHessian(writesHessian ? hessLen : 1) : this.hess;
+    const hess = sparse ? this.ensureSparse(hessLen) : writesHessian || this.hess === null ? this.ensureHessian(writesHessian ? hessLen : 1) : this.hess;
     if (have) {
       this.ensureBytes('uniform', have.uniforms.byteLength, UNIFORM | COPY_DST);
       return have;
@@ -518,7 +585,8 @@ class Engine<D> implements Kernels<D> {
 
     // Kernels that write the Hessian see `hessianWindows` windows of it at once: one pass per
     // group of windows (a single pass unless the Hessian is larger than that many bindings).
-    const W = this.plan.hessianWindows;
+    // (A sparse twin sees one window fewer: the last binding holds the pattern.)
+    const W = sparse ? this.plan.hessianWindows - 1 : this.plan.hessianWindows;
     const passes: HessianStore['windows'][] = [];
     for (let k = 0; k < hess.windows.length; k += W) passes.push(hess.windows.slice(k, k + W));
 
@@ -540,7 +608,7 @@ class Engine<D> implements Kernels<D> {
     const clearHessian: Op[] = hess.parts.map((_, k) => ({ clear: k, offset: 0, size: Math.min(hess.partLen, hessLen - k * hess.partLen) }));
     if (entry === 'value' || entry === 'evaluate') ops.push({ clear: 'value', offset: 0, size: B });
     if (entry === 'gradient' || entry === 'evaluate' || entry === 'hvp' || entry === 'hessianDiagonal') ops.push({ clear: 'gradient', offset: 0, size: B * n });
-    if (entry === 'hessian' || entry === 'evaluate' || entry === 'gaussNewton') ops.push(...clearHessian);
+    if (entry === 'hessian' || entry === 'evaluate' || entry === 'gaussNewton' || sparse) ops.push(...clearHessian);
     const maxGroups = this.device.limits.maxComputeWorkgroupsPerDimension;
     for (const step of this.plan.entries[entry] ?? []) {
       if ('clear' in step) {
@@ -647,6 +715,62 @@ class Engine<D> implements Kernels<D> {
     return this.hess;
   }
 
+  /** Storage for hessianSparse's values (`length` floats), windowed like the Hessian's; the pattern uploaded once. */
+  private ensureSparse(length: number): HessianStore {
+    if (!this.buffers.has('pattern')) {
+      const P = this.pattern();
+      const both = new Int32Array(P.n + 1 + P.nnz);
+      both.set(P.rowPtr);
+      both.set(P.colIdx, P.n + 1);
+      const b = this.ensureBytes('pattern', Math.max(16, both.byteLength), STORAGE | COPY_DST);
+      if (both.length > 0) this.device.queue.writeBuffer(b, 0, both.buffer, both.byteOffset, both.byteLength);
+    }
+    const dense = this.hess;
+    const groups = this.groups;
+    this.hess = this.sparse;
+    try {
+      this.sparse = this.ensureHessian(length);
+    } finally {
+      this.hess = dense;
+      this.groups = groups;
+    }
+    return this.sparse;
+  }
+
+  /** Bind groups of hessianSparse: per pass, its windows of the values, then the pattern. */
+  private bindSparseGroups(passes: readonly HessianStore['windows'][]): void {
+    const key = passes.map((p) => p.map((w) => `${w.part}:${w.offset}:${w.len}`).join(',')).join('|');
+    const parts = this.sparse!.parts;
+    const uniform = this.buffers.get('uniform') ?? this.ensureBytes('uniform', 256, UNIFORM | COPY_DST);
+    const W = this.plan.hessianWindows;
+    // (Buffers replaced since empty the groups: see ensureBytes.)
+    if (this.sparseGroups.length === passes.length && this.sparseGroupsKey === key && this.sparseUniform === uniform && this.sparseParts === parts) return;
+    this.sparseGroupsKey = key;
+    this.sparseUniform = uniform;
+    this.sparseParts = parts;
+    const spare = (slot: number) => this.ensureBytes(`spare${slot}`, 16, STORAGE);
+    const { layout } = layoutFor(this.device, W);
+    this.sparseGroups = passes.map((pass, k) =>
+      this.device.createBindGroup({
+        label: `${this.model.name} sparse values pass ${k}`,
+        layout,
+        entries: [
+          { binding: UNIFORM_BINDING, resource: { buffer: uniform, offset: 0, size: this.uniformSize } },
+          ...STORAGE_BINDINGS.map((b) => ({ binding: b.binding, resource: { buffer: this.buffers.get(b.role) ?? this.ensure(b.role, 4) } })),
+          ...Array.from({ length: W - 1 }, (_, slot) => {
+            const w = pass[slot];
+            if (!w) return { binding: FIRST_HESSIAN_BINDING + slot, resource: { buffer: spare(slot) } };
+            const buffer = parts[w.part]!;
+            return { binding: FIRST_HESSIAN_BINDING + slot, resource: { buffer, offset: w.offset * 4, size: Math.min(buffer.size - w.offset * 4, Math.max(16, w.len * 4)) } };
+          }),
+          { binding: FIRST_HESSIAN_BINDING + W - 1, resource: { buffer: this.buffers.get('pattern')! } },
+        ],
+      }),
+    );
+  }
+  private sparseUniform: GPUBuffer | null = null;
+  private sparseParts: GPUBuffer[] | null = null;
+
   private createBuffer(what: string, bytes: number, usage: number): GPUBuffer {
     this.device.pushErrorScope('out-of-memory');
     const b = this.device.createBuffer({ label: `${this.model.name}.${what}`, size: Math.ceil(bytes / 4) * 4, usage });
@@ -656,7 +780,7 @@ class Engine<D> implements Kernels<D> {
     return b;
   }
 
-  private ensureBytes(role: Role | 'uniform' | `spare${number}`, bytes: number, usage: number): GPUBuffer {
+  private ensureBytes(role: Role | 'uniform' | 'pattern' | `spare${number}`, bytes: number, usage: number): GPUBuffer {
     const have = this.buffers.get(role);
     if (have && have.size >= bytes) return have;
     const lim = this.device.limits;
@@ -671,6 +795,7 @@ class Engine<D> implements Kernels<D> {
     this.buffers.set(role, b);
     if (role === 'uniform') this.uniformHolds = null;
     this.groups = [];
+    this.sparseGroups = [];
     return b;
   }
 

@@ -4,7 +4,7 @@
 // to the largest entry); on test models, fixtures with a batch, every model of test/models and
 // random models. Then: mean against sum, terms without the batch counted once, models whose
 // samples meet (no shard entry, with a located note), and bad ranges (RangeErrors).
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { compileModel, compileToTs, loadTs, type DataArg, type GeneratedModule } from '../helpers/load.ts';
 import { loadFixtures } from '../helpers/fixtures.ts';
 import { assertClose } from '../helpers/numeric.ts';
@@ -13,6 +13,8 @@ import { loadModelCases, makePoint } from '../models/cases.ts';
 import { generateModel } from '../fuzz/generate.ts';
 
 const TOL = 1e-12;
+// Each test compiles models: slow on a loaded machine.
+vi.setConfig({ testTimeout: 60_000 });
 
 interface Range {
   start: number;

@@ -1,0 +1,90 @@
+// model.hessianPattern in a generated module (both targets): the CSR pattern of the Hessian,
+// built on first use from the compact pieces the lowering found (no entry is listed in the
+// file): O(listed entries) time and memory, then the CSR itself.
+
+import type { SparsePiece } from '../5-lower/loops.ts';
+
+/** The pieces, the cache and buildPattern() (the module declares HessianPattern, see model-info.ts). */
+export function emitPatternBuilder(line: (s?: string) => void, n: number, pieces: readonly SparsePiece[]): void {
+  line();
+  line('/** The Hessian\'s structural pattern: pieces [r0, c0, alpha, beta, lo, hi], each the entries');
+  line(' * (r0 + Σ alpha[v]·x[v], c0 + Σ beta[v]·x[v]) and their mirror images over lo[v] ≤ x[v] < hi[v]. */');
+  line('const PATTERN_PIECES: readonly (readonly [number, number, readonly number[], readonly number[], readonly number[], readonly number[]])[] = [');
+  for (const pc of pieces) line(`  [${pc.r0}, ${pc.c0}, [${pc.alpha.join(', ')}], [${pc.beta.join(', ')}], [${pc.lo.join(', ')}], [${pc.hi.join(', ')}]],`);
+  line('];');
+  line();
+  line('let patternCache: HessianPattern | null = null;');
+  line();
+  line('/** The CSR pattern (built once, on first use; independent of θ and the data). */');
+  line('function hessianPattern(): HessianPattern {');
+  line('  if (patternCache === null) patternCache = buildPattern();');
+  line('  return patternCache;');
+  line('}');
+  line();
+  line('function buildPattern(): HessianPattern {');
+  line(`  const n = ${n};`);
+  line('  // Every (row, col) of every piece and its mirror image, with repeats.');
+  line('  const each = (f: (r: number, c: number) => void): void => {');
+  line('    for (const [r0, c0, alpha, beta, lo, hi] of PATTERN_PIECES) {');
+  line('      const k = lo.length;');
+  line('      let empty = false;');
+  line('      let r = r0;');
+  line('      let c = c0;');
+  line('      const x = lo.slice();');
+  line('      for (let v = 0; v < k; v++) {');
+  line('        if (hi[v]! <= lo[v]!) empty = true;');
+  line('        r += alpha[v]! * lo[v]!;');
+  line('        c += beta[v]! * lo[v]!;');
+  line('      }');
+  line('      if (empty) continue;');
+  line('      for (;;) {');
+  line('        f(r, c);');
+  line('        if (r !== c) f(c, r);');
+  line('        let v = k - 1;');
+  line('        for (; v >= 0; v--) {');
+  line('          x[v]!++;');
+  line('          r += alpha[v]!;');
+  line('          c += beta[v]!;');
+  line('          if (x[v]! < hi[v]!) break;');
+  line('          r -= alpha[v]! * (hi[v]! - lo[v]!);');
+  line('          c -= beta[v]! * (hi[v]! - lo[v]!);');
+  line('          x[v] = lo[v]!;');
+  line('        }');
+  line('        if (v < 0) break;');
+  line('      }');
+  line('    }');
+  line('  };');
+  line('  const start = new Float64Array(n + 1);');
+  line('  each((r) => {');
+  line('    start[r + 1]!++;');
+  line('  });');
+  line('  for (let r = 0; r < n; r++) start[r + 1]! += start[r]!;');
+  line('  const listed = start[n]!;');
+  line('  if (listed > 2147483647) throw new RangeError(`hessgen ${model.name}: the Hessian pattern lists ${listed} entries, more than an Int32Array CSR holds`);');
+  line('  const cols = new Int32Array(listed);');
+  line('  const fill = Int32Array.from(start.subarray(0, n));');
+  line('  each((r, c) => {');
+  line('    cols[fill[r]!++] = c;');
+  line('  });');
+  line('  // Each row sorted, repeats dropped, compacted in place.');
+  line('  const rowPtr = new Int32Array(n + 1);');
+  line('  let nnz = 0;');
+  line('  for (let r = 0; r < n; r++) {');
+  line('    const a = start[r]!;');
+  line('    const b = start[r + 1]!;');
+  line('    if (b - a > 16) cols.subarray(a, b).sort();');
+  line('    else {');
+  line('      for (let i = a + 1; i < b; i++) {');
+  line('        const c = cols[i]!;');
+  line('        let j = i - 1;');
+  line('        for (; j >= a && cols[j]! > c; j--) cols[j + 1] = cols[j]!;');
+  line('        cols[j + 1] = c;');
+  line('      }');
+  line('    }');
+  line('    for (let i = a; i < b; i++) if (i === a || cols[i] !== cols[i - 1]) cols[nnz++] = cols[i]!;');
+  line('    rowPtr[r + 1] = nnz;');
+  line('  }');
+  line('  return Object.freeze({ n, nnz, rowPtr, colIdx: cols.slice(0, nnz) });');
+  line('}');
+  line();
+}
