@@ -633,12 +633,13 @@ function emitKernel(line: (s?: string) => void, k: Kernel, buffers: readonly Buf
           const inner: string[] = [];
           const outer = body.splice(0);
           s.body.forEach((x) => stmt(x, ind + (sparse === 'replay' ? '    ' : '  ')));
-          inner.push(...body.splice(0));
-          body.push(...outer);
+          // Appended line by line: a module's body can hold more lines than a spread's arguments.
+          append(inner, body.splice(0));
+          append(body, outer);
           const m = run.positions;
           run = null;
           for (let i = 0; i < inner.length; i++) inner[i] = inner[i]!.replace(/\bobserve\(SR, SC, (\d+), M, /g, `observe(SR, SC, $1, ${m}, `);
-          body.push(...runLoop(s.v, expr(s.from), expr(s.to), m, inner, ind, sparse === 'replay'));
+          append(body, runLoop(s.v, expr(s.from), expr(s.to), m, inner, ind, sparse === 'replay'));
           break;
         }
         body.push(`${ind}for (let ${s.v} = ${expr(s.from)}; ${s.v} < ${expr(s.to)}; ${s.v}++) {`);
@@ -929,4 +930,9 @@ function sizeText(shape: readonly Dim[], env: Record<string, string>): string {
   const sym = parts.filter((_, k) => typeof shape[k] === 'string');
   if (sym.length === 0) return String(fixed);
   return [...sym, ...(fixed !== 1 ? [String(fixed)] : [])].join(' * ');
+}
+
+/** dst.push(...src) without the argument-count limit of a spread (large generated bodies). */
+function append<T>(dst: T[], src: readonly T[]): void {
+  for (const x of src) dst.push(x);
 }

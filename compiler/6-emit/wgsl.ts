@@ -896,7 +896,7 @@ class Writer {
       out.push(wgslFnDefinition(fn));
       out.push('');
     }
-    out.push(...this.lines);
+    for (const l of this.lines) out.push(l); // (no spread: a shader can have very many lines)
     // The parameters this shader reads, in the engine's canonical order.
     const text = out.join('\n');
     const used = new Set([...text.matchAll(/\bP\.(\w+)/g)].map((m) => m[1]!));
