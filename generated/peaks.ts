@@ -347,11 +347,8 @@ function k_hess_a_m_once(s: State): void {
       for (let i1 = 0; i1 < 1; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
           const p19 = 2 * th[i2 + i1] * th[6 + i2] * t21[i0 * 3 + i2];
-          {
-            const sv = p19;
-            H[3 + i0 * 9 + i1 * 9 + i2] += sv;
-            H[27 + i0 + i1 + i2 * 9] += sv;
-          }
+          H[3 + i0 * 9 + i1 * 9 + i2] += p19;
+          H[27 + i0 + i1 + i2 * 9] += p19;
         }
       }
     }
@@ -402,11 +399,8 @@ function k_hess_a_c_once(s: State): void {
       for (let i1 = 0; i1 < 1; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
           const p23 = -th[i2 + i1] * t23[i0 * 3 + i2];
-          {
-            const sv = p23;
-            H[6 + i0 * 9 + i1 * 9 + i2] += sv;
-            H[54 + i0 + i1 + i2 * 9] += sv;
-          }
+          H[6 + i0 * 9 + i1 * 9 + i2] += p23;
+          H[54 + i0 + i1 + i2 * 9] += p23;
         }
       }
     }
@@ -1185,11 +1179,8 @@ function k_ggn_a_m(s: State): void {
       for (let i1 = 0; i1 < 1; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
           const p194 = 2 * th[i2 + i1] * th[6 + i2] * t21[i0 * 3 + i2];
-          {
-            const sv = p194;
-            GN[3 + i0 * 9 + i1 * 9 + i2] += sv;
-            GN[27 + i0 + i1 + i2 * 9] += sv;
-          }
+          GN[3 + i0 * 9 + i1 * 9 + i2] += p194;
+          GN[27 + i0 + i1 + i2 * 9] += p194;
         }
       }
     }
@@ -1207,11 +1198,8 @@ function k_ggn_a_c(s: State): void {
       for (let i1 = 0; i1 < 1; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
           const p196 = -th[i2 + i1] * t23[i0 * 3 + i2];
-          {
-            const sv = p196;
-            GN[6 + i0 * 9 + i1 * 9 + i2] += sv;
-            GN[54 + i0 + i1 + i2 * 9] += sv;
-          }
+          GN[6 + i0 * 9 + i1 * 9 + i2] += p196;
+          GN[54 + i0 + i1 + i2 * 9] += p196;
         }
       }
     }
