@@ -250,18 +250,29 @@ export async function benchDense(options: Options = {}): Promise<DenseRow[]> {
         agreement = err / (scale || 1);
         log(`  loops:   ${loopsMs.toFixed(2)} ms (${(loopsMs / kernelsT.medianMs).toFixed(2)}×), agreement ${agreement.toExponential(1)}`);
       }
-      // evaluate with out against hessian alone, interleaved so that load changes hit both.
-      const out = { value: 0, gradient: new Float64Array(n), hessian: new Float64Array(n * n) };
+      // evaluate with out against hessian alone, interleaved so that load changes hit both, the
+      // first of each pair alternating. Both write the same n² array: two different 46 MB (or
+      // 550 MB) arrays differ in speed by a few percent on their own (where their pages lie), which
+      // this ratio must not measure.
+      const out = { value: 0, gradient: new Float64Array(n), hessian: H };
       const evaluate = withKernels.evaluate as (t: Float64Array, d: GeneratedData, o: typeof out) => typeof out;
       const ev: number[] = [];
       const he: number[] = [];
-      for (let r = 0; r < (quick || c.name === 'softmax_64_128' ? 3 : 7); r++) {
-        ev.push(timeCalls(() => evaluate(theta, data, out), { warmup: 1, reps: 1, slowMs: budget }).medianMs);
-        he.push(timeCalls(() => withKernels.hessian(theta, data, H), { warmup: 1, reps: 1, slowMs: budget }).medianMs);
+      const timeEvaluate = () => ev.push(timeCalls(() => evaluate(theta, data, out), { warmup: 1, reps: 1, slowMs: budget }).medianMs);
+      const timeHessian = () => he.push(timeCalls(() => withKernels.hessian(theta, data, H), { warmup: 1, reps: 1, slowMs: budget }).medianMs);
+      for (let r = 0; r < (quick || c.name === 'softmax_64_128' ? 3 : 9); r++) {
+        if (r % 2 === 0) {
+          timeEvaluate();
+          timeHessian();
+        } else {
+          timeHessian();
+          timeEvaluate();
+        }
       }
       const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
-      const evaluateRatio = med(ev) / med(he);
-      log(`  evaluate(out) / hessian(out): ${evaluateRatio.toFixed(3)}`);
+      // The median of each pair's ratio: a pair's two calls run back to back, under the same load.
+      const evaluateRatio = med(ev.map((e, k) => e / he[k]!));
+      log(`  evaluate(out) / hessian(out): ${evaluateRatio.toFixed(3)} (medians ${med(ev).toFixed(2)} and ${med(he).toFixed(2)} ms)`);
       let blockRate = 0;
       let blockMacs = 0;
       let wasmFloorRate = 0;

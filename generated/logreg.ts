@@ -364,7 +364,11 @@ function k_hess_w_b(s: State): void {
         for (const end = len_N; i1 < end; i1++) acc27 += t21[b25 + i1];
         acc27 += r1 + r2 + r3;
       }
-      addSymmetric(H, 3 + i0 * 4, 12 + i0, p26 * acc27);
+      {
+        const sv = p26 * acc27;
+        H[3 + i0 * 4] += sv;
+        H[12 + i0] += sv;
+      }
     }
   }
 }
@@ -646,7 +650,11 @@ function k_ggn_w_b(s: State): void {
         for (const end = len_N; i1 < end; i1++) acc60 += t21[b58 + i1];
         acc60 += r1 + r2 + r3;
       }
-      addSymmetric(GN, 3 + i0 * 4, 12 + i0, p59 * acc60);
+      {
+        const sv = p59 * acc60;
+        GN[3 + i0 * 4] += sv;
+        GN[12 + i0] += sv;
+      }
     }
   }
 }
@@ -943,7 +951,7 @@ function ks_hess_w_b(s: State): void {
       {
         const sa = slot(SR, SC, 3 + i0 * 4), sb = slot(SR, SC, 12 + i0), sv = p26 * acc27;
         H[sa] += sv;
-        if (sb !== sa) H[sb] += sv;
+        H[sb] += sv;
       }
     }
   }

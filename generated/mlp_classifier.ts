@@ -871,10 +871,26 @@ function k_hess_W1_b1(s: State): void {
               acc76_2 += c0 * t45[b72_2 + i3] * t51[b74_2 + i3];
               acc76_3 += c0 * t45[b72_3 + i3] * t51[b74_3 + i3];
             }
-            addSymmetric(H, 32 + i0 * 536 + i1 * 67 + i2, 2144 + i0 * 8 + i1 + i2 * 67, p75 * acc76_0);
-            addSymmetric(H, 32 + i0 * 536 + i1 * 67 + i2 + 1, 2144 + i0 * 8 + i1 + (i2 + 1) * 67, p75 * acc76_1);
-            addSymmetric(H, 32 + i0 * 536 + i1 * 67 + i2 + 2, 2144 + i0 * 8 + i1 + (i2 + 2) * 67, p75 * acc76_2);
-            addSymmetric(H, 32 + i0 * 536 + i1 * 67 + i2 + 3, 2144 + i0 * 8 + i1 + (i2 + 3) * 67, p75 * acc76_3);
+            {
+              const sv = p75 * acc76_0;
+              H[32 + i0 * 536 + i1 * 67 + i2] += sv;
+              H[2144 + i0 * 8 + i1 + i2 * 67] += sv;
+            }
+            {
+              const sv = p75 * acc76_1;
+              H[32 + i0 * 536 + i1 * 67 + i2 + 1] += sv;
+              H[2144 + i0 * 8 + i1 + (i2 + 1) * 67] += sv;
+            }
+            {
+              const sv = p75 * acc76_2;
+              H[32 + i0 * 536 + i1 * 67 + i2 + 2] += sv;
+              H[2144 + i0 * 8 + i1 + (i2 + 2) * 67] += sv;
+            }
+            {
+              const sv = p75 * acc76_3;
+              H[32 + i0 * 536 + i1 * 67 + i2 + 3] += sv;
+              H[2144 + i0 * 8 + i1 + (i2 + 3) * 67] += sv;
+            }
           }
           for (const end = 8; i2 < end; i2++) {
             const b72 = i1 * len_N * 8 + i2 * len_N;
@@ -892,7 +908,11 @@ function k_hess_W1_b1(s: State): void {
               for (const end = len_N; i3 < end; i3++) acc76 += t45[b72 + i3] * t46[b73 + i3] * t51[b74 + i3];
               acc76 += r1 + r2 + r3;
             }
-            addSymmetric(H, 32 + i0 * 536 + i1 * 67 + i2, 2144 + i0 * 8 + i1 + i2 * 67, p75 * acc76);
+            {
+              const sv = p75 * acc76;
+              H[32 + i0 * 536 + i1 * 67 + i2] += sv;
+              H[2144 + i0 * 8 + i1 + i2 * 67] += sv;
+            }
           }
         }
       }
@@ -916,10 +936,26 @@ function k_hess_W1_b1(s: State): void {
             acc79_2 += t48[b77_2 + i2];
             acc79_3 += t48[b77_3 + i2];
           }
-          addSymmetric(H, 32 + i0 * 536 + i1 * 68, 2144 + i0 * 8 + i1 * 68, p78 * acc79_0);
-          addSymmetric(H, 32 + i0 * 536 + (i1 + 1) * 68, 2144 + i0 * 8 + (i1 + 1) * 68, p78 * acc79_1);
-          addSymmetric(H, 32 + i0 * 536 + (i1 + 2) * 68, 2144 + i0 * 8 + (i1 + 2) * 68, p78 * acc79_2);
-          addSymmetric(H, 32 + i0 * 536 + (i1 + 3) * 68, 2144 + i0 * 8 + (i1 + 3) * 68, p78 * acc79_3);
+          {
+            const sv = p78 * acc79_0;
+            H[32 + i0 * 536 + i1 * 68] += sv;
+            H[2144 + i0 * 8 + i1 * 68] += sv;
+          }
+          {
+            const sv = p78 * acc79_1;
+            H[32 + i0 * 536 + (i1 + 1) * 68] += sv;
+            H[2144 + i0 * 8 + (i1 + 1) * 68] += sv;
+          }
+          {
+            const sv = p78 * acc79_2;
+            H[32 + i0 * 536 + (i1 + 2) * 68] += sv;
+            H[2144 + i0 * 8 + (i1 + 2) * 68] += sv;
+          }
+          {
+            const sv = p78 * acc79_3;
+            H[32 + i0 * 536 + (i1 + 3) * 68] += sv;
+            H[2144 + i0 * 8 + (i1 + 3) * 68] += sv;
+          }
         }
         for (const end = 8; i1 < end; i1++) {
           const b77 = i0 * len_N * 8 + i1 * len_N;
@@ -936,7 +972,11 @@ function k_hess_W1_b1(s: State): void {
             for (const end = len_N; i2 < end; i2++) acc79 += t48[b77 + i2];
             acc79 += r1 + r2 + r3;
           }
-          addSymmetric(H, 32 + i0 * 536 + i1 * 68, 2144 + i0 * 8 + i1 * 68, p78 * acc79);
+          {
+            const sv = p78 * acc79;
+            H[32 + i0 * 536 + i1 * 68] += sv;
+            H[2144 + i0 * 8 + i1 * 68] += sv;
+          }
         }
       }
     }
@@ -959,10 +999,26 @@ function k_hess_W1_b1(s: State): void {
             acc82_2 += t49[b80_2 + i2];
             acc82_3 += t49[b80_3 + i2];
           }
-          addSymmetric(H, 32 + i0 * 536 + i1 * 68, 2144 + i0 * 8 + i1 * 68, p81 * acc82_0);
-          addSymmetric(H, 32 + i0 * 536 + (i1 + 1) * 68, 2144 + i0 * 8 + (i1 + 1) * 68, p81 * acc82_1);
-          addSymmetric(H, 32 + i0 * 536 + (i1 + 2) * 68, 2144 + i0 * 8 + (i1 + 2) * 68, p81 * acc82_2);
-          addSymmetric(H, 32 + i0 * 536 + (i1 + 3) * 68, 2144 + i0 * 8 + (i1 + 3) * 68, p81 * acc82_3);
+          {
+            const sv = p81 * acc82_0;
+            H[32 + i0 * 536 + i1 * 68] += sv;
+            H[2144 + i0 * 8 + i1 * 68] += sv;
+          }
+          {
+            const sv = p81 * acc82_1;
+            H[32 + i0 * 536 + (i1 + 1) * 68] += sv;
+            H[2144 + i0 * 8 + (i1 + 1) * 68] += sv;
+          }
+          {
+            const sv = p81 * acc82_2;
+            H[32 + i0 * 536 + (i1 + 2) * 68] += sv;
+            H[2144 + i0 * 8 + (i1 + 2) * 68] += sv;
+          }
+          {
+            const sv = p81 * acc82_3;
+            H[32 + i0 * 536 + (i1 + 3) * 68] += sv;
+            H[2144 + i0 * 8 + (i1 + 3) * 68] += sv;
+          }
         }
         for (const end = 8; i1 < end; i1++) {
           const b80 = i0 * len_N * 8 + i1 * len_N;
@@ -979,7 +1035,11 @@ function k_hess_W1_b1(s: State): void {
             for (const end = len_N; i2 < end; i2++) acc82 += t49[b80 + i2];
             acc82 += r1 + r2 + r3;
           }
-          addSymmetric(H, 32 + i0 * 536 + i1 * 68, 2144 + i0 * 8 + i1 * 68, p81 * acc82);
+          {
+            const sv = p81 * acc82;
+            H[32 + i0 * 536 + i1 * 68] += sv;
+            H[2144 + i0 * 8 + i1 * 68] += sv;
+          }
         }
       }
     }
@@ -1039,7 +1099,11 @@ function k_hess_W1_W2(s: State): void {
             for (const end = len_N; i3 < end; i3++) acc95 += t46[b92 + i3] * t53[b93 + i3];
             acc95 += r1 + r2 + r3;
           }
-          addSymmetric(H, 40 + i0 * 536 + i1 * 70 + i2, 2680 + i0 * 8 + i1 * 202 + i2 * 67, p94 * acc95);
+          {
+            const sv = p94 * acc95;
+            H[40 + i0 * 536 + i1 * 70 + i2] += sv;
+            H[2680 + i0 * 8 + i1 * 202 + i2 * 67] += sv;
+          }
         }
       }
     }
@@ -1065,7 +1129,11 @@ function k_hess_W1_W2(s: State): void {
             for (const end = len_N; i3 < end; i3++) acc99 += t47[b96 + i3] * t54[b97 + i3];
             acc99 += r1 + r2 + r3;
           }
-          addSymmetric(H, 40 + i0 * 536 + i1 * 70 + i2, 2680 + i0 * 8 + i1 * 202 + i2 * 67, p98 * acc99);
+          {
+            const sv = p98 * acc99;
+            H[40 + i0 * 536 + i1 * 70 + i2] += sv;
+            H[2680 + i0 * 8 + i1 * 202 + i2 * 67] += sv;
+          }
         }
       }
     }
@@ -1102,7 +1170,11 @@ function k_hess_W1_b2(s: State): void {
             for (const end = len_N; i3 < end; i3++) acc103 += t50[b100 + i3] * t53[b101 + i3];
             acc103 += r1 + r2 + r3;
           }
-          addSymmetric(H, 64 + i0 * 536 + i1 * 67 + i2, 4288 + i0 * 8 + i1 + i2 * 67, p102 * acc103);
+          {
+            const sv = p102 * acc103;
+            H[64 + i0 * 536 + i1 * 67 + i2] += sv;
+            H[4288 + i0 * 8 + i1 + i2 * 67] += sv;
+          }
         }
       }
     }
@@ -1129,7 +1201,11 @@ function k_hess_W1_b2(s: State): void {
             for (const end = len_N; i3 < end; i3++) acc108 += t46[b104 + i3] * t53[b105 + i3];
             acc108 += r1 + r2 + r3;
           }
-          addSymmetric(H, 64 + i0 * 536 + i1 * 67 + i2, 4288 + i0 * 8 + i1 + i2 * 67, p107 * acc108);
+          {
+            const sv = p107 * acc108;
+            H[64 + i0 * 536 + i1 * 67 + i2] += sv;
+            H[4288 + i0 * 8 + i1 + i2 * 67] += sv;
+          }
         }
       }
     }
@@ -1293,7 +1369,11 @@ function k_hess_b1_W2(s: State): void {
             for (const end = len_N; i3 < end; i3++) acc133 += t55[b130 + i3] * t52[b131 + i3];
             acc133 += r1 + r2 + r3;
           }
-          addSymmetric(H, 2184 + i0 * 67 + i1 * 3 + i2, 2712 + i0 + i1 * 201 + i2 * 67, p132 * acc133);
+          {
+            const sv = p132 * acc133;
+            H[2184 + i0 * 67 + i1 * 3 + i2] += sv;
+            H[2712 + i0 + i1 * 201 + i2 * 67] += sv;
+          }
         }
       }
     }
@@ -1320,7 +1400,11 @@ function k_hess_b1_W2(s: State): void {
             for (const end = len_N; i3 < end; i3++) acc138 += t56[b134 + i3] * t52[b135 + i3];
             acc138 += r1 + r2 + r3;
           }
-          addSymmetric(H, 2184 + i0 * 67 + i1 * 3 + i2, 2712 + i0 + i1 * 201 + i2 * 67, p137 * acc138);
+          {
+            const sv = p137 * acc138;
+            H[2184 + i0 * 67 + i1 * 3 + i2] += sv;
+            H[2712 + i0 + i1 * 201 + i2 * 67] += sv;
+          }
         }
       }
     }
@@ -1345,7 +1429,11 @@ function k_hess_b1_W2(s: State): void {
           for (const end = len_N; i2 < end; i2++) acc142 += t56[b139 + i2] * t53[b140 + i2];
           acc142 += r1 + r2 + r3;
         }
-        addSymmetric(H, 2184 + i0 * 70 + i1, 2712 + i0 * 202 + i1 * 67, p141 * acc142);
+        {
+          const sv = p141 * acc142;
+          H[2184 + i0 * 70 + i1] += sv;
+          H[2712 + i0 * 202 + i1 * 67] += sv;
+        }
       }
     }
   }
@@ -1369,7 +1457,11 @@ function k_hess_b1_W2(s: State): void {
           for (const end = len_N; i2 < end; i2++) acc146 += t51[b143 + i2] * t54[b144 + i2];
           acc146 += r1 + r2 + r3;
         }
-        addSymmetric(H, 2184 + i0 * 70 + i1, 2712 + i0 * 202 + i1 * 67, p145 * acc146);
+        {
+          const sv = p145 * acc146;
+          H[2184 + i0 * 70 + i1] += sv;
+          H[2712 + i0 * 202 + i1 * 67] += sv;
+        }
       }
     }
   }
@@ -1404,7 +1496,11 @@ function k_hess_b1_b2(s: State): void {
           for (const end = len_N; i2 < end; i2++) acc150 += t55[b147 + i2] * t53[b148 + i2];
           acc150 += r1 + r2 + r3;
         }
-        addSymmetric(H, 2208 + i0 * 67 + i1, 4320 + i0 + i1 * 67, p149 * acc150);
+        {
+          const sv = p149 * acc150;
+          H[2208 + i0 * 67 + i1] += sv;
+          H[4320 + i0 + i1 * 67] += sv;
+        }
       }
     }
   }
@@ -1429,7 +1525,11 @@ function k_hess_b1_b2(s: State): void {
           for (const end = len_N; i2 < end; i2++) acc155 += t56[b151 + i2] * t53[b152 + i2];
           acc155 += r1 + r2 + r3;
         }
-        addSymmetric(H, 2208 + i0 * 67 + i1, 4320 + i0 + i1 * 67, p154 * acc155);
+        {
+          const sv = p154 * acc155;
+          H[2208 + i0 * 67 + i1] += sv;
+          H[4320 + i0 + i1 * 67] += sv;
+        }
       }
     }
   }
@@ -1593,7 +1693,11 @@ function k_hess_W2_b2(s: State): void {
             for (const end = len_N; i3 < end; i3++) acc169 += t59[b166 + i3] * t53[b167 + i3];
             acc169 += r1 + r2 + r3;
           }
-          addSymmetric(H, 2744 + i0 * 201 + i1 * 67 + i2, 4328 + i0 * 3 + i1 + i2 * 67, p168 * acc169);
+          {
+            const sv = p168 * acc169;
+            H[2744 + i0 * 201 + i1 * 67 + i2] += sv;
+            H[4328 + i0 * 3 + i1 + i2 * 67] += sv;
+          }
         }
       }
     }
@@ -1617,7 +1721,11 @@ function k_hess_W2_b2(s: State): void {
           for (const end = len_N; i2 < end; i2++) acc172 += t58[b170 + i2];
           acc172 += r1 + r2 + r3;
         }
-        addSymmetric(H, 2744 + i0 * 201 + i1 * 68, 4328 + i0 * 3 + i1 * 68, p171 * acc172);
+        {
+          const sv = p171 * acc172;
+          H[2744 + i0 * 201 + i1 * 68] += sv;
+          H[4328 + i0 * 3 + i1 * 68] += sv;
+        }
       }
     }
   }
@@ -3982,10 +4090,26 @@ function k_ggn_W1_b1(s: State): void {
               acc511_2 += c0 * t45[b507_2 + i3] * t51[b509_2 + i3];
               acc511_3 += c0 * t45[b507_3 + i3] * t51[b509_3 + i3];
             }
-            addSymmetric(GN, 32 + i0 * 536 + i1 * 67 + i2, 2144 + i0 * 8 + i1 + i2 * 67, p510 * acc511_0);
-            addSymmetric(GN, 32 + i0 * 536 + i1 * 67 + i2 + 1, 2144 + i0 * 8 + i1 + (i2 + 1) * 67, p510 * acc511_1);
-            addSymmetric(GN, 32 + i0 * 536 + i1 * 67 + i2 + 2, 2144 + i0 * 8 + i1 + (i2 + 2) * 67, p510 * acc511_2);
-            addSymmetric(GN, 32 + i0 * 536 + i1 * 67 + i2 + 3, 2144 + i0 * 8 + i1 + (i2 + 3) * 67, p510 * acc511_3);
+            {
+              const sv = p510 * acc511_0;
+              GN[32 + i0 * 536 + i1 * 67 + i2] += sv;
+              GN[2144 + i0 * 8 + i1 + i2 * 67] += sv;
+            }
+            {
+              const sv = p510 * acc511_1;
+              GN[32 + i0 * 536 + i1 * 67 + i2 + 1] += sv;
+              GN[2144 + i0 * 8 + i1 + (i2 + 1) * 67] += sv;
+            }
+            {
+              const sv = p510 * acc511_2;
+              GN[32 + i0 * 536 + i1 * 67 + i2 + 2] += sv;
+              GN[2144 + i0 * 8 + i1 + (i2 + 2) * 67] += sv;
+            }
+            {
+              const sv = p510 * acc511_3;
+              GN[32 + i0 * 536 + i1 * 67 + i2 + 3] += sv;
+              GN[2144 + i0 * 8 + i1 + (i2 + 3) * 67] += sv;
+            }
           }
           for (const end = 8; i2 < end; i2++) {
             const b507 = i1 * len_N * 8 + i2 * len_N;
@@ -4003,7 +4127,11 @@ function k_ggn_W1_b1(s: State): void {
               for (const end = len_N; i3 < end; i3++) acc511 += t45[b507 + i3] * t46[b508 + i3] * t51[b509 + i3];
               acc511 += r1 + r2 + r3;
             }
-            addSymmetric(GN, 32 + i0 * 536 + i1 * 67 + i2, 2144 + i0 * 8 + i1 + i2 * 67, p510 * acc511);
+            {
+              const sv = p510 * acc511;
+              GN[32 + i0 * 536 + i1 * 67 + i2] += sv;
+              GN[2144 + i0 * 8 + i1 + i2 * 67] += sv;
+            }
           }
         }
       }
@@ -4072,7 +4200,11 @@ function k_ggn_W1_b2(s: State): void {
             for (const end = len_N; i3 < end; i3++) acc524 += t50[b521 + i3] * t53[b522 + i3];
             acc524 += r1 + r2 + r3;
           }
-          addSymmetric(GN, 64 + i0 * 536 + i1 * 67 + i2, 4288 + i0 * 8 + i1 + i2 * 67, p523 * acc524);
+          {
+            const sv = p523 * acc524;
+            GN[64 + i0 * 536 + i1 * 67 + i2] += sv;
+            GN[4288 + i0 * 8 + i1 + i2 * 67] += sv;
+          }
         }
       }
     }
@@ -4099,7 +4231,11 @@ function k_ggn_W1_b2(s: State): void {
             for (const end = len_N; i3 < end; i3++) acc529 += t46[b525 + i3] * t53[b526 + i3];
             acc529 += r1 + r2 + r3;
           }
-          addSymmetric(GN, 64 + i0 * 536 + i1 * 67 + i2, 4288 + i0 * 8 + i1 + i2 * 67, p528 * acc529);
+          {
+            const sv = p528 * acc529;
+            GN[64 + i0 * 536 + i1 * 67 + i2] += sv;
+            GN[4288 + i0 * 8 + i1 + i2 * 67] += sv;
+          }
         }
       }
     }
@@ -4226,7 +4362,11 @@ function k_ggn_b1_W2(s: State): void {
             for (const end = len_N; i3 < end; i3++) acc545 += t55[b542 + i3] * t52[b543 + i3];
             acc545 += r1 + r2 + r3;
           }
-          addSymmetric(GN, 2184 + i0 * 67 + i1 * 3 + i2, 2712 + i0 + i1 * 201 + i2 * 67, p544 * acc545);
+          {
+            const sv = p544 * acc545;
+            GN[2184 + i0 * 67 + i1 * 3 + i2] += sv;
+            GN[2712 + i0 + i1 * 201 + i2 * 67] += sv;
+          }
         }
       }
     }
@@ -4253,7 +4393,11 @@ function k_ggn_b1_W2(s: State): void {
             for (const end = len_N; i3 < end; i3++) acc550 += t56[b546 + i3] * t52[b547 + i3];
             acc550 += r1 + r2 + r3;
           }
-          addSymmetric(GN, 2184 + i0 * 67 + i1 * 3 + i2, 2712 + i0 + i1 * 201 + i2 * 67, p549 * acc550);
+          {
+            const sv = p549 * acc550;
+            GN[2184 + i0 * 67 + i1 * 3 + i2] += sv;
+            GN[2712 + i0 + i1 * 201 + i2 * 67] += sv;
+          }
         }
       }
     }
@@ -4289,7 +4433,11 @@ function k_ggn_b1_b2(s: State): void {
           for (const end = len_N; i2 < end; i2++) acc554 += t55[b551 + i2] * t53[b552 + i2];
           acc554 += r1 + r2 + r3;
         }
-        addSymmetric(GN, 2208 + i0 * 67 + i1, 4320 + i0 + i1 * 67, p553 * acc554);
+        {
+          const sv = p553 * acc554;
+          GN[2208 + i0 * 67 + i1] += sv;
+          GN[4320 + i0 + i1 * 67] += sv;
+        }
       }
     }
   }
@@ -4314,7 +4462,11 @@ function k_ggn_b1_b2(s: State): void {
           for (const end = len_N; i2 < end; i2++) acc559 += t56[b555 + i2] * t53[b556 + i2];
           acc559 += r1 + r2 + r3;
         }
-        addSymmetric(GN, 2208 + i0 * 67 + i1, 4320 + i0 + i1 * 67, p558 * acc559);
+        {
+          const sv = p558 * acc559;
+          GN[2208 + i0 * 67 + i1] += sv;
+          GN[4320 + i0 + i1 * 67] += sv;
+        }
       }
     }
   }
@@ -4478,7 +4630,11 @@ function k_ggn_W2_b2(s: State): void {
             for (const end = len_N; i3 < end; i3++) acc573 += t59[b570 + i3] * t53[b571 + i3];
             acc573 += r1 + r2 + r3;
           }
-          addSymmetric(GN, 2744 + i0 * 201 + i1 * 67 + i2, 4328 + i0 * 3 + i1 + i2 * 67, p572 * acc573);
+          {
+            const sv = p572 * acc573;
+            GN[2744 + i0 * 201 + i1 * 67 + i2] += sv;
+            GN[4328 + i0 * 3 + i1 + i2 * 67] += sv;
+          }
         }
       }
     }
@@ -4502,7 +4658,11 @@ function k_ggn_W2_b2(s: State): void {
           for (const end = len_N; i2 < end; i2++) acc576 += t58[b574 + i2];
           acc576 += r1 + r2 + r3;
         }
-        addSymmetric(GN, 2744 + i0 * 201 + i1 * 68, 4328 + i0 * 3 + i1 * 68, p575 * acc576);
+        {
+          const sv = p575 * acc576;
+          GN[2744 + i0 * 201 + i1 * 68] += sv;
+          GN[4328 + i0 * 3 + i1 * 68] += sv;
+        }
       }
     }
   }
@@ -6581,22 +6741,22 @@ function ks_hess_W1_b1(s: State): void {
             {
               const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + i2 * 67), sv = p70 * acc71_0;
               H[sa] += sv;
-              if (sb !== sa) H[sb] += sv;
+              H[sb] += sv;
             }
             {
               const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2 + 1), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + (i2 + 1) * 67), sv = p70 * acc71_1;
               H[sa] += sv;
-              if (sb !== sa) H[sb] += sv;
+              H[sb] += sv;
             }
             {
               const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2 + 2), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + (i2 + 2) * 67), sv = p70 * acc71_2;
               H[sa] += sv;
-              if (sb !== sa) H[sb] += sv;
+              H[sb] += sv;
             }
             {
               const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2 + 3), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + (i2 + 3) * 67), sv = p70 * acc71_3;
               H[sa] += sv;
-              if (sb !== sa) H[sb] += sv;
+              H[sb] += sv;
             }
           }
           for (const end = 8; i2 < end; i2++) {
@@ -6617,7 +6777,7 @@ function ks_hess_W1_b1(s: State): void {
             {
               const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + i2 * 67), sv = p70 * acc71;
               H[sa] += sv;
-              if (sb !== sa) H[sb] += sv;
+              H[sb] += sv;
             }
           }
         }
@@ -6652,22 +6812,22 @@ function ks_hess_W1_b1(s: State): void {
             {
               const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + i2 * 67), sv = p75 * acc76_0;
               H[sa] += sv;
-              if (sb !== sa) H[sb] += sv;
+              H[sb] += sv;
             }
             {
               const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2 + 1), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + (i2 + 1) * 67), sv = p75 * acc76_1;
               H[sa] += sv;
-              if (sb !== sa) H[sb] += sv;
+              H[sb] += sv;
             }
             {
               const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2 + 2), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + (i2 + 2) * 67), sv = p75 * acc76_2;
               H[sa] += sv;
-              if (sb !== sa) H[sb] += sv;
+              H[sb] += sv;
             }
             {
               const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2 + 3), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + (i2 + 3) * 67), sv = p75 * acc76_3;
               H[sa] += sv;
-              if (sb !== sa) H[sb] += sv;
+              H[sb] += sv;
             }
           }
           for (const end = 8; i2 < end; i2++) {
@@ -6689,7 +6849,7 @@ function ks_hess_W1_b1(s: State): void {
             {
               const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + i2 * 67), sv = p75 * acc76;
               H[sa] += sv;
-              if (sb !== sa) H[sb] += sv;
+              H[sb] += sv;
             }
           }
         }
@@ -6717,22 +6877,22 @@ function ks_hess_W1_b1(s: State): void {
           {
             const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 68), sb = slot(SR, SC, 2144 + i0 * 8 + i1 * 68), sv = p78 * acc79_0;
             H[sa] += sv;
-            if (sb !== sa) H[sb] += sv;
+            H[sb] += sv;
           }
           {
             const sa = slot(SR, SC, 32 + i0 * 536 + (i1 + 1) * 68), sb = slot(SR, SC, 2144 + i0 * 8 + (i1 + 1) * 68), sv = p78 * acc79_1;
             H[sa] += sv;
-            if (sb !== sa) H[sb] += sv;
+            H[sb] += sv;
           }
           {
             const sa = slot(SR, SC, 32 + i0 * 536 + (i1 + 2) * 68), sb = slot(SR, SC, 2144 + i0 * 8 + (i1 + 2) * 68), sv = p78 * acc79_2;
             H[sa] += sv;
-            if (sb !== sa) H[sb] += sv;
+            H[sb] += sv;
           }
           {
             const sa = slot(SR, SC, 32 + i0 * 536 + (i1 + 3) * 68), sb = slot(SR, SC, 2144 + i0 * 8 + (i1 + 3) * 68), sv = p78 * acc79_3;
             H[sa] += sv;
-            if (sb !== sa) H[sb] += sv;
+            H[sb] += sv;
           }
         }
         for (const end = 8; i1 < end; i1++) {
@@ -6753,7 +6913,7 @@ function ks_hess_W1_b1(s: State): void {
           {
             const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 68), sb = slot(SR, SC, 2144 + i0 * 8 + i1 * 68), sv = p78 * acc79;
             H[sa] += sv;
-            if (sb !== sa) H[sb] += sv;
+            H[sb] += sv;
           }
         }
       }
@@ -6780,22 +6940,22 @@ function ks_hess_W1_b1(s: State): void {
           {
             const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 68), sb = slot(SR, SC, 2144 + i0 * 8 + i1 * 68), sv = p81 * acc82_0;
             H[sa] += sv;
-            if (sb !== sa) H[sb] += sv;
+            H[sb] += sv;
           }
           {
             const sa = slot(SR, SC, 32 + i0 * 536 + (i1 + 1) * 68), sb = slot(SR, SC, 2144 + i0 * 8 + (i1 + 1) * 68), sv = p81 * acc82_1;
             H[sa] += sv;
-            if (sb !== sa) H[sb] += sv;
+            H[sb] += sv;
           }
           {
             const sa = slot(SR, SC, 32 + i0 * 536 + (i1 + 2) * 68), sb = slot(SR, SC, 2144 + i0 * 8 + (i1 + 2) * 68), sv = p81 * acc82_2;
             H[sa] += sv;
-            if (sb !== sa) H[sb] += sv;
+            H[sb] += sv;
           }
           {
             const sa = slot(SR, SC, 32 + i0 * 536 + (i1 + 3) * 68), sb = slot(SR, SC, 2144 + i0 * 8 + (i1 + 3) * 68), sv = p81 * acc82_3;
             H[sa] += sv;
-            if (sb !== sa) H[sb] += sv;
+            H[sb] += sv;
           }
         }
         for (const end = 8; i1 < end; i1++) {
@@ -6816,7 +6976,7 @@ function ks_hess_W1_b1(s: State): void {
           {
             const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 68), sb = slot(SR, SC, 2144 + i0 * 8 + i1 * 68), sv = p81 * acc82;
             H[sa] += sv;
-            if (sb !== sa) H[sb] += sv;
+            H[sb] += sv;
           }
         }
       }
@@ -6862,7 +7022,7 @@ function ks_hess_W1_W2(s: State): void {
             {
               const sa = slot(SR, SC, 40 + i0 * 536 + i1 * 67 + i2 * 3 + i3), sb = slot(SR, SC, 2680 + i0 * 8 + i1 + i2 * 201 + i3 * 67), sv = p85 * acc86;
               H[sa] += sv;
-              if (sb !== sa) H[sb] += sv;
+              H[sb] += sv;
             }
           }
         }
@@ -6895,7 +7055,7 @@ function ks_hess_W1_W2(s: State): void {
             {
               const sa = slot(SR, SC, 40 + i0 * 536 + i1 * 67 + i2 * 3 + i3), sb = slot(SR, SC, 2680 + i0 * 8 + i1 + i2 * 201 + i3 * 67), sv = p90 * acc91;
               H[sa] += sv;
-              if (sb !== sa) H[sb] += sv;
+              H[sb] += sv;
             }
           }
         }
@@ -6926,7 +7086,7 @@ function ks_hess_W1_W2(s: State): void {
           {
             const sa = slot(SR, SC, 40 + i0 * 536 + i1 * 70 + i2), sb = slot(SR, SC, 2680 + i0 * 8 + i1 * 202 + i2 * 67), sv = p94 * acc95;
             H[sa] += sv;
-            if (sb !== sa) H[sb] += sv;
+            H[sb] += sv;
           }
         }
       }
@@ -6956,7 +7116,7 @@ function ks_hess_W1_W2(s: State): void {
           {
             const sa = slot(SR, SC, 40 + i0 * 536 + i1 * 70 + i2), sb = slot(SR, SC, 2680 + i0 * 8 + i1 * 202 + i2 * 67), sv = p98 * acc99;
             H[sa] += sv;
-            if (sb !== sa) H[sb] += sv;
+            H[sb] += sv;
           }
         }
       }
@@ -6998,7 +7158,7 @@ function ks_hess_W1_b2(s: State): void {
           {
             const sa = slot(SR, SC, 64 + i0 * 536 + i1 * 67 + i2), sb = slot(SR, SC, 4288 + i0 * 8 + i1 + i2 * 67), sv = p102 * acc103;
             H[sa] += sv;
-            if (sb !== sa) H[sb] += sv;
+            H[sb] += sv;
           }
         }
       }
@@ -7029,7 +7189,7 @@ function ks_hess_W1_b2(s: State): void {
           {
             const sa = slot(SR, SC, 64 + i0 * 536 + i1 * 67 + i2), sb = slot(SR, SC, 4288 + i0 * 8 + i1 + i2 * 67), sv = p107 * acc108;
             H[sa] += sv;
-            if (sb !== sa) H[sb] += sv;
+            H[sb] += sv;
           }
         }
       }
@@ -7210,7 +7370,7 @@ function ks_hess_b1_W2(s: State): void {
           {
             const sa = slot(SR, SC, 2184 + i0 * 67 + i1 * 3 + i2), sb = slot(SR, SC, 2712 + i0 + i1 * 201 + i2 * 67), sv = p132 * acc133;
             H[sa] += sv;
-            if (sb !== sa) H[sb] += sv;
+            H[sb] += sv;
           }
         }
       }
@@ -7241,7 +7401,7 @@ function ks_hess_b1_W2(s: State): void {
           {
             const sa = slot(SR, SC, 2184 + i0 * 67 + i1 * 3 + i2), sb = slot(SR, SC, 2712 + i0 + i1 * 201 + i2 * 67), sv = p137 * acc138;
             H[sa] += sv;
-            if (sb !== sa) H[sb] += sv;
+            H[sb] += sv;
           }
         }
       }
@@ -7270,7 +7430,7 @@ function ks_hess_b1_W2(s: State): void {
         {
           const sa = slot(SR, SC, 2184 + i0 * 70 + i1), sb = slot(SR, SC, 2712 + i0 * 202 + i1 * 67), sv = p141 * acc142;
           H[sa] += sv;
-          if (sb !== sa) H[sb] += sv;
+          H[sb] += sv;
         }
       }
     }
@@ -7298,7 +7458,7 @@ function ks_hess_b1_W2(s: State): void {
         {
           const sa = slot(SR, SC, 2184 + i0 * 70 + i1), sb = slot(SR, SC, 2712 + i0 * 202 + i1 * 67), sv = p145 * acc146;
           H[sa] += sv;
-          if (sb !== sa) H[sb] += sv;
+          H[sb] += sv;
         }
       }
     }
@@ -7338,7 +7498,7 @@ function ks_hess_b1_b2(s: State): void {
         {
           const sa = slot(SR, SC, 2208 + i0 * 67 + i1), sb = slot(SR, SC, 4320 + i0 + i1 * 67), sv = p149 * acc150;
           H[sa] += sv;
-          if (sb !== sa) H[sb] += sv;
+          H[sb] += sv;
         }
       }
     }
@@ -7367,7 +7527,7 @@ function ks_hess_b1_b2(s: State): void {
         {
           const sa = slot(SR, SC, 2208 + i0 * 67 + i1), sb = slot(SR, SC, 4320 + i0 + i1 * 67), sv = p154 * acc155;
           H[sa] += sv;
-          if (sb !== sa) H[sb] += sv;
+          H[sb] += sv;
         }
       }
     }
@@ -7558,7 +7718,7 @@ function ks_hess_W2_b2(s: State): void {
           {
             const sa = slot(SR, SC, 2744 + i0 * 201 + i1 * 67 + i2), sb = slot(SR, SC, 4328 + i0 * 3 + i1 + i2 * 67), sv = p168 * acc169;
             H[sa] += sv;
-            if (sb !== sa) H[sb] += sv;
+            H[sb] += sv;
           }
         }
       }
@@ -7586,7 +7746,7 @@ function ks_hess_W2_b2(s: State): void {
         {
           const sa = slot(SR, SC, 2744 + i0 * 201 + i1 * 68), sb = slot(SR, SC, 4328 + i0 * 3 + i1 * 68), sv = p171 * acc172;
           H[sa] += sv;
-          if (sb !== sa) H[sb] += sv;
+          H[sb] += sv;
         }
       }
     }

@@ -326,7 +326,11 @@ function k_hess_a_m(s: State): void {
           for (const end = len_N; i2 < end; i2++) acc18 += t22[b16 + i2];
           acc18 += r1 + r2 + r3;
         }
-        addSymmetric(H, 3 + i0 * 10 + i1 * 9, 27 + i0 * 10 + i1, p17 * acc18);
+        {
+          const sv = p17 * acc18;
+          H[3 + i0 * 10 + i1 * 9] += sv;
+          H[27 + i0 * 10 + i1] += sv;
+        }
       }
     }
   }
@@ -343,7 +347,8 @@ function k_hess_a_m_once(s: State): void {
       for (let i1 = 0; i1 < 1; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
           const p19 = 2 * th[i2 + i1] * th[6 + i2] * t21[i0 * 3 + i2];
-          addSymmetric(H, 3 + i0 * 9 + i1 * 9 + i2, 27 + i0 + i1 + i2 * 9, p19);
+          H[3 + i0 * 9 + i1 * 9 + i2] += p19;
+          H[27 + i0 + i1 + i2 * 9] += p19;
         }
       }
     }
@@ -373,7 +378,11 @@ function k_hess_a_c(s: State): void {
           for (const end = len_N; i2 < end; i2++) acc22 += t24[b21 + i2];
           acc22 += r1 + r2 + r3;
         }
-        addSymmetric(H, 6 + i0 * 10 + i1 * 9, 54 + i0 * 10 + i1, -acc22);
+        {
+          const sv = -acc22;
+          H[6 + i0 * 10 + i1 * 9] += sv;
+          H[54 + i0 * 10 + i1] += sv;
+        }
       }
     }
   }
@@ -390,7 +399,8 @@ function k_hess_a_c_once(s: State): void {
       for (let i1 = 0; i1 < 1; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
           const p23 = -th[i2 + i1] * t23[i0 * 3 + i2];
-          addSymmetric(H, 6 + i0 * 9 + i1 * 9 + i2, 54 + i0 + i1 + i2 * 9, p23);
+          H[6 + i0 * 9 + i1 * 9 + i2] += p23;
+          H[54 + i0 + i1 + i2 * 9] += p23;
         }
       }
     }
@@ -499,7 +509,11 @@ function k_hess_m_c(s: State): void {
           for (const end = len_N; i2 < end; i2++) acc44 += t26[b40 + i2] * t27[b41 + i2];
           acc44 += r1 + r2 + r3;
         }
-        addSymmetric(H, 33 + i0 * 9 + i1, 57 + i0 + i1 * 9, p43 * acc44);
+        {
+          const sv = p43 * acc44;
+          H[33 + i0 * 9 + i1] += sv;
+          H[57 + i0 + i1 * 9] += sv;
+        }
       }
     }
   }
@@ -517,7 +531,11 @@ function k_hess_m_c(s: State): void {
           acc50 += t4[b46 + i1 * 3] * t7[b47 + i1 * 3] * t5[b48 + i1 * 3] * t9[i1 + i2] * th[b45 + i2];
         }
       }
-      addSymmetric(H, 33 + i0 * 10, 57 + i0 * 10, p49 * acc50);
+      {
+        const sv = p49 * acc50;
+        H[33 + i0 * 10] += sv;
+        H[57 + i0 * 10] += sv;
+      }
     }
   }
   // hessian[0, i0, 0, i0] += Σ_i1,i2 2·t9[i1, i2]·a[i0, i2]·t7[i1, i0]·t4[i1, i0]
@@ -532,7 +550,11 @@ function k_hess_m_c(s: State): void {
           acc54 += t7[b52 + i1 * 3] * t4[b53 + i1 * 3] * t9[i1 + i2] * th[b51 + i2];
         }
       }
-      addSymmetric(H, 33 + i0 * 10, 57 + i0 * 10, 2 * acc54);
+      {
+        const sv = 2 * acc54;
+        H[33 + i0 * 10] += sv;
+        H[57 + i0 * 10] += sv;
+      }
     }
   }
 }
@@ -1157,7 +1179,8 @@ function k_ggn_a_m(s: State): void {
       for (let i1 = 0; i1 < 1; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
           const p194 = 2 * th[i2 + i1] * th[6 + i2] * t21[i0 * 3 + i2];
-          addSymmetric(GN, 3 + i0 * 9 + i1 * 9 + i2, 27 + i0 + i1 + i2 * 9, p194);
+          GN[3 + i0 * 9 + i1 * 9 + i2] += p194;
+          GN[27 + i0 + i1 + i2 * 9] += p194;
         }
       }
     }
@@ -1175,7 +1198,8 @@ function k_ggn_a_c(s: State): void {
       for (let i1 = 0; i1 < 1; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
           const p196 = -th[i2 + i1] * t23[i0 * 3 + i2];
-          addSymmetric(GN, 6 + i0 * 9 + i1 * 9 + i2, 54 + i0 + i1 + i2 * 9, p196);
+          GN[6 + i0 * 9 + i1 * 9 + i2] += p196;
+          GN[54 + i0 + i1 + i2 * 9] += p196;
         }
       }
     }
@@ -1245,7 +1269,11 @@ function k_ggn_m_c(s: State): void {
           for (const end = len_N; i2 < end; i2++) acc207 += t26[b203 + i2] * t27[b204 + i2];
           acc207 += r1 + r2 + r3;
         }
-        addSymmetric(GN, 33 + i0 * 9 + i1, 57 + i0 + i1 * 9, p206 * acc207);
+        {
+          const sv = p206 * acc207;
+          GN[33 + i0 * 9 + i1] += sv;
+          GN[57 + i0 + i1 * 9] += sv;
+        }
       }
     }
   }
@@ -1828,7 +1856,7 @@ function ks_hess_a_m(s: State): void {
         {
           const sa = slot(SR, SC, 3 + i0 * 10 + i1 * 9), sb = slot(SR, SC, 27 + i0 * 10 + i1), sv = p17 * acc18;
           H[sa] += sv;
-          if (sb !== sa) H[sb] += sv;
+          H[sb] += sv;
         }
       }
     }
@@ -1862,7 +1890,7 @@ function ks_hess_a_c(s: State): void {
         {
           const sa = slot(SR, SC, 6 + i0 * 10 + i1 * 9), sb = slot(SR, SC, 54 + i0 * 10 + i1), sv = -acc22;
           H[sa] += sv;
-          if (sb !== sa) H[sb] += sv;
+          H[sb] += sv;
         }
       }
     }
@@ -1980,7 +2008,7 @@ function ks_hess_m_c(s: State): void {
         {
           const sa = slot(SR, SC, 33 + i0 * 9 + i1), sb = slot(SR, SC, 57 + i0 + i1 * 9), sv = p43 * acc44;
           H[sa] += sv;
-          if (sb !== sa) H[sb] += sv;
+          H[sb] += sv;
         }
       }
     }
@@ -2002,7 +2030,7 @@ function ks_hess_m_c(s: State): void {
       {
         const sa = slot(SR, SC, 33 + i0 * 10), sb = slot(SR, SC, 57 + i0 * 10), sv = p49 * acc50;
         H[sa] += sv;
-        if (sb !== sa) H[sb] += sv;
+        H[sb] += sv;
       }
     }
   }
@@ -2021,7 +2049,7 @@ function ks_hess_m_c(s: State): void {
       {
         const sa = slot(SR, SC, 33 + i0 * 10), sb = slot(SR, SC, 57 + i0 * 10), sv = 2 * acc54;
         H[sa] += sv;
-        if (sb !== sa) H[sb] += sv;
+        H[sb] += sv;
       }
     }
   }
@@ -2121,7 +2149,7 @@ function ks_hess_a_m_once(s: State): void {
           {
             const sa = slot(SR, SC, 3 + i0 * 9 + i1 * 9 + i2), sb = slot(SR, SC, 27 + i0 + i1 + i2 * 9), sv = p19;
             H[sa] += sv;
-            if (sb !== sa) H[sb] += sv;
+            H[sb] += sv;
           }
         }
       }
@@ -2144,7 +2172,7 @@ function ks_hess_a_c_once(s: State): void {
           {
             const sa = slot(SR, SC, 6 + i0 * 9 + i1 * 9 + i2), sb = slot(SR, SC, 54 + i0 + i1 + i2 * 9), sv = p23;
             H[sa] += sv;
-            if (sb !== sa) H[sb] += sv;
+            H[sb] += sv;
           }
         }
       }

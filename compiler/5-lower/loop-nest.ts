@@ -20,8 +20,11 @@ export interface Target {
   readonly rowRank?: number;
   /** Diagonal blocks: only entries with column ≥ row are computed. */
   readonly upperOnly?: boolean;
-  /** Hessian blocks: where the transposed entry lands (each value is stored at both places). */
-  readonly mirror?: { readonly base: Expr; readonly strides: readonly Expr[] };
+  /**
+   * Hessian blocks: where the transposed entry lands (each value is stored at both places);
+   * `distinct` for a block off the diagonal, where no entry is its own mirror.
+   */
+  readonly mirror?: { readonly base: Expr; readonly strides: readonly Expr[]; readonly distinct: boolean };
 }
 
 /** What a loop nest needs from the program around it. */
@@ -174,7 +177,7 @@ export function emitTerms(parts: readonly Term[], target: Target, body: Stmt[], 
   // An entry that is its own mirror (on the diagonal for every iteration) is stored once.
   const store = (value: Expr): Stmt =>
     mirrorIndex && JSON.stringify(mirrorIndex) !== JSON.stringify(outIndex)
-      ? { k: 'storeSym', buf: target.buf, index: outIndex, mirror: mirrorIndex, value }
+      ? { k: 'storeSym', buf: target.buf, index: outIndex, mirror: mirrorIndex, value, ...(target.mirror!.distinct ? { distinct: true } : {}) }
       : { k: 'store', buf: target.buf, index: outIndex, value, accumulate: !assign };
 
   const sumNest = (d: number): Stmt[] => {

@@ -42,8 +42,11 @@ export type Stmt =
   | { readonly k: 'var'; readonly name: string; readonly value: Expr }
   | { readonly k: 'update'; readonly name: string; readonly op: '+' | 'max'; readonly value: Expr }
   | { readonly k: 'store'; readonly buf: string; readonly index: Expr; readonly value: Expr; readonly accumulate: boolean }
-  /** buf[index] += value and, at a different position, buf[mirror] += value: symmetric outputs. */
-  | { readonly k: 'storeSym'; readonly buf: string; readonly index: Expr; readonly mirror: Expr; readonly value: Expr }
+  /**
+   * buf[index] += value and, at a different position, buf[mirror] += value: symmetric outputs.
+   * `distinct`: index and mirror never coincide (an off-diagonal block), so no test is needed.
+   */
+  | { readonly k: 'storeSym'; readonly buf: string; readonly index: Expr; readonly mirror: Expr; readonly value: Expr; readonly distinct?: boolean }
   /** A new float local `name` = Σ_{v in [from, to)} value: the inner product of a Hessian entry. */
   | { readonly k: 'reduce'; readonly name: string; readonly v: string; readonly from: Expr; readonly to: Expr; readonly value: Expr }
   /** Several such sums over the same range in one loop (neighbouring entries share their loads). */

@@ -222,7 +222,7 @@ function lowerNeutral(input: LowerInput, pairSymmetry: boolean): Program {
         const target: Target = {
           buf, base: num(offsets[i]! * n + offsets[j]!), strides: [...byN(stridesOf(P.shape)), ...stridesOf(Q.shape)],
           rowRank: P.shape.length, upperOnly: i === j,
-          mirror: { base: num(offsets[j]! * n + offsets[i]!), strides: [...stridesOf(P.shape), ...byN(stridesOf(Q.shape))] },
+          mirror: { base: num(offsets[j]! * n + offsets[i]!), strides: [...stridesOf(P.shape), ...byN(stridesOf(Q.shape))], distinct: i !== j },
         };
         entryKernels[buf].push(...emitFormula(kernelNames[i]![j]!, `${what} block (${P.name}, ${Q.name}): ${h.terms.length} term(s)`, h, target, false, `${i},${j}`));
       });
