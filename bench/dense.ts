@@ -5,7 +5,7 @@
 // N = 7), one thread:
 //   - the whole Hessian by today's loops (compile option denseKernels: false) and by the dense
 //     kernels (the default), on the same θ and data, checked against each other;
-//   - the dense blocks alone: every denseBlock call of the model's Hessian replayed on the
+//   - the dense blocks alone: every denseBlock and pairBlock call of the model's Hessian replayed on the
 //     kernels at its shapes (mirrors, upper triangle and per-entry factors included);
 //   - the floors at the same multiply-add count: a scalar-JavaScript and a WebAssembly-SIMD GEMM
 //     (T = A·Bᵀ, A and B [~√(M/K) × K], K the batch), the same kernels with nothing around them;
@@ -43,8 +43,9 @@ export interface DenseRow {
   readonly name: string;
   readonly N: number;
   readonly n: number;
-  /** Multiply-adds of one Hessian (lowered loops) and of its dense blocks. */
+  /** Multiply-adds of one Hessian (as lowered: pair blocks by their product), by today's loops, and of its dense blocks. */
   readonly hessianMacs: number;
+  readonly loopsMacs: number;
   readonly blockMacs: number;
   /** Median ms of one Hessian: today's loops, the dense kernels. */
   readonly loopsMs: number | null;
@@ -120,36 +121,54 @@ function evalInt(e: Expr, N: number): number {
   }
 }
 
-/** Every denseBlock of the Hessian entry's kernels. */
-function hessianBlocks(p: Program): Extract<Stmt, { k: 'denseBlock' }>[] {
+type DenseBlockStmt = Extract<Stmt, { k: 'denseBlock' }>;
+type PairBlockStmt = Extract<Stmt, { k: 'pairBlock' }>;
+
+/** Every denseBlock and pairBlock of the Hessian entry's kernels. */
+function hessianBlocks(p: Program): (DenseBlockStmt | PairBlockStmt)[] {
   const sch = p.entries.hessian;
-  const out: Extract<Stmt, { k: 'denseBlock' }>[] = [];
-  const visit = (sts: readonly Stmt[]) => sts.forEach((st) => (st.k === 'denseBlock' ? out.push(st) : st.k === 'block' ? visit(st.body) : undefined));
+  const out: (DenseBlockStmt | PairBlockStmt)[] = [];
+  const visit = (sts: readonly Stmt[]) => sts.forEach((st) => (st.k === 'denseBlock' || st.k === 'pairBlock' ? out.push(st) : st.k === 'block' ? visit(st.body) : undefined));
   for (const id of new Set([...sch.pre, ...sch.stream, ...sch.post])) visit(p.kernels[id]!.body);
   return out;
 }
 
 const blockMacsOf = (R: number, C: number, K: number, upper: boolean) => (upper ? (R * (R + 1)) / 2 : R * C) * K;
+const pairsOf = (m: number) => (m * (m + 1)) / 2;
 
 /** The dense blocks replayed on the kernels: the same calls a Hessian makes, on random operands. */
 function blockReplay(kern: DenseKernels, blocks: ReturnType<typeof hessianBlocks>, N: number, chunk: number, n: number): { run: () => void; macs: number } {
   const rng = new Rng(7);
-  const shapes = blocks.map((b) => ({ b, R: evalInt(b.rows, N), C: evalInt(b.cols, N), lda: evalInt(b.a.ld, Math.min(N, chunk)), ldb: evalInt(b.b.ld, Math.min(N, chunk)) }));
   const K = Math.min(N, chunk);
-  const arrays = kern.alloc(shapes.flatMap((s) => [s.R * s.lda, s.C * s.ldb]));
+  const dense = blocks.filter((b): b is DenseBlockStmt => b.k === 'denseBlock');
+  const pairs = blocks.filter((b): b is PairBlockStmt => b.k === 'pairBlock');
+  const shapes = dense.map((b) => ({ b, R: evalInt(b.rows, N), C: evalInt(b.cols, N), lda: evalInt(b.a.ld, K), ldb: evalInt(b.b.ld, K) }));
+  // A pair block's operands A, B and the workspaces U, V it packs them into.
+  const pairShapes = pairs.map((b) => ({ q: b.pair, lengths: [b.pair.m * K, b.pair.m2 * K, pairsOf(b.pair.m) * K, pairsOf(b.pair.m2) * K] }));
+  const arrays = kern.alloc([...shapes.flatMap((s) => [s.R * s.lda, s.C * s.ldb]), ...pairShapes.flatMap((s) => s.lengths)]);
   for (const a of arrays) for (let i = 0; i < a.length; i++) a[i] = rng.normal();
   const out = new Float64Array(n * n);
   const factor = new Float64Array(n * n).fill(0.5);
   let macs = 0;
-  for (const s of shapes) macs += blockMacsOf(s.R, s.C, K, s.b.upper) * Math.ceil(N / chunk);
+  const chunks = Math.ceil(N / chunk);
+  for (const s of shapes) macs += blockMacsOf(s.R, s.C, K, s.b.upper) * chunks;
+  for (const { q } of pairShapes) macs += (pairsOf(q.m) * pairsOf(q.m2) + pairsOf(q.m) + pairsOf(q.m2)) * K * chunks;
   const mode = { assign: DENSE_ASSIGN, add: DENSE_ADD, addMirror: DENSE_ADD_MIRROR };
   const run = () => {
-    for (let c = 0; c < Math.ceil(N / chunk); c++) {
+    for (let c = 0; c < chunks; c++) {
       shapes.forEach((s, k) => {
         // Outputs land in one n × n array: row-major with the block's own strides (at most n²).
         const ors = Math.min(s.C, n);
         kern.block(arrays[2 * k]!, 0, s.lda, arrays[2 * k + 1]!, 0, s.ldb, s.R, s.C, K, out, 0, ors, 1, 0, 1, ors, 1, mode[s.b.mode], s.b.upper,
           s.b.factor ? factor : null, 0, s.C, 0, 1, s.C, 0, 1);
+      });
+      pairShapes.forEach(({ q }, k) => {
+        const [A, B, U, V] = arrays.slice(2 * shapes.length + 4 * k, 2 * shapes.length + 4 * k + 4) as [Float64Array, Float64Array, Float64Array, Float64Array];
+        // The block's own positions in the Hessian (constant strides), and its factors.
+        const at = (e: Expr) => evalInt(e, K);
+        kern.pairs(A, 0, K, B, 0, K, q.m, q.m2, K, null, 0, U, V, out, at(q.out.base), ...(q.out.strides.map(at) as [number, number, number, number]),
+          at(q.mirror.base), ...(q.mirror.strides.map(at) as [number, number, number, number]), 0.5,
+          q.G ? factor : null, 0, q.m2, 1, q.K ? factor : null, 0, q.m, 1);
       });
     }
   };
@@ -198,11 +217,12 @@ export async function benchDense(options: Options = {}): Promise<DenseRow[]> {
         return r.outputs[0]!.code;
       };
       const { model } = parseModel(source, `${c.name}.hess`);
-      // Multiply-adds counted on the plain loops (the cost model does not look into kernel calls).
-      const plainProgram = lowerModel(model!, { target: { ...CPU_TARGET, denseKernels: false } });
-      const cost = programCost(plainProgram, new Map([['N', c.N]]));
-      const hessianMacs = cost.entries.find((e) => e.entry === 'hessian')!.madds;
+      // Multiply-adds counted on the lowered program (a pair block's: its product and packing),
+      // and on today's loops (the upper triangle, no pair symmetry) for their rate.
+      const macsOf = (p: Program) => programCost(p, new Map([['N', c.N]])).entries.find((e) => e.entry === 'hessian')!.madds;
+      const loopsMacs = macsOf(lowerModel(model!, { target: { ...CPU_TARGET, denseKernels: false, pairSymmetry: false } }));
       const program = lowerModel(model!);
+      const hessianMacs = macsOf(program);
       const chunk = program.batch?.chunk ?? c.N;
       const blocks = hessianBlocks(program);
       const withKernels = await loadGenerated(build(true), dir, `${c.name}_kernels`);
@@ -213,7 +233,7 @@ export async function benchDense(options: Options = {}): Promise<DenseRow[]> {
       const H = new Float64Array(n * n);
       // Slower first calls are the only sample (the softmax Hessian: seconds).
       const budget = c.name === 'softmax_64_128' ? 2_000 : 20_000;
-      log(`${c.name}: n = ${n}, N = ${c.N}, ${(hessianMacs / 1e6).toFixed(1)} M multiply-adds per Hessian, ${blocks.length} dense block(s)`);
+      log(`${c.name}: n = ${n}, N = ${c.N}, ${(hessianMacs / 1e6).toFixed(1)} M multiply-adds per Hessian (today's loops: ${(loopsMacs / 1e6).toFixed(1)} M), ${blocks.length} dense and pair block(s)`);
       const kernelsT = timeCalls(() => withKernels.hessian(theta, data, H), timing(quick, budget));
       log(`  kernels: ${kernelsT.medianMs.toFixed(2)} ms`);
       let loopsMs: number | null = null;
@@ -270,7 +290,7 @@ export async function benchDense(options: Options = {}): Promise<DenseRow[]> {
         jsFloorRate = blockMacs / jf.medianMs / 1e6;
         log(`  dense blocks ${blockRate.toFixed(2)} GMAC/s; floors: Wasm SIMD ${wasmFloorRate.toFixed(2)}, scalar JS ${jsFloorRate.toFixed(2)} GMAC/s (${((100 * blockRate) / wasmFloorRate).toFixed(0)}% of the Wasm floor)`);
       }
-      rows.push({ name: c.name, N: c.N, n, hessianMacs, blockMacs, loopsMs, kernelsMs: kernelsT.medianMs, agreement, blockRate, wasmFloorRate, jsFloorRate, evaluateRatio, simd: kern.simd });
+      rows.push({ name: c.name, N: c.N, n, hessianMacs, loopsMacs, blockMacs, loopsMs, kernelsMs: kernelsT.medianMs, agreement, blockRate, wasmFloorRate, jsFloorRate, evaluateRatio, simd: kern.simd });
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -282,14 +302,14 @@ export async function benchDense(options: Options = {}): Promise<DenseRow[]> {
 export function denseTable(rows: readonly DenseRow[]): string {
   const g = (macs: number, ms: number | null) => (ms === null ? '–' : (macs / ms / 1e6).toFixed(2));
   const lines = [
-    '| model | N | Hessian M MAC | loops ms (GMAC/s) | kernels ms (GMAC/s) | speedup | target | dense blocks GMAC/s | Wasm floor | JS floor | blocks / Wasm floor | evaluate(out) / hessian |',
+    '| model | N | Hessian M MAC (loops) | loops ms (GMAC/s) | kernels ms (GMAC/s) | speedup | target | dense blocks GMAC/s | Wasm floor | JS floor | blocks / Wasm floor | evaluate(out) / hessian |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of rows) {
     const c = DENSE_CASES.find((x) => x.name === r.name)!;
     const speed = r.loopsMs === null ? null : r.loopsMs / r.kernelsMs;
     lines.push(
-      `| ${r.name} | ${r.N} | ${(r.hessianMacs / 1e6).toFixed(1)} | ${r.loopsMs === null ? 'skipped' : `${r.loopsMs.toFixed(1)} (${g(r.hessianMacs, r.loopsMs)})`} | ${r.kernelsMs.toFixed(1)} (${g(r.hessianMacs, r.kernelsMs)}) | ${speed === null ? '–' : `${speed.toFixed(2)}×`} | ${c.minSpeedup === null ? '–' : `≥ ${c.minSpeedup}×`} | ${r.blockMacs ? r.blockRate.toFixed(2) : '–'} | ${r.blockMacs ? r.wasmFloorRate.toFixed(2) : '–'} | ${r.blockMacs ? r.jsFloorRate.toFixed(2) : '–'} | ${r.blockMacs ? `${((100 * r.blockRate) / r.wasmFloorRate).toFixed(0)}%` : '–'} | ${r.evaluateRatio.toFixed(3)} |`,
+      `| ${r.name} | ${r.N} | ${(r.hessianMacs / 1e6).toFixed(1)} (${(r.loopsMacs / 1e6).toFixed(1)}) | ${r.loopsMs === null ? 'skipped' : `${r.loopsMs.toFixed(1)} (${g(r.loopsMacs, r.loopsMs)})`} | ${r.kernelsMs.toFixed(1)} (${g(r.hessianMacs, r.kernelsMs)}) | ${speed === null ? '–' : `${speed.toFixed(2)}×`} | ${c.minSpeedup === null ? '–' : `≥ ${c.minSpeedup}×`} | ${r.blockMacs ? r.blockRate.toFixed(2) : '–'} | ${r.blockMacs ? r.wasmFloorRate.toFixed(2) : '–'} | ${r.blockMacs ? r.jsFloorRate.toFixed(2) : '–'} | ${r.blockMacs ? `${((100 * r.blockRate) / r.wasmFloorRate).toFixed(0)}%` : '–'} | ${r.evaluateRatio.toFixed(3)} |`,
     );
   }
   return lines.join('\n');

@@ -46,7 +46,8 @@ export interface CompileOptions {
   /**
    * CPU module: dense Hessian blocks (matrix products over the batch) run through the dense
    * kernels it embeds, WebAssembly SIMD with a JavaScript fallback (default true). `false` keeps
-   * every block as plain loops, as before those kernels (the benchmarks' baseline).
+   * every block as plain loops over the upper triangle, as before those kernels and pair symmetry
+   * (the benchmarks' baseline).
    */
   readonly denseKernels?: boolean;
 }
@@ -121,7 +122,7 @@ export function compile(source: string, sourcePath: string, options: CompileOpti
   for (const o of wanted) if (!OUTPUT_KINDS.includes(o)) throw new RangeError(`compile: unknown output '${o}' (expected ${OUTPUT_KINDS.join(', ')})`);
   // Each target's own capability record (targets.ts) says what its lowering does.
   const chosen = (of: readonly OutputKind[]) => of.filter((o) => o === 'value' || o === 'gradient' || o === 'hessian' || wanted.includes(o));
-  const cpuTarget: TargetCapabilities = options.denseKernels === false ? { ...CPU_TARGET, denseKernels: false } : CPU_TARGET;
+  const cpuTarget: TargetCapabilities = options.denseKernels === false ? { ...CPU_TARGET, denseKernels: false, pairSymmetry: false } : CPU_TARGET;
   const cpu = targets.includes('ts') || options.types === true ? emitTypeScript(lowerModel(model, { target: cpuTarget, outputs: chosen(CPU_TARGET.outputs) }), info) : null;
   const outputs: OutputFile[] = [];
   const warnings: Diagnostic[] = [];

@@ -84,46 +84,49 @@ interface State {
   t27: Float64Array; // [N, 8]
   t41: Float64Array; // [8, N]
   t42: Float64Array; // [8, N]
-  t43: Float64Array; // [4, 8, N] (in the dense kernels' memory)
-  t44: Float64Array; // [4, 8, N] (in the dense kernels' memory)
+  t43: Float64Array; // [4, N]
+  t44: Float64Array; // [8, N] (in the dense kernels' memory)
   t45: Float64Array; // [8, 8, N]
   t46: Float64Array; // [4, 8, N] (in the dense kernels' memory)
   t47: Float64Array; // [4, 8, N]
   t48: Float64Array; // [4, 8, N]
-  t49: Float64Array; // [4, N]
-  t50: Float64Array; // [4, 8, N]
-  t51: Float64Array; // [8, N] (in the dense kernels' memory)
-  t52: Float64Array; // [8, N]
-  t53: Float64Array; // [8, 3, N] (in the dense kernels' memory)
+  t49: Float64Array; // [4, 8, N]
+  t50: Float64Array; // [4, 8, N] (in the dense kernels' memory)
+  t51: Float64Array; // [8, N]
+  t52: Float64Array; // [8, 3, N] (in the dense kernels' memory)
+  t53: Float64Array; // [3, N]
   t54: Float64Array; // [3, N]
-  t55: Float64Array; // [3, N]
+  t55: Float64Array; // [8, N]
   t56: Float64Array; // [8, N]
   t57: Float64Array; // [8, N]
-  t58: Float64Array; // [8, 3, N] (in the dense kernels' memory)
+  t58: Float64Array; // [8, 3, N]
   t59: Float64Array; // [8, 3, N]
-  t60: Float64Array; // [8, N]
+  t60: Float64Array; // [3, N]
   t61: Float64Array; // [3, N]
-  t62: Float64Array; // [3, N]
+  t62: Float64Array; // [N, 8]
   t63: Float64Array; // [N, 8]
-  t64: Float64Array; // [N, 8]
-  t65: Float64Array; // [N]
-  t66: Float64Array; // [N, 3]
+  t64: Float64Array; // [N]
+  t65: Float64Array; // [N, 3]
+  t66: Float64Array; // [8, N]
   t67: Float64Array; // [8, N]
-  t68: Float64Array; // [8, N]
-  t69: Float64Array; // [N, 3]
-  t70: Float64Array; // [N]
-  t71: Float64Array; // [8, N]
-  t72: Float64Array; // [N, 3]
-  t73: Float64Array; // [N]
+  t68: Float64Array; // [N, 3]
+  t69: Float64Array; // [N]
+  t70: Float64Array; // [8, N]
+  t71: Float64Array; // [N, 3]
+  t72: Float64Array; // [N]
+  t73: Float64Array; // [8, N]
   t74: Float64Array; // [8, N]
   t75: Float64Array; // [8, N]
-  t76: Float64Array; // [8, N]
-  t77: Float64Array; // [N]
-  t78: Float64Array; // [8, N]
+  t76: Float64Array; // [N]
+  t77: Float64Array; // [8, N]
+  t78: Float64Array; // [3, N]
   t79: Float64Array; // [3, N]
   t80: Float64Array; // [3, N]
-  t81: Float64Array; // [3, N]
-  t82: Float64Array; // [8, N]
+  t81: Float64Array; // [8, N]
+  pu0: Float64Array; // [10, N] (in the dense kernels' memory)
+  pv0: Float64Array; // [36, N] (in the dense kernels' memory)
+  pu1: Float64Array; // [10, N] (in the dense kernels' memory)
+  pv1: Float64Array; // [36, N] (in the dense kernels' memory)
   dense: DenseKernels;
 }
 
@@ -207,7 +210,10 @@ function createState(): State {
     t79: EMPTY,
     t80: EMPTY,
     t81: EMPTY,
-    t82: EMPTY,
+    pu0: EMPTY,
+    pv0: EMPTY,
+    pu1: EMPTY,
+    pv1: EMPTY,
     dense: createDenseKernels(),
   };
   return s;
@@ -272,47 +278,50 @@ function bind(s: State, theta: ArrayLike<number>, data: Data, range?: ShardRange
     s.t27 = new Float64Array(capacity * 8);
     s.t41 = new Float64Array(capacity * 8);
     s.t42 = new Float64Array(capacity * 8);
+    s.t43 = new Float64Array(capacity * 4);
     s.t45 = new Float64Array(capacity * 64);
     s.t47 = new Float64Array(capacity * 32);
     s.t48 = new Float64Array(capacity * 32);
-    s.t49 = new Float64Array(capacity * 4);
-    s.t50 = new Float64Array(capacity * 32);
-    s.t52 = new Float64Array(capacity * 8);
+    s.t49 = new Float64Array(capacity * 32);
+    s.t51 = new Float64Array(capacity * 8);
+    s.t53 = new Float64Array(capacity * 3);
     s.t54 = new Float64Array(capacity * 3);
-    s.t55 = new Float64Array(capacity * 3);
+    s.t55 = new Float64Array(capacity * 8);
     s.t56 = new Float64Array(capacity * 8);
     s.t57 = new Float64Array(capacity * 8);
+    s.t58 = new Float64Array(capacity * 24);
     s.t59 = new Float64Array(capacity * 24);
-    s.t60 = new Float64Array(capacity * 8);
+    s.t60 = new Float64Array(capacity * 3);
     s.t61 = new Float64Array(capacity * 3);
-    s.t62 = new Float64Array(capacity * 3);
+    s.t62 = new Float64Array(capacity * 8);
     s.t63 = new Float64Array(capacity * 8);
-    s.t64 = new Float64Array(capacity * 8);
-    s.t65 = new Float64Array(capacity);
-    s.t66 = new Float64Array(capacity * 3);
+    s.t64 = new Float64Array(capacity);
+    s.t65 = new Float64Array(capacity * 3);
+    s.t66 = new Float64Array(capacity * 8);
     s.t67 = new Float64Array(capacity * 8);
-    s.t68 = new Float64Array(capacity * 8);
-    s.t69 = new Float64Array(capacity * 3);
-    s.t70 = new Float64Array(capacity);
-    s.t71 = new Float64Array(capacity * 8);
-    s.t72 = new Float64Array(capacity * 3);
-    s.t73 = new Float64Array(capacity);
+    s.t68 = new Float64Array(capacity * 3);
+    s.t69 = new Float64Array(capacity);
+    s.t70 = new Float64Array(capacity * 8);
+    s.t71 = new Float64Array(capacity * 3);
+    s.t72 = new Float64Array(capacity);
+    s.t73 = new Float64Array(capacity * 8);
     s.t74 = new Float64Array(capacity * 8);
     s.t75 = new Float64Array(capacity * 8);
-    s.t76 = new Float64Array(capacity * 8);
-    s.t77 = new Float64Array(capacity);
-    s.t78 = new Float64Array(capacity * 8);
+    s.t76 = new Float64Array(capacity);
+    s.t77 = new Float64Array(capacity * 8);
+    s.t78 = new Float64Array(capacity * 3);
     s.t79 = new Float64Array(capacity * 3);
     s.t80 = new Float64Array(capacity * 3);
-    s.t81 = new Float64Array(capacity * 3);
-    s.t82 = new Float64Array(capacity * 8);
-    const w = s.dense.alloc([capacity * 32, capacity * 32, capacity * 32, capacity * 8, capacity * 24, capacity * 24]);
-    s.t43 = w[0]!;
-    s.t44 = w[1]!;
-    s.t46 = w[2]!;
-    s.t51 = w[3]!;
-    s.t53 = w[4]!;
-    s.t58 = w[5]!;
+    s.t81 = new Float64Array(capacity * 8);
+    const w = s.dense.alloc([capacity * 8, capacity * 32, capacity * 32, capacity * 24, capacity * 10, capacity * 36, capacity * 10, capacity * 36]);
+    s.t44 = w[0]!;
+    s.t46 = w[1]!;
+    s.t50 = w[2]!;
+    s.t52 = w[3]!;
+    s.pu0 = w[4]!;
+    s.pv0 = w[5]!;
+    s.pu1 = w[6]!;
+    s.pv1 = w[7]!;
   }
 }
 
@@ -670,7 +679,10 @@ function k_grad_b2_once(s: State): void {
 /** Hessian block (W1, W1): 5 term(s) */
 function k_hess_W1_W1(s: State): void {
   const H = s.hessian;
+  const pu0 = s.pu0;
+  const pv0 = s.pv0;
   const t16 = s.t16;
+  const t26 = s.t26;
   const t43 = s.t43;
   const t44 = s.t44;
   const t45 = s.t45;
@@ -678,75 +690,91 @@ function k_hess_W1_W1(s: State): void {
   const t47 = s.t47;
   const t48 = s.t48;
   const t49 = s.t49;
-  const t50 = s.t50;
   const len_N = s.len_N;
-  // hessian[i0, i1, i2, i3] += Σ_i4 -1·t16·t43[i0, i1, i4]·t44[i2, i3, i4]
-  {
-    const p51 = -t16[0];
-    // T = t43·t44ᵀ (32 × 32, depth len_N) by the dense kernels; H += scale·T, mirrors included, c ≥ r only
-    s.dense.block(
-      t43, 0, len_N, t44, 0, len_N, 32, 32, len_N,
-      H, 0, 67, 1, 0, 1, 67,
-      p51, DENSE_ADD_MIRROR, true, null, 0, 1, 0, 0, 1, 0, 0,
-    );
-  }
   // hessian[i0, i1, i2, i3] += Σ_i4 t16·t45[i1, i3, i4]·t46[i0, i1, i4]·t47[i2, i3, i4]
   {
-    const p56 = t16[0];
+    const p52 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
-        const b54 = i0 * len_N * 8 + i1 * len_N;
+        const b50 = i0 * len_N * 8 + i1 * len_N;
         for (let i2 = 0; i2 < 4; i2++) {
           {
             let i3 = Math.max(0, i2 * (-8) + i0 * 8 + i1);
             for (const end = 8 - 3; i3 < end; i3 += 4) {
-              const b53_0 = i1 * len_N * 8 + i3 * len_N;
-              const b55_0 = i2 * len_N * 8 + i3 * len_N;
-              const b53_1 = i1 * len_N * 8 + (i3 + 1) * len_N;
-              const b55_1 = i2 * len_N * 8 + (i3 + 1) * len_N;
-              const b53_2 = i1 * len_N * 8 + (i3 + 2) * len_N;
-              const b55_2 = i2 * len_N * 8 + (i3 + 2) * len_N;
-              const b53_3 = i1 * len_N * 8 + (i3 + 3) * len_N;
-              const b55_3 = i2 * len_N * 8 + (i3 + 3) * len_N;
-              let acc57_0 = 0, acc57_1 = 0, acc57_2 = 0, acc57_3 = 0;
+              const b49_0 = i1 * len_N * 8 + i3 * len_N;
+              const b51_0 = i2 * len_N * 8 + i3 * len_N;
+              const b49_1 = i1 * len_N * 8 + (i3 + 1) * len_N;
+              const b51_1 = i2 * len_N * 8 + (i3 + 1) * len_N;
+              const b49_2 = i1 * len_N * 8 + (i3 + 2) * len_N;
+              const b51_2 = i2 * len_N * 8 + (i3 + 2) * len_N;
+              const b49_3 = i1 * len_N * 8 + (i3 + 3) * len_N;
+              const b51_3 = i2 * len_N * 8 + (i3 + 3) * len_N;
+              let acc53_0 = 0, acc53_1 = 0, acc53_2 = 0, acc53_3 = 0;
               for (let i4 = 0, end = len_N; i4 < end; i4++) {
-                const c0 = t46[b54 + i4];
-                acc57_0 += c0 * t45[b53_0 + i4] * t47[b55_0 + i4];
-                acc57_1 += c0 * t45[b53_1 + i4] * t47[b55_1 + i4];
-                acc57_2 += c0 * t45[b53_2 + i4] * t47[b55_2 + i4];
-                acc57_3 += c0 * t45[b53_3 + i4] * t47[b55_3 + i4];
+                const c0 = t46[b50 + i4];
+                acc53_0 += c0 * t45[b49_0 + i4] * t47[b51_0 + i4];
+                acc53_1 += c0 * t45[b49_1 + i4] * t47[b51_1 + i4];
+                acc53_2 += c0 * t45[b49_2 + i4] * t47[b51_2 + i4];
+                acc53_3 += c0 * t45[b49_3 + i4] * t47[b51_3 + i4];
               }
-              addSymmetric(H, i0 * 536 + i1 * 67 + i2 * 8 + i3, i0 * 8 + i1 + i2 * 536 + i3 * 67, p56 * acc57_0);
-              addSymmetric(H, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 1, i0 * 8 + i1 + i2 * 536 + (i3 + 1) * 67, p56 * acc57_1);
-              addSymmetric(H, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 2, i0 * 8 + i1 + i2 * 536 + (i3 + 2) * 67, p56 * acc57_2);
-              addSymmetric(H, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 3, i0 * 8 + i1 + i2 * 536 + (i3 + 3) * 67, p56 * acc57_3);
+              addSymmetric(H, i0 * 536 + i1 * 67 + i2 * 8 + i3, i0 * 8 + i1 + i2 * 536 + i3 * 67, p52 * acc53_0);
+              addSymmetric(H, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 1, i0 * 8 + i1 + i2 * 536 + (i3 + 1) * 67, p52 * acc53_1);
+              addSymmetric(H, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 2, i0 * 8 + i1 + i2 * 536 + (i3 + 2) * 67, p52 * acc53_2);
+              addSymmetric(H, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 3, i0 * 8 + i1 + i2 * 536 + (i3 + 3) * 67, p52 * acc53_3);
             }
             for (const end = 8; i3 < end; i3++) {
-              const b53 = i1 * len_N * 8 + i3 * len_N;
-              const b55 = i2 * len_N * 8 + i3 * len_N;
-              let acc57 = 0;
+              const b49 = i1 * len_N * 8 + i3 * len_N;
+              const b51 = i2 * len_N * 8 + i3 * len_N;
+              let acc53 = 0;
               {
                 let r1 = 0, r2 = 0, r3 = 0;
                 let i4 = 0;
                 for (const end = len_N - 3; i4 < end; i4 += 4) {
-                  acc57 += t45[b53 + i4] * t46[b54 + i4] * t47[b55 + i4];
-                  r1 += t45[b53 + i4 + 1] * t46[b54 + i4 + 1] * t47[b55 + i4 + 1];
-                  r2 += t45[b53 + i4 + 2] * t46[b54 + i4 + 2] * t47[b55 + i4 + 2];
-                  r3 += t45[b53 + i4 + 3] * t46[b54 + i4 + 3] * t47[b55 + i4 + 3];
+                  acc53 += t45[b49 + i4] * t46[b50 + i4] * t47[b51 + i4];
+                  r1 += t45[b49 + i4 + 1] * t46[b50 + i4 + 1] * t47[b51 + i4 + 1];
+                  r2 += t45[b49 + i4 + 2] * t46[b50 + i4 + 2] * t47[b51 + i4 + 2];
+                  r3 += t45[b49 + i4 + 3] * t46[b50 + i4 + 3] * t47[b51 + i4 + 3];
                 }
-                for (const end = len_N; i4 < end; i4++) acc57 += t45[b53 + i4] * t46[b54 + i4] * t47[b55 + i4];
-                acc57 += r1 + r2 + r3;
+                for (const end = len_N; i4 < end; i4++) acc53 += t45[b49 + i4] * t46[b50 + i4] * t47[b51 + i4];
+                acc53 += r1 + r2 + r3;
               }
-              addSymmetric(H, i0 * 536 + i1 * 67 + i2 * 8 + i3, i0 * 8 + i1 + i2 * 536 + i3 * 67, p56 * acc57);
+              addSymmetric(H, i0 * 536 + i1 * 67 + i2 * 8 + i3, i0 * 8 + i1 + i2 * 536 + i3 * 67, p52 * acc53);
             }
           }
         }
       }
     }
   }
-  // hessian[i0, i1, i2, i1] += Σ_i3 t16·t48[i0, i1, i3]·t49[i2, i3]
+  // hessian[i0, i1, i2, i1] += Σ_i3 t16·t48[i0, i1, i3]·t43[i2, i3]
   {
-    const p60 = t16[0];
+    const p56 = t16[0];
+    for (let i0 = 0; i0 < 4; i0++) {
+      for (let i1 = 0; i1 < 8; i1++) {
+        const b54 = i0 * len_N * 8 + i1 * len_N;
+        for (let i2 = 0; i2 < 4; i2++) {
+          if (i2 * 8 + i0 * (-8) < 0) continue;
+          const b55 = i2 * len_N;
+          let acc57 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i3 = 0;
+            for (const end = len_N - 3; i3 < end; i3 += 4) {
+              acc57 += t48[b54 + i3] * t43[b55 + i3];
+              r1 += t48[b54 + i3 + 1] * t43[b55 + i3 + 1];
+              r2 += t48[b54 + i3 + 2] * t43[b55 + i3 + 2];
+              r3 += t48[b54 + i3 + 3] * t43[b55 + i3 + 3];
+            }
+            for (const end = len_N; i3 < end; i3++) acc57 += t48[b54 + i3] * t43[b55 + i3];
+            acc57 += r1 + r2 + r3;
+          }
+          addSymmetric(H, i0 * 536 + i1 * 68 + i2 * 8, i0 * 8 + i1 * 68 + i2 * 536, p56 * acc57);
+        }
+      }
+    }
+  }
+  // hessian[i0, i1, i2, i1] += Σ_i3 -1·t16·t49[i0, i1, i3]·t43[i2, i3]
+  {
+    const p60 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
         const b58 = i0 * len_N * 8 + i1 * len_N;
@@ -758,12 +786,12 @@ function k_hess_W1_W1(s: State): void {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc61 += t48[b58 + i3] * t49[b59 + i3];
-              r1 += t48[b58 + i3 + 1] * t49[b59 + i3 + 1];
-              r2 += t48[b58 + i3 + 2] * t49[b59 + i3 + 2];
-              r3 += t48[b58 + i3 + 3] * t49[b59 + i3 + 3];
+              acc61 += t49[b58 + i3] * t43[b59 + i3];
+              r1 += t49[b58 + i3 + 1] * t43[b59 + i3 + 1];
+              r2 += t49[b58 + i3 + 2] * t43[b59 + i3 + 2];
+              r3 += t49[b58 + i3 + 3] * t43[b59 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc61 += t48[b58 + i3] * t49[b59 + i3];
+            for (const end = len_N; i3 < end; i3++) acc61 += t49[b58 + i3] * t43[b59 + i3];
             acc61 += r1 + r2 + r3;
           }
           addSymmetric(H, i0 * 536 + i1 * 68 + i2 * 8, i0 * 8 + i1 * 68 + i2 * 536, p60 * acc61);
@@ -771,33 +799,14 @@ function k_hess_W1_W1(s: State): void {
       }
     }
   }
-  // hessian[i0, i1, i2, i1] += Σ_i3 -1·t16·t50[i0, i1, i3]·t49[i2, i3]
-  {
-    const p64 = -t16[0];
-    for (let i0 = 0; i0 < 4; i0++) {
-      for (let i1 = 0; i1 < 8; i1++) {
-        const b62 = i0 * len_N * 8 + i1 * len_N;
-        for (let i2 = 0; i2 < 4; i2++) {
-          if (i2 * 8 + i0 * (-8) < 0) continue;
-          const b63 = i2 * len_N;
-          let acc65 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i3 = 0;
-            for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc65 += t50[b62 + i3] * t49[b63 + i3];
-              r1 += t50[b62 + i3 + 1] * t49[b63 + i3 + 1];
-              r2 += t50[b62 + i3 + 2] * t49[b63 + i3 + 2];
-              r3 += t50[b62 + i3 + 3] * t49[b63 + i3 + 3];
-            }
-            for (const end = len_N; i3 < end; i3++) acc65 += t50[b62 + i3] * t49[b63 + i3];
-            acc65 += r1 + r2 + r3;
-          }
-          addSymmetric(H, i0 * 536 + i1 * 68 + i2 * 8, i0 * 8 + i1 * 68 + i2 * 536, p64 * acc65);
-        }
-      }
-    }
-  }
+  // hessian[i0, i1, i2, i3] += Σ_i4 -1·t16·A[i0, i4]·B[i1, i4]·A[i2, i4]·B[i3, i4]·w[i4]  (pair symmetry: i0 ≤ i2, i1 ≤ i3; A = t43, B = t44, w = t26)
+  // by the dense kernels: pu0 and pv0 hold the row and column pairs' products, T = pu0·pv0ᵀ
+  s.dense.pairs(
+    t43, 0, len_N, t44, 0, len_N, 4, 8, len_N,
+    t26, 0, pu0, pv0,
+    H, 0, 536, 67, 8, 1, 0, 8, 1, 536, 67,
+    -t16[0], null, 0, 0, 0, null, 0, 0, 0,
+  );
 }
 
 /** Hessian block (W1, W1): 5 term(s), the terms without the batch */
@@ -819,25 +828,25 @@ function k_hess_W1_W1_once(s: State): void {
 function k_hess_W1_b1(s: State): void {
   const H = s.hessian;
   const t16 = s.t16;
-  const t43 = s.t43;
+  const t44 = s.t44;
   const t45 = s.t45;
   const t46 = s.t46;
   const t48 = s.t48;
+  const t49 = s.t49;
   const t50 = s.t50;
   const t51 = s.t51;
-  const t52 = s.t52;
   const len_N = s.len_N;
-  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t43[i0, i1, i3]·t51[i2, i3]
+  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t50[i0, i1, i3]·t44[i2, i3]
   {
     const p70 = -t16[0];
-    // T = t43·t51ᵀ (32 × 8, depth len_N) by the dense kernels; H += scale·T, mirrors included
+    // T = t50·t44ᵀ (32 × 8, depth len_N) by the dense kernels; H += scale·T, mirrors included
     s.dense.block(
-      t43, 0, len_N, t51, 0, len_N, 32, 8, len_N,
+      t50, 0, len_N, t44, 0, len_N, 32, 8, len_N,
       H, 32, 67, 1, 2144, 1, 67,
       p70, DENSE_ADD_MIRROR, false, null, 0, 1, 0, 0, 1, 0, 0,
     );
   }
-  // hessian[i0, i1, i2] += Σ_i3 t16·t45[i1, i2, i3]·t46[i0, i1, i3]·t52[i2, i3]
+  // hessian[i0, i1, i2] += Σ_i3 t16·t45[i1, i2, i3]·t46[i0, i1, i3]·t51[i2, i3]
   {
     const p75 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
@@ -857,10 +866,10 @@ function k_hess_W1_b1(s: State): void {
             let acc76_0 = 0, acc76_1 = 0, acc76_2 = 0, acc76_3 = 0;
             for (let i3 = 0, end = len_N; i3 < end; i3++) {
               const c0 = t46[b73 + i3];
-              acc76_0 += c0 * t45[b72_0 + i3] * t52[b74_0 + i3];
-              acc76_1 += c0 * t45[b72_1 + i3] * t52[b74_1 + i3];
-              acc76_2 += c0 * t45[b72_2 + i3] * t52[b74_2 + i3];
-              acc76_3 += c0 * t45[b72_3 + i3] * t52[b74_3 + i3];
+              acc76_0 += c0 * t45[b72_0 + i3] * t51[b74_0 + i3];
+              acc76_1 += c0 * t45[b72_1 + i3] * t51[b74_1 + i3];
+              acc76_2 += c0 * t45[b72_2 + i3] * t51[b74_2 + i3];
+              acc76_3 += c0 * t45[b72_3 + i3] * t51[b74_3 + i3];
             }
             {
               const sv = p75 * acc76_0;
@@ -891,12 +900,12 @@ function k_hess_W1_b1(s: State): void {
               let r1 = 0, r2 = 0, r3 = 0;
               let i3 = 0;
               for (const end = len_N - 3; i3 < end; i3 += 4) {
-                acc76 += t45[b72 + i3] * t46[b73 + i3] * t52[b74 + i3];
-                r1 += t45[b72 + i3 + 1] * t46[b73 + i3 + 1] * t52[b74 + i3 + 1];
-                r2 += t45[b72 + i3 + 2] * t46[b73 + i3 + 2] * t52[b74 + i3 + 2];
-                r3 += t45[b72 + i3 + 3] * t46[b73 + i3 + 3] * t52[b74 + i3 + 3];
+                acc76 += t45[b72 + i3] * t46[b73 + i3] * t51[b74 + i3];
+                r1 += t45[b72 + i3 + 1] * t46[b73 + i3 + 1] * t51[b74 + i3 + 1];
+                r2 += t45[b72 + i3 + 2] * t46[b73 + i3 + 2] * t51[b74 + i3 + 2];
+                r3 += t45[b72 + i3 + 3] * t46[b73 + i3 + 3] * t51[b74 + i3 + 3];
               }
-              for (const end = len_N; i3 < end; i3++) acc76 += t45[b72 + i3] * t46[b73 + i3] * t52[b74 + i3];
+              for (const end = len_N; i3 < end; i3++) acc76 += t45[b72 + i3] * t46[b73 + i3] * t51[b74 + i3];
               acc76 += r1 + r2 + r3;
             }
             {
@@ -972,7 +981,7 @@ function k_hess_W1_b1(s: State): void {
       }
     }
   }
-  // hessian[i0, i1, i1] += Σ_i2 -1·t16·t50[i0, i1, i2]
+  // hessian[i0, i1, i1] += Σ_i2 -1·t16·t49[i0, i1, i2]
   {
     const p81 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
@@ -985,10 +994,10 @@ function k_hess_W1_b1(s: State): void {
           const b80_3 = i0 * len_N * 8 + (i1 + 3) * len_N;
           let acc82_0 = 0, acc82_1 = 0, acc82_2 = 0, acc82_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            acc82_0 += t50[b80_0 + i2];
-            acc82_1 += t50[b80_1 + i2];
-            acc82_2 += t50[b80_2 + i2];
-            acc82_3 += t50[b80_3 + i2];
+            acc82_0 += t49[b80_0 + i2];
+            acc82_1 += t49[b80_1 + i2];
+            acc82_2 += t49[b80_2 + i2];
+            acc82_3 += t49[b80_3 + i2];
           }
           {
             const sv = p81 * acc82_0;
@@ -1018,12 +1027,12 @@ function k_hess_W1_b1(s: State): void {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc82 += t50[b80 + i2];
-              r1 += t50[b80 + i2 + 1];
-              r2 += t50[b80 + i2 + 2];
-              r3 += t50[b80 + i2 + 3];
+              acc82 += t49[b80 + i2];
+              r1 += t49[b80 + i2 + 1];
+              r2 += t49[b80 + i2 + 2];
+              r3 += t49[b80 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc82 += t50[b80 + i2];
+            for (const end = len_N; i2 < end; i2++) acc82 += t49[b80 + i2];
             acc82 += r1 + r2 + r3;
           }
           {
@@ -1041,35 +1050,35 @@ function k_hess_W1_b1(s: State): void {
 function k_hess_W1_W2(s: State): void {
   const H = s.hessian;
   const t16 = s.t16;
-  const t43 = s.t43;
   const t46 = s.t46;
   const t47 = s.t47;
+  const t50 = s.t50;
+  const t52 = s.t52;
   const t53 = s.t53;
   const t54 = s.t54;
-  const t55 = s.t55;
   const th = s.theta;
   const len_N = s.len_N;
-  // hessian[i0, i1, i2, i3] += Σ_i4 -1·t16·t43[i0, i1, i4]·t53[i2, i3, i4]
+  // hessian[i0, i1, i2, i3] += Σ_i4 -1·t16·t50[i0, i1, i4]·t52[i2, i3, i4]
   {
     const p85 = -t16[0];
-    // T = t43·t53ᵀ (32 × 24, depth len_N) by the dense kernels; H += scale·T, mirrors included
+    // T = t50·t52ᵀ (32 × 24, depth len_N) by the dense kernels; H += scale·T, mirrors included
     s.dense.block(
-      t43, 0, len_N, t53, 0, len_N, 32, 24, len_N,
+      t50, 0, len_N, t52, 0, len_N, 32, 24, len_N,
       H, 40, 67, 1, 2680, 1, 67,
       p85, DENSE_ADD_MIRROR, false, null, 0, 1, 0, 0, 1, 0, 0,
     );
   }
-  // hessian[i0, i1, i2, i3] += Σ_i4 t16·W2[i1, i3]·t46[i0, i1, i4]·t53[i2, i3, i4]
+  // hessian[i0, i1, i2, i3] += Σ_i4 t16·W2[i1, i3]·t46[i0, i1, i4]·t52[i2, i3, i4]
   {
     const p89 = t16[0];
-    // T = t46·t53ᵀ (32 × 24, depth len_N) by the dense kernels; H += scale·th[…]·T, mirrors included
+    // T = t46·t52ᵀ (32 × 24, depth len_N) by the dense kernels; H += scale·th[…]·T, mirrors included
     s.dense.block(
-      t46, 0, len_N, t53, 0, len_N, 32, 24, len_N,
+      t46, 0, len_N, t52, 0, len_N, 32, 24, len_N,
       H, 40, 67, 1, 2680, 1, 67,
       p89, DENSE_ADD_MIRROR, false, th, 40, 8, 0, 3, 3, 0, 1,
     );
   }
-  // hessian[i0, i1, i1, i2] += Σ_i3 t16·t46[i0, i1, i3]·t54[i2, i3]
+  // hessian[i0, i1, i1, i2] += Σ_i3 t16·t46[i0, i1, i3]·t53[i2, i3]
   {
     const p94 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
@@ -1082,12 +1091,12 @@ function k_hess_W1_W2(s: State): void {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc95 += t46[b92 + i3] * t54[b93 + i3];
-              r1 += t46[b92 + i3 + 1] * t54[b93 + i3 + 1];
-              r2 += t46[b92 + i3 + 2] * t54[b93 + i3 + 2];
-              r3 += t46[b92 + i3 + 3] * t54[b93 + i3 + 3];
+              acc95 += t46[b92 + i3] * t53[b93 + i3];
+              r1 += t46[b92 + i3 + 1] * t53[b93 + i3 + 1];
+              r2 += t46[b92 + i3 + 2] * t53[b93 + i3 + 2];
+              r3 += t46[b92 + i3 + 3] * t53[b93 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc95 += t46[b92 + i3] * t54[b93 + i3];
+            for (const end = len_N; i3 < end; i3++) acc95 += t46[b92 + i3] * t53[b93 + i3];
             acc95 += r1 + r2 + r3;
           }
           {
@@ -1099,7 +1108,7 @@ function k_hess_W1_W2(s: State): void {
       }
     }
   }
-  // hessian[i0, i1, i1, i2] += Σ_i3 -1·t16·t47[i0, i1, i3]·t55[i2, i3]
+  // hessian[i0, i1, i1, i2] += Σ_i3 -1·t16·t47[i0, i1, i3]·t54[i2, i3]
   {
     const p98 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
@@ -1112,12 +1121,12 @@ function k_hess_W1_W2(s: State): void {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc99 += t47[b96 + i3] * t55[b97 + i3];
-              r1 += t47[b96 + i3 + 1] * t55[b97 + i3 + 1];
-              r2 += t47[b96 + i3 + 2] * t55[b97 + i3 + 2];
-              r3 += t47[b96 + i3 + 3] * t55[b97 + i3 + 3];
+              acc99 += t47[b96 + i3] * t54[b97 + i3];
+              r1 += t47[b96 + i3 + 1] * t54[b97 + i3 + 1];
+              r2 += t47[b96 + i3 + 2] * t54[b97 + i3 + 2];
+              r3 += t47[b96 + i3 + 3] * t54[b97 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc99 += t47[b96 + i3] * t55[b97 + i3];
+            for (const end = len_N; i3 < end; i3++) acc99 += t47[b96 + i3] * t54[b97 + i3];
             acc99 += r1 + r2 + r3;
           }
           {
@@ -1135,12 +1144,12 @@ function k_hess_W1_W2(s: State): void {
 function k_hess_W1_b2(s: State): void {
   const H = s.hessian;
   const t16 = s.t16;
-  const t43 = s.t43;
   const t46 = s.t46;
-  const t54 = s.t54;
+  const t50 = s.t50;
+  const t53 = s.t53;
   const th = s.theta;
   const len_N = s.len_N;
-  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t43[i0, i1, i3]·t54[i2, i3]
+  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t50[i0, i1, i3]·t53[i2, i3]
   {
     const p102 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
@@ -1153,12 +1162,12 @@ function k_hess_W1_b2(s: State): void {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc103 += t43[b100 + i3] * t54[b101 + i3];
-              r1 += t43[b100 + i3 + 1] * t54[b101 + i3 + 1];
-              r2 += t43[b100 + i3 + 2] * t54[b101 + i3 + 2];
-              r3 += t43[b100 + i3 + 3] * t54[b101 + i3 + 3];
+              acc103 += t50[b100 + i3] * t53[b101 + i3];
+              r1 += t50[b100 + i3 + 1] * t53[b101 + i3 + 1];
+              r2 += t50[b100 + i3 + 2] * t53[b101 + i3 + 2];
+              r3 += t50[b100 + i3 + 3] * t53[b101 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc103 += t43[b100 + i3] * t54[b101 + i3];
+            for (const end = len_N; i3 < end; i3++) acc103 += t50[b100 + i3] * t53[b101 + i3];
             acc103 += r1 + r2 + r3;
           }
           {
@@ -1170,7 +1179,7 @@ function k_hess_W1_b2(s: State): void {
       }
     }
   }
-  // hessian[i0, i1, i2] += Σ_i3 t16·W2[i1, i2]·t46[i0, i1, i3]·t54[i2, i3]
+  // hessian[i0, i1, i2] += Σ_i3 t16·W2[i1, i2]·t46[i0, i1, i3]·t53[i2, i3]
   {
     const p106 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
@@ -1184,12 +1193,12 @@ function k_hess_W1_b2(s: State): void {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc108 += t46[b104 + i3] * t54[b105 + i3];
-              r1 += t46[b104 + i3 + 1] * t54[b105 + i3 + 1];
-              r2 += t46[b104 + i3 + 2] * t54[b105 + i3 + 2];
-              r3 += t46[b104 + i3 + 3] * t54[b105 + i3 + 3];
+              acc108 += t46[b104 + i3] * t53[b105 + i3];
+              r1 += t46[b104 + i3 + 1] * t53[b105 + i3 + 1];
+              r2 += t46[b104 + i3 + 2] * t53[b105 + i3 + 2];
+              r3 += t46[b104 + i3 + 3] * t53[b105 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc108 += t46[b104 + i3] * t54[b105 + i3];
+            for (const end = len_N; i3 < end; i3++) acc108 += t46[b104 + i3] * t53[b105 + i3];
             acc108 += r1 + r2 + r3;
           }
           {
@@ -1212,12 +1221,12 @@ function k_hess_b1_b1(s: State): void {
   const t23 = s.t23;
   const t24 = s.t24;
   const t27 = s.t27;
-  const t51 = s.t51;
-  const t56 = s.t56;
+  const t44 = s.t44;
+  const t55 = s.t55;
   const th = s.theta;
   const len_N = s.len_N;
   const off_N = s.off_N;
-  // hessian[i0, i1] += Σ_i2 -1·t16·t56[i0, i2]·t51[i1, i2]
+  // hessian[i0, i1] += Σ_i2 -1·t16·t55[i0, i2]·t44[i1, i2]
   {
     const p111 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
@@ -1231,11 +1240,11 @@ function k_hess_b1_b1(s: State): void {
           const b110_3 = (i1 + 3) * len_N;
           let acc112_0 = 0, acc112_1 = 0, acc112_2 = 0, acc112_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = t56[b109 + i2];
-            acc112_0 += c0 * t51[b110_0 + i2];
-            acc112_1 += c0 * t51[b110_1 + i2];
-            acc112_2 += c0 * t51[b110_2 + i2];
-            acc112_3 += c0 * t51[b110_3 + i2];
+            const c0 = t55[b109 + i2];
+            acc112_0 += c0 * t44[b110_0 + i2];
+            acc112_1 += c0 * t44[b110_1 + i2];
+            acc112_2 += c0 * t44[b110_2 + i2];
+            acc112_3 += c0 * t44[b110_3 + i2];
           }
           addSymmetric(H, 2176 + i0 * 67 + i1, 2176 + i0 + i1 * 67, p111 * acc112_0);
           addSymmetric(H, 2176 + i0 * 67 + i1 + 1, 2176 + i0 + (i1 + 1) * 67, p111 * acc112_1);
@@ -1249,12 +1258,12 @@ function k_hess_b1_b1(s: State): void {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc112 += t56[b109 + i2] * t51[b110 + i2];
-              r1 += t56[b109 + i2 + 1] * t51[b110 + i2 + 1];
-              r2 += t56[b109 + i2 + 2] * t51[b110 + i2 + 2];
-              r3 += t56[b109 + i2 + 3] * t51[b110 + i2 + 3];
+              acc112 += t55[b109 + i2] * t44[b110 + i2];
+              r1 += t55[b109 + i2 + 1] * t44[b110 + i2 + 1];
+              r2 += t55[b109 + i2 + 2] * t44[b110 + i2 + 2];
+              r3 += t55[b109 + i2 + 3] * t44[b110 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc112 += t56[b109 + i2] * t51[b110 + i2];
+            for (const end = len_N; i2 < end; i2++) acc112 += t55[b109 + i2] * t44[b110 + i2];
             acc112 += r1 + r2 + r3;
           }
           addSymmetric(H, 2176 + i0 * 67 + i1, 2176 + i0 + i1 * 67, p111 * acc112);
@@ -1331,15 +1340,15 @@ function k_hess_b1_b1_once(s: State): void {
 function k_hess_b1_W2(s: State): void {
   const H = s.hessian;
   const t16 = s.t16;
+  const t51 = s.t51;
   const t52 = s.t52;
   const t53 = s.t53;
   const t54 = s.t54;
   const t55 = s.t55;
   const t56 = s.t56;
-  const t57 = s.t57;
   const th = s.theta;
   const len_N = s.len_N;
-  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t56[i0, i3]·t53[i1, i2, i3]
+  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t55[i0, i3]·t52[i1, i2, i3]
   {
     const p132 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
@@ -1352,12 +1361,12 @@ function k_hess_b1_W2(s: State): void {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc133 += t56[b130 + i3] * t53[b131 + i3];
-              r1 += t56[b130 + i3 + 1] * t53[b131 + i3 + 1];
-              r2 += t56[b130 + i3 + 2] * t53[b131 + i3 + 2];
-              r3 += t56[b130 + i3 + 3] * t53[b131 + i3 + 3];
+              acc133 += t55[b130 + i3] * t52[b131 + i3];
+              r1 += t55[b130 + i3 + 1] * t52[b131 + i3 + 1];
+              r2 += t55[b130 + i3 + 2] * t52[b131 + i3 + 2];
+              r3 += t55[b130 + i3 + 3] * t52[b131 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc133 += t56[b130 + i3] * t53[b131 + i3];
+            for (const end = len_N; i3 < end; i3++) acc133 += t55[b130 + i3] * t52[b131 + i3];
             acc133 += r1 + r2 + r3;
           }
           {
@@ -1369,7 +1378,7 @@ function k_hess_b1_W2(s: State): void {
       }
     }
   }
-  // hessian[i0, i1, i2] += Σ_i3 t16·W2[i0, i2]·t57[i0, i3]·t53[i1, i2, i3]
+  // hessian[i0, i1, i2] += Σ_i3 t16·W2[i0, i2]·t56[i0, i3]·t52[i1, i2, i3]
   {
     const p136 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
@@ -1383,12 +1392,12 @@ function k_hess_b1_W2(s: State): void {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc138 += t57[b134 + i3] * t53[b135 + i3];
-              r1 += t57[b134 + i3 + 1] * t53[b135 + i3 + 1];
-              r2 += t57[b134 + i3 + 2] * t53[b135 + i3 + 2];
-              r3 += t57[b134 + i3 + 3] * t53[b135 + i3 + 3];
+              acc138 += t56[b134 + i3] * t52[b135 + i3];
+              r1 += t56[b134 + i3 + 1] * t52[b135 + i3 + 1];
+              r2 += t56[b134 + i3 + 2] * t52[b135 + i3 + 2];
+              r3 += t56[b134 + i3 + 3] * t52[b135 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc138 += t57[b134 + i3] * t53[b135 + i3];
+            for (const end = len_N; i3 < end; i3++) acc138 += t56[b134 + i3] * t52[b135 + i3];
             acc138 += r1 + r2 + r3;
           }
           {
@@ -1400,7 +1409,7 @@ function k_hess_b1_W2(s: State): void {
       }
     }
   }
-  // hessian[i0, i0, i1] += Σ_i2 t16·t57[i0, i2]·t54[i1, i2]
+  // hessian[i0, i0, i1] += Σ_i2 t16·t56[i0, i2]·t53[i1, i2]
   {
     const p141 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
@@ -1412,12 +1421,12 @@ function k_hess_b1_W2(s: State): void {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc142 += t57[b139 + i2] * t54[b140 + i2];
-            r1 += t57[b139 + i2 + 1] * t54[b140 + i2 + 1];
-            r2 += t57[b139 + i2 + 2] * t54[b140 + i2 + 2];
-            r3 += t57[b139 + i2 + 3] * t54[b140 + i2 + 3];
+            acc142 += t56[b139 + i2] * t53[b140 + i2];
+            r1 += t56[b139 + i2 + 1] * t53[b140 + i2 + 1];
+            r2 += t56[b139 + i2 + 2] * t53[b140 + i2 + 2];
+            r3 += t56[b139 + i2 + 3] * t53[b140 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc142 += t57[b139 + i2] * t54[b140 + i2];
+          for (const end = len_N; i2 < end; i2++) acc142 += t56[b139 + i2] * t53[b140 + i2];
           acc142 += r1 + r2 + r3;
         }
         {
@@ -1428,7 +1437,7 @@ function k_hess_b1_W2(s: State): void {
       }
     }
   }
-  // hessian[i0, i0, i1] += Σ_i2 -1·t16·t52[i0, i2]·t55[i1, i2]
+  // hessian[i0, i0, i1] += Σ_i2 -1·t16·t51[i0, i2]·t54[i1, i2]
   {
     const p145 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
@@ -1440,12 +1449,12 @@ function k_hess_b1_W2(s: State): void {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc146 += t52[b143 + i2] * t55[b144 + i2];
-            r1 += t52[b143 + i2 + 1] * t55[b144 + i2 + 1];
-            r2 += t52[b143 + i2 + 2] * t55[b144 + i2 + 2];
-            r3 += t52[b143 + i2 + 3] * t55[b144 + i2 + 3];
+            acc146 += t51[b143 + i2] * t54[b144 + i2];
+            r1 += t51[b143 + i2 + 1] * t54[b144 + i2 + 1];
+            r2 += t51[b143 + i2 + 2] * t54[b144 + i2 + 2];
+            r3 += t51[b143 + i2 + 3] * t54[b144 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc146 += t52[b143 + i2] * t55[b144 + i2];
+          for (const end = len_N; i2 < end; i2++) acc146 += t51[b143 + i2] * t54[b144 + i2];
           acc146 += r1 + r2 + r3;
         }
         {
@@ -1462,12 +1471,12 @@ function k_hess_b1_W2(s: State): void {
 function k_hess_b1_b2(s: State): void {
   const H = s.hessian;
   const t16 = s.t16;
-  const t54 = s.t54;
+  const t53 = s.t53;
+  const t55 = s.t55;
   const t56 = s.t56;
-  const t57 = s.t57;
   const th = s.theta;
   const len_N = s.len_N;
-  // hessian[i0, i1] += Σ_i2 -1·t16·t56[i0, i2]·t54[i1, i2]
+  // hessian[i0, i1] += Σ_i2 -1·t16·t55[i0, i2]·t53[i1, i2]
   {
     const p149 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
@@ -1479,12 +1488,12 @@ function k_hess_b1_b2(s: State): void {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc150 += t56[b147 + i2] * t54[b148 + i2];
-            r1 += t56[b147 + i2 + 1] * t54[b148 + i2 + 1];
-            r2 += t56[b147 + i2 + 2] * t54[b148 + i2 + 2];
-            r3 += t56[b147 + i2 + 3] * t54[b148 + i2 + 3];
+            acc150 += t55[b147 + i2] * t53[b148 + i2];
+            r1 += t55[b147 + i2 + 1] * t53[b148 + i2 + 1];
+            r2 += t55[b147 + i2 + 2] * t53[b148 + i2 + 2];
+            r3 += t55[b147 + i2 + 3] * t53[b148 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc150 += t56[b147 + i2] * t54[b148 + i2];
+          for (const end = len_N; i2 < end; i2++) acc150 += t55[b147 + i2] * t53[b148 + i2];
           acc150 += r1 + r2 + r3;
         }
         {
@@ -1495,7 +1504,7 @@ function k_hess_b1_b2(s: State): void {
       }
     }
   }
-  // hessian[i0, i1] += Σ_i2 t16·W2[i0, i1]·t57[i0, i2]·t54[i1, i2]
+  // hessian[i0, i1] += Σ_i2 t16·W2[i0, i1]·t56[i0, i2]·t53[i1, i2]
   {
     const p153 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
@@ -1508,12 +1517,12 @@ function k_hess_b1_b2(s: State): void {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc155 += t57[b151 + i2] * t54[b152 + i2];
-            r1 += t57[b151 + i2 + 1] * t54[b152 + i2 + 1];
-            r2 += t57[b151 + i2 + 2] * t54[b152 + i2 + 2];
-            r3 += t57[b151 + i2 + 3] * t54[b152 + i2 + 3];
+            acc155 += t56[b151 + i2] * t53[b152 + i2];
+            r1 += t56[b151 + i2 + 1] * t53[b152 + i2 + 1];
+            r2 += t56[b151 + i2 + 2] * t53[b152 + i2 + 2];
+            r3 += t56[b151 + i2 + 3] * t53[b152 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc155 += t57[b151 + i2] * t54[b152 + i2];
+          for (const end = len_N; i2 < end; i2++) acc155 += t56[b151 + i2] * t53[b152 + i2];
           acc155 += r1 + r2 + r3;
         }
         {
@@ -1530,44 +1539,110 @@ function k_hess_b1_b2(s: State): void {
 function k_hess_W2_W2(s: State): void {
   const H = s.hessian;
   const t16 = s.t16;
+  const t26 = s.t26;
   const t53 = s.t53;
+  const t57 = s.t57;
   const t58 = s.t58;
-  const t59 = s.t59;
-  const t60 = s.t60;
   const len_N = s.len_N;
-  // hessian[i0, i1, i2, i3] += Σ_i4 -1·t16·t58[i0, i1, i4]·t53[i2, i3, i4]
+  // hessian[i0, i1, i2, i1] += Σ_i3 t16·t58[i0, i1, i3]·t57[i2, i3]
   {
-    const p158 = -t16[0];
-    // T = t58·t53ᵀ (24 × 24, depth len_N) by the dense kernels; H += scale·T, mirrors included, c ≥ r only
-    s.dense.block(
-      t58, 0, len_N, t53, 0, len_N, 24, 24, len_N,
-      H, 2720, 67, 1, 2720, 1, 67,
-      p158, DENSE_ADD_MIRROR, true, null, 0, 1, 0, 0, 1, 0, 0,
-    );
-  }
-  // hessian[i0, i1, i2, i1] += Σ_i3 t16·t59[i0, i1, i3]·t60[i2, i3]
-  {
-    const p162 = t16[0];
+    const p158 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
-        const b160 = i0 * len_N * 3 + i1 * len_N;
+        const b156 = i0 * len_N * 3 + i1 * len_N;
         for (let i2 = 0; i2 < 8; i2++) {
           if (i2 * 3 + i0 * (-3) < 0) continue;
-          const b161 = i2 * len_N;
-          let acc163 = 0;
+          const b157 = i2 * len_N;
+          let acc159 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc163 += t59[b160 + i3] * t60[b161 + i3];
-              r1 += t59[b160 + i3 + 1] * t60[b161 + i3 + 1];
-              r2 += t59[b160 + i3 + 2] * t60[b161 + i3 + 2];
-              r3 += t59[b160 + i3 + 3] * t60[b161 + i3 + 3];
+              acc159 += t58[b156 + i3] * t57[b157 + i3];
+              r1 += t58[b156 + i3 + 1] * t57[b157 + i3 + 1];
+              r2 += t58[b156 + i3 + 2] * t57[b157 + i3 + 2];
+              r3 += t58[b156 + i3 + 3] * t57[b157 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc163 += t59[b160 + i3] * t60[b161 + i3];
-            acc163 += r1 + r2 + r3;
+            for (const end = len_N; i3 < end; i3++) acc159 += t58[b156 + i3] * t57[b157 + i3];
+            acc159 += r1 + r2 + r3;
           }
-          addSymmetric(H, 2720 + i0 * 201 + i1 * 68 + i2 * 3, 2720 + i0 * 3 + i1 * 68 + i2 * 201, p162 * acc163);
+          addSymmetric(H, 2720 + i0 * 201 + i1 * 68 + i2 * 3, 2720 + i0 * 3 + i1 * 68 + i2 * 201, p158 * acc159);
+        }
+      }
+    }
+  }
+  // hessian[i0, i1, i2, i3] += Σ_i4 -1·t16·A[i0, i4]·B[i1, i4]·A[i2, i4]·B[i3, i4]·w[i4]  (pair symmetry: i0 ≤ i2, i1 ≤ i3; A = t57, B = t53, w = t26)
+  {
+    const p160 = -t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      for (let i1 = 0; i1 < 3; i1++) {
+        {
+          let i3 = i1;
+          for (const end = 3 - 3; i3 < end; i3 += 4) {
+            let acc161_0 = 0, acc161_1 = 0, acc161_2 = 0, acc161_3 = 0;
+            for (let i4 = 0, end = len_N; i4 < end; i4++) {
+              const c0 = t57[i0 * len_N + i4];
+              const c1 = t53[i1 * len_N + i4];
+              const c2 = t26[i4];
+              acc161_0 += c0 * c1 * c2 * t57[i0 * len_N + i4] * t53[i3 * len_N + i4];
+              acc161_1 += c0 * c1 * c2 * t57[i0 * len_N + i4] * t53[(i3 + 1) * len_N + i4];
+              acc161_2 += c0 * c1 * c2 * t57[i0 * len_N + i4] * t53[(i3 + 2) * len_N + i4];
+              acc161_3 += c0 * c1 * c2 * t57[i0 * len_N + i4] * t53[(i3 + 3) * len_N + i4];
+            }
+            addSymmetric(H, 2720 + i0 * 201 + i1 * 67 + i0 * 3 + i3, 2720 + i0 * 3 + i1 + i0 * 201 + i3 * 67, p160 * acc161_0);
+            addSymmetric(H, 2720 + i0 * 201 + i1 * 67 + i0 * 3 + i3 + 1, 2720 + i0 * 3 + i1 + i0 * 201 + (i3 + 1) * 67, p160 * acc161_1);
+            addSymmetric(H, 2720 + i0 * 201 + i1 * 67 + i0 * 3 + i3 + 2, 2720 + i0 * 3 + i1 + i0 * 201 + (i3 + 2) * 67, p160 * acc161_2);
+            addSymmetric(H, 2720 + i0 * 201 + i1 * 67 + i0 * 3 + i3 + 3, 2720 + i0 * 3 + i1 + i0 * 201 + (i3 + 3) * 67, p160 * acc161_3);
+          }
+          for (const end = 3; i3 < end; i3++) {
+            let acc161 = 0;
+            {
+              let r1 = 0, r2 = 0, r3 = 0;
+              let i4 = 0;
+              for (const end = len_N - 3; i4 < end; i4 += 4) {
+                acc161 += t57[i0 * len_N + i4] * t53[i1 * len_N + i4] * t57[i0 * len_N + i4] * t53[i3 * len_N + i4] * t26[i4];
+                r1 += t57[i0 * len_N + i4 + 1] * t53[i1 * len_N + i4 + 1] * t57[i0 * len_N + i4 + 1] * t53[i3 * len_N + i4 + 1] * t26[i4 + 1];
+                r2 += t57[i0 * len_N + i4 + 2] * t53[i1 * len_N + i4 + 2] * t57[i0 * len_N + i4 + 2] * t53[i3 * len_N + i4 + 2] * t26[i4 + 2];
+                r3 += t57[i0 * len_N + i4 + 3] * t53[i1 * len_N + i4 + 3] * t57[i0 * len_N + i4 + 3] * t53[i3 * len_N + i4 + 3] * t26[i4 + 3];
+              }
+              for (const end = len_N; i4 < end; i4++) acc161 += t57[i0 * len_N + i4] * t53[i1 * len_N + i4] * t57[i0 * len_N + i4] * t53[i3 * len_N + i4] * t26[i4];
+              acc161 += r1 + r2 + r3;
+            }
+            addSymmetric(H, 2720 + i0 * 201 + i1 * 67 + i0 * 3 + i3, 2720 + i0 * 3 + i1 + i0 * 201 + i3 * 67, p160 * acc161);
+          }
+        }
+        for (let i2 = i0 + 1; i2 < 8; i2++) {
+          let acc162 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i4 = 0;
+            for (const end = len_N - 3; i4 < end; i4 += 4) {
+              acc162 += t57[i0 * len_N + i4] * t53[i1 * len_N + i4] * t57[i2 * len_N + i4] * t53[i1 * len_N + i4] * t26[i4];
+              r1 += t57[i0 * len_N + i4 + 1] * t53[i1 * len_N + i4 + 1] * t57[i2 * len_N + i4 + 1] * t53[i1 * len_N + i4 + 1] * t26[i4 + 1];
+              r2 += t57[i0 * len_N + i4 + 2] * t53[i1 * len_N + i4 + 2] * t57[i2 * len_N + i4 + 2] * t53[i1 * len_N + i4 + 2] * t26[i4 + 2];
+              r3 += t57[i0 * len_N + i4 + 3] * t53[i1 * len_N + i4 + 3] * t57[i2 * len_N + i4 + 3] * t53[i1 * len_N + i4 + 3] * t26[i4 + 3];
+            }
+            for (const end = len_N; i4 < end; i4++) acc162 += t57[i0 * len_N + i4] * t53[i1 * len_N + i4] * t57[i2 * len_N + i4] * t53[i1 * len_N + i4] * t26[i4];
+            acc162 += r1 + r2 + r3;
+          }
+          addSymmetric(H, 2720 + i0 * 201 + i1 * 67 + i2 * 3 + i1, 2720 + i0 * 3 + i1 + i2 * 201 + i1 * 67, p160 * acc162);
+          for (let i3 = i1 + 1; i3 < 3; i3++) {
+            let acc163 = 0;
+            {
+              let r1 = 0, r2 = 0, r3 = 0;
+              let i4 = 0;
+              for (const end = len_N - 3; i4 < end; i4 += 4) {
+                acc163 += t57[i0 * len_N + i4] * t53[i1 * len_N + i4] * t57[i2 * len_N + i4] * t53[i3 * len_N + i4] * t26[i4];
+                r1 += t57[i0 * len_N + i4 + 1] * t53[i1 * len_N + i4 + 1] * t57[i2 * len_N + i4 + 1] * t53[i3 * len_N + i4 + 1] * t26[i4 + 1];
+                r2 += t57[i0 * len_N + i4 + 2] * t53[i1 * len_N + i4 + 2] * t57[i2 * len_N + i4 + 2] * t53[i3 * len_N + i4 + 2] * t26[i4 + 2];
+                r3 += t57[i0 * len_N + i4 + 3] * t53[i1 * len_N + i4 + 3] * t57[i2 * len_N + i4 + 3] * t53[i3 * len_N + i4 + 3] * t26[i4 + 3];
+              }
+              for (const end = len_N; i4 < end; i4++) acc163 += t57[i0 * len_N + i4] * t53[i1 * len_N + i4] * t57[i2 * len_N + i4] * t53[i3 * len_N + i4] * t26[i4];
+              acc163 += r1 + r2 + r3;
+            }
+            addSymmetric(H, 2720 + i0 * 201 + i1 * 67 + i2 * 3 + i3, 2720 + i0 * 3 + i1 + i2 * 201 + i3 * 67, p160 * acc163);
+            addSymmetric(H, 2720 + i0 * 201 + i3 * 67 + i2 * 3 + i1, 2720 + i0 * 3 + i3 + i2 * 201 + i1 * 67, p160 * acc163);
+          }
         }
       }
     }
@@ -1593,11 +1668,11 @@ function k_hess_W2_W2_once(s: State): void {
 function k_hess_W2_b2(s: State): void {
   const H = s.hessian;
   const t16 = s.t16;
-  const t54 = s.t54;
+  const t53 = s.t53;
   const t58 = s.t58;
   const t59 = s.t59;
   const len_N = s.len_N;
-  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t58[i0, i1, i3]·t54[i2, i3]
+  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t59[i0, i1, i3]·t53[i2, i3]
   {
     const p168 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
@@ -1610,12 +1685,12 @@ function k_hess_W2_b2(s: State): void {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc169 += t58[b166 + i3] * t54[b167 + i3];
-              r1 += t58[b166 + i3 + 1] * t54[b167 + i3 + 1];
-              r2 += t58[b166 + i3 + 2] * t54[b167 + i3 + 2];
-              r3 += t58[b166 + i3 + 3] * t54[b167 + i3 + 3];
+              acc169 += t59[b166 + i3] * t53[b167 + i3];
+              r1 += t59[b166 + i3 + 1] * t53[b167 + i3 + 1];
+              r2 += t59[b166 + i3 + 2] * t53[b167 + i3 + 2];
+              r3 += t59[b166 + i3 + 3] * t53[b167 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc169 += t58[b166 + i3] * t54[b167 + i3];
+            for (const end = len_N; i3 < end; i3++) acc169 += t59[b166 + i3] * t53[b167 + i3];
             acc169 += r1 + r2 + r3;
           }
           {
@@ -1627,7 +1702,7 @@ function k_hess_W2_b2(s: State): void {
       }
     }
   }
-  // hessian[i0, i1, i1] += Σ_i2 t16·t59[i0, i1, i2]
+  // hessian[i0, i1, i1] += Σ_i2 t16·t58[i0, i1, i2]
   {
     const p171 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
@@ -1638,12 +1713,12 @@ function k_hess_W2_b2(s: State): void {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc172 += t59[b170 + i2];
-            r1 += t59[b170 + i2 + 1];
-            r2 += t59[b170 + i2 + 2];
-            r3 += t59[b170 + i2 + 3];
+            acc172 += t58[b170 + i2];
+            r1 += t58[b170 + i2 + 1];
+            r2 += t58[b170 + i2 + 2];
+            r3 += t58[b170 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc172 += t59[b170 + i2];
+          for (const end = len_N; i2 < end; i2++) acc172 += t58[b170 + i2];
           acc172 += r1 + r2 + r3;
         }
         {
@@ -1660,11 +1735,11 @@ function k_hess_W2_b2(s: State): void {
 function k_hess_b2_b2(s: State): void {
   const H = s.hessian;
   const t16 = s.t16;
-  const t54 = s.t54;
+  const t53 = s.t53;
+  const t60 = s.t60;
   const t61 = s.t61;
-  const t62 = s.t62;
   const len_N = s.len_N;
-  // hessian[i0, i1] += Σ_i2 -1·t16·t61[i0, i2]·t54[i1, i2]
+  // hessian[i0, i1] += Σ_i2 -1·t16·t60[i0, i2]·t53[i1, i2]
   {
     const p175 = -t16[0];
     for (let i0 = 0; i0 < 3; i0++) {
@@ -1676,19 +1751,19 @@ function k_hess_b2_b2(s: State): void {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc176 += t61[b173 + i2] * t54[b174 + i2];
-            r1 += t61[b173 + i2 + 1] * t54[b174 + i2 + 1];
-            r2 += t61[b173 + i2 + 2] * t54[b174 + i2 + 2];
-            r3 += t61[b173 + i2 + 3] * t54[b174 + i2 + 3];
+            acc176 += t60[b173 + i2] * t53[b174 + i2];
+            r1 += t60[b173 + i2 + 1] * t53[b174 + i2 + 1];
+            r2 += t60[b173 + i2 + 2] * t53[b174 + i2 + 2];
+            r3 += t60[b173 + i2 + 3] * t53[b174 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc176 += t61[b173 + i2] * t54[b174 + i2];
+          for (const end = len_N; i2 < end; i2++) acc176 += t60[b173 + i2] * t53[b174 + i2];
           acc176 += r1 + r2 + r3;
         }
         addSymmetric(H, 4352 + i0 * 67 + i1, 4352 + i0 + i1 * 67, p175 * acc176);
       }
     }
   }
-  // hessian[i0, i0] += Σ_i1 t16·t62[i0, i1]
+  // hessian[i0, i0] += Σ_i1 t16·t61[i0, i1]
   {
     const p178 = t16[0];
     for (let i0 = 0; i0 < 3; i0++) {
@@ -1698,12 +1773,12 @@ function k_hess_b2_b2(s: State): void {
         let r1 = 0, r2 = 0, r3 = 0;
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          acc179 += t62[b177 + i1];
-          r1 += t62[b177 + i1 + 1];
-          r2 += t62[b177 + i1 + 2];
-          r3 += t62[b177 + i1 + 3];
+          acc179 += t61[b177 + i1];
+          r1 += t61[b177 + i1 + 1];
+          r2 += t61[b177 + i1 + 2];
+          r3 += t61[b177 + i1 + 3];
         }
-        for (const end = len_N; i1 < end; i1++) acc179 += t62[b177 + i1];
+        for (const end = len_N; i1 < end; i1++) acc179 += t61[b177 + i1];
         acc179 += r1 + r2 + r3;
       }
       H[4352 + i0 * 68] += p178 * acc179;
@@ -1735,21 +1810,21 @@ function k_hvp_W1(s: State): void {
   const t27 = s.t27;
   const t41 = s.t41;
   const t42 = s.t42;
-  const t65 = s.t65;
+  const t64 = s.t64;
+  const t66 = s.t66;
   const t67 = s.t67;
-  const t68 = s.t68;
+  const t69 = s.t69;
   const t70 = s.t70;
-  const t71 = s.t71;
+  const t72 = s.t72;
   const t73 = s.t73;
   const t74 = s.t74;
   const t75 = s.t75;
   const t76 = s.t76;
   const t77 = s.t77;
-  const t78 = s.t78;
   const v = s.v;
   const len_N = s.len_N;
   const off_N = s.off_N;
-  // hvp[i0, i1] += Σ_i2 -1·t16·t24[i2, i1]·X[i2, i0]·t26[i2]·t41[i1, i2]·t65[i2]
+  // hvp[i0, i1] += Σ_i2 -1·t16·t24[i2, i1]·X[i2, i0]·t26[i2]·t41[i1, i2]·t64[i2]
   {
     const p185 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
@@ -1769,7 +1844,7 @@ function k_hvp_W1(s: State): void {
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
             const c0 = d_X[b183 + i2 * 4];
             const c1 = t26[i2];
-            const c2 = t65[i2];
+            const c2 = t64[i2];
             acc186_0 += c0 * c1 * c2 * t24[b182_0 + i2 * 8] * t41[b184_0 + i2];
             acc186_1 += c0 * c1 * c2 * t24[b182_1 + i2 * 8] * t41[b184_1 + i2];
             acc186_2 += c0 * c1 * c2 * t24[b182_2 + i2 * 8] * t41[b184_2 + i2];
@@ -1788,12 +1863,12 @@ function k_hvp_W1(s: State): void {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc186 += t24[b182 + i2 * 8] * d_X[b183 + i2 * 4] * t26[i2] * t41[b184 + i2] * t65[i2];
-              r1 += t24[b182 + (i2 + 1) * 8] * d_X[b183 + (i2 + 1) * 4] * t26[i2 + 1] * t41[b184 + i2 + 1] * t65[i2 + 1];
-              r2 += t24[b182 + (i2 + 2) * 8] * d_X[b183 + (i2 + 2) * 4] * t26[i2 + 2] * t41[b184 + i2 + 2] * t65[i2 + 2];
-              r3 += t24[b182 + (i2 + 3) * 8] * d_X[b183 + (i2 + 3) * 4] * t26[i2 + 3] * t41[b184 + i2 + 3] * t65[i2 + 3];
+              acc186 += t24[b182 + i2 * 8] * d_X[b183 + i2 * 4] * t26[i2] * t41[b184 + i2] * t64[i2];
+              r1 += t24[b182 + (i2 + 1) * 8] * d_X[b183 + (i2 + 1) * 4] * t26[i2 + 1] * t41[b184 + i2 + 1] * t64[i2 + 1];
+              r2 += t24[b182 + (i2 + 2) * 8] * d_X[b183 + (i2 + 2) * 4] * t26[i2 + 2] * t41[b184 + i2 + 2] * t64[i2 + 2];
+              r3 += t24[b182 + (i2 + 3) * 8] * d_X[b183 + (i2 + 3) * 4] * t26[i2 + 3] * t41[b184 + i2 + 3] * t64[i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc186 += t24[b182 + i2 * 8] * d_X[b183 + i2 * 4] * t26[i2] * t41[b184 + i2] * t65[i2];
+            for (const end = len_N; i2 < end; i2++) acc186 += t24[b182 + i2 * 8] * d_X[b183 + i2 * 4] * t26[i2] * t41[b184 + i2] * t64[i2];
             acc186 += r1 + r2 + r3;
           }
           hvp[i0 * 8 + i1] += p185 * acc186;
@@ -1801,7 +1876,7 @@ function k_hvp_W1(s: State): void {
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t24[i2, i1]·X[i2, i0]·t67[i1, i2]
+  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t24[i2, i1]·X[i2, i0]·t66[i1, i2]
   {
     const p190 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
@@ -1821,10 +1896,10 @@ function k_hvp_W1(s: State): void {
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
             const c0 = t23[i2];
             const c1 = d_X[b188 + i2 * 4];
-            acc191_0 += c0 * c1 * t24[b187_0 + i2 * 8] * t67[b189_0 + i2];
-            acc191_1 += c0 * c1 * t24[b187_1 + i2 * 8] * t67[b189_1 + i2];
-            acc191_2 += c0 * c1 * t24[b187_2 + i2 * 8] * t67[b189_2 + i2];
-            acc191_3 += c0 * c1 * t24[b187_3 + i2 * 8] * t67[b189_3 + i2];
+            acc191_0 += c0 * c1 * t24[b187_0 + i2 * 8] * t66[b189_0 + i2];
+            acc191_1 += c0 * c1 * t24[b187_1 + i2 * 8] * t66[b189_1 + i2];
+            acc191_2 += c0 * c1 * t24[b187_2 + i2 * 8] * t66[b189_2 + i2];
+            acc191_3 += c0 * c1 * t24[b187_3 + i2 * 8] * t66[b189_3 + i2];
           }
           hvp[i0 * 8 + i1] += p190 * acc191_0;
           hvp[i0 * 8 + i1 + 1] += p190 * acc191_1;
@@ -1839,12 +1914,12 @@ function k_hvp_W1(s: State): void {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc191 += t23[i2] * t24[b187 + i2 * 8] * d_X[b188 + i2 * 4] * t67[b189 + i2];
-              r1 += t23[i2 + 1] * t24[b187 + (i2 + 1) * 8] * d_X[b188 + (i2 + 1) * 4] * t67[b189 + i2 + 1];
-              r2 += t23[i2 + 2] * t24[b187 + (i2 + 2) * 8] * d_X[b188 + (i2 + 2) * 4] * t67[b189 + i2 + 2];
-              r3 += t23[i2 + 3] * t24[b187 + (i2 + 3) * 8] * d_X[b188 + (i2 + 3) * 4] * t67[b189 + i2 + 3];
+              acc191 += t23[i2] * t24[b187 + i2 * 8] * d_X[b188 + i2 * 4] * t66[b189 + i2];
+              r1 += t23[i2 + 1] * t24[b187 + (i2 + 1) * 8] * d_X[b188 + (i2 + 1) * 4] * t66[b189 + i2 + 1];
+              r2 += t23[i2 + 2] * t24[b187 + (i2 + 2) * 8] * d_X[b188 + (i2 + 2) * 4] * t66[b189 + i2 + 2];
+              r3 += t23[i2 + 3] * t24[b187 + (i2 + 3) * 8] * d_X[b188 + (i2 + 3) * 4] * t66[b189 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc191 += t23[i2] * t24[b187 + i2 * 8] * d_X[b188 + i2 * 4] * t67[b189 + i2];
+            for (const end = len_N; i2 < end; i2++) acc191 += t23[i2] * t24[b187 + i2 * 8] * d_X[b188 + i2 * 4] * t66[b189 + i2];
             acc191 += r1 + r2 + r3;
           }
           hvp[i0 * 8 + i1] += p190 * acc191;
@@ -1852,7 +1927,7 @@ function k_hvp_W1(s: State): void {
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·X[i2, i0]·t27[i2, i1]·t41[i1, i2]·t68[i1, i2]
+  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·X[i2, i0]·t27[i2, i1]·t41[i1, i2]·t67[i1, i2]
   {
     const p196 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
@@ -1876,10 +1951,10 @@ function k_hvp_W1(s: State): void {
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
             const c0 = t23[i2];
             const c1 = d_X[b192 + i2 * 4];
-            acc197_0 += c0 * c1 * t27[b193_0 + i2 * 8] * t41[b194_0 + i2] * t68[b195_0 + i2];
-            acc197_1 += c0 * c1 * t27[b193_1 + i2 * 8] * t41[b194_1 + i2] * t68[b195_1 + i2];
-            acc197_2 += c0 * c1 * t27[b193_2 + i2 * 8] * t41[b194_2 + i2] * t68[b195_2 + i2];
-            acc197_3 += c0 * c1 * t27[b193_3 + i2 * 8] * t41[b194_3 + i2] * t68[b195_3 + i2];
+            acc197_0 += c0 * c1 * t27[b193_0 + i2 * 8] * t41[b194_0 + i2] * t67[b195_0 + i2];
+            acc197_1 += c0 * c1 * t27[b193_1 + i2 * 8] * t41[b194_1 + i2] * t67[b195_1 + i2];
+            acc197_2 += c0 * c1 * t27[b193_2 + i2 * 8] * t41[b194_2 + i2] * t67[b195_2 + i2];
+            acc197_3 += c0 * c1 * t27[b193_3 + i2 * 8] * t41[b194_3 + i2] * t67[b195_3 + i2];
           }
           hvp[i0 * 8 + i1] += p196 * acc197_0;
           hvp[i0 * 8 + i1 + 1] += p196 * acc197_1;
@@ -1895,12 +1970,12 @@ function k_hvp_W1(s: State): void {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc197 += t23[i2] * d_X[b192 + i2 * 4] * t27[b193 + i2 * 8] * t41[b194 + i2] * t68[b195 + i2];
-              r1 += t23[i2 + 1] * d_X[b192 + (i2 + 1) * 4] * t27[b193 + (i2 + 1) * 8] * t41[b194 + i2 + 1] * t68[b195 + i2 + 1];
-              r2 += t23[i2 + 2] * d_X[b192 + (i2 + 2) * 4] * t27[b193 + (i2 + 2) * 8] * t41[b194 + i2 + 2] * t68[b195 + i2 + 2];
-              r3 += t23[i2 + 3] * d_X[b192 + (i2 + 3) * 4] * t27[b193 + (i2 + 3) * 8] * t41[b194 + i2 + 3] * t68[b195 + i2 + 3];
+              acc197 += t23[i2] * d_X[b192 + i2 * 4] * t27[b193 + i2 * 8] * t41[b194 + i2] * t67[b195 + i2];
+              r1 += t23[i2 + 1] * d_X[b192 + (i2 + 1) * 4] * t27[b193 + (i2 + 1) * 8] * t41[b194 + i2 + 1] * t67[b195 + i2 + 1];
+              r2 += t23[i2 + 2] * d_X[b192 + (i2 + 2) * 4] * t27[b193 + (i2 + 2) * 8] * t41[b194 + i2 + 2] * t67[b195 + i2 + 2];
+              r3 += t23[i2 + 3] * d_X[b192 + (i2 + 3) * 4] * t27[b193 + (i2 + 3) * 8] * t41[b194 + i2 + 3] * t67[b195 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc197 += t23[i2] * d_X[b192 + i2 * 4] * t27[b193 + i2 * 8] * t41[b194 + i2] * t68[b195 + i2];
+            for (const end = len_N; i2 < end; i2++) acc197 += t23[i2] * d_X[b192 + i2 * 4] * t27[b193 + i2 * 8] * t41[b194 + i2] * t67[b195 + i2];
             acc197 += r1 + r2 + r3;
           }
           hvp[i0 * 8 + i1] += p196 * acc197;
@@ -1908,7 +1983,7 @@ function k_hvp_W1(s: State): void {
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 -1·t16·X[i2, i0]·t27[i2, i1]·t42[i1, i2]·t68[i1, i2]
+  // hvp[i0, i1] += Σ_i2 -1·t16·X[i2, i0]·t27[i2, i1]·t42[i1, i2]·t67[i1, i2]
   {
     const p202 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
@@ -1931,10 +2006,10 @@ function k_hvp_W1(s: State): void {
           let acc203_0 = 0, acc203_1 = 0, acc203_2 = 0, acc203_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
             const c0 = d_X[b198 + i2 * 4];
-            acc203_0 += c0 * t27[b199_0 + i2 * 8] * t42[b200_0 + i2] * t68[b201_0 + i2];
-            acc203_1 += c0 * t27[b199_1 + i2 * 8] * t42[b200_1 + i2] * t68[b201_1 + i2];
-            acc203_2 += c0 * t27[b199_2 + i2 * 8] * t42[b200_2 + i2] * t68[b201_2 + i2];
-            acc203_3 += c0 * t27[b199_3 + i2 * 8] * t42[b200_3 + i2] * t68[b201_3 + i2];
+            acc203_0 += c0 * t27[b199_0 + i2 * 8] * t42[b200_0 + i2] * t67[b201_0 + i2];
+            acc203_1 += c0 * t27[b199_1 + i2 * 8] * t42[b200_1 + i2] * t67[b201_1 + i2];
+            acc203_2 += c0 * t27[b199_2 + i2 * 8] * t42[b200_2 + i2] * t67[b201_2 + i2];
+            acc203_3 += c0 * t27[b199_3 + i2 * 8] * t42[b200_3 + i2] * t67[b201_3 + i2];
           }
           hvp[i0 * 8 + i1] += p202 * acc203_0;
           hvp[i0 * 8 + i1 + 1] += p202 * acc203_1;
@@ -1950,12 +2025,12 @@ function k_hvp_W1(s: State): void {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc203 += d_X[b198 + i2 * 4] * t27[b199 + i2 * 8] * t42[b200 + i2] * t68[b201 + i2];
-              r1 += d_X[b198 + (i2 + 1) * 4] * t27[b199 + (i2 + 1) * 8] * t42[b200 + i2 + 1] * t68[b201 + i2 + 1];
-              r2 += d_X[b198 + (i2 + 2) * 4] * t27[b199 + (i2 + 2) * 8] * t42[b200 + i2 + 2] * t68[b201 + i2 + 2];
-              r3 += d_X[b198 + (i2 + 3) * 4] * t27[b199 + (i2 + 3) * 8] * t42[b200 + i2 + 3] * t68[b201 + i2 + 3];
+              acc203 += d_X[b198 + i2 * 4] * t27[b199 + i2 * 8] * t42[b200 + i2] * t67[b201 + i2];
+              r1 += d_X[b198 + (i2 + 1) * 4] * t27[b199 + (i2 + 1) * 8] * t42[b200 + i2 + 1] * t67[b201 + i2 + 1];
+              r2 += d_X[b198 + (i2 + 2) * 4] * t27[b199 + (i2 + 2) * 8] * t42[b200 + i2 + 2] * t67[b201 + i2 + 2];
+              r3 += d_X[b198 + (i2 + 3) * 4] * t27[b199 + (i2 + 3) * 8] * t42[b200 + i2 + 3] * t67[b201 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc203 += d_X[b198 + i2 * 4] * t27[b199 + i2 * 8] * t42[b200 + i2] * t68[b201 + i2];
+            for (const end = len_N; i2 < end; i2++) acc203 += d_X[b198 + i2 * 4] * t27[b199 + i2 * 8] * t42[b200 + i2] * t67[b201 + i2];
             acc203 += r1 + r2 + r3;
           }
           hvp[i0 * 8 + i1] += p202 * acc203;
@@ -1963,7 +2038,7 @@ function k_hvp_W1(s: State): void {
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 -1·t16·t24[i2, i1]·X[i2, i0]·t26[i2]·t41[i1, i2]·t70[i2]
+  // hvp[i0, i1] += Σ_i2 -1·t16·t24[i2, i1]·X[i2, i0]·t26[i2]·t41[i1, i2]·t69[i2]
   {
     const p207 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
@@ -1983,7 +2058,7 @@ function k_hvp_W1(s: State): void {
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
             const c0 = d_X[b205 + i2 * 4];
             const c1 = t26[i2];
-            const c2 = t70[i2];
+            const c2 = t69[i2];
             acc208_0 += c0 * c1 * c2 * t24[b204_0 + i2 * 8] * t41[b206_0 + i2];
             acc208_1 += c0 * c1 * c2 * t24[b204_1 + i2 * 8] * t41[b206_1 + i2];
             acc208_2 += c0 * c1 * c2 * t24[b204_2 + i2 * 8] * t41[b206_2 + i2];
@@ -2002,12 +2077,12 @@ function k_hvp_W1(s: State): void {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc208 += t24[b204 + i2 * 8] * d_X[b205 + i2 * 4] * t26[i2] * t41[b206 + i2] * t70[i2];
-              r1 += t24[b204 + (i2 + 1) * 8] * d_X[b205 + (i2 + 1) * 4] * t26[i2 + 1] * t41[b206 + i2 + 1] * t70[i2 + 1];
-              r2 += t24[b204 + (i2 + 2) * 8] * d_X[b205 + (i2 + 2) * 4] * t26[i2 + 2] * t41[b206 + i2 + 2] * t70[i2 + 2];
-              r3 += t24[b204 + (i2 + 3) * 8] * d_X[b205 + (i2 + 3) * 4] * t26[i2 + 3] * t41[b206 + i2 + 3] * t70[i2 + 3];
+              acc208 += t24[b204 + i2 * 8] * d_X[b205 + i2 * 4] * t26[i2] * t41[b206 + i2] * t69[i2];
+              r1 += t24[b204 + (i2 + 1) * 8] * d_X[b205 + (i2 + 1) * 4] * t26[i2 + 1] * t41[b206 + i2 + 1] * t69[i2 + 1];
+              r2 += t24[b204 + (i2 + 2) * 8] * d_X[b205 + (i2 + 2) * 4] * t26[i2 + 2] * t41[b206 + i2 + 2] * t69[i2 + 2];
+              r3 += t24[b204 + (i2 + 3) * 8] * d_X[b205 + (i2 + 3) * 4] * t26[i2 + 3] * t41[b206 + i2 + 3] * t69[i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc208 += t24[b204 + i2 * 8] * d_X[b205 + i2 * 4] * t26[i2] * t41[b206 + i2] * t70[i2];
+            for (const end = len_N; i2 < end; i2++) acc208 += t24[b204 + i2 * 8] * d_X[b205 + i2 * 4] * t26[i2] * t41[b206 + i2] * t69[i2];
             acc208 += r1 + r2 + r3;
           }
           hvp[i0 * 8 + i1] += p207 * acc208;
@@ -2015,7 +2090,7 @@ function k_hvp_W1(s: State): void {
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t24[i2, i1]·X[i2, i0]·t71[i1, i2]
+  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t24[i2, i1]·X[i2, i0]·t70[i1, i2]
   {
     const p212 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
@@ -2035,10 +2110,10 @@ function k_hvp_W1(s: State): void {
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
             const c0 = t23[i2];
             const c1 = d_X[b210 + i2 * 4];
-            acc213_0 += c0 * c1 * t24[b209_0 + i2 * 8] * t71[b211_0 + i2];
-            acc213_1 += c0 * c1 * t24[b209_1 + i2 * 8] * t71[b211_1 + i2];
-            acc213_2 += c0 * c1 * t24[b209_2 + i2 * 8] * t71[b211_2 + i2];
-            acc213_3 += c0 * c1 * t24[b209_3 + i2 * 8] * t71[b211_3 + i2];
+            acc213_0 += c0 * c1 * t24[b209_0 + i2 * 8] * t70[b211_0 + i2];
+            acc213_1 += c0 * c1 * t24[b209_1 + i2 * 8] * t70[b211_1 + i2];
+            acc213_2 += c0 * c1 * t24[b209_2 + i2 * 8] * t70[b211_2 + i2];
+            acc213_3 += c0 * c1 * t24[b209_3 + i2 * 8] * t70[b211_3 + i2];
           }
           hvp[i0 * 8 + i1] += p212 * acc213_0;
           hvp[i0 * 8 + i1 + 1] += p212 * acc213_1;
@@ -2053,12 +2128,12 @@ function k_hvp_W1(s: State): void {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc213 += t23[i2] * t24[b209 + i2 * 8] * d_X[b210 + i2 * 4] * t71[b211 + i2];
-              r1 += t23[i2 + 1] * t24[b209 + (i2 + 1) * 8] * d_X[b210 + (i2 + 1) * 4] * t71[b211 + i2 + 1];
-              r2 += t23[i2 + 2] * t24[b209 + (i2 + 2) * 8] * d_X[b210 + (i2 + 2) * 4] * t71[b211 + i2 + 2];
-              r3 += t23[i2 + 3] * t24[b209 + (i2 + 3) * 8] * d_X[b210 + (i2 + 3) * 4] * t71[b211 + i2 + 3];
+              acc213 += t23[i2] * t24[b209 + i2 * 8] * d_X[b210 + i2 * 4] * t70[b211 + i2];
+              r1 += t23[i2 + 1] * t24[b209 + (i2 + 1) * 8] * d_X[b210 + (i2 + 1) * 4] * t70[b211 + i2 + 1];
+              r2 += t23[i2 + 2] * t24[b209 + (i2 + 2) * 8] * d_X[b210 + (i2 + 2) * 4] * t70[b211 + i2 + 2];
+              r3 += t23[i2 + 3] * t24[b209 + (i2 + 3) * 8] * d_X[b210 + (i2 + 3) * 4] * t70[b211 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc213 += t23[i2] * t24[b209 + i2 * 8] * d_X[b210 + i2 * 4] * t71[b211 + i2];
+            for (const end = len_N; i2 < end; i2++) acc213 += t23[i2] * t24[b209 + i2 * 8] * d_X[b210 + i2 * 4] * t70[b211 + i2];
             acc213 += r1 + r2 + r3;
           }
           hvp[i0 * 8 + i1] += p212 * acc213;
@@ -2177,7 +2252,7 @@ function k_hvp_W1(s: State): void {
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 -1·t16·t24[i2, i1]·X[i2, i0]·t26[i2]·t41[i1, i2]·t73[i2]
+  // hvp[i0, i1] += Σ_i2 -1·t16·t24[i2, i1]·X[i2, i0]·t26[i2]·t41[i1, i2]·t72[i2]
   {
     const p229 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
@@ -2197,7 +2272,7 @@ function k_hvp_W1(s: State): void {
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
             const c0 = d_X[b227 + i2 * 4];
             const c1 = t26[i2];
-            const c2 = t73[i2];
+            const c2 = t72[i2];
             acc230_0 += c0 * c1 * c2 * t24[b226_0 + i2 * 8] * t41[b228_0 + i2];
             acc230_1 += c0 * c1 * c2 * t24[b226_1 + i2 * 8] * t41[b228_1 + i2];
             acc230_2 += c0 * c1 * c2 * t24[b226_2 + i2 * 8] * t41[b228_2 + i2];
@@ -2216,12 +2291,12 @@ function k_hvp_W1(s: State): void {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc230 += t24[b226 + i2 * 8] * d_X[b227 + i2 * 4] * t26[i2] * t41[b228 + i2] * t73[i2];
-              r1 += t24[b226 + (i2 + 1) * 8] * d_X[b227 + (i2 + 1) * 4] * t26[i2 + 1] * t41[b228 + i2 + 1] * t73[i2 + 1];
-              r2 += t24[b226 + (i2 + 2) * 8] * d_X[b227 + (i2 + 2) * 4] * t26[i2 + 2] * t41[b228 + i2 + 2] * t73[i2 + 2];
-              r3 += t24[b226 + (i2 + 3) * 8] * d_X[b227 + (i2 + 3) * 4] * t26[i2 + 3] * t41[b228 + i2 + 3] * t73[i2 + 3];
+              acc230 += t24[b226 + i2 * 8] * d_X[b227 + i2 * 4] * t26[i2] * t41[b228 + i2] * t72[i2];
+              r1 += t24[b226 + (i2 + 1) * 8] * d_X[b227 + (i2 + 1) * 4] * t26[i2 + 1] * t41[b228 + i2 + 1] * t72[i2 + 1];
+              r2 += t24[b226 + (i2 + 2) * 8] * d_X[b227 + (i2 + 2) * 4] * t26[i2 + 2] * t41[b228 + i2 + 2] * t72[i2 + 2];
+              r3 += t24[b226 + (i2 + 3) * 8] * d_X[b227 + (i2 + 3) * 4] * t26[i2 + 3] * t41[b228 + i2 + 3] * t72[i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc230 += t24[b226 + i2 * 8] * d_X[b227 + i2 * 4] * t26[i2] * t41[b228 + i2] * t73[i2];
+            for (const end = len_N; i2 < end; i2++) acc230 += t24[b226 + i2 * 8] * d_X[b227 + i2 * 4] * t26[i2] * t41[b228 + i2] * t72[i2];
             acc230 += r1 + r2 + r3;
           }
           hvp[i0 * 8 + i1] += p229 * acc230;
@@ -2229,7 +2304,7 @@ function k_hvp_W1(s: State): void {
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t24[i2, i1]·X[i2, i0]·t74[i1, i2]
+  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t24[i2, i1]·X[i2, i0]·t73[i1, i2]
   {
     const p234 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
@@ -2249,10 +2324,10 @@ function k_hvp_W1(s: State): void {
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
             const c0 = t23[i2];
             const c1 = d_X[b232 + i2 * 4];
-            acc235_0 += c0 * c1 * t24[b231_0 + i2 * 8] * t74[b233_0 + i2];
-            acc235_1 += c0 * c1 * t24[b231_1 + i2 * 8] * t74[b233_1 + i2];
-            acc235_2 += c0 * c1 * t24[b231_2 + i2 * 8] * t74[b233_2 + i2];
-            acc235_3 += c0 * c1 * t24[b231_3 + i2 * 8] * t74[b233_3 + i2];
+            acc235_0 += c0 * c1 * t24[b231_0 + i2 * 8] * t73[b233_0 + i2];
+            acc235_1 += c0 * c1 * t24[b231_1 + i2 * 8] * t73[b233_1 + i2];
+            acc235_2 += c0 * c1 * t24[b231_2 + i2 * 8] * t73[b233_2 + i2];
+            acc235_3 += c0 * c1 * t24[b231_3 + i2 * 8] * t73[b233_3 + i2];
           }
           hvp[i0 * 8 + i1] += p234 * acc235_0;
           hvp[i0 * 8 + i1 + 1] += p234 * acc235_1;
@@ -2267,12 +2342,12 @@ function k_hvp_W1(s: State): void {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc235 += t23[i2] * t24[b231 + i2 * 8] * d_X[b232 + i2 * 4] * t74[b233 + i2];
-              r1 += t23[i2 + 1] * t24[b231 + (i2 + 1) * 8] * d_X[b232 + (i2 + 1) * 4] * t74[b233 + i2 + 1];
-              r2 += t23[i2 + 2] * t24[b231 + (i2 + 2) * 8] * d_X[b232 + (i2 + 2) * 4] * t74[b233 + i2 + 2];
-              r3 += t23[i2 + 3] * t24[b231 + (i2 + 3) * 8] * d_X[b232 + (i2 + 3) * 4] * t74[b233 + i2 + 3];
+              acc235 += t23[i2] * t24[b231 + i2 * 8] * d_X[b232 + i2 * 4] * t73[b233 + i2];
+              r1 += t23[i2 + 1] * t24[b231 + (i2 + 1) * 8] * d_X[b232 + (i2 + 1) * 4] * t73[b233 + i2 + 1];
+              r2 += t23[i2 + 2] * t24[b231 + (i2 + 2) * 8] * d_X[b232 + (i2 + 2) * 4] * t73[b233 + i2 + 2];
+              r3 += t23[i2 + 3] * t24[b231 + (i2 + 3) * 8] * d_X[b232 + (i2 + 3) * 4] * t73[b233 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc235 += t23[i2] * t24[b231 + i2 * 8] * d_X[b232 + i2 * 4] * t74[b233 + i2];
+            for (const end = len_N; i2 < end; i2++) acc235 += t23[i2] * t24[b231 + i2 * 8] * d_X[b232 + i2 * 4] * t73[b233 + i2];
             acc235 += r1 + r2 + r3;
           }
           hvp[i0 * 8 + i1] += p234 * acc235;
@@ -2280,7 +2355,7 @@ function k_hvp_W1(s: State): void {
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t24[i2, i1]·X[i2, i0]·t75[i1, i2]
+  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t24[i2, i1]·X[i2, i0]·t74[i1, i2]
   {
     const p239 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
@@ -2300,10 +2375,10 @@ function k_hvp_W1(s: State): void {
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
             const c0 = t23[i2];
             const c1 = d_X[b237 + i2 * 4];
-            acc240_0 += c0 * c1 * t24[b236_0 + i2 * 8] * t75[b238_0 + i2];
-            acc240_1 += c0 * c1 * t24[b236_1 + i2 * 8] * t75[b238_1 + i2];
-            acc240_2 += c0 * c1 * t24[b236_2 + i2 * 8] * t75[b238_2 + i2];
-            acc240_3 += c0 * c1 * t24[b236_3 + i2 * 8] * t75[b238_3 + i2];
+            acc240_0 += c0 * c1 * t24[b236_0 + i2 * 8] * t74[b238_0 + i2];
+            acc240_1 += c0 * c1 * t24[b236_1 + i2 * 8] * t74[b238_1 + i2];
+            acc240_2 += c0 * c1 * t24[b236_2 + i2 * 8] * t74[b238_2 + i2];
+            acc240_3 += c0 * c1 * t24[b236_3 + i2 * 8] * t74[b238_3 + i2];
           }
           hvp[i0 * 8 + i1] += p239 * acc240_0;
           hvp[i0 * 8 + i1 + 1] += p239 * acc240_1;
@@ -2318,12 +2393,12 @@ function k_hvp_W1(s: State): void {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc240 += t23[i2] * t24[b236 + i2 * 8] * d_X[b237 + i2 * 4] * t75[b238 + i2];
-              r1 += t23[i2 + 1] * t24[b236 + (i2 + 1) * 8] * d_X[b237 + (i2 + 1) * 4] * t75[b238 + i2 + 1];
-              r2 += t23[i2 + 2] * t24[b236 + (i2 + 2) * 8] * d_X[b237 + (i2 + 2) * 4] * t75[b238 + i2 + 2];
-              r3 += t23[i2 + 3] * t24[b236 + (i2 + 3) * 8] * d_X[b237 + (i2 + 3) * 4] * t75[b238 + i2 + 3];
+              acc240 += t23[i2] * t24[b236 + i2 * 8] * d_X[b237 + i2 * 4] * t74[b238 + i2];
+              r1 += t23[i2 + 1] * t24[b236 + (i2 + 1) * 8] * d_X[b237 + (i2 + 1) * 4] * t74[b238 + i2 + 1];
+              r2 += t23[i2 + 2] * t24[b236 + (i2 + 2) * 8] * d_X[b237 + (i2 + 2) * 4] * t74[b238 + i2 + 2];
+              r3 += t23[i2 + 3] * t24[b236 + (i2 + 3) * 8] * d_X[b237 + (i2 + 3) * 4] * t74[b238 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc240 += t23[i2] * t24[b236 + i2 * 8] * d_X[b237 + i2 * 4] * t75[b238 + i2];
+            for (const end = len_N; i2 < end; i2++) acc240 += t23[i2] * t24[b236 + i2 * 8] * d_X[b237 + i2 * 4] * t74[b238 + i2];
             acc240 += r1 + r2 + r3;
           }
           hvp[i0 * 8 + i1] += p239 * acc240;
@@ -2331,7 +2406,7 @@ function k_hvp_W1(s: State): void {
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 -1·t16·t24[i2, i1]·X[i2, i0]·t76[i1, i2]
+  // hvp[i0, i1] += Σ_i2 -1·t16·t24[i2, i1]·X[i2, i0]·t75[i1, i2]
   {
     const p244 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
@@ -2350,10 +2425,10 @@ function k_hvp_W1(s: State): void {
           let acc245_0 = 0, acc245_1 = 0, acc245_2 = 0, acc245_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
             const c0 = d_X[b242 + i2 * 4];
-            acc245_0 += c0 * t24[b241_0 + i2 * 8] * t76[b243_0 + i2];
-            acc245_1 += c0 * t24[b241_1 + i2 * 8] * t76[b243_1 + i2];
-            acc245_2 += c0 * t24[b241_2 + i2 * 8] * t76[b243_2 + i2];
-            acc245_3 += c0 * t24[b241_3 + i2 * 8] * t76[b243_3 + i2];
+            acc245_0 += c0 * t24[b241_0 + i2 * 8] * t75[b243_0 + i2];
+            acc245_1 += c0 * t24[b241_1 + i2 * 8] * t75[b243_1 + i2];
+            acc245_2 += c0 * t24[b241_2 + i2 * 8] * t75[b243_2 + i2];
+            acc245_3 += c0 * t24[b241_3 + i2 * 8] * t75[b243_3 + i2];
           }
           hvp[i0 * 8 + i1] += p244 * acc245_0;
           hvp[i0 * 8 + i1 + 1] += p244 * acc245_1;
@@ -2368,12 +2443,12 @@ function k_hvp_W1(s: State): void {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc245 += t24[b241 + i2 * 8] * d_X[b242 + i2 * 4] * t76[b243 + i2];
-              r1 += t24[b241 + (i2 + 1) * 8] * d_X[b242 + (i2 + 1) * 4] * t76[b243 + i2 + 1];
-              r2 += t24[b241 + (i2 + 2) * 8] * d_X[b242 + (i2 + 2) * 4] * t76[b243 + i2 + 2];
-              r3 += t24[b241 + (i2 + 3) * 8] * d_X[b242 + (i2 + 3) * 4] * t76[b243 + i2 + 3];
+              acc245 += t24[b241 + i2 * 8] * d_X[b242 + i2 * 4] * t75[b243 + i2];
+              r1 += t24[b241 + (i2 + 1) * 8] * d_X[b242 + (i2 + 1) * 4] * t75[b243 + i2 + 1];
+              r2 += t24[b241 + (i2 + 2) * 8] * d_X[b242 + (i2 + 2) * 4] * t75[b243 + i2 + 2];
+              r3 += t24[b241 + (i2 + 3) * 8] * d_X[b242 + (i2 + 3) * 4] * t75[b243 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc245 += t24[b241 + i2 * 8] * d_X[b242 + i2 * 4] * t76[b243 + i2];
+            for (const end = len_N; i2 < end; i2++) acc245 += t24[b241 + i2 * 8] * d_X[b242 + i2 * 4] * t75[b243 + i2];
             acc245 += r1 + r2 + r3;
           }
           hvp[i0 * 8 + i1] += p244 * acc245;
@@ -2381,7 +2456,7 @@ function k_hvp_W1(s: State): void {
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 -1·t16·t24[i2, i1]·X[i2, i0]·t26[i2]·t77[i2]·t41[i1, i2]
+  // hvp[i0, i1] += Σ_i2 -1·t16·t24[i2, i1]·X[i2, i0]·t26[i2]·t76[i2]·t41[i1, i2]
   {
     const p249 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
@@ -2401,7 +2476,7 @@ function k_hvp_W1(s: State): void {
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
             const c0 = d_X[b247 + i2 * 4];
             const c1 = t26[i2];
-            const c2 = t77[i2];
+            const c2 = t76[i2];
             acc250_0 += c0 * c1 * c2 * t24[b246_0 + i2 * 8] * t41[b248_0 + i2];
             acc250_1 += c0 * c1 * c2 * t24[b246_1 + i2 * 8] * t41[b248_1 + i2];
             acc250_2 += c0 * c1 * c2 * t24[b246_2 + i2 * 8] * t41[b248_2 + i2];
@@ -2420,12 +2495,12 @@ function k_hvp_W1(s: State): void {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc250 += t24[b246 + i2 * 8] * d_X[b247 + i2 * 4] * t26[i2] * t77[i2] * t41[b248 + i2];
-              r1 += t24[b246 + (i2 + 1) * 8] * d_X[b247 + (i2 + 1) * 4] * t26[i2 + 1] * t77[i2 + 1] * t41[b248 + i2 + 1];
-              r2 += t24[b246 + (i2 + 2) * 8] * d_X[b247 + (i2 + 2) * 4] * t26[i2 + 2] * t77[i2 + 2] * t41[b248 + i2 + 2];
-              r3 += t24[b246 + (i2 + 3) * 8] * d_X[b247 + (i2 + 3) * 4] * t26[i2 + 3] * t77[i2 + 3] * t41[b248 + i2 + 3];
+              acc250 += t24[b246 + i2 * 8] * d_X[b247 + i2 * 4] * t26[i2] * t76[i2] * t41[b248 + i2];
+              r1 += t24[b246 + (i2 + 1) * 8] * d_X[b247 + (i2 + 1) * 4] * t26[i2 + 1] * t76[i2 + 1] * t41[b248 + i2 + 1];
+              r2 += t24[b246 + (i2 + 2) * 8] * d_X[b247 + (i2 + 2) * 4] * t26[i2 + 2] * t76[i2 + 2] * t41[b248 + i2 + 2];
+              r3 += t24[b246 + (i2 + 3) * 8] * d_X[b247 + (i2 + 3) * 4] * t26[i2 + 3] * t76[i2 + 3] * t41[b248 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc250 += t24[b246 + i2 * 8] * d_X[b247 + i2 * 4] * t26[i2] * t77[i2] * t41[b248 + i2];
+            for (const end = len_N; i2 < end; i2++) acc250 += t24[b246 + i2 * 8] * d_X[b247 + i2 * 4] * t26[i2] * t76[i2] * t41[b248 + i2];
             acc250 += r1 + r2 + r3;
           }
           hvp[i0 * 8 + i1] += p249 * acc250;
@@ -2433,7 +2508,7 @@ function k_hvp_W1(s: State): void {
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t24[i2, i1]·X[i2, i0]·t78[i1, i2]
+  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t24[i2, i1]·X[i2, i0]·t77[i1, i2]
   {
     const p254 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
@@ -2453,10 +2528,10 @@ function k_hvp_W1(s: State): void {
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
             const c0 = t23[i2];
             const c1 = d_X[b252 + i2 * 4];
-            acc255_0 += c0 * c1 * t24[b251_0 + i2 * 8] * t78[b253_0 + i2];
-            acc255_1 += c0 * c1 * t24[b251_1 + i2 * 8] * t78[b253_1 + i2];
-            acc255_2 += c0 * c1 * t24[b251_2 + i2 * 8] * t78[b253_2 + i2];
-            acc255_3 += c0 * c1 * t24[b251_3 + i2 * 8] * t78[b253_3 + i2];
+            acc255_0 += c0 * c1 * t24[b251_0 + i2 * 8] * t77[b253_0 + i2];
+            acc255_1 += c0 * c1 * t24[b251_1 + i2 * 8] * t77[b253_1 + i2];
+            acc255_2 += c0 * c1 * t24[b251_2 + i2 * 8] * t77[b253_2 + i2];
+            acc255_3 += c0 * c1 * t24[b251_3 + i2 * 8] * t77[b253_3 + i2];
           }
           hvp[i0 * 8 + i1] += p254 * acc255_0;
           hvp[i0 * 8 + i1 + 1] += p254 * acc255_1;
@@ -2471,12 +2546,12 @@ function k_hvp_W1(s: State): void {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc255 += t23[i2] * t24[b251 + i2 * 8] * d_X[b252 + i2 * 4] * t78[b253 + i2];
-              r1 += t23[i2 + 1] * t24[b251 + (i2 + 1) * 8] * d_X[b252 + (i2 + 1) * 4] * t78[b253 + i2 + 1];
-              r2 += t23[i2 + 2] * t24[b251 + (i2 + 2) * 8] * d_X[b252 + (i2 + 2) * 4] * t78[b253 + i2 + 2];
-              r3 += t23[i2 + 3] * t24[b251 + (i2 + 3) * 8] * d_X[b252 + (i2 + 3) * 4] * t78[b253 + i2 + 3];
+              acc255 += t23[i2] * t24[b251 + i2 * 8] * d_X[b252 + i2 * 4] * t77[b253 + i2];
+              r1 += t23[i2 + 1] * t24[b251 + (i2 + 1) * 8] * d_X[b252 + (i2 + 1) * 4] * t77[b253 + i2 + 1];
+              r2 += t23[i2 + 2] * t24[b251 + (i2 + 2) * 8] * d_X[b252 + (i2 + 2) * 4] * t77[b253 + i2 + 2];
+              r3 += t23[i2 + 3] * t24[b251 + (i2 + 3) * 8] * d_X[b252 + (i2 + 3) * 4] * t77[b253 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc255 += t23[i2] * t24[b251 + i2 * 8] * d_X[b252 + i2 * 4] * t78[b253 + i2];
+            for (const end = len_N; i2 < end; i2++) acc255 += t23[i2] * t24[b251 + i2 * 8] * d_X[b252 + i2 * 4] * t77[b253 + i2];
             acc255 += r1 + r2 + r3;
           }
           hvp[i0 * 8 + i1] += p254 * acc255;
@@ -2516,18 +2591,18 @@ function k_hvp_b1(s: State): void {
   const t27 = s.t27;
   const t41 = s.t41;
   const t42 = s.t42;
+  const t64 = s.t64;
   const t65 = s.t65;
-  const t66 = s.t66;
+  const t68 = s.t68;
   const t69 = s.t69;
-  const t70 = s.t70;
+  const t71 = s.t71;
   const t72 = s.t72;
-  const t73 = s.t73;
-  const t77 = s.t77;
+  const t76 = s.t76;
   const th = s.theta;
   const v = s.v;
   const len_N = s.len_N;
   const off_N = s.off_N;
-  // hvp[i0] += Σ_i1 -1·t16·t24[i1, i0]·t26[i1]·t41[i0, i1]·t65[i1]
+  // hvp[i0] += Σ_i1 -1·t16·t24[i1, i0]·t26[i1]·t41[i0, i1]·t64[i1]
   {
     const p261 = -t16[0];
     {
@@ -2544,7 +2619,7 @@ function k_hvp_b1(s: State): void {
         let acc262_0 = 0, acc262_1 = 0, acc262_2 = 0, acc262_3 = 0;
         for (let i1 = 0, end = len_N; i1 < end; i1++) {
           const c0 = t26[i1];
-          const c1 = t65[i1];
+          const c1 = t64[i1];
           acc262_0 += c0 * c1 * t24[b259_0 + i1 * 8] * t41[b260_0 + i1];
           acc262_1 += c0 * c1 * t24[b259_1 + i1 * 8] * t41[b260_1 + i1];
           acc262_2 += c0 * c1 * t24[b259_2 + i1 * 8] * t41[b260_2 + i1];
@@ -2563,19 +2638,19 @@ function k_hvp_b1(s: State): void {
           let r1 = 0, r2 = 0, r3 = 0;
           let i1 = 0;
           for (const end = len_N - 3; i1 < end; i1 += 4) {
-            acc262 += t24[b259 + i1 * 8] * t26[i1] * t41[b260 + i1] * t65[i1];
-            r1 += t24[b259 + (i1 + 1) * 8] * t26[i1 + 1] * t41[b260 + i1 + 1] * t65[i1 + 1];
-            r2 += t24[b259 + (i1 + 2) * 8] * t26[i1 + 2] * t41[b260 + i1 + 2] * t65[i1 + 2];
-            r3 += t24[b259 + (i1 + 3) * 8] * t26[i1 + 3] * t41[b260 + i1 + 3] * t65[i1 + 3];
+            acc262 += t24[b259 + i1 * 8] * t26[i1] * t41[b260 + i1] * t64[i1];
+            r1 += t24[b259 + (i1 + 1) * 8] * t26[i1 + 1] * t41[b260 + i1 + 1] * t64[i1 + 1];
+            r2 += t24[b259 + (i1 + 2) * 8] * t26[i1 + 2] * t41[b260 + i1 + 2] * t64[i1 + 2];
+            r3 += t24[b259 + (i1 + 3) * 8] * t26[i1 + 3] * t41[b260 + i1 + 3] * t64[i1 + 3];
           }
-          for (const end = len_N; i1 < end; i1++) acc262 += t24[b259 + i1 * 8] * t26[i1] * t41[b260 + i1] * t65[i1];
+          for (const end = len_N; i1 < end; i1++) acc262 += t24[b259 + i1 * 8] * t26[i1] * t41[b260 + i1] * t64[i1];
           acc262 += r1 + r2 + r3;
         }
         hvp[32 + i0] += p261 * acc262;
       }
     }
   }
-  // hvp[i0] += Σ_i1,i2 t16·t23[i1]·W2[i0, i2]·t24[i1, i0]·t11[i1, i2]·t66[i1, i2]
+  // hvp[i0] += Σ_i1,i2 t16·t23[i1]·W2[i0, i2]·t24[i1, i0]·t11[i1, i2]·t65[i1, i2]
   {
     const p265 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
@@ -2584,7 +2659,7 @@ function k_hvp_b1(s: State): void {
       let acc266 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
-          acc266 += t23[i1] * t24[b264 + i1 * 8] * th[b263 + i2] * t11[i1 * 3 + i2] * t66[i1 * 3 + i2];
+          acc266 += t23[i1] * t24[b264 + i1 * 8] * th[b263 + i2] * t11[i1 * 3 + i2] * t65[i1 * 3 + i2];
         }
       }
       hvp[32 + i0] += p265 * acc266;
@@ -2624,7 +2699,7 @@ function k_hvp_b1(s: State): void {
       hvp[32 + i0] += p277 * acc278;
     }
   }
-  // hvp[i0] += Σ_i1 -1·t16·t24[i1, i0]·t26[i1]·t41[i0, i1]·t70[i1]
+  // hvp[i0] += Σ_i1 -1·t16·t24[i1, i0]·t26[i1]·t41[i0, i1]·t69[i1]
   {
     const p281 = -t16[0];
     {
@@ -2641,7 +2716,7 @@ function k_hvp_b1(s: State): void {
         let acc282_0 = 0, acc282_1 = 0, acc282_2 = 0, acc282_3 = 0;
         for (let i1 = 0, end = len_N; i1 < end; i1++) {
           const c0 = t26[i1];
-          const c1 = t70[i1];
+          const c1 = t69[i1];
           acc282_0 += c0 * c1 * t24[b279_0 + i1 * 8] * t41[b280_0 + i1];
           acc282_1 += c0 * c1 * t24[b279_1 + i1 * 8] * t41[b280_1 + i1];
           acc282_2 += c0 * c1 * t24[b279_2 + i1 * 8] * t41[b280_2 + i1];
@@ -2660,19 +2735,19 @@ function k_hvp_b1(s: State): void {
           let r1 = 0, r2 = 0, r3 = 0;
           let i1 = 0;
           for (const end = len_N - 3; i1 < end; i1 += 4) {
-            acc282 += t24[b279 + i1 * 8] * t26[i1] * t41[b280 + i1] * t70[i1];
-            r1 += t24[b279 + (i1 + 1) * 8] * t26[i1 + 1] * t41[b280 + i1 + 1] * t70[i1 + 1];
-            r2 += t24[b279 + (i1 + 2) * 8] * t26[i1 + 2] * t41[b280 + i1 + 2] * t70[i1 + 2];
-            r3 += t24[b279 + (i1 + 3) * 8] * t26[i1 + 3] * t41[b280 + i1 + 3] * t70[i1 + 3];
+            acc282 += t24[b279 + i1 * 8] * t26[i1] * t41[b280 + i1] * t69[i1];
+            r1 += t24[b279 + (i1 + 1) * 8] * t26[i1 + 1] * t41[b280 + i1 + 1] * t69[i1 + 1];
+            r2 += t24[b279 + (i1 + 2) * 8] * t26[i1 + 2] * t41[b280 + i1 + 2] * t69[i1 + 2];
+            r3 += t24[b279 + (i1 + 3) * 8] * t26[i1 + 3] * t41[b280 + i1 + 3] * t69[i1 + 3];
           }
-          for (const end = len_N; i1 < end; i1++) acc282 += t24[b279 + i1 * 8] * t26[i1] * t41[b280 + i1] * t70[i1];
+          for (const end = len_N; i1 < end; i1++) acc282 += t24[b279 + i1 * 8] * t26[i1] * t41[b280 + i1] * t69[i1];
           acc282 += r1 + r2 + r3;
         }
         hvp[32 + i0] += p281 * acc282;
       }
     }
   }
-  // hvp[i0] += Σ_i1,i2 t16·t23[i1]·W2[i0, i2]·t24[i1, i0]·t11[i1, i2]·t69[i1, i2]
+  // hvp[i0] += Σ_i1,i2 t16·t23[i1]·W2[i0, i2]·t24[i1, i0]·t11[i1, i2]·t68[i1, i2]
   {
     const p285 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
@@ -2681,7 +2756,7 @@ function k_hvp_b1(s: State): void {
       let acc286 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
-          acc286 += t23[i1] * t24[b284 + i1 * 8] * th[b283 + i2] * t11[i1 * 3 + i2] * t69[i1 * 3 + i2];
+          acc286 += t23[i1] * t24[b284 + i1 * 8] * th[b283 + i2] * t11[i1 * 3 + i2] * t68[i1 * 3 + i2];
         }
       }
       hvp[32 + i0] += p285 * acc286;
@@ -2720,7 +2795,7 @@ function k_hvp_b1(s: State): void {
       hvp[32 + i0] += p296 * acc297;
     }
   }
-  // hvp[i0] += Σ_i1 -1·t16·t24[i1, i0]·t26[i1]·t41[i0, i1]·t73[i1]
+  // hvp[i0] += Σ_i1 -1·t16·t24[i1, i0]·t26[i1]·t41[i0, i1]·t72[i1]
   {
     const p300 = -t16[0];
     {
@@ -2737,7 +2812,7 @@ function k_hvp_b1(s: State): void {
         let acc301_0 = 0, acc301_1 = 0, acc301_2 = 0, acc301_3 = 0;
         for (let i1 = 0, end = len_N; i1 < end; i1++) {
           const c0 = t26[i1];
-          const c1 = t73[i1];
+          const c1 = t72[i1];
           acc301_0 += c0 * c1 * t24[b298_0 + i1 * 8] * t41[b299_0 + i1];
           acc301_1 += c0 * c1 * t24[b298_1 + i1 * 8] * t41[b299_1 + i1];
           acc301_2 += c0 * c1 * t24[b298_2 + i1 * 8] * t41[b299_2 + i1];
@@ -2756,19 +2831,19 @@ function k_hvp_b1(s: State): void {
           let r1 = 0, r2 = 0, r3 = 0;
           let i1 = 0;
           for (const end = len_N - 3; i1 < end; i1 += 4) {
-            acc301 += t24[b298 + i1 * 8] * t26[i1] * t41[b299 + i1] * t73[i1];
-            r1 += t24[b298 + (i1 + 1) * 8] * t26[i1 + 1] * t41[b299 + i1 + 1] * t73[i1 + 1];
-            r2 += t24[b298 + (i1 + 2) * 8] * t26[i1 + 2] * t41[b299 + i1 + 2] * t73[i1 + 2];
-            r3 += t24[b298 + (i1 + 3) * 8] * t26[i1 + 3] * t41[b299 + i1 + 3] * t73[i1 + 3];
+            acc301 += t24[b298 + i1 * 8] * t26[i1] * t41[b299 + i1] * t72[i1];
+            r1 += t24[b298 + (i1 + 1) * 8] * t26[i1 + 1] * t41[b299 + i1 + 1] * t72[i1 + 1];
+            r2 += t24[b298 + (i1 + 2) * 8] * t26[i1 + 2] * t41[b299 + i1 + 2] * t72[i1 + 2];
+            r3 += t24[b298 + (i1 + 3) * 8] * t26[i1 + 3] * t41[b299 + i1 + 3] * t72[i1 + 3];
           }
-          for (const end = len_N; i1 < end; i1++) acc301 += t24[b298 + i1 * 8] * t26[i1] * t41[b299 + i1] * t73[i1];
+          for (const end = len_N; i1 < end; i1++) acc301 += t24[b298 + i1 * 8] * t26[i1] * t41[b299 + i1] * t72[i1];
           acc301 += r1 + r2 + r3;
         }
         hvp[32 + i0] += p300 * acc301;
       }
     }
   }
-  // hvp[i0] += Σ_i1,i2 t16·t23[i1]·W2[i0, i2]·t24[i1, i0]·t11[i1, i2]·t72[i1, i2]
+  // hvp[i0] += Σ_i1,i2 t16·t23[i1]·W2[i0, i2]·t24[i1, i0]·t11[i1, i2]·t71[i1, i2]
   {
     const p304 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
@@ -2777,7 +2852,7 @@ function k_hvp_b1(s: State): void {
       let acc305 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
-          acc305 += t23[i1] * t24[b303 + i1 * 8] * th[b302 + i2] * t11[i1 * 3 + i2] * t72[i1 * 3 + i2];
+          acc305 += t23[i1] * t24[b303 + i1 * 8] * th[b302 + i2] * t11[i1 * 3 + i2] * t71[i1 * 3 + i2];
         }
       }
       hvp[32 + i0] += p304 * acc305;
@@ -2814,7 +2889,7 @@ function k_hvp_b1(s: State): void {
       hvp[32 + i0] += p313 * acc314;
     }
   }
-  // hvp[i0] += Σ_i1,i2 -1·t16·t11[i1, i2]·W2[i0, i2]·t24[i1, i0]·t26[i1]·t77[i1]
+  // hvp[i0] += Σ_i1,i2 -1·t16·t11[i1, i2]·W2[i0, i2]·t24[i1, i0]·t26[i1]·t76[i1]
   {
     const p317 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
@@ -2823,7 +2898,7 @@ function k_hvp_b1(s: State): void {
       let acc318 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
-          acc318 += t24[b316 + i1 * 8] * t26[i1] * t77[i1] * t11[i1 * 3 + i2] * th[b315 + i2];
+          acc318 += t24[b316 + i1 * 8] * t26[i1] * t76[i1] * t11[i1 * 3 + i2] * th[b315 + i2];
         }
       }
       hvp[32 + i0] += p317 * acc318;
@@ -2871,19 +2946,19 @@ function k_hvp_W2(s: State): void {
   const t23 = s.t23;
   const t24 = s.t24;
   const t26 = s.t26;
-  const t65 = s.t65;
-  const t68 = s.t68;
+  const t64 = s.t64;
+  const t67 = s.t67;
+  const t69 = s.t69;
   const t7 = s.t7;
-  const t70 = s.t70;
-  const t73 = s.t73;
-  const t77 = s.t77;
+  const t72 = s.t72;
+  const t76 = s.t76;
+  const t78 = s.t78;
   const t79 = s.t79;
   const t80 = s.t80;
-  const t81 = s.t81;
   const v = s.v;
   const len_N = s.len_N;
   const off_N = s.off_N;
-  // hvp[i0, i1] += Σ_i2 -1·t16·t11[i2, i1]·t7[i2, i0]·t26[i2]·t65[i2]
+  // hvp[i0, i1] += Σ_i2 -1·t16·t11[i2, i1]·t7[i2, i0]·t26[i2]·t64[i2]
   {
     const p329 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
@@ -2895,19 +2970,19 @@ function k_hvp_W2(s: State): void {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc330 += t11[b327 + i2 * 3] * t7[b328 + i2 * 8] * t26[i2] * t65[i2];
-            r1 += t11[b327 + (i2 + 1) * 3] * t7[b328 + (i2 + 1) * 8] * t26[i2 + 1] * t65[i2 + 1];
-            r2 += t11[b327 + (i2 + 2) * 3] * t7[b328 + (i2 + 2) * 8] * t26[i2 + 2] * t65[i2 + 2];
-            r3 += t11[b327 + (i2 + 3) * 3] * t7[b328 + (i2 + 3) * 8] * t26[i2 + 3] * t65[i2 + 3];
+            acc330 += t11[b327 + i2 * 3] * t7[b328 + i2 * 8] * t26[i2] * t64[i2];
+            r1 += t11[b327 + (i2 + 1) * 3] * t7[b328 + (i2 + 1) * 8] * t26[i2 + 1] * t64[i2 + 1];
+            r2 += t11[b327 + (i2 + 2) * 3] * t7[b328 + (i2 + 2) * 8] * t26[i2 + 2] * t64[i2 + 2];
+            r3 += t11[b327 + (i2 + 3) * 3] * t7[b328 + (i2 + 3) * 8] * t26[i2 + 3] * t64[i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc330 += t11[b327 + i2 * 3] * t7[b328 + i2 * 8] * t26[i2] * t65[i2];
+          for (const end = len_N; i2 < end; i2++) acc330 += t11[b327 + i2 * 3] * t7[b328 + i2 * 8] * t26[i2] * t64[i2];
           acc330 += r1 + r2 + r3;
         }
         hvp[40 + i0 * 3 + i1] += p329 * acc330;
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t7[i2, i0]·t11[i2, i1]·t79[i1, i2]
+  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t7[i2, i0]·t11[i2, i1]·t78[i1, i2]
   {
     const p334 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
@@ -2920,19 +2995,19 @@ function k_hvp_W2(s: State): void {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc335 += t23[i2] * t7[b331 + i2 * 8] * t11[b332 + i2 * 3] * t79[b333 + i2];
-            r1 += t23[i2 + 1] * t7[b331 + (i2 + 1) * 8] * t11[b332 + (i2 + 1) * 3] * t79[b333 + i2 + 1];
-            r2 += t23[i2 + 2] * t7[b331 + (i2 + 2) * 8] * t11[b332 + (i2 + 2) * 3] * t79[b333 + i2 + 2];
-            r3 += t23[i2 + 3] * t7[b331 + (i2 + 3) * 8] * t11[b332 + (i2 + 3) * 3] * t79[b333 + i2 + 3];
+            acc335 += t23[i2] * t7[b331 + i2 * 8] * t11[b332 + i2 * 3] * t78[b333 + i2];
+            r1 += t23[i2 + 1] * t7[b331 + (i2 + 1) * 8] * t11[b332 + (i2 + 1) * 3] * t78[b333 + i2 + 1];
+            r2 += t23[i2 + 2] * t7[b331 + (i2 + 2) * 8] * t11[b332 + (i2 + 2) * 3] * t78[b333 + i2 + 2];
+            r3 += t23[i2 + 3] * t7[b331 + (i2 + 3) * 8] * t11[b332 + (i2 + 3) * 3] * t78[b333 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc335 += t23[i2] * t7[b331 + i2 * 8] * t11[b332 + i2 * 3] * t79[b333 + i2];
+          for (const end = len_N; i2 < end; i2++) acc335 += t23[i2] * t7[b331 + i2 * 8] * t11[b332 + i2 * 3] * t78[b333 + i2];
           acc335 += r1 + r2 + r3;
         }
         hvp[40 + i0 * 3 + i1] += p334 * acc335;
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t11[i2, i1]·t24[i2, i0]·t68[i0, i2]
+  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t11[i2, i1]·t24[i2, i0]·t67[i0, i2]
   {
     const p339 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
@@ -2945,19 +3020,19 @@ function k_hvp_W2(s: State): void {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc340 += t23[i2] * t11[b336 + i2 * 3] * t24[b337 + i2 * 8] * t68[b338 + i2];
-            r1 += t23[i2 + 1] * t11[b336 + (i2 + 1) * 3] * t24[b337 + (i2 + 1) * 8] * t68[b338 + i2 + 1];
-            r2 += t23[i2 + 2] * t11[b336 + (i2 + 2) * 3] * t24[b337 + (i2 + 2) * 8] * t68[b338 + i2 + 2];
-            r3 += t23[i2 + 3] * t11[b336 + (i2 + 3) * 3] * t24[b337 + (i2 + 3) * 8] * t68[b338 + i2 + 3];
+            acc340 += t23[i2] * t11[b336 + i2 * 3] * t24[b337 + i2 * 8] * t67[b338 + i2];
+            r1 += t23[i2 + 1] * t11[b336 + (i2 + 1) * 3] * t24[b337 + (i2 + 1) * 8] * t67[b338 + i2 + 1];
+            r2 += t23[i2 + 2] * t11[b336 + (i2 + 2) * 3] * t24[b337 + (i2 + 2) * 8] * t67[b338 + i2 + 2];
+            r3 += t23[i2 + 3] * t11[b336 + (i2 + 3) * 3] * t24[b337 + (i2 + 3) * 8] * t67[b338 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc340 += t23[i2] * t11[b336 + i2 * 3] * t24[b337 + i2 * 8] * t68[b338 + i2];
+          for (const end = len_N; i2 < end; i2++) acc340 += t23[i2] * t11[b336 + i2 * 3] * t24[b337 + i2 * 8] * t67[b338 + i2];
           acc340 += r1 + r2 + r3;
         }
         hvp[40 + i0 * 3 + i1] += p339 * acc340;
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 -1·t16·Y[i2, i1]·t24[i2, i0]·t68[i0, i2]
+  // hvp[i0, i1] += Σ_i2 -1·t16·Y[i2, i1]·t24[i2, i0]·t67[i0, i2]
   {
     const p344 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
@@ -2970,19 +3045,19 @@ function k_hvp_W2(s: State): void {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc345 += d_Y[b341 + i2 * 3] * t24[b342 + i2 * 8] * t68[b343 + i2];
-            r1 += d_Y[b341 + (i2 + 1) * 3] * t24[b342 + (i2 + 1) * 8] * t68[b343 + i2 + 1];
-            r2 += d_Y[b341 + (i2 + 2) * 3] * t24[b342 + (i2 + 2) * 8] * t68[b343 + i2 + 2];
-            r3 += d_Y[b341 + (i2 + 3) * 3] * t24[b342 + (i2 + 3) * 8] * t68[b343 + i2 + 3];
+            acc345 += d_Y[b341 + i2 * 3] * t24[b342 + i2 * 8] * t67[b343 + i2];
+            r1 += d_Y[b341 + (i2 + 1) * 3] * t24[b342 + (i2 + 1) * 8] * t67[b343 + i2 + 1];
+            r2 += d_Y[b341 + (i2 + 2) * 3] * t24[b342 + (i2 + 2) * 8] * t67[b343 + i2 + 2];
+            r3 += d_Y[b341 + (i2 + 3) * 3] * t24[b342 + (i2 + 3) * 8] * t67[b343 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc345 += d_Y[b341 + i2 * 3] * t24[b342 + i2 * 8] * t68[b343 + i2];
+          for (const end = len_N; i2 < end; i2++) acc345 += d_Y[b341 + i2 * 3] * t24[b342 + i2 * 8] * t67[b343 + i2];
           acc345 += r1 + r2 + r3;
         }
         hvp[40 + i0 * 3 + i1] += p344 * acc345;
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 -1·t16·t11[i2, i1]·t7[i2, i0]·t26[i2]·t70[i2]
+  // hvp[i0, i1] += Σ_i2 -1·t16·t11[i2, i1]·t7[i2, i0]·t26[i2]·t69[i2]
   {
     const p348 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
@@ -2994,19 +3069,19 @@ function k_hvp_W2(s: State): void {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc349 += t11[b346 + i2 * 3] * t7[b347 + i2 * 8] * t26[i2] * t70[i2];
-            r1 += t11[b346 + (i2 + 1) * 3] * t7[b347 + (i2 + 1) * 8] * t26[i2 + 1] * t70[i2 + 1];
-            r2 += t11[b346 + (i2 + 2) * 3] * t7[b347 + (i2 + 2) * 8] * t26[i2 + 2] * t70[i2 + 2];
-            r3 += t11[b346 + (i2 + 3) * 3] * t7[b347 + (i2 + 3) * 8] * t26[i2 + 3] * t70[i2 + 3];
+            acc349 += t11[b346 + i2 * 3] * t7[b347 + i2 * 8] * t26[i2] * t69[i2];
+            r1 += t11[b346 + (i2 + 1) * 3] * t7[b347 + (i2 + 1) * 8] * t26[i2 + 1] * t69[i2 + 1];
+            r2 += t11[b346 + (i2 + 2) * 3] * t7[b347 + (i2 + 2) * 8] * t26[i2 + 2] * t69[i2 + 2];
+            r3 += t11[b346 + (i2 + 3) * 3] * t7[b347 + (i2 + 3) * 8] * t26[i2 + 3] * t69[i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc349 += t11[b346 + i2 * 3] * t7[b347 + i2 * 8] * t26[i2] * t70[i2];
+          for (const end = len_N; i2 < end; i2++) acc349 += t11[b346 + i2 * 3] * t7[b347 + i2 * 8] * t26[i2] * t69[i2];
           acc349 += r1 + r2 + r3;
         }
         hvp[40 + i0 * 3 + i1] += p348 * acc349;
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t7[i2, i0]·t11[i2, i1]·t80[i1, i2]
+  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t7[i2, i0]·t11[i2, i1]·t79[i1, i2]
   {
     const p353 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
@@ -3019,12 +3094,12 @@ function k_hvp_W2(s: State): void {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc354 += t23[i2] * t7[b350 + i2 * 8] * t11[b351 + i2 * 3] * t80[b352 + i2];
-            r1 += t23[i2 + 1] * t7[b350 + (i2 + 1) * 8] * t11[b351 + (i2 + 1) * 3] * t80[b352 + i2 + 1];
-            r2 += t23[i2 + 2] * t7[b350 + (i2 + 2) * 8] * t11[b351 + (i2 + 2) * 3] * t80[b352 + i2 + 2];
-            r3 += t23[i2 + 3] * t7[b350 + (i2 + 3) * 8] * t11[b351 + (i2 + 3) * 3] * t80[b352 + i2 + 3];
+            acc354 += t23[i2] * t7[b350 + i2 * 8] * t11[b351 + i2 * 3] * t79[b352 + i2];
+            r1 += t23[i2 + 1] * t7[b350 + (i2 + 1) * 8] * t11[b351 + (i2 + 1) * 3] * t79[b352 + i2 + 1];
+            r2 += t23[i2 + 2] * t7[b350 + (i2 + 2) * 8] * t11[b351 + (i2 + 2) * 3] * t79[b352 + i2 + 2];
+            r3 += t23[i2 + 3] * t7[b350 + (i2 + 3) * 8] * t11[b351 + (i2 + 3) * 3] * t79[b352 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc354 += t23[i2] * t7[b350 + i2 * 8] * t11[b351 + i2 * 3] * t80[b352 + i2];
+          for (const end = len_N; i2 < end; i2++) acc354 += t23[i2] * t7[b350 + i2 * 8] * t11[b351 + i2 * 3] * t79[b352 + i2];
           acc354 += r1 + r2 + r3;
         }
         hvp[40 + i0 * 3 + i1] += p353 * acc354;
@@ -3081,7 +3156,7 @@ function k_hvp_W2(s: State): void {
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 -1·t16·t11[i2, i1]·t7[i2, i0]·t26[i2]·t73[i2]
+  // hvp[i0, i1] += Σ_i2 -1·t16·t11[i2, i1]·t7[i2, i0]·t26[i2]·t72[i2]
   {
     const p367 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
@@ -3093,19 +3168,19 @@ function k_hvp_W2(s: State): void {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc368 += t11[b365 + i2 * 3] * t7[b366 + i2 * 8] * t26[i2] * t73[i2];
-            r1 += t11[b365 + (i2 + 1) * 3] * t7[b366 + (i2 + 1) * 8] * t26[i2 + 1] * t73[i2 + 1];
-            r2 += t11[b365 + (i2 + 2) * 3] * t7[b366 + (i2 + 2) * 8] * t26[i2 + 2] * t73[i2 + 2];
-            r3 += t11[b365 + (i2 + 3) * 3] * t7[b366 + (i2 + 3) * 8] * t26[i2 + 3] * t73[i2 + 3];
+            acc368 += t11[b365 + i2 * 3] * t7[b366 + i2 * 8] * t26[i2] * t72[i2];
+            r1 += t11[b365 + (i2 + 1) * 3] * t7[b366 + (i2 + 1) * 8] * t26[i2 + 1] * t72[i2 + 1];
+            r2 += t11[b365 + (i2 + 2) * 3] * t7[b366 + (i2 + 2) * 8] * t26[i2 + 2] * t72[i2 + 2];
+            r3 += t11[b365 + (i2 + 3) * 3] * t7[b366 + (i2 + 3) * 8] * t26[i2 + 3] * t72[i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc368 += t11[b365 + i2 * 3] * t7[b366 + i2 * 8] * t26[i2] * t73[i2];
+          for (const end = len_N; i2 < end; i2++) acc368 += t11[b365 + i2 * 3] * t7[b366 + i2 * 8] * t26[i2] * t72[i2];
           acc368 += r1 + r2 + r3;
         }
         hvp[40 + i0 * 3 + i1] += p367 * acc368;
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t7[i2, i0]·t11[i2, i1]·t81[i1, i2]
+  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t7[i2, i0]·t11[i2, i1]·t80[i1, i2]
   {
     const p372 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
@@ -3118,19 +3193,19 @@ function k_hvp_W2(s: State): void {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc373 += t23[i2] * t7[b369 + i2 * 8] * t11[b370 + i2 * 3] * t81[b371 + i2];
-            r1 += t23[i2 + 1] * t7[b369 + (i2 + 1) * 8] * t11[b370 + (i2 + 1) * 3] * t81[b371 + i2 + 1];
-            r2 += t23[i2 + 2] * t7[b369 + (i2 + 2) * 8] * t11[b370 + (i2 + 2) * 3] * t81[b371 + i2 + 2];
-            r3 += t23[i2 + 3] * t7[b369 + (i2 + 3) * 8] * t11[b370 + (i2 + 3) * 3] * t81[b371 + i2 + 3];
+            acc373 += t23[i2] * t7[b369 + i2 * 8] * t11[b370 + i2 * 3] * t80[b371 + i2];
+            r1 += t23[i2 + 1] * t7[b369 + (i2 + 1) * 8] * t11[b370 + (i2 + 1) * 3] * t80[b371 + i2 + 1];
+            r2 += t23[i2 + 2] * t7[b369 + (i2 + 2) * 8] * t11[b370 + (i2 + 2) * 3] * t80[b371 + i2 + 2];
+            r3 += t23[i2 + 3] * t7[b369 + (i2 + 3) * 8] * t11[b370 + (i2 + 3) * 3] * t80[b371 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc373 += t23[i2] * t7[b369 + i2 * 8] * t11[b370 + i2 * 3] * t81[b371 + i2];
+          for (const end = len_N; i2 < end; i2++) acc373 += t23[i2] * t7[b369 + i2 * 8] * t11[b370 + i2 * 3] * t80[b371 + i2];
           acc373 += r1 + r2 + r3;
         }
         hvp[40 + i0 * 3 + i1] += p372 * acc373;
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 -1·t16·t11[i2, i1]·t7[i2, i0]·t26[i2]·t77[i2]
+  // hvp[i0, i1] += Σ_i2 -1·t16·t11[i2, i1]·t7[i2, i0]·t26[i2]·t76[i2]
   {
     const p376 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
@@ -3142,12 +3217,12 @@ function k_hvp_W2(s: State): void {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc377 += t11[b374 + i2 * 3] * t7[b375 + i2 * 8] * t26[i2] * t77[i2];
-            r1 += t11[b374 + (i2 + 1) * 3] * t7[b375 + (i2 + 1) * 8] * t26[i2 + 1] * t77[i2 + 1];
-            r2 += t11[b374 + (i2 + 2) * 3] * t7[b375 + (i2 + 2) * 8] * t26[i2 + 2] * t77[i2 + 2];
-            r3 += t11[b374 + (i2 + 3) * 3] * t7[b375 + (i2 + 3) * 8] * t26[i2 + 3] * t77[i2 + 3];
+            acc377 += t11[b374 + i2 * 3] * t7[b375 + i2 * 8] * t26[i2] * t76[i2];
+            r1 += t11[b374 + (i2 + 1) * 3] * t7[b375 + (i2 + 1) * 8] * t26[i2 + 1] * t76[i2 + 1];
+            r2 += t11[b374 + (i2 + 2) * 3] * t7[b375 + (i2 + 2) * 8] * t26[i2 + 2] * t76[i2 + 2];
+            r3 += t11[b374 + (i2 + 3) * 3] * t7[b375 + (i2 + 3) * 8] * t26[i2 + 3] * t76[i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc377 += t11[b374 + i2 * 3] * t7[b375 + i2 * 8] * t26[i2] * t77[i2];
+          for (const end = len_N; i2 < end; i2++) acc377 += t11[b374 + i2 * 3] * t7[b375 + i2 * 8] * t26[i2] * t76[i2];
           acc377 += r1 + r2 + r3;
         }
         hvp[40 + i0 * 3 + i1] += p376 * acc377;
@@ -3206,16 +3281,16 @@ function k_hvp_b2(s: State): void {
   const t23 = s.t23;
   const t24 = s.t24;
   const t26 = s.t26;
+  const t63 = s.t63;
   const t64 = s.t64;
-  const t65 = s.t65;
+  const t69 = s.t69;
   const t7 = s.t7;
-  const t70 = s.t70;
-  const t73 = s.t73;
-  const t77 = s.t77;
+  const t72 = s.t72;
+  const t76 = s.t76;
   const th = s.theta;
   const v = s.v;
   const len_N = s.len_N;
-  // hvp[i0] += Σ_i1 -1·t16·t11[i1, i0]·t26[i1]·t65[i1]
+  // hvp[i0] += Σ_i1 -1·t16·t11[i1, i0]·t26[i1]·t64[i1]
   {
     const p387 = -t16[0];
     for (let i0 = 0; i0 < 3; i0++) {
@@ -3225,18 +3300,18 @@ function k_hvp_b2(s: State): void {
         let r1 = 0, r2 = 0, r3 = 0;
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          acc388 += t11[b386 + i1 * 3] * t26[i1] * t65[i1];
-          r1 += t11[b386 + (i1 + 1) * 3] * t26[i1 + 1] * t65[i1 + 1];
-          r2 += t11[b386 + (i1 + 2) * 3] * t26[i1 + 2] * t65[i1 + 2];
-          r3 += t11[b386 + (i1 + 3) * 3] * t26[i1 + 3] * t65[i1 + 3];
+          acc388 += t11[b386 + i1 * 3] * t26[i1] * t64[i1];
+          r1 += t11[b386 + (i1 + 1) * 3] * t26[i1 + 1] * t64[i1 + 1];
+          r2 += t11[b386 + (i1 + 2) * 3] * t26[i1 + 2] * t64[i1 + 2];
+          r3 += t11[b386 + (i1 + 3) * 3] * t26[i1 + 3] * t64[i1 + 3];
         }
-        for (const end = len_N; i1 < end; i1++) acc388 += t11[b386 + i1 * 3] * t26[i1] * t65[i1];
+        for (const end = len_N; i1 < end; i1++) acc388 += t11[b386 + i1 * 3] * t26[i1] * t64[i1];
         acc388 += r1 + r2 + r3;
       }
       hvp[64 + i0] += p387 * acc388;
     }
   }
-  // hvp[i0] += Σ_i1,i2 t16·t23[i1]·t11[i1, i0]·W2[i2, i0]·t24[i1, i2]·t64[i1, i2]
+  // hvp[i0] += Σ_i1,i2 t16·t23[i1]·t11[i1, i0]·W2[i2, i0]·t24[i1, i2]·t63[i1, i2]
   {
     const p391 = t16[0];
     for (let i0 = 0; i0 < 3; i0++) {
@@ -3245,13 +3320,13 @@ function k_hvp_b2(s: State): void {
       let acc392 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 8; i2++) {
-          acc392 += t23[i1] * t11[b389 + i1 * 3] * th[b390 + i2 * 3] * t24[i1 * 8 + i2] * t64[i1 * 8 + i2];
+          acc392 += t23[i1] * t11[b389 + i1 * 3] * th[b390 + i2 * 3] * t24[i1 * 8 + i2] * t63[i1 * 8 + i2];
         }
       }
       hvp[64 + i0] += p391 * acc392;
     }
   }
-  // hvp[i0] += Σ_i1 -1·t16·t11[i1, i0]·t26[i1]·t70[i1]
+  // hvp[i0] += Σ_i1 -1·t16·t11[i1, i0]·t26[i1]·t69[i1]
   {
     const p394 = -t16[0];
     for (let i0 = 0; i0 < 3; i0++) {
@@ -3261,12 +3336,12 @@ function k_hvp_b2(s: State): void {
         let r1 = 0, r2 = 0, r3 = 0;
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          acc395 += t11[b393 + i1 * 3] * t26[i1] * t70[i1];
-          r1 += t11[b393 + (i1 + 1) * 3] * t26[i1 + 1] * t70[i1 + 1];
-          r2 += t11[b393 + (i1 + 2) * 3] * t26[i1 + 2] * t70[i1 + 2];
-          r3 += t11[b393 + (i1 + 3) * 3] * t26[i1 + 3] * t70[i1 + 3];
+          acc395 += t11[b393 + i1 * 3] * t26[i1] * t69[i1];
+          r1 += t11[b393 + (i1 + 1) * 3] * t26[i1 + 1] * t69[i1 + 1];
+          r2 += t11[b393 + (i1 + 2) * 3] * t26[i1 + 2] * t69[i1 + 2];
+          r3 += t11[b393 + (i1 + 3) * 3] * t26[i1 + 3] * t69[i1 + 3];
         }
-        for (const end = len_N; i1 < end; i1++) acc395 += t11[b393 + i1 * 3] * t26[i1] * t70[i1];
+        for (const end = len_N; i1 < end; i1++) acc395 += t11[b393 + i1 * 3] * t26[i1] * t69[i1];
         acc395 += r1 + r2 + r3;
       }
       hvp[64 + i0] += p394 * acc395;
@@ -3288,7 +3363,7 @@ function k_hvp_b2(s: State): void {
       hvp[64 + i0] += p399 * acc400;
     }
   }
-  // hvp[i0] += Σ_i1 -1·t16·t11[i1, i0]·t26[i1]·t73[i1]
+  // hvp[i0] += Σ_i1 -1·t16·t11[i1, i0]·t26[i1]·t72[i1]
   {
     const p402 = -t16[0];
     for (let i0 = 0; i0 < 3; i0++) {
@@ -3298,12 +3373,12 @@ function k_hvp_b2(s: State): void {
         let r1 = 0, r2 = 0, r3 = 0;
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          acc403 += t11[b401 + i1 * 3] * t26[i1] * t73[i1];
-          r1 += t11[b401 + (i1 + 1) * 3] * t26[i1 + 1] * t73[i1 + 1];
-          r2 += t11[b401 + (i1 + 2) * 3] * t26[i1 + 2] * t73[i1 + 2];
-          r3 += t11[b401 + (i1 + 3) * 3] * t26[i1 + 3] * t73[i1 + 3];
+          acc403 += t11[b401 + i1 * 3] * t26[i1] * t72[i1];
+          r1 += t11[b401 + (i1 + 1) * 3] * t26[i1 + 1] * t72[i1 + 1];
+          r2 += t11[b401 + (i1 + 2) * 3] * t26[i1 + 2] * t72[i1 + 2];
+          r3 += t11[b401 + (i1 + 3) * 3] * t26[i1 + 3] * t72[i1 + 3];
         }
-        for (const end = len_N; i1 < end; i1++) acc403 += t11[b401 + i1 * 3] * t26[i1] * t73[i1];
+        for (const end = len_N; i1 < end; i1++) acc403 += t11[b401 + i1 * 3] * t26[i1] * t72[i1];
         acc403 += r1 + r2 + r3;
       }
       hvp[64 + i0] += p402 * acc403;
@@ -3324,7 +3399,7 @@ function k_hvp_b2(s: State): void {
       hvp[64 + i0] += p406 * acc407;
     }
   }
-  // hvp[i0] += Σ_i1 -1·t16·t11[i1, i0]·t26[i1]·t77[i1]
+  // hvp[i0] += Σ_i1 -1·t16·t11[i1, i0]·t26[i1]·t76[i1]
   {
     const p409 = -t16[0];
     for (let i0 = 0; i0 < 3; i0++) {
@@ -3334,12 +3409,12 @@ function k_hvp_b2(s: State): void {
         let r1 = 0, r2 = 0, r3 = 0;
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          acc410 += t11[b408 + i1 * 3] * t26[i1] * t77[i1];
-          r1 += t11[b408 + (i1 + 1) * 3] * t26[i1 + 1] * t77[i1 + 1];
-          r2 += t11[b408 + (i1 + 2) * 3] * t26[i1 + 2] * t77[i1 + 2];
-          r3 += t11[b408 + (i1 + 3) * 3] * t26[i1 + 3] * t77[i1 + 3];
+          acc410 += t11[b408 + i1 * 3] * t26[i1] * t76[i1];
+          r1 += t11[b408 + (i1 + 1) * 3] * t26[i1 + 1] * t76[i1 + 1];
+          r2 += t11[b408 + (i1 + 2) * 3] * t26[i1 + 2] * t76[i1 + 2];
+          r3 += t11[b408 + (i1 + 3) * 3] * t26[i1 + 3] * t76[i1 + 3];
         }
-        for (const end = len_N; i1 < end; i1++) acc410 += t11[b408 + i1 * 3] * t26[i1] * t77[i1];
+        for (const end = len_N; i1 < end; i1++) acc410 += t11[b408 + i1 * 3] * t26[i1] * t76[i1];
         acc410 += r1 + r2 + r3;
       }
       hvp[64 + i0] += p409 * acc410;
@@ -3395,7 +3470,7 @@ function k_hdiag_W1(s: State): void {
   const t27 = s.t27;
   const t41 = s.t41;
   const t42 = s.t42;
-  const t82 = s.t82;
+  const t81 = s.t81;
   const len_N = s.len_N;
   const off_N = s.off_N;
   // hessianDiagonal[i0, i1] += Σ_i2 -1·t16·t24[i2, i1]·X[i2, i0]·t26[i2]·t24[i2, i1]·X[i2, i0]·t41[i1, i2]·t41[i1, i2]
@@ -3461,7 +3536,7 @@ function k_hdiag_W1(s: State): void {
       }
     }
   }
-  // hessianDiagonal[i0, i1] += Σ_i2 t16·t23[i2]·t24[i2, i1]·X[i2, i0]·t24[i2, i1]·X[i2, i0]·t82[i1, i2]
+  // hessianDiagonal[i0, i1] += Σ_i2 t16·t23[i2]·t24[i2, i1]·X[i2, i0]·t24[i2, i1]·X[i2, i0]·t81[i1, i2]
   {
     const p431 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
@@ -3487,10 +3562,10 @@ function k_hdiag_W1(s: State): void {
             const c0 = t23[i2];
             const c1 = d_X[b427 + i2 * 4];
             const c2 = d_X[b429 + i2 * 4];
-            acc432_0 += c0 * c1 * c2 * t24[b426_0 + i2 * 8] * t24[b428_0 + i2 * 8] * t82[b430_0 + i2];
-            acc432_1 += c0 * c1 * c2 * t24[b426_1 + i2 * 8] * t24[b428_1 + i2 * 8] * t82[b430_1 + i2];
-            acc432_2 += c0 * c1 * c2 * t24[b426_2 + i2 * 8] * t24[b428_2 + i2 * 8] * t82[b430_2 + i2];
-            acc432_3 += c0 * c1 * c2 * t24[b426_3 + i2 * 8] * t24[b428_3 + i2 * 8] * t82[b430_3 + i2];
+            acc432_0 += c0 * c1 * c2 * t24[b426_0 + i2 * 8] * t24[b428_0 + i2 * 8] * t81[b430_0 + i2];
+            acc432_1 += c0 * c1 * c2 * t24[b426_1 + i2 * 8] * t24[b428_1 + i2 * 8] * t81[b430_1 + i2];
+            acc432_2 += c0 * c1 * c2 * t24[b426_2 + i2 * 8] * t24[b428_2 + i2 * 8] * t81[b430_2 + i2];
+            acc432_3 += c0 * c1 * c2 * t24[b426_3 + i2 * 8] * t24[b428_3 + i2 * 8] * t81[b430_3 + i2];
           }
           hessianDiagonal[i0 * 8 + i1] += p431 * acc432_0;
           hessianDiagonal[i0 * 8 + i1 + 1] += p431 * acc432_1;
@@ -3506,12 +3581,12 @@ function k_hdiag_W1(s: State): void {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc432 += t23[i2] * t24[b426 + i2 * 8] * d_X[b427 + i2 * 4] * t24[b428 + i2 * 8] * d_X[b429 + i2 * 4] * t82[b430 + i2];
-              r1 += t23[i2 + 1] * t24[b426 + (i2 + 1) * 8] * d_X[b427 + (i2 + 1) * 4] * t24[b428 + (i2 + 1) * 8] * d_X[b429 + (i2 + 1) * 4] * t82[b430 + i2 + 1];
-              r2 += t23[i2 + 2] * t24[b426 + (i2 + 2) * 8] * d_X[b427 + (i2 + 2) * 4] * t24[b428 + (i2 + 2) * 8] * d_X[b429 + (i2 + 2) * 4] * t82[b430 + i2 + 2];
-              r3 += t23[i2 + 3] * t24[b426 + (i2 + 3) * 8] * d_X[b427 + (i2 + 3) * 4] * t24[b428 + (i2 + 3) * 8] * d_X[b429 + (i2 + 3) * 4] * t82[b430 + i2 + 3];
+              acc432 += t23[i2] * t24[b426 + i2 * 8] * d_X[b427 + i2 * 4] * t24[b428 + i2 * 8] * d_X[b429 + i2 * 4] * t81[b430 + i2];
+              r1 += t23[i2 + 1] * t24[b426 + (i2 + 1) * 8] * d_X[b427 + (i2 + 1) * 4] * t24[b428 + (i2 + 1) * 8] * d_X[b429 + (i2 + 1) * 4] * t81[b430 + i2 + 1];
+              r2 += t23[i2 + 2] * t24[b426 + (i2 + 2) * 8] * d_X[b427 + (i2 + 2) * 4] * t24[b428 + (i2 + 2) * 8] * d_X[b429 + (i2 + 2) * 4] * t81[b430 + i2 + 2];
+              r3 += t23[i2 + 3] * t24[b426 + (i2 + 3) * 8] * d_X[b427 + (i2 + 3) * 4] * t24[b428 + (i2 + 3) * 8] * d_X[b429 + (i2 + 3) * 4] * t81[b430 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc432 += t23[i2] * t24[b426 + i2 * 8] * d_X[b427 + i2 * 4] * t24[b428 + i2 * 8] * d_X[b429 + i2 * 4] * t82[b430 + i2];
+            for (const end = len_N; i2 < end; i2++) acc432 += t23[i2] * t24[b426 + i2 * 8] * d_X[b427 + i2 * 4] * t24[b428 + i2 * 8] * d_X[b429 + i2 * 4] * t81[b430 + i2];
             acc432 += r1 + r2 + r3;
           }
           hessianDiagonal[i0 * 8 + i1] += p431 * acc432;
@@ -3881,77 +3956,78 @@ function k_hdiag_b2_once(s: State): void {
 /** Gauss-Newton block (W1, W1): 3 term(s) */
 function k_ggn_W1_W1(s: State): void {
   const GN = s.gaussNewton;
+  const pu1 = s.pu1;
+  const pv1 = s.pv1;
   const t16 = s.t16;
+  const t26 = s.t26;
   const t43 = s.t43;
   const t44 = s.t44;
   const t45 = s.t45;
   const t46 = s.t46;
   const t47 = s.t47;
   const len_N = s.len_N;
-  // gaussNewton[i0, i1, i2, i3] += Σ_i4 -1·t16·t43[i0, i1, i4]·t44[i2, i3, i4]
-  {
-    const p494 = -t16[0];
-    // T = t43·t44ᵀ (32 × 32, depth len_N) by the dense kernels; GN += scale·T, mirrors included, c ≥ r only
-    s.dense.block(
-      t43, 0, len_N, t44, 0, len_N, 32, 32, len_N,
-      GN, 0, 67, 1, 0, 1, 67,
-      p494, DENSE_ADD_MIRROR, true, null, 0, 1, 0, 0, 1, 0, 0,
-    );
-  }
   // gaussNewton[i0, i1, i2, i3] += Σ_i4 t16·t45[i1, i3, i4]·t46[i0, i1, i4]·t47[i2, i3, i4]
   {
-    const p499 = t16[0];
+    const p495 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
-        const b497 = i0 * len_N * 8 + i1 * len_N;
+        const b493 = i0 * len_N * 8 + i1 * len_N;
         for (let i2 = 0; i2 < 4; i2++) {
           {
             let i3 = Math.max(0, i2 * (-8) + i0 * 8 + i1);
             for (const end = 8 - 3; i3 < end; i3 += 4) {
-              const b496_0 = i1 * len_N * 8 + i3 * len_N;
-              const b498_0 = i2 * len_N * 8 + i3 * len_N;
-              const b496_1 = i1 * len_N * 8 + (i3 + 1) * len_N;
-              const b498_1 = i2 * len_N * 8 + (i3 + 1) * len_N;
-              const b496_2 = i1 * len_N * 8 + (i3 + 2) * len_N;
-              const b498_2 = i2 * len_N * 8 + (i3 + 2) * len_N;
-              const b496_3 = i1 * len_N * 8 + (i3 + 3) * len_N;
-              const b498_3 = i2 * len_N * 8 + (i3 + 3) * len_N;
-              let acc500_0 = 0, acc500_1 = 0, acc500_2 = 0, acc500_3 = 0;
+              const b492_0 = i1 * len_N * 8 + i3 * len_N;
+              const b494_0 = i2 * len_N * 8 + i3 * len_N;
+              const b492_1 = i1 * len_N * 8 + (i3 + 1) * len_N;
+              const b494_1 = i2 * len_N * 8 + (i3 + 1) * len_N;
+              const b492_2 = i1 * len_N * 8 + (i3 + 2) * len_N;
+              const b494_2 = i2 * len_N * 8 + (i3 + 2) * len_N;
+              const b492_3 = i1 * len_N * 8 + (i3 + 3) * len_N;
+              const b494_3 = i2 * len_N * 8 + (i3 + 3) * len_N;
+              let acc496_0 = 0, acc496_1 = 0, acc496_2 = 0, acc496_3 = 0;
               for (let i4 = 0, end = len_N; i4 < end; i4++) {
-                const c0 = t46[b497 + i4];
-                acc500_0 += c0 * t45[b496_0 + i4] * t47[b498_0 + i4];
-                acc500_1 += c0 * t45[b496_1 + i4] * t47[b498_1 + i4];
-                acc500_2 += c0 * t45[b496_2 + i4] * t47[b498_2 + i4];
-                acc500_3 += c0 * t45[b496_3 + i4] * t47[b498_3 + i4];
+                const c0 = t46[b493 + i4];
+                acc496_0 += c0 * t45[b492_0 + i4] * t47[b494_0 + i4];
+                acc496_1 += c0 * t45[b492_1 + i4] * t47[b494_1 + i4];
+                acc496_2 += c0 * t45[b492_2 + i4] * t47[b494_2 + i4];
+                acc496_3 += c0 * t45[b492_3 + i4] * t47[b494_3 + i4];
               }
-              addSymmetric(GN, i0 * 536 + i1 * 67 + i2 * 8 + i3, i0 * 8 + i1 + i2 * 536 + i3 * 67, p499 * acc500_0);
-              addSymmetric(GN, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 1, i0 * 8 + i1 + i2 * 536 + (i3 + 1) * 67, p499 * acc500_1);
-              addSymmetric(GN, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 2, i0 * 8 + i1 + i2 * 536 + (i3 + 2) * 67, p499 * acc500_2);
-              addSymmetric(GN, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 3, i0 * 8 + i1 + i2 * 536 + (i3 + 3) * 67, p499 * acc500_3);
+              addSymmetric(GN, i0 * 536 + i1 * 67 + i2 * 8 + i3, i0 * 8 + i1 + i2 * 536 + i3 * 67, p495 * acc496_0);
+              addSymmetric(GN, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 1, i0 * 8 + i1 + i2 * 536 + (i3 + 1) * 67, p495 * acc496_1);
+              addSymmetric(GN, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 2, i0 * 8 + i1 + i2 * 536 + (i3 + 2) * 67, p495 * acc496_2);
+              addSymmetric(GN, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 3, i0 * 8 + i1 + i2 * 536 + (i3 + 3) * 67, p495 * acc496_3);
             }
             for (const end = 8; i3 < end; i3++) {
-              const b496 = i1 * len_N * 8 + i3 * len_N;
-              const b498 = i2 * len_N * 8 + i3 * len_N;
-              let acc500 = 0;
+              const b492 = i1 * len_N * 8 + i3 * len_N;
+              const b494 = i2 * len_N * 8 + i3 * len_N;
+              let acc496 = 0;
               {
                 let r1 = 0, r2 = 0, r3 = 0;
                 let i4 = 0;
                 for (const end = len_N - 3; i4 < end; i4 += 4) {
-                  acc500 += t45[b496 + i4] * t46[b497 + i4] * t47[b498 + i4];
-                  r1 += t45[b496 + i4 + 1] * t46[b497 + i4 + 1] * t47[b498 + i4 + 1];
-                  r2 += t45[b496 + i4 + 2] * t46[b497 + i4 + 2] * t47[b498 + i4 + 2];
-                  r3 += t45[b496 + i4 + 3] * t46[b497 + i4 + 3] * t47[b498 + i4 + 3];
+                  acc496 += t45[b492 + i4] * t46[b493 + i4] * t47[b494 + i4];
+                  r1 += t45[b492 + i4 + 1] * t46[b493 + i4 + 1] * t47[b494 + i4 + 1];
+                  r2 += t45[b492 + i4 + 2] * t46[b493 + i4 + 2] * t47[b494 + i4 + 2];
+                  r3 += t45[b492 + i4 + 3] * t46[b493 + i4 + 3] * t47[b494 + i4 + 3];
                 }
-                for (const end = len_N; i4 < end; i4++) acc500 += t45[b496 + i4] * t46[b497 + i4] * t47[b498 + i4];
-                acc500 += r1 + r2 + r3;
+                for (const end = len_N; i4 < end; i4++) acc496 += t45[b492 + i4] * t46[b493 + i4] * t47[b494 + i4];
+                acc496 += r1 + r2 + r3;
               }
-              addSymmetric(GN, i0 * 536 + i1 * 67 + i2 * 8 + i3, i0 * 8 + i1 + i2 * 536 + i3 * 67, p499 * acc500);
+              addSymmetric(GN, i0 * 536 + i1 * 67 + i2 * 8 + i3, i0 * 8 + i1 + i2 * 536 + i3 * 67, p495 * acc496);
             }
           }
         }
       }
     }
   }
+  // gaussNewton[i0, i1, i2, i3] += Σ_i4 -1·t16·A[i0, i4]·B[i1, i4]·A[i2, i4]·B[i3, i4]·w[i4]  (pair symmetry: i0 ≤ i2, i1 ≤ i3; A = t43, B = t44, w = t26)
+  // by the dense kernels: pu1 and pv1 hold the row and column pairs' products, T = pu1·pv1ᵀ
+  s.dense.pairs(
+    t43, 0, len_N, t44, 0, len_N, 4, 8, len_N,
+    t26, 0, pu1, pv1,
+    GN, 0, 536, 67, 8, 1, 0, 8, 1, 536, 67,
+    -t16[0], null, 0, 0, 0, null, 0, 0, 0,
+  );
 }
 
 /** Gauss-Newton block (W1, W1): 3 term(s), the terms without the batch */
@@ -3973,23 +4049,23 @@ function k_ggn_W1_W1_once(s: State): void {
 function k_ggn_W1_b1(s: State): void {
   const GN = s.gaussNewton;
   const t16 = s.t16;
-  const t43 = s.t43;
+  const t44 = s.t44;
   const t45 = s.t45;
   const t46 = s.t46;
+  const t50 = s.t50;
   const t51 = s.t51;
-  const t52 = s.t52;
   const len_N = s.len_N;
-  // gaussNewton[i0, i1, i2] += Σ_i3 -1·t16·t43[i0, i1, i3]·t51[i2, i3]
+  // gaussNewton[i0, i1, i2] += Σ_i3 -1·t16·t50[i0, i1, i3]·t44[i2, i3]
   {
     const p505 = -t16[0];
-    // T = t43·t51ᵀ (32 × 8, depth len_N) by the dense kernels; GN += scale·T, mirrors included
+    // T = t50·t44ᵀ (32 × 8, depth len_N) by the dense kernels; GN += scale·T, mirrors included
     s.dense.block(
-      t43, 0, len_N, t51, 0, len_N, 32, 8, len_N,
+      t50, 0, len_N, t44, 0, len_N, 32, 8, len_N,
       GN, 32, 67, 1, 2144, 1, 67,
       p505, DENSE_ADD_MIRROR, false, null, 0, 1, 0, 0, 1, 0, 0,
     );
   }
-  // gaussNewton[i0, i1, i2] += Σ_i3 t16·t45[i1, i2, i3]·t46[i0, i1, i3]·t52[i2, i3]
+  // gaussNewton[i0, i1, i2] += Σ_i3 t16·t45[i1, i2, i3]·t46[i0, i1, i3]·t51[i2, i3]
   {
     const p510 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
@@ -4009,10 +4085,10 @@ function k_ggn_W1_b1(s: State): void {
             let acc511_0 = 0, acc511_1 = 0, acc511_2 = 0, acc511_3 = 0;
             for (let i3 = 0, end = len_N; i3 < end; i3++) {
               const c0 = t46[b508 + i3];
-              acc511_0 += c0 * t45[b507_0 + i3] * t52[b509_0 + i3];
-              acc511_1 += c0 * t45[b507_1 + i3] * t52[b509_1 + i3];
-              acc511_2 += c0 * t45[b507_2 + i3] * t52[b509_2 + i3];
-              acc511_3 += c0 * t45[b507_3 + i3] * t52[b509_3 + i3];
+              acc511_0 += c0 * t45[b507_0 + i3] * t51[b509_0 + i3];
+              acc511_1 += c0 * t45[b507_1 + i3] * t51[b509_1 + i3];
+              acc511_2 += c0 * t45[b507_2 + i3] * t51[b509_2 + i3];
+              acc511_3 += c0 * t45[b507_3 + i3] * t51[b509_3 + i3];
             }
             {
               const sv = p510 * acc511_0;
@@ -4043,12 +4119,12 @@ function k_ggn_W1_b1(s: State): void {
               let r1 = 0, r2 = 0, r3 = 0;
               let i3 = 0;
               for (const end = len_N - 3; i3 < end; i3 += 4) {
-                acc511 += t45[b507 + i3] * t46[b508 + i3] * t52[b509 + i3];
-                r1 += t45[b507 + i3 + 1] * t46[b508 + i3 + 1] * t52[b509 + i3 + 1];
-                r2 += t45[b507 + i3 + 2] * t46[b508 + i3 + 2] * t52[b509 + i3 + 2];
-                r3 += t45[b507 + i3 + 3] * t46[b508 + i3 + 3] * t52[b509 + i3 + 3];
+                acc511 += t45[b507 + i3] * t46[b508 + i3] * t51[b509 + i3];
+                r1 += t45[b507 + i3 + 1] * t46[b508 + i3 + 1] * t51[b509 + i3 + 1];
+                r2 += t45[b507 + i3 + 2] * t46[b508 + i3 + 2] * t51[b509 + i3 + 2];
+                r3 += t45[b507 + i3 + 3] * t46[b508 + i3 + 3] * t51[b509 + i3 + 3];
               }
-              for (const end = len_N; i3 < end; i3++) acc511 += t45[b507 + i3] * t46[b508 + i3] * t52[b509 + i3];
+              for (const end = len_N; i3 < end; i3++) acc511 += t45[b507 + i3] * t46[b508 + i3] * t51[b509 + i3];
               acc511 += r1 + r2 + r3;
             }
             {
@@ -4067,27 +4143,27 @@ function k_ggn_W1_b1(s: State): void {
 function k_ggn_W1_W2(s: State): void {
   const GN = s.gaussNewton;
   const t16 = s.t16;
-  const t43 = s.t43;
   const t46 = s.t46;
-  const t53 = s.t53;
+  const t50 = s.t50;
+  const t52 = s.t52;
   const th = s.theta;
   const len_N = s.len_N;
-  // gaussNewton[i0, i1, i2, i3] += Σ_i4 -1·t16·t43[i0, i1, i4]·t53[i2, i3, i4]
+  // gaussNewton[i0, i1, i2, i3] += Σ_i4 -1·t16·t50[i0, i1, i4]·t52[i2, i3, i4]
   {
     const p514 = -t16[0];
-    // T = t43·t53ᵀ (32 × 24, depth len_N) by the dense kernels; GN += scale·T, mirrors included
+    // T = t50·t52ᵀ (32 × 24, depth len_N) by the dense kernels; GN += scale·T, mirrors included
     s.dense.block(
-      t43, 0, len_N, t53, 0, len_N, 32, 24, len_N,
+      t50, 0, len_N, t52, 0, len_N, 32, 24, len_N,
       GN, 40, 67, 1, 2680, 1, 67,
       p514, DENSE_ADD_MIRROR, false, null, 0, 1, 0, 0, 1, 0, 0,
     );
   }
-  // gaussNewton[i0, i1, i2, i3] += Σ_i4 t16·W2[i1, i3]·t46[i0, i1, i4]·t53[i2, i3, i4]
+  // gaussNewton[i0, i1, i2, i3] += Σ_i4 t16·W2[i1, i3]·t46[i0, i1, i4]·t52[i2, i3, i4]
   {
     const p518 = t16[0];
-    // T = t46·t53ᵀ (32 × 24, depth len_N) by the dense kernels; GN += scale·th[…]·T, mirrors included
+    // T = t46·t52ᵀ (32 × 24, depth len_N) by the dense kernels; GN += scale·th[…]·T, mirrors included
     s.dense.block(
-      t46, 0, len_N, t53, 0, len_N, 32, 24, len_N,
+      t46, 0, len_N, t52, 0, len_N, 32, 24, len_N,
       GN, 40, 67, 1, 2680, 1, 67,
       p518, DENSE_ADD_MIRROR, false, th, 40, 8, 0, 3, 3, 0, 1,
     );
@@ -4098,12 +4174,12 @@ function k_ggn_W1_W2(s: State): void {
 function k_ggn_W1_b2(s: State): void {
   const GN = s.gaussNewton;
   const t16 = s.t16;
-  const t43 = s.t43;
   const t46 = s.t46;
-  const t54 = s.t54;
+  const t50 = s.t50;
+  const t53 = s.t53;
   const th = s.theta;
   const len_N = s.len_N;
-  // gaussNewton[i0, i1, i2] += Σ_i3 -1·t16·t43[i0, i1, i3]·t54[i2, i3]
+  // gaussNewton[i0, i1, i2] += Σ_i3 -1·t16·t50[i0, i1, i3]·t53[i2, i3]
   {
     const p523 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
@@ -4116,12 +4192,12 @@ function k_ggn_W1_b2(s: State): void {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc524 += t43[b521 + i3] * t54[b522 + i3];
-              r1 += t43[b521 + i3 + 1] * t54[b522 + i3 + 1];
-              r2 += t43[b521 + i3 + 2] * t54[b522 + i3 + 2];
-              r3 += t43[b521 + i3 + 3] * t54[b522 + i3 + 3];
+              acc524 += t50[b521 + i3] * t53[b522 + i3];
+              r1 += t50[b521 + i3 + 1] * t53[b522 + i3 + 1];
+              r2 += t50[b521 + i3 + 2] * t53[b522 + i3 + 2];
+              r3 += t50[b521 + i3 + 3] * t53[b522 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc524 += t43[b521 + i3] * t54[b522 + i3];
+            for (const end = len_N; i3 < end; i3++) acc524 += t50[b521 + i3] * t53[b522 + i3];
             acc524 += r1 + r2 + r3;
           }
           {
@@ -4133,7 +4209,7 @@ function k_ggn_W1_b2(s: State): void {
       }
     }
   }
-  // gaussNewton[i0, i1, i2] += Σ_i3 t16·W2[i1, i2]·t46[i0, i1, i3]·t54[i2, i3]
+  // gaussNewton[i0, i1, i2] += Σ_i3 t16·W2[i1, i2]·t46[i0, i1, i3]·t53[i2, i3]
   {
     const p527 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
@@ -4147,12 +4223,12 @@ function k_ggn_W1_b2(s: State): void {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc529 += t46[b525 + i3] * t54[b526 + i3];
-              r1 += t46[b525 + i3 + 1] * t54[b526 + i3 + 1];
-              r2 += t46[b525 + i3 + 2] * t54[b526 + i3 + 2];
-              r3 += t46[b525 + i3 + 3] * t54[b526 + i3 + 3];
+              acc529 += t46[b525 + i3] * t53[b526 + i3];
+              r1 += t46[b525 + i3 + 1] * t53[b526 + i3 + 1];
+              r2 += t46[b525 + i3 + 2] * t53[b526 + i3 + 2];
+              r3 += t46[b525 + i3 + 3] * t53[b526 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc529 += t46[b525 + i3] * t54[b526 + i3];
+            for (const end = len_N; i3 < end; i3++) acc529 += t46[b525 + i3] * t53[b526 + i3];
             acc529 += r1 + r2 + r3;
           }
           {
@@ -4173,11 +4249,11 @@ function k_ggn_b1_b1(s: State): void {
   const t16 = s.t16;
   const t23 = s.t23;
   const t24 = s.t24;
-  const t51 = s.t51;
-  const t56 = s.t56;
+  const t44 = s.t44;
+  const t55 = s.t55;
   const th = s.theta;
   const len_N = s.len_N;
-  // gaussNewton[i0, i1] += Σ_i2 -1·t16·t56[i0, i2]·t51[i1, i2]
+  // gaussNewton[i0, i1] += Σ_i2 -1·t16·t55[i0, i2]·t44[i1, i2]
   {
     const p532 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
@@ -4191,11 +4267,11 @@ function k_ggn_b1_b1(s: State): void {
           const b531_3 = (i1 + 3) * len_N;
           let acc533_0 = 0, acc533_1 = 0, acc533_2 = 0, acc533_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = t56[b530 + i2];
-            acc533_0 += c0 * t51[b531_0 + i2];
-            acc533_1 += c0 * t51[b531_1 + i2];
-            acc533_2 += c0 * t51[b531_2 + i2];
-            acc533_3 += c0 * t51[b531_3 + i2];
+            const c0 = t55[b530 + i2];
+            acc533_0 += c0 * t44[b531_0 + i2];
+            acc533_1 += c0 * t44[b531_1 + i2];
+            acc533_2 += c0 * t44[b531_2 + i2];
+            acc533_3 += c0 * t44[b531_3 + i2];
           }
           addSymmetric(GN, 2176 + i0 * 67 + i1, 2176 + i0 + i1 * 67, p532 * acc533_0);
           addSymmetric(GN, 2176 + i0 * 67 + i1 + 1, 2176 + i0 + (i1 + 1) * 67, p532 * acc533_1);
@@ -4209,12 +4285,12 @@ function k_ggn_b1_b1(s: State): void {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc533 += t56[b530 + i2] * t51[b531 + i2];
-              r1 += t56[b530 + i2 + 1] * t51[b531 + i2 + 1];
-              r2 += t56[b530 + i2 + 2] * t51[b531 + i2 + 2];
-              r3 += t56[b530 + i2 + 3] * t51[b531 + i2 + 3];
+              acc533 += t55[b530 + i2] * t44[b531 + i2];
+              r1 += t55[b530 + i2 + 1] * t44[b531 + i2 + 1];
+              r2 += t55[b530 + i2 + 2] * t44[b531 + i2 + 2];
+              r3 += t55[b530 + i2 + 3] * t44[b531 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc533 += t56[b530 + i2] * t51[b531 + i2];
+            for (const end = len_N; i2 < end; i2++) acc533 += t55[b530 + i2] * t44[b531 + i2];
             acc533 += r1 + r2 + r3;
           }
           addSymmetric(GN, 2176 + i0 * 67 + i1, 2176 + i0 + i1 * 67, p532 * acc533);
@@ -4260,12 +4336,12 @@ function k_ggn_b1_b1_once(s: State): void {
 function k_ggn_b1_W2(s: State): void {
   const GN = s.gaussNewton;
   const t16 = s.t16;
-  const t53 = s.t53;
+  const t52 = s.t52;
+  const t55 = s.t55;
   const t56 = s.t56;
-  const t57 = s.t57;
   const th = s.theta;
   const len_N = s.len_N;
-  // gaussNewton[i0, i1, i2] += Σ_i3 -1·t16·t56[i0, i3]·t53[i1, i2, i3]
+  // gaussNewton[i0, i1, i2] += Σ_i3 -1·t16·t55[i0, i3]·t52[i1, i2, i3]
   {
     const p544 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
@@ -4278,12 +4354,12 @@ function k_ggn_b1_W2(s: State): void {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc545 += t56[b542 + i3] * t53[b543 + i3];
-              r1 += t56[b542 + i3 + 1] * t53[b543 + i3 + 1];
-              r2 += t56[b542 + i3 + 2] * t53[b543 + i3 + 2];
-              r3 += t56[b542 + i3 + 3] * t53[b543 + i3 + 3];
+              acc545 += t55[b542 + i3] * t52[b543 + i3];
+              r1 += t55[b542 + i3 + 1] * t52[b543 + i3 + 1];
+              r2 += t55[b542 + i3 + 2] * t52[b543 + i3 + 2];
+              r3 += t55[b542 + i3 + 3] * t52[b543 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc545 += t56[b542 + i3] * t53[b543 + i3];
+            for (const end = len_N; i3 < end; i3++) acc545 += t55[b542 + i3] * t52[b543 + i3];
             acc545 += r1 + r2 + r3;
           }
           {
@@ -4295,7 +4371,7 @@ function k_ggn_b1_W2(s: State): void {
       }
     }
   }
-  // gaussNewton[i0, i1, i2] += Σ_i3 t16·W2[i0, i2]·t57[i0, i3]·t53[i1, i2, i3]
+  // gaussNewton[i0, i1, i2] += Σ_i3 t16·W2[i0, i2]·t56[i0, i3]·t52[i1, i2, i3]
   {
     const p548 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
@@ -4309,12 +4385,12 @@ function k_ggn_b1_W2(s: State): void {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc550 += t57[b546 + i3] * t53[b547 + i3];
-              r1 += t57[b546 + i3 + 1] * t53[b547 + i3 + 1];
-              r2 += t57[b546 + i3 + 2] * t53[b547 + i3 + 2];
-              r3 += t57[b546 + i3 + 3] * t53[b547 + i3 + 3];
+              acc550 += t56[b546 + i3] * t52[b547 + i3];
+              r1 += t56[b546 + i3 + 1] * t52[b547 + i3 + 1];
+              r2 += t56[b546 + i3 + 2] * t52[b547 + i3 + 2];
+              r3 += t56[b546 + i3 + 3] * t52[b547 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc550 += t57[b546 + i3] * t53[b547 + i3];
+            for (const end = len_N; i3 < end; i3++) acc550 += t56[b546 + i3] * t52[b547 + i3];
             acc550 += r1 + r2 + r3;
           }
           {
@@ -4332,12 +4408,12 @@ function k_ggn_b1_W2(s: State): void {
 function k_ggn_b1_b2(s: State): void {
   const GN = s.gaussNewton;
   const t16 = s.t16;
-  const t54 = s.t54;
+  const t53 = s.t53;
+  const t55 = s.t55;
   const t56 = s.t56;
-  const t57 = s.t57;
   const th = s.theta;
   const len_N = s.len_N;
-  // gaussNewton[i0, i1] += Σ_i2 -1·t16·t56[i0, i2]·t54[i1, i2]
+  // gaussNewton[i0, i1] += Σ_i2 -1·t16·t55[i0, i2]·t53[i1, i2]
   {
     const p553 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
@@ -4349,12 +4425,12 @@ function k_ggn_b1_b2(s: State): void {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc554 += t56[b551 + i2] * t54[b552 + i2];
-            r1 += t56[b551 + i2 + 1] * t54[b552 + i2 + 1];
-            r2 += t56[b551 + i2 + 2] * t54[b552 + i2 + 2];
-            r3 += t56[b551 + i2 + 3] * t54[b552 + i2 + 3];
+            acc554 += t55[b551 + i2] * t53[b552 + i2];
+            r1 += t55[b551 + i2 + 1] * t53[b552 + i2 + 1];
+            r2 += t55[b551 + i2 + 2] * t53[b552 + i2 + 2];
+            r3 += t55[b551 + i2 + 3] * t53[b552 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc554 += t56[b551 + i2] * t54[b552 + i2];
+          for (const end = len_N; i2 < end; i2++) acc554 += t55[b551 + i2] * t53[b552 + i2];
           acc554 += r1 + r2 + r3;
         }
         {
@@ -4365,7 +4441,7 @@ function k_ggn_b1_b2(s: State): void {
       }
     }
   }
-  // gaussNewton[i0, i1] += Σ_i2 t16·W2[i0, i1]·t57[i0, i2]·t54[i1, i2]
+  // gaussNewton[i0, i1] += Σ_i2 t16·W2[i0, i1]·t56[i0, i2]·t53[i1, i2]
   {
     const p557 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
@@ -4378,12 +4454,12 @@ function k_ggn_b1_b2(s: State): void {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc559 += t57[b555 + i2] * t54[b556 + i2];
-            r1 += t57[b555 + i2 + 1] * t54[b556 + i2 + 1];
-            r2 += t57[b555 + i2 + 2] * t54[b556 + i2 + 2];
-            r3 += t57[b555 + i2 + 3] * t54[b556 + i2 + 3];
+            acc559 += t56[b555 + i2] * t53[b556 + i2];
+            r1 += t56[b555 + i2 + 1] * t53[b556 + i2 + 1];
+            r2 += t56[b555 + i2 + 2] * t53[b556 + i2 + 2];
+            r3 += t56[b555 + i2 + 3] * t53[b556 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc559 += t57[b555 + i2] * t54[b556 + i2];
+          for (const end = len_N; i2 < end; i2++) acc559 += t56[b555 + i2] * t53[b556 + i2];
           acc559 += r1 + r2 + r3;
         }
         {
@@ -4400,44 +4476,110 @@ function k_ggn_b1_b2(s: State): void {
 function k_ggn_W2_W2(s: State): void {
   const GN = s.gaussNewton;
   const t16 = s.t16;
+  const t26 = s.t26;
   const t53 = s.t53;
+  const t57 = s.t57;
   const t58 = s.t58;
-  const t59 = s.t59;
-  const t60 = s.t60;
   const len_N = s.len_N;
-  // gaussNewton[i0, i1, i2, i3] += Σ_i4 -1·t16·t58[i0, i1, i4]·t53[i2, i3, i4]
+  // gaussNewton[i0, i1, i2, i1] += Σ_i3 t16·t58[i0, i1, i3]·t57[i2, i3]
   {
-    const p562 = -t16[0];
-    // T = t58·t53ᵀ (24 × 24, depth len_N) by the dense kernels; GN += scale·T, mirrors included, c ≥ r only
-    s.dense.block(
-      t58, 0, len_N, t53, 0, len_N, 24, 24, len_N,
-      GN, 2720, 67, 1, 2720, 1, 67,
-      p562, DENSE_ADD_MIRROR, true, null, 0, 1, 0, 0, 1, 0, 0,
-    );
-  }
-  // gaussNewton[i0, i1, i2, i1] += Σ_i3 t16·t59[i0, i1, i3]·t60[i2, i3]
-  {
-    const p566 = t16[0];
+    const p562 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
-        const b564 = i0 * len_N * 3 + i1 * len_N;
+        const b560 = i0 * len_N * 3 + i1 * len_N;
         for (let i2 = 0; i2 < 8; i2++) {
           if (i2 * 3 + i0 * (-3) < 0) continue;
-          const b565 = i2 * len_N;
-          let acc567 = 0;
+          const b561 = i2 * len_N;
+          let acc563 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc567 += t59[b564 + i3] * t60[b565 + i3];
-              r1 += t59[b564 + i3 + 1] * t60[b565 + i3 + 1];
-              r2 += t59[b564 + i3 + 2] * t60[b565 + i3 + 2];
-              r3 += t59[b564 + i3 + 3] * t60[b565 + i3 + 3];
+              acc563 += t58[b560 + i3] * t57[b561 + i3];
+              r1 += t58[b560 + i3 + 1] * t57[b561 + i3 + 1];
+              r2 += t58[b560 + i3 + 2] * t57[b561 + i3 + 2];
+              r3 += t58[b560 + i3 + 3] * t57[b561 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc567 += t59[b564 + i3] * t60[b565 + i3];
-            acc567 += r1 + r2 + r3;
+            for (const end = len_N; i3 < end; i3++) acc563 += t58[b560 + i3] * t57[b561 + i3];
+            acc563 += r1 + r2 + r3;
           }
-          addSymmetric(GN, 2720 + i0 * 201 + i1 * 68 + i2 * 3, 2720 + i0 * 3 + i1 * 68 + i2 * 201, p566 * acc567);
+          addSymmetric(GN, 2720 + i0 * 201 + i1 * 68 + i2 * 3, 2720 + i0 * 3 + i1 * 68 + i2 * 201, p562 * acc563);
+        }
+      }
+    }
+  }
+  // gaussNewton[i0, i1, i2, i3] += Σ_i4 -1·t16·A[i0, i4]·B[i1, i4]·A[i2, i4]·B[i3, i4]·w[i4]  (pair symmetry: i0 ≤ i2, i1 ≤ i3; A = t57, B = t53, w = t26)
+  {
+    const p564 = -t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      for (let i1 = 0; i1 < 3; i1++) {
+        {
+          let i3 = i1;
+          for (const end = 3 - 3; i3 < end; i3 += 4) {
+            let acc565_0 = 0, acc565_1 = 0, acc565_2 = 0, acc565_3 = 0;
+            for (let i4 = 0, end = len_N; i4 < end; i4++) {
+              const c0 = t57[i0 * len_N + i4];
+              const c1 = t53[i1 * len_N + i4];
+              const c2 = t26[i4];
+              acc565_0 += c0 * c1 * c2 * t57[i0 * len_N + i4] * t53[i3 * len_N + i4];
+              acc565_1 += c0 * c1 * c2 * t57[i0 * len_N + i4] * t53[(i3 + 1) * len_N + i4];
+              acc565_2 += c0 * c1 * c2 * t57[i0 * len_N + i4] * t53[(i3 + 2) * len_N + i4];
+              acc565_3 += c0 * c1 * c2 * t57[i0 * len_N + i4] * t53[(i3 + 3) * len_N + i4];
+            }
+            addSymmetric(GN, 2720 + i0 * 201 + i1 * 67 + i0 * 3 + i3, 2720 + i0 * 3 + i1 + i0 * 201 + i3 * 67, p564 * acc565_0);
+            addSymmetric(GN, 2720 + i0 * 201 + i1 * 67 + i0 * 3 + i3 + 1, 2720 + i0 * 3 + i1 + i0 * 201 + (i3 + 1) * 67, p564 * acc565_1);
+            addSymmetric(GN, 2720 + i0 * 201 + i1 * 67 + i0 * 3 + i3 + 2, 2720 + i0 * 3 + i1 + i0 * 201 + (i3 + 2) * 67, p564 * acc565_2);
+            addSymmetric(GN, 2720 + i0 * 201 + i1 * 67 + i0 * 3 + i3 + 3, 2720 + i0 * 3 + i1 + i0 * 201 + (i3 + 3) * 67, p564 * acc565_3);
+          }
+          for (const end = 3; i3 < end; i3++) {
+            let acc565 = 0;
+            {
+              let r1 = 0, r2 = 0, r3 = 0;
+              let i4 = 0;
+              for (const end = len_N - 3; i4 < end; i4 += 4) {
+                acc565 += t57[i0 * len_N + i4] * t53[i1 * len_N + i4] * t57[i0 * len_N + i4] * t53[i3 * len_N + i4] * t26[i4];
+                r1 += t57[i0 * len_N + i4 + 1] * t53[i1 * len_N + i4 + 1] * t57[i0 * len_N + i4 + 1] * t53[i3 * len_N + i4 + 1] * t26[i4 + 1];
+                r2 += t57[i0 * len_N + i4 + 2] * t53[i1 * len_N + i4 + 2] * t57[i0 * len_N + i4 + 2] * t53[i3 * len_N + i4 + 2] * t26[i4 + 2];
+                r3 += t57[i0 * len_N + i4 + 3] * t53[i1 * len_N + i4 + 3] * t57[i0 * len_N + i4 + 3] * t53[i3 * len_N + i4 + 3] * t26[i4 + 3];
+              }
+              for (const end = len_N; i4 < end; i4++) acc565 += t57[i0 * len_N + i4] * t53[i1 * len_N + i4] * t57[i0 * len_N + i4] * t53[i3 * len_N + i4] * t26[i4];
+              acc565 += r1 + r2 + r3;
+            }
+            addSymmetric(GN, 2720 + i0 * 201 + i1 * 67 + i0 * 3 + i3, 2720 + i0 * 3 + i1 + i0 * 201 + i3 * 67, p564 * acc565);
+          }
+        }
+        for (let i2 = i0 + 1; i2 < 8; i2++) {
+          let acc566 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i4 = 0;
+            for (const end = len_N - 3; i4 < end; i4 += 4) {
+              acc566 += t57[i0 * len_N + i4] * t53[i1 * len_N + i4] * t57[i2 * len_N + i4] * t53[i1 * len_N + i4] * t26[i4];
+              r1 += t57[i0 * len_N + i4 + 1] * t53[i1 * len_N + i4 + 1] * t57[i2 * len_N + i4 + 1] * t53[i1 * len_N + i4 + 1] * t26[i4 + 1];
+              r2 += t57[i0 * len_N + i4 + 2] * t53[i1 * len_N + i4 + 2] * t57[i2 * len_N + i4 + 2] * t53[i1 * len_N + i4 + 2] * t26[i4 + 2];
+              r3 += t57[i0 * len_N + i4 + 3] * t53[i1 * len_N + i4 + 3] * t57[i2 * len_N + i4 + 3] * t53[i1 * len_N + i4 + 3] * t26[i4 + 3];
+            }
+            for (const end = len_N; i4 < end; i4++) acc566 += t57[i0 * len_N + i4] * t53[i1 * len_N + i4] * t57[i2 * len_N + i4] * t53[i1 * len_N + i4] * t26[i4];
+            acc566 += r1 + r2 + r3;
+          }
+          addSymmetric(GN, 2720 + i0 * 201 + i1 * 67 + i2 * 3 + i1, 2720 + i0 * 3 + i1 + i2 * 201 + i1 * 67, p564 * acc566);
+          for (let i3 = i1 + 1; i3 < 3; i3++) {
+            let acc567 = 0;
+            {
+              let r1 = 0, r2 = 0, r3 = 0;
+              let i4 = 0;
+              for (const end = len_N - 3; i4 < end; i4 += 4) {
+                acc567 += t57[i0 * len_N + i4] * t53[i1 * len_N + i4] * t57[i2 * len_N + i4] * t53[i3 * len_N + i4] * t26[i4];
+                r1 += t57[i0 * len_N + i4 + 1] * t53[i1 * len_N + i4 + 1] * t57[i2 * len_N + i4 + 1] * t53[i3 * len_N + i4 + 1] * t26[i4 + 1];
+                r2 += t57[i0 * len_N + i4 + 2] * t53[i1 * len_N + i4 + 2] * t57[i2 * len_N + i4 + 2] * t53[i3 * len_N + i4 + 2] * t26[i4 + 2];
+                r3 += t57[i0 * len_N + i4 + 3] * t53[i1 * len_N + i4 + 3] * t57[i2 * len_N + i4 + 3] * t53[i3 * len_N + i4 + 3] * t26[i4 + 3];
+              }
+              for (const end = len_N; i4 < end; i4++) acc567 += t57[i0 * len_N + i4] * t53[i1 * len_N + i4] * t57[i2 * len_N + i4] * t53[i3 * len_N + i4] * t26[i4];
+              acc567 += r1 + r2 + r3;
+            }
+            addSymmetric(GN, 2720 + i0 * 201 + i1 * 67 + i2 * 3 + i3, 2720 + i0 * 3 + i1 + i2 * 201 + i3 * 67, p564 * acc567);
+            addSymmetric(GN, 2720 + i0 * 201 + i3 * 67 + i2 * 3 + i1, 2720 + i0 * 3 + i3 + i2 * 201 + i1 * 67, p564 * acc567);
+          }
         }
       }
     }
@@ -4463,11 +4605,11 @@ function k_ggn_W2_W2_once(s: State): void {
 function k_ggn_W2_b2(s: State): void {
   const GN = s.gaussNewton;
   const t16 = s.t16;
-  const t54 = s.t54;
+  const t53 = s.t53;
   const t58 = s.t58;
   const t59 = s.t59;
   const len_N = s.len_N;
-  // gaussNewton[i0, i1, i2] += Σ_i3 -1·t16·t58[i0, i1, i3]·t54[i2, i3]
+  // gaussNewton[i0, i1, i2] += Σ_i3 -1·t16·t59[i0, i1, i3]·t53[i2, i3]
   {
     const p572 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
@@ -4480,12 +4622,12 @@ function k_ggn_W2_b2(s: State): void {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc573 += t58[b570 + i3] * t54[b571 + i3];
-              r1 += t58[b570 + i3 + 1] * t54[b571 + i3 + 1];
-              r2 += t58[b570 + i3 + 2] * t54[b571 + i3 + 2];
-              r3 += t58[b570 + i3 + 3] * t54[b571 + i3 + 3];
+              acc573 += t59[b570 + i3] * t53[b571 + i3];
+              r1 += t59[b570 + i3 + 1] * t53[b571 + i3 + 1];
+              r2 += t59[b570 + i3 + 2] * t53[b571 + i3 + 2];
+              r3 += t59[b570 + i3 + 3] * t53[b571 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc573 += t58[b570 + i3] * t54[b571 + i3];
+            for (const end = len_N; i3 < end; i3++) acc573 += t59[b570 + i3] * t53[b571 + i3];
             acc573 += r1 + r2 + r3;
           }
           {
@@ -4497,7 +4639,7 @@ function k_ggn_W2_b2(s: State): void {
       }
     }
   }
-  // gaussNewton[i0, i1, i1] += Σ_i2 t16·t59[i0, i1, i2]
+  // gaussNewton[i0, i1, i1] += Σ_i2 t16·t58[i0, i1, i2]
   {
     const p575 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
@@ -4508,12 +4650,12 @@ function k_ggn_W2_b2(s: State): void {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc576 += t59[b574 + i2];
-            r1 += t59[b574 + i2 + 1];
-            r2 += t59[b574 + i2 + 2];
-            r3 += t59[b574 + i2 + 3];
+            acc576 += t58[b574 + i2];
+            r1 += t58[b574 + i2 + 1];
+            r2 += t58[b574 + i2 + 2];
+            r3 += t58[b574 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc576 += t59[b574 + i2];
+          for (const end = len_N; i2 < end; i2++) acc576 += t58[b574 + i2];
           acc576 += r1 + r2 + r3;
         }
         {
@@ -4530,11 +4672,11 @@ function k_ggn_W2_b2(s: State): void {
 function k_ggn_b2_b2(s: State): void {
   const GN = s.gaussNewton;
   const t16 = s.t16;
-  const t54 = s.t54;
+  const t53 = s.t53;
+  const t60 = s.t60;
   const t61 = s.t61;
-  const t62 = s.t62;
   const len_N = s.len_N;
-  // gaussNewton[i0, i1] += Σ_i2 -1·t16·t61[i0, i2]·t54[i1, i2]
+  // gaussNewton[i0, i1] += Σ_i2 -1·t16·t60[i0, i2]·t53[i1, i2]
   {
     const p579 = -t16[0];
     for (let i0 = 0; i0 < 3; i0++) {
@@ -4546,19 +4688,19 @@ function k_ggn_b2_b2(s: State): void {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc580 += t61[b577 + i2] * t54[b578 + i2];
-            r1 += t61[b577 + i2 + 1] * t54[b578 + i2 + 1];
-            r2 += t61[b577 + i2 + 2] * t54[b578 + i2 + 2];
-            r3 += t61[b577 + i2 + 3] * t54[b578 + i2 + 3];
+            acc580 += t60[b577 + i2] * t53[b578 + i2];
+            r1 += t60[b577 + i2 + 1] * t53[b578 + i2 + 1];
+            r2 += t60[b577 + i2 + 2] * t53[b578 + i2 + 2];
+            r3 += t60[b577 + i2 + 3] * t53[b578 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc580 += t61[b577 + i2] * t54[b578 + i2];
+          for (const end = len_N; i2 < end; i2++) acc580 += t60[b577 + i2] * t53[b578 + i2];
           acc580 += r1 + r2 + r3;
         }
         addSymmetric(GN, 4352 + i0 * 67 + i1, 4352 + i0 + i1 * 67, p579 * acc580);
       }
     }
   }
-  // gaussNewton[i0, i0] += Σ_i1 t16·t62[i0, i1]
+  // gaussNewton[i0, i0] += Σ_i1 t16·t61[i0, i1]
   {
     const p582 = t16[0];
     for (let i0 = 0; i0 < 3; i0++) {
@@ -4568,12 +4710,12 @@ function k_ggn_b2_b2(s: State): void {
         let r1 = 0, r2 = 0, r3 = 0;
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          acc583 += t62[b581 + i1];
-          r1 += t62[b581 + i1 + 1];
-          r2 += t62[b581 + i1 + 2];
-          r3 += t62[b581 + i1 + 3];
+          acc583 += t61[b581 + i1];
+          r1 += t61[b581 + i1 + 1];
+          r2 += t61[b581 + i1 + 2];
+          r3 += t61[b581 + i1 + 3];
         }
-        for (const end = len_N; i1 < end; i1++) acc583 += t62[b581 + i1];
+        for (const end = len_N; i1 < end; i1++) acc583 += t61[b581 + i1];
         acc583 += r1 + r2 + r3;
       }
       GN[4352 + i0 * 68] += p582 * acc583;
@@ -5044,49 +5186,6 @@ function k_k42(s: State): void {
   }
 }
 
-/** t43[4, 8, N]: 1 term(s) */
-function k_k43(s: State): void {
-  const d_X = s.d_X;
-  const t24 = s.t24;
-  const t26 = s.t26;
-  const t41 = s.t41;
-  const t43 = s.t43;
-  const len_N = s.len_N;
-  const off_N = s.off_N;
-  // t43[i0, i1, i2] += t24[i2, i1]·X[i2, i0]·t26[i2]·t41[i1, i2]
-  {
-    for (let i0 = 0; i0 < 4; i0++) {
-      for (let i1 = 0; i1 < 8; i1++) {
-        for (let i2 = 0; i2 < len_N; i2++) {
-          const p616 = t24[i2 * 8 + i1] * d_X[off_N * 4 + i2 * 4 + i0] * t26[i2] * t41[i1 * len_N + i2];
-          t43[i0 * len_N * 8 + i1 * len_N + i2] = p616;
-        }
-      }
-    }
-  }
-}
-
-/** t44[4, 8, N]: 1 term(s) */
-function k_k44(s: State): void {
-  const d_X = s.d_X;
-  const t24 = s.t24;
-  const t41 = s.t41;
-  const t44 = s.t44;
-  const len_N = s.len_N;
-  const off_N = s.off_N;
-  // t44[i0, i1, i2] += t24[i2, i1]·X[i2, i0]·t41[i1, i2]
-  {
-    for (let i0 = 0; i0 < 4; i0++) {
-      for (let i1 = 0; i1 < 8; i1++) {
-        for (let i2 = 0; i2 < len_N; i2++) {
-          const p618 = t24[i2 * 8 + i1] * d_X[off_N * 4 + i2 * 4 + i0] * t41[i1 * len_N + i2];
-          t44[i0 * len_N * 8 + i1 * len_N + i2] = p618;
-        }
-      }
-    }
-  }
-}
-
 /** t45[8, 8, N]: 1 term(s) */
 function k_k45(s: State): void {
   const t11 = s.t11;
@@ -5096,35 +5195,35 @@ function k_k45(s: State): void {
   // t45[i0, i1, i2] += Σ_i3 W2[i0, i3]·t11[i2, i3]·W2[i1, i3]
   {
     for (let i0 = 0; i0 < 8; i0++) {
-      const b620 = 40 + i0 * 3;
+      const b616 = 40 + i0 * 3;
       for (let i1 = 0; i1 < 8; i1++) {
-        const b622 = 40 + i1 * 3;
+        const b618 = 40 + i1 * 3;
         {
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            const b621_0 = i2 * 3;
-            const b621_1 = (i2 + 1) * 3;
-            const b621_2 = (i2 + 2) * 3;
-            const b621_3 = (i2 + 3) * 3;
-            let acc623_0 = 0, acc623_1 = 0, acc623_2 = 0, acc623_3 = 0;
+            const b617_0 = i2 * 3;
+            const b617_1 = (i2 + 1) * 3;
+            const b617_2 = (i2 + 2) * 3;
+            const b617_3 = (i2 + 3) * 3;
+            let acc619_0 = 0, acc619_1 = 0, acc619_2 = 0, acc619_3 = 0;
             for (let i3 = 0, end = 3; i3 < end; i3++) {
-              const c0 = th[b620 + i3];
-              const c1 = th[b622 + i3];
-              acc623_0 += c0 * c1 * t11[b621_0 + i3];
-              acc623_1 += c0 * c1 * t11[b621_1 + i3];
-              acc623_2 += c0 * c1 * t11[b621_2 + i3];
-              acc623_3 += c0 * c1 * t11[b621_3 + i3];
+              const c0 = th[b616 + i3];
+              const c1 = th[b618 + i3];
+              acc619_0 += c0 * c1 * t11[b617_0 + i3];
+              acc619_1 += c0 * c1 * t11[b617_1 + i3];
+              acc619_2 += c0 * c1 * t11[b617_2 + i3];
+              acc619_3 += c0 * c1 * t11[b617_3 + i3];
             }
-            t45[i0 * len_N * 8 + i1 * len_N + i2] = acc623_0;
-            t45[i0 * len_N * 8 + i1 * len_N + i2 + 1] = acc623_1;
-            t45[i0 * len_N * 8 + i1 * len_N + i2 + 2] = acc623_2;
-            t45[i0 * len_N * 8 + i1 * len_N + i2 + 3] = acc623_3;
+            t45[i0 * len_N * 8 + i1 * len_N + i2] = acc619_0;
+            t45[i0 * len_N * 8 + i1 * len_N + i2 + 1] = acc619_1;
+            t45[i0 * len_N * 8 + i1 * len_N + i2 + 2] = acc619_2;
+            t45[i0 * len_N * 8 + i1 * len_N + i2 + 3] = acc619_3;
           }
           for (const end = len_N; i2 < end; i2++) {
-            const b621 = i2 * 3;
-            let acc623 = 0;
-            for (let i3 = 0; i3 < 3; i3++) acc623 += th[b620 + i3] * t11[b621 + i3] * th[b622 + i3];
-            t45[i0 * len_N * 8 + i1 * len_N + i2] = acc623;
+            const b617 = i2 * 3;
+            let acc619 = 0;
+            for (let i3 = 0; i3 < 3; i3++) acc619 += th[b616 + i3] * t11[b617 + i3] * th[b618 + i3];
+            t45[i0 * len_N * 8 + i1 * len_N + i2] = acc619;
           }
         }
       }
@@ -5145,8 +5244,8 @@ function k_k46(s: State): void {
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
         for (let i2 = 0; i2 < len_N; i2++) {
-          const p624 = t23[i2] * t24[i2 * 8 + i1] * d_X[off_N * 4 + i2 * 4 + i0];
-          t46[i0 * len_N * 8 + i1 * len_N + i2] = p624;
+          const p620 = t23[i2] * t24[i2 * 8 + i1] * d_X[off_N * 4 + i2 * 4 + i0];
+          t46[i0 * len_N * 8 + i1 * len_N + i2] = p620;
         }
       }
     }
@@ -5165,8 +5264,8 @@ function k_k47(s: State): void {
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
         for (let i2 = 0; i2 < len_N; i2++) {
-          const p626 = t24[i2 * 8 + i1] * d_X[off_N * 4 + i2 * 4 + i0];
-          t47[i0 * len_N * 8 + i1 * len_N + i2] = p626;
+          const p622 = t24[i2 * 8 + i1] * d_X[off_N * 4 + i2 * 4 + i0];
+          t47[i0 * len_N * 8 + i1 * len_N + i2] = p622;
         }
       }
     }
@@ -5187,26 +5286,64 @@ function k_k48(s: State): void {
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
         for (let i2 = 0; i2 < len_N; i2++) {
-          const p628 = t23[i2] * d_X[off_N * 4 + i2 * 4 + i0] * t27[i2 * 8 + i1] * t41[i1 * len_N + i2];
-          t48[i0 * len_N * 8 + i1 * len_N + i2] = p628;
+          const p624 = t23[i2] * d_X[off_N * 4 + i2 * 4 + i0] * t27[i2 * 8 + i1] * t41[i1 * len_N + i2];
+          t48[i0 * len_N * 8 + i1 * len_N + i2] = p624;
         }
       }
     }
   }
 }
 
-/** t49[4, N]: 1 term(s) */
-function k_k49(s: State): void {
+/** t43[4, N]: 1 term(s) */
+function k_k43(s: State): void {
   const d_X = s.d_X;
-  const t49 = s.t49;
+  const t43 = s.t43;
   const len_N = s.len_N;
   const off_N = s.off_N;
-  // t49[i0, i1] += X[i1, i0]
+  // t43[i0, i1] += X[i1, i0]
   {
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < len_N; i1++) {
-        const p630 = d_X[off_N * 4 + i1 * 4 + i0];
-        t49[i0 * len_N + i1] = p630;
+        const p626 = d_X[off_N * 4 + i1 * 4 + i0];
+        t43[i0 * len_N + i1] = p626;
+      }
+    }
+  }
+}
+
+/** t49[4, 8, N]: 1 term(s) */
+function k_k49(s: State): void {
+  const d_X = s.d_X;
+  const t27 = s.t27;
+  const t42 = s.t42;
+  const t49 = s.t49;
+  const len_N = s.len_N;
+  const off_N = s.off_N;
+  // t49[i0, i1, i2] += X[i2, i0]·t27[i2, i1]·t42[i1, i2]
+  {
+    for (let i0 = 0; i0 < 4; i0++) {
+      for (let i1 = 0; i1 < 8; i1++) {
+        for (let i2 = 0; i2 < len_N; i2++) {
+          const p628 = d_X[off_N * 4 + i2 * 4 + i0] * t27[i2 * 8 + i1] * t42[i1 * len_N + i2];
+          t49[i0 * len_N * 8 + i1 * len_N + i2] = p628;
+        }
+      }
+    }
+  }
+}
+
+/** t44[8, N]: 1 term(s) */
+function k_k44(s: State): void {
+  const t24 = s.t24;
+  const t41 = s.t41;
+  const t44 = s.t44;
+  const len_N = s.len_N;
+  // t44[i0, i1] += t24[i1, i0]·t41[i0, i1]
+  {
+    for (let i0 = 0; i0 < 8; i0++) {
+      for (let i1 = 0; i1 < len_N; i1++) {
+        const p630 = t24[i1 * 8 + i0] * t41[i0 * len_N + i1];
+        t44[i0 * len_N + i1] = p630;
       }
     }
   }
@@ -5215,17 +5352,18 @@ function k_k49(s: State): void {
 /** t50[4, 8, N]: 1 term(s) */
 function k_k50(s: State): void {
   const d_X = s.d_X;
-  const t27 = s.t27;
-  const t42 = s.t42;
+  const t24 = s.t24;
+  const t26 = s.t26;
+  const t41 = s.t41;
   const t50 = s.t50;
   const len_N = s.len_N;
   const off_N = s.off_N;
-  // t50[i0, i1, i2] += X[i2, i0]·t27[i2, i1]·t42[i1, i2]
+  // t50[i0, i1, i2] += t24[i2, i1]·X[i2, i0]·t26[i2]·t41[i1, i2]
   {
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
         for (let i2 = 0; i2 < len_N; i2++) {
-          const p632 = d_X[off_N * 4 + i2 * 4 + i0] * t27[i2 * 8 + i1] * t42[i1 * len_N + i2];
+          const p632 = t24[i2 * 8 + i1] * d_X[off_N * 4 + i2 * 4 + i0] * t26[i2] * t41[i1 * len_N + i2];
           t50[i0 * len_N * 8 + i1 * len_N + i2] = p632;
         }
       }
@@ -5236,50 +5374,49 @@ function k_k50(s: State): void {
 /** t51[8, N]: 1 term(s) */
 function k_k51(s: State): void {
   const t24 = s.t24;
-  const t41 = s.t41;
   const t51 = s.t51;
   const len_N = s.len_N;
-  // t51[i0, i1] += t24[i1, i0]·t41[i0, i1]
+  // t51[i0, i1] += t24[i1, i0]
   {
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < len_N; i1++) {
-        const p634 = t24[i1 * 8 + i0] * t41[i0 * len_N + i1];
+        const p634 = t24[i1 * 8 + i0];
         t51[i0 * len_N + i1] = p634;
       }
     }
   }
 }
 
-/** t52[8, N]: 1 term(s) */
+/** t52[8, 3, N]: 1 term(s) */
 function k_k52(s: State): void {
-  const t24 = s.t24;
+  const t11 = s.t11;
   const t52 = s.t52;
+  const t7 = s.t7;
   const len_N = s.len_N;
-  // t52[i0, i1] += t24[i1, i0]
+  // t52[i0, i1, i2] += t11[i2, i1]·t7[i2, i0]
   {
     for (let i0 = 0; i0 < 8; i0++) {
-      for (let i1 = 0; i1 < len_N; i1++) {
-        const p636 = t24[i1 * 8 + i0];
-        t52[i0 * len_N + i1] = p636;
+      for (let i1 = 0; i1 < 3; i1++) {
+        for (let i2 = 0; i2 < len_N; i2++) {
+          const p636 = t11[i2 * 3 + i1] * t7[i2 * 8 + i0];
+          t52[i0 * len_N * 3 + i1 * len_N + i2] = p636;
+        }
       }
     }
   }
 }
 
-/** t53[8, 3, N]: 1 term(s) */
+/** t53[3, N]: 1 term(s) */
 function k_k53(s: State): void {
   const t11 = s.t11;
   const t53 = s.t53;
-  const t7 = s.t7;
   const len_N = s.len_N;
-  // t53[i0, i1, i2] += t11[i2, i1]·t7[i2, i0]
+  // t53[i0, i1] += t11[i1, i0]
   {
-    for (let i0 = 0; i0 < 8; i0++) {
-      for (let i1 = 0; i1 < 3; i1++) {
-        for (let i2 = 0; i2 < len_N; i2++) {
-          const p638 = t11[i2 * 3 + i1] * t7[i2 * 8 + i0];
-          t53[i0 * len_N * 3 + i1 * len_N + i2] = p638;
-        }
+    for (let i0 = 0; i0 < 3; i0++) {
+      for (let i1 = 0; i1 < len_N; i1++) {
+        const p638 = t11[i1 * 3 + i0];
+        t53[i0 * len_N + i1] = p638;
       }
     }
   }
@@ -5287,31 +5424,33 @@ function k_k53(s: State): void {
 
 /** t54[3, N]: 1 term(s) */
 function k_k54(s: State): void {
-  const t11 = s.t11;
+  const d_Y = s.d_Y;
   const t54 = s.t54;
   const len_N = s.len_N;
-  // t54[i0, i1] += t11[i1, i0]
+  const off_N = s.off_N;
+  // t54[i0, i1] += Y[i1, i0]
   {
     for (let i0 = 0; i0 < 3; i0++) {
       for (let i1 = 0; i1 < len_N; i1++) {
-        const p640 = t11[i1 * 3 + i0];
+        const p640 = d_Y[off_N * 3 + i1 * 3 + i0];
         t54[i0 * len_N + i1] = p640;
       }
     }
   }
 }
 
-/** t55[3, N]: 1 term(s) */
+/** t55[8, N]: 1 term(s) */
 function k_k55(s: State): void {
-  const d_Y = s.d_Y;
+  const t24 = s.t24;
+  const t26 = s.t26;
+  const t41 = s.t41;
   const t55 = s.t55;
   const len_N = s.len_N;
-  const off_N = s.off_N;
-  // t55[i0, i1] += Y[i1, i0]
+  // t55[i0, i1] += t24[i1, i0]·t26[i1]·t41[i0, i1]
   {
-    for (let i0 = 0; i0 < 3; i0++) {
+    for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < len_N; i1++) {
-        const p642 = d_Y[off_N * 3 + i1 * 3 + i0];
+        const p642 = t24[i1 * 8 + i0] * t26[i1] * t41[i0 * len_N + i1];
         t55[i0 * len_N + i1] = p642;
       }
     }
@@ -5320,34 +5459,16 @@ function k_k55(s: State): void {
 
 /** t56[8, N]: 1 term(s) */
 function k_k56(s: State): void {
-  const t24 = s.t24;
-  const t26 = s.t26;
-  const t41 = s.t41;
-  const t56 = s.t56;
-  const len_N = s.len_N;
-  // t56[i0, i1] += t24[i1, i0]·t26[i1]·t41[i0, i1]
-  {
-    for (let i0 = 0; i0 < 8; i0++) {
-      for (let i1 = 0; i1 < len_N; i1++) {
-        const p644 = t24[i1 * 8 + i0] * t26[i1] * t41[i0 * len_N + i1];
-        t56[i0 * len_N + i1] = p644;
-      }
-    }
-  }
-}
-
-/** t57[8, N]: 1 term(s) */
-function k_k57(s: State): void {
   const t23 = s.t23;
   const t24 = s.t24;
-  const t57 = s.t57;
+  const t56 = s.t56;
   const len_N = s.len_N;
-  // t57[i0, i1] += t23[i1]·t24[i1, i0]
+  // t56[i0, i1] += t23[i1]·t24[i1, i0]
   {
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < len_N; i1++) {
-        const p646 = t23[i1] * t24[i1 * 8 + i0];
-        t57[i0 * len_N + i1] = p646;
+        const p644 = t23[i1] * t24[i1 * 8 + i0];
+        t56[i0 * len_N + i1] = p644;
       }
     }
   }
@@ -5356,18 +5477,34 @@ function k_k57(s: State): void {
 /** t58[8, 3, N]: 1 term(s) */
 function k_k58(s: State): void {
   const t11 = s.t11;
-  const t26 = s.t26;
+  const t23 = s.t23;
   const t58 = s.t58;
   const t7 = s.t7;
   const len_N = s.len_N;
-  // t58[i0, i1, i2] += t11[i2, i1]·t7[i2, i0]·t26[i2]
+  // t58[i0, i1, i2] += t23[i2]·t7[i2, i0]·t11[i2, i1]
   {
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
         for (let i2 = 0; i2 < len_N; i2++) {
-          const p648 = t11[i2 * 3 + i1] * t7[i2 * 8 + i0] * t26[i2];
-          t58[i0 * len_N * 3 + i1 * len_N + i2] = p648;
+          const p646 = t23[i2] * t7[i2 * 8 + i0] * t11[i2 * 3 + i1];
+          t58[i0 * len_N * 3 + i1 * len_N + i2] = p646;
         }
+      }
+    }
+  }
+}
+
+/** t57[8, N]: 1 term(s) */
+function k_k57(s: State): void {
+  const t57 = s.t57;
+  const t7 = s.t7;
+  const len_N = s.len_N;
+  // t57[i0, i1] += t7[i1, i0]
+  {
+    for (let i0 = 0; i0 < 8; i0++) {
+      for (let i1 = 0; i1 < len_N; i1++) {
+        const p648 = t7[i1 * 8 + i0];
+        t57[i0 * len_N + i1] = p648;
       }
     }
   }
@@ -5376,16 +5513,16 @@ function k_k58(s: State): void {
 /** t59[8, 3, N]: 1 term(s) */
 function k_k59(s: State): void {
   const t11 = s.t11;
-  const t23 = s.t23;
+  const t26 = s.t26;
   const t59 = s.t59;
   const t7 = s.t7;
   const len_N = s.len_N;
-  // t59[i0, i1, i2] += t23[i2]·t7[i2, i0]·t11[i2, i1]
+  // t59[i0, i1, i2] += t11[i2, i1]·t7[i2, i0]·t26[i2]
   {
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
         for (let i2 = 0; i2 < len_N; i2++) {
-          const p650 = t23[i2] * t7[i2 * 8 + i0] * t11[i2 * 3 + i1];
+          const p650 = t11[i2 * 3 + i1] * t7[i2 * 8 + i0] * t26[i2];
           t59[i0 * len_N * 3 + i1 * len_N + i2] = p650;
         }
       }
@@ -5393,16 +5530,17 @@ function k_k59(s: State): void {
   }
 }
 
-/** t60[8, N]: 1 term(s) */
+/** t60[3, N]: 1 term(s) */
 function k_k60(s: State): void {
+  const t11 = s.t11;
+  const t26 = s.t26;
   const t60 = s.t60;
-  const t7 = s.t7;
   const len_N = s.len_N;
-  // t60[i0, i1] += t7[i1, i0]
+  // t60[i0, i1] += t11[i1, i0]·t26[i1]
   {
-    for (let i0 = 0; i0 < 8; i0++) {
+    for (let i0 = 0; i0 < 3; i0++) {
       for (let i1 = 0; i1 < len_N; i1++) {
-        const p652 = t7[i1 * 8 + i0];
+        const p652 = t11[i1 * 3 + i0] * t26[i1];
         t60[i0 * len_N + i1] = p652;
       }
     }
@@ -5412,91 +5550,115 @@ function k_k60(s: State): void {
 /** t61[3, N]: 1 term(s) */
 function k_k61(s: State): void {
   const t11 = s.t11;
-  const t26 = s.t26;
+  const t23 = s.t23;
   const t61 = s.t61;
   const len_N = s.len_N;
-  // t61[i0, i1] += t11[i1, i0]·t26[i1]
+  // t61[i0, i1] += t23[i1]·t11[i1, i0]
   {
     for (let i0 = 0; i0 < 3; i0++) {
       for (let i1 = 0; i1 < len_N; i1++) {
-        const p654 = t11[i1 * 3 + i0] * t26[i1];
+        const p654 = t23[i1] * t11[i1 * 3 + i0];
         t61[i0 * len_N + i1] = p654;
       }
     }
   }
 }
 
-/** t62[3, N]: 1 term(s) */
-function k_k62(s: State): void {
-  const t11 = s.t11;
-  const t23 = s.t23;
+/** t64[N]: 1 term(s) */
+function k_k64(s: State): void {
+  const t24 = s.t24;
   const t62 = s.t62;
+  const t63 = s.t63;
+  const t64 = s.t64;
   const len_N = s.len_N;
-  // t62[i0, i1] += t23[i1]·t11[i1, i0]
+  // t64[i0] += Σ_i1 t24[i0, i1]·t62[i0, i1]·t63[i0, i1]
   {
-    for (let i0 = 0; i0 < 3; i0++) {
-      for (let i1 = 0; i1 < len_N; i1++) {
-        const p656 = t23[i1] * t11[i1 * 3 + i0];
-        t62[i0 * len_N + i1] = p656;
+    {
+      let i0 = 0;
+      for (const end = len_N - 3; i0 < end; i0 += 4) {
+        const b656_0 = i0 * 8;
+        const b657_0 = i0 * 8;
+        const b658_0 = i0 * 8;
+        const b656_1 = (i0 + 1) * 8;
+        const b657_1 = (i0 + 1) * 8;
+        const b658_1 = (i0 + 1) * 8;
+        const b656_2 = (i0 + 2) * 8;
+        const b657_2 = (i0 + 2) * 8;
+        const b658_2 = (i0 + 2) * 8;
+        const b656_3 = (i0 + 3) * 8;
+        const b657_3 = (i0 + 3) * 8;
+        const b658_3 = (i0 + 3) * 8;
+        let acc659_0 = 0, acc659_1 = 0, acc659_2 = 0, acc659_3 = 0;
+        for (let i1 = 0, end = 8; i1 < end; i1++) {
+          acc659_0 += t24[b656_0 + i1] * t62[b657_0 + i1] * t63[b658_0 + i1];
+          acc659_1 += t24[b656_1 + i1] * t62[b657_1 + i1] * t63[b658_1 + i1];
+          acc659_2 += t24[b656_2 + i1] * t62[b657_2 + i1] * t63[b658_2 + i1];
+          acc659_3 += t24[b656_3 + i1] * t62[b657_3 + i1] * t63[b658_3 + i1];
+        }
+        t64[i0] = acc659_0;
+        t64[i0 + 1] = acc659_1;
+        t64[i0 + 2] = acc659_2;
+        t64[i0 + 3] = acc659_3;
+      }
+      for (const end = len_N; i0 < end; i0++) {
+        const b656 = i0 * 8;
+        const b657 = i0 * 8;
+        const b658 = i0 * 8;
+        let acc659 = 0;
+        {
+          let r1 = 0, r2 = 0, r3 = 0;
+          let i1 = 0;
+          for (const end = 8 - 3; i1 < end; i1 += 4) {
+            acc659 += t24[b656 + i1] * t62[b657 + i1] * t63[b658 + i1];
+            r1 += t24[b656 + i1 + 1] * t62[b657 + i1 + 1] * t63[b658 + i1 + 1];
+            r2 += t24[b656 + i1 + 2] * t62[b657 + i1 + 2] * t63[b658 + i1 + 2];
+            r3 += t24[b656 + i1 + 3] * t62[b657 + i1 + 3] * t63[b658 + i1 + 3];
+          }
+          for (const end = 8; i1 < end; i1++) acc659 += t24[b656 + i1] * t62[b657 + i1] * t63[b658 + i1];
+          acc659 += r1 + r2 + r3;
+        }
+        t64[i0] = acc659;
       }
     }
   }
 }
 
-/** t65[N]: 1 term(s) */
-function k_k65(s: State): void {
-  const t24 = s.t24;
-  const t63 = s.t63;
-  const t64 = s.t64;
-  const t65 = s.t65;
+/** t62[N, 8]: 1 term(s) */
+function k_k62(s: State): void {
+  const t11 = s.t11;
+  const t62 = s.t62;
+  const th = s.theta;
   const len_N = s.len_N;
-  // t65[i0] += Σ_i1 t24[i0, i1]·t63[i0, i1]·t64[i0, i1]
+  // t62[i0, i1] += Σ_i2 t11[i0, i2]·W2[i1, i2]
   {
-    {
-      let i0 = 0;
-      for (const end = len_N - 3; i0 < end; i0 += 4) {
-        const b658_0 = i0 * 8;
-        const b659_0 = i0 * 8;
-        const b660_0 = i0 * 8;
-        const b658_1 = (i0 + 1) * 8;
-        const b659_1 = (i0 + 1) * 8;
-        const b660_1 = (i0 + 1) * 8;
-        const b658_2 = (i0 + 2) * 8;
-        const b659_2 = (i0 + 2) * 8;
-        const b660_2 = (i0 + 2) * 8;
-        const b658_3 = (i0 + 3) * 8;
-        const b659_3 = (i0 + 3) * 8;
-        const b660_3 = (i0 + 3) * 8;
-        let acc661_0 = 0, acc661_1 = 0, acc661_2 = 0, acc661_3 = 0;
-        for (let i1 = 0, end = 8; i1 < end; i1++) {
-          acc661_0 += t24[b658_0 + i1] * t63[b659_0 + i1] * t64[b660_0 + i1];
-          acc661_1 += t24[b658_1 + i1] * t63[b659_1 + i1] * t64[b660_1 + i1];
-          acc661_2 += t24[b658_2 + i1] * t63[b659_2 + i1] * t64[b660_2 + i1];
-          acc661_3 += t24[b658_3 + i1] * t63[b659_3 + i1] * t64[b660_3 + i1];
-        }
-        t65[i0] = acc661_0;
-        t65[i0 + 1] = acc661_1;
-        t65[i0 + 2] = acc661_2;
-        t65[i0 + 3] = acc661_3;
-      }
-      for (const end = len_N; i0 < end; i0++) {
-        const b658 = i0 * 8;
-        const b659 = i0 * 8;
-        const b660 = i0 * 8;
-        let acc661 = 0;
-        {
-          let r1 = 0, r2 = 0, r3 = 0;
-          let i1 = 0;
-          for (const end = 8 - 3; i1 < end; i1 += 4) {
-            acc661 += t24[b658 + i1] * t63[b659 + i1] * t64[b660 + i1];
-            r1 += t24[b658 + i1 + 1] * t63[b659 + i1 + 1] * t64[b660 + i1 + 1];
-            r2 += t24[b658 + i1 + 2] * t63[b659 + i1 + 2] * t64[b660 + i1 + 2];
-            r3 += t24[b658 + i1 + 3] * t63[b659 + i1 + 3] * t64[b660 + i1 + 3];
+    for (let i0 = 0; i0 < len_N; i0++) {
+      const b660 = i0 * 3;
+      {
+        let i1 = 0;
+        for (const end = 8 - 3; i1 < end; i1 += 4) {
+          const b661_0 = 40 + i1 * 3;
+          const b661_1 = 40 + (i1 + 1) * 3;
+          const b661_2 = 40 + (i1 + 2) * 3;
+          const b661_3 = 40 + (i1 + 3) * 3;
+          let acc662_0 = 0, acc662_1 = 0, acc662_2 = 0, acc662_3 = 0;
+          for (let i2 = 0, end = 3; i2 < end; i2++) {
+            const c0 = t11[b660 + i2];
+            acc662_0 += c0 * th[b661_0 + i2];
+            acc662_1 += c0 * th[b661_1 + i2];
+            acc662_2 += c0 * th[b661_2 + i2];
+            acc662_3 += c0 * th[b661_3 + i2];
           }
-          for (const end = 8; i1 < end; i1++) acc661 += t24[b658 + i1] * t63[b659 + i1] * t64[b660 + i1];
-          acc661 += r1 + r2 + r3;
+          t62[i0 * 8 + i1] = acc662_0;
+          t62[i0 * 8 + i1 + 1] = acc662_1;
+          t62[i0 * 8 + i1 + 2] = acc662_2;
+          t62[i0 * 8 + i1 + 3] = acc662_3;
         }
-        t65[i0] = acc661;
+        for (const end = 8; i1 < end; i1++) {
+          const b661 = 40 + i1 * 3;
+          let acc662 = 0;
+          for (let i2 = 0; i2 < 3; i2++) acc662 += t11[b660 + i2] * th[b661 + i2];
+          t62[i0 * 8 + i1] = acc662;
+        }
       }
     }
   }
@@ -5504,82 +5666,121 @@ function k_k65(s: State): void {
 
 /** t63[N, 8]: 1 term(s) */
 function k_k63(s: State): void {
-  const t11 = s.t11;
+  const d_X = s.d_X;
   const t63 = s.t63;
-  const th = s.theta;
+  const v = s.v;
   const len_N = s.len_N;
-  // t63[i0, i1] += Σ_i2 t11[i0, i2]·W2[i1, i2]
+  const off_N = s.off_N;
+  // t63[i0, i1] += Σ_i2 X[i0, i2]·v[W1][i2, i1]
   {
     for (let i0 = 0; i0 < len_N; i0++) {
-      const b662 = i0 * 3;
+      const b663 = off_N * 4 + i0 * 4;
       {
         let i1 = 0;
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b663_0 = 40 + i1 * 3;
-          const b663_1 = 40 + (i1 + 1) * 3;
-          const b663_2 = 40 + (i1 + 2) * 3;
-          const b663_3 = 40 + (i1 + 3) * 3;
-          let acc664_0 = 0, acc664_1 = 0, acc664_2 = 0, acc664_3 = 0;
-          for (let i2 = 0, end = 3; i2 < end; i2++) {
-            const c0 = t11[b662 + i2];
-            acc664_0 += c0 * th[b663_0 + i2];
-            acc664_1 += c0 * th[b663_1 + i2];
-            acc664_2 += c0 * th[b663_2 + i2];
-            acc664_3 += c0 * th[b663_3 + i2];
+          const b664_0 = i1;
+          const b664_1 = i1 + 1;
+          const b664_2 = i1 + 2;
+          const b664_3 = i1 + 3;
+          let acc665_0 = 0, acc665_1 = 0, acc665_2 = 0, acc665_3 = 0;
+          for (let i2 = 0, end = 4; i2 < end; i2++) {
+            const c0 = d_X[b663 + i2];
+            acc665_0 += c0 * v[b664_0 + i2 * 8];
+            acc665_1 += c0 * v[b664_1 + i2 * 8];
+            acc665_2 += c0 * v[b664_2 + i2 * 8];
+            acc665_3 += c0 * v[b664_3 + i2 * 8];
           }
-          t63[i0 * 8 + i1] = acc664_0;
-          t63[i0 * 8 + i1 + 1] = acc664_1;
-          t63[i0 * 8 + i1 + 2] = acc664_2;
-          t63[i0 * 8 + i1 + 3] = acc664_3;
+          t63[i0 * 8 + i1] = acc665_0;
+          t63[i0 * 8 + i1 + 1] = acc665_1;
+          t63[i0 * 8 + i1 + 2] = acc665_2;
+          t63[i0 * 8 + i1 + 3] = acc665_3;
         }
         for (const end = 8; i1 < end; i1++) {
-          const b663 = 40 + i1 * 3;
-          let acc664 = 0;
-          for (let i2 = 0; i2 < 3; i2++) acc664 += t11[b662 + i2] * th[b663 + i2];
-          t63[i0 * 8 + i1] = acc664;
+          const b664 = i1;
+          let acc665 = 0;
+          for (let i2 = 0; i2 < 4; i2++) acc665 += d_X[b663 + i2] * v[b664 + i2 * 8];
+          t63[i0 * 8 + i1] = acc665;
         }
       }
     }
   }
 }
 
-/** t64[N, 8]: 1 term(s) */
-function k_k64(s: State): void {
-  const d_X = s.d_X;
-  const t64 = s.t64;
-  const v = s.v;
+/** t66[8, N]: 1 term(s) */
+function k_k66(s: State): void {
+  const t11 = s.t11;
+  const t65 = s.t65;
+  const t66 = s.t66;
+  const th = s.theta;
   const len_N = s.len_N;
-  const off_N = s.off_N;
-  // t64[i0, i1] += Σ_i2 X[i0, i2]·v[W1][i2, i1]
+  // t66[i0, i1] += Σ_i2 W2[i0, i2]·t11[i1, i2]·t65[i1, i2]
   {
-    for (let i0 = 0; i0 < len_N; i0++) {
-      const b665 = off_N * 4 + i0 * 4;
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b666 = 40 + i0 * 3;
       {
         let i1 = 0;
-        for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b666_0 = i1;
-          const b666_1 = i1 + 1;
-          const b666_2 = i1 + 2;
-          const b666_3 = i1 + 3;
-          let acc667_0 = 0, acc667_1 = 0, acc667_2 = 0, acc667_3 = 0;
-          for (let i2 = 0, end = 4; i2 < end; i2++) {
-            const c0 = d_X[b665 + i2];
-            acc667_0 += c0 * v[b666_0 + i2 * 8];
-            acc667_1 += c0 * v[b666_1 + i2 * 8];
-            acc667_2 += c0 * v[b666_2 + i2 * 8];
-            acc667_3 += c0 * v[b666_3 + i2 * 8];
+        for (const end = len_N - 3; i1 < end; i1 += 4) {
+          const b667_0 = i1 * 3;
+          const b668_0 = i1 * 3;
+          const b667_1 = (i1 + 1) * 3;
+          const b668_1 = (i1 + 1) * 3;
+          const b667_2 = (i1 + 2) * 3;
+          const b668_2 = (i1 + 2) * 3;
+          const b667_3 = (i1 + 3) * 3;
+          const b668_3 = (i1 + 3) * 3;
+          let acc669_0 = 0, acc669_1 = 0, acc669_2 = 0, acc669_3 = 0;
+          for (let i2 = 0, end = 3; i2 < end; i2++) {
+            const c0 = th[b666 + i2];
+            acc669_0 += c0 * t11[b667_0 + i2] * t65[b668_0 + i2];
+            acc669_1 += c0 * t11[b667_1 + i2] * t65[b668_1 + i2];
+            acc669_2 += c0 * t11[b667_2 + i2] * t65[b668_2 + i2];
+            acc669_3 += c0 * t11[b667_3 + i2] * t65[b668_3 + i2];
           }
-          t64[i0 * 8 + i1] = acc667_0;
-          t64[i0 * 8 + i1 + 1] = acc667_1;
-          t64[i0 * 8 + i1 + 2] = acc667_2;
-          t64[i0 * 8 + i1 + 3] = acc667_3;
+          t66[i0 * len_N + i1] = acc669_0;
+          t66[i0 * len_N + i1 + 1] = acc669_1;
+          t66[i0 * len_N + i1 + 2] = acc669_2;
+          t66[i0 * len_N + i1 + 3] = acc669_3;
         }
-        for (const end = 8; i1 < end; i1++) {
-          const b666 = i1;
-          let acc667 = 0;
-          for (let i2 = 0; i2 < 4; i2++) acc667 += d_X[b665 + i2] * v[b666 + i2 * 8];
-          t64[i0 * 8 + i1] = acc667;
+        for (const end = len_N; i1 < end; i1++) {
+          const b667 = i1 * 3;
+          const b668 = i1 * 3;
+          let acc669 = 0;
+          for (let i2 = 0; i2 < 3; i2++) acc669 += th[b666 + i2] * t11[b667 + i2] * t65[b668 + i2];
+          t66[i0 * len_N + i1] = acc669;
         }
+      }
+    }
+  }
+}
+
+/** t65[N, 3]: 1 term(s) */
+function k_k65(s: State): void {
+  const t24 = s.t24;
+  const t63 = s.t63;
+  const t65 = s.t65;
+  const th = s.theta;
+  const len_N = s.len_N;
+  // t65[i0, i1] += Σ_i2 W2[i2, i1]·t24[i0, i2]·t63[i0, i2]
+  {
+    for (let i0 = 0; i0 < len_N; i0++) {
+      const b671 = i0 * 8;
+      const b672 = i0 * 8;
+      for (let i1 = 0; i1 < 3; i1++) {
+        const b670 = 40 + i1;
+        let acc673 = 0;
+        {
+          let r1 = 0, r2 = 0, r3 = 0;
+          let i2 = 0;
+          for (const end = 8 - 3; i2 < end; i2 += 4) {
+            acc673 += th[b670 + i2 * 3] * t24[b671 + i2] * t63[b672 + i2];
+            r1 += th[b670 + (i2 + 1) * 3] * t24[b671 + i2 + 1] * t63[b672 + i2 + 1];
+            r2 += th[b670 + (i2 + 2) * 3] * t24[b671 + i2 + 2] * t63[b672 + i2 + 2];
+            r3 += th[b670 + (i2 + 3) * 3] * t24[b671 + i2 + 3] * t63[b672 + i2 + 3];
+          }
+          for (const end = 8; i2 < end; i2++) acc673 += th[b670 + i2 * 3] * t24[b671 + i2] * t63[b672 + i2];
+          acc673 += r1 + r2 + r3;
+        }
+        t65[i0 * 3 + i1] = acc673;
       }
     }
   }
@@ -5587,316 +5788,283 @@ function k_k64(s: State): void {
 
 /** t67[8, N]: 1 term(s) */
 function k_k67(s: State): void {
-  const t11 = s.t11;
-  const t66 = s.t66;
-  const t67 = s.t67;
-  const th = s.theta;
-  const len_N = s.len_N;
-  // t67[i0, i1] += Σ_i2 W2[i0, i2]·t11[i1, i2]·t66[i1, i2]
-  {
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b668 = 40 + i0 * 3;
-      {
-        let i1 = 0;
-        for (const end = len_N - 3; i1 < end; i1 += 4) {
-          const b669_0 = i1 * 3;
-          const b670_0 = i1 * 3;
-          const b669_1 = (i1 + 1) * 3;
-          const b670_1 = (i1 + 1) * 3;
-          const b669_2 = (i1 + 2) * 3;
-          const b670_2 = (i1 + 2) * 3;
-          const b669_3 = (i1 + 3) * 3;
-          const b670_3 = (i1 + 3) * 3;
-          let acc671_0 = 0, acc671_1 = 0, acc671_2 = 0, acc671_3 = 0;
-          for (let i2 = 0, end = 3; i2 < end; i2++) {
-            const c0 = th[b668 + i2];
-            acc671_0 += c0 * t11[b669_0 + i2] * t66[b670_0 + i2];
-            acc671_1 += c0 * t11[b669_1 + i2] * t66[b670_1 + i2];
-            acc671_2 += c0 * t11[b669_2 + i2] * t66[b670_2 + i2];
-            acc671_3 += c0 * t11[b669_3 + i2] * t66[b670_3 + i2];
-          }
-          t67[i0 * len_N + i1] = acc671_0;
-          t67[i0 * len_N + i1 + 1] = acc671_1;
-          t67[i0 * len_N + i1 + 2] = acc671_2;
-          t67[i0 * len_N + i1 + 3] = acc671_3;
-        }
-        for (const end = len_N; i1 < end; i1++) {
-          const b669 = i1 * 3;
-          const b670 = i1 * 3;
-          let acc671 = 0;
-          for (let i2 = 0; i2 < 3; i2++) acc671 += th[b668 + i2] * t11[b669 + i2] * t66[b670 + i2];
-          t67[i0 * len_N + i1] = acc671;
-        }
-      }
-    }
-  }
-}
-
-/** t66[N, 3]: 1 term(s) */
-function k_k66(s: State): void {
-  const t24 = s.t24;
-  const t64 = s.t64;
-  const t66 = s.t66;
-  const th = s.theta;
-  const len_N = s.len_N;
-  // t66[i0, i1] += Σ_i2 W2[i2, i1]·t24[i0, i2]·t64[i0, i2]
-  {
-    for (let i0 = 0; i0 < len_N; i0++) {
-      const b673 = i0 * 8;
-      const b674 = i0 * 8;
-      for (let i1 = 0; i1 < 3; i1++) {
-        const b672 = 40 + i1;
-        let acc675 = 0;
-        {
-          let r1 = 0, r2 = 0, r3 = 0;
-          let i2 = 0;
-          for (const end = 8 - 3; i2 < end; i2 += 4) {
-            acc675 += th[b672 + i2 * 3] * t24[b673 + i2] * t64[b674 + i2];
-            r1 += th[b672 + (i2 + 1) * 3] * t24[b673 + i2 + 1] * t64[b674 + i2 + 1];
-            r2 += th[b672 + (i2 + 2) * 3] * t24[b673 + i2 + 2] * t64[b674 + i2 + 2];
-            r3 += th[b672 + (i2 + 3) * 3] * t24[b673 + i2 + 3] * t64[b674 + i2 + 3];
-          }
-          for (const end = 8; i2 < end; i2++) acc675 += th[b672 + i2 * 3] * t24[b673 + i2] * t64[b674 + i2];
-          acc675 += r1 + r2 + r3;
-        }
-        t66[i0 * 3 + i1] = acc675;
-      }
-    }
-  }
-}
-
-/** t68[8, N]: 1 term(s) */
-function k_k68(s: State): void {
   const d_X = s.d_X;
-  const t68 = s.t68;
+  const t67 = s.t67;
   const v = s.v;
   const len_N = s.len_N;
   const off_N = s.off_N;
-  // t68[i0, i1] += Σ_i2 X[i1, i2]·v[W1][i2, i0]
+  // t67[i0, i1] += Σ_i2 X[i1, i2]·v[W1][i2, i0]
   {
     for (let i0 = 0; i0 < 8; i0++) {
-      const b677 = i0;
+      const b675 = i0;
       {
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          const b676_0 = off_N * 4 + i1 * 4;
-          const b676_1 = off_N * 4 + (i1 + 1) * 4;
-          const b676_2 = off_N * 4 + (i1 + 2) * 4;
-          const b676_3 = off_N * 4 + (i1 + 3) * 4;
-          let acc678_0 = 0, acc678_1 = 0, acc678_2 = 0, acc678_3 = 0;
+          const b674_0 = off_N * 4 + i1 * 4;
+          const b674_1 = off_N * 4 + (i1 + 1) * 4;
+          const b674_2 = off_N * 4 + (i1 + 2) * 4;
+          const b674_3 = off_N * 4 + (i1 + 3) * 4;
+          let acc676_0 = 0, acc676_1 = 0, acc676_2 = 0, acc676_3 = 0;
           for (let i2 = 0, end = 4; i2 < end; i2++) {
-            const c0 = v[b677 + i2 * 8];
-            acc678_0 += c0 * d_X[b676_0 + i2];
-            acc678_1 += c0 * d_X[b676_1 + i2];
-            acc678_2 += c0 * d_X[b676_2 + i2];
-            acc678_3 += c0 * d_X[b676_3 + i2];
+            const c0 = v[b675 + i2 * 8];
+            acc676_0 += c0 * d_X[b674_0 + i2];
+            acc676_1 += c0 * d_X[b674_1 + i2];
+            acc676_2 += c0 * d_X[b674_2 + i2];
+            acc676_3 += c0 * d_X[b674_3 + i2];
           }
-          t68[i0 * len_N + i1] = acc678_0;
-          t68[i0 * len_N + i1 + 1] = acc678_1;
-          t68[i0 * len_N + i1 + 2] = acc678_2;
-          t68[i0 * len_N + i1 + 3] = acc678_3;
+          t67[i0 * len_N + i1] = acc676_0;
+          t67[i0 * len_N + i1 + 1] = acc676_1;
+          t67[i0 * len_N + i1 + 2] = acc676_2;
+          t67[i0 * len_N + i1 + 3] = acc676_3;
         }
         for (const end = len_N; i1 < end; i1++) {
-          const b676 = off_N * 4 + i1 * 4;
-          let acc678 = 0;
-          for (let i2 = 0; i2 < 4; i2++) acc678 += d_X[b676 + i2] * v[b677 + i2 * 8];
-          t68[i0 * len_N + i1] = acc678;
+          const b674 = off_N * 4 + i1 * 4;
+          let acc676 = 0;
+          for (let i2 = 0; i2 < 4; i2++) acc676 += d_X[b674 + i2] * v[b675 + i2 * 8];
+          t67[i0 * len_N + i1] = acc676;
         }
       }
     }
   }
 }
 
-/** t70[N]: 1 term(s) */
+/** t69[N]: 1 term(s) */
+function k_k69(s: State): void {
+  const t11 = s.t11;
+  const t68 = s.t68;
+  const t69 = s.t69;
+  const len_N = s.len_N;
+  // t69[i0] += Σ_i1 t11[i0, i1]·t68[i0, i1]
+  {
+    {
+      let i0 = 0;
+      for (const end = len_N - 3; i0 < end; i0 += 4) {
+        const b677_0 = i0 * 3;
+        const b678_0 = i0 * 3;
+        const b677_1 = (i0 + 1) * 3;
+        const b678_1 = (i0 + 1) * 3;
+        const b677_2 = (i0 + 2) * 3;
+        const b678_2 = (i0 + 2) * 3;
+        const b677_3 = (i0 + 3) * 3;
+        const b678_3 = (i0 + 3) * 3;
+        let acc679_0 = 0, acc679_1 = 0, acc679_2 = 0, acc679_3 = 0;
+        for (let i1 = 0, end = 3; i1 < end; i1++) {
+          acc679_0 += t11[b677_0 + i1] * t68[b678_0 + i1];
+          acc679_1 += t11[b677_1 + i1] * t68[b678_1 + i1];
+          acc679_2 += t11[b677_2 + i1] * t68[b678_2 + i1];
+          acc679_3 += t11[b677_3 + i1] * t68[b678_3 + i1];
+        }
+        t69[i0] = acc679_0;
+        t69[i0 + 1] = acc679_1;
+        t69[i0 + 2] = acc679_2;
+        t69[i0 + 3] = acc679_3;
+      }
+      for (const end = len_N; i0 < end; i0++) {
+        const b677 = i0 * 3;
+        const b678 = i0 * 3;
+        let acc679 = 0;
+        for (let i1 = 0; i1 < 3; i1++) acc679 += t11[b677 + i1] * t68[b678 + i1];
+        t69[i0] = acc679;
+      }
+    }
+  }
+}
+
+/** t68[N, 3]: 1 term(s) */
+function k_k68(s: State): void {
+  const t24 = s.t24;
+  const t68 = s.t68;
+  const th = s.theta;
+  const v = s.v;
+  const len_N = s.len_N;
+  // t68[i0, i1] += Σ_i2 W2[i2, i1]·t24[i0, i2]·v[b1][i2]
+  {
+    const b682 = 32;
+    for (let i0 = 0; i0 < len_N; i0++) {
+      const b681 = i0 * 8;
+      for (let i1 = 0; i1 < 3; i1++) {
+        const b680 = 40 + i1;
+        let acc683 = 0;
+        {
+          let r1 = 0, r2 = 0, r3 = 0;
+          let i2 = 0;
+          for (const end = 8 - 3; i2 < end; i2 += 4) {
+            acc683 += th[b680 + i2 * 3] * t24[b681 + i2] * v[b682 + i2];
+            r1 += th[b680 + (i2 + 1) * 3] * t24[b681 + i2 + 1] * v[b682 + i2 + 1];
+            r2 += th[b680 + (i2 + 2) * 3] * t24[b681 + i2 + 2] * v[b682 + i2 + 2];
+            r3 += th[b680 + (i2 + 3) * 3] * t24[b681 + i2 + 3] * v[b682 + i2 + 3];
+          }
+          for (const end = 8; i2 < end; i2++) acc683 += th[b680 + i2 * 3] * t24[b681 + i2] * v[b682 + i2];
+          acc683 += r1 + r2 + r3;
+        }
+        t68[i0 * 3 + i1] = acc683;
+      }
+    }
+  }
+}
+
+/** t70[8, N]: 1 term(s) */
 function k_k70(s: State): void {
   const t11 = s.t11;
-  const t69 = s.t69;
+  const t68 = s.t68;
   const t70 = s.t70;
-  const len_N = s.len_N;
-  // t70[i0] += Σ_i1 t11[i0, i1]·t69[i0, i1]
-  {
-    {
-      let i0 = 0;
-      for (const end = len_N - 3; i0 < end; i0 += 4) {
-        const b679_0 = i0 * 3;
-        const b680_0 = i0 * 3;
-        const b679_1 = (i0 + 1) * 3;
-        const b680_1 = (i0 + 1) * 3;
-        const b679_2 = (i0 + 2) * 3;
-        const b680_2 = (i0 + 2) * 3;
-        const b679_3 = (i0 + 3) * 3;
-        const b680_3 = (i0 + 3) * 3;
-        let acc681_0 = 0, acc681_1 = 0, acc681_2 = 0, acc681_3 = 0;
-        for (let i1 = 0, end = 3; i1 < end; i1++) {
-          acc681_0 += t11[b679_0 + i1] * t69[b680_0 + i1];
-          acc681_1 += t11[b679_1 + i1] * t69[b680_1 + i1];
-          acc681_2 += t11[b679_2 + i1] * t69[b680_2 + i1];
-          acc681_3 += t11[b679_3 + i1] * t69[b680_3 + i1];
-        }
-        t70[i0] = acc681_0;
-        t70[i0 + 1] = acc681_1;
-        t70[i0 + 2] = acc681_2;
-        t70[i0 + 3] = acc681_3;
-      }
-      for (const end = len_N; i0 < end; i0++) {
-        const b679 = i0 * 3;
-        const b680 = i0 * 3;
-        let acc681 = 0;
-        for (let i1 = 0; i1 < 3; i1++) acc681 += t11[b679 + i1] * t69[b680 + i1];
-        t70[i0] = acc681;
-      }
-    }
-  }
-}
-
-/** t69[N, 3]: 1 term(s) */
-function k_k69(s: State): void {
-  const t24 = s.t24;
-  const t69 = s.t69;
-  const th = s.theta;
-  const v = s.v;
-  const len_N = s.len_N;
-  // t69[i0, i1] += Σ_i2 W2[i2, i1]·t24[i0, i2]·v[b1][i2]
-  {
-    const b684 = 32;
-    for (let i0 = 0; i0 < len_N; i0++) {
-      const b683 = i0 * 8;
-      for (let i1 = 0; i1 < 3; i1++) {
-        const b682 = 40 + i1;
-        let acc685 = 0;
-        {
-          let r1 = 0, r2 = 0, r3 = 0;
-          let i2 = 0;
-          for (const end = 8 - 3; i2 < end; i2 += 4) {
-            acc685 += th[b682 + i2 * 3] * t24[b683 + i2] * v[b684 + i2];
-            r1 += th[b682 + (i2 + 1) * 3] * t24[b683 + i2 + 1] * v[b684 + i2 + 1];
-            r2 += th[b682 + (i2 + 2) * 3] * t24[b683 + i2 + 2] * v[b684 + i2 + 2];
-            r3 += th[b682 + (i2 + 3) * 3] * t24[b683 + i2 + 3] * v[b684 + i2 + 3];
-          }
-          for (const end = 8; i2 < end; i2++) acc685 += th[b682 + i2 * 3] * t24[b683 + i2] * v[b684 + i2];
-          acc685 += r1 + r2 + r3;
-        }
-        t69[i0 * 3 + i1] = acc685;
-      }
-    }
-  }
-}
-
-/** t71[8, N]: 1 term(s) */
-function k_k71(s: State): void {
-  const t11 = s.t11;
-  const t69 = s.t69;
-  const t71 = s.t71;
   const th = s.theta;
   const len_N = s.len_N;
-  // t71[i0, i1] += Σ_i2 W2[i0, i2]·t11[i1, i2]·t69[i1, i2]
+  // t70[i0, i1] += Σ_i2 W2[i0, i2]·t11[i1, i2]·t68[i1, i2]
   {
     for (let i0 = 0; i0 < 8; i0++) {
-      const b686 = 40 + i0 * 3;
+      const b684 = 40 + i0 * 3;
       {
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          const b687_0 = i1 * 3;
-          const b688_0 = i1 * 3;
-          const b687_1 = (i1 + 1) * 3;
-          const b688_1 = (i1 + 1) * 3;
-          const b687_2 = (i1 + 2) * 3;
-          const b688_2 = (i1 + 2) * 3;
-          const b687_3 = (i1 + 3) * 3;
-          const b688_3 = (i1 + 3) * 3;
-          let acc689_0 = 0, acc689_1 = 0, acc689_2 = 0, acc689_3 = 0;
+          const b685_0 = i1 * 3;
+          const b686_0 = i1 * 3;
+          const b685_1 = (i1 + 1) * 3;
+          const b686_1 = (i1 + 1) * 3;
+          const b685_2 = (i1 + 2) * 3;
+          const b686_2 = (i1 + 2) * 3;
+          const b685_3 = (i1 + 3) * 3;
+          const b686_3 = (i1 + 3) * 3;
+          let acc687_0 = 0, acc687_1 = 0, acc687_2 = 0, acc687_3 = 0;
           for (let i2 = 0, end = 3; i2 < end; i2++) {
-            const c0 = th[b686 + i2];
-            acc689_0 += c0 * t11[b687_0 + i2] * t69[b688_0 + i2];
-            acc689_1 += c0 * t11[b687_1 + i2] * t69[b688_1 + i2];
-            acc689_2 += c0 * t11[b687_2 + i2] * t69[b688_2 + i2];
-            acc689_3 += c0 * t11[b687_3 + i2] * t69[b688_3 + i2];
+            const c0 = th[b684 + i2];
+            acc687_0 += c0 * t11[b685_0 + i2] * t68[b686_0 + i2];
+            acc687_1 += c0 * t11[b685_1 + i2] * t68[b686_1 + i2];
+            acc687_2 += c0 * t11[b685_2 + i2] * t68[b686_2 + i2];
+            acc687_3 += c0 * t11[b685_3 + i2] * t68[b686_3 + i2];
           }
-          t71[i0 * len_N + i1] = acc689_0;
-          t71[i0 * len_N + i1 + 1] = acc689_1;
-          t71[i0 * len_N + i1 + 2] = acc689_2;
-          t71[i0 * len_N + i1 + 3] = acc689_3;
+          t70[i0 * len_N + i1] = acc687_0;
+          t70[i0 * len_N + i1 + 1] = acc687_1;
+          t70[i0 * len_N + i1 + 2] = acc687_2;
+          t70[i0 * len_N + i1 + 3] = acc687_3;
         }
         for (const end = len_N; i1 < end; i1++) {
-          const b687 = i1 * 3;
-          const b688 = i1 * 3;
-          let acc689 = 0;
-          for (let i2 = 0; i2 < 3; i2++) acc689 += th[b686 + i2] * t11[b687 + i2] * t69[b688 + i2];
-          t71[i0 * len_N + i1] = acc689;
+          const b685 = i1 * 3;
+          const b686 = i1 * 3;
+          let acc687 = 0;
+          for (let i2 = 0; i2 < 3; i2++) acc687 += th[b684 + i2] * t11[b685 + i2] * t68[b686 + i2];
+          t70[i0 * len_N + i1] = acc687;
         }
       }
     }
   }
 }
 
-/** t73[N]: 1 term(s) */
-function k_k73(s: State): void {
+/** t72[N]: 1 term(s) */
+function k_k72(s: State): void {
   const t11 = s.t11;
+  const t71 = s.t71;
   const t72 = s.t72;
-  const t73 = s.t73;
   const len_N = s.len_N;
-  // t73[i0] += Σ_i1 t11[i0, i1]·t72[i0, i1]
+  // t72[i0] += Σ_i1 t11[i0, i1]·t71[i0, i1]
   {
     {
       let i0 = 0;
       for (const end = len_N - 3; i0 < end; i0 += 4) {
-        const b690_0 = i0 * 3;
-        const b691_0 = i0 * 3;
-        const b690_1 = (i0 + 1) * 3;
-        const b691_1 = (i0 + 1) * 3;
-        const b690_2 = (i0 + 2) * 3;
-        const b691_2 = (i0 + 2) * 3;
-        const b690_3 = (i0 + 3) * 3;
-        const b691_3 = (i0 + 3) * 3;
-        let acc692_0 = 0, acc692_1 = 0, acc692_2 = 0, acc692_3 = 0;
+        const b688_0 = i0 * 3;
+        const b689_0 = i0 * 3;
+        const b688_1 = (i0 + 1) * 3;
+        const b689_1 = (i0 + 1) * 3;
+        const b688_2 = (i0 + 2) * 3;
+        const b689_2 = (i0 + 2) * 3;
+        const b688_3 = (i0 + 3) * 3;
+        const b689_3 = (i0 + 3) * 3;
+        let acc690_0 = 0, acc690_1 = 0, acc690_2 = 0, acc690_3 = 0;
         for (let i1 = 0, end = 3; i1 < end; i1++) {
-          acc692_0 += t11[b690_0 + i1] * t72[b691_0 + i1];
-          acc692_1 += t11[b690_1 + i1] * t72[b691_1 + i1];
-          acc692_2 += t11[b690_2 + i1] * t72[b691_2 + i1];
-          acc692_3 += t11[b690_3 + i1] * t72[b691_3 + i1];
+          acc690_0 += t11[b688_0 + i1] * t71[b689_0 + i1];
+          acc690_1 += t11[b688_1 + i1] * t71[b689_1 + i1];
+          acc690_2 += t11[b688_2 + i1] * t71[b689_2 + i1];
+          acc690_3 += t11[b688_3 + i1] * t71[b689_3 + i1];
         }
-        t73[i0] = acc692_0;
-        t73[i0 + 1] = acc692_1;
-        t73[i0 + 2] = acc692_2;
-        t73[i0 + 3] = acc692_3;
+        t72[i0] = acc690_0;
+        t72[i0 + 1] = acc690_1;
+        t72[i0 + 2] = acc690_2;
+        t72[i0 + 3] = acc690_3;
       }
       for (const end = len_N; i0 < end; i0++) {
-        const b690 = i0 * 3;
-        const b691 = i0 * 3;
-        let acc692 = 0;
-        for (let i1 = 0; i1 < 3; i1++) acc692 += t11[b690 + i1] * t72[b691 + i1];
-        t73[i0] = acc692;
+        const b688 = i0 * 3;
+        const b689 = i0 * 3;
+        let acc690 = 0;
+        for (let i1 = 0; i1 < 3; i1++) acc690 += t11[b688 + i1] * t71[b689 + i1];
+        t72[i0] = acc690;
       }
     }
   }
 }
 
-/** t72[N, 3]: 1 term(s) */
-function k_k72(s: State): void {
+/** t71[N, 3]: 1 term(s) */
+function k_k71(s: State): void {
   const t7 = s.t7;
-  const t72 = s.t72;
+  const t71 = s.t71;
   const v = s.v;
   const len_N = s.len_N;
-  // t72[i0, i1] += Σ_i2 t7[i0, i2]·v[W2][i2, i1]
+  // t71[i0, i1] += Σ_i2 t7[i0, i2]·v[W2][i2, i1]
   {
     for (let i0 = 0; i0 < len_N; i0++) {
-      const b693 = i0 * 8;
+      const b691 = i0 * 8;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b694 = 40 + i1;
-        let acc695 = 0;
+        const b692 = 40 + i1;
+        let acc693 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = 8 - 3; i2 < end; i2 += 4) {
-            acc695 += t7[b693 + i2] * v[b694 + i2 * 3];
-            r1 += t7[b693 + i2 + 1] * v[b694 + (i2 + 1) * 3];
-            r2 += t7[b693 + i2 + 2] * v[b694 + (i2 + 2) * 3];
-            r3 += t7[b693 + i2 + 3] * v[b694 + (i2 + 3) * 3];
+            acc693 += t7[b691 + i2] * v[b692 + i2 * 3];
+            r1 += t7[b691 + i2 + 1] * v[b692 + (i2 + 1) * 3];
+            r2 += t7[b691 + i2 + 2] * v[b692 + (i2 + 2) * 3];
+            r3 += t7[b691 + i2 + 3] * v[b692 + (i2 + 3) * 3];
           }
-          for (const end = 8; i2 < end; i2++) acc695 += t7[b693 + i2] * v[b694 + i2 * 3];
-          acc695 += r1 + r2 + r3;
+          for (const end = 8; i2 < end; i2++) acc693 += t7[b691 + i2] * v[b692 + i2 * 3];
+          acc693 += r1 + r2 + r3;
         }
-        t72[i0 * 3 + i1] = acc695;
+        t71[i0 * 3 + i1] = acc693;
+      }
+    }
+  }
+}
+
+/** t73[8, N]: 1 term(s) */
+function k_k73(s: State): void {
+  const t11 = s.t11;
+  const t71 = s.t71;
+  const t73 = s.t73;
+  const th = s.theta;
+  const len_N = s.len_N;
+  // t73[i0, i1] += Σ_i2 W2[i0, i2]·t11[i1, i2]·t71[i1, i2]
+  {
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b694 = 40 + i0 * 3;
+      {
+        let i1 = 0;
+        for (const end = len_N - 3; i1 < end; i1 += 4) {
+          const b695_0 = i1 * 3;
+          const b696_0 = i1 * 3;
+          const b695_1 = (i1 + 1) * 3;
+          const b696_1 = (i1 + 1) * 3;
+          const b695_2 = (i1 + 2) * 3;
+          const b696_2 = (i1 + 2) * 3;
+          const b695_3 = (i1 + 3) * 3;
+          const b696_3 = (i1 + 3) * 3;
+          let acc697_0 = 0, acc697_1 = 0, acc697_2 = 0, acc697_3 = 0;
+          for (let i2 = 0, end = 3; i2 < end; i2++) {
+            const c0 = th[b694 + i2];
+            acc697_0 += c0 * t11[b695_0 + i2] * t71[b696_0 + i2];
+            acc697_1 += c0 * t11[b695_1 + i2] * t71[b696_1 + i2];
+            acc697_2 += c0 * t11[b695_2 + i2] * t71[b696_2 + i2];
+            acc697_3 += c0 * t11[b695_3 + i2] * t71[b696_3 + i2];
+          }
+          t73[i0 * len_N + i1] = acc697_0;
+          t73[i0 * len_N + i1 + 1] = acc697_1;
+          t73[i0 * len_N + i1 + 2] = acc697_2;
+          t73[i0 * len_N + i1 + 3] = acc697_3;
+        }
+        for (const end = len_N; i1 < end; i1++) {
+          const b695 = i1 * 3;
+          const b696 = i1 * 3;
+          let acc697 = 0;
+          for (let i2 = 0; i2 < 3; i2++) acc697 += th[b694 + i2] * t11[b695 + i2] * t71[b696 + i2];
+          t73[i0 * len_N + i1] = acc697;
+        }
       }
     }
   }
@@ -5905,44 +6073,38 @@ function k_k72(s: State): void {
 /** t74[8, N]: 1 term(s) */
 function k_k74(s: State): void {
   const t11 = s.t11;
-  const t72 = s.t72;
   const t74 = s.t74;
-  const th = s.theta;
+  const v = s.v;
   const len_N = s.len_N;
-  // t74[i0, i1] += Σ_i2 W2[i0, i2]·t11[i1, i2]·t72[i1, i2]
+  // t74[i0, i1] += Σ_i2 t11[i1, i2]·v[W2][i0, i2]
   {
     for (let i0 = 0; i0 < 8; i0++) {
-      const b696 = 40 + i0 * 3;
+      const b699 = 40 + i0 * 3;
       {
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          const b697_0 = i1 * 3;
           const b698_0 = i1 * 3;
-          const b697_1 = (i1 + 1) * 3;
           const b698_1 = (i1 + 1) * 3;
-          const b697_2 = (i1 + 2) * 3;
           const b698_2 = (i1 + 2) * 3;
-          const b697_3 = (i1 + 3) * 3;
           const b698_3 = (i1 + 3) * 3;
-          let acc699_0 = 0, acc699_1 = 0, acc699_2 = 0, acc699_3 = 0;
+          let acc700_0 = 0, acc700_1 = 0, acc700_2 = 0, acc700_3 = 0;
           for (let i2 = 0, end = 3; i2 < end; i2++) {
-            const c0 = th[b696 + i2];
-            acc699_0 += c0 * t11[b697_0 + i2] * t72[b698_0 + i2];
-            acc699_1 += c0 * t11[b697_1 + i2] * t72[b698_1 + i2];
-            acc699_2 += c0 * t11[b697_2 + i2] * t72[b698_2 + i2];
-            acc699_3 += c0 * t11[b697_3 + i2] * t72[b698_3 + i2];
+            const c0 = v[b699 + i2];
+            acc700_0 += c0 * t11[b698_0 + i2];
+            acc700_1 += c0 * t11[b698_1 + i2];
+            acc700_2 += c0 * t11[b698_2 + i2];
+            acc700_3 += c0 * t11[b698_3 + i2];
           }
-          t74[i0 * len_N + i1] = acc699_0;
-          t74[i0 * len_N + i1 + 1] = acc699_1;
-          t74[i0 * len_N + i1 + 2] = acc699_2;
-          t74[i0 * len_N + i1 + 3] = acc699_3;
+          t74[i0 * len_N + i1] = acc700_0;
+          t74[i0 * len_N + i1 + 1] = acc700_1;
+          t74[i0 * len_N + i1 + 2] = acc700_2;
+          t74[i0 * len_N + i1 + 3] = acc700_3;
         }
         for (const end = len_N; i1 < end; i1++) {
-          const b697 = i1 * 3;
           const b698 = i1 * 3;
-          let acc699 = 0;
-          for (let i2 = 0; i2 < 3; i2++) acc699 += th[b696 + i2] * t11[b697 + i2] * t72[b698 + i2];
-          t74[i0 * len_N + i1] = acc699;
+          let acc700 = 0;
+          for (let i2 = 0; i2 < 3; i2++) acc700 += t11[b698 + i2] * v[b699 + i2];
+          t74[i0 * len_N + i1] = acc700;
         }
       }
     }
@@ -5951,164 +6113,181 @@ function k_k74(s: State): void {
 
 /** t75[8, N]: 1 term(s) */
 function k_k75(s: State): void {
-  const t11 = s.t11;
+  const d_Y = s.d_Y;
   const t75 = s.t75;
   const v = s.v;
   const len_N = s.len_N;
-  // t75[i0, i1] += Σ_i2 t11[i1, i2]·v[W2][i0, i2]
+  const off_N = s.off_N;
+  // t75[i0, i1] += Σ_i2 Y[i1, i2]·v[W2][i0, i2]
   {
     for (let i0 = 0; i0 < 8; i0++) {
-      const b701 = 40 + i0 * 3;
+      const b702 = 40 + i0 * 3;
       {
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          const b700_0 = i1 * 3;
-          const b700_1 = (i1 + 1) * 3;
-          const b700_2 = (i1 + 2) * 3;
-          const b700_3 = (i1 + 3) * 3;
-          let acc702_0 = 0, acc702_1 = 0, acc702_2 = 0, acc702_3 = 0;
+          const b701_0 = off_N * 3 + i1 * 3;
+          const b701_1 = off_N * 3 + (i1 + 1) * 3;
+          const b701_2 = off_N * 3 + (i1 + 2) * 3;
+          const b701_3 = off_N * 3 + (i1 + 3) * 3;
+          let acc703_0 = 0, acc703_1 = 0, acc703_2 = 0, acc703_3 = 0;
           for (let i2 = 0, end = 3; i2 < end; i2++) {
-            const c0 = v[b701 + i2];
-            acc702_0 += c0 * t11[b700_0 + i2];
-            acc702_1 += c0 * t11[b700_1 + i2];
-            acc702_2 += c0 * t11[b700_2 + i2];
-            acc702_3 += c0 * t11[b700_3 + i2];
+            const c0 = v[b702 + i2];
+            acc703_0 += c0 * d_Y[b701_0 + i2];
+            acc703_1 += c0 * d_Y[b701_1 + i2];
+            acc703_2 += c0 * d_Y[b701_2 + i2];
+            acc703_3 += c0 * d_Y[b701_3 + i2];
           }
-          t75[i0 * len_N + i1] = acc702_0;
-          t75[i0 * len_N + i1 + 1] = acc702_1;
-          t75[i0 * len_N + i1 + 2] = acc702_2;
-          t75[i0 * len_N + i1 + 3] = acc702_3;
+          t75[i0 * len_N + i1] = acc703_0;
+          t75[i0 * len_N + i1 + 1] = acc703_1;
+          t75[i0 * len_N + i1 + 2] = acc703_2;
+          t75[i0 * len_N + i1 + 3] = acc703_3;
         }
         for (const end = len_N; i1 < end; i1++) {
-          const b700 = i1 * 3;
-          let acc702 = 0;
-          for (let i2 = 0; i2 < 3; i2++) acc702 += t11[b700 + i2] * v[b701 + i2];
-          t75[i0 * len_N + i1] = acc702;
+          const b701 = off_N * 3 + i1 * 3;
+          let acc703 = 0;
+          for (let i2 = 0; i2 < 3; i2++) acc703 += d_Y[b701 + i2] * v[b702 + i2];
+          t75[i0 * len_N + i1] = acc703;
         }
       }
     }
   }
 }
 
-/** t76[8, N]: 1 term(s) */
+/** t76[N]: 1 term(s) */
 function k_k76(s: State): void {
-  const d_Y = s.d_Y;
+  const t11 = s.t11;
   const t76 = s.t76;
   const v = s.v;
   const len_N = s.len_N;
-  const off_N = s.off_N;
-  // t76[i0, i1] += Σ_i2 Y[i1, i2]·v[W2][i0, i2]
+  // t76[i0] += Σ_i1 t11[i0, i1]·v[b2][i1]
   {
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b704 = 40 + i0 * 3;
-      {
-        let i1 = 0;
-        for (const end = len_N - 3; i1 < end; i1 += 4) {
-          const b703_0 = off_N * 3 + i1 * 3;
-          const b703_1 = off_N * 3 + (i1 + 1) * 3;
-          const b703_2 = off_N * 3 + (i1 + 2) * 3;
-          const b703_3 = off_N * 3 + (i1 + 3) * 3;
-          let acc705_0 = 0, acc705_1 = 0, acc705_2 = 0, acc705_3 = 0;
-          for (let i2 = 0, end = 3; i2 < end; i2++) {
-            const c0 = v[b704 + i2];
-            acc705_0 += c0 * d_Y[b703_0 + i2];
-            acc705_1 += c0 * d_Y[b703_1 + i2];
-            acc705_2 += c0 * d_Y[b703_2 + i2];
-            acc705_3 += c0 * d_Y[b703_3 + i2];
-          }
-          t76[i0 * len_N + i1] = acc705_0;
-          t76[i0 * len_N + i1 + 1] = acc705_1;
-          t76[i0 * len_N + i1 + 2] = acc705_2;
-          t76[i0 * len_N + i1 + 3] = acc705_3;
-        }
-        for (const end = len_N; i1 < end; i1++) {
-          const b703 = off_N * 3 + i1 * 3;
-          let acc705 = 0;
-          for (let i2 = 0; i2 < 3; i2++) acc705 += d_Y[b703 + i2] * v[b704 + i2];
-          t76[i0 * len_N + i1] = acc705;
-        }
-      }
-    }
-  }
-}
-
-/** t77[N]: 1 term(s) */
-function k_k77(s: State): void {
-  const t11 = s.t11;
-  const t77 = s.t77;
-  const v = s.v;
-  const len_N = s.len_N;
-  // t77[i0] += Σ_i1 t11[i0, i1]·v[b2][i1]
-  {
-    const b707 = 64;
+    const b705 = 64;
     {
       let i0 = 0;
       for (const end = len_N - 3; i0 < end; i0 += 4) {
-        const b706_0 = i0 * 3;
-        const b706_1 = (i0 + 1) * 3;
-        const b706_2 = (i0 + 2) * 3;
-        const b706_3 = (i0 + 3) * 3;
-        let acc708_0 = 0, acc708_1 = 0, acc708_2 = 0, acc708_3 = 0;
+        const b704_0 = i0 * 3;
+        const b704_1 = (i0 + 1) * 3;
+        const b704_2 = (i0 + 2) * 3;
+        const b704_3 = (i0 + 3) * 3;
+        let acc706_0 = 0, acc706_1 = 0, acc706_2 = 0, acc706_3 = 0;
         for (let i1 = 0, end = 3; i1 < end; i1++) {
-          const c0 = v[b707 + i1];
-          acc708_0 += c0 * t11[b706_0 + i1];
-          acc708_1 += c0 * t11[b706_1 + i1];
-          acc708_2 += c0 * t11[b706_2 + i1];
-          acc708_3 += c0 * t11[b706_3 + i1];
+          const c0 = v[b705 + i1];
+          acc706_0 += c0 * t11[b704_0 + i1];
+          acc706_1 += c0 * t11[b704_1 + i1];
+          acc706_2 += c0 * t11[b704_2 + i1];
+          acc706_3 += c0 * t11[b704_3 + i1];
         }
-        t77[i0] = acc708_0;
-        t77[i0 + 1] = acc708_1;
-        t77[i0 + 2] = acc708_2;
-        t77[i0 + 3] = acc708_3;
+        t76[i0] = acc706_0;
+        t76[i0 + 1] = acc706_1;
+        t76[i0 + 2] = acc706_2;
+        t76[i0 + 3] = acc706_3;
       }
       for (const end = len_N; i0 < end; i0++) {
-        const b706 = i0 * 3;
-        let acc708 = 0;
-        for (let i1 = 0; i1 < 3; i1++) acc708 += t11[b706 + i1] * v[b707 + i1];
-        t77[i0] = acc708;
+        const b704 = i0 * 3;
+        let acc706 = 0;
+        for (let i1 = 0; i1 < 3; i1++) acc706 += t11[b704 + i1] * v[b705 + i1];
+        t76[i0] = acc706;
       }
     }
   }
 }
 
-/** t78[8, N]: 1 term(s) */
-function k_k78(s: State): void {
+/** t77[8, N]: 1 term(s) */
+function k_k77(s: State): void {
   const t11 = s.t11;
-  const t78 = s.t78;
+  const t77 = s.t77;
   const th = s.theta;
   const v = s.v;
   const len_N = s.len_N;
-  // t78[i0, i1] += Σ_i2 W2[i0, i2]·t11[i1, i2]·v[b2][i2]
+  // t77[i0, i1] += Σ_i2 W2[i0, i2]·t11[i1, i2]·v[b2][i2]
   {
-    const b711 = 64;
+    const b709 = 64;
     for (let i0 = 0; i0 < 8; i0++) {
-      const b709 = 40 + i0 * 3;
+      const b707 = 40 + i0 * 3;
       {
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          const b710_0 = i1 * 3;
-          const b710_1 = (i1 + 1) * 3;
-          const b710_2 = (i1 + 2) * 3;
-          const b710_3 = (i1 + 3) * 3;
-          let acc712_0 = 0, acc712_1 = 0, acc712_2 = 0, acc712_3 = 0;
+          const b708_0 = i1 * 3;
+          const b708_1 = (i1 + 1) * 3;
+          const b708_2 = (i1 + 2) * 3;
+          const b708_3 = (i1 + 3) * 3;
+          let acc710_0 = 0, acc710_1 = 0, acc710_2 = 0, acc710_3 = 0;
           for (let i2 = 0, end = 3; i2 < end; i2++) {
-            const c0 = th[b709 + i2];
-            const c1 = v[b711 + i2];
-            acc712_0 += c0 * c1 * t11[b710_0 + i2];
-            acc712_1 += c0 * c1 * t11[b710_1 + i2];
-            acc712_2 += c0 * c1 * t11[b710_2 + i2];
-            acc712_3 += c0 * c1 * t11[b710_3 + i2];
+            const c0 = th[b707 + i2];
+            const c1 = v[b709 + i2];
+            acc710_0 += c0 * c1 * t11[b708_0 + i2];
+            acc710_1 += c0 * c1 * t11[b708_1 + i2];
+            acc710_2 += c0 * c1 * t11[b708_2 + i2];
+            acc710_3 += c0 * c1 * t11[b708_3 + i2];
           }
-          t78[i0 * len_N + i1] = acc712_0;
-          t78[i0 * len_N + i1 + 1] = acc712_1;
-          t78[i0 * len_N + i1 + 2] = acc712_2;
-          t78[i0 * len_N + i1 + 3] = acc712_3;
+          t77[i0 * len_N + i1] = acc710_0;
+          t77[i0 * len_N + i1 + 1] = acc710_1;
+          t77[i0 * len_N + i1 + 2] = acc710_2;
+          t77[i0 * len_N + i1 + 3] = acc710_3;
         }
         for (const end = len_N; i1 < end; i1++) {
-          const b710 = i1 * 3;
-          let acc712 = 0;
-          for (let i2 = 0; i2 < 3; i2++) acc712 += th[b709 + i2] * t11[b710 + i2] * v[b711 + i2];
-          t78[i0 * len_N + i1] = acc712;
+          const b708 = i1 * 3;
+          let acc710 = 0;
+          for (let i2 = 0; i2 < 3; i2++) acc710 += th[b707 + i2] * t11[b708 + i2] * v[b709 + i2];
+          t77[i0 * len_N + i1] = acc710;
+        }
+      }
+    }
+  }
+}
+
+/** t78[3, N]: 1 term(s) */
+function k_k78(s: State): void {
+  const t24 = s.t24;
+  const t63 = s.t63;
+  const t78 = s.t78;
+  const th = s.theta;
+  const len_N = s.len_N;
+  // t78[i0, i1] += Σ_i2 W2[i2, i0]·t24[i1, i2]·t63[i1, i2]
+  {
+    for (let i0 = 0; i0 < 3; i0++) {
+      const b711 = 40 + i0;
+      {
+        let i1 = 0;
+        for (const end = len_N - 3; i1 < end; i1 += 4) {
+          const b712_0 = i1 * 8;
+          const b713_0 = i1 * 8;
+          const b712_1 = (i1 + 1) * 8;
+          const b713_1 = (i1 + 1) * 8;
+          const b712_2 = (i1 + 2) * 8;
+          const b713_2 = (i1 + 2) * 8;
+          const b712_3 = (i1 + 3) * 8;
+          const b713_3 = (i1 + 3) * 8;
+          let acc714_0 = 0, acc714_1 = 0, acc714_2 = 0, acc714_3 = 0;
+          for (let i2 = 0, end = 8; i2 < end; i2++) {
+            const c0 = th[b711 + i2 * 3];
+            acc714_0 += c0 * t24[b712_0 + i2] * t63[b713_0 + i2];
+            acc714_1 += c0 * t24[b712_1 + i2] * t63[b713_1 + i2];
+            acc714_2 += c0 * t24[b712_2 + i2] * t63[b713_2 + i2];
+            acc714_3 += c0 * t24[b712_3 + i2] * t63[b713_3 + i2];
+          }
+          t78[i0 * len_N + i1] = acc714_0;
+          t78[i0 * len_N + i1 + 1] = acc714_1;
+          t78[i0 * len_N + i1 + 2] = acc714_2;
+          t78[i0 * len_N + i1 + 3] = acc714_3;
+        }
+        for (const end = len_N; i1 < end; i1++) {
+          const b712 = i1 * 8;
+          const b713 = i1 * 8;
+          let acc714 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i2 = 0;
+            for (const end = 8 - 3; i2 < end; i2 += 4) {
+              acc714 += th[b711 + i2 * 3] * t24[b712 + i2] * t63[b713 + i2];
+              r1 += th[b711 + (i2 + 1) * 3] * t24[b712 + i2 + 1] * t63[b713 + i2 + 1];
+              r2 += th[b711 + (i2 + 2) * 3] * t24[b712 + i2 + 2] * t63[b713 + i2 + 2];
+              r3 += th[b711 + (i2 + 3) * 3] * t24[b712 + i2 + 3] * t63[b713 + i2 + 3];
+            }
+            for (const end = 8; i2 < end; i2++) acc714 += th[b711 + i2 * 3] * t24[b712 + i2] * t63[b713 + i2];
+            acc714 += r1 + r2 + r3;
+          }
+          t78[i0 * len_N + i1] = acc714;
         }
       }
     }
@@ -6118,55 +6297,52 @@ function k_k78(s: State): void {
 /** t79[3, N]: 1 term(s) */
 function k_k79(s: State): void {
   const t24 = s.t24;
-  const t64 = s.t64;
   const t79 = s.t79;
   const th = s.theta;
+  const v = s.v;
   const len_N = s.len_N;
-  // t79[i0, i1] += Σ_i2 W2[i2, i0]·t24[i1, i2]·t64[i1, i2]
+  // t79[i0, i1] += Σ_i2 W2[i2, i0]·t24[i1, i2]·v[b1][i2]
   {
+    const b717 = 32;
     for (let i0 = 0; i0 < 3; i0++) {
-      const b713 = 40 + i0;
+      const b715 = 40 + i0;
       {
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          const b714_0 = i1 * 8;
-          const b715_0 = i1 * 8;
-          const b714_1 = (i1 + 1) * 8;
-          const b715_1 = (i1 + 1) * 8;
-          const b714_2 = (i1 + 2) * 8;
-          const b715_2 = (i1 + 2) * 8;
-          const b714_3 = (i1 + 3) * 8;
-          const b715_3 = (i1 + 3) * 8;
-          let acc716_0 = 0, acc716_1 = 0, acc716_2 = 0, acc716_3 = 0;
+          const b716_0 = i1 * 8;
+          const b716_1 = (i1 + 1) * 8;
+          const b716_2 = (i1 + 2) * 8;
+          const b716_3 = (i1 + 3) * 8;
+          let acc718_0 = 0, acc718_1 = 0, acc718_2 = 0, acc718_3 = 0;
           for (let i2 = 0, end = 8; i2 < end; i2++) {
-            const c0 = th[b713 + i2 * 3];
-            acc716_0 += c0 * t24[b714_0 + i2] * t64[b715_0 + i2];
-            acc716_1 += c0 * t24[b714_1 + i2] * t64[b715_1 + i2];
-            acc716_2 += c0 * t24[b714_2 + i2] * t64[b715_2 + i2];
-            acc716_3 += c0 * t24[b714_3 + i2] * t64[b715_3 + i2];
+            const c0 = th[b715 + i2 * 3];
+            const c1 = v[b717 + i2];
+            acc718_0 += c0 * c1 * t24[b716_0 + i2];
+            acc718_1 += c0 * c1 * t24[b716_1 + i2];
+            acc718_2 += c0 * c1 * t24[b716_2 + i2];
+            acc718_3 += c0 * c1 * t24[b716_3 + i2];
           }
-          t79[i0 * len_N + i1] = acc716_0;
-          t79[i0 * len_N + i1 + 1] = acc716_1;
-          t79[i0 * len_N + i1 + 2] = acc716_2;
-          t79[i0 * len_N + i1 + 3] = acc716_3;
+          t79[i0 * len_N + i1] = acc718_0;
+          t79[i0 * len_N + i1 + 1] = acc718_1;
+          t79[i0 * len_N + i1 + 2] = acc718_2;
+          t79[i0 * len_N + i1 + 3] = acc718_3;
         }
         for (const end = len_N; i1 < end; i1++) {
-          const b714 = i1 * 8;
-          const b715 = i1 * 8;
-          let acc716 = 0;
+          const b716 = i1 * 8;
+          let acc718 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = 8 - 3; i2 < end; i2 += 4) {
-              acc716 += th[b713 + i2 * 3] * t24[b714 + i2] * t64[b715 + i2];
-              r1 += th[b713 + (i2 + 1) * 3] * t24[b714 + i2 + 1] * t64[b715 + i2 + 1];
-              r2 += th[b713 + (i2 + 2) * 3] * t24[b714 + i2 + 2] * t64[b715 + i2 + 2];
-              r3 += th[b713 + (i2 + 3) * 3] * t24[b714 + i2 + 3] * t64[b715 + i2 + 3];
+              acc718 += th[b715 + i2 * 3] * t24[b716 + i2] * v[b717 + i2];
+              r1 += th[b715 + (i2 + 1) * 3] * t24[b716 + i2 + 1] * v[b717 + i2 + 1];
+              r2 += th[b715 + (i2 + 2) * 3] * t24[b716 + i2 + 2] * v[b717 + i2 + 2];
+              r3 += th[b715 + (i2 + 3) * 3] * t24[b716 + i2 + 3] * v[b717 + i2 + 3];
             }
-            for (const end = 8; i2 < end; i2++) acc716 += th[b713 + i2 * 3] * t24[b714 + i2] * t64[b715 + i2];
-            acc716 += r1 + r2 + r3;
+            for (const end = 8; i2 < end; i2++) acc718 += th[b715 + i2 * 3] * t24[b716 + i2] * v[b717 + i2];
+            acc718 += r1 + r2 + r3;
           }
-          t79[i0 * len_N + i1] = acc716;
+          t79[i0 * len_N + i1] = acc718;
         }
       }
     }
@@ -6175,148 +6351,93 @@ function k_k79(s: State): void {
 
 /** t80[3, N]: 1 term(s) */
 function k_k80(s: State): void {
-  const t24 = s.t24;
-  const t80 = s.t80;
-  const th = s.theta;
-  const v = s.v;
-  const len_N = s.len_N;
-  // t80[i0, i1] += Σ_i2 W2[i2, i0]·t24[i1, i2]·v[b1][i2]
-  {
-    const b719 = 32;
-    for (let i0 = 0; i0 < 3; i0++) {
-      const b717 = 40 + i0;
-      {
-        let i1 = 0;
-        for (const end = len_N - 3; i1 < end; i1 += 4) {
-          const b718_0 = i1 * 8;
-          const b718_1 = (i1 + 1) * 8;
-          const b718_2 = (i1 + 2) * 8;
-          const b718_3 = (i1 + 3) * 8;
-          let acc720_0 = 0, acc720_1 = 0, acc720_2 = 0, acc720_3 = 0;
-          for (let i2 = 0, end = 8; i2 < end; i2++) {
-            const c0 = th[b717 + i2 * 3];
-            const c1 = v[b719 + i2];
-            acc720_0 += c0 * c1 * t24[b718_0 + i2];
-            acc720_1 += c0 * c1 * t24[b718_1 + i2];
-            acc720_2 += c0 * c1 * t24[b718_2 + i2];
-            acc720_3 += c0 * c1 * t24[b718_3 + i2];
-          }
-          t80[i0 * len_N + i1] = acc720_0;
-          t80[i0 * len_N + i1 + 1] = acc720_1;
-          t80[i0 * len_N + i1 + 2] = acc720_2;
-          t80[i0 * len_N + i1 + 3] = acc720_3;
-        }
-        for (const end = len_N; i1 < end; i1++) {
-          const b718 = i1 * 8;
-          let acc720 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i2 = 0;
-            for (const end = 8 - 3; i2 < end; i2 += 4) {
-              acc720 += th[b717 + i2 * 3] * t24[b718 + i2] * v[b719 + i2];
-              r1 += th[b717 + (i2 + 1) * 3] * t24[b718 + i2 + 1] * v[b719 + i2 + 1];
-              r2 += th[b717 + (i2 + 2) * 3] * t24[b718 + i2 + 2] * v[b719 + i2 + 2];
-              r3 += th[b717 + (i2 + 3) * 3] * t24[b718 + i2 + 3] * v[b719 + i2 + 3];
-            }
-            for (const end = 8; i2 < end; i2++) acc720 += th[b717 + i2 * 3] * t24[b718 + i2] * v[b719 + i2];
-            acc720 += r1 + r2 + r3;
-          }
-          t80[i0 * len_N + i1] = acc720;
-        }
-      }
-    }
-  }
-}
-
-/** t81[3, N]: 1 term(s) */
-function k_k81(s: State): void {
   const t7 = s.t7;
-  const t81 = s.t81;
+  const t80 = s.t80;
   const v = s.v;
   const len_N = s.len_N;
-  // t81[i0, i1] += Σ_i2 t7[i1, i2]·v[W2][i2, i0]
+  // t80[i0, i1] += Σ_i2 t7[i1, i2]·v[W2][i2, i0]
   {
     for (let i0 = 0; i0 < 3; i0++) {
-      const b722 = 40 + i0;
+      const b720 = 40 + i0;
       {
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          const b721_0 = i1 * 8;
-          const b721_1 = (i1 + 1) * 8;
-          const b721_2 = (i1 + 2) * 8;
-          const b721_3 = (i1 + 3) * 8;
-          let acc723_0 = 0, acc723_1 = 0, acc723_2 = 0, acc723_3 = 0;
+          const b719_0 = i1 * 8;
+          const b719_1 = (i1 + 1) * 8;
+          const b719_2 = (i1 + 2) * 8;
+          const b719_3 = (i1 + 3) * 8;
+          let acc721_0 = 0, acc721_1 = 0, acc721_2 = 0, acc721_3 = 0;
           for (let i2 = 0, end = 8; i2 < end; i2++) {
-            const c0 = v[b722 + i2 * 3];
-            acc723_0 += c0 * t7[b721_0 + i2];
-            acc723_1 += c0 * t7[b721_1 + i2];
-            acc723_2 += c0 * t7[b721_2 + i2];
-            acc723_3 += c0 * t7[b721_3 + i2];
+            const c0 = v[b720 + i2 * 3];
+            acc721_0 += c0 * t7[b719_0 + i2];
+            acc721_1 += c0 * t7[b719_1 + i2];
+            acc721_2 += c0 * t7[b719_2 + i2];
+            acc721_3 += c0 * t7[b719_3 + i2];
           }
-          t81[i0 * len_N + i1] = acc723_0;
-          t81[i0 * len_N + i1 + 1] = acc723_1;
-          t81[i0 * len_N + i1 + 2] = acc723_2;
-          t81[i0 * len_N + i1 + 3] = acc723_3;
+          t80[i0 * len_N + i1] = acc721_0;
+          t80[i0 * len_N + i1 + 1] = acc721_1;
+          t80[i0 * len_N + i1 + 2] = acc721_2;
+          t80[i0 * len_N + i1 + 3] = acc721_3;
         }
         for (const end = len_N; i1 < end; i1++) {
-          const b721 = i1 * 8;
-          let acc723 = 0;
+          const b719 = i1 * 8;
+          let acc721 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = 8 - 3; i2 < end; i2 += 4) {
-              acc723 += t7[b721 + i2] * v[b722 + i2 * 3];
-              r1 += t7[b721 + i2 + 1] * v[b722 + (i2 + 1) * 3];
-              r2 += t7[b721 + i2 + 2] * v[b722 + (i2 + 2) * 3];
-              r3 += t7[b721 + i2 + 3] * v[b722 + (i2 + 3) * 3];
+              acc721 += t7[b719 + i2] * v[b720 + i2 * 3];
+              r1 += t7[b719 + i2 + 1] * v[b720 + (i2 + 1) * 3];
+              r2 += t7[b719 + i2 + 2] * v[b720 + (i2 + 2) * 3];
+              r3 += t7[b719 + i2 + 3] * v[b720 + (i2 + 3) * 3];
             }
-            for (const end = 8; i2 < end; i2++) acc723 += t7[b721 + i2] * v[b722 + i2 * 3];
-            acc723 += r1 + r2 + r3;
+            for (const end = 8; i2 < end; i2++) acc721 += t7[b719 + i2] * v[b720 + i2 * 3];
+            acc721 += r1 + r2 + r3;
           }
-          t81[i0 * len_N + i1] = acc723;
+          t80[i0 * len_N + i1] = acc721;
         }
       }
     }
   }
 }
 
-/** t82[8, N]: 1 term(s) */
-function k_k82(s: State): void {
+/** t81[8, N]: 1 term(s) */
+function k_k81(s: State): void {
   const t11 = s.t11;
-  const t82 = s.t82;
+  const t81 = s.t81;
   const th = s.theta;
   const len_N = s.len_N;
-  // t82[i0, i1] += Σ_i2 W2[i0, i2]·t11[i1, i2]·W2[i0, i2]
+  // t81[i0, i1] += Σ_i2 W2[i0, i2]·t11[i1, i2]·W2[i0, i2]
   {
     for (let i0 = 0; i0 < 8; i0++) {
+      const b722 = 40 + i0 * 3;
       const b724 = 40 + i0 * 3;
-      const b726 = 40 + i0 * 3;
       {
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          const b725_0 = i1 * 3;
-          const b725_1 = (i1 + 1) * 3;
-          const b725_2 = (i1 + 2) * 3;
-          const b725_3 = (i1 + 3) * 3;
-          let acc727_0 = 0, acc727_1 = 0, acc727_2 = 0, acc727_3 = 0;
+          const b723_0 = i1 * 3;
+          const b723_1 = (i1 + 1) * 3;
+          const b723_2 = (i1 + 2) * 3;
+          const b723_3 = (i1 + 3) * 3;
+          let acc725_0 = 0, acc725_1 = 0, acc725_2 = 0, acc725_3 = 0;
           for (let i2 = 0, end = 3; i2 < end; i2++) {
-            const c0 = th[b724 + i2];
-            const c1 = th[b726 + i2];
-            acc727_0 += c0 * c1 * t11[b725_0 + i2];
-            acc727_1 += c0 * c1 * t11[b725_1 + i2];
-            acc727_2 += c0 * c1 * t11[b725_2 + i2];
-            acc727_3 += c0 * c1 * t11[b725_3 + i2];
+            const c0 = th[b722 + i2];
+            const c1 = th[b724 + i2];
+            acc725_0 += c0 * c1 * t11[b723_0 + i2];
+            acc725_1 += c0 * c1 * t11[b723_1 + i2];
+            acc725_2 += c0 * c1 * t11[b723_2 + i2];
+            acc725_3 += c0 * c1 * t11[b723_3 + i2];
           }
-          t82[i0 * len_N + i1] = acc727_0;
-          t82[i0 * len_N + i1 + 1] = acc727_1;
-          t82[i0 * len_N + i1 + 2] = acc727_2;
-          t82[i0 * len_N + i1 + 3] = acc727_3;
+          t81[i0 * len_N + i1] = acc725_0;
+          t81[i0 * len_N + i1 + 1] = acc725_1;
+          t81[i0 * len_N + i1 + 2] = acc725_2;
+          t81[i0 * len_N + i1 + 3] = acc725_3;
         }
         for (const end = len_N; i1 < end; i1++) {
-          const b725 = i1 * 3;
-          let acc727 = 0;
-          for (let i2 = 0; i2 < 3; i2++) acc727 += th[b724 + i2] * t11[b725 + i2] * th[b726 + i2];
-          t82[i0 * len_N + i1] = acc727;
+          const b723 = i1 * 3;
+          let acc725 = 0;
+          for (let i2 = 0; i2 < 3; i2++) acc725 += th[b722 + i2] * t11[b723 + i2] * th[b724 + i2];
+          t81[i0 * len_N + i1] = acc725;
         }
       }
     }
@@ -6328,6 +6449,7 @@ function ks_hess_W1_W1(s: State): void {
   const { rowPtr: SR, colIdx: SC } = hessianPattern();
   const H = s.hessian;
   const t16 = s.t16;
+  const t26 = s.t26;
   const t43 = s.t43;
   const t44 = s.t44;
   const t45 = s.t45;
@@ -6335,68 +6457,72 @@ function ks_hess_W1_W1(s: State): void {
   const t47 = s.t47;
   const t48 = s.t48;
   const t49 = s.t49;
-  const t50 = s.t50;
   const len_N = s.len_N;
-  // hessian[i0, i1, i2, i3] += Σ_i4 -1·t16·t43[i0, i1, i4]·t44[i2, i3, i4]
+  // hessian[i0, i1, i2, i3] += Σ_i4 t16·t45[i1, i3, i4]·t46[i0, i1, i4]·t47[i2, i3, i4]
   {
-    const p51 = -t16[0];
+    const p52 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
-        const b49 = i0 * len_N * 8 + i1 * len_N;
+        const b50 = i0 * len_N * 8 + i1 * len_N;
         for (let i2 = 0; i2 < 4; i2++) {
           {
             let i3 = Math.max(0, i2 * (-8) + i0 * 8 + i1);
             for (const end = 8 - 3; i3 < end; i3 += 4) {
-              const b50_0 = i2 * len_N * 8 + i3 * len_N;
-              const b50_1 = i2 * len_N * 8 + (i3 + 1) * len_N;
-              const b50_2 = i2 * len_N * 8 + (i3 + 2) * len_N;
-              const b50_3 = i2 * len_N * 8 + (i3 + 3) * len_N;
-              let acc52_0 = 0, acc52_1 = 0, acc52_2 = 0, acc52_3 = 0;
+              const b49_0 = i1 * len_N * 8 + i3 * len_N;
+              const b51_0 = i2 * len_N * 8 + i3 * len_N;
+              const b49_1 = i1 * len_N * 8 + (i3 + 1) * len_N;
+              const b51_1 = i2 * len_N * 8 + (i3 + 1) * len_N;
+              const b49_2 = i1 * len_N * 8 + (i3 + 2) * len_N;
+              const b51_2 = i2 * len_N * 8 + (i3 + 2) * len_N;
+              const b49_3 = i1 * len_N * 8 + (i3 + 3) * len_N;
+              const b51_3 = i2 * len_N * 8 + (i3 + 3) * len_N;
+              let acc53_0 = 0, acc53_1 = 0, acc53_2 = 0, acc53_3 = 0;
               for (let i4 = 0, end = len_N; i4 < end; i4++) {
-                const c0 = t43[b49 + i4];
-                acc52_0 += c0 * t44[b50_0 + i4];
-                acc52_1 += c0 * t44[b50_1 + i4];
-                acc52_2 += c0 * t44[b50_2 + i4];
-                acc52_3 += c0 * t44[b50_3 + i4];
+                const c0 = t46[b50 + i4];
+                acc53_0 += c0 * t45[b49_0 + i4] * t47[b51_0 + i4];
+                acc53_1 += c0 * t45[b49_1 + i4] * t47[b51_1 + i4];
+                acc53_2 += c0 * t45[b49_2 + i4] * t47[b51_2 + i4];
+                acc53_3 += c0 * t45[b49_3 + i4] * t47[b51_3 + i4];
               }
               {
-                const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i3), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + i3 * 67), sv = p51 * acc52_0;
+                const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i3), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + i3 * 67), sv = p52 * acc53_0;
                 H[sa] += sv;
                 if (sb !== sa) H[sb] += sv;
               }
               {
-                const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 1), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + (i3 + 1) * 67), sv = p51 * acc52_1;
+                const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 1), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + (i3 + 1) * 67), sv = p52 * acc53_1;
                 H[sa] += sv;
                 if (sb !== sa) H[sb] += sv;
               }
               {
-                const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 2), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + (i3 + 2) * 67), sv = p51 * acc52_2;
+                const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 2), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + (i3 + 2) * 67), sv = p52 * acc53_2;
                 H[sa] += sv;
                 if (sb !== sa) H[sb] += sv;
               }
               {
-                const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 3), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + (i3 + 3) * 67), sv = p51 * acc52_3;
+                const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 3), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + (i3 + 3) * 67), sv = p52 * acc53_3;
                 H[sa] += sv;
                 if (sb !== sa) H[sb] += sv;
               }
             }
             for (const end = 8; i3 < end; i3++) {
-              const b50 = i2 * len_N * 8 + i3 * len_N;
-              let acc52 = 0;
+              const b49 = i1 * len_N * 8 + i3 * len_N;
+              const b51 = i2 * len_N * 8 + i3 * len_N;
+              let acc53 = 0;
               {
                 let r1 = 0, r2 = 0, r3 = 0;
                 let i4 = 0;
                 for (const end = len_N - 3; i4 < end; i4 += 4) {
-                  acc52 += t43[b49 + i4] * t44[b50 + i4];
-                  r1 += t43[b49 + i4 + 1] * t44[b50 + i4 + 1];
-                  r2 += t43[b49 + i4 + 2] * t44[b50 + i4 + 2];
-                  r3 += t43[b49 + i4 + 3] * t44[b50 + i4 + 3];
+                  acc53 += t45[b49 + i4] * t46[b50 + i4] * t47[b51 + i4];
+                  r1 += t45[b49 + i4 + 1] * t46[b50 + i4 + 1] * t47[b51 + i4 + 1];
+                  r2 += t45[b49 + i4 + 2] * t46[b50 + i4 + 2] * t47[b51 + i4 + 2];
+                  r3 += t45[b49 + i4 + 3] * t46[b50 + i4 + 3] * t47[b51 + i4 + 3];
                 }
-                for (const end = len_N; i4 < end; i4++) acc52 += t43[b49 + i4] * t44[b50 + i4];
-                acc52 += r1 + r2 + r3;
+                for (const end = len_N; i4 < end; i4++) acc53 += t45[b49 + i4] * t46[b50 + i4] * t47[b51 + i4];
+                acc53 += r1 + r2 + r3;
               }
               {
-                const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i3), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + i3 * 67), sv = p51 * acc52;
+                const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i3), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + i3 * 67), sv = p52 * acc53;
                 H[sa] += sv;
                 if (sb !== sa) H[sb] += sv;
               }
@@ -6406,83 +6532,40 @@ function ks_hess_W1_W1(s: State): void {
       }
     }
   }
-  // hessian[i0, i1, i2, i3] += Σ_i4 t16·t45[i1, i3, i4]·t46[i0, i1, i4]·t47[i2, i3, i4]
+  // hessian[i0, i1, i2, i1] += Σ_i3 t16·t48[i0, i1, i3]·t43[i2, i3]
   {
     const p56 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
         const b54 = i0 * len_N * 8 + i1 * len_N;
         for (let i2 = 0; i2 < 4; i2++) {
+          if (i2 * 8 + i0 * (-8) < 0) continue;
+          const b55 = i2 * len_N;
+          let acc57 = 0;
           {
-            let i3 = Math.max(0, i2 * (-8) + i0 * 8 + i1);
-            for (const end = 8 - 3; i3 < end; i3 += 4) {
-              const b53_0 = i1 * len_N * 8 + i3 * len_N;
-              const b55_0 = i2 * len_N * 8 + i3 * len_N;
-              const b53_1 = i1 * len_N * 8 + (i3 + 1) * len_N;
-              const b55_1 = i2 * len_N * 8 + (i3 + 1) * len_N;
-              const b53_2 = i1 * len_N * 8 + (i3 + 2) * len_N;
-              const b55_2 = i2 * len_N * 8 + (i3 + 2) * len_N;
-              const b53_3 = i1 * len_N * 8 + (i3 + 3) * len_N;
-              const b55_3 = i2 * len_N * 8 + (i3 + 3) * len_N;
-              let acc57_0 = 0, acc57_1 = 0, acc57_2 = 0, acc57_3 = 0;
-              for (let i4 = 0, end = len_N; i4 < end; i4++) {
-                const c0 = t46[b54 + i4];
-                acc57_0 += c0 * t45[b53_0 + i4] * t47[b55_0 + i4];
-                acc57_1 += c0 * t45[b53_1 + i4] * t47[b55_1 + i4];
-                acc57_2 += c0 * t45[b53_2 + i4] * t47[b55_2 + i4];
-                acc57_3 += c0 * t45[b53_3 + i4] * t47[b55_3 + i4];
-              }
-              {
-                const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i3), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + i3 * 67), sv = p56 * acc57_0;
-                H[sa] += sv;
-                if (sb !== sa) H[sb] += sv;
-              }
-              {
-                const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 1), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + (i3 + 1) * 67), sv = p56 * acc57_1;
-                H[sa] += sv;
-                if (sb !== sa) H[sb] += sv;
-              }
-              {
-                const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 2), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + (i3 + 2) * 67), sv = p56 * acc57_2;
-                H[sa] += sv;
-                if (sb !== sa) H[sb] += sv;
-              }
-              {
-                const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 3), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + (i3 + 3) * 67), sv = p56 * acc57_3;
-                H[sa] += sv;
-                if (sb !== sa) H[sb] += sv;
-              }
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i3 = 0;
+            for (const end = len_N - 3; i3 < end; i3 += 4) {
+              acc57 += t48[b54 + i3] * t43[b55 + i3];
+              r1 += t48[b54 + i3 + 1] * t43[b55 + i3 + 1];
+              r2 += t48[b54 + i3 + 2] * t43[b55 + i3 + 2];
+              r3 += t48[b54 + i3 + 3] * t43[b55 + i3 + 3];
             }
-            for (const end = 8; i3 < end; i3++) {
-              const b53 = i1 * len_N * 8 + i3 * len_N;
-              const b55 = i2 * len_N * 8 + i3 * len_N;
-              let acc57 = 0;
-              {
-                let r1 = 0, r2 = 0, r3 = 0;
-                let i4 = 0;
-                for (const end = len_N - 3; i4 < end; i4 += 4) {
-                  acc57 += t45[b53 + i4] * t46[b54 + i4] * t47[b55 + i4];
-                  r1 += t45[b53 + i4 + 1] * t46[b54 + i4 + 1] * t47[b55 + i4 + 1];
-                  r2 += t45[b53 + i4 + 2] * t46[b54 + i4 + 2] * t47[b55 + i4 + 2];
-                  r3 += t45[b53 + i4 + 3] * t46[b54 + i4 + 3] * t47[b55 + i4 + 3];
-                }
-                for (const end = len_N; i4 < end; i4++) acc57 += t45[b53 + i4] * t46[b54 + i4] * t47[b55 + i4];
-                acc57 += r1 + r2 + r3;
-              }
-              {
-                const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i3), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + i3 * 67), sv = p56 * acc57;
-                H[sa] += sv;
-                if (sb !== sa) H[sb] += sv;
-              }
-            }
+            for (const end = len_N; i3 < end; i3++) acc57 += t48[b54 + i3] * t43[b55 + i3];
+            acc57 += r1 + r2 + r3;
+          }
+          {
+            const sa = slot(SR, SC, i0 * 536 + i1 * 68 + i2 * 8), sb = slot(SR, SC, i0 * 8 + i1 * 68 + i2 * 536), sv = p56 * acc57;
+            H[sa] += sv;
+            if (sb !== sa) H[sb] += sv;
           }
         }
       }
     }
   }
-  // hessian[i0, i1, i2, i1] += Σ_i3 t16·t48[i0, i1, i3]·t49[i2, i3]
+  // hessian[i0, i1, i2, i1] += Σ_i3 -1·t16·t49[i0, i1, i3]·t43[i2, i3]
   {
-    const p60 = t16[0];
+    const p60 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
         const b58 = i0 * len_N * 8 + i1 * len_N;
@@ -6494,12 +6577,12 @@ function ks_hess_W1_W1(s: State): void {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc61 += t48[b58 + i3] * t49[b59 + i3];
-              r1 += t48[b58 + i3 + 1] * t49[b59 + i3 + 1];
-              r2 += t48[b58 + i3 + 2] * t49[b59 + i3 + 2];
-              r3 += t48[b58 + i3 + 3] * t49[b59 + i3 + 3];
+              acc61 += t49[b58 + i3] * t43[b59 + i3];
+              r1 += t49[b58 + i3 + 1] * t43[b59 + i3 + 1];
+              r2 += t49[b58 + i3 + 2] * t43[b59 + i3 + 2];
+              r3 += t49[b58 + i3 + 3] * t43[b59 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc61 += t48[b58 + i3] * t49[b59 + i3];
+            for (const end = len_N; i3 < end; i3++) acc61 += t49[b58 + i3] * t43[b59 + i3];
             acc61 += r1 + r2 + r3;
           }
           {
@@ -6511,32 +6594,109 @@ function ks_hess_W1_W1(s: State): void {
       }
     }
   }
-  // hessian[i0, i1, i2, i1] += Σ_i3 -1·t16·t50[i0, i1, i3]·t49[i2, i3]
+  // hessian[i0, i1, i2, i3] += Σ_i4 -1·t16·A[i0, i4]·B[i1, i4]·A[i2, i4]·B[i3, i4]·w[i4]  (pair symmetry: i0 ≤ i2, i1 ≤ i3; A = t43, B = t44, w = t26)
   {
-    const p64 = -t16[0];
+    const p62 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
-        const b62 = i0 * len_N * 8 + i1 * len_N;
-        for (let i2 = 0; i2 < 4; i2++) {
-          if (i2 * 8 + i0 * (-8) < 0) continue;
-          const b63 = i2 * len_N;
-          let acc65 = 0;
+        {
+          let i3 = i1;
+          for (const end = 8 - 3; i3 < end; i3 += 4) {
+            let acc63_0 = 0, acc63_1 = 0, acc63_2 = 0, acc63_3 = 0;
+            for (let i4 = 0, end = len_N; i4 < end; i4++) {
+              const c0 = t43[i0 * len_N + i4];
+              const c1 = t44[i1 * len_N + i4];
+              const c2 = t26[i4];
+              acc63_0 += c0 * c1 * c2 * t43[i0 * len_N + i4] * t44[i3 * len_N + i4];
+              acc63_1 += c0 * c1 * c2 * t43[i0 * len_N + i4] * t44[(i3 + 1) * len_N + i4];
+              acc63_2 += c0 * c1 * c2 * t43[i0 * len_N + i4] * t44[(i3 + 2) * len_N + i4];
+              acc63_3 += c0 * c1 * c2 * t43[i0 * len_N + i4] * t44[(i3 + 3) * len_N + i4];
+            }
+            {
+              const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i0 * 8 + i3), sb = slot(SR, SC, i0 * 8 + i1 + i0 * 536 + i3 * 67), sv = p62 * acc63_0;
+              H[sa] += sv;
+              if (sb !== sa) H[sb] += sv;
+            }
+            {
+              const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i0 * 8 + i3 + 1), sb = slot(SR, SC, i0 * 8 + i1 + i0 * 536 + (i3 + 1) * 67), sv = p62 * acc63_1;
+              H[sa] += sv;
+              if (sb !== sa) H[sb] += sv;
+            }
+            {
+              const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i0 * 8 + i3 + 2), sb = slot(SR, SC, i0 * 8 + i1 + i0 * 536 + (i3 + 2) * 67), sv = p62 * acc63_2;
+              H[sa] += sv;
+              if (sb !== sa) H[sb] += sv;
+            }
+            {
+              const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i0 * 8 + i3 + 3), sb = slot(SR, SC, i0 * 8 + i1 + i0 * 536 + (i3 + 3) * 67), sv = p62 * acc63_3;
+              H[sa] += sv;
+              if (sb !== sa) H[sb] += sv;
+            }
+          }
+          for (const end = 8; i3 < end; i3++) {
+            let acc63 = 0;
+            {
+              let r1 = 0, r2 = 0, r3 = 0;
+              let i4 = 0;
+              for (const end = len_N - 3; i4 < end; i4 += 4) {
+                acc63 += t43[i0 * len_N + i4] * t44[i1 * len_N + i4] * t43[i0 * len_N + i4] * t44[i3 * len_N + i4] * t26[i4];
+                r1 += t43[i0 * len_N + i4 + 1] * t44[i1 * len_N + i4 + 1] * t43[i0 * len_N + i4 + 1] * t44[i3 * len_N + i4 + 1] * t26[i4 + 1];
+                r2 += t43[i0 * len_N + i4 + 2] * t44[i1 * len_N + i4 + 2] * t43[i0 * len_N + i4 + 2] * t44[i3 * len_N + i4 + 2] * t26[i4 + 2];
+                r3 += t43[i0 * len_N + i4 + 3] * t44[i1 * len_N + i4 + 3] * t43[i0 * len_N + i4 + 3] * t44[i3 * len_N + i4 + 3] * t26[i4 + 3];
+              }
+              for (const end = len_N; i4 < end; i4++) acc63 += t43[i0 * len_N + i4] * t44[i1 * len_N + i4] * t43[i0 * len_N + i4] * t44[i3 * len_N + i4] * t26[i4];
+              acc63 += r1 + r2 + r3;
+            }
+            {
+              const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i0 * 8 + i3), sb = slot(SR, SC, i0 * 8 + i1 + i0 * 536 + i3 * 67), sv = p62 * acc63;
+              H[sa] += sv;
+              if (sb !== sa) H[sb] += sv;
+            }
+          }
+        }
+        for (let i2 = i0 + 1; i2 < 4; i2++) {
+          let acc64 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
-            let i3 = 0;
-            for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc65 += t50[b62 + i3] * t49[b63 + i3];
-              r1 += t50[b62 + i3 + 1] * t49[b63 + i3 + 1];
-              r2 += t50[b62 + i3 + 2] * t49[b63 + i3 + 2];
-              r3 += t50[b62 + i3 + 3] * t49[b63 + i3 + 3];
+            let i4 = 0;
+            for (const end = len_N - 3; i4 < end; i4 += 4) {
+              acc64 += t43[i0 * len_N + i4] * t44[i1 * len_N + i4] * t43[i2 * len_N + i4] * t44[i1 * len_N + i4] * t26[i4];
+              r1 += t43[i0 * len_N + i4 + 1] * t44[i1 * len_N + i4 + 1] * t43[i2 * len_N + i4 + 1] * t44[i1 * len_N + i4 + 1] * t26[i4 + 1];
+              r2 += t43[i0 * len_N + i4 + 2] * t44[i1 * len_N + i4 + 2] * t43[i2 * len_N + i4 + 2] * t44[i1 * len_N + i4 + 2] * t26[i4 + 2];
+              r3 += t43[i0 * len_N + i4 + 3] * t44[i1 * len_N + i4 + 3] * t43[i2 * len_N + i4 + 3] * t44[i1 * len_N + i4 + 3] * t26[i4 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc65 += t50[b62 + i3] * t49[b63 + i3];
-            acc65 += r1 + r2 + r3;
+            for (const end = len_N; i4 < end; i4++) acc64 += t43[i0 * len_N + i4] * t44[i1 * len_N + i4] * t43[i2 * len_N + i4] * t44[i1 * len_N + i4] * t26[i4];
+            acc64 += r1 + r2 + r3;
           }
           {
-            const sa = slot(SR, SC, i0 * 536 + i1 * 68 + i2 * 8), sb = slot(SR, SC, i0 * 8 + i1 * 68 + i2 * 536), sv = p64 * acc65;
+            const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i1), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + i1 * 67), sv = p62 * acc64;
             H[sa] += sv;
             if (sb !== sa) H[sb] += sv;
+          }
+          for (let i3 = i1 + 1; i3 < 8; i3++) {
+            let acc65 = 0;
+            {
+              let r1 = 0, r2 = 0, r3 = 0;
+              let i4 = 0;
+              for (const end = len_N - 3; i4 < end; i4 += 4) {
+                acc65 += t43[i0 * len_N + i4] * t44[i1 * len_N + i4] * t43[i2 * len_N + i4] * t44[i3 * len_N + i4] * t26[i4];
+                r1 += t43[i0 * len_N + i4 + 1] * t44[i1 * len_N + i4 + 1] * t43[i2 * len_N + i4 + 1] * t44[i3 * len_N + i4 + 1] * t26[i4 + 1];
+                r2 += t43[i0 * len_N + i4 + 2] * t44[i1 * len_N + i4 + 2] * t43[i2 * len_N + i4 + 2] * t44[i3 * len_N + i4 + 2] * t26[i4 + 2];
+                r3 += t43[i0 * len_N + i4 + 3] * t44[i1 * len_N + i4 + 3] * t43[i2 * len_N + i4 + 3] * t44[i3 * len_N + i4 + 3] * t26[i4 + 3];
+              }
+              for (const end = len_N; i4 < end; i4++) acc65 += t43[i0 * len_N + i4] * t44[i1 * len_N + i4] * t43[i2 * len_N + i4] * t44[i3 * len_N + i4] * t26[i4];
+              acc65 += r1 + r2 + r3;
+            }
+            {
+              const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i3), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + i3 * 67), sv = p62 * acc65;
+              H[sa] += sv;
+              if (sb !== sa) H[sb] += sv;
+            }
+            {
+              const sa = slot(SR, SC, i0 * 536 + i3 * 67 + i2 * 8 + i1), sb = slot(SR, SC, i0 * 8 + i3 + i2 * 536 + i1 * 67), sv = p62 * acc65;
+              H[sa] += sv;
+              if (sb !== sa) H[sb] += sv;
+            }
           }
         }
       }
@@ -6549,15 +6709,15 @@ function ks_hess_W1_b1(s: State): void {
   const { rowPtr: SR, colIdx: SC } = hessianPattern();
   const H = s.hessian;
   const t16 = s.t16;
-  const t43 = s.t43;
+  const t44 = s.t44;
   const t45 = s.t45;
   const t46 = s.t46;
   const t48 = s.t48;
+  const t49 = s.t49;
   const t50 = s.t50;
   const t51 = s.t51;
-  const t52 = s.t52;
   const len_N = s.len_N;
-  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t43[i0, i1, i3]·t51[i2, i3]
+  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t50[i0, i1, i3]·t44[i2, i3]
   {
     const p70 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
@@ -6572,11 +6732,11 @@ function ks_hess_W1_b1(s: State): void {
             const b69_3 = (i2 + 3) * len_N;
             let acc71_0 = 0, acc71_1 = 0, acc71_2 = 0, acc71_3 = 0;
             for (let i3 = 0, end = len_N; i3 < end; i3++) {
-              const c0 = t43[b68 + i3];
-              acc71_0 += c0 * t51[b69_0 + i3];
-              acc71_1 += c0 * t51[b69_1 + i3];
-              acc71_2 += c0 * t51[b69_2 + i3];
-              acc71_3 += c0 * t51[b69_3 + i3];
+              const c0 = t50[b68 + i3];
+              acc71_0 += c0 * t44[b69_0 + i3];
+              acc71_1 += c0 * t44[b69_1 + i3];
+              acc71_2 += c0 * t44[b69_2 + i3];
+              acc71_3 += c0 * t44[b69_3 + i3];
             }
             {
               const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + i2 * 67), sv = p70 * acc71_0;
@@ -6606,12 +6766,12 @@ function ks_hess_W1_b1(s: State): void {
               let r1 = 0, r2 = 0, r3 = 0;
               let i3 = 0;
               for (const end = len_N - 3; i3 < end; i3 += 4) {
-                acc71 += t43[b68 + i3] * t51[b69 + i3];
-                r1 += t43[b68 + i3 + 1] * t51[b69 + i3 + 1];
-                r2 += t43[b68 + i3 + 2] * t51[b69 + i3 + 2];
-                r3 += t43[b68 + i3 + 3] * t51[b69 + i3 + 3];
+                acc71 += t50[b68 + i3] * t44[b69 + i3];
+                r1 += t50[b68 + i3 + 1] * t44[b69 + i3 + 1];
+                r2 += t50[b68 + i3 + 2] * t44[b69 + i3 + 2];
+                r3 += t50[b68 + i3 + 3] * t44[b69 + i3 + 3];
               }
-              for (const end = len_N; i3 < end; i3++) acc71 += t43[b68 + i3] * t51[b69 + i3];
+              for (const end = len_N; i3 < end; i3++) acc71 += t50[b68 + i3] * t44[b69 + i3];
               acc71 += r1 + r2 + r3;
             }
             {
@@ -6624,7 +6784,7 @@ function ks_hess_W1_b1(s: State): void {
       }
     }
   }
-  // hessian[i0, i1, i2] += Σ_i3 t16·t45[i1, i2, i3]·t46[i0, i1, i3]·t52[i2, i3]
+  // hessian[i0, i1, i2] += Σ_i3 t16·t45[i1, i2, i3]·t46[i0, i1, i3]·t51[i2, i3]
   {
     const p75 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
@@ -6644,10 +6804,10 @@ function ks_hess_W1_b1(s: State): void {
             let acc76_0 = 0, acc76_1 = 0, acc76_2 = 0, acc76_3 = 0;
             for (let i3 = 0, end = len_N; i3 < end; i3++) {
               const c0 = t46[b73 + i3];
-              acc76_0 += c0 * t45[b72_0 + i3] * t52[b74_0 + i3];
-              acc76_1 += c0 * t45[b72_1 + i3] * t52[b74_1 + i3];
-              acc76_2 += c0 * t45[b72_2 + i3] * t52[b74_2 + i3];
-              acc76_3 += c0 * t45[b72_3 + i3] * t52[b74_3 + i3];
+              acc76_0 += c0 * t45[b72_0 + i3] * t51[b74_0 + i3];
+              acc76_1 += c0 * t45[b72_1 + i3] * t51[b74_1 + i3];
+              acc76_2 += c0 * t45[b72_2 + i3] * t51[b74_2 + i3];
+              acc76_3 += c0 * t45[b72_3 + i3] * t51[b74_3 + i3];
             }
             {
               const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + i2 * 67), sv = p75 * acc76_0;
@@ -6678,12 +6838,12 @@ function ks_hess_W1_b1(s: State): void {
               let r1 = 0, r2 = 0, r3 = 0;
               let i3 = 0;
               for (const end = len_N - 3; i3 < end; i3 += 4) {
-                acc76 += t45[b72 + i3] * t46[b73 + i3] * t52[b74 + i3];
-                r1 += t45[b72 + i3 + 1] * t46[b73 + i3 + 1] * t52[b74 + i3 + 1];
-                r2 += t45[b72 + i3 + 2] * t46[b73 + i3 + 2] * t52[b74 + i3 + 2];
-                r3 += t45[b72 + i3 + 3] * t46[b73 + i3 + 3] * t52[b74 + i3 + 3];
+                acc76 += t45[b72 + i3] * t46[b73 + i3] * t51[b74 + i3];
+                r1 += t45[b72 + i3 + 1] * t46[b73 + i3 + 1] * t51[b74 + i3 + 1];
+                r2 += t45[b72 + i3 + 2] * t46[b73 + i3 + 2] * t51[b74 + i3 + 2];
+                r3 += t45[b72 + i3 + 3] * t46[b73 + i3 + 3] * t51[b74 + i3 + 3];
               }
-              for (const end = len_N; i3 < end; i3++) acc76 += t45[b72 + i3] * t46[b73 + i3] * t52[b74 + i3];
+              for (const end = len_N; i3 < end; i3++) acc76 += t45[b72 + i3] * t46[b73 + i3] * t51[b74 + i3];
               acc76 += r1 + r2 + r3;
             }
             {
@@ -6759,7 +6919,7 @@ function ks_hess_W1_b1(s: State): void {
       }
     }
   }
-  // hessian[i0, i1, i1] += Σ_i2 -1·t16·t50[i0, i1, i2]
+  // hessian[i0, i1, i1] += Σ_i2 -1·t16·t49[i0, i1, i2]
   {
     const p81 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
@@ -6772,10 +6932,10 @@ function ks_hess_W1_b1(s: State): void {
           const b80_3 = i0 * len_N * 8 + (i1 + 3) * len_N;
           let acc82_0 = 0, acc82_1 = 0, acc82_2 = 0, acc82_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            acc82_0 += t50[b80_0 + i2];
-            acc82_1 += t50[b80_1 + i2];
-            acc82_2 += t50[b80_2 + i2];
-            acc82_3 += t50[b80_3 + i2];
+            acc82_0 += t49[b80_0 + i2];
+            acc82_1 += t49[b80_1 + i2];
+            acc82_2 += t49[b80_2 + i2];
+            acc82_3 += t49[b80_3 + i2];
           }
           {
             const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 68), sb = slot(SR, SC, 2144 + i0 * 8 + i1 * 68), sv = p81 * acc82_0;
@@ -6805,12 +6965,12 @@ function ks_hess_W1_b1(s: State): void {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc82 += t50[b80 + i2];
-              r1 += t50[b80 + i2 + 1];
-              r2 += t50[b80 + i2 + 2];
-              r3 += t50[b80 + i2 + 3];
+              acc82 += t49[b80 + i2];
+              r1 += t49[b80 + i2 + 1];
+              r2 += t49[b80 + i2 + 2];
+              r3 += t49[b80 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc82 += t50[b80 + i2];
+            for (const end = len_N; i2 < end; i2++) acc82 += t49[b80 + i2];
             acc82 += r1 + r2 + r3;
           }
           {
@@ -6829,15 +6989,15 @@ function ks_hess_W1_W2(s: State): void {
   const { rowPtr: SR, colIdx: SC } = hessianPattern();
   const H = s.hessian;
   const t16 = s.t16;
-  const t43 = s.t43;
   const t46 = s.t46;
   const t47 = s.t47;
+  const t50 = s.t50;
+  const t52 = s.t52;
   const t53 = s.t53;
   const t54 = s.t54;
-  const t55 = s.t55;
   const th = s.theta;
   const len_N = s.len_N;
-  // hessian[i0, i1, i2, i3] += Σ_i4 -1·t16·t43[i0, i1, i4]·t53[i2, i3, i4]
+  // hessian[i0, i1, i2, i3] += Σ_i4 -1·t16·t50[i0, i1, i4]·t52[i2, i3, i4]
   {
     const p85 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
@@ -6851,12 +7011,12 @@ function ks_hess_W1_W2(s: State): void {
               let r1 = 0, r2 = 0, r3 = 0;
               let i4 = 0;
               for (const end = len_N - 3; i4 < end; i4 += 4) {
-                acc86 += t43[b83 + i4] * t53[b84 + i4];
-                r1 += t43[b83 + i4 + 1] * t53[b84 + i4 + 1];
-                r2 += t43[b83 + i4 + 2] * t53[b84 + i4 + 2];
-                r3 += t43[b83 + i4 + 3] * t53[b84 + i4 + 3];
+                acc86 += t50[b83 + i4] * t52[b84 + i4];
+                r1 += t50[b83 + i4 + 1] * t52[b84 + i4 + 1];
+                r2 += t50[b83 + i4 + 2] * t52[b84 + i4 + 2];
+                r3 += t50[b83 + i4 + 3] * t52[b84 + i4 + 3];
               }
-              for (const end = len_N; i4 < end; i4++) acc86 += t43[b83 + i4] * t53[b84 + i4];
+              for (const end = len_N; i4 < end; i4++) acc86 += t50[b83 + i4] * t52[b84 + i4];
               acc86 += r1 + r2 + r3;
             }
             {
@@ -6869,7 +7029,7 @@ function ks_hess_W1_W2(s: State): void {
       }
     }
   }
-  // hessian[i0, i1, i2, i3] += Σ_i4 t16·W2[i1, i3]·t46[i0, i1, i4]·t53[i2, i3, i4]
+  // hessian[i0, i1, i2, i3] += Σ_i4 t16·W2[i1, i3]·t46[i0, i1, i4]·t52[i2, i3, i4]
   {
     const p89 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
@@ -6884,12 +7044,12 @@ function ks_hess_W1_W2(s: State): void {
               let r1 = 0, r2 = 0, r3 = 0;
               let i4 = 0;
               for (const end = len_N - 3; i4 < end; i4 += 4) {
-                acc91 += t46[b87 + i4] * t53[b88 + i4];
-                r1 += t46[b87 + i4 + 1] * t53[b88 + i4 + 1];
-                r2 += t46[b87 + i4 + 2] * t53[b88 + i4 + 2];
-                r3 += t46[b87 + i4 + 3] * t53[b88 + i4 + 3];
+                acc91 += t46[b87 + i4] * t52[b88 + i4];
+                r1 += t46[b87 + i4 + 1] * t52[b88 + i4 + 1];
+                r2 += t46[b87 + i4 + 2] * t52[b88 + i4 + 2];
+                r3 += t46[b87 + i4 + 3] * t52[b88 + i4 + 3];
               }
-              for (const end = len_N; i4 < end; i4++) acc91 += t46[b87 + i4] * t53[b88 + i4];
+              for (const end = len_N; i4 < end; i4++) acc91 += t46[b87 + i4] * t52[b88 + i4];
               acc91 += r1 + r2 + r3;
             }
             {
@@ -6902,7 +7062,7 @@ function ks_hess_W1_W2(s: State): void {
       }
     }
   }
-  // hessian[i0, i1, i1, i2] += Σ_i3 t16·t46[i0, i1, i3]·t54[i2, i3]
+  // hessian[i0, i1, i1, i2] += Σ_i3 t16·t46[i0, i1, i3]·t53[i2, i3]
   {
     const p94 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
@@ -6915,12 +7075,12 @@ function ks_hess_W1_W2(s: State): void {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc95 += t46[b92 + i3] * t54[b93 + i3];
-              r1 += t46[b92 + i3 + 1] * t54[b93 + i3 + 1];
-              r2 += t46[b92 + i3 + 2] * t54[b93 + i3 + 2];
-              r3 += t46[b92 + i3 + 3] * t54[b93 + i3 + 3];
+              acc95 += t46[b92 + i3] * t53[b93 + i3];
+              r1 += t46[b92 + i3 + 1] * t53[b93 + i3 + 1];
+              r2 += t46[b92 + i3 + 2] * t53[b93 + i3 + 2];
+              r3 += t46[b92 + i3 + 3] * t53[b93 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc95 += t46[b92 + i3] * t54[b93 + i3];
+            for (const end = len_N; i3 < end; i3++) acc95 += t46[b92 + i3] * t53[b93 + i3];
             acc95 += r1 + r2 + r3;
           }
           {
@@ -6932,7 +7092,7 @@ function ks_hess_W1_W2(s: State): void {
       }
     }
   }
-  // hessian[i0, i1, i1, i2] += Σ_i3 -1·t16·t47[i0, i1, i3]·t55[i2, i3]
+  // hessian[i0, i1, i1, i2] += Σ_i3 -1·t16·t47[i0, i1, i3]·t54[i2, i3]
   {
     const p98 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
@@ -6945,12 +7105,12 @@ function ks_hess_W1_W2(s: State): void {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc99 += t47[b96 + i3] * t55[b97 + i3];
-              r1 += t47[b96 + i3 + 1] * t55[b97 + i3 + 1];
-              r2 += t47[b96 + i3 + 2] * t55[b97 + i3 + 2];
-              r3 += t47[b96 + i3 + 3] * t55[b97 + i3 + 3];
+              acc99 += t47[b96 + i3] * t54[b97 + i3];
+              r1 += t47[b96 + i3 + 1] * t54[b97 + i3 + 1];
+              r2 += t47[b96 + i3 + 2] * t54[b97 + i3 + 2];
+              r3 += t47[b96 + i3 + 3] * t54[b97 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc99 += t47[b96 + i3] * t55[b97 + i3];
+            for (const end = len_N; i3 < end; i3++) acc99 += t47[b96 + i3] * t54[b97 + i3];
             acc99 += r1 + r2 + r3;
           }
           {
@@ -6969,12 +7129,12 @@ function ks_hess_W1_b2(s: State): void {
   const { rowPtr: SR, colIdx: SC } = hessianPattern();
   const H = s.hessian;
   const t16 = s.t16;
-  const t43 = s.t43;
   const t46 = s.t46;
-  const t54 = s.t54;
+  const t50 = s.t50;
+  const t53 = s.t53;
   const th = s.theta;
   const len_N = s.len_N;
-  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t43[i0, i1, i3]·t54[i2, i3]
+  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t50[i0, i1, i3]·t53[i2, i3]
   {
     const p102 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
@@ -6987,12 +7147,12 @@ function ks_hess_W1_b2(s: State): void {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc103 += t43[b100 + i3] * t54[b101 + i3];
-              r1 += t43[b100 + i3 + 1] * t54[b101 + i3 + 1];
-              r2 += t43[b100 + i3 + 2] * t54[b101 + i3 + 2];
-              r3 += t43[b100 + i3 + 3] * t54[b101 + i3 + 3];
+              acc103 += t50[b100 + i3] * t53[b101 + i3];
+              r1 += t50[b100 + i3 + 1] * t53[b101 + i3 + 1];
+              r2 += t50[b100 + i3 + 2] * t53[b101 + i3 + 2];
+              r3 += t50[b100 + i3 + 3] * t53[b101 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc103 += t43[b100 + i3] * t54[b101 + i3];
+            for (const end = len_N; i3 < end; i3++) acc103 += t50[b100 + i3] * t53[b101 + i3];
             acc103 += r1 + r2 + r3;
           }
           {
@@ -7004,7 +7164,7 @@ function ks_hess_W1_b2(s: State): void {
       }
     }
   }
-  // hessian[i0, i1, i2] += Σ_i3 t16·W2[i1, i2]·t46[i0, i1, i3]·t54[i2, i3]
+  // hessian[i0, i1, i2] += Σ_i3 t16·W2[i1, i2]·t46[i0, i1, i3]·t53[i2, i3]
   {
     const p106 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
@@ -7018,12 +7178,12 @@ function ks_hess_W1_b2(s: State): void {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc108 += t46[b104 + i3] * t54[b105 + i3];
-              r1 += t46[b104 + i3 + 1] * t54[b105 + i3 + 1];
-              r2 += t46[b104 + i3 + 2] * t54[b105 + i3 + 2];
-              r3 += t46[b104 + i3 + 3] * t54[b105 + i3 + 3];
+              acc108 += t46[b104 + i3] * t53[b105 + i3];
+              r1 += t46[b104 + i3 + 1] * t53[b105 + i3 + 1];
+              r2 += t46[b104 + i3 + 2] * t53[b105 + i3 + 2];
+              r3 += t46[b104 + i3 + 3] * t53[b105 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc108 += t46[b104 + i3] * t54[b105 + i3];
+            for (const end = len_N; i3 < end; i3++) acc108 += t46[b104 + i3] * t53[b105 + i3];
             acc108 += r1 + r2 + r3;
           }
           {
@@ -7047,12 +7207,12 @@ function ks_hess_b1_b1(s: State): void {
   const t23 = s.t23;
   const t24 = s.t24;
   const t27 = s.t27;
-  const t51 = s.t51;
-  const t56 = s.t56;
+  const t44 = s.t44;
+  const t55 = s.t55;
   const th = s.theta;
   const len_N = s.len_N;
   const off_N = s.off_N;
-  // hessian[i0, i1] += Σ_i2 -1·t16·t56[i0, i2]·t51[i1, i2]
+  // hessian[i0, i1] += Σ_i2 -1·t16·t55[i0, i2]·t44[i1, i2]
   {
     const p111 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
@@ -7066,11 +7226,11 @@ function ks_hess_b1_b1(s: State): void {
           const b110_3 = (i1 + 3) * len_N;
           let acc112_0 = 0, acc112_1 = 0, acc112_2 = 0, acc112_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = t56[b109 + i2];
-            acc112_0 += c0 * t51[b110_0 + i2];
-            acc112_1 += c0 * t51[b110_1 + i2];
-            acc112_2 += c0 * t51[b110_2 + i2];
-            acc112_3 += c0 * t51[b110_3 + i2];
+            const c0 = t55[b109 + i2];
+            acc112_0 += c0 * t44[b110_0 + i2];
+            acc112_1 += c0 * t44[b110_1 + i2];
+            acc112_2 += c0 * t44[b110_2 + i2];
+            acc112_3 += c0 * t44[b110_3 + i2];
           }
           {
             const sa = slot(SR, SC, 2176 + i0 * 67 + i1), sb = slot(SR, SC, 2176 + i0 + i1 * 67), sv = p111 * acc112_0;
@@ -7100,12 +7260,12 @@ function ks_hess_b1_b1(s: State): void {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc112 += t56[b109 + i2] * t51[b110 + i2];
-              r1 += t56[b109 + i2 + 1] * t51[b110 + i2 + 1];
-              r2 += t56[b109 + i2 + 2] * t51[b110 + i2 + 2];
-              r3 += t56[b109 + i2 + 3] * t51[b110 + i2 + 3];
+              acc112 += t55[b109 + i2] * t44[b110 + i2];
+              r1 += t55[b109 + i2 + 1] * t44[b110 + i2 + 1];
+              r2 += t55[b109 + i2 + 2] * t44[b110 + i2 + 2];
+              r3 += t55[b109 + i2 + 3] * t44[b110 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc112 += t56[b109 + i2] * t51[b110 + i2];
+            for (const end = len_N; i2 < end; i2++) acc112 += t55[b109 + i2] * t44[b110 + i2];
             acc112 += r1 + r2 + r3;
           }
           {
@@ -7178,15 +7338,15 @@ function ks_hess_b1_W2(s: State): void {
   const { rowPtr: SR, colIdx: SC } = hessianPattern();
   const H = s.hessian;
   const t16 = s.t16;
+  const t51 = s.t51;
   const t52 = s.t52;
   const t53 = s.t53;
   const t54 = s.t54;
   const t55 = s.t55;
   const t56 = s.t56;
-  const t57 = s.t57;
   const th = s.theta;
   const len_N = s.len_N;
-  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t56[i0, i3]·t53[i1, i2, i3]
+  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t55[i0, i3]·t52[i1, i2, i3]
   {
     const p132 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
@@ -7199,12 +7359,12 @@ function ks_hess_b1_W2(s: State): void {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc133 += t56[b130 + i3] * t53[b131 + i3];
-              r1 += t56[b130 + i3 + 1] * t53[b131 + i3 + 1];
-              r2 += t56[b130 + i3 + 2] * t53[b131 + i3 + 2];
-              r3 += t56[b130 + i3 + 3] * t53[b131 + i3 + 3];
+              acc133 += t55[b130 + i3] * t52[b131 + i3];
+              r1 += t55[b130 + i3 + 1] * t52[b131 + i3 + 1];
+              r2 += t55[b130 + i3 + 2] * t52[b131 + i3 + 2];
+              r3 += t55[b130 + i3 + 3] * t52[b131 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc133 += t56[b130 + i3] * t53[b131 + i3];
+            for (const end = len_N; i3 < end; i3++) acc133 += t55[b130 + i3] * t52[b131 + i3];
             acc133 += r1 + r2 + r3;
           }
           {
@@ -7216,7 +7376,7 @@ function ks_hess_b1_W2(s: State): void {
       }
     }
   }
-  // hessian[i0, i1, i2] += Σ_i3 t16·W2[i0, i2]·t57[i0, i3]·t53[i1, i2, i3]
+  // hessian[i0, i1, i2] += Σ_i3 t16·W2[i0, i2]·t56[i0, i3]·t52[i1, i2, i3]
   {
     const p136 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
@@ -7230,12 +7390,12 @@ function ks_hess_b1_W2(s: State): void {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc138 += t57[b134 + i3] * t53[b135 + i3];
-              r1 += t57[b134 + i3 + 1] * t53[b135 + i3 + 1];
-              r2 += t57[b134 + i3 + 2] * t53[b135 + i3 + 2];
-              r3 += t57[b134 + i3 + 3] * t53[b135 + i3 + 3];
+              acc138 += t56[b134 + i3] * t52[b135 + i3];
+              r1 += t56[b134 + i3 + 1] * t52[b135 + i3 + 1];
+              r2 += t56[b134 + i3 + 2] * t52[b135 + i3 + 2];
+              r3 += t56[b134 + i3 + 3] * t52[b135 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc138 += t57[b134 + i3] * t53[b135 + i3];
+            for (const end = len_N; i3 < end; i3++) acc138 += t56[b134 + i3] * t52[b135 + i3];
             acc138 += r1 + r2 + r3;
           }
           {
@@ -7247,7 +7407,7 @@ function ks_hess_b1_W2(s: State): void {
       }
     }
   }
-  // hessian[i0, i0, i1] += Σ_i2 t16·t57[i0, i2]·t54[i1, i2]
+  // hessian[i0, i0, i1] += Σ_i2 t16·t56[i0, i2]·t53[i1, i2]
   {
     const p141 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
@@ -7259,12 +7419,12 @@ function ks_hess_b1_W2(s: State): void {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc142 += t57[b139 + i2] * t54[b140 + i2];
-            r1 += t57[b139 + i2 + 1] * t54[b140 + i2 + 1];
-            r2 += t57[b139 + i2 + 2] * t54[b140 + i2 + 2];
-            r3 += t57[b139 + i2 + 3] * t54[b140 + i2 + 3];
+            acc142 += t56[b139 + i2] * t53[b140 + i2];
+            r1 += t56[b139 + i2 + 1] * t53[b140 + i2 + 1];
+            r2 += t56[b139 + i2 + 2] * t53[b140 + i2 + 2];
+            r3 += t56[b139 + i2 + 3] * t53[b140 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc142 += t57[b139 + i2] * t54[b140 + i2];
+          for (const end = len_N; i2 < end; i2++) acc142 += t56[b139 + i2] * t53[b140 + i2];
           acc142 += r1 + r2 + r3;
         }
         {
@@ -7275,7 +7435,7 @@ function ks_hess_b1_W2(s: State): void {
       }
     }
   }
-  // hessian[i0, i0, i1] += Σ_i2 -1·t16·t52[i0, i2]·t55[i1, i2]
+  // hessian[i0, i0, i1] += Σ_i2 -1·t16·t51[i0, i2]·t54[i1, i2]
   {
     const p145 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
@@ -7287,12 +7447,12 @@ function ks_hess_b1_W2(s: State): void {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc146 += t52[b143 + i2] * t55[b144 + i2];
-            r1 += t52[b143 + i2 + 1] * t55[b144 + i2 + 1];
-            r2 += t52[b143 + i2 + 2] * t55[b144 + i2 + 2];
-            r3 += t52[b143 + i2 + 3] * t55[b144 + i2 + 3];
+            acc146 += t51[b143 + i2] * t54[b144 + i2];
+            r1 += t51[b143 + i2 + 1] * t54[b144 + i2 + 1];
+            r2 += t51[b143 + i2 + 2] * t54[b144 + i2 + 2];
+            r3 += t51[b143 + i2 + 3] * t54[b144 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc146 += t52[b143 + i2] * t55[b144 + i2];
+          for (const end = len_N; i2 < end; i2++) acc146 += t51[b143 + i2] * t54[b144 + i2];
           acc146 += r1 + r2 + r3;
         }
         {
@@ -7310,12 +7470,12 @@ function ks_hess_b1_b2(s: State): void {
   const { rowPtr: SR, colIdx: SC } = hessianPattern();
   const H = s.hessian;
   const t16 = s.t16;
-  const t54 = s.t54;
+  const t53 = s.t53;
+  const t55 = s.t55;
   const t56 = s.t56;
-  const t57 = s.t57;
   const th = s.theta;
   const len_N = s.len_N;
-  // hessian[i0, i1] += Σ_i2 -1·t16·t56[i0, i2]·t54[i1, i2]
+  // hessian[i0, i1] += Σ_i2 -1·t16·t55[i0, i2]·t53[i1, i2]
   {
     const p149 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
@@ -7327,12 +7487,12 @@ function ks_hess_b1_b2(s: State): void {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc150 += t56[b147 + i2] * t54[b148 + i2];
-            r1 += t56[b147 + i2 + 1] * t54[b148 + i2 + 1];
-            r2 += t56[b147 + i2 + 2] * t54[b148 + i2 + 2];
-            r3 += t56[b147 + i2 + 3] * t54[b148 + i2 + 3];
+            acc150 += t55[b147 + i2] * t53[b148 + i2];
+            r1 += t55[b147 + i2 + 1] * t53[b148 + i2 + 1];
+            r2 += t55[b147 + i2 + 2] * t53[b148 + i2 + 2];
+            r3 += t55[b147 + i2 + 3] * t53[b148 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc150 += t56[b147 + i2] * t54[b148 + i2];
+          for (const end = len_N; i2 < end; i2++) acc150 += t55[b147 + i2] * t53[b148 + i2];
           acc150 += r1 + r2 + r3;
         }
         {
@@ -7343,7 +7503,7 @@ function ks_hess_b1_b2(s: State): void {
       }
     }
   }
-  // hessian[i0, i1] += Σ_i2 t16·W2[i0, i1]·t57[i0, i2]·t54[i1, i2]
+  // hessian[i0, i1] += Σ_i2 t16·W2[i0, i1]·t56[i0, i2]·t53[i1, i2]
   {
     const p153 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
@@ -7356,12 +7516,12 @@ function ks_hess_b1_b2(s: State): void {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc155 += t57[b151 + i2] * t54[b152 + i2];
-            r1 += t57[b151 + i2 + 1] * t54[b152 + i2 + 1];
-            r2 += t57[b151 + i2 + 2] * t54[b152 + i2 + 2];
-            r3 += t57[b151 + i2 + 3] * t54[b152 + i2 + 3];
+            acc155 += t56[b151 + i2] * t53[b152 + i2];
+            r1 += t56[b151 + i2 + 1] * t53[b152 + i2 + 1];
+            r2 += t56[b151 + i2 + 2] * t53[b152 + i2 + 2];
+            r3 += t56[b151 + i2 + 3] * t53[b152 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc155 += t57[b151 + i2] * t54[b152 + i2];
+          for (const end = len_N; i2 < end; i2++) acc155 += t56[b151 + i2] * t53[b152 + i2];
           acc155 += r1 + r2 + r3;
         }
         {
@@ -7379,69 +7539,145 @@ function ks_hess_W2_W2(s: State): void {
   const { rowPtr: SR, colIdx: SC } = hessianPattern();
   const H = s.hessian;
   const t16 = s.t16;
+  const t26 = s.t26;
   const t53 = s.t53;
+  const t57 = s.t57;
   const t58 = s.t58;
-  const t59 = s.t59;
-  const t60 = s.t60;
   const len_N = s.len_N;
-  // hessian[i0, i1, i2, i3] += Σ_i4 -1·t16·t58[i0, i1, i4]·t53[i2, i3, i4]
+  // hessian[i0, i1, i2, i1] += Σ_i3 t16·t58[i0, i1, i3]·t57[i2, i3]
   {
-    const p158 = -t16[0];
+    const p158 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
         const b156 = i0 * len_N * 3 + i1 * len_N;
         for (let i2 = 0; i2 < 8; i2++) {
-          for (let i3 = Math.max(0, i2 * (-3) + i0 * 3 + i1); i3 < 3; i3++) {
-            const b157 = i2 * len_N * 3 + i3 * len_N;
-            let acc159 = 0;
-            {
-              let r1 = 0, r2 = 0, r3 = 0;
-              let i4 = 0;
-              for (const end = len_N - 3; i4 < end; i4 += 4) {
-                acc159 += t58[b156 + i4] * t53[b157 + i4];
-                r1 += t58[b156 + i4 + 1] * t53[b157 + i4 + 1];
-                r2 += t58[b156 + i4 + 2] * t53[b157 + i4 + 2];
-                r3 += t58[b156 + i4 + 3] * t53[b157 + i4 + 3];
-              }
-              for (const end = len_N; i4 < end; i4++) acc159 += t58[b156 + i4] * t53[b157 + i4];
-              acc159 += r1 + r2 + r3;
+          if (i2 * 3 + i0 * (-3) < 0) continue;
+          const b157 = i2 * len_N;
+          let acc159 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i3 = 0;
+            for (const end = len_N - 3; i3 < end; i3 += 4) {
+              acc159 += t58[b156 + i3] * t57[b157 + i3];
+              r1 += t58[b156 + i3 + 1] * t57[b157 + i3 + 1];
+              r2 += t58[b156 + i3 + 2] * t57[b157 + i3 + 2];
+              r3 += t58[b156 + i3 + 3] * t57[b157 + i3 + 3];
             }
-            {
-              const sa = slot(SR, SC, 2720 + i0 * 201 + i1 * 67 + i2 * 3 + i3), sb = slot(SR, SC, 2720 + i0 * 3 + i1 + i2 * 201 + i3 * 67), sv = p158 * acc159;
-              H[sa] += sv;
-              if (sb !== sa) H[sb] += sv;
-            }
+            for (const end = len_N; i3 < end; i3++) acc159 += t58[b156 + i3] * t57[b157 + i3];
+            acc159 += r1 + r2 + r3;
+          }
+          {
+            const sa = slot(SR, SC, 2720 + i0 * 201 + i1 * 68 + i2 * 3), sb = slot(SR, SC, 2720 + i0 * 3 + i1 * 68 + i2 * 201), sv = p158 * acc159;
+            H[sa] += sv;
+            if (sb !== sa) H[sb] += sv;
           }
         }
       }
     }
   }
-  // hessian[i0, i1, i2, i1] += Σ_i3 t16·t59[i0, i1, i3]·t60[i2, i3]
+  // hessian[i0, i1, i2, i3] += Σ_i4 -1·t16·A[i0, i4]·B[i1, i4]·A[i2, i4]·B[i3, i4]·w[i4]  (pair symmetry: i0 ≤ i2, i1 ≤ i3; A = t57, B = t53, w = t26)
   {
-    const p162 = t16[0];
+    const p160 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
-        const b160 = i0 * len_N * 3 + i1 * len_N;
-        for (let i2 = 0; i2 < 8; i2++) {
-          if (i2 * 3 + i0 * (-3) < 0) continue;
-          const b161 = i2 * len_N;
-          let acc163 = 0;
+        {
+          let i3 = i1;
+          for (const end = 3 - 3; i3 < end; i3 += 4) {
+            let acc161_0 = 0, acc161_1 = 0, acc161_2 = 0, acc161_3 = 0;
+            for (let i4 = 0, end = len_N; i4 < end; i4++) {
+              const c0 = t57[i0 * len_N + i4];
+              const c1 = t53[i1 * len_N + i4];
+              const c2 = t26[i4];
+              acc161_0 += c0 * c1 * c2 * t57[i0 * len_N + i4] * t53[i3 * len_N + i4];
+              acc161_1 += c0 * c1 * c2 * t57[i0 * len_N + i4] * t53[(i3 + 1) * len_N + i4];
+              acc161_2 += c0 * c1 * c2 * t57[i0 * len_N + i4] * t53[(i3 + 2) * len_N + i4];
+              acc161_3 += c0 * c1 * c2 * t57[i0 * len_N + i4] * t53[(i3 + 3) * len_N + i4];
+            }
+            {
+              const sa = slot(SR, SC, 2720 + i0 * 201 + i1 * 67 + i0 * 3 + i3), sb = slot(SR, SC, 2720 + i0 * 3 + i1 + i0 * 201 + i3 * 67), sv = p160 * acc161_0;
+              H[sa] += sv;
+              if (sb !== sa) H[sb] += sv;
+            }
+            {
+              const sa = slot(SR, SC, 2720 + i0 * 201 + i1 * 67 + i0 * 3 + i3 + 1), sb = slot(SR, SC, 2720 + i0 * 3 + i1 + i0 * 201 + (i3 + 1) * 67), sv = p160 * acc161_1;
+              H[sa] += sv;
+              if (sb !== sa) H[sb] += sv;
+            }
+            {
+              const sa = slot(SR, SC, 2720 + i0 * 201 + i1 * 67 + i0 * 3 + i3 + 2), sb = slot(SR, SC, 2720 + i0 * 3 + i1 + i0 * 201 + (i3 + 2) * 67), sv = p160 * acc161_2;
+              H[sa] += sv;
+              if (sb !== sa) H[sb] += sv;
+            }
+            {
+              const sa = slot(SR, SC, 2720 + i0 * 201 + i1 * 67 + i0 * 3 + i3 + 3), sb = slot(SR, SC, 2720 + i0 * 3 + i1 + i0 * 201 + (i3 + 3) * 67), sv = p160 * acc161_3;
+              H[sa] += sv;
+              if (sb !== sa) H[sb] += sv;
+            }
+          }
+          for (const end = 3; i3 < end; i3++) {
+            let acc161 = 0;
+            {
+              let r1 = 0, r2 = 0, r3 = 0;
+              let i4 = 0;
+              for (const end = len_N - 3; i4 < end; i4 += 4) {
+                acc161 += t57[i0 * len_N + i4] * t53[i1 * len_N + i4] * t57[i0 * len_N + i4] * t53[i3 * len_N + i4] * t26[i4];
+                r1 += t57[i0 * len_N + i4 + 1] * t53[i1 * len_N + i4 + 1] * t57[i0 * len_N + i4 + 1] * t53[i3 * len_N + i4 + 1] * t26[i4 + 1];
+                r2 += t57[i0 * len_N + i4 + 2] * t53[i1 * len_N + i4 + 2] * t57[i0 * len_N + i4 + 2] * t53[i3 * len_N + i4 + 2] * t26[i4 + 2];
+                r3 += t57[i0 * len_N + i4 + 3] * t53[i1 * len_N + i4 + 3] * t57[i0 * len_N + i4 + 3] * t53[i3 * len_N + i4 + 3] * t26[i4 + 3];
+              }
+              for (const end = len_N; i4 < end; i4++) acc161 += t57[i0 * len_N + i4] * t53[i1 * len_N + i4] * t57[i0 * len_N + i4] * t53[i3 * len_N + i4] * t26[i4];
+              acc161 += r1 + r2 + r3;
+            }
+            {
+              const sa = slot(SR, SC, 2720 + i0 * 201 + i1 * 67 + i0 * 3 + i3), sb = slot(SR, SC, 2720 + i0 * 3 + i1 + i0 * 201 + i3 * 67), sv = p160 * acc161;
+              H[sa] += sv;
+              if (sb !== sa) H[sb] += sv;
+            }
+          }
+        }
+        for (let i2 = i0 + 1; i2 < 8; i2++) {
+          let acc162 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
-            let i3 = 0;
-            for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc163 += t59[b160 + i3] * t60[b161 + i3];
-              r1 += t59[b160 + i3 + 1] * t60[b161 + i3 + 1];
-              r2 += t59[b160 + i3 + 2] * t60[b161 + i3 + 2];
-              r3 += t59[b160 + i3 + 3] * t60[b161 + i3 + 3];
+            let i4 = 0;
+            for (const end = len_N - 3; i4 < end; i4 += 4) {
+              acc162 += t57[i0 * len_N + i4] * t53[i1 * len_N + i4] * t57[i2 * len_N + i4] * t53[i1 * len_N + i4] * t26[i4];
+              r1 += t57[i0 * len_N + i4 + 1] * t53[i1 * len_N + i4 + 1] * t57[i2 * len_N + i4 + 1] * t53[i1 * len_N + i4 + 1] * t26[i4 + 1];
+              r2 += t57[i0 * len_N + i4 + 2] * t53[i1 * len_N + i4 + 2] * t57[i2 * len_N + i4 + 2] * t53[i1 * len_N + i4 + 2] * t26[i4 + 2];
+              r3 += t57[i0 * len_N + i4 + 3] * t53[i1 * len_N + i4 + 3] * t57[i2 * len_N + i4 + 3] * t53[i1 * len_N + i4 + 3] * t26[i4 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc163 += t59[b160 + i3] * t60[b161 + i3];
-            acc163 += r1 + r2 + r3;
+            for (const end = len_N; i4 < end; i4++) acc162 += t57[i0 * len_N + i4] * t53[i1 * len_N + i4] * t57[i2 * len_N + i4] * t53[i1 * len_N + i4] * t26[i4];
+            acc162 += r1 + r2 + r3;
           }
           {
-            const sa = slot(SR, SC, 2720 + i0 * 201 + i1 * 68 + i2 * 3), sb = slot(SR, SC, 2720 + i0 * 3 + i1 * 68 + i2 * 201), sv = p162 * acc163;
+            const sa = slot(SR, SC, 2720 + i0 * 201 + i1 * 67 + i2 * 3 + i1), sb = slot(SR, SC, 2720 + i0 * 3 + i1 + i2 * 201 + i1 * 67), sv = p160 * acc162;
             H[sa] += sv;
             if (sb !== sa) H[sb] += sv;
+          }
+          for (let i3 = i1 + 1; i3 < 3; i3++) {
+            let acc163 = 0;
+            {
+              let r1 = 0, r2 = 0, r3 = 0;
+              let i4 = 0;
+              for (const end = len_N - 3; i4 < end; i4 += 4) {
+                acc163 += t57[i0 * len_N + i4] * t53[i1 * len_N + i4] * t57[i2 * len_N + i4] * t53[i3 * len_N + i4] * t26[i4];
+                r1 += t57[i0 * len_N + i4 + 1] * t53[i1 * len_N + i4 + 1] * t57[i2 * len_N + i4 + 1] * t53[i3 * len_N + i4 + 1] * t26[i4 + 1];
+                r2 += t57[i0 * len_N + i4 + 2] * t53[i1 * len_N + i4 + 2] * t57[i2 * len_N + i4 + 2] * t53[i3 * len_N + i4 + 2] * t26[i4 + 2];
+                r3 += t57[i0 * len_N + i4 + 3] * t53[i1 * len_N + i4 + 3] * t57[i2 * len_N + i4 + 3] * t53[i3 * len_N + i4 + 3] * t26[i4 + 3];
+              }
+              for (const end = len_N; i4 < end; i4++) acc163 += t57[i0 * len_N + i4] * t53[i1 * len_N + i4] * t57[i2 * len_N + i4] * t53[i3 * len_N + i4] * t26[i4];
+              acc163 += r1 + r2 + r3;
+            }
+            {
+              const sa = slot(SR, SC, 2720 + i0 * 201 + i1 * 67 + i2 * 3 + i3), sb = slot(SR, SC, 2720 + i0 * 3 + i1 + i2 * 201 + i3 * 67), sv = p160 * acc163;
+              H[sa] += sv;
+              if (sb !== sa) H[sb] += sv;
+            }
+            {
+              const sa = slot(SR, SC, 2720 + i0 * 201 + i3 * 67 + i2 * 3 + i1), sb = slot(SR, SC, 2720 + i0 * 3 + i3 + i2 * 201 + i1 * 67), sv = p160 * acc163;
+              H[sa] += sv;
+              if (sb !== sa) H[sb] += sv;
+            }
           }
         }
       }
@@ -7454,11 +7690,11 @@ function ks_hess_W2_b2(s: State): void {
   const { rowPtr: SR, colIdx: SC } = hessianPattern();
   const H = s.hessian;
   const t16 = s.t16;
-  const t54 = s.t54;
+  const t53 = s.t53;
   const t58 = s.t58;
   const t59 = s.t59;
   const len_N = s.len_N;
-  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t58[i0, i1, i3]·t54[i2, i3]
+  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t59[i0, i1, i3]·t53[i2, i3]
   {
     const p168 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
@@ -7471,12 +7707,12 @@ function ks_hess_W2_b2(s: State): void {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc169 += t58[b166 + i3] * t54[b167 + i3];
-              r1 += t58[b166 + i3 + 1] * t54[b167 + i3 + 1];
-              r2 += t58[b166 + i3 + 2] * t54[b167 + i3 + 2];
-              r3 += t58[b166 + i3 + 3] * t54[b167 + i3 + 3];
+              acc169 += t59[b166 + i3] * t53[b167 + i3];
+              r1 += t59[b166 + i3 + 1] * t53[b167 + i3 + 1];
+              r2 += t59[b166 + i3 + 2] * t53[b167 + i3 + 2];
+              r3 += t59[b166 + i3 + 3] * t53[b167 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc169 += t58[b166 + i3] * t54[b167 + i3];
+            for (const end = len_N; i3 < end; i3++) acc169 += t59[b166 + i3] * t53[b167 + i3];
             acc169 += r1 + r2 + r3;
           }
           {
@@ -7488,7 +7724,7 @@ function ks_hess_W2_b2(s: State): void {
       }
     }
   }
-  // hessian[i0, i1, i1] += Σ_i2 t16·t59[i0, i1, i2]
+  // hessian[i0, i1, i1] += Σ_i2 t16·t58[i0, i1, i2]
   {
     const p171 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
@@ -7499,12 +7735,12 @@ function ks_hess_W2_b2(s: State): void {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc172 += t59[b170 + i2];
-            r1 += t59[b170 + i2 + 1];
-            r2 += t59[b170 + i2 + 2];
-            r3 += t59[b170 + i2 + 3];
+            acc172 += t58[b170 + i2];
+            r1 += t58[b170 + i2 + 1];
+            r2 += t58[b170 + i2 + 2];
+            r3 += t58[b170 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc172 += t59[b170 + i2];
+          for (const end = len_N; i2 < end; i2++) acc172 += t58[b170 + i2];
           acc172 += r1 + r2 + r3;
         }
         {
@@ -7522,11 +7758,11 @@ function ks_hess_b2_b2(s: State): void {
   const { rowPtr: SR, colIdx: SC } = hessianPattern();
   const H = s.hessian;
   const t16 = s.t16;
-  const t54 = s.t54;
+  const t53 = s.t53;
+  const t60 = s.t60;
   const t61 = s.t61;
-  const t62 = s.t62;
   const len_N = s.len_N;
-  // hessian[i0, i1] += Σ_i2 -1·t16·t61[i0, i2]·t54[i1, i2]
+  // hessian[i0, i1] += Σ_i2 -1·t16·t60[i0, i2]·t53[i1, i2]
   {
     const p175 = -t16[0];
     for (let i0 = 0; i0 < 3; i0++) {
@@ -7538,12 +7774,12 @@ function ks_hess_b2_b2(s: State): void {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc176 += t61[b173 + i2] * t54[b174 + i2];
-            r1 += t61[b173 + i2 + 1] * t54[b174 + i2 + 1];
-            r2 += t61[b173 + i2 + 2] * t54[b174 + i2 + 2];
-            r3 += t61[b173 + i2 + 3] * t54[b174 + i2 + 3];
+            acc176 += t60[b173 + i2] * t53[b174 + i2];
+            r1 += t60[b173 + i2 + 1] * t53[b174 + i2 + 1];
+            r2 += t60[b173 + i2 + 2] * t53[b174 + i2 + 2];
+            r3 += t60[b173 + i2 + 3] * t53[b174 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc176 += t61[b173 + i2] * t54[b174 + i2];
+          for (const end = len_N; i2 < end; i2++) acc176 += t60[b173 + i2] * t53[b174 + i2];
           acc176 += r1 + r2 + r3;
         }
         {
@@ -7554,7 +7790,7 @@ function ks_hess_b2_b2(s: State): void {
       }
     }
   }
-  // hessian[i0, i0] += Σ_i1 t16·t62[i0, i1]
+  // hessian[i0, i0] += Σ_i1 t16·t61[i0, i1]
   {
     const p178 = t16[0];
     for (let i0 = 0; i0 < 3; i0++) {
@@ -7564,12 +7800,12 @@ function ks_hess_b2_b2(s: State): void {
         let r1 = 0, r2 = 0, r3 = 0;
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          acc179 += t62[b177 + i1];
-          r1 += t62[b177 + i1 + 1];
-          r2 += t62[b177 + i1 + 2];
-          r3 += t62[b177 + i1 + 3];
+          acc179 += t61[b177 + i1];
+          r1 += t61[b177 + i1 + 1];
+          r2 += t61[b177 + i1 + 2];
+          r3 += t61[b177 + i1 + 3];
         }
-        for (const end = len_N; i1 < end; i1++) acc179 += t62[b177 + i1];
+        for (const end = len_N; i1 < end; i1++) acc179 += t61[b177 + i1];
         acc179 += r1 + r2 + r3;
       }
       H[slot(SR, SC, 4352 + i0 * 68)] += p178 * acc179;
@@ -7765,39 +8001,38 @@ export function createEvaluator(): Evaluator {
           k_k9(s);
           k_k10(s);
           k_map10(s);
+          k_k45(s);
           k_k12(s);
           k_map12(s);
-          k_k41(s);
-          k_k43(s);
-          k_k44(s);
-          k_k45(s);
           k_k46(s);
           k_k47(s);
+          k_k41(s);
           k_k48(s);
-          k_k49(s);
+          k_k43(s);
           k_k42(s);
-          k_k50(s);
+          k_k49(s);
+          k_k44(s);
           k_hess_W1_W1(s);
+          k_k50(s);
           k_k51(s);
-          k_k52(s);
           k_hess_W1_b1(s);
+          k_k52(s);
           k_k53(s);
           k_k54(s);
-          k_k55(s);
           k_hess_W1_W2(s);
           k_hess_W1_b2(s);
-          k_k56(s);
+          k_k55(s);
           k_hess_b1_b1(s);
-          k_k57(s);
+          k_k56(s);
           k_hess_b1_W2(s);
           k_hess_b1_b2(s);
           k_k58(s);
-          k_k59(s);
-          k_k60(s);
+          k_k57(s);
           k_hess_W2_W2(s);
+          k_k59(s);
           k_hess_W2_b2(s);
+          k_k60(s);
           k_k61(s);
-          k_k62(s);
           k_hess_b2_b2(s);
         }
         k_hess_W1_W1_once(s);
@@ -7851,35 +8086,34 @@ export function createEvaluator(): Evaluator {
           k_grad_b1(s);
           k_grad_W2(s);
           k_grad_b2(s);
-          k_k43(s);
-          k_k44(s);
           k_k45(s);
           k_k46(s);
           k_k47(s);
           k_k48(s);
+          k_k43(s);
           k_k49(s);
-          k_k50(s);
+          k_k44(s);
           k_hess_W1_W1(s);
+          k_k50(s);
           k_k51(s);
-          k_k52(s);
           k_hess_W1_b1(s);
+          k_k52(s);
           k_k53(s);
           k_k54(s);
-          k_k55(s);
           k_hess_W1_W2(s);
           k_hess_W1_b2(s);
-          k_k56(s);
+          k_k55(s);
           k_hess_b1_b1(s);
-          k_k57(s);
+          k_k56(s);
           k_hess_b1_W2(s);
           k_hess_b1_b2(s);
           k_k58(s);
-          k_k59(s);
-          k_k60(s);
+          k_k57(s);
           k_hess_W2_W2(s);
+          k_k59(s);
           k_hess_W2_b2(s);
+          k_k60(s);
           k_k61(s);
-          k_k62(s);
           k_hess_b2_b2(s);
         }
         k_value(s);
@@ -7919,7 +8153,7 @@ export function createEvaluator(): Evaluator {
           k_k12(s);
           k_map12(s);
           k_k41(s);
-          k_k82(s);
+          k_k81(s);
           k_k42(s);
           k_hdiag_W1(s);
           k_hdiag_b1(s);
@@ -7953,39 +8187,38 @@ export function createEvaluator(): Evaluator {
           k_k9(s);
           k_k10(s);
           k_map10(s);
+          k_k45(s);
           k_k12(s);
           k_map12(s);
-          k_k41(s);
-          k_k43(s);
-          k_k44(s);
-          k_k45(s);
           k_k46(s);
           k_k47(s);
+          k_k41(s);
           k_k48(s);
-          k_k49(s);
+          k_k43(s);
           k_k42(s);
-          k_k50(s);
+          k_k49(s);
+          k_k44(s);
           ks_hess_W1_W1(s);
+          k_k50(s);
           k_k51(s);
-          k_k52(s);
           ks_hess_W1_b1(s);
+          k_k52(s);
           k_k53(s);
           k_k54(s);
-          k_k55(s);
           ks_hess_W1_W2(s);
           ks_hess_W1_b2(s);
-          k_k56(s);
+          k_k55(s);
           ks_hess_b1_b1(s);
-          k_k57(s);
+          k_k56(s);
           ks_hess_b1_W2(s);
           ks_hess_b1_b2(s);
           k_k58(s);
-          k_k59(s);
-          k_k60(s);
+          k_k57(s);
           ks_hess_W2_W2(s);
+          k_k59(s);
           ks_hess_W2_b2(s);
+          k_k60(s);
           k_k61(s);
-          k_k62(s);
           ks_hess_b2_b2(s);
         }
         ks_hess_W1_W1_once(s);
@@ -8021,13 +8254,14 @@ export function createEvaluator(): Evaluator {
           k_k12(s);
           k_map12(s);
           k_k41(s);
+          k_k62(s);
           k_k63(s);
           k_k64(s);
           k_k65(s);
           k_k66(s);
           k_k67(s);
-          k_k68(s);
           k_k42(s);
+          k_k68(s);
           k_k69(s);
           k_k70(s);
           k_k71(s);
@@ -8037,12 +8271,11 @@ export function createEvaluator(): Evaluator {
           k_k75(s);
           k_k76(s);
           k_k77(s);
-          k_k78(s);
           k_hvp_W1(s);
           k_hvp_b1(s);
+          k_k78(s);
           k_k79(s);
           k_k80(s);
-          k_k81(s);
           k_hvp_W2(s);
           k_hvp_b2(s);
         }
@@ -8073,34 +8306,34 @@ export function createEvaluator(): Evaluator {
           k_k9(s);
           k_k10(s);
           k_map10(s);
+          k_k45(s);
           k_k12(s);
           k_map12(s);
-          k_k41(s);
-          k_k43(s);
-          k_k44(s);
-          k_k45(s);
           k_k46(s);
           k_k47(s);
+          k_k43(s);
+          k_k41(s);
+          k_k44(s);
           k_ggn_W1_W1(s);
+          k_k50(s);
           k_k51(s);
-          k_k52(s);
           k_ggn_W1_b1(s);
-          k_k53(s);
+          k_k52(s);
           k_ggn_W1_W2(s);
-          k_k54(s);
+          k_k53(s);
           k_ggn_W1_b2(s);
-          k_k56(s);
+          k_k55(s);
           k_ggn_b1_b1(s);
-          k_k57(s);
+          k_k56(s);
           k_ggn_b1_W2(s);
           k_ggn_b1_b2(s);
           k_k58(s);
-          k_k59(s);
-          k_k60(s);
+          k_k57(s);
           k_ggn_W2_W2(s);
+          k_k59(s);
           k_ggn_W2_b2(s);
+          k_k60(s);
           k_k61(s);
-          k_k62(s);
           k_ggn_b2_b2(s);
         }
         k_ggn_W1_W1_once(s);
@@ -8180,6 +8413,22 @@ interface DenseKernels {
     out: Float64Array, oOff: number, ors: number, ocs: number, mOff: number, mrs: number, mcs: number,
     scale: number, mode: number, upper: boolean,
     F: ArrayLike<number> | null, fOff: number, fRowRadix: number, fRowOuter: number, fRowInner: number, fColRadix: number, fColOuter: number, fColInner: number,
+  ): void;
+  /**
+   * A pair-symmetric block (compiler/5-lower/loops.ts, PairBlock): with X[x, s] = X[xOff + x·ldx + s],
+   * packs U[(a, c), s] = w[s]·A[a, s]·A[c, s] for a ≤ c < m and V[(b, d), s] = B[b, s]·B[d, s] for
+   * b ≤ d < m2 (s < S; the pairs in order, rows S apart: U and V must hold m(m+1)/2·S and
+   * m2(m2+1)/2·S values, and be views on the kernels' memory for the SIMD kernels), multiplies
+   * T = U·Vᵀ tile by tile, and adds t = scale·K[a, c]·T at out(a, b, c, d)·G[b, d] and its mirror
+   * (once on the diagonal), and when a < c and b < d also t·G[d, b] at out(a, d, c, b) and its
+   * mirror; out(x0, x1, x2, x3) = base + Σ x_k·s_k, the mirror mBase + Σ x_k·m_k. F[x, y] is
+   * F[fOff + x·frs + y·fcs]; a null w, K or G is 1.
+   */
+  pairs(
+    A: Float64Array, aOff: number, lda: number, B: Float64Array, bOff: number, ldb: number, m: number, m2: number, S: number,
+    W: ArrayLike<number> | null, wOff: number, U: Float64Array, V: Float64Array,
+    out: Float64Array, base: number, s0: number, s1: number, s2: number, s3: number, mBase: number, m0: number, m1: number, m2s: number, m3: number,
+    scale: number, G: ArrayLike<number> | null, gOff: number, grs: number, gcs: number, K: ArrayLike<number> | null, kOff: number, krs: number, kcs: number,
   ): void;
 }
 
@@ -8307,6 +8556,31 @@ function createDenseKernels(options?: { simd?: boolean }): DenseKernels {
     }
   };
 
+  /** Where productTile left its tile in the array it returned (rows DENSE_NB apart). */
+  let tileAt = 0;
+  /**
+   * The tile of T = A·Bᵀ at rows ib … ib+mb−1, columns jb … jb+nb−1 (T[r, c] = Σ_k A[aOff + r·lda
+   * + k]·B[bOff + c·ldb + k]): by the SIMD kernels when both operands are views on their memory
+   * (they read them in place), by the JavaScript kernel otherwise.
+   */
+  const productTile = (A: Float64Array, aOff: number, lda: number, B: Float64Array, bOff: number, ldb: number, ib: number, mb: number, jb: number, nb: number, K: number): Float64Array => {
+    if (simd && ex !== null && A.buffer === ex.memory.buffer && B.buffer === ex.memory.buffer) {
+      const T = memory();
+      tileAt = tAt;
+      const Rp = Math.ceil(mb / 6) * 6;
+      const Cp = Math.ceil(nb / 4) * 4;
+      T.fill(0, tAt, tAt + Rp * ldt);
+      const aBase = A.byteOffset / 8 + aOff;
+      const bBase = B.byteOffset / 8 + bOff;
+      ex.gemm((aBase + ib * lda) * 8, lda * 8, (bBase + jb * ldb) * 8, ldb * 8, mb, Rp, nb, Cp, K, tAt * 8, ldt * 8, apAt * 8, bpAt * 8, DENSE_KC);
+      return T;
+    }
+    const T = tileJs ?? (tileJs = new Float64Array(DENSE_MB * ldt));
+    tileAt = 0;
+    tileInJs(T, A, aOff + ib * lda, lda, B, bOff + jb * ldb, ldb, mb, nb, K);
+    return T;
+  };
+
   // Column offsets into a factor array, kept between calls.
   let colOffsets = new Int32Array(0);
 
@@ -8321,30 +8595,14 @@ function createDenseKernels(options?: { simd?: boolean }): DenseKernels {
       for (let c = 0; c < C; c++) colOffsets[c] = Math.floor(c / fColRadix) * fColOuter + (c % fColRadix) * fColInner;
     }
     const fc = colOffsets;
-    // The SIMD kernels read their operands in place: both must be views on the memory.
-    const inWasm = simd && ex !== null && A.buffer === ex.memory.buffer && B.buffer === ex.memory.buffer;
-    const aBase = A.byteOffset / 8 + aOff;
-    const bBase = B.byteOffset / 8 + bOff;
     for (let ib = 0; ib < R; ib += DENSE_MB) {
       const mb = Math.min(DENSE_MB, R - ib);
       for (let jb = 0; jb < C; jb += DENSE_NB) {
         const nb = Math.min(DENSE_NB, C - jb);
         // A tile entirely below the diagonal has nothing to store.
         if (upper && jb + nb - 1 < ib) continue;
-        let T: Float64Array;
-        let t0: number;
-        if (inWasm) {
-          T = memory();
-          t0 = tAt;
-          const Rp = Math.ceil(mb / 6) * 6;
-          const Cp = Math.ceil(nb / 4) * 4;
-          T.fill(0, tAt, tAt + Rp * ldt);
-          ex!.gemm((aBase + ib * lda) * 8, lda * 8, (bBase + jb * ldb) * 8, ldb * 8, mb, Rp, nb, Cp, K, tAt * 8, ldt * 8, apAt * 8, bpAt * 8, DENSE_KC);
-        } else {
-          T = tileJs ?? (tileJs = new Float64Array(DENSE_MB * ldt));
-          t0 = 0;
-          tileInJs(T, A, aOff + ib * lda, lda, B, bOff + jb * ldb, ldb, mb, nb, K);
-        }
+        const T = productTile(A, aOff, lda, B, bOff, ldb, ib, mb, jb, nb, K);
+        const t0 = tileAt;
         for (let i = 0; i < mb; i++) {
           const r = ib + i;
           const c0 = upper && r > jb ? r : jb;
@@ -8378,7 +8636,91 @@ function createDenseKernels(options?: { simd?: boolean }): DenseKernels {
       }
     }
   };
-  return { simd, alloc, block };
+  // The pairs' tables, kept between calls (grown, never shrunk): positions, factors, and whether
+  // the pair's two indices differ.
+  let rowTab = new Float64Array(0);
+  let colTab = new Float64Array(0);
+  const ROW = 4; // per row pair (a, c): out part, mirror part, scale·K[a, c], a < c
+  const COL = 7; // per column pair (b, d): out parts of (b, d) and (d, b), mirror parts of both, G[b, d], G[d, b], b < d
+
+  const pairs = (
+    A: Float64Array, aOff: number, lda: number, B: Float64Array, bOff: number, ldb: number, m: number, m2: number, S: number,
+    W: ArrayLike<number> | null, wOff: number, U: Float64Array, V: Float64Array,
+    out: Float64Array, base: number, s0: number, s1: number, s2: number, s3: number, mBase: number, m0: number, m1: number, m2s: number, m3: number,
+    scale: number, G: ArrayLike<number> | null, gOff: number, grs: number, gcs: number, K: ArrayLike<number> | null, kOff: number, krs: number, kcs: number,
+  ): void => {
+    const P = (m * (m + 1)) / 2;
+    const Q = (m2 * (m2 + 1)) / 2;
+    if (rowTab.length < P * ROW) rowTab = new Float64Array(P * ROW);
+    if (colTab.length < Q * COL) colTab = new Float64Array(Q * COL);
+    // Rows: U[p, s] = w[s]·A[a, s]·A[c, s] over the pairs a ≤ c in order.
+    let p = 0;
+    for (let a = 0; a < m; a++) {
+      const ra = aOff + a * lda;
+      for (let c = a; c < m; c++, p++) {
+        const rc = aOff + c * lda;
+        const u = p * S;
+        if (W === null) for (let s = 0; s < S; s++) U[u + s] = A[ra + s]! * A[rc + s]!;
+        else for (let s = 0; s < S; s++) U[u + s] = W[wOff + s]! * A[ra + s]! * A[rc + s]!;
+        const t = p * ROW;
+        rowTab[t] = base + a * s0 + c * s2;
+        rowTab[t + 1] = mBase + a * m0 + c * m2s;
+        rowTab[t + 2] = K === null ? scale : scale * K[kOff + a * krs + c * kcs]!;
+        rowTab[t + 3] = a < c ? 1 : 0;
+      }
+    }
+    // Columns: V[q, s] = B[b, s]·B[d, s] over the pairs b ≤ d.
+    let q = 0;
+    for (let b = 0; b < m2; b++) {
+      const rb = bOff + b * ldb;
+      for (let d = b; d < m2; d++, q++) {
+        const rd = bOff + d * ldb;
+        const v = q * S;
+        for (let s = 0; s < S; s++) V[v + s] = B[rb + s]! * B[rd + s]!;
+        const t = q * COL;
+        colTab[t] = b * s1 + d * s3;
+        colTab[t + 1] = d * s1 + b * s3;
+        colTab[t + 2] = b * m1 + d * m3;
+        colTab[t + 3] = d * m1 + b * m3;
+        colTab[t + 4] = G === null ? 1 : G[gOff + b * grs + d * gcs]!;
+        colTab[t + 5] = G === null ? 1 : G[gOff + d * grs + b * gcs]!;
+        colTab[t + 6] = b < d ? 1 : 0;
+      }
+    }
+    const R = rowTab;
+    const C = colTab;
+    for (let ib = 0; ib < P; ib += DENSE_MB) {
+      const mb = Math.min(DENSE_MB, P - ib);
+      for (let jb = 0; jb < Q; jb += DENSE_NB) {
+        const nb = Math.min(DENSE_NB, Q - jb);
+        const T = productTile(U, 0, S, V, 0, S, ib, mb, jb, nb, S);
+        for (let i = 0; i < mb; i++) {
+          const r = (ib + i) * ROW;
+          const at = R[r]!;
+          const mAt = R[r + 1]!;
+          const k = R[r + 2]!;
+          const rowApart = R[r + 3] === 1;
+          const row = tileAt + i * ldt - jb;
+          for (let j = jb; j < jb + nb; j++) {
+            const c = j * COL;
+            const t = k * T[row + j]!;
+            // (a, b, c, d) and its mirror; with a < c and b < d also (a, d, c, b) and its mirror.
+            const v1 = t * C[c + 4]!;
+            const x = at + C[c]!;
+            const y = mAt + C[c + 2]!;
+            out[x] += v1;
+            if (y !== x) out[y] += v1;
+            if (rowApart && C[c + 6] === 1) {
+              const v3 = t * C[c + 5]!;
+              out[at + C[c + 1]!] += v3;
+              out[mAt + C[c + 3]!] += v3;
+            }
+          }
+        }
+      }
+    }
+  };
+  return { simd, alloc, block, pairs };
 }
 
 const shared = createEvaluator();
@@ -8538,39 +8880,38 @@ export function createShardEvaluator(): ShardEvaluator {
           k_k9(s);
           k_k10(s);
           k_map10(s);
+          k_k45(s);
           k_k12(s);
           k_map12(s);
-          k_k41(s);
-          k_k43(s);
-          k_k44(s);
-          k_k45(s);
           k_k46(s);
           k_k47(s);
+          k_k41(s);
           k_k48(s);
-          k_k49(s);
+          k_k43(s);
           k_k42(s);
-          k_k50(s);
+          k_k49(s);
+          k_k44(s);
           k_hess_W1_W1(s);
+          k_k50(s);
           k_k51(s);
-          k_k52(s);
           k_hess_W1_b1(s);
+          k_k52(s);
           k_k53(s);
           k_k54(s);
-          k_k55(s);
           k_hess_W1_W2(s);
           k_hess_W1_b2(s);
-          k_k56(s);
+          k_k55(s);
           k_hess_b1_b1(s);
-          k_k57(s);
+          k_k56(s);
           k_hess_b1_W2(s);
           k_hess_b1_b2(s);
           k_k58(s);
-          k_k59(s);
-          k_k60(s);
+          k_k57(s);
           k_hess_W2_W2(s);
+          k_k59(s);
           k_hess_W2_b2(s);
+          k_k60(s);
           k_k61(s);
-          k_k62(s);
           k_hess_b2_b2(s);
         }
         k_hess_W1_W1_once(s);
@@ -8616,35 +8957,34 @@ export function createShardEvaluator(): ShardEvaluator {
           k_grad_b1(s);
           k_grad_W2(s);
           k_grad_b2(s);
-          k_k43(s);
-          k_k44(s);
           k_k45(s);
           k_k46(s);
           k_k47(s);
           k_k48(s);
+          k_k43(s);
           k_k49(s);
-          k_k50(s);
+          k_k44(s);
           k_hess_W1_W1(s);
+          k_k50(s);
           k_k51(s);
-          k_k52(s);
           k_hess_W1_b1(s);
+          k_k52(s);
           k_k53(s);
           k_k54(s);
-          k_k55(s);
           k_hess_W1_W2(s);
           k_hess_W1_b2(s);
-          k_k56(s);
+          k_k55(s);
           k_hess_b1_b1(s);
-          k_k57(s);
+          k_k56(s);
           k_hess_b1_W2(s);
           k_hess_b1_b2(s);
           k_k58(s);
-          k_k59(s);
-          k_k60(s);
+          k_k57(s);
           k_hess_W2_W2(s);
+          k_k59(s);
           k_hess_W2_b2(s);
+          k_k60(s);
           k_k61(s);
-          k_k62(s);
           k_hess_b2_b2(s);
         }
         k_value(s);
@@ -8682,7 +9022,7 @@ export function createShardEvaluator(): ShardEvaluator {
           k_k12(s);
           k_map12(s);
           k_k41(s);
-          k_k82(s);
+          k_k81(s);
           k_k42(s);
           k_hdiag_W1(s);
           k_hdiag_b1(s);
@@ -8722,13 +9062,14 @@ export function createShardEvaluator(): ShardEvaluator {
           k_k12(s);
           k_map12(s);
           k_k41(s);
+          k_k62(s);
           k_k63(s);
           k_k64(s);
           k_k65(s);
           k_k66(s);
           k_k67(s);
-          k_k68(s);
           k_k42(s);
+          k_k68(s);
           k_k69(s);
           k_k70(s);
           k_k71(s);
@@ -8738,12 +9079,11 @@ export function createShardEvaluator(): ShardEvaluator {
           k_k75(s);
           k_k76(s);
           k_k77(s);
-          k_k78(s);
           k_hvp_W1(s);
           k_hvp_b1(s);
+          k_k78(s);
           k_k79(s);
           k_k80(s);
-          k_k81(s);
           k_hvp_W2(s);
           k_hvp_b2(s);
         }

@@ -34,7 +34,7 @@ export interface NestContext {
   readonly counter: { next: number };
 }
 
-function factorLin(node: TNode, idx: readonly Affine[], ctx: NestContext): Lin {
+export function factorLin(node: TNode, idx: readonly Affine[], ctx: NestContext): Lin {
   if (node.kind === 'data') return linOf(idx, stridesOf(node.shape, true), dataBase(node.shape));
   const base = node.kind === 'param' ? num(ctx.paramOffset.get(node)!) : num(0);
   return linOf(idx, stridesOf(node.shape), base);

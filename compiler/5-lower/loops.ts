@@ -60,7 +60,7 @@ export type Stmt =
   | { readonly k: 'skipIfLess'; readonly a: Expr; readonly b: Expr }
   | { readonly k: 'fill'; readonly buf: string; readonly value: number }
   /** A scope of its own (one term's loop nest), with the term in index notation for the reader. */
-  | { readonly k: 'block'; readonly body: Stmt[]; readonly comment?: string }
+  | { readonly k: 'block'; readonly body: Stmt[]; readonly comment?: string; readonly pair?: PairBlock }
   /**
    * CPU targets only (made by compiler/5-lower/cpu/dense-blocks.ts from a `block` it proved to be a
    * matrix product): T[r, c] = Σ_k a[a.base + r·a.ld + k]·b[b.base + c·b.ld + k] (r < rows, c <
@@ -83,7 +83,45 @@ export type Stmt =
       readonly mode: 'assign' | 'add' | 'addMirror';
       readonly upper: boolean;
       readonly loops: Stmt;
-    };
+    }
+  /**
+   * CPU targets only (made by compiler/5-lower/cpu/dense-blocks.ts from a `block` with `pair`): the
+   * pair-symmetric block through the dense kernels, which pack its rows and columns into `u` and
+   * `v` (workspaces of P·depth and Q·depth, P and Q the numbers of pairs) and multiply them. `loops`
+   * is the block it replaces, for emitters that need the loops themselves.
+   */
+  | { readonly k: 'pairBlock'; readonly pair: PairBlock; readonly u: string; readonly v: string; readonly loops: Stmt };
+
+/**
+ * A pair-symmetric diagonal block of a matrix parameter (made by 5-lower/pair-nest.ts, see
+ * 4-simplify/pair-symmetry.ts): for a ≤ c < m, b ≤ d < m2,
+ *   T = Σ_{s < depth} w[s]·A[a, s]·A[c, s]·B[b, s]·B[d, s],
+ * then scale·K[a, c]·G[b, d]·T added at out(a, b, c, d) and its mirror, and, when a < c and b < d,
+ * scale·K[a, c]·G[d, b]·T at out(a, d, c, b) and its mirror. X[x, s] = X.buf[X.base + x·X.ld + s];
+ * F[x, y] = F.buf[F.base + x·F.rs + y·F.cs]; out(x0, x1, x2, x3) = base + Σ x_k·strides[k].
+ */
+export interface PairBlock {
+  readonly A: DenseOperand;
+  readonly B: DenseOperand;
+  readonly w: { readonly buf: string; readonly base: Expr } | null;
+  readonly m: number;
+  readonly m2: number;
+  readonly depth: Expr;
+  /** The summed dimension, for workspaces sized like it. */
+  readonly depthDim: Dim;
+  readonly out: { readonly buf: string; readonly base: Expr; readonly strides: readonly Expr[] };
+  readonly mirror: { readonly base: Expr; readonly strides: readonly Expr[] };
+  readonly G: PairFactor | null;
+  readonly K: PairFactor | null;
+  readonly scale: Expr;
+}
+
+export interface PairFactor {
+  readonly buf: string;
+  readonly base: Expr;
+  readonly rs: Expr;
+  readonly cs: Expr;
+}
 
 /** A dense block's operand: rows `ld` apart, the summed index contiguous. */
 export interface DenseOperand {

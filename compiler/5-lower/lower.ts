@@ -11,6 +11,8 @@ import type { Dim } from '../2-ir/graph.ts';
 import type { ParamNode, Formula, TNode, Term, Var } from '../2-ir/index-form.ts';
 import type { NodeTable } from '../2-ir/nodes.ts';
 import { contract, packSides } from '../4-simplify/contract.ts';
+import { pairTerm, type PairTerm } from '../4-simplify/pair-symmetry.ts';
+import { emitPairTerm } from './pair-nest.ts';
 import { bufName, dataBase, extentExpr, stridesOf } from './indexing.ts';
 import { applyCpuPasses } from './cpu/index.ts';
 import type { TargetCapabilities } from './targets.ts';
@@ -41,12 +43,13 @@ export interface LowerInput {
 
 /** The target-neutral program, then the late passes that `target` asks for (see cpu/index.ts). */
 export function lower(input: LowerInput, target: TargetCapabilities): Program {
-  const program = applyCpuPasses(lowerNeutral(input), target);
+  const program = applyCpuPasses(lowerNeutral(input, target.pairSymmetry), target);
   for (const k of program.kernels) checkWrites(k);
   return program;
 }
 
-function lowerNeutral(input: LowerInput): Program {
+/** `pairSymmetry`: pair-symmetric terms of diagonal blocks get their own nests (pair-nest.ts). */
+function lowerNeutral(input: LowerInput, pairSymmetry: boolean): Program {
   const { nodes, params } = input;
   const offsets: number[] = [];
   let n = 0;
@@ -78,8 +81,15 @@ function lowerNeutral(input: LowerInput): Program {
    */
   /** `name` is unique already (outputs' kernels are named first, so that they keep their names). */
   function emitFormula(name: string, comment: string, f: Formula, target: Target, fill: boolean, block: string): KernelId[] {
+    // A diagonal block's pair-symmetric terms keep their factors (pair-nest.ts packs them).
+    const pairs = new Map<Term, PairTerm>();
     const terms = f.terms.map((t0) => {
       const t = contract(t0, nodes);
+      const pair = pairSymmetry && target.upperOnly ? pairTerm(t, target.rowRank!, nodes) : null;
+      if (pair) {
+        pairs.set(t, pair);
+        return t;
+      }
       return target.rowRank !== undefined ? packSides(t, target.rowRank, nodes) : t;
     });
     const B = input.symbolicDims.length === 1 ? input.symbolicDims[0]! : null;
@@ -93,10 +103,11 @@ function lowerNeutral(input: LowerInput): Program {
       const deps: TNode[] = [];
       // A first term that writes every element assigns, and nothing needs clearing first.
       const first = fill && g === 0;
-      const nests = fuseTerms(group);
+      const nests = fuseTerms(group.filter((t) => !pairs.has(t)));
       const assignFirst = first && nests.length > 0 && covers(nests[0]![0]!, f.shape);
       if (first && !assignFirst) body.push({ k: 'fill', buf: target.buf, value: 0 });
       nests.forEach((parts, k) => emitTerms(parts, target, body, deps, nestContext, assignFirst && k === 0));
+      for (const t of group) if (pairs.has(t)) emitPairTerm(pairs.get(t)!, target, body, deps, nestContext);
       define({ id, name: g === 0 ? name : names.get(`${name}_once`), comment: g === 0 ? comment : `${comment}, the terms without the batch`, writes: [{ buf: target.buf, block }], body });
       kernelDeps.set(id, deps);
       if (g > 0) runAfter.set(id, [ids[0]!]);

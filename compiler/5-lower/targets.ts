@@ -34,6 +34,13 @@ export interface TargetCapabilities {
    */
   readonly denseKernels: boolean;
   /**
+   * Sum a pair-symmetric term of a diagonal block once for the up to four entries that share its
+   * value (4-simplify/pair-symmetry.ts, 5-lower/pair-nest.ts): a quarter of the block's entries
+   * instead of half. Off for WGSL: there the block's term stays one tiled matrix product over the
+   * upper triangle; the pairs' rows and columns are not a rectangle its tiles can cover.
+   */
+  readonly pairSymmetry: boolean;
+  /**
    * A shard entry (2-ir/shards.ts) for models whose objective is a sum over the batch: the terms
    * without the batch carry a factor `once`, counts and data strides read the rows a call holds,
    * and the emitter adds createShardEvaluator. Needs streamBatch (the loop over a range's rows).
@@ -50,6 +57,7 @@ export const CPU_TARGET: TargetCapabilities = {
   streamBatch: true,
   unroll4: true,
   denseKernels: true,
+  pairSymmetry: true,
   shards: true,
 };
 
@@ -66,5 +74,6 @@ export const WGSL_TARGET: TargetCapabilities = {
   streamBatch: false,
   unroll4: false,
   denseKernels: false,
+  pairSymmetry: false,
   shards: false,
 };

@@ -26,7 +26,7 @@ export function findRunLoops(body: readonly Stmt[]): Set<Stmt> {
         const r = visit(st.body);
         if (r.stores && !r.inLoop) out.add(st);
         if (r.stores) inLoop = true;
-      } else if (st.k === 'denseBlock') {
+      } else if (st.k === 'denseBlock' || st.k === 'pairBlock') {
         // (The sparse kernels run a dense block's loops: see typescript.ts.)
         const r = visit([st.loops]);
         stores ||= r.stores;

@@ -152,6 +152,13 @@ function bodyWork(body: readonly Stmt[], env: Env): Work {
       case 'block': add(w, bodyWork(st.body, { ...env, ints: new Map(env.ints) })); break;
       // A dense block does the multiply-adds of the loops it replaced (kept in it).
       case 'denseBlock': add(w, bodyWork([st.loops], { ...env, ints: new Map(env.ints) })); break;
+      // A pair block: the product of its row and column pairs, and their packing.
+      case 'pairBlock': {
+        const P = (st.pair.m * (st.pair.m + 1)) / 2;
+        const Q = (st.pair.m2 * (st.pair.m2 + 1)) / 2;
+        w.madds += (P * Q + P + Q) * evalInt(st.pair.depth, env);
+        break;
+      }
     }
   }
   return w;

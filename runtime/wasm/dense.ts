@@ -60,6 +60,22 @@ export interface DenseKernels {
     scale: number, mode: number, upper: boolean,
     F: ArrayLike<number> | null, fOff: number, fRowRadix: number, fRowOuter: number, fRowInner: number, fColRadix: number, fColOuter: number, fColInner: number,
   ): void;
+  /**
+   * A pair-symmetric block (compiler/5-lower/loops.ts, PairBlock): with X[x, s] = X[xOff + x·ldx + s],
+   * packs U[(a, c), s] = w[s]·A[a, s]·A[c, s] for a ≤ c < m and V[(b, d), s] = B[b, s]·B[d, s] for
+   * b ≤ d < m2 (s < S; the pairs in order, rows S apart: U and V must hold m(m+1)/2·S and
+   * m2(m2+1)/2·S values, and be views on the kernels' memory for the SIMD kernels), multiplies
+   * T = U·Vᵀ tile by tile, and adds t = scale·K[a, c]·T at out(a, b, c, d)·G[b, d] and its mirror
+   * (once on the diagonal), and when a < c and b < d also t·G[d, b] at out(a, d, c, b) and its
+   * mirror; out(x0, x1, x2, x3) = base + Σ x_k·s_k, the mirror mBase + Σ x_k·m_k. F[x, y] is
+   * F[fOff + x·frs + y·fcs]; a null w, K or G is 1.
+   */
+  pairs(
+    A: Float64Array, aOff: number, lda: number, B: Float64Array, bOff: number, ldb: number, m: number, m2: number, S: number,
+    W: ArrayLike<number> | null, wOff: number, U: Float64Array, V: Float64Array,
+    out: Float64Array, base: number, s0: number, s1: number, s2: number, s3: number, mBase: number, m0: number, m1: number, m2s: number, m3: number,
+    scale: number, G: ArrayLike<number> | null, gOff: number, grs: number, gcs: number, K: ArrayLike<number> | null, kOff: number, krs: number, kcs: number,
+  ): void;
 }
 
 let denseModule: object | null | undefined;
@@ -186,6 +202,31 @@ export function createDenseKernels(options?: { simd?: boolean }): DenseKernels {
     }
   };
 
+  /** Where productTile left its tile in the array it returned (rows DENSE_NB apart). */
+  let tileAt = 0;
+  /**
+   * The tile of T = A·Bᵀ at rows ib … ib+mb−1, columns jb … jb+nb−1 (T[r, c] = Σ_k A[aOff + r·lda
+   * + k]·B[bOff + c·ldb + k]): by the SIMD kernels when both operands are views on their memory
+   * (they read them in place), by the JavaScript kernel otherwise.
+   */
+  const productTile = (A: Float64Array, aOff: number, lda: number, B: Float64Array, bOff: number, ldb: number, ib: number, mb: number, jb: number, nb: number, K: number): Float64Array => {
+    if (simd && ex !== null && A.buffer === ex.memory.buffer && B.buffer === ex.memory.buffer) {
+      const T = memory();
+      tileAt = tAt;
+      const Rp = Math.ceil(mb / 6) * 6;
+      const Cp = Math.ceil(nb / 4) * 4;
+      T.fill(0, tAt, tAt + Rp * ldt);
+      const aBase = A.byteOffset / 8 + aOff;
+      const bBase = B.byteOffset / 8 + bOff;
+      ex.gemm((aBase + ib * lda) * 8, lda * 8, (bBase + jb * ldb) * 8, ldb * 8, mb, Rp, nb, Cp, K, tAt * 8, ldt * 8, apAt * 8, bpAt * 8, DENSE_KC);
+      return T;
+    }
+    const T = tileJs ?? (tileJs = new Float64Array(DENSE_MB * ldt));
+    tileAt = 0;
+    tileInJs(T, A, aOff + ib * lda, lda, B, bOff + jb * ldb, ldb, mb, nb, K);
+    return T;
+  };
+
   // Column offsets into a factor array, kept between calls.
   let colOffsets = new Int32Array(0);
 
@@ -200,30 +241,14 @@ export function createDenseKernels(options?: { simd?: boolean }): DenseKernels {
       for (let c = 0; c < C; c++) colOffsets[c] = Math.floor(c / fColRadix) * fColOuter + (c % fColRadix) * fColInner;
     }
     const fc = colOffsets;
-    // The SIMD kernels read their operands in place: both must be views on the memory.
-    const inWasm = simd && ex !== null && A.buffer === ex.memory.buffer && B.buffer === ex.memory.buffer;
-    const aBase = A.byteOffset / 8 + aOff;
-    const bBase = B.byteOffset / 8 + bOff;
     for (let ib = 0; ib < R; ib += DENSE_MB) {
       const mb = Math.min(DENSE_MB, R - ib);
       for (let jb = 0; jb < C; jb += DENSE_NB) {
         const nb = Math.min(DENSE_NB, C - jb);
         // A tile entirely below the diagonal has nothing to store.
         if (upper && jb + nb - 1 < ib) continue;
-        let T: Float64Array;
-        let t0: number;
-        if (inWasm) {
-          T = memory();
-          t0 = tAt;
-          const Rp = Math.ceil(mb / 6) * 6;
-          const Cp = Math.ceil(nb / 4) * 4;
-          T.fill(0, tAt, tAt + Rp * ldt);
-          ex!.gemm((aBase + ib * lda) * 8, lda * 8, (bBase + jb * ldb) * 8, ldb * 8, mb, Rp, nb, Cp, K, tAt * 8, ldt * 8, apAt * 8, bpAt * 8, DENSE_KC);
-        } else {
-          T = tileJs ?? (tileJs = new Float64Array(DENSE_MB * ldt));
-          t0 = 0;
-          tileInJs(T, A, aOff + ib * lda, lda, B, bOff + jb * ldb, ldb, mb, nb, K);
-        }
+        const T = productTile(A, aOff, lda, B, bOff, ldb, ib, mb, jb, nb, K);
+        const t0 = tileAt;
         for (let i = 0; i < mb; i++) {
           const r = ib + i;
           const c0 = upper && r > jb ? r : jb;
@@ -257,5 +282,89 @@ export function createDenseKernels(options?: { simd?: boolean }): DenseKernels {
       }
     }
   };
-  return { simd, alloc, block };
+  // The pairs' tables, kept between calls (grown, never shrunk): positions, factors, and whether
+  // the pair's two indices differ.
+  let rowTab = new Float64Array(0);
+  let colTab = new Float64Array(0);
+  const ROW = 4; // per row pair (a, c): out part, mirror part, scale·K[a, c], a < c
+  const COL = 7; // per column pair (b, d): out parts of (b, d) and (d, b), mirror parts of both, G[b, d], G[d, b], b < d
+
+  const pairs = (
+    A: Float64Array, aOff: number, lda: number, B: Float64Array, bOff: number, ldb: number, m: number, m2: number, S: number,
+    W: ArrayLike<number> | null, wOff: number, U: Float64Array, V: Float64Array,
+    out: Float64Array, base: number, s0: number, s1: number, s2: number, s3: number, mBase: number, m0: number, m1: number, m2s: number, m3: number,
+    scale: number, G: ArrayLike<number> | null, gOff: number, grs: number, gcs: number, K: ArrayLike<number> | null, kOff: number, krs: number, kcs: number,
+  ): void => {
+    const P = (m * (m + 1)) / 2;
+    const Q = (m2 * (m2 + 1)) / 2;
+    if (rowTab.length < P * ROW) rowTab = new Float64Array(P * ROW);
+    if (colTab.length < Q * COL) colTab = new Float64Array(Q * COL);
+    // Rows: U[p, s] = w[s]·A[a, s]·A[c, s] over the pairs a ≤ c in order.
+    let p = 0;
+    for (let a = 0; a < m; a++) {
+      const ra = aOff + a * lda;
+      for (let c = a; c < m; c++, p++) {
+        const rc = aOff + c * lda;
+        const u = p * S;
+        if (W === null) for (let s = 0; s < S; s++) U[u + s] = A[ra + s]! * A[rc + s]!;
+        else for (let s = 0; s < S; s++) U[u + s] = W[wOff + s]! * A[ra + s]! * A[rc + s]!;
+        const t = p * ROW;
+        rowTab[t] = base + a * s0 + c * s2;
+        rowTab[t + 1] = mBase + a * m0 + c * m2s;
+        rowTab[t + 2] = K === null ? scale : scale * K[kOff + a * krs + c * kcs]!;
+        rowTab[t + 3] = a < c ? 1 : 0;
+      }
+    }
+    // Columns: V[q, s] = B[b, s]·B[d, s] over the pairs b ≤ d.
+    let q = 0;
+    for (let b = 0; b < m2; b++) {
+      const rb = bOff + b * ldb;
+      for (let d = b; d < m2; d++, q++) {
+        const rd = bOff + d * ldb;
+        const v = q * S;
+        for (let s = 0; s < S; s++) V[v + s] = B[rb + s]! * B[rd + s]!;
+        const t = q * COL;
+        colTab[t] = b * s1 + d * s3;
+        colTab[t + 1] = d * s1 + b * s3;
+        colTab[t + 2] = b * m1 + d * m3;
+        colTab[t + 3] = d * m1 + b * m3;
+        colTab[t + 4] = G === null ? 1 : G[gOff + b * grs + d * gcs]!;
+        colTab[t + 5] = G === null ? 1 : G[gOff + d * grs + b * gcs]!;
+        colTab[t + 6] = b < d ? 1 : 0;
+      }
+    }
+    const R = rowTab;
+    const C = colTab;
+    for (let ib = 0; ib < P; ib += DENSE_MB) {
+      const mb = Math.min(DENSE_MB, P - ib);
+      for (let jb = 0; jb < Q; jb += DENSE_NB) {
+        const nb = Math.min(DENSE_NB, Q - jb);
+        const T = productTile(U, 0, S, V, 0, S, ib, mb, jb, nb, S);
+        for (let i = 0; i < mb; i++) {
+          const r = (ib + i) * ROW;
+          const at = R[r]!;
+          const mAt = R[r + 1]!;
+          const k = R[r + 2]!;
+          const rowApart = R[r + 3] === 1;
+          const row = tileAt + i * ldt - jb;
+          for (let j = jb; j < jb + nb; j++) {
+            const c = j * COL;
+            const t = k * T[row + j]!;
+            // (a, b, c, d) and its mirror; with a < c and b < d also (a, d, c, b) and its mirror.
+            const v1 = t * C[c + 4]!;
+            const x = at + C[c]!;
+            const y = mAt + C[c + 2]!;
+            out[x] += v1;
+            if (y !== x) out[y] += v1;
+            if (rowApart && C[c + 6] === 1) {
+              const v3 = t * C[c + 5]!;
+              out[at + C[c + 1]!] += v3;
+              out[mAt + C[c + 3]!] += v3;
+            }
+          }
+        }
+      }
+    }
+  };
+  return { simd, alloc, block, pairs };
 }

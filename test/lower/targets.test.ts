@@ -59,7 +59,10 @@ function features(p: Program): { unroll4: boolean; streamBatch: boolean; derived
   return { unroll4: sts.some((st) => st.k === 'forStep'), streamBatch: streamed, derivedFamilies: derived, denseKernels: sts.some((st) => st.k === 'denseBlock') };
 }
 
-const NONE: TargetCapabilities = { ...CPU_TARGET, name: 'none', derivedFamilies: false, streamBatch: false, unroll4: false, denseKernels: false };
+const NONE: TargetCapabilities = { ...CPU_TARGET, name: 'none', derivedFamilies: false, streamBatch: false, unroll4: false, denseKernels: false, pairSymmetry: false };
+
+/** Blocks of pair loops (pair symmetry, in the target-neutral lowering). */
+const pairNests = (p: Program) => statements(p).filter((st) => st.k === 'block' && st.pair !== undefined).length;
 const FLAGS = ['derivedFamilies', 'streamBatch', 'unroll4', 'denseKernels'] as const;
 
 describe('target capability records', () => {
@@ -87,6 +90,13 @@ describe('target capability records', () => {
     const neutral = lowerModel(model, { target: NONE, outputs: WGSL_TARGET.outputs });
     const wgsl = lowerModel(model, { target: WGSL_TARGET });
     expect(JSON.stringify(neutral)).toBe(JSON.stringify(wgsl));
+  });
+
+  it('sums pair-symmetric terms once per pair exactly when the record asks for it (not for WGSL)', () => {
+    expect(pairNests(lowerModel(model, { target: { ...NONE, pairSymmetry: true } }))).toBeGreaterThan(0);
+    expect(pairNests(lowerModel(model, { target: NONE }))).toBe(0);
+    expect(pairNests(lowerModel(model, { target: WGSL_TARGET }))).toBe(0);
+    expect(CPU_TARGET.pairSymmetry).toBe(true);
   });
 
   for (const flag of FLAGS) {
@@ -127,8 +137,10 @@ describe('target capability records', () => {
     const N = 700; // several chunks of the streamed batch
     const data = { X: Float64Array.from({ length: N * 3 }, () => rng.uniform(-1, 1)), y: Float64Array.from({ length: N * 2 }, () => rng.uniform(-1, 1)) };
     let reference: { value: number; gradient: Float64Array; hessian: Float64Array } | null = null;
-    for (let mask = 0; mask < 16; mask++) {
-      const target: TargetCapabilities = { ...NONE, derivedFamilies: (mask & 1) !== 0, streamBatch: (mask & 2) !== 0, unroll4: (mask & 4) !== 0, denseKernels: (mask & 8) !== 0 };
+    for (let mask = 0; mask < 32; mask++) {
+      const target: TargetCapabilities = {
+        ...NONE, derivedFamilies: (mask & 1) !== 0, streamBatch: (mask & 2) !== 0, unroll4: (mask & 4) !== 0, denseKernels: (mask & 8) !== 0, pairSymmetry: (mask & 16) !== 0,
+      };
       const p = lowerModel(model, { target });
       if (target.streamBatch) expect(p.batch!.chunk).toBeLessThan(N);
       const mod = await loadTs(emitTypeScript(p, { sourcePath: 'targets.hess' }), `targets_${mask}.ts`);

@@ -78,7 +78,7 @@ describe('dense blocks: whole Hessians unchanged within round-off', () => {
   for (const c of cases) {
     // The bench-sized models as the compiler builds them; the small ones with every product.
     const dense = code(c.source, `${c.name}.hess`, EXTRA.includes(c as (typeof EXTRA)[number]) ? true : 1);
-    if (!dense.includes('s.dense.block(')) continue;
+    if (!dense.includes('s.dense.block(') && !dense.includes('s.dense.pairs(')) continue;
     withDense++;
     it(`${c.name}: SIMD and JavaScript kernels against plain loops`, async () => {
       const plain = await load(code(c.source, `${c.name}.hess`, false), false);

@@ -9,9 +9,10 @@
 // included. It proves, on linear forms of the indices, that every position the loops address
 // equals base + r·stride + c·stride over the flattened row r and column c (and that a diagonal
 // block's skip is exactly c ≥ r); anything else keeps its loops. The original nest stays in the
-// statement for emitters that need the loops (the sparse Hessian's slot stores).
+// statement for emitters that need the loops (the sparse Hessian's slot stores). A block of pair
+// loops (../pair-nest.ts) says what it is (`pair`) and becomes a `pairBlock` call as it stands.
 
-import type { Buffer, DenseSplit, Expr, Program, Stmt } from '../loops.ts';
+import type { Buffer, DenseSplit, Expr, PairBlock, Program, Stmt } from '../loops.ts';
 import { add, mul, num } from '../loops.ts';
 
 /** Products smaller than this (rows × columns) keep their loops: the call and the tile store cost more. */
@@ -131,8 +132,27 @@ export type DenseBlockStmt = Extract<Stmt, { k: 'denseBlock' }>;
 export function denseBlocks(p: Program, options: { minEntries?: number } = {}): Program {
   const temps = new Set(p.buffers.filter((b: Buffer) => b.kind === 'temp').map((b) => b.name));
   const min = options.minEntries ?? MIN_ENTRIES;
-  const rewrite = (sts: readonly Stmt[]): Stmt[] => sts.map((st) => (st.k === 'block' ? (matchBlock(st, temps, min) ?? st) : st));
-  return { ...p, kernels: p.kernels.map((k) => ({ ...k, body: rewrite(k.body) })) };
+  const added: Buffer[] = [];
+  // (Numbered after those of an earlier run of the pass.)
+  const taken = p.buffers.filter((b) => b.name.startsWith('pu')).length;
+  const rewrite = (sts: readonly Stmt[]): Stmt[] =>
+    sts.map((st) => (st.k === 'block' ? (st.pair ? pairBlock(st, st.pair, min, added, taken) : matchBlock(st, temps, min)) ?? st : st));
+  const kernels = p.kernels.map((k) => ({ ...k, body: rewrite(k.body) }));
+  return { ...p, buffers: [...p.buffers, ...added], kernels };
+}
+
+/**
+ * A block of pair loops (5-lower/pair-nest.ts) as the kernels' call, with the two workspaces
+ * the kernels pack its rows and columns into; null when it is too small to pay.
+ */
+function pairBlock(block: Extract<Stmt, { k: 'block' }>, pair: PairBlock, minEntries: number, added: Buffer[], taken: number): Stmt | null {
+  const P = (pair.m * (pair.m + 1)) / 2;
+  const Q = (pair.m2 * (pair.m2 + 1)) / 2;
+  if (P * Q < minEntries) return null;
+  const u = `pu${taken + added.length / 2}`;
+  const v = `pv${taken + added.length / 2}`;
+  added.push({ name: u, kind: 'temp', shape: [P, pair.depthDim] }, { name: v, kind: 'temp', shape: [Q, pair.depthDim] });
+  return { k: 'pairBlock', pair, u, v, loops: block };
 }
 
 /** The buffers that dense blocks read (the workspaces that must live in the kernels' memory). */
@@ -141,6 +161,7 @@ export function denseOperands(p: Program): Set<string> {
   const visit = (sts: readonly Stmt[]): void => {
     for (const st of sts) {
       if (st.k === 'denseBlock') out.add(st.a.buf).add(st.b.buf);
+      else if (st.k === 'pairBlock') out.add(st.u).add(st.v);
       else if (st.k === 'block') visit(st.body);
     }
   };
