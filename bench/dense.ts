@@ -9,7 +9,8 @@
 //     kernels at its shapes (mirrors, upper triangle and per-entry factors included);
 //   - the floors at the same multiply-add count: a scalar-JavaScript and a WebAssembly-SIMD GEMM
 //     (T = A·Bᵀ, A and B [~√(M/K) × K], K the batch), the same kernels with nothing around them;
-//   - evaluate(θ, data, out) against hessian(θ, data, out).
+//   - evaluate(θ, data, out) against hessian(θ, data, out), both into the same n² array, in
+//     back-to-back pairs (the median of the pairs' ratios).
 // Times are CPU time of this process (user + system), medians. Rates are in G multiply-adds per second (GMAC/s, one core), multiply-adds counted on the lowered
 // loops (compiler/inspect/cost.ts). `benchDense()` returns the rows for other benches to print.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
