@@ -40,10 +40,18 @@ export interface PairTerm {
 type Side = 'a' | 'b' | 'c' | 'd';
 
 /**
- * The term in pair form, or null when it is not one. `rowRank`: the coordinates of the row
- * parameter (the form needs a matrix parameter: 2).
+ * Blocks with fewer summed entries (row pairs × column pairs) keep the upper-triangle form: their
+ * pair loops multiply four factors per term of a sum instead of two, which the quarter of the
+ * entries does not repay at small extents (measured on the 3-5-1 MLP), and they are below the
+ * size at which the CPU's dense kernels take a product over (cpu/dense-blocks.ts, MIN_ENTRIES).
  */
-export function pairTerm(t: Term, rowRank: number, nodes: NodeTable): PairTerm | null {
+export const PAIR_MIN_ENTRIES = 256;
+
+/**
+ * The term in pair form, or null when it is not one (or it is smaller than `minEntries`).
+ * `rowRank`: the coordinates of the row parameter (the form needs a matrix parameter: 2).
+ */
+export function pairTerm(t: Term, rowRank: number, nodes: NodeTable, minEntries = PAIR_MIN_ENTRIES): PairTerm | null {
   if (rowRank !== 2 || t.out.length !== 4 || t.sums.length !== 1) return null;
   if (t.out.some((o) => o.v === null || o.c !== 0)) return null;
   const [a, b, c, d] = t.out.map((o) => o.v!) as [Var, Var, Var, Var];
@@ -57,6 +65,9 @@ export function pairTerm(t: Term, rowRank: number, nodes: NodeTable): PairTerm |
     return rx.lo === 0 && ry.lo === 0 && rx.hi === ry.hi && typeof rx.hi === 'number';
   };
   if (!same(a, c) || !same(b, d)) return null;
+  const m = t.ranges.get(a)!.hi as number;
+  const m2 = t.ranges.get(b)!.hi as number;
+  if (((m * (m + 1)) / 2) * (diagonal ? m2 : (m2 * (m2 + 1)) / 2) < minEntries) return null;
   if (t.ranges.get(s)!.lo !== 0) return null;
 
   const side: Record<Side, Factor[]> = { a: [], b: [], c: [], d: [] };

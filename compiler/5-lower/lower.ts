@@ -11,7 +11,7 @@ import type { Dim } from '../2-ir/graph.ts';
 import type { ParamNode, Formula, TNode, Term, Var } from '../2-ir/index-form.ts';
 import type { NodeTable } from '../2-ir/nodes.ts';
 import { contract, packSides } from '../4-simplify/contract.ts';
-import { pairTerm, type PairTerm } from '../4-simplify/pair-symmetry.ts';
+import { PAIR_MIN_ENTRIES, pairTerm, type PairTerm } from '../4-simplify/pair-symmetry.ts';
 import { emitPairTerm } from './pair-nest.ts';
 import { bufName, dataBase, extentExpr, stridesOf } from './indexing.ts';
 import { applyCpuPasses } from './cpu/index.ts';
@@ -43,13 +43,13 @@ export interface LowerInput {
 
 /** The target-neutral program, then the late passes that `target` asks for (see cpu/index.ts). */
 export function lower(input: LowerInput, target: TargetCapabilities): Program {
-  const program = applyCpuPasses(lowerNeutral(input, target.pairSymmetry), target);
+  const program = applyCpuPasses(lowerNeutral(input, target.pairSymmetry ? (target.pairMinEntries ?? PAIR_MIN_ENTRIES) : null), target);
   for (const k of program.kernels) checkWrites(k);
   return program;
 }
 
-/** `pairSymmetry`: pair-symmetric terms of diagonal blocks get their own nests (pair-nest.ts). */
-function lowerNeutral(input: LowerInput, pairSymmetry: boolean): Program {
+/** `pairMin`: pair-symmetric terms of diagonal blocks this large get their own nests (pair-nest.ts); null: none. */
+function lowerNeutral(input: LowerInput, pairMin: number | null): Program {
   const { nodes, params } = input;
   const offsets: number[] = [];
   let n = 0;
@@ -85,7 +85,7 @@ function lowerNeutral(input: LowerInput, pairSymmetry: boolean): Program {
     const pairs = new Map<Term, PairTerm>();
     const terms = f.terms.map((t0) => {
       const t = contract(t0, nodes);
-      const pair = pairSymmetry && target.upperOnly ? pairTerm(t, target.rowRank!, nodes) : null;
+      const pair = pairMin !== null && target.upperOnly ? pairTerm(t, target.rowRank!, nodes, pairMin) : null;
       if (pair) {
         pairs.set(t, pair);
         return t;

@@ -40,6 +40,8 @@ export interface TargetCapabilities {
    * upper triangle; the pairs' rows and columns are not a rectangle its tiles can cover.
    */
   readonly pairSymmetry: boolean;
+  /** Smallest block (pairs of rows × pairs of columns) summed in pairs (default PAIR_MIN_ENTRIES; tests lower it). */
+  readonly pairMinEntries?: number;
   /**
    * A shard entry (2-ir/shards.ts) for models whose objective is a sum over the batch: the terms
    * without the batch carry a factor `once`, counts and data strides read the rows a call holds,

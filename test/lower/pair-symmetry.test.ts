@@ -23,7 +23,8 @@ interface Module {
   hessianSparse?(theta: ArrayLike<number>, data?: DataArg): Float64Array;
 }
 
-const LOOPS: TargetCapabilities = { ...CPU_TARGET, denseKernels: false };
+// Every pair-symmetric block, however small (the compiler's default leaves small ones alone).
+const LOOPS: TargetCapabilities = { ...CPU_TARGET, denseKernels: false, pairMinEntries: 1 };
 const PLAIN: TargetCapabilities = { ...LOOPS, pairSymmetry: false };
 
 function parse(source: string, path: string): Model {

@@ -59,7 +59,7 @@ function features(p: Program): { unroll4: boolean; streamBatch: boolean; derived
   return { unroll4: sts.some((st) => st.k === 'forStep'), streamBatch: streamed, derivedFamilies: derived, denseKernels: sts.some((st) => st.k === 'denseBlock') };
 }
 
-const NONE: TargetCapabilities = { ...CPU_TARGET, name: 'none', derivedFamilies: false, streamBatch: false, unroll4: false, denseKernels: false, pairSymmetry: false };
+const NONE: TargetCapabilities = { ...CPU_TARGET, name: 'none', derivedFamilies: false, streamBatch: false, unroll4: false, denseKernels: false, pairSymmetry: false, pairMinEntries: 1 };
 
 /** Blocks of pair loops (pair symmetry, in the target-neutral lowering). */
 const pairNests = (p: Program) => statements(p).filter((st) => st.k === 'block' && st.pair !== undefined).length;

@@ -6,7 +6,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { transform } from 'esbuild';
 import { describe, expect, it } from 'vitest';
-import { compile, lowerModel } from '../../compiler/index.ts';
+import { compile, CPU_TARGET, lowerModel } from '../../compiler/index.ts';
 import { parseModel } from '../../compiler/1-parse/index.ts';
 import { denseBlocks } from '../../compiler/5-lower/cpu/dense-blocks.ts';
 import { emitTypeScript } from '../../compiler/6-emit/typescript.ts';
@@ -24,10 +24,10 @@ interface Module {
 /** The CPU module: plain loops (false), the compiler's choice (true), or every product the pass can prove (1). */
 function code(source: string, path: string, denseKernels: boolean | 1): string {
   if (denseKernels === 1) {
-    // Every matrix product the pass recognizes, however small: the pass on every model.
+    // Every matrix product the pass recognizes and every pair-symmetric block, however small.
     const { model } = parseModel(source, path);
     const info = { sourcePath: path, name: model!.name, params: model!.params, data: model!.data, symbolicDims: model!.symbolicDims };
-    return emitTypeScript(denseBlocks(lowerModel(model!), { minEntries: 1 }), info);
+    return emitTypeScript(denseBlocks(lowerModel(model!, { target: { ...CPU_TARGET, pairMinEntries: 1 } }), { minEntries: 1 }), info);
   }
   const r = compile(source, path, { denseKernels });
   if (!r.ok) throw new Error(`${path} does not compile`);
