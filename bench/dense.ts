@@ -144,7 +144,8 @@ function blockReplay(kern: DenseKernels, blocks: ReturnType<typeof hessianBlocks
   const pairs = blocks.filter((b): b is PairBlockStmt => b.k === 'pairBlock');
   const shapes = dense.map((b) => ({ b, R: evalInt(b.rows, N), C: evalInt(b.cols, N), lda: evalInt(b.a.ld, K), ldb: evalInt(b.b.ld, K) }));
   // A pair block's operands A, B and the workspaces U, V it packs them into.
-  const pairShapes = pairs.map((b) => ({ q: b.pair, lengths: [b.pair.m * K, b.pair.m2 * K, pairsOf(b.pair.m) * K, pairsOf(b.pair.m2) * K] }));
+  const columns = (q: PairBlockStmt['pair']) => (q.diagonal ? q.m2 : pairsOf(q.m2));
+  const pairShapes = pairs.map((b) => ({ q: b.pair, lengths: [b.pair.m * K, b.pair.m2 * K, pairsOf(b.pair.m) * K, columns(b.pair) * K] }));
   const arrays = kern.alloc([...shapes.flatMap((s) => [s.R * s.lda, s.C * s.ldb]), ...pairShapes.flatMap((s) => s.lengths)]);
   for (const a of arrays) for (let i = 0; i < a.length; i++) a[i] = rng.normal();
   const out = new Float64Array(n * n);
@@ -152,7 +153,7 @@ function blockReplay(kern: DenseKernels, blocks: ReturnType<typeof hessianBlocks
   let macs = 0;
   const chunks = Math.ceil(N / chunk);
   for (const s of shapes) macs += blockMacsOf(s.R, s.C, K, s.b.upper) * chunks;
-  for (const { q } of pairShapes) macs += (pairsOf(q.m) * pairsOf(q.m2) + pairsOf(q.m) + pairsOf(q.m2)) * K * chunks;
+  for (const { q } of pairShapes) macs += (pairsOf(q.m) * columns(q) + pairsOf(q.m) + columns(q)) * K * chunks;
   const mode = { assign: DENSE_ASSIGN, add: DENSE_ADD, addMirror: DENSE_ADD_MIRROR };
   const run = () => {
     for (let c = 0; c < chunks; c++) {
@@ -166,7 +167,7 @@ function blockReplay(kern: DenseKernels, blocks: ReturnType<typeof hessianBlocks
         const [A, B, U, V] = arrays.slice(2 * shapes.length + 4 * k, 2 * shapes.length + 4 * k + 4) as [Float64Array, Float64Array, Float64Array, Float64Array];
         // The block's own positions in the Hessian (constant strides), and its factors.
         const at = (e: Expr) => evalInt(e, K);
-        kern.pairs(A, 0, K, B, 0, K, q.m, q.m2, K, null, 0, U, V, out, at(q.out.base), ...(q.out.strides.map(at) as [number, number, number, number]),
+        kern.pairs(A, 0, K, B, 0, K, q.m, q.m2, q.diagonal, K, null, 0, U, V, out, at(q.out.base), ...(q.out.strides.map(at) as [number, number, number, number]),
           at(q.mirror.base), ...(q.mirror.strides.map(at) as [number, number, number, number]), 0.5,
           q.G ? factor : null, 0, q.m2, 1, q.K ? factor : null, 0, q.m, 1);
       });
@@ -231,10 +232,12 @@ export async function benchDense(options: Options = {}): Promise<DenseRow[]> {
       const theta = new Float64Array(n).map(() => 0.1 * rng.normal());
       const data = makeData(withKernels.model, c.N, rng);
       const H = new Float64Array(n * n);
-      // Slower first calls are the only sample (the softmax Hessian: seconds).
-      const budget = c.name === 'softmax_64_128' ? 2_000 : 20_000;
+      // The softmax Hessian takes seconds: one warm-up call (the first touches 554 MB of output
+      // and workspaces, and V8 has not optimized anything yet), then few samples.
+      const slow = c.name === 'softmax_64_128';
+      const budget = slow ? 2_000 : 20_000;
       log(`${c.name}: n = ${n}, N = ${c.N}, ${(hessianMacs / 1e6).toFixed(1)} M multiply-adds per Hessian (today's loops: ${(loopsMacs / 1e6).toFixed(1)} M), ${blocks.length} dense and pair block(s)`);
-      const kernelsT = timeCalls(() => withKernels.hessian(theta, data, H), timing(quick, budget));
+      const kernelsT = timeCalls(() => withKernels.hessian(theta, data, H), slow ? { warmup: 1, reps: quick ? 1 : 3, slowMs: Infinity } : timing(quick, budget));
       log(`  kernels: ${kernelsT.medianMs.toFixed(2)} ms`);
       let loopsMs: number | null = null;
       let agreement: number | null = null;
@@ -242,7 +245,8 @@ export async function benchDense(options: Options = {}): Promise<DenseRow[]> {
       if (!(quick && c.name === 'softmax_64_128')) {
         const withLoops = await loadGenerated(build(false), dir, `${c.name}_loops`);
         const H0 = new Float64Array(n * n);
-        const loopsT = timeCalls(() => withLoops.hessian(theta, data, H0), timing(quick, budget));
+        // (Today's softmax loops take ~40 s a call: one warm-up, one sample.)
+        const loopsT = timeCalls(() => withLoops.hessian(theta, data, H0), slow ? { warmup: 1, reps: 1, slowMs: Infinity } : timing(quick, budget));
         loopsMs = loopsT.medianMs;
         let scale = 0;
         let err = 0;

@@ -7,7 +7,9 @@
 // This file recognizes the form and packs its parts into intermediates laid out for the loops
 // (../5-lower/pair-nest.ts) and the CPU kernels: A[a, s] and B[b, s] with s innermost, the
 // batch-only factors w[s], and the factors without the batch G[b, d] and K[a, c], which are
-// evaluated at each entry's own indices (they need not be symmetric).
+// evaluated at each entry's own indices (they need not be symmetric). A term with d = b
+//   H[a, b, c, b] += coef · Σ_s A(s, a)·A(s, c)·E(s, b) · w(s) · G(b) · K(a, c)
+// (the δ terms of the same blocks) has the row pairs alone: T[(a, c), b], half the upper triangle.
 
 import { aff, type Factor, type Range, type Term, type Var } from '../2-ir/index-form.ts';
 import type { NodeTable } from '../2-ir/nodes.ts';
@@ -20,13 +22,15 @@ export interface PairTerm {
   readonly b: Var;
   readonly c: Var;
   readonly d: Var;
+  /** d is b (the term has a δ between the column indices): B[b, s] enters once, G is G[b, b]. */
+  readonly diagonal: boolean;
   readonly ranges: ReadonlyMap<Var, Range>;
   /** A[a, s], B[b, s]: the row parameter's two sides (the column's are the same with c, d). */
   readonly A: Factor;
   readonly B: Factor;
   /** w[s], or null. */
   readonly w: Factor | null;
-  /** G[b, d] and K[a, c], or null. */
+  /** G[b, d] (G[b] when diagonal) and K[a, c], or null. */
   readonly G: Factor | null;
   readonly K: Factor | null;
   /** Factors without indices (a mean's 1/N, scalar intermediates). */
@@ -43,7 +47,9 @@ export function pairTerm(t: Term, rowRank: number, nodes: NodeTable): PairTerm |
   if (rowRank !== 2 || t.out.length !== 4 || t.sums.length !== 1) return null;
   if (t.out.some((o) => o.v === null || o.c !== 0)) return null;
   const [a, b, c, d] = t.out.map((o) => o.v!) as [Var, Var, Var, Var];
-  if (new Set([a, b, c, d]).size !== 4) return null;
+  // H[a, b, c, b] (a δ between the columns): pairs of rows only.
+  const diagonal = b === d && new Set([a, b, c]).size === 3;
+  if (!diagonal && new Set([a, b, c, d]).size !== 4) return null;
   const s = t.sums[0]!;
   const same = (x: Var, y: Var) => {
     const rx = t.ranges.get(x)!;
@@ -58,7 +64,7 @@ export function pairTerm(t: Term, rowRank: number, nodes: NodeTable): PairTerm |
   const G: Factor[] = [];
   const K: Factor[] = [];
   const scalars: Factor[] = [];
-  const name: Record<Var, Side> = { [a]: 'a', [b]: 'b', [c]: 'c', [d]: 'd' };
+  const name: Record<Var, Side> = diagonal ? { [a]: 'a', [b]: 'b', [c]: 'c' } : { [a]: 'a', [b]: 'b', [c]: 'c', [d]: 'd' };
   for (const f of t.factors) {
     const vs = new Set(f.idx.map((x) => x.v).filter((v): v is Var => v !== null));
     const withS = vs.delete(s);
@@ -76,7 +82,7 @@ export function pairTerm(t: Term, rowRank: number, nodes: NodeTable): PairTerm |
   }
   if (side.a.length === 0 || side.b.length === 0) return null;
   // The column side must be the row side with a, b renamed to c, d: then T is symmetric.
-  if (!sameFactors(side.a, side.c, a, c) || !sameFactors(side.b, side.d, b, d)) return null;
+  if (!sameFactors(side.a, side.c, a, c) || (!diagonal && !sameFactors(side.b, side.d, b, d))) return null;
 
   const ranges = t.ranges;
   const packed = (fs: readonly Factor[], vars: readonly Var[]): Factor => {
@@ -88,11 +94,11 @@ export function pairTerm(t: Term, rowRank: number, nodes: NodeTable): PairTerm |
     return { node, idx: vars.map(aff) };
   };
   return {
-    coef: t.coef, s, a, b, c, d, ranges,
+    coef: t.coef, s, a, b, c, d, diagonal, ranges,
     A: packed(side.a, [a, s]),
     B: packed(side.b, [b, s]),
     w: w.length > 0 ? packed(w, [s]) : null,
-    G: G.length > 0 ? packed(G, [b, d]) : null,
+    G: G.length > 0 ? packed(G, diagonal ? [b] : [b, d]) : null,
     K: K.length > 0 ? packed(K, [a, c]) : null,
     scalars,
   };

@@ -101,6 +101,11 @@ export type Stmt =
  * F[x, y] = F.buf[F.base + x·F.rs + y·F.cs]; out(x0, x1, x2, x3) = base + Σ x_k·strides[k].
  */
 export interface PairBlock {
+  /**
+   * The columns are (b, b) (a δ between them): T = Σ_s w[s]·A[a, s]·A[c, s]·B[b, s] for a ≤ c and
+   * every b, added (times scale·K[a, c]·G[b, b], G's cs being 0) at out(a, b, c, b) and its mirror only.
+   */
+  readonly diagonal: boolean;
   readonly A: DenseOperand;
   readonly B: DenseOperand;
   readonly w: { readonly buf: string; readonly base: Expr } | null;

@@ -59,12 +59,26 @@ export function emitPairTerm(pt: PairTerm, target: Target, body: Stmt[], deps: T
   const store = (acc: string, xs: readonly [Expr, Expr, Expr, Expr]): Stmt => {
     let value: Expr = { k: 'local', name: scaleName };
     if (pt.K) value = mul(value, at(pt.K, new Map([[a, xs[0]], [c, xs[2]]])));
-    if (pt.G) value = mul(value, at(pt.G, new Map([[b, xs[1]], [d, xs[3]]])));
+    if (pt.G) value = mul(value, at(pt.G, pt.diagonal ? new Map([[b, xs[1]]]) : new Map([[b, xs[1]], [d, xs[3]]])));
     value = mul(value, { k: 'local', name: acc });
     return { k: 'storeSym', buf: target.buf, index: position(target, xs), mirror: position(mirror, xs), value };
   };
   const accName = () => `acc${ctx.counter.next++}`;
   const loop = (v: string, from: Expr, to: number, inner: Stmt[]): Stmt => ({ k: 'for', kind: 'parallel', v, from, to: num(to), body: inner });
+
+  if (pt.diagonal) {
+    // Columns (b, b): a ≤ c only, every b.
+    const r = accName();
+    const reduceRows: Stmt = (() => {
+      let value: Expr = mul(mul(at(pt.A, new Map([[a, ia], [s, is]])), at(pt.A, new Map([[a, ic], [s, is]]))), at(pt.B, new Map([[b, ib], [s, is]])));
+      if (pt.w) value = mul(value, at(pt.w, new Map([[s, is]])));
+      return { k: 'reduce', name: r, v: 'i4', from: num(0), to: depth, value };
+    })();
+    const nest = loop('i0', num(0), m, [loop('i2', ia, m, [loop('i1', num(0), m2, [reduceRows, store(r, [ia, ib, ic, ib])])])]);
+    const info = pairInfo(pt, target, depth, sHi, scale, linOfFactor, strideOf);
+    body.push({ k: 'block', body: [{ k: 'let', name: scaleName, int: false, value: scale }, nest], comment: pairComment(pt, target.buf), ...(info ? { pair: info } : {}) });
+    return;
+  }
 
   // c = a: b ≤ d.
   const r1 = accName();
@@ -78,11 +92,19 @@ export function emitPairTerm(pt: PairTerm, target: Target, body: Stmt[], deps: T
   const nest = loop('i0', num(0), m, [loop('i1', num(0), m2, [sameRow, loop('i2', add(ia, num(1)), m, [...sameCol, both])])]);
 
   const info = pairInfo(pt, target, depth, sHi, scale, linOfFactor, strideOf);
-  const comment =
-    `${target.buf}[i0, i1, i2, i3] += Σ_i4 ${[pt.coef, ...pt.scalars.map((f) => nodeName(f.node))].join('·')}` +
-    `·A[i0, i4]·B[i1, i4]·A[i2, i4]·B[i3, i4]${pt.w ? '·w[i4]' : ''}${pt.K ? '·K[i0, i2]' : ''}${pt.G ? '·G[i1, i3]' : ''}` +
-    `  (pair symmetry: i0 ≤ i2, i1 ≤ i3; A = ${nodeName(pt.A.node)}, B = ${nodeName(pt.B.node)}${pt.w ? `, w = ${nodeName(pt.w.node)}` : ''}${pt.K ? `, K = ${nodeName(pt.K.node)}` : ''}${pt.G ? `, G = ${nodeName(pt.G.node)}` : ''})`;
-  body.push({ k: 'block', body: [{ k: 'let', name: scaleName, int: false, value: scale }, nest], comment, ...(info ? { pair: info } : {}) });
+  body.push({ k: 'block', body: [{ k: 'let', name: scaleName, int: false, value: scale }, nest], comment: pairComment(pt, target.buf), ...(info ? { pair: info } : {}) });
+}
+
+/** The term in index notation, with the loops' variable names, for the reader of the generated code. */
+function pairComment(pt: PairTerm, buf: string): string {
+  const d = pt.diagonal ? 'i1' : 'i3';
+  const sides = pt.diagonal ? 'A[i0, i4]·A[i2, i4]·B[i1, i4]' : 'A[i0, i4]·B[i1, i4]·A[i2, i4]·B[i3, i4]';
+  const names = [['A', pt.A], ['B', pt.B], ['w', pt.w], ['K', pt.K], ['G', pt.G]] as const;
+  return (
+    `${buf}[i0, i1, i2, ${d}] += Σ_i4 ${[pt.coef, ...pt.scalars.map((f) => nodeName(f.node))].join('·')}` +
+    `·${sides}${pt.w ? '·w[i4]' : ''}${pt.K ? '·K[i0, i2]' : ''}${pt.G ? (pt.diagonal ? '·G[i1]' : '·G[i1, i3]') : ''}` +
+    `  (pair symmetry: i0 ≤ i2${pt.diagonal ? '' : ', i1 ≤ i3'}; ${names.filter(([, f]) => f).map(([x, f]) => `${x} = ${nodeName(f!.node)}`).join(', ')})`
+  );
 }
 
 /** The block as data for the kernels; null when an operand's summed index is not contiguous. */
@@ -98,12 +120,13 @@ function pairInfo(
   const lb = linOf(pt.B);
   const lw = pt.w ? linOf(pt.w) : null;
   if (!contiguous(la) || !contiguous(lb) || (lw && !contiguous(lw))) return null;
-  const factor = (f: Factor | null, x: Var, y: Var): PairFactor | null => {
+  const factor = (f: Factor | null, x: Var, y: Var | null): PairFactor | null => {
     if (!f) return null;
     const l = linOf(f);
-    return { buf: bufName(f.node), base: l.c, rs: strideOf(l, x), cs: strideOf(l, y) };
+    return { buf: bufName(f.node), base: l.c, rs: strideOf(l, x), cs: y === null ? num(0) : strideOf(l, y) };
   };
   return {
+    diagonal: pt.diagonal,
     A: { buf: bufName(pt.A.node), base: la.c, ld: strideOf(la, pt.a) },
     B: { buf: bufName(pt.B.node), base: lb.c, ld: strideOf(lb, pt.b) },
     w: lw ? { buf: bufName(pt.w!.node), base: lw.c } : null,
@@ -113,7 +136,8 @@ function pairInfo(
     depthDim,
     out: { buf: target.buf, base: target.base, strides: target.strides },
     mirror: target.mirror!,
-    G: factor(pt.G, pt.b, pt.d),
+    // (Diagonal: G[b, b] = G[b], its one index strided by rs.)
+    G: factor(pt.G, pt.b, pt.diagonal ? null : pt.d),
     K: factor(pt.K, pt.a, pt.c),
     scale,
   };

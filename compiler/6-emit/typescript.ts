@@ -803,7 +803,7 @@ function emitKernel(line: (s?: string) => void, k: Kernel, buffers: readonly Buf
         if (s.loops.k === 'block' && s.loops.comment) for (const c of s.loops.comment.split('\n')) body.push(`${ind}// ${c}`);
         body.push(`${ind}// by the dense kernels: ${bufLocal(s.u)} and ${bufLocal(s.v)} hold the row and column pairs' products, T = ${bufLocal(s.u)}·${bufLocal(s.v)}ᵀ`);
         body.push(`${ind}s.dense.pairs(`);
-        body.push(`${ind}  ${bufLocal(q.A.buf)}, ${expr(q.A.base)}, ${expr(q.A.ld)}, ${bufLocal(q.B.buf)}, ${expr(q.B.base)}, ${expr(q.B.ld)}, ${q.m}, ${q.m2}, ${expr(q.depth)},`);
+        body.push(`${ind}  ${bufLocal(q.A.buf)}, ${expr(q.A.base)}, ${expr(q.A.ld)}, ${bufLocal(q.B.buf)}, ${expr(q.B.base)}, ${expr(q.B.ld)}, ${q.m}, ${q.m2}, ${q.diagonal}, ${expr(q.depth)},`);
         body.push(`${ind}  ${q.w ? `${(usedBufs.add(q.w.buf), bufLocal(q.w.buf))}, ${expr(q.w.base)}` : 'null, 0'}, ${bufLocal(s.u)}, ${bufLocal(s.v)},`);
         body.push(`${ind}  ${bufLocal(q.out.buf)}, ${[q.out.base, ...q.out.strides].map(expr).join(', ')}, ${[q.mirror.base, ...q.mirror.strides].map(expr).join(', ')},`);
         body.push(`${ind}  ${expr(q.scale)}, ${q.G ? `${(usedBufs.add(q.G.buf), bufLocal(q.G.buf))}, ${[q.G.base, q.G.rs, q.G.cs].map(expr).join(', ')}` : 'null, 0, 0, 0'}, ${q.K ? `${(usedBufs.add(q.K.buf), bufLocal(q.K.buf))}, ${[q.K.base, q.K.rs, q.K.cs].map(expr).join(', ')}` : 'null, 0, 0, 0'},`);

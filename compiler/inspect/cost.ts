@@ -155,7 +155,7 @@ function bodyWork(body: readonly Stmt[], env: Env): Work {
       // A pair block: the product of its row and column pairs, and their packing.
       case 'pairBlock': {
         const P = (st.pair.m * (st.pair.m + 1)) / 2;
-        const Q = (st.pair.m2 * (st.pair.m2 + 1)) / 2;
+        const Q = st.pair.diagonal ? st.pair.m2 : (st.pair.m2 * (st.pair.m2 + 1)) / 2;
         w.madds += (P * Q + P + Q) * evalInt(st.pair.depth, env);
         break;
       }

@@ -64,14 +64,15 @@ export interface DenseKernels {
    * A pair-symmetric block (compiler/5-lower/loops.ts, PairBlock): with X[x, s] = X[xOff + x·ldx + s],
    * packs U[(a, c), s] = w[s]·A[a, s]·A[c, s] for a ≤ c < m and V[(b, d), s] = B[b, s]·B[d, s] for
    * b ≤ d < m2 (s < S; the pairs in order, rows S apart: U and V must hold m(m+1)/2·S and
-   * m2(m2+1)/2·S values, and be views on the kernels' memory for the SIMD kernels), multiplies
+   * m2(m2+1)/2·S values, and be views on the kernels' memory for the SIMD kernels; `diagonal`:
+   * V = B, d = b, m2·S values, and only out(a, b, c, b) and its mirror are written), multiplies
    * T = U·Vᵀ tile by tile, and adds t = scale·K[a, c]·T at out(a, b, c, d)·G[b, d] and its mirror
    * (once on the diagonal), and when a < c and b < d also t·G[d, b] at out(a, d, c, b) and its
    * mirror; out(x0, x1, x2, x3) = base + Σ x_k·s_k, the mirror mBase + Σ x_k·m_k. F[x, y] is
    * F[fOff + x·frs + y·fcs]; a null w, K or G is 1.
    */
   pairs(
-    A: Float64Array, aOff: number, lda: number, B: Float64Array, bOff: number, ldb: number, m: number, m2: number, S: number,
+    A: Float64Array, aOff: number, lda: number, B: Float64Array, bOff: number, ldb: number, m: number, m2: number, diagonal: boolean, S: number,
     W: ArrayLike<number> | null, wOff: number, U: Float64Array, V: Float64Array,
     out: Float64Array, base: number, s0: number, s1: number, s2: number, s3: number, mBase: number, m0: number, m1: number, m2s: number, m3: number,
     scale: number, G: ArrayLike<number> | null, gOff: number, grs: number, gcs: number, K: ArrayLike<number> | null, kOff: number, krs: number, kcs: number,
@@ -290,13 +291,13 @@ export function createDenseKernels(options?: { simd?: boolean }): DenseKernels {
   const COL = 7; // per column pair (b, d): out parts of (b, d) and (d, b), mirror parts of both, G[b, d], G[d, b], b < d
 
   const pairs = (
-    A: Float64Array, aOff: number, lda: number, B: Float64Array, bOff: number, ldb: number, m: number, m2: number, S: number,
+    A: Float64Array, aOff: number, lda: number, B: Float64Array, bOff: number, ldb: number, m: number, m2: number, diagonal: boolean, S: number,
     W: ArrayLike<number> | null, wOff: number, U: Float64Array, V: Float64Array,
     out: Float64Array, base: number, s0: number, s1: number, s2: number, s3: number, mBase: number, m0: number, m1: number, m2s: number, m3: number,
     scale: number, G: ArrayLike<number> | null, gOff: number, grs: number, gcs: number, K: ArrayLike<number> | null, kOff: number, krs: number, kcs: number,
   ): void => {
     const P = (m * (m + 1)) / 2;
-    const Q = (m2 * (m2 + 1)) / 2;
+    const Q = diagonal ? m2 : (m2 * (m2 + 1)) / 2;
     if (rowTab.length < P * ROW) rowTab = new Float64Array(P * ROW);
     if (colTab.length < Q * COL) colTab = new Float64Array(Q * COL);
     // Rows: U[p, s] = w[s]·A[a, s]·A[c, s] over the pairs a ≤ c in order.
@@ -315,9 +316,22 @@ export function createDenseKernels(options?: { simd?: boolean }): DenseKernels {
         rowTab[t + 3] = a < c ? 1 : 0;
       }
     }
-    // Columns: V[q, s] = B[b, s]·B[d, s] over the pairs b ≤ d.
+    // Columns: V[q, s] = B[b, s]·B[d, s] over the pairs b ≤ d; diagonal: V = B, d = b.
     let q = 0;
-    for (let b = 0; b < m2; b++) {
+    for (let b = 0; b < m2 && diagonal; b++, q++) {
+      const rb = bOff + b * ldb;
+      const v = q * S;
+      for (let s = 0; s < S; s++) V[v + s] = B[rb + s]!;
+      const t = q * COL;
+      colTab[t] = b * (s1 + s3);
+      colTab[t + 1] = 0;
+      colTab[t + 2] = b * (m1 + m3);
+      colTab[t + 3] = 0;
+      colTab[t + 4] = G === null ? 1 : G[gOff + b * (grs + gcs)]!;
+      colTab[t + 5] = 0;
+      colTab[t + 6] = 0;
+    }
+    for (let b = 0; b < m2 && !diagonal; b++) {
       const rb = bOff + b * ldb;
       for (let d = b; d < m2; d++, q++) {
         const rd = bOff + d * ldb;

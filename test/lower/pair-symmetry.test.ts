@@ -97,7 +97,8 @@ describe('pair symmetry: the models it was made for', () => {
   it('softmax regression: central differences of the gradient', async () => {
     const model = parse(SOFTMAX, 'softmax_7_5.hess');
     const p = lowerModel(model, { target: LOOPS });
-    expect(pairNests(p)).toBe(1);
+    // The block of W: its Σ p p term in pairs of rows and columns, its δ term in pairs of rows.
+    expect(pairNests(p)).toBe(2);
     const mod = await load(p, 'softmax_7_5.hess');
     const { theta, data } = makePoint('softmax_7_5', SOFTMAX, {}, 5, { N: 40 });
     const H = mod.hessian(theta, data as DataArg);

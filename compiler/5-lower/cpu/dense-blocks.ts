@@ -147,7 +147,7 @@ export function denseBlocks(p: Program, options: { minEntries?: number } = {}): 
  */
 function pairBlock(block: Extract<Stmt, { k: 'block' }>, pair: PairBlock, minEntries: number, added: Buffer[], taken: number): Stmt | null {
   const P = (pair.m * (pair.m + 1)) / 2;
-  const Q = (pair.m2 * (pair.m2 + 1)) / 2;
+  const Q = pair.diagonal ? pair.m2 : (pair.m2 * (pair.m2 + 1)) / 2;
   if (P * Q < minEntries) return null;
   const u = `pu${taken + added.length / 2}`;
   const v = `pv${taken + added.length / 2}`;
