@@ -7,6 +7,7 @@
 // (node:inspector, a sample every 50 µs) and sums the samples' self time by the generated
 // function they fall in, in groups:
 //   - Hessian blocks: k_hess_*, ks_hess_* (the loops over the blocks' entries);
+//   - dense kernels: the WebAssembly GEMM, and its JavaScript side (placing T in H, mirrors);
 //   - element-wise functions: k_map* and the f_* they call (tanh, exp, ...);
 //   - intermediates: every other k_* (products, sums, the packed sides of the blocks);
 //   - entry point: bind, output, release and the evaluator's method (argument and data checks,
@@ -44,16 +45,18 @@ function post<T>(session: Session, method: string, params?: object): Promise<T> 
 }
 
 /** The group of a generated function's name (see the header). */
-function groupOf(fn: string, inModule: boolean): string {
+function groupOf(fn: string, inModule: boolean, url = ''): string {
   if (fn === '(garbage collector)') return 'GC';
+  if (url.startsWith('wasm://')) return 'dense kernels: WebAssembly';
   if (!inModule) return 'other';
+  if (fn === 'createDenseKernels' || /^dense/.test(fn)) return 'dense kernels: JavaScript';
   if (/^ks?_hess_/.test(fn)) return 'Hessian blocks';
   if (/^k_map/.test(fn) || /^f_/.test(fn)) return 'element-wise functions';
   if (/^k_/.test(fn)) return 'intermediates';
   return 'entry point';
 }
 
-const GROUPS = ['Hessian blocks', 'intermediates', 'element-wise functions', 'entry point', 'GC', 'other'];
+const GROUPS = ['Hessian blocks', 'dense kernels: WebAssembly', 'dense kernels: JavaScript', 'intermediates', 'element-wise functions', 'entry point', 'GC', 'other'];
 
 const dir = mkdtempSync(join(tmpdir(), 'hessgen-profile-'));
 try {
@@ -89,9 +92,11 @@ try {
     await post(session, 'Profiler.start');
     const until = performance.now() + seconds * 1000;
     let calls = 0;
+    // Batches of about 10 ms between looks at the clock.
+    const batch = Math.max(1, Math.round(10 / timing.medianMs));
     while (performance.now() < until) {
-      for (let i = 0; i < 100; i++) call();
-      calls += 100;
+      for (let i = 0; i < batch; i++) call();
+      calls += batch;
     }
     const { profile } = await post<{ profile: Profile }>(session, 'Profiler.stop');
     session.disconnect();
@@ -120,7 +125,7 @@ try {
         }
         return;
       }
-      const g = groupOf(fn, inModule);
+      const g = groupOf(fn, inModule, node.callFrame.url);
       groups.set(g, (groups.get(g) ?? 0) + dt);
       if (inModule) self.set(fn, (self.get(fn) ?? 0) + dt);
     });
