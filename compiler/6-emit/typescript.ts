@@ -418,13 +418,18 @@ export function emitTypeScript(p: Program, info: EmitInfo): string {
   line('  }');
   // The kernels read θ and the data while they write `out`: memory they share would be read
   // after it was overwritten.
-  const inputs = [`['theta', s.theta]`, ...dataBufs.filter((b) => !b.scalar).map((b) => `[${q(`data.${b.name.slice(2)}`)}, s.${b.name}]`), ...(hasHvp ? [`['v', s.v]`] : [])];
-  line(`  for (const [name, input] of [${inputs.join(', ')}] as const) {`);
-  line('    if (ArrayBuffer.isView(input) && input.buffer === out.buffer && input.byteOffset < out.byteOffset + out.byteLength && out.byteOffset < input.byteOffset + input.byteLength) {');
-  line('      throw new RangeError(`${what} output shares memory with ${name}: pass a separate array as out`);');
-  line('    }');
-  line('  }');
+  // One call per input, not a loop over a literal array of pairs: that array cost ~3% of the
+  // 3-5-1 MLP's whole Hessian call.
+  const inputs = [`s.theta, out, 'theta'`, ...dataBufs.filter((b) => !b.scalar).map((b) => `s.${b.name}, out, ${q(`data.${b.name.slice(2)}`)}`), ...(hasHvp ? [`s.v, out, 'v'`] : [])];
+  for (const args of inputs) line(`  checkApart(${args}, what);`);
   line('  return out;');
+  line('}');
+  line();
+  line('/** Throws when `out` shares memory with an input (named `name`). */');
+  line('function checkApart(input: ArrayLike<number>, out: Float64Array, name: string, what: string): void {');
+  line('  if (ArrayBuffer.isView(input) && input.buffer === out.buffer && input.byteOffset < out.byteOffset + out.byteLength && out.byteOffset < input.byteOffset + input.byteLength) {');
+  line('    throw new RangeError(`${what} output shares memory with ${name}: pass a separate array as out`);');
+  line('  }');
   line('}');
   if (usedHelpers.has('addSymmetric')) {
     line();
