@@ -89,42 +89,40 @@ interface State {
   t45: Float64Array; // [8, 8, N]
   t46: Float64Array; // [4, 8, N] (in the dense kernels' memory)
   t47: Float64Array; // [4, 8, N]
-  t48: Float64Array; // [8, N]
-  t49: Float64Array; // [8, N]
+  t48: Float64Array; // [4, 8, N]
+  t49: Float64Array; // [4, 8, N]
   t50: Float64Array; // [4, 8, N] (in the dense kernels' memory)
   t51: Float64Array; // [8, N]
-  t52: Float64Array; // [4, 8, N]
-  t53: Float64Array; // [4, 8, N]
-  t54: Float64Array; // [8, 3, N] (in the dense kernels' memory)
-  t55: Float64Array; // [3, N]
-  t56: Float64Array; // [3, N]
-  t57: Float64Array; // [8, N]
-  t58: Float64Array; // [8, N]
+  t52: Float64Array; // [8, 3, N] (in the dense kernels' memory)
+  t53: Float64Array; // [3, N]
+  t54: Float64Array; // [3, N]
+  t55: Float64Array; // [8, N]
+  t56: Float64Array; // [8, N]
+  t57: Float64Array; // [8, 3, N] (in the dense kernels' memory)
+  t58: Float64Array; // [8, 3, N]
   t59: Float64Array; // [8, N]
-  t60: Float64Array; // [8, 3, N]
-  t61: Float64Array; // [8, 3, N]
-  t62: Float64Array; // [3, N]
-  t63: Float64Array; // [3, N]
-  t64: Float64Array; // [N, 8]
-  t65: Float64Array; // [N, 8]
-  t66: Float64Array; // [N]
-  t67: Float64Array; // [N, 3]
-  t68: Float64Array; // [8, N]
-  t69: Float64Array; // [8, N]
-  t70: Float64Array; // [N, 3]
-  t71: Float64Array; // [N]
-  t72: Float64Array; // [8, N]
-  t73: Float64Array; // [N, 3]
-  t74: Float64Array; // [N]
+  t60: Float64Array; // [3, N]
+  t61: Float64Array; // [3, N]
+  t62: Float64Array; // [N, 8]
+  t63: Float64Array; // [N, 8]
+  t64: Float64Array; // [N]
+  t65: Float64Array; // [N, 3]
+  t66: Float64Array; // [8, N]
+  t67: Float64Array; // [8, N]
+  t68: Float64Array; // [N, 3]
+  t69: Float64Array; // [N]
+  t70: Float64Array; // [8, N]
+  t71: Float64Array; // [N, 3]
+  t72: Float64Array; // [N]
+  t73: Float64Array; // [8, N]
+  t74: Float64Array; // [8, N]
   t75: Float64Array; // [8, N]
-  t76: Float64Array; // [8, N]
+  t76: Float64Array; // [N]
   t77: Float64Array; // [8, N]
-  t78: Float64Array; // [N]
-  t79: Float64Array; // [8, N]
+  t78: Float64Array; // [3, N]
+  t79: Float64Array; // [3, N]
   t80: Float64Array; // [3, N]
-  t81: Float64Array; // [3, N]
-  t82: Float64Array; // [3, N]
-  t83: Float64Array; // [8, N]
+  t81: Float64Array; // [8, N]
   pu0: Float64Array; // [10, N] (in the dense kernels' memory)
   pv0: Float64Array; // [36, N] (in the dense kernels' memory)
   pu1: Float64Array; // [10, N] (in the dense kernels' memory)
@@ -212,8 +210,6 @@ function createState(): State {
     t79: EMPTY,
     t80: EMPTY,
     t81: EMPTY,
-    t82: EMPTY,
-    t83: EMPTY,
     pu0: EMPTY,
     pv0: EMPTY,
     pu1: EMPTY,
@@ -285,49 +281,47 @@ function bind(s: State, theta: ArrayLike<number>, data: Data, range?: ShardRange
     s.t43 = new Float64Array(capacity * 4);
     s.t45 = new Float64Array(capacity * 64);
     s.t47 = new Float64Array(capacity * 32);
-    s.t48 = new Float64Array(capacity * 8);
-    s.t49 = new Float64Array(capacity * 8);
+    s.t48 = new Float64Array(capacity * 32);
+    s.t49 = new Float64Array(capacity * 32);
     s.t51 = new Float64Array(capacity * 8);
-    s.t52 = new Float64Array(capacity * 32);
-    s.t53 = new Float64Array(capacity * 32);
-    s.t55 = new Float64Array(capacity * 3);
-    s.t56 = new Float64Array(capacity * 3);
-    s.t57 = new Float64Array(capacity * 8);
-    s.t58 = new Float64Array(capacity * 8);
+    s.t53 = new Float64Array(capacity * 3);
+    s.t54 = new Float64Array(capacity * 3);
+    s.t55 = new Float64Array(capacity * 8);
+    s.t56 = new Float64Array(capacity * 8);
+    s.t58 = new Float64Array(capacity * 24);
     s.t59 = new Float64Array(capacity * 8);
-    s.t60 = new Float64Array(capacity * 24);
-    s.t61 = new Float64Array(capacity * 24);
-    s.t62 = new Float64Array(capacity * 3);
-    s.t63 = new Float64Array(capacity * 3);
-    s.t64 = new Float64Array(capacity * 8);
-    s.t65 = new Float64Array(capacity * 8);
-    s.t66 = new Float64Array(capacity);
-    s.t67 = new Float64Array(capacity * 3);
-    s.t68 = new Float64Array(capacity * 8);
-    s.t69 = new Float64Array(capacity * 8);
-    s.t70 = new Float64Array(capacity * 3);
-    s.t71 = new Float64Array(capacity);
-    s.t72 = new Float64Array(capacity * 8);
-    s.t73 = new Float64Array(capacity * 3);
-    s.t74 = new Float64Array(capacity);
+    s.t60 = new Float64Array(capacity * 3);
+    s.t61 = new Float64Array(capacity * 3);
+    s.t62 = new Float64Array(capacity * 8);
+    s.t63 = new Float64Array(capacity * 8);
+    s.t64 = new Float64Array(capacity);
+    s.t65 = new Float64Array(capacity * 3);
+    s.t66 = new Float64Array(capacity * 8);
+    s.t67 = new Float64Array(capacity * 8);
+    s.t68 = new Float64Array(capacity * 3);
+    s.t69 = new Float64Array(capacity);
+    s.t70 = new Float64Array(capacity * 8);
+    s.t71 = new Float64Array(capacity * 3);
+    s.t72 = new Float64Array(capacity);
+    s.t73 = new Float64Array(capacity * 8);
+    s.t74 = new Float64Array(capacity * 8);
     s.t75 = new Float64Array(capacity * 8);
-    s.t76 = new Float64Array(capacity * 8);
+    s.t76 = new Float64Array(capacity);
     s.t77 = new Float64Array(capacity * 8);
-    s.t78 = new Float64Array(capacity);
-    s.t79 = new Float64Array(capacity * 8);
+    s.t78 = new Float64Array(capacity * 3);
+    s.t79 = new Float64Array(capacity * 3);
     s.t80 = new Float64Array(capacity * 3);
-    s.t81 = new Float64Array(capacity * 3);
-    s.t82 = new Float64Array(capacity * 3);
-    s.t83 = new Float64Array(capacity * 8);
-    const w = s.dense.alloc([capacity * 8, capacity * 32, capacity * 32, capacity * 24, capacity * 10, capacity * 36, capacity * 10, capacity * 36]);
+    s.t81 = new Float64Array(capacity * 8);
+    const w = s.dense.alloc([capacity * 8, capacity * 32, capacity * 32, capacity * 24, capacity * 24, capacity * 10, capacity * 36, capacity * 10, capacity * 36]);
     s.t44 = w[0]!;
     s.t46 = w[1]!;
     s.t50 = w[2]!;
-    s.t54 = w[3]!;
-    s.pu0 = w[4]!;
-    s.pv0 = w[5]!;
-    s.pu1 = w[6]!;
-    s.pv1 = w[7]!;
+    s.t52 = w[3]!;
+    s.t57 = w[4]!;
+    s.pu0 = w[5]!;
+    s.pv0 = w[6]!;
+    s.pu1 = w[7]!;
+    s.pv1 = w[8]!;
   }
 }
 
@@ -688,7 +682,6 @@ function k_hess_W1_W1(s: State): void {
   const pu0 = s.pu0;
   const pv0 = s.pv0;
   const t16 = s.t16;
-  const t23 = s.t23;
   const t26 = s.t26;
   const t43 = s.t43;
   const t44 = s.t44;
@@ -752,6 +745,60 @@ function k_hess_W1_W1(s: State): void {
       }
     }
   }
+  // hessian[i0, i1, i2, i1] += Σ_i3 t16·t48[i0, i1, i3]·t43[i2, i3]
+  {
+    const p56 = t16[0];
+    for (let i0 = 0; i0 < 4; i0++) {
+      for (let i1 = 0; i1 < 8; i1++) {
+        const b54 = i0 * len_N * 8 + i1 * len_N;
+        for (let i2 = 0; i2 < 4; i2++) {
+          if (i2 * 8 + i0 * (-8) < 0) continue;
+          const b55 = i2 * len_N;
+          let acc57 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i3 = 0;
+            for (const end = len_N - 3; i3 < end; i3 += 4) {
+              acc57 += t48[b54 + i3] * t43[b55 + i3];
+              r1 += t48[b54 + i3 + 1] * t43[b55 + i3 + 1];
+              r2 += t48[b54 + i3 + 2] * t43[b55 + i3 + 2];
+              r3 += t48[b54 + i3 + 3] * t43[b55 + i3 + 3];
+            }
+            for (const end = len_N; i3 < end; i3++) acc57 += t48[b54 + i3] * t43[b55 + i3];
+            acc57 += r1 + r2 + r3;
+          }
+          addSymmetric(H, i0 * 536 + i1 * 68 + i2 * 8, i0 * 8 + i1 * 68 + i2 * 536, p56 * acc57);
+        }
+      }
+    }
+  }
+  // hessian[i0, i1, i2, i1] += Σ_i3 -1·t16·t49[i0, i1, i3]·t43[i2, i3]
+  {
+    const p60 = -t16[0];
+    for (let i0 = 0; i0 < 4; i0++) {
+      for (let i1 = 0; i1 < 8; i1++) {
+        const b58 = i0 * len_N * 8 + i1 * len_N;
+        for (let i2 = 0; i2 < 4; i2++) {
+          if (i2 * 8 + i0 * (-8) < 0) continue;
+          const b59 = i2 * len_N;
+          let acc61 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i3 = 0;
+            for (const end = len_N - 3; i3 < end; i3 += 4) {
+              acc61 += t49[b58 + i3] * t43[b59 + i3];
+              r1 += t49[b58 + i3 + 1] * t43[b59 + i3 + 1];
+              r2 += t49[b58 + i3 + 2] * t43[b59 + i3 + 2];
+              r3 += t49[b58 + i3 + 3] * t43[b59 + i3 + 3];
+            }
+            for (const end = len_N; i3 < end; i3++) acc61 += t49[b58 + i3] * t43[b59 + i3];
+            acc61 += r1 + r2 + r3;
+          }
+          addSymmetric(H, i0 * 536 + i1 * 68 + i2 * 8, i0 * 8 + i1 * 68 + i2 * 536, p60 * acc61);
+        }
+      }
+    }
+  }
   // hessian[i0, i1, i2, i3] += Σ_i4 -1·t16·A[i0, i4]·B[i1, i4]·A[i2, i4]·B[i3, i4]·w[i4]  (pair symmetry: i0 ≤ i2, i1 ≤ i3; A = t43, B = t44, w = t26)
   // by the dense kernels: pu0 and pv0 hold the row and column pairs' products, T = pu0·pv0ᵀ
   s.dense.pairs(
@@ -760,91 +807,6 @@ function k_hess_W1_W1(s: State): void {
     H, 0, 536, 67, 8, 1, 0, 8, 1, 536, 67,
     -t16[0], null, 0, 0, 0, null, 0, 0, 0,
   );
-  // hessian[i0, i1, i2, i1] += Σ_i4 1·t16·A[i0, i4]·A[i2, i4]·B[i1, i4]·w[i4]  (pair symmetry: i0 ≤ i2; A = t43, B = t48, w = t23)
-  {
-    const p58 = t16[0];
-    for (let i0 = 0; i0 < 4; i0++) {
-      for (let i2 = i0; i2 < 4; i2++) {
-        {
-          let i1 = 0;
-          for (const end = 8 - 3; i1 < end; i1 += 4) {
-            let acc59_0 = 0, acc59_1 = 0, acc59_2 = 0, acc59_3 = 0;
-            for (let i4 = 0, end = len_N; i4 < end; i4++) {
-              const c0 = t43[i0 * len_N + i4];
-              const c1 = t43[i2 * len_N + i4];
-              const c2 = t23[i4];
-              acc59_0 += c0 * c1 * c2 * t48[i1 * len_N + i4];
-              acc59_1 += c0 * c1 * c2 * t48[(i1 + 1) * len_N + i4];
-              acc59_2 += c0 * c1 * c2 * t48[(i1 + 2) * len_N + i4];
-              acc59_3 += c0 * c1 * c2 * t48[(i1 + 3) * len_N + i4];
-            }
-            addSymmetric(H, i0 * 536 + i1 * 67 + i2 * 8 + i1, i0 * 8 + i1 + i2 * 536 + i1 * 67, p58 * acc59_0);
-            addSymmetric(H, i0 * 536 + (i1 + 1) * 67 + i2 * 8 + i1 + 1, i0 * 8 + i1 + 1 + i2 * 536 + (i1 + 1) * 67, p58 * acc59_1);
-            addSymmetric(H, i0 * 536 + (i1 + 2) * 67 + i2 * 8 + i1 + 2, i0 * 8 + i1 + 2 + i2 * 536 + (i1 + 2) * 67, p58 * acc59_2);
-            addSymmetric(H, i0 * 536 + (i1 + 3) * 67 + i2 * 8 + i1 + 3, i0 * 8 + i1 + 3 + i2 * 536 + (i1 + 3) * 67, p58 * acc59_3);
-          }
-          for (const end = 8; i1 < end; i1++) {
-            let acc59 = 0;
-            {
-              let r1 = 0, r2 = 0, r3 = 0;
-              let i4 = 0;
-              for (const end = len_N - 3; i4 < end; i4 += 4) {
-                acc59 += t43[i0 * len_N + i4] * t43[i2 * len_N + i4] * t48[i1 * len_N + i4] * t23[i4];
-                r1 += t43[i0 * len_N + i4 + 1] * t43[i2 * len_N + i4 + 1] * t48[i1 * len_N + i4 + 1] * t23[i4 + 1];
-                r2 += t43[i0 * len_N + i4 + 2] * t43[i2 * len_N + i4 + 2] * t48[i1 * len_N + i4 + 2] * t23[i4 + 2];
-                r3 += t43[i0 * len_N + i4 + 3] * t43[i2 * len_N + i4 + 3] * t48[i1 * len_N + i4 + 3] * t23[i4 + 3];
-              }
-              for (const end = len_N; i4 < end; i4++) acc59 += t43[i0 * len_N + i4] * t43[i2 * len_N + i4] * t48[i1 * len_N + i4] * t23[i4];
-              acc59 += r1 + r2 + r3;
-            }
-            addSymmetric(H, i0 * 536 + i1 * 67 + i2 * 8 + i1, i0 * 8 + i1 + i2 * 536 + i1 * 67, p58 * acc59);
-          }
-        }
-      }
-    }
-  }
-  // hessian[i0, i1, i2, i1] += Σ_i4 -1·t16·A[i0, i4]·A[i2, i4]·B[i1, i4]  (pair symmetry: i0 ≤ i2; A = t43, B = t49)
-  {
-    const p60 = -t16[0];
-    for (let i0 = 0; i0 < 4; i0++) {
-      for (let i2 = i0; i2 < 4; i2++) {
-        {
-          let i1 = 0;
-          for (const end = 8 - 3; i1 < end; i1 += 4) {
-            let acc61_0 = 0, acc61_1 = 0, acc61_2 = 0, acc61_3 = 0;
-            for (let i4 = 0, end = len_N; i4 < end; i4++) {
-              const c0 = t43[i0 * len_N + i4];
-              const c1 = t43[i2 * len_N + i4];
-              acc61_0 += c0 * c1 * t49[i1 * len_N + i4];
-              acc61_1 += c0 * c1 * t49[(i1 + 1) * len_N + i4];
-              acc61_2 += c0 * c1 * t49[(i1 + 2) * len_N + i4];
-              acc61_3 += c0 * c1 * t49[(i1 + 3) * len_N + i4];
-            }
-            addSymmetric(H, i0 * 536 + i1 * 67 + i2 * 8 + i1, i0 * 8 + i1 + i2 * 536 + i1 * 67, p60 * acc61_0);
-            addSymmetric(H, i0 * 536 + (i1 + 1) * 67 + i2 * 8 + i1 + 1, i0 * 8 + i1 + 1 + i2 * 536 + (i1 + 1) * 67, p60 * acc61_1);
-            addSymmetric(H, i0 * 536 + (i1 + 2) * 67 + i2 * 8 + i1 + 2, i0 * 8 + i1 + 2 + i2 * 536 + (i1 + 2) * 67, p60 * acc61_2);
-            addSymmetric(H, i0 * 536 + (i1 + 3) * 67 + i2 * 8 + i1 + 3, i0 * 8 + i1 + 3 + i2 * 536 + (i1 + 3) * 67, p60 * acc61_3);
-          }
-          for (const end = 8; i1 < end; i1++) {
-            let acc61 = 0;
-            {
-              let r1 = 0, r2 = 0, r3 = 0;
-              let i4 = 0;
-              for (const end = len_N - 3; i4 < end; i4 += 4) {
-                acc61 += t43[i0 * len_N + i4] * t43[i2 * len_N + i4] * t49[i1 * len_N + i4];
-                r1 += t43[i0 * len_N + i4 + 1] * t43[i2 * len_N + i4 + 1] * t49[i1 * len_N + i4 + 1];
-                r2 += t43[i0 * len_N + i4 + 2] * t43[i2 * len_N + i4 + 2] * t49[i1 * len_N + i4 + 2];
-                r3 += t43[i0 * len_N + i4 + 3] * t43[i2 * len_N + i4 + 3] * t49[i1 * len_N + i4 + 3];
-              }
-              for (const end = len_N; i4 < end; i4++) acc61 += t43[i0 * len_N + i4] * t43[i2 * len_N + i4] * t49[i1 * len_N + i4];
-              acc61 += r1 + r2 + r3;
-            }
-            addSymmetric(H, i0 * 536 + i1 * 67 + i2 * 8 + i1, i0 * 8 + i1 + i2 * 536 + i1 * 67, p60 * acc61);
-          }
-        }
-      }
-    }
-  }
 }
 
 /** Hessian block (W1, W1): 5 term(s), the terms without the batch */
@@ -853,10 +815,10 @@ function k_hess_W1_W1_once(s: State): void {
   const once_N = s.once_N;
   // hessian[i0, i1, i0, i1] += 0.002·once_N
   {
-    const p62 = 0.002 * once_N;
+    const p66 = 0.002 * once_N;
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
-        H[i0 * 544 + i1 * 68] += p62;
+        H[i0 * 544 + i1 * 68] += p66;
       }
     }
   }
@@ -869,85 +831,85 @@ function k_hess_W1_b1(s: State): void {
   const t44 = s.t44;
   const t45 = s.t45;
   const t46 = s.t46;
+  const t48 = s.t48;
+  const t49 = s.t49;
   const t50 = s.t50;
   const t51 = s.t51;
-  const t52 = s.t52;
-  const t53 = s.t53;
   const len_N = s.len_N;
   // hessian[i0, i1, i2] += Σ_i3 -1·t16·t50[i0, i1, i3]·t44[i2, i3]
   {
-    const p66 = -t16[0];
+    const p70 = -t16[0];
     // T = t50·t44ᵀ (32 × 8, depth len_N) by the dense kernels; H += scale·T, mirrors included
     s.dense.block(
       t50, 0, len_N, t44, 0, len_N, 32, 8, len_N,
       H, 32, 67, 1, 2144, 1, 67,
-      p66, DENSE_ADD_MIRROR, false, null, 0, 1, 0, 0, 1, 0, 0,
+      p70, DENSE_ADD_MIRROR, false, null, 0, 1, 0, 0, 1, 0, 0,
     );
   }
   // hessian[i0, i1, i2] += Σ_i3 t16·t45[i1, i2, i3]·t46[i0, i1, i3]·t51[i2, i3]
   {
-    const p71 = t16[0];
+    const p75 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
-        const b69 = i0 * len_N * 8 + i1 * len_N;
+        const b73 = i0 * len_N * 8 + i1 * len_N;
         {
           let i2 = 0;
           for (const end = 8 - 3; i2 < end; i2 += 4) {
-            const b68_0 = i1 * len_N * 8 + i2 * len_N;
-            const b70_0 = i2 * len_N;
-            const b68_1 = i1 * len_N * 8 + (i2 + 1) * len_N;
-            const b70_1 = (i2 + 1) * len_N;
-            const b68_2 = i1 * len_N * 8 + (i2 + 2) * len_N;
-            const b70_2 = (i2 + 2) * len_N;
-            const b68_3 = i1 * len_N * 8 + (i2 + 3) * len_N;
-            const b70_3 = (i2 + 3) * len_N;
-            let acc72_0 = 0, acc72_1 = 0, acc72_2 = 0, acc72_3 = 0;
+            const b72_0 = i1 * len_N * 8 + i2 * len_N;
+            const b74_0 = i2 * len_N;
+            const b72_1 = i1 * len_N * 8 + (i2 + 1) * len_N;
+            const b74_1 = (i2 + 1) * len_N;
+            const b72_2 = i1 * len_N * 8 + (i2 + 2) * len_N;
+            const b74_2 = (i2 + 2) * len_N;
+            const b72_3 = i1 * len_N * 8 + (i2 + 3) * len_N;
+            const b74_3 = (i2 + 3) * len_N;
+            let acc76_0 = 0, acc76_1 = 0, acc76_2 = 0, acc76_3 = 0;
             for (let i3 = 0, end = len_N; i3 < end; i3++) {
-              const c0 = t46[b69 + i3];
-              acc72_0 += c0 * t45[b68_0 + i3] * t51[b70_0 + i3];
-              acc72_1 += c0 * t45[b68_1 + i3] * t51[b70_1 + i3];
-              acc72_2 += c0 * t45[b68_2 + i3] * t51[b70_2 + i3];
-              acc72_3 += c0 * t45[b68_3 + i3] * t51[b70_3 + i3];
+              const c0 = t46[b73 + i3];
+              acc76_0 += c0 * t45[b72_0 + i3] * t51[b74_0 + i3];
+              acc76_1 += c0 * t45[b72_1 + i3] * t51[b74_1 + i3];
+              acc76_2 += c0 * t45[b72_2 + i3] * t51[b74_2 + i3];
+              acc76_3 += c0 * t45[b72_3 + i3] * t51[b74_3 + i3];
             }
             {
-              const sv = p71 * acc72_0;
+              const sv = p75 * acc76_0;
               H[32 + i0 * 536 + i1 * 67 + i2] += sv;
               H[2144 + i0 * 8 + i1 + i2 * 67] += sv;
             }
             {
-              const sv = p71 * acc72_1;
+              const sv = p75 * acc76_1;
               H[32 + i0 * 536 + i1 * 67 + i2 + 1] += sv;
               H[2144 + i0 * 8 + i1 + (i2 + 1) * 67] += sv;
             }
             {
-              const sv = p71 * acc72_2;
+              const sv = p75 * acc76_2;
               H[32 + i0 * 536 + i1 * 67 + i2 + 2] += sv;
               H[2144 + i0 * 8 + i1 + (i2 + 2) * 67] += sv;
             }
             {
-              const sv = p71 * acc72_3;
+              const sv = p75 * acc76_3;
               H[32 + i0 * 536 + i1 * 67 + i2 + 3] += sv;
               H[2144 + i0 * 8 + i1 + (i2 + 3) * 67] += sv;
             }
           }
           for (const end = 8; i2 < end; i2++) {
-            const b68 = i1 * len_N * 8 + i2 * len_N;
-            const b70 = i2 * len_N;
-            let acc72 = 0;
+            const b72 = i1 * len_N * 8 + i2 * len_N;
+            const b74 = i2 * len_N;
+            let acc76 = 0;
             {
               let r1 = 0, r2 = 0, r3 = 0;
               let i3 = 0;
               for (const end = len_N - 3; i3 < end; i3 += 4) {
-                acc72 += t45[b68 + i3] * t46[b69 + i3] * t51[b70 + i3];
-                r1 += t45[b68 + i3 + 1] * t46[b69 + i3 + 1] * t51[b70 + i3 + 1];
-                r2 += t45[b68 + i3 + 2] * t46[b69 + i3 + 2] * t51[b70 + i3 + 2];
-                r3 += t45[b68 + i3 + 3] * t46[b69 + i3 + 3] * t51[b70 + i3 + 3];
+                acc76 += t45[b72 + i3] * t46[b73 + i3] * t51[b74 + i3];
+                r1 += t45[b72 + i3 + 1] * t46[b73 + i3 + 1] * t51[b74 + i3 + 1];
+                r2 += t45[b72 + i3 + 2] * t46[b73 + i3 + 2] * t51[b74 + i3 + 2];
+                r3 += t45[b72 + i3 + 3] * t46[b73 + i3 + 3] * t51[b74 + i3 + 3];
               }
-              for (const end = len_N; i3 < end; i3++) acc72 += t45[b68 + i3] * t46[b69 + i3] * t51[b70 + i3];
-              acc72 += r1 + r2 + r3;
+              for (const end = len_N; i3 < end; i3++) acc76 += t45[b72 + i3] * t46[b73 + i3] * t51[b74 + i3];
+              acc76 += r1 + r2 + r3;
             }
             {
-              const sv = p71 * acc72;
+              const sv = p75 * acc76;
               H[32 + i0 * 536 + i1 * 67 + i2] += sv;
               H[2144 + i0 * 8 + i1 + i2 * 67] += sv;
             }
@@ -956,62 +918,62 @@ function k_hess_W1_b1(s: State): void {
       }
     }
   }
-  // hessian[i0, i1, i1] += Σ_i2 t16·t52[i0, i1, i2]
+  // hessian[i0, i1, i1] += Σ_i2 t16·t48[i0, i1, i2]
   {
-    const p74 = t16[0];
+    const p78 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       {
         let i1 = 0;
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b73_0 = i0 * len_N * 8 + i1 * len_N;
-          const b73_1 = i0 * len_N * 8 + (i1 + 1) * len_N;
-          const b73_2 = i0 * len_N * 8 + (i1 + 2) * len_N;
-          const b73_3 = i0 * len_N * 8 + (i1 + 3) * len_N;
-          let acc75_0 = 0, acc75_1 = 0, acc75_2 = 0, acc75_3 = 0;
+          const b77_0 = i0 * len_N * 8 + i1 * len_N;
+          const b77_1 = i0 * len_N * 8 + (i1 + 1) * len_N;
+          const b77_2 = i0 * len_N * 8 + (i1 + 2) * len_N;
+          const b77_3 = i0 * len_N * 8 + (i1 + 3) * len_N;
+          let acc79_0 = 0, acc79_1 = 0, acc79_2 = 0, acc79_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            acc75_0 += t52[b73_0 + i2];
-            acc75_1 += t52[b73_1 + i2];
-            acc75_2 += t52[b73_2 + i2];
-            acc75_3 += t52[b73_3 + i2];
+            acc79_0 += t48[b77_0 + i2];
+            acc79_1 += t48[b77_1 + i2];
+            acc79_2 += t48[b77_2 + i2];
+            acc79_3 += t48[b77_3 + i2];
           }
           {
-            const sv = p74 * acc75_0;
+            const sv = p78 * acc79_0;
             H[32 + i0 * 536 + i1 * 68] += sv;
             H[2144 + i0 * 8 + i1 * 68] += sv;
           }
           {
-            const sv = p74 * acc75_1;
+            const sv = p78 * acc79_1;
             H[32 + i0 * 536 + (i1 + 1) * 68] += sv;
             H[2144 + i0 * 8 + (i1 + 1) * 68] += sv;
           }
           {
-            const sv = p74 * acc75_2;
+            const sv = p78 * acc79_2;
             H[32 + i0 * 536 + (i1 + 2) * 68] += sv;
             H[2144 + i0 * 8 + (i1 + 2) * 68] += sv;
           }
           {
-            const sv = p74 * acc75_3;
+            const sv = p78 * acc79_3;
             H[32 + i0 * 536 + (i1 + 3) * 68] += sv;
             H[2144 + i0 * 8 + (i1 + 3) * 68] += sv;
           }
         }
         for (const end = 8; i1 < end; i1++) {
-          const b73 = i0 * len_N * 8 + i1 * len_N;
-          let acc75 = 0;
+          const b77 = i0 * len_N * 8 + i1 * len_N;
+          let acc79 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc75 += t52[b73 + i2];
-              r1 += t52[b73 + i2 + 1];
-              r2 += t52[b73 + i2 + 2];
-              r3 += t52[b73 + i2 + 3];
+              acc79 += t48[b77 + i2];
+              r1 += t48[b77 + i2 + 1];
+              r2 += t48[b77 + i2 + 2];
+              r3 += t48[b77 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc75 += t52[b73 + i2];
-            acc75 += r1 + r2 + r3;
+            for (const end = len_N; i2 < end; i2++) acc79 += t48[b77 + i2];
+            acc79 += r1 + r2 + r3;
           }
           {
-            const sv = p74 * acc75;
+            const sv = p78 * acc79;
             H[32 + i0 * 536 + i1 * 68] += sv;
             H[2144 + i0 * 8 + i1 * 68] += sv;
           }
@@ -1019,62 +981,62 @@ function k_hess_W1_b1(s: State): void {
       }
     }
   }
-  // hessian[i0, i1, i1] += Σ_i2 -1·t16·t53[i0, i1, i2]
+  // hessian[i0, i1, i1] += Σ_i2 -1·t16·t49[i0, i1, i2]
   {
-    const p77 = -t16[0];
+    const p81 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       {
         let i1 = 0;
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b76_0 = i0 * len_N * 8 + i1 * len_N;
-          const b76_1 = i0 * len_N * 8 + (i1 + 1) * len_N;
-          const b76_2 = i0 * len_N * 8 + (i1 + 2) * len_N;
-          const b76_3 = i0 * len_N * 8 + (i1 + 3) * len_N;
-          let acc78_0 = 0, acc78_1 = 0, acc78_2 = 0, acc78_3 = 0;
+          const b80_0 = i0 * len_N * 8 + i1 * len_N;
+          const b80_1 = i0 * len_N * 8 + (i1 + 1) * len_N;
+          const b80_2 = i0 * len_N * 8 + (i1 + 2) * len_N;
+          const b80_3 = i0 * len_N * 8 + (i1 + 3) * len_N;
+          let acc82_0 = 0, acc82_1 = 0, acc82_2 = 0, acc82_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            acc78_0 += t53[b76_0 + i2];
-            acc78_1 += t53[b76_1 + i2];
-            acc78_2 += t53[b76_2 + i2];
-            acc78_3 += t53[b76_3 + i2];
+            acc82_0 += t49[b80_0 + i2];
+            acc82_1 += t49[b80_1 + i2];
+            acc82_2 += t49[b80_2 + i2];
+            acc82_3 += t49[b80_3 + i2];
           }
           {
-            const sv = p77 * acc78_0;
+            const sv = p81 * acc82_0;
             H[32 + i0 * 536 + i1 * 68] += sv;
             H[2144 + i0 * 8 + i1 * 68] += sv;
           }
           {
-            const sv = p77 * acc78_1;
+            const sv = p81 * acc82_1;
             H[32 + i0 * 536 + (i1 + 1) * 68] += sv;
             H[2144 + i0 * 8 + (i1 + 1) * 68] += sv;
           }
           {
-            const sv = p77 * acc78_2;
+            const sv = p81 * acc82_2;
             H[32 + i0 * 536 + (i1 + 2) * 68] += sv;
             H[2144 + i0 * 8 + (i1 + 2) * 68] += sv;
           }
           {
-            const sv = p77 * acc78_3;
+            const sv = p81 * acc82_3;
             H[32 + i0 * 536 + (i1 + 3) * 68] += sv;
             H[2144 + i0 * 8 + (i1 + 3) * 68] += sv;
           }
         }
         for (const end = 8; i1 < end; i1++) {
-          const b76 = i0 * len_N * 8 + i1 * len_N;
-          let acc78 = 0;
+          const b80 = i0 * len_N * 8 + i1 * len_N;
+          let acc82 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc78 += t53[b76 + i2];
-              r1 += t53[b76 + i2 + 1];
-              r2 += t53[b76 + i2 + 2];
-              r3 += t53[b76 + i2 + 3];
+              acc82 += t49[b80 + i2];
+              r1 += t49[b80 + i2 + 1];
+              r2 += t49[b80 + i2 + 2];
+              r3 += t49[b80 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc78 += t53[b76 + i2];
-            acc78 += r1 + r2 + r3;
+            for (const end = len_N; i2 < end; i2++) acc82 += t49[b80 + i2];
+            acc82 += r1 + r2 + r3;
           }
           {
-            const sv = p77 * acc78;
+            const sv = p81 * acc82;
             H[32 + i0 * 536 + i1 * 68] += sv;
             H[2144 + i0 * 8 + i1 * 68] += sv;
           }
@@ -1091,64 +1053,34 @@ function k_hess_W1_W2(s: State): void {
   const t46 = s.t46;
   const t47 = s.t47;
   const t50 = s.t50;
+  const t52 = s.t52;
+  const t53 = s.t53;
   const t54 = s.t54;
-  const t55 = s.t55;
-  const t56 = s.t56;
   const th = s.theta;
   const len_N = s.len_N;
-  // hessian[i0, i1, i2, i3] += Σ_i4 -1·t16·t50[i0, i1, i4]·t54[i2, i3, i4]
+  // hessian[i0, i1, i2, i3] += Σ_i4 -1·t16·t50[i0, i1, i4]·t52[i2, i3, i4]
   {
-    const p81 = -t16[0];
-    // T = t50·t54ᵀ (32 × 24, depth len_N) by the dense kernels; H += scale·T, mirrors included
+    const p85 = -t16[0];
+    // T = t50·t52ᵀ (32 × 24, depth len_N) by the dense kernels; H += scale·T, mirrors included
     s.dense.block(
-      t50, 0, len_N, t54, 0, len_N, 32, 24, len_N,
+      t50, 0, len_N, t52, 0, len_N, 32, 24, len_N,
       H, 40, 67, 1, 2680, 1, 67,
-      p81, DENSE_ADD_MIRROR, false, null, 0, 1, 0, 0, 1, 0, 0,
+      p85, DENSE_ADD_MIRROR, false, null, 0, 1, 0, 0, 1, 0, 0,
     );
   }
-  // hessian[i0, i1, i2, i3] += Σ_i4 t16·W2[i1, i3]·t46[i0, i1, i4]·t54[i2, i3, i4]
+  // hessian[i0, i1, i2, i3] += Σ_i4 t16·W2[i1, i3]·t46[i0, i1, i4]·t52[i2, i3, i4]
   {
-    const p85 = t16[0];
-    // T = t46·t54ᵀ (32 × 24, depth len_N) by the dense kernels; H += scale·th[…]·T, mirrors included
+    const p89 = t16[0];
+    // T = t46·t52ᵀ (32 × 24, depth len_N) by the dense kernels; H += scale·th[…]·T, mirrors included
     s.dense.block(
-      t46, 0, len_N, t54, 0, len_N, 32, 24, len_N,
+      t46, 0, len_N, t52, 0, len_N, 32, 24, len_N,
       H, 40, 67, 1, 2680, 1, 67,
-      p85, DENSE_ADD_MIRROR, false, th, 40, 8, 0, 3, 3, 0, 1,
+      p89, DENSE_ADD_MIRROR, false, th, 40, 8, 0, 3, 3, 0, 1,
     );
   }
-  // hessian[i0, i1, i1, i2] += Σ_i3 t16·t46[i0, i1, i3]·t55[i2, i3]
+  // hessian[i0, i1, i1, i2] += Σ_i3 t16·t46[i0, i1, i3]·t53[i2, i3]
   {
-    const p90 = t16[0];
-    for (let i0 = 0; i0 < 4; i0++) {
-      for (let i1 = 0; i1 < 8; i1++) {
-        const b88 = i0 * len_N * 8 + i1 * len_N;
-        for (let i2 = 0; i2 < 3; i2++) {
-          const b89 = i2 * len_N;
-          let acc91 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i3 = 0;
-            for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc91 += t46[b88 + i3] * t55[b89 + i3];
-              r1 += t46[b88 + i3 + 1] * t55[b89 + i3 + 1];
-              r2 += t46[b88 + i3 + 2] * t55[b89 + i3 + 2];
-              r3 += t46[b88 + i3 + 3] * t55[b89 + i3 + 3];
-            }
-            for (const end = len_N; i3 < end; i3++) acc91 += t46[b88 + i3] * t55[b89 + i3];
-            acc91 += r1 + r2 + r3;
-          }
-          {
-            const sv = p90 * acc91;
-            H[40 + i0 * 536 + i1 * 70 + i2] += sv;
-            H[2680 + i0 * 8 + i1 * 202 + i2 * 67] += sv;
-          }
-        }
-      }
-    }
-  }
-  // hessian[i0, i1, i1, i2] += Σ_i3 -1·t16·t47[i0, i1, i3]·t56[i2, i3]
-  {
-    const p94 = -t16[0];
+    const p94 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
         const b92 = i0 * len_N * 8 + i1 * len_N;
@@ -1159,16 +1091,46 @@ function k_hess_W1_W2(s: State): void {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc95 += t47[b92 + i3] * t56[b93 + i3];
-              r1 += t47[b92 + i3 + 1] * t56[b93 + i3 + 1];
-              r2 += t47[b92 + i3 + 2] * t56[b93 + i3 + 2];
-              r3 += t47[b92 + i3 + 3] * t56[b93 + i3 + 3];
+              acc95 += t46[b92 + i3] * t53[b93 + i3];
+              r1 += t46[b92 + i3 + 1] * t53[b93 + i3 + 1];
+              r2 += t46[b92 + i3 + 2] * t53[b93 + i3 + 2];
+              r3 += t46[b92 + i3 + 3] * t53[b93 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc95 += t47[b92 + i3] * t56[b93 + i3];
+            for (const end = len_N; i3 < end; i3++) acc95 += t46[b92 + i3] * t53[b93 + i3];
             acc95 += r1 + r2 + r3;
           }
           {
             const sv = p94 * acc95;
+            H[40 + i0 * 536 + i1 * 70 + i2] += sv;
+            H[2680 + i0 * 8 + i1 * 202 + i2 * 67] += sv;
+          }
+        }
+      }
+    }
+  }
+  // hessian[i0, i1, i1, i2] += Σ_i3 -1·t16·t47[i0, i1, i3]·t54[i2, i3]
+  {
+    const p98 = -t16[0];
+    for (let i0 = 0; i0 < 4; i0++) {
+      for (let i1 = 0; i1 < 8; i1++) {
+        const b96 = i0 * len_N * 8 + i1 * len_N;
+        for (let i2 = 0; i2 < 3; i2++) {
+          const b97 = i2 * len_N;
+          let acc99 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i3 = 0;
+            for (const end = len_N - 3; i3 < end; i3 += 4) {
+              acc99 += t47[b96 + i3] * t54[b97 + i3];
+              r1 += t47[b96 + i3 + 1] * t54[b97 + i3 + 1];
+              r2 += t47[b96 + i3 + 2] * t54[b97 + i3 + 2];
+              r3 += t47[b96 + i3 + 3] * t54[b97 + i3 + 3];
+            }
+            for (const end = len_N; i3 < end; i3++) acc99 += t47[b96 + i3] * t54[b97 + i3];
+            acc99 += r1 + r2 + r3;
+          }
+          {
+            const sv = p98 * acc99;
             H[40 + i0 * 536 + i1 * 70 + i2] += sv;
             H[2680 + i0 * 8 + i1 * 202 + i2 * 67] += sv;
           }
@@ -1184,32 +1146,32 @@ function k_hess_W1_b2(s: State): void {
   const t16 = s.t16;
   const t46 = s.t46;
   const t50 = s.t50;
-  const t55 = s.t55;
+  const t53 = s.t53;
   const th = s.theta;
   const len_N = s.len_N;
-  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t50[i0, i1, i3]·t55[i2, i3]
+  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t50[i0, i1, i3]·t53[i2, i3]
   {
-    const p98 = -t16[0];
+    const p102 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
-        const b96 = i0 * len_N * 8 + i1 * len_N;
+        const b100 = i0 * len_N * 8 + i1 * len_N;
         for (let i2 = 0; i2 < 3; i2++) {
-          const b97 = i2 * len_N;
-          let acc99 = 0;
+          const b101 = i2 * len_N;
+          let acc103 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc99 += t50[b96 + i3] * t55[b97 + i3];
-              r1 += t50[b96 + i3 + 1] * t55[b97 + i3 + 1];
-              r2 += t50[b96 + i3 + 2] * t55[b97 + i3 + 2];
-              r3 += t50[b96 + i3 + 3] * t55[b97 + i3 + 3];
+              acc103 += t50[b100 + i3] * t53[b101 + i3];
+              r1 += t50[b100 + i3 + 1] * t53[b101 + i3 + 1];
+              r2 += t50[b100 + i3 + 2] * t53[b101 + i3 + 2];
+              r3 += t50[b100 + i3 + 3] * t53[b101 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc99 += t50[b96 + i3] * t55[b97 + i3];
-            acc99 += r1 + r2 + r3;
+            for (const end = len_N; i3 < end; i3++) acc103 += t50[b100 + i3] * t53[b101 + i3];
+            acc103 += r1 + r2 + r3;
           }
           {
-            const sv = p98 * acc99;
+            const sv = p102 * acc103;
             H[64 + i0 * 536 + i1 * 67 + i2] += sv;
             H[4288 + i0 * 8 + i1 + i2 * 67] += sv;
           }
@@ -1217,30 +1179,30 @@ function k_hess_W1_b2(s: State): void {
       }
     }
   }
-  // hessian[i0, i1, i2] += Σ_i3 t16·W2[i1, i2]·t46[i0, i1, i3]·t55[i2, i3]
+  // hessian[i0, i1, i2] += Σ_i3 t16·W2[i1, i2]·t46[i0, i1, i3]·t53[i2, i3]
   {
-    const p102 = t16[0];
+    const p106 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
-        const b100 = i0 * len_N * 8 + i1 * len_N;
+        const b104 = i0 * len_N * 8 + i1 * len_N;
         for (let i2 = 0; i2 < 3; i2++) {
-          const b101 = i2 * len_N;
-          const p103 = p102 * th[40 + i1 * 3 + i2];
-          let acc104 = 0;
+          const b105 = i2 * len_N;
+          const p107 = p106 * th[40 + i1 * 3 + i2];
+          let acc108 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc104 += t46[b100 + i3] * t55[b101 + i3];
-              r1 += t46[b100 + i3 + 1] * t55[b101 + i3 + 1];
-              r2 += t46[b100 + i3 + 2] * t55[b101 + i3 + 2];
-              r3 += t46[b100 + i3 + 3] * t55[b101 + i3 + 3];
+              acc108 += t46[b104 + i3] * t53[b105 + i3];
+              r1 += t46[b104 + i3 + 1] * t53[b105 + i3 + 1];
+              r2 += t46[b104 + i3 + 2] * t53[b105 + i3 + 2];
+              r3 += t46[b104 + i3 + 3] * t53[b105 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc104 += t46[b100 + i3] * t55[b101 + i3];
-            acc104 += r1 + r2 + r3;
+            for (const end = len_N; i3 < end; i3++) acc108 += t46[b104 + i3] * t53[b105 + i3];
+            acc108 += r1 + r2 + r3;
           }
           {
-            const sv = p103 * acc104;
+            const sv = p107 * acc108;
             H[64 + i0 * 536 + i1 * 67 + i2] += sv;
             H[4288 + i0 * 8 + i1 + i2 * 67] += sv;
           }
@@ -1260,103 +1222,103 @@ function k_hess_b1_b1(s: State): void {
   const t24 = s.t24;
   const t27 = s.t27;
   const t44 = s.t44;
-  const t57 = s.t57;
+  const t55 = s.t55;
   const th = s.theta;
   const len_N = s.len_N;
   const off_N = s.off_N;
-  // hessian[i0, i1] += Σ_i2 -1·t16·t57[i0, i2]·t44[i1, i2]
+  // hessian[i0, i1] += Σ_i2 -1·t16·t55[i0, i2]·t44[i1, i2]
   {
-    const p107 = -t16[0];
+    const p111 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b105 = i0 * len_N;
+      const b109 = i0 * len_N;
       {
         let i1 = Math.max(0, i0);
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b106_0 = i1 * len_N;
-          const b106_1 = (i1 + 1) * len_N;
-          const b106_2 = (i1 + 2) * len_N;
-          const b106_3 = (i1 + 3) * len_N;
-          let acc108_0 = 0, acc108_1 = 0, acc108_2 = 0, acc108_3 = 0;
+          const b110_0 = i1 * len_N;
+          const b110_1 = (i1 + 1) * len_N;
+          const b110_2 = (i1 + 2) * len_N;
+          const b110_3 = (i1 + 3) * len_N;
+          let acc112_0 = 0, acc112_1 = 0, acc112_2 = 0, acc112_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = t57[b105 + i2];
-            acc108_0 += c0 * t44[b106_0 + i2];
-            acc108_1 += c0 * t44[b106_1 + i2];
-            acc108_2 += c0 * t44[b106_2 + i2];
-            acc108_3 += c0 * t44[b106_3 + i2];
+            const c0 = t55[b109 + i2];
+            acc112_0 += c0 * t44[b110_0 + i2];
+            acc112_1 += c0 * t44[b110_1 + i2];
+            acc112_2 += c0 * t44[b110_2 + i2];
+            acc112_3 += c0 * t44[b110_3 + i2];
           }
-          addSymmetric(H, 2176 + i0 * 67 + i1, 2176 + i0 + i1 * 67, p107 * acc108_0);
-          addSymmetric(H, 2176 + i0 * 67 + i1 + 1, 2176 + i0 + (i1 + 1) * 67, p107 * acc108_1);
-          addSymmetric(H, 2176 + i0 * 67 + i1 + 2, 2176 + i0 + (i1 + 2) * 67, p107 * acc108_2);
-          addSymmetric(H, 2176 + i0 * 67 + i1 + 3, 2176 + i0 + (i1 + 3) * 67, p107 * acc108_3);
+          addSymmetric(H, 2176 + i0 * 67 + i1, 2176 + i0 + i1 * 67, p111 * acc112_0);
+          addSymmetric(H, 2176 + i0 * 67 + i1 + 1, 2176 + i0 + (i1 + 1) * 67, p111 * acc112_1);
+          addSymmetric(H, 2176 + i0 * 67 + i1 + 2, 2176 + i0 + (i1 + 2) * 67, p111 * acc112_2);
+          addSymmetric(H, 2176 + i0 * 67 + i1 + 3, 2176 + i0 + (i1 + 3) * 67, p111 * acc112_3);
         }
         for (const end = 8; i1 < end; i1++) {
-          const b106 = i1 * len_N;
-          let acc108 = 0;
+          const b110 = i1 * len_N;
+          let acc112 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc108 += t57[b105 + i2] * t44[b106 + i2];
-              r1 += t57[b105 + i2 + 1] * t44[b106 + i2 + 1];
-              r2 += t57[b105 + i2 + 2] * t44[b106 + i2 + 2];
-              r3 += t57[b105 + i2 + 3] * t44[b106 + i2 + 3];
+              acc112 += t55[b109 + i2] * t44[b110 + i2];
+              r1 += t55[b109 + i2 + 1] * t44[b110 + i2 + 1];
+              r2 += t55[b109 + i2 + 2] * t44[b110 + i2 + 2];
+              r3 += t55[b109 + i2 + 3] * t44[b110 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc108 += t57[b105 + i2] * t44[b106 + i2];
-            acc108 += r1 + r2 + r3;
+            for (const end = len_N; i2 < end; i2++) acc112 += t55[b109 + i2] * t44[b110 + i2];
+            acc112 += r1 + r2 + r3;
           }
-          addSymmetric(H, 2176 + i0 * 67 + i1, 2176 + i0 + i1 * 67, p107 * acc108);
+          addSymmetric(H, 2176 + i0 * 67 + i1, 2176 + i0 + i1 * 67, p111 * acc112);
         }
       }
     }
   }
   // hessian[i0, i1] += Σ_i2,i3 t16·t23[i2]·W2[i0, i3]·t24[i2, i0]·t11[i2, i3]·W2[i1, i3]·t24[i2, i1]
   {
-    const p113 = t16[0];
+    const p117 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b109 = 40 + i0 * 3;
-      const b110 = i0;
+      const b113 = 40 + i0 * 3;
+      const b114 = i0;
       for (let i1 = Math.max(0, i0); i1 < 8; i1++) {
-        const b111 = 40 + i1 * 3;
-        const b112 = i1;
-        let acc114 = 0;
+        const b115 = 40 + i1 * 3;
+        const b116 = i1;
+        let acc118 = 0;
         for (let i2 = 0; i2 < len_N; i2++) {
           for (let i3 = 0; i3 < 3; i3++) {
-            acc114 += t23[i2] * t24[b110 + i2 * 8] * t24[b112 + i2 * 8] * th[b109 + i3] * t11[i2 * 3 + i3] * th[b111 + i3];
+            acc118 += t23[i2] * t24[b114 + i2 * 8] * t24[b116 + i2 * 8] * th[b113 + i3] * t11[i2 * 3 + i3] * th[b115 + i3];
           }
         }
-        addSymmetric(H, 2176 + i0 * 67 + i1, 2176 + i0 + i1 * 67, p113 * acc114);
+        addSymmetric(H, 2176 + i0 * 67 + i1, 2176 + i0 + i1 * 67, p117 * acc118);
       }
     }
   }
   // hessian[i0, i0] += Σ_i1,i2 t16·t23[i1]·t11[i1, i2]·W2[i0, i2]·t27[i1, i0]
   {
-    const p117 = t16[0];
+    const p121 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b115 = 40 + i0 * 3;
-      const b116 = i0;
-      let acc118 = 0;
+      const b119 = 40 + i0 * 3;
+      const b120 = i0;
+      let acc122 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
-          acc118 += t23[i1] * t27[b116 + i1 * 8] * t11[i1 * 3 + i2] * th[b115 + i2];
+          acc122 += t23[i1] * t27[b120 + i1 * 8] * t11[i1 * 3 + i2] * th[b119 + i2];
         }
       }
-      H[2176 + i0 * 68] += p117 * acc118;
+      H[2176 + i0 * 68] += p121 * acc122;
     }
   }
   // hessian[i0, i0] += Σ_i1,i2 -1·t16·Y[i1, i2]·W2[i0, i2]·t27[i1, i0]
   {
-    const b119 = off_N * 3;
-    const p122 = -t16[0];
+    const b123 = off_N * 3;
+    const p126 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b120 = 40 + i0 * 3;
-      const b121 = i0;
-      let acc123 = 0;
+      const b124 = 40 + i0 * 3;
+      const b125 = i0;
+      let acc127 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
-          acc123 += t27[b121 + i1 * 8] * d_Y[b119 + i1 * 3 + i2] * th[b120 + i2];
+          acc127 += t27[b125 + i1 * 8] * d_Y[b123 + i1 * 3 + i2] * th[b124 + i2];
         }
       }
-      H[2176 + i0 * 68] += p122 * acc123;
+      H[2176 + i0 * 68] += p126 * acc127;
     }
   }
 }
@@ -1367,9 +1329,9 @@ function k_hess_b1_b1_once(s: State): void {
   const once_N = s.once_N;
   // hessian[i0, i0] += 0.002·once_N
   {
-    const p124 = 0.002 * once_N;
+    const p128 = 0.002 * once_N;
     for (let i0 = 0; i0 < 8; i0++) {
-      H[2176 + i0 * 68] += p124;
+      H[2176 + i0 * 68] += p128;
     }
   }
 }
@@ -1379,67 +1341,36 @@ function k_hess_b1_W2(s: State): void {
   const H = s.hessian;
   const t16 = s.t16;
   const t51 = s.t51;
+  const t52 = s.t52;
+  const t53 = s.t53;
   const t54 = s.t54;
   const t55 = s.t55;
   const t56 = s.t56;
-  const t57 = s.t57;
-  const t58 = s.t58;
   const th = s.theta;
   const len_N = s.len_N;
-  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t57[i0, i3]·t54[i1, i2, i3]
+  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t55[i0, i3]·t52[i1, i2, i3]
   {
-    const p128 = -t16[0];
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b126 = i0 * len_N;
-      for (let i1 = 0; i1 < 8; i1++) {
-        for (let i2 = 0; i2 < 3; i2++) {
-          const b127 = i1 * len_N * 3 + i2 * len_N;
-          let acc129 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i3 = 0;
-            for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc129 += t57[b126 + i3] * t54[b127 + i3];
-              r1 += t57[b126 + i3 + 1] * t54[b127 + i3 + 1];
-              r2 += t57[b126 + i3 + 2] * t54[b127 + i3 + 2];
-              r3 += t57[b126 + i3 + 3] * t54[b127 + i3 + 3];
-            }
-            for (const end = len_N; i3 < end; i3++) acc129 += t57[b126 + i3] * t54[b127 + i3];
-            acc129 += r1 + r2 + r3;
-          }
-          {
-            const sv = p128 * acc129;
-            H[2184 + i0 * 67 + i1 * 3 + i2] += sv;
-            H[2712 + i0 + i1 * 201 + i2 * 67] += sv;
-          }
-        }
-      }
-    }
-  }
-  // hessian[i0, i1, i2] += Σ_i3 t16·W2[i0, i2]·t58[i0, i3]·t54[i1, i2, i3]
-  {
-    const p132 = t16[0];
+    const p132 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
       const b130 = i0 * len_N;
       for (let i1 = 0; i1 < 8; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
           const b131 = i1 * len_N * 3 + i2 * len_N;
-          const p133 = p132 * th[40 + i0 * 3 + i2];
-          let acc134 = 0;
+          let acc133 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc134 += t58[b130 + i3] * t54[b131 + i3];
-              r1 += t58[b130 + i3 + 1] * t54[b131 + i3 + 1];
-              r2 += t58[b130 + i3 + 2] * t54[b131 + i3 + 2];
-              r3 += t58[b130 + i3 + 3] * t54[b131 + i3 + 3];
+              acc133 += t55[b130 + i3] * t52[b131 + i3];
+              r1 += t55[b130 + i3 + 1] * t52[b131 + i3 + 1];
+              r2 += t55[b130 + i3 + 2] * t52[b131 + i3 + 2];
+              r3 += t55[b130 + i3 + 3] * t52[b131 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc134 += t58[b130 + i3] * t54[b131 + i3];
-            acc134 += r1 + r2 + r3;
+            for (const end = len_N; i3 < end; i3++) acc133 += t55[b130 + i3] * t52[b131 + i3];
+            acc133 += r1 + r2 + r3;
           }
           {
-            const sv = p133 * acc134;
+            const sv = p132 * acc133;
             H[2184 + i0 * 67 + i1 * 3 + i2] += sv;
             H[2712 + i0 + i1 * 201 + i2 * 67] += sv;
           }
@@ -1447,37 +1378,40 @@ function k_hess_b1_W2(s: State): void {
       }
     }
   }
-  // hessian[i0, i0, i1] += Σ_i2 t16·t58[i0, i2]·t55[i1, i2]
+  // hessian[i0, i1, i2] += Σ_i3 t16·W2[i0, i2]·t56[i0, i3]·t52[i1, i2, i3]
   {
-    const p137 = t16[0];
+    const p136 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b135 = i0 * len_N;
-      for (let i1 = 0; i1 < 3; i1++) {
-        const b136 = i1 * len_N;
-        let acc138 = 0;
-        {
-          let r1 = 0, r2 = 0, r3 = 0;
-          let i2 = 0;
-          for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc138 += t58[b135 + i2] * t55[b136 + i2];
-            r1 += t58[b135 + i2 + 1] * t55[b136 + i2 + 1];
-            r2 += t58[b135 + i2 + 2] * t55[b136 + i2 + 2];
-            r3 += t58[b135 + i2 + 3] * t55[b136 + i2 + 3];
+      const b134 = i0 * len_N;
+      for (let i1 = 0; i1 < 8; i1++) {
+        for (let i2 = 0; i2 < 3; i2++) {
+          const b135 = i1 * len_N * 3 + i2 * len_N;
+          const p137 = p136 * th[40 + i0 * 3 + i2];
+          let acc138 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i3 = 0;
+            for (const end = len_N - 3; i3 < end; i3 += 4) {
+              acc138 += t56[b134 + i3] * t52[b135 + i3];
+              r1 += t56[b134 + i3 + 1] * t52[b135 + i3 + 1];
+              r2 += t56[b134 + i3 + 2] * t52[b135 + i3 + 2];
+              r3 += t56[b134 + i3 + 3] * t52[b135 + i3 + 3];
+            }
+            for (const end = len_N; i3 < end; i3++) acc138 += t56[b134 + i3] * t52[b135 + i3];
+            acc138 += r1 + r2 + r3;
           }
-          for (const end = len_N; i2 < end; i2++) acc138 += t58[b135 + i2] * t55[b136 + i2];
-          acc138 += r1 + r2 + r3;
-        }
-        {
-          const sv = p137 * acc138;
-          H[2184 + i0 * 70 + i1] += sv;
-          H[2712 + i0 * 202 + i1 * 67] += sv;
+          {
+            const sv = p137 * acc138;
+            H[2184 + i0 * 67 + i1 * 3 + i2] += sv;
+            H[2712 + i0 + i1 * 201 + i2 * 67] += sv;
+          }
         }
       }
     }
   }
-  // hessian[i0, i0, i1] += Σ_i2 -1·t16·t51[i0, i2]·t56[i1, i2]
+  // hessian[i0, i0, i1] += Σ_i2 t16·t56[i0, i2]·t53[i1, i2]
   {
-    const p141 = -t16[0];
+    const p141 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
       const b139 = i0 * len_N;
       for (let i1 = 0; i1 < 3; i1++) {
@@ -1487,16 +1421,44 @@ function k_hess_b1_W2(s: State): void {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc142 += t51[b139 + i2] * t56[b140 + i2];
-            r1 += t51[b139 + i2 + 1] * t56[b140 + i2 + 1];
-            r2 += t51[b139 + i2 + 2] * t56[b140 + i2 + 2];
-            r3 += t51[b139 + i2 + 3] * t56[b140 + i2 + 3];
+            acc142 += t56[b139 + i2] * t53[b140 + i2];
+            r1 += t56[b139 + i2 + 1] * t53[b140 + i2 + 1];
+            r2 += t56[b139 + i2 + 2] * t53[b140 + i2 + 2];
+            r3 += t56[b139 + i2 + 3] * t53[b140 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc142 += t51[b139 + i2] * t56[b140 + i2];
+          for (const end = len_N; i2 < end; i2++) acc142 += t56[b139 + i2] * t53[b140 + i2];
           acc142 += r1 + r2 + r3;
         }
         {
           const sv = p141 * acc142;
+          H[2184 + i0 * 70 + i1] += sv;
+          H[2712 + i0 * 202 + i1 * 67] += sv;
+        }
+      }
+    }
+  }
+  // hessian[i0, i0, i1] += Σ_i2 -1·t16·t51[i0, i2]·t54[i1, i2]
+  {
+    const p145 = -t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b143 = i0 * len_N;
+      for (let i1 = 0; i1 < 3; i1++) {
+        const b144 = i1 * len_N;
+        let acc146 = 0;
+        {
+          let r1 = 0, r2 = 0, r3 = 0;
+          let i2 = 0;
+          for (const end = len_N - 3; i2 < end; i2 += 4) {
+            acc146 += t51[b143 + i2] * t54[b144 + i2];
+            r1 += t51[b143 + i2 + 1] * t54[b144 + i2 + 1];
+            r2 += t51[b143 + i2 + 2] * t54[b144 + i2 + 2];
+            r3 += t51[b143 + i2 + 3] * t54[b144 + i2 + 3];
+          }
+          for (const end = len_N; i2 < end; i2++) acc146 += t51[b143 + i2] * t54[b144 + i2];
+          acc146 += r1 + r2 + r3;
+        }
+        {
+          const sv = p145 * acc146;
           H[2184 + i0 * 70 + i1] += sv;
           H[2712 + i0 * 202 + i1 * 67] += sv;
         }
@@ -1509,62 +1471,62 @@ function k_hess_b1_W2(s: State): void {
 function k_hess_b1_b2(s: State): void {
   const H = s.hessian;
   const t16 = s.t16;
+  const t53 = s.t53;
   const t55 = s.t55;
-  const t57 = s.t57;
-  const t58 = s.t58;
+  const t56 = s.t56;
   const th = s.theta;
   const len_N = s.len_N;
-  // hessian[i0, i1] += Σ_i2 -1·t16·t57[i0, i2]·t55[i1, i2]
+  // hessian[i0, i1] += Σ_i2 -1·t16·t55[i0, i2]·t53[i1, i2]
   {
-    const p145 = -t16[0];
+    const p149 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b143 = i0 * len_N;
+      const b147 = i0 * len_N;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b144 = i1 * len_N;
-        let acc146 = 0;
+        const b148 = i1 * len_N;
+        let acc150 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc146 += t57[b143 + i2] * t55[b144 + i2];
-            r1 += t57[b143 + i2 + 1] * t55[b144 + i2 + 1];
-            r2 += t57[b143 + i2 + 2] * t55[b144 + i2 + 2];
-            r3 += t57[b143 + i2 + 3] * t55[b144 + i2 + 3];
+            acc150 += t55[b147 + i2] * t53[b148 + i2];
+            r1 += t55[b147 + i2 + 1] * t53[b148 + i2 + 1];
+            r2 += t55[b147 + i2 + 2] * t53[b148 + i2 + 2];
+            r3 += t55[b147 + i2 + 3] * t53[b148 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc146 += t57[b143 + i2] * t55[b144 + i2];
-          acc146 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc150 += t55[b147 + i2] * t53[b148 + i2];
+          acc150 += r1 + r2 + r3;
         }
         {
-          const sv = p145 * acc146;
+          const sv = p149 * acc150;
           H[2208 + i0 * 67 + i1] += sv;
           H[4320 + i0 + i1 * 67] += sv;
         }
       }
     }
   }
-  // hessian[i0, i1] += Σ_i2 t16·W2[i0, i1]·t58[i0, i2]·t55[i1, i2]
+  // hessian[i0, i1] += Σ_i2 t16·W2[i0, i1]·t56[i0, i2]·t53[i1, i2]
   {
-    const p149 = t16[0];
+    const p153 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b147 = i0 * len_N;
+      const b151 = i0 * len_N;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b148 = i1 * len_N;
-        const p150 = p149 * th[40 + i0 * 3 + i1];
-        let acc151 = 0;
+        const b152 = i1 * len_N;
+        const p154 = p153 * th[40 + i0 * 3 + i1];
+        let acc155 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc151 += t58[b147 + i2] * t55[b148 + i2];
-            r1 += t58[b147 + i2 + 1] * t55[b148 + i2 + 1];
-            r2 += t58[b147 + i2 + 2] * t55[b148 + i2 + 2];
-            r3 += t58[b147 + i2 + 3] * t55[b148 + i2 + 3];
+            acc155 += t56[b151 + i2] * t53[b152 + i2];
+            r1 += t56[b151 + i2 + 1] * t53[b152 + i2 + 1];
+            r2 += t56[b151 + i2 + 2] * t53[b152 + i2 + 2];
+            r3 += t56[b151 + i2 + 3] * t53[b152 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc151 += t58[b147 + i2] * t55[b148 + i2];
-          acc151 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc155 += t56[b151 + i2] * t53[b152 + i2];
+          acc155 += r1 + r2 + r3;
         }
         {
-          const sv = p150 * acc151;
+          const sv = p154 * acc155;
           H[2208 + i0 * 67 + i1] += sv;
           H[4320 + i0 + i1 * 67] += sv;
         }
@@ -1577,107 +1539,44 @@ function k_hess_b1_b2(s: State): void {
 function k_hess_W2_W2(s: State): void {
   const H = s.hessian;
   const t16 = s.t16;
-  const t23 = s.t23;
-  const t26 = s.t26;
-  const t55 = s.t55;
+  const t52 = s.t52;
+  const t57 = s.t57;
+  const t58 = s.t58;
   const t59 = s.t59;
   const len_N = s.len_N;
-  // hessian[i0, i1, i2, i3] += Σ_i4 -1·t16·A[i0, i4]·B[i1, i4]·A[i2, i4]·B[i3, i4]·w[i4]  (pair symmetry: i0 ≤ i2, i1 ≤ i3; A = t59, B = t55, w = t26)
+  // hessian[i0, i1, i2, i3] += Σ_i4 -1·t16·t57[i0, i1, i4]·t52[i2, i3, i4]
   {
-    const p152 = -t16[0];
+    const p158 = -t16[0];
+    // T = t57·t52ᵀ (24 × 24, depth len_N) by the dense kernels; H += scale·T, mirrors included, c ≥ r only
+    s.dense.block(
+      t57, 0, len_N, t52, 0, len_N, 24, 24, len_N,
+      H, 2720, 67, 1, 2720, 1, 67,
+      p158, DENSE_ADD_MIRROR, true, null, 0, 1, 0, 0, 1, 0, 0,
+    );
+  }
+  // hessian[i0, i1, i2, i1] += Σ_i3 t16·t58[i0, i1, i3]·t59[i2, i3]
+  {
+    const p162 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
-        {
-          let i3 = i1;
-          for (const end = 3 - 3; i3 < end; i3 += 4) {
-            let acc153_0 = 0, acc153_1 = 0, acc153_2 = 0, acc153_3 = 0;
-            for (let i4 = 0, end = len_N; i4 < end; i4++) {
-              const c0 = t59[i0 * len_N + i4];
-              const c1 = t55[i1 * len_N + i4];
-              const c2 = t26[i4];
-              acc153_0 += c0 * c1 * c2 * t59[i0 * len_N + i4] * t55[i3 * len_N + i4];
-              acc153_1 += c0 * c1 * c2 * t59[i0 * len_N + i4] * t55[(i3 + 1) * len_N + i4];
-              acc153_2 += c0 * c1 * c2 * t59[i0 * len_N + i4] * t55[(i3 + 2) * len_N + i4];
-              acc153_3 += c0 * c1 * c2 * t59[i0 * len_N + i4] * t55[(i3 + 3) * len_N + i4];
-            }
-            addSymmetric(H, 2720 + i0 * 201 + i1 * 67 + i0 * 3 + i3, 2720 + i0 * 3 + i1 + i0 * 201 + i3 * 67, p152 * acc153_0);
-            addSymmetric(H, 2720 + i0 * 201 + i1 * 67 + i0 * 3 + i3 + 1, 2720 + i0 * 3 + i1 + i0 * 201 + (i3 + 1) * 67, p152 * acc153_1);
-            addSymmetric(H, 2720 + i0 * 201 + i1 * 67 + i0 * 3 + i3 + 2, 2720 + i0 * 3 + i1 + i0 * 201 + (i3 + 2) * 67, p152 * acc153_2);
-            addSymmetric(H, 2720 + i0 * 201 + i1 * 67 + i0 * 3 + i3 + 3, 2720 + i0 * 3 + i1 + i0 * 201 + (i3 + 3) * 67, p152 * acc153_3);
-          }
-          for (const end = 3; i3 < end; i3++) {
-            let acc153 = 0;
-            {
-              let r1 = 0, r2 = 0, r3 = 0;
-              let i4 = 0;
-              for (const end = len_N - 3; i4 < end; i4 += 4) {
-                acc153 += t59[i0 * len_N + i4] * t55[i1 * len_N + i4] * t59[i0 * len_N + i4] * t55[i3 * len_N + i4] * t26[i4];
-                r1 += t59[i0 * len_N + i4 + 1] * t55[i1 * len_N + i4 + 1] * t59[i0 * len_N + i4 + 1] * t55[i3 * len_N + i4 + 1] * t26[i4 + 1];
-                r2 += t59[i0 * len_N + i4 + 2] * t55[i1 * len_N + i4 + 2] * t59[i0 * len_N + i4 + 2] * t55[i3 * len_N + i4 + 2] * t26[i4 + 2];
-                r3 += t59[i0 * len_N + i4 + 3] * t55[i1 * len_N + i4 + 3] * t59[i0 * len_N + i4 + 3] * t55[i3 * len_N + i4 + 3] * t26[i4 + 3];
-              }
-              for (const end = len_N; i4 < end; i4++) acc153 += t59[i0 * len_N + i4] * t55[i1 * len_N + i4] * t59[i0 * len_N + i4] * t55[i3 * len_N + i4] * t26[i4];
-              acc153 += r1 + r2 + r3;
-            }
-            addSymmetric(H, 2720 + i0 * 201 + i1 * 67 + i0 * 3 + i3, 2720 + i0 * 3 + i1 + i0 * 201 + i3 * 67, p152 * acc153);
-          }
-        }
-        for (let i2 = i0 + 1; i2 < 8; i2++) {
-          let acc154 = 0;
+        const b160 = i0 * len_N * 3 + i1 * len_N;
+        for (let i2 = 0; i2 < 8; i2++) {
+          if (i2 * 3 + i0 * (-3) < 0) continue;
+          const b161 = i2 * len_N;
+          let acc163 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
-            let i4 = 0;
-            for (const end = len_N - 3; i4 < end; i4 += 4) {
-              acc154 += t59[i0 * len_N + i4] * t55[i1 * len_N + i4] * t59[i2 * len_N + i4] * t55[i1 * len_N + i4] * t26[i4];
-              r1 += t59[i0 * len_N + i4 + 1] * t55[i1 * len_N + i4 + 1] * t59[i2 * len_N + i4 + 1] * t55[i1 * len_N + i4 + 1] * t26[i4 + 1];
-              r2 += t59[i0 * len_N + i4 + 2] * t55[i1 * len_N + i4 + 2] * t59[i2 * len_N + i4 + 2] * t55[i1 * len_N + i4 + 2] * t26[i4 + 2];
-              r3 += t59[i0 * len_N + i4 + 3] * t55[i1 * len_N + i4 + 3] * t59[i2 * len_N + i4 + 3] * t55[i1 * len_N + i4 + 3] * t26[i4 + 3];
+            let i3 = 0;
+            for (const end = len_N - 3; i3 < end; i3 += 4) {
+              acc163 += t58[b160 + i3] * t59[b161 + i3];
+              r1 += t58[b160 + i3 + 1] * t59[b161 + i3 + 1];
+              r2 += t58[b160 + i3 + 2] * t59[b161 + i3 + 2];
+              r3 += t58[b160 + i3 + 3] * t59[b161 + i3 + 3];
             }
-            for (const end = len_N; i4 < end; i4++) acc154 += t59[i0 * len_N + i4] * t55[i1 * len_N + i4] * t59[i2 * len_N + i4] * t55[i1 * len_N + i4] * t26[i4];
-            acc154 += r1 + r2 + r3;
+            for (const end = len_N; i3 < end; i3++) acc163 += t58[b160 + i3] * t59[b161 + i3];
+            acc163 += r1 + r2 + r3;
           }
-          addSymmetric(H, 2720 + i0 * 201 + i1 * 67 + i2 * 3 + i1, 2720 + i0 * 3 + i1 + i2 * 201 + i1 * 67, p152 * acc154);
-          for (let i3 = i1 + 1; i3 < 3; i3++) {
-            let acc155 = 0;
-            {
-              let r1 = 0, r2 = 0, r3 = 0;
-              let i4 = 0;
-              for (const end = len_N - 3; i4 < end; i4 += 4) {
-                acc155 += t59[i0 * len_N + i4] * t55[i1 * len_N + i4] * t59[i2 * len_N + i4] * t55[i3 * len_N + i4] * t26[i4];
-                r1 += t59[i0 * len_N + i4 + 1] * t55[i1 * len_N + i4 + 1] * t59[i2 * len_N + i4 + 1] * t55[i3 * len_N + i4 + 1] * t26[i4 + 1];
-                r2 += t59[i0 * len_N + i4 + 2] * t55[i1 * len_N + i4 + 2] * t59[i2 * len_N + i4 + 2] * t55[i3 * len_N + i4 + 2] * t26[i4 + 2];
-                r3 += t59[i0 * len_N + i4 + 3] * t55[i1 * len_N + i4 + 3] * t59[i2 * len_N + i4 + 3] * t55[i3 * len_N + i4 + 3] * t26[i4 + 3];
-              }
-              for (const end = len_N; i4 < end; i4++) acc155 += t59[i0 * len_N + i4] * t55[i1 * len_N + i4] * t59[i2 * len_N + i4] * t55[i3 * len_N + i4] * t26[i4];
-              acc155 += r1 + r2 + r3;
-            }
-            addSymmetric(H, 2720 + i0 * 201 + i1 * 67 + i2 * 3 + i3, 2720 + i0 * 3 + i1 + i2 * 201 + i3 * 67, p152 * acc155);
-            addSymmetric(H, 2720 + i0 * 201 + i3 * 67 + i2 * 3 + i1, 2720 + i0 * 3 + i3 + i2 * 201 + i1 * 67, p152 * acc155);
-          }
-        }
-      }
-    }
-  }
-  // hessian[i0, i1, i2, i1] += Σ_i4 1·t16·A[i0, i4]·A[i2, i4]·B[i1, i4]·w[i4]  (pair symmetry: i0 ≤ i2; A = t59, B = t55, w = t23)
-  {
-    const p156 = t16[0];
-    for (let i0 = 0; i0 < 8; i0++) {
-      for (let i2 = i0; i2 < 8; i2++) {
-        for (let i1 = 0; i1 < 3; i1++) {
-          let acc157 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i4 = 0;
-            for (const end = len_N - 3; i4 < end; i4 += 4) {
-              acc157 += t59[i0 * len_N + i4] * t59[i2 * len_N + i4] * t55[i1 * len_N + i4] * t23[i4];
-              r1 += t59[i0 * len_N + i4 + 1] * t59[i2 * len_N + i4 + 1] * t55[i1 * len_N + i4 + 1] * t23[i4 + 1];
-              r2 += t59[i0 * len_N + i4 + 2] * t59[i2 * len_N + i4 + 2] * t55[i1 * len_N + i4 + 2] * t23[i4 + 2];
-              r3 += t59[i0 * len_N + i4 + 3] * t59[i2 * len_N + i4 + 3] * t55[i1 * len_N + i4 + 3] * t23[i4 + 3];
-            }
-            for (const end = len_N; i4 < end; i4++) acc157 += t59[i0 * len_N + i4] * t59[i2 * len_N + i4] * t55[i1 * len_N + i4] * t23[i4];
-            acc157 += r1 + r2 + r3;
-          }
-          addSymmetric(H, 2720 + i0 * 201 + i1 * 67 + i2 * 3 + i1, 2720 + i0 * 3 + i1 + i2 * 201 + i1 * 67, p156 * acc157);
+          addSymmetric(H, 2720 + i0 * 201 + i1 * 68 + i2 * 3, 2720 + i0 * 3 + i1 * 68 + i2 * 201, p162 * acc163);
         }
       }
     }
@@ -1690,10 +1589,10 @@ function k_hess_W2_W2_once(s: State): void {
   const once_N = s.once_N;
   // hessian[i0, i1, i0, i1] += 0.002·once_N
   {
-    const p158 = 0.002 * once_N;
+    const p164 = 0.002 * once_N;
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
-        H[2720 + i0 * 204 + i1 * 68] += p158;
+        H[2720 + i0 * 204 + i1 * 68] += p164;
       }
     }
   }
@@ -1703,33 +1602,33 @@ function k_hess_W2_W2_once(s: State): void {
 function k_hess_W2_b2(s: State): void {
   const H = s.hessian;
   const t16 = s.t16;
-  const t55 = s.t55;
-  const t60 = s.t60;
-  const t61 = s.t61;
+  const t53 = s.t53;
+  const t57 = s.t57;
+  const t58 = s.t58;
   const len_N = s.len_N;
-  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t60[i0, i1, i3]·t55[i2, i3]
+  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t57[i0, i1, i3]·t53[i2, i3]
   {
-    const p162 = -t16[0];
+    const p168 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
-        const b160 = i0 * len_N * 3 + i1 * len_N;
+        const b166 = i0 * len_N * 3 + i1 * len_N;
         for (let i2 = 0; i2 < 3; i2++) {
-          const b161 = i2 * len_N;
-          let acc163 = 0;
+          const b167 = i2 * len_N;
+          let acc169 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc163 += t60[b160 + i3] * t55[b161 + i3];
-              r1 += t60[b160 + i3 + 1] * t55[b161 + i3 + 1];
-              r2 += t60[b160 + i3 + 2] * t55[b161 + i3 + 2];
-              r3 += t60[b160 + i3 + 3] * t55[b161 + i3 + 3];
+              acc169 += t57[b166 + i3] * t53[b167 + i3];
+              r1 += t57[b166 + i3 + 1] * t53[b167 + i3 + 1];
+              r2 += t57[b166 + i3 + 2] * t53[b167 + i3 + 2];
+              r3 += t57[b166 + i3 + 3] * t53[b167 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc163 += t60[b160 + i3] * t55[b161 + i3];
-            acc163 += r1 + r2 + r3;
+            for (const end = len_N; i3 < end; i3++) acc169 += t57[b166 + i3] * t53[b167 + i3];
+            acc169 += r1 + r2 + r3;
           }
           {
-            const sv = p162 * acc163;
+            const sv = p168 * acc169;
             H[2744 + i0 * 201 + i1 * 67 + i2] += sv;
             H[4328 + i0 * 3 + i1 + i2 * 67] += sv;
           }
@@ -1737,27 +1636,27 @@ function k_hess_W2_b2(s: State): void {
       }
     }
   }
-  // hessian[i0, i1, i1] += Σ_i2 t16·t61[i0, i1, i2]
+  // hessian[i0, i1, i1] += Σ_i2 t16·t58[i0, i1, i2]
   {
-    const p165 = t16[0];
+    const p171 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
-        const b164 = i0 * len_N * 3 + i1 * len_N;
-        let acc166 = 0;
+        const b170 = i0 * len_N * 3 + i1 * len_N;
+        let acc172 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc166 += t61[b164 + i2];
-            r1 += t61[b164 + i2 + 1];
-            r2 += t61[b164 + i2 + 2];
-            r3 += t61[b164 + i2 + 3];
+            acc172 += t58[b170 + i2];
+            r1 += t58[b170 + i2 + 1];
+            r2 += t58[b170 + i2 + 2];
+            r3 += t58[b170 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc166 += t61[b164 + i2];
-          acc166 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc172 += t58[b170 + i2];
+          acc172 += r1 + r2 + r3;
         }
         {
-          const sv = p165 * acc166;
+          const sv = p171 * acc172;
           H[2744 + i0 * 201 + i1 * 68] += sv;
           H[4328 + i0 * 3 + i1 * 68] += sv;
         }
@@ -1770,53 +1669,53 @@ function k_hess_W2_b2(s: State): void {
 function k_hess_b2_b2(s: State): void {
   const H = s.hessian;
   const t16 = s.t16;
-  const t55 = s.t55;
-  const t62 = s.t62;
-  const t63 = s.t63;
+  const t53 = s.t53;
+  const t60 = s.t60;
+  const t61 = s.t61;
   const len_N = s.len_N;
-  // hessian[i0, i1] += Σ_i2 -1·t16·t62[i0, i2]·t55[i1, i2]
+  // hessian[i0, i1] += Σ_i2 -1·t16·t60[i0, i2]·t53[i1, i2]
   {
-    const p169 = -t16[0];
+    const p175 = -t16[0];
     for (let i0 = 0; i0 < 3; i0++) {
-      const b167 = i0 * len_N;
+      const b173 = i0 * len_N;
       for (let i1 = Math.max(0, i0); i1 < 3; i1++) {
-        const b168 = i1 * len_N;
-        let acc170 = 0;
+        const b174 = i1 * len_N;
+        let acc176 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc170 += t62[b167 + i2] * t55[b168 + i2];
-            r1 += t62[b167 + i2 + 1] * t55[b168 + i2 + 1];
-            r2 += t62[b167 + i2 + 2] * t55[b168 + i2 + 2];
-            r3 += t62[b167 + i2 + 3] * t55[b168 + i2 + 3];
+            acc176 += t60[b173 + i2] * t53[b174 + i2];
+            r1 += t60[b173 + i2 + 1] * t53[b174 + i2 + 1];
+            r2 += t60[b173 + i2 + 2] * t53[b174 + i2 + 2];
+            r3 += t60[b173 + i2 + 3] * t53[b174 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc170 += t62[b167 + i2] * t55[b168 + i2];
-          acc170 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc176 += t60[b173 + i2] * t53[b174 + i2];
+          acc176 += r1 + r2 + r3;
         }
-        addSymmetric(H, 4352 + i0 * 67 + i1, 4352 + i0 + i1 * 67, p169 * acc170);
+        addSymmetric(H, 4352 + i0 * 67 + i1, 4352 + i0 + i1 * 67, p175 * acc176);
       }
     }
   }
-  // hessian[i0, i0] += Σ_i1 t16·t63[i0, i1]
+  // hessian[i0, i0] += Σ_i1 t16·t61[i0, i1]
   {
-    const p172 = t16[0];
+    const p178 = t16[0];
     for (let i0 = 0; i0 < 3; i0++) {
-      const b171 = i0 * len_N;
-      let acc173 = 0;
+      const b177 = i0 * len_N;
+      let acc179 = 0;
       {
         let r1 = 0, r2 = 0, r3 = 0;
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          acc173 += t63[b171 + i1];
-          r1 += t63[b171 + i1 + 1];
-          r2 += t63[b171 + i1 + 2];
-          r3 += t63[b171 + i1 + 3];
+          acc179 += t61[b177 + i1];
+          r1 += t61[b177 + i1 + 1];
+          r2 += t61[b177 + i1 + 2];
+          r3 += t61[b177 + i1 + 3];
         }
-        for (const end = len_N; i1 < end; i1++) acc173 += t63[b171 + i1];
-        acc173 += r1 + r2 + r3;
+        for (const end = len_N; i1 < end; i1++) acc179 += t61[b177 + i1];
+        acc179 += r1 + r2 + r3;
       }
-      H[4352 + i0 * 68] += p172 * acc173;
+      H[4352 + i0 * 68] += p178 * acc179;
     }
   }
 }
@@ -1827,9 +1726,9 @@ function k_hess_b2_b2_once(s: State): void {
   const once_N = s.once_N;
   // hessian[i0, i0] += 0.002·once_N
   {
-    const p174 = 0.002 * once_N;
+    const p180 = 0.002 * once_N;
     for (let i0 = 0; i0 < 3; i0++) {
-      H[4352 + i0 * 68] += p174;
+      H[4352 + i0 * 68] += p180;
     }
   }
 }
@@ -1845,151 +1744,96 @@ function k_hvp_W1(s: State): void {
   const t27 = s.t27;
   const t41 = s.t41;
   const t42 = s.t42;
+  const t64 = s.t64;
   const t66 = s.t66;
-  const t68 = s.t68;
+  const t67 = s.t67;
   const t69 = s.t69;
-  const t71 = s.t71;
+  const t70 = s.t70;
   const t72 = s.t72;
+  const t73 = s.t73;
   const t74 = s.t74;
   const t75 = s.t75;
   const t76 = s.t76;
   const t77 = s.t77;
-  const t78 = s.t78;
-  const t79 = s.t79;
   const v = s.v;
   const len_N = s.len_N;
   const off_N = s.off_N;
-  // hvp[i0, i1] += Σ_i2 -1·t16·t24[i2, i1]·X[i2, i0]·t26[i2]·t41[i1, i2]·t66[i2]
+  // hvp[i0, i1] += Σ_i2 -1·t16·t24[i2, i1]·X[i2, i0]·t26[i2]·t41[i1, i2]·t64[i2]
   {
-    const p179 = -t16[0];
+    const p185 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
-      const b177 = off_N * 4 + i0;
+      const b183 = off_N * 4 + i0;
       {
         let i1 = 0;
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b176_0 = i1;
-          const b178_0 = i1 * len_N;
-          const b176_1 = i1 + 1;
-          const b178_1 = (i1 + 1) * len_N;
-          const b176_2 = i1 + 2;
-          const b178_2 = (i1 + 2) * len_N;
-          const b176_3 = i1 + 3;
-          const b178_3 = (i1 + 3) * len_N;
-          let acc180_0 = 0, acc180_1 = 0, acc180_2 = 0, acc180_3 = 0;
+          const b182_0 = i1;
+          const b184_0 = i1 * len_N;
+          const b182_1 = i1 + 1;
+          const b184_1 = (i1 + 1) * len_N;
+          const b182_2 = i1 + 2;
+          const b184_2 = (i1 + 2) * len_N;
+          const b182_3 = i1 + 3;
+          const b184_3 = (i1 + 3) * len_N;
+          let acc186_0 = 0, acc186_1 = 0, acc186_2 = 0, acc186_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = d_X[b177 + i2 * 4];
+            const c0 = d_X[b183 + i2 * 4];
             const c1 = t26[i2];
-            const c2 = t66[i2];
-            acc180_0 += c0 * c1 * c2 * t24[b176_0 + i2 * 8] * t41[b178_0 + i2];
-            acc180_1 += c0 * c1 * c2 * t24[b176_1 + i2 * 8] * t41[b178_1 + i2];
-            acc180_2 += c0 * c1 * c2 * t24[b176_2 + i2 * 8] * t41[b178_2 + i2];
-            acc180_3 += c0 * c1 * c2 * t24[b176_3 + i2 * 8] * t41[b178_3 + i2];
+            const c2 = t64[i2];
+            acc186_0 += c0 * c1 * c2 * t24[b182_0 + i2 * 8] * t41[b184_0 + i2];
+            acc186_1 += c0 * c1 * c2 * t24[b182_1 + i2 * 8] * t41[b184_1 + i2];
+            acc186_2 += c0 * c1 * c2 * t24[b182_2 + i2 * 8] * t41[b184_2 + i2];
+            acc186_3 += c0 * c1 * c2 * t24[b182_3 + i2 * 8] * t41[b184_3 + i2];
           }
-          hvp[i0 * 8 + i1] += p179 * acc180_0;
-          hvp[i0 * 8 + i1 + 1] += p179 * acc180_1;
-          hvp[i0 * 8 + i1 + 2] += p179 * acc180_2;
-          hvp[i0 * 8 + i1 + 3] += p179 * acc180_3;
+          hvp[i0 * 8 + i1] += p185 * acc186_0;
+          hvp[i0 * 8 + i1 + 1] += p185 * acc186_1;
+          hvp[i0 * 8 + i1 + 2] += p185 * acc186_2;
+          hvp[i0 * 8 + i1 + 3] += p185 * acc186_3;
         }
         for (const end = 8; i1 < end; i1++) {
-          const b176 = i1;
-          const b178 = i1 * len_N;
-          let acc180 = 0;
+          const b182 = i1;
+          const b184 = i1 * len_N;
+          let acc186 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc180 += t24[b176 + i2 * 8] * d_X[b177 + i2 * 4] * t26[i2] * t41[b178 + i2] * t66[i2];
-              r1 += t24[b176 + (i2 + 1) * 8] * d_X[b177 + (i2 + 1) * 4] * t26[i2 + 1] * t41[b178 + i2 + 1] * t66[i2 + 1];
-              r2 += t24[b176 + (i2 + 2) * 8] * d_X[b177 + (i2 + 2) * 4] * t26[i2 + 2] * t41[b178 + i2 + 2] * t66[i2 + 2];
-              r3 += t24[b176 + (i2 + 3) * 8] * d_X[b177 + (i2 + 3) * 4] * t26[i2 + 3] * t41[b178 + i2 + 3] * t66[i2 + 3];
+              acc186 += t24[b182 + i2 * 8] * d_X[b183 + i2 * 4] * t26[i2] * t41[b184 + i2] * t64[i2];
+              r1 += t24[b182 + (i2 + 1) * 8] * d_X[b183 + (i2 + 1) * 4] * t26[i2 + 1] * t41[b184 + i2 + 1] * t64[i2 + 1];
+              r2 += t24[b182 + (i2 + 2) * 8] * d_X[b183 + (i2 + 2) * 4] * t26[i2 + 2] * t41[b184 + i2 + 2] * t64[i2 + 2];
+              r3 += t24[b182 + (i2 + 3) * 8] * d_X[b183 + (i2 + 3) * 4] * t26[i2 + 3] * t41[b184 + i2 + 3] * t64[i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc180 += t24[b176 + i2 * 8] * d_X[b177 + i2 * 4] * t26[i2] * t41[b178 + i2] * t66[i2];
-            acc180 += r1 + r2 + r3;
+            for (const end = len_N; i2 < end; i2++) acc186 += t24[b182 + i2 * 8] * d_X[b183 + i2 * 4] * t26[i2] * t41[b184 + i2] * t64[i2];
+            acc186 += r1 + r2 + r3;
           }
-          hvp[i0 * 8 + i1] += p179 * acc180;
+          hvp[i0 * 8 + i1] += p185 * acc186;
         }
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t24[i2, i1]·X[i2, i0]·t68[i1, i2]
-  {
-    const p184 = t16[0];
-    for (let i0 = 0; i0 < 4; i0++) {
-      const b182 = off_N * 4 + i0;
-      {
-        let i1 = 0;
-        for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b181_0 = i1;
-          const b183_0 = i1 * len_N;
-          const b181_1 = i1 + 1;
-          const b183_1 = (i1 + 1) * len_N;
-          const b181_2 = i1 + 2;
-          const b183_2 = (i1 + 2) * len_N;
-          const b181_3 = i1 + 3;
-          const b183_3 = (i1 + 3) * len_N;
-          let acc185_0 = 0, acc185_1 = 0, acc185_2 = 0, acc185_3 = 0;
-          for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = t23[i2];
-            const c1 = d_X[b182 + i2 * 4];
-            acc185_0 += c0 * c1 * t24[b181_0 + i2 * 8] * t68[b183_0 + i2];
-            acc185_1 += c0 * c1 * t24[b181_1 + i2 * 8] * t68[b183_1 + i2];
-            acc185_2 += c0 * c1 * t24[b181_2 + i2 * 8] * t68[b183_2 + i2];
-            acc185_3 += c0 * c1 * t24[b181_3 + i2 * 8] * t68[b183_3 + i2];
-          }
-          hvp[i0 * 8 + i1] += p184 * acc185_0;
-          hvp[i0 * 8 + i1 + 1] += p184 * acc185_1;
-          hvp[i0 * 8 + i1 + 2] += p184 * acc185_2;
-          hvp[i0 * 8 + i1 + 3] += p184 * acc185_3;
-        }
-        for (const end = 8; i1 < end; i1++) {
-          const b181 = i1;
-          const b183 = i1 * len_N;
-          let acc185 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i2 = 0;
-            for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc185 += t23[i2] * t24[b181 + i2 * 8] * d_X[b182 + i2 * 4] * t68[b183 + i2];
-              r1 += t23[i2 + 1] * t24[b181 + (i2 + 1) * 8] * d_X[b182 + (i2 + 1) * 4] * t68[b183 + i2 + 1];
-              r2 += t23[i2 + 2] * t24[b181 + (i2 + 2) * 8] * d_X[b182 + (i2 + 2) * 4] * t68[b183 + i2 + 2];
-              r3 += t23[i2 + 3] * t24[b181 + (i2 + 3) * 8] * d_X[b182 + (i2 + 3) * 4] * t68[b183 + i2 + 3];
-            }
-            for (const end = len_N; i2 < end; i2++) acc185 += t23[i2] * t24[b181 + i2 * 8] * d_X[b182 + i2 * 4] * t68[b183 + i2];
-            acc185 += r1 + r2 + r3;
-          }
-          hvp[i0 * 8 + i1] += p184 * acc185;
-        }
-      }
-    }
-  }
-  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·X[i2, i0]·t27[i2, i1]·t41[i1, i2]·t69[i1, i2]
+  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t24[i2, i1]·X[i2, i0]·t66[i1, i2]
   {
     const p190 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
-      const b186 = off_N * 4 + i0;
+      const b188 = off_N * 4 + i0;
       {
         let i1 = 0;
         for (const end = 8 - 3; i1 < end; i1 += 4) {
           const b187_0 = i1;
-          const b188_0 = i1 * len_N;
           const b189_0 = i1 * len_N;
           const b187_1 = i1 + 1;
-          const b188_1 = (i1 + 1) * len_N;
           const b189_1 = (i1 + 1) * len_N;
           const b187_2 = i1 + 2;
-          const b188_2 = (i1 + 2) * len_N;
           const b189_2 = (i1 + 2) * len_N;
           const b187_3 = i1 + 3;
-          const b188_3 = (i1 + 3) * len_N;
           const b189_3 = (i1 + 3) * len_N;
           let acc191_0 = 0, acc191_1 = 0, acc191_2 = 0, acc191_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
             const c0 = t23[i2];
-            const c1 = d_X[b186 + i2 * 4];
-            acc191_0 += c0 * c1 * t27[b187_0 + i2 * 8] * t41[b188_0 + i2] * t69[b189_0 + i2];
-            acc191_1 += c0 * c1 * t27[b187_1 + i2 * 8] * t41[b188_1 + i2] * t69[b189_1 + i2];
-            acc191_2 += c0 * c1 * t27[b187_2 + i2 * 8] * t41[b188_2 + i2] * t69[b189_2 + i2];
-            acc191_3 += c0 * c1 * t27[b187_3 + i2 * 8] * t41[b188_3 + i2] * t69[b189_3 + i2];
+            const c1 = d_X[b188 + i2 * 4];
+            acc191_0 += c0 * c1 * t24[b187_0 + i2 * 8] * t66[b189_0 + i2];
+            acc191_1 += c0 * c1 * t24[b187_1 + i2 * 8] * t66[b189_1 + i2];
+            acc191_2 += c0 * c1 * t24[b187_2 + i2 * 8] * t66[b189_2 + i2];
+            acc191_3 += c0 * c1 * t24[b187_3 + i2 * 8] * t66[b189_3 + i2];
           }
           hvp[i0 * 8 + i1] += p190 * acc191_0;
           hvp[i0 * 8 + i1 + 1] += p190 * acc191_1;
@@ -1998,19 +1842,18 @@ function k_hvp_W1(s: State): void {
         }
         for (const end = 8; i1 < end; i1++) {
           const b187 = i1;
-          const b188 = i1 * len_N;
           const b189 = i1 * len_N;
           let acc191 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc191 += t23[i2] * d_X[b186 + i2 * 4] * t27[b187 + i2 * 8] * t41[b188 + i2] * t69[b189 + i2];
-              r1 += t23[i2 + 1] * d_X[b186 + (i2 + 1) * 4] * t27[b187 + (i2 + 1) * 8] * t41[b188 + i2 + 1] * t69[b189 + i2 + 1];
-              r2 += t23[i2 + 2] * d_X[b186 + (i2 + 2) * 4] * t27[b187 + (i2 + 2) * 8] * t41[b188 + i2 + 2] * t69[b189 + i2 + 2];
-              r3 += t23[i2 + 3] * d_X[b186 + (i2 + 3) * 4] * t27[b187 + (i2 + 3) * 8] * t41[b188 + i2 + 3] * t69[b189 + i2 + 3];
+              acc191 += t23[i2] * t24[b187 + i2 * 8] * d_X[b188 + i2 * 4] * t66[b189 + i2];
+              r1 += t23[i2 + 1] * t24[b187 + (i2 + 1) * 8] * d_X[b188 + (i2 + 1) * 4] * t66[b189 + i2 + 1];
+              r2 += t23[i2 + 2] * t24[b187 + (i2 + 2) * 8] * d_X[b188 + (i2 + 2) * 4] * t66[b189 + i2 + 2];
+              r3 += t23[i2 + 3] * t24[b187 + (i2 + 3) * 8] * d_X[b188 + (i2 + 3) * 4] * t66[b189 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc191 += t23[i2] * d_X[b186 + i2 * 4] * t27[b187 + i2 * 8] * t41[b188 + i2] * t69[b189 + i2];
+            for (const end = len_N; i2 < end; i2++) acc191 += t23[i2] * t24[b187 + i2 * 8] * d_X[b188 + i2 * 4] * t66[b189 + i2];
             acc191 += r1 + r2 + r3;
           }
           hvp[i0 * 8 + i1] += p190 * acc191;
@@ -2018,9 +1861,9 @@ function k_hvp_W1(s: State): void {
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 -1·t16·X[i2, i0]·t27[i2, i1]·t42[i1, i2]·t69[i1, i2]
+  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·X[i2, i0]·t27[i2, i1]·t41[i1, i2]·t67[i1, i2]
   {
-    const p196 = -t16[0];
+    const p196 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       const b192 = off_N * 4 + i0;
       {
@@ -2040,11 +1883,12 @@ function k_hvp_W1(s: State): void {
           const b195_3 = (i1 + 3) * len_N;
           let acc197_0 = 0, acc197_1 = 0, acc197_2 = 0, acc197_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = d_X[b192 + i2 * 4];
-            acc197_0 += c0 * t27[b193_0 + i2 * 8] * t42[b194_0 + i2] * t69[b195_0 + i2];
-            acc197_1 += c0 * t27[b193_1 + i2 * 8] * t42[b194_1 + i2] * t69[b195_1 + i2];
-            acc197_2 += c0 * t27[b193_2 + i2 * 8] * t42[b194_2 + i2] * t69[b195_2 + i2];
-            acc197_3 += c0 * t27[b193_3 + i2 * 8] * t42[b194_3 + i2] * t69[b195_3 + i2];
+            const c0 = t23[i2];
+            const c1 = d_X[b192 + i2 * 4];
+            acc197_0 += c0 * c1 * t27[b193_0 + i2 * 8] * t41[b194_0 + i2] * t67[b195_0 + i2];
+            acc197_1 += c0 * c1 * t27[b193_1 + i2 * 8] * t41[b194_1 + i2] * t67[b195_1 + i2];
+            acc197_2 += c0 * c1 * t27[b193_2 + i2 * 8] * t41[b194_2 + i2] * t67[b195_2 + i2];
+            acc197_3 += c0 * c1 * t27[b193_3 + i2 * 8] * t41[b194_3 + i2] * t67[b195_3 + i2];
           }
           hvp[i0 * 8 + i1] += p196 * acc197_0;
           hvp[i0 * 8 + i1 + 1] += p196 * acc197_1;
@@ -2060,12 +1904,12 @@ function k_hvp_W1(s: State): void {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc197 += d_X[b192 + i2 * 4] * t27[b193 + i2 * 8] * t42[b194 + i2] * t69[b195 + i2];
-              r1 += d_X[b192 + (i2 + 1) * 4] * t27[b193 + (i2 + 1) * 8] * t42[b194 + i2 + 1] * t69[b195 + i2 + 1];
-              r2 += d_X[b192 + (i2 + 2) * 4] * t27[b193 + (i2 + 2) * 8] * t42[b194 + i2 + 2] * t69[b195 + i2 + 2];
-              r3 += d_X[b192 + (i2 + 3) * 4] * t27[b193 + (i2 + 3) * 8] * t42[b194 + i2 + 3] * t69[b195 + i2 + 3];
+              acc197 += t23[i2] * d_X[b192 + i2 * 4] * t27[b193 + i2 * 8] * t41[b194 + i2] * t67[b195 + i2];
+              r1 += t23[i2 + 1] * d_X[b192 + (i2 + 1) * 4] * t27[b193 + (i2 + 1) * 8] * t41[b194 + i2 + 1] * t67[b195 + i2 + 1];
+              r2 += t23[i2 + 2] * d_X[b192 + (i2 + 2) * 4] * t27[b193 + (i2 + 2) * 8] * t41[b194 + i2 + 2] * t67[b195 + i2 + 2];
+              r3 += t23[i2 + 3] * d_X[b192 + (i2 + 3) * 4] * t27[b193 + (i2 + 3) * 8] * t41[b194 + i2 + 3] * t67[b195 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc197 += d_X[b192 + i2 * 4] * t27[b193 + i2 * 8] * t42[b194 + i2] * t69[b195 + i2];
+            for (const end = len_N; i2 < end; i2++) acc197 += t23[i2] * d_X[b192 + i2 * 4] * t27[b193 + i2 * 8] * t41[b194 + i2] * t67[b195 + i2];
             acc197 += r1 + r2 + r3;
           }
           hvp[i0 * 8 + i1] += p196 * acc197;
@@ -2073,158 +1917,157 @@ function k_hvp_W1(s: State): void {
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 -1·t16·t24[i2, i1]·X[i2, i0]·t26[i2]·t41[i1, i2]·t71[i2]
+  // hvp[i0, i1] += Σ_i2 -1·t16·X[i2, i0]·t27[i2, i1]·t42[i1, i2]·t67[i1, i2]
   {
-    const p201 = -t16[0];
+    const p202 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
-      const b199 = off_N * 4 + i0;
+      const b198 = off_N * 4 + i0;
       {
         let i1 = 0;
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b198_0 = i1;
+          const b199_0 = i1;
           const b200_0 = i1 * len_N;
-          const b198_1 = i1 + 1;
+          const b201_0 = i1 * len_N;
+          const b199_1 = i1 + 1;
           const b200_1 = (i1 + 1) * len_N;
-          const b198_2 = i1 + 2;
+          const b201_1 = (i1 + 1) * len_N;
+          const b199_2 = i1 + 2;
           const b200_2 = (i1 + 2) * len_N;
-          const b198_3 = i1 + 3;
+          const b201_2 = (i1 + 2) * len_N;
+          const b199_3 = i1 + 3;
           const b200_3 = (i1 + 3) * len_N;
-          let acc202_0 = 0, acc202_1 = 0, acc202_2 = 0, acc202_3 = 0;
+          const b201_3 = (i1 + 3) * len_N;
+          let acc203_0 = 0, acc203_1 = 0, acc203_2 = 0, acc203_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = d_X[b199 + i2 * 4];
-            const c1 = t26[i2];
-            const c2 = t71[i2];
-            acc202_0 += c0 * c1 * c2 * t24[b198_0 + i2 * 8] * t41[b200_0 + i2];
-            acc202_1 += c0 * c1 * c2 * t24[b198_1 + i2 * 8] * t41[b200_1 + i2];
-            acc202_2 += c0 * c1 * c2 * t24[b198_2 + i2 * 8] * t41[b200_2 + i2];
-            acc202_3 += c0 * c1 * c2 * t24[b198_3 + i2 * 8] * t41[b200_3 + i2];
+            const c0 = d_X[b198 + i2 * 4];
+            acc203_0 += c0 * t27[b199_0 + i2 * 8] * t42[b200_0 + i2] * t67[b201_0 + i2];
+            acc203_1 += c0 * t27[b199_1 + i2 * 8] * t42[b200_1 + i2] * t67[b201_1 + i2];
+            acc203_2 += c0 * t27[b199_2 + i2 * 8] * t42[b200_2 + i2] * t67[b201_2 + i2];
+            acc203_3 += c0 * t27[b199_3 + i2 * 8] * t42[b200_3 + i2] * t67[b201_3 + i2];
           }
-          hvp[i0 * 8 + i1] += p201 * acc202_0;
-          hvp[i0 * 8 + i1 + 1] += p201 * acc202_1;
-          hvp[i0 * 8 + i1 + 2] += p201 * acc202_2;
-          hvp[i0 * 8 + i1 + 3] += p201 * acc202_3;
+          hvp[i0 * 8 + i1] += p202 * acc203_0;
+          hvp[i0 * 8 + i1 + 1] += p202 * acc203_1;
+          hvp[i0 * 8 + i1 + 2] += p202 * acc203_2;
+          hvp[i0 * 8 + i1 + 3] += p202 * acc203_3;
         }
         for (const end = 8; i1 < end; i1++) {
-          const b198 = i1;
+          const b199 = i1;
           const b200 = i1 * len_N;
-          let acc202 = 0;
+          const b201 = i1 * len_N;
+          let acc203 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc202 += t24[b198 + i2 * 8] * d_X[b199 + i2 * 4] * t26[i2] * t41[b200 + i2] * t71[i2];
-              r1 += t24[b198 + (i2 + 1) * 8] * d_X[b199 + (i2 + 1) * 4] * t26[i2 + 1] * t41[b200 + i2 + 1] * t71[i2 + 1];
-              r2 += t24[b198 + (i2 + 2) * 8] * d_X[b199 + (i2 + 2) * 4] * t26[i2 + 2] * t41[b200 + i2 + 2] * t71[i2 + 2];
-              r3 += t24[b198 + (i2 + 3) * 8] * d_X[b199 + (i2 + 3) * 4] * t26[i2 + 3] * t41[b200 + i2 + 3] * t71[i2 + 3];
+              acc203 += d_X[b198 + i2 * 4] * t27[b199 + i2 * 8] * t42[b200 + i2] * t67[b201 + i2];
+              r1 += d_X[b198 + (i2 + 1) * 4] * t27[b199 + (i2 + 1) * 8] * t42[b200 + i2 + 1] * t67[b201 + i2 + 1];
+              r2 += d_X[b198 + (i2 + 2) * 4] * t27[b199 + (i2 + 2) * 8] * t42[b200 + i2 + 2] * t67[b201 + i2 + 2];
+              r3 += d_X[b198 + (i2 + 3) * 4] * t27[b199 + (i2 + 3) * 8] * t42[b200 + i2 + 3] * t67[b201 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc202 += t24[b198 + i2 * 8] * d_X[b199 + i2 * 4] * t26[i2] * t41[b200 + i2] * t71[i2];
-            acc202 += r1 + r2 + r3;
+            for (const end = len_N; i2 < end; i2++) acc203 += d_X[b198 + i2 * 4] * t27[b199 + i2 * 8] * t42[b200 + i2] * t67[b201 + i2];
+            acc203 += r1 + r2 + r3;
           }
-          hvp[i0 * 8 + i1] += p201 * acc202;
+          hvp[i0 * 8 + i1] += p202 * acc203;
         }
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t24[i2, i1]·X[i2, i0]·t72[i1, i2]
+  // hvp[i0, i1] += Σ_i2 -1·t16·t24[i2, i1]·X[i2, i0]·t26[i2]·t41[i1, i2]·t69[i2]
   {
-    const p206 = t16[0];
+    const p207 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
-      const b204 = off_N * 4 + i0;
+      const b205 = off_N * 4 + i0;
       {
         let i1 = 0;
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b203_0 = i1;
-          const b205_0 = i1 * len_N;
-          const b203_1 = i1 + 1;
-          const b205_1 = (i1 + 1) * len_N;
-          const b203_2 = i1 + 2;
-          const b205_2 = (i1 + 2) * len_N;
-          const b203_3 = i1 + 3;
-          const b205_3 = (i1 + 3) * len_N;
-          let acc207_0 = 0, acc207_1 = 0, acc207_2 = 0, acc207_3 = 0;
+          const b204_0 = i1;
+          const b206_0 = i1 * len_N;
+          const b204_1 = i1 + 1;
+          const b206_1 = (i1 + 1) * len_N;
+          const b204_2 = i1 + 2;
+          const b206_2 = (i1 + 2) * len_N;
+          const b204_3 = i1 + 3;
+          const b206_3 = (i1 + 3) * len_N;
+          let acc208_0 = 0, acc208_1 = 0, acc208_2 = 0, acc208_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = t23[i2];
-            const c1 = d_X[b204 + i2 * 4];
-            acc207_0 += c0 * c1 * t24[b203_0 + i2 * 8] * t72[b205_0 + i2];
-            acc207_1 += c0 * c1 * t24[b203_1 + i2 * 8] * t72[b205_1 + i2];
-            acc207_2 += c0 * c1 * t24[b203_2 + i2 * 8] * t72[b205_2 + i2];
-            acc207_3 += c0 * c1 * t24[b203_3 + i2 * 8] * t72[b205_3 + i2];
+            const c0 = d_X[b205 + i2 * 4];
+            const c1 = t26[i2];
+            const c2 = t69[i2];
+            acc208_0 += c0 * c1 * c2 * t24[b204_0 + i2 * 8] * t41[b206_0 + i2];
+            acc208_1 += c0 * c1 * c2 * t24[b204_1 + i2 * 8] * t41[b206_1 + i2];
+            acc208_2 += c0 * c1 * c2 * t24[b204_2 + i2 * 8] * t41[b206_2 + i2];
+            acc208_3 += c0 * c1 * c2 * t24[b204_3 + i2 * 8] * t41[b206_3 + i2];
           }
-          hvp[i0 * 8 + i1] += p206 * acc207_0;
-          hvp[i0 * 8 + i1 + 1] += p206 * acc207_1;
-          hvp[i0 * 8 + i1 + 2] += p206 * acc207_2;
-          hvp[i0 * 8 + i1 + 3] += p206 * acc207_3;
+          hvp[i0 * 8 + i1] += p207 * acc208_0;
+          hvp[i0 * 8 + i1 + 1] += p207 * acc208_1;
+          hvp[i0 * 8 + i1 + 2] += p207 * acc208_2;
+          hvp[i0 * 8 + i1 + 3] += p207 * acc208_3;
         }
         for (const end = 8; i1 < end; i1++) {
-          const b203 = i1;
-          const b205 = i1 * len_N;
-          let acc207 = 0;
+          const b204 = i1;
+          const b206 = i1 * len_N;
+          let acc208 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc207 += t23[i2] * t24[b203 + i2 * 8] * d_X[b204 + i2 * 4] * t72[b205 + i2];
-              r1 += t23[i2 + 1] * t24[b203 + (i2 + 1) * 8] * d_X[b204 + (i2 + 1) * 4] * t72[b205 + i2 + 1];
-              r2 += t23[i2 + 2] * t24[b203 + (i2 + 2) * 8] * d_X[b204 + (i2 + 2) * 4] * t72[b205 + i2 + 2];
-              r3 += t23[i2 + 3] * t24[b203 + (i2 + 3) * 8] * d_X[b204 + (i2 + 3) * 4] * t72[b205 + i2 + 3];
+              acc208 += t24[b204 + i2 * 8] * d_X[b205 + i2 * 4] * t26[i2] * t41[b206 + i2] * t69[i2];
+              r1 += t24[b204 + (i2 + 1) * 8] * d_X[b205 + (i2 + 1) * 4] * t26[i2 + 1] * t41[b206 + i2 + 1] * t69[i2 + 1];
+              r2 += t24[b204 + (i2 + 2) * 8] * d_X[b205 + (i2 + 2) * 4] * t26[i2 + 2] * t41[b206 + i2 + 2] * t69[i2 + 2];
+              r3 += t24[b204 + (i2 + 3) * 8] * d_X[b205 + (i2 + 3) * 4] * t26[i2 + 3] * t41[b206 + i2 + 3] * t69[i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc207 += t23[i2] * t24[b203 + i2 * 8] * d_X[b204 + i2 * 4] * t72[b205 + i2];
-            acc207 += r1 + r2 + r3;
+            for (const end = len_N; i2 < end; i2++) acc208 += t24[b204 + i2 * 8] * d_X[b205 + i2 * 4] * t26[i2] * t41[b206 + i2] * t69[i2];
+            acc208 += r1 + r2 + r3;
           }
-          hvp[i0 * 8 + i1] += p206 * acc207;
+          hvp[i0 * 8 + i1] += p207 * acc208;
         }
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·X[i2, i0]·t27[i2, i1]·v[b1][i1]·t41[i1, i2]
+  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t24[i2, i1]·X[i2, i0]·t70[i1, i2]
   {
-    const p211 = t16[0];
+    const p212 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
-      const b208 = off_N * 4 + i0;
+      const b210 = off_N * 4 + i0;
       {
         let i1 = 0;
         for (const end = 8 - 3; i1 < end; i1 += 4) {
           const b209_0 = i1;
-          const b210_0 = i1 * len_N;
-          const p212_0 = p211 * v[32 + i1];
+          const b211_0 = i1 * len_N;
           const b209_1 = i1 + 1;
-          const b210_1 = (i1 + 1) * len_N;
-          const p212_1 = p211 * v[32 + i1 + 1];
+          const b211_1 = (i1 + 1) * len_N;
           const b209_2 = i1 + 2;
-          const b210_2 = (i1 + 2) * len_N;
-          const p212_2 = p211 * v[32 + i1 + 2];
+          const b211_2 = (i1 + 2) * len_N;
           const b209_3 = i1 + 3;
-          const b210_3 = (i1 + 3) * len_N;
-          const p212_3 = p211 * v[32 + i1 + 3];
+          const b211_3 = (i1 + 3) * len_N;
           let acc213_0 = 0, acc213_1 = 0, acc213_2 = 0, acc213_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
             const c0 = t23[i2];
-            const c1 = d_X[b208 + i2 * 4];
-            acc213_0 += c0 * c1 * t27[b209_0 + i2 * 8] * t41[b210_0 + i2];
-            acc213_1 += c0 * c1 * t27[b209_1 + i2 * 8] * t41[b210_1 + i2];
-            acc213_2 += c0 * c1 * t27[b209_2 + i2 * 8] * t41[b210_2 + i2];
-            acc213_3 += c0 * c1 * t27[b209_3 + i2 * 8] * t41[b210_3 + i2];
+            const c1 = d_X[b210 + i2 * 4];
+            acc213_0 += c0 * c1 * t24[b209_0 + i2 * 8] * t70[b211_0 + i2];
+            acc213_1 += c0 * c1 * t24[b209_1 + i2 * 8] * t70[b211_1 + i2];
+            acc213_2 += c0 * c1 * t24[b209_2 + i2 * 8] * t70[b211_2 + i2];
+            acc213_3 += c0 * c1 * t24[b209_3 + i2 * 8] * t70[b211_3 + i2];
           }
-          hvp[i0 * 8 + i1] += p212_0 * acc213_0;
-          hvp[i0 * 8 + i1 + 1] += p212_1 * acc213_1;
-          hvp[i0 * 8 + i1 + 2] += p212_2 * acc213_2;
-          hvp[i0 * 8 + i1 + 3] += p212_3 * acc213_3;
+          hvp[i0 * 8 + i1] += p212 * acc213_0;
+          hvp[i0 * 8 + i1 + 1] += p212 * acc213_1;
+          hvp[i0 * 8 + i1 + 2] += p212 * acc213_2;
+          hvp[i0 * 8 + i1 + 3] += p212 * acc213_3;
         }
         for (const end = 8; i1 < end; i1++) {
           const b209 = i1;
-          const b210 = i1 * len_N;
-          const p212 = p211 * v[32 + i1];
+          const b211 = i1 * len_N;
           let acc213 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc213 += t23[i2] * d_X[b208 + i2 * 4] * t27[b209 + i2 * 8] * t41[b210 + i2];
-              r1 += t23[i2 + 1] * d_X[b208 + (i2 + 1) * 4] * t27[b209 + (i2 + 1) * 8] * t41[b210 + i2 + 1];
-              r2 += t23[i2 + 2] * d_X[b208 + (i2 + 2) * 4] * t27[b209 + (i2 + 2) * 8] * t41[b210 + i2 + 2];
-              r3 += t23[i2 + 3] * d_X[b208 + (i2 + 3) * 4] * t27[b209 + (i2 + 3) * 8] * t41[b210 + i2 + 3];
+              acc213 += t23[i2] * t24[b209 + i2 * 8] * d_X[b210 + i2 * 4] * t70[b211 + i2];
+              r1 += t23[i2 + 1] * t24[b209 + (i2 + 1) * 8] * d_X[b210 + (i2 + 1) * 4] * t70[b211 + i2 + 1];
+              r2 += t23[i2 + 2] * t24[b209 + (i2 + 2) * 8] * d_X[b210 + (i2 + 2) * 4] * t70[b211 + i2 + 2];
+              r3 += t23[i2 + 3] * t24[b209 + (i2 + 3) * 8] * d_X[b210 + (i2 + 3) * 4] * t70[b211 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc213 += t23[i2] * d_X[b208 + i2 * 4] * t27[b209 + i2 * 8] * t41[b210 + i2];
+            for (const end = len_N; i2 < end; i2++) acc213 += t23[i2] * t24[b209 + i2 * 8] * d_X[b210 + i2 * 4] * t70[b211 + i2];
             acc213 += r1 + r2 + r3;
           }
           hvp[i0 * 8 + i1] += p212 * acc213;
@@ -2232,9 +2075,9 @@ function k_hvp_W1(s: State): void {
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 -1·t16·X[i2, i0]·t27[i2, i1]·v[b1][i1]·t42[i1, i2]
+  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·X[i2, i0]·t27[i2, i1]·v[b1][i1]·t41[i1, i2]
   {
-    const p217 = -t16[0];
+    const p217 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       const b214 = off_N * 4 + i0;
       {
@@ -2254,11 +2097,12 @@ function k_hvp_W1(s: State): void {
           const p218_3 = p217 * v[32 + i1 + 3];
           let acc219_0 = 0, acc219_1 = 0, acc219_2 = 0, acc219_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = d_X[b214 + i2 * 4];
-            acc219_0 += c0 * t27[b215_0 + i2 * 8] * t42[b216_0 + i2];
-            acc219_1 += c0 * t27[b215_1 + i2 * 8] * t42[b216_1 + i2];
-            acc219_2 += c0 * t27[b215_2 + i2 * 8] * t42[b216_2 + i2];
-            acc219_3 += c0 * t27[b215_3 + i2 * 8] * t42[b216_3 + i2];
+            const c0 = t23[i2];
+            const c1 = d_X[b214 + i2 * 4];
+            acc219_0 += c0 * c1 * t27[b215_0 + i2 * 8] * t41[b216_0 + i2];
+            acc219_1 += c0 * c1 * t27[b215_1 + i2 * 8] * t41[b216_1 + i2];
+            acc219_2 += c0 * c1 * t27[b215_2 + i2 * 8] * t41[b216_2 + i2];
+            acc219_3 += c0 * c1 * t27[b215_3 + i2 * 8] * t41[b216_3 + i2];
           }
           hvp[i0 * 8 + i1] += p218_0 * acc219_0;
           hvp[i0 * 8 + i1 + 1] += p218_1 * acc219_1;
@@ -2274,12 +2118,12 @@ function k_hvp_W1(s: State): void {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc219 += d_X[b214 + i2 * 4] * t27[b215 + i2 * 8] * t42[b216 + i2];
-              r1 += d_X[b214 + (i2 + 1) * 4] * t27[b215 + (i2 + 1) * 8] * t42[b216 + i2 + 1];
-              r2 += d_X[b214 + (i2 + 2) * 4] * t27[b215 + (i2 + 2) * 8] * t42[b216 + i2 + 2];
-              r3 += d_X[b214 + (i2 + 3) * 4] * t27[b215 + (i2 + 3) * 8] * t42[b216 + i2 + 3];
+              acc219 += t23[i2] * d_X[b214 + i2 * 4] * t27[b215 + i2 * 8] * t41[b216 + i2];
+              r1 += t23[i2 + 1] * d_X[b214 + (i2 + 1) * 4] * t27[b215 + (i2 + 1) * 8] * t41[b216 + i2 + 1];
+              r2 += t23[i2 + 2] * d_X[b214 + (i2 + 2) * 4] * t27[b215 + (i2 + 2) * 8] * t41[b216 + i2 + 2];
+              r3 += t23[i2 + 3] * d_X[b214 + (i2 + 3) * 4] * t27[b215 + (i2 + 3) * 8] * t41[b216 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc219 += d_X[b214 + i2 * 4] * t27[b215 + i2 * 8] * t42[b216 + i2];
+            for (const end = len_N; i2 < end; i2++) acc219 += t23[i2] * d_X[b214 + i2 * 4] * t27[b215 + i2 * 8] * t41[b216 + i2];
             acc219 += r1 + r2 + r3;
           }
           hvp[i0 * 8 + i1] += p218 * acc219;
@@ -2287,309 +2131,364 @@ function k_hvp_W1(s: State): void {
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 -1·t16·t24[i2, i1]·X[i2, i0]·t26[i2]·t41[i1, i2]·t74[i2]
+  // hvp[i0, i1] += Σ_i2 -1·t16·X[i2, i0]·t27[i2, i1]·v[b1][i1]·t42[i1, i2]
   {
     const p223 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
-      const b221 = off_N * 4 + i0;
+      const b220 = off_N * 4 + i0;
       {
         let i1 = 0;
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b220_0 = i1;
+          const b221_0 = i1;
           const b222_0 = i1 * len_N;
-          const b220_1 = i1 + 1;
+          const p224_0 = p223 * v[32 + i1];
+          const b221_1 = i1 + 1;
           const b222_1 = (i1 + 1) * len_N;
-          const b220_2 = i1 + 2;
+          const p224_1 = p223 * v[32 + i1 + 1];
+          const b221_2 = i1 + 2;
           const b222_2 = (i1 + 2) * len_N;
-          const b220_3 = i1 + 3;
+          const p224_2 = p223 * v[32 + i1 + 2];
+          const b221_3 = i1 + 3;
           const b222_3 = (i1 + 3) * len_N;
-          let acc224_0 = 0, acc224_1 = 0, acc224_2 = 0, acc224_3 = 0;
+          const p224_3 = p223 * v[32 + i1 + 3];
+          let acc225_0 = 0, acc225_1 = 0, acc225_2 = 0, acc225_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = d_X[b221 + i2 * 4];
-            const c1 = t26[i2];
-            const c2 = t74[i2];
-            acc224_0 += c0 * c1 * c2 * t24[b220_0 + i2 * 8] * t41[b222_0 + i2];
-            acc224_1 += c0 * c1 * c2 * t24[b220_1 + i2 * 8] * t41[b222_1 + i2];
-            acc224_2 += c0 * c1 * c2 * t24[b220_2 + i2 * 8] * t41[b222_2 + i2];
-            acc224_3 += c0 * c1 * c2 * t24[b220_3 + i2 * 8] * t41[b222_3 + i2];
+            const c0 = d_X[b220 + i2 * 4];
+            acc225_0 += c0 * t27[b221_0 + i2 * 8] * t42[b222_0 + i2];
+            acc225_1 += c0 * t27[b221_1 + i2 * 8] * t42[b222_1 + i2];
+            acc225_2 += c0 * t27[b221_2 + i2 * 8] * t42[b222_2 + i2];
+            acc225_3 += c0 * t27[b221_3 + i2 * 8] * t42[b222_3 + i2];
           }
-          hvp[i0 * 8 + i1] += p223 * acc224_0;
-          hvp[i0 * 8 + i1 + 1] += p223 * acc224_1;
-          hvp[i0 * 8 + i1 + 2] += p223 * acc224_2;
-          hvp[i0 * 8 + i1 + 3] += p223 * acc224_3;
+          hvp[i0 * 8 + i1] += p224_0 * acc225_0;
+          hvp[i0 * 8 + i1 + 1] += p224_1 * acc225_1;
+          hvp[i0 * 8 + i1 + 2] += p224_2 * acc225_2;
+          hvp[i0 * 8 + i1 + 3] += p224_3 * acc225_3;
         }
         for (const end = 8; i1 < end; i1++) {
-          const b220 = i1;
+          const b221 = i1;
           const b222 = i1 * len_N;
-          let acc224 = 0;
+          const p224 = p223 * v[32 + i1];
+          let acc225 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc224 += t24[b220 + i2 * 8] * d_X[b221 + i2 * 4] * t26[i2] * t41[b222 + i2] * t74[i2];
-              r1 += t24[b220 + (i2 + 1) * 8] * d_X[b221 + (i2 + 1) * 4] * t26[i2 + 1] * t41[b222 + i2 + 1] * t74[i2 + 1];
-              r2 += t24[b220 + (i2 + 2) * 8] * d_X[b221 + (i2 + 2) * 4] * t26[i2 + 2] * t41[b222 + i2 + 2] * t74[i2 + 2];
-              r3 += t24[b220 + (i2 + 3) * 8] * d_X[b221 + (i2 + 3) * 4] * t26[i2 + 3] * t41[b222 + i2 + 3] * t74[i2 + 3];
+              acc225 += d_X[b220 + i2 * 4] * t27[b221 + i2 * 8] * t42[b222 + i2];
+              r1 += d_X[b220 + (i2 + 1) * 4] * t27[b221 + (i2 + 1) * 8] * t42[b222 + i2 + 1];
+              r2 += d_X[b220 + (i2 + 2) * 4] * t27[b221 + (i2 + 2) * 8] * t42[b222 + i2 + 2];
+              r3 += d_X[b220 + (i2 + 3) * 4] * t27[b221 + (i2 + 3) * 8] * t42[b222 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc224 += t24[b220 + i2 * 8] * d_X[b221 + i2 * 4] * t26[i2] * t41[b222 + i2] * t74[i2];
-            acc224 += r1 + r2 + r3;
+            for (const end = len_N; i2 < end; i2++) acc225 += d_X[b220 + i2 * 4] * t27[b221 + i2 * 8] * t42[b222 + i2];
+            acc225 += r1 + r2 + r3;
           }
-          hvp[i0 * 8 + i1] += p223 * acc224;
+          hvp[i0 * 8 + i1] += p224 * acc225;
         }
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t24[i2, i1]·X[i2, i0]·t75[i1, i2]
+  // hvp[i0, i1] += Σ_i2 -1·t16·t24[i2, i1]·X[i2, i0]·t26[i2]·t41[i1, i2]·t72[i2]
   {
-    const p228 = t16[0];
+    const p229 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
-      const b226 = off_N * 4 + i0;
+      const b227 = off_N * 4 + i0;
       {
         let i1 = 0;
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b225_0 = i1;
-          const b227_0 = i1 * len_N;
-          const b225_1 = i1 + 1;
-          const b227_1 = (i1 + 1) * len_N;
-          const b225_2 = i1 + 2;
-          const b227_2 = (i1 + 2) * len_N;
-          const b225_3 = i1 + 3;
-          const b227_3 = (i1 + 3) * len_N;
-          let acc229_0 = 0, acc229_1 = 0, acc229_2 = 0, acc229_3 = 0;
+          const b226_0 = i1;
+          const b228_0 = i1 * len_N;
+          const b226_1 = i1 + 1;
+          const b228_1 = (i1 + 1) * len_N;
+          const b226_2 = i1 + 2;
+          const b228_2 = (i1 + 2) * len_N;
+          const b226_3 = i1 + 3;
+          const b228_3 = (i1 + 3) * len_N;
+          let acc230_0 = 0, acc230_1 = 0, acc230_2 = 0, acc230_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = t23[i2];
-            const c1 = d_X[b226 + i2 * 4];
-            acc229_0 += c0 * c1 * t24[b225_0 + i2 * 8] * t75[b227_0 + i2];
-            acc229_1 += c0 * c1 * t24[b225_1 + i2 * 8] * t75[b227_1 + i2];
-            acc229_2 += c0 * c1 * t24[b225_2 + i2 * 8] * t75[b227_2 + i2];
-            acc229_3 += c0 * c1 * t24[b225_3 + i2 * 8] * t75[b227_3 + i2];
-          }
-          hvp[i0 * 8 + i1] += p228 * acc229_0;
-          hvp[i0 * 8 + i1 + 1] += p228 * acc229_1;
-          hvp[i0 * 8 + i1 + 2] += p228 * acc229_2;
-          hvp[i0 * 8 + i1 + 3] += p228 * acc229_3;
-        }
-        for (const end = 8; i1 < end; i1++) {
-          const b225 = i1;
-          const b227 = i1 * len_N;
-          let acc229 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i2 = 0;
-            for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc229 += t23[i2] * t24[b225 + i2 * 8] * d_X[b226 + i2 * 4] * t75[b227 + i2];
-              r1 += t23[i2 + 1] * t24[b225 + (i2 + 1) * 8] * d_X[b226 + (i2 + 1) * 4] * t75[b227 + i2 + 1];
-              r2 += t23[i2 + 2] * t24[b225 + (i2 + 2) * 8] * d_X[b226 + (i2 + 2) * 4] * t75[b227 + i2 + 2];
-              r3 += t23[i2 + 3] * t24[b225 + (i2 + 3) * 8] * d_X[b226 + (i2 + 3) * 4] * t75[b227 + i2 + 3];
-            }
-            for (const end = len_N; i2 < end; i2++) acc229 += t23[i2] * t24[b225 + i2 * 8] * d_X[b226 + i2 * 4] * t75[b227 + i2];
-            acc229 += r1 + r2 + r3;
-          }
-          hvp[i0 * 8 + i1] += p228 * acc229;
-        }
-      }
-    }
-  }
-  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t24[i2, i1]·X[i2, i0]·t76[i1, i2]
-  {
-    const p233 = t16[0];
-    for (let i0 = 0; i0 < 4; i0++) {
-      const b231 = off_N * 4 + i0;
-      {
-        let i1 = 0;
-        for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b230_0 = i1;
-          const b232_0 = i1 * len_N;
-          const b230_1 = i1 + 1;
-          const b232_1 = (i1 + 1) * len_N;
-          const b230_2 = i1 + 2;
-          const b232_2 = (i1 + 2) * len_N;
-          const b230_3 = i1 + 3;
-          const b232_3 = (i1 + 3) * len_N;
-          let acc234_0 = 0, acc234_1 = 0, acc234_2 = 0, acc234_3 = 0;
-          for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = t23[i2];
-            const c1 = d_X[b231 + i2 * 4];
-            acc234_0 += c0 * c1 * t24[b230_0 + i2 * 8] * t76[b232_0 + i2];
-            acc234_1 += c0 * c1 * t24[b230_1 + i2 * 8] * t76[b232_1 + i2];
-            acc234_2 += c0 * c1 * t24[b230_2 + i2 * 8] * t76[b232_2 + i2];
-            acc234_3 += c0 * c1 * t24[b230_3 + i2 * 8] * t76[b232_3 + i2];
-          }
-          hvp[i0 * 8 + i1] += p233 * acc234_0;
-          hvp[i0 * 8 + i1 + 1] += p233 * acc234_1;
-          hvp[i0 * 8 + i1 + 2] += p233 * acc234_2;
-          hvp[i0 * 8 + i1 + 3] += p233 * acc234_3;
-        }
-        for (const end = 8; i1 < end; i1++) {
-          const b230 = i1;
-          const b232 = i1 * len_N;
-          let acc234 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i2 = 0;
-            for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc234 += t23[i2] * t24[b230 + i2 * 8] * d_X[b231 + i2 * 4] * t76[b232 + i2];
-              r1 += t23[i2 + 1] * t24[b230 + (i2 + 1) * 8] * d_X[b231 + (i2 + 1) * 4] * t76[b232 + i2 + 1];
-              r2 += t23[i2 + 2] * t24[b230 + (i2 + 2) * 8] * d_X[b231 + (i2 + 2) * 4] * t76[b232 + i2 + 2];
-              r3 += t23[i2 + 3] * t24[b230 + (i2 + 3) * 8] * d_X[b231 + (i2 + 3) * 4] * t76[b232 + i2 + 3];
-            }
-            for (const end = len_N; i2 < end; i2++) acc234 += t23[i2] * t24[b230 + i2 * 8] * d_X[b231 + i2 * 4] * t76[b232 + i2];
-            acc234 += r1 + r2 + r3;
-          }
-          hvp[i0 * 8 + i1] += p233 * acc234;
-        }
-      }
-    }
-  }
-  // hvp[i0, i1] += Σ_i2 -1·t16·t24[i2, i1]·X[i2, i0]·t77[i1, i2]
-  {
-    const p238 = -t16[0];
-    for (let i0 = 0; i0 < 4; i0++) {
-      const b236 = off_N * 4 + i0;
-      {
-        let i1 = 0;
-        for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b235_0 = i1;
-          const b237_0 = i1 * len_N;
-          const b235_1 = i1 + 1;
-          const b237_1 = (i1 + 1) * len_N;
-          const b235_2 = i1 + 2;
-          const b237_2 = (i1 + 2) * len_N;
-          const b235_3 = i1 + 3;
-          const b237_3 = (i1 + 3) * len_N;
-          let acc239_0 = 0, acc239_1 = 0, acc239_2 = 0, acc239_3 = 0;
-          for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = d_X[b236 + i2 * 4];
-            acc239_0 += c0 * t24[b235_0 + i2 * 8] * t77[b237_0 + i2];
-            acc239_1 += c0 * t24[b235_1 + i2 * 8] * t77[b237_1 + i2];
-            acc239_2 += c0 * t24[b235_2 + i2 * 8] * t77[b237_2 + i2];
-            acc239_3 += c0 * t24[b235_3 + i2 * 8] * t77[b237_3 + i2];
-          }
-          hvp[i0 * 8 + i1] += p238 * acc239_0;
-          hvp[i0 * 8 + i1 + 1] += p238 * acc239_1;
-          hvp[i0 * 8 + i1 + 2] += p238 * acc239_2;
-          hvp[i0 * 8 + i1 + 3] += p238 * acc239_3;
-        }
-        for (const end = 8; i1 < end; i1++) {
-          const b235 = i1;
-          const b237 = i1 * len_N;
-          let acc239 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i2 = 0;
-            for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc239 += t24[b235 + i2 * 8] * d_X[b236 + i2 * 4] * t77[b237 + i2];
-              r1 += t24[b235 + (i2 + 1) * 8] * d_X[b236 + (i2 + 1) * 4] * t77[b237 + i2 + 1];
-              r2 += t24[b235 + (i2 + 2) * 8] * d_X[b236 + (i2 + 2) * 4] * t77[b237 + i2 + 2];
-              r3 += t24[b235 + (i2 + 3) * 8] * d_X[b236 + (i2 + 3) * 4] * t77[b237 + i2 + 3];
-            }
-            for (const end = len_N; i2 < end; i2++) acc239 += t24[b235 + i2 * 8] * d_X[b236 + i2 * 4] * t77[b237 + i2];
-            acc239 += r1 + r2 + r3;
-          }
-          hvp[i0 * 8 + i1] += p238 * acc239;
-        }
-      }
-    }
-  }
-  // hvp[i0, i1] += Σ_i2 -1·t16·t24[i2, i1]·X[i2, i0]·t26[i2]·t78[i2]·t41[i1, i2]
-  {
-    const p243 = -t16[0];
-    for (let i0 = 0; i0 < 4; i0++) {
-      const b241 = off_N * 4 + i0;
-      {
-        let i1 = 0;
-        for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b240_0 = i1;
-          const b242_0 = i1 * len_N;
-          const b240_1 = i1 + 1;
-          const b242_1 = (i1 + 1) * len_N;
-          const b240_2 = i1 + 2;
-          const b242_2 = (i1 + 2) * len_N;
-          const b240_3 = i1 + 3;
-          const b242_3 = (i1 + 3) * len_N;
-          let acc244_0 = 0, acc244_1 = 0, acc244_2 = 0, acc244_3 = 0;
-          for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = d_X[b241 + i2 * 4];
+            const c0 = d_X[b227 + i2 * 4];
             const c1 = t26[i2];
-            const c2 = t78[i2];
-            acc244_0 += c0 * c1 * c2 * t24[b240_0 + i2 * 8] * t41[b242_0 + i2];
-            acc244_1 += c0 * c1 * c2 * t24[b240_1 + i2 * 8] * t41[b242_1 + i2];
-            acc244_2 += c0 * c1 * c2 * t24[b240_2 + i2 * 8] * t41[b242_2 + i2];
-            acc244_3 += c0 * c1 * c2 * t24[b240_3 + i2 * 8] * t41[b242_3 + i2];
+            const c2 = t72[i2];
+            acc230_0 += c0 * c1 * c2 * t24[b226_0 + i2 * 8] * t41[b228_0 + i2];
+            acc230_1 += c0 * c1 * c2 * t24[b226_1 + i2 * 8] * t41[b228_1 + i2];
+            acc230_2 += c0 * c1 * c2 * t24[b226_2 + i2 * 8] * t41[b228_2 + i2];
+            acc230_3 += c0 * c1 * c2 * t24[b226_3 + i2 * 8] * t41[b228_3 + i2];
           }
-          hvp[i0 * 8 + i1] += p243 * acc244_0;
-          hvp[i0 * 8 + i1 + 1] += p243 * acc244_1;
-          hvp[i0 * 8 + i1 + 2] += p243 * acc244_2;
-          hvp[i0 * 8 + i1 + 3] += p243 * acc244_3;
+          hvp[i0 * 8 + i1] += p229 * acc230_0;
+          hvp[i0 * 8 + i1 + 1] += p229 * acc230_1;
+          hvp[i0 * 8 + i1 + 2] += p229 * acc230_2;
+          hvp[i0 * 8 + i1 + 3] += p229 * acc230_3;
         }
         for (const end = 8; i1 < end; i1++) {
-          const b240 = i1;
-          const b242 = i1 * len_N;
-          let acc244 = 0;
+          const b226 = i1;
+          const b228 = i1 * len_N;
+          let acc230 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc244 += t24[b240 + i2 * 8] * d_X[b241 + i2 * 4] * t26[i2] * t78[i2] * t41[b242 + i2];
-              r1 += t24[b240 + (i2 + 1) * 8] * d_X[b241 + (i2 + 1) * 4] * t26[i2 + 1] * t78[i2 + 1] * t41[b242 + i2 + 1];
-              r2 += t24[b240 + (i2 + 2) * 8] * d_X[b241 + (i2 + 2) * 4] * t26[i2 + 2] * t78[i2 + 2] * t41[b242 + i2 + 2];
-              r3 += t24[b240 + (i2 + 3) * 8] * d_X[b241 + (i2 + 3) * 4] * t26[i2 + 3] * t78[i2 + 3] * t41[b242 + i2 + 3];
+              acc230 += t24[b226 + i2 * 8] * d_X[b227 + i2 * 4] * t26[i2] * t41[b228 + i2] * t72[i2];
+              r1 += t24[b226 + (i2 + 1) * 8] * d_X[b227 + (i2 + 1) * 4] * t26[i2 + 1] * t41[b228 + i2 + 1] * t72[i2 + 1];
+              r2 += t24[b226 + (i2 + 2) * 8] * d_X[b227 + (i2 + 2) * 4] * t26[i2 + 2] * t41[b228 + i2 + 2] * t72[i2 + 2];
+              r3 += t24[b226 + (i2 + 3) * 8] * d_X[b227 + (i2 + 3) * 4] * t26[i2 + 3] * t41[b228 + i2 + 3] * t72[i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc244 += t24[b240 + i2 * 8] * d_X[b241 + i2 * 4] * t26[i2] * t78[i2] * t41[b242 + i2];
-            acc244 += r1 + r2 + r3;
+            for (const end = len_N; i2 < end; i2++) acc230 += t24[b226 + i2 * 8] * d_X[b227 + i2 * 4] * t26[i2] * t41[b228 + i2] * t72[i2];
+            acc230 += r1 + r2 + r3;
           }
-          hvp[i0 * 8 + i1] += p243 * acc244;
+          hvp[i0 * 8 + i1] += p229 * acc230;
         }
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t24[i2, i1]·X[i2, i0]·t79[i1, i2]
+  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t24[i2, i1]·X[i2, i0]·t73[i1, i2]
   {
-    const p248 = t16[0];
+    const p234 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
-      const b246 = off_N * 4 + i0;
+      const b232 = off_N * 4 + i0;
       {
         let i1 = 0;
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b245_0 = i1;
-          const b247_0 = i1 * len_N;
-          const b245_1 = i1 + 1;
-          const b247_1 = (i1 + 1) * len_N;
-          const b245_2 = i1 + 2;
-          const b247_2 = (i1 + 2) * len_N;
-          const b245_3 = i1 + 3;
-          const b247_3 = (i1 + 3) * len_N;
-          let acc249_0 = 0, acc249_1 = 0, acc249_2 = 0, acc249_3 = 0;
+          const b231_0 = i1;
+          const b233_0 = i1 * len_N;
+          const b231_1 = i1 + 1;
+          const b233_1 = (i1 + 1) * len_N;
+          const b231_2 = i1 + 2;
+          const b233_2 = (i1 + 2) * len_N;
+          const b231_3 = i1 + 3;
+          const b233_3 = (i1 + 3) * len_N;
+          let acc235_0 = 0, acc235_1 = 0, acc235_2 = 0, acc235_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
             const c0 = t23[i2];
-            const c1 = d_X[b246 + i2 * 4];
-            acc249_0 += c0 * c1 * t24[b245_0 + i2 * 8] * t79[b247_0 + i2];
-            acc249_1 += c0 * c1 * t24[b245_1 + i2 * 8] * t79[b247_1 + i2];
-            acc249_2 += c0 * c1 * t24[b245_2 + i2 * 8] * t79[b247_2 + i2];
-            acc249_3 += c0 * c1 * t24[b245_3 + i2 * 8] * t79[b247_3 + i2];
+            const c1 = d_X[b232 + i2 * 4];
+            acc235_0 += c0 * c1 * t24[b231_0 + i2 * 8] * t73[b233_0 + i2];
+            acc235_1 += c0 * c1 * t24[b231_1 + i2 * 8] * t73[b233_1 + i2];
+            acc235_2 += c0 * c1 * t24[b231_2 + i2 * 8] * t73[b233_2 + i2];
+            acc235_3 += c0 * c1 * t24[b231_3 + i2 * 8] * t73[b233_3 + i2];
           }
-          hvp[i0 * 8 + i1] += p248 * acc249_0;
-          hvp[i0 * 8 + i1 + 1] += p248 * acc249_1;
-          hvp[i0 * 8 + i1 + 2] += p248 * acc249_2;
-          hvp[i0 * 8 + i1 + 3] += p248 * acc249_3;
+          hvp[i0 * 8 + i1] += p234 * acc235_0;
+          hvp[i0 * 8 + i1 + 1] += p234 * acc235_1;
+          hvp[i0 * 8 + i1 + 2] += p234 * acc235_2;
+          hvp[i0 * 8 + i1 + 3] += p234 * acc235_3;
         }
         for (const end = 8; i1 < end; i1++) {
-          const b245 = i1;
-          const b247 = i1 * len_N;
-          let acc249 = 0;
+          const b231 = i1;
+          const b233 = i1 * len_N;
+          let acc235 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc249 += t23[i2] * t24[b245 + i2 * 8] * d_X[b246 + i2 * 4] * t79[b247 + i2];
-              r1 += t23[i2 + 1] * t24[b245 + (i2 + 1) * 8] * d_X[b246 + (i2 + 1) * 4] * t79[b247 + i2 + 1];
-              r2 += t23[i2 + 2] * t24[b245 + (i2 + 2) * 8] * d_X[b246 + (i2 + 2) * 4] * t79[b247 + i2 + 2];
-              r3 += t23[i2 + 3] * t24[b245 + (i2 + 3) * 8] * d_X[b246 + (i2 + 3) * 4] * t79[b247 + i2 + 3];
+              acc235 += t23[i2] * t24[b231 + i2 * 8] * d_X[b232 + i2 * 4] * t73[b233 + i2];
+              r1 += t23[i2 + 1] * t24[b231 + (i2 + 1) * 8] * d_X[b232 + (i2 + 1) * 4] * t73[b233 + i2 + 1];
+              r2 += t23[i2 + 2] * t24[b231 + (i2 + 2) * 8] * d_X[b232 + (i2 + 2) * 4] * t73[b233 + i2 + 2];
+              r3 += t23[i2 + 3] * t24[b231 + (i2 + 3) * 8] * d_X[b232 + (i2 + 3) * 4] * t73[b233 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc249 += t23[i2] * t24[b245 + i2 * 8] * d_X[b246 + i2 * 4] * t79[b247 + i2];
-            acc249 += r1 + r2 + r3;
+            for (const end = len_N; i2 < end; i2++) acc235 += t23[i2] * t24[b231 + i2 * 8] * d_X[b232 + i2 * 4] * t73[b233 + i2];
+            acc235 += r1 + r2 + r3;
           }
-          hvp[i0 * 8 + i1] += p248 * acc249;
+          hvp[i0 * 8 + i1] += p234 * acc235;
+        }
+      }
+    }
+  }
+  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t24[i2, i1]·X[i2, i0]·t74[i1, i2]
+  {
+    const p239 = t16[0];
+    for (let i0 = 0; i0 < 4; i0++) {
+      const b237 = off_N * 4 + i0;
+      {
+        let i1 = 0;
+        for (const end = 8 - 3; i1 < end; i1 += 4) {
+          const b236_0 = i1;
+          const b238_0 = i1 * len_N;
+          const b236_1 = i1 + 1;
+          const b238_1 = (i1 + 1) * len_N;
+          const b236_2 = i1 + 2;
+          const b238_2 = (i1 + 2) * len_N;
+          const b236_3 = i1 + 3;
+          const b238_3 = (i1 + 3) * len_N;
+          let acc240_0 = 0, acc240_1 = 0, acc240_2 = 0, acc240_3 = 0;
+          for (let i2 = 0, end = len_N; i2 < end; i2++) {
+            const c0 = t23[i2];
+            const c1 = d_X[b237 + i2 * 4];
+            acc240_0 += c0 * c1 * t24[b236_0 + i2 * 8] * t74[b238_0 + i2];
+            acc240_1 += c0 * c1 * t24[b236_1 + i2 * 8] * t74[b238_1 + i2];
+            acc240_2 += c0 * c1 * t24[b236_2 + i2 * 8] * t74[b238_2 + i2];
+            acc240_3 += c0 * c1 * t24[b236_3 + i2 * 8] * t74[b238_3 + i2];
+          }
+          hvp[i0 * 8 + i1] += p239 * acc240_0;
+          hvp[i0 * 8 + i1 + 1] += p239 * acc240_1;
+          hvp[i0 * 8 + i1 + 2] += p239 * acc240_2;
+          hvp[i0 * 8 + i1 + 3] += p239 * acc240_3;
+        }
+        for (const end = 8; i1 < end; i1++) {
+          const b236 = i1;
+          const b238 = i1 * len_N;
+          let acc240 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i2 = 0;
+            for (const end = len_N - 3; i2 < end; i2 += 4) {
+              acc240 += t23[i2] * t24[b236 + i2 * 8] * d_X[b237 + i2 * 4] * t74[b238 + i2];
+              r1 += t23[i2 + 1] * t24[b236 + (i2 + 1) * 8] * d_X[b237 + (i2 + 1) * 4] * t74[b238 + i2 + 1];
+              r2 += t23[i2 + 2] * t24[b236 + (i2 + 2) * 8] * d_X[b237 + (i2 + 2) * 4] * t74[b238 + i2 + 2];
+              r3 += t23[i2 + 3] * t24[b236 + (i2 + 3) * 8] * d_X[b237 + (i2 + 3) * 4] * t74[b238 + i2 + 3];
+            }
+            for (const end = len_N; i2 < end; i2++) acc240 += t23[i2] * t24[b236 + i2 * 8] * d_X[b237 + i2 * 4] * t74[b238 + i2];
+            acc240 += r1 + r2 + r3;
+          }
+          hvp[i0 * 8 + i1] += p239 * acc240;
+        }
+      }
+    }
+  }
+  // hvp[i0, i1] += Σ_i2 -1·t16·t24[i2, i1]·X[i2, i0]·t75[i1, i2]
+  {
+    const p244 = -t16[0];
+    for (let i0 = 0; i0 < 4; i0++) {
+      const b242 = off_N * 4 + i0;
+      {
+        let i1 = 0;
+        for (const end = 8 - 3; i1 < end; i1 += 4) {
+          const b241_0 = i1;
+          const b243_0 = i1 * len_N;
+          const b241_1 = i1 + 1;
+          const b243_1 = (i1 + 1) * len_N;
+          const b241_2 = i1 + 2;
+          const b243_2 = (i1 + 2) * len_N;
+          const b241_3 = i1 + 3;
+          const b243_3 = (i1 + 3) * len_N;
+          let acc245_0 = 0, acc245_1 = 0, acc245_2 = 0, acc245_3 = 0;
+          for (let i2 = 0, end = len_N; i2 < end; i2++) {
+            const c0 = d_X[b242 + i2 * 4];
+            acc245_0 += c0 * t24[b241_0 + i2 * 8] * t75[b243_0 + i2];
+            acc245_1 += c0 * t24[b241_1 + i2 * 8] * t75[b243_1 + i2];
+            acc245_2 += c0 * t24[b241_2 + i2 * 8] * t75[b243_2 + i2];
+            acc245_3 += c0 * t24[b241_3 + i2 * 8] * t75[b243_3 + i2];
+          }
+          hvp[i0 * 8 + i1] += p244 * acc245_0;
+          hvp[i0 * 8 + i1 + 1] += p244 * acc245_1;
+          hvp[i0 * 8 + i1 + 2] += p244 * acc245_2;
+          hvp[i0 * 8 + i1 + 3] += p244 * acc245_3;
+        }
+        for (const end = 8; i1 < end; i1++) {
+          const b241 = i1;
+          const b243 = i1 * len_N;
+          let acc245 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i2 = 0;
+            for (const end = len_N - 3; i2 < end; i2 += 4) {
+              acc245 += t24[b241 + i2 * 8] * d_X[b242 + i2 * 4] * t75[b243 + i2];
+              r1 += t24[b241 + (i2 + 1) * 8] * d_X[b242 + (i2 + 1) * 4] * t75[b243 + i2 + 1];
+              r2 += t24[b241 + (i2 + 2) * 8] * d_X[b242 + (i2 + 2) * 4] * t75[b243 + i2 + 2];
+              r3 += t24[b241 + (i2 + 3) * 8] * d_X[b242 + (i2 + 3) * 4] * t75[b243 + i2 + 3];
+            }
+            for (const end = len_N; i2 < end; i2++) acc245 += t24[b241 + i2 * 8] * d_X[b242 + i2 * 4] * t75[b243 + i2];
+            acc245 += r1 + r2 + r3;
+          }
+          hvp[i0 * 8 + i1] += p244 * acc245;
+        }
+      }
+    }
+  }
+  // hvp[i0, i1] += Σ_i2 -1·t16·t24[i2, i1]·X[i2, i0]·t26[i2]·t76[i2]·t41[i1, i2]
+  {
+    const p249 = -t16[0];
+    for (let i0 = 0; i0 < 4; i0++) {
+      const b247 = off_N * 4 + i0;
+      {
+        let i1 = 0;
+        for (const end = 8 - 3; i1 < end; i1 += 4) {
+          const b246_0 = i1;
+          const b248_0 = i1 * len_N;
+          const b246_1 = i1 + 1;
+          const b248_1 = (i1 + 1) * len_N;
+          const b246_2 = i1 + 2;
+          const b248_2 = (i1 + 2) * len_N;
+          const b246_3 = i1 + 3;
+          const b248_3 = (i1 + 3) * len_N;
+          let acc250_0 = 0, acc250_1 = 0, acc250_2 = 0, acc250_3 = 0;
+          for (let i2 = 0, end = len_N; i2 < end; i2++) {
+            const c0 = d_X[b247 + i2 * 4];
+            const c1 = t26[i2];
+            const c2 = t76[i2];
+            acc250_0 += c0 * c1 * c2 * t24[b246_0 + i2 * 8] * t41[b248_0 + i2];
+            acc250_1 += c0 * c1 * c2 * t24[b246_1 + i2 * 8] * t41[b248_1 + i2];
+            acc250_2 += c0 * c1 * c2 * t24[b246_2 + i2 * 8] * t41[b248_2 + i2];
+            acc250_3 += c0 * c1 * c2 * t24[b246_3 + i2 * 8] * t41[b248_3 + i2];
+          }
+          hvp[i0 * 8 + i1] += p249 * acc250_0;
+          hvp[i0 * 8 + i1 + 1] += p249 * acc250_1;
+          hvp[i0 * 8 + i1 + 2] += p249 * acc250_2;
+          hvp[i0 * 8 + i1 + 3] += p249 * acc250_3;
+        }
+        for (const end = 8; i1 < end; i1++) {
+          const b246 = i1;
+          const b248 = i1 * len_N;
+          let acc250 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i2 = 0;
+            for (const end = len_N - 3; i2 < end; i2 += 4) {
+              acc250 += t24[b246 + i2 * 8] * d_X[b247 + i2 * 4] * t26[i2] * t76[i2] * t41[b248 + i2];
+              r1 += t24[b246 + (i2 + 1) * 8] * d_X[b247 + (i2 + 1) * 4] * t26[i2 + 1] * t76[i2 + 1] * t41[b248 + i2 + 1];
+              r2 += t24[b246 + (i2 + 2) * 8] * d_X[b247 + (i2 + 2) * 4] * t26[i2 + 2] * t76[i2 + 2] * t41[b248 + i2 + 2];
+              r3 += t24[b246 + (i2 + 3) * 8] * d_X[b247 + (i2 + 3) * 4] * t26[i2 + 3] * t76[i2 + 3] * t41[b248 + i2 + 3];
+            }
+            for (const end = len_N; i2 < end; i2++) acc250 += t24[b246 + i2 * 8] * d_X[b247 + i2 * 4] * t26[i2] * t76[i2] * t41[b248 + i2];
+            acc250 += r1 + r2 + r3;
+          }
+          hvp[i0 * 8 + i1] += p249 * acc250;
+        }
+      }
+    }
+  }
+  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t24[i2, i1]·X[i2, i0]·t77[i1, i2]
+  {
+    const p254 = t16[0];
+    for (let i0 = 0; i0 < 4; i0++) {
+      const b252 = off_N * 4 + i0;
+      {
+        let i1 = 0;
+        for (const end = 8 - 3; i1 < end; i1 += 4) {
+          const b251_0 = i1;
+          const b253_0 = i1 * len_N;
+          const b251_1 = i1 + 1;
+          const b253_1 = (i1 + 1) * len_N;
+          const b251_2 = i1 + 2;
+          const b253_2 = (i1 + 2) * len_N;
+          const b251_3 = i1 + 3;
+          const b253_3 = (i1 + 3) * len_N;
+          let acc255_0 = 0, acc255_1 = 0, acc255_2 = 0, acc255_3 = 0;
+          for (let i2 = 0, end = len_N; i2 < end; i2++) {
+            const c0 = t23[i2];
+            const c1 = d_X[b252 + i2 * 4];
+            acc255_0 += c0 * c1 * t24[b251_0 + i2 * 8] * t77[b253_0 + i2];
+            acc255_1 += c0 * c1 * t24[b251_1 + i2 * 8] * t77[b253_1 + i2];
+            acc255_2 += c0 * c1 * t24[b251_2 + i2 * 8] * t77[b253_2 + i2];
+            acc255_3 += c0 * c1 * t24[b251_3 + i2 * 8] * t77[b253_3 + i2];
+          }
+          hvp[i0 * 8 + i1] += p254 * acc255_0;
+          hvp[i0 * 8 + i1 + 1] += p254 * acc255_1;
+          hvp[i0 * 8 + i1 + 2] += p254 * acc255_2;
+          hvp[i0 * 8 + i1 + 3] += p254 * acc255_3;
+        }
+        for (const end = 8; i1 < end; i1++) {
+          const b251 = i1;
+          const b253 = i1 * len_N;
+          let acc255 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i2 = 0;
+            for (const end = len_N - 3; i2 < end; i2 += 4) {
+              acc255 += t23[i2] * t24[b251 + i2 * 8] * d_X[b252 + i2 * 4] * t77[b253 + i2];
+              r1 += t23[i2 + 1] * t24[b251 + (i2 + 1) * 8] * d_X[b252 + (i2 + 1) * 4] * t77[b253 + i2 + 1];
+              r2 += t23[i2 + 2] * t24[b251 + (i2 + 2) * 8] * d_X[b252 + (i2 + 2) * 4] * t77[b253 + i2 + 2];
+              r3 += t23[i2 + 3] * t24[b251 + (i2 + 3) * 8] * d_X[b252 + (i2 + 3) * 4] * t77[b253 + i2 + 3];
+            }
+            for (const end = len_N; i2 < end; i2++) acc255 += t23[i2] * t24[b251 + i2 * 8] * d_X[b252 + i2 * 4] * t77[b253 + i2];
+            acc255 += r1 + r2 + r3;
+          }
+          hvp[i0 * 8 + i1] += p254 * acc255;
         }
       }
     }
@@ -2603,11 +2502,11 @@ function k_hvp_W1_once(s: State): void {
   const once_N = s.once_N;
   // hvp[i0, i1] += 0.002·once_N·v[W1][i0, i1]
   {
-    const p250 = 0.002 * once_N;
+    const p256 = 0.002 * once_N;
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
-        const p251 = p250 * v[i0 * 8 + i1];
-        hvp[i0 * 8 + i1] += p251;
+        const p257 = p256 * v[i0 * 8 + i1];
+        hvp[i0 * 8 + i1] += p257;
       }
     }
   }
@@ -2626,101 +2525,84 @@ function k_hvp_b1(s: State): void {
   const t27 = s.t27;
   const t41 = s.t41;
   const t42 = s.t42;
-  const t66 = s.t66;
-  const t67 = s.t67;
-  const t70 = s.t70;
+  const t64 = s.t64;
+  const t65 = s.t65;
+  const t68 = s.t68;
+  const t69 = s.t69;
   const t71 = s.t71;
-  const t73 = s.t73;
-  const t74 = s.t74;
-  const t78 = s.t78;
+  const t72 = s.t72;
+  const t76 = s.t76;
   const th = s.theta;
   const v = s.v;
   const len_N = s.len_N;
   const off_N = s.off_N;
-  // hvp[i0] += Σ_i1 -1·t16·t24[i1, i0]·t26[i1]·t41[i0, i1]·t66[i1]
+  // hvp[i0] += Σ_i1 -1·t16·t24[i1, i0]·t26[i1]·t41[i0, i1]·t64[i1]
   {
-    const p255 = -t16[0];
+    const p261 = -t16[0];
     {
       let i0 = 0;
       for (const end = 8 - 3; i0 < end; i0 += 4) {
-        const b253_0 = i0;
-        const b254_0 = i0 * len_N;
-        const b253_1 = i0 + 1;
-        const b254_1 = (i0 + 1) * len_N;
-        const b253_2 = i0 + 2;
-        const b254_2 = (i0 + 2) * len_N;
-        const b253_3 = i0 + 3;
-        const b254_3 = (i0 + 3) * len_N;
-        let acc256_0 = 0, acc256_1 = 0, acc256_2 = 0, acc256_3 = 0;
+        const b259_0 = i0;
+        const b260_0 = i0 * len_N;
+        const b259_1 = i0 + 1;
+        const b260_1 = (i0 + 1) * len_N;
+        const b259_2 = i0 + 2;
+        const b260_2 = (i0 + 2) * len_N;
+        const b259_3 = i0 + 3;
+        const b260_3 = (i0 + 3) * len_N;
+        let acc262_0 = 0, acc262_1 = 0, acc262_2 = 0, acc262_3 = 0;
         for (let i1 = 0, end = len_N; i1 < end; i1++) {
           const c0 = t26[i1];
-          const c1 = t66[i1];
-          acc256_0 += c0 * c1 * t24[b253_0 + i1 * 8] * t41[b254_0 + i1];
-          acc256_1 += c0 * c1 * t24[b253_1 + i1 * 8] * t41[b254_1 + i1];
-          acc256_2 += c0 * c1 * t24[b253_2 + i1 * 8] * t41[b254_2 + i1];
-          acc256_3 += c0 * c1 * t24[b253_3 + i1 * 8] * t41[b254_3 + i1];
+          const c1 = t64[i1];
+          acc262_0 += c0 * c1 * t24[b259_0 + i1 * 8] * t41[b260_0 + i1];
+          acc262_1 += c0 * c1 * t24[b259_1 + i1 * 8] * t41[b260_1 + i1];
+          acc262_2 += c0 * c1 * t24[b259_2 + i1 * 8] * t41[b260_2 + i1];
+          acc262_3 += c0 * c1 * t24[b259_3 + i1 * 8] * t41[b260_3 + i1];
         }
-        hvp[32 + i0] += p255 * acc256_0;
-        hvp[32 + i0 + 1] += p255 * acc256_1;
-        hvp[32 + i0 + 2] += p255 * acc256_2;
-        hvp[32 + i0 + 3] += p255 * acc256_3;
+        hvp[32 + i0] += p261 * acc262_0;
+        hvp[32 + i0 + 1] += p261 * acc262_1;
+        hvp[32 + i0 + 2] += p261 * acc262_2;
+        hvp[32 + i0 + 3] += p261 * acc262_3;
       }
       for (const end = 8; i0 < end; i0++) {
-        const b253 = i0;
-        const b254 = i0 * len_N;
-        let acc256 = 0;
+        const b259 = i0;
+        const b260 = i0 * len_N;
+        let acc262 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i1 = 0;
           for (const end = len_N - 3; i1 < end; i1 += 4) {
-            acc256 += t24[b253 + i1 * 8] * t26[i1] * t41[b254 + i1] * t66[i1];
-            r1 += t24[b253 + (i1 + 1) * 8] * t26[i1 + 1] * t41[b254 + i1 + 1] * t66[i1 + 1];
-            r2 += t24[b253 + (i1 + 2) * 8] * t26[i1 + 2] * t41[b254 + i1 + 2] * t66[i1 + 2];
-            r3 += t24[b253 + (i1 + 3) * 8] * t26[i1 + 3] * t41[b254 + i1 + 3] * t66[i1 + 3];
+            acc262 += t24[b259 + i1 * 8] * t26[i1] * t41[b260 + i1] * t64[i1];
+            r1 += t24[b259 + (i1 + 1) * 8] * t26[i1 + 1] * t41[b260 + i1 + 1] * t64[i1 + 1];
+            r2 += t24[b259 + (i1 + 2) * 8] * t26[i1 + 2] * t41[b260 + i1 + 2] * t64[i1 + 2];
+            r3 += t24[b259 + (i1 + 3) * 8] * t26[i1 + 3] * t41[b260 + i1 + 3] * t64[i1 + 3];
           }
-          for (const end = len_N; i1 < end; i1++) acc256 += t24[b253 + i1 * 8] * t26[i1] * t41[b254 + i1] * t66[i1];
-          acc256 += r1 + r2 + r3;
+          for (const end = len_N; i1 < end; i1++) acc262 += t24[b259 + i1 * 8] * t26[i1] * t41[b260 + i1] * t64[i1];
+          acc262 += r1 + r2 + r3;
         }
-        hvp[32 + i0] += p255 * acc256;
+        hvp[32 + i0] += p261 * acc262;
       }
     }
   }
-  // hvp[i0] += Σ_i1,i2 t16·t23[i1]·W2[i0, i2]·t24[i1, i0]·t11[i1, i2]·t67[i1, i2]
+  // hvp[i0] += Σ_i1,i2 t16·t23[i1]·W2[i0, i2]·t24[i1, i0]·t11[i1, i2]·t65[i1, i2]
   {
-    const p259 = t16[0];
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b257 = 40 + i0 * 3;
-      const b258 = i0;
-      let acc260 = 0;
-      for (let i1 = 0; i1 < len_N; i1++) {
-        for (let i2 = 0; i2 < 3; i2++) {
-          acc260 += t23[i1] * t24[b258 + i1 * 8] * th[b257 + i2] * t11[i1 * 3 + i2] * t67[i1 * 3 + i2];
-        }
-      }
-      hvp[32 + i0] += p259 * acc260;
-    }
-  }
-  // hvp[i0] += Σ_i1,i2 t16·t23[i1]·t27[i1, i0]·X[i1, i2]·v[W1][i2, i0]·t41[i0, i1]
-  {
-    const b262 = off_N * 4;
     const p265 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b261 = i0;
-      const b263 = i0;
-      const b264 = i0 * len_N;
+      const b263 = 40 + i0 * 3;
+      const b264 = i0;
       let acc266 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
-        for (let i2 = 0; i2 < 4; i2++) {
-          acc266 += t23[i1] * t27[b261 + i1 * 8] * t41[b264 + i1] * d_X[b262 + i1 * 4 + i2] * v[b263 + i2 * 8];
+        for (let i2 = 0; i2 < 3; i2++) {
+          acc266 += t23[i1] * t24[b264 + i1 * 8] * th[b263 + i2] * t11[i1 * 3 + i2] * t65[i1 * 3 + i2];
         }
       }
       hvp[32 + i0] += p265 * acc266;
     }
   }
-  // hvp[i0] += Σ_i1,i2 -1·t16·t27[i1, i0]·X[i1, i2]·v[W1][i2, i0]·t42[i0, i1]
+  // hvp[i0] += Σ_i1,i2 t16·t23[i1]·t27[i1, i0]·X[i1, i2]·v[W1][i2, i0]·t41[i0, i1]
   {
     const b268 = off_N * 4;
-    const p271 = -t16[0];
+    const p271 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
       const b267 = i0;
       const b269 = i0;
@@ -2728,95 +2610,95 @@ function k_hvp_b1(s: State): void {
       let acc272 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 4; i2++) {
-          acc272 += t27[b267 + i1 * 8] * t42[b270 + i1] * d_X[b268 + i1 * 4 + i2] * v[b269 + i2 * 8];
+          acc272 += t23[i1] * t27[b267 + i1 * 8] * t41[b270 + i1] * d_X[b268 + i1 * 4 + i2] * v[b269 + i2 * 8];
         }
       }
       hvp[32 + i0] += p271 * acc272;
     }
   }
-  // hvp[i0] += Σ_i1 -1·t16·t24[i1, i0]·t26[i1]·t41[i0, i1]·t71[i1]
+  // hvp[i0] += Σ_i1,i2 -1·t16·t27[i1, i0]·X[i1, i2]·v[W1][i2, i0]·t42[i0, i1]
   {
-    const p275 = -t16[0];
+    const b274 = off_N * 4;
+    const p277 = -t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b273 = i0;
+      const b275 = i0;
+      const b276 = i0 * len_N;
+      let acc278 = 0;
+      for (let i1 = 0; i1 < len_N; i1++) {
+        for (let i2 = 0; i2 < 4; i2++) {
+          acc278 += t27[b273 + i1 * 8] * t42[b276 + i1] * d_X[b274 + i1 * 4 + i2] * v[b275 + i2 * 8];
+        }
+      }
+      hvp[32 + i0] += p277 * acc278;
+    }
+  }
+  // hvp[i0] += Σ_i1 -1·t16·t24[i1, i0]·t26[i1]·t41[i0, i1]·t69[i1]
+  {
+    const p281 = -t16[0];
     {
       let i0 = 0;
       for (const end = 8 - 3; i0 < end; i0 += 4) {
-        const b273_0 = i0;
-        const b274_0 = i0 * len_N;
-        const b273_1 = i0 + 1;
-        const b274_1 = (i0 + 1) * len_N;
-        const b273_2 = i0 + 2;
-        const b274_2 = (i0 + 2) * len_N;
-        const b273_3 = i0 + 3;
-        const b274_3 = (i0 + 3) * len_N;
-        let acc276_0 = 0, acc276_1 = 0, acc276_2 = 0, acc276_3 = 0;
+        const b279_0 = i0;
+        const b280_0 = i0 * len_N;
+        const b279_1 = i0 + 1;
+        const b280_1 = (i0 + 1) * len_N;
+        const b279_2 = i0 + 2;
+        const b280_2 = (i0 + 2) * len_N;
+        const b279_3 = i0 + 3;
+        const b280_3 = (i0 + 3) * len_N;
+        let acc282_0 = 0, acc282_1 = 0, acc282_2 = 0, acc282_3 = 0;
         for (let i1 = 0, end = len_N; i1 < end; i1++) {
           const c0 = t26[i1];
-          const c1 = t71[i1];
-          acc276_0 += c0 * c1 * t24[b273_0 + i1 * 8] * t41[b274_0 + i1];
-          acc276_1 += c0 * c1 * t24[b273_1 + i1 * 8] * t41[b274_1 + i1];
-          acc276_2 += c0 * c1 * t24[b273_2 + i1 * 8] * t41[b274_2 + i1];
-          acc276_3 += c0 * c1 * t24[b273_3 + i1 * 8] * t41[b274_3 + i1];
+          const c1 = t69[i1];
+          acc282_0 += c0 * c1 * t24[b279_0 + i1 * 8] * t41[b280_0 + i1];
+          acc282_1 += c0 * c1 * t24[b279_1 + i1 * 8] * t41[b280_1 + i1];
+          acc282_2 += c0 * c1 * t24[b279_2 + i1 * 8] * t41[b280_2 + i1];
+          acc282_3 += c0 * c1 * t24[b279_3 + i1 * 8] * t41[b280_3 + i1];
         }
-        hvp[32 + i0] += p275 * acc276_0;
-        hvp[32 + i0 + 1] += p275 * acc276_1;
-        hvp[32 + i0 + 2] += p275 * acc276_2;
-        hvp[32 + i0 + 3] += p275 * acc276_3;
+        hvp[32 + i0] += p281 * acc282_0;
+        hvp[32 + i0 + 1] += p281 * acc282_1;
+        hvp[32 + i0 + 2] += p281 * acc282_2;
+        hvp[32 + i0 + 3] += p281 * acc282_3;
       }
       for (const end = 8; i0 < end; i0++) {
-        const b273 = i0;
-        const b274 = i0 * len_N;
-        let acc276 = 0;
+        const b279 = i0;
+        const b280 = i0 * len_N;
+        let acc282 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i1 = 0;
           for (const end = len_N - 3; i1 < end; i1 += 4) {
-            acc276 += t24[b273 + i1 * 8] * t26[i1] * t41[b274 + i1] * t71[i1];
-            r1 += t24[b273 + (i1 + 1) * 8] * t26[i1 + 1] * t41[b274 + i1 + 1] * t71[i1 + 1];
-            r2 += t24[b273 + (i1 + 2) * 8] * t26[i1 + 2] * t41[b274 + i1 + 2] * t71[i1 + 2];
-            r3 += t24[b273 + (i1 + 3) * 8] * t26[i1 + 3] * t41[b274 + i1 + 3] * t71[i1 + 3];
+            acc282 += t24[b279 + i1 * 8] * t26[i1] * t41[b280 + i1] * t69[i1];
+            r1 += t24[b279 + (i1 + 1) * 8] * t26[i1 + 1] * t41[b280 + i1 + 1] * t69[i1 + 1];
+            r2 += t24[b279 + (i1 + 2) * 8] * t26[i1 + 2] * t41[b280 + i1 + 2] * t69[i1 + 2];
+            r3 += t24[b279 + (i1 + 3) * 8] * t26[i1 + 3] * t41[b280 + i1 + 3] * t69[i1 + 3];
           }
-          for (const end = len_N; i1 < end; i1++) acc276 += t24[b273 + i1 * 8] * t26[i1] * t41[b274 + i1] * t71[i1];
-          acc276 += r1 + r2 + r3;
+          for (const end = len_N; i1 < end; i1++) acc282 += t24[b279 + i1 * 8] * t26[i1] * t41[b280 + i1] * t69[i1];
+          acc282 += r1 + r2 + r3;
         }
-        hvp[32 + i0] += p275 * acc276;
+        hvp[32 + i0] += p281 * acc282;
       }
     }
   }
-  // hvp[i0] += Σ_i1,i2 t16·t23[i1]·W2[i0, i2]·t24[i1, i0]·t11[i1, i2]·t70[i1, i2]
+  // hvp[i0] += Σ_i1,i2 t16·t23[i1]·W2[i0, i2]·t24[i1, i0]·t11[i1, i2]·t68[i1, i2]
   {
-    const p279 = t16[0];
+    const p285 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b277 = 40 + i0 * 3;
-      const b278 = i0;
-      let acc280 = 0;
+      const b283 = 40 + i0 * 3;
+      const b284 = i0;
+      let acc286 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
-          acc280 += t23[i1] * t24[b278 + i1 * 8] * th[b277 + i2] * t11[i1 * 3 + i2] * t70[i1 * 3 + i2];
+          acc286 += t23[i1] * t24[b284 + i1 * 8] * th[b283 + i2] * t11[i1 * 3 + i2] * t68[i1 * 3 + i2];
         }
       }
-      hvp[32 + i0] += p279 * acc280;
+      hvp[32 + i0] += p285 * acc286;
     }
   }
   // hvp[i0] += Σ_i1,i2 t16·t23[i1]·t11[i1, i2]·W2[i0, i2]·t27[i1, i0]·v[b1][i0]
   {
-    const p283 = t16[0];
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b281 = 40 + i0 * 3;
-      const b282 = i0;
-      const p284 = p283 * v[32 + i0];
-      let acc285 = 0;
-      for (let i1 = 0; i1 < len_N; i1++) {
-        for (let i2 = 0; i2 < 3; i2++) {
-          acc285 += t23[i1] * t27[b282 + i1 * 8] * t11[i1 * 3 + i2] * th[b281 + i2];
-        }
-      }
-      hvp[32 + i0] += p284 * acc285;
-    }
-  }
-  // hvp[i0] += Σ_i1,i2 -1·t16·Y[i1, i2]·W2[i0, i2]·t27[i1, i0]·v[b1][i0]
-  {
-    const b286 = off_N * 3;
-    const p289 = -t16[0];
+    const p289 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
       const b287 = 40 + i0 * 3;
       const b288 = i0;
@@ -2824,135 +2706,152 @@ function k_hvp_b1(s: State): void {
       let acc291 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
-          acc291 += t27[b288 + i1 * 8] * d_Y[b286 + i1 * 3 + i2] * th[b287 + i2];
+          acc291 += t23[i1] * t27[b288 + i1 * 8] * t11[i1 * 3 + i2] * th[b287 + i2];
         }
       }
       hvp[32 + i0] += p290 * acc291;
     }
   }
-  // hvp[i0] += Σ_i1 -1·t16·t24[i1, i0]·t26[i1]·t41[i0, i1]·t74[i1]
+  // hvp[i0] += Σ_i1,i2 -1·t16·Y[i1, i2]·W2[i0, i2]·t27[i1, i0]·v[b1][i0]
   {
-    const p294 = -t16[0];
+    const b292 = off_N * 3;
+    const p295 = -t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b293 = 40 + i0 * 3;
+      const b294 = i0;
+      const p296 = p295 * v[32 + i0];
+      let acc297 = 0;
+      for (let i1 = 0; i1 < len_N; i1++) {
+        for (let i2 = 0; i2 < 3; i2++) {
+          acc297 += t27[b294 + i1 * 8] * d_Y[b292 + i1 * 3 + i2] * th[b293 + i2];
+        }
+      }
+      hvp[32 + i0] += p296 * acc297;
+    }
+  }
+  // hvp[i0] += Σ_i1 -1·t16·t24[i1, i0]·t26[i1]·t41[i0, i1]·t72[i1]
+  {
+    const p300 = -t16[0];
     {
       let i0 = 0;
       for (const end = 8 - 3; i0 < end; i0 += 4) {
-        const b292_0 = i0;
-        const b293_0 = i0 * len_N;
-        const b292_1 = i0 + 1;
-        const b293_1 = (i0 + 1) * len_N;
-        const b292_2 = i0 + 2;
-        const b293_2 = (i0 + 2) * len_N;
-        const b292_3 = i0 + 3;
-        const b293_3 = (i0 + 3) * len_N;
-        let acc295_0 = 0, acc295_1 = 0, acc295_2 = 0, acc295_3 = 0;
+        const b298_0 = i0;
+        const b299_0 = i0 * len_N;
+        const b298_1 = i0 + 1;
+        const b299_1 = (i0 + 1) * len_N;
+        const b298_2 = i0 + 2;
+        const b299_2 = (i0 + 2) * len_N;
+        const b298_3 = i0 + 3;
+        const b299_3 = (i0 + 3) * len_N;
+        let acc301_0 = 0, acc301_1 = 0, acc301_2 = 0, acc301_3 = 0;
         for (let i1 = 0, end = len_N; i1 < end; i1++) {
           const c0 = t26[i1];
-          const c1 = t74[i1];
-          acc295_0 += c0 * c1 * t24[b292_0 + i1 * 8] * t41[b293_0 + i1];
-          acc295_1 += c0 * c1 * t24[b292_1 + i1 * 8] * t41[b293_1 + i1];
-          acc295_2 += c0 * c1 * t24[b292_2 + i1 * 8] * t41[b293_2 + i1];
-          acc295_3 += c0 * c1 * t24[b292_3 + i1 * 8] * t41[b293_3 + i1];
+          const c1 = t72[i1];
+          acc301_0 += c0 * c1 * t24[b298_0 + i1 * 8] * t41[b299_0 + i1];
+          acc301_1 += c0 * c1 * t24[b298_1 + i1 * 8] * t41[b299_1 + i1];
+          acc301_2 += c0 * c1 * t24[b298_2 + i1 * 8] * t41[b299_2 + i1];
+          acc301_3 += c0 * c1 * t24[b298_3 + i1 * 8] * t41[b299_3 + i1];
         }
-        hvp[32 + i0] += p294 * acc295_0;
-        hvp[32 + i0 + 1] += p294 * acc295_1;
-        hvp[32 + i0 + 2] += p294 * acc295_2;
-        hvp[32 + i0 + 3] += p294 * acc295_3;
+        hvp[32 + i0] += p300 * acc301_0;
+        hvp[32 + i0 + 1] += p300 * acc301_1;
+        hvp[32 + i0 + 2] += p300 * acc301_2;
+        hvp[32 + i0 + 3] += p300 * acc301_3;
       }
       for (const end = 8; i0 < end; i0++) {
-        const b292 = i0;
-        const b293 = i0 * len_N;
-        let acc295 = 0;
+        const b298 = i0;
+        const b299 = i0 * len_N;
+        let acc301 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i1 = 0;
           for (const end = len_N - 3; i1 < end; i1 += 4) {
-            acc295 += t24[b292 + i1 * 8] * t26[i1] * t41[b293 + i1] * t74[i1];
-            r1 += t24[b292 + (i1 + 1) * 8] * t26[i1 + 1] * t41[b293 + i1 + 1] * t74[i1 + 1];
-            r2 += t24[b292 + (i1 + 2) * 8] * t26[i1 + 2] * t41[b293 + i1 + 2] * t74[i1 + 2];
-            r3 += t24[b292 + (i1 + 3) * 8] * t26[i1 + 3] * t41[b293 + i1 + 3] * t74[i1 + 3];
+            acc301 += t24[b298 + i1 * 8] * t26[i1] * t41[b299 + i1] * t72[i1];
+            r1 += t24[b298 + (i1 + 1) * 8] * t26[i1 + 1] * t41[b299 + i1 + 1] * t72[i1 + 1];
+            r2 += t24[b298 + (i1 + 2) * 8] * t26[i1 + 2] * t41[b299 + i1 + 2] * t72[i1 + 2];
+            r3 += t24[b298 + (i1 + 3) * 8] * t26[i1 + 3] * t41[b299 + i1 + 3] * t72[i1 + 3];
           }
-          for (const end = len_N; i1 < end; i1++) acc295 += t24[b292 + i1 * 8] * t26[i1] * t41[b293 + i1] * t74[i1];
-          acc295 += r1 + r2 + r3;
+          for (const end = len_N; i1 < end; i1++) acc301 += t24[b298 + i1 * 8] * t26[i1] * t41[b299 + i1] * t72[i1];
+          acc301 += r1 + r2 + r3;
         }
-        hvp[32 + i0] += p294 * acc295;
+        hvp[32 + i0] += p300 * acc301;
       }
     }
   }
-  // hvp[i0] += Σ_i1,i2 t16·t23[i1]·W2[i0, i2]·t24[i1, i0]·t11[i1, i2]·t73[i1, i2]
+  // hvp[i0] += Σ_i1,i2 t16·t23[i1]·W2[i0, i2]·t24[i1, i0]·t11[i1, i2]·t71[i1, i2]
   {
-    const p298 = t16[0];
+    const p304 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b296 = 40 + i0 * 3;
-      const b297 = i0;
-      let acc299 = 0;
+      const b302 = 40 + i0 * 3;
+      const b303 = i0;
+      let acc305 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
-          acc299 += t23[i1] * t24[b297 + i1 * 8] * th[b296 + i2] * t11[i1 * 3 + i2] * t73[i1 * 3 + i2];
+          acc305 += t23[i1] * t24[b303 + i1 * 8] * th[b302 + i2] * t11[i1 * 3 + i2] * t71[i1 * 3 + i2];
         }
       }
-      hvp[32 + i0] += p298 * acc299;
+      hvp[32 + i0] += p304 * acc305;
     }
   }
   // hvp[i0] += Σ_i1,i2 t16·t23[i1]·t11[i1, i2]·t24[i1, i0]·v[W2][i0, i2]
   {
-    const p302 = t16[0];
+    const p308 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b300 = i0;
-      const b301 = 40 + i0 * 3;
-      let acc303 = 0;
+      const b306 = i0;
+      const b307 = 40 + i0 * 3;
+      let acc309 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
-          acc303 += t23[i1] * t24[b300 + i1 * 8] * t11[i1 * 3 + i2] * v[b301 + i2];
+          acc309 += t23[i1] * t24[b306 + i1 * 8] * t11[i1 * 3 + i2] * v[b307 + i2];
         }
       }
-      hvp[32 + i0] += p302 * acc303;
+      hvp[32 + i0] += p308 * acc309;
     }
   }
   // hvp[i0] += Σ_i1,i2 -1·t16·Y[i1, i2]·t24[i1, i0]·v[W2][i0, i2]
   {
-    const b304 = off_N * 3;
-    const p307 = -t16[0];
+    const b310 = off_N * 3;
+    const p313 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b305 = i0;
-      const b306 = 40 + i0 * 3;
-      let acc308 = 0;
+      const b311 = i0;
+      const b312 = 40 + i0 * 3;
+      let acc314 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
-          acc308 += t24[b305 + i1 * 8] * d_Y[b304 + i1 * 3 + i2] * v[b306 + i2];
+          acc314 += t24[b311 + i1 * 8] * d_Y[b310 + i1 * 3 + i2] * v[b312 + i2];
         }
       }
-      hvp[32 + i0] += p307 * acc308;
+      hvp[32 + i0] += p313 * acc314;
     }
   }
-  // hvp[i0] += Σ_i1,i2 -1·t16·t11[i1, i2]·W2[i0, i2]·t24[i1, i0]·t26[i1]·t78[i1]
+  // hvp[i0] += Σ_i1,i2 -1·t16·t11[i1, i2]·W2[i0, i2]·t24[i1, i0]·t26[i1]·t76[i1]
   {
-    const p311 = -t16[0];
+    const p317 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b309 = 40 + i0 * 3;
-      const b310 = i0;
-      let acc312 = 0;
+      const b315 = 40 + i0 * 3;
+      const b316 = i0;
+      let acc318 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
-          acc312 += t24[b310 + i1 * 8] * t26[i1] * t78[i1] * t11[i1 * 3 + i2] * th[b309 + i2];
+          acc318 += t24[b316 + i1 * 8] * t26[i1] * t76[i1] * t11[i1 * 3 + i2] * th[b315 + i2];
         }
       }
-      hvp[32 + i0] += p311 * acc312;
+      hvp[32 + i0] += p317 * acc318;
     }
   }
   // hvp[i0] += Σ_i1,i2 t16·t23[i1]·W2[i0, i2]·t24[i1, i0]·t11[i1, i2]·v[b2][i2]
   {
-    const b315 = 64;
-    const p316 = t16[0];
+    const b321 = 64;
+    const p322 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b313 = 40 + i0 * 3;
-      const b314 = i0;
-      let acc317 = 0;
+      const b319 = 40 + i0 * 3;
+      const b320 = i0;
+      let acc323 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
-          acc317 += t23[i1] * t24[b314 + i1 * 8] * th[b313 + i2] * t11[i1 * 3 + i2] * v[b315 + i2];
+          acc323 += t23[i1] * t24[b320 + i1 * 8] * th[b319 + i2] * t11[i1 * 3 + i2] * v[b321 + i2];
         }
       }
-      hvp[32 + i0] += p316 * acc317;
+      hvp[32 + i0] += p322 * acc323;
     }
   }
 }
@@ -2964,10 +2863,10 @@ function k_hvp_b1_once(s: State): void {
   const once_N = s.once_N;
   // hvp[i0] += 0.002·once_N·v[b1][i0]
   {
-    const p318 = 0.002 * once_N;
+    const p324 = 0.002 * once_N;
     for (let i0 = 0; i0 < 8; i0++) {
-      const p319 = p318 * v[32 + i0];
-      hvp[32 + i0] += p319;
+      const p325 = p324 * v[32 + i0];
+      hvp[32 + i0] += p325;
     }
   }
 }
@@ -2981,311 +2880,311 @@ function k_hvp_W2(s: State): void {
   const t23 = s.t23;
   const t24 = s.t24;
   const t26 = s.t26;
-  const t66 = s.t66;
+  const t64 = s.t64;
+  const t67 = s.t67;
   const t69 = s.t69;
   const t7 = s.t7;
-  const t71 = s.t71;
-  const t74 = s.t74;
+  const t72 = s.t72;
+  const t76 = s.t76;
   const t78 = s.t78;
+  const t79 = s.t79;
   const t80 = s.t80;
-  const t81 = s.t81;
-  const t82 = s.t82;
   const v = s.v;
   const len_N = s.len_N;
   const off_N = s.off_N;
-  // hvp[i0, i1] += Σ_i2 -1·t16·t11[i2, i1]·t7[i2, i0]·t26[i2]·t66[i2]
+  // hvp[i0, i1] += Σ_i2 -1·t16·t11[i2, i1]·t7[i2, i0]·t26[i2]·t64[i2]
   {
-    const p323 = -t16[0];
+    const p329 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b322 = i0;
+      const b328 = i0;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b321 = i1;
-        let acc324 = 0;
+        const b327 = i1;
+        let acc330 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc324 += t11[b321 + i2 * 3] * t7[b322 + i2 * 8] * t26[i2] * t66[i2];
-            r1 += t11[b321 + (i2 + 1) * 3] * t7[b322 + (i2 + 1) * 8] * t26[i2 + 1] * t66[i2 + 1];
-            r2 += t11[b321 + (i2 + 2) * 3] * t7[b322 + (i2 + 2) * 8] * t26[i2 + 2] * t66[i2 + 2];
-            r3 += t11[b321 + (i2 + 3) * 3] * t7[b322 + (i2 + 3) * 8] * t26[i2 + 3] * t66[i2 + 3];
+            acc330 += t11[b327 + i2 * 3] * t7[b328 + i2 * 8] * t26[i2] * t64[i2];
+            r1 += t11[b327 + (i2 + 1) * 3] * t7[b328 + (i2 + 1) * 8] * t26[i2 + 1] * t64[i2 + 1];
+            r2 += t11[b327 + (i2 + 2) * 3] * t7[b328 + (i2 + 2) * 8] * t26[i2 + 2] * t64[i2 + 2];
+            r3 += t11[b327 + (i2 + 3) * 3] * t7[b328 + (i2 + 3) * 8] * t26[i2 + 3] * t64[i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc324 += t11[b321 + i2 * 3] * t7[b322 + i2 * 8] * t26[i2] * t66[i2];
-          acc324 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc330 += t11[b327 + i2 * 3] * t7[b328 + i2 * 8] * t26[i2] * t64[i2];
+          acc330 += r1 + r2 + r3;
         }
-        hvp[40 + i0 * 3 + i1] += p323 * acc324;
+        hvp[40 + i0 * 3 + i1] += p329 * acc330;
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t7[i2, i0]·t11[i2, i1]·t80[i1, i2]
+  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t7[i2, i0]·t11[i2, i1]·t78[i1, i2]
   {
-    const p328 = t16[0];
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b325 = i0;
-      for (let i1 = 0; i1 < 3; i1++) {
-        const b326 = i1;
-        const b327 = i1 * len_N;
-        let acc329 = 0;
-        {
-          let r1 = 0, r2 = 0, r3 = 0;
-          let i2 = 0;
-          for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc329 += t23[i2] * t7[b325 + i2 * 8] * t11[b326 + i2 * 3] * t80[b327 + i2];
-            r1 += t23[i2 + 1] * t7[b325 + (i2 + 1) * 8] * t11[b326 + (i2 + 1) * 3] * t80[b327 + i2 + 1];
-            r2 += t23[i2 + 2] * t7[b325 + (i2 + 2) * 8] * t11[b326 + (i2 + 2) * 3] * t80[b327 + i2 + 2];
-            r3 += t23[i2 + 3] * t7[b325 + (i2 + 3) * 8] * t11[b326 + (i2 + 3) * 3] * t80[b327 + i2 + 3];
-          }
-          for (const end = len_N; i2 < end; i2++) acc329 += t23[i2] * t7[b325 + i2 * 8] * t11[b326 + i2 * 3] * t80[b327 + i2];
-          acc329 += r1 + r2 + r3;
-        }
-        hvp[40 + i0 * 3 + i1] += p328 * acc329;
-      }
-    }
-  }
-  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t11[i2, i1]·t24[i2, i0]·t69[i0, i2]
-  {
-    const p333 = t16[0];
+    const p334 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
       const b331 = i0;
-      const b332 = i0 * len_N;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b330 = i1;
-        let acc334 = 0;
+        const b332 = i1;
+        const b333 = i1 * len_N;
+        let acc335 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc334 += t23[i2] * t11[b330 + i2 * 3] * t24[b331 + i2 * 8] * t69[b332 + i2];
-            r1 += t23[i2 + 1] * t11[b330 + (i2 + 1) * 3] * t24[b331 + (i2 + 1) * 8] * t69[b332 + i2 + 1];
-            r2 += t23[i2 + 2] * t11[b330 + (i2 + 2) * 3] * t24[b331 + (i2 + 2) * 8] * t69[b332 + i2 + 2];
-            r3 += t23[i2 + 3] * t11[b330 + (i2 + 3) * 3] * t24[b331 + (i2 + 3) * 8] * t69[b332 + i2 + 3];
+            acc335 += t23[i2] * t7[b331 + i2 * 8] * t11[b332 + i2 * 3] * t78[b333 + i2];
+            r1 += t23[i2 + 1] * t7[b331 + (i2 + 1) * 8] * t11[b332 + (i2 + 1) * 3] * t78[b333 + i2 + 1];
+            r2 += t23[i2 + 2] * t7[b331 + (i2 + 2) * 8] * t11[b332 + (i2 + 2) * 3] * t78[b333 + i2 + 2];
+            r3 += t23[i2 + 3] * t7[b331 + (i2 + 3) * 8] * t11[b332 + (i2 + 3) * 3] * t78[b333 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc334 += t23[i2] * t11[b330 + i2 * 3] * t24[b331 + i2 * 8] * t69[b332 + i2];
-          acc334 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc335 += t23[i2] * t7[b331 + i2 * 8] * t11[b332 + i2 * 3] * t78[b333 + i2];
+          acc335 += r1 + r2 + r3;
         }
-        hvp[40 + i0 * 3 + i1] += p333 * acc334;
+        hvp[40 + i0 * 3 + i1] += p334 * acc335;
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 -1·t16·Y[i2, i1]·t24[i2, i0]·t69[i0, i2]
+  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t11[i2, i1]·t24[i2, i0]·t67[i0, i2]
   {
-    const p338 = -t16[0];
+    const p339 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b336 = i0;
-      const b337 = i0 * len_N;
+      const b337 = i0;
+      const b338 = i0 * len_N;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b335 = off_N * 3 + i1;
-        let acc339 = 0;
+        const b336 = i1;
+        let acc340 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc339 += d_Y[b335 + i2 * 3] * t24[b336 + i2 * 8] * t69[b337 + i2];
-            r1 += d_Y[b335 + (i2 + 1) * 3] * t24[b336 + (i2 + 1) * 8] * t69[b337 + i2 + 1];
-            r2 += d_Y[b335 + (i2 + 2) * 3] * t24[b336 + (i2 + 2) * 8] * t69[b337 + i2 + 2];
-            r3 += d_Y[b335 + (i2 + 3) * 3] * t24[b336 + (i2 + 3) * 8] * t69[b337 + i2 + 3];
+            acc340 += t23[i2] * t11[b336 + i2 * 3] * t24[b337 + i2 * 8] * t67[b338 + i2];
+            r1 += t23[i2 + 1] * t11[b336 + (i2 + 1) * 3] * t24[b337 + (i2 + 1) * 8] * t67[b338 + i2 + 1];
+            r2 += t23[i2 + 2] * t11[b336 + (i2 + 2) * 3] * t24[b337 + (i2 + 2) * 8] * t67[b338 + i2 + 2];
+            r3 += t23[i2 + 3] * t11[b336 + (i2 + 3) * 3] * t24[b337 + (i2 + 3) * 8] * t67[b338 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc339 += d_Y[b335 + i2 * 3] * t24[b336 + i2 * 8] * t69[b337 + i2];
-          acc339 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc340 += t23[i2] * t11[b336 + i2 * 3] * t24[b337 + i2 * 8] * t67[b338 + i2];
+          acc340 += r1 + r2 + r3;
         }
-        hvp[40 + i0 * 3 + i1] += p338 * acc339;
+        hvp[40 + i0 * 3 + i1] += p339 * acc340;
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 -1·t16·t11[i2, i1]·t7[i2, i0]·t26[i2]·t71[i2]
+  // hvp[i0, i1] += Σ_i2 -1·t16·Y[i2, i1]·t24[i2, i0]·t67[i0, i2]
   {
-    const p342 = -t16[0];
+    const p344 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b341 = i0;
+      const b342 = i0;
+      const b343 = i0 * len_N;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b340 = i1;
-        let acc343 = 0;
+        const b341 = off_N * 3 + i1;
+        let acc345 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc343 += t11[b340 + i2 * 3] * t7[b341 + i2 * 8] * t26[i2] * t71[i2];
-            r1 += t11[b340 + (i2 + 1) * 3] * t7[b341 + (i2 + 1) * 8] * t26[i2 + 1] * t71[i2 + 1];
-            r2 += t11[b340 + (i2 + 2) * 3] * t7[b341 + (i2 + 2) * 8] * t26[i2 + 2] * t71[i2 + 2];
-            r3 += t11[b340 + (i2 + 3) * 3] * t7[b341 + (i2 + 3) * 8] * t26[i2 + 3] * t71[i2 + 3];
+            acc345 += d_Y[b341 + i2 * 3] * t24[b342 + i2 * 8] * t67[b343 + i2];
+            r1 += d_Y[b341 + (i2 + 1) * 3] * t24[b342 + (i2 + 1) * 8] * t67[b343 + i2 + 1];
+            r2 += d_Y[b341 + (i2 + 2) * 3] * t24[b342 + (i2 + 2) * 8] * t67[b343 + i2 + 2];
+            r3 += d_Y[b341 + (i2 + 3) * 3] * t24[b342 + (i2 + 3) * 8] * t67[b343 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc343 += t11[b340 + i2 * 3] * t7[b341 + i2 * 8] * t26[i2] * t71[i2];
-          acc343 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc345 += d_Y[b341 + i2 * 3] * t24[b342 + i2 * 8] * t67[b343 + i2];
+          acc345 += r1 + r2 + r3;
         }
-        hvp[40 + i0 * 3 + i1] += p342 * acc343;
+        hvp[40 + i0 * 3 + i1] += p344 * acc345;
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t7[i2, i0]·t11[i2, i1]·t81[i1, i2]
+  // hvp[i0, i1] += Σ_i2 -1·t16·t11[i2, i1]·t7[i2, i0]·t26[i2]·t69[i2]
   {
-    const p347 = t16[0];
+    const p348 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b344 = i0;
+      const b347 = i0;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b345 = i1;
-        const b346 = i1 * len_N;
-        let acc348 = 0;
+        const b346 = i1;
+        let acc349 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc348 += t23[i2] * t7[b344 + i2 * 8] * t11[b345 + i2 * 3] * t81[b346 + i2];
-            r1 += t23[i2 + 1] * t7[b344 + (i2 + 1) * 8] * t11[b345 + (i2 + 1) * 3] * t81[b346 + i2 + 1];
-            r2 += t23[i2 + 2] * t7[b344 + (i2 + 2) * 8] * t11[b345 + (i2 + 2) * 3] * t81[b346 + i2 + 2];
-            r3 += t23[i2 + 3] * t7[b344 + (i2 + 3) * 8] * t11[b345 + (i2 + 3) * 3] * t81[b346 + i2 + 3];
+            acc349 += t11[b346 + i2 * 3] * t7[b347 + i2 * 8] * t26[i2] * t69[i2];
+            r1 += t11[b346 + (i2 + 1) * 3] * t7[b347 + (i2 + 1) * 8] * t26[i2 + 1] * t69[i2 + 1];
+            r2 += t11[b346 + (i2 + 2) * 3] * t7[b347 + (i2 + 2) * 8] * t26[i2 + 2] * t69[i2 + 2];
+            r3 += t11[b346 + (i2 + 3) * 3] * t7[b347 + (i2 + 3) * 8] * t26[i2 + 3] * t69[i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc348 += t23[i2] * t7[b344 + i2 * 8] * t11[b345 + i2 * 3] * t81[b346 + i2];
-          acc348 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc349 += t11[b346 + i2 * 3] * t7[b347 + i2 * 8] * t26[i2] * t69[i2];
+          acc349 += r1 + r2 + r3;
         }
-        hvp[40 + i0 * 3 + i1] += p347 * acc348;
+        hvp[40 + i0 * 3 + i1] += p348 * acc349;
+      }
+    }
+  }
+  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t7[i2, i0]·t11[i2, i1]·t79[i1, i2]
+  {
+    const p353 = t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b350 = i0;
+      for (let i1 = 0; i1 < 3; i1++) {
+        const b351 = i1;
+        const b352 = i1 * len_N;
+        let acc354 = 0;
+        {
+          let r1 = 0, r2 = 0, r3 = 0;
+          let i2 = 0;
+          for (const end = len_N - 3; i2 < end; i2 += 4) {
+            acc354 += t23[i2] * t7[b350 + i2 * 8] * t11[b351 + i2 * 3] * t79[b352 + i2];
+            r1 += t23[i2 + 1] * t7[b350 + (i2 + 1) * 8] * t11[b351 + (i2 + 1) * 3] * t79[b352 + i2 + 1];
+            r2 += t23[i2 + 2] * t7[b350 + (i2 + 2) * 8] * t11[b351 + (i2 + 2) * 3] * t79[b352 + i2 + 2];
+            r3 += t23[i2 + 3] * t7[b350 + (i2 + 3) * 8] * t11[b351 + (i2 + 3) * 3] * t79[b352 + i2 + 3];
+          }
+          for (const end = len_N; i2 < end; i2++) acc354 += t23[i2] * t7[b350 + i2 * 8] * t11[b351 + i2 * 3] * t79[b352 + i2];
+          acc354 += r1 + r2 + r3;
+        }
+        hvp[40 + i0 * 3 + i1] += p353 * acc354;
       }
     }
   }
   // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t11[i2, i1]·t24[i2, i0]·v[b1][i0]
   {
-    const p351 = t16[0];
+    const p357 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b350 = i0;
-      const p352 = p351 * v[32 + i0];
+      const b356 = i0;
+      const p358 = p357 * v[32 + i0];
       for (let i1 = 0; i1 < 3; i1++) {
-        const b349 = i1;
-        let acc353 = 0;
+        const b355 = i1;
+        let acc359 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc353 += t23[i2] * t11[b349 + i2 * 3] * t24[b350 + i2 * 8];
-            r1 += t23[i2 + 1] * t11[b349 + (i2 + 1) * 3] * t24[b350 + (i2 + 1) * 8];
-            r2 += t23[i2 + 2] * t11[b349 + (i2 + 2) * 3] * t24[b350 + (i2 + 2) * 8];
-            r3 += t23[i2 + 3] * t11[b349 + (i2 + 3) * 3] * t24[b350 + (i2 + 3) * 8];
+            acc359 += t23[i2] * t11[b355 + i2 * 3] * t24[b356 + i2 * 8];
+            r1 += t23[i2 + 1] * t11[b355 + (i2 + 1) * 3] * t24[b356 + (i2 + 1) * 8];
+            r2 += t23[i2 + 2] * t11[b355 + (i2 + 2) * 3] * t24[b356 + (i2 + 2) * 8];
+            r3 += t23[i2 + 3] * t11[b355 + (i2 + 3) * 3] * t24[b356 + (i2 + 3) * 8];
           }
-          for (const end = len_N; i2 < end; i2++) acc353 += t23[i2] * t11[b349 + i2 * 3] * t24[b350 + i2 * 8];
-          acc353 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc359 += t23[i2] * t11[b355 + i2 * 3] * t24[b356 + i2 * 8];
+          acc359 += r1 + r2 + r3;
         }
-        hvp[40 + i0 * 3 + i1] += p352 * acc353;
+        hvp[40 + i0 * 3 + i1] += p358 * acc359;
       }
     }
   }
   // hvp[i0, i1] += Σ_i2 -1·t16·Y[i2, i1]·t24[i2, i0]·v[b1][i0]
   {
-    const p356 = -t16[0];
+    const p362 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b355 = i0;
-      const p357 = p356 * v[32 + i0];
+      const b361 = i0;
+      const p363 = p362 * v[32 + i0];
       for (let i1 = 0; i1 < 3; i1++) {
-        const b354 = off_N * 3 + i1;
-        let acc358 = 0;
+        const b360 = off_N * 3 + i1;
+        let acc364 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc358 += d_Y[b354 + i2 * 3] * t24[b355 + i2 * 8];
-            r1 += d_Y[b354 + (i2 + 1) * 3] * t24[b355 + (i2 + 1) * 8];
-            r2 += d_Y[b354 + (i2 + 2) * 3] * t24[b355 + (i2 + 2) * 8];
-            r3 += d_Y[b354 + (i2 + 3) * 3] * t24[b355 + (i2 + 3) * 8];
+            acc364 += d_Y[b360 + i2 * 3] * t24[b361 + i2 * 8];
+            r1 += d_Y[b360 + (i2 + 1) * 3] * t24[b361 + (i2 + 1) * 8];
+            r2 += d_Y[b360 + (i2 + 2) * 3] * t24[b361 + (i2 + 2) * 8];
+            r3 += d_Y[b360 + (i2 + 3) * 3] * t24[b361 + (i2 + 3) * 8];
           }
-          for (const end = len_N; i2 < end; i2++) acc358 += d_Y[b354 + i2 * 3] * t24[b355 + i2 * 8];
-          acc358 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc364 += d_Y[b360 + i2 * 3] * t24[b361 + i2 * 8];
+          acc364 += r1 + r2 + r3;
         }
-        hvp[40 + i0 * 3 + i1] += p357 * acc358;
+        hvp[40 + i0 * 3 + i1] += p363 * acc364;
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 -1·t16·t11[i2, i1]·t7[i2, i0]·t26[i2]·t74[i2]
+  // hvp[i0, i1] += Σ_i2 -1·t16·t11[i2, i1]·t7[i2, i0]·t26[i2]·t72[i2]
   {
-    const p361 = -t16[0];
+    const p367 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b360 = i0;
+      const b366 = i0;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b359 = i1;
-        let acc362 = 0;
+        const b365 = i1;
+        let acc368 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc362 += t11[b359 + i2 * 3] * t7[b360 + i2 * 8] * t26[i2] * t74[i2];
-            r1 += t11[b359 + (i2 + 1) * 3] * t7[b360 + (i2 + 1) * 8] * t26[i2 + 1] * t74[i2 + 1];
-            r2 += t11[b359 + (i2 + 2) * 3] * t7[b360 + (i2 + 2) * 8] * t26[i2 + 2] * t74[i2 + 2];
-            r3 += t11[b359 + (i2 + 3) * 3] * t7[b360 + (i2 + 3) * 8] * t26[i2 + 3] * t74[i2 + 3];
+            acc368 += t11[b365 + i2 * 3] * t7[b366 + i2 * 8] * t26[i2] * t72[i2];
+            r1 += t11[b365 + (i2 + 1) * 3] * t7[b366 + (i2 + 1) * 8] * t26[i2 + 1] * t72[i2 + 1];
+            r2 += t11[b365 + (i2 + 2) * 3] * t7[b366 + (i2 + 2) * 8] * t26[i2 + 2] * t72[i2 + 2];
+            r3 += t11[b365 + (i2 + 3) * 3] * t7[b366 + (i2 + 3) * 8] * t26[i2 + 3] * t72[i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc362 += t11[b359 + i2 * 3] * t7[b360 + i2 * 8] * t26[i2] * t74[i2];
-          acc362 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc368 += t11[b365 + i2 * 3] * t7[b366 + i2 * 8] * t26[i2] * t72[i2];
+          acc368 += r1 + r2 + r3;
         }
-        hvp[40 + i0 * 3 + i1] += p361 * acc362;
+        hvp[40 + i0 * 3 + i1] += p367 * acc368;
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t7[i2, i0]·t11[i2, i1]·t82[i1, i2]
+  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t7[i2, i0]·t11[i2, i1]·t80[i1, i2]
   {
-    const p366 = t16[0];
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b363 = i0;
-      for (let i1 = 0; i1 < 3; i1++) {
-        const b364 = i1;
-        const b365 = i1 * len_N;
-        let acc367 = 0;
-        {
-          let r1 = 0, r2 = 0, r3 = 0;
-          let i2 = 0;
-          for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc367 += t23[i2] * t7[b363 + i2 * 8] * t11[b364 + i2 * 3] * t82[b365 + i2];
-            r1 += t23[i2 + 1] * t7[b363 + (i2 + 1) * 8] * t11[b364 + (i2 + 1) * 3] * t82[b365 + i2 + 1];
-            r2 += t23[i2 + 2] * t7[b363 + (i2 + 2) * 8] * t11[b364 + (i2 + 2) * 3] * t82[b365 + i2 + 2];
-            r3 += t23[i2 + 3] * t7[b363 + (i2 + 3) * 8] * t11[b364 + (i2 + 3) * 3] * t82[b365 + i2 + 3];
-          }
-          for (const end = len_N; i2 < end; i2++) acc367 += t23[i2] * t7[b363 + i2 * 8] * t11[b364 + i2 * 3] * t82[b365 + i2];
-          acc367 += r1 + r2 + r3;
-        }
-        hvp[40 + i0 * 3 + i1] += p366 * acc367;
-      }
-    }
-  }
-  // hvp[i0, i1] += Σ_i2 -1·t16·t11[i2, i1]·t7[i2, i0]·t26[i2]·t78[i2]
-  {
-    const p370 = -t16[0];
+    const p372 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
       const b369 = i0;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b368 = i1;
-        let acc371 = 0;
+        const b370 = i1;
+        const b371 = i1 * len_N;
+        let acc373 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc371 += t11[b368 + i2 * 3] * t7[b369 + i2 * 8] * t26[i2] * t78[i2];
-            r1 += t11[b368 + (i2 + 1) * 3] * t7[b369 + (i2 + 1) * 8] * t26[i2 + 1] * t78[i2 + 1];
-            r2 += t11[b368 + (i2 + 2) * 3] * t7[b369 + (i2 + 2) * 8] * t26[i2 + 2] * t78[i2 + 2];
-            r3 += t11[b368 + (i2 + 3) * 3] * t7[b369 + (i2 + 3) * 8] * t26[i2 + 3] * t78[i2 + 3];
+            acc373 += t23[i2] * t7[b369 + i2 * 8] * t11[b370 + i2 * 3] * t80[b371 + i2];
+            r1 += t23[i2 + 1] * t7[b369 + (i2 + 1) * 8] * t11[b370 + (i2 + 1) * 3] * t80[b371 + i2 + 1];
+            r2 += t23[i2 + 2] * t7[b369 + (i2 + 2) * 8] * t11[b370 + (i2 + 2) * 3] * t80[b371 + i2 + 2];
+            r3 += t23[i2 + 3] * t7[b369 + (i2 + 3) * 8] * t11[b370 + (i2 + 3) * 3] * t80[b371 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc371 += t11[b368 + i2 * 3] * t7[b369 + i2 * 8] * t26[i2] * t78[i2];
-          acc371 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc373 += t23[i2] * t7[b369 + i2 * 8] * t11[b370 + i2 * 3] * t80[b371 + i2];
+          acc373 += r1 + r2 + r3;
         }
-        hvp[40 + i0 * 3 + i1] += p370 * acc371;
+        hvp[40 + i0 * 3 + i1] += p372 * acc373;
+      }
+    }
+  }
+  // hvp[i0, i1] += Σ_i2 -1·t16·t11[i2, i1]·t7[i2, i0]·t26[i2]·t76[i2]
+  {
+    const p376 = -t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b375 = i0;
+      for (let i1 = 0; i1 < 3; i1++) {
+        const b374 = i1;
+        let acc377 = 0;
+        {
+          let r1 = 0, r2 = 0, r3 = 0;
+          let i2 = 0;
+          for (const end = len_N - 3; i2 < end; i2 += 4) {
+            acc377 += t11[b374 + i2 * 3] * t7[b375 + i2 * 8] * t26[i2] * t76[i2];
+            r1 += t11[b374 + (i2 + 1) * 3] * t7[b375 + (i2 + 1) * 8] * t26[i2 + 1] * t76[i2 + 1];
+            r2 += t11[b374 + (i2 + 2) * 3] * t7[b375 + (i2 + 2) * 8] * t26[i2 + 2] * t76[i2 + 2];
+            r3 += t11[b374 + (i2 + 3) * 3] * t7[b375 + (i2 + 3) * 8] * t26[i2 + 3] * t76[i2 + 3];
+          }
+          for (const end = len_N; i2 < end; i2++) acc377 += t11[b374 + i2 * 3] * t7[b375 + i2 * 8] * t26[i2] * t76[i2];
+          acc377 += r1 + r2 + r3;
+        }
+        hvp[40 + i0 * 3 + i1] += p376 * acc377;
       }
     }
   }
   // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t7[i2, i0]·t11[i2, i1]·v[b2][i1]
   {
-    const p374 = t16[0];
+    const p380 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b372 = i0;
+      const b378 = i0;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b373 = i1;
-        const p375 = p374 * v[64 + i1];
-        let acc376 = 0;
+        const b379 = i1;
+        const p381 = p380 * v[64 + i1];
+        let acc382 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc376 += t23[i2] * t7[b372 + i2 * 8] * t11[b373 + i2 * 3];
-            r1 += t23[i2 + 1] * t7[b372 + (i2 + 1) * 8] * t11[b373 + (i2 + 1) * 3];
-            r2 += t23[i2 + 2] * t7[b372 + (i2 + 2) * 8] * t11[b373 + (i2 + 2) * 3];
-            r3 += t23[i2 + 3] * t7[b372 + (i2 + 3) * 8] * t11[b373 + (i2 + 3) * 3];
+            acc382 += t23[i2] * t7[b378 + i2 * 8] * t11[b379 + i2 * 3];
+            r1 += t23[i2 + 1] * t7[b378 + (i2 + 1) * 8] * t11[b379 + (i2 + 1) * 3];
+            r2 += t23[i2 + 2] * t7[b378 + (i2 + 2) * 8] * t11[b379 + (i2 + 2) * 3];
+            r3 += t23[i2 + 3] * t7[b378 + (i2 + 3) * 8] * t11[b379 + (i2 + 3) * 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc376 += t23[i2] * t7[b372 + i2 * 8] * t11[b373 + i2 * 3];
-          acc376 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc382 += t23[i2] * t7[b378 + i2 * 8] * t11[b379 + i2 * 3];
+          acc382 += r1 + r2 + r3;
         }
-        hvp[40 + i0 * 3 + i1] += p375 * acc376;
+        hvp[40 + i0 * 3 + i1] += p381 * acc382;
       }
     }
   }
@@ -3298,11 +3197,11 @@ function k_hvp_W2_once(s: State): void {
   const once_N = s.once_N;
   // hvp[i0, i1] += 0.002·once_N·v[W2][i0, i1]
   {
-    const p377 = 0.002 * once_N;
+    const p383 = 0.002 * once_N;
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
-        const p378 = p377 * v[40 + i0 * 3 + i1];
-        hvp[40 + i0 * 3 + i1] += p378;
+        const p384 = p383 * v[40 + i0 * 3 + i1];
+        hvp[40 + i0 * 3 + i1] += p384;
       }
     }
   }
@@ -3316,165 +3215,165 @@ function k_hvp_b2(s: State): void {
   const t23 = s.t23;
   const t24 = s.t24;
   const t26 = s.t26;
-  const t65 = s.t65;
-  const t66 = s.t66;
+  const t63 = s.t63;
+  const t64 = s.t64;
+  const t69 = s.t69;
   const t7 = s.t7;
-  const t71 = s.t71;
-  const t74 = s.t74;
-  const t78 = s.t78;
+  const t72 = s.t72;
+  const t76 = s.t76;
   const th = s.theta;
   const v = s.v;
   const len_N = s.len_N;
-  // hvp[i0] += Σ_i1 -1·t16·t11[i1, i0]·t26[i1]·t66[i1]
+  // hvp[i0] += Σ_i1 -1·t16·t11[i1, i0]·t26[i1]·t64[i1]
   {
-    const p381 = -t16[0];
+    const p387 = -t16[0];
     for (let i0 = 0; i0 < 3; i0++) {
-      const b380 = i0;
-      let acc382 = 0;
+      const b386 = i0;
+      let acc388 = 0;
       {
         let r1 = 0, r2 = 0, r3 = 0;
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          acc382 += t11[b380 + i1 * 3] * t26[i1] * t66[i1];
-          r1 += t11[b380 + (i1 + 1) * 3] * t26[i1 + 1] * t66[i1 + 1];
-          r2 += t11[b380 + (i1 + 2) * 3] * t26[i1 + 2] * t66[i1 + 2];
-          r3 += t11[b380 + (i1 + 3) * 3] * t26[i1 + 3] * t66[i1 + 3];
+          acc388 += t11[b386 + i1 * 3] * t26[i1] * t64[i1];
+          r1 += t11[b386 + (i1 + 1) * 3] * t26[i1 + 1] * t64[i1 + 1];
+          r2 += t11[b386 + (i1 + 2) * 3] * t26[i1 + 2] * t64[i1 + 2];
+          r3 += t11[b386 + (i1 + 3) * 3] * t26[i1 + 3] * t64[i1 + 3];
         }
-        for (const end = len_N; i1 < end; i1++) acc382 += t11[b380 + i1 * 3] * t26[i1] * t66[i1];
-        acc382 += r1 + r2 + r3;
+        for (const end = len_N; i1 < end; i1++) acc388 += t11[b386 + i1 * 3] * t26[i1] * t64[i1];
+        acc388 += r1 + r2 + r3;
       }
-      hvp[64 + i0] += p381 * acc382;
+      hvp[64 + i0] += p387 * acc388;
     }
   }
-  // hvp[i0] += Σ_i1,i2 t16·t23[i1]·t11[i1, i0]·W2[i2, i0]·t24[i1, i2]·t65[i1, i2]
+  // hvp[i0] += Σ_i1,i2 t16·t23[i1]·t11[i1, i0]·W2[i2, i0]·t24[i1, i2]·t63[i1, i2]
   {
-    const p385 = t16[0];
+    const p391 = t16[0];
     for (let i0 = 0; i0 < 3; i0++) {
-      const b383 = i0;
-      const b384 = 40 + i0;
-      let acc386 = 0;
+      const b389 = i0;
+      const b390 = 40 + i0;
+      let acc392 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 8; i2++) {
-          acc386 += t23[i1] * t11[b383 + i1 * 3] * th[b384 + i2 * 3] * t24[i1 * 8 + i2] * t65[i1 * 8 + i2];
+          acc392 += t23[i1] * t11[b389 + i1 * 3] * th[b390 + i2 * 3] * t24[i1 * 8 + i2] * t63[i1 * 8 + i2];
         }
       }
-      hvp[64 + i0] += p385 * acc386;
+      hvp[64 + i0] += p391 * acc392;
     }
   }
-  // hvp[i0] += Σ_i1 -1·t16·t11[i1, i0]·t26[i1]·t71[i1]
+  // hvp[i0] += Σ_i1 -1·t16·t11[i1, i0]·t26[i1]·t69[i1]
   {
-    const p388 = -t16[0];
+    const p394 = -t16[0];
     for (let i0 = 0; i0 < 3; i0++) {
-      const b387 = i0;
-      let acc389 = 0;
+      const b393 = i0;
+      let acc395 = 0;
       {
         let r1 = 0, r2 = 0, r3 = 0;
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          acc389 += t11[b387 + i1 * 3] * t26[i1] * t71[i1];
-          r1 += t11[b387 + (i1 + 1) * 3] * t26[i1 + 1] * t71[i1 + 1];
-          r2 += t11[b387 + (i1 + 2) * 3] * t26[i1 + 2] * t71[i1 + 2];
-          r3 += t11[b387 + (i1 + 3) * 3] * t26[i1 + 3] * t71[i1 + 3];
+          acc395 += t11[b393 + i1 * 3] * t26[i1] * t69[i1];
+          r1 += t11[b393 + (i1 + 1) * 3] * t26[i1 + 1] * t69[i1 + 1];
+          r2 += t11[b393 + (i1 + 2) * 3] * t26[i1 + 2] * t69[i1 + 2];
+          r3 += t11[b393 + (i1 + 3) * 3] * t26[i1 + 3] * t69[i1 + 3];
         }
-        for (const end = len_N; i1 < end; i1++) acc389 += t11[b387 + i1 * 3] * t26[i1] * t71[i1];
-        acc389 += r1 + r2 + r3;
+        for (const end = len_N; i1 < end; i1++) acc395 += t11[b393 + i1 * 3] * t26[i1] * t69[i1];
+        acc395 += r1 + r2 + r3;
       }
-      hvp[64 + i0] += p388 * acc389;
+      hvp[64 + i0] += p394 * acc395;
     }
   }
   // hvp[i0] += Σ_i1,i2 t16·t23[i1]·t11[i1, i0]·W2[i2, i0]·t24[i1, i2]·v[b1][i2]
   {
-    const b392 = 32;
-    const p393 = t16[0];
+    const b398 = 32;
+    const p399 = t16[0];
     for (let i0 = 0; i0 < 3; i0++) {
-      const b390 = i0;
-      const b391 = 40 + i0;
-      let acc394 = 0;
+      const b396 = i0;
+      const b397 = 40 + i0;
+      let acc400 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 8; i2++) {
-          acc394 += t23[i1] * t11[b390 + i1 * 3] * th[b391 + i2 * 3] * t24[i1 * 8 + i2] * v[b392 + i2];
+          acc400 += t23[i1] * t11[b396 + i1 * 3] * th[b397 + i2 * 3] * t24[i1 * 8 + i2] * v[b398 + i2];
         }
       }
-      hvp[64 + i0] += p393 * acc394;
+      hvp[64 + i0] += p399 * acc400;
     }
   }
-  // hvp[i0] += Σ_i1 -1·t16·t11[i1, i0]·t26[i1]·t74[i1]
+  // hvp[i0] += Σ_i1 -1·t16·t11[i1, i0]·t26[i1]·t72[i1]
   {
-    const p396 = -t16[0];
+    const p402 = -t16[0];
     for (let i0 = 0; i0 < 3; i0++) {
-      const b395 = i0;
-      let acc397 = 0;
+      const b401 = i0;
+      let acc403 = 0;
       {
         let r1 = 0, r2 = 0, r3 = 0;
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          acc397 += t11[b395 + i1 * 3] * t26[i1] * t74[i1];
-          r1 += t11[b395 + (i1 + 1) * 3] * t26[i1 + 1] * t74[i1 + 1];
-          r2 += t11[b395 + (i1 + 2) * 3] * t26[i1 + 2] * t74[i1 + 2];
-          r3 += t11[b395 + (i1 + 3) * 3] * t26[i1 + 3] * t74[i1 + 3];
+          acc403 += t11[b401 + i1 * 3] * t26[i1] * t72[i1];
+          r1 += t11[b401 + (i1 + 1) * 3] * t26[i1 + 1] * t72[i1 + 1];
+          r2 += t11[b401 + (i1 + 2) * 3] * t26[i1 + 2] * t72[i1 + 2];
+          r3 += t11[b401 + (i1 + 3) * 3] * t26[i1 + 3] * t72[i1 + 3];
         }
-        for (const end = len_N; i1 < end; i1++) acc397 += t11[b395 + i1 * 3] * t26[i1] * t74[i1];
-        acc397 += r1 + r2 + r3;
+        for (const end = len_N; i1 < end; i1++) acc403 += t11[b401 + i1 * 3] * t26[i1] * t72[i1];
+        acc403 += r1 + r2 + r3;
       }
-      hvp[64 + i0] += p396 * acc397;
+      hvp[64 + i0] += p402 * acc403;
     }
   }
   // hvp[i0] += Σ_i1,i2 t16·t23[i1]·t11[i1, i0]·t7[i1, i2]·v[W2][i2, i0]
   {
-    const p400 = t16[0];
+    const p406 = t16[0];
     for (let i0 = 0; i0 < 3; i0++) {
-      const b398 = i0;
-      const b399 = 40 + i0;
-      let acc401 = 0;
+      const b404 = i0;
+      const b405 = 40 + i0;
+      let acc407 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 8; i2++) {
-          acc401 += t23[i1] * t11[b398 + i1 * 3] * t7[i1 * 8 + i2] * v[b399 + i2 * 3];
+          acc407 += t23[i1] * t11[b404 + i1 * 3] * t7[i1 * 8 + i2] * v[b405 + i2 * 3];
         }
       }
-      hvp[64 + i0] += p400 * acc401;
+      hvp[64 + i0] += p406 * acc407;
     }
   }
-  // hvp[i0] += Σ_i1 -1·t16·t11[i1, i0]·t26[i1]·t78[i1]
+  // hvp[i0] += Σ_i1 -1·t16·t11[i1, i0]·t26[i1]·t76[i1]
   {
-    const p403 = -t16[0];
+    const p409 = -t16[0];
     for (let i0 = 0; i0 < 3; i0++) {
-      const b402 = i0;
-      let acc404 = 0;
+      const b408 = i0;
+      let acc410 = 0;
       {
         let r1 = 0, r2 = 0, r3 = 0;
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          acc404 += t11[b402 + i1 * 3] * t26[i1] * t78[i1];
-          r1 += t11[b402 + (i1 + 1) * 3] * t26[i1 + 1] * t78[i1 + 1];
-          r2 += t11[b402 + (i1 + 2) * 3] * t26[i1 + 2] * t78[i1 + 2];
-          r3 += t11[b402 + (i1 + 3) * 3] * t26[i1 + 3] * t78[i1 + 3];
+          acc410 += t11[b408 + i1 * 3] * t26[i1] * t76[i1];
+          r1 += t11[b408 + (i1 + 1) * 3] * t26[i1 + 1] * t76[i1 + 1];
+          r2 += t11[b408 + (i1 + 2) * 3] * t26[i1 + 2] * t76[i1 + 2];
+          r3 += t11[b408 + (i1 + 3) * 3] * t26[i1 + 3] * t76[i1 + 3];
         }
-        for (const end = len_N; i1 < end; i1++) acc404 += t11[b402 + i1 * 3] * t26[i1] * t78[i1];
-        acc404 += r1 + r2 + r3;
+        for (const end = len_N; i1 < end; i1++) acc410 += t11[b408 + i1 * 3] * t26[i1] * t76[i1];
+        acc410 += r1 + r2 + r3;
       }
-      hvp[64 + i0] += p403 * acc404;
+      hvp[64 + i0] += p409 * acc410;
     }
   }
   // hvp[i0] += Σ_i1 t16·t23[i1]·t11[i1, i0]·v[b2][i0]
   {
-    const p406 = t16[0];
+    const p412 = t16[0];
     for (let i0 = 0; i0 < 3; i0++) {
-      const b405 = i0;
-      const p407 = p406 * v[64 + i0];
-      let acc408 = 0;
+      const b411 = i0;
+      const p413 = p412 * v[64 + i0];
+      let acc414 = 0;
       {
         let r1 = 0, r2 = 0, r3 = 0;
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          acc408 += t23[i1] * t11[b405 + i1 * 3];
-          r1 += t23[i1 + 1] * t11[b405 + (i1 + 1) * 3];
-          r2 += t23[i1 + 2] * t11[b405 + (i1 + 2) * 3];
-          r3 += t23[i1 + 3] * t11[b405 + (i1 + 3) * 3];
+          acc414 += t23[i1] * t11[b411 + i1 * 3];
+          r1 += t23[i1 + 1] * t11[b411 + (i1 + 1) * 3];
+          r2 += t23[i1 + 2] * t11[b411 + (i1 + 2) * 3];
+          r3 += t23[i1 + 3] * t11[b411 + (i1 + 3) * 3];
         }
-        for (const end = len_N; i1 < end; i1++) acc408 += t23[i1] * t11[b405 + i1 * 3];
-        acc408 += r1 + r2 + r3;
+        for (const end = len_N; i1 < end; i1++) acc414 += t23[i1] * t11[b411 + i1 * 3];
+        acc414 += r1 + r2 + r3;
       }
-      hvp[64 + i0] += p407 * acc408;
+      hvp[64 + i0] += p413 * acc414;
     }
   }
 }
@@ -3486,10 +3385,10 @@ function k_hvp_b2_once(s: State): void {
   const once_N = s.once_N;
   // hvp[i0] += 0.002·once_N·v[b2][i0]
   {
-    const p409 = 0.002 * once_N;
+    const p415 = 0.002 * once_N;
     for (let i0 = 0; i0 < 3; i0++) {
-      const p410 = p409 * v[64 + i0];
-      hvp[64 + i0] += p410;
+      const p416 = p415 * v[64 + i0];
+      hvp[64 + i0] += p416;
     }
   }
 }
@@ -3505,131 +3404,73 @@ function k_hdiag_W1(s: State): void {
   const t27 = s.t27;
   const t41 = s.t41;
   const t42 = s.t42;
-  const t83 = s.t83;
+  const t81 = s.t81;
   const len_N = s.len_N;
   const off_N = s.off_N;
   // hessianDiagonal[i0, i1] += Σ_i2 -1·t16·t24[i2, i1]·X[i2, i0]·t26[i2]·t24[i2, i1]·X[i2, i0]·t41[i1, i2]·t41[i1, i2]
   {
-    const p418 = -t16[0];
+    const p424 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
-      const b413 = off_N * 4 + i0;
-      const b415 = off_N * 4 + i0;
-      {
-        let i1 = 0;
-        for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b412_0 = i1;
-          const b414_0 = i1;
-          const b416_0 = i1 * len_N;
-          const b417_0 = i1 * len_N;
-          const b412_1 = i1 + 1;
-          const b414_1 = i1 + 1;
-          const b416_1 = (i1 + 1) * len_N;
-          const b417_1 = (i1 + 1) * len_N;
-          const b412_2 = i1 + 2;
-          const b414_2 = i1 + 2;
-          const b416_2 = (i1 + 2) * len_N;
-          const b417_2 = (i1 + 2) * len_N;
-          const b412_3 = i1 + 3;
-          const b414_3 = i1 + 3;
-          const b416_3 = (i1 + 3) * len_N;
-          const b417_3 = (i1 + 3) * len_N;
-          let acc419_0 = 0, acc419_1 = 0, acc419_2 = 0, acc419_3 = 0;
-          for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = d_X[b413 + i2 * 4];
-            const c1 = t26[i2];
-            const c2 = d_X[b415 + i2 * 4];
-            acc419_0 += c0 * c1 * c2 * t24[b412_0 + i2 * 8] * t24[b414_0 + i2 * 8] * t41[b416_0 + i2] * t41[b417_0 + i2];
-            acc419_1 += c0 * c1 * c2 * t24[b412_1 + i2 * 8] * t24[b414_1 + i2 * 8] * t41[b416_1 + i2] * t41[b417_1 + i2];
-            acc419_2 += c0 * c1 * c2 * t24[b412_2 + i2 * 8] * t24[b414_2 + i2 * 8] * t41[b416_2 + i2] * t41[b417_2 + i2];
-            acc419_3 += c0 * c1 * c2 * t24[b412_3 + i2 * 8] * t24[b414_3 + i2 * 8] * t41[b416_3 + i2] * t41[b417_3 + i2];
-          }
-          hessianDiagonal[i0 * 8 + i1] += p418 * acc419_0;
-          hessianDiagonal[i0 * 8 + i1 + 1] += p418 * acc419_1;
-          hessianDiagonal[i0 * 8 + i1 + 2] += p418 * acc419_2;
-          hessianDiagonal[i0 * 8 + i1 + 3] += p418 * acc419_3;
-        }
-        for (const end = 8; i1 < end; i1++) {
-          const b412 = i1;
-          const b414 = i1;
-          const b416 = i1 * len_N;
-          const b417 = i1 * len_N;
-          let acc419 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i2 = 0;
-            for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc419 += t24[b412 + i2 * 8] * d_X[b413 + i2 * 4] * t26[i2] * t24[b414 + i2 * 8] * d_X[b415 + i2 * 4] * t41[b416 + i2] * t41[b417 + i2];
-              r1 += t24[b412 + (i2 + 1) * 8] * d_X[b413 + (i2 + 1) * 4] * t26[i2 + 1] * t24[b414 + (i2 + 1) * 8] * d_X[b415 + (i2 + 1) * 4] * t41[b416 + i2 + 1] * t41[b417 + i2 + 1];
-              r2 += t24[b412 + (i2 + 2) * 8] * d_X[b413 + (i2 + 2) * 4] * t26[i2 + 2] * t24[b414 + (i2 + 2) * 8] * d_X[b415 + (i2 + 2) * 4] * t41[b416 + i2 + 2] * t41[b417 + i2 + 2];
-              r3 += t24[b412 + (i2 + 3) * 8] * d_X[b413 + (i2 + 3) * 4] * t26[i2 + 3] * t24[b414 + (i2 + 3) * 8] * d_X[b415 + (i2 + 3) * 4] * t41[b416 + i2 + 3] * t41[b417 + i2 + 3];
-            }
-            for (const end = len_N; i2 < end; i2++) acc419 += t24[b412 + i2 * 8] * d_X[b413 + i2 * 4] * t26[i2] * t24[b414 + i2 * 8] * d_X[b415 + i2 * 4] * t41[b416 + i2] * t41[b417 + i2];
-            acc419 += r1 + r2 + r3;
-          }
-          hessianDiagonal[i0 * 8 + i1] += p418 * acc419;
-        }
-      }
-    }
-  }
-  // hessianDiagonal[i0, i1] += Σ_i2 t16·t23[i2]·t24[i2, i1]·X[i2, i0]·t24[i2, i1]·X[i2, i0]·t83[i1, i2]
-  {
-    const p425 = t16[0];
-    for (let i0 = 0; i0 < 4; i0++) {
+      const b419 = off_N * 4 + i0;
       const b421 = off_N * 4 + i0;
-      const b423 = off_N * 4 + i0;
       {
         let i1 = 0;
         for (const end = 8 - 3; i1 < end; i1 += 4) {
+          const b418_0 = i1;
           const b420_0 = i1;
-          const b422_0 = i1;
-          const b424_0 = i1 * len_N;
+          const b422_0 = i1 * len_N;
+          const b423_0 = i1 * len_N;
+          const b418_1 = i1 + 1;
           const b420_1 = i1 + 1;
-          const b422_1 = i1 + 1;
-          const b424_1 = (i1 + 1) * len_N;
+          const b422_1 = (i1 + 1) * len_N;
+          const b423_1 = (i1 + 1) * len_N;
+          const b418_2 = i1 + 2;
           const b420_2 = i1 + 2;
-          const b422_2 = i1 + 2;
-          const b424_2 = (i1 + 2) * len_N;
+          const b422_2 = (i1 + 2) * len_N;
+          const b423_2 = (i1 + 2) * len_N;
+          const b418_3 = i1 + 3;
           const b420_3 = i1 + 3;
-          const b422_3 = i1 + 3;
-          const b424_3 = (i1 + 3) * len_N;
-          let acc426_0 = 0, acc426_1 = 0, acc426_2 = 0, acc426_3 = 0;
+          const b422_3 = (i1 + 3) * len_N;
+          const b423_3 = (i1 + 3) * len_N;
+          let acc425_0 = 0, acc425_1 = 0, acc425_2 = 0, acc425_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = t23[i2];
-            const c1 = d_X[b421 + i2 * 4];
-            const c2 = d_X[b423 + i2 * 4];
-            acc426_0 += c0 * c1 * c2 * t24[b420_0 + i2 * 8] * t24[b422_0 + i2 * 8] * t83[b424_0 + i2];
-            acc426_1 += c0 * c1 * c2 * t24[b420_1 + i2 * 8] * t24[b422_1 + i2 * 8] * t83[b424_1 + i2];
-            acc426_2 += c0 * c1 * c2 * t24[b420_2 + i2 * 8] * t24[b422_2 + i2 * 8] * t83[b424_2 + i2];
-            acc426_3 += c0 * c1 * c2 * t24[b420_3 + i2 * 8] * t24[b422_3 + i2 * 8] * t83[b424_3 + i2];
+            const c0 = d_X[b419 + i2 * 4];
+            const c1 = t26[i2];
+            const c2 = d_X[b421 + i2 * 4];
+            acc425_0 += c0 * c1 * c2 * t24[b418_0 + i2 * 8] * t24[b420_0 + i2 * 8] * t41[b422_0 + i2] * t41[b423_0 + i2];
+            acc425_1 += c0 * c1 * c2 * t24[b418_1 + i2 * 8] * t24[b420_1 + i2 * 8] * t41[b422_1 + i2] * t41[b423_1 + i2];
+            acc425_2 += c0 * c1 * c2 * t24[b418_2 + i2 * 8] * t24[b420_2 + i2 * 8] * t41[b422_2 + i2] * t41[b423_2 + i2];
+            acc425_3 += c0 * c1 * c2 * t24[b418_3 + i2 * 8] * t24[b420_3 + i2 * 8] * t41[b422_3 + i2] * t41[b423_3 + i2];
           }
-          hessianDiagonal[i0 * 8 + i1] += p425 * acc426_0;
-          hessianDiagonal[i0 * 8 + i1 + 1] += p425 * acc426_1;
-          hessianDiagonal[i0 * 8 + i1 + 2] += p425 * acc426_2;
-          hessianDiagonal[i0 * 8 + i1 + 3] += p425 * acc426_3;
+          hessianDiagonal[i0 * 8 + i1] += p424 * acc425_0;
+          hessianDiagonal[i0 * 8 + i1 + 1] += p424 * acc425_1;
+          hessianDiagonal[i0 * 8 + i1 + 2] += p424 * acc425_2;
+          hessianDiagonal[i0 * 8 + i1 + 3] += p424 * acc425_3;
         }
         for (const end = 8; i1 < end; i1++) {
+          const b418 = i1;
           const b420 = i1;
-          const b422 = i1;
-          const b424 = i1 * len_N;
-          let acc426 = 0;
+          const b422 = i1 * len_N;
+          const b423 = i1 * len_N;
+          let acc425 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc426 += t23[i2] * t24[b420 + i2 * 8] * d_X[b421 + i2 * 4] * t24[b422 + i2 * 8] * d_X[b423 + i2 * 4] * t83[b424 + i2];
-              r1 += t23[i2 + 1] * t24[b420 + (i2 + 1) * 8] * d_X[b421 + (i2 + 1) * 4] * t24[b422 + (i2 + 1) * 8] * d_X[b423 + (i2 + 1) * 4] * t83[b424 + i2 + 1];
-              r2 += t23[i2 + 2] * t24[b420 + (i2 + 2) * 8] * d_X[b421 + (i2 + 2) * 4] * t24[b422 + (i2 + 2) * 8] * d_X[b423 + (i2 + 2) * 4] * t83[b424 + i2 + 2];
-              r3 += t23[i2 + 3] * t24[b420 + (i2 + 3) * 8] * d_X[b421 + (i2 + 3) * 4] * t24[b422 + (i2 + 3) * 8] * d_X[b423 + (i2 + 3) * 4] * t83[b424 + i2 + 3];
+              acc425 += t24[b418 + i2 * 8] * d_X[b419 + i2 * 4] * t26[i2] * t24[b420 + i2 * 8] * d_X[b421 + i2 * 4] * t41[b422 + i2] * t41[b423 + i2];
+              r1 += t24[b418 + (i2 + 1) * 8] * d_X[b419 + (i2 + 1) * 4] * t26[i2 + 1] * t24[b420 + (i2 + 1) * 8] * d_X[b421 + (i2 + 1) * 4] * t41[b422 + i2 + 1] * t41[b423 + i2 + 1];
+              r2 += t24[b418 + (i2 + 2) * 8] * d_X[b419 + (i2 + 2) * 4] * t26[i2 + 2] * t24[b420 + (i2 + 2) * 8] * d_X[b421 + (i2 + 2) * 4] * t41[b422 + i2 + 2] * t41[b423 + i2 + 2];
+              r3 += t24[b418 + (i2 + 3) * 8] * d_X[b419 + (i2 + 3) * 4] * t26[i2 + 3] * t24[b420 + (i2 + 3) * 8] * d_X[b421 + (i2 + 3) * 4] * t41[b422 + i2 + 3] * t41[b423 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc426 += t23[i2] * t24[b420 + i2 * 8] * d_X[b421 + i2 * 4] * t24[b422 + i2 * 8] * d_X[b423 + i2 * 4] * t83[b424 + i2];
-            acc426 += r1 + r2 + r3;
+            for (const end = len_N; i2 < end; i2++) acc425 += t24[b418 + i2 * 8] * d_X[b419 + i2 * 4] * t26[i2] * t24[b420 + i2 * 8] * d_X[b421 + i2 * 4] * t41[b422 + i2] * t41[b423 + i2];
+            acc425 += r1 + r2 + r3;
           }
-          hessianDiagonal[i0 * 8 + i1] += p425 * acc426;
+          hessianDiagonal[i0 * 8 + i1] += p424 * acc425;
         }
       }
     }
   }
-  // hessianDiagonal[i0, i1] += Σ_i2 t16·t23[i2]·X[i2, i0]·t27[i2, i1]·X[i2, i0]·t41[i1, i2]
+  // hessianDiagonal[i0, i1] += Σ_i2 t16·t23[i2]·t24[i2, i1]·X[i2, i0]·t24[i2, i1]·X[i2, i0]·t81[i1, i2]
   {
     const p431 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
@@ -3638,12 +3479,16 @@ function k_hdiag_W1(s: State): void {
       {
         let i1 = 0;
         for (const end = 8 - 3; i1 < end; i1 += 4) {
+          const b426_0 = i1;
           const b428_0 = i1;
           const b430_0 = i1 * len_N;
+          const b426_1 = i1 + 1;
           const b428_1 = i1 + 1;
           const b430_1 = (i1 + 1) * len_N;
+          const b426_2 = i1 + 2;
           const b428_2 = i1 + 2;
           const b430_2 = (i1 + 2) * len_N;
+          const b426_3 = i1 + 3;
           const b428_3 = i1 + 3;
           const b430_3 = (i1 + 3) * len_N;
           let acc432_0 = 0, acc432_1 = 0, acc432_2 = 0, acc432_3 = 0;
@@ -3651,10 +3496,10 @@ function k_hdiag_W1(s: State): void {
             const c0 = t23[i2];
             const c1 = d_X[b427 + i2 * 4];
             const c2 = d_X[b429 + i2 * 4];
-            acc432_0 += c0 * c1 * c2 * t27[b428_0 + i2 * 8] * t41[b430_0 + i2];
-            acc432_1 += c0 * c1 * c2 * t27[b428_1 + i2 * 8] * t41[b430_1 + i2];
-            acc432_2 += c0 * c1 * c2 * t27[b428_2 + i2 * 8] * t41[b430_2 + i2];
-            acc432_3 += c0 * c1 * c2 * t27[b428_3 + i2 * 8] * t41[b430_3 + i2];
+            acc432_0 += c0 * c1 * c2 * t24[b426_0 + i2 * 8] * t24[b428_0 + i2 * 8] * t81[b430_0 + i2];
+            acc432_1 += c0 * c1 * c2 * t24[b426_1 + i2 * 8] * t24[b428_1 + i2 * 8] * t81[b430_1 + i2];
+            acc432_2 += c0 * c1 * c2 * t24[b426_2 + i2 * 8] * t24[b428_2 + i2 * 8] * t81[b430_2 + i2];
+            acc432_3 += c0 * c1 * c2 * t24[b426_3 + i2 * 8] * t24[b428_3 + i2 * 8] * t81[b430_3 + i2];
           }
           hessianDiagonal[i0 * 8 + i1] += p431 * acc432_0;
           hessianDiagonal[i0 * 8 + i1 + 1] += p431 * acc432_1;
@@ -3662,6 +3507,7 @@ function k_hdiag_W1(s: State): void {
           hessianDiagonal[i0 * 8 + i1 + 3] += p431 * acc432_3;
         }
         for (const end = 8; i1 < end; i1++) {
+          const b426 = i1;
           const b428 = i1;
           const b430 = i1 * len_N;
           let acc432 = 0;
@@ -3669,12 +3515,12 @@ function k_hdiag_W1(s: State): void {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc432 += t23[i2] * d_X[b427 + i2 * 4] * t27[b428 + i2 * 8] * d_X[b429 + i2 * 4] * t41[b430 + i2];
-              r1 += t23[i2 + 1] * d_X[b427 + (i2 + 1) * 4] * t27[b428 + (i2 + 1) * 8] * d_X[b429 + (i2 + 1) * 4] * t41[b430 + i2 + 1];
-              r2 += t23[i2 + 2] * d_X[b427 + (i2 + 2) * 4] * t27[b428 + (i2 + 2) * 8] * d_X[b429 + (i2 + 2) * 4] * t41[b430 + i2 + 2];
-              r3 += t23[i2 + 3] * d_X[b427 + (i2 + 3) * 4] * t27[b428 + (i2 + 3) * 8] * d_X[b429 + (i2 + 3) * 4] * t41[b430 + i2 + 3];
+              acc432 += t23[i2] * t24[b426 + i2 * 8] * d_X[b427 + i2 * 4] * t24[b428 + i2 * 8] * d_X[b429 + i2 * 4] * t81[b430 + i2];
+              r1 += t23[i2 + 1] * t24[b426 + (i2 + 1) * 8] * d_X[b427 + (i2 + 1) * 4] * t24[b428 + (i2 + 1) * 8] * d_X[b429 + (i2 + 1) * 4] * t81[b430 + i2 + 1];
+              r2 += t23[i2 + 2] * t24[b426 + (i2 + 2) * 8] * d_X[b427 + (i2 + 2) * 4] * t24[b428 + (i2 + 2) * 8] * d_X[b429 + (i2 + 2) * 4] * t81[b430 + i2 + 2];
+              r3 += t23[i2 + 3] * t24[b426 + (i2 + 3) * 8] * d_X[b427 + (i2 + 3) * 4] * t24[b428 + (i2 + 3) * 8] * d_X[b429 + (i2 + 3) * 4] * t81[b430 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc432 += t23[i2] * d_X[b427 + i2 * 4] * t27[b428 + i2 * 8] * d_X[b429 + i2 * 4] * t41[b430 + i2];
+            for (const end = len_N; i2 < end; i2++) acc432 += t23[i2] * t24[b426 + i2 * 8] * d_X[b427 + i2 * 4] * t24[b428 + i2 * 8] * d_X[b429 + i2 * 4] * t81[b430 + i2];
             acc432 += r1 + r2 + r3;
           }
           hessianDiagonal[i0 * 8 + i1] += p431 * acc432;
@@ -3682,9 +3528,9 @@ function k_hdiag_W1(s: State): void {
       }
     }
   }
-  // hessianDiagonal[i0, i1] += Σ_i2 -1·t16·X[i2, i0]·t27[i2, i1]·X[i2, i0]·t42[i1, i2]
+  // hessianDiagonal[i0, i1] += Σ_i2 t16·t23[i2]·X[i2, i0]·t27[i2, i1]·X[i2, i0]·t41[i1, i2]
   {
-    const p437 = -t16[0];
+    const p437 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       const b433 = off_N * 4 + i0;
       const b435 = off_N * 4 + i0;
@@ -3701,12 +3547,13 @@ function k_hdiag_W1(s: State): void {
           const b436_3 = (i1 + 3) * len_N;
           let acc438_0 = 0, acc438_1 = 0, acc438_2 = 0, acc438_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = d_X[b433 + i2 * 4];
-            const c1 = d_X[b435 + i2 * 4];
-            acc438_0 += c0 * c1 * t27[b434_0 + i2 * 8] * t42[b436_0 + i2];
-            acc438_1 += c0 * c1 * t27[b434_1 + i2 * 8] * t42[b436_1 + i2];
-            acc438_2 += c0 * c1 * t27[b434_2 + i2 * 8] * t42[b436_2 + i2];
-            acc438_3 += c0 * c1 * t27[b434_3 + i2 * 8] * t42[b436_3 + i2];
+            const c0 = t23[i2];
+            const c1 = d_X[b433 + i2 * 4];
+            const c2 = d_X[b435 + i2 * 4];
+            acc438_0 += c0 * c1 * c2 * t27[b434_0 + i2 * 8] * t41[b436_0 + i2];
+            acc438_1 += c0 * c1 * c2 * t27[b434_1 + i2 * 8] * t41[b436_1 + i2];
+            acc438_2 += c0 * c1 * c2 * t27[b434_2 + i2 * 8] * t41[b436_2 + i2];
+            acc438_3 += c0 * c1 * c2 * t27[b434_3 + i2 * 8] * t41[b436_3 + i2];
           }
           hessianDiagonal[i0 * 8 + i1] += p437 * acc438_0;
           hessianDiagonal[i0 * 8 + i1 + 1] += p437 * acc438_1;
@@ -3721,15 +3568,67 @@ function k_hdiag_W1(s: State): void {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc438 += d_X[b433 + i2 * 4] * t27[b434 + i2 * 8] * d_X[b435 + i2 * 4] * t42[b436 + i2];
-              r1 += d_X[b433 + (i2 + 1) * 4] * t27[b434 + (i2 + 1) * 8] * d_X[b435 + (i2 + 1) * 4] * t42[b436 + i2 + 1];
-              r2 += d_X[b433 + (i2 + 2) * 4] * t27[b434 + (i2 + 2) * 8] * d_X[b435 + (i2 + 2) * 4] * t42[b436 + i2 + 2];
-              r3 += d_X[b433 + (i2 + 3) * 4] * t27[b434 + (i2 + 3) * 8] * d_X[b435 + (i2 + 3) * 4] * t42[b436 + i2 + 3];
+              acc438 += t23[i2] * d_X[b433 + i2 * 4] * t27[b434 + i2 * 8] * d_X[b435 + i2 * 4] * t41[b436 + i2];
+              r1 += t23[i2 + 1] * d_X[b433 + (i2 + 1) * 4] * t27[b434 + (i2 + 1) * 8] * d_X[b435 + (i2 + 1) * 4] * t41[b436 + i2 + 1];
+              r2 += t23[i2 + 2] * d_X[b433 + (i2 + 2) * 4] * t27[b434 + (i2 + 2) * 8] * d_X[b435 + (i2 + 2) * 4] * t41[b436 + i2 + 2];
+              r3 += t23[i2 + 3] * d_X[b433 + (i2 + 3) * 4] * t27[b434 + (i2 + 3) * 8] * d_X[b435 + (i2 + 3) * 4] * t41[b436 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc438 += d_X[b433 + i2 * 4] * t27[b434 + i2 * 8] * d_X[b435 + i2 * 4] * t42[b436 + i2];
+            for (const end = len_N; i2 < end; i2++) acc438 += t23[i2] * d_X[b433 + i2 * 4] * t27[b434 + i2 * 8] * d_X[b435 + i2 * 4] * t41[b436 + i2];
             acc438 += r1 + r2 + r3;
           }
           hessianDiagonal[i0 * 8 + i1] += p437 * acc438;
+        }
+      }
+    }
+  }
+  // hessianDiagonal[i0, i1] += Σ_i2 -1·t16·X[i2, i0]·t27[i2, i1]·X[i2, i0]·t42[i1, i2]
+  {
+    const p443 = -t16[0];
+    for (let i0 = 0; i0 < 4; i0++) {
+      const b439 = off_N * 4 + i0;
+      const b441 = off_N * 4 + i0;
+      {
+        let i1 = 0;
+        for (const end = 8 - 3; i1 < end; i1 += 4) {
+          const b440_0 = i1;
+          const b442_0 = i1 * len_N;
+          const b440_1 = i1 + 1;
+          const b442_1 = (i1 + 1) * len_N;
+          const b440_2 = i1 + 2;
+          const b442_2 = (i1 + 2) * len_N;
+          const b440_3 = i1 + 3;
+          const b442_3 = (i1 + 3) * len_N;
+          let acc444_0 = 0, acc444_1 = 0, acc444_2 = 0, acc444_3 = 0;
+          for (let i2 = 0, end = len_N; i2 < end; i2++) {
+            const c0 = d_X[b439 + i2 * 4];
+            const c1 = d_X[b441 + i2 * 4];
+            acc444_0 += c0 * c1 * t27[b440_0 + i2 * 8] * t42[b442_0 + i2];
+            acc444_1 += c0 * c1 * t27[b440_1 + i2 * 8] * t42[b442_1 + i2];
+            acc444_2 += c0 * c1 * t27[b440_2 + i2 * 8] * t42[b442_2 + i2];
+            acc444_3 += c0 * c1 * t27[b440_3 + i2 * 8] * t42[b442_3 + i2];
+          }
+          hessianDiagonal[i0 * 8 + i1] += p443 * acc444_0;
+          hessianDiagonal[i0 * 8 + i1 + 1] += p443 * acc444_1;
+          hessianDiagonal[i0 * 8 + i1 + 2] += p443 * acc444_2;
+          hessianDiagonal[i0 * 8 + i1 + 3] += p443 * acc444_3;
+        }
+        for (const end = 8; i1 < end; i1++) {
+          const b440 = i1;
+          const b442 = i1 * len_N;
+          let acc444 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i2 = 0;
+            for (const end = len_N - 3; i2 < end; i2 += 4) {
+              acc444 += d_X[b439 + i2 * 4] * t27[b440 + i2 * 8] * d_X[b441 + i2 * 4] * t42[b442 + i2];
+              r1 += d_X[b439 + (i2 + 1) * 4] * t27[b440 + (i2 + 1) * 8] * d_X[b441 + (i2 + 1) * 4] * t42[b442 + i2 + 1];
+              r2 += d_X[b439 + (i2 + 2) * 4] * t27[b440 + (i2 + 2) * 8] * d_X[b441 + (i2 + 2) * 4] * t42[b442 + i2 + 2];
+              r3 += d_X[b439 + (i2 + 3) * 4] * t27[b440 + (i2 + 3) * 8] * d_X[b441 + (i2 + 3) * 4] * t42[b442 + i2 + 3];
+            }
+            for (const end = len_N; i2 < end; i2++) acc444 += d_X[b439 + i2 * 4] * t27[b440 + i2 * 8] * d_X[b441 + i2 * 4] * t42[b442 + i2];
+            acc444 += r1 + r2 + r3;
+          }
+          hessianDiagonal[i0 * 8 + i1] += p443 * acc444;
         }
       }
     }
@@ -3742,10 +3641,10 @@ function k_hdiag_W1_once(s: State): void {
   const once_N = s.once_N;
   // hessianDiagonal[i0, i1] += 0.002·once_N
   {
-    const p439 = 0.002 * once_N;
+    const p445 = 0.002 * once_N;
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
-        hessianDiagonal[i0 * 8 + i1] += p439;
+        hessianDiagonal[i0 * 8 + i1] += p445;
       }
     }
   }
@@ -3767,67 +3666,67 @@ function k_hdiag_b1(s: State): void {
   const off_N = s.off_N;
   // hessianDiagonal[i0] += Σ_i1,i2 -1·t16·t24[i1, i0]·t26[i1]·t11[i1, i2]·W2[i0, i2]·t24[i1, i0]·t41[i0, i1]
   {
-    const p445 = -t16[0];
+    const p451 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b441 = i0;
-      const b442 = 40 + i0 * 3;
-      const b443 = i0;
-      const b444 = i0 * len_N;
-      let acc446 = 0;
-      for (let i1 = 0; i1 < len_N; i1++) {
-        for (let i2 = 0; i2 < 3; i2++) {
-          acc446 += t24[b441 + i1 * 8] * t26[i1] * t24[b443 + i1 * 8] * t41[b444 + i1] * t11[i1 * 3 + i2] * th[b442 + i2];
-        }
-      }
-      hessianDiagonal[32 + i0] += p445 * acc446;
-    }
-  }
-  // hessianDiagonal[i0] += Σ_i1,i2 t16·t23[i1]·W2[i0, i2]·t24[i1, i0]·t11[i1, i2]·W2[i0, i2]·t24[i1, i0]
-  {
-    const p451 = t16[0];
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b447 = 40 + i0 * 3;
-      const b448 = i0;
-      const b449 = 40 + i0 * 3;
-      const b450 = i0;
+      const b447 = i0;
+      const b448 = 40 + i0 * 3;
+      const b449 = i0;
+      const b450 = i0 * len_N;
       let acc452 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
-          acc452 += t23[i1] * t24[b448 + i1 * 8] * t24[b450 + i1 * 8] * th[b447 + i2] * t11[i1 * 3 + i2] * th[b449 + i2];
+          acc452 += t24[b447 + i1 * 8] * t26[i1] * t24[b449 + i1 * 8] * t41[b450 + i1] * t11[i1 * 3 + i2] * th[b448 + i2];
         }
       }
       hessianDiagonal[32 + i0] += p451 * acc452;
     }
   }
-  // hessianDiagonal[i0] += Σ_i1,i2 t16·t23[i1]·t11[i1, i2]·W2[i0, i2]·t27[i1, i0]
+  // hessianDiagonal[i0] += Σ_i1,i2 t16·t23[i1]·W2[i0, i2]·t24[i1, i0]·t11[i1, i2]·W2[i0, i2]·t24[i1, i0]
   {
-    const p455 = t16[0];
+    const p457 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
       const b453 = 40 + i0 * 3;
       const b454 = i0;
-      let acc456 = 0;
+      const b455 = 40 + i0 * 3;
+      const b456 = i0;
+      let acc458 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
-          acc456 += t23[i1] * t27[b454 + i1 * 8] * t11[i1 * 3 + i2] * th[b453 + i2];
+          acc458 += t23[i1] * t24[b454 + i1 * 8] * t24[b456 + i1 * 8] * th[b453 + i2] * t11[i1 * 3 + i2] * th[b455 + i2];
         }
       }
-      hessianDiagonal[32 + i0] += p455 * acc456;
+      hessianDiagonal[32 + i0] += p457 * acc458;
+    }
+  }
+  // hessianDiagonal[i0] += Σ_i1,i2 t16·t23[i1]·t11[i1, i2]·W2[i0, i2]·t27[i1, i0]
+  {
+    const p461 = t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b459 = 40 + i0 * 3;
+      const b460 = i0;
+      let acc462 = 0;
+      for (let i1 = 0; i1 < len_N; i1++) {
+        for (let i2 = 0; i2 < 3; i2++) {
+          acc462 += t23[i1] * t27[b460 + i1 * 8] * t11[i1 * 3 + i2] * th[b459 + i2];
+        }
+      }
+      hessianDiagonal[32 + i0] += p461 * acc462;
     }
   }
   // hessianDiagonal[i0] += Σ_i1,i2 -1·t16·Y[i1, i2]·W2[i0, i2]·t27[i1, i0]
   {
-    const b457 = off_N * 3;
-    const p460 = -t16[0];
+    const b463 = off_N * 3;
+    const p466 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b458 = 40 + i0 * 3;
-      const b459 = i0;
-      let acc461 = 0;
+      const b464 = 40 + i0 * 3;
+      const b465 = i0;
+      let acc467 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
-          acc461 += t27[b459 + i1 * 8] * d_Y[b457 + i1 * 3 + i2] * th[b458 + i2];
+          acc467 += t27[b465 + i1 * 8] * d_Y[b463 + i1 * 3 + i2] * th[b464 + i2];
         }
       }
-      hessianDiagonal[32 + i0] += p460 * acc461;
+      hessianDiagonal[32 + i0] += p466 * acc467;
     }
   }
 }
@@ -3838,9 +3737,9 @@ function k_hdiag_b1_once(s: State): void {
   const once_N = s.once_N;
   // hessianDiagonal[i0] += 0.002·once_N
   {
-    const p462 = 0.002 * once_N;
+    const p468 = 0.002 * once_N;
     for (let i0 = 0; i0 < 8; i0++) {
-      hessianDiagonal[32 + i0] += p462;
+      hessianDiagonal[32 + i0] += p468;
     }
   }
 }
@@ -3856,52 +3755,52 @@ function k_hdiag_W2(s: State): void {
   const len_N = s.len_N;
   // hessianDiagonal[i0, i1] += Σ_i2 -1·t16·t11[i2, i1]·t7[i2, i0]·t26[i2]·t11[i2, i1]·t7[i2, i0]
   {
-    const p468 = -t16[0];
+    const p474 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b465 = i0;
-      const b467 = i0;
+      const b471 = i0;
+      const b473 = i0;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b464 = i1;
-        const b466 = i1;
-        let acc469 = 0;
+        const b470 = i1;
+        const b472 = i1;
+        let acc475 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc469 += t11[b464 + i2 * 3] * t7[b465 + i2 * 8] * t26[i2] * t11[b466 + i2 * 3] * t7[b467 + i2 * 8];
-            r1 += t11[b464 + (i2 + 1) * 3] * t7[b465 + (i2 + 1) * 8] * t26[i2 + 1] * t11[b466 + (i2 + 1) * 3] * t7[b467 + (i2 + 1) * 8];
-            r2 += t11[b464 + (i2 + 2) * 3] * t7[b465 + (i2 + 2) * 8] * t26[i2 + 2] * t11[b466 + (i2 + 2) * 3] * t7[b467 + (i2 + 2) * 8];
-            r3 += t11[b464 + (i2 + 3) * 3] * t7[b465 + (i2 + 3) * 8] * t26[i2 + 3] * t11[b466 + (i2 + 3) * 3] * t7[b467 + (i2 + 3) * 8];
+            acc475 += t11[b470 + i2 * 3] * t7[b471 + i2 * 8] * t26[i2] * t11[b472 + i2 * 3] * t7[b473 + i2 * 8];
+            r1 += t11[b470 + (i2 + 1) * 3] * t7[b471 + (i2 + 1) * 8] * t26[i2 + 1] * t11[b472 + (i2 + 1) * 3] * t7[b473 + (i2 + 1) * 8];
+            r2 += t11[b470 + (i2 + 2) * 3] * t7[b471 + (i2 + 2) * 8] * t26[i2 + 2] * t11[b472 + (i2 + 2) * 3] * t7[b473 + (i2 + 2) * 8];
+            r3 += t11[b470 + (i2 + 3) * 3] * t7[b471 + (i2 + 3) * 8] * t26[i2 + 3] * t11[b472 + (i2 + 3) * 3] * t7[b473 + (i2 + 3) * 8];
           }
-          for (const end = len_N; i2 < end; i2++) acc469 += t11[b464 + i2 * 3] * t7[b465 + i2 * 8] * t26[i2] * t11[b466 + i2 * 3] * t7[b467 + i2 * 8];
-          acc469 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc475 += t11[b470 + i2 * 3] * t7[b471 + i2 * 8] * t26[i2] * t11[b472 + i2 * 3] * t7[b473 + i2 * 8];
+          acc475 += r1 + r2 + r3;
         }
-        hessianDiagonal[40 + i0 * 3 + i1] += p468 * acc469;
+        hessianDiagonal[40 + i0 * 3 + i1] += p474 * acc475;
       }
     }
   }
   // hessianDiagonal[i0, i1] += Σ_i2 t16·t23[i2]·t7[i2, i0]·t11[i2, i1]·t7[i2, i0]
   {
-    const p473 = t16[0];
+    const p479 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b470 = i0;
-      const b472 = i0;
+      const b476 = i0;
+      const b478 = i0;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b471 = i1;
-        let acc474 = 0;
+        const b477 = i1;
+        let acc480 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc474 += t23[i2] * t7[b470 + i2 * 8] * t11[b471 + i2 * 3] * t7[b472 + i2 * 8];
-            r1 += t23[i2 + 1] * t7[b470 + (i2 + 1) * 8] * t11[b471 + (i2 + 1) * 3] * t7[b472 + (i2 + 1) * 8];
-            r2 += t23[i2 + 2] * t7[b470 + (i2 + 2) * 8] * t11[b471 + (i2 + 2) * 3] * t7[b472 + (i2 + 2) * 8];
-            r3 += t23[i2 + 3] * t7[b470 + (i2 + 3) * 8] * t11[b471 + (i2 + 3) * 3] * t7[b472 + (i2 + 3) * 8];
+            acc480 += t23[i2] * t7[b476 + i2 * 8] * t11[b477 + i2 * 3] * t7[b478 + i2 * 8];
+            r1 += t23[i2 + 1] * t7[b476 + (i2 + 1) * 8] * t11[b477 + (i2 + 1) * 3] * t7[b478 + (i2 + 1) * 8];
+            r2 += t23[i2 + 2] * t7[b476 + (i2 + 2) * 8] * t11[b477 + (i2 + 2) * 3] * t7[b478 + (i2 + 2) * 8];
+            r3 += t23[i2 + 3] * t7[b476 + (i2 + 3) * 8] * t11[b477 + (i2 + 3) * 3] * t7[b478 + (i2 + 3) * 8];
           }
-          for (const end = len_N; i2 < end; i2++) acc474 += t23[i2] * t7[b470 + i2 * 8] * t11[b471 + i2 * 3] * t7[b472 + i2 * 8];
-          acc474 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc480 += t23[i2] * t7[b476 + i2 * 8] * t11[b477 + i2 * 3] * t7[b478 + i2 * 8];
+          acc480 += r1 + r2 + r3;
         }
-        hessianDiagonal[40 + i0 * 3 + i1] += p473 * acc474;
+        hessianDiagonal[40 + i0 * 3 + i1] += p479 * acc480;
       }
     }
   }
@@ -3913,10 +3812,10 @@ function k_hdiag_W2_once(s: State): void {
   const once_N = s.once_N;
   // hessianDiagonal[i0, i1] += 0.002·once_N
   {
-    const p475 = 0.002 * once_N;
+    const p481 = 0.002 * once_N;
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
-        hessianDiagonal[40 + i0 * 3 + i1] += p475;
+        hessianDiagonal[40 + i0 * 3 + i1] += p481;
       }
     }
   }
@@ -3932,45 +3831,45 @@ function k_hdiag_b2(s: State): void {
   const len_N = s.len_N;
   // hessianDiagonal[i0] += Σ_i1 -1·t16·t11[i1, i0]·t26[i1]·t11[i1, i0]
   {
-    const p479 = -t16[0];
+    const p485 = -t16[0];
     for (let i0 = 0; i0 < 3; i0++) {
-      const b477 = i0;
-      const b478 = i0;
-      let acc480 = 0;
+      const b483 = i0;
+      const b484 = i0;
+      let acc486 = 0;
       {
         let r1 = 0, r2 = 0, r3 = 0;
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          acc480 += t11[b477 + i1 * 3] * t26[i1] * t11[b478 + i1 * 3];
-          r1 += t11[b477 + (i1 + 1) * 3] * t26[i1 + 1] * t11[b478 + (i1 + 1) * 3];
-          r2 += t11[b477 + (i1 + 2) * 3] * t26[i1 + 2] * t11[b478 + (i1 + 2) * 3];
-          r3 += t11[b477 + (i1 + 3) * 3] * t26[i1 + 3] * t11[b478 + (i1 + 3) * 3];
+          acc486 += t11[b483 + i1 * 3] * t26[i1] * t11[b484 + i1 * 3];
+          r1 += t11[b483 + (i1 + 1) * 3] * t26[i1 + 1] * t11[b484 + (i1 + 1) * 3];
+          r2 += t11[b483 + (i1 + 2) * 3] * t26[i1 + 2] * t11[b484 + (i1 + 2) * 3];
+          r3 += t11[b483 + (i1 + 3) * 3] * t26[i1 + 3] * t11[b484 + (i1 + 3) * 3];
         }
-        for (const end = len_N; i1 < end; i1++) acc480 += t11[b477 + i1 * 3] * t26[i1] * t11[b478 + i1 * 3];
-        acc480 += r1 + r2 + r3;
+        for (const end = len_N; i1 < end; i1++) acc486 += t11[b483 + i1 * 3] * t26[i1] * t11[b484 + i1 * 3];
+        acc486 += r1 + r2 + r3;
       }
-      hessianDiagonal[64 + i0] += p479 * acc480;
+      hessianDiagonal[64 + i0] += p485 * acc486;
     }
   }
   // hessianDiagonal[i0] += Σ_i1 t16·t23[i1]·t11[i1, i0]
   {
-    const p482 = t16[0];
+    const p488 = t16[0];
     for (let i0 = 0; i0 < 3; i0++) {
-      const b481 = i0;
-      let acc483 = 0;
+      const b487 = i0;
+      let acc489 = 0;
       {
         let r1 = 0, r2 = 0, r3 = 0;
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          acc483 += t23[i1] * t11[b481 + i1 * 3];
-          r1 += t23[i1 + 1] * t11[b481 + (i1 + 1) * 3];
-          r2 += t23[i1 + 2] * t11[b481 + (i1 + 2) * 3];
-          r3 += t23[i1 + 3] * t11[b481 + (i1 + 3) * 3];
+          acc489 += t23[i1] * t11[b487 + i1 * 3];
+          r1 += t23[i1 + 1] * t11[b487 + (i1 + 1) * 3];
+          r2 += t23[i1 + 2] * t11[b487 + (i1 + 2) * 3];
+          r3 += t23[i1 + 3] * t11[b487 + (i1 + 3) * 3];
         }
-        for (const end = len_N; i1 < end; i1++) acc483 += t23[i1] * t11[b481 + i1 * 3];
-        acc483 += r1 + r2 + r3;
+        for (const end = len_N; i1 < end; i1++) acc489 += t23[i1] * t11[b487 + i1 * 3];
+        acc489 += r1 + r2 + r3;
       }
-      hessianDiagonal[64 + i0] += p482 * acc483;
+      hessianDiagonal[64 + i0] += p488 * acc489;
     }
   }
 }
@@ -3981,9 +3880,9 @@ function k_hdiag_b2_once(s: State): void {
   const once_N = s.once_N;
   // hessianDiagonal[i0] += 0.002·once_N
   {
-    const p484 = 0.002 * once_N;
+    const p490 = 0.002 * once_N;
     for (let i0 = 0; i0 < 3; i0++) {
-      hessianDiagonal[64 + i0] += p484;
+      hessianDiagonal[64 + i0] += p490;
     }
   }
 }
@@ -4003,52 +3902,52 @@ function k_ggn_W1_W1(s: State): void {
   const len_N = s.len_N;
   // gaussNewton[i0, i1, i2, i3] += Σ_i4 t16·t45[i1, i3, i4]·t46[i0, i1, i4]·t47[i2, i3, i4]
   {
-    const p489 = t16[0];
+    const p495 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
-        const b487 = i0 * len_N * 8 + i1 * len_N;
+        const b493 = i0 * len_N * 8 + i1 * len_N;
         for (let i2 = 0; i2 < 4; i2++) {
           {
             let i3 = Math.max(0, i2 * (-8) + i0 * 8 + i1);
             for (const end = 8 - 3; i3 < end; i3 += 4) {
-              const b486_0 = i1 * len_N * 8 + i3 * len_N;
-              const b488_0 = i2 * len_N * 8 + i3 * len_N;
-              const b486_1 = i1 * len_N * 8 + (i3 + 1) * len_N;
-              const b488_1 = i2 * len_N * 8 + (i3 + 1) * len_N;
-              const b486_2 = i1 * len_N * 8 + (i3 + 2) * len_N;
-              const b488_2 = i2 * len_N * 8 + (i3 + 2) * len_N;
-              const b486_3 = i1 * len_N * 8 + (i3 + 3) * len_N;
-              const b488_3 = i2 * len_N * 8 + (i3 + 3) * len_N;
-              let acc490_0 = 0, acc490_1 = 0, acc490_2 = 0, acc490_3 = 0;
+              const b492_0 = i1 * len_N * 8 + i3 * len_N;
+              const b494_0 = i2 * len_N * 8 + i3 * len_N;
+              const b492_1 = i1 * len_N * 8 + (i3 + 1) * len_N;
+              const b494_1 = i2 * len_N * 8 + (i3 + 1) * len_N;
+              const b492_2 = i1 * len_N * 8 + (i3 + 2) * len_N;
+              const b494_2 = i2 * len_N * 8 + (i3 + 2) * len_N;
+              const b492_3 = i1 * len_N * 8 + (i3 + 3) * len_N;
+              const b494_3 = i2 * len_N * 8 + (i3 + 3) * len_N;
+              let acc496_0 = 0, acc496_1 = 0, acc496_2 = 0, acc496_3 = 0;
               for (let i4 = 0, end = len_N; i4 < end; i4++) {
-                const c0 = t46[b487 + i4];
-                acc490_0 += c0 * t45[b486_0 + i4] * t47[b488_0 + i4];
-                acc490_1 += c0 * t45[b486_1 + i4] * t47[b488_1 + i4];
-                acc490_2 += c0 * t45[b486_2 + i4] * t47[b488_2 + i4];
-                acc490_3 += c0 * t45[b486_3 + i4] * t47[b488_3 + i4];
+                const c0 = t46[b493 + i4];
+                acc496_0 += c0 * t45[b492_0 + i4] * t47[b494_0 + i4];
+                acc496_1 += c0 * t45[b492_1 + i4] * t47[b494_1 + i4];
+                acc496_2 += c0 * t45[b492_2 + i4] * t47[b494_2 + i4];
+                acc496_3 += c0 * t45[b492_3 + i4] * t47[b494_3 + i4];
               }
-              addSymmetric(GN, i0 * 536 + i1 * 67 + i2 * 8 + i3, i0 * 8 + i1 + i2 * 536 + i3 * 67, p489 * acc490_0);
-              addSymmetric(GN, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 1, i0 * 8 + i1 + i2 * 536 + (i3 + 1) * 67, p489 * acc490_1);
-              addSymmetric(GN, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 2, i0 * 8 + i1 + i2 * 536 + (i3 + 2) * 67, p489 * acc490_2);
-              addSymmetric(GN, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 3, i0 * 8 + i1 + i2 * 536 + (i3 + 3) * 67, p489 * acc490_3);
+              addSymmetric(GN, i0 * 536 + i1 * 67 + i2 * 8 + i3, i0 * 8 + i1 + i2 * 536 + i3 * 67, p495 * acc496_0);
+              addSymmetric(GN, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 1, i0 * 8 + i1 + i2 * 536 + (i3 + 1) * 67, p495 * acc496_1);
+              addSymmetric(GN, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 2, i0 * 8 + i1 + i2 * 536 + (i3 + 2) * 67, p495 * acc496_2);
+              addSymmetric(GN, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 3, i0 * 8 + i1 + i2 * 536 + (i3 + 3) * 67, p495 * acc496_3);
             }
             for (const end = 8; i3 < end; i3++) {
-              const b486 = i1 * len_N * 8 + i3 * len_N;
-              const b488 = i2 * len_N * 8 + i3 * len_N;
-              let acc490 = 0;
+              const b492 = i1 * len_N * 8 + i3 * len_N;
+              const b494 = i2 * len_N * 8 + i3 * len_N;
+              let acc496 = 0;
               {
                 let r1 = 0, r2 = 0, r3 = 0;
                 let i4 = 0;
                 for (const end = len_N - 3; i4 < end; i4 += 4) {
-                  acc490 += t45[b486 + i4] * t46[b487 + i4] * t47[b488 + i4];
-                  r1 += t45[b486 + i4 + 1] * t46[b487 + i4 + 1] * t47[b488 + i4 + 1];
-                  r2 += t45[b486 + i4 + 2] * t46[b487 + i4 + 2] * t47[b488 + i4 + 2];
-                  r3 += t45[b486 + i4 + 3] * t46[b487 + i4 + 3] * t47[b488 + i4 + 3];
+                  acc496 += t45[b492 + i4] * t46[b493 + i4] * t47[b494 + i4];
+                  r1 += t45[b492 + i4 + 1] * t46[b493 + i4 + 1] * t47[b494 + i4 + 1];
+                  r2 += t45[b492 + i4 + 2] * t46[b493 + i4 + 2] * t47[b494 + i4 + 2];
+                  r3 += t45[b492 + i4 + 3] * t46[b493 + i4 + 3] * t47[b494 + i4 + 3];
                 }
-                for (const end = len_N; i4 < end; i4++) acc490 += t45[b486 + i4] * t46[b487 + i4] * t47[b488 + i4];
-                acc490 += r1 + r2 + r3;
+                for (const end = len_N; i4 < end; i4++) acc496 += t45[b492 + i4] * t46[b493 + i4] * t47[b494 + i4];
+                acc496 += r1 + r2 + r3;
               }
-              addSymmetric(GN, i0 * 536 + i1 * 67 + i2 * 8 + i3, i0 * 8 + i1 + i2 * 536 + i3 * 67, p489 * acc490);
+              addSymmetric(GN, i0 * 536 + i1 * 67 + i2 * 8 + i3, i0 * 8 + i1 + i2 * 536 + i3 * 67, p495 * acc496);
             }
           }
         }
@@ -4071,10 +3970,10 @@ function k_ggn_W1_W1_once(s: State): void {
   const once_N = s.once_N;
   // gaussNewton[i0, i1, i0, i1] += 0.002·once_N
   {
-    const p495 = 0.002 * once_N;
+    const p501 = 0.002 * once_N;
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
-        GN[i0 * 544 + i1 * 68] += p495;
+        GN[i0 * 544 + i1 * 68] += p501;
       }
     }
   }
@@ -4092,78 +3991,78 @@ function k_ggn_W1_b1(s: State): void {
   const len_N = s.len_N;
   // gaussNewton[i0, i1, i2] += Σ_i3 -1·t16·t50[i0, i1, i3]·t44[i2, i3]
   {
-    const p499 = -t16[0];
+    const p505 = -t16[0];
     // T = t50·t44ᵀ (32 × 8, depth len_N) by the dense kernels; GN += scale·T, mirrors included
     s.dense.block(
       t50, 0, len_N, t44, 0, len_N, 32, 8, len_N,
       GN, 32, 67, 1, 2144, 1, 67,
-      p499, DENSE_ADD_MIRROR, false, null, 0, 1, 0, 0, 1, 0, 0,
+      p505, DENSE_ADD_MIRROR, false, null, 0, 1, 0, 0, 1, 0, 0,
     );
   }
   // gaussNewton[i0, i1, i2] += Σ_i3 t16·t45[i1, i2, i3]·t46[i0, i1, i3]·t51[i2, i3]
   {
-    const p504 = t16[0];
+    const p510 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
-        const b502 = i0 * len_N * 8 + i1 * len_N;
+        const b508 = i0 * len_N * 8 + i1 * len_N;
         {
           let i2 = 0;
           for (const end = 8 - 3; i2 < end; i2 += 4) {
-            const b501_0 = i1 * len_N * 8 + i2 * len_N;
-            const b503_0 = i2 * len_N;
-            const b501_1 = i1 * len_N * 8 + (i2 + 1) * len_N;
-            const b503_1 = (i2 + 1) * len_N;
-            const b501_2 = i1 * len_N * 8 + (i2 + 2) * len_N;
-            const b503_2 = (i2 + 2) * len_N;
-            const b501_3 = i1 * len_N * 8 + (i2 + 3) * len_N;
-            const b503_3 = (i2 + 3) * len_N;
-            let acc505_0 = 0, acc505_1 = 0, acc505_2 = 0, acc505_3 = 0;
+            const b507_0 = i1 * len_N * 8 + i2 * len_N;
+            const b509_0 = i2 * len_N;
+            const b507_1 = i1 * len_N * 8 + (i2 + 1) * len_N;
+            const b509_1 = (i2 + 1) * len_N;
+            const b507_2 = i1 * len_N * 8 + (i2 + 2) * len_N;
+            const b509_2 = (i2 + 2) * len_N;
+            const b507_3 = i1 * len_N * 8 + (i2 + 3) * len_N;
+            const b509_3 = (i2 + 3) * len_N;
+            let acc511_0 = 0, acc511_1 = 0, acc511_2 = 0, acc511_3 = 0;
             for (let i3 = 0, end = len_N; i3 < end; i3++) {
-              const c0 = t46[b502 + i3];
-              acc505_0 += c0 * t45[b501_0 + i3] * t51[b503_0 + i3];
-              acc505_1 += c0 * t45[b501_1 + i3] * t51[b503_1 + i3];
-              acc505_2 += c0 * t45[b501_2 + i3] * t51[b503_2 + i3];
-              acc505_3 += c0 * t45[b501_3 + i3] * t51[b503_3 + i3];
+              const c0 = t46[b508 + i3];
+              acc511_0 += c0 * t45[b507_0 + i3] * t51[b509_0 + i3];
+              acc511_1 += c0 * t45[b507_1 + i3] * t51[b509_1 + i3];
+              acc511_2 += c0 * t45[b507_2 + i3] * t51[b509_2 + i3];
+              acc511_3 += c0 * t45[b507_3 + i3] * t51[b509_3 + i3];
             }
             {
-              const sv = p504 * acc505_0;
+              const sv = p510 * acc511_0;
               GN[32 + i0 * 536 + i1 * 67 + i2] += sv;
               GN[2144 + i0 * 8 + i1 + i2 * 67] += sv;
             }
             {
-              const sv = p504 * acc505_1;
+              const sv = p510 * acc511_1;
               GN[32 + i0 * 536 + i1 * 67 + i2 + 1] += sv;
               GN[2144 + i0 * 8 + i1 + (i2 + 1) * 67] += sv;
             }
             {
-              const sv = p504 * acc505_2;
+              const sv = p510 * acc511_2;
               GN[32 + i0 * 536 + i1 * 67 + i2 + 2] += sv;
               GN[2144 + i0 * 8 + i1 + (i2 + 2) * 67] += sv;
             }
             {
-              const sv = p504 * acc505_3;
+              const sv = p510 * acc511_3;
               GN[32 + i0 * 536 + i1 * 67 + i2 + 3] += sv;
               GN[2144 + i0 * 8 + i1 + (i2 + 3) * 67] += sv;
             }
           }
           for (const end = 8; i2 < end; i2++) {
-            const b501 = i1 * len_N * 8 + i2 * len_N;
-            const b503 = i2 * len_N;
-            let acc505 = 0;
+            const b507 = i1 * len_N * 8 + i2 * len_N;
+            const b509 = i2 * len_N;
+            let acc511 = 0;
             {
               let r1 = 0, r2 = 0, r3 = 0;
               let i3 = 0;
               for (const end = len_N - 3; i3 < end; i3 += 4) {
-                acc505 += t45[b501 + i3] * t46[b502 + i3] * t51[b503 + i3];
-                r1 += t45[b501 + i3 + 1] * t46[b502 + i3 + 1] * t51[b503 + i3 + 1];
-                r2 += t45[b501 + i3 + 2] * t46[b502 + i3 + 2] * t51[b503 + i3 + 2];
-                r3 += t45[b501 + i3 + 3] * t46[b502 + i3 + 3] * t51[b503 + i3 + 3];
+                acc511 += t45[b507 + i3] * t46[b508 + i3] * t51[b509 + i3];
+                r1 += t45[b507 + i3 + 1] * t46[b508 + i3 + 1] * t51[b509 + i3 + 1];
+                r2 += t45[b507 + i3 + 2] * t46[b508 + i3 + 2] * t51[b509 + i3 + 2];
+                r3 += t45[b507 + i3 + 3] * t46[b508 + i3 + 3] * t51[b509 + i3 + 3];
               }
-              for (const end = len_N; i3 < end; i3++) acc505 += t45[b501 + i3] * t46[b502 + i3] * t51[b503 + i3];
-              acc505 += r1 + r2 + r3;
+              for (const end = len_N; i3 < end; i3++) acc511 += t45[b507 + i3] * t46[b508 + i3] * t51[b509 + i3];
+              acc511 += r1 + r2 + r3;
             }
             {
-              const sv = p504 * acc505;
+              const sv = p510 * acc511;
               GN[32 + i0 * 536 + i1 * 67 + i2] += sv;
               GN[2144 + i0 * 8 + i1 + i2 * 67] += sv;
             }
@@ -4180,27 +4079,27 @@ function k_ggn_W1_W2(s: State): void {
   const t16 = s.t16;
   const t46 = s.t46;
   const t50 = s.t50;
-  const t54 = s.t54;
+  const t52 = s.t52;
   const th = s.theta;
   const len_N = s.len_N;
-  // gaussNewton[i0, i1, i2, i3] += Σ_i4 -1·t16·t50[i0, i1, i4]·t54[i2, i3, i4]
+  // gaussNewton[i0, i1, i2, i3] += Σ_i4 -1·t16·t50[i0, i1, i4]·t52[i2, i3, i4]
   {
-    const p508 = -t16[0];
-    // T = t50·t54ᵀ (32 × 24, depth len_N) by the dense kernels; GN += scale·T, mirrors included
+    const p514 = -t16[0];
+    // T = t50·t52ᵀ (32 × 24, depth len_N) by the dense kernels; GN += scale·T, mirrors included
     s.dense.block(
-      t50, 0, len_N, t54, 0, len_N, 32, 24, len_N,
+      t50, 0, len_N, t52, 0, len_N, 32, 24, len_N,
       GN, 40, 67, 1, 2680, 1, 67,
-      p508, DENSE_ADD_MIRROR, false, null, 0, 1, 0, 0, 1, 0, 0,
+      p514, DENSE_ADD_MIRROR, false, null, 0, 1, 0, 0, 1, 0, 0,
     );
   }
-  // gaussNewton[i0, i1, i2, i3] += Σ_i4 t16·W2[i1, i3]·t46[i0, i1, i4]·t54[i2, i3, i4]
+  // gaussNewton[i0, i1, i2, i3] += Σ_i4 t16·W2[i1, i3]·t46[i0, i1, i4]·t52[i2, i3, i4]
   {
-    const p512 = t16[0];
-    // T = t46·t54ᵀ (32 × 24, depth len_N) by the dense kernels; GN += scale·th[…]·T, mirrors included
+    const p518 = t16[0];
+    // T = t46·t52ᵀ (32 × 24, depth len_N) by the dense kernels; GN += scale·th[…]·T, mirrors included
     s.dense.block(
-      t46, 0, len_N, t54, 0, len_N, 32, 24, len_N,
+      t46, 0, len_N, t52, 0, len_N, 32, 24, len_N,
       GN, 40, 67, 1, 2680, 1, 67,
-      p512, DENSE_ADD_MIRROR, false, th, 40, 8, 0, 3, 3, 0, 1,
+      p518, DENSE_ADD_MIRROR, false, th, 40, 8, 0, 3, 3, 0, 1,
     );
   }
 }
@@ -4211,32 +4110,32 @@ function k_ggn_W1_b2(s: State): void {
   const t16 = s.t16;
   const t46 = s.t46;
   const t50 = s.t50;
-  const t55 = s.t55;
+  const t53 = s.t53;
   const th = s.theta;
   const len_N = s.len_N;
-  // gaussNewton[i0, i1, i2] += Σ_i3 -1·t16·t50[i0, i1, i3]·t55[i2, i3]
+  // gaussNewton[i0, i1, i2] += Σ_i3 -1·t16·t50[i0, i1, i3]·t53[i2, i3]
   {
-    const p517 = -t16[0];
+    const p523 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
-        const b515 = i0 * len_N * 8 + i1 * len_N;
+        const b521 = i0 * len_N * 8 + i1 * len_N;
         for (let i2 = 0; i2 < 3; i2++) {
-          const b516 = i2 * len_N;
-          let acc518 = 0;
+          const b522 = i2 * len_N;
+          let acc524 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc518 += t50[b515 + i3] * t55[b516 + i3];
-              r1 += t50[b515 + i3 + 1] * t55[b516 + i3 + 1];
-              r2 += t50[b515 + i3 + 2] * t55[b516 + i3 + 2];
-              r3 += t50[b515 + i3 + 3] * t55[b516 + i3 + 3];
+              acc524 += t50[b521 + i3] * t53[b522 + i3];
+              r1 += t50[b521 + i3 + 1] * t53[b522 + i3 + 1];
+              r2 += t50[b521 + i3 + 2] * t53[b522 + i3 + 2];
+              r3 += t50[b521 + i3 + 3] * t53[b522 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc518 += t50[b515 + i3] * t55[b516 + i3];
-            acc518 += r1 + r2 + r3;
+            for (const end = len_N; i3 < end; i3++) acc524 += t50[b521 + i3] * t53[b522 + i3];
+            acc524 += r1 + r2 + r3;
           }
           {
-            const sv = p517 * acc518;
+            const sv = p523 * acc524;
             GN[64 + i0 * 536 + i1 * 67 + i2] += sv;
             GN[4288 + i0 * 8 + i1 + i2 * 67] += sv;
           }
@@ -4244,30 +4143,30 @@ function k_ggn_W1_b2(s: State): void {
       }
     }
   }
-  // gaussNewton[i0, i1, i2] += Σ_i3 t16·W2[i1, i2]·t46[i0, i1, i3]·t55[i2, i3]
+  // gaussNewton[i0, i1, i2] += Σ_i3 t16·W2[i1, i2]·t46[i0, i1, i3]·t53[i2, i3]
   {
-    const p521 = t16[0];
+    const p527 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
-        const b519 = i0 * len_N * 8 + i1 * len_N;
+        const b525 = i0 * len_N * 8 + i1 * len_N;
         for (let i2 = 0; i2 < 3; i2++) {
-          const b520 = i2 * len_N;
-          const p522 = p521 * th[40 + i1 * 3 + i2];
-          let acc523 = 0;
+          const b526 = i2 * len_N;
+          const p528 = p527 * th[40 + i1 * 3 + i2];
+          let acc529 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc523 += t46[b519 + i3] * t55[b520 + i3];
-              r1 += t46[b519 + i3 + 1] * t55[b520 + i3 + 1];
-              r2 += t46[b519 + i3 + 2] * t55[b520 + i3 + 2];
-              r3 += t46[b519 + i3 + 3] * t55[b520 + i3 + 3];
+              acc529 += t46[b525 + i3] * t53[b526 + i3];
+              r1 += t46[b525 + i3 + 1] * t53[b526 + i3 + 1];
+              r2 += t46[b525 + i3 + 2] * t53[b526 + i3 + 2];
+              r3 += t46[b525 + i3 + 3] * t53[b526 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc523 += t46[b519 + i3] * t55[b520 + i3];
-            acc523 += r1 + r2 + r3;
+            for (const end = len_N; i3 < end; i3++) acc529 += t46[b525 + i3] * t53[b526 + i3];
+            acc529 += r1 + r2 + r3;
           }
           {
-            const sv = p522 * acc523;
+            const sv = p528 * acc529;
             GN[64 + i0 * 536 + i1 * 67 + i2] += sv;
             GN[4288 + i0 * 8 + i1 + i2 * 67] += sv;
           }
@@ -4285,70 +4184,70 @@ function k_ggn_b1_b1(s: State): void {
   const t23 = s.t23;
   const t24 = s.t24;
   const t44 = s.t44;
-  const t57 = s.t57;
+  const t55 = s.t55;
   const th = s.theta;
   const len_N = s.len_N;
-  // gaussNewton[i0, i1] += Σ_i2 -1·t16·t57[i0, i2]·t44[i1, i2]
+  // gaussNewton[i0, i1] += Σ_i2 -1·t16·t55[i0, i2]·t44[i1, i2]
   {
-    const p526 = -t16[0];
+    const p532 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b524 = i0 * len_N;
+      const b530 = i0 * len_N;
       {
         let i1 = Math.max(0, i0);
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b525_0 = i1 * len_N;
-          const b525_1 = (i1 + 1) * len_N;
-          const b525_2 = (i1 + 2) * len_N;
-          const b525_3 = (i1 + 3) * len_N;
-          let acc527_0 = 0, acc527_1 = 0, acc527_2 = 0, acc527_3 = 0;
+          const b531_0 = i1 * len_N;
+          const b531_1 = (i1 + 1) * len_N;
+          const b531_2 = (i1 + 2) * len_N;
+          const b531_3 = (i1 + 3) * len_N;
+          let acc533_0 = 0, acc533_1 = 0, acc533_2 = 0, acc533_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = t57[b524 + i2];
-            acc527_0 += c0 * t44[b525_0 + i2];
-            acc527_1 += c0 * t44[b525_1 + i2];
-            acc527_2 += c0 * t44[b525_2 + i2];
-            acc527_3 += c0 * t44[b525_3 + i2];
+            const c0 = t55[b530 + i2];
+            acc533_0 += c0 * t44[b531_0 + i2];
+            acc533_1 += c0 * t44[b531_1 + i2];
+            acc533_2 += c0 * t44[b531_2 + i2];
+            acc533_3 += c0 * t44[b531_3 + i2];
           }
-          addSymmetric(GN, 2176 + i0 * 67 + i1, 2176 + i0 + i1 * 67, p526 * acc527_0);
-          addSymmetric(GN, 2176 + i0 * 67 + i1 + 1, 2176 + i0 + (i1 + 1) * 67, p526 * acc527_1);
-          addSymmetric(GN, 2176 + i0 * 67 + i1 + 2, 2176 + i0 + (i1 + 2) * 67, p526 * acc527_2);
-          addSymmetric(GN, 2176 + i0 * 67 + i1 + 3, 2176 + i0 + (i1 + 3) * 67, p526 * acc527_3);
+          addSymmetric(GN, 2176 + i0 * 67 + i1, 2176 + i0 + i1 * 67, p532 * acc533_0);
+          addSymmetric(GN, 2176 + i0 * 67 + i1 + 1, 2176 + i0 + (i1 + 1) * 67, p532 * acc533_1);
+          addSymmetric(GN, 2176 + i0 * 67 + i1 + 2, 2176 + i0 + (i1 + 2) * 67, p532 * acc533_2);
+          addSymmetric(GN, 2176 + i0 * 67 + i1 + 3, 2176 + i0 + (i1 + 3) * 67, p532 * acc533_3);
         }
         for (const end = 8; i1 < end; i1++) {
-          const b525 = i1 * len_N;
-          let acc527 = 0;
+          const b531 = i1 * len_N;
+          let acc533 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc527 += t57[b524 + i2] * t44[b525 + i2];
-              r1 += t57[b524 + i2 + 1] * t44[b525 + i2 + 1];
-              r2 += t57[b524 + i2 + 2] * t44[b525 + i2 + 2];
-              r3 += t57[b524 + i2 + 3] * t44[b525 + i2 + 3];
+              acc533 += t55[b530 + i2] * t44[b531 + i2];
+              r1 += t55[b530 + i2 + 1] * t44[b531 + i2 + 1];
+              r2 += t55[b530 + i2 + 2] * t44[b531 + i2 + 2];
+              r3 += t55[b530 + i2 + 3] * t44[b531 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc527 += t57[b524 + i2] * t44[b525 + i2];
-            acc527 += r1 + r2 + r3;
+            for (const end = len_N; i2 < end; i2++) acc533 += t55[b530 + i2] * t44[b531 + i2];
+            acc533 += r1 + r2 + r3;
           }
-          addSymmetric(GN, 2176 + i0 * 67 + i1, 2176 + i0 + i1 * 67, p526 * acc527);
+          addSymmetric(GN, 2176 + i0 * 67 + i1, 2176 + i0 + i1 * 67, p532 * acc533);
         }
       }
     }
   }
   // gaussNewton[i0, i1] += Σ_i2,i3 t16·t23[i2]·t11[i2, i3]·W2[i0, i3]·t24[i2, i0]·W2[i1, i3]·t24[i2, i1]
   {
-    const p532 = t16[0];
+    const p538 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b528 = 40 + i0 * 3;
-      const b529 = i0;
+      const b534 = 40 + i0 * 3;
+      const b535 = i0;
       for (let i1 = Math.max(0, i0); i1 < 8; i1++) {
-        const b530 = 40 + i1 * 3;
-        const b531 = i1;
-        let acc533 = 0;
+        const b536 = 40 + i1 * 3;
+        const b537 = i1;
+        let acc539 = 0;
         for (let i2 = 0; i2 < len_N; i2++) {
           for (let i3 = 0; i3 < 3; i3++) {
-            acc533 += t23[i2] * t24[b529 + i2 * 8] * t24[b531 + i2 * 8] * t11[i2 * 3 + i3] * th[b528 + i3] * th[b530 + i3];
+            acc539 += t23[i2] * t24[b535 + i2 * 8] * t24[b537 + i2 * 8] * t11[i2 * 3 + i3] * th[b534 + i3] * th[b536 + i3];
           }
         }
-        addSymmetric(GN, 2176 + i0 * 67 + i1, 2176 + i0 + i1 * 67, p532 * acc533);
+        addSymmetric(GN, 2176 + i0 * 67 + i1, 2176 + i0 + i1 * 67, p538 * acc539);
       }
     }
   }
@@ -4360,9 +4259,9 @@ function k_ggn_b1_b1_once(s: State): void {
   const once_N = s.once_N;
   // gaussNewton[i0, i0] += 0.002·once_N
   {
-    const p534 = 0.002 * once_N;
+    const p540 = 0.002 * once_N;
     for (let i0 = 0; i0 < 8; i0++) {
-      GN[2176 + i0 * 68] += p534;
+      GN[2176 + i0 * 68] += p540;
     }
   }
 }
@@ -4371,34 +4270,34 @@ function k_ggn_b1_b1_once(s: State): void {
 function k_ggn_b1_W2(s: State): void {
   const GN = s.gaussNewton;
   const t16 = s.t16;
-  const t54 = s.t54;
-  const t57 = s.t57;
-  const t58 = s.t58;
+  const t52 = s.t52;
+  const t55 = s.t55;
+  const t56 = s.t56;
   const th = s.theta;
   const len_N = s.len_N;
-  // gaussNewton[i0, i1, i2] += Σ_i3 -1·t16·t57[i0, i3]·t54[i1, i2, i3]
+  // gaussNewton[i0, i1, i2] += Σ_i3 -1·t16·t55[i0, i3]·t52[i1, i2, i3]
   {
-    const p538 = -t16[0];
+    const p544 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b536 = i0 * len_N;
+      const b542 = i0 * len_N;
       for (let i1 = 0; i1 < 8; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
-          const b537 = i1 * len_N * 3 + i2 * len_N;
-          let acc539 = 0;
+          const b543 = i1 * len_N * 3 + i2 * len_N;
+          let acc545 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc539 += t57[b536 + i3] * t54[b537 + i3];
-              r1 += t57[b536 + i3 + 1] * t54[b537 + i3 + 1];
-              r2 += t57[b536 + i3 + 2] * t54[b537 + i3 + 2];
-              r3 += t57[b536 + i3 + 3] * t54[b537 + i3 + 3];
+              acc545 += t55[b542 + i3] * t52[b543 + i3];
+              r1 += t55[b542 + i3 + 1] * t52[b543 + i3 + 1];
+              r2 += t55[b542 + i3 + 2] * t52[b543 + i3 + 2];
+              r3 += t55[b542 + i3 + 3] * t52[b543 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc539 += t57[b536 + i3] * t54[b537 + i3];
-            acc539 += r1 + r2 + r3;
+            for (const end = len_N; i3 < end; i3++) acc545 += t55[b542 + i3] * t52[b543 + i3];
+            acc545 += r1 + r2 + r3;
           }
           {
-            const sv = p538 * acc539;
+            const sv = p544 * acc545;
             GN[2184 + i0 * 67 + i1 * 3 + i2] += sv;
             GN[2712 + i0 + i1 * 201 + i2 * 67] += sv;
           }
@@ -4406,30 +4305,30 @@ function k_ggn_b1_W2(s: State): void {
       }
     }
   }
-  // gaussNewton[i0, i1, i2] += Σ_i3 t16·W2[i0, i2]·t58[i0, i3]·t54[i1, i2, i3]
+  // gaussNewton[i0, i1, i2] += Σ_i3 t16·W2[i0, i2]·t56[i0, i3]·t52[i1, i2, i3]
   {
-    const p542 = t16[0];
+    const p548 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b540 = i0 * len_N;
+      const b546 = i0 * len_N;
       for (let i1 = 0; i1 < 8; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
-          const b541 = i1 * len_N * 3 + i2 * len_N;
-          const p543 = p542 * th[40 + i0 * 3 + i2];
-          let acc544 = 0;
+          const b547 = i1 * len_N * 3 + i2 * len_N;
+          const p549 = p548 * th[40 + i0 * 3 + i2];
+          let acc550 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc544 += t58[b540 + i3] * t54[b541 + i3];
-              r1 += t58[b540 + i3 + 1] * t54[b541 + i3 + 1];
-              r2 += t58[b540 + i3 + 2] * t54[b541 + i3 + 2];
-              r3 += t58[b540 + i3 + 3] * t54[b541 + i3 + 3];
+              acc550 += t56[b546 + i3] * t52[b547 + i3];
+              r1 += t56[b546 + i3 + 1] * t52[b547 + i3 + 1];
+              r2 += t56[b546 + i3 + 2] * t52[b547 + i3 + 2];
+              r3 += t56[b546 + i3 + 3] * t52[b547 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc544 += t58[b540 + i3] * t54[b541 + i3];
-            acc544 += r1 + r2 + r3;
+            for (const end = len_N; i3 < end; i3++) acc550 += t56[b546 + i3] * t52[b547 + i3];
+            acc550 += r1 + r2 + r3;
           }
           {
-            const sv = p543 * acc544;
+            const sv = p549 * acc550;
             GN[2184 + i0 * 67 + i1 * 3 + i2] += sv;
             GN[2712 + i0 + i1 * 201 + i2 * 67] += sv;
           }
@@ -4443,62 +4342,62 @@ function k_ggn_b1_W2(s: State): void {
 function k_ggn_b1_b2(s: State): void {
   const GN = s.gaussNewton;
   const t16 = s.t16;
+  const t53 = s.t53;
   const t55 = s.t55;
-  const t57 = s.t57;
-  const t58 = s.t58;
+  const t56 = s.t56;
   const th = s.theta;
   const len_N = s.len_N;
-  // gaussNewton[i0, i1] += Σ_i2 -1·t16·t57[i0, i2]·t55[i1, i2]
+  // gaussNewton[i0, i1] += Σ_i2 -1·t16·t55[i0, i2]·t53[i1, i2]
   {
-    const p547 = -t16[0];
+    const p553 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b545 = i0 * len_N;
+      const b551 = i0 * len_N;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b546 = i1 * len_N;
-        let acc548 = 0;
+        const b552 = i1 * len_N;
+        let acc554 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc548 += t57[b545 + i2] * t55[b546 + i2];
-            r1 += t57[b545 + i2 + 1] * t55[b546 + i2 + 1];
-            r2 += t57[b545 + i2 + 2] * t55[b546 + i2 + 2];
-            r3 += t57[b545 + i2 + 3] * t55[b546 + i2 + 3];
+            acc554 += t55[b551 + i2] * t53[b552 + i2];
+            r1 += t55[b551 + i2 + 1] * t53[b552 + i2 + 1];
+            r2 += t55[b551 + i2 + 2] * t53[b552 + i2 + 2];
+            r3 += t55[b551 + i2 + 3] * t53[b552 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc548 += t57[b545 + i2] * t55[b546 + i2];
-          acc548 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc554 += t55[b551 + i2] * t53[b552 + i2];
+          acc554 += r1 + r2 + r3;
         }
         {
-          const sv = p547 * acc548;
+          const sv = p553 * acc554;
           GN[2208 + i0 * 67 + i1] += sv;
           GN[4320 + i0 + i1 * 67] += sv;
         }
       }
     }
   }
-  // gaussNewton[i0, i1] += Σ_i2 t16·W2[i0, i1]·t58[i0, i2]·t55[i1, i2]
+  // gaussNewton[i0, i1] += Σ_i2 t16·W2[i0, i1]·t56[i0, i2]·t53[i1, i2]
   {
-    const p551 = t16[0];
+    const p557 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b549 = i0 * len_N;
+      const b555 = i0 * len_N;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b550 = i1 * len_N;
-        const p552 = p551 * th[40 + i0 * 3 + i1];
-        let acc553 = 0;
+        const b556 = i1 * len_N;
+        const p558 = p557 * th[40 + i0 * 3 + i1];
+        let acc559 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc553 += t58[b549 + i2] * t55[b550 + i2];
-            r1 += t58[b549 + i2 + 1] * t55[b550 + i2 + 1];
-            r2 += t58[b549 + i2 + 2] * t55[b550 + i2 + 2];
-            r3 += t58[b549 + i2 + 3] * t55[b550 + i2 + 3];
+            acc559 += t56[b555 + i2] * t53[b556 + i2];
+            r1 += t56[b555 + i2 + 1] * t53[b556 + i2 + 1];
+            r2 += t56[b555 + i2 + 2] * t53[b556 + i2 + 2];
+            r3 += t56[b555 + i2 + 3] * t53[b556 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc553 += t58[b549 + i2] * t55[b550 + i2];
-          acc553 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc559 += t56[b555 + i2] * t53[b556 + i2];
+          acc559 += r1 + r2 + r3;
         }
         {
-          const sv = p552 * acc553;
+          const sv = p558 * acc559;
           GN[2208 + i0 * 67 + i1] += sv;
           GN[4320 + i0 + i1 * 67] += sv;
         }
@@ -4511,107 +4410,44 @@ function k_ggn_b1_b2(s: State): void {
 function k_ggn_W2_W2(s: State): void {
   const GN = s.gaussNewton;
   const t16 = s.t16;
-  const t23 = s.t23;
-  const t26 = s.t26;
-  const t55 = s.t55;
+  const t52 = s.t52;
+  const t57 = s.t57;
+  const t58 = s.t58;
   const t59 = s.t59;
   const len_N = s.len_N;
-  // gaussNewton[i0, i1, i2, i3] += Σ_i4 -1·t16·A[i0, i4]·B[i1, i4]·A[i2, i4]·B[i3, i4]·w[i4]  (pair symmetry: i0 ≤ i2, i1 ≤ i3; A = t59, B = t55, w = t26)
+  // gaussNewton[i0, i1, i2, i3] += Σ_i4 -1·t16·t57[i0, i1, i4]·t52[i2, i3, i4]
   {
-    const p554 = -t16[0];
+    const p562 = -t16[0];
+    // T = t57·t52ᵀ (24 × 24, depth len_N) by the dense kernels; GN += scale·T, mirrors included, c ≥ r only
+    s.dense.block(
+      t57, 0, len_N, t52, 0, len_N, 24, 24, len_N,
+      GN, 2720, 67, 1, 2720, 1, 67,
+      p562, DENSE_ADD_MIRROR, true, null, 0, 1, 0, 0, 1, 0, 0,
+    );
+  }
+  // gaussNewton[i0, i1, i2, i1] += Σ_i3 t16·t58[i0, i1, i3]·t59[i2, i3]
+  {
+    const p566 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
-        {
-          let i3 = i1;
-          for (const end = 3 - 3; i3 < end; i3 += 4) {
-            let acc555_0 = 0, acc555_1 = 0, acc555_2 = 0, acc555_3 = 0;
-            for (let i4 = 0, end = len_N; i4 < end; i4++) {
-              const c0 = t59[i0 * len_N + i4];
-              const c1 = t55[i1 * len_N + i4];
-              const c2 = t26[i4];
-              acc555_0 += c0 * c1 * c2 * t59[i0 * len_N + i4] * t55[i3 * len_N + i4];
-              acc555_1 += c0 * c1 * c2 * t59[i0 * len_N + i4] * t55[(i3 + 1) * len_N + i4];
-              acc555_2 += c0 * c1 * c2 * t59[i0 * len_N + i4] * t55[(i3 + 2) * len_N + i4];
-              acc555_3 += c0 * c1 * c2 * t59[i0 * len_N + i4] * t55[(i3 + 3) * len_N + i4];
-            }
-            addSymmetric(GN, 2720 + i0 * 201 + i1 * 67 + i0 * 3 + i3, 2720 + i0 * 3 + i1 + i0 * 201 + i3 * 67, p554 * acc555_0);
-            addSymmetric(GN, 2720 + i0 * 201 + i1 * 67 + i0 * 3 + i3 + 1, 2720 + i0 * 3 + i1 + i0 * 201 + (i3 + 1) * 67, p554 * acc555_1);
-            addSymmetric(GN, 2720 + i0 * 201 + i1 * 67 + i0 * 3 + i3 + 2, 2720 + i0 * 3 + i1 + i0 * 201 + (i3 + 2) * 67, p554 * acc555_2);
-            addSymmetric(GN, 2720 + i0 * 201 + i1 * 67 + i0 * 3 + i3 + 3, 2720 + i0 * 3 + i1 + i0 * 201 + (i3 + 3) * 67, p554 * acc555_3);
-          }
-          for (const end = 3; i3 < end; i3++) {
-            let acc555 = 0;
-            {
-              let r1 = 0, r2 = 0, r3 = 0;
-              let i4 = 0;
-              for (const end = len_N - 3; i4 < end; i4 += 4) {
-                acc555 += t59[i0 * len_N + i4] * t55[i1 * len_N + i4] * t59[i0 * len_N + i4] * t55[i3 * len_N + i4] * t26[i4];
-                r1 += t59[i0 * len_N + i4 + 1] * t55[i1 * len_N + i4 + 1] * t59[i0 * len_N + i4 + 1] * t55[i3 * len_N + i4 + 1] * t26[i4 + 1];
-                r2 += t59[i0 * len_N + i4 + 2] * t55[i1 * len_N + i4 + 2] * t59[i0 * len_N + i4 + 2] * t55[i3 * len_N + i4 + 2] * t26[i4 + 2];
-                r3 += t59[i0 * len_N + i4 + 3] * t55[i1 * len_N + i4 + 3] * t59[i0 * len_N + i4 + 3] * t55[i3 * len_N + i4 + 3] * t26[i4 + 3];
-              }
-              for (const end = len_N; i4 < end; i4++) acc555 += t59[i0 * len_N + i4] * t55[i1 * len_N + i4] * t59[i0 * len_N + i4] * t55[i3 * len_N + i4] * t26[i4];
-              acc555 += r1 + r2 + r3;
-            }
-            addSymmetric(GN, 2720 + i0 * 201 + i1 * 67 + i0 * 3 + i3, 2720 + i0 * 3 + i1 + i0 * 201 + i3 * 67, p554 * acc555);
-          }
-        }
-        for (let i2 = i0 + 1; i2 < 8; i2++) {
-          let acc556 = 0;
+        const b564 = i0 * len_N * 3 + i1 * len_N;
+        for (let i2 = 0; i2 < 8; i2++) {
+          if (i2 * 3 + i0 * (-3) < 0) continue;
+          const b565 = i2 * len_N;
+          let acc567 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
-            let i4 = 0;
-            for (const end = len_N - 3; i4 < end; i4 += 4) {
-              acc556 += t59[i0 * len_N + i4] * t55[i1 * len_N + i4] * t59[i2 * len_N + i4] * t55[i1 * len_N + i4] * t26[i4];
-              r1 += t59[i0 * len_N + i4 + 1] * t55[i1 * len_N + i4 + 1] * t59[i2 * len_N + i4 + 1] * t55[i1 * len_N + i4 + 1] * t26[i4 + 1];
-              r2 += t59[i0 * len_N + i4 + 2] * t55[i1 * len_N + i4 + 2] * t59[i2 * len_N + i4 + 2] * t55[i1 * len_N + i4 + 2] * t26[i4 + 2];
-              r3 += t59[i0 * len_N + i4 + 3] * t55[i1 * len_N + i4 + 3] * t59[i2 * len_N + i4 + 3] * t55[i1 * len_N + i4 + 3] * t26[i4 + 3];
+            let i3 = 0;
+            for (const end = len_N - 3; i3 < end; i3 += 4) {
+              acc567 += t58[b564 + i3] * t59[b565 + i3];
+              r1 += t58[b564 + i3 + 1] * t59[b565 + i3 + 1];
+              r2 += t58[b564 + i3 + 2] * t59[b565 + i3 + 2];
+              r3 += t58[b564 + i3 + 3] * t59[b565 + i3 + 3];
             }
-            for (const end = len_N; i4 < end; i4++) acc556 += t59[i0 * len_N + i4] * t55[i1 * len_N + i4] * t59[i2 * len_N + i4] * t55[i1 * len_N + i4] * t26[i4];
-            acc556 += r1 + r2 + r3;
+            for (const end = len_N; i3 < end; i3++) acc567 += t58[b564 + i3] * t59[b565 + i3];
+            acc567 += r1 + r2 + r3;
           }
-          addSymmetric(GN, 2720 + i0 * 201 + i1 * 67 + i2 * 3 + i1, 2720 + i0 * 3 + i1 + i2 * 201 + i1 * 67, p554 * acc556);
-          for (let i3 = i1 + 1; i3 < 3; i3++) {
-            let acc557 = 0;
-            {
-              let r1 = 0, r2 = 0, r3 = 0;
-              let i4 = 0;
-              for (const end = len_N - 3; i4 < end; i4 += 4) {
-                acc557 += t59[i0 * len_N + i4] * t55[i1 * len_N + i4] * t59[i2 * len_N + i4] * t55[i3 * len_N + i4] * t26[i4];
-                r1 += t59[i0 * len_N + i4 + 1] * t55[i1 * len_N + i4 + 1] * t59[i2 * len_N + i4 + 1] * t55[i3 * len_N + i4 + 1] * t26[i4 + 1];
-                r2 += t59[i0 * len_N + i4 + 2] * t55[i1 * len_N + i4 + 2] * t59[i2 * len_N + i4 + 2] * t55[i3 * len_N + i4 + 2] * t26[i4 + 2];
-                r3 += t59[i0 * len_N + i4 + 3] * t55[i1 * len_N + i4 + 3] * t59[i2 * len_N + i4 + 3] * t55[i3 * len_N + i4 + 3] * t26[i4 + 3];
-              }
-              for (const end = len_N; i4 < end; i4++) acc557 += t59[i0 * len_N + i4] * t55[i1 * len_N + i4] * t59[i2 * len_N + i4] * t55[i3 * len_N + i4] * t26[i4];
-              acc557 += r1 + r2 + r3;
-            }
-            addSymmetric(GN, 2720 + i0 * 201 + i1 * 67 + i2 * 3 + i3, 2720 + i0 * 3 + i1 + i2 * 201 + i3 * 67, p554 * acc557);
-            addSymmetric(GN, 2720 + i0 * 201 + i3 * 67 + i2 * 3 + i1, 2720 + i0 * 3 + i3 + i2 * 201 + i1 * 67, p554 * acc557);
-          }
-        }
-      }
-    }
-  }
-  // gaussNewton[i0, i1, i2, i1] += Σ_i4 1·t16·A[i0, i4]·A[i2, i4]·B[i1, i4]·w[i4]  (pair symmetry: i0 ≤ i2; A = t59, B = t55, w = t23)
-  {
-    const p558 = t16[0];
-    for (let i0 = 0; i0 < 8; i0++) {
-      for (let i2 = i0; i2 < 8; i2++) {
-        for (let i1 = 0; i1 < 3; i1++) {
-          let acc559 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i4 = 0;
-            for (const end = len_N - 3; i4 < end; i4 += 4) {
-              acc559 += t59[i0 * len_N + i4] * t59[i2 * len_N + i4] * t55[i1 * len_N + i4] * t23[i4];
-              r1 += t59[i0 * len_N + i4 + 1] * t59[i2 * len_N + i4 + 1] * t55[i1 * len_N + i4 + 1] * t23[i4 + 1];
-              r2 += t59[i0 * len_N + i4 + 2] * t59[i2 * len_N + i4 + 2] * t55[i1 * len_N + i4 + 2] * t23[i4 + 2];
-              r3 += t59[i0 * len_N + i4 + 3] * t59[i2 * len_N + i4 + 3] * t55[i1 * len_N + i4 + 3] * t23[i4 + 3];
-            }
-            for (const end = len_N; i4 < end; i4++) acc559 += t59[i0 * len_N + i4] * t59[i2 * len_N + i4] * t55[i1 * len_N + i4] * t23[i4];
-            acc559 += r1 + r2 + r3;
-          }
-          addSymmetric(GN, 2720 + i0 * 201 + i1 * 67 + i2 * 3 + i1, 2720 + i0 * 3 + i1 + i2 * 201 + i1 * 67, p558 * acc559);
+          addSymmetric(GN, 2720 + i0 * 201 + i1 * 68 + i2 * 3, 2720 + i0 * 3 + i1 * 68 + i2 * 201, p566 * acc567);
         }
       }
     }
@@ -4624,10 +4460,10 @@ function k_ggn_W2_W2_once(s: State): void {
   const once_N = s.once_N;
   // gaussNewton[i0, i1, i0, i1] += 0.002·once_N
   {
-    const p560 = 0.002 * once_N;
+    const p568 = 0.002 * once_N;
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
-        GN[2720 + i0 * 204 + i1 * 68] += p560;
+        GN[2720 + i0 * 204 + i1 * 68] += p568;
       }
     }
   }
@@ -4637,33 +4473,33 @@ function k_ggn_W2_W2_once(s: State): void {
 function k_ggn_W2_b2(s: State): void {
   const GN = s.gaussNewton;
   const t16 = s.t16;
-  const t55 = s.t55;
-  const t60 = s.t60;
-  const t61 = s.t61;
+  const t53 = s.t53;
+  const t57 = s.t57;
+  const t58 = s.t58;
   const len_N = s.len_N;
-  // gaussNewton[i0, i1, i2] += Σ_i3 -1·t16·t60[i0, i1, i3]·t55[i2, i3]
+  // gaussNewton[i0, i1, i2] += Σ_i3 -1·t16·t57[i0, i1, i3]·t53[i2, i3]
   {
-    const p564 = -t16[0];
+    const p572 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
-        const b562 = i0 * len_N * 3 + i1 * len_N;
+        const b570 = i0 * len_N * 3 + i1 * len_N;
         for (let i2 = 0; i2 < 3; i2++) {
-          const b563 = i2 * len_N;
-          let acc565 = 0;
+          const b571 = i2 * len_N;
+          let acc573 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc565 += t60[b562 + i3] * t55[b563 + i3];
-              r1 += t60[b562 + i3 + 1] * t55[b563 + i3 + 1];
-              r2 += t60[b562 + i3 + 2] * t55[b563 + i3 + 2];
-              r3 += t60[b562 + i3 + 3] * t55[b563 + i3 + 3];
+              acc573 += t57[b570 + i3] * t53[b571 + i3];
+              r1 += t57[b570 + i3 + 1] * t53[b571 + i3 + 1];
+              r2 += t57[b570 + i3 + 2] * t53[b571 + i3 + 2];
+              r3 += t57[b570 + i3 + 3] * t53[b571 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc565 += t60[b562 + i3] * t55[b563 + i3];
-            acc565 += r1 + r2 + r3;
+            for (const end = len_N; i3 < end; i3++) acc573 += t57[b570 + i3] * t53[b571 + i3];
+            acc573 += r1 + r2 + r3;
           }
           {
-            const sv = p564 * acc565;
+            const sv = p572 * acc573;
             GN[2744 + i0 * 201 + i1 * 67 + i2] += sv;
             GN[4328 + i0 * 3 + i1 + i2 * 67] += sv;
           }
@@ -4671,27 +4507,27 @@ function k_ggn_W2_b2(s: State): void {
       }
     }
   }
-  // gaussNewton[i0, i1, i1] += Σ_i2 t16·t61[i0, i1, i2]
+  // gaussNewton[i0, i1, i1] += Σ_i2 t16·t58[i0, i1, i2]
   {
-    const p567 = t16[0];
+    const p575 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
-        const b566 = i0 * len_N * 3 + i1 * len_N;
-        let acc568 = 0;
+        const b574 = i0 * len_N * 3 + i1 * len_N;
+        let acc576 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc568 += t61[b566 + i2];
-            r1 += t61[b566 + i2 + 1];
-            r2 += t61[b566 + i2 + 2];
-            r3 += t61[b566 + i2 + 3];
+            acc576 += t58[b574 + i2];
+            r1 += t58[b574 + i2 + 1];
+            r2 += t58[b574 + i2 + 2];
+            r3 += t58[b574 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc568 += t61[b566 + i2];
-          acc568 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc576 += t58[b574 + i2];
+          acc576 += r1 + r2 + r3;
         }
         {
-          const sv = p567 * acc568;
+          const sv = p575 * acc576;
           GN[2744 + i0 * 201 + i1 * 68] += sv;
           GN[4328 + i0 * 3 + i1 * 68] += sv;
         }
@@ -4704,53 +4540,53 @@ function k_ggn_W2_b2(s: State): void {
 function k_ggn_b2_b2(s: State): void {
   const GN = s.gaussNewton;
   const t16 = s.t16;
-  const t55 = s.t55;
-  const t62 = s.t62;
-  const t63 = s.t63;
+  const t53 = s.t53;
+  const t60 = s.t60;
+  const t61 = s.t61;
   const len_N = s.len_N;
-  // gaussNewton[i0, i1] += Σ_i2 -1·t16·t62[i0, i2]·t55[i1, i2]
+  // gaussNewton[i0, i1] += Σ_i2 -1·t16·t60[i0, i2]·t53[i1, i2]
   {
-    const p571 = -t16[0];
+    const p579 = -t16[0];
     for (let i0 = 0; i0 < 3; i0++) {
-      const b569 = i0 * len_N;
+      const b577 = i0 * len_N;
       for (let i1 = Math.max(0, i0); i1 < 3; i1++) {
-        const b570 = i1 * len_N;
-        let acc572 = 0;
+        const b578 = i1 * len_N;
+        let acc580 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc572 += t62[b569 + i2] * t55[b570 + i2];
-            r1 += t62[b569 + i2 + 1] * t55[b570 + i2 + 1];
-            r2 += t62[b569 + i2 + 2] * t55[b570 + i2 + 2];
-            r3 += t62[b569 + i2 + 3] * t55[b570 + i2 + 3];
+            acc580 += t60[b577 + i2] * t53[b578 + i2];
+            r1 += t60[b577 + i2 + 1] * t53[b578 + i2 + 1];
+            r2 += t60[b577 + i2 + 2] * t53[b578 + i2 + 2];
+            r3 += t60[b577 + i2 + 3] * t53[b578 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc572 += t62[b569 + i2] * t55[b570 + i2];
-          acc572 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc580 += t60[b577 + i2] * t53[b578 + i2];
+          acc580 += r1 + r2 + r3;
         }
-        addSymmetric(GN, 4352 + i0 * 67 + i1, 4352 + i0 + i1 * 67, p571 * acc572);
+        addSymmetric(GN, 4352 + i0 * 67 + i1, 4352 + i0 + i1 * 67, p579 * acc580);
       }
     }
   }
-  // gaussNewton[i0, i0] += Σ_i1 t16·t63[i0, i1]
+  // gaussNewton[i0, i0] += Σ_i1 t16·t61[i0, i1]
   {
-    const p574 = t16[0];
+    const p582 = t16[0];
     for (let i0 = 0; i0 < 3; i0++) {
-      const b573 = i0 * len_N;
-      let acc575 = 0;
+      const b581 = i0 * len_N;
+      let acc583 = 0;
       {
         let r1 = 0, r2 = 0, r3 = 0;
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          acc575 += t63[b573 + i1];
-          r1 += t63[b573 + i1 + 1];
-          r2 += t63[b573 + i1 + 2];
-          r3 += t63[b573 + i1 + 3];
+          acc583 += t61[b581 + i1];
+          r1 += t61[b581 + i1 + 1];
+          r2 += t61[b581 + i1 + 2];
+          r3 += t61[b581 + i1 + 3];
         }
-        for (const end = len_N; i1 < end; i1++) acc575 += t63[b573 + i1];
-        acc575 += r1 + r2 + r3;
+        for (const end = len_N; i1 < end; i1++) acc583 += t61[b581 + i1];
+        acc583 += r1 + r2 + r3;
       }
-      GN[4352 + i0 * 68] += p574 * acc575;
+      GN[4352 + i0 * 68] += p582 * acc583;
     }
   }
 }
@@ -4761,9 +4597,9 @@ function k_ggn_b2_b2_once(s: State): void {
   const once_N = s.once_N;
   // gaussNewton[i0, i0] += 0.002·once_N
   {
-    const p576 = 0.002 * once_N;
+    const p584 = 0.002 * once_N;
     for (let i0 = 0; i0 < 3; i0++) {
-      GN[4352 + i0 * 68] += p576;
+      GN[4352 + i0 * 68] += p584;
     }
   }
 }
@@ -4779,48 +4615,48 @@ function k_k15(s: State): void {
   const off_N = s.off_N;
   // t15 += Σ_i0 t13[i0]
   {
-    let acc578 = 0;
+    let acc586 = 0;
     {
       let r1 = 0, r2 = 0, r3 = 0;
       let i0 = 0;
       for (const end = len_N - 3; i0 < end; i0 += 4) {
-        acc578 += t13[i0];
+        acc586 += t13[i0];
         r1 += t13[i0 + 1];
         r2 += t13[i0 + 2];
         r3 += t13[i0 + 3];
       }
-      for (const end = len_N; i0 < end; i0++) acc578 += t13[i0];
-      acc578 += r1 + r2 + r3;
+      for (const end = len_N; i0 < end; i0++) acc586 += t13[i0];
+      acc586 += r1 + r2 + r3;
     }
-    t15[0] += acc578;
+    t15[0] += acc586;
   }
   // t15 += Σ_i0 t9[i0]
   {
-    let acc579 = 0;
+    let acc587 = 0;
     {
       let r1 = 0, r2 = 0, r3 = 0;
       let i0 = 0;
       for (const end = len_N - 3; i0 < end; i0 += 4) {
-        acc579 += t9[i0];
+        acc587 += t9[i0];
         r1 += t9[i0 + 1];
         r2 += t9[i0 + 2];
         r3 += t9[i0 + 3];
       }
-      for (const end = len_N; i0 < end; i0++) acc579 += t9[i0];
-      acc579 += r1 + r2 + r3;
+      for (const end = len_N; i0 < end; i0++) acc587 += t9[i0];
+      acc587 += r1 + r2 + r3;
     }
-    t15[0] += acc579;
+    t15[0] += acc587;
   }
   // t15 += Σ_i0,i1 -1·Y[i0, i1]·t8[i0, i1]
   {
-    const b580 = off_N * 3;
-    let acc581 = 0;
+    const b588 = off_N * 3;
+    let acc589 = 0;
     for (let i0 = 0; i0 < len_N; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
-        acc581 += d_Y[b580 + i0 * 3 + i1] * t8[i0 * 3 + i1];
+        acc589 += d_Y[b588 + i0 * 3 + i1] * t8[i0 * 3 + i1];
       }
     }
-    t15[0] += -acc581;
+    t15[0] += -acc589;
   }
 }
 
@@ -4849,27 +4685,27 @@ function k_k12(s: State): void {
     {
       let i0 = 0;
       for (const end = len_N - 3; i0 < end; i0 += 4) {
-        const b582_0 = i0 * 3;
-        const b582_1 = (i0 + 1) * 3;
-        const b582_2 = (i0 + 2) * 3;
-        const b582_3 = (i0 + 3) * 3;
-        let acc583_0 = 0, acc583_1 = 0, acc583_2 = 0, acc583_3 = 0;
+        const b590_0 = i0 * 3;
+        const b590_1 = (i0 + 1) * 3;
+        const b590_2 = (i0 + 2) * 3;
+        const b590_3 = (i0 + 3) * 3;
+        let acc591_0 = 0, acc591_1 = 0, acc591_2 = 0, acc591_3 = 0;
         for (let i1 = 0, end = 3; i1 < end; i1++) {
-          acc583_0 += t11[b582_0 + i1];
-          acc583_1 += t11[b582_1 + i1];
-          acc583_2 += t11[b582_2 + i1];
-          acc583_3 += t11[b582_3 + i1];
+          acc591_0 += t11[b590_0 + i1];
+          acc591_1 += t11[b590_1 + i1];
+          acc591_2 += t11[b590_2 + i1];
+          acc591_3 += t11[b590_3 + i1];
         }
-        t12[i0] = acc583_0;
-        t12[i0 + 1] = acc583_1;
-        t12[i0 + 2] = acc583_2;
-        t12[i0 + 3] = acc583_3;
+        t12[i0] = acc591_0;
+        t12[i0 + 1] = acc591_1;
+        t12[i0 + 2] = acc591_2;
+        t12[i0 + 3] = acc591_3;
       }
       for (const end = len_N; i0 < end; i0++) {
-        const b582 = i0 * 3;
-        let acc583 = 0;
-        for (let i1 = 0; i1 < 3; i1++) acc583 += t11[b582 + i1];
-        t12[i0] = acc583;
+        const b590 = i0 * 3;
+        let acc591 = 0;
+        for (let i1 = 0; i1 < 3; i1++) acc591 += t11[b590 + i1];
+        t12[i0] = acc591;
       }
     }
   }
@@ -4898,10 +4734,10 @@ function k_k10(s: State): void {
   // t10[i0, i1] += -1·t9[i0]
   {
     for (let i0 = 0; i0 < len_N; i0++) {
-      const p586 = -t9[i0];
+      const p594 = -t9[i0];
       for (let i1 = 0; i1 < 3; i1++) {
-        const p584 = t8[i0 * 3 + i1];
-        t10[i0 * 3 + i1] = p584 + p586;
+        const p592 = t8[i0 * 3 + i1];
+        t10[i0 * 3 + i1] = p592 + p594;
       }
     }
   }
@@ -4916,23 +4752,23 @@ function k_k8(s: State): void {
   // t8[i0, i1] += Σ_i2 t7[i0, i2]·W2[i2, i1]
   {
     for (let i0 = 0; i0 < len_N; i0++) {
-      const b588 = i0 * 8;
+      const b596 = i0 * 8;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b589 = 40 + i1;
-        let acc590 = 0;
+        const b597 = 40 + i1;
+        let acc598 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = 8 - 3; i2 < end; i2 += 4) {
-            acc590 += t7[b588 + i2] * th[b589 + i2 * 3];
-            r1 += t7[b588 + i2 + 1] * th[b589 + (i2 + 1) * 3];
-            r2 += t7[b588 + i2 + 2] * th[b589 + (i2 + 2) * 3];
-            r3 += t7[b588 + i2 + 3] * th[b589 + (i2 + 3) * 3];
+            acc598 += t7[b596 + i2] * th[b597 + i2 * 3];
+            r1 += t7[b596 + i2 + 1] * th[b597 + (i2 + 1) * 3];
+            r2 += t7[b596 + i2 + 2] * th[b597 + (i2 + 2) * 3];
+            r3 += t7[b596 + i2 + 3] * th[b597 + (i2 + 3) * 3];
           }
-          for (const end = 8; i2 < end; i2++) acc590 += t7[b588 + i2] * th[b589 + i2 * 3];
-          acc590 += r1 + r2 + r3;
+          for (const end = 8; i2 < end; i2++) acc598 += t7[b596 + i2] * th[b597 + i2 * 3];
+          acc598 += r1 + r2 + r3;
         }
-        t8[i0 * 3 + i1] = acc590;
+        t8[i0 * 3 + i1] = acc598;
       }
     }
   }
@@ -4940,8 +4776,8 @@ function k_k8(s: State): void {
   {
     for (let i0 = 0; i0 < len_N; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
-        const p591 = th[64 + i1];
-        t8[i0 * 3 + i1] += p591;
+        const p599 = th[64 + i1];
+        t8[i0 * 3 + i1] += p599;
       }
     }
   }
@@ -4976,32 +4812,32 @@ function k_k6(s: State): void {
   // t6[i0, i1] += Σ_i2 X[i0, i2]·W1[i2, i1]
   {
     for (let i0 = 0; i0 < len_N; i0++) {
-      const b593 = off_N * 4 + i0 * 4;
+      const b601 = off_N * 4 + i0 * 4;
       {
         let i1 = 0;
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b594_0 = i1;
-          const b594_1 = i1 + 1;
-          const b594_2 = i1 + 2;
-          const b594_3 = i1 + 3;
-          let acc595_0 = 0, acc595_1 = 0, acc595_2 = 0, acc595_3 = 0;
+          const b602_0 = i1;
+          const b602_1 = i1 + 1;
+          const b602_2 = i1 + 2;
+          const b602_3 = i1 + 3;
+          let acc603_0 = 0, acc603_1 = 0, acc603_2 = 0, acc603_3 = 0;
           for (let i2 = 0, end = 4; i2 < end; i2++) {
-            const c0 = d_X[b593 + i2];
-            acc595_0 += c0 * th[b594_0 + i2 * 8];
-            acc595_1 += c0 * th[b594_1 + i2 * 8];
-            acc595_2 += c0 * th[b594_2 + i2 * 8];
-            acc595_3 += c0 * th[b594_3 + i2 * 8];
+            const c0 = d_X[b601 + i2];
+            acc603_0 += c0 * th[b602_0 + i2 * 8];
+            acc603_1 += c0 * th[b602_1 + i2 * 8];
+            acc603_2 += c0 * th[b602_2 + i2 * 8];
+            acc603_3 += c0 * th[b602_3 + i2 * 8];
           }
-          t6[i0 * 8 + i1] = acc595_0;
-          t6[i0 * 8 + i1 + 1] = acc595_1;
-          t6[i0 * 8 + i1 + 2] = acc595_2;
-          t6[i0 * 8 + i1 + 3] = acc595_3;
+          t6[i0 * 8 + i1] = acc603_0;
+          t6[i0 * 8 + i1 + 1] = acc603_1;
+          t6[i0 * 8 + i1 + 2] = acc603_2;
+          t6[i0 * 8 + i1 + 3] = acc603_3;
         }
         for (const end = 8; i1 < end; i1++) {
-          const b594 = i1;
-          let acc595 = 0;
-          for (let i2 = 0; i2 < 4; i2++) acc595 += d_X[b593 + i2] * th[b594 + i2 * 8];
-          t6[i0 * 8 + i1] = acc595;
+          const b602 = i1;
+          let acc603 = 0;
+          for (let i2 = 0; i2 < 4; i2++) acc603 += d_X[b601 + i2] * th[b602 + i2 * 8];
+          t6[i0 * 8 + i1] = acc603;
         }
       }
     }
@@ -5010,8 +4846,8 @@ function k_k6(s: State): void {
   {
     for (let i0 = 0; i0 < len_N; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
-        const p596 = th[32 + i1];
-        t6[i0 * 8 + i1] += p596;
+        const p604 = th[32 + i1];
+        t6[i0 * 8 + i1] += p604;
       }
     }
   }
@@ -5048,46 +4884,46 @@ function k_k22(s: State): void {
   const t22 = s.t22;
   // t22 += Σ_i0,i1 t18[i0, i1]
   {
-    let acc598 = 0;
+    let acc606 = 0;
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
-        acc598 += t18[i0 * 8 + i1];
+        acc606 += t18[i0 * 8 + i1];
       }
     }
-    t22[0] = acc598;
+    t22[0] = acc606;
   }
   // t22 += Σ_i0 t19[i0]
   {
-    let acc599 = 0;
+    let acc607 = 0;
     {
       let r1 = 0, r2 = 0, r3 = 0;
       let i0 = 0;
       for (const end = 8 - 3; i0 < end; i0 += 4) {
-        acc599 += t19[i0];
+        acc607 += t19[i0];
         r1 += t19[i0 + 1];
         r2 += t19[i0 + 2];
         r3 += t19[i0 + 3];
       }
-      for (const end = 8; i0 < end; i0++) acc599 += t19[i0];
-      acc599 += r1 + r2 + r3;
+      for (const end = 8; i0 < end; i0++) acc607 += t19[i0];
+      acc607 += r1 + r2 + r3;
     }
-    t22[0] += acc599;
+    t22[0] += acc607;
   }
   // t22 += Σ_i0,i1 t20[i0, i1]
   {
-    let acc600 = 0;
+    let acc608 = 0;
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
-        acc600 += t20[i0 * 3 + i1];
+        acc608 += t20[i0 * 3 + i1];
       }
     }
-    t22[0] += acc600;
+    t22[0] += acc608;
   }
   // t22 += Σ_i0 t21[i0]
   {
-    let acc601 = 0;
-    for (let i0 = 0; i0 < 3; i0++) acc601 += t21[i0];
-    t22[0] += acc601;
+    let acc609 = 0;
+    for (let i0 = 0; i0 < 3; i0++) acc609 += t21[i0];
+    t22[0] += acc609;
   }
 }
 
@@ -5144,32 +4980,32 @@ function k_k41(s: State): void {
   // t41[i0, i1] += Σ_i2 t11[i1, i2]·W2[i0, i2]
   {
     for (let i0 = 0; i0 < 8; i0++) {
-      const b603 = 40 + i0 * 3;
+      const b611 = 40 + i0 * 3;
       {
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          const b602_0 = i1 * 3;
-          const b602_1 = (i1 + 1) * 3;
-          const b602_2 = (i1 + 2) * 3;
-          const b602_3 = (i1 + 3) * 3;
-          let acc604_0 = 0, acc604_1 = 0, acc604_2 = 0, acc604_3 = 0;
+          const b610_0 = i1 * 3;
+          const b610_1 = (i1 + 1) * 3;
+          const b610_2 = (i1 + 2) * 3;
+          const b610_3 = (i1 + 3) * 3;
+          let acc612_0 = 0, acc612_1 = 0, acc612_2 = 0, acc612_3 = 0;
           for (let i2 = 0, end = 3; i2 < end; i2++) {
-            const c0 = th[b603 + i2];
-            acc604_0 += c0 * t11[b602_0 + i2];
-            acc604_1 += c0 * t11[b602_1 + i2];
-            acc604_2 += c0 * t11[b602_2 + i2];
-            acc604_3 += c0 * t11[b602_3 + i2];
+            const c0 = th[b611 + i2];
+            acc612_0 += c0 * t11[b610_0 + i2];
+            acc612_1 += c0 * t11[b610_1 + i2];
+            acc612_2 += c0 * t11[b610_2 + i2];
+            acc612_3 += c0 * t11[b610_3 + i2];
           }
-          t41[i0 * len_N + i1] = acc604_0;
-          t41[i0 * len_N + i1 + 1] = acc604_1;
-          t41[i0 * len_N + i1 + 2] = acc604_2;
-          t41[i0 * len_N + i1 + 3] = acc604_3;
+          t41[i0 * len_N + i1] = acc612_0;
+          t41[i0 * len_N + i1 + 1] = acc612_1;
+          t41[i0 * len_N + i1 + 2] = acc612_2;
+          t41[i0 * len_N + i1 + 3] = acc612_3;
         }
         for (const end = len_N; i1 < end; i1++) {
-          const b602 = i1 * 3;
-          let acc604 = 0;
-          for (let i2 = 0; i2 < 3; i2++) acc604 += t11[b602 + i2] * th[b603 + i2];
-          t41[i0 * len_N + i1] = acc604;
+          const b610 = i1 * 3;
+          let acc612 = 0;
+          for (let i2 = 0; i2 < 3; i2++) acc612 += t11[b610 + i2] * th[b611 + i2];
+          t41[i0 * len_N + i1] = acc612;
         }
       }
     }
@@ -5186,32 +5022,32 @@ function k_k42(s: State): void {
   // t42[i0, i1] += Σ_i2 Y[i1, i2]·W2[i0, i2]
   {
     for (let i0 = 0; i0 < 8; i0++) {
-      const b606 = 40 + i0 * 3;
+      const b614 = 40 + i0 * 3;
       {
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          const b605_0 = off_N * 3 + i1 * 3;
-          const b605_1 = off_N * 3 + (i1 + 1) * 3;
-          const b605_2 = off_N * 3 + (i1 + 2) * 3;
-          const b605_3 = off_N * 3 + (i1 + 3) * 3;
-          let acc607_0 = 0, acc607_1 = 0, acc607_2 = 0, acc607_3 = 0;
+          const b613_0 = off_N * 3 + i1 * 3;
+          const b613_1 = off_N * 3 + (i1 + 1) * 3;
+          const b613_2 = off_N * 3 + (i1 + 2) * 3;
+          const b613_3 = off_N * 3 + (i1 + 3) * 3;
+          let acc615_0 = 0, acc615_1 = 0, acc615_2 = 0, acc615_3 = 0;
           for (let i2 = 0, end = 3; i2 < end; i2++) {
-            const c0 = th[b606 + i2];
-            acc607_0 += c0 * d_Y[b605_0 + i2];
-            acc607_1 += c0 * d_Y[b605_1 + i2];
-            acc607_2 += c0 * d_Y[b605_2 + i2];
-            acc607_3 += c0 * d_Y[b605_3 + i2];
+            const c0 = th[b614 + i2];
+            acc615_0 += c0 * d_Y[b613_0 + i2];
+            acc615_1 += c0 * d_Y[b613_1 + i2];
+            acc615_2 += c0 * d_Y[b613_2 + i2];
+            acc615_3 += c0 * d_Y[b613_3 + i2];
           }
-          t42[i0 * len_N + i1] = acc607_0;
-          t42[i0 * len_N + i1 + 1] = acc607_1;
-          t42[i0 * len_N + i1 + 2] = acc607_2;
-          t42[i0 * len_N + i1 + 3] = acc607_3;
+          t42[i0 * len_N + i1] = acc615_0;
+          t42[i0 * len_N + i1 + 1] = acc615_1;
+          t42[i0 * len_N + i1 + 2] = acc615_2;
+          t42[i0 * len_N + i1 + 3] = acc615_3;
         }
         for (const end = len_N; i1 < end; i1++) {
-          const b605 = off_N * 3 + i1 * 3;
-          let acc607 = 0;
-          for (let i2 = 0; i2 < 3; i2++) acc607 += d_Y[b605 + i2] * th[b606 + i2];
-          t42[i0 * len_N + i1] = acc607;
+          const b613 = off_N * 3 + i1 * 3;
+          let acc615 = 0;
+          for (let i2 = 0; i2 < 3; i2++) acc615 += d_Y[b613 + i2] * th[b614 + i2];
+          t42[i0 * len_N + i1] = acc615;
         }
       }
     }
@@ -5227,35 +5063,35 @@ function k_k45(s: State): void {
   // t45[i0, i1, i2] += Σ_i3 W2[i0, i3]·t11[i2, i3]·W2[i1, i3]
   {
     for (let i0 = 0; i0 < 8; i0++) {
-      const b608 = 40 + i0 * 3;
+      const b616 = 40 + i0 * 3;
       for (let i1 = 0; i1 < 8; i1++) {
-        const b610 = 40 + i1 * 3;
+        const b618 = 40 + i1 * 3;
         {
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            const b609_0 = i2 * 3;
-            const b609_1 = (i2 + 1) * 3;
-            const b609_2 = (i2 + 2) * 3;
-            const b609_3 = (i2 + 3) * 3;
-            let acc611_0 = 0, acc611_1 = 0, acc611_2 = 0, acc611_3 = 0;
+            const b617_0 = i2 * 3;
+            const b617_1 = (i2 + 1) * 3;
+            const b617_2 = (i2 + 2) * 3;
+            const b617_3 = (i2 + 3) * 3;
+            let acc619_0 = 0, acc619_1 = 0, acc619_2 = 0, acc619_3 = 0;
             for (let i3 = 0, end = 3; i3 < end; i3++) {
-              const c0 = th[b608 + i3];
-              const c1 = th[b610 + i3];
-              acc611_0 += c0 * c1 * t11[b609_0 + i3];
-              acc611_1 += c0 * c1 * t11[b609_1 + i3];
-              acc611_2 += c0 * c1 * t11[b609_2 + i3];
-              acc611_3 += c0 * c1 * t11[b609_3 + i3];
+              const c0 = th[b616 + i3];
+              const c1 = th[b618 + i3];
+              acc619_0 += c0 * c1 * t11[b617_0 + i3];
+              acc619_1 += c0 * c1 * t11[b617_1 + i3];
+              acc619_2 += c0 * c1 * t11[b617_2 + i3];
+              acc619_3 += c0 * c1 * t11[b617_3 + i3];
             }
-            t45[i0 * len_N * 8 + i1 * len_N + i2] = acc611_0;
-            t45[i0 * len_N * 8 + i1 * len_N + i2 + 1] = acc611_1;
-            t45[i0 * len_N * 8 + i1 * len_N + i2 + 2] = acc611_2;
-            t45[i0 * len_N * 8 + i1 * len_N + i2 + 3] = acc611_3;
+            t45[i0 * len_N * 8 + i1 * len_N + i2] = acc619_0;
+            t45[i0 * len_N * 8 + i1 * len_N + i2 + 1] = acc619_1;
+            t45[i0 * len_N * 8 + i1 * len_N + i2 + 2] = acc619_2;
+            t45[i0 * len_N * 8 + i1 * len_N + i2 + 3] = acc619_3;
           }
           for (const end = len_N; i2 < end; i2++) {
-            const b609 = i2 * 3;
-            let acc611 = 0;
-            for (let i3 = 0; i3 < 3; i3++) acc611 += th[b608 + i3] * t11[b609 + i3] * th[b610 + i3];
-            t45[i0 * len_N * 8 + i1 * len_N + i2] = acc611;
+            const b617 = i2 * 3;
+            let acc619 = 0;
+            for (let i3 = 0; i3 < 3; i3++) acc619 += th[b616 + i3] * t11[b617 + i3] * th[b618 + i3];
+            t45[i0 * len_N * 8 + i1 * len_N + i2] = acc619;
           }
         }
       }
@@ -5276,8 +5112,8 @@ function k_k46(s: State): void {
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
         for (let i2 = 0; i2 < len_N; i2++) {
-          const p612 = t23[i2] * t24[i2 * 8 + i1] * d_X[off_N * 4 + i2 * 4 + i0];
-          t46[i0 * len_N * 8 + i1 * len_N + i2] = p612;
+          const p620 = t23[i2] * t24[i2 * 8 + i1] * d_X[off_N * 4 + i2 * 4 + i0];
+          t46[i0 * len_N * 8 + i1 * len_N + i2] = p620;
         }
       }
     }
@@ -5296,8 +5132,30 @@ function k_k47(s: State): void {
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
         for (let i2 = 0; i2 < len_N; i2++) {
-          const p614 = t24[i2 * 8 + i1] * d_X[off_N * 4 + i2 * 4 + i0];
-          t47[i0 * len_N * 8 + i1 * len_N + i2] = p614;
+          const p622 = t24[i2 * 8 + i1] * d_X[off_N * 4 + i2 * 4 + i0];
+          t47[i0 * len_N * 8 + i1 * len_N + i2] = p622;
+        }
+      }
+    }
+  }
+}
+
+/** t48[4, 8, N]: 1 term(s) */
+function k_k48(s: State): void {
+  const d_X = s.d_X;
+  const t23 = s.t23;
+  const t27 = s.t27;
+  const t41 = s.t41;
+  const t48 = s.t48;
+  const len_N = s.len_N;
+  const off_N = s.off_N;
+  // t48[i0, i1, i2] += t23[i2]·X[i2, i0]·t27[i2, i1]·t41[i1, i2]
+  {
+    for (let i0 = 0; i0 < 4; i0++) {
+      for (let i1 = 0; i1 < 8; i1++) {
+        for (let i2 = 0; i2 < len_N; i2++) {
+          const p624 = t23[i2] * d_X[off_N * 4 + i2 * 4 + i0] * t27[i2 * 8 + i1] * t41[i1 * len_N + i2];
+          t48[i0 * len_N * 8 + i1 * len_N + i2] = p624;
         }
       }
     }
@@ -5314,8 +5172,29 @@ function k_k43(s: State): void {
   {
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < len_N; i1++) {
-        const p616 = d_X[off_N * 4 + i1 * 4 + i0];
-        t43[i0 * len_N + i1] = p616;
+        const p626 = d_X[off_N * 4 + i1 * 4 + i0];
+        t43[i0 * len_N + i1] = p626;
+      }
+    }
+  }
+}
+
+/** t49[4, 8, N]: 1 term(s) */
+function k_k49(s: State): void {
+  const d_X = s.d_X;
+  const t27 = s.t27;
+  const t42 = s.t42;
+  const t49 = s.t49;
+  const len_N = s.len_N;
+  const off_N = s.off_N;
+  // t49[i0, i1, i2] += X[i2, i0]·t27[i2, i1]·t42[i1, i2]
+  {
+    for (let i0 = 0; i0 < 4; i0++) {
+      for (let i1 = 0; i1 < 8; i1++) {
+        for (let i2 = 0; i2 < len_N; i2++) {
+          const p628 = d_X[off_N * 4 + i2 * 4 + i0] * t27[i2 * 8 + i1] * t42[i1 * len_N + i2];
+          t49[i0 * len_N * 8 + i1 * len_N + i2] = p628;
+        }
       }
     }
   }
@@ -5331,42 +5210,8 @@ function k_k44(s: State): void {
   {
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < len_N; i1++) {
-        const p618 = t24[i1 * 8 + i0] * t41[i0 * len_N + i1];
-        t44[i0 * len_N + i1] = p618;
-      }
-    }
-  }
-}
-
-/** t48[8, N]: 1 term(s) */
-function k_k48(s: State): void {
-  const t27 = s.t27;
-  const t41 = s.t41;
-  const t48 = s.t48;
-  const len_N = s.len_N;
-  // t48[i0, i1] += t27[i1, i0]·t41[i0, i1]
-  {
-    for (let i0 = 0; i0 < 8; i0++) {
-      for (let i1 = 0; i1 < len_N; i1++) {
-        const p620 = t27[i1 * 8 + i0] * t41[i0 * len_N + i1];
-        t48[i0 * len_N + i1] = p620;
-      }
-    }
-  }
-}
-
-/** t49[8, N]: 1 term(s) */
-function k_k49(s: State): void {
-  const t27 = s.t27;
-  const t42 = s.t42;
-  const t49 = s.t49;
-  const len_N = s.len_N;
-  // t49[i0, i1] += t27[i1, i0]·t42[i0, i1]
-  {
-    for (let i0 = 0; i0 < 8; i0++) {
-      for (let i1 = 0; i1 < len_N; i1++) {
-        const p622 = t27[i1 * 8 + i0] * t42[i0 * len_N + i1];
-        t49[i0 * len_N + i1] = p622;
+        const p630 = t24[i1 * 8 + i0] * t41[i0 * len_N + i1];
+        t44[i0 * len_N + i1] = p630;
       }
     }
   }
@@ -5386,8 +5231,8 @@ function k_k50(s: State): void {
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
         for (let i2 = 0; i2 < len_N; i2++) {
-          const p624 = t24[i2 * 8 + i1] * d_X[off_N * 4 + i2 * 4 + i0] * t26[i2] * t41[i1 * len_N + i2];
-          t50[i0 * len_N * 8 + i1 * len_N + i2] = p624;
+          const p632 = t24[i2 * 8 + i1] * d_X[off_N * 4 + i2 * 4 + i0] * t26[i2] * t41[i1 * len_N + i2];
+          t50[i0 * len_N * 8 + i1 * len_N + i2] = p632;
         }
       }
     }
@@ -5403,138 +5248,135 @@ function k_k51(s: State): void {
   {
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < len_N; i1++) {
-        const p626 = t24[i1 * 8 + i0];
-        t51[i0 * len_N + i1] = p626;
+        const p634 = t24[i1 * 8 + i0];
+        t51[i0 * len_N + i1] = p634;
       }
     }
   }
 }
 
-/** t52[4, 8, N]: 1 term(s) */
+/** t52[8, 3, N]: 1 term(s) */
 function k_k52(s: State): void {
-  const d_X = s.d_X;
-  const t23 = s.t23;
-  const t27 = s.t27;
-  const t41 = s.t41;
-  const t52 = s.t52;
-  const len_N = s.len_N;
-  const off_N = s.off_N;
-  // t52[i0, i1, i2] += t23[i2]·X[i2, i0]·t27[i2, i1]·t41[i1, i2]
-  {
-    for (let i0 = 0; i0 < 4; i0++) {
-      for (let i1 = 0; i1 < 8; i1++) {
-        for (let i2 = 0; i2 < len_N; i2++) {
-          const p628 = t23[i2] * d_X[off_N * 4 + i2 * 4 + i0] * t27[i2 * 8 + i1] * t41[i1 * len_N + i2];
-          t52[i0 * len_N * 8 + i1 * len_N + i2] = p628;
-        }
-      }
-    }
-  }
-}
-
-/** t53[4, 8, N]: 1 term(s) */
-function k_k53(s: State): void {
-  const d_X = s.d_X;
-  const t27 = s.t27;
-  const t42 = s.t42;
-  const t53 = s.t53;
-  const len_N = s.len_N;
-  const off_N = s.off_N;
-  // t53[i0, i1, i2] += X[i2, i0]·t27[i2, i1]·t42[i1, i2]
-  {
-    for (let i0 = 0; i0 < 4; i0++) {
-      for (let i1 = 0; i1 < 8; i1++) {
-        for (let i2 = 0; i2 < len_N; i2++) {
-          const p630 = d_X[off_N * 4 + i2 * 4 + i0] * t27[i2 * 8 + i1] * t42[i1 * len_N + i2];
-          t53[i0 * len_N * 8 + i1 * len_N + i2] = p630;
-        }
-      }
-    }
-  }
-}
-
-/** t54[8, 3, N]: 1 term(s) */
-function k_k54(s: State): void {
   const t11 = s.t11;
-  const t54 = s.t54;
+  const t52 = s.t52;
   const t7 = s.t7;
   const len_N = s.len_N;
-  // t54[i0, i1, i2] += t11[i2, i1]·t7[i2, i0]
+  // t52[i0, i1, i2] += t11[i2, i1]·t7[i2, i0]
   {
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
         for (let i2 = 0; i2 < len_N; i2++) {
-          const p632 = t11[i2 * 3 + i1] * t7[i2 * 8 + i0];
-          t54[i0 * len_N * 3 + i1 * len_N + i2] = p632;
+          const p636 = t11[i2 * 3 + i1] * t7[i2 * 8 + i0];
+          t52[i0 * len_N * 3 + i1 * len_N + i2] = p636;
         }
       }
     }
   }
 }
 
-/** t55[3, N]: 1 term(s) */
-function k_k55(s: State): void {
+/** t53[3, N]: 1 term(s) */
+function k_k53(s: State): void {
   const t11 = s.t11;
-  const t55 = s.t55;
+  const t53 = s.t53;
   const len_N = s.len_N;
-  // t55[i0, i1] += t11[i1, i0]
+  // t53[i0, i1] += t11[i1, i0]
   {
     for (let i0 = 0; i0 < 3; i0++) {
       for (let i1 = 0; i1 < len_N; i1++) {
-        const p634 = t11[i1 * 3 + i0];
-        t55[i0 * len_N + i1] = p634;
+        const p638 = t11[i1 * 3 + i0];
+        t53[i0 * len_N + i1] = p638;
       }
     }
   }
 }
 
-/** t56[3, N]: 1 term(s) */
-function k_k56(s: State): void {
+/** t54[3, N]: 1 term(s) */
+function k_k54(s: State): void {
   const d_Y = s.d_Y;
-  const t56 = s.t56;
+  const t54 = s.t54;
   const len_N = s.len_N;
   const off_N = s.off_N;
-  // t56[i0, i1] += Y[i1, i0]
+  // t54[i0, i1] += Y[i1, i0]
   {
     for (let i0 = 0; i0 < 3; i0++) {
       for (let i1 = 0; i1 < len_N; i1++) {
-        const p636 = d_Y[off_N * 3 + i1 * 3 + i0];
-        t56[i0 * len_N + i1] = p636;
+        const p640 = d_Y[off_N * 3 + i1 * 3 + i0];
+        t54[i0 * len_N + i1] = p640;
       }
     }
   }
 }
 
-/** t57[8, N]: 1 term(s) */
-function k_k57(s: State): void {
+/** t55[8, N]: 1 term(s) */
+function k_k55(s: State): void {
   const t24 = s.t24;
   const t26 = s.t26;
   const t41 = s.t41;
-  const t57 = s.t57;
+  const t55 = s.t55;
   const len_N = s.len_N;
-  // t57[i0, i1] += t24[i1, i0]·t26[i1]·t41[i0, i1]
+  // t55[i0, i1] += t24[i1, i0]·t26[i1]·t41[i0, i1]
   {
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < len_N; i1++) {
-        const p638 = t24[i1 * 8 + i0] * t26[i1] * t41[i0 * len_N + i1];
-        t57[i0 * len_N + i1] = p638;
+        const p642 = t24[i1 * 8 + i0] * t26[i1] * t41[i0 * len_N + i1];
+        t55[i0 * len_N + i1] = p642;
       }
     }
   }
 }
 
-/** t58[8, N]: 1 term(s) */
-function k_k58(s: State): void {
+/** t56[8, N]: 1 term(s) */
+function k_k56(s: State): void {
   const t23 = s.t23;
   const t24 = s.t24;
-  const t58 = s.t58;
+  const t56 = s.t56;
   const len_N = s.len_N;
-  // t58[i0, i1] += t23[i1]·t24[i1, i0]
+  // t56[i0, i1] += t23[i1]·t24[i1, i0]
   {
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < len_N; i1++) {
-        const p640 = t23[i1] * t24[i1 * 8 + i0];
-        t58[i0 * len_N + i1] = p640;
+        const p644 = t23[i1] * t24[i1 * 8 + i0];
+        t56[i0 * len_N + i1] = p644;
+      }
+    }
+  }
+}
+
+/** t57[8, 3, N]: 1 term(s) */
+function k_k57(s: State): void {
+  const t11 = s.t11;
+  const t26 = s.t26;
+  const t57 = s.t57;
+  const t7 = s.t7;
+  const len_N = s.len_N;
+  // t57[i0, i1, i2] += t11[i2, i1]·t7[i2, i0]·t26[i2]
+  {
+    for (let i0 = 0; i0 < 8; i0++) {
+      for (let i1 = 0; i1 < 3; i1++) {
+        for (let i2 = 0; i2 < len_N; i2++) {
+          const p646 = t11[i2 * 3 + i1] * t7[i2 * 8 + i0] * t26[i2];
+          t57[i0 * len_N * 3 + i1 * len_N + i2] = p646;
+        }
+      }
+    }
+  }
+}
+
+/** t58[8, 3, N]: 1 term(s) */
+function k_k58(s: State): void {
+  const t11 = s.t11;
+  const t23 = s.t23;
+  const t58 = s.t58;
+  const t7 = s.t7;
+  const len_N = s.len_N;
+  // t58[i0, i1, i2] += t23[i2]·t7[i2, i0]·t11[i2, i1]
+  {
+    for (let i0 = 0; i0 < 8; i0++) {
+      for (let i1 = 0; i1 < 3; i1++) {
+        for (let i2 = 0; i2 < len_N; i2++) {
+          const p648 = t23[i2] * t7[i2 * 8 + i0] * t11[i2 * 3 + i1];
+          t58[i0 * len_N * 3 + i1 * len_N + i2] = p648;
+        }
       }
     }
   }
@@ -5549,541 +5391,589 @@ function k_k59(s: State): void {
   {
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < len_N; i1++) {
-        const p642 = t7[i1 * 8 + i0];
-        t59[i0 * len_N + i1] = p642;
+        const p650 = t7[i1 * 8 + i0];
+        t59[i0 * len_N + i1] = p650;
       }
     }
   }
 }
 
-/** t60[8, 3, N]: 1 term(s) */
+/** t60[3, N]: 1 term(s) */
 function k_k60(s: State): void {
   const t11 = s.t11;
   const t26 = s.t26;
   const t60 = s.t60;
-  const t7 = s.t7;
   const len_N = s.len_N;
-  // t60[i0, i1, i2] += t11[i2, i1]·t7[i2, i0]·t26[i2]
+  // t60[i0, i1] += t11[i1, i0]·t26[i1]
   {
-    for (let i0 = 0; i0 < 8; i0++) {
-      for (let i1 = 0; i1 < 3; i1++) {
-        for (let i2 = 0; i2 < len_N; i2++) {
-          const p644 = t11[i2 * 3 + i1] * t7[i2 * 8 + i0] * t26[i2];
-          t60[i0 * len_N * 3 + i1 * len_N + i2] = p644;
-        }
+    for (let i0 = 0; i0 < 3; i0++) {
+      for (let i1 = 0; i1 < len_N; i1++) {
+        const p652 = t11[i1 * 3 + i0] * t26[i1];
+        t60[i0 * len_N + i1] = p652;
       }
     }
   }
 }
 
-/** t61[8, 3, N]: 1 term(s) */
+/** t61[3, N]: 1 term(s) */
 function k_k61(s: State): void {
   const t11 = s.t11;
   const t23 = s.t23;
   const t61 = s.t61;
-  const t7 = s.t7;
   const len_N = s.len_N;
-  // t61[i0, i1, i2] += t23[i2]·t7[i2, i0]·t11[i2, i1]
-  {
-    for (let i0 = 0; i0 < 8; i0++) {
-      for (let i1 = 0; i1 < 3; i1++) {
-        for (let i2 = 0; i2 < len_N; i2++) {
-          const p646 = t23[i2] * t7[i2 * 8 + i0] * t11[i2 * 3 + i1];
-          t61[i0 * len_N * 3 + i1 * len_N + i2] = p646;
-        }
-      }
-    }
-  }
-}
-
-/** t62[3, N]: 1 term(s) */
-function k_k62(s: State): void {
-  const t11 = s.t11;
-  const t26 = s.t26;
-  const t62 = s.t62;
-  const len_N = s.len_N;
-  // t62[i0, i1] += t11[i1, i0]·t26[i1]
+  // t61[i0, i1] += t23[i1]·t11[i1, i0]
   {
     for (let i0 = 0; i0 < 3; i0++) {
       for (let i1 = 0; i1 < len_N; i1++) {
-        const p648 = t11[i1 * 3 + i0] * t26[i1];
-        t62[i0 * len_N + i1] = p648;
+        const p654 = t23[i1] * t11[i1 * 3 + i0];
+        t61[i0 * len_N + i1] = p654;
       }
     }
   }
 }
 
-/** t63[3, N]: 1 term(s) */
-function k_k63(s: State): void {
-  const t11 = s.t11;
-  const t23 = s.t23;
-  const t63 = s.t63;
-  const len_N = s.len_N;
-  // t63[i0, i1] += t23[i1]·t11[i1, i0]
-  {
-    for (let i0 = 0; i0 < 3; i0++) {
-      for (let i1 = 0; i1 < len_N; i1++) {
-        const p650 = t23[i1] * t11[i1 * 3 + i0];
-        t63[i0 * len_N + i1] = p650;
-      }
-    }
-  }
-}
-
-/** t66[N]: 1 term(s) */
-function k_k66(s: State): void {
+/** t64[N]: 1 term(s) */
+function k_k64(s: State): void {
   const t24 = s.t24;
+  const t62 = s.t62;
+  const t63 = s.t63;
   const t64 = s.t64;
-  const t65 = s.t65;
-  const t66 = s.t66;
   const len_N = s.len_N;
-  // t66[i0] += Σ_i1 t24[i0, i1]·t64[i0, i1]·t65[i0, i1]
+  // t64[i0] += Σ_i1 t24[i0, i1]·t62[i0, i1]·t63[i0, i1]
   {
     {
       let i0 = 0;
       for (const end = len_N - 3; i0 < end; i0 += 4) {
-        const b652_0 = i0 * 8;
-        const b653_0 = i0 * 8;
-        const b654_0 = i0 * 8;
-        const b652_1 = (i0 + 1) * 8;
-        const b653_1 = (i0 + 1) * 8;
-        const b654_1 = (i0 + 1) * 8;
-        const b652_2 = (i0 + 2) * 8;
-        const b653_2 = (i0 + 2) * 8;
-        const b654_2 = (i0 + 2) * 8;
-        const b652_3 = (i0 + 3) * 8;
-        const b653_3 = (i0 + 3) * 8;
-        const b654_3 = (i0 + 3) * 8;
-        let acc655_0 = 0, acc655_1 = 0, acc655_2 = 0, acc655_3 = 0;
+        const b656_0 = i0 * 8;
+        const b657_0 = i0 * 8;
+        const b658_0 = i0 * 8;
+        const b656_1 = (i0 + 1) * 8;
+        const b657_1 = (i0 + 1) * 8;
+        const b658_1 = (i0 + 1) * 8;
+        const b656_2 = (i0 + 2) * 8;
+        const b657_2 = (i0 + 2) * 8;
+        const b658_2 = (i0 + 2) * 8;
+        const b656_3 = (i0 + 3) * 8;
+        const b657_3 = (i0 + 3) * 8;
+        const b658_3 = (i0 + 3) * 8;
+        let acc659_0 = 0, acc659_1 = 0, acc659_2 = 0, acc659_3 = 0;
         for (let i1 = 0, end = 8; i1 < end; i1++) {
-          acc655_0 += t24[b652_0 + i1] * t64[b653_0 + i1] * t65[b654_0 + i1];
-          acc655_1 += t24[b652_1 + i1] * t64[b653_1 + i1] * t65[b654_1 + i1];
-          acc655_2 += t24[b652_2 + i1] * t64[b653_2 + i1] * t65[b654_2 + i1];
-          acc655_3 += t24[b652_3 + i1] * t64[b653_3 + i1] * t65[b654_3 + i1];
+          acc659_0 += t24[b656_0 + i1] * t62[b657_0 + i1] * t63[b658_0 + i1];
+          acc659_1 += t24[b656_1 + i1] * t62[b657_1 + i1] * t63[b658_1 + i1];
+          acc659_2 += t24[b656_2 + i1] * t62[b657_2 + i1] * t63[b658_2 + i1];
+          acc659_3 += t24[b656_3 + i1] * t62[b657_3 + i1] * t63[b658_3 + i1];
         }
-        t66[i0] = acc655_0;
-        t66[i0 + 1] = acc655_1;
-        t66[i0 + 2] = acc655_2;
-        t66[i0 + 3] = acc655_3;
+        t64[i0] = acc659_0;
+        t64[i0 + 1] = acc659_1;
+        t64[i0 + 2] = acc659_2;
+        t64[i0 + 3] = acc659_3;
       }
       for (const end = len_N; i0 < end; i0++) {
-        const b652 = i0 * 8;
-        const b653 = i0 * 8;
-        const b654 = i0 * 8;
-        let acc655 = 0;
+        const b656 = i0 * 8;
+        const b657 = i0 * 8;
+        const b658 = i0 * 8;
+        let acc659 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i1 = 0;
           for (const end = 8 - 3; i1 < end; i1 += 4) {
-            acc655 += t24[b652 + i1] * t64[b653 + i1] * t65[b654 + i1];
-            r1 += t24[b652 + i1 + 1] * t64[b653 + i1 + 1] * t65[b654 + i1 + 1];
-            r2 += t24[b652 + i1 + 2] * t64[b653 + i1 + 2] * t65[b654 + i1 + 2];
-            r3 += t24[b652 + i1 + 3] * t64[b653 + i1 + 3] * t65[b654 + i1 + 3];
+            acc659 += t24[b656 + i1] * t62[b657 + i1] * t63[b658 + i1];
+            r1 += t24[b656 + i1 + 1] * t62[b657 + i1 + 1] * t63[b658 + i1 + 1];
+            r2 += t24[b656 + i1 + 2] * t62[b657 + i1 + 2] * t63[b658 + i1 + 2];
+            r3 += t24[b656 + i1 + 3] * t62[b657 + i1 + 3] * t63[b658 + i1 + 3];
           }
-          for (const end = 8; i1 < end; i1++) acc655 += t24[b652 + i1] * t64[b653 + i1] * t65[b654 + i1];
-          acc655 += r1 + r2 + r3;
+          for (const end = 8; i1 < end; i1++) acc659 += t24[b656 + i1] * t62[b657 + i1] * t63[b658 + i1];
+          acc659 += r1 + r2 + r3;
         }
-        t66[i0] = acc655;
+        t64[i0] = acc659;
       }
     }
   }
 }
 
-/** t64[N, 8]: 1 term(s) */
-function k_k64(s: State): void {
+/** t62[N, 8]: 1 term(s) */
+function k_k62(s: State): void {
   const t11 = s.t11;
-  const t64 = s.t64;
+  const t62 = s.t62;
   const th = s.theta;
   const len_N = s.len_N;
-  // t64[i0, i1] += Σ_i2 t11[i0, i2]·W2[i1, i2]
+  // t62[i0, i1] += Σ_i2 t11[i0, i2]·W2[i1, i2]
   {
     for (let i0 = 0; i0 < len_N; i0++) {
-      const b656 = i0 * 3;
+      const b660 = i0 * 3;
       {
         let i1 = 0;
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b657_0 = 40 + i1 * 3;
-          const b657_1 = 40 + (i1 + 1) * 3;
-          const b657_2 = 40 + (i1 + 2) * 3;
-          const b657_3 = 40 + (i1 + 3) * 3;
-          let acc658_0 = 0, acc658_1 = 0, acc658_2 = 0, acc658_3 = 0;
+          const b661_0 = 40 + i1 * 3;
+          const b661_1 = 40 + (i1 + 1) * 3;
+          const b661_2 = 40 + (i1 + 2) * 3;
+          const b661_3 = 40 + (i1 + 3) * 3;
+          let acc662_0 = 0, acc662_1 = 0, acc662_2 = 0, acc662_3 = 0;
           for (let i2 = 0, end = 3; i2 < end; i2++) {
-            const c0 = t11[b656 + i2];
-            acc658_0 += c0 * th[b657_0 + i2];
-            acc658_1 += c0 * th[b657_1 + i2];
-            acc658_2 += c0 * th[b657_2 + i2];
-            acc658_3 += c0 * th[b657_3 + i2];
+            const c0 = t11[b660 + i2];
+            acc662_0 += c0 * th[b661_0 + i2];
+            acc662_1 += c0 * th[b661_1 + i2];
+            acc662_2 += c0 * th[b661_2 + i2];
+            acc662_3 += c0 * th[b661_3 + i2];
           }
-          t64[i0 * 8 + i1] = acc658_0;
-          t64[i0 * 8 + i1 + 1] = acc658_1;
-          t64[i0 * 8 + i1 + 2] = acc658_2;
-          t64[i0 * 8 + i1 + 3] = acc658_3;
+          t62[i0 * 8 + i1] = acc662_0;
+          t62[i0 * 8 + i1 + 1] = acc662_1;
+          t62[i0 * 8 + i1 + 2] = acc662_2;
+          t62[i0 * 8 + i1 + 3] = acc662_3;
         }
         for (const end = 8; i1 < end; i1++) {
-          const b657 = 40 + i1 * 3;
-          let acc658 = 0;
-          for (let i2 = 0; i2 < 3; i2++) acc658 += t11[b656 + i2] * th[b657 + i2];
-          t64[i0 * 8 + i1] = acc658;
+          const b661 = 40 + i1 * 3;
+          let acc662 = 0;
+          for (let i2 = 0; i2 < 3; i2++) acc662 += t11[b660 + i2] * th[b661 + i2];
+          t62[i0 * 8 + i1] = acc662;
         }
       }
     }
   }
 }
 
-/** t65[N, 8]: 1 term(s) */
-function k_k65(s: State): void {
+/** t63[N, 8]: 1 term(s) */
+function k_k63(s: State): void {
   const d_X = s.d_X;
-  const t65 = s.t65;
+  const t63 = s.t63;
   const v = s.v;
   const len_N = s.len_N;
   const off_N = s.off_N;
-  // t65[i0, i1] += Σ_i2 X[i0, i2]·v[W1][i2, i1]
+  // t63[i0, i1] += Σ_i2 X[i0, i2]·v[W1][i2, i1]
   {
     for (let i0 = 0; i0 < len_N; i0++) {
-      const b659 = off_N * 4 + i0 * 4;
+      const b663 = off_N * 4 + i0 * 4;
       {
         let i1 = 0;
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b660_0 = i1;
-          const b660_1 = i1 + 1;
-          const b660_2 = i1 + 2;
-          const b660_3 = i1 + 3;
-          let acc661_0 = 0, acc661_1 = 0, acc661_2 = 0, acc661_3 = 0;
+          const b664_0 = i1;
+          const b664_1 = i1 + 1;
+          const b664_2 = i1 + 2;
+          const b664_3 = i1 + 3;
+          let acc665_0 = 0, acc665_1 = 0, acc665_2 = 0, acc665_3 = 0;
           for (let i2 = 0, end = 4; i2 < end; i2++) {
-            const c0 = d_X[b659 + i2];
-            acc661_0 += c0 * v[b660_0 + i2 * 8];
-            acc661_1 += c0 * v[b660_1 + i2 * 8];
-            acc661_2 += c0 * v[b660_2 + i2 * 8];
-            acc661_3 += c0 * v[b660_3 + i2 * 8];
+            const c0 = d_X[b663 + i2];
+            acc665_0 += c0 * v[b664_0 + i2 * 8];
+            acc665_1 += c0 * v[b664_1 + i2 * 8];
+            acc665_2 += c0 * v[b664_2 + i2 * 8];
+            acc665_3 += c0 * v[b664_3 + i2 * 8];
           }
-          t65[i0 * 8 + i1] = acc661_0;
-          t65[i0 * 8 + i1 + 1] = acc661_1;
-          t65[i0 * 8 + i1 + 2] = acc661_2;
-          t65[i0 * 8 + i1 + 3] = acc661_3;
+          t63[i0 * 8 + i1] = acc665_0;
+          t63[i0 * 8 + i1 + 1] = acc665_1;
+          t63[i0 * 8 + i1 + 2] = acc665_2;
+          t63[i0 * 8 + i1 + 3] = acc665_3;
         }
         for (const end = 8; i1 < end; i1++) {
-          const b660 = i1;
-          let acc661 = 0;
-          for (let i2 = 0; i2 < 4; i2++) acc661 += d_X[b659 + i2] * v[b660 + i2 * 8];
-          t65[i0 * 8 + i1] = acc661;
+          const b664 = i1;
+          let acc665 = 0;
+          for (let i2 = 0; i2 < 4; i2++) acc665 += d_X[b663 + i2] * v[b664 + i2 * 8];
+          t63[i0 * 8 + i1] = acc665;
         }
       }
     }
   }
 }
 
-/** t68[8, N]: 1 term(s) */
-function k_k68(s: State): void {
+/** t66[8, N]: 1 term(s) */
+function k_k66(s: State): void {
   const t11 = s.t11;
+  const t65 = s.t65;
+  const t66 = s.t66;
+  const th = s.theta;
+  const len_N = s.len_N;
+  // t66[i0, i1] += Σ_i2 W2[i0, i2]·t11[i1, i2]·t65[i1, i2]
+  {
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b666 = 40 + i0 * 3;
+      {
+        let i1 = 0;
+        for (const end = len_N - 3; i1 < end; i1 += 4) {
+          const b667_0 = i1 * 3;
+          const b668_0 = i1 * 3;
+          const b667_1 = (i1 + 1) * 3;
+          const b668_1 = (i1 + 1) * 3;
+          const b667_2 = (i1 + 2) * 3;
+          const b668_2 = (i1 + 2) * 3;
+          const b667_3 = (i1 + 3) * 3;
+          const b668_3 = (i1 + 3) * 3;
+          let acc669_0 = 0, acc669_1 = 0, acc669_2 = 0, acc669_3 = 0;
+          for (let i2 = 0, end = 3; i2 < end; i2++) {
+            const c0 = th[b666 + i2];
+            acc669_0 += c0 * t11[b667_0 + i2] * t65[b668_0 + i2];
+            acc669_1 += c0 * t11[b667_1 + i2] * t65[b668_1 + i2];
+            acc669_2 += c0 * t11[b667_2 + i2] * t65[b668_2 + i2];
+            acc669_3 += c0 * t11[b667_3 + i2] * t65[b668_3 + i2];
+          }
+          t66[i0 * len_N + i1] = acc669_0;
+          t66[i0 * len_N + i1 + 1] = acc669_1;
+          t66[i0 * len_N + i1 + 2] = acc669_2;
+          t66[i0 * len_N + i1 + 3] = acc669_3;
+        }
+        for (const end = len_N; i1 < end; i1++) {
+          const b667 = i1 * 3;
+          const b668 = i1 * 3;
+          let acc669 = 0;
+          for (let i2 = 0; i2 < 3; i2++) acc669 += th[b666 + i2] * t11[b667 + i2] * t65[b668 + i2];
+          t66[i0 * len_N + i1] = acc669;
+        }
+      }
+    }
+  }
+}
+
+/** t65[N, 3]: 1 term(s) */
+function k_k65(s: State): void {
+  const t24 = s.t24;
+  const t63 = s.t63;
+  const t65 = s.t65;
+  const th = s.theta;
+  const len_N = s.len_N;
+  // t65[i0, i1] += Σ_i2 W2[i2, i1]·t24[i0, i2]·t63[i0, i2]
+  {
+    for (let i0 = 0; i0 < len_N; i0++) {
+      const b671 = i0 * 8;
+      const b672 = i0 * 8;
+      for (let i1 = 0; i1 < 3; i1++) {
+        const b670 = 40 + i1;
+        let acc673 = 0;
+        {
+          let r1 = 0, r2 = 0, r3 = 0;
+          let i2 = 0;
+          for (const end = 8 - 3; i2 < end; i2 += 4) {
+            acc673 += th[b670 + i2 * 3] * t24[b671 + i2] * t63[b672 + i2];
+            r1 += th[b670 + (i2 + 1) * 3] * t24[b671 + i2 + 1] * t63[b672 + i2 + 1];
+            r2 += th[b670 + (i2 + 2) * 3] * t24[b671 + i2 + 2] * t63[b672 + i2 + 2];
+            r3 += th[b670 + (i2 + 3) * 3] * t24[b671 + i2 + 3] * t63[b672 + i2 + 3];
+          }
+          for (const end = 8; i2 < end; i2++) acc673 += th[b670 + i2 * 3] * t24[b671 + i2] * t63[b672 + i2];
+          acc673 += r1 + r2 + r3;
+        }
+        t65[i0 * 3 + i1] = acc673;
+      }
+    }
+  }
+}
+
+/** t67[8, N]: 1 term(s) */
+function k_k67(s: State): void {
+  const d_X = s.d_X;
   const t67 = s.t67;
+  const v = s.v;
+  const len_N = s.len_N;
+  const off_N = s.off_N;
+  // t67[i0, i1] += Σ_i2 X[i1, i2]·v[W1][i2, i0]
+  {
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b675 = i0;
+      {
+        let i1 = 0;
+        for (const end = len_N - 3; i1 < end; i1 += 4) {
+          const b674_0 = off_N * 4 + i1 * 4;
+          const b674_1 = off_N * 4 + (i1 + 1) * 4;
+          const b674_2 = off_N * 4 + (i1 + 2) * 4;
+          const b674_3 = off_N * 4 + (i1 + 3) * 4;
+          let acc676_0 = 0, acc676_1 = 0, acc676_2 = 0, acc676_3 = 0;
+          for (let i2 = 0, end = 4; i2 < end; i2++) {
+            const c0 = v[b675 + i2 * 8];
+            acc676_0 += c0 * d_X[b674_0 + i2];
+            acc676_1 += c0 * d_X[b674_1 + i2];
+            acc676_2 += c0 * d_X[b674_2 + i2];
+            acc676_3 += c0 * d_X[b674_3 + i2];
+          }
+          t67[i0 * len_N + i1] = acc676_0;
+          t67[i0 * len_N + i1 + 1] = acc676_1;
+          t67[i0 * len_N + i1 + 2] = acc676_2;
+          t67[i0 * len_N + i1 + 3] = acc676_3;
+        }
+        for (const end = len_N; i1 < end; i1++) {
+          const b674 = off_N * 4 + i1 * 4;
+          let acc676 = 0;
+          for (let i2 = 0; i2 < 4; i2++) acc676 += d_X[b674 + i2] * v[b675 + i2 * 8];
+          t67[i0 * len_N + i1] = acc676;
+        }
+      }
+    }
+  }
+}
+
+/** t69[N]: 1 term(s) */
+function k_k69(s: State): void {
+  const t11 = s.t11;
+  const t68 = s.t68;
+  const t69 = s.t69;
+  const len_N = s.len_N;
+  // t69[i0] += Σ_i1 t11[i0, i1]·t68[i0, i1]
+  {
+    {
+      let i0 = 0;
+      for (const end = len_N - 3; i0 < end; i0 += 4) {
+        const b677_0 = i0 * 3;
+        const b678_0 = i0 * 3;
+        const b677_1 = (i0 + 1) * 3;
+        const b678_1 = (i0 + 1) * 3;
+        const b677_2 = (i0 + 2) * 3;
+        const b678_2 = (i0 + 2) * 3;
+        const b677_3 = (i0 + 3) * 3;
+        const b678_3 = (i0 + 3) * 3;
+        let acc679_0 = 0, acc679_1 = 0, acc679_2 = 0, acc679_3 = 0;
+        for (let i1 = 0, end = 3; i1 < end; i1++) {
+          acc679_0 += t11[b677_0 + i1] * t68[b678_0 + i1];
+          acc679_1 += t11[b677_1 + i1] * t68[b678_1 + i1];
+          acc679_2 += t11[b677_2 + i1] * t68[b678_2 + i1];
+          acc679_3 += t11[b677_3 + i1] * t68[b678_3 + i1];
+        }
+        t69[i0] = acc679_0;
+        t69[i0 + 1] = acc679_1;
+        t69[i0 + 2] = acc679_2;
+        t69[i0 + 3] = acc679_3;
+      }
+      for (const end = len_N; i0 < end; i0++) {
+        const b677 = i0 * 3;
+        const b678 = i0 * 3;
+        let acc679 = 0;
+        for (let i1 = 0; i1 < 3; i1++) acc679 += t11[b677 + i1] * t68[b678 + i1];
+        t69[i0] = acc679;
+      }
+    }
+  }
+}
+
+/** t68[N, 3]: 1 term(s) */
+function k_k68(s: State): void {
+  const t24 = s.t24;
   const t68 = s.t68;
   const th = s.theta;
+  const v = s.v;
   const len_N = s.len_N;
-  // t68[i0, i1] += Σ_i2 W2[i0, i2]·t11[i1, i2]·t67[i1, i2]
+  // t68[i0, i1] += Σ_i2 W2[i2, i1]·t24[i0, i2]·v[b1][i2]
   {
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b662 = 40 + i0 * 3;
-      {
-        let i1 = 0;
-        for (const end = len_N - 3; i1 < end; i1 += 4) {
-          const b663_0 = i1 * 3;
-          const b664_0 = i1 * 3;
-          const b663_1 = (i1 + 1) * 3;
-          const b664_1 = (i1 + 1) * 3;
-          const b663_2 = (i1 + 2) * 3;
-          const b664_2 = (i1 + 2) * 3;
-          const b663_3 = (i1 + 3) * 3;
-          const b664_3 = (i1 + 3) * 3;
-          let acc665_0 = 0, acc665_1 = 0, acc665_2 = 0, acc665_3 = 0;
-          for (let i2 = 0, end = 3; i2 < end; i2++) {
-            const c0 = th[b662 + i2];
-            acc665_0 += c0 * t11[b663_0 + i2] * t67[b664_0 + i2];
-            acc665_1 += c0 * t11[b663_1 + i2] * t67[b664_1 + i2];
-            acc665_2 += c0 * t11[b663_2 + i2] * t67[b664_2 + i2];
-            acc665_3 += c0 * t11[b663_3 + i2] * t67[b664_3 + i2];
-          }
-          t68[i0 * len_N + i1] = acc665_0;
-          t68[i0 * len_N + i1 + 1] = acc665_1;
-          t68[i0 * len_N + i1 + 2] = acc665_2;
-          t68[i0 * len_N + i1 + 3] = acc665_3;
-        }
-        for (const end = len_N; i1 < end; i1++) {
-          const b663 = i1 * 3;
-          const b664 = i1 * 3;
-          let acc665 = 0;
-          for (let i2 = 0; i2 < 3; i2++) acc665 += th[b662 + i2] * t11[b663 + i2] * t67[b664 + i2];
-          t68[i0 * len_N + i1] = acc665;
-        }
-      }
-    }
-  }
-}
-
-/** t67[N, 3]: 1 term(s) */
-function k_k67(s: State): void {
-  const t24 = s.t24;
-  const t65 = s.t65;
-  const t67 = s.t67;
-  const th = s.theta;
-  const len_N = s.len_N;
-  // t67[i0, i1] += Σ_i2 W2[i2, i1]·t24[i0, i2]·t65[i0, i2]
-  {
+    const b682 = 32;
     for (let i0 = 0; i0 < len_N; i0++) {
-      const b667 = i0 * 8;
-      const b668 = i0 * 8;
+      const b681 = i0 * 8;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b666 = 40 + i1;
-        let acc669 = 0;
+        const b680 = 40 + i1;
+        let acc683 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = 8 - 3; i2 < end; i2 += 4) {
-            acc669 += th[b666 + i2 * 3] * t24[b667 + i2] * t65[b668 + i2];
-            r1 += th[b666 + (i2 + 1) * 3] * t24[b667 + i2 + 1] * t65[b668 + i2 + 1];
-            r2 += th[b666 + (i2 + 2) * 3] * t24[b667 + i2 + 2] * t65[b668 + i2 + 2];
-            r3 += th[b666 + (i2 + 3) * 3] * t24[b667 + i2 + 3] * t65[b668 + i2 + 3];
+            acc683 += th[b680 + i2 * 3] * t24[b681 + i2] * v[b682 + i2];
+            r1 += th[b680 + (i2 + 1) * 3] * t24[b681 + i2 + 1] * v[b682 + i2 + 1];
+            r2 += th[b680 + (i2 + 2) * 3] * t24[b681 + i2 + 2] * v[b682 + i2 + 2];
+            r3 += th[b680 + (i2 + 3) * 3] * t24[b681 + i2 + 3] * v[b682 + i2 + 3];
           }
-          for (const end = 8; i2 < end; i2++) acc669 += th[b666 + i2 * 3] * t24[b667 + i2] * t65[b668 + i2];
-          acc669 += r1 + r2 + r3;
+          for (const end = 8; i2 < end; i2++) acc683 += th[b680 + i2 * 3] * t24[b681 + i2] * v[b682 + i2];
+          acc683 += r1 + r2 + r3;
         }
-        t67[i0 * 3 + i1] = acc669;
+        t68[i0 * 3 + i1] = acc683;
       }
     }
   }
 }
 
-/** t69[8, N]: 1 term(s) */
-function k_k69(s: State): void {
-  const d_X = s.d_X;
-  const t69 = s.t69;
-  const v = s.v;
-  const len_N = s.len_N;
-  const off_N = s.off_N;
-  // t69[i0, i1] += Σ_i2 X[i1, i2]·v[W1][i2, i0]
-  {
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b671 = i0;
-      {
-        let i1 = 0;
-        for (const end = len_N - 3; i1 < end; i1 += 4) {
-          const b670_0 = off_N * 4 + i1 * 4;
-          const b670_1 = off_N * 4 + (i1 + 1) * 4;
-          const b670_2 = off_N * 4 + (i1 + 2) * 4;
-          const b670_3 = off_N * 4 + (i1 + 3) * 4;
-          let acc672_0 = 0, acc672_1 = 0, acc672_2 = 0, acc672_3 = 0;
-          for (let i2 = 0, end = 4; i2 < end; i2++) {
-            const c0 = v[b671 + i2 * 8];
-            acc672_0 += c0 * d_X[b670_0 + i2];
-            acc672_1 += c0 * d_X[b670_1 + i2];
-            acc672_2 += c0 * d_X[b670_2 + i2];
-            acc672_3 += c0 * d_X[b670_3 + i2];
-          }
-          t69[i0 * len_N + i1] = acc672_0;
-          t69[i0 * len_N + i1 + 1] = acc672_1;
-          t69[i0 * len_N + i1 + 2] = acc672_2;
-          t69[i0 * len_N + i1 + 3] = acc672_3;
-        }
-        for (const end = len_N; i1 < end; i1++) {
-          const b670 = off_N * 4 + i1 * 4;
-          let acc672 = 0;
-          for (let i2 = 0; i2 < 4; i2++) acc672 += d_X[b670 + i2] * v[b671 + i2 * 8];
-          t69[i0 * len_N + i1] = acc672;
-        }
-      }
-    }
-  }
-}
-
-/** t71[N]: 1 term(s) */
-function k_k71(s: State): void {
-  const t11 = s.t11;
-  const t70 = s.t70;
-  const t71 = s.t71;
-  const len_N = s.len_N;
-  // t71[i0] += Σ_i1 t11[i0, i1]·t70[i0, i1]
-  {
-    {
-      let i0 = 0;
-      for (const end = len_N - 3; i0 < end; i0 += 4) {
-        const b673_0 = i0 * 3;
-        const b674_0 = i0 * 3;
-        const b673_1 = (i0 + 1) * 3;
-        const b674_1 = (i0 + 1) * 3;
-        const b673_2 = (i0 + 2) * 3;
-        const b674_2 = (i0 + 2) * 3;
-        const b673_3 = (i0 + 3) * 3;
-        const b674_3 = (i0 + 3) * 3;
-        let acc675_0 = 0, acc675_1 = 0, acc675_2 = 0, acc675_3 = 0;
-        for (let i1 = 0, end = 3; i1 < end; i1++) {
-          acc675_0 += t11[b673_0 + i1] * t70[b674_0 + i1];
-          acc675_1 += t11[b673_1 + i1] * t70[b674_1 + i1];
-          acc675_2 += t11[b673_2 + i1] * t70[b674_2 + i1];
-          acc675_3 += t11[b673_3 + i1] * t70[b674_3 + i1];
-        }
-        t71[i0] = acc675_0;
-        t71[i0 + 1] = acc675_1;
-        t71[i0 + 2] = acc675_2;
-        t71[i0 + 3] = acc675_3;
-      }
-      for (const end = len_N; i0 < end; i0++) {
-        const b673 = i0 * 3;
-        const b674 = i0 * 3;
-        let acc675 = 0;
-        for (let i1 = 0; i1 < 3; i1++) acc675 += t11[b673 + i1] * t70[b674 + i1];
-        t71[i0] = acc675;
-      }
-    }
-  }
-}
-
-/** t70[N, 3]: 1 term(s) */
+/** t70[8, N]: 1 term(s) */
 function k_k70(s: State): void {
-  const t24 = s.t24;
+  const t11 = s.t11;
+  const t68 = s.t68;
   const t70 = s.t70;
   const th = s.theta;
-  const v = s.v;
   const len_N = s.len_N;
-  // t70[i0, i1] += Σ_i2 W2[i2, i1]·t24[i0, i2]·v[b1][i2]
+  // t70[i0, i1] += Σ_i2 W2[i0, i2]·t11[i1, i2]·t68[i1, i2]
   {
-    const b678 = 32;
-    for (let i0 = 0; i0 < len_N; i0++) {
-      const b677 = i0 * 8;
-      for (let i1 = 0; i1 < 3; i1++) {
-        const b676 = 40 + i1;
-        let acc679 = 0;
-        {
-          let r1 = 0, r2 = 0, r3 = 0;
-          let i2 = 0;
-          for (const end = 8 - 3; i2 < end; i2 += 4) {
-            acc679 += th[b676 + i2 * 3] * t24[b677 + i2] * v[b678 + i2];
-            r1 += th[b676 + (i2 + 1) * 3] * t24[b677 + i2 + 1] * v[b678 + i2 + 1];
-            r2 += th[b676 + (i2 + 2) * 3] * t24[b677 + i2 + 2] * v[b678 + i2 + 2];
-            r3 += th[b676 + (i2 + 3) * 3] * t24[b677 + i2 + 3] * v[b678 + i2 + 3];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b684 = 40 + i0 * 3;
+      {
+        let i1 = 0;
+        for (const end = len_N - 3; i1 < end; i1 += 4) {
+          const b685_0 = i1 * 3;
+          const b686_0 = i1 * 3;
+          const b685_1 = (i1 + 1) * 3;
+          const b686_1 = (i1 + 1) * 3;
+          const b685_2 = (i1 + 2) * 3;
+          const b686_2 = (i1 + 2) * 3;
+          const b685_3 = (i1 + 3) * 3;
+          const b686_3 = (i1 + 3) * 3;
+          let acc687_0 = 0, acc687_1 = 0, acc687_2 = 0, acc687_3 = 0;
+          for (let i2 = 0, end = 3; i2 < end; i2++) {
+            const c0 = th[b684 + i2];
+            acc687_0 += c0 * t11[b685_0 + i2] * t68[b686_0 + i2];
+            acc687_1 += c0 * t11[b685_1 + i2] * t68[b686_1 + i2];
+            acc687_2 += c0 * t11[b685_2 + i2] * t68[b686_2 + i2];
+            acc687_3 += c0 * t11[b685_3 + i2] * t68[b686_3 + i2];
           }
-          for (const end = 8; i2 < end; i2++) acc679 += th[b676 + i2 * 3] * t24[b677 + i2] * v[b678 + i2];
-          acc679 += r1 + r2 + r3;
+          t70[i0 * len_N + i1] = acc687_0;
+          t70[i0 * len_N + i1 + 1] = acc687_1;
+          t70[i0 * len_N + i1 + 2] = acc687_2;
+          t70[i0 * len_N + i1 + 3] = acc687_3;
         }
-        t70[i0 * 3 + i1] = acc679;
+        for (const end = len_N; i1 < end; i1++) {
+          const b685 = i1 * 3;
+          const b686 = i1 * 3;
+          let acc687 = 0;
+          for (let i2 = 0; i2 < 3; i2++) acc687 += th[b684 + i2] * t11[b685 + i2] * t68[b686 + i2];
+          t70[i0 * len_N + i1] = acc687;
+        }
       }
     }
   }
 }
 
-/** t72[8, N]: 1 term(s) */
+/** t72[N]: 1 term(s) */
 function k_k72(s: State): void {
   const t11 = s.t11;
-  const t70 = s.t70;
+  const t71 = s.t71;
   const t72 = s.t72;
-  const th = s.theta;
   const len_N = s.len_N;
-  // t72[i0, i1] += Σ_i2 W2[i0, i2]·t11[i1, i2]·t70[i1, i2]
-  {
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b680 = 40 + i0 * 3;
-      {
-        let i1 = 0;
-        for (const end = len_N - 3; i1 < end; i1 += 4) {
-          const b681_0 = i1 * 3;
-          const b682_0 = i1 * 3;
-          const b681_1 = (i1 + 1) * 3;
-          const b682_1 = (i1 + 1) * 3;
-          const b681_2 = (i1 + 2) * 3;
-          const b682_2 = (i1 + 2) * 3;
-          const b681_3 = (i1 + 3) * 3;
-          const b682_3 = (i1 + 3) * 3;
-          let acc683_0 = 0, acc683_1 = 0, acc683_2 = 0, acc683_3 = 0;
-          for (let i2 = 0, end = 3; i2 < end; i2++) {
-            const c0 = th[b680 + i2];
-            acc683_0 += c0 * t11[b681_0 + i2] * t70[b682_0 + i2];
-            acc683_1 += c0 * t11[b681_1 + i2] * t70[b682_1 + i2];
-            acc683_2 += c0 * t11[b681_2 + i2] * t70[b682_2 + i2];
-            acc683_3 += c0 * t11[b681_3 + i2] * t70[b682_3 + i2];
-          }
-          t72[i0 * len_N + i1] = acc683_0;
-          t72[i0 * len_N + i1 + 1] = acc683_1;
-          t72[i0 * len_N + i1 + 2] = acc683_2;
-          t72[i0 * len_N + i1 + 3] = acc683_3;
-        }
-        for (const end = len_N; i1 < end; i1++) {
-          const b681 = i1 * 3;
-          const b682 = i1 * 3;
-          let acc683 = 0;
-          for (let i2 = 0; i2 < 3; i2++) acc683 += th[b680 + i2] * t11[b681 + i2] * t70[b682 + i2];
-          t72[i0 * len_N + i1] = acc683;
-        }
-      }
-    }
-  }
-}
-
-/** t74[N]: 1 term(s) */
-function k_k74(s: State): void {
-  const t11 = s.t11;
-  const t73 = s.t73;
-  const t74 = s.t74;
-  const len_N = s.len_N;
-  // t74[i0] += Σ_i1 t11[i0, i1]·t73[i0, i1]
+  // t72[i0] += Σ_i1 t11[i0, i1]·t71[i0, i1]
   {
     {
       let i0 = 0;
       for (const end = len_N - 3; i0 < end; i0 += 4) {
-        const b684_0 = i0 * 3;
-        const b685_0 = i0 * 3;
-        const b684_1 = (i0 + 1) * 3;
-        const b685_1 = (i0 + 1) * 3;
-        const b684_2 = (i0 + 2) * 3;
-        const b685_2 = (i0 + 2) * 3;
-        const b684_3 = (i0 + 3) * 3;
-        const b685_3 = (i0 + 3) * 3;
-        let acc686_0 = 0, acc686_1 = 0, acc686_2 = 0, acc686_3 = 0;
+        const b688_0 = i0 * 3;
+        const b689_0 = i0 * 3;
+        const b688_1 = (i0 + 1) * 3;
+        const b689_1 = (i0 + 1) * 3;
+        const b688_2 = (i0 + 2) * 3;
+        const b689_2 = (i0 + 2) * 3;
+        const b688_3 = (i0 + 3) * 3;
+        const b689_3 = (i0 + 3) * 3;
+        let acc690_0 = 0, acc690_1 = 0, acc690_2 = 0, acc690_3 = 0;
         for (let i1 = 0, end = 3; i1 < end; i1++) {
-          acc686_0 += t11[b684_0 + i1] * t73[b685_0 + i1];
-          acc686_1 += t11[b684_1 + i1] * t73[b685_1 + i1];
-          acc686_2 += t11[b684_2 + i1] * t73[b685_2 + i1];
-          acc686_3 += t11[b684_3 + i1] * t73[b685_3 + i1];
+          acc690_0 += t11[b688_0 + i1] * t71[b689_0 + i1];
+          acc690_1 += t11[b688_1 + i1] * t71[b689_1 + i1];
+          acc690_2 += t11[b688_2 + i1] * t71[b689_2 + i1];
+          acc690_3 += t11[b688_3 + i1] * t71[b689_3 + i1];
         }
-        t74[i0] = acc686_0;
-        t74[i0 + 1] = acc686_1;
-        t74[i0 + 2] = acc686_2;
-        t74[i0 + 3] = acc686_3;
+        t72[i0] = acc690_0;
+        t72[i0 + 1] = acc690_1;
+        t72[i0 + 2] = acc690_2;
+        t72[i0 + 3] = acc690_3;
       }
       for (const end = len_N; i0 < end; i0++) {
-        const b684 = i0 * 3;
-        const b685 = i0 * 3;
-        let acc686 = 0;
-        for (let i1 = 0; i1 < 3; i1++) acc686 += t11[b684 + i1] * t73[b685 + i1];
-        t74[i0] = acc686;
+        const b688 = i0 * 3;
+        const b689 = i0 * 3;
+        let acc690 = 0;
+        for (let i1 = 0; i1 < 3; i1++) acc690 += t11[b688 + i1] * t71[b689 + i1];
+        t72[i0] = acc690;
       }
     }
   }
 }
 
-/** t73[N, 3]: 1 term(s) */
-function k_k73(s: State): void {
+/** t71[N, 3]: 1 term(s) */
+function k_k71(s: State): void {
   const t7 = s.t7;
-  const t73 = s.t73;
+  const t71 = s.t71;
   const v = s.v;
   const len_N = s.len_N;
-  // t73[i0, i1] += Σ_i2 t7[i0, i2]·v[W2][i2, i1]
+  // t71[i0, i1] += Σ_i2 t7[i0, i2]·v[W2][i2, i1]
   {
     for (let i0 = 0; i0 < len_N; i0++) {
-      const b687 = i0 * 8;
+      const b691 = i0 * 8;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b688 = 40 + i1;
-        let acc689 = 0;
+        const b692 = 40 + i1;
+        let acc693 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = 8 - 3; i2 < end; i2 += 4) {
-            acc689 += t7[b687 + i2] * v[b688 + i2 * 3];
-            r1 += t7[b687 + i2 + 1] * v[b688 + (i2 + 1) * 3];
-            r2 += t7[b687 + i2 + 2] * v[b688 + (i2 + 2) * 3];
-            r3 += t7[b687 + i2 + 3] * v[b688 + (i2 + 3) * 3];
+            acc693 += t7[b691 + i2] * v[b692 + i2 * 3];
+            r1 += t7[b691 + i2 + 1] * v[b692 + (i2 + 1) * 3];
+            r2 += t7[b691 + i2 + 2] * v[b692 + (i2 + 2) * 3];
+            r3 += t7[b691 + i2 + 3] * v[b692 + (i2 + 3) * 3];
           }
-          for (const end = 8; i2 < end; i2++) acc689 += t7[b687 + i2] * v[b688 + i2 * 3];
-          acc689 += r1 + r2 + r3;
+          for (const end = 8; i2 < end; i2++) acc693 += t7[b691 + i2] * v[b692 + i2 * 3];
+          acc693 += r1 + r2 + r3;
         }
-        t73[i0 * 3 + i1] = acc689;
+        t71[i0 * 3 + i1] = acc693;
+      }
+    }
+  }
+}
+
+/** t73[8, N]: 1 term(s) */
+function k_k73(s: State): void {
+  const t11 = s.t11;
+  const t71 = s.t71;
+  const t73 = s.t73;
+  const th = s.theta;
+  const len_N = s.len_N;
+  // t73[i0, i1] += Σ_i2 W2[i0, i2]·t11[i1, i2]·t71[i1, i2]
+  {
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b694 = 40 + i0 * 3;
+      {
+        let i1 = 0;
+        for (const end = len_N - 3; i1 < end; i1 += 4) {
+          const b695_0 = i1 * 3;
+          const b696_0 = i1 * 3;
+          const b695_1 = (i1 + 1) * 3;
+          const b696_1 = (i1 + 1) * 3;
+          const b695_2 = (i1 + 2) * 3;
+          const b696_2 = (i1 + 2) * 3;
+          const b695_3 = (i1 + 3) * 3;
+          const b696_3 = (i1 + 3) * 3;
+          let acc697_0 = 0, acc697_1 = 0, acc697_2 = 0, acc697_3 = 0;
+          for (let i2 = 0, end = 3; i2 < end; i2++) {
+            const c0 = th[b694 + i2];
+            acc697_0 += c0 * t11[b695_0 + i2] * t71[b696_0 + i2];
+            acc697_1 += c0 * t11[b695_1 + i2] * t71[b696_1 + i2];
+            acc697_2 += c0 * t11[b695_2 + i2] * t71[b696_2 + i2];
+            acc697_3 += c0 * t11[b695_3 + i2] * t71[b696_3 + i2];
+          }
+          t73[i0 * len_N + i1] = acc697_0;
+          t73[i0 * len_N + i1 + 1] = acc697_1;
+          t73[i0 * len_N + i1 + 2] = acc697_2;
+          t73[i0 * len_N + i1 + 3] = acc697_3;
+        }
+        for (const end = len_N; i1 < end; i1++) {
+          const b695 = i1 * 3;
+          const b696 = i1 * 3;
+          let acc697 = 0;
+          for (let i2 = 0; i2 < 3; i2++) acc697 += th[b694 + i2] * t11[b695 + i2] * t71[b696 + i2];
+          t73[i0 * len_N + i1] = acc697;
+        }
+      }
+    }
+  }
+}
+
+/** t74[8, N]: 1 term(s) */
+function k_k74(s: State): void {
+  const t11 = s.t11;
+  const t74 = s.t74;
+  const v = s.v;
+  const len_N = s.len_N;
+  // t74[i0, i1] += Σ_i2 t11[i1, i2]·v[W2][i0, i2]
+  {
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b699 = 40 + i0 * 3;
+      {
+        let i1 = 0;
+        for (const end = len_N - 3; i1 < end; i1 += 4) {
+          const b698_0 = i1 * 3;
+          const b698_1 = (i1 + 1) * 3;
+          const b698_2 = (i1 + 2) * 3;
+          const b698_3 = (i1 + 3) * 3;
+          let acc700_0 = 0, acc700_1 = 0, acc700_2 = 0, acc700_3 = 0;
+          for (let i2 = 0, end = 3; i2 < end; i2++) {
+            const c0 = v[b699 + i2];
+            acc700_0 += c0 * t11[b698_0 + i2];
+            acc700_1 += c0 * t11[b698_1 + i2];
+            acc700_2 += c0 * t11[b698_2 + i2];
+            acc700_3 += c0 * t11[b698_3 + i2];
+          }
+          t74[i0 * len_N + i1] = acc700_0;
+          t74[i0 * len_N + i1 + 1] = acc700_1;
+          t74[i0 * len_N + i1 + 2] = acc700_2;
+          t74[i0 * len_N + i1 + 3] = acc700_3;
+        }
+        for (const end = len_N; i1 < end; i1++) {
+          const b698 = i1 * 3;
+          let acc700 = 0;
+          for (let i2 = 0; i2 < 3; i2++) acc700 += t11[b698 + i2] * v[b699 + i2];
+          t74[i0 * len_N + i1] = acc700;
+        }
       }
     }
   }
@@ -6091,87 +5981,80 @@ function k_k73(s: State): void {
 
 /** t75[8, N]: 1 term(s) */
 function k_k75(s: State): void {
-  const t11 = s.t11;
-  const t73 = s.t73;
+  const d_Y = s.d_Y;
   const t75 = s.t75;
-  const th = s.theta;
+  const v = s.v;
   const len_N = s.len_N;
-  // t75[i0, i1] += Σ_i2 W2[i0, i2]·t11[i1, i2]·t73[i1, i2]
+  const off_N = s.off_N;
+  // t75[i0, i1] += Σ_i2 Y[i1, i2]·v[W2][i0, i2]
   {
     for (let i0 = 0; i0 < 8; i0++) {
-      const b690 = 40 + i0 * 3;
+      const b702 = 40 + i0 * 3;
       {
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          const b691_0 = i1 * 3;
-          const b692_0 = i1 * 3;
-          const b691_1 = (i1 + 1) * 3;
-          const b692_1 = (i1 + 1) * 3;
-          const b691_2 = (i1 + 2) * 3;
-          const b692_2 = (i1 + 2) * 3;
-          const b691_3 = (i1 + 3) * 3;
-          const b692_3 = (i1 + 3) * 3;
-          let acc693_0 = 0, acc693_1 = 0, acc693_2 = 0, acc693_3 = 0;
+          const b701_0 = off_N * 3 + i1 * 3;
+          const b701_1 = off_N * 3 + (i1 + 1) * 3;
+          const b701_2 = off_N * 3 + (i1 + 2) * 3;
+          const b701_3 = off_N * 3 + (i1 + 3) * 3;
+          let acc703_0 = 0, acc703_1 = 0, acc703_2 = 0, acc703_3 = 0;
           for (let i2 = 0, end = 3; i2 < end; i2++) {
-            const c0 = th[b690 + i2];
-            acc693_0 += c0 * t11[b691_0 + i2] * t73[b692_0 + i2];
-            acc693_1 += c0 * t11[b691_1 + i2] * t73[b692_1 + i2];
-            acc693_2 += c0 * t11[b691_2 + i2] * t73[b692_2 + i2];
-            acc693_3 += c0 * t11[b691_3 + i2] * t73[b692_3 + i2];
+            const c0 = v[b702 + i2];
+            acc703_0 += c0 * d_Y[b701_0 + i2];
+            acc703_1 += c0 * d_Y[b701_1 + i2];
+            acc703_2 += c0 * d_Y[b701_2 + i2];
+            acc703_3 += c0 * d_Y[b701_3 + i2];
           }
-          t75[i0 * len_N + i1] = acc693_0;
-          t75[i0 * len_N + i1 + 1] = acc693_1;
-          t75[i0 * len_N + i1 + 2] = acc693_2;
-          t75[i0 * len_N + i1 + 3] = acc693_3;
+          t75[i0 * len_N + i1] = acc703_0;
+          t75[i0 * len_N + i1 + 1] = acc703_1;
+          t75[i0 * len_N + i1 + 2] = acc703_2;
+          t75[i0 * len_N + i1 + 3] = acc703_3;
         }
         for (const end = len_N; i1 < end; i1++) {
-          const b691 = i1 * 3;
-          const b692 = i1 * 3;
-          let acc693 = 0;
-          for (let i2 = 0; i2 < 3; i2++) acc693 += th[b690 + i2] * t11[b691 + i2] * t73[b692 + i2];
-          t75[i0 * len_N + i1] = acc693;
+          const b701 = off_N * 3 + i1 * 3;
+          let acc703 = 0;
+          for (let i2 = 0; i2 < 3; i2++) acc703 += d_Y[b701 + i2] * v[b702 + i2];
+          t75[i0 * len_N + i1] = acc703;
         }
       }
     }
   }
 }
 
-/** t76[8, N]: 1 term(s) */
+/** t76[N]: 1 term(s) */
 function k_k76(s: State): void {
   const t11 = s.t11;
   const t76 = s.t76;
   const v = s.v;
   const len_N = s.len_N;
-  // t76[i0, i1] += Σ_i2 t11[i1, i2]·v[W2][i0, i2]
+  // t76[i0] += Σ_i1 t11[i0, i1]·v[b2][i1]
   {
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b695 = 40 + i0 * 3;
-      {
-        let i1 = 0;
-        for (const end = len_N - 3; i1 < end; i1 += 4) {
-          const b694_0 = i1 * 3;
-          const b694_1 = (i1 + 1) * 3;
-          const b694_2 = (i1 + 2) * 3;
-          const b694_3 = (i1 + 3) * 3;
-          let acc696_0 = 0, acc696_1 = 0, acc696_2 = 0, acc696_3 = 0;
-          for (let i2 = 0, end = 3; i2 < end; i2++) {
-            const c0 = v[b695 + i2];
-            acc696_0 += c0 * t11[b694_0 + i2];
-            acc696_1 += c0 * t11[b694_1 + i2];
-            acc696_2 += c0 * t11[b694_2 + i2];
-            acc696_3 += c0 * t11[b694_3 + i2];
-          }
-          t76[i0 * len_N + i1] = acc696_0;
-          t76[i0 * len_N + i1 + 1] = acc696_1;
-          t76[i0 * len_N + i1 + 2] = acc696_2;
-          t76[i0 * len_N + i1 + 3] = acc696_3;
+    const b705 = 64;
+    {
+      let i0 = 0;
+      for (const end = len_N - 3; i0 < end; i0 += 4) {
+        const b704_0 = i0 * 3;
+        const b704_1 = (i0 + 1) * 3;
+        const b704_2 = (i0 + 2) * 3;
+        const b704_3 = (i0 + 3) * 3;
+        let acc706_0 = 0, acc706_1 = 0, acc706_2 = 0, acc706_3 = 0;
+        for (let i1 = 0, end = 3; i1 < end; i1++) {
+          const c0 = v[b705 + i1];
+          acc706_0 += c0 * t11[b704_0 + i1];
+          acc706_1 += c0 * t11[b704_1 + i1];
+          acc706_2 += c0 * t11[b704_2 + i1];
+          acc706_3 += c0 * t11[b704_3 + i1];
         }
-        for (const end = len_N; i1 < end; i1++) {
-          const b694 = i1 * 3;
-          let acc696 = 0;
-          for (let i2 = 0; i2 < 3; i2++) acc696 += t11[b694 + i2] * v[b695 + i2];
-          t76[i0 * len_N + i1] = acc696;
-        }
+        t76[i0] = acc706_0;
+        t76[i0 + 1] = acc706_1;
+        t76[i0 + 2] = acc706_2;
+        t76[i0 + 3] = acc706_3;
+      }
+      for (const end = len_N; i0 < end; i0++) {
+        const b704 = i0 * 3;
+        let acc706 = 0;
+        for (let i1 = 0; i1 < 3; i1++) acc706 += t11[b704 + i1] * v[b705 + i1];
+        t76[i0] = acc706;
       }
     }
   }
@@ -6179,123 +6062,155 @@ function k_k76(s: State): void {
 
 /** t77[8, N]: 1 term(s) */
 function k_k77(s: State): void {
-  const d_Y = s.d_Y;
+  const t11 = s.t11;
   const t77 = s.t77;
+  const th = s.theta;
   const v = s.v;
   const len_N = s.len_N;
-  const off_N = s.off_N;
-  // t77[i0, i1] += Σ_i2 Y[i1, i2]·v[W2][i0, i2]
+  // t77[i0, i1] += Σ_i2 W2[i0, i2]·t11[i1, i2]·v[b2][i2]
   {
+    const b709 = 64;
     for (let i0 = 0; i0 < 8; i0++) {
-      const b698 = 40 + i0 * 3;
+      const b707 = 40 + i0 * 3;
       {
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          const b697_0 = off_N * 3 + i1 * 3;
-          const b697_1 = off_N * 3 + (i1 + 1) * 3;
-          const b697_2 = off_N * 3 + (i1 + 2) * 3;
-          const b697_3 = off_N * 3 + (i1 + 3) * 3;
-          let acc699_0 = 0, acc699_1 = 0, acc699_2 = 0, acc699_3 = 0;
+          const b708_0 = i1 * 3;
+          const b708_1 = (i1 + 1) * 3;
+          const b708_2 = (i1 + 2) * 3;
+          const b708_3 = (i1 + 3) * 3;
+          let acc710_0 = 0, acc710_1 = 0, acc710_2 = 0, acc710_3 = 0;
           for (let i2 = 0, end = 3; i2 < end; i2++) {
-            const c0 = v[b698 + i2];
-            acc699_0 += c0 * d_Y[b697_0 + i2];
-            acc699_1 += c0 * d_Y[b697_1 + i2];
-            acc699_2 += c0 * d_Y[b697_2 + i2];
-            acc699_3 += c0 * d_Y[b697_3 + i2];
+            const c0 = th[b707 + i2];
+            const c1 = v[b709 + i2];
+            acc710_0 += c0 * c1 * t11[b708_0 + i2];
+            acc710_1 += c0 * c1 * t11[b708_1 + i2];
+            acc710_2 += c0 * c1 * t11[b708_2 + i2];
+            acc710_3 += c0 * c1 * t11[b708_3 + i2];
           }
-          t77[i0 * len_N + i1] = acc699_0;
-          t77[i0 * len_N + i1 + 1] = acc699_1;
-          t77[i0 * len_N + i1 + 2] = acc699_2;
-          t77[i0 * len_N + i1 + 3] = acc699_3;
+          t77[i0 * len_N + i1] = acc710_0;
+          t77[i0 * len_N + i1 + 1] = acc710_1;
+          t77[i0 * len_N + i1 + 2] = acc710_2;
+          t77[i0 * len_N + i1 + 3] = acc710_3;
         }
         for (const end = len_N; i1 < end; i1++) {
-          const b697 = off_N * 3 + i1 * 3;
-          let acc699 = 0;
-          for (let i2 = 0; i2 < 3; i2++) acc699 += d_Y[b697 + i2] * v[b698 + i2];
-          t77[i0 * len_N + i1] = acc699;
+          const b708 = i1 * 3;
+          let acc710 = 0;
+          for (let i2 = 0; i2 < 3; i2++) acc710 += th[b707 + i2] * t11[b708 + i2] * v[b709 + i2];
+          t77[i0 * len_N + i1] = acc710;
         }
       }
     }
   }
 }
 
-/** t78[N]: 1 term(s) */
+/** t78[3, N]: 1 term(s) */
 function k_k78(s: State): void {
-  const t11 = s.t11;
+  const t24 = s.t24;
+  const t63 = s.t63;
   const t78 = s.t78;
-  const v = s.v;
+  const th = s.theta;
   const len_N = s.len_N;
-  // t78[i0] += Σ_i1 t11[i0, i1]·v[b2][i1]
+  // t78[i0, i1] += Σ_i2 W2[i2, i0]·t24[i1, i2]·t63[i1, i2]
   {
-    const b701 = 64;
-    {
-      let i0 = 0;
-      for (const end = len_N - 3; i0 < end; i0 += 4) {
-        const b700_0 = i0 * 3;
-        const b700_1 = (i0 + 1) * 3;
-        const b700_2 = (i0 + 2) * 3;
-        const b700_3 = (i0 + 3) * 3;
-        let acc702_0 = 0, acc702_1 = 0, acc702_2 = 0, acc702_3 = 0;
-        for (let i1 = 0, end = 3; i1 < end; i1++) {
-          const c0 = v[b701 + i1];
-          acc702_0 += c0 * t11[b700_0 + i1];
-          acc702_1 += c0 * t11[b700_1 + i1];
-          acc702_2 += c0 * t11[b700_2 + i1];
-          acc702_3 += c0 * t11[b700_3 + i1];
+    for (let i0 = 0; i0 < 3; i0++) {
+      const b711 = 40 + i0;
+      {
+        let i1 = 0;
+        for (const end = len_N - 3; i1 < end; i1 += 4) {
+          const b712_0 = i1 * 8;
+          const b713_0 = i1 * 8;
+          const b712_1 = (i1 + 1) * 8;
+          const b713_1 = (i1 + 1) * 8;
+          const b712_2 = (i1 + 2) * 8;
+          const b713_2 = (i1 + 2) * 8;
+          const b712_3 = (i1 + 3) * 8;
+          const b713_3 = (i1 + 3) * 8;
+          let acc714_0 = 0, acc714_1 = 0, acc714_2 = 0, acc714_3 = 0;
+          for (let i2 = 0, end = 8; i2 < end; i2++) {
+            const c0 = th[b711 + i2 * 3];
+            acc714_0 += c0 * t24[b712_0 + i2] * t63[b713_0 + i2];
+            acc714_1 += c0 * t24[b712_1 + i2] * t63[b713_1 + i2];
+            acc714_2 += c0 * t24[b712_2 + i2] * t63[b713_2 + i2];
+            acc714_3 += c0 * t24[b712_3 + i2] * t63[b713_3 + i2];
+          }
+          t78[i0 * len_N + i1] = acc714_0;
+          t78[i0 * len_N + i1 + 1] = acc714_1;
+          t78[i0 * len_N + i1 + 2] = acc714_2;
+          t78[i0 * len_N + i1 + 3] = acc714_3;
         }
-        t78[i0] = acc702_0;
-        t78[i0 + 1] = acc702_1;
-        t78[i0 + 2] = acc702_2;
-        t78[i0 + 3] = acc702_3;
-      }
-      for (const end = len_N; i0 < end; i0++) {
-        const b700 = i0 * 3;
-        let acc702 = 0;
-        for (let i1 = 0; i1 < 3; i1++) acc702 += t11[b700 + i1] * v[b701 + i1];
-        t78[i0] = acc702;
+        for (const end = len_N; i1 < end; i1++) {
+          const b712 = i1 * 8;
+          const b713 = i1 * 8;
+          let acc714 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i2 = 0;
+            for (const end = 8 - 3; i2 < end; i2 += 4) {
+              acc714 += th[b711 + i2 * 3] * t24[b712 + i2] * t63[b713 + i2];
+              r1 += th[b711 + (i2 + 1) * 3] * t24[b712 + i2 + 1] * t63[b713 + i2 + 1];
+              r2 += th[b711 + (i2 + 2) * 3] * t24[b712 + i2 + 2] * t63[b713 + i2 + 2];
+              r3 += th[b711 + (i2 + 3) * 3] * t24[b712 + i2 + 3] * t63[b713 + i2 + 3];
+            }
+            for (const end = 8; i2 < end; i2++) acc714 += th[b711 + i2 * 3] * t24[b712 + i2] * t63[b713 + i2];
+            acc714 += r1 + r2 + r3;
+          }
+          t78[i0 * len_N + i1] = acc714;
+        }
       }
     }
   }
 }
 
-/** t79[8, N]: 1 term(s) */
+/** t79[3, N]: 1 term(s) */
 function k_k79(s: State): void {
-  const t11 = s.t11;
+  const t24 = s.t24;
   const t79 = s.t79;
   const th = s.theta;
   const v = s.v;
   const len_N = s.len_N;
-  // t79[i0, i1] += Σ_i2 W2[i0, i2]·t11[i1, i2]·v[b2][i2]
+  // t79[i0, i1] += Σ_i2 W2[i2, i0]·t24[i1, i2]·v[b1][i2]
   {
-    const b705 = 64;
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b703 = 40 + i0 * 3;
+    const b717 = 32;
+    for (let i0 = 0; i0 < 3; i0++) {
+      const b715 = 40 + i0;
       {
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          const b704_0 = i1 * 3;
-          const b704_1 = (i1 + 1) * 3;
-          const b704_2 = (i1 + 2) * 3;
-          const b704_3 = (i1 + 3) * 3;
-          let acc706_0 = 0, acc706_1 = 0, acc706_2 = 0, acc706_3 = 0;
-          for (let i2 = 0, end = 3; i2 < end; i2++) {
-            const c0 = th[b703 + i2];
-            const c1 = v[b705 + i2];
-            acc706_0 += c0 * c1 * t11[b704_0 + i2];
-            acc706_1 += c0 * c1 * t11[b704_1 + i2];
-            acc706_2 += c0 * c1 * t11[b704_2 + i2];
-            acc706_3 += c0 * c1 * t11[b704_3 + i2];
+          const b716_0 = i1 * 8;
+          const b716_1 = (i1 + 1) * 8;
+          const b716_2 = (i1 + 2) * 8;
+          const b716_3 = (i1 + 3) * 8;
+          let acc718_0 = 0, acc718_1 = 0, acc718_2 = 0, acc718_3 = 0;
+          for (let i2 = 0, end = 8; i2 < end; i2++) {
+            const c0 = th[b715 + i2 * 3];
+            const c1 = v[b717 + i2];
+            acc718_0 += c0 * c1 * t24[b716_0 + i2];
+            acc718_1 += c0 * c1 * t24[b716_1 + i2];
+            acc718_2 += c0 * c1 * t24[b716_2 + i2];
+            acc718_3 += c0 * c1 * t24[b716_3 + i2];
           }
-          t79[i0 * len_N + i1] = acc706_0;
-          t79[i0 * len_N + i1 + 1] = acc706_1;
-          t79[i0 * len_N + i1 + 2] = acc706_2;
-          t79[i0 * len_N + i1 + 3] = acc706_3;
+          t79[i0 * len_N + i1] = acc718_0;
+          t79[i0 * len_N + i1 + 1] = acc718_1;
+          t79[i0 * len_N + i1 + 2] = acc718_2;
+          t79[i0 * len_N + i1 + 3] = acc718_3;
         }
         for (const end = len_N; i1 < end; i1++) {
-          const b704 = i1 * 3;
-          let acc706 = 0;
-          for (let i2 = 0; i2 < 3; i2++) acc706 += th[b703 + i2] * t11[b704 + i2] * v[b705 + i2];
-          t79[i0 * len_N + i1] = acc706;
+          const b716 = i1 * 8;
+          let acc718 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i2 = 0;
+            for (const end = 8 - 3; i2 < end; i2 += 4) {
+              acc718 += th[b715 + i2 * 3] * t24[b716 + i2] * v[b717 + i2];
+              r1 += th[b715 + (i2 + 1) * 3] * t24[b716 + i2 + 1] * v[b717 + i2 + 1];
+              r2 += th[b715 + (i2 + 2) * 3] * t24[b716 + i2 + 2] * v[b717 + i2 + 2];
+              r3 += th[b715 + (i2 + 3) * 3] * t24[b716 + i2 + 3] * v[b717 + i2 + 3];
+            }
+            for (const end = 8; i2 < end; i2++) acc718 += th[b715 + i2 * 3] * t24[b716 + i2] * v[b717 + i2];
+            acc718 += r1 + r2 + r3;
+          }
+          t79[i0 * len_N + i1] = acc718;
         }
       }
     }
@@ -6304,206 +6219,93 @@ function k_k79(s: State): void {
 
 /** t80[3, N]: 1 term(s) */
 function k_k80(s: State): void {
-  const t24 = s.t24;
-  const t65 = s.t65;
+  const t7 = s.t7;
   const t80 = s.t80;
-  const th = s.theta;
+  const v = s.v;
   const len_N = s.len_N;
-  // t80[i0, i1] += Σ_i2 W2[i2, i0]·t24[i1, i2]·t65[i1, i2]
+  // t80[i0, i1] += Σ_i2 t7[i1, i2]·v[W2][i2, i0]
   {
     for (let i0 = 0; i0 < 3; i0++) {
-      const b707 = 40 + i0;
+      const b720 = 40 + i0;
       {
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          const b708_0 = i1 * 8;
-          const b709_0 = i1 * 8;
-          const b708_1 = (i1 + 1) * 8;
-          const b709_1 = (i1 + 1) * 8;
-          const b708_2 = (i1 + 2) * 8;
-          const b709_2 = (i1 + 2) * 8;
-          const b708_3 = (i1 + 3) * 8;
-          const b709_3 = (i1 + 3) * 8;
-          let acc710_0 = 0, acc710_1 = 0, acc710_2 = 0, acc710_3 = 0;
+          const b719_0 = i1 * 8;
+          const b719_1 = (i1 + 1) * 8;
+          const b719_2 = (i1 + 2) * 8;
+          const b719_3 = (i1 + 3) * 8;
+          let acc721_0 = 0, acc721_1 = 0, acc721_2 = 0, acc721_3 = 0;
           for (let i2 = 0, end = 8; i2 < end; i2++) {
-            const c0 = th[b707 + i2 * 3];
-            acc710_0 += c0 * t24[b708_0 + i2] * t65[b709_0 + i2];
-            acc710_1 += c0 * t24[b708_1 + i2] * t65[b709_1 + i2];
-            acc710_2 += c0 * t24[b708_2 + i2] * t65[b709_2 + i2];
-            acc710_3 += c0 * t24[b708_3 + i2] * t65[b709_3 + i2];
+            const c0 = v[b720 + i2 * 3];
+            acc721_0 += c0 * t7[b719_0 + i2];
+            acc721_1 += c0 * t7[b719_1 + i2];
+            acc721_2 += c0 * t7[b719_2 + i2];
+            acc721_3 += c0 * t7[b719_3 + i2];
           }
-          t80[i0 * len_N + i1] = acc710_0;
-          t80[i0 * len_N + i1 + 1] = acc710_1;
-          t80[i0 * len_N + i1 + 2] = acc710_2;
-          t80[i0 * len_N + i1 + 3] = acc710_3;
+          t80[i0 * len_N + i1] = acc721_0;
+          t80[i0 * len_N + i1 + 1] = acc721_1;
+          t80[i0 * len_N + i1 + 2] = acc721_2;
+          t80[i0 * len_N + i1 + 3] = acc721_3;
         }
         for (const end = len_N; i1 < end; i1++) {
-          const b708 = i1 * 8;
-          const b709 = i1 * 8;
-          let acc710 = 0;
+          const b719 = i1 * 8;
+          let acc721 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = 8 - 3; i2 < end; i2 += 4) {
-              acc710 += th[b707 + i2 * 3] * t24[b708 + i2] * t65[b709 + i2];
-              r1 += th[b707 + (i2 + 1) * 3] * t24[b708 + i2 + 1] * t65[b709 + i2 + 1];
-              r2 += th[b707 + (i2 + 2) * 3] * t24[b708 + i2 + 2] * t65[b709 + i2 + 2];
-              r3 += th[b707 + (i2 + 3) * 3] * t24[b708 + i2 + 3] * t65[b709 + i2 + 3];
+              acc721 += t7[b719 + i2] * v[b720 + i2 * 3];
+              r1 += t7[b719 + i2 + 1] * v[b720 + (i2 + 1) * 3];
+              r2 += t7[b719 + i2 + 2] * v[b720 + (i2 + 2) * 3];
+              r3 += t7[b719 + i2 + 3] * v[b720 + (i2 + 3) * 3];
             }
-            for (const end = 8; i2 < end; i2++) acc710 += th[b707 + i2 * 3] * t24[b708 + i2] * t65[b709 + i2];
-            acc710 += r1 + r2 + r3;
+            for (const end = 8; i2 < end; i2++) acc721 += t7[b719 + i2] * v[b720 + i2 * 3];
+            acc721 += r1 + r2 + r3;
           }
-          t80[i0 * len_N + i1] = acc710;
+          t80[i0 * len_N + i1] = acc721;
         }
       }
     }
   }
 }
 
-/** t81[3, N]: 1 term(s) */
+/** t81[8, N]: 1 term(s) */
 function k_k81(s: State): void {
-  const t24 = s.t24;
+  const t11 = s.t11;
   const t81 = s.t81;
   const th = s.theta;
-  const v = s.v;
   const len_N = s.len_N;
-  // t81[i0, i1] += Σ_i2 W2[i2, i0]·t24[i1, i2]·v[b1][i2]
-  {
-    const b713 = 32;
-    for (let i0 = 0; i0 < 3; i0++) {
-      const b711 = 40 + i0;
-      {
-        let i1 = 0;
-        for (const end = len_N - 3; i1 < end; i1 += 4) {
-          const b712_0 = i1 * 8;
-          const b712_1 = (i1 + 1) * 8;
-          const b712_2 = (i1 + 2) * 8;
-          const b712_3 = (i1 + 3) * 8;
-          let acc714_0 = 0, acc714_1 = 0, acc714_2 = 0, acc714_3 = 0;
-          for (let i2 = 0, end = 8; i2 < end; i2++) {
-            const c0 = th[b711 + i2 * 3];
-            const c1 = v[b713 + i2];
-            acc714_0 += c0 * c1 * t24[b712_0 + i2];
-            acc714_1 += c0 * c1 * t24[b712_1 + i2];
-            acc714_2 += c0 * c1 * t24[b712_2 + i2];
-            acc714_3 += c0 * c1 * t24[b712_3 + i2];
-          }
-          t81[i0 * len_N + i1] = acc714_0;
-          t81[i0 * len_N + i1 + 1] = acc714_1;
-          t81[i0 * len_N + i1 + 2] = acc714_2;
-          t81[i0 * len_N + i1 + 3] = acc714_3;
-        }
-        for (const end = len_N; i1 < end; i1++) {
-          const b712 = i1 * 8;
-          let acc714 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i2 = 0;
-            for (const end = 8 - 3; i2 < end; i2 += 4) {
-              acc714 += th[b711 + i2 * 3] * t24[b712 + i2] * v[b713 + i2];
-              r1 += th[b711 + (i2 + 1) * 3] * t24[b712 + i2 + 1] * v[b713 + i2 + 1];
-              r2 += th[b711 + (i2 + 2) * 3] * t24[b712 + i2 + 2] * v[b713 + i2 + 2];
-              r3 += th[b711 + (i2 + 3) * 3] * t24[b712 + i2 + 3] * v[b713 + i2 + 3];
-            }
-            for (const end = 8; i2 < end; i2++) acc714 += th[b711 + i2 * 3] * t24[b712 + i2] * v[b713 + i2];
-            acc714 += r1 + r2 + r3;
-          }
-          t81[i0 * len_N + i1] = acc714;
-        }
-      }
-    }
-  }
-}
-
-/** t82[3, N]: 1 term(s) */
-function k_k82(s: State): void {
-  const t7 = s.t7;
-  const t82 = s.t82;
-  const v = s.v;
-  const len_N = s.len_N;
-  // t82[i0, i1] += Σ_i2 t7[i1, i2]·v[W2][i2, i0]
-  {
-    for (let i0 = 0; i0 < 3; i0++) {
-      const b716 = 40 + i0;
-      {
-        let i1 = 0;
-        for (const end = len_N - 3; i1 < end; i1 += 4) {
-          const b715_0 = i1 * 8;
-          const b715_1 = (i1 + 1) * 8;
-          const b715_2 = (i1 + 2) * 8;
-          const b715_3 = (i1 + 3) * 8;
-          let acc717_0 = 0, acc717_1 = 0, acc717_2 = 0, acc717_3 = 0;
-          for (let i2 = 0, end = 8; i2 < end; i2++) {
-            const c0 = v[b716 + i2 * 3];
-            acc717_0 += c0 * t7[b715_0 + i2];
-            acc717_1 += c0 * t7[b715_1 + i2];
-            acc717_2 += c0 * t7[b715_2 + i2];
-            acc717_3 += c0 * t7[b715_3 + i2];
-          }
-          t82[i0 * len_N + i1] = acc717_0;
-          t82[i0 * len_N + i1 + 1] = acc717_1;
-          t82[i0 * len_N + i1 + 2] = acc717_2;
-          t82[i0 * len_N + i1 + 3] = acc717_3;
-        }
-        for (const end = len_N; i1 < end; i1++) {
-          const b715 = i1 * 8;
-          let acc717 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i2 = 0;
-            for (const end = 8 - 3; i2 < end; i2 += 4) {
-              acc717 += t7[b715 + i2] * v[b716 + i2 * 3];
-              r1 += t7[b715 + i2 + 1] * v[b716 + (i2 + 1) * 3];
-              r2 += t7[b715 + i2 + 2] * v[b716 + (i2 + 2) * 3];
-              r3 += t7[b715 + i2 + 3] * v[b716 + (i2 + 3) * 3];
-            }
-            for (const end = 8; i2 < end; i2++) acc717 += t7[b715 + i2] * v[b716 + i2 * 3];
-            acc717 += r1 + r2 + r3;
-          }
-          t82[i0 * len_N + i1] = acc717;
-        }
-      }
-    }
-  }
-}
-
-/** t83[8, N]: 1 term(s) */
-function k_k83(s: State): void {
-  const t11 = s.t11;
-  const t83 = s.t83;
-  const th = s.theta;
-  const len_N = s.len_N;
-  // t83[i0, i1] += Σ_i2 W2[i0, i2]·t11[i1, i2]·W2[i0, i2]
+  // t81[i0, i1] += Σ_i2 W2[i0, i2]·t11[i1, i2]·W2[i0, i2]
   {
     for (let i0 = 0; i0 < 8; i0++) {
-      const b718 = 40 + i0 * 3;
-      const b720 = 40 + i0 * 3;
+      const b722 = 40 + i0 * 3;
+      const b724 = 40 + i0 * 3;
       {
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          const b719_0 = i1 * 3;
-          const b719_1 = (i1 + 1) * 3;
-          const b719_2 = (i1 + 2) * 3;
-          const b719_3 = (i1 + 3) * 3;
-          let acc721_0 = 0, acc721_1 = 0, acc721_2 = 0, acc721_3 = 0;
+          const b723_0 = i1 * 3;
+          const b723_1 = (i1 + 1) * 3;
+          const b723_2 = (i1 + 2) * 3;
+          const b723_3 = (i1 + 3) * 3;
+          let acc725_0 = 0, acc725_1 = 0, acc725_2 = 0, acc725_3 = 0;
           for (let i2 = 0, end = 3; i2 < end; i2++) {
-            const c0 = th[b718 + i2];
-            const c1 = th[b720 + i2];
-            acc721_0 += c0 * c1 * t11[b719_0 + i2];
-            acc721_1 += c0 * c1 * t11[b719_1 + i2];
-            acc721_2 += c0 * c1 * t11[b719_2 + i2];
-            acc721_3 += c0 * c1 * t11[b719_3 + i2];
+            const c0 = th[b722 + i2];
+            const c1 = th[b724 + i2];
+            acc725_0 += c0 * c1 * t11[b723_0 + i2];
+            acc725_1 += c0 * c1 * t11[b723_1 + i2];
+            acc725_2 += c0 * c1 * t11[b723_2 + i2];
+            acc725_3 += c0 * c1 * t11[b723_3 + i2];
           }
-          t83[i0 * len_N + i1] = acc721_0;
-          t83[i0 * len_N + i1 + 1] = acc721_1;
-          t83[i0 * len_N + i1 + 2] = acc721_2;
-          t83[i0 * len_N + i1 + 3] = acc721_3;
+          t81[i0 * len_N + i1] = acc725_0;
+          t81[i0 * len_N + i1 + 1] = acc725_1;
+          t81[i0 * len_N + i1 + 2] = acc725_2;
+          t81[i0 * len_N + i1 + 3] = acc725_3;
         }
         for (const end = len_N; i1 < end; i1++) {
-          const b719 = i1 * 3;
-          let acc721 = 0;
-          for (let i2 = 0; i2 < 3; i2++) acc721 += th[b718 + i2] * t11[b719 + i2] * th[b720 + i2];
-          t83[i0 * len_N + i1] = acc721;
+          const b723 = i1 * 3;
+          let acc725 = 0;
+          for (let i2 = 0; i2 < 3; i2++) acc725 += th[b722 + i2] * t11[b723 + i2] * th[b724 + i2];
+          t81[i0 * len_N + i1] = acc725;
         }
       }
     }
@@ -6515,7 +6317,6 @@ function ks_hess_W1_W1(s: State): void {
   const { rowPtr: SR, colIdx: SC } = hessianPattern();
   const H = s.hessian;
   const t16 = s.t16;
-  const t23 = s.t23;
   const t26 = s.t26;
   const t43 = s.t43;
   const t44 = s.t44;
@@ -6599,231 +6400,168 @@ function ks_hess_W1_W1(s: State): void {
       }
     }
   }
+  // hessian[i0, i1, i2, i1] += Σ_i3 t16·t48[i0, i1, i3]·t43[i2, i3]
+  {
+    const p56 = t16[0];
+    for (let i0 = 0; i0 < 4; i0++) {
+      for (let i1 = 0; i1 < 8; i1++) {
+        const b54 = i0 * len_N * 8 + i1 * len_N;
+        for (let i2 = 0; i2 < 4; i2++) {
+          if (i2 * 8 + i0 * (-8) < 0) continue;
+          const b55 = i2 * len_N;
+          let acc57 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i3 = 0;
+            for (const end = len_N - 3; i3 < end; i3 += 4) {
+              acc57 += t48[b54 + i3] * t43[b55 + i3];
+              r1 += t48[b54 + i3 + 1] * t43[b55 + i3 + 1];
+              r2 += t48[b54 + i3 + 2] * t43[b55 + i3 + 2];
+              r3 += t48[b54 + i3 + 3] * t43[b55 + i3 + 3];
+            }
+            for (const end = len_N; i3 < end; i3++) acc57 += t48[b54 + i3] * t43[b55 + i3];
+            acc57 += r1 + r2 + r3;
+          }
+          {
+            const sa = slot(SR, SC, i0 * 536 + i1 * 68 + i2 * 8), sb = slot(SR, SC, i0 * 8 + i1 * 68 + i2 * 536), sv = p56 * acc57;
+            H[sa] += sv;
+            if (sb !== sa) H[sb] += sv;
+          }
+        }
+      }
+    }
+  }
+  // hessian[i0, i1, i2, i1] += Σ_i3 -1·t16·t49[i0, i1, i3]·t43[i2, i3]
+  {
+    const p60 = -t16[0];
+    for (let i0 = 0; i0 < 4; i0++) {
+      for (let i1 = 0; i1 < 8; i1++) {
+        const b58 = i0 * len_N * 8 + i1 * len_N;
+        for (let i2 = 0; i2 < 4; i2++) {
+          if (i2 * 8 + i0 * (-8) < 0) continue;
+          const b59 = i2 * len_N;
+          let acc61 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i3 = 0;
+            for (const end = len_N - 3; i3 < end; i3 += 4) {
+              acc61 += t49[b58 + i3] * t43[b59 + i3];
+              r1 += t49[b58 + i3 + 1] * t43[b59 + i3 + 1];
+              r2 += t49[b58 + i3 + 2] * t43[b59 + i3 + 2];
+              r3 += t49[b58 + i3 + 3] * t43[b59 + i3 + 3];
+            }
+            for (const end = len_N; i3 < end; i3++) acc61 += t49[b58 + i3] * t43[b59 + i3];
+            acc61 += r1 + r2 + r3;
+          }
+          {
+            const sa = slot(SR, SC, i0 * 536 + i1 * 68 + i2 * 8), sb = slot(SR, SC, i0 * 8 + i1 * 68 + i2 * 536), sv = p60 * acc61;
+            H[sa] += sv;
+            if (sb !== sa) H[sb] += sv;
+          }
+        }
+      }
+    }
+  }
   // hessian[i0, i1, i2, i3] += Σ_i4 -1·t16·A[i0, i4]·B[i1, i4]·A[i2, i4]·B[i3, i4]·w[i4]  (pair symmetry: i0 ≤ i2, i1 ≤ i3; A = t43, B = t44, w = t26)
   {
-    const p54 = -t16[0];
+    const p62 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
         {
           let i3 = i1;
           for (const end = 8 - 3; i3 < end; i3 += 4) {
-            let acc55_0 = 0, acc55_1 = 0, acc55_2 = 0, acc55_3 = 0;
+            let acc63_0 = 0, acc63_1 = 0, acc63_2 = 0, acc63_3 = 0;
             for (let i4 = 0, end = len_N; i4 < end; i4++) {
               const c0 = t43[i0 * len_N + i4];
               const c1 = t44[i1 * len_N + i4];
               const c2 = t26[i4];
-              acc55_0 += c0 * c1 * c2 * t43[i0 * len_N + i4] * t44[i3 * len_N + i4];
-              acc55_1 += c0 * c1 * c2 * t43[i0 * len_N + i4] * t44[(i3 + 1) * len_N + i4];
-              acc55_2 += c0 * c1 * c2 * t43[i0 * len_N + i4] * t44[(i3 + 2) * len_N + i4];
-              acc55_3 += c0 * c1 * c2 * t43[i0 * len_N + i4] * t44[(i3 + 3) * len_N + i4];
+              acc63_0 += c0 * c1 * c2 * t43[i0 * len_N + i4] * t44[i3 * len_N + i4];
+              acc63_1 += c0 * c1 * c2 * t43[i0 * len_N + i4] * t44[(i3 + 1) * len_N + i4];
+              acc63_2 += c0 * c1 * c2 * t43[i0 * len_N + i4] * t44[(i3 + 2) * len_N + i4];
+              acc63_3 += c0 * c1 * c2 * t43[i0 * len_N + i4] * t44[(i3 + 3) * len_N + i4];
             }
             {
-              const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i0 * 8 + i3), sb = slot(SR, SC, i0 * 8 + i1 + i0 * 536 + i3 * 67), sv = p54 * acc55_0;
+              const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i0 * 8 + i3), sb = slot(SR, SC, i0 * 8 + i1 + i0 * 536 + i3 * 67), sv = p62 * acc63_0;
               H[sa] += sv;
               if (sb !== sa) H[sb] += sv;
             }
             {
-              const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i0 * 8 + i3 + 1), sb = slot(SR, SC, i0 * 8 + i1 + i0 * 536 + (i3 + 1) * 67), sv = p54 * acc55_1;
+              const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i0 * 8 + i3 + 1), sb = slot(SR, SC, i0 * 8 + i1 + i0 * 536 + (i3 + 1) * 67), sv = p62 * acc63_1;
               H[sa] += sv;
               if (sb !== sa) H[sb] += sv;
             }
             {
-              const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i0 * 8 + i3 + 2), sb = slot(SR, SC, i0 * 8 + i1 + i0 * 536 + (i3 + 2) * 67), sv = p54 * acc55_2;
+              const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i0 * 8 + i3 + 2), sb = slot(SR, SC, i0 * 8 + i1 + i0 * 536 + (i3 + 2) * 67), sv = p62 * acc63_2;
               H[sa] += sv;
               if (sb !== sa) H[sb] += sv;
             }
             {
-              const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i0 * 8 + i3 + 3), sb = slot(SR, SC, i0 * 8 + i1 + i0 * 536 + (i3 + 3) * 67), sv = p54 * acc55_3;
+              const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i0 * 8 + i3 + 3), sb = slot(SR, SC, i0 * 8 + i1 + i0 * 536 + (i3 + 3) * 67), sv = p62 * acc63_3;
               H[sa] += sv;
               if (sb !== sa) H[sb] += sv;
             }
           }
           for (const end = 8; i3 < end; i3++) {
-            let acc55 = 0;
+            let acc63 = 0;
             {
               let r1 = 0, r2 = 0, r3 = 0;
               let i4 = 0;
               for (const end = len_N - 3; i4 < end; i4 += 4) {
-                acc55 += t43[i0 * len_N + i4] * t44[i1 * len_N + i4] * t43[i0 * len_N + i4] * t44[i3 * len_N + i4] * t26[i4];
+                acc63 += t43[i0 * len_N + i4] * t44[i1 * len_N + i4] * t43[i0 * len_N + i4] * t44[i3 * len_N + i4] * t26[i4];
                 r1 += t43[i0 * len_N + i4 + 1] * t44[i1 * len_N + i4 + 1] * t43[i0 * len_N + i4 + 1] * t44[i3 * len_N + i4 + 1] * t26[i4 + 1];
                 r2 += t43[i0 * len_N + i4 + 2] * t44[i1 * len_N + i4 + 2] * t43[i0 * len_N + i4 + 2] * t44[i3 * len_N + i4 + 2] * t26[i4 + 2];
                 r3 += t43[i0 * len_N + i4 + 3] * t44[i1 * len_N + i4 + 3] * t43[i0 * len_N + i4 + 3] * t44[i3 * len_N + i4 + 3] * t26[i4 + 3];
               }
-              for (const end = len_N; i4 < end; i4++) acc55 += t43[i0 * len_N + i4] * t44[i1 * len_N + i4] * t43[i0 * len_N + i4] * t44[i3 * len_N + i4] * t26[i4];
-              acc55 += r1 + r2 + r3;
+              for (const end = len_N; i4 < end; i4++) acc63 += t43[i0 * len_N + i4] * t44[i1 * len_N + i4] * t43[i0 * len_N + i4] * t44[i3 * len_N + i4] * t26[i4];
+              acc63 += r1 + r2 + r3;
             }
             {
-              const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i0 * 8 + i3), sb = slot(SR, SC, i0 * 8 + i1 + i0 * 536 + i3 * 67), sv = p54 * acc55;
+              const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i0 * 8 + i3), sb = slot(SR, SC, i0 * 8 + i1 + i0 * 536 + i3 * 67), sv = p62 * acc63;
               H[sa] += sv;
               if (sb !== sa) H[sb] += sv;
             }
           }
         }
         for (let i2 = i0 + 1; i2 < 4; i2++) {
-          let acc56 = 0;
+          let acc64 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i4 = 0;
             for (const end = len_N - 3; i4 < end; i4 += 4) {
-              acc56 += t43[i0 * len_N + i4] * t44[i1 * len_N + i4] * t43[i2 * len_N + i4] * t44[i1 * len_N + i4] * t26[i4];
+              acc64 += t43[i0 * len_N + i4] * t44[i1 * len_N + i4] * t43[i2 * len_N + i4] * t44[i1 * len_N + i4] * t26[i4];
               r1 += t43[i0 * len_N + i4 + 1] * t44[i1 * len_N + i4 + 1] * t43[i2 * len_N + i4 + 1] * t44[i1 * len_N + i4 + 1] * t26[i4 + 1];
               r2 += t43[i0 * len_N + i4 + 2] * t44[i1 * len_N + i4 + 2] * t43[i2 * len_N + i4 + 2] * t44[i1 * len_N + i4 + 2] * t26[i4 + 2];
               r3 += t43[i0 * len_N + i4 + 3] * t44[i1 * len_N + i4 + 3] * t43[i2 * len_N + i4 + 3] * t44[i1 * len_N + i4 + 3] * t26[i4 + 3];
             }
-            for (const end = len_N; i4 < end; i4++) acc56 += t43[i0 * len_N + i4] * t44[i1 * len_N + i4] * t43[i2 * len_N + i4] * t44[i1 * len_N + i4] * t26[i4];
-            acc56 += r1 + r2 + r3;
+            for (const end = len_N; i4 < end; i4++) acc64 += t43[i0 * len_N + i4] * t44[i1 * len_N + i4] * t43[i2 * len_N + i4] * t44[i1 * len_N + i4] * t26[i4];
+            acc64 += r1 + r2 + r3;
           }
           {
-            const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i1), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + i1 * 67), sv = p54 * acc56;
+            const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i1), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + i1 * 67), sv = p62 * acc64;
             H[sa] += sv;
             if (sb !== sa) H[sb] += sv;
           }
           for (let i3 = i1 + 1; i3 < 8; i3++) {
-            let acc57 = 0;
+            let acc65 = 0;
             {
               let r1 = 0, r2 = 0, r3 = 0;
               let i4 = 0;
               for (const end = len_N - 3; i4 < end; i4 += 4) {
-                acc57 += t43[i0 * len_N + i4] * t44[i1 * len_N + i4] * t43[i2 * len_N + i4] * t44[i3 * len_N + i4] * t26[i4];
+                acc65 += t43[i0 * len_N + i4] * t44[i1 * len_N + i4] * t43[i2 * len_N + i4] * t44[i3 * len_N + i4] * t26[i4];
                 r1 += t43[i0 * len_N + i4 + 1] * t44[i1 * len_N + i4 + 1] * t43[i2 * len_N + i4 + 1] * t44[i3 * len_N + i4 + 1] * t26[i4 + 1];
                 r2 += t43[i0 * len_N + i4 + 2] * t44[i1 * len_N + i4 + 2] * t43[i2 * len_N + i4 + 2] * t44[i3 * len_N + i4 + 2] * t26[i4 + 2];
                 r3 += t43[i0 * len_N + i4 + 3] * t44[i1 * len_N + i4 + 3] * t43[i2 * len_N + i4 + 3] * t44[i3 * len_N + i4 + 3] * t26[i4 + 3];
               }
-              for (const end = len_N; i4 < end; i4++) acc57 += t43[i0 * len_N + i4] * t44[i1 * len_N + i4] * t43[i2 * len_N + i4] * t44[i3 * len_N + i4] * t26[i4];
-              acc57 += r1 + r2 + r3;
+              for (const end = len_N; i4 < end; i4++) acc65 += t43[i0 * len_N + i4] * t44[i1 * len_N + i4] * t43[i2 * len_N + i4] * t44[i3 * len_N + i4] * t26[i4];
+              acc65 += r1 + r2 + r3;
             }
             {
-              const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i3), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + i3 * 67), sv = p54 * acc57;
+              const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i3), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + i3 * 67), sv = p62 * acc65;
               H[sa] += sv;
               if (sb !== sa) H[sb] += sv;
             }
             {
-              const sa = slot(SR, SC, i0 * 536 + i3 * 67 + i2 * 8 + i1), sb = slot(SR, SC, i0 * 8 + i3 + i2 * 536 + i1 * 67), sv = p54 * acc57;
-              H[sa] += sv;
-              if (sb !== sa) H[sb] += sv;
-            }
-          }
-        }
-      }
-    }
-  }
-  // hessian[i0, i1, i2, i1] += Σ_i4 1·t16·A[i0, i4]·A[i2, i4]·B[i1, i4]·w[i4]  (pair symmetry: i0 ≤ i2; A = t43, B = t48, w = t23)
-  {
-    const p58 = t16[0];
-    for (let i0 = 0; i0 < 4; i0++) {
-      for (let i2 = i0; i2 < 4; i2++) {
-        {
-          let i1 = 0;
-          for (const end = 8 - 3; i1 < end; i1 += 4) {
-            let acc59_0 = 0, acc59_1 = 0, acc59_2 = 0, acc59_3 = 0;
-            for (let i4 = 0, end = len_N; i4 < end; i4++) {
-              const c0 = t43[i0 * len_N + i4];
-              const c1 = t43[i2 * len_N + i4];
-              const c2 = t23[i4];
-              acc59_0 += c0 * c1 * c2 * t48[i1 * len_N + i4];
-              acc59_1 += c0 * c1 * c2 * t48[(i1 + 1) * len_N + i4];
-              acc59_2 += c0 * c1 * c2 * t48[(i1 + 2) * len_N + i4];
-              acc59_3 += c0 * c1 * c2 * t48[(i1 + 3) * len_N + i4];
-            }
-            {
-              const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i1), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + i1 * 67), sv = p58 * acc59_0;
-              H[sa] += sv;
-              if (sb !== sa) H[sb] += sv;
-            }
-            {
-              const sa = slot(SR, SC, i0 * 536 + (i1 + 1) * 67 + i2 * 8 + i1 + 1), sb = slot(SR, SC, i0 * 8 + i1 + 1 + i2 * 536 + (i1 + 1) * 67), sv = p58 * acc59_1;
-              H[sa] += sv;
-              if (sb !== sa) H[sb] += sv;
-            }
-            {
-              const sa = slot(SR, SC, i0 * 536 + (i1 + 2) * 67 + i2 * 8 + i1 + 2), sb = slot(SR, SC, i0 * 8 + i1 + 2 + i2 * 536 + (i1 + 2) * 67), sv = p58 * acc59_2;
-              H[sa] += sv;
-              if (sb !== sa) H[sb] += sv;
-            }
-            {
-              const sa = slot(SR, SC, i0 * 536 + (i1 + 3) * 67 + i2 * 8 + i1 + 3), sb = slot(SR, SC, i0 * 8 + i1 + 3 + i2 * 536 + (i1 + 3) * 67), sv = p58 * acc59_3;
-              H[sa] += sv;
-              if (sb !== sa) H[sb] += sv;
-            }
-          }
-          for (const end = 8; i1 < end; i1++) {
-            let acc59 = 0;
-            {
-              let r1 = 0, r2 = 0, r3 = 0;
-              let i4 = 0;
-              for (const end = len_N - 3; i4 < end; i4 += 4) {
-                acc59 += t43[i0 * len_N + i4] * t43[i2 * len_N + i4] * t48[i1 * len_N + i4] * t23[i4];
-                r1 += t43[i0 * len_N + i4 + 1] * t43[i2 * len_N + i4 + 1] * t48[i1 * len_N + i4 + 1] * t23[i4 + 1];
-                r2 += t43[i0 * len_N + i4 + 2] * t43[i2 * len_N + i4 + 2] * t48[i1 * len_N + i4 + 2] * t23[i4 + 2];
-                r3 += t43[i0 * len_N + i4 + 3] * t43[i2 * len_N + i4 + 3] * t48[i1 * len_N + i4 + 3] * t23[i4 + 3];
-              }
-              for (const end = len_N; i4 < end; i4++) acc59 += t43[i0 * len_N + i4] * t43[i2 * len_N + i4] * t48[i1 * len_N + i4] * t23[i4];
-              acc59 += r1 + r2 + r3;
-            }
-            {
-              const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i1), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + i1 * 67), sv = p58 * acc59;
-              H[sa] += sv;
-              if (sb !== sa) H[sb] += sv;
-            }
-          }
-        }
-      }
-    }
-  }
-  // hessian[i0, i1, i2, i1] += Σ_i4 -1·t16·A[i0, i4]·A[i2, i4]·B[i1, i4]  (pair symmetry: i0 ≤ i2; A = t43, B = t49)
-  {
-    const p60 = -t16[0];
-    for (let i0 = 0; i0 < 4; i0++) {
-      for (let i2 = i0; i2 < 4; i2++) {
-        {
-          let i1 = 0;
-          for (const end = 8 - 3; i1 < end; i1 += 4) {
-            let acc61_0 = 0, acc61_1 = 0, acc61_2 = 0, acc61_3 = 0;
-            for (let i4 = 0, end = len_N; i4 < end; i4++) {
-              const c0 = t43[i0 * len_N + i4];
-              const c1 = t43[i2 * len_N + i4];
-              acc61_0 += c0 * c1 * t49[i1 * len_N + i4];
-              acc61_1 += c0 * c1 * t49[(i1 + 1) * len_N + i4];
-              acc61_2 += c0 * c1 * t49[(i1 + 2) * len_N + i4];
-              acc61_3 += c0 * c1 * t49[(i1 + 3) * len_N + i4];
-            }
-            {
-              const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i1), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + i1 * 67), sv = p60 * acc61_0;
-              H[sa] += sv;
-              if (sb !== sa) H[sb] += sv;
-            }
-            {
-              const sa = slot(SR, SC, i0 * 536 + (i1 + 1) * 67 + i2 * 8 + i1 + 1), sb = slot(SR, SC, i0 * 8 + i1 + 1 + i2 * 536 + (i1 + 1) * 67), sv = p60 * acc61_1;
-              H[sa] += sv;
-              if (sb !== sa) H[sb] += sv;
-            }
-            {
-              const sa = slot(SR, SC, i0 * 536 + (i1 + 2) * 67 + i2 * 8 + i1 + 2), sb = slot(SR, SC, i0 * 8 + i1 + 2 + i2 * 536 + (i1 + 2) * 67), sv = p60 * acc61_2;
-              H[sa] += sv;
-              if (sb !== sa) H[sb] += sv;
-            }
-            {
-              const sa = slot(SR, SC, i0 * 536 + (i1 + 3) * 67 + i2 * 8 + i1 + 3), sb = slot(SR, SC, i0 * 8 + i1 + 3 + i2 * 536 + (i1 + 3) * 67), sv = p60 * acc61_3;
-              H[sa] += sv;
-              if (sb !== sa) H[sb] += sv;
-            }
-          }
-          for (const end = 8; i1 < end; i1++) {
-            let acc61 = 0;
-            {
-              let r1 = 0, r2 = 0, r3 = 0;
-              let i4 = 0;
-              for (const end = len_N - 3; i4 < end; i4 += 4) {
-                acc61 += t43[i0 * len_N + i4] * t43[i2 * len_N + i4] * t49[i1 * len_N + i4];
-                r1 += t43[i0 * len_N + i4 + 1] * t43[i2 * len_N + i4 + 1] * t49[i1 * len_N + i4 + 1];
-                r2 += t43[i0 * len_N + i4 + 2] * t43[i2 * len_N + i4 + 2] * t49[i1 * len_N + i4 + 2];
-                r3 += t43[i0 * len_N + i4 + 3] * t43[i2 * len_N + i4 + 3] * t49[i1 * len_N + i4 + 3];
-              }
-              for (const end = len_N; i4 < end; i4++) acc61 += t43[i0 * len_N + i4] * t43[i2 * len_N + i4] * t49[i1 * len_N + i4];
-              acc61 += r1 + r2 + r3;
-            }
-            {
-              const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i1), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + i1 * 67), sv = p60 * acc61;
+              const sa = slot(SR, SC, i0 * 536 + i3 * 67 + i2 * 8 + i1), sb = slot(SR, SC, i0 * 8 + i3 + i2 * 536 + i1 * 67), sv = p62 * acc65;
               H[sa] += sv;
               if (sb !== sa) H[sb] += sv;
             }
@@ -6842,70 +6580,70 @@ function ks_hess_W1_b1(s: State): void {
   const t44 = s.t44;
   const t45 = s.t45;
   const t46 = s.t46;
+  const t48 = s.t48;
+  const t49 = s.t49;
   const t50 = s.t50;
   const t51 = s.t51;
-  const t52 = s.t52;
-  const t53 = s.t53;
   const len_N = s.len_N;
   // hessian[i0, i1, i2] += Σ_i3 -1·t16·t50[i0, i1, i3]·t44[i2, i3]
   {
-    const p66 = -t16[0];
+    const p70 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
-        const b64 = i0 * len_N * 8 + i1 * len_N;
+        const b68 = i0 * len_N * 8 + i1 * len_N;
         {
           let i2 = 0;
           for (const end = 8 - 3; i2 < end; i2 += 4) {
-            const b65_0 = i2 * len_N;
-            const b65_1 = (i2 + 1) * len_N;
-            const b65_2 = (i2 + 2) * len_N;
-            const b65_3 = (i2 + 3) * len_N;
-            let acc67_0 = 0, acc67_1 = 0, acc67_2 = 0, acc67_3 = 0;
+            const b69_0 = i2 * len_N;
+            const b69_1 = (i2 + 1) * len_N;
+            const b69_2 = (i2 + 2) * len_N;
+            const b69_3 = (i2 + 3) * len_N;
+            let acc71_0 = 0, acc71_1 = 0, acc71_2 = 0, acc71_3 = 0;
             for (let i3 = 0, end = len_N; i3 < end; i3++) {
-              const c0 = t50[b64 + i3];
-              acc67_0 += c0 * t44[b65_0 + i3];
-              acc67_1 += c0 * t44[b65_1 + i3];
-              acc67_2 += c0 * t44[b65_2 + i3];
-              acc67_3 += c0 * t44[b65_3 + i3];
+              const c0 = t50[b68 + i3];
+              acc71_0 += c0 * t44[b69_0 + i3];
+              acc71_1 += c0 * t44[b69_1 + i3];
+              acc71_2 += c0 * t44[b69_2 + i3];
+              acc71_3 += c0 * t44[b69_3 + i3];
             }
             {
-              const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + i2 * 67), sv = p66 * acc67_0;
+              const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + i2 * 67), sv = p70 * acc71_0;
               H[sa] += sv;
               H[sb] += sv;
             }
             {
-              const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2 + 1), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + (i2 + 1) * 67), sv = p66 * acc67_1;
+              const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2 + 1), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + (i2 + 1) * 67), sv = p70 * acc71_1;
               H[sa] += sv;
               H[sb] += sv;
             }
             {
-              const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2 + 2), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + (i2 + 2) * 67), sv = p66 * acc67_2;
+              const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2 + 2), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + (i2 + 2) * 67), sv = p70 * acc71_2;
               H[sa] += sv;
               H[sb] += sv;
             }
             {
-              const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2 + 3), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + (i2 + 3) * 67), sv = p66 * acc67_3;
+              const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2 + 3), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + (i2 + 3) * 67), sv = p70 * acc71_3;
               H[sa] += sv;
               H[sb] += sv;
             }
           }
           for (const end = 8; i2 < end; i2++) {
-            const b65 = i2 * len_N;
-            let acc67 = 0;
+            const b69 = i2 * len_N;
+            let acc71 = 0;
             {
               let r1 = 0, r2 = 0, r3 = 0;
               let i3 = 0;
               for (const end = len_N - 3; i3 < end; i3 += 4) {
-                acc67 += t50[b64 + i3] * t44[b65 + i3];
-                r1 += t50[b64 + i3 + 1] * t44[b65 + i3 + 1];
-                r2 += t50[b64 + i3 + 2] * t44[b65 + i3 + 2];
-                r3 += t50[b64 + i3 + 3] * t44[b65 + i3 + 3];
+                acc71 += t50[b68 + i3] * t44[b69 + i3];
+                r1 += t50[b68 + i3 + 1] * t44[b69 + i3 + 1];
+                r2 += t50[b68 + i3 + 2] * t44[b69 + i3 + 2];
+                r3 += t50[b68 + i3 + 3] * t44[b69 + i3 + 3];
               }
-              for (const end = len_N; i3 < end; i3++) acc67 += t50[b64 + i3] * t44[b65 + i3];
-              acc67 += r1 + r2 + r3;
+              for (const end = len_N; i3 < end; i3++) acc71 += t50[b68 + i3] * t44[b69 + i3];
+              acc71 += r1 + r2 + r3;
             }
             {
-              const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + i2 * 67), sv = p66 * acc67;
+              const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + i2 * 67), sv = p70 * acc71;
               H[sa] += sv;
               H[sb] += sv;
             }
@@ -6916,68 +6654,68 @@ function ks_hess_W1_b1(s: State): void {
   }
   // hessian[i0, i1, i2] += Σ_i3 t16·t45[i1, i2, i3]·t46[i0, i1, i3]·t51[i2, i3]
   {
-    const p71 = t16[0];
+    const p75 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
-        const b69 = i0 * len_N * 8 + i1 * len_N;
+        const b73 = i0 * len_N * 8 + i1 * len_N;
         {
           let i2 = 0;
           for (const end = 8 - 3; i2 < end; i2 += 4) {
-            const b68_0 = i1 * len_N * 8 + i2 * len_N;
-            const b70_0 = i2 * len_N;
-            const b68_1 = i1 * len_N * 8 + (i2 + 1) * len_N;
-            const b70_1 = (i2 + 1) * len_N;
-            const b68_2 = i1 * len_N * 8 + (i2 + 2) * len_N;
-            const b70_2 = (i2 + 2) * len_N;
-            const b68_3 = i1 * len_N * 8 + (i2 + 3) * len_N;
-            const b70_3 = (i2 + 3) * len_N;
-            let acc72_0 = 0, acc72_1 = 0, acc72_2 = 0, acc72_3 = 0;
+            const b72_0 = i1 * len_N * 8 + i2 * len_N;
+            const b74_0 = i2 * len_N;
+            const b72_1 = i1 * len_N * 8 + (i2 + 1) * len_N;
+            const b74_1 = (i2 + 1) * len_N;
+            const b72_2 = i1 * len_N * 8 + (i2 + 2) * len_N;
+            const b74_2 = (i2 + 2) * len_N;
+            const b72_3 = i1 * len_N * 8 + (i2 + 3) * len_N;
+            const b74_3 = (i2 + 3) * len_N;
+            let acc76_0 = 0, acc76_1 = 0, acc76_2 = 0, acc76_3 = 0;
             for (let i3 = 0, end = len_N; i3 < end; i3++) {
-              const c0 = t46[b69 + i3];
-              acc72_0 += c0 * t45[b68_0 + i3] * t51[b70_0 + i3];
-              acc72_1 += c0 * t45[b68_1 + i3] * t51[b70_1 + i3];
-              acc72_2 += c0 * t45[b68_2 + i3] * t51[b70_2 + i3];
-              acc72_3 += c0 * t45[b68_3 + i3] * t51[b70_3 + i3];
+              const c0 = t46[b73 + i3];
+              acc76_0 += c0 * t45[b72_0 + i3] * t51[b74_0 + i3];
+              acc76_1 += c0 * t45[b72_1 + i3] * t51[b74_1 + i3];
+              acc76_2 += c0 * t45[b72_2 + i3] * t51[b74_2 + i3];
+              acc76_3 += c0 * t45[b72_3 + i3] * t51[b74_3 + i3];
             }
             {
-              const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + i2 * 67), sv = p71 * acc72_0;
+              const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + i2 * 67), sv = p75 * acc76_0;
               H[sa] += sv;
               H[sb] += sv;
             }
             {
-              const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2 + 1), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + (i2 + 1) * 67), sv = p71 * acc72_1;
+              const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2 + 1), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + (i2 + 1) * 67), sv = p75 * acc76_1;
               H[sa] += sv;
               H[sb] += sv;
             }
             {
-              const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2 + 2), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + (i2 + 2) * 67), sv = p71 * acc72_2;
+              const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2 + 2), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + (i2 + 2) * 67), sv = p75 * acc76_2;
               H[sa] += sv;
               H[sb] += sv;
             }
             {
-              const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2 + 3), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + (i2 + 3) * 67), sv = p71 * acc72_3;
+              const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2 + 3), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + (i2 + 3) * 67), sv = p75 * acc76_3;
               H[sa] += sv;
               H[sb] += sv;
             }
           }
           for (const end = 8; i2 < end; i2++) {
-            const b68 = i1 * len_N * 8 + i2 * len_N;
-            const b70 = i2 * len_N;
-            let acc72 = 0;
+            const b72 = i1 * len_N * 8 + i2 * len_N;
+            const b74 = i2 * len_N;
+            let acc76 = 0;
             {
               let r1 = 0, r2 = 0, r3 = 0;
               let i3 = 0;
               for (const end = len_N - 3; i3 < end; i3 += 4) {
-                acc72 += t45[b68 + i3] * t46[b69 + i3] * t51[b70 + i3];
-                r1 += t45[b68 + i3 + 1] * t46[b69 + i3 + 1] * t51[b70 + i3 + 1];
-                r2 += t45[b68 + i3 + 2] * t46[b69 + i3 + 2] * t51[b70 + i3 + 2];
-                r3 += t45[b68 + i3 + 3] * t46[b69 + i3 + 3] * t51[b70 + i3 + 3];
+                acc76 += t45[b72 + i3] * t46[b73 + i3] * t51[b74 + i3];
+                r1 += t45[b72 + i3 + 1] * t46[b73 + i3 + 1] * t51[b74 + i3 + 1];
+                r2 += t45[b72 + i3 + 2] * t46[b73 + i3 + 2] * t51[b74 + i3 + 2];
+                r3 += t45[b72 + i3 + 3] * t46[b73 + i3 + 3] * t51[b74 + i3 + 3];
               }
-              for (const end = len_N; i3 < end; i3++) acc72 += t45[b68 + i3] * t46[b69 + i3] * t51[b70 + i3];
-              acc72 += r1 + r2 + r3;
+              for (const end = len_N; i3 < end; i3++) acc76 += t45[b72 + i3] * t46[b73 + i3] * t51[b74 + i3];
+              acc76 += r1 + r2 + r3;
             }
             {
-              const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + i2 * 67), sv = p71 * acc72;
+              const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + i2 * 67), sv = p75 * acc76;
               H[sa] += sv;
               H[sb] += sv;
             }
@@ -6986,62 +6724,62 @@ function ks_hess_W1_b1(s: State): void {
       }
     }
   }
-  // hessian[i0, i1, i1] += Σ_i2 t16·t52[i0, i1, i2]
+  // hessian[i0, i1, i1] += Σ_i2 t16·t48[i0, i1, i2]
   {
-    const p74 = t16[0];
+    const p78 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       {
         let i1 = 0;
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b73_0 = i0 * len_N * 8 + i1 * len_N;
-          const b73_1 = i0 * len_N * 8 + (i1 + 1) * len_N;
-          const b73_2 = i0 * len_N * 8 + (i1 + 2) * len_N;
-          const b73_3 = i0 * len_N * 8 + (i1 + 3) * len_N;
-          let acc75_0 = 0, acc75_1 = 0, acc75_2 = 0, acc75_3 = 0;
+          const b77_0 = i0 * len_N * 8 + i1 * len_N;
+          const b77_1 = i0 * len_N * 8 + (i1 + 1) * len_N;
+          const b77_2 = i0 * len_N * 8 + (i1 + 2) * len_N;
+          const b77_3 = i0 * len_N * 8 + (i1 + 3) * len_N;
+          let acc79_0 = 0, acc79_1 = 0, acc79_2 = 0, acc79_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            acc75_0 += t52[b73_0 + i2];
-            acc75_1 += t52[b73_1 + i2];
-            acc75_2 += t52[b73_2 + i2];
-            acc75_3 += t52[b73_3 + i2];
+            acc79_0 += t48[b77_0 + i2];
+            acc79_1 += t48[b77_1 + i2];
+            acc79_2 += t48[b77_2 + i2];
+            acc79_3 += t48[b77_3 + i2];
           }
           {
-            const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 68), sb = slot(SR, SC, 2144 + i0 * 8 + i1 * 68), sv = p74 * acc75_0;
+            const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 68), sb = slot(SR, SC, 2144 + i0 * 8 + i1 * 68), sv = p78 * acc79_0;
             H[sa] += sv;
             H[sb] += sv;
           }
           {
-            const sa = slot(SR, SC, 32 + i0 * 536 + (i1 + 1) * 68), sb = slot(SR, SC, 2144 + i0 * 8 + (i1 + 1) * 68), sv = p74 * acc75_1;
+            const sa = slot(SR, SC, 32 + i0 * 536 + (i1 + 1) * 68), sb = slot(SR, SC, 2144 + i0 * 8 + (i1 + 1) * 68), sv = p78 * acc79_1;
             H[sa] += sv;
             H[sb] += sv;
           }
           {
-            const sa = slot(SR, SC, 32 + i0 * 536 + (i1 + 2) * 68), sb = slot(SR, SC, 2144 + i0 * 8 + (i1 + 2) * 68), sv = p74 * acc75_2;
+            const sa = slot(SR, SC, 32 + i0 * 536 + (i1 + 2) * 68), sb = slot(SR, SC, 2144 + i0 * 8 + (i1 + 2) * 68), sv = p78 * acc79_2;
             H[sa] += sv;
             H[sb] += sv;
           }
           {
-            const sa = slot(SR, SC, 32 + i0 * 536 + (i1 + 3) * 68), sb = slot(SR, SC, 2144 + i0 * 8 + (i1 + 3) * 68), sv = p74 * acc75_3;
+            const sa = slot(SR, SC, 32 + i0 * 536 + (i1 + 3) * 68), sb = slot(SR, SC, 2144 + i0 * 8 + (i1 + 3) * 68), sv = p78 * acc79_3;
             H[sa] += sv;
             H[sb] += sv;
           }
         }
         for (const end = 8; i1 < end; i1++) {
-          const b73 = i0 * len_N * 8 + i1 * len_N;
-          let acc75 = 0;
+          const b77 = i0 * len_N * 8 + i1 * len_N;
+          let acc79 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc75 += t52[b73 + i2];
-              r1 += t52[b73 + i2 + 1];
-              r2 += t52[b73 + i2 + 2];
-              r3 += t52[b73 + i2 + 3];
+              acc79 += t48[b77 + i2];
+              r1 += t48[b77 + i2 + 1];
+              r2 += t48[b77 + i2 + 2];
+              r3 += t48[b77 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc75 += t52[b73 + i2];
-            acc75 += r1 + r2 + r3;
+            for (const end = len_N; i2 < end; i2++) acc79 += t48[b77 + i2];
+            acc79 += r1 + r2 + r3;
           }
           {
-            const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 68), sb = slot(SR, SC, 2144 + i0 * 8 + i1 * 68), sv = p74 * acc75;
+            const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 68), sb = slot(SR, SC, 2144 + i0 * 8 + i1 * 68), sv = p78 * acc79;
             H[sa] += sv;
             H[sb] += sv;
           }
@@ -7049,62 +6787,62 @@ function ks_hess_W1_b1(s: State): void {
       }
     }
   }
-  // hessian[i0, i1, i1] += Σ_i2 -1·t16·t53[i0, i1, i2]
+  // hessian[i0, i1, i1] += Σ_i2 -1·t16·t49[i0, i1, i2]
   {
-    const p77 = -t16[0];
+    const p81 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       {
         let i1 = 0;
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b76_0 = i0 * len_N * 8 + i1 * len_N;
-          const b76_1 = i0 * len_N * 8 + (i1 + 1) * len_N;
-          const b76_2 = i0 * len_N * 8 + (i1 + 2) * len_N;
-          const b76_3 = i0 * len_N * 8 + (i1 + 3) * len_N;
-          let acc78_0 = 0, acc78_1 = 0, acc78_2 = 0, acc78_3 = 0;
+          const b80_0 = i0 * len_N * 8 + i1 * len_N;
+          const b80_1 = i0 * len_N * 8 + (i1 + 1) * len_N;
+          const b80_2 = i0 * len_N * 8 + (i1 + 2) * len_N;
+          const b80_3 = i0 * len_N * 8 + (i1 + 3) * len_N;
+          let acc82_0 = 0, acc82_1 = 0, acc82_2 = 0, acc82_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            acc78_0 += t53[b76_0 + i2];
-            acc78_1 += t53[b76_1 + i2];
-            acc78_2 += t53[b76_2 + i2];
-            acc78_3 += t53[b76_3 + i2];
+            acc82_0 += t49[b80_0 + i2];
+            acc82_1 += t49[b80_1 + i2];
+            acc82_2 += t49[b80_2 + i2];
+            acc82_3 += t49[b80_3 + i2];
           }
           {
-            const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 68), sb = slot(SR, SC, 2144 + i0 * 8 + i1 * 68), sv = p77 * acc78_0;
+            const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 68), sb = slot(SR, SC, 2144 + i0 * 8 + i1 * 68), sv = p81 * acc82_0;
             H[sa] += sv;
             H[sb] += sv;
           }
           {
-            const sa = slot(SR, SC, 32 + i0 * 536 + (i1 + 1) * 68), sb = slot(SR, SC, 2144 + i0 * 8 + (i1 + 1) * 68), sv = p77 * acc78_1;
+            const sa = slot(SR, SC, 32 + i0 * 536 + (i1 + 1) * 68), sb = slot(SR, SC, 2144 + i0 * 8 + (i1 + 1) * 68), sv = p81 * acc82_1;
             H[sa] += sv;
             H[sb] += sv;
           }
           {
-            const sa = slot(SR, SC, 32 + i0 * 536 + (i1 + 2) * 68), sb = slot(SR, SC, 2144 + i0 * 8 + (i1 + 2) * 68), sv = p77 * acc78_2;
+            const sa = slot(SR, SC, 32 + i0 * 536 + (i1 + 2) * 68), sb = slot(SR, SC, 2144 + i0 * 8 + (i1 + 2) * 68), sv = p81 * acc82_2;
             H[sa] += sv;
             H[sb] += sv;
           }
           {
-            const sa = slot(SR, SC, 32 + i0 * 536 + (i1 + 3) * 68), sb = slot(SR, SC, 2144 + i0 * 8 + (i1 + 3) * 68), sv = p77 * acc78_3;
+            const sa = slot(SR, SC, 32 + i0 * 536 + (i1 + 3) * 68), sb = slot(SR, SC, 2144 + i0 * 8 + (i1 + 3) * 68), sv = p81 * acc82_3;
             H[sa] += sv;
             H[sb] += sv;
           }
         }
         for (const end = 8; i1 < end; i1++) {
-          const b76 = i0 * len_N * 8 + i1 * len_N;
-          let acc78 = 0;
+          const b80 = i0 * len_N * 8 + i1 * len_N;
+          let acc82 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc78 += t53[b76 + i2];
-              r1 += t53[b76 + i2 + 1];
-              r2 += t53[b76 + i2 + 2];
-              r3 += t53[b76 + i2 + 3];
+              acc82 += t49[b80 + i2];
+              r1 += t49[b80 + i2 + 1];
+              r2 += t49[b80 + i2 + 2];
+              r3 += t49[b80 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc78 += t53[b76 + i2];
-            acc78 += r1 + r2 + r3;
+            for (const end = len_N; i2 < end; i2++) acc82 += t49[b80 + i2];
+            acc82 += r1 + r2 + r3;
           }
           {
-            const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 68), sb = slot(SR, SC, 2144 + i0 * 8 + i1 * 68), sv = p77 * acc78;
+            const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 68), sb = slot(SR, SC, 2144 + i0 * 8 + i1 * 68), sv = p81 * acc82;
             H[sa] += sv;
             H[sb] += sv;
           }
@@ -7122,68 +6860,35 @@ function ks_hess_W1_W2(s: State): void {
   const t46 = s.t46;
   const t47 = s.t47;
   const t50 = s.t50;
+  const t52 = s.t52;
+  const t53 = s.t53;
   const t54 = s.t54;
-  const t55 = s.t55;
-  const t56 = s.t56;
   const th = s.theta;
   const len_N = s.len_N;
-  // hessian[i0, i1, i2, i3] += Σ_i4 -1·t16·t50[i0, i1, i4]·t54[i2, i3, i4]
+  // hessian[i0, i1, i2, i3] += Σ_i4 -1·t16·t50[i0, i1, i4]·t52[i2, i3, i4]
   {
-    const p81 = -t16[0];
-    for (let i0 = 0; i0 < 4; i0++) {
-      for (let i1 = 0; i1 < 8; i1++) {
-        const b79 = i0 * len_N * 8 + i1 * len_N;
-        for (let i2 = 0; i2 < 8; i2++) {
-          for (let i3 = 0; i3 < 3; i3++) {
-            const b80 = i2 * len_N * 3 + i3 * len_N;
-            let acc82 = 0;
-            {
-              let r1 = 0, r2 = 0, r3 = 0;
-              let i4 = 0;
-              for (const end = len_N - 3; i4 < end; i4 += 4) {
-                acc82 += t50[b79 + i4] * t54[b80 + i4];
-                r1 += t50[b79 + i4 + 1] * t54[b80 + i4 + 1];
-                r2 += t50[b79 + i4 + 2] * t54[b80 + i4 + 2];
-                r3 += t50[b79 + i4 + 3] * t54[b80 + i4 + 3];
-              }
-              for (const end = len_N; i4 < end; i4++) acc82 += t50[b79 + i4] * t54[b80 + i4];
-              acc82 += r1 + r2 + r3;
-            }
-            {
-              const sa = slot(SR, SC, 40 + i0 * 536 + i1 * 67 + i2 * 3 + i3), sb = slot(SR, SC, 2680 + i0 * 8 + i1 + i2 * 201 + i3 * 67), sv = p81 * acc82;
-              H[sa] += sv;
-              H[sb] += sv;
-            }
-          }
-        }
-      }
-    }
-  }
-  // hessian[i0, i1, i2, i3] += Σ_i4 t16·W2[i1, i3]·t46[i0, i1, i4]·t54[i2, i3, i4]
-  {
-    const p85 = t16[0];
+    const p85 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
         const b83 = i0 * len_N * 8 + i1 * len_N;
         for (let i2 = 0; i2 < 8; i2++) {
           for (let i3 = 0; i3 < 3; i3++) {
             const b84 = i2 * len_N * 3 + i3 * len_N;
-            const p86 = p85 * th[40 + i1 * 3 + i3];
-            let acc87 = 0;
+            let acc86 = 0;
             {
               let r1 = 0, r2 = 0, r3 = 0;
               let i4 = 0;
               for (const end = len_N - 3; i4 < end; i4 += 4) {
-                acc87 += t46[b83 + i4] * t54[b84 + i4];
-                r1 += t46[b83 + i4 + 1] * t54[b84 + i4 + 1];
-                r2 += t46[b83 + i4 + 2] * t54[b84 + i4 + 2];
-                r3 += t46[b83 + i4 + 3] * t54[b84 + i4 + 3];
+                acc86 += t50[b83 + i4] * t52[b84 + i4];
+                r1 += t50[b83 + i4 + 1] * t52[b84 + i4 + 1];
+                r2 += t50[b83 + i4 + 2] * t52[b84 + i4 + 2];
+                r3 += t50[b83 + i4 + 3] * t52[b84 + i4 + 3];
               }
-              for (const end = len_N; i4 < end; i4++) acc87 += t46[b83 + i4] * t54[b84 + i4];
-              acc87 += r1 + r2 + r3;
+              for (const end = len_N; i4 < end; i4++) acc86 += t50[b83 + i4] * t52[b84 + i4];
+              acc86 += r1 + r2 + r3;
             }
             {
-              const sa = slot(SR, SC, 40 + i0 * 536 + i1 * 67 + i2 * 3 + i3), sb = slot(SR, SC, 2680 + i0 * 8 + i1 + i2 * 201 + i3 * 67), sv = p86 * acc87;
+              const sa = slot(SR, SC, 40 + i0 * 536 + i1 * 67 + i2 * 3 + i3), sb = slot(SR, SC, 2680 + i0 * 8 + i1 + i2 * 201 + i3 * 67), sv = p85 * acc86;
               H[sa] += sv;
               H[sb] += sv;
             }
@@ -7192,39 +6897,42 @@ function ks_hess_W1_W2(s: State): void {
       }
     }
   }
-  // hessian[i0, i1, i1, i2] += Σ_i3 t16·t46[i0, i1, i3]·t55[i2, i3]
+  // hessian[i0, i1, i2, i3] += Σ_i4 t16·W2[i1, i3]·t46[i0, i1, i4]·t52[i2, i3, i4]
   {
-    const p90 = t16[0];
+    const p89 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
-        const b88 = i0 * len_N * 8 + i1 * len_N;
-        for (let i2 = 0; i2 < 3; i2++) {
-          const b89 = i2 * len_N;
-          let acc91 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i3 = 0;
-            for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc91 += t46[b88 + i3] * t55[b89 + i3];
-              r1 += t46[b88 + i3 + 1] * t55[b89 + i3 + 1];
-              r2 += t46[b88 + i3 + 2] * t55[b89 + i3 + 2];
-              r3 += t46[b88 + i3 + 3] * t55[b89 + i3 + 3];
+        const b87 = i0 * len_N * 8 + i1 * len_N;
+        for (let i2 = 0; i2 < 8; i2++) {
+          for (let i3 = 0; i3 < 3; i3++) {
+            const b88 = i2 * len_N * 3 + i3 * len_N;
+            const p90 = p89 * th[40 + i1 * 3 + i3];
+            let acc91 = 0;
+            {
+              let r1 = 0, r2 = 0, r3 = 0;
+              let i4 = 0;
+              for (const end = len_N - 3; i4 < end; i4 += 4) {
+                acc91 += t46[b87 + i4] * t52[b88 + i4];
+                r1 += t46[b87 + i4 + 1] * t52[b88 + i4 + 1];
+                r2 += t46[b87 + i4 + 2] * t52[b88 + i4 + 2];
+                r3 += t46[b87 + i4 + 3] * t52[b88 + i4 + 3];
+              }
+              for (const end = len_N; i4 < end; i4++) acc91 += t46[b87 + i4] * t52[b88 + i4];
+              acc91 += r1 + r2 + r3;
             }
-            for (const end = len_N; i3 < end; i3++) acc91 += t46[b88 + i3] * t55[b89 + i3];
-            acc91 += r1 + r2 + r3;
-          }
-          {
-            const sa = slot(SR, SC, 40 + i0 * 536 + i1 * 70 + i2), sb = slot(SR, SC, 2680 + i0 * 8 + i1 * 202 + i2 * 67), sv = p90 * acc91;
-            H[sa] += sv;
-            H[sb] += sv;
+            {
+              const sa = slot(SR, SC, 40 + i0 * 536 + i1 * 67 + i2 * 3 + i3), sb = slot(SR, SC, 2680 + i0 * 8 + i1 + i2 * 201 + i3 * 67), sv = p90 * acc91;
+              H[sa] += sv;
+              H[sb] += sv;
+            }
           }
         }
       }
     }
   }
-  // hessian[i0, i1, i1, i2] += Σ_i3 -1·t16·t47[i0, i1, i3]·t56[i2, i3]
+  // hessian[i0, i1, i1, i2] += Σ_i3 t16·t46[i0, i1, i3]·t53[i2, i3]
   {
-    const p94 = -t16[0];
+    const p94 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
         const b92 = i0 * len_N * 8 + i1 * len_N;
@@ -7235,16 +6943,46 @@ function ks_hess_W1_W2(s: State): void {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc95 += t47[b92 + i3] * t56[b93 + i3];
-              r1 += t47[b92 + i3 + 1] * t56[b93 + i3 + 1];
-              r2 += t47[b92 + i3 + 2] * t56[b93 + i3 + 2];
-              r3 += t47[b92 + i3 + 3] * t56[b93 + i3 + 3];
+              acc95 += t46[b92 + i3] * t53[b93 + i3];
+              r1 += t46[b92 + i3 + 1] * t53[b93 + i3 + 1];
+              r2 += t46[b92 + i3 + 2] * t53[b93 + i3 + 2];
+              r3 += t46[b92 + i3 + 3] * t53[b93 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc95 += t47[b92 + i3] * t56[b93 + i3];
+            for (const end = len_N; i3 < end; i3++) acc95 += t46[b92 + i3] * t53[b93 + i3];
             acc95 += r1 + r2 + r3;
           }
           {
             const sa = slot(SR, SC, 40 + i0 * 536 + i1 * 70 + i2), sb = slot(SR, SC, 2680 + i0 * 8 + i1 * 202 + i2 * 67), sv = p94 * acc95;
+            H[sa] += sv;
+            H[sb] += sv;
+          }
+        }
+      }
+    }
+  }
+  // hessian[i0, i1, i1, i2] += Σ_i3 -1·t16·t47[i0, i1, i3]·t54[i2, i3]
+  {
+    const p98 = -t16[0];
+    for (let i0 = 0; i0 < 4; i0++) {
+      for (let i1 = 0; i1 < 8; i1++) {
+        const b96 = i0 * len_N * 8 + i1 * len_N;
+        for (let i2 = 0; i2 < 3; i2++) {
+          const b97 = i2 * len_N;
+          let acc99 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i3 = 0;
+            for (const end = len_N - 3; i3 < end; i3 += 4) {
+              acc99 += t47[b96 + i3] * t54[b97 + i3];
+              r1 += t47[b96 + i3 + 1] * t54[b97 + i3 + 1];
+              r2 += t47[b96 + i3 + 2] * t54[b97 + i3 + 2];
+              r3 += t47[b96 + i3 + 3] * t54[b97 + i3 + 3];
+            }
+            for (const end = len_N; i3 < end; i3++) acc99 += t47[b96 + i3] * t54[b97 + i3];
+            acc99 += r1 + r2 + r3;
+          }
+          {
+            const sa = slot(SR, SC, 40 + i0 * 536 + i1 * 70 + i2), sb = slot(SR, SC, 2680 + i0 * 8 + i1 * 202 + i2 * 67), sv = p98 * acc99;
             H[sa] += sv;
             H[sb] += sv;
           }
@@ -7261,32 +6999,32 @@ function ks_hess_W1_b2(s: State): void {
   const t16 = s.t16;
   const t46 = s.t46;
   const t50 = s.t50;
-  const t55 = s.t55;
+  const t53 = s.t53;
   const th = s.theta;
   const len_N = s.len_N;
-  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t50[i0, i1, i3]·t55[i2, i3]
+  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t50[i0, i1, i3]·t53[i2, i3]
   {
-    const p98 = -t16[0];
+    const p102 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
-        const b96 = i0 * len_N * 8 + i1 * len_N;
+        const b100 = i0 * len_N * 8 + i1 * len_N;
         for (let i2 = 0; i2 < 3; i2++) {
-          const b97 = i2 * len_N;
-          let acc99 = 0;
+          const b101 = i2 * len_N;
+          let acc103 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc99 += t50[b96 + i3] * t55[b97 + i3];
-              r1 += t50[b96 + i3 + 1] * t55[b97 + i3 + 1];
-              r2 += t50[b96 + i3 + 2] * t55[b97 + i3 + 2];
-              r3 += t50[b96 + i3 + 3] * t55[b97 + i3 + 3];
+              acc103 += t50[b100 + i3] * t53[b101 + i3];
+              r1 += t50[b100 + i3 + 1] * t53[b101 + i3 + 1];
+              r2 += t50[b100 + i3 + 2] * t53[b101 + i3 + 2];
+              r3 += t50[b100 + i3 + 3] * t53[b101 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc99 += t50[b96 + i3] * t55[b97 + i3];
-            acc99 += r1 + r2 + r3;
+            for (const end = len_N; i3 < end; i3++) acc103 += t50[b100 + i3] * t53[b101 + i3];
+            acc103 += r1 + r2 + r3;
           }
           {
-            const sa = slot(SR, SC, 64 + i0 * 536 + i1 * 67 + i2), sb = slot(SR, SC, 4288 + i0 * 8 + i1 + i2 * 67), sv = p98 * acc99;
+            const sa = slot(SR, SC, 64 + i0 * 536 + i1 * 67 + i2), sb = slot(SR, SC, 4288 + i0 * 8 + i1 + i2 * 67), sv = p102 * acc103;
             H[sa] += sv;
             H[sb] += sv;
           }
@@ -7294,30 +7032,30 @@ function ks_hess_W1_b2(s: State): void {
       }
     }
   }
-  // hessian[i0, i1, i2] += Σ_i3 t16·W2[i1, i2]·t46[i0, i1, i3]·t55[i2, i3]
+  // hessian[i0, i1, i2] += Σ_i3 t16·W2[i1, i2]·t46[i0, i1, i3]·t53[i2, i3]
   {
-    const p102 = t16[0];
+    const p106 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
-        const b100 = i0 * len_N * 8 + i1 * len_N;
+        const b104 = i0 * len_N * 8 + i1 * len_N;
         for (let i2 = 0; i2 < 3; i2++) {
-          const b101 = i2 * len_N;
-          const p103 = p102 * th[40 + i1 * 3 + i2];
-          let acc104 = 0;
+          const b105 = i2 * len_N;
+          const p107 = p106 * th[40 + i1 * 3 + i2];
+          let acc108 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc104 += t46[b100 + i3] * t55[b101 + i3];
-              r1 += t46[b100 + i3 + 1] * t55[b101 + i3 + 1];
-              r2 += t46[b100 + i3 + 2] * t55[b101 + i3 + 2];
-              r3 += t46[b100 + i3 + 3] * t55[b101 + i3 + 3];
+              acc108 += t46[b104 + i3] * t53[b105 + i3];
+              r1 += t46[b104 + i3 + 1] * t53[b105 + i3 + 1];
+              r2 += t46[b104 + i3 + 2] * t53[b105 + i3 + 2];
+              r3 += t46[b104 + i3 + 3] * t53[b105 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc104 += t46[b100 + i3] * t55[b101 + i3];
-            acc104 += r1 + r2 + r3;
+            for (const end = len_N; i3 < end; i3++) acc108 += t46[b104 + i3] * t53[b105 + i3];
+            acc108 += r1 + r2 + r3;
           }
           {
-            const sa = slot(SR, SC, 64 + i0 * 536 + i1 * 67 + i2), sb = slot(SR, SC, 4288 + i0 * 8 + i1 + i2 * 67), sv = p103 * acc104;
+            const sa = slot(SR, SC, 64 + i0 * 536 + i1 * 67 + i2), sb = slot(SR, SC, 4288 + i0 * 8 + i1 + i2 * 67), sv = p107 * acc108;
             H[sa] += sv;
             H[sb] += sv;
           }
@@ -7338,68 +7076,68 @@ function ks_hess_b1_b1(s: State): void {
   const t24 = s.t24;
   const t27 = s.t27;
   const t44 = s.t44;
-  const t57 = s.t57;
+  const t55 = s.t55;
   const th = s.theta;
   const len_N = s.len_N;
   const off_N = s.off_N;
-  // hessian[i0, i1] += Σ_i2 -1·t16·t57[i0, i2]·t44[i1, i2]
+  // hessian[i0, i1] += Σ_i2 -1·t16·t55[i0, i2]·t44[i1, i2]
   {
-    const p107 = -t16[0];
+    const p111 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b105 = i0 * len_N;
+      const b109 = i0 * len_N;
       {
         let i1 = Math.max(0, i0);
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b106_0 = i1 * len_N;
-          const b106_1 = (i1 + 1) * len_N;
-          const b106_2 = (i1 + 2) * len_N;
-          const b106_3 = (i1 + 3) * len_N;
-          let acc108_0 = 0, acc108_1 = 0, acc108_2 = 0, acc108_3 = 0;
+          const b110_0 = i1 * len_N;
+          const b110_1 = (i1 + 1) * len_N;
+          const b110_2 = (i1 + 2) * len_N;
+          const b110_3 = (i1 + 3) * len_N;
+          let acc112_0 = 0, acc112_1 = 0, acc112_2 = 0, acc112_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = t57[b105 + i2];
-            acc108_0 += c0 * t44[b106_0 + i2];
-            acc108_1 += c0 * t44[b106_1 + i2];
-            acc108_2 += c0 * t44[b106_2 + i2];
-            acc108_3 += c0 * t44[b106_3 + i2];
+            const c0 = t55[b109 + i2];
+            acc112_0 += c0 * t44[b110_0 + i2];
+            acc112_1 += c0 * t44[b110_1 + i2];
+            acc112_2 += c0 * t44[b110_2 + i2];
+            acc112_3 += c0 * t44[b110_3 + i2];
           }
           {
-            const sa = slot(SR, SC, 2176 + i0 * 67 + i1), sb = slot(SR, SC, 2176 + i0 + i1 * 67), sv = p107 * acc108_0;
+            const sa = slot(SR, SC, 2176 + i0 * 67 + i1), sb = slot(SR, SC, 2176 + i0 + i1 * 67), sv = p111 * acc112_0;
             H[sa] += sv;
             if (sb !== sa) H[sb] += sv;
           }
           {
-            const sa = slot(SR, SC, 2176 + i0 * 67 + i1 + 1), sb = slot(SR, SC, 2176 + i0 + (i1 + 1) * 67), sv = p107 * acc108_1;
+            const sa = slot(SR, SC, 2176 + i0 * 67 + i1 + 1), sb = slot(SR, SC, 2176 + i0 + (i1 + 1) * 67), sv = p111 * acc112_1;
             H[sa] += sv;
             if (sb !== sa) H[sb] += sv;
           }
           {
-            const sa = slot(SR, SC, 2176 + i0 * 67 + i1 + 2), sb = slot(SR, SC, 2176 + i0 + (i1 + 2) * 67), sv = p107 * acc108_2;
+            const sa = slot(SR, SC, 2176 + i0 * 67 + i1 + 2), sb = slot(SR, SC, 2176 + i0 + (i1 + 2) * 67), sv = p111 * acc112_2;
             H[sa] += sv;
             if (sb !== sa) H[sb] += sv;
           }
           {
-            const sa = slot(SR, SC, 2176 + i0 * 67 + i1 + 3), sb = slot(SR, SC, 2176 + i0 + (i1 + 3) * 67), sv = p107 * acc108_3;
+            const sa = slot(SR, SC, 2176 + i0 * 67 + i1 + 3), sb = slot(SR, SC, 2176 + i0 + (i1 + 3) * 67), sv = p111 * acc112_3;
             H[sa] += sv;
             if (sb !== sa) H[sb] += sv;
           }
         }
         for (const end = 8; i1 < end; i1++) {
-          const b106 = i1 * len_N;
-          let acc108 = 0;
+          const b110 = i1 * len_N;
+          let acc112 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc108 += t57[b105 + i2] * t44[b106 + i2];
-              r1 += t57[b105 + i2 + 1] * t44[b106 + i2 + 1];
-              r2 += t57[b105 + i2 + 2] * t44[b106 + i2 + 2];
-              r3 += t57[b105 + i2 + 3] * t44[b106 + i2 + 3];
+              acc112 += t55[b109 + i2] * t44[b110 + i2];
+              r1 += t55[b109 + i2 + 1] * t44[b110 + i2 + 1];
+              r2 += t55[b109 + i2 + 2] * t44[b110 + i2 + 2];
+              r3 += t55[b109 + i2 + 3] * t44[b110 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc108 += t57[b105 + i2] * t44[b106 + i2];
-            acc108 += r1 + r2 + r3;
+            for (const end = len_N; i2 < end; i2++) acc112 += t55[b109 + i2] * t44[b110 + i2];
+            acc112 += r1 + r2 + r3;
           }
           {
-            const sa = slot(SR, SC, 2176 + i0 * 67 + i1), sb = slot(SR, SC, 2176 + i0 + i1 * 67), sv = p107 * acc108;
+            const sa = slot(SR, SC, 2176 + i0 * 67 + i1), sb = slot(SR, SC, 2176 + i0 + i1 * 67), sv = p111 * acc112;
             H[sa] += sv;
             if (sb !== sa) H[sb] += sv;
           }
@@ -7409,21 +7147,21 @@ function ks_hess_b1_b1(s: State): void {
   }
   // hessian[i0, i1] += Σ_i2,i3 t16·t23[i2]·W2[i0, i3]·t24[i2, i0]·t11[i2, i3]·W2[i1, i3]·t24[i2, i1]
   {
-    const p113 = t16[0];
+    const p117 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b109 = 40 + i0 * 3;
-      const b110 = i0;
+      const b113 = 40 + i0 * 3;
+      const b114 = i0;
       for (let i1 = Math.max(0, i0); i1 < 8; i1++) {
-        const b111 = 40 + i1 * 3;
-        const b112 = i1;
-        let acc114 = 0;
+        const b115 = 40 + i1 * 3;
+        const b116 = i1;
+        let acc118 = 0;
         for (let i2 = 0; i2 < len_N; i2++) {
           for (let i3 = 0; i3 < 3; i3++) {
-            acc114 += t23[i2] * t24[b110 + i2 * 8] * t24[b112 + i2 * 8] * th[b109 + i3] * t11[i2 * 3 + i3] * th[b111 + i3];
+            acc118 += t23[i2] * t24[b114 + i2 * 8] * t24[b116 + i2 * 8] * th[b113 + i3] * t11[i2 * 3 + i3] * th[b115 + i3];
           }
         }
         {
-          const sa = slot(SR, SC, 2176 + i0 * 67 + i1), sb = slot(SR, SC, 2176 + i0 + i1 * 67), sv = p113 * acc114;
+          const sa = slot(SR, SC, 2176 + i0 * 67 + i1), sb = slot(SR, SC, 2176 + i0 + i1 * 67), sv = p117 * acc118;
           H[sa] += sv;
           if (sb !== sa) H[sb] += sv;
         }
@@ -7432,33 +7170,33 @@ function ks_hess_b1_b1(s: State): void {
   }
   // hessian[i0, i0] += Σ_i1,i2 t16·t23[i1]·t11[i1, i2]·W2[i0, i2]·t27[i1, i0]
   {
-    const p117 = t16[0];
+    const p121 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b115 = 40 + i0 * 3;
-      const b116 = i0;
-      let acc118 = 0;
+      const b119 = 40 + i0 * 3;
+      const b120 = i0;
+      let acc122 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
-          acc118 += t23[i1] * t27[b116 + i1 * 8] * t11[i1 * 3 + i2] * th[b115 + i2];
+          acc122 += t23[i1] * t27[b120 + i1 * 8] * t11[i1 * 3 + i2] * th[b119 + i2];
         }
       }
-      H[slot(SR, SC, 2176 + i0 * 68)] += p117 * acc118;
+      H[slot(SR, SC, 2176 + i0 * 68)] += p121 * acc122;
     }
   }
   // hessian[i0, i0] += Σ_i1,i2 -1·t16·Y[i1, i2]·W2[i0, i2]·t27[i1, i0]
   {
-    const b119 = off_N * 3;
-    const p122 = -t16[0];
+    const b123 = off_N * 3;
+    const p126 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b120 = 40 + i0 * 3;
-      const b121 = i0;
-      let acc123 = 0;
+      const b124 = 40 + i0 * 3;
+      const b125 = i0;
+      let acc127 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
-          acc123 += t27[b121 + i1 * 8] * d_Y[b119 + i1 * 3 + i2] * th[b120 + i2];
+          acc127 += t27[b125 + i1 * 8] * d_Y[b123 + i1 * 3 + i2] * th[b124 + i2];
         }
       }
-      H[slot(SR, SC, 2176 + i0 * 68)] += p122 * acc123;
+      H[slot(SR, SC, 2176 + i0 * 68)] += p126 * acc127;
     }
   }
 }
@@ -7469,67 +7207,36 @@ function ks_hess_b1_W2(s: State): void {
   const H = s.hessian;
   const t16 = s.t16;
   const t51 = s.t51;
+  const t52 = s.t52;
+  const t53 = s.t53;
   const t54 = s.t54;
   const t55 = s.t55;
   const t56 = s.t56;
-  const t57 = s.t57;
-  const t58 = s.t58;
   const th = s.theta;
   const len_N = s.len_N;
-  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t57[i0, i3]·t54[i1, i2, i3]
+  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t55[i0, i3]·t52[i1, i2, i3]
   {
-    const p128 = -t16[0];
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b126 = i0 * len_N;
-      for (let i1 = 0; i1 < 8; i1++) {
-        for (let i2 = 0; i2 < 3; i2++) {
-          const b127 = i1 * len_N * 3 + i2 * len_N;
-          let acc129 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i3 = 0;
-            for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc129 += t57[b126 + i3] * t54[b127 + i3];
-              r1 += t57[b126 + i3 + 1] * t54[b127 + i3 + 1];
-              r2 += t57[b126 + i3 + 2] * t54[b127 + i3 + 2];
-              r3 += t57[b126 + i3 + 3] * t54[b127 + i3 + 3];
-            }
-            for (const end = len_N; i3 < end; i3++) acc129 += t57[b126 + i3] * t54[b127 + i3];
-            acc129 += r1 + r2 + r3;
-          }
-          {
-            const sa = slot(SR, SC, 2184 + i0 * 67 + i1 * 3 + i2), sb = slot(SR, SC, 2712 + i0 + i1 * 201 + i2 * 67), sv = p128 * acc129;
-            H[sa] += sv;
-            H[sb] += sv;
-          }
-        }
-      }
-    }
-  }
-  // hessian[i0, i1, i2] += Σ_i3 t16·W2[i0, i2]·t58[i0, i3]·t54[i1, i2, i3]
-  {
-    const p132 = t16[0];
+    const p132 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
       const b130 = i0 * len_N;
       for (let i1 = 0; i1 < 8; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
           const b131 = i1 * len_N * 3 + i2 * len_N;
-          const p133 = p132 * th[40 + i0 * 3 + i2];
-          let acc134 = 0;
+          let acc133 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc134 += t58[b130 + i3] * t54[b131 + i3];
-              r1 += t58[b130 + i3 + 1] * t54[b131 + i3 + 1];
-              r2 += t58[b130 + i3 + 2] * t54[b131 + i3 + 2];
-              r3 += t58[b130 + i3 + 3] * t54[b131 + i3 + 3];
+              acc133 += t55[b130 + i3] * t52[b131 + i3];
+              r1 += t55[b130 + i3 + 1] * t52[b131 + i3 + 1];
+              r2 += t55[b130 + i3 + 2] * t52[b131 + i3 + 2];
+              r3 += t55[b130 + i3 + 3] * t52[b131 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc134 += t58[b130 + i3] * t54[b131 + i3];
-            acc134 += r1 + r2 + r3;
+            for (const end = len_N; i3 < end; i3++) acc133 += t55[b130 + i3] * t52[b131 + i3];
+            acc133 += r1 + r2 + r3;
           }
           {
-            const sa = slot(SR, SC, 2184 + i0 * 67 + i1 * 3 + i2), sb = slot(SR, SC, 2712 + i0 + i1 * 201 + i2 * 67), sv = p133 * acc134;
+            const sa = slot(SR, SC, 2184 + i0 * 67 + i1 * 3 + i2), sb = slot(SR, SC, 2712 + i0 + i1 * 201 + i2 * 67), sv = p132 * acc133;
             H[sa] += sv;
             H[sb] += sv;
           }
@@ -7537,37 +7244,40 @@ function ks_hess_b1_W2(s: State): void {
       }
     }
   }
-  // hessian[i0, i0, i1] += Σ_i2 t16·t58[i0, i2]·t55[i1, i2]
+  // hessian[i0, i1, i2] += Σ_i3 t16·W2[i0, i2]·t56[i0, i3]·t52[i1, i2, i3]
   {
-    const p137 = t16[0];
+    const p136 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b135 = i0 * len_N;
-      for (let i1 = 0; i1 < 3; i1++) {
-        const b136 = i1 * len_N;
-        let acc138 = 0;
-        {
-          let r1 = 0, r2 = 0, r3 = 0;
-          let i2 = 0;
-          for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc138 += t58[b135 + i2] * t55[b136 + i2];
-            r1 += t58[b135 + i2 + 1] * t55[b136 + i2 + 1];
-            r2 += t58[b135 + i2 + 2] * t55[b136 + i2 + 2];
-            r3 += t58[b135 + i2 + 3] * t55[b136 + i2 + 3];
+      const b134 = i0 * len_N;
+      for (let i1 = 0; i1 < 8; i1++) {
+        for (let i2 = 0; i2 < 3; i2++) {
+          const b135 = i1 * len_N * 3 + i2 * len_N;
+          const p137 = p136 * th[40 + i0 * 3 + i2];
+          let acc138 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i3 = 0;
+            for (const end = len_N - 3; i3 < end; i3 += 4) {
+              acc138 += t56[b134 + i3] * t52[b135 + i3];
+              r1 += t56[b134 + i3 + 1] * t52[b135 + i3 + 1];
+              r2 += t56[b134 + i3 + 2] * t52[b135 + i3 + 2];
+              r3 += t56[b134 + i3 + 3] * t52[b135 + i3 + 3];
+            }
+            for (const end = len_N; i3 < end; i3++) acc138 += t56[b134 + i3] * t52[b135 + i3];
+            acc138 += r1 + r2 + r3;
           }
-          for (const end = len_N; i2 < end; i2++) acc138 += t58[b135 + i2] * t55[b136 + i2];
-          acc138 += r1 + r2 + r3;
-        }
-        {
-          const sa = slot(SR, SC, 2184 + i0 * 70 + i1), sb = slot(SR, SC, 2712 + i0 * 202 + i1 * 67), sv = p137 * acc138;
-          H[sa] += sv;
-          H[sb] += sv;
+          {
+            const sa = slot(SR, SC, 2184 + i0 * 67 + i1 * 3 + i2), sb = slot(SR, SC, 2712 + i0 + i1 * 201 + i2 * 67), sv = p137 * acc138;
+            H[sa] += sv;
+            H[sb] += sv;
+          }
         }
       }
     }
   }
-  // hessian[i0, i0, i1] += Σ_i2 -1·t16·t51[i0, i2]·t56[i1, i2]
+  // hessian[i0, i0, i1] += Σ_i2 t16·t56[i0, i2]·t53[i1, i2]
   {
-    const p141 = -t16[0];
+    const p141 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
       const b139 = i0 * len_N;
       for (let i1 = 0; i1 < 3; i1++) {
@@ -7577,16 +7287,44 @@ function ks_hess_b1_W2(s: State): void {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc142 += t51[b139 + i2] * t56[b140 + i2];
-            r1 += t51[b139 + i2 + 1] * t56[b140 + i2 + 1];
-            r2 += t51[b139 + i2 + 2] * t56[b140 + i2 + 2];
-            r3 += t51[b139 + i2 + 3] * t56[b140 + i2 + 3];
+            acc142 += t56[b139 + i2] * t53[b140 + i2];
+            r1 += t56[b139 + i2 + 1] * t53[b140 + i2 + 1];
+            r2 += t56[b139 + i2 + 2] * t53[b140 + i2 + 2];
+            r3 += t56[b139 + i2 + 3] * t53[b140 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc142 += t51[b139 + i2] * t56[b140 + i2];
+          for (const end = len_N; i2 < end; i2++) acc142 += t56[b139 + i2] * t53[b140 + i2];
           acc142 += r1 + r2 + r3;
         }
         {
           const sa = slot(SR, SC, 2184 + i0 * 70 + i1), sb = slot(SR, SC, 2712 + i0 * 202 + i1 * 67), sv = p141 * acc142;
+          H[sa] += sv;
+          H[sb] += sv;
+        }
+      }
+    }
+  }
+  // hessian[i0, i0, i1] += Σ_i2 -1·t16·t51[i0, i2]·t54[i1, i2]
+  {
+    const p145 = -t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b143 = i0 * len_N;
+      for (let i1 = 0; i1 < 3; i1++) {
+        const b144 = i1 * len_N;
+        let acc146 = 0;
+        {
+          let r1 = 0, r2 = 0, r3 = 0;
+          let i2 = 0;
+          for (const end = len_N - 3; i2 < end; i2 += 4) {
+            acc146 += t51[b143 + i2] * t54[b144 + i2];
+            r1 += t51[b143 + i2 + 1] * t54[b144 + i2 + 1];
+            r2 += t51[b143 + i2 + 2] * t54[b144 + i2 + 2];
+            r3 += t51[b143 + i2 + 3] * t54[b144 + i2 + 3];
+          }
+          for (const end = len_N; i2 < end; i2++) acc146 += t51[b143 + i2] * t54[b144 + i2];
+          acc146 += r1 + r2 + r3;
+        }
+        {
+          const sa = slot(SR, SC, 2184 + i0 * 70 + i1), sb = slot(SR, SC, 2712 + i0 * 202 + i1 * 67), sv = p145 * acc146;
           H[sa] += sv;
           H[sb] += sv;
         }
@@ -7600,62 +7338,62 @@ function ks_hess_b1_b2(s: State): void {
   const { rowPtr: SR, colIdx: SC } = hessianPattern();
   const H = s.hessian;
   const t16 = s.t16;
+  const t53 = s.t53;
   const t55 = s.t55;
-  const t57 = s.t57;
-  const t58 = s.t58;
+  const t56 = s.t56;
   const th = s.theta;
   const len_N = s.len_N;
-  // hessian[i0, i1] += Σ_i2 -1·t16·t57[i0, i2]·t55[i1, i2]
+  // hessian[i0, i1] += Σ_i2 -1·t16·t55[i0, i2]·t53[i1, i2]
   {
-    const p145 = -t16[0];
+    const p149 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b143 = i0 * len_N;
+      const b147 = i0 * len_N;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b144 = i1 * len_N;
-        let acc146 = 0;
+        const b148 = i1 * len_N;
+        let acc150 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc146 += t57[b143 + i2] * t55[b144 + i2];
-            r1 += t57[b143 + i2 + 1] * t55[b144 + i2 + 1];
-            r2 += t57[b143 + i2 + 2] * t55[b144 + i2 + 2];
-            r3 += t57[b143 + i2 + 3] * t55[b144 + i2 + 3];
+            acc150 += t55[b147 + i2] * t53[b148 + i2];
+            r1 += t55[b147 + i2 + 1] * t53[b148 + i2 + 1];
+            r2 += t55[b147 + i2 + 2] * t53[b148 + i2 + 2];
+            r3 += t55[b147 + i2 + 3] * t53[b148 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc146 += t57[b143 + i2] * t55[b144 + i2];
-          acc146 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc150 += t55[b147 + i2] * t53[b148 + i2];
+          acc150 += r1 + r2 + r3;
         }
         {
-          const sa = slot(SR, SC, 2208 + i0 * 67 + i1), sb = slot(SR, SC, 4320 + i0 + i1 * 67), sv = p145 * acc146;
+          const sa = slot(SR, SC, 2208 + i0 * 67 + i1), sb = slot(SR, SC, 4320 + i0 + i1 * 67), sv = p149 * acc150;
           H[sa] += sv;
           H[sb] += sv;
         }
       }
     }
   }
-  // hessian[i0, i1] += Σ_i2 t16·W2[i0, i1]·t58[i0, i2]·t55[i1, i2]
+  // hessian[i0, i1] += Σ_i2 t16·W2[i0, i1]·t56[i0, i2]·t53[i1, i2]
   {
-    const p149 = t16[0];
+    const p153 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b147 = i0 * len_N;
+      const b151 = i0 * len_N;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b148 = i1 * len_N;
-        const p150 = p149 * th[40 + i0 * 3 + i1];
-        let acc151 = 0;
+        const b152 = i1 * len_N;
+        const p154 = p153 * th[40 + i0 * 3 + i1];
+        let acc155 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc151 += t58[b147 + i2] * t55[b148 + i2];
-            r1 += t58[b147 + i2 + 1] * t55[b148 + i2 + 1];
-            r2 += t58[b147 + i2 + 2] * t55[b148 + i2 + 2];
-            r3 += t58[b147 + i2 + 3] * t55[b148 + i2 + 3];
+            acc155 += t56[b151 + i2] * t53[b152 + i2];
+            r1 += t56[b151 + i2 + 1] * t53[b152 + i2 + 1];
+            r2 += t56[b151 + i2 + 2] * t53[b152 + i2 + 2];
+            r3 += t56[b151 + i2 + 3] * t53[b152 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc151 += t58[b147 + i2] * t55[b148 + i2];
-          acc151 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc155 += t56[b151 + i2] * t53[b152 + i2];
+          acc155 += r1 + r2 + r3;
         }
         {
-          const sa = slot(SR, SC, 2208 + i0 * 67 + i1), sb = slot(SR, SC, 4320 + i0 + i1 * 67), sv = p150 * acc151;
+          const sa = slot(SR, SC, 2208 + i0 * 67 + i1), sb = slot(SR, SC, 4320 + i0 + i1 * 67), sv = p154 * acc155;
           H[sa] += sv;
           H[sb] += sv;
         }
@@ -7669,111 +7407,35 @@ function ks_hess_W2_W2(s: State): void {
   const { rowPtr: SR, colIdx: SC } = hessianPattern();
   const H = s.hessian;
   const t16 = s.t16;
-  const t23 = s.t23;
-  const t26 = s.t26;
-  const t55 = s.t55;
+  const t52 = s.t52;
+  const t57 = s.t57;
+  const t58 = s.t58;
   const t59 = s.t59;
   const len_N = s.len_N;
-  // hessian[i0, i1, i2, i3] += Σ_i4 -1·t16·A[i0, i4]·B[i1, i4]·A[i2, i4]·B[i3, i4]·w[i4]  (pair symmetry: i0 ≤ i2, i1 ≤ i3; A = t59, B = t55, w = t26)
+  // hessian[i0, i1, i2, i3] += Σ_i4 -1·t16·t57[i0, i1, i4]·t52[i2, i3, i4]
   {
-    const p152 = -t16[0];
+    const p158 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
-        {
-          let i3 = i1;
-          for (const end = 3 - 3; i3 < end; i3 += 4) {
-            let acc153_0 = 0, acc153_1 = 0, acc153_2 = 0, acc153_3 = 0;
-            for (let i4 = 0, end = len_N; i4 < end; i4++) {
-              const c0 = t59[i0 * len_N + i4];
-              const c1 = t55[i1 * len_N + i4];
-              const c2 = t26[i4];
-              acc153_0 += c0 * c1 * c2 * t59[i0 * len_N + i4] * t55[i3 * len_N + i4];
-              acc153_1 += c0 * c1 * c2 * t59[i0 * len_N + i4] * t55[(i3 + 1) * len_N + i4];
-              acc153_2 += c0 * c1 * c2 * t59[i0 * len_N + i4] * t55[(i3 + 2) * len_N + i4];
-              acc153_3 += c0 * c1 * c2 * t59[i0 * len_N + i4] * t55[(i3 + 3) * len_N + i4];
-            }
-            {
-              const sa = slot(SR, SC, 2720 + i0 * 201 + i1 * 67 + i0 * 3 + i3), sb = slot(SR, SC, 2720 + i0 * 3 + i1 + i0 * 201 + i3 * 67), sv = p152 * acc153_0;
-              H[sa] += sv;
-              if (sb !== sa) H[sb] += sv;
-            }
-            {
-              const sa = slot(SR, SC, 2720 + i0 * 201 + i1 * 67 + i0 * 3 + i3 + 1), sb = slot(SR, SC, 2720 + i0 * 3 + i1 + i0 * 201 + (i3 + 1) * 67), sv = p152 * acc153_1;
-              H[sa] += sv;
-              if (sb !== sa) H[sb] += sv;
-            }
-            {
-              const sa = slot(SR, SC, 2720 + i0 * 201 + i1 * 67 + i0 * 3 + i3 + 2), sb = slot(SR, SC, 2720 + i0 * 3 + i1 + i0 * 201 + (i3 + 2) * 67), sv = p152 * acc153_2;
-              H[sa] += sv;
-              if (sb !== sa) H[sb] += sv;
-            }
-            {
-              const sa = slot(SR, SC, 2720 + i0 * 201 + i1 * 67 + i0 * 3 + i3 + 3), sb = slot(SR, SC, 2720 + i0 * 3 + i1 + i0 * 201 + (i3 + 3) * 67), sv = p152 * acc153_3;
-              H[sa] += sv;
-              if (sb !== sa) H[sb] += sv;
-            }
-          }
-          for (const end = 3; i3 < end; i3++) {
-            let acc153 = 0;
+        const b156 = i0 * len_N * 3 + i1 * len_N;
+        for (let i2 = 0; i2 < 8; i2++) {
+          for (let i3 = Math.max(0, i2 * (-3) + i0 * 3 + i1); i3 < 3; i3++) {
+            const b157 = i2 * len_N * 3 + i3 * len_N;
+            let acc159 = 0;
             {
               let r1 = 0, r2 = 0, r3 = 0;
               let i4 = 0;
               for (const end = len_N - 3; i4 < end; i4 += 4) {
-                acc153 += t59[i0 * len_N + i4] * t55[i1 * len_N + i4] * t59[i0 * len_N + i4] * t55[i3 * len_N + i4] * t26[i4];
-                r1 += t59[i0 * len_N + i4 + 1] * t55[i1 * len_N + i4 + 1] * t59[i0 * len_N + i4 + 1] * t55[i3 * len_N + i4 + 1] * t26[i4 + 1];
-                r2 += t59[i0 * len_N + i4 + 2] * t55[i1 * len_N + i4 + 2] * t59[i0 * len_N + i4 + 2] * t55[i3 * len_N + i4 + 2] * t26[i4 + 2];
-                r3 += t59[i0 * len_N + i4 + 3] * t55[i1 * len_N + i4 + 3] * t59[i0 * len_N + i4 + 3] * t55[i3 * len_N + i4 + 3] * t26[i4 + 3];
+                acc159 += t57[b156 + i4] * t52[b157 + i4];
+                r1 += t57[b156 + i4 + 1] * t52[b157 + i4 + 1];
+                r2 += t57[b156 + i4 + 2] * t52[b157 + i4 + 2];
+                r3 += t57[b156 + i4 + 3] * t52[b157 + i4 + 3];
               }
-              for (const end = len_N; i4 < end; i4++) acc153 += t59[i0 * len_N + i4] * t55[i1 * len_N + i4] * t59[i0 * len_N + i4] * t55[i3 * len_N + i4] * t26[i4];
-              acc153 += r1 + r2 + r3;
+              for (const end = len_N; i4 < end; i4++) acc159 += t57[b156 + i4] * t52[b157 + i4];
+              acc159 += r1 + r2 + r3;
             }
             {
-              const sa = slot(SR, SC, 2720 + i0 * 201 + i1 * 67 + i0 * 3 + i3), sb = slot(SR, SC, 2720 + i0 * 3 + i1 + i0 * 201 + i3 * 67), sv = p152 * acc153;
-              H[sa] += sv;
-              if (sb !== sa) H[sb] += sv;
-            }
-          }
-        }
-        for (let i2 = i0 + 1; i2 < 8; i2++) {
-          let acc154 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i4 = 0;
-            for (const end = len_N - 3; i4 < end; i4 += 4) {
-              acc154 += t59[i0 * len_N + i4] * t55[i1 * len_N + i4] * t59[i2 * len_N + i4] * t55[i1 * len_N + i4] * t26[i4];
-              r1 += t59[i0 * len_N + i4 + 1] * t55[i1 * len_N + i4 + 1] * t59[i2 * len_N + i4 + 1] * t55[i1 * len_N + i4 + 1] * t26[i4 + 1];
-              r2 += t59[i0 * len_N + i4 + 2] * t55[i1 * len_N + i4 + 2] * t59[i2 * len_N + i4 + 2] * t55[i1 * len_N + i4 + 2] * t26[i4 + 2];
-              r3 += t59[i0 * len_N + i4 + 3] * t55[i1 * len_N + i4 + 3] * t59[i2 * len_N + i4 + 3] * t55[i1 * len_N + i4 + 3] * t26[i4 + 3];
-            }
-            for (const end = len_N; i4 < end; i4++) acc154 += t59[i0 * len_N + i4] * t55[i1 * len_N + i4] * t59[i2 * len_N + i4] * t55[i1 * len_N + i4] * t26[i4];
-            acc154 += r1 + r2 + r3;
-          }
-          {
-            const sa = slot(SR, SC, 2720 + i0 * 201 + i1 * 67 + i2 * 3 + i1), sb = slot(SR, SC, 2720 + i0 * 3 + i1 + i2 * 201 + i1 * 67), sv = p152 * acc154;
-            H[sa] += sv;
-            if (sb !== sa) H[sb] += sv;
-          }
-          for (let i3 = i1 + 1; i3 < 3; i3++) {
-            let acc155 = 0;
-            {
-              let r1 = 0, r2 = 0, r3 = 0;
-              let i4 = 0;
-              for (const end = len_N - 3; i4 < end; i4 += 4) {
-                acc155 += t59[i0 * len_N + i4] * t55[i1 * len_N + i4] * t59[i2 * len_N + i4] * t55[i3 * len_N + i4] * t26[i4];
-                r1 += t59[i0 * len_N + i4 + 1] * t55[i1 * len_N + i4 + 1] * t59[i2 * len_N + i4 + 1] * t55[i3 * len_N + i4 + 1] * t26[i4 + 1];
-                r2 += t59[i0 * len_N + i4 + 2] * t55[i1 * len_N + i4 + 2] * t59[i2 * len_N + i4 + 2] * t55[i3 * len_N + i4 + 2] * t26[i4 + 2];
-                r3 += t59[i0 * len_N + i4 + 3] * t55[i1 * len_N + i4 + 3] * t59[i2 * len_N + i4 + 3] * t55[i3 * len_N + i4 + 3] * t26[i4 + 3];
-              }
-              for (const end = len_N; i4 < end; i4++) acc155 += t59[i0 * len_N + i4] * t55[i1 * len_N + i4] * t59[i2 * len_N + i4] * t55[i3 * len_N + i4] * t26[i4];
-              acc155 += r1 + r2 + r3;
-            }
-            {
-              const sa = slot(SR, SC, 2720 + i0 * 201 + i1 * 67 + i2 * 3 + i3), sb = slot(SR, SC, 2720 + i0 * 3 + i1 + i2 * 201 + i3 * 67), sv = p152 * acc155;
-              H[sa] += sv;
-              if (sb !== sa) H[sb] += sv;
-            }
-            {
-              const sa = slot(SR, SC, 2720 + i0 * 201 + i3 * 67 + i2 * 3 + i1), sb = slot(SR, SC, 2720 + i0 * 3 + i3 + i2 * 201 + i1 * 67), sv = p152 * acc155;
+              const sa = slot(SR, SC, 2720 + i0 * 201 + i1 * 67 + i2 * 3 + i3), sb = slot(SR, SC, 2720 + i0 * 3 + i1 + i2 * 201 + i3 * 67), sv = p158 * acc159;
               H[sa] += sv;
               if (sb !== sa) H[sb] += sv;
             }
@@ -7782,27 +7444,30 @@ function ks_hess_W2_W2(s: State): void {
       }
     }
   }
-  // hessian[i0, i1, i2, i1] += Σ_i4 1·t16·A[i0, i4]·A[i2, i4]·B[i1, i4]·w[i4]  (pair symmetry: i0 ≤ i2; A = t59, B = t55, w = t23)
+  // hessian[i0, i1, i2, i1] += Σ_i3 t16·t58[i0, i1, i3]·t59[i2, i3]
   {
-    const p156 = t16[0];
+    const p162 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      for (let i2 = i0; i2 < 8; i2++) {
-        for (let i1 = 0; i1 < 3; i1++) {
-          let acc157 = 0;
+      for (let i1 = 0; i1 < 3; i1++) {
+        const b160 = i0 * len_N * 3 + i1 * len_N;
+        for (let i2 = 0; i2 < 8; i2++) {
+          if (i2 * 3 + i0 * (-3) < 0) continue;
+          const b161 = i2 * len_N;
+          let acc163 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
-            let i4 = 0;
-            for (const end = len_N - 3; i4 < end; i4 += 4) {
-              acc157 += t59[i0 * len_N + i4] * t59[i2 * len_N + i4] * t55[i1 * len_N + i4] * t23[i4];
-              r1 += t59[i0 * len_N + i4 + 1] * t59[i2 * len_N + i4 + 1] * t55[i1 * len_N + i4 + 1] * t23[i4 + 1];
-              r2 += t59[i0 * len_N + i4 + 2] * t59[i2 * len_N + i4 + 2] * t55[i1 * len_N + i4 + 2] * t23[i4 + 2];
-              r3 += t59[i0 * len_N + i4 + 3] * t59[i2 * len_N + i4 + 3] * t55[i1 * len_N + i4 + 3] * t23[i4 + 3];
+            let i3 = 0;
+            for (const end = len_N - 3; i3 < end; i3 += 4) {
+              acc163 += t58[b160 + i3] * t59[b161 + i3];
+              r1 += t58[b160 + i3 + 1] * t59[b161 + i3 + 1];
+              r2 += t58[b160 + i3 + 2] * t59[b161 + i3 + 2];
+              r3 += t58[b160 + i3 + 3] * t59[b161 + i3 + 3];
             }
-            for (const end = len_N; i4 < end; i4++) acc157 += t59[i0 * len_N + i4] * t59[i2 * len_N + i4] * t55[i1 * len_N + i4] * t23[i4];
-            acc157 += r1 + r2 + r3;
+            for (const end = len_N; i3 < end; i3++) acc163 += t58[b160 + i3] * t59[b161 + i3];
+            acc163 += r1 + r2 + r3;
           }
           {
-            const sa = slot(SR, SC, 2720 + i0 * 201 + i1 * 67 + i2 * 3 + i1), sb = slot(SR, SC, 2720 + i0 * 3 + i1 + i2 * 201 + i1 * 67), sv = p156 * acc157;
+            const sa = slot(SR, SC, 2720 + i0 * 201 + i1 * 68 + i2 * 3), sb = slot(SR, SC, 2720 + i0 * 3 + i1 * 68 + i2 * 201), sv = p162 * acc163;
             H[sa] += sv;
             if (sb !== sa) H[sb] += sv;
           }
@@ -7817,33 +7482,33 @@ function ks_hess_W2_b2(s: State): void {
   const { rowPtr: SR, colIdx: SC } = hessianPattern();
   const H = s.hessian;
   const t16 = s.t16;
-  const t55 = s.t55;
-  const t60 = s.t60;
-  const t61 = s.t61;
+  const t53 = s.t53;
+  const t57 = s.t57;
+  const t58 = s.t58;
   const len_N = s.len_N;
-  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t60[i0, i1, i3]·t55[i2, i3]
+  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t57[i0, i1, i3]·t53[i2, i3]
   {
-    const p162 = -t16[0];
+    const p168 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
-        const b160 = i0 * len_N * 3 + i1 * len_N;
+        const b166 = i0 * len_N * 3 + i1 * len_N;
         for (let i2 = 0; i2 < 3; i2++) {
-          const b161 = i2 * len_N;
-          let acc163 = 0;
+          const b167 = i2 * len_N;
+          let acc169 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc163 += t60[b160 + i3] * t55[b161 + i3];
-              r1 += t60[b160 + i3 + 1] * t55[b161 + i3 + 1];
-              r2 += t60[b160 + i3 + 2] * t55[b161 + i3 + 2];
-              r3 += t60[b160 + i3 + 3] * t55[b161 + i3 + 3];
+              acc169 += t57[b166 + i3] * t53[b167 + i3];
+              r1 += t57[b166 + i3 + 1] * t53[b167 + i3 + 1];
+              r2 += t57[b166 + i3 + 2] * t53[b167 + i3 + 2];
+              r3 += t57[b166 + i3 + 3] * t53[b167 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc163 += t60[b160 + i3] * t55[b161 + i3];
-            acc163 += r1 + r2 + r3;
+            for (const end = len_N; i3 < end; i3++) acc169 += t57[b166 + i3] * t53[b167 + i3];
+            acc169 += r1 + r2 + r3;
           }
           {
-            const sa = slot(SR, SC, 2744 + i0 * 201 + i1 * 67 + i2), sb = slot(SR, SC, 4328 + i0 * 3 + i1 + i2 * 67), sv = p162 * acc163;
+            const sa = slot(SR, SC, 2744 + i0 * 201 + i1 * 67 + i2), sb = slot(SR, SC, 4328 + i0 * 3 + i1 + i2 * 67), sv = p168 * acc169;
             H[sa] += sv;
             H[sb] += sv;
           }
@@ -7851,27 +7516,27 @@ function ks_hess_W2_b2(s: State): void {
       }
     }
   }
-  // hessian[i0, i1, i1] += Σ_i2 t16·t61[i0, i1, i2]
+  // hessian[i0, i1, i1] += Σ_i2 t16·t58[i0, i1, i2]
   {
-    const p165 = t16[0];
+    const p171 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
-        const b164 = i0 * len_N * 3 + i1 * len_N;
-        let acc166 = 0;
+        const b170 = i0 * len_N * 3 + i1 * len_N;
+        let acc172 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc166 += t61[b164 + i2];
-            r1 += t61[b164 + i2 + 1];
-            r2 += t61[b164 + i2 + 2];
-            r3 += t61[b164 + i2 + 3];
+            acc172 += t58[b170 + i2];
+            r1 += t58[b170 + i2 + 1];
+            r2 += t58[b170 + i2 + 2];
+            r3 += t58[b170 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc166 += t61[b164 + i2];
-          acc166 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc172 += t58[b170 + i2];
+          acc172 += r1 + r2 + r3;
         }
         {
-          const sa = slot(SR, SC, 2744 + i0 * 201 + i1 * 68), sb = slot(SR, SC, 4328 + i0 * 3 + i1 * 68), sv = p165 * acc166;
+          const sa = slot(SR, SC, 2744 + i0 * 201 + i1 * 68), sb = slot(SR, SC, 4328 + i0 * 3 + i1 * 68), sv = p171 * acc172;
           H[sa] += sv;
           H[sb] += sv;
         }
@@ -7885,57 +7550,57 @@ function ks_hess_b2_b2(s: State): void {
   const { rowPtr: SR, colIdx: SC } = hessianPattern();
   const H = s.hessian;
   const t16 = s.t16;
-  const t55 = s.t55;
-  const t62 = s.t62;
-  const t63 = s.t63;
+  const t53 = s.t53;
+  const t60 = s.t60;
+  const t61 = s.t61;
   const len_N = s.len_N;
-  // hessian[i0, i1] += Σ_i2 -1·t16·t62[i0, i2]·t55[i1, i2]
+  // hessian[i0, i1] += Σ_i2 -1·t16·t60[i0, i2]·t53[i1, i2]
   {
-    const p169 = -t16[0];
+    const p175 = -t16[0];
     for (let i0 = 0; i0 < 3; i0++) {
-      const b167 = i0 * len_N;
+      const b173 = i0 * len_N;
       for (let i1 = Math.max(0, i0); i1 < 3; i1++) {
-        const b168 = i1 * len_N;
-        let acc170 = 0;
+        const b174 = i1 * len_N;
+        let acc176 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc170 += t62[b167 + i2] * t55[b168 + i2];
-            r1 += t62[b167 + i2 + 1] * t55[b168 + i2 + 1];
-            r2 += t62[b167 + i2 + 2] * t55[b168 + i2 + 2];
-            r3 += t62[b167 + i2 + 3] * t55[b168 + i2 + 3];
+            acc176 += t60[b173 + i2] * t53[b174 + i2];
+            r1 += t60[b173 + i2 + 1] * t53[b174 + i2 + 1];
+            r2 += t60[b173 + i2 + 2] * t53[b174 + i2 + 2];
+            r3 += t60[b173 + i2 + 3] * t53[b174 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc170 += t62[b167 + i2] * t55[b168 + i2];
-          acc170 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc176 += t60[b173 + i2] * t53[b174 + i2];
+          acc176 += r1 + r2 + r3;
         }
         {
-          const sa = slot(SR, SC, 4352 + i0 * 67 + i1), sb = slot(SR, SC, 4352 + i0 + i1 * 67), sv = p169 * acc170;
+          const sa = slot(SR, SC, 4352 + i0 * 67 + i1), sb = slot(SR, SC, 4352 + i0 + i1 * 67), sv = p175 * acc176;
           H[sa] += sv;
           if (sb !== sa) H[sb] += sv;
         }
       }
     }
   }
-  // hessian[i0, i0] += Σ_i1 t16·t63[i0, i1]
+  // hessian[i0, i0] += Σ_i1 t16·t61[i0, i1]
   {
-    const p172 = t16[0];
+    const p178 = t16[0];
     for (let i0 = 0; i0 < 3; i0++) {
-      const b171 = i0 * len_N;
-      let acc173 = 0;
+      const b177 = i0 * len_N;
+      let acc179 = 0;
       {
         let r1 = 0, r2 = 0, r3 = 0;
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          acc173 += t63[b171 + i1];
-          r1 += t63[b171 + i1 + 1];
-          r2 += t63[b171 + i1 + 2];
-          r3 += t63[b171 + i1 + 3];
+          acc179 += t61[b177 + i1];
+          r1 += t61[b177 + i1 + 1];
+          r2 += t61[b177 + i1 + 2];
+          r3 += t61[b177 + i1 + 3];
         }
-        for (const end = len_N; i1 < end; i1++) acc173 += t63[b171 + i1];
-        acc173 += r1 + r2 + r3;
+        for (const end = len_N; i1 < end; i1++) acc179 += t61[b177 + i1];
+        acc179 += r1 + r2 + r3;
       }
-      H[slot(SR, SC, 4352 + i0 * 68)] += p172 * acc173;
+      H[slot(SR, SC, 4352 + i0 * 68)] += p178 * acc179;
     }
   }
 }
@@ -7947,10 +7612,10 @@ function ks_hess_W1_W1_once(s: State): void {
   const once_N = s.once_N;
   // hessian[i0, i1, i0, i1] += 0.002·once_N
   {
-    const p62 = 0.002 * once_N;
+    const p66 = 0.002 * once_N;
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
-        H[slot(SR, SC, i0 * 544 + i1 * 68)] += p62;
+        H[slot(SR, SC, i0 * 544 + i1 * 68)] += p66;
       }
     }
   }
@@ -7963,9 +7628,9 @@ function ks_hess_b1_b1_once(s: State): void {
   const once_N = s.once_N;
   // hessian[i0, i0] += 0.002·once_N
   {
-    const p124 = 0.002 * once_N;
+    const p128 = 0.002 * once_N;
     for (let i0 = 0; i0 < 8; i0++) {
-      H[slot(SR, SC, 2176 + i0 * 68)] += p124;
+      H[slot(SR, SC, 2176 + i0 * 68)] += p128;
     }
   }
 }
@@ -7977,10 +7642,10 @@ function ks_hess_W2_W2_once(s: State): void {
   const once_N = s.once_N;
   // hessian[i0, i1, i0, i1] += 0.002·once_N
   {
-    const p158 = 0.002 * once_N;
+    const p164 = 0.002 * once_N;
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
-        H[slot(SR, SC, 2720 + i0 * 204 + i1 * 68)] += p158;
+        H[slot(SR, SC, 2720 + i0 * 204 + i1 * 68)] += p164;
       }
     }
   }
@@ -7993,9 +7658,9 @@ function ks_hess_b2_b2_once(s: State): void {
   const once_N = s.once_N;
   // hessian[i0, i0] += 0.002·once_N
   {
-    const p174 = 0.002 * once_N;
+    const p180 = 0.002 * once_N;
     for (let i0 = 0; i0 < 3; i0++) {
-      H[slot(SR, SC, 4352 + i0 * 68)] += p174;
+      H[slot(SR, SC, 4352 + i0 * 68)] += p180;
     }
   }
 }
@@ -8133,35 +7798,33 @@ export function createEvaluator(): Evaluator {
           k_map12(s);
           k_k46(s);
           k_k47(s);
-          k_k43(s);
           k_k41(s);
-          k_k44(s);
           k_k48(s);
+          k_k43(s);
           k_k42(s);
           k_k49(s);
+          k_k44(s);
           k_hess_W1_W1(s);
           k_k50(s);
           k_k51(s);
+          k_hess_W1_b1(s);
           k_k52(s);
           k_k53(s);
-          k_hess_W1_b1(s);
           k_k54(s);
-          k_k55(s);
-          k_k56(s);
           k_hess_W1_W2(s);
           k_hess_W1_b2(s);
-          k_k57(s);
+          k_k55(s);
           k_hess_b1_b1(s);
-          k_k58(s);
+          k_k56(s);
           k_hess_b1_W2(s);
           k_hess_b1_b2(s);
+          k_k57(s);
+          k_k58(s);
           k_k59(s);
           k_hess_W2_W2(s);
+          k_hess_W2_b2(s);
           k_k60(s);
           k_k61(s);
-          k_hess_W2_b2(s);
-          k_k62(s);
-          k_k63(s);
           k_hess_b2_b2(s);
         }
         k_hess_W1_W1_once(s);
@@ -8218,33 +7881,31 @@ export function createEvaluator(): Evaluator {
           k_k45(s);
           k_k46(s);
           k_k47(s);
-          k_k43(s);
-          k_k44(s);
           k_k48(s);
+          k_k43(s);
           k_k49(s);
+          k_k44(s);
           k_hess_W1_W1(s);
           k_k50(s);
           k_k51(s);
+          k_hess_W1_b1(s);
           k_k52(s);
           k_k53(s);
-          k_hess_W1_b1(s);
           k_k54(s);
-          k_k55(s);
-          k_k56(s);
           k_hess_W1_W2(s);
           k_hess_W1_b2(s);
-          k_k57(s);
+          k_k55(s);
           k_hess_b1_b1(s);
-          k_k58(s);
+          k_k56(s);
           k_hess_b1_W2(s);
           k_hess_b1_b2(s);
+          k_k57(s);
+          k_k58(s);
           k_k59(s);
           k_hess_W2_W2(s);
+          k_hess_W2_b2(s);
           k_k60(s);
           k_k61(s);
-          k_hess_W2_b2(s);
-          k_k62(s);
-          k_k63(s);
           k_hess_b2_b2(s);
         }
         k_value(s);
@@ -8284,7 +7945,7 @@ export function createEvaluator(): Evaluator {
           k_k12(s);
           k_map12(s);
           k_k41(s);
-          k_k83(s);
+          k_k81(s);
           k_k42(s);
           k_hdiag_W1(s);
           k_hdiag_b1(s);
@@ -8323,35 +7984,33 @@ export function createEvaluator(): Evaluator {
           k_map12(s);
           k_k46(s);
           k_k47(s);
-          k_k43(s);
           k_k41(s);
-          k_k44(s);
           k_k48(s);
+          k_k43(s);
           k_k42(s);
           k_k49(s);
+          k_k44(s);
           ks_hess_W1_W1(s);
           k_k50(s);
           k_k51(s);
+          ks_hess_W1_b1(s);
           k_k52(s);
           k_k53(s);
-          ks_hess_W1_b1(s);
           k_k54(s);
-          k_k55(s);
-          k_k56(s);
           ks_hess_W1_W2(s);
           ks_hess_W1_b2(s);
-          k_k57(s);
+          k_k55(s);
           ks_hess_b1_b1(s);
-          k_k58(s);
+          k_k56(s);
           ks_hess_b1_W2(s);
           ks_hess_b1_b2(s);
+          k_k57(s);
+          k_k58(s);
           k_k59(s);
           ks_hess_W2_W2(s);
+          ks_hess_W2_b2(s);
           k_k60(s);
           k_k61(s);
-          ks_hess_W2_b2(s);
-          k_k62(s);
-          k_k63(s);
           ks_hess_b2_b2(s);
         }
         ks_hess_W1_W1_once(s);
@@ -8387,13 +8046,15 @@ export function createEvaluator(): Evaluator {
           k_k12(s);
           k_map12(s);
           k_k41(s);
+          k_k62(s);
+          k_k63(s);
           k_k64(s);
           k_k65(s);
           k_k66(s);
           k_k67(s);
+          k_k42(s);
           k_k68(s);
           k_k69(s);
-          k_k42(s);
           k_k70(s);
           k_k71(s);
           k_k72(s);
@@ -8402,13 +8063,11 @@ export function createEvaluator(): Evaluator {
           k_k75(s);
           k_k76(s);
           k_k77(s);
-          k_k78(s);
-          k_k79(s);
           k_hvp_W1(s);
           k_hvp_b1(s);
+          k_k78(s);
+          k_k79(s);
           k_k80(s);
-          k_k81(s);
-          k_k82(s);
           k_hvp_W2(s);
           k_hvp_b2(s);
         }
@@ -8451,22 +8110,22 @@ export function createEvaluator(): Evaluator {
           k_k50(s);
           k_k51(s);
           k_ggn_W1_b1(s);
-          k_k54(s);
+          k_k52(s);
           k_ggn_W1_W2(s);
-          k_k55(s);
+          k_k53(s);
           k_ggn_W1_b2(s);
-          k_k57(s);
+          k_k55(s);
           k_ggn_b1_b1(s);
-          k_k58(s);
+          k_k56(s);
           k_ggn_b1_W2(s);
           k_ggn_b1_b2(s);
+          k_k57(s);
+          k_k58(s);
           k_k59(s);
           k_ggn_W2_W2(s);
+          k_ggn_W2_b2(s);
           k_k60(s);
           k_k61(s);
-          k_ggn_W2_b2(s);
-          k_k62(s);
-          k_k63(s);
           k_ggn_b2_b2(s);
         }
         k_ggn_W1_W1_once(s);
@@ -9032,35 +8691,33 @@ export function createShardEvaluator(): ShardEvaluator {
           k_map12(s);
           k_k46(s);
           k_k47(s);
-          k_k43(s);
           k_k41(s);
-          k_k44(s);
           k_k48(s);
+          k_k43(s);
           k_k42(s);
           k_k49(s);
+          k_k44(s);
           k_hess_W1_W1(s);
           k_k50(s);
           k_k51(s);
+          k_hess_W1_b1(s);
           k_k52(s);
           k_k53(s);
-          k_hess_W1_b1(s);
           k_k54(s);
-          k_k55(s);
-          k_k56(s);
           k_hess_W1_W2(s);
           k_hess_W1_b2(s);
-          k_k57(s);
+          k_k55(s);
           k_hess_b1_b1(s);
-          k_k58(s);
+          k_k56(s);
           k_hess_b1_W2(s);
           k_hess_b1_b2(s);
+          k_k57(s);
+          k_k58(s);
           k_k59(s);
           k_hess_W2_W2(s);
+          k_hess_W2_b2(s);
           k_k60(s);
           k_k61(s);
-          k_hess_W2_b2(s);
-          k_k62(s);
-          k_k63(s);
           k_hess_b2_b2(s);
         }
         k_hess_W1_W1_once(s);
@@ -9109,33 +8766,31 @@ export function createShardEvaluator(): ShardEvaluator {
           k_k45(s);
           k_k46(s);
           k_k47(s);
-          k_k43(s);
-          k_k44(s);
           k_k48(s);
+          k_k43(s);
           k_k49(s);
+          k_k44(s);
           k_hess_W1_W1(s);
           k_k50(s);
           k_k51(s);
+          k_hess_W1_b1(s);
           k_k52(s);
           k_k53(s);
-          k_hess_W1_b1(s);
           k_k54(s);
-          k_k55(s);
-          k_k56(s);
           k_hess_W1_W2(s);
           k_hess_W1_b2(s);
-          k_k57(s);
+          k_k55(s);
           k_hess_b1_b1(s);
-          k_k58(s);
+          k_k56(s);
           k_hess_b1_W2(s);
           k_hess_b1_b2(s);
+          k_k57(s);
+          k_k58(s);
           k_k59(s);
           k_hess_W2_W2(s);
+          k_hess_W2_b2(s);
           k_k60(s);
           k_k61(s);
-          k_hess_W2_b2(s);
-          k_k62(s);
-          k_k63(s);
           k_hess_b2_b2(s);
         }
         k_value(s);
@@ -9173,7 +8828,7 @@ export function createShardEvaluator(): ShardEvaluator {
           k_k12(s);
           k_map12(s);
           k_k41(s);
-          k_k83(s);
+          k_k81(s);
           k_k42(s);
           k_hdiag_W1(s);
           k_hdiag_b1(s);
@@ -9213,13 +8868,15 @@ export function createShardEvaluator(): ShardEvaluator {
           k_k12(s);
           k_map12(s);
           k_k41(s);
+          k_k62(s);
+          k_k63(s);
           k_k64(s);
           k_k65(s);
           k_k66(s);
           k_k67(s);
+          k_k42(s);
           k_k68(s);
           k_k69(s);
-          k_k42(s);
           k_k70(s);
           k_k71(s);
           k_k72(s);
@@ -9228,13 +8885,11 @@ export function createShardEvaluator(): ShardEvaluator {
           k_k75(s);
           k_k76(s);
           k_k77(s);
-          k_k78(s);
-          k_k79(s);
           k_hvp_W1(s);
           k_hvp_b1(s);
+          k_k78(s);
+          k_k79(s);
           k_k80(s);
-          k_k81(s);
-          k_k82(s);
           k_hvp_W2(s);
           k_hvp_b2(s);
         }
