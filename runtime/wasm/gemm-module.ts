@@ -11,10 +11,11 @@
 //   memory
 //   pack(src, ld, count, padded, kc, dst, w)   panels of w rows: dst[p][k][i] = src[p·w + i][k], 0 past count
 //   micro(ap, bp, kc, c, ldc)                  T[0..6)[0..4) at c += Σ_k ap[k][0..6) ⊗ bp[k][0..4)
-//   gemm(a, lda, b, ldb, R, Rp, C, Cp, K, c, ldc, ap, bp, KC)
+//   gemm(a, lda, b, ldb, R, Rp, C, Cp, K, c, ldc, ap, bp, KC, bPacked)
 //                                              T [Rp × Cp at c, rows ldc apart] += A·Bᵀ (Rp, Cp: R, C
 //                                              rounded up to 6 and 4; ap, bp: packing space for
-//                                              Rp·KC and Cp·KC doubles)
+//                                              Rp·KC and Cp·KC doubles; bPacked = 1: bp holds B
+//                                              packed already, all of K, block pc at bp + pc·Cp·8)
 
 import { encodeModule, F64, FunctionBuilder, I32, memarg, V128 } from './encoder.ts';
 
@@ -104,9 +105,9 @@ export function gemmModuleBytes(): Uint8Array {
   // ---- gemm ----
   const gemm = new FunctionBuilder('gemm', [
     ['a', 'i32'], ['lda', 'i32'], ['b', 'i32'], ['ldb', 'i32'], ['R', 'i32'], ['Rp', 'i32'], ['C', 'i32'], ['Cp', 'i32'],
-    ['K', 'i32'], ['c', 'i32'], ['ldc', 'i32'], ['ap', 'i32'], ['bp', 'i32'], ['KC', 'i32'],
+    ['K', 'i32'], ['c', 'i32'], ['ldc', 'i32'], ['ap', 'i32'], ['bp', 'i32'], ['KC', 'i32'], ['bPacked', 'i32'],
   ]);
-  gemm.local('pc', 'i32').local('kc', 'i32').local('ir', 'i32').local('jr', 'i32');
+  gemm.local('pc', 'i32').local('kc', 'i32').local('ir', 'i32').local('jr', 'i32').local('bq', 'i32');
   const PACK = 0;
   const MICRO = 1;
   gemm.loop(
@@ -115,7 +116,12 @@ export function gemmModuleBytes(): Uint8Array {
       // kc = min(KC, K − pc)
       f.get('K').get('pc').op(I32.sub).tee('kc').get('KC').op(I32.gtS).ifElse((g) => g.get('KC').set('kc'));
       f.get('a').get('pc').i32(3).op(I32.shl).op(I32.add).get('lda').get('R').get('Rp').get('kc').get('ap').i32(MICRO_ROWS).call(PACK);
-      f.get('b').get('pc').i32(3).op(I32.shl).op(I32.add).get('ldb').get('C').get('Cp').get('kc').get('bp').i32(MICRO_COLS).call(PACK);
+      // B's panels: packed here into bp, or (bPacked = 1) packed already for all of K, the block
+      // at pc starting at bp + pc·Cp·8 (so that one packing serves many calls).
+      f.get('bp').get('bPacked').get('pc').op(I32.mul).get('Cp').op(I32.mul).i32(3).op(I32.shl).op(I32.add).set('bq');
+      f.get('bPacked').op(I32.eqz).ifElse((g) => {
+        g.get('b').get('pc').i32(3).op(I32.shl).op(I32.add).get('ldb').get('C').get('Cp').get('kc').get('bp').i32(MICRO_COLS).call(PACK);
+      });
       f.i32(0).set('jr');
       f.loop(
         (g) => g.get('jr').get('Cp').op(I32.geS),
@@ -126,7 +132,7 @@ export function gemmModuleBytes(): Uint8Array {
             (h) => {
               // micro(ap + ir·kc·8, bp + jr·kc·8, kc, c + ir·ldc + jr·8, ldc)
               h.get('ap').get('ir').get('kc').op(I32.mul).i32(3).op(I32.shl).op(I32.add);
-              h.get('bp').get('jr').get('kc').op(I32.mul).i32(3).op(I32.shl).op(I32.add);
+              h.get('bq').get('jr').get('kc').op(I32.mul).i32(3).op(I32.shl).op(I32.add);
               h.get('kc');
               h.get('c').get('ir').get('ldc').op(I32.mul).op(I32.add).get('jr').i32(3).op(I32.shl).op(I32.add);
               h.get('ldc').call(MICRO);
