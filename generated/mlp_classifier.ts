@@ -8159,12 +8159,14 @@ function release(s: State): void {
 // ---- dense kernels (runtime/wasm/dense.ts, embedded) ----------------------------------------
 
 /** The kernels' WebAssembly module (gemm-module.ts), base64. */
-const DENSE_WASM = 'AGFzbQEAAAABJANgB39/f39/f38AYAV/f39/fwBgDn9/f39/f39/f39/f39/AAMEAwABAgUDAQABByAEBm1lbW9yeQIABHBhY2sAAAVtaWNybwABBGdlbW0AAgq3CgPDAQEHfyAGQQN0IQ0gBSEMAkADQCAHIANODQFBACEIAkADQCAIIAZODQEgDCAIQQN0aiELQQAhCSAHIAJIBEAgACAHIAFsaiEKAkADQCAJIARODQEgCyAKKwMAOQMAIApBCGohCiALIA1qIQsgCUEBaiEJDAALCwUCQANAIAkgBE4NASALRAAAAAAAAAAAOQMAIAsgDWohCyAJQQFqIQkMAAsLCyAIQQFqIQggB0EBaiEHDAALCyAMIAQgDWxqIQwMAAsLC7gHAgF/D3sgAiEFAkADQCAFQQJIDQEgAf0ABAAhBiAB/QAEECEHIAD9CgMAIgggBv3yASAJ/fABIQkgCCAH/fIBIAr98AEhCiAA/QoDCCIIIAb98gEgC/3wASELIAggB/3yASAM/fABIQwgAP0KAxAiCCAG/fIBIA398AEhDSAIIAf98gEgDv3wASEOIAD9CgMYIgggBv3yASAP/fABIQ8gCCAH/fIBIBD98AEhECAA/QoDICIIIAb98gEgEf3wASERIAggB/3yASAS/fABIRIgAP0KAygiCCAG/fIBIBP98AEhEyAIIAf98gEgFP3wASEUIAH9AAQgIQYgAf0ABDAhByAA/QoDMCIIIAb98gEgCf3wASEJIAggB/3yASAK/fABIQogAP0KAzgiCCAG/fIBIAv98AEhCyAIIAf98gEgDP3wASEMIAD9CgNAIgggBv3yASAN/fABIQ0gCCAH/fIBIA798AEhDiAA/QoDSCIIIAb98gEgD/3wASEPIAggB/3yASAQ/fABIRAgAP0KA1AiCCAG/fIBIBH98AEhESAIIAf98gEgEv3wASESIAD9CgNYIgggBv3yASAT/fABIRMgCCAH/fIBIBT98AEhFCAAQeAAaiEAIAFBwABqIQEgBUECayEFDAALCyAFBEAgAf0ABAAhBiAB/QAEECEHIAD9CgMAIgggBv3yASAJ/fABIQkgCCAH/fIBIAr98AEhCiAA/QoDCCIIIAb98gEgC/3wASELIAggB/3yASAM/fABIQwgAP0KAxAiCCAG/fIBIA398AEhDSAIIAf98gEgDv3wASEOIAD9CgMYIgggBv3yASAP/fABIQ8gCCAH/fIBIBD98AEhECAA/QoDICIIIAb98gEgEf3wASERIAggB/3yASAS/fABIRIgAP0KAygiCCAG/fIBIBP98AEhEyAIIAf98gEgFP3wASEUCyADIAP9AAMAIAn98AH9CwMAIAMgA/0AAxAgCv3wAf0LAxAgAyAEaiEDIAMgA/0AAwAgC/3wAf0LAwAgAyAD/QADECAM/fAB/QsDECADIARqIQMgAyAD/QADACAN/fAB/QsDACADIAP9AAMQIA798AH9CwMQIAMgBGohAyADIAP9AAMAIA/98AH9CwMAIAMgA/0AAxAgEP3wAf0LAxAgAyAEaiEDIAMgA/0AAwAgEf3wAf0LAwAgAyAD/QADECAS/fAB/QsDECADIARqIQMgAyAD/QADACAT/fAB/QsDACADIAP9AAMQIBT98AH9CwMQC7UBAQR/AkADQCAOIAhODQEgCCAOayIPIA1KBEAgDSEPCyAAIA5BA3RqIAEgBCAFIA8gC0EGEAAgAiAOQQN0aiADIAYgByAPIAxBBBAAQQAhEQJAA0AgESAHTg0BQQAhEAJAA0AgECAFTg0BIAsgECAPbEEDdGogDCARIA9sQQN0aiAPIAkgECAKbGogEUEDdGogChABIBBBBmohEAwACwsgEUEEaiERDAALCyAOIA1qIQ4MAAsLCw==';
+const DENSE_WASM = 'AGFzbQEAAAABJQNgB39/f39/f38AYAV/f39/fwBgD39/f39/f39/f39/f39/fwADBAMAAQIFAwEAAQcgBAZtZW1vcnkCAARwYWNrAAAFbWljcm8AAQRnZW1tAAIKzQoDwwEBB38gBkEDdCENIAUhDAJAA0AgByADTg0BQQAhCAJAA0AgCCAGTg0BIAwgCEEDdGohC0EAIQkgByACSARAIAAgByABbGohCgJAA0AgCSAETg0BIAsgCisDADkDACAKQQhqIQogCyANaiELIAlBAWohCQwACwsFAkADQCAJIARODQEgC0QAAAAAAAAAADkDACALIA1qIQsgCUEBaiEJDAALCwsgCEEBaiEIIAdBAWohBwwACwsgDCAEIA1saiEMDAALCwu4BwIBfw97IAIhBQJAA0AgBUECSA0BIAH9AAQAIQYgAf0ABBAhByAA/QoDACIIIAb98gEgCf3wASEJIAggB/3yASAK/fABIQogAP0KAwgiCCAG/fIBIAv98AEhCyAIIAf98gEgDP3wASEMIAD9CgMQIgggBv3yASAN/fABIQ0gCCAH/fIBIA798AEhDiAA/QoDGCIIIAb98gEgD/3wASEPIAggB/3yASAQ/fABIRAgAP0KAyAiCCAG/fIBIBH98AEhESAIIAf98gEgEv3wASESIAD9CgMoIgggBv3yASAT/fABIRMgCCAH/fIBIBT98AEhFCAB/QAEICEGIAH9AAQwIQcgAP0KAzAiCCAG/fIBIAn98AEhCSAIIAf98gEgCv3wASEKIAD9CgM4IgggBv3yASAL/fABIQsgCCAH/fIBIAz98AEhDCAA/QoDQCIIIAb98gEgDf3wASENIAggB/3yASAO/fABIQ4gAP0KA0giCCAG/fIBIA/98AEhDyAIIAf98gEgEP3wASEQIAD9CgNQIgggBv3yASAR/fABIREgCCAH/fIBIBL98AEhEiAA/QoDWCIIIAb98gEgE/3wASETIAggB/3yASAU/fABIRQgAEHgAGohACABQcAAaiEBIAVBAmshBQwACwsgBQRAIAH9AAQAIQYgAf0ABBAhByAA/QoDACIIIAb98gEgCf3wASEJIAggB/3yASAK/fABIQogAP0KAwgiCCAG/fIBIAv98AEhCyAIIAf98gEgDP3wASEMIAD9CgMQIgggBv3yASAN/fABIQ0gCCAH/fIBIA798AEhDiAA/QoDGCIIIAb98gEgD/3wASEPIAggB/3yASAQ/fABIRAgAP0KAyAiCCAG/fIBIBH98AEhESAIIAf98gEgEv3wASESIAD9CgMoIgggBv3yASAT/fABIRMgCCAH/fIBIBT98AEhFAsgAyAD/QADACAJ/fAB/QsDACADIAP9AAMQIAr98AH9CwMQIAMgBGohAyADIAP9AAMAIAv98AH9CwMAIAMgA/0AAxAgDP3wAf0LAxAgAyAEaiEDIAMgA/0AAwAgDf3wAf0LAwAgAyAD/QADECAO/fAB/QsDECADIARqIQMgAyAD/QADACAP/fAB/QsDACADIAP9AAMQIBD98AH9CwMQIAMgBGohAyADIAP9AAMAIBH98AH9CwMAIAMgA/0AAxAgEv3wAf0LAxAgAyAEaiEDIAMgA/0AAwAgE/3wAf0LAwAgAyAD/QADECAU/fAB/QsDEAvLAQEFfwJAA0AgDyAITg0BIAggD2siECANSgRAIA0hEAsgACAPQQN0aiABIAQgBSAQIAtBBhAAIAwgDiAPbCAHbEEDdGohEyAORQRAIAIgD0EDdGogAyAGIAcgECAMQQQQAAtBACESAkADQCASIAdODQFBACERAkADQCARIAVODQEgCyARIBBsQQN0aiATIBIgEGxBA3RqIBAgCSARIApsaiASQQN0aiAKEAEgEUEGaiERDAALCyASQQRqIRIMAAsLIA8gDWohDwwACwsL';
 
 /** Block sizes: rows of A per packed block (a multiple of 6), columns of B (a multiple of 4), depth. */
 const DENSE_MB = 96;
 const DENSE_NB = 192;
 const DENSE_KC = 256;
+/** Longest sum whose column tile is packed once for all row tiles (the streamed batch's largest chunk). */
+const DENSE_PACKED_K = 2048;
 
 /** How a block's values land in the output: assigned, added, or added at the entry and at its mirror image. */
 const DENSE_ASSIGN = 0;
@@ -8180,7 +8182,8 @@ interface DenseWasmApi {
 
 interface DenseWasmExports {
   memory: { buffer: ArrayBuffer; grow(pages: number): number };
-  gemm(a: number, lda: number, b: number, ldb: number, R: number, Rp: number, C: number, Cp: number, K: number, c: number, ldc: number, ap: number, bp: number, KC: number): void;
+  pack(src: number, ld: number, count: number, padded: number, kc: number, dst: number, w: number): void;
+  gemm(a: number, lda: number, b: number, ldb: number, R: number, Rp: number, C: number, Cp: number, K: number, c: number, ldc: number, ap: number, bp: number, KC: number, bPacked: number): void;
 }
 
 interface DenseKernels {
@@ -8281,7 +8284,9 @@ function createDenseKernels(options?: { simd?: boolean }): DenseKernels {
   const apAt = 0;
   const bpAt = apAt + DENSE_MB * DENSE_KC;
   const tAt = bpAt + DENSE_NB * DENSE_KC;
-  const scratch = tAt + DENSE_MB * ldt;
+  // A column tile's panels for all of K, packed once and read by every row tile's product.
+  const bAllAt = tAt + DENSE_MB * ldt;
+  const scratch = bAllAt + DENSE_NB * DENSE_PACKED_K;
   let mem = new Float64Array(0);
   const memory = (): Float64Array => {
     if (ex && mem.buffer !== ex.memory.buffer) mem = new Float64Array(ex.memory.buffer);
@@ -8356,7 +8361,7 @@ function createDenseKernels(options?: { simd?: boolean }): DenseKernels {
    * + k]·B[bOff + c·ldb + k]): by the SIMD kernels when both operands are views on their memory
    * (they read them in place), by the JavaScript kernel otherwise.
    */
-  const productTile = (A: Float64Array, aOff: number, lda: number, B: Float64Array, bOff: number, ldb: number, ib: number, mb: number, jb: number, nb: number, K: number): Float64Array => {
+  const productTile = (A: Float64Array, aOff: number, lda: number, B: Float64Array, bOff: number, ldb: number, ib: number, mb: number, jb: number, nb: number, K: number, bPacked: boolean): Float64Array => {
     if (simd && ex !== null && A.buffer === ex.memory.buffer && B.buffer === ex.memory.buffer) {
       const T = memory();
       tileAt = tAt;
@@ -8365,13 +8370,26 @@ function createDenseKernels(options?: { simd?: boolean }): DenseKernels {
       T.fill(0, tAt, tAt + Rp * ldt);
       const aBase = A.byteOffset / 8 + aOff;
       const bBase = B.byteOffset / 8 + bOff;
-      ex.gemm((aBase + ib * lda) * 8, lda * 8, (bBase + jb * ldb) * 8, ldb * 8, mb, Rp, nb, Cp, K, tAt * 8, ldt * 8, apAt * 8, bpAt * 8, DENSE_KC);
+      ex.gemm((aBase + ib * lda) * 8, lda * 8, (bBase + jb * ldb) * 8, ldb * 8, mb, Rp, nb, Cp, K, tAt * 8, ldt * 8, apAt * 8, (bPacked ? bAllAt : bpAt) * 8, DENSE_KC, bPacked ? 1 : 0);
       return T;
     }
     const T = tileJs ?? (tileJs = new Float64Array(DENSE_MB * ldt));
     tileAt = 0;
     tileInJs(T, A, aOff + ib * lda, lda, B, bOff + jb * ldb, ldb, mb, nb, K);
     return T;
+  };
+
+  /**
+   * Packs B's rows jb … jb+nb−1, all of K, into the panels productTile reads with bPacked (once for
+   * all the row tiles of a column tile, instead of once per tile); false where it does not apply
+   * (the JavaScript kernel, B outside the kernels' memory, or K over DENSE_PACKED_K).
+   */
+  const packColumns = (B: Float64Array, bOff: number, ldb: number, jb: number, nb: number, K: number): boolean => {
+    if (!simd || ex === null || B.buffer !== ex.memory.buffer || K > DENSE_PACKED_K) return false;
+    const Cp = Math.ceil(nb / 4) * 4;
+    const bBase = B.byteOffset / 8 + bOff + jb * ldb;
+    for (let pc = 0; pc < K; pc += DENSE_KC) ex.pack((bBase + pc) * 8, ldb * 8, nb, Cp, Math.min(DENSE_KC, K - pc), (bAllAt + pc * Cp) * 8, 4);
+    return true;
   };
 
   // Column offsets into a factor array, kept between calls.
@@ -8388,13 +8406,15 @@ function createDenseKernels(options?: { simd?: boolean }): DenseKernels {
       for (let c = 0; c < C; c++) colOffsets[c] = Math.floor(c / fColRadix) * fColOuter + (c % fColRadix) * fColInner;
     }
     const fc = colOffsets;
-    for (let ib = 0; ib < R; ib += DENSE_MB) {
-      const mb = Math.min(DENSE_MB, R - ib);
-      for (let jb = 0; jb < C; jb += DENSE_NB) {
-        const nb = Math.min(DENSE_NB, C - jb);
+    // Column tiles outside: each one's panels of B are packed once for all its row tiles.
+    for (let jb = 0; jb < C; jb += DENSE_NB) {
+      const nb = Math.min(DENSE_NB, C - jb);
+      const packed = packColumns(B, bOff, ldb, jb, nb, K);
+      for (let ib = 0; ib < R; ib += DENSE_MB) {
+        const mb = Math.min(DENSE_MB, R - ib);
         // A tile entirely below the diagonal has nothing to store.
-        if (upper && jb + nb - 1 < ib) continue;
-        const T = productTile(A, aOff, lda, B, bOff, ldb, ib, mb, jb, nb, K);
+        if (upper && jb + nb - 1 < ib) break;
+        const T = productTile(A, aOff, lda, B, bOff, ldb, ib, mb, jb, nb, K, packed);
         const t0 = tileAt;
         for (let i = 0; i < mb; i++) {
           const r = ib + i;
@@ -8495,11 +8515,12 @@ function createDenseKernels(options?: { simd?: boolean }): DenseKernels {
     }
     const R = rowTab;
     const C = colTab;
-    for (let ib = 0; ib < P; ib += DENSE_MB) {
-      const mb = Math.min(DENSE_MB, P - ib);
-      for (let jb = 0; jb < Q; jb += DENSE_NB) {
-        const nb = Math.min(DENSE_NB, Q - jb);
-        const T = productTile(U, 0, S, V, 0, S, ib, mb, jb, nb, S);
+    for (let jb = 0; jb < Q; jb += DENSE_NB) {
+      const nb = Math.min(DENSE_NB, Q - jb);
+      const packed = packColumns(V, 0, S, jb, nb, S);
+      for (let ib = 0; ib < P; ib += DENSE_MB) {
+        const mb = Math.min(DENSE_MB, P - ib);
+        const T = productTile(U, 0, S, V, 0, S, ib, mb, jb, nb, S, packed);
         for (let i = 0; i < mb; i++) {
           const r = (ib + i) * ROW;
           const at = R[r]!;
