@@ -138,9 +138,12 @@ export function createDenseKernels(options?: { simd?: boolean }): DenseKernels {
   const apAt = 0;
   const bpAt = apAt + DENSE_MB * DENSE_KC;
   const tAt = bpAt + DENSE_NB * DENSE_KC;
-  // A column tile's panels for all of K, packed once and read by every row tile's product.
-  const bAllAt = tAt + DENSE_MB * ldt;
-  const scratch = bAllAt + DENSE_NB * DENSE_PACKED_K;
+  const scratch = tAt + DENSE_MB * ldt;
+  // A column tile's panels for all of K, packed once and read by every row tile's product: after
+  // the operands (alloc), as long as the longest of them (a tile of B is no longer), at most
+  // DENSE_NB·DENSE_PACKED_K doubles.
+  let bAllAt = 0;
+  let bAllSize = 0;
   let mem = new Float64Array(0);
   const memory = (): Float64Array => {
     if (ex && mem.buffer !== ex.memory.buffer) mem = new Float64Array(ex.memory.buffer);
@@ -162,8 +165,12 @@ export function createDenseKernels(options?: { simd?: boolean }): DenseKernels {
   let tileJs: Float64Array | null = null;
 
   const alloc = (lengths: readonly number[]): Float64Array[] => {
-    const total = lengths.reduce((s, n) => s + n, scratch);
-    if (simd && grow(total)) {
+    const views = lengths.reduce((s, n) => s + n, scratch);
+    const packed = Math.min(DENSE_NB * DENSE_PACKED_K, Math.max(0, ...lengths));
+    bAllSize = 0;
+    if (simd && grow(views + packed)) {
+      bAllAt = views;
+      bAllSize = packed;
       const buf = memory().buffer;
       let at = scratch;
       return lengths.map((n) => {
@@ -236,11 +243,11 @@ export function createDenseKernels(options?: { simd?: boolean }): DenseKernels {
   /**
    * Packs B's rows jb … jb+nb−1, all of K, into the panels productTile reads with bPacked (once for
    * all the row tiles of a column tile, instead of once per tile); false where it does not apply
-   * (the JavaScript kernel, B outside the kernels' memory, or K over DENSE_PACKED_K).
+   * (the JavaScript kernel, B outside the kernels' memory, or more than alloc() set aside).
    */
   const packColumns = (B: Float64Array, bOff: number, ldb: number, jb: number, nb: number, K: number): boolean => {
-    if (!simd || ex === null || B.buffer !== ex.memory.buffer || K > DENSE_PACKED_K) return false;
     const Cp = Math.ceil(nb / 4) * 4;
+    if (!simd || ex === null || B.buffer !== ex.memory.buffer || Cp * K > bAllSize) return false;
     const bBase = B.byteOffset / 8 + bOff + jb * ldb;
     for (let pc = 0; pc < K; pc += DENSE_KC) ex.pack((bBase + pc) * 8, ldb * 8, nb, Cp, Math.min(DENSE_KC, K - pc), (bAllAt + pc * Cp) * 8, 4);
     return true;
