@@ -43,13 +43,16 @@ export interface LowerInput {
 
 /** The target-neutral program, then the late passes that `target` asks for (see cpu/index.ts). */
 export function lower(input: LowerInput, target: TargetCapabilities): Program {
-  const program = applyCpuPasses(lowerNeutral(input, target.pairSymmetry ? (target.pairMinEntries ?? PAIR_MIN_ENTRIES) : null), target);
+  const program = applyCpuPasses(lowerNeutral(input, target.pairSymmetry ? (target.pairMinEntries ?? PAIR_MIN_ENTRIES) : null, target.packProducts), target);
   for (const k of program.kernels) checkWrites(k);
   return program;
 }
 
-/** `pairMin`: pair-symmetric terms of diagonal blocks this large get their own nests (pair-nest.ts); null: none. */
-function lowerNeutral(input: LowerInput, pairMin: number | null): Program {
+/**
+ * `pairMin`: pair-symmetric terms of diagonal blocks this large get their own nests (pair-nest.ts);
+ * null: none. `packProducts`: intermediates' sums over the batch get packed sides (packProducts).
+ */
+function lowerNeutral(input: LowerInput, pairMin: number | null, packProducts: boolean): Program {
   const { nodes, params } = input;
   const offsets: number[] = [];
   let n = 0;
@@ -90,7 +93,11 @@ function lowerNeutral(input: LowerInput, pairMin: number | null): Program {
         pairs.set(t, pair);
         return t;
       }
-      return target.rowRank !== undefined ? packSides(t, target.rowRank, nodes) : t;
+      if (target.rowRank !== undefined) return packSides(t, target.rowRank, nodes);
+      // An intermediate's sum over the batch whose factors split between leading and trailing
+      // coordinates: packed the same way, for the dense kernels.
+      const split = packProducts && fill ? productSplit(t, input.symbolicDims) : null;
+      return split !== null ? packSides(t, split, nodes) : t;
     });
     const B = input.symbolicDims.length === 1 ? input.symbolicDims[0]! : null;
     const overBatch = (t: Term) => [...t.ranges.values()].some((r) => r.hi === B);
@@ -388,3 +395,35 @@ function nest(vars: readonly string[], shape: readonly Dim[], inner: Stmt[], kin
   return body;
 }
 
+/** Entries (rows × columns) below which an intermediate's product keeps its loops (the dense kernels' MIN_ENTRIES). */
+const PRODUCT_MIN_ENTRIES = 256;
+
+/**
+ * Where an intermediate's term splits into the two sides of a matrix product over the batch: the
+ * number k of leading output coordinates such that every factor of its one sum, over a run-time
+ * dimension, reads either only the first k coordinates' variables or only the others' (and both
+ * sides have such a factor); null when there is none.
+ */
+function productSplit(t: Term, symbolicDims: readonly string[]): number | null {
+  if (t.sums.length !== 1 || t.out.length < 2 || t.out.some((o) => o.v === null)) return null;
+  const s = t.sums[0]!;
+  if (!symbolicDims.includes(t.ranges.get(s)!.hi as string)) return null;
+  const withS = t.factors.filter((f) => f.idx.some((a) => a.v === s));
+  const extent = (vs: readonly Var[]) => vs.reduce((n, v) => n * (typeof t.ranges.get(v)!.hi === 'number' ? (t.ranges.get(v)!.hi as number) - t.ranges.get(v)!.lo : 0), 1);
+  for (let k = 1; k < t.out.length; k++) {
+    const rows = new Set(t.out.slice(0, k).map((o) => o.v!));
+    const cols = new Set(t.out.slice(k).map((o) => o.v!));
+    // Small products keep their loops: the copies would cost more than the kernels save.
+    if (extent([...rows]) * extent([...cols]) < PRODUCT_MIN_ENTRIES) continue;
+    let row = 0;
+    let col = 0;
+    const ok = withS.every((f) => {
+      const vs = f.idx.map((a) => a.v).filter((v): v is Var => v !== null && v !== s);
+      if (vs.length > 0 && vs.every((v) => rows.has(v))) return ++row > 0;
+      if (vs.length > 0 && vs.every((v) => cols.has(v))) return ++col > 0;
+      return false;
+    });
+    if (ok && row > 0 && col > 0) return k;
+  }
+  return null;
+}

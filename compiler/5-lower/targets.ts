@@ -43,6 +43,14 @@ export interface TargetCapabilities {
   /** Smallest block (pairs of rows × pairs of columns) summed in pairs (default PAIR_MIN_ENTRIES; tests lower it). */
   readonly pairMinEntries?: number;
   /**
+   * Pack the two sides of an intermediate's sum over the batch (Σ_s R(s, rows)·C(s, cols), e.g. a
+   * layer's weight times what flows back, summed over the samples) into workspaces with the batch
+   * innermost, as a Hessian block's are (4-simplify/contract.ts, packSides): the matrix-product
+   * form that the CPU's dense kernels take over. Off for WGSL, whose plain units read the factors
+   * where they are.
+   */
+  readonly packProducts: boolean;
+  /**
    * A shard entry (2-ir/shards.ts) for models whose objective is a sum over the batch: the terms
    * without the batch carry a factor `once`, counts and data strides read the rows a call holds,
    * and the emitter adds createShardEvaluator. Needs streamBatch (the loop over a range's rows).
@@ -60,6 +68,7 @@ export const CPU_TARGET: TargetCapabilities = {
   unroll4: true,
   denseKernels: true,
   pairSymmetry: true,
+  packProducts: true,
   shards: true,
 };
 
@@ -77,5 +86,6 @@ export const WGSL_TARGET: TargetCapabilities = {
   unroll4: false,
   denseKernels: false,
   pairSymmetry: false,
+  packProducts: false,
   shards: false,
 };

@@ -59,7 +59,7 @@ function features(p: Program): { unroll4: boolean; streamBatch: boolean; derived
   return { unroll4: sts.some((st) => st.k === 'forStep'), streamBatch: streamed, derivedFamilies: derived, denseKernels: sts.some((st) => st.k === 'denseBlock') };
 }
 
-const NONE: TargetCapabilities = { ...CPU_TARGET, name: 'none', derivedFamilies: false, streamBatch: false, unroll4: false, denseKernels: false, pairSymmetry: false, pairMinEntries: 1 };
+const NONE: TargetCapabilities = { ...CPU_TARGET, name: 'none', derivedFamilies: false, streamBatch: false, unroll4: false, denseKernels: false, pairSymmetry: false, packProducts: false, pairMinEntries: 1 };
 
 /** Blocks of pair loops (pair symmetry, in the target-neutral lowering). */
 const pairNests = (p: Program) => statements(p).filter((st) => st.k === 'block' && st.pair !== undefined).length;
@@ -90,6 +90,17 @@ describe('target capability records', () => {
     const neutral = lowerModel(model, { target: NONE, outputs: WGSL_TARGET.outputs });
     const wgsl = lowerModel(model, { target: WGSL_TARGET });
     expect(JSON.stringify(neutral)).toBe(JSON.stringify(wgsl));
+  });
+
+  it('packs the sides of intermediates\' products over the batch exactly when the record asks for it (not for WGSL)', () => {
+    // This model's intermediates are too small to be packed (hidden layer of 8): a wider one's are,
+    // into workspaces of their own (more buffers), which the dense kernels then take.
+    const wide = parse(SOURCE.replace(/\b8\b/g, '40'));
+    const buffers = (t: TargetCapabilities) => lowerModel(wide, { target: t }).buffers.length;
+    expect(buffers({ ...NONE, packProducts: true })).toBeGreaterThan(buffers(NONE));
+    expect(features(lowerModel(wide, { target: { ...NONE, packProducts: true, denseKernels: true } })).denseKernels).toBe(true);
+    expect(CPU_TARGET.packProducts).toBe(true);
+    expect(WGSL_TARGET.packProducts).toBe(false);
   });
 
   it('sums pair-symmetric terms once per pair exactly when the record asks for it (not for WGSL)', () => {
@@ -137,9 +148,10 @@ describe('target capability records', () => {
     const N = 700; // several chunks of the streamed batch
     const data = { X: Float64Array.from({ length: N * 3 }, () => rng.uniform(-1, 1)), y: Float64Array.from({ length: N * 2 }, () => rng.uniform(-1, 1)) };
     let reference: { value: number; gradient: Float64Array; hessian: Float64Array } | null = null;
-    for (let mask = 0; mask < 32; mask++) {
+    for (let mask = 0; mask < 64; mask++) {
       const target: TargetCapabilities = {
         ...NONE, derivedFamilies: (mask & 1) !== 0, streamBatch: (mask & 2) !== 0, unroll4: (mask & 4) !== 0, denseKernels: (mask & 8) !== 0, pairSymmetry: (mask & 16) !== 0,
+        packProducts: (mask & 32) !== 0,
       };
       const p = lowerModel(model, { target });
       if (target.streamBatch) expect(p.batch!.chunk).toBeLessThan(N);
