@@ -16,6 +16,7 @@ import { emitTypeScript } from '../../compiler/6-emit/typescript.ts';
 import { CASES, loadModelCases, makePoint } from '../models/cases.ts';
 import { repoRoot } from '../helpers/fixtures.ts';
 import type { DataArg } from '../helpers/load.ts';
+import { relativeError } from '../helpers/numeric.ts';
 
 interface Module {
   hessian(theta: ArrayLike<number>, data?: DataArg): Float64Array;
@@ -52,13 +53,6 @@ function pairNests(p: Program): number {
   return n;
 }
 
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let scale = 0;
-  let err = 0;
-  for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(b[i]!));
-  for (let i = 0; i < b.length; i++) err = Math.max(err, Math.abs(a[i]! - b[i]!));
-  return a.length !== b.length ? Infinity : err / (scale || 1);
-}
 
 const bench = (name: string) => readFileSync(join(repoRoot, 'bench/models', `${name}.hess`), 'utf8');
 const SOFTMAX = ['dim N', 'data X[N, 7]', 'data Y[N, 5]', 'param W[7, 5]', 'param b[5]', 'Z = X * W + b', 'minimize mean(logsumexp(Z, 2) - sum(Y .* Z, 2)) + 0.01 * sum(W .^ 2)'].join('\n');
@@ -82,10 +76,10 @@ describe('pair symmetry: the same Hessians as the upper-triangle loops', () => {
       const { theta, data } = makePoint(c.name, c.source, c.spec, 3, c.dims as Record<string, number>);
       const want = plain.hessian(theta, data as DataArg);
       const H = pair.hessian(theta, data as DataArg);
-      expect(relErr(H, want)).toBeLessThan(1e-12);
+      expect(relativeError(H, want)).toBeLessThan(1e-12);
       const n = Math.round(Math.sqrt(H.length));
       for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) if (H[i * n + j] !== H[j * n + i]) expect.fail(`H[${i},${j}] !== H[${j},${i}]`);
-      if (pair.hessianSparse && plain.hessianSparse) expect(relErr(pair.hessianSparse(theta, data as DataArg), plain.hessianSparse(theta, data as DataArg))).toBeLessThan(1e-12);
+      if (pair.hessianSparse && plain.hessianSparse) expect(relativeError(pair.hessianSparse(theta, data as DataArg), plain.hessianSparse(theta, data as DataArg))).toBeLessThan(1e-12);
     }, 120_000);
   }
   it('finds pair-symmetric blocks', () => {
