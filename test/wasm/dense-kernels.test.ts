@@ -3,7 +3,7 @@
 // and outside the kernels' memory, and the JavaScript fallback forced.
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { createDenseKernels, DENSE_ADD, DENSE_ADD_MIRROR, DENSE_ASSIGN, DENSE_KC, DENSE_MB, DENSE_NB, DENSE_WASM, type DenseKernels } from '../../runtime/wasm/dense.ts';
+import { createDenseKernels, DENSE_ADD, DENSE_ADD_MIRROR, DENSE_ASSIGN, DENSE_KC, DENSE_MB, DENSE_NB, DENSE_WASM, DENSE_WIDE_NB, type DenseKernels } from '../../runtime/wasm/dense.ts';
 import { gemmModuleBytes } from '../../runtime/wasm/gemm-module.ts';
 import { makeRng } from '../helpers/rng.ts';
 
@@ -83,6 +83,90 @@ describe.each([
   });
   it('accepts operands outside its memory (computed by the JavaScript kernel)', () => {
     expect(check(k, small[77]!, DENSE_ADD, false, false, 3)).toBeLessThan(1e-14);
+  });
+});
+
+interface PairCase { m: number; m2: number; S: number; diagonal: boolean; w: boolean; G: boolean; K: boolean }
+
+/**
+ * pairs() on random operands against the sums written out (the δ form: Σ_s w·A[a]·A[c]·B[b] at
+ * (a, b, c, b) only): a parameter X[m, m2] whose own Hessian
+ * block sits at rows and columns 2… of an n × n output (entry (a, b) at index a·m2 + b), so that
+ * out(a, b, c, d) = H[2 + a·m2 + b, 2 + c·m2 + d] and the mirror is its transpose.
+ */
+function checkPairs(k: DenseKernels, c: PairCase, seed: number): number {
+  const g = makeRng(seed);
+  const rand = () => g.next() - 0.5;
+  const { m, m2, S } = c;
+  const P = (m * (m + 1)) / 2;
+  const Q = c.diagonal ? m2 : (m2 * (m2 + 1)) / 2;
+  const [A, B, U, V] = k.alloc([m * S + 1, m2 * S + 2, P * S, Q * S]);
+  for (let i = 0; i < A!.length; i++) A![i] = rand();
+  for (let i = 0; i < B!.length; i++) B![i] = rand();
+  const W = c.w ? Float64Array.from({ length: S + 3 }, rand) : null;
+  const Gm = c.G ? Float64Array.from({ length: 4 + m2 * m2 }, rand) : null;
+  const Km = c.K ? Float64Array.from({ length: 5 + m * m }, rand) : null;
+  const n = m * m2 + 4;
+  const out = Float64Array.from({ length: n * n }, rand);
+  const want = out.slice();
+  const pos = (x0: number, x1: number, x2: number, x3: number) => (2 + x0 * m2 + x1) * n + 2 + x2 * m2 + x3;
+  const scale = 1.5;
+  for (let a = 0; a < m; a++) {
+    for (let cc = a; cc < m; cc++) {
+      for (let b = 0; b < m2; b++) {
+        for (let d = b; d < (c.diagonal ? b + 1 : m2); d++) {
+          let t = 0;
+          // (The δ form: B once, Σ_s w·A[a]·A[c]·B[b].)
+          for (let s = 0; s < S; s++) t += (W ? W[2 + s]! : 1) * A![1 + a * S + s]! * A![1 + cc * S + s]! * B![2 + b * S + s]! * (c.diagonal ? 1 : B![2 + d * S + s]!);
+          t *= scale * (Km ? Km[5 + a * m + cc]! : 1);
+          const g1 = Gm ? Gm[4 + b * m2 + d]! : 1;
+          const x = pos(a, b, cc, d);
+          const y = pos(cc, d, a, b);
+          want[x] += t * g1;
+          if (y !== x) want[y] += t * g1;
+          if (a < cc && b < d) {
+            const g2 = Gm ? Gm[4 + d * m2 + b]! : 1;
+            want[pos(a, d, cc, b)] += t * g2;
+            want[pos(cc, b, a, d)] += t * g2;
+          }
+        }
+      }
+    }
+  }
+  // out(x) = base + x0·m2·n + x1·n + x2·m2 + x3; the mirror base + x0·m2 + x1 + x2·m2·n + x3·n.
+  const base = 2 * n + 2;
+  k.pairs(A!, 1, S, B!, 2, S, m, m2, c.diagonal, S, W, 2, U!, V!, out, base, m2 * n, n, m2, 1, base, m2, 1, m2 * n, n,
+    scale, Gm, 4, m2, 1, Km, 5, m, 1);
+  let err = 0;
+  for (let i = 0; i < out.length; i++) err = Math.max(err, Math.abs(out[i]! - want[i]!) / (1 + Math.abs(want[i]!)));
+  return err;
+}
+
+describe.each([
+  ['WebAssembly SIMD', { simd: true }],
+  ['JavaScript fallback', { simd: false }],
+])('pair kernel: %s', (_name, opts) => {
+  const k = createDenseKernels(opts.simd ? {} : { simd: false });
+  // Column pairs within one wide tile (Q ≤ DENSE_WIDE_NB) and past it (tiles of DENSE_NB), rows
+  // past one row tile; every combination of the optional factors; the δ form.
+  const wideM2 = 12;
+  const tiledM2 = Math.ceil(Math.sqrt(2 * DENSE_WIDE_NB)) + 1;
+  const cases: PairCase[] = [];
+  for (const [m, m2] of [[3, 1], [5, wideM2], [15, 7], [4, tiledM2]] as const) {
+    for (const diagonal of [false, true]) for (const f of [0, 7]) cases.push({ m, m2, S: m === 15 ? DENSE_KC + 3 : 9, diagonal, w: (f & 1) !== 0, G: (f & 2) !== 0, K: (f & 4) !== 0 });
+  }
+  cases.push({ m: 6, m2: 5, S: 4, diagonal: false, w: true, G: false, K: true });
+  it('covers both column tilings', () => {
+    expect((wideM2 * (wideM2 + 1)) / 2).toBeLessThanOrEqual(DENSE_WIDE_NB);
+    expect((tiledM2 * (tiledM2 + 1)) / 2).toBeGreaterThan(DENSE_WIDE_NB);
+    expect((15 * 16) / 2).toBeGreaterThan(DENSE_MB);
+  });
+  it('matches the sums written out, at every entry and mirror', () => {
+    let worst = 0;
+    cases.forEach((c, i) => {
+      worst = Math.max(worst, checkPairs(k, c, 100 + i));
+    });
+    expect(worst).toBeLessThan(1e-13);
   });
 });
 
