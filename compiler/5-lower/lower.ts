@@ -43,17 +43,30 @@ export interface LowerInput {
 
 /** The target-neutral program, then the late passes that `target` asks for (see cpu/index.ts). */
 export function lower(input: LowerInput, target: TargetCapabilities): Program {
-  const pairing = target.pairSymmetry ? { min: target.pairMinEntries ?? PAIR_MIN_ENTRIES, needForm: target.pairNeedsForm === true } : null;
+  const pairing = target.pairSymmetry ? { min: target.pairMinEntries ?? PAIR_MIN_ENTRIES, needForm: target.pairNeedsForm === true, tile: target.pairTile ?? null } : null;
   const program = applyCpuPasses(lowerNeutral(input, pairing, target.packProducts), target);
   for (const k of program.kernels) checkWrites(k);
   return program;
 }
 
 /**
- * `pairing`: pair-symmetric terms of diagonal blocks at least `min` pairs large get their own nests
- * (pair-nest.ts), with `needForm` only those whose block gets its description as data; null: none. `packProducts`: intermediates' sums over the batch get packed sides (packProducts).
+ * Whether a pair term's pairs (m(m+1)/2 × m2(m2+1)/2) take no more tiles than its upper triangle
+ * ((m·m2)² / 2). (A δ term's upper triangle is no matrix product: its pairs always pay.)
  */
-function lowerNeutral(input: LowerInput, pairing: { min: number; needForm: boolean } | null, packProducts: boolean): Program {
+function pairTiles(pt: PairTerm, tile: number): boolean {
+  if (pt.diagonal) return true;
+  const m = pt.ranges.get(pt.a)!.hi as number;
+  const m2 = pt.ranges.get(pt.b)!.hi as number;
+  const T = Math.ceil((m * m2) / tile);
+  return Math.ceil((m * (m + 1)) / 2 / tile) * Math.ceil((m2 * (m2 + 1)) / 2 / tile) <= (T * (T + 1)) / 2;
+}
+
+/**
+ * `pairing`: pair-symmetric terms of diagonal blocks at least `min` pairs large get their own nests
+ * (pair-nest.ts), with `needForm` only those whose block gets its description as data, with `tile`
+ * only those whose pairs take no more tiles than their upper triangle (pairTiles); null: none. `packProducts`: intermediates' sums over the batch get packed sides (packProducts).
+ */
+function lowerNeutral(input: LowerInput, pairing: { min: number; needForm: boolean; tile: number | null } | null, packProducts: boolean): Program {
   const { nodes, params } = input;
   const offsets: number[] = [];
   let n = 0;
@@ -90,7 +103,7 @@ function lowerNeutral(input: LowerInput, pairing: { min: number; needForm: boole
     const terms = f.terms.map((t0) => {
       const t = contract(t0, nodes);
       const pair = pairing !== null && target.upperOnly ? pairTerm(t, target.rowRank!, nodes, pairing.min) : null;
-      if (pair && (!pairing!.needForm || pairHasForm(pair, nestContext))) {
+      if (pair && (!pairing!.needForm || pairHasForm(pair, nestContext)) && (pairing!.tile === null || pairTiles(pair, pairing!.tile))) {
         pairs.set(t, pair);
         return t;
       }

@@ -4,6 +4,7 @@
 // for that target. Emitters read only the program that comes out.
 
 import { OUTPUT_KINDS, type OutputKind } from './loops.ts';
+import { TILE } from '../../runtime/gpu/layout.ts';
 
 export interface TargetCapabilities {
   /** For messages only: no code branches on it. */
@@ -48,6 +49,12 @@ export interface TargetCapabilities {
    * threads (one per row entry) all of a block's work.
    */
   readonly pairNeedsForm?: boolean;
+  /**
+   * The tile of the target's matrix products (WGSL: runtime/gpu/layout.ts TILE): a term with pairs
+   * of rows and of columns is paired only when they take no more tiles than its upper triangle
+   * does (few row pairs against many column pairs would leave most of each tile idle).
+   */
+  readonly pairTile?: number;
   /** Smallest block (pairs of rows × pairs of columns) summed in pairs (default PAIR_MIN_ENTRIES; tests lower it). */
   readonly pairMinEntries?: number;
   /**
@@ -95,6 +102,7 @@ export const WGSL_TARGET: TargetCapabilities = {
   denseKernels: false,
   pairSymmetry: true,
   pairNeedsForm: true,
+  pairTile: TILE,
   packProducts: false,
   shards: false,
 };

@@ -6,7 +6,9 @@
 // statement is a sum of a row-side factor times a column-side factor (a dense Hessian block:
 // Σ_n R[row, n]·C[col, n]) becomes a tiled matrix product through workgroup memory, a dispatch
 // of its own; independent plain units share dispatches (wgsl-schedule.ts), each thread running
-// the unit its index falls in. Every shader also runs over a batch of independent problems:
+// the unit its index falls in. A pair-symmetric block (5-lower/pair-nest.ts) is such a product
+// too, over pairs of rows and pairs of columns, each triangle of pairs folded into a rectangle
+// ("pair-symmetric blocks" below). Every shader also runs over a batch of independent problems:
 // each buffer is addressed per problem through offsets and strides in the uniform parameters.
 //
 // Buffers: θ, the data (all arrays in one buffer), the workspaces (all temps in one buffer),

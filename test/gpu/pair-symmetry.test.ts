@@ -202,6 +202,17 @@ describe('GPU pair blocks in windows, as hessianSparse, and without their pair f
 });
 
 describe('pair dispatches on the bench models', () => {
+  it('keeps the upper triangle where the pairs would take more tiles', () => {
+    // W[3, 100]: 6 row pairs × 5 050 column pairs are 79 tiles, its upper triangle 15 (300 rows).
+    // The δ term's pairs (its upper triangle is no matrix product) are kept; the CPU pairs both.
+    const model = parse(softmax(3, 100), 'softmax_3_100.hess');
+    const blocks = pairBlocks(lowerModel(model, { target: WGSL_TARGET }));
+    expect(blocks.map((b) => b.diagonal)).toEqual([true]);
+    expect(pairBlocks(lowerModel(model, { target: { ...WGSL_TARGET, pairTile: undefined } })).length).toBe(2);
+    // Square enough, both are paired.
+    expect(pairBlocks(lowerModel(parse(softmax(40, 30), 'softmax_40_30.hess'), { target: WGSL_TARGET })).length).toBe(2);
+  });
+
   /**
    * Multiply-adds of the Hessian's tiled dispatches at batch N: tiles × 64 × 64 × N, counting of a
    * square non-pair dispatch only the tiles on or above the diagonal (the others stop at once).
