@@ -1,4 +1,4 @@
-// The dense-block kernels (runtime/wasm) against plain loops: every remainder of the 6 × 4
+// The dense-block kernels (runtime/wasm) against plain loops: every remainder of the 4 × 4
 // micro-kernel and of the blocks, the upper-triangle variant, each store mode, operands inside
 // and outside the kernels' memory, and the JavaScript fallback forced.
 import { spawnSync } from 'node:child_process';
