@@ -90,6 +90,8 @@ const CASES_WITH_PAIRS: Case[] = [
   { name: 'softmax_7_5', source: softmax(7, 5), spec: {}, dims: { N: 40 } },
   { name: 'softmax_8_6', source: softmax(8, 6), spec: {}, dims: { N: 33 } },
   { name: 'softmax_12_11', source: softmax(12, 11), spec: {}, dims: { N: 70 } },
+  // W's rows scaled by data D: the factor D[a]·D[c] without the batch is the blocks' K[a, c].
+  { name: 'softmax_scaled_9_6', source: softmax(9, 6).replace('param W', 'data D[9, 1]\nparam W').replace('X * W', 'X * (W .* D)'), spec: {}, dims: { N: 30 } },
 ].filter((c) => pairBlocks(lowerModel(parse(c.source, `${c.name}.hess`), { target: PAIRED })).length > 0);
 
 describe('the folded triangle', () => {
@@ -110,14 +112,14 @@ describe('the folded triangle', () => {
 
 describe('GPU pair blocks against the float64 TypeScript target', () => {
   it('covers every kind of pair block', () => {
-    // Odd and even extents, with and without w and G, and the diagonal form: a suite that lacked
-    // one would not test it. (No model here has a K[a, c]: every block's is absent.)
+    // Odd and even extents, with and without w, G and K, and the diagonal form: a suite that
+    // lacked one would not test it.
     const blocks = CASES_WITH_PAIRS.flatMap((c) => pairBlocks(lowerModel(parse(c.source, `${c.name}.hess`), { target: PAIRED })));
     expect(CASES_WITH_PAIRS.length).toBeGreaterThanOrEqual(8);
     for (const [what, has] of [
       ['odd m', (p: PairBlock) => p.m % 2 === 1], ['even m', (p: PairBlock) => p.m % 2 === 0],
       ['odd m2', (p: PairBlock) => p.m2 % 2 === 1], ['even m2', (p: PairBlock) => p.m2 % 2 === 0],
-      ['w', (p: PairBlock) => p.w !== null], ['G', (p: PairBlock) => p.G !== null],
+      ['w', (p: PairBlock) => p.w !== null], ['G', (p: PairBlock) => p.G !== null], ['K', (p: PairBlock) => p.K !== null],
       ['diagonal', (p: PairBlock) => p.diagonal],
     ] as const) {
       expect(blocks.some(has), `a block with ${what}`).toBe(true);
