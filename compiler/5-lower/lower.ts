@@ -12,7 +12,7 @@ import type { ParamNode, Formula, TNode, Term, Var } from '../2-ir/index-form.ts
 import type { NodeTable } from '../2-ir/nodes.ts';
 import { contract, packSides } from '../4-simplify/contract.ts';
 import { PAIR_MIN_ENTRIES, pairTerm, type PairTerm } from '../4-simplify/pair-symmetry.ts';
-import { emitPairTerm } from './pair-nest.ts';
+import { emitPairTerm, pairHasForm } from './pair-nest.ts';
 import { bufName, dataBase, extentExpr, stridesOf } from './indexing.ts';
 import { applyCpuPasses } from './cpu/index.ts';
 import type { TargetCapabilities } from './targets.ts';
@@ -43,16 +43,30 @@ export interface LowerInput {
 
 /** The target-neutral program, then the late passes that `target` asks for (see cpu/index.ts). */
 export function lower(input: LowerInput, target: TargetCapabilities): Program {
-  const program = applyCpuPasses(lowerNeutral(input, target.pairSymmetry ? (target.pairMinEntries ?? PAIR_MIN_ENTRIES) : null, target.packProducts), target);
+  const pairing = target.pairSymmetry ? { min: target.pairMinEntries ?? PAIR_MIN_ENTRIES, needForm: target.pairNeedsForm === true, tile: target.pairTile ?? null } : null;
+  const program = applyCpuPasses(lowerNeutral(input, pairing, target.packProducts), target);
   for (const k of program.kernels) checkWrites(k);
   return program;
 }
 
 /**
- * `pairMin`: pair-symmetric terms of diagonal blocks this large get their own nests (pair-nest.ts);
- * null: none. `packProducts`: intermediates' sums over the batch get packed sides (packProducts).
+ * Whether a pair term's pairs (m(m+1)/2 × m2(m2+1)/2) take no more tiles than its upper triangle
+ * ((m·m2)² / 2). (A δ term's upper triangle is no matrix product: its pairs always pay.)
  */
-function lowerNeutral(input: LowerInput, pairMin: number | null, packProducts: boolean): Program {
+function pairTiles(pt: PairTerm, tile: number): boolean {
+  if (pt.diagonal) return true;
+  const m = pt.ranges.get(pt.a)!.hi as number;
+  const m2 = pt.ranges.get(pt.b)!.hi as number;
+  const T = Math.ceil((m * m2) / tile);
+  return Math.ceil((m * (m + 1)) / 2 / tile) * Math.ceil((m2 * (m2 + 1)) / 2 / tile) <= (T * (T + 1)) / 2;
+}
+
+/**
+ * `pairing`: pair-symmetric terms of diagonal blocks at least `min` pairs large get their own nests
+ * (pair-nest.ts), with `needForm` only those whose block gets its description as data, with `tile`
+ * only those whose pairs take no more tiles than their upper triangle (pairTiles); null: none. `packProducts`: intermediates' sums over the batch get packed sides (packProducts).
+ */
+function lowerNeutral(input: LowerInput, pairing: { min: number; needForm: boolean; tile: number | null } | null, packProducts: boolean): Program {
   const { nodes, params } = input;
   const offsets: number[] = [];
   let n = 0;
@@ -88,8 +102,8 @@ function lowerNeutral(input: LowerInput, pairMin: number | null, packProducts: b
     const pairs = new Map<Term, PairTerm>();
     const terms = f.terms.map((t0) => {
       const t = contract(t0, nodes);
-      const pair = pairMin !== null && target.upperOnly ? pairTerm(t, target.rowRank!, nodes, pairMin) : null;
-      if (pair) {
+      const pair = pairing !== null && target.upperOnly ? pairTerm(t, target.rowRank!, nodes, pairing.min) : null;
+      if (pair && (!pairing!.needForm || pairHasForm(pair, nestContext)) && (pairing!.tile === null || pairTiles(pair, pairing!.tile))) {
         pairs.set(t, pair);
         return t;
       }

@@ -107,19 +107,31 @@ function pairComment(pt: PairTerm, buf: string): string {
   );
 }
 
+/**
+ * Whether the term's block gets its description as data (`pair`): A, B and w each contiguous
+ * along the sum. Targets whose kernels need it (TargetCapabilities.pairNeedsForm) pair only such terms.
+ */
+export function pairHasForm(pt: PairTerm, ctx: NestContext): boolean {
+  return operandsContiguous(pt, (f) => (f.node.kind === 'dim' ? { c: num(0), terms: [] } : factorLin(f.node, f.idx, ctx)));
+}
+
+function operandsContiguous(pt: PairTerm, linOf: (f: Factor) => Lin): boolean {
+  const contiguous = (f: Factor) => {
+    const st = linOf(f).terms.find((x) => x.v === pt.s)?.stride;
+    return st !== undefined && st.k === 'num' && st.v === 1;
+  };
+  return contiguous(pt.A) && contiguous(pt.B) && (!pt.w || contiguous(pt.w));
+}
+
 /** The block as data for the kernels; null when an operand's summed index is not contiguous. */
 function pairInfo(
   pt: PairTerm, target: Target, depth: Expr, depthDim: PairBlock['depthDim'], scale: Expr,
   linOf: (f: Factor) => Lin, strideOf: (l: Lin, v: Var) => Expr,
 ): PairBlock | null {
-  const contiguous = (l: Lin) => {
-    const st = strideOf(l, pt.s);
-    return st.k === 'num' && st.v === 1;
-  };
+  if (!operandsContiguous(pt, linOf)) return null;
   const la = linOf(pt.A);
   const lb = linOf(pt.B);
   const lw = pt.w ? linOf(pt.w) : null;
-  if (!contiguous(la) || !contiguous(lb) || (lw && !contiguous(lw))) return null;
   const factor = (f: Factor | null, x: Var, y: Var | null): PairFactor | null => {
     if (!f) return null;
     const l = linOf(f);

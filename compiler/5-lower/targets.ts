@@ -4,6 +4,7 @@
 // for that target. Emitters read only the program that comes out.
 
 import { OUTPUT_KINDS, type OutputKind } from './loops.ts';
+import { TILE } from '../../runtime/gpu/layout.ts';
 
 export interface TargetCapabilities {
   /** For messages only: no code branches on it. */
@@ -36,10 +37,24 @@ export interface TargetCapabilities {
   /**
    * Sum a pair-symmetric term of a diagonal block once for the up to four entries that share its
    * value (4-simplify/pair-symmetry.ts, 5-lower/pair-nest.ts): a quarter of the block's entries
-   * instead of half. Off for WGSL: there the block's term stays one tiled matrix product over the
-   * upper triangle; the pairs' rows and columns are not a rectangle its tiles can cover.
+   * instead of half. The CPU runs the block through its dense kernels (cpu/dense-blocks.ts), WGSL
+   * as a tiled product over the pairs, each triangle of pairs folded into a rectangle
+   * (6-emit/wgsl.ts, "pair-symmetric blocks").
    */
   readonly pairSymmetry: boolean;
+  /**
+   * Pair only the terms whose block gets its description as data (`pair` in loops.ts: operands
+   * contiguous along the sum); the others keep the upper-triangle form. For WGSL, whose pair
+   * kernel reads that description: the pair loops themselves, as plain units, would give a few
+   * threads (one per row entry) all of a block's work.
+   */
+  readonly pairNeedsForm?: boolean;
+  /**
+   * The tile of the target's matrix products (WGSL: runtime/gpu/layout.ts TILE): a term with pairs
+   * of rows and of columns is paired only when they take no more tiles than its upper triangle
+   * does (few row pairs against many column pairs would leave most of each tile idle).
+   */
+  readonly pairTile?: number;
   /** Smallest block (pairs of rows × pairs of columns) summed in pairs (default PAIR_MIN_ENTRIES; tests lower it). */
   readonly pairMinEntries?: number;
   /**
@@ -85,7 +100,9 @@ export const WGSL_TARGET: TargetCapabilities = {
   streamBatch: false,
   unroll4: false,
   denseKernels: false,
-  pairSymmetry: false,
+  pairSymmetry: true,
+  pairNeedsForm: true,
+  pairTile: TILE,
   packProducts: false,
   shards: false,
 };

@@ -6,7 +6,9 @@
 // statement is a sum of a row-side factor times a column-side factor (a dense Hessian block:
 // Σ_n R[row, n]·C[col, n]) becomes a tiled matrix product through workgroup memory, a dispatch
 // of its own; independent plain units share dispatches (wgsl-schedule.ts), each thread running
-// the unit its index falls in. Every shader also runs over a batch of independent problems:
+// the unit its index falls in. A pair-symmetric block (5-lower/pair-nest.ts) is such a product
+// too, over pairs of rows and pairs of columns, each triangle of pairs folded into a rectangle
+// ("pair-symmetric blocks" below). Every shader also runs over a batch of independent problems:
 // each buffer is addressed per problem through offsets and strides in the uniform parameters.
 //
 // Buffers: θ, the data (all arrays in one buffer), the workspaces (all temps in one buffer),
@@ -18,7 +20,7 @@
 
 import type { Dim } from '../2-ir/graph.ts';
 import type { MapFn } from '../2-ir/index-form.ts';
-import { productFactors, UniqueNames, type Buffer, type Entry, type Expr, type Kernel, type KernelId, type ModelLayout, type OutputKind, type Program, type SparsePiece, type Stmt } from '../5-lower/loops.ts';
+import { add, int, mul, productFactors, UniqueNames, type Buffer, type PairBlock, type Entry, type Expr, type Kernel, type KernelId, type ModelLayout, type OutputKind, type Program, type SparsePiece, type Stmt } from '../5-lower/loops.ts';
 import { WGSL_TARGET } from '../5-lower/targets.ts';
 import { wgslFloat, wgslFnDefinition, wgslFnDeps, wgslFnName } from './wgsl-functions.ts';
 import { scheduleWaves, type Access } from './wgsl-schedule.ts';
@@ -97,6 +99,8 @@ interface Unit {
   readonly levels: readonly Level[];
   readonly tail: readonly Stmt[];
   readonly tiled: TiledPlan | null;
+  /** A pair-symmetric block (5-lower/pair-nest.ts) run as a tiled product over its pairs. */
+  readonly pair: PairBlock | null;
   readonly access: Access;
 }
 
@@ -180,8 +184,9 @@ function gaussNewtonInHessian(p: Program): Program {
       case 'fill':
         return { ...st, buf: buf(st.buf) };
       case 'for':
-      case 'block':
         return { ...st, body: st.body.map(stmt) };
+      case 'block':
+        return { ...st, body: st.body.map(stmt), ...(st.pair ? { pair: { ...st.pair, out: { ...st.pair.out, buf: buf(st.pair.out.buf) } } } : {}) };
       default:
         return st;
     }
@@ -240,7 +245,8 @@ function analyzeUnit(name: string, k: Kernel, body: Stmt[]): Unit {
     levels.push({ v: loop.v, from: loop.from, to: loop.to, pre: before });
     cur = loop.body;
   }
-  const tiled = tiledPlan(levels, cur);
+  const pair = block ? pairPlan(block as Extract<Stmt, { k: 'block' }>) : null;
+  const tiled = pair ? null : tiledPlan(levels, cur);
   const reads = new Set<string>();
   const writes = new Set<string>();
   let statements = 0;
@@ -272,7 +278,8 @@ function analyzeUnit(name: string, k: Kernel, body: Stmt[]): Unit {
     levels,
     tail: cur,
     tiled,
-    access: { reads, writes, blocks: new Map(k.writes.map((x) => [x.buf, x.block])), tiled: tiled !== null, hessian: writes.has('hessian'), statements },
+    pair,
+    access: { reads, writes, blocks: new Map(k.writes.map((x) => [x.buf, x.block])), tiled: tiled !== null || pair !== null, hessian: writes.has('hessian'), statements },
   };
 }
 
@@ -286,6 +293,11 @@ function emitDispatch(name: string, members: readonly Unit[], ctx: ShaderContext
   }
   const first = members[0]!;
   const hessian = first.access.hessian;
+  if (first.pair) {
+    const tiled = emitPairTiled(w, first.pair);
+    const { code, fields } = w.module(header);
+    return { dispatch: { name, parts: [], tiled, hessian, fields, ...(sparse ? { sparse: true as const } : {}) }, code };
+  }
   if (first.tiled) {
     emitTiled(w, first.levels, first.tail, first.tiled);
     const { code, fields } = w.module(header);
@@ -466,6 +478,34 @@ function emitTiled(w: Writer, levels: readonly Level[], tail: readonly Stmt[], t
   w.mirrorPass = null;
   w.line('}');
   w.line();
+  emitTileLoop(w, {
+    R, C, K0, K1, symmetric,
+    setupA: [`let at_a = side_a(prob, select(0, load_r, ok_r), 0);`, `let step_a = side_a(prob, select(0, load_r, ok_r), 1) - at_a;`],
+    setupB: [`let at_b = side_b(prob, select(0, load_c, ok_c), 0);`, `let step_b = side_b(prob, select(0, load_c, ok_c), 1) - at_b;`],
+    loadA: `${arrayA}[at_a + k * step_a]`,
+    loadB: `${arrayB}[at_b + k * step_b]`,
+  });
+}
+
+/** The body of a tiled product: tiles of both sides through workgroup memory, each thread a 4 × 4 block of sums. */
+interface TileLoop {
+  /** Rows, columns and the summed range (WGSL integer expressions). */
+  readonly R: string;
+  readonly C: string;
+  readonly K0: string;
+  readonly K1: string;
+  /** finish() takes a mirror flag: its entries first, then their mirrors through workgroup memory. */
+  readonly symmetric: boolean;
+  /** Lines that prepare a thread's loads of row load_r (column load_c), valid or not (ok_r, ok_c). */
+  readonly setupA: readonly string[];
+  readonly setupB: readonly string[];
+  /** The side's value at position k of the sum (k < K1, the row or column valid). */
+  readonly loadA: string;
+  readonly loadB: string;
+}
+
+function emitTileLoop(w: Writer, t: TileLoop): void {
+  const { R, C, K0, K1, symmetric } = t;
   // 16 × 16 threads; thread (x, y) owns rows 4y..4y+3 and columns 4x..4x+3 of the tile. Tiles
   // hold vec4s of 4 neighbouring rows (columns) per k, so each thread reads one vec4 per side per
   // k and does 16 multiply-adds with it.
@@ -498,10 +538,7 @@ function emitTiled(w: Writer, levels: readonly Level[], tail: readonly Stmt[], t
   w.line('  let load_k = i32(li % 4u) * 4;');
   w.line(`  let ok_r = load_r < ${R};`);
   w.line(`  let ok_c = load_c < ${C};`);
-  w.line(`  let at_a = side_a(prob, select(0, load_r, ok_r), 0);`);
-  w.line(`  let step_a = side_a(prob, select(0, load_r, ok_r), 1) - at_a;`);
-  w.line(`  let at_b = side_b(prob, select(0, load_c, ok_c), 0);`);
-  w.line(`  let step_b = side_b(prob, select(0, load_c, ok_c), 1) - at_b;`);
+  for (const l of [...t.setupA, ...t.setupB]) w.line(`  ${l}`);
   w.line(`  let slot = i32(li / 16u);`);
   w.line(`  let lane = i32((li / 4u) % 4u);`);
   w.line('  var acc0 = vec4<f32>(0.0f);');
@@ -514,8 +551,8 @@ function emitTiled(w: Writer, levels: readonly Level[], tail: readonly Stmt[], t
   w.line('      var va = 0.0f;');
   w.line('      var vb = 0.0f;');
   w.line(`      if (k < ${K1}) {`);
-  w.line(`        if (ok_r) { va = ${arrayA}[at_a + k * step_a]; }`);
-  w.line(`        if (ok_c) { vb = ${arrayB}[at_b + k * step_b]; }`);
+  w.line(`        if (ok_r) { va = ${t.loadA}; }`);
+  w.line(`        if (ok_c) { vb = ${t.loadB}; }`);
   w.line('      }');
   w.line(`      tile_a[(load_k + j) * ${q} + slot][lane] = va;`);
   w.line(`      tile_b[(load_k + j) * ${q} + slot][lane] = vb;`);
@@ -576,6 +613,136 @@ function emitTiled(w: Writer, levels: readonly Level[], tail: readonly Stmt[], t
   w.line('}');
 }
 
+// ---- pair-symmetric blocks -----------------------------------------------------------------------
+//
+// A pair block (5-lower/pair-nest.ts, loops.ts PairBlock) is the matrix product
+//   T[(a, c), (b, d)] = Σ_s (w[s]·A[a, s]·A[c, s]) · (B[b, s]·B[d, s])
+// over the row pairs a ≤ c and the column pairs b ≤ d (b alone when diagonal), so it runs as a
+// tiled product like the blocks above: the tile loads form each side's value from its two factors
+// on the fly, and finish() stores the sum at every entry it stands for, as the pair nest does.
+
+/**
+ * The pairs (x, y), x ≤ y < m, laid out as a rectangle that tiles cover without waste. For even
+ * m, rectangle row i holds triangle row i (m − i pairs) and then row m − 1 − i (i + 1 pairs):
+ * m / 2 rows of m + 1. For odd m, row i holds triangle row i, then row m − i (i pairs): (m + 1) / 2
+ * rows of m. Flat index r = i·width + j; m(m + 1) / 2 in all, each pair exactly once.
+ */
+export function pairFold(m: number): { readonly width: number; readonly count: number } {
+  return { width: m % 2 === 0 ? m + 1 : m, count: (m * (m + 1)) / 2 };
+}
+
+/** The pair at flat index r of pairFold(m) (the shaders' pair_of_m, here for the tests). */
+export function pairAt(m: number, r: number): [number, number] {
+  const W = pairFold(m).width;
+  const i = Math.floor(r / W);
+  const j = r - i * W;
+  if (j < m - i) return [i, i + j];
+  return m % 2 === 0 ? [m - 1 - i, j - 1] : [m - i, j];
+}
+
+/** The pair form of a block of pair loops (null for other blocks). */
+function pairPlan(block: Extract<Stmt, { k: 'block' }>): PairBlock | null {
+  // (WGSL_TARGET.pairNeedsForm: the lowering pairs only terms whose block carries its form. A
+  // block without it would run its pair loops as plain units: correct, but with a block's work
+  // on one thread per row entry.)
+  const p = block.pair;
+  if (p && p.out.buf !== 'hessian') throw new Error(`internal: a pair block writes ${p.out.buf}, not the Hessian`);
+  return p ?? null;
+}
+
+/**
+ * A pair block's shader: helpers, is_active, finish and the tile loop. Every block is tiled
+ * whatever its size (the tile loop's bounds checks make any size correct; the lowering pairs only
+ * blocks of PAIR_MIN_ENTRIES pairs or more). Returns the dispatch's grid of rows × columns.
+ */
+function emitPairTiled(w: Writer, p: PairBlock): { rows: Dim[]; cols: Dim[] } {
+  const rows = pairFold(p.m);
+  const cols = p.diagonal ? { width: p.m2, count: p.m2 } : pairFold(p.m2);
+  const R = String(rows.count);
+  const C = String(cols.count);
+  const pairFn = (m: number): string => {
+    const name = `pair_of_${m}`;
+    if (!w.once(name)) return name;
+    const f = pairFold(m);
+    w.line(`/** Pair (x, y), x ≤ y < ${m}, at flat index r of the folded triangle (${m % 2 === 0 ? `${m / 2} rows of ${f.width}` : `${(m + 1) / 2} rows of ${f.width}`}). */`);
+    w.line(`fn ${name}(r: i32) -> vec2<i32> {`);
+    w.line(`  let i = r / ${f.width};`);
+    w.line(`  let j = r - i * ${f.width};`);
+    w.line(`  if (j < ${m} - i) { return vec2<i32>(i, i + j); }`);
+    w.line(m % 2 === 0 ? `  return vec2<i32>(${m - 1} - i, j - 1);` : `  return vec2<i32>(${m} - i, j);`);
+    w.line('}');
+    w.line();
+    return name;
+  };
+  const rowPair = pairFn(p.m);
+  const colPair = p.diagonal ? null : pairFn(p.m2);
+  const [pa, pb, pc, pd] = (['pa', 'pb', 'pc', 'pd'] as const).map(int) as [Expr, Expr, Expr, Expr];
+  /** Integer lets of the pairs' coordinates at flat row r and column c. */
+  const decodePairs = (ind: string) => {
+    w.line(`${ind}let rp = ${rowPair}(r);`);
+    w.line(`${ind}let pa = rp.x;`);
+    w.line(`${ind}let pc = rp.y;`);
+    if (colPair) {
+      w.line(`${ind}let cp = ${colPair}(c);`);
+      w.line(`${ind}let pb = cp.x;`);
+      w.line(`${ind}let pd = cp.y;`);
+    } else w.line(`${ind}let pb = c;`);
+  };
+  const at = (pl: { base: Expr; strides: readonly Expr[] }, xs: readonly Expr[]): Expr => xs.reduce((e, x, k) => add(e, mul(x, pl.strides[k]!)), pl.base);
+  const factor = (f: PairBlock['G'], x: Expr, y: Expr): Expr => (f ? { k: 'load', buf: f.buf, index: add(f.base, add(mul(x, f.rs), mul(y, f.cs))) } : num1);
+  // The entries a sum stands for: (a, b, c, d) and, when a < c and b < d, (a, d, c, b); each with its mirror.
+  const first = p.diagonal ? [pa, pb, pc, pb] : [pa, pb, pc, pd];
+  const second = [pa, pd, pc, pb];
+
+  w.line('/** Whether sum (r, c) is computed here: a pair of the block, one of its entries in the window. */');
+  w.line('fn is_active(prob: i32, r: i32, c: i32) -> bool {');
+  w.line(`  if (r >= ${R} || c >= ${C}) { return false; }`);
+  decodePairs('  ');
+  // (The second entry is checked even where it is not stored: with a = c or b = d it is an entry
+  // of the block's own, so at worst a tile runs for nothing.)
+  const places = [at(p.out, first), at(p.mirror, first), ...(p.diagonal ? [] : [at(p.out, second), at(p.mirror, second)])];
+  w.line(`  return ${places.map((e) => `in_window(${w.hessAt(e)})`).join(' || ')};`);
+  w.line('}');
+  w.line();
+  w.line('/** Stores sum (r, c) at the entries it stands for, each with its mirror (as 5-lower/pair-nest.ts does). */');
+  w.line('fn finish(prob: i32, r: i32, c: i32, total: f32) {');
+  w.line(`  if (r >= ${R} || c >= ${C}) { return; }`);
+  decodePairs('  ');
+  const local = (name: string): Expr => ({ k: 'local', name });
+  w.stmt({ k: 'let', name: 'pair_scale', int: false, value: p.scale }, '  ', 'return');
+  w.stmt({ k: 'let', name: 'part', int: false, value: mul(mul(local('pair_scale'), factor(p.K, pa, pc)), local('total')) }, '  ', 'return');
+  w.stmt({ k: 'storeSym', buf: 'hessian', index: at(p.out, first), mirror: at(p.mirror, first), value: mul(local('part'), factor(p.G, pb, p.diagonal ? pb : pd)) }, '  ', 'return');
+  if (!p.diagonal) {
+    w.line('  if (pa < pc && pb < pd) {');
+    w.stmt({ k: 'storeSym', buf: 'hessian', index: at(p.out, second), mirror: at(p.mirror, second), value: mul(local('part'), factor(p.G, pd, pb)) }, '    ', 'return');
+    w.line('  }');
+  }
+  w.line('}');
+  w.line();
+
+  // Each side's value at s: its factors' rows found once per thread, the sum contiguous in each.
+  const el = (f: { buf: string; base: Expr }, x: Expr | null, ld: Expr | null) => w.element(f.buf, x && ld ? add(f.base, mul(x, ld)) : f.base);
+  const ea = el(p.A, int('ra'), p.A.ld);
+  const ec = el(p.A, int('rc'), p.A.ld);
+  const eb = el(p.B, int('cb'), p.B.ld);
+  const ed = colPair ? el(p.B, int('cd'), p.B.ld) : null;
+  const ew = p.w ? el(p.w, null, null) : null;
+  const setupA = [`let row_pair = ${rowPair}(select(0, load_r, ok_r));`, 'let ra = row_pair.x;', 'let rc = row_pair.y;', `let at_a = ${ea.index};`, `let at_c = ${ec.index};`, ...(ew ? [`let at_w = ${ew.index};`] : [])];
+  const setupB = colPair
+    ? [`let col_pair = ${colPair}(select(0, load_c, ok_c));`, 'let cb = col_pair.x;', 'let cd = col_pair.y;', `let at_b = ${eb.index};`, `let at_d = ${ed!.index};`]
+    : ['let cb = select(0, load_c, ok_c);', `let at_b = ${eb.index};`];
+  emitTileLoop(w, {
+    R, C, K0: '0', K1: w.int(p.depth), symmetric: false,
+    setupA,
+    setupB,
+    loadA: `${ea.array}[at_a + k] * ${ec.array}[at_c + k]${ew ? ` * ${ew.array}[at_w + k]` : ''}`,
+    loadB: ed ? `${eb.array}[at_b + k] * ${ed.array}[at_d + k]` : `${eb.array}[at_b + k]`,
+  });
+  return { rows: [rows.count], cols: [cols.count] };
+}
+
+const num1: Expr = { k: 'num', v: 1 };
+
 // ---- statements and expressions ------------------------------------------------------------------
 
 function forEachName(e: Expr, f: (name: string) => void): void {
@@ -595,6 +762,7 @@ class Writer {
   private readonly lines: string[] = [];
   private readonly fns = new Map<string, MapFn>();
   private readonly used = new Set<string>();
+  private readonly helpers = new Set<string>();
   private hoisted: string[] | null = null;
   /** In a tiled unit's finish(): the name of its flag saying whether this call writes mirrors only. */
   mirrorPass: string | null = null;
@@ -615,6 +783,13 @@ class Writer {
 
   line(s = ''): void {
     this.lines.push(s);
+  }
+
+  /** True the first time a helper's name is asked for (so that it is written once per shader). */
+  once(name: string): boolean {
+    if (this.helpers.has(name)) return false;
+    this.helpers.add(name);
+    return true;
   }
 
   /** A statement; `skip` is what skipIfLess does outside loops (return from the thread). */

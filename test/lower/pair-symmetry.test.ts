@@ -63,6 +63,8 @@ describe('pair symmetry: the same Hessians as the upper-triangle loops', () => {
     ...readdirSync(join(repoRoot, 'examples')).filter((f) => f.endsWith('.hess')).map((f) => ({ name: f.slice(0, -5), source: readFileSync(join(repoRoot, 'examples', f), 'utf8'), spec: CASES[f.slice(0, -5)] ?? {}, dims: {} })),
     { name: 'mlp_64_32_10', source: bench('mlp_64_32_10'), spec: {}, dims: { N: 9 } },
     { name: 'softmax_7_5', source: SOFTMAX, spec: {}, dims: { N: 2100 } },
+    // W's rows scaled by data D: the factor D[a]·D[c] without the batch is the blocks' K[a, c].
+    { name: 'softmax_scaled_7_5', source: SOFTMAX.replace('param W', 'data D[7, 1]\nparam W').replace('X * W', 'X * (W .* D)'), spec: {}, dims: { N: 300 } },
   ];
   let withPairs = 0;
   for (const c of cases) {

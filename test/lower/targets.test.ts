@@ -103,11 +103,16 @@ describe('target capability records', () => {
     expect(WGSL_TARGET.packProducts).toBe(false);
   });
 
-  it('sums pair-symmetric terms once per pair exactly when the record asks for it (not for WGSL)', () => {
+  it('sums pair-symmetric terms once per pair exactly when the record asks for it (both targets)', () => {
     expect(pairNests(lowerModel(model, { target: { ...NONE, pairSymmetry: true } }))).toBeGreaterThan(0);
     expect(pairNests(lowerModel(model, { target: NONE }))).toBe(0);
-    expect(pairNests(lowerModel(model, { target: WGSL_TARGET }))).toBe(0);
+    // WGSL pairs them too (this model's blocks are below the default size, hence pairMinEntries),
+    // each block with its pair form, which its kernel reads (test/gpu/pair-symmetry.test.ts runs them).
+    const wgsl = lowerModel(model, { target: { ...WGSL_TARGET, pairMinEntries: 1 } });
+    expect(pairNests(wgsl)).toBe(pairNests(lowerModel(model, { target: { ...NONE, pairSymmetry: true } })));
     expect(CPU_TARGET.pairSymmetry).toBe(true);
+    expect(WGSL_TARGET.pairSymmetry).toBe(true);
+    expect(WGSL_TARGET.pairNeedsForm).toBe(true);
   });
 
   for (const flag of FLAGS) {
