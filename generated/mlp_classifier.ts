@@ -8164,14 +8164,15 @@ const DENSE_WASM = 'AGFzbQEAAAABJQNgB39/f39/f38AYAV/f39/fwBgD39/f39/f39/f39/f39/
 /** Block sizes: rows of A per packed block (a multiple of 4), columns of B (a multiple of 4), depth. */
 const DENSE_MB = 96;
 const DENSE_NB = 192;
+const DENSE_KC = 256;
 /**
  * Widest column tile: a pair block with at most this many column pairs is one column tile, so that
  * all the entries a row pair stands for are stored in one pass over it (64-32-10's first layer,
- * 528 column pairs: its block 15% faster than in tiles of DENSE_NB; the stores into the n² output
- * are most of the difference).
+ * 528 column pairs: its block 10-15% faster than in tiles of DENSE_NB; the stores into the n²
+ * output are most of the difference). Such a tile's panels of B are packed beforehand, so its T
+ * takes the packing space of B and the tile of T together: no more memory than before.
  */
-const DENSE_WIDE_NB = 768;
-const DENSE_KC = 256;
+const DENSE_WIDE_NB = Math.floor((DENSE_NB * DENSE_KC + DENSE_MB * DENSE_NB) / DENSE_MB / 4) * 4;
 /** Longest sum whose column tile is packed once for all row tiles (the streamed batch's largest chunk). */
 const DENSE_PACKED_K = 2048;
 
@@ -8287,14 +8288,16 @@ function createDenseKernels(options?: { simd?: boolean }): DenseKernels {
     ex = new api.Instance(compiled, {}).exports as DenseWasmExports;
   }
   // Scratch at the start of the memory (in doubles): packed A, packed B, the tile of T.
-  const ldt = DENSE_WIDE_NB;
+  const ldt = DENSE_NB;
   const apAt = 0;
   const bpAt = apAt + DENSE_MB * DENSE_KC;
-  const tAt = bpAt + DENSE_WIDE_NB * DENSE_KC;
+  const tAt = bpAt + DENSE_NB * DENSE_KC;
   const scratch = tAt + DENSE_MB * ldt;
+  // (A wide tile's T, DENSE_MB × DENSE_WIDE_NB at most, starts at bpAt: its panels of B are
+  // packed beforehand, so it takes B's packing space and the tile together.)
   // A column tile's panels for all of K, packed once and read by every row tile's product: after
-  // the operands (alloc), as long as the longest of them (a tile of B is no longer), at most
-  // DENSE_WIDE_NB·DENSE_PACKED_K doubles.
+  // the operands (alloc), as long as the longest of them (a tile of B is no longer; + 3 rows: its
+  // panels are padded to whole micro-tiles), at most DENSE_NB·DENSE_PACKED_K doubles.
   let bAllAt = 0;
   let bAllSize = 0;
   let mem = new Float64Array(0);
@@ -8319,8 +8322,7 @@ function createDenseKernels(options?: { simd?: boolean }): DenseKernels {
 
   const alloc = (lengths: readonly number[]): Float64Array[] => {
     const views = lengths.reduce((s, n) => s + n, scratch);
-    // (+ 3 rows: a tile's panels are padded to whole micro-tiles.)
-    const packed = Math.min(DENSE_WIDE_NB * DENSE_PACKED_K, Math.max(0, ...lengths) + 3 * DENSE_PACKED_K);
+    const packed = Math.min(DENSE_NB * DENSE_PACKED_K, Math.max(0, ...lengths) + 3 * DENSE_PACKED_K);
     bAllSize = 0;
     if (simd && grow(views + packed)) {
       bAllAt = views;
@@ -8338,7 +8340,7 @@ function createDenseKernels(options?: { simd?: boolean }): DenseKernels {
   };
 
   /** tile[i·ldt + j] = Σ_k A[a + i·lda + k]·B[b + j·ldb + k], two rows by two columns at a time. */
-  const tileInJs = (T: Float64Array, A: Float64Array, a: number, lda: number, B: Float64Array, b: number, ldb: number, mb: number, nb: number, K: number): void => {
+  const tileInJs = (T: Float64Array, ldt: number, A: Float64Array, a: number, lda: number, B: Float64Array, b: number, ldb: number, mb: number, nb: number, K: number): void => {
     for (let i = 0; i < mb; i += 2) {
       const a0 = a + i * lda;
       const a1 = i + 1 < mb ? a0 + lda : a0;
@@ -8369,8 +8371,9 @@ function createDenseKernels(options?: { simd?: boolean }): DenseKernels {
     }
   };
 
-  /** Where productTile left its tile in the array it returned (rows DENSE_WIDE_NB apart). */
+  /** Where productTile left its tile in the array it returned, and how far apart its rows are. */
   let tileAt = 0;
+  let tileLd = ldt;
   /**
    * The tile of T = A·Bᵀ at rows ib … ib+mb−1, columns jb … jb+nb−1 (T[r, c] = Σ_k A[aOff + r·lda
    * + k]·B[bOff + c·ldb + k]): by the SIMD kernels when both operands are views on their memory
@@ -8379,19 +8382,24 @@ function createDenseKernels(options?: { simd?: boolean }): DenseKernels {
   const productTile = (A: Float64Array, aOff: number, lda: number, B: Float64Array, bOff: number, ldb: number, ib: number, mb: number, jb: number, nb: number, K: number, bPacked: boolean): Float64Array => {
     if (simd && ex !== null && A.buffer === ex.memory.buffer && B.buffer === ex.memory.buffer) {
       const T = memory();
-      tileAt = tAt;
       const Rp = Math.ceil(mb / 4) * 4;
       const Cp = Math.ceil(nb / 4) * 4;
-      for (let r = 0; r < Rp; r++) T.fill(0, tAt + r * ldt, tAt + r * ldt + Cp);
+      // A wide tile (B packed beforehand) takes B's packing space too.
+      const wide = nb > DENSE_NB;
+      if (wide && !bPacked) throw new Error('internal: a dense tile wider than DENSE_NB without packed panels');
+      tileAt = wide ? bpAt : tAt;
+      tileLd = wide ? Cp : ldt;
+      T.fill(0, tileAt, tileAt + Rp * tileLd);
       const aBase = A.byteOffset / 8 + aOff;
       const bBase = B.byteOffset / 8 + bOff;
-      ex.gemm((aBase + ib * lda) * 8, lda * 8, (bBase + jb * ldb) * 8, ldb * 8, mb, Rp, nb, Cp, K, tAt * 8, ldt * 8, apAt * 8, (bPacked ? bAllAt : bpAt) * 8, DENSE_KC, bPacked ? 1 : 0);
+      ex.gemm((aBase + ib * lda) * 8, lda * 8, (bBase + jb * ldb) * 8, ldb * 8, mb, Rp, nb, Cp, K, tileAt * 8, tileLd * 8, apAt * 8, (bPacked ? bAllAt : bpAt) * 8, DENSE_KC, bPacked ? 1 : 0);
       return T;
     }
-    const T = tileJs ?? (tileJs = new Float64Array(DENSE_MB * ldt));
+    tileLd = Math.max(ldt, nb);
+    if (!tileJs || tileJs.length < DENSE_MB * tileLd) tileJs = new Float64Array(DENSE_MB * tileLd);
     tileAt = 0;
-    tileInJs(T, A, aOff + ib * lda, lda, B, bOff + jb * ldb, ldb, mb, nb, K);
-    return T;
+    tileInJs(tileJs, tileLd, A, aOff + ib * lda, lda, B, bOff + jb * ldb, ldb, mb, nb, K);
+    return tileJs;
   };
 
   /**
@@ -8434,7 +8442,7 @@ function createDenseKernels(options?: { simd?: boolean }): DenseKernels {
         for (let i = 0; i < mb; i++) {
           const r = ib + i;
           const c0 = upper && r > jb ? r : jb;
-          const row = t0 + i * ldt - jb;
+          const row = t0 + i * tileLd - jb;
           let at = oOff + r * ors + c0 * ocs;
           if (F !== null) {
             // The entry's own factor: one more load per entry, in the same loop.
@@ -8530,10 +8538,14 @@ function createDenseKernels(options?: { simd?: boolean }): DenseKernels {
     }
     const R = rowTab;
     const C = colTab;
-    const width = Q <= DENSE_WIDE_NB ? Q : DENSE_NB;
+    // One column tile when the block has at most DENSE_WIDE_NB column pairs and their panels can
+    // be packed once for it (the SIMD kernels, V in their memory, room after the operands), else
+    // tiles of DENSE_NB.
+    const wide = Q > DENSE_NB && Q <= DENSE_WIDE_NB && packColumns(V, 0, S, 0, Q, S);
+    const width = wide ? Q : DENSE_NB;
     for (let jb = 0; jb < Q; jb += width) {
       const nb = Math.min(width, Q - jb);
-      const packed = packColumns(V, 0, S, jb, nb, S);
+      const packed = wide || packColumns(V, 0, S, jb, nb, S);
       for (let ib = 0; ib < P; ib += DENSE_MB) {
         const mb = Math.min(DENSE_MB, P - ib);
         const T = productTile(U, 0, S, V, 0, S, ib, mb, jb, nb, S, packed);
@@ -8543,7 +8555,7 @@ function createDenseKernels(options?: { simd?: boolean }): DenseKernels {
           const mAt = R[r + 1]!;
           const k = R[r + 2]!;
           const rowApart = R[r + 3] === 1;
-          const row = tileAt + i * ldt - jb;
+          const row = tileAt + i * tileLd - jb;
           for (let j = jb; j < jb + nb; j++) {
             const c = j * COL;
             const t = k * T[row + j]!;

@@ -147,16 +147,18 @@ describe.each([
   ['JavaScript fallback', { simd: false }],
 ])('pair kernel: %s', (_name, opts) => {
   const k = createDenseKernels(opts.simd ? {} : { simd: false });
-  // Column pairs within one wide tile (Q ≤ DENSE_WIDE_NB) and past it (tiles of DENSE_NB), rows
-  // past one row tile; every combination of the optional factors; the δ form.
-  const wideM2 = 12;
+  // Column pairs in one tile (Q ≤ DENSE_NB), in one wide tile (DENSE_NB < Q ≤ DENSE_WIDE_NB) and
+  // past it (tiles of DENSE_NB), rows past one row tile; every combination of the optional
+  // factors; the δ form.
+  const wideM2 = 20;
   const tiledM2 = Math.ceil(Math.sqrt(2 * DENSE_WIDE_NB)) + 1;
   const cases: PairCase[] = [];
-  for (const [m, m2] of [[3, 1], [5, wideM2], [15, 7], [4, tiledM2]] as const) {
+  for (const [m, m2] of [[3, 1], [5, wideM2], [15, 7], [4, tiledM2], [2, 12]] as const) {
     for (const diagonal of [false, true]) for (const f of [0, 7]) cases.push({ m, m2, S: m === 15 ? DENSE_KC + 3 : 9, diagonal, w: (f & 1) !== 0, G: (f & 2) !== 0, K: (f & 4) !== 0 });
   }
   cases.push({ m: 6, m2: 5, S: 4, diagonal: false, w: true, G: false, K: true });
   it('covers both column tilings', () => {
+    expect((wideM2 * (wideM2 + 1)) / 2).toBeGreaterThan(DENSE_NB);
     expect((wideM2 * (wideM2 + 1)) / 2).toBeLessThanOrEqual(DENSE_WIDE_NB);
     expect((tiledM2 * (tiledM2 + 1)) / 2).toBeGreaterThan(DENSE_WIDE_NB);
     expect((15 * 16) / 2).toBeGreaterThan(DENSE_MB);
