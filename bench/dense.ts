@@ -9,6 +9,8 @@
 //     kernels at its shapes (mirrors, upper triangle and per-entry factors included);
 //   - the floors at the same multiply-add count: a scalar-JavaScript and a WebAssembly-SIMD GEMM
 //     (T = A·Bᵀ, A and B [~√(M/K) × K], K the batch), the same kernels with nothing around them;
+//     the blocks and the WebAssembly floor run in back-to-back pairs, and the fraction of the floor
+//     is the median of the pairs' ratios;
 //   - evaluate(θ, data, out) against hessian(θ, data, out), both into the same n² array, in
 //     back-to-back pairs (the median of the pairs' ratios).
 // Times are CPU time of this process (user + system), medians. Rates are in G multiply-adds per second (GMAC/s, one core), multiply-adds counted on the lowered
@@ -55,6 +57,8 @@ export interface DenseRow {
   readonly blockRate: number;
   readonly wasmFloorRate: number;
   readonly jsFloorRate: number;
+  /** The blocks' rate over the Wasm floor's: the median of back-to-back pairs' ratios. */
+  readonly floorFraction: number;
   /** evaluate(θ, data, out) over hessian(θ, data, out), medians. */
   readonly evaluateRatio: number;
   readonly simd: boolean;
@@ -281,19 +285,35 @@ export async function benchDense(options: Options = {}): Promise<DenseRow[]> {
       let blockMacs = 0;
       let wasmFloorRate = 0;
       let jsFloorRate = 0;
+      let floorFraction = 0;
       if (blocks.length > 0) {
         const replay = blockReplay(kern, blocks, c.N, chunk, n);
         blockMacs = replay.macs;
-        const bt = timeCalls(replay.run, timing(quick, 20_000));
-        blockRate = blockMacs / bt.medianMs / 1e6;
         const K = Math.min(c.N, chunk);
-        const wf = timeCalls(floor(kern, blockMacs, K), timing(quick, 20_000));
-        wasmFloorRate = blockMacs / wf.medianMs / 1e6;
+        const wasmFloor = floor(kern, blockMacs, K);
+        // The blocks and the Wasm floor in back-to-back pairs, like evaluate and hessian above: this
+        // machine's speed moves by 10–30% within minutes, and a fraction of two medians timed
+        // minutes apart moved with it (63–72% in three runs of 64-32-10 alone).
+        const bs: number[] = [];
+        const fs: number[] = [];
+        const once = (fn: () => void) => timeCalls(fn, { warmup: 1, reps: 1, slowMs: 20_000 }).medianMs;
+        for (let r = 0; r < (quick ? 3 : 9); r++) {
+          if (r % 2 === 0) {
+            bs.push(once(replay.run));
+            fs.push(once(wasmFloor));
+          } else {
+            fs.push(once(wasmFloor));
+            bs.push(once(replay.run));
+          }
+        }
+        blockRate = blockMacs / med(bs) / 1e6;
+        wasmFloorRate = blockMacs / med(fs) / 1e6;
+        floorFraction = med(fs.map((f, k) => f / bs[k]!));
         const jf = timeCalls(floor(jsKern, blockMacs, K), timing(quick, 20_000));
         jsFloorRate = blockMacs / jf.medianMs / 1e6;
-        log(`  dense blocks ${blockRate.toFixed(2)} GMAC/s; floors: Wasm SIMD ${wasmFloorRate.toFixed(2)}, scalar JS ${jsFloorRate.toFixed(2)} GMAC/s (${((100 * blockRate) / wasmFloorRate).toFixed(0)}% of the Wasm floor)`);
+        log(`  dense blocks ${blockRate.toFixed(2)} GMAC/s; floors: Wasm SIMD ${wasmFloorRate.toFixed(2)}, scalar JS ${jsFloorRate.toFixed(2)} GMAC/s (${(100 * floorFraction).toFixed(0)}% of the Wasm floor: the median of ${bs.length} back-to-back pairs)`);
       }
-      rows.push({ name: c.name, N: c.N, n, hessianMacs, loopsMacs, blockMacs, loopsMs, kernelsMs: kernelsT.medianMs, agreement, blockRate, wasmFloorRate, jsFloorRate, evaluateRatio, simd: kern.simd });
+      rows.push({ name: c.name, N: c.N, n, hessianMacs, loopsMacs, blockMacs, loopsMs, kernelsMs: kernelsT.medianMs, agreement, blockRate, wasmFloorRate, jsFloorRate, floorFraction, evaluateRatio, simd: kern.simd });
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -312,7 +332,7 @@ export function denseTable(rows: readonly DenseRow[]): string {
     const c = DENSE_CASES.find((x) => x.name === r.name)!;
     const speed = r.loopsMs === null ? null : r.loopsMs / r.kernelsMs;
     lines.push(
-      `| ${r.name} | ${r.N} | ${(r.hessianMacs / 1e6).toFixed(1)} (${(r.loopsMacs / 1e6).toFixed(1)}) | ${r.loopsMs === null ? 'skipped' : `${r.loopsMs.toFixed(1)} (${g(r.loopsMacs, r.loopsMs)})`} | ${r.kernelsMs.toFixed(1)} (${g(r.hessianMacs, r.kernelsMs)}) | ${speed === null ? '–' : `${speed.toFixed(2)}×`} | ${c.minSpeedup === null ? '–' : `≥ ${c.minSpeedup}×`} | ${r.blockMacs ? r.blockRate.toFixed(2) : '–'} | ${r.blockMacs ? r.wasmFloorRate.toFixed(2) : '–'} | ${r.blockMacs ? r.jsFloorRate.toFixed(2) : '–'} | ${r.blockMacs ? `${((100 * r.blockRate) / r.wasmFloorRate).toFixed(0)}%` : '–'} | ${r.evaluateRatio.toFixed(3)} |`,
+      `| ${r.name} | ${r.N} | ${(r.hessianMacs / 1e6).toFixed(1)} (${(r.loopsMacs / 1e6).toFixed(1)}) | ${r.loopsMs === null ? 'skipped' : `${r.loopsMs.toFixed(1)} (${g(r.loopsMacs, r.loopsMs)})`} | ${r.kernelsMs.toFixed(1)} (${g(r.hessianMacs, r.kernelsMs)}) | ${speed === null ? '–' : `${speed.toFixed(2)}×`} | ${c.minSpeedup === null ? '–' : `≥ ${c.minSpeedup}×`} | ${r.blockMacs ? r.blockRate.toFixed(2) : '–'} | ${r.blockMacs ? r.wasmFloorRate.toFixed(2) : '–'} | ${r.blockMacs ? r.jsFloorRate.toFixed(2) : '–'} | ${r.blockMacs ? `${(100 * r.floorFraction).toFixed(0)}%` : '–'} | ${r.evaluateRatio.toFixed(3)} |`,
     );
   }
   return lines.join('\n');

@@ -8159,7 +8159,7 @@ function release(s: State): void {
 // ---- dense kernels (runtime/wasm/dense.ts, embedded) ----------------------------------------
 
 /** The kernels' WebAssembly module (gemm-module.ts), base64. */
-const DENSE_WASM = 'AGFzbQEAAAABJQNgB39/f39/f38AYAV/f39/fwBgD39/f39/f39/f39/f39/fwADBAMAAQIFAwEAAQcgBAZtZW1vcnkCAARwYWNrAAAFbWljcm8AAQRnZW1tAAIK9gUDwwEBB38gBkEDdCENIAUhDAJAA0AgByADTg0BQQAhCAJAA0AgCCAGTg0BIAwgCEEDdGohC0EAIQkgByACSARAIAAgByABbGohCgJAA0AgCSAETg0BIAsgCisDADkDACAKQQhqIQogCyANaiELIAlBAWohCQwACwsFAkADQCAJIARODQEgC0QAAAAAAAAAADkDACALIA1qIQsgCUEBaiEJDAALCwsgCEEBaiEIIAdBAWohBwwACwsgDCAEIA1saiEMDAALCwvhAgIBfwt7IAIhBQJAA0AgBUUNASAB/QAEACEGIAH9AAQQIQcgAP0KAwAiCCAG/fIBIAn98AEhCSAIIAf98gEgCv3wASEKIAD9CgMIIgggBv3yASAL/fABIQsgCCAH/fIBIAz98AEhDCAA/QoDECIIIAb98gEgDf3wASENIAggB/3yASAO/fABIQ4gAP0KAxgiCCAG/fIBIA/98AEhDyAIIAf98gEgEP3wASEQIABBIGohACABQSBqIQEgBUEBayEFDAALCyADIAP9AAMAIAn98AH9CwMAIAMgA/0AAxAgCv3wAf0LAxAgAyAEaiEDIAMgA/0AAwAgC/3wAf0LAwAgAyAD/QADECAM/fAB/QsDECADIARqIQMgAyAD/QADACAN/fAB/QsDACADIAP9AAMQIA798AH9CwMQIAMgBGohAyADIAP9AAMAIA/98AH9CwMAIAMgA/0AAxAgEP3wAf0LAxALywEBBX8CQANAIA8gCE4NASAIIA9rIhAgDUoEQCANIRALIAAgD0EDdGogASAEIAUgECALQQQQACAMIA4gD2wgB2xBA3RqIRMgDkUEQCACIA9BA3RqIAMgBiAHIBAgDEEEEAALQQAhEgJAA0AgEiAHTg0BQQAhEQJAA0AgESAFTg0BIAsgESAQbEEDdGogEyASIBBsQQN0aiAQIAkgESAKbGogEkEDdGogChABIBFBBGohEQwACwsgEkEEaiESDAALCyAPIA1qIQ8MAAsLCw==';
+const DENSE_WASM = 'AGFzbQEAAAABLARgB39/f39/f38AYAV/f39/fwBgD39/f39/f39/f39/f39/fwBgBH9/f38AAwUEAAECAwUDAQABByYFBm1lbW9yeQIABHBhY2sAAAVtaWNybwABBGdlbW0AAgNtdWwAAwrOBgTDAQEHfyAGQQN0IQ0gBSEMAkADQCAHIANODQFBACEIAkADQCAIIAZODQEgDCAIQQN0aiELQQAhCSAHIAJIBEAgACAHIAFsaiEKAkADQCAJIARODQEgCyAKKwMAOQMAIApBCGohCiALIA1qIQsgCUEBaiEJDAALCwUCQANAIAkgBE4NASALRAAAAAAAAAAAOQMAIAsgDWohCyAJQQFqIQkMAAsLCyAIQQFqIQggB0EBaiEHDAALCyAMIAQgDWxqIQwMAAsLC+ECAgF/C3sgAiEFAkADQCAFRQ0BIAH9AAQAIQYgAf0ABBAhByAA/QoDACIIIAb98gEgCf3wASEJIAggB/3yASAK/fABIQogAP0KAwgiCCAG/fIBIAv98AEhCyAIIAf98gEgDP3wASEMIAD9CgMQIgggBv3yASAN/fABIQ0gCCAH/fIBIA798AEhDiAA/QoDGCIIIAb98gEgD/3wASEPIAggB/3yASAQ/fABIRAgAEEgaiEAIAFBIGohASAFQQFrIQUMAAsLIAMgA/0AAwAgCf3wAf0LAwAgAyAD/QADECAK/fAB/QsDECADIARqIQMgAyAD/QADACAL/fAB/QsDACADIAP9AAMQIAz98AH9CwMQIAMgBGohAyADIAP9AAMAIA398AH9CwMAIAMgA/0AAxAgDv3wAf0LAxAgAyAEaiEDIAMgA/0AAwAgD/3wAf0LAwAgAyAD/QADECAQ/fAB/QsDEAvLAQEFfwJAA0AgDyAITg0BIAggD2siECANSgRAIA0hEAsgACAPQQN0aiABIAQgBSAQIAtBBBAAIAwgDiAPbCAHbEEDdGohEyAORQRAIAIgD0EDdGogAyAGIAcgECAMQQQQAAtBACESAkADQCASIAdODQFBACERAkADQCARIAVODQEgCyARIBBsQQN0aiATIBIgEGxBA3RqIBAgCSARIApsaiASQQN0aiAKEAEgEUEEaiERDAALCyASQQRqIRIMAAsLIA8gDWohDwwACwsLVwACQANAIANBAkgNASAAIAH9AAMAIAL9AAMA/fIB/QsDACAAQRBqIQAgAUEQaiEBIAJBEGohAiADQQJrIQMMAAsLIAMEQCAAIAErAwAgAisDAKI5AwALCw==';
 
 /** Block sizes: rows of A per packed block (a multiple of 4), columns of B (a multiple of 4), depth. */
 const DENSE_MB = 96;
@@ -8192,6 +8192,7 @@ interface DenseWasmExports {
   memory: { buffer: ArrayBuffer; grow(pages: number): number };
   pack(src: number, ld: number, count: number, padded: number, kc: number, dst: number, w: number): void;
   gemm(a: number, lda: number, b: number, ldb: number, R: number, Rp: number, C: number, Cp: number, K: number, c: number, ldc: number, ap: number, bp: number, KC: number, bPacked: number): void;
+  mul(dst: number, x: number, y: number, n: number): void;
 }
 
 interface DenseKernels {
@@ -8489,14 +8490,21 @@ function createDenseKernels(options?: { simd?: boolean }): DenseKernels {
     const Q = diagonal ? m2 : (m2 * (m2 + 1)) / 2;
     if (rowTab.length < P * ROW) rowTab = new Float64Array(P * ROW);
     if (colTab.length < Q * COL) colTab = new Float64Array(Q * COL);
-    // Rows: U[p, s] = w[s]·A[a, s]·A[c, s] over the pairs a ≤ c in order.
+    // Rows: U[p, s] = w[s]·A[a, s]·A[c, s] over the pairs a ≤ c in order; by the SIMD kernels'
+    // mul where A, U (and w) are views on their memory.
+    const inMemory = (x: ArrayLike<number> | null): boolean => x === null || (ex !== null && x instanceof Float64Array && x.buffer === ex.memory.buffer);
+    const mulU = simd && ex !== null && inMemory(A) && inMemory(U) && inMemory(W) ? ex : null;
+    const bytes = (x: Float64Array, at: number): number => x.byteOffset + 8 * at;
     let p = 0;
     for (let a = 0; a < m; a++) {
       const ra = aOff + a * lda;
       for (let c = a; c < m; c++, p++) {
         const rc = aOff + c * lda;
         const u = p * S;
-        if (W === null) for (let s = 0; s < S; s++) U[u + s] = A[ra + s]! * A[rc + s]!;
+        if (mulU !== null) {
+          mulU.mul(bytes(U, u), bytes(A, ra), bytes(A, rc), S);
+          if (W !== null) mulU.mul(bytes(U, u), bytes(U, u), bytes(W as Float64Array, wOff), S);
+        } else if (W === null) for (let s = 0; s < S; s++) U[u + s] = A[ra + s]! * A[rc + s]!;
         else for (let s = 0; s < S; s++) U[u + s] = W[wOff + s]! * A[ra + s]! * A[rc + s]!;
         const t = p * ROW;
         rowTab[t] = base + a * s0 + c * s2;
@@ -8520,12 +8528,14 @@ function createDenseKernels(options?: { simd?: boolean }): DenseKernels {
       colTab[t + 5] = 0;
       colTab[t + 6] = 0;
     }
+    const mulV = simd && ex !== null && inMemory(B) && inMemory(V) ? ex : null;
     for (let b = 0; b < m2 && !diagonal; b++) {
       const rb = bOff + b * ldb;
       for (let d = b; d < m2; d++, q++) {
         const rd = bOff + d * ldb;
         const v = q * S;
-        for (let s = 0; s < S; s++) V[v + s] = B[rb + s]! * B[rd + s]!;
+        if (mulV !== null) mulV.mul(bytes(V, v), bytes(B, rb), bytes(B, rd), S);
+        else for (let s = 0; s < S; s++) V[v + s] = B[rb + s]! * B[rd + s]!;
         const t = q * COL;
         colTab[t] = b * s1 + d * s3;
         colTab[t + 1] = d * s1 + b * s3;

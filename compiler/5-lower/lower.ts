@@ -15,6 +15,7 @@ import { PAIR_MIN_ENTRIES, pairTerm, type PairTerm } from '../4-simplify/pair-sy
 import { emitPairTerm, pairHasForm } from './pair-nest.ts';
 import { bufName, dataBase, extentExpr, stridesOf } from './indexing.ts';
 import { applyCpuPasses } from './cpu/index.ts';
+import { MIN_ENTRIES } from './cpu/dense-blocks.ts';
 import type { TargetCapabilities } from './targets.ts';
 import { emitTerms, fuseTerms, type NestContext, type Target } from './loop-nest.ts';
 import { add, int, mul, num, OUTPUT_KINDS, UniqueNames, type Buffer, type LoopKind, type OutputKind, type Entry, type Expr, type Kernel, type KernelId, type Program, type Schedule, type SparsePiece, type Stmt, type Write } from './loops.ts';
@@ -409,8 +410,8 @@ function nest(vars: readonly string[], shape: readonly Dim[], inner: Stmt[], kin
   return body;
 }
 
-/** Entries (rows × columns) below which an intermediate's product keeps its loops (the dense kernels' MIN_ENTRIES). */
-const PRODUCT_MIN_ENTRIES = 256;
+/** Entries (rows × columns) below which an intermediate's product keeps its loops: the dense kernels' own threshold. */
+const PRODUCT_MIN_ENTRIES = MIN_ENTRIES;
 
 /**
  * Where an intermediate's term splits into the two sides of a matrix product over the batch: the

@@ -20,7 +20,7 @@
 
 import type { Dim } from '../2-ir/graph.ts';
 import type { MapFn } from '../2-ir/index-form.ts';
-import { add, int, mul, productFactors, UniqueNames, type Buffer, type PairBlock, type Entry, type Expr, type Kernel, type KernelId, type ModelLayout, type OutputKind, type Program, type SparsePiece, type Stmt } from '../5-lower/loops.ts';
+import { add, int, mul, num, productFactors, UniqueNames, type Buffer, type PairBlock, type Entry, type Expr, type Kernel, type KernelId, type ModelLayout, type OutputKind, type Program, type SparsePiece, type Stmt } from '../5-lower/loops.ts';
 import { WGSL_TARGET } from '../5-lower/targets.ts';
 import { wgslFloat, wgslFnDefinition, wgslFnDeps, wgslFnName } from './wgsl-functions.ts';
 import { scheduleWaves, type Access } from './wgsl-schedule.ts';
@@ -689,7 +689,7 @@ function emitPairTiled(w: Writer, p: PairBlock): { rows: Dim[]; cols: Dim[] } {
     } else w.line(`${ind}let pb = c;`);
   };
   const at = (pl: { base: Expr; strides: readonly Expr[] }, xs: readonly Expr[]): Expr => xs.reduce((e, x, k) => add(e, mul(x, pl.strides[k]!)), pl.base);
-  const factor = (f: PairBlock['G'], x: Expr, y: Expr): Expr => (f ? { k: 'load', buf: f.buf, index: add(f.base, add(mul(x, f.rs), mul(y, f.cs))) } : num1);
+  const factor = (f: PairBlock['G'], x: Expr, y: Expr): Expr => (f ? { k: 'load', buf: f.buf, index: add(f.base, add(mul(x, f.rs), mul(y, f.cs))) } : num(1));
   // The entries a sum stands for: (a, b, c, d) and, when a < c and b < d, (a, d, c, b); each with its mirror.
   const first = p.diagonal ? [pa, pb, pc, pb] : [pa, pb, pc, pd];
   const second = [pa, pd, pc, pb];
@@ -740,8 +740,6 @@ function emitPairTiled(w: Writer, p: PairBlock): { rows: Dim[]; cols: Dim[] } {
   });
   return { rows: [rows.count], cols: [cols.count] };
 }
-
-const num1: Expr = { k: 'num', v: 1 };
 
 // ---- statements and expressions ------------------------------------------------------------------
 

@@ -16,6 +16,7 @@
 //                                              rounded up to 4; ap, bp: packing space for
 //                                              Rp·KC and Cp·KC doubles; bPacked = 1: bp holds B
 //                                              packed already, all of K, block pc at bp + pc·Cp·8)
+//   mul(dst, x, y, n)                          dst[i] = x[i]·y[i] for i < n (dst may be x or y)
 
 import { encodeModule, F64, FunctionBuilder, I32, memarg, V128 } from './encoder.ts';
 
@@ -142,7 +143,24 @@ export function gemmModuleBytes(): Uint8Array {
       f.inc('pc', 'KC');
     },
   );
-  return encodeModule([pack, micro, gemm], { pages: 1, exportName: 'memory' });
+
+  // ---- mul ----
+  // The pair kernels' sides (dense.ts, pairs()): U[p] = A[a]·A[c] over all row pairs is as many
+  // products as the pair block has rows × the batch, and in JavaScript it took a third as long as
+  // the 64-32-10 δ-form block's whole product.
+  const mul = new FunctionBuilder('mul', [['dst', 'i32'], ['x', 'i32'], ['y', 'i32'], ['n', 'i32']]);
+  mul.loop(
+    (f) => f.get('n').i32(2).op(I32.ltS),
+    (f) => {
+      f.get('dst').get('x').simd(V128.load, ...memarg(3, 0)).get('y').simd(V128.load, ...memarg(3, 0)).simd(V128.f64x2Mul).simd(V128.store, ...memarg(3, 0));
+      f.inc('dst', 16).inc('x', 16).inc('y', 16);
+      f.get('n').i32(2).op(I32.sub).set('n');
+    },
+  );
+  mul.get('n').ifElse((f) => {
+    f.get('dst').get('x').op(F64.load, ...memarg(3)).get('y').op(F64.load, ...memarg(3)).op(F64.mul).op(F64.store, ...memarg(3));
+  });
+  return encodeModule([pack, micro, gemm, mul], { pages: 1, exportName: 'memory' });
 }
 
 /** A module using one SIMD instruction: `WebAssembly.validate` of it says whether SIMD is there. */

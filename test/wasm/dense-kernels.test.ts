@@ -86,7 +86,8 @@ describe.each([
   });
 });
 
-interface PairCase { m: number; m2: number; S: number; diagonal: boolean; w: boolean; G: boolean; K: boolean }
+/** wMem: w is a view on the kernels' memory (their SIMD mul forms U from it), else a separate array. */
+interface PairCase { m: number; m2: number; S: number; diagonal: boolean; w: boolean; wMem?: boolean; G: boolean; K: boolean }
 
 /**
  * pairs() on random operands against the sums written out (the δ form: Σ_s w·A[a]·A[c]·B[b] at
@@ -100,10 +101,11 @@ function checkPairs(k: DenseKernels, c: PairCase, seed: number): number {
   const { m, m2, S } = c;
   const P = (m * (m + 1)) / 2;
   const Q = c.diagonal ? m2 : (m2 * (m2 + 1)) / 2;
-  const [A, B, U, V] = k.alloc([m * S + 1, m2 * S + 2, P * S, Q * S]);
+  const [A, B, U, V, Wm] = k.alloc([m * S + 1, m2 * S + 2, P * S, Q * S, S + 3]);
   for (let i = 0; i < A!.length; i++) A![i] = rand();
   for (let i = 0; i < B!.length; i++) B![i] = rand();
-  const W = c.w ? Float64Array.from({ length: S + 3 }, rand) : null;
+  for (let i = 0; i < Wm!.length; i++) Wm![i] = rand();
+  const W = c.w ? (c.wMem ? Wm! : Float64Array.from({ length: S + 3 }, rand)) : null;
   const Gm = c.G ? Float64Array.from({ length: 4 + m2 * m2 }, rand) : null;
   const Km = c.K ? Float64Array.from({ length: 5 + m * m }, rand) : null;
   const n = m * m2 + 4;
@@ -154,7 +156,10 @@ describe.each([
   const tiledM2 = Math.ceil(Math.sqrt(2 * DENSE_WIDE_NB)) + 1;
   const cases: PairCase[] = [];
   for (const [m, m2] of [[3, 1], [5, wideM2], [15, 7], [4, tiledM2], [2, 12]] as const) {
-    for (const diagonal of [false, true]) for (const f of [0, 7]) cases.push({ m, m2, S: m === 15 ? DENSE_KC + 3 : 9, diagonal, w: (f & 1) !== 0, G: (f & 2) !== 0, K: (f & 4) !== 0 });
+    for (const diagonal of [false, true]) {
+      for (const f of [0, 7]) cases.push({ m, m2, S: m === 15 ? DENSE_KC + 3 : 9, diagonal, w: (f & 1) !== 0, G: (f & 2) !== 0, K: (f & 4) !== 0 });
+      cases.push({ m, m2, S: 9, diagonal, w: true, wMem: true, G: false, K: false });
+    }
   }
   cases.push({ m: 6, m2: 5, S: 4, diagonal: false, w: true, G: false, K: true });
   it('covers both column tilings', () => {
