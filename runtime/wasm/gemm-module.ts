@@ -145,9 +145,9 @@ export function gemmModuleBytes(): Uint8Array {
   );
 
   // ---- mul ----
-  // The pair kernels' sides (dense.ts, pairs()): U[p] = A[a]·A[c] over all row pairs is as many
-  // products as the pair block has rows × the batch, and in JavaScript it took a third as long as
-  // the 64-32-10 δ-form block's whole product.
+  // The pair kernels' sides (dense.ts, pairs()): U[p] = A[a]·A[c] over all row pairs, as many
+  // products as the pair block has rows × the batch. In JavaScript they took a third of the
+  // 64-32-10 δ-form block's time (1.4 of 4.0 ms).
   const mul = new FunctionBuilder('mul', [['dst', 'i32'], ['x', 'i32'], ['y', 'i32'], ['n', 'i32']]);
   mul.loop(
     (f) => f.get('n').i32(2).op(I32.ltS),
