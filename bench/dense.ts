@@ -110,6 +110,28 @@ function cpuTimeCalls(fn: () => void, o: { warmup: number; warmupMs?: number; re
   return { medianMs: samples[samples.length >> 1]! };
 }
 
+const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+
+/**
+ * a and b timed in back-to-back pairs, the first of each pair alternating, so that the machine's
+ * changes of speed (10–30% within minutes here) hit both: their samples, pair by pair.
+ */
+function timePairs(a: () => void, b: () => void, rounds: number, slowMs: number): [number[], number[]] {
+  const once = (fn: () => void) => cpuTimeCalls(fn, { warmup: 1, reps: 1, slowMs }).medianMs;
+  const as: number[] = [];
+  const bs: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    if (r % 2 === 0) {
+      as.push(once(a));
+      bs.push(once(b));
+    } else {
+      bs.push(once(b));
+      as.push(once(a));
+    }
+  }
+  return [as, bs];
+}
+
 const timing = (quick: boolean, slowMs: number) => ({ warmup: 2, warmupMs: 1000, reps: quick ? 3 : 5, slowMs });
 const timeCalls = (fn: () => void, o: { warmup: number; warmupMs?: number; reps: number; slowMs: number }) => cpuTimeCalls(fn, o);
 
@@ -262,29 +284,15 @@ export async function benchDense(options: Options = {}): Promise<DenseRow[]> {
         agreement = err / (scale || 1);
         log(`  loops:   ${loopsMs.toFixed(2)} ms (${(loopsMs / kernelsT.medianMs).toFixed(2)}×), agreement ${agreement.toExponential(1)}`);
       }
-      // evaluate with out against hessian alone, interleaved so that load changes hit both, the
-      // first of each pair alternating. Both write the same n² array: two different 46 MB (or
-      // 550 MB) arrays differ in speed by a few percent on their own (where their pages lie), which
-      // this ratio must not measure.
+      // evaluate with out against hessian alone, in back-to-back pairs. Both write the same n²
+      // array: two different 46 MB (or 550 MB) arrays differ in speed by a few percent on their own
+      // (where their pages lie), which this ratio must not measure.
       const out = { value: 0, gradient: new Float64Array(n), hessian: H };
       const evaluate = withKernels.evaluate as (t: Float64Array, d: GeneratedData, o: typeof out) => typeof out;
-      const ev: number[] = [];
-      const he: number[] = [];
-      const timeEvaluate = () => ev.push(timeCalls(() => evaluate(theta, data, out), { warmup: 1, reps: 1, slowMs: budget }).medianMs);
-      const timeHessian = () => he.push(timeCalls(() => withKernels.hessian(theta, data, H), { warmup: 1, reps: 1, slowMs: budget }).medianMs);
-      for (let r = 0; r < (quick || c.name === 'softmax_64_128' ? 3 : 9); r++) {
-        if (r % 2 === 0) {
-          timeEvaluate();
-          timeHessian();
-        } else {
-          timeHessian();
-          timeEvaluate();
-        }
-      }
-      const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+      const [ev, he] = timePairs(() => evaluate(theta, data, out), () => withKernels.hessian(theta, data, H), quick || slow ? 3 : 9, budget);
       // The median of each pair's ratio: a pair's two calls run back to back, under the same load.
-      const evaluateRatio = med(ev.map((e, k) => e / he[k]!));
-      log(`  evaluate(out) / hessian(out): ${evaluateRatio.toFixed(3)} (medians ${med(ev).toFixed(2)} and ${med(he).toFixed(2)} ms)`);
+      const evaluateRatio = median(ev.map((e, k) => e / he[k]!));
+      log(`  evaluate(out) / hessian(out): ${evaluateRatio.toFixed(3)} (medians ${median(ev).toFixed(2)} and ${median(he).toFixed(2)} ms)`);
       let blockRate = 0;
       let blockMacs = 0;
       let wasmFloorRate = 0;
@@ -295,24 +303,13 @@ export async function benchDense(options: Options = {}): Promise<DenseRow[]> {
         blockMacs = replay.macs;
         const K = Math.min(c.N, chunk);
         const wasmFloor = floor(kern, blockMacs, K);
-        // The blocks and the Wasm floor in back-to-back pairs, like evaluate and hessian above: this
-        // machine's speed moves by 10–30% within minutes, and a fraction of two medians timed
-        // minutes apart moved with it (63–72% in three runs of 64-32-10 alone).
-        const bs: number[] = [];
-        const fs: number[] = [];
-        const once = (fn: () => void) => timeCalls(fn, { warmup: 1, reps: 1, slowMs: 20_000 }).medianMs;
-        for (let r = 0; r < (quick ? 3 : 9); r++) {
-          if (r % 2 === 0) {
-            bs.push(once(replay.run));
-            fs.push(once(wasmFloor));
-          } else {
-            fs.push(once(wasmFloor));
-            bs.push(once(replay.run));
-          }
-        }
-        blockRate = blockMacs / med(bs) / 1e6;
-        wasmFloorRate = blockMacs / med(fs) / 1e6;
-        floorFraction = med(fs.map((f, k) => f / bs[k]!));
+        // The blocks and the Wasm floor in back-to-back pairs, like evaluate and hessian above: a
+        // fraction of two medians timed minutes apart moved with the machine's speed (63–72% in
+        // three runs of 64-32-10 alone).
+        const [bs, fs] = timePairs(replay.run, wasmFloor, quick ? 3 : 9, 20_000);
+        blockRate = blockMacs / median(bs) / 1e6;
+        wasmFloorRate = blockMacs / median(fs) / 1e6;
+        floorFraction = median(fs.map((f, k) => f / bs[k]!));
         const jf = timeCalls(floor(jsKern, blockMacs, K), timing(quick, 20_000));
         jsFloorRate = blockMacs / jf.medianMs / 1e6;
         log(`  dense blocks ${blockRate.toFixed(2)} GMAC/s; floors: Wasm SIMD ${wasmFloorRate.toFixed(2)}, scalar JS ${jsFloorRate.toFixed(2)} GMAC/s (${(100 * floorFraction).toFixed(0)}% of the Wasm floor: the median of ${bs.length} back-to-back pairs)`);

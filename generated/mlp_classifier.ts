@@ -8320,6 +8320,10 @@ function createDenseKernels(options?: { simd?: boolean }): DenseKernels {
   };
   const simd = ex !== null && grow(scratch);
   let tileJs: Float64Array | null = null;
+  /** Whether x is a view on the kernels' memory: the SIMD kernels read and write only there. */
+  const inMemory = (x: ArrayLike<number>): boolean => ex !== null && x instanceof Float64Array && x.buffer === ex.memory.buffer;
+  /** The byte address of x[at] in the kernels' memory. */
+  const address = (x: Float64Array, at: number): number => x.byteOffset + 8 * at;
 
   const alloc = (lengths: readonly number[]): Float64Array[] => {
     const views = lengths.reduce((s, n) => s + n, scratch);
@@ -8381,7 +8385,7 @@ function createDenseKernels(options?: { simd?: boolean }): DenseKernels {
    * (they read them in place), by the JavaScript kernel otherwise.
    */
   const productTile = (A: Float64Array, aOff: number, lda: number, B: Float64Array, bOff: number, ldb: number, ib: number, mb: number, jb: number, nb: number, K: number, bPacked: boolean): Float64Array => {
-    if (simd && ex !== null && A.buffer === ex.memory.buffer && B.buffer === ex.memory.buffer) {
+    if (simd && ex !== null && inMemory(A) && inMemory(B)) {
       const T = memory();
       const Rp = Math.ceil(mb / 4) * 4;
       const Cp = Math.ceil(nb / 4) * 4;
@@ -8410,7 +8414,7 @@ function createDenseKernels(options?: { simd?: boolean }): DenseKernels {
    */
   const packColumns = (B: Float64Array, bOff: number, ldb: number, jb: number, nb: number, K: number): boolean => {
     const Cp = Math.ceil(nb / 4) * 4;
-    if (!simd || ex === null || B.buffer !== ex.memory.buffer || Cp * K > bAllSize) return false;
+    if (!simd || ex === null || !inMemory(B) || Cp * K > bAllSize) return false;
     const bBase = B.byteOffset / 8 + bOff + jb * ldb;
     for (let pc = 0; pc < K; pc += DENSE_KC) ex.pack((bBase + pc) * 8, ldb * 8, nb, Cp, Math.min(DENSE_KC, K - pc), (bAllAt + pc * Cp) * 8, 4);
     return true;
@@ -8492,9 +8496,7 @@ function createDenseKernels(options?: { simd?: boolean }): DenseKernels {
     if (colTab.length < Q * COL) colTab = new Float64Array(Q * COL);
     // Rows: U[p, s] = w[s]·A[a, s]·A[c, s] over the pairs a ≤ c in order; by the SIMD kernels'
     // mul where A, U (and w) are views on their memory.
-    const inMemory = (x: ArrayLike<number> | null): boolean => x === null || (ex !== null && x instanceof Float64Array && x.buffer === ex.memory.buffer);
-    const mulU = simd && ex !== null && inMemory(A) && inMemory(U) && inMemory(W) ? ex : null;
-    const bytes = (x: Float64Array, at: number): number => x.byteOffset + 8 * at;
+    const mulU = simd && inMemory(A) && inMemory(U) && (W === null || inMemory(W)) ? ex : null;
     let p = 0;
     for (let a = 0; a < m; a++) {
       const ra = aOff + a * lda;
@@ -8502,8 +8504,8 @@ function createDenseKernels(options?: { simd?: boolean }): DenseKernels {
         const rc = aOff + c * lda;
         const u = p * S;
         if (mulU !== null) {
-          mulU.mul(bytes(U, u), bytes(A, ra), bytes(A, rc), S);
-          if (W !== null) mulU.mul(bytes(U, u), bytes(U, u), bytes(W as Float64Array, wOff), S);
+          mulU.mul(address(U, u), address(A, ra), address(A, rc), S);
+          if (W !== null) mulU.mul(address(U, u), address(U, u), address(W as Float64Array, wOff), S);
         } else if (W === null) for (let s = 0; s < S; s++) U[u + s] = A[ra + s]! * A[rc + s]!;
         else for (let s = 0; s < S; s++) U[u + s] = W[wOff + s]! * A[ra + s]! * A[rc + s]!;
         const t = p * ROW;
@@ -8528,13 +8530,13 @@ function createDenseKernels(options?: { simd?: boolean }): DenseKernels {
       colTab[t + 5] = 0;
       colTab[t + 6] = 0;
     }
-    const mulV = simd && ex !== null && inMemory(B) && inMemory(V) ? ex : null;
+    const mulV = simd && inMemory(B) && inMemory(V) ? ex : null;
     for (let b = 0; b < m2 && !diagonal; b++) {
       const rb = bOff + b * ldb;
       for (let d = b; d < m2; d++, q++) {
         const rd = bOff + d * ldb;
         const v = q * S;
-        if (mulV !== null) mulV.mul(bytes(V, v), bytes(B, rb), bytes(B, rd), S);
+        if (mulV !== null) mulV.mul(address(V, v), address(B, rb), address(B, rd), S);
         else for (let s = 0; s < S; s++) V[v + s] = B[rb + s]! * B[rd + s]!;
         const t = q * COL;
         colTab[t] = b * s1 + d * s3;
