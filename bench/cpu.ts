@@ -37,6 +37,7 @@ import { compile } from '../compiler/index.ts';
 import { inspect } from '../compiler/inspect/index.ts';
 import { makeData, makeTheta, MODEL_CASES, type ModelCase } from './cases.ts';
 import { layoutProblems } from './common.ts';
+import { handHessian } from './hand_mlp_3_5_1.ts';
 import { floorKernels, timeFloor, type FloorKernel, type FloorTiming } from './floors.ts';
 import {
   loadGenerated,
@@ -45,6 +46,7 @@ import {
   Rng,
   runPeer,
   timeCalls,
+  timePairs,
   writeF64,
   type GeneratedData,
   type GeneratedModule,
@@ -94,6 +96,11 @@ const TARGETS: Record<string, readonly Target[]> = {
 const TORCH_VARIANTS: Record<string, readonly string[]> = {
   mlp_64_32_10: ['vectorize=False'],
   softmax_64_128: ['vectorize=False'],
+};
+
+/** Hessians written by hand for one model: bounds on what a different lowering could gain there. */
+const HAND_WRITTEN: Record<string, { readonly file: string; readonly hessian: (theta: Float64Array, data: GeneratedData, out: Float64Array) => Float64Array }> = {
+  mlp_3_5_1: { file: 'bench/hand_mlp_3_5_1.ts', hessian: (theta, data, out) => handHessian(theta, data as { X: Float64Array; y: Float64Array }, out) },
 };
 
 const CASES: readonly BenchCase[] = MODEL_CASES.map((m) => ({ ...m, targets: TARGETS[m.name] ?? [] }));
@@ -197,6 +204,8 @@ interface Row {
   ours?: Timing;
   floors: FloorTiming[];
   peers: Partial<Record<PeerName, PeerResult>>;
+  /** The model's Hessian written by hand (HAND_WRITTEN), timed in back-to-back pairs with ours. */
+  hand?: { readonly ms: number; readonly overOurs: number };
   notes: string[];
 }
 
@@ -388,6 +397,17 @@ async function runCase(c: BenchCase, o: Options, dir: string, torchOk: boolean, 
   const ourValue = mod.value(theta, genData);
   if (o.floors && row.madds !== undefined && row.madds > 0)
     for (const k of floors) row.floors.push(timeFloor(k, row.madds, { warmupMs: 1000, targetMs: o.quick ? 300 : 1000, budgetMs: 10_000, clock: o.clock }));
+  const hand = HAND_WRITTEN[c.name];
+  if (hand) {
+    // Checked against ours, then timed in back-to-back pairs with it (the median of the pairs'
+    // ratios): the machine's speed moves by tens of percent within minutes.
+    const handOut = hand.hessian(theta, genData, new Float64Array(n * n));
+    const agreement = relativeMaxDiff(out, handOut);
+    if (!(agreement <= AGREEMENT_LIMIT)) row.notes.push(`our Hessian: differs from the hand-written one (${hand.file}) by ${agreement.toExponential(1)}`);
+    const [os, hs] = timePairs(() => void mod.hessian(theta, genData, out), () => void hand.hessian(theta, genData, handOut), o.quick ? 3 : 9, o.ourBudgetMs);
+    row.hand = { ms: median(hs), overOurs: median(hs.map((h, k) => h / os[k]!)) };
+    row.notes.push(`hand-written Hessian of this model (${hand.file}): ${fmtMs(row.hand.ms)}, ${row.hand.overOurs.toFixed(2)}× our time (median of ${hs.length} back-to-back pairs; ours ${fmtMs(median(os))} in them), max |ΔH| / max |H| = ${agreement.toExponential(1)}`);
+  }
 
   // The peers: one process per variant, each within the peer budget.
   if (o.peers.size === 0) return row;
@@ -488,7 +508,11 @@ function judge(row: Row, rows: readonly Row[], o: Options): { result: 'PASS' | '
       const cell = t.variant ? peerCell(row, t.peer, t.variant, o) : bestPeer(row, t.peer, o)?.cell;
       if (!row.ours) na('not timed');
       else if (cell?.ratio === undefined) na(`no ${who} time`);
-      else if (cell.ratio < t.min) (cell.lowerBound ? na : fail)(`${ratioText(cell)} ${who}`);
+      else if (cell.ratio < t.min) {
+        (cell.lowerBound ? na : fail)(`${ratioText(cell)} ${who}`);
+        // What the hand-written Hessian of the model would have scored in the same run.
+        if (row.hand) why.push(`by hand ${fmtRatio(cell.ratio / row.hand.overOurs)}`);
+      }
     } else if (t.kind === 'floor') {
       targets.push(`≥ ${100 * t.min}% of the Wasm-SIMD floor`);
       const wasm = row.floors.find((f) => f.name.startsWith('Wasm'));
