@@ -8,6 +8,8 @@
 //   - floor kernels in this process (bench/floors.ts): a register-blocked scalar JavaScript GEMM and
 //     the runtime's WebAssembly-SIMD GEMM at the same multiply-add count; ours over theirs is the
 //     fraction of the floor;
+//   - by hand, where a model has one (HAND_WRITTEN: the 3-5-1 MLP): its Hessian written by hand for
+//     that model, checked against ours and timed in back-to-back pairs with it (CPU time);
 //   - PyTorch: torch.autograd.functional.hessian (bench/torch_hessian.py; float64, one thread);
 //   - jax-js: `hessian` and `jit(hessian)` of @jax-js/jax on its Wasm backend (bench/jaxjs.ts;
 //     float64, one thread).
