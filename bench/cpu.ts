@@ -9,7 +9,7 @@
 //     the runtime's WebAssembly-SIMD GEMM at the same multiply-add count; ours over theirs is the
 //     fraction of the floor;
 //   - by hand, where a model has one (HAND_WRITTEN: the 3-5-1 MLP): its Hessian written by hand for
-//     that model, checked against ours and timed in back-to-back pairs with it (CPU time);
+//     that model, each variant checked against ours and timed in back-to-back pairs with it (CPU time);
 //   - PyTorch: torch.autograd.functional.hessian (bench/torch_hessian.py; float64, one thread);
 //   - jax-js: `hessian` and `jit(hessian)` of @jax-js/jax on its Wasm backend (bench/jaxjs.ts;
 //     float64, one thread).
@@ -100,9 +100,20 @@ const TORCH_VARIANTS: Record<string, readonly string[]> = {
   softmax_64_128: ['vectorize=False'],
 };
 
-/** Hessians written by hand for one model: bounds on what a different lowering could gain there. */
-const HAND_WRITTEN: Record<string, { readonly file: string; readonly hessian: (theta: Float64Array, data: GeneratedData, out: Float64Array) => Float64Array }> = {
-  mlp_3_5_1: { file: 'bench/hand_mlp_3_5_1.ts', hessian: (theta, data, out) => handHessian(theta, data as { X: Float64Array; y: Float64Array }, out) },
+/** Hessians written by hand for one model, each way it can run: what a lowering that sees the
+ *  model's structure could reach there. */
+interface HandWritten {
+  readonly file: string;
+  readonly variants: readonly { readonly name: string; readonly hessian: (theta: Float64Array, data: GeneratedData, out: Float64Array) => Float64Array }[];
+}
+const HAND_WRITTEN: Record<string, HandWritten> = {
+  mlp_3_5_1: {
+    file: 'bench/hand_mlp_3_5_1.ts',
+    variants: (['wasm', 'js'] as const).map((gram) => ({
+      name: gram === 'wasm' ? 'J·Jᵀ on the Wasm micro-kernel' : 'J·Jᵀ in JavaScript',
+      hessian: (theta: Float64Array, data: GeneratedData, out: Float64Array) => handHessian(theta, data as { X: Float64Array; y: Float64Array }, out, gram),
+    })),
+  },
 };
 
 const CASES: readonly BenchCase[] = MODEL_CASES.map((m) => ({ ...m, targets: TARGETS[m.name] ?? [] }));
@@ -206,8 +217,8 @@ interface Row {
   ours?: Timing;
   floors: FloorTiming[];
   peers: Partial<Record<PeerName, PeerResult>>;
-  /** The model's Hessian written by hand (HAND_WRITTEN), timed in back-to-back pairs with ours. */
-  hand?: { readonly ms: number; readonly overOurs: number };
+  /** The model's Hessian written by hand (HAND_WRITTEN), each variant timed in back-to-back pairs with ours. */
+  hand: { readonly name: string; readonly ms: number; readonly overOurs: number }[];
   notes: string[];
 }
 
@@ -326,7 +337,7 @@ async function runPeerVariants(peer: PeerName, c: BenchCase, o: Options, input: 
 }
 
 async function runCase(c: BenchCase, o: Options, dir: string, torchOk: boolean, floors: readonly FloorKernel[]): Promise<Row> {
-  const row: Row = { c, floors: [], peers: {}, notes: [] };
+  const row: Row = { c, floors: [], peers: {}, hand: [], notes: [] };
   const source = readFileSync(join(here, 'models', `${c.name}.hess`), 'utf8');
   const sourcePath = `bench/models/${c.name}.hess`;
 
@@ -399,16 +410,17 @@ async function runCase(c: BenchCase, o: Options, dir: string, torchOk: boolean, 
   const ourValue = mod.value(theta, genData);
   if (o.floors && row.madds !== undefined && row.madds > 0)
     for (const k of floors) row.floors.push(timeFloor(k, row.madds, { warmupMs: 1000, targetMs: o.quick ? 300 : 1000, budgetMs: 10_000, clock: o.clock }));
+  // Each hand-written variant: checked against ours, then timed in back-to-back pairs with it (the
+  // median of the pairs' ratios): the machine's speed moves by tens of percent within minutes.
   const hand = HAND_WRITTEN[c.name];
-  if (hand) {
-    // Checked against ours, then timed in back-to-back pairs with it (the median of the pairs'
-    // ratios): the machine's speed moves by tens of percent within minutes.
-    const handOut = hand.hessian(theta, genData, new Float64Array(n * n));
+  for (const v of hand?.variants ?? []) {
+    const handOut = v.hessian(theta, genData, new Float64Array(n * n));
     const agreement = relativeMaxDiff(out, handOut);
-    if (!(agreement <= AGREEMENT_LIMIT)) row.notes.push(`our Hessian: differs from the hand-written one (${hand.file}) by ${agreement.toExponential(1)}`);
-    const [os, hs] = timePairs(() => void mod.hessian(theta, genData, out), () => void hand.hessian(theta, genData, handOut), o.quick ? 3 : 9, o.ourBudgetMs);
-    row.hand = { ms: median(hs), overOurs: median(hs.map((h, k) => h / os[k]!)) };
-    row.notes.push(`hand-written Hessian of this model (${hand.file}): ${fmtMs(row.hand.ms)}, ${row.hand.overOurs.toFixed(2)}× our time (median of ${hs.length} back-to-back pairs; ours ${fmtMs(median(os))} in them), max |ΔH| / max |H| = ${agreement.toExponential(1)}`);
+    if (!(agreement <= AGREEMENT_LIMIT)) row.notes.push(`our Hessian: differs from the hand-written one (${hand!.file}, ${v.name}) by ${agreement.toExponential(1)}`);
+    const [os, hs] = timePairs(() => void mod.hessian(theta, genData, out), () => void v.hessian(theta, genData, handOut), o.quick ? 3 : 9, o.ourBudgetMs);
+    const timed = { name: v.name, ms: median(hs), overOurs: median(hs.map((h, k) => h / os[k]!)) };
+    row.hand.push(timed);
+    row.notes.push(`hand-written Hessian of this model (${hand!.file}, ${v.name}): ${fmtMs(timed.ms)}, ${timed.overOurs.toFixed(2)}× our time (median of ${hs.length} back-to-back pairs; ours ${fmtMs(median(os))} in them), max |ΔH| / max |H| = ${agreement.toExponential(1)}`);
   }
 
   // The peers: one process per variant, each within the peer budget.
@@ -512,8 +524,8 @@ function judge(row: Row, rows: readonly Row[], o: Options): { result: 'PASS' | '
       else if (cell?.ratio === undefined) na(`no ${who} time`);
       else if (cell.ratio < t.min) {
         (cell.lowerBound ? na : fail)(`${ratioText(cell)} ${who}`);
-        // What the hand-written Hessian of the model would have scored in the same run.
-        if (row.hand) why.push(`by hand ${fmtRatio(cell.ratio / row.hand.overOurs)}`);
+        // What the hand-written Hessians of the model would have scored in the same run.
+        for (const h of row.hand) why.push(`by hand, ${h.name}: ${fmtRatio(cell.ratio / h.overOurs)}`);
       }
     } else if (t.kind === 'floor') {
       targets.push(`≥ ${100 * t.min}% of the Wasm-SIMD floor`);
