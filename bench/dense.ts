@@ -71,7 +71,6 @@ interface Options {
 }
 
 const timing = (quick: boolean, slowMs: number) => ({ warmup: 2, warmupMs: 1000, reps: quick ? 3 : 5, slowMs });
-const timeCalls = (fn: () => void, o: { warmup: number; warmupMs?: number; reps: number; slowMs: number }) => cpuTimeCalls(fn, o);
 
 /** Value of an integer expression of a dense block at run-time size N of the batch. */
 function evalInt(e: Expr, N: number): number {
@@ -204,7 +203,7 @@ export async function benchDense(options: Options = {}): Promise<DenseRow[]> {
       const slow = c.name === 'softmax_64_128';
       const budget = slow ? 2_000 : 20_000;
       log(`${c.name}: n = ${n}, N = ${c.N}, ${(hessianMacs / 1e6).toFixed(1)} M multiply-adds per Hessian (today's loops: ${(loopsMacs / 1e6).toFixed(1)} M), ${blocks.length} dense and pair block(s)`);
-      const kernelsT = timeCalls(() => withKernels.hessian(theta, data, H), slow ? { warmup: 1, reps: quick ? 1 : 3, slowMs: Infinity } : timing(quick, budget));
+      const kernelsT = cpuTimeCalls(() => withKernels.hessian(theta, data, H), slow ? { warmup: 1, reps: quick ? 1 : 3, slowMs: Infinity } : timing(quick, budget));
       log(`  kernels: ${kernelsT.medianMs.toFixed(2)} ms`);
       let loopsMs: number | null = null;
       let agreement: number | null = null;
@@ -213,7 +212,7 @@ export async function benchDense(options: Options = {}): Promise<DenseRow[]> {
         const withLoops = await loadGenerated(build(false), dir, `${c.name}_loops`);
         const H0 = new Float64Array(n * n);
         // (Today's softmax loops take ~40 s a call: one warm-up, one sample.)
-        const loopsT = timeCalls(() => withLoops.hessian(theta, data, H0), slow ? { warmup: 1, reps: 1, slowMs: Infinity } : timing(quick, budget));
+        const loopsT = cpuTimeCalls(() => withLoops.hessian(theta, data, H0), slow ? { warmup: 1, reps: 1, slowMs: Infinity } : timing(quick, budget));
         loopsMs = loopsT.medianMs;
         let scale = 0;
         let err = 0;
@@ -248,7 +247,7 @@ export async function benchDense(options: Options = {}): Promise<DenseRow[]> {
         blockRate = blockMacs / median(bs) / 1e6;
         wasmFloorRate = blockMacs / median(fs) / 1e6;
         floorFraction = median(fs.map((f, k) => f / bs[k]!));
-        const jf = timeCalls(floor(jsKern, blockMacs, K), timing(quick, 20_000));
+        const jf = cpuTimeCalls(floor(jsKern, blockMacs, K), timing(quick, 20_000));
         jsFloorRate = blockMacs / jf.medianMs / 1e6;
         log(`  dense blocks ${blockRate.toFixed(2)} GMAC/s; floors: Wasm SIMD ${wasmFloorRate.toFixed(2)}, scalar JS ${jsFloorRate.toFixed(2)} GMAC/s (${(100 * floorFraction).toFixed(0)}% of the Wasm floor: the median of ${bs.length} back-to-back pairs)`);
       }
