@@ -187,7 +187,7 @@ export async function benchDense(options: Options = {}): Promise<DenseRow[]> {
       // Multiply-adds counted on the lowered program (a pair block's: its product and packing),
       // and on today's loops (the upper triangle, no pair symmetry) for their rate.
       const macsOf = (p: Program) => programCost(p, new Map([['N', c.N]])).entries.find((e) => e.entry === 'hessian')!.madds;
-      const loopsMacs = macsOf(lowerModel(model!, { target: { ...CPU_TARGET, denseKernels: false, pairSymmetry: false, packProducts: false } }));
+      const loopsMacs = macsOf(lowerModel(model!, { target: { ...CPU_TARGET, denseKernels: false, pairSymmetry: false, packProducts: false, gramProducts: false } }));
       const program = lowerModel(model!);
       const hessianMacs = macsOf(program);
       const chunk = program.batch?.chunk ?? c.N;

@@ -122,7 +122,7 @@ export function compile(source: string, sourcePath: string, options: CompileOpti
   for (const o of wanted) if (!OUTPUT_KINDS.includes(o)) throw new RangeError(`compile: unknown output '${o}' (expected ${OUTPUT_KINDS.join(', ')})`);
   // Each target's own capability record (targets.ts) says what its lowering does.
   const chosen = (of: readonly OutputKind[]) => of.filter((o) => o === 'value' || o === 'gradient' || o === 'hessian' || wanted.includes(o));
-  const cpuTarget: TargetCapabilities = options.denseKernels === false ? { ...CPU_TARGET, denseKernels: false, pairSymmetry: false, packProducts: false } : CPU_TARGET;
+  const cpuTarget: TargetCapabilities = options.denseKernels === false ? { ...CPU_TARGET, denseKernels: false, pairSymmetry: false, packProducts: false, gramProducts: false } : CPU_TARGET;
   const cpu = targets.includes('ts') || options.types === true ? emitTypeScript(lowerModel(model, { target: cpuTarget, outputs: chosen(CPU_TARGET.outputs) }), info) : null;
   const outputs: OutputFile[] = [];
   const warnings: Diagnostic[] = [];

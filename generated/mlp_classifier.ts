@@ -2,7 +2,7 @@
 // Value, gradient and full Hessian of the objective over θ (67 parameters, float64).
 // 10 of 10 Hessian blocks are nonzero.
 // 10 of 10 Gauss-Newton blocks are nonzero.
-// The batch dimension N is streamed in chunks of 35.
+// The batch dimension N is streamed in chunks of 1024.
 // Shard entry: createShardEvaluator() computes the contribution of a range of the rows of N.
 
 /** A sparsity pattern in CSR form: the columns of row r are colIdx[rowPtr[r] .. rowPtr[r + 1]), ascending. */
@@ -89,40 +89,30 @@ interface State {
   t45: Float64Array; // [8, 8, N]
   t46: Float64Array; // [4, 8, N] (in the dense kernels' memory)
   t47: Float64Array; // [4, 8, N]
-  t48: Float64Array; // [4, 8, N]
-  t49: Float64Array; // [4, 8, N]
-  t50: Float64Array; // [4, 8, N] (in the dense kernels' memory)
-  t51: Float64Array; // [8, N]
-  t52: Float64Array; // [8, 3, N] (in the dense kernels' memory)
-  t53: Float64Array; // [3, N]
-  t54: Float64Array; // [3, N]
-  t55: Float64Array; // [8, N]
+  t48: Float64Array; // [4, 8, N] (in the dense kernels' memory)
+  t49: Float64Array; // [8, N]
+  t50: Float64Array; // [8, 3, N] (in the dense kernels' memory)
+  t51: Float64Array; // [8, 3, N] (in the dense kernels' memory)
+  t52: Float64Array; // [N, 8]
+  t53: Float64Array; // [N, 8]
+  t54: Float64Array; // [N]
+  t55: Float64Array; // [N, 3]
   t56: Float64Array; // [8, N]
-  t57: Float64Array; // [8, 3, N] (in the dense kernels' memory)
-  t58: Float64Array; // [8, 3, N]
-  t59: Float64Array; // [8, N]
-  t60: Float64Array; // [3, N]
-  t61: Float64Array; // [3, N]
-  t62: Float64Array; // [N, 8]
-  t63: Float64Array; // [N, 8]
-  t64: Float64Array; // [N]
-  t65: Float64Array; // [N, 3]
-  t66: Float64Array; // [8, N]
+  t57: Float64Array; // [8, N]
+  t58: Float64Array; // [N, 3]
+  t59: Float64Array; // [N]
+  t60: Float64Array; // [8, N]
+  t61: Float64Array; // [N, 3]
+  t62: Float64Array; // [N]
+  t63: Float64Array; // [8, N]
+  t64: Float64Array; // [8, N]
+  t65: Float64Array; // [8, N]
+  t66: Float64Array; // [N]
   t67: Float64Array; // [8, N]
-  t68: Float64Array; // [N, 3]
-  t69: Float64Array; // [N]
-  t70: Float64Array; // [8, N]
-  t71: Float64Array; // [N, 3]
-  t72: Float64Array; // [N]
-  t73: Float64Array; // [8, N]
-  t74: Float64Array; // [8, N]
-  t75: Float64Array; // [8, N]
-  t76: Float64Array; // [N]
-  t77: Float64Array; // [8, N]
-  t78: Float64Array; // [3, N]
-  t79: Float64Array; // [3, N]
-  t80: Float64Array; // [3, N]
-  t81: Float64Array; // [8, N]
+  t68: Float64Array; // [3, N]
+  t69: Float64Array; // [3, N]
+  t70: Float64Array; // [3, N]
+  t71: Float64Array; // [8, N]
   pu0: Float64Array; // [10, N] (in the dense kernels' memory)
   pv0: Float64Array; // [36, N] (in the dense kernels' memory)
   pu1: Float64Array; // [10, N] (in the dense kernels' memory)
@@ -200,16 +190,6 @@ function createState(): State {
     t69: EMPTY,
     t70: EMPTY,
     t71: EMPTY,
-    t72: EMPTY,
-    t73: EMPTY,
-    t74: EMPTY,
-    t75: EMPTY,
-    t76: EMPTY,
-    t77: EMPTY,
-    t78: EMPTY,
-    t79: EMPTY,
-    t80: EMPTY,
-    t81: EMPTY,
     pu0: EMPTY,
     pv0: EMPTY,
     pu1: EMPTY,
@@ -261,7 +241,7 @@ function bind(s: State, theta: ArrayLike<number>, data: Data, range?: ShardRange
   s.rows_N = dim_N;
   s.dim_N = range === undefined ? dim_N : range.total;
   s.once_N = range === undefined || (range.start === 0 && range.end > 0) ? 1 : 0;
-  const capacity = Math.min(35, Math.max(1, dim_N));
+  const capacity = Math.min(1024, Math.max(1, dim_N));
   if (capacity > s.capacity) {
     s.capacity = capacity;
     s.t6 = new Float64Array(capacity * 8);
@@ -281,43 +261,33 @@ function bind(s: State, theta: ArrayLike<number>, data: Data, range?: ShardRange
     s.t43 = new Float64Array(capacity * 4);
     s.t45 = new Float64Array(capacity * 64);
     s.t47 = new Float64Array(capacity * 32);
-    s.t48 = new Float64Array(capacity * 32);
-    s.t49 = new Float64Array(capacity * 32);
-    s.t51 = new Float64Array(capacity * 8);
-    s.t53 = new Float64Array(capacity * 3);
-    s.t54 = new Float64Array(capacity * 3);
-    s.t55 = new Float64Array(capacity * 8);
+    s.t49 = new Float64Array(capacity * 8);
+    s.t52 = new Float64Array(capacity * 8);
+    s.t53 = new Float64Array(capacity * 8);
+    s.t54 = new Float64Array(capacity);
+    s.t55 = new Float64Array(capacity * 3);
     s.t56 = new Float64Array(capacity * 8);
-    s.t58 = new Float64Array(capacity * 24);
-    s.t59 = new Float64Array(capacity * 8);
-    s.t60 = new Float64Array(capacity * 3);
+    s.t57 = new Float64Array(capacity * 8);
+    s.t58 = new Float64Array(capacity * 3);
+    s.t59 = new Float64Array(capacity);
+    s.t60 = new Float64Array(capacity * 8);
     s.t61 = new Float64Array(capacity * 3);
-    s.t62 = new Float64Array(capacity * 8);
+    s.t62 = new Float64Array(capacity);
     s.t63 = new Float64Array(capacity * 8);
-    s.t64 = new Float64Array(capacity);
-    s.t65 = new Float64Array(capacity * 3);
-    s.t66 = new Float64Array(capacity * 8);
+    s.t64 = new Float64Array(capacity * 8);
+    s.t65 = new Float64Array(capacity * 8);
+    s.t66 = new Float64Array(capacity);
     s.t67 = new Float64Array(capacity * 8);
     s.t68 = new Float64Array(capacity * 3);
-    s.t69 = new Float64Array(capacity);
-    s.t70 = new Float64Array(capacity * 8);
-    s.t71 = new Float64Array(capacity * 3);
-    s.t72 = new Float64Array(capacity);
-    s.t73 = new Float64Array(capacity * 8);
-    s.t74 = new Float64Array(capacity * 8);
-    s.t75 = new Float64Array(capacity * 8);
-    s.t76 = new Float64Array(capacity);
-    s.t77 = new Float64Array(capacity * 8);
-    s.t78 = new Float64Array(capacity * 3);
-    s.t79 = new Float64Array(capacity * 3);
-    s.t80 = new Float64Array(capacity * 3);
-    s.t81 = new Float64Array(capacity * 8);
+    s.t69 = new Float64Array(capacity * 3);
+    s.t70 = new Float64Array(capacity * 3);
+    s.t71 = new Float64Array(capacity * 8);
     const w = s.dense.alloc([capacity * 8, capacity * 32, capacity * 32, capacity * 24, capacity * 24, capacity * 10, capacity * 36, capacity * 10, capacity * 36]);
     s.t44 = w[0]!;
     s.t46 = w[1]!;
-    s.t50 = w[2]!;
-    s.t52 = w[3]!;
-    s.t57 = w[4]!;
+    s.t48 = w[2]!;
+    s.t50 = w[3]!;
+    s.t51 = w[4]!;
     s.pu0 = w[5]!;
     s.pv0 = w[6]!;
     s.pu1 = w[7]!;
@@ -678,19 +648,23 @@ function k_grad_b2_once(s: State): void {
 
 /** Hessian block (W1, W1): 5 term(s) */
 function k_hess_W1_W1(s: State): void {
+  const d_X = s.d_X;
   const H = s.hessian;
   const pu0 = s.pu0;
   const pv0 = s.pv0;
   const t16 = s.t16;
+  const t23 = s.t23;
   const t26 = s.t26;
+  const t27 = s.t27;
+  const t41 = s.t41;
+  const t42 = s.t42;
   const t43 = s.t43;
   const t44 = s.t44;
   const t45 = s.t45;
   const t46 = s.t46;
   const t47 = s.t47;
-  const t48 = s.t48;
-  const t49 = s.t49;
   const len_N = s.len_N;
+  const off_N = s.off_N;
   // hessian[i0, i1, i2, i3] += Σ_i4 t16·t45[i1, i3, i4]·t46[i0, i1, i4]·t47[i2, i3, i4]
   {
     const p52 = t16[0];
@@ -745,56 +719,60 @@ function k_hess_W1_W1(s: State): void {
       }
     }
   }
-  // hessian[i0, i1, i2, i1] += Σ_i3 t16·t48[i0, i1, i3]·t43[i2, i3]
+  // hessian[i0, i1, i2, i1] += Σ_i3 t16·t23[i3]·X[i3, i0]·t27[i3, i1]·X[i3, i2]·t41[i1, i3]
   {
-    const p56 = t16[0];
+    const p58 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
+      const b54 = off_N * 4 + i0;
       for (let i1 = 0; i1 < 8; i1++) {
-        const b54 = i0 * len_N * 8 + i1 * len_N;
+        const b55 = i1;
+        const b57 = i1 * len_N;
         for (let i2 = 0; i2 < 4; i2++) {
           if (i2 * 8 + i0 * (-8) < 0) continue;
-          const b55 = i2 * len_N;
-          let acc57 = 0;
+          const b56 = off_N * 4 + i2;
+          let acc59 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc57 += t48[b54 + i3] * t43[b55 + i3];
-              r1 += t48[b54 + i3 + 1] * t43[b55 + i3 + 1];
-              r2 += t48[b54 + i3 + 2] * t43[b55 + i3 + 2];
-              r3 += t48[b54 + i3 + 3] * t43[b55 + i3 + 3];
+              acc59 += t23[i3] * d_X[b54 + i3 * 4] * t27[b55 + i3 * 8] * d_X[b56 + i3 * 4] * t41[b57 + i3];
+              r1 += t23[i3 + 1] * d_X[b54 + (i3 + 1) * 4] * t27[b55 + (i3 + 1) * 8] * d_X[b56 + (i3 + 1) * 4] * t41[b57 + i3 + 1];
+              r2 += t23[i3 + 2] * d_X[b54 + (i3 + 2) * 4] * t27[b55 + (i3 + 2) * 8] * d_X[b56 + (i3 + 2) * 4] * t41[b57 + i3 + 2];
+              r3 += t23[i3 + 3] * d_X[b54 + (i3 + 3) * 4] * t27[b55 + (i3 + 3) * 8] * d_X[b56 + (i3 + 3) * 4] * t41[b57 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc57 += t48[b54 + i3] * t43[b55 + i3];
-            acc57 += r1 + r2 + r3;
+            for (const end = len_N; i3 < end; i3++) acc59 += t23[i3] * d_X[b54 + i3 * 4] * t27[b55 + i3 * 8] * d_X[b56 + i3 * 4] * t41[b57 + i3];
+            acc59 += r1 + r2 + r3;
           }
-          addSymmetric(H, i0 * 536 + i1 * 68 + i2 * 8, i0 * 8 + i1 * 68 + i2 * 536, p56 * acc57);
+          addSymmetric(H, i0 * 536 + i1 * 68 + i2 * 8, i0 * 8 + i1 * 68 + i2 * 536, p58 * acc59);
         }
       }
     }
   }
-  // hessian[i0, i1, i2, i1] += Σ_i3 -1·t16·t49[i0, i1, i3]·t43[i2, i3]
+  // hessian[i0, i1, i2, i1] += Σ_i3 -1·t16·X[i3, i0]·t27[i3, i1]·X[i3, i2]·t42[i1, i3]
   {
-    const p60 = -t16[0];
+    const p64 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
+      const b60 = off_N * 4 + i0;
       for (let i1 = 0; i1 < 8; i1++) {
-        const b58 = i0 * len_N * 8 + i1 * len_N;
+        const b61 = i1;
+        const b63 = i1 * len_N;
         for (let i2 = 0; i2 < 4; i2++) {
           if (i2 * 8 + i0 * (-8) < 0) continue;
-          const b59 = i2 * len_N;
-          let acc61 = 0;
+          const b62 = off_N * 4 + i2;
+          let acc65 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc61 += t49[b58 + i3] * t43[b59 + i3];
-              r1 += t49[b58 + i3 + 1] * t43[b59 + i3 + 1];
-              r2 += t49[b58 + i3 + 2] * t43[b59 + i3 + 2];
-              r3 += t49[b58 + i3 + 3] * t43[b59 + i3 + 3];
+              acc65 += d_X[b60 + i3 * 4] * t27[b61 + i3 * 8] * d_X[b62 + i3 * 4] * t42[b63 + i3];
+              r1 += d_X[b60 + (i3 + 1) * 4] * t27[b61 + (i3 + 1) * 8] * d_X[b62 + (i3 + 1) * 4] * t42[b63 + i3 + 1];
+              r2 += d_X[b60 + (i3 + 2) * 4] * t27[b61 + (i3 + 2) * 8] * d_X[b62 + (i3 + 2) * 4] * t42[b63 + i3 + 2];
+              r3 += d_X[b60 + (i3 + 3) * 4] * t27[b61 + (i3 + 3) * 8] * d_X[b62 + (i3 + 3) * 4] * t42[b63 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc61 += t49[b58 + i3] * t43[b59 + i3];
-            acc61 += r1 + r2 + r3;
+            for (const end = len_N; i3 < end; i3++) acc65 += d_X[b60 + i3 * 4] * t27[b61 + i3 * 8] * d_X[b62 + i3 * 4] * t42[b63 + i3];
+            acc65 += r1 + r2 + r3;
           }
-          addSymmetric(H, i0 * 536 + i1 * 68 + i2 * 8, i0 * 8 + i1 * 68 + i2 * 536, p60 * acc61);
+          addSymmetric(H, i0 * 536 + i1 * 68 + i2 * 8, i0 * 8 + i1 * 68 + i2 * 536, p64 * acc65);
         }
       }
     }
@@ -815,10 +793,10 @@ function k_hess_W1_W1_once(s: State): void {
   const once_N = s.once_N;
   // hessian[i0, i1, i0, i1] += 0.002·once_N
   {
-    const p66 = 0.002 * once_N;
+    const p70 = 0.002 * once_N;
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
-        H[i0 * 544 + i1 * 68] += p66;
+        H[i0 * 544 + i1 * 68] += p70;
       }
     }
   }
@@ -826,90 +804,94 @@ function k_hess_W1_W1_once(s: State): void {
 
 /** Hessian block (W1, b1): 4 term(s) */
 function k_hess_W1_b1(s: State): void {
+  const d_X = s.d_X;
   const H = s.hessian;
   const t16 = s.t16;
+  const t23 = s.t23;
+  const t27 = s.t27;
+  const t41 = s.t41;
+  const t42 = s.t42;
   const t44 = s.t44;
   const t45 = s.t45;
   const t46 = s.t46;
   const t48 = s.t48;
   const t49 = s.t49;
-  const t50 = s.t50;
-  const t51 = s.t51;
   const len_N = s.len_N;
-  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t50[i0, i1, i3]·t44[i2, i3]
+  const off_N = s.off_N;
+  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t48[i0, i1, i3]·t44[i2, i3]
   {
-    const p70 = -t16[0];
-    // T = t50·t44ᵀ (32 × 8, depth len_N) by the dense kernels; H += scale·T, mirrors included
+    const p74 = -t16[0];
+    // T = t48·t44ᵀ (32 × 8, depth len_N) by the dense kernels; H += scale·T, mirrors included
     s.dense.block(
-      t50, 0, len_N, t44, 0, len_N, 32, 8, len_N,
+      t48, 0, len_N, t44, 0, len_N, 32, 8, len_N,
       H, 32, 67, 1, 2144, 1, 67,
-      p70, DENSE_ADD_MIRROR, false, null, 0, 1, 0, 0, 1, 0, 0,
+      p74, DENSE_ADD_MIRROR, false, null, 0, 1, 0, 0, 1, 0, 0,
     );
   }
-  // hessian[i0, i1, i2] += Σ_i3 t16·t45[i1, i2, i3]·t46[i0, i1, i3]·t51[i2, i3]
+  // hessian[i0, i1, i2] += Σ_i3 t16·t45[i1, i2, i3]·t46[i0, i1, i3]·t49[i2, i3]
   {
-    const p75 = t16[0];
+    const p79 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
-        const b73 = i0 * len_N * 8 + i1 * len_N;
+        const b77 = i0 * len_N * 8 + i1 * len_N;
         {
           let i2 = 0;
           for (const end = 8 - 3; i2 < end; i2 += 4) {
-            const b72_0 = i1 * len_N * 8 + i2 * len_N;
-            const b74_0 = i2 * len_N;
-            const b72_1 = i1 * len_N * 8 + (i2 + 1) * len_N;
-            const b74_1 = (i2 + 1) * len_N;
-            const b72_2 = i1 * len_N * 8 + (i2 + 2) * len_N;
-            const b74_2 = (i2 + 2) * len_N;
-            const b72_3 = i1 * len_N * 8 + (i2 + 3) * len_N;
-            const b74_3 = (i2 + 3) * len_N;
-            let acc76_0 = 0, acc76_1 = 0, acc76_2 = 0, acc76_3 = 0;
+            const b76_0 = i1 * len_N * 8 + i2 * len_N;
+            const b78_0 = i2 * len_N;
+            const b76_1 = i1 * len_N * 8 + (i2 + 1) * len_N;
+            const b78_1 = (i2 + 1) * len_N;
+            const b76_2 = i1 * len_N * 8 + (i2 + 2) * len_N;
+            const b78_2 = (i2 + 2) * len_N;
+            const b76_3 = i1 * len_N * 8 + (i2 + 3) * len_N;
+            const b78_3 = (i2 + 3) * len_N;
+            let acc80_0 = 0, acc80_1 = 0, acc80_2 = 0, acc80_3 = 0;
             for (let i3 = 0, end = len_N; i3 < end; i3++) {
-              const c0 = t46[b73 + i3];
-              acc76_0 += c0 * t45[b72_0 + i3] * t51[b74_0 + i3];
-              acc76_1 += c0 * t45[b72_1 + i3] * t51[b74_1 + i3];
-              acc76_2 += c0 * t45[b72_2 + i3] * t51[b74_2 + i3];
-              acc76_3 += c0 * t45[b72_3 + i3] * t51[b74_3 + i3];
+              const c0 = t46[b77 + i3];
+              acc80_0 += c0 * t45[b76_0 + i3] * t49[b78_0 + i3];
+              acc80_1 += c0 * t45[b76_1 + i3] * t49[b78_1 + i3];
+              acc80_2 += c0 * t45[b76_2 + i3] * t49[b78_2 + i3];
+              acc80_3 += c0 * t45[b76_3 + i3] * t49[b78_3 + i3];
             }
             {
-              const sv = p75 * acc76_0;
+              const sv = p79 * acc80_0;
               H[32 + i0 * 536 + i1 * 67 + i2] += sv;
               H[2144 + i0 * 8 + i1 + i2 * 67] += sv;
             }
             {
-              const sv = p75 * acc76_1;
+              const sv = p79 * acc80_1;
               H[32 + i0 * 536 + i1 * 67 + i2 + 1] += sv;
               H[2144 + i0 * 8 + i1 + (i2 + 1) * 67] += sv;
             }
             {
-              const sv = p75 * acc76_2;
+              const sv = p79 * acc80_2;
               H[32 + i0 * 536 + i1 * 67 + i2 + 2] += sv;
               H[2144 + i0 * 8 + i1 + (i2 + 2) * 67] += sv;
             }
             {
-              const sv = p75 * acc76_3;
+              const sv = p79 * acc80_3;
               H[32 + i0 * 536 + i1 * 67 + i2 + 3] += sv;
               H[2144 + i0 * 8 + i1 + (i2 + 3) * 67] += sv;
             }
           }
           for (const end = 8; i2 < end; i2++) {
-            const b72 = i1 * len_N * 8 + i2 * len_N;
-            const b74 = i2 * len_N;
-            let acc76 = 0;
+            const b76 = i1 * len_N * 8 + i2 * len_N;
+            const b78 = i2 * len_N;
+            let acc80 = 0;
             {
               let r1 = 0, r2 = 0, r3 = 0;
               let i3 = 0;
               for (const end = len_N - 3; i3 < end; i3 += 4) {
-                acc76 += t45[b72 + i3] * t46[b73 + i3] * t51[b74 + i3];
-                r1 += t45[b72 + i3 + 1] * t46[b73 + i3 + 1] * t51[b74 + i3 + 1];
-                r2 += t45[b72 + i3 + 2] * t46[b73 + i3 + 2] * t51[b74 + i3 + 2];
-                r3 += t45[b72 + i3 + 3] * t46[b73 + i3 + 3] * t51[b74 + i3 + 3];
+                acc80 += t45[b76 + i3] * t46[b77 + i3] * t49[b78 + i3];
+                r1 += t45[b76 + i3 + 1] * t46[b77 + i3 + 1] * t49[b78 + i3 + 1];
+                r2 += t45[b76 + i3 + 2] * t46[b77 + i3 + 2] * t49[b78 + i3 + 2];
+                r3 += t45[b76 + i3 + 3] * t46[b77 + i3 + 3] * t49[b78 + i3 + 3];
               }
-              for (const end = len_N; i3 < end; i3++) acc76 += t45[b72 + i3] * t46[b73 + i3] * t51[b74 + i3];
-              acc76 += r1 + r2 + r3;
+              for (const end = len_N; i3 < end; i3++) acc80 += t45[b76 + i3] * t46[b77 + i3] * t49[b78 + i3];
+              acc80 += r1 + r2 + r3;
             }
             {
-              const sv = p75 * acc76;
+              const sv = p79 * acc80;
               H[32 + i0 * 536 + i1 * 67 + i2] += sv;
               H[2144 + i0 * 8 + i1 + i2 * 67] += sv;
             }
@@ -918,62 +900,70 @@ function k_hess_W1_b1(s: State): void {
       }
     }
   }
-  // hessian[i0, i1, i1] += Σ_i2 t16·t48[i0, i1, i2]
+  // hessian[i0, i1, i1] += Σ_i2 t16·t23[i2]·X[i2, i0]·t27[i2, i1]·t41[i1, i2]
   {
-    const p78 = t16[0];
+    const p84 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
+      const b81 = off_N * 4 + i0;
       {
         let i1 = 0;
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b77_0 = i0 * len_N * 8 + i1 * len_N;
-          const b77_1 = i0 * len_N * 8 + (i1 + 1) * len_N;
-          const b77_2 = i0 * len_N * 8 + (i1 + 2) * len_N;
-          const b77_3 = i0 * len_N * 8 + (i1 + 3) * len_N;
-          let acc79_0 = 0, acc79_1 = 0, acc79_2 = 0, acc79_3 = 0;
+          const b82_0 = i1;
+          const b83_0 = i1 * len_N;
+          const b82_1 = i1 + 1;
+          const b83_1 = (i1 + 1) * len_N;
+          const b82_2 = i1 + 2;
+          const b83_2 = (i1 + 2) * len_N;
+          const b82_3 = i1 + 3;
+          const b83_3 = (i1 + 3) * len_N;
+          let acc85_0 = 0, acc85_1 = 0, acc85_2 = 0, acc85_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            acc79_0 += t48[b77_0 + i2];
-            acc79_1 += t48[b77_1 + i2];
-            acc79_2 += t48[b77_2 + i2];
-            acc79_3 += t48[b77_3 + i2];
+            const c0 = t23[i2];
+            const c1 = d_X[b81 + i2 * 4];
+            acc85_0 += c0 * c1 * t27[b82_0 + i2 * 8] * t41[b83_0 + i2];
+            acc85_1 += c0 * c1 * t27[b82_1 + i2 * 8] * t41[b83_1 + i2];
+            acc85_2 += c0 * c1 * t27[b82_2 + i2 * 8] * t41[b83_2 + i2];
+            acc85_3 += c0 * c1 * t27[b82_3 + i2 * 8] * t41[b83_3 + i2];
           }
           {
-            const sv = p78 * acc79_0;
+            const sv = p84 * acc85_0;
             H[32 + i0 * 536 + i1 * 68] += sv;
             H[2144 + i0 * 8 + i1 * 68] += sv;
           }
           {
-            const sv = p78 * acc79_1;
+            const sv = p84 * acc85_1;
             H[32 + i0 * 536 + (i1 + 1) * 68] += sv;
             H[2144 + i0 * 8 + (i1 + 1) * 68] += sv;
           }
           {
-            const sv = p78 * acc79_2;
+            const sv = p84 * acc85_2;
             H[32 + i0 * 536 + (i1 + 2) * 68] += sv;
             H[2144 + i0 * 8 + (i1 + 2) * 68] += sv;
           }
           {
-            const sv = p78 * acc79_3;
+            const sv = p84 * acc85_3;
             H[32 + i0 * 536 + (i1 + 3) * 68] += sv;
             H[2144 + i0 * 8 + (i1 + 3) * 68] += sv;
           }
         }
         for (const end = 8; i1 < end; i1++) {
-          const b77 = i0 * len_N * 8 + i1 * len_N;
-          let acc79 = 0;
+          const b82 = i1;
+          const b83 = i1 * len_N;
+          let acc85 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc79 += t48[b77 + i2];
-              r1 += t48[b77 + i2 + 1];
-              r2 += t48[b77 + i2 + 2];
-              r3 += t48[b77 + i2 + 3];
+              acc85 += t23[i2] * d_X[b81 + i2 * 4] * t27[b82 + i2 * 8] * t41[b83 + i2];
+              r1 += t23[i2 + 1] * d_X[b81 + (i2 + 1) * 4] * t27[b82 + (i2 + 1) * 8] * t41[b83 + i2 + 1];
+              r2 += t23[i2 + 2] * d_X[b81 + (i2 + 2) * 4] * t27[b82 + (i2 + 2) * 8] * t41[b83 + i2 + 2];
+              r3 += t23[i2 + 3] * d_X[b81 + (i2 + 3) * 4] * t27[b82 + (i2 + 3) * 8] * t41[b83 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc79 += t48[b77 + i2];
-            acc79 += r1 + r2 + r3;
+            for (const end = len_N; i2 < end; i2++) acc85 += t23[i2] * d_X[b81 + i2 * 4] * t27[b82 + i2 * 8] * t41[b83 + i2];
+            acc85 += r1 + r2 + r3;
           }
           {
-            const sv = p78 * acc79;
+            const sv = p84 * acc85;
             H[32 + i0 * 536 + i1 * 68] += sv;
             H[2144 + i0 * 8 + i1 * 68] += sv;
           }
@@ -981,62 +971,69 @@ function k_hess_W1_b1(s: State): void {
       }
     }
   }
-  // hessian[i0, i1, i1] += Σ_i2 -1·t16·t49[i0, i1, i2]
+  // hessian[i0, i1, i1] += Σ_i2 -1·t16·X[i2, i0]·t27[i2, i1]·t42[i1, i2]
   {
-    const p81 = -t16[0];
+    const p89 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
+      const b86 = off_N * 4 + i0;
       {
         let i1 = 0;
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b80_0 = i0 * len_N * 8 + i1 * len_N;
-          const b80_1 = i0 * len_N * 8 + (i1 + 1) * len_N;
-          const b80_2 = i0 * len_N * 8 + (i1 + 2) * len_N;
-          const b80_3 = i0 * len_N * 8 + (i1 + 3) * len_N;
-          let acc82_0 = 0, acc82_1 = 0, acc82_2 = 0, acc82_3 = 0;
+          const b87_0 = i1;
+          const b88_0 = i1 * len_N;
+          const b87_1 = i1 + 1;
+          const b88_1 = (i1 + 1) * len_N;
+          const b87_2 = i1 + 2;
+          const b88_2 = (i1 + 2) * len_N;
+          const b87_3 = i1 + 3;
+          const b88_3 = (i1 + 3) * len_N;
+          let acc90_0 = 0, acc90_1 = 0, acc90_2 = 0, acc90_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            acc82_0 += t49[b80_0 + i2];
-            acc82_1 += t49[b80_1 + i2];
-            acc82_2 += t49[b80_2 + i2];
-            acc82_3 += t49[b80_3 + i2];
+            const c0 = d_X[b86 + i2 * 4];
+            acc90_0 += c0 * t27[b87_0 + i2 * 8] * t42[b88_0 + i2];
+            acc90_1 += c0 * t27[b87_1 + i2 * 8] * t42[b88_1 + i2];
+            acc90_2 += c0 * t27[b87_2 + i2 * 8] * t42[b88_2 + i2];
+            acc90_3 += c0 * t27[b87_3 + i2 * 8] * t42[b88_3 + i2];
           }
           {
-            const sv = p81 * acc82_0;
+            const sv = p89 * acc90_0;
             H[32 + i0 * 536 + i1 * 68] += sv;
             H[2144 + i0 * 8 + i1 * 68] += sv;
           }
           {
-            const sv = p81 * acc82_1;
+            const sv = p89 * acc90_1;
             H[32 + i0 * 536 + (i1 + 1) * 68] += sv;
             H[2144 + i0 * 8 + (i1 + 1) * 68] += sv;
           }
           {
-            const sv = p81 * acc82_2;
+            const sv = p89 * acc90_2;
             H[32 + i0 * 536 + (i1 + 2) * 68] += sv;
             H[2144 + i0 * 8 + (i1 + 2) * 68] += sv;
           }
           {
-            const sv = p81 * acc82_3;
+            const sv = p89 * acc90_3;
             H[32 + i0 * 536 + (i1 + 3) * 68] += sv;
             H[2144 + i0 * 8 + (i1 + 3) * 68] += sv;
           }
         }
         for (const end = 8; i1 < end; i1++) {
-          const b80 = i0 * len_N * 8 + i1 * len_N;
-          let acc82 = 0;
+          const b87 = i1;
+          const b88 = i1 * len_N;
+          let acc90 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc82 += t49[b80 + i2];
-              r1 += t49[b80 + i2 + 1];
-              r2 += t49[b80 + i2 + 2];
-              r3 += t49[b80 + i2 + 3];
+              acc90 += d_X[b86 + i2 * 4] * t27[b87 + i2 * 8] * t42[b88 + i2];
+              r1 += d_X[b86 + (i2 + 1) * 4] * t27[b87 + (i2 + 1) * 8] * t42[b88 + i2 + 1];
+              r2 += d_X[b86 + (i2 + 2) * 4] * t27[b87 + (i2 + 2) * 8] * t42[b88 + i2 + 2];
+              r3 += d_X[b86 + (i2 + 3) * 4] * t27[b87 + (i2 + 3) * 8] * t42[b88 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc82 += t49[b80 + i2];
-            acc82 += r1 + r2 + r3;
+            for (const end = len_N; i2 < end; i2++) acc90 += d_X[b86 + i2 * 4] * t27[b87 + i2 * 8] * t42[b88 + i2];
+            acc90 += r1 + r2 + r3;
           }
           {
-            const sv = p81 * acc82;
+            const sv = p89 * acc90;
             H[32 + i0 * 536 + i1 * 68] += sv;
             H[2144 + i0 * 8 + i1 * 68] += sv;
           }
@@ -1048,59 +1045,63 @@ function k_hess_W1_b1(s: State): void {
 
 /** Hessian block (W1, W2): 4 term(s) */
 function k_hess_W1_W2(s: State): void {
+  const d_X = s.d_X;
+  const d_Y = s.d_Y;
   const H = s.hessian;
+  const t11 = s.t11;
   const t16 = s.t16;
+  const t23 = s.t23;
+  const t24 = s.t24;
   const t46 = s.t46;
-  const t47 = s.t47;
+  const t48 = s.t48;
   const t50 = s.t50;
-  const t52 = s.t52;
-  const t53 = s.t53;
-  const t54 = s.t54;
   const th = s.theta;
   const len_N = s.len_N;
-  // hessian[i0, i1, i2, i3] += Σ_i4 -1·t16·t50[i0, i1, i4]·t52[i2, i3, i4]
+  const off_N = s.off_N;
+  // hessian[i0, i1, i2, i3] += Σ_i4 -1·t16·t48[i0, i1, i4]·t50[i2, i3, i4]
   {
-    const p85 = -t16[0];
-    // T = t50·t52ᵀ (32 × 24, depth len_N) by the dense kernels; H += scale·T, mirrors included
+    const p93 = -t16[0];
+    // T = t48·t50ᵀ (32 × 24, depth len_N) by the dense kernels; H += scale·T, mirrors included
     s.dense.block(
-      t50, 0, len_N, t52, 0, len_N, 32, 24, len_N,
+      t48, 0, len_N, t50, 0, len_N, 32, 24, len_N,
       H, 40, 67, 1, 2680, 1, 67,
-      p85, DENSE_ADD_MIRROR, false, null, 0, 1, 0, 0, 1, 0, 0,
+      p93, DENSE_ADD_MIRROR, false, null, 0, 1, 0, 0, 1, 0, 0,
     );
   }
-  // hessian[i0, i1, i2, i3] += Σ_i4 t16·W2[i1, i3]·t46[i0, i1, i4]·t52[i2, i3, i4]
+  // hessian[i0, i1, i2, i3] += Σ_i4 t16·W2[i1, i3]·t46[i0, i1, i4]·t50[i2, i3, i4]
   {
-    const p89 = t16[0];
-    // T = t46·t52ᵀ (32 × 24, depth len_N) by the dense kernels; H += scale·th[…]·T, mirrors included
+    const p97 = t16[0];
+    // T = t46·t50ᵀ (32 × 24, depth len_N) by the dense kernels; H += scale·th[…]·T, mirrors included
     s.dense.block(
-      t46, 0, len_N, t52, 0, len_N, 32, 24, len_N,
+      t46, 0, len_N, t50, 0, len_N, 32, 24, len_N,
       H, 40, 67, 1, 2680, 1, 67,
-      p89, DENSE_ADD_MIRROR, false, th, 40, 8, 0, 3, 3, 0, 1,
+      p97, DENSE_ADD_MIRROR, false, th, 40, 8, 0, 3, 3, 0, 1,
     );
   }
-  // hessian[i0, i1, i1, i2] += Σ_i3 t16·t46[i0, i1, i3]·t53[i2, i3]
+  // hessian[i0, i1, i1, i2] += Σ_i3 t16·t23[i3]·t11[i3, i2]·t24[i3, i1]·X[i3, i0]
   {
-    const p94 = t16[0];
+    const p103 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
+      const b102 = off_N * 4 + i0;
       for (let i1 = 0; i1 < 8; i1++) {
-        const b92 = i0 * len_N * 8 + i1 * len_N;
+        const b101 = i1;
         for (let i2 = 0; i2 < 3; i2++) {
-          const b93 = i2 * len_N;
-          let acc95 = 0;
+          const b100 = i2;
+          let acc104 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc95 += t46[b92 + i3] * t53[b93 + i3];
-              r1 += t46[b92 + i3 + 1] * t53[b93 + i3 + 1];
-              r2 += t46[b92 + i3 + 2] * t53[b93 + i3 + 2];
-              r3 += t46[b92 + i3 + 3] * t53[b93 + i3 + 3];
+              acc104 += t23[i3] * t11[b100 + i3 * 3] * t24[b101 + i3 * 8] * d_X[b102 + i3 * 4];
+              r1 += t23[i3 + 1] * t11[b100 + (i3 + 1) * 3] * t24[b101 + (i3 + 1) * 8] * d_X[b102 + (i3 + 1) * 4];
+              r2 += t23[i3 + 2] * t11[b100 + (i3 + 2) * 3] * t24[b101 + (i3 + 2) * 8] * d_X[b102 + (i3 + 2) * 4];
+              r3 += t23[i3 + 3] * t11[b100 + (i3 + 3) * 3] * t24[b101 + (i3 + 3) * 8] * d_X[b102 + (i3 + 3) * 4];
             }
-            for (const end = len_N; i3 < end; i3++) acc95 += t46[b92 + i3] * t53[b93 + i3];
-            acc95 += r1 + r2 + r3;
+            for (const end = len_N; i3 < end; i3++) acc104 += t23[i3] * t11[b100 + i3 * 3] * t24[b101 + i3 * 8] * d_X[b102 + i3 * 4];
+            acc104 += r1 + r2 + r3;
           }
           {
-            const sv = p94 * acc95;
+            const sv = p103 * acc104;
             H[40 + i0 * 536 + i1 * 70 + i2] += sv;
             H[2680 + i0 * 8 + i1 * 202 + i2 * 67] += sv;
           }
@@ -1108,29 +1109,30 @@ function k_hess_W1_W2(s: State): void {
       }
     }
   }
-  // hessian[i0, i1, i1, i2] += Σ_i3 -1·t16·t47[i0, i1, i3]·t54[i2, i3]
+  // hessian[i0, i1, i1, i2] += Σ_i3 -1·t16·Y[i3, i2]·t24[i3, i1]·X[i3, i0]
   {
-    const p98 = -t16[0];
+    const p108 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
+      const b107 = off_N * 4 + i0;
       for (let i1 = 0; i1 < 8; i1++) {
-        const b96 = i0 * len_N * 8 + i1 * len_N;
+        const b106 = i1;
         for (let i2 = 0; i2 < 3; i2++) {
-          const b97 = i2 * len_N;
-          let acc99 = 0;
+          const b105 = off_N * 3 + i2;
+          let acc109 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc99 += t47[b96 + i3] * t54[b97 + i3];
-              r1 += t47[b96 + i3 + 1] * t54[b97 + i3 + 1];
-              r2 += t47[b96 + i3 + 2] * t54[b97 + i3 + 2];
-              r3 += t47[b96 + i3 + 3] * t54[b97 + i3 + 3];
+              acc109 += d_Y[b105 + i3 * 3] * t24[b106 + i3 * 8] * d_X[b107 + i3 * 4];
+              r1 += d_Y[b105 + (i3 + 1) * 3] * t24[b106 + (i3 + 1) * 8] * d_X[b107 + (i3 + 1) * 4];
+              r2 += d_Y[b105 + (i3 + 2) * 3] * t24[b106 + (i3 + 2) * 8] * d_X[b107 + (i3 + 2) * 4];
+              r3 += d_Y[b105 + (i3 + 3) * 3] * t24[b106 + (i3 + 3) * 8] * d_X[b107 + (i3 + 3) * 4];
             }
-            for (const end = len_N; i3 < end; i3++) acc99 += t47[b96 + i3] * t54[b97 + i3];
-            acc99 += r1 + r2 + r3;
+            for (const end = len_N; i3 < end; i3++) acc109 += d_Y[b105 + i3 * 3] * t24[b106 + i3 * 8] * d_X[b107 + i3 * 4];
+            acc109 += r1 + r2 + r3;
           }
           {
-            const sv = p98 * acc99;
+            const sv = p108 * acc109;
             H[40 + i0 * 536 + i1 * 70 + i2] += sv;
             H[2680 + i0 * 8 + i1 * 202 + i2 * 67] += sv;
           }
@@ -1142,36 +1144,42 @@ function k_hess_W1_W2(s: State): void {
 
 /** Hessian block (W1, b2): 2 term(s) */
 function k_hess_W1_b2(s: State): void {
+  const d_X = s.d_X;
   const H = s.hessian;
+  const t11 = s.t11;
   const t16 = s.t16;
-  const t46 = s.t46;
-  const t50 = s.t50;
-  const t53 = s.t53;
+  const t23 = s.t23;
+  const t24 = s.t24;
+  const t26 = s.t26;
+  const t41 = s.t41;
   const th = s.theta;
   const len_N = s.len_N;
-  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t50[i0, i1, i3]·t53[i2, i3]
+  const off_N = s.off_N;
+  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t24[i3, i1]·X[i3, i0]·t26[i3]·t11[i3, i2]·t41[i1, i3]
   {
-    const p102 = -t16[0];
+    const p114 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
+      const b111 = off_N * 4 + i0;
       for (let i1 = 0; i1 < 8; i1++) {
-        const b100 = i0 * len_N * 8 + i1 * len_N;
+        const b110 = i1;
+        const b113 = i1 * len_N;
         for (let i2 = 0; i2 < 3; i2++) {
-          const b101 = i2 * len_N;
-          let acc103 = 0;
+          const b112 = i2;
+          let acc115 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc103 += t50[b100 + i3] * t53[b101 + i3];
-              r1 += t50[b100 + i3 + 1] * t53[b101 + i3 + 1];
-              r2 += t50[b100 + i3 + 2] * t53[b101 + i3 + 2];
-              r3 += t50[b100 + i3 + 3] * t53[b101 + i3 + 3];
+              acc115 += t24[b110 + i3 * 8] * d_X[b111 + i3 * 4] * t26[i3] * t11[b112 + i3 * 3] * t41[b113 + i3];
+              r1 += t24[b110 + (i3 + 1) * 8] * d_X[b111 + (i3 + 1) * 4] * t26[i3 + 1] * t11[b112 + (i3 + 1) * 3] * t41[b113 + i3 + 1];
+              r2 += t24[b110 + (i3 + 2) * 8] * d_X[b111 + (i3 + 2) * 4] * t26[i3 + 2] * t11[b112 + (i3 + 2) * 3] * t41[b113 + i3 + 2];
+              r3 += t24[b110 + (i3 + 3) * 8] * d_X[b111 + (i3 + 3) * 4] * t26[i3 + 3] * t11[b112 + (i3 + 3) * 3] * t41[b113 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc103 += t50[b100 + i3] * t53[b101 + i3];
-            acc103 += r1 + r2 + r3;
+            for (const end = len_N; i3 < end; i3++) acc115 += t24[b110 + i3 * 8] * d_X[b111 + i3 * 4] * t26[i3] * t11[b112 + i3 * 3] * t41[b113 + i3];
+            acc115 += r1 + r2 + r3;
           }
           {
-            const sv = p102 * acc103;
+            const sv = p114 * acc115;
             H[64 + i0 * 536 + i1 * 67 + i2] += sv;
             H[4288 + i0 * 8 + i1 + i2 * 67] += sv;
           }
@@ -1179,30 +1187,31 @@ function k_hess_W1_b2(s: State): void {
       }
     }
   }
-  // hessian[i0, i1, i2] += Σ_i3 t16·W2[i1, i2]·t46[i0, i1, i3]·t53[i2, i3]
+  // hessian[i0, i1, i2] += Σ_i3 t16·t23[i3]·W2[i1, i2]·t24[i3, i1]·X[i3, i0]·t11[i3, i2]
   {
-    const p106 = t16[0];
+    const p119 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
+      const b117 = off_N * 4 + i0;
       for (let i1 = 0; i1 < 8; i1++) {
-        const b104 = i0 * len_N * 8 + i1 * len_N;
+        const b116 = i1;
         for (let i2 = 0; i2 < 3; i2++) {
-          const b105 = i2 * len_N;
-          const p107 = p106 * th[40 + i1 * 3 + i2];
-          let acc108 = 0;
+          const b118 = i2;
+          const p120 = p119 * th[40 + i1 * 3 + i2];
+          let acc121 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc108 += t46[b104 + i3] * t53[b105 + i3];
-              r1 += t46[b104 + i3 + 1] * t53[b105 + i3 + 1];
-              r2 += t46[b104 + i3 + 2] * t53[b105 + i3 + 2];
-              r3 += t46[b104 + i3 + 3] * t53[b105 + i3 + 3];
+              acc121 += t23[i3] * t24[b116 + i3 * 8] * d_X[b117 + i3 * 4] * t11[b118 + i3 * 3];
+              r1 += t23[i3 + 1] * t24[b116 + (i3 + 1) * 8] * d_X[b117 + (i3 + 1) * 4] * t11[b118 + (i3 + 1) * 3];
+              r2 += t23[i3 + 2] * t24[b116 + (i3 + 2) * 8] * d_X[b117 + (i3 + 2) * 4] * t11[b118 + (i3 + 2) * 3];
+              r3 += t23[i3 + 3] * t24[b116 + (i3 + 3) * 8] * d_X[b117 + (i3 + 3) * 4] * t11[b118 + (i3 + 3) * 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc108 += t46[b104 + i3] * t53[b105 + i3];
-            acc108 += r1 + r2 + r3;
+            for (const end = len_N; i3 < end; i3++) acc121 += t23[i3] * t24[b116 + i3 * 8] * d_X[b117 + i3 * 4] * t11[b118 + i3 * 3];
+            acc121 += r1 + r2 + r3;
           }
           {
-            const sv = p107 * acc108;
+            const sv = p120 * acc121;
             H[64 + i0 * 536 + i1 * 67 + i2] += sv;
             H[4288 + i0 * 8 + i1 + i2 * 67] += sv;
           }
@@ -1220,105 +1229,113 @@ function k_hess_b1_b1(s: State): void {
   const t16 = s.t16;
   const t23 = s.t23;
   const t24 = s.t24;
+  const t26 = s.t26;
   const t27 = s.t27;
-  const t44 = s.t44;
-  const t55 = s.t55;
+  const t41 = s.t41;
   const th = s.theta;
   const len_N = s.len_N;
   const off_N = s.off_N;
-  // hessian[i0, i1] += Σ_i2 -1·t16·t55[i0, i2]·t44[i1, i2]
+  // hessian[i0, i1] += Σ_i2 -1·t16·t24[i2, i0]·t26[i2]·t24[i2, i1]·t41[i0, i2]·t41[i1, i2]
   {
-    const p111 = -t16[0];
+    const p126 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b109 = i0 * len_N;
+      const b122 = i0;
+      const b124 = i0 * len_N;
       {
         let i1 = Math.max(0, i0);
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b110_0 = i1 * len_N;
-          const b110_1 = (i1 + 1) * len_N;
-          const b110_2 = (i1 + 2) * len_N;
-          const b110_3 = (i1 + 3) * len_N;
-          let acc112_0 = 0, acc112_1 = 0, acc112_2 = 0, acc112_3 = 0;
+          const b123_0 = i1;
+          const b125_0 = i1 * len_N;
+          const b123_1 = i1 + 1;
+          const b125_1 = (i1 + 1) * len_N;
+          const b123_2 = i1 + 2;
+          const b125_2 = (i1 + 2) * len_N;
+          const b123_3 = i1 + 3;
+          const b125_3 = (i1 + 3) * len_N;
+          let acc127_0 = 0, acc127_1 = 0, acc127_2 = 0, acc127_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = t55[b109 + i2];
-            acc112_0 += c0 * t44[b110_0 + i2];
-            acc112_1 += c0 * t44[b110_1 + i2];
-            acc112_2 += c0 * t44[b110_2 + i2];
-            acc112_3 += c0 * t44[b110_3 + i2];
+            const c0 = t24[b122 + i2 * 8];
+            const c1 = t26[i2];
+            const c2 = t41[b124 + i2];
+            acc127_0 += c0 * c1 * c2 * t24[b123_0 + i2 * 8] * t41[b125_0 + i2];
+            acc127_1 += c0 * c1 * c2 * t24[b123_1 + i2 * 8] * t41[b125_1 + i2];
+            acc127_2 += c0 * c1 * c2 * t24[b123_2 + i2 * 8] * t41[b125_2 + i2];
+            acc127_3 += c0 * c1 * c2 * t24[b123_3 + i2 * 8] * t41[b125_3 + i2];
           }
-          addSymmetric(H, 2176 + i0 * 67 + i1, 2176 + i0 + i1 * 67, p111 * acc112_0);
-          addSymmetric(H, 2176 + i0 * 67 + i1 + 1, 2176 + i0 + (i1 + 1) * 67, p111 * acc112_1);
-          addSymmetric(H, 2176 + i0 * 67 + i1 + 2, 2176 + i0 + (i1 + 2) * 67, p111 * acc112_2);
-          addSymmetric(H, 2176 + i0 * 67 + i1 + 3, 2176 + i0 + (i1 + 3) * 67, p111 * acc112_3);
+          addSymmetric(H, 2176 + i0 * 67 + i1, 2176 + i0 + i1 * 67, p126 * acc127_0);
+          addSymmetric(H, 2176 + i0 * 67 + i1 + 1, 2176 + i0 + (i1 + 1) * 67, p126 * acc127_1);
+          addSymmetric(H, 2176 + i0 * 67 + i1 + 2, 2176 + i0 + (i1 + 2) * 67, p126 * acc127_2);
+          addSymmetric(H, 2176 + i0 * 67 + i1 + 3, 2176 + i0 + (i1 + 3) * 67, p126 * acc127_3);
         }
         for (const end = 8; i1 < end; i1++) {
-          const b110 = i1 * len_N;
-          let acc112 = 0;
+          const b123 = i1;
+          const b125 = i1 * len_N;
+          let acc127 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc112 += t55[b109 + i2] * t44[b110 + i2];
-              r1 += t55[b109 + i2 + 1] * t44[b110 + i2 + 1];
-              r2 += t55[b109 + i2 + 2] * t44[b110 + i2 + 2];
-              r3 += t55[b109 + i2 + 3] * t44[b110 + i2 + 3];
+              acc127 += t24[b122 + i2 * 8] * t26[i2] * t24[b123 + i2 * 8] * t41[b124 + i2] * t41[b125 + i2];
+              r1 += t24[b122 + (i2 + 1) * 8] * t26[i2 + 1] * t24[b123 + (i2 + 1) * 8] * t41[b124 + i2 + 1] * t41[b125 + i2 + 1];
+              r2 += t24[b122 + (i2 + 2) * 8] * t26[i2 + 2] * t24[b123 + (i2 + 2) * 8] * t41[b124 + i2 + 2] * t41[b125 + i2 + 2];
+              r3 += t24[b122 + (i2 + 3) * 8] * t26[i2 + 3] * t24[b123 + (i2 + 3) * 8] * t41[b124 + i2 + 3] * t41[b125 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc112 += t55[b109 + i2] * t44[b110 + i2];
-            acc112 += r1 + r2 + r3;
+            for (const end = len_N; i2 < end; i2++) acc127 += t24[b122 + i2 * 8] * t26[i2] * t24[b123 + i2 * 8] * t41[b124 + i2] * t41[b125 + i2];
+            acc127 += r1 + r2 + r3;
           }
-          addSymmetric(H, 2176 + i0 * 67 + i1, 2176 + i0 + i1 * 67, p111 * acc112);
+          addSymmetric(H, 2176 + i0 * 67 + i1, 2176 + i0 + i1 * 67, p126 * acc127);
         }
       }
     }
   }
   // hessian[i0, i1] += Σ_i2,i3 t16·t23[i2]·W2[i0, i3]·t24[i2, i0]·t11[i2, i3]·W2[i1, i3]·t24[i2, i1]
   {
-    const p117 = t16[0];
+    const p132 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b113 = 40 + i0 * 3;
-      const b114 = i0;
+      const b128 = 40 + i0 * 3;
+      const b129 = i0;
       for (let i1 = Math.max(0, i0); i1 < 8; i1++) {
-        const b115 = 40 + i1 * 3;
-        const b116 = i1;
-        let acc118 = 0;
+        const b130 = 40 + i1 * 3;
+        const b131 = i1;
+        let acc133 = 0;
         for (let i2 = 0; i2 < len_N; i2++) {
           for (let i3 = 0; i3 < 3; i3++) {
-            acc118 += t23[i2] * t24[b114 + i2 * 8] * t24[b116 + i2 * 8] * th[b113 + i3] * t11[i2 * 3 + i3] * th[b115 + i3];
+            acc133 += t23[i2] * t24[b129 + i2 * 8] * t24[b131 + i2 * 8] * th[b128 + i3] * t11[i2 * 3 + i3] * th[b130 + i3];
           }
         }
-        addSymmetric(H, 2176 + i0 * 67 + i1, 2176 + i0 + i1 * 67, p117 * acc118);
+        addSymmetric(H, 2176 + i0 * 67 + i1, 2176 + i0 + i1 * 67, p132 * acc133);
       }
     }
   }
   // hessian[i0, i0] += Σ_i1,i2 t16·t23[i1]·t11[i1, i2]·W2[i0, i2]·t27[i1, i0]
   {
-    const p121 = t16[0];
+    const p136 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b119 = 40 + i0 * 3;
-      const b120 = i0;
-      let acc122 = 0;
+      const b134 = 40 + i0 * 3;
+      const b135 = i0;
+      let acc137 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
-          acc122 += t23[i1] * t27[b120 + i1 * 8] * t11[i1 * 3 + i2] * th[b119 + i2];
+          acc137 += t23[i1] * t27[b135 + i1 * 8] * t11[i1 * 3 + i2] * th[b134 + i2];
         }
       }
-      H[2176 + i0 * 68] += p121 * acc122;
+      H[2176 + i0 * 68] += p136 * acc137;
     }
   }
   // hessian[i0, i0] += Σ_i1,i2 -1·t16·Y[i1, i2]·W2[i0, i2]·t27[i1, i0]
   {
-    const b123 = off_N * 3;
-    const p126 = -t16[0];
+    const b138 = off_N * 3;
+    const p141 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b124 = 40 + i0 * 3;
-      const b125 = i0;
-      let acc127 = 0;
+      const b139 = 40 + i0 * 3;
+      const b140 = i0;
+      let acc142 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
-          acc127 += t27[b125 + i1 * 8] * d_Y[b123 + i1 * 3 + i2] * th[b124 + i2];
+          acc142 += t27[b140 + i1 * 8] * d_Y[b138 + i1 * 3 + i2] * th[b139 + i2];
         }
       }
-      H[2176 + i0 * 68] += p126 * acc127;
+      H[2176 + i0 * 68] += p141 * acc142;
     }
   }
 }
@@ -1329,48 +1346,52 @@ function k_hess_b1_b1_once(s: State): void {
   const once_N = s.once_N;
   // hessian[i0, i0] += 0.002·once_N
   {
-    const p128 = 0.002 * once_N;
+    const p143 = 0.002 * once_N;
     for (let i0 = 0; i0 < 8; i0++) {
-      H[2176 + i0 * 68] += p128;
+      H[2176 + i0 * 68] += p143;
     }
   }
 }
 
 /** Hessian block (b1, W2): 4 term(s) */
 function k_hess_b1_W2(s: State): void {
+  const d_Y = s.d_Y;
   const H = s.hessian;
+  const t11 = s.t11;
   const t16 = s.t16;
-  const t51 = s.t51;
-  const t52 = s.t52;
-  const t53 = s.t53;
-  const t54 = s.t54;
-  const t55 = s.t55;
-  const t56 = s.t56;
+  const t23 = s.t23;
+  const t24 = s.t24;
+  const t26 = s.t26;
+  const t41 = s.t41;
+  const t7 = s.t7;
   const th = s.theta;
   const len_N = s.len_N;
-  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t55[i0, i3]·t52[i1, i2, i3]
+  const off_N = s.off_N;
+  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t24[i3, i0]·t26[i3]·t11[i3, i2]·t7[i3, i1]·t41[i0, i3]
   {
-    const p132 = -t16[0];
+    const p149 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b130 = i0 * len_N;
+      const b145 = i0;
+      const b148 = i0 * len_N;
       for (let i1 = 0; i1 < 8; i1++) {
+        const b147 = i1;
         for (let i2 = 0; i2 < 3; i2++) {
-          const b131 = i1 * len_N * 3 + i2 * len_N;
-          let acc133 = 0;
+          const b146 = i2;
+          let acc150 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc133 += t55[b130 + i3] * t52[b131 + i3];
-              r1 += t55[b130 + i3 + 1] * t52[b131 + i3 + 1];
-              r2 += t55[b130 + i3 + 2] * t52[b131 + i3 + 2];
-              r3 += t55[b130 + i3 + 3] * t52[b131 + i3 + 3];
+              acc150 += t24[b145 + i3 * 8] * t26[i3] * t11[b146 + i3 * 3] * t7[b147 + i3 * 8] * t41[b148 + i3];
+              r1 += t24[b145 + (i3 + 1) * 8] * t26[i3 + 1] * t11[b146 + (i3 + 1) * 3] * t7[b147 + (i3 + 1) * 8] * t41[b148 + i3 + 1];
+              r2 += t24[b145 + (i3 + 2) * 8] * t26[i3 + 2] * t11[b146 + (i3 + 2) * 3] * t7[b147 + (i3 + 2) * 8] * t41[b148 + i3 + 2];
+              r3 += t24[b145 + (i3 + 3) * 8] * t26[i3 + 3] * t11[b146 + (i3 + 3) * 3] * t7[b147 + (i3 + 3) * 8] * t41[b148 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc133 += t55[b130 + i3] * t52[b131 + i3];
-            acc133 += r1 + r2 + r3;
+            for (const end = len_N; i3 < end; i3++) acc150 += t24[b145 + i3 * 8] * t26[i3] * t11[b146 + i3 * 3] * t7[b147 + i3 * 8] * t41[b148 + i3];
+            acc150 += r1 + r2 + r3;
           }
           {
-            const sv = p132 * acc133;
+            const sv = p149 * acc150;
             H[2184 + i0 * 67 + i1 * 3 + i2] += sv;
             H[2712 + i0 + i1 * 201 + i2 * 67] += sv;
           }
@@ -1378,30 +1399,31 @@ function k_hess_b1_W2(s: State): void {
       }
     }
   }
-  // hessian[i0, i1, i2] += Σ_i3 t16·W2[i0, i2]·t56[i0, i3]·t52[i1, i2, i3]
+  // hessian[i0, i1, i2] += Σ_i3 t16·t23[i3]·W2[i0, i2]·t24[i3, i0]·t11[i3, i2]·t7[i3, i1]
   {
-    const p136 = t16[0];
+    const p154 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b134 = i0 * len_N;
+      const b151 = i0;
       for (let i1 = 0; i1 < 8; i1++) {
+        const b153 = i1;
         for (let i2 = 0; i2 < 3; i2++) {
-          const b135 = i1 * len_N * 3 + i2 * len_N;
-          const p137 = p136 * th[40 + i0 * 3 + i2];
-          let acc138 = 0;
+          const b152 = i2;
+          const p155 = p154 * th[40 + i0 * 3 + i2];
+          let acc156 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc138 += t56[b134 + i3] * t52[b135 + i3];
-              r1 += t56[b134 + i3 + 1] * t52[b135 + i3 + 1];
-              r2 += t56[b134 + i3 + 2] * t52[b135 + i3 + 2];
-              r3 += t56[b134 + i3 + 3] * t52[b135 + i3 + 3];
+              acc156 += t23[i3] * t24[b151 + i3 * 8] * t11[b152 + i3 * 3] * t7[b153 + i3 * 8];
+              r1 += t23[i3 + 1] * t24[b151 + (i3 + 1) * 8] * t11[b152 + (i3 + 1) * 3] * t7[b153 + (i3 + 1) * 8];
+              r2 += t23[i3 + 2] * t24[b151 + (i3 + 2) * 8] * t11[b152 + (i3 + 2) * 3] * t7[b153 + (i3 + 2) * 8];
+              r3 += t23[i3 + 3] * t24[b151 + (i3 + 3) * 8] * t11[b152 + (i3 + 3) * 3] * t7[b153 + (i3 + 3) * 8];
             }
-            for (const end = len_N; i3 < end; i3++) acc138 += t56[b134 + i3] * t52[b135 + i3];
-            acc138 += r1 + r2 + r3;
+            for (const end = len_N; i3 < end; i3++) acc156 += t23[i3] * t24[b151 + i3 * 8] * t11[b152 + i3 * 3] * t7[b153 + i3 * 8];
+            acc156 += r1 + r2 + r3;
           }
           {
-            const sv = p137 * acc138;
+            const sv = p155 * acc156;
             H[2184 + i0 * 67 + i1 * 3 + i2] += sv;
             H[2712 + i0 + i1 * 201 + i2 * 67] += sv;
           }
@@ -1409,56 +1431,56 @@ function k_hess_b1_W2(s: State): void {
       }
     }
   }
-  // hessian[i0, i0, i1] += Σ_i2 t16·t56[i0, i2]·t53[i1, i2]
+  // hessian[i0, i0, i1] += Σ_i2 t16·t23[i2]·t11[i2, i1]·t24[i2, i0]
   {
-    const p141 = t16[0];
+    const p159 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b139 = i0 * len_N;
+      const b158 = i0;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b140 = i1 * len_N;
-        let acc142 = 0;
+        const b157 = i1;
+        let acc160 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc142 += t56[b139 + i2] * t53[b140 + i2];
-            r1 += t56[b139 + i2 + 1] * t53[b140 + i2 + 1];
-            r2 += t56[b139 + i2 + 2] * t53[b140 + i2 + 2];
-            r3 += t56[b139 + i2 + 3] * t53[b140 + i2 + 3];
+            acc160 += t23[i2] * t11[b157 + i2 * 3] * t24[b158 + i2 * 8];
+            r1 += t23[i2 + 1] * t11[b157 + (i2 + 1) * 3] * t24[b158 + (i2 + 1) * 8];
+            r2 += t23[i2 + 2] * t11[b157 + (i2 + 2) * 3] * t24[b158 + (i2 + 2) * 8];
+            r3 += t23[i2 + 3] * t11[b157 + (i2 + 3) * 3] * t24[b158 + (i2 + 3) * 8];
           }
-          for (const end = len_N; i2 < end; i2++) acc142 += t56[b139 + i2] * t53[b140 + i2];
-          acc142 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc160 += t23[i2] * t11[b157 + i2 * 3] * t24[b158 + i2 * 8];
+          acc160 += r1 + r2 + r3;
         }
         {
-          const sv = p141 * acc142;
+          const sv = p159 * acc160;
           H[2184 + i0 * 70 + i1] += sv;
           H[2712 + i0 * 202 + i1 * 67] += sv;
         }
       }
     }
   }
-  // hessian[i0, i0, i1] += Σ_i2 -1·t16·t51[i0, i2]·t54[i1, i2]
+  // hessian[i0, i0, i1] += Σ_i2 -1·t16·Y[i2, i1]·t24[i2, i0]
   {
-    const p145 = -t16[0];
+    const p163 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b143 = i0 * len_N;
+      const b162 = i0;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b144 = i1 * len_N;
-        let acc146 = 0;
+        const b161 = off_N * 3 + i1;
+        let acc164 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc146 += t51[b143 + i2] * t54[b144 + i2];
-            r1 += t51[b143 + i2 + 1] * t54[b144 + i2 + 1];
-            r2 += t51[b143 + i2 + 2] * t54[b144 + i2 + 2];
-            r3 += t51[b143 + i2 + 3] * t54[b144 + i2 + 3];
+            acc164 += d_Y[b161 + i2 * 3] * t24[b162 + i2 * 8];
+            r1 += d_Y[b161 + (i2 + 1) * 3] * t24[b162 + (i2 + 1) * 8];
+            r2 += d_Y[b161 + (i2 + 2) * 3] * t24[b162 + (i2 + 2) * 8];
+            r3 += d_Y[b161 + (i2 + 3) * 3] * t24[b162 + (i2 + 3) * 8];
           }
-          for (const end = len_N; i2 < end; i2++) acc146 += t51[b143 + i2] * t54[b144 + i2];
-          acc146 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc164 += d_Y[b161 + i2 * 3] * t24[b162 + i2 * 8];
+          acc164 += r1 + r2 + r3;
         }
         {
-          const sv = p145 * acc146;
+          const sv = p163 * acc164;
           H[2184 + i0 * 70 + i1] += sv;
           H[2712 + i0 * 202 + i1 * 67] += sv;
         }
@@ -1470,63 +1492,66 @@ function k_hess_b1_W2(s: State): void {
 /** Hessian block (b1, b2): 2 term(s) */
 function k_hess_b1_b2(s: State): void {
   const H = s.hessian;
+  const t11 = s.t11;
   const t16 = s.t16;
-  const t53 = s.t53;
-  const t55 = s.t55;
-  const t56 = s.t56;
+  const t23 = s.t23;
+  const t24 = s.t24;
+  const t26 = s.t26;
+  const t41 = s.t41;
   const th = s.theta;
   const len_N = s.len_N;
-  // hessian[i0, i1] += Σ_i2 -1·t16·t55[i0, i2]·t53[i1, i2]
+  // hessian[i0, i1] += Σ_i2 -1·t16·t24[i2, i0]·t26[i2]·t11[i2, i1]·t41[i0, i2]
   {
-    const p149 = -t16[0];
+    const p168 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b147 = i0 * len_N;
+      const b165 = i0;
+      const b167 = i0 * len_N;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b148 = i1 * len_N;
-        let acc150 = 0;
+        const b166 = i1;
+        let acc169 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc150 += t55[b147 + i2] * t53[b148 + i2];
-            r1 += t55[b147 + i2 + 1] * t53[b148 + i2 + 1];
-            r2 += t55[b147 + i2 + 2] * t53[b148 + i2 + 2];
-            r3 += t55[b147 + i2 + 3] * t53[b148 + i2 + 3];
+            acc169 += t24[b165 + i2 * 8] * t26[i2] * t11[b166 + i2 * 3] * t41[b167 + i2];
+            r1 += t24[b165 + (i2 + 1) * 8] * t26[i2 + 1] * t11[b166 + (i2 + 1) * 3] * t41[b167 + i2 + 1];
+            r2 += t24[b165 + (i2 + 2) * 8] * t26[i2 + 2] * t11[b166 + (i2 + 2) * 3] * t41[b167 + i2 + 2];
+            r3 += t24[b165 + (i2 + 3) * 8] * t26[i2 + 3] * t11[b166 + (i2 + 3) * 3] * t41[b167 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc150 += t55[b147 + i2] * t53[b148 + i2];
-          acc150 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc169 += t24[b165 + i2 * 8] * t26[i2] * t11[b166 + i2 * 3] * t41[b167 + i2];
+          acc169 += r1 + r2 + r3;
         }
         {
-          const sv = p149 * acc150;
+          const sv = p168 * acc169;
           H[2208 + i0 * 67 + i1] += sv;
           H[4320 + i0 + i1 * 67] += sv;
         }
       }
     }
   }
-  // hessian[i0, i1] += Σ_i2 t16·W2[i0, i1]·t56[i0, i2]·t53[i1, i2]
+  // hessian[i0, i1] += Σ_i2 t16·t23[i2]·W2[i0, i1]·t24[i2, i0]·t11[i2, i1]
   {
-    const p153 = t16[0];
+    const p172 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b151 = i0 * len_N;
+      const b170 = i0;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b152 = i1 * len_N;
-        const p154 = p153 * th[40 + i0 * 3 + i1];
-        let acc155 = 0;
+        const b171 = i1;
+        const p173 = p172 * th[40 + i0 * 3 + i1];
+        let acc174 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc155 += t56[b151 + i2] * t53[b152 + i2];
-            r1 += t56[b151 + i2 + 1] * t53[b152 + i2 + 1];
-            r2 += t56[b151 + i2 + 2] * t53[b152 + i2 + 2];
-            r3 += t56[b151 + i2 + 3] * t53[b152 + i2 + 3];
+            acc174 += t23[i2] * t24[b170 + i2 * 8] * t11[b171 + i2 * 3];
+            r1 += t23[i2 + 1] * t24[b170 + (i2 + 1) * 8] * t11[b171 + (i2 + 1) * 3];
+            r2 += t23[i2 + 2] * t24[b170 + (i2 + 2) * 8] * t11[b171 + (i2 + 2) * 3];
+            r3 += t23[i2 + 3] * t24[b170 + (i2 + 3) * 8] * t11[b171 + (i2 + 3) * 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc155 += t56[b151 + i2] * t53[b152 + i2];
-          acc155 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc174 += t23[i2] * t24[b170 + i2 * 8] * t11[b171 + i2 * 3];
+          acc174 += r1 + r2 + r3;
         }
         {
-          const sv = p154 * acc155;
+          const sv = p173 * acc174;
           H[2208 + i0 * 67 + i1] += sv;
           H[4320 + i0 + i1 * 67] += sv;
         }
@@ -1538,45 +1563,47 @@ function k_hess_b1_b2(s: State): void {
 /** Hessian block (W2, W2): 3 term(s) */
 function k_hess_W2_W2(s: State): void {
   const H = s.hessian;
+  const t11 = s.t11;
   const t16 = s.t16;
-  const t52 = s.t52;
-  const t57 = s.t57;
-  const t58 = s.t58;
-  const t59 = s.t59;
+  const t23 = s.t23;
+  const t50 = s.t50;
+  const t51 = s.t51;
+  const t7 = s.t7;
   const len_N = s.len_N;
-  // hessian[i0, i1, i2, i3] += Σ_i4 -1·t16·t57[i0, i1, i4]·t52[i2, i3, i4]
+  // hessian[i0, i1, i2, i3] += Σ_i4 -1·t16·t51[i0, i1, i4]·t50[i2, i3, i4]
   {
-    const p158 = -t16[0];
-    // T = t57·t52ᵀ (24 × 24, depth len_N) by the dense kernels; H += scale·T, mirrors included, c ≥ r only
+    const p177 = -t16[0];
+    // T = t51·t50ᵀ (24 × 24, depth len_N) by the dense kernels; H += scale·T, mirrors included, c ≥ r only
     s.dense.block(
-      t57, 0, len_N, t52, 0, len_N, 24, 24, len_N,
+      t51, 0, len_N, t50, 0, len_N, 24, 24, len_N,
       H, 2720, 67, 1, 2720, 1, 67,
-      p158, DENSE_ADD_MIRROR, true, null, 0, 1, 0, 0, 1, 0, 0,
+      p177, DENSE_ADD_MIRROR, true, null, 0, 1, 0, 0, 1, 0, 0,
     );
   }
-  // hessian[i0, i1, i2, i1] += Σ_i3 t16·t58[i0, i1, i3]·t59[i2, i3]
+  // hessian[i0, i1, i2, i1] += Σ_i3 t16·t23[i3]·t7[i3, i0]·t11[i3, i1]·t7[i3, i2]
   {
-    const p162 = t16[0];
+    const p182 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
+      const b179 = i0;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b160 = i0 * len_N * 3 + i1 * len_N;
+        const b180 = i1;
         for (let i2 = 0; i2 < 8; i2++) {
           if (i2 * 3 + i0 * (-3) < 0) continue;
-          const b161 = i2 * len_N;
-          let acc163 = 0;
+          const b181 = i2;
+          let acc183 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc163 += t58[b160 + i3] * t59[b161 + i3];
-              r1 += t58[b160 + i3 + 1] * t59[b161 + i3 + 1];
-              r2 += t58[b160 + i3 + 2] * t59[b161 + i3 + 2];
-              r3 += t58[b160 + i3 + 3] * t59[b161 + i3 + 3];
+              acc183 += t23[i3] * t7[b179 + i3 * 8] * t11[b180 + i3 * 3] * t7[b181 + i3 * 8];
+              r1 += t23[i3 + 1] * t7[b179 + (i3 + 1) * 8] * t11[b180 + (i3 + 1) * 3] * t7[b181 + (i3 + 1) * 8];
+              r2 += t23[i3 + 2] * t7[b179 + (i3 + 2) * 8] * t11[b180 + (i3 + 2) * 3] * t7[b181 + (i3 + 2) * 8];
+              r3 += t23[i3 + 3] * t7[b179 + (i3 + 3) * 8] * t11[b180 + (i3 + 3) * 3] * t7[b181 + (i3 + 3) * 8];
             }
-            for (const end = len_N; i3 < end; i3++) acc163 += t58[b160 + i3] * t59[b161 + i3];
-            acc163 += r1 + r2 + r3;
+            for (const end = len_N; i3 < end; i3++) acc183 += t23[i3] * t7[b179 + i3 * 8] * t11[b180 + i3 * 3] * t7[b181 + i3 * 8];
+            acc183 += r1 + r2 + r3;
           }
-          addSymmetric(H, 2720 + i0 * 201 + i1 * 68 + i2 * 3, 2720 + i0 * 3 + i1 * 68 + i2 * 201, p162 * acc163);
+          addSymmetric(H, 2720 + i0 * 201 + i1 * 68 + i2 * 3, 2720 + i0 * 3 + i1 * 68 + i2 * 201, p182 * acc183);
         }
       }
     }
@@ -1589,10 +1616,10 @@ function k_hess_W2_W2_once(s: State): void {
   const once_N = s.once_N;
   // hessian[i0, i1, i0, i1] += 0.002·once_N
   {
-    const p164 = 0.002 * once_N;
+    const p184 = 0.002 * once_N;
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
-        H[2720 + i0 * 204 + i1 * 68] += p164;
+        H[2720 + i0 * 204 + i1 * 68] += p184;
       }
     }
   }
@@ -1601,34 +1628,36 @@ function k_hess_W2_W2_once(s: State): void {
 /** Hessian block (W2, b2): 2 term(s) */
 function k_hess_W2_b2(s: State): void {
   const H = s.hessian;
+  const t11 = s.t11;
   const t16 = s.t16;
-  const t53 = s.t53;
-  const t57 = s.t57;
-  const t58 = s.t58;
+  const t23 = s.t23;
+  const t26 = s.t26;
+  const t7 = s.t7;
   const len_N = s.len_N;
-  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t57[i0, i1, i3]·t53[i2, i3]
+  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t11[i3, i1]·t7[i3, i0]·t26[i3]·t11[i3, i2]
   {
-    const p168 = -t16[0];
+    const p189 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
+      const b187 = i0;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b166 = i0 * len_N * 3 + i1 * len_N;
+        const b186 = i1;
         for (let i2 = 0; i2 < 3; i2++) {
-          const b167 = i2 * len_N;
-          let acc169 = 0;
+          const b188 = i2;
+          let acc190 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc169 += t57[b166 + i3] * t53[b167 + i3];
-              r1 += t57[b166 + i3 + 1] * t53[b167 + i3 + 1];
-              r2 += t57[b166 + i3 + 2] * t53[b167 + i3 + 2];
-              r3 += t57[b166 + i3 + 3] * t53[b167 + i3 + 3];
+              acc190 += t11[b186 + i3 * 3] * t7[b187 + i3 * 8] * t26[i3] * t11[b188 + i3 * 3];
+              r1 += t11[b186 + (i3 + 1) * 3] * t7[b187 + (i3 + 1) * 8] * t26[i3 + 1] * t11[b188 + (i3 + 1) * 3];
+              r2 += t11[b186 + (i3 + 2) * 3] * t7[b187 + (i3 + 2) * 8] * t26[i3 + 2] * t11[b188 + (i3 + 2) * 3];
+              r3 += t11[b186 + (i3 + 3) * 3] * t7[b187 + (i3 + 3) * 8] * t26[i3 + 3] * t11[b188 + (i3 + 3) * 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc169 += t57[b166 + i3] * t53[b167 + i3];
-            acc169 += r1 + r2 + r3;
+            for (const end = len_N; i3 < end; i3++) acc190 += t11[b186 + i3 * 3] * t7[b187 + i3 * 8] * t26[i3] * t11[b188 + i3 * 3];
+            acc190 += r1 + r2 + r3;
           }
           {
-            const sv = p168 * acc169;
+            const sv = p189 * acc190;
             H[2744 + i0 * 201 + i1 * 67 + i2] += sv;
             H[4328 + i0 * 3 + i1 + i2 * 67] += sv;
           }
@@ -1636,27 +1665,28 @@ function k_hess_W2_b2(s: State): void {
       }
     }
   }
-  // hessian[i0, i1, i1] += Σ_i2 t16·t58[i0, i1, i2]
+  // hessian[i0, i1, i1] += Σ_i2 t16·t23[i2]·t7[i2, i0]·t11[i2, i1]
   {
-    const p171 = t16[0];
+    const p193 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
+      const b191 = i0;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b170 = i0 * len_N * 3 + i1 * len_N;
-        let acc172 = 0;
+        const b192 = i1;
+        let acc194 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc172 += t58[b170 + i2];
-            r1 += t58[b170 + i2 + 1];
-            r2 += t58[b170 + i2 + 2];
-            r3 += t58[b170 + i2 + 3];
+            acc194 += t23[i2] * t7[b191 + i2 * 8] * t11[b192 + i2 * 3];
+            r1 += t23[i2 + 1] * t7[b191 + (i2 + 1) * 8] * t11[b192 + (i2 + 1) * 3];
+            r2 += t23[i2 + 2] * t7[b191 + (i2 + 2) * 8] * t11[b192 + (i2 + 2) * 3];
+            r3 += t23[i2 + 3] * t7[b191 + (i2 + 3) * 8] * t11[b192 + (i2 + 3) * 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc172 += t58[b170 + i2];
-          acc172 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc194 += t23[i2] * t7[b191 + i2 * 8] * t11[b192 + i2 * 3];
+          acc194 += r1 + r2 + r3;
         }
         {
-          const sv = p171 * acc172;
+          const sv = p193 * acc194;
           H[2744 + i0 * 201 + i1 * 68] += sv;
           H[4328 + i0 * 3 + i1 * 68] += sv;
         }
@@ -1668,54 +1698,54 @@ function k_hess_W2_b2(s: State): void {
 /** Hessian block (b2, b2): 3 term(s) */
 function k_hess_b2_b2(s: State): void {
   const H = s.hessian;
+  const t11 = s.t11;
   const t16 = s.t16;
-  const t53 = s.t53;
-  const t60 = s.t60;
-  const t61 = s.t61;
+  const t23 = s.t23;
+  const t26 = s.t26;
   const len_N = s.len_N;
-  // hessian[i0, i1] += Σ_i2 -1·t16·t60[i0, i2]·t53[i1, i2]
+  // hessian[i0, i1] += Σ_i2 -1·t16·t11[i2, i0]·t26[i2]·t11[i2, i1]
   {
-    const p175 = -t16[0];
+    const p197 = -t16[0];
     for (let i0 = 0; i0 < 3; i0++) {
-      const b173 = i0 * len_N;
+      const b195 = i0;
       for (let i1 = Math.max(0, i0); i1 < 3; i1++) {
-        const b174 = i1 * len_N;
-        let acc176 = 0;
+        const b196 = i1;
+        let acc198 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc176 += t60[b173 + i2] * t53[b174 + i2];
-            r1 += t60[b173 + i2 + 1] * t53[b174 + i2 + 1];
-            r2 += t60[b173 + i2 + 2] * t53[b174 + i2 + 2];
-            r3 += t60[b173 + i2 + 3] * t53[b174 + i2 + 3];
+            acc198 += t11[b195 + i2 * 3] * t26[i2] * t11[b196 + i2 * 3];
+            r1 += t11[b195 + (i2 + 1) * 3] * t26[i2 + 1] * t11[b196 + (i2 + 1) * 3];
+            r2 += t11[b195 + (i2 + 2) * 3] * t26[i2 + 2] * t11[b196 + (i2 + 2) * 3];
+            r3 += t11[b195 + (i2 + 3) * 3] * t26[i2 + 3] * t11[b196 + (i2 + 3) * 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc176 += t60[b173 + i2] * t53[b174 + i2];
-          acc176 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc198 += t11[b195 + i2 * 3] * t26[i2] * t11[b196 + i2 * 3];
+          acc198 += r1 + r2 + r3;
         }
-        addSymmetric(H, 4352 + i0 * 67 + i1, 4352 + i0 + i1 * 67, p175 * acc176);
+        addSymmetric(H, 4352 + i0 * 67 + i1, 4352 + i0 + i1 * 67, p197 * acc198);
       }
     }
   }
-  // hessian[i0, i0] += Σ_i1 t16·t61[i0, i1]
+  // hessian[i0, i0] += Σ_i1 t16·t23[i1]·t11[i1, i0]
   {
-    const p178 = t16[0];
+    const p200 = t16[0];
     for (let i0 = 0; i0 < 3; i0++) {
-      const b177 = i0 * len_N;
-      let acc179 = 0;
+      const b199 = i0;
+      let acc201 = 0;
       {
         let r1 = 0, r2 = 0, r3 = 0;
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          acc179 += t61[b177 + i1];
-          r1 += t61[b177 + i1 + 1];
-          r2 += t61[b177 + i1 + 2];
-          r3 += t61[b177 + i1 + 3];
+          acc201 += t23[i1] * t11[b199 + i1 * 3];
+          r1 += t23[i1 + 1] * t11[b199 + (i1 + 1) * 3];
+          r2 += t23[i1 + 2] * t11[b199 + (i1 + 2) * 3];
+          r3 += t23[i1 + 3] * t11[b199 + (i1 + 3) * 3];
         }
-        for (const end = len_N; i1 < end; i1++) acc179 += t61[b177 + i1];
-        acc179 += r1 + r2 + r3;
+        for (const end = len_N; i1 < end; i1++) acc201 += t23[i1] * t11[b199 + i1 * 3];
+        acc201 += r1 + r2 + r3;
       }
-      H[4352 + i0 * 68] += p178 * acc179;
+      H[4352 + i0 * 68] += p200 * acc201;
     }
   }
 }
@@ -1726,9 +1756,9 @@ function k_hess_b2_b2_once(s: State): void {
   const once_N = s.once_N;
   // hessian[i0, i0] += 0.002·once_N
   {
-    const p180 = 0.002 * once_N;
+    const p202 = 0.002 * once_N;
     for (let i0 = 0; i0 < 3; i0++) {
-      H[4352 + i0 * 68] += p180;
+      H[4352 + i0 * 68] += p202;
     }
   }
 }
@@ -1744,235 +1774,21 @@ function k_hvp_W1(s: State): void {
   const t27 = s.t27;
   const t41 = s.t41;
   const t42 = s.t42;
+  const t54 = s.t54;
+  const t56 = s.t56;
+  const t57 = s.t57;
+  const t59 = s.t59;
+  const t60 = s.t60;
+  const t62 = s.t62;
+  const t63 = s.t63;
   const t64 = s.t64;
+  const t65 = s.t65;
   const t66 = s.t66;
   const t67 = s.t67;
-  const t69 = s.t69;
-  const t70 = s.t70;
-  const t72 = s.t72;
-  const t73 = s.t73;
-  const t74 = s.t74;
-  const t75 = s.t75;
-  const t76 = s.t76;
-  const t77 = s.t77;
   const v = s.v;
   const len_N = s.len_N;
   const off_N = s.off_N;
-  // hvp[i0, i1] += Σ_i2 -1·t16·t24[i2, i1]·X[i2, i0]·t26[i2]·t41[i1, i2]·t64[i2]
-  {
-    const p185 = -t16[0];
-    for (let i0 = 0; i0 < 4; i0++) {
-      const b183 = off_N * 4 + i0;
-      {
-        let i1 = 0;
-        for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b182_0 = i1;
-          const b184_0 = i1 * len_N;
-          const b182_1 = i1 + 1;
-          const b184_1 = (i1 + 1) * len_N;
-          const b182_2 = i1 + 2;
-          const b184_2 = (i1 + 2) * len_N;
-          const b182_3 = i1 + 3;
-          const b184_3 = (i1 + 3) * len_N;
-          let acc186_0 = 0, acc186_1 = 0, acc186_2 = 0, acc186_3 = 0;
-          for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = d_X[b183 + i2 * 4];
-            const c1 = t26[i2];
-            const c2 = t64[i2];
-            acc186_0 += c0 * c1 * c2 * t24[b182_0 + i2 * 8] * t41[b184_0 + i2];
-            acc186_1 += c0 * c1 * c2 * t24[b182_1 + i2 * 8] * t41[b184_1 + i2];
-            acc186_2 += c0 * c1 * c2 * t24[b182_2 + i2 * 8] * t41[b184_2 + i2];
-            acc186_3 += c0 * c1 * c2 * t24[b182_3 + i2 * 8] * t41[b184_3 + i2];
-          }
-          hvp[i0 * 8 + i1] += p185 * acc186_0;
-          hvp[i0 * 8 + i1 + 1] += p185 * acc186_1;
-          hvp[i0 * 8 + i1 + 2] += p185 * acc186_2;
-          hvp[i0 * 8 + i1 + 3] += p185 * acc186_3;
-        }
-        for (const end = 8; i1 < end; i1++) {
-          const b182 = i1;
-          const b184 = i1 * len_N;
-          let acc186 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i2 = 0;
-            for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc186 += t24[b182 + i2 * 8] * d_X[b183 + i2 * 4] * t26[i2] * t41[b184 + i2] * t64[i2];
-              r1 += t24[b182 + (i2 + 1) * 8] * d_X[b183 + (i2 + 1) * 4] * t26[i2 + 1] * t41[b184 + i2 + 1] * t64[i2 + 1];
-              r2 += t24[b182 + (i2 + 2) * 8] * d_X[b183 + (i2 + 2) * 4] * t26[i2 + 2] * t41[b184 + i2 + 2] * t64[i2 + 2];
-              r3 += t24[b182 + (i2 + 3) * 8] * d_X[b183 + (i2 + 3) * 4] * t26[i2 + 3] * t41[b184 + i2 + 3] * t64[i2 + 3];
-            }
-            for (const end = len_N; i2 < end; i2++) acc186 += t24[b182 + i2 * 8] * d_X[b183 + i2 * 4] * t26[i2] * t41[b184 + i2] * t64[i2];
-            acc186 += r1 + r2 + r3;
-          }
-          hvp[i0 * 8 + i1] += p185 * acc186;
-        }
-      }
-    }
-  }
-  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t24[i2, i1]·X[i2, i0]·t66[i1, i2]
-  {
-    const p190 = t16[0];
-    for (let i0 = 0; i0 < 4; i0++) {
-      const b188 = off_N * 4 + i0;
-      {
-        let i1 = 0;
-        for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b187_0 = i1;
-          const b189_0 = i1 * len_N;
-          const b187_1 = i1 + 1;
-          const b189_1 = (i1 + 1) * len_N;
-          const b187_2 = i1 + 2;
-          const b189_2 = (i1 + 2) * len_N;
-          const b187_3 = i1 + 3;
-          const b189_3 = (i1 + 3) * len_N;
-          let acc191_0 = 0, acc191_1 = 0, acc191_2 = 0, acc191_3 = 0;
-          for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = t23[i2];
-            const c1 = d_X[b188 + i2 * 4];
-            acc191_0 += c0 * c1 * t24[b187_0 + i2 * 8] * t66[b189_0 + i2];
-            acc191_1 += c0 * c1 * t24[b187_1 + i2 * 8] * t66[b189_1 + i2];
-            acc191_2 += c0 * c1 * t24[b187_2 + i2 * 8] * t66[b189_2 + i2];
-            acc191_3 += c0 * c1 * t24[b187_3 + i2 * 8] * t66[b189_3 + i2];
-          }
-          hvp[i0 * 8 + i1] += p190 * acc191_0;
-          hvp[i0 * 8 + i1 + 1] += p190 * acc191_1;
-          hvp[i0 * 8 + i1 + 2] += p190 * acc191_2;
-          hvp[i0 * 8 + i1 + 3] += p190 * acc191_3;
-        }
-        for (const end = 8; i1 < end; i1++) {
-          const b187 = i1;
-          const b189 = i1 * len_N;
-          let acc191 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i2 = 0;
-            for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc191 += t23[i2] * t24[b187 + i2 * 8] * d_X[b188 + i2 * 4] * t66[b189 + i2];
-              r1 += t23[i2 + 1] * t24[b187 + (i2 + 1) * 8] * d_X[b188 + (i2 + 1) * 4] * t66[b189 + i2 + 1];
-              r2 += t23[i2 + 2] * t24[b187 + (i2 + 2) * 8] * d_X[b188 + (i2 + 2) * 4] * t66[b189 + i2 + 2];
-              r3 += t23[i2 + 3] * t24[b187 + (i2 + 3) * 8] * d_X[b188 + (i2 + 3) * 4] * t66[b189 + i2 + 3];
-            }
-            for (const end = len_N; i2 < end; i2++) acc191 += t23[i2] * t24[b187 + i2 * 8] * d_X[b188 + i2 * 4] * t66[b189 + i2];
-            acc191 += r1 + r2 + r3;
-          }
-          hvp[i0 * 8 + i1] += p190 * acc191;
-        }
-      }
-    }
-  }
-  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·X[i2, i0]·t27[i2, i1]·t41[i1, i2]·t67[i1, i2]
-  {
-    const p196 = t16[0];
-    for (let i0 = 0; i0 < 4; i0++) {
-      const b192 = off_N * 4 + i0;
-      {
-        let i1 = 0;
-        for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b193_0 = i1;
-          const b194_0 = i1 * len_N;
-          const b195_0 = i1 * len_N;
-          const b193_1 = i1 + 1;
-          const b194_1 = (i1 + 1) * len_N;
-          const b195_1 = (i1 + 1) * len_N;
-          const b193_2 = i1 + 2;
-          const b194_2 = (i1 + 2) * len_N;
-          const b195_2 = (i1 + 2) * len_N;
-          const b193_3 = i1 + 3;
-          const b194_3 = (i1 + 3) * len_N;
-          const b195_3 = (i1 + 3) * len_N;
-          let acc197_0 = 0, acc197_1 = 0, acc197_2 = 0, acc197_3 = 0;
-          for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = t23[i2];
-            const c1 = d_X[b192 + i2 * 4];
-            acc197_0 += c0 * c1 * t27[b193_0 + i2 * 8] * t41[b194_0 + i2] * t67[b195_0 + i2];
-            acc197_1 += c0 * c1 * t27[b193_1 + i2 * 8] * t41[b194_1 + i2] * t67[b195_1 + i2];
-            acc197_2 += c0 * c1 * t27[b193_2 + i2 * 8] * t41[b194_2 + i2] * t67[b195_2 + i2];
-            acc197_3 += c0 * c1 * t27[b193_3 + i2 * 8] * t41[b194_3 + i2] * t67[b195_3 + i2];
-          }
-          hvp[i0 * 8 + i1] += p196 * acc197_0;
-          hvp[i0 * 8 + i1 + 1] += p196 * acc197_1;
-          hvp[i0 * 8 + i1 + 2] += p196 * acc197_2;
-          hvp[i0 * 8 + i1 + 3] += p196 * acc197_3;
-        }
-        for (const end = 8; i1 < end; i1++) {
-          const b193 = i1;
-          const b194 = i1 * len_N;
-          const b195 = i1 * len_N;
-          let acc197 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i2 = 0;
-            for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc197 += t23[i2] * d_X[b192 + i2 * 4] * t27[b193 + i2 * 8] * t41[b194 + i2] * t67[b195 + i2];
-              r1 += t23[i2 + 1] * d_X[b192 + (i2 + 1) * 4] * t27[b193 + (i2 + 1) * 8] * t41[b194 + i2 + 1] * t67[b195 + i2 + 1];
-              r2 += t23[i2 + 2] * d_X[b192 + (i2 + 2) * 4] * t27[b193 + (i2 + 2) * 8] * t41[b194 + i2 + 2] * t67[b195 + i2 + 2];
-              r3 += t23[i2 + 3] * d_X[b192 + (i2 + 3) * 4] * t27[b193 + (i2 + 3) * 8] * t41[b194 + i2 + 3] * t67[b195 + i2 + 3];
-            }
-            for (const end = len_N; i2 < end; i2++) acc197 += t23[i2] * d_X[b192 + i2 * 4] * t27[b193 + i2 * 8] * t41[b194 + i2] * t67[b195 + i2];
-            acc197 += r1 + r2 + r3;
-          }
-          hvp[i0 * 8 + i1] += p196 * acc197;
-        }
-      }
-    }
-  }
-  // hvp[i0, i1] += Σ_i2 -1·t16·X[i2, i0]·t27[i2, i1]·t42[i1, i2]·t67[i1, i2]
-  {
-    const p202 = -t16[0];
-    for (let i0 = 0; i0 < 4; i0++) {
-      const b198 = off_N * 4 + i0;
-      {
-        let i1 = 0;
-        for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b199_0 = i1;
-          const b200_0 = i1 * len_N;
-          const b201_0 = i1 * len_N;
-          const b199_1 = i1 + 1;
-          const b200_1 = (i1 + 1) * len_N;
-          const b201_1 = (i1 + 1) * len_N;
-          const b199_2 = i1 + 2;
-          const b200_2 = (i1 + 2) * len_N;
-          const b201_2 = (i1 + 2) * len_N;
-          const b199_3 = i1 + 3;
-          const b200_3 = (i1 + 3) * len_N;
-          const b201_3 = (i1 + 3) * len_N;
-          let acc203_0 = 0, acc203_1 = 0, acc203_2 = 0, acc203_3 = 0;
-          for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = d_X[b198 + i2 * 4];
-            acc203_0 += c0 * t27[b199_0 + i2 * 8] * t42[b200_0 + i2] * t67[b201_0 + i2];
-            acc203_1 += c0 * t27[b199_1 + i2 * 8] * t42[b200_1 + i2] * t67[b201_1 + i2];
-            acc203_2 += c0 * t27[b199_2 + i2 * 8] * t42[b200_2 + i2] * t67[b201_2 + i2];
-            acc203_3 += c0 * t27[b199_3 + i2 * 8] * t42[b200_3 + i2] * t67[b201_3 + i2];
-          }
-          hvp[i0 * 8 + i1] += p202 * acc203_0;
-          hvp[i0 * 8 + i1 + 1] += p202 * acc203_1;
-          hvp[i0 * 8 + i1 + 2] += p202 * acc203_2;
-          hvp[i0 * 8 + i1 + 3] += p202 * acc203_3;
-        }
-        for (const end = 8; i1 < end; i1++) {
-          const b199 = i1;
-          const b200 = i1 * len_N;
-          const b201 = i1 * len_N;
-          let acc203 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i2 = 0;
-            for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc203 += d_X[b198 + i2 * 4] * t27[b199 + i2 * 8] * t42[b200 + i2] * t67[b201 + i2];
-              r1 += d_X[b198 + (i2 + 1) * 4] * t27[b199 + (i2 + 1) * 8] * t42[b200 + i2 + 1] * t67[b201 + i2 + 1];
-              r2 += d_X[b198 + (i2 + 2) * 4] * t27[b199 + (i2 + 2) * 8] * t42[b200 + i2 + 2] * t67[b201 + i2 + 2];
-              r3 += d_X[b198 + (i2 + 3) * 4] * t27[b199 + (i2 + 3) * 8] * t42[b200 + i2 + 3] * t67[b201 + i2 + 3];
-            }
-            for (const end = len_N; i2 < end; i2++) acc203 += d_X[b198 + i2 * 4] * t27[b199 + i2 * 8] * t42[b200 + i2] * t67[b201 + i2];
-            acc203 += r1 + r2 + r3;
-          }
-          hvp[i0 * 8 + i1] += p202 * acc203;
-        }
-      }
-    }
-  }
-  // hvp[i0, i1] += Σ_i2 -1·t16·t24[i2, i1]·X[i2, i0]·t26[i2]·t41[i1, i2]·t69[i2]
+  // hvp[i0, i1] += Σ_i2 -1·t16·t24[i2, i1]·X[i2, i0]·t26[i2]·t41[i1, i2]·t54[i2]
   {
     const p207 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
@@ -1992,7 +1808,7 @@ function k_hvp_W1(s: State): void {
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
             const c0 = d_X[b205 + i2 * 4];
             const c1 = t26[i2];
-            const c2 = t69[i2];
+            const c2 = t54[i2];
             acc208_0 += c0 * c1 * c2 * t24[b204_0 + i2 * 8] * t41[b206_0 + i2];
             acc208_1 += c0 * c1 * c2 * t24[b204_1 + i2 * 8] * t41[b206_1 + i2];
             acc208_2 += c0 * c1 * c2 * t24[b204_2 + i2 * 8] * t41[b206_2 + i2];
@@ -2011,12 +1827,12 @@ function k_hvp_W1(s: State): void {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc208 += t24[b204 + i2 * 8] * d_X[b205 + i2 * 4] * t26[i2] * t41[b206 + i2] * t69[i2];
-              r1 += t24[b204 + (i2 + 1) * 8] * d_X[b205 + (i2 + 1) * 4] * t26[i2 + 1] * t41[b206 + i2 + 1] * t69[i2 + 1];
-              r2 += t24[b204 + (i2 + 2) * 8] * d_X[b205 + (i2 + 2) * 4] * t26[i2 + 2] * t41[b206 + i2 + 2] * t69[i2 + 2];
-              r3 += t24[b204 + (i2 + 3) * 8] * d_X[b205 + (i2 + 3) * 4] * t26[i2 + 3] * t41[b206 + i2 + 3] * t69[i2 + 3];
+              acc208 += t24[b204 + i2 * 8] * d_X[b205 + i2 * 4] * t26[i2] * t41[b206 + i2] * t54[i2];
+              r1 += t24[b204 + (i2 + 1) * 8] * d_X[b205 + (i2 + 1) * 4] * t26[i2 + 1] * t41[b206 + i2 + 1] * t54[i2 + 1];
+              r2 += t24[b204 + (i2 + 2) * 8] * d_X[b205 + (i2 + 2) * 4] * t26[i2 + 2] * t41[b206 + i2 + 2] * t54[i2 + 2];
+              r3 += t24[b204 + (i2 + 3) * 8] * d_X[b205 + (i2 + 3) * 4] * t26[i2 + 3] * t41[b206 + i2 + 3] * t54[i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc208 += t24[b204 + i2 * 8] * d_X[b205 + i2 * 4] * t26[i2] * t41[b206 + i2] * t69[i2];
+            for (const end = len_N; i2 < end; i2++) acc208 += t24[b204 + i2 * 8] * d_X[b205 + i2 * 4] * t26[i2] * t41[b206 + i2] * t54[i2];
             acc208 += r1 + r2 + r3;
           }
           hvp[i0 * 8 + i1] += p207 * acc208;
@@ -2024,7 +1840,7 @@ function k_hvp_W1(s: State): void {
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t24[i2, i1]·X[i2, i0]·t70[i1, i2]
+  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t24[i2, i1]·X[i2, i0]·t56[i1, i2]
   {
     const p212 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
@@ -2044,10 +1860,10 @@ function k_hvp_W1(s: State): void {
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
             const c0 = t23[i2];
             const c1 = d_X[b210 + i2 * 4];
-            acc213_0 += c0 * c1 * t24[b209_0 + i2 * 8] * t70[b211_0 + i2];
-            acc213_1 += c0 * c1 * t24[b209_1 + i2 * 8] * t70[b211_1 + i2];
-            acc213_2 += c0 * c1 * t24[b209_2 + i2 * 8] * t70[b211_2 + i2];
-            acc213_3 += c0 * c1 * t24[b209_3 + i2 * 8] * t70[b211_3 + i2];
+            acc213_0 += c0 * c1 * t24[b209_0 + i2 * 8] * t56[b211_0 + i2];
+            acc213_1 += c0 * c1 * t24[b209_1 + i2 * 8] * t56[b211_1 + i2];
+            acc213_2 += c0 * c1 * t24[b209_2 + i2 * 8] * t56[b211_2 + i2];
+            acc213_3 += c0 * c1 * t24[b209_3 + i2 * 8] * t56[b211_3 + i2];
           }
           hvp[i0 * 8 + i1] += p212 * acc213_0;
           hvp[i0 * 8 + i1 + 1] += p212 * acc213_1;
@@ -2062,12 +1878,12 @@ function k_hvp_W1(s: State): void {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc213 += t23[i2] * t24[b209 + i2 * 8] * d_X[b210 + i2 * 4] * t70[b211 + i2];
-              r1 += t23[i2 + 1] * t24[b209 + (i2 + 1) * 8] * d_X[b210 + (i2 + 1) * 4] * t70[b211 + i2 + 1];
-              r2 += t23[i2 + 2] * t24[b209 + (i2 + 2) * 8] * d_X[b210 + (i2 + 2) * 4] * t70[b211 + i2 + 2];
-              r3 += t23[i2 + 3] * t24[b209 + (i2 + 3) * 8] * d_X[b210 + (i2 + 3) * 4] * t70[b211 + i2 + 3];
+              acc213 += t23[i2] * t24[b209 + i2 * 8] * d_X[b210 + i2 * 4] * t56[b211 + i2];
+              r1 += t23[i2 + 1] * t24[b209 + (i2 + 1) * 8] * d_X[b210 + (i2 + 1) * 4] * t56[b211 + i2 + 1];
+              r2 += t23[i2 + 2] * t24[b209 + (i2 + 2) * 8] * d_X[b210 + (i2 + 2) * 4] * t56[b211 + i2 + 2];
+              r3 += t23[i2 + 3] * t24[b209 + (i2 + 3) * 8] * d_X[b210 + (i2 + 3) * 4] * t56[b211 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc213 += t23[i2] * t24[b209 + i2 * 8] * d_X[b210 + i2 * 4] * t70[b211 + i2];
+            for (const end = len_N; i2 < end; i2++) acc213 += t23[i2] * t24[b209 + i2 * 8] * d_X[b210 + i2 * 4] * t56[b211 + i2];
             acc213 += r1 + r2 + r3;
           }
           hvp[i0 * 8 + i1] += p212 * acc213;
@@ -2075,9 +1891,9 @@ function k_hvp_W1(s: State): void {
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·X[i2, i0]·t27[i2, i1]·v[b1][i1]·t41[i1, i2]
+  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·X[i2, i0]·t27[i2, i1]·t41[i1, i2]·t57[i1, i2]
   {
-    const p217 = t16[0];
+    const p218 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       const b214 = off_N * 4 + i0;
       {
@@ -2085,45 +1901,45 @@ function k_hvp_W1(s: State): void {
         for (const end = 8 - 3; i1 < end; i1 += 4) {
           const b215_0 = i1;
           const b216_0 = i1 * len_N;
-          const p218_0 = p217 * v[32 + i1];
+          const b217_0 = i1 * len_N;
           const b215_1 = i1 + 1;
           const b216_1 = (i1 + 1) * len_N;
-          const p218_1 = p217 * v[32 + i1 + 1];
+          const b217_1 = (i1 + 1) * len_N;
           const b215_2 = i1 + 2;
           const b216_2 = (i1 + 2) * len_N;
-          const p218_2 = p217 * v[32 + i1 + 2];
+          const b217_2 = (i1 + 2) * len_N;
           const b215_3 = i1 + 3;
           const b216_3 = (i1 + 3) * len_N;
-          const p218_3 = p217 * v[32 + i1 + 3];
+          const b217_3 = (i1 + 3) * len_N;
           let acc219_0 = 0, acc219_1 = 0, acc219_2 = 0, acc219_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
             const c0 = t23[i2];
             const c1 = d_X[b214 + i2 * 4];
-            acc219_0 += c0 * c1 * t27[b215_0 + i2 * 8] * t41[b216_0 + i2];
-            acc219_1 += c0 * c1 * t27[b215_1 + i2 * 8] * t41[b216_1 + i2];
-            acc219_2 += c0 * c1 * t27[b215_2 + i2 * 8] * t41[b216_2 + i2];
-            acc219_3 += c0 * c1 * t27[b215_3 + i2 * 8] * t41[b216_3 + i2];
+            acc219_0 += c0 * c1 * t27[b215_0 + i2 * 8] * t41[b216_0 + i2] * t57[b217_0 + i2];
+            acc219_1 += c0 * c1 * t27[b215_1 + i2 * 8] * t41[b216_1 + i2] * t57[b217_1 + i2];
+            acc219_2 += c0 * c1 * t27[b215_2 + i2 * 8] * t41[b216_2 + i2] * t57[b217_2 + i2];
+            acc219_3 += c0 * c1 * t27[b215_3 + i2 * 8] * t41[b216_3 + i2] * t57[b217_3 + i2];
           }
-          hvp[i0 * 8 + i1] += p218_0 * acc219_0;
-          hvp[i0 * 8 + i1 + 1] += p218_1 * acc219_1;
-          hvp[i0 * 8 + i1 + 2] += p218_2 * acc219_2;
-          hvp[i0 * 8 + i1 + 3] += p218_3 * acc219_3;
+          hvp[i0 * 8 + i1] += p218 * acc219_0;
+          hvp[i0 * 8 + i1 + 1] += p218 * acc219_1;
+          hvp[i0 * 8 + i1 + 2] += p218 * acc219_2;
+          hvp[i0 * 8 + i1 + 3] += p218 * acc219_3;
         }
         for (const end = 8; i1 < end; i1++) {
           const b215 = i1;
           const b216 = i1 * len_N;
-          const p218 = p217 * v[32 + i1];
+          const b217 = i1 * len_N;
           let acc219 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc219 += t23[i2] * d_X[b214 + i2 * 4] * t27[b215 + i2 * 8] * t41[b216 + i2];
-              r1 += t23[i2 + 1] * d_X[b214 + (i2 + 1) * 4] * t27[b215 + (i2 + 1) * 8] * t41[b216 + i2 + 1];
-              r2 += t23[i2 + 2] * d_X[b214 + (i2 + 2) * 4] * t27[b215 + (i2 + 2) * 8] * t41[b216 + i2 + 2];
-              r3 += t23[i2 + 3] * d_X[b214 + (i2 + 3) * 4] * t27[b215 + (i2 + 3) * 8] * t41[b216 + i2 + 3];
+              acc219 += t23[i2] * d_X[b214 + i2 * 4] * t27[b215 + i2 * 8] * t41[b216 + i2] * t57[b217 + i2];
+              r1 += t23[i2 + 1] * d_X[b214 + (i2 + 1) * 4] * t27[b215 + (i2 + 1) * 8] * t41[b216 + i2 + 1] * t57[b217 + i2 + 1];
+              r2 += t23[i2 + 2] * d_X[b214 + (i2 + 2) * 4] * t27[b215 + (i2 + 2) * 8] * t41[b216 + i2 + 2] * t57[b217 + i2 + 2];
+              r3 += t23[i2 + 3] * d_X[b214 + (i2 + 3) * 4] * t27[b215 + (i2 + 3) * 8] * t41[b216 + i2 + 3] * t57[b217 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc219 += t23[i2] * d_X[b214 + i2 * 4] * t27[b215 + i2 * 8] * t41[b216 + i2];
+            for (const end = len_N; i2 < end; i2++) acc219 += t23[i2] * d_X[b214 + i2 * 4] * t27[b215 + i2 * 8] * t41[b216 + i2] * t57[b217 + i2];
             acc219 += r1 + r2 + r3;
           }
           hvp[i0 * 8 + i1] += p218 * acc219;
@@ -2131,9 +1947,9 @@ function k_hvp_W1(s: State): void {
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 -1·t16·X[i2, i0]·t27[i2, i1]·v[b1][i1]·t42[i1, i2]
+  // hvp[i0, i1] += Σ_i2 -1·t16·X[i2, i0]·t27[i2, i1]·t42[i1, i2]·t57[i1, i2]
   {
-    const p223 = -t16[0];
+    const p224 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       const b220 = off_N * 4 + i0;
       {
@@ -2141,44 +1957,44 @@ function k_hvp_W1(s: State): void {
         for (const end = 8 - 3; i1 < end; i1 += 4) {
           const b221_0 = i1;
           const b222_0 = i1 * len_N;
-          const p224_0 = p223 * v[32 + i1];
+          const b223_0 = i1 * len_N;
           const b221_1 = i1 + 1;
           const b222_1 = (i1 + 1) * len_N;
-          const p224_1 = p223 * v[32 + i1 + 1];
+          const b223_1 = (i1 + 1) * len_N;
           const b221_2 = i1 + 2;
           const b222_2 = (i1 + 2) * len_N;
-          const p224_2 = p223 * v[32 + i1 + 2];
+          const b223_2 = (i1 + 2) * len_N;
           const b221_3 = i1 + 3;
           const b222_3 = (i1 + 3) * len_N;
-          const p224_3 = p223 * v[32 + i1 + 3];
+          const b223_3 = (i1 + 3) * len_N;
           let acc225_0 = 0, acc225_1 = 0, acc225_2 = 0, acc225_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
             const c0 = d_X[b220 + i2 * 4];
-            acc225_0 += c0 * t27[b221_0 + i2 * 8] * t42[b222_0 + i2];
-            acc225_1 += c0 * t27[b221_1 + i2 * 8] * t42[b222_1 + i2];
-            acc225_2 += c0 * t27[b221_2 + i2 * 8] * t42[b222_2 + i2];
-            acc225_3 += c0 * t27[b221_3 + i2 * 8] * t42[b222_3 + i2];
+            acc225_0 += c0 * t27[b221_0 + i2 * 8] * t42[b222_0 + i2] * t57[b223_0 + i2];
+            acc225_1 += c0 * t27[b221_1 + i2 * 8] * t42[b222_1 + i2] * t57[b223_1 + i2];
+            acc225_2 += c0 * t27[b221_2 + i2 * 8] * t42[b222_2 + i2] * t57[b223_2 + i2];
+            acc225_3 += c0 * t27[b221_3 + i2 * 8] * t42[b222_3 + i2] * t57[b223_3 + i2];
           }
-          hvp[i0 * 8 + i1] += p224_0 * acc225_0;
-          hvp[i0 * 8 + i1 + 1] += p224_1 * acc225_1;
-          hvp[i0 * 8 + i1 + 2] += p224_2 * acc225_2;
-          hvp[i0 * 8 + i1 + 3] += p224_3 * acc225_3;
+          hvp[i0 * 8 + i1] += p224 * acc225_0;
+          hvp[i0 * 8 + i1 + 1] += p224 * acc225_1;
+          hvp[i0 * 8 + i1 + 2] += p224 * acc225_2;
+          hvp[i0 * 8 + i1 + 3] += p224 * acc225_3;
         }
         for (const end = 8; i1 < end; i1++) {
           const b221 = i1;
           const b222 = i1 * len_N;
-          const p224 = p223 * v[32 + i1];
+          const b223 = i1 * len_N;
           let acc225 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc225 += d_X[b220 + i2 * 4] * t27[b221 + i2 * 8] * t42[b222 + i2];
-              r1 += d_X[b220 + (i2 + 1) * 4] * t27[b221 + (i2 + 1) * 8] * t42[b222 + i2 + 1];
-              r2 += d_X[b220 + (i2 + 2) * 4] * t27[b221 + (i2 + 2) * 8] * t42[b222 + i2 + 2];
-              r3 += d_X[b220 + (i2 + 3) * 4] * t27[b221 + (i2 + 3) * 8] * t42[b222 + i2 + 3];
+              acc225 += d_X[b220 + i2 * 4] * t27[b221 + i2 * 8] * t42[b222 + i2] * t57[b223 + i2];
+              r1 += d_X[b220 + (i2 + 1) * 4] * t27[b221 + (i2 + 1) * 8] * t42[b222 + i2 + 1] * t57[b223 + i2 + 1];
+              r2 += d_X[b220 + (i2 + 2) * 4] * t27[b221 + (i2 + 2) * 8] * t42[b222 + i2 + 2] * t57[b223 + i2 + 2];
+              r3 += d_X[b220 + (i2 + 3) * 4] * t27[b221 + (i2 + 3) * 8] * t42[b222 + i2 + 3] * t57[b223 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc225 += d_X[b220 + i2 * 4] * t27[b221 + i2 * 8] * t42[b222 + i2];
+            for (const end = len_N; i2 < end; i2++) acc225 += d_X[b220 + i2 * 4] * t27[b221 + i2 * 8] * t42[b222 + i2] * t57[b223 + i2];
             acc225 += r1 + r2 + r3;
           }
           hvp[i0 * 8 + i1] += p224 * acc225;
@@ -2186,7 +2002,7 @@ function k_hvp_W1(s: State): void {
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 -1·t16·t24[i2, i1]·X[i2, i0]·t26[i2]·t41[i1, i2]·t72[i2]
+  // hvp[i0, i1] += Σ_i2 -1·t16·t24[i2, i1]·X[i2, i0]·t26[i2]·t41[i1, i2]·t59[i2]
   {
     const p229 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
@@ -2206,7 +2022,7 @@ function k_hvp_W1(s: State): void {
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
             const c0 = d_X[b227 + i2 * 4];
             const c1 = t26[i2];
-            const c2 = t72[i2];
+            const c2 = t59[i2];
             acc230_0 += c0 * c1 * c2 * t24[b226_0 + i2 * 8] * t41[b228_0 + i2];
             acc230_1 += c0 * c1 * c2 * t24[b226_1 + i2 * 8] * t41[b228_1 + i2];
             acc230_2 += c0 * c1 * c2 * t24[b226_2 + i2 * 8] * t41[b228_2 + i2];
@@ -2225,12 +2041,12 @@ function k_hvp_W1(s: State): void {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc230 += t24[b226 + i2 * 8] * d_X[b227 + i2 * 4] * t26[i2] * t41[b228 + i2] * t72[i2];
-              r1 += t24[b226 + (i2 + 1) * 8] * d_X[b227 + (i2 + 1) * 4] * t26[i2 + 1] * t41[b228 + i2 + 1] * t72[i2 + 1];
-              r2 += t24[b226 + (i2 + 2) * 8] * d_X[b227 + (i2 + 2) * 4] * t26[i2 + 2] * t41[b228 + i2 + 2] * t72[i2 + 2];
-              r3 += t24[b226 + (i2 + 3) * 8] * d_X[b227 + (i2 + 3) * 4] * t26[i2 + 3] * t41[b228 + i2 + 3] * t72[i2 + 3];
+              acc230 += t24[b226 + i2 * 8] * d_X[b227 + i2 * 4] * t26[i2] * t41[b228 + i2] * t59[i2];
+              r1 += t24[b226 + (i2 + 1) * 8] * d_X[b227 + (i2 + 1) * 4] * t26[i2 + 1] * t41[b228 + i2 + 1] * t59[i2 + 1];
+              r2 += t24[b226 + (i2 + 2) * 8] * d_X[b227 + (i2 + 2) * 4] * t26[i2 + 2] * t41[b228 + i2 + 2] * t59[i2 + 2];
+              r3 += t24[b226 + (i2 + 3) * 8] * d_X[b227 + (i2 + 3) * 4] * t26[i2 + 3] * t41[b228 + i2 + 3] * t59[i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc230 += t24[b226 + i2 * 8] * d_X[b227 + i2 * 4] * t26[i2] * t41[b228 + i2] * t72[i2];
+            for (const end = len_N; i2 < end; i2++) acc230 += t24[b226 + i2 * 8] * d_X[b227 + i2 * 4] * t26[i2] * t41[b228 + i2] * t59[i2];
             acc230 += r1 + r2 + r3;
           }
           hvp[i0 * 8 + i1] += p229 * acc230;
@@ -2238,7 +2054,7 @@ function k_hvp_W1(s: State): void {
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t24[i2, i1]·X[i2, i0]·t73[i1, i2]
+  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t24[i2, i1]·X[i2, i0]·t60[i1, i2]
   {
     const p234 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
@@ -2258,10 +2074,10 @@ function k_hvp_W1(s: State): void {
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
             const c0 = t23[i2];
             const c1 = d_X[b232 + i2 * 4];
-            acc235_0 += c0 * c1 * t24[b231_0 + i2 * 8] * t73[b233_0 + i2];
-            acc235_1 += c0 * c1 * t24[b231_1 + i2 * 8] * t73[b233_1 + i2];
-            acc235_2 += c0 * c1 * t24[b231_2 + i2 * 8] * t73[b233_2 + i2];
-            acc235_3 += c0 * c1 * t24[b231_3 + i2 * 8] * t73[b233_3 + i2];
+            acc235_0 += c0 * c1 * t24[b231_0 + i2 * 8] * t60[b233_0 + i2];
+            acc235_1 += c0 * c1 * t24[b231_1 + i2 * 8] * t60[b233_1 + i2];
+            acc235_2 += c0 * c1 * t24[b231_2 + i2 * 8] * t60[b233_2 + i2];
+            acc235_3 += c0 * c1 * t24[b231_3 + i2 * 8] * t60[b233_3 + i2];
           }
           hvp[i0 * 8 + i1] += p234 * acc235_0;
           hvp[i0 * 8 + i1 + 1] += p234 * acc235_1;
@@ -2276,12 +2092,12 @@ function k_hvp_W1(s: State): void {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc235 += t23[i2] * t24[b231 + i2 * 8] * d_X[b232 + i2 * 4] * t73[b233 + i2];
-              r1 += t23[i2 + 1] * t24[b231 + (i2 + 1) * 8] * d_X[b232 + (i2 + 1) * 4] * t73[b233 + i2 + 1];
-              r2 += t23[i2 + 2] * t24[b231 + (i2 + 2) * 8] * d_X[b232 + (i2 + 2) * 4] * t73[b233 + i2 + 2];
-              r3 += t23[i2 + 3] * t24[b231 + (i2 + 3) * 8] * d_X[b232 + (i2 + 3) * 4] * t73[b233 + i2 + 3];
+              acc235 += t23[i2] * t24[b231 + i2 * 8] * d_X[b232 + i2 * 4] * t60[b233 + i2];
+              r1 += t23[i2 + 1] * t24[b231 + (i2 + 1) * 8] * d_X[b232 + (i2 + 1) * 4] * t60[b233 + i2 + 1];
+              r2 += t23[i2 + 2] * t24[b231 + (i2 + 2) * 8] * d_X[b232 + (i2 + 2) * 4] * t60[b233 + i2 + 2];
+              r3 += t23[i2 + 3] * t24[b231 + (i2 + 3) * 8] * d_X[b232 + (i2 + 3) * 4] * t60[b233 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc235 += t23[i2] * t24[b231 + i2 * 8] * d_X[b232 + i2 * 4] * t73[b233 + i2];
+            for (const end = len_N; i2 < end; i2++) acc235 += t23[i2] * t24[b231 + i2 * 8] * d_X[b232 + i2 * 4] * t60[b233 + i2];
             acc235 += r1 + r2 + r3;
           }
           hvp[i0 * 8 + i1] += p234 * acc235;
@@ -2289,206 +2105,420 @@ function k_hvp_W1(s: State): void {
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t24[i2, i1]·X[i2, i0]·t74[i1, i2]
+  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·X[i2, i0]·t27[i2, i1]·v[b1][i1]·t41[i1, i2]
   {
     const p239 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
-      const b237 = off_N * 4 + i0;
+      const b236 = off_N * 4 + i0;
       {
         let i1 = 0;
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b236_0 = i1;
+          const b237_0 = i1;
           const b238_0 = i1 * len_N;
-          const b236_1 = i1 + 1;
+          const p240_0 = p239 * v[32 + i1];
+          const b237_1 = i1 + 1;
           const b238_1 = (i1 + 1) * len_N;
-          const b236_2 = i1 + 2;
+          const p240_1 = p239 * v[32 + i1 + 1];
+          const b237_2 = i1 + 2;
           const b238_2 = (i1 + 2) * len_N;
-          const b236_3 = i1 + 3;
+          const p240_2 = p239 * v[32 + i1 + 2];
+          const b237_3 = i1 + 3;
           const b238_3 = (i1 + 3) * len_N;
-          let acc240_0 = 0, acc240_1 = 0, acc240_2 = 0, acc240_3 = 0;
+          const p240_3 = p239 * v[32 + i1 + 3];
+          let acc241_0 = 0, acc241_1 = 0, acc241_2 = 0, acc241_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
             const c0 = t23[i2];
-            const c1 = d_X[b237 + i2 * 4];
-            acc240_0 += c0 * c1 * t24[b236_0 + i2 * 8] * t74[b238_0 + i2];
-            acc240_1 += c0 * c1 * t24[b236_1 + i2 * 8] * t74[b238_1 + i2];
-            acc240_2 += c0 * c1 * t24[b236_2 + i2 * 8] * t74[b238_2 + i2];
-            acc240_3 += c0 * c1 * t24[b236_3 + i2 * 8] * t74[b238_3 + i2];
+            const c1 = d_X[b236 + i2 * 4];
+            acc241_0 += c0 * c1 * t27[b237_0 + i2 * 8] * t41[b238_0 + i2];
+            acc241_1 += c0 * c1 * t27[b237_1 + i2 * 8] * t41[b238_1 + i2];
+            acc241_2 += c0 * c1 * t27[b237_2 + i2 * 8] * t41[b238_2 + i2];
+            acc241_3 += c0 * c1 * t27[b237_3 + i2 * 8] * t41[b238_3 + i2];
           }
-          hvp[i0 * 8 + i1] += p239 * acc240_0;
-          hvp[i0 * 8 + i1 + 1] += p239 * acc240_1;
-          hvp[i0 * 8 + i1 + 2] += p239 * acc240_2;
-          hvp[i0 * 8 + i1 + 3] += p239 * acc240_3;
+          hvp[i0 * 8 + i1] += p240_0 * acc241_0;
+          hvp[i0 * 8 + i1 + 1] += p240_1 * acc241_1;
+          hvp[i0 * 8 + i1 + 2] += p240_2 * acc241_2;
+          hvp[i0 * 8 + i1 + 3] += p240_3 * acc241_3;
         }
         for (const end = 8; i1 < end; i1++) {
-          const b236 = i1;
+          const b237 = i1;
           const b238 = i1 * len_N;
-          let acc240 = 0;
+          const p240 = p239 * v[32 + i1];
+          let acc241 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc240 += t23[i2] * t24[b236 + i2 * 8] * d_X[b237 + i2 * 4] * t74[b238 + i2];
-              r1 += t23[i2 + 1] * t24[b236 + (i2 + 1) * 8] * d_X[b237 + (i2 + 1) * 4] * t74[b238 + i2 + 1];
-              r2 += t23[i2 + 2] * t24[b236 + (i2 + 2) * 8] * d_X[b237 + (i2 + 2) * 4] * t74[b238 + i2 + 2];
-              r3 += t23[i2 + 3] * t24[b236 + (i2 + 3) * 8] * d_X[b237 + (i2 + 3) * 4] * t74[b238 + i2 + 3];
+              acc241 += t23[i2] * d_X[b236 + i2 * 4] * t27[b237 + i2 * 8] * t41[b238 + i2];
+              r1 += t23[i2 + 1] * d_X[b236 + (i2 + 1) * 4] * t27[b237 + (i2 + 1) * 8] * t41[b238 + i2 + 1];
+              r2 += t23[i2 + 2] * d_X[b236 + (i2 + 2) * 4] * t27[b237 + (i2 + 2) * 8] * t41[b238 + i2 + 2];
+              r3 += t23[i2 + 3] * d_X[b236 + (i2 + 3) * 4] * t27[b237 + (i2 + 3) * 8] * t41[b238 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc240 += t23[i2] * t24[b236 + i2 * 8] * d_X[b237 + i2 * 4] * t74[b238 + i2];
-            acc240 += r1 + r2 + r3;
+            for (const end = len_N; i2 < end; i2++) acc241 += t23[i2] * d_X[b236 + i2 * 4] * t27[b237 + i2 * 8] * t41[b238 + i2];
+            acc241 += r1 + r2 + r3;
           }
-          hvp[i0 * 8 + i1] += p239 * acc240;
+          hvp[i0 * 8 + i1] += p240 * acc241;
         }
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 -1·t16·t24[i2, i1]·X[i2, i0]·t75[i1, i2]
+  // hvp[i0, i1] += Σ_i2 -1·t16·X[i2, i0]·t27[i2, i1]·v[b1][i1]·t42[i1, i2]
   {
-    const p244 = -t16[0];
+    const p245 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       const b242 = off_N * 4 + i0;
       {
         let i1 = 0;
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b241_0 = i1;
-          const b243_0 = i1 * len_N;
-          const b241_1 = i1 + 1;
-          const b243_1 = (i1 + 1) * len_N;
-          const b241_2 = i1 + 2;
-          const b243_2 = (i1 + 2) * len_N;
-          const b241_3 = i1 + 3;
-          const b243_3 = (i1 + 3) * len_N;
-          let acc245_0 = 0, acc245_1 = 0, acc245_2 = 0, acc245_3 = 0;
+          const b243_0 = i1;
+          const b244_0 = i1 * len_N;
+          const p246_0 = p245 * v[32 + i1];
+          const b243_1 = i1 + 1;
+          const b244_1 = (i1 + 1) * len_N;
+          const p246_1 = p245 * v[32 + i1 + 1];
+          const b243_2 = i1 + 2;
+          const b244_2 = (i1 + 2) * len_N;
+          const p246_2 = p245 * v[32 + i1 + 2];
+          const b243_3 = i1 + 3;
+          const b244_3 = (i1 + 3) * len_N;
+          const p246_3 = p245 * v[32 + i1 + 3];
+          let acc247_0 = 0, acc247_1 = 0, acc247_2 = 0, acc247_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
             const c0 = d_X[b242 + i2 * 4];
-            acc245_0 += c0 * t24[b241_0 + i2 * 8] * t75[b243_0 + i2];
-            acc245_1 += c0 * t24[b241_1 + i2 * 8] * t75[b243_1 + i2];
-            acc245_2 += c0 * t24[b241_2 + i2 * 8] * t75[b243_2 + i2];
-            acc245_3 += c0 * t24[b241_3 + i2 * 8] * t75[b243_3 + i2];
+            acc247_0 += c0 * t27[b243_0 + i2 * 8] * t42[b244_0 + i2];
+            acc247_1 += c0 * t27[b243_1 + i2 * 8] * t42[b244_1 + i2];
+            acc247_2 += c0 * t27[b243_2 + i2 * 8] * t42[b244_2 + i2];
+            acc247_3 += c0 * t27[b243_3 + i2 * 8] * t42[b244_3 + i2];
           }
-          hvp[i0 * 8 + i1] += p244 * acc245_0;
-          hvp[i0 * 8 + i1 + 1] += p244 * acc245_1;
-          hvp[i0 * 8 + i1 + 2] += p244 * acc245_2;
-          hvp[i0 * 8 + i1 + 3] += p244 * acc245_3;
+          hvp[i0 * 8 + i1] += p246_0 * acc247_0;
+          hvp[i0 * 8 + i1 + 1] += p246_1 * acc247_1;
+          hvp[i0 * 8 + i1 + 2] += p246_2 * acc247_2;
+          hvp[i0 * 8 + i1 + 3] += p246_3 * acc247_3;
         }
         for (const end = 8; i1 < end; i1++) {
-          const b241 = i1;
-          const b243 = i1 * len_N;
-          let acc245 = 0;
+          const b243 = i1;
+          const b244 = i1 * len_N;
+          const p246 = p245 * v[32 + i1];
+          let acc247 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc245 += t24[b241 + i2 * 8] * d_X[b242 + i2 * 4] * t75[b243 + i2];
-              r1 += t24[b241 + (i2 + 1) * 8] * d_X[b242 + (i2 + 1) * 4] * t75[b243 + i2 + 1];
-              r2 += t24[b241 + (i2 + 2) * 8] * d_X[b242 + (i2 + 2) * 4] * t75[b243 + i2 + 2];
-              r3 += t24[b241 + (i2 + 3) * 8] * d_X[b242 + (i2 + 3) * 4] * t75[b243 + i2 + 3];
+              acc247 += d_X[b242 + i2 * 4] * t27[b243 + i2 * 8] * t42[b244 + i2];
+              r1 += d_X[b242 + (i2 + 1) * 4] * t27[b243 + (i2 + 1) * 8] * t42[b244 + i2 + 1];
+              r2 += d_X[b242 + (i2 + 2) * 4] * t27[b243 + (i2 + 2) * 8] * t42[b244 + i2 + 2];
+              r3 += d_X[b242 + (i2 + 3) * 4] * t27[b243 + (i2 + 3) * 8] * t42[b244 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc245 += t24[b241 + i2 * 8] * d_X[b242 + i2 * 4] * t75[b243 + i2];
-            acc245 += r1 + r2 + r3;
+            for (const end = len_N; i2 < end; i2++) acc247 += d_X[b242 + i2 * 4] * t27[b243 + i2 * 8] * t42[b244 + i2];
+            acc247 += r1 + r2 + r3;
           }
-          hvp[i0 * 8 + i1] += p244 * acc245;
+          hvp[i0 * 8 + i1] += p246 * acc247;
         }
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 -1·t16·t24[i2, i1]·X[i2, i0]·t26[i2]·t76[i2]·t41[i1, i2]
+  // hvp[i0, i1] += Σ_i2 -1·t16·t24[i2, i1]·X[i2, i0]·t26[i2]·t41[i1, i2]·t62[i2]
   {
-    const p249 = -t16[0];
+    const p251 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
-      const b247 = off_N * 4 + i0;
+      const b249 = off_N * 4 + i0;
       {
         let i1 = 0;
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b246_0 = i1;
-          const b248_0 = i1 * len_N;
-          const b246_1 = i1 + 1;
-          const b248_1 = (i1 + 1) * len_N;
-          const b246_2 = i1 + 2;
-          const b248_2 = (i1 + 2) * len_N;
-          const b246_3 = i1 + 3;
-          const b248_3 = (i1 + 3) * len_N;
-          let acc250_0 = 0, acc250_1 = 0, acc250_2 = 0, acc250_3 = 0;
+          const b248_0 = i1;
+          const b250_0 = i1 * len_N;
+          const b248_1 = i1 + 1;
+          const b250_1 = (i1 + 1) * len_N;
+          const b248_2 = i1 + 2;
+          const b250_2 = (i1 + 2) * len_N;
+          const b248_3 = i1 + 3;
+          const b250_3 = (i1 + 3) * len_N;
+          let acc252_0 = 0, acc252_1 = 0, acc252_2 = 0, acc252_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = d_X[b247 + i2 * 4];
+            const c0 = d_X[b249 + i2 * 4];
             const c1 = t26[i2];
-            const c2 = t76[i2];
-            acc250_0 += c0 * c1 * c2 * t24[b246_0 + i2 * 8] * t41[b248_0 + i2];
-            acc250_1 += c0 * c1 * c2 * t24[b246_1 + i2 * 8] * t41[b248_1 + i2];
-            acc250_2 += c0 * c1 * c2 * t24[b246_2 + i2 * 8] * t41[b248_2 + i2];
-            acc250_3 += c0 * c1 * c2 * t24[b246_3 + i2 * 8] * t41[b248_3 + i2];
+            const c2 = t62[i2];
+            acc252_0 += c0 * c1 * c2 * t24[b248_0 + i2 * 8] * t41[b250_0 + i2];
+            acc252_1 += c0 * c1 * c2 * t24[b248_1 + i2 * 8] * t41[b250_1 + i2];
+            acc252_2 += c0 * c1 * c2 * t24[b248_2 + i2 * 8] * t41[b250_2 + i2];
+            acc252_3 += c0 * c1 * c2 * t24[b248_3 + i2 * 8] * t41[b250_3 + i2];
           }
-          hvp[i0 * 8 + i1] += p249 * acc250_0;
-          hvp[i0 * 8 + i1 + 1] += p249 * acc250_1;
-          hvp[i0 * 8 + i1 + 2] += p249 * acc250_2;
-          hvp[i0 * 8 + i1 + 3] += p249 * acc250_3;
+          hvp[i0 * 8 + i1] += p251 * acc252_0;
+          hvp[i0 * 8 + i1 + 1] += p251 * acc252_1;
+          hvp[i0 * 8 + i1 + 2] += p251 * acc252_2;
+          hvp[i0 * 8 + i1 + 3] += p251 * acc252_3;
         }
         for (const end = 8; i1 < end; i1++) {
-          const b246 = i1;
-          const b248 = i1 * len_N;
-          let acc250 = 0;
+          const b248 = i1;
+          const b250 = i1 * len_N;
+          let acc252 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc250 += t24[b246 + i2 * 8] * d_X[b247 + i2 * 4] * t26[i2] * t76[i2] * t41[b248 + i2];
-              r1 += t24[b246 + (i2 + 1) * 8] * d_X[b247 + (i2 + 1) * 4] * t26[i2 + 1] * t76[i2 + 1] * t41[b248 + i2 + 1];
-              r2 += t24[b246 + (i2 + 2) * 8] * d_X[b247 + (i2 + 2) * 4] * t26[i2 + 2] * t76[i2 + 2] * t41[b248 + i2 + 2];
-              r3 += t24[b246 + (i2 + 3) * 8] * d_X[b247 + (i2 + 3) * 4] * t26[i2 + 3] * t76[i2 + 3] * t41[b248 + i2 + 3];
+              acc252 += t24[b248 + i2 * 8] * d_X[b249 + i2 * 4] * t26[i2] * t41[b250 + i2] * t62[i2];
+              r1 += t24[b248 + (i2 + 1) * 8] * d_X[b249 + (i2 + 1) * 4] * t26[i2 + 1] * t41[b250 + i2 + 1] * t62[i2 + 1];
+              r2 += t24[b248 + (i2 + 2) * 8] * d_X[b249 + (i2 + 2) * 4] * t26[i2 + 2] * t41[b250 + i2 + 2] * t62[i2 + 2];
+              r3 += t24[b248 + (i2 + 3) * 8] * d_X[b249 + (i2 + 3) * 4] * t26[i2 + 3] * t41[b250 + i2 + 3] * t62[i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc250 += t24[b246 + i2 * 8] * d_X[b247 + i2 * 4] * t26[i2] * t76[i2] * t41[b248 + i2];
-            acc250 += r1 + r2 + r3;
+            for (const end = len_N; i2 < end; i2++) acc252 += t24[b248 + i2 * 8] * d_X[b249 + i2 * 4] * t26[i2] * t41[b250 + i2] * t62[i2];
+            acc252 += r1 + r2 + r3;
           }
-          hvp[i0 * 8 + i1] += p249 * acc250;
+          hvp[i0 * 8 + i1] += p251 * acc252;
         }
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t24[i2, i1]·X[i2, i0]·t77[i1, i2]
+  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t24[i2, i1]·X[i2, i0]·t63[i1, i2]
   {
-    const p254 = t16[0];
+    const p256 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
-      const b252 = off_N * 4 + i0;
+      const b254 = off_N * 4 + i0;
       {
         let i1 = 0;
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b251_0 = i1;
-          const b253_0 = i1 * len_N;
-          const b251_1 = i1 + 1;
-          const b253_1 = (i1 + 1) * len_N;
-          const b251_2 = i1 + 2;
-          const b253_2 = (i1 + 2) * len_N;
-          const b251_3 = i1 + 3;
-          const b253_3 = (i1 + 3) * len_N;
-          let acc255_0 = 0, acc255_1 = 0, acc255_2 = 0, acc255_3 = 0;
+          const b253_0 = i1;
+          const b255_0 = i1 * len_N;
+          const b253_1 = i1 + 1;
+          const b255_1 = (i1 + 1) * len_N;
+          const b253_2 = i1 + 2;
+          const b255_2 = (i1 + 2) * len_N;
+          const b253_3 = i1 + 3;
+          const b255_3 = (i1 + 3) * len_N;
+          let acc257_0 = 0, acc257_1 = 0, acc257_2 = 0, acc257_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
             const c0 = t23[i2];
-            const c1 = d_X[b252 + i2 * 4];
-            acc255_0 += c0 * c1 * t24[b251_0 + i2 * 8] * t77[b253_0 + i2];
-            acc255_1 += c0 * c1 * t24[b251_1 + i2 * 8] * t77[b253_1 + i2];
-            acc255_2 += c0 * c1 * t24[b251_2 + i2 * 8] * t77[b253_2 + i2];
-            acc255_3 += c0 * c1 * t24[b251_3 + i2 * 8] * t77[b253_3 + i2];
+            const c1 = d_X[b254 + i2 * 4];
+            acc257_0 += c0 * c1 * t24[b253_0 + i2 * 8] * t63[b255_0 + i2];
+            acc257_1 += c0 * c1 * t24[b253_1 + i2 * 8] * t63[b255_1 + i2];
+            acc257_2 += c0 * c1 * t24[b253_2 + i2 * 8] * t63[b255_2 + i2];
+            acc257_3 += c0 * c1 * t24[b253_3 + i2 * 8] * t63[b255_3 + i2];
           }
-          hvp[i0 * 8 + i1] += p254 * acc255_0;
-          hvp[i0 * 8 + i1 + 1] += p254 * acc255_1;
-          hvp[i0 * 8 + i1 + 2] += p254 * acc255_2;
-          hvp[i0 * 8 + i1 + 3] += p254 * acc255_3;
+          hvp[i0 * 8 + i1] += p256 * acc257_0;
+          hvp[i0 * 8 + i1 + 1] += p256 * acc257_1;
+          hvp[i0 * 8 + i1 + 2] += p256 * acc257_2;
+          hvp[i0 * 8 + i1 + 3] += p256 * acc257_3;
         }
         for (const end = 8; i1 < end; i1++) {
-          const b251 = i1;
-          const b253 = i1 * len_N;
-          let acc255 = 0;
+          const b253 = i1;
+          const b255 = i1 * len_N;
+          let acc257 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc255 += t23[i2] * t24[b251 + i2 * 8] * d_X[b252 + i2 * 4] * t77[b253 + i2];
-              r1 += t23[i2 + 1] * t24[b251 + (i2 + 1) * 8] * d_X[b252 + (i2 + 1) * 4] * t77[b253 + i2 + 1];
-              r2 += t23[i2 + 2] * t24[b251 + (i2 + 2) * 8] * d_X[b252 + (i2 + 2) * 4] * t77[b253 + i2 + 2];
-              r3 += t23[i2 + 3] * t24[b251 + (i2 + 3) * 8] * d_X[b252 + (i2 + 3) * 4] * t77[b253 + i2 + 3];
+              acc257 += t23[i2] * t24[b253 + i2 * 8] * d_X[b254 + i2 * 4] * t63[b255 + i2];
+              r1 += t23[i2 + 1] * t24[b253 + (i2 + 1) * 8] * d_X[b254 + (i2 + 1) * 4] * t63[b255 + i2 + 1];
+              r2 += t23[i2 + 2] * t24[b253 + (i2 + 2) * 8] * d_X[b254 + (i2 + 2) * 4] * t63[b255 + i2 + 2];
+              r3 += t23[i2 + 3] * t24[b253 + (i2 + 3) * 8] * d_X[b254 + (i2 + 3) * 4] * t63[b255 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc255 += t23[i2] * t24[b251 + i2 * 8] * d_X[b252 + i2 * 4] * t77[b253 + i2];
-            acc255 += r1 + r2 + r3;
+            for (const end = len_N; i2 < end; i2++) acc257 += t23[i2] * t24[b253 + i2 * 8] * d_X[b254 + i2 * 4] * t63[b255 + i2];
+            acc257 += r1 + r2 + r3;
           }
-          hvp[i0 * 8 + i1] += p254 * acc255;
+          hvp[i0 * 8 + i1] += p256 * acc257;
+        }
+      }
+    }
+  }
+  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t24[i2, i1]·X[i2, i0]·t64[i1, i2]
+  {
+    const p261 = t16[0];
+    for (let i0 = 0; i0 < 4; i0++) {
+      const b259 = off_N * 4 + i0;
+      {
+        let i1 = 0;
+        for (const end = 8 - 3; i1 < end; i1 += 4) {
+          const b258_0 = i1;
+          const b260_0 = i1 * len_N;
+          const b258_1 = i1 + 1;
+          const b260_1 = (i1 + 1) * len_N;
+          const b258_2 = i1 + 2;
+          const b260_2 = (i1 + 2) * len_N;
+          const b258_3 = i1 + 3;
+          const b260_3 = (i1 + 3) * len_N;
+          let acc262_0 = 0, acc262_1 = 0, acc262_2 = 0, acc262_3 = 0;
+          for (let i2 = 0, end = len_N; i2 < end; i2++) {
+            const c0 = t23[i2];
+            const c1 = d_X[b259 + i2 * 4];
+            acc262_0 += c0 * c1 * t24[b258_0 + i2 * 8] * t64[b260_0 + i2];
+            acc262_1 += c0 * c1 * t24[b258_1 + i2 * 8] * t64[b260_1 + i2];
+            acc262_2 += c0 * c1 * t24[b258_2 + i2 * 8] * t64[b260_2 + i2];
+            acc262_3 += c0 * c1 * t24[b258_3 + i2 * 8] * t64[b260_3 + i2];
+          }
+          hvp[i0 * 8 + i1] += p261 * acc262_0;
+          hvp[i0 * 8 + i1 + 1] += p261 * acc262_1;
+          hvp[i0 * 8 + i1 + 2] += p261 * acc262_2;
+          hvp[i0 * 8 + i1 + 3] += p261 * acc262_3;
+        }
+        for (const end = 8; i1 < end; i1++) {
+          const b258 = i1;
+          const b260 = i1 * len_N;
+          let acc262 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i2 = 0;
+            for (const end = len_N - 3; i2 < end; i2 += 4) {
+              acc262 += t23[i2] * t24[b258 + i2 * 8] * d_X[b259 + i2 * 4] * t64[b260 + i2];
+              r1 += t23[i2 + 1] * t24[b258 + (i2 + 1) * 8] * d_X[b259 + (i2 + 1) * 4] * t64[b260 + i2 + 1];
+              r2 += t23[i2 + 2] * t24[b258 + (i2 + 2) * 8] * d_X[b259 + (i2 + 2) * 4] * t64[b260 + i2 + 2];
+              r3 += t23[i2 + 3] * t24[b258 + (i2 + 3) * 8] * d_X[b259 + (i2 + 3) * 4] * t64[b260 + i2 + 3];
+            }
+            for (const end = len_N; i2 < end; i2++) acc262 += t23[i2] * t24[b258 + i2 * 8] * d_X[b259 + i2 * 4] * t64[b260 + i2];
+            acc262 += r1 + r2 + r3;
+          }
+          hvp[i0 * 8 + i1] += p261 * acc262;
+        }
+      }
+    }
+  }
+  // hvp[i0, i1] += Σ_i2 -1·t16·t24[i2, i1]·X[i2, i0]·t65[i1, i2]
+  {
+    const p266 = -t16[0];
+    for (let i0 = 0; i0 < 4; i0++) {
+      const b264 = off_N * 4 + i0;
+      {
+        let i1 = 0;
+        for (const end = 8 - 3; i1 < end; i1 += 4) {
+          const b263_0 = i1;
+          const b265_0 = i1 * len_N;
+          const b263_1 = i1 + 1;
+          const b265_1 = (i1 + 1) * len_N;
+          const b263_2 = i1 + 2;
+          const b265_2 = (i1 + 2) * len_N;
+          const b263_3 = i1 + 3;
+          const b265_3 = (i1 + 3) * len_N;
+          let acc267_0 = 0, acc267_1 = 0, acc267_2 = 0, acc267_3 = 0;
+          for (let i2 = 0, end = len_N; i2 < end; i2++) {
+            const c0 = d_X[b264 + i2 * 4];
+            acc267_0 += c0 * t24[b263_0 + i2 * 8] * t65[b265_0 + i2];
+            acc267_1 += c0 * t24[b263_1 + i2 * 8] * t65[b265_1 + i2];
+            acc267_2 += c0 * t24[b263_2 + i2 * 8] * t65[b265_2 + i2];
+            acc267_3 += c0 * t24[b263_3 + i2 * 8] * t65[b265_3 + i2];
+          }
+          hvp[i0 * 8 + i1] += p266 * acc267_0;
+          hvp[i0 * 8 + i1 + 1] += p266 * acc267_1;
+          hvp[i0 * 8 + i1 + 2] += p266 * acc267_2;
+          hvp[i0 * 8 + i1 + 3] += p266 * acc267_3;
+        }
+        for (const end = 8; i1 < end; i1++) {
+          const b263 = i1;
+          const b265 = i1 * len_N;
+          let acc267 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i2 = 0;
+            for (const end = len_N - 3; i2 < end; i2 += 4) {
+              acc267 += t24[b263 + i2 * 8] * d_X[b264 + i2 * 4] * t65[b265 + i2];
+              r1 += t24[b263 + (i2 + 1) * 8] * d_X[b264 + (i2 + 1) * 4] * t65[b265 + i2 + 1];
+              r2 += t24[b263 + (i2 + 2) * 8] * d_X[b264 + (i2 + 2) * 4] * t65[b265 + i2 + 2];
+              r3 += t24[b263 + (i2 + 3) * 8] * d_X[b264 + (i2 + 3) * 4] * t65[b265 + i2 + 3];
+            }
+            for (const end = len_N; i2 < end; i2++) acc267 += t24[b263 + i2 * 8] * d_X[b264 + i2 * 4] * t65[b265 + i2];
+            acc267 += r1 + r2 + r3;
+          }
+          hvp[i0 * 8 + i1] += p266 * acc267;
+        }
+      }
+    }
+  }
+  // hvp[i0, i1] += Σ_i2 -1·t16·t24[i2, i1]·X[i2, i0]·t26[i2]·t66[i2]·t41[i1, i2]
+  {
+    const p271 = -t16[0];
+    for (let i0 = 0; i0 < 4; i0++) {
+      const b269 = off_N * 4 + i0;
+      {
+        let i1 = 0;
+        for (const end = 8 - 3; i1 < end; i1 += 4) {
+          const b268_0 = i1;
+          const b270_0 = i1 * len_N;
+          const b268_1 = i1 + 1;
+          const b270_1 = (i1 + 1) * len_N;
+          const b268_2 = i1 + 2;
+          const b270_2 = (i1 + 2) * len_N;
+          const b268_3 = i1 + 3;
+          const b270_3 = (i1 + 3) * len_N;
+          let acc272_0 = 0, acc272_1 = 0, acc272_2 = 0, acc272_3 = 0;
+          for (let i2 = 0, end = len_N; i2 < end; i2++) {
+            const c0 = d_X[b269 + i2 * 4];
+            const c1 = t26[i2];
+            const c2 = t66[i2];
+            acc272_0 += c0 * c1 * c2 * t24[b268_0 + i2 * 8] * t41[b270_0 + i2];
+            acc272_1 += c0 * c1 * c2 * t24[b268_1 + i2 * 8] * t41[b270_1 + i2];
+            acc272_2 += c0 * c1 * c2 * t24[b268_2 + i2 * 8] * t41[b270_2 + i2];
+            acc272_3 += c0 * c1 * c2 * t24[b268_3 + i2 * 8] * t41[b270_3 + i2];
+          }
+          hvp[i0 * 8 + i1] += p271 * acc272_0;
+          hvp[i0 * 8 + i1 + 1] += p271 * acc272_1;
+          hvp[i0 * 8 + i1 + 2] += p271 * acc272_2;
+          hvp[i0 * 8 + i1 + 3] += p271 * acc272_3;
+        }
+        for (const end = 8; i1 < end; i1++) {
+          const b268 = i1;
+          const b270 = i1 * len_N;
+          let acc272 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i2 = 0;
+            for (const end = len_N - 3; i2 < end; i2 += 4) {
+              acc272 += t24[b268 + i2 * 8] * d_X[b269 + i2 * 4] * t26[i2] * t66[i2] * t41[b270 + i2];
+              r1 += t24[b268 + (i2 + 1) * 8] * d_X[b269 + (i2 + 1) * 4] * t26[i2 + 1] * t66[i2 + 1] * t41[b270 + i2 + 1];
+              r2 += t24[b268 + (i2 + 2) * 8] * d_X[b269 + (i2 + 2) * 4] * t26[i2 + 2] * t66[i2 + 2] * t41[b270 + i2 + 2];
+              r3 += t24[b268 + (i2 + 3) * 8] * d_X[b269 + (i2 + 3) * 4] * t26[i2 + 3] * t66[i2 + 3] * t41[b270 + i2 + 3];
+            }
+            for (const end = len_N; i2 < end; i2++) acc272 += t24[b268 + i2 * 8] * d_X[b269 + i2 * 4] * t26[i2] * t66[i2] * t41[b270 + i2];
+            acc272 += r1 + r2 + r3;
+          }
+          hvp[i0 * 8 + i1] += p271 * acc272;
+        }
+      }
+    }
+  }
+  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t24[i2, i1]·X[i2, i0]·t67[i1, i2]
+  {
+    const p276 = t16[0];
+    for (let i0 = 0; i0 < 4; i0++) {
+      const b274 = off_N * 4 + i0;
+      {
+        let i1 = 0;
+        for (const end = 8 - 3; i1 < end; i1 += 4) {
+          const b273_0 = i1;
+          const b275_0 = i1 * len_N;
+          const b273_1 = i1 + 1;
+          const b275_1 = (i1 + 1) * len_N;
+          const b273_2 = i1 + 2;
+          const b275_2 = (i1 + 2) * len_N;
+          const b273_3 = i1 + 3;
+          const b275_3 = (i1 + 3) * len_N;
+          let acc277_0 = 0, acc277_1 = 0, acc277_2 = 0, acc277_3 = 0;
+          for (let i2 = 0, end = len_N; i2 < end; i2++) {
+            const c0 = t23[i2];
+            const c1 = d_X[b274 + i2 * 4];
+            acc277_0 += c0 * c1 * t24[b273_0 + i2 * 8] * t67[b275_0 + i2];
+            acc277_1 += c0 * c1 * t24[b273_1 + i2 * 8] * t67[b275_1 + i2];
+            acc277_2 += c0 * c1 * t24[b273_2 + i2 * 8] * t67[b275_2 + i2];
+            acc277_3 += c0 * c1 * t24[b273_3 + i2 * 8] * t67[b275_3 + i2];
+          }
+          hvp[i0 * 8 + i1] += p276 * acc277_0;
+          hvp[i0 * 8 + i1 + 1] += p276 * acc277_1;
+          hvp[i0 * 8 + i1 + 2] += p276 * acc277_2;
+          hvp[i0 * 8 + i1 + 3] += p276 * acc277_3;
+        }
+        for (const end = 8; i1 < end; i1++) {
+          const b273 = i1;
+          const b275 = i1 * len_N;
+          let acc277 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i2 = 0;
+            for (const end = len_N - 3; i2 < end; i2 += 4) {
+              acc277 += t23[i2] * t24[b273 + i2 * 8] * d_X[b274 + i2 * 4] * t67[b275 + i2];
+              r1 += t23[i2 + 1] * t24[b273 + (i2 + 1) * 8] * d_X[b274 + (i2 + 1) * 4] * t67[b275 + i2 + 1];
+              r2 += t23[i2 + 2] * t24[b273 + (i2 + 2) * 8] * d_X[b274 + (i2 + 2) * 4] * t67[b275 + i2 + 2];
+              r3 += t23[i2 + 3] * t24[b273 + (i2 + 3) * 8] * d_X[b274 + (i2 + 3) * 4] * t67[b275 + i2 + 3];
+            }
+            for (const end = len_N; i2 < end; i2++) acc277 += t23[i2] * t24[b273 + i2 * 8] * d_X[b274 + i2 * 4] * t67[b275 + i2];
+            acc277 += r1 + r2 + r3;
+          }
+          hvp[i0 * 8 + i1] += p276 * acc277;
         }
       }
     }
@@ -2502,11 +2532,11 @@ function k_hvp_W1_once(s: State): void {
   const once_N = s.once_N;
   // hvp[i0, i1] += 0.002·once_N·v[W1][i0, i1]
   {
-    const p256 = 0.002 * once_N;
+    const p278 = 0.002 * once_N;
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
-        const p257 = p256 * v[i0 * 8 + i1];
-        hvp[i0 * 8 + i1] += p257;
+        const p279 = p278 * v[i0 * 8 + i1];
+        hvp[i0 * 8 + i1] += p279;
       }
     }
   }
@@ -2525,333 +2555,333 @@ function k_hvp_b1(s: State): void {
   const t27 = s.t27;
   const t41 = s.t41;
   const t42 = s.t42;
-  const t64 = s.t64;
-  const t65 = s.t65;
-  const t68 = s.t68;
-  const t69 = s.t69;
-  const t71 = s.t71;
-  const t72 = s.t72;
-  const t76 = s.t76;
+  const t54 = s.t54;
+  const t55 = s.t55;
+  const t58 = s.t58;
+  const t59 = s.t59;
+  const t61 = s.t61;
+  const t62 = s.t62;
+  const t66 = s.t66;
   const th = s.theta;
   const v = s.v;
   const len_N = s.len_N;
   const off_N = s.off_N;
-  // hvp[i0] += Σ_i1 -1·t16·t24[i1, i0]·t26[i1]·t41[i0, i1]·t64[i1]
+  // hvp[i0] += Σ_i1 -1·t16·t24[i1, i0]·t26[i1]·t41[i0, i1]·t54[i1]
   {
-    const p261 = -t16[0];
+    const p283 = -t16[0];
     {
       let i0 = 0;
       for (const end = 8 - 3; i0 < end; i0 += 4) {
-        const b259_0 = i0;
-        const b260_0 = i0 * len_N;
-        const b259_1 = i0 + 1;
-        const b260_1 = (i0 + 1) * len_N;
-        const b259_2 = i0 + 2;
-        const b260_2 = (i0 + 2) * len_N;
-        const b259_3 = i0 + 3;
-        const b260_3 = (i0 + 3) * len_N;
-        let acc262_0 = 0, acc262_1 = 0, acc262_2 = 0, acc262_3 = 0;
+        const b281_0 = i0;
+        const b282_0 = i0 * len_N;
+        const b281_1 = i0 + 1;
+        const b282_1 = (i0 + 1) * len_N;
+        const b281_2 = i0 + 2;
+        const b282_2 = (i0 + 2) * len_N;
+        const b281_3 = i0 + 3;
+        const b282_3 = (i0 + 3) * len_N;
+        let acc284_0 = 0, acc284_1 = 0, acc284_2 = 0, acc284_3 = 0;
         for (let i1 = 0, end = len_N; i1 < end; i1++) {
           const c0 = t26[i1];
-          const c1 = t64[i1];
-          acc262_0 += c0 * c1 * t24[b259_0 + i1 * 8] * t41[b260_0 + i1];
-          acc262_1 += c0 * c1 * t24[b259_1 + i1 * 8] * t41[b260_1 + i1];
-          acc262_2 += c0 * c1 * t24[b259_2 + i1 * 8] * t41[b260_2 + i1];
-          acc262_3 += c0 * c1 * t24[b259_3 + i1 * 8] * t41[b260_3 + i1];
+          const c1 = t54[i1];
+          acc284_0 += c0 * c1 * t24[b281_0 + i1 * 8] * t41[b282_0 + i1];
+          acc284_1 += c0 * c1 * t24[b281_1 + i1 * 8] * t41[b282_1 + i1];
+          acc284_2 += c0 * c1 * t24[b281_2 + i1 * 8] * t41[b282_2 + i1];
+          acc284_3 += c0 * c1 * t24[b281_3 + i1 * 8] * t41[b282_3 + i1];
         }
-        hvp[32 + i0] += p261 * acc262_0;
-        hvp[32 + i0 + 1] += p261 * acc262_1;
-        hvp[32 + i0 + 2] += p261 * acc262_2;
-        hvp[32 + i0 + 3] += p261 * acc262_3;
+        hvp[32 + i0] += p283 * acc284_0;
+        hvp[32 + i0 + 1] += p283 * acc284_1;
+        hvp[32 + i0 + 2] += p283 * acc284_2;
+        hvp[32 + i0 + 3] += p283 * acc284_3;
       }
       for (const end = 8; i0 < end; i0++) {
-        const b259 = i0;
-        const b260 = i0 * len_N;
-        let acc262 = 0;
+        const b281 = i0;
+        const b282 = i0 * len_N;
+        let acc284 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i1 = 0;
           for (const end = len_N - 3; i1 < end; i1 += 4) {
-            acc262 += t24[b259 + i1 * 8] * t26[i1] * t41[b260 + i1] * t64[i1];
-            r1 += t24[b259 + (i1 + 1) * 8] * t26[i1 + 1] * t41[b260 + i1 + 1] * t64[i1 + 1];
-            r2 += t24[b259 + (i1 + 2) * 8] * t26[i1 + 2] * t41[b260 + i1 + 2] * t64[i1 + 2];
-            r3 += t24[b259 + (i1 + 3) * 8] * t26[i1 + 3] * t41[b260 + i1 + 3] * t64[i1 + 3];
+            acc284 += t24[b281 + i1 * 8] * t26[i1] * t41[b282 + i1] * t54[i1];
+            r1 += t24[b281 + (i1 + 1) * 8] * t26[i1 + 1] * t41[b282 + i1 + 1] * t54[i1 + 1];
+            r2 += t24[b281 + (i1 + 2) * 8] * t26[i1 + 2] * t41[b282 + i1 + 2] * t54[i1 + 2];
+            r3 += t24[b281 + (i1 + 3) * 8] * t26[i1 + 3] * t41[b282 + i1 + 3] * t54[i1 + 3];
           }
-          for (const end = len_N; i1 < end; i1++) acc262 += t24[b259 + i1 * 8] * t26[i1] * t41[b260 + i1] * t64[i1];
-          acc262 += r1 + r2 + r3;
+          for (const end = len_N; i1 < end; i1++) acc284 += t24[b281 + i1 * 8] * t26[i1] * t41[b282 + i1] * t54[i1];
+          acc284 += r1 + r2 + r3;
         }
-        hvp[32 + i0] += p261 * acc262;
+        hvp[32 + i0] += p283 * acc284;
       }
     }
   }
-  // hvp[i0] += Σ_i1,i2 t16·t23[i1]·W2[i0, i2]·t24[i1, i0]·t11[i1, i2]·t65[i1, i2]
+  // hvp[i0] += Σ_i1,i2 t16·t23[i1]·W2[i0, i2]·t24[i1, i0]·t11[i1, i2]·t55[i1, i2]
   {
-    const p265 = t16[0];
+    const p287 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b263 = 40 + i0 * 3;
-      const b264 = i0;
-      let acc266 = 0;
+      const b285 = 40 + i0 * 3;
+      const b286 = i0;
+      let acc288 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
-          acc266 += t23[i1] * t24[b264 + i1 * 8] * th[b263 + i2] * t11[i1 * 3 + i2] * t65[i1 * 3 + i2];
+          acc288 += t23[i1] * t24[b286 + i1 * 8] * th[b285 + i2] * t11[i1 * 3 + i2] * t55[i1 * 3 + i2];
         }
       }
-      hvp[32 + i0] += p265 * acc266;
+      hvp[32 + i0] += p287 * acc288;
     }
   }
   // hvp[i0] += Σ_i1,i2 t16·t23[i1]·t27[i1, i0]·X[i1, i2]·v[W1][i2, i0]·t41[i0, i1]
   {
-    const b268 = off_N * 4;
-    const p271 = t16[0];
+    const b290 = off_N * 4;
+    const p293 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b267 = i0;
-      const b269 = i0;
-      const b270 = i0 * len_N;
-      let acc272 = 0;
+      const b289 = i0;
+      const b291 = i0;
+      const b292 = i0 * len_N;
+      let acc294 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 4; i2++) {
-          acc272 += t23[i1] * t27[b267 + i1 * 8] * t41[b270 + i1] * d_X[b268 + i1 * 4 + i2] * v[b269 + i2 * 8];
+          acc294 += t23[i1] * t27[b289 + i1 * 8] * t41[b292 + i1] * d_X[b290 + i1 * 4 + i2] * v[b291 + i2 * 8];
         }
       }
-      hvp[32 + i0] += p271 * acc272;
+      hvp[32 + i0] += p293 * acc294;
     }
   }
   // hvp[i0] += Σ_i1,i2 -1·t16·t27[i1, i0]·X[i1, i2]·v[W1][i2, i0]·t42[i0, i1]
   {
-    const b274 = off_N * 4;
-    const p277 = -t16[0];
+    const b296 = off_N * 4;
+    const p299 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b273 = i0;
-      const b275 = i0;
-      const b276 = i0 * len_N;
-      let acc278 = 0;
+      const b295 = i0;
+      const b297 = i0;
+      const b298 = i0 * len_N;
+      let acc300 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 4; i2++) {
-          acc278 += t27[b273 + i1 * 8] * t42[b276 + i1] * d_X[b274 + i1 * 4 + i2] * v[b275 + i2 * 8];
+          acc300 += t27[b295 + i1 * 8] * t42[b298 + i1] * d_X[b296 + i1 * 4 + i2] * v[b297 + i2 * 8];
         }
       }
-      hvp[32 + i0] += p277 * acc278;
+      hvp[32 + i0] += p299 * acc300;
     }
   }
-  // hvp[i0] += Σ_i1 -1·t16·t24[i1, i0]·t26[i1]·t41[i0, i1]·t69[i1]
+  // hvp[i0] += Σ_i1 -1·t16·t24[i1, i0]·t26[i1]·t41[i0, i1]·t59[i1]
   {
-    const p281 = -t16[0];
+    const p303 = -t16[0];
     {
       let i0 = 0;
       for (const end = 8 - 3; i0 < end; i0 += 4) {
-        const b279_0 = i0;
-        const b280_0 = i0 * len_N;
-        const b279_1 = i0 + 1;
-        const b280_1 = (i0 + 1) * len_N;
-        const b279_2 = i0 + 2;
-        const b280_2 = (i0 + 2) * len_N;
-        const b279_3 = i0 + 3;
-        const b280_3 = (i0 + 3) * len_N;
-        let acc282_0 = 0, acc282_1 = 0, acc282_2 = 0, acc282_3 = 0;
+        const b301_0 = i0;
+        const b302_0 = i0 * len_N;
+        const b301_1 = i0 + 1;
+        const b302_1 = (i0 + 1) * len_N;
+        const b301_2 = i0 + 2;
+        const b302_2 = (i0 + 2) * len_N;
+        const b301_3 = i0 + 3;
+        const b302_3 = (i0 + 3) * len_N;
+        let acc304_0 = 0, acc304_1 = 0, acc304_2 = 0, acc304_3 = 0;
         for (let i1 = 0, end = len_N; i1 < end; i1++) {
           const c0 = t26[i1];
-          const c1 = t69[i1];
-          acc282_0 += c0 * c1 * t24[b279_0 + i1 * 8] * t41[b280_0 + i1];
-          acc282_1 += c0 * c1 * t24[b279_1 + i1 * 8] * t41[b280_1 + i1];
-          acc282_2 += c0 * c1 * t24[b279_2 + i1 * 8] * t41[b280_2 + i1];
-          acc282_3 += c0 * c1 * t24[b279_3 + i1 * 8] * t41[b280_3 + i1];
+          const c1 = t59[i1];
+          acc304_0 += c0 * c1 * t24[b301_0 + i1 * 8] * t41[b302_0 + i1];
+          acc304_1 += c0 * c1 * t24[b301_1 + i1 * 8] * t41[b302_1 + i1];
+          acc304_2 += c0 * c1 * t24[b301_2 + i1 * 8] * t41[b302_2 + i1];
+          acc304_3 += c0 * c1 * t24[b301_3 + i1 * 8] * t41[b302_3 + i1];
         }
-        hvp[32 + i0] += p281 * acc282_0;
-        hvp[32 + i0 + 1] += p281 * acc282_1;
-        hvp[32 + i0 + 2] += p281 * acc282_2;
-        hvp[32 + i0 + 3] += p281 * acc282_3;
+        hvp[32 + i0] += p303 * acc304_0;
+        hvp[32 + i0 + 1] += p303 * acc304_1;
+        hvp[32 + i0 + 2] += p303 * acc304_2;
+        hvp[32 + i0 + 3] += p303 * acc304_3;
       }
       for (const end = 8; i0 < end; i0++) {
-        const b279 = i0;
-        const b280 = i0 * len_N;
-        let acc282 = 0;
+        const b301 = i0;
+        const b302 = i0 * len_N;
+        let acc304 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i1 = 0;
           for (const end = len_N - 3; i1 < end; i1 += 4) {
-            acc282 += t24[b279 + i1 * 8] * t26[i1] * t41[b280 + i1] * t69[i1];
-            r1 += t24[b279 + (i1 + 1) * 8] * t26[i1 + 1] * t41[b280 + i1 + 1] * t69[i1 + 1];
-            r2 += t24[b279 + (i1 + 2) * 8] * t26[i1 + 2] * t41[b280 + i1 + 2] * t69[i1 + 2];
-            r3 += t24[b279 + (i1 + 3) * 8] * t26[i1 + 3] * t41[b280 + i1 + 3] * t69[i1 + 3];
+            acc304 += t24[b301 + i1 * 8] * t26[i1] * t41[b302 + i1] * t59[i1];
+            r1 += t24[b301 + (i1 + 1) * 8] * t26[i1 + 1] * t41[b302 + i1 + 1] * t59[i1 + 1];
+            r2 += t24[b301 + (i1 + 2) * 8] * t26[i1 + 2] * t41[b302 + i1 + 2] * t59[i1 + 2];
+            r3 += t24[b301 + (i1 + 3) * 8] * t26[i1 + 3] * t41[b302 + i1 + 3] * t59[i1 + 3];
           }
-          for (const end = len_N; i1 < end; i1++) acc282 += t24[b279 + i1 * 8] * t26[i1] * t41[b280 + i1] * t69[i1];
-          acc282 += r1 + r2 + r3;
+          for (const end = len_N; i1 < end; i1++) acc304 += t24[b301 + i1 * 8] * t26[i1] * t41[b302 + i1] * t59[i1];
+          acc304 += r1 + r2 + r3;
         }
-        hvp[32 + i0] += p281 * acc282;
+        hvp[32 + i0] += p303 * acc304;
       }
     }
   }
-  // hvp[i0] += Σ_i1,i2 t16·t23[i1]·W2[i0, i2]·t24[i1, i0]·t11[i1, i2]·t68[i1, i2]
+  // hvp[i0] += Σ_i1,i2 t16·t23[i1]·W2[i0, i2]·t24[i1, i0]·t11[i1, i2]·t58[i1, i2]
   {
-    const p285 = t16[0];
+    const p307 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b283 = 40 + i0 * 3;
-      const b284 = i0;
-      let acc286 = 0;
+      const b305 = 40 + i0 * 3;
+      const b306 = i0;
+      let acc308 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
-          acc286 += t23[i1] * t24[b284 + i1 * 8] * th[b283 + i2] * t11[i1 * 3 + i2] * t68[i1 * 3 + i2];
+          acc308 += t23[i1] * t24[b306 + i1 * 8] * th[b305 + i2] * t11[i1 * 3 + i2] * t58[i1 * 3 + i2];
         }
       }
-      hvp[32 + i0] += p285 * acc286;
+      hvp[32 + i0] += p307 * acc308;
     }
   }
   // hvp[i0] += Σ_i1,i2 t16·t23[i1]·t11[i1, i2]·W2[i0, i2]·t27[i1, i0]·v[b1][i0]
   {
-    const p289 = t16[0];
+    const p311 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b287 = 40 + i0 * 3;
-      const b288 = i0;
-      const p290 = p289 * v[32 + i0];
-      let acc291 = 0;
+      const b309 = 40 + i0 * 3;
+      const b310 = i0;
+      const p312 = p311 * v[32 + i0];
+      let acc313 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
-          acc291 += t23[i1] * t27[b288 + i1 * 8] * t11[i1 * 3 + i2] * th[b287 + i2];
+          acc313 += t23[i1] * t27[b310 + i1 * 8] * t11[i1 * 3 + i2] * th[b309 + i2];
         }
       }
-      hvp[32 + i0] += p290 * acc291;
+      hvp[32 + i0] += p312 * acc313;
     }
   }
   // hvp[i0] += Σ_i1,i2 -1·t16·Y[i1, i2]·W2[i0, i2]·t27[i1, i0]·v[b1][i0]
   {
-    const b292 = off_N * 3;
-    const p295 = -t16[0];
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b293 = 40 + i0 * 3;
-      const b294 = i0;
-      const p296 = p295 * v[32 + i0];
-      let acc297 = 0;
-      for (let i1 = 0; i1 < len_N; i1++) {
-        for (let i2 = 0; i2 < 3; i2++) {
-          acc297 += t27[b294 + i1 * 8] * d_Y[b292 + i1 * 3 + i2] * th[b293 + i2];
-        }
-      }
-      hvp[32 + i0] += p296 * acc297;
-    }
-  }
-  // hvp[i0] += Σ_i1 -1·t16·t24[i1, i0]·t26[i1]·t41[i0, i1]·t72[i1]
-  {
-    const p300 = -t16[0];
-    {
-      let i0 = 0;
-      for (const end = 8 - 3; i0 < end; i0 += 4) {
-        const b298_0 = i0;
-        const b299_0 = i0 * len_N;
-        const b298_1 = i0 + 1;
-        const b299_1 = (i0 + 1) * len_N;
-        const b298_2 = i0 + 2;
-        const b299_2 = (i0 + 2) * len_N;
-        const b298_3 = i0 + 3;
-        const b299_3 = (i0 + 3) * len_N;
-        let acc301_0 = 0, acc301_1 = 0, acc301_2 = 0, acc301_3 = 0;
-        for (let i1 = 0, end = len_N; i1 < end; i1++) {
-          const c0 = t26[i1];
-          const c1 = t72[i1];
-          acc301_0 += c0 * c1 * t24[b298_0 + i1 * 8] * t41[b299_0 + i1];
-          acc301_1 += c0 * c1 * t24[b298_1 + i1 * 8] * t41[b299_1 + i1];
-          acc301_2 += c0 * c1 * t24[b298_2 + i1 * 8] * t41[b299_2 + i1];
-          acc301_3 += c0 * c1 * t24[b298_3 + i1 * 8] * t41[b299_3 + i1];
-        }
-        hvp[32 + i0] += p300 * acc301_0;
-        hvp[32 + i0 + 1] += p300 * acc301_1;
-        hvp[32 + i0 + 2] += p300 * acc301_2;
-        hvp[32 + i0 + 3] += p300 * acc301_3;
-      }
-      for (const end = 8; i0 < end; i0++) {
-        const b298 = i0;
-        const b299 = i0 * len_N;
-        let acc301 = 0;
-        {
-          let r1 = 0, r2 = 0, r3 = 0;
-          let i1 = 0;
-          for (const end = len_N - 3; i1 < end; i1 += 4) {
-            acc301 += t24[b298 + i1 * 8] * t26[i1] * t41[b299 + i1] * t72[i1];
-            r1 += t24[b298 + (i1 + 1) * 8] * t26[i1 + 1] * t41[b299 + i1 + 1] * t72[i1 + 1];
-            r2 += t24[b298 + (i1 + 2) * 8] * t26[i1 + 2] * t41[b299 + i1 + 2] * t72[i1 + 2];
-            r3 += t24[b298 + (i1 + 3) * 8] * t26[i1 + 3] * t41[b299 + i1 + 3] * t72[i1 + 3];
-          }
-          for (const end = len_N; i1 < end; i1++) acc301 += t24[b298 + i1 * 8] * t26[i1] * t41[b299 + i1] * t72[i1];
-          acc301 += r1 + r2 + r3;
-        }
-        hvp[32 + i0] += p300 * acc301;
-      }
-    }
-  }
-  // hvp[i0] += Σ_i1,i2 t16·t23[i1]·W2[i0, i2]·t24[i1, i0]·t11[i1, i2]·t71[i1, i2]
-  {
-    const p304 = t16[0];
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b302 = 40 + i0 * 3;
-      const b303 = i0;
-      let acc305 = 0;
-      for (let i1 = 0; i1 < len_N; i1++) {
-        for (let i2 = 0; i2 < 3; i2++) {
-          acc305 += t23[i1] * t24[b303 + i1 * 8] * th[b302 + i2] * t11[i1 * 3 + i2] * t71[i1 * 3 + i2];
-        }
-      }
-      hvp[32 + i0] += p304 * acc305;
-    }
-  }
-  // hvp[i0] += Σ_i1,i2 t16·t23[i1]·t11[i1, i2]·t24[i1, i0]·v[W2][i0, i2]
-  {
-    const p308 = t16[0];
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b306 = i0;
-      const b307 = 40 + i0 * 3;
-      let acc309 = 0;
-      for (let i1 = 0; i1 < len_N; i1++) {
-        for (let i2 = 0; i2 < 3; i2++) {
-          acc309 += t23[i1] * t24[b306 + i1 * 8] * t11[i1 * 3 + i2] * v[b307 + i2];
-        }
-      }
-      hvp[32 + i0] += p308 * acc309;
-    }
-  }
-  // hvp[i0] += Σ_i1,i2 -1·t16·Y[i1, i2]·t24[i1, i0]·v[W2][i0, i2]
-  {
-    const b310 = off_N * 3;
-    const p313 = -t16[0];
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b311 = i0;
-      const b312 = 40 + i0 * 3;
-      let acc314 = 0;
-      for (let i1 = 0; i1 < len_N; i1++) {
-        for (let i2 = 0; i2 < 3; i2++) {
-          acc314 += t24[b311 + i1 * 8] * d_Y[b310 + i1 * 3 + i2] * v[b312 + i2];
-        }
-      }
-      hvp[32 + i0] += p313 * acc314;
-    }
-  }
-  // hvp[i0] += Σ_i1,i2 -1·t16·t11[i1, i2]·W2[i0, i2]·t24[i1, i0]·t26[i1]·t76[i1]
-  {
+    const b314 = off_N * 3;
     const p317 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
       const b315 = 40 + i0 * 3;
       const b316 = i0;
-      let acc318 = 0;
+      const p318 = p317 * v[32 + i0];
+      let acc319 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
-          acc318 += t24[b316 + i1 * 8] * t26[i1] * t76[i1] * t11[i1 * 3 + i2] * th[b315 + i2];
+          acc319 += t27[b316 + i1 * 8] * d_Y[b314 + i1 * 3 + i2] * th[b315 + i2];
         }
       }
-      hvp[32 + i0] += p317 * acc318;
+      hvp[32 + i0] += p318 * acc319;
+    }
+  }
+  // hvp[i0] += Σ_i1 -1·t16·t24[i1, i0]·t26[i1]·t41[i0, i1]·t62[i1]
+  {
+    const p322 = -t16[0];
+    {
+      let i0 = 0;
+      for (const end = 8 - 3; i0 < end; i0 += 4) {
+        const b320_0 = i0;
+        const b321_0 = i0 * len_N;
+        const b320_1 = i0 + 1;
+        const b321_1 = (i0 + 1) * len_N;
+        const b320_2 = i0 + 2;
+        const b321_2 = (i0 + 2) * len_N;
+        const b320_3 = i0 + 3;
+        const b321_3 = (i0 + 3) * len_N;
+        let acc323_0 = 0, acc323_1 = 0, acc323_2 = 0, acc323_3 = 0;
+        for (let i1 = 0, end = len_N; i1 < end; i1++) {
+          const c0 = t26[i1];
+          const c1 = t62[i1];
+          acc323_0 += c0 * c1 * t24[b320_0 + i1 * 8] * t41[b321_0 + i1];
+          acc323_1 += c0 * c1 * t24[b320_1 + i1 * 8] * t41[b321_1 + i1];
+          acc323_2 += c0 * c1 * t24[b320_2 + i1 * 8] * t41[b321_2 + i1];
+          acc323_3 += c0 * c1 * t24[b320_3 + i1 * 8] * t41[b321_3 + i1];
+        }
+        hvp[32 + i0] += p322 * acc323_0;
+        hvp[32 + i0 + 1] += p322 * acc323_1;
+        hvp[32 + i0 + 2] += p322 * acc323_2;
+        hvp[32 + i0 + 3] += p322 * acc323_3;
+      }
+      for (const end = 8; i0 < end; i0++) {
+        const b320 = i0;
+        const b321 = i0 * len_N;
+        let acc323 = 0;
+        {
+          let r1 = 0, r2 = 0, r3 = 0;
+          let i1 = 0;
+          for (const end = len_N - 3; i1 < end; i1 += 4) {
+            acc323 += t24[b320 + i1 * 8] * t26[i1] * t41[b321 + i1] * t62[i1];
+            r1 += t24[b320 + (i1 + 1) * 8] * t26[i1 + 1] * t41[b321 + i1 + 1] * t62[i1 + 1];
+            r2 += t24[b320 + (i1 + 2) * 8] * t26[i1 + 2] * t41[b321 + i1 + 2] * t62[i1 + 2];
+            r3 += t24[b320 + (i1 + 3) * 8] * t26[i1 + 3] * t41[b321 + i1 + 3] * t62[i1 + 3];
+          }
+          for (const end = len_N; i1 < end; i1++) acc323 += t24[b320 + i1 * 8] * t26[i1] * t41[b321 + i1] * t62[i1];
+          acc323 += r1 + r2 + r3;
+        }
+        hvp[32 + i0] += p322 * acc323;
+      }
+    }
+  }
+  // hvp[i0] += Σ_i1,i2 t16·t23[i1]·W2[i0, i2]·t24[i1, i0]·t11[i1, i2]·t61[i1, i2]
+  {
+    const p326 = t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b324 = 40 + i0 * 3;
+      const b325 = i0;
+      let acc327 = 0;
+      for (let i1 = 0; i1 < len_N; i1++) {
+        for (let i2 = 0; i2 < 3; i2++) {
+          acc327 += t23[i1] * t24[b325 + i1 * 8] * th[b324 + i2] * t11[i1 * 3 + i2] * t61[i1 * 3 + i2];
+        }
+      }
+      hvp[32 + i0] += p326 * acc327;
+    }
+  }
+  // hvp[i0] += Σ_i1,i2 t16·t23[i1]·t11[i1, i2]·t24[i1, i0]·v[W2][i0, i2]
+  {
+    const p330 = t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b328 = i0;
+      const b329 = 40 + i0 * 3;
+      let acc331 = 0;
+      for (let i1 = 0; i1 < len_N; i1++) {
+        for (let i2 = 0; i2 < 3; i2++) {
+          acc331 += t23[i1] * t24[b328 + i1 * 8] * t11[i1 * 3 + i2] * v[b329 + i2];
+        }
+      }
+      hvp[32 + i0] += p330 * acc331;
+    }
+  }
+  // hvp[i0] += Σ_i1,i2 -1·t16·Y[i1, i2]·t24[i1, i0]·v[W2][i0, i2]
+  {
+    const b332 = off_N * 3;
+    const p335 = -t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b333 = i0;
+      const b334 = 40 + i0 * 3;
+      let acc336 = 0;
+      for (let i1 = 0; i1 < len_N; i1++) {
+        for (let i2 = 0; i2 < 3; i2++) {
+          acc336 += t24[b333 + i1 * 8] * d_Y[b332 + i1 * 3 + i2] * v[b334 + i2];
+        }
+      }
+      hvp[32 + i0] += p335 * acc336;
+    }
+  }
+  // hvp[i0] += Σ_i1,i2 -1·t16·t11[i1, i2]·W2[i0, i2]·t24[i1, i0]·t26[i1]·t66[i1]
+  {
+    const p339 = -t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b337 = 40 + i0 * 3;
+      const b338 = i0;
+      let acc340 = 0;
+      for (let i1 = 0; i1 < len_N; i1++) {
+        for (let i2 = 0; i2 < 3; i2++) {
+          acc340 += t24[b338 + i1 * 8] * t26[i1] * t66[i1] * t11[i1 * 3 + i2] * th[b337 + i2];
+        }
+      }
+      hvp[32 + i0] += p339 * acc340;
     }
   }
   // hvp[i0] += Σ_i1,i2 t16·t23[i1]·W2[i0, i2]·t24[i1, i0]·t11[i1, i2]·v[b2][i2]
   {
-    const b321 = 64;
-    const p322 = t16[0];
+    const b343 = 64;
+    const p344 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b319 = 40 + i0 * 3;
-      const b320 = i0;
-      let acc323 = 0;
+      const b341 = 40 + i0 * 3;
+      const b342 = i0;
+      let acc345 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
-          acc323 += t23[i1] * t24[b320 + i1 * 8] * th[b319 + i2] * t11[i1 * 3 + i2] * v[b321 + i2];
+          acc345 += t23[i1] * t24[b342 + i1 * 8] * th[b341 + i2] * t11[i1 * 3 + i2] * v[b343 + i2];
         }
       }
-      hvp[32 + i0] += p322 * acc323;
+      hvp[32 + i0] += p344 * acc345;
     }
   }
 }
@@ -2863,10 +2893,10 @@ function k_hvp_b1_once(s: State): void {
   const once_N = s.once_N;
   // hvp[i0] += 0.002·once_N·v[b1][i0]
   {
-    const p324 = 0.002 * once_N;
+    const p346 = 0.002 * once_N;
     for (let i0 = 0; i0 < 8; i0++) {
-      const p325 = p324 * v[32 + i0];
-      hvp[32 + i0] += p325;
+      const p347 = p346 * v[32 + i0];
+      hvp[32 + i0] += p347;
     }
   }
 }
@@ -2880,311 +2910,311 @@ function k_hvp_W2(s: State): void {
   const t23 = s.t23;
   const t24 = s.t24;
   const t26 = s.t26;
-  const t64 = s.t64;
-  const t67 = s.t67;
+  const t54 = s.t54;
+  const t57 = s.t57;
+  const t59 = s.t59;
+  const t62 = s.t62;
+  const t66 = s.t66;
+  const t68 = s.t68;
   const t69 = s.t69;
   const t7 = s.t7;
-  const t72 = s.t72;
-  const t76 = s.t76;
-  const t78 = s.t78;
-  const t79 = s.t79;
-  const t80 = s.t80;
+  const t70 = s.t70;
   const v = s.v;
   const len_N = s.len_N;
   const off_N = s.off_N;
-  // hvp[i0, i1] += Σ_i2 -1·t16·t11[i2, i1]·t7[i2, i0]·t26[i2]·t64[i2]
+  // hvp[i0, i1] += Σ_i2 -1·t16·t11[i2, i1]·t7[i2, i0]·t26[i2]·t54[i2]
   {
-    const p329 = -t16[0];
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b328 = i0;
-      for (let i1 = 0; i1 < 3; i1++) {
-        const b327 = i1;
-        let acc330 = 0;
-        {
-          let r1 = 0, r2 = 0, r3 = 0;
-          let i2 = 0;
-          for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc330 += t11[b327 + i2 * 3] * t7[b328 + i2 * 8] * t26[i2] * t64[i2];
-            r1 += t11[b327 + (i2 + 1) * 3] * t7[b328 + (i2 + 1) * 8] * t26[i2 + 1] * t64[i2 + 1];
-            r2 += t11[b327 + (i2 + 2) * 3] * t7[b328 + (i2 + 2) * 8] * t26[i2 + 2] * t64[i2 + 2];
-            r3 += t11[b327 + (i2 + 3) * 3] * t7[b328 + (i2 + 3) * 8] * t26[i2 + 3] * t64[i2 + 3];
-          }
-          for (const end = len_N; i2 < end; i2++) acc330 += t11[b327 + i2 * 3] * t7[b328 + i2 * 8] * t26[i2] * t64[i2];
-          acc330 += r1 + r2 + r3;
-        }
-        hvp[40 + i0 * 3 + i1] += p329 * acc330;
-      }
-    }
-  }
-  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t7[i2, i0]·t11[i2, i1]·t78[i1, i2]
-  {
-    const p334 = t16[0];
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b331 = i0;
-      for (let i1 = 0; i1 < 3; i1++) {
-        const b332 = i1;
-        const b333 = i1 * len_N;
-        let acc335 = 0;
-        {
-          let r1 = 0, r2 = 0, r3 = 0;
-          let i2 = 0;
-          for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc335 += t23[i2] * t7[b331 + i2 * 8] * t11[b332 + i2 * 3] * t78[b333 + i2];
-            r1 += t23[i2 + 1] * t7[b331 + (i2 + 1) * 8] * t11[b332 + (i2 + 1) * 3] * t78[b333 + i2 + 1];
-            r2 += t23[i2 + 2] * t7[b331 + (i2 + 2) * 8] * t11[b332 + (i2 + 2) * 3] * t78[b333 + i2 + 2];
-            r3 += t23[i2 + 3] * t7[b331 + (i2 + 3) * 8] * t11[b332 + (i2 + 3) * 3] * t78[b333 + i2 + 3];
-          }
-          for (const end = len_N; i2 < end; i2++) acc335 += t23[i2] * t7[b331 + i2 * 8] * t11[b332 + i2 * 3] * t78[b333 + i2];
-          acc335 += r1 + r2 + r3;
-        }
-        hvp[40 + i0 * 3 + i1] += p334 * acc335;
-      }
-    }
-  }
-  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t11[i2, i1]·t24[i2, i0]·t67[i0, i2]
-  {
-    const p339 = t16[0];
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b337 = i0;
-      const b338 = i0 * len_N;
-      for (let i1 = 0; i1 < 3; i1++) {
-        const b336 = i1;
-        let acc340 = 0;
-        {
-          let r1 = 0, r2 = 0, r3 = 0;
-          let i2 = 0;
-          for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc340 += t23[i2] * t11[b336 + i2 * 3] * t24[b337 + i2 * 8] * t67[b338 + i2];
-            r1 += t23[i2 + 1] * t11[b336 + (i2 + 1) * 3] * t24[b337 + (i2 + 1) * 8] * t67[b338 + i2 + 1];
-            r2 += t23[i2 + 2] * t11[b336 + (i2 + 2) * 3] * t24[b337 + (i2 + 2) * 8] * t67[b338 + i2 + 2];
-            r3 += t23[i2 + 3] * t11[b336 + (i2 + 3) * 3] * t24[b337 + (i2 + 3) * 8] * t67[b338 + i2 + 3];
-          }
-          for (const end = len_N; i2 < end; i2++) acc340 += t23[i2] * t11[b336 + i2 * 3] * t24[b337 + i2 * 8] * t67[b338 + i2];
-          acc340 += r1 + r2 + r3;
-        }
-        hvp[40 + i0 * 3 + i1] += p339 * acc340;
-      }
-    }
-  }
-  // hvp[i0, i1] += Σ_i2 -1·t16·Y[i2, i1]·t24[i2, i0]·t67[i0, i2]
-  {
-    const p344 = -t16[0];
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b342 = i0;
-      const b343 = i0 * len_N;
-      for (let i1 = 0; i1 < 3; i1++) {
-        const b341 = off_N * 3 + i1;
-        let acc345 = 0;
-        {
-          let r1 = 0, r2 = 0, r3 = 0;
-          let i2 = 0;
-          for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc345 += d_Y[b341 + i2 * 3] * t24[b342 + i2 * 8] * t67[b343 + i2];
-            r1 += d_Y[b341 + (i2 + 1) * 3] * t24[b342 + (i2 + 1) * 8] * t67[b343 + i2 + 1];
-            r2 += d_Y[b341 + (i2 + 2) * 3] * t24[b342 + (i2 + 2) * 8] * t67[b343 + i2 + 2];
-            r3 += d_Y[b341 + (i2 + 3) * 3] * t24[b342 + (i2 + 3) * 8] * t67[b343 + i2 + 3];
-          }
-          for (const end = len_N; i2 < end; i2++) acc345 += d_Y[b341 + i2 * 3] * t24[b342 + i2 * 8] * t67[b343 + i2];
-          acc345 += r1 + r2 + r3;
-        }
-        hvp[40 + i0 * 3 + i1] += p344 * acc345;
-      }
-    }
-  }
-  // hvp[i0, i1] += Σ_i2 -1·t16·t11[i2, i1]·t7[i2, i0]·t26[i2]·t69[i2]
-  {
-    const p348 = -t16[0];
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b347 = i0;
-      for (let i1 = 0; i1 < 3; i1++) {
-        const b346 = i1;
-        let acc349 = 0;
-        {
-          let r1 = 0, r2 = 0, r3 = 0;
-          let i2 = 0;
-          for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc349 += t11[b346 + i2 * 3] * t7[b347 + i2 * 8] * t26[i2] * t69[i2];
-            r1 += t11[b346 + (i2 + 1) * 3] * t7[b347 + (i2 + 1) * 8] * t26[i2 + 1] * t69[i2 + 1];
-            r2 += t11[b346 + (i2 + 2) * 3] * t7[b347 + (i2 + 2) * 8] * t26[i2 + 2] * t69[i2 + 2];
-            r3 += t11[b346 + (i2 + 3) * 3] * t7[b347 + (i2 + 3) * 8] * t26[i2 + 3] * t69[i2 + 3];
-          }
-          for (const end = len_N; i2 < end; i2++) acc349 += t11[b346 + i2 * 3] * t7[b347 + i2 * 8] * t26[i2] * t69[i2];
-          acc349 += r1 + r2 + r3;
-        }
-        hvp[40 + i0 * 3 + i1] += p348 * acc349;
-      }
-    }
-  }
-  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t7[i2, i0]·t11[i2, i1]·t79[i1, i2]
-  {
-    const p353 = t16[0];
+    const p351 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
       const b350 = i0;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b351 = i1;
-        const b352 = i1 * len_N;
-        let acc354 = 0;
+        const b349 = i1;
+        let acc352 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc354 += t23[i2] * t7[b350 + i2 * 8] * t11[b351 + i2 * 3] * t79[b352 + i2];
-            r1 += t23[i2 + 1] * t7[b350 + (i2 + 1) * 8] * t11[b351 + (i2 + 1) * 3] * t79[b352 + i2 + 1];
-            r2 += t23[i2 + 2] * t7[b350 + (i2 + 2) * 8] * t11[b351 + (i2 + 2) * 3] * t79[b352 + i2 + 2];
-            r3 += t23[i2 + 3] * t7[b350 + (i2 + 3) * 8] * t11[b351 + (i2 + 3) * 3] * t79[b352 + i2 + 3];
+            acc352 += t11[b349 + i2 * 3] * t7[b350 + i2 * 8] * t26[i2] * t54[i2];
+            r1 += t11[b349 + (i2 + 1) * 3] * t7[b350 + (i2 + 1) * 8] * t26[i2 + 1] * t54[i2 + 1];
+            r2 += t11[b349 + (i2 + 2) * 3] * t7[b350 + (i2 + 2) * 8] * t26[i2 + 2] * t54[i2 + 2];
+            r3 += t11[b349 + (i2 + 3) * 3] * t7[b350 + (i2 + 3) * 8] * t26[i2 + 3] * t54[i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc354 += t23[i2] * t7[b350 + i2 * 8] * t11[b351 + i2 * 3] * t79[b352 + i2];
-          acc354 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc352 += t11[b349 + i2 * 3] * t7[b350 + i2 * 8] * t26[i2] * t54[i2];
+          acc352 += r1 + r2 + r3;
         }
-        hvp[40 + i0 * 3 + i1] += p353 * acc354;
+        hvp[40 + i0 * 3 + i1] += p351 * acc352;
+      }
+    }
+  }
+  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t7[i2, i0]·t11[i2, i1]·t68[i1, i2]
+  {
+    const p356 = t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b353 = i0;
+      for (let i1 = 0; i1 < 3; i1++) {
+        const b354 = i1;
+        const b355 = i1 * len_N;
+        let acc357 = 0;
+        {
+          let r1 = 0, r2 = 0, r3 = 0;
+          let i2 = 0;
+          for (const end = len_N - 3; i2 < end; i2 += 4) {
+            acc357 += t23[i2] * t7[b353 + i2 * 8] * t11[b354 + i2 * 3] * t68[b355 + i2];
+            r1 += t23[i2 + 1] * t7[b353 + (i2 + 1) * 8] * t11[b354 + (i2 + 1) * 3] * t68[b355 + i2 + 1];
+            r2 += t23[i2 + 2] * t7[b353 + (i2 + 2) * 8] * t11[b354 + (i2 + 2) * 3] * t68[b355 + i2 + 2];
+            r3 += t23[i2 + 3] * t7[b353 + (i2 + 3) * 8] * t11[b354 + (i2 + 3) * 3] * t68[b355 + i2 + 3];
+          }
+          for (const end = len_N; i2 < end; i2++) acc357 += t23[i2] * t7[b353 + i2 * 8] * t11[b354 + i2 * 3] * t68[b355 + i2];
+          acc357 += r1 + r2 + r3;
+        }
+        hvp[40 + i0 * 3 + i1] += p356 * acc357;
+      }
+    }
+  }
+  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t11[i2, i1]·t24[i2, i0]·t57[i0, i2]
+  {
+    const p361 = t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b359 = i0;
+      const b360 = i0 * len_N;
+      for (let i1 = 0; i1 < 3; i1++) {
+        const b358 = i1;
+        let acc362 = 0;
+        {
+          let r1 = 0, r2 = 0, r3 = 0;
+          let i2 = 0;
+          for (const end = len_N - 3; i2 < end; i2 += 4) {
+            acc362 += t23[i2] * t11[b358 + i2 * 3] * t24[b359 + i2 * 8] * t57[b360 + i2];
+            r1 += t23[i2 + 1] * t11[b358 + (i2 + 1) * 3] * t24[b359 + (i2 + 1) * 8] * t57[b360 + i2 + 1];
+            r2 += t23[i2 + 2] * t11[b358 + (i2 + 2) * 3] * t24[b359 + (i2 + 2) * 8] * t57[b360 + i2 + 2];
+            r3 += t23[i2 + 3] * t11[b358 + (i2 + 3) * 3] * t24[b359 + (i2 + 3) * 8] * t57[b360 + i2 + 3];
+          }
+          for (const end = len_N; i2 < end; i2++) acc362 += t23[i2] * t11[b358 + i2 * 3] * t24[b359 + i2 * 8] * t57[b360 + i2];
+          acc362 += r1 + r2 + r3;
+        }
+        hvp[40 + i0 * 3 + i1] += p361 * acc362;
+      }
+    }
+  }
+  // hvp[i0, i1] += Σ_i2 -1·t16·Y[i2, i1]·t24[i2, i0]·t57[i0, i2]
+  {
+    const p366 = -t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b364 = i0;
+      const b365 = i0 * len_N;
+      for (let i1 = 0; i1 < 3; i1++) {
+        const b363 = off_N * 3 + i1;
+        let acc367 = 0;
+        {
+          let r1 = 0, r2 = 0, r3 = 0;
+          let i2 = 0;
+          for (const end = len_N - 3; i2 < end; i2 += 4) {
+            acc367 += d_Y[b363 + i2 * 3] * t24[b364 + i2 * 8] * t57[b365 + i2];
+            r1 += d_Y[b363 + (i2 + 1) * 3] * t24[b364 + (i2 + 1) * 8] * t57[b365 + i2 + 1];
+            r2 += d_Y[b363 + (i2 + 2) * 3] * t24[b364 + (i2 + 2) * 8] * t57[b365 + i2 + 2];
+            r3 += d_Y[b363 + (i2 + 3) * 3] * t24[b364 + (i2 + 3) * 8] * t57[b365 + i2 + 3];
+          }
+          for (const end = len_N; i2 < end; i2++) acc367 += d_Y[b363 + i2 * 3] * t24[b364 + i2 * 8] * t57[b365 + i2];
+          acc367 += r1 + r2 + r3;
+        }
+        hvp[40 + i0 * 3 + i1] += p366 * acc367;
+      }
+    }
+  }
+  // hvp[i0, i1] += Σ_i2 -1·t16·t11[i2, i1]·t7[i2, i0]·t26[i2]·t59[i2]
+  {
+    const p370 = -t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b369 = i0;
+      for (let i1 = 0; i1 < 3; i1++) {
+        const b368 = i1;
+        let acc371 = 0;
+        {
+          let r1 = 0, r2 = 0, r3 = 0;
+          let i2 = 0;
+          for (const end = len_N - 3; i2 < end; i2 += 4) {
+            acc371 += t11[b368 + i2 * 3] * t7[b369 + i2 * 8] * t26[i2] * t59[i2];
+            r1 += t11[b368 + (i2 + 1) * 3] * t7[b369 + (i2 + 1) * 8] * t26[i2 + 1] * t59[i2 + 1];
+            r2 += t11[b368 + (i2 + 2) * 3] * t7[b369 + (i2 + 2) * 8] * t26[i2 + 2] * t59[i2 + 2];
+            r3 += t11[b368 + (i2 + 3) * 3] * t7[b369 + (i2 + 3) * 8] * t26[i2 + 3] * t59[i2 + 3];
+          }
+          for (const end = len_N; i2 < end; i2++) acc371 += t11[b368 + i2 * 3] * t7[b369 + i2 * 8] * t26[i2] * t59[i2];
+          acc371 += r1 + r2 + r3;
+        }
+        hvp[40 + i0 * 3 + i1] += p370 * acc371;
+      }
+    }
+  }
+  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t7[i2, i0]·t11[i2, i1]·t69[i1, i2]
+  {
+    const p375 = t16[0];
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b372 = i0;
+      for (let i1 = 0; i1 < 3; i1++) {
+        const b373 = i1;
+        const b374 = i1 * len_N;
+        let acc376 = 0;
+        {
+          let r1 = 0, r2 = 0, r3 = 0;
+          let i2 = 0;
+          for (const end = len_N - 3; i2 < end; i2 += 4) {
+            acc376 += t23[i2] * t7[b372 + i2 * 8] * t11[b373 + i2 * 3] * t69[b374 + i2];
+            r1 += t23[i2 + 1] * t7[b372 + (i2 + 1) * 8] * t11[b373 + (i2 + 1) * 3] * t69[b374 + i2 + 1];
+            r2 += t23[i2 + 2] * t7[b372 + (i2 + 2) * 8] * t11[b373 + (i2 + 2) * 3] * t69[b374 + i2 + 2];
+            r3 += t23[i2 + 3] * t7[b372 + (i2 + 3) * 8] * t11[b373 + (i2 + 3) * 3] * t69[b374 + i2 + 3];
+          }
+          for (const end = len_N; i2 < end; i2++) acc376 += t23[i2] * t7[b372 + i2 * 8] * t11[b373 + i2 * 3] * t69[b374 + i2];
+          acc376 += r1 + r2 + r3;
+        }
+        hvp[40 + i0 * 3 + i1] += p375 * acc376;
       }
     }
   }
   // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t11[i2, i1]·t24[i2, i0]·v[b1][i0]
   {
-    const p357 = t16[0];
+    const p379 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b356 = i0;
-      const p358 = p357 * v[32 + i0];
+      const b378 = i0;
+      const p380 = p379 * v[32 + i0];
       for (let i1 = 0; i1 < 3; i1++) {
-        const b355 = i1;
-        let acc359 = 0;
+        const b377 = i1;
+        let acc381 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc359 += t23[i2] * t11[b355 + i2 * 3] * t24[b356 + i2 * 8];
-            r1 += t23[i2 + 1] * t11[b355 + (i2 + 1) * 3] * t24[b356 + (i2 + 1) * 8];
-            r2 += t23[i2 + 2] * t11[b355 + (i2 + 2) * 3] * t24[b356 + (i2 + 2) * 8];
-            r3 += t23[i2 + 3] * t11[b355 + (i2 + 3) * 3] * t24[b356 + (i2 + 3) * 8];
+            acc381 += t23[i2] * t11[b377 + i2 * 3] * t24[b378 + i2 * 8];
+            r1 += t23[i2 + 1] * t11[b377 + (i2 + 1) * 3] * t24[b378 + (i2 + 1) * 8];
+            r2 += t23[i2 + 2] * t11[b377 + (i2 + 2) * 3] * t24[b378 + (i2 + 2) * 8];
+            r3 += t23[i2 + 3] * t11[b377 + (i2 + 3) * 3] * t24[b378 + (i2 + 3) * 8];
           }
-          for (const end = len_N; i2 < end; i2++) acc359 += t23[i2] * t11[b355 + i2 * 3] * t24[b356 + i2 * 8];
-          acc359 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc381 += t23[i2] * t11[b377 + i2 * 3] * t24[b378 + i2 * 8];
+          acc381 += r1 + r2 + r3;
         }
-        hvp[40 + i0 * 3 + i1] += p358 * acc359;
+        hvp[40 + i0 * 3 + i1] += p380 * acc381;
       }
     }
   }
   // hvp[i0, i1] += Σ_i2 -1·t16·Y[i2, i1]·t24[i2, i0]·v[b1][i0]
   {
-    const p362 = -t16[0];
+    const p384 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b361 = i0;
-      const p363 = p362 * v[32 + i0];
+      const b383 = i0;
+      const p385 = p384 * v[32 + i0];
       for (let i1 = 0; i1 < 3; i1++) {
-        const b360 = off_N * 3 + i1;
-        let acc364 = 0;
+        const b382 = off_N * 3 + i1;
+        let acc386 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc364 += d_Y[b360 + i2 * 3] * t24[b361 + i2 * 8];
-            r1 += d_Y[b360 + (i2 + 1) * 3] * t24[b361 + (i2 + 1) * 8];
-            r2 += d_Y[b360 + (i2 + 2) * 3] * t24[b361 + (i2 + 2) * 8];
-            r3 += d_Y[b360 + (i2 + 3) * 3] * t24[b361 + (i2 + 3) * 8];
+            acc386 += d_Y[b382 + i2 * 3] * t24[b383 + i2 * 8];
+            r1 += d_Y[b382 + (i2 + 1) * 3] * t24[b383 + (i2 + 1) * 8];
+            r2 += d_Y[b382 + (i2 + 2) * 3] * t24[b383 + (i2 + 2) * 8];
+            r3 += d_Y[b382 + (i2 + 3) * 3] * t24[b383 + (i2 + 3) * 8];
           }
-          for (const end = len_N; i2 < end; i2++) acc364 += d_Y[b360 + i2 * 3] * t24[b361 + i2 * 8];
-          acc364 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc386 += d_Y[b382 + i2 * 3] * t24[b383 + i2 * 8];
+          acc386 += r1 + r2 + r3;
         }
-        hvp[40 + i0 * 3 + i1] += p363 * acc364;
+        hvp[40 + i0 * 3 + i1] += p385 * acc386;
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 -1·t16·t11[i2, i1]·t7[i2, i0]·t26[i2]·t72[i2]
+  // hvp[i0, i1] += Σ_i2 -1·t16·t11[i2, i1]·t7[i2, i0]·t26[i2]·t62[i2]
   {
-    const p367 = -t16[0];
+    const p389 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b366 = i0;
+      const b388 = i0;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b365 = i1;
-        let acc368 = 0;
+        const b387 = i1;
+        let acc390 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc368 += t11[b365 + i2 * 3] * t7[b366 + i2 * 8] * t26[i2] * t72[i2];
-            r1 += t11[b365 + (i2 + 1) * 3] * t7[b366 + (i2 + 1) * 8] * t26[i2 + 1] * t72[i2 + 1];
-            r2 += t11[b365 + (i2 + 2) * 3] * t7[b366 + (i2 + 2) * 8] * t26[i2 + 2] * t72[i2 + 2];
-            r3 += t11[b365 + (i2 + 3) * 3] * t7[b366 + (i2 + 3) * 8] * t26[i2 + 3] * t72[i2 + 3];
+            acc390 += t11[b387 + i2 * 3] * t7[b388 + i2 * 8] * t26[i2] * t62[i2];
+            r1 += t11[b387 + (i2 + 1) * 3] * t7[b388 + (i2 + 1) * 8] * t26[i2 + 1] * t62[i2 + 1];
+            r2 += t11[b387 + (i2 + 2) * 3] * t7[b388 + (i2 + 2) * 8] * t26[i2 + 2] * t62[i2 + 2];
+            r3 += t11[b387 + (i2 + 3) * 3] * t7[b388 + (i2 + 3) * 8] * t26[i2 + 3] * t62[i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc368 += t11[b365 + i2 * 3] * t7[b366 + i2 * 8] * t26[i2] * t72[i2];
-          acc368 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc390 += t11[b387 + i2 * 3] * t7[b388 + i2 * 8] * t26[i2] * t62[i2];
+          acc390 += r1 + r2 + r3;
         }
-        hvp[40 + i0 * 3 + i1] += p367 * acc368;
+        hvp[40 + i0 * 3 + i1] += p389 * acc390;
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t7[i2, i0]·t11[i2, i1]·t80[i1, i2]
+  // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t7[i2, i0]·t11[i2, i1]·t70[i1, i2]
   {
-    const p372 = t16[0];
+    const p394 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b369 = i0;
+      const b391 = i0;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b370 = i1;
-        const b371 = i1 * len_N;
-        let acc373 = 0;
+        const b392 = i1;
+        const b393 = i1 * len_N;
+        let acc395 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc373 += t23[i2] * t7[b369 + i2 * 8] * t11[b370 + i2 * 3] * t80[b371 + i2];
-            r1 += t23[i2 + 1] * t7[b369 + (i2 + 1) * 8] * t11[b370 + (i2 + 1) * 3] * t80[b371 + i2 + 1];
-            r2 += t23[i2 + 2] * t7[b369 + (i2 + 2) * 8] * t11[b370 + (i2 + 2) * 3] * t80[b371 + i2 + 2];
-            r3 += t23[i2 + 3] * t7[b369 + (i2 + 3) * 8] * t11[b370 + (i2 + 3) * 3] * t80[b371 + i2 + 3];
+            acc395 += t23[i2] * t7[b391 + i2 * 8] * t11[b392 + i2 * 3] * t70[b393 + i2];
+            r1 += t23[i2 + 1] * t7[b391 + (i2 + 1) * 8] * t11[b392 + (i2 + 1) * 3] * t70[b393 + i2 + 1];
+            r2 += t23[i2 + 2] * t7[b391 + (i2 + 2) * 8] * t11[b392 + (i2 + 2) * 3] * t70[b393 + i2 + 2];
+            r3 += t23[i2 + 3] * t7[b391 + (i2 + 3) * 8] * t11[b392 + (i2 + 3) * 3] * t70[b393 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc373 += t23[i2] * t7[b369 + i2 * 8] * t11[b370 + i2 * 3] * t80[b371 + i2];
-          acc373 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc395 += t23[i2] * t7[b391 + i2 * 8] * t11[b392 + i2 * 3] * t70[b393 + i2];
+          acc395 += r1 + r2 + r3;
         }
-        hvp[40 + i0 * 3 + i1] += p372 * acc373;
+        hvp[40 + i0 * 3 + i1] += p394 * acc395;
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 -1·t16·t11[i2, i1]·t7[i2, i0]·t26[i2]·t76[i2]
+  // hvp[i0, i1] += Σ_i2 -1·t16·t11[i2, i1]·t7[i2, i0]·t26[i2]·t66[i2]
   {
-    const p376 = -t16[0];
+    const p398 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b375 = i0;
+      const b397 = i0;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b374 = i1;
-        let acc377 = 0;
+        const b396 = i1;
+        let acc399 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc377 += t11[b374 + i2 * 3] * t7[b375 + i2 * 8] * t26[i2] * t76[i2];
-            r1 += t11[b374 + (i2 + 1) * 3] * t7[b375 + (i2 + 1) * 8] * t26[i2 + 1] * t76[i2 + 1];
-            r2 += t11[b374 + (i2 + 2) * 3] * t7[b375 + (i2 + 2) * 8] * t26[i2 + 2] * t76[i2 + 2];
-            r3 += t11[b374 + (i2 + 3) * 3] * t7[b375 + (i2 + 3) * 8] * t26[i2 + 3] * t76[i2 + 3];
+            acc399 += t11[b396 + i2 * 3] * t7[b397 + i2 * 8] * t26[i2] * t66[i2];
+            r1 += t11[b396 + (i2 + 1) * 3] * t7[b397 + (i2 + 1) * 8] * t26[i2 + 1] * t66[i2 + 1];
+            r2 += t11[b396 + (i2 + 2) * 3] * t7[b397 + (i2 + 2) * 8] * t26[i2 + 2] * t66[i2 + 2];
+            r3 += t11[b396 + (i2 + 3) * 3] * t7[b397 + (i2 + 3) * 8] * t26[i2 + 3] * t66[i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc377 += t11[b374 + i2 * 3] * t7[b375 + i2 * 8] * t26[i2] * t76[i2];
-          acc377 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc399 += t11[b396 + i2 * 3] * t7[b397 + i2 * 8] * t26[i2] * t66[i2];
+          acc399 += r1 + r2 + r3;
         }
-        hvp[40 + i0 * 3 + i1] += p376 * acc377;
+        hvp[40 + i0 * 3 + i1] += p398 * acc399;
       }
     }
   }
   // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t7[i2, i0]·t11[i2, i1]·v[b2][i1]
   {
-    const p380 = t16[0];
+    const p402 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b378 = i0;
+      const b400 = i0;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b379 = i1;
-        const p381 = p380 * v[64 + i1];
-        let acc382 = 0;
+        const b401 = i1;
+        const p403 = p402 * v[64 + i1];
+        let acc404 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc382 += t23[i2] * t7[b378 + i2 * 8] * t11[b379 + i2 * 3];
-            r1 += t23[i2 + 1] * t7[b378 + (i2 + 1) * 8] * t11[b379 + (i2 + 1) * 3];
-            r2 += t23[i2 + 2] * t7[b378 + (i2 + 2) * 8] * t11[b379 + (i2 + 2) * 3];
-            r3 += t23[i2 + 3] * t7[b378 + (i2 + 3) * 8] * t11[b379 + (i2 + 3) * 3];
+            acc404 += t23[i2] * t7[b400 + i2 * 8] * t11[b401 + i2 * 3];
+            r1 += t23[i2 + 1] * t7[b400 + (i2 + 1) * 8] * t11[b401 + (i2 + 1) * 3];
+            r2 += t23[i2 + 2] * t7[b400 + (i2 + 2) * 8] * t11[b401 + (i2 + 2) * 3];
+            r3 += t23[i2 + 3] * t7[b400 + (i2 + 3) * 8] * t11[b401 + (i2 + 3) * 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc382 += t23[i2] * t7[b378 + i2 * 8] * t11[b379 + i2 * 3];
-          acc382 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc404 += t23[i2] * t7[b400 + i2 * 8] * t11[b401 + i2 * 3];
+          acc404 += r1 + r2 + r3;
         }
-        hvp[40 + i0 * 3 + i1] += p381 * acc382;
+        hvp[40 + i0 * 3 + i1] += p403 * acc404;
       }
     }
   }
@@ -3197,11 +3227,11 @@ function k_hvp_W2_once(s: State): void {
   const once_N = s.once_N;
   // hvp[i0, i1] += 0.002·once_N·v[W2][i0, i1]
   {
-    const p383 = 0.002 * once_N;
+    const p405 = 0.002 * once_N;
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
-        const p384 = p383 * v[40 + i0 * 3 + i1];
-        hvp[40 + i0 * 3 + i1] += p384;
+        const p406 = p405 * v[40 + i0 * 3 + i1];
+        hvp[40 + i0 * 3 + i1] += p406;
       }
     }
   }
@@ -3215,125 +3245,16 @@ function k_hvp_b2(s: State): void {
   const t23 = s.t23;
   const t24 = s.t24;
   const t26 = s.t26;
-  const t63 = s.t63;
-  const t64 = s.t64;
-  const t69 = s.t69;
+  const t53 = s.t53;
+  const t54 = s.t54;
+  const t59 = s.t59;
+  const t62 = s.t62;
+  const t66 = s.t66;
   const t7 = s.t7;
-  const t72 = s.t72;
-  const t76 = s.t76;
   const th = s.theta;
   const v = s.v;
   const len_N = s.len_N;
-  // hvp[i0] += Σ_i1 -1·t16·t11[i1, i0]·t26[i1]·t64[i1]
-  {
-    const p387 = -t16[0];
-    for (let i0 = 0; i0 < 3; i0++) {
-      const b386 = i0;
-      let acc388 = 0;
-      {
-        let r1 = 0, r2 = 0, r3 = 0;
-        let i1 = 0;
-        for (const end = len_N - 3; i1 < end; i1 += 4) {
-          acc388 += t11[b386 + i1 * 3] * t26[i1] * t64[i1];
-          r1 += t11[b386 + (i1 + 1) * 3] * t26[i1 + 1] * t64[i1 + 1];
-          r2 += t11[b386 + (i1 + 2) * 3] * t26[i1 + 2] * t64[i1 + 2];
-          r3 += t11[b386 + (i1 + 3) * 3] * t26[i1 + 3] * t64[i1 + 3];
-        }
-        for (const end = len_N; i1 < end; i1++) acc388 += t11[b386 + i1 * 3] * t26[i1] * t64[i1];
-        acc388 += r1 + r2 + r3;
-      }
-      hvp[64 + i0] += p387 * acc388;
-    }
-  }
-  // hvp[i0] += Σ_i1,i2 t16·t23[i1]·t11[i1, i0]·W2[i2, i0]·t24[i1, i2]·t63[i1, i2]
-  {
-    const p391 = t16[0];
-    for (let i0 = 0; i0 < 3; i0++) {
-      const b389 = i0;
-      const b390 = 40 + i0;
-      let acc392 = 0;
-      for (let i1 = 0; i1 < len_N; i1++) {
-        for (let i2 = 0; i2 < 8; i2++) {
-          acc392 += t23[i1] * t11[b389 + i1 * 3] * th[b390 + i2 * 3] * t24[i1 * 8 + i2] * t63[i1 * 8 + i2];
-        }
-      }
-      hvp[64 + i0] += p391 * acc392;
-    }
-  }
-  // hvp[i0] += Σ_i1 -1·t16·t11[i1, i0]·t26[i1]·t69[i1]
-  {
-    const p394 = -t16[0];
-    for (let i0 = 0; i0 < 3; i0++) {
-      const b393 = i0;
-      let acc395 = 0;
-      {
-        let r1 = 0, r2 = 0, r3 = 0;
-        let i1 = 0;
-        for (const end = len_N - 3; i1 < end; i1 += 4) {
-          acc395 += t11[b393 + i1 * 3] * t26[i1] * t69[i1];
-          r1 += t11[b393 + (i1 + 1) * 3] * t26[i1 + 1] * t69[i1 + 1];
-          r2 += t11[b393 + (i1 + 2) * 3] * t26[i1 + 2] * t69[i1 + 2];
-          r3 += t11[b393 + (i1 + 3) * 3] * t26[i1 + 3] * t69[i1 + 3];
-        }
-        for (const end = len_N; i1 < end; i1++) acc395 += t11[b393 + i1 * 3] * t26[i1] * t69[i1];
-        acc395 += r1 + r2 + r3;
-      }
-      hvp[64 + i0] += p394 * acc395;
-    }
-  }
-  // hvp[i0] += Σ_i1,i2 t16·t23[i1]·t11[i1, i0]·W2[i2, i0]·t24[i1, i2]·v[b1][i2]
-  {
-    const b398 = 32;
-    const p399 = t16[0];
-    for (let i0 = 0; i0 < 3; i0++) {
-      const b396 = i0;
-      const b397 = 40 + i0;
-      let acc400 = 0;
-      for (let i1 = 0; i1 < len_N; i1++) {
-        for (let i2 = 0; i2 < 8; i2++) {
-          acc400 += t23[i1] * t11[b396 + i1 * 3] * th[b397 + i2 * 3] * t24[i1 * 8 + i2] * v[b398 + i2];
-        }
-      }
-      hvp[64 + i0] += p399 * acc400;
-    }
-  }
-  // hvp[i0] += Σ_i1 -1·t16·t11[i1, i0]·t26[i1]·t72[i1]
-  {
-    const p402 = -t16[0];
-    for (let i0 = 0; i0 < 3; i0++) {
-      const b401 = i0;
-      let acc403 = 0;
-      {
-        let r1 = 0, r2 = 0, r3 = 0;
-        let i1 = 0;
-        for (const end = len_N - 3; i1 < end; i1 += 4) {
-          acc403 += t11[b401 + i1 * 3] * t26[i1] * t72[i1];
-          r1 += t11[b401 + (i1 + 1) * 3] * t26[i1 + 1] * t72[i1 + 1];
-          r2 += t11[b401 + (i1 + 2) * 3] * t26[i1 + 2] * t72[i1 + 2];
-          r3 += t11[b401 + (i1 + 3) * 3] * t26[i1 + 3] * t72[i1 + 3];
-        }
-        for (const end = len_N; i1 < end; i1++) acc403 += t11[b401 + i1 * 3] * t26[i1] * t72[i1];
-        acc403 += r1 + r2 + r3;
-      }
-      hvp[64 + i0] += p402 * acc403;
-    }
-  }
-  // hvp[i0] += Σ_i1,i2 t16·t23[i1]·t11[i1, i0]·t7[i1, i2]·v[W2][i2, i0]
-  {
-    const p406 = t16[0];
-    for (let i0 = 0; i0 < 3; i0++) {
-      const b404 = i0;
-      const b405 = 40 + i0;
-      let acc407 = 0;
-      for (let i1 = 0; i1 < len_N; i1++) {
-        for (let i2 = 0; i2 < 8; i2++) {
-          acc407 += t23[i1] * t11[b404 + i1 * 3] * t7[i1 * 8 + i2] * v[b405 + i2 * 3];
-        }
-      }
-      hvp[64 + i0] += p406 * acc407;
-    }
-  }
-  // hvp[i0] += Σ_i1 -1·t16·t11[i1, i0]·t26[i1]·t76[i1]
+  // hvp[i0] += Σ_i1 -1·t16·t11[i1, i0]·t26[i1]·t54[i1]
   {
     const p409 = -t16[0];
     for (let i0 = 0; i0 < 3; i0++) {
@@ -3343,37 +3264,146 @@ function k_hvp_b2(s: State): void {
         let r1 = 0, r2 = 0, r3 = 0;
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          acc410 += t11[b408 + i1 * 3] * t26[i1] * t76[i1];
-          r1 += t11[b408 + (i1 + 1) * 3] * t26[i1 + 1] * t76[i1 + 1];
-          r2 += t11[b408 + (i1 + 2) * 3] * t26[i1 + 2] * t76[i1 + 2];
-          r3 += t11[b408 + (i1 + 3) * 3] * t26[i1 + 3] * t76[i1 + 3];
+          acc410 += t11[b408 + i1 * 3] * t26[i1] * t54[i1];
+          r1 += t11[b408 + (i1 + 1) * 3] * t26[i1 + 1] * t54[i1 + 1];
+          r2 += t11[b408 + (i1 + 2) * 3] * t26[i1 + 2] * t54[i1 + 2];
+          r3 += t11[b408 + (i1 + 3) * 3] * t26[i1 + 3] * t54[i1 + 3];
         }
-        for (const end = len_N; i1 < end; i1++) acc410 += t11[b408 + i1 * 3] * t26[i1] * t76[i1];
+        for (const end = len_N; i1 < end; i1++) acc410 += t11[b408 + i1 * 3] * t26[i1] * t54[i1];
         acc410 += r1 + r2 + r3;
       }
       hvp[64 + i0] += p409 * acc410;
     }
   }
-  // hvp[i0] += Σ_i1 t16·t23[i1]·t11[i1, i0]·v[b2][i0]
+  // hvp[i0] += Σ_i1,i2 t16·t23[i1]·t11[i1, i0]·W2[i2, i0]·t24[i1, i2]·t53[i1, i2]
   {
-    const p412 = t16[0];
+    const p413 = t16[0];
     for (let i0 = 0; i0 < 3; i0++) {
       const b411 = i0;
-      const p413 = p412 * v[64 + i0];
+      const b412 = 40 + i0;
       let acc414 = 0;
+      for (let i1 = 0; i1 < len_N; i1++) {
+        for (let i2 = 0; i2 < 8; i2++) {
+          acc414 += t23[i1] * t11[b411 + i1 * 3] * th[b412 + i2 * 3] * t24[i1 * 8 + i2] * t53[i1 * 8 + i2];
+        }
+      }
+      hvp[64 + i0] += p413 * acc414;
+    }
+  }
+  // hvp[i0] += Σ_i1 -1·t16·t11[i1, i0]·t26[i1]·t59[i1]
+  {
+    const p416 = -t16[0];
+    for (let i0 = 0; i0 < 3; i0++) {
+      const b415 = i0;
+      let acc417 = 0;
       {
         let r1 = 0, r2 = 0, r3 = 0;
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          acc414 += t23[i1] * t11[b411 + i1 * 3];
-          r1 += t23[i1 + 1] * t11[b411 + (i1 + 1) * 3];
-          r2 += t23[i1 + 2] * t11[b411 + (i1 + 2) * 3];
-          r3 += t23[i1 + 3] * t11[b411 + (i1 + 3) * 3];
+          acc417 += t11[b415 + i1 * 3] * t26[i1] * t59[i1];
+          r1 += t11[b415 + (i1 + 1) * 3] * t26[i1 + 1] * t59[i1 + 1];
+          r2 += t11[b415 + (i1 + 2) * 3] * t26[i1 + 2] * t59[i1 + 2];
+          r3 += t11[b415 + (i1 + 3) * 3] * t26[i1 + 3] * t59[i1 + 3];
         }
-        for (const end = len_N; i1 < end; i1++) acc414 += t23[i1] * t11[b411 + i1 * 3];
-        acc414 += r1 + r2 + r3;
+        for (const end = len_N; i1 < end; i1++) acc417 += t11[b415 + i1 * 3] * t26[i1] * t59[i1];
+        acc417 += r1 + r2 + r3;
       }
-      hvp[64 + i0] += p413 * acc414;
+      hvp[64 + i0] += p416 * acc417;
+    }
+  }
+  // hvp[i0] += Σ_i1,i2 t16·t23[i1]·t11[i1, i0]·W2[i2, i0]·t24[i1, i2]·v[b1][i2]
+  {
+    const b420 = 32;
+    const p421 = t16[0];
+    for (let i0 = 0; i0 < 3; i0++) {
+      const b418 = i0;
+      const b419 = 40 + i0;
+      let acc422 = 0;
+      for (let i1 = 0; i1 < len_N; i1++) {
+        for (let i2 = 0; i2 < 8; i2++) {
+          acc422 += t23[i1] * t11[b418 + i1 * 3] * th[b419 + i2 * 3] * t24[i1 * 8 + i2] * v[b420 + i2];
+        }
+      }
+      hvp[64 + i0] += p421 * acc422;
+    }
+  }
+  // hvp[i0] += Σ_i1 -1·t16·t11[i1, i0]·t26[i1]·t62[i1]
+  {
+    const p424 = -t16[0];
+    for (let i0 = 0; i0 < 3; i0++) {
+      const b423 = i0;
+      let acc425 = 0;
+      {
+        let r1 = 0, r2 = 0, r3 = 0;
+        let i1 = 0;
+        for (const end = len_N - 3; i1 < end; i1 += 4) {
+          acc425 += t11[b423 + i1 * 3] * t26[i1] * t62[i1];
+          r1 += t11[b423 + (i1 + 1) * 3] * t26[i1 + 1] * t62[i1 + 1];
+          r2 += t11[b423 + (i1 + 2) * 3] * t26[i1 + 2] * t62[i1 + 2];
+          r3 += t11[b423 + (i1 + 3) * 3] * t26[i1 + 3] * t62[i1 + 3];
+        }
+        for (const end = len_N; i1 < end; i1++) acc425 += t11[b423 + i1 * 3] * t26[i1] * t62[i1];
+        acc425 += r1 + r2 + r3;
+      }
+      hvp[64 + i0] += p424 * acc425;
+    }
+  }
+  // hvp[i0] += Σ_i1,i2 t16·t23[i1]·t11[i1, i0]·t7[i1, i2]·v[W2][i2, i0]
+  {
+    const p428 = t16[0];
+    for (let i0 = 0; i0 < 3; i0++) {
+      const b426 = i0;
+      const b427 = 40 + i0;
+      let acc429 = 0;
+      for (let i1 = 0; i1 < len_N; i1++) {
+        for (let i2 = 0; i2 < 8; i2++) {
+          acc429 += t23[i1] * t11[b426 + i1 * 3] * t7[i1 * 8 + i2] * v[b427 + i2 * 3];
+        }
+      }
+      hvp[64 + i0] += p428 * acc429;
+    }
+  }
+  // hvp[i0] += Σ_i1 -1·t16·t11[i1, i0]·t26[i1]·t66[i1]
+  {
+    const p431 = -t16[0];
+    for (let i0 = 0; i0 < 3; i0++) {
+      const b430 = i0;
+      let acc432 = 0;
+      {
+        let r1 = 0, r2 = 0, r3 = 0;
+        let i1 = 0;
+        for (const end = len_N - 3; i1 < end; i1 += 4) {
+          acc432 += t11[b430 + i1 * 3] * t26[i1] * t66[i1];
+          r1 += t11[b430 + (i1 + 1) * 3] * t26[i1 + 1] * t66[i1 + 1];
+          r2 += t11[b430 + (i1 + 2) * 3] * t26[i1 + 2] * t66[i1 + 2];
+          r3 += t11[b430 + (i1 + 3) * 3] * t26[i1 + 3] * t66[i1 + 3];
+        }
+        for (const end = len_N; i1 < end; i1++) acc432 += t11[b430 + i1 * 3] * t26[i1] * t66[i1];
+        acc432 += r1 + r2 + r3;
+      }
+      hvp[64 + i0] += p431 * acc432;
+    }
+  }
+  // hvp[i0] += Σ_i1 t16·t23[i1]·t11[i1, i0]·v[b2][i0]
+  {
+    const p434 = t16[0];
+    for (let i0 = 0; i0 < 3; i0++) {
+      const b433 = i0;
+      const p435 = p434 * v[64 + i0];
+      let acc436 = 0;
+      {
+        let r1 = 0, r2 = 0, r3 = 0;
+        let i1 = 0;
+        for (const end = len_N - 3; i1 < end; i1 += 4) {
+          acc436 += t23[i1] * t11[b433 + i1 * 3];
+          r1 += t23[i1 + 1] * t11[b433 + (i1 + 1) * 3];
+          r2 += t23[i1 + 2] * t11[b433 + (i1 + 2) * 3];
+          r3 += t23[i1 + 3] * t11[b433 + (i1 + 3) * 3];
+        }
+        for (const end = len_N; i1 < end; i1++) acc436 += t23[i1] * t11[b433 + i1 * 3];
+        acc436 += r1 + r2 + r3;
+      }
+      hvp[64 + i0] += p435 * acc436;
     }
   }
 }
@@ -3385,10 +3415,10 @@ function k_hvp_b2_once(s: State): void {
   const once_N = s.once_N;
   // hvp[i0] += 0.002·once_N·v[b2][i0]
   {
-    const p415 = 0.002 * once_N;
+    const p437 = 0.002 * once_N;
     for (let i0 = 0; i0 < 3; i0++) {
-      const p416 = p415 * v[64 + i0];
-      hvp[64 + i0] += p416;
+      const p438 = p437 * v[64 + i0];
+      hvp[64 + i0] += p438;
     }
   }
 }
@@ -3404,231 +3434,231 @@ function k_hdiag_W1(s: State): void {
   const t27 = s.t27;
   const t41 = s.t41;
   const t42 = s.t42;
-  const t81 = s.t81;
+  const t71 = s.t71;
   const len_N = s.len_N;
   const off_N = s.off_N;
   // hessianDiagonal[i0, i1] += Σ_i2 -1·t16·t24[i2, i1]·X[i2, i0]·t26[i2]·t24[i2, i1]·X[i2, i0]·t41[i1, i2]·t41[i1, i2]
   {
-    const p424 = -t16[0];
+    const p446 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
-      const b419 = off_N * 4 + i0;
-      const b421 = off_N * 4 + i0;
+      const b441 = off_N * 4 + i0;
+      const b443 = off_N * 4 + i0;
       {
         let i1 = 0;
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b418_0 = i1;
-          const b420_0 = i1;
-          const b422_0 = i1 * len_N;
-          const b423_0 = i1 * len_N;
-          const b418_1 = i1 + 1;
-          const b420_1 = i1 + 1;
-          const b422_1 = (i1 + 1) * len_N;
-          const b423_1 = (i1 + 1) * len_N;
-          const b418_2 = i1 + 2;
-          const b420_2 = i1 + 2;
-          const b422_2 = (i1 + 2) * len_N;
-          const b423_2 = (i1 + 2) * len_N;
-          const b418_3 = i1 + 3;
-          const b420_3 = i1 + 3;
-          const b422_3 = (i1 + 3) * len_N;
-          const b423_3 = (i1 + 3) * len_N;
-          let acc425_0 = 0, acc425_1 = 0, acc425_2 = 0, acc425_3 = 0;
+          const b440_0 = i1;
+          const b442_0 = i1;
+          const b444_0 = i1 * len_N;
+          const b445_0 = i1 * len_N;
+          const b440_1 = i1 + 1;
+          const b442_1 = i1 + 1;
+          const b444_1 = (i1 + 1) * len_N;
+          const b445_1 = (i1 + 1) * len_N;
+          const b440_2 = i1 + 2;
+          const b442_2 = i1 + 2;
+          const b444_2 = (i1 + 2) * len_N;
+          const b445_2 = (i1 + 2) * len_N;
+          const b440_3 = i1 + 3;
+          const b442_3 = i1 + 3;
+          const b444_3 = (i1 + 3) * len_N;
+          const b445_3 = (i1 + 3) * len_N;
+          let acc447_0 = 0, acc447_1 = 0, acc447_2 = 0, acc447_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = d_X[b419 + i2 * 4];
+            const c0 = d_X[b441 + i2 * 4];
             const c1 = t26[i2];
-            const c2 = d_X[b421 + i2 * 4];
-            acc425_0 += c0 * c1 * c2 * t24[b418_0 + i2 * 8] * t24[b420_0 + i2 * 8] * t41[b422_0 + i2] * t41[b423_0 + i2];
-            acc425_1 += c0 * c1 * c2 * t24[b418_1 + i2 * 8] * t24[b420_1 + i2 * 8] * t41[b422_1 + i2] * t41[b423_1 + i2];
-            acc425_2 += c0 * c1 * c2 * t24[b418_2 + i2 * 8] * t24[b420_2 + i2 * 8] * t41[b422_2 + i2] * t41[b423_2 + i2];
-            acc425_3 += c0 * c1 * c2 * t24[b418_3 + i2 * 8] * t24[b420_3 + i2 * 8] * t41[b422_3 + i2] * t41[b423_3 + i2];
+            const c2 = d_X[b443 + i2 * 4];
+            acc447_0 += c0 * c1 * c2 * t24[b440_0 + i2 * 8] * t24[b442_0 + i2 * 8] * t41[b444_0 + i2] * t41[b445_0 + i2];
+            acc447_1 += c0 * c1 * c2 * t24[b440_1 + i2 * 8] * t24[b442_1 + i2 * 8] * t41[b444_1 + i2] * t41[b445_1 + i2];
+            acc447_2 += c0 * c1 * c2 * t24[b440_2 + i2 * 8] * t24[b442_2 + i2 * 8] * t41[b444_2 + i2] * t41[b445_2 + i2];
+            acc447_3 += c0 * c1 * c2 * t24[b440_3 + i2 * 8] * t24[b442_3 + i2 * 8] * t41[b444_3 + i2] * t41[b445_3 + i2];
           }
-          hessianDiagonal[i0 * 8 + i1] += p424 * acc425_0;
-          hessianDiagonal[i0 * 8 + i1 + 1] += p424 * acc425_1;
-          hessianDiagonal[i0 * 8 + i1 + 2] += p424 * acc425_2;
-          hessianDiagonal[i0 * 8 + i1 + 3] += p424 * acc425_3;
+          hessianDiagonal[i0 * 8 + i1] += p446 * acc447_0;
+          hessianDiagonal[i0 * 8 + i1 + 1] += p446 * acc447_1;
+          hessianDiagonal[i0 * 8 + i1 + 2] += p446 * acc447_2;
+          hessianDiagonal[i0 * 8 + i1 + 3] += p446 * acc447_3;
         }
         for (const end = 8; i1 < end; i1++) {
-          const b418 = i1;
-          const b420 = i1;
-          const b422 = i1 * len_N;
-          const b423 = i1 * len_N;
-          let acc425 = 0;
+          const b440 = i1;
+          const b442 = i1;
+          const b444 = i1 * len_N;
+          const b445 = i1 * len_N;
+          let acc447 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc425 += t24[b418 + i2 * 8] * d_X[b419 + i2 * 4] * t26[i2] * t24[b420 + i2 * 8] * d_X[b421 + i2 * 4] * t41[b422 + i2] * t41[b423 + i2];
-              r1 += t24[b418 + (i2 + 1) * 8] * d_X[b419 + (i2 + 1) * 4] * t26[i2 + 1] * t24[b420 + (i2 + 1) * 8] * d_X[b421 + (i2 + 1) * 4] * t41[b422 + i2 + 1] * t41[b423 + i2 + 1];
-              r2 += t24[b418 + (i2 + 2) * 8] * d_X[b419 + (i2 + 2) * 4] * t26[i2 + 2] * t24[b420 + (i2 + 2) * 8] * d_X[b421 + (i2 + 2) * 4] * t41[b422 + i2 + 2] * t41[b423 + i2 + 2];
-              r3 += t24[b418 + (i2 + 3) * 8] * d_X[b419 + (i2 + 3) * 4] * t26[i2 + 3] * t24[b420 + (i2 + 3) * 8] * d_X[b421 + (i2 + 3) * 4] * t41[b422 + i2 + 3] * t41[b423 + i2 + 3];
+              acc447 += t24[b440 + i2 * 8] * d_X[b441 + i2 * 4] * t26[i2] * t24[b442 + i2 * 8] * d_X[b443 + i2 * 4] * t41[b444 + i2] * t41[b445 + i2];
+              r1 += t24[b440 + (i2 + 1) * 8] * d_X[b441 + (i2 + 1) * 4] * t26[i2 + 1] * t24[b442 + (i2 + 1) * 8] * d_X[b443 + (i2 + 1) * 4] * t41[b444 + i2 + 1] * t41[b445 + i2 + 1];
+              r2 += t24[b440 + (i2 + 2) * 8] * d_X[b441 + (i2 + 2) * 4] * t26[i2 + 2] * t24[b442 + (i2 + 2) * 8] * d_X[b443 + (i2 + 2) * 4] * t41[b444 + i2 + 2] * t41[b445 + i2 + 2];
+              r3 += t24[b440 + (i2 + 3) * 8] * d_X[b441 + (i2 + 3) * 4] * t26[i2 + 3] * t24[b442 + (i2 + 3) * 8] * d_X[b443 + (i2 + 3) * 4] * t41[b444 + i2 + 3] * t41[b445 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc425 += t24[b418 + i2 * 8] * d_X[b419 + i2 * 4] * t26[i2] * t24[b420 + i2 * 8] * d_X[b421 + i2 * 4] * t41[b422 + i2] * t41[b423 + i2];
-            acc425 += r1 + r2 + r3;
+            for (const end = len_N; i2 < end; i2++) acc447 += t24[b440 + i2 * 8] * d_X[b441 + i2 * 4] * t26[i2] * t24[b442 + i2 * 8] * d_X[b443 + i2 * 4] * t41[b444 + i2] * t41[b445 + i2];
+            acc447 += r1 + r2 + r3;
           }
-          hessianDiagonal[i0 * 8 + i1] += p424 * acc425;
+          hessianDiagonal[i0 * 8 + i1] += p446 * acc447;
         }
       }
     }
   }
-  // hessianDiagonal[i0, i1] += Σ_i2 t16·t23[i2]·t24[i2, i1]·X[i2, i0]·t24[i2, i1]·X[i2, i0]·t81[i1, i2]
+  // hessianDiagonal[i0, i1] += Σ_i2 t16·t23[i2]·t24[i2, i1]·X[i2, i0]·t24[i2, i1]·X[i2, i0]·t71[i1, i2]
   {
-    const p431 = t16[0];
+    const p453 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
-      const b427 = off_N * 4 + i0;
-      const b429 = off_N * 4 + i0;
+      const b449 = off_N * 4 + i0;
+      const b451 = off_N * 4 + i0;
       {
         let i1 = 0;
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b426_0 = i1;
-          const b428_0 = i1;
-          const b430_0 = i1 * len_N;
-          const b426_1 = i1 + 1;
-          const b428_1 = i1 + 1;
-          const b430_1 = (i1 + 1) * len_N;
-          const b426_2 = i1 + 2;
-          const b428_2 = i1 + 2;
-          const b430_2 = (i1 + 2) * len_N;
-          const b426_3 = i1 + 3;
-          const b428_3 = i1 + 3;
-          const b430_3 = (i1 + 3) * len_N;
-          let acc432_0 = 0, acc432_1 = 0, acc432_2 = 0, acc432_3 = 0;
+          const b448_0 = i1;
+          const b450_0 = i1;
+          const b452_0 = i1 * len_N;
+          const b448_1 = i1 + 1;
+          const b450_1 = i1 + 1;
+          const b452_1 = (i1 + 1) * len_N;
+          const b448_2 = i1 + 2;
+          const b450_2 = i1 + 2;
+          const b452_2 = (i1 + 2) * len_N;
+          const b448_3 = i1 + 3;
+          const b450_3 = i1 + 3;
+          const b452_3 = (i1 + 3) * len_N;
+          let acc454_0 = 0, acc454_1 = 0, acc454_2 = 0, acc454_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
             const c0 = t23[i2];
-            const c1 = d_X[b427 + i2 * 4];
-            const c2 = d_X[b429 + i2 * 4];
-            acc432_0 += c0 * c1 * c2 * t24[b426_0 + i2 * 8] * t24[b428_0 + i2 * 8] * t81[b430_0 + i2];
-            acc432_1 += c0 * c1 * c2 * t24[b426_1 + i2 * 8] * t24[b428_1 + i2 * 8] * t81[b430_1 + i2];
-            acc432_2 += c0 * c1 * c2 * t24[b426_2 + i2 * 8] * t24[b428_2 + i2 * 8] * t81[b430_2 + i2];
-            acc432_3 += c0 * c1 * c2 * t24[b426_3 + i2 * 8] * t24[b428_3 + i2 * 8] * t81[b430_3 + i2];
+            const c1 = d_X[b449 + i2 * 4];
+            const c2 = d_X[b451 + i2 * 4];
+            acc454_0 += c0 * c1 * c2 * t24[b448_0 + i2 * 8] * t24[b450_0 + i2 * 8] * t71[b452_0 + i2];
+            acc454_1 += c0 * c1 * c2 * t24[b448_1 + i2 * 8] * t24[b450_1 + i2 * 8] * t71[b452_1 + i2];
+            acc454_2 += c0 * c1 * c2 * t24[b448_2 + i2 * 8] * t24[b450_2 + i2 * 8] * t71[b452_2 + i2];
+            acc454_3 += c0 * c1 * c2 * t24[b448_3 + i2 * 8] * t24[b450_3 + i2 * 8] * t71[b452_3 + i2];
           }
-          hessianDiagonal[i0 * 8 + i1] += p431 * acc432_0;
-          hessianDiagonal[i0 * 8 + i1 + 1] += p431 * acc432_1;
-          hessianDiagonal[i0 * 8 + i1 + 2] += p431 * acc432_2;
-          hessianDiagonal[i0 * 8 + i1 + 3] += p431 * acc432_3;
+          hessianDiagonal[i0 * 8 + i1] += p453 * acc454_0;
+          hessianDiagonal[i0 * 8 + i1 + 1] += p453 * acc454_1;
+          hessianDiagonal[i0 * 8 + i1 + 2] += p453 * acc454_2;
+          hessianDiagonal[i0 * 8 + i1 + 3] += p453 * acc454_3;
         }
         for (const end = 8; i1 < end; i1++) {
-          const b426 = i1;
-          const b428 = i1;
-          const b430 = i1 * len_N;
-          let acc432 = 0;
+          const b448 = i1;
+          const b450 = i1;
+          const b452 = i1 * len_N;
+          let acc454 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc432 += t23[i2] * t24[b426 + i2 * 8] * d_X[b427 + i2 * 4] * t24[b428 + i2 * 8] * d_X[b429 + i2 * 4] * t81[b430 + i2];
-              r1 += t23[i2 + 1] * t24[b426 + (i2 + 1) * 8] * d_X[b427 + (i2 + 1) * 4] * t24[b428 + (i2 + 1) * 8] * d_X[b429 + (i2 + 1) * 4] * t81[b430 + i2 + 1];
-              r2 += t23[i2 + 2] * t24[b426 + (i2 + 2) * 8] * d_X[b427 + (i2 + 2) * 4] * t24[b428 + (i2 + 2) * 8] * d_X[b429 + (i2 + 2) * 4] * t81[b430 + i2 + 2];
-              r3 += t23[i2 + 3] * t24[b426 + (i2 + 3) * 8] * d_X[b427 + (i2 + 3) * 4] * t24[b428 + (i2 + 3) * 8] * d_X[b429 + (i2 + 3) * 4] * t81[b430 + i2 + 3];
+              acc454 += t23[i2] * t24[b448 + i2 * 8] * d_X[b449 + i2 * 4] * t24[b450 + i2 * 8] * d_X[b451 + i2 * 4] * t71[b452 + i2];
+              r1 += t23[i2 + 1] * t24[b448 + (i2 + 1) * 8] * d_X[b449 + (i2 + 1) * 4] * t24[b450 + (i2 + 1) * 8] * d_X[b451 + (i2 + 1) * 4] * t71[b452 + i2 + 1];
+              r2 += t23[i2 + 2] * t24[b448 + (i2 + 2) * 8] * d_X[b449 + (i2 + 2) * 4] * t24[b450 + (i2 + 2) * 8] * d_X[b451 + (i2 + 2) * 4] * t71[b452 + i2 + 2];
+              r3 += t23[i2 + 3] * t24[b448 + (i2 + 3) * 8] * d_X[b449 + (i2 + 3) * 4] * t24[b450 + (i2 + 3) * 8] * d_X[b451 + (i2 + 3) * 4] * t71[b452 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc432 += t23[i2] * t24[b426 + i2 * 8] * d_X[b427 + i2 * 4] * t24[b428 + i2 * 8] * d_X[b429 + i2 * 4] * t81[b430 + i2];
-            acc432 += r1 + r2 + r3;
+            for (const end = len_N; i2 < end; i2++) acc454 += t23[i2] * t24[b448 + i2 * 8] * d_X[b449 + i2 * 4] * t24[b450 + i2 * 8] * d_X[b451 + i2 * 4] * t71[b452 + i2];
+            acc454 += r1 + r2 + r3;
           }
-          hessianDiagonal[i0 * 8 + i1] += p431 * acc432;
+          hessianDiagonal[i0 * 8 + i1] += p453 * acc454;
         }
       }
     }
   }
   // hessianDiagonal[i0, i1] += Σ_i2 t16·t23[i2]·X[i2, i0]·t27[i2, i1]·X[i2, i0]·t41[i1, i2]
   {
-    const p437 = t16[0];
+    const p459 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
-      const b433 = off_N * 4 + i0;
-      const b435 = off_N * 4 + i0;
+      const b455 = off_N * 4 + i0;
+      const b457 = off_N * 4 + i0;
       {
         let i1 = 0;
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b434_0 = i1;
-          const b436_0 = i1 * len_N;
-          const b434_1 = i1 + 1;
-          const b436_1 = (i1 + 1) * len_N;
-          const b434_2 = i1 + 2;
-          const b436_2 = (i1 + 2) * len_N;
-          const b434_3 = i1 + 3;
-          const b436_3 = (i1 + 3) * len_N;
-          let acc438_0 = 0, acc438_1 = 0, acc438_2 = 0, acc438_3 = 0;
+          const b456_0 = i1;
+          const b458_0 = i1 * len_N;
+          const b456_1 = i1 + 1;
+          const b458_1 = (i1 + 1) * len_N;
+          const b456_2 = i1 + 2;
+          const b458_2 = (i1 + 2) * len_N;
+          const b456_3 = i1 + 3;
+          const b458_3 = (i1 + 3) * len_N;
+          let acc460_0 = 0, acc460_1 = 0, acc460_2 = 0, acc460_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
             const c0 = t23[i2];
-            const c1 = d_X[b433 + i2 * 4];
-            const c2 = d_X[b435 + i2 * 4];
-            acc438_0 += c0 * c1 * c2 * t27[b434_0 + i2 * 8] * t41[b436_0 + i2];
-            acc438_1 += c0 * c1 * c2 * t27[b434_1 + i2 * 8] * t41[b436_1 + i2];
-            acc438_2 += c0 * c1 * c2 * t27[b434_2 + i2 * 8] * t41[b436_2 + i2];
-            acc438_3 += c0 * c1 * c2 * t27[b434_3 + i2 * 8] * t41[b436_3 + i2];
+            const c1 = d_X[b455 + i2 * 4];
+            const c2 = d_X[b457 + i2 * 4];
+            acc460_0 += c0 * c1 * c2 * t27[b456_0 + i2 * 8] * t41[b458_0 + i2];
+            acc460_1 += c0 * c1 * c2 * t27[b456_1 + i2 * 8] * t41[b458_1 + i2];
+            acc460_2 += c0 * c1 * c2 * t27[b456_2 + i2 * 8] * t41[b458_2 + i2];
+            acc460_3 += c0 * c1 * c2 * t27[b456_3 + i2 * 8] * t41[b458_3 + i2];
           }
-          hessianDiagonal[i0 * 8 + i1] += p437 * acc438_0;
-          hessianDiagonal[i0 * 8 + i1 + 1] += p437 * acc438_1;
-          hessianDiagonal[i0 * 8 + i1 + 2] += p437 * acc438_2;
-          hessianDiagonal[i0 * 8 + i1 + 3] += p437 * acc438_3;
+          hessianDiagonal[i0 * 8 + i1] += p459 * acc460_0;
+          hessianDiagonal[i0 * 8 + i1 + 1] += p459 * acc460_1;
+          hessianDiagonal[i0 * 8 + i1 + 2] += p459 * acc460_2;
+          hessianDiagonal[i0 * 8 + i1 + 3] += p459 * acc460_3;
         }
         for (const end = 8; i1 < end; i1++) {
-          const b434 = i1;
-          const b436 = i1 * len_N;
-          let acc438 = 0;
+          const b456 = i1;
+          const b458 = i1 * len_N;
+          let acc460 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc438 += t23[i2] * d_X[b433 + i2 * 4] * t27[b434 + i2 * 8] * d_X[b435 + i2 * 4] * t41[b436 + i2];
-              r1 += t23[i2 + 1] * d_X[b433 + (i2 + 1) * 4] * t27[b434 + (i2 + 1) * 8] * d_X[b435 + (i2 + 1) * 4] * t41[b436 + i2 + 1];
-              r2 += t23[i2 + 2] * d_X[b433 + (i2 + 2) * 4] * t27[b434 + (i2 + 2) * 8] * d_X[b435 + (i2 + 2) * 4] * t41[b436 + i2 + 2];
-              r3 += t23[i2 + 3] * d_X[b433 + (i2 + 3) * 4] * t27[b434 + (i2 + 3) * 8] * d_X[b435 + (i2 + 3) * 4] * t41[b436 + i2 + 3];
+              acc460 += t23[i2] * d_X[b455 + i2 * 4] * t27[b456 + i2 * 8] * d_X[b457 + i2 * 4] * t41[b458 + i2];
+              r1 += t23[i2 + 1] * d_X[b455 + (i2 + 1) * 4] * t27[b456 + (i2 + 1) * 8] * d_X[b457 + (i2 + 1) * 4] * t41[b458 + i2 + 1];
+              r2 += t23[i2 + 2] * d_X[b455 + (i2 + 2) * 4] * t27[b456 + (i2 + 2) * 8] * d_X[b457 + (i2 + 2) * 4] * t41[b458 + i2 + 2];
+              r3 += t23[i2 + 3] * d_X[b455 + (i2 + 3) * 4] * t27[b456 + (i2 + 3) * 8] * d_X[b457 + (i2 + 3) * 4] * t41[b458 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc438 += t23[i2] * d_X[b433 + i2 * 4] * t27[b434 + i2 * 8] * d_X[b435 + i2 * 4] * t41[b436 + i2];
-            acc438 += r1 + r2 + r3;
+            for (const end = len_N; i2 < end; i2++) acc460 += t23[i2] * d_X[b455 + i2 * 4] * t27[b456 + i2 * 8] * d_X[b457 + i2 * 4] * t41[b458 + i2];
+            acc460 += r1 + r2 + r3;
           }
-          hessianDiagonal[i0 * 8 + i1] += p437 * acc438;
+          hessianDiagonal[i0 * 8 + i1] += p459 * acc460;
         }
       }
     }
   }
   // hessianDiagonal[i0, i1] += Σ_i2 -1·t16·X[i2, i0]·t27[i2, i1]·X[i2, i0]·t42[i1, i2]
   {
-    const p443 = -t16[0];
+    const p465 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
-      const b439 = off_N * 4 + i0;
-      const b441 = off_N * 4 + i0;
+      const b461 = off_N * 4 + i0;
+      const b463 = off_N * 4 + i0;
       {
         let i1 = 0;
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b440_0 = i1;
-          const b442_0 = i1 * len_N;
-          const b440_1 = i1 + 1;
-          const b442_1 = (i1 + 1) * len_N;
-          const b440_2 = i1 + 2;
-          const b442_2 = (i1 + 2) * len_N;
-          const b440_3 = i1 + 3;
-          const b442_3 = (i1 + 3) * len_N;
-          let acc444_0 = 0, acc444_1 = 0, acc444_2 = 0, acc444_3 = 0;
+          const b462_0 = i1;
+          const b464_0 = i1 * len_N;
+          const b462_1 = i1 + 1;
+          const b464_1 = (i1 + 1) * len_N;
+          const b462_2 = i1 + 2;
+          const b464_2 = (i1 + 2) * len_N;
+          const b462_3 = i1 + 3;
+          const b464_3 = (i1 + 3) * len_N;
+          let acc466_0 = 0, acc466_1 = 0, acc466_2 = 0, acc466_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = d_X[b439 + i2 * 4];
-            const c1 = d_X[b441 + i2 * 4];
-            acc444_0 += c0 * c1 * t27[b440_0 + i2 * 8] * t42[b442_0 + i2];
-            acc444_1 += c0 * c1 * t27[b440_1 + i2 * 8] * t42[b442_1 + i2];
-            acc444_2 += c0 * c1 * t27[b440_2 + i2 * 8] * t42[b442_2 + i2];
-            acc444_3 += c0 * c1 * t27[b440_3 + i2 * 8] * t42[b442_3 + i2];
+            const c0 = d_X[b461 + i2 * 4];
+            const c1 = d_X[b463 + i2 * 4];
+            acc466_0 += c0 * c1 * t27[b462_0 + i2 * 8] * t42[b464_0 + i2];
+            acc466_1 += c0 * c1 * t27[b462_1 + i2 * 8] * t42[b464_1 + i2];
+            acc466_2 += c0 * c1 * t27[b462_2 + i2 * 8] * t42[b464_2 + i2];
+            acc466_3 += c0 * c1 * t27[b462_3 + i2 * 8] * t42[b464_3 + i2];
           }
-          hessianDiagonal[i0 * 8 + i1] += p443 * acc444_0;
-          hessianDiagonal[i0 * 8 + i1 + 1] += p443 * acc444_1;
-          hessianDiagonal[i0 * 8 + i1 + 2] += p443 * acc444_2;
-          hessianDiagonal[i0 * 8 + i1 + 3] += p443 * acc444_3;
+          hessianDiagonal[i0 * 8 + i1] += p465 * acc466_0;
+          hessianDiagonal[i0 * 8 + i1 + 1] += p465 * acc466_1;
+          hessianDiagonal[i0 * 8 + i1 + 2] += p465 * acc466_2;
+          hessianDiagonal[i0 * 8 + i1 + 3] += p465 * acc466_3;
         }
         for (const end = 8; i1 < end; i1++) {
-          const b440 = i1;
-          const b442 = i1 * len_N;
-          let acc444 = 0;
+          const b462 = i1;
+          const b464 = i1 * len_N;
+          let acc466 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc444 += d_X[b439 + i2 * 4] * t27[b440 + i2 * 8] * d_X[b441 + i2 * 4] * t42[b442 + i2];
-              r1 += d_X[b439 + (i2 + 1) * 4] * t27[b440 + (i2 + 1) * 8] * d_X[b441 + (i2 + 1) * 4] * t42[b442 + i2 + 1];
-              r2 += d_X[b439 + (i2 + 2) * 4] * t27[b440 + (i2 + 2) * 8] * d_X[b441 + (i2 + 2) * 4] * t42[b442 + i2 + 2];
-              r3 += d_X[b439 + (i2 + 3) * 4] * t27[b440 + (i2 + 3) * 8] * d_X[b441 + (i2 + 3) * 4] * t42[b442 + i2 + 3];
+              acc466 += d_X[b461 + i2 * 4] * t27[b462 + i2 * 8] * d_X[b463 + i2 * 4] * t42[b464 + i2];
+              r1 += d_X[b461 + (i2 + 1) * 4] * t27[b462 + (i2 + 1) * 8] * d_X[b463 + (i2 + 1) * 4] * t42[b464 + i2 + 1];
+              r2 += d_X[b461 + (i2 + 2) * 4] * t27[b462 + (i2 + 2) * 8] * d_X[b463 + (i2 + 2) * 4] * t42[b464 + i2 + 2];
+              r3 += d_X[b461 + (i2 + 3) * 4] * t27[b462 + (i2 + 3) * 8] * d_X[b463 + (i2 + 3) * 4] * t42[b464 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc444 += d_X[b439 + i2 * 4] * t27[b440 + i2 * 8] * d_X[b441 + i2 * 4] * t42[b442 + i2];
-            acc444 += r1 + r2 + r3;
+            for (const end = len_N; i2 < end; i2++) acc466 += d_X[b461 + i2 * 4] * t27[b462 + i2 * 8] * d_X[b463 + i2 * 4] * t42[b464 + i2];
+            acc466 += r1 + r2 + r3;
           }
-          hessianDiagonal[i0 * 8 + i1] += p443 * acc444;
+          hessianDiagonal[i0 * 8 + i1] += p465 * acc466;
         }
       }
     }
@@ -3641,10 +3671,10 @@ function k_hdiag_W1_once(s: State): void {
   const once_N = s.once_N;
   // hessianDiagonal[i0, i1] += 0.002·once_N
   {
-    const p445 = 0.002 * once_N;
+    const p467 = 0.002 * once_N;
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
-        hessianDiagonal[i0 * 8 + i1] += p445;
+        hessianDiagonal[i0 * 8 + i1] += p467;
       }
     }
   }
@@ -3666,67 +3696,67 @@ function k_hdiag_b1(s: State): void {
   const off_N = s.off_N;
   // hessianDiagonal[i0] += Σ_i1,i2 -1·t16·t24[i1, i0]·t26[i1]·t11[i1, i2]·W2[i0, i2]·t24[i1, i0]·t41[i0, i1]
   {
-    const p451 = -t16[0];
+    const p473 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b447 = i0;
-      const b448 = 40 + i0 * 3;
-      const b449 = i0;
-      const b450 = i0 * len_N;
-      let acc452 = 0;
+      const b469 = i0;
+      const b470 = 40 + i0 * 3;
+      const b471 = i0;
+      const b472 = i0 * len_N;
+      let acc474 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
-          acc452 += t24[b447 + i1 * 8] * t26[i1] * t24[b449 + i1 * 8] * t41[b450 + i1] * t11[i1 * 3 + i2] * th[b448 + i2];
+          acc474 += t24[b469 + i1 * 8] * t26[i1] * t24[b471 + i1 * 8] * t41[b472 + i1] * t11[i1 * 3 + i2] * th[b470 + i2];
         }
       }
-      hessianDiagonal[32 + i0] += p451 * acc452;
+      hessianDiagonal[32 + i0] += p473 * acc474;
     }
   }
   // hessianDiagonal[i0] += Σ_i1,i2 t16·t23[i1]·W2[i0, i2]·t24[i1, i0]·t11[i1, i2]·W2[i0, i2]·t24[i1, i0]
   {
-    const p457 = t16[0];
+    const p479 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b453 = 40 + i0 * 3;
-      const b454 = i0;
-      const b455 = 40 + i0 * 3;
-      const b456 = i0;
-      let acc458 = 0;
+      const b475 = 40 + i0 * 3;
+      const b476 = i0;
+      const b477 = 40 + i0 * 3;
+      const b478 = i0;
+      let acc480 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
-          acc458 += t23[i1] * t24[b454 + i1 * 8] * t24[b456 + i1 * 8] * th[b453 + i2] * t11[i1 * 3 + i2] * th[b455 + i2];
+          acc480 += t23[i1] * t24[b476 + i1 * 8] * t24[b478 + i1 * 8] * th[b475 + i2] * t11[i1 * 3 + i2] * th[b477 + i2];
         }
       }
-      hessianDiagonal[32 + i0] += p457 * acc458;
+      hessianDiagonal[32 + i0] += p479 * acc480;
     }
   }
   // hessianDiagonal[i0] += Σ_i1,i2 t16·t23[i1]·t11[i1, i2]·W2[i0, i2]·t27[i1, i0]
   {
-    const p461 = t16[0];
+    const p483 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b459 = 40 + i0 * 3;
-      const b460 = i0;
-      let acc462 = 0;
+      const b481 = 40 + i0 * 3;
+      const b482 = i0;
+      let acc484 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
-          acc462 += t23[i1] * t27[b460 + i1 * 8] * t11[i1 * 3 + i2] * th[b459 + i2];
+          acc484 += t23[i1] * t27[b482 + i1 * 8] * t11[i1 * 3 + i2] * th[b481 + i2];
         }
       }
-      hessianDiagonal[32 + i0] += p461 * acc462;
+      hessianDiagonal[32 + i0] += p483 * acc484;
     }
   }
   // hessianDiagonal[i0] += Σ_i1,i2 -1·t16·Y[i1, i2]·W2[i0, i2]·t27[i1, i0]
   {
-    const b463 = off_N * 3;
-    const p466 = -t16[0];
+    const b485 = off_N * 3;
+    const p488 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b464 = 40 + i0 * 3;
-      const b465 = i0;
-      let acc467 = 0;
+      const b486 = 40 + i0 * 3;
+      const b487 = i0;
+      let acc489 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
-          acc467 += t27[b465 + i1 * 8] * d_Y[b463 + i1 * 3 + i2] * th[b464 + i2];
+          acc489 += t27[b487 + i1 * 8] * d_Y[b485 + i1 * 3 + i2] * th[b486 + i2];
         }
       }
-      hessianDiagonal[32 + i0] += p466 * acc467;
+      hessianDiagonal[32 + i0] += p488 * acc489;
     }
   }
 }
@@ -3737,9 +3767,9 @@ function k_hdiag_b1_once(s: State): void {
   const once_N = s.once_N;
   // hessianDiagonal[i0] += 0.002·once_N
   {
-    const p468 = 0.002 * once_N;
+    const p490 = 0.002 * once_N;
     for (let i0 = 0; i0 < 8; i0++) {
-      hessianDiagonal[32 + i0] += p468;
+      hessianDiagonal[32 + i0] += p490;
     }
   }
 }
@@ -3755,52 +3785,52 @@ function k_hdiag_W2(s: State): void {
   const len_N = s.len_N;
   // hessianDiagonal[i0, i1] += Σ_i2 -1·t16·t11[i2, i1]·t7[i2, i0]·t26[i2]·t11[i2, i1]·t7[i2, i0]
   {
-    const p474 = -t16[0];
+    const p496 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b471 = i0;
-      const b473 = i0;
+      const b493 = i0;
+      const b495 = i0;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b470 = i1;
-        const b472 = i1;
-        let acc475 = 0;
+        const b492 = i1;
+        const b494 = i1;
+        let acc497 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc475 += t11[b470 + i2 * 3] * t7[b471 + i2 * 8] * t26[i2] * t11[b472 + i2 * 3] * t7[b473 + i2 * 8];
-            r1 += t11[b470 + (i2 + 1) * 3] * t7[b471 + (i2 + 1) * 8] * t26[i2 + 1] * t11[b472 + (i2 + 1) * 3] * t7[b473 + (i2 + 1) * 8];
-            r2 += t11[b470 + (i2 + 2) * 3] * t7[b471 + (i2 + 2) * 8] * t26[i2 + 2] * t11[b472 + (i2 + 2) * 3] * t7[b473 + (i2 + 2) * 8];
-            r3 += t11[b470 + (i2 + 3) * 3] * t7[b471 + (i2 + 3) * 8] * t26[i2 + 3] * t11[b472 + (i2 + 3) * 3] * t7[b473 + (i2 + 3) * 8];
+            acc497 += t11[b492 + i2 * 3] * t7[b493 + i2 * 8] * t26[i2] * t11[b494 + i2 * 3] * t7[b495 + i2 * 8];
+            r1 += t11[b492 + (i2 + 1) * 3] * t7[b493 + (i2 + 1) * 8] * t26[i2 + 1] * t11[b494 + (i2 + 1) * 3] * t7[b495 + (i2 + 1) * 8];
+            r2 += t11[b492 + (i2 + 2) * 3] * t7[b493 + (i2 + 2) * 8] * t26[i2 + 2] * t11[b494 + (i2 + 2) * 3] * t7[b495 + (i2 + 2) * 8];
+            r3 += t11[b492 + (i2 + 3) * 3] * t7[b493 + (i2 + 3) * 8] * t26[i2 + 3] * t11[b494 + (i2 + 3) * 3] * t7[b495 + (i2 + 3) * 8];
           }
-          for (const end = len_N; i2 < end; i2++) acc475 += t11[b470 + i2 * 3] * t7[b471 + i2 * 8] * t26[i2] * t11[b472 + i2 * 3] * t7[b473 + i2 * 8];
-          acc475 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc497 += t11[b492 + i2 * 3] * t7[b493 + i2 * 8] * t26[i2] * t11[b494 + i2 * 3] * t7[b495 + i2 * 8];
+          acc497 += r1 + r2 + r3;
         }
-        hessianDiagonal[40 + i0 * 3 + i1] += p474 * acc475;
+        hessianDiagonal[40 + i0 * 3 + i1] += p496 * acc497;
       }
     }
   }
   // hessianDiagonal[i0, i1] += Σ_i2 t16·t23[i2]·t7[i2, i0]·t11[i2, i1]·t7[i2, i0]
   {
-    const p479 = t16[0];
+    const p501 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b476 = i0;
-      const b478 = i0;
+      const b498 = i0;
+      const b500 = i0;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b477 = i1;
-        let acc480 = 0;
+        const b499 = i1;
+        let acc502 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc480 += t23[i2] * t7[b476 + i2 * 8] * t11[b477 + i2 * 3] * t7[b478 + i2 * 8];
-            r1 += t23[i2 + 1] * t7[b476 + (i2 + 1) * 8] * t11[b477 + (i2 + 1) * 3] * t7[b478 + (i2 + 1) * 8];
-            r2 += t23[i2 + 2] * t7[b476 + (i2 + 2) * 8] * t11[b477 + (i2 + 2) * 3] * t7[b478 + (i2 + 2) * 8];
-            r3 += t23[i2 + 3] * t7[b476 + (i2 + 3) * 8] * t11[b477 + (i2 + 3) * 3] * t7[b478 + (i2 + 3) * 8];
+            acc502 += t23[i2] * t7[b498 + i2 * 8] * t11[b499 + i2 * 3] * t7[b500 + i2 * 8];
+            r1 += t23[i2 + 1] * t7[b498 + (i2 + 1) * 8] * t11[b499 + (i2 + 1) * 3] * t7[b500 + (i2 + 1) * 8];
+            r2 += t23[i2 + 2] * t7[b498 + (i2 + 2) * 8] * t11[b499 + (i2 + 2) * 3] * t7[b500 + (i2 + 2) * 8];
+            r3 += t23[i2 + 3] * t7[b498 + (i2 + 3) * 8] * t11[b499 + (i2 + 3) * 3] * t7[b500 + (i2 + 3) * 8];
           }
-          for (const end = len_N; i2 < end; i2++) acc480 += t23[i2] * t7[b476 + i2 * 8] * t11[b477 + i2 * 3] * t7[b478 + i2 * 8];
-          acc480 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc502 += t23[i2] * t7[b498 + i2 * 8] * t11[b499 + i2 * 3] * t7[b500 + i2 * 8];
+          acc502 += r1 + r2 + r3;
         }
-        hessianDiagonal[40 + i0 * 3 + i1] += p479 * acc480;
+        hessianDiagonal[40 + i0 * 3 + i1] += p501 * acc502;
       }
     }
   }
@@ -3812,10 +3842,10 @@ function k_hdiag_W2_once(s: State): void {
   const once_N = s.once_N;
   // hessianDiagonal[i0, i1] += 0.002·once_N
   {
-    const p481 = 0.002 * once_N;
+    const p503 = 0.002 * once_N;
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
-        hessianDiagonal[40 + i0 * 3 + i1] += p481;
+        hessianDiagonal[40 + i0 * 3 + i1] += p503;
       }
     }
   }
@@ -3831,45 +3861,45 @@ function k_hdiag_b2(s: State): void {
   const len_N = s.len_N;
   // hessianDiagonal[i0] += Σ_i1 -1·t16·t11[i1, i0]·t26[i1]·t11[i1, i0]
   {
-    const p485 = -t16[0];
+    const p507 = -t16[0];
     for (let i0 = 0; i0 < 3; i0++) {
-      const b483 = i0;
-      const b484 = i0;
-      let acc486 = 0;
+      const b505 = i0;
+      const b506 = i0;
+      let acc508 = 0;
       {
         let r1 = 0, r2 = 0, r3 = 0;
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          acc486 += t11[b483 + i1 * 3] * t26[i1] * t11[b484 + i1 * 3];
-          r1 += t11[b483 + (i1 + 1) * 3] * t26[i1 + 1] * t11[b484 + (i1 + 1) * 3];
-          r2 += t11[b483 + (i1 + 2) * 3] * t26[i1 + 2] * t11[b484 + (i1 + 2) * 3];
-          r3 += t11[b483 + (i1 + 3) * 3] * t26[i1 + 3] * t11[b484 + (i1 + 3) * 3];
+          acc508 += t11[b505 + i1 * 3] * t26[i1] * t11[b506 + i1 * 3];
+          r1 += t11[b505 + (i1 + 1) * 3] * t26[i1 + 1] * t11[b506 + (i1 + 1) * 3];
+          r2 += t11[b505 + (i1 + 2) * 3] * t26[i1 + 2] * t11[b506 + (i1 + 2) * 3];
+          r3 += t11[b505 + (i1 + 3) * 3] * t26[i1 + 3] * t11[b506 + (i1 + 3) * 3];
         }
-        for (const end = len_N; i1 < end; i1++) acc486 += t11[b483 + i1 * 3] * t26[i1] * t11[b484 + i1 * 3];
-        acc486 += r1 + r2 + r3;
+        for (const end = len_N; i1 < end; i1++) acc508 += t11[b505 + i1 * 3] * t26[i1] * t11[b506 + i1 * 3];
+        acc508 += r1 + r2 + r3;
       }
-      hessianDiagonal[64 + i0] += p485 * acc486;
+      hessianDiagonal[64 + i0] += p507 * acc508;
     }
   }
   // hessianDiagonal[i0] += Σ_i1 t16·t23[i1]·t11[i1, i0]
   {
-    const p488 = t16[0];
+    const p510 = t16[0];
     for (let i0 = 0; i0 < 3; i0++) {
-      const b487 = i0;
-      let acc489 = 0;
+      const b509 = i0;
+      let acc511 = 0;
       {
         let r1 = 0, r2 = 0, r3 = 0;
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          acc489 += t23[i1] * t11[b487 + i1 * 3];
-          r1 += t23[i1 + 1] * t11[b487 + (i1 + 1) * 3];
-          r2 += t23[i1 + 2] * t11[b487 + (i1 + 2) * 3];
-          r3 += t23[i1 + 3] * t11[b487 + (i1 + 3) * 3];
+          acc511 += t23[i1] * t11[b509 + i1 * 3];
+          r1 += t23[i1 + 1] * t11[b509 + (i1 + 1) * 3];
+          r2 += t23[i1 + 2] * t11[b509 + (i1 + 2) * 3];
+          r3 += t23[i1 + 3] * t11[b509 + (i1 + 3) * 3];
         }
-        for (const end = len_N; i1 < end; i1++) acc489 += t23[i1] * t11[b487 + i1 * 3];
-        acc489 += r1 + r2 + r3;
+        for (const end = len_N; i1 < end; i1++) acc511 += t23[i1] * t11[b509 + i1 * 3];
+        acc511 += r1 + r2 + r3;
       }
-      hessianDiagonal[64 + i0] += p488 * acc489;
+      hessianDiagonal[64 + i0] += p510 * acc511;
     }
   }
 }
@@ -3880,9 +3910,9 @@ function k_hdiag_b2_once(s: State): void {
   const once_N = s.once_N;
   // hessianDiagonal[i0] += 0.002·once_N
   {
-    const p490 = 0.002 * once_N;
+    const p512 = 0.002 * once_N;
     for (let i0 = 0; i0 < 3; i0++) {
-      hessianDiagonal[64 + i0] += p490;
+      hessianDiagonal[64 + i0] += p512;
     }
   }
 }
@@ -3902,52 +3932,52 @@ function k_ggn_W1_W1(s: State): void {
   const len_N = s.len_N;
   // gaussNewton[i0, i1, i2, i3] += Σ_i4 t16·t45[i1, i3, i4]·t46[i0, i1, i4]·t47[i2, i3, i4]
   {
-    const p495 = t16[0];
+    const p517 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
-        const b493 = i0 * len_N * 8 + i1 * len_N;
+        const b515 = i0 * len_N * 8 + i1 * len_N;
         for (let i2 = 0; i2 < 4; i2++) {
           {
             let i3 = Math.max(0, i2 * (-8) + i0 * 8 + i1);
             for (const end = 8 - 3; i3 < end; i3 += 4) {
-              const b492_0 = i1 * len_N * 8 + i3 * len_N;
-              const b494_0 = i2 * len_N * 8 + i3 * len_N;
-              const b492_1 = i1 * len_N * 8 + (i3 + 1) * len_N;
-              const b494_1 = i2 * len_N * 8 + (i3 + 1) * len_N;
-              const b492_2 = i1 * len_N * 8 + (i3 + 2) * len_N;
-              const b494_2 = i2 * len_N * 8 + (i3 + 2) * len_N;
-              const b492_3 = i1 * len_N * 8 + (i3 + 3) * len_N;
-              const b494_3 = i2 * len_N * 8 + (i3 + 3) * len_N;
-              let acc496_0 = 0, acc496_1 = 0, acc496_2 = 0, acc496_3 = 0;
+              const b514_0 = i1 * len_N * 8 + i3 * len_N;
+              const b516_0 = i2 * len_N * 8 + i3 * len_N;
+              const b514_1 = i1 * len_N * 8 + (i3 + 1) * len_N;
+              const b516_1 = i2 * len_N * 8 + (i3 + 1) * len_N;
+              const b514_2 = i1 * len_N * 8 + (i3 + 2) * len_N;
+              const b516_2 = i2 * len_N * 8 + (i3 + 2) * len_N;
+              const b514_3 = i1 * len_N * 8 + (i3 + 3) * len_N;
+              const b516_3 = i2 * len_N * 8 + (i3 + 3) * len_N;
+              let acc518_0 = 0, acc518_1 = 0, acc518_2 = 0, acc518_3 = 0;
               for (let i4 = 0, end = len_N; i4 < end; i4++) {
-                const c0 = t46[b493 + i4];
-                acc496_0 += c0 * t45[b492_0 + i4] * t47[b494_0 + i4];
-                acc496_1 += c0 * t45[b492_1 + i4] * t47[b494_1 + i4];
-                acc496_2 += c0 * t45[b492_2 + i4] * t47[b494_2 + i4];
-                acc496_3 += c0 * t45[b492_3 + i4] * t47[b494_3 + i4];
+                const c0 = t46[b515 + i4];
+                acc518_0 += c0 * t45[b514_0 + i4] * t47[b516_0 + i4];
+                acc518_1 += c0 * t45[b514_1 + i4] * t47[b516_1 + i4];
+                acc518_2 += c0 * t45[b514_2 + i4] * t47[b516_2 + i4];
+                acc518_3 += c0 * t45[b514_3 + i4] * t47[b516_3 + i4];
               }
-              addSymmetric(GN, i0 * 536 + i1 * 67 + i2 * 8 + i3, i0 * 8 + i1 + i2 * 536 + i3 * 67, p495 * acc496_0);
-              addSymmetric(GN, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 1, i0 * 8 + i1 + i2 * 536 + (i3 + 1) * 67, p495 * acc496_1);
-              addSymmetric(GN, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 2, i0 * 8 + i1 + i2 * 536 + (i3 + 2) * 67, p495 * acc496_2);
-              addSymmetric(GN, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 3, i0 * 8 + i1 + i2 * 536 + (i3 + 3) * 67, p495 * acc496_3);
+              addSymmetric(GN, i0 * 536 + i1 * 67 + i2 * 8 + i3, i0 * 8 + i1 + i2 * 536 + i3 * 67, p517 * acc518_0);
+              addSymmetric(GN, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 1, i0 * 8 + i1 + i2 * 536 + (i3 + 1) * 67, p517 * acc518_1);
+              addSymmetric(GN, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 2, i0 * 8 + i1 + i2 * 536 + (i3 + 2) * 67, p517 * acc518_2);
+              addSymmetric(GN, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 3, i0 * 8 + i1 + i2 * 536 + (i3 + 3) * 67, p517 * acc518_3);
             }
             for (const end = 8; i3 < end; i3++) {
-              const b492 = i1 * len_N * 8 + i3 * len_N;
-              const b494 = i2 * len_N * 8 + i3 * len_N;
-              let acc496 = 0;
+              const b514 = i1 * len_N * 8 + i3 * len_N;
+              const b516 = i2 * len_N * 8 + i3 * len_N;
+              let acc518 = 0;
               {
                 let r1 = 0, r2 = 0, r3 = 0;
                 let i4 = 0;
                 for (const end = len_N - 3; i4 < end; i4 += 4) {
-                  acc496 += t45[b492 + i4] * t46[b493 + i4] * t47[b494 + i4];
-                  r1 += t45[b492 + i4 + 1] * t46[b493 + i4 + 1] * t47[b494 + i4 + 1];
-                  r2 += t45[b492 + i4 + 2] * t46[b493 + i4 + 2] * t47[b494 + i4 + 2];
-                  r3 += t45[b492 + i4 + 3] * t46[b493 + i4 + 3] * t47[b494 + i4 + 3];
+                  acc518 += t45[b514 + i4] * t46[b515 + i4] * t47[b516 + i4];
+                  r1 += t45[b514 + i4 + 1] * t46[b515 + i4 + 1] * t47[b516 + i4 + 1];
+                  r2 += t45[b514 + i4 + 2] * t46[b515 + i4 + 2] * t47[b516 + i4 + 2];
+                  r3 += t45[b514 + i4 + 3] * t46[b515 + i4 + 3] * t47[b516 + i4 + 3];
                 }
-                for (const end = len_N; i4 < end; i4++) acc496 += t45[b492 + i4] * t46[b493 + i4] * t47[b494 + i4];
-                acc496 += r1 + r2 + r3;
+                for (const end = len_N; i4 < end; i4++) acc518 += t45[b514 + i4] * t46[b515 + i4] * t47[b516 + i4];
+                acc518 += r1 + r2 + r3;
               }
-              addSymmetric(GN, i0 * 536 + i1 * 67 + i2 * 8 + i3, i0 * 8 + i1 + i2 * 536 + i3 * 67, p495 * acc496);
+              addSymmetric(GN, i0 * 536 + i1 * 67 + i2 * 8 + i3, i0 * 8 + i1 + i2 * 536 + i3 * 67, p517 * acc518);
             }
           }
         }
@@ -3970,10 +4000,10 @@ function k_ggn_W1_W1_once(s: State): void {
   const once_N = s.once_N;
   // gaussNewton[i0, i1, i0, i1] += 0.002·once_N
   {
-    const p501 = 0.002 * once_N;
+    const p523 = 0.002 * once_N;
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
-        GN[i0 * 544 + i1 * 68] += p501;
+        GN[i0 * 544 + i1 * 68] += p523;
       }
     }
   }
@@ -3986,83 +4016,83 @@ function k_ggn_W1_b1(s: State): void {
   const t44 = s.t44;
   const t45 = s.t45;
   const t46 = s.t46;
-  const t50 = s.t50;
-  const t51 = s.t51;
+  const t48 = s.t48;
+  const t49 = s.t49;
   const len_N = s.len_N;
-  // gaussNewton[i0, i1, i2] += Σ_i3 -1·t16·t50[i0, i1, i3]·t44[i2, i3]
+  // gaussNewton[i0, i1, i2] += Σ_i3 -1·t16·t48[i0, i1, i3]·t44[i2, i3]
   {
-    const p505 = -t16[0];
-    // T = t50·t44ᵀ (32 × 8, depth len_N) by the dense kernels; GN += scale·T, mirrors included
+    const p527 = -t16[0];
+    // T = t48·t44ᵀ (32 × 8, depth len_N) by the dense kernels; GN += scale·T, mirrors included
     s.dense.block(
-      t50, 0, len_N, t44, 0, len_N, 32, 8, len_N,
+      t48, 0, len_N, t44, 0, len_N, 32, 8, len_N,
       GN, 32, 67, 1, 2144, 1, 67,
-      p505, DENSE_ADD_MIRROR, false, null, 0, 1, 0, 0, 1, 0, 0,
+      p527, DENSE_ADD_MIRROR, false, null, 0, 1, 0, 0, 1, 0, 0,
     );
   }
-  // gaussNewton[i0, i1, i2] += Σ_i3 t16·t45[i1, i2, i3]·t46[i0, i1, i3]·t51[i2, i3]
+  // gaussNewton[i0, i1, i2] += Σ_i3 t16·t45[i1, i2, i3]·t46[i0, i1, i3]·t49[i2, i3]
   {
-    const p510 = t16[0];
+    const p532 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
-        const b508 = i0 * len_N * 8 + i1 * len_N;
+        const b530 = i0 * len_N * 8 + i1 * len_N;
         {
           let i2 = 0;
           for (const end = 8 - 3; i2 < end; i2 += 4) {
-            const b507_0 = i1 * len_N * 8 + i2 * len_N;
-            const b509_0 = i2 * len_N;
-            const b507_1 = i1 * len_N * 8 + (i2 + 1) * len_N;
-            const b509_1 = (i2 + 1) * len_N;
-            const b507_2 = i1 * len_N * 8 + (i2 + 2) * len_N;
-            const b509_2 = (i2 + 2) * len_N;
-            const b507_3 = i1 * len_N * 8 + (i2 + 3) * len_N;
-            const b509_3 = (i2 + 3) * len_N;
-            let acc511_0 = 0, acc511_1 = 0, acc511_2 = 0, acc511_3 = 0;
+            const b529_0 = i1 * len_N * 8 + i2 * len_N;
+            const b531_0 = i2 * len_N;
+            const b529_1 = i1 * len_N * 8 + (i2 + 1) * len_N;
+            const b531_1 = (i2 + 1) * len_N;
+            const b529_2 = i1 * len_N * 8 + (i2 + 2) * len_N;
+            const b531_2 = (i2 + 2) * len_N;
+            const b529_3 = i1 * len_N * 8 + (i2 + 3) * len_N;
+            const b531_3 = (i2 + 3) * len_N;
+            let acc533_0 = 0, acc533_1 = 0, acc533_2 = 0, acc533_3 = 0;
             for (let i3 = 0, end = len_N; i3 < end; i3++) {
-              const c0 = t46[b508 + i3];
-              acc511_0 += c0 * t45[b507_0 + i3] * t51[b509_0 + i3];
-              acc511_1 += c0 * t45[b507_1 + i3] * t51[b509_1 + i3];
-              acc511_2 += c0 * t45[b507_2 + i3] * t51[b509_2 + i3];
-              acc511_3 += c0 * t45[b507_3 + i3] * t51[b509_3 + i3];
+              const c0 = t46[b530 + i3];
+              acc533_0 += c0 * t45[b529_0 + i3] * t49[b531_0 + i3];
+              acc533_1 += c0 * t45[b529_1 + i3] * t49[b531_1 + i3];
+              acc533_2 += c0 * t45[b529_2 + i3] * t49[b531_2 + i3];
+              acc533_3 += c0 * t45[b529_3 + i3] * t49[b531_3 + i3];
             }
             {
-              const sv = p510 * acc511_0;
+              const sv = p532 * acc533_0;
               GN[32 + i0 * 536 + i1 * 67 + i2] += sv;
               GN[2144 + i0 * 8 + i1 + i2 * 67] += sv;
             }
             {
-              const sv = p510 * acc511_1;
+              const sv = p532 * acc533_1;
               GN[32 + i0 * 536 + i1 * 67 + i2 + 1] += sv;
               GN[2144 + i0 * 8 + i1 + (i2 + 1) * 67] += sv;
             }
             {
-              const sv = p510 * acc511_2;
+              const sv = p532 * acc533_2;
               GN[32 + i0 * 536 + i1 * 67 + i2 + 2] += sv;
               GN[2144 + i0 * 8 + i1 + (i2 + 2) * 67] += sv;
             }
             {
-              const sv = p510 * acc511_3;
+              const sv = p532 * acc533_3;
               GN[32 + i0 * 536 + i1 * 67 + i2 + 3] += sv;
               GN[2144 + i0 * 8 + i1 + (i2 + 3) * 67] += sv;
             }
           }
           for (const end = 8; i2 < end; i2++) {
-            const b507 = i1 * len_N * 8 + i2 * len_N;
-            const b509 = i2 * len_N;
-            let acc511 = 0;
+            const b529 = i1 * len_N * 8 + i2 * len_N;
+            const b531 = i2 * len_N;
+            let acc533 = 0;
             {
               let r1 = 0, r2 = 0, r3 = 0;
               let i3 = 0;
               for (const end = len_N - 3; i3 < end; i3 += 4) {
-                acc511 += t45[b507 + i3] * t46[b508 + i3] * t51[b509 + i3];
-                r1 += t45[b507 + i3 + 1] * t46[b508 + i3 + 1] * t51[b509 + i3 + 1];
-                r2 += t45[b507 + i3 + 2] * t46[b508 + i3 + 2] * t51[b509 + i3 + 2];
-                r3 += t45[b507 + i3 + 3] * t46[b508 + i3 + 3] * t51[b509 + i3 + 3];
+                acc533 += t45[b529 + i3] * t46[b530 + i3] * t49[b531 + i3];
+                r1 += t45[b529 + i3 + 1] * t46[b530 + i3 + 1] * t49[b531 + i3 + 1];
+                r2 += t45[b529 + i3 + 2] * t46[b530 + i3 + 2] * t49[b531 + i3 + 2];
+                r3 += t45[b529 + i3 + 3] * t46[b530 + i3 + 3] * t49[b531 + i3 + 3];
               }
-              for (const end = len_N; i3 < end; i3++) acc511 += t45[b507 + i3] * t46[b508 + i3] * t51[b509 + i3];
-              acc511 += r1 + r2 + r3;
+              for (const end = len_N; i3 < end; i3++) acc533 += t45[b529 + i3] * t46[b530 + i3] * t49[b531 + i3];
+              acc533 += r1 + r2 + r3;
             }
             {
-              const sv = p510 * acc511;
+              const sv = p532 * acc533;
               GN[32 + i0 * 536 + i1 * 67 + i2] += sv;
               GN[2144 + i0 * 8 + i1 + i2 * 67] += sv;
             }
@@ -4078,64 +4108,70 @@ function k_ggn_W1_W2(s: State): void {
   const GN = s.gaussNewton;
   const t16 = s.t16;
   const t46 = s.t46;
+  const t48 = s.t48;
   const t50 = s.t50;
-  const t52 = s.t52;
   const th = s.theta;
   const len_N = s.len_N;
-  // gaussNewton[i0, i1, i2, i3] += Σ_i4 -1·t16·t50[i0, i1, i4]·t52[i2, i3, i4]
+  // gaussNewton[i0, i1, i2, i3] += Σ_i4 -1·t16·t48[i0, i1, i4]·t50[i2, i3, i4]
   {
-    const p514 = -t16[0];
-    // T = t50·t52ᵀ (32 × 24, depth len_N) by the dense kernels; GN += scale·T, mirrors included
+    const p536 = -t16[0];
+    // T = t48·t50ᵀ (32 × 24, depth len_N) by the dense kernels; GN += scale·T, mirrors included
     s.dense.block(
-      t50, 0, len_N, t52, 0, len_N, 32, 24, len_N,
+      t48, 0, len_N, t50, 0, len_N, 32, 24, len_N,
       GN, 40, 67, 1, 2680, 1, 67,
-      p514, DENSE_ADD_MIRROR, false, null, 0, 1, 0, 0, 1, 0, 0,
+      p536, DENSE_ADD_MIRROR, false, null, 0, 1, 0, 0, 1, 0, 0,
     );
   }
-  // gaussNewton[i0, i1, i2, i3] += Σ_i4 t16·W2[i1, i3]·t46[i0, i1, i4]·t52[i2, i3, i4]
+  // gaussNewton[i0, i1, i2, i3] += Σ_i4 t16·W2[i1, i3]·t46[i0, i1, i4]·t50[i2, i3, i4]
   {
-    const p518 = t16[0];
-    // T = t46·t52ᵀ (32 × 24, depth len_N) by the dense kernels; GN += scale·th[…]·T, mirrors included
+    const p540 = t16[0];
+    // T = t46·t50ᵀ (32 × 24, depth len_N) by the dense kernels; GN += scale·th[…]·T, mirrors included
     s.dense.block(
-      t46, 0, len_N, t52, 0, len_N, 32, 24, len_N,
+      t46, 0, len_N, t50, 0, len_N, 32, 24, len_N,
       GN, 40, 67, 1, 2680, 1, 67,
-      p518, DENSE_ADD_MIRROR, false, th, 40, 8, 0, 3, 3, 0, 1,
+      p540, DENSE_ADD_MIRROR, false, th, 40, 8, 0, 3, 3, 0, 1,
     );
   }
 }
 
 /** Gauss-Newton block (W1, b2): 2 term(s) */
 function k_ggn_W1_b2(s: State): void {
+  const d_X = s.d_X;
   const GN = s.gaussNewton;
+  const t11 = s.t11;
   const t16 = s.t16;
-  const t46 = s.t46;
-  const t50 = s.t50;
-  const t53 = s.t53;
+  const t23 = s.t23;
+  const t24 = s.t24;
+  const t26 = s.t26;
+  const t41 = s.t41;
   const th = s.theta;
   const len_N = s.len_N;
-  // gaussNewton[i0, i1, i2] += Σ_i3 -1·t16·t50[i0, i1, i3]·t53[i2, i3]
+  const off_N = s.off_N;
+  // gaussNewton[i0, i1, i2] += Σ_i3 -1·t16·t26[i3]·t11[i3, i2]·t24[i3, i1]·X[i3, i0]·t41[i1, i3]
   {
-    const p523 = -t16[0];
+    const p547 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
+      const b545 = off_N * 4 + i0;
       for (let i1 = 0; i1 < 8; i1++) {
-        const b521 = i0 * len_N * 8 + i1 * len_N;
+        const b544 = i1;
+        const b546 = i1 * len_N;
         for (let i2 = 0; i2 < 3; i2++) {
-          const b522 = i2 * len_N;
-          let acc524 = 0;
+          const b543 = i2;
+          let acc548 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc524 += t50[b521 + i3] * t53[b522 + i3];
-              r1 += t50[b521 + i3 + 1] * t53[b522 + i3 + 1];
-              r2 += t50[b521 + i3 + 2] * t53[b522 + i3 + 2];
-              r3 += t50[b521 + i3 + 3] * t53[b522 + i3 + 3];
+              acc548 += t26[i3] * t11[b543 + i3 * 3] * t24[b544 + i3 * 8] * d_X[b545 + i3 * 4] * t41[b546 + i3];
+              r1 += t26[i3 + 1] * t11[b543 + (i3 + 1) * 3] * t24[b544 + (i3 + 1) * 8] * d_X[b545 + (i3 + 1) * 4] * t41[b546 + i3 + 1];
+              r2 += t26[i3 + 2] * t11[b543 + (i3 + 2) * 3] * t24[b544 + (i3 + 2) * 8] * d_X[b545 + (i3 + 2) * 4] * t41[b546 + i3 + 2];
+              r3 += t26[i3 + 3] * t11[b543 + (i3 + 3) * 3] * t24[b544 + (i3 + 3) * 8] * d_X[b545 + (i3 + 3) * 4] * t41[b546 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc524 += t50[b521 + i3] * t53[b522 + i3];
-            acc524 += r1 + r2 + r3;
+            for (const end = len_N; i3 < end; i3++) acc548 += t26[i3] * t11[b543 + i3 * 3] * t24[b544 + i3 * 8] * d_X[b545 + i3 * 4] * t41[b546 + i3];
+            acc548 += r1 + r2 + r3;
           }
           {
-            const sv = p523 * acc524;
+            const sv = p547 * acc548;
             GN[64 + i0 * 536 + i1 * 67 + i2] += sv;
             GN[4288 + i0 * 8 + i1 + i2 * 67] += sv;
           }
@@ -4143,30 +4179,31 @@ function k_ggn_W1_b2(s: State): void {
       }
     }
   }
-  // gaussNewton[i0, i1, i2] += Σ_i3 t16·W2[i1, i2]·t46[i0, i1, i3]·t53[i2, i3]
+  // gaussNewton[i0, i1, i2] += Σ_i3 t16·t23[i3]·t11[i3, i2]·W2[i1, i2]·t24[i3, i1]·X[i3, i0]
   {
-    const p527 = t16[0];
+    const p552 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
+      const b551 = off_N * 4 + i0;
       for (let i1 = 0; i1 < 8; i1++) {
-        const b525 = i0 * len_N * 8 + i1 * len_N;
+        const b550 = i1;
         for (let i2 = 0; i2 < 3; i2++) {
-          const b526 = i2 * len_N;
-          const p528 = p527 * th[40 + i1 * 3 + i2];
-          let acc529 = 0;
+          const b549 = i2;
+          const p553 = p552 * th[40 + i1 * 3 + i2];
+          let acc554 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc529 += t46[b525 + i3] * t53[b526 + i3];
-              r1 += t46[b525 + i3 + 1] * t53[b526 + i3 + 1];
-              r2 += t46[b525 + i3 + 2] * t53[b526 + i3 + 2];
-              r3 += t46[b525 + i3 + 3] * t53[b526 + i3 + 3];
+              acc554 += t23[i3] * t11[b549 + i3 * 3] * t24[b550 + i3 * 8] * d_X[b551 + i3 * 4];
+              r1 += t23[i3 + 1] * t11[b549 + (i3 + 1) * 3] * t24[b550 + (i3 + 1) * 8] * d_X[b551 + (i3 + 1) * 4];
+              r2 += t23[i3 + 2] * t11[b549 + (i3 + 2) * 3] * t24[b550 + (i3 + 2) * 8] * d_X[b551 + (i3 + 2) * 4];
+              r3 += t23[i3 + 3] * t11[b549 + (i3 + 3) * 3] * t24[b550 + (i3 + 3) * 8] * d_X[b551 + (i3 + 3) * 4];
             }
-            for (const end = len_N; i3 < end; i3++) acc529 += t46[b525 + i3] * t53[b526 + i3];
-            acc529 += r1 + r2 + r3;
+            for (const end = len_N; i3 < end; i3++) acc554 += t23[i3] * t11[b549 + i3 * 3] * t24[b550 + i3 * 8] * d_X[b551 + i3 * 4];
+            acc554 += r1 + r2 + r3;
           }
           {
-            const sv = p528 * acc529;
+            const sv = p553 * acc554;
             GN[64 + i0 * 536 + i1 * 67 + i2] += sv;
             GN[4288 + i0 * 8 + i1 + i2 * 67] += sv;
           }
@@ -4183,71 +4220,79 @@ function k_ggn_b1_b1(s: State): void {
   const t16 = s.t16;
   const t23 = s.t23;
   const t24 = s.t24;
-  const t44 = s.t44;
-  const t55 = s.t55;
+  const t26 = s.t26;
+  const t41 = s.t41;
   const th = s.theta;
   const len_N = s.len_N;
-  // gaussNewton[i0, i1] += Σ_i2 -1·t16·t55[i0, i2]·t44[i1, i2]
+  // gaussNewton[i0, i1] += Σ_i2 -1·t16·t26[i2]·t24[i2, i0]·t24[i2, i1]·t41[i0, i2]·t41[i1, i2]
   {
-    const p532 = -t16[0];
+    const p559 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b530 = i0 * len_N;
+      const b555 = i0;
+      const b557 = i0 * len_N;
       {
         let i1 = Math.max(0, i0);
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b531_0 = i1 * len_N;
-          const b531_1 = (i1 + 1) * len_N;
-          const b531_2 = (i1 + 2) * len_N;
-          const b531_3 = (i1 + 3) * len_N;
-          let acc533_0 = 0, acc533_1 = 0, acc533_2 = 0, acc533_3 = 0;
+          const b556_0 = i1;
+          const b558_0 = i1 * len_N;
+          const b556_1 = i1 + 1;
+          const b558_1 = (i1 + 1) * len_N;
+          const b556_2 = i1 + 2;
+          const b558_2 = (i1 + 2) * len_N;
+          const b556_3 = i1 + 3;
+          const b558_3 = (i1 + 3) * len_N;
+          let acc560_0 = 0, acc560_1 = 0, acc560_2 = 0, acc560_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = t55[b530 + i2];
-            acc533_0 += c0 * t44[b531_0 + i2];
-            acc533_1 += c0 * t44[b531_1 + i2];
-            acc533_2 += c0 * t44[b531_2 + i2];
-            acc533_3 += c0 * t44[b531_3 + i2];
+            const c0 = t26[i2];
+            const c1 = t24[b555 + i2 * 8];
+            const c2 = t41[b557 + i2];
+            acc560_0 += c0 * c1 * c2 * t24[b556_0 + i2 * 8] * t41[b558_0 + i2];
+            acc560_1 += c0 * c1 * c2 * t24[b556_1 + i2 * 8] * t41[b558_1 + i2];
+            acc560_2 += c0 * c1 * c2 * t24[b556_2 + i2 * 8] * t41[b558_2 + i2];
+            acc560_3 += c0 * c1 * c2 * t24[b556_3 + i2 * 8] * t41[b558_3 + i2];
           }
-          addSymmetric(GN, 2176 + i0 * 67 + i1, 2176 + i0 + i1 * 67, p532 * acc533_0);
-          addSymmetric(GN, 2176 + i0 * 67 + i1 + 1, 2176 + i0 + (i1 + 1) * 67, p532 * acc533_1);
-          addSymmetric(GN, 2176 + i0 * 67 + i1 + 2, 2176 + i0 + (i1 + 2) * 67, p532 * acc533_2);
-          addSymmetric(GN, 2176 + i0 * 67 + i1 + 3, 2176 + i0 + (i1 + 3) * 67, p532 * acc533_3);
+          addSymmetric(GN, 2176 + i0 * 67 + i1, 2176 + i0 + i1 * 67, p559 * acc560_0);
+          addSymmetric(GN, 2176 + i0 * 67 + i1 + 1, 2176 + i0 + (i1 + 1) * 67, p559 * acc560_1);
+          addSymmetric(GN, 2176 + i0 * 67 + i1 + 2, 2176 + i0 + (i1 + 2) * 67, p559 * acc560_2);
+          addSymmetric(GN, 2176 + i0 * 67 + i1 + 3, 2176 + i0 + (i1 + 3) * 67, p559 * acc560_3);
         }
         for (const end = 8; i1 < end; i1++) {
-          const b531 = i1 * len_N;
-          let acc533 = 0;
+          const b556 = i1;
+          const b558 = i1 * len_N;
+          let acc560 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc533 += t55[b530 + i2] * t44[b531 + i2];
-              r1 += t55[b530 + i2 + 1] * t44[b531 + i2 + 1];
-              r2 += t55[b530 + i2 + 2] * t44[b531 + i2 + 2];
-              r3 += t55[b530 + i2 + 3] * t44[b531 + i2 + 3];
+              acc560 += t26[i2] * t24[b555 + i2 * 8] * t24[b556 + i2 * 8] * t41[b557 + i2] * t41[b558 + i2];
+              r1 += t26[i2 + 1] * t24[b555 + (i2 + 1) * 8] * t24[b556 + (i2 + 1) * 8] * t41[b557 + i2 + 1] * t41[b558 + i2 + 1];
+              r2 += t26[i2 + 2] * t24[b555 + (i2 + 2) * 8] * t24[b556 + (i2 + 2) * 8] * t41[b557 + i2 + 2] * t41[b558 + i2 + 2];
+              r3 += t26[i2 + 3] * t24[b555 + (i2 + 3) * 8] * t24[b556 + (i2 + 3) * 8] * t41[b557 + i2 + 3] * t41[b558 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc533 += t55[b530 + i2] * t44[b531 + i2];
-            acc533 += r1 + r2 + r3;
+            for (const end = len_N; i2 < end; i2++) acc560 += t26[i2] * t24[b555 + i2 * 8] * t24[b556 + i2 * 8] * t41[b557 + i2] * t41[b558 + i2];
+            acc560 += r1 + r2 + r3;
           }
-          addSymmetric(GN, 2176 + i0 * 67 + i1, 2176 + i0 + i1 * 67, p532 * acc533);
+          addSymmetric(GN, 2176 + i0 * 67 + i1, 2176 + i0 + i1 * 67, p559 * acc560);
         }
       }
     }
   }
   // gaussNewton[i0, i1] += Σ_i2,i3 t16·t23[i2]·t11[i2, i3]·W2[i0, i3]·t24[i2, i0]·W2[i1, i3]·t24[i2, i1]
   {
-    const p538 = t16[0];
+    const p565 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b534 = 40 + i0 * 3;
-      const b535 = i0;
+      const b561 = 40 + i0 * 3;
+      const b562 = i0;
       for (let i1 = Math.max(0, i0); i1 < 8; i1++) {
-        const b536 = 40 + i1 * 3;
-        const b537 = i1;
-        let acc539 = 0;
+        const b563 = 40 + i1 * 3;
+        const b564 = i1;
+        let acc566 = 0;
         for (let i2 = 0; i2 < len_N; i2++) {
           for (let i3 = 0; i3 < 3; i3++) {
-            acc539 += t23[i2] * t24[b535 + i2 * 8] * t24[b537 + i2 * 8] * t11[i2 * 3 + i3] * th[b534 + i3] * th[b536 + i3];
+            acc566 += t23[i2] * t24[b562 + i2 * 8] * t24[b564 + i2 * 8] * t11[i2 * 3 + i3] * th[b561 + i3] * th[b563 + i3];
           }
         }
-        addSymmetric(GN, 2176 + i0 * 67 + i1, 2176 + i0 + i1 * 67, p538 * acc539);
+        addSymmetric(GN, 2176 + i0 * 67 + i1, 2176 + i0 + i1 * 67, p565 * acc566);
       }
     }
   }
@@ -4259,9 +4304,9 @@ function k_ggn_b1_b1_once(s: State): void {
   const once_N = s.once_N;
   // gaussNewton[i0, i0] += 0.002·once_N
   {
-    const p540 = 0.002 * once_N;
+    const p567 = 0.002 * once_N;
     for (let i0 = 0; i0 < 8; i0++) {
-      GN[2176 + i0 * 68] += p540;
+      GN[2176 + i0 * 68] += p567;
     }
   }
 }
@@ -4269,35 +4314,40 @@ function k_ggn_b1_b1_once(s: State): void {
 /** Gauss-Newton block (b1, W2): 2 term(s) */
 function k_ggn_b1_W2(s: State): void {
   const GN = s.gaussNewton;
+  const t11 = s.t11;
   const t16 = s.t16;
-  const t52 = s.t52;
-  const t55 = s.t55;
-  const t56 = s.t56;
+  const t23 = s.t23;
+  const t24 = s.t24;
+  const t26 = s.t26;
+  const t41 = s.t41;
+  const t7 = s.t7;
   const th = s.theta;
   const len_N = s.len_N;
-  // gaussNewton[i0, i1, i2] += Σ_i3 -1·t16·t55[i0, i3]·t52[i1, i2, i3]
+  // gaussNewton[i0, i1, i2] += Σ_i3 -1·t16·t26[i3]·t11[i3, i2]·t24[i3, i0]·t7[i3, i1]·t41[i0, i3]
   {
-    const p544 = -t16[0];
+    const p573 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b542 = i0 * len_N;
+      const b570 = i0;
+      const b572 = i0 * len_N;
       for (let i1 = 0; i1 < 8; i1++) {
+        const b571 = i1;
         for (let i2 = 0; i2 < 3; i2++) {
-          const b543 = i1 * len_N * 3 + i2 * len_N;
-          let acc545 = 0;
+          const b569 = i2;
+          let acc574 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc545 += t55[b542 + i3] * t52[b543 + i3];
-              r1 += t55[b542 + i3 + 1] * t52[b543 + i3 + 1];
-              r2 += t55[b542 + i3 + 2] * t52[b543 + i3 + 2];
-              r3 += t55[b542 + i3 + 3] * t52[b543 + i3 + 3];
+              acc574 += t26[i3] * t11[b569 + i3 * 3] * t24[b570 + i3 * 8] * t7[b571 + i3 * 8] * t41[b572 + i3];
+              r1 += t26[i3 + 1] * t11[b569 + (i3 + 1) * 3] * t24[b570 + (i3 + 1) * 8] * t7[b571 + (i3 + 1) * 8] * t41[b572 + i3 + 1];
+              r2 += t26[i3 + 2] * t11[b569 + (i3 + 2) * 3] * t24[b570 + (i3 + 2) * 8] * t7[b571 + (i3 + 2) * 8] * t41[b572 + i3 + 2];
+              r3 += t26[i3 + 3] * t11[b569 + (i3 + 3) * 3] * t24[b570 + (i3 + 3) * 8] * t7[b571 + (i3 + 3) * 8] * t41[b572 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc545 += t55[b542 + i3] * t52[b543 + i3];
-            acc545 += r1 + r2 + r3;
+            for (const end = len_N; i3 < end; i3++) acc574 += t26[i3] * t11[b569 + i3 * 3] * t24[b570 + i3 * 8] * t7[b571 + i3 * 8] * t41[b572 + i3];
+            acc574 += r1 + r2 + r3;
           }
           {
-            const sv = p544 * acc545;
+            const sv = p573 * acc574;
             GN[2184 + i0 * 67 + i1 * 3 + i2] += sv;
             GN[2712 + i0 + i1 * 201 + i2 * 67] += sv;
           }
@@ -4305,30 +4355,31 @@ function k_ggn_b1_W2(s: State): void {
       }
     }
   }
-  // gaussNewton[i0, i1, i2] += Σ_i3 t16·W2[i0, i2]·t56[i0, i3]·t52[i1, i2, i3]
+  // gaussNewton[i0, i1, i2] += Σ_i3 t16·t23[i3]·t11[i3, i2]·W2[i0, i2]·t24[i3, i0]·t7[i3, i1]
   {
-    const p548 = t16[0];
+    const p578 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b546 = i0 * len_N;
+      const b576 = i0;
       for (let i1 = 0; i1 < 8; i1++) {
+        const b577 = i1;
         for (let i2 = 0; i2 < 3; i2++) {
-          const b547 = i1 * len_N * 3 + i2 * len_N;
-          const p549 = p548 * th[40 + i0 * 3 + i2];
-          let acc550 = 0;
+          const b575 = i2;
+          const p579 = p578 * th[40 + i0 * 3 + i2];
+          let acc580 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc550 += t56[b546 + i3] * t52[b547 + i3];
-              r1 += t56[b546 + i3 + 1] * t52[b547 + i3 + 1];
-              r2 += t56[b546 + i3 + 2] * t52[b547 + i3 + 2];
-              r3 += t56[b546 + i3 + 3] * t52[b547 + i3 + 3];
+              acc580 += t23[i3] * t11[b575 + i3 * 3] * t24[b576 + i3 * 8] * t7[b577 + i3 * 8];
+              r1 += t23[i3 + 1] * t11[b575 + (i3 + 1) * 3] * t24[b576 + (i3 + 1) * 8] * t7[b577 + (i3 + 1) * 8];
+              r2 += t23[i3 + 2] * t11[b575 + (i3 + 2) * 3] * t24[b576 + (i3 + 2) * 8] * t7[b577 + (i3 + 2) * 8];
+              r3 += t23[i3 + 3] * t11[b575 + (i3 + 3) * 3] * t24[b576 + (i3 + 3) * 8] * t7[b577 + (i3 + 3) * 8];
             }
-            for (const end = len_N; i3 < end; i3++) acc550 += t56[b546 + i3] * t52[b547 + i3];
-            acc550 += r1 + r2 + r3;
+            for (const end = len_N; i3 < end; i3++) acc580 += t23[i3] * t11[b575 + i3 * 3] * t24[b576 + i3 * 8] * t7[b577 + i3 * 8];
+            acc580 += r1 + r2 + r3;
           }
           {
-            const sv = p549 * acc550;
+            const sv = p579 * acc580;
             GN[2184 + i0 * 67 + i1 * 3 + i2] += sv;
             GN[2712 + i0 + i1 * 201 + i2 * 67] += sv;
           }
@@ -4341,63 +4392,66 @@ function k_ggn_b1_W2(s: State): void {
 /** Gauss-Newton block (b1, b2): 2 term(s) */
 function k_ggn_b1_b2(s: State): void {
   const GN = s.gaussNewton;
+  const t11 = s.t11;
   const t16 = s.t16;
-  const t53 = s.t53;
-  const t55 = s.t55;
-  const t56 = s.t56;
+  const t23 = s.t23;
+  const t24 = s.t24;
+  const t26 = s.t26;
+  const t41 = s.t41;
   const th = s.theta;
   const len_N = s.len_N;
-  // gaussNewton[i0, i1] += Σ_i2 -1·t16·t55[i0, i2]·t53[i1, i2]
+  // gaussNewton[i0, i1] += Σ_i2 -1·t16·t26[i2]·t11[i2, i1]·t24[i2, i0]·t41[i0, i2]
   {
-    const p553 = -t16[0];
+    const p584 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b551 = i0 * len_N;
+      const b582 = i0;
+      const b583 = i0 * len_N;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b552 = i1 * len_N;
-        let acc554 = 0;
+        const b581 = i1;
+        let acc585 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc554 += t55[b551 + i2] * t53[b552 + i2];
-            r1 += t55[b551 + i2 + 1] * t53[b552 + i2 + 1];
-            r2 += t55[b551 + i2 + 2] * t53[b552 + i2 + 2];
-            r3 += t55[b551 + i2 + 3] * t53[b552 + i2 + 3];
+            acc585 += t26[i2] * t11[b581 + i2 * 3] * t24[b582 + i2 * 8] * t41[b583 + i2];
+            r1 += t26[i2 + 1] * t11[b581 + (i2 + 1) * 3] * t24[b582 + (i2 + 1) * 8] * t41[b583 + i2 + 1];
+            r2 += t26[i2 + 2] * t11[b581 + (i2 + 2) * 3] * t24[b582 + (i2 + 2) * 8] * t41[b583 + i2 + 2];
+            r3 += t26[i2 + 3] * t11[b581 + (i2 + 3) * 3] * t24[b582 + (i2 + 3) * 8] * t41[b583 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc554 += t55[b551 + i2] * t53[b552 + i2];
-          acc554 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc585 += t26[i2] * t11[b581 + i2 * 3] * t24[b582 + i2 * 8] * t41[b583 + i2];
+          acc585 += r1 + r2 + r3;
         }
         {
-          const sv = p553 * acc554;
+          const sv = p584 * acc585;
           GN[2208 + i0 * 67 + i1] += sv;
           GN[4320 + i0 + i1 * 67] += sv;
         }
       }
     }
   }
-  // gaussNewton[i0, i1] += Σ_i2 t16·W2[i0, i1]·t56[i0, i2]·t53[i1, i2]
+  // gaussNewton[i0, i1] += Σ_i2 t16·t23[i2]·t11[i2, i1]·W2[i0, i1]·t24[i2, i0]
   {
-    const p557 = t16[0];
+    const p588 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b555 = i0 * len_N;
+      const b587 = i0;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b556 = i1 * len_N;
-        const p558 = p557 * th[40 + i0 * 3 + i1];
-        let acc559 = 0;
+        const b586 = i1;
+        const p589 = p588 * th[40 + i0 * 3 + i1];
+        let acc590 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc559 += t56[b555 + i2] * t53[b556 + i2];
-            r1 += t56[b555 + i2 + 1] * t53[b556 + i2 + 1];
-            r2 += t56[b555 + i2 + 2] * t53[b556 + i2 + 2];
-            r3 += t56[b555 + i2 + 3] * t53[b556 + i2 + 3];
+            acc590 += t23[i2] * t11[b586 + i2 * 3] * t24[b587 + i2 * 8];
+            r1 += t23[i2 + 1] * t11[b586 + (i2 + 1) * 3] * t24[b587 + (i2 + 1) * 8];
+            r2 += t23[i2 + 2] * t11[b586 + (i2 + 2) * 3] * t24[b587 + (i2 + 2) * 8];
+            r3 += t23[i2 + 3] * t11[b586 + (i2 + 3) * 3] * t24[b587 + (i2 + 3) * 8];
           }
-          for (const end = len_N; i2 < end; i2++) acc559 += t56[b555 + i2] * t53[b556 + i2];
-          acc559 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc590 += t23[i2] * t11[b586 + i2 * 3] * t24[b587 + i2 * 8];
+          acc590 += r1 + r2 + r3;
         }
         {
-          const sv = p558 * acc559;
+          const sv = p589 * acc590;
           GN[2208 + i0 * 67 + i1] += sv;
           GN[4320 + i0 + i1 * 67] += sv;
         }
@@ -4409,45 +4463,47 @@ function k_ggn_b1_b2(s: State): void {
 /** Gauss-Newton block (W2, W2): 3 term(s) */
 function k_ggn_W2_W2(s: State): void {
   const GN = s.gaussNewton;
+  const t11 = s.t11;
   const t16 = s.t16;
-  const t52 = s.t52;
-  const t57 = s.t57;
-  const t58 = s.t58;
-  const t59 = s.t59;
+  const t23 = s.t23;
+  const t50 = s.t50;
+  const t51 = s.t51;
+  const t7 = s.t7;
   const len_N = s.len_N;
-  // gaussNewton[i0, i1, i2, i3] += Σ_i4 -1·t16·t57[i0, i1, i4]·t52[i2, i3, i4]
+  // gaussNewton[i0, i1, i2, i3] += Σ_i4 -1·t16·t51[i0, i1, i4]·t50[i2, i3, i4]
   {
-    const p562 = -t16[0];
-    // T = t57·t52ᵀ (24 × 24, depth len_N) by the dense kernels; GN += scale·T, mirrors included, c ≥ r only
+    const p593 = -t16[0];
+    // T = t51·t50ᵀ (24 × 24, depth len_N) by the dense kernels; GN += scale·T, mirrors included, c ≥ r only
     s.dense.block(
-      t57, 0, len_N, t52, 0, len_N, 24, 24, len_N,
+      t51, 0, len_N, t50, 0, len_N, 24, 24, len_N,
       GN, 2720, 67, 1, 2720, 1, 67,
-      p562, DENSE_ADD_MIRROR, true, null, 0, 1, 0, 0, 1, 0, 0,
+      p593, DENSE_ADD_MIRROR, true, null, 0, 1, 0, 0, 1, 0, 0,
     );
   }
-  // gaussNewton[i0, i1, i2, i1] += Σ_i3 t16·t58[i0, i1, i3]·t59[i2, i3]
+  // gaussNewton[i0, i1, i2, i1] += Σ_i3 t16·t23[i3]·t11[i3, i1]·t7[i3, i0]·t7[i3, i2]
   {
-    const p566 = t16[0];
+    const p598 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
+      const b596 = i0;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b564 = i0 * len_N * 3 + i1 * len_N;
+        const b595 = i1;
         for (let i2 = 0; i2 < 8; i2++) {
           if (i2 * 3 + i0 * (-3) < 0) continue;
-          const b565 = i2 * len_N;
-          let acc567 = 0;
+          const b597 = i2;
+          let acc599 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc567 += t58[b564 + i3] * t59[b565 + i3];
-              r1 += t58[b564 + i3 + 1] * t59[b565 + i3 + 1];
-              r2 += t58[b564 + i3 + 2] * t59[b565 + i3 + 2];
-              r3 += t58[b564 + i3 + 3] * t59[b565 + i3 + 3];
+              acc599 += t23[i3] * t11[b595 + i3 * 3] * t7[b596 + i3 * 8] * t7[b597 + i3 * 8];
+              r1 += t23[i3 + 1] * t11[b595 + (i3 + 1) * 3] * t7[b596 + (i3 + 1) * 8] * t7[b597 + (i3 + 1) * 8];
+              r2 += t23[i3 + 2] * t11[b595 + (i3 + 2) * 3] * t7[b596 + (i3 + 2) * 8] * t7[b597 + (i3 + 2) * 8];
+              r3 += t23[i3 + 3] * t11[b595 + (i3 + 3) * 3] * t7[b596 + (i3 + 3) * 8] * t7[b597 + (i3 + 3) * 8];
             }
-            for (const end = len_N; i3 < end; i3++) acc567 += t58[b564 + i3] * t59[b565 + i3];
-            acc567 += r1 + r2 + r3;
+            for (const end = len_N; i3 < end; i3++) acc599 += t23[i3] * t11[b595 + i3 * 3] * t7[b596 + i3 * 8] * t7[b597 + i3 * 8];
+            acc599 += r1 + r2 + r3;
           }
-          addSymmetric(GN, 2720 + i0 * 201 + i1 * 68 + i2 * 3, 2720 + i0 * 3 + i1 * 68 + i2 * 201, p566 * acc567);
+          addSymmetric(GN, 2720 + i0 * 201 + i1 * 68 + i2 * 3, 2720 + i0 * 3 + i1 * 68 + i2 * 201, p598 * acc599);
         }
       }
     }
@@ -4460,10 +4516,10 @@ function k_ggn_W2_W2_once(s: State): void {
   const once_N = s.once_N;
   // gaussNewton[i0, i1, i0, i1] += 0.002·once_N
   {
-    const p568 = 0.002 * once_N;
+    const p600 = 0.002 * once_N;
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
-        GN[2720 + i0 * 204 + i1 * 68] += p568;
+        GN[2720 + i0 * 204 + i1 * 68] += p600;
       }
     }
   }
@@ -4472,34 +4528,36 @@ function k_ggn_W2_W2_once(s: State): void {
 /** Gauss-Newton block (W2, b2): 2 term(s) */
 function k_ggn_W2_b2(s: State): void {
   const GN = s.gaussNewton;
+  const t11 = s.t11;
   const t16 = s.t16;
-  const t53 = s.t53;
-  const t57 = s.t57;
-  const t58 = s.t58;
+  const t23 = s.t23;
+  const t26 = s.t26;
+  const t7 = s.t7;
   const len_N = s.len_N;
-  // gaussNewton[i0, i1, i2] += Σ_i3 -1·t16·t57[i0, i1, i3]·t53[i2, i3]
+  // gaussNewton[i0, i1, i2] += Σ_i3 -1·t16·t11[i3, i1]·t26[i3]·t11[i3, i2]·t7[i3, i0]
   {
-    const p572 = -t16[0];
+    const p605 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
+      const b604 = i0;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b570 = i0 * len_N * 3 + i1 * len_N;
+        const b602 = i1;
         for (let i2 = 0; i2 < 3; i2++) {
-          const b571 = i2 * len_N;
-          let acc573 = 0;
+          const b603 = i2;
+          let acc606 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc573 += t57[b570 + i3] * t53[b571 + i3];
-              r1 += t57[b570 + i3 + 1] * t53[b571 + i3 + 1];
-              r2 += t57[b570 + i3 + 2] * t53[b571 + i3 + 2];
-              r3 += t57[b570 + i3 + 3] * t53[b571 + i3 + 3];
+              acc606 += t11[b602 + i3 * 3] * t26[i3] * t11[b603 + i3 * 3] * t7[b604 + i3 * 8];
+              r1 += t11[b602 + (i3 + 1) * 3] * t26[i3 + 1] * t11[b603 + (i3 + 1) * 3] * t7[b604 + (i3 + 1) * 8];
+              r2 += t11[b602 + (i3 + 2) * 3] * t26[i3 + 2] * t11[b603 + (i3 + 2) * 3] * t7[b604 + (i3 + 2) * 8];
+              r3 += t11[b602 + (i3 + 3) * 3] * t26[i3 + 3] * t11[b603 + (i3 + 3) * 3] * t7[b604 + (i3 + 3) * 8];
             }
-            for (const end = len_N; i3 < end; i3++) acc573 += t57[b570 + i3] * t53[b571 + i3];
-            acc573 += r1 + r2 + r3;
+            for (const end = len_N; i3 < end; i3++) acc606 += t11[b602 + i3 * 3] * t26[i3] * t11[b603 + i3 * 3] * t7[b604 + i3 * 8];
+            acc606 += r1 + r2 + r3;
           }
           {
-            const sv = p572 * acc573;
+            const sv = p605 * acc606;
             GN[2744 + i0 * 201 + i1 * 67 + i2] += sv;
             GN[4328 + i0 * 3 + i1 + i2 * 67] += sv;
           }
@@ -4507,27 +4565,28 @@ function k_ggn_W2_b2(s: State): void {
       }
     }
   }
-  // gaussNewton[i0, i1, i1] += Σ_i2 t16·t58[i0, i1, i2]
+  // gaussNewton[i0, i1, i1] += Σ_i2 t16·t23[i2]·t11[i2, i1]·t7[i2, i0]
   {
-    const p575 = t16[0];
+    const p609 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
+      const b608 = i0;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b574 = i0 * len_N * 3 + i1 * len_N;
-        let acc576 = 0;
+        const b607 = i1;
+        let acc610 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc576 += t58[b574 + i2];
-            r1 += t58[b574 + i2 + 1];
-            r2 += t58[b574 + i2 + 2];
-            r3 += t58[b574 + i2 + 3];
+            acc610 += t23[i2] * t11[b607 + i2 * 3] * t7[b608 + i2 * 8];
+            r1 += t23[i2 + 1] * t11[b607 + (i2 + 1) * 3] * t7[b608 + (i2 + 1) * 8];
+            r2 += t23[i2 + 2] * t11[b607 + (i2 + 2) * 3] * t7[b608 + (i2 + 2) * 8];
+            r3 += t23[i2 + 3] * t11[b607 + (i2 + 3) * 3] * t7[b608 + (i2 + 3) * 8];
           }
-          for (const end = len_N; i2 < end; i2++) acc576 += t58[b574 + i2];
-          acc576 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc610 += t23[i2] * t11[b607 + i2 * 3] * t7[b608 + i2 * 8];
+          acc610 += r1 + r2 + r3;
         }
         {
-          const sv = p575 * acc576;
+          const sv = p609 * acc610;
           GN[2744 + i0 * 201 + i1 * 68] += sv;
           GN[4328 + i0 * 3 + i1 * 68] += sv;
         }
@@ -4539,54 +4598,54 @@ function k_ggn_W2_b2(s: State): void {
 /** Gauss-Newton block (b2, b2): 3 term(s) */
 function k_ggn_b2_b2(s: State): void {
   const GN = s.gaussNewton;
+  const t11 = s.t11;
   const t16 = s.t16;
-  const t53 = s.t53;
-  const t60 = s.t60;
-  const t61 = s.t61;
+  const t23 = s.t23;
+  const t26 = s.t26;
   const len_N = s.len_N;
-  // gaussNewton[i0, i1] += Σ_i2 -1·t16·t60[i0, i2]·t53[i1, i2]
+  // gaussNewton[i0, i1] += Σ_i2 -1·t16·t11[i2, i0]·t26[i2]·t11[i2, i1]
   {
-    const p579 = -t16[0];
+    const p613 = -t16[0];
     for (let i0 = 0; i0 < 3; i0++) {
-      const b577 = i0 * len_N;
+      const b611 = i0;
       for (let i1 = Math.max(0, i0); i1 < 3; i1++) {
-        const b578 = i1 * len_N;
-        let acc580 = 0;
+        const b612 = i1;
+        let acc614 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc580 += t60[b577 + i2] * t53[b578 + i2];
-            r1 += t60[b577 + i2 + 1] * t53[b578 + i2 + 1];
-            r2 += t60[b577 + i2 + 2] * t53[b578 + i2 + 2];
-            r3 += t60[b577 + i2 + 3] * t53[b578 + i2 + 3];
+            acc614 += t11[b611 + i2 * 3] * t26[i2] * t11[b612 + i2 * 3];
+            r1 += t11[b611 + (i2 + 1) * 3] * t26[i2 + 1] * t11[b612 + (i2 + 1) * 3];
+            r2 += t11[b611 + (i2 + 2) * 3] * t26[i2 + 2] * t11[b612 + (i2 + 2) * 3];
+            r3 += t11[b611 + (i2 + 3) * 3] * t26[i2 + 3] * t11[b612 + (i2 + 3) * 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc580 += t60[b577 + i2] * t53[b578 + i2];
-          acc580 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc614 += t11[b611 + i2 * 3] * t26[i2] * t11[b612 + i2 * 3];
+          acc614 += r1 + r2 + r3;
         }
-        addSymmetric(GN, 4352 + i0 * 67 + i1, 4352 + i0 + i1 * 67, p579 * acc580);
+        addSymmetric(GN, 4352 + i0 * 67 + i1, 4352 + i0 + i1 * 67, p613 * acc614);
       }
     }
   }
-  // gaussNewton[i0, i0] += Σ_i1 t16·t61[i0, i1]
+  // gaussNewton[i0, i0] += Σ_i1 t16·t23[i1]·t11[i1, i0]
   {
-    const p582 = t16[0];
+    const p616 = t16[0];
     for (let i0 = 0; i0 < 3; i0++) {
-      const b581 = i0 * len_N;
-      let acc583 = 0;
+      const b615 = i0;
+      let acc617 = 0;
       {
         let r1 = 0, r2 = 0, r3 = 0;
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          acc583 += t61[b581 + i1];
-          r1 += t61[b581 + i1 + 1];
-          r2 += t61[b581 + i1 + 2];
-          r3 += t61[b581 + i1 + 3];
+          acc617 += t23[i1] * t11[b615 + i1 * 3];
+          r1 += t23[i1 + 1] * t11[b615 + (i1 + 1) * 3];
+          r2 += t23[i1 + 2] * t11[b615 + (i1 + 2) * 3];
+          r3 += t23[i1 + 3] * t11[b615 + (i1 + 3) * 3];
         }
-        for (const end = len_N; i1 < end; i1++) acc583 += t61[b581 + i1];
-        acc583 += r1 + r2 + r3;
+        for (const end = len_N; i1 < end; i1++) acc617 += t23[i1] * t11[b615 + i1 * 3];
+        acc617 += r1 + r2 + r3;
       }
-      GN[4352 + i0 * 68] += p582 * acc583;
+      GN[4352 + i0 * 68] += p616 * acc617;
     }
   }
 }
@@ -4597,9 +4656,9 @@ function k_ggn_b2_b2_once(s: State): void {
   const once_N = s.once_N;
   // gaussNewton[i0, i0] += 0.002·once_N
   {
-    const p584 = 0.002 * once_N;
+    const p618 = 0.002 * once_N;
     for (let i0 = 0; i0 < 3; i0++) {
-      GN[4352 + i0 * 68] += p584;
+      GN[4352 + i0 * 68] += p618;
     }
   }
 }
@@ -4615,48 +4674,48 @@ function k_k15(s: State): void {
   const off_N = s.off_N;
   // t15 += Σ_i0 t13[i0]
   {
-    let acc586 = 0;
+    let acc620 = 0;
     {
       let r1 = 0, r2 = 0, r3 = 0;
       let i0 = 0;
       for (const end = len_N - 3; i0 < end; i0 += 4) {
-        acc586 += t13[i0];
+        acc620 += t13[i0];
         r1 += t13[i0 + 1];
         r2 += t13[i0 + 2];
         r3 += t13[i0 + 3];
       }
-      for (const end = len_N; i0 < end; i0++) acc586 += t13[i0];
-      acc586 += r1 + r2 + r3;
+      for (const end = len_N; i0 < end; i0++) acc620 += t13[i0];
+      acc620 += r1 + r2 + r3;
     }
-    t15[0] += acc586;
+    t15[0] += acc620;
   }
   // t15 += Σ_i0 t9[i0]
   {
-    let acc587 = 0;
+    let acc621 = 0;
     {
       let r1 = 0, r2 = 0, r3 = 0;
       let i0 = 0;
       for (const end = len_N - 3; i0 < end; i0 += 4) {
-        acc587 += t9[i0];
+        acc621 += t9[i0];
         r1 += t9[i0 + 1];
         r2 += t9[i0 + 2];
         r3 += t9[i0 + 3];
       }
-      for (const end = len_N; i0 < end; i0++) acc587 += t9[i0];
-      acc587 += r1 + r2 + r3;
+      for (const end = len_N; i0 < end; i0++) acc621 += t9[i0];
+      acc621 += r1 + r2 + r3;
     }
-    t15[0] += acc587;
+    t15[0] += acc621;
   }
   // t15 += Σ_i0,i1 -1·Y[i0, i1]·t8[i0, i1]
   {
-    const b588 = off_N * 3;
-    let acc589 = 0;
+    const b622 = off_N * 3;
+    let acc623 = 0;
     for (let i0 = 0; i0 < len_N; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
-        acc589 += d_Y[b588 + i0 * 3 + i1] * t8[i0 * 3 + i1];
+        acc623 += d_Y[b622 + i0 * 3 + i1] * t8[i0 * 3 + i1];
       }
     }
-    t15[0] += -acc589;
+    t15[0] += -acc623;
   }
 }
 
@@ -4685,27 +4744,27 @@ function k_k12(s: State): void {
     {
       let i0 = 0;
       for (const end = len_N - 3; i0 < end; i0 += 4) {
-        const b590_0 = i0 * 3;
-        const b590_1 = (i0 + 1) * 3;
-        const b590_2 = (i0 + 2) * 3;
-        const b590_3 = (i0 + 3) * 3;
-        let acc591_0 = 0, acc591_1 = 0, acc591_2 = 0, acc591_3 = 0;
+        const b624_0 = i0 * 3;
+        const b624_1 = (i0 + 1) * 3;
+        const b624_2 = (i0 + 2) * 3;
+        const b624_3 = (i0 + 3) * 3;
+        let acc625_0 = 0, acc625_1 = 0, acc625_2 = 0, acc625_3 = 0;
         for (let i1 = 0, end = 3; i1 < end; i1++) {
-          acc591_0 += t11[b590_0 + i1];
-          acc591_1 += t11[b590_1 + i1];
-          acc591_2 += t11[b590_2 + i1];
-          acc591_3 += t11[b590_3 + i1];
+          acc625_0 += t11[b624_0 + i1];
+          acc625_1 += t11[b624_1 + i1];
+          acc625_2 += t11[b624_2 + i1];
+          acc625_3 += t11[b624_3 + i1];
         }
-        t12[i0] = acc591_0;
-        t12[i0 + 1] = acc591_1;
-        t12[i0 + 2] = acc591_2;
-        t12[i0 + 3] = acc591_3;
+        t12[i0] = acc625_0;
+        t12[i0 + 1] = acc625_1;
+        t12[i0 + 2] = acc625_2;
+        t12[i0 + 3] = acc625_3;
       }
       for (const end = len_N; i0 < end; i0++) {
-        const b590 = i0 * 3;
-        let acc591 = 0;
-        for (let i1 = 0; i1 < 3; i1++) acc591 += t11[b590 + i1];
-        t12[i0] = acc591;
+        const b624 = i0 * 3;
+        let acc625 = 0;
+        for (let i1 = 0; i1 < 3; i1++) acc625 += t11[b624 + i1];
+        t12[i0] = acc625;
       }
     }
   }
@@ -4734,10 +4793,10 @@ function k_k10(s: State): void {
   // t10[i0, i1] += -1·t9[i0]
   {
     for (let i0 = 0; i0 < len_N; i0++) {
-      const p594 = -t9[i0];
+      const p628 = -t9[i0];
       for (let i1 = 0; i1 < 3; i1++) {
-        const p592 = t8[i0 * 3 + i1];
-        t10[i0 * 3 + i1] = p592 + p594;
+        const p626 = t8[i0 * 3 + i1];
+        t10[i0 * 3 + i1] = p626 + p628;
       }
     }
   }
@@ -4752,23 +4811,23 @@ function k_k8(s: State): void {
   // t8[i0, i1] += Σ_i2 t7[i0, i2]·W2[i2, i1]
   {
     for (let i0 = 0; i0 < len_N; i0++) {
-      const b596 = i0 * 8;
+      const b630 = i0 * 8;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b597 = 40 + i1;
-        let acc598 = 0;
+        const b631 = 40 + i1;
+        let acc632 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = 8 - 3; i2 < end; i2 += 4) {
-            acc598 += t7[b596 + i2] * th[b597 + i2 * 3];
-            r1 += t7[b596 + i2 + 1] * th[b597 + (i2 + 1) * 3];
-            r2 += t7[b596 + i2 + 2] * th[b597 + (i2 + 2) * 3];
-            r3 += t7[b596 + i2 + 3] * th[b597 + (i2 + 3) * 3];
+            acc632 += t7[b630 + i2] * th[b631 + i2 * 3];
+            r1 += t7[b630 + i2 + 1] * th[b631 + (i2 + 1) * 3];
+            r2 += t7[b630 + i2 + 2] * th[b631 + (i2 + 2) * 3];
+            r3 += t7[b630 + i2 + 3] * th[b631 + (i2 + 3) * 3];
           }
-          for (const end = 8; i2 < end; i2++) acc598 += t7[b596 + i2] * th[b597 + i2 * 3];
-          acc598 += r1 + r2 + r3;
+          for (const end = 8; i2 < end; i2++) acc632 += t7[b630 + i2] * th[b631 + i2 * 3];
+          acc632 += r1 + r2 + r3;
         }
-        t8[i0 * 3 + i1] = acc598;
+        t8[i0 * 3 + i1] = acc632;
       }
     }
   }
@@ -4776,8 +4835,8 @@ function k_k8(s: State): void {
   {
     for (let i0 = 0; i0 < len_N; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
-        const p599 = th[64 + i1];
-        t8[i0 * 3 + i1] += p599;
+        const p633 = th[64 + i1];
+        t8[i0 * 3 + i1] += p633;
       }
     }
   }
@@ -4812,32 +4871,32 @@ function k_k6(s: State): void {
   // t6[i0, i1] += Σ_i2 X[i0, i2]·W1[i2, i1]
   {
     for (let i0 = 0; i0 < len_N; i0++) {
-      const b601 = off_N * 4 + i0 * 4;
+      const b635 = off_N * 4 + i0 * 4;
       {
         let i1 = 0;
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b602_0 = i1;
-          const b602_1 = i1 + 1;
-          const b602_2 = i1 + 2;
-          const b602_3 = i1 + 3;
-          let acc603_0 = 0, acc603_1 = 0, acc603_2 = 0, acc603_3 = 0;
+          const b636_0 = i1;
+          const b636_1 = i1 + 1;
+          const b636_2 = i1 + 2;
+          const b636_3 = i1 + 3;
+          let acc637_0 = 0, acc637_1 = 0, acc637_2 = 0, acc637_3 = 0;
           for (let i2 = 0, end = 4; i2 < end; i2++) {
-            const c0 = d_X[b601 + i2];
-            acc603_0 += c0 * th[b602_0 + i2 * 8];
-            acc603_1 += c0 * th[b602_1 + i2 * 8];
-            acc603_2 += c0 * th[b602_2 + i2 * 8];
-            acc603_3 += c0 * th[b602_3 + i2 * 8];
+            const c0 = d_X[b635 + i2];
+            acc637_0 += c0 * th[b636_0 + i2 * 8];
+            acc637_1 += c0 * th[b636_1 + i2 * 8];
+            acc637_2 += c0 * th[b636_2 + i2 * 8];
+            acc637_3 += c0 * th[b636_3 + i2 * 8];
           }
-          t6[i0 * 8 + i1] = acc603_0;
-          t6[i0 * 8 + i1 + 1] = acc603_1;
-          t6[i0 * 8 + i1 + 2] = acc603_2;
-          t6[i0 * 8 + i1 + 3] = acc603_3;
+          t6[i0 * 8 + i1] = acc637_0;
+          t6[i0 * 8 + i1 + 1] = acc637_1;
+          t6[i0 * 8 + i1 + 2] = acc637_2;
+          t6[i0 * 8 + i1 + 3] = acc637_3;
         }
         for (const end = 8; i1 < end; i1++) {
-          const b602 = i1;
-          let acc603 = 0;
-          for (let i2 = 0; i2 < 4; i2++) acc603 += d_X[b601 + i2] * th[b602 + i2 * 8];
-          t6[i0 * 8 + i1] = acc603;
+          const b636 = i1;
+          let acc637 = 0;
+          for (let i2 = 0; i2 < 4; i2++) acc637 += d_X[b635 + i2] * th[b636 + i2 * 8];
+          t6[i0 * 8 + i1] = acc637;
         }
       }
     }
@@ -4846,8 +4905,8 @@ function k_k6(s: State): void {
   {
     for (let i0 = 0; i0 < len_N; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
-        const p604 = th[32 + i1];
-        t6[i0 * 8 + i1] += p604;
+        const p638 = th[32 + i1];
+        t6[i0 * 8 + i1] += p638;
       }
     }
   }
@@ -4884,46 +4943,46 @@ function k_k22(s: State): void {
   const t22 = s.t22;
   // t22 += Σ_i0,i1 t18[i0, i1]
   {
-    let acc606 = 0;
+    let acc640 = 0;
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
-        acc606 += t18[i0 * 8 + i1];
+        acc640 += t18[i0 * 8 + i1];
       }
     }
-    t22[0] = acc606;
+    t22[0] = acc640;
   }
   // t22 += Σ_i0 t19[i0]
   {
-    let acc607 = 0;
+    let acc641 = 0;
     {
       let r1 = 0, r2 = 0, r3 = 0;
       let i0 = 0;
       for (const end = 8 - 3; i0 < end; i0 += 4) {
-        acc607 += t19[i0];
+        acc641 += t19[i0];
         r1 += t19[i0 + 1];
         r2 += t19[i0 + 2];
         r3 += t19[i0 + 3];
       }
-      for (const end = 8; i0 < end; i0++) acc607 += t19[i0];
-      acc607 += r1 + r2 + r3;
+      for (const end = 8; i0 < end; i0++) acc641 += t19[i0];
+      acc641 += r1 + r2 + r3;
     }
-    t22[0] += acc607;
+    t22[0] += acc641;
   }
   // t22 += Σ_i0,i1 t20[i0, i1]
   {
-    let acc608 = 0;
+    let acc642 = 0;
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
-        acc608 += t20[i0 * 3 + i1];
+        acc642 += t20[i0 * 3 + i1];
       }
     }
-    t22[0] += acc608;
+    t22[0] += acc642;
   }
   // t22 += Σ_i0 t21[i0]
   {
-    let acc609 = 0;
-    for (let i0 = 0; i0 < 3; i0++) acc609 += t21[i0];
-    t22[0] += acc609;
+    let acc643 = 0;
+    for (let i0 = 0; i0 < 3; i0++) acc643 += t21[i0];
+    t22[0] += acc643;
   }
 }
 
@@ -4980,32 +5039,32 @@ function k_k41(s: State): void {
   // t41[i0, i1] += Σ_i2 t11[i1, i2]·W2[i0, i2]
   {
     for (let i0 = 0; i0 < 8; i0++) {
-      const b611 = 40 + i0 * 3;
+      const b645 = 40 + i0 * 3;
       {
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          const b610_0 = i1 * 3;
-          const b610_1 = (i1 + 1) * 3;
-          const b610_2 = (i1 + 2) * 3;
-          const b610_3 = (i1 + 3) * 3;
-          let acc612_0 = 0, acc612_1 = 0, acc612_2 = 0, acc612_3 = 0;
+          const b644_0 = i1 * 3;
+          const b644_1 = (i1 + 1) * 3;
+          const b644_2 = (i1 + 2) * 3;
+          const b644_3 = (i1 + 3) * 3;
+          let acc646_0 = 0, acc646_1 = 0, acc646_2 = 0, acc646_3 = 0;
           for (let i2 = 0, end = 3; i2 < end; i2++) {
-            const c0 = th[b611 + i2];
-            acc612_0 += c0 * t11[b610_0 + i2];
-            acc612_1 += c0 * t11[b610_1 + i2];
-            acc612_2 += c0 * t11[b610_2 + i2];
-            acc612_3 += c0 * t11[b610_3 + i2];
+            const c0 = th[b645 + i2];
+            acc646_0 += c0 * t11[b644_0 + i2];
+            acc646_1 += c0 * t11[b644_1 + i2];
+            acc646_2 += c0 * t11[b644_2 + i2];
+            acc646_3 += c0 * t11[b644_3 + i2];
           }
-          t41[i0 * len_N + i1] = acc612_0;
-          t41[i0 * len_N + i1 + 1] = acc612_1;
-          t41[i0 * len_N + i1 + 2] = acc612_2;
-          t41[i0 * len_N + i1 + 3] = acc612_3;
+          t41[i0 * len_N + i1] = acc646_0;
+          t41[i0 * len_N + i1 + 1] = acc646_1;
+          t41[i0 * len_N + i1 + 2] = acc646_2;
+          t41[i0 * len_N + i1 + 3] = acc646_3;
         }
         for (const end = len_N; i1 < end; i1++) {
-          const b610 = i1 * 3;
-          let acc612 = 0;
-          for (let i2 = 0; i2 < 3; i2++) acc612 += t11[b610 + i2] * th[b611 + i2];
-          t41[i0 * len_N + i1] = acc612;
+          const b644 = i1 * 3;
+          let acc646 = 0;
+          for (let i2 = 0; i2 < 3; i2++) acc646 += t11[b644 + i2] * th[b645 + i2];
+          t41[i0 * len_N + i1] = acc646;
         }
       }
     }
@@ -5022,32 +5081,32 @@ function k_k42(s: State): void {
   // t42[i0, i1] += Σ_i2 Y[i1, i2]·W2[i0, i2]
   {
     for (let i0 = 0; i0 < 8; i0++) {
-      const b614 = 40 + i0 * 3;
+      const b648 = 40 + i0 * 3;
       {
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          const b613_0 = off_N * 3 + i1 * 3;
-          const b613_1 = off_N * 3 + (i1 + 1) * 3;
-          const b613_2 = off_N * 3 + (i1 + 2) * 3;
-          const b613_3 = off_N * 3 + (i1 + 3) * 3;
-          let acc615_0 = 0, acc615_1 = 0, acc615_2 = 0, acc615_3 = 0;
+          const b647_0 = off_N * 3 + i1 * 3;
+          const b647_1 = off_N * 3 + (i1 + 1) * 3;
+          const b647_2 = off_N * 3 + (i1 + 2) * 3;
+          const b647_3 = off_N * 3 + (i1 + 3) * 3;
+          let acc649_0 = 0, acc649_1 = 0, acc649_2 = 0, acc649_3 = 0;
           for (let i2 = 0, end = 3; i2 < end; i2++) {
-            const c0 = th[b614 + i2];
-            acc615_0 += c0 * d_Y[b613_0 + i2];
-            acc615_1 += c0 * d_Y[b613_1 + i2];
-            acc615_2 += c0 * d_Y[b613_2 + i2];
-            acc615_3 += c0 * d_Y[b613_3 + i2];
+            const c0 = th[b648 + i2];
+            acc649_0 += c0 * d_Y[b647_0 + i2];
+            acc649_1 += c0 * d_Y[b647_1 + i2];
+            acc649_2 += c0 * d_Y[b647_2 + i2];
+            acc649_3 += c0 * d_Y[b647_3 + i2];
           }
-          t42[i0 * len_N + i1] = acc615_0;
-          t42[i0 * len_N + i1 + 1] = acc615_1;
-          t42[i0 * len_N + i1 + 2] = acc615_2;
-          t42[i0 * len_N + i1 + 3] = acc615_3;
+          t42[i0 * len_N + i1] = acc649_0;
+          t42[i0 * len_N + i1 + 1] = acc649_1;
+          t42[i0 * len_N + i1 + 2] = acc649_2;
+          t42[i0 * len_N + i1 + 3] = acc649_3;
         }
         for (const end = len_N; i1 < end; i1++) {
-          const b613 = off_N * 3 + i1 * 3;
-          let acc615 = 0;
-          for (let i2 = 0; i2 < 3; i2++) acc615 += d_Y[b613 + i2] * th[b614 + i2];
-          t42[i0 * len_N + i1] = acc615;
+          const b647 = off_N * 3 + i1 * 3;
+          let acc649 = 0;
+          for (let i2 = 0; i2 < 3; i2++) acc649 += d_Y[b647 + i2] * th[b648 + i2];
+          t42[i0 * len_N + i1] = acc649;
         }
       }
     }
@@ -5063,35 +5122,35 @@ function k_k45(s: State): void {
   // t45[i0, i1, i2] += Σ_i3 W2[i0, i3]·t11[i2, i3]·W2[i1, i3]
   {
     for (let i0 = 0; i0 < 8; i0++) {
-      const b616 = 40 + i0 * 3;
+      const b650 = 40 + i0 * 3;
       for (let i1 = 0; i1 < 8; i1++) {
-        const b618 = 40 + i1 * 3;
+        const b652 = 40 + i1 * 3;
         {
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            const b617_0 = i2 * 3;
-            const b617_1 = (i2 + 1) * 3;
-            const b617_2 = (i2 + 2) * 3;
-            const b617_3 = (i2 + 3) * 3;
-            let acc619_0 = 0, acc619_1 = 0, acc619_2 = 0, acc619_3 = 0;
+            const b651_0 = i2 * 3;
+            const b651_1 = (i2 + 1) * 3;
+            const b651_2 = (i2 + 2) * 3;
+            const b651_3 = (i2 + 3) * 3;
+            let acc653_0 = 0, acc653_1 = 0, acc653_2 = 0, acc653_3 = 0;
             for (let i3 = 0, end = 3; i3 < end; i3++) {
-              const c0 = th[b616 + i3];
-              const c1 = th[b618 + i3];
-              acc619_0 += c0 * c1 * t11[b617_0 + i3];
-              acc619_1 += c0 * c1 * t11[b617_1 + i3];
-              acc619_2 += c0 * c1 * t11[b617_2 + i3];
-              acc619_3 += c0 * c1 * t11[b617_3 + i3];
+              const c0 = th[b650 + i3];
+              const c1 = th[b652 + i3];
+              acc653_0 += c0 * c1 * t11[b651_0 + i3];
+              acc653_1 += c0 * c1 * t11[b651_1 + i3];
+              acc653_2 += c0 * c1 * t11[b651_2 + i3];
+              acc653_3 += c0 * c1 * t11[b651_3 + i3];
             }
-            t45[i0 * len_N * 8 + i1 * len_N + i2] = acc619_0;
-            t45[i0 * len_N * 8 + i1 * len_N + i2 + 1] = acc619_1;
-            t45[i0 * len_N * 8 + i1 * len_N + i2 + 2] = acc619_2;
-            t45[i0 * len_N * 8 + i1 * len_N + i2 + 3] = acc619_3;
+            t45[i0 * len_N * 8 + i1 * len_N + i2] = acc653_0;
+            t45[i0 * len_N * 8 + i1 * len_N + i2 + 1] = acc653_1;
+            t45[i0 * len_N * 8 + i1 * len_N + i2 + 2] = acc653_2;
+            t45[i0 * len_N * 8 + i1 * len_N + i2 + 3] = acc653_3;
           }
           for (const end = len_N; i2 < end; i2++) {
-            const b617 = i2 * 3;
-            let acc619 = 0;
-            for (let i3 = 0; i3 < 3; i3++) acc619 += th[b616 + i3] * t11[b617 + i3] * th[b618 + i3];
-            t45[i0 * len_N * 8 + i1 * len_N + i2] = acc619;
+            const b651 = i2 * 3;
+            let acc653 = 0;
+            for (let i3 = 0; i3 < 3; i3++) acc653 += th[b650 + i3] * t11[b651 + i3] * th[b652 + i3];
+            t45[i0 * len_N * 8 + i1 * len_N + i2] = acc653;
           }
         }
       }
@@ -5112,8 +5171,8 @@ function k_k46(s: State): void {
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
         for (let i2 = 0; i2 < len_N; i2++) {
-          const p620 = t23[i2] * t24[i2 * 8 + i1] * d_X[off_N * 4 + i2 * 4 + i0];
-          t46[i0 * len_N * 8 + i1 * len_N + i2] = p620;
+          const p654 = t23[i2] * t24[i2 * 8 + i1] * d_X[off_N * 4 + i2 * 4 + i0];
+          t46[i0 * len_N * 8 + i1 * len_N + i2] = p654;
         }
       }
     }
@@ -5132,30 +5191,8 @@ function k_k47(s: State): void {
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
         for (let i2 = 0; i2 < len_N; i2++) {
-          const p622 = t24[i2 * 8 + i1] * d_X[off_N * 4 + i2 * 4 + i0];
-          t47[i0 * len_N * 8 + i1 * len_N + i2] = p622;
-        }
-      }
-    }
-  }
-}
-
-/** t48[4, 8, N]: 1 term(s) */
-function k_k48(s: State): void {
-  const d_X = s.d_X;
-  const t23 = s.t23;
-  const t27 = s.t27;
-  const t41 = s.t41;
-  const t48 = s.t48;
-  const len_N = s.len_N;
-  const off_N = s.off_N;
-  // t48[i0, i1, i2] += t23[i2]·X[i2, i0]·t27[i2, i1]·t41[i1, i2]
-  {
-    for (let i0 = 0; i0 < 4; i0++) {
-      for (let i1 = 0; i1 < 8; i1++) {
-        for (let i2 = 0; i2 < len_N; i2++) {
-          const p624 = t23[i2] * d_X[off_N * 4 + i2 * 4 + i0] * t27[i2 * 8 + i1] * t41[i1 * len_N + i2];
-          t48[i0 * len_N * 8 + i1 * len_N + i2] = p624;
+          const p656 = t24[i2 * 8 + i1] * d_X[off_N * 4 + i2 * 4 + i0];
+          t47[i0 * len_N * 8 + i1 * len_N + i2] = p656;
         }
       }
     }
@@ -5172,29 +5209,8 @@ function k_k43(s: State): void {
   {
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < len_N; i1++) {
-        const p626 = d_X[off_N * 4 + i1 * 4 + i0];
-        t43[i0 * len_N + i1] = p626;
-      }
-    }
-  }
-}
-
-/** t49[4, 8, N]: 1 term(s) */
-function k_k49(s: State): void {
-  const d_X = s.d_X;
-  const t27 = s.t27;
-  const t42 = s.t42;
-  const t49 = s.t49;
-  const len_N = s.len_N;
-  const off_N = s.off_N;
-  // t49[i0, i1, i2] += X[i2, i0]·t27[i2, i1]·t42[i1, i2]
-  {
-    for (let i0 = 0; i0 < 4; i0++) {
-      for (let i1 = 0; i1 < 8; i1++) {
-        for (let i2 = 0; i2 < len_N; i2++) {
-          const p628 = d_X[off_N * 4 + i2 * 4 + i0] * t27[i2 * 8 + i1] * t42[i1 * len_N + i2];
-          t49[i0 * len_N * 8 + i1 * len_N + i2] = p628;
-        }
+        const p658 = d_X[off_N * 4 + i1 * 4 + i0];
+        t43[i0 * len_N + i1] = p658;
       }
     }
   }
@@ -5210,116 +5226,227 @@ function k_k44(s: State): void {
   {
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < len_N; i1++) {
-        const p630 = t24[i1 * 8 + i0] * t41[i0 * len_N + i1];
-        t44[i0 * len_N + i1] = p630;
+        const p660 = t24[i1 * 8 + i0] * t41[i0 * len_N + i1];
+        t44[i0 * len_N + i1] = p660;
       }
     }
   }
 }
 
-/** t50[4, 8, N]: 1 term(s) */
-function k_k50(s: State): void {
+/** t48[4, 8, N]: 1 term(s) */
+function k_k48(s: State): void {
   const d_X = s.d_X;
   const t24 = s.t24;
   const t26 = s.t26;
   const t41 = s.t41;
-  const t50 = s.t50;
+  const t48 = s.t48;
   const len_N = s.len_N;
   const off_N = s.off_N;
-  // t50[i0, i1, i2] += t24[i2, i1]·X[i2, i0]·t26[i2]·t41[i1, i2]
+  // t48[i0, i1, i2] += t24[i2, i1]·X[i2, i0]·t26[i2]·t41[i1, i2]
   {
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
         for (let i2 = 0; i2 < len_N; i2++) {
-          const p632 = t24[i2 * 8 + i1] * d_X[off_N * 4 + i2 * 4 + i0] * t26[i2] * t41[i1 * len_N + i2];
-          t50[i0 * len_N * 8 + i1 * len_N + i2] = p632;
+          const p662 = t24[i2 * 8 + i1] * d_X[off_N * 4 + i2 * 4 + i0] * t26[i2] * t41[i1 * len_N + i2];
+          t48[i0 * len_N * 8 + i1 * len_N + i2] = p662;
         }
       }
     }
   }
 }
 
-/** t51[8, N]: 1 term(s) */
-function k_k51(s: State): void {
+/** t49[8, N]: 1 term(s) */
+function k_k49(s: State): void {
   const t24 = s.t24;
-  const t51 = s.t51;
+  const t49 = s.t49;
   const len_N = s.len_N;
-  // t51[i0, i1] += t24[i1, i0]
+  // t49[i0, i1] += t24[i1, i0]
   {
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < len_N; i1++) {
-        const p634 = t24[i1 * 8 + i0];
-        t51[i0 * len_N + i1] = p634;
+        const p664 = t24[i1 * 8 + i0];
+        t49[i0 * len_N + i1] = p664;
       }
     }
   }
 }
 
-/** t52[8, 3, N]: 1 term(s) */
-function k_k52(s: State): void {
+/** t50[8, 3, N]: 1 term(s) */
+function k_k50(s: State): void {
   const t11 = s.t11;
-  const t52 = s.t52;
+  const t50 = s.t50;
   const t7 = s.t7;
   const len_N = s.len_N;
-  // t52[i0, i1, i2] += t11[i2, i1]·t7[i2, i0]
+  // t50[i0, i1, i2] += t11[i2, i1]·t7[i2, i0]
   {
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
         for (let i2 = 0; i2 < len_N; i2++) {
-          const p636 = t11[i2 * 3 + i1] * t7[i2 * 8 + i0];
-          t52[i0 * len_N * 3 + i1 * len_N + i2] = p636;
+          const p666 = t11[i2 * 3 + i1] * t7[i2 * 8 + i0];
+          t50[i0 * len_N * 3 + i1 * len_N + i2] = p666;
         }
       }
     }
   }
 }
 
-/** t53[3, N]: 1 term(s) */
-function k_k53(s: State): void {
+/** t51[8, 3, N]: 1 term(s) */
+function k_k51(s: State): void {
   const t11 = s.t11;
-  const t53 = s.t53;
-  const len_N = s.len_N;
-  // t53[i0, i1] += t11[i1, i0]
-  {
-    for (let i0 = 0; i0 < 3; i0++) {
-      for (let i1 = 0; i1 < len_N; i1++) {
-        const p638 = t11[i1 * 3 + i0];
-        t53[i0 * len_N + i1] = p638;
-      }
-    }
-  }
-}
-
-/** t54[3, N]: 1 term(s) */
-function k_k54(s: State): void {
-  const d_Y = s.d_Y;
-  const t54 = s.t54;
-  const len_N = s.len_N;
-  const off_N = s.off_N;
-  // t54[i0, i1] += Y[i1, i0]
-  {
-    for (let i0 = 0; i0 < 3; i0++) {
-      for (let i1 = 0; i1 < len_N; i1++) {
-        const p640 = d_Y[off_N * 3 + i1 * 3 + i0];
-        t54[i0 * len_N + i1] = p640;
-      }
-    }
-  }
-}
-
-/** t55[8, N]: 1 term(s) */
-function k_k55(s: State): void {
-  const t24 = s.t24;
   const t26 = s.t26;
-  const t41 = s.t41;
-  const t55 = s.t55;
+  const t51 = s.t51;
+  const t7 = s.t7;
   const len_N = s.len_N;
-  // t55[i0, i1] += t24[i1, i0]·t26[i1]·t41[i0, i1]
+  // t51[i0, i1, i2] += t11[i2, i1]·t7[i2, i0]·t26[i2]
   {
     for (let i0 = 0; i0 < 8; i0++) {
-      for (let i1 = 0; i1 < len_N; i1++) {
-        const p642 = t24[i1 * 8 + i0] * t26[i1] * t41[i0 * len_N + i1];
-        t55[i0 * len_N + i1] = p642;
+      for (let i1 = 0; i1 < 3; i1++) {
+        for (let i2 = 0; i2 < len_N; i2++) {
+          const p668 = t11[i2 * 3 + i1] * t7[i2 * 8 + i0] * t26[i2];
+          t51[i0 * len_N * 3 + i1 * len_N + i2] = p668;
+        }
+      }
+    }
+  }
+}
+
+/** t54[N]: 1 term(s) */
+function k_k54(s: State): void {
+  const t24 = s.t24;
+  const t52 = s.t52;
+  const t53 = s.t53;
+  const t54 = s.t54;
+  const len_N = s.len_N;
+  // t54[i0] += Σ_i1 t24[i0, i1]·t52[i0, i1]·t53[i0, i1]
+  {
+    {
+      let i0 = 0;
+      for (const end = len_N - 3; i0 < end; i0 += 4) {
+        const b670_0 = i0 * 8;
+        const b671_0 = i0 * 8;
+        const b672_0 = i0 * 8;
+        const b670_1 = (i0 + 1) * 8;
+        const b671_1 = (i0 + 1) * 8;
+        const b672_1 = (i0 + 1) * 8;
+        const b670_2 = (i0 + 2) * 8;
+        const b671_2 = (i0 + 2) * 8;
+        const b672_2 = (i0 + 2) * 8;
+        const b670_3 = (i0 + 3) * 8;
+        const b671_3 = (i0 + 3) * 8;
+        const b672_3 = (i0 + 3) * 8;
+        let acc673_0 = 0, acc673_1 = 0, acc673_2 = 0, acc673_3 = 0;
+        for (let i1 = 0, end = 8; i1 < end; i1++) {
+          acc673_0 += t24[b670_0 + i1] * t52[b671_0 + i1] * t53[b672_0 + i1];
+          acc673_1 += t24[b670_1 + i1] * t52[b671_1 + i1] * t53[b672_1 + i1];
+          acc673_2 += t24[b670_2 + i1] * t52[b671_2 + i1] * t53[b672_2 + i1];
+          acc673_3 += t24[b670_3 + i1] * t52[b671_3 + i1] * t53[b672_3 + i1];
+        }
+        t54[i0] = acc673_0;
+        t54[i0 + 1] = acc673_1;
+        t54[i0 + 2] = acc673_2;
+        t54[i0 + 3] = acc673_3;
+      }
+      for (const end = len_N; i0 < end; i0++) {
+        const b670 = i0 * 8;
+        const b671 = i0 * 8;
+        const b672 = i0 * 8;
+        let acc673 = 0;
+        {
+          let r1 = 0, r2 = 0, r3 = 0;
+          let i1 = 0;
+          for (const end = 8 - 3; i1 < end; i1 += 4) {
+            acc673 += t24[b670 + i1] * t52[b671 + i1] * t53[b672 + i1];
+            r1 += t24[b670 + i1 + 1] * t52[b671 + i1 + 1] * t53[b672 + i1 + 1];
+            r2 += t24[b670 + i1 + 2] * t52[b671 + i1 + 2] * t53[b672 + i1 + 2];
+            r3 += t24[b670 + i1 + 3] * t52[b671 + i1 + 3] * t53[b672 + i1 + 3];
+          }
+          for (const end = 8; i1 < end; i1++) acc673 += t24[b670 + i1] * t52[b671 + i1] * t53[b672 + i1];
+          acc673 += r1 + r2 + r3;
+        }
+        t54[i0] = acc673;
+      }
+    }
+  }
+}
+
+/** t52[N, 8]: 1 term(s) */
+function k_k52(s: State): void {
+  const t11 = s.t11;
+  const t52 = s.t52;
+  const th = s.theta;
+  const len_N = s.len_N;
+  // t52[i0, i1] += Σ_i2 t11[i0, i2]·W2[i1, i2]
+  {
+    for (let i0 = 0; i0 < len_N; i0++) {
+      const b674 = i0 * 3;
+      {
+        let i1 = 0;
+        for (const end = 8 - 3; i1 < end; i1 += 4) {
+          const b675_0 = 40 + i1 * 3;
+          const b675_1 = 40 + (i1 + 1) * 3;
+          const b675_2 = 40 + (i1 + 2) * 3;
+          const b675_3 = 40 + (i1 + 3) * 3;
+          let acc676_0 = 0, acc676_1 = 0, acc676_2 = 0, acc676_3 = 0;
+          for (let i2 = 0, end = 3; i2 < end; i2++) {
+            const c0 = t11[b674 + i2];
+            acc676_0 += c0 * th[b675_0 + i2];
+            acc676_1 += c0 * th[b675_1 + i2];
+            acc676_2 += c0 * th[b675_2 + i2];
+            acc676_3 += c0 * th[b675_3 + i2];
+          }
+          t52[i0 * 8 + i1] = acc676_0;
+          t52[i0 * 8 + i1 + 1] = acc676_1;
+          t52[i0 * 8 + i1 + 2] = acc676_2;
+          t52[i0 * 8 + i1 + 3] = acc676_3;
+        }
+        for (const end = 8; i1 < end; i1++) {
+          const b675 = 40 + i1 * 3;
+          let acc676 = 0;
+          for (let i2 = 0; i2 < 3; i2++) acc676 += t11[b674 + i2] * th[b675 + i2];
+          t52[i0 * 8 + i1] = acc676;
+        }
+      }
+    }
+  }
+}
+
+/** t53[N, 8]: 1 term(s) */
+function k_k53(s: State): void {
+  const d_X = s.d_X;
+  const t53 = s.t53;
+  const v = s.v;
+  const len_N = s.len_N;
+  const off_N = s.off_N;
+  // t53[i0, i1] += Σ_i2 X[i0, i2]·v[W1][i2, i1]
+  {
+    for (let i0 = 0; i0 < len_N; i0++) {
+      const b677 = off_N * 4 + i0 * 4;
+      {
+        let i1 = 0;
+        for (const end = 8 - 3; i1 < end; i1 += 4) {
+          const b678_0 = i1;
+          const b678_1 = i1 + 1;
+          const b678_2 = i1 + 2;
+          const b678_3 = i1 + 3;
+          let acc679_0 = 0, acc679_1 = 0, acc679_2 = 0, acc679_3 = 0;
+          for (let i2 = 0, end = 4; i2 < end; i2++) {
+            const c0 = d_X[b677 + i2];
+            acc679_0 += c0 * v[b678_0 + i2 * 8];
+            acc679_1 += c0 * v[b678_1 + i2 * 8];
+            acc679_2 += c0 * v[b678_2 + i2 * 8];
+            acc679_3 += c0 * v[b678_3 + i2 * 8];
+          }
+          t53[i0 * 8 + i1] = acc679_0;
+          t53[i0 * 8 + i1 + 1] = acc679_1;
+          t53[i0 * 8 + i1 + 2] = acc679_2;
+          t53[i0 * 8 + i1 + 3] = acc679_3;
+        }
+        for (const end = 8; i1 < end; i1++) {
+          const b678 = i1;
+          let acc679 = 0;
+          for (let i2 = 0; i2 < 4; i2++) acc679 += d_X[b677 + i2] * v[b678 + i2 * 8];
+          t53[i0 * 8 + i1] = acc679;
+        }
       }
     }
   }
@@ -5327,328 +5454,485 @@ function k_k55(s: State): void {
 
 /** t56[8, N]: 1 term(s) */
 function k_k56(s: State): void {
-  const t23 = s.t23;
-  const t24 = s.t24;
+  const t11 = s.t11;
+  const t55 = s.t55;
   const t56 = s.t56;
-  const len_N = s.len_N;
-  // t56[i0, i1] += t23[i1]·t24[i1, i0]
-  {
-    for (let i0 = 0; i0 < 8; i0++) {
-      for (let i1 = 0; i1 < len_N; i1++) {
-        const p644 = t23[i1] * t24[i1 * 8 + i0];
-        t56[i0 * len_N + i1] = p644;
-      }
-    }
-  }
-}
-
-/** t57[8, 3, N]: 1 term(s) */
-function k_k57(s: State): void {
-  const t11 = s.t11;
-  const t26 = s.t26;
-  const t57 = s.t57;
-  const t7 = s.t7;
-  const len_N = s.len_N;
-  // t57[i0, i1, i2] += t11[i2, i1]·t7[i2, i0]·t26[i2]
-  {
-    for (let i0 = 0; i0 < 8; i0++) {
-      for (let i1 = 0; i1 < 3; i1++) {
-        for (let i2 = 0; i2 < len_N; i2++) {
-          const p646 = t11[i2 * 3 + i1] * t7[i2 * 8 + i0] * t26[i2];
-          t57[i0 * len_N * 3 + i1 * len_N + i2] = p646;
-        }
-      }
-    }
-  }
-}
-
-/** t58[8, 3, N]: 1 term(s) */
-function k_k58(s: State): void {
-  const t11 = s.t11;
-  const t23 = s.t23;
-  const t58 = s.t58;
-  const t7 = s.t7;
-  const len_N = s.len_N;
-  // t58[i0, i1, i2] += t23[i2]·t7[i2, i0]·t11[i2, i1]
-  {
-    for (let i0 = 0; i0 < 8; i0++) {
-      for (let i1 = 0; i1 < 3; i1++) {
-        for (let i2 = 0; i2 < len_N; i2++) {
-          const p648 = t23[i2] * t7[i2 * 8 + i0] * t11[i2 * 3 + i1];
-          t58[i0 * len_N * 3 + i1 * len_N + i2] = p648;
-        }
-      }
-    }
-  }
-}
-
-/** t59[8, N]: 1 term(s) */
-function k_k59(s: State): void {
-  const t59 = s.t59;
-  const t7 = s.t7;
-  const len_N = s.len_N;
-  // t59[i0, i1] += t7[i1, i0]
-  {
-    for (let i0 = 0; i0 < 8; i0++) {
-      for (let i1 = 0; i1 < len_N; i1++) {
-        const p650 = t7[i1 * 8 + i0];
-        t59[i0 * len_N + i1] = p650;
-      }
-    }
-  }
-}
-
-/** t60[3, N]: 1 term(s) */
-function k_k60(s: State): void {
-  const t11 = s.t11;
-  const t26 = s.t26;
-  const t60 = s.t60;
-  const len_N = s.len_N;
-  // t60[i0, i1] += t11[i1, i0]·t26[i1]
-  {
-    for (let i0 = 0; i0 < 3; i0++) {
-      for (let i1 = 0; i1 < len_N; i1++) {
-        const p652 = t11[i1 * 3 + i0] * t26[i1];
-        t60[i0 * len_N + i1] = p652;
-      }
-    }
-  }
-}
-
-/** t61[3, N]: 1 term(s) */
-function k_k61(s: State): void {
-  const t11 = s.t11;
-  const t23 = s.t23;
-  const t61 = s.t61;
-  const len_N = s.len_N;
-  // t61[i0, i1] += t23[i1]·t11[i1, i0]
-  {
-    for (let i0 = 0; i0 < 3; i0++) {
-      for (let i1 = 0; i1 < len_N; i1++) {
-        const p654 = t23[i1] * t11[i1 * 3 + i0];
-        t61[i0 * len_N + i1] = p654;
-      }
-    }
-  }
-}
-
-/** t64[N]: 1 term(s) */
-function k_k64(s: State): void {
-  const t24 = s.t24;
-  const t62 = s.t62;
-  const t63 = s.t63;
-  const t64 = s.t64;
-  const len_N = s.len_N;
-  // t64[i0] += Σ_i1 t24[i0, i1]·t62[i0, i1]·t63[i0, i1]
-  {
-    {
-      let i0 = 0;
-      for (const end = len_N - 3; i0 < end; i0 += 4) {
-        const b656_0 = i0 * 8;
-        const b657_0 = i0 * 8;
-        const b658_0 = i0 * 8;
-        const b656_1 = (i0 + 1) * 8;
-        const b657_1 = (i0 + 1) * 8;
-        const b658_1 = (i0 + 1) * 8;
-        const b656_2 = (i0 + 2) * 8;
-        const b657_2 = (i0 + 2) * 8;
-        const b658_2 = (i0 + 2) * 8;
-        const b656_3 = (i0 + 3) * 8;
-        const b657_3 = (i0 + 3) * 8;
-        const b658_3 = (i0 + 3) * 8;
-        let acc659_0 = 0, acc659_1 = 0, acc659_2 = 0, acc659_3 = 0;
-        for (let i1 = 0, end = 8; i1 < end; i1++) {
-          acc659_0 += t24[b656_0 + i1] * t62[b657_0 + i1] * t63[b658_0 + i1];
-          acc659_1 += t24[b656_1 + i1] * t62[b657_1 + i1] * t63[b658_1 + i1];
-          acc659_2 += t24[b656_2 + i1] * t62[b657_2 + i1] * t63[b658_2 + i1];
-          acc659_3 += t24[b656_3 + i1] * t62[b657_3 + i1] * t63[b658_3 + i1];
-        }
-        t64[i0] = acc659_0;
-        t64[i0 + 1] = acc659_1;
-        t64[i0 + 2] = acc659_2;
-        t64[i0 + 3] = acc659_3;
-      }
-      for (const end = len_N; i0 < end; i0++) {
-        const b656 = i0 * 8;
-        const b657 = i0 * 8;
-        const b658 = i0 * 8;
-        let acc659 = 0;
-        {
-          let r1 = 0, r2 = 0, r3 = 0;
-          let i1 = 0;
-          for (const end = 8 - 3; i1 < end; i1 += 4) {
-            acc659 += t24[b656 + i1] * t62[b657 + i1] * t63[b658 + i1];
-            r1 += t24[b656 + i1 + 1] * t62[b657 + i1 + 1] * t63[b658 + i1 + 1];
-            r2 += t24[b656 + i1 + 2] * t62[b657 + i1 + 2] * t63[b658 + i1 + 2];
-            r3 += t24[b656 + i1 + 3] * t62[b657 + i1 + 3] * t63[b658 + i1 + 3];
-          }
-          for (const end = 8; i1 < end; i1++) acc659 += t24[b656 + i1] * t62[b657 + i1] * t63[b658 + i1];
-          acc659 += r1 + r2 + r3;
-        }
-        t64[i0] = acc659;
-      }
-    }
-  }
-}
-
-/** t62[N, 8]: 1 term(s) */
-function k_k62(s: State): void {
-  const t11 = s.t11;
-  const t62 = s.t62;
   const th = s.theta;
   const len_N = s.len_N;
-  // t62[i0, i1] += Σ_i2 t11[i0, i2]·W2[i1, i2]
-  {
-    for (let i0 = 0; i0 < len_N; i0++) {
-      const b660 = i0 * 3;
-      {
-        let i1 = 0;
-        for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b661_0 = 40 + i1 * 3;
-          const b661_1 = 40 + (i1 + 1) * 3;
-          const b661_2 = 40 + (i1 + 2) * 3;
-          const b661_3 = 40 + (i1 + 3) * 3;
-          let acc662_0 = 0, acc662_1 = 0, acc662_2 = 0, acc662_3 = 0;
-          for (let i2 = 0, end = 3; i2 < end; i2++) {
-            const c0 = t11[b660 + i2];
-            acc662_0 += c0 * th[b661_0 + i2];
-            acc662_1 += c0 * th[b661_1 + i2];
-            acc662_2 += c0 * th[b661_2 + i2];
-            acc662_3 += c0 * th[b661_3 + i2];
-          }
-          t62[i0 * 8 + i1] = acc662_0;
-          t62[i0 * 8 + i1 + 1] = acc662_1;
-          t62[i0 * 8 + i1 + 2] = acc662_2;
-          t62[i0 * 8 + i1 + 3] = acc662_3;
-        }
-        for (const end = 8; i1 < end; i1++) {
-          const b661 = 40 + i1 * 3;
-          let acc662 = 0;
-          for (let i2 = 0; i2 < 3; i2++) acc662 += t11[b660 + i2] * th[b661 + i2];
-          t62[i0 * 8 + i1] = acc662;
-        }
-      }
-    }
-  }
-}
-
-/** t63[N, 8]: 1 term(s) */
-function k_k63(s: State): void {
-  const d_X = s.d_X;
-  const t63 = s.t63;
-  const v = s.v;
-  const len_N = s.len_N;
-  const off_N = s.off_N;
-  // t63[i0, i1] += Σ_i2 X[i0, i2]·v[W1][i2, i1]
-  {
-    for (let i0 = 0; i0 < len_N; i0++) {
-      const b663 = off_N * 4 + i0 * 4;
-      {
-        let i1 = 0;
-        for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b664_0 = i1;
-          const b664_1 = i1 + 1;
-          const b664_2 = i1 + 2;
-          const b664_3 = i1 + 3;
-          let acc665_0 = 0, acc665_1 = 0, acc665_2 = 0, acc665_3 = 0;
-          for (let i2 = 0, end = 4; i2 < end; i2++) {
-            const c0 = d_X[b663 + i2];
-            acc665_0 += c0 * v[b664_0 + i2 * 8];
-            acc665_1 += c0 * v[b664_1 + i2 * 8];
-            acc665_2 += c0 * v[b664_2 + i2 * 8];
-            acc665_3 += c0 * v[b664_3 + i2 * 8];
-          }
-          t63[i0 * 8 + i1] = acc665_0;
-          t63[i0 * 8 + i1 + 1] = acc665_1;
-          t63[i0 * 8 + i1 + 2] = acc665_2;
-          t63[i0 * 8 + i1 + 3] = acc665_3;
-        }
-        for (const end = 8; i1 < end; i1++) {
-          const b664 = i1;
-          let acc665 = 0;
-          for (let i2 = 0; i2 < 4; i2++) acc665 += d_X[b663 + i2] * v[b664 + i2 * 8];
-          t63[i0 * 8 + i1] = acc665;
-        }
-      }
-    }
-  }
-}
-
-/** t66[8, N]: 1 term(s) */
-function k_k66(s: State): void {
-  const t11 = s.t11;
-  const t65 = s.t65;
-  const t66 = s.t66;
-  const th = s.theta;
-  const len_N = s.len_N;
-  // t66[i0, i1] += Σ_i2 W2[i0, i2]·t11[i1, i2]·t65[i1, i2]
+  // t56[i0, i1] += Σ_i2 W2[i0, i2]·t11[i1, i2]·t55[i1, i2]
   {
     for (let i0 = 0; i0 < 8; i0++) {
-      const b666 = 40 + i0 * 3;
+      const b680 = 40 + i0 * 3;
       {
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          const b667_0 = i1 * 3;
-          const b668_0 = i1 * 3;
-          const b667_1 = (i1 + 1) * 3;
-          const b668_1 = (i1 + 1) * 3;
-          const b667_2 = (i1 + 2) * 3;
-          const b668_2 = (i1 + 2) * 3;
-          const b667_3 = (i1 + 3) * 3;
-          const b668_3 = (i1 + 3) * 3;
-          let acc669_0 = 0, acc669_1 = 0, acc669_2 = 0, acc669_3 = 0;
+          const b681_0 = i1 * 3;
+          const b682_0 = i1 * 3;
+          const b681_1 = (i1 + 1) * 3;
+          const b682_1 = (i1 + 1) * 3;
+          const b681_2 = (i1 + 2) * 3;
+          const b682_2 = (i1 + 2) * 3;
+          const b681_3 = (i1 + 3) * 3;
+          const b682_3 = (i1 + 3) * 3;
+          let acc683_0 = 0, acc683_1 = 0, acc683_2 = 0, acc683_3 = 0;
           for (let i2 = 0, end = 3; i2 < end; i2++) {
-            const c0 = th[b666 + i2];
-            acc669_0 += c0 * t11[b667_0 + i2] * t65[b668_0 + i2];
-            acc669_1 += c0 * t11[b667_1 + i2] * t65[b668_1 + i2];
-            acc669_2 += c0 * t11[b667_2 + i2] * t65[b668_2 + i2];
-            acc669_3 += c0 * t11[b667_3 + i2] * t65[b668_3 + i2];
+            const c0 = th[b680 + i2];
+            acc683_0 += c0 * t11[b681_0 + i2] * t55[b682_0 + i2];
+            acc683_1 += c0 * t11[b681_1 + i2] * t55[b682_1 + i2];
+            acc683_2 += c0 * t11[b681_2 + i2] * t55[b682_2 + i2];
+            acc683_3 += c0 * t11[b681_3 + i2] * t55[b682_3 + i2];
           }
-          t66[i0 * len_N + i1] = acc669_0;
-          t66[i0 * len_N + i1 + 1] = acc669_1;
-          t66[i0 * len_N + i1 + 2] = acc669_2;
-          t66[i0 * len_N + i1 + 3] = acc669_3;
+          t56[i0 * len_N + i1] = acc683_0;
+          t56[i0 * len_N + i1 + 1] = acc683_1;
+          t56[i0 * len_N + i1 + 2] = acc683_2;
+          t56[i0 * len_N + i1 + 3] = acc683_3;
         }
         for (const end = len_N; i1 < end; i1++) {
-          const b667 = i1 * 3;
-          const b668 = i1 * 3;
-          let acc669 = 0;
-          for (let i2 = 0; i2 < 3; i2++) acc669 += th[b666 + i2] * t11[b667 + i2] * t65[b668 + i2];
-          t66[i0 * len_N + i1] = acc669;
+          const b681 = i1 * 3;
+          const b682 = i1 * 3;
+          let acc683 = 0;
+          for (let i2 = 0; i2 < 3; i2++) acc683 += th[b680 + i2] * t11[b681 + i2] * t55[b682 + i2];
+          t56[i0 * len_N + i1] = acc683;
         }
       }
     }
   }
 }
 
-/** t65[N, 3]: 1 term(s) */
-function k_k65(s: State): void {
+/** t55[N, 3]: 1 term(s) */
+function k_k55(s: State): void {
   const t24 = s.t24;
-  const t63 = s.t63;
-  const t65 = s.t65;
+  const t53 = s.t53;
+  const t55 = s.t55;
   const th = s.theta;
   const len_N = s.len_N;
-  // t65[i0, i1] += Σ_i2 W2[i2, i1]·t24[i0, i2]·t63[i0, i2]
+  // t55[i0, i1] += Σ_i2 W2[i2, i1]·t24[i0, i2]·t53[i0, i2]
   {
     for (let i0 = 0; i0 < len_N; i0++) {
-      const b671 = i0 * 8;
-      const b672 = i0 * 8;
+      const b685 = i0 * 8;
+      const b686 = i0 * 8;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b670 = 40 + i1;
-        let acc673 = 0;
+        const b684 = 40 + i1;
+        let acc687 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = 8 - 3; i2 < end; i2 += 4) {
-            acc673 += th[b670 + i2 * 3] * t24[b671 + i2] * t63[b672 + i2];
-            r1 += th[b670 + (i2 + 1) * 3] * t24[b671 + i2 + 1] * t63[b672 + i2 + 1];
-            r2 += th[b670 + (i2 + 2) * 3] * t24[b671 + i2 + 2] * t63[b672 + i2 + 2];
-            r3 += th[b670 + (i2 + 3) * 3] * t24[b671 + i2 + 3] * t63[b672 + i2 + 3];
+            acc687 += th[b684 + i2 * 3] * t24[b685 + i2] * t53[b686 + i2];
+            r1 += th[b684 + (i2 + 1) * 3] * t24[b685 + i2 + 1] * t53[b686 + i2 + 1];
+            r2 += th[b684 + (i2 + 2) * 3] * t24[b685 + i2 + 2] * t53[b686 + i2 + 2];
+            r3 += th[b684 + (i2 + 3) * 3] * t24[b685 + i2 + 3] * t53[b686 + i2 + 3];
           }
-          for (const end = 8; i2 < end; i2++) acc673 += th[b670 + i2 * 3] * t24[b671 + i2] * t63[b672 + i2];
-          acc673 += r1 + r2 + r3;
+          for (const end = 8; i2 < end; i2++) acc687 += th[b684 + i2 * 3] * t24[b685 + i2] * t53[b686 + i2];
+          acc687 += r1 + r2 + r3;
         }
-        t65[i0 * 3 + i1] = acc673;
+        t55[i0 * 3 + i1] = acc687;
+      }
+    }
+  }
+}
+
+/** t57[8, N]: 1 term(s) */
+function k_k57(s: State): void {
+  const d_X = s.d_X;
+  const t57 = s.t57;
+  const v = s.v;
+  const len_N = s.len_N;
+  const off_N = s.off_N;
+  // t57[i0, i1] += Σ_i2 X[i1, i2]·v[W1][i2, i0]
+  {
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b689 = i0;
+      {
+        let i1 = 0;
+        for (const end = len_N - 3; i1 < end; i1 += 4) {
+          const b688_0 = off_N * 4 + i1 * 4;
+          const b688_1 = off_N * 4 + (i1 + 1) * 4;
+          const b688_2 = off_N * 4 + (i1 + 2) * 4;
+          const b688_3 = off_N * 4 + (i1 + 3) * 4;
+          let acc690_0 = 0, acc690_1 = 0, acc690_2 = 0, acc690_3 = 0;
+          for (let i2 = 0, end = 4; i2 < end; i2++) {
+            const c0 = v[b689 + i2 * 8];
+            acc690_0 += c0 * d_X[b688_0 + i2];
+            acc690_1 += c0 * d_X[b688_1 + i2];
+            acc690_2 += c0 * d_X[b688_2 + i2];
+            acc690_3 += c0 * d_X[b688_3 + i2];
+          }
+          t57[i0 * len_N + i1] = acc690_0;
+          t57[i0 * len_N + i1 + 1] = acc690_1;
+          t57[i0 * len_N + i1 + 2] = acc690_2;
+          t57[i0 * len_N + i1 + 3] = acc690_3;
+        }
+        for (const end = len_N; i1 < end; i1++) {
+          const b688 = off_N * 4 + i1 * 4;
+          let acc690 = 0;
+          for (let i2 = 0; i2 < 4; i2++) acc690 += d_X[b688 + i2] * v[b689 + i2 * 8];
+          t57[i0 * len_N + i1] = acc690;
+        }
+      }
+    }
+  }
+}
+
+/** t59[N]: 1 term(s) */
+function k_k59(s: State): void {
+  const t11 = s.t11;
+  const t58 = s.t58;
+  const t59 = s.t59;
+  const len_N = s.len_N;
+  // t59[i0] += Σ_i1 t11[i0, i1]·t58[i0, i1]
+  {
+    {
+      let i0 = 0;
+      for (const end = len_N - 3; i0 < end; i0 += 4) {
+        const b691_0 = i0 * 3;
+        const b692_0 = i0 * 3;
+        const b691_1 = (i0 + 1) * 3;
+        const b692_1 = (i0 + 1) * 3;
+        const b691_2 = (i0 + 2) * 3;
+        const b692_2 = (i0 + 2) * 3;
+        const b691_3 = (i0 + 3) * 3;
+        const b692_3 = (i0 + 3) * 3;
+        let acc693_0 = 0, acc693_1 = 0, acc693_2 = 0, acc693_3 = 0;
+        for (let i1 = 0, end = 3; i1 < end; i1++) {
+          acc693_0 += t11[b691_0 + i1] * t58[b692_0 + i1];
+          acc693_1 += t11[b691_1 + i1] * t58[b692_1 + i1];
+          acc693_2 += t11[b691_2 + i1] * t58[b692_2 + i1];
+          acc693_3 += t11[b691_3 + i1] * t58[b692_3 + i1];
+        }
+        t59[i0] = acc693_0;
+        t59[i0 + 1] = acc693_1;
+        t59[i0 + 2] = acc693_2;
+        t59[i0 + 3] = acc693_3;
+      }
+      for (const end = len_N; i0 < end; i0++) {
+        const b691 = i0 * 3;
+        const b692 = i0 * 3;
+        let acc693 = 0;
+        for (let i1 = 0; i1 < 3; i1++) acc693 += t11[b691 + i1] * t58[b692 + i1];
+        t59[i0] = acc693;
+      }
+    }
+  }
+}
+
+/** t58[N, 3]: 1 term(s) */
+function k_k58(s: State): void {
+  const t24 = s.t24;
+  const t58 = s.t58;
+  const th = s.theta;
+  const v = s.v;
+  const len_N = s.len_N;
+  // t58[i0, i1] += Σ_i2 W2[i2, i1]·t24[i0, i2]·v[b1][i2]
+  {
+    const b696 = 32;
+    for (let i0 = 0; i0 < len_N; i0++) {
+      const b695 = i0 * 8;
+      for (let i1 = 0; i1 < 3; i1++) {
+        const b694 = 40 + i1;
+        let acc697 = 0;
+        {
+          let r1 = 0, r2 = 0, r3 = 0;
+          let i2 = 0;
+          for (const end = 8 - 3; i2 < end; i2 += 4) {
+            acc697 += th[b694 + i2 * 3] * t24[b695 + i2] * v[b696 + i2];
+            r1 += th[b694 + (i2 + 1) * 3] * t24[b695 + i2 + 1] * v[b696 + i2 + 1];
+            r2 += th[b694 + (i2 + 2) * 3] * t24[b695 + i2 + 2] * v[b696 + i2 + 2];
+            r3 += th[b694 + (i2 + 3) * 3] * t24[b695 + i2 + 3] * v[b696 + i2 + 3];
+          }
+          for (const end = 8; i2 < end; i2++) acc697 += th[b694 + i2 * 3] * t24[b695 + i2] * v[b696 + i2];
+          acc697 += r1 + r2 + r3;
+        }
+        t58[i0 * 3 + i1] = acc697;
+      }
+    }
+  }
+}
+
+/** t60[8, N]: 1 term(s) */
+function k_k60(s: State): void {
+  const t11 = s.t11;
+  const t58 = s.t58;
+  const t60 = s.t60;
+  const th = s.theta;
+  const len_N = s.len_N;
+  // t60[i0, i1] += Σ_i2 W2[i0, i2]·t11[i1, i2]·t58[i1, i2]
+  {
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b698 = 40 + i0 * 3;
+      {
+        let i1 = 0;
+        for (const end = len_N - 3; i1 < end; i1 += 4) {
+          const b699_0 = i1 * 3;
+          const b700_0 = i1 * 3;
+          const b699_1 = (i1 + 1) * 3;
+          const b700_1 = (i1 + 1) * 3;
+          const b699_2 = (i1 + 2) * 3;
+          const b700_2 = (i1 + 2) * 3;
+          const b699_3 = (i1 + 3) * 3;
+          const b700_3 = (i1 + 3) * 3;
+          let acc701_0 = 0, acc701_1 = 0, acc701_2 = 0, acc701_3 = 0;
+          for (let i2 = 0, end = 3; i2 < end; i2++) {
+            const c0 = th[b698 + i2];
+            acc701_0 += c0 * t11[b699_0 + i2] * t58[b700_0 + i2];
+            acc701_1 += c0 * t11[b699_1 + i2] * t58[b700_1 + i2];
+            acc701_2 += c0 * t11[b699_2 + i2] * t58[b700_2 + i2];
+            acc701_3 += c0 * t11[b699_3 + i2] * t58[b700_3 + i2];
+          }
+          t60[i0 * len_N + i1] = acc701_0;
+          t60[i0 * len_N + i1 + 1] = acc701_1;
+          t60[i0 * len_N + i1 + 2] = acc701_2;
+          t60[i0 * len_N + i1 + 3] = acc701_3;
+        }
+        for (const end = len_N; i1 < end; i1++) {
+          const b699 = i1 * 3;
+          const b700 = i1 * 3;
+          let acc701 = 0;
+          for (let i2 = 0; i2 < 3; i2++) acc701 += th[b698 + i2] * t11[b699 + i2] * t58[b700 + i2];
+          t60[i0 * len_N + i1] = acc701;
+        }
+      }
+    }
+  }
+}
+
+/** t62[N]: 1 term(s) */
+function k_k62(s: State): void {
+  const t11 = s.t11;
+  const t61 = s.t61;
+  const t62 = s.t62;
+  const len_N = s.len_N;
+  // t62[i0] += Σ_i1 t11[i0, i1]·t61[i0, i1]
+  {
+    {
+      let i0 = 0;
+      for (const end = len_N - 3; i0 < end; i0 += 4) {
+        const b702_0 = i0 * 3;
+        const b703_0 = i0 * 3;
+        const b702_1 = (i0 + 1) * 3;
+        const b703_1 = (i0 + 1) * 3;
+        const b702_2 = (i0 + 2) * 3;
+        const b703_2 = (i0 + 2) * 3;
+        const b702_3 = (i0 + 3) * 3;
+        const b703_3 = (i0 + 3) * 3;
+        let acc704_0 = 0, acc704_1 = 0, acc704_2 = 0, acc704_3 = 0;
+        for (let i1 = 0, end = 3; i1 < end; i1++) {
+          acc704_0 += t11[b702_0 + i1] * t61[b703_0 + i1];
+          acc704_1 += t11[b702_1 + i1] * t61[b703_1 + i1];
+          acc704_2 += t11[b702_2 + i1] * t61[b703_2 + i1];
+          acc704_3 += t11[b702_3 + i1] * t61[b703_3 + i1];
+        }
+        t62[i0] = acc704_0;
+        t62[i0 + 1] = acc704_1;
+        t62[i0 + 2] = acc704_2;
+        t62[i0 + 3] = acc704_3;
+      }
+      for (const end = len_N; i0 < end; i0++) {
+        const b702 = i0 * 3;
+        const b703 = i0 * 3;
+        let acc704 = 0;
+        for (let i1 = 0; i1 < 3; i1++) acc704 += t11[b702 + i1] * t61[b703 + i1];
+        t62[i0] = acc704;
+      }
+    }
+  }
+}
+
+/** t61[N, 3]: 1 term(s) */
+function k_k61(s: State): void {
+  const t61 = s.t61;
+  const t7 = s.t7;
+  const v = s.v;
+  const len_N = s.len_N;
+  // t61[i0, i1] += Σ_i2 t7[i0, i2]·v[W2][i2, i1]
+  {
+    for (let i0 = 0; i0 < len_N; i0++) {
+      const b705 = i0 * 8;
+      for (let i1 = 0; i1 < 3; i1++) {
+        const b706 = 40 + i1;
+        let acc707 = 0;
+        {
+          let r1 = 0, r2 = 0, r3 = 0;
+          let i2 = 0;
+          for (const end = 8 - 3; i2 < end; i2 += 4) {
+            acc707 += t7[b705 + i2] * v[b706 + i2 * 3];
+            r1 += t7[b705 + i2 + 1] * v[b706 + (i2 + 1) * 3];
+            r2 += t7[b705 + i2 + 2] * v[b706 + (i2 + 2) * 3];
+            r3 += t7[b705 + i2 + 3] * v[b706 + (i2 + 3) * 3];
+          }
+          for (const end = 8; i2 < end; i2++) acc707 += t7[b705 + i2] * v[b706 + i2 * 3];
+          acc707 += r1 + r2 + r3;
+        }
+        t61[i0 * 3 + i1] = acc707;
+      }
+    }
+  }
+}
+
+/** t63[8, N]: 1 term(s) */
+function k_k63(s: State): void {
+  const t11 = s.t11;
+  const t61 = s.t61;
+  const t63 = s.t63;
+  const th = s.theta;
+  const len_N = s.len_N;
+  // t63[i0, i1] += Σ_i2 W2[i0, i2]·t11[i1, i2]·t61[i1, i2]
+  {
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b708 = 40 + i0 * 3;
+      {
+        let i1 = 0;
+        for (const end = len_N - 3; i1 < end; i1 += 4) {
+          const b709_0 = i1 * 3;
+          const b710_0 = i1 * 3;
+          const b709_1 = (i1 + 1) * 3;
+          const b710_1 = (i1 + 1) * 3;
+          const b709_2 = (i1 + 2) * 3;
+          const b710_2 = (i1 + 2) * 3;
+          const b709_3 = (i1 + 3) * 3;
+          const b710_3 = (i1 + 3) * 3;
+          let acc711_0 = 0, acc711_1 = 0, acc711_2 = 0, acc711_3 = 0;
+          for (let i2 = 0, end = 3; i2 < end; i2++) {
+            const c0 = th[b708 + i2];
+            acc711_0 += c0 * t11[b709_0 + i2] * t61[b710_0 + i2];
+            acc711_1 += c0 * t11[b709_1 + i2] * t61[b710_1 + i2];
+            acc711_2 += c0 * t11[b709_2 + i2] * t61[b710_2 + i2];
+            acc711_3 += c0 * t11[b709_3 + i2] * t61[b710_3 + i2];
+          }
+          t63[i0 * len_N + i1] = acc711_0;
+          t63[i0 * len_N + i1 + 1] = acc711_1;
+          t63[i0 * len_N + i1 + 2] = acc711_2;
+          t63[i0 * len_N + i1 + 3] = acc711_3;
+        }
+        for (const end = len_N; i1 < end; i1++) {
+          const b709 = i1 * 3;
+          const b710 = i1 * 3;
+          let acc711 = 0;
+          for (let i2 = 0; i2 < 3; i2++) acc711 += th[b708 + i2] * t11[b709 + i2] * t61[b710 + i2];
+          t63[i0 * len_N + i1] = acc711;
+        }
+      }
+    }
+  }
+}
+
+/** t64[8, N]: 1 term(s) */
+function k_k64(s: State): void {
+  const t11 = s.t11;
+  const t64 = s.t64;
+  const v = s.v;
+  const len_N = s.len_N;
+  // t64[i0, i1] += Σ_i2 t11[i1, i2]·v[W2][i0, i2]
+  {
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b713 = 40 + i0 * 3;
+      {
+        let i1 = 0;
+        for (const end = len_N - 3; i1 < end; i1 += 4) {
+          const b712_0 = i1 * 3;
+          const b712_1 = (i1 + 1) * 3;
+          const b712_2 = (i1 + 2) * 3;
+          const b712_3 = (i1 + 3) * 3;
+          let acc714_0 = 0, acc714_1 = 0, acc714_2 = 0, acc714_3 = 0;
+          for (let i2 = 0, end = 3; i2 < end; i2++) {
+            const c0 = v[b713 + i2];
+            acc714_0 += c0 * t11[b712_0 + i2];
+            acc714_1 += c0 * t11[b712_1 + i2];
+            acc714_2 += c0 * t11[b712_2 + i2];
+            acc714_3 += c0 * t11[b712_3 + i2];
+          }
+          t64[i0 * len_N + i1] = acc714_0;
+          t64[i0 * len_N + i1 + 1] = acc714_1;
+          t64[i0 * len_N + i1 + 2] = acc714_2;
+          t64[i0 * len_N + i1 + 3] = acc714_3;
+        }
+        for (const end = len_N; i1 < end; i1++) {
+          const b712 = i1 * 3;
+          let acc714 = 0;
+          for (let i2 = 0; i2 < 3; i2++) acc714 += t11[b712 + i2] * v[b713 + i2];
+          t64[i0 * len_N + i1] = acc714;
+        }
+      }
+    }
+  }
+}
+
+/** t65[8, N]: 1 term(s) */
+function k_k65(s: State): void {
+  const d_Y = s.d_Y;
+  const t65 = s.t65;
+  const v = s.v;
+  const len_N = s.len_N;
+  const off_N = s.off_N;
+  // t65[i0, i1] += Σ_i2 Y[i1, i2]·v[W2][i0, i2]
+  {
+    for (let i0 = 0; i0 < 8; i0++) {
+      const b716 = 40 + i0 * 3;
+      {
+        let i1 = 0;
+        for (const end = len_N - 3; i1 < end; i1 += 4) {
+          const b715_0 = off_N * 3 + i1 * 3;
+          const b715_1 = off_N * 3 + (i1 + 1) * 3;
+          const b715_2 = off_N * 3 + (i1 + 2) * 3;
+          const b715_3 = off_N * 3 + (i1 + 3) * 3;
+          let acc717_0 = 0, acc717_1 = 0, acc717_2 = 0, acc717_3 = 0;
+          for (let i2 = 0, end = 3; i2 < end; i2++) {
+            const c0 = v[b716 + i2];
+            acc717_0 += c0 * d_Y[b715_0 + i2];
+            acc717_1 += c0 * d_Y[b715_1 + i2];
+            acc717_2 += c0 * d_Y[b715_2 + i2];
+            acc717_3 += c0 * d_Y[b715_3 + i2];
+          }
+          t65[i0 * len_N + i1] = acc717_0;
+          t65[i0 * len_N + i1 + 1] = acc717_1;
+          t65[i0 * len_N + i1 + 2] = acc717_2;
+          t65[i0 * len_N + i1 + 3] = acc717_3;
+        }
+        for (const end = len_N; i1 < end; i1++) {
+          const b715 = off_N * 3 + i1 * 3;
+          let acc717 = 0;
+          for (let i2 = 0; i2 < 3; i2++) acc717 += d_Y[b715 + i2] * v[b716 + i2];
+          t65[i0 * len_N + i1] = acc717;
+        }
+      }
+    }
+  }
+}
+
+/** t66[N]: 1 term(s) */
+function k_k66(s: State): void {
+  const t11 = s.t11;
+  const t66 = s.t66;
+  const v = s.v;
+  const len_N = s.len_N;
+  // t66[i0] += Σ_i1 t11[i0, i1]·v[b2][i1]
+  {
+    const b719 = 64;
+    {
+      let i0 = 0;
+      for (const end = len_N - 3; i0 < end; i0 += 4) {
+        const b718_0 = i0 * 3;
+        const b718_1 = (i0 + 1) * 3;
+        const b718_2 = (i0 + 2) * 3;
+        const b718_3 = (i0 + 3) * 3;
+        let acc720_0 = 0, acc720_1 = 0, acc720_2 = 0, acc720_3 = 0;
+        for (let i1 = 0, end = 3; i1 < end; i1++) {
+          const c0 = v[b719 + i1];
+          acc720_0 += c0 * t11[b718_0 + i1];
+          acc720_1 += c0 * t11[b718_1 + i1];
+          acc720_2 += c0 * t11[b718_2 + i1];
+          acc720_3 += c0 * t11[b718_3 + i1];
+        }
+        t66[i0] = acc720_0;
+        t66[i0 + 1] = acc720_1;
+        t66[i0 + 2] = acc720_2;
+        t66[i0 + 3] = acc720_3;
+      }
+      for (const end = len_N; i0 < end; i0++) {
+        const b718 = i0 * 3;
+        let acc720 = 0;
+        for (let i1 = 0; i1 < 3; i1++) acc720 += t11[b718 + i1] * v[b719 + i1];
+        t66[i0] = acc720;
       }
     }
   }
@@ -5656,656 +5940,250 @@ function k_k65(s: State): void {
 
 /** t67[8, N]: 1 term(s) */
 function k_k67(s: State): void {
-  const d_X = s.d_X;
+  const t11 = s.t11;
   const t67 = s.t67;
+  const th = s.theta;
   const v = s.v;
   const len_N = s.len_N;
-  const off_N = s.off_N;
-  // t67[i0, i1] += Σ_i2 X[i1, i2]·v[W1][i2, i0]
+  // t67[i0, i1] += Σ_i2 W2[i0, i2]·t11[i1, i2]·v[b2][i2]
   {
+    const b723 = 64;
     for (let i0 = 0; i0 < 8; i0++) {
-      const b675 = i0;
+      const b721 = 40 + i0 * 3;
       {
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          const b674_0 = off_N * 4 + i1 * 4;
-          const b674_1 = off_N * 4 + (i1 + 1) * 4;
-          const b674_2 = off_N * 4 + (i1 + 2) * 4;
-          const b674_3 = off_N * 4 + (i1 + 3) * 4;
-          let acc676_0 = 0, acc676_1 = 0, acc676_2 = 0, acc676_3 = 0;
-          for (let i2 = 0, end = 4; i2 < end; i2++) {
-            const c0 = v[b675 + i2 * 8];
-            acc676_0 += c0 * d_X[b674_0 + i2];
-            acc676_1 += c0 * d_X[b674_1 + i2];
-            acc676_2 += c0 * d_X[b674_2 + i2];
-            acc676_3 += c0 * d_X[b674_3 + i2];
+          const b722_0 = i1 * 3;
+          const b722_1 = (i1 + 1) * 3;
+          const b722_2 = (i1 + 2) * 3;
+          const b722_3 = (i1 + 3) * 3;
+          let acc724_0 = 0, acc724_1 = 0, acc724_2 = 0, acc724_3 = 0;
+          for (let i2 = 0, end = 3; i2 < end; i2++) {
+            const c0 = th[b721 + i2];
+            const c1 = v[b723 + i2];
+            acc724_0 += c0 * c1 * t11[b722_0 + i2];
+            acc724_1 += c0 * c1 * t11[b722_1 + i2];
+            acc724_2 += c0 * c1 * t11[b722_2 + i2];
+            acc724_3 += c0 * c1 * t11[b722_3 + i2];
           }
-          t67[i0 * len_N + i1] = acc676_0;
-          t67[i0 * len_N + i1 + 1] = acc676_1;
-          t67[i0 * len_N + i1 + 2] = acc676_2;
-          t67[i0 * len_N + i1 + 3] = acc676_3;
+          t67[i0 * len_N + i1] = acc724_0;
+          t67[i0 * len_N + i1 + 1] = acc724_1;
+          t67[i0 * len_N + i1 + 2] = acc724_2;
+          t67[i0 * len_N + i1 + 3] = acc724_3;
         }
         for (const end = len_N; i1 < end; i1++) {
-          const b674 = off_N * 4 + i1 * 4;
-          let acc676 = 0;
-          for (let i2 = 0; i2 < 4; i2++) acc676 += d_X[b674 + i2] * v[b675 + i2 * 8];
-          t67[i0 * len_N + i1] = acc676;
+          const b722 = i1 * 3;
+          let acc724 = 0;
+          for (let i2 = 0; i2 < 3; i2++) acc724 += th[b721 + i2] * t11[b722 + i2] * v[b723 + i2];
+          t67[i0 * len_N + i1] = acc724;
         }
       }
     }
   }
 }
 
-/** t69[N]: 1 term(s) */
-function k_k69(s: State): void {
-  const t11 = s.t11;
-  const t68 = s.t68;
-  const t69 = s.t69;
-  const len_N = s.len_N;
-  // t69[i0] += Σ_i1 t11[i0, i1]·t68[i0, i1]
-  {
-    {
-      let i0 = 0;
-      for (const end = len_N - 3; i0 < end; i0 += 4) {
-        const b677_0 = i0 * 3;
-        const b678_0 = i0 * 3;
-        const b677_1 = (i0 + 1) * 3;
-        const b678_1 = (i0 + 1) * 3;
-        const b677_2 = (i0 + 2) * 3;
-        const b678_2 = (i0 + 2) * 3;
-        const b677_3 = (i0 + 3) * 3;
-        const b678_3 = (i0 + 3) * 3;
-        let acc679_0 = 0, acc679_1 = 0, acc679_2 = 0, acc679_3 = 0;
-        for (let i1 = 0, end = 3; i1 < end; i1++) {
-          acc679_0 += t11[b677_0 + i1] * t68[b678_0 + i1];
-          acc679_1 += t11[b677_1 + i1] * t68[b678_1 + i1];
-          acc679_2 += t11[b677_2 + i1] * t68[b678_2 + i1];
-          acc679_3 += t11[b677_3 + i1] * t68[b678_3 + i1];
-        }
-        t69[i0] = acc679_0;
-        t69[i0 + 1] = acc679_1;
-        t69[i0 + 2] = acc679_2;
-        t69[i0 + 3] = acc679_3;
-      }
-      for (const end = len_N; i0 < end; i0++) {
-        const b677 = i0 * 3;
-        const b678 = i0 * 3;
-        let acc679 = 0;
-        for (let i1 = 0; i1 < 3; i1++) acc679 += t11[b677 + i1] * t68[b678 + i1];
-        t69[i0] = acc679;
-      }
-    }
-  }
-}
-
-/** t68[N, 3]: 1 term(s) */
+/** t68[3, N]: 1 term(s) */
 function k_k68(s: State): void {
   const t24 = s.t24;
+  const t53 = s.t53;
   const t68 = s.t68;
   const th = s.theta;
-  const v = s.v;
   const len_N = s.len_N;
-  // t68[i0, i1] += Σ_i2 W2[i2, i1]·t24[i0, i2]·v[b1][i2]
+  // t68[i0, i1] += Σ_i2 W2[i2, i0]·t24[i1, i2]·t53[i1, i2]
   {
-    const b682 = 32;
-    for (let i0 = 0; i0 < len_N; i0++) {
-      const b681 = i0 * 8;
-      for (let i1 = 0; i1 < 3; i1++) {
-        const b680 = 40 + i1;
-        let acc683 = 0;
-        {
-          let r1 = 0, r2 = 0, r3 = 0;
-          let i2 = 0;
-          for (const end = 8 - 3; i2 < end; i2 += 4) {
-            acc683 += th[b680 + i2 * 3] * t24[b681 + i2] * v[b682 + i2];
-            r1 += th[b680 + (i2 + 1) * 3] * t24[b681 + i2 + 1] * v[b682 + i2 + 1];
-            r2 += th[b680 + (i2 + 2) * 3] * t24[b681 + i2 + 2] * v[b682 + i2 + 2];
-            r3 += th[b680 + (i2 + 3) * 3] * t24[b681 + i2 + 3] * v[b682 + i2 + 3];
+    for (let i0 = 0; i0 < 3; i0++) {
+      const b725 = 40 + i0;
+      {
+        let i1 = 0;
+        for (const end = len_N - 3; i1 < end; i1 += 4) {
+          const b726_0 = i1 * 8;
+          const b727_0 = i1 * 8;
+          const b726_1 = (i1 + 1) * 8;
+          const b727_1 = (i1 + 1) * 8;
+          const b726_2 = (i1 + 2) * 8;
+          const b727_2 = (i1 + 2) * 8;
+          const b726_3 = (i1 + 3) * 8;
+          const b727_3 = (i1 + 3) * 8;
+          let acc728_0 = 0, acc728_1 = 0, acc728_2 = 0, acc728_3 = 0;
+          for (let i2 = 0, end = 8; i2 < end; i2++) {
+            const c0 = th[b725 + i2 * 3];
+            acc728_0 += c0 * t24[b726_0 + i2] * t53[b727_0 + i2];
+            acc728_1 += c0 * t24[b726_1 + i2] * t53[b727_1 + i2];
+            acc728_2 += c0 * t24[b726_2 + i2] * t53[b727_2 + i2];
+            acc728_3 += c0 * t24[b726_3 + i2] * t53[b727_3 + i2];
           }
-          for (const end = 8; i2 < end; i2++) acc683 += th[b680 + i2 * 3] * t24[b681 + i2] * v[b682 + i2];
-          acc683 += r1 + r2 + r3;
+          t68[i0 * len_N + i1] = acc728_0;
+          t68[i0 * len_N + i1 + 1] = acc728_1;
+          t68[i0 * len_N + i1 + 2] = acc728_2;
+          t68[i0 * len_N + i1 + 3] = acc728_3;
         }
-        t68[i0 * 3 + i1] = acc683;
+        for (const end = len_N; i1 < end; i1++) {
+          const b726 = i1 * 8;
+          const b727 = i1 * 8;
+          let acc728 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i2 = 0;
+            for (const end = 8 - 3; i2 < end; i2 += 4) {
+              acc728 += th[b725 + i2 * 3] * t24[b726 + i2] * t53[b727 + i2];
+              r1 += th[b725 + (i2 + 1) * 3] * t24[b726 + i2 + 1] * t53[b727 + i2 + 1];
+              r2 += th[b725 + (i2 + 2) * 3] * t24[b726 + i2 + 2] * t53[b727 + i2 + 2];
+              r3 += th[b725 + (i2 + 3) * 3] * t24[b726 + i2 + 3] * t53[b727 + i2 + 3];
+            }
+            for (const end = 8; i2 < end; i2++) acc728 += th[b725 + i2 * 3] * t24[b726 + i2] * t53[b727 + i2];
+            acc728 += r1 + r2 + r3;
+          }
+          t68[i0 * len_N + i1] = acc728;
+        }
       }
     }
   }
 }
 
-/** t70[8, N]: 1 term(s) */
+/** t69[3, N]: 1 term(s) */
+function k_k69(s: State): void {
+  const t24 = s.t24;
+  const t69 = s.t69;
+  const th = s.theta;
+  const v = s.v;
+  const len_N = s.len_N;
+  // t69[i0, i1] += Σ_i2 W2[i2, i0]·t24[i1, i2]·v[b1][i2]
+  {
+    const b731 = 32;
+    for (let i0 = 0; i0 < 3; i0++) {
+      const b729 = 40 + i0;
+      {
+        let i1 = 0;
+        for (const end = len_N - 3; i1 < end; i1 += 4) {
+          const b730_0 = i1 * 8;
+          const b730_1 = (i1 + 1) * 8;
+          const b730_2 = (i1 + 2) * 8;
+          const b730_3 = (i1 + 3) * 8;
+          let acc732_0 = 0, acc732_1 = 0, acc732_2 = 0, acc732_3 = 0;
+          for (let i2 = 0, end = 8; i2 < end; i2++) {
+            const c0 = th[b729 + i2 * 3];
+            const c1 = v[b731 + i2];
+            acc732_0 += c0 * c1 * t24[b730_0 + i2];
+            acc732_1 += c0 * c1 * t24[b730_1 + i2];
+            acc732_2 += c0 * c1 * t24[b730_2 + i2];
+            acc732_3 += c0 * c1 * t24[b730_3 + i2];
+          }
+          t69[i0 * len_N + i1] = acc732_0;
+          t69[i0 * len_N + i1 + 1] = acc732_1;
+          t69[i0 * len_N + i1 + 2] = acc732_2;
+          t69[i0 * len_N + i1 + 3] = acc732_3;
+        }
+        for (const end = len_N; i1 < end; i1++) {
+          const b730 = i1 * 8;
+          let acc732 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i2 = 0;
+            for (const end = 8 - 3; i2 < end; i2 += 4) {
+              acc732 += th[b729 + i2 * 3] * t24[b730 + i2] * v[b731 + i2];
+              r1 += th[b729 + (i2 + 1) * 3] * t24[b730 + i2 + 1] * v[b731 + i2 + 1];
+              r2 += th[b729 + (i2 + 2) * 3] * t24[b730 + i2 + 2] * v[b731 + i2 + 2];
+              r3 += th[b729 + (i2 + 3) * 3] * t24[b730 + i2 + 3] * v[b731 + i2 + 3];
+            }
+            for (const end = 8; i2 < end; i2++) acc732 += th[b729 + i2 * 3] * t24[b730 + i2] * v[b731 + i2];
+            acc732 += r1 + r2 + r3;
+          }
+          t69[i0 * len_N + i1] = acc732;
+        }
+      }
+    }
+  }
+}
+
+/** t70[3, N]: 1 term(s) */
 function k_k70(s: State): void {
-  const t11 = s.t11;
-  const t68 = s.t68;
+  const t7 = s.t7;
   const t70 = s.t70;
-  const th = s.theta;
+  const v = s.v;
   const len_N = s.len_N;
-  // t70[i0, i1] += Σ_i2 W2[i0, i2]·t11[i1, i2]·t68[i1, i2]
+  // t70[i0, i1] += Σ_i2 t7[i1, i2]·v[W2][i2, i0]
   {
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b684 = 40 + i0 * 3;
+    for (let i0 = 0; i0 < 3; i0++) {
+      const b734 = 40 + i0;
       {
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          const b685_0 = i1 * 3;
-          const b686_0 = i1 * 3;
-          const b685_1 = (i1 + 1) * 3;
-          const b686_1 = (i1 + 1) * 3;
-          const b685_2 = (i1 + 2) * 3;
-          const b686_2 = (i1 + 2) * 3;
-          const b685_3 = (i1 + 3) * 3;
-          const b686_3 = (i1 + 3) * 3;
-          let acc687_0 = 0, acc687_1 = 0, acc687_2 = 0, acc687_3 = 0;
-          for (let i2 = 0, end = 3; i2 < end; i2++) {
-            const c0 = th[b684 + i2];
-            acc687_0 += c0 * t11[b685_0 + i2] * t68[b686_0 + i2];
-            acc687_1 += c0 * t11[b685_1 + i2] * t68[b686_1 + i2];
-            acc687_2 += c0 * t11[b685_2 + i2] * t68[b686_2 + i2];
-            acc687_3 += c0 * t11[b685_3 + i2] * t68[b686_3 + i2];
+          const b733_0 = i1 * 8;
+          const b733_1 = (i1 + 1) * 8;
+          const b733_2 = (i1 + 2) * 8;
+          const b733_3 = (i1 + 3) * 8;
+          let acc735_0 = 0, acc735_1 = 0, acc735_2 = 0, acc735_3 = 0;
+          for (let i2 = 0, end = 8; i2 < end; i2++) {
+            const c0 = v[b734 + i2 * 3];
+            acc735_0 += c0 * t7[b733_0 + i2];
+            acc735_1 += c0 * t7[b733_1 + i2];
+            acc735_2 += c0 * t7[b733_2 + i2];
+            acc735_3 += c0 * t7[b733_3 + i2];
           }
-          t70[i0 * len_N + i1] = acc687_0;
-          t70[i0 * len_N + i1 + 1] = acc687_1;
-          t70[i0 * len_N + i1 + 2] = acc687_2;
-          t70[i0 * len_N + i1 + 3] = acc687_3;
+          t70[i0 * len_N + i1] = acc735_0;
+          t70[i0 * len_N + i1 + 1] = acc735_1;
+          t70[i0 * len_N + i1 + 2] = acc735_2;
+          t70[i0 * len_N + i1 + 3] = acc735_3;
         }
         for (const end = len_N; i1 < end; i1++) {
-          const b685 = i1 * 3;
-          const b686 = i1 * 3;
-          let acc687 = 0;
-          for (let i2 = 0; i2 < 3; i2++) acc687 += th[b684 + i2] * t11[b685 + i2] * t68[b686 + i2];
-          t70[i0 * len_N + i1] = acc687;
+          const b733 = i1 * 8;
+          let acc735 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i2 = 0;
+            for (const end = 8 - 3; i2 < end; i2 += 4) {
+              acc735 += t7[b733 + i2] * v[b734 + i2 * 3];
+              r1 += t7[b733 + i2 + 1] * v[b734 + (i2 + 1) * 3];
+              r2 += t7[b733 + i2 + 2] * v[b734 + (i2 + 2) * 3];
+              r3 += t7[b733 + i2 + 3] * v[b734 + (i2 + 3) * 3];
+            }
+            for (const end = 8; i2 < end; i2++) acc735 += t7[b733 + i2] * v[b734 + i2 * 3];
+            acc735 += r1 + r2 + r3;
+          }
+          t70[i0 * len_N + i1] = acc735;
         }
       }
     }
   }
 }
 
-/** t72[N]: 1 term(s) */
-function k_k72(s: State): void {
-  const t11 = s.t11;
-  const t71 = s.t71;
-  const t72 = s.t72;
-  const len_N = s.len_N;
-  // t72[i0] += Σ_i1 t11[i0, i1]·t71[i0, i1]
-  {
-    {
-      let i0 = 0;
-      for (const end = len_N - 3; i0 < end; i0 += 4) {
-        const b688_0 = i0 * 3;
-        const b689_0 = i0 * 3;
-        const b688_1 = (i0 + 1) * 3;
-        const b689_1 = (i0 + 1) * 3;
-        const b688_2 = (i0 + 2) * 3;
-        const b689_2 = (i0 + 2) * 3;
-        const b688_3 = (i0 + 3) * 3;
-        const b689_3 = (i0 + 3) * 3;
-        let acc690_0 = 0, acc690_1 = 0, acc690_2 = 0, acc690_3 = 0;
-        for (let i1 = 0, end = 3; i1 < end; i1++) {
-          acc690_0 += t11[b688_0 + i1] * t71[b689_0 + i1];
-          acc690_1 += t11[b688_1 + i1] * t71[b689_1 + i1];
-          acc690_2 += t11[b688_2 + i1] * t71[b689_2 + i1];
-          acc690_3 += t11[b688_3 + i1] * t71[b689_3 + i1];
-        }
-        t72[i0] = acc690_0;
-        t72[i0 + 1] = acc690_1;
-        t72[i0 + 2] = acc690_2;
-        t72[i0 + 3] = acc690_3;
-      }
-      for (const end = len_N; i0 < end; i0++) {
-        const b688 = i0 * 3;
-        const b689 = i0 * 3;
-        let acc690 = 0;
-        for (let i1 = 0; i1 < 3; i1++) acc690 += t11[b688 + i1] * t71[b689 + i1];
-        t72[i0] = acc690;
-      }
-    }
-  }
-}
-
-/** t71[N, 3]: 1 term(s) */
+/** t71[8, N]: 1 term(s) */
 function k_k71(s: State): void {
-  const t7 = s.t7;
-  const t71 = s.t71;
-  const v = s.v;
-  const len_N = s.len_N;
-  // t71[i0, i1] += Σ_i2 t7[i0, i2]·v[W2][i2, i1]
-  {
-    for (let i0 = 0; i0 < len_N; i0++) {
-      const b691 = i0 * 8;
-      for (let i1 = 0; i1 < 3; i1++) {
-        const b692 = 40 + i1;
-        let acc693 = 0;
-        {
-          let r1 = 0, r2 = 0, r3 = 0;
-          let i2 = 0;
-          for (const end = 8 - 3; i2 < end; i2 += 4) {
-            acc693 += t7[b691 + i2] * v[b692 + i2 * 3];
-            r1 += t7[b691 + i2 + 1] * v[b692 + (i2 + 1) * 3];
-            r2 += t7[b691 + i2 + 2] * v[b692 + (i2 + 2) * 3];
-            r3 += t7[b691 + i2 + 3] * v[b692 + (i2 + 3) * 3];
-          }
-          for (const end = 8; i2 < end; i2++) acc693 += t7[b691 + i2] * v[b692 + i2 * 3];
-          acc693 += r1 + r2 + r3;
-        }
-        t71[i0 * 3 + i1] = acc693;
-      }
-    }
-  }
-}
-
-/** t73[8, N]: 1 term(s) */
-function k_k73(s: State): void {
   const t11 = s.t11;
   const t71 = s.t71;
-  const t73 = s.t73;
   const th = s.theta;
   const len_N = s.len_N;
-  // t73[i0, i1] += Σ_i2 W2[i0, i2]·t11[i1, i2]·t71[i1, i2]
+  // t71[i0, i1] += Σ_i2 W2[i0, i2]·t11[i1, i2]·W2[i0, i2]
   {
     for (let i0 = 0; i0 < 8; i0++) {
-      const b694 = 40 + i0 * 3;
+      const b736 = 40 + i0 * 3;
+      const b738 = 40 + i0 * 3;
       {
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          const b695_0 = i1 * 3;
-          const b696_0 = i1 * 3;
-          const b695_1 = (i1 + 1) * 3;
-          const b696_1 = (i1 + 1) * 3;
-          const b695_2 = (i1 + 2) * 3;
-          const b696_2 = (i1 + 2) * 3;
-          const b695_3 = (i1 + 3) * 3;
-          const b696_3 = (i1 + 3) * 3;
-          let acc697_0 = 0, acc697_1 = 0, acc697_2 = 0, acc697_3 = 0;
+          const b737_0 = i1 * 3;
+          const b737_1 = (i1 + 1) * 3;
+          const b737_2 = (i1 + 2) * 3;
+          const b737_3 = (i1 + 3) * 3;
+          let acc739_0 = 0, acc739_1 = 0, acc739_2 = 0, acc739_3 = 0;
           for (let i2 = 0, end = 3; i2 < end; i2++) {
-            const c0 = th[b694 + i2];
-            acc697_0 += c0 * t11[b695_0 + i2] * t71[b696_0 + i2];
-            acc697_1 += c0 * t11[b695_1 + i2] * t71[b696_1 + i2];
-            acc697_2 += c0 * t11[b695_2 + i2] * t71[b696_2 + i2];
-            acc697_3 += c0 * t11[b695_3 + i2] * t71[b696_3 + i2];
+            const c0 = th[b736 + i2];
+            const c1 = th[b738 + i2];
+            acc739_0 += c0 * c1 * t11[b737_0 + i2];
+            acc739_1 += c0 * c1 * t11[b737_1 + i2];
+            acc739_2 += c0 * c1 * t11[b737_2 + i2];
+            acc739_3 += c0 * c1 * t11[b737_3 + i2];
           }
-          t73[i0 * len_N + i1] = acc697_0;
-          t73[i0 * len_N + i1 + 1] = acc697_1;
-          t73[i0 * len_N + i1 + 2] = acc697_2;
-          t73[i0 * len_N + i1 + 3] = acc697_3;
+          t71[i0 * len_N + i1] = acc739_0;
+          t71[i0 * len_N + i1 + 1] = acc739_1;
+          t71[i0 * len_N + i1 + 2] = acc739_2;
+          t71[i0 * len_N + i1 + 3] = acc739_3;
         }
         for (const end = len_N; i1 < end; i1++) {
-          const b695 = i1 * 3;
-          const b696 = i1 * 3;
-          let acc697 = 0;
-          for (let i2 = 0; i2 < 3; i2++) acc697 += th[b694 + i2] * t11[b695 + i2] * t71[b696 + i2];
-          t73[i0 * len_N + i1] = acc697;
-        }
-      }
-    }
-  }
-}
-
-/** t74[8, N]: 1 term(s) */
-function k_k74(s: State): void {
-  const t11 = s.t11;
-  const t74 = s.t74;
-  const v = s.v;
-  const len_N = s.len_N;
-  // t74[i0, i1] += Σ_i2 t11[i1, i2]·v[W2][i0, i2]
-  {
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b699 = 40 + i0 * 3;
-      {
-        let i1 = 0;
-        for (const end = len_N - 3; i1 < end; i1 += 4) {
-          const b698_0 = i1 * 3;
-          const b698_1 = (i1 + 1) * 3;
-          const b698_2 = (i1 + 2) * 3;
-          const b698_3 = (i1 + 3) * 3;
-          let acc700_0 = 0, acc700_1 = 0, acc700_2 = 0, acc700_3 = 0;
-          for (let i2 = 0, end = 3; i2 < end; i2++) {
-            const c0 = v[b699 + i2];
-            acc700_0 += c0 * t11[b698_0 + i2];
-            acc700_1 += c0 * t11[b698_1 + i2];
-            acc700_2 += c0 * t11[b698_2 + i2];
-            acc700_3 += c0 * t11[b698_3 + i2];
-          }
-          t74[i0 * len_N + i1] = acc700_0;
-          t74[i0 * len_N + i1 + 1] = acc700_1;
-          t74[i0 * len_N + i1 + 2] = acc700_2;
-          t74[i0 * len_N + i1 + 3] = acc700_3;
-        }
-        for (const end = len_N; i1 < end; i1++) {
-          const b698 = i1 * 3;
-          let acc700 = 0;
-          for (let i2 = 0; i2 < 3; i2++) acc700 += t11[b698 + i2] * v[b699 + i2];
-          t74[i0 * len_N + i1] = acc700;
-        }
-      }
-    }
-  }
-}
-
-/** t75[8, N]: 1 term(s) */
-function k_k75(s: State): void {
-  const d_Y = s.d_Y;
-  const t75 = s.t75;
-  const v = s.v;
-  const len_N = s.len_N;
-  const off_N = s.off_N;
-  // t75[i0, i1] += Σ_i2 Y[i1, i2]·v[W2][i0, i2]
-  {
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b702 = 40 + i0 * 3;
-      {
-        let i1 = 0;
-        for (const end = len_N - 3; i1 < end; i1 += 4) {
-          const b701_0 = off_N * 3 + i1 * 3;
-          const b701_1 = off_N * 3 + (i1 + 1) * 3;
-          const b701_2 = off_N * 3 + (i1 + 2) * 3;
-          const b701_3 = off_N * 3 + (i1 + 3) * 3;
-          let acc703_0 = 0, acc703_1 = 0, acc703_2 = 0, acc703_3 = 0;
-          for (let i2 = 0, end = 3; i2 < end; i2++) {
-            const c0 = v[b702 + i2];
-            acc703_0 += c0 * d_Y[b701_0 + i2];
-            acc703_1 += c0 * d_Y[b701_1 + i2];
-            acc703_2 += c0 * d_Y[b701_2 + i2];
-            acc703_3 += c0 * d_Y[b701_3 + i2];
-          }
-          t75[i0 * len_N + i1] = acc703_0;
-          t75[i0 * len_N + i1 + 1] = acc703_1;
-          t75[i0 * len_N + i1 + 2] = acc703_2;
-          t75[i0 * len_N + i1 + 3] = acc703_3;
-        }
-        for (const end = len_N; i1 < end; i1++) {
-          const b701 = off_N * 3 + i1 * 3;
-          let acc703 = 0;
-          for (let i2 = 0; i2 < 3; i2++) acc703 += d_Y[b701 + i2] * v[b702 + i2];
-          t75[i0 * len_N + i1] = acc703;
-        }
-      }
-    }
-  }
-}
-
-/** t76[N]: 1 term(s) */
-function k_k76(s: State): void {
-  const t11 = s.t11;
-  const t76 = s.t76;
-  const v = s.v;
-  const len_N = s.len_N;
-  // t76[i0] += Σ_i1 t11[i0, i1]·v[b2][i1]
-  {
-    const b705 = 64;
-    {
-      let i0 = 0;
-      for (const end = len_N - 3; i0 < end; i0 += 4) {
-        const b704_0 = i0 * 3;
-        const b704_1 = (i0 + 1) * 3;
-        const b704_2 = (i0 + 2) * 3;
-        const b704_3 = (i0 + 3) * 3;
-        let acc706_0 = 0, acc706_1 = 0, acc706_2 = 0, acc706_3 = 0;
-        for (let i1 = 0, end = 3; i1 < end; i1++) {
-          const c0 = v[b705 + i1];
-          acc706_0 += c0 * t11[b704_0 + i1];
-          acc706_1 += c0 * t11[b704_1 + i1];
-          acc706_2 += c0 * t11[b704_2 + i1];
-          acc706_3 += c0 * t11[b704_3 + i1];
-        }
-        t76[i0] = acc706_0;
-        t76[i0 + 1] = acc706_1;
-        t76[i0 + 2] = acc706_2;
-        t76[i0 + 3] = acc706_3;
-      }
-      for (const end = len_N; i0 < end; i0++) {
-        const b704 = i0 * 3;
-        let acc706 = 0;
-        for (let i1 = 0; i1 < 3; i1++) acc706 += t11[b704 + i1] * v[b705 + i1];
-        t76[i0] = acc706;
-      }
-    }
-  }
-}
-
-/** t77[8, N]: 1 term(s) */
-function k_k77(s: State): void {
-  const t11 = s.t11;
-  const t77 = s.t77;
-  const th = s.theta;
-  const v = s.v;
-  const len_N = s.len_N;
-  // t77[i0, i1] += Σ_i2 W2[i0, i2]·t11[i1, i2]·v[b2][i2]
-  {
-    const b709 = 64;
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b707 = 40 + i0 * 3;
-      {
-        let i1 = 0;
-        for (const end = len_N - 3; i1 < end; i1 += 4) {
-          const b708_0 = i1 * 3;
-          const b708_1 = (i1 + 1) * 3;
-          const b708_2 = (i1 + 2) * 3;
-          const b708_3 = (i1 + 3) * 3;
-          let acc710_0 = 0, acc710_1 = 0, acc710_2 = 0, acc710_3 = 0;
-          for (let i2 = 0, end = 3; i2 < end; i2++) {
-            const c0 = th[b707 + i2];
-            const c1 = v[b709 + i2];
-            acc710_0 += c0 * c1 * t11[b708_0 + i2];
-            acc710_1 += c0 * c1 * t11[b708_1 + i2];
-            acc710_2 += c0 * c1 * t11[b708_2 + i2];
-            acc710_3 += c0 * c1 * t11[b708_3 + i2];
-          }
-          t77[i0 * len_N + i1] = acc710_0;
-          t77[i0 * len_N + i1 + 1] = acc710_1;
-          t77[i0 * len_N + i1 + 2] = acc710_2;
-          t77[i0 * len_N + i1 + 3] = acc710_3;
-        }
-        for (const end = len_N; i1 < end; i1++) {
-          const b708 = i1 * 3;
-          let acc710 = 0;
-          for (let i2 = 0; i2 < 3; i2++) acc710 += th[b707 + i2] * t11[b708 + i2] * v[b709 + i2];
-          t77[i0 * len_N + i1] = acc710;
-        }
-      }
-    }
-  }
-}
-
-/** t78[3, N]: 1 term(s) */
-function k_k78(s: State): void {
-  const t24 = s.t24;
-  const t63 = s.t63;
-  const t78 = s.t78;
-  const th = s.theta;
-  const len_N = s.len_N;
-  // t78[i0, i1] += Σ_i2 W2[i2, i0]·t24[i1, i2]·t63[i1, i2]
-  {
-    for (let i0 = 0; i0 < 3; i0++) {
-      const b711 = 40 + i0;
-      {
-        let i1 = 0;
-        for (const end = len_N - 3; i1 < end; i1 += 4) {
-          const b712_0 = i1 * 8;
-          const b713_0 = i1 * 8;
-          const b712_1 = (i1 + 1) * 8;
-          const b713_1 = (i1 + 1) * 8;
-          const b712_2 = (i1 + 2) * 8;
-          const b713_2 = (i1 + 2) * 8;
-          const b712_3 = (i1 + 3) * 8;
-          const b713_3 = (i1 + 3) * 8;
-          let acc714_0 = 0, acc714_1 = 0, acc714_2 = 0, acc714_3 = 0;
-          for (let i2 = 0, end = 8; i2 < end; i2++) {
-            const c0 = th[b711 + i2 * 3];
-            acc714_0 += c0 * t24[b712_0 + i2] * t63[b713_0 + i2];
-            acc714_1 += c0 * t24[b712_1 + i2] * t63[b713_1 + i2];
-            acc714_2 += c0 * t24[b712_2 + i2] * t63[b713_2 + i2];
-            acc714_3 += c0 * t24[b712_3 + i2] * t63[b713_3 + i2];
-          }
-          t78[i0 * len_N + i1] = acc714_0;
-          t78[i0 * len_N + i1 + 1] = acc714_1;
-          t78[i0 * len_N + i1 + 2] = acc714_2;
-          t78[i0 * len_N + i1 + 3] = acc714_3;
-        }
-        for (const end = len_N; i1 < end; i1++) {
-          const b712 = i1 * 8;
-          const b713 = i1 * 8;
-          let acc714 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i2 = 0;
-            for (const end = 8 - 3; i2 < end; i2 += 4) {
-              acc714 += th[b711 + i2 * 3] * t24[b712 + i2] * t63[b713 + i2];
-              r1 += th[b711 + (i2 + 1) * 3] * t24[b712 + i2 + 1] * t63[b713 + i2 + 1];
-              r2 += th[b711 + (i2 + 2) * 3] * t24[b712 + i2 + 2] * t63[b713 + i2 + 2];
-              r3 += th[b711 + (i2 + 3) * 3] * t24[b712 + i2 + 3] * t63[b713 + i2 + 3];
-            }
-            for (const end = 8; i2 < end; i2++) acc714 += th[b711 + i2 * 3] * t24[b712 + i2] * t63[b713 + i2];
-            acc714 += r1 + r2 + r3;
-          }
-          t78[i0 * len_N + i1] = acc714;
-        }
-      }
-    }
-  }
-}
-
-/** t79[3, N]: 1 term(s) */
-function k_k79(s: State): void {
-  const t24 = s.t24;
-  const t79 = s.t79;
-  const th = s.theta;
-  const v = s.v;
-  const len_N = s.len_N;
-  // t79[i0, i1] += Σ_i2 W2[i2, i0]·t24[i1, i2]·v[b1][i2]
-  {
-    const b717 = 32;
-    for (let i0 = 0; i0 < 3; i0++) {
-      const b715 = 40 + i0;
-      {
-        let i1 = 0;
-        for (const end = len_N - 3; i1 < end; i1 += 4) {
-          const b716_0 = i1 * 8;
-          const b716_1 = (i1 + 1) * 8;
-          const b716_2 = (i1 + 2) * 8;
-          const b716_3 = (i1 + 3) * 8;
-          let acc718_0 = 0, acc718_1 = 0, acc718_2 = 0, acc718_3 = 0;
-          for (let i2 = 0, end = 8; i2 < end; i2++) {
-            const c0 = th[b715 + i2 * 3];
-            const c1 = v[b717 + i2];
-            acc718_0 += c0 * c1 * t24[b716_0 + i2];
-            acc718_1 += c0 * c1 * t24[b716_1 + i2];
-            acc718_2 += c0 * c1 * t24[b716_2 + i2];
-            acc718_3 += c0 * c1 * t24[b716_3 + i2];
-          }
-          t79[i0 * len_N + i1] = acc718_0;
-          t79[i0 * len_N + i1 + 1] = acc718_1;
-          t79[i0 * len_N + i1 + 2] = acc718_2;
-          t79[i0 * len_N + i1 + 3] = acc718_3;
-        }
-        for (const end = len_N; i1 < end; i1++) {
-          const b716 = i1 * 8;
-          let acc718 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i2 = 0;
-            for (const end = 8 - 3; i2 < end; i2 += 4) {
-              acc718 += th[b715 + i2 * 3] * t24[b716 + i2] * v[b717 + i2];
-              r1 += th[b715 + (i2 + 1) * 3] * t24[b716 + i2 + 1] * v[b717 + i2 + 1];
-              r2 += th[b715 + (i2 + 2) * 3] * t24[b716 + i2 + 2] * v[b717 + i2 + 2];
-              r3 += th[b715 + (i2 + 3) * 3] * t24[b716 + i2 + 3] * v[b717 + i2 + 3];
-            }
-            for (const end = 8; i2 < end; i2++) acc718 += th[b715 + i2 * 3] * t24[b716 + i2] * v[b717 + i2];
-            acc718 += r1 + r2 + r3;
-          }
-          t79[i0 * len_N + i1] = acc718;
-        }
-      }
-    }
-  }
-}
-
-/** t80[3, N]: 1 term(s) */
-function k_k80(s: State): void {
-  const t7 = s.t7;
-  const t80 = s.t80;
-  const v = s.v;
-  const len_N = s.len_N;
-  // t80[i0, i1] += Σ_i2 t7[i1, i2]·v[W2][i2, i0]
-  {
-    for (let i0 = 0; i0 < 3; i0++) {
-      const b720 = 40 + i0;
-      {
-        let i1 = 0;
-        for (const end = len_N - 3; i1 < end; i1 += 4) {
-          const b719_0 = i1 * 8;
-          const b719_1 = (i1 + 1) * 8;
-          const b719_2 = (i1 + 2) * 8;
-          const b719_3 = (i1 + 3) * 8;
-          let acc721_0 = 0, acc721_1 = 0, acc721_2 = 0, acc721_3 = 0;
-          for (let i2 = 0, end = 8; i2 < end; i2++) {
-            const c0 = v[b720 + i2 * 3];
-            acc721_0 += c0 * t7[b719_0 + i2];
-            acc721_1 += c0 * t7[b719_1 + i2];
-            acc721_2 += c0 * t7[b719_2 + i2];
-            acc721_3 += c0 * t7[b719_3 + i2];
-          }
-          t80[i0 * len_N + i1] = acc721_0;
-          t80[i0 * len_N + i1 + 1] = acc721_1;
-          t80[i0 * len_N + i1 + 2] = acc721_2;
-          t80[i0 * len_N + i1 + 3] = acc721_3;
-        }
-        for (const end = len_N; i1 < end; i1++) {
-          const b719 = i1 * 8;
-          let acc721 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i2 = 0;
-            for (const end = 8 - 3; i2 < end; i2 += 4) {
-              acc721 += t7[b719 + i2] * v[b720 + i2 * 3];
-              r1 += t7[b719 + i2 + 1] * v[b720 + (i2 + 1) * 3];
-              r2 += t7[b719 + i2 + 2] * v[b720 + (i2 + 2) * 3];
-              r3 += t7[b719 + i2 + 3] * v[b720 + (i2 + 3) * 3];
-            }
-            for (const end = 8; i2 < end; i2++) acc721 += t7[b719 + i2] * v[b720 + i2 * 3];
-            acc721 += r1 + r2 + r3;
-          }
-          t80[i0 * len_N + i1] = acc721;
-        }
-      }
-    }
-  }
-}
-
-/** t81[8, N]: 1 term(s) */
-function k_k81(s: State): void {
-  const t11 = s.t11;
-  const t81 = s.t81;
-  const th = s.theta;
-  const len_N = s.len_N;
-  // t81[i0, i1] += Σ_i2 W2[i0, i2]·t11[i1, i2]·W2[i0, i2]
-  {
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b722 = 40 + i0 * 3;
-      const b724 = 40 + i0 * 3;
-      {
-        let i1 = 0;
-        for (const end = len_N - 3; i1 < end; i1 += 4) {
-          const b723_0 = i1 * 3;
-          const b723_1 = (i1 + 1) * 3;
-          const b723_2 = (i1 + 2) * 3;
-          const b723_3 = (i1 + 3) * 3;
-          let acc725_0 = 0, acc725_1 = 0, acc725_2 = 0, acc725_3 = 0;
-          for (let i2 = 0, end = 3; i2 < end; i2++) {
-            const c0 = th[b722 + i2];
-            const c1 = th[b724 + i2];
-            acc725_0 += c0 * c1 * t11[b723_0 + i2];
-            acc725_1 += c0 * c1 * t11[b723_1 + i2];
-            acc725_2 += c0 * c1 * t11[b723_2 + i2];
-            acc725_3 += c0 * c1 * t11[b723_3 + i2];
-          }
-          t81[i0 * len_N + i1] = acc725_0;
-          t81[i0 * len_N + i1 + 1] = acc725_1;
-          t81[i0 * len_N + i1 + 2] = acc725_2;
-          t81[i0 * len_N + i1 + 3] = acc725_3;
-        }
-        for (const end = len_N; i1 < end; i1++) {
-          const b723 = i1 * 3;
-          let acc725 = 0;
-          for (let i2 = 0; i2 < 3; i2++) acc725 += th[b722 + i2] * t11[b723 + i2] * th[b724 + i2];
-          t81[i0 * len_N + i1] = acc725;
+          const b737 = i1 * 3;
+          let acc739 = 0;
+          for (let i2 = 0; i2 < 3; i2++) acc739 += th[b736 + i2] * t11[b737 + i2] * th[b738 + i2];
+          t71[i0 * len_N + i1] = acc739;
         }
       }
     }
@@ -6315,17 +6193,21 @@ function k_k81(s: State): void {
 /** Hessian block (W1, W1): 5 term(s) */
 function ks_hess_W1_W1(s: State): void {
   const { rowPtr: SR, colIdx: SC } = hessianPattern();
+  const d_X = s.d_X;
   const H = s.hessian;
   const t16 = s.t16;
+  const t23 = s.t23;
   const t26 = s.t26;
+  const t27 = s.t27;
+  const t41 = s.t41;
+  const t42 = s.t42;
   const t43 = s.t43;
   const t44 = s.t44;
   const t45 = s.t45;
   const t46 = s.t46;
   const t47 = s.t47;
-  const t48 = s.t48;
-  const t49 = s.t49;
   const len_N = s.len_N;
+  const off_N = s.off_N;
   // hessian[i0, i1, i2, i3] += Σ_i4 t16·t45[i1, i3, i4]·t46[i0, i1, i4]·t47[i2, i3, i4]
   {
     const p52 = t16[0];
@@ -6400,30 +6282,32 @@ function ks_hess_W1_W1(s: State): void {
       }
     }
   }
-  // hessian[i0, i1, i2, i1] += Σ_i3 t16·t48[i0, i1, i3]·t43[i2, i3]
+  // hessian[i0, i1, i2, i1] += Σ_i3 t16·t23[i3]·X[i3, i0]·t27[i3, i1]·X[i3, i2]·t41[i1, i3]
   {
-    const p56 = t16[0];
+    const p58 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
+      const b54 = off_N * 4 + i0;
       for (let i1 = 0; i1 < 8; i1++) {
-        const b54 = i0 * len_N * 8 + i1 * len_N;
+        const b55 = i1;
+        const b57 = i1 * len_N;
         for (let i2 = 0; i2 < 4; i2++) {
           if (i2 * 8 + i0 * (-8) < 0) continue;
-          const b55 = i2 * len_N;
-          let acc57 = 0;
+          const b56 = off_N * 4 + i2;
+          let acc59 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc57 += t48[b54 + i3] * t43[b55 + i3];
-              r1 += t48[b54 + i3 + 1] * t43[b55 + i3 + 1];
-              r2 += t48[b54 + i3 + 2] * t43[b55 + i3 + 2];
-              r3 += t48[b54 + i3 + 3] * t43[b55 + i3 + 3];
+              acc59 += t23[i3] * d_X[b54 + i3 * 4] * t27[b55 + i3 * 8] * d_X[b56 + i3 * 4] * t41[b57 + i3];
+              r1 += t23[i3 + 1] * d_X[b54 + (i3 + 1) * 4] * t27[b55 + (i3 + 1) * 8] * d_X[b56 + (i3 + 1) * 4] * t41[b57 + i3 + 1];
+              r2 += t23[i3 + 2] * d_X[b54 + (i3 + 2) * 4] * t27[b55 + (i3 + 2) * 8] * d_X[b56 + (i3 + 2) * 4] * t41[b57 + i3 + 2];
+              r3 += t23[i3 + 3] * d_X[b54 + (i3 + 3) * 4] * t27[b55 + (i3 + 3) * 8] * d_X[b56 + (i3 + 3) * 4] * t41[b57 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc57 += t48[b54 + i3] * t43[b55 + i3];
-            acc57 += r1 + r2 + r3;
+            for (const end = len_N; i3 < end; i3++) acc59 += t23[i3] * d_X[b54 + i3 * 4] * t27[b55 + i3 * 8] * d_X[b56 + i3 * 4] * t41[b57 + i3];
+            acc59 += r1 + r2 + r3;
           }
           {
-            const sa = slot(SR, SC, i0 * 536 + i1 * 68 + i2 * 8), sb = slot(SR, SC, i0 * 8 + i1 * 68 + i2 * 536), sv = p56 * acc57;
+            const sa = slot(SR, SC, i0 * 536 + i1 * 68 + i2 * 8), sb = slot(SR, SC, i0 * 8 + i1 * 68 + i2 * 536), sv = p58 * acc59;
             H[sa] += sv;
             if (sb !== sa) H[sb] += sv;
           }
@@ -6431,30 +6315,32 @@ function ks_hess_W1_W1(s: State): void {
       }
     }
   }
-  // hessian[i0, i1, i2, i1] += Σ_i3 -1·t16·t49[i0, i1, i3]·t43[i2, i3]
+  // hessian[i0, i1, i2, i1] += Σ_i3 -1·t16·X[i3, i0]·t27[i3, i1]·X[i3, i2]·t42[i1, i3]
   {
-    const p60 = -t16[0];
+    const p64 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
+      const b60 = off_N * 4 + i0;
       for (let i1 = 0; i1 < 8; i1++) {
-        const b58 = i0 * len_N * 8 + i1 * len_N;
+        const b61 = i1;
+        const b63 = i1 * len_N;
         for (let i2 = 0; i2 < 4; i2++) {
           if (i2 * 8 + i0 * (-8) < 0) continue;
-          const b59 = i2 * len_N;
-          let acc61 = 0;
+          const b62 = off_N * 4 + i2;
+          let acc65 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc61 += t49[b58 + i3] * t43[b59 + i3];
-              r1 += t49[b58 + i3 + 1] * t43[b59 + i3 + 1];
-              r2 += t49[b58 + i3 + 2] * t43[b59 + i3 + 2];
-              r3 += t49[b58 + i3 + 3] * t43[b59 + i3 + 3];
+              acc65 += d_X[b60 + i3 * 4] * t27[b61 + i3 * 8] * d_X[b62 + i3 * 4] * t42[b63 + i3];
+              r1 += d_X[b60 + (i3 + 1) * 4] * t27[b61 + (i3 + 1) * 8] * d_X[b62 + (i3 + 1) * 4] * t42[b63 + i3 + 1];
+              r2 += d_X[b60 + (i3 + 2) * 4] * t27[b61 + (i3 + 2) * 8] * d_X[b62 + (i3 + 2) * 4] * t42[b63 + i3 + 2];
+              r3 += d_X[b60 + (i3 + 3) * 4] * t27[b61 + (i3 + 3) * 8] * d_X[b62 + (i3 + 3) * 4] * t42[b63 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc61 += t49[b58 + i3] * t43[b59 + i3];
-            acc61 += r1 + r2 + r3;
+            for (const end = len_N; i3 < end; i3++) acc65 += d_X[b60 + i3 * 4] * t27[b61 + i3 * 8] * d_X[b62 + i3 * 4] * t42[b63 + i3];
+            acc65 += r1 + r2 + r3;
           }
           {
-            const sa = slot(SR, SC, i0 * 536 + i1 * 68 + i2 * 8), sb = slot(SR, SC, i0 * 8 + i1 * 68 + i2 * 536), sv = p60 * acc61;
+            const sa = slot(SR, SC, i0 * 536 + i1 * 68 + i2 * 8), sb = slot(SR, SC, i0 * 8 + i1 * 68 + i2 * 536), sv = p64 * acc65;
             H[sa] += sv;
             if (sb !== sa) H[sb] += sv;
           }
@@ -6464,104 +6350,104 @@ function ks_hess_W1_W1(s: State): void {
   }
   // hessian[i0, i1, i2, i3] += Σ_i4 -1·t16·A[i0, i4]·B[i1, i4]·A[i2, i4]·B[i3, i4]·w[i4]  (pair symmetry: i0 ≤ i2, i1 ≤ i3; A = t43, B = t44, w = t26)
   {
-    const p62 = -t16[0];
+    const p66 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
         {
           let i3 = i1;
           for (const end = 8 - 3; i3 < end; i3 += 4) {
-            let acc63_0 = 0, acc63_1 = 0, acc63_2 = 0, acc63_3 = 0;
+            let acc67_0 = 0, acc67_1 = 0, acc67_2 = 0, acc67_3 = 0;
             for (let i4 = 0, end = len_N; i4 < end; i4++) {
               const c0 = t43[i0 * len_N + i4];
               const c1 = t44[i1 * len_N + i4];
               const c2 = t26[i4];
-              acc63_0 += c0 * c1 * c2 * t43[i0 * len_N + i4] * t44[i3 * len_N + i4];
-              acc63_1 += c0 * c1 * c2 * t43[i0 * len_N + i4] * t44[(i3 + 1) * len_N + i4];
-              acc63_2 += c0 * c1 * c2 * t43[i0 * len_N + i4] * t44[(i3 + 2) * len_N + i4];
-              acc63_3 += c0 * c1 * c2 * t43[i0 * len_N + i4] * t44[(i3 + 3) * len_N + i4];
+              acc67_0 += c0 * c1 * c2 * t43[i0 * len_N + i4] * t44[i3 * len_N + i4];
+              acc67_1 += c0 * c1 * c2 * t43[i0 * len_N + i4] * t44[(i3 + 1) * len_N + i4];
+              acc67_2 += c0 * c1 * c2 * t43[i0 * len_N + i4] * t44[(i3 + 2) * len_N + i4];
+              acc67_3 += c0 * c1 * c2 * t43[i0 * len_N + i4] * t44[(i3 + 3) * len_N + i4];
             }
             {
-              const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i0 * 8 + i3), sb = slot(SR, SC, i0 * 8 + i1 + i0 * 536 + i3 * 67), sv = p62 * acc63_0;
+              const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i0 * 8 + i3), sb = slot(SR, SC, i0 * 8 + i1 + i0 * 536 + i3 * 67), sv = p66 * acc67_0;
               H[sa] += sv;
               if (sb !== sa) H[sb] += sv;
             }
             {
-              const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i0 * 8 + i3 + 1), sb = slot(SR, SC, i0 * 8 + i1 + i0 * 536 + (i3 + 1) * 67), sv = p62 * acc63_1;
+              const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i0 * 8 + i3 + 1), sb = slot(SR, SC, i0 * 8 + i1 + i0 * 536 + (i3 + 1) * 67), sv = p66 * acc67_1;
               H[sa] += sv;
               if (sb !== sa) H[sb] += sv;
             }
             {
-              const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i0 * 8 + i3 + 2), sb = slot(SR, SC, i0 * 8 + i1 + i0 * 536 + (i3 + 2) * 67), sv = p62 * acc63_2;
+              const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i0 * 8 + i3 + 2), sb = slot(SR, SC, i0 * 8 + i1 + i0 * 536 + (i3 + 2) * 67), sv = p66 * acc67_2;
               H[sa] += sv;
               if (sb !== sa) H[sb] += sv;
             }
             {
-              const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i0 * 8 + i3 + 3), sb = slot(SR, SC, i0 * 8 + i1 + i0 * 536 + (i3 + 3) * 67), sv = p62 * acc63_3;
+              const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i0 * 8 + i3 + 3), sb = slot(SR, SC, i0 * 8 + i1 + i0 * 536 + (i3 + 3) * 67), sv = p66 * acc67_3;
               H[sa] += sv;
               if (sb !== sa) H[sb] += sv;
             }
           }
           for (const end = 8; i3 < end; i3++) {
-            let acc63 = 0;
+            let acc67 = 0;
             {
               let r1 = 0, r2 = 0, r3 = 0;
               let i4 = 0;
               for (const end = len_N - 3; i4 < end; i4 += 4) {
-                acc63 += t43[i0 * len_N + i4] * t44[i1 * len_N + i4] * t43[i0 * len_N + i4] * t44[i3 * len_N + i4] * t26[i4];
+                acc67 += t43[i0 * len_N + i4] * t44[i1 * len_N + i4] * t43[i0 * len_N + i4] * t44[i3 * len_N + i4] * t26[i4];
                 r1 += t43[i0 * len_N + i4 + 1] * t44[i1 * len_N + i4 + 1] * t43[i0 * len_N + i4 + 1] * t44[i3 * len_N + i4 + 1] * t26[i4 + 1];
                 r2 += t43[i0 * len_N + i4 + 2] * t44[i1 * len_N + i4 + 2] * t43[i0 * len_N + i4 + 2] * t44[i3 * len_N + i4 + 2] * t26[i4 + 2];
                 r3 += t43[i0 * len_N + i4 + 3] * t44[i1 * len_N + i4 + 3] * t43[i0 * len_N + i4 + 3] * t44[i3 * len_N + i4 + 3] * t26[i4 + 3];
               }
-              for (const end = len_N; i4 < end; i4++) acc63 += t43[i0 * len_N + i4] * t44[i1 * len_N + i4] * t43[i0 * len_N + i4] * t44[i3 * len_N + i4] * t26[i4];
-              acc63 += r1 + r2 + r3;
+              for (const end = len_N; i4 < end; i4++) acc67 += t43[i0 * len_N + i4] * t44[i1 * len_N + i4] * t43[i0 * len_N + i4] * t44[i3 * len_N + i4] * t26[i4];
+              acc67 += r1 + r2 + r3;
             }
             {
-              const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i0 * 8 + i3), sb = slot(SR, SC, i0 * 8 + i1 + i0 * 536 + i3 * 67), sv = p62 * acc63;
+              const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i0 * 8 + i3), sb = slot(SR, SC, i0 * 8 + i1 + i0 * 536 + i3 * 67), sv = p66 * acc67;
               H[sa] += sv;
               if (sb !== sa) H[sb] += sv;
             }
           }
         }
         for (let i2 = i0 + 1; i2 < 4; i2++) {
-          let acc64 = 0;
+          let acc68 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i4 = 0;
             for (const end = len_N - 3; i4 < end; i4 += 4) {
-              acc64 += t43[i0 * len_N + i4] * t44[i1 * len_N + i4] * t43[i2 * len_N + i4] * t44[i1 * len_N + i4] * t26[i4];
+              acc68 += t43[i0 * len_N + i4] * t44[i1 * len_N + i4] * t43[i2 * len_N + i4] * t44[i1 * len_N + i4] * t26[i4];
               r1 += t43[i0 * len_N + i4 + 1] * t44[i1 * len_N + i4 + 1] * t43[i2 * len_N + i4 + 1] * t44[i1 * len_N + i4 + 1] * t26[i4 + 1];
               r2 += t43[i0 * len_N + i4 + 2] * t44[i1 * len_N + i4 + 2] * t43[i2 * len_N + i4 + 2] * t44[i1 * len_N + i4 + 2] * t26[i4 + 2];
               r3 += t43[i0 * len_N + i4 + 3] * t44[i1 * len_N + i4 + 3] * t43[i2 * len_N + i4 + 3] * t44[i1 * len_N + i4 + 3] * t26[i4 + 3];
             }
-            for (const end = len_N; i4 < end; i4++) acc64 += t43[i0 * len_N + i4] * t44[i1 * len_N + i4] * t43[i2 * len_N + i4] * t44[i1 * len_N + i4] * t26[i4];
-            acc64 += r1 + r2 + r3;
+            for (const end = len_N; i4 < end; i4++) acc68 += t43[i0 * len_N + i4] * t44[i1 * len_N + i4] * t43[i2 * len_N + i4] * t44[i1 * len_N + i4] * t26[i4];
+            acc68 += r1 + r2 + r3;
           }
           {
-            const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i1), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + i1 * 67), sv = p62 * acc64;
+            const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i1), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + i1 * 67), sv = p66 * acc68;
             H[sa] += sv;
             if (sb !== sa) H[sb] += sv;
           }
           for (let i3 = i1 + 1; i3 < 8; i3++) {
-            let acc65 = 0;
+            let acc69 = 0;
             {
               let r1 = 0, r2 = 0, r3 = 0;
               let i4 = 0;
               for (const end = len_N - 3; i4 < end; i4 += 4) {
-                acc65 += t43[i0 * len_N + i4] * t44[i1 * len_N + i4] * t43[i2 * len_N + i4] * t44[i3 * len_N + i4] * t26[i4];
+                acc69 += t43[i0 * len_N + i4] * t44[i1 * len_N + i4] * t43[i2 * len_N + i4] * t44[i3 * len_N + i4] * t26[i4];
                 r1 += t43[i0 * len_N + i4 + 1] * t44[i1 * len_N + i4 + 1] * t43[i2 * len_N + i4 + 1] * t44[i3 * len_N + i4 + 1] * t26[i4 + 1];
                 r2 += t43[i0 * len_N + i4 + 2] * t44[i1 * len_N + i4 + 2] * t43[i2 * len_N + i4 + 2] * t44[i3 * len_N + i4 + 2] * t26[i4 + 2];
                 r3 += t43[i0 * len_N + i4 + 3] * t44[i1 * len_N + i4 + 3] * t43[i2 * len_N + i4 + 3] * t44[i3 * len_N + i4 + 3] * t26[i4 + 3];
               }
-              for (const end = len_N; i4 < end; i4++) acc65 += t43[i0 * len_N + i4] * t44[i1 * len_N + i4] * t43[i2 * len_N + i4] * t44[i3 * len_N + i4] * t26[i4];
-              acc65 += r1 + r2 + r3;
+              for (const end = len_N; i4 < end; i4++) acc69 += t43[i0 * len_N + i4] * t44[i1 * len_N + i4] * t43[i2 * len_N + i4] * t44[i3 * len_N + i4] * t26[i4];
+              acc69 += r1 + r2 + r3;
             }
             {
-              const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i3), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + i3 * 67), sv = p62 * acc65;
+              const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i3), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + i3 * 67), sv = p66 * acc69;
               H[sa] += sv;
               if (sb !== sa) H[sb] += sv;
             }
             {
-              const sa = slot(SR, SC, i0 * 536 + i3 * 67 + i2 * 8 + i1), sb = slot(SR, SC, i0 * 8 + i3 + i2 * 536 + i1 * 67), sv = p62 * acc65;
+              const sa = slot(SR, SC, i0 * 536 + i3 * 67 + i2 * 8 + i1), sb = slot(SR, SC, i0 * 8 + i3 + i2 * 536 + i1 * 67), sv = p66 * acc69;
               H[sa] += sv;
               if (sb !== sa) H[sb] += sv;
             }
@@ -6575,75 +6461,79 @@ function ks_hess_W1_W1(s: State): void {
 /** Hessian block (W1, b1): 4 term(s) */
 function ks_hess_W1_b1(s: State): void {
   const { rowPtr: SR, colIdx: SC } = hessianPattern();
+  const d_X = s.d_X;
   const H = s.hessian;
   const t16 = s.t16;
+  const t23 = s.t23;
+  const t27 = s.t27;
+  const t41 = s.t41;
+  const t42 = s.t42;
   const t44 = s.t44;
   const t45 = s.t45;
   const t46 = s.t46;
   const t48 = s.t48;
   const t49 = s.t49;
-  const t50 = s.t50;
-  const t51 = s.t51;
   const len_N = s.len_N;
-  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t50[i0, i1, i3]·t44[i2, i3]
+  const off_N = s.off_N;
+  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t48[i0, i1, i3]·t44[i2, i3]
   {
-    const p70 = -t16[0];
+    const p74 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
-        const b68 = i0 * len_N * 8 + i1 * len_N;
+        const b72 = i0 * len_N * 8 + i1 * len_N;
         {
           let i2 = 0;
           for (const end = 8 - 3; i2 < end; i2 += 4) {
-            const b69_0 = i2 * len_N;
-            const b69_1 = (i2 + 1) * len_N;
-            const b69_2 = (i2 + 2) * len_N;
-            const b69_3 = (i2 + 3) * len_N;
-            let acc71_0 = 0, acc71_1 = 0, acc71_2 = 0, acc71_3 = 0;
+            const b73_0 = i2 * len_N;
+            const b73_1 = (i2 + 1) * len_N;
+            const b73_2 = (i2 + 2) * len_N;
+            const b73_3 = (i2 + 3) * len_N;
+            let acc75_0 = 0, acc75_1 = 0, acc75_2 = 0, acc75_3 = 0;
             for (let i3 = 0, end = len_N; i3 < end; i3++) {
-              const c0 = t50[b68 + i3];
-              acc71_0 += c0 * t44[b69_0 + i3];
-              acc71_1 += c0 * t44[b69_1 + i3];
-              acc71_2 += c0 * t44[b69_2 + i3];
-              acc71_3 += c0 * t44[b69_3 + i3];
+              const c0 = t48[b72 + i3];
+              acc75_0 += c0 * t44[b73_0 + i3];
+              acc75_1 += c0 * t44[b73_1 + i3];
+              acc75_2 += c0 * t44[b73_2 + i3];
+              acc75_3 += c0 * t44[b73_3 + i3];
             }
             {
-              const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + i2 * 67), sv = p70 * acc71_0;
+              const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + i2 * 67), sv = p74 * acc75_0;
               H[sa] += sv;
               H[sb] += sv;
             }
             {
-              const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2 + 1), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + (i2 + 1) * 67), sv = p70 * acc71_1;
+              const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2 + 1), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + (i2 + 1) * 67), sv = p74 * acc75_1;
               H[sa] += sv;
               H[sb] += sv;
             }
             {
-              const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2 + 2), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + (i2 + 2) * 67), sv = p70 * acc71_2;
+              const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2 + 2), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + (i2 + 2) * 67), sv = p74 * acc75_2;
               H[sa] += sv;
               H[sb] += sv;
             }
             {
-              const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2 + 3), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + (i2 + 3) * 67), sv = p70 * acc71_3;
+              const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2 + 3), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + (i2 + 3) * 67), sv = p74 * acc75_3;
               H[sa] += sv;
               H[sb] += sv;
             }
           }
           for (const end = 8; i2 < end; i2++) {
-            const b69 = i2 * len_N;
-            let acc71 = 0;
+            const b73 = i2 * len_N;
+            let acc75 = 0;
             {
               let r1 = 0, r2 = 0, r3 = 0;
               let i3 = 0;
               for (const end = len_N - 3; i3 < end; i3 += 4) {
-                acc71 += t50[b68 + i3] * t44[b69 + i3];
-                r1 += t50[b68 + i3 + 1] * t44[b69 + i3 + 1];
-                r2 += t50[b68 + i3 + 2] * t44[b69 + i3 + 2];
-                r3 += t50[b68 + i3 + 3] * t44[b69 + i3 + 3];
+                acc75 += t48[b72 + i3] * t44[b73 + i3];
+                r1 += t48[b72 + i3 + 1] * t44[b73 + i3 + 1];
+                r2 += t48[b72 + i3 + 2] * t44[b73 + i3 + 2];
+                r3 += t48[b72 + i3 + 3] * t44[b73 + i3 + 3];
               }
-              for (const end = len_N; i3 < end; i3++) acc71 += t50[b68 + i3] * t44[b69 + i3];
-              acc71 += r1 + r2 + r3;
+              for (const end = len_N; i3 < end; i3++) acc75 += t48[b72 + i3] * t44[b73 + i3];
+              acc75 += r1 + r2 + r3;
             }
             {
-              const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + i2 * 67), sv = p70 * acc71;
+              const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + i2 * 67), sv = p74 * acc75;
               H[sa] += sv;
               H[sb] += sv;
             }
@@ -6652,70 +6542,70 @@ function ks_hess_W1_b1(s: State): void {
       }
     }
   }
-  // hessian[i0, i1, i2] += Σ_i3 t16·t45[i1, i2, i3]·t46[i0, i1, i3]·t51[i2, i3]
+  // hessian[i0, i1, i2] += Σ_i3 t16·t45[i1, i2, i3]·t46[i0, i1, i3]·t49[i2, i3]
   {
-    const p75 = t16[0];
+    const p79 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
-        const b73 = i0 * len_N * 8 + i1 * len_N;
+        const b77 = i0 * len_N * 8 + i1 * len_N;
         {
           let i2 = 0;
           for (const end = 8 - 3; i2 < end; i2 += 4) {
-            const b72_0 = i1 * len_N * 8 + i2 * len_N;
-            const b74_0 = i2 * len_N;
-            const b72_1 = i1 * len_N * 8 + (i2 + 1) * len_N;
-            const b74_1 = (i2 + 1) * len_N;
-            const b72_2 = i1 * len_N * 8 + (i2 + 2) * len_N;
-            const b74_2 = (i2 + 2) * len_N;
-            const b72_3 = i1 * len_N * 8 + (i2 + 3) * len_N;
-            const b74_3 = (i2 + 3) * len_N;
-            let acc76_0 = 0, acc76_1 = 0, acc76_2 = 0, acc76_3 = 0;
+            const b76_0 = i1 * len_N * 8 + i2 * len_N;
+            const b78_0 = i2 * len_N;
+            const b76_1 = i1 * len_N * 8 + (i2 + 1) * len_N;
+            const b78_1 = (i2 + 1) * len_N;
+            const b76_2 = i1 * len_N * 8 + (i2 + 2) * len_N;
+            const b78_2 = (i2 + 2) * len_N;
+            const b76_3 = i1 * len_N * 8 + (i2 + 3) * len_N;
+            const b78_3 = (i2 + 3) * len_N;
+            let acc80_0 = 0, acc80_1 = 0, acc80_2 = 0, acc80_3 = 0;
             for (let i3 = 0, end = len_N; i3 < end; i3++) {
-              const c0 = t46[b73 + i3];
-              acc76_0 += c0 * t45[b72_0 + i3] * t51[b74_0 + i3];
-              acc76_1 += c0 * t45[b72_1 + i3] * t51[b74_1 + i3];
-              acc76_2 += c0 * t45[b72_2 + i3] * t51[b74_2 + i3];
-              acc76_3 += c0 * t45[b72_3 + i3] * t51[b74_3 + i3];
+              const c0 = t46[b77 + i3];
+              acc80_0 += c0 * t45[b76_0 + i3] * t49[b78_0 + i3];
+              acc80_1 += c0 * t45[b76_1 + i3] * t49[b78_1 + i3];
+              acc80_2 += c0 * t45[b76_2 + i3] * t49[b78_2 + i3];
+              acc80_3 += c0 * t45[b76_3 + i3] * t49[b78_3 + i3];
             }
             {
-              const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + i2 * 67), sv = p75 * acc76_0;
+              const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + i2 * 67), sv = p79 * acc80_0;
               H[sa] += sv;
               H[sb] += sv;
             }
             {
-              const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2 + 1), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + (i2 + 1) * 67), sv = p75 * acc76_1;
+              const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2 + 1), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + (i2 + 1) * 67), sv = p79 * acc80_1;
               H[sa] += sv;
               H[sb] += sv;
             }
             {
-              const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2 + 2), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + (i2 + 2) * 67), sv = p75 * acc76_2;
+              const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2 + 2), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + (i2 + 2) * 67), sv = p79 * acc80_2;
               H[sa] += sv;
               H[sb] += sv;
             }
             {
-              const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2 + 3), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + (i2 + 3) * 67), sv = p75 * acc76_3;
+              const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2 + 3), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + (i2 + 3) * 67), sv = p79 * acc80_3;
               H[sa] += sv;
               H[sb] += sv;
             }
           }
           for (const end = 8; i2 < end; i2++) {
-            const b72 = i1 * len_N * 8 + i2 * len_N;
-            const b74 = i2 * len_N;
-            let acc76 = 0;
+            const b76 = i1 * len_N * 8 + i2 * len_N;
+            const b78 = i2 * len_N;
+            let acc80 = 0;
             {
               let r1 = 0, r2 = 0, r3 = 0;
               let i3 = 0;
               for (const end = len_N - 3; i3 < end; i3 += 4) {
-                acc76 += t45[b72 + i3] * t46[b73 + i3] * t51[b74 + i3];
-                r1 += t45[b72 + i3 + 1] * t46[b73 + i3 + 1] * t51[b74 + i3 + 1];
-                r2 += t45[b72 + i3 + 2] * t46[b73 + i3 + 2] * t51[b74 + i3 + 2];
-                r3 += t45[b72 + i3 + 3] * t46[b73 + i3 + 3] * t51[b74 + i3 + 3];
+                acc80 += t45[b76 + i3] * t46[b77 + i3] * t49[b78 + i3];
+                r1 += t45[b76 + i3 + 1] * t46[b77 + i3 + 1] * t49[b78 + i3 + 1];
+                r2 += t45[b76 + i3 + 2] * t46[b77 + i3 + 2] * t49[b78 + i3 + 2];
+                r3 += t45[b76 + i3 + 3] * t46[b77 + i3 + 3] * t49[b78 + i3 + 3];
               }
-              for (const end = len_N; i3 < end; i3++) acc76 += t45[b72 + i3] * t46[b73 + i3] * t51[b74 + i3];
-              acc76 += r1 + r2 + r3;
+              for (const end = len_N; i3 < end; i3++) acc80 += t45[b76 + i3] * t46[b77 + i3] * t49[b78 + i3];
+              acc80 += r1 + r2 + r3;
             }
             {
-              const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + i2 * 67), sv = p75 * acc76;
+              const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + i2 * 67), sv = p79 * acc80;
               H[sa] += sv;
               H[sb] += sv;
             }
@@ -6724,62 +6614,70 @@ function ks_hess_W1_b1(s: State): void {
       }
     }
   }
-  // hessian[i0, i1, i1] += Σ_i2 t16·t48[i0, i1, i2]
+  // hessian[i0, i1, i1] += Σ_i2 t16·t23[i2]·X[i2, i0]·t27[i2, i1]·t41[i1, i2]
   {
-    const p78 = t16[0];
+    const p84 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
+      const b81 = off_N * 4 + i0;
       {
         let i1 = 0;
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b77_0 = i0 * len_N * 8 + i1 * len_N;
-          const b77_1 = i0 * len_N * 8 + (i1 + 1) * len_N;
-          const b77_2 = i0 * len_N * 8 + (i1 + 2) * len_N;
-          const b77_3 = i0 * len_N * 8 + (i1 + 3) * len_N;
-          let acc79_0 = 0, acc79_1 = 0, acc79_2 = 0, acc79_3 = 0;
+          const b82_0 = i1;
+          const b83_0 = i1 * len_N;
+          const b82_1 = i1 + 1;
+          const b83_1 = (i1 + 1) * len_N;
+          const b82_2 = i1 + 2;
+          const b83_2 = (i1 + 2) * len_N;
+          const b82_3 = i1 + 3;
+          const b83_3 = (i1 + 3) * len_N;
+          let acc85_0 = 0, acc85_1 = 0, acc85_2 = 0, acc85_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            acc79_0 += t48[b77_0 + i2];
-            acc79_1 += t48[b77_1 + i2];
-            acc79_2 += t48[b77_2 + i2];
-            acc79_3 += t48[b77_3 + i2];
+            const c0 = t23[i2];
+            const c1 = d_X[b81 + i2 * 4];
+            acc85_0 += c0 * c1 * t27[b82_0 + i2 * 8] * t41[b83_0 + i2];
+            acc85_1 += c0 * c1 * t27[b82_1 + i2 * 8] * t41[b83_1 + i2];
+            acc85_2 += c0 * c1 * t27[b82_2 + i2 * 8] * t41[b83_2 + i2];
+            acc85_3 += c0 * c1 * t27[b82_3 + i2 * 8] * t41[b83_3 + i2];
           }
           {
-            const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 68), sb = slot(SR, SC, 2144 + i0 * 8 + i1 * 68), sv = p78 * acc79_0;
+            const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 68), sb = slot(SR, SC, 2144 + i0 * 8 + i1 * 68), sv = p84 * acc85_0;
             H[sa] += sv;
             H[sb] += sv;
           }
           {
-            const sa = slot(SR, SC, 32 + i0 * 536 + (i1 + 1) * 68), sb = slot(SR, SC, 2144 + i0 * 8 + (i1 + 1) * 68), sv = p78 * acc79_1;
+            const sa = slot(SR, SC, 32 + i0 * 536 + (i1 + 1) * 68), sb = slot(SR, SC, 2144 + i0 * 8 + (i1 + 1) * 68), sv = p84 * acc85_1;
             H[sa] += sv;
             H[sb] += sv;
           }
           {
-            const sa = slot(SR, SC, 32 + i0 * 536 + (i1 + 2) * 68), sb = slot(SR, SC, 2144 + i0 * 8 + (i1 + 2) * 68), sv = p78 * acc79_2;
+            const sa = slot(SR, SC, 32 + i0 * 536 + (i1 + 2) * 68), sb = slot(SR, SC, 2144 + i0 * 8 + (i1 + 2) * 68), sv = p84 * acc85_2;
             H[sa] += sv;
             H[sb] += sv;
           }
           {
-            const sa = slot(SR, SC, 32 + i0 * 536 + (i1 + 3) * 68), sb = slot(SR, SC, 2144 + i0 * 8 + (i1 + 3) * 68), sv = p78 * acc79_3;
+            const sa = slot(SR, SC, 32 + i0 * 536 + (i1 + 3) * 68), sb = slot(SR, SC, 2144 + i0 * 8 + (i1 + 3) * 68), sv = p84 * acc85_3;
             H[sa] += sv;
             H[sb] += sv;
           }
         }
         for (const end = 8; i1 < end; i1++) {
-          const b77 = i0 * len_N * 8 + i1 * len_N;
-          let acc79 = 0;
+          const b82 = i1;
+          const b83 = i1 * len_N;
+          let acc85 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc79 += t48[b77 + i2];
-              r1 += t48[b77 + i2 + 1];
-              r2 += t48[b77 + i2 + 2];
-              r3 += t48[b77 + i2 + 3];
+              acc85 += t23[i2] * d_X[b81 + i2 * 4] * t27[b82 + i2 * 8] * t41[b83 + i2];
+              r1 += t23[i2 + 1] * d_X[b81 + (i2 + 1) * 4] * t27[b82 + (i2 + 1) * 8] * t41[b83 + i2 + 1];
+              r2 += t23[i2 + 2] * d_X[b81 + (i2 + 2) * 4] * t27[b82 + (i2 + 2) * 8] * t41[b83 + i2 + 2];
+              r3 += t23[i2 + 3] * d_X[b81 + (i2 + 3) * 4] * t27[b82 + (i2 + 3) * 8] * t41[b83 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc79 += t48[b77 + i2];
-            acc79 += r1 + r2 + r3;
+            for (const end = len_N; i2 < end; i2++) acc85 += t23[i2] * d_X[b81 + i2 * 4] * t27[b82 + i2 * 8] * t41[b83 + i2];
+            acc85 += r1 + r2 + r3;
           }
           {
-            const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 68), sb = slot(SR, SC, 2144 + i0 * 8 + i1 * 68), sv = p78 * acc79;
+            const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 68), sb = slot(SR, SC, 2144 + i0 * 8 + i1 * 68), sv = p84 * acc85;
             H[sa] += sv;
             H[sb] += sv;
           }
@@ -6787,62 +6685,69 @@ function ks_hess_W1_b1(s: State): void {
       }
     }
   }
-  // hessian[i0, i1, i1] += Σ_i2 -1·t16·t49[i0, i1, i2]
+  // hessian[i0, i1, i1] += Σ_i2 -1·t16·X[i2, i0]·t27[i2, i1]·t42[i1, i2]
   {
-    const p81 = -t16[0];
+    const p89 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
+      const b86 = off_N * 4 + i0;
       {
         let i1 = 0;
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b80_0 = i0 * len_N * 8 + i1 * len_N;
-          const b80_1 = i0 * len_N * 8 + (i1 + 1) * len_N;
-          const b80_2 = i0 * len_N * 8 + (i1 + 2) * len_N;
-          const b80_3 = i0 * len_N * 8 + (i1 + 3) * len_N;
-          let acc82_0 = 0, acc82_1 = 0, acc82_2 = 0, acc82_3 = 0;
+          const b87_0 = i1;
+          const b88_0 = i1 * len_N;
+          const b87_1 = i1 + 1;
+          const b88_1 = (i1 + 1) * len_N;
+          const b87_2 = i1 + 2;
+          const b88_2 = (i1 + 2) * len_N;
+          const b87_3 = i1 + 3;
+          const b88_3 = (i1 + 3) * len_N;
+          let acc90_0 = 0, acc90_1 = 0, acc90_2 = 0, acc90_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            acc82_0 += t49[b80_0 + i2];
-            acc82_1 += t49[b80_1 + i2];
-            acc82_2 += t49[b80_2 + i2];
-            acc82_3 += t49[b80_3 + i2];
+            const c0 = d_X[b86 + i2 * 4];
+            acc90_0 += c0 * t27[b87_0 + i2 * 8] * t42[b88_0 + i2];
+            acc90_1 += c0 * t27[b87_1 + i2 * 8] * t42[b88_1 + i2];
+            acc90_2 += c0 * t27[b87_2 + i2 * 8] * t42[b88_2 + i2];
+            acc90_3 += c0 * t27[b87_3 + i2 * 8] * t42[b88_3 + i2];
           }
           {
-            const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 68), sb = slot(SR, SC, 2144 + i0 * 8 + i1 * 68), sv = p81 * acc82_0;
+            const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 68), sb = slot(SR, SC, 2144 + i0 * 8 + i1 * 68), sv = p89 * acc90_0;
             H[sa] += sv;
             H[sb] += sv;
           }
           {
-            const sa = slot(SR, SC, 32 + i0 * 536 + (i1 + 1) * 68), sb = slot(SR, SC, 2144 + i0 * 8 + (i1 + 1) * 68), sv = p81 * acc82_1;
+            const sa = slot(SR, SC, 32 + i0 * 536 + (i1 + 1) * 68), sb = slot(SR, SC, 2144 + i0 * 8 + (i1 + 1) * 68), sv = p89 * acc90_1;
             H[sa] += sv;
             H[sb] += sv;
           }
           {
-            const sa = slot(SR, SC, 32 + i0 * 536 + (i1 + 2) * 68), sb = slot(SR, SC, 2144 + i0 * 8 + (i1 + 2) * 68), sv = p81 * acc82_2;
+            const sa = slot(SR, SC, 32 + i0 * 536 + (i1 + 2) * 68), sb = slot(SR, SC, 2144 + i0 * 8 + (i1 + 2) * 68), sv = p89 * acc90_2;
             H[sa] += sv;
             H[sb] += sv;
           }
           {
-            const sa = slot(SR, SC, 32 + i0 * 536 + (i1 + 3) * 68), sb = slot(SR, SC, 2144 + i0 * 8 + (i1 + 3) * 68), sv = p81 * acc82_3;
+            const sa = slot(SR, SC, 32 + i0 * 536 + (i1 + 3) * 68), sb = slot(SR, SC, 2144 + i0 * 8 + (i1 + 3) * 68), sv = p89 * acc90_3;
             H[sa] += sv;
             H[sb] += sv;
           }
         }
         for (const end = 8; i1 < end; i1++) {
-          const b80 = i0 * len_N * 8 + i1 * len_N;
-          let acc82 = 0;
+          const b87 = i1;
+          const b88 = i1 * len_N;
+          let acc90 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc82 += t49[b80 + i2];
-              r1 += t49[b80 + i2 + 1];
-              r2 += t49[b80 + i2 + 2];
-              r3 += t49[b80 + i2 + 3];
+              acc90 += d_X[b86 + i2 * 4] * t27[b87 + i2 * 8] * t42[b88 + i2];
+              r1 += d_X[b86 + (i2 + 1) * 4] * t27[b87 + (i2 + 1) * 8] * t42[b88 + i2 + 1];
+              r2 += d_X[b86 + (i2 + 2) * 4] * t27[b87 + (i2 + 2) * 8] * t42[b88 + i2 + 2];
+              r3 += d_X[b86 + (i2 + 3) * 4] * t27[b87 + (i2 + 3) * 8] * t42[b88 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc82 += t49[b80 + i2];
-            acc82 += r1 + r2 + r3;
+            for (const end = len_N; i2 < end; i2++) acc90 += d_X[b86 + i2 * 4] * t27[b87 + i2 * 8] * t42[b88 + i2];
+            acc90 += r1 + r2 + r3;
           }
           {
-            const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 68), sb = slot(SR, SC, 2144 + i0 * 8 + i1 * 68), sv = p81 * acc82;
+            const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 68), sb = slot(SR, SC, 2144 + i0 * 8 + i1 * 68), sv = p89 * acc90;
             H[sa] += sv;
             H[sb] += sv;
           }
@@ -6855,40 +6760,43 @@ function ks_hess_W1_b1(s: State): void {
 /** Hessian block (W1, W2): 4 term(s) */
 function ks_hess_W1_W2(s: State): void {
   const { rowPtr: SR, colIdx: SC } = hessianPattern();
+  const d_X = s.d_X;
+  const d_Y = s.d_Y;
   const H = s.hessian;
+  const t11 = s.t11;
   const t16 = s.t16;
+  const t23 = s.t23;
+  const t24 = s.t24;
   const t46 = s.t46;
-  const t47 = s.t47;
+  const t48 = s.t48;
   const t50 = s.t50;
-  const t52 = s.t52;
-  const t53 = s.t53;
-  const t54 = s.t54;
   const th = s.theta;
   const len_N = s.len_N;
-  // hessian[i0, i1, i2, i3] += Σ_i4 -1·t16·t50[i0, i1, i4]·t52[i2, i3, i4]
+  const off_N = s.off_N;
+  // hessian[i0, i1, i2, i3] += Σ_i4 -1·t16·t48[i0, i1, i4]·t50[i2, i3, i4]
   {
-    const p85 = -t16[0];
+    const p93 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
-        const b83 = i0 * len_N * 8 + i1 * len_N;
+        const b91 = i0 * len_N * 8 + i1 * len_N;
         for (let i2 = 0; i2 < 8; i2++) {
           for (let i3 = 0; i3 < 3; i3++) {
-            const b84 = i2 * len_N * 3 + i3 * len_N;
-            let acc86 = 0;
+            const b92 = i2 * len_N * 3 + i3 * len_N;
+            let acc94 = 0;
             {
               let r1 = 0, r2 = 0, r3 = 0;
               let i4 = 0;
               for (const end = len_N - 3; i4 < end; i4 += 4) {
-                acc86 += t50[b83 + i4] * t52[b84 + i4];
-                r1 += t50[b83 + i4 + 1] * t52[b84 + i4 + 1];
-                r2 += t50[b83 + i4 + 2] * t52[b84 + i4 + 2];
-                r3 += t50[b83 + i4 + 3] * t52[b84 + i4 + 3];
+                acc94 += t48[b91 + i4] * t50[b92 + i4];
+                r1 += t48[b91 + i4 + 1] * t50[b92 + i4 + 1];
+                r2 += t48[b91 + i4 + 2] * t50[b92 + i4 + 2];
+                r3 += t48[b91 + i4 + 3] * t50[b92 + i4 + 3];
               }
-              for (const end = len_N; i4 < end; i4++) acc86 += t50[b83 + i4] * t52[b84 + i4];
-              acc86 += r1 + r2 + r3;
+              for (const end = len_N; i4 < end; i4++) acc94 += t48[b91 + i4] * t50[b92 + i4];
+              acc94 += r1 + r2 + r3;
             }
             {
-              const sa = slot(SR, SC, 40 + i0 * 536 + i1 * 67 + i2 * 3 + i3), sb = slot(SR, SC, 2680 + i0 * 8 + i1 + i2 * 201 + i3 * 67), sv = p85 * acc86;
+              const sa = slot(SR, SC, 40 + i0 * 536 + i1 * 67 + i2 * 3 + i3), sb = slot(SR, SC, 2680 + i0 * 8 + i1 + i2 * 201 + i3 * 67), sv = p93 * acc94;
               H[sa] += sv;
               H[sb] += sv;
             }
@@ -6897,31 +6805,31 @@ function ks_hess_W1_W2(s: State): void {
       }
     }
   }
-  // hessian[i0, i1, i2, i3] += Σ_i4 t16·W2[i1, i3]·t46[i0, i1, i4]·t52[i2, i3, i4]
+  // hessian[i0, i1, i2, i3] += Σ_i4 t16·W2[i1, i3]·t46[i0, i1, i4]·t50[i2, i3, i4]
   {
-    const p89 = t16[0];
+    const p97 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
-        const b87 = i0 * len_N * 8 + i1 * len_N;
+        const b95 = i0 * len_N * 8 + i1 * len_N;
         for (let i2 = 0; i2 < 8; i2++) {
           for (let i3 = 0; i3 < 3; i3++) {
-            const b88 = i2 * len_N * 3 + i3 * len_N;
-            const p90 = p89 * th[40 + i1 * 3 + i3];
-            let acc91 = 0;
+            const b96 = i2 * len_N * 3 + i3 * len_N;
+            const p98 = p97 * th[40 + i1 * 3 + i3];
+            let acc99 = 0;
             {
               let r1 = 0, r2 = 0, r3 = 0;
               let i4 = 0;
               for (const end = len_N - 3; i4 < end; i4 += 4) {
-                acc91 += t46[b87 + i4] * t52[b88 + i4];
-                r1 += t46[b87 + i4 + 1] * t52[b88 + i4 + 1];
-                r2 += t46[b87 + i4 + 2] * t52[b88 + i4 + 2];
-                r3 += t46[b87 + i4 + 3] * t52[b88 + i4 + 3];
+                acc99 += t46[b95 + i4] * t50[b96 + i4];
+                r1 += t46[b95 + i4 + 1] * t50[b96 + i4 + 1];
+                r2 += t46[b95 + i4 + 2] * t50[b96 + i4 + 2];
+                r3 += t46[b95 + i4 + 3] * t50[b96 + i4 + 3];
               }
-              for (const end = len_N; i4 < end; i4++) acc91 += t46[b87 + i4] * t52[b88 + i4];
-              acc91 += r1 + r2 + r3;
+              for (const end = len_N; i4 < end; i4++) acc99 += t46[b95 + i4] * t50[b96 + i4];
+              acc99 += r1 + r2 + r3;
             }
             {
-              const sa = slot(SR, SC, 40 + i0 * 536 + i1 * 67 + i2 * 3 + i3), sb = slot(SR, SC, 2680 + i0 * 8 + i1 + i2 * 201 + i3 * 67), sv = p90 * acc91;
+              const sa = slot(SR, SC, 40 + i0 * 536 + i1 * 67 + i2 * 3 + i3), sb = slot(SR, SC, 2680 + i0 * 8 + i1 + i2 * 201 + i3 * 67), sv = p98 * acc99;
               H[sa] += sv;
               H[sb] += sv;
             }
@@ -6930,29 +6838,30 @@ function ks_hess_W1_W2(s: State): void {
       }
     }
   }
-  // hessian[i0, i1, i1, i2] += Σ_i3 t16·t46[i0, i1, i3]·t53[i2, i3]
+  // hessian[i0, i1, i1, i2] += Σ_i3 t16·t23[i3]·t11[i3, i2]·t24[i3, i1]·X[i3, i0]
   {
-    const p94 = t16[0];
+    const p103 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
+      const b102 = off_N * 4 + i0;
       for (let i1 = 0; i1 < 8; i1++) {
-        const b92 = i0 * len_N * 8 + i1 * len_N;
+        const b101 = i1;
         for (let i2 = 0; i2 < 3; i2++) {
-          const b93 = i2 * len_N;
-          let acc95 = 0;
+          const b100 = i2;
+          let acc104 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc95 += t46[b92 + i3] * t53[b93 + i3];
-              r1 += t46[b92 + i3 + 1] * t53[b93 + i3 + 1];
-              r2 += t46[b92 + i3 + 2] * t53[b93 + i3 + 2];
-              r3 += t46[b92 + i3 + 3] * t53[b93 + i3 + 3];
+              acc104 += t23[i3] * t11[b100 + i3 * 3] * t24[b101 + i3 * 8] * d_X[b102 + i3 * 4];
+              r1 += t23[i3 + 1] * t11[b100 + (i3 + 1) * 3] * t24[b101 + (i3 + 1) * 8] * d_X[b102 + (i3 + 1) * 4];
+              r2 += t23[i3 + 2] * t11[b100 + (i3 + 2) * 3] * t24[b101 + (i3 + 2) * 8] * d_X[b102 + (i3 + 2) * 4];
+              r3 += t23[i3 + 3] * t11[b100 + (i3 + 3) * 3] * t24[b101 + (i3 + 3) * 8] * d_X[b102 + (i3 + 3) * 4];
             }
-            for (const end = len_N; i3 < end; i3++) acc95 += t46[b92 + i3] * t53[b93 + i3];
-            acc95 += r1 + r2 + r3;
+            for (const end = len_N; i3 < end; i3++) acc104 += t23[i3] * t11[b100 + i3 * 3] * t24[b101 + i3 * 8] * d_X[b102 + i3 * 4];
+            acc104 += r1 + r2 + r3;
           }
           {
-            const sa = slot(SR, SC, 40 + i0 * 536 + i1 * 70 + i2), sb = slot(SR, SC, 2680 + i0 * 8 + i1 * 202 + i2 * 67), sv = p94 * acc95;
+            const sa = slot(SR, SC, 40 + i0 * 536 + i1 * 70 + i2), sb = slot(SR, SC, 2680 + i0 * 8 + i1 * 202 + i2 * 67), sv = p103 * acc104;
             H[sa] += sv;
             H[sb] += sv;
           }
@@ -6960,29 +6869,30 @@ function ks_hess_W1_W2(s: State): void {
       }
     }
   }
-  // hessian[i0, i1, i1, i2] += Σ_i3 -1·t16·t47[i0, i1, i3]·t54[i2, i3]
+  // hessian[i0, i1, i1, i2] += Σ_i3 -1·t16·Y[i3, i2]·t24[i3, i1]·X[i3, i0]
   {
-    const p98 = -t16[0];
+    const p108 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
+      const b107 = off_N * 4 + i0;
       for (let i1 = 0; i1 < 8; i1++) {
-        const b96 = i0 * len_N * 8 + i1 * len_N;
+        const b106 = i1;
         for (let i2 = 0; i2 < 3; i2++) {
-          const b97 = i2 * len_N;
-          let acc99 = 0;
+          const b105 = off_N * 3 + i2;
+          let acc109 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc99 += t47[b96 + i3] * t54[b97 + i3];
-              r1 += t47[b96 + i3 + 1] * t54[b97 + i3 + 1];
-              r2 += t47[b96 + i3 + 2] * t54[b97 + i3 + 2];
-              r3 += t47[b96 + i3 + 3] * t54[b97 + i3 + 3];
+              acc109 += d_Y[b105 + i3 * 3] * t24[b106 + i3 * 8] * d_X[b107 + i3 * 4];
+              r1 += d_Y[b105 + (i3 + 1) * 3] * t24[b106 + (i3 + 1) * 8] * d_X[b107 + (i3 + 1) * 4];
+              r2 += d_Y[b105 + (i3 + 2) * 3] * t24[b106 + (i3 + 2) * 8] * d_X[b107 + (i3 + 2) * 4];
+              r3 += d_Y[b105 + (i3 + 3) * 3] * t24[b106 + (i3 + 3) * 8] * d_X[b107 + (i3 + 3) * 4];
             }
-            for (const end = len_N; i3 < end; i3++) acc99 += t47[b96 + i3] * t54[b97 + i3];
-            acc99 += r1 + r2 + r3;
+            for (const end = len_N; i3 < end; i3++) acc109 += d_Y[b105 + i3 * 3] * t24[b106 + i3 * 8] * d_X[b107 + i3 * 4];
+            acc109 += r1 + r2 + r3;
           }
           {
-            const sa = slot(SR, SC, 40 + i0 * 536 + i1 * 70 + i2), sb = slot(SR, SC, 2680 + i0 * 8 + i1 * 202 + i2 * 67), sv = p98 * acc99;
+            const sa = slot(SR, SC, 40 + i0 * 536 + i1 * 70 + i2), sb = slot(SR, SC, 2680 + i0 * 8 + i1 * 202 + i2 * 67), sv = p108 * acc109;
             H[sa] += sv;
             H[sb] += sv;
           }
@@ -6995,36 +6905,42 @@ function ks_hess_W1_W2(s: State): void {
 /** Hessian block (W1, b2): 2 term(s) */
 function ks_hess_W1_b2(s: State): void {
   const { rowPtr: SR, colIdx: SC } = hessianPattern();
+  const d_X = s.d_X;
   const H = s.hessian;
+  const t11 = s.t11;
   const t16 = s.t16;
-  const t46 = s.t46;
-  const t50 = s.t50;
-  const t53 = s.t53;
+  const t23 = s.t23;
+  const t24 = s.t24;
+  const t26 = s.t26;
+  const t41 = s.t41;
   const th = s.theta;
   const len_N = s.len_N;
-  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t50[i0, i1, i3]·t53[i2, i3]
+  const off_N = s.off_N;
+  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t24[i3, i1]·X[i3, i0]·t26[i3]·t11[i3, i2]·t41[i1, i3]
   {
-    const p102 = -t16[0];
+    const p114 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
+      const b111 = off_N * 4 + i0;
       for (let i1 = 0; i1 < 8; i1++) {
-        const b100 = i0 * len_N * 8 + i1 * len_N;
+        const b110 = i1;
+        const b113 = i1 * len_N;
         for (let i2 = 0; i2 < 3; i2++) {
-          const b101 = i2 * len_N;
-          let acc103 = 0;
+          const b112 = i2;
+          let acc115 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc103 += t50[b100 + i3] * t53[b101 + i3];
-              r1 += t50[b100 + i3 + 1] * t53[b101 + i3 + 1];
-              r2 += t50[b100 + i3 + 2] * t53[b101 + i3 + 2];
-              r3 += t50[b100 + i3 + 3] * t53[b101 + i3 + 3];
+              acc115 += t24[b110 + i3 * 8] * d_X[b111 + i3 * 4] * t26[i3] * t11[b112 + i3 * 3] * t41[b113 + i3];
+              r1 += t24[b110 + (i3 + 1) * 8] * d_X[b111 + (i3 + 1) * 4] * t26[i3 + 1] * t11[b112 + (i3 + 1) * 3] * t41[b113 + i3 + 1];
+              r2 += t24[b110 + (i3 + 2) * 8] * d_X[b111 + (i3 + 2) * 4] * t26[i3 + 2] * t11[b112 + (i3 + 2) * 3] * t41[b113 + i3 + 2];
+              r3 += t24[b110 + (i3 + 3) * 8] * d_X[b111 + (i3 + 3) * 4] * t26[i3 + 3] * t11[b112 + (i3 + 3) * 3] * t41[b113 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc103 += t50[b100 + i3] * t53[b101 + i3];
-            acc103 += r1 + r2 + r3;
+            for (const end = len_N; i3 < end; i3++) acc115 += t24[b110 + i3 * 8] * d_X[b111 + i3 * 4] * t26[i3] * t11[b112 + i3 * 3] * t41[b113 + i3];
+            acc115 += r1 + r2 + r3;
           }
           {
-            const sa = slot(SR, SC, 64 + i0 * 536 + i1 * 67 + i2), sb = slot(SR, SC, 4288 + i0 * 8 + i1 + i2 * 67), sv = p102 * acc103;
+            const sa = slot(SR, SC, 64 + i0 * 536 + i1 * 67 + i2), sb = slot(SR, SC, 4288 + i0 * 8 + i1 + i2 * 67), sv = p114 * acc115;
             H[sa] += sv;
             H[sb] += sv;
           }
@@ -7032,30 +6948,31 @@ function ks_hess_W1_b2(s: State): void {
       }
     }
   }
-  // hessian[i0, i1, i2] += Σ_i3 t16·W2[i1, i2]·t46[i0, i1, i3]·t53[i2, i3]
+  // hessian[i0, i1, i2] += Σ_i3 t16·t23[i3]·W2[i1, i2]·t24[i3, i1]·X[i3, i0]·t11[i3, i2]
   {
-    const p106 = t16[0];
+    const p119 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
+      const b117 = off_N * 4 + i0;
       for (let i1 = 0; i1 < 8; i1++) {
-        const b104 = i0 * len_N * 8 + i1 * len_N;
+        const b116 = i1;
         for (let i2 = 0; i2 < 3; i2++) {
-          const b105 = i2 * len_N;
-          const p107 = p106 * th[40 + i1 * 3 + i2];
-          let acc108 = 0;
+          const b118 = i2;
+          const p120 = p119 * th[40 + i1 * 3 + i2];
+          let acc121 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc108 += t46[b104 + i3] * t53[b105 + i3];
-              r1 += t46[b104 + i3 + 1] * t53[b105 + i3 + 1];
-              r2 += t46[b104 + i3 + 2] * t53[b105 + i3 + 2];
-              r3 += t46[b104 + i3 + 3] * t53[b105 + i3 + 3];
+              acc121 += t23[i3] * t24[b116 + i3 * 8] * d_X[b117 + i3 * 4] * t11[b118 + i3 * 3];
+              r1 += t23[i3 + 1] * t24[b116 + (i3 + 1) * 8] * d_X[b117 + (i3 + 1) * 4] * t11[b118 + (i3 + 1) * 3];
+              r2 += t23[i3 + 2] * t24[b116 + (i3 + 2) * 8] * d_X[b117 + (i3 + 2) * 4] * t11[b118 + (i3 + 2) * 3];
+              r3 += t23[i3 + 3] * t24[b116 + (i3 + 3) * 8] * d_X[b117 + (i3 + 3) * 4] * t11[b118 + (i3 + 3) * 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc108 += t46[b104 + i3] * t53[b105 + i3];
-            acc108 += r1 + r2 + r3;
+            for (const end = len_N; i3 < end; i3++) acc121 += t23[i3] * t24[b116 + i3 * 8] * d_X[b117 + i3 * 4] * t11[b118 + i3 * 3];
+            acc121 += r1 + r2 + r3;
           }
           {
-            const sa = slot(SR, SC, 64 + i0 * 536 + i1 * 67 + i2), sb = slot(SR, SC, 4288 + i0 * 8 + i1 + i2 * 67), sv = p107 * acc108;
+            const sa = slot(SR, SC, 64 + i0 * 536 + i1 * 67 + i2), sb = slot(SR, SC, 4288 + i0 * 8 + i1 + i2 * 67), sv = p120 * acc121;
             H[sa] += sv;
             H[sb] += sv;
           }
@@ -7074,70 +6991,78 @@ function ks_hess_b1_b1(s: State): void {
   const t16 = s.t16;
   const t23 = s.t23;
   const t24 = s.t24;
+  const t26 = s.t26;
   const t27 = s.t27;
-  const t44 = s.t44;
-  const t55 = s.t55;
+  const t41 = s.t41;
   const th = s.theta;
   const len_N = s.len_N;
   const off_N = s.off_N;
-  // hessian[i0, i1] += Σ_i2 -1·t16·t55[i0, i2]·t44[i1, i2]
+  // hessian[i0, i1] += Σ_i2 -1·t16·t24[i2, i0]·t26[i2]·t24[i2, i1]·t41[i0, i2]·t41[i1, i2]
   {
-    const p111 = -t16[0];
+    const p126 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b109 = i0 * len_N;
+      const b122 = i0;
+      const b124 = i0 * len_N;
       {
         let i1 = Math.max(0, i0);
         for (const end = 8 - 3; i1 < end; i1 += 4) {
-          const b110_0 = i1 * len_N;
-          const b110_1 = (i1 + 1) * len_N;
-          const b110_2 = (i1 + 2) * len_N;
-          const b110_3 = (i1 + 3) * len_N;
-          let acc112_0 = 0, acc112_1 = 0, acc112_2 = 0, acc112_3 = 0;
+          const b123_0 = i1;
+          const b125_0 = i1 * len_N;
+          const b123_1 = i1 + 1;
+          const b125_1 = (i1 + 1) * len_N;
+          const b123_2 = i1 + 2;
+          const b125_2 = (i1 + 2) * len_N;
+          const b123_3 = i1 + 3;
+          const b125_3 = (i1 + 3) * len_N;
+          let acc127_0 = 0, acc127_1 = 0, acc127_2 = 0, acc127_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = t55[b109 + i2];
-            acc112_0 += c0 * t44[b110_0 + i2];
-            acc112_1 += c0 * t44[b110_1 + i2];
-            acc112_2 += c0 * t44[b110_2 + i2];
-            acc112_3 += c0 * t44[b110_3 + i2];
+            const c0 = t24[b122 + i2 * 8];
+            const c1 = t26[i2];
+            const c2 = t41[b124 + i2];
+            acc127_0 += c0 * c1 * c2 * t24[b123_0 + i2 * 8] * t41[b125_0 + i2];
+            acc127_1 += c0 * c1 * c2 * t24[b123_1 + i2 * 8] * t41[b125_1 + i2];
+            acc127_2 += c0 * c1 * c2 * t24[b123_2 + i2 * 8] * t41[b125_2 + i2];
+            acc127_3 += c0 * c1 * c2 * t24[b123_3 + i2 * 8] * t41[b125_3 + i2];
           }
           {
-            const sa = slot(SR, SC, 2176 + i0 * 67 + i1), sb = slot(SR, SC, 2176 + i0 + i1 * 67), sv = p111 * acc112_0;
+            const sa = slot(SR, SC, 2176 + i0 * 67 + i1), sb = slot(SR, SC, 2176 + i0 + i1 * 67), sv = p126 * acc127_0;
             H[sa] += sv;
             if (sb !== sa) H[sb] += sv;
           }
           {
-            const sa = slot(SR, SC, 2176 + i0 * 67 + i1 + 1), sb = slot(SR, SC, 2176 + i0 + (i1 + 1) * 67), sv = p111 * acc112_1;
+            const sa = slot(SR, SC, 2176 + i0 * 67 + i1 + 1), sb = slot(SR, SC, 2176 + i0 + (i1 + 1) * 67), sv = p126 * acc127_1;
             H[sa] += sv;
             if (sb !== sa) H[sb] += sv;
           }
           {
-            const sa = slot(SR, SC, 2176 + i0 * 67 + i1 + 2), sb = slot(SR, SC, 2176 + i0 + (i1 + 2) * 67), sv = p111 * acc112_2;
+            const sa = slot(SR, SC, 2176 + i0 * 67 + i1 + 2), sb = slot(SR, SC, 2176 + i0 + (i1 + 2) * 67), sv = p126 * acc127_2;
             H[sa] += sv;
             if (sb !== sa) H[sb] += sv;
           }
           {
-            const sa = slot(SR, SC, 2176 + i0 * 67 + i1 + 3), sb = slot(SR, SC, 2176 + i0 + (i1 + 3) * 67), sv = p111 * acc112_3;
+            const sa = slot(SR, SC, 2176 + i0 * 67 + i1 + 3), sb = slot(SR, SC, 2176 + i0 + (i1 + 3) * 67), sv = p126 * acc127_3;
             H[sa] += sv;
             if (sb !== sa) H[sb] += sv;
           }
         }
         for (const end = 8; i1 < end; i1++) {
-          const b110 = i1 * len_N;
-          let acc112 = 0;
+          const b123 = i1;
+          const b125 = i1 * len_N;
+          let acc127 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i2 = 0;
             for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc112 += t55[b109 + i2] * t44[b110 + i2];
-              r1 += t55[b109 + i2 + 1] * t44[b110 + i2 + 1];
-              r2 += t55[b109 + i2 + 2] * t44[b110 + i2 + 2];
-              r3 += t55[b109 + i2 + 3] * t44[b110 + i2 + 3];
+              acc127 += t24[b122 + i2 * 8] * t26[i2] * t24[b123 + i2 * 8] * t41[b124 + i2] * t41[b125 + i2];
+              r1 += t24[b122 + (i2 + 1) * 8] * t26[i2 + 1] * t24[b123 + (i2 + 1) * 8] * t41[b124 + i2 + 1] * t41[b125 + i2 + 1];
+              r2 += t24[b122 + (i2 + 2) * 8] * t26[i2 + 2] * t24[b123 + (i2 + 2) * 8] * t41[b124 + i2 + 2] * t41[b125 + i2 + 2];
+              r3 += t24[b122 + (i2 + 3) * 8] * t26[i2 + 3] * t24[b123 + (i2 + 3) * 8] * t41[b124 + i2 + 3] * t41[b125 + i2 + 3];
             }
-            for (const end = len_N; i2 < end; i2++) acc112 += t55[b109 + i2] * t44[b110 + i2];
-            acc112 += r1 + r2 + r3;
+            for (const end = len_N; i2 < end; i2++) acc127 += t24[b122 + i2 * 8] * t26[i2] * t24[b123 + i2 * 8] * t41[b124 + i2] * t41[b125 + i2];
+            acc127 += r1 + r2 + r3;
           }
           {
-            const sa = slot(SR, SC, 2176 + i0 * 67 + i1), sb = slot(SR, SC, 2176 + i0 + i1 * 67), sv = p111 * acc112;
+            const sa = slot(SR, SC, 2176 + i0 * 67 + i1), sb = slot(SR, SC, 2176 + i0 + i1 * 67), sv = p126 * acc127;
             H[sa] += sv;
             if (sb !== sa) H[sb] += sv;
           }
@@ -7147,21 +7072,21 @@ function ks_hess_b1_b1(s: State): void {
   }
   // hessian[i0, i1] += Σ_i2,i3 t16·t23[i2]·W2[i0, i3]·t24[i2, i0]·t11[i2, i3]·W2[i1, i3]·t24[i2, i1]
   {
-    const p117 = t16[0];
+    const p132 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b113 = 40 + i0 * 3;
-      const b114 = i0;
+      const b128 = 40 + i0 * 3;
+      const b129 = i0;
       for (let i1 = Math.max(0, i0); i1 < 8; i1++) {
-        const b115 = 40 + i1 * 3;
-        const b116 = i1;
-        let acc118 = 0;
+        const b130 = 40 + i1 * 3;
+        const b131 = i1;
+        let acc133 = 0;
         for (let i2 = 0; i2 < len_N; i2++) {
           for (let i3 = 0; i3 < 3; i3++) {
-            acc118 += t23[i2] * t24[b114 + i2 * 8] * t24[b116 + i2 * 8] * th[b113 + i3] * t11[i2 * 3 + i3] * th[b115 + i3];
+            acc133 += t23[i2] * t24[b129 + i2 * 8] * t24[b131 + i2 * 8] * th[b128 + i3] * t11[i2 * 3 + i3] * th[b130 + i3];
           }
         }
         {
-          const sa = slot(SR, SC, 2176 + i0 * 67 + i1), sb = slot(SR, SC, 2176 + i0 + i1 * 67), sv = p117 * acc118;
+          const sa = slot(SR, SC, 2176 + i0 * 67 + i1), sb = slot(SR, SC, 2176 + i0 + i1 * 67), sv = p132 * acc133;
           H[sa] += sv;
           if (sb !== sa) H[sb] += sv;
         }
@@ -7170,33 +7095,33 @@ function ks_hess_b1_b1(s: State): void {
   }
   // hessian[i0, i0] += Σ_i1,i2 t16·t23[i1]·t11[i1, i2]·W2[i0, i2]·t27[i1, i0]
   {
-    const p121 = t16[0];
+    const p136 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b119 = 40 + i0 * 3;
-      const b120 = i0;
-      let acc122 = 0;
+      const b134 = 40 + i0 * 3;
+      const b135 = i0;
+      let acc137 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
-          acc122 += t23[i1] * t27[b120 + i1 * 8] * t11[i1 * 3 + i2] * th[b119 + i2];
+          acc137 += t23[i1] * t27[b135 + i1 * 8] * t11[i1 * 3 + i2] * th[b134 + i2];
         }
       }
-      H[slot(SR, SC, 2176 + i0 * 68)] += p121 * acc122;
+      H[slot(SR, SC, 2176 + i0 * 68)] += p136 * acc137;
     }
   }
   // hessian[i0, i0] += Σ_i1,i2 -1·t16·Y[i1, i2]·W2[i0, i2]·t27[i1, i0]
   {
-    const b123 = off_N * 3;
-    const p126 = -t16[0];
+    const b138 = off_N * 3;
+    const p141 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b124 = 40 + i0 * 3;
-      const b125 = i0;
-      let acc127 = 0;
+      const b139 = 40 + i0 * 3;
+      const b140 = i0;
+      let acc142 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
-          acc127 += t27[b125 + i1 * 8] * d_Y[b123 + i1 * 3 + i2] * th[b124 + i2];
+          acc142 += t27[b140 + i1 * 8] * d_Y[b138 + i1 * 3 + i2] * th[b139 + i2];
         }
       }
-      H[slot(SR, SC, 2176 + i0 * 68)] += p126 * acc127;
+      H[slot(SR, SC, 2176 + i0 * 68)] += p141 * acc142;
     }
   }
 }
@@ -7204,39 +7129,43 @@ function ks_hess_b1_b1(s: State): void {
 /** Hessian block (b1, W2): 4 term(s) */
 function ks_hess_b1_W2(s: State): void {
   const { rowPtr: SR, colIdx: SC } = hessianPattern();
+  const d_Y = s.d_Y;
   const H = s.hessian;
+  const t11 = s.t11;
   const t16 = s.t16;
-  const t51 = s.t51;
-  const t52 = s.t52;
-  const t53 = s.t53;
-  const t54 = s.t54;
-  const t55 = s.t55;
-  const t56 = s.t56;
+  const t23 = s.t23;
+  const t24 = s.t24;
+  const t26 = s.t26;
+  const t41 = s.t41;
+  const t7 = s.t7;
   const th = s.theta;
   const len_N = s.len_N;
-  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t55[i0, i3]·t52[i1, i2, i3]
+  const off_N = s.off_N;
+  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t24[i3, i0]·t26[i3]·t11[i3, i2]·t7[i3, i1]·t41[i0, i3]
   {
-    const p132 = -t16[0];
+    const p149 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b130 = i0 * len_N;
+      const b145 = i0;
+      const b148 = i0 * len_N;
       for (let i1 = 0; i1 < 8; i1++) {
+        const b147 = i1;
         for (let i2 = 0; i2 < 3; i2++) {
-          const b131 = i1 * len_N * 3 + i2 * len_N;
-          let acc133 = 0;
+          const b146 = i2;
+          let acc150 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc133 += t55[b130 + i3] * t52[b131 + i3];
-              r1 += t55[b130 + i3 + 1] * t52[b131 + i3 + 1];
-              r2 += t55[b130 + i3 + 2] * t52[b131 + i3 + 2];
-              r3 += t55[b130 + i3 + 3] * t52[b131 + i3 + 3];
+              acc150 += t24[b145 + i3 * 8] * t26[i3] * t11[b146 + i3 * 3] * t7[b147 + i3 * 8] * t41[b148 + i3];
+              r1 += t24[b145 + (i3 + 1) * 8] * t26[i3 + 1] * t11[b146 + (i3 + 1) * 3] * t7[b147 + (i3 + 1) * 8] * t41[b148 + i3 + 1];
+              r2 += t24[b145 + (i3 + 2) * 8] * t26[i3 + 2] * t11[b146 + (i3 + 2) * 3] * t7[b147 + (i3 + 2) * 8] * t41[b148 + i3 + 2];
+              r3 += t24[b145 + (i3 + 3) * 8] * t26[i3 + 3] * t11[b146 + (i3 + 3) * 3] * t7[b147 + (i3 + 3) * 8] * t41[b148 + i3 + 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc133 += t55[b130 + i3] * t52[b131 + i3];
-            acc133 += r1 + r2 + r3;
+            for (const end = len_N; i3 < end; i3++) acc150 += t24[b145 + i3 * 8] * t26[i3] * t11[b146 + i3 * 3] * t7[b147 + i3 * 8] * t41[b148 + i3];
+            acc150 += r1 + r2 + r3;
           }
           {
-            const sa = slot(SR, SC, 2184 + i0 * 67 + i1 * 3 + i2), sb = slot(SR, SC, 2712 + i0 + i1 * 201 + i2 * 67), sv = p132 * acc133;
+            const sa = slot(SR, SC, 2184 + i0 * 67 + i1 * 3 + i2), sb = slot(SR, SC, 2712 + i0 + i1 * 201 + i2 * 67), sv = p149 * acc150;
             H[sa] += sv;
             H[sb] += sv;
           }
@@ -7244,30 +7173,31 @@ function ks_hess_b1_W2(s: State): void {
       }
     }
   }
-  // hessian[i0, i1, i2] += Σ_i3 t16·W2[i0, i2]·t56[i0, i3]·t52[i1, i2, i3]
+  // hessian[i0, i1, i2] += Σ_i3 t16·t23[i3]·W2[i0, i2]·t24[i3, i0]·t11[i3, i2]·t7[i3, i1]
   {
-    const p136 = t16[0];
+    const p154 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b134 = i0 * len_N;
+      const b151 = i0;
       for (let i1 = 0; i1 < 8; i1++) {
+        const b153 = i1;
         for (let i2 = 0; i2 < 3; i2++) {
-          const b135 = i1 * len_N * 3 + i2 * len_N;
-          const p137 = p136 * th[40 + i0 * 3 + i2];
-          let acc138 = 0;
+          const b152 = i2;
+          const p155 = p154 * th[40 + i0 * 3 + i2];
+          let acc156 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc138 += t56[b134 + i3] * t52[b135 + i3];
-              r1 += t56[b134 + i3 + 1] * t52[b135 + i3 + 1];
-              r2 += t56[b134 + i3 + 2] * t52[b135 + i3 + 2];
-              r3 += t56[b134 + i3 + 3] * t52[b135 + i3 + 3];
+              acc156 += t23[i3] * t24[b151 + i3 * 8] * t11[b152 + i3 * 3] * t7[b153 + i3 * 8];
+              r1 += t23[i3 + 1] * t24[b151 + (i3 + 1) * 8] * t11[b152 + (i3 + 1) * 3] * t7[b153 + (i3 + 1) * 8];
+              r2 += t23[i3 + 2] * t24[b151 + (i3 + 2) * 8] * t11[b152 + (i3 + 2) * 3] * t7[b153 + (i3 + 2) * 8];
+              r3 += t23[i3 + 3] * t24[b151 + (i3 + 3) * 8] * t11[b152 + (i3 + 3) * 3] * t7[b153 + (i3 + 3) * 8];
             }
-            for (const end = len_N; i3 < end; i3++) acc138 += t56[b134 + i3] * t52[b135 + i3];
-            acc138 += r1 + r2 + r3;
+            for (const end = len_N; i3 < end; i3++) acc156 += t23[i3] * t24[b151 + i3 * 8] * t11[b152 + i3 * 3] * t7[b153 + i3 * 8];
+            acc156 += r1 + r2 + r3;
           }
           {
-            const sa = slot(SR, SC, 2184 + i0 * 67 + i1 * 3 + i2), sb = slot(SR, SC, 2712 + i0 + i1 * 201 + i2 * 67), sv = p137 * acc138;
+            const sa = slot(SR, SC, 2184 + i0 * 67 + i1 * 3 + i2), sb = slot(SR, SC, 2712 + i0 + i1 * 201 + i2 * 67), sv = p155 * acc156;
             H[sa] += sv;
             H[sb] += sv;
           }
@@ -7275,56 +7205,56 @@ function ks_hess_b1_W2(s: State): void {
       }
     }
   }
-  // hessian[i0, i0, i1] += Σ_i2 t16·t56[i0, i2]·t53[i1, i2]
+  // hessian[i0, i0, i1] += Σ_i2 t16·t23[i2]·t11[i2, i1]·t24[i2, i0]
   {
-    const p141 = t16[0];
+    const p159 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b139 = i0 * len_N;
+      const b158 = i0;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b140 = i1 * len_N;
-        let acc142 = 0;
+        const b157 = i1;
+        let acc160 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc142 += t56[b139 + i2] * t53[b140 + i2];
-            r1 += t56[b139 + i2 + 1] * t53[b140 + i2 + 1];
-            r2 += t56[b139 + i2 + 2] * t53[b140 + i2 + 2];
-            r3 += t56[b139 + i2 + 3] * t53[b140 + i2 + 3];
+            acc160 += t23[i2] * t11[b157 + i2 * 3] * t24[b158 + i2 * 8];
+            r1 += t23[i2 + 1] * t11[b157 + (i2 + 1) * 3] * t24[b158 + (i2 + 1) * 8];
+            r2 += t23[i2 + 2] * t11[b157 + (i2 + 2) * 3] * t24[b158 + (i2 + 2) * 8];
+            r3 += t23[i2 + 3] * t11[b157 + (i2 + 3) * 3] * t24[b158 + (i2 + 3) * 8];
           }
-          for (const end = len_N; i2 < end; i2++) acc142 += t56[b139 + i2] * t53[b140 + i2];
-          acc142 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc160 += t23[i2] * t11[b157 + i2 * 3] * t24[b158 + i2 * 8];
+          acc160 += r1 + r2 + r3;
         }
         {
-          const sa = slot(SR, SC, 2184 + i0 * 70 + i1), sb = slot(SR, SC, 2712 + i0 * 202 + i1 * 67), sv = p141 * acc142;
+          const sa = slot(SR, SC, 2184 + i0 * 70 + i1), sb = slot(SR, SC, 2712 + i0 * 202 + i1 * 67), sv = p159 * acc160;
           H[sa] += sv;
           H[sb] += sv;
         }
       }
     }
   }
-  // hessian[i0, i0, i1] += Σ_i2 -1·t16·t51[i0, i2]·t54[i1, i2]
+  // hessian[i0, i0, i1] += Σ_i2 -1·t16·Y[i2, i1]·t24[i2, i0]
   {
-    const p145 = -t16[0];
+    const p163 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b143 = i0 * len_N;
+      const b162 = i0;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b144 = i1 * len_N;
-        let acc146 = 0;
+        const b161 = off_N * 3 + i1;
+        let acc164 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc146 += t51[b143 + i2] * t54[b144 + i2];
-            r1 += t51[b143 + i2 + 1] * t54[b144 + i2 + 1];
-            r2 += t51[b143 + i2 + 2] * t54[b144 + i2 + 2];
-            r3 += t51[b143 + i2 + 3] * t54[b144 + i2 + 3];
+            acc164 += d_Y[b161 + i2 * 3] * t24[b162 + i2 * 8];
+            r1 += d_Y[b161 + (i2 + 1) * 3] * t24[b162 + (i2 + 1) * 8];
+            r2 += d_Y[b161 + (i2 + 2) * 3] * t24[b162 + (i2 + 2) * 8];
+            r3 += d_Y[b161 + (i2 + 3) * 3] * t24[b162 + (i2 + 3) * 8];
           }
-          for (const end = len_N; i2 < end; i2++) acc146 += t51[b143 + i2] * t54[b144 + i2];
-          acc146 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc164 += d_Y[b161 + i2 * 3] * t24[b162 + i2 * 8];
+          acc164 += r1 + r2 + r3;
         }
         {
-          const sa = slot(SR, SC, 2184 + i0 * 70 + i1), sb = slot(SR, SC, 2712 + i0 * 202 + i1 * 67), sv = p145 * acc146;
+          const sa = slot(SR, SC, 2184 + i0 * 70 + i1), sb = slot(SR, SC, 2712 + i0 * 202 + i1 * 67), sv = p163 * acc164;
           H[sa] += sv;
           H[sb] += sv;
         }
@@ -7337,63 +7267,66 @@ function ks_hess_b1_W2(s: State): void {
 function ks_hess_b1_b2(s: State): void {
   const { rowPtr: SR, colIdx: SC } = hessianPattern();
   const H = s.hessian;
+  const t11 = s.t11;
   const t16 = s.t16;
-  const t53 = s.t53;
-  const t55 = s.t55;
-  const t56 = s.t56;
+  const t23 = s.t23;
+  const t24 = s.t24;
+  const t26 = s.t26;
+  const t41 = s.t41;
   const th = s.theta;
   const len_N = s.len_N;
-  // hessian[i0, i1] += Σ_i2 -1·t16·t55[i0, i2]·t53[i1, i2]
+  // hessian[i0, i1] += Σ_i2 -1·t16·t24[i2, i0]·t26[i2]·t11[i2, i1]·t41[i0, i2]
   {
-    const p149 = -t16[0];
+    const p168 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b147 = i0 * len_N;
+      const b165 = i0;
+      const b167 = i0 * len_N;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b148 = i1 * len_N;
-        let acc150 = 0;
+        const b166 = i1;
+        let acc169 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc150 += t55[b147 + i2] * t53[b148 + i2];
-            r1 += t55[b147 + i2 + 1] * t53[b148 + i2 + 1];
-            r2 += t55[b147 + i2 + 2] * t53[b148 + i2 + 2];
-            r3 += t55[b147 + i2 + 3] * t53[b148 + i2 + 3];
+            acc169 += t24[b165 + i2 * 8] * t26[i2] * t11[b166 + i2 * 3] * t41[b167 + i2];
+            r1 += t24[b165 + (i2 + 1) * 8] * t26[i2 + 1] * t11[b166 + (i2 + 1) * 3] * t41[b167 + i2 + 1];
+            r2 += t24[b165 + (i2 + 2) * 8] * t26[i2 + 2] * t11[b166 + (i2 + 2) * 3] * t41[b167 + i2 + 2];
+            r3 += t24[b165 + (i2 + 3) * 8] * t26[i2 + 3] * t11[b166 + (i2 + 3) * 3] * t41[b167 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc150 += t55[b147 + i2] * t53[b148 + i2];
-          acc150 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc169 += t24[b165 + i2 * 8] * t26[i2] * t11[b166 + i2 * 3] * t41[b167 + i2];
+          acc169 += r1 + r2 + r3;
         }
         {
-          const sa = slot(SR, SC, 2208 + i0 * 67 + i1), sb = slot(SR, SC, 4320 + i0 + i1 * 67), sv = p149 * acc150;
+          const sa = slot(SR, SC, 2208 + i0 * 67 + i1), sb = slot(SR, SC, 4320 + i0 + i1 * 67), sv = p168 * acc169;
           H[sa] += sv;
           H[sb] += sv;
         }
       }
     }
   }
-  // hessian[i0, i1] += Σ_i2 t16·W2[i0, i1]·t56[i0, i2]·t53[i1, i2]
+  // hessian[i0, i1] += Σ_i2 t16·t23[i2]·W2[i0, i1]·t24[i2, i0]·t11[i2, i1]
   {
-    const p153 = t16[0];
+    const p172 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
-      const b151 = i0 * len_N;
+      const b170 = i0;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b152 = i1 * len_N;
-        const p154 = p153 * th[40 + i0 * 3 + i1];
-        let acc155 = 0;
+        const b171 = i1;
+        const p173 = p172 * th[40 + i0 * 3 + i1];
+        let acc174 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc155 += t56[b151 + i2] * t53[b152 + i2];
-            r1 += t56[b151 + i2 + 1] * t53[b152 + i2 + 1];
-            r2 += t56[b151 + i2 + 2] * t53[b152 + i2 + 2];
-            r3 += t56[b151 + i2 + 3] * t53[b152 + i2 + 3];
+            acc174 += t23[i2] * t24[b170 + i2 * 8] * t11[b171 + i2 * 3];
+            r1 += t23[i2 + 1] * t24[b170 + (i2 + 1) * 8] * t11[b171 + (i2 + 1) * 3];
+            r2 += t23[i2 + 2] * t24[b170 + (i2 + 2) * 8] * t11[b171 + (i2 + 2) * 3];
+            r3 += t23[i2 + 3] * t24[b170 + (i2 + 3) * 8] * t11[b171 + (i2 + 3) * 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc155 += t56[b151 + i2] * t53[b152 + i2];
-          acc155 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc174 += t23[i2] * t24[b170 + i2 * 8] * t11[b171 + i2 * 3];
+          acc174 += r1 + r2 + r3;
         }
         {
-          const sa = slot(SR, SC, 2208 + i0 * 67 + i1), sb = slot(SR, SC, 4320 + i0 + i1 * 67), sv = p154 * acc155;
+          const sa = slot(SR, SC, 2208 + i0 * 67 + i1), sb = slot(SR, SC, 4320 + i0 + i1 * 67), sv = p173 * acc174;
           H[sa] += sv;
           H[sb] += sv;
         }
@@ -7406,36 +7339,37 @@ function ks_hess_b1_b2(s: State): void {
 function ks_hess_W2_W2(s: State): void {
   const { rowPtr: SR, colIdx: SC } = hessianPattern();
   const H = s.hessian;
+  const t11 = s.t11;
   const t16 = s.t16;
-  const t52 = s.t52;
-  const t57 = s.t57;
-  const t58 = s.t58;
-  const t59 = s.t59;
+  const t23 = s.t23;
+  const t50 = s.t50;
+  const t51 = s.t51;
+  const t7 = s.t7;
   const len_N = s.len_N;
-  // hessian[i0, i1, i2, i3] += Σ_i4 -1·t16·t57[i0, i1, i4]·t52[i2, i3, i4]
+  // hessian[i0, i1, i2, i3] += Σ_i4 -1·t16·t51[i0, i1, i4]·t50[i2, i3, i4]
   {
-    const p158 = -t16[0];
+    const p177 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
-        const b156 = i0 * len_N * 3 + i1 * len_N;
+        const b175 = i0 * len_N * 3 + i1 * len_N;
         for (let i2 = 0; i2 < 8; i2++) {
           for (let i3 = Math.max(0, i2 * (-3) + i0 * 3 + i1); i3 < 3; i3++) {
-            const b157 = i2 * len_N * 3 + i3 * len_N;
-            let acc159 = 0;
+            const b176 = i2 * len_N * 3 + i3 * len_N;
+            let acc178 = 0;
             {
               let r1 = 0, r2 = 0, r3 = 0;
               let i4 = 0;
               for (const end = len_N - 3; i4 < end; i4 += 4) {
-                acc159 += t57[b156 + i4] * t52[b157 + i4];
-                r1 += t57[b156 + i4 + 1] * t52[b157 + i4 + 1];
-                r2 += t57[b156 + i4 + 2] * t52[b157 + i4 + 2];
-                r3 += t57[b156 + i4 + 3] * t52[b157 + i4 + 3];
+                acc178 += t51[b175 + i4] * t50[b176 + i4];
+                r1 += t51[b175 + i4 + 1] * t50[b176 + i4 + 1];
+                r2 += t51[b175 + i4 + 2] * t50[b176 + i4 + 2];
+                r3 += t51[b175 + i4 + 3] * t50[b176 + i4 + 3];
               }
-              for (const end = len_N; i4 < end; i4++) acc159 += t57[b156 + i4] * t52[b157 + i4];
-              acc159 += r1 + r2 + r3;
+              for (const end = len_N; i4 < end; i4++) acc178 += t51[b175 + i4] * t50[b176 + i4];
+              acc178 += r1 + r2 + r3;
             }
             {
-              const sa = slot(SR, SC, 2720 + i0 * 201 + i1 * 67 + i2 * 3 + i3), sb = slot(SR, SC, 2720 + i0 * 3 + i1 + i2 * 201 + i3 * 67), sv = p158 * acc159;
+              const sa = slot(SR, SC, 2720 + i0 * 201 + i1 * 67 + i2 * 3 + i3), sb = slot(SR, SC, 2720 + i0 * 3 + i1 + i2 * 201 + i3 * 67), sv = p177 * acc178;
               H[sa] += sv;
               if (sb !== sa) H[sb] += sv;
             }
@@ -7444,30 +7378,31 @@ function ks_hess_W2_W2(s: State): void {
       }
     }
   }
-  // hessian[i0, i1, i2, i1] += Σ_i3 t16·t58[i0, i1, i3]·t59[i2, i3]
+  // hessian[i0, i1, i2, i1] += Σ_i3 t16·t23[i3]·t7[i3, i0]·t11[i3, i1]·t7[i3, i2]
   {
-    const p162 = t16[0];
+    const p182 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
+      const b179 = i0;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b160 = i0 * len_N * 3 + i1 * len_N;
+        const b180 = i1;
         for (let i2 = 0; i2 < 8; i2++) {
           if (i2 * 3 + i0 * (-3) < 0) continue;
-          const b161 = i2 * len_N;
-          let acc163 = 0;
+          const b181 = i2;
+          let acc183 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc163 += t58[b160 + i3] * t59[b161 + i3];
-              r1 += t58[b160 + i3 + 1] * t59[b161 + i3 + 1];
-              r2 += t58[b160 + i3 + 2] * t59[b161 + i3 + 2];
-              r3 += t58[b160 + i3 + 3] * t59[b161 + i3 + 3];
+              acc183 += t23[i3] * t7[b179 + i3 * 8] * t11[b180 + i3 * 3] * t7[b181 + i3 * 8];
+              r1 += t23[i3 + 1] * t7[b179 + (i3 + 1) * 8] * t11[b180 + (i3 + 1) * 3] * t7[b181 + (i3 + 1) * 8];
+              r2 += t23[i3 + 2] * t7[b179 + (i3 + 2) * 8] * t11[b180 + (i3 + 2) * 3] * t7[b181 + (i3 + 2) * 8];
+              r3 += t23[i3 + 3] * t7[b179 + (i3 + 3) * 8] * t11[b180 + (i3 + 3) * 3] * t7[b181 + (i3 + 3) * 8];
             }
-            for (const end = len_N; i3 < end; i3++) acc163 += t58[b160 + i3] * t59[b161 + i3];
-            acc163 += r1 + r2 + r3;
+            for (const end = len_N; i3 < end; i3++) acc183 += t23[i3] * t7[b179 + i3 * 8] * t11[b180 + i3 * 3] * t7[b181 + i3 * 8];
+            acc183 += r1 + r2 + r3;
           }
           {
-            const sa = slot(SR, SC, 2720 + i0 * 201 + i1 * 68 + i2 * 3), sb = slot(SR, SC, 2720 + i0 * 3 + i1 * 68 + i2 * 201), sv = p162 * acc163;
+            const sa = slot(SR, SC, 2720 + i0 * 201 + i1 * 68 + i2 * 3), sb = slot(SR, SC, 2720 + i0 * 3 + i1 * 68 + i2 * 201), sv = p182 * acc183;
             H[sa] += sv;
             if (sb !== sa) H[sb] += sv;
           }
@@ -7481,34 +7416,36 @@ function ks_hess_W2_W2(s: State): void {
 function ks_hess_W2_b2(s: State): void {
   const { rowPtr: SR, colIdx: SC } = hessianPattern();
   const H = s.hessian;
+  const t11 = s.t11;
   const t16 = s.t16;
-  const t53 = s.t53;
-  const t57 = s.t57;
-  const t58 = s.t58;
+  const t23 = s.t23;
+  const t26 = s.t26;
+  const t7 = s.t7;
   const len_N = s.len_N;
-  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t57[i0, i1, i3]·t53[i2, i3]
+  // hessian[i0, i1, i2] += Σ_i3 -1·t16·t11[i3, i1]·t7[i3, i0]·t26[i3]·t11[i3, i2]
   {
-    const p168 = -t16[0];
+    const p189 = -t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
+      const b187 = i0;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b166 = i0 * len_N * 3 + i1 * len_N;
+        const b186 = i1;
         for (let i2 = 0; i2 < 3; i2++) {
-          const b167 = i2 * len_N;
-          let acc169 = 0;
+          const b188 = i2;
+          let acc190 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
             let i3 = 0;
             for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc169 += t57[b166 + i3] * t53[b167 + i3];
-              r1 += t57[b166 + i3 + 1] * t53[b167 + i3 + 1];
-              r2 += t57[b166 + i3 + 2] * t53[b167 + i3 + 2];
-              r3 += t57[b166 + i3 + 3] * t53[b167 + i3 + 3];
+              acc190 += t11[b186 + i3 * 3] * t7[b187 + i3 * 8] * t26[i3] * t11[b188 + i3 * 3];
+              r1 += t11[b186 + (i3 + 1) * 3] * t7[b187 + (i3 + 1) * 8] * t26[i3 + 1] * t11[b188 + (i3 + 1) * 3];
+              r2 += t11[b186 + (i3 + 2) * 3] * t7[b187 + (i3 + 2) * 8] * t26[i3 + 2] * t11[b188 + (i3 + 2) * 3];
+              r3 += t11[b186 + (i3 + 3) * 3] * t7[b187 + (i3 + 3) * 8] * t26[i3 + 3] * t11[b188 + (i3 + 3) * 3];
             }
-            for (const end = len_N; i3 < end; i3++) acc169 += t57[b166 + i3] * t53[b167 + i3];
-            acc169 += r1 + r2 + r3;
+            for (const end = len_N; i3 < end; i3++) acc190 += t11[b186 + i3 * 3] * t7[b187 + i3 * 8] * t26[i3] * t11[b188 + i3 * 3];
+            acc190 += r1 + r2 + r3;
           }
           {
-            const sa = slot(SR, SC, 2744 + i0 * 201 + i1 * 67 + i2), sb = slot(SR, SC, 4328 + i0 * 3 + i1 + i2 * 67), sv = p168 * acc169;
+            const sa = slot(SR, SC, 2744 + i0 * 201 + i1 * 67 + i2), sb = slot(SR, SC, 4328 + i0 * 3 + i1 + i2 * 67), sv = p189 * acc190;
             H[sa] += sv;
             H[sb] += sv;
           }
@@ -7516,27 +7453,28 @@ function ks_hess_W2_b2(s: State): void {
       }
     }
   }
-  // hessian[i0, i1, i1] += Σ_i2 t16·t58[i0, i1, i2]
+  // hessian[i0, i1, i1] += Σ_i2 t16·t23[i2]·t7[i2, i0]·t11[i2, i1]
   {
-    const p171 = t16[0];
+    const p193 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
+      const b191 = i0;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b170 = i0 * len_N * 3 + i1 * len_N;
-        let acc172 = 0;
+        const b192 = i1;
+        let acc194 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc172 += t58[b170 + i2];
-            r1 += t58[b170 + i2 + 1];
-            r2 += t58[b170 + i2 + 2];
-            r3 += t58[b170 + i2 + 3];
+            acc194 += t23[i2] * t7[b191 + i2 * 8] * t11[b192 + i2 * 3];
+            r1 += t23[i2 + 1] * t7[b191 + (i2 + 1) * 8] * t11[b192 + (i2 + 1) * 3];
+            r2 += t23[i2 + 2] * t7[b191 + (i2 + 2) * 8] * t11[b192 + (i2 + 2) * 3];
+            r3 += t23[i2 + 3] * t7[b191 + (i2 + 3) * 8] * t11[b192 + (i2 + 3) * 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc172 += t58[b170 + i2];
-          acc172 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc194 += t23[i2] * t7[b191 + i2 * 8] * t11[b192 + i2 * 3];
+          acc194 += r1 + r2 + r3;
         }
         {
-          const sa = slot(SR, SC, 2744 + i0 * 201 + i1 * 68), sb = slot(SR, SC, 4328 + i0 * 3 + i1 * 68), sv = p171 * acc172;
+          const sa = slot(SR, SC, 2744 + i0 * 201 + i1 * 68), sb = slot(SR, SC, 4328 + i0 * 3 + i1 * 68), sv = p193 * acc194;
           H[sa] += sv;
           H[sb] += sv;
         }
@@ -7549,58 +7487,58 @@ function ks_hess_W2_b2(s: State): void {
 function ks_hess_b2_b2(s: State): void {
   const { rowPtr: SR, colIdx: SC } = hessianPattern();
   const H = s.hessian;
+  const t11 = s.t11;
   const t16 = s.t16;
-  const t53 = s.t53;
-  const t60 = s.t60;
-  const t61 = s.t61;
+  const t23 = s.t23;
+  const t26 = s.t26;
   const len_N = s.len_N;
-  // hessian[i0, i1] += Σ_i2 -1·t16·t60[i0, i2]·t53[i1, i2]
+  // hessian[i0, i1] += Σ_i2 -1·t16·t11[i2, i0]·t26[i2]·t11[i2, i1]
   {
-    const p175 = -t16[0];
+    const p197 = -t16[0];
     for (let i0 = 0; i0 < 3; i0++) {
-      const b173 = i0 * len_N;
+      const b195 = i0;
       for (let i1 = Math.max(0, i0); i1 < 3; i1++) {
-        const b174 = i1 * len_N;
-        let acc176 = 0;
+        const b196 = i1;
+        let acc198 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc176 += t60[b173 + i2] * t53[b174 + i2];
-            r1 += t60[b173 + i2 + 1] * t53[b174 + i2 + 1];
-            r2 += t60[b173 + i2 + 2] * t53[b174 + i2 + 2];
-            r3 += t60[b173 + i2 + 3] * t53[b174 + i2 + 3];
+            acc198 += t11[b195 + i2 * 3] * t26[i2] * t11[b196 + i2 * 3];
+            r1 += t11[b195 + (i2 + 1) * 3] * t26[i2 + 1] * t11[b196 + (i2 + 1) * 3];
+            r2 += t11[b195 + (i2 + 2) * 3] * t26[i2 + 2] * t11[b196 + (i2 + 2) * 3];
+            r3 += t11[b195 + (i2 + 3) * 3] * t26[i2 + 3] * t11[b196 + (i2 + 3) * 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc176 += t60[b173 + i2] * t53[b174 + i2];
-          acc176 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc198 += t11[b195 + i2 * 3] * t26[i2] * t11[b196 + i2 * 3];
+          acc198 += r1 + r2 + r3;
         }
         {
-          const sa = slot(SR, SC, 4352 + i0 * 67 + i1), sb = slot(SR, SC, 4352 + i0 + i1 * 67), sv = p175 * acc176;
+          const sa = slot(SR, SC, 4352 + i0 * 67 + i1), sb = slot(SR, SC, 4352 + i0 + i1 * 67), sv = p197 * acc198;
           H[sa] += sv;
           if (sb !== sa) H[sb] += sv;
         }
       }
     }
   }
-  // hessian[i0, i0] += Σ_i1 t16·t61[i0, i1]
+  // hessian[i0, i0] += Σ_i1 t16·t23[i1]·t11[i1, i0]
   {
-    const p178 = t16[0];
+    const p200 = t16[0];
     for (let i0 = 0; i0 < 3; i0++) {
-      const b177 = i0 * len_N;
-      let acc179 = 0;
+      const b199 = i0;
+      let acc201 = 0;
       {
         let r1 = 0, r2 = 0, r3 = 0;
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          acc179 += t61[b177 + i1];
-          r1 += t61[b177 + i1 + 1];
-          r2 += t61[b177 + i1 + 2];
-          r3 += t61[b177 + i1 + 3];
+          acc201 += t23[i1] * t11[b199 + i1 * 3];
+          r1 += t23[i1 + 1] * t11[b199 + (i1 + 1) * 3];
+          r2 += t23[i1 + 2] * t11[b199 + (i1 + 2) * 3];
+          r3 += t23[i1 + 3] * t11[b199 + (i1 + 3) * 3];
         }
-        for (const end = len_N; i1 < end; i1++) acc179 += t61[b177 + i1];
-        acc179 += r1 + r2 + r3;
+        for (const end = len_N; i1 < end; i1++) acc201 += t23[i1] * t11[b199 + i1 * 3];
+        acc201 += r1 + r2 + r3;
       }
-      H[slot(SR, SC, 4352 + i0 * 68)] += p178 * acc179;
+      H[slot(SR, SC, 4352 + i0 * 68)] += p200 * acc201;
     }
   }
 }
@@ -7612,10 +7550,10 @@ function ks_hess_W1_W1_once(s: State): void {
   const once_N = s.once_N;
   // hessian[i0, i1, i0, i1] += 0.002·once_N
   {
-    const p66 = 0.002 * once_N;
+    const p70 = 0.002 * once_N;
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
-        H[slot(SR, SC, i0 * 544 + i1 * 68)] += p66;
+        H[slot(SR, SC, i0 * 544 + i1 * 68)] += p70;
       }
     }
   }
@@ -7628,9 +7566,9 @@ function ks_hess_b1_b1_once(s: State): void {
   const once_N = s.once_N;
   // hessian[i0, i0] += 0.002·once_N
   {
-    const p128 = 0.002 * once_N;
+    const p143 = 0.002 * once_N;
     for (let i0 = 0; i0 < 8; i0++) {
-      H[slot(SR, SC, 2176 + i0 * 68)] += p128;
+      H[slot(SR, SC, 2176 + i0 * 68)] += p143;
     }
   }
 }
@@ -7642,10 +7580,10 @@ function ks_hess_W2_W2_once(s: State): void {
   const once_N = s.once_N;
   // hessian[i0, i1, i0, i1] += 0.002·once_N
   {
-    const p164 = 0.002 * once_N;
+    const p184 = 0.002 * once_N;
     for (let i0 = 0; i0 < 8; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
-        H[slot(SR, SC, 2720 + i0 * 204 + i1 * 68)] += p164;
+        H[slot(SR, SC, 2720 + i0 * 204 + i1 * 68)] += p184;
       }
     }
   }
@@ -7658,9 +7596,9 @@ function ks_hess_b2_b2_once(s: State): void {
   const once_N = s.once_N;
   // hessian[i0, i0] += 0.002·once_N
   {
-    const p180 = 0.002 * once_N;
+    const p202 = 0.002 * once_N;
     for (let i0 = 0; i0 < 3; i0++) {
-      H[slot(SR, SC, 4352 + i0 * 68)] += p180;
+      H[slot(SR, SC, 4352 + i0 * 68)] += p202;
     }
   }
 }
@@ -7718,11 +7656,11 @@ export function createEvaluator(): Evaluator {
         k_map2(s);
         k_map3(s);
         k_k22(s);
-        // The batch, 35 at a time: workspaces hold one chunk, sums over it accumulate.
+        // The batch, 1024 at a time: workspaces hold one chunk, sums over it accumulate.
         s.t15.fill(0);
-        for (let off = 0; off < s.rows_N; off += 35) {
+        for (let off = 0; off < s.rows_N; off += 1024) {
           s.off_N = off;
-          s.len_N = Math.min(35, s.rows_N - off);
+          s.len_N = Math.min(1024, s.rows_N - off);
           k_k6(s);
           k_map6(s);
           k_k8(s);
@@ -7747,10 +7685,10 @@ export function createEvaluator(): Evaluator {
         s.gradient = g;
         g.fill(0);
         k_map4(s);
-        // The batch, 35 at a time: workspaces hold one chunk, sums over it accumulate.
-        for (let off = 0; off < s.rows_N; off += 35) {
+        // The batch, 1024 at a time: workspaces hold one chunk, sums over it accumulate.
+        for (let off = 0; off < s.rows_N; off += 1024) {
           s.off_N = off;
-          s.len_N = Math.min(35, s.rows_N - off);
+          s.len_N = Math.min(1024, s.rows_N - off);
           k_k6(s);
           k_map6(s);
           k_k8(s);
@@ -7783,10 +7721,10 @@ export function createEvaluator(): Evaluator {
         s.hessian = h;
         h.fill(0);
         k_map4(s);
-        // The batch, 35 at a time: workspaces hold one chunk, sums over it accumulate.
-        for (let off = 0; off < s.rows_N; off += 35) {
+        // The batch, 1024 at a time: workspaces hold one chunk, sums over it accumulate.
+        for (let off = 0; off < s.rows_N; off += 1024) {
           s.off_N = off;
-          s.len_N = Math.min(35, s.rows_N - off);
+          s.len_N = Math.min(1024, s.rows_N - off);
           k_k6(s);
           k_map6(s);
           k_k8(s);
@@ -7799,32 +7737,22 @@ export function createEvaluator(): Evaluator {
           k_k46(s);
           k_k47(s);
           k_k41(s);
-          k_k48(s);
-          k_k43(s);
           k_k42(s);
-          k_k49(s);
+          k_k43(s);
           k_k44(s);
           k_hess_W1_W1(s);
-          k_k50(s);
-          k_k51(s);
+          k_k48(s);
+          k_k49(s);
           k_hess_W1_b1(s);
-          k_k52(s);
-          k_k53(s);
-          k_k54(s);
+          k_k50(s);
           k_hess_W1_W2(s);
           k_hess_W1_b2(s);
-          k_k55(s);
           k_hess_b1_b1(s);
-          k_k56(s);
           k_hess_b1_W2(s);
           k_hess_b1_b2(s);
-          k_k57(s);
-          k_k58(s);
-          k_k59(s);
+          k_k51(s);
           k_hess_W2_W2(s);
           k_hess_W2_b2(s);
-          k_k60(s);
-          k_k61(s);
           k_hess_b2_b2(s);
         }
         k_hess_W1_W1_once(s);
@@ -7858,11 +7786,11 @@ export function createEvaluator(): Evaluator {
         k_map2(s);
         k_map3(s);
         k_k22(s);
-        // The batch, 35 at a time: workspaces hold one chunk, sums over it accumulate.
+        // The batch, 1024 at a time: workspaces hold one chunk, sums over it accumulate.
         s.t15.fill(0);
-        for (let off = 0; off < s.rows_N; off += 35) {
+        for (let off = 0; off < s.rows_N; off += 1024) {
           s.off_N = off;
-          s.len_N = Math.min(35, s.rows_N - off);
+          s.len_N = Math.min(1024, s.rows_N - off);
           k_k6(s);
           k_map6(s);
           k_k8(s);
@@ -7881,31 +7809,21 @@ export function createEvaluator(): Evaluator {
           k_k45(s);
           k_k46(s);
           k_k47(s);
-          k_k48(s);
           k_k43(s);
-          k_k49(s);
           k_k44(s);
           k_hess_W1_W1(s);
-          k_k50(s);
-          k_k51(s);
+          k_k48(s);
+          k_k49(s);
           k_hess_W1_b1(s);
-          k_k52(s);
-          k_k53(s);
-          k_k54(s);
+          k_k50(s);
           k_hess_W1_W2(s);
           k_hess_W1_b2(s);
-          k_k55(s);
           k_hess_b1_b1(s);
-          k_k56(s);
           k_hess_b1_W2(s);
           k_hess_b1_b2(s);
-          k_k57(s);
-          k_k58(s);
-          k_k59(s);
+          k_k51(s);
           k_hess_W2_W2(s);
           k_hess_W2_b2(s);
-          k_k60(s);
-          k_k61(s);
           k_hess_b2_b2(s);
         }
         k_value(s);
@@ -7932,10 +7850,10 @@ export function createEvaluator(): Evaluator {
         s.hessianDiagonal = d;
         d.fill(0);
         k_map4(s);
-        // The batch, 35 at a time: workspaces hold one chunk, sums over it accumulate.
-        for (let off = 0; off < s.rows_N; off += 35) {
+        // The batch, 1024 at a time: workspaces hold one chunk, sums over it accumulate.
+        for (let off = 0; off < s.rows_N; off += 1024) {
           s.off_N = off;
-          s.len_N = Math.min(35, s.rows_N - off);
+          s.len_N = Math.min(1024, s.rows_N - off);
           k_k6(s);
           k_map6(s);
           k_k8(s);
@@ -7945,7 +7863,7 @@ export function createEvaluator(): Evaluator {
           k_k12(s);
           k_map12(s);
           k_k41(s);
-          k_k81(s);
+          k_k71(s);
           k_k42(s);
           k_hdiag_W1(s);
           k_hdiag_b1(s);
@@ -7969,10 +7887,10 @@ export function createEvaluator(): Evaluator {
         s.hessian = h;
         h.fill(0);
         k_map4(s);
-        // The batch, 35 at a time: workspaces hold one chunk, sums over it accumulate.
-        for (let off = 0; off < s.rows_N; off += 35) {
+        // The batch, 1024 at a time: workspaces hold one chunk, sums over it accumulate.
+        for (let off = 0; off < s.rows_N; off += 1024) {
           s.off_N = off;
-          s.len_N = Math.min(35, s.rows_N - off);
+          s.len_N = Math.min(1024, s.rows_N - off);
           k_k6(s);
           k_map6(s);
           k_k8(s);
@@ -7985,32 +7903,22 @@ export function createEvaluator(): Evaluator {
           k_k46(s);
           k_k47(s);
           k_k41(s);
-          k_k48(s);
-          k_k43(s);
           k_k42(s);
-          k_k49(s);
+          k_k43(s);
           k_k44(s);
           ks_hess_W1_W1(s);
-          k_k50(s);
-          k_k51(s);
+          k_k48(s);
+          k_k49(s);
           ks_hess_W1_b1(s);
-          k_k52(s);
-          k_k53(s);
-          k_k54(s);
+          k_k50(s);
           ks_hess_W1_W2(s);
           ks_hess_W1_b2(s);
-          k_k55(s);
           ks_hess_b1_b1(s);
-          k_k56(s);
           ks_hess_b1_W2(s);
           ks_hess_b1_b2(s);
-          k_k57(s);
-          k_k58(s);
-          k_k59(s);
+          k_k51(s);
           ks_hess_W2_W2(s);
           ks_hess_W2_b2(s);
-          k_k60(s);
-          k_k61(s);
           ks_hess_b2_b2(s);
         }
         ks_hess_W1_W1_once(s);
@@ -8033,10 +7941,10 @@ export function createEvaluator(): Evaluator {
         s.hvp = r;
         r.fill(0);
         k_map4(s);
-        // The batch, 35 at a time: workspaces hold one chunk, sums over it accumulate.
-        for (let off = 0; off < s.rows_N; off += 35) {
+        // The batch, 1024 at a time: workspaces hold one chunk, sums over it accumulate.
+        for (let off = 0; off < s.rows_N; off += 1024) {
           s.off_N = off;
-          s.len_N = Math.min(35, s.rows_N - off);
+          s.len_N = Math.min(1024, s.rows_N - off);
           k_k6(s);
           k_map6(s);
           k_k8(s);
@@ -8046,28 +7954,28 @@ export function createEvaluator(): Evaluator {
           k_k12(s);
           k_map12(s);
           k_k41(s);
+          k_k52(s);
+          k_k53(s);
+          k_k54(s);
+          k_k55(s);
+          k_k56(s);
+          k_k57(s);
+          k_k42(s);
+          k_k58(s);
+          k_k59(s);
+          k_k60(s);
+          k_k61(s);
           k_k62(s);
           k_k63(s);
           k_k64(s);
           k_k65(s);
           k_k66(s);
           k_k67(s);
-          k_k42(s);
+          k_hvp_W1(s);
+          k_hvp_b1(s);
           k_k68(s);
           k_k69(s);
           k_k70(s);
-          k_k71(s);
-          k_k72(s);
-          k_k73(s);
-          k_k74(s);
-          k_k75(s);
-          k_k76(s);
-          k_k77(s);
-          k_hvp_W1(s);
-          k_hvp_b1(s);
-          k_k78(s);
-          k_k79(s);
-          k_k80(s);
           k_hvp_W2(s);
           k_hvp_b2(s);
         }
@@ -8088,10 +7996,10 @@ export function createEvaluator(): Evaluator {
         s.gaussNewton = h;
         h.fill(0);
         k_map4(s);
-        // The batch, 35 at a time: workspaces hold one chunk, sums over it accumulate.
-        for (let off = 0; off < s.rows_N; off += 35) {
+        // The batch, 1024 at a time: workspaces hold one chunk, sums over it accumulate.
+        for (let off = 0; off < s.rows_N; off += 1024) {
           s.off_N = off;
-          s.len_N = Math.min(35, s.rows_N - off);
+          s.len_N = Math.min(1024, s.rows_N - off);
           k_k6(s);
           k_map6(s);
           k_k8(s);
@@ -8107,25 +8015,18 @@ export function createEvaluator(): Evaluator {
           k_k41(s);
           k_k44(s);
           k_ggn_W1_W1(s);
-          k_k50(s);
-          k_k51(s);
+          k_k48(s);
+          k_k49(s);
           k_ggn_W1_b1(s);
-          k_k52(s);
+          k_k50(s);
           k_ggn_W1_W2(s);
-          k_k53(s);
           k_ggn_W1_b2(s);
-          k_k55(s);
           k_ggn_b1_b1(s);
-          k_k56(s);
           k_ggn_b1_W2(s);
           k_ggn_b1_b2(s);
-          k_k57(s);
-          k_k58(s);
-          k_k59(s);
+          k_k51(s);
           k_ggn_W2_W2(s);
           k_ggn_W2_b2(s);
-          k_k60(s);
-          k_k61(s);
           k_ggn_b2_b2(s);
         }
         k_ggn_W1_W1_once(s);
@@ -8159,7 +8060,7 @@ function release(s: State): void {
 // ---- dense kernels (runtime/wasm/dense.ts, embedded) ----------------------------------------
 
 /** The kernels' WebAssembly module (gemm-module.ts), base64. */
-const DENSE_WASM = 'AGFzbQEAAAABLARgB39/f39/f38AYAV/f39/fwBgD39/f39/f39/f39/f39/fwBgBH9/f38AAwUEAAECAwUDAQABByYFBm1lbW9yeQIABHBhY2sAAAVtaWNybwABBGdlbW0AAgNtdWwAAwrOBgTDAQEHfyAGQQN0IQ0gBSEMAkADQCAHIANODQFBACEIAkADQCAIIAZODQEgDCAIQQN0aiELQQAhCSAHIAJIBEAgACAHIAFsaiEKAkADQCAJIARODQEgCyAKKwMAOQMAIApBCGohCiALIA1qIQsgCUEBaiEJDAALCwUCQANAIAkgBE4NASALRAAAAAAAAAAAOQMAIAsgDWohCyAJQQFqIQkMAAsLCyAIQQFqIQggB0EBaiEHDAALCyAMIAQgDWxqIQwMAAsLC+ECAgF/C3sgAiEFAkADQCAFRQ0BIAH9AAQAIQYgAf0ABBAhByAA/QoDACIIIAb98gEgCf3wASEJIAggB/3yASAK/fABIQogAP0KAwgiCCAG/fIBIAv98AEhCyAIIAf98gEgDP3wASEMIAD9CgMQIgggBv3yASAN/fABIQ0gCCAH/fIBIA798AEhDiAA/QoDGCIIIAb98gEgD/3wASEPIAggB/3yASAQ/fABIRAgAEEgaiEAIAFBIGohASAFQQFrIQUMAAsLIAMgA/0AAwAgCf3wAf0LAwAgAyAD/QADECAK/fAB/QsDECADIARqIQMgAyAD/QADACAL/fAB/QsDACADIAP9AAMQIAz98AH9CwMQIAMgBGohAyADIAP9AAMAIA398AH9CwMAIAMgA/0AAxAgDv3wAf0LAxAgAyAEaiEDIAMgA/0AAwAgD/3wAf0LAwAgAyAD/QADECAQ/fAB/QsDEAvLAQEFfwJAA0AgDyAITg0BIAggD2siECANSgRAIA0hEAsgACAPQQN0aiABIAQgBSAQIAtBBBAAIAwgDiAPbCAHbEEDdGohEyAORQRAIAIgD0EDdGogAyAGIAcgECAMQQQQAAtBACESAkADQCASIAdODQFBACERAkADQCARIAVODQEgCyARIBBsQQN0aiATIBIgEGxBA3RqIBAgCSARIApsaiASQQN0aiAKEAEgEUEEaiERDAALCyASQQRqIRIMAAsLIA8gDWohDwwACwsLVwACQANAIANBAkgNASAAIAH9AAMAIAL9AAMA/fIB/QsDACAAQRBqIQAgAUEQaiEBIAJBEGohAiADQQJrIQMMAAsLIAMEQCAAIAErAwAgAisDAKI5AwALCw==';
+const DENSE_WASM = 'AGFzbQEAAAABLQRgB39/f39/f38AYAV/f39/fwBgEH9/f39/f39/f39/f39/f38AYAR/f39/AAMFBAABAgMFAwEAAQcmBQZtZW1vcnkCAARwYWNrAAAFbWljcm8AAQRnZW1tAAIDbXVsAAMK1wYEwwEBB38gBkEDdCENIAUhDAJAA0AgByADTg0BQQAhCAJAA0AgCCAGTg0BIAwgCEEDdGohC0EAIQkgByACSARAIAAgByABbGohCgJAA0AgCSAETg0BIAsgCisDADkDACAKQQhqIQogCyANaiELIAlBAWohCQwACwsFAkADQCAJIARODQEgC0QAAAAAAAAAADkDACALIA1qIQsgCUEBaiEJDAALCwsgCEEBaiEIIAdBAWohBwwACwsgDCAEIA1saiEMDAALCwvhAgIBfwt7IAIhBQJAA0AgBUUNASAB/QAEACEGIAH9AAQQIQcgAP0KAwAiCCAG/fIBIAn98AEhCSAIIAf98gEgCv3wASEKIAD9CgMIIgggBv3yASAL/fABIQsgCCAH/fIBIAz98AEhDCAA/QoDECIIIAb98gEgDf3wASENIAggB/3yASAO/fABIQ4gAP0KAxgiCCAG/fIBIA/98AEhDyAIIAf98gEgEP3wASEQIABBIGohACABQSBqIQEgBUEBayEFDAALCyADIAP9AAMAIAn98AH9CwMAIAMgA/0AAxAgCv3wAf0LAxAgAyAEaiEDIAMgA/0AAwAgC/3wAf0LAwAgAyAD/QADECAM/fAB/QsDECADIARqIQMgAyAD/QADACAN/fAB/QsDACADIAP9AAMQIA798AH9CwMQIAMgBGohAyADIAP9AAMAIA/98AH9CwMAIAMgA/0AAxAgEP3wAf0LAxAL1AEBBX8CQANAIBAgCE4NASAIIBBrIhEgDUoEQCANIRELIAAgEEEDdGogASAEIAUgESALQQQQACAMIA4gEGwgB2xBA3RqIRQgDkUEQCACIBBBA3RqIAMgBiAHIBEgDEEEEAALQQAhEwJAA0AgEyAHTg0BQQAhEgJAA0AgEiAFTiASIBNrIA9Kcg0BIAsgEiARbEEDdGogFCATIBFsQQN0aiARIAkgEiAKbGogE0EDdGogChABIBJBBGohEgwACwsgE0EEaiETDAALCyAQIA1qIRAMAAsLC1cAAkADQCADQQJIDQEgACAB/QADACAC/QADAP3yAf0LAwAgAEEQaiEAIAFBEGohASACQRBqIQIgA0ECayEDDAALCyADBEAgACABKwMAIAIrAwCiOQMACws=';
 
 /** Block sizes: rows of A per packed block (a multiple of 4), columns of B (a multiple of 4), depth. */
 const DENSE_MB = 96;
@@ -8191,7 +8092,7 @@ interface DenseWasmApi {
 interface DenseWasmExports {
   memory: { buffer: ArrayBuffer; grow(pages: number): number };
   pack(src: number, ld: number, count: number, padded: number, kc: number, dst: number, w: number): void;
-  gemm(a: number, lda: number, b: number, ldb: number, R: number, Rp: number, C: number, Cp: number, K: number, c: number, ldc: number, ap: number, bp: number, KC: number, bPacked: number): void;
+  gemm(a: number, lda: number, b: number, ldb: number, R: number, Rp: number, C: number, Cp: number, K: number, c: number, ldc: number, ap: number, bp: number, KC: number, bPacked: number, lower: number): void;
   mul(dst: number, x: number, y: number, n: number): void;
 }
 
@@ -8301,27 +8202,28 @@ function createDenseKernels(options?: { simd?: boolean }): DenseKernels {
   // panels are padded to whole micro-tiles), at most DENSE_NB·DENSE_PACKED_K doubles.
   let bAllAt = 0;
   let bAllSize = 0;
-  let mem = new Float64Array(0);
-  const memory = (): Float64Array => {
-    if (ex && mem.buffer !== ex.memory.buffer) mem = new Float64Array(ex.memory.buffer);
-    return mem;
-  };
+  // A view on all of the memory, made again when it grows (only grow() below grows it). Kept here
+  // because the memory's `buffer` getter is an API call: reading it for every small block cost
+  // more than the block's multiply-adds (3-5-1 MLP, 26 × 26 × 7).
+  let mem = ex ? new Float64Array(ex.memory.buffer) : new Float64Array(0);
+  const memory = (): Float64Array => mem;
   const grow = (doubles: number): boolean => {
     if (!ex) return false;
-    const need = Math.ceil((doubles * 8) / 65536) - ex.memory.buffer.byteLength / 65536;
+    const need = Math.ceil((doubles * 8) / 65536) - mem.buffer.byteLength / 65536;
     if (need > 0) {
       try {
         ex.memory.grow(need);
       } catch {
         return false;
       }
+      mem = new Float64Array(ex.memory.buffer);
     }
     return true;
   };
   const simd = ex !== null && grow(scratch);
   let tileJs: Float64Array | null = null;
   /** Whether x is a view on the kernels' memory: the SIMD kernels read and write only there. */
-  const inMemory = (x: ArrayLike<number>): boolean => ex !== null && x instanceof Float64Array && x.buffer === ex.memory.buffer;
+  const inMemory = (x: ArrayLike<number>): boolean => ex !== null && x instanceof Float64Array && x.buffer === mem.buffer;
   /** The byte address of x[at] in the kernels' memory. */
   const address = (x: Float64Array, at: number): number => x.byteOffset + 8 * at;
 
@@ -8382,9 +8284,11 @@ function createDenseKernels(options?: { simd?: boolean }): DenseKernels {
   /**
    * The tile of T = A·Bᵀ at rows ib … ib+mb−1, columns jb … jb+nb−1 (T[r, c] = Σ_k A[aOff + r·lda
    * + k]·B[bOff + c·ldb + k]): by the SIMD kernels when both operands are views on their memory
-   * (they read them in place), by the JavaScript kernel otherwise.
+   * (they read them in place), by the JavaScript kernel otherwise. `upper`: only the pieces that
+   * hold entries with c ≥ r need be right (the SIMD kernels skip the others). `same`: the tile is
+   * A·Aᵀ (same rows, K ≤ DENSE_KC), whose panels of A serve as B's.
    */
-  const productTile = (A: Float64Array, aOff: number, lda: number, B: Float64Array, bOff: number, ldb: number, ib: number, mb: number, jb: number, nb: number, K: number, bPacked: boolean): Float64Array => {
+  const productTile = (A: Float64Array, aOff: number, lda: number, B: Float64Array, bOff: number, ldb: number, ib: number, mb: number, jb: number, nb: number, K: number, bPacked: boolean, upper: boolean, same = false): Float64Array => {
     if (simd && ex !== null && inMemory(A) && inMemory(B)) {
       const T = memory();
       const Rp = Math.ceil(mb / 4) * 4;
@@ -8393,11 +8297,12 @@ function createDenseKernels(options?: { simd?: boolean }): DenseKernels {
       const wide = nb > DENSE_NB;
       if (wide && !bPacked) throw new Error('internal: a dense tile wider than DENSE_NB without packed panels');
       tileAt = wide ? bpAt : tAt;
-      tileLd = wide ? Cp : ldt;
+      // Rows Cp apart: a small block clears (and stores from) no more than its own tile.
+      tileLd = Cp;
       T.fill(0, tileAt, tileAt + Rp * tileLd);
       const aBase = A.byteOffset / 8 + aOff;
       const bBase = B.byteOffset / 8 + bOff;
-      ex.gemm((aBase + ib * lda) * 8, lda * 8, (bBase + jb * ldb) * 8, ldb * 8, mb, Rp, nb, Cp, K, tileAt * 8, tileLd * 8, apAt * 8, (bPacked ? bAllAt : bpAt) * 8, DENSE_KC, bPacked ? 1 : 0);
+      ex.gemm((aBase + ib * lda) * 8, lda * 8, (bBase + jb * ldb) * 8, ldb * 8, mb, Rp, nb, Cp, K, tileAt * 8, tileLd * 8, apAt * 8, (same ? apAt : bPacked ? bAllAt : bpAt) * 8, DENSE_KC, same || bPacked ? 1 : 0, upper ? jb - ib + 3 : 1 << 30);
       return T;
     }
     tileLd = Math.max(ldt, nb);
@@ -8434,15 +8339,17 @@ function createDenseKernels(options?: { simd?: boolean }): DenseKernels {
       for (let c = 0; c < C; c++) colOffsets[c] = Math.floor(c / fColRadix) * fColOuter + (c % fColRadix) * fColInner;
     }
     const fc = colOffsets;
+    // A small Gram product (A·Aᵀ in one tile) packs A once, for both sides.
+    const same = A === B && aOff === bOff && lda === ldb && R === C && R <= DENSE_MB && K <= DENSE_KC;
     // Column tiles outside: each one's panels of B are packed once for all its row tiles.
     for (let jb = 0; jb < C; jb += DENSE_NB) {
       const nb = Math.min(DENSE_NB, C - jb);
-      const packed = packColumns(B, bOff, ldb, jb, nb, K);
+      const packed = !same && packColumns(B, bOff, ldb, jb, nb, K);
       for (let ib = 0; ib < R; ib += DENSE_MB) {
         const mb = Math.min(DENSE_MB, R - ib);
         // A tile entirely below the diagonal has nothing to store.
         if (upper && jb + nb - 1 < ib) break;
-        const T = productTile(A, aOff, lda, B, bOff, ldb, ib, mb, jb, nb, K, packed);
+        const T = productTile(A, aOff, lda, B, bOff, ldb, ib, mb, jb, nb, K, packed, upper, same);
         const t0 = tileAt;
         for (let i = 0; i < mb; i++) {
           const r = ib + i;
@@ -8560,7 +8467,7 @@ function createDenseKernels(options?: { simd?: boolean }): DenseKernels {
       const packed = wide || packColumns(V, 0, S, jb, nb, S);
       for (let ib = 0; ib < P; ib += DENSE_MB) {
         const mb = Math.min(DENSE_MB, P - ib);
-        const T = productTile(U, 0, S, V, 0, S, ib, mb, jb, nb, S, packed);
+        const T = productTile(U, 0, S, V, 0, S, ib, mb, jb, nb, S, packed, false);
         for (let i = 0; i < mb; i++) {
           const r = (ib + i) * ROW;
           const at = R[r]!;
@@ -8672,11 +8579,11 @@ export function createShardEvaluator(): ShardEvaluator {
         k_map2(s);
         k_map3(s);
         k_k22(s);
-        // The batch, 35 at a time: workspaces hold one chunk, sums over it accumulate.
+        // The batch, 1024 at a time: workspaces hold one chunk, sums over it accumulate.
         s.t15.fill(0);
-        for (let off = 0; off < s.rows_N; off += 35) {
+        for (let off = 0; off < s.rows_N; off += 1024) {
           s.off_N = off;
-          s.len_N = Math.min(35, s.rows_N - off);
+          s.len_N = Math.min(1024, s.rows_N - off);
           k_k6(s);
           k_map6(s);
           k_k8(s);
@@ -8701,10 +8608,10 @@ export function createShardEvaluator(): ShardEvaluator {
         s.gradient = r;
         r.fill(0);
         k_map4(s);
-        // The batch, 35 at a time: workspaces hold one chunk, sums over it accumulate.
-        for (let off = 0; off < s.rows_N; off += 35) {
+        // The batch, 1024 at a time: workspaces hold one chunk, sums over it accumulate.
+        for (let off = 0; off < s.rows_N; off += 1024) {
           s.off_N = off;
-          s.len_N = Math.min(35, s.rows_N - off);
+          s.len_N = Math.min(1024, s.rows_N - off);
           k_k6(s);
           k_map6(s);
           k_k8(s);
@@ -8737,10 +8644,10 @@ export function createShardEvaluator(): ShardEvaluator {
         s.hessian = r;
         r.fill(0);
         k_map4(s);
-        // The batch, 35 at a time: workspaces hold one chunk, sums over it accumulate.
-        for (let off = 0; off < s.rows_N; off += 35) {
+        // The batch, 1024 at a time: workspaces hold one chunk, sums over it accumulate.
+        for (let off = 0; off < s.rows_N; off += 1024) {
           s.off_N = off;
-          s.len_N = Math.min(35, s.rows_N - off);
+          s.len_N = Math.min(1024, s.rows_N - off);
           k_k6(s);
           k_map6(s);
           k_k8(s);
@@ -8753,32 +8660,22 @@ export function createShardEvaluator(): ShardEvaluator {
           k_k46(s);
           k_k47(s);
           k_k41(s);
-          k_k48(s);
-          k_k43(s);
           k_k42(s);
-          k_k49(s);
+          k_k43(s);
           k_k44(s);
           k_hess_W1_W1(s);
-          k_k50(s);
-          k_k51(s);
+          k_k48(s);
+          k_k49(s);
           k_hess_W1_b1(s);
-          k_k52(s);
-          k_k53(s);
-          k_k54(s);
+          k_k50(s);
           k_hess_W1_W2(s);
           k_hess_W1_b2(s);
-          k_k55(s);
           k_hess_b1_b1(s);
-          k_k56(s);
           k_hess_b1_W2(s);
           k_hess_b1_b2(s);
-          k_k57(s);
-          k_k58(s);
-          k_k59(s);
+          k_k51(s);
           k_hess_W2_W2(s);
           k_hess_W2_b2(s);
-          k_k60(s);
-          k_k61(s);
           k_hess_b2_b2(s);
         }
         k_hess_W1_W1_once(s);
@@ -8804,11 +8701,11 @@ export function createShardEvaluator(): ShardEvaluator {
         k_map2(s);
         k_map3(s);
         k_k22(s);
-        // The batch, 35 at a time: workspaces hold one chunk, sums over it accumulate.
+        // The batch, 1024 at a time: workspaces hold one chunk, sums over it accumulate.
         s.t15.fill(0);
-        for (let off = 0; off < s.rows_N; off += 35) {
+        for (let off = 0; off < s.rows_N; off += 1024) {
           s.off_N = off;
-          s.len_N = Math.min(35, s.rows_N - off);
+          s.len_N = Math.min(1024, s.rows_N - off);
           k_k6(s);
           k_map6(s);
           k_k8(s);
@@ -8827,31 +8724,21 @@ export function createShardEvaluator(): ShardEvaluator {
           k_k45(s);
           k_k46(s);
           k_k47(s);
-          k_k48(s);
           k_k43(s);
-          k_k49(s);
           k_k44(s);
           k_hess_W1_W1(s);
-          k_k50(s);
-          k_k51(s);
+          k_k48(s);
+          k_k49(s);
           k_hess_W1_b1(s);
-          k_k52(s);
-          k_k53(s);
-          k_k54(s);
+          k_k50(s);
           k_hess_W1_W2(s);
           k_hess_W1_b2(s);
-          k_k55(s);
           k_hess_b1_b1(s);
-          k_k56(s);
           k_hess_b1_W2(s);
           k_hess_b1_b2(s);
-          k_k57(s);
-          k_k58(s);
-          k_k59(s);
+          k_k51(s);
           k_hess_W2_W2(s);
           k_hess_W2_b2(s);
-          k_k60(s);
-          k_k61(s);
           k_hess_b2_b2(s);
         }
         k_value(s);
@@ -8876,10 +8763,10 @@ export function createShardEvaluator(): ShardEvaluator {
         s.hessianDiagonal = r;
         r.fill(0);
         k_map4(s);
-        // The batch, 35 at a time: workspaces hold one chunk, sums over it accumulate.
-        for (let off = 0; off < s.rows_N; off += 35) {
+        // The batch, 1024 at a time: workspaces hold one chunk, sums over it accumulate.
+        for (let off = 0; off < s.rows_N; off += 1024) {
           s.off_N = off;
-          s.len_N = Math.min(35, s.rows_N - off);
+          s.len_N = Math.min(1024, s.rows_N - off);
           k_k6(s);
           k_map6(s);
           k_k8(s);
@@ -8889,7 +8776,7 @@ export function createShardEvaluator(): ShardEvaluator {
           k_k12(s);
           k_map12(s);
           k_k41(s);
-          k_k81(s);
+          k_k71(s);
           k_k42(s);
           k_hdiag_W1(s);
           k_hdiag_b1(s);
@@ -8916,10 +8803,10 @@ export function createShardEvaluator(): ShardEvaluator {
         s.hvp = r;
         r.fill(0);
         k_map4(s);
-        // The batch, 35 at a time: workspaces hold one chunk, sums over it accumulate.
-        for (let off = 0; off < s.rows_N; off += 35) {
+        // The batch, 1024 at a time: workspaces hold one chunk, sums over it accumulate.
+        for (let off = 0; off < s.rows_N; off += 1024) {
           s.off_N = off;
-          s.len_N = Math.min(35, s.rows_N - off);
+          s.len_N = Math.min(1024, s.rows_N - off);
           k_k6(s);
           k_map6(s);
           k_k8(s);
@@ -8929,28 +8816,28 @@ export function createShardEvaluator(): ShardEvaluator {
           k_k12(s);
           k_map12(s);
           k_k41(s);
+          k_k52(s);
+          k_k53(s);
+          k_k54(s);
+          k_k55(s);
+          k_k56(s);
+          k_k57(s);
+          k_k42(s);
+          k_k58(s);
+          k_k59(s);
+          k_k60(s);
+          k_k61(s);
           k_k62(s);
           k_k63(s);
           k_k64(s);
           k_k65(s);
           k_k66(s);
           k_k67(s);
-          k_k42(s);
+          k_hvp_W1(s);
+          k_hvp_b1(s);
           k_k68(s);
           k_k69(s);
           k_k70(s);
-          k_k71(s);
-          k_k72(s);
-          k_k73(s);
-          k_k74(s);
-          k_k75(s);
-          k_k76(s);
-          k_k77(s);
-          k_hvp_W1(s);
-          k_hvp_b1(s);
-          k_k78(s);
-          k_k79(s);
-          k_k80(s);
           k_hvp_W2(s);
           k_hvp_b2(s);
         }
@@ -9126,7 +9013,13 @@ function f_pow_m2(x: number): number {
   return 1 / (x * x);
 }
 function f_tanh(x: number): number {
-  return Math.tanh(x);
+  const e = Math.exp(-2 * Math.abs(x));
+  if (Math.abs(x) < 0.3) {
+    const z = x * x;
+    return x === 0 ? x : x + x * z * (-1 / 3 + z * (2 / 15 + z * (-17 / 315 + z * (62 / 2835 + z * (-1382 / 155925 + z * (21844 / 6081075 + z * (-929569 / 638512875 + z * (6404582 / 10854718875 + z * (-443861162 / 1856156927625 + z * (18888466084 / 194896477400625))))))))));
+  }
+  const y = (1 - e) / (1 + e);
+  return x < 0 ? -y : y;
 }
 function f_tanh_d1(x: number): number {
   const e = Math.exp(-2 * Math.abs(x));

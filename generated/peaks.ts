@@ -2,7 +2,7 @@
 // Value, gradient and full Hessian of the objective over θ (9 parameters, float64).
 // 6 of 6 Hessian blocks are nonzero.
 // 6 of 6 Gauss-Newton blocks are nonzero.
-// The batch dimension N is streamed in chunks of 13.
+// The batch dimension N is streamed in chunks of 2048.
 // Shard entry: createShardEvaluator() computes the contribution of a range of the rows of N.
 
 /** A sparsity pattern in CSR form: the columns of row r are colIdx[rowPtr[r] .. rowPtr[r + 1]), ascending. */
@@ -71,18 +71,14 @@ interface State {
   t11: Float64Array; // scalar
   t20: Float64Array; // [3, 3]
   t21: Float64Array; // [3, 3]
-  t22: Float64Array; // [3, 1, N]
+  t22: Float64Array; // [3, 3]
   t23: Float64Array; // [3, 3]
-  t24: Float64Array; // [3, 1, N]
-  t25: Float64Array; // [3, 3]
-  t26: Float64Array; // [3, N]
-  t27: Float64Array; // [3, N]
-  t28: Float64Array; // [1, N]
-  t29: Float64Array; // [1, N]
-  t30: Float64Array; // [1, N]
-  t31: Float64Array; // [3, 3]
-  t32: Float64Array; // [3]
-  t33: Float64Array; // [3]
+  t24: Float64Array; // [1, N]
+  t25: Float64Array; // [1, N]
+  t26: Float64Array; // [1, N]
+  t27: Float64Array; // [3, 3]
+  t28: Float64Array; // [3]
+  t29: Float64Array; // [3]
 }
 
 const EMPTY = new Float64Array(0);
@@ -114,18 +110,14 @@ function createState(): State {
     t11: new Float64Array(1),
     t20: new Float64Array(9),
     t21: new Float64Array(9),
-    t22: EMPTY,
+    t22: new Float64Array(9),
     t23: new Float64Array(9),
     t24: EMPTY,
-    t25: new Float64Array(9),
+    t25: EMPTY,
     t26: EMPTY,
-    t27: EMPTY,
-    t28: EMPTY,
-    t29: EMPTY,
-    t30: EMPTY,
-    t31: new Float64Array(9),
-    t32: new Float64Array(3),
-    t33: new Float64Array(3),
+    t27: new Float64Array(9),
+    t28: new Float64Array(3),
+    t29: new Float64Array(3),
   };
   return s;
 }
@@ -172,7 +164,7 @@ function bind(s: State, theta: ArrayLike<number>, data: Data, range?: ShardRange
   s.rows_N = dim_N;
   s.dim_N = range === undefined ? dim_N : range.total;
   s.once_N = range === undefined || (range.start === 0 && range.end > 0) ? 1 : 0;
-  const capacity = Math.min(13, Math.max(1, dim_N));
+  const capacity = Math.min(2048, Math.max(1, dim_N));
   if (capacity > s.capacity) {
     s.capacity = capacity;
     s.t4 = new Float64Array(capacity * 3);
@@ -181,13 +173,9 @@ function bind(s: State, theta: ArrayLike<number>, data: Data, range?: ShardRange
     s.t7 = new Float64Array(capacity * 3);
     s.t9 = new Float64Array(capacity);
     s.t10 = new Float64Array(capacity);
-    s.t22 = new Float64Array(capacity * 3);
-    s.t24 = new Float64Array(capacity * 3);
-    s.t26 = new Float64Array(capacity * 3);
-    s.t27 = new Float64Array(capacity * 3);
-    s.t28 = new Float64Array(capacity);
-    s.t29 = new Float64Array(capacity);
-    s.t30 = new Float64Array(capacity);
+    s.t24 = new Float64Array(capacity);
+    s.t25 = new Float64Array(capacity);
+    s.t26 = new Float64Array(capacity);
   }
 }
 
@@ -304,30 +292,34 @@ function k_hess_a_a(s: State): void {
 /** Hessian block (a, m): 2 term(s) */
 function k_hess_a_m(s: State): void {
   const H = s.hessian;
-  const t22 = s.t22;
+  const t4 = s.t4;
+  const t7 = s.t7;
+  const t9 = s.t9;
   const th = s.theta;
   const len_N = s.len_N;
-  // hessian[i0, i1, 0, i0] += Σ_i2 2·c[0, i0]·t22[i0, i1, i2]
+  // hessian[i0, i1, 0, i0] += Σ_i2 2·t9[i2, i1]·t7[i2, i0]·c[0, i0]·t4[i2, i0]
   {
     for (let i0 = 0; i0 < 3; i0++) {
-      const p17 = 2 * th[6 + i0];
+      const b17 = i0;
+      const b18 = i0;
+      const p19 = 2 * th[6 + i0];
       for (let i1 = 0; i1 < 1; i1++) {
-        const b16 = i0 * len_N + i1 * len_N;
-        let acc18 = 0;
+        const b16 = i1;
+        let acc20 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc18 += t22[b16 + i2];
-            r1 += t22[b16 + i2 + 1];
-            r2 += t22[b16 + i2 + 2];
-            r3 += t22[b16 + i2 + 3];
+            acc20 += t9[b16 + i2] * t7[b17 + i2 * 3] * t4[b18 + i2 * 3];
+            r1 += t9[b16 + i2 + 1] * t7[b17 + (i2 + 1) * 3] * t4[b18 + (i2 + 1) * 3];
+            r2 += t9[b16 + i2 + 2] * t7[b17 + (i2 + 2) * 3] * t4[b18 + (i2 + 2) * 3];
+            r3 += t9[b16 + i2 + 3] * t7[b17 + (i2 + 3) * 3] * t4[b18 + (i2 + 3) * 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc18 += t22[b16 + i2];
-          acc18 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc20 += t9[b16 + i2] * t7[b17 + i2 * 3] * t4[b18 + i2 * 3];
+          acc20 += r1 + r2 + r3;
         }
         {
-          const sv = p17 * acc18;
+          const sv = p19 * acc20;
           H[3 + i0 * 10 + i1 * 9] += sv;
           H[27 + i0 * 10 + i1] += sv;
         }
@@ -346,9 +338,9 @@ function k_hess_a_m_once(s: State): void {
     for (let i0 = 0; i0 < 3; i0++) {
       for (let i1 = 0; i1 < 1; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
-          const p19 = 2 * th[i2 + i1] * th[6 + i2] * t21[i0 * 3 + i2];
-          H[3 + i0 * 9 + i1 * 9 + i2] += p19;
-          H[27 + i0 + i1 + i2 * 9] += p19;
+          const p21 = 2 * th[i2 + i1] * th[6 + i2] * t21[i0 * 3 + i2];
+          H[3 + i0 * 9 + i1 * 9 + i2] += p21;
+          H[27 + i0 + i1 + i2 * 9] += p21;
         }
       }
     }
@@ -358,28 +350,32 @@ function k_hess_a_m_once(s: State): void {
 /** Hessian block (a, c): 2 term(s) */
 function k_hess_a_c(s: State): void {
   const H = s.hessian;
-  const t24 = s.t24;
+  const t5 = s.t5;
+  const t7 = s.t7;
+  const t9 = s.t9;
   const len_N = s.len_N;
-  // hessian[i0, i1, 0, i0] += Σ_i2 -1·t24[i0, i1, i2]
+  // hessian[i0, i1, 0, i0] += Σ_i2 -1·t9[i2, i1]·t7[i2, i0]·t5[i2, i0]
   {
     for (let i0 = 0; i0 < 3; i0++) {
+      const b24 = i0;
+      const b25 = i0;
       for (let i1 = 0; i1 < 1; i1++) {
-        const b21 = i0 * len_N + i1 * len_N;
-        let acc22 = 0;
+        const b23 = i1;
+        let acc26 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc22 += t24[b21 + i2];
-            r1 += t24[b21 + i2 + 1];
-            r2 += t24[b21 + i2 + 2];
-            r3 += t24[b21 + i2 + 3];
+            acc26 += t9[b23 + i2] * t7[b24 + i2 * 3] * t5[b25 + i2 * 3];
+            r1 += t9[b23 + i2 + 1] * t7[b24 + (i2 + 1) * 3] * t5[b25 + (i2 + 1) * 3];
+            r2 += t9[b23 + i2 + 2] * t7[b24 + (i2 + 2) * 3] * t5[b25 + (i2 + 2) * 3];
+            r3 += t9[b23 + i2 + 3] * t7[b24 + (i2 + 3) * 3] * t5[b25 + (i2 + 3) * 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc22 += t24[b21 + i2];
-          acc22 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc26 += t9[b23 + i2] * t7[b24 + i2 * 3] * t5[b25 + i2 * 3];
+          acc26 += r1 + r2 + r3;
         }
         {
-          const sv = -acc22;
+          const sv = -acc26;
           H[6 + i0 * 10 + i1 * 9] += sv;
           H[54 + i0 * 10 + i1] += sv;
         }
@@ -391,16 +387,16 @@ function k_hess_a_c(s: State): void {
 /** Hessian block (a, c): 2 term(s), the terms without the batch */
 function k_hess_a_c_once(s: State): void {
   const H = s.hessian;
-  const t23 = s.t23;
+  const t22 = s.t22;
   const th = s.theta;
-  // hessian[i0, i1, 0, i2] += -1·a[i2, i1]·t23[i0, i2]
+  // hessian[i0, i1, 0, i2] += -1·a[i2, i1]·t22[i0, i2]
   {
     for (let i0 = 0; i0 < 3; i0++) {
       for (let i1 = 0; i1 < 1; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
-          const p23 = -th[i2 + i1] * t23[i0 * 3 + i2];
-          H[6 + i0 * 9 + i1 * 9 + i2] += p23;
-          H[54 + i0 + i1 + i2 * 9] += p23;
+          const p27 = -th[i2 + i1] * t22[i0 * 3 + i2];
+          H[6 + i0 * 9 + i1 * 9 + i2] += p27;
+          H[54 + i0 + i1 + i2 * 9] += p27;
         }
       }
     }
@@ -410,68 +406,69 @@ function k_hess_a_c_once(s: State): void {
 /** Hessian block (m, m): 3 term(s) */
 function k_hess_m_m(s: State): void {
   const H = s.hessian;
-  const t25 = s.t25;
-  const t26 = s.t26;
+  const t23 = s.t23;
   const t4 = s.t4;
   const t7 = s.t7;
   const t9 = s.t9;
   const th = s.theta;
   const len_N = s.len_N;
-  // hessian[0, i0, 0, i1] += Σ_i2 4·c[0, i0]·c[0, i1]·t25[i0, i1]·t26[i0, i2]·t26[i1, i2]
+  // hessian[0, i0, 0, i1] += Σ_i2 4·t7[i2, i0]·c[0, i0]·t4[i2, i0]·t7[i2, i1]·c[0, i1]·t4[i2, i1]·t23[i0, i1]
   {
     for (let i0 = 0; i0 < 3; i0++) {
-      const b25 = i0 * len_N;
-      const p27 = 4 * th[6 + i0];
+      const b29 = i0;
+      const b30 = i0;
+      const p33 = 4 * th[6 + i0];
       for (let i1 = Math.max(0, i0); i1 < 3; i1++) {
-        const b26 = i1 * len_N;
-        const p28 = p27 * th[6 + i1] * t25[i0 * 3 + i1];
-        let acc29 = 0;
+        const b31 = i1;
+        const b32 = i1;
+        const p34 = p33 * th[6 + i1] * t23[i0 * 3 + i1];
+        let acc35 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc29 += t26[b25 + i2] * t26[b26 + i2];
-            r1 += t26[b25 + i2 + 1] * t26[b26 + i2 + 1];
-            r2 += t26[b25 + i2 + 2] * t26[b26 + i2 + 2];
-            r3 += t26[b25 + i2 + 3] * t26[b26 + i2 + 3];
+            acc35 += t7[b29 + i2 * 3] * t4[b30 + i2 * 3] * t7[b31 + i2 * 3] * t4[b32 + i2 * 3];
+            r1 += t7[b29 + (i2 + 1) * 3] * t4[b30 + (i2 + 1) * 3] * t7[b31 + (i2 + 1) * 3] * t4[b32 + (i2 + 1) * 3];
+            r2 += t7[b29 + (i2 + 2) * 3] * t4[b30 + (i2 + 2) * 3] * t7[b31 + (i2 + 2) * 3] * t4[b32 + (i2 + 2) * 3];
+            r3 += t7[b29 + (i2 + 3) * 3] * t4[b30 + (i2 + 3) * 3] * t7[b31 + (i2 + 3) * 3] * t4[b32 + (i2 + 3) * 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc29 += t26[b25 + i2] * t26[b26 + i2];
-          acc29 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc35 += t7[b29 + i2 * 3] * t4[b30 + i2 * 3] * t7[b31 + i2 * 3] * t4[b32 + i2 * 3];
+          acc35 += r1 + r2 + r3;
         }
-        addSymmetric(H, 30 + i0 * 9 + i1, 30 + i0 + i1 * 9, p28 * acc29);
+        addSymmetric(H, 30 + i0 * 9 + i1, 30 + i0 + i1 * 9, p34 * acc35);
       }
     }
   }
   // hessian[0, i0, 0, i0] += Σ_i1,i2 4·t9[i1, i2]·a[i0, i2]·c[0, i0]·t4[i1, i0]·t7[i1, i0]·c[0, i0]·t4[i1, i0]
   {
     for (let i0 = 0; i0 < 3; i0++) {
-      const b30 = i0;
-      const b31 = i0;
-      const b32 = i0;
-      const b33 = i0;
-      const p34 = 4 * th[6 + i0] * th[6 + i0];
-      let acc35 = 0;
+      const b36 = i0;
+      const b37 = i0;
+      const b38 = i0;
+      const b39 = i0;
+      const p40 = 4 * th[6 + i0] * th[6 + i0];
+      let acc41 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 1; i2++) {
-          acc35 += t4[b31 + i1 * 3] * t7[b32 + i1 * 3] * t4[b33 + i1 * 3] * t9[i1 + i2] * th[b30 + i2];
+          acc41 += t4[b37 + i1 * 3] * t7[b38 + i1 * 3] * t4[b39 + i1 * 3] * t9[i1 + i2] * th[b36 + i2];
         }
       }
-      H[30 + i0 * 10] += p34 * acc35;
+      H[30 + i0 * 10] += p40 * acc41;
     }
   }
   // hessian[0, i0, 0, i0] += Σ_i1,i2 -2·t9[i1, i2]·a[i0, i2]·t7[i1, i0]·c[0, i0]
   {
     for (let i0 = 0; i0 < 3; i0++) {
-      const b36 = i0;
-      const b37 = i0;
-      const p38 = (-2) * th[6 + i0];
-      let acc39 = 0;
+      const b42 = i0;
+      const b43 = i0;
+      const p44 = (-2) * th[6 + i0];
+      let acc45 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 1; i2++) {
-          acc39 += t7[b37 + i1 * 3] * t9[i1 + i2] * th[b36 + i2];
+          acc45 += t7[b43 + i1 * 3] * t9[i1 + i2] * th[b42 + i2];
         }
       }
-      H[30 + i0 * 10] += p38 * acc39;
+      H[30 + i0 * 10] += p44 * acc45;
     }
   }
 }
@@ -479,38 +476,38 @@ function k_hess_m_m(s: State): void {
 /** Hessian block (m, c): 3 term(s) */
 function k_hess_m_c(s: State): void {
   const H = s.hessian;
-  const t25 = s.t25;
-  const t26 = s.t26;
-  const t27 = s.t27;
+  const t23 = s.t23;
   const t4 = s.t4;
   const t5 = s.t5;
   const t7 = s.t7;
   const t9 = s.t9;
   const th = s.theta;
   const len_N = s.len_N;
-  // hessian[0, i0, 0, i1] += Σ_i2 -2·c[0, i0]·t25[i0, i1]·t26[i0, i2]·t27[i1, i2]
+  // hessian[0, i0, 0, i1] += Σ_i2 -2·t7[i2, i0]·c[0, i0]·t4[i2, i0]·t7[i2, i1]·t5[i2, i1]·t23[i0, i1]
   {
     for (let i0 = 0; i0 < 3; i0++) {
-      const b40 = i0 * len_N;
-      const p42 = (-2) * th[6 + i0];
+      const b46 = i0;
+      const b47 = i0;
+      const p50 = (-2) * th[6 + i0];
       for (let i1 = 0; i1 < 3; i1++) {
-        const b41 = i1 * len_N;
-        const p43 = p42 * t25[i0 * 3 + i1];
-        let acc44 = 0;
+        const b48 = i1;
+        const b49 = i1;
+        const p51 = p50 * t23[i0 * 3 + i1];
+        let acc52 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc44 += t26[b40 + i2] * t27[b41 + i2];
-            r1 += t26[b40 + i2 + 1] * t27[b41 + i2 + 1];
-            r2 += t26[b40 + i2 + 2] * t27[b41 + i2 + 2];
-            r3 += t26[b40 + i2 + 3] * t27[b41 + i2 + 3];
+            acc52 += t7[b46 + i2 * 3] * t4[b47 + i2 * 3] * t7[b48 + i2 * 3] * t5[b49 + i2 * 3];
+            r1 += t7[b46 + (i2 + 1) * 3] * t4[b47 + (i2 + 1) * 3] * t7[b48 + (i2 + 1) * 3] * t5[b49 + (i2 + 1) * 3];
+            r2 += t7[b46 + (i2 + 2) * 3] * t4[b47 + (i2 + 2) * 3] * t7[b48 + (i2 + 2) * 3] * t5[b49 + (i2 + 2) * 3];
+            r3 += t7[b46 + (i2 + 3) * 3] * t4[b47 + (i2 + 3) * 3] * t7[b48 + (i2 + 3) * 3] * t5[b49 + (i2 + 3) * 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc44 += t26[b40 + i2] * t27[b41 + i2];
-          acc44 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc52 += t7[b46 + i2 * 3] * t4[b47 + i2 * 3] * t7[b48 + i2 * 3] * t5[b49 + i2 * 3];
+          acc52 += r1 + r2 + r3;
         }
         {
-          const sv = p43 * acc44;
+          const sv = p51 * acc52;
           H[33 + i0 * 9 + i1] += sv;
           H[57 + i0 + i1 * 9] += sv;
         }
@@ -520,19 +517,19 @@ function k_hess_m_c(s: State): void {
   // hessian[0, i0, 0, i0] += Σ_i1,i2 -2·t9[i1, i2]·a[i0, i2]·c[0, i0]·t4[i1, i0]·t7[i1, i0]·t5[i1, i0]
   {
     for (let i0 = 0; i0 < 3; i0++) {
-      const b45 = i0;
-      const b46 = i0;
-      const b47 = i0;
-      const b48 = i0;
-      const p49 = (-2) * th[6 + i0];
-      let acc50 = 0;
+      const b53 = i0;
+      const b54 = i0;
+      const b55 = i0;
+      const b56 = i0;
+      const p57 = (-2) * th[6 + i0];
+      let acc58 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 1; i2++) {
-          acc50 += t4[b46 + i1 * 3] * t7[b47 + i1 * 3] * t5[b48 + i1 * 3] * t9[i1 + i2] * th[b45 + i2];
+          acc58 += t4[b54 + i1 * 3] * t7[b55 + i1 * 3] * t5[b56 + i1 * 3] * t9[i1 + i2] * th[b53 + i2];
         }
       }
       {
-        const sv = p49 * acc50;
+        const sv = p57 * acc58;
         H[33 + i0 * 10] += sv;
         H[57 + i0 * 10] += sv;
       }
@@ -541,17 +538,17 @@ function k_hess_m_c(s: State): void {
   // hessian[0, i0, 0, i0] += Σ_i1,i2 2·t9[i1, i2]·a[i0, i2]·t7[i1, i0]·t4[i1, i0]
   {
     for (let i0 = 0; i0 < 3; i0++) {
-      const b51 = i0;
-      const b52 = i0;
-      const b53 = i0;
-      let acc54 = 0;
+      const b59 = i0;
+      const b60 = i0;
+      const b61 = i0;
+      let acc62 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 1; i2++) {
-          acc54 += t7[b52 + i1 * 3] * t4[b53 + i1 * 3] * t9[i1 + i2] * th[b51 + i2];
+          acc62 += t7[b60 + i1 * 3] * t4[b61 + i1 * 3] * t9[i1 + i2] * th[b59 + i2];
         }
       }
       {
-        const sv = 2 * acc54;
+        const sv = 2 * acc62;
         H[33 + i0 * 10] += sv;
         H[57 + i0 * 10] += sv;
       }
@@ -562,51 +559,52 @@ function k_hess_m_c(s: State): void {
 /** Hessian block (c, c): 2 term(s) */
 function k_hess_c_c(s: State): void {
   const H = s.hessian;
-  const t25 = s.t25;
-  const t27 = s.t27;
+  const t23 = s.t23;
   const t5 = s.t5;
   const t7 = s.t7;
   const t9 = s.t9;
   const th = s.theta;
   const len_N = s.len_N;
-  // hessian[0, i0, 0, i1] += Σ_i2 t25[i0, i1]·t27[i0, i2]·t27[i1, i2]
+  // hessian[0, i0, 0, i1] += Σ_i2 t7[i2, i0]·t5[i2, i0]·t7[i2, i1]·t5[i2, i1]·t23[i0, i1]
   {
     for (let i0 = 0; i0 < 3; i0++) {
-      const b55 = i0 * len_N;
+      const b63 = i0;
+      const b64 = i0;
       for (let i1 = Math.max(0, i0); i1 < 3; i1++) {
-        const b56 = i1 * len_N;
-        const p57 = t25[i0 * 3 + i1];
-        let acc58 = 0;
+        const b65 = i1;
+        const b66 = i1;
+        const p67 = t23[i0 * 3 + i1];
+        let acc68 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc58 += t27[b55 + i2] * t27[b56 + i2];
-            r1 += t27[b55 + i2 + 1] * t27[b56 + i2 + 1];
-            r2 += t27[b55 + i2 + 2] * t27[b56 + i2 + 2];
-            r3 += t27[b55 + i2 + 3] * t27[b56 + i2 + 3];
+            acc68 += t7[b63 + i2 * 3] * t5[b64 + i2 * 3] * t7[b65 + i2 * 3] * t5[b66 + i2 * 3];
+            r1 += t7[b63 + (i2 + 1) * 3] * t5[b64 + (i2 + 1) * 3] * t7[b65 + (i2 + 1) * 3] * t5[b66 + (i2 + 1) * 3];
+            r2 += t7[b63 + (i2 + 2) * 3] * t5[b64 + (i2 + 2) * 3] * t7[b65 + (i2 + 2) * 3] * t5[b66 + (i2 + 2) * 3];
+            r3 += t7[b63 + (i2 + 3) * 3] * t5[b64 + (i2 + 3) * 3] * t7[b65 + (i2 + 3) * 3] * t5[b66 + (i2 + 3) * 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc58 += t27[b55 + i2] * t27[b56 + i2];
-          acc58 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc68 += t7[b63 + i2 * 3] * t5[b64 + i2 * 3] * t7[b65 + i2 * 3] * t5[b66 + i2 * 3];
+          acc68 += r1 + r2 + r3;
         }
-        addSymmetric(H, 60 + i0 * 9 + i1, 60 + i0 + i1 * 9, p57 * acc58);
+        addSymmetric(H, 60 + i0 * 9 + i1, 60 + i0 + i1 * 9, p67 * acc68);
       }
     }
   }
   // hessian[0, i0, 0, i0] += Σ_i1,i2 t9[i1, i2]·a[i0, i2]·t5[i1, i0]·t7[i1, i0]·t5[i1, i0]
   {
     for (let i0 = 0; i0 < 3; i0++) {
-      const b59 = i0;
-      const b60 = i0;
-      const b61 = i0;
-      const b62 = i0;
-      let acc63 = 0;
+      const b69 = i0;
+      const b70 = i0;
+      const b71 = i0;
+      const b72 = i0;
+      let acc73 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 1; i2++) {
-          acc63 += t5[b60 + i1 * 3] * t7[b61 + i1 * 3] * t5[b62 + i1 * 3] * t9[i1 + i2] * th[b59 + i2];
+          acc73 += t5[b70 + i1 * 3] * t7[b71 + i1 * 3] * t5[b72 + i1 * 3] * t9[i1 + i2] * th[b69 + i2];
         }
       }
-      H[60 + i0 * 10] += acc63;
+      H[60 + i0 * 10] += acc73;
     }
   }
 }
@@ -614,9 +612,9 @@ function k_hess_c_c(s: State): void {
 /** H·v, block of a: 5 term(s) */
 function k_hvp_a(s: State): void {
   const hvp = s.hvp;
-  const t28 = s.t28;
-  const t29 = s.t29;
-  const t30 = s.t30;
+  const t24 = s.t24;
+  const t25 = s.t25;
+  const t26 = s.t26;
   const t4 = s.t4;
   const t5 = s.t5;
   const t7 = s.t7;
@@ -624,122 +622,122 @@ function k_hvp_a(s: State): void {
   const th = s.theta;
   const v = s.v;
   const len_N = s.len_N;
-  // hvp[i0, i1] += Σ_i2 t7[i2, i0]·t28[i1, i2]
+  // hvp[i0, i1] += Σ_i2 t7[i2, i0]·t24[i1, i2]
   {
     for (let i0 = 0; i0 < 3; i0++) {
-      const b64 = i0;
+      const b74 = i0;
       for (let i1 = 0; i1 < 1; i1++) {
-        const b65 = i1 * len_N;
-        let acc66 = 0;
+        const b75 = i1 * len_N;
+        let acc76 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc66 += t7[b64 + i2 * 3] * t28[b65 + i2];
-            r1 += t7[b64 + (i2 + 1) * 3] * t28[b65 + i2 + 1];
-            r2 += t7[b64 + (i2 + 2) * 3] * t28[b65 + i2 + 2];
-            r3 += t7[b64 + (i2 + 3) * 3] * t28[b65 + i2 + 3];
+            acc76 += t7[b74 + i2 * 3] * t24[b75 + i2];
+            r1 += t7[b74 + (i2 + 1) * 3] * t24[b75 + i2 + 1];
+            r2 += t7[b74 + (i2 + 2) * 3] * t24[b75 + i2 + 2];
+            r3 += t7[b74 + (i2 + 3) * 3] * t24[b75 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc66 += t7[b64 + i2 * 3] * t28[b65 + i2];
-          acc66 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc76 += t7[b74 + i2 * 3] * t24[b75 + i2];
+          acc76 += r1 + r2 + r3;
         }
-        hvp[i0 + i1] += acc66;
+        hvp[i0 + i1] += acc76;
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 2·t7[i2, i0]·t29[i1, i2]
+  // hvp[i0, i1] += Σ_i2 2·t7[i2, i0]·t25[i1, i2]
   {
     for (let i0 = 0; i0 < 3; i0++) {
-      const b67 = i0;
+      const b77 = i0;
       for (let i1 = 0; i1 < 1; i1++) {
-        const b68 = i1 * len_N;
-        let acc69 = 0;
+        const b78 = i1 * len_N;
+        let acc79 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc69 += t7[b67 + i2 * 3] * t29[b68 + i2];
-            r1 += t7[b67 + (i2 + 1) * 3] * t29[b68 + i2 + 1];
-            r2 += t7[b67 + (i2 + 2) * 3] * t29[b68 + i2 + 2];
-            r3 += t7[b67 + (i2 + 3) * 3] * t29[b68 + i2 + 3];
+            acc79 += t7[b77 + i2 * 3] * t25[b78 + i2];
+            r1 += t7[b77 + (i2 + 1) * 3] * t25[b78 + i2 + 1];
+            r2 += t7[b77 + (i2 + 2) * 3] * t25[b78 + i2 + 2];
+            r3 += t7[b77 + (i2 + 3) * 3] * t25[b78 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc69 += t7[b67 + i2 * 3] * t29[b68 + i2];
-          acc69 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc79 += t7[b77 + i2 * 3] * t25[b78 + i2];
+          acc79 += r1 + r2 + r3;
         }
-        hvp[i0 + i1] += 2 * acc69;
+        hvp[i0 + i1] += 2 * acc79;
       }
     }
   }
   // hvp[i0, i1] += Σ_i2 2·t9[i2, i1]·t7[i2, i0]·c[0, i0]·t4[i2, i0]·v[m][0, i0]
   {
     for (let i0 = 0; i0 < 3; i0++) {
-      const b71 = i0;
-      const b72 = i0;
-      const p73 = 2 * th[6 + i0] * v[3 + i0];
+      const b81 = i0;
+      const b82 = i0;
+      const p83 = 2 * th[6 + i0] * v[3 + i0];
       for (let i1 = 0; i1 < 1; i1++) {
-        const b70 = i1;
-        let acc74 = 0;
+        const b80 = i1;
+        let acc84 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc74 += t9[b70 + i2] * t7[b71 + i2 * 3] * t4[b72 + i2 * 3];
-            r1 += t9[b70 + i2 + 1] * t7[b71 + (i2 + 1) * 3] * t4[b72 + (i2 + 1) * 3];
-            r2 += t9[b70 + i2 + 2] * t7[b71 + (i2 + 2) * 3] * t4[b72 + (i2 + 2) * 3];
-            r3 += t9[b70 + i2 + 3] * t7[b71 + (i2 + 3) * 3] * t4[b72 + (i2 + 3) * 3];
+            acc84 += t9[b80 + i2] * t7[b81 + i2 * 3] * t4[b82 + i2 * 3];
+            r1 += t9[b80 + i2 + 1] * t7[b81 + (i2 + 1) * 3] * t4[b82 + (i2 + 1) * 3];
+            r2 += t9[b80 + i2 + 2] * t7[b81 + (i2 + 2) * 3] * t4[b82 + (i2 + 2) * 3];
+            r3 += t9[b80 + i2 + 3] * t7[b81 + (i2 + 3) * 3] * t4[b82 + (i2 + 3) * 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc74 += t9[b70 + i2] * t7[b71 + i2 * 3] * t4[b72 + i2 * 3];
-          acc74 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc84 += t9[b80 + i2] * t7[b81 + i2 * 3] * t4[b82 + i2 * 3];
+          acc84 += r1 + r2 + r3;
         }
-        hvp[i0 + i1] += p73 * acc74;
+        hvp[i0 + i1] += p83 * acc84;
       }
     }
   }
-  // hvp[i0, i1] += Σ_i2 -1·t7[i2, i0]·t30[i1, i2]
+  // hvp[i0, i1] += Σ_i2 -1·t7[i2, i0]·t26[i1, i2]
   {
     for (let i0 = 0; i0 < 3; i0++) {
-      const b75 = i0;
+      const b85 = i0;
       for (let i1 = 0; i1 < 1; i1++) {
-        const b76 = i1 * len_N;
-        let acc77 = 0;
+        const b86 = i1 * len_N;
+        let acc87 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc77 += t7[b75 + i2 * 3] * t30[b76 + i2];
-            r1 += t7[b75 + (i2 + 1) * 3] * t30[b76 + i2 + 1];
-            r2 += t7[b75 + (i2 + 2) * 3] * t30[b76 + i2 + 2];
-            r3 += t7[b75 + (i2 + 3) * 3] * t30[b76 + i2 + 3];
+            acc87 += t7[b85 + i2 * 3] * t26[b86 + i2];
+            r1 += t7[b85 + (i2 + 1) * 3] * t26[b86 + i2 + 1];
+            r2 += t7[b85 + (i2 + 2) * 3] * t26[b86 + i2 + 2];
+            r3 += t7[b85 + (i2 + 3) * 3] * t26[b86 + i2 + 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc77 += t7[b75 + i2 * 3] * t30[b76 + i2];
-          acc77 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc87 += t7[b85 + i2 * 3] * t26[b86 + i2];
+          acc87 += r1 + r2 + r3;
         }
-        hvp[i0 + i1] += -acc77;
+        hvp[i0 + i1] += -acc87;
       }
     }
   }
   // hvp[i0, i1] += Σ_i2 -1·t9[i2, i1]·t7[i2, i0]·t5[i2, i0]·v[c][0, i0]
   {
     for (let i0 = 0; i0 < 3; i0++) {
-      const b79 = i0;
-      const b80 = i0;
-      const p81 = -v[6 + i0];
+      const b89 = i0;
+      const b90 = i0;
+      const p91 = -v[6 + i0];
       for (let i1 = 0; i1 < 1; i1++) {
-        const b78 = i1;
-        let acc82 = 0;
+        const b88 = i1;
+        let acc92 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc82 += t9[b78 + i2] * t7[b79 + i2 * 3] * t5[b80 + i2 * 3];
-            r1 += t9[b78 + i2 + 1] * t7[b79 + (i2 + 1) * 3] * t5[b80 + (i2 + 1) * 3];
-            r2 += t9[b78 + i2 + 2] * t7[b79 + (i2 + 2) * 3] * t5[b80 + (i2 + 2) * 3];
-            r3 += t9[b78 + i2 + 3] * t7[b79 + (i2 + 3) * 3] * t5[b80 + (i2 + 3) * 3];
+            acc92 += t9[b88 + i2] * t7[b89 + i2 * 3] * t5[b90 + i2 * 3];
+            r1 += t9[b88 + i2 + 1] * t7[b89 + (i2 + 1) * 3] * t5[b90 + (i2 + 1) * 3];
+            r2 += t9[b88 + i2 + 2] * t7[b89 + (i2 + 2) * 3] * t5[b90 + (i2 + 2) * 3];
+            r3 += t9[b88 + i2 + 3] * t7[b89 + (i2 + 3) * 3] * t5[b90 + (i2 + 3) * 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc82 += t9[b78 + i2] * t7[b79 + i2 * 3] * t5[b80 + i2 * 3];
-          acc82 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc92 += t9[b88 + i2] * t7[b89 + i2 * 3] * t5[b90 + i2 * 3];
+          acc92 += r1 + r2 + r3;
         }
-        hvp[i0 + i1] += p81 * acc82;
+        hvp[i0 + i1] += p91 * acc92;
       }
     }
   }
@@ -748,8 +746,8 @@ function k_hvp_a(s: State): void {
 /** H·v, block of m: 8 term(s) */
 function k_hvp_m(s: State): void {
   const hvp = s.hvp;
-  const t25 = s.t25;
-  const t31 = s.t31;
+  const t23 = s.t23;
+  const t27 = s.t27;
   const t4 = s.t4;
   const t5 = s.t5;
   const t7 = s.t7;
@@ -757,136 +755,136 @@ function k_hvp_m(s: State): void {
   const th = s.theta;
   const v = s.v;
   const len_N = s.len_N;
-  // hvp[0, i0] += Σ_i1,i2 2·t7[i1, i0]·c[0, i0]·t4[i1, i0]·t7[i1, i2]·t31[i0, i2]
+  // hvp[0, i0] += Σ_i1,i2 2·t7[i1, i0]·c[0, i0]·t4[i1, i0]·t7[i1, i2]·t27[i0, i2]
   {
     for (let i0 = 0; i0 < 3; i0++) {
-      const b83 = i0;
-      const b84 = i0;
-      const b85 = i0 * 3;
-      const p86 = 2 * th[6 + i0];
-      let acc87 = 0;
+      const b93 = i0;
+      const b94 = i0;
+      const b95 = i0 * 3;
+      const p96 = 2 * th[6 + i0];
+      let acc97 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
-          acc87 += t7[b83 + i1 * 3] * t4[b84 + i1 * 3] * t7[i1 * 3 + i2] * t31[b85 + i2];
+          acc97 += t7[b93 + i1 * 3] * t4[b94 + i1 * 3] * t7[i1 * 3 + i2] * t27[b95 + i2];
         }
       }
-      hvp[3 + i0] += p86 * acc87;
+      hvp[3 + i0] += p96 * acc97;
     }
   }
   // hvp[0, i0] += Σ_i1,i2 2·t9[i1, i2]·t7[i1, i0]·c[0, i0]·t4[i1, i0]·v[a][i0, i2]
   {
     for (let i0 = 0; i0 < 3; i0++) {
-      const b88 = i0;
-      const b89 = i0;
-      const b90 = i0;
-      const p91 = 2 * th[6 + i0];
-      let acc92 = 0;
-      for (let i1 = 0; i1 < len_N; i1++) {
-        for (let i2 = 0; i2 < 1; i2++) {
-          acc92 += t7[b88 + i1 * 3] * t4[b89 + i1 * 3] * t9[i1 + i2] * v[b90 + i2];
-        }
-      }
-      hvp[3 + i0] += p91 * acc92;
-    }
-  }
-  // hvp[0, i0] += Σ_i1,i2 4·t7[i1, i0]·c[0, i0]·t4[i1, i0]·t7[i1, i2]·c[0, i2]·t4[i1, i2]·v[m][0, i2]·t25[i0, i2]
-  {
-    const b95 = 6;
-    const b96 = 3;
-    for (let i0 = 0; i0 < 3; i0++) {
-      const b93 = i0;
-      const b94 = i0;
-      const b97 = i0 * 3;
-      const p98 = 4 * th[6 + i0];
-      let acc99 = 0;
-      for (let i1 = 0; i1 < len_N; i1++) {
-        for (let i2 = 0; i2 < 3; i2++) {
-          acc99 += t7[b93 + i1 * 3] * t4[b94 + i1 * 3] * t7[i1 * 3 + i2] * th[b95 + i2] * t4[i1 * 3 + i2] * v[b96 + i2] * t25[b97 + i2];
-        }
-      }
-      hvp[3 + i0] += p98 * acc99;
-    }
-  }
-  // hvp[0, i0] += Σ_i1,i2 4·t9[i1, i2]·a[i0, i2]·c[0, i0]·t4[i1, i0]·t7[i1, i0]·c[0, i0]·t4[i1, i0]·v[m][0, i0]
-  {
-    for (let i0 = 0; i0 < 3; i0++) {
+      const b98 = i0;
+      const b99 = i0;
       const b100 = i0;
-      const b101 = i0;
-      const b102 = i0;
-      const b103 = i0;
-      const p104 = 4 * th[6 + i0] * th[6 + i0] * v[3 + i0];
-      let acc105 = 0;
+      const p101 = 2 * th[6 + i0];
+      let acc102 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 1; i2++) {
-          acc105 += t4[b101 + i1 * 3] * t7[b102 + i1 * 3] * t4[b103 + i1 * 3] * t9[i1 + i2] * th[b100 + i2];
+          acc102 += t7[b98 + i1 * 3] * t4[b99 + i1 * 3] * t9[i1 + i2] * v[b100 + i2];
         }
       }
-      hvp[3 + i0] += p104 * acc105;
+      hvp[3 + i0] += p101 * acc102;
     }
   }
-  // hvp[0, i0] += Σ_i1,i2 -2·t9[i1, i2]·a[i0, i2]·t7[i1, i0]·c[0, i0]·v[m][0, i0]
+  // hvp[0, i0] += Σ_i1,i2 4·t7[i1, i0]·c[0, i0]·t4[i1, i0]·t7[i1, i2]·c[0, i2]·t4[i1, i2]·v[m][0, i2]·t23[i0, i2]
   {
+    const b105 = 6;
+    const b106 = 3;
     for (let i0 = 0; i0 < 3; i0++) {
-      const b106 = i0;
-      const b107 = i0;
-      const p108 = (-2) * th[6 + i0] * v[3 + i0];
+      const b103 = i0;
+      const b104 = i0;
+      const b107 = i0 * 3;
+      const p108 = 4 * th[6 + i0];
       let acc109 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
-        for (let i2 = 0; i2 < 1; i2++) {
-          acc109 += t7[b107 + i1 * 3] * t9[i1 + i2] * th[b106 + i2];
+        for (let i2 = 0; i2 < 3; i2++) {
+          acc109 += t7[b103 + i1 * 3] * t4[b104 + i1 * 3] * t7[i1 * 3 + i2] * th[b105 + i2] * t4[i1 * 3 + i2] * v[b106 + i2] * t23[b107 + i2];
         }
       }
       hvp[3 + i0] += p108 * acc109;
     }
   }
-  // hvp[0, i0] += Σ_i1,i2 -2·t7[i1, i0]·c[0, i0]·t4[i1, i0]·t7[i1, i2]·t5[i1, i2]·v[c][0, i2]·t25[i0, i2]
+  // hvp[0, i0] += Σ_i1,i2 4·t9[i1, i2]·a[i0, i2]·c[0, i0]·t4[i1, i0]·t7[i1, i0]·c[0, i0]·t4[i1, i0]·v[m][0, i0]
   {
-    const b112 = 6;
     for (let i0 = 0; i0 < 3; i0++) {
       const b110 = i0;
       const b111 = i0;
-      const b113 = i0 * 3;
-      const p114 = (-2) * th[6 + i0];
+      const b112 = i0;
+      const b113 = i0;
+      const p114 = 4 * th[6 + i0] * th[6 + i0] * v[3 + i0];
       let acc115 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
-        for (let i2 = 0; i2 < 3; i2++) {
-          acc115 += t7[b110 + i1 * 3] * t4[b111 + i1 * 3] * t7[i1 * 3 + i2] * t5[i1 * 3 + i2] * v[b112 + i2] * t25[b113 + i2];
+        for (let i2 = 0; i2 < 1; i2++) {
+          acc115 += t4[b111 + i1 * 3] * t7[b112 + i1 * 3] * t4[b113 + i1 * 3] * t9[i1 + i2] * th[b110 + i2];
         }
       }
       hvp[3 + i0] += p114 * acc115;
     }
   }
-  // hvp[0, i0] += Σ_i1,i2 -2·t9[i1, i2]·a[i0, i2]·c[0, i0]·t4[i1, i0]·t7[i1, i0]·t5[i1, i0]·v[c][0, i0]
+  // hvp[0, i0] += Σ_i1,i2 -2·t9[i1, i2]·a[i0, i2]·t7[i1, i0]·c[0, i0]·v[m][0, i0]
   {
     for (let i0 = 0; i0 < 3; i0++) {
       const b116 = i0;
       const b117 = i0;
-      const b118 = i0;
-      const b119 = i0;
-      const p120 = (-2) * th[6 + i0] * v[6 + i0];
-      let acc121 = 0;
+      const p118 = (-2) * th[6 + i0] * v[3 + i0];
+      let acc119 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 1; i2++) {
-          acc121 += t4[b117 + i1 * 3] * t7[b118 + i1 * 3] * t5[b119 + i1 * 3] * t9[i1 + i2] * th[b116 + i2];
+          acc119 += t7[b117 + i1 * 3] * t9[i1 + i2] * th[b116 + i2];
         }
       }
-      hvp[3 + i0] += p120 * acc121;
+      hvp[3 + i0] += p118 * acc119;
+    }
+  }
+  // hvp[0, i0] += Σ_i1,i2 -2·t7[i1, i0]·c[0, i0]·t4[i1, i0]·t7[i1, i2]·t5[i1, i2]·v[c][0, i2]·t23[i0, i2]
+  {
+    const b122 = 6;
+    for (let i0 = 0; i0 < 3; i0++) {
+      const b120 = i0;
+      const b121 = i0;
+      const b123 = i0 * 3;
+      const p124 = (-2) * th[6 + i0];
+      let acc125 = 0;
+      for (let i1 = 0; i1 < len_N; i1++) {
+        for (let i2 = 0; i2 < 3; i2++) {
+          acc125 += t7[b120 + i1 * 3] * t4[b121 + i1 * 3] * t7[i1 * 3 + i2] * t5[i1 * 3 + i2] * v[b122 + i2] * t23[b123 + i2];
+        }
+      }
+      hvp[3 + i0] += p124 * acc125;
+    }
+  }
+  // hvp[0, i0] += Σ_i1,i2 -2·t9[i1, i2]·a[i0, i2]·c[0, i0]·t4[i1, i0]·t7[i1, i0]·t5[i1, i0]·v[c][0, i0]
+  {
+    for (let i0 = 0; i0 < 3; i0++) {
+      const b126 = i0;
+      const b127 = i0;
+      const b128 = i0;
+      const b129 = i0;
+      const p130 = (-2) * th[6 + i0] * v[6 + i0];
+      let acc131 = 0;
+      for (let i1 = 0; i1 < len_N; i1++) {
+        for (let i2 = 0; i2 < 1; i2++) {
+          acc131 += t4[b127 + i1 * 3] * t7[b128 + i1 * 3] * t5[b129 + i1 * 3] * t9[i1 + i2] * th[b126 + i2];
+        }
+      }
+      hvp[3 + i0] += p130 * acc131;
     }
   }
   // hvp[0, i0] += Σ_i1,i2 2·t9[i1, i2]·a[i0, i2]·t7[i1, i0]·t4[i1, i0]·v[c][0, i0]
   {
     for (let i0 = 0; i0 < 3; i0++) {
-      const b122 = i0;
-      const b123 = i0;
-      const b124 = i0;
-      const p125 = 2 * v[6 + i0];
-      let acc126 = 0;
+      const b132 = i0;
+      const b133 = i0;
+      const b134 = i0;
+      const p135 = 2 * v[6 + i0];
+      let acc136 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 1; i2++) {
-          acc126 += t7[b123 + i1 * 3] * t4[b124 + i1 * 3] * t9[i1 + i2] * th[b122 + i2];
+          acc136 += t7[b133 + i1 * 3] * t4[b134 + i1 * 3] * t9[i1 + i2] * th[b132 + i2];
         }
       }
-      hvp[3 + i0] += p125 * acc126;
+      hvp[3 + i0] += p135 * acc136;
     }
   }
 }
@@ -894,8 +892,8 @@ function k_hvp_m(s: State): void {
 /** H·v, block of c: 7 term(s) */
 function k_hvp_c(s: State): void {
   const hvp = s.hvp;
-  const t25 = s.t25;
-  const t31 = s.t31;
+  const t23 = s.t23;
+  const t27 = s.t27;
   const t4 = s.t4;
   const t5 = s.t5;
   const t7 = s.t7;
@@ -903,117 +901,117 @@ function k_hvp_c(s: State): void {
   const th = s.theta;
   const v = s.v;
   const len_N = s.len_N;
-  // hvp[0, i0] += Σ_i1,i2 -1·t7[i1, i0]·t5[i1, i0]·t7[i1, i2]·t31[i0, i2]
+  // hvp[0, i0] += Σ_i1,i2 -1·t7[i1, i0]·t5[i1, i0]·t7[i1, i2]·t27[i0, i2]
   {
     for (let i0 = 0; i0 < 3; i0++) {
-      const b127 = i0;
-      const b128 = i0;
-      const b129 = i0 * 3;
-      let acc130 = 0;
+      const b137 = i0;
+      const b138 = i0;
+      const b139 = i0 * 3;
+      let acc140 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
-          acc130 += t7[b127 + i1 * 3] * t5[b128 + i1 * 3] * t7[i1 * 3 + i2] * t31[b129 + i2];
+          acc140 += t7[b137 + i1 * 3] * t5[b138 + i1 * 3] * t7[i1 * 3 + i2] * t27[b139 + i2];
         }
       }
-      hvp[6 + i0] += -acc130;
+      hvp[6 + i0] += -acc140;
     }
   }
   // hvp[0, i0] += Σ_i1,i2 -1·t9[i1, i2]·t7[i1, i0]·t5[i1, i0]·v[a][i0, i2]
   {
     for (let i0 = 0; i0 < 3; i0++) {
-      const b131 = i0;
-      const b132 = i0;
-      const b133 = i0;
-      let acc134 = 0;
+      const b141 = i0;
+      const b142 = i0;
+      const b143 = i0;
+      let acc144 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 1; i2++) {
-          acc134 += t7[b131 + i1 * 3] * t5[b132 + i1 * 3] * t9[i1 + i2] * v[b133 + i2];
+          acc144 += t7[b141 + i1 * 3] * t5[b142 + i1 * 3] * t9[i1 + i2] * v[b143 + i2];
         }
       }
-      hvp[6 + i0] += -acc134;
+      hvp[6 + i0] += -acc144;
     }
   }
-  // hvp[0, i0] += Σ_i1,i2 -2·t7[i1, i0]·t5[i1, i0]·t7[i1, i2]·c[0, i2]·t4[i1, i2]·v[m][0, i2]·t25[i0, i2]
+  // hvp[0, i0] += Σ_i1,i2 -2·t7[i1, i0]·t5[i1, i0]·t7[i1, i2]·c[0, i2]·t4[i1, i2]·v[m][0, i2]·t23[i0, i2]
   {
-    const b137 = 6;
-    const b138 = 3;
+    const b147 = 6;
+    const b148 = 3;
     for (let i0 = 0; i0 < 3; i0++) {
-      const b135 = i0;
-      const b136 = i0;
-      const b139 = i0 * 3;
-      let acc140 = 0;
+      const b145 = i0;
+      const b146 = i0;
+      const b149 = i0 * 3;
+      let acc150 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
-          acc140 += t7[b135 + i1 * 3] * t5[b136 + i1 * 3] * t7[i1 * 3 + i2] * th[b137 + i2] * t4[i1 * 3 + i2] * v[b138 + i2] * t25[b139 + i2];
+          acc150 += t7[b145 + i1 * 3] * t5[b146 + i1 * 3] * t7[i1 * 3 + i2] * th[b147 + i2] * t4[i1 * 3 + i2] * v[b148 + i2] * t23[b149 + i2];
         }
       }
-      hvp[6 + i0] += (-2) * acc140;
+      hvp[6 + i0] += (-2) * acc150;
     }
   }
   // hvp[0, i0] += Σ_i1,i2 -2·t9[i1, i2]·a[i0, i2]·t5[i1, i0]·t7[i1, i0]·c[0, i0]·t4[i1, i0]·v[m][0, i0]
   {
     for (let i0 = 0; i0 < 3; i0++) {
-      const b141 = i0;
-      const b142 = i0;
-      const b143 = i0;
-      const b144 = i0;
-      const p145 = (-2) * th[6 + i0] * v[3 + i0];
-      let acc146 = 0;
+      const b151 = i0;
+      const b152 = i0;
+      const b153 = i0;
+      const b154 = i0;
+      const p155 = (-2) * th[6 + i0] * v[3 + i0];
+      let acc156 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 1; i2++) {
-          acc146 += t5[b142 + i1 * 3] * t7[b143 + i1 * 3] * t4[b144 + i1 * 3] * t9[i1 + i2] * th[b141 + i2];
+          acc156 += t5[b152 + i1 * 3] * t7[b153 + i1 * 3] * t4[b154 + i1 * 3] * t9[i1 + i2] * th[b151 + i2];
         }
       }
-      hvp[6 + i0] += p145 * acc146;
+      hvp[6 + i0] += p155 * acc156;
     }
   }
   // hvp[0, i0] += Σ_i1,i2 2·t9[i1, i2]·a[i0, i2]·t7[i1, i0]·t4[i1, i0]·v[m][0, i0]
   {
     for (let i0 = 0; i0 < 3; i0++) {
-      const b147 = i0;
-      const b148 = i0;
-      const b149 = i0;
-      const p150 = 2 * v[3 + i0];
-      let acc151 = 0;
+      const b157 = i0;
+      const b158 = i0;
+      const b159 = i0;
+      const p160 = 2 * v[3 + i0];
+      let acc161 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 1; i2++) {
-          acc151 += t7[b148 + i1 * 3] * t4[b149 + i1 * 3] * t9[i1 + i2] * th[b147 + i2];
+          acc161 += t7[b158 + i1 * 3] * t4[b159 + i1 * 3] * t9[i1 + i2] * th[b157 + i2];
         }
       }
-      hvp[6 + i0] += p150 * acc151;
+      hvp[6 + i0] += p160 * acc161;
     }
   }
-  // hvp[0, i0] += Σ_i1,i2 t7[i1, i0]·t5[i1, i0]·t7[i1, i2]·t5[i1, i2]·v[c][0, i2]·t25[i0, i2]
+  // hvp[0, i0] += Σ_i1,i2 t7[i1, i0]·t5[i1, i0]·t7[i1, i2]·t5[i1, i2]·v[c][0, i2]·t23[i0, i2]
   {
-    const b154 = 6;
+    const b164 = 6;
     for (let i0 = 0; i0 < 3; i0++) {
-      const b152 = i0;
-      const b153 = i0;
-      const b155 = i0 * 3;
-      let acc156 = 0;
+      const b162 = i0;
+      const b163 = i0;
+      const b165 = i0 * 3;
+      let acc166 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
-          acc156 += t7[b152 + i1 * 3] * t5[b153 + i1 * 3] * t7[i1 * 3 + i2] * t5[i1 * 3 + i2] * v[b154 + i2] * t25[b155 + i2];
+          acc166 += t7[b162 + i1 * 3] * t5[b163 + i1 * 3] * t7[i1 * 3 + i2] * t5[i1 * 3 + i2] * v[b164 + i2] * t23[b165 + i2];
         }
       }
-      hvp[6 + i0] += acc156;
+      hvp[6 + i0] += acc166;
     }
   }
   // hvp[0, i0] += Σ_i1,i2 t9[i1, i2]·a[i0, i2]·t5[i1, i0]·t7[i1, i0]·t5[i1, i0]·v[c][0, i0]
   {
     for (let i0 = 0; i0 < 3; i0++) {
-      const b157 = i0;
-      const b158 = i0;
-      const b159 = i0;
-      const b160 = i0;
-      const p161 = v[6 + i0];
-      let acc162 = 0;
+      const b167 = i0;
+      const b168 = i0;
+      const b169 = i0;
+      const b170 = i0;
+      const p171 = v[6 + i0];
+      let acc172 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 1; i2++) {
-          acc162 += t5[b158 + i1 * 3] * t7[b159 + i1 * 3] * t5[b160 + i1 * 3] * t9[i1 + i2] * th[b157 + i2];
+          acc172 += t5[b168 + i1 * 3] * t7[b169 + i1 * 3] * t5[b170 + i1 * 3] * t9[i1 + i2] * th[b167 + i2];
         }
       }
-      hvp[6 + i0] += p161 * acc162;
+      hvp[6 + i0] += p171 * acc172;
     }
   }
 }
@@ -1021,13 +1019,13 @@ function k_hvp_c(s: State): void {
 /** Hessian diagonal, block of a: 1 term(s) */
 function k_hdiag_a(s: State): void {
   const hessianDiagonal = s.hessianDiagonal;
-  const t32 = s.t32;
-  // hessianDiagonal[i0, i1] += t32[i0]
+  const t28 = s.t28;
+  // hessianDiagonal[i0, i1] += t28[i0]
   {
     for (let i0 = 0; i0 < 3; i0++) {
-      const p163 = t32[i0];
+      const p173 = t28[i0];
       for (let i1 = 0; i1 < 1; i1++) {
-        hessianDiagonal[i0 + i1] += p163;
+        hessianDiagonal[i0 + i1] += p173;
       }
     }
   }
@@ -1036,66 +1034,66 @@ function k_hdiag_a(s: State): void {
 /** Hessian diagonal, block of m: 3 term(s) */
 function k_hdiag_m(s: State): void {
   const hessianDiagonal = s.hessianDiagonal;
-  const t33 = s.t33;
+  const t29 = s.t29;
   const t4 = s.t4;
   const t7 = s.t7;
   const t9 = s.t9;
   const th = s.theta;
   const len_N = s.len_N;
-  // hessianDiagonal[0, i0] += Σ_i1 4·t7[i1, i0]·c[0, i0]·t4[i1, i0]·t7[i1, i0]·c[0, i0]·t4[i1, i0]·t33[i0]
+  // hessianDiagonal[0, i0] += Σ_i1 4·t7[i1, i0]·c[0, i0]·t4[i1, i0]·t7[i1, i0]·c[0, i0]·t4[i1, i0]·t29[i0]
   {
     for (let i0 = 0; i0 < 3; i0++) {
-      const b165 = i0;
-      const b166 = i0;
-      const b167 = i0;
-      const b168 = i0;
-      const p169 = 4 * th[6 + i0] * th[6 + i0] * t33[i0];
-      let acc170 = 0;
+      const b175 = i0;
+      const b176 = i0;
+      const b177 = i0;
+      const b178 = i0;
+      const p179 = 4 * th[6 + i0] * th[6 + i0] * t29[i0];
+      let acc180 = 0;
       {
         let r1 = 0, r2 = 0, r3 = 0;
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          acc170 += t7[b165 + i1 * 3] * t4[b166 + i1 * 3] * t7[b167 + i1 * 3] * t4[b168 + i1 * 3];
-          r1 += t7[b165 + (i1 + 1) * 3] * t4[b166 + (i1 + 1) * 3] * t7[b167 + (i1 + 1) * 3] * t4[b168 + (i1 + 1) * 3];
-          r2 += t7[b165 + (i1 + 2) * 3] * t4[b166 + (i1 + 2) * 3] * t7[b167 + (i1 + 2) * 3] * t4[b168 + (i1 + 2) * 3];
-          r3 += t7[b165 + (i1 + 3) * 3] * t4[b166 + (i1 + 3) * 3] * t7[b167 + (i1 + 3) * 3] * t4[b168 + (i1 + 3) * 3];
+          acc180 += t7[b175 + i1 * 3] * t4[b176 + i1 * 3] * t7[b177 + i1 * 3] * t4[b178 + i1 * 3];
+          r1 += t7[b175 + (i1 + 1) * 3] * t4[b176 + (i1 + 1) * 3] * t7[b177 + (i1 + 1) * 3] * t4[b178 + (i1 + 1) * 3];
+          r2 += t7[b175 + (i1 + 2) * 3] * t4[b176 + (i1 + 2) * 3] * t7[b177 + (i1 + 2) * 3] * t4[b178 + (i1 + 2) * 3];
+          r3 += t7[b175 + (i1 + 3) * 3] * t4[b176 + (i1 + 3) * 3] * t7[b177 + (i1 + 3) * 3] * t4[b178 + (i1 + 3) * 3];
         }
-        for (const end = len_N; i1 < end; i1++) acc170 += t7[b165 + i1 * 3] * t4[b166 + i1 * 3] * t7[b167 + i1 * 3] * t4[b168 + i1 * 3];
-        acc170 += r1 + r2 + r3;
+        for (const end = len_N; i1 < end; i1++) acc180 += t7[b175 + i1 * 3] * t4[b176 + i1 * 3] * t7[b177 + i1 * 3] * t4[b178 + i1 * 3];
+        acc180 += r1 + r2 + r3;
       }
-      hessianDiagonal[3 + i0] += p169 * acc170;
+      hessianDiagonal[3 + i0] += p179 * acc180;
     }
   }
   // hessianDiagonal[0, i0] += Σ_i1,i2 4·t9[i1, i2]·a[i0, i2]·c[0, i0]·t4[i1, i0]·t7[i1, i0]·c[0, i0]·t4[i1, i0]
   {
     for (let i0 = 0; i0 < 3; i0++) {
-      const b171 = i0;
-      const b172 = i0;
-      const b173 = i0;
-      const b174 = i0;
-      const p175 = 4 * th[6 + i0] * th[6 + i0];
-      let acc176 = 0;
+      const b181 = i0;
+      const b182 = i0;
+      const b183 = i0;
+      const b184 = i0;
+      const p185 = 4 * th[6 + i0] * th[6 + i0];
+      let acc186 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 1; i2++) {
-          acc176 += t4[b172 + i1 * 3] * t7[b173 + i1 * 3] * t4[b174 + i1 * 3] * t9[i1 + i2] * th[b171 + i2];
+          acc186 += t4[b182 + i1 * 3] * t7[b183 + i1 * 3] * t4[b184 + i1 * 3] * t9[i1 + i2] * th[b181 + i2];
         }
       }
-      hessianDiagonal[3 + i0] += p175 * acc176;
+      hessianDiagonal[3 + i0] += p185 * acc186;
     }
   }
   // hessianDiagonal[0, i0] += Σ_i1,i2 -2·t9[i1, i2]·a[i0, i2]·t7[i1, i0]·c[0, i0]
   {
     for (let i0 = 0; i0 < 3; i0++) {
-      const b177 = i0;
-      const b178 = i0;
-      const p179 = (-2) * th[6 + i0];
-      let acc180 = 0;
+      const b187 = i0;
+      const b188 = i0;
+      const p189 = (-2) * th[6 + i0];
+      let acc190 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 1; i2++) {
-          acc180 += t7[b178 + i1 * 3] * t9[i1 + i2] * th[b177 + i2];
+          acc190 += t7[b188 + i1 * 3] * t9[i1 + i2] * th[b187 + i2];
         }
       }
-      hessianDiagonal[3 + i0] += p179 * acc180;
+      hessianDiagonal[3 + i0] += p189 * acc190;
     }
   }
 }
@@ -1103,50 +1101,50 @@ function k_hdiag_m(s: State): void {
 /** Hessian diagonal, block of c: 2 term(s) */
 function k_hdiag_c(s: State): void {
   const hessianDiagonal = s.hessianDiagonal;
-  const t33 = s.t33;
+  const t29 = s.t29;
   const t5 = s.t5;
   const t7 = s.t7;
   const t9 = s.t9;
   const th = s.theta;
   const len_N = s.len_N;
-  // hessianDiagonal[0, i0] += Σ_i1 t7[i1, i0]·t5[i1, i0]·t7[i1, i0]·t5[i1, i0]·t33[i0]
+  // hessianDiagonal[0, i0] += Σ_i1 t7[i1, i0]·t5[i1, i0]·t7[i1, i0]·t5[i1, i0]·t29[i0]
   {
     for (let i0 = 0; i0 < 3; i0++) {
-      const b181 = i0;
-      const b182 = i0;
-      const b183 = i0;
-      const b184 = i0;
-      const p185 = t33[i0];
-      let acc186 = 0;
+      const b191 = i0;
+      const b192 = i0;
+      const b193 = i0;
+      const b194 = i0;
+      const p195 = t29[i0];
+      let acc196 = 0;
       {
         let r1 = 0, r2 = 0, r3 = 0;
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          acc186 += t7[b181 + i1 * 3] * t5[b182 + i1 * 3] * t7[b183 + i1 * 3] * t5[b184 + i1 * 3];
-          r1 += t7[b181 + (i1 + 1) * 3] * t5[b182 + (i1 + 1) * 3] * t7[b183 + (i1 + 1) * 3] * t5[b184 + (i1 + 1) * 3];
-          r2 += t7[b181 + (i1 + 2) * 3] * t5[b182 + (i1 + 2) * 3] * t7[b183 + (i1 + 2) * 3] * t5[b184 + (i1 + 2) * 3];
-          r3 += t7[b181 + (i1 + 3) * 3] * t5[b182 + (i1 + 3) * 3] * t7[b183 + (i1 + 3) * 3] * t5[b184 + (i1 + 3) * 3];
+          acc196 += t7[b191 + i1 * 3] * t5[b192 + i1 * 3] * t7[b193 + i1 * 3] * t5[b194 + i1 * 3];
+          r1 += t7[b191 + (i1 + 1) * 3] * t5[b192 + (i1 + 1) * 3] * t7[b193 + (i1 + 1) * 3] * t5[b194 + (i1 + 1) * 3];
+          r2 += t7[b191 + (i1 + 2) * 3] * t5[b192 + (i1 + 2) * 3] * t7[b193 + (i1 + 2) * 3] * t5[b194 + (i1 + 2) * 3];
+          r3 += t7[b191 + (i1 + 3) * 3] * t5[b192 + (i1 + 3) * 3] * t7[b193 + (i1 + 3) * 3] * t5[b194 + (i1 + 3) * 3];
         }
-        for (const end = len_N; i1 < end; i1++) acc186 += t7[b181 + i1 * 3] * t5[b182 + i1 * 3] * t7[b183 + i1 * 3] * t5[b184 + i1 * 3];
-        acc186 += r1 + r2 + r3;
+        for (const end = len_N; i1 < end; i1++) acc196 += t7[b191 + i1 * 3] * t5[b192 + i1 * 3] * t7[b193 + i1 * 3] * t5[b194 + i1 * 3];
+        acc196 += r1 + r2 + r3;
       }
-      hessianDiagonal[6 + i0] += p185 * acc186;
+      hessianDiagonal[6 + i0] += p195 * acc196;
     }
   }
   // hessianDiagonal[0, i0] += Σ_i1,i2 t9[i1, i2]·a[i0, i2]·t5[i1, i0]·t7[i1, i0]·t5[i1, i0]
   {
     for (let i0 = 0; i0 < 3; i0++) {
-      const b187 = i0;
-      const b188 = i0;
-      const b189 = i0;
-      const b190 = i0;
-      let acc191 = 0;
+      const b197 = i0;
+      const b198 = i0;
+      const b199 = i0;
+      const b200 = i0;
+      let acc201 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 1; i2++) {
-          acc191 += t5[b188 + i1 * 3] * t7[b189 + i1 * 3] * t5[b190 + i1 * 3] * t9[i1 + i2] * th[b187 + i2];
+          acc201 += t5[b198 + i1 * 3] * t7[b199 + i1 * 3] * t5[b200 + i1 * 3] * t9[i1 + i2] * th[b197 + i2];
         }
       }
-      hessianDiagonal[6 + i0] += acc191;
+      hessianDiagonal[6 + i0] += acc201;
     }
   }
 }
@@ -1160,8 +1158,8 @@ function k_ggn_a_a(s: State): void {
     for (let i0 = 0; i0 < 3; i0++) {
       for (let i1 = 0; i1 < 1; i1++) {
         for (let i2 = Math.max(0, i0); i2 < 3; i2++) {
-          const p192 = t20[i0 * 3 + i2];
-          addSymmetric(GN, i0 * 9 + i1 * 10 + i2, i0 + i1 * 10 + i2 * 9, p192);
+          const p202 = t20[i0 * 3 + i2];
+          addSymmetric(GN, i0 * 9 + i1 * 10 + i2, i0 + i1 * 10 + i2 * 9, p202);
         }
       }
     }
@@ -1178,9 +1176,9 @@ function k_ggn_a_m(s: State): void {
     for (let i0 = 0; i0 < 3; i0++) {
       for (let i1 = 0; i1 < 1; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
-          const p194 = 2 * th[i2 + i1] * th[6 + i2] * t21[i0 * 3 + i2];
-          GN[3 + i0 * 9 + i1 * 9 + i2] += p194;
-          GN[27 + i0 + i1 + i2 * 9] += p194;
+          const p204 = 2 * th[i2 + i1] * th[6 + i2] * t21[i0 * 3 + i2];
+          GN[3 + i0 * 9 + i1 * 9 + i2] += p204;
+          GN[27 + i0 + i1 + i2 * 9] += p204;
         }
       }
     }
@@ -1190,16 +1188,16 @@ function k_ggn_a_m(s: State): void {
 /** Gauss-Newton block (a, c): 1 term(s) */
 function k_ggn_a_c(s: State): void {
   const GN = s.gaussNewton;
-  const t23 = s.t23;
+  const t22 = s.t22;
   const th = s.theta;
-  // gaussNewton[i0, i1, 0, i2] += -1·a[i2, i1]·t23[i0, i2]
+  // gaussNewton[i0, i1, 0, i2] += -1·a[i2, i1]·t22[i0, i2]
   {
     for (let i0 = 0; i0 < 3; i0++) {
       for (let i1 = 0; i1 < 1; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
-          const p196 = -th[i2 + i1] * t23[i0 * 3 + i2];
-          GN[6 + i0 * 9 + i1 * 9 + i2] += p196;
-          GN[54 + i0 + i1 + i2 * 9] += p196;
+          const p206 = -th[i2 + i1] * t22[i0 * 3 + i2];
+          GN[6 + i0 * 9 + i1 * 9 + i2] += p206;
+          GN[54 + i0 + i1 + i2 * 9] += p206;
         }
       }
     }
@@ -1209,32 +1207,35 @@ function k_ggn_a_c(s: State): void {
 /** Gauss-Newton block (m, m): 1 term(s) */
 function k_ggn_m_m(s: State): void {
   const GN = s.gaussNewton;
-  const t25 = s.t25;
-  const t26 = s.t26;
+  const t23 = s.t23;
+  const t4 = s.t4;
+  const t7 = s.t7;
   const th = s.theta;
   const len_N = s.len_N;
-  // gaussNewton[0, i0, 0, i1] += Σ_i2 4·c[0, i0]·c[0, i1]·t25[i0, i1]·t26[i0, i2]·t26[i1, i2]
+  // gaussNewton[0, i0, 0, i1] += Σ_i2 4·t7[i2, i0]·c[0, i0]·t4[i2, i0]·t7[i2, i1]·c[0, i1]·t4[i2, i1]·t23[i0, i1]
   {
     for (let i0 = 0; i0 < 3; i0++) {
-      const b198 = i0 * len_N;
-      const p200 = 4 * th[6 + i0];
+      const b208 = i0;
+      const b209 = i0;
+      const p212 = 4 * th[6 + i0];
       for (let i1 = Math.max(0, i0); i1 < 3; i1++) {
-        const b199 = i1 * len_N;
-        const p201 = p200 * th[6 + i1] * t25[i0 * 3 + i1];
-        let acc202 = 0;
+        const b210 = i1;
+        const b211 = i1;
+        const p213 = p212 * th[6 + i1] * t23[i0 * 3 + i1];
+        let acc214 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc202 += t26[b198 + i2] * t26[b199 + i2];
-            r1 += t26[b198 + i2 + 1] * t26[b199 + i2 + 1];
-            r2 += t26[b198 + i2 + 2] * t26[b199 + i2 + 2];
-            r3 += t26[b198 + i2 + 3] * t26[b199 + i2 + 3];
+            acc214 += t7[b208 + i2 * 3] * t4[b209 + i2 * 3] * t7[b210 + i2 * 3] * t4[b211 + i2 * 3];
+            r1 += t7[b208 + (i2 + 1) * 3] * t4[b209 + (i2 + 1) * 3] * t7[b210 + (i2 + 1) * 3] * t4[b211 + (i2 + 1) * 3];
+            r2 += t7[b208 + (i2 + 2) * 3] * t4[b209 + (i2 + 2) * 3] * t7[b210 + (i2 + 2) * 3] * t4[b211 + (i2 + 2) * 3];
+            r3 += t7[b208 + (i2 + 3) * 3] * t4[b209 + (i2 + 3) * 3] * t7[b210 + (i2 + 3) * 3] * t4[b211 + (i2 + 3) * 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc202 += t26[b198 + i2] * t26[b199 + i2];
-          acc202 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc214 += t7[b208 + i2 * 3] * t4[b209 + i2 * 3] * t7[b210 + i2 * 3] * t4[b211 + i2 * 3];
+          acc214 += r1 + r2 + r3;
         }
-        addSymmetric(GN, 30 + i0 * 9 + i1, 30 + i0 + i1 * 9, p201 * acc202);
+        addSymmetric(GN, 30 + i0 * 9 + i1, 30 + i0 + i1 * 9, p213 * acc214);
       }
     }
   }
@@ -1243,34 +1244,37 @@ function k_ggn_m_m(s: State): void {
 /** Gauss-Newton block (m, c): 1 term(s) */
 function k_ggn_m_c(s: State): void {
   const GN = s.gaussNewton;
-  const t25 = s.t25;
-  const t26 = s.t26;
-  const t27 = s.t27;
+  const t23 = s.t23;
+  const t4 = s.t4;
+  const t5 = s.t5;
+  const t7 = s.t7;
   const th = s.theta;
   const len_N = s.len_N;
-  // gaussNewton[0, i0, 0, i1] += Σ_i2 -2·c[0, i0]·t25[i0, i1]·t26[i0, i2]·t27[i1, i2]
+  // gaussNewton[0, i0, 0, i1] += Σ_i2 -2·t7[i2, i0]·c[0, i0]·t4[i2, i0]·t7[i2, i1]·t5[i2, i1]·t23[i0, i1]
   {
     for (let i0 = 0; i0 < 3; i0++) {
-      const b203 = i0 * len_N;
-      const p205 = (-2) * th[6 + i0];
+      const b215 = i0;
+      const b216 = i0;
+      const p219 = (-2) * th[6 + i0];
       for (let i1 = 0; i1 < 3; i1++) {
-        const b204 = i1 * len_N;
-        const p206 = p205 * t25[i0 * 3 + i1];
-        let acc207 = 0;
+        const b217 = i1;
+        const b218 = i1;
+        const p220 = p219 * t23[i0 * 3 + i1];
+        let acc221 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc207 += t26[b203 + i2] * t27[b204 + i2];
-            r1 += t26[b203 + i2 + 1] * t27[b204 + i2 + 1];
-            r2 += t26[b203 + i2 + 2] * t27[b204 + i2 + 2];
-            r3 += t26[b203 + i2 + 3] * t27[b204 + i2 + 3];
+            acc221 += t7[b215 + i2 * 3] * t4[b216 + i2 * 3] * t7[b217 + i2 * 3] * t5[b218 + i2 * 3];
+            r1 += t7[b215 + (i2 + 1) * 3] * t4[b216 + (i2 + 1) * 3] * t7[b217 + (i2 + 1) * 3] * t5[b218 + (i2 + 1) * 3];
+            r2 += t7[b215 + (i2 + 2) * 3] * t4[b216 + (i2 + 2) * 3] * t7[b217 + (i2 + 2) * 3] * t5[b218 + (i2 + 2) * 3];
+            r3 += t7[b215 + (i2 + 3) * 3] * t4[b216 + (i2 + 3) * 3] * t7[b217 + (i2 + 3) * 3] * t5[b218 + (i2 + 3) * 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc207 += t26[b203 + i2] * t27[b204 + i2];
-          acc207 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc221 += t7[b215 + i2 * 3] * t4[b216 + i2 * 3] * t7[b217 + i2 * 3] * t5[b218 + i2 * 3];
+          acc221 += r1 + r2 + r3;
         }
         {
-          const sv = p206 * acc207;
+          const sv = p220 * acc221;
           GN[33 + i0 * 9 + i1] += sv;
           GN[57 + i0 + i1 * 9] += sv;
         }
@@ -1282,30 +1286,33 @@ function k_ggn_m_c(s: State): void {
 /** Gauss-Newton block (c, c): 1 term(s) */
 function k_ggn_c_c(s: State): void {
   const GN = s.gaussNewton;
-  const t25 = s.t25;
-  const t27 = s.t27;
+  const t23 = s.t23;
+  const t5 = s.t5;
+  const t7 = s.t7;
   const len_N = s.len_N;
-  // gaussNewton[0, i0, 0, i1] += Σ_i2 t25[i0, i1]·t27[i0, i2]·t27[i1, i2]
+  // gaussNewton[0, i0, 0, i1] += Σ_i2 t7[i2, i0]·t5[i2, i0]·t7[i2, i1]·t5[i2, i1]·t23[i0, i1]
   {
     for (let i0 = 0; i0 < 3; i0++) {
-      const b208 = i0 * len_N;
+      const b222 = i0;
+      const b223 = i0;
       for (let i1 = Math.max(0, i0); i1 < 3; i1++) {
-        const b209 = i1 * len_N;
-        const p210 = t25[i0 * 3 + i1];
-        let acc211 = 0;
+        const b224 = i1;
+        const b225 = i1;
+        const p226 = t23[i0 * 3 + i1];
+        let acc227 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc211 += t27[b208 + i2] * t27[b209 + i2];
-            r1 += t27[b208 + i2 + 1] * t27[b209 + i2 + 1];
-            r2 += t27[b208 + i2 + 2] * t27[b209 + i2 + 2];
-            r3 += t27[b208 + i2 + 3] * t27[b209 + i2 + 3];
+            acc227 += t7[b222 + i2 * 3] * t5[b223 + i2 * 3] * t7[b224 + i2 * 3] * t5[b225 + i2 * 3];
+            r1 += t7[b222 + (i2 + 1) * 3] * t5[b223 + (i2 + 1) * 3] * t7[b224 + (i2 + 1) * 3] * t5[b225 + (i2 + 1) * 3];
+            r2 += t7[b222 + (i2 + 2) * 3] * t5[b223 + (i2 + 2) * 3] * t7[b224 + (i2 + 2) * 3] * t5[b225 + (i2 + 2) * 3];
+            r3 += t7[b222 + (i2 + 3) * 3] * t5[b223 + (i2 + 3) * 3] * t7[b224 + (i2 + 3) * 3] * t5[b225 + (i2 + 3) * 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc211 += t27[b208 + i2] * t27[b209 + i2];
-          acc211 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc227 += t7[b222 + i2 * 3] * t5[b223 + i2 * 3] * t7[b224 + i2 * 3] * t5[b225 + i2 * 3];
+          acc227 += r1 + r2 + r3;
         }
-        addSymmetric(GN, 60 + i0 * 9 + i1, 60 + i0 + i1 * 9, p210 * acc211);
+        addSymmetric(GN, 60 + i0 * 9 + i1, 60 + i0 + i1 * 9, p226 * acc227);
       }
     }
   }
@@ -1318,13 +1325,13 @@ function k_k11(s: State): void {
   const len_N = s.len_N;
   // t11 += Σ_i0,i1 t10[i0, i1]
   {
-    let acc212 = 0;
+    let acc228 = 0;
     for (let i0 = 0; i0 < len_N; i0++) {
       for (let i1 = 0; i1 < 1; i1++) {
-        acc212 += t10[i0 + i1];
+        acc228 += t10[i0 + i1];
       }
     }
-    t11[0] += acc212;
+    t11[0] += acc228;
   }
 }
 
@@ -1352,12 +1359,12 @@ function k_k9(s: State): void {
   // t9[i0, i1] += Σ_i2 t7[i0, i2]·a[i2, i1]
   {
     for (let i0 = 0; i0 < len_N; i0++) {
-      const b213 = i0 * 3;
+      const b229 = i0 * 3;
       for (let i1 = 0; i1 < 1; i1++) {
-        const b214 = i1;
-        let acc215 = 0;
-        for (let i2 = 0; i2 < 3; i2++) acc215 += t7[b213 + i2] * th[b214 + i2];
-        t9[i0 + i1] = acc215;
+        const b230 = i1;
+        let acc231 = 0;
+        for (let i2 = 0; i2 < 3; i2++) acc231 += t7[b229 + i2] * th[b230 + i2];
+        t9[i0 + i1] = acc231;
       }
     }
   }
@@ -1365,8 +1372,8 @@ function k_k9(s: State): void {
   {
     for (let i0 = 0; i0 < len_N; i0++) {
       for (let i1 = 0; i1 < 1; i1++) {
-        const p216 = -d_y[off_N + i0 + i1];
-        t9[i0 + i1] += p216;
+        const p232 = -d_y[off_N + i0 + i1];
+        t9[i0 + i1] += p232;
       }
     }
   }
@@ -1395,8 +1402,8 @@ function k_k6(s: State): void {
   {
     for (let i0 = 0; i0 < len_N; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
-        const p218 = -th[6 + i1] * t5[i0 * 3 + i1];
-        t6[i0 * 3 + i1] = p218;
+        const p234 = -th[6 + i1] * t5[i0 * 3 + i1];
+        t6[i0 * 3 + i1] = p234;
       }
     }
   }
@@ -1426,10 +1433,10 @@ function k_k4(s: State): void {
   // t4[i0, i1] += -1·m[0, i1]
   {
     for (let i0 = 0; i0 < len_N; i0++) {
-      const p220 = d_t[off_N + i0];
+      const p236 = d_t[off_N + i0];
       for (let i1 = 0; i1 < 3; i1++) {
-        const p222 = -th[3 + i1];
-        t4[i0 * 3 + i1] = p220 + p222;
+        const p238 = -th[3 + i1];
+        t4[i0 * 3 + i1] = p236 + p238;
       }
     }
   }
@@ -1443,43 +1450,23 @@ function k_k20(s: State): void {
   // t20[i0, i1] += Σ_i2 t7[i2, i0]·t7[i2, i1]
   {
     for (let i0 = 0; i0 < 3; i0++) {
-      const b224 = i0;
+      const b240 = i0;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b225 = i1;
-        let acc226 = 0;
+        const b241 = i1;
+        let acc242 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc226 += t7[b224 + i2 * 3] * t7[b225 + i2 * 3];
-            r1 += t7[b224 + (i2 + 1) * 3] * t7[b225 + (i2 + 1) * 3];
-            r2 += t7[b224 + (i2 + 2) * 3] * t7[b225 + (i2 + 2) * 3];
-            r3 += t7[b224 + (i2 + 3) * 3] * t7[b225 + (i2 + 3) * 3];
+            acc242 += t7[b240 + i2 * 3] * t7[b241 + i2 * 3];
+            r1 += t7[b240 + (i2 + 1) * 3] * t7[b241 + (i2 + 1) * 3];
+            r2 += t7[b240 + (i2 + 2) * 3] * t7[b241 + (i2 + 2) * 3];
+            r3 += t7[b240 + (i2 + 3) * 3] * t7[b241 + (i2 + 3) * 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc226 += t7[b224 + i2 * 3] * t7[b225 + i2 * 3];
-          acc226 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc242 += t7[b240 + i2 * 3] * t7[b241 + i2 * 3];
+          acc242 += r1 + r2 + r3;
         }
-        t20[i0 * 3 + i1] += acc226;
-      }
-    }
-  }
-}
-
-/** t22[3, 1, N]: 1 term(s) */
-function k_k22(s: State): void {
-  const t22 = s.t22;
-  const t4 = s.t4;
-  const t7 = s.t7;
-  const t9 = s.t9;
-  const len_N = s.len_N;
-  // t22[i0, i1, i2] += t9[i2, i1]·t7[i2, i0]·t4[i2, i0]
-  {
-    for (let i0 = 0; i0 < 3; i0++) {
-      for (let i1 = 0; i1 < 1; i1++) {
-        for (let i2 = 0; i2 < len_N; i2++) {
-          const p227 = t9[i2 + i1] * t7[i2 * 3 + i0] * t4[i2 * 3 + i0];
-          t22[i0 * len_N + i1 * len_N + i2] = p227;
-        }
+        t20[i0 * 3 + i1] += acc242;
       }
     }
   }
@@ -1494,44 +1481,56 @@ function k_k21(s: State): void {
   // t21[i0, i1] += Σ_i2 t7[i2, i0]·t7[i2, i1]·t4[i2, i1]
   {
     for (let i0 = 0; i0 < 3; i0++) {
-      const b229 = i0;
+      const b243 = i0;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b230 = i1;
-        const b231 = i1;
-        let acc232 = 0;
+        const b244 = i1;
+        const b245 = i1;
+        let acc246 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc232 += t7[b229 + i2 * 3] * t7[b230 + i2 * 3] * t4[b231 + i2 * 3];
-            r1 += t7[b229 + (i2 + 1) * 3] * t7[b230 + (i2 + 1) * 3] * t4[b231 + (i2 + 1) * 3];
-            r2 += t7[b229 + (i2 + 2) * 3] * t7[b230 + (i2 + 2) * 3] * t4[b231 + (i2 + 2) * 3];
-            r3 += t7[b229 + (i2 + 3) * 3] * t7[b230 + (i2 + 3) * 3] * t4[b231 + (i2 + 3) * 3];
+            acc246 += t7[b243 + i2 * 3] * t7[b244 + i2 * 3] * t4[b245 + i2 * 3];
+            r1 += t7[b243 + (i2 + 1) * 3] * t7[b244 + (i2 + 1) * 3] * t4[b245 + (i2 + 1) * 3];
+            r2 += t7[b243 + (i2 + 2) * 3] * t7[b244 + (i2 + 2) * 3] * t4[b245 + (i2 + 2) * 3];
+            r3 += t7[b243 + (i2 + 3) * 3] * t7[b244 + (i2 + 3) * 3] * t4[b245 + (i2 + 3) * 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc232 += t7[b229 + i2 * 3] * t7[b230 + i2 * 3] * t4[b231 + i2 * 3];
-          acc232 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc246 += t7[b243 + i2 * 3] * t7[b244 + i2 * 3] * t4[b245 + i2 * 3];
+          acc246 += r1 + r2 + r3;
         }
-        t21[i0 * 3 + i1] += acc232;
+        t21[i0 * 3 + i1] += acc246;
       }
     }
   }
 }
 
-/** t24[3, 1, N]: 1 term(s) */
-function k_k24(s: State): void {
-  const t24 = s.t24;
+/** t22[3, 3]: 1 term(s) */
+function k_k22(s: State): void {
+  const t22 = s.t22;
   const t5 = s.t5;
   const t7 = s.t7;
-  const t9 = s.t9;
   const len_N = s.len_N;
-  // t24[i0, i1, i2] += t9[i2, i1]·t7[i2, i0]·t5[i2, i0]
+  // t22[i0, i1] += Σ_i2 t7[i2, i0]·t7[i2, i1]·t5[i2, i1]
   {
     for (let i0 = 0; i0 < 3; i0++) {
-      for (let i1 = 0; i1 < 1; i1++) {
-        for (let i2 = 0; i2 < len_N; i2++) {
-          const p233 = t9[i2 + i1] * t7[i2 * 3 + i0] * t5[i2 * 3 + i0];
-          t24[i0 * len_N + i1 * len_N + i2] = p233;
+      const b247 = i0;
+      for (let i1 = 0; i1 < 3; i1++) {
+        const b248 = i1;
+        const b249 = i1;
+        let acc250 = 0;
+        {
+          let r1 = 0, r2 = 0, r3 = 0;
+          let i2 = 0;
+          for (const end = len_N - 3; i2 < end; i2 += 4) {
+            acc250 += t7[b247 + i2 * 3] * t7[b248 + i2 * 3] * t5[b249 + i2 * 3];
+            r1 += t7[b247 + (i2 + 1) * 3] * t7[b248 + (i2 + 1) * 3] * t5[b249 + (i2 + 1) * 3];
+            r2 += t7[b247 + (i2 + 2) * 3] * t7[b248 + (i2 + 2) * 3] * t5[b249 + (i2 + 2) * 3];
+            r3 += t7[b247 + (i2 + 3) * 3] * t7[b248 + (i2 + 3) * 3] * t5[b249 + (i2 + 3) * 3];
+          }
+          for (const end = len_N; i2 < end; i2++) acc250 += t7[b247 + i2 * 3] * t7[b248 + i2 * 3] * t5[b249 + i2 * 3];
+          acc250 += r1 + r2 + r3;
         }
+        t22[i0 * 3 + i1] += acc250;
       }
     }
   }
@@ -1540,289 +1539,223 @@ function k_k24(s: State): void {
 /** t23[3, 3]: 1 term(s) */
 function k_k23(s: State): void {
   const t23 = s.t23;
-  const t5 = s.t5;
-  const t7 = s.t7;
-  const len_N = s.len_N;
-  // t23[i0, i1] += Σ_i2 t7[i2, i0]·t7[i2, i1]·t5[i2, i1]
+  const th = s.theta;
+  // t23[i0, i1] += Σ_i2 a[i0, i2]·a[i1, i2]
   {
     for (let i0 = 0; i0 < 3; i0++) {
-      const b235 = i0;
+      const b251 = i0;
       for (let i1 = 0; i1 < 3; i1++) {
-        const b236 = i1;
-        const b237 = i1;
-        let acc238 = 0;
-        {
-          let r1 = 0, r2 = 0, r3 = 0;
-          let i2 = 0;
-          for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc238 += t7[b235 + i2 * 3] * t7[b236 + i2 * 3] * t5[b237 + i2 * 3];
-            r1 += t7[b235 + (i2 + 1) * 3] * t7[b236 + (i2 + 1) * 3] * t5[b237 + (i2 + 1) * 3];
-            r2 += t7[b235 + (i2 + 2) * 3] * t7[b236 + (i2 + 2) * 3] * t5[b237 + (i2 + 2) * 3];
-            r3 += t7[b235 + (i2 + 3) * 3] * t7[b236 + (i2 + 3) * 3] * t5[b237 + (i2 + 3) * 3];
-          }
-          for (const end = len_N; i2 < end; i2++) acc238 += t7[b235 + i2 * 3] * t7[b236 + i2 * 3] * t5[b237 + i2 * 3];
-          acc238 += r1 + r2 + r3;
-        }
-        t23[i0 * 3 + i1] += acc238;
+        const b252 = i1;
+        let acc253 = 0;
+        for (let i2 = 0; i2 < 1; i2++) acc253 += th[b251 + i2] * th[b252 + i2];
+        t23[i0 * 3 + i1] = acc253;
       }
     }
   }
 }
 
-/** t25[3, 3]: 1 term(s) */
-function k_k25(s: State): void {
-  const t25 = s.t25;
-  const th = s.theta;
-  // t25[i0, i1] += Σ_i2 a[i0, i2]·a[i1, i2]
-  {
-    for (let i0 = 0; i0 < 3; i0++) {
-      const b239 = i0;
-      for (let i1 = 0; i1 < 3; i1++) {
-        const b240 = i1;
-        let acc241 = 0;
-        for (let i2 = 0; i2 < 1; i2++) acc241 += th[b239 + i2] * th[b240 + i2];
-        t25[i0 * 3 + i1] = acc241;
-      }
-    }
-  }
-}
-
-/** t26[3, N]: 1 term(s) */
-function k_k26(s: State): void {
-  const t26 = s.t26;
-  const t4 = s.t4;
-  const t7 = s.t7;
-  const len_N = s.len_N;
-  // t26[i0, i1] += t7[i1, i0]·t4[i1, i0]
-  {
-    for (let i0 = 0; i0 < 3; i0++) {
-      for (let i1 = 0; i1 < len_N; i1++) {
-        const p242 = t7[i1 * 3 + i0] * t4[i1 * 3 + i0];
-        t26[i0 * len_N + i1] = p242;
-      }
-    }
-  }
-}
-
-/** t27[3, N]: 1 term(s) */
-function k_k27(s: State): void {
-  const t27 = s.t27;
-  const t5 = s.t5;
-  const t7 = s.t7;
-  const len_N = s.len_N;
-  // t27[i0, i1] += t7[i1, i0]·t5[i1, i0]
-  {
-    for (let i0 = 0; i0 < 3; i0++) {
-      for (let i1 = 0; i1 < len_N; i1++) {
-        const p244 = t7[i1 * 3 + i0] * t5[i1 * 3 + i0];
-        t27[i0 * len_N + i1] = p244;
-      }
-    }
-  }
-}
-
-/** t28[1, N]: 1 term(s) */
-function k_k28(s: State): void {
-  const t28 = s.t28;
+/** t24[1, N]: 1 term(s) */
+function k_k24(s: State): void {
+  const t24 = s.t24;
   const t7 = s.t7;
   const v = s.v;
   const len_N = s.len_N;
-  // t28[i0, i1] += Σ_i2 t7[i1, i2]·v[a][i2, i0]
+  // t24[i0, i1] += Σ_i2 t7[i1, i2]·v[a][i2, i0]
   {
-    for (let i0 = 0; i0 < 1; i0++) {
-      const b247 = i0;
-      {
-        let i1 = 0;
-        for (const end = len_N - 3; i1 < end; i1 += 4) {
-          const b246_0 = i1 * 3;
-          const b246_1 = (i1 + 1) * 3;
-          const b246_2 = (i1 + 2) * 3;
-          const b246_3 = (i1 + 3) * 3;
-          let acc248_0 = 0, acc248_1 = 0, acc248_2 = 0, acc248_3 = 0;
-          for (let i2 = 0, end = 3; i2 < end; i2++) {
-            const c0 = v[b247 + i2];
-            acc248_0 += c0 * t7[b246_0 + i2];
-            acc248_1 += c0 * t7[b246_1 + i2];
-            acc248_2 += c0 * t7[b246_2 + i2];
-            acc248_3 += c0 * t7[b246_3 + i2];
-          }
-          t28[i0 * len_N + i1] = acc248_0;
-          t28[i0 * len_N + i1 + 1] = acc248_1;
-          t28[i0 * len_N + i1 + 2] = acc248_2;
-          t28[i0 * len_N + i1 + 3] = acc248_3;
-        }
-        for (const end = len_N; i1 < end; i1++) {
-          const b246 = i1 * 3;
-          let acc248 = 0;
-          for (let i2 = 0; i2 < 3; i2++) acc248 += t7[b246 + i2] * v[b247 + i2];
-          t28[i0 * len_N + i1] = acc248;
-        }
-      }
-    }
-  }
-}
-
-/** t29[1, N]: 1 term(s) */
-function k_k29(s: State): void {
-  const t29 = s.t29;
-  const t4 = s.t4;
-  const t7 = s.t7;
-  const th = s.theta;
-  const v = s.v;
-  const len_N = s.len_N;
-  // t29[i0, i1] += Σ_i2 a[i2, i0]·t7[i1, i2]·c[0, i2]·t4[i1, i2]·v[m][0, i2]
-  {
-    const b251 = 6;
-    const b253 = 3;
-    for (let i0 = 0; i0 < 1; i0++) {
-      const b249 = i0;
-      {
-        let i1 = 0;
-        for (const end = len_N - 3; i1 < end; i1 += 4) {
-          const b250_0 = i1 * 3;
-          const b252_0 = i1 * 3;
-          const b250_1 = (i1 + 1) * 3;
-          const b252_1 = (i1 + 1) * 3;
-          const b250_2 = (i1 + 2) * 3;
-          const b252_2 = (i1 + 2) * 3;
-          const b250_3 = (i1 + 3) * 3;
-          const b252_3 = (i1 + 3) * 3;
-          let acc254_0 = 0, acc254_1 = 0, acc254_2 = 0, acc254_3 = 0;
-          for (let i2 = 0, end = 3; i2 < end; i2++) {
-            const c0 = th[b249 + i2];
-            const c1 = th[b251 + i2];
-            const c2 = v[b253 + i2];
-            acc254_0 += c0 * c1 * c2 * t7[b250_0 + i2] * t4[b252_0 + i2];
-            acc254_1 += c0 * c1 * c2 * t7[b250_1 + i2] * t4[b252_1 + i2];
-            acc254_2 += c0 * c1 * c2 * t7[b250_2 + i2] * t4[b252_2 + i2];
-            acc254_3 += c0 * c1 * c2 * t7[b250_3 + i2] * t4[b252_3 + i2];
-          }
-          t29[i0 * len_N + i1] = acc254_0;
-          t29[i0 * len_N + i1 + 1] = acc254_1;
-          t29[i0 * len_N + i1 + 2] = acc254_2;
-          t29[i0 * len_N + i1 + 3] = acc254_3;
-        }
-        for (const end = len_N; i1 < end; i1++) {
-          const b250 = i1 * 3;
-          const b252 = i1 * 3;
-          let acc254 = 0;
-          for (let i2 = 0; i2 < 3; i2++) acc254 += th[b249 + i2] * t7[b250 + i2] * th[b251 + i2] * t4[b252 + i2] * v[b253 + i2];
-          t29[i0 * len_N + i1] = acc254;
-        }
-      }
-    }
-  }
-}
-
-/** t30[1, N]: 1 term(s) */
-function k_k30(s: State): void {
-  const t30 = s.t30;
-  const t5 = s.t5;
-  const t7 = s.t7;
-  const th = s.theta;
-  const v = s.v;
-  const len_N = s.len_N;
-  // t30[i0, i1] += Σ_i2 a[i2, i0]·t7[i1, i2]·t5[i1, i2]·v[c][0, i2]
-  {
-    const b258 = 6;
     for (let i0 = 0; i0 < 1; i0++) {
       const b255 = i0;
       {
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          const b256_0 = i1 * 3;
-          const b257_0 = i1 * 3;
-          const b256_1 = (i1 + 1) * 3;
-          const b257_1 = (i1 + 1) * 3;
-          const b256_2 = (i1 + 2) * 3;
-          const b257_2 = (i1 + 2) * 3;
-          const b256_3 = (i1 + 3) * 3;
-          const b257_3 = (i1 + 3) * 3;
-          let acc259_0 = 0, acc259_1 = 0, acc259_2 = 0, acc259_3 = 0;
+          const b254_0 = i1 * 3;
+          const b254_1 = (i1 + 1) * 3;
+          const b254_2 = (i1 + 2) * 3;
+          const b254_3 = (i1 + 3) * 3;
+          let acc256_0 = 0, acc256_1 = 0, acc256_2 = 0, acc256_3 = 0;
           for (let i2 = 0, end = 3; i2 < end; i2++) {
-            const c0 = th[b255 + i2];
-            const c1 = v[b258 + i2];
-            acc259_0 += c0 * c1 * t7[b256_0 + i2] * t5[b257_0 + i2];
-            acc259_1 += c0 * c1 * t7[b256_1 + i2] * t5[b257_1 + i2];
-            acc259_2 += c0 * c1 * t7[b256_2 + i2] * t5[b257_2 + i2];
-            acc259_3 += c0 * c1 * t7[b256_3 + i2] * t5[b257_3 + i2];
+            const c0 = v[b255 + i2];
+            acc256_0 += c0 * t7[b254_0 + i2];
+            acc256_1 += c0 * t7[b254_1 + i2];
+            acc256_2 += c0 * t7[b254_2 + i2];
+            acc256_3 += c0 * t7[b254_3 + i2];
           }
-          t30[i0 * len_N + i1] = acc259_0;
-          t30[i0 * len_N + i1 + 1] = acc259_1;
-          t30[i0 * len_N + i1 + 2] = acc259_2;
-          t30[i0 * len_N + i1 + 3] = acc259_3;
+          t24[i0 * len_N + i1] = acc256_0;
+          t24[i0 * len_N + i1 + 1] = acc256_1;
+          t24[i0 * len_N + i1 + 2] = acc256_2;
+          t24[i0 * len_N + i1 + 3] = acc256_3;
         }
         for (const end = len_N; i1 < end; i1++) {
-          const b256 = i1 * 3;
-          const b257 = i1 * 3;
-          let acc259 = 0;
-          for (let i2 = 0; i2 < 3; i2++) acc259 += th[b255 + i2] * t7[b256 + i2] * t5[b257 + i2] * v[b258 + i2];
-          t30[i0 * len_N + i1] = acc259;
+          const b254 = i1 * 3;
+          let acc256 = 0;
+          for (let i2 = 0; i2 < 3; i2++) acc256 += t7[b254 + i2] * v[b255 + i2];
+          t24[i0 * len_N + i1] = acc256;
         }
       }
     }
   }
 }
 
-/** t31[3, 3]: 1 term(s) */
-function k_k31(s: State): void {
-  const t31 = s.t31;
+/** t25[1, N]: 1 term(s) */
+function k_k25(s: State): void {
+  const t25 = s.t25;
+  const t4 = s.t4;
+  const t7 = s.t7;
   const th = s.theta;
   const v = s.v;
-  // t31[i0, i1] += Σ_i2 a[i0, i2]·v[a][i1, i2]
+  const len_N = s.len_N;
+  // t25[i0, i1] += Σ_i2 a[i2, i0]·t7[i1, i2]·c[0, i2]·t4[i1, i2]·v[m][0, i2]
   {
-    for (let i0 = 0; i0 < 3; i0++) {
-      const b260 = i0;
-      for (let i1 = 0; i1 < 3; i1++) {
-        const b261 = i1;
-        let acc262 = 0;
-        for (let i2 = 0; i2 < 1; i2++) acc262 += th[b260 + i2] * v[b261 + i2];
-        t31[i0 * 3 + i1] = acc262;
+    const b259 = 6;
+    const b261 = 3;
+    for (let i0 = 0; i0 < 1; i0++) {
+      const b257 = i0;
+      {
+        let i1 = 0;
+        for (const end = len_N - 3; i1 < end; i1 += 4) {
+          const b258_0 = i1 * 3;
+          const b260_0 = i1 * 3;
+          const b258_1 = (i1 + 1) * 3;
+          const b260_1 = (i1 + 1) * 3;
+          const b258_2 = (i1 + 2) * 3;
+          const b260_2 = (i1 + 2) * 3;
+          const b258_3 = (i1 + 3) * 3;
+          const b260_3 = (i1 + 3) * 3;
+          let acc262_0 = 0, acc262_1 = 0, acc262_2 = 0, acc262_3 = 0;
+          for (let i2 = 0, end = 3; i2 < end; i2++) {
+            const c0 = th[b257 + i2];
+            const c1 = th[b259 + i2];
+            const c2 = v[b261 + i2];
+            acc262_0 += c0 * c1 * c2 * t7[b258_0 + i2] * t4[b260_0 + i2];
+            acc262_1 += c0 * c1 * c2 * t7[b258_1 + i2] * t4[b260_1 + i2];
+            acc262_2 += c0 * c1 * c2 * t7[b258_2 + i2] * t4[b260_2 + i2];
+            acc262_3 += c0 * c1 * c2 * t7[b258_3 + i2] * t4[b260_3 + i2];
+          }
+          t25[i0 * len_N + i1] = acc262_0;
+          t25[i0 * len_N + i1 + 1] = acc262_1;
+          t25[i0 * len_N + i1 + 2] = acc262_2;
+          t25[i0 * len_N + i1 + 3] = acc262_3;
+        }
+        for (const end = len_N; i1 < end; i1++) {
+          const b258 = i1 * 3;
+          const b260 = i1 * 3;
+          let acc262 = 0;
+          for (let i2 = 0; i2 < 3; i2++) acc262 += th[b257 + i2] * t7[b258 + i2] * th[b259 + i2] * t4[b260 + i2] * v[b261 + i2];
+          t25[i0 * len_N + i1] = acc262;
+        }
       }
     }
   }
 }
 
-/** t32[3]: 1 term(s) */
-function k_k32(s: State): void {
-  const t32 = s.t32;
+/** t26[1, N]: 1 term(s) */
+function k_k26(s: State): void {
+  const t26 = s.t26;
+  const t5 = s.t5;
   const t7 = s.t7;
+  const th = s.theta;
+  const v = s.v;
   const len_N = s.len_N;
-  // t32[i0] += Σ_i1 t7[i1, i0]·t7[i1, i0]
+  // t26[i0, i1] += Σ_i2 a[i2, i0]·t7[i1, i2]·t5[i1, i2]·v[c][0, i2]
+  {
+    const b266 = 6;
+    for (let i0 = 0; i0 < 1; i0++) {
+      const b263 = i0;
+      {
+        let i1 = 0;
+        for (const end = len_N - 3; i1 < end; i1 += 4) {
+          const b264_0 = i1 * 3;
+          const b265_0 = i1 * 3;
+          const b264_1 = (i1 + 1) * 3;
+          const b265_1 = (i1 + 1) * 3;
+          const b264_2 = (i1 + 2) * 3;
+          const b265_2 = (i1 + 2) * 3;
+          const b264_3 = (i1 + 3) * 3;
+          const b265_3 = (i1 + 3) * 3;
+          let acc267_0 = 0, acc267_1 = 0, acc267_2 = 0, acc267_3 = 0;
+          for (let i2 = 0, end = 3; i2 < end; i2++) {
+            const c0 = th[b263 + i2];
+            const c1 = v[b266 + i2];
+            acc267_0 += c0 * c1 * t7[b264_0 + i2] * t5[b265_0 + i2];
+            acc267_1 += c0 * c1 * t7[b264_1 + i2] * t5[b265_1 + i2];
+            acc267_2 += c0 * c1 * t7[b264_2 + i2] * t5[b265_2 + i2];
+            acc267_3 += c0 * c1 * t7[b264_3 + i2] * t5[b265_3 + i2];
+          }
+          t26[i0 * len_N + i1] = acc267_0;
+          t26[i0 * len_N + i1 + 1] = acc267_1;
+          t26[i0 * len_N + i1 + 2] = acc267_2;
+          t26[i0 * len_N + i1 + 3] = acc267_3;
+        }
+        for (const end = len_N; i1 < end; i1++) {
+          const b264 = i1 * 3;
+          const b265 = i1 * 3;
+          let acc267 = 0;
+          for (let i2 = 0; i2 < 3; i2++) acc267 += th[b263 + i2] * t7[b264 + i2] * t5[b265 + i2] * v[b266 + i2];
+          t26[i0 * len_N + i1] = acc267;
+        }
+      }
+    }
+  }
+}
+
+/** t27[3, 3]: 1 term(s) */
+function k_k27(s: State): void {
+  const t27 = s.t27;
+  const th = s.theta;
+  const v = s.v;
+  // t27[i0, i1] += Σ_i2 a[i0, i2]·v[a][i1, i2]
   {
     for (let i0 = 0; i0 < 3; i0++) {
-      const b263 = i0;
-      const b264 = i0;
-      let acc265 = 0;
+      const b268 = i0;
+      for (let i1 = 0; i1 < 3; i1++) {
+        const b269 = i1;
+        let acc270 = 0;
+        for (let i2 = 0; i2 < 1; i2++) acc270 += th[b268 + i2] * v[b269 + i2];
+        t27[i0 * 3 + i1] = acc270;
+      }
+    }
+  }
+}
+
+/** t28[3]: 1 term(s) */
+function k_k28(s: State): void {
+  const t28 = s.t28;
+  const t7 = s.t7;
+  const len_N = s.len_N;
+  // t28[i0] += Σ_i1 t7[i1, i0]·t7[i1, i0]
+  {
+    for (let i0 = 0; i0 < 3; i0++) {
+      const b271 = i0;
+      const b272 = i0;
+      let acc273 = 0;
       {
         let r1 = 0, r2 = 0, r3 = 0;
         let i1 = 0;
         for (const end = len_N - 3; i1 < end; i1 += 4) {
-          acc265 += t7[b263 + i1 * 3] * t7[b264 + i1 * 3];
-          r1 += t7[b263 + (i1 + 1) * 3] * t7[b264 + (i1 + 1) * 3];
-          r2 += t7[b263 + (i1 + 2) * 3] * t7[b264 + (i1 + 2) * 3];
-          r3 += t7[b263 + (i1 + 3) * 3] * t7[b264 + (i1 + 3) * 3];
+          acc273 += t7[b271 + i1 * 3] * t7[b272 + i1 * 3];
+          r1 += t7[b271 + (i1 + 1) * 3] * t7[b272 + (i1 + 1) * 3];
+          r2 += t7[b271 + (i1 + 2) * 3] * t7[b272 + (i1 + 2) * 3];
+          r3 += t7[b271 + (i1 + 3) * 3] * t7[b272 + (i1 + 3) * 3];
         }
-        for (const end = len_N; i1 < end; i1++) acc265 += t7[b263 + i1 * 3] * t7[b264 + i1 * 3];
-        acc265 += r1 + r2 + r3;
+        for (const end = len_N; i1 < end; i1++) acc273 += t7[b271 + i1 * 3] * t7[b272 + i1 * 3];
+        acc273 += r1 + r2 + r3;
       }
-      t32[i0] += acc265;
+      t28[i0] += acc273;
     }
   }
 }
 
-/** t33[3]: 1 term(s) */
-function k_k33(s: State): void {
-  const t33 = s.t33;
+/** t29[3]: 1 term(s) */
+function k_k29(s: State): void {
+  const t29 = s.t29;
   const th = s.theta;
-  // t33[i0] += Σ_i1 a[i0, i1]·a[i0, i1]
+  // t29[i0] += Σ_i1 a[i0, i1]·a[i0, i1]
   {
     for (let i0 = 0; i0 < 3; i0++) {
-      const b266 = i0;
-      const b267 = i0;
-      let acc268 = 0;
-      for (let i1 = 0; i1 < 1; i1++) acc268 += th[b266 + i1] * th[b267 + i1];
-      t33[i0] = acc268;
+      const b274 = i0;
+      const b275 = i0;
+      let acc276 = 0;
+      for (let i1 = 0; i1 < 1; i1++) acc276 += th[b274 + i1] * th[b275 + i1];
+      t29[i0] = acc276;
     }
   }
 }
@@ -1831,30 +1764,34 @@ function k_k33(s: State): void {
 function ks_hess_a_m(s: State): void {
   const { rowPtr: SR, colIdx: SC } = hessianPattern();
   const H = s.hessian;
-  const t22 = s.t22;
+  const t4 = s.t4;
+  const t7 = s.t7;
+  const t9 = s.t9;
   const th = s.theta;
   const len_N = s.len_N;
-  // hessian[i0, i1, 0, i0] += Σ_i2 2·c[0, i0]·t22[i0, i1, i2]
+  // hessian[i0, i1, 0, i0] += Σ_i2 2·t9[i2, i1]·t7[i2, i0]·c[0, i0]·t4[i2, i0]
   {
     for (let i0 = 0; i0 < 3; i0++) {
-      const p17 = 2 * th[6 + i0];
+      const b17 = i0;
+      const b18 = i0;
+      const p19 = 2 * th[6 + i0];
       for (let i1 = 0; i1 < 1; i1++) {
-        const b16 = i0 * len_N + i1 * len_N;
-        let acc18 = 0;
+        const b16 = i1;
+        let acc20 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc18 += t22[b16 + i2];
-            r1 += t22[b16 + i2 + 1];
-            r2 += t22[b16 + i2 + 2];
-            r3 += t22[b16 + i2 + 3];
+            acc20 += t9[b16 + i2] * t7[b17 + i2 * 3] * t4[b18 + i2 * 3];
+            r1 += t9[b16 + i2 + 1] * t7[b17 + (i2 + 1) * 3] * t4[b18 + (i2 + 1) * 3];
+            r2 += t9[b16 + i2 + 2] * t7[b17 + (i2 + 2) * 3] * t4[b18 + (i2 + 2) * 3];
+            r3 += t9[b16 + i2 + 3] * t7[b17 + (i2 + 3) * 3] * t4[b18 + (i2 + 3) * 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc18 += t22[b16 + i2];
-          acc18 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc20 += t9[b16 + i2] * t7[b17 + i2 * 3] * t4[b18 + i2 * 3];
+          acc20 += r1 + r2 + r3;
         }
         {
-          const sa = slot(SR, SC, 3 + i0 * 10 + i1 * 9), sb = slot(SR, SC, 27 + i0 * 10 + i1), sv = p17 * acc18;
+          const sa = slot(SR, SC, 3 + i0 * 10 + i1 * 9), sb = slot(SR, SC, 27 + i0 * 10 + i1), sv = p19 * acc20;
           H[sa] += sv;
           H[sb] += sv;
         }
@@ -1867,28 +1804,32 @@ function ks_hess_a_m(s: State): void {
 function ks_hess_a_c(s: State): void {
   const { rowPtr: SR, colIdx: SC } = hessianPattern();
   const H = s.hessian;
-  const t24 = s.t24;
+  const t5 = s.t5;
+  const t7 = s.t7;
+  const t9 = s.t9;
   const len_N = s.len_N;
-  // hessian[i0, i1, 0, i0] += Σ_i2 -1·t24[i0, i1, i2]
+  // hessian[i0, i1, 0, i0] += Σ_i2 -1·t9[i2, i1]·t7[i2, i0]·t5[i2, i0]
   {
     for (let i0 = 0; i0 < 3; i0++) {
+      const b24 = i0;
+      const b25 = i0;
       for (let i1 = 0; i1 < 1; i1++) {
-        const b21 = i0 * len_N + i1 * len_N;
-        let acc22 = 0;
+        const b23 = i1;
+        let acc26 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc22 += t24[b21 + i2];
-            r1 += t24[b21 + i2 + 1];
-            r2 += t24[b21 + i2 + 2];
-            r3 += t24[b21 + i2 + 3];
+            acc26 += t9[b23 + i2] * t7[b24 + i2 * 3] * t5[b25 + i2 * 3];
+            r1 += t9[b23 + i2 + 1] * t7[b24 + (i2 + 1) * 3] * t5[b25 + (i2 + 1) * 3];
+            r2 += t9[b23 + i2 + 2] * t7[b24 + (i2 + 2) * 3] * t5[b25 + (i2 + 2) * 3];
+            r3 += t9[b23 + i2 + 3] * t7[b24 + (i2 + 3) * 3] * t5[b25 + (i2 + 3) * 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc22 += t24[b21 + i2];
-          acc22 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc26 += t9[b23 + i2] * t7[b24 + i2 * 3] * t5[b25 + i2 * 3];
+          acc26 += r1 + r2 + r3;
         }
         {
-          const sa = slot(SR, SC, 6 + i0 * 10 + i1 * 9), sb = slot(SR, SC, 54 + i0 * 10 + i1), sv = -acc22;
+          const sa = slot(SR, SC, 6 + i0 * 10 + i1 * 9), sb = slot(SR, SC, 54 + i0 * 10 + i1), sv = -acc26;
           H[sa] += sv;
           H[sb] += sv;
         }
@@ -1901,36 +1842,37 @@ function ks_hess_a_c(s: State): void {
 function ks_hess_m_m(s: State): void {
   const { rowPtr: SR, colIdx: SC } = hessianPattern();
   const H = s.hessian;
-  const t25 = s.t25;
-  const t26 = s.t26;
+  const t23 = s.t23;
   const t4 = s.t4;
   const t7 = s.t7;
   const t9 = s.t9;
   const th = s.theta;
   const len_N = s.len_N;
-  // hessian[0, i0, 0, i1] += Σ_i2 4·c[0, i0]·c[0, i1]·t25[i0, i1]·t26[i0, i2]·t26[i1, i2]
+  // hessian[0, i0, 0, i1] += Σ_i2 4·t7[i2, i0]·c[0, i0]·t4[i2, i0]·t7[i2, i1]·c[0, i1]·t4[i2, i1]·t23[i0, i1]
   {
     for (let i0 = 0; i0 < 3; i0++) {
-      const b25 = i0 * len_N;
-      const p27 = 4 * th[6 + i0];
+      const b29 = i0;
+      const b30 = i0;
+      const p33 = 4 * th[6 + i0];
       for (let i1 = Math.max(0, i0); i1 < 3; i1++) {
-        const b26 = i1 * len_N;
-        const p28 = p27 * th[6 + i1] * t25[i0 * 3 + i1];
-        let acc29 = 0;
+        const b31 = i1;
+        const b32 = i1;
+        const p34 = p33 * th[6 + i1] * t23[i0 * 3 + i1];
+        let acc35 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc29 += t26[b25 + i2] * t26[b26 + i2];
-            r1 += t26[b25 + i2 + 1] * t26[b26 + i2 + 1];
-            r2 += t26[b25 + i2 + 2] * t26[b26 + i2 + 2];
-            r3 += t26[b25 + i2 + 3] * t26[b26 + i2 + 3];
+            acc35 += t7[b29 + i2 * 3] * t4[b30 + i2 * 3] * t7[b31 + i2 * 3] * t4[b32 + i2 * 3];
+            r1 += t7[b29 + (i2 + 1) * 3] * t4[b30 + (i2 + 1) * 3] * t7[b31 + (i2 + 1) * 3] * t4[b32 + (i2 + 1) * 3];
+            r2 += t7[b29 + (i2 + 2) * 3] * t4[b30 + (i2 + 2) * 3] * t7[b31 + (i2 + 2) * 3] * t4[b32 + (i2 + 2) * 3];
+            r3 += t7[b29 + (i2 + 3) * 3] * t4[b30 + (i2 + 3) * 3] * t7[b31 + (i2 + 3) * 3] * t4[b32 + (i2 + 3) * 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc29 += t26[b25 + i2] * t26[b26 + i2];
-          acc29 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc35 += t7[b29 + i2 * 3] * t4[b30 + i2 * 3] * t7[b31 + i2 * 3] * t4[b32 + i2 * 3];
+          acc35 += r1 + r2 + r3;
         }
         {
-          const sa = slot(SR, SC, 30 + i0 * 9 + i1), sb = slot(SR, SC, 30 + i0 + i1 * 9), sv = p28 * acc29;
+          const sa = slot(SR, SC, 30 + i0 * 9 + i1), sb = slot(SR, SC, 30 + i0 + i1 * 9), sv = p34 * acc35;
           H[sa] += sv;
           if (sb !== sa) H[sb] += sv;
         }
@@ -1940,33 +1882,33 @@ function ks_hess_m_m(s: State): void {
   // hessian[0, i0, 0, i0] += Σ_i1,i2 4·t9[i1, i2]·a[i0, i2]·c[0, i0]·t4[i1, i0]·t7[i1, i0]·c[0, i0]·t4[i1, i0]
   {
     for (let i0 = 0; i0 < 3; i0++) {
-      const b30 = i0;
-      const b31 = i0;
-      const b32 = i0;
-      const b33 = i0;
-      const p34 = 4 * th[6 + i0] * th[6 + i0];
-      let acc35 = 0;
+      const b36 = i0;
+      const b37 = i0;
+      const b38 = i0;
+      const b39 = i0;
+      const p40 = 4 * th[6 + i0] * th[6 + i0];
+      let acc41 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 1; i2++) {
-          acc35 += t4[b31 + i1 * 3] * t7[b32 + i1 * 3] * t4[b33 + i1 * 3] * t9[i1 + i2] * th[b30 + i2];
+          acc41 += t4[b37 + i1 * 3] * t7[b38 + i1 * 3] * t4[b39 + i1 * 3] * t9[i1 + i2] * th[b36 + i2];
         }
       }
-      H[slot(SR, SC, 30 + i0 * 10)] += p34 * acc35;
+      H[slot(SR, SC, 30 + i0 * 10)] += p40 * acc41;
     }
   }
   // hessian[0, i0, 0, i0] += Σ_i1,i2 -2·t9[i1, i2]·a[i0, i2]·t7[i1, i0]·c[0, i0]
   {
     for (let i0 = 0; i0 < 3; i0++) {
-      const b36 = i0;
-      const b37 = i0;
-      const p38 = (-2) * th[6 + i0];
-      let acc39 = 0;
+      const b42 = i0;
+      const b43 = i0;
+      const p44 = (-2) * th[6 + i0];
+      let acc45 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 1; i2++) {
-          acc39 += t7[b37 + i1 * 3] * t9[i1 + i2] * th[b36 + i2];
+          acc45 += t7[b43 + i1 * 3] * t9[i1 + i2] * th[b42 + i2];
         }
       }
-      H[slot(SR, SC, 30 + i0 * 10)] += p38 * acc39;
+      H[slot(SR, SC, 30 + i0 * 10)] += p44 * acc45;
     }
   }
 }
@@ -1975,38 +1917,38 @@ function ks_hess_m_m(s: State): void {
 function ks_hess_m_c(s: State): void {
   const { rowPtr: SR, colIdx: SC } = hessianPattern();
   const H = s.hessian;
-  const t25 = s.t25;
-  const t26 = s.t26;
-  const t27 = s.t27;
+  const t23 = s.t23;
   const t4 = s.t4;
   const t5 = s.t5;
   const t7 = s.t7;
   const t9 = s.t9;
   const th = s.theta;
   const len_N = s.len_N;
-  // hessian[0, i0, 0, i1] += Σ_i2 -2·c[0, i0]·t25[i0, i1]·t26[i0, i2]·t27[i1, i2]
+  // hessian[0, i0, 0, i1] += Σ_i2 -2·t7[i2, i0]·c[0, i0]·t4[i2, i0]·t7[i2, i1]·t5[i2, i1]·t23[i0, i1]
   {
     for (let i0 = 0; i0 < 3; i0++) {
-      const b40 = i0 * len_N;
-      const p42 = (-2) * th[6 + i0];
+      const b46 = i0;
+      const b47 = i0;
+      const p50 = (-2) * th[6 + i0];
       for (let i1 = 0; i1 < 3; i1++) {
-        const b41 = i1 * len_N;
-        const p43 = p42 * t25[i0 * 3 + i1];
-        let acc44 = 0;
+        const b48 = i1;
+        const b49 = i1;
+        const p51 = p50 * t23[i0 * 3 + i1];
+        let acc52 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc44 += t26[b40 + i2] * t27[b41 + i2];
-            r1 += t26[b40 + i2 + 1] * t27[b41 + i2 + 1];
-            r2 += t26[b40 + i2 + 2] * t27[b41 + i2 + 2];
-            r3 += t26[b40 + i2 + 3] * t27[b41 + i2 + 3];
+            acc52 += t7[b46 + i2 * 3] * t4[b47 + i2 * 3] * t7[b48 + i2 * 3] * t5[b49 + i2 * 3];
+            r1 += t7[b46 + (i2 + 1) * 3] * t4[b47 + (i2 + 1) * 3] * t7[b48 + (i2 + 1) * 3] * t5[b49 + (i2 + 1) * 3];
+            r2 += t7[b46 + (i2 + 2) * 3] * t4[b47 + (i2 + 2) * 3] * t7[b48 + (i2 + 2) * 3] * t5[b49 + (i2 + 2) * 3];
+            r3 += t7[b46 + (i2 + 3) * 3] * t4[b47 + (i2 + 3) * 3] * t7[b48 + (i2 + 3) * 3] * t5[b49 + (i2 + 3) * 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc44 += t26[b40 + i2] * t27[b41 + i2];
-          acc44 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc52 += t7[b46 + i2 * 3] * t4[b47 + i2 * 3] * t7[b48 + i2 * 3] * t5[b49 + i2 * 3];
+          acc52 += r1 + r2 + r3;
         }
         {
-          const sa = slot(SR, SC, 33 + i0 * 9 + i1), sb = slot(SR, SC, 57 + i0 + i1 * 9), sv = p43 * acc44;
+          const sa = slot(SR, SC, 33 + i0 * 9 + i1), sb = slot(SR, SC, 57 + i0 + i1 * 9), sv = p51 * acc52;
           H[sa] += sv;
           H[sb] += sv;
         }
@@ -2016,19 +1958,19 @@ function ks_hess_m_c(s: State): void {
   // hessian[0, i0, 0, i0] += Σ_i1,i2 -2·t9[i1, i2]·a[i0, i2]·c[0, i0]·t4[i1, i0]·t7[i1, i0]·t5[i1, i0]
   {
     for (let i0 = 0; i0 < 3; i0++) {
-      const b45 = i0;
-      const b46 = i0;
-      const b47 = i0;
-      const b48 = i0;
-      const p49 = (-2) * th[6 + i0];
-      let acc50 = 0;
+      const b53 = i0;
+      const b54 = i0;
+      const b55 = i0;
+      const b56 = i0;
+      const p57 = (-2) * th[6 + i0];
+      let acc58 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 1; i2++) {
-          acc50 += t4[b46 + i1 * 3] * t7[b47 + i1 * 3] * t5[b48 + i1 * 3] * t9[i1 + i2] * th[b45 + i2];
+          acc58 += t4[b54 + i1 * 3] * t7[b55 + i1 * 3] * t5[b56 + i1 * 3] * t9[i1 + i2] * th[b53 + i2];
         }
       }
       {
-        const sa = slot(SR, SC, 33 + i0 * 10), sb = slot(SR, SC, 57 + i0 * 10), sv = p49 * acc50;
+        const sa = slot(SR, SC, 33 + i0 * 10), sb = slot(SR, SC, 57 + i0 * 10), sv = p57 * acc58;
         H[sa] += sv;
         H[sb] += sv;
       }
@@ -2037,17 +1979,17 @@ function ks_hess_m_c(s: State): void {
   // hessian[0, i0, 0, i0] += Σ_i1,i2 2·t9[i1, i2]·a[i0, i2]·t7[i1, i0]·t4[i1, i0]
   {
     for (let i0 = 0; i0 < 3; i0++) {
-      const b51 = i0;
-      const b52 = i0;
-      const b53 = i0;
-      let acc54 = 0;
+      const b59 = i0;
+      const b60 = i0;
+      const b61 = i0;
+      let acc62 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 1; i2++) {
-          acc54 += t7[b52 + i1 * 3] * t4[b53 + i1 * 3] * t9[i1 + i2] * th[b51 + i2];
+          acc62 += t7[b60 + i1 * 3] * t4[b61 + i1 * 3] * t9[i1 + i2] * th[b59 + i2];
         }
       }
       {
-        const sa = slot(SR, SC, 33 + i0 * 10), sb = slot(SR, SC, 57 + i0 * 10), sv = 2 * acc54;
+        const sa = slot(SR, SC, 33 + i0 * 10), sb = slot(SR, SC, 57 + i0 * 10), sv = 2 * acc62;
         H[sa] += sv;
         H[sb] += sv;
       }
@@ -2059,35 +2001,36 @@ function ks_hess_m_c(s: State): void {
 function ks_hess_c_c(s: State): void {
   const { rowPtr: SR, colIdx: SC } = hessianPattern();
   const H = s.hessian;
-  const t25 = s.t25;
-  const t27 = s.t27;
+  const t23 = s.t23;
   const t5 = s.t5;
   const t7 = s.t7;
   const t9 = s.t9;
   const th = s.theta;
   const len_N = s.len_N;
-  // hessian[0, i0, 0, i1] += Σ_i2 t25[i0, i1]·t27[i0, i2]·t27[i1, i2]
+  // hessian[0, i0, 0, i1] += Σ_i2 t7[i2, i0]·t5[i2, i0]·t7[i2, i1]·t5[i2, i1]·t23[i0, i1]
   {
     for (let i0 = 0; i0 < 3; i0++) {
-      const b55 = i0 * len_N;
+      const b63 = i0;
+      const b64 = i0;
       for (let i1 = Math.max(0, i0); i1 < 3; i1++) {
-        const b56 = i1 * len_N;
-        const p57 = t25[i0 * 3 + i1];
-        let acc58 = 0;
+        const b65 = i1;
+        const b66 = i1;
+        const p67 = t23[i0 * 3 + i1];
+        let acc68 = 0;
         {
           let r1 = 0, r2 = 0, r3 = 0;
           let i2 = 0;
           for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc58 += t27[b55 + i2] * t27[b56 + i2];
-            r1 += t27[b55 + i2 + 1] * t27[b56 + i2 + 1];
-            r2 += t27[b55 + i2 + 2] * t27[b56 + i2 + 2];
-            r3 += t27[b55 + i2 + 3] * t27[b56 + i2 + 3];
+            acc68 += t7[b63 + i2 * 3] * t5[b64 + i2 * 3] * t7[b65 + i2 * 3] * t5[b66 + i2 * 3];
+            r1 += t7[b63 + (i2 + 1) * 3] * t5[b64 + (i2 + 1) * 3] * t7[b65 + (i2 + 1) * 3] * t5[b66 + (i2 + 1) * 3];
+            r2 += t7[b63 + (i2 + 2) * 3] * t5[b64 + (i2 + 2) * 3] * t7[b65 + (i2 + 2) * 3] * t5[b66 + (i2 + 2) * 3];
+            r3 += t7[b63 + (i2 + 3) * 3] * t5[b64 + (i2 + 3) * 3] * t7[b65 + (i2 + 3) * 3] * t5[b66 + (i2 + 3) * 3];
           }
-          for (const end = len_N; i2 < end; i2++) acc58 += t27[b55 + i2] * t27[b56 + i2];
-          acc58 += r1 + r2 + r3;
+          for (const end = len_N; i2 < end; i2++) acc68 += t7[b63 + i2 * 3] * t5[b64 + i2 * 3] * t7[b65 + i2 * 3] * t5[b66 + i2 * 3];
+          acc68 += r1 + r2 + r3;
         }
         {
-          const sa = slot(SR, SC, 60 + i0 * 9 + i1), sb = slot(SR, SC, 60 + i0 + i1 * 9), sv = p57 * acc58;
+          const sa = slot(SR, SC, 60 + i0 * 9 + i1), sb = slot(SR, SC, 60 + i0 + i1 * 9), sv = p67 * acc68;
           H[sa] += sv;
           if (sb !== sa) H[sb] += sv;
         }
@@ -2097,17 +2040,17 @@ function ks_hess_c_c(s: State): void {
   // hessian[0, i0, 0, i0] += Σ_i1,i2 t9[i1, i2]·a[i0, i2]·t5[i1, i0]·t7[i1, i0]·t5[i1, i0]
   {
     for (let i0 = 0; i0 < 3; i0++) {
-      const b59 = i0;
-      const b60 = i0;
-      const b61 = i0;
-      const b62 = i0;
-      let acc63 = 0;
+      const b69 = i0;
+      const b70 = i0;
+      const b71 = i0;
+      const b72 = i0;
+      let acc73 = 0;
       for (let i1 = 0; i1 < len_N; i1++) {
         for (let i2 = 0; i2 < 1; i2++) {
-          acc63 += t5[b60 + i1 * 3] * t7[b61 + i1 * 3] * t5[b62 + i1 * 3] * t9[i1 + i2] * th[b59 + i2];
+          acc73 += t5[b70 + i1 * 3] * t7[b71 + i1 * 3] * t5[b72 + i1 * 3] * t9[i1 + i2] * th[b69 + i2];
         }
       }
-      H[slot(SR, SC, 60 + i0 * 10)] += acc63;
+      H[slot(SR, SC, 60 + i0 * 10)] += acc73;
     }
   }
 }
@@ -2145,9 +2088,9 @@ function ks_hess_a_m_once(s: State): void {
     for (let i0 = 0; i0 < 3; i0++) {
       for (let i1 = 0; i1 < 1; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
-          const p19 = 2 * th[i2 + i1] * th[6 + i2] * t21[i0 * 3 + i2];
+          const p21 = 2 * th[i2 + i1] * th[6 + i2] * t21[i0 * 3 + i2];
           {
-            const sa = slot(SR, SC, 3 + i0 * 9 + i1 * 9 + i2), sb = slot(SR, SC, 27 + i0 + i1 + i2 * 9), sv = p19;
+            const sa = slot(SR, SC, 3 + i0 * 9 + i1 * 9 + i2), sb = slot(SR, SC, 27 + i0 + i1 + i2 * 9), sv = p21;
             H[sa] += sv;
             H[sb] += sv;
           }
@@ -2161,16 +2104,16 @@ function ks_hess_a_m_once(s: State): void {
 function ks_hess_a_c_once(s: State): void {
   const { rowPtr: SR, colIdx: SC } = hessianPattern();
   const H = s.hessian;
-  const t23 = s.t23;
+  const t22 = s.t22;
   const th = s.theta;
-  // hessian[i0, i1, 0, i2] += -1·a[i2, i1]·t23[i0, i2]
+  // hessian[i0, i1, 0, i2] += -1·a[i2, i1]·t22[i0, i2]
   {
     for (let i0 = 0; i0 < 3; i0++) {
       for (let i1 = 0; i1 < 1; i1++) {
         for (let i2 = 0; i2 < 3; i2++) {
-          const p23 = -th[i2 + i1] * t23[i0 * 3 + i2];
+          const p27 = -th[i2 + i1] * t22[i0 * 3 + i2];
           {
-            const sa = slot(SR, SC, 6 + i0 * 9 + i1 * 9 + i2), sb = slot(SR, SC, 54 + i0 + i1 + i2 * 9), sv = p23;
+            const sa = slot(SR, SC, 6 + i0 * 9 + i1 * 9 + i2), sb = slot(SR, SC, 54 + i0 + i1 + i2 * 9), sv = p27;
             H[sa] += sv;
             H[sb] += sv;
           }
@@ -2227,11 +2170,11 @@ export function createEvaluator(): Evaluator {
       const s = live();
       try {
         bind(s, theta, data);
-        // The batch, 13 at a time: workspaces hold one chunk, sums over it accumulate.
+        // The batch, 2048 at a time: workspaces hold one chunk, sums over it accumulate.
         s.t11.fill(0);
-        for (let off = 0; off < s.rows_N; off += 13) {
+        for (let off = 0; off < s.rows_N; off += 2048) {
           s.off_N = off;
-          s.len_N = Math.min(13, s.rows_N - off);
+          s.len_N = Math.min(2048, s.rows_N - off);
           k_k4(s);
           k_map4(s);
           k_k6(s);
@@ -2253,10 +2196,10 @@ export function createEvaluator(): Evaluator {
         const g = output(s, out, 9, 'gradient');
         s.gradient = g;
         g.fill(0);
-        // The batch, 13 at a time: workspaces hold one chunk, sums over it accumulate.
-        for (let off = 0; off < s.rows_N; off += 13) {
+        // The batch, 2048 at a time: workspaces hold one chunk, sums over it accumulate.
+        for (let off = 0; off < s.rows_N; off += 2048) {
           s.off_N = off;
-          s.len_N = Math.min(13, s.rows_N - off);
+          s.len_N = Math.min(2048, s.rows_N - off);
           k_k4(s);
           k_map4(s);
           k_k6(s);
@@ -2278,29 +2221,25 @@ export function createEvaluator(): Evaluator {
         const h = output(s, out, 81, 'hessian');
         s.hessian = h;
         h.fill(0);
-        k_k25(s);
-        // The batch, 13 at a time: workspaces hold one chunk, sums over it accumulate.
+        k_k23(s);
+        // The batch, 2048 at a time: workspaces hold one chunk, sums over it accumulate.
         s.t20.fill(0);
         s.t21.fill(0);
-        s.t23.fill(0);
-        for (let off = 0; off < s.rows_N; off += 13) {
+        s.t22.fill(0);
+        for (let off = 0; off < s.rows_N; off += 2048) {
           s.off_N = off;
-          s.len_N = Math.min(13, s.rows_N - off);
+          s.len_N = Math.min(2048, s.rows_N - off);
           k_k4(s);
           k_map4(s);
           k_k6(s);
           k_map6(s);
           k_k20(s);
           k_k9(s);
-          k_k22(s);
           k_hess_a_m(s);
           k_k21(s);
-          k_k24(s);
           k_hess_a_c(s);
-          k_k23(s);
-          k_k26(s);
+          k_k22(s);
           k_hess_m_m(s);
-          k_k27(s);
           k_hess_m_c(s);
           k_hess_c_c(s);
         }
@@ -2328,15 +2267,15 @@ export function createEvaluator(): Evaluator {
           g.fill(0);
           h.fill(0);
         }
-        k_k25(s);
-        // The batch, 13 at a time: workspaces hold one chunk, sums over it accumulate.
+        k_k23(s);
+        // The batch, 2048 at a time: workspaces hold one chunk, sums over it accumulate.
         s.t11.fill(0);
         s.t20.fill(0);
         s.t21.fill(0);
-        s.t23.fill(0);
-        for (let off = 0; off < s.rows_N; off += 13) {
+        s.t22.fill(0);
+        for (let off = 0; off < s.rows_N; off += 2048) {
           s.off_N = off;
-          s.len_N = Math.min(13, s.rows_N - off);
+          s.len_N = Math.min(2048, s.rows_N - off);
           k_k4(s);
           k_map4(s);
           k_k6(s);
@@ -2348,15 +2287,11 @@ export function createEvaluator(): Evaluator {
           k_grad_m(s);
           k_grad_c(s);
           k_k20(s);
-          k_k22(s);
           k_hess_a_m(s);
           k_k21(s);
-          k_k24(s);
           k_hess_a_c(s);
-          k_k23(s);
-          k_k26(s);
+          k_k22(s);
           k_hess_m_m(s);
-          k_k27(s);
           k_hess_m_c(s);
           k_hess_c_c(s);
         }
@@ -2378,17 +2313,17 @@ export function createEvaluator(): Evaluator {
         const d = output(s, out, 9, 'hessianDiagonal');
         s.hessianDiagonal = d;
         d.fill(0);
-        k_k33(s);
-        // The batch, 13 at a time: workspaces hold one chunk, sums over it accumulate.
-        s.t32.fill(0);
-        for (let off = 0; off < s.rows_N; off += 13) {
+        k_k29(s);
+        // The batch, 2048 at a time: workspaces hold one chunk, sums over it accumulate.
+        s.t28.fill(0);
+        for (let off = 0; off < s.rows_N; off += 2048) {
           s.off_N = off;
-          s.len_N = Math.min(13, s.rows_N - off);
+          s.len_N = Math.min(2048, s.rows_N - off);
           k_k4(s);
           k_map4(s);
           k_k6(s);
           k_map6(s);
-          k_k32(s);
+          k_k28(s);
           k_k9(s);
           k_hdiag_m(s);
           k_hdiag_c(s);
@@ -2406,29 +2341,25 @@ export function createEvaluator(): Evaluator {
         const h = output(s, values, hessianPattern().nnz, 'hessianSparse values');
         s.hessian = h;
         h.fill(0);
-        k_k25(s);
-        // The batch, 13 at a time: workspaces hold one chunk, sums over it accumulate.
+        k_k23(s);
+        // The batch, 2048 at a time: workspaces hold one chunk, sums over it accumulate.
         s.t20.fill(0);
         s.t21.fill(0);
-        s.t23.fill(0);
-        for (let off = 0; off < s.rows_N; off += 13) {
+        s.t22.fill(0);
+        for (let off = 0; off < s.rows_N; off += 2048) {
           s.off_N = off;
-          s.len_N = Math.min(13, s.rows_N - off);
+          s.len_N = Math.min(2048, s.rows_N - off);
           k_k4(s);
           k_map4(s);
           k_k6(s);
           k_map6(s);
           k_k20(s);
           k_k9(s);
-          k_k22(s);
           ks_hess_a_m(s);
           k_k21(s);
-          k_k24(s);
           ks_hess_a_c(s);
-          k_k23(s);
-          k_k26(s);
+          k_k22(s);
           ks_hess_m_m(s);
-          k_k27(s);
           ks_hess_m_c(s);
           ks_hess_c_c(s);
         }
@@ -2450,20 +2381,20 @@ export function createEvaluator(): Evaluator {
         const r = output(s, out, 9, 'hvp');
         s.hvp = r;
         r.fill(0);
-        k_k31(s);
-        k_k25(s);
-        // The batch, 13 at a time: workspaces hold one chunk, sums over it accumulate.
-        for (let off = 0; off < s.rows_N; off += 13) {
+        k_k27(s);
+        k_k23(s);
+        // The batch, 2048 at a time: workspaces hold one chunk, sums over it accumulate.
+        for (let off = 0; off < s.rows_N; off += 2048) {
           s.off_N = off;
-          s.len_N = Math.min(13, s.rows_N - off);
+          s.len_N = Math.min(2048, s.rows_N - off);
           k_k4(s);
           k_map4(s);
           k_k6(s);
           k_map6(s);
-          k_k28(s);
-          k_k29(s);
+          k_k24(s);
+          k_k25(s);
           k_k9(s);
-          k_k30(s);
+          k_k26(s);
           k_hvp_a(s);
           k_hvp_m(s);
           k_hvp_c(s);
@@ -2480,24 +2411,22 @@ export function createEvaluator(): Evaluator {
         const h = output(s, out, 81, 'gaussNewton');
         s.gaussNewton = h;
         h.fill(0);
-        k_k25(s);
-        // The batch, 13 at a time: workspaces hold one chunk, sums over it accumulate.
+        k_k23(s);
+        // The batch, 2048 at a time: workspaces hold one chunk, sums over it accumulate.
         s.t20.fill(0);
         s.t21.fill(0);
-        s.t23.fill(0);
-        for (let off = 0; off < s.rows_N; off += 13) {
+        s.t22.fill(0);
+        for (let off = 0; off < s.rows_N; off += 2048) {
           s.off_N = off;
-          s.len_N = Math.min(13, s.rows_N - off);
+          s.len_N = Math.min(2048, s.rows_N - off);
           k_k4(s);
           k_map4(s);
           k_k6(s);
           k_map6(s);
           k_k20(s);
           k_k21(s);
-          k_k23(s);
-          k_k26(s);
+          k_k22(s);
           k_ggn_m_m(s);
-          k_k27(s);
           k_ggn_m_c(s);
           k_ggn_c_c(s);
         }
@@ -2604,11 +2533,11 @@ export function createShardEvaluator(): ShardEvaluator {
       const s = live();
       try {
         bind(s, theta, data, range);
-        // The batch, 13 at a time: workspaces hold one chunk, sums over it accumulate.
+        // The batch, 2048 at a time: workspaces hold one chunk, sums over it accumulate.
         s.t11.fill(0);
-        for (let off = 0; off < s.rows_N; off += 13) {
+        for (let off = 0; off < s.rows_N; off += 2048) {
           s.off_N = off;
-          s.len_N = Math.min(13, s.rows_N - off);
+          s.len_N = Math.min(2048, s.rows_N - off);
           k_k4(s);
           k_map4(s);
           k_k6(s);
@@ -2630,10 +2559,10 @@ export function createShardEvaluator(): ShardEvaluator {
         const r = output(s, out, 9, 'gradient');
         s.gradient = r;
         r.fill(0);
-        // The batch, 13 at a time: workspaces hold one chunk, sums over it accumulate.
-        for (let off = 0; off < s.rows_N; off += 13) {
+        // The batch, 2048 at a time: workspaces hold one chunk, sums over it accumulate.
+        for (let off = 0; off < s.rows_N; off += 2048) {
           s.off_N = off;
-          s.len_N = Math.min(13, s.rows_N - off);
+          s.len_N = Math.min(2048, s.rows_N - off);
           k_k4(s);
           k_map4(s);
           k_k6(s);
@@ -2655,29 +2584,25 @@ export function createShardEvaluator(): ShardEvaluator {
         const r = output(s, out, 81, 'hessian');
         s.hessian = r;
         r.fill(0);
-        k_k25(s);
-        // The batch, 13 at a time: workspaces hold one chunk, sums over it accumulate.
+        k_k23(s);
+        // The batch, 2048 at a time: workspaces hold one chunk, sums over it accumulate.
         s.t20.fill(0);
         s.t21.fill(0);
-        s.t23.fill(0);
-        for (let off = 0; off < s.rows_N; off += 13) {
+        s.t22.fill(0);
+        for (let off = 0; off < s.rows_N; off += 2048) {
           s.off_N = off;
-          s.len_N = Math.min(13, s.rows_N - off);
+          s.len_N = Math.min(2048, s.rows_N - off);
           k_k4(s);
           k_map4(s);
           k_k6(s);
           k_map6(s);
           k_k20(s);
           k_k9(s);
-          k_k22(s);
           k_hess_a_m(s);
           k_k21(s);
-          k_k24(s);
           k_hess_a_c(s);
-          k_k23(s);
-          k_k26(s);
+          k_k22(s);
           k_hess_m_m(s);
-          k_k27(s);
           k_hess_m_c(s);
           k_hess_c_c(s);
         }
@@ -2697,15 +2622,15 @@ export function createShardEvaluator(): ShardEvaluator {
         const h = new Float64Array(81);
         s.gradient = g;
         s.hessian = h;
-        k_k25(s);
-        // The batch, 13 at a time: workspaces hold one chunk, sums over it accumulate.
+        k_k23(s);
+        // The batch, 2048 at a time: workspaces hold one chunk, sums over it accumulate.
         s.t11.fill(0);
         s.t20.fill(0);
         s.t21.fill(0);
-        s.t23.fill(0);
-        for (let off = 0; off < s.rows_N; off += 13) {
+        s.t22.fill(0);
+        for (let off = 0; off < s.rows_N; off += 2048) {
           s.off_N = off;
-          s.len_N = Math.min(13, s.rows_N - off);
+          s.len_N = Math.min(2048, s.rows_N - off);
           k_k4(s);
           k_map4(s);
           k_k6(s);
@@ -2717,15 +2642,11 @@ export function createShardEvaluator(): ShardEvaluator {
           k_grad_m(s);
           k_grad_c(s);
           k_k20(s);
-          k_k22(s);
           k_hess_a_m(s);
           k_k21(s);
-          k_k24(s);
           k_hess_a_c(s);
-          k_k23(s);
-          k_k26(s);
+          k_k22(s);
           k_hess_m_m(s);
-          k_k27(s);
           k_hess_m_c(s);
           k_hess_c_c(s);
         }
@@ -2745,17 +2666,17 @@ export function createShardEvaluator(): ShardEvaluator {
         const r = output(s, out, 9, 'hessianDiagonal');
         s.hessianDiagonal = r;
         r.fill(0);
-        k_k33(s);
-        // The batch, 13 at a time: workspaces hold one chunk, sums over it accumulate.
-        s.t32.fill(0);
-        for (let off = 0; off < s.rows_N; off += 13) {
+        k_k29(s);
+        // The batch, 2048 at a time: workspaces hold one chunk, sums over it accumulate.
+        s.t28.fill(0);
+        for (let off = 0; off < s.rows_N; off += 2048) {
           s.off_N = off;
-          s.len_N = Math.min(13, s.rows_N - off);
+          s.len_N = Math.min(2048, s.rows_N - off);
           k_k4(s);
           k_map4(s);
           k_k6(s);
           k_map6(s);
-          k_k32(s);
+          k_k28(s);
           k_k9(s);
           k_hdiag_m(s);
           k_hdiag_c(s);
@@ -2776,20 +2697,20 @@ export function createShardEvaluator(): ShardEvaluator {
         const r = output(s, out, 9, 'hvp');
         s.hvp = r;
         r.fill(0);
-        k_k31(s);
-        k_k25(s);
-        // The batch, 13 at a time: workspaces hold one chunk, sums over it accumulate.
-        for (let off = 0; off < s.rows_N; off += 13) {
+        k_k27(s);
+        k_k23(s);
+        // The batch, 2048 at a time: workspaces hold one chunk, sums over it accumulate.
+        for (let off = 0; off < s.rows_N; off += 2048) {
           s.off_N = off;
-          s.len_N = Math.min(13, s.rows_N - off);
+          s.len_N = Math.min(2048, s.rows_N - off);
           k_k4(s);
           k_map4(s);
           k_k6(s);
           k_map6(s);
-          k_k28(s);
-          k_k29(s);
+          k_k24(s);
+          k_k25(s);
           k_k9(s);
-          k_k30(s);
+          k_k26(s);
           k_hvp_a(s);
           k_hvp_m(s);
           k_hvp_c(s);

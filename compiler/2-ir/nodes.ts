@@ -117,6 +117,14 @@ export class NodeTable {
     const shape = axis === null ? [] : arg.shape.filter((_, k) => k !== axis);
     return this.intern(`max:${axis}:${arg.id}`, (id) => ({ kind: 'max', id, arg, axis, shape }));
   }
+  /**
+   * A workspace that a lowering fills with kernels of its own (5-lower/gram.ts: the Hessian's
+   * sides stacked in θ order, which no formula can say). Its formula is empty: nothing may read it
+   * as one; the lowering registers the kernel that writes it before anything asks.
+   */
+  workspace(name: string, shape: readonly Dim[]): TNode {
+    return this.intern(`workspace:${name}`, (id) => ({ kind: 'poly', id, formula: { shape, terms: [] }, shape }));
+  }
   poly(formula: Formula): TNode {
     const simple = simplifyFormula(formula);
     const viewed = viewedNode(simple);

@@ -1,4 +1,4 @@
-// Gram split of the Hessian (a design spike for issue 9's small-model target; not wired in yet).
+// Gram split of the Hessian (used by 5-lower/gram.ts on the CPU).
 //
 // In a loss summed over a batch, most Hessian terms are Gauss–Newton products: in block (P, Q),
 //   coef · w · Σ_n U_P[p, n] · U_Q[q, n]
@@ -6,10 +6,10 @@
 // a weight w of n (or nothing) in common. When every parameter has one side U_P shared by all of
 // its blocks, and every pair of parameters with sides has exactly that one product term, those
 // terms of the whole Hessian are one Gram product U·diag(w)·Uᵀ, U's rows in θ order; what is left
-// (the curvature: terms with δ's, other sums) stays per block. See bench/hand_mlp_3_5_1.ts for
-// what computing it that way gains.
+// (the curvature: terms with δ's, other sums) stays per block. On a small model this replaces a
+// dozen small loop nests by one matrix product (bench/hand_mlp_3_5_1.ts is the same idea by hand).
 
-import type { Affine, Factor, Formula, Term, Var } from '../2-ir/index-form.ts';
+import type { Affine, Factor, Formula, Range, Term, Var } from '../2-ir/index-form.ts';
 
 /** One parameter's side: its factors, with the parameter's index variables and the batch variable. */
 export interface GramSide {
@@ -19,12 +19,16 @@ export interface GramSide {
   /** The term's variables for the parameter's axes, in order. */
   readonly vars: readonly Var[];
   readonly batch: Var;
+  /** The ranges of vars and batch (whole axes). */
+  readonly ranges: ReadonlyMap<Var, Range>;
 }
 
 export interface GramSplit {
   readonly batchDim: string;
   /** coef and the weight factors (of n only) common to every product term, canonical text. */
   readonly weightKey: string;
+  /** The common coefficient and weight factors themselves (of one product term: the others' are equal). */
+  readonly weight: { readonly coef: number; readonly factors: readonly Factor[]; readonly batch: Var };
   /** Per parameter: its side, or null when it has no product terms. */
   readonly sides: readonly (GramSide | null)[];
   /** Per block (i ≤ j): the terms that are not the Gram product's. */
@@ -33,6 +37,7 @@ export interface GramSplit {
 
 interface Product {
   readonly weightKey: string;
+  readonly weight: GramSplit['weight'];
   readonly batchDim: string;
   readonly p: GramSide;
   readonly q: GramSide;
@@ -72,11 +77,12 @@ function asProduct(t: Term, rankP: number): Product | null {
   const side = (factors: Factor[], vars: Var[]): GramSide => {
     const names = new Map<Var, string>(vars.map((v, k) => [v, `a${k}`]));
     names.set(n, 'n');
-    return { key: factors.map((f) => factorText(f, names)).sort().join('·'), factors, vars, batch: n };
+    const ranges = new Map<Var, Range>([...vars, n].map((v) => [v, t.ranges.get(v)!]));
+    return { key: factors.map((f) => factorText(f, names)).sort().join('·'), factors, vars, batch: n, ranges };
   };
   const wNames = new Map<Var, string>([[n, 'n']]);
   const weightKey = [String(t.coef), ...weight.map((f) => factorText(f, wNames)).sort()].join('·');
-  return { weightKey, batchDim: nRange.hi, p: side(pf, pVars), q: side(qf, qVars) };
+  return { weightKey, weight: { coef: t.coef, factors: weight, batch: n }, batchDim: nRange.hi, p: side(pf, pVars), q: side(qf, qVars) };
 }
 
 /**
@@ -86,6 +92,7 @@ function asProduct(t: Term, rankP: number): Product | null {
 export function gramSplit(ranks: readonly number[], hessians: readonly (readonly Formula[])[]): GramSplit | null {
   const sides: (GramSide | null)[] = ranks.map(() => null);
   let weightKey: string | null = null;
+  let weight: GramSplit['weight'] | null = null;
   let batchDim: string | null = null;
   const found: boolean[][] = ranks.map(() => ranks.map(() => false));
   const rest: Formula[][] = ranks.map(() => []);
@@ -108,15 +115,16 @@ export function gramSplit(ranks: readonly number[], hessians: readonly (readonly
         sides[i] ??= p.p;
         sides[j] ??= p.q;
         weightKey = p.weightKey;
+        weight ??= p.weight;
         batchDim = p.batchDim;
         found[i]![j] = true;
       }
       rest[i]!.push({ shape: f.shape, terms: others });
     }
   }
-  if (weightKey === null || batchDim === null) return null;
+  if (weightKey === null || weight === null || batchDim === null) return null;
   // Every pair of parameters with sides must have had its product term: the Gram computes all pairs.
   for (let i = 0; i < ranks.length; i++)
     for (let j = i; j < ranks.length; j++) if (sides[i] && sides[j] && !found[i]![j]) return null;
-  return { batchDim, weightKey, sides, rest };
+  return { batchDim, weightKey, weight, sides, rest };
 }

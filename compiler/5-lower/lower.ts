@@ -15,6 +15,7 @@ import { PAIR_MIN_ENTRIES, pairTerm, type PairTerm } from '../4-simplify/pair-sy
 import { emitPairTerm, pairHasForm } from './pair-nest.ts';
 import { bufName, dataBase, extentExpr, stridesOf } from './indexing.ts';
 import { applyCpuPasses } from './cpu/index.ts';
+import { planGram } from './gram.ts';
 import { MIN_ENTRIES } from './cpu/dense-blocks.ts';
 import type { TargetCapabilities } from './targets.ts';
 import { emitTerms, fuseTerms, type NestContext, type Target } from './loop-nest.ts';
@@ -45,7 +46,7 @@ export interface LowerInput {
 /** The target-neutral program, then the late passes that `target` asks for (see cpu/index.ts). */
 export function lower(input: LowerInput, target: TargetCapabilities): Program {
   const pairing = target.pairSymmetry ? { min: target.pairMinEntries ?? PAIR_MIN_ENTRIES, needForm: target.pairNeedsForm === true, tile: target.pairTile ?? null } : null;
-  const program = applyCpuPasses(lowerNeutral(input, pairing, target.packProducts), target);
+  const program = applyCpuPasses(lowerNeutral(input, pairing, target), target);
   for (const k of program.kernels) checkWrites(k);
   return program;
 }
@@ -65,9 +66,11 @@ function pairTiles(pt: PairTerm, tile: number): boolean {
 /**
  * `pairing`: pair-symmetric terms of diagonal blocks at least `min` pairs large get their own nests
  * (pair-nest.ts), with `needForm` only those whose block gets its description as data, with `tile`
- * only those whose pairs take no more tiles than their upper triangle (pairTiles); null: none. `packProducts`: intermediates' sums over the batch get packed sides (packProducts).
+ * only those whose pairs take no more tiles than their upper triangle (pairTiles); null: none. From
+ * `caps`, the target-neutral choices only: packProducts, gramProducts, packSmallBlocks.
  */
-function lowerNeutral(input: LowerInput, pairing: { min: number; needForm: boolean; tile: number | null } | null, packProducts: boolean): Program {
+function lowerNeutral(input: LowerInput, pairing: { min: number; needForm: boolean; tile: number | null } | null, caps: Pick<TargetCapabilities, 'packProducts' | 'gramProducts' | 'packSmallBlocks'>): Program {
+  const { packProducts, gramProducts } = caps;
   const { nodes, params } = input;
   const offsets: number[] = [];
   let n = 0;
@@ -108,7 +111,8 @@ function lowerNeutral(input: LowerInput, pairing: { min: number; needForm: boole
         pairs.set(t, pair);
         return t;
       }
-      if (target.rowRank !== undefined) return packSides(t, target.rowRank, nodes);
+      // A block term too small for the dense kernels may read its factors where they are (packSmallBlocks).
+      if (target.rowRank !== undefined) return !caps.packSmallBlocks && outEntries(t) < MIN_ENTRIES ? t : packSides(t, target.rowRank, nodes);
       // An intermediate's sum over the batch whose factors split between leading and trailing
       // coordinates: packed the same way, for the dense kernels.
       const split = packProducts && fill ? productSplit(t, input.symbolicDims) : null;
@@ -251,8 +255,28 @@ function lowerNeutral(input: LowerInput, pairing: { min: number; needForm: boole
     });
     return nonzero;
   };
+  // A small model's product terms, of all blocks at once: the stacked sides, then one product.
+  const planned = gramProducts ? planGram(params, offsets, n, input.hessians, input.symbolicDims, nodes) : null;
+  // Pair symmetry halves the terms it takes: a Gram product would give that up.
+  const paired = (t: Term, i: number) => pairing !== null && pairTerm(contract(t, nodes), params[i]!.shape.length, nodes, pairing.min) !== null;
+  const gram = planned && !params.some((_, i) => input.hessians[i]![i]!.terms.some((t) => !planned.rest[i]![i]!.terms.includes(t) && paired(t, i))) ? planned : null;
+  if (gram) {
+    const id = reserve();
+    const body: Stmt[] = [];
+    const deps: TNode[] = [];
+    for (const f of gram.fill) emitTerms([f.term], f.target, body, deps, nestContext, true);
+    const bufs = [...new Set([gram.u, gram.v].map(bufName))];
+    define({ id, name: names.get('gram_sides'), comment: `${bufs.join(' and ')}${shapeText(gram.u.shape)}: each parameter's side of the Hessian's product terms, in θ order`, writes: bufs.map((buf) => ({ buf, block: '' })), body });
+    kernelDeps.set(id, deps);
+    materialized.set(gram.u, id);
+    materialized.set(gram.v, id);
+    const what = 'Hessian: the product terms of every block, one Gram product over θ';
+    entryKernels.hessian.push(...emitFormula(names.get('hess_gram'), what, gram.product, gram.productTarget, false, ''));
+  }
   const blocks = (params.length * (params.length + 1)) / 2;
-  const nonzero = symmetricBlocks('hessian', input.hessians, hessNames, 'Hessian');
+  symmetricBlocks('hessian', gram ? gram.rest : input.hessians, hessNames, 'Hessian');
+  if (gram) notes.push("the Hessian blocks' product terms are one Gram product over θ");
+  const nonzero = input.hessians.reduce((s, row, i) => s + row.filter((h, j) => j >= i && h.terms.length > 0).length, 0);
   notes.push(`${nonzero} of ${blocks} Hessian blocks are nonzero`);
   input.hvp?.formulas.forEach((f, k) => {
     const p = params[k]!;
@@ -377,6 +401,16 @@ function checkWrites(k: Kernel): void {
     }
   };
   visit(k.body);
+}
+
+/** How many entries a term writes (its distinct output variables' extents; a run-time one counts as large). */
+function outEntries(t: Term): number {
+  let e = 1;
+  for (const v of new Set(t.out.map((o) => o.v).filter((v): v is Var => v !== null))) {
+    const r = t.ranges.get(v)!;
+    e *= typeof r.hi === 'number' ? r.hi - r.lo : 1 << 20;
+  }
+  return e;
 }
 
 /** Whether a term writes every element of an output of this shape (so it may assign). */

@@ -66,6 +66,20 @@ export interface TargetCapabilities {
    */
   readonly packProducts: boolean;
   /**
+   * A small model (5-lower/gram.ts: at most GRAM_MAX_N parameters) whose Hessian blocks' product
+   * terms share one side per parameter gets them as one Gram product over θ, which the dense
+   * kernels take in one call: fewer, larger loops than a dozen small blocks. Off for WGSL, whose
+   * blocks run side by side as threads anyway.
+   */
+  readonly gramProducts: boolean;
+  /**
+   * Pack the sides of Hessian block terms smaller than the dense kernels' MIN_ENTRIES as well (4-simplify/
+   * contract.ts, packSides). The CPU's plain loops read such a term's factors where they are:
+   * packing first cost more than it saved (3-5-1 MLP, N = 7: 6.0 → 5.3 µs). WGSL packs them all, as
+   * its GPU timings were measured with.
+   */
+  readonly packSmallBlocks: boolean;
+  /**
    * A shard entry (2-ir/shards.ts) for models whose objective is a sum over the batch: the terms
    * without the batch carry a factor `once`, counts and data strides read the rows a call holds,
    * and the emitter adds createShardEvaluator. Needs streamBatch (the loop over a range's rows).
@@ -84,6 +98,8 @@ export const CPU_TARGET: TargetCapabilities = {
   denseKernels: true,
   pairSymmetry: true,
   packProducts: true,
+  gramProducts: true,
+  packSmallBlocks: false,
   shards: true,
 };
 
@@ -104,5 +120,7 @@ export const WGSL_TARGET: TargetCapabilities = {
   pairNeedsForm: true,
   pairTile: TILE,
   packProducts: false,
+  gramProducts: false,
+  packSmallBlocks: true,
   shards: false,
 };

@@ -13,7 +13,7 @@
 // the 4 KB above which a browser's main thread refuses synchronous compilation.
 
 /** The kernels' WebAssembly module (gemm-module.ts), base64. */
-export const DENSE_WASM = 'AGFzbQEAAAABLARgB39/f39/f38AYAV/f39/fwBgD39/f39/f39/f39/f39/fwBgBH9/f38AAwUEAAECAwUDAQABByYFBm1lbW9yeQIABHBhY2sAAAVtaWNybwABBGdlbW0AAgNtdWwAAwrOBgTDAQEHfyAGQQN0IQ0gBSEMAkADQCAHIANODQFBACEIAkADQCAIIAZODQEgDCAIQQN0aiELQQAhCSAHIAJIBEAgACAHIAFsaiEKAkADQCAJIARODQEgCyAKKwMAOQMAIApBCGohCiALIA1qIQsgCUEBaiEJDAALCwUCQANAIAkgBE4NASALRAAAAAAAAAAAOQMAIAsgDWohCyAJQQFqIQkMAAsLCyAIQQFqIQggB0EBaiEHDAALCyAMIAQgDWxqIQwMAAsLC+ECAgF/C3sgAiEFAkADQCAFRQ0BIAH9AAQAIQYgAf0ABBAhByAA/QoDACIIIAb98gEgCf3wASEJIAggB/3yASAK/fABIQogAP0KAwgiCCAG/fIBIAv98AEhCyAIIAf98gEgDP3wASEMIAD9CgMQIgggBv3yASAN/fABIQ0gCCAH/fIBIA798AEhDiAA/QoDGCIIIAb98gEgD/3wASEPIAggB/3yASAQ/fABIRAgAEEgaiEAIAFBIGohASAFQQFrIQUMAAsLIAMgA/0AAwAgCf3wAf0LAwAgAyAD/QADECAK/fAB/QsDECADIARqIQMgAyAD/QADACAL/fAB/QsDACADIAP9AAMQIAz98AH9CwMQIAMgBGohAyADIAP9AAMAIA398AH9CwMAIAMgA/0AAxAgDv3wAf0LAxAgAyAEaiEDIAMgA/0AAwAgD/3wAf0LAwAgAyAD/QADECAQ/fAB/QsDEAvLAQEFfwJAA0AgDyAITg0BIAggD2siECANSgRAIA0hEAsgACAPQQN0aiABIAQgBSAQIAtBBBAAIAwgDiAPbCAHbEEDdGohEyAORQRAIAIgD0EDdGogAyAGIAcgECAMQQQQAAtBACESAkADQCASIAdODQFBACERAkADQCARIAVODQEgCyARIBBsQQN0aiATIBIgEGxBA3RqIBAgCSARIApsaiASQQN0aiAKEAEgEUEEaiERDAALCyASQQRqIRIMAAsLIA8gDWohDwwACwsLVwACQANAIANBAkgNASAAIAH9AAMAIAL9AAMA/fIB/QsDACAAQRBqIQAgAUEQaiEBIAJBEGohAiADQQJrIQMMAAsLIAMEQCAAIAErAwAgAisDAKI5AwALCw==';
+export const DENSE_WASM = 'AGFzbQEAAAABLQRgB39/f39/f38AYAV/f39/fwBgEH9/f39/f39/f39/f39/f38AYAR/f39/AAMFBAABAgMFAwEAAQcmBQZtZW1vcnkCAARwYWNrAAAFbWljcm8AAQRnZW1tAAIDbXVsAAMK1wYEwwEBB38gBkEDdCENIAUhDAJAA0AgByADTg0BQQAhCAJAA0AgCCAGTg0BIAwgCEEDdGohC0EAIQkgByACSARAIAAgByABbGohCgJAA0AgCSAETg0BIAsgCisDADkDACAKQQhqIQogCyANaiELIAlBAWohCQwACwsFAkADQCAJIARODQEgC0QAAAAAAAAAADkDACALIA1qIQsgCUEBaiEJDAALCwsgCEEBaiEIIAdBAWohBwwACwsgDCAEIA1saiEMDAALCwvhAgIBfwt7IAIhBQJAA0AgBUUNASAB/QAEACEGIAH9AAQQIQcgAP0KAwAiCCAG/fIBIAn98AEhCSAIIAf98gEgCv3wASEKIAD9CgMIIgggBv3yASAL/fABIQsgCCAH/fIBIAz98AEhDCAA/QoDECIIIAb98gEgDf3wASENIAggB/3yASAO/fABIQ4gAP0KAxgiCCAG/fIBIA/98AEhDyAIIAf98gEgEP3wASEQIABBIGohACABQSBqIQEgBUEBayEFDAALCyADIAP9AAMAIAn98AH9CwMAIAMgA/0AAxAgCv3wAf0LAxAgAyAEaiEDIAMgA/0AAwAgC/3wAf0LAwAgAyAD/QADECAM/fAB/QsDECADIARqIQMgAyAD/QADACAN/fAB/QsDACADIAP9AAMQIA798AH9CwMQIAMgBGohAyADIAP9AAMAIA/98AH9CwMAIAMgA/0AAxAgEP3wAf0LAxAL1AEBBX8CQANAIBAgCE4NASAIIBBrIhEgDUoEQCANIRELIAAgEEEDdGogASAEIAUgESALQQQQACAMIA4gEGwgB2xBA3RqIRQgDkUEQCACIBBBA3RqIAMgBiAHIBEgDEEEEAALQQAhEwJAA0AgEyAHTg0BQQAhEgJAA0AgEiAFTiASIBNrIA9Kcg0BIAsgEiARbEEDdGogFCATIBFsQQN0aiARIAkgEiAKbGogE0EDdGogChABIBJBBGohEgwACwsgE0EEaiETDAALCyAQIA1qIRAMAAsLC1cAAkADQCADQQJIDQEgACAB/QADACAC/QADAP3yAf0LAwAgAEEQaiEAIAFBEGohASACQRBqIQIgA0ECayEDDAALCyADBEAgACABKwMAIAIrAwCiOQMACws=';
 
 /** Block sizes: rows of A per packed block (a multiple of 4), columns of B (a multiple of 4), depth. */
 export const DENSE_MB = 96;
@@ -45,7 +45,7 @@ interface DenseWasmApi {
 interface DenseWasmExports {
   memory: { buffer: ArrayBuffer; grow(pages: number): number };
   pack(src: number, ld: number, count: number, padded: number, kc: number, dst: number, w: number): void;
-  gemm(a: number, lda: number, b: number, ldb: number, R: number, Rp: number, C: number, Cp: number, K: number, c: number, ldc: number, ap: number, bp: number, KC: number, bPacked: number): void;
+  gemm(a: number, lda: number, b: number, ldb: number, R: number, Rp: number, C: number, Cp: number, K: number, c: number, ldc: number, ap: number, bp: number, KC: number, bPacked: number, lower: number): void;
   mul(dst: number, x: number, y: number, n: number): void;
 }
 
@@ -155,27 +155,28 @@ export function createDenseKernels(options?: { simd?: boolean }): DenseKernels {
   // panels are padded to whole micro-tiles), at most DENSE_NB·DENSE_PACKED_K doubles.
   let bAllAt = 0;
   let bAllSize = 0;
-  let mem = new Float64Array(0);
-  const memory = (): Float64Array => {
-    if (ex && mem.buffer !== ex.memory.buffer) mem = new Float64Array(ex.memory.buffer);
-    return mem;
-  };
+  // A view on all of the memory, made again when it grows (only grow() below grows it). Kept here
+  // because the memory's `buffer` getter is an API call: reading it for every small block cost
+  // more than the block's multiply-adds (3-5-1 MLP, 26 × 26 × 7).
+  let mem = ex ? new Float64Array(ex.memory.buffer) : new Float64Array(0);
+  const memory = (): Float64Array => mem;
   const grow = (doubles: number): boolean => {
     if (!ex) return false;
-    const need = Math.ceil((doubles * 8) / 65536) - ex.memory.buffer.byteLength / 65536;
+    const need = Math.ceil((doubles * 8) / 65536) - mem.buffer.byteLength / 65536;
     if (need > 0) {
       try {
         ex.memory.grow(need);
       } catch {
         return false;
       }
+      mem = new Float64Array(ex.memory.buffer);
     }
     return true;
   };
   const simd = ex !== null && grow(scratch);
   let tileJs: Float64Array | null = null;
   /** Whether x is a view on the kernels' memory: the SIMD kernels read and write only there. */
-  const inMemory = (x: ArrayLike<number>): boolean => ex !== null && x instanceof Float64Array && x.buffer === ex.memory.buffer;
+  const inMemory = (x: ArrayLike<number>): boolean => ex !== null && x instanceof Float64Array && x.buffer === mem.buffer;
   /** The byte address of x[at] in the kernels' memory. */
   const address = (x: Float64Array, at: number): number => x.byteOffset + 8 * at;
 
@@ -236,9 +237,11 @@ export function createDenseKernels(options?: { simd?: boolean }): DenseKernels {
   /**
    * The tile of T = A·Bᵀ at rows ib … ib+mb−1, columns jb … jb+nb−1 (T[r, c] = Σ_k A[aOff + r·lda
    * + k]·B[bOff + c·ldb + k]): by the SIMD kernels when both operands are views on their memory
-   * (they read them in place), by the JavaScript kernel otherwise.
+   * (they read them in place), by the JavaScript kernel otherwise. `upper`: only the pieces that
+   * hold entries with c ≥ r need be right (the SIMD kernels skip the others). `same`: the tile is
+   * A·Aᵀ (same rows, K ≤ DENSE_KC), whose panels of A serve as B's.
    */
-  const productTile = (A: Float64Array, aOff: number, lda: number, B: Float64Array, bOff: number, ldb: number, ib: number, mb: number, jb: number, nb: number, K: number, bPacked: boolean): Float64Array => {
+  const productTile = (A: Float64Array, aOff: number, lda: number, B: Float64Array, bOff: number, ldb: number, ib: number, mb: number, jb: number, nb: number, K: number, bPacked: boolean, upper: boolean, same = false): Float64Array => {
     if (simd && ex !== null && inMemory(A) && inMemory(B)) {
       const T = memory();
       const Rp = Math.ceil(mb / 4) * 4;
@@ -247,11 +250,12 @@ export function createDenseKernels(options?: { simd?: boolean }): DenseKernels {
       const wide = nb > DENSE_NB;
       if (wide && !bPacked) throw new Error('internal: a dense tile wider than DENSE_NB without packed panels');
       tileAt = wide ? bpAt : tAt;
-      tileLd = wide ? Cp : ldt;
+      // Rows Cp apart: a small block clears (and stores from) no more than its own tile.
+      tileLd = Cp;
       T.fill(0, tileAt, tileAt + Rp * tileLd);
       const aBase = A.byteOffset / 8 + aOff;
       const bBase = B.byteOffset / 8 + bOff;
-      ex.gemm((aBase + ib * lda) * 8, lda * 8, (bBase + jb * ldb) * 8, ldb * 8, mb, Rp, nb, Cp, K, tileAt * 8, tileLd * 8, apAt * 8, (bPacked ? bAllAt : bpAt) * 8, DENSE_KC, bPacked ? 1 : 0);
+      ex.gemm((aBase + ib * lda) * 8, lda * 8, (bBase + jb * ldb) * 8, ldb * 8, mb, Rp, nb, Cp, K, tileAt * 8, tileLd * 8, apAt * 8, (same ? apAt : bPacked ? bAllAt : bpAt) * 8, DENSE_KC, same || bPacked ? 1 : 0, upper ? jb - ib + 3 : 1 << 30);
       return T;
     }
     tileLd = Math.max(ldt, nb);
@@ -288,15 +292,17 @@ export function createDenseKernels(options?: { simd?: boolean }): DenseKernels {
       for (let c = 0; c < C; c++) colOffsets[c] = Math.floor(c / fColRadix) * fColOuter + (c % fColRadix) * fColInner;
     }
     const fc = colOffsets;
+    // A small Gram product (A·Aᵀ in one tile) packs A once, for both sides.
+    const same = A === B && aOff === bOff && lda === ldb && R === C && R <= DENSE_MB && K <= DENSE_KC;
     // Column tiles outside: each one's panels of B are packed once for all its row tiles.
     for (let jb = 0; jb < C; jb += DENSE_NB) {
       const nb = Math.min(DENSE_NB, C - jb);
-      const packed = packColumns(B, bOff, ldb, jb, nb, K);
+      const packed = !same && packColumns(B, bOff, ldb, jb, nb, K);
       for (let ib = 0; ib < R; ib += DENSE_MB) {
         const mb = Math.min(DENSE_MB, R - ib);
         // A tile entirely below the diagonal has nothing to store.
         if (upper && jb + nb - 1 < ib) break;
-        const T = productTile(A, aOff, lda, B, bOff, ldb, ib, mb, jb, nb, K, packed);
+        const T = productTile(A, aOff, lda, B, bOff, ldb, ib, mb, jb, nb, K, packed, upper, same);
         const t0 = tileAt;
         for (let i = 0; i < mb; i++) {
           const r = ib + i;
@@ -414,7 +420,7 @@ export function createDenseKernels(options?: { simd?: boolean }): DenseKernels {
       const packed = wide || packColumns(V, 0, S, jb, nb, S);
       for (let ib = 0; ib < P; ib += DENSE_MB) {
         const mb = Math.min(DENSE_MB, P - ib);
-        const T = productTile(U, 0, S, V, 0, S, ib, mb, jb, nb, S, packed);
+        const T = productTile(U, 0, S, V, 0, S, ib, mb, jb, nb, S, packed, false);
         for (let i = 0; i < mb; i++) {
           const r = (ib + i) * ROW;
           const at = R[r]!;

@@ -11,11 +11,13 @@
 //   memory
 //   pack(src, ld, count, padded, kc, dst, w)   panels of w rows: dst[p][k][i] = src[p·w + i][k], 0 past count
 //   micro(ap, bp, kc, c, ldc)                  T[0..4)[0..4) at c += Σ_k ap[k][0..4) ⊗ bp[k][0..4)
-//   gemm(a, lda, b, ldb, R, Rp, C, Cp, K, c, ldc, ap, bp, KC, bPacked)
+//   gemm(a, lda, b, ldb, R, Rp, C, Cp, K, c, ldc, ap, bp, KC, bPacked, lower)
 //                                              T [Rp × Cp at c, rows ldc apart] += A·Bᵀ (Rp, Cp: R, C
 //                                              rounded up to 4; ap, bp: packing space for
 //                                              Rp·KC and Cp·KC doubles; bPacked = 1: bp holds B
-//                                              packed already, all of K, block pc at bp + pc·Cp·8)
+//                                              packed already, all of K, block pc at bp + pc·Cp·8),
+//                                              skipping the 4 × 4 pieces at (ir, jr) with
+//                                              ir − jr > lower (below a diagonal: upper triangles)
 //   mul(dst, x, y, n)                          dst[i] = x[i]·y[i] for i < n (dst may be x or y)
 
 import { encodeModule, F64, FunctionBuilder, I32, memarg, V128 } from './encoder.ts';
@@ -103,7 +105,7 @@ export function gemmModuleBytes(): Uint8Array {
   // ---- gemm ----
   const gemm = new FunctionBuilder('gemm', [
     ['a', 'i32'], ['lda', 'i32'], ['b', 'i32'], ['ldb', 'i32'], ['R', 'i32'], ['Rp', 'i32'], ['C', 'i32'], ['Cp', 'i32'],
-    ['K', 'i32'], ['c', 'i32'], ['ldc', 'i32'], ['ap', 'i32'], ['bp', 'i32'], ['KC', 'i32'], ['bPacked', 'i32'],
+    ['K', 'i32'], ['c', 'i32'], ['ldc', 'i32'], ['ap', 'i32'], ['bp', 'i32'], ['KC', 'i32'], ['bPacked', 'i32'], ['lower', 'i32'],
   ]);
   gemm.local('pc', 'i32').local('kc', 'i32').local('ir', 'i32').local('jr', 'i32').local('bq', 'i32');
   const PACK = 0;
@@ -125,8 +127,9 @@ export function gemmModuleBytes(): Uint8Array {
         (g) => g.get('jr').get('Cp').op(I32.geS),
         (g) => {
           g.i32(0).set('ir');
+          // Rows run down to the last piece at or above the diagonal `lower` (all of them for a large one).
           g.loop(
-            (h) => h.get('ir').get('Rp').op(I32.geS),
+            (h) => h.get('ir').get('Rp').op(I32.geS).get('ir').get('jr').op(I32.sub).get('lower').op(I32.gtS).op(I32.or),
             (h) => {
               // micro(ap + ir·kc·8, bp + jr·kc·8, kc, c + ir·ldc + jr·8, ldc)
               h.get('ap').get('ir').get('kc').op(I32.mul).i32(3).op(I32.shl).op(I32.add);

@@ -59,7 +59,7 @@ function features(p: Program): { unroll4: boolean; streamBatch: boolean; derived
   return { unroll4: sts.some((st) => st.k === 'forStep'), streamBatch: streamed, derivedFamilies: derived, denseKernels: sts.some((st) => st.k === 'denseBlock') };
 }
 
-const NONE: TargetCapabilities = { ...CPU_TARGET, name: 'none', derivedFamilies: false, streamBatch: false, unroll4: false, denseKernels: false, pairSymmetry: false, packProducts: false, pairMinEntries: 1 };
+const NONE: TargetCapabilities = { ...CPU_TARGET, name: 'none', derivedFamilies: false, streamBatch: false, unroll4: false, denseKernels: false, pairSymmetry: false, packProducts: false, gramProducts: false, packSmallBlocks: true, pairMinEntries: 1 };
 
 /** Blocks of pair loops (pair symmetry, in the target-neutral lowering). */
 const pairNests = (p: Program) => statements(p).filter((st) => st.k === 'block' && st.pair !== undefined).length;
@@ -150,7 +150,7 @@ describe('target capability records', () => {
 
   it('every combination of passes computes the same value, gradient and Hessian (float64)', { timeout: 120_000 }, async () => {
     const rng = makeRng(8);
-    const N = 700; // several chunks of the streamed batch
+    const N = 2500; // several chunks of the streamed batch (at most 2048 rows each)
     const data = { X: Float64Array.from({ length: N * 3 }, () => rng.uniform(-1, 1)), y: Float64Array.from({ length: N * 2 }, () => rng.uniform(-1, 1)) };
     let reference: { value: number; gradient: Float64Array; hessian: Float64Array } | null = null;
     for (let mask = 0; mask < 64; mask++) {

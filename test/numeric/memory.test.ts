@@ -35,8 +35,8 @@ const models = [
   { file: 'examples/mlp_classifier.hess', sizes: [7, 5000], data: (N: number) => ({ X: new Original(N * 4).fill(0.1), Y: new Original(N * 3).fill(1 / 3) }) },
 ];
 
-describe('workspaces stay below half the Hessian, whatever the batch size', () => {
-  // Batch sizes far above the chunk (logreg's is 2, the classifier's 140) stream many chunks.
+describe('workspaces stay below half the Hessian (or 2^16 doubles), whatever the batch size', () => {
+  // Batch sizes far above the chunk (logreg's is 2048 rows, the classifier's 1024) stream several chunks.
   for (const { file, sizes: batchSizes, data } of models) {
     it(file, async () => {
       sizes = [];
@@ -56,11 +56,13 @@ describe('workspaces stay below half the Hessian, whatever the batch size', () =
         expect(sizes, `allocations during a repeated hessian() with N = ${N}`).toEqual([]);
       }
       expect(all.length).toBeGreaterThan(0);
-      for (const s of all) expect(s).toBeLessThanOrEqual(Math.max(1, (n * n) / 2));
+      // (A small model's may hold 2^16 doubles, 512 KB: cpu/stream-batch.ts, WORKSPACE_FLOOR.)
+      for (const s of all) expect(s).toBeLessThanOrEqual(Math.max(2 ** 16, (n * n) / 2));
       // The dense kernels' WebAssembly memory (seen through views) holds the streamed chunk's
-      // operands and a fixed scratch (packed panels of at most 96×256 and 192×256): below half
-      // the Hessian too, or 2 MiB for a model so small that the scratch alone is more.
-      for (const v of views) expect(v).toBeLessThanOrEqual(Math.max(2 ** 18, (n * n) / 2));
+      // operands and a fixed scratch (packed panels of at most 96×256 and 192×256, and a column
+      // tile's of up to 192×2048): below half the Hessian too, or 4 MiB for a model so small that
+      // the scratch and its operands of up to 2^16 doubles are more.
+      for (const v of views) expect(v).toBeLessThanOrEqual(Math.max(2 ** 19, (n * n) / 2));
     }, 30_000);
   }
 });
