@@ -8202,9 +8202,8 @@ function createDenseKernels(options?: { simd?: boolean }): DenseKernels {
   // panels are padded to whole micro-tiles), at most DENSE_NB·DENSE_PACKED_K doubles.
   let bAllAt = 0;
   let bAllSize = 0;
-  // A view on all of the memory, made again when it grows (only grow() below grows it). Kept here
-  // because the memory's `buffer` getter is an API call: reading it for every small block cost
-  // more than the block's multiply-adds (3-5-1 MLP, 26 × 26 × 7).
+  // A view on all of the memory, made again when it grows (only grow() below grows it), so that a
+  // call reads no property of the memory object itself.
   let mem = ex ? new Float64Array(ex.memory.buffer) : new Float64Array(0);
   const memory = (): Float64Array => mem;
   const grow = (doubles: number): boolean => {

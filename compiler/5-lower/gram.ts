@@ -5,7 +5,7 @@
 // one workspace [n, batch] (V only when w depends on the sample) filled by one kernel, and one
 // term whose loops the CPU's dense-blocks pass turns into a single call of the dense kernels. The
 // other terms (the curvature: δ's, other sums) stay in their blocks. On the 3-5-1 MLP this takes
-// the place of eleven loop nests that each ran over the seven samples.
+// the place of ten loop nests (one per block) over the samples and the kernels packing their sides.
 //
 // Only for models with at most GRAM_MAX_N parameters: a large model's blocks are large products
 // already, and its diagonal blocks may be pair-symmetric, which halves their work and which one
