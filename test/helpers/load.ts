@@ -39,10 +39,16 @@ export function compileTo(target: Target, source: string, sourcePath: string): s
 /** The `ts` output's code. */
 export const compileToTs = (source: string, sourcePath: string): string => compileTo('ts', source, sourcePath);
 
-export async function loadTs(code: string, label: string): Promise<GeneratedModule> {
+/** `forceJs`: the module's default evaluator, made as it loads, takes the dense kernels' JavaScript fallback (HESSGEN_DENSE=js). */
+export async function loadTs(code: string, label: string, forceJs = false): Promise<GeneratedModule> {
   const js = await transform(code, { loader: 'ts', format: 'esm', target: 'es2022', sourcefile: label });
   const url = `data:text/javascript;base64,${Buffer.from(js.code, 'utf8').toString('base64')}`;
-  return (await import(/* @vite-ignore */ url)) as GeneratedModule;
+  if (forceJs) process.env['HESSGEN_DENSE'] = 'js';
+  try {
+    return (await import(/* @vite-ignore */ url)) as GeneratedModule;
+  } finally {
+    if (forceJs) delete process.env['HESSGEN_DENSE'];
+  }
 }
 
 export interface CompiledModel {

@@ -5,12 +5,11 @@
 // kernels and the JavaScript ones; and which models it leaves alone.
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { transform } from 'esbuild';
 import { describe, expect, it, vi } from 'vitest';
 import { compile, lowerModel } from '../../compiler/index.ts';
 import { parseModel } from '../../compiler/1-parse/index.ts';
 import { repoRoot } from '../helpers/fixtures.ts';
-import type { DataArg, GeneratedModule } from '../helpers/load.ts';
+import { loadTs, type DataArg, type GeneratedModule } from '../helpers/load.ts';
 import { fdHessian, relativeError } from '../helpers/numeric.ts';
 import { makeRng } from '../helpers/rng.ts';
 import { loadModelCases } from '../models/cases.ts';
@@ -27,13 +26,7 @@ const hasGram = (source: string): boolean => program(source).kernels.some((k) =>
 async function load(source: string, gram: boolean, forceJs = false): Promise<GeneratedModule> {
   const r = compile(source, 'model.hess', gram ? {} : { denseKernels: false });
   if (!r.ok) throw new Error('does not compile');
-  const js = await transform(r.outputs[0]!.code, { loader: 'ts', format: 'esm', target: 'es2022' });
-  if (forceJs) process.env['HESSGEN_DENSE'] = 'js';
-  try {
-    return (await import(/* @vite-ignore */ `data:text/javascript;base64,${Buffer.from(js.code, 'utf8').toString('base64')}`)) as GeneratedModule;
-  } finally {
-    delete process.env['HESSGEN_DENSE'];
-  }
+  return loadTs(r.outputs[0]!.code, 'model.ts', forceJs);
 }
 
 const MLP = readFileSync(join(repoRoot, 'bench/models/mlp_3_5_1.hess'), 'utf8');

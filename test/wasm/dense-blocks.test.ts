@@ -4,7 +4,6 @@
 // JavaScript fallback (HESSGEN_DENSE=js). Different summation order: equal within round-off.
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { transform } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { compile, CPU_TARGET, lowerModel } from '../../compiler/index.ts';
 import { parseModel } from '../../compiler/1-parse/index.ts';
@@ -12,7 +11,7 @@ import { denseBlocks } from '../../compiler/5-lower/cpu/dense-blocks.ts';
 import { emitTypeScript } from '../../compiler/6-emit/typescript.ts';
 import { CASES, loadModelCases, makePoint, type ModelCase } from '../models/cases.ts';
 import { repoRoot } from '../helpers/fixtures.ts';
-import type { DataArg } from '../helpers/load.ts';
+import { loadTs, type DataArg } from '../helpers/load.ts';
 
 interface Module {
   hessian(theta: ArrayLike<number>, data?: DataArg, out?: Float64Array): Float64Array;
@@ -34,17 +33,7 @@ function code(source: string, path: string, denseKernels: boolean | 1): string {
   return r.outputs[0]!.code;
 }
 
-async function load(ts: string, forceJs: boolean): Promise<Module> {
-  const js = await transform(ts, { loader: 'ts', format: 'esm', target: 'es2022' });
-  const url = `data:text/javascript;base64,${Buffer.from(js.code, 'utf8').toString('base64')}`;
-  // The module's default evaluator chooses its kernel when the module loads.
-  if (forceJs) process.env['HESSGEN_DENSE'] = 'js';
-  try {
-    return (await import(/* @vite-ignore */ url)) as Module;
-  } finally {
-    delete process.env['HESSGEN_DENSE'];
-  }
-}
+const load = async (ts: string, forceJs: boolean): Promise<Module> => (await loadTs(ts, 'dense.ts', forceJs)) as unknown as Module;
 
 const H0 = (h: Float64Array) => Math.round(Math.sqrt(h.length));
 
