@@ -16,6 +16,8 @@ export interface ShardEmit {
   readonly hasDiag: boolean;
   /** An entry point's kernel calls, indented for a method body (the evaluator's). */
   readonly call: (e: Entry) => string[];
+  /** Lines that set s.hessian to hm, the array the Hessian's kernels write (null: h itself; see typescript.ts). */
+  readonly hessianTarget: readonly string[] | null;
 }
 
 export function emitShardEvaluator(line: (s?: string) => void, o: ShardEmit): void {
@@ -57,13 +59,19 @@ export function emitShardEvaluator(line: (s?: string) => void, o: ShardEmit): vo
     line('      const s = live();');
     line('      try {');
     line('        bind(s, theta, data, range);');
-    if (output) {
+    const inMemory = output?.name === 'hessian' && o.hessianTarget !== null;
+    if (output && inMemory) {
+      line(`        const h = output(s, out, ${output.length}, '${output.what}');`);
+      o.hessianTarget!.forEach((x) => line(x));
+      line('        hm.fill(0);');
+    } else if (output) {
       line(`        const r = output(s, out, ${output.length}, '${output.what}');`);
       line(`        s.${output.name} = r;`);
       line('        r.fill(0);');
     }
     o.call(entry).forEach((x) => line(x));
-    line(`        return ${result};`);
+    if (inMemory) line('        if (hm !== h) h.set(hm);');
+    line(`        return ${inMemory ? 'h' : result};`);
     line('      } finally {');
     line('        release(s);');
     line('      }');
@@ -80,8 +88,12 @@ export function emitShardEvaluator(line: (s?: string) => void, o: ShardEmit): vo
   line(`        const g = new Float64Array(${n});`);
   line(`        const h = new Float64Array(${n * n});`);
   line('        s.gradient = g;');
-  line('        s.hessian = h;');
+  if (o.hessianTarget !== null) {
+    o.hessianTarget.forEach((x) => line(x));
+    line('        if (hm !== h) hm.fill(0);');
+  } else line('        s.hessian = h;');
   o.call('evaluate').forEach((x) => line(x));
+  if (o.hessianTarget !== null) line('        if (hm !== h) h.set(hm);');
   line('        return { value: s.value[0]!, gradient: g, hessian: h };');
   line('      } finally {');
   line('        release(s);');

@@ -13,7 +13,7 @@
 // the 4 KB above which a browser's main thread refuses synchronous compilation.
 
 /** The kernels' WebAssembly module (gemm-module.ts), base64. */
-export const DENSE_WASM = 'AGFzbQEAAAABLQRgB39/f39/f38AYAV/f39/fwBgEH9/f39/f39/f39/f39/f38AYAR/f39/AAMFBAABAgMFAwEAAQcmBQZtZW1vcnkCAARwYWNrAAAFbWljcm8AAQRnZW1tAAIDbXVsAAMK1wYEwwEBB38gBkEDdCENIAUhDAJAA0AgByADTg0BQQAhCAJAA0AgCCAGTg0BIAwgCEEDdGohC0EAIQkgByACSARAIAAgByABbGohCgJAA0AgCSAETg0BIAsgCisDADkDACAKQQhqIQogCyANaiELIAlBAWohCQwACwsFAkADQCAJIARODQEgC0QAAAAAAAAAADkDACALIA1qIQsgCUEBaiEJDAALCwsgCEEBaiEIIAdBAWohBwwACwsgDCAEIA1saiEMDAALCwvhAgIBfwt7IAIhBQJAA0AgBUUNASAB/QAEACEGIAH9AAQQIQcgAP0KAwAiCCAG/fIBIAn98AEhCSAIIAf98gEgCv3wASEKIAD9CgMIIgggBv3yASAL/fABIQsgCCAH/fIBIAz98AEhDCAA/QoDECIIIAb98gEgDf3wASENIAggB/3yASAO/fABIQ4gAP0KAxgiCCAG/fIBIA/98AEhDyAIIAf98gEgEP3wASEQIABBIGohACABQSBqIQEgBUEBayEFDAALCyADIAP9AAMAIAn98AH9CwMAIAMgA/0AAxAgCv3wAf0LAxAgAyAEaiEDIAMgA/0AAwAgC/3wAf0LAwAgAyAD/QADECAM/fAB/QsDECADIARqIQMgAyAD/QADACAN/fAB/QsDACADIAP9AAMQIA798AH9CwMQIAMgBGohAyADIAP9AAMAIA/98AH9CwMAIAMgA/0AAxAgEP3wAf0LAxAL1AEBBX8CQANAIBAgCE4NASAIIBBrIhEgDUoEQCANIRELIAAgEEEDdGogASAEIAUgESALQQQQACAMIA4gEGwgB2xBA3RqIRQgDkUEQCACIBBBA3RqIAMgBiAHIBEgDEEEEAALQQAhEwJAA0AgEyAHTg0BQQAhEgJAA0AgEiAFTiASIBNrIA9Kcg0BIAsgEiARbEEDdGogFCATIBFsQQN0aiARIAkgEiAKbGogE0EDdGogChABIBJBBGohEgwACwsgE0EEaiETDAALCyAQIA1qIRAMAAsLC1cAAkADQCADQQJIDQEgACAB/QADACAC/QADAP3yAf0LAwAgAEEQaiEAIAFBEGohASACQRBqIQIgA0ECayEDDAALCyADBEAgACABKwMAIAIrAwCiOQMACws=';
+export const DENSE_WASM = 'AGFzbQEAAAABPQVgB39/f39/f38AYAV/f39/fwBgEH9/f39/f39/f39/f39/f38AYAR/f39/AGANf39/f39/f39/f398fwADBgUAAQIDBAUDAQABBy4GBm1lbW9yeQIABHBhY2sAAAVtaWNybwABBGdlbW0AAgNtdWwAAwVzdG9yZQAECqMIBcMBAQd/IAZBA3QhDSAFIQwCQANAIAcgA04NAUEAIQgCQANAIAggBk4NASAMIAhBA3RqIQtBACEJIAcgAkgEQCAAIAcgAWxqIQoCQANAIAkgBE4NASALIAorAwA5AwAgCkEIaiEKIAsgDWohCyAJQQFqIQkMAAsLBQJAA0AgCSAETg0BIAtEAAAAAAAAAAA5AwAgCyANaiELIAlBAWohCQwACwsLIAhBAWohCCAHQQFqIQcMAAsLIAwgBCANbGohDAwACwsL4QICAX8LeyACIQUCQANAIAVFDQEgAf0ABAAhBiAB/QAEECEHIAD9CgMAIgggBv3yASAJ/fABIQkgCCAH/fIBIAr98AEhCiAA/QoDCCIIIAb98gEgC/3wASELIAggB/3yASAM/fABIQwgAP0KAxAiCCAG/fIBIA398AEhDSAIIAf98gEgDv3wASEOIAD9CgMYIgggBv3yASAP/fABIQ8gCCAH/fIBIBD98AEhECAAQSBqIQAgAUEgaiEBIAVBAWshBQwACwsgAyAD/QADACAJ/fAB/QsDACADIAP9AAMQIAr98AH9CwMQIAMgBGohAyADIAP9AAMAIAv98AH9CwMAIAMgA/0AAxAgDP3wAf0LAxAgAyAEaiEDIAMgA/0AAwAgDf3wAf0LAwAgAyAD/QADECAO/fAB/QsDECADIARqIQMgAyAD/QADACAP/fAB/QsDACADIAP9AAMQIBD98AH9CwMQC9QBAQV/AkADQCAQIAhODQEgCCAQayIRIA1KBEAgDSERCyAAIBBBA3RqIAEgBCAFIBEgC0EEEAAgDCAOIBBsIAdsQQN0aiEUIA5FBEAgAiAQQQN0aiADIAYgByARIAxBBBAAC0EAIRMCQANAIBMgB04NAUEAIRICQANAIBIgBU4gEiATayAPSnINASALIBIgEWxBA3RqIBQgEyARbEEDdGogESAJIBIgCmxqIBNBA3RqIAoQASASQQRqIRIMAAsLIBNBBGohEwwACwsgECANaiEQDAALCwtXAAJAA0AgA0ECSA0BIAAgAf0AAwAgAv0AAwD98gH9CwMAIABBEGohACABQRBqIQEgAkEQaiECIANBAmshAwwACwsgAwRAIAAgASsDACACKwMAojkDAAsLygECBX8BfAJAA0AgDSACTg0BIA0gBGsiDkEASARAQQAhDgsgACANIAFsaiAOQQN0aiEPIAUgDSAGbGogDiAHbGohECAIIA0gCWxqIA4gCmxqIRECQANAIA4gA04NASALIA8rAwCiIRIgDEUEQCAQIBI5AwAFIBAgECsDACASoDkDACAMQQJGBEAgESAQRwRAIBEgESsDACASoDkDAAsLCyAPQQhqIQ8gECAHaiEQIBEgCmohESAOQQFqIQ4MAAsLIA1BAWohDQwACwsL';
 
 /** Block sizes: rows of A per packed block (a multiple of 4), columns of B (a multiple of 4), depth. */
 export const DENSE_MB = 96;
@@ -47,6 +47,7 @@ interface DenseWasmExports {
   pack(src: number, ld: number, count: number, padded: number, kc: number, dst: number, w: number): void;
   gemm(a: number, lda: number, b: number, ldb: number, R: number, Rp: number, C: number, Cp: number, K: number, c: number, ldc: number, ap: number, bp: number, KC: number, bPacked: number, lower: number): void;
   mul(dst: number, x: number, y: number, n: number): void;
+  store(t: number, ldt: number, mb: number, nb: number, diag: number, o: number, ors: number, ocs: number, m: number, mrs: number, mcs: number, scale: number, mode: number): void;
 }
 
 export interface DenseKernels {
@@ -58,13 +59,16 @@ export interface DenseKernels {
    * cannot grow that far).
    */
   alloc(lengths: readonly number[]): Float64Array[];
+  /** Whether x is a view on the kernels' memory (then the SIMD kernels also store into it). */
+  inMemory(x: ArrayLike<number>): boolean;
   /**
    * T[r, c] = Σ_k A[aOff + r·lda + k]·B[bOff + c·ldb + k] for r < R, c < C, k < K, then for each
    * (r, c) (only c ≥ r when `upper`): v = scale·T[r, c] stored at out[oOff + r·ors + c·ocs]
    * (assigned or added, by `mode`), and with DENSE_ADD_MIRROR also added at
    * out[mOff + r·mrs + c·mcs] when that is another position. With a factor array F, v is also
    * multiplied by F[fOff + fr(r) + fc(c)], where fr(r) = ⌊r / fRowRadix⌋·fRowOuter + (r mod
-   * fRowRadix)·fRowInner (a row index of up to two coordinates), fc likewise.
+   * fRowRadix)·fRowInner (a row index of up to two coordinates), fc likewise. Without F, into an
+   * `out` in the kernels' memory, the SIMD kernels store too.
    */
   block(
     A: Float64Array, aOff: number, lda: number, B: Float64Array, bOff: number, ldb: number, R: number, C: number, K: number,
@@ -303,6 +307,10 @@ export function createDenseKernels(options?: { simd?: boolean }): DenseKernels {
         if (upper && jb + nb - 1 < ib) break;
         const T = productTile(A, aOff, lda, B, bOff, ldb, ib, mb, jb, nb, K, packed, upper, same);
         const t0 = tileAt;
+        if (F === null && T === mem && ex !== null && inMemory(out)) {
+          ex.store(t0 * 8, tileLd * 8, mb, nb, upper ? jb - ib : 1 << 30, address(out, oOff + ib * ors + jb * ocs), ors * 8, ocs * 8, address(out, mOff + ib * mrs + jb * mcs), mrs * 8, mcs * 8, scale, mode);
+          continue;
+        }
         for (let i = 0; i < mb; i++) {
           const r = ib + i;
           const c0 = upper && r > jb ? r : jb;
@@ -446,5 +454,5 @@ export function createDenseKernels(options?: { simd?: boolean }): DenseKernels {
       }
     }
   };
-  return { simd, alloc, block, pairs };
+  return { simd, alloc, inMemory, block, pairs };
 }

@@ -155,6 +155,12 @@ function pairBlock(block: Extract<Stmt, { k: 'block' }>, pair: PairBlock, minEnt
   return { k: 'pairBlock', pair, u, v, loops: block };
 }
 
+/** Whether a dense block stores into the Hessian (the emitter may then keep it in the kernels' memory). */
+export function denseWritesHessian(p: Program): boolean {
+  const visit = (sts: readonly Stmt[]): boolean => sts.some((st) => (st.k === 'denseBlock' && st.out.buf === 'hessian') || (st.k === 'block' && visit(st.body)));
+  return p.kernels.some((k) => visit(k.body));
+}
+
 /** The buffers that dense blocks read (the workspaces that must live in the kernels' memory). */
 export function denseOperands(p: Program): Set<string> {
   const out = new Set<string>();
