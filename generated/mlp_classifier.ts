@@ -117,6 +117,7 @@ interface State {
   pv0: Float64Array; // [36, N] (in the dense kernels' memory)
   pu1: Float64Array; // [10, N] (in the dense kernels' memory)
   pv1: Float64Array; // [36, N] (in the dense kernels' memory)
+  hessianMemory: Float64Array; // [67, 67] (in the dense kernels' memory)
   dense: DenseKernels;
 }
 
@@ -194,6 +195,7 @@ function createState(): State {
     pv0: EMPTY,
     pu1: EMPTY,
     pv1: EMPTY,
+    hessianMemory: EMPTY,
     dense: createDenseKernels(),
   };
   return s;
@@ -282,7 +284,7 @@ function bind(s: State, theta: ArrayLike<number>, data: Data, range?: ShardRange
     s.t69 = new Float64Array(capacity * 3);
     s.t70 = new Float64Array(capacity * 3);
     s.t71 = new Float64Array(capacity * 8);
-    const w = s.dense.alloc([capacity * 8, capacity * 32, capacity * 32, capacity * 24, capacity * 24, capacity * 10, capacity * 36, capacity * 10, capacity * 36]);
+    const w = s.dense.alloc([capacity * 8, capacity * 32, capacity * 32, capacity * 24, capacity * 24, capacity * 10, capacity * 36, capacity * 10, capacity * 36, 4489]);
     s.t44 = w[0]!;
     s.t46 = w[1]!;
     s.t48 = w[2]!;
@@ -292,6 +294,7 @@ function bind(s: State, theta: ArrayLike<number>, data: Data, range?: ShardRange
     s.pv0 = w[6]!;
     s.pu1 = w[7]!;
     s.pv1 = w[8]!;
+    s.hessianMemory = w[9]!;
   }
 }
 
@@ -340,35 +343,16 @@ function k_grad_W1(s: State): void {
           const b6_3 = (i1 + 3) * len_N;
           let acc8_0 = 0, acc8_1 = 0, acc8_2 = 0, acc8_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = t23[i2];
-            const c1 = d_X[b5 + i2 * 4];
-            acc8_0 += c0 * c1 * t24[b4_0 + i2 * 8] * t41[b6_0 + i2];
-            acc8_1 += c0 * c1 * t24[b4_1 + i2 * 8] * t41[b6_1 + i2];
-            acc8_2 += c0 * c1 * t24[b4_2 + i2 * 8] * t41[b6_2 + i2];
-            acc8_3 += c0 * c1 * t24[b4_3 + i2 * 8] * t41[b6_3 + i2];
+            const c = t23[i2] * d_X[b5 + i2 * 4];
+            acc8_0 += c * t24[b4_0 + i2 * 8] * t41[b6_0 + i2];
+            acc8_1 += c * t24[b4_1 + i2 * 8] * t41[b6_1 + i2];
+            acc8_2 += c * t24[b4_2 + i2 * 8] * t41[b6_2 + i2];
+            acc8_3 += c * t24[b4_3 + i2 * 8] * t41[b6_3 + i2];
           }
           G[i0 * 8 + i1] += p7 * acc8_0;
           G[i0 * 8 + i1 + 1] += p7 * acc8_1;
           G[i0 * 8 + i1 + 2] += p7 * acc8_2;
           G[i0 * 8 + i1 + 3] += p7 * acc8_3;
-        }
-        for (const end = 8; i1 < end; i1++) {
-          const b4 = i1;
-          const b6 = i1 * len_N;
-          let acc8 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i2 = 0;
-            for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc8 += t23[i2] * t24[b4 + i2 * 8] * d_X[b5 + i2 * 4] * t41[b6 + i2];
-              r1 += t23[i2 + 1] * t24[b4 + (i2 + 1) * 8] * d_X[b5 + (i2 + 1) * 4] * t41[b6 + i2 + 1];
-              r2 += t23[i2 + 2] * t24[b4 + (i2 + 2) * 8] * d_X[b5 + (i2 + 2) * 4] * t41[b6 + i2 + 2];
-              r3 += t23[i2 + 3] * t24[b4 + (i2 + 3) * 8] * d_X[b5 + (i2 + 3) * 4] * t41[b6 + i2 + 3];
-            }
-            for (const end = len_N; i2 < end; i2++) acc8 += t23[i2] * t24[b4 + i2 * 8] * d_X[b5 + i2 * 4] * t41[b6 + i2];
-            acc8 += r1 + r2 + r3;
-          }
-          G[i0 * 8 + i1] += p7 * acc8;
         }
       }
     }
@@ -391,34 +375,16 @@ function k_grad_W1(s: State): void {
           const b11_3 = (i1 + 3) * len_N;
           let acc13_0 = 0, acc13_1 = 0, acc13_2 = 0, acc13_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = d_X[b10 + i2 * 4];
-            acc13_0 += c0 * t24[b9_0 + i2 * 8] * t42[b11_0 + i2];
-            acc13_1 += c0 * t24[b9_1 + i2 * 8] * t42[b11_1 + i2];
-            acc13_2 += c0 * t24[b9_2 + i2 * 8] * t42[b11_2 + i2];
-            acc13_3 += c0 * t24[b9_3 + i2 * 8] * t42[b11_3 + i2];
+            const c = d_X[b10 + i2 * 4];
+            acc13_0 += c * t24[b9_0 + i2 * 8] * t42[b11_0 + i2];
+            acc13_1 += c * t24[b9_1 + i2 * 8] * t42[b11_1 + i2];
+            acc13_2 += c * t24[b9_2 + i2 * 8] * t42[b11_2 + i2];
+            acc13_3 += c * t24[b9_3 + i2 * 8] * t42[b11_3 + i2];
           }
           G[i0 * 8 + i1] += p12 * acc13_0;
           G[i0 * 8 + i1 + 1] += p12 * acc13_1;
           G[i0 * 8 + i1 + 2] += p12 * acc13_2;
           G[i0 * 8 + i1 + 3] += p12 * acc13_3;
-        }
-        for (const end = 8; i1 < end; i1++) {
-          const b9 = i1;
-          const b11 = i1 * len_N;
-          let acc13 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i2 = 0;
-            for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc13 += t24[b9 + i2 * 8] * d_X[b10 + i2 * 4] * t42[b11 + i2];
-              r1 += t24[b9 + (i2 + 1) * 8] * d_X[b10 + (i2 + 1) * 4] * t42[b11 + i2 + 1];
-              r2 += t24[b9 + (i2 + 2) * 8] * d_X[b10 + (i2 + 2) * 4] * t42[b11 + i2 + 2];
-              r3 += t24[b9 + (i2 + 3) * 8] * d_X[b10 + (i2 + 3) * 4] * t42[b11 + i2 + 3];
-            }
-            for (const end = len_N; i2 < end; i2++) acc13 += t24[b9 + i2 * 8] * d_X[b10 + i2 * 4] * t42[b11 + i2];
-            acc13 += r1 + r2 + r3;
-          }
-          G[i0 * 8 + i1] += p12 * acc13;
         }
       }
     }
@@ -514,48 +480,56 @@ function k_grad_W2(s: State): void {
   // gradient[i0, i1] += Σ_i2 t16·t23[i2]·t11[i2, i1]·t7[i2, i0]
   {
     const p31 = t16[0];
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b30 = i0;
-      for (let i1 = 0; i1 < 3; i1++) {
-        const b29 = i1;
-        let acc32 = 0;
-        {
-          let r1 = 0, r2 = 0, r3 = 0;
-          let i2 = 0;
-          for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc32 += t23[i2] * t11[b29 + i2 * 3] * t7[b30 + i2 * 8];
-            r1 += t23[i2 + 1] * t11[b29 + (i2 + 1) * 3] * t7[b30 + (i2 + 1) * 8];
-            r2 += t23[i2 + 2] * t11[b29 + (i2 + 2) * 3] * t7[b30 + (i2 + 2) * 8];
-            r3 += t23[i2 + 3] * t11[b29 + (i2 + 3) * 3] * t7[b30 + (i2 + 3) * 8];
+    {
+      let i0 = 0;
+      for (const end = 8 - 3; i0 < end; i0 += 4) {
+        const b30_0 = i0;
+        const b30_1 = i0 + 1;
+        const b30_2 = i0 + 2;
+        const b30_3 = i0 + 3;
+        for (let i1 = 0; i1 < 3; i1++) {
+          const b29 = i1;
+          let acc32_0 = 0, acc32_1 = 0, acc32_2 = 0, acc32_3 = 0;
+          for (let i2 = 0, end = len_N; i2 < end; i2++) {
+            const c = t23[i2] * t11[b29 + i2 * 3];
+            acc32_0 += c * t7[b30_0 + i2 * 8];
+            acc32_1 += c * t7[b30_1 + i2 * 8];
+            acc32_2 += c * t7[b30_2 + i2 * 8];
+            acc32_3 += c * t7[b30_3 + i2 * 8];
           }
-          for (const end = len_N; i2 < end; i2++) acc32 += t23[i2] * t11[b29 + i2 * 3] * t7[b30 + i2 * 8];
-          acc32 += r1 + r2 + r3;
+          G[40 + i0 * 3 + i1] += p31 * acc32_0;
+          G[40 + (i0 + 1) * 3 + i1] += p31 * acc32_1;
+          G[40 + (i0 + 2) * 3 + i1] += p31 * acc32_2;
+          G[40 + (i0 + 3) * 3 + i1] += p31 * acc32_3;
         }
-        G[40 + i0 * 3 + i1] += p31 * acc32;
       }
     }
   }
   // gradient[i0, i1] += Σ_i2 -1·t16·Y[i2, i1]·t7[i2, i0]
   {
     const p35 = -t16[0];
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b34 = i0;
-      for (let i1 = 0; i1 < 3; i1++) {
-        const b33 = off_N * 3 + i1;
-        let acc36 = 0;
-        {
-          let r1 = 0, r2 = 0, r3 = 0;
-          let i2 = 0;
-          for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc36 += d_Y[b33 + i2 * 3] * t7[b34 + i2 * 8];
-            r1 += d_Y[b33 + (i2 + 1) * 3] * t7[b34 + (i2 + 1) * 8];
-            r2 += d_Y[b33 + (i2 + 2) * 3] * t7[b34 + (i2 + 2) * 8];
-            r3 += d_Y[b33 + (i2 + 3) * 3] * t7[b34 + (i2 + 3) * 8];
+    {
+      let i0 = 0;
+      for (const end = 8 - 3; i0 < end; i0 += 4) {
+        const b34_0 = i0;
+        const b34_1 = i0 + 1;
+        const b34_2 = i0 + 2;
+        const b34_3 = i0 + 3;
+        for (let i1 = 0; i1 < 3; i1++) {
+          const b33 = off_N * 3 + i1;
+          let acc36_0 = 0, acc36_1 = 0, acc36_2 = 0, acc36_3 = 0;
+          for (let i2 = 0, end = len_N; i2 < end; i2++) {
+            const c = d_Y[b33 + i2 * 3];
+            acc36_0 += c * t7[b34_0 + i2 * 8];
+            acc36_1 += c * t7[b34_1 + i2 * 8];
+            acc36_2 += c * t7[b34_2 + i2 * 8];
+            acc36_3 += c * t7[b34_3 + i2 * 8];
           }
-          for (const end = len_N; i2 < end; i2++) acc36 += d_Y[b33 + i2 * 3] * t7[b34 + i2 * 8];
-          acc36 += r1 + r2 + r3;
+          G[40 + i0 * 3 + i1] += p35 * acc36_0;
+          G[40 + (i0 + 1) * 3 + i1] += p35 * acc36_1;
+          G[40 + (i0 + 2) * 3 + i1] += p35 * acc36_2;
+          G[40 + (i0 + 3) * 3 + i1] += p35 * acc36_3;
         }
-        G[40 + i0 * 3 + i1] += p35 * acc36;
       }
     }
   }
@@ -685,11 +659,11 @@ function k_hess_W1_W1(s: State): void {
               const b51_3 = i2 * len_N * 8 + (i3 + 3) * len_N;
               let acc53_0 = 0, acc53_1 = 0, acc53_2 = 0, acc53_3 = 0;
               for (let i4 = 0, end = len_N; i4 < end; i4++) {
-                const c0 = t46[b50 + i4];
-                acc53_0 += c0 * t45[b49_0 + i4] * t47[b51_0 + i4];
-                acc53_1 += c0 * t45[b49_1 + i4] * t47[b51_1 + i4];
-                acc53_2 += c0 * t45[b49_2 + i4] * t47[b51_2 + i4];
-                acc53_3 += c0 * t45[b49_3 + i4] * t47[b51_3 + i4];
+                const c = t46[b50 + i4];
+                acc53_0 += c * t45[b49_0 + i4] * t47[b51_0 + i4];
+                acc53_1 += c * t45[b49_1 + i4] * t47[b51_1 + i4];
+                acc53_2 += c * t45[b49_2 + i4] * t47[b51_2 + i4];
+                acc53_3 += c * t45[b49_3 + i4] * t47[b51_3 + i4];
               }
               addSymmetric(H, i0 * 536 + i1 * 67 + i2 * 8 + i3, i0 * 8 + i1 + i2 * 536 + i3 * 67, p52 * acc53_0);
               addSymmetric(H, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 1, i0 * 8 + i1 + i2 * 536 + (i3 + 1) * 67, p52 * acc53_1);
@@ -724,26 +698,33 @@ function k_hess_W1_W1(s: State): void {
     const p58 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       const b54 = off_N * 4 + i0;
-      for (let i1 = 0; i1 < 8; i1++) {
-        const b55 = i1;
-        const b57 = i1 * len_N;
-        for (let i2 = 0; i2 < 4; i2++) {
-          if (i2 * 8 + i0 * (-8) < 0) continue;
-          const b56 = off_N * 4 + i2;
-          let acc59 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i3 = 0;
-            for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc59 += t23[i3] * d_X[b54 + i3 * 4] * t27[b55 + i3 * 8] * d_X[b56 + i3 * 4] * t41[b57 + i3];
-              r1 += t23[i3 + 1] * d_X[b54 + (i3 + 1) * 4] * t27[b55 + (i3 + 1) * 8] * d_X[b56 + (i3 + 1) * 4] * t41[b57 + i3 + 1];
-              r2 += t23[i3 + 2] * d_X[b54 + (i3 + 2) * 4] * t27[b55 + (i3 + 2) * 8] * d_X[b56 + (i3 + 2) * 4] * t41[b57 + i3 + 2];
-              r3 += t23[i3 + 3] * d_X[b54 + (i3 + 3) * 4] * t27[b55 + (i3 + 3) * 8] * d_X[b56 + (i3 + 3) * 4] * t41[b57 + i3 + 3];
+      {
+        let i1 = 0;
+        for (const end = 8 - 3; i1 < end; i1 += 4) {
+          const b55_0 = i1;
+          const b57_0 = i1 * len_N;
+          const b55_1 = i1 + 1;
+          const b57_1 = (i1 + 1) * len_N;
+          const b55_2 = i1 + 2;
+          const b57_2 = (i1 + 2) * len_N;
+          const b55_3 = i1 + 3;
+          const b57_3 = (i1 + 3) * len_N;
+          for (let i2 = 0; i2 < 4; i2++) {
+            if (i2 * 8 + i0 * (-8) < 0) continue;
+            const b56 = off_N * 4 + i2;
+            let acc59_0 = 0, acc59_1 = 0, acc59_2 = 0, acc59_3 = 0;
+            for (let i3 = 0, end = len_N; i3 < end; i3++) {
+              const c = t23[i3] * d_X[b54 + i3 * 4] * d_X[b56 + i3 * 4];
+              acc59_0 += c * t27[b55_0 + i3 * 8] * t41[b57_0 + i3];
+              acc59_1 += c * t27[b55_1 + i3 * 8] * t41[b57_1 + i3];
+              acc59_2 += c * t27[b55_2 + i3 * 8] * t41[b57_2 + i3];
+              acc59_3 += c * t27[b55_3 + i3 * 8] * t41[b57_3 + i3];
             }
-            for (const end = len_N; i3 < end; i3++) acc59 += t23[i3] * d_X[b54 + i3 * 4] * t27[b55 + i3 * 8] * d_X[b56 + i3 * 4] * t41[b57 + i3];
-            acc59 += r1 + r2 + r3;
+            addSymmetric(H, i0 * 536 + i1 * 68 + i2 * 8, i0 * 8 + i1 * 68 + i2 * 536, p58 * acc59_0);
+            addSymmetric(H, i0 * 536 + (i1 + 1) * 68 + i2 * 8, i0 * 8 + (i1 + 1) * 68 + i2 * 536, p58 * acc59_1);
+            addSymmetric(H, i0 * 536 + (i1 + 2) * 68 + i2 * 8, i0 * 8 + (i1 + 2) * 68 + i2 * 536, p58 * acc59_2);
+            addSymmetric(H, i0 * 536 + (i1 + 3) * 68 + i2 * 8, i0 * 8 + (i1 + 3) * 68 + i2 * 536, p58 * acc59_3);
           }
-          addSymmetric(H, i0 * 536 + i1 * 68 + i2 * 8, i0 * 8 + i1 * 68 + i2 * 536, p58 * acc59);
         }
       }
     }
@@ -753,26 +734,33 @@ function k_hess_W1_W1(s: State): void {
     const p64 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       const b60 = off_N * 4 + i0;
-      for (let i1 = 0; i1 < 8; i1++) {
-        const b61 = i1;
-        const b63 = i1 * len_N;
-        for (let i2 = 0; i2 < 4; i2++) {
-          if (i2 * 8 + i0 * (-8) < 0) continue;
-          const b62 = off_N * 4 + i2;
-          let acc65 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i3 = 0;
-            for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc65 += d_X[b60 + i3 * 4] * t27[b61 + i3 * 8] * d_X[b62 + i3 * 4] * t42[b63 + i3];
-              r1 += d_X[b60 + (i3 + 1) * 4] * t27[b61 + (i3 + 1) * 8] * d_X[b62 + (i3 + 1) * 4] * t42[b63 + i3 + 1];
-              r2 += d_X[b60 + (i3 + 2) * 4] * t27[b61 + (i3 + 2) * 8] * d_X[b62 + (i3 + 2) * 4] * t42[b63 + i3 + 2];
-              r3 += d_X[b60 + (i3 + 3) * 4] * t27[b61 + (i3 + 3) * 8] * d_X[b62 + (i3 + 3) * 4] * t42[b63 + i3 + 3];
+      {
+        let i1 = 0;
+        for (const end = 8 - 3; i1 < end; i1 += 4) {
+          const b61_0 = i1;
+          const b63_0 = i1 * len_N;
+          const b61_1 = i1 + 1;
+          const b63_1 = (i1 + 1) * len_N;
+          const b61_2 = i1 + 2;
+          const b63_2 = (i1 + 2) * len_N;
+          const b61_3 = i1 + 3;
+          const b63_3 = (i1 + 3) * len_N;
+          for (let i2 = 0; i2 < 4; i2++) {
+            if (i2 * 8 + i0 * (-8) < 0) continue;
+            const b62 = off_N * 4 + i2;
+            let acc65_0 = 0, acc65_1 = 0, acc65_2 = 0, acc65_3 = 0;
+            for (let i3 = 0, end = len_N; i3 < end; i3++) {
+              const c = d_X[b60 + i3 * 4] * d_X[b62 + i3 * 4];
+              acc65_0 += c * t27[b61_0 + i3 * 8] * t42[b63_0 + i3];
+              acc65_1 += c * t27[b61_1 + i3 * 8] * t42[b63_1 + i3];
+              acc65_2 += c * t27[b61_2 + i3 * 8] * t42[b63_2 + i3];
+              acc65_3 += c * t27[b61_3 + i3 * 8] * t42[b63_3 + i3];
             }
-            for (const end = len_N; i3 < end; i3++) acc65 += d_X[b60 + i3 * 4] * t27[b61 + i3 * 8] * d_X[b62 + i3 * 4] * t42[b63 + i3];
-            acc65 += r1 + r2 + r3;
+            addSymmetric(H, i0 * 536 + i1 * 68 + i2 * 8, i0 * 8 + i1 * 68 + i2 * 536, p64 * acc65_0);
+            addSymmetric(H, i0 * 536 + (i1 + 1) * 68 + i2 * 8, i0 * 8 + (i1 + 1) * 68 + i2 * 536, p64 * acc65_1);
+            addSymmetric(H, i0 * 536 + (i1 + 2) * 68 + i2 * 8, i0 * 8 + (i1 + 2) * 68 + i2 * 536, p64 * acc65_2);
+            addSymmetric(H, i0 * 536 + (i1 + 3) * 68 + i2 * 8, i0 * 8 + (i1 + 3) * 68 + i2 * 536, p64 * acc65_3);
           }
-          addSymmetric(H, i0 * 536 + i1 * 68 + i2 * 8, i0 * 8 + i1 * 68 + i2 * 536, p64 * acc65);
         }
       }
     }
@@ -847,11 +835,11 @@ function k_hess_W1_b1(s: State): void {
             const b78_3 = (i2 + 3) * len_N;
             let acc80_0 = 0, acc80_1 = 0, acc80_2 = 0, acc80_3 = 0;
             for (let i3 = 0, end = len_N; i3 < end; i3++) {
-              const c0 = t46[b77 + i3];
-              acc80_0 += c0 * t45[b76_0 + i3] * t49[b78_0 + i3];
-              acc80_1 += c0 * t45[b76_1 + i3] * t49[b78_1 + i3];
-              acc80_2 += c0 * t45[b76_2 + i3] * t49[b78_2 + i3];
-              acc80_3 += c0 * t45[b76_3 + i3] * t49[b78_3 + i3];
+              const c = t46[b77 + i3];
+              acc80_0 += c * t45[b76_0 + i3] * t49[b78_0 + i3];
+              acc80_1 += c * t45[b76_1 + i3] * t49[b78_1 + i3];
+              acc80_2 += c * t45[b76_2 + i3] * t49[b78_2 + i3];
+              acc80_3 += c * t45[b76_3 + i3] * t49[b78_3 + i3];
             }
             {
               const sv = p79 * acc80_0;
@@ -872,28 +860,6 @@ function k_hess_W1_b1(s: State): void {
               const sv = p79 * acc80_3;
               H[32 + i0 * 536 + i1 * 67 + i2 + 3] += sv;
               H[2144 + i0 * 8 + i1 + (i2 + 3) * 67] += sv;
-            }
-          }
-          for (const end = 8; i2 < end; i2++) {
-            const b76 = i1 * len_N * 8 + i2 * len_N;
-            const b78 = i2 * len_N;
-            let acc80 = 0;
-            {
-              let r1 = 0, r2 = 0, r3 = 0;
-              let i3 = 0;
-              for (const end = len_N - 3; i3 < end; i3 += 4) {
-                acc80 += t45[b76 + i3] * t46[b77 + i3] * t49[b78 + i3];
-                r1 += t45[b76 + i3 + 1] * t46[b77 + i3 + 1] * t49[b78 + i3 + 1];
-                r2 += t45[b76 + i3 + 2] * t46[b77 + i3 + 2] * t49[b78 + i3 + 2];
-                r3 += t45[b76 + i3 + 3] * t46[b77 + i3 + 3] * t49[b78 + i3 + 3];
-              }
-              for (const end = len_N; i3 < end; i3++) acc80 += t45[b76 + i3] * t46[b77 + i3] * t49[b78 + i3];
-              acc80 += r1 + r2 + r3;
-            }
-            {
-              const sv = p79 * acc80;
-              H[32 + i0 * 536 + i1 * 67 + i2] += sv;
-              H[2144 + i0 * 8 + i1 + i2 * 67] += sv;
             }
           }
         }
@@ -918,12 +884,11 @@ function k_hess_W1_b1(s: State): void {
           const b83_3 = (i1 + 3) * len_N;
           let acc85_0 = 0, acc85_1 = 0, acc85_2 = 0, acc85_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = t23[i2];
-            const c1 = d_X[b81 + i2 * 4];
-            acc85_0 += c0 * c1 * t27[b82_0 + i2 * 8] * t41[b83_0 + i2];
-            acc85_1 += c0 * c1 * t27[b82_1 + i2 * 8] * t41[b83_1 + i2];
-            acc85_2 += c0 * c1 * t27[b82_2 + i2 * 8] * t41[b83_2 + i2];
-            acc85_3 += c0 * c1 * t27[b82_3 + i2 * 8] * t41[b83_3 + i2];
+            const c = t23[i2] * d_X[b81 + i2 * 4];
+            acc85_0 += c * t27[b82_0 + i2 * 8] * t41[b83_0 + i2];
+            acc85_1 += c * t27[b82_1 + i2 * 8] * t41[b83_1 + i2];
+            acc85_2 += c * t27[b82_2 + i2 * 8] * t41[b83_2 + i2];
+            acc85_3 += c * t27[b82_3 + i2 * 8] * t41[b83_3 + i2];
           }
           {
             const sv = p84 * acc85_0;
@@ -944,28 +909,6 @@ function k_hess_W1_b1(s: State): void {
             const sv = p84 * acc85_3;
             H[32 + i0 * 536 + (i1 + 3) * 68] += sv;
             H[2144 + i0 * 8 + (i1 + 3) * 68] += sv;
-          }
-        }
-        for (const end = 8; i1 < end; i1++) {
-          const b82 = i1;
-          const b83 = i1 * len_N;
-          let acc85 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i2 = 0;
-            for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc85 += t23[i2] * d_X[b81 + i2 * 4] * t27[b82 + i2 * 8] * t41[b83 + i2];
-              r1 += t23[i2 + 1] * d_X[b81 + (i2 + 1) * 4] * t27[b82 + (i2 + 1) * 8] * t41[b83 + i2 + 1];
-              r2 += t23[i2 + 2] * d_X[b81 + (i2 + 2) * 4] * t27[b82 + (i2 + 2) * 8] * t41[b83 + i2 + 2];
-              r3 += t23[i2 + 3] * d_X[b81 + (i2 + 3) * 4] * t27[b82 + (i2 + 3) * 8] * t41[b83 + i2 + 3];
-            }
-            for (const end = len_N; i2 < end; i2++) acc85 += t23[i2] * d_X[b81 + i2 * 4] * t27[b82 + i2 * 8] * t41[b83 + i2];
-            acc85 += r1 + r2 + r3;
-          }
-          {
-            const sv = p84 * acc85;
-            H[32 + i0 * 536 + i1 * 68] += sv;
-            H[2144 + i0 * 8 + i1 * 68] += sv;
           }
         }
       }
@@ -989,11 +932,11 @@ function k_hess_W1_b1(s: State): void {
           const b88_3 = (i1 + 3) * len_N;
           let acc90_0 = 0, acc90_1 = 0, acc90_2 = 0, acc90_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = d_X[b86 + i2 * 4];
-            acc90_0 += c0 * t27[b87_0 + i2 * 8] * t42[b88_0 + i2];
-            acc90_1 += c0 * t27[b87_1 + i2 * 8] * t42[b88_1 + i2];
-            acc90_2 += c0 * t27[b87_2 + i2 * 8] * t42[b88_2 + i2];
-            acc90_3 += c0 * t27[b87_3 + i2 * 8] * t42[b88_3 + i2];
+            const c = d_X[b86 + i2 * 4];
+            acc90_0 += c * t27[b87_0 + i2 * 8] * t42[b88_0 + i2];
+            acc90_1 += c * t27[b87_1 + i2 * 8] * t42[b88_1 + i2];
+            acc90_2 += c * t27[b87_2 + i2 * 8] * t42[b88_2 + i2];
+            acc90_3 += c * t27[b87_3 + i2 * 8] * t42[b88_3 + i2];
           }
           {
             const sv = p89 * acc90_0;
@@ -1014,28 +957,6 @@ function k_hess_W1_b1(s: State): void {
             const sv = p89 * acc90_3;
             H[32 + i0 * 536 + (i1 + 3) * 68] += sv;
             H[2144 + i0 * 8 + (i1 + 3) * 68] += sv;
-          }
-        }
-        for (const end = 8; i1 < end; i1++) {
-          const b87 = i1;
-          const b88 = i1 * len_N;
-          let acc90 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i2 = 0;
-            for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc90 += d_X[b86 + i2 * 4] * t27[b87 + i2 * 8] * t42[b88 + i2];
-              r1 += d_X[b86 + (i2 + 1) * 4] * t27[b87 + (i2 + 1) * 8] * t42[b88 + i2 + 1];
-              r2 += d_X[b86 + (i2 + 2) * 4] * t27[b87 + (i2 + 2) * 8] * t42[b88 + i2 + 2];
-              r3 += d_X[b86 + (i2 + 3) * 4] * t27[b87 + (i2 + 3) * 8] * t42[b88 + i2 + 3];
-            }
-            for (const end = len_N; i2 < end; i2++) acc90 += d_X[b86 + i2 * 4] * t27[b87 + i2 * 8] * t42[b88 + i2];
-            acc90 += r1 + r2 + r3;
-          }
-          {
-            const sv = p89 * acc90;
-            H[32 + i0 * 536 + i1 * 68] += sv;
-            H[2144 + i0 * 8 + i1 * 68] += sv;
           }
         }
       }
@@ -1083,27 +1004,43 @@ function k_hess_W1_W2(s: State): void {
     const p103 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       const b102 = off_N * 4 + i0;
-      for (let i1 = 0; i1 < 8; i1++) {
-        const b101 = i1;
-        for (let i2 = 0; i2 < 3; i2++) {
-          const b100 = i2;
-          let acc104 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i3 = 0;
-            for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc104 += t23[i3] * t11[b100 + i3 * 3] * t24[b101 + i3 * 8] * d_X[b102 + i3 * 4];
-              r1 += t23[i3 + 1] * t11[b100 + (i3 + 1) * 3] * t24[b101 + (i3 + 1) * 8] * d_X[b102 + (i3 + 1) * 4];
-              r2 += t23[i3 + 2] * t11[b100 + (i3 + 2) * 3] * t24[b101 + (i3 + 2) * 8] * d_X[b102 + (i3 + 2) * 4];
-              r3 += t23[i3 + 3] * t11[b100 + (i3 + 3) * 3] * t24[b101 + (i3 + 3) * 8] * d_X[b102 + (i3 + 3) * 4];
+      {
+        let i1 = 0;
+        for (const end = 8 - 3; i1 < end; i1 += 4) {
+          const b101_0 = i1;
+          const b101_1 = i1 + 1;
+          const b101_2 = i1 + 2;
+          const b101_3 = i1 + 3;
+          for (let i2 = 0; i2 < 3; i2++) {
+            const b100 = i2;
+            let acc104_0 = 0, acc104_1 = 0, acc104_2 = 0, acc104_3 = 0;
+            for (let i3 = 0, end = len_N; i3 < end; i3++) {
+              const c = t23[i3] * t11[b100 + i3 * 3] * d_X[b102 + i3 * 4];
+              acc104_0 += c * t24[b101_0 + i3 * 8];
+              acc104_1 += c * t24[b101_1 + i3 * 8];
+              acc104_2 += c * t24[b101_2 + i3 * 8];
+              acc104_3 += c * t24[b101_3 + i3 * 8];
             }
-            for (const end = len_N; i3 < end; i3++) acc104 += t23[i3] * t11[b100 + i3 * 3] * t24[b101 + i3 * 8] * d_X[b102 + i3 * 4];
-            acc104 += r1 + r2 + r3;
-          }
-          {
-            const sv = p103 * acc104;
-            H[40 + i0 * 536 + i1 * 70 + i2] += sv;
-            H[2680 + i0 * 8 + i1 * 202 + i2 * 67] += sv;
+            {
+              const sv = p103 * acc104_0;
+              H[40 + i0 * 536 + i1 * 70 + i2] += sv;
+              H[2680 + i0 * 8 + i1 * 202 + i2 * 67] += sv;
+            }
+            {
+              const sv = p103 * acc104_1;
+              H[40 + i0 * 536 + (i1 + 1) * 70 + i2] += sv;
+              H[2680 + i0 * 8 + (i1 + 1) * 202 + i2 * 67] += sv;
+            }
+            {
+              const sv = p103 * acc104_2;
+              H[40 + i0 * 536 + (i1 + 2) * 70 + i2] += sv;
+              H[2680 + i0 * 8 + (i1 + 2) * 202 + i2 * 67] += sv;
+            }
+            {
+              const sv = p103 * acc104_3;
+              H[40 + i0 * 536 + (i1 + 3) * 70 + i2] += sv;
+              H[2680 + i0 * 8 + (i1 + 3) * 202 + i2 * 67] += sv;
+            }
           }
         }
       }
@@ -1114,27 +1051,43 @@ function k_hess_W1_W2(s: State): void {
     const p108 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       const b107 = off_N * 4 + i0;
-      for (let i1 = 0; i1 < 8; i1++) {
-        const b106 = i1;
-        for (let i2 = 0; i2 < 3; i2++) {
-          const b105 = off_N * 3 + i2;
-          let acc109 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i3 = 0;
-            for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc109 += d_Y[b105 + i3 * 3] * t24[b106 + i3 * 8] * d_X[b107 + i3 * 4];
-              r1 += d_Y[b105 + (i3 + 1) * 3] * t24[b106 + (i3 + 1) * 8] * d_X[b107 + (i3 + 1) * 4];
-              r2 += d_Y[b105 + (i3 + 2) * 3] * t24[b106 + (i3 + 2) * 8] * d_X[b107 + (i3 + 2) * 4];
-              r3 += d_Y[b105 + (i3 + 3) * 3] * t24[b106 + (i3 + 3) * 8] * d_X[b107 + (i3 + 3) * 4];
+      {
+        let i1 = 0;
+        for (const end = 8 - 3; i1 < end; i1 += 4) {
+          const b106_0 = i1;
+          const b106_1 = i1 + 1;
+          const b106_2 = i1 + 2;
+          const b106_3 = i1 + 3;
+          for (let i2 = 0; i2 < 3; i2++) {
+            const b105 = off_N * 3 + i2;
+            let acc109_0 = 0, acc109_1 = 0, acc109_2 = 0, acc109_3 = 0;
+            for (let i3 = 0, end = len_N; i3 < end; i3++) {
+              const c = d_Y[b105 + i3 * 3] * d_X[b107 + i3 * 4];
+              acc109_0 += c * t24[b106_0 + i3 * 8];
+              acc109_1 += c * t24[b106_1 + i3 * 8];
+              acc109_2 += c * t24[b106_2 + i3 * 8];
+              acc109_3 += c * t24[b106_3 + i3 * 8];
             }
-            for (const end = len_N; i3 < end; i3++) acc109 += d_Y[b105 + i3 * 3] * t24[b106 + i3 * 8] * d_X[b107 + i3 * 4];
-            acc109 += r1 + r2 + r3;
-          }
-          {
-            const sv = p108 * acc109;
-            H[40 + i0 * 536 + i1 * 70 + i2] += sv;
-            H[2680 + i0 * 8 + i1 * 202 + i2 * 67] += sv;
+            {
+              const sv = p108 * acc109_0;
+              H[40 + i0 * 536 + i1 * 70 + i2] += sv;
+              H[2680 + i0 * 8 + i1 * 202 + i2 * 67] += sv;
+            }
+            {
+              const sv = p108 * acc109_1;
+              H[40 + i0 * 536 + (i1 + 1) * 70 + i2] += sv;
+              H[2680 + i0 * 8 + (i1 + 1) * 202 + i2 * 67] += sv;
+            }
+            {
+              const sv = p108 * acc109_2;
+              H[40 + i0 * 536 + (i1 + 2) * 70 + i2] += sv;
+              H[2680 + i0 * 8 + (i1 + 2) * 202 + i2 * 67] += sv;
+            }
+            {
+              const sv = p108 * acc109_3;
+              H[40 + i0 * 536 + (i1 + 3) * 70 + i2] += sv;
+              H[2680 + i0 * 8 + (i1 + 3) * 202 + i2 * 67] += sv;
+            }
           }
         }
       }
@@ -1160,28 +1113,47 @@ function k_hess_W1_b2(s: State): void {
     const p114 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       const b111 = off_N * 4 + i0;
-      for (let i1 = 0; i1 < 8; i1++) {
-        const b110 = i1;
-        const b113 = i1 * len_N;
-        for (let i2 = 0; i2 < 3; i2++) {
-          const b112 = i2;
-          let acc115 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i3 = 0;
-            for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc115 += t24[b110 + i3 * 8] * d_X[b111 + i3 * 4] * t26[i3] * t11[b112 + i3 * 3] * t41[b113 + i3];
-              r1 += t24[b110 + (i3 + 1) * 8] * d_X[b111 + (i3 + 1) * 4] * t26[i3 + 1] * t11[b112 + (i3 + 1) * 3] * t41[b113 + i3 + 1];
-              r2 += t24[b110 + (i3 + 2) * 8] * d_X[b111 + (i3 + 2) * 4] * t26[i3 + 2] * t11[b112 + (i3 + 2) * 3] * t41[b113 + i3 + 2];
-              r3 += t24[b110 + (i3 + 3) * 8] * d_X[b111 + (i3 + 3) * 4] * t26[i3 + 3] * t11[b112 + (i3 + 3) * 3] * t41[b113 + i3 + 3];
+      {
+        let i1 = 0;
+        for (const end = 8 - 3; i1 < end; i1 += 4) {
+          const b110_0 = i1;
+          const b113_0 = i1 * len_N;
+          const b110_1 = i1 + 1;
+          const b113_1 = (i1 + 1) * len_N;
+          const b110_2 = i1 + 2;
+          const b113_2 = (i1 + 2) * len_N;
+          const b110_3 = i1 + 3;
+          const b113_3 = (i1 + 3) * len_N;
+          for (let i2 = 0; i2 < 3; i2++) {
+            const b112 = i2;
+            let acc115_0 = 0, acc115_1 = 0, acc115_2 = 0, acc115_3 = 0;
+            for (let i3 = 0, end = len_N; i3 < end; i3++) {
+              const c = d_X[b111 + i3 * 4] * t26[i3] * t11[b112 + i3 * 3];
+              acc115_0 += c * t24[b110_0 + i3 * 8] * t41[b113_0 + i3];
+              acc115_1 += c * t24[b110_1 + i3 * 8] * t41[b113_1 + i3];
+              acc115_2 += c * t24[b110_2 + i3 * 8] * t41[b113_2 + i3];
+              acc115_3 += c * t24[b110_3 + i3 * 8] * t41[b113_3 + i3];
             }
-            for (const end = len_N; i3 < end; i3++) acc115 += t24[b110 + i3 * 8] * d_X[b111 + i3 * 4] * t26[i3] * t11[b112 + i3 * 3] * t41[b113 + i3];
-            acc115 += r1 + r2 + r3;
-          }
-          {
-            const sv = p114 * acc115;
-            H[64 + i0 * 536 + i1 * 67 + i2] += sv;
-            H[4288 + i0 * 8 + i1 + i2 * 67] += sv;
+            {
+              const sv = p114 * acc115_0;
+              H[64 + i0 * 536 + i1 * 67 + i2] += sv;
+              H[4288 + i0 * 8 + i1 + i2 * 67] += sv;
+            }
+            {
+              const sv = p114 * acc115_1;
+              H[64 + i0 * 536 + (i1 + 1) * 67 + i2] += sv;
+              H[4288 + i0 * 8 + i1 + 1 + i2 * 67] += sv;
+            }
+            {
+              const sv = p114 * acc115_2;
+              H[64 + i0 * 536 + (i1 + 2) * 67 + i2] += sv;
+              H[4288 + i0 * 8 + i1 + 2 + i2 * 67] += sv;
+            }
+            {
+              const sv = p114 * acc115_3;
+              H[64 + i0 * 536 + (i1 + 3) * 67 + i2] += sv;
+              H[4288 + i0 * 8 + i1 + 3 + i2 * 67] += sv;
+            }
           }
         }
       }
@@ -1192,28 +1164,47 @@ function k_hess_W1_b2(s: State): void {
     const p119 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       const b117 = off_N * 4 + i0;
-      for (let i1 = 0; i1 < 8; i1++) {
-        const b116 = i1;
-        for (let i2 = 0; i2 < 3; i2++) {
-          const b118 = i2;
-          const p120 = p119 * th[40 + i1 * 3 + i2];
-          let acc121 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i3 = 0;
-            for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc121 += t23[i3] * t24[b116 + i3 * 8] * d_X[b117 + i3 * 4] * t11[b118 + i3 * 3];
-              r1 += t23[i3 + 1] * t24[b116 + (i3 + 1) * 8] * d_X[b117 + (i3 + 1) * 4] * t11[b118 + (i3 + 1) * 3];
-              r2 += t23[i3 + 2] * t24[b116 + (i3 + 2) * 8] * d_X[b117 + (i3 + 2) * 4] * t11[b118 + (i3 + 2) * 3];
-              r3 += t23[i3 + 3] * t24[b116 + (i3 + 3) * 8] * d_X[b117 + (i3 + 3) * 4] * t11[b118 + (i3 + 3) * 3];
+      {
+        let i1 = 0;
+        for (const end = 8 - 3; i1 < end; i1 += 4) {
+          const b116_0 = i1;
+          const b116_1 = i1 + 1;
+          const b116_2 = i1 + 2;
+          const b116_3 = i1 + 3;
+          for (let i2 = 0; i2 < 3; i2++) {
+            const b118 = i2;
+            const p120_0 = p119 * th[40 + i1 * 3 + i2];
+            const p120_1 = p119 * th[40 + (i1 + 1) * 3 + i2];
+            const p120_2 = p119 * th[40 + (i1 + 2) * 3 + i2];
+            const p120_3 = p119 * th[40 + (i1 + 3) * 3 + i2];
+            let acc121_0 = 0, acc121_1 = 0, acc121_2 = 0, acc121_3 = 0;
+            for (let i3 = 0, end = len_N; i3 < end; i3++) {
+              const c = t23[i3] * d_X[b117 + i3 * 4] * t11[b118 + i3 * 3];
+              acc121_0 += c * t24[b116_0 + i3 * 8];
+              acc121_1 += c * t24[b116_1 + i3 * 8];
+              acc121_2 += c * t24[b116_2 + i3 * 8];
+              acc121_3 += c * t24[b116_3 + i3 * 8];
             }
-            for (const end = len_N; i3 < end; i3++) acc121 += t23[i3] * t24[b116 + i3 * 8] * d_X[b117 + i3 * 4] * t11[b118 + i3 * 3];
-            acc121 += r1 + r2 + r3;
-          }
-          {
-            const sv = p120 * acc121;
-            H[64 + i0 * 536 + i1 * 67 + i2] += sv;
-            H[4288 + i0 * 8 + i1 + i2 * 67] += sv;
+            {
+              const sv = p120_0 * acc121_0;
+              H[64 + i0 * 536 + i1 * 67 + i2] += sv;
+              H[4288 + i0 * 8 + i1 + i2 * 67] += sv;
+            }
+            {
+              const sv = p120_1 * acc121_1;
+              H[64 + i0 * 536 + (i1 + 1) * 67 + i2] += sv;
+              H[4288 + i0 * 8 + i1 + 1 + i2 * 67] += sv;
+            }
+            {
+              const sv = p120_2 * acc121_2;
+              H[64 + i0 * 536 + (i1 + 2) * 67 + i2] += sv;
+              H[4288 + i0 * 8 + i1 + 2 + i2 * 67] += sv;
+            }
+            {
+              const sv = p120_3 * acc121_3;
+              H[64 + i0 * 536 + (i1 + 3) * 67 + i2] += sv;
+              H[4288 + i0 * 8 + i1 + 3 + i2 * 67] += sv;
+            }
           }
         }
       }
@@ -1254,13 +1245,11 @@ function k_hess_b1_b1(s: State): void {
           const b125_3 = (i1 + 3) * len_N;
           let acc127_0 = 0, acc127_1 = 0, acc127_2 = 0, acc127_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = t24[b122 + i2 * 8];
-            const c1 = t26[i2];
-            const c2 = t41[b124 + i2];
-            acc127_0 += c0 * c1 * c2 * t24[b123_0 + i2 * 8] * t41[b125_0 + i2];
-            acc127_1 += c0 * c1 * c2 * t24[b123_1 + i2 * 8] * t41[b125_1 + i2];
-            acc127_2 += c0 * c1 * c2 * t24[b123_2 + i2 * 8] * t41[b125_2 + i2];
-            acc127_3 += c0 * c1 * c2 * t24[b123_3 + i2 * 8] * t41[b125_3 + i2];
+            const c = t24[b122 + i2 * 8] * t26[i2] * t41[b124 + i2];
+            acc127_0 += c * t24[b123_0 + i2 * 8] * t41[b125_0 + i2];
+            acc127_1 += c * t24[b123_1 + i2 * 8] * t41[b125_1 + i2];
+            acc127_2 += c * t24[b123_2 + i2 * 8] * t41[b125_2 + i2];
+            acc127_3 += c * t24[b123_3 + i2 * 8] * t41[b125_3 + i2];
           }
           addSymmetric(H, 2176 + i0 * 67 + i1, 2176 + i0 + i1 * 67, p126 * acc127_0);
           addSymmetric(H, 2176 + i0 * 67 + i1 + 1, 2176 + i0 + (i1 + 1) * 67, p126 * acc127_1);
@@ -1373,27 +1362,43 @@ function k_hess_b1_W2(s: State): void {
     for (let i0 = 0; i0 < 8; i0++) {
       const b145 = i0;
       const b148 = i0 * len_N;
-      for (let i1 = 0; i1 < 8; i1++) {
-        const b147 = i1;
-        for (let i2 = 0; i2 < 3; i2++) {
-          const b146 = i2;
-          let acc150 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i3 = 0;
-            for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc150 += t24[b145 + i3 * 8] * t26[i3] * t11[b146 + i3 * 3] * t7[b147 + i3 * 8] * t41[b148 + i3];
-              r1 += t24[b145 + (i3 + 1) * 8] * t26[i3 + 1] * t11[b146 + (i3 + 1) * 3] * t7[b147 + (i3 + 1) * 8] * t41[b148 + i3 + 1];
-              r2 += t24[b145 + (i3 + 2) * 8] * t26[i3 + 2] * t11[b146 + (i3 + 2) * 3] * t7[b147 + (i3 + 2) * 8] * t41[b148 + i3 + 2];
-              r3 += t24[b145 + (i3 + 3) * 8] * t26[i3 + 3] * t11[b146 + (i3 + 3) * 3] * t7[b147 + (i3 + 3) * 8] * t41[b148 + i3 + 3];
+      {
+        let i1 = 0;
+        for (const end = 8 - 3; i1 < end; i1 += 4) {
+          const b147_0 = i1;
+          const b147_1 = i1 + 1;
+          const b147_2 = i1 + 2;
+          const b147_3 = i1 + 3;
+          for (let i2 = 0; i2 < 3; i2++) {
+            const b146 = i2;
+            let acc150_0 = 0, acc150_1 = 0, acc150_2 = 0, acc150_3 = 0;
+            for (let i3 = 0, end = len_N; i3 < end; i3++) {
+              const c = t24[b145 + i3 * 8] * t26[i3] * t11[b146 + i3 * 3] * t41[b148 + i3];
+              acc150_0 += c * t7[b147_0 + i3 * 8];
+              acc150_1 += c * t7[b147_1 + i3 * 8];
+              acc150_2 += c * t7[b147_2 + i3 * 8];
+              acc150_3 += c * t7[b147_3 + i3 * 8];
             }
-            for (const end = len_N; i3 < end; i3++) acc150 += t24[b145 + i3 * 8] * t26[i3] * t11[b146 + i3 * 3] * t7[b147 + i3 * 8] * t41[b148 + i3];
-            acc150 += r1 + r2 + r3;
-          }
-          {
-            const sv = p149 * acc150;
-            H[2184 + i0 * 67 + i1 * 3 + i2] += sv;
-            H[2712 + i0 + i1 * 201 + i2 * 67] += sv;
+            {
+              const sv = p149 * acc150_0;
+              H[2184 + i0 * 67 + i1 * 3 + i2] += sv;
+              H[2712 + i0 + i1 * 201 + i2 * 67] += sv;
+            }
+            {
+              const sv = p149 * acc150_1;
+              H[2184 + i0 * 67 + (i1 + 1) * 3 + i2] += sv;
+              H[2712 + i0 + (i1 + 1) * 201 + i2 * 67] += sv;
+            }
+            {
+              const sv = p149 * acc150_2;
+              H[2184 + i0 * 67 + (i1 + 2) * 3 + i2] += sv;
+              H[2712 + i0 + (i1 + 2) * 201 + i2 * 67] += sv;
+            }
+            {
+              const sv = p149 * acc150_3;
+              H[2184 + i0 * 67 + (i1 + 3) * 3 + i2] += sv;
+              H[2712 + i0 + (i1 + 3) * 201 + i2 * 67] += sv;
+            }
           }
         }
       }
@@ -1404,28 +1409,44 @@ function k_hess_b1_W2(s: State): void {
     const p154 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
       const b151 = i0;
-      for (let i1 = 0; i1 < 8; i1++) {
-        const b153 = i1;
-        for (let i2 = 0; i2 < 3; i2++) {
-          const b152 = i2;
-          const p155 = p154 * th[40 + i0 * 3 + i2];
-          let acc156 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i3 = 0;
-            for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc156 += t23[i3] * t24[b151 + i3 * 8] * t11[b152 + i3 * 3] * t7[b153 + i3 * 8];
-              r1 += t23[i3 + 1] * t24[b151 + (i3 + 1) * 8] * t11[b152 + (i3 + 1) * 3] * t7[b153 + (i3 + 1) * 8];
-              r2 += t23[i3 + 2] * t24[b151 + (i3 + 2) * 8] * t11[b152 + (i3 + 2) * 3] * t7[b153 + (i3 + 2) * 8];
-              r3 += t23[i3 + 3] * t24[b151 + (i3 + 3) * 8] * t11[b152 + (i3 + 3) * 3] * t7[b153 + (i3 + 3) * 8];
+      {
+        let i1 = 0;
+        for (const end = 8 - 3; i1 < end; i1 += 4) {
+          const b153_0 = i1;
+          const b153_1 = i1 + 1;
+          const b153_2 = i1 + 2;
+          const b153_3 = i1 + 3;
+          for (let i2 = 0; i2 < 3; i2++) {
+            const b152 = i2;
+            const p155 = p154 * th[40 + i0 * 3 + i2];
+            let acc156_0 = 0, acc156_1 = 0, acc156_2 = 0, acc156_3 = 0;
+            for (let i3 = 0, end = len_N; i3 < end; i3++) {
+              const c = t23[i3] * t24[b151 + i3 * 8] * t11[b152 + i3 * 3];
+              acc156_0 += c * t7[b153_0 + i3 * 8];
+              acc156_1 += c * t7[b153_1 + i3 * 8];
+              acc156_2 += c * t7[b153_2 + i3 * 8];
+              acc156_3 += c * t7[b153_3 + i3 * 8];
             }
-            for (const end = len_N; i3 < end; i3++) acc156 += t23[i3] * t24[b151 + i3 * 8] * t11[b152 + i3 * 3] * t7[b153 + i3 * 8];
-            acc156 += r1 + r2 + r3;
-          }
-          {
-            const sv = p155 * acc156;
-            H[2184 + i0 * 67 + i1 * 3 + i2] += sv;
-            H[2712 + i0 + i1 * 201 + i2 * 67] += sv;
+            {
+              const sv = p155 * acc156_0;
+              H[2184 + i0 * 67 + i1 * 3 + i2] += sv;
+              H[2712 + i0 + i1 * 201 + i2 * 67] += sv;
+            }
+            {
+              const sv = p155 * acc156_1;
+              H[2184 + i0 * 67 + (i1 + 1) * 3 + i2] += sv;
+              H[2712 + i0 + (i1 + 1) * 201 + i2 * 67] += sv;
+            }
+            {
+              const sv = p155 * acc156_2;
+              H[2184 + i0 * 67 + (i1 + 2) * 3 + i2] += sv;
+              H[2712 + i0 + (i1 + 2) * 201 + i2 * 67] += sv;
+            }
+            {
+              const sv = p155 * acc156_3;
+              H[2184 + i0 * 67 + (i1 + 3) * 3 + i2] += sv;
+              H[2712 + i0 + (i1 + 3) * 201 + i2 * 67] += sv;
+            }
           }
         }
       }
@@ -1434,27 +1455,43 @@ function k_hess_b1_W2(s: State): void {
   // hessian[i0, i0, i1] += Σ_i2 t16·t23[i2]·t11[i2, i1]·t24[i2, i0]
   {
     const p159 = t16[0];
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b158 = i0;
-      for (let i1 = 0; i1 < 3; i1++) {
-        const b157 = i1;
-        let acc160 = 0;
-        {
-          let r1 = 0, r2 = 0, r3 = 0;
-          let i2 = 0;
-          for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc160 += t23[i2] * t11[b157 + i2 * 3] * t24[b158 + i2 * 8];
-            r1 += t23[i2 + 1] * t11[b157 + (i2 + 1) * 3] * t24[b158 + (i2 + 1) * 8];
-            r2 += t23[i2 + 2] * t11[b157 + (i2 + 2) * 3] * t24[b158 + (i2 + 2) * 8];
-            r3 += t23[i2 + 3] * t11[b157 + (i2 + 3) * 3] * t24[b158 + (i2 + 3) * 8];
+    {
+      let i0 = 0;
+      for (const end = 8 - 3; i0 < end; i0 += 4) {
+        const b158_0 = i0;
+        const b158_1 = i0 + 1;
+        const b158_2 = i0 + 2;
+        const b158_3 = i0 + 3;
+        for (let i1 = 0; i1 < 3; i1++) {
+          const b157 = i1;
+          let acc160_0 = 0, acc160_1 = 0, acc160_2 = 0, acc160_3 = 0;
+          for (let i2 = 0, end = len_N; i2 < end; i2++) {
+            const c = t23[i2] * t11[b157 + i2 * 3];
+            acc160_0 += c * t24[b158_0 + i2 * 8];
+            acc160_1 += c * t24[b158_1 + i2 * 8];
+            acc160_2 += c * t24[b158_2 + i2 * 8];
+            acc160_3 += c * t24[b158_3 + i2 * 8];
           }
-          for (const end = len_N; i2 < end; i2++) acc160 += t23[i2] * t11[b157 + i2 * 3] * t24[b158 + i2 * 8];
-          acc160 += r1 + r2 + r3;
-        }
-        {
-          const sv = p159 * acc160;
-          H[2184 + i0 * 70 + i1] += sv;
-          H[2712 + i0 * 202 + i1 * 67] += sv;
+          {
+            const sv = p159 * acc160_0;
+            H[2184 + i0 * 70 + i1] += sv;
+            H[2712 + i0 * 202 + i1 * 67] += sv;
+          }
+          {
+            const sv = p159 * acc160_1;
+            H[2184 + (i0 + 1) * 70 + i1] += sv;
+            H[2712 + (i0 + 1) * 202 + i1 * 67] += sv;
+          }
+          {
+            const sv = p159 * acc160_2;
+            H[2184 + (i0 + 2) * 70 + i1] += sv;
+            H[2712 + (i0 + 2) * 202 + i1 * 67] += sv;
+          }
+          {
+            const sv = p159 * acc160_3;
+            H[2184 + (i0 + 3) * 70 + i1] += sv;
+            H[2712 + (i0 + 3) * 202 + i1 * 67] += sv;
+          }
         }
       }
     }
@@ -1462,27 +1499,43 @@ function k_hess_b1_W2(s: State): void {
   // hessian[i0, i0, i1] += Σ_i2 -1·t16·Y[i2, i1]·t24[i2, i0]
   {
     const p163 = -t16[0];
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b162 = i0;
-      for (let i1 = 0; i1 < 3; i1++) {
-        const b161 = off_N * 3 + i1;
-        let acc164 = 0;
-        {
-          let r1 = 0, r2 = 0, r3 = 0;
-          let i2 = 0;
-          for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc164 += d_Y[b161 + i2 * 3] * t24[b162 + i2 * 8];
-            r1 += d_Y[b161 + (i2 + 1) * 3] * t24[b162 + (i2 + 1) * 8];
-            r2 += d_Y[b161 + (i2 + 2) * 3] * t24[b162 + (i2 + 2) * 8];
-            r3 += d_Y[b161 + (i2 + 3) * 3] * t24[b162 + (i2 + 3) * 8];
+    {
+      let i0 = 0;
+      for (const end = 8 - 3; i0 < end; i0 += 4) {
+        const b162_0 = i0;
+        const b162_1 = i0 + 1;
+        const b162_2 = i0 + 2;
+        const b162_3 = i0 + 3;
+        for (let i1 = 0; i1 < 3; i1++) {
+          const b161 = off_N * 3 + i1;
+          let acc164_0 = 0, acc164_1 = 0, acc164_2 = 0, acc164_3 = 0;
+          for (let i2 = 0, end = len_N; i2 < end; i2++) {
+            const c = d_Y[b161 + i2 * 3];
+            acc164_0 += c * t24[b162_0 + i2 * 8];
+            acc164_1 += c * t24[b162_1 + i2 * 8];
+            acc164_2 += c * t24[b162_2 + i2 * 8];
+            acc164_3 += c * t24[b162_3 + i2 * 8];
           }
-          for (const end = len_N; i2 < end; i2++) acc164 += d_Y[b161 + i2 * 3] * t24[b162 + i2 * 8];
-          acc164 += r1 + r2 + r3;
-        }
-        {
-          const sv = p163 * acc164;
-          H[2184 + i0 * 70 + i1] += sv;
-          H[2712 + i0 * 202 + i1 * 67] += sv;
+          {
+            const sv = p163 * acc164_0;
+            H[2184 + i0 * 70 + i1] += sv;
+            H[2712 + i0 * 202 + i1 * 67] += sv;
+          }
+          {
+            const sv = p163 * acc164_1;
+            H[2184 + (i0 + 1) * 70 + i1] += sv;
+            H[2712 + (i0 + 1) * 202 + i1 * 67] += sv;
+          }
+          {
+            const sv = p163 * acc164_2;
+            H[2184 + (i0 + 2) * 70 + i1] += sv;
+            H[2712 + (i0 + 2) * 202 + i1 * 67] += sv;
+          }
+          {
+            const sv = p163 * acc164_3;
+            H[2184 + (i0 + 3) * 70 + i1] += sv;
+            H[2712 + (i0 + 3) * 202 + i1 * 67] += sv;
+          }
         }
       }
     }
@@ -1503,28 +1556,47 @@ function k_hess_b1_b2(s: State): void {
   // hessian[i0, i1] += Σ_i2 -1·t16·t24[i2, i0]·t26[i2]·t11[i2, i1]·t41[i0, i2]
   {
     const p168 = -t16[0];
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b165 = i0;
-      const b167 = i0 * len_N;
-      for (let i1 = 0; i1 < 3; i1++) {
-        const b166 = i1;
-        let acc169 = 0;
-        {
-          let r1 = 0, r2 = 0, r3 = 0;
-          let i2 = 0;
-          for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc169 += t24[b165 + i2 * 8] * t26[i2] * t11[b166 + i2 * 3] * t41[b167 + i2];
-            r1 += t24[b165 + (i2 + 1) * 8] * t26[i2 + 1] * t11[b166 + (i2 + 1) * 3] * t41[b167 + i2 + 1];
-            r2 += t24[b165 + (i2 + 2) * 8] * t26[i2 + 2] * t11[b166 + (i2 + 2) * 3] * t41[b167 + i2 + 2];
-            r3 += t24[b165 + (i2 + 3) * 8] * t26[i2 + 3] * t11[b166 + (i2 + 3) * 3] * t41[b167 + i2 + 3];
+    {
+      let i0 = 0;
+      for (const end = 8 - 3; i0 < end; i0 += 4) {
+        const b165_0 = i0;
+        const b167_0 = i0 * len_N;
+        const b165_1 = i0 + 1;
+        const b167_1 = (i0 + 1) * len_N;
+        const b165_2 = i0 + 2;
+        const b167_2 = (i0 + 2) * len_N;
+        const b165_3 = i0 + 3;
+        const b167_3 = (i0 + 3) * len_N;
+        for (let i1 = 0; i1 < 3; i1++) {
+          const b166 = i1;
+          let acc169_0 = 0, acc169_1 = 0, acc169_2 = 0, acc169_3 = 0;
+          for (let i2 = 0, end = len_N; i2 < end; i2++) {
+            const c = t26[i2] * t11[b166 + i2 * 3];
+            acc169_0 += c * t24[b165_0 + i2 * 8] * t41[b167_0 + i2];
+            acc169_1 += c * t24[b165_1 + i2 * 8] * t41[b167_1 + i2];
+            acc169_2 += c * t24[b165_2 + i2 * 8] * t41[b167_2 + i2];
+            acc169_3 += c * t24[b165_3 + i2 * 8] * t41[b167_3 + i2];
           }
-          for (const end = len_N; i2 < end; i2++) acc169 += t24[b165 + i2 * 8] * t26[i2] * t11[b166 + i2 * 3] * t41[b167 + i2];
-          acc169 += r1 + r2 + r3;
-        }
-        {
-          const sv = p168 * acc169;
-          H[2208 + i0 * 67 + i1] += sv;
-          H[4320 + i0 + i1 * 67] += sv;
+          {
+            const sv = p168 * acc169_0;
+            H[2208 + i0 * 67 + i1] += sv;
+            H[4320 + i0 + i1 * 67] += sv;
+          }
+          {
+            const sv = p168 * acc169_1;
+            H[2208 + (i0 + 1) * 67 + i1] += sv;
+            H[4320 + i0 + 1 + i1 * 67] += sv;
+          }
+          {
+            const sv = p168 * acc169_2;
+            H[2208 + (i0 + 2) * 67 + i1] += sv;
+            H[4320 + i0 + 2 + i1 * 67] += sv;
+          }
+          {
+            const sv = p168 * acc169_3;
+            H[2208 + (i0 + 3) * 67 + i1] += sv;
+            H[4320 + i0 + 3 + i1 * 67] += sv;
+          }
         }
       }
     }
@@ -1532,28 +1604,47 @@ function k_hess_b1_b2(s: State): void {
   // hessian[i0, i1] += Σ_i2 t16·t23[i2]·W2[i0, i1]·t24[i2, i0]·t11[i2, i1]
   {
     const p172 = t16[0];
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b170 = i0;
-      for (let i1 = 0; i1 < 3; i1++) {
-        const b171 = i1;
-        const p173 = p172 * th[40 + i0 * 3 + i1];
-        let acc174 = 0;
-        {
-          let r1 = 0, r2 = 0, r3 = 0;
-          let i2 = 0;
-          for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc174 += t23[i2] * t24[b170 + i2 * 8] * t11[b171 + i2 * 3];
-            r1 += t23[i2 + 1] * t24[b170 + (i2 + 1) * 8] * t11[b171 + (i2 + 1) * 3];
-            r2 += t23[i2 + 2] * t24[b170 + (i2 + 2) * 8] * t11[b171 + (i2 + 2) * 3];
-            r3 += t23[i2 + 3] * t24[b170 + (i2 + 3) * 8] * t11[b171 + (i2 + 3) * 3];
+    {
+      let i0 = 0;
+      for (const end = 8 - 3; i0 < end; i0 += 4) {
+        const b170_0 = i0;
+        const b170_1 = i0 + 1;
+        const b170_2 = i0 + 2;
+        const b170_3 = i0 + 3;
+        for (let i1 = 0; i1 < 3; i1++) {
+          const b171 = i1;
+          const p173_0 = p172 * th[40 + i0 * 3 + i1];
+          const p173_1 = p172 * th[40 + (i0 + 1) * 3 + i1];
+          const p173_2 = p172 * th[40 + (i0 + 2) * 3 + i1];
+          const p173_3 = p172 * th[40 + (i0 + 3) * 3 + i1];
+          let acc174_0 = 0, acc174_1 = 0, acc174_2 = 0, acc174_3 = 0;
+          for (let i2 = 0, end = len_N; i2 < end; i2++) {
+            const c = t23[i2] * t11[b171 + i2 * 3];
+            acc174_0 += c * t24[b170_0 + i2 * 8];
+            acc174_1 += c * t24[b170_1 + i2 * 8];
+            acc174_2 += c * t24[b170_2 + i2 * 8];
+            acc174_3 += c * t24[b170_3 + i2 * 8];
           }
-          for (const end = len_N; i2 < end; i2++) acc174 += t23[i2] * t24[b170 + i2 * 8] * t11[b171 + i2 * 3];
-          acc174 += r1 + r2 + r3;
-        }
-        {
-          const sv = p173 * acc174;
-          H[2208 + i0 * 67 + i1] += sv;
-          H[4320 + i0 + i1 * 67] += sv;
+          {
+            const sv = p173_0 * acc174_0;
+            H[2208 + i0 * 67 + i1] += sv;
+            H[4320 + i0 + i1 * 67] += sv;
+          }
+          {
+            const sv = p173_1 * acc174_1;
+            H[2208 + (i0 + 1) * 67 + i1] += sv;
+            H[4320 + i0 + 1 + i1 * 67] += sv;
+          }
+          {
+            const sv = p173_2 * acc174_2;
+            H[2208 + (i0 + 2) * 67 + i1] += sv;
+            H[4320 + i0 + 2 + i1 * 67] += sv;
+          }
+          {
+            const sv = p173_3 * acc174_3;
+            H[2208 + (i0 + 3) * 67 + i1] += sv;
+            H[4320 + i0 + 3 + i1 * 67] += sv;
+          }
         }
       }
     }
@@ -1668,27 +1759,43 @@ function k_hess_W2_b2(s: State): void {
   // hessian[i0, i1, i1] += Σ_i2 t16·t23[i2]·t7[i2, i0]·t11[i2, i1]
   {
     const p193 = t16[0];
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b191 = i0;
-      for (let i1 = 0; i1 < 3; i1++) {
-        const b192 = i1;
-        let acc194 = 0;
-        {
-          let r1 = 0, r2 = 0, r3 = 0;
-          let i2 = 0;
-          for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc194 += t23[i2] * t7[b191 + i2 * 8] * t11[b192 + i2 * 3];
-            r1 += t23[i2 + 1] * t7[b191 + (i2 + 1) * 8] * t11[b192 + (i2 + 1) * 3];
-            r2 += t23[i2 + 2] * t7[b191 + (i2 + 2) * 8] * t11[b192 + (i2 + 2) * 3];
-            r3 += t23[i2 + 3] * t7[b191 + (i2 + 3) * 8] * t11[b192 + (i2 + 3) * 3];
+    {
+      let i0 = 0;
+      for (const end = 8 - 3; i0 < end; i0 += 4) {
+        const b191_0 = i0;
+        const b191_1 = i0 + 1;
+        const b191_2 = i0 + 2;
+        const b191_3 = i0 + 3;
+        for (let i1 = 0; i1 < 3; i1++) {
+          const b192 = i1;
+          let acc194_0 = 0, acc194_1 = 0, acc194_2 = 0, acc194_3 = 0;
+          for (let i2 = 0, end = len_N; i2 < end; i2++) {
+            const c = t23[i2] * t11[b192 + i2 * 3];
+            acc194_0 += c * t7[b191_0 + i2 * 8];
+            acc194_1 += c * t7[b191_1 + i2 * 8];
+            acc194_2 += c * t7[b191_2 + i2 * 8];
+            acc194_3 += c * t7[b191_3 + i2 * 8];
           }
-          for (const end = len_N; i2 < end; i2++) acc194 += t23[i2] * t7[b191 + i2 * 8] * t11[b192 + i2 * 3];
-          acc194 += r1 + r2 + r3;
-        }
-        {
-          const sv = p193 * acc194;
-          H[2744 + i0 * 201 + i1 * 68] += sv;
-          H[4328 + i0 * 3 + i1 * 68] += sv;
+          {
+            const sv = p193 * acc194_0;
+            H[2744 + i0 * 201 + i1 * 68] += sv;
+            H[4328 + i0 * 3 + i1 * 68] += sv;
+          }
+          {
+            const sv = p193 * acc194_1;
+            H[2744 + (i0 + 1) * 201 + i1 * 68] += sv;
+            H[4328 + (i0 + 1) * 3 + i1 * 68] += sv;
+          }
+          {
+            const sv = p193 * acc194_2;
+            H[2744 + (i0 + 2) * 201 + i1 * 68] += sv;
+            H[4328 + (i0 + 2) * 3 + i1 * 68] += sv;
+          }
+          {
+            const sv = p193 * acc194_3;
+            H[2744 + (i0 + 3) * 201 + i1 * 68] += sv;
+            H[4328 + (i0 + 3) * 3 + i1 * 68] += sv;
+          }
         }
       }
     }
@@ -1806,36 +1913,16 @@ function k_hvp_W1(s: State): void {
           const b206_3 = (i1 + 3) * len_N;
           let acc208_0 = 0, acc208_1 = 0, acc208_2 = 0, acc208_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = d_X[b205 + i2 * 4];
-            const c1 = t26[i2];
-            const c2 = t54[i2];
-            acc208_0 += c0 * c1 * c2 * t24[b204_0 + i2 * 8] * t41[b206_0 + i2];
-            acc208_1 += c0 * c1 * c2 * t24[b204_1 + i2 * 8] * t41[b206_1 + i2];
-            acc208_2 += c0 * c1 * c2 * t24[b204_2 + i2 * 8] * t41[b206_2 + i2];
-            acc208_3 += c0 * c1 * c2 * t24[b204_3 + i2 * 8] * t41[b206_3 + i2];
+            const c = d_X[b205 + i2 * 4] * t26[i2] * t54[i2];
+            acc208_0 += c * t24[b204_0 + i2 * 8] * t41[b206_0 + i2];
+            acc208_1 += c * t24[b204_1 + i2 * 8] * t41[b206_1 + i2];
+            acc208_2 += c * t24[b204_2 + i2 * 8] * t41[b206_2 + i2];
+            acc208_3 += c * t24[b204_3 + i2 * 8] * t41[b206_3 + i2];
           }
           hvp[i0 * 8 + i1] += p207 * acc208_0;
           hvp[i0 * 8 + i1 + 1] += p207 * acc208_1;
           hvp[i0 * 8 + i1 + 2] += p207 * acc208_2;
           hvp[i0 * 8 + i1 + 3] += p207 * acc208_3;
-        }
-        for (const end = 8; i1 < end; i1++) {
-          const b204 = i1;
-          const b206 = i1 * len_N;
-          let acc208 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i2 = 0;
-            for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc208 += t24[b204 + i2 * 8] * d_X[b205 + i2 * 4] * t26[i2] * t41[b206 + i2] * t54[i2];
-              r1 += t24[b204 + (i2 + 1) * 8] * d_X[b205 + (i2 + 1) * 4] * t26[i2 + 1] * t41[b206 + i2 + 1] * t54[i2 + 1];
-              r2 += t24[b204 + (i2 + 2) * 8] * d_X[b205 + (i2 + 2) * 4] * t26[i2 + 2] * t41[b206 + i2 + 2] * t54[i2 + 2];
-              r3 += t24[b204 + (i2 + 3) * 8] * d_X[b205 + (i2 + 3) * 4] * t26[i2 + 3] * t41[b206 + i2 + 3] * t54[i2 + 3];
-            }
-            for (const end = len_N; i2 < end; i2++) acc208 += t24[b204 + i2 * 8] * d_X[b205 + i2 * 4] * t26[i2] * t41[b206 + i2] * t54[i2];
-            acc208 += r1 + r2 + r3;
-          }
-          hvp[i0 * 8 + i1] += p207 * acc208;
         }
       }
     }
@@ -1858,35 +1945,16 @@ function k_hvp_W1(s: State): void {
           const b211_3 = (i1 + 3) * len_N;
           let acc213_0 = 0, acc213_1 = 0, acc213_2 = 0, acc213_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = t23[i2];
-            const c1 = d_X[b210 + i2 * 4];
-            acc213_0 += c0 * c1 * t24[b209_0 + i2 * 8] * t56[b211_0 + i2];
-            acc213_1 += c0 * c1 * t24[b209_1 + i2 * 8] * t56[b211_1 + i2];
-            acc213_2 += c0 * c1 * t24[b209_2 + i2 * 8] * t56[b211_2 + i2];
-            acc213_3 += c0 * c1 * t24[b209_3 + i2 * 8] * t56[b211_3 + i2];
+            const c = t23[i2] * d_X[b210 + i2 * 4];
+            acc213_0 += c * t24[b209_0 + i2 * 8] * t56[b211_0 + i2];
+            acc213_1 += c * t24[b209_1 + i2 * 8] * t56[b211_1 + i2];
+            acc213_2 += c * t24[b209_2 + i2 * 8] * t56[b211_2 + i2];
+            acc213_3 += c * t24[b209_3 + i2 * 8] * t56[b211_3 + i2];
           }
           hvp[i0 * 8 + i1] += p212 * acc213_0;
           hvp[i0 * 8 + i1 + 1] += p212 * acc213_1;
           hvp[i0 * 8 + i1 + 2] += p212 * acc213_2;
           hvp[i0 * 8 + i1 + 3] += p212 * acc213_3;
-        }
-        for (const end = 8; i1 < end; i1++) {
-          const b209 = i1;
-          const b211 = i1 * len_N;
-          let acc213 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i2 = 0;
-            for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc213 += t23[i2] * t24[b209 + i2 * 8] * d_X[b210 + i2 * 4] * t56[b211 + i2];
-              r1 += t23[i2 + 1] * t24[b209 + (i2 + 1) * 8] * d_X[b210 + (i2 + 1) * 4] * t56[b211 + i2 + 1];
-              r2 += t23[i2 + 2] * t24[b209 + (i2 + 2) * 8] * d_X[b210 + (i2 + 2) * 4] * t56[b211 + i2 + 2];
-              r3 += t23[i2 + 3] * t24[b209 + (i2 + 3) * 8] * d_X[b210 + (i2 + 3) * 4] * t56[b211 + i2 + 3];
-            }
-            for (const end = len_N; i2 < end; i2++) acc213 += t23[i2] * t24[b209 + i2 * 8] * d_X[b210 + i2 * 4] * t56[b211 + i2];
-            acc213 += r1 + r2 + r3;
-          }
-          hvp[i0 * 8 + i1] += p212 * acc213;
         }
       }
     }
@@ -1913,36 +1981,16 @@ function k_hvp_W1(s: State): void {
           const b217_3 = (i1 + 3) * len_N;
           let acc219_0 = 0, acc219_1 = 0, acc219_2 = 0, acc219_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = t23[i2];
-            const c1 = d_X[b214 + i2 * 4];
-            acc219_0 += c0 * c1 * t27[b215_0 + i2 * 8] * t41[b216_0 + i2] * t57[b217_0 + i2];
-            acc219_1 += c0 * c1 * t27[b215_1 + i2 * 8] * t41[b216_1 + i2] * t57[b217_1 + i2];
-            acc219_2 += c0 * c1 * t27[b215_2 + i2 * 8] * t41[b216_2 + i2] * t57[b217_2 + i2];
-            acc219_3 += c0 * c1 * t27[b215_3 + i2 * 8] * t41[b216_3 + i2] * t57[b217_3 + i2];
+            const c = t23[i2] * d_X[b214 + i2 * 4];
+            acc219_0 += c * t27[b215_0 + i2 * 8] * t41[b216_0 + i2] * t57[b217_0 + i2];
+            acc219_1 += c * t27[b215_1 + i2 * 8] * t41[b216_1 + i2] * t57[b217_1 + i2];
+            acc219_2 += c * t27[b215_2 + i2 * 8] * t41[b216_2 + i2] * t57[b217_2 + i2];
+            acc219_3 += c * t27[b215_3 + i2 * 8] * t41[b216_3 + i2] * t57[b217_3 + i2];
           }
           hvp[i0 * 8 + i1] += p218 * acc219_0;
           hvp[i0 * 8 + i1 + 1] += p218 * acc219_1;
           hvp[i0 * 8 + i1 + 2] += p218 * acc219_2;
           hvp[i0 * 8 + i1 + 3] += p218 * acc219_3;
-        }
-        for (const end = 8; i1 < end; i1++) {
-          const b215 = i1;
-          const b216 = i1 * len_N;
-          const b217 = i1 * len_N;
-          let acc219 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i2 = 0;
-            for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc219 += t23[i2] * d_X[b214 + i2 * 4] * t27[b215 + i2 * 8] * t41[b216 + i2] * t57[b217 + i2];
-              r1 += t23[i2 + 1] * d_X[b214 + (i2 + 1) * 4] * t27[b215 + (i2 + 1) * 8] * t41[b216 + i2 + 1] * t57[b217 + i2 + 1];
-              r2 += t23[i2 + 2] * d_X[b214 + (i2 + 2) * 4] * t27[b215 + (i2 + 2) * 8] * t41[b216 + i2 + 2] * t57[b217 + i2 + 2];
-              r3 += t23[i2 + 3] * d_X[b214 + (i2 + 3) * 4] * t27[b215 + (i2 + 3) * 8] * t41[b216 + i2 + 3] * t57[b217 + i2 + 3];
-            }
-            for (const end = len_N; i2 < end; i2++) acc219 += t23[i2] * d_X[b214 + i2 * 4] * t27[b215 + i2 * 8] * t41[b216 + i2] * t57[b217 + i2];
-            acc219 += r1 + r2 + r3;
-          }
-          hvp[i0 * 8 + i1] += p218 * acc219;
         }
       }
     }
@@ -1969,35 +2017,16 @@ function k_hvp_W1(s: State): void {
           const b223_3 = (i1 + 3) * len_N;
           let acc225_0 = 0, acc225_1 = 0, acc225_2 = 0, acc225_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = d_X[b220 + i2 * 4];
-            acc225_0 += c0 * t27[b221_0 + i2 * 8] * t42[b222_0 + i2] * t57[b223_0 + i2];
-            acc225_1 += c0 * t27[b221_1 + i2 * 8] * t42[b222_1 + i2] * t57[b223_1 + i2];
-            acc225_2 += c0 * t27[b221_2 + i2 * 8] * t42[b222_2 + i2] * t57[b223_2 + i2];
-            acc225_3 += c0 * t27[b221_3 + i2 * 8] * t42[b222_3 + i2] * t57[b223_3 + i2];
+            const c = d_X[b220 + i2 * 4];
+            acc225_0 += c * t27[b221_0 + i2 * 8] * t42[b222_0 + i2] * t57[b223_0 + i2];
+            acc225_1 += c * t27[b221_1 + i2 * 8] * t42[b222_1 + i2] * t57[b223_1 + i2];
+            acc225_2 += c * t27[b221_2 + i2 * 8] * t42[b222_2 + i2] * t57[b223_2 + i2];
+            acc225_3 += c * t27[b221_3 + i2 * 8] * t42[b222_3 + i2] * t57[b223_3 + i2];
           }
           hvp[i0 * 8 + i1] += p224 * acc225_0;
           hvp[i0 * 8 + i1 + 1] += p224 * acc225_1;
           hvp[i0 * 8 + i1 + 2] += p224 * acc225_2;
           hvp[i0 * 8 + i1 + 3] += p224 * acc225_3;
-        }
-        for (const end = 8; i1 < end; i1++) {
-          const b221 = i1;
-          const b222 = i1 * len_N;
-          const b223 = i1 * len_N;
-          let acc225 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i2 = 0;
-            for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc225 += d_X[b220 + i2 * 4] * t27[b221 + i2 * 8] * t42[b222 + i2] * t57[b223 + i2];
-              r1 += d_X[b220 + (i2 + 1) * 4] * t27[b221 + (i2 + 1) * 8] * t42[b222 + i2 + 1] * t57[b223 + i2 + 1];
-              r2 += d_X[b220 + (i2 + 2) * 4] * t27[b221 + (i2 + 2) * 8] * t42[b222 + i2 + 2] * t57[b223 + i2 + 2];
-              r3 += d_X[b220 + (i2 + 3) * 4] * t27[b221 + (i2 + 3) * 8] * t42[b222 + i2 + 3] * t57[b223 + i2 + 3];
-            }
-            for (const end = len_N; i2 < end; i2++) acc225 += d_X[b220 + i2 * 4] * t27[b221 + i2 * 8] * t42[b222 + i2] * t57[b223 + i2];
-            acc225 += r1 + r2 + r3;
-          }
-          hvp[i0 * 8 + i1] += p224 * acc225;
         }
       }
     }
@@ -2020,36 +2049,16 @@ function k_hvp_W1(s: State): void {
           const b228_3 = (i1 + 3) * len_N;
           let acc230_0 = 0, acc230_1 = 0, acc230_2 = 0, acc230_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = d_X[b227 + i2 * 4];
-            const c1 = t26[i2];
-            const c2 = t59[i2];
-            acc230_0 += c0 * c1 * c2 * t24[b226_0 + i2 * 8] * t41[b228_0 + i2];
-            acc230_1 += c0 * c1 * c2 * t24[b226_1 + i2 * 8] * t41[b228_1 + i2];
-            acc230_2 += c0 * c1 * c2 * t24[b226_2 + i2 * 8] * t41[b228_2 + i2];
-            acc230_3 += c0 * c1 * c2 * t24[b226_3 + i2 * 8] * t41[b228_3 + i2];
+            const c = d_X[b227 + i2 * 4] * t26[i2] * t59[i2];
+            acc230_0 += c * t24[b226_0 + i2 * 8] * t41[b228_0 + i2];
+            acc230_1 += c * t24[b226_1 + i2 * 8] * t41[b228_1 + i2];
+            acc230_2 += c * t24[b226_2 + i2 * 8] * t41[b228_2 + i2];
+            acc230_3 += c * t24[b226_3 + i2 * 8] * t41[b228_3 + i2];
           }
           hvp[i0 * 8 + i1] += p229 * acc230_0;
           hvp[i0 * 8 + i1 + 1] += p229 * acc230_1;
           hvp[i0 * 8 + i1 + 2] += p229 * acc230_2;
           hvp[i0 * 8 + i1 + 3] += p229 * acc230_3;
-        }
-        for (const end = 8; i1 < end; i1++) {
-          const b226 = i1;
-          const b228 = i1 * len_N;
-          let acc230 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i2 = 0;
-            for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc230 += t24[b226 + i2 * 8] * d_X[b227 + i2 * 4] * t26[i2] * t41[b228 + i2] * t59[i2];
-              r1 += t24[b226 + (i2 + 1) * 8] * d_X[b227 + (i2 + 1) * 4] * t26[i2 + 1] * t41[b228 + i2 + 1] * t59[i2 + 1];
-              r2 += t24[b226 + (i2 + 2) * 8] * d_X[b227 + (i2 + 2) * 4] * t26[i2 + 2] * t41[b228 + i2 + 2] * t59[i2 + 2];
-              r3 += t24[b226 + (i2 + 3) * 8] * d_X[b227 + (i2 + 3) * 4] * t26[i2 + 3] * t41[b228 + i2 + 3] * t59[i2 + 3];
-            }
-            for (const end = len_N; i2 < end; i2++) acc230 += t24[b226 + i2 * 8] * d_X[b227 + i2 * 4] * t26[i2] * t41[b228 + i2] * t59[i2];
-            acc230 += r1 + r2 + r3;
-          }
-          hvp[i0 * 8 + i1] += p229 * acc230;
         }
       }
     }
@@ -2072,35 +2081,16 @@ function k_hvp_W1(s: State): void {
           const b233_3 = (i1 + 3) * len_N;
           let acc235_0 = 0, acc235_1 = 0, acc235_2 = 0, acc235_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = t23[i2];
-            const c1 = d_X[b232 + i2 * 4];
-            acc235_0 += c0 * c1 * t24[b231_0 + i2 * 8] * t60[b233_0 + i2];
-            acc235_1 += c0 * c1 * t24[b231_1 + i2 * 8] * t60[b233_1 + i2];
-            acc235_2 += c0 * c1 * t24[b231_2 + i2 * 8] * t60[b233_2 + i2];
-            acc235_3 += c0 * c1 * t24[b231_3 + i2 * 8] * t60[b233_3 + i2];
+            const c = t23[i2] * d_X[b232 + i2 * 4];
+            acc235_0 += c * t24[b231_0 + i2 * 8] * t60[b233_0 + i2];
+            acc235_1 += c * t24[b231_1 + i2 * 8] * t60[b233_1 + i2];
+            acc235_2 += c * t24[b231_2 + i2 * 8] * t60[b233_2 + i2];
+            acc235_3 += c * t24[b231_3 + i2 * 8] * t60[b233_3 + i2];
           }
           hvp[i0 * 8 + i1] += p234 * acc235_0;
           hvp[i0 * 8 + i1 + 1] += p234 * acc235_1;
           hvp[i0 * 8 + i1 + 2] += p234 * acc235_2;
           hvp[i0 * 8 + i1 + 3] += p234 * acc235_3;
-        }
-        for (const end = 8; i1 < end; i1++) {
-          const b231 = i1;
-          const b233 = i1 * len_N;
-          let acc235 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i2 = 0;
-            for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc235 += t23[i2] * t24[b231 + i2 * 8] * d_X[b232 + i2 * 4] * t60[b233 + i2];
-              r1 += t23[i2 + 1] * t24[b231 + (i2 + 1) * 8] * d_X[b232 + (i2 + 1) * 4] * t60[b233 + i2 + 1];
-              r2 += t23[i2 + 2] * t24[b231 + (i2 + 2) * 8] * d_X[b232 + (i2 + 2) * 4] * t60[b233 + i2 + 2];
-              r3 += t23[i2 + 3] * t24[b231 + (i2 + 3) * 8] * d_X[b232 + (i2 + 3) * 4] * t60[b233 + i2 + 3];
-            }
-            for (const end = len_N; i2 < end; i2++) acc235 += t23[i2] * t24[b231 + i2 * 8] * d_X[b232 + i2 * 4] * t60[b233 + i2];
-            acc235 += r1 + r2 + r3;
-          }
-          hvp[i0 * 8 + i1] += p234 * acc235;
         }
       }
     }
@@ -2127,36 +2117,16 @@ function k_hvp_W1(s: State): void {
           const p240_3 = p239 * v[32 + i1 + 3];
           let acc241_0 = 0, acc241_1 = 0, acc241_2 = 0, acc241_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = t23[i2];
-            const c1 = d_X[b236 + i2 * 4];
-            acc241_0 += c0 * c1 * t27[b237_0 + i2 * 8] * t41[b238_0 + i2];
-            acc241_1 += c0 * c1 * t27[b237_1 + i2 * 8] * t41[b238_1 + i2];
-            acc241_2 += c0 * c1 * t27[b237_2 + i2 * 8] * t41[b238_2 + i2];
-            acc241_3 += c0 * c1 * t27[b237_3 + i2 * 8] * t41[b238_3 + i2];
+            const c = t23[i2] * d_X[b236 + i2 * 4];
+            acc241_0 += c * t27[b237_0 + i2 * 8] * t41[b238_0 + i2];
+            acc241_1 += c * t27[b237_1 + i2 * 8] * t41[b238_1 + i2];
+            acc241_2 += c * t27[b237_2 + i2 * 8] * t41[b238_2 + i2];
+            acc241_3 += c * t27[b237_3 + i2 * 8] * t41[b238_3 + i2];
           }
           hvp[i0 * 8 + i1] += p240_0 * acc241_0;
           hvp[i0 * 8 + i1 + 1] += p240_1 * acc241_1;
           hvp[i0 * 8 + i1 + 2] += p240_2 * acc241_2;
           hvp[i0 * 8 + i1 + 3] += p240_3 * acc241_3;
-        }
-        for (const end = 8; i1 < end; i1++) {
-          const b237 = i1;
-          const b238 = i1 * len_N;
-          const p240 = p239 * v[32 + i1];
-          let acc241 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i2 = 0;
-            for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc241 += t23[i2] * d_X[b236 + i2 * 4] * t27[b237 + i2 * 8] * t41[b238 + i2];
-              r1 += t23[i2 + 1] * d_X[b236 + (i2 + 1) * 4] * t27[b237 + (i2 + 1) * 8] * t41[b238 + i2 + 1];
-              r2 += t23[i2 + 2] * d_X[b236 + (i2 + 2) * 4] * t27[b237 + (i2 + 2) * 8] * t41[b238 + i2 + 2];
-              r3 += t23[i2 + 3] * d_X[b236 + (i2 + 3) * 4] * t27[b237 + (i2 + 3) * 8] * t41[b238 + i2 + 3];
-            }
-            for (const end = len_N; i2 < end; i2++) acc241 += t23[i2] * d_X[b236 + i2 * 4] * t27[b237 + i2 * 8] * t41[b238 + i2];
-            acc241 += r1 + r2 + r3;
-          }
-          hvp[i0 * 8 + i1] += p240 * acc241;
         }
       }
     }
@@ -2183,35 +2153,16 @@ function k_hvp_W1(s: State): void {
           const p246_3 = p245 * v[32 + i1 + 3];
           let acc247_0 = 0, acc247_1 = 0, acc247_2 = 0, acc247_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = d_X[b242 + i2 * 4];
-            acc247_0 += c0 * t27[b243_0 + i2 * 8] * t42[b244_0 + i2];
-            acc247_1 += c0 * t27[b243_1 + i2 * 8] * t42[b244_1 + i2];
-            acc247_2 += c0 * t27[b243_2 + i2 * 8] * t42[b244_2 + i2];
-            acc247_3 += c0 * t27[b243_3 + i2 * 8] * t42[b244_3 + i2];
+            const c = d_X[b242 + i2 * 4];
+            acc247_0 += c * t27[b243_0 + i2 * 8] * t42[b244_0 + i2];
+            acc247_1 += c * t27[b243_1 + i2 * 8] * t42[b244_1 + i2];
+            acc247_2 += c * t27[b243_2 + i2 * 8] * t42[b244_2 + i2];
+            acc247_3 += c * t27[b243_3 + i2 * 8] * t42[b244_3 + i2];
           }
           hvp[i0 * 8 + i1] += p246_0 * acc247_0;
           hvp[i0 * 8 + i1 + 1] += p246_1 * acc247_1;
           hvp[i0 * 8 + i1 + 2] += p246_2 * acc247_2;
           hvp[i0 * 8 + i1 + 3] += p246_3 * acc247_3;
-        }
-        for (const end = 8; i1 < end; i1++) {
-          const b243 = i1;
-          const b244 = i1 * len_N;
-          const p246 = p245 * v[32 + i1];
-          let acc247 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i2 = 0;
-            for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc247 += d_X[b242 + i2 * 4] * t27[b243 + i2 * 8] * t42[b244 + i2];
-              r1 += d_X[b242 + (i2 + 1) * 4] * t27[b243 + (i2 + 1) * 8] * t42[b244 + i2 + 1];
-              r2 += d_X[b242 + (i2 + 2) * 4] * t27[b243 + (i2 + 2) * 8] * t42[b244 + i2 + 2];
-              r3 += d_X[b242 + (i2 + 3) * 4] * t27[b243 + (i2 + 3) * 8] * t42[b244 + i2 + 3];
-            }
-            for (const end = len_N; i2 < end; i2++) acc247 += d_X[b242 + i2 * 4] * t27[b243 + i2 * 8] * t42[b244 + i2];
-            acc247 += r1 + r2 + r3;
-          }
-          hvp[i0 * 8 + i1] += p246 * acc247;
         }
       }
     }
@@ -2234,36 +2185,16 @@ function k_hvp_W1(s: State): void {
           const b250_3 = (i1 + 3) * len_N;
           let acc252_0 = 0, acc252_1 = 0, acc252_2 = 0, acc252_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = d_X[b249 + i2 * 4];
-            const c1 = t26[i2];
-            const c2 = t62[i2];
-            acc252_0 += c0 * c1 * c2 * t24[b248_0 + i2 * 8] * t41[b250_0 + i2];
-            acc252_1 += c0 * c1 * c2 * t24[b248_1 + i2 * 8] * t41[b250_1 + i2];
-            acc252_2 += c0 * c1 * c2 * t24[b248_2 + i2 * 8] * t41[b250_2 + i2];
-            acc252_3 += c0 * c1 * c2 * t24[b248_3 + i2 * 8] * t41[b250_3 + i2];
+            const c = d_X[b249 + i2 * 4] * t26[i2] * t62[i2];
+            acc252_0 += c * t24[b248_0 + i2 * 8] * t41[b250_0 + i2];
+            acc252_1 += c * t24[b248_1 + i2 * 8] * t41[b250_1 + i2];
+            acc252_2 += c * t24[b248_2 + i2 * 8] * t41[b250_2 + i2];
+            acc252_3 += c * t24[b248_3 + i2 * 8] * t41[b250_3 + i2];
           }
           hvp[i0 * 8 + i1] += p251 * acc252_0;
           hvp[i0 * 8 + i1 + 1] += p251 * acc252_1;
           hvp[i0 * 8 + i1 + 2] += p251 * acc252_2;
           hvp[i0 * 8 + i1 + 3] += p251 * acc252_3;
-        }
-        for (const end = 8; i1 < end; i1++) {
-          const b248 = i1;
-          const b250 = i1 * len_N;
-          let acc252 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i2 = 0;
-            for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc252 += t24[b248 + i2 * 8] * d_X[b249 + i2 * 4] * t26[i2] * t41[b250 + i2] * t62[i2];
-              r1 += t24[b248 + (i2 + 1) * 8] * d_X[b249 + (i2 + 1) * 4] * t26[i2 + 1] * t41[b250 + i2 + 1] * t62[i2 + 1];
-              r2 += t24[b248 + (i2 + 2) * 8] * d_X[b249 + (i2 + 2) * 4] * t26[i2 + 2] * t41[b250 + i2 + 2] * t62[i2 + 2];
-              r3 += t24[b248 + (i2 + 3) * 8] * d_X[b249 + (i2 + 3) * 4] * t26[i2 + 3] * t41[b250 + i2 + 3] * t62[i2 + 3];
-            }
-            for (const end = len_N; i2 < end; i2++) acc252 += t24[b248 + i2 * 8] * d_X[b249 + i2 * 4] * t26[i2] * t41[b250 + i2] * t62[i2];
-            acc252 += r1 + r2 + r3;
-          }
-          hvp[i0 * 8 + i1] += p251 * acc252;
         }
       }
     }
@@ -2286,35 +2217,16 @@ function k_hvp_W1(s: State): void {
           const b255_3 = (i1 + 3) * len_N;
           let acc257_0 = 0, acc257_1 = 0, acc257_2 = 0, acc257_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = t23[i2];
-            const c1 = d_X[b254 + i2 * 4];
-            acc257_0 += c0 * c1 * t24[b253_0 + i2 * 8] * t63[b255_0 + i2];
-            acc257_1 += c0 * c1 * t24[b253_1 + i2 * 8] * t63[b255_1 + i2];
-            acc257_2 += c0 * c1 * t24[b253_2 + i2 * 8] * t63[b255_2 + i2];
-            acc257_3 += c0 * c1 * t24[b253_3 + i2 * 8] * t63[b255_3 + i2];
+            const c = t23[i2] * d_X[b254 + i2 * 4];
+            acc257_0 += c * t24[b253_0 + i2 * 8] * t63[b255_0 + i2];
+            acc257_1 += c * t24[b253_1 + i2 * 8] * t63[b255_1 + i2];
+            acc257_2 += c * t24[b253_2 + i2 * 8] * t63[b255_2 + i2];
+            acc257_3 += c * t24[b253_3 + i2 * 8] * t63[b255_3 + i2];
           }
           hvp[i0 * 8 + i1] += p256 * acc257_0;
           hvp[i0 * 8 + i1 + 1] += p256 * acc257_1;
           hvp[i0 * 8 + i1 + 2] += p256 * acc257_2;
           hvp[i0 * 8 + i1 + 3] += p256 * acc257_3;
-        }
-        for (const end = 8; i1 < end; i1++) {
-          const b253 = i1;
-          const b255 = i1 * len_N;
-          let acc257 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i2 = 0;
-            for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc257 += t23[i2] * t24[b253 + i2 * 8] * d_X[b254 + i2 * 4] * t63[b255 + i2];
-              r1 += t23[i2 + 1] * t24[b253 + (i2 + 1) * 8] * d_X[b254 + (i2 + 1) * 4] * t63[b255 + i2 + 1];
-              r2 += t23[i2 + 2] * t24[b253 + (i2 + 2) * 8] * d_X[b254 + (i2 + 2) * 4] * t63[b255 + i2 + 2];
-              r3 += t23[i2 + 3] * t24[b253 + (i2 + 3) * 8] * d_X[b254 + (i2 + 3) * 4] * t63[b255 + i2 + 3];
-            }
-            for (const end = len_N; i2 < end; i2++) acc257 += t23[i2] * t24[b253 + i2 * 8] * d_X[b254 + i2 * 4] * t63[b255 + i2];
-            acc257 += r1 + r2 + r3;
-          }
-          hvp[i0 * 8 + i1] += p256 * acc257;
         }
       }
     }
@@ -2337,35 +2249,16 @@ function k_hvp_W1(s: State): void {
           const b260_3 = (i1 + 3) * len_N;
           let acc262_0 = 0, acc262_1 = 0, acc262_2 = 0, acc262_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = t23[i2];
-            const c1 = d_X[b259 + i2 * 4];
-            acc262_0 += c0 * c1 * t24[b258_0 + i2 * 8] * t64[b260_0 + i2];
-            acc262_1 += c0 * c1 * t24[b258_1 + i2 * 8] * t64[b260_1 + i2];
-            acc262_2 += c0 * c1 * t24[b258_2 + i2 * 8] * t64[b260_2 + i2];
-            acc262_3 += c0 * c1 * t24[b258_3 + i2 * 8] * t64[b260_3 + i2];
+            const c = t23[i2] * d_X[b259 + i2 * 4];
+            acc262_0 += c * t24[b258_0 + i2 * 8] * t64[b260_0 + i2];
+            acc262_1 += c * t24[b258_1 + i2 * 8] * t64[b260_1 + i2];
+            acc262_2 += c * t24[b258_2 + i2 * 8] * t64[b260_2 + i2];
+            acc262_3 += c * t24[b258_3 + i2 * 8] * t64[b260_3 + i2];
           }
           hvp[i0 * 8 + i1] += p261 * acc262_0;
           hvp[i0 * 8 + i1 + 1] += p261 * acc262_1;
           hvp[i0 * 8 + i1 + 2] += p261 * acc262_2;
           hvp[i0 * 8 + i1 + 3] += p261 * acc262_3;
-        }
-        for (const end = 8; i1 < end; i1++) {
-          const b258 = i1;
-          const b260 = i1 * len_N;
-          let acc262 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i2 = 0;
-            for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc262 += t23[i2] * t24[b258 + i2 * 8] * d_X[b259 + i2 * 4] * t64[b260 + i2];
-              r1 += t23[i2 + 1] * t24[b258 + (i2 + 1) * 8] * d_X[b259 + (i2 + 1) * 4] * t64[b260 + i2 + 1];
-              r2 += t23[i2 + 2] * t24[b258 + (i2 + 2) * 8] * d_X[b259 + (i2 + 2) * 4] * t64[b260 + i2 + 2];
-              r3 += t23[i2 + 3] * t24[b258 + (i2 + 3) * 8] * d_X[b259 + (i2 + 3) * 4] * t64[b260 + i2 + 3];
-            }
-            for (const end = len_N; i2 < end; i2++) acc262 += t23[i2] * t24[b258 + i2 * 8] * d_X[b259 + i2 * 4] * t64[b260 + i2];
-            acc262 += r1 + r2 + r3;
-          }
-          hvp[i0 * 8 + i1] += p261 * acc262;
         }
       }
     }
@@ -2388,34 +2281,16 @@ function k_hvp_W1(s: State): void {
           const b265_3 = (i1 + 3) * len_N;
           let acc267_0 = 0, acc267_1 = 0, acc267_2 = 0, acc267_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = d_X[b264 + i2 * 4];
-            acc267_0 += c0 * t24[b263_0 + i2 * 8] * t65[b265_0 + i2];
-            acc267_1 += c0 * t24[b263_1 + i2 * 8] * t65[b265_1 + i2];
-            acc267_2 += c0 * t24[b263_2 + i2 * 8] * t65[b265_2 + i2];
-            acc267_3 += c0 * t24[b263_3 + i2 * 8] * t65[b265_3 + i2];
+            const c = d_X[b264 + i2 * 4];
+            acc267_0 += c * t24[b263_0 + i2 * 8] * t65[b265_0 + i2];
+            acc267_1 += c * t24[b263_1 + i2 * 8] * t65[b265_1 + i2];
+            acc267_2 += c * t24[b263_2 + i2 * 8] * t65[b265_2 + i2];
+            acc267_3 += c * t24[b263_3 + i2 * 8] * t65[b265_3 + i2];
           }
           hvp[i0 * 8 + i1] += p266 * acc267_0;
           hvp[i0 * 8 + i1 + 1] += p266 * acc267_1;
           hvp[i0 * 8 + i1 + 2] += p266 * acc267_2;
           hvp[i0 * 8 + i1 + 3] += p266 * acc267_3;
-        }
-        for (const end = 8; i1 < end; i1++) {
-          const b263 = i1;
-          const b265 = i1 * len_N;
-          let acc267 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i2 = 0;
-            for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc267 += t24[b263 + i2 * 8] * d_X[b264 + i2 * 4] * t65[b265 + i2];
-              r1 += t24[b263 + (i2 + 1) * 8] * d_X[b264 + (i2 + 1) * 4] * t65[b265 + i2 + 1];
-              r2 += t24[b263 + (i2 + 2) * 8] * d_X[b264 + (i2 + 2) * 4] * t65[b265 + i2 + 2];
-              r3 += t24[b263 + (i2 + 3) * 8] * d_X[b264 + (i2 + 3) * 4] * t65[b265 + i2 + 3];
-            }
-            for (const end = len_N; i2 < end; i2++) acc267 += t24[b263 + i2 * 8] * d_X[b264 + i2 * 4] * t65[b265 + i2];
-            acc267 += r1 + r2 + r3;
-          }
-          hvp[i0 * 8 + i1] += p266 * acc267;
         }
       }
     }
@@ -2438,36 +2313,16 @@ function k_hvp_W1(s: State): void {
           const b270_3 = (i1 + 3) * len_N;
           let acc272_0 = 0, acc272_1 = 0, acc272_2 = 0, acc272_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = d_X[b269 + i2 * 4];
-            const c1 = t26[i2];
-            const c2 = t66[i2];
-            acc272_0 += c0 * c1 * c2 * t24[b268_0 + i2 * 8] * t41[b270_0 + i2];
-            acc272_1 += c0 * c1 * c2 * t24[b268_1 + i2 * 8] * t41[b270_1 + i2];
-            acc272_2 += c0 * c1 * c2 * t24[b268_2 + i2 * 8] * t41[b270_2 + i2];
-            acc272_3 += c0 * c1 * c2 * t24[b268_3 + i2 * 8] * t41[b270_3 + i2];
+            const c = d_X[b269 + i2 * 4] * t26[i2] * t66[i2];
+            acc272_0 += c * t24[b268_0 + i2 * 8] * t41[b270_0 + i2];
+            acc272_1 += c * t24[b268_1 + i2 * 8] * t41[b270_1 + i2];
+            acc272_2 += c * t24[b268_2 + i2 * 8] * t41[b270_2 + i2];
+            acc272_3 += c * t24[b268_3 + i2 * 8] * t41[b270_3 + i2];
           }
           hvp[i0 * 8 + i1] += p271 * acc272_0;
           hvp[i0 * 8 + i1 + 1] += p271 * acc272_1;
           hvp[i0 * 8 + i1 + 2] += p271 * acc272_2;
           hvp[i0 * 8 + i1 + 3] += p271 * acc272_3;
-        }
-        for (const end = 8; i1 < end; i1++) {
-          const b268 = i1;
-          const b270 = i1 * len_N;
-          let acc272 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i2 = 0;
-            for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc272 += t24[b268 + i2 * 8] * d_X[b269 + i2 * 4] * t26[i2] * t66[i2] * t41[b270 + i2];
-              r1 += t24[b268 + (i2 + 1) * 8] * d_X[b269 + (i2 + 1) * 4] * t26[i2 + 1] * t66[i2 + 1] * t41[b270 + i2 + 1];
-              r2 += t24[b268 + (i2 + 2) * 8] * d_X[b269 + (i2 + 2) * 4] * t26[i2 + 2] * t66[i2 + 2] * t41[b270 + i2 + 2];
-              r3 += t24[b268 + (i2 + 3) * 8] * d_X[b269 + (i2 + 3) * 4] * t26[i2 + 3] * t66[i2 + 3] * t41[b270 + i2 + 3];
-            }
-            for (const end = len_N; i2 < end; i2++) acc272 += t24[b268 + i2 * 8] * d_X[b269 + i2 * 4] * t26[i2] * t66[i2] * t41[b270 + i2];
-            acc272 += r1 + r2 + r3;
-          }
-          hvp[i0 * 8 + i1] += p271 * acc272;
         }
       }
     }
@@ -2490,35 +2345,16 @@ function k_hvp_W1(s: State): void {
           const b275_3 = (i1 + 3) * len_N;
           let acc277_0 = 0, acc277_1 = 0, acc277_2 = 0, acc277_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = t23[i2];
-            const c1 = d_X[b274 + i2 * 4];
-            acc277_0 += c0 * c1 * t24[b273_0 + i2 * 8] * t67[b275_0 + i2];
-            acc277_1 += c0 * c1 * t24[b273_1 + i2 * 8] * t67[b275_1 + i2];
-            acc277_2 += c0 * c1 * t24[b273_2 + i2 * 8] * t67[b275_2 + i2];
-            acc277_3 += c0 * c1 * t24[b273_3 + i2 * 8] * t67[b275_3 + i2];
+            const c = t23[i2] * d_X[b274 + i2 * 4];
+            acc277_0 += c * t24[b273_0 + i2 * 8] * t67[b275_0 + i2];
+            acc277_1 += c * t24[b273_1 + i2 * 8] * t67[b275_1 + i2];
+            acc277_2 += c * t24[b273_2 + i2 * 8] * t67[b275_2 + i2];
+            acc277_3 += c * t24[b273_3 + i2 * 8] * t67[b275_3 + i2];
           }
           hvp[i0 * 8 + i1] += p276 * acc277_0;
           hvp[i0 * 8 + i1 + 1] += p276 * acc277_1;
           hvp[i0 * 8 + i1 + 2] += p276 * acc277_2;
           hvp[i0 * 8 + i1 + 3] += p276 * acc277_3;
-        }
-        for (const end = 8; i1 < end; i1++) {
-          const b273 = i1;
-          const b275 = i1 * len_N;
-          let acc277 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i2 = 0;
-            for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc277 += t23[i2] * t24[b273 + i2 * 8] * d_X[b274 + i2 * 4] * t67[b275 + i2];
-              r1 += t23[i2 + 1] * t24[b273 + (i2 + 1) * 8] * d_X[b274 + (i2 + 1) * 4] * t67[b275 + i2 + 1];
-              r2 += t23[i2 + 2] * t24[b273 + (i2 + 2) * 8] * d_X[b274 + (i2 + 2) * 4] * t67[b275 + i2 + 2];
-              r3 += t23[i2 + 3] * t24[b273 + (i2 + 3) * 8] * d_X[b274 + (i2 + 3) * 4] * t67[b275 + i2 + 3];
-            }
-            for (const end = len_N; i2 < end; i2++) acc277 += t23[i2] * t24[b273 + i2 * 8] * d_X[b274 + i2 * 4] * t67[b275 + i2];
-            acc277 += r1 + r2 + r3;
-          }
-          hvp[i0 * 8 + i1] += p276 * acc277;
         }
       }
     }
@@ -2582,35 +2418,16 @@ function k_hvp_b1(s: State): void {
         const b282_3 = (i0 + 3) * len_N;
         let acc284_0 = 0, acc284_1 = 0, acc284_2 = 0, acc284_3 = 0;
         for (let i1 = 0, end = len_N; i1 < end; i1++) {
-          const c0 = t26[i1];
-          const c1 = t54[i1];
-          acc284_0 += c0 * c1 * t24[b281_0 + i1 * 8] * t41[b282_0 + i1];
-          acc284_1 += c0 * c1 * t24[b281_1 + i1 * 8] * t41[b282_1 + i1];
-          acc284_2 += c0 * c1 * t24[b281_2 + i1 * 8] * t41[b282_2 + i1];
-          acc284_3 += c0 * c1 * t24[b281_3 + i1 * 8] * t41[b282_3 + i1];
+          const c = t26[i1] * t54[i1];
+          acc284_0 += c * t24[b281_0 + i1 * 8] * t41[b282_0 + i1];
+          acc284_1 += c * t24[b281_1 + i1 * 8] * t41[b282_1 + i1];
+          acc284_2 += c * t24[b281_2 + i1 * 8] * t41[b282_2 + i1];
+          acc284_3 += c * t24[b281_3 + i1 * 8] * t41[b282_3 + i1];
         }
         hvp[32 + i0] += p283 * acc284_0;
         hvp[32 + i0 + 1] += p283 * acc284_1;
         hvp[32 + i0 + 2] += p283 * acc284_2;
         hvp[32 + i0 + 3] += p283 * acc284_3;
-      }
-      for (const end = 8; i0 < end; i0++) {
-        const b281 = i0;
-        const b282 = i0 * len_N;
-        let acc284 = 0;
-        {
-          let r1 = 0, r2 = 0, r3 = 0;
-          let i1 = 0;
-          for (const end = len_N - 3; i1 < end; i1 += 4) {
-            acc284 += t24[b281 + i1 * 8] * t26[i1] * t41[b282 + i1] * t54[i1];
-            r1 += t24[b281 + (i1 + 1) * 8] * t26[i1 + 1] * t41[b282 + i1 + 1] * t54[i1 + 1];
-            r2 += t24[b281 + (i1 + 2) * 8] * t26[i1 + 2] * t41[b282 + i1 + 2] * t54[i1 + 2];
-            r3 += t24[b281 + (i1 + 3) * 8] * t26[i1 + 3] * t41[b282 + i1 + 3] * t54[i1 + 3];
-          }
-          for (const end = len_N; i1 < end; i1++) acc284 += t24[b281 + i1 * 8] * t26[i1] * t41[b282 + i1] * t54[i1];
-          acc284 += r1 + r2 + r3;
-        }
-        hvp[32 + i0] += p283 * acc284;
       }
     }
   }
@@ -2679,35 +2496,16 @@ function k_hvp_b1(s: State): void {
         const b302_3 = (i0 + 3) * len_N;
         let acc304_0 = 0, acc304_1 = 0, acc304_2 = 0, acc304_3 = 0;
         for (let i1 = 0, end = len_N; i1 < end; i1++) {
-          const c0 = t26[i1];
-          const c1 = t59[i1];
-          acc304_0 += c0 * c1 * t24[b301_0 + i1 * 8] * t41[b302_0 + i1];
-          acc304_1 += c0 * c1 * t24[b301_1 + i1 * 8] * t41[b302_1 + i1];
-          acc304_2 += c0 * c1 * t24[b301_2 + i1 * 8] * t41[b302_2 + i1];
-          acc304_3 += c0 * c1 * t24[b301_3 + i1 * 8] * t41[b302_3 + i1];
+          const c = t26[i1] * t59[i1];
+          acc304_0 += c * t24[b301_0 + i1 * 8] * t41[b302_0 + i1];
+          acc304_1 += c * t24[b301_1 + i1 * 8] * t41[b302_1 + i1];
+          acc304_2 += c * t24[b301_2 + i1 * 8] * t41[b302_2 + i1];
+          acc304_3 += c * t24[b301_3 + i1 * 8] * t41[b302_3 + i1];
         }
         hvp[32 + i0] += p303 * acc304_0;
         hvp[32 + i0 + 1] += p303 * acc304_1;
         hvp[32 + i0 + 2] += p303 * acc304_2;
         hvp[32 + i0 + 3] += p303 * acc304_3;
-      }
-      for (const end = 8; i0 < end; i0++) {
-        const b301 = i0;
-        const b302 = i0 * len_N;
-        let acc304 = 0;
-        {
-          let r1 = 0, r2 = 0, r3 = 0;
-          let i1 = 0;
-          for (const end = len_N - 3; i1 < end; i1 += 4) {
-            acc304 += t24[b301 + i1 * 8] * t26[i1] * t41[b302 + i1] * t59[i1];
-            r1 += t24[b301 + (i1 + 1) * 8] * t26[i1 + 1] * t41[b302 + i1 + 1] * t59[i1 + 1];
-            r2 += t24[b301 + (i1 + 2) * 8] * t26[i1 + 2] * t41[b302 + i1 + 2] * t59[i1 + 2];
-            r3 += t24[b301 + (i1 + 3) * 8] * t26[i1 + 3] * t41[b302 + i1 + 3] * t59[i1 + 3];
-          }
-          for (const end = len_N; i1 < end; i1++) acc304 += t24[b301 + i1 * 8] * t26[i1] * t41[b302 + i1] * t59[i1];
-          acc304 += r1 + r2 + r3;
-        }
-        hvp[32 + i0] += p303 * acc304;
       }
     }
   }
@@ -2775,35 +2573,16 @@ function k_hvp_b1(s: State): void {
         const b321_3 = (i0 + 3) * len_N;
         let acc323_0 = 0, acc323_1 = 0, acc323_2 = 0, acc323_3 = 0;
         for (let i1 = 0, end = len_N; i1 < end; i1++) {
-          const c0 = t26[i1];
-          const c1 = t62[i1];
-          acc323_0 += c0 * c1 * t24[b320_0 + i1 * 8] * t41[b321_0 + i1];
-          acc323_1 += c0 * c1 * t24[b320_1 + i1 * 8] * t41[b321_1 + i1];
-          acc323_2 += c0 * c1 * t24[b320_2 + i1 * 8] * t41[b321_2 + i1];
-          acc323_3 += c0 * c1 * t24[b320_3 + i1 * 8] * t41[b321_3 + i1];
+          const c = t26[i1] * t62[i1];
+          acc323_0 += c * t24[b320_0 + i1 * 8] * t41[b321_0 + i1];
+          acc323_1 += c * t24[b320_1 + i1 * 8] * t41[b321_1 + i1];
+          acc323_2 += c * t24[b320_2 + i1 * 8] * t41[b321_2 + i1];
+          acc323_3 += c * t24[b320_3 + i1 * 8] * t41[b321_3 + i1];
         }
         hvp[32 + i0] += p322 * acc323_0;
         hvp[32 + i0 + 1] += p322 * acc323_1;
         hvp[32 + i0 + 2] += p322 * acc323_2;
         hvp[32 + i0 + 3] += p322 * acc323_3;
-      }
-      for (const end = 8; i0 < end; i0++) {
-        const b320 = i0;
-        const b321 = i0 * len_N;
-        let acc323 = 0;
-        {
-          let r1 = 0, r2 = 0, r3 = 0;
-          let i1 = 0;
-          for (const end = len_N - 3; i1 < end; i1 += 4) {
-            acc323 += t24[b320 + i1 * 8] * t26[i1] * t41[b321 + i1] * t62[i1];
-            r1 += t24[b320 + (i1 + 1) * 8] * t26[i1 + 1] * t41[b321 + i1 + 1] * t62[i1 + 1];
-            r2 += t24[b320 + (i1 + 2) * 8] * t26[i1 + 2] * t41[b321 + i1 + 2] * t62[i1 + 2];
-            r3 += t24[b320 + (i1 + 3) * 8] * t26[i1 + 3] * t41[b321 + i1 + 3] * t62[i1 + 3];
-          }
-          for (const end = len_N; i1 < end; i1++) acc323 += t24[b320 + i1 * 8] * t26[i1] * t41[b321 + i1] * t62[i1];
-          acc323 += r1 + r2 + r3;
-        }
-        hvp[32 + i0] += p322 * acc323;
       }
     }
   }
@@ -2925,296 +2704,356 @@ function k_hvp_W2(s: State): void {
   // hvp[i0, i1] += Σ_i2 -1·t16·t11[i2, i1]·t7[i2, i0]·t26[i2]·t54[i2]
   {
     const p351 = -t16[0];
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b350 = i0;
-      for (let i1 = 0; i1 < 3; i1++) {
-        const b349 = i1;
-        let acc352 = 0;
-        {
-          let r1 = 0, r2 = 0, r3 = 0;
-          let i2 = 0;
-          for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc352 += t11[b349 + i2 * 3] * t7[b350 + i2 * 8] * t26[i2] * t54[i2];
-            r1 += t11[b349 + (i2 + 1) * 3] * t7[b350 + (i2 + 1) * 8] * t26[i2 + 1] * t54[i2 + 1];
-            r2 += t11[b349 + (i2 + 2) * 3] * t7[b350 + (i2 + 2) * 8] * t26[i2 + 2] * t54[i2 + 2];
-            r3 += t11[b349 + (i2 + 3) * 3] * t7[b350 + (i2 + 3) * 8] * t26[i2 + 3] * t54[i2 + 3];
+    {
+      let i0 = 0;
+      for (const end = 8 - 3; i0 < end; i0 += 4) {
+        const b350_0 = i0;
+        const b350_1 = i0 + 1;
+        const b350_2 = i0 + 2;
+        const b350_3 = i0 + 3;
+        for (let i1 = 0; i1 < 3; i1++) {
+          const b349 = i1;
+          let acc352_0 = 0, acc352_1 = 0, acc352_2 = 0, acc352_3 = 0;
+          for (let i2 = 0, end = len_N; i2 < end; i2++) {
+            const c = t11[b349 + i2 * 3] * t26[i2] * t54[i2];
+            acc352_0 += c * t7[b350_0 + i2 * 8];
+            acc352_1 += c * t7[b350_1 + i2 * 8];
+            acc352_2 += c * t7[b350_2 + i2 * 8];
+            acc352_3 += c * t7[b350_3 + i2 * 8];
           }
-          for (const end = len_N; i2 < end; i2++) acc352 += t11[b349 + i2 * 3] * t7[b350 + i2 * 8] * t26[i2] * t54[i2];
-          acc352 += r1 + r2 + r3;
+          hvp[40 + i0 * 3 + i1] += p351 * acc352_0;
+          hvp[40 + (i0 + 1) * 3 + i1] += p351 * acc352_1;
+          hvp[40 + (i0 + 2) * 3 + i1] += p351 * acc352_2;
+          hvp[40 + (i0 + 3) * 3 + i1] += p351 * acc352_3;
         }
-        hvp[40 + i0 * 3 + i1] += p351 * acc352;
       }
     }
   }
   // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t7[i2, i0]·t11[i2, i1]·t68[i1, i2]
   {
     const p356 = t16[0];
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b353 = i0;
-      for (let i1 = 0; i1 < 3; i1++) {
-        const b354 = i1;
-        const b355 = i1 * len_N;
-        let acc357 = 0;
-        {
-          let r1 = 0, r2 = 0, r3 = 0;
-          let i2 = 0;
-          for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc357 += t23[i2] * t7[b353 + i2 * 8] * t11[b354 + i2 * 3] * t68[b355 + i2];
-            r1 += t23[i2 + 1] * t7[b353 + (i2 + 1) * 8] * t11[b354 + (i2 + 1) * 3] * t68[b355 + i2 + 1];
-            r2 += t23[i2 + 2] * t7[b353 + (i2 + 2) * 8] * t11[b354 + (i2 + 2) * 3] * t68[b355 + i2 + 2];
-            r3 += t23[i2 + 3] * t7[b353 + (i2 + 3) * 8] * t11[b354 + (i2 + 3) * 3] * t68[b355 + i2 + 3];
+    {
+      let i0 = 0;
+      for (const end = 8 - 3; i0 < end; i0 += 4) {
+        const b353_0 = i0;
+        const b353_1 = i0 + 1;
+        const b353_2 = i0 + 2;
+        const b353_3 = i0 + 3;
+        for (let i1 = 0; i1 < 3; i1++) {
+          const b354 = i1;
+          const b355 = i1 * len_N;
+          let acc357_0 = 0, acc357_1 = 0, acc357_2 = 0, acc357_3 = 0;
+          for (let i2 = 0, end = len_N; i2 < end; i2++) {
+            const c = t23[i2] * t11[b354 + i2 * 3] * t68[b355 + i2];
+            acc357_0 += c * t7[b353_0 + i2 * 8];
+            acc357_1 += c * t7[b353_1 + i2 * 8];
+            acc357_2 += c * t7[b353_2 + i2 * 8];
+            acc357_3 += c * t7[b353_3 + i2 * 8];
           }
-          for (const end = len_N; i2 < end; i2++) acc357 += t23[i2] * t7[b353 + i2 * 8] * t11[b354 + i2 * 3] * t68[b355 + i2];
-          acc357 += r1 + r2 + r3;
+          hvp[40 + i0 * 3 + i1] += p356 * acc357_0;
+          hvp[40 + (i0 + 1) * 3 + i1] += p356 * acc357_1;
+          hvp[40 + (i0 + 2) * 3 + i1] += p356 * acc357_2;
+          hvp[40 + (i0 + 3) * 3 + i1] += p356 * acc357_3;
         }
-        hvp[40 + i0 * 3 + i1] += p356 * acc357;
       }
     }
   }
   // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t11[i2, i1]·t24[i2, i0]·t57[i0, i2]
   {
     const p361 = t16[0];
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b359 = i0;
-      const b360 = i0 * len_N;
-      for (let i1 = 0; i1 < 3; i1++) {
-        const b358 = i1;
-        let acc362 = 0;
-        {
-          let r1 = 0, r2 = 0, r3 = 0;
-          let i2 = 0;
-          for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc362 += t23[i2] * t11[b358 + i2 * 3] * t24[b359 + i2 * 8] * t57[b360 + i2];
-            r1 += t23[i2 + 1] * t11[b358 + (i2 + 1) * 3] * t24[b359 + (i2 + 1) * 8] * t57[b360 + i2 + 1];
-            r2 += t23[i2 + 2] * t11[b358 + (i2 + 2) * 3] * t24[b359 + (i2 + 2) * 8] * t57[b360 + i2 + 2];
-            r3 += t23[i2 + 3] * t11[b358 + (i2 + 3) * 3] * t24[b359 + (i2 + 3) * 8] * t57[b360 + i2 + 3];
+    {
+      let i0 = 0;
+      for (const end = 8 - 3; i0 < end; i0 += 4) {
+        const b359_0 = i0;
+        const b360_0 = i0 * len_N;
+        const b359_1 = i0 + 1;
+        const b360_1 = (i0 + 1) * len_N;
+        const b359_2 = i0 + 2;
+        const b360_2 = (i0 + 2) * len_N;
+        const b359_3 = i0 + 3;
+        const b360_3 = (i0 + 3) * len_N;
+        for (let i1 = 0; i1 < 3; i1++) {
+          const b358 = i1;
+          let acc362_0 = 0, acc362_1 = 0, acc362_2 = 0, acc362_3 = 0;
+          for (let i2 = 0, end = len_N; i2 < end; i2++) {
+            const c = t23[i2] * t11[b358 + i2 * 3];
+            acc362_0 += c * t24[b359_0 + i2 * 8] * t57[b360_0 + i2];
+            acc362_1 += c * t24[b359_1 + i2 * 8] * t57[b360_1 + i2];
+            acc362_2 += c * t24[b359_2 + i2 * 8] * t57[b360_2 + i2];
+            acc362_3 += c * t24[b359_3 + i2 * 8] * t57[b360_3 + i2];
           }
-          for (const end = len_N; i2 < end; i2++) acc362 += t23[i2] * t11[b358 + i2 * 3] * t24[b359 + i2 * 8] * t57[b360 + i2];
-          acc362 += r1 + r2 + r3;
+          hvp[40 + i0 * 3 + i1] += p361 * acc362_0;
+          hvp[40 + (i0 + 1) * 3 + i1] += p361 * acc362_1;
+          hvp[40 + (i0 + 2) * 3 + i1] += p361 * acc362_2;
+          hvp[40 + (i0 + 3) * 3 + i1] += p361 * acc362_3;
         }
-        hvp[40 + i0 * 3 + i1] += p361 * acc362;
       }
     }
   }
   // hvp[i0, i1] += Σ_i2 -1·t16·Y[i2, i1]·t24[i2, i0]·t57[i0, i2]
   {
     const p366 = -t16[0];
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b364 = i0;
-      const b365 = i0 * len_N;
-      for (let i1 = 0; i1 < 3; i1++) {
-        const b363 = off_N * 3 + i1;
-        let acc367 = 0;
-        {
-          let r1 = 0, r2 = 0, r3 = 0;
-          let i2 = 0;
-          for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc367 += d_Y[b363 + i2 * 3] * t24[b364 + i2 * 8] * t57[b365 + i2];
-            r1 += d_Y[b363 + (i2 + 1) * 3] * t24[b364 + (i2 + 1) * 8] * t57[b365 + i2 + 1];
-            r2 += d_Y[b363 + (i2 + 2) * 3] * t24[b364 + (i2 + 2) * 8] * t57[b365 + i2 + 2];
-            r3 += d_Y[b363 + (i2 + 3) * 3] * t24[b364 + (i2 + 3) * 8] * t57[b365 + i2 + 3];
+    {
+      let i0 = 0;
+      for (const end = 8 - 3; i0 < end; i0 += 4) {
+        const b364_0 = i0;
+        const b365_0 = i0 * len_N;
+        const b364_1 = i0 + 1;
+        const b365_1 = (i0 + 1) * len_N;
+        const b364_2 = i0 + 2;
+        const b365_2 = (i0 + 2) * len_N;
+        const b364_3 = i0 + 3;
+        const b365_3 = (i0 + 3) * len_N;
+        for (let i1 = 0; i1 < 3; i1++) {
+          const b363 = off_N * 3 + i1;
+          let acc367_0 = 0, acc367_1 = 0, acc367_2 = 0, acc367_3 = 0;
+          for (let i2 = 0, end = len_N; i2 < end; i2++) {
+            const c = d_Y[b363 + i2 * 3];
+            acc367_0 += c * t24[b364_0 + i2 * 8] * t57[b365_0 + i2];
+            acc367_1 += c * t24[b364_1 + i2 * 8] * t57[b365_1 + i2];
+            acc367_2 += c * t24[b364_2 + i2 * 8] * t57[b365_2 + i2];
+            acc367_3 += c * t24[b364_3 + i2 * 8] * t57[b365_3 + i2];
           }
-          for (const end = len_N; i2 < end; i2++) acc367 += d_Y[b363 + i2 * 3] * t24[b364 + i2 * 8] * t57[b365 + i2];
-          acc367 += r1 + r2 + r3;
+          hvp[40 + i0 * 3 + i1] += p366 * acc367_0;
+          hvp[40 + (i0 + 1) * 3 + i1] += p366 * acc367_1;
+          hvp[40 + (i0 + 2) * 3 + i1] += p366 * acc367_2;
+          hvp[40 + (i0 + 3) * 3 + i1] += p366 * acc367_3;
         }
-        hvp[40 + i0 * 3 + i1] += p366 * acc367;
       }
     }
   }
   // hvp[i0, i1] += Σ_i2 -1·t16·t11[i2, i1]·t7[i2, i0]·t26[i2]·t59[i2]
   {
     const p370 = -t16[0];
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b369 = i0;
-      for (let i1 = 0; i1 < 3; i1++) {
-        const b368 = i1;
-        let acc371 = 0;
-        {
-          let r1 = 0, r2 = 0, r3 = 0;
-          let i2 = 0;
-          for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc371 += t11[b368 + i2 * 3] * t7[b369 + i2 * 8] * t26[i2] * t59[i2];
-            r1 += t11[b368 + (i2 + 1) * 3] * t7[b369 + (i2 + 1) * 8] * t26[i2 + 1] * t59[i2 + 1];
-            r2 += t11[b368 + (i2 + 2) * 3] * t7[b369 + (i2 + 2) * 8] * t26[i2 + 2] * t59[i2 + 2];
-            r3 += t11[b368 + (i2 + 3) * 3] * t7[b369 + (i2 + 3) * 8] * t26[i2 + 3] * t59[i2 + 3];
+    {
+      let i0 = 0;
+      for (const end = 8 - 3; i0 < end; i0 += 4) {
+        const b369_0 = i0;
+        const b369_1 = i0 + 1;
+        const b369_2 = i0 + 2;
+        const b369_3 = i0 + 3;
+        for (let i1 = 0; i1 < 3; i1++) {
+          const b368 = i1;
+          let acc371_0 = 0, acc371_1 = 0, acc371_2 = 0, acc371_3 = 0;
+          for (let i2 = 0, end = len_N; i2 < end; i2++) {
+            const c = t11[b368 + i2 * 3] * t26[i2] * t59[i2];
+            acc371_0 += c * t7[b369_0 + i2 * 8];
+            acc371_1 += c * t7[b369_1 + i2 * 8];
+            acc371_2 += c * t7[b369_2 + i2 * 8];
+            acc371_3 += c * t7[b369_3 + i2 * 8];
           }
-          for (const end = len_N; i2 < end; i2++) acc371 += t11[b368 + i2 * 3] * t7[b369 + i2 * 8] * t26[i2] * t59[i2];
-          acc371 += r1 + r2 + r3;
+          hvp[40 + i0 * 3 + i1] += p370 * acc371_0;
+          hvp[40 + (i0 + 1) * 3 + i1] += p370 * acc371_1;
+          hvp[40 + (i0 + 2) * 3 + i1] += p370 * acc371_2;
+          hvp[40 + (i0 + 3) * 3 + i1] += p370 * acc371_3;
         }
-        hvp[40 + i0 * 3 + i1] += p370 * acc371;
       }
     }
   }
   // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t7[i2, i0]·t11[i2, i1]·t69[i1, i2]
   {
     const p375 = t16[0];
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b372 = i0;
-      for (let i1 = 0; i1 < 3; i1++) {
-        const b373 = i1;
-        const b374 = i1 * len_N;
-        let acc376 = 0;
-        {
-          let r1 = 0, r2 = 0, r3 = 0;
-          let i2 = 0;
-          for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc376 += t23[i2] * t7[b372 + i2 * 8] * t11[b373 + i2 * 3] * t69[b374 + i2];
-            r1 += t23[i2 + 1] * t7[b372 + (i2 + 1) * 8] * t11[b373 + (i2 + 1) * 3] * t69[b374 + i2 + 1];
-            r2 += t23[i2 + 2] * t7[b372 + (i2 + 2) * 8] * t11[b373 + (i2 + 2) * 3] * t69[b374 + i2 + 2];
-            r3 += t23[i2 + 3] * t7[b372 + (i2 + 3) * 8] * t11[b373 + (i2 + 3) * 3] * t69[b374 + i2 + 3];
+    {
+      let i0 = 0;
+      for (const end = 8 - 3; i0 < end; i0 += 4) {
+        const b372_0 = i0;
+        const b372_1 = i0 + 1;
+        const b372_2 = i0 + 2;
+        const b372_3 = i0 + 3;
+        for (let i1 = 0; i1 < 3; i1++) {
+          const b373 = i1;
+          const b374 = i1 * len_N;
+          let acc376_0 = 0, acc376_1 = 0, acc376_2 = 0, acc376_3 = 0;
+          for (let i2 = 0, end = len_N; i2 < end; i2++) {
+            const c = t23[i2] * t11[b373 + i2 * 3] * t69[b374 + i2];
+            acc376_0 += c * t7[b372_0 + i2 * 8];
+            acc376_1 += c * t7[b372_1 + i2 * 8];
+            acc376_2 += c * t7[b372_2 + i2 * 8];
+            acc376_3 += c * t7[b372_3 + i2 * 8];
           }
-          for (const end = len_N; i2 < end; i2++) acc376 += t23[i2] * t7[b372 + i2 * 8] * t11[b373 + i2 * 3] * t69[b374 + i2];
-          acc376 += r1 + r2 + r3;
+          hvp[40 + i0 * 3 + i1] += p375 * acc376_0;
+          hvp[40 + (i0 + 1) * 3 + i1] += p375 * acc376_1;
+          hvp[40 + (i0 + 2) * 3 + i1] += p375 * acc376_2;
+          hvp[40 + (i0 + 3) * 3 + i1] += p375 * acc376_3;
         }
-        hvp[40 + i0 * 3 + i1] += p375 * acc376;
       }
     }
   }
   // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t11[i2, i1]·t24[i2, i0]·v[b1][i0]
   {
     const p379 = t16[0];
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b378 = i0;
-      const p380 = p379 * v[32 + i0];
-      for (let i1 = 0; i1 < 3; i1++) {
-        const b377 = i1;
-        let acc381 = 0;
-        {
-          let r1 = 0, r2 = 0, r3 = 0;
-          let i2 = 0;
-          for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc381 += t23[i2] * t11[b377 + i2 * 3] * t24[b378 + i2 * 8];
-            r1 += t23[i2 + 1] * t11[b377 + (i2 + 1) * 3] * t24[b378 + (i2 + 1) * 8];
-            r2 += t23[i2 + 2] * t11[b377 + (i2 + 2) * 3] * t24[b378 + (i2 + 2) * 8];
-            r3 += t23[i2 + 3] * t11[b377 + (i2 + 3) * 3] * t24[b378 + (i2 + 3) * 8];
+    {
+      let i0 = 0;
+      for (const end = 8 - 3; i0 < end; i0 += 4) {
+        const b378_0 = i0;
+        const p380_0 = p379 * v[32 + i0];
+        const b378_1 = i0 + 1;
+        const p380_1 = p379 * v[32 + i0 + 1];
+        const b378_2 = i0 + 2;
+        const p380_2 = p379 * v[32 + i0 + 2];
+        const b378_3 = i0 + 3;
+        const p380_3 = p379 * v[32 + i0 + 3];
+        for (let i1 = 0; i1 < 3; i1++) {
+          const b377 = i1;
+          let acc381_0 = 0, acc381_1 = 0, acc381_2 = 0, acc381_3 = 0;
+          for (let i2 = 0, end = len_N; i2 < end; i2++) {
+            const c = t23[i2] * t11[b377 + i2 * 3];
+            acc381_0 += c * t24[b378_0 + i2 * 8];
+            acc381_1 += c * t24[b378_1 + i2 * 8];
+            acc381_2 += c * t24[b378_2 + i2 * 8];
+            acc381_3 += c * t24[b378_3 + i2 * 8];
           }
-          for (const end = len_N; i2 < end; i2++) acc381 += t23[i2] * t11[b377 + i2 * 3] * t24[b378 + i2 * 8];
-          acc381 += r1 + r2 + r3;
+          hvp[40 + i0 * 3 + i1] += p380_0 * acc381_0;
+          hvp[40 + (i0 + 1) * 3 + i1] += p380_1 * acc381_1;
+          hvp[40 + (i0 + 2) * 3 + i1] += p380_2 * acc381_2;
+          hvp[40 + (i0 + 3) * 3 + i1] += p380_3 * acc381_3;
         }
-        hvp[40 + i0 * 3 + i1] += p380 * acc381;
       }
     }
   }
   // hvp[i0, i1] += Σ_i2 -1·t16·Y[i2, i1]·t24[i2, i0]·v[b1][i0]
   {
     const p384 = -t16[0];
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b383 = i0;
-      const p385 = p384 * v[32 + i0];
-      for (let i1 = 0; i1 < 3; i1++) {
-        const b382 = off_N * 3 + i1;
-        let acc386 = 0;
-        {
-          let r1 = 0, r2 = 0, r3 = 0;
-          let i2 = 0;
-          for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc386 += d_Y[b382 + i2 * 3] * t24[b383 + i2 * 8];
-            r1 += d_Y[b382 + (i2 + 1) * 3] * t24[b383 + (i2 + 1) * 8];
-            r2 += d_Y[b382 + (i2 + 2) * 3] * t24[b383 + (i2 + 2) * 8];
-            r3 += d_Y[b382 + (i2 + 3) * 3] * t24[b383 + (i2 + 3) * 8];
+    {
+      let i0 = 0;
+      for (const end = 8 - 3; i0 < end; i0 += 4) {
+        const b383_0 = i0;
+        const p385_0 = p384 * v[32 + i0];
+        const b383_1 = i0 + 1;
+        const p385_1 = p384 * v[32 + i0 + 1];
+        const b383_2 = i0 + 2;
+        const p385_2 = p384 * v[32 + i0 + 2];
+        const b383_3 = i0 + 3;
+        const p385_3 = p384 * v[32 + i0 + 3];
+        for (let i1 = 0; i1 < 3; i1++) {
+          const b382 = off_N * 3 + i1;
+          let acc386_0 = 0, acc386_1 = 0, acc386_2 = 0, acc386_3 = 0;
+          for (let i2 = 0, end = len_N; i2 < end; i2++) {
+            const c = d_Y[b382 + i2 * 3];
+            acc386_0 += c * t24[b383_0 + i2 * 8];
+            acc386_1 += c * t24[b383_1 + i2 * 8];
+            acc386_2 += c * t24[b383_2 + i2 * 8];
+            acc386_3 += c * t24[b383_3 + i2 * 8];
           }
-          for (const end = len_N; i2 < end; i2++) acc386 += d_Y[b382 + i2 * 3] * t24[b383 + i2 * 8];
-          acc386 += r1 + r2 + r3;
+          hvp[40 + i0 * 3 + i1] += p385_0 * acc386_0;
+          hvp[40 + (i0 + 1) * 3 + i1] += p385_1 * acc386_1;
+          hvp[40 + (i0 + 2) * 3 + i1] += p385_2 * acc386_2;
+          hvp[40 + (i0 + 3) * 3 + i1] += p385_3 * acc386_3;
         }
-        hvp[40 + i0 * 3 + i1] += p385 * acc386;
       }
     }
   }
   // hvp[i0, i1] += Σ_i2 -1·t16·t11[i2, i1]·t7[i2, i0]·t26[i2]·t62[i2]
   {
     const p389 = -t16[0];
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b388 = i0;
-      for (let i1 = 0; i1 < 3; i1++) {
-        const b387 = i1;
-        let acc390 = 0;
-        {
-          let r1 = 0, r2 = 0, r3 = 0;
-          let i2 = 0;
-          for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc390 += t11[b387 + i2 * 3] * t7[b388 + i2 * 8] * t26[i2] * t62[i2];
-            r1 += t11[b387 + (i2 + 1) * 3] * t7[b388 + (i2 + 1) * 8] * t26[i2 + 1] * t62[i2 + 1];
-            r2 += t11[b387 + (i2 + 2) * 3] * t7[b388 + (i2 + 2) * 8] * t26[i2 + 2] * t62[i2 + 2];
-            r3 += t11[b387 + (i2 + 3) * 3] * t7[b388 + (i2 + 3) * 8] * t26[i2 + 3] * t62[i2 + 3];
+    {
+      let i0 = 0;
+      for (const end = 8 - 3; i0 < end; i0 += 4) {
+        const b388_0 = i0;
+        const b388_1 = i0 + 1;
+        const b388_2 = i0 + 2;
+        const b388_3 = i0 + 3;
+        for (let i1 = 0; i1 < 3; i1++) {
+          const b387 = i1;
+          let acc390_0 = 0, acc390_1 = 0, acc390_2 = 0, acc390_3 = 0;
+          for (let i2 = 0, end = len_N; i2 < end; i2++) {
+            const c = t11[b387 + i2 * 3] * t26[i2] * t62[i2];
+            acc390_0 += c * t7[b388_0 + i2 * 8];
+            acc390_1 += c * t7[b388_1 + i2 * 8];
+            acc390_2 += c * t7[b388_2 + i2 * 8];
+            acc390_3 += c * t7[b388_3 + i2 * 8];
           }
-          for (const end = len_N; i2 < end; i2++) acc390 += t11[b387 + i2 * 3] * t7[b388 + i2 * 8] * t26[i2] * t62[i2];
-          acc390 += r1 + r2 + r3;
+          hvp[40 + i0 * 3 + i1] += p389 * acc390_0;
+          hvp[40 + (i0 + 1) * 3 + i1] += p389 * acc390_1;
+          hvp[40 + (i0 + 2) * 3 + i1] += p389 * acc390_2;
+          hvp[40 + (i0 + 3) * 3 + i1] += p389 * acc390_3;
         }
-        hvp[40 + i0 * 3 + i1] += p389 * acc390;
       }
     }
   }
   // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t7[i2, i0]·t11[i2, i1]·t70[i1, i2]
   {
     const p394 = t16[0];
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b391 = i0;
-      for (let i1 = 0; i1 < 3; i1++) {
-        const b392 = i1;
-        const b393 = i1 * len_N;
-        let acc395 = 0;
-        {
-          let r1 = 0, r2 = 0, r3 = 0;
-          let i2 = 0;
-          for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc395 += t23[i2] * t7[b391 + i2 * 8] * t11[b392 + i2 * 3] * t70[b393 + i2];
-            r1 += t23[i2 + 1] * t7[b391 + (i2 + 1) * 8] * t11[b392 + (i2 + 1) * 3] * t70[b393 + i2 + 1];
-            r2 += t23[i2 + 2] * t7[b391 + (i2 + 2) * 8] * t11[b392 + (i2 + 2) * 3] * t70[b393 + i2 + 2];
-            r3 += t23[i2 + 3] * t7[b391 + (i2 + 3) * 8] * t11[b392 + (i2 + 3) * 3] * t70[b393 + i2 + 3];
+    {
+      let i0 = 0;
+      for (const end = 8 - 3; i0 < end; i0 += 4) {
+        const b391_0 = i0;
+        const b391_1 = i0 + 1;
+        const b391_2 = i0 + 2;
+        const b391_3 = i0 + 3;
+        for (let i1 = 0; i1 < 3; i1++) {
+          const b392 = i1;
+          const b393 = i1 * len_N;
+          let acc395_0 = 0, acc395_1 = 0, acc395_2 = 0, acc395_3 = 0;
+          for (let i2 = 0, end = len_N; i2 < end; i2++) {
+            const c = t23[i2] * t11[b392 + i2 * 3] * t70[b393 + i2];
+            acc395_0 += c * t7[b391_0 + i2 * 8];
+            acc395_1 += c * t7[b391_1 + i2 * 8];
+            acc395_2 += c * t7[b391_2 + i2 * 8];
+            acc395_3 += c * t7[b391_3 + i2 * 8];
           }
-          for (const end = len_N; i2 < end; i2++) acc395 += t23[i2] * t7[b391 + i2 * 8] * t11[b392 + i2 * 3] * t70[b393 + i2];
-          acc395 += r1 + r2 + r3;
+          hvp[40 + i0 * 3 + i1] += p394 * acc395_0;
+          hvp[40 + (i0 + 1) * 3 + i1] += p394 * acc395_1;
+          hvp[40 + (i0 + 2) * 3 + i1] += p394 * acc395_2;
+          hvp[40 + (i0 + 3) * 3 + i1] += p394 * acc395_3;
         }
-        hvp[40 + i0 * 3 + i1] += p394 * acc395;
       }
     }
   }
   // hvp[i0, i1] += Σ_i2 -1·t16·t11[i2, i1]·t7[i2, i0]·t26[i2]·t66[i2]
   {
     const p398 = -t16[0];
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b397 = i0;
-      for (let i1 = 0; i1 < 3; i1++) {
-        const b396 = i1;
-        let acc399 = 0;
-        {
-          let r1 = 0, r2 = 0, r3 = 0;
-          let i2 = 0;
-          for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc399 += t11[b396 + i2 * 3] * t7[b397 + i2 * 8] * t26[i2] * t66[i2];
-            r1 += t11[b396 + (i2 + 1) * 3] * t7[b397 + (i2 + 1) * 8] * t26[i2 + 1] * t66[i2 + 1];
-            r2 += t11[b396 + (i2 + 2) * 3] * t7[b397 + (i2 + 2) * 8] * t26[i2 + 2] * t66[i2 + 2];
-            r3 += t11[b396 + (i2 + 3) * 3] * t7[b397 + (i2 + 3) * 8] * t26[i2 + 3] * t66[i2 + 3];
+    {
+      let i0 = 0;
+      for (const end = 8 - 3; i0 < end; i0 += 4) {
+        const b397_0 = i0;
+        const b397_1 = i0 + 1;
+        const b397_2 = i0 + 2;
+        const b397_3 = i0 + 3;
+        for (let i1 = 0; i1 < 3; i1++) {
+          const b396 = i1;
+          let acc399_0 = 0, acc399_1 = 0, acc399_2 = 0, acc399_3 = 0;
+          for (let i2 = 0, end = len_N; i2 < end; i2++) {
+            const c = t11[b396 + i2 * 3] * t26[i2] * t66[i2];
+            acc399_0 += c * t7[b397_0 + i2 * 8];
+            acc399_1 += c * t7[b397_1 + i2 * 8];
+            acc399_2 += c * t7[b397_2 + i2 * 8];
+            acc399_3 += c * t7[b397_3 + i2 * 8];
           }
-          for (const end = len_N; i2 < end; i2++) acc399 += t11[b396 + i2 * 3] * t7[b397 + i2 * 8] * t26[i2] * t66[i2];
-          acc399 += r1 + r2 + r3;
+          hvp[40 + i0 * 3 + i1] += p398 * acc399_0;
+          hvp[40 + (i0 + 1) * 3 + i1] += p398 * acc399_1;
+          hvp[40 + (i0 + 2) * 3 + i1] += p398 * acc399_2;
+          hvp[40 + (i0 + 3) * 3 + i1] += p398 * acc399_3;
         }
-        hvp[40 + i0 * 3 + i1] += p398 * acc399;
       }
     }
   }
   // hvp[i0, i1] += Σ_i2 t16·t23[i2]·t7[i2, i0]·t11[i2, i1]·v[b2][i1]
   {
     const p402 = t16[0];
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b400 = i0;
-      for (let i1 = 0; i1 < 3; i1++) {
-        const b401 = i1;
-        const p403 = p402 * v[64 + i1];
-        let acc404 = 0;
-        {
-          let r1 = 0, r2 = 0, r3 = 0;
-          let i2 = 0;
-          for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc404 += t23[i2] * t7[b400 + i2 * 8] * t11[b401 + i2 * 3];
-            r1 += t23[i2 + 1] * t7[b400 + (i2 + 1) * 8] * t11[b401 + (i2 + 1) * 3];
-            r2 += t23[i2 + 2] * t7[b400 + (i2 + 2) * 8] * t11[b401 + (i2 + 2) * 3];
-            r3 += t23[i2 + 3] * t7[b400 + (i2 + 3) * 8] * t11[b401 + (i2 + 3) * 3];
+    {
+      let i0 = 0;
+      for (const end = 8 - 3; i0 < end; i0 += 4) {
+        const b400_0 = i0;
+        const b400_1 = i0 + 1;
+        const b400_2 = i0 + 2;
+        const b400_3 = i0 + 3;
+        for (let i1 = 0; i1 < 3; i1++) {
+          const b401 = i1;
+          const p403 = p402 * v[64 + i1];
+          let acc404_0 = 0, acc404_1 = 0, acc404_2 = 0, acc404_3 = 0;
+          for (let i2 = 0, end = len_N; i2 < end; i2++) {
+            const c = t23[i2] * t11[b401 + i2 * 3];
+            acc404_0 += c * t7[b400_0 + i2 * 8];
+            acc404_1 += c * t7[b400_1 + i2 * 8];
+            acc404_2 += c * t7[b400_2 + i2 * 8];
+            acc404_3 += c * t7[b400_3 + i2 * 8];
           }
-          for (const end = len_N; i2 < end; i2++) acc404 += t23[i2] * t7[b400 + i2 * 8] * t11[b401 + i2 * 3];
-          acc404 += r1 + r2 + r3;
+          hvp[40 + i0 * 3 + i1] += p403 * acc404_0;
+          hvp[40 + (i0 + 1) * 3 + i1] += p403 * acc404_1;
+          hvp[40 + (i0 + 2) * 3 + i1] += p403 * acc404_2;
+          hvp[40 + (i0 + 3) * 3 + i1] += p403 * acc404_3;
         }
-        hvp[40 + i0 * 3 + i1] += p403 * acc404;
       }
     }
   }
@@ -3464,38 +3303,16 @@ function k_hdiag_W1(s: State): void {
           const b445_3 = (i1 + 3) * len_N;
           let acc447_0 = 0, acc447_1 = 0, acc447_2 = 0, acc447_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = d_X[b441 + i2 * 4];
-            const c1 = t26[i2];
-            const c2 = d_X[b443 + i2 * 4];
-            acc447_0 += c0 * c1 * c2 * t24[b440_0 + i2 * 8] * t24[b442_0 + i2 * 8] * t41[b444_0 + i2] * t41[b445_0 + i2];
-            acc447_1 += c0 * c1 * c2 * t24[b440_1 + i2 * 8] * t24[b442_1 + i2 * 8] * t41[b444_1 + i2] * t41[b445_1 + i2];
-            acc447_2 += c0 * c1 * c2 * t24[b440_2 + i2 * 8] * t24[b442_2 + i2 * 8] * t41[b444_2 + i2] * t41[b445_2 + i2];
-            acc447_3 += c0 * c1 * c2 * t24[b440_3 + i2 * 8] * t24[b442_3 + i2 * 8] * t41[b444_3 + i2] * t41[b445_3 + i2];
+            const c = d_X[b441 + i2 * 4] * t26[i2] * d_X[b443 + i2 * 4];
+            acc447_0 += c * t24[b440_0 + i2 * 8] * t24[b442_0 + i2 * 8] * t41[b444_0 + i2] * t41[b445_0 + i2];
+            acc447_1 += c * t24[b440_1 + i2 * 8] * t24[b442_1 + i2 * 8] * t41[b444_1 + i2] * t41[b445_1 + i2];
+            acc447_2 += c * t24[b440_2 + i2 * 8] * t24[b442_2 + i2 * 8] * t41[b444_2 + i2] * t41[b445_2 + i2];
+            acc447_3 += c * t24[b440_3 + i2 * 8] * t24[b442_3 + i2 * 8] * t41[b444_3 + i2] * t41[b445_3 + i2];
           }
           hessianDiagonal[i0 * 8 + i1] += p446 * acc447_0;
           hessianDiagonal[i0 * 8 + i1 + 1] += p446 * acc447_1;
           hessianDiagonal[i0 * 8 + i1 + 2] += p446 * acc447_2;
           hessianDiagonal[i0 * 8 + i1 + 3] += p446 * acc447_3;
-        }
-        for (const end = 8; i1 < end; i1++) {
-          const b440 = i1;
-          const b442 = i1;
-          const b444 = i1 * len_N;
-          const b445 = i1 * len_N;
-          let acc447 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i2 = 0;
-            for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc447 += t24[b440 + i2 * 8] * d_X[b441 + i2 * 4] * t26[i2] * t24[b442 + i2 * 8] * d_X[b443 + i2 * 4] * t41[b444 + i2] * t41[b445 + i2];
-              r1 += t24[b440 + (i2 + 1) * 8] * d_X[b441 + (i2 + 1) * 4] * t26[i2 + 1] * t24[b442 + (i2 + 1) * 8] * d_X[b443 + (i2 + 1) * 4] * t41[b444 + i2 + 1] * t41[b445 + i2 + 1];
-              r2 += t24[b440 + (i2 + 2) * 8] * d_X[b441 + (i2 + 2) * 4] * t26[i2 + 2] * t24[b442 + (i2 + 2) * 8] * d_X[b443 + (i2 + 2) * 4] * t41[b444 + i2 + 2] * t41[b445 + i2 + 2];
-              r3 += t24[b440 + (i2 + 3) * 8] * d_X[b441 + (i2 + 3) * 4] * t26[i2 + 3] * t24[b442 + (i2 + 3) * 8] * d_X[b443 + (i2 + 3) * 4] * t41[b444 + i2 + 3] * t41[b445 + i2 + 3];
-            }
-            for (const end = len_N; i2 < end; i2++) acc447 += t24[b440 + i2 * 8] * d_X[b441 + i2 * 4] * t26[i2] * t24[b442 + i2 * 8] * d_X[b443 + i2 * 4] * t41[b444 + i2] * t41[b445 + i2];
-            acc447 += r1 + r2 + r3;
-          }
-          hessianDiagonal[i0 * 8 + i1] += p446 * acc447;
         }
       }
     }
@@ -3523,37 +3340,16 @@ function k_hdiag_W1(s: State): void {
           const b452_3 = (i1 + 3) * len_N;
           let acc454_0 = 0, acc454_1 = 0, acc454_2 = 0, acc454_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = t23[i2];
-            const c1 = d_X[b449 + i2 * 4];
-            const c2 = d_X[b451 + i2 * 4];
-            acc454_0 += c0 * c1 * c2 * t24[b448_0 + i2 * 8] * t24[b450_0 + i2 * 8] * t71[b452_0 + i2];
-            acc454_1 += c0 * c1 * c2 * t24[b448_1 + i2 * 8] * t24[b450_1 + i2 * 8] * t71[b452_1 + i2];
-            acc454_2 += c0 * c1 * c2 * t24[b448_2 + i2 * 8] * t24[b450_2 + i2 * 8] * t71[b452_2 + i2];
-            acc454_3 += c0 * c1 * c2 * t24[b448_3 + i2 * 8] * t24[b450_3 + i2 * 8] * t71[b452_3 + i2];
+            const c = t23[i2] * d_X[b449 + i2 * 4] * d_X[b451 + i2 * 4];
+            acc454_0 += c * t24[b448_0 + i2 * 8] * t24[b450_0 + i2 * 8] * t71[b452_0 + i2];
+            acc454_1 += c * t24[b448_1 + i2 * 8] * t24[b450_1 + i2 * 8] * t71[b452_1 + i2];
+            acc454_2 += c * t24[b448_2 + i2 * 8] * t24[b450_2 + i2 * 8] * t71[b452_2 + i2];
+            acc454_3 += c * t24[b448_3 + i2 * 8] * t24[b450_3 + i2 * 8] * t71[b452_3 + i2];
           }
           hessianDiagonal[i0 * 8 + i1] += p453 * acc454_0;
           hessianDiagonal[i0 * 8 + i1 + 1] += p453 * acc454_1;
           hessianDiagonal[i0 * 8 + i1 + 2] += p453 * acc454_2;
           hessianDiagonal[i0 * 8 + i1 + 3] += p453 * acc454_3;
-        }
-        for (const end = 8; i1 < end; i1++) {
-          const b448 = i1;
-          const b450 = i1;
-          const b452 = i1 * len_N;
-          let acc454 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i2 = 0;
-            for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc454 += t23[i2] * t24[b448 + i2 * 8] * d_X[b449 + i2 * 4] * t24[b450 + i2 * 8] * d_X[b451 + i2 * 4] * t71[b452 + i2];
-              r1 += t23[i2 + 1] * t24[b448 + (i2 + 1) * 8] * d_X[b449 + (i2 + 1) * 4] * t24[b450 + (i2 + 1) * 8] * d_X[b451 + (i2 + 1) * 4] * t71[b452 + i2 + 1];
-              r2 += t23[i2 + 2] * t24[b448 + (i2 + 2) * 8] * d_X[b449 + (i2 + 2) * 4] * t24[b450 + (i2 + 2) * 8] * d_X[b451 + (i2 + 2) * 4] * t71[b452 + i2 + 2];
-              r3 += t23[i2 + 3] * t24[b448 + (i2 + 3) * 8] * d_X[b449 + (i2 + 3) * 4] * t24[b450 + (i2 + 3) * 8] * d_X[b451 + (i2 + 3) * 4] * t71[b452 + i2 + 3];
-            }
-            for (const end = len_N; i2 < end; i2++) acc454 += t23[i2] * t24[b448 + i2 * 8] * d_X[b449 + i2 * 4] * t24[b450 + i2 * 8] * d_X[b451 + i2 * 4] * t71[b452 + i2];
-            acc454 += r1 + r2 + r3;
-          }
-          hessianDiagonal[i0 * 8 + i1] += p453 * acc454;
         }
       }
     }
@@ -3577,36 +3373,16 @@ function k_hdiag_W1(s: State): void {
           const b458_3 = (i1 + 3) * len_N;
           let acc460_0 = 0, acc460_1 = 0, acc460_2 = 0, acc460_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = t23[i2];
-            const c1 = d_X[b455 + i2 * 4];
-            const c2 = d_X[b457 + i2 * 4];
-            acc460_0 += c0 * c1 * c2 * t27[b456_0 + i2 * 8] * t41[b458_0 + i2];
-            acc460_1 += c0 * c1 * c2 * t27[b456_1 + i2 * 8] * t41[b458_1 + i2];
-            acc460_2 += c0 * c1 * c2 * t27[b456_2 + i2 * 8] * t41[b458_2 + i2];
-            acc460_3 += c0 * c1 * c2 * t27[b456_3 + i2 * 8] * t41[b458_3 + i2];
+            const c = t23[i2] * d_X[b455 + i2 * 4] * d_X[b457 + i2 * 4];
+            acc460_0 += c * t27[b456_0 + i2 * 8] * t41[b458_0 + i2];
+            acc460_1 += c * t27[b456_1 + i2 * 8] * t41[b458_1 + i2];
+            acc460_2 += c * t27[b456_2 + i2 * 8] * t41[b458_2 + i2];
+            acc460_3 += c * t27[b456_3 + i2 * 8] * t41[b458_3 + i2];
           }
           hessianDiagonal[i0 * 8 + i1] += p459 * acc460_0;
           hessianDiagonal[i0 * 8 + i1 + 1] += p459 * acc460_1;
           hessianDiagonal[i0 * 8 + i1 + 2] += p459 * acc460_2;
           hessianDiagonal[i0 * 8 + i1 + 3] += p459 * acc460_3;
-        }
-        for (const end = 8; i1 < end; i1++) {
-          const b456 = i1;
-          const b458 = i1 * len_N;
-          let acc460 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i2 = 0;
-            for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc460 += t23[i2] * d_X[b455 + i2 * 4] * t27[b456 + i2 * 8] * d_X[b457 + i2 * 4] * t41[b458 + i2];
-              r1 += t23[i2 + 1] * d_X[b455 + (i2 + 1) * 4] * t27[b456 + (i2 + 1) * 8] * d_X[b457 + (i2 + 1) * 4] * t41[b458 + i2 + 1];
-              r2 += t23[i2 + 2] * d_X[b455 + (i2 + 2) * 4] * t27[b456 + (i2 + 2) * 8] * d_X[b457 + (i2 + 2) * 4] * t41[b458 + i2 + 2];
-              r3 += t23[i2 + 3] * d_X[b455 + (i2 + 3) * 4] * t27[b456 + (i2 + 3) * 8] * d_X[b457 + (i2 + 3) * 4] * t41[b458 + i2 + 3];
-            }
-            for (const end = len_N; i2 < end; i2++) acc460 += t23[i2] * d_X[b455 + i2 * 4] * t27[b456 + i2 * 8] * d_X[b457 + i2 * 4] * t41[b458 + i2];
-            acc460 += r1 + r2 + r3;
-          }
-          hessianDiagonal[i0 * 8 + i1] += p459 * acc460;
         }
       }
     }
@@ -3630,35 +3406,16 @@ function k_hdiag_W1(s: State): void {
           const b464_3 = (i1 + 3) * len_N;
           let acc466_0 = 0, acc466_1 = 0, acc466_2 = 0, acc466_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = d_X[b461 + i2 * 4];
-            const c1 = d_X[b463 + i2 * 4];
-            acc466_0 += c0 * c1 * t27[b462_0 + i2 * 8] * t42[b464_0 + i2];
-            acc466_1 += c0 * c1 * t27[b462_1 + i2 * 8] * t42[b464_1 + i2];
-            acc466_2 += c0 * c1 * t27[b462_2 + i2 * 8] * t42[b464_2 + i2];
-            acc466_3 += c0 * c1 * t27[b462_3 + i2 * 8] * t42[b464_3 + i2];
+            const c = d_X[b461 + i2 * 4] * d_X[b463 + i2 * 4];
+            acc466_0 += c * t27[b462_0 + i2 * 8] * t42[b464_0 + i2];
+            acc466_1 += c * t27[b462_1 + i2 * 8] * t42[b464_1 + i2];
+            acc466_2 += c * t27[b462_2 + i2 * 8] * t42[b464_2 + i2];
+            acc466_3 += c * t27[b462_3 + i2 * 8] * t42[b464_3 + i2];
           }
           hessianDiagonal[i0 * 8 + i1] += p465 * acc466_0;
           hessianDiagonal[i0 * 8 + i1 + 1] += p465 * acc466_1;
           hessianDiagonal[i0 * 8 + i1 + 2] += p465 * acc466_2;
           hessianDiagonal[i0 * 8 + i1 + 3] += p465 * acc466_3;
-        }
-        for (const end = 8; i1 < end; i1++) {
-          const b462 = i1;
-          const b464 = i1 * len_N;
-          let acc466 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i2 = 0;
-            for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc466 += d_X[b461 + i2 * 4] * t27[b462 + i2 * 8] * d_X[b463 + i2 * 4] * t42[b464 + i2];
-              r1 += d_X[b461 + (i2 + 1) * 4] * t27[b462 + (i2 + 1) * 8] * d_X[b463 + (i2 + 1) * 4] * t42[b464 + i2 + 1];
-              r2 += d_X[b461 + (i2 + 2) * 4] * t27[b462 + (i2 + 2) * 8] * d_X[b463 + (i2 + 2) * 4] * t42[b464 + i2 + 2];
-              r3 += d_X[b461 + (i2 + 3) * 4] * t27[b462 + (i2 + 3) * 8] * d_X[b463 + (i2 + 3) * 4] * t42[b464 + i2 + 3];
-            }
-            for (const end = len_N; i2 < end; i2++) acc466 += d_X[b461 + i2 * 4] * t27[b462 + i2 * 8] * d_X[b463 + i2 * 4] * t42[b464 + i2];
-            acc466 += r1 + r2 + r3;
-          }
-          hessianDiagonal[i0 * 8 + i1] += p465 * acc466;
         }
       }
     }
@@ -3786,51 +3543,65 @@ function k_hdiag_W2(s: State): void {
   // hessianDiagonal[i0, i1] += Σ_i2 -1·t16·t11[i2, i1]·t7[i2, i0]·t26[i2]·t11[i2, i1]·t7[i2, i0]
   {
     const p496 = -t16[0];
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b493 = i0;
-      const b495 = i0;
-      for (let i1 = 0; i1 < 3; i1++) {
-        const b492 = i1;
-        const b494 = i1;
-        let acc497 = 0;
-        {
-          let r1 = 0, r2 = 0, r3 = 0;
-          let i2 = 0;
-          for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc497 += t11[b492 + i2 * 3] * t7[b493 + i2 * 8] * t26[i2] * t11[b494 + i2 * 3] * t7[b495 + i2 * 8];
-            r1 += t11[b492 + (i2 + 1) * 3] * t7[b493 + (i2 + 1) * 8] * t26[i2 + 1] * t11[b494 + (i2 + 1) * 3] * t7[b495 + (i2 + 1) * 8];
-            r2 += t11[b492 + (i2 + 2) * 3] * t7[b493 + (i2 + 2) * 8] * t26[i2 + 2] * t11[b494 + (i2 + 2) * 3] * t7[b495 + (i2 + 2) * 8];
-            r3 += t11[b492 + (i2 + 3) * 3] * t7[b493 + (i2 + 3) * 8] * t26[i2 + 3] * t11[b494 + (i2 + 3) * 3] * t7[b495 + (i2 + 3) * 8];
+    {
+      let i0 = 0;
+      for (const end = 8 - 3; i0 < end; i0 += 4) {
+        const b493_0 = i0;
+        const b495_0 = i0;
+        const b493_1 = i0 + 1;
+        const b495_1 = i0 + 1;
+        const b493_2 = i0 + 2;
+        const b495_2 = i0 + 2;
+        const b493_3 = i0 + 3;
+        const b495_3 = i0 + 3;
+        for (let i1 = 0; i1 < 3; i1++) {
+          const b492 = i1;
+          const b494 = i1;
+          let acc497_0 = 0, acc497_1 = 0, acc497_2 = 0, acc497_3 = 0;
+          for (let i2 = 0, end = len_N; i2 < end; i2++) {
+            const c = t11[b492 + i2 * 3] * t26[i2] * t11[b494 + i2 * 3];
+            acc497_0 += c * t7[b493_0 + i2 * 8] * t7[b495_0 + i2 * 8];
+            acc497_1 += c * t7[b493_1 + i2 * 8] * t7[b495_1 + i2 * 8];
+            acc497_2 += c * t7[b493_2 + i2 * 8] * t7[b495_2 + i2 * 8];
+            acc497_3 += c * t7[b493_3 + i2 * 8] * t7[b495_3 + i2 * 8];
           }
-          for (const end = len_N; i2 < end; i2++) acc497 += t11[b492 + i2 * 3] * t7[b493 + i2 * 8] * t26[i2] * t11[b494 + i2 * 3] * t7[b495 + i2 * 8];
-          acc497 += r1 + r2 + r3;
+          hessianDiagonal[40 + i0 * 3 + i1] += p496 * acc497_0;
+          hessianDiagonal[40 + (i0 + 1) * 3 + i1] += p496 * acc497_1;
+          hessianDiagonal[40 + (i0 + 2) * 3 + i1] += p496 * acc497_2;
+          hessianDiagonal[40 + (i0 + 3) * 3 + i1] += p496 * acc497_3;
         }
-        hessianDiagonal[40 + i0 * 3 + i1] += p496 * acc497;
       }
     }
   }
   // hessianDiagonal[i0, i1] += Σ_i2 t16·t23[i2]·t7[i2, i0]·t11[i2, i1]·t7[i2, i0]
   {
     const p501 = t16[0];
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b498 = i0;
-      const b500 = i0;
-      for (let i1 = 0; i1 < 3; i1++) {
-        const b499 = i1;
-        let acc502 = 0;
-        {
-          let r1 = 0, r2 = 0, r3 = 0;
-          let i2 = 0;
-          for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc502 += t23[i2] * t7[b498 + i2 * 8] * t11[b499 + i2 * 3] * t7[b500 + i2 * 8];
-            r1 += t23[i2 + 1] * t7[b498 + (i2 + 1) * 8] * t11[b499 + (i2 + 1) * 3] * t7[b500 + (i2 + 1) * 8];
-            r2 += t23[i2 + 2] * t7[b498 + (i2 + 2) * 8] * t11[b499 + (i2 + 2) * 3] * t7[b500 + (i2 + 2) * 8];
-            r3 += t23[i2 + 3] * t7[b498 + (i2 + 3) * 8] * t11[b499 + (i2 + 3) * 3] * t7[b500 + (i2 + 3) * 8];
+    {
+      let i0 = 0;
+      for (const end = 8 - 3; i0 < end; i0 += 4) {
+        const b498_0 = i0;
+        const b500_0 = i0;
+        const b498_1 = i0 + 1;
+        const b500_1 = i0 + 1;
+        const b498_2 = i0 + 2;
+        const b500_2 = i0 + 2;
+        const b498_3 = i0 + 3;
+        const b500_3 = i0 + 3;
+        for (let i1 = 0; i1 < 3; i1++) {
+          const b499 = i1;
+          let acc502_0 = 0, acc502_1 = 0, acc502_2 = 0, acc502_3 = 0;
+          for (let i2 = 0, end = len_N; i2 < end; i2++) {
+            const c = t23[i2] * t11[b499 + i2 * 3];
+            acc502_0 += c * t7[b498_0 + i2 * 8] * t7[b500_0 + i2 * 8];
+            acc502_1 += c * t7[b498_1 + i2 * 8] * t7[b500_1 + i2 * 8];
+            acc502_2 += c * t7[b498_2 + i2 * 8] * t7[b500_2 + i2 * 8];
+            acc502_3 += c * t7[b498_3 + i2 * 8] * t7[b500_3 + i2 * 8];
           }
-          for (const end = len_N; i2 < end; i2++) acc502 += t23[i2] * t7[b498 + i2 * 8] * t11[b499 + i2 * 3] * t7[b500 + i2 * 8];
-          acc502 += r1 + r2 + r3;
+          hessianDiagonal[40 + i0 * 3 + i1] += p501 * acc502_0;
+          hessianDiagonal[40 + (i0 + 1) * 3 + i1] += p501 * acc502_1;
+          hessianDiagonal[40 + (i0 + 2) * 3 + i1] += p501 * acc502_2;
+          hessianDiagonal[40 + (i0 + 3) * 3 + i1] += p501 * acc502_3;
         }
-        hessianDiagonal[40 + i0 * 3 + i1] += p501 * acc502;
       }
     }
   }
@@ -3950,11 +3721,11 @@ function k_ggn_W1_W1(s: State): void {
               const b516_3 = i2 * len_N * 8 + (i3 + 3) * len_N;
               let acc518_0 = 0, acc518_1 = 0, acc518_2 = 0, acc518_3 = 0;
               for (let i4 = 0, end = len_N; i4 < end; i4++) {
-                const c0 = t46[b515 + i4];
-                acc518_0 += c0 * t45[b514_0 + i4] * t47[b516_0 + i4];
-                acc518_1 += c0 * t45[b514_1 + i4] * t47[b516_1 + i4];
-                acc518_2 += c0 * t45[b514_2 + i4] * t47[b516_2 + i4];
-                acc518_3 += c0 * t45[b514_3 + i4] * t47[b516_3 + i4];
+                const c = t46[b515 + i4];
+                acc518_0 += c * t45[b514_0 + i4] * t47[b516_0 + i4];
+                acc518_1 += c * t45[b514_1 + i4] * t47[b516_1 + i4];
+                acc518_2 += c * t45[b514_2 + i4] * t47[b516_2 + i4];
+                acc518_3 += c * t45[b514_3 + i4] * t47[b516_3 + i4];
               }
               addSymmetric(GN, i0 * 536 + i1 * 67 + i2 * 8 + i3, i0 * 8 + i1 + i2 * 536 + i3 * 67, p517 * acc518_0);
               addSymmetric(GN, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 1, i0 * 8 + i1 + i2 * 536 + (i3 + 1) * 67, p517 * acc518_1);
@@ -4048,11 +3819,11 @@ function k_ggn_W1_b1(s: State): void {
             const b531_3 = (i2 + 3) * len_N;
             let acc533_0 = 0, acc533_1 = 0, acc533_2 = 0, acc533_3 = 0;
             for (let i3 = 0, end = len_N; i3 < end; i3++) {
-              const c0 = t46[b530 + i3];
-              acc533_0 += c0 * t45[b529_0 + i3] * t49[b531_0 + i3];
-              acc533_1 += c0 * t45[b529_1 + i3] * t49[b531_1 + i3];
-              acc533_2 += c0 * t45[b529_2 + i3] * t49[b531_2 + i3];
-              acc533_3 += c0 * t45[b529_3 + i3] * t49[b531_3 + i3];
+              const c = t46[b530 + i3];
+              acc533_0 += c * t45[b529_0 + i3] * t49[b531_0 + i3];
+              acc533_1 += c * t45[b529_1 + i3] * t49[b531_1 + i3];
+              acc533_2 += c * t45[b529_2 + i3] * t49[b531_2 + i3];
+              acc533_3 += c * t45[b529_3 + i3] * t49[b531_3 + i3];
             }
             {
               const sv = p532 * acc533_0;
@@ -4073,28 +3844,6 @@ function k_ggn_W1_b1(s: State): void {
               const sv = p532 * acc533_3;
               GN[32 + i0 * 536 + i1 * 67 + i2 + 3] += sv;
               GN[2144 + i0 * 8 + i1 + (i2 + 3) * 67] += sv;
-            }
-          }
-          for (const end = 8; i2 < end; i2++) {
-            const b529 = i1 * len_N * 8 + i2 * len_N;
-            const b531 = i2 * len_N;
-            let acc533 = 0;
-            {
-              let r1 = 0, r2 = 0, r3 = 0;
-              let i3 = 0;
-              for (const end = len_N - 3; i3 < end; i3 += 4) {
-                acc533 += t45[b529 + i3] * t46[b530 + i3] * t49[b531 + i3];
-                r1 += t45[b529 + i3 + 1] * t46[b530 + i3 + 1] * t49[b531 + i3 + 1];
-                r2 += t45[b529 + i3 + 2] * t46[b530 + i3 + 2] * t49[b531 + i3 + 2];
-                r3 += t45[b529 + i3 + 3] * t46[b530 + i3 + 3] * t49[b531 + i3 + 3];
-              }
-              for (const end = len_N; i3 < end; i3++) acc533 += t45[b529 + i3] * t46[b530 + i3] * t49[b531 + i3];
-              acc533 += r1 + r2 + r3;
-            }
-            {
-              const sv = p532 * acc533;
-              GN[32 + i0 * 536 + i1 * 67 + i2] += sv;
-              GN[2144 + i0 * 8 + i1 + i2 * 67] += sv;
             }
           }
         }
@@ -4152,28 +3901,47 @@ function k_ggn_W1_b2(s: State): void {
     const p547 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       const b545 = off_N * 4 + i0;
-      for (let i1 = 0; i1 < 8; i1++) {
-        const b544 = i1;
-        const b546 = i1 * len_N;
-        for (let i2 = 0; i2 < 3; i2++) {
-          const b543 = i2;
-          let acc548 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i3 = 0;
-            for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc548 += t26[i3] * t11[b543 + i3 * 3] * t24[b544 + i3 * 8] * d_X[b545 + i3 * 4] * t41[b546 + i3];
-              r1 += t26[i3 + 1] * t11[b543 + (i3 + 1) * 3] * t24[b544 + (i3 + 1) * 8] * d_X[b545 + (i3 + 1) * 4] * t41[b546 + i3 + 1];
-              r2 += t26[i3 + 2] * t11[b543 + (i3 + 2) * 3] * t24[b544 + (i3 + 2) * 8] * d_X[b545 + (i3 + 2) * 4] * t41[b546 + i3 + 2];
-              r3 += t26[i3 + 3] * t11[b543 + (i3 + 3) * 3] * t24[b544 + (i3 + 3) * 8] * d_X[b545 + (i3 + 3) * 4] * t41[b546 + i3 + 3];
+      {
+        let i1 = 0;
+        for (const end = 8 - 3; i1 < end; i1 += 4) {
+          const b544_0 = i1;
+          const b546_0 = i1 * len_N;
+          const b544_1 = i1 + 1;
+          const b546_1 = (i1 + 1) * len_N;
+          const b544_2 = i1 + 2;
+          const b546_2 = (i1 + 2) * len_N;
+          const b544_3 = i1 + 3;
+          const b546_3 = (i1 + 3) * len_N;
+          for (let i2 = 0; i2 < 3; i2++) {
+            const b543 = i2;
+            let acc548_0 = 0, acc548_1 = 0, acc548_2 = 0, acc548_3 = 0;
+            for (let i3 = 0, end = len_N; i3 < end; i3++) {
+              const c = t26[i3] * t11[b543 + i3 * 3] * d_X[b545 + i3 * 4];
+              acc548_0 += c * t24[b544_0 + i3 * 8] * t41[b546_0 + i3];
+              acc548_1 += c * t24[b544_1 + i3 * 8] * t41[b546_1 + i3];
+              acc548_2 += c * t24[b544_2 + i3 * 8] * t41[b546_2 + i3];
+              acc548_3 += c * t24[b544_3 + i3 * 8] * t41[b546_3 + i3];
             }
-            for (const end = len_N; i3 < end; i3++) acc548 += t26[i3] * t11[b543 + i3 * 3] * t24[b544 + i3 * 8] * d_X[b545 + i3 * 4] * t41[b546 + i3];
-            acc548 += r1 + r2 + r3;
-          }
-          {
-            const sv = p547 * acc548;
-            GN[64 + i0 * 536 + i1 * 67 + i2] += sv;
-            GN[4288 + i0 * 8 + i1 + i2 * 67] += sv;
+            {
+              const sv = p547 * acc548_0;
+              GN[64 + i0 * 536 + i1 * 67 + i2] += sv;
+              GN[4288 + i0 * 8 + i1 + i2 * 67] += sv;
+            }
+            {
+              const sv = p547 * acc548_1;
+              GN[64 + i0 * 536 + (i1 + 1) * 67 + i2] += sv;
+              GN[4288 + i0 * 8 + i1 + 1 + i2 * 67] += sv;
+            }
+            {
+              const sv = p547 * acc548_2;
+              GN[64 + i0 * 536 + (i1 + 2) * 67 + i2] += sv;
+              GN[4288 + i0 * 8 + i1 + 2 + i2 * 67] += sv;
+            }
+            {
+              const sv = p547 * acc548_3;
+              GN[64 + i0 * 536 + (i1 + 3) * 67 + i2] += sv;
+              GN[4288 + i0 * 8 + i1 + 3 + i2 * 67] += sv;
+            }
           }
         }
       }
@@ -4184,28 +3952,47 @@ function k_ggn_W1_b2(s: State): void {
     const p552 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       const b551 = off_N * 4 + i0;
-      for (let i1 = 0; i1 < 8; i1++) {
-        const b550 = i1;
-        for (let i2 = 0; i2 < 3; i2++) {
-          const b549 = i2;
-          const p553 = p552 * th[40 + i1 * 3 + i2];
-          let acc554 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i3 = 0;
-            for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc554 += t23[i3] * t11[b549 + i3 * 3] * t24[b550 + i3 * 8] * d_X[b551 + i3 * 4];
-              r1 += t23[i3 + 1] * t11[b549 + (i3 + 1) * 3] * t24[b550 + (i3 + 1) * 8] * d_X[b551 + (i3 + 1) * 4];
-              r2 += t23[i3 + 2] * t11[b549 + (i3 + 2) * 3] * t24[b550 + (i3 + 2) * 8] * d_X[b551 + (i3 + 2) * 4];
-              r3 += t23[i3 + 3] * t11[b549 + (i3 + 3) * 3] * t24[b550 + (i3 + 3) * 8] * d_X[b551 + (i3 + 3) * 4];
+      {
+        let i1 = 0;
+        for (const end = 8 - 3; i1 < end; i1 += 4) {
+          const b550_0 = i1;
+          const b550_1 = i1 + 1;
+          const b550_2 = i1 + 2;
+          const b550_3 = i1 + 3;
+          for (let i2 = 0; i2 < 3; i2++) {
+            const b549 = i2;
+            const p553_0 = p552 * th[40 + i1 * 3 + i2];
+            const p553_1 = p552 * th[40 + (i1 + 1) * 3 + i2];
+            const p553_2 = p552 * th[40 + (i1 + 2) * 3 + i2];
+            const p553_3 = p552 * th[40 + (i1 + 3) * 3 + i2];
+            let acc554_0 = 0, acc554_1 = 0, acc554_2 = 0, acc554_3 = 0;
+            for (let i3 = 0, end = len_N; i3 < end; i3++) {
+              const c = t23[i3] * t11[b549 + i3 * 3] * d_X[b551 + i3 * 4];
+              acc554_0 += c * t24[b550_0 + i3 * 8];
+              acc554_1 += c * t24[b550_1 + i3 * 8];
+              acc554_2 += c * t24[b550_2 + i3 * 8];
+              acc554_3 += c * t24[b550_3 + i3 * 8];
             }
-            for (const end = len_N; i3 < end; i3++) acc554 += t23[i3] * t11[b549 + i3 * 3] * t24[b550 + i3 * 8] * d_X[b551 + i3 * 4];
-            acc554 += r1 + r2 + r3;
-          }
-          {
-            const sv = p553 * acc554;
-            GN[64 + i0 * 536 + i1 * 67 + i2] += sv;
-            GN[4288 + i0 * 8 + i1 + i2 * 67] += sv;
+            {
+              const sv = p553_0 * acc554_0;
+              GN[64 + i0 * 536 + i1 * 67 + i2] += sv;
+              GN[4288 + i0 * 8 + i1 + i2 * 67] += sv;
+            }
+            {
+              const sv = p553_1 * acc554_1;
+              GN[64 + i0 * 536 + (i1 + 1) * 67 + i2] += sv;
+              GN[4288 + i0 * 8 + i1 + 1 + i2 * 67] += sv;
+            }
+            {
+              const sv = p553_2 * acc554_2;
+              GN[64 + i0 * 536 + (i1 + 2) * 67 + i2] += sv;
+              GN[4288 + i0 * 8 + i1 + 2 + i2 * 67] += sv;
+            }
+            {
+              const sv = p553_3 * acc554_3;
+              GN[64 + i0 * 536 + (i1 + 3) * 67 + i2] += sv;
+              GN[4288 + i0 * 8 + i1 + 3 + i2 * 67] += sv;
+            }
           }
         }
       }
@@ -4243,13 +4030,11 @@ function k_ggn_b1_b1(s: State): void {
           const b558_3 = (i1 + 3) * len_N;
           let acc560_0 = 0, acc560_1 = 0, acc560_2 = 0, acc560_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = t26[i2];
-            const c1 = t24[b555 + i2 * 8];
-            const c2 = t41[b557 + i2];
-            acc560_0 += c0 * c1 * c2 * t24[b556_0 + i2 * 8] * t41[b558_0 + i2];
-            acc560_1 += c0 * c1 * c2 * t24[b556_1 + i2 * 8] * t41[b558_1 + i2];
-            acc560_2 += c0 * c1 * c2 * t24[b556_2 + i2 * 8] * t41[b558_2 + i2];
-            acc560_3 += c0 * c1 * c2 * t24[b556_3 + i2 * 8] * t41[b558_3 + i2];
+            const c = t26[i2] * t24[b555 + i2 * 8] * t41[b557 + i2];
+            acc560_0 += c * t24[b556_0 + i2 * 8] * t41[b558_0 + i2];
+            acc560_1 += c * t24[b556_1 + i2 * 8] * t41[b558_1 + i2];
+            acc560_2 += c * t24[b556_2 + i2 * 8] * t41[b558_2 + i2];
+            acc560_3 += c * t24[b556_3 + i2 * 8] * t41[b558_3 + i2];
           }
           addSymmetric(GN, 2176 + i0 * 67 + i1, 2176 + i0 + i1 * 67, p559 * acc560_0);
           addSymmetric(GN, 2176 + i0 * 67 + i1 + 1, 2176 + i0 + (i1 + 1) * 67, p559 * acc560_1);
@@ -4329,27 +4114,43 @@ function k_ggn_b1_W2(s: State): void {
     for (let i0 = 0; i0 < 8; i0++) {
       const b570 = i0;
       const b572 = i0 * len_N;
-      for (let i1 = 0; i1 < 8; i1++) {
-        const b571 = i1;
-        for (let i2 = 0; i2 < 3; i2++) {
-          const b569 = i2;
-          let acc574 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i3 = 0;
-            for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc574 += t26[i3] * t11[b569 + i3 * 3] * t24[b570 + i3 * 8] * t7[b571 + i3 * 8] * t41[b572 + i3];
-              r1 += t26[i3 + 1] * t11[b569 + (i3 + 1) * 3] * t24[b570 + (i3 + 1) * 8] * t7[b571 + (i3 + 1) * 8] * t41[b572 + i3 + 1];
-              r2 += t26[i3 + 2] * t11[b569 + (i3 + 2) * 3] * t24[b570 + (i3 + 2) * 8] * t7[b571 + (i3 + 2) * 8] * t41[b572 + i3 + 2];
-              r3 += t26[i3 + 3] * t11[b569 + (i3 + 3) * 3] * t24[b570 + (i3 + 3) * 8] * t7[b571 + (i3 + 3) * 8] * t41[b572 + i3 + 3];
+      {
+        let i1 = 0;
+        for (const end = 8 - 3; i1 < end; i1 += 4) {
+          const b571_0 = i1;
+          const b571_1 = i1 + 1;
+          const b571_2 = i1 + 2;
+          const b571_3 = i1 + 3;
+          for (let i2 = 0; i2 < 3; i2++) {
+            const b569 = i2;
+            let acc574_0 = 0, acc574_1 = 0, acc574_2 = 0, acc574_3 = 0;
+            for (let i3 = 0, end = len_N; i3 < end; i3++) {
+              const c = t26[i3] * t11[b569 + i3 * 3] * t24[b570 + i3 * 8] * t41[b572 + i3];
+              acc574_0 += c * t7[b571_0 + i3 * 8];
+              acc574_1 += c * t7[b571_1 + i3 * 8];
+              acc574_2 += c * t7[b571_2 + i3 * 8];
+              acc574_3 += c * t7[b571_3 + i3 * 8];
             }
-            for (const end = len_N; i3 < end; i3++) acc574 += t26[i3] * t11[b569 + i3 * 3] * t24[b570 + i3 * 8] * t7[b571 + i3 * 8] * t41[b572 + i3];
-            acc574 += r1 + r2 + r3;
-          }
-          {
-            const sv = p573 * acc574;
-            GN[2184 + i0 * 67 + i1 * 3 + i2] += sv;
-            GN[2712 + i0 + i1 * 201 + i2 * 67] += sv;
+            {
+              const sv = p573 * acc574_0;
+              GN[2184 + i0 * 67 + i1 * 3 + i2] += sv;
+              GN[2712 + i0 + i1 * 201 + i2 * 67] += sv;
+            }
+            {
+              const sv = p573 * acc574_1;
+              GN[2184 + i0 * 67 + (i1 + 1) * 3 + i2] += sv;
+              GN[2712 + i0 + (i1 + 1) * 201 + i2 * 67] += sv;
+            }
+            {
+              const sv = p573 * acc574_2;
+              GN[2184 + i0 * 67 + (i1 + 2) * 3 + i2] += sv;
+              GN[2712 + i0 + (i1 + 2) * 201 + i2 * 67] += sv;
+            }
+            {
+              const sv = p573 * acc574_3;
+              GN[2184 + i0 * 67 + (i1 + 3) * 3 + i2] += sv;
+              GN[2712 + i0 + (i1 + 3) * 201 + i2 * 67] += sv;
+            }
           }
         }
       }
@@ -4360,28 +4161,44 @@ function k_ggn_b1_W2(s: State): void {
     const p578 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
       const b576 = i0;
-      for (let i1 = 0; i1 < 8; i1++) {
-        const b577 = i1;
-        for (let i2 = 0; i2 < 3; i2++) {
-          const b575 = i2;
-          const p579 = p578 * th[40 + i0 * 3 + i2];
-          let acc580 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i3 = 0;
-            for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc580 += t23[i3] * t11[b575 + i3 * 3] * t24[b576 + i3 * 8] * t7[b577 + i3 * 8];
-              r1 += t23[i3 + 1] * t11[b575 + (i3 + 1) * 3] * t24[b576 + (i3 + 1) * 8] * t7[b577 + (i3 + 1) * 8];
-              r2 += t23[i3 + 2] * t11[b575 + (i3 + 2) * 3] * t24[b576 + (i3 + 2) * 8] * t7[b577 + (i3 + 2) * 8];
-              r3 += t23[i3 + 3] * t11[b575 + (i3 + 3) * 3] * t24[b576 + (i3 + 3) * 8] * t7[b577 + (i3 + 3) * 8];
+      {
+        let i1 = 0;
+        for (const end = 8 - 3; i1 < end; i1 += 4) {
+          const b577_0 = i1;
+          const b577_1 = i1 + 1;
+          const b577_2 = i1 + 2;
+          const b577_3 = i1 + 3;
+          for (let i2 = 0; i2 < 3; i2++) {
+            const b575 = i2;
+            const p579 = p578 * th[40 + i0 * 3 + i2];
+            let acc580_0 = 0, acc580_1 = 0, acc580_2 = 0, acc580_3 = 0;
+            for (let i3 = 0, end = len_N; i3 < end; i3++) {
+              const c = t23[i3] * t11[b575 + i3 * 3] * t24[b576 + i3 * 8];
+              acc580_0 += c * t7[b577_0 + i3 * 8];
+              acc580_1 += c * t7[b577_1 + i3 * 8];
+              acc580_2 += c * t7[b577_2 + i3 * 8];
+              acc580_3 += c * t7[b577_3 + i3 * 8];
             }
-            for (const end = len_N; i3 < end; i3++) acc580 += t23[i3] * t11[b575 + i3 * 3] * t24[b576 + i3 * 8] * t7[b577 + i3 * 8];
-            acc580 += r1 + r2 + r3;
-          }
-          {
-            const sv = p579 * acc580;
-            GN[2184 + i0 * 67 + i1 * 3 + i2] += sv;
-            GN[2712 + i0 + i1 * 201 + i2 * 67] += sv;
+            {
+              const sv = p579 * acc580_0;
+              GN[2184 + i0 * 67 + i1 * 3 + i2] += sv;
+              GN[2712 + i0 + i1 * 201 + i2 * 67] += sv;
+            }
+            {
+              const sv = p579 * acc580_1;
+              GN[2184 + i0 * 67 + (i1 + 1) * 3 + i2] += sv;
+              GN[2712 + i0 + (i1 + 1) * 201 + i2 * 67] += sv;
+            }
+            {
+              const sv = p579 * acc580_2;
+              GN[2184 + i0 * 67 + (i1 + 2) * 3 + i2] += sv;
+              GN[2712 + i0 + (i1 + 2) * 201 + i2 * 67] += sv;
+            }
+            {
+              const sv = p579 * acc580_3;
+              GN[2184 + i0 * 67 + (i1 + 3) * 3 + i2] += sv;
+              GN[2712 + i0 + (i1 + 3) * 201 + i2 * 67] += sv;
+            }
           }
         }
       }
@@ -4403,28 +4220,47 @@ function k_ggn_b1_b2(s: State): void {
   // gaussNewton[i0, i1] += Σ_i2 -1·t16·t26[i2]·t11[i2, i1]·t24[i2, i0]·t41[i0, i2]
   {
     const p584 = -t16[0];
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b582 = i0;
-      const b583 = i0 * len_N;
-      for (let i1 = 0; i1 < 3; i1++) {
-        const b581 = i1;
-        let acc585 = 0;
-        {
-          let r1 = 0, r2 = 0, r3 = 0;
-          let i2 = 0;
-          for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc585 += t26[i2] * t11[b581 + i2 * 3] * t24[b582 + i2 * 8] * t41[b583 + i2];
-            r1 += t26[i2 + 1] * t11[b581 + (i2 + 1) * 3] * t24[b582 + (i2 + 1) * 8] * t41[b583 + i2 + 1];
-            r2 += t26[i2 + 2] * t11[b581 + (i2 + 2) * 3] * t24[b582 + (i2 + 2) * 8] * t41[b583 + i2 + 2];
-            r3 += t26[i2 + 3] * t11[b581 + (i2 + 3) * 3] * t24[b582 + (i2 + 3) * 8] * t41[b583 + i2 + 3];
+    {
+      let i0 = 0;
+      for (const end = 8 - 3; i0 < end; i0 += 4) {
+        const b582_0 = i0;
+        const b583_0 = i0 * len_N;
+        const b582_1 = i0 + 1;
+        const b583_1 = (i0 + 1) * len_N;
+        const b582_2 = i0 + 2;
+        const b583_2 = (i0 + 2) * len_N;
+        const b582_3 = i0 + 3;
+        const b583_3 = (i0 + 3) * len_N;
+        for (let i1 = 0; i1 < 3; i1++) {
+          const b581 = i1;
+          let acc585_0 = 0, acc585_1 = 0, acc585_2 = 0, acc585_3 = 0;
+          for (let i2 = 0, end = len_N; i2 < end; i2++) {
+            const c = t26[i2] * t11[b581 + i2 * 3];
+            acc585_0 += c * t24[b582_0 + i2 * 8] * t41[b583_0 + i2];
+            acc585_1 += c * t24[b582_1 + i2 * 8] * t41[b583_1 + i2];
+            acc585_2 += c * t24[b582_2 + i2 * 8] * t41[b583_2 + i2];
+            acc585_3 += c * t24[b582_3 + i2 * 8] * t41[b583_3 + i2];
           }
-          for (const end = len_N; i2 < end; i2++) acc585 += t26[i2] * t11[b581 + i2 * 3] * t24[b582 + i2 * 8] * t41[b583 + i2];
-          acc585 += r1 + r2 + r3;
-        }
-        {
-          const sv = p584 * acc585;
-          GN[2208 + i0 * 67 + i1] += sv;
-          GN[4320 + i0 + i1 * 67] += sv;
+          {
+            const sv = p584 * acc585_0;
+            GN[2208 + i0 * 67 + i1] += sv;
+            GN[4320 + i0 + i1 * 67] += sv;
+          }
+          {
+            const sv = p584 * acc585_1;
+            GN[2208 + (i0 + 1) * 67 + i1] += sv;
+            GN[4320 + i0 + 1 + i1 * 67] += sv;
+          }
+          {
+            const sv = p584 * acc585_2;
+            GN[2208 + (i0 + 2) * 67 + i1] += sv;
+            GN[4320 + i0 + 2 + i1 * 67] += sv;
+          }
+          {
+            const sv = p584 * acc585_3;
+            GN[2208 + (i0 + 3) * 67 + i1] += sv;
+            GN[4320 + i0 + 3 + i1 * 67] += sv;
+          }
         }
       }
     }
@@ -4432,28 +4268,47 @@ function k_ggn_b1_b2(s: State): void {
   // gaussNewton[i0, i1] += Σ_i2 t16·t23[i2]·t11[i2, i1]·W2[i0, i1]·t24[i2, i0]
   {
     const p588 = t16[0];
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b587 = i0;
-      for (let i1 = 0; i1 < 3; i1++) {
-        const b586 = i1;
-        const p589 = p588 * th[40 + i0 * 3 + i1];
-        let acc590 = 0;
-        {
-          let r1 = 0, r2 = 0, r3 = 0;
-          let i2 = 0;
-          for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc590 += t23[i2] * t11[b586 + i2 * 3] * t24[b587 + i2 * 8];
-            r1 += t23[i2 + 1] * t11[b586 + (i2 + 1) * 3] * t24[b587 + (i2 + 1) * 8];
-            r2 += t23[i2 + 2] * t11[b586 + (i2 + 2) * 3] * t24[b587 + (i2 + 2) * 8];
-            r3 += t23[i2 + 3] * t11[b586 + (i2 + 3) * 3] * t24[b587 + (i2 + 3) * 8];
+    {
+      let i0 = 0;
+      for (const end = 8 - 3; i0 < end; i0 += 4) {
+        const b587_0 = i0;
+        const b587_1 = i0 + 1;
+        const b587_2 = i0 + 2;
+        const b587_3 = i0 + 3;
+        for (let i1 = 0; i1 < 3; i1++) {
+          const b586 = i1;
+          const p589_0 = p588 * th[40 + i0 * 3 + i1];
+          const p589_1 = p588 * th[40 + (i0 + 1) * 3 + i1];
+          const p589_2 = p588 * th[40 + (i0 + 2) * 3 + i1];
+          const p589_3 = p588 * th[40 + (i0 + 3) * 3 + i1];
+          let acc590_0 = 0, acc590_1 = 0, acc590_2 = 0, acc590_3 = 0;
+          for (let i2 = 0, end = len_N; i2 < end; i2++) {
+            const c = t23[i2] * t11[b586 + i2 * 3];
+            acc590_0 += c * t24[b587_0 + i2 * 8];
+            acc590_1 += c * t24[b587_1 + i2 * 8];
+            acc590_2 += c * t24[b587_2 + i2 * 8];
+            acc590_3 += c * t24[b587_3 + i2 * 8];
           }
-          for (const end = len_N; i2 < end; i2++) acc590 += t23[i2] * t11[b586 + i2 * 3] * t24[b587 + i2 * 8];
-          acc590 += r1 + r2 + r3;
-        }
-        {
-          const sv = p589 * acc590;
-          GN[2208 + i0 * 67 + i1] += sv;
-          GN[4320 + i0 + i1 * 67] += sv;
+          {
+            const sv = p589_0 * acc590_0;
+            GN[2208 + i0 * 67 + i1] += sv;
+            GN[4320 + i0 + i1 * 67] += sv;
+          }
+          {
+            const sv = p589_1 * acc590_1;
+            GN[2208 + (i0 + 1) * 67 + i1] += sv;
+            GN[4320 + i0 + 1 + i1 * 67] += sv;
+          }
+          {
+            const sv = p589_2 * acc590_2;
+            GN[2208 + (i0 + 2) * 67 + i1] += sv;
+            GN[4320 + i0 + 2 + i1 * 67] += sv;
+          }
+          {
+            const sv = p589_3 * acc590_3;
+            GN[2208 + (i0 + 3) * 67 + i1] += sv;
+            GN[4320 + i0 + 3 + i1 * 67] += sv;
+          }
         }
       }
     }
@@ -4568,27 +4423,43 @@ function k_ggn_W2_b2(s: State): void {
   // gaussNewton[i0, i1, i1] += Σ_i2 t16·t23[i2]·t11[i2, i1]·t7[i2, i0]
   {
     const p609 = t16[0];
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b608 = i0;
-      for (let i1 = 0; i1 < 3; i1++) {
-        const b607 = i1;
-        let acc610 = 0;
-        {
-          let r1 = 0, r2 = 0, r3 = 0;
-          let i2 = 0;
-          for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc610 += t23[i2] * t11[b607 + i2 * 3] * t7[b608 + i2 * 8];
-            r1 += t23[i2 + 1] * t11[b607 + (i2 + 1) * 3] * t7[b608 + (i2 + 1) * 8];
-            r2 += t23[i2 + 2] * t11[b607 + (i2 + 2) * 3] * t7[b608 + (i2 + 2) * 8];
-            r3 += t23[i2 + 3] * t11[b607 + (i2 + 3) * 3] * t7[b608 + (i2 + 3) * 8];
+    {
+      let i0 = 0;
+      for (const end = 8 - 3; i0 < end; i0 += 4) {
+        const b608_0 = i0;
+        const b608_1 = i0 + 1;
+        const b608_2 = i0 + 2;
+        const b608_3 = i0 + 3;
+        for (let i1 = 0; i1 < 3; i1++) {
+          const b607 = i1;
+          let acc610_0 = 0, acc610_1 = 0, acc610_2 = 0, acc610_3 = 0;
+          for (let i2 = 0, end = len_N; i2 < end; i2++) {
+            const c = t23[i2] * t11[b607 + i2 * 3];
+            acc610_0 += c * t7[b608_0 + i2 * 8];
+            acc610_1 += c * t7[b608_1 + i2 * 8];
+            acc610_2 += c * t7[b608_2 + i2 * 8];
+            acc610_3 += c * t7[b608_3 + i2 * 8];
           }
-          for (const end = len_N; i2 < end; i2++) acc610 += t23[i2] * t11[b607 + i2 * 3] * t7[b608 + i2 * 8];
-          acc610 += r1 + r2 + r3;
-        }
-        {
-          const sv = p609 * acc610;
-          GN[2744 + i0 * 201 + i1 * 68] += sv;
-          GN[4328 + i0 * 3 + i1 * 68] += sv;
+          {
+            const sv = p609 * acc610_0;
+            GN[2744 + i0 * 201 + i1 * 68] += sv;
+            GN[4328 + i0 * 3 + i1 * 68] += sv;
+          }
+          {
+            const sv = p609 * acc610_1;
+            GN[2744 + (i0 + 1) * 201 + i1 * 68] += sv;
+            GN[4328 + (i0 + 1) * 3 + i1 * 68] += sv;
+          }
+          {
+            const sv = p609 * acc610_2;
+            GN[2744 + (i0 + 2) * 201 + i1 * 68] += sv;
+            GN[4328 + (i0 + 2) * 3 + i1 * 68] += sv;
+          }
+          {
+            const sv = p609 * acc610_3;
+            GN[2744 + (i0 + 3) * 201 + i1 * 68] += sv;
+            GN[4328 + (i0 + 3) * 3 + i1 * 68] += sv;
+          }
         }
       }
     }
@@ -4810,24 +4681,48 @@ function k_k8(s: State): void {
   const len_N = s.len_N;
   // t8[i0, i1] += Σ_i2 t7[i0, i2]·W2[i2, i1]
   {
-    for (let i0 = 0; i0 < len_N; i0++) {
-      const b630 = i0 * 8;
-      for (let i1 = 0; i1 < 3; i1++) {
-        const b631 = 40 + i1;
-        let acc632 = 0;
-        {
-          let r1 = 0, r2 = 0, r3 = 0;
-          let i2 = 0;
-          for (const end = 8 - 3; i2 < end; i2 += 4) {
-            acc632 += t7[b630 + i2] * th[b631 + i2 * 3];
-            r1 += t7[b630 + i2 + 1] * th[b631 + (i2 + 1) * 3];
-            r2 += t7[b630 + i2 + 2] * th[b631 + (i2 + 2) * 3];
-            r3 += t7[b630 + i2 + 3] * th[b631 + (i2 + 3) * 3];
+    {
+      let i0 = 0;
+      for (const end = len_N - 3; i0 < end; i0 += 4) {
+        const b630_0 = i0 * 8;
+        const b630_1 = (i0 + 1) * 8;
+        const b630_2 = (i0 + 2) * 8;
+        const b630_3 = (i0 + 3) * 8;
+        for (let i1 = 0; i1 < 3; i1++) {
+          const b631 = 40 + i1;
+          let acc632_0 = 0, acc632_1 = 0, acc632_2 = 0, acc632_3 = 0;
+          for (let i2 = 0, end = 8; i2 < end; i2++) {
+            const c = th[b631 + i2 * 3];
+            acc632_0 += c * t7[b630_0 + i2];
+            acc632_1 += c * t7[b630_1 + i2];
+            acc632_2 += c * t7[b630_2 + i2];
+            acc632_3 += c * t7[b630_3 + i2];
           }
-          for (const end = 8; i2 < end; i2++) acc632 += t7[b630 + i2] * th[b631 + i2 * 3];
-          acc632 += r1 + r2 + r3;
+          t8[i0 * 3 + i1] = acc632_0;
+          t8[(i0 + 1) * 3 + i1] = acc632_1;
+          t8[(i0 + 2) * 3 + i1] = acc632_2;
+          t8[(i0 + 3) * 3 + i1] = acc632_3;
         }
-        t8[i0 * 3 + i1] = acc632;
+      }
+      for (const end = len_N; i0 < end; i0++) {
+        const b630 = i0 * 8;
+        for (let i1 = 0; i1 < 3; i1++) {
+          const b631 = 40 + i1;
+          let acc632 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i2 = 0;
+            for (const end = 8 - 3; i2 < end; i2 += 4) {
+              acc632 += t7[b630 + i2] * th[b631 + i2 * 3];
+              r1 += t7[b630 + i2 + 1] * th[b631 + (i2 + 1) * 3];
+              r2 += t7[b630 + i2 + 2] * th[b631 + (i2 + 2) * 3];
+              r3 += t7[b630 + i2 + 3] * th[b631 + (i2 + 3) * 3];
+            }
+            for (const end = 8; i2 < end; i2++) acc632 += t7[b630 + i2] * th[b631 + i2 * 3];
+            acc632 += r1 + r2 + r3;
+          }
+          t8[i0 * 3 + i1] = acc632;
+        }
       }
     }
   }
@@ -4881,22 +4776,16 @@ function k_k6(s: State): void {
           const b636_3 = i1 + 3;
           let acc637_0 = 0, acc637_1 = 0, acc637_2 = 0, acc637_3 = 0;
           for (let i2 = 0, end = 4; i2 < end; i2++) {
-            const c0 = d_X[b635 + i2];
-            acc637_0 += c0 * th[b636_0 + i2 * 8];
-            acc637_1 += c0 * th[b636_1 + i2 * 8];
-            acc637_2 += c0 * th[b636_2 + i2 * 8];
-            acc637_3 += c0 * th[b636_3 + i2 * 8];
+            const c = d_X[b635 + i2];
+            acc637_0 += c * th[b636_0 + i2 * 8];
+            acc637_1 += c * th[b636_1 + i2 * 8];
+            acc637_2 += c * th[b636_2 + i2 * 8];
+            acc637_3 += c * th[b636_3 + i2 * 8];
           }
           t6[i0 * 8 + i1] = acc637_0;
           t6[i0 * 8 + i1 + 1] = acc637_1;
           t6[i0 * 8 + i1 + 2] = acc637_2;
           t6[i0 * 8 + i1 + 3] = acc637_3;
-        }
-        for (const end = 8; i1 < end; i1++) {
-          const b636 = i1;
-          let acc637 = 0;
-          for (let i2 = 0; i2 < 4; i2++) acc637 += d_X[b635 + i2] * th[b636 + i2 * 8];
-          t6[i0 * 8 + i1] = acc637;
         }
       }
     }
@@ -5049,11 +4938,11 @@ function k_k41(s: State): void {
           const b644_3 = (i1 + 3) * 3;
           let acc646_0 = 0, acc646_1 = 0, acc646_2 = 0, acc646_3 = 0;
           for (let i2 = 0, end = 3; i2 < end; i2++) {
-            const c0 = th[b645 + i2];
-            acc646_0 += c0 * t11[b644_0 + i2];
-            acc646_1 += c0 * t11[b644_1 + i2];
-            acc646_2 += c0 * t11[b644_2 + i2];
-            acc646_3 += c0 * t11[b644_3 + i2];
+            const c = th[b645 + i2];
+            acc646_0 += c * t11[b644_0 + i2];
+            acc646_1 += c * t11[b644_1 + i2];
+            acc646_2 += c * t11[b644_2 + i2];
+            acc646_3 += c * t11[b644_3 + i2];
           }
           t41[i0 * len_N + i1] = acc646_0;
           t41[i0 * len_N + i1 + 1] = acc646_1;
@@ -5091,11 +4980,11 @@ function k_k42(s: State): void {
           const b647_3 = off_N * 3 + (i1 + 3) * 3;
           let acc649_0 = 0, acc649_1 = 0, acc649_2 = 0, acc649_3 = 0;
           for (let i2 = 0, end = 3; i2 < end; i2++) {
-            const c0 = th[b648 + i2];
-            acc649_0 += c0 * d_Y[b647_0 + i2];
-            acc649_1 += c0 * d_Y[b647_1 + i2];
-            acc649_2 += c0 * d_Y[b647_2 + i2];
-            acc649_3 += c0 * d_Y[b647_3 + i2];
+            const c = th[b648 + i2];
+            acc649_0 += c * d_Y[b647_0 + i2];
+            acc649_1 += c * d_Y[b647_1 + i2];
+            acc649_2 += c * d_Y[b647_2 + i2];
+            acc649_3 += c * d_Y[b647_3 + i2];
           }
           t42[i0 * len_N + i1] = acc649_0;
           t42[i0 * len_N + i1 + 1] = acc649_1;
@@ -5134,12 +5023,11 @@ function k_k45(s: State): void {
             const b651_3 = (i2 + 3) * 3;
             let acc653_0 = 0, acc653_1 = 0, acc653_2 = 0, acc653_3 = 0;
             for (let i3 = 0, end = 3; i3 < end; i3++) {
-              const c0 = th[b650 + i3];
-              const c1 = th[b652 + i3];
-              acc653_0 += c0 * c1 * t11[b651_0 + i3];
-              acc653_1 += c0 * c1 * t11[b651_1 + i3];
-              acc653_2 += c0 * c1 * t11[b651_2 + i3];
-              acc653_3 += c0 * c1 * t11[b651_3 + i3];
+              const c = th[b650 + i3] * th[b652 + i3];
+              acc653_0 += c * t11[b651_0 + i3];
+              acc653_1 += c * t11[b651_1 + i3];
+              acc653_2 += c * t11[b651_2 + i3];
+              acc653_3 += c * t11[b651_3 + i3];
             }
             t45[i0 * len_N * 8 + i1 * len_N + i2] = acc653_0;
             t45[i0 * len_N * 8 + i1 * len_N + i2 + 1] = acc653_1;
@@ -5388,22 +5276,16 @@ function k_k52(s: State): void {
           const b675_3 = 40 + (i1 + 3) * 3;
           let acc676_0 = 0, acc676_1 = 0, acc676_2 = 0, acc676_3 = 0;
           for (let i2 = 0, end = 3; i2 < end; i2++) {
-            const c0 = t11[b674 + i2];
-            acc676_0 += c0 * th[b675_0 + i2];
-            acc676_1 += c0 * th[b675_1 + i2];
-            acc676_2 += c0 * th[b675_2 + i2];
-            acc676_3 += c0 * th[b675_3 + i2];
+            const c = t11[b674 + i2];
+            acc676_0 += c * th[b675_0 + i2];
+            acc676_1 += c * th[b675_1 + i2];
+            acc676_2 += c * th[b675_2 + i2];
+            acc676_3 += c * th[b675_3 + i2];
           }
           t52[i0 * 8 + i1] = acc676_0;
           t52[i0 * 8 + i1 + 1] = acc676_1;
           t52[i0 * 8 + i1 + 2] = acc676_2;
           t52[i0 * 8 + i1 + 3] = acc676_3;
-        }
-        for (const end = 8; i1 < end; i1++) {
-          const b675 = 40 + i1 * 3;
-          let acc676 = 0;
-          for (let i2 = 0; i2 < 3; i2++) acc676 += t11[b674 + i2] * th[b675 + i2];
-          t52[i0 * 8 + i1] = acc676;
         }
       }
     }
@@ -5430,22 +5312,16 @@ function k_k53(s: State): void {
           const b678_3 = i1 + 3;
           let acc679_0 = 0, acc679_1 = 0, acc679_2 = 0, acc679_3 = 0;
           for (let i2 = 0, end = 4; i2 < end; i2++) {
-            const c0 = d_X[b677 + i2];
-            acc679_0 += c0 * v[b678_0 + i2 * 8];
-            acc679_1 += c0 * v[b678_1 + i2 * 8];
-            acc679_2 += c0 * v[b678_2 + i2 * 8];
-            acc679_3 += c0 * v[b678_3 + i2 * 8];
+            const c = d_X[b677 + i2];
+            acc679_0 += c * v[b678_0 + i2 * 8];
+            acc679_1 += c * v[b678_1 + i2 * 8];
+            acc679_2 += c * v[b678_2 + i2 * 8];
+            acc679_3 += c * v[b678_3 + i2 * 8];
           }
           t53[i0 * 8 + i1] = acc679_0;
           t53[i0 * 8 + i1 + 1] = acc679_1;
           t53[i0 * 8 + i1 + 2] = acc679_2;
           t53[i0 * 8 + i1 + 3] = acc679_3;
-        }
-        for (const end = 8; i1 < end; i1++) {
-          const b678 = i1;
-          let acc679 = 0;
-          for (let i2 = 0; i2 < 4; i2++) acc679 += d_X[b677 + i2] * v[b678 + i2 * 8];
-          t53[i0 * 8 + i1] = acc679;
         }
       }
     }
@@ -5476,11 +5352,11 @@ function k_k56(s: State): void {
           const b682_3 = (i1 + 3) * 3;
           let acc683_0 = 0, acc683_1 = 0, acc683_2 = 0, acc683_3 = 0;
           for (let i2 = 0, end = 3; i2 < end; i2++) {
-            const c0 = th[b680 + i2];
-            acc683_0 += c0 * t11[b681_0 + i2] * t55[b682_0 + i2];
-            acc683_1 += c0 * t11[b681_1 + i2] * t55[b682_1 + i2];
-            acc683_2 += c0 * t11[b681_2 + i2] * t55[b682_2 + i2];
-            acc683_3 += c0 * t11[b681_3 + i2] * t55[b682_3 + i2];
+            const c = th[b680 + i2];
+            acc683_0 += c * t11[b681_0 + i2] * t55[b682_0 + i2];
+            acc683_1 += c * t11[b681_1 + i2] * t55[b682_1 + i2];
+            acc683_2 += c * t11[b681_2 + i2] * t55[b682_2 + i2];
+            acc683_3 += c * t11[b681_3 + i2] * t55[b682_3 + i2];
           }
           t56[i0 * len_N + i1] = acc683_0;
           t56[i0 * len_N + i1 + 1] = acc683_1;
@@ -5508,25 +5384,53 @@ function k_k55(s: State): void {
   const len_N = s.len_N;
   // t55[i0, i1] += Σ_i2 W2[i2, i1]·t24[i0, i2]·t53[i0, i2]
   {
-    for (let i0 = 0; i0 < len_N; i0++) {
-      const b685 = i0 * 8;
-      const b686 = i0 * 8;
-      for (let i1 = 0; i1 < 3; i1++) {
-        const b684 = 40 + i1;
-        let acc687 = 0;
-        {
-          let r1 = 0, r2 = 0, r3 = 0;
-          let i2 = 0;
-          for (const end = 8 - 3; i2 < end; i2 += 4) {
-            acc687 += th[b684 + i2 * 3] * t24[b685 + i2] * t53[b686 + i2];
-            r1 += th[b684 + (i2 + 1) * 3] * t24[b685 + i2 + 1] * t53[b686 + i2 + 1];
-            r2 += th[b684 + (i2 + 2) * 3] * t24[b685 + i2 + 2] * t53[b686 + i2 + 2];
-            r3 += th[b684 + (i2 + 3) * 3] * t24[b685 + i2 + 3] * t53[b686 + i2 + 3];
+    {
+      let i0 = 0;
+      for (const end = len_N - 3; i0 < end; i0 += 4) {
+        const b685_0 = i0 * 8;
+        const b686_0 = i0 * 8;
+        const b685_1 = (i0 + 1) * 8;
+        const b686_1 = (i0 + 1) * 8;
+        const b685_2 = (i0 + 2) * 8;
+        const b686_2 = (i0 + 2) * 8;
+        const b685_3 = (i0 + 3) * 8;
+        const b686_3 = (i0 + 3) * 8;
+        for (let i1 = 0; i1 < 3; i1++) {
+          const b684 = 40 + i1;
+          let acc687_0 = 0, acc687_1 = 0, acc687_2 = 0, acc687_3 = 0;
+          for (let i2 = 0, end = 8; i2 < end; i2++) {
+            const c = th[b684 + i2 * 3];
+            acc687_0 += c * t24[b685_0 + i2] * t53[b686_0 + i2];
+            acc687_1 += c * t24[b685_1 + i2] * t53[b686_1 + i2];
+            acc687_2 += c * t24[b685_2 + i2] * t53[b686_2 + i2];
+            acc687_3 += c * t24[b685_3 + i2] * t53[b686_3 + i2];
           }
-          for (const end = 8; i2 < end; i2++) acc687 += th[b684 + i2 * 3] * t24[b685 + i2] * t53[b686 + i2];
-          acc687 += r1 + r2 + r3;
+          t55[i0 * 3 + i1] = acc687_0;
+          t55[(i0 + 1) * 3 + i1] = acc687_1;
+          t55[(i0 + 2) * 3 + i1] = acc687_2;
+          t55[(i0 + 3) * 3 + i1] = acc687_3;
         }
-        t55[i0 * 3 + i1] = acc687;
+      }
+      for (const end = len_N; i0 < end; i0++) {
+        const b685 = i0 * 8;
+        const b686 = i0 * 8;
+        for (let i1 = 0; i1 < 3; i1++) {
+          const b684 = 40 + i1;
+          let acc687 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i2 = 0;
+            for (const end = 8 - 3; i2 < end; i2 += 4) {
+              acc687 += th[b684 + i2 * 3] * t24[b685 + i2] * t53[b686 + i2];
+              r1 += th[b684 + (i2 + 1) * 3] * t24[b685 + i2 + 1] * t53[b686 + i2 + 1];
+              r2 += th[b684 + (i2 + 2) * 3] * t24[b685 + i2 + 2] * t53[b686 + i2 + 2];
+              r3 += th[b684 + (i2 + 3) * 3] * t24[b685 + i2 + 3] * t53[b686 + i2 + 3];
+            }
+            for (const end = 8; i2 < end; i2++) acc687 += th[b684 + i2 * 3] * t24[b685 + i2] * t53[b686 + i2];
+            acc687 += r1 + r2 + r3;
+          }
+          t55[i0 * 3 + i1] = acc687;
+        }
       }
     }
   }
@@ -5552,11 +5456,11 @@ function k_k57(s: State): void {
           const b688_3 = off_N * 4 + (i1 + 3) * 4;
           let acc690_0 = 0, acc690_1 = 0, acc690_2 = 0, acc690_3 = 0;
           for (let i2 = 0, end = 4; i2 < end; i2++) {
-            const c0 = v[b689 + i2 * 8];
-            acc690_0 += c0 * d_X[b688_0 + i2];
-            acc690_1 += c0 * d_X[b688_1 + i2];
-            acc690_2 += c0 * d_X[b688_2 + i2];
-            acc690_3 += c0 * d_X[b688_3 + i2];
+            const c = v[b689 + i2 * 8];
+            acc690_0 += c * d_X[b688_0 + i2];
+            acc690_1 += c * d_X[b688_1 + i2];
+            acc690_2 += c * d_X[b688_2 + i2];
+            acc690_3 += c * d_X[b688_3 + i2];
           }
           t57[i0 * len_N + i1] = acc690_0;
           t57[i0 * len_N + i1 + 1] = acc690_1;
@@ -5626,24 +5530,48 @@ function k_k58(s: State): void {
   // t58[i0, i1] += Σ_i2 W2[i2, i1]·t24[i0, i2]·v[b1][i2]
   {
     const b696 = 32;
-    for (let i0 = 0; i0 < len_N; i0++) {
-      const b695 = i0 * 8;
-      for (let i1 = 0; i1 < 3; i1++) {
-        const b694 = 40 + i1;
-        let acc697 = 0;
-        {
-          let r1 = 0, r2 = 0, r3 = 0;
-          let i2 = 0;
-          for (const end = 8 - 3; i2 < end; i2 += 4) {
-            acc697 += th[b694 + i2 * 3] * t24[b695 + i2] * v[b696 + i2];
-            r1 += th[b694 + (i2 + 1) * 3] * t24[b695 + i2 + 1] * v[b696 + i2 + 1];
-            r2 += th[b694 + (i2 + 2) * 3] * t24[b695 + i2 + 2] * v[b696 + i2 + 2];
-            r3 += th[b694 + (i2 + 3) * 3] * t24[b695 + i2 + 3] * v[b696 + i2 + 3];
+    {
+      let i0 = 0;
+      for (const end = len_N - 3; i0 < end; i0 += 4) {
+        const b695_0 = i0 * 8;
+        const b695_1 = (i0 + 1) * 8;
+        const b695_2 = (i0 + 2) * 8;
+        const b695_3 = (i0 + 3) * 8;
+        for (let i1 = 0; i1 < 3; i1++) {
+          const b694 = 40 + i1;
+          let acc697_0 = 0, acc697_1 = 0, acc697_2 = 0, acc697_3 = 0;
+          for (let i2 = 0, end = 8; i2 < end; i2++) {
+            const c = th[b694 + i2 * 3] * v[b696 + i2];
+            acc697_0 += c * t24[b695_0 + i2];
+            acc697_1 += c * t24[b695_1 + i2];
+            acc697_2 += c * t24[b695_2 + i2];
+            acc697_3 += c * t24[b695_3 + i2];
           }
-          for (const end = 8; i2 < end; i2++) acc697 += th[b694 + i2 * 3] * t24[b695 + i2] * v[b696 + i2];
-          acc697 += r1 + r2 + r3;
+          t58[i0 * 3 + i1] = acc697_0;
+          t58[(i0 + 1) * 3 + i1] = acc697_1;
+          t58[(i0 + 2) * 3 + i1] = acc697_2;
+          t58[(i0 + 3) * 3 + i1] = acc697_3;
         }
-        t58[i0 * 3 + i1] = acc697;
+      }
+      for (const end = len_N; i0 < end; i0++) {
+        const b695 = i0 * 8;
+        for (let i1 = 0; i1 < 3; i1++) {
+          const b694 = 40 + i1;
+          let acc697 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i2 = 0;
+            for (const end = 8 - 3; i2 < end; i2 += 4) {
+              acc697 += th[b694 + i2 * 3] * t24[b695 + i2] * v[b696 + i2];
+              r1 += th[b694 + (i2 + 1) * 3] * t24[b695 + i2 + 1] * v[b696 + i2 + 1];
+              r2 += th[b694 + (i2 + 2) * 3] * t24[b695 + i2 + 2] * v[b696 + i2 + 2];
+              r3 += th[b694 + (i2 + 3) * 3] * t24[b695 + i2 + 3] * v[b696 + i2 + 3];
+            }
+            for (const end = 8; i2 < end; i2++) acc697 += th[b694 + i2 * 3] * t24[b695 + i2] * v[b696 + i2];
+            acc697 += r1 + r2 + r3;
+          }
+          t58[i0 * 3 + i1] = acc697;
+        }
       }
     }
   }
@@ -5673,11 +5601,11 @@ function k_k60(s: State): void {
           const b700_3 = (i1 + 3) * 3;
           let acc701_0 = 0, acc701_1 = 0, acc701_2 = 0, acc701_3 = 0;
           for (let i2 = 0, end = 3; i2 < end; i2++) {
-            const c0 = th[b698 + i2];
-            acc701_0 += c0 * t11[b699_0 + i2] * t58[b700_0 + i2];
-            acc701_1 += c0 * t11[b699_1 + i2] * t58[b700_1 + i2];
-            acc701_2 += c0 * t11[b699_2 + i2] * t58[b700_2 + i2];
-            acc701_3 += c0 * t11[b699_3 + i2] * t58[b700_3 + i2];
+            const c = th[b698 + i2];
+            acc701_0 += c * t11[b699_0 + i2] * t58[b700_0 + i2];
+            acc701_1 += c * t11[b699_1 + i2] * t58[b700_1 + i2];
+            acc701_2 += c * t11[b699_2 + i2] * t58[b700_2 + i2];
+            acc701_3 += c * t11[b699_3 + i2] * t58[b700_3 + i2];
           }
           t60[i0 * len_N + i1] = acc701_0;
           t60[i0 * len_N + i1 + 1] = acc701_1;
@@ -5746,24 +5674,48 @@ function k_k61(s: State): void {
   const len_N = s.len_N;
   // t61[i0, i1] += Σ_i2 t7[i0, i2]·v[W2][i2, i1]
   {
-    for (let i0 = 0; i0 < len_N; i0++) {
-      const b705 = i0 * 8;
-      for (let i1 = 0; i1 < 3; i1++) {
-        const b706 = 40 + i1;
-        let acc707 = 0;
-        {
-          let r1 = 0, r2 = 0, r3 = 0;
-          let i2 = 0;
-          for (const end = 8 - 3; i2 < end; i2 += 4) {
-            acc707 += t7[b705 + i2] * v[b706 + i2 * 3];
-            r1 += t7[b705 + i2 + 1] * v[b706 + (i2 + 1) * 3];
-            r2 += t7[b705 + i2 + 2] * v[b706 + (i2 + 2) * 3];
-            r3 += t7[b705 + i2 + 3] * v[b706 + (i2 + 3) * 3];
+    {
+      let i0 = 0;
+      for (const end = len_N - 3; i0 < end; i0 += 4) {
+        const b705_0 = i0 * 8;
+        const b705_1 = (i0 + 1) * 8;
+        const b705_2 = (i0 + 2) * 8;
+        const b705_3 = (i0 + 3) * 8;
+        for (let i1 = 0; i1 < 3; i1++) {
+          const b706 = 40 + i1;
+          let acc707_0 = 0, acc707_1 = 0, acc707_2 = 0, acc707_3 = 0;
+          for (let i2 = 0, end = 8; i2 < end; i2++) {
+            const c = v[b706 + i2 * 3];
+            acc707_0 += c * t7[b705_0 + i2];
+            acc707_1 += c * t7[b705_1 + i2];
+            acc707_2 += c * t7[b705_2 + i2];
+            acc707_3 += c * t7[b705_3 + i2];
           }
-          for (const end = 8; i2 < end; i2++) acc707 += t7[b705 + i2] * v[b706 + i2 * 3];
-          acc707 += r1 + r2 + r3;
+          t61[i0 * 3 + i1] = acc707_0;
+          t61[(i0 + 1) * 3 + i1] = acc707_1;
+          t61[(i0 + 2) * 3 + i1] = acc707_2;
+          t61[(i0 + 3) * 3 + i1] = acc707_3;
         }
-        t61[i0 * 3 + i1] = acc707;
+      }
+      for (const end = len_N; i0 < end; i0++) {
+        const b705 = i0 * 8;
+        for (let i1 = 0; i1 < 3; i1++) {
+          const b706 = 40 + i1;
+          let acc707 = 0;
+          {
+            let r1 = 0, r2 = 0, r3 = 0;
+            let i2 = 0;
+            for (const end = 8 - 3; i2 < end; i2 += 4) {
+              acc707 += t7[b705 + i2] * v[b706 + i2 * 3];
+              r1 += t7[b705 + i2 + 1] * v[b706 + (i2 + 1) * 3];
+              r2 += t7[b705 + i2 + 2] * v[b706 + (i2 + 2) * 3];
+              r3 += t7[b705 + i2 + 3] * v[b706 + (i2 + 3) * 3];
+            }
+            for (const end = 8; i2 < end; i2++) acc707 += t7[b705 + i2] * v[b706 + i2 * 3];
+            acc707 += r1 + r2 + r3;
+          }
+          t61[i0 * 3 + i1] = acc707;
+        }
       }
     }
   }
@@ -5793,11 +5745,11 @@ function k_k63(s: State): void {
           const b710_3 = (i1 + 3) * 3;
           let acc711_0 = 0, acc711_1 = 0, acc711_2 = 0, acc711_3 = 0;
           for (let i2 = 0, end = 3; i2 < end; i2++) {
-            const c0 = th[b708 + i2];
-            acc711_0 += c0 * t11[b709_0 + i2] * t61[b710_0 + i2];
-            acc711_1 += c0 * t11[b709_1 + i2] * t61[b710_1 + i2];
-            acc711_2 += c0 * t11[b709_2 + i2] * t61[b710_2 + i2];
-            acc711_3 += c0 * t11[b709_3 + i2] * t61[b710_3 + i2];
+            const c = th[b708 + i2];
+            acc711_0 += c * t11[b709_0 + i2] * t61[b710_0 + i2];
+            acc711_1 += c * t11[b709_1 + i2] * t61[b710_1 + i2];
+            acc711_2 += c * t11[b709_2 + i2] * t61[b710_2 + i2];
+            acc711_3 += c * t11[b709_3 + i2] * t61[b710_3 + i2];
           }
           t63[i0 * len_N + i1] = acc711_0;
           t63[i0 * len_N + i1 + 1] = acc711_1;
@@ -5835,11 +5787,11 @@ function k_k64(s: State): void {
           const b712_3 = (i1 + 3) * 3;
           let acc714_0 = 0, acc714_1 = 0, acc714_2 = 0, acc714_3 = 0;
           for (let i2 = 0, end = 3; i2 < end; i2++) {
-            const c0 = v[b713 + i2];
-            acc714_0 += c0 * t11[b712_0 + i2];
-            acc714_1 += c0 * t11[b712_1 + i2];
-            acc714_2 += c0 * t11[b712_2 + i2];
-            acc714_3 += c0 * t11[b712_3 + i2];
+            const c = v[b713 + i2];
+            acc714_0 += c * t11[b712_0 + i2];
+            acc714_1 += c * t11[b712_1 + i2];
+            acc714_2 += c * t11[b712_2 + i2];
+            acc714_3 += c * t11[b712_3 + i2];
           }
           t64[i0 * len_N + i1] = acc714_0;
           t64[i0 * len_N + i1 + 1] = acc714_1;
@@ -5877,11 +5829,11 @@ function k_k65(s: State): void {
           const b715_3 = off_N * 3 + (i1 + 3) * 3;
           let acc717_0 = 0, acc717_1 = 0, acc717_2 = 0, acc717_3 = 0;
           for (let i2 = 0, end = 3; i2 < end; i2++) {
-            const c0 = v[b716 + i2];
-            acc717_0 += c0 * d_Y[b715_0 + i2];
-            acc717_1 += c0 * d_Y[b715_1 + i2];
-            acc717_2 += c0 * d_Y[b715_2 + i2];
-            acc717_3 += c0 * d_Y[b715_3 + i2];
+            const c = v[b716 + i2];
+            acc717_0 += c * d_Y[b715_0 + i2];
+            acc717_1 += c * d_Y[b715_1 + i2];
+            acc717_2 += c * d_Y[b715_2 + i2];
+            acc717_3 += c * d_Y[b715_3 + i2];
           }
           t65[i0 * len_N + i1] = acc717_0;
           t65[i0 * len_N + i1 + 1] = acc717_1;
@@ -5917,11 +5869,11 @@ function k_k66(s: State): void {
         const b718_3 = (i0 + 3) * 3;
         let acc720_0 = 0, acc720_1 = 0, acc720_2 = 0, acc720_3 = 0;
         for (let i1 = 0, end = 3; i1 < end; i1++) {
-          const c0 = v[b719 + i1];
-          acc720_0 += c0 * t11[b718_0 + i1];
-          acc720_1 += c0 * t11[b718_1 + i1];
-          acc720_2 += c0 * t11[b718_2 + i1];
-          acc720_3 += c0 * t11[b718_3 + i1];
+          const c = v[b719 + i1];
+          acc720_0 += c * t11[b718_0 + i1];
+          acc720_1 += c * t11[b718_1 + i1];
+          acc720_2 += c * t11[b718_2 + i1];
+          acc720_3 += c * t11[b718_3 + i1];
         }
         t66[i0] = acc720_0;
         t66[i0 + 1] = acc720_1;
@@ -5959,12 +5911,11 @@ function k_k67(s: State): void {
           const b722_3 = (i1 + 3) * 3;
           let acc724_0 = 0, acc724_1 = 0, acc724_2 = 0, acc724_3 = 0;
           for (let i2 = 0, end = 3; i2 < end; i2++) {
-            const c0 = th[b721 + i2];
-            const c1 = v[b723 + i2];
-            acc724_0 += c0 * c1 * t11[b722_0 + i2];
-            acc724_1 += c0 * c1 * t11[b722_1 + i2];
-            acc724_2 += c0 * c1 * t11[b722_2 + i2];
-            acc724_3 += c0 * c1 * t11[b722_3 + i2];
+            const c = th[b721 + i2] * v[b723 + i2];
+            acc724_0 += c * t11[b722_0 + i2];
+            acc724_1 += c * t11[b722_1 + i2];
+            acc724_2 += c * t11[b722_2 + i2];
+            acc724_3 += c * t11[b722_3 + i2];
           }
           t67[i0 * len_N + i1] = acc724_0;
           t67[i0 * len_N + i1 + 1] = acc724_1;
@@ -6006,11 +5957,11 @@ function k_k68(s: State): void {
           const b727_3 = (i1 + 3) * 8;
           let acc728_0 = 0, acc728_1 = 0, acc728_2 = 0, acc728_3 = 0;
           for (let i2 = 0, end = 8; i2 < end; i2++) {
-            const c0 = th[b725 + i2 * 3];
-            acc728_0 += c0 * t24[b726_0 + i2] * t53[b727_0 + i2];
-            acc728_1 += c0 * t24[b726_1 + i2] * t53[b727_1 + i2];
-            acc728_2 += c0 * t24[b726_2 + i2] * t53[b727_2 + i2];
-            acc728_3 += c0 * t24[b726_3 + i2] * t53[b727_3 + i2];
+            const c = th[b725 + i2 * 3];
+            acc728_0 += c * t24[b726_0 + i2] * t53[b727_0 + i2];
+            acc728_1 += c * t24[b726_1 + i2] * t53[b727_1 + i2];
+            acc728_2 += c * t24[b726_2 + i2] * t53[b727_2 + i2];
+            acc728_3 += c * t24[b726_3 + i2] * t53[b727_3 + i2];
           }
           t68[i0 * len_N + i1] = acc728_0;
           t68[i0 * len_N + i1 + 1] = acc728_1;
@@ -6061,12 +6012,11 @@ function k_k69(s: State): void {
           const b730_3 = (i1 + 3) * 8;
           let acc732_0 = 0, acc732_1 = 0, acc732_2 = 0, acc732_3 = 0;
           for (let i2 = 0, end = 8; i2 < end; i2++) {
-            const c0 = th[b729 + i2 * 3];
-            const c1 = v[b731 + i2];
-            acc732_0 += c0 * c1 * t24[b730_0 + i2];
-            acc732_1 += c0 * c1 * t24[b730_1 + i2];
-            acc732_2 += c0 * c1 * t24[b730_2 + i2];
-            acc732_3 += c0 * c1 * t24[b730_3 + i2];
+            const c = th[b729 + i2 * 3] * v[b731 + i2];
+            acc732_0 += c * t24[b730_0 + i2];
+            acc732_1 += c * t24[b730_1 + i2];
+            acc732_2 += c * t24[b730_2 + i2];
+            acc732_3 += c * t24[b730_3 + i2];
           }
           t69[i0 * len_N + i1] = acc732_0;
           t69[i0 * len_N + i1 + 1] = acc732_1;
@@ -6114,11 +6064,11 @@ function k_k70(s: State): void {
           const b733_3 = (i1 + 3) * 8;
           let acc735_0 = 0, acc735_1 = 0, acc735_2 = 0, acc735_3 = 0;
           for (let i2 = 0, end = 8; i2 < end; i2++) {
-            const c0 = v[b734 + i2 * 3];
-            acc735_0 += c0 * t7[b733_0 + i2];
-            acc735_1 += c0 * t7[b733_1 + i2];
-            acc735_2 += c0 * t7[b733_2 + i2];
-            acc735_3 += c0 * t7[b733_3 + i2];
+            const c = v[b734 + i2 * 3];
+            acc735_0 += c * t7[b733_0 + i2];
+            acc735_1 += c * t7[b733_1 + i2];
+            acc735_2 += c * t7[b733_2 + i2];
+            acc735_3 += c * t7[b733_3 + i2];
           }
           t70[i0 * len_N + i1] = acc735_0;
           t70[i0 * len_N + i1 + 1] = acc735_1;
@@ -6167,12 +6117,11 @@ function k_k71(s: State): void {
           const b737_3 = (i1 + 3) * 3;
           let acc739_0 = 0, acc739_1 = 0, acc739_2 = 0, acc739_3 = 0;
           for (let i2 = 0, end = 3; i2 < end; i2++) {
-            const c0 = th[b736 + i2];
-            const c1 = th[b738 + i2];
-            acc739_0 += c0 * c1 * t11[b737_0 + i2];
-            acc739_1 += c0 * c1 * t11[b737_1 + i2];
-            acc739_2 += c0 * c1 * t11[b737_2 + i2];
-            acc739_3 += c0 * c1 * t11[b737_3 + i2];
+            const c = th[b736 + i2] * th[b738 + i2];
+            acc739_0 += c * t11[b737_0 + i2];
+            acc739_1 += c * t11[b737_1 + i2];
+            acc739_2 += c * t11[b737_2 + i2];
+            acc739_3 += c * t11[b737_3 + i2];
           }
           t71[i0 * len_N + i1] = acc739_0;
           t71[i0 * len_N + i1 + 1] = acc739_1;
@@ -6228,11 +6177,11 @@ function ks_hess_W1_W1(s: State): void {
               const b51_3 = i2 * len_N * 8 + (i3 + 3) * len_N;
               let acc53_0 = 0, acc53_1 = 0, acc53_2 = 0, acc53_3 = 0;
               for (let i4 = 0, end = len_N; i4 < end; i4++) {
-                const c0 = t46[b50 + i4];
-                acc53_0 += c0 * t45[b49_0 + i4] * t47[b51_0 + i4];
-                acc53_1 += c0 * t45[b49_1 + i4] * t47[b51_1 + i4];
-                acc53_2 += c0 * t45[b49_2 + i4] * t47[b51_2 + i4];
-                acc53_3 += c0 * t45[b49_3 + i4] * t47[b51_3 + i4];
+                const c = t46[b50 + i4];
+                acc53_0 += c * t45[b49_0 + i4] * t47[b51_0 + i4];
+                acc53_1 += c * t45[b49_1 + i4] * t47[b51_1 + i4];
+                acc53_2 += c * t45[b49_2 + i4] * t47[b51_2 + i4];
+                acc53_3 += c * t45[b49_3 + i4] * t47[b51_3 + i4];
               }
               {
                 const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i3), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + i3 * 67), sv = p52 * acc53_0;
@@ -6287,29 +6236,48 @@ function ks_hess_W1_W1(s: State): void {
     const p58 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       const b54 = off_N * 4 + i0;
-      for (let i1 = 0; i1 < 8; i1++) {
-        const b55 = i1;
-        const b57 = i1 * len_N;
-        for (let i2 = 0; i2 < 4; i2++) {
-          if (i2 * 8 + i0 * (-8) < 0) continue;
-          const b56 = off_N * 4 + i2;
-          let acc59 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i3 = 0;
-            for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc59 += t23[i3] * d_X[b54 + i3 * 4] * t27[b55 + i3 * 8] * d_X[b56 + i3 * 4] * t41[b57 + i3];
-              r1 += t23[i3 + 1] * d_X[b54 + (i3 + 1) * 4] * t27[b55 + (i3 + 1) * 8] * d_X[b56 + (i3 + 1) * 4] * t41[b57 + i3 + 1];
-              r2 += t23[i3 + 2] * d_X[b54 + (i3 + 2) * 4] * t27[b55 + (i3 + 2) * 8] * d_X[b56 + (i3 + 2) * 4] * t41[b57 + i3 + 2];
-              r3 += t23[i3 + 3] * d_X[b54 + (i3 + 3) * 4] * t27[b55 + (i3 + 3) * 8] * d_X[b56 + (i3 + 3) * 4] * t41[b57 + i3 + 3];
+      {
+        let i1 = 0;
+        for (const end = 8 - 3; i1 < end; i1 += 4) {
+          const b55_0 = i1;
+          const b57_0 = i1 * len_N;
+          const b55_1 = i1 + 1;
+          const b57_1 = (i1 + 1) * len_N;
+          const b55_2 = i1 + 2;
+          const b57_2 = (i1 + 2) * len_N;
+          const b55_3 = i1 + 3;
+          const b57_3 = (i1 + 3) * len_N;
+          for (let i2 = 0; i2 < 4; i2++) {
+            if (i2 * 8 + i0 * (-8) < 0) continue;
+            const b56 = off_N * 4 + i2;
+            let acc59_0 = 0, acc59_1 = 0, acc59_2 = 0, acc59_3 = 0;
+            for (let i3 = 0, end = len_N; i3 < end; i3++) {
+              const c = t23[i3] * d_X[b54 + i3 * 4] * d_X[b56 + i3 * 4];
+              acc59_0 += c * t27[b55_0 + i3 * 8] * t41[b57_0 + i3];
+              acc59_1 += c * t27[b55_1 + i3 * 8] * t41[b57_1 + i3];
+              acc59_2 += c * t27[b55_2 + i3 * 8] * t41[b57_2 + i3];
+              acc59_3 += c * t27[b55_3 + i3 * 8] * t41[b57_3 + i3];
             }
-            for (const end = len_N; i3 < end; i3++) acc59 += t23[i3] * d_X[b54 + i3 * 4] * t27[b55 + i3 * 8] * d_X[b56 + i3 * 4] * t41[b57 + i3];
-            acc59 += r1 + r2 + r3;
-          }
-          {
-            const sa = slot(SR, SC, i0 * 536 + i1 * 68 + i2 * 8), sb = slot(SR, SC, i0 * 8 + i1 * 68 + i2 * 536), sv = p58 * acc59;
-            H[sa] += sv;
-            if (sb !== sa) H[sb] += sv;
+            {
+              const sa = slot(SR, SC, i0 * 536 + i1 * 68 + i2 * 8), sb = slot(SR, SC, i0 * 8 + i1 * 68 + i2 * 536), sv = p58 * acc59_0;
+              H[sa] += sv;
+              if (sb !== sa) H[sb] += sv;
+            }
+            {
+              const sa = slot(SR, SC, i0 * 536 + (i1 + 1) * 68 + i2 * 8), sb = slot(SR, SC, i0 * 8 + (i1 + 1) * 68 + i2 * 536), sv = p58 * acc59_1;
+              H[sa] += sv;
+              if (sb !== sa) H[sb] += sv;
+            }
+            {
+              const sa = slot(SR, SC, i0 * 536 + (i1 + 2) * 68 + i2 * 8), sb = slot(SR, SC, i0 * 8 + (i1 + 2) * 68 + i2 * 536), sv = p58 * acc59_2;
+              H[sa] += sv;
+              if (sb !== sa) H[sb] += sv;
+            }
+            {
+              const sa = slot(SR, SC, i0 * 536 + (i1 + 3) * 68 + i2 * 8), sb = slot(SR, SC, i0 * 8 + (i1 + 3) * 68 + i2 * 536), sv = p58 * acc59_3;
+              H[sa] += sv;
+              if (sb !== sa) H[sb] += sv;
+            }
           }
         }
       }
@@ -6320,29 +6288,48 @@ function ks_hess_W1_W1(s: State): void {
     const p64 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       const b60 = off_N * 4 + i0;
-      for (let i1 = 0; i1 < 8; i1++) {
-        const b61 = i1;
-        const b63 = i1 * len_N;
-        for (let i2 = 0; i2 < 4; i2++) {
-          if (i2 * 8 + i0 * (-8) < 0) continue;
-          const b62 = off_N * 4 + i2;
-          let acc65 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i3 = 0;
-            for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc65 += d_X[b60 + i3 * 4] * t27[b61 + i3 * 8] * d_X[b62 + i3 * 4] * t42[b63 + i3];
-              r1 += d_X[b60 + (i3 + 1) * 4] * t27[b61 + (i3 + 1) * 8] * d_X[b62 + (i3 + 1) * 4] * t42[b63 + i3 + 1];
-              r2 += d_X[b60 + (i3 + 2) * 4] * t27[b61 + (i3 + 2) * 8] * d_X[b62 + (i3 + 2) * 4] * t42[b63 + i3 + 2];
-              r3 += d_X[b60 + (i3 + 3) * 4] * t27[b61 + (i3 + 3) * 8] * d_X[b62 + (i3 + 3) * 4] * t42[b63 + i3 + 3];
+      {
+        let i1 = 0;
+        for (const end = 8 - 3; i1 < end; i1 += 4) {
+          const b61_0 = i1;
+          const b63_0 = i1 * len_N;
+          const b61_1 = i1 + 1;
+          const b63_1 = (i1 + 1) * len_N;
+          const b61_2 = i1 + 2;
+          const b63_2 = (i1 + 2) * len_N;
+          const b61_3 = i1 + 3;
+          const b63_3 = (i1 + 3) * len_N;
+          for (let i2 = 0; i2 < 4; i2++) {
+            if (i2 * 8 + i0 * (-8) < 0) continue;
+            const b62 = off_N * 4 + i2;
+            let acc65_0 = 0, acc65_1 = 0, acc65_2 = 0, acc65_3 = 0;
+            for (let i3 = 0, end = len_N; i3 < end; i3++) {
+              const c = d_X[b60 + i3 * 4] * d_X[b62 + i3 * 4];
+              acc65_0 += c * t27[b61_0 + i3 * 8] * t42[b63_0 + i3];
+              acc65_1 += c * t27[b61_1 + i3 * 8] * t42[b63_1 + i3];
+              acc65_2 += c * t27[b61_2 + i3 * 8] * t42[b63_2 + i3];
+              acc65_3 += c * t27[b61_3 + i3 * 8] * t42[b63_3 + i3];
             }
-            for (const end = len_N; i3 < end; i3++) acc65 += d_X[b60 + i3 * 4] * t27[b61 + i3 * 8] * d_X[b62 + i3 * 4] * t42[b63 + i3];
-            acc65 += r1 + r2 + r3;
-          }
-          {
-            const sa = slot(SR, SC, i0 * 536 + i1 * 68 + i2 * 8), sb = slot(SR, SC, i0 * 8 + i1 * 68 + i2 * 536), sv = p64 * acc65;
-            H[sa] += sv;
-            if (sb !== sa) H[sb] += sv;
+            {
+              const sa = slot(SR, SC, i0 * 536 + i1 * 68 + i2 * 8), sb = slot(SR, SC, i0 * 8 + i1 * 68 + i2 * 536), sv = p64 * acc65_0;
+              H[sa] += sv;
+              if (sb !== sa) H[sb] += sv;
+            }
+            {
+              const sa = slot(SR, SC, i0 * 536 + (i1 + 1) * 68 + i2 * 8), sb = slot(SR, SC, i0 * 8 + (i1 + 1) * 68 + i2 * 536), sv = p64 * acc65_1;
+              H[sa] += sv;
+              if (sb !== sa) H[sb] += sv;
+            }
+            {
+              const sa = slot(SR, SC, i0 * 536 + (i1 + 2) * 68 + i2 * 8), sb = slot(SR, SC, i0 * 8 + (i1 + 2) * 68 + i2 * 536), sv = p64 * acc65_2;
+              H[sa] += sv;
+              if (sb !== sa) H[sb] += sv;
+            }
+            {
+              const sa = slot(SR, SC, i0 * 536 + (i1 + 3) * 68 + i2 * 8), sb = slot(SR, SC, i0 * 8 + (i1 + 3) * 68 + i2 * 536), sv = p64 * acc65_3;
+              H[sa] += sv;
+              if (sb !== sa) H[sb] += sv;
+            }
           }
         }
       }
@@ -6358,13 +6345,11 @@ function ks_hess_W1_W1(s: State): void {
           for (const end = 8 - 3; i3 < end; i3 += 4) {
             let acc67_0 = 0, acc67_1 = 0, acc67_2 = 0, acc67_3 = 0;
             for (let i4 = 0, end = len_N; i4 < end; i4++) {
-              const c0 = t43[i0 * len_N + i4];
-              const c1 = t44[i1 * len_N + i4];
-              const c2 = t26[i4];
-              acc67_0 += c0 * c1 * c2 * t43[i0 * len_N + i4] * t44[i3 * len_N + i4];
-              acc67_1 += c0 * c1 * c2 * t43[i0 * len_N + i4] * t44[(i3 + 1) * len_N + i4];
-              acc67_2 += c0 * c1 * c2 * t43[i0 * len_N + i4] * t44[(i3 + 2) * len_N + i4];
-              acc67_3 += c0 * c1 * c2 * t43[i0 * len_N + i4] * t44[(i3 + 3) * len_N + i4];
+              const c = t43[i0 * len_N + i4] * t44[i1 * len_N + i4] * t26[i4];
+              acc67_0 += c * t43[i0 * len_N + i4] * t44[i3 * len_N + i4];
+              acc67_1 += c * t43[i0 * len_N + i4] * t44[(i3 + 1) * len_N + i4];
+              acc67_2 += c * t43[i0 * len_N + i4] * t44[(i3 + 2) * len_N + i4];
+              acc67_3 += c * t43[i0 * len_N + i4] * t44[(i3 + 3) * len_N + i4];
             }
             {
               const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i0 * 8 + i3), sb = slot(SR, SC, i0 * 8 + i1 + i0 * 536 + i3 * 67), sv = p66 * acc67_0;
@@ -6490,11 +6475,11 @@ function ks_hess_W1_b1(s: State): void {
             const b73_3 = (i2 + 3) * len_N;
             let acc75_0 = 0, acc75_1 = 0, acc75_2 = 0, acc75_3 = 0;
             for (let i3 = 0, end = len_N; i3 < end; i3++) {
-              const c0 = t48[b72 + i3];
-              acc75_0 += c0 * t44[b73_0 + i3];
-              acc75_1 += c0 * t44[b73_1 + i3];
-              acc75_2 += c0 * t44[b73_2 + i3];
-              acc75_3 += c0 * t44[b73_3 + i3];
+              const c = t48[b72 + i3];
+              acc75_0 += c * t44[b73_0 + i3];
+              acc75_1 += c * t44[b73_1 + i3];
+              acc75_2 += c * t44[b73_2 + i3];
+              acc75_3 += c * t44[b73_3 + i3];
             }
             {
               const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + i2 * 67), sv = p74 * acc75_0;
@@ -6513,27 +6498,6 @@ function ks_hess_W1_b1(s: State): void {
             }
             {
               const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2 + 3), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + (i2 + 3) * 67), sv = p74 * acc75_3;
-              H[sa] += sv;
-              H[sb] += sv;
-            }
-          }
-          for (const end = 8; i2 < end; i2++) {
-            const b73 = i2 * len_N;
-            let acc75 = 0;
-            {
-              let r1 = 0, r2 = 0, r3 = 0;
-              let i3 = 0;
-              for (const end = len_N - 3; i3 < end; i3 += 4) {
-                acc75 += t48[b72 + i3] * t44[b73 + i3];
-                r1 += t48[b72 + i3 + 1] * t44[b73 + i3 + 1];
-                r2 += t48[b72 + i3 + 2] * t44[b73 + i3 + 2];
-                r3 += t48[b72 + i3 + 3] * t44[b73 + i3 + 3];
-              }
-              for (const end = len_N; i3 < end; i3++) acc75 += t48[b72 + i3] * t44[b73 + i3];
-              acc75 += r1 + r2 + r3;
-            }
-            {
-              const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + i2 * 67), sv = p74 * acc75;
               H[sa] += sv;
               H[sb] += sv;
             }
@@ -6561,11 +6525,11 @@ function ks_hess_W1_b1(s: State): void {
             const b78_3 = (i2 + 3) * len_N;
             let acc80_0 = 0, acc80_1 = 0, acc80_2 = 0, acc80_3 = 0;
             for (let i3 = 0, end = len_N; i3 < end; i3++) {
-              const c0 = t46[b77 + i3];
-              acc80_0 += c0 * t45[b76_0 + i3] * t49[b78_0 + i3];
-              acc80_1 += c0 * t45[b76_1 + i3] * t49[b78_1 + i3];
-              acc80_2 += c0 * t45[b76_2 + i3] * t49[b78_2 + i3];
-              acc80_3 += c0 * t45[b76_3 + i3] * t49[b78_3 + i3];
+              const c = t46[b77 + i3];
+              acc80_0 += c * t45[b76_0 + i3] * t49[b78_0 + i3];
+              acc80_1 += c * t45[b76_1 + i3] * t49[b78_1 + i3];
+              acc80_2 += c * t45[b76_2 + i3] * t49[b78_2 + i3];
+              acc80_3 += c * t45[b76_3 + i3] * t49[b78_3 + i3];
             }
             {
               const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + i2 * 67), sv = p79 * acc80_0;
@@ -6584,28 +6548,6 @@ function ks_hess_W1_b1(s: State): void {
             }
             {
               const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2 + 3), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + (i2 + 3) * 67), sv = p79 * acc80_3;
-              H[sa] += sv;
-              H[sb] += sv;
-            }
-          }
-          for (const end = 8; i2 < end; i2++) {
-            const b76 = i1 * len_N * 8 + i2 * len_N;
-            const b78 = i2 * len_N;
-            let acc80 = 0;
-            {
-              let r1 = 0, r2 = 0, r3 = 0;
-              let i3 = 0;
-              for (const end = len_N - 3; i3 < end; i3 += 4) {
-                acc80 += t45[b76 + i3] * t46[b77 + i3] * t49[b78 + i3];
-                r1 += t45[b76 + i3 + 1] * t46[b77 + i3 + 1] * t49[b78 + i3 + 1];
-                r2 += t45[b76 + i3 + 2] * t46[b77 + i3 + 2] * t49[b78 + i3 + 2];
-                r3 += t45[b76 + i3 + 3] * t46[b77 + i3 + 3] * t49[b78 + i3 + 3];
-              }
-              for (const end = len_N; i3 < end; i3++) acc80 += t45[b76 + i3] * t46[b77 + i3] * t49[b78 + i3];
-              acc80 += r1 + r2 + r3;
-            }
-            {
-              const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + i2 * 67), sv = p79 * acc80;
               H[sa] += sv;
               H[sb] += sv;
             }
@@ -6632,12 +6574,11 @@ function ks_hess_W1_b1(s: State): void {
           const b83_3 = (i1 + 3) * len_N;
           let acc85_0 = 0, acc85_1 = 0, acc85_2 = 0, acc85_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = t23[i2];
-            const c1 = d_X[b81 + i2 * 4];
-            acc85_0 += c0 * c1 * t27[b82_0 + i2 * 8] * t41[b83_0 + i2];
-            acc85_1 += c0 * c1 * t27[b82_1 + i2 * 8] * t41[b83_1 + i2];
-            acc85_2 += c0 * c1 * t27[b82_2 + i2 * 8] * t41[b83_2 + i2];
-            acc85_3 += c0 * c1 * t27[b82_3 + i2 * 8] * t41[b83_3 + i2];
+            const c = t23[i2] * d_X[b81 + i2 * 4];
+            acc85_0 += c * t27[b82_0 + i2 * 8] * t41[b83_0 + i2];
+            acc85_1 += c * t27[b82_1 + i2 * 8] * t41[b83_1 + i2];
+            acc85_2 += c * t27[b82_2 + i2 * 8] * t41[b83_2 + i2];
+            acc85_3 += c * t27[b82_3 + i2 * 8] * t41[b83_3 + i2];
           }
           {
             const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 68), sb = slot(SR, SC, 2144 + i0 * 8 + i1 * 68), sv = p84 * acc85_0;
@@ -6656,28 +6597,6 @@ function ks_hess_W1_b1(s: State): void {
           }
           {
             const sa = slot(SR, SC, 32 + i0 * 536 + (i1 + 3) * 68), sb = slot(SR, SC, 2144 + i0 * 8 + (i1 + 3) * 68), sv = p84 * acc85_3;
-            H[sa] += sv;
-            H[sb] += sv;
-          }
-        }
-        for (const end = 8; i1 < end; i1++) {
-          const b82 = i1;
-          const b83 = i1 * len_N;
-          let acc85 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i2 = 0;
-            for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc85 += t23[i2] * d_X[b81 + i2 * 4] * t27[b82 + i2 * 8] * t41[b83 + i2];
-              r1 += t23[i2 + 1] * d_X[b81 + (i2 + 1) * 4] * t27[b82 + (i2 + 1) * 8] * t41[b83 + i2 + 1];
-              r2 += t23[i2 + 2] * d_X[b81 + (i2 + 2) * 4] * t27[b82 + (i2 + 2) * 8] * t41[b83 + i2 + 2];
-              r3 += t23[i2 + 3] * d_X[b81 + (i2 + 3) * 4] * t27[b82 + (i2 + 3) * 8] * t41[b83 + i2 + 3];
-            }
-            for (const end = len_N; i2 < end; i2++) acc85 += t23[i2] * d_X[b81 + i2 * 4] * t27[b82 + i2 * 8] * t41[b83 + i2];
-            acc85 += r1 + r2 + r3;
-          }
-          {
-            const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 68), sb = slot(SR, SC, 2144 + i0 * 8 + i1 * 68), sv = p84 * acc85;
             H[sa] += sv;
             H[sb] += sv;
           }
@@ -6703,11 +6622,11 @@ function ks_hess_W1_b1(s: State): void {
           const b88_3 = (i1 + 3) * len_N;
           let acc90_0 = 0, acc90_1 = 0, acc90_2 = 0, acc90_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = d_X[b86 + i2 * 4];
-            acc90_0 += c0 * t27[b87_0 + i2 * 8] * t42[b88_0 + i2];
-            acc90_1 += c0 * t27[b87_1 + i2 * 8] * t42[b88_1 + i2];
-            acc90_2 += c0 * t27[b87_2 + i2 * 8] * t42[b88_2 + i2];
-            acc90_3 += c0 * t27[b87_3 + i2 * 8] * t42[b88_3 + i2];
+            const c = d_X[b86 + i2 * 4];
+            acc90_0 += c * t27[b87_0 + i2 * 8] * t42[b88_0 + i2];
+            acc90_1 += c * t27[b87_1 + i2 * 8] * t42[b88_1 + i2];
+            acc90_2 += c * t27[b87_2 + i2 * 8] * t42[b88_2 + i2];
+            acc90_3 += c * t27[b87_3 + i2 * 8] * t42[b88_3 + i2];
           }
           {
             const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 68), sb = slot(SR, SC, 2144 + i0 * 8 + i1 * 68), sv = p89 * acc90_0;
@@ -6726,28 +6645,6 @@ function ks_hess_W1_b1(s: State): void {
           }
           {
             const sa = slot(SR, SC, 32 + i0 * 536 + (i1 + 3) * 68), sb = slot(SR, SC, 2144 + i0 * 8 + (i1 + 3) * 68), sv = p89 * acc90_3;
-            H[sa] += sv;
-            H[sb] += sv;
-          }
-        }
-        for (const end = 8; i1 < end; i1++) {
-          const b87 = i1;
-          const b88 = i1 * len_N;
-          let acc90 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i2 = 0;
-            for (const end = len_N - 3; i2 < end; i2 += 4) {
-              acc90 += d_X[b86 + i2 * 4] * t27[b87 + i2 * 8] * t42[b88 + i2];
-              r1 += d_X[b86 + (i2 + 1) * 4] * t27[b87 + (i2 + 1) * 8] * t42[b88 + i2 + 1];
-              r2 += d_X[b86 + (i2 + 2) * 4] * t27[b87 + (i2 + 2) * 8] * t42[b88 + i2 + 2];
-              r3 += d_X[b86 + (i2 + 3) * 4] * t27[b87 + (i2 + 3) * 8] * t42[b88 + i2 + 3];
-            }
-            for (const end = len_N; i2 < end; i2++) acc90 += d_X[b86 + i2 * 4] * t27[b87 + i2 * 8] * t42[b88 + i2];
-            acc90 += r1 + r2 + r3;
-          }
-          {
-            const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 68), sb = slot(SR, SC, 2144 + i0 * 8 + i1 * 68), sv = p89 * acc90;
             H[sa] += sv;
             H[sb] += sv;
           }
@@ -6779,26 +6676,42 @@ function ks_hess_W1_W2(s: State): void {
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
         const b91 = i0 * len_N * 8 + i1 * len_N;
-        for (let i2 = 0; i2 < 8; i2++) {
-          for (let i3 = 0; i3 < 3; i3++) {
-            const b92 = i2 * len_N * 3 + i3 * len_N;
-            let acc94 = 0;
-            {
-              let r1 = 0, r2 = 0, r3 = 0;
-              let i4 = 0;
-              for (const end = len_N - 3; i4 < end; i4 += 4) {
-                acc94 += t48[b91 + i4] * t50[b92 + i4];
-                r1 += t48[b91 + i4 + 1] * t50[b92 + i4 + 1];
-                r2 += t48[b91 + i4 + 2] * t50[b92 + i4 + 2];
-                r3 += t48[b91 + i4 + 3] * t50[b92 + i4 + 3];
+        {
+          let i2 = 0;
+          for (const end = 8 - 3; i2 < end; i2 += 4) {
+            for (let i3 = 0; i3 < 3; i3++) {
+              const b92_0 = i2 * len_N * 3 + i3 * len_N;
+              const b92_1 = (i2 + 1) * len_N * 3 + i3 * len_N;
+              const b92_2 = (i2 + 2) * len_N * 3 + i3 * len_N;
+              const b92_3 = (i2 + 3) * len_N * 3 + i3 * len_N;
+              let acc94_0 = 0, acc94_1 = 0, acc94_2 = 0, acc94_3 = 0;
+              for (let i4 = 0, end = len_N; i4 < end; i4++) {
+                const c = t48[b91 + i4];
+                acc94_0 += c * t50[b92_0 + i4];
+                acc94_1 += c * t50[b92_1 + i4];
+                acc94_2 += c * t50[b92_2 + i4];
+                acc94_3 += c * t50[b92_3 + i4];
               }
-              for (const end = len_N; i4 < end; i4++) acc94 += t48[b91 + i4] * t50[b92 + i4];
-              acc94 += r1 + r2 + r3;
-            }
-            {
-              const sa = slot(SR, SC, 40 + i0 * 536 + i1 * 67 + i2 * 3 + i3), sb = slot(SR, SC, 2680 + i0 * 8 + i1 + i2 * 201 + i3 * 67), sv = p93 * acc94;
-              H[sa] += sv;
-              H[sb] += sv;
+              {
+                const sa = slot(SR, SC, 40 + i0 * 536 + i1 * 67 + i2 * 3 + i3), sb = slot(SR, SC, 2680 + i0 * 8 + i1 + i2 * 201 + i3 * 67), sv = p93 * acc94_0;
+                H[sa] += sv;
+                H[sb] += sv;
+              }
+              {
+                const sa = slot(SR, SC, 40 + i0 * 536 + i1 * 67 + (i2 + 1) * 3 + i3), sb = slot(SR, SC, 2680 + i0 * 8 + i1 + (i2 + 1) * 201 + i3 * 67), sv = p93 * acc94_1;
+                H[sa] += sv;
+                H[sb] += sv;
+              }
+              {
+                const sa = slot(SR, SC, 40 + i0 * 536 + i1 * 67 + (i2 + 2) * 3 + i3), sb = slot(SR, SC, 2680 + i0 * 8 + i1 + (i2 + 2) * 201 + i3 * 67), sv = p93 * acc94_2;
+                H[sa] += sv;
+                H[sb] += sv;
+              }
+              {
+                const sa = slot(SR, SC, 40 + i0 * 536 + i1 * 67 + (i2 + 3) * 3 + i3), sb = slot(SR, SC, 2680 + i0 * 8 + i1 + (i2 + 3) * 201 + i3 * 67), sv = p93 * acc94_3;
+                H[sa] += sv;
+                H[sb] += sv;
+              }
             }
           }
         }
@@ -6811,27 +6724,43 @@ function ks_hess_W1_W2(s: State): void {
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
         const b95 = i0 * len_N * 8 + i1 * len_N;
-        for (let i2 = 0; i2 < 8; i2++) {
-          for (let i3 = 0; i3 < 3; i3++) {
-            const b96 = i2 * len_N * 3 + i3 * len_N;
-            const p98 = p97 * th[40 + i1 * 3 + i3];
-            let acc99 = 0;
-            {
-              let r1 = 0, r2 = 0, r3 = 0;
-              let i4 = 0;
-              for (const end = len_N - 3; i4 < end; i4 += 4) {
-                acc99 += t46[b95 + i4] * t50[b96 + i4];
-                r1 += t46[b95 + i4 + 1] * t50[b96 + i4 + 1];
-                r2 += t46[b95 + i4 + 2] * t50[b96 + i4 + 2];
-                r3 += t46[b95 + i4 + 3] * t50[b96 + i4 + 3];
+        {
+          let i2 = 0;
+          for (const end = 8 - 3; i2 < end; i2 += 4) {
+            for (let i3 = 0; i3 < 3; i3++) {
+              const b96_0 = i2 * len_N * 3 + i3 * len_N;
+              const p98 = p97 * th[40 + i1 * 3 + i3];
+              const b96_1 = (i2 + 1) * len_N * 3 + i3 * len_N;
+              const b96_2 = (i2 + 2) * len_N * 3 + i3 * len_N;
+              const b96_3 = (i2 + 3) * len_N * 3 + i3 * len_N;
+              let acc99_0 = 0, acc99_1 = 0, acc99_2 = 0, acc99_3 = 0;
+              for (let i4 = 0, end = len_N; i4 < end; i4++) {
+                const c = t46[b95 + i4];
+                acc99_0 += c * t50[b96_0 + i4];
+                acc99_1 += c * t50[b96_1 + i4];
+                acc99_2 += c * t50[b96_2 + i4];
+                acc99_3 += c * t50[b96_3 + i4];
               }
-              for (const end = len_N; i4 < end; i4++) acc99 += t46[b95 + i4] * t50[b96 + i4];
-              acc99 += r1 + r2 + r3;
-            }
-            {
-              const sa = slot(SR, SC, 40 + i0 * 536 + i1 * 67 + i2 * 3 + i3), sb = slot(SR, SC, 2680 + i0 * 8 + i1 + i2 * 201 + i3 * 67), sv = p98 * acc99;
-              H[sa] += sv;
-              H[sb] += sv;
+              {
+                const sa = slot(SR, SC, 40 + i0 * 536 + i1 * 67 + i2 * 3 + i3), sb = slot(SR, SC, 2680 + i0 * 8 + i1 + i2 * 201 + i3 * 67), sv = p98 * acc99_0;
+                H[sa] += sv;
+                H[sb] += sv;
+              }
+              {
+                const sa = slot(SR, SC, 40 + i0 * 536 + i1 * 67 + (i2 + 1) * 3 + i3), sb = slot(SR, SC, 2680 + i0 * 8 + i1 + (i2 + 1) * 201 + i3 * 67), sv = p98 * acc99_1;
+                H[sa] += sv;
+                H[sb] += sv;
+              }
+              {
+                const sa = slot(SR, SC, 40 + i0 * 536 + i1 * 67 + (i2 + 2) * 3 + i3), sb = slot(SR, SC, 2680 + i0 * 8 + i1 + (i2 + 2) * 201 + i3 * 67), sv = p98 * acc99_2;
+                H[sa] += sv;
+                H[sb] += sv;
+              }
+              {
+                const sa = slot(SR, SC, 40 + i0 * 536 + i1 * 67 + (i2 + 3) * 3 + i3), sb = slot(SR, SC, 2680 + i0 * 8 + i1 + (i2 + 3) * 201 + i3 * 67), sv = p98 * acc99_3;
+                H[sa] += sv;
+                H[sb] += sv;
+              }
             }
           }
         }
@@ -6843,27 +6772,43 @@ function ks_hess_W1_W2(s: State): void {
     const p103 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       const b102 = off_N * 4 + i0;
-      for (let i1 = 0; i1 < 8; i1++) {
-        const b101 = i1;
-        for (let i2 = 0; i2 < 3; i2++) {
-          const b100 = i2;
-          let acc104 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i3 = 0;
-            for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc104 += t23[i3] * t11[b100 + i3 * 3] * t24[b101 + i3 * 8] * d_X[b102 + i3 * 4];
-              r1 += t23[i3 + 1] * t11[b100 + (i3 + 1) * 3] * t24[b101 + (i3 + 1) * 8] * d_X[b102 + (i3 + 1) * 4];
-              r2 += t23[i3 + 2] * t11[b100 + (i3 + 2) * 3] * t24[b101 + (i3 + 2) * 8] * d_X[b102 + (i3 + 2) * 4];
-              r3 += t23[i3 + 3] * t11[b100 + (i3 + 3) * 3] * t24[b101 + (i3 + 3) * 8] * d_X[b102 + (i3 + 3) * 4];
+      {
+        let i1 = 0;
+        for (const end = 8 - 3; i1 < end; i1 += 4) {
+          const b101_0 = i1;
+          const b101_1 = i1 + 1;
+          const b101_2 = i1 + 2;
+          const b101_3 = i1 + 3;
+          for (let i2 = 0; i2 < 3; i2++) {
+            const b100 = i2;
+            let acc104_0 = 0, acc104_1 = 0, acc104_2 = 0, acc104_3 = 0;
+            for (let i3 = 0, end = len_N; i3 < end; i3++) {
+              const c = t23[i3] * t11[b100 + i3 * 3] * d_X[b102 + i3 * 4];
+              acc104_0 += c * t24[b101_0 + i3 * 8];
+              acc104_1 += c * t24[b101_1 + i3 * 8];
+              acc104_2 += c * t24[b101_2 + i3 * 8];
+              acc104_3 += c * t24[b101_3 + i3 * 8];
             }
-            for (const end = len_N; i3 < end; i3++) acc104 += t23[i3] * t11[b100 + i3 * 3] * t24[b101 + i3 * 8] * d_X[b102 + i3 * 4];
-            acc104 += r1 + r2 + r3;
-          }
-          {
-            const sa = slot(SR, SC, 40 + i0 * 536 + i1 * 70 + i2), sb = slot(SR, SC, 2680 + i0 * 8 + i1 * 202 + i2 * 67), sv = p103 * acc104;
-            H[sa] += sv;
-            H[sb] += sv;
+            {
+              const sa = slot(SR, SC, 40 + i0 * 536 + i1 * 70 + i2), sb = slot(SR, SC, 2680 + i0 * 8 + i1 * 202 + i2 * 67), sv = p103 * acc104_0;
+              H[sa] += sv;
+              H[sb] += sv;
+            }
+            {
+              const sa = slot(SR, SC, 40 + i0 * 536 + (i1 + 1) * 70 + i2), sb = slot(SR, SC, 2680 + i0 * 8 + (i1 + 1) * 202 + i2 * 67), sv = p103 * acc104_1;
+              H[sa] += sv;
+              H[sb] += sv;
+            }
+            {
+              const sa = slot(SR, SC, 40 + i0 * 536 + (i1 + 2) * 70 + i2), sb = slot(SR, SC, 2680 + i0 * 8 + (i1 + 2) * 202 + i2 * 67), sv = p103 * acc104_2;
+              H[sa] += sv;
+              H[sb] += sv;
+            }
+            {
+              const sa = slot(SR, SC, 40 + i0 * 536 + (i1 + 3) * 70 + i2), sb = slot(SR, SC, 2680 + i0 * 8 + (i1 + 3) * 202 + i2 * 67), sv = p103 * acc104_3;
+              H[sa] += sv;
+              H[sb] += sv;
+            }
           }
         }
       }
@@ -6874,27 +6819,43 @@ function ks_hess_W1_W2(s: State): void {
     const p108 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       const b107 = off_N * 4 + i0;
-      for (let i1 = 0; i1 < 8; i1++) {
-        const b106 = i1;
-        for (let i2 = 0; i2 < 3; i2++) {
-          const b105 = off_N * 3 + i2;
-          let acc109 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i3 = 0;
-            for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc109 += d_Y[b105 + i3 * 3] * t24[b106 + i3 * 8] * d_X[b107 + i3 * 4];
-              r1 += d_Y[b105 + (i3 + 1) * 3] * t24[b106 + (i3 + 1) * 8] * d_X[b107 + (i3 + 1) * 4];
-              r2 += d_Y[b105 + (i3 + 2) * 3] * t24[b106 + (i3 + 2) * 8] * d_X[b107 + (i3 + 2) * 4];
-              r3 += d_Y[b105 + (i3 + 3) * 3] * t24[b106 + (i3 + 3) * 8] * d_X[b107 + (i3 + 3) * 4];
+      {
+        let i1 = 0;
+        for (const end = 8 - 3; i1 < end; i1 += 4) {
+          const b106_0 = i1;
+          const b106_1 = i1 + 1;
+          const b106_2 = i1 + 2;
+          const b106_3 = i1 + 3;
+          for (let i2 = 0; i2 < 3; i2++) {
+            const b105 = off_N * 3 + i2;
+            let acc109_0 = 0, acc109_1 = 0, acc109_2 = 0, acc109_3 = 0;
+            for (let i3 = 0, end = len_N; i3 < end; i3++) {
+              const c = d_Y[b105 + i3 * 3] * d_X[b107 + i3 * 4];
+              acc109_0 += c * t24[b106_0 + i3 * 8];
+              acc109_1 += c * t24[b106_1 + i3 * 8];
+              acc109_2 += c * t24[b106_2 + i3 * 8];
+              acc109_3 += c * t24[b106_3 + i3 * 8];
             }
-            for (const end = len_N; i3 < end; i3++) acc109 += d_Y[b105 + i3 * 3] * t24[b106 + i3 * 8] * d_X[b107 + i3 * 4];
-            acc109 += r1 + r2 + r3;
-          }
-          {
-            const sa = slot(SR, SC, 40 + i0 * 536 + i1 * 70 + i2), sb = slot(SR, SC, 2680 + i0 * 8 + i1 * 202 + i2 * 67), sv = p108 * acc109;
-            H[sa] += sv;
-            H[sb] += sv;
+            {
+              const sa = slot(SR, SC, 40 + i0 * 536 + i1 * 70 + i2), sb = slot(SR, SC, 2680 + i0 * 8 + i1 * 202 + i2 * 67), sv = p108 * acc109_0;
+              H[sa] += sv;
+              H[sb] += sv;
+            }
+            {
+              const sa = slot(SR, SC, 40 + i0 * 536 + (i1 + 1) * 70 + i2), sb = slot(SR, SC, 2680 + i0 * 8 + (i1 + 1) * 202 + i2 * 67), sv = p108 * acc109_1;
+              H[sa] += sv;
+              H[sb] += sv;
+            }
+            {
+              const sa = slot(SR, SC, 40 + i0 * 536 + (i1 + 2) * 70 + i2), sb = slot(SR, SC, 2680 + i0 * 8 + (i1 + 2) * 202 + i2 * 67), sv = p108 * acc109_2;
+              H[sa] += sv;
+              H[sb] += sv;
+            }
+            {
+              const sa = slot(SR, SC, 40 + i0 * 536 + (i1 + 3) * 70 + i2), sb = slot(SR, SC, 2680 + i0 * 8 + (i1 + 3) * 202 + i2 * 67), sv = p108 * acc109_3;
+              H[sa] += sv;
+              H[sb] += sv;
+            }
           }
         }
       }
@@ -6921,28 +6882,47 @@ function ks_hess_W1_b2(s: State): void {
     const p114 = -t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       const b111 = off_N * 4 + i0;
-      for (let i1 = 0; i1 < 8; i1++) {
-        const b110 = i1;
-        const b113 = i1 * len_N;
-        for (let i2 = 0; i2 < 3; i2++) {
-          const b112 = i2;
-          let acc115 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i3 = 0;
-            for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc115 += t24[b110 + i3 * 8] * d_X[b111 + i3 * 4] * t26[i3] * t11[b112 + i3 * 3] * t41[b113 + i3];
-              r1 += t24[b110 + (i3 + 1) * 8] * d_X[b111 + (i3 + 1) * 4] * t26[i3 + 1] * t11[b112 + (i3 + 1) * 3] * t41[b113 + i3 + 1];
-              r2 += t24[b110 + (i3 + 2) * 8] * d_X[b111 + (i3 + 2) * 4] * t26[i3 + 2] * t11[b112 + (i3 + 2) * 3] * t41[b113 + i3 + 2];
-              r3 += t24[b110 + (i3 + 3) * 8] * d_X[b111 + (i3 + 3) * 4] * t26[i3 + 3] * t11[b112 + (i3 + 3) * 3] * t41[b113 + i3 + 3];
+      {
+        let i1 = 0;
+        for (const end = 8 - 3; i1 < end; i1 += 4) {
+          const b110_0 = i1;
+          const b113_0 = i1 * len_N;
+          const b110_1 = i1 + 1;
+          const b113_1 = (i1 + 1) * len_N;
+          const b110_2 = i1 + 2;
+          const b113_2 = (i1 + 2) * len_N;
+          const b110_3 = i1 + 3;
+          const b113_3 = (i1 + 3) * len_N;
+          for (let i2 = 0; i2 < 3; i2++) {
+            const b112 = i2;
+            let acc115_0 = 0, acc115_1 = 0, acc115_2 = 0, acc115_3 = 0;
+            for (let i3 = 0, end = len_N; i3 < end; i3++) {
+              const c = d_X[b111 + i3 * 4] * t26[i3] * t11[b112 + i3 * 3];
+              acc115_0 += c * t24[b110_0 + i3 * 8] * t41[b113_0 + i3];
+              acc115_1 += c * t24[b110_1 + i3 * 8] * t41[b113_1 + i3];
+              acc115_2 += c * t24[b110_2 + i3 * 8] * t41[b113_2 + i3];
+              acc115_3 += c * t24[b110_3 + i3 * 8] * t41[b113_3 + i3];
             }
-            for (const end = len_N; i3 < end; i3++) acc115 += t24[b110 + i3 * 8] * d_X[b111 + i3 * 4] * t26[i3] * t11[b112 + i3 * 3] * t41[b113 + i3];
-            acc115 += r1 + r2 + r3;
-          }
-          {
-            const sa = slot(SR, SC, 64 + i0 * 536 + i1 * 67 + i2), sb = slot(SR, SC, 4288 + i0 * 8 + i1 + i2 * 67), sv = p114 * acc115;
-            H[sa] += sv;
-            H[sb] += sv;
+            {
+              const sa = slot(SR, SC, 64 + i0 * 536 + i1 * 67 + i2), sb = slot(SR, SC, 4288 + i0 * 8 + i1 + i2 * 67), sv = p114 * acc115_0;
+              H[sa] += sv;
+              H[sb] += sv;
+            }
+            {
+              const sa = slot(SR, SC, 64 + i0 * 536 + (i1 + 1) * 67 + i2), sb = slot(SR, SC, 4288 + i0 * 8 + i1 + 1 + i2 * 67), sv = p114 * acc115_1;
+              H[sa] += sv;
+              H[sb] += sv;
+            }
+            {
+              const sa = slot(SR, SC, 64 + i0 * 536 + (i1 + 2) * 67 + i2), sb = slot(SR, SC, 4288 + i0 * 8 + i1 + 2 + i2 * 67), sv = p114 * acc115_2;
+              H[sa] += sv;
+              H[sb] += sv;
+            }
+            {
+              const sa = slot(SR, SC, 64 + i0 * 536 + (i1 + 3) * 67 + i2), sb = slot(SR, SC, 4288 + i0 * 8 + i1 + 3 + i2 * 67), sv = p114 * acc115_3;
+              H[sa] += sv;
+              H[sb] += sv;
+            }
           }
         }
       }
@@ -6953,28 +6933,47 @@ function ks_hess_W1_b2(s: State): void {
     const p119 = t16[0];
     for (let i0 = 0; i0 < 4; i0++) {
       const b117 = off_N * 4 + i0;
-      for (let i1 = 0; i1 < 8; i1++) {
-        const b116 = i1;
-        for (let i2 = 0; i2 < 3; i2++) {
-          const b118 = i2;
-          const p120 = p119 * th[40 + i1 * 3 + i2];
-          let acc121 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i3 = 0;
-            for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc121 += t23[i3] * t24[b116 + i3 * 8] * d_X[b117 + i3 * 4] * t11[b118 + i3 * 3];
-              r1 += t23[i3 + 1] * t24[b116 + (i3 + 1) * 8] * d_X[b117 + (i3 + 1) * 4] * t11[b118 + (i3 + 1) * 3];
-              r2 += t23[i3 + 2] * t24[b116 + (i3 + 2) * 8] * d_X[b117 + (i3 + 2) * 4] * t11[b118 + (i3 + 2) * 3];
-              r3 += t23[i3 + 3] * t24[b116 + (i3 + 3) * 8] * d_X[b117 + (i3 + 3) * 4] * t11[b118 + (i3 + 3) * 3];
+      {
+        let i1 = 0;
+        for (const end = 8 - 3; i1 < end; i1 += 4) {
+          const b116_0 = i1;
+          const b116_1 = i1 + 1;
+          const b116_2 = i1 + 2;
+          const b116_3 = i1 + 3;
+          for (let i2 = 0; i2 < 3; i2++) {
+            const b118 = i2;
+            const p120_0 = p119 * th[40 + i1 * 3 + i2];
+            const p120_1 = p119 * th[40 + (i1 + 1) * 3 + i2];
+            const p120_2 = p119 * th[40 + (i1 + 2) * 3 + i2];
+            const p120_3 = p119 * th[40 + (i1 + 3) * 3 + i2];
+            let acc121_0 = 0, acc121_1 = 0, acc121_2 = 0, acc121_3 = 0;
+            for (let i3 = 0, end = len_N; i3 < end; i3++) {
+              const c = t23[i3] * d_X[b117 + i3 * 4] * t11[b118 + i3 * 3];
+              acc121_0 += c * t24[b116_0 + i3 * 8];
+              acc121_1 += c * t24[b116_1 + i3 * 8];
+              acc121_2 += c * t24[b116_2 + i3 * 8];
+              acc121_3 += c * t24[b116_3 + i3 * 8];
             }
-            for (const end = len_N; i3 < end; i3++) acc121 += t23[i3] * t24[b116 + i3 * 8] * d_X[b117 + i3 * 4] * t11[b118 + i3 * 3];
-            acc121 += r1 + r2 + r3;
-          }
-          {
-            const sa = slot(SR, SC, 64 + i0 * 536 + i1 * 67 + i2), sb = slot(SR, SC, 4288 + i0 * 8 + i1 + i2 * 67), sv = p120 * acc121;
-            H[sa] += sv;
-            H[sb] += sv;
+            {
+              const sa = slot(SR, SC, 64 + i0 * 536 + i1 * 67 + i2), sb = slot(SR, SC, 4288 + i0 * 8 + i1 + i2 * 67), sv = p120_0 * acc121_0;
+              H[sa] += sv;
+              H[sb] += sv;
+            }
+            {
+              const sa = slot(SR, SC, 64 + i0 * 536 + (i1 + 1) * 67 + i2), sb = slot(SR, SC, 4288 + i0 * 8 + i1 + 1 + i2 * 67), sv = p120_1 * acc121_1;
+              H[sa] += sv;
+              H[sb] += sv;
+            }
+            {
+              const sa = slot(SR, SC, 64 + i0 * 536 + (i1 + 2) * 67 + i2), sb = slot(SR, SC, 4288 + i0 * 8 + i1 + 2 + i2 * 67), sv = p120_2 * acc121_2;
+              H[sa] += sv;
+              H[sb] += sv;
+            }
+            {
+              const sa = slot(SR, SC, 64 + i0 * 536 + (i1 + 3) * 67 + i2), sb = slot(SR, SC, 4288 + i0 * 8 + i1 + 3 + i2 * 67), sv = p120_3 * acc121_3;
+              H[sa] += sv;
+              H[sb] += sv;
+            }
           }
         }
       }
@@ -7016,13 +7015,11 @@ function ks_hess_b1_b1(s: State): void {
           const b125_3 = (i1 + 3) * len_N;
           let acc127_0 = 0, acc127_1 = 0, acc127_2 = 0, acc127_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c0 = t24[b122 + i2 * 8];
-            const c1 = t26[i2];
-            const c2 = t41[b124 + i2];
-            acc127_0 += c0 * c1 * c2 * t24[b123_0 + i2 * 8] * t41[b125_0 + i2];
-            acc127_1 += c0 * c1 * c2 * t24[b123_1 + i2 * 8] * t41[b125_1 + i2];
-            acc127_2 += c0 * c1 * c2 * t24[b123_2 + i2 * 8] * t41[b125_2 + i2];
-            acc127_3 += c0 * c1 * c2 * t24[b123_3 + i2 * 8] * t41[b125_3 + i2];
+            const c = t24[b122 + i2 * 8] * t26[i2] * t41[b124 + i2];
+            acc127_0 += c * t24[b123_0 + i2 * 8] * t41[b125_0 + i2];
+            acc127_1 += c * t24[b123_1 + i2 * 8] * t41[b125_1 + i2];
+            acc127_2 += c * t24[b123_2 + i2 * 8] * t41[b125_2 + i2];
+            acc127_3 += c * t24[b123_3 + i2 * 8] * t41[b125_3 + i2];
           }
           {
             const sa = slot(SR, SC, 2176 + i0 * 67 + i1), sb = slot(SR, SC, 2176 + i0 + i1 * 67), sv = p126 * acc127_0;
@@ -7147,27 +7144,43 @@ function ks_hess_b1_W2(s: State): void {
     for (let i0 = 0; i0 < 8; i0++) {
       const b145 = i0;
       const b148 = i0 * len_N;
-      for (let i1 = 0; i1 < 8; i1++) {
-        const b147 = i1;
-        for (let i2 = 0; i2 < 3; i2++) {
-          const b146 = i2;
-          let acc150 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i3 = 0;
-            for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc150 += t24[b145 + i3 * 8] * t26[i3] * t11[b146 + i3 * 3] * t7[b147 + i3 * 8] * t41[b148 + i3];
-              r1 += t24[b145 + (i3 + 1) * 8] * t26[i3 + 1] * t11[b146 + (i3 + 1) * 3] * t7[b147 + (i3 + 1) * 8] * t41[b148 + i3 + 1];
-              r2 += t24[b145 + (i3 + 2) * 8] * t26[i3 + 2] * t11[b146 + (i3 + 2) * 3] * t7[b147 + (i3 + 2) * 8] * t41[b148 + i3 + 2];
-              r3 += t24[b145 + (i3 + 3) * 8] * t26[i3 + 3] * t11[b146 + (i3 + 3) * 3] * t7[b147 + (i3 + 3) * 8] * t41[b148 + i3 + 3];
+      {
+        let i1 = 0;
+        for (const end = 8 - 3; i1 < end; i1 += 4) {
+          const b147_0 = i1;
+          const b147_1 = i1 + 1;
+          const b147_2 = i1 + 2;
+          const b147_3 = i1 + 3;
+          for (let i2 = 0; i2 < 3; i2++) {
+            const b146 = i2;
+            let acc150_0 = 0, acc150_1 = 0, acc150_2 = 0, acc150_3 = 0;
+            for (let i3 = 0, end = len_N; i3 < end; i3++) {
+              const c = t24[b145 + i3 * 8] * t26[i3] * t11[b146 + i3 * 3] * t41[b148 + i3];
+              acc150_0 += c * t7[b147_0 + i3 * 8];
+              acc150_1 += c * t7[b147_1 + i3 * 8];
+              acc150_2 += c * t7[b147_2 + i3 * 8];
+              acc150_3 += c * t7[b147_3 + i3 * 8];
             }
-            for (const end = len_N; i3 < end; i3++) acc150 += t24[b145 + i3 * 8] * t26[i3] * t11[b146 + i3 * 3] * t7[b147 + i3 * 8] * t41[b148 + i3];
-            acc150 += r1 + r2 + r3;
-          }
-          {
-            const sa = slot(SR, SC, 2184 + i0 * 67 + i1 * 3 + i2), sb = slot(SR, SC, 2712 + i0 + i1 * 201 + i2 * 67), sv = p149 * acc150;
-            H[sa] += sv;
-            H[sb] += sv;
+            {
+              const sa = slot(SR, SC, 2184 + i0 * 67 + i1 * 3 + i2), sb = slot(SR, SC, 2712 + i0 + i1 * 201 + i2 * 67), sv = p149 * acc150_0;
+              H[sa] += sv;
+              H[sb] += sv;
+            }
+            {
+              const sa = slot(SR, SC, 2184 + i0 * 67 + (i1 + 1) * 3 + i2), sb = slot(SR, SC, 2712 + i0 + (i1 + 1) * 201 + i2 * 67), sv = p149 * acc150_1;
+              H[sa] += sv;
+              H[sb] += sv;
+            }
+            {
+              const sa = slot(SR, SC, 2184 + i0 * 67 + (i1 + 2) * 3 + i2), sb = slot(SR, SC, 2712 + i0 + (i1 + 2) * 201 + i2 * 67), sv = p149 * acc150_2;
+              H[sa] += sv;
+              H[sb] += sv;
+            }
+            {
+              const sa = slot(SR, SC, 2184 + i0 * 67 + (i1 + 3) * 3 + i2), sb = slot(SR, SC, 2712 + i0 + (i1 + 3) * 201 + i2 * 67), sv = p149 * acc150_3;
+              H[sa] += sv;
+              H[sb] += sv;
+            }
           }
         }
       }
@@ -7178,28 +7191,44 @@ function ks_hess_b1_W2(s: State): void {
     const p154 = t16[0];
     for (let i0 = 0; i0 < 8; i0++) {
       const b151 = i0;
-      for (let i1 = 0; i1 < 8; i1++) {
-        const b153 = i1;
-        for (let i2 = 0; i2 < 3; i2++) {
-          const b152 = i2;
-          const p155 = p154 * th[40 + i0 * 3 + i2];
-          let acc156 = 0;
-          {
-            let r1 = 0, r2 = 0, r3 = 0;
-            let i3 = 0;
-            for (const end = len_N - 3; i3 < end; i3 += 4) {
-              acc156 += t23[i3] * t24[b151 + i3 * 8] * t11[b152 + i3 * 3] * t7[b153 + i3 * 8];
-              r1 += t23[i3 + 1] * t24[b151 + (i3 + 1) * 8] * t11[b152 + (i3 + 1) * 3] * t7[b153 + (i3 + 1) * 8];
-              r2 += t23[i3 + 2] * t24[b151 + (i3 + 2) * 8] * t11[b152 + (i3 + 2) * 3] * t7[b153 + (i3 + 2) * 8];
-              r3 += t23[i3 + 3] * t24[b151 + (i3 + 3) * 8] * t11[b152 + (i3 + 3) * 3] * t7[b153 + (i3 + 3) * 8];
+      {
+        let i1 = 0;
+        for (const end = 8 - 3; i1 < end; i1 += 4) {
+          const b153_0 = i1;
+          const b153_1 = i1 + 1;
+          const b153_2 = i1 + 2;
+          const b153_3 = i1 + 3;
+          for (let i2 = 0; i2 < 3; i2++) {
+            const b152 = i2;
+            const p155 = p154 * th[40 + i0 * 3 + i2];
+            let acc156_0 = 0, acc156_1 = 0, acc156_2 = 0, acc156_3 = 0;
+            for (let i3 = 0, end = len_N; i3 < end; i3++) {
+              const c = t23[i3] * t24[b151 + i3 * 8] * t11[b152 + i3 * 3];
+              acc156_0 += c * t7[b153_0 + i3 * 8];
+              acc156_1 += c * t7[b153_1 + i3 * 8];
+              acc156_2 += c * t7[b153_2 + i3 * 8];
+              acc156_3 += c * t7[b153_3 + i3 * 8];
             }
-            for (const end = len_N; i3 < end; i3++) acc156 += t23[i3] * t24[b151 + i3 * 8] * t11[b152 + i3 * 3] * t7[b153 + i3 * 8];
-            acc156 += r1 + r2 + r3;
-          }
-          {
-            const sa = slot(SR, SC, 2184 + i0 * 67 + i1 * 3 + i2), sb = slot(SR, SC, 2712 + i0 + i1 * 201 + i2 * 67), sv = p155 * acc156;
-            H[sa] += sv;
-            H[sb] += sv;
+            {
+              const sa = slot(SR, SC, 2184 + i0 * 67 + i1 * 3 + i2), sb = slot(SR, SC, 2712 + i0 + i1 * 201 + i2 * 67), sv = p155 * acc156_0;
+              H[sa] += sv;
+              H[sb] += sv;
+            }
+            {
+              const sa = slot(SR, SC, 2184 + i0 * 67 + (i1 + 1) * 3 + i2), sb = slot(SR, SC, 2712 + i0 + (i1 + 1) * 201 + i2 * 67), sv = p155 * acc156_1;
+              H[sa] += sv;
+              H[sb] += sv;
+            }
+            {
+              const sa = slot(SR, SC, 2184 + i0 * 67 + (i1 + 2) * 3 + i2), sb = slot(SR, SC, 2712 + i0 + (i1 + 2) * 201 + i2 * 67), sv = p155 * acc156_2;
+              H[sa] += sv;
+              H[sb] += sv;
+            }
+            {
+              const sa = slot(SR, SC, 2184 + i0 * 67 + (i1 + 3) * 3 + i2), sb = slot(SR, SC, 2712 + i0 + (i1 + 3) * 201 + i2 * 67), sv = p155 * acc156_3;
+              H[sa] += sv;
+              H[sb] += sv;
+            }
           }
         }
       }
@@ -7208,27 +7237,43 @@ function ks_hess_b1_W2(s: State): void {
   // hessian[i0, i0, i1] += Σ_i2 t16·t23[i2]·t11[i2, i1]·t24[i2, i0]
   {
     const p159 = t16[0];
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b158 = i0;
-      for (let i1 = 0; i1 < 3; i1++) {
-        const b157 = i1;
-        let acc160 = 0;
-        {
-          let r1 = 0, r2 = 0, r3 = 0;
-          let i2 = 0;
-          for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc160 += t23[i2] * t11[b157 + i2 * 3] * t24[b158 + i2 * 8];
-            r1 += t23[i2 + 1] * t11[b157 + (i2 + 1) * 3] * t24[b158 + (i2 + 1) * 8];
-            r2 += t23[i2 + 2] * t11[b157 + (i2 + 2) * 3] * t24[b158 + (i2 + 2) * 8];
-            r3 += t23[i2 + 3] * t11[b157 + (i2 + 3) * 3] * t24[b158 + (i2 + 3) * 8];
+    {
+      let i0 = 0;
+      for (const end = 8 - 3; i0 < end; i0 += 4) {
+        const b158_0 = i0;
+        const b158_1 = i0 + 1;
+        const b158_2 = i0 + 2;
+        const b158_3 = i0 + 3;
+        for (let i1 = 0; i1 < 3; i1++) {
+          const b157 = i1;
+          let acc160_0 = 0, acc160_1 = 0, acc160_2 = 0, acc160_3 = 0;
+          for (let i2 = 0, end = len_N; i2 < end; i2++) {
+            const c = t23[i2] * t11[b157 + i2 * 3];
+            acc160_0 += c * t24[b158_0 + i2 * 8];
+            acc160_1 += c * t24[b158_1 + i2 * 8];
+            acc160_2 += c * t24[b158_2 + i2 * 8];
+            acc160_3 += c * t24[b158_3 + i2 * 8];
           }
-          for (const end = len_N; i2 < end; i2++) acc160 += t23[i2] * t11[b157 + i2 * 3] * t24[b158 + i2 * 8];
-          acc160 += r1 + r2 + r3;
-        }
-        {
-          const sa = slot(SR, SC, 2184 + i0 * 70 + i1), sb = slot(SR, SC, 2712 + i0 * 202 + i1 * 67), sv = p159 * acc160;
-          H[sa] += sv;
-          H[sb] += sv;
+          {
+            const sa = slot(SR, SC, 2184 + i0 * 70 + i1), sb = slot(SR, SC, 2712 + i0 * 202 + i1 * 67), sv = p159 * acc160_0;
+            H[sa] += sv;
+            H[sb] += sv;
+          }
+          {
+            const sa = slot(SR, SC, 2184 + (i0 + 1) * 70 + i1), sb = slot(SR, SC, 2712 + (i0 + 1) * 202 + i1 * 67), sv = p159 * acc160_1;
+            H[sa] += sv;
+            H[sb] += sv;
+          }
+          {
+            const sa = slot(SR, SC, 2184 + (i0 + 2) * 70 + i1), sb = slot(SR, SC, 2712 + (i0 + 2) * 202 + i1 * 67), sv = p159 * acc160_2;
+            H[sa] += sv;
+            H[sb] += sv;
+          }
+          {
+            const sa = slot(SR, SC, 2184 + (i0 + 3) * 70 + i1), sb = slot(SR, SC, 2712 + (i0 + 3) * 202 + i1 * 67), sv = p159 * acc160_3;
+            H[sa] += sv;
+            H[sb] += sv;
+          }
         }
       }
     }
@@ -7236,27 +7281,43 @@ function ks_hess_b1_W2(s: State): void {
   // hessian[i0, i0, i1] += Σ_i2 -1·t16·Y[i2, i1]·t24[i2, i0]
   {
     const p163 = -t16[0];
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b162 = i0;
-      for (let i1 = 0; i1 < 3; i1++) {
-        const b161 = off_N * 3 + i1;
-        let acc164 = 0;
-        {
-          let r1 = 0, r2 = 0, r3 = 0;
-          let i2 = 0;
-          for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc164 += d_Y[b161 + i2 * 3] * t24[b162 + i2 * 8];
-            r1 += d_Y[b161 + (i2 + 1) * 3] * t24[b162 + (i2 + 1) * 8];
-            r2 += d_Y[b161 + (i2 + 2) * 3] * t24[b162 + (i2 + 2) * 8];
-            r3 += d_Y[b161 + (i2 + 3) * 3] * t24[b162 + (i2 + 3) * 8];
+    {
+      let i0 = 0;
+      for (const end = 8 - 3; i0 < end; i0 += 4) {
+        const b162_0 = i0;
+        const b162_1 = i0 + 1;
+        const b162_2 = i0 + 2;
+        const b162_3 = i0 + 3;
+        for (let i1 = 0; i1 < 3; i1++) {
+          const b161 = off_N * 3 + i1;
+          let acc164_0 = 0, acc164_1 = 0, acc164_2 = 0, acc164_3 = 0;
+          for (let i2 = 0, end = len_N; i2 < end; i2++) {
+            const c = d_Y[b161 + i2 * 3];
+            acc164_0 += c * t24[b162_0 + i2 * 8];
+            acc164_1 += c * t24[b162_1 + i2 * 8];
+            acc164_2 += c * t24[b162_2 + i2 * 8];
+            acc164_3 += c * t24[b162_3 + i2 * 8];
           }
-          for (const end = len_N; i2 < end; i2++) acc164 += d_Y[b161 + i2 * 3] * t24[b162 + i2 * 8];
-          acc164 += r1 + r2 + r3;
-        }
-        {
-          const sa = slot(SR, SC, 2184 + i0 * 70 + i1), sb = slot(SR, SC, 2712 + i0 * 202 + i1 * 67), sv = p163 * acc164;
-          H[sa] += sv;
-          H[sb] += sv;
+          {
+            const sa = slot(SR, SC, 2184 + i0 * 70 + i1), sb = slot(SR, SC, 2712 + i0 * 202 + i1 * 67), sv = p163 * acc164_0;
+            H[sa] += sv;
+            H[sb] += sv;
+          }
+          {
+            const sa = slot(SR, SC, 2184 + (i0 + 1) * 70 + i1), sb = slot(SR, SC, 2712 + (i0 + 1) * 202 + i1 * 67), sv = p163 * acc164_1;
+            H[sa] += sv;
+            H[sb] += sv;
+          }
+          {
+            const sa = slot(SR, SC, 2184 + (i0 + 2) * 70 + i1), sb = slot(SR, SC, 2712 + (i0 + 2) * 202 + i1 * 67), sv = p163 * acc164_2;
+            H[sa] += sv;
+            H[sb] += sv;
+          }
+          {
+            const sa = slot(SR, SC, 2184 + (i0 + 3) * 70 + i1), sb = slot(SR, SC, 2712 + (i0 + 3) * 202 + i1 * 67), sv = p163 * acc164_3;
+            H[sa] += sv;
+            H[sb] += sv;
+          }
         }
       }
     }
@@ -7278,28 +7339,47 @@ function ks_hess_b1_b2(s: State): void {
   // hessian[i0, i1] += Σ_i2 -1·t16·t24[i2, i0]·t26[i2]·t11[i2, i1]·t41[i0, i2]
   {
     const p168 = -t16[0];
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b165 = i0;
-      const b167 = i0 * len_N;
-      for (let i1 = 0; i1 < 3; i1++) {
-        const b166 = i1;
-        let acc169 = 0;
-        {
-          let r1 = 0, r2 = 0, r3 = 0;
-          let i2 = 0;
-          for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc169 += t24[b165 + i2 * 8] * t26[i2] * t11[b166 + i2 * 3] * t41[b167 + i2];
-            r1 += t24[b165 + (i2 + 1) * 8] * t26[i2 + 1] * t11[b166 + (i2 + 1) * 3] * t41[b167 + i2 + 1];
-            r2 += t24[b165 + (i2 + 2) * 8] * t26[i2 + 2] * t11[b166 + (i2 + 2) * 3] * t41[b167 + i2 + 2];
-            r3 += t24[b165 + (i2 + 3) * 8] * t26[i2 + 3] * t11[b166 + (i2 + 3) * 3] * t41[b167 + i2 + 3];
+    {
+      let i0 = 0;
+      for (const end = 8 - 3; i0 < end; i0 += 4) {
+        const b165_0 = i0;
+        const b167_0 = i0 * len_N;
+        const b165_1 = i0 + 1;
+        const b167_1 = (i0 + 1) * len_N;
+        const b165_2 = i0 + 2;
+        const b167_2 = (i0 + 2) * len_N;
+        const b165_3 = i0 + 3;
+        const b167_3 = (i0 + 3) * len_N;
+        for (let i1 = 0; i1 < 3; i1++) {
+          const b166 = i1;
+          let acc169_0 = 0, acc169_1 = 0, acc169_2 = 0, acc169_3 = 0;
+          for (let i2 = 0, end = len_N; i2 < end; i2++) {
+            const c = t26[i2] * t11[b166 + i2 * 3];
+            acc169_0 += c * t24[b165_0 + i2 * 8] * t41[b167_0 + i2];
+            acc169_1 += c * t24[b165_1 + i2 * 8] * t41[b167_1 + i2];
+            acc169_2 += c * t24[b165_2 + i2 * 8] * t41[b167_2 + i2];
+            acc169_3 += c * t24[b165_3 + i2 * 8] * t41[b167_3 + i2];
           }
-          for (const end = len_N; i2 < end; i2++) acc169 += t24[b165 + i2 * 8] * t26[i2] * t11[b166 + i2 * 3] * t41[b167 + i2];
-          acc169 += r1 + r2 + r3;
-        }
-        {
-          const sa = slot(SR, SC, 2208 + i0 * 67 + i1), sb = slot(SR, SC, 4320 + i0 + i1 * 67), sv = p168 * acc169;
-          H[sa] += sv;
-          H[sb] += sv;
+          {
+            const sa = slot(SR, SC, 2208 + i0 * 67 + i1), sb = slot(SR, SC, 4320 + i0 + i1 * 67), sv = p168 * acc169_0;
+            H[sa] += sv;
+            H[sb] += sv;
+          }
+          {
+            const sa = slot(SR, SC, 2208 + (i0 + 1) * 67 + i1), sb = slot(SR, SC, 4320 + i0 + 1 + i1 * 67), sv = p168 * acc169_1;
+            H[sa] += sv;
+            H[sb] += sv;
+          }
+          {
+            const sa = slot(SR, SC, 2208 + (i0 + 2) * 67 + i1), sb = slot(SR, SC, 4320 + i0 + 2 + i1 * 67), sv = p168 * acc169_2;
+            H[sa] += sv;
+            H[sb] += sv;
+          }
+          {
+            const sa = slot(SR, SC, 2208 + (i0 + 3) * 67 + i1), sb = slot(SR, SC, 4320 + i0 + 3 + i1 * 67), sv = p168 * acc169_3;
+            H[sa] += sv;
+            H[sb] += sv;
+          }
         }
       }
     }
@@ -7307,28 +7387,47 @@ function ks_hess_b1_b2(s: State): void {
   // hessian[i0, i1] += Σ_i2 t16·t23[i2]·W2[i0, i1]·t24[i2, i0]·t11[i2, i1]
   {
     const p172 = t16[0];
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b170 = i0;
-      for (let i1 = 0; i1 < 3; i1++) {
-        const b171 = i1;
-        const p173 = p172 * th[40 + i0 * 3 + i1];
-        let acc174 = 0;
-        {
-          let r1 = 0, r2 = 0, r3 = 0;
-          let i2 = 0;
-          for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc174 += t23[i2] * t24[b170 + i2 * 8] * t11[b171 + i2 * 3];
-            r1 += t23[i2 + 1] * t24[b170 + (i2 + 1) * 8] * t11[b171 + (i2 + 1) * 3];
-            r2 += t23[i2 + 2] * t24[b170 + (i2 + 2) * 8] * t11[b171 + (i2 + 2) * 3];
-            r3 += t23[i2 + 3] * t24[b170 + (i2 + 3) * 8] * t11[b171 + (i2 + 3) * 3];
+    {
+      let i0 = 0;
+      for (const end = 8 - 3; i0 < end; i0 += 4) {
+        const b170_0 = i0;
+        const b170_1 = i0 + 1;
+        const b170_2 = i0 + 2;
+        const b170_3 = i0 + 3;
+        for (let i1 = 0; i1 < 3; i1++) {
+          const b171 = i1;
+          const p173_0 = p172 * th[40 + i0 * 3 + i1];
+          const p173_1 = p172 * th[40 + (i0 + 1) * 3 + i1];
+          const p173_2 = p172 * th[40 + (i0 + 2) * 3 + i1];
+          const p173_3 = p172 * th[40 + (i0 + 3) * 3 + i1];
+          let acc174_0 = 0, acc174_1 = 0, acc174_2 = 0, acc174_3 = 0;
+          for (let i2 = 0, end = len_N; i2 < end; i2++) {
+            const c = t23[i2] * t11[b171 + i2 * 3];
+            acc174_0 += c * t24[b170_0 + i2 * 8];
+            acc174_1 += c * t24[b170_1 + i2 * 8];
+            acc174_2 += c * t24[b170_2 + i2 * 8];
+            acc174_3 += c * t24[b170_3 + i2 * 8];
           }
-          for (const end = len_N; i2 < end; i2++) acc174 += t23[i2] * t24[b170 + i2 * 8] * t11[b171 + i2 * 3];
-          acc174 += r1 + r2 + r3;
-        }
-        {
-          const sa = slot(SR, SC, 2208 + i0 * 67 + i1), sb = slot(SR, SC, 4320 + i0 + i1 * 67), sv = p173 * acc174;
-          H[sa] += sv;
-          H[sb] += sv;
+          {
+            const sa = slot(SR, SC, 2208 + i0 * 67 + i1), sb = slot(SR, SC, 4320 + i0 + i1 * 67), sv = p173_0 * acc174_0;
+            H[sa] += sv;
+            H[sb] += sv;
+          }
+          {
+            const sa = slot(SR, SC, 2208 + (i0 + 1) * 67 + i1), sb = slot(SR, SC, 4320 + i0 + 1 + i1 * 67), sv = p173_1 * acc174_1;
+            H[sa] += sv;
+            H[sb] += sv;
+          }
+          {
+            const sa = slot(SR, SC, 2208 + (i0 + 2) * 67 + i1), sb = slot(SR, SC, 4320 + i0 + 2 + i1 * 67), sv = p173_2 * acc174_2;
+            H[sa] += sv;
+            H[sb] += sv;
+          }
+          {
+            const sa = slot(SR, SC, 2208 + (i0 + 3) * 67 + i1), sb = slot(SR, SC, 4320 + i0 + 3 + i1 * 67), sv = p173_3 * acc174_3;
+            H[sa] += sv;
+            H[sb] += sv;
+          }
         }
       }
     }
@@ -7456,27 +7555,43 @@ function ks_hess_W2_b2(s: State): void {
   // hessian[i0, i1, i1] += Σ_i2 t16·t23[i2]·t7[i2, i0]·t11[i2, i1]
   {
     const p193 = t16[0];
-    for (let i0 = 0; i0 < 8; i0++) {
-      const b191 = i0;
-      for (let i1 = 0; i1 < 3; i1++) {
-        const b192 = i1;
-        let acc194 = 0;
-        {
-          let r1 = 0, r2 = 0, r3 = 0;
-          let i2 = 0;
-          for (const end = len_N - 3; i2 < end; i2 += 4) {
-            acc194 += t23[i2] * t7[b191 + i2 * 8] * t11[b192 + i2 * 3];
-            r1 += t23[i2 + 1] * t7[b191 + (i2 + 1) * 8] * t11[b192 + (i2 + 1) * 3];
-            r2 += t23[i2 + 2] * t7[b191 + (i2 + 2) * 8] * t11[b192 + (i2 + 2) * 3];
-            r3 += t23[i2 + 3] * t7[b191 + (i2 + 3) * 8] * t11[b192 + (i2 + 3) * 3];
+    {
+      let i0 = 0;
+      for (const end = 8 - 3; i0 < end; i0 += 4) {
+        const b191_0 = i0;
+        const b191_1 = i0 + 1;
+        const b191_2 = i0 + 2;
+        const b191_3 = i0 + 3;
+        for (let i1 = 0; i1 < 3; i1++) {
+          const b192 = i1;
+          let acc194_0 = 0, acc194_1 = 0, acc194_2 = 0, acc194_3 = 0;
+          for (let i2 = 0, end = len_N; i2 < end; i2++) {
+            const c = t23[i2] * t11[b192 + i2 * 3];
+            acc194_0 += c * t7[b191_0 + i2 * 8];
+            acc194_1 += c * t7[b191_1 + i2 * 8];
+            acc194_2 += c * t7[b191_2 + i2 * 8];
+            acc194_3 += c * t7[b191_3 + i2 * 8];
           }
-          for (const end = len_N; i2 < end; i2++) acc194 += t23[i2] * t7[b191 + i2 * 8] * t11[b192 + i2 * 3];
-          acc194 += r1 + r2 + r3;
-        }
-        {
-          const sa = slot(SR, SC, 2744 + i0 * 201 + i1 * 68), sb = slot(SR, SC, 4328 + i0 * 3 + i1 * 68), sv = p193 * acc194;
-          H[sa] += sv;
-          H[sb] += sv;
+          {
+            const sa = slot(SR, SC, 2744 + i0 * 201 + i1 * 68), sb = slot(SR, SC, 4328 + i0 * 3 + i1 * 68), sv = p193 * acc194_0;
+            H[sa] += sv;
+            H[sb] += sv;
+          }
+          {
+            const sa = slot(SR, SC, 2744 + (i0 + 1) * 201 + i1 * 68), sb = slot(SR, SC, 4328 + (i0 + 1) * 3 + i1 * 68), sv = p193 * acc194_1;
+            H[sa] += sv;
+            H[sb] += sv;
+          }
+          {
+            const sa = slot(SR, SC, 2744 + (i0 + 2) * 201 + i1 * 68), sb = slot(SR, SC, 4328 + (i0 + 2) * 3 + i1 * 68), sv = p193 * acc194_2;
+            H[sa] += sv;
+            H[sb] += sv;
+          }
+          {
+            const sa = slot(SR, SC, 2744 + (i0 + 3) * 201 + i1 * 68), sb = slot(SR, SC, 4328 + (i0 + 3) * 3 + i1 * 68), sv = p193 * acc194_3;
+            H[sa] += sv;
+            H[sb] += sv;
+          }
         }
       }
     }
@@ -7718,8 +7833,9 @@ export function createEvaluator(): Evaluator {
       try {
         bind(s, theta, data);
         const h = output(s, out, 4489, 'hessian');
-        s.hessian = h;
-        h.fill(0);
+        const hm = s.dense.inMemory(s.hessianMemory) ? s.hessianMemory : h;
+        s.hessian = hm;
+        hm.fill(0);
         k_map4(s);
         // The batch, 1024 at a time: workspaces hold one chunk, sums over it accumulate.
         for (let off = 0; off < s.rows_N; off += 1024) {
@@ -7759,6 +7875,7 @@ export function createEvaluator(): Evaluator {
         k_hess_b1_b1_once(s);
         k_hess_W2_W2_once(s);
         k_hess_b2_b2_once(s);
+        if (hm !== h) h.set(hm);
         return h;
       } finally {
         release(s);
@@ -7775,11 +7892,10 @@ export function createEvaluator(): Evaluator {
           throw new RangeError('evaluate output: gradient and hessian share memory: pass separate arrays');
         }
         s.gradient = g;
-        s.hessian = h;
-        if (out !== undefined) {
-          g.fill(0);
-          h.fill(0);
-        }
+        const hm = s.dense.inMemory(s.hessianMemory) ? s.hessianMemory : h;
+        s.hessian = hm;
+        if (out !== undefined) g.fill(0);
+        if (out !== undefined || hm !== h) hm.fill(0);
         k_map4(s);
         k_map0(s);
         k_map1(s);
@@ -7835,6 +7951,7 @@ export function createEvaluator(): Evaluator {
         k_hess_b1_b1_once(s);
         k_hess_W2_W2_once(s);
         k_hess_b2_b2_once(s);
+        if (hm !== h) h.set(hm);
         if (out === undefined) return { value: s.value[0]!, gradient: g, hessian: h };
         out.value = s.value[0]!;
         return out;
@@ -8060,7 +8177,7 @@ function release(s: State): void {
 // ---- dense kernels (runtime/wasm/dense.ts, embedded) ----------------------------------------
 
 /** The kernels' WebAssembly module (gemm-module.ts), base64. */
-const DENSE_WASM = 'AGFzbQEAAAABLQRgB39/f39/f38AYAV/f39/fwBgEH9/f39/f39/f39/f39/f38AYAR/f39/AAMFBAABAgMFAwEAAQcmBQZtZW1vcnkCAARwYWNrAAAFbWljcm8AAQRnZW1tAAIDbXVsAAMK1wYEwwEBB38gBkEDdCENIAUhDAJAA0AgByADTg0BQQAhCAJAA0AgCCAGTg0BIAwgCEEDdGohC0EAIQkgByACSARAIAAgByABbGohCgJAA0AgCSAETg0BIAsgCisDADkDACAKQQhqIQogCyANaiELIAlBAWohCQwACwsFAkADQCAJIARODQEgC0QAAAAAAAAAADkDACALIA1qIQsgCUEBaiEJDAALCwsgCEEBaiEIIAdBAWohBwwACwsgDCAEIA1saiEMDAALCwvhAgIBfwt7IAIhBQJAA0AgBUUNASAB/QAEACEGIAH9AAQQIQcgAP0KAwAiCCAG/fIBIAn98AEhCSAIIAf98gEgCv3wASEKIAD9CgMIIgggBv3yASAL/fABIQsgCCAH/fIBIAz98AEhDCAA/QoDECIIIAb98gEgDf3wASENIAggB/3yASAO/fABIQ4gAP0KAxgiCCAG/fIBIA/98AEhDyAIIAf98gEgEP3wASEQIABBIGohACABQSBqIQEgBUEBayEFDAALCyADIAP9AAMAIAn98AH9CwMAIAMgA/0AAxAgCv3wAf0LAxAgAyAEaiEDIAMgA/0AAwAgC/3wAf0LAwAgAyAD/QADECAM/fAB/QsDECADIARqIQMgAyAD/QADACAN/fAB/QsDACADIAP9AAMQIA798AH9CwMQIAMgBGohAyADIAP9AAMAIA/98AH9CwMAIAMgA/0AAxAgEP3wAf0LAxAL1AEBBX8CQANAIBAgCE4NASAIIBBrIhEgDUoEQCANIRELIAAgEEEDdGogASAEIAUgESALQQQQACAMIA4gEGwgB2xBA3RqIRQgDkUEQCACIBBBA3RqIAMgBiAHIBEgDEEEEAALQQAhEwJAA0AgEyAHTg0BQQAhEgJAA0AgEiAFTiASIBNrIA9Kcg0BIAsgEiARbEEDdGogFCATIBFsQQN0aiARIAkgEiAKbGogE0EDdGogChABIBJBBGohEgwACwsgE0EEaiETDAALCyAQIA1qIRAMAAsLC1cAAkADQCADQQJIDQEgACAB/QADACAC/QADAP3yAf0LAwAgAEEQaiEAIAFBEGohASACQRBqIQIgA0ECayEDDAALCyADBEAgACABKwMAIAIrAwCiOQMACws=';
+const DENSE_WASM = 'AGFzbQEAAAABPQVgB39/f39/f38AYAV/f39/fwBgEH9/f39/f39/f39/f39/f38AYAR/f39/AGANf39/f39/f39/f398fwADBgUAAQIDBAUDAQABBy4GBm1lbW9yeQIABHBhY2sAAAVtaWNybwABBGdlbW0AAgNtdWwAAwVzdG9yZQAECqMIBcMBAQd/IAZBA3QhDSAFIQwCQANAIAcgA04NAUEAIQgCQANAIAggBk4NASAMIAhBA3RqIQtBACEJIAcgAkgEQCAAIAcgAWxqIQoCQANAIAkgBE4NASALIAorAwA5AwAgCkEIaiEKIAsgDWohCyAJQQFqIQkMAAsLBQJAA0AgCSAETg0BIAtEAAAAAAAAAAA5AwAgCyANaiELIAlBAWohCQwACwsLIAhBAWohCCAHQQFqIQcMAAsLIAwgBCANbGohDAwACwsL4QICAX8LeyACIQUCQANAIAVFDQEgAf0ABAAhBiAB/QAEECEHIAD9CgMAIgggBv3yASAJ/fABIQkgCCAH/fIBIAr98AEhCiAA/QoDCCIIIAb98gEgC/3wASELIAggB/3yASAM/fABIQwgAP0KAxAiCCAG/fIBIA398AEhDSAIIAf98gEgDv3wASEOIAD9CgMYIgggBv3yASAP/fABIQ8gCCAH/fIBIBD98AEhECAAQSBqIQAgAUEgaiEBIAVBAWshBQwACwsgAyAD/QADACAJ/fAB/QsDACADIAP9AAMQIAr98AH9CwMQIAMgBGohAyADIAP9AAMAIAv98AH9CwMAIAMgA/0AAxAgDP3wAf0LAxAgAyAEaiEDIAMgA/0AAwAgDf3wAf0LAwAgAyAD/QADECAO/fAB/QsDECADIARqIQMgAyAD/QADACAP/fAB/QsDACADIAP9AAMQIBD98AH9CwMQC9QBAQV/AkADQCAQIAhODQEgCCAQayIRIA1KBEAgDSERCyAAIBBBA3RqIAEgBCAFIBEgC0EEEAAgDCAOIBBsIAdsQQN0aiEUIA5FBEAgAiAQQQN0aiADIAYgByARIAxBBBAAC0EAIRMCQANAIBMgB04NAUEAIRICQANAIBIgBU4gEiATayAPSnINASALIBIgEWxBA3RqIBQgEyARbEEDdGogESAJIBIgCmxqIBNBA3RqIAoQASASQQRqIRIMAAsLIBNBBGohEwwACwsgECANaiEQDAALCwtXAAJAA0AgA0ECSA0BIAAgAf0AAwAgAv0AAwD98gH9CwMAIABBEGohACABQRBqIQEgAkEQaiECIANBAmshAwwACwsgAwRAIAAgASsDACACKwMAojkDAAsLygECBX8BfAJAA0AgDSACTg0BIA0gBGsiDkEASARAQQAhDgsgACANIAFsaiAOQQN0aiEPIAUgDSAGbGogDiAHbGohECAIIA0gCWxqIA4gCmxqIRECQANAIA4gA04NASALIA8rAwCiIRIgDEUEQCAQIBI5AwAFIBAgECsDACASoDkDACAMQQJGBEAgESAQRwRAIBEgESsDACASoDkDAAsLCyAPQQhqIQ8gECAHaiEQIBEgCmohESAOQQFqIQ4MAAsLIA1BAWohDQwACwsL';
 
 /** Block sizes: rows of A per packed block (a multiple of 4), columns of B (a multiple of 4), depth. */
 const DENSE_MB = 96;
@@ -8094,6 +8211,7 @@ interface DenseWasmExports {
   pack(src: number, ld: number, count: number, padded: number, kc: number, dst: number, w: number): void;
   gemm(a: number, lda: number, b: number, ldb: number, R: number, Rp: number, C: number, Cp: number, K: number, c: number, ldc: number, ap: number, bp: number, KC: number, bPacked: number, lower: number): void;
   mul(dst: number, x: number, y: number, n: number): void;
+  store(t: number, ldt: number, mb: number, nb: number, diag: number, o: number, ors: number, ocs: number, m: number, mrs: number, mcs: number, scale: number, mode: number): void;
 }
 
 interface DenseKernels {
@@ -8105,13 +8223,16 @@ interface DenseKernels {
    * cannot grow that far).
    */
   alloc(lengths: readonly number[]): Float64Array[];
+  /** Whether x is a view on the kernels' memory (then the SIMD kernels also store into it). */
+  inMemory(x: ArrayLike<number>): boolean;
   /**
    * T[r, c] = Σ_k A[aOff + r·lda + k]·B[bOff + c·ldb + k] for r < R, c < C, k < K, then for each
    * (r, c) (only c ≥ r when `upper`): v = scale·T[r, c] stored at out[oOff + r·ors + c·ocs]
    * (assigned or added, by `mode`), and with DENSE_ADD_MIRROR also added at
    * out[mOff + r·mrs + c·mcs] when that is another position. With a factor array F, v is also
    * multiplied by F[fOff + fr(r) + fc(c)], where fr(r) = ⌊r / fRowRadix⌋·fRowOuter + (r mod
-   * fRowRadix)·fRowInner (a row index of up to two coordinates), fc likewise.
+   * fRowRadix)·fRowInner (a row index of up to two coordinates), fc likewise. Without F, into an
+   * `out` in the kernels' memory, the SIMD kernels store too.
    */
   block(
     A: Float64Array, aOff: number, lda: number, B: Float64Array, bOff: number, ldb: number, R: number, C: number, K: number,
@@ -8350,6 +8471,10 @@ function createDenseKernels(options?: { simd?: boolean }): DenseKernels {
         if (upper && jb + nb - 1 < ib) break;
         const T = productTile(A, aOff, lda, B, bOff, ldb, ib, mb, jb, nb, K, packed, upper, same);
         const t0 = tileAt;
+        if (F === null && T === mem && ex !== null && inMemory(out)) {
+          ex.store(t0 * 8, tileLd * 8, mb, nb, upper ? jb - ib : 1 << 30, address(out, oOff + ib * ors + jb * ocs), ors * 8, ocs * 8, address(out, mOff + ib * mrs + jb * mcs), mrs * 8, mcs * 8, scale, mode);
+          continue;
+        }
         for (let i = 0; i < mb; i++) {
           const r = ib + i;
           const c0 = upper && r > jb ? r : jb;
@@ -8493,7 +8618,7 @@ function createDenseKernels(options?: { simd?: boolean }): DenseKernels {
       }
     }
   };
-  return { simd, alloc, block, pairs };
+  return { simd, alloc, inMemory, block, pairs };
 }
 
 const shared = createEvaluator();
@@ -8639,9 +8764,10 @@ export function createShardEvaluator(): ShardEvaluator {
       const s = live();
       try {
         bind(s, theta, data, range);
-        const r = output(s, out, 4489, 'hessian');
-        s.hessian = r;
-        r.fill(0);
+        const h = output(s, out, 4489, 'hessian');
+        const hm = s.dense.inMemory(s.hessianMemory) ? s.hessianMemory : h;
+        s.hessian = hm;
+        hm.fill(0);
         k_map4(s);
         // The batch, 1024 at a time: workspaces hold one chunk, sums over it accumulate.
         for (let off = 0; off < s.rows_N; off += 1024) {
@@ -8681,7 +8807,8 @@ export function createShardEvaluator(): ShardEvaluator {
         k_hess_b1_b1_once(s);
         k_hess_W2_W2_once(s);
         k_hess_b2_b2_once(s);
-        return r;
+        if (hm !== h) h.set(hm);
+        return h;
       } finally {
         release(s);
       }
@@ -8693,7 +8820,9 @@ export function createShardEvaluator(): ShardEvaluator {
         const g = new Float64Array(67);
         const h = new Float64Array(4489);
         s.gradient = g;
-        s.hessian = h;
+        const hm = s.dense.inMemory(s.hessianMemory) ? s.hessianMemory : h;
+        s.hessian = hm;
+        if (hm !== h) hm.fill(0);
         k_map4(s);
         k_map0(s);
         k_map1(s);
@@ -8749,6 +8878,7 @@ export function createShardEvaluator(): ShardEvaluator {
         k_hess_b1_b1_once(s);
         k_hess_W2_W2_once(s);
         k_hess_b2_b2_once(s);
+        if (hm !== h) h.set(hm);
         return { value: s.value[0]!, gradient: g, hessian: h };
       } finally {
         release(s);

@@ -291,13 +291,37 @@ function k_k4(s: State): void {
   const off_N = s.off_N;
   // t4[i0, i1] += Σ_i2 x[i0, i2]·W[i2, i1]
   {
-    for (let i0 = 0; i0 < len_N; i0++) {
-      const b17 = off_N * 2 + i0 * 2;
-      for (let i1 = 0; i1 < 2; i1++) {
-        const b18 = i1;
-        let acc19 = 0;
-        for (let i2 = 0; i2 < 2; i2++) acc19 += d_x[b17 + i2] * th[b18 + i2 * 2];
-        t4[i0 * 2 + i1] = acc19;
+    {
+      let i0 = 0;
+      for (const end = len_N - 3; i0 < end; i0 += 4) {
+        const b17_0 = off_N * 2 + i0 * 2;
+        const b17_1 = off_N * 2 + (i0 + 1) * 2;
+        const b17_2 = off_N * 2 + (i0 + 2) * 2;
+        const b17_3 = off_N * 2 + (i0 + 3) * 2;
+        for (let i1 = 0; i1 < 2; i1++) {
+          const b18 = i1;
+          let acc19_0 = 0, acc19_1 = 0, acc19_2 = 0, acc19_3 = 0;
+          for (let i2 = 0, end = 2; i2 < end; i2++) {
+            const c = th[b18 + i2 * 2];
+            acc19_0 += c * d_x[b17_0 + i2];
+            acc19_1 += c * d_x[b17_1 + i2];
+            acc19_2 += c * d_x[b17_2 + i2];
+            acc19_3 += c * d_x[b17_3 + i2];
+          }
+          t4[i0 * 2 + i1] = acc19_0;
+          t4[(i0 + 1) * 2 + i1] = acc19_1;
+          t4[(i0 + 2) * 2 + i1] = acc19_2;
+          t4[(i0 + 3) * 2 + i1] = acc19_3;
+        }
+      }
+      for (const end = len_N; i0 < end; i0++) {
+        const b17 = off_N * 2 + i0 * 2;
+        for (let i1 = 0; i1 < 2; i1++) {
+          const b18 = i1;
+          let acc19 = 0;
+          for (let i2 = 0; i2 < 2; i2++) acc19 += d_x[b17 + i2] * th[b18 + i2 * 2];
+          t4[i0 * 2 + i1] = acc19;
+        }
       }
     }
   }

@@ -778,9 +778,12 @@ function emitKernel(line: (s?: string) => void, k: Kernel, buffers: readonly Buf
         body.push(`${ind}  for (const end = ${expr(s.to)} - ${s.step - 1}; ${s.v} < end; ${s.v} += ${s.step}) {`);
         s.body.forEach((x) => stmt(x, ind + '    '));
         body.push(`${ind}  }`);
-        body.push(`${ind}  for (const end = ${expr(s.to)}; ${s.v} < end; ${s.v}++) {`);
-        s.rest.forEach((x) => stmt(x, ind + '    '));
-        body.push(`${ind}  }`);
+        // (No remainder loop where the steps cover a constant range exactly.)
+        if (!(s.from.k === 'num' && s.to.k === 'num' && (s.to.v - s.from.v) % s.step === 0)) {
+          body.push(`${ind}  for (const end = ${expr(s.to)}; ${s.v} < end; ${s.v}++) {`);
+          s.rest.forEach((x) => stmt(x, ind + '    '));
+          body.push(`${ind}  }`);
+        }
         body.push(`${ind}}`);
         break;
       }

@@ -1,6 +1,7 @@
 // The dense-block kernels (runtime/wasm) against plain loops: every remainder of the 4 × 4
 // micro-kernel and of the blocks, the upper-triangle variant, each store mode, operands inside
-// and outside the kernels' memory, and the JavaScript fallback forced.
+// and outside the kernels' memory (the output too: then the SIMD kernels store the tiles), and the
+// JavaScript fallback forced.
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { createDenseKernels, DENSE_ADD, DENSE_ADD_MIRROR, DENSE_ASSIGN, DENSE_KC, DENSE_MB, DENSE_NB, DENSE_WASM, DENSE_WIDE_NB, type DenseKernels } from '../../runtime/wasm/dense.ts';
@@ -9,18 +10,22 @@ import { makeRng } from '../helpers/rng.ts';
 
 interface Case { R: number; C: number; K: number; lda: number; ldb: number }
 
-/** Runs block() on random operands and compares with the naive loops' result. */
-function check(k: DenseKernels, c: Case, mode: number, upper: boolean, inMemory: boolean, seed: number, factor = false): number {
+/**
+ * Runs block() on random operands and compares with the naive loops' result. `outInMemory`: the
+ * output is a view on the kernels' memory too (with `inMemory`).
+ */
+function check(k: DenseKernels, c: Case, mode: number, upper: boolean, inMemory: boolean, seed: number, factor = false, outInMemory = false): number {
   const g = makeRng(seed);
   const rand = () => g.next();
-  const [A, B] = inMemory ? k.alloc([c.R * c.lda + 3, c.C * c.ldb + 5]) : [new Float64Array(c.R * c.lda + 3), new Float64Array(c.C * c.ldb + 5)];
-  for (let i = 0; i < A!.length; i++) A![i] = rand() - 0.5;
-  for (let i = 0; i < B!.length; i++) B![i] = rand() - 0.5;
   // Output laid out like a Hessian of side n with the block at (or0, oc0), mirror at (oc0, or0).
   const n = c.R + c.C + 3;
+  const [A, B, O] = inMemory ? k.alloc([c.R * c.lda + 3, c.C * c.ldb + 5, n * n]) : [new Float64Array(c.R * c.lda + 3), new Float64Array(c.C * c.ldb + 5)];
+  for (let i = 0; i < A!.length; i++) A![i] = rand() - 0.5;
+  for (let i = 0; i < B!.length; i++) B![i] = rand() - 0.5;
   const or0 = 1;
   const oc0 = upper ? 1 : c.R + 2;
-  const out = new Float64Array(n * n);
+  const out = outInMemory ? O! : new Float64Array(n * n);
+  expect(k.inMemory(out)).toBe(outInMemory && k.simd);
   for (let i = 0; i < out.length; i++) out[i] = rand();
   const want = out.slice();
   const scale = -1.75;
@@ -75,6 +80,18 @@ describe.each([
       }
     }
     expect(worst).toBeLessThan(1e-14);
+  });
+  it('stores into an output in its memory: every remainder, mode, the upper triangle and a mirror', () => {
+    let seed = 5000;
+    let worst = 0;
+    for (const c of small) {
+      for (const mode of [DENSE_ASSIGN, DENSE_ADD, DENSE_ADD_MIRROR]) {
+        worst = Math.max(worst, check(k, c, mode, false, true, seed++, false, true), check(k, c, mode, false, true, seed++, true, true));
+        if (c.R === c.C && c.lda === c.ldb) worst = Math.max(worst, check(k, c, mode, true, true, seed++, false, true));
+      }
+    }
+    for (const c of large) worst = Math.max(worst, check(k, { ...c, C: c.R, ldb: c.lda }, DENSE_ADD_MIRROR, true, true, 9, false, true));
+    expect(worst).toBeLessThan(1e-13);
   });
   it('matches across block boundaries (rows, columns and depth), upper triangle included', () => {
     let worst = 0;

@@ -2,7 +2,7 @@
 // reduce; store }`, becomes a `forStep` that handles v .. v+3 at once: one pass over the sum serves
 // four neighbouring entries (a `reduceN` with four accumulators), and the factors that do not
 // depend on v are loaded once for them; the `rest` (the loop's body for one v) finishes the loop.
-// A loop of 5 to 8 entries (a constant range) is unrolled whole instead: all its sums in one pass
+// A loop of 5 to 7 entries (a constant range) is unrolled whole instead: all its sums in one pass
 // and no remainder loop, which for a short batch costs as much as the step (the 3-5-1 MLP's
 // hidden units, 5 of them).
 // Where the innermost loop cannot take it (shorter than a step, or a triangle's skip that would
@@ -55,10 +55,10 @@ function unrolled(loop: For): Stmt | null {
   };
 }
 
-/** The step: the whole loop when its range is a constant 5 to 8 long, else 4. */
+/** The step: the whole loop when its range is a constant 5 to 7 long (4 leaves a remainder), else 4. */
 function stepOf(loop: For): number {
   const n = loop.from.k === 'num' && loop.to.k === 'num' ? loop.to.v - loop.from.v : 0;
-  return n >= 5 && n <= 8 ? n : 4;
+  return n >= 5 && n <= 7 ? n : 4;
 }
 
 const offsets = (step: number): number[] => Array.from({ length: step }, (_, u) => u);
