@@ -357,11 +357,11 @@ function k_hess_gram(s: State): void {
           const b27_3 = (i1 + 3) * len_N;
           let acc29_0 = 0, acc29_1 = 0, acc29_2 = 0, acc29_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c = t21[b26 + i2];
-            acc29_0 += c * t22[b27_0 + i2];
-            acc29_1 += c * t22[b27_1 + i2];
-            acc29_2 += c * t22[b27_2 + i2];
-            acc29_3 += c * t22[b27_3 + i2];
+            const ld0 = t21[b26 + i2];
+            acc29_0 += ld0 * t22[b27_0 + i2];
+            acc29_1 += ld0 * t22[b27_1 + i2];
+            acc29_2 += ld0 * t22[b27_2 + i2];
+            acc29_3 += ld0 * t22[b27_3 + i2];
           }
           addSymmetric(H, i0 * 4 + i1, i0 + i1 * 4, p28 * acc29_0);
           addSymmetric(H, i0 * 4 + i1 + 1, i0 + (i1 + 1) * 4, p28 * acc29_1);
@@ -770,11 +770,11 @@ function k_k4(s: State): void {
         const b68_3 = off_N * 3 + (i0 + 3) * 3;
         let acc69_0 = 0, acc69_1 = 0, acc69_2 = 0, acc69_3 = 0;
         for (let i1 = 0, end = 3; i1 < end; i1++) {
-          const c = th[i1];
-          acc69_0 += c * d_X[b68_0 + i1];
-          acc69_1 += c * d_X[b68_1 + i1];
-          acc69_2 += c * d_X[b68_2 + i1];
-          acc69_3 += c * d_X[b68_3 + i1];
+          const ld0 = th[i1];
+          acc69_0 += ld0 * d_X[b68_0 + i1];
+          acc69_1 += ld0 * d_X[b68_1 + i1];
+          acc69_2 += ld0 * d_X[b68_2 + i1];
+          acc69_3 += ld0 * d_X[b68_3 + i1];
         }
         t4[i0] = acc69_0;
         t4[i0 + 1] = acc69_1;
@@ -836,11 +836,11 @@ function k_k23(s: State): void {
         const b73_3 = off_N * 3 + (i0 + 3) * 3;
         let acc74_0 = 0, acc74_1 = 0, acc74_2 = 0, acc74_3 = 0;
         for (let i1 = 0, end = 3; i1 < end; i1++) {
-          const c = v[i1];
-          acc74_0 += c * d_X[b73_0 + i1];
-          acc74_1 += c * d_X[b73_1 + i1];
-          acc74_2 += c * d_X[b73_2 + i1];
-          acc74_3 += c * d_X[b73_3 + i1];
+          const ld0 = v[i1];
+          acc74_0 += ld0 * d_X[b73_0 + i1];
+          acc74_1 += ld0 * d_X[b73_1 + i1];
+          acc74_2 += ld0 * d_X[b73_2 + i1];
+          acc74_3 += ld0 * d_X[b73_3 + i1];
         }
         t23[i0] = acc74_0;
         t23[i0 + 1] = acc74_1;
@@ -893,11 +893,11 @@ function ks_hess_gram(s: State): void {
           const b27_3 = (i1 + 3) * len_N;
           let acc29_0 = 0, acc29_1 = 0, acc29_2 = 0, acc29_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c = t21[b26 + i2];
-            acc29_0 += c * t22[b27_0 + i2];
-            acc29_1 += c * t22[b27_1 + i2];
-            acc29_2 += c * t22[b27_2 + i2];
-            acc29_3 += c * t22[b27_3 + i2];
+            const ld0 = t21[b26 + i2];
+            acc29_0 += ld0 * t22[b27_0 + i2];
+            acc29_1 += ld0 * t22[b27_1 + i2];
+            acc29_2 += ld0 * t22[b27_2 + i2];
+            acc29_3 += ld0 * t22[b27_3 + i2];
           }
           {
             const sa = slot(SR, SC, i0 * 4 + i1), sb = slot(SR, SC, i0 + i1 * 4), sv = p28 * acc29_0;

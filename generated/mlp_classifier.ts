@@ -343,11 +343,12 @@ function k_grad_W1(s: State): void {
           const b6_3 = (i1 + 3) * len_N;
           let acc8_0 = 0, acc8_1 = 0, acc8_2 = 0, acc8_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c = t23[i2] * d_X[b5 + i2 * 4];
-            acc8_0 += c * t24[b4_0 + i2 * 8] * t41[b6_0 + i2];
-            acc8_1 += c * t24[b4_1 + i2 * 8] * t41[b6_1 + i2];
-            acc8_2 += c * t24[b4_2 + i2 * 8] * t41[b6_2 + i2];
-            acc8_3 += c * t24[b4_3 + i2 * 8] * t41[b6_3 + i2];
+            const ld0 = t23[i2], ld1 = d_X[b5 + i2 * 4];
+            const pr0 = ld0 * ld1;
+            acc8_0 += pr0 * t24[b4_0 + i2 * 8] * t41[b6_0 + i2];
+            acc8_1 += pr0 * t24[b4_1 + i2 * 8] * t41[b6_1 + i2];
+            acc8_2 += pr0 * t24[b4_2 + i2 * 8] * t41[b6_2 + i2];
+            acc8_3 += pr0 * t24[b4_3 + i2 * 8] * t41[b6_3 + i2];
           }
           G[i0 * 8 + i1] += p7 * acc8_0;
           G[i0 * 8 + i1 + 1] += p7 * acc8_1;
@@ -375,11 +376,11 @@ function k_grad_W1(s: State): void {
           const b11_3 = (i1 + 3) * len_N;
           let acc13_0 = 0, acc13_1 = 0, acc13_2 = 0, acc13_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c = d_X[b10 + i2 * 4];
-            acc13_0 += c * t24[b9_0 + i2 * 8] * t42[b11_0 + i2];
-            acc13_1 += c * t24[b9_1 + i2 * 8] * t42[b11_1 + i2];
-            acc13_2 += c * t24[b9_2 + i2 * 8] * t42[b11_2 + i2];
-            acc13_3 += c * t24[b9_3 + i2 * 8] * t42[b11_3 + i2];
+            const ld0 = d_X[b10 + i2 * 4];
+            acc13_0 += ld0 * t24[b9_0 + i2 * 8] * t42[b11_0 + i2];
+            acc13_1 += ld0 * t24[b9_1 + i2 * 8] * t42[b11_1 + i2];
+            acc13_2 += ld0 * t24[b9_2 + i2 * 8] * t42[b11_2 + i2];
+            acc13_3 += ld0 * t24[b9_3 + i2 * 8] * t42[b11_3 + i2];
           }
           G[i0 * 8 + i1] += p12 * acc13_0;
           G[i0 * 8 + i1 + 1] += p12 * acc13_1;
@@ -491,11 +492,12 @@ function k_grad_W2(s: State): void {
           const b29 = i1;
           let acc32_0 = 0, acc32_1 = 0, acc32_2 = 0, acc32_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c = t23[i2] * t11[b29 + i2 * 3];
-            acc32_0 += c * t7[b30_0 + i2 * 8];
-            acc32_1 += c * t7[b30_1 + i2 * 8];
-            acc32_2 += c * t7[b30_2 + i2 * 8];
-            acc32_3 += c * t7[b30_3 + i2 * 8];
+            const ld0 = t23[i2], ld1 = t11[b29 + i2 * 3];
+            const pr0 = ld0 * ld1;
+            acc32_0 += pr0 * t7[b30_0 + i2 * 8];
+            acc32_1 += pr0 * t7[b30_1 + i2 * 8];
+            acc32_2 += pr0 * t7[b30_2 + i2 * 8];
+            acc32_3 += pr0 * t7[b30_3 + i2 * 8];
           }
           G[40 + i0 * 3 + i1] += p31 * acc32_0;
           G[40 + (i0 + 1) * 3 + i1] += p31 * acc32_1;
@@ -519,11 +521,11 @@ function k_grad_W2(s: State): void {
           const b33 = off_N * 3 + i1;
           let acc36_0 = 0, acc36_1 = 0, acc36_2 = 0, acc36_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c = d_Y[b33 + i2 * 3];
-            acc36_0 += c * t7[b34_0 + i2 * 8];
-            acc36_1 += c * t7[b34_1 + i2 * 8];
-            acc36_2 += c * t7[b34_2 + i2 * 8];
-            acc36_3 += c * t7[b34_3 + i2 * 8];
+            const ld0 = d_Y[b33 + i2 * 3];
+            acc36_0 += ld0 * t7[b34_0 + i2 * 8];
+            acc36_1 += ld0 * t7[b34_1 + i2 * 8];
+            acc36_2 += ld0 * t7[b34_2 + i2 * 8];
+            acc36_3 += ld0 * t7[b34_3 + i2 * 8];
           }
           G[40 + i0 * 3 + i1] += p35 * acc36_0;
           G[40 + (i0 + 1) * 3 + i1] += p35 * acc36_1;
@@ -659,11 +661,11 @@ function k_hess_W1_W1(s: State): void {
               const b51_3 = i2 * len_N * 8 + (i3 + 3) * len_N;
               let acc53_0 = 0, acc53_1 = 0, acc53_2 = 0, acc53_3 = 0;
               for (let i4 = 0, end = len_N; i4 < end; i4++) {
-                const c = t46[b50 + i4];
-                acc53_0 += c * t45[b49_0 + i4] * t47[b51_0 + i4];
-                acc53_1 += c * t45[b49_1 + i4] * t47[b51_1 + i4];
-                acc53_2 += c * t45[b49_2 + i4] * t47[b51_2 + i4];
-                acc53_3 += c * t45[b49_3 + i4] * t47[b51_3 + i4];
+                const ld0 = t46[b50 + i4];
+                acc53_0 += ld0 * t45[b49_0 + i4] * t47[b51_0 + i4];
+                acc53_1 += ld0 * t45[b49_1 + i4] * t47[b51_1 + i4];
+                acc53_2 += ld0 * t45[b49_2 + i4] * t47[b51_2 + i4];
+                acc53_3 += ld0 * t45[b49_3 + i4] * t47[b51_3 + i4];
               }
               addSymmetric(H, i0 * 536 + i1 * 67 + i2 * 8 + i3, i0 * 8 + i1 + i2 * 536 + i3 * 67, p52 * acc53_0);
               addSymmetric(H, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 1, i0 * 8 + i1 + i2 * 536 + (i3 + 1) * 67, p52 * acc53_1);
@@ -714,11 +716,12 @@ function k_hess_W1_W1(s: State): void {
             const b56 = off_N * 4 + i2;
             let acc59_0 = 0, acc59_1 = 0, acc59_2 = 0, acc59_3 = 0;
             for (let i3 = 0, end = len_N; i3 < end; i3++) {
-              const c = t23[i3] * d_X[b54 + i3 * 4] * d_X[b56 + i3 * 4];
-              acc59_0 += c * t27[b55_0 + i3 * 8] * t41[b57_0 + i3];
-              acc59_1 += c * t27[b55_1 + i3 * 8] * t41[b57_1 + i3];
-              acc59_2 += c * t27[b55_2 + i3 * 8] * t41[b57_2 + i3];
-              acc59_3 += c * t27[b55_3 + i3 * 8] * t41[b57_3 + i3];
+              const ld0 = t23[i3], ld1 = d_X[b54 + i3 * 4], ld2 = d_X[b56 + i3 * 4];
+              const pr0 = ld0 * ld1 * ld2;
+              acc59_0 += pr0 * t27[b55_0 + i3 * 8] * t41[b57_0 + i3];
+              acc59_1 += pr0 * t27[b55_1 + i3 * 8] * t41[b57_1 + i3];
+              acc59_2 += pr0 * t27[b55_2 + i3 * 8] * t41[b57_2 + i3];
+              acc59_3 += pr0 * t27[b55_3 + i3 * 8] * t41[b57_3 + i3];
             }
             addSymmetric(H, i0 * 536 + i1 * 68 + i2 * 8, i0 * 8 + i1 * 68 + i2 * 536, p58 * acc59_0);
             addSymmetric(H, i0 * 536 + (i1 + 1) * 68 + i2 * 8, i0 * 8 + (i1 + 1) * 68 + i2 * 536, p58 * acc59_1);
@@ -750,11 +753,12 @@ function k_hess_W1_W1(s: State): void {
             const b62 = off_N * 4 + i2;
             let acc65_0 = 0, acc65_1 = 0, acc65_2 = 0, acc65_3 = 0;
             for (let i3 = 0, end = len_N; i3 < end; i3++) {
-              const c = d_X[b60 + i3 * 4] * d_X[b62 + i3 * 4];
-              acc65_0 += c * t27[b61_0 + i3 * 8] * t42[b63_0 + i3];
-              acc65_1 += c * t27[b61_1 + i3 * 8] * t42[b63_1 + i3];
-              acc65_2 += c * t27[b61_2 + i3 * 8] * t42[b63_2 + i3];
-              acc65_3 += c * t27[b61_3 + i3 * 8] * t42[b63_3 + i3];
+              const ld0 = d_X[b60 + i3 * 4], ld1 = d_X[b62 + i3 * 4];
+              const pr0 = ld0 * ld1;
+              acc65_0 += pr0 * t27[b61_0 + i3 * 8] * t42[b63_0 + i3];
+              acc65_1 += pr0 * t27[b61_1 + i3 * 8] * t42[b63_1 + i3];
+              acc65_2 += pr0 * t27[b61_2 + i3 * 8] * t42[b63_2 + i3];
+              acc65_3 += pr0 * t27[b61_3 + i3 * 8] * t42[b63_3 + i3];
             }
             addSymmetric(H, i0 * 536 + i1 * 68 + i2 * 8, i0 * 8 + i1 * 68 + i2 * 536, p64 * acc65_0);
             addSymmetric(H, i0 * 536 + (i1 + 1) * 68 + i2 * 8, i0 * 8 + (i1 + 1) * 68 + i2 * 536, p64 * acc65_1);
@@ -835,11 +839,11 @@ function k_hess_W1_b1(s: State): void {
             const b78_3 = (i2 + 3) * len_N;
             let acc80_0 = 0, acc80_1 = 0, acc80_2 = 0, acc80_3 = 0;
             for (let i3 = 0, end = len_N; i3 < end; i3++) {
-              const c = t46[b77 + i3];
-              acc80_0 += c * t45[b76_0 + i3] * t49[b78_0 + i3];
-              acc80_1 += c * t45[b76_1 + i3] * t49[b78_1 + i3];
-              acc80_2 += c * t45[b76_2 + i3] * t49[b78_2 + i3];
-              acc80_3 += c * t45[b76_3 + i3] * t49[b78_3 + i3];
+              const ld0 = t46[b77 + i3];
+              acc80_0 += ld0 * t45[b76_0 + i3] * t49[b78_0 + i3];
+              acc80_1 += ld0 * t45[b76_1 + i3] * t49[b78_1 + i3];
+              acc80_2 += ld0 * t45[b76_2 + i3] * t49[b78_2 + i3];
+              acc80_3 += ld0 * t45[b76_3 + i3] * t49[b78_3 + i3];
             }
             {
               const sv = p79 * acc80_0;
@@ -884,11 +888,12 @@ function k_hess_W1_b1(s: State): void {
           const b83_3 = (i1 + 3) * len_N;
           let acc85_0 = 0, acc85_1 = 0, acc85_2 = 0, acc85_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c = t23[i2] * d_X[b81 + i2 * 4];
-            acc85_0 += c * t27[b82_0 + i2 * 8] * t41[b83_0 + i2];
-            acc85_1 += c * t27[b82_1 + i2 * 8] * t41[b83_1 + i2];
-            acc85_2 += c * t27[b82_2 + i2 * 8] * t41[b83_2 + i2];
-            acc85_3 += c * t27[b82_3 + i2 * 8] * t41[b83_3 + i2];
+            const ld0 = t23[i2], ld1 = d_X[b81 + i2 * 4];
+            const pr0 = ld0 * ld1;
+            acc85_0 += pr0 * t27[b82_0 + i2 * 8] * t41[b83_0 + i2];
+            acc85_1 += pr0 * t27[b82_1 + i2 * 8] * t41[b83_1 + i2];
+            acc85_2 += pr0 * t27[b82_2 + i2 * 8] * t41[b83_2 + i2];
+            acc85_3 += pr0 * t27[b82_3 + i2 * 8] * t41[b83_3 + i2];
           }
           {
             const sv = p84 * acc85_0;
@@ -932,11 +937,11 @@ function k_hess_W1_b1(s: State): void {
           const b88_3 = (i1 + 3) * len_N;
           let acc90_0 = 0, acc90_1 = 0, acc90_2 = 0, acc90_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c = d_X[b86 + i2 * 4];
-            acc90_0 += c * t27[b87_0 + i2 * 8] * t42[b88_0 + i2];
-            acc90_1 += c * t27[b87_1 + i2 * 8] * t42[b88_1 + i2];
-            acc90_2 += c * t27[b87_2 + i2 * 8] * t42[b88_2 + i2];
-            acc90_3 += c * t27[b87_3 + i2 * 8] * t42[b88_3 + i2];
+            const ld0 = d_X[b86 + i2 * 4];
+            acc90_0 += ld0 * t27[b87_0 + i2 * 8] * t42[b88_0 + i2];
+            acc90_1 += ld0 * t27[b87_1 + i2 * 8] * t42[b88_1 + i2];
+            acc90_2 += ld0 * t27[b87_2 + i2 * 8] * t42[b88_2 + i2];
+            acc90_3 += ld0 * t27[b87_3 + i2 * 8] * t42[b88_3 + i2];
           }
           {
             const sv = p89 * acc90_0;
@@ -1015,11 +1020,12 @@ function k_hess_W1_W2(s: State): void {
             const b100 = i2;
             let acc104_0 = 0, acc104_1 = 0, acc104_2 = 0, acc104_3 = 0;
             for (let i3 = 0, end = len_N; i3 < end; i3++) {
-              const c = t23[i3] * t11[b100 + i3 * 3] * d_X[b102 + i3 * 4];
-              acc104_0 += c * t24[b101_0 + i3 * 8];
-              acc104_1 += c * t24[b101_1 + i3 * 8];
-              acc104_2 += c * t24[b101_2 + i3 * 8];
-              acc104_3 += c * t24[b101_3 + i3 * 8];
+              const ld0 = t23[i3], ld1 = t11[b100 + i3 * 3], ld2 = d_X[b102 + i3 * 4];
+              const pr0 = ld0 * ld1 * ld2;
+              acc104_0 += pr0 * t24[b101_0 + i3 * 8];
+              acc104_1 += pr0 * t24[b101_1 + i3 * 8];
+              acc104_2 += pr0 * t24[b101_2 + i3 * 8];
+              acc104_3 += pr0 * t24[b101_3 + i3 * 8];
             }
             {
               const sv = p103 * acc104_0;
@@ -1062,11 +1068,12 @@ function k_hess_W1_W2(s: State): void {
             const b105 = off_N * 3 + i2;
             let acc109_0 = 0, acc109_1 = 0, acc109_2 = 0, acc109_3 = 0;
             for (let i3 = 0, end = len_N; i3 < end; i3++) {
-              const c = d_Y[b105 + i3 * 3] * d_X[b107 + i3 * 4];
-              acc109_0 += c * t24[b106_0 + i3 * 8];
-              acc109_1 += c * t24[b106_1 + i3 * 8];
-              acc109_2 += c * t24[b106_2 + i3 * 8];
-              acc109_3 += c * t24[b106_3 + i3 * 8];
+              const ld0 = d_Y[b105 + i3 * 3], ld1 = d_X[b107 + i3 * 4];
+              const pr0 = ld0 * ld1;
+              acc109_0 += pr0 * t24[b106_0 + i3 * 8];
+              acc109_1 += pr0 * t24[b106_1 + i3 * 8];
+              acc109_2 += pr0 * t24[b106_2 + i3 * 8];
+              acc109_3 += pr0 * t24[b106_3 + i3 * 8];
             }
             {
               const sv = p108 * acc109_0;
@@ -1128,11 +1135,12 @@ function k_hess_W1_b2(s: State): void {
             const b112 = i2;
             let acc115_0 = 0, acc115_1 = 0, acc115_2 = 0, acc115_3 = 0;
             for (let i3 = 0, end = len_N; i3 < end; i3++) {
-              const c = d_X[b111 + i3 * 4] * t26[i3] * t11[b112 + i3 * 3];
-              acc115_0 += c * t24[b110_0 + i3 * 8] * t41[b113_0 + i3];
-              acc115_1 += c * t24[b110_1 + i3 * 8] * t41[b113_1 + i3];
-              acc115_2 += c * t24[b110_2 + i3 * 8] * t41[b113_2 + i3];
-              acc115_3 += c * t24[b110_3 + i3 * 8] * t41[b113_3 + i3];
+              const ld0 = d_X[b111 + i3 * 4], ld1 = t26[i3], ld2 = t11[b112 + i3 * 3];
+              const pr0 = ld0 * ld1 * ld2;
+              acc115_0 += pr0 * t24[b110_0 + i3 * 8] * t41[b113_0 + i3];
+              acc115_1 += pr0 * t24[b110_1 + i3 * 8] * t41[b113_1 + i3];
+              acc115_2 += pr0 * t24[b110_2 + i3 * 8] * t41[b113_2 + i3];
+              acc115_3 += pr0 * t24[b110_3 + i3 * 8] * t41[b113_3 + i3];
             }
             {
               const sv = p114 * acc115_0;
@@ -1179,11 +1187,12 @@ function k_hess_W1_b2(s: State): void {
             const p120_3 = p119 * th[40 + (i1 + 3) * 3 + i2];
             let acc121_0 = 0, acc121_1 = 0, acc121_2 = 0, acc121_3 = 0;
             for (let i3 = 0, end = len_N; i3 < end; i3++) {
-              const c = t23[i3] * d_X[b117 + i3 * 4] * t11[b118 + i3 * 3];
-              acc121_0 += c * t24[b116_0 + i3 * 8];
-              acc121_1 += c * t24[b116_1 + i3 * 8];
-              acc121_2 += c * t24[b116_2 + i3 * 8];
-              acc121_3 += c * t24[b116_3 + i3 * 8];
+              const ld0 = t23[i3], ld1 = d_X[b117 + i3 * 4], ld2 = t11[b118 + i3 * 3];
+              const pr0 = ld0 * ld1 * ld2;
+              acc121_0 += pr0 * t24[b116_0 + i3 * 8];
+              acc121_1 += pr0 * t24[b116_1 + i3 * 8];
+              acc121_2 += pr0 * t24[b116_2 + i3 * 8];
+              acc121_3 += pr0 * t24[b116_3 + i3 * 8];
             }
             {
               const sv = p120_0 * acc121_0;
@@ -1245,11 +1254,12 @@ function k_hess_b1_b1(s: State): void {
           const b125_3 = (i1 + 3) * len_N;
           let acc127_0 = 0, acc127_1 = 0, acc127_2 = 0, acc127_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c = t24[b122 + i2 * 8] * t26[i2] * t41[b124 + i2];
-            acc127_0 += c * t24[b123_0 + i2 * 8] * t41[b125_0 + i2];
-            acc127_1 += c * t24[b123_1 + i2 * 8] * t41[b125_1 + i2];
-            acc127_2 += c * t24[b123_2 + i2 * 8] * t41[b125_2 + i2];
-            acc127_3 += c * t24[b123_3 + i2 * 8] * t41[b125_3 + i2];
+            const ld0 = t24[b122 + i2 * 8], ld1 = t26[i2], ld2 = t41[b124 + i2];
+            const pr0 = ld0 * ld1 * ld2;
+            acc127_0 += pr0 * t24[b123_0 + i2 * 8] * t41[b125_0 + i2];
+            acc127_1 += pr0 * t24[b123_1 + i2 * 8] * t41[b125_1 + i2];
+            acc127_2 += pr0 * t24[b123_2 + i2 * 8] * t41[b125_2 + i2];
+            acc127_3 += pr0 * t24[b123_3 + i2 * 8] * t41[b125_3 + i2];
           }
           addSymmetric(H, 2176 + i0 * 67 + i1, 2176 + i0 + i1 * 67, p126 * acc127_0);
           addSymmetric(H, 2176 + i0 * 67 + i1 + 1, 2176 + i0 + (i1 + 1) * 67, p126 * acc127_1);
@@ -1373,11 +1383,12 @@ function k_hess_b1_W2(s: State): void {
             const b146 = i2;
             let acc150_0 = 0, acc150_1 = 0, acc150_2 = 0, acc150_3 = 0;
             for (let i3 = 0, end = len_N; i3 < end; i3++) {
-              const c = t24[b145 + i3 * 8] * t26[i3] * t11[b146 + i3 * 3] * t41[b148 + i3];
-              acc150_0 += c * t7[b147_0 + i3 * 8];
-              acc150_1 += c * t7[b147_1 + i3 * 8];
-              acc150_2 += c * t7[b147_2 + i3 * 8];
-              acc150_3 += c * t7[b147_3 + i3 * 8];
+              const ld0 = t24[b145 + i3 * 8], ld1 = t26[i3], ld2 = t11[b146 + i3 * 3], ld3 = t41[b148 + i3];
+              const pr0 = ld0 * ld1 * ld2 * ld3;
+              acc150_0 += pr0 * t7[b147_0 + i3 * 8];
+              acc150_1 += pr0 * t7[b147_1 + i3 * 8];
+              acc150_2 += pr0 * t7[b147_2 + i3 * 8];
+              acc150_3 += pr0 * t7[b147_3 + i3 * 8];
             }
             {
               const sv = p149 * acc150_0;
@@ -1421,11 +1432,12 @@ function k_hess_b1_W2(s: State): void {
             const p155 = p154 * th[40 + i0 * 3 + i2];
             let acc156_0 = 0, acc156_1 = 0, acc156_2 = 0, acc156_3 = 0;
             for (let i3 = 0, end = len_N; i3 < end; i3++) {
-              const c = t23[i3] * t24[b151 + i3 * 8] * t11[b152 + i3 * 3];
-              acc156_0 += c * t7[b153_0 + i3 * 8];
-              acc156_1 += c * t7[b153_1 + i3 * 8];
-              acc156_2 += c * t7[b153_2 + i3 * 8];
-              acc156_3 += c * t7[b153_3 + i3 * 8];
+              const ld0 = t23[i3], ld1 = t24[b151 + i3 * 8], ld2 = t11[b152 + i3 * 3];
+              const pr0 = ld0 * ld1 * ld2;
+              acc156_0 += pr0 * t7[b153_0 + i3 * 8];
+              acc156_1 += pr0 * t7[b153_1 + i3 * 8];
+              acc156_2 += pr0 * t7[b153_2 + i3 * 8];
+              acc156_3 += pr0 * t7[b153_3 + i3 * 8];
             }
             {
               const sv = p155 * acc156_0;
@@ -1466,11 +1478,12 @@ function k_hess_b1_W2(s: State): void {
           const b157 = i1;
           let acc160_0 = 0, acc160_1 = 0, acc160_2 = 0, acc160_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c = t23[i2] * t11[b157 + i2 * 3];
-            acc160_0 += c * t24[b158_0 + i2 * 8];
-            acc160_1 += c * t24[b158_1 + i2 * 8];
-            acc160_2 += c * t24[b158_2 + i2 * 8];
-            acc160_3 += c * t24[b158_3 + i2 * 8];
+            const ld0 = t23[i2], ld1 = t11[b157 + i2 * 3];
+            const pr0 = ld0 * ld1;
+            acc160_0 += pr0 * t24[b158_0 + i2 * 8];
+            acc160_1 += pr0 * t24[b158_1 + i2 * 8];
+            acc160_2 += pr0 * t24[b158_2 + i2 * 8];
+            acc160_3 += pr0 * t24[b158_3 + i2 * 8];
           }
           {
             const sv = p159 * acc160_0;
@@ -1510,11 +1523,11 @@ function k_hess_b1_W2(s: State): void {
           const b161 = off_N * 3 + i1;
           let acc164_0 = 0, acc164_1 = 0, acc164_2 = 0, acc164_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c = d_Y[b161 + i2 * 3];
-            acc164_0 += c * t24[b162_0 + i2 * 8];
-            acc164_1 += c * t24[b162_1 + i2 * 8];
-            acc164_2 += c * t24[b162_2 + i2 * 8];
-            acc164_3 += c * t24[b162_3 + i2 * 8];
+            const ld0 = d_Y[b161 + i2 * 3];
+            acc164_0 += ld0 * t24[b162_0 + i2 * 8];
+            acc164_1 += ld0 * t24[b162_1 + i2 * 8];
+            acc164_2 += ld0 * t24[b162_2 + i2 * 8];
+            acc164_3 += ld0 * t24[b162_3 + i2 * 8];
           }
           {
             const sv = p163 * acc164_0;
@@ -1571,11 +1584,12 @@ function k_hess_b1_b2(s: State): void {
           const b166 = i1;
           let acc169_0 = 0, acc169_1 = 0, acc169_2 = 0, acc169_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c = t26[i2] * t11[b166 + i2 * 3];
-            acc169_0 += c * t24[b165_0 + i2 * 8] * t41[b167_0 + i2];
-            acc169_1 += c * t24[b165_1 + i2 * 8] * t41[b167_1 + i2];
-            acc169_2 += c * t24[b165_2 + i2 * 8] * t41[b167_2 + i2];
-            acc169_3 += c * t24[b165_3 + i2 * 8] * t41[b167_3 + i2];
+            const ld0 = t26[i2], ld1 = t11[b166 + i2 * 3];
+            const pr0 = ld0 * ld1;
+            acc169_0 += pr0 * t24[b165_0 + i2 * 8] * t41[b167_0 + i2];
+            acc169_1 += pr0 * t24[b165_1 + i2 * 8] * t41[b167_1 + i2];
+            acc169_2 += pr0 * t24[b165_2 + i2 * 8] * t41[b167_2 + i2];
+            acc169_3 += pr0 * t24[b165_3 + i2 * 8] * t41[b167_3 + i2];
           }
           {
             const sv = p168 * acc169_0;
@@ -1619,11 +1633,12 @@ function k_hess_b1_b2(s: State): void {
           const p173_3 = p172 * th[40 + (i0 + 3) * 3 + i1];
           let acc174_0 = 0, acc174_1 = 0, acc174_2 = 0, acc174_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c = t23[i2] * t11[b171 + i2 * 3];
-            acc174_0 += c * t24[b170_0 + i2 * 8];
-            acc174_1 += c * t24[b170_1 + i2 * 8];
-            acc174_2 += c * t24[b170_2 + i2 * 8];
-            acc174_3 += c * t24[b170_3 + i2 * 8];
+            const ld0 = t23[i2], ld1 = t11[b171 + i2 * 3];
+            const pr0 = ld0 * ld1;
+            acc174_0 += pr0 * t24[b170_0 + i2 * 8];
+            acc174_1 += pr0 * t24[b170_1 + i2 * 8];
+            acc174_2 += pr0 * t24[b170_2 + i2 * 8];
+            acc174_3 += pr0 * t24[b170_3 + i2 * 8];
           }
           {
             const sv = p173_0 * acc174_0;
@@ -1770,11 +1785,12 @@ function k_hess_W2_b2(s: State): void {
           const b192 = i1;
           let acc194_0 = 0, acc194_1 = 0, acc194_2 = 0, acc194_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c = t23[i2] * t11[b192 + i2 * 3];
-            acc194_0 += c * t7[b191_0 + i2 * 8];
-            acc194_1 += c * t7[b191_1 + i2 * 8];
-            acc194_2 += c * t7[b191_2 + i2 * 8];
-            acc194_3 += c * t7[b191_3 + i2 * 8];
+            const ld0 = t23[i2], ld1 = t11[b192 + i2 * 3];
+            const pr0 = ld0 * ld1;
+            acc194_0 += pr0 * t7[b191_0 + i2 * 8];
+            acc194_1 += pr0 * t7[b191_1 + i2 * 8];
+            acc194_2 += pr0 * t7[b191_2 + i2 * 8];
+            acc194_3 += pr0 * t7[b191_3 + i2 * 8];
           }
           {
             const sv = p193 * acc194_0;
@@ -1913,11 +1929,12 @@ function k_hvp_W1(s: State): void {
           const b206_3 = (i1 + 3) * len_N;
           let acc208_0 = 0, acc208_1 = 0, acc208_2 = 0, acc208_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c = d_X[b205 + i2 * 4] * t26[i2] * t54[i2];
-            acc208_0 += c * t24[b204_0 + i2 * 8] * t41[b206_0 + i2];
-            acc208_1 += c * t24[b204_1 + i2 * 8] * t41[b206_1 + i2];
-            acc208_2 += c * t24[b204_2 + i2 * 8] * t41[b206_2 + i2];
-            acc208_3 += c * t24[b204_3 + i2 * 8] * t41[b206_3 + i2];
+            const ld0 = d_X[b205 + i2 * 4], ld1 = t26[i2], ld2 = t54[i2];
+            const pr0 = ld0 * ld1 * ld2;
+            acc208_0 += pr0 * t24[b204_0 + i2 * 8] * t41[b206_0 + i2];
+            acc208_1 += pr0 * t24[b204_1 + i2 * 8] * t41[b206_1 + i2];
+            acc208_2 += pr0 * t24[b204_2 + i2 * 8] * t41[b206_2 + i2];
+            acc208_3 += pr0 * t24[b204_3 + i2 * 8] * t41[b206_3 + i2];
           }
           hvp[i0 * 8 + i1] += p207 * acc208_0;
           hvp[i0 * 8 + i1 + 1] += p207 * acc208_1;
@@ -1945,11 +1962,12 @@ function k_hvp_W1(s: State): void {
           const b211_3 = (i1 + 3) * len_N;
           let acc213_0 = 0, acc213_1 = 0, acc213_2 = 0, acc213_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c = t23[i2] * d_X[b210 + i2 * 4];
-            acc213_0 += c * t24[b209_0 + i2 * 8] * t56[b211_0 + i2];
-            acc213_1 += c * t24[b209_1 + i2 * 8] * t56[b211_1 + i2];
-            acc213_2 += c * t24[b209_2 + i2 * 8] * t56[b211_2 + i2];
-            acc213_3 += c * t24[b209_3 + i2 * 8] * t56[b211_3 + i2];
+            const ld0 = t23[i2], ld1 = d_X[b210 + i2 * 4];
+            const pr0 = ld0 * ld1;
+            acc213_0 += pr0 * t24[b209_0 + i2 * 8] * t56[b211_0 + i2];
+            acc213_1 += pr0 * t24[b209_1 + i2 * 8] * t56[b211_1 + i2];
+            acc213_2 += pr0 * t24[b209_2 + i2 * 8] * t56[b211_2 + i2];
+            acc213_3 += pr0 * t24[b209_3 + i2 * 8] * t56[b211_3 + i2];
           }
           hvp[i0 * 8 + i1] += p212 * acc213_0;
           hvp[i0 * 8 + i1 + 1] += p212 * acc213_1;
@@ -1981,11 +1999,12 @@ function k_hvp_W1(s: State): void {
           const b217_3 = (i1 + 3) * len_N;
           let acc219_0 = 0, acc219_1 = 0, acc219_2 = 0, acc219_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c = t23[i2] * d_X[b214 + i2 * 4];
-            acc219_0 += c * t27[b215_0 + i2 * 8] * t41[b216_0 + i2] * t57[b217_0 + i2];
-            acc219_1 += c * t27[b215_1 + i2 * 8] * t41[b216_1 + i2] * t57[b217_1 + i2];
-            acc219_2 += c * t27[b215_2 + i2 * 8] * t41[b216_2 + i2] * t57[b217_2 + i2];
-            acc219_3 += c * t27[b215_3 + i2 * 8] * t41[b216_3 + i2] * t57[b217_3 + i2];
+            const ld0 = t23[i2], ld1 = d_X[b214 + i2 * 4];
+            const pr0 = ld0 * ld1;
+            acc219_0 += pr0 * t27[b215_0 + i2 * 8] * t41[b216_0 + i2] * t57[b217_0 + i2];
+            acc219_1 += pr0 * t27[b215_1 + i2 * 8] * t41[b216_1 + i2] * t57[b217_1 + i2];
+            acc219_2 += pr0 * t27[b215_2 + i2 * 8] * t41[b216_2 + i2] * t57[b217_2 + i2];
+            acc219_3 += pr0 * t27[b215_3 + i2 * 8] * t41[b216_3 + i2] * t57[b217_3 + i2];
           }
           hvp[i0 * 8 + i1] += p218 * acc219_0;
           hvp[i0 * 8 + i1 + 1] += p218 * acc219_1;
@@ -2017,11 +2036,11 @@ function k_hvp_W1(s: State): void {
           const b223_3 = (i1 + 3) * len_N;
           let acc225_0 = 0, acc225_1 = 0, acc225_2 = 0, acc225_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c = d_X[b220 + i2 * 4];
-            acc225_0 += c * t27[b221_0 + i2 * 8] * t42[b222_0 + i2] * t57[b223_0 + i2];
-            acc225_1 += c * t27[b221_1 + i2 * 8] * t42[b222_1 + i2] * t57[b223_1 + i2];
-            acc225_2 += c * t27[b221_2 + i2 * 8] * t42[b222_2 + i2] * t57[b223_2 + i2];
-            acc225_3 += c * t27[b221_3 + i2 * 8] * t42[b222_3 + i2] * t57[b223_3 + i2];
+            const ld0 = d_X[b220 + i2 * 4];
+            acc225_0 += ld0 * t27[b221_0 + i2 * 8] * t42[b222_0 + i2] * t57[b223_0 + i2];
+            acc225_1 += ld0 * t27[b221_1 + i2 * 8] * t42[b222_1 + i2] * t57[b223_1 + i2];
+            acc225_2 += ld0 * t27[b221_2 + i2 * 8] * t42[b222_2 + i2] * t57[b223_2 + i2];
+            acc225_3 += ld0 * t27[b221_3 + i2 * 8] * t42[b222_3 + i2] * t57[b223_3 + i2];
           }
           hvp[i0 * 8 + i1] += p224 * acc225_0;
           hvp[i0 * 8 + i1 + 1] += p224 * acc225_1;
@@ -2049,11 +2068,12 @@ function k_hvp_W1(s: State): void {
           const b228_3 = (i1 + 3) * len_N;
           let acc230_0 = 0, acc230_1 = 0, acc230_2 = 0, acc230_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c = d_X[b227 + i2 * 4] * t26[i2] * t59[i2];
-            acc230_0 += c * t24[b226_0 + i2 * 8] * t41[b228_0 + i2];
-            acc230_1 += c * t24[b226_1 + i2 * 8] * t41[b228_1 + i2];
-            acc230_2 += c * t24[b226_2 + i2 * 8] * t41[b228_2 + i2];
-            acc230_3 += c * t24[b226_3 + i2 * 8] * t41[b228_3 + i2];
+            const ld0 = d_X[b227 + i2 * 4], ld1 = t26[i2], ld2 = t59[i2];
+            const pr0 = ld0 * ld1 * ld2;
+            acc230_0 += pr0 * t24[b226_0 + i2 * 8] * t41[b228_0 + i2];
+            acc230_1 += pr0 * t24[b226_1 + i2 * 8] * t41[b228_1 + i2];
+            acc230_2 += pr0 * t24[b226_2 + i2 * 8] * t41[b228_2 + i2];
+            acc230_3 += pr0 * t24[b226_3 + i2 * 8] * t41[b228_3 + i2];
           }
           hvp[i0 * 8 + i1] += p229 * acc230_0;
           hvp[i0 * 8 + i1 + 1] += p229 * acc230_1;
@@ -2081,11 +2101,12 @@ function k_hvp_W1(s: State): void {
           const b233_3 = (i1 + 3) * len_N;
           let acc235_0 = 0, acc235_1 = 0, acc235_2 = 0, acc235_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c = t23[i2] * d_X[b232 + i2 * 4];
-            acc235_0 += c * t24[b231_0 + i2 * 8] * t60[b233_0 + i2];
-            acc235_1 += c * t24[b231_1 + i2 * 8] * t60[b233_1 + i2];
-            acc235_2 += c * t24[b231_2 + i2 * 8] * t60[b233_2 + i2];
-            acc235_3 += c * t24[b231_3 + i2 * 8] * t60[b233_3 + i2];
+            const ld0 = t23[i2], ld1 = d_X[b232 + i2 * 4];
+            const pr0 = ld0 * ld1;
+            acc235_0 += pr0 * t24[b231_0 + i2 * 8] * t60[b233_0 + i2];
+            acc235_1 += pr0 * t24[b231_1 + i2 * 8] * t60[b233_1 + i2];
+            acc235_2 += pr0 * t24[b231_2 + i2 * 8] * t60[b233_2 + i2];
+            acc235_3 += pr0 * t24[b231_3 + i2 * 8] * t60[b233_3 + i2];
           }
           hvp[i0 * 8 + i1] += p234 * acc235_0;
           hvp[i0 * 8 + i1 + 1] += p234 * acc235_1;
@@ -2117,11 +2138,12 @@ function k_hvp_W1(s: State): void {
           const p240_3 = p239 * v[32 + i1 + 3];
           let acc241_0 = 0, acc241_1 = 0, acc241_2 = 0, acc241_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c = t23[i2] * d_X[b236 + i2 * 4];
-            acc241_0 += c * t27[b237_0 + i2 * 8] * t41[b238_0 + i2];
-            acc241_1 += c * t27[b237_1 + i2 * 8] * t41[b238_1 + i2];
-            acc241_2 += c * t27[b237_2 + i2 * 8] * t41[b238_2 + i2];
-            acc241_3 += c * t27[b237_3 + i2 * 8] * t41[b238_3 + i2];
+            const ld0 = t23[i2], ld1 = d_X[b236 + i2 * 4];
+            const pr0 = ld0 * ld1;
+            acc241_0 += pr0 * t27[b237_0 + i2 * 8] * t41[b238_0 + i2];
+            acc241_1 += pr0 * t27[b237_1 + i2 * 8] * t41[b238_1 + i2];
+            acc241_2 += pr0 * t27[b237_2 + i2 * 8] * t41[b238_2 + i2];
+            acc241_3 += pr0 * t27[b237_3 + i2 * 8] * t41[b238_3 + i2];
           }
           hvp[i0 * 8 + i1] += p240_0 * acc241_0;
           hvp[i0 * 8 + i1 + 1] += p240_1 * acc241_1;
@@ -2153,11 +2175,11 @@ function k_hvp_W1(s: State): void {
           const p246_3 = p245 * v[32 + i1 + 3];
           let acc247_0 = 0, acc247_1 = 0, acc247_2 = 0, acc247_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c = d_X[b242 + i2 * 4];
-            acc247_0 += c * t27[b243_0 + i2 * 8] * t42[b244_0 + i2];
-            acc247_1 += c * t27[b243_1 + i2 * 8] * t42[b244_1 + i2];
-            acc247_2 += c * t27[b243_2 + i2 * 8] * t42[b244_2 + i2];
-            acc247_3 += c * t27[b243_3 + i2 * 8] * t42[b244_3 + i2];
+            const ld0 = d_X[b242 + i2 * 4];
+            acc247_0 += ld0 * t27[b243_0 + i2 * 8] * t42[b244_0 + i2];
+            acc247_1 += ld0 * t27[b243_1 + i2 * 8] * t42[b244_1 + i2];
+            acc247_2 += ld0 * t27[b243_2 + i2 * 8] * t42[b244_2 + i2];
+            acc247_3 += ld0 * t27[b243_3 + i2 * 8] * t42[b244_3 + i2];
           }
           hvp[i0 * 8 + i1] += p246_0 * acc247_0;
           hvp[i0 * 8 + i1 + 1] += p246_1 * acc247_1;
@@ -2185,11 +2207,12 @@ function k_hvp_W1(s: State): void {
           const b250_3 = (i1 + 3) * len_N;
           let acc252_0 = 0, acc252_1 = 0, acc252_2 = 0, acc252_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c = d_X[b249 + i2 * 4] * t26[i2] * t62[i2];
-            acc252_0 += c * t24[b248_0 + i2 * 8] * t41[b250_0 + i2];
-            acc252_1 += c * t24[b248_1 + i2 * 8] * t41[b250_1 + i2];
-            acc252_2 += c * t24[b248_2 + i2 * 8] * t41[b250_2 + i2];
-            acc252_3 += c * t24[b248_3 + i2 * 8] * t41[b250_3 + i2];
+            const ld0 = d_X[b249 + i2 * 4], ld1 = t26[i2], ld2 = t62[i2];
+            const pr0 = ld0 * ld1 * ld2;
+            acc252_0 += pr0 * t24[b248_0 + i2 * 8] * t41[b250_0 + i2];
+            acc252_1 += pr0 * t24[b248_1 + i2 * 8] * t41[b250_1 + i2];
+            acc252_2 += pr0 * t24[b248_2 + i2 * 8] * t41[b250_2 + i2];
+            acc252_3 += pr0 * t24[b248_3 + i2 * 8] * t41[b250_3 + i2];
           }
           hvp[i0 * 8 + i1] += p251 * acc252_0;
           hvp[i0 * 8 + i1 + 1] += p251 * acc252_1;
@@ -2217,11 +2240,12 @@ function k_hvp_W1(s: State): void {
           const b255_3 = (i1 + 3) * len_N;
           let acc257_0 = 0, acc257_1 = 0, acc257_2 = 0, acc257_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c = t23[i2] * d_X[b254 + i2 * 4];
-            acc257_0 += c * t24[b253_0 + i2 * 8] * t63[b255_0 + i2];
-            acc257_1 += c * t24[b253_1 + i2 * 8] * t63[b255_1 + i2];
-            acc257_2 += c * t24[b253_2 + i2 * 8] * t63[b255_2 + i2];
-            acc257_3 += c * t24[b253_3 + i2 * 8] * t63[b255_3 + i2];
+            const ld0 = t23[i2], ld1 = d_X[b254 + i2 * 4];
+            const pr0 = ld0 * ld1;
+            acc257_0 += pr0 * t24[b253_0 + i2 * 8] * t63[b255_0 + i2];
+            acc257_1 += pr0 * t24[b253_1 + i2 * 8] * t63[b255_1 + i2];
+            acc257_2 += pr0 * t24[b253_2 + i2 * 8] * t63[b255_2 + i2];
+            acc257_3 += pr0 * t24[b253_3 + i2 * 8] * t63[b255_3 + i2];
           }
           hvp[i0 * 8 + i1] += p256 * acc257_0;
           hvp[i0 * 8 + i1 + 1] += p256 * acc257_1;
@@ -2249,11 +2273,12 @@ function k_hvp_W1(s: State): void {
           const b260_3 = (i1 + 3) * len_N;
           let acc262_0 = 0, acc262_1 = 0, acc262_2 = 0, acc262_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c = t23[i2] * d_X[b259 + i2 * 4];
-            acc262_0 += c * t24[b258_0 + i2 * 8] * t64[b260_0 + i2];
-            acc262_1 += c * t24[b258_1 + i2 * 8] * t64[b260_1 + i2];
-            acc262_2 += c * t24[b258_2 + i2 * 8] * t64[b260_2 + i2];
-            acc262_3 += c * t24[b258_3 + i2 * 8] * t64[b260_3 + i2];
+            const ld0 = t23[i2], ld1 = d_X[b259 + i2 * 4];
+            const pr0 = ld0 * ld1;
+            acc262_0 += pr0 * t24[b258_0 + i2 * 8] * t64[b260_0 + i2];
+            acc262_1 += pr0 * t24[b258_1 + i2 * 8] * t64[b260_1 + i2];
+            acc262_2 += pr0 * t24[b258_2 + i2 * 8] * t64[b260_2 + i2];
+            acc262_3 += pr0 * t24[b258_3 + i2 * 8] * t64[b260_3 + i2];
           }
           hvp[i0 * 8 + i1] += p261 * acc262_0;
           hvp[i0 * 8 + i1 + 1] += p261 * acc262_1;
@@ -2281,11 +2306,11 @@ function k_hvp_W1(s: State): void {
           const b265_3 = (i1 + 3) * len_N;
           let acc267_0 = 0, acc267_1 = 0, acc267_2 = 0, acc267_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c = d_X[b264 + i2 * 4];
-            acc267_0 += c * t24[b263_0 + i2 * 8] * t65[b265_0 + i2];
-            acc267_1 += c * t24[b263_1 + i2 * 8] * t65[b265_1 + i2];
-            acc267_2 += c * t24[b263_2 + i2 * 8] * t65[b265_2 + i2];
-            acc267_3 += c * t24[b263_3 + i2 * 8] * t65[b265_3 + i2];
+            const ld0 = d_X[b264 + i2 * 4];
+            acc267_0 += ld0 * t24[b263_0 + i2 * 8] * t65[b265_0 + i2];
+            acc267_1 += ld0 * t24[b263_1 + i2 * 8] * t65[b265_1 + i2];
+            acc267_2 += ld0 * t24[b263_2 + i2 * 8] * t65[b265_2 + i2];
+            acc267_3 += ld0 * t24[b263_3 + i2 * 8] * t65[b265_3 + i2];
           }
           hvp[i0 * 8 + i1] += p266 * acc267_0;
           hvp[i0 * 8 + i1 + 1] += p266 * acc267_1;
@@ -2313,11 +2338,12 @@ function k_hvp_W1(s: State): void {
           const b270_3 = (i1 + 3) * len_N;
           let acc272_0 = 0, acc272_1 = 0, acc272_2 = 0, acc272_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c = d_X[b269 + i2 * 4] * t26[i2] * t66[i2];
-            acc272_0 += c * t24[b268_0 + i2 * 8] * t41[b270_0 + i2];
-            acc272_1 += c * t24[b268_1 + i2 * 8] * t41[b270_1 + i2];
-            acc272_2 += c * t24[b268_2 + i2 * 8] * t41[b270_2 + i2];
-            acc272_3 += c * t24[b268_3 + i2 * 8] * t41[b270_3 + i2];
+            const ld0 = d_X[b269 + i2 * 4], ld1 = t26[i2], ld2 = t66[i2];
+            const pr0 = ld0 * ld1 * ld2;
+            acc272_0 += pr0 * t24[b268_0 + i2 * 8] * t41[b270_0 + i2];
+            acc272_1 += pr0 * t24[b268_1 + i2 * 8] * t41[b270_1 + i2];
+            acc272_2 += pr0 * t24[b268_2 + i2 * 8] * t41[b270_2 + i2];
+            acc272_3 += pr0 * t24[b268_3 + i2 * 8] * t41[b270_3 + i2];
           }
           hvp[i0 * 8 + i1] += p271 * acc272_0;
           hvp[i0 * 8 + i1 + 1] += p271 * acc272_1;
@@ -2345,11 +2371,12 @@ function k_hvp_W1(s: State): void {
           const b275_3 = (i1 + 3) * len_N;
           let acc277_0 = 0, acc277_1 = 0, acc277_2 = 0, acc277_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c = t23[i2] * d_X[b274 + i2 * 4];
-            acc277_0 += c * t24[b273_0 + i2 * 8] * t67[b275_0 + i2];
-            acc277_1 += c * t24[b273_1 + i2 * 8] * t67[b275_1 + i2];
-            acc277_2 += c * t24[b273_2 + i2 * 8] * t67[b275_2 + i2];
-            acc277_3 += c * t24[b273_3 + i2 * 8] * t67[b275_3 + i2];
+            const ld0 = t23[i2], ld1 = d_X[b274 + i2 * 4];
+            const pr0 = ld0 * ld1;
+            acc277_0 += pr0 * t24[b273_0 + i2 * 8] * t67[b275_0 + i2];
+            acc277_1 += pr0 * t24[b273_1 + i2 * 8] * t67[b275_1 + i2];
+            acc277_2 += pr0 * t24[b273_2 + i2 * 8] * t67[b275_2 + i2];
+            acc277_3 += pr0 * t24[b273_3 + i2 * 8] * t67[b275_3 + i2];
           }
           hvp[i0 * 8 + i1] += p276 * acc277_0;
           hvp[i0 * 8 + i1 + 1] += p276 * acc277_1;
@@ -2418,11 +2445,12 @@ function k_hvp_b1(s: State): void {
         const b282_3 = (i0 + 3) * len_N;
         let acc284_0 = 0, acc284_1 = 0, acc284_2 = 0, acc284_3 = 0;
         for (let i1 = 0, end = len_N; i1 < end; i1++) {
-          const c = t26[i1] * t54[i1];
-          acc284_0 += c * t24[b281_0 + i1 * 8] * t41[b282_0 + i1];
-          acc284_1 += c * t24[b281_1 + i1 * 8] * t41[b282_1 + i1];
-          acc284_2 += c * t24[b281_2 + i1 * 8] * t41[b282_2 + i1];
-          acc284_3 += c * t24[b281_3 + i1 * 8] * t41[b282_3 + i1];
+          const ld0 = t26[i1], ld1 = t54[i1];
+          const pr0 = ld0 * ld1;
+          acc284_0 += pr0 * t24[b281_0 + i1 * 8] * t41[b282_0 + i1];
+          acc284_1 += pr0 * t24[b281_1 + i1 * 8] * t41[b282_1 + i1];
+          acc284_2 += pr0 * t24[b281_2 + i1 * 8] * t41[b282_2 + i1];
+          acc284_3 += pr0 * t24[b281_3 + i1 * 8] * t41[b282_3 + i1];
         }
         hvp[32 + i0] += p283 * acc284_0;
         hvp[32 + i0 + 1] += p283 * acc284_1;
@@ -2496,11 +2524,12 @@ function k_hvp_b1(s: State): void {
         const b302_3 = (i0 + 3) * len_N;
         let acc304_0 = 0, acc304_1 = 0, acc304_2 = 0, acc304_3 = 0;
         for (let i1 = 0, end = len_N; i1 < end; i1++) {
-          const c = t26[i1] * t59[i1];
-          acc304_0 += c * t24[b301_0 + i1 * 8] * t41[b302_0 + i1];
-          acc304_1 += c * t24[b301_1 + i1 * 8] * t41[b302_1 + i1];
-          acc304_2 += c * t24[b301_2 + i1 * 8] * t41[b302_2 + i1];
-          acc304_3 += c * t24[b301_3 + i1 * 8] * t41[b302_3 + i1];
+          const ld0 = t26[i1], ld1 = t59[i1];
+          const pr0 = ld0 * ld1;
+          acc304_0 += pr0 * t24[b301_0 + i1 * 8] * t41[b302_0 + i1];
+          acc304_1 += pr0 * t24[b301_1 + i1 * 8] * t41[b302_1 + i1];
+          acc304_2 += pr0 * t24[b301_2 + i1 * 8] * t41[b302_2 + i1];
+          acc304_3 += pr0 * t24[b301_3 + i1 * 8] * t41[b302_3 + i1];
         }
         hvp[32 + i0] += p303 * acc304_0;
         hvp[32 + i0 + 1] += p303 * acc304_1;
@@ -2573,11 +2602,12 @@ function k_hvp_b1(s: State): void {
         const b321_3 = (i0 + 3) * len_N;
         let acc323_0 = 0, acc323_1 = 0, acc323_2 = 0, acc323_3 = 0;
         for (let i1 = 0, end = len_N; i1 < end; i1++) {
-          const c = t26[i1] * t62[i1];
-          acc323_0 += c * t24[b320_0 + i1 * 8] * t41[b321_0 + i1];
-          acc323_1 += c * t24[b320_1 + i1 * 8] * t41[b321_1 + i1];
-          acc323_2 += c * t24[b320_2 + i1 * 8] * t41[b321_2 + i1];
-          acc323_3 += c * t24[b320_3 + i1 * 8] * t41[b321_3 + i1];
+          const ld0 = t26[i1], ld1 = t62[i1];
+          const pr0 = ld0 * ld1;
+          acc323_0 += pr0 * t24[b320_0 + i1 * 8] * t41[b321_0 + i1];
+          acc323_1 += pr0 * t24[b320_1 + i1 * 8] * t41[b321_1 + i1];
+          acc323_2 += pr0 * t24[b320_2 + i1 * 8] * t41[b321_2 + i1];
+          acc323_3 += pr0 * t24[b320_3 + i1 * 8] * t41[b321_3 + i1];
         }
         hvp[32 + i0] += p322 * acc323_0;
         hvp[32 + i0 + 1] += p322 * acc323_1;
@@ -2715,11 +2745,12 @@ function k_hvp_W2(s: State): void {
           const b349 = i1;
           let acc352_0 = 0, acc352_1 = 0, acc352_2 = 0, acc352_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c = t11[b349 + i2 * 3] * t26[i2] * t54[i2];
-            acc352_0 += c * t7[b350_0 + i2 * 8];
-            acc352_1 += c * t7[b350_1 + i2 * 8];
-            acc352_2 += c * t7[b350_2 + i2 * 8];
-            acc352_3 += c * t7[b350_3 + i2 * 8];
+            const ld0 = t11[b349 + i2 * 3], ld1 = t26[i2], ld2 = t54[i2];
+            const pr0 = ld0 * ld1 * ld2;
+            acc352_0 += pr0 * t7[b350_0 + i2 * 8];
+            acc352_1 += pr0 * t7[b350_1 + i2 * 8];
+            acc352_2 += pr0 * t7[b350_2 + i2 * 8];
+            acc352_3 += pr0 * t7[b350_3 + i2 * 8];
           }
           hvp[40 + i0 * 3 + i1] += p351 * acc352_0;
           hvp[40 + (i0 + 1) * 3 + i1] += p351 * acc352_1;
@@ -2744,11 +2775,12 @@ function k_hvp_W2(s: State): void {
           const b355 = i1 * len_N;
           let acc357_0 = 0, acc357_1 = 0, acc357_2 = 0, acc357_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c = t23[i2] * t11[b354 + i2 * 3] * t68[b355 + i2];
-            acc357_0 += c * t7[b353_0 + i2 * 8];
-            acc357_1 += c * t7[b353_1 + i2 * 8];
-            acc357_2 += c * t7[b353_2 + i2 * 8];
-            acc357_3 += c * t7[b353_3 + i2 * 8];
+            const ld0 = t23[i2], ld1 = t11[b354 + i2 * 3], ld2 = t68[b355 + i2];
+            const pr0 = ld0 * ld1 * ld2;
+            acc357_0 += pr0 * t7[b353_0 + i2 * 8];
+            acc357_1 += pr0 * t7[b353_1 + i2 * 8];
+            acc357_2 += pr0 * t7[b353_2 + i2 * 8];
+            acc357_3 += pr0 * t7[b353_3 + i2 * 8];
           }
           hvp[40 + i0 * 3 + i1] += p356 * acc357_0;
           hvp[40 + (i0 + 1) * 3 + i1] += p356 * acc357_1;
@@ -2776,11 +2808,12 @@ function k_hvp_W2(s: State): void {
           const b358 = i1;
           let acc362_0 = 0, acc362_1 = 0, acc362_2 = 0, acc362_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c = t23[i2] * t11[b358 + i2 * 3];
-            acc362_0 += c * t24[b359_0 + i2 * 8] * t57[b360_0 + i2];
-            acc362_1 += c * t24[b359_1 + i2 * 8] * t57[b360_1 + i2];
-            acc362_2 += c * t24[b359_2 + i2 * 8] * t57[b360_2 + i2];
-            acc362_3 += c * t24[b359_3 + i2 * 8] * t57[b360_3 + i2];
+            const ld0 = t23[i2], ld1 = t11[b358 + i2 * 3];
+            const pr0 = ld0 * ld1;
+            acc362_0 += pr0 * t24[b359_0 + i2 * 8] * t57[b360_0 + i2];
+            acc362_1 += pr0 * t24[b359_1 + i2 * 8] * t57[b360_1 + i2];
+            acc362_2 += pr0 * t24[b359_2 + i2 * 8] * t57[b360_2 + i2];
+            acc362_3 += pr0 * t24[b359_3 + i2 * 8] * t57[b360_3 + i2];
           }
           hvp[40 + i0 * 3 + i1] += p361 * acc362_0;
           hvp[40 + (i0 + 1) * 3 + i1] += p361 * acc362_1;
@@ -2808,11 +2841,11 @@ function k_hvp_W2(s: State): void {
           const b363 = off_N * 3 + i1;
           let acc367_0 = 0, acc367_1 = 0, acc367_2 = 0, acc367_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c = d_Y[b363 + i2 * 3];
-            acc367_0 += c * t24[b364_0 + i2 * 8] * t57[b365_0 + i2];
-            acc367_1 += c * t24[b364_1 + i2 * 8] * t57[b365_1 + i2];
-            acc367_2 += c * t24[b364_2 + i2 * 8] * t57[b365_2 + i2];
-            acc367_3 += c * t24[b364_3 + i2 * 8] * t57[b365_3 + i2];
+            const ld0 = d_Y[b363 + i2 * 3];
+            acc367_0 += ld0 * t24[b364_0 + i2 * 8] * t57[b365_0 + i2];
+            acc367_1 += ld0 * t24[b364_1 + i2 * 8] * t57[b365_1 + i2];
+            acc367_2 += ld0 * t24[b364_2 + i2 * 8] * t57[b365_2 + i2];
+            acc367_3 += ld0 * t24[b364_3 + i2 * 8] * t57[b365_3 + i2];
           }
           hvp[40 + i0 * 3 + i1] += p366 * acc367_0;
           hvp[40 + (i0 + 1) * 3 + i1] += p366 * acc367_1;
@@ -2836,11 +2869,12 @@ function k_hvp_W2(s: State): void {
           const b368 = i1;
           let acc371_0 = 0, acc371_1 = 0, acc371_2 = 0, acc371_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c = t11[b368 + i2 * 3] * t26[i2] * t59[i2];
-            acc371_0 += c * t7[b369_0 + i2 * 8];
-            acc371_1 += c * t7[b369_1 + i2 * 8];
-            acc371_2 += c * t7[b369_2 + i2 * 8];
-            acc371_3 += c * t7[b369_3 + i2 * 8];
+            const ld0 = t11[b368 + i2 * 3], ld1 = t26[i2], ld2 = t59[i2];
+            const pr0 = ld0 * ld1 * ld2;
+            acc371_0 += pr0 * t7[b369_0 + i2 * 8];
+            acc371_1 += pr0 * t7[b369_1 + i2 * 8];
+            acc371_2 += pr0 * t7[b369_2 + i2 * 8];
+            acc371_3 += pr0 * t7[b369_3 + i2 * 8];
           }
           hvp[40 + i0 * 3 + i1] += p370 * acc371_0;
           hvp[40 + (i0 + 1) * 3 + i1] += p370 * acc371_1;
@@ -2865,11 +2899,12 @@ function k_hvp_W2(s: State): void {
           const b374 = i1 * len_N;
           let acc376_0 = 0, acc376_1 = 0, acc376_2 = 0, acc376_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c = t23[i2] * t11[b373 + i2 * 3] * t69[b374 + i2];
-            acc376_0 += c * t7[b372_0 + i2 * 8];
-            acc376_1 += c * t7[b372_1 + i2 * 8];
-            acc376_2 += c * t7[b372_2 + i2 * 8];
-            acc376_3 += c * t7[b372_3 + i2 * 8];
+            const ld0 = t23[i2], ld1 = t11[b373 + i2 * 3], ld2 = t69[b374 + i2];
+            const pr0 = ld0 * ld1 * ld2;
+            acc376_0 += pr0 * t7[b372_0 + i2 * 8];
+            acc376_1 += pr0 * t7[b372_1 + i2 * 8];
+            acc376_2 += pr0 * t7[b372_2 + i2 * 8];
+            acc376_3 += pr0 * t7[b372_3 + i2 * 8];
           }
           hvp[40 + i0 * 3 + i1] += p375 * acc376_0;
           hvp[40 + (i0 + 1) * 3 + i1] += p375 * acc376_1;
@@ -2897,11 +2932,12 @@ function k_hvp_W2(s: State): void {
           const b377 = i1;
           let acc381_0 = 0, acc381_1 = 0, acc381_2 = 0, acc381_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c = t23[i2] * t11[b377 + i2 * 3];
-            acc381_0 += c * t24[b378_0 + i2 * 8];
-            acc381_1 += c * t24[b378_1 + i2 * 8];
-            acc381_2 += c * t24[b378_2 + i2 * 8];
-            acc381_3 += c * t24[b378_3 + i2 * 8];
+            const ld0 = t23[i2], ld1 = t11[b377 + i2 * 3];
+            const pr0 = ld0 * ld1;
+            acc381_0 += pr0 * t24[b378_0 + i2 * 8];
+            acc381_1 += pr0 * t24[b378_1 + i2 * 8];
+            acc381_2 += pr0 * t24[b378_2 + i2 * 8];
+            acc381_3 += pr0 * t24[b378_3 + i2 * 8];
           }
           hvp[40 + i0 * 3 + i1] += p380_0 * acc381_0;
           hvp[40 + (i0 + 1) * 3 + i1] += p380_1 * acc381_1;
@@ -2929,11 +2965,11 @@ function k_hvp_W2(s: State): void {
           const b382 = off_N * 3 + i1;
           let acc386_0 = 0, acc386_1 = 0, acc386_2 = 0, acc386_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c = d_Y[b382 + i2 * 3];
-            acc386_0 += c * t24[b383_0 + i2 * 8];
-            acc386_1 += c * t24[b383_1 + i2 * 8];
-            acc386_2 += c * t24[b383_2 + i2 * 8];
-            acc386_3 += c * t24[b383_3 + i2 * 8];
+            const ld0 = d_Y[b382 + i2 * 3];
+            acc386_0 += ld0 * t24[b383_0 + i2 * 8];
+            acc386_1 += ld0 * t24[b383_1 + i2 * 8];
+            acc386_2 += ld0 * t24[b383_2 + i2 * 8];
+            acc386_3 += ld0 * t24[b383_3 + i2 * 8];
           }
           hvp[40 + i0 * 3 + i1] += p385_0 * acc386_0;
           hvp[40 + (i0 + 1) * 3 + i1] += p385_1 * acc386_1;
@@ -2957,11 +2993,12 @@ function k_hvp_W2(s: State): void {
           const b387 = i1;
           let acc390_0 = 0, acc390_1 = 0, acc390_2 = 0, acc390_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c = t11[b387 + i2 * 3] * t26[i2] * t62[i2];
-            acc390_0 += c * t7[b388_0 + i2 * 8];
-            acc390_1 += c * t7[b388_1 + i2 * 8];
-            acc390_2 += c * t7[b388_2 + i2 * 8];
-            acc390_3 += c * t7[b388_3 + i2 * 8];
+            const ld0 = t11[b387 + i2 * 3], ld1 = t26[i2], ld2 = t62[i2];
+            const pr0 = ld0 * ld1 * ld2;
+            acc390_0 += pr0 * t7[b388_0 + i2 * 8];
+            acc390_1 += pr0 * t7[b388_1 + i2 * 8];
+            acc390_2 += pr0 * t7[b388_2 + i2 * 8];
+            acc390_3 += pr0 * t7[b388_3 + i2 * 8];
           }
           hvp[40 + i0 * 3 + i1] += p389 * acc390_0;
           hvp[40 + (i0 + 1) * 3 + i1] += p389 * acc390_1;
@@ -2986,11 +3023,12 @@ function k_hvp_W2(s: State): void {
           const b393 = i1 * len_N;
           let acc395_0 = 0, acc395_1 = 0, acc395_2 = 0, acc395_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c = t23[i2] * t11[b392 + i2 * 3] * t70[b393 + i2];
-            acc395_0 += c * t7[b391_0 + i2 * 8];
-            acc395_1 += c * t7[b391_1 + i2 * 8];
-            acc395_2 += c * t7[b391_2 + i2 * 8];
-            acc395_3 += c * t7[b391_3 + i2 * 8];
+            const ld0 = t23[i2], ld1 = t11[b392 + i2 * 3], ld2 = t70[b393 + i2];
+            const pr0 = ld0 * ld1 * ld2;
+            acc395_0 += pr0 * t7[b391_0 + i2 * 8];
+            acc395_1 += pr0 * t7[b391_1 + i2 * 8];
+            acc395_2 += pr0 * t7[b391_2 + i2 * 8];
+            acc395_3 += pr0 * t7[b391_3 + i2 * 8];
           }
           hvp[40 + i0 * 3 + i1] += p394 * acc395_0;
           hvp[40 + (i0 + 1) * 3 + i1] += p394 * acc395_1;
@@ -3014,11 +3052,12 @@ function k_hvp_W2(s: State): void {
           const b396 = i1;
           let acc399_0 = 0, acc399_1 = 0, acc399_2 = 0, acc399_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c = t11[b396 + i2 * 3] * t26[i2] * t66[i2];
-            acc399_0 += c * t7[b397_0 + i2 * 8];
-            acc399_1 += c * t7[b397_1 + i2 * 8];
-            acc399_2 += c * t7[b397_2 + i2 * 8];
-            acc399_3 += c * t7[b397_3 + i2 * 8];
+            const ld0 = t11[b396 + i2 * 3], ld1 = t26[i2], ld2 = t66[i2];
+            const pr0 = ld0 * ld1 * ld2;
+            acc399_0 += pr0 * t7[b397_0 + i2 * 8];
+            acc399_1 += pr0 * t7[b397_1 + i2 * 8];
+            acc399_2 += pr0 * t7[b397_2 + i2 * 8];
+            acc399_3 += pr0 * t7[b397_3 + i2 * 8];
           }
           hvp[40 + i0 * 3 + i1] += p398 * acc399_0;
           hvp[40 + (i0 + 1) * 3 + i1] += p398 * acc399_1;
@@ -3043,11 +3082,12 @@ function k_hvp_W2(s: State): void {
           const p403 = p402 * v[64 + i1];
           let acc404_0 = 0, acc404_1 = 0, acc404_2 = 0, acc404_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c = t23[i2] * t11[b401 + i2 * 3];
-            acc404_0 += c * t7[b400_0 + i2 * 8];
-            acc404_1 += c * t7[b400_1 + i2 * 8];
-            acc404_2 += c * t7[b400_2 + i2 * 8];
-            acc404_3 += c * t7[b400_3 + i2 * 8];
+            const ld0 = t23[i2], ld1 = t11[b401 + i2 * 3];
+            const pr0 = ld0 * ld1;
+            acc404_0 += pr0 * t7[b400_0 + i2 * 8];
+            acc404_1 += pr0 * t7[b400_1 + i2 * 8];
+            acc404_2 += pr0 * t7[b400_2 + i2 * 8];
+            acc404_3 += pr0 * t7[b400_3 + i2 * 8];
           }
           hvp[40 + i0 * 3 + i1] += p403 * acc404_0;
           hvp[40 + (i0 + 1) * 3 + i1] += p403 * acc404_1;
@@ -3303,11 +3343,12 @@ function k_hdiag_W1(s: State): void {
           const b445_3 = (i1 + 3) * len_N;
           let acc447_0 = 0, acc447_1 = 0, acc447_2 = 0, acc447_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c = d_X[b441 + i2 * 4] * t26[i2] * d_X[b443 + i2 * 4];
-            acc447_0 += c * t24[b440_0 + i2 * 8] * t24[b442_0 + i2 * 8] * t41[b444_0 + i2] * t41[b445_0 + i2];
-            acc447_1 += c * t24[b440_1 + i2 * 8] * t24[b442_1 + i2 * 8] * t41[b444_1 + i2] * t41[b445_1 + i2];
-            acc447_2 += c * t24[b440_2 + i2 * 8] * t24[b442_2 + i2 * 8] * t41[b444_2 + i2] * t41[b445_2 + i2];
-            acc447_3 += c * t24[b440_3 + i2 * 8] * t24[b442_3 + i2 * 8] * t41[b444_3 + i2] * t41[b445_3 + i2];
+            const ld0 = d_X[b441 + i2 * 4], ld1 = t26[i2], ld2 = d_X[b443 + i2 * 4];
+            const pr0 = ld0 * ld1 * ld2;
+            acc447_0 += pr0 * t24[b440_0 + i2 * 8] * t24[b442_0 + i2 * 8] * t41[b444_0 + i2] * t41[b445_0 + i2];
+            acc447_1 += pr0 * t24[b440_1 + i2 * 8] * t24[b442_1 + i2 * 8] * t41[b444_1 + i2] * t41[b445_1 + i2];
+            acc447_2 += pr0 * t24[b440_2 + i2 * 8] * t24[b442_2 + i2 * 8] * t41[b444_2 + i2] * t41[b445_2 + i2];
+            acc447_3 += pr0 * t24[b440_3 + i2 * 8] * t24[b442_3 + i2 * 8] * t41[b444_3 + i2] * t41[b445_3 + i2];
           }
           hessianDiagonal[i0 * 8 + i1] += p446 * acc447_0;
           hessianDiagonal[i0 * 8 + i1 + 1] += p446 * acc447_1;
@@ -3340,11 +3381,12 @@ function k_hdiag_W1(s: State): void {
           const b452_3 = (i1 + 3) * len_N;
           let acc454_0 = 0, acc454_1 = 0, acc454_2 = 0, acc454_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c = t23[i2] * d_X[b449 + i2 * 4] * d_X[b451 + i2 * 4];
-            acc454_0 += c * t24[b448_0 + i2 * 8] * t24[b450_0 + i2 * 8] * t71[b452_0 + i2];
-            acc454_1 += c * t24[b448_1 + i2 * 8] * t24[b450_1 + i2 * 8] * t71[b452_1 + i2];
-            acc454_2 += c * t24[b448_2 + i2 * 8] * t24[b450_2 + i2 * 8] * t71[b452_2 + i2];
-            acc454_3 += c * t24[b448_3 + i2 * 8] * t24[b450_3 + i2 * 8] * t71[b452_3 + i2];
+            const ld0 = t23[i2], ld1 = d_X[b449 + i2 * 4], ld2 = d_X[b451 + i2 * 4];
+            const pr0 = ld0 * ld1 * ld2;
+            acc454_0 += pr0 * t24[b448_0 + i2 * 8] * t24[b450_0 + i2 * 8] * t71[b452_0 + i2];
+            acc454_1 += pr0 * t24[b448_1 + i2 * 8] * t24[b450_1 + i2 * 8] * t71[b452_1 + i2];
+            acc454_2 += pr0 * t24[b448_2 + i2 * 8] * t24[b450_2 + i2 * 8] * t71[b452_2 + i2];
+            acc454_3 += pr0 * t24[b448_3 + i2 * 8] * t24[b450_3 + i2 * 8] * t71[b452_3 + i2];
           }
           hessianDiagonal[i0 * 8 + i1] += p453 * acc454_0;
           hessianDiagonal[i0 * 8 + i1 + 1] += p453 * acc454_1;
@@ -3373,11 +3415,12 @@ function k_hdiag_W1(s: State): void {
           const b458_3 = (i1 + 3) * len_N;
           let acc460_0 = 0, acc460_1 = 0, acc460_2 = 0, acc460_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c = t23[i2] * d_X[b455 + i2 * 4] * d_X[b457 + i2 * 4];
-            acc460_0 += c * t27[b456_0 + i2 * 8] * t41[b458_0 + i2];
-            acc460_1 += c * t27[b456_1 + i2 * 8] * t41[b458_1 + i2];
-            acc460_2 += c * t27[b456_2 + i2 * 8] * t41[b458_2 + i2];
-            acc460_3 += c * t27[b456_3 + i2 * 8] * t41[b458_3 + i2];
+            const ld0 = t23[i2], ld1 = d_X[b455 + i2 * 4], ld2 = d_X[b457 + i2 * 4];
+            const pr0 = ld0 * ld1 * ld2;
+            acc460_0 += pr0 * t27[b456_0 + i2 * 8] * t41[b458_0 + i2];
+            acc460_1 += pr0 * t27[b456_1 + i2 * 8] * t41[b458_1 + i2];
+            acc460_2 += pr0 * t27[b456_2 + i2 * 8] * t41[b458_2 + i2];
+            acc460_3 += pr0 * t27[b456_3 + i2 * 8] * t41[b458_3 + i2];
           }
           hessianDiagonal[i0 * 8 + i1] += p459 * acc460_0;
           hessianDiagonal[i0 * 8 + i1 + 1] += p459 * acc460_1;
@@ -3406,11 +3449,12 @@ function k_hdiag_W1(s: State): void {
           const b464_3 = (i1 + 3) * len_N;
           let acc466_0 = 0, acc466_1 = 0, acc466_2 = 0, acc466_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c = d_X[b461 + i2 * 4] * d_X[b463 + i2 * 4];
-            acc466_0 += c * t27[b462_0 + i2 * 8] * t42[b464_0 + i2];
-            acc466_1 += c * t27[b462_1 + i2 * 8] * t42[b464_1 + i2];
-            acc466_2 += c * t27[b462_2 + i2 * 8] * t42[b464_2 + i2];
-            acc466_3 += c * t27[b462_3 + i2 * 8] * t42[b464_3 + i2];
+            const ld0 = d_X[b461 + i2 * 4], ld1 = d_X[b463 + i2 * 4];
+            const pr0 = ld0 * ld1;
+            acc466_0 += pr0 * t27[b462_0 + i2 * 8] * t42[b464_0 + i2];
+            acc466_1 += pr0 * t27[b462_1 + i2 * 8] * t42[b464_1 + i2];
+            acc466_2 += pr0 * t27[b462_2 + i2 * 8] * t42[b464_2 + i2];
+            acc466_3 += pr0 * t27[b462_3 + i2 * 8] * t42[b464_3 + i2];
           }
           hessianDiagonal[i0 * 8 + i1] += p465 * acc466_0;
           hessianDiagonal[i0 * 8 + i1 + 1] += p465 * acc466_1;
@@ -3559,11 +3603,12 @@ function k_hdiag_W2(s: State): void {
           const b494 = i1;
           let acc497_0 = 0, acc497_1 = 0, acc497_2 = 0, acc497_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c = t11[b492 + i2 * 3] * t26[i2] * t11[b494 + i2 * 3];
-            acc497_0 += c * t7[b493_0 + i2 * 8] * t7[b495_0 + i2 * 8];
-            acc497_1 += c * t7[b493_1 + i2 * 8] * t7[b495_1 + i2 * 8];
-            acc497_2 += c * t7[b493_2 + i2 * 8] * t7[b495_2 + i2 * 8];
-            acc497_3 += c * t7[b493_3 + i2 * 8] * t7[b495_3 + i2 * 8];
+            const ld0 = t11[b492 + i2 * 3], ld1 = t26[i2], ld2 = t11[b494 + i2 * 3];
+            const pr0 = ld0 * ld1 * ld2;
+            acc497_0 += pr0 * t7[b493_0 + i2 * 8] * t7[b495_0 + i2 * 8];
+            acc497_1 += pr0 * t7[b493_1 + i2 * 8] * t7[b495_1 + i2 * 8];
+            acc497_2 += pr0 * t7[b493_2 + i2 * 8] * t7[b495_2 + i2 * 8];
+            acc497_3 += pr0 * t7[b493_3 + i2 * 8] * t7[b495_3 + i2 * 8];
           }
           hessianDiagonal[40 + i0 * 3 + i1] += p496 * acc497_0;
           hessianDiagonal[40 + (i0 + 1) * 3 + i1] += p496 * acc497_1;
@@ -3591,11 +3636,12 @@ function k_hdiag_W2(s: State): void {
           const b499 = i1;
           let acc502_0 = 0, acc502_1 = 0, acc502_2 = 0, acc502_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c = t23[i2] * t11[b499 + i2 * 3];
-            acc502_0 += c * t7[b498_0 + i2 * 8] * t7[b500_0 + i2 * 8];
-            acc502_1 += c * t7[b498_1 + i2 * 8] * t7[b500_1 + i2 * 8];
-            acc502_2 += c * t7[b498_2 + i2 * 8] * t7[b500_2 + i2 * 8];
-            acc502_3 += c * t7[b498_3 + i2 * 8] * t7[b500_3 + i2 * 8];
+            const ld0 = t23[i2], ld1 = t11[b499 + i2 * 3];
+            const pr0 = ld0 * ld1;
+            acc502_0 += pr0 * t7[b498_0 + i2 * 8] * t7[b500_0 + i2 * 8];
+            acc502_1 += pr0 * t7[b498_1 + i2 * 8] * t7[b500_1 + i2 * 8];
+            acc502_2 += pr0 * t7[b498_2 + i2 * 8] * t7[b500_2 + i2 * 8];
+            acc502_3 += pr0 * t7[b498_3 + i2 * 8] * t7[b500_3 + i2 * 8];
           }
           hessianDiagonal[40 + i0 * 3 + i1] += p501 * acc502_0;
           hessianDiagonal[40 + (i0 + 1) * 3 + i1] += p501 * acc502_1;
@@ -3721,11 +3767,11 @@ function k_ggn_W1_W1(s: State): void {
               const b516_3 = i2 * len_N * 8 + (i3 + 3) * len_N;
               let acc518_0 = 0, acc518_1 = 0, acc518_2 = 0, acc518_3 = 0;
               for (let i4 = 0, end = len_N; i4 < end; i4++) {
-                const c = t46[b515 + i4];
-                acc518_0 += c * t45[b514_0 + i4] * t47[b516_0 + i4];
-                acc518_1 += c * t45[b514_1 + i4] * t47[b516_1 + i4];
-                acc518_2 += c * t45[b514_2 + i4] * t47[b516_2 + i4];
-                acc518_3 += c * t45[b514_3 + i4] * t47[b516_3 + i4];
+                const ld0 = t46[b515 + i4];
+                acc518_0 += ld0 * t45[b514_0 + i4] * t47[b516_0 + i4];
+                acc518_1 += ld0 * t45[b514_1 + i4] * t47[b516_1 + i4];
+                acc518_2 += ld0 * t45[b514_2 + i4] * t47[b516_2 + i4];
+                acc518_3 += ld0 * t45[b514_3 + i4] * t47[b516_3 + i4];
               }
               addSymmetric(GN, i0 * 536 + i1 * 67 + i2 * 8 + i3, i0 * 8 + i1 + i2 * 536 + i3 * 67, p517 * acc518_0);
               addSymmetric(GN, i0 * 536 + i1 * 67 + i2 * 8 + i3 + 1, i0 * 8 + i1 + i2 * 536 + (i3 + 1) * 67, p517 * acc518_1);
@@ -3819,11 +3865,11 @@ function k_ggn_W1_b1(s: State): void {
             const b531_3 = (i2 + 3) * len_N;
             let acc533_0 = 0, acc533_1 = 0, acc533_2 = 0, acc533_3 = 0;
             for (let i3 = 0, end = len_N; i3 < end; i3++) {
-              const c = t46[b530 + i3];
-              acc533_0 += c * t45[b529_0 + i3] * t49[b531_0 + i3];
-              acc533_1 += c * t45[b529_1 + i3] * t49[b531_1 + i3];
-              acc533_2 += c * t45[b529_2 + i3] * t49[b531_2 + i3];
-              acc533_3 += c * t45[b529_3 + i3] * t49[b531_3 + i3];
+              const ld0 = t46[b530 + i3];
+              acc533_0 += ld0 * t45[b529_0 + i3] * t49[b531_0 + i3];
+              acc533_1 += ld0 * t45[b529_1 + i3] * t49[b531_1 + i3];
+              acc533_2 += ld0 * t45[b529_2 + i3] * t49[b531_2 + i3];
+              acc533_3 += ld0 * t45[b529_3 + i3] * t49[b531_3 + i3];
             }
             {
               const sv = p532 * acc533_0;
@@ -3916,11 +3962,12 @@ function k_ggn_W1_b2(s: State): void {
             const b543 = i2;
             let acc548_0 = 0, acc548_1 = 0, acc548_2 = 0, acc548_3 = 0;
             for (let i3 = 0, end = len_N; i3 < end; i3++) {
-              const c = t26[i3] * t11[b543 + i3 * 3] * d_X[b545 + i3 * 4];
-              acc548_0 += c * t24[b544_0 + i3 * 8] * t41[b546_0 + i3];
-              acc548_1 += c * t24[b544_1 + i3 * 8] * t41[b546_1 + i3];
-              acc548_2 += c * t24[b544_2 + i3 * 8] * t41[b546_2 + i3];
-              acc548_3 += c * t24[b544_3 + i3 * 8] * t41[b546_3 + i3];
+              const ld0 = t26[i3], ld1 = t11[b543 + i3 * 3], ld2 = d_X[b545 + i3 * 4];
+              const pr0 = ld0 * ld1 * ld2;
+              acc548_0 += pr0 * t24[b544_0 + i3 * 8] * t41[b546_0 + i3];
+              acc548_1 += pr0 * t24[b544_1 + i3 * 8] * t41[b546_1 + i3];
+              acc548_2 += pr0 * t24[b544_2 + i3 * 8] * t41[b546_2 + i3];
+              acc548_3 += pr0 * t24[b544_3 + i3 * 8] * t41[b546_3 + i3];
             }
             {
               const sv = p547 * acc548_0;
@@ -3967,11 +4014,12 @@ function k_ggn_W1_b2(s: State): void {
             const p553_3 = p552 * th[40 + (i1 + 3) * 3 + i2];
             let acc554_0 = 0, acc554_1 = 0, acc554_2 = 0, acc554_3 = 0;
             for (let i3 = 0, end = len_N; i3 < end; i3++) {
-              const c = t23[i3] * t11[b549 + i3 * 3] * d_X[b551 + i3 * 4];
-              acc554_0 += c * t24[b550_0 + i3 * 8];
-              acc554_1 += c * t24[b550_1 + i3 * 8];
-              acc554_2 += c * t24[b550_2 + i3 * 8];
-              acc554_3 += c * t24[b550_3 + i3 * 8];
+              const ld0 = t23[i3], ld1 = t11[b549 + i3 * 3], ld2 = d_X[b551 + i3 * 4];
+              const pr0 = ld0 * ld1 * ld2;
+              acc554_0 += pr0 * t24[b550_0 + i3 * 8];
+              acc554_1 += pr0 * t24[b550_1 + i3 * 8];
+              acc554_2 += pr0 * t24[b550_2 + i3 * 8];
+              acc554_3 += pr0 * t24[b550_3 + i3 * 8];
             }
             {
               const sv = p553_0 * acc554_0;
@@ -4030,11 +4078,12 @@ function k_ggn_b1_b1(s: State): void {
           const b558_3 = (i1 + 3) * len_N;
           let acc560_0 = 0, acc560_1 = 0, acc560_2 = 0, acc560_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c = t26[i2] * t24[b555 + i2 * 8] * t41[b557 + i2];
-            acc560_0 += c * t24[b556_0 + i2 * 8] * t41[b558_0 + i2];
-            acc560_1 += c * t24[b556_1 + i2 * 8] * t41[b558_1 + i2];
-            acc560_2 += c * t24[b556_2 + i2 * 8] * t41[b558_2 + i2];
-            acc560_3 += c * t24[b556_3 + i2 * 8] * t41[b558_3 + i2];
+            const ld0 = t26[i2], ld1 = t24[b555 + i2 * 8], ld2 = t41[b557 + i2];
+            const pr0 = ld0 * ld1 * ld2;
+            acc560_0 += pr0 * t24[b556_0 + i2 * 8] * t41[b558_0 + i2];
+            acc560_1 += pr0 * t24[b556_1 + i2 * 8] * t41[b558_1 + i2];
+            acc560_2 += pr0 * t24[b556_2 + i2 * 8] * t41[b558_2 + i2];
+            acc560_3 += pr0 * t24[b556_3 + i2 * 8] * t41[b558_3 + i2];
           }
           addSymmetric(GN, 2176 + i0 * 67 + i1, 2176 + i0 + i1 * 67, p559 * acc560_0);
           addSymmetric(GN, 2176 + i0 * 67 + i1 + 1, 2176 + i0 + (i1 + 1) * 67, p559 * acc560_1);
@@ -4125,11 +4174,12 @@ function k_ggn_b1_W2(s: State): void {
             const b569 = i2;
             let acc574_0 = 0, acc574_1 = 0, acc574_2 = 0, acc574_3 = 0;
             for (let i3 = 0, end = len_N; i3 < end; i3++) {
-              const c = t26[i3] * t11[b569 + i3 * 3] * t24[b570 + i3 * 8] * t41[b572 + i3];
-              acc574_0 += c * t7[b571_0 + i3 * 8];
-              acc574_1 += c * t7[b571_1 + i3 * 8];
-              acc574_2 += c * t7[b571_2 + i3 * 8];
-              acc574_3 += c * t7[b571_3 + i3 * 8];
+              const ld0 = t26[i3], ld1 = t11[b569 + i3 * 3], ld2 = t24[b570 + i3 * 8], ld3 = t41[b572 + i3];
+              const pr0 = ld0 * ld1 * ld2 * ld3;
+              acc574_0 += pr0 * t7[b571_0 + i3 * 8];
+              acc574_1 += pr0 * t7[b571_1 + i3 * 8];
+              acc574_2 += pr0 * t7[b571_2 + i3 * 8];
+              acc574_3 += pr0 * t7[b571_3 + i3 * 8];
             }
             {
               const sv = p573 * acc574_0;
@@ -4173,11 +4223,12 @@ function k_ggn_b1_W2(s: State): void {
             const p579 = p578 * th[40 + i0 * 3 + i2];
             let acc580_0 = 0, acc580_1 = 0, acc580_2 = 0, acc580_3 = 0;
             for (let i3 = 0, end = len_N; i3 < end; i3++) {
-              const c = t23[i3] * t11[b575 + i3 * 3] * t24[b576 + i3 * 8];
-              acc580_0 += c * t7[b577_0 + i3 * 8];
-              acc580_1 += c * t7[b577_1 + i3 * 8];
-              acc580_2 += c * t7[b577_2 + i3 * 8];
-              acc580_3 += c * t7[b577_3 + i3 * 8];
+              const ld0 = t23[i3], ld1 = t11[b575 + i3 * 3], ld2 = t24[b576 + i3 * 8];
+              const pr0 = ld0 * ld1 * ld2;
+              acc580_0 += pr0 * t7[b577_0 + i3 * 8];
+              acc580_1 += pr0 * t7[b577_1 + i3 * 8];
+              acc580_2 += pr0 * t7[b577_2 + i3 * 8];
+              acc580_3 += pr0 * t7[b577_3 + i3 * 8];
             }
             {
               const sv = p579 * acc580_0;
@@ -4235,11 +4286,12 @@ function k_ggn_b1_b2(s: State): void {
           const b581 = i1;
           let acc585_0 = 0, acc585_1 = 0, acc585_2 = 0, acc585_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c = t26[i2] * t11[b581 + i2 * 3];
-            acc585_0 += c * t24[b582_0 + i2 * 8] * t41[b583_0 + i2];
-            acc585_1 += c * t24[b582_1 + i2 * 8] * t41[b583_1 + i2];
-            acc585_2 += c * t24[b582_2 + i2 * 8] * t41[b583_2 + i2];
-            acc585_3 += c * t24[b582_3 + i2 * 8] * t41[b583_3 + i2];
+            const ld0 = t26[i2], ld1 = t11[b581 + i2 * 3];
+            const pr0 = ld0 * ld1;
+            acc585_0 += pr0 * t24[b582_0 + i2 * 8] * t41[b583_0 + i2];
+            acc585_1 += pr0 * t24[b582_1 + i2 * 8] * t41[b583_1 + i2];
+            acc585_2 += pr0 * t24[b582_2 + i2 * 8] * t41[b583_2 + i2];
+            acc585_3 += pr0 * t24[b582_3 + i2 * 8] * t41[b583_3 + i2];
           }
           {
             const sv = p584 * acc585_0;
@@ -4283,11 +4335,12 @@ function k_ggn_b1_b2(s: State): void {
           const p589_3 = p588 * th[40 + (i0 + 3) * 3 + i1];
           let acc590_0 = 0, acc590_1 = 0, acc590_2 = 0, acc590_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c = t23[i2] * t11[b586 + i2 * 3];
-            acc590_0 += c * t24[b587_0 + i2 * 8];
-            acc590_1 += c * t24[b587_1 + i2 * 8];
-            acc590_2 += c * t24[b587_2 + i2 * 8];
-            acc590_3 += c * t24[b587_3 + i2 * 8];
+            const ld0 = t23[i2], ld1 = t11[b586 + i2 * 3];
+            const pr0 = ld0 * ld1;
+            acc590_0 += pr0 * t24[b587_0 + i2 * 8];
+            acc590_1 += pr0 * t24[b587_1 + i2 * 8];
+            acc590_2 += pr0 * t24[b587_2 + i2 * 8];
+            acc590_3 += pr0 * t24[b587_3 + i2 * 8];
           }
           {
             const sv = p589_0 * acc590_0;
@@ -4434,11 +4487,12 @@ function k_ggn_W2_b2(s: State): void {
           const b607 = i1;
           let acc610_0 = 0, acc610_1 = 0, acc610_2 = 0, acc610_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c = t23[i2] * t11[b607 + i2 * 3];
-            acc610_0 += c * t7[b608_0 + i2 * 8];
-            acc610_1 += c * t7[b608_1 + i2 * 8];
-            acc610_2 += c * t7[b608_2 + i2 * 8];
-            acc610_3 += c * t7[b608_3 + i2 * 8];
+            const ld0 = t23[i2], ld1 = t11[b607 + i2 * 3];
+            const pr0 = ld0 * ld1;
+            acc610_0 += pr0 * t7[b608_0 + i2 * 8];
+            acc610_1 += pr0 * t7[b608_1 + i2 * 8];
+            acc610_2 += pr0 * t7[b608_2 + i2 * 8];
+            acc610_3 += pr0 * t7[b608_3 + i2 * 8];
           }
           {
             const sv = p609 * acc610_0;
@@ -4692,11 +4746,11 @@ function k_k8(s: State): void {
           const b631 = 40 + i1;
           let acc632_0 = 0, acc632_1 = 0, acc632_2 = 0, acc632_3 = 0;
           for (let i2 = 0, end = 8; i2 < end; i2++) {
-            const c = th[b631 + i2 * 3];
-            acc632_0 += c * t7[b630_0 + i2];
-            acc632_1 += c * t7[b630_1 + i2];
-            acc632_2 += c * t7[b630_2 + i2];
-            acc632_3 += c * t7[b630_3 + i2];
+            const ld0 = th[b631 + i2 * 3];
+            acc632_0 += ld0 * t7[b630_0 + i2];
+            acc632_1 += ld0 * t7[b630_1 + i2];
+            acc632_2 += ld0 * t7[b630_2 + i2];
+            acc632_3 += ld0 * t7[b630_3 + i2];
           }
           t8[i0 * 3 + i1] = acc632_0;
           t8[(i0 + 1) * 3 + i1] = acc632_1;
@@ -4776,11 +4830,11 @@ function k_k6(s: State): void {
           const b636_3 = i1 + 3;
           let acc637_0 = 0, acc637_1 = 0, acc637_2 = 0, acc637_3 = 0;
           for (let i2 = 0, end = 4; i2 < end; i2++) {
-            const c = d_X[b635 + i2];
-            acc637_0 += c * th[b636_0 + i2 * 8];
-            acc637_1 += c * th[b636_1 + i2 * 8];
-            acc637_2 += c * th[b636_2 + i2 * 8];
-            acc637_3 += c * th[b636_3 + i2 * 8];
+            const ld0 = d_X[b635 + i2];
+            acc637_0 += ld0 * th[b636_0 + i2 * 8];
+            acc637_1 += ld0 * th[b636_1 + i2 * 8];
+            acc637_2 += ld0 * th[b636_2 + i2 * 8];
+            acc637_3 += ld0 * th[b636_3 + i2 * 8];
           }
           t6[i0 * 8 + i1] = acc637_0;
           t6[i0 * 8 + i1 + 1] = acc637_1;
@@ -4938,11 +4992,11 @@ function k_k41(s: State): void {
           const b644_3 = (i1 + 3) * 3;
           let acc646_0 = 0, acc646_1 = 0, acc646_2 = 0, acc646_3 = 0;
           for (let i2 = 0, end = 3; i2 < end; i2++) {
-            const c = th[b645 + i2];
-            acc646_0 += c * t11[b644_0 + i2];
-            acc646_1 += c * t11[b644_1 + i2];
-            acc646_2 += c * t11[b644_2 + i2];
-            acc646_3 += c * t11[b644_3 + i2];
+            const ld0 = th[b645 + i2];
+            acc646_0 += ld0 * t11[b644_0 + i2];
+            acc646_1 += ld0 * t11[b644_1 + i2];
+            acc646_2 += ld0 * t11[b644_2 + i2];
+            acc646_3 += ld0 * t11[b644_3 + i2];
           }
           t41[i0 * len_N + i1] = acc646_0;
           t41[i0 * len_N + i1 + 1] = acc646_1;
@@ -4980,11 +5034,11 @@ function k_k42(s: State): void {
           const b647_3 = off_N * 3 + (i1 + 3) * 3;
           let acc649_0 = 0, acc649_1 = 0, acc649_2 = 0, acc649_3 = 0;
           for (let i2 = 0, end = 3; i2 < end; i2++) {
-            const c = th[b648 + i2];
-            acc649_0 += c * d_Y[b647_0 + i2];
-            acc649_1 += c * d_Y[b647_1 + i2];
-            acc649_2 += c * d_Y[b647_2 + i2];
-            acc649_3 += c * d_Y[b647_3 + i2];
+            const ld0 = th[b648 + i2];
+            acc649_0 += ld0 * d_Y[b647_0 + i2];
+            acc649_1 += ld0 * d_Y[b647_1 + i2];
+            acc649_2 += ld0 * d_Y[b647_2 + i2];
+            acc649_3 += ld0 * d_Y[b647_3 + i2];
           }
           t42[i0 * len_N + i1] = acc649_0;
           t42[i0 * len_N + i1 + 1] = acc649_1;
@@ -5023,11 +5077,12 @@ function k_k45(s: State): void {
             const b651_3 = (i2 + 3) * 3;
             let acc653_0 = 0, acc653_1 = 0, acc653_2 = 0, acc653_3 = 0;
             for (let i3 = 0, end = 3; i3 < end; i3++) {
-              const c = th[b650 + i3] * th[b652 + i3];
-              acc653_0 += c * t11[b651_0 + i3];
-              acc653_1 += c * t11[b651_1 + i3];
-              acc653_2 += c * t11[b651_2 + i3];
-              acc653_3 += c * t11[b651_3 + i3];
+              const ld0 = th[b650 + i3], ld1 = th[b652 + i3];
+              const pr0 = ld0 * ld1;
+              acc653_0 += pr0 * t11[b651_0 + i3];
+              acc653_1 += pr0 * t11[b651_1 + i3];
+              acc653_2 += pr0 * t11[b651_2 + i3];
+              acc653_3 += pr0 * t11[b651_3 + i3];
             }
             t45[i0 * len_N * 8 + i1 * len_N + i2] = acc653_0;
             t45[i0 * len_N * 8 + i1 * len_N + i2 + 1] = acc653_1;
@@ -5276,11 +5331,11 @@ function k_k52(s: State): void {
           const b675_3 = 40 + (i1 + 3) * 3;
           let acc676_0 = 0, acc676_1 = 0, acc676_2 = 0, acc676_3 = 0;
           for (let i2 = 0, end = 3; i2 < end; i2++) {
-            const c = t11[b674 + i2];
-            acc676_0 += c * th[b675_0 + i2];
-            acc676_1 += c * th[b675_1 + i2];
-            acc676_2 += c * th[b675_2 + i2];
-            acc676_3 += c * th[b675_3 + i2];
+            const ld0 = t11[b674 + i2];
+            acc676_0 += ld0 * th[b675_0 + i2];
+            acc676_1 += ld0 * th[b675_1 + i2];
+            acc676_2 += ld0 * th[b675_2 + i2];
+            acc676_3 += ld0 * th[b675_3 + i2];
           }
           t52[i0 * 8 + i1] = acc676_0;
           t52[i0 * 8 + i1 + 1] = acc676_1;
@@ -5312,11 +5367,11 @@ function k_k53(s: State): void {
           const b678_3 = i1 + 3;
           let acc679_0 = 0, acc679_1 = 0, acc679_2 = 0, acc679_3 = 0;
           for (let i2 = 0, end = 4; i2 < end; i2++) {
-            const c = d_X[b677 + i2];
-            acc679_0 += c * v[b678_0 + i2 * 8];
-            acc679_1 += c * v[b678_1 + i2 * 8];
-            acc679_2 += c * v[b678_2 + i2 * 8];
-            acc679_3 += c * v[b678_3 + i2 * 8];
+            const ld0 = d_X[b677 + i2];
+            acc679_0 += ld0 * v[b678_0 + i2 * 8];
+            acc679_1 += ld0 * v[b678_1 + i2 * 8];
+            acc679_2 += ld0 * v[b678_2 + i2 * 8];
+            acc679_3 += ld0 * v[b678_3 + i2 * 8];
           }
           t53[i0 * 8 + i1] = acc679_0;
           t53[i0 * 8 + i1 + 1] = acc679_1;
@@ -5352,11 +5407,11 @@ function k_k56(s: State): void {
           const b682_3 = (i1 + 3) * 3;
           let acc683_0 = 0, acc683_1 = 0, acc683_2 = 0, acc683_3 = 0;
           for (let i2 = 0, end = 3; i2 < end; i2++) {
-            const c = th[b680 + i2];
-            acc683_0 += c * t11[b681_0 + i2] * t55[b682_0 + i2];
-            acc683_1 += c * t11[b681_1 + i2] * t55[b682_1 + i2];
-            acc683_2 += c * t11[b681_2 + i2] * t55[b682_2 + i2];
-            acc683_3 += c * t11[b681_3 + i2] * t55[b682_3 + i2];
+            const ld0 = th[b680 + i2];
+            acc683_0 += ld0 * t11[b681_0 + i2] * t55[b682_0 + i2];
+            acc683_1 += ld0 * t11[b681_1 + i2] * t55[b682_1 + i2];
+            acc683_2 += ld0 * t11[b681_2 + i2] * t55[b682_2 + i2];
+            acc683_3 += ld0 * t11[b681_3 + i2] * t55[b682_3 + i2];
           }
           t56[i0 * len_N + i1] = acc683_0;
           t56[i0 * len_N + i1 + 1] = acc683_1;
@@ -5399,11 +5454,11 @@ function k_k55(s: State): void {
           const b684 = 40 + i1;
           let acc687_0 = 0, acc687_1 = 0, acc687_2 = 0, acc687_3 = 0;
           for (let i2 = 0, end = 8; i2 < end; i2++) {
-            const c = th[b684 + i2 * 3];
-            acc687_0 += c * t24[b685_0 + i2] * t53[b686_0 + i2];
-            acc687_1 += c * t24[b685_1 + i2] * t53[b686_1 + i2];
-            acc687_2 += c * t24[b685_2 + i2] * t53[b686_2 + i2];
-            acc687_3 += c * t24[b685_3 + i2] * t53[b686_3 + i2];
+            const ld0 = th[b684 + i2 * 3];
+            acc687_0 += ld0 * t24[b685_0 + i2] * t53[b686_0 + i2];
+            acc687_1 += ld0 * t24[b685_1 + i2] * t53[b686_1 + i2];
+            acc687_2 += ld0 * t24[b685_2 + i2] * t53[b686_2 + i2];
+            acc687_3 += ld0 * t24[b685_3 + i2] * t53[b686_3 + i2];
           }
           t55[i0 * 3 + i1] = acc687_0;
           t55[(i0 + 1) * 3 + i1] = acc687_1;
@@ -5456,11 +5511,11 @@ function k_k57(s: State): void {
           const b688_3 = off_N * 4 + (i1 + 3) * 4;
           let acc690_0 = 0, acc690_1 = 0, acc690_2 = 0, acc690_3 = 0;
           for (let i2 = 0, end = 4; i2 < end; i2++) {
-            const c = v[b689 + i2 * 8];
-            acc690_0 += c * d_X[b688_0 + i2];
-            acc690_1 += c * d_X[b688_1 + i2];
-            acc690_2 += c * d_X[b688_2 + i2];
-            acc690_3 += c * d_X[b688_3 + i2];
+            const ld0 = v[b689 + i2 * 8];
+            acc690_0 += ld0 * d_X[b688_0 + i2];
+            acc690_1 += ld0 * d_X[b688_1 + i2];
+            acc690_2 += ld0 * d_X[b688_2 + i2];
+            acc690_3 += ld0 * d_X[b688_3 + i2];
           }
           t57[i0 * len_N + i1] = acc690_0;
           t57[i0 * len_N + i1 + 1] = acc690_1;
@@ -5541,11 +5596,12 @@ function k_k58(s: State): void {
           const b694 = 40 + i1;
           let acc697_0 = 0, acc697_1 = 0, acc697_2 = 0, acc697_3 = 0;
           for (let i2 = 0, end = 8; i2 < end; i2++) {
-            const c = th[b694 + i2 * 3] * v[b696 + i2];
-            acc697_0 += c * t24[b695_0 + i2];
-            acc697_1 += c * t24[b695_1 + i2];
-            acc697_2 += c * t24[b695_2 + i2];
-            acc697_3 += c * t24[b695_3 + i2];
+            const ld0 = th[b694 + i2 * 3], ld1 = v[b696 + i2];
+            const pr0 = ld0 * ld1;
+            acc697_0 += pr0 * t24[b695_0 + i2];
+            acc697_1 += pr0 * t24[b695_1 + i2];
+            acc697_2 += pr0 * t24[b695_2 + i2];
+            acc697_3 += pr0 * t24[b695_3 + i2];
           }
           t58[i0 * 3 + i1] = acc697_0;
           t58[(i0 + 1) * 3 + i1] = acc697_1;
@@ -5601,11 +5657,11 @@ function k_k60(s: State): void {
           const b700_3 = (i1 + 3) * 3;
           let acc701_0 = 0, acc701_1 = 0, acc701_2 = 0, acc701_3 = 0;
           for (let i2 = 0, end = 3; i2 < end; i2++) {
-            const c = th[b698 + i2];
-            acc701_0 += c * t11[b699_0 + i2] * t58[b700_0 + i2];
-            acc701_1 += c * t11[b699_1 + i2] * t58[b700_1 + i2];
-            acc701_2 += c * t11[b699_2 + i2] * t58[b700_2 + i2];
-            acc701_3 += c * t11[b699_3 + i2] * t58[b700_3 + i2];
+            const ld0 = th[b698 + i2];
+            acc701_0 += ld0 * t11[b699_0 + i2] * t58[b700_0 + i2];
+            acc701_1 += ld0 * t11[b699_1 + i2] * t58[b700_1 + i2];
+            acc701_2 += ld0 * t11[b699_2 + i2] * t58[b700_2 + i2];
+            acc701_3 += ld0 * t11[b699_3 + i2] * t58[b700_3 + i2];
           }
           t60[i0 * len_N + i1] = acc701_0;
           t60[i0 * len_N + i1 + 1] = acc701_1;
@@ -5685,11 +5741,11 @@ function k_k61(s: State): void {
           const b706 = 40 + i1;
           let acc707_0 = 0, acc707_1 = 0, acc707_2 = 0, acc707_3 = 0;
           for (let i2 = 0, end = 8; i2 < end; i2++) {
-            const c = v[b706 + i2 * 3];
-            acc707_0 += c * t7[b705_0 + i2];
-            acc707_1 += c * t7[b705_1 + i2];
-            acc707_2 += c * t7[b705_2 + i2];
-            acc707_3 += c * t7[b705_3 + i2];
+            const ld0 = v[b706 + i2 * 3];
+            acc707_0 += ld0 * t7[b705_0 + i2];
+            acc707_1 += ld0 * t7[b705_1 + i2];
+            acc707_2 += ld0 * t7[b705_2 + i2];
+            acc707_3 += ld0 * t7[b705_3 + i2];
           }
           t61[i0 * 3 + i1] = acc707_0;
           t61[(i0 + 1) * 3 + i1] = acc707_1;
@@ -5745,11 +5801,11 @@ function k_k63(s: State): void {
           const b710_3 = (i1 + 3) * 3;
           let acc711_0 = 0, acc711_1 = 0, acc711_2 = 0, acc711_3 = 0;
           for (let i2 = 0, end = 3; i2 < end; i2++) {
-            const c = th[b708 + i2];
-            acc711_0 += c * t11[b709_0 + i2] * t61[b710_0 + i2];
-            acc711_1 += c * t11[b709_1 + i2] * t61[b710_1 + i2];
-            acc711_2 += c * t11[b709_2 + i2] * t61[b710_2 + i2];
-            acc711_3 += c * t11[b709_3 + i2] * t61[b710_3 + i2];
+            const ld0 = th[b708 + i2];
+            acc711_0 += ld0 * t11[b709_0 + i2] * t61[b710_0 + i2];
+            acc711_1 += ld0 * t11[b709_1 + i2] * t61[b710_1 + i2];
+            acc711_2 += ld0 * t11[b709_2 + i2] * t61[b710_2 + i2];
+            acc711_3 += ld0 * t11[b709_3 + i2] * t61[b710_3 + i2];
           }
           t63[i0 * len_N + i1] = acc711_0;
           t63[i0 * len_N + i1 + 1] = acc711_1;
@@ -5787,11 +5843,11 @@ function k_k64(s: State): void {
           const b712_3 = (i1 + 3) * 3;
           let acc714_0 = 0, acc714_1 = 0, acc714_2 = 0, acc714_3 = 0;
           for (let i2 = 0, end = 3; i2 < end; i2++) {
-            const c = v[b713 + i2];
-            acc714_0 += c * t11[b712_0 + i2];
-            acc714_1 += c * t11[b712_1 + i2];
-            acc714_2 += c * t11[b712_2 + i2];
-            acc714_3 += c * t11[b712_3 + i2];
+            const ld0 = v[b713 + i2];
+            acc714_0 += ld0 * t11[b712_0 + i2];
+            acc714_1 += ld0 * t11[b712_1 + i2];
+            acc714_2 += ld0 * t11[b712_2 + i2];
+            acc714_3 += ld0 * t11[b712_3 + i2];
           }
           t64[i0 * len_N + i1] = acc714_0;
           t64[i0 * len_N + i1 + 1] = acc714_1;
@@ -5829,11 +5885,11 @@ function k_k65(s: State): void {
           const b715_3 = off_N * 3 + (i1 + 3) * 3;
           let acc717_0 = 0, acc717_1 = 0, acc717_2 = 0, acc717_3 = 0;
           for (let i2 = 0, end = 3; i2 < end; i2++) {
-            const c = v[b716 + i2];
-            acc717_0 += c * d_Y[b715_0 + i2];
-            acc717_1 += c * d_Y[b715_1 + i2];
-            acc717_2 += c * d_Y[b715_2 + i2];
-            acc717_3 += c * d_Y[b715_3 + i2];
+            const ld0 = v[b716 + i2];
+            acc717_0 += ld0 * d_Y[b715_0 + i2];
+            acc717_1 += ld0 * d_Y[b715_1 + i2];
+            acc717_2 += ld0 * d_Y[b715_2 + i2];
+            acc717_3 += ld0 * d_Y[b715_3 + i2];
           }
           t65[i0 * len_N + i1] = acc717_0;
           t65[i0 * len_N + i1 + 1] = acc717_1;
@@ -5869,11 +5925,11 @@ function k_k66(s: State): void {
         const b718_3 = (i0 + 3) * 3;
         let acc720_0 = 0, acc720_1 = 0, acc720_2 = 0, acc720_3 = 0;
         for (let i1 = 0, end = 3; i1 < end; i1++) {
-          const c = v[b719 + i1];
-          acc720_0 += c * t11[b718_0 + i1];
-          acc720_1 += c * t11[b718_1 + i1];
-          acc720_2 += c * t11[b718_2 + i1];
-          acc720_3 += c * t11[b718_3 + i1];
+          const ld0 = v[b719 + i1];
+          acc720_0 += ld0 * t11[b718_0 + i1];
+          acc720_1 += ld0 * t11[b718_1 + i1];
+          acc720_2 += ld0 * t11[b718_2 + i1];
+          acc720_3 += ld0 * t11[b718_3 + i1];
         }
         t66[i0] = acc720_0;
         t66[i0 + 1] = acc720_1;
@@ -5911,11 +5967,12 @@ function k_k67(s: State): void {
           const b722_3 = (i1 + 3) * 3;
           let acc724_0 = 0, acc724_1 = 0, acc724_2 = 0, acc724_3 = 0;
           for (let i2 = 0, end = 3; i2 < end; i2++) {
-            const c = th[b721 + i2] * v[b723 + i2];
-            acc724_0 += c * t11[b722_0 + i2];
-            acc724_1 += c * t11[b722_1 + i2];
-            acc724_2 += c * t11[b722_2 + i2];
-            acc724_3 += c * t11[b722_3 + i2];
+            const ld0 = th[b721 + i2], ld1 = v[b723 + i2];
+            const pr0 = ld0 * ld1;
+            acc724_0 += pr0 * t11[b722_0 + i2];
+            acc724_1 += pr0 * t11[b722_1 + i2];
+            acc724_2 += pr0 * t11[b722_2 + i2];
+            acc724_3 += pr0 * t11[b722_3 + i2];
           }
           t67[i0 * len_N + i1] = acc724_0;
           t67[i0 * len_N + i1 + 1] = acc724_1;
@@ -5957,11 +6014,11 @@ function k_k68(s: State): void {
           const b727_3 = (i1 + 3) * 8;
           let acc728_0 = 0, acc728_1 = 0, acc728_2 = 0, acc728_3 = 0;
           for (let i2 = 0, end = 8; i2 < end; i2++) {
-            const c = th[b725 + i2 * 3];
-            acc728_0 += c * t24[b726_0 + i2] * t53[b727_0 + i2];
-            acc728_1 += c * t24[b726_1 + i2] * t53[b727_1 + i2];
-            acc728_2 += c * t24[b726_2 + i2] * t53[b727_2 + i2];
-            acc728_3 += c * t24[b726_3 + i2] * t53[b727_3 + i2];
+            const ld0 = th[b725 + i2 * 3];
+            acc728_0 += ld0 * t24[b726_0 + i2] * t53[b727_0 + i2];
+            acc728_1 += ld0 * t24[b726_1 + i2] * t53[b727_1 + i2];
+            acc728_2 += ld0 * t24[b726_2 + i2] * t53[b727_2 + i2];
+            acc728_3 += ld0 * t24[b726_3 + i2] * t53[b727_3 + i2];
           }
           t68[i0 * len_N + i1] = acc728_0;
           t68[i0 * len_N + i1 + 1] = acc728_1;
@@ -6012,11 +6069,12 @@ function k_k69(s: State): void {
           const b730_3 = (i1 + 3) * 8;
           let acc732_0 = 0, acc732_1 = 0, acc732_2 = 0, acc732_3 = 0;
           for (let i2 = 0, end = 8; i2 < end; i2++) {
-            const c = th[b729 + i2 * 3] * v[b731 + i2];
-            acc732_0 += c * t24[b730_0 + i2];
-            acc732_1 += c * t24[b730_1 + i2];
-            acc732_2 += c * t24[b730_2 + i2];
-            acc732_3 += c * t24[b730_3 + i2];
+            const ld0 = th[b729 + i2 * 3], ld1 = v[b731 + i2];
+            const pr0 = ld0 * ld1;
+            acc732_0 += pr0 * t24[b730_0 + i2];
+            acc732_1 += pr0 * t24[b730_1 + i2];
+            acc732_2 += pr0 * t24[b730_2 + i2];
+            acc732_3 += pr0 * t24[b730_3 + i2];
           }
           t69[i0 * len_N + i1] = acc732_0;
           t69[i0 * len_N + i1 + 1] = acc732_1;
@@ -6064,11 +6122,11 @@ function k_k70(s: State): void {
           const b733_3 = (i1 + 3) * 8;
           let acc735_0 = 0, acc735_1 = 0, acc735_2 = 0, acc735_3 = 0;
           for (let i2 = 0, end = 8; i2 < end; i2++) {
-            const c = v[b734 + i2 * 3];
-            acc735_0 += c * t7[b733_0 + i2];
-            acc735_1 += c * t7[b733_1 + i2];
-            acc735_2 += c * t7[b733_2 + i2];
-            acc735_3 += c * t7[b733_3 + i2];
+            const ld0 = v[b734 + i2 * 3];
+            acc735_0 += ld0 * t7[b733_0 + i2];
+            acc735_1 += ld0 * t7[b733_1 + i2];
+            acc735_2 += ld0 * t7[b733_2 + i2];
+            acc735_3 += ld0 * t7[b733_3 + i2];
           }
           t70[i0 * len_N + i1] = acc735_0;
           t70[i0 * len_N + i1 + 1] = acc735_1;
@@ -6117,11 +6175,12 @@ function k_k71(s: State): void {
           const b737_3 = (i1 + 3) * 3;
           let acc739_0 = 0, acc739_1 = 0, acc739_2 = 0, acc739_3 = 0;
           for (let i2 = 0, end = 3; i2 < end; i2++) {
-            const c = th[b736 + i2] * th[b738 + i2];
-            acc739_0 += c * t11[b737_0 + i2];
-            acc739_1 += c * t11[b737_1 + i2];
-            acc739_2 += c * t11[b737_2 + i2];
-            acc739_3 += c * t11[b737_3 + i2];
+            const ld0 = th[b736 + i2], ld1 = th[b738 + i2];
+            const pr0 = ld0 * ld1;
+            acc739_0 += pr0 * t11[b737_0 + i2];
+            acc739_1 += pr0 * t11[b737_1 + i2];
+            acc739_2 += pr0 * t11[b737_2 + i2];
+            acc739_3 += pr0 * t11[b737_3 + i2];
           }
           t71[i0 * len_N + i1] = acc739_0;
           t71[i0 * len_N + i1 + 1] = acc739_1;
@@ -6177,11 +6236,11 @@ function ks_hess_W1_W1(s: State): void {
               const b51_3 = i2 * len_N * 8 + (i3 + 3) * len_N;
               let acc53_0 = 0, acc53_1 = 0, acc53_2 = 0, acc53_3 = 0;
               for (let i4 = 0, end = len_N; i4 < end; i4++) {
-                const c = t46[b50 + i4];
-                acc53_0 += c * t45[b49_0 + i4] * t47[b51_0 + i4];
-                acc53_1 += c * t45[b49_1 + i4] * t47[b51_1 + i4];
-                acc53_2 += c * t45[b49_2 + i4] * t47[b51_2 + i4];
-                acc53_3 += c * t45[b49_3 + i4] * t47[b51_3 + i4];
+                const ld0 = t46[b50 + i4];
+                acc53_0 += ld0 * t45[b49_0 + i4] * t47[b51_0 + i4];
+                acc53_1 += ld0 * t45[b49_1 + i4] * t47[b51_1 + i4];
+                acc53_2 += ld0 * t45[b49_2 + i4] * t47[b51_2 + i4];
+                acc53_3 += ld0 * t45[b49_3 + i4] * t47[b51_3 + i4];
               }
               {
                 const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i2 * 8 + i3), sb = slot(SR, SC, i0 * 8 + i1 + i2 * 536 + i3 * 67), sv = p52 * acc53_0;
@@ -6252,11 +6311,12 @@ function ks_hess_W1_W1(s: State): void {
             const b56 = off_N * 4 + i2;
             let acc59_0 = 0, acc59_1 = 0, acc59_2 = 0, acc59_3 = 0;
             for (let i3 = 0, end = len_N; i3 < end; i3++) {
-              const c = t23[i3] * d_X[b54 + i3 * 4] * d_X[b56 + i3 * 4];
-              acc59_0 += c * t27[b55_0 + i3 * 8] * t41[b57_0 + i3];
-              acc59_1 += c * t27[b55_1 + i3 * 8] * t41[b57_1 + i3];
-              acc59_2 += c * t27[b55_2 + i3 * 8] * t41[b57_2 + i3];
-              acc59_3 += c * t27[b55_3 + i3 * 8] * t41[b57_3 + i3];
+              const ld0 = t23[i3], ld1 = d_X[b54 + i3 * 4], ld2 = d_X[b56 + i3 * 4];
+              const pr0 = ld0 * ld1 * ld2;
+              acc59_0 += pr0 * t27[b55_0 + i3 * 8] * t41[b57_0 + i3];
+              acc59_1 += pr0 * t27[b55_1 + i3 * 8] * t41[b57_1 + i3];
+              acc59_2 += pr0 * t27[b55_2 + i3 * 8] * t41[b57_2 + i3];
+              acc59_3 += pr0 * t27[b55_3 + i3 * 8] * t41[b57_3 + i3];
             }
             {
               const sa = slot(SR, SC, i0 * 536 + i1 * 68 + i2 * 8), sb = slot(SR, SC, i0 * 8 + i1 * 68 + i2 * 536), sv = p58 * acc59_0;
@@ -6304,11 +6364,12 @@ function ks_hess_W1_W1(s: State): void {
             const b62 = off_N * 4 + i2;
             let acc65_0 = 0, acc65_1 = 0, acc65_2 = 0, acc65_3 = 0;
             for (let i3 = 0, end = len_N; i3 < end; i3++) {
-              const c = d_X[b60 + i3 * 4] * d_X[b62 + i3 * 4];
-              acc65_0 += c * t27[b61_0 + i3 * 8] * t42[b63_0 + i3];
-              acc65_1 += c * t27[b61_1 + i3 * 8] * t42[b63_1 + i3];
-              acc65_2 += c * t27[b61_2 + i3 * 8] * t42[b63_2 + i3];
-              acc65_3 += c * t27[b61_3 + i3 * 8] * t42[b63_3 + i3];
+              const ld0 = d_X[b60 + i3 * 4], ld1 = d_X[b62 + i3 * 4];
+              const pr0 = ld0 * ld1;
+              acc65_0 += pr0 * t27[b61_0 + i3 * 8] * t42[b63_0 + i3];
+              acc65_1 += pr0 * t27[b61_1 + i3 * 8] * t42[b63_1 + i3];
+              acc65_2 += pr0 * t27[b61_2 + i3 * 8] * t42[b63_2 + i3];
+              acc65_3 += pr0 * t27[b61_3 + i3 * 8] * t42[b63_3 + i3];
             }
             {
               const sa = slot(SR, SC, i0 * 536 + i1 * 68 + i2 * 8), sb = slot(SR, SC, i0 * 8 + i1 * 68 + i2 * 536), sv = p64 * acc65_0;
@@ -6345,11 +6406,12 @@ function ks_hess_W1_W1(s: State): void {
           for (const end = 8 - 3; i3 < end; i3 += 4) {
             let acc67_0 = 0, acc67_1 = 0, acc67_2 = 0, acc67_3 = 0;
             for (let i4 = 0, end = len_N; i4 < end; i4++) {
-              const c = t43[i0 * len_N + i4] * t44[i1 * len_N + i4] * t26[i4];
-              acc67_0 += c * t43[i0 * len_N + i4] * t44[i3 * len_N + i4];
-              acc67_1 += c * t43[i0 * len_N + i4] * t44[(i3 + 1) * len_N + i4];
-              acc67_2 += c * t43[i0 * len_N + i4] * t44[(i3 + 2) * len_N + i4];
-              acc67_3 += c * t43[i0 * len_N + i4] * t44[(i3 + 3) * len_N + i4];
+              const ld0 = t43[i0 * len_N + i4], ld1 = t44[i1 * len_N + i4], ld2 = t26[i4];
+              const pr0 = ld0 * ld1 * ld2 * ld0;
+              acc67_0 += pr0 * t44[i3 * len_N + i4];
+              acc67_1 += pr0 * t44[(i3 + 1) * len_N + i4];
+              acc67_2 += pr0 * t44[(i3 + 2) * len_N + i4];
+              acc67_3 += pr0 * t44[(i3 + 3) * len_N + i4];
             }
             {
               const sa = slot(SR, SC, i0 * 536 + i1 * 67 + i0 * 8 + i3), sb = slot(SR, SC, i0 * 8 + i1 + i0 * 536 + i3 * 67), sv = p66 * acc67_0;
@@ -6475,11 +6537,11 @@ function ks_hess_W1_b1(s: State): void {
             const b73_3 = (i2 + 3) * len_N;
             let acc75_0 = 0, acc75_1 = 0, acc75_2 = 0, acc75_3 = 0;
             for (let i3 = 0, end = len_N; i3 < end; i3++) {
-              const c = t48[b72 + i3];
-              acc75_0 += c * t44[b73_0 + i3];
-              acc75_1 += c * t44[b73_1 + i3];
-              acc75_2 += c * t44[b73_2 + i3];
-              acc75_3 += c * t44[b73_3 + i3];
+              const ld0 = t48[b72 + i3];
+              acc75_0 += ld0 * t44[b73_0 + i3];
+              acc75_1 += ld0 * t44[b73_1 + i3];
+              acc75_2 += ld0 * t44[b73_2 + i3];
+              acc75_3 += ld0 * t44[b73_3 + i3];
             }
             {
               const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + i2 * 67), sv = p74 * acc75_0;
@@ -6525,11 +6587,11 @@ function ks_hess_W1_b1(s: State): void {
             const b78_3 = (i2 + 3) * len_N;
             let acc80_0 = 0, acc80_1 = 0, acc80_2 = 0, acc80_3 = 0;
             for (let i3 = 0, end = len_N; i3 < end; i3++) {
-              const c = t46[b77 + i3];
-              acc80_0 += c * t45[b76_0 + i3] * t49[b78_0 + i3];
-              acc80_1 += c * t45[b76_1 + i3] * t49[b78_1 + i3];
-              acc80_2 += c * t45[b76_2 + i3] * t49[b78_2 + i3];
-              acc80_3 += c * t45[b76_3 + i3] * t49[b78_3 + i3];
+              const ld0 = t46[b77 + i3];
+              acc80_0 += ld0 * t45[b76_0 + i3] * t49[b78_0 + i3];
+              acc80_1 += ld0 * t45[b76_1 + i3] * t49[b78_1 + i3];
+              acc80_2 += ld0 * t45[b76_2 + i3] * t49[b78_2 + i3];
+              acc80_3 += ld0 * t45[b76_3 + i3] * t49[b78_3 + i3];
             }
             {
               const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 67 + i2), sb = slot(SR, SC, 2144 + i0 * 8 + i1 + i2 * 67), sv = p79 * acc80_0;
@@ -6574,11 +6636,12 @@ function ks_hess_W1_b1(s: State): void {
           const b83_3 = (i1 + 3) * len_N;
           let acc85_0 = 0, acc85_1 = 0, acc85_2 = 0, acc85_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c = t23[i2] * d_X[b81 + i2 * 4];
-            acc85_0 += c * t27[b82_0 + i2 * 8] * t41[b83_0 + i2];
-            acc85_1 += c * t27[b82_1 + i2 * 8] * t41[b83_1 + i2];
-            acc85_2 += c * t27[b82_2 + i2 * 8] * t41[b83_2 + i2];
-            acc85_3 += c * t27[b82_3 + i2 * 8] * t41[b83_3 + i2];
+            const ld0 = t23[i2], ld1 = d_X[b81 + i2 * 4];
+            const pr0 = ld0 * ld1;
+            acc85_0 += pr0 * t27[b82_0 + i2 * 8] * t41[b83_0 + i2];
+            acc85_1 += pr0 * t27[b82_1 + i2 * 8] * t41[b83_1 + i2];
+            acc85_2 += pr0 * t27[b82_2 + i2 * 8] * t41[b83_2 + i2];
+            acc85_3 += pr0 * t27[b82_3 + i2 * 8] * t41[b83_3 + i2];
           }
           {
             const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 68), sb = slot(SR, SC, 2144 + i0 * 8 + i1 * 68), sv = p84 * acc85_0;
@@ -6622,11 +6685,11 @@ function ks_hess_W1_b1(s: State): void {
           const b88_3 = (i1 + 3) * len_N;
           let acc90_0 = 0, acc90_1 = 0, acc90_2 = 0, acc90_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c = d_X[b86 + i2 * 4];
-            acc90_0 += c * t27[b87_0 + i2 * 8] * t42[b88_0 + i2];
-            acc90_1 += c * t27[b87_1 + i2 * 8] * t42[b88_1 + i2];
-            acc90_2 += c * t27[b87_2 + i2 * 8] * t42[b88_2 + i2];
-            acc90_3 += c * t27[b87_3 + i2 * 8] * t42[b88_3 + i2];
+            const ld0 = d_X[b86 + i2 * 4];
+            acc90_0 += ld0 * t27[b87_0 + i2 * 8] * t42[b88_0 + i2];
+            acc90_1 += ld0 * t27[b87_1 + i2 * 8] * t42[b88_1 + i2];
+            acc90_2 += ld0 * t27[b87_2 + i2 * 8] * t42[b88_2 + i2];
+            acc90_3 += ld0 * t27[b87_3 + i2 * 8] * t42[b88_3 + i2];
           }
           {
             const sa = slot(SR, SC, 32 + i0 * 536 + i1 * 68), sb = slot(SR, SC, 2144 + i0 * 8 + i1 * 68), sv = p89 * acc90_0;
@@ -6686,11 +6749,11 @@ function ks_hess_W1_W2(s: State): void {
               const b92_3 = (i2 + 3) * len_N * 3 + i3 * len_N;
               let acc94_0 = 0, acc94_1 = 0, acc94_2 = 0, acc94_3 = 0;
               for (let i4 = 0, end = len_N; i4 < end; i4++) {
-                const c = t48[b91 + i4];
-                acc94_0 += c * t50[b92_0 + i4];
-                acc94_1 += c * t50[b92_1 + i4];
-                acc94_2 += c * t50[b92_2 + i4];
-                acc94_3 += c * t50[b92_3 + i4];
+                const ld0 = t48[b91 + i4];
+                acc94_0 += ld0 * t50[b92_0 + i4];
+                acc94_1 += ld0 * t50[b92_1 + i4];
+                acc94_2 += ld0 * t50[b92_2 + i4];
+                acc94_3 += ld0 * t50[b92_3 + i4];
               }
               {
                 const sa = slot(SR, SC, 40 + i0 * 536 + i1 * 67 + i2 * 3 + i3), sb = slot(SR, SC, 2680 + i0 * 8 + i1 + i2 * 201 + i3 * 67), sv = p93 * acc94_0;
@@ -6735,11 +6798,11 @@ function ks_hess_W1_W2(s: State): void {
               const b96_3 = (i2 + 3) * len_N * 3 + i3 * len_N;
               let acc99_0 = 0, acc99_1 = 0, acc99_2 = 0, acc99_3 = 0;
               for (let i4 = 0, end = len_N; i4 < end; i4++) {
-                const c = t46[b95 + i4];
-                acc99_0 += c * t50[b96_0 + i4];
-                acc99_1 += c * t50[b96_1 + i4];
-                acc99_2 += c * t50[b96_2 + i4];
-                acc99_3 += c * t50[b96_3 + i4];
+                const ld0 = t46[b95 + i4];
+                acc99_0 += ld0 * t50[b96_0 + i4];
+                acc99_1 += ld0 * t50[b96_1 + i4];
+                acc99_2 += ld0 * t50[b96_2 + i4];
+                acc99_3 += ld0 * t50[b96_3 + i4];
               }
               {
                 const sa = slot(SR, SC, 40 + i0 * 536 + i1 * 67 + i2 * 3 + i3), sb = slot(SR, SC, 2680 + i0 * 8 + i1 + i2 * 201 + i3 * 67), sv = p98 * acc99_0;
@@ -6783,11 +6846,12 @@ function ks_hess_W1_W2(s: State): void {
             const b100 = i2;
             let acc104_0 = 0, acc104_1 = 0, acc104_2 = 0, acc104_3 = 0;
             for (let i3 = 0, end = len_N; i3 < end; i3++) {
-              const c = t23[i3] * t11[b100 + i3 * 3] * d_X[b102 + i3 * 4];
-              acc104_0 += c * t24[b101_0 + i3 * 8];
-              acc104_1 += c * t24[b101_1 + i3 * 8];
-              acc104_2 += c * t24[b101_2 + i3 * 8];
-              acc104_3 += c * t24[b101_3 + i3 * 8];
+              const ld0 = t23[i3], ld1 = t11[b100 + i3 * 3], ld2 = d_X[b102 + i3 * 4];
+              const pr0 = ld0 * ld1 * ld2;
+              acc104_0 += pr0 * t24[b101_0 + i3 * 8];
+              acc104_1 += pr0 * t24[b101_1 + i3 * 8];
+              acc104_2 += pr0 * t24[b101_2 + i3 * 8];
+              acc104_3 += pr0 * t24[b101_3 + i3 * 8];
             }
             {
               const sa = slot(SR, SC, 40 + i0 * 536 + i1 * 70 + i2), sb = slot(SR, SC, 2680 + i0 * 8 + i1 * 202 + i2 * 67), sv = p103 * acc104_0;
@@ -6830,11 +6894,12 @@ function ks_hess_W1_W2(s: State): void {
             const b105 = off_N * 3 + i2;
             let acc109_0 = 0, acc109_1 = 0, acc109_2 = 0, acc109_3 = 0;
             for (let i3 = 0, end = len_N; i3 < end; i3++) {
-              const c = d_Y[b105 + i3 * 3] * d_X[b107 + i3 * 4];
-              acc109_0 += c * t24[b106_0 + i3 * 8];
-              acc109_1 += c * t24[b106_1 + i3 * 8];
-              acc109_2 += c * t24[b106_2 + i3 * 8];
-              acc109_3 += c * t24[b106_3 + i3 * 8];
+              const ld0 = d_Y[b105 + i3 * 3], ld1 = d_X[b107 + i3 * 4];
+              const pr0 = ld0 * ld1;
+              acc109_0 += pr0 * t24[b106_0 + i3 * 8];
+              acc109_1 += pr0 * t24[b106_1 + i3 * 8];
+              acc109_2 += pr0 * t24[b106_2 + i3 * 8];
+              acc109_3 += pr0 * t24[b106_3 + i3 * 8];
             }
             {
               const sa = slot(SR, SC, 40 + i0 * 536 + i1 * 70 + i2), sb = slot(SR, SC, 2680 + i0 * 8 + i1 * 202 + i2 * 67), sv = p108 * acc109_0;
@@ -6897,11 +6962,12 @@ function ks_hess_W1_b2(s: State): void {
             const b112 = i2;
             let acc115_0 = 0, acc115_1 = 0, acc115_2 = 0, acc115_3 = 0;
             for (let i3 = 0, end = len_N; i3 < end; i3++) {
-              const c = d_X[b111 + i3 * 4] * t26[i3] * t11[b112 + i3 * 3];
-              acc115_0 += c * t24[b110_0 + i3 * 8] * t41[b113_0 + i3];
-              acc115_1 += c * t24[b110_1 + i3 * 8] * t41[b113_1 + i3];
-              acc115_2 += c * t24[b110_2 + i3 * 8] * t41[b113_2 + i3];
-              acc115_3 += c * t24[b110_3 + i3 * 8] * t41[b113_3 + i3];
+              const ld0 = d_X[b111 + i3 * 4], ld1 = t26[i3], ld2 = t11[b112 + i3 * 3];
+              const pr0 = ld0 * ld1 * ld2;
+              acc115_0 += pr0 * t24[b110_0 + i3 * 8] * t41[b113_0 + i3];
+              acc115_1 += pr0 * t24[b110_1 + i3 * 8] * t41[b113_1 + i3];
+              acc115_2 += pr0 * t24[b110_2 + i3 * 8] * t41[b113_2 + i3];
+              acc115_3 += pr0 * t24[b110_3 + i3 * 8] * t41[b113_3 + i3];
             }
             {
               const sa = slot(SR, SC, 64 + i0 * 536 + i1 * 67 + i2), sb = slot(SR, SC, 4288 + i0 * 8 + i1 + i2 * 67), sv = p114 * acc115_0;
@@ -6948,11 +7014,12 @@ function ks_hess_W1_b2(s: State): void {
             const p120_3 = p119 * th[40 + (i1 + 3) * 3 + i2];
             let acc121_0 = 0, acc121_1 = 0, acc121_2 = 0, acc121_3 = 0;
             for (let i3 = 0, end = len_N; i3 < end; i3++) {
-              const c = t23[i3] * d_X[b117 + i3 * 4] * t11[b118 + i3 * 3];
-              acc121_0 += c * t24[b116_0 + i3 * 8];
-              acc121_1 += c * t24[b116_1 + i3 * 8];
-              acc121_2 += c * t24[b116_2 + i3 * 8];
-              acc121_3 += c * t24[b116_3 + i3 * 8];
+              const ld0 = t23[i3], ld1 = d_X[b117 + i3 * 4], ld2 = t11[b118 + i3 * 3];
+              const pr0 = ld0 * ld1 * ld2;
+              acc121_0 += pr0 * t24[b116_0 + i3 * 8];
+              acc121_1 += pr0 * t24[b116_1 + i3 * 8];
+              acc121_2 += pr0 * t24[b116_2 + i3 * 8];
+              acc121_3 += pr0 * t24[b116_3 + i3 * 8];
             }
             {
               const sa = slot(SR, SC, 64 + i0 * 536 + i1 * 67 + i2), sb = slot(SR, SC, 4288 + i0 * 8 + i1 + i2 * 67), sv = p120_0 * acc121_0;
@@ -7015,11 +7082,12 @@ function ks_hess_b1_b1(s: State): void {
           const b125_3 = (i1 + 3) * len_N;
           let acc127_0 = 0, acc127_1 = 0, acc127_2 = 0, acc127_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c = t24[b122 + i2 * 8] * t26[i2] * t41[b124 + i2];
-            acc127_0 += c * t24[b123_0 + i2 * 8] * t41[b125_0 + i2];
-            acc127_1 += c * t24[b123_1 + i2 * 8] * t41[b125_1 + i2];
-            acc127_2 += c * t24[b123_2 + i2 * 8] * t41[b125_2 + i2];
-            acc127_3 += c * t24[b123_3 + i2 * 8] * t41[b125_3 + i2];
+            const ld0 = t24[b122 + i2 * 8], ld1 = t26[i2], ld2 = t41[b124 + i2];
+            const pr0 = ld0 * ld1 * ld2;
+            acc127_0 += pr0 * t24[b123_0 + i2 * 8] * t41[b125_0 + i2];
+            acc127_1 += pr0 * t24[b123_1 + i2 * 8] * t41[b125_1 + i2];
+            acc127_2 += pr0 * t24[b123_2 + i2 * 8] * t41[b125_2 + i2];
+            acc127_3 += pr0 * t24[b123_3 + i2 * 8] * t41[b125_3 + i2];
           }
           {
             const sa = slot(SR, SC, 2176 + i0 * 67 + i1), sb = slot(SR, SC, 2176 + i0 + i1 * 67), sv = p126 * acc127_0;
@@ -7155,11 +7223,12 @@ function ks_hess_b1_W2(s: State): void {
             const b146 = i2;
             let acc150_0 = 0, acc150_1 = 0, acc150_2 = 0, acc150_3 = 0;
             for (let i3 = 0, end = len_N; i3 < end; i3++) {
-              const c = t24[b145 + i3 * 8] * t26[i3] * t11[b146 + i3 * 3] * t41[b148 + i3];
-              acc150_0 += c * t7[b147_0 + i3 * 8];
-              acc150_1 += c * t7[b147_1 + i3 * 8];
-              acc150_2 += c * t7[b147_2 + i3 * 8];
-              acc150_3 += c * t7[b147_3 + i3 * 8];
+              const ld0 = t24[b145 + i3 * 8], ld1 = t26[i3], ld2 = t11[b146 + i3 * 3], ld3 = t41[b148 + i3];
+              const pr0 = ld0 * ld1 * ld2 * ld3;
+              acc150_0 += pr0 * t7[b147_0 + i3 * 8];
+              acc150_1 += pr0 * t7[b147_1 + i3 * 8];
+              acc150_2 += pr0 * t7[b147_2 + i3 * 8];
+              acc150_3 += pr0 * t7[b147_3 + i3 * 8];
             }
             {
               const sa = slot(SR, SC, 2184 + i0 * 67 + i1 * 3 + i2), sb = slot(SR, SC, 2712 + i0 + i1 * 201 + i2 * 67), sv = p149 * acc150_0;
@@ -7203,11 +7272,12 @@ function ks_hess_b1_W2(s: State): void {
             const p155 = p154 * th[40 + i0 * 3 + i2];
             let acc156_0 = 0, acc156_1 = 0, acc156_2 = 0, acc156_3 = 0;
             for (let i3 = 0, end = len_N; i3 < end; i3++) {
-              const c = t23[i3] * t24[b151 + i3 * 8] * t11[b152 + i3 * 3];
-              acc156_0 += c * t7[b153_0 + i3 * 8];
-              acc156_1 += c * t7[b153_1 + i3 * 8];
-              acc156_2 += c * t7[b153_2 + i3 * 8];
-              acc156_3 += c * t7[b153_3 + i3 * 8];
+              const ld0 = t23[i3], ld1 = t24[b151 + i3 * 8], ld2 = t11[b152 + i3 * 3];
+              const pr0 = ld0 * ld1 * ld2;
+              acc156_0 += pr0 * t7[b153_0 + i3 * 8];
+              acc156_1 += pr0 * t7[b153_1 + i3 * 8];
+              acc156_2 += pr0 * t7[b153_2 + i3 * 8];
+              acc156_3 += pr0 * t7[b153_3 + i3 * 8];
             }
             {
               const sa = slot(SR, SC, 2184 + i0 * 67 + i1 * 3 + i2), sb = slot(SR, SC, 2712 + i0 + i1 * 201 + i2 * 67), sv = p155 * acc156_0;
@@ -7248,11 +7318,12 @@ function ks_hess_b1_W2(s: State): void {
           const b157 = i1;
           let acc160_0 = 0, acc160_1 = 0, acc160_2 = 0, acc160_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c = t23[i2] * t11[b157 + i2 * 3];
-            acc160_0 += c * t24[b158_0 + i2 * 8];
-            acc160_1 += c * t24[b158_1 + i2 * 8];
-            acc160_2 += c * t24[b158_2 + i2 * 8];
-            acc160_3 += c * t24[b158_3 + i2 * 8];
+            const ld0 = t23[i2], ld1 = t11[b157 + i2 * 3];
+            const pr0 = ld0 * ld1;
+            acc160_0 += pr0 * t24[b158_0 + i2 * 8];
+            acc160_1 += pr0 * t24[b158_1 + i2 * 8];
+            acc160_2 += pr0 * t24[b158_2 + i2 * 8];
+            acc160_3 += pr0 * t24[b158_3 + i2 * 8];
           }
           {
             const sa = slot(SR, SC, 2184 + i0 * 70 + i1), sb = slot(SR, SC, 2712 + i0 * 202 + i1 * 67), sv = p159 * acc160_0;
@@ -7292,11 +7363,11 @@ function ks_hess_b1_W2(s: State): void {
           const b161 = off_N * 3 + i1;
           let acc164_0 = 0, acc164_1 = 0, acc164_2 = 0, acc164_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c = d_Y[b161 + i2 * 3];
-            acc164_0 += c * t24[b162_0 + i2 * 8];
-            acc164_1 += c * t24[b162_1 + i2 * 8];
-            acc164_2 += c * t24[b162_2 + i2 * 8];
-            acc164_3 += c * t24[b162_3 + i2 * 8];
+            const ld0 = d_Y[b161 + i2 * 3];
+            acc164_0 += ld0 * t24[b162_0 + i2 * 8];
+            acc164_1 += ld0 * t24[b162_1 + i2 * 8];
+            acc164_2 += ld0 * t24[b162_2 + i2 * 8];
+            acc164_3 += ld0 * t24[b162_3 + i2 * 8];
           }
           {
             const sa = slot(SR, SC, 2184 + i0 * 70 + i1), sb = slot(SR, SC, 2712 + i0 * 202 + i1 * 67), sv = p163 * acc164_0;
@@ -7354,11 +7425,12 @@ function ks_hess_b1_b2(s: State): void {
           const b166 = i1;
           let acc169_0 = 0, acc169_1 = 0, acc169_2 = 0, acc169_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c = t26[i2] * t11[b166 + i2 * 3];
-            acc169_0 += c * t24[b165_0 + i2 * 8] * t41[b167_0 + i2];
-            acc169_1 += c * t24[b165_1 + i2 * 8] * t41[b167_1 + i2];
-            acc169_2 += c * t24[b165_2 + i2 * 8] * t41[b167_2 + i2];
-            acc169_3 += c * t24[b165_3 + i2 * 8] * t41[b167_3 + i2];
+            const ld0 = t26[i2], ld1 = t11[b166 + i2 * 3];
+            const pr0 = ld0 * ld1;
+            acc169_0 += pr0 * t24[b165_0 + i2 * 8] * t41[b167_0 + i2];
+            acc169_1 += pr0 * t24[b165_1 + i2 * 8] * t41[b167_1 + i2];
+            acc169_2 += pr0 * t24[b165_2 + i2 * 8] * t41[b167_2 + i2];
+            acc169_3 += pr0 * t24[b165_3 + i2 * 8] * t41[b167_3 + i2];
           }
           {
             const sa = slot(SR, SC, 2208 + i0 * 67 + i1), sb = slot(SR, SC, 4320 + i0 + i1 * 67), sv = p168 * acc169_0;
@@ -7402,11 +7474,12 @@ function ks_hess_b1_b2(s: State): void {
           const p173_3 = p172 * th[40 + (i0 + 3) * 3 + i1];
           let acc174_0 = 0, acc174_1 = 0, acc174_2 = 0, acc174_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c = t23[i2] * t11[b171 + i2 * 3];
-            acc174_0 += c * t24[b170_0 + i2 * 8];
-            acc174_1 += c * t24[b170_1 + i2 * 8];
-            acc174_2 += c * t24[b170_2 + i2 * 8];
-            acc174_3 += c * t24[b170_3 + i2 * 8];
+            const ld0 = t23[i2], ld1 = t11[b171 + i2 * 3];
+            const pr0 = ld0 * ld1;
+            acc174_0 += pr0 * t24[b170_0 + i2 * 8];
+            acc174_1 += pr0 * t24[b170_1 + i2 * 8];
+            acc174_2 += pr0 * t24[b170_2 + i2 * 8];
+            acc174_3 += pr0 * t24[b170_3 + i2 * 8];
           }
           {
             const sa = slot(SR, SC, 2208 + i0 * 67 + i1), sb = slot(SR, SC, 4320 + i0 + i1 * 67), sv = p173_0 * acc174_0;
@@ -7566,11 +7639,12 @@ function ks_hess_W2_b2(s: State): void {
           const b192 = i1;
           let acc194_0 = 0, acc194_1 = 0, acc194_2 = 0, acc194_3 = 0;
           for (let i2 = 0, end = len_N; i2 < end; i2++) {
-            const c = t23[i2] * t11[b192 + i2 * 3];
-            acc194_0 += c * t7[b191_0 + i2 * 8];
-            acc194_1 += c * t7[b191_1 + i2 * 8];
-            acc194_2 += c * t7[b191_2 + i2 * 8];
-            acc194_3 += c * t7[b191_3 + i2 * 8];
+            const ld0 = t23[i2], ld1 = t11[b192 + i2 * 3];
+            const pr0 = ld0 * ld1;
+            acc194_0 += pr0 * t7[b191_0 + i2 * 8];
+            acc194_1 += pr0 * t7[b191_1 + i2 * 8];
+            acc194_2 += pr0 * t7[b191_2 + i2 * 8];
+            acc194_3 += pr0 * t7[b191_3 + i2 * 8];
           }
           {
             const sa = slot(SR, SC, 2744 + i0 * 201 + i1 * 68), sb = slot(SR, SC, 4328 + i0 * 3 + i1 * 68), sv = p193 * acc194_0;

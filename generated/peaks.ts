@@ -1369,11 +1369,11 @@ function k_k9(s: State): void {
           const b230 = i1;
           let acc231_0 = 0, acc231_1 = 0, acc231_2 = 0, acc231_3 = 0;
           for (let i2 = 0, end = 3; i2 < end; i2++) {
-            const c = th[b230 + i2];
-            acc231_0 += c * t7[b229_0 + i2];
-            acc231_1 += c * t7[b229_1 + i2];
-            acc231_2 += c * t7[b229_2 + i2];
-            acc231_3 += c * t7[b229_3 + i2];
+            const ld0 = th[b230 + i2];
+            acc231_0 += ld0 * t7[b229_0 + i2];
+            acc231_1 += ld0 * t7[b229_1 + i2];
+            acc231_2 += ld0 * t7[b229_2 + i2];
+            acc231_3 += ld0 * t7[b229_3 + i2];
           }
           t9[i0 + i1] = acc231_0;
           t9[i0 + 1 + i1] = acc231_1;
@@ -1597,11 +1597,11 @@ function k_k24(s: State): void {
           const b254_3 = (i1 + 3) * 3;
           let acc256_0 = 0, acc256_1 = 0, acc256_2 = 0, acc256_3 = 0;
           for (let i2 = 0, end = 3; i2 < end; i2++) {
-            const c = v[b255 + i2];
-            acc256_0 += c * t7[b254_0 + i2];
-            acc256_1 += c * t7[b254_1 + i2];
-            acc256_2 += c * t7[b254_2 + i2];
-            acc256_3 += c * t7[b254_3 + i2];
+            const ld0 = v[b255 + i2];
+            acc256_0 += ld0 * t7[b254_0 + i2];
+            acc256_1 += ld0 * t7[b254_1 + i2];
+            acc256_2 += ld0 * t7[b254_2 + i2];
+            acc256_3 += ld0 * t7[b254_3 + i2];
           }
           t24[i0 * len_N + i1] = acc256_0;
           t24[i0 * len_N + i1 + 1] = acc256_1;
@@ -1646,11 +1646,12 @@ function k_k25(s: State): void {
           const b260_3 = (i1 + 3) * 3;
           let acc262_0 = 0, acc262_1 = 0, acc262_2 = 0, acc262_3 = 0;
           for (let i2 = 0, end = 3; i2 < end; i2++) {
-            const c = th[b257 + i2] * th[b259 + i2] * v[b261 + i2];
-            acc262_0 += c * t7[b258_0 + i2] * t4[b260_0 + i2];
-            acc262_1 += c * t7[b258_1 + i2] * t4[b260_1 + i2];
-            acc262_2 += c * t7[b258_2 + i2] * t4[b260_2 + i2];
-            acc262_3 += c * t7[b258_3 + i2] * t4[b260_3 + i2];
+            const ld0 = th[b257 + i2], ld1 = th[b259 + i2], ld2 = v[b261 + i2];
+            const pr0 = ld0 * ld1 * ld2;
+            acc262_0 += pr0 * t7[b258_0 + i2] * t4[b260_0 + i2];
+            acc262_1 += pr0 * t7[b258_1 + i2] * t4[b260_1 + i2];
+            acc262_2 += pr0 * t7[b258_2 + i2] * t4[b260_2 + i2];
+            acc262_3 += pr0 * t7[b258_3 + i2] * t4[b260_3 + i2];
           }
           t25[i0 * len_N + i1] = acc262_0;
           t25[i0 * len_N + i1 + 1] = acc262_1;
@@ -1695,11 +1696,12 @@ function k_k26(s: State): void {
           const b265_3 = (i1 + 3) * 3;
           let acc267_0 = 0, acc267_1 = 0, acc267_2 = 0, acc267_3 = 0;
           for (let i2 = 0, end = 3; i2 < end; i2++) {
-            const c = th[b263 + i2] * v[b266 + i2];
-            acc267_0 += c * t7[b264_0 + i2] * t5[b265_0 + i2];
-            acc267_1 += c * t7[b264_1 + i2] * t5[b265_1 + i2];
-            acc267_2 += c * t7[b264_2 + i2] * t5[b265_2 + i2];
-            acc267_3 += c * t7[b264_3 + i2] * t5[b265_3 + i2];
+            const ld0 = th[b263 + i2], ld1 = v[b266 + i2];
+            const pr0 = ld0 * ld1;
+            acc267_0 += pr0 * t7[b264_0 + i2] * t5[b265_0 + i2];
+            acc267_1 += pr0 * t7[b264_1 + i2] * t5[b265_1 + i2];
+            acc267_2 += pr0 * t7[b264_2 + i2] * t5[b265_2 + i2];
+            acc267_3 += pr0 * t7[b264_3 + i2] * t5[b265_3 + i2];
           }
           t26[i0 * len_N + i1] = acc267_0;
           t26[i0 * len_N + i1 + 1] = acc267_1;

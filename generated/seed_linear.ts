@@ -302,11 +302,11 @@ function k_k4(s: State): void {
           const b18 = i1;
           let acc19_0 = 0, acc19_1 = 0, acc19_2 = 0, acc19_3 = 0;
           for (let i2 = 0, end = 2; i2 < end; i2++) {
-            const c = th[b18 + i2 * 2];
-            acc19_0 += c * d_x[b17_0 + i2];
-            acc19_1 += c * d_x[b17_1 + i2];
-            acc19_2 += c * d_x[b17_2 + i2];
-            acc19_3 += c * d_x[b17_3 + i2];
+            const ld0 = th[b18 + i2 * 2];
+            acc19_0 += ld0 * d_x[b17_0 + i2];
+            acc19_1 += ld0 * d_x[b17_1 + i2];
+            acc19_2 += ld0 * d_x[b17_2 + i2];
+            acc19_3 += ld0 * d_x[b17_3 + i2];
           }
           t4[i0 * 2 + i1] = acc19_0;
           t4[(i0 + 1) * 2 + i1] = acc19_1;

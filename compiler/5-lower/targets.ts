@@ -30,6 +30,11 @@ export interface TargetCapabilities {
    */
   readonly unroll4: boolean;
   /**
+   * Fuse runs of small Hessian blocks' kernels that share a loop length into one pass over the
+   * batch (cpu/fuse-sums.ts). A target whose output loops are threads leaves it off.
+   */
+  readonly fuseSums: boolean;
+  /**
    * Replace loop nests proved to be dense matrix products by calls of the dense kernels
    * (cpu/dense-blocks.ts: `denseBlock`, WebAssembly SIMD in the TypeScript module).
    */
@@ -95,6 +100,7 @@ export const CPU_TARGET: TargetCapabilities = {
   derivedFamilies: true,
   streamBatch: true,
   unroll4: true,
+  fuseSums: true,
   denseKernels: true,
   pairSymmetry: true,
   packProducts: true,
@@ -115,6 +121,7 @@ export const WGSL_TARGET: TargetCapabilities = {
   derivedFamilies: false,
   streamBatch: false,
   unroll4: false,
+  fuseSums: false,
   denseKernels: false,
   pairSymmetry: true,
   pairNeedsForm: true,

@@ -747,27 +747,63 @@ function emitKernel(line: (s?: string) => void, k: Kernel, buffers: readonly Buf
         break;
       }
       case 'reduceN': {
-        // Factors common to every sum are loaded once per step.
+        // Factors common to every sum lead each product (one occurrence each), the others follow
+        // in order. Per step, a load that several products read is one const, and so is a prefix
+        // of the products that several share: V8 merges neither reliably, and as the products are
+        // evaluated left to right, sharing a prefix changes no value.
         const factorLists = s.values.map(productFactors);
         const texts = factorLists.map((fs) => fs.map((f) => exprText(f, buffers)));
         const common = texts[0]!.filter((t, k) => texts.every((ts) => ts.includes(t)) && texts[0]!.indexOf(t) === k);
+        const seqs = factorLists.map((fs, k) => {
+          const left = [...common];
+          const rest = fs.filter((_, j) => {
+            const at = left.indexOf(texts[k]![j]!);
+            if (at < 0) return true;
+            left.splice(at, 1);
+            return false;
+          });
+          return [...common.map((t) => factorLists[0]![texts[0]!.indexOf(t)]!), ...rest].map((f) => ({ f, text: exprText(f, buffers) }));
+        });
+        s.values.forEach((v) => visitExpr(v));
+        const uses = new Map<string, number>();
+        const prefixUses = new Map<string, number>();
+        for (const q of seqs) {
+          for (const { f, text } of q) if (f.k === 'load') uses.set(text, (uses.get(text) ?? 0) + 1);
+          for (let len = 2; len < q.length; len++) {
+            const key = q.slice(0, len).map((x) => x.text).join(' * ');
+            prefixUses.set(key, (prefixUses.get(key) ?? 0) + 1);
+          }
+        }
         body.push(`${ind}let ${s.names.map((x) => `${x} = 0`).join(', ')};`);
         body.push(`${ind}for (let ${s.v} = ${expr(s.from)}, end = ${expr(s.to)}; ${s.v} < end; ${s.v}++) {`);
-        // ... and multiplied once: they lead each product (evaluated left to right), so the values are unchanged.
-        if (common.length > 0) body.push(`${ind}  const c = ${common.map((t) => expr(factorLists[0]![texts[0]!.indexOf(t)]!)).join(' * ')};`);
+        const named = new Map<string, string>();
+        const loads = [...uses].filter(([, n]) => n > 1).map(([t]) => t);
+        if (loads.length > 0) {
+          const first = new Map(seqs.flat().map((x) => [x.text, x.f]));
+          loads.forEach((t, j) => named.set(t, `ld${j}`));
+          body.push(`${ind}  const ${loads.map((t) => `${named.get(t)} = ${expr(first.get(t)!)}`).join(', ')};`);
+        }
+        let prefixes = 0;
         s.names.forEach((x, k) => {
-          // Each common factor stands for one occurrence (a factor may appear twice).
-          const left = [...common];
-          const rest = factorLists[k]!
-            .filter((_, j) => {
-              const at = left.indexOf(texts[k]![j]!);
-              if (at < 0) return true;
-              left.splice(at, 1);
-              return false;
-            })
-            .map((f) => exprText(f, buffers, 2));
-          visitExpr(s.values[k]!);
-          body.push(`${ind}  ${x} += ${[...(common.length > 0 ? ['c'] : []), ...rest].join(' * ') || '1'};`);
+          const q = seqs[k]!;
+          let code = '';
+          for (let len = 1; len <= q.length; len++) {
+            const { text } = q[len - 1]!;
+            const factor = named.get(text) ?? exprText(q[len - 1]!.f, buffers, 2);
+            code = len === 1 ? factor : `${code} * ${factor}`;
+            const key = q.slice(0, len).map((y) => y.text).join(' * ');
+            const shared = prefixUses.get(key) ?? 0;
+            // (Named where the products part: a longer prefix shared as widely is named instead.)
+            const longer = len + 1 < q.length ? (prefixUses.get(`${key} * ${q[len]!.text}`) ?? 0) : 0;
+            if (len >= 2 && len < q.length && shared > 1 && longer < shared) {
+              if (!named.has(key)) {
+                named.set(key, `pr${prefixes}`);
+                body.push(`${ind}  const pr${prefixes++} = ${code};`);
+              }
+              code = named.get(key)!;
+            }
+          }
+          body.push(`${ind}  ${x} += ${code || '1'};`);
         });
         body.push(`${ind}}`);
         break;

@@ -18,7 +18,8 @@ const MLP = readFileSync(join(repoRoot, 'bench/models/mlp_3_5_1.hess'), 'utf8');
 
 function program(unroll4: boolean): Program {
   const { model } = parseModel(MLP, 'mlp_3_5_1.hess');
-  return lowerModel(model!, { target: { ...CPU_TARGET, unroll4 }, outputs: ['value', 'gradient', 'hessian', 'hessianSparse'] });
+  // (Without fuse-sums, which would make the five blocks one kernel: test/lower/fuse-sums.test.ts.)
+  return lowerModel(model!, { target: { ...CPU_TARGET, unroll4, fuseSums: false }, outputs: ['value', 'gradient', 'hessian', 'hessianSparse'] });
 }
 
 type Step = Extract<Stmt, { k: 'forStep' }>;

@@ -14,6 +14,7 @@ import type { TargetCapabilities } from '../targets.ts';
 import { deriveFamilies } from './families.ts';
 import { streamBatch } from './stream-batch.ts';
 import { unroll4 } from './unroll.ts';
+import { fuseSums } from './fuse-sums.ts';
 import { denseBlocks } from './dense-blocks.ts';
 
 export interface LatePass {
@@ -28,6 +29,8 @@ export const CPU_PASSES: readonly LatePass[] = [
   { name: 'families', wanted: (t) => t.derivedFamilies, run: deriveFamilies },
   // Reads the kernels' loops over the batch and their loads; before unrolling, which copies stores.
   { name: 'stream-batch', wanted: (t) => t.streamBatch, run: streamBatch },
+  // Reads plain loop nests (before unrolling) and the entries' lists (after streaming).
+  { name: 'fuse-sums', wanted: (t) => t.fuseSums, run: fuseSums },
   // Its `forStep` is what the TypeScript emitter prints as is.
   { name: 'unroll4', wanted: (t) => t.unroll4, run: unroll4 },
   // Last: it reads the final loops (a forStep's `rest`) and keeps them for the sparse Hessian.

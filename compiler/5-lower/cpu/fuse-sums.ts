@@ -1,0 +1,314 @@
+// CPU pass: small Hessian blocks' sums, one pass over the batch for several blocks. A small
+// model's curvature terms are short loop nests around one sum over the batch, one kernel per block,
+//   for a { lets; for b { skips; lets; acc = Σ_s …; store } }   (constant ranges),
+// each kernel going over the samples again and loading the same per-sample factors. When
+// consecutive such kernels (next to each other in every entry point that runs them) have a loop of
+// the same length u in each of their nests (the 3-5-1 MLP: its 5 hidden units, in W1–W1, W1–b1,
+// W1–w2, b1–b1, b1–w2), and at most FUSE_MAX_SUMS sums per value of it, they become one kernel:
+//   for u { all the lets; Σ_s of every entry at once (one reduceN); every store }
+// with each nest's other loops unrolled whole (skips decided at compile time) and its loop of u
+// length the shared one. The emitter then loads each per-sample factor once and shares the
+// products' common prefixes between the sums (typescript.ts, reduceN). 3-5-1 MLP: the five
+// curvature kernels (98 passes over the samples) become one (5 passes, 14 sums each).
+
+import { add, mul, num, type Expr, type Kernel, type KernelId, type Program, type Schedule, type Stmt, type Write } from '../loops.ts';
+
+/** Most sums per value of the shared loop (beyond it, accumulators leave the registers). */
+export const FUSE_MAX_SUMS = 16;
+/** Longest loop unrolled whole, and longest nest (entries before skips) per value of the shared loop. */
+const MAX_UNROLLED = 32;
+
+type For = Extract<Stmt, { k: 'for' }>;
+type Reduce = Extract<Stmt, { k: 'reduce' }>;
+/** One term's block: the lets before its nest, the nest's levels, and the innermost sum and store. */
+interface Nest {
+  readonly lets: readonly Stmt[];
+  readonly levels: readonly { readonly v: string; readonly n: number; readonly pre: readonly Stmt[] }[];
+  readonly inner: readonly Stmt[];
+}
+
+export function fuseSums(p: Program): Program {
+  const nests = new Map<KernelId, Nest[]>();
+  for (const k of p.kernels) {
+    const ns = kernelNests(k);
+    if (ns) nests.set(k.id, ns);
+  }
+  // Runs of such kernels, the same in every list that holds any of them.
+  const lists = Object.values(p.entries).flatMap((s) => [s.pre, s.stream, s.post]);
+  const runs: KernelId[][] = [];
+  for (const list of lists) {
+    let run: KernelId[] = [];
+    for (const id of [...list, -1]) {
+      if (nests.has(id)) run.push(id);
+      else {
+        if (run.length > 1 && !runs.some((r) => r.join() === run.join())) runs.push(run);
+        run = [];
+      }
+    }
+  }
+  const fused = new Map<KernelId, Kernel>();
+  const dropped = new Set<KernelId>();
+  const attempt = (ids: readonly KernelId[]) => fuse(ids.map((id) => p.kernels[id]!), ids.flatMap((id) => nests.get(id)!));
+  for (const run of runs) {
+    if (run.some((id) => fused.has(id) || dropped.has(id))) continue;
+    const same = lists.every((l) => !l.some((id) => run.includes(id)) || `,${l.join()},`.includes(`,${run.join()},`));
+    if (!same) continue;
+    // Groups of consecutive kernels, each as long as it fuses (a shared length, few enough sums).
+    let group: KernelId[] = [];
+    const close = (): void => {
+      if (group.length > 1) {
+        fused.set(group[0]!, attempt(group)!);
+        group.slice(1).forEach((id) => dropped.add(id));
+      }
+      group = [];
+    };
+    for (const id of run) {
+      if (attempt([id]) === null) {
+        close();
+        continue;
+      }
+      if (group.length > 0 && attempt([...group, id]) === null) close();
+      group.push(id);
+    }
+    close();
+  }
+  if (fused.size === 0) return p;
+  // Kernels keep their order; ids are indices again.
+  const kept = p.kernels.filter((k) => !dropped.has(k.id));
+  const newId = new Map(kept.map((k, i) => [k.id, i]));
+  const kernels = kept.map((k, i): Kernel => ({ ...(fused.get(k.id) ?? k), id: i }));
+  const remap = (l: readonly KernelId[]) => l.filter((id) => !dropped.has(id)).map((id) => newId.get(id)!);
+  const entries = Object.fromEntries(
+    Object.entries(p.entries).map(([e, s]): [string, Schedule] => [e, { ...s, pre: remap(s.pre), stream: remap(s.stream), post: remap(s.post) }]),
+  ) as unknown as Program['entries'];
+  return { ...p, kernels, entries };
+}
+
+/** A kernel's term blocks as nests, or null when one is anything else. */
+function kernelNests(k: Kernel): Nest[] | null {
+  if (!k.writes.every((w) => w.buf === 'hessian') || k.body.length === 0) return null;
+  const out: Nest[] = [];
+  for (const st of k.body) {
+    if (st.k !== 'block' || st.pair) return null;
+    const loop = st.body[st.body.length - 1];
+    const lets = st.body.slice(0, -1);
+    if (!loop || loop.k !== 'for' || !lets.every((x) => x.k === 'let')) return null;
+    const nest = asNest(loop, lets);
+    if (!nest) return null;
+    out.push(nest);
+  }
+  return out;
+}
+
+function asNest(loop: For, lets: readonly Stmt[]): Nest | null {
+  const levels: { v: string; n: number; pre: Stmt[] }[] = [];
+  let cur = loop;
+  for (;;) {
+    if (cur.kind !== 'parallel' || cur.from.k !== 'num' || cur.from.v !== 0 || cur.to.k !== 'num') return null;
+    const last = cur.body[cur.body.length - 1];
+    if (last?.k === 'for') {
+      const pre = cur.body.slice(0, -1);
+      if (!pre.every((x) => x.k === 'let' || x.k === 'skipIfLess')) return null;
+      levels.push({ v: cur.v, n: cur.to.v, pre });
+      cur = last;
+      continue;
+    }
+    const reduce = cur.body[cur.body.length - 2];
+    if (!reduce || reduce.k !== 'reduce' || !last || (last.k !== 'store' && last.k !== 'storeSym') || last.buf !== 'hessian') return null;
+    const pre = cur.body.slice(0, -2);
+    if (!pre.every((x) => x.k === 'let' || x.k === 'skipIfLess')) return null;
+    levels.push({ v: cur.v, n: cur.to.v, pre });
+    return { lets, levels, inner: [reduce, last] };
+  }
+}
+
+/** The run as one kernel, or null when its nests share no loop length or have too many sums. */
+function fuse(run: readonly Kernel[], nests: readonly Nest[]): Kernel | null {
+  // The shared length: one that every nest has, the longest such (most work per pass).
+  const lengths = nests.map((n) => new Set(n.levels.map((l) => l.n)));
+  const shared = [...lengths[0]!].filter((len) => len > 1 && lengths.every((s) => s.has(len))).sort((a, b) => b - a)[0];
+  if (shared === undefined) return null;
+  const U = 'iu';
+  const S = 'ik';
+  const outer: Stmt[] = [];
+  const inner: Stmt[] = [];
+  const names: string[] = [];
+  const values: Expr[] = [];
+  const stores: Stmt[] = [];
+  const byText = new Map<string, string>();
+  let range: { from: Expr; to: Expr } | null = null;
+  let e = 0;
+  for (const nest of nests) {
+    const at = nest.levels.findIndex((l) => l.n === shared);
+    const others = nest.levels.filter((_, k) => k !== at);
+    if (others.some((l) => l.n > MAX_UNROLLED) || others.reduce((x, l) => x * l.n, 1) > MAX_UNROLLED) return null;
+    // The nest's lets outside its loops: once, before the loop of u.
+    const ren = new Map<string, string>();
+    for (const st of nest.lets) share(st as Extract<Stmt, { k: 'let' }>, ren, outer, byText, `${e}`);
+    // Each combination of the other loops' values that no skip drops.
+    const combos: Map<string, number>[] = [];
+    const walk = (k: number, env: Map<string, number>): boolean => {
+      if (k === nest.levels.length) {
+        combos.push(env);
+        return true;
+      }
+      const l = nest.levels[k]!;
+      const values = k === at ? [null] : Array.from({ length: l.n }, (_, x) => x);
+      for (const x of values) {
+        const next = new Map(env);
+        if (x !== null) next.set(l.v, x);
+        let skipped = false;
+        for (const st of l.pre) {
+          if (st.k !== 'skipIfLess') continue;
+          // (A skip that reads the shared loop cannot be decided here: no fusion.)
+          const a = evaluate(st.a, next, nest.levels, k);
+          const b = evaluate(st.b, next, nest.levels, k);
+          if (a === null || b === null) return false;
+          skipped ||= a < b;
+        }
+        if (!skipped && !walk(k + 1, next)) return false;
+      }
+      return true;
+    };
+    if (!walk(0, new Map())) return null;
+    for (const env of combos) {
+      const local = new Map(ren);
+      // The loop of u is the shared one; the others are numbers.
+      const sub = (x: Expr): Expr => rename(fold(x, env, nest.levels[at]!.v, U), local);
+      for (const l of nest.levels) {
+        for (const st of l.pre) {
+          if (st.k !== 'let') continue;
+          share({ ...st, value: sub(st.value) }, local, inner, byText, `${e}`);
+        }
+      }
+      const [r, store] = nest.inner as [Reduce, Extract<Stmt, { k: 'store' | 'storeSym' }>];
+      local.set(r.v, S);
+      const value = sub(r.value);
+      const from = sub(r.from);
+      const to = sub(r.to);
+      if (range === null) range = { from, to };
+      else if (JSON.stringify([from, to]) !== JSON.stringify([range.from, range.to])) return null;
+      const key = JSON.stringify(['sum', value]);
+      const have = byText.get(key);
+      if (have !== undefined) local.set(r.name, have);
+      else {
+        const name = `${r.name}_${e}`;
+        byText.set(key, name);
+        local.set(r.name, name);
+        names.push(name);
+        values.push(value);
+      }
+      stores.push(store.k === 'store' ? { ...store, index: sub(store.index), value: sub(store.value) } : { ...store, index: sub(store.index), mirror: sub(store.mirror), value: sub(store.value) });
+      e++;
+    }
+  }
+  if (names.length > FUSE_MAX_SUMS || range === null) return null;
+  const writes: Write[] = [];
+  for (const w of run.flatMap((k) => k.writes)) if (!writes.some((x) => x.buf === w.buf && x.block === w.block)) writes.push(w);
+  return {
+    id: run[0]!.id,
+    name: `${run[0]!.name}_fused`,
+    comment: `Hessian blocks ${run.map((k) => /\([^)]*\)/.exec(k.comment)?.[0] ?? k.name).join(', ')}: their sums in one pass over the batch, for each value of a loop of ${shared} they share`,
+    writes,
+    body: [
+      {
+        k: 'block',
+        comment: `${run.length} kernels' sums, ${names.length} per ${U}`,
+        body: [
+          ...outer,
+          { k: 'for', kind: 'parallel', v: U, from: num(0), to: num(shared), body: [...inner, { k: 'reduceN', names, v: S, from: range.from, to: range.to, values }, ...stores] },
+        ],
+      },
+    ],
+  };
+}
+
+/** Adds a let (renamed by `ren`) unless one with the same value is there: then `ren` maps to it. */
+function share(st: Extract<Stmt, { k: 'let' }>, ren: Map<string, string>, into: Stmt[], byText: Map<string, string>, suffix: string): void {
+  const value = rename(st.value, ren);
+  const key = JSON.stringify(['let', st.int, value]);
+  const have = byText.get(key);
+  if (have !== undefined) {
+    ren.set(st.name, have);
+    return;
+  }
+  const name = `${st.name}_${suffix}`;
+  byText.set(key, name);
+  ren.set(st.name, name);
+  into.push({ ...st, name, value });
+}
+
+/**
+ * The value of a skip's side: the loop variables before level `upTo` (inclusive) known in env,
+ * and integer lets of those levels; null when it reads the shared loop or anything else.
+ */
+function evaluate(e: Expr, env: ReadonlyMap<string, number>, levels: Nest['levels'], upTo: number): number | null {
+  const lets = new Map<string, Expr>();
+  for (let k = 0; k <= upTo; k++) for (const st of levels[k]!.pre) if (st.k === 'let' && st.int) lets.set(st.name, st.value);
+  const ev = (x: Expr): number | null => {
+    switch (x.k) {
+      case 'num': return x.v;
+      case 'int': case 'local': {
+        const v = env.get(x.name);
+        if (v !== undefined) return v;
+        const l = lets.get(x.name);
+        return l === undefined ? null : ev(l);
+      }
+      case 'bin': {
+        const a = ev(x.a);
+        const b = ev(x.b);
+        if (a === null || b === null) return null;
+        return x.op === '+' ? a + b : x.op === '-' ? a - b : a * b;
+      }
+      case 'max': {
+        const a = ev(x.a);
+        const b = ev(x.b);
+        return a === null || b === null ? null : Math.max(a, b);
+      }
+      default: return null;
+    }
+  };
+  return ev(e);
+}
+
+/** e with the loop variables in env replaced by their values (folded), and `from` renamed `to`. */
+function fold(e: Expr, env: ReadonlyMap<string, number>, from: string, to: string): Expr {
+  const f = (x: Expr): Expr => {
+    switch (x.k) {
+      case 'int': {
+        if (x.name === from) return { ...x, name: to };
+        const v = env.get(x.name);
+        return v === undefined ? x : num(v);
+      }
+      case 'load': return { ...x, index: f(x.index) };
+      case 'bin': {
+        const a = f(x.a);
+        const b = f(x.b);
+        if (x.op === '+') return add(a, b);
+        if (x.op === '*') return mul(a, b);
+        return a.k === 'num' && b.k === 'num' ? num(a.v - b.v) : { ...x, a, b };
+      }
+      case 'max': {
+        const a = f(x.a);
+        const b = f(x.b);
+        return a.k === 'num' && b.k === 'num' ? num(Math.max(a.v, b.v)) : { ...x, a, b };
+      }
+      case 'call': return { ...x, arg: f(x.arg) };
+      default: return x;
+    }
+  };
+  return f(e);
+}
+
+function rename(e: Expr, ren: ReadonlyMap<string, string>): Expr {
+  switch (e.k) {
+    case 'int': case 'local': {
+      const to = ren.get(e.name);
+      return to === undefined ? e : { ...e, name: to };
+    }
+    case 'load': return { ...e, index: rename(e.index, ren) };
+    case 'bin': case 'max': return { ...e, a: rename(e.a, ren), b: rename(e.b, ren) };
+    case 'call': return { ...e, arg: rename(e.arg, ren) };
+    default: return e;
+  }
+}
