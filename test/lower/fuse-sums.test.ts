@@ -6,7 +6,7 @@
 // and several.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { parseModel } from '../../compiler/1-parse/index.ts';
 import { CPU_TARGET, lowerModel, WGSL_TARGET } from '../../compiler/index.ts';
 import { FUSE_MAX_SUMS } from '../../compiler/5-lower/cpu/fuse-sums.ts';
@@ -15,6 +15,8 @@ import { emitTypeScript } from '../../compiler/6-emit/typescript.ts';
 import { repoRoot } from '../helpers/fixtures.ts';
 import { loadTs } from '../helpers/load.ts';
 import { makeRng } from '../helpers/rng.ts';
+
+vi.setConfig({ testTimeout: 60_000 });
 
 const MLP = readFileSync(join(repoRoot, 'bench/models/mlp_3_5_1.hess'), 'utf8');
 

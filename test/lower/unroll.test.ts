@@ -5,7 +5,7 @@
 // with the pass equal those without it, the sparse Hessian's stores included.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { parseModel } from '../../compiler/1-parse/index.ts';
 import { CPU_TARGET, lowerModel } from '../../compiler/index.ts';
 import type { Program, Stmt } from '../../compiler/5-lower/loops.ts';
@@ -13,6 +13,8 @@ import { emitTypeScript } from '../../compiler/6-emit/typescript.ts';
 import { repoRoot } from '../helpers/fixtures.ts';
 import { loadTs } from '../helpers/load.ts';
 import { makeRng } from '../helpers/rng.ts';
+
+vi.setConfig({ testTimeout: 60_000 });
 
 const MLP = readFileSync(join(repoRoot, 'bench/models/mlp_3_5_1.hess'), 'utf8');
 
