@@ -15,6 +15,7 @@ import { emitTypeScript } from '../../compiler/6-emit/typescript.ts';
 import { repoRoot } from '../helpers/fixtures.ts';
 import { loadTs } from '../helpers/load.ts';
 import { makeRng } from '../helpers/rng.ts';
+import { expectClose, expectSameOutputs, mlpPoint } from '../helpers/same-outputs.ts';
 
 vi.setConfig({ testTimeout: 60_000 });
 
@@ -80,30 +81,19 @@ describe('fuse-sums (CPU)', () => {
       loadTs(emitTypeScript(program(MLP, true), { sourcePath: 'mlp_3_5_1.hess' }), 'fused.ts'),
       loadTs(emitTypeScript(program(MLP, false), { sourcePath: 'mlp_3_5_1.hess' }), 'plain.ts'),
     ]);
-    type Extra = { hessianSparse(t: ArrayLike<number>, d: object): Float64Array; createShardEvaluator(): { hessian(t: ArrayLike<number>, d: object, r: object): Float64Array } };
+    type Shards = { createShardEvaluator(): { hessian(t: ArrayLike<number>, d: object, r: object): Float64Array } };
     const rng = makeRng('fuse');
     // (2048 rows a chunk: 2500 is two chunks.)
     for (const N of [1, 7, 2500]) {
-      const theta = Float64Array.from({ length: 26 }, () => rng.uniform(-1, 1));
-      const data = { X: Float64Array.from({ length: 3 * N }, () => rng.uniform(-2, 2)), y: Float64Array.from({ length: N }, () => rng.uniform(-1, 1)) };
-      const ra = a.evaluate(theta, data);
-      const rb = b.evaluate(theta, data);
-      const close = (x: ArrayLike<number>, y: ArrayLike<number>) => {
-        const scale = Math.max(1e-300, ...Array.from(y, Math.abs));
-        for (let i = 0; i < y.length; i++) expect(Math.abs(x[i]! - y[i]!)).toBeLessThanOrEqual(1e-13 * scale);
-      };
-      close([ra.value], [rb.value]);
-      close(ra.gradient, rb.gradient);
-      close(ra.hessian, rb.hessian);
-      close(a.hessian(theta, data), ra.hessian);
-      close((a as unknown as Extra).hessianSparse(theta, data), (b as unknown as Extra).hessianSparse(theta, data));
+      const { theta, data } = mlpPoint(rng, N);
+      const r = expectSameOutputs(a, b, theta, data);
       const half = Math.floor(N / 2);
-      const shard = (m: typeof a, start: number, end: number) =>
-        (m as unknown as Extra).createShardEvaluator().hessian(theta, { X: data.X.subarray(3 * start, 3 * end), y: data.y.subarray(start, end) }, { start, end, total: N });
-      const sum = shard(a, 0, half).map((v, i) => v + shard(a, half, N)[i]!);
-      close(sum, rb.hessian);
+      const shard = (start: number, end: number) =>
+        (a as unknown as Shards).createShardEvaluator().hessian(theta, { X: data.X.subarray(3 * start, 3 * end), y: data.y.subarray(start, end) }, { start, end, total: N });
+      const upper = shard(half, N);
+      expectClose(shard(0, half).map((v, i) => v + upper[i]!), r.hessian);
       // The curvature is there: the fused kernel's entries are not zero (W1–W1 at (0, 0)).
-      expect(Math.abs(ra.hessian[0]!)).toBeGreaterThan(0);
+      expect(Math.abs(r.hessian[0]!)).toBeGreaterThan(0);
     }
   });
 });

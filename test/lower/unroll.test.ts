@@ -13,6 +13,7 @@ import { emitTypeScript } from '../../compiler/6-emit/typescript.ts';
 import { repoRoot } from '../helpers/fixtures.ts';
 import { loadTs } from '../helpers/load.ts';
 import { makeRng } from '../helpers/rng.ts';
+import { expectSameOutputs, mlpPoint } from '../helpers/same-outputs.ts';
 
 vi.setConfig({ testTimeout: 60_000 });
 
@@ -80,24 +81,8 @@ describe('unrolling (CPU)', () => {
     ]);
     const rng = makeRng('unroll');
     for (const N of [1, 7, 13]) {
-      const theta = Float64Array.from({ length: 26 }, () => rng.uniform(-1, 1));
-      const data = { X: Float64Array.from({ length: 3 * N }, () => rng.uniform(-2, 2)), y: Float64Array.from({ length: N }, () => rng.uniform(-1, 1)) };
-      const ra = a.evaluate(theta, data);
-      const rb = b.evaluate(theta, data);
-      const close = (x: ArrayLike<number>, y: ArrayLike<number>) => {
-        const scale = Math.max(1e-300, ...Array.from(y, Math.abs));
-        for (let i = 0; i < y.length; i++) expect(Math.abs(x[i]! - y[i]!)).toBeLessThanOrEqual(1e-13 * scale);
-      };
-      close([ra.value], [rb.value]);
-      close(ra.gradient, rb.gradient);
-      close(ra.hessian, rb.hessian);
-      const sa = (a as unknown as { hessianSparse(t: ArrayLike<number>, d: object): Float64Array }).hessianSparse(theta, data);
-      const sb = (b as unknown as { hessianSparse(t: ArrayLike<number>, d: object): Float64Array }).hessianSparse(theta, data);
-      close(sa, sb);
-      // And the sparse values are the dense Hessian's nonzeros (a value that is not there fails).
-      expect(sa.length).toBeGreaterThan(0);
-      const sum = (x: ArrayLike<number>) => Array.from(x).reduce((s, v) => s + Math.abs(v), 0);
-      expect(Math.abs(sum(sa) - sum(ra.hessian))).toBeLessThanOrEqual(1e-12 * sum(ra.hessian));
+      const { theta, data } = mlpPoint(rng, N);
+      expectSameOutputs(a, b, theta, data);
     }
   });
 });
