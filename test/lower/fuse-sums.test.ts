@@ -1,7 +1,7 @@
 // The CPU's fuse-sums pass (compiler/5-lower/cpu/fuse-sums.ts): it runs exactly when the target
 // record asks for it; on the 3-5-1 MLP it makes the five curvature kernels one, with a loop over
 // the 5 hidden units around one pass over the batch (14 sums), in every entry point that ran
-// them; it leaves kernels alone that share no loop length or would need too many sums; and no
+// them, and the Gram product's stacked sides one pass per unit; it leaves kernels alone that share no loop length or would need too many sums; and no
 // output changes (value, gradient, Hessian, sparse Hessian, shards), over one chunk of the batch
 // and several.
 import { readFileSync } from 'node:fs';
@@ -60,6 +60,20 @@ describe('fuse-sums (CPU)', () => {
       expect(ids.filter((id) => id === k!.id)).toHaveLength(had > 0 ? 1 : 0);
       expect(ids.length).toBe([...before.pre, ...before.stream, ...before.post].length - (had > 0 ? had - 1 : 0));
     }
+  });
+
+  it('makes the stacked sides of the Gram product one pass over the batch per hidden unit (the b2 row apart)', () => {
+    const side = (p: Program) => p.kernels.find((k) => k.name === 'gram_sides')!;
+    expect(side(program(MLP, false)).body).toHaveLength(4);
+    const k = side(program(MLP, true));
+    expect(k.body).toHaveLength(2);
+    const loop = (k.body[0] as Extract<Stmt, { k: 'block' }>).body[0] as Extract<Stmt, { k: 'for' }>;
+    expect(loop.to).toEqual({ k: 'num', v: 5 });
+    const batch = loop.body[loop.body.length - 1] as Extract<Stmt, { k: 'for' }>;
+    // W1's three rows, b1's and w2's: five stores per sample, after all the lets.
+    const stores = batch.body.filter((st) => st.k === 'store');
+    expect(stores).toHaveLength(5);
+    expect(batch.body.slice(-5)).toEqual(stores);
   });
 
   it('leaves alone kernels with too many sums per value of the shared loop, and a wider model\'s products', () => {

@@ -11,7 +11,7 @@
 // products' common prefixes between the sums (typescript.ts, reduceN). 3-5-1 MLP: the five
 // curvature kernels (98 passes over the samples) become one (5 passes, 14 sums each).
 
-import { add, mul, num, type Expr, type Kernel, type KernelId, type Program, type Schedule, type Stmt, type Write } from '../loops.ts';
+import { add, mul, num, productFactors, type Expr, type Kernel, type KernelId, type Program, type Schedule, type Stmt, type Write } from '../loops.ts';
 
 /** Most sums per value of the shared loop (beyond it, accumulators leave the registers). */
 export const FUSE_MAX_SUMS = 16;
@@ -27,7 +27,8 @@ interface Nest {
   readonly inner: readonly Stmt[];
 }
 
-export function fuseSums(p: Program): Program {
+export function fuseSums(input: Program): Program {
+  const p: Program = { ...input, kernels: input.kernels.map(fuseMaps) };
   const nests = new Map<KernelId, Nest[]>();
   for (const k of p.kernels) {
     const ns = kernelNests(k);
@@ -311,4 +312,133 @@ function rename(e: Expr, ren: ReadonlyMap<string, string>): Expr {
     case 'call': return { ...e, arg: rename(e.arg, ren) };
     default: return e;
   }
+}
+
+// ---- element-wise nests of one kernel ------------------------------------------------------------
+// The same for a kernel's blocks that store element by element along the batch (the Gram product's
+// stacked sides: `for a { for b { lets; for s < N { lets; U[…] = … } } }`, one block per
+// parameter): blocks that share a loop length become `for u { lets; for s < N { every store } }`,
+// so that the per-sample factors they share are loaded once. Only when every store is an
+// assignment U[R·N + s] = … to one buffer, R an integer row that differs between all the fused
+// stores for every u (checked by listing the rows): then no two stores meet, and their order does
+// not matter.
+
+interface MapNest {
+  readonly block: Extract<Stmt, { k: 'block' }>;
+  readonly levels: readonly { readonly v: string; readonly n: number; readonly pre: readonly Stmt[] }[];
+  readonly batch: For;
+}
+
+function asMapNest(block: Stmt): MapNest | null {
+  if (block.k !== 'block' || block.pair || block.body.length !== 1 || block.body[0]!.k !== 'for') return null;
+  const levels: { v: string; n: number; pre: Stmt[] }[] = [];
+  let cur = block.body[0] as For;
+  for (;;) {
+    if (cur.kind !== 'parallel' || cur.from.k !== 'num' || cur.from.v !== 0) return null;
+    if (cur.to.k !== 'num') {
+      // The batch loop: lets, then one assignment.
+      const store = cur.body[cur.body.length - 1];
+      if (!store || store.k !== 'store' || store.accumulate || !cur.body.slice(0, -1).every((x) => x.k === 'let')) return null;
+      return levels.length > 0 ? { block, levels, batch: cur } : null;
+    }
+    const last = cur.body[cur.body.length - 1];
+    const pre = cur.body.slice(0, -1);
+    if (!last || last.k !== 'for' || !pre.every((x) => x.k === 'let')) return null;
+    levels.push({ v: cur.v, n: cur.to.v, pre });
+    cur = last;
+  }
+}
+
+/** A kernel with its element-wise nests that share a loop length fused (or the kernel as it was). */
+export function fuseMaps(k: Kernel): Kernel {
+  const nests = k.body.map(asMapNest);
+  const lengths = new Map<number, number>();
+  for (const n of nests) for (const len of new Set(n?.levels.map((l) => l.n) ?? [])) lengths.set(len, (lengths.get(len) ?? 0) + 1);
+  const shared = [...lengths].filter(([len, c]) => len > 1 && c > 1).sort((a, b) => b[1] - a[1] || b[0] - a[0])[0]?.[0];
+  if (shared === undefined) return k;
+  const group = nests.filter((n): n is MapNest => n !== null && n.levels.some((l) => l.n === shared));
+  // (Next to each other in the kernel: nothing else runs between them.)
+  const places = group.map((n) => k.body.indexOf(n.block));
+  if (places.some((x, j) => j > 0 && x !== places[j - 1]! + 1)) return k;
+  const U = 'iu';
+  const S = 'ik';
+  const range = JSON.stringify(group[0]!.batch.to);
+  const buf = (group[0]!.batch.body[group[0]!.batch.body.length - 1] as Extract<Stmt, { k: 'store' }>).buf;
+  const outer: Stmt[] = [];
+  const inner: Stmt[] = [];
+  const byText = new Map<string, string>();
+  const stores: Stmt[] = [];
+  const rows: number[][] = Array.from({ length: shared }, () => []);
+  let e = 0;
+  for (const nest of group) {
+    if (JSON.stringify(nest.batch.to) !== range) return k;
+    // (Nothing reads what is stored: the lets can all come before the stores.)
+    if (JSON.stringify(nest.block).includes(`"k":"load","buf":${JSON.stringify(buf)}`)) return k;
+    const at = nest.levels.findIndex((l) => l.n === shared);
+    const others = nest.levels.filter((_, j) => j !== at);
+    if (others.reduce((x, l) => x * l.n, 1) > MAX_UNROLLED) return k;
+    const combos: Map<string, number>[] = [new Map()];
+    for (const l of others) {
+      const next: Map<string, number>[] = [];
+      for (const c of combos) for (let x = 0; x < l.n; x++) next.push(new Map(c).set(l.v, x));
+      combos.splice(0, combos.length, ...next);
+    }
+    for (const env of combos) {
+      const local = new Map<string, string>([[nest.batch.v, S]]);
+      const sub = (x: Expr): Expr => rename(fold(x, env, nest.levels[at]!.v, U), local);
+      const lets = (sts: readonly Stmt[]) => sts as readonly Extract<Stmt, { k: 'let' }>[];
+      for (const l of nest.levels) for (const st of lets(l.pre)) share({ ...st, value: sub(st.value) }, local, outer, byText, `${e}`);
+      for (const st of lets(nest.batch.body.slice(0, -1))) share({ ...st, value: sub(st.value) }, local, inner, byText, `${e}`);
+      const store = nest.batch.body[nest.batch.body.length - 1] as Extract<Stmt, { k: 'store' }>;
+      if (store.buf !== buf) return k;
+      const index = sub(store.index);
+      // index = R(u)·N + s: its rows, listed for every u.
+      for (let u = 0; u < shared; u++) {
+        const r = rowOf(fold(index, new Map([[U, u]]), '', ''), nest.batch.to, S);
+        if (r === null) return k;
+        rows[u]!.push(r);
+      }
+      stores.push({ ...store, index, value: sub(store.value) });
+      e++;
+    }
+  }
+  // (Across u as well: all rows of all u distinct.)
+  const all = rows.flat();
+  if (new Set(all).size !== all.length) return k;
+  const first = k.body.indexOf(group[0]!.block);
+  const fused: Stmt = {
+    k: 'block',
+    comment: `${group.length} element-wise nests in one pass over the batch, for each of ${shared}`,
+    body: [{ k: 'for', kind: 'parallel', v: U, from: num(0), to: num(shared), body: [...outer, { k: 'for', kind: 'parallel', v: S, from: num(0), to: group[0]!.batch.to, body: [...inner, ...stores] }] }],
+  };
+  const rest = k.body.filter((st) => !group.some((n) => n.block === st));
+  return { ...k, body: [...rest.slice(0, first), fused, ...rest.slice(first)] };
+}
+
+/** R when e = R·len + s (R an integer, s the variable named `s`), else null. */
+function rowOf(e: Expr, len: Expr, s: string): number | null {
+  // Terms of the sum: each c·len, or s alone.
+  const terms: Expr[] = [];
+  const flat = (x: Expr): void => {
+    if (x.k === 'bin' && x.op === '+') {
+      flat(x.a);
+      flat(x.b);
+    } else terms.push(x);
+  };
+  flat(e);
+  let row = 0;
+  let sSeen = 0;
+  const lenText = JSON.stringify(len);
+  for (const t of terms) {
+    if (t.k === 'int' && t.name === s) {
+      sSeen++;
+      continue;
+    }
+    const f = productFactors(t);
+    const lens = f.filter((x) => JSON.stringify(x) === lenText);
+    const nums = f.filter((x) => x.k === 'num');
+    if (lens.length !== 1 || lens.length + nums.length !== f.length) return null;
+    row += nums.reduce((p, x) => p * (x as { v: number }).v, 1);
+  }
+  return sSeen === 1 ? row : null;
 }
