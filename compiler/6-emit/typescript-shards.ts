@@ -4,6 +4,7 @@
 // full outputs; the terms without the batch are counted by the range that holds row 0.
 
 import type { Entry } from '../5-lower/loops.ts';
+import type { HessianInMemory } from './typescript.ts';
 import { q } from './model-info.ts';
 
 export interface ShardEmit {
@@ -16,8 +17,8 @@ export interface ShardEmit {
   readonly hasDiag: boolean;
   /** An entry point's kernel calls, indented for a method body (the evaluator's). */
   readonly call: (e: Entry) => string[];
-  /** Lines that set s.hessian to hm, the array the Hessian's kernels write (null: h itself; see typescript.ts). */
-  readonly hessianTarget: readonly string[] | null;
+  /** The lines around the kernels that compute the Hessian in the dense kernels' memory (null: into h itself). */
+  readonly hessianInMemory: HessianInMemory | null;
 }
 
 export function emitShardEvaluator(line: (s?: string) => void, o: ShardEmit): void {
@@ -59,18 +60,17 @@ export function emitShardEvaluator(line: (s?: string) => void, o: ShardEmit): vo
     line('      const s = live();');
     line('      try {');
     line('        bind(s, theta, data, range);');
-    const inMemory = output?.name === 'hessian' && o.hessianTarget !== null;
+    const inMemory = output?.name === 'hessian' ? o.hessianInMemory : null;
     if (output && inMemory) {
       line(`        const h = output(s, out, ${output.length}, '${output.what}');`);
-      o.hessianTarget!.forEach((x) => line(x));
-      line('        hm.fill(0);');
+      inMemory.before('').forEach((x) => line(x));
     } else if (output) {
       line(`        const r = output(s, out, ${output.length}, '${output.what}');`);
       line(`        s.${output.name} = r;`);
       line('        r.fill(0);');
     }
     o.call(entry).forEach((x) => line(x));
-    if (inMemory) line('        if (hm !== h) h.set(hm);');
+    if (inMemory) line(inMemory.after);
     line(`        return ${inMemory ? 'h' : result};`);
     line('      } finally {');
     line('        release(s);');
@@ -88,12 +88,10 @@ export function emitShardEvaluator(line: (s?: string) => void, o: ShardEmit): vo
   line(`        const g = new Float64Array(${n});`);
   line(`        const h = new Float64Array(${n * n});`);
   line('        s.gradient = g;');
-  if (o.hessianTarget !== null) {
-    o.hessianTarget.forEach((x) => line(x));
-    line('        if (hm !== h) hm.fill(0);');
-  } else line('        s.hessian = h;');
+  if (o.hessianInMemory !== null) o.hessianInMemory.before('hm !== h').forEach((x) => line(x));
+  else line('        s.hessian = h;');
   o.call('evaluate').forEach((x) => line(x));
-  if (o.hessianTarget !== null) line('        if (hm !== h) h.set(hm);');
+  if (o.hessianInMemory !== null) line(o.hessianInMemory.after);
   line('        return { value: s.value[0]!, gradient: g, hessian: h };');
   line('      } finally {');
   line('        release(s);');

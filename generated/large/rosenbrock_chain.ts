@@ -644,14 +644,15 @@ function output(s: State, out: Float64Array | undefined, length: number, what: s
   if (!(out instanceof Float64Array) || out.length !== length) {
     throw new RangeError(`${what} output: expected a Float64Array of length ${length}, got ${out instanceof Float64Array ? `length ${out.length}` : typeof out}`);
   }
-  checkApart(s.theta, out, 'theta', what);
-  checkApart(s.v, out, 'v', what);
+  const buffer = out.buffer;
+  checkApart(s.theta, out, buffer, 'theta', what);
+  checkApart(s.v, out, buffer, 'v', what);
   return out;
 }
 
-/** Throws when `out` shares memory with an input (named `name`). */
-function checkApart(input: ArrayLike<number>, out: Float64Array, name: string, what: string): void {
-  if (ArrayBuffer.isView(input) && input.buffer === out.buffer && input.byteOffset < out.byteOffset + out.byteLength && out.byteOffset < input.byteOffset + input.byteLength) {
+/** Throws when `out` (its buffer: `buffer`) shares memory with an input (named `name`). */
+function checkApart(input: ArrayLike<number>, out: Float64Array, buffer: ArrayBufferLike, name: string, what: string): void {
+  if (input.length !== 0 && ArrayBuffer.isView(input) && input.buffer === buffer && input.byteOffset < out.byteOffset + out.byteLength && out.byteOffset < input.byteOffset + input.byteLength) {
     throw new RangeError(`${what} output shares memory with ${name}: pass a separate array as out`);
   }
 }

@@ -130,9 +130,9 @@ export class FunctionBuilder {
 }
 
 /** Opcodes used by the kernels (names as in the text format). */
-export const I32 = { add: 0x6a, sub: 0x6b, mul: 0x6c, eqz: 0x45, eq: 0x46, ne: 0x47, ltS: 0x48, gtS: 0x4a, leS: 0x4c, geS: 0x4e, or: 0x72, shl: 0x74 } as const;
+export const I32 = { add: 0x6a, sub: 0x6b, mul: 0x6c, eqz: 0x45, eq: 0x46, ne: 0x47, ltS: 0x48, gtS: 0x4a, leS: 0x4c, geS: 0x4e, and: 0x71, or: 0x72, shl: 0x74 } as const;
 export const F64 = { load: 0x2b, store: 0x39, add: 0xa0, mul: 0xa2 } as const;
-export const V128 = { load: 0x00, load64Splat: 0x0a, store: 0x0b, const: 0x0c, f64x2Splat: 0x14, f64x2ExtractLane: 0x21, f64x2Add: 0xf0, f64x2Mul: 0xf2 } as const;
+export const V128 = { load: 0x00, load64Splat: 0x0a, store: 0x0b, const: 0x0c, shuffle: 0x0d, f64x2Splat: 0x14, f64x2ExtractLane: 0x21, f64x2Add: 0xf0, f64x2Mul: 0xf2 } as const;
 /** Memory immediate: alignment (log2 bytes) and offset. */
 export const memarg = (alignLog2: number, offset = 0): number[] => [alignLog2, ...uleb(offset)];
 

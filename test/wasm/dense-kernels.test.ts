@@ -52,6 +52,38 @@ function check(k: DenseKernels, c: Case, mode: number, upper: boolean, inMemory:
   return err;
 }
 
+/**
+ * A Gram product A·Aᵀ (both sides the same rows of one array) into an output in the kernels'
+ * memory, laid out like a Hessian of side n with the block at (1, 1): with `mirror` 'transpose',
+ * the mirror of (r, c) is (c, r) (the WebAssembly gram kernel's case), with 'shifted' one column
+ * further (the general path). Against the sums written out.
+ */
+function checkGram(k: DenseKernels, R: number, K: number, lda: number, mode: number, upper: boolean, mirror: 'transpose' | 'shifted', seed: number): number {
+  const g = makeRng(seed);
+  const n = R + 3;
+  const [A, out] = k.alloc([R * lda + 3, n * n]) as [Float64Array, Float64Array];
+  for (let i = 0; i < A.length; i++) A[i] = g.next() - 0.5;
+  for (let i = 0; i < out.length; i++) out[i] = g.next();
+  const want = out.slice();
+  const scale = 0.625;
+  const shift = mirror === 'transpose' ? 0 : 1;
+  for (let r = 0; r < R; r++) {
+    for (let q = upper ? r : 0; q < R; q++) {
+      let s = 0;
+      for (let kk = 0; kk < K; kk++) s += A[3 + r * lda + kk]! * A[3 + q * lda + kk]!;
+      const at = (1 + r) * n + 1 + q;
+      const m = (1 + q) * n + 1 + shift + r;
+      if (mode === DENSE_ASSIGN) want[at] = scale * s;
+      else want[at] += scale * s;
+      if (mode === DENSE_ADD_MIRROR && m !== at) want[m] += scale * s;
+    }
+  }
+  k.block(A, 3, lda, A, 3, lda, R, R, K, out, n + 1, n, 1, n + 1 + shift, 1, n, scale, mode, upper, null, 0, 1, 0, 0, 1, 0, 0);
+  let err = 0;
+  for (let i = 0; i < out.length; i++) err = Math.max(err, Math.abs(out[i]! - want[i]!) / (1 + Math.abs(want[i]!)));
+  return err;
+}
+
 const small: Case[] = [];
 for (const R of [1, 2, 5, 6, 7, 11, 12, 13]) for (const C of [1, 3, 4, 5, 8, 9]) for (const K of [1, 2, 3, 8, 17]) small.push({ R, C, K, lda: K + (R % 3), ldb: K + (C % 2) });
 // Past one block in every direction (rows, columns, depth), with remainders.
@@ -91,6 +123,25 @@ describe.each([
       }
     }
     for (const c of large) worst = Math.max(worst, check(k, { ...c, C: c.R, ldb: c.lda }, DENSE_ADD_MIRROR, true, true, 9, false, true));
+    expect(worst).toBeLessThan(1e-13);
+  });
+  it('computes Gram products (A·Aᵀ, one call in WebAssembly) for every remainder, mode, triangle and mirror', () => {
+    let seed = 9000;
+    let worst = 0;
+    let cases = 0;
+    for (const R of [1, 2, 3, 4, 5, 7, 8, 9, 12, 13, 26, DENSE_MB - 1, DENSE_MB]) {
+      for (const K of [1, 2, 7, 16, DENSE_KC]) {
+        for (const mode of [DENSE_ASSIGN, DENSE_ADD, DENSE_ADD_MIRROR]) {
+          for (const upper of [true, false]) {
+            for (const mirror of ['transpose', 'shifted'] as const) {
+              worst = Math.max(worst, checkGram(k, R, K, K + (R % 3), mode, upper, mirror, seed++));
+              cases++;
+            }
+          }
+        }
+      }
+    }
+    expect(cases).toBe(13 * 5 * 3 * 2 * 2);
     expect(worst).toBeLessThan(1e-13);
   });
   it('matches across block boundaries (rows, columns and depth), upper triangle included', () => {
