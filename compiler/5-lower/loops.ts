@@ -49,8 +49,12 @@ export type Stmt =
   | { readonly k: 'storeSym'; readonly buf: string; readonly index: Expr; readonly mirror: Expr; readonly value: Expr; readonly distinct?: boolean }
   /** A new float local `name` = Σ_{v in [from, to)} value: the inner product of a Hessian entry. */
   | { readonly k: 'reduce'; readonly name: string; readonly v: string; readonly from: Expr; readonly to: Expr; readonly value: Expr }
-  /** Several such sums over the same range in one loop (neighbouring entries share their loads). */
-  | { readonly k: 'reduceN'; readonly names: readonly string[]; readonly v: string; readonly from: Expr; readonly to: Expr; readonly values: readonly Expr[] }
+  /**
+   * Several such sums over the same range in one loop (neighbouring entries share their loads).
+   * `body` (CPU, cpu/fuse-sums.ts): statements run at each step besides the sums, element-wise
+   * stores that the sums do not read.
+   */
+  | { readonly k: 'reduceN'; readonly names: readonly string[]; readonly v: string; readonly from: Expr; readonly to: Expr; readonly values: readonly Expr[]; readonly body?: readonly Stmt[] }
   /**
    * v from `from` in steps of `step` while a whole step fits below `to`, running `body` (which
    * handles v .. v+step−1); then `rest` for each remaining v.

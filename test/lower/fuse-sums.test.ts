@@ -1,7 +1,9 @@
 // The CPU's fuse-sums pass (compiler/5-lower/cpu/fuse-sums.ts): it runs exactly when the target
 // record asks for it; on the 3-5-1 MLP it makes the five curvature kernels one, with a loop over
 // the 5 hidden units around one pass over the batch (14 sums), in every entry point that ran
-// them, and the Gram product's stacked sides one pass per unit; it leaves kernels alone that share no loop length or would need too many sums; and no
+// them, and the Gram product's stacked sides one pass per unit, inside that pass (the entry points'
+// kernels reordered around it); it leaves kernels alone that share no loop length or would need
+// too many sums; and no
 // output changes (value, gradient, Hessian, sparse Hessian, shards), over one chunk of the batch
 // and several.
 import { readFileSync } from 'node:fs';
@@ -40,7 +42,7 @@ describe('fuse-sums (CPU)', () => {
     const plain = program(MLP, false);
     const p = program(MLP, true);
     const [k] = fusedKernels(p);
-    expect(k!.writes.map((w) => w.block).sort()).toEqual(['0,0', '0,1', '0,2', '1,1', '1,2']);
+    expect(k!.writes.filter((w) => w.buf === 'hessian').map((w) => w.block).sort()).toEqual(['0,0', '0,1', '0,2', '1,1', '1,2']);
     expect(p.kernels).toHaveLength(plain.kernels.length - 4);
     p.kernels.forEach((x, i) => expect(x.id).toBe(i));
     const block = k!.body[0] as Extract<Stmt, { k: 'block' }>;
@@ -62,18 +64,43 @@ describe('fuse-sums (CPU)', () => {
     }
   });
 
-  it('makes the stacked sides of the Gram product one pass over the batch per hidden unit (the b2 row apart)', () => {
-    const side = (p: Program) => p.kernels.find((k) => k.name === 'gram_sides')!;
-    expect(side(program(MLP, false)).body).toHaveLength(4);
-    const k = side(program(MLP, true));
-    expect(k.body).toHaveLength(2);
-    const loop = (k.body[0] as Extract<Stmt, { k: 'block' }>).body[0] as Extract<Stmt, { k: 'for' }>;
+  it('makes the stacked sides of the Gram product one pass per hidden unit, in the curvature sums\' loop (the b2 row apart)', () => {
+    const plain = program(MLP, false);
+    const p = program(MLP, true);
+    const side = (q: Program) => q.kernels.find((k) => k.name === 'gram_sides')!;
+    expect(side(plain).body).toHaveLength(4);
+    // Left in the sides' kernel: the b2 row (ones).
+    expect(side(p).body).toHaveLength(1);
+    const [k] = fusedKernels(p);
+    const U = side(p).writes[0]!.buf;
+    expect(k!.writes.map((w) => w.buf).sort()).toEqual([...Array(5).fill('hessian'), U]);
+    const block = k!.body[0] as Extract<Stmt, { k: 'block' }>;
+    const loop = block.body[block.body.length - 1] as Extract<Stmt, { k: 'for' }>;
     expect(loop.to).toEqual({ k: 'num', v: 5 });
-    const batch = loop.body[loop.body.length - 1] as Extract<Stmt, { k: 'for' }>;
+    const sums = loop.body.find((st) => st.k === 'reduceN') as Extract<Stmt, { k: 'reduceN' }>;
     // W1's three rows, b1's and w2's: five stores per sample, after all the lets.
-    const stores = batch.body.filter((st) => st.k === 'store');
+    const stores = sums.body!.filter((st) => st.k === 'store');
     expect(stores).toHaveLength(5);
-    expect(batch.body.slice(-5)).toEqual(stores);
+    expect(sums.body!.slice(-5)).toEqual(stores);
+    expect(stores.every((st) => st.k === 'store' && st.buf === U && !st.accumulate)).toBe(true);
+    // The per-sample factors the sums load too are their very loads (loaded once): tanh′ and the three inputs.
+    const loads = (x: unknown, out: unknown[] = []): unknown[] => {
+      if (x !== null && typeof x === 'object') {
+        if ((x as { k?: string }).k === 'load') out.push(x);
+        Object.values(x).forEach((v) => loads(v, out));
+      }
+      return out;
+    };
+    const sumLoads = new Set(loads(sums.values).map((l) => JSON.stringify(l)));
+    const shared = new Set(loads(sums.body).map((l) => JSON.stringify(l)).filter((l) => sumLoads.has(l)));
+    expect(shared.size).toBe(4);
+    expect([...shared].filter((l) => JSON.parse(l).buf === 'd_X')).toHaveLength(3);
+    // The Gram product reads them: it runs after the merged kernel; the errors, which the sums read, before it.
+    const order = (q: Program, e: 'hessian' | 'evaluate') => q.entries[e].stream.map((id) => q.kernels[id]!.name);
+    expect(order(plain, 'hessian').slice(0, 5)).toEqual(['k6', 'map6', 'gram_sides', 'hess_gram', 'k9']);
+    expect(order(p, 'hessian')).toEqual(['k6', 'map6', 'gram_sides', 'k9', 'hess_W1_W1_fused', 'hess_gram']);
+    const ev = order(p, 'evaluate');
+    expect(ev.indexOf('hess_W1_W1_fused')).toBe(ev.indexOf('hess_gram') - 1);
   });
 
   it('leaves alone kernels with too many sums per value of the shared loop, and a wider model\'s products', () => {

@@ -28,7 +28,21 @@ interface Nest {
 }
 
 export function fuseSums(input: Program): Program {
-  const p: Program = { ...input, kernels: input.kernels.map(fuseMaps) };
+  return mapsIntoSums(fuseSumKernels({ ...input, kernels: input.kernels.map(fuseMaps) }));
+}
+
+/** Kernels' ids made their indices again, without `dropped`, the entries' lists remapped. */
+function withoutKernels(p: Program, kernels: readonly Kernel[], dropped: ReadonlySet<KernelId>): Program {
+  const kept = kernels.filter((k) => !dropped.has(k.id));
+  const newId = new Map(kept.map((k, i) => [k.id, i]));
+  const remap = (l: readonly KernelId[]) => l.filter((id) => !dropped.has(id)).map((id) => newId.get(id)!);
+  const entries = Object.fromEntries(
+    Object.entries(p.entries).map(([e, s]): [string, Schedule] => [e, { ...s, pre: remap(s.pre), stream: remap(s.stream), post: remap(s.post) }]),
+  ) as unknown as Program['entries'];
+  return { ...p, kernels: kept.map((k, i): Kernel => ({ ...k, id: i })), entries };
+}
+
+function fuseSumKernels(p: Program): Program {
   const nests = new Map<KernelId, Nest[]>();
   for (const k of p.kernels) {
     const ns = kernelNests(k);
@@ -75,14 +89,7 @@ export function fuseSums(input: Program): Program {
   }
   if (fused.size === 0) return p;
   // Kernels keep their order; ids are indices again.
-  const kept = p.kernels.filter((k) => !dropped.has(k.id));
-  const newId = new Map(kept.map((k, i) => [k.id, i]));
-  const kernels = kept.map((k, i): Kernel => ({ ...(fused.get(k.id) ?? k), id: i }));
-  const remap = (l: readonly KernelId[]) => l.filter((id) => !dropped.has(id)).map((id) => newId.get(id)!);
-  const entries = Object.fromEntries(
-    Object.entries(p.entries).map(([e, s]): [string, Schedule] => [e, { ...s, pre: remap(s.pre), stream: remap(s.stream), post: remap(s.post) }]),
-  ) as unknown as Program['entries'];
-  return { ...p, kernels, entries };
+  return withoutKernels(p, p.kernels.map((k) => fused.get(k.id) ?? k), dropped);
 }
 
 /** A kernel's term blocks as nests, or null when one is anything else. */
@@ -146,32 +153,8 @@ function fuse(run: readonly Kernel[], nests: readonly Nest[]): Kernel | null {
     // The nest's lets outside its loops: once, before the loop of u.
     const ren = new Map<string, string>();
     for (const st of nest.lets) share(st as Extract<Stmt, { k: 'let' }>, ren, outer, byText, `${e}`);
-    // Each combination of the other loops' values that no skip drops.
-    const combos: Map<string, number>[] = [];
-    const walk = (k: number, env: Map<string, number>): boolean => {
-      if (k === nest.levels.length) {
-        combos.push(env);
-        return true;
-      }
-      const l = nest.levels[k]!;
-      const values = k === at ? [null] : Array.from({ length: l.n }, (_, x) => x);
-      for (const x of values) {
-        const next = new Map(env);
-        if (x !== null) next.set(l.v, x);
-        let skipped = false;
-        for (const st of l.pre) {
-          if (st.k !== 'skipIfLess') continue;
-          // (A skip that reads the shared loop cannot be decided here: no fusion.)
-          const a = evaluate(st.a, next, nest.levels, k);
-          const b = evaluate(st.b, next, nest.levels, k);
-          if (a === null || b === null) return false;
-          skipped ||= a < b;
-        }
-        if (!skipped && !walk(k + 1, next)) return false;
-      }
-      return true;
-    };
-    if (!walk(0, new Map())) return null;
+    const combos = combinations(nest.levels, at);
+    if (combos === null) return null;
     for (const env of combos) {
       const local = new Map(ren);
       // The loop of u is the shared one; the others are numbers.
@@ -222,6 +205,37 @@ function fuse(run: readonly Kernel[], nests: readonly Nest[]): Kernel | null {
       },
     ],
   };
+}
+
+/**
+ * Each combination of values of the nest's loops but the one at `at` (which stays a variable), in
+ * loop order, that no skip drops; null when a skip cannot be decided here (it reads loop `at`).
+ */
+function combinations(levels: Nest['levels'], at: number): Map<string, number>[] | null {
+  const combos: Map<string, number>[] = [];
+  const walk = (k: number, env: Map<string, number>): boolean => {
+    if (k === levels.length) {
+      combos.push(env);
+      return true;
+    }
+    const l = levels[k]!;
+    const values = k === at ? [null] : Array.from({ length: l.n }, (_, x) => x);
+    for (const x of values) {
+      const next = new Map(env);
+      if (x !== null) next.set(l.v, x);
+      let skipped = false;
+      for (const st of l.pre) {
+        if (st.k !== 'skipIfLess') continue;
+        const a = evaluate(st.a, next, levels, k);
+        const b = evaluate(st.b, next, levels, k);
+        if (a === null || b === null) return false;
+        skipped ||= a < b;
+      }
+      if (!skipped && !walk(k + 1, next)) return false;
+    }
+    return true;
+  };
+  return walk(0, new Map()) ? combos : null;
 }
 
 /** Adds a let (renamed by `ren`) unless one with the same value is there: then `ren` maps to it. */
@@ -377,12 +391,9 @@ export function fuseMaps(k: Kernel): Kernel {
     const at = nest.levels.findIndex((l) => l.n === shared);
     const others = nest.levels.filter((_, j) => j !== at);
     if (others.reduce((x, l) => x * l.n, 1) > MAX_UNROLLED) return k;
-    const combos: Map<string, number>[] = [new Map()];
-    for (const l of others) {
-      const next: Map<string, number>[] = [];
-      for (const c of combos) for (let x = 0; x < l.n; x++) next.push(new Map(c).set(l.v, x));
-      combos.splice(0, combos.length, ...next);
-    }
+    // (No skips in these nests: every combination.)
+    const combos = combinations(nest.levels, at);
+    if (combos === null) return k;
     for (const env of combos) {
       const local = new Map<string, string>([[nest.batch.v, S]]);
       const sub = (x: Expr): Expr => rename(fold(x, env, nest.levels[at]!.v, U), local);
@@ -442,3 +453,226 @@ function rowOf(e: Expr, len: Expr, s: string): number | null {
   }
   return sSeen === 1 ? row : null;
 }
+
+// ---- element-wise nests into the sums' pass -------------------------------------------------------
+// A kernel's fused element-wise nests (`for u { lets; for s { lets; stores } }`, above) and a fused
+// sums kernel (`for u { lets; Σ_s …; stores }`) with the same loop of u and the same range of s
+// become one pass: the element-wise stores run in the sums' loop (reduceN's body), and the
+// per-sample factors both read are loaded once (the 3-5-1 MLP: the Gram product's stacked sides and
+// the curvature sums, both per hidden unit over the samples: 7% of its Hessian). The nests move
+// from their kernel into the sums' kernel, later in the entry points' lists; the kernels between
+// the two are reordered where nothing changes by it: those that must still follow the nests (the
+// Gram product, which reads what they store) run after the merged kernel, the others (the errors
+// that the sums read) before it.
+
+type ReduceN = Extract<Stmt, { k: 'reduceN' }>;
+
+/** A kernel's block of fused element-wise nests: for u < n { lets; for s { lets; stores } }. */
+function mapBlockOf(k: Kernel): { block: Extract<Stmt, { k: 'block' }>; loop: For; batch: For } | null {
+  for (const block of k.body) {
+    if (block.k !== 'block' || block.pair || block.body.length !== 1) continue;
+    const loop = block.body[0]!;
+    if (loop.k !== 'for' || loop.kind !== 'parallel' || loop.to.k !== 'num' || JSON.stringify(loop.from) !== JSON.stringify(num(0))) continue;
+    const batch = loop.body[loop.body.length - 1];
+    if (!batch || batch.k !== 'for' || batch.kind !== 'parallel' || !loop.body.slice(0, -1).every((x) => x.k === 'let')) continue;
+    if (!batch.body.every((x) => x.k === 'let' || (x.k === 'store' && !x.accumulate)) || !batch.body.some((x) => x.k === 'store')) continue;
+    return { block, loop, batch };
+  }
+  return null;
+}
+
+/** A fused sums kernel's loop of u (lets, one reduceN, stores) and its reduceN. */
+function sumsLoopOf(k: Kernel): { block: Extract<Stmt, { k: 'block' }>; loop: For; reduce: ReduceN } | null {
+  const block = k.body.length === 1 ? k.body[0]! : null;
+  if (block?.k !== 'block') return null;
+  const loop = block.body[block.body.length - 1];
+  if (!loop || loop.k !== 'for' || loop.kind !== 'parallel' || loop.to.k !== 'num') return null;
+  const reduces = loop.body.filter((x): x is ReduceN => x.k === 'reduceN');
+  if (reduces.length !== 1 || reduces[0]!.body) return null;
+  return { block, loop, reduce: reduces[0]! };
+}
+
+/** What statements read and store; `added`: the buffers they only add into (additions commute). */
+interface Io {
+  readonly reads: ReadonlySet<string>;
+  readonly writes: ReadonlySet<string>;
+  readonly added: ReadonlySet<string>;
+}
+
+function ioOf(body: readonly Stmt[]): Io {
+  const reads = new Set([...JSON.stringify(body).matchAll(/"k":"load","buf":"([^"]*)"/g)].map((m) => m[1]!));
+  const writes = new Set<string>();
+  const assigned = new Set<string>();
+  const walk = (sts: readonly Stmt[]): void => {
+    for (const st of sts) {
+      if (st.k === 'store' || st.k === 'storeSym' || st.k === 'fill') {
+        writes.add(st.buf);
+        if (st.k === 'fill' || (st.k === 'store' && !st.accumulate)) assigned.add(st.buf);
+      } else if (st.k === 'denseBlock') {
+        writes.add(st.out.buf);
+        assigned.add(st.out.buf);
+      } else if (st.k === 'for' || st.k === 'block') walk(st.body);
+      else if (st.k === 'forStep') walk([...st.body, ...st.rest]);
+      else if (st.k === 'reduceN' && st.body) walk(st.body);
+    }
+  };
+  walk(body);
+  return { reads, writes, added: new Set([...writes].filter((b) => !assigned.has(b))) };
+}
+
+/** Whether a and b can run in either order with the same results (up to the order of additions). */
+function commute(a: Io, b: Io): boolean {
+  const meet = (x: ReadonlySet<string>, y: ReadonlySet<string>) => [...x].filter((v) => y.has(v));
+  return meet(a.writes, b.reads).length === 0 && meet(a.reads, b.writes).length === 0 && meet(a.writes, b.writes).every((v) => a.added.has(v) && b.added.has(v));
+}
+
+function mapsIntoSums(input: Program): Program {
+  let p = input;
+  for (;;) {
+    const next = mergeOne(p);
+    if (next === null) return p;
+    p = next;
+  }
+}
+
+/** The program with one kernel's element-wise nests moved into a sums kernel, or null when none can be. */
+function mergeOne(p: Program): Program | null {
+  const lists = Object.values(p.entries).flatMap((s) => [s.pre, s.stream, s.post]);
+  const io = new Map(p.kernels.map((k) => [k.id, ioOf(k.body)]));
+  for (const S of p.kernels) {
+    const sums = sumsLoopOf(S);
+    if (!sums) continue;
+    for (const M of p.kernels) {
+      const maps = M === S ? null : mapBlockOf(M);
+      if (!maps || maps.loop.to.k !== 'num' || sums.loop.to.k !== 'num' || maps.loop.to.v !== sums.loop.to.v) continue;
+      if (JSON.stringify([maps.batch.from, maps.batch.to]) !== JSON.stringify([sums.reduce.from, sums.reduce.to])) continue;
+      const mIo = ioOf([maps.block]);
+      const sIo = io.get(S.id)!;
+      // (The sums read nothing the nests store, nor they anything the sums do.)
+      if (!commute(mIo, sIo)) continue;
+      const order = new Map<readonly KernelId[], KernelId[]>();
+      let ok = true;
+      for (const l of lists) {
+        const i = l.indexOf(M.id);
+        const j = l.indexOf(S.id);
+        if (i < 0 && j < 0) continue;
+        if (i < 0 || j < 0 || i > j) {
+          ok = false;
+          break;
+        }
+        const between = l.slice(i + 1, j);
+        const after = between.filter((id) => !commute(io.get(id)!, mIo));
+        const stay = between.filter((id) => !after.includes(id));
+        // Those after the merged kernel pass the sums, and the kernels that stay behind them.
+        ok &&= after.every((id) => commute(io.get(id)!, sIo) && between.slice(between.indexOf(id) + 1).every((o) => after.includes(o) || commute(io.get(id)!, io.get(o)!)));
+        order.set(l, [...l.slice(0, i + 1), ...stay, S.id, ...after, ...l.slice(j + 1)]);
+      }
+      if (!ok || order.size === 0) continue;
+      // The nests' locals renamed apart from the sums kernel's; their loops become the sums' loops.
+      const taken = new Set([...JSON.stringify(S.body).matchAll(/"name":"([^"]*)"/g)].map((m) => m[1]!));
+      const ren = new Map<string, string>([[maps.loop.v, sums.loop.v], [maps.batch.v, sums.reduce.v]]);
+      for (const st of [...maps.loop.body, ...maps.batch.body]) if (st.k === 'let') ren.set(st.name, `${st.name}_m`);
+      if ([...ren].some(([from, to]) => from !== to && taken.has(to) && !(to === sums.loop.v || to === sums.reduce.v))) continue;
+      // A load the sums make too is written with the sums' very index (the emitter then loads it
+      // once for both): indices compared as polynomials, integer lets substituted.
+      const lets = new Map<string, Expr>();
+      const movedLets = [...maps.loop.body, ...maps.batch.body].map((st) => (st.k === 'let' ? { ...st, name: ren.get(st.name)!, value: rename(st.value, ren) } : null));
+      for (const st of [...sums.block.body, ...sums.loop.body, ...movedLets]) if (st?.k === 'let' && st.int) lets.set(st.name, st.value);
+      const sumsLoads = new Map<string, Expr>();
+      const keyOf = (l: Extract<Expr, { k: 'load' }>) => {
+        const poly = polynomial(l.index, lets);
+        return poly === null ? null : `${l.buf}|${polyText(poly)}`;
+      };
+      sums.reduce.values.forEach((v) => loadsIn(v, (l) => {
+        const key = keyOf(l);
+        if (key !== null && !sumsLoads.has(key)) sumsLoads.set(key, l.index);
+      }));
+      const same = (e: Expr): Expr => mapLoads(rename(e, ren), (l) => {
+        const key = keyOf(l);
+        const index = key === null ? undefined : sumsLoads.get(key);
+        return index === undefined ? l : { ...l, index };
+      });
+      const moved = (st: Stmt): Stmt =>
+        st.k === 'let' ? { ...st, name: ren.get(st.name)!, value: same(st.value) } : st.k === 'store' ? { ...st, index: same(st.index), value: same(st.value) } : st;
+      const loop: For = {
+        ...sums.loop,
+        body: sums.loop.body.flatMap((st) =>
+          st === sums.reduce ? [...maps.loop.body.slice(0, -1).map(moved), { ...sums.reduce, body: maps.batch.body.map(moved) }] : [st],
+        ),
+      };
+      const writes = [...S.writes, ...M.writes.filter((w) => mIo.writes.has(w.buf) && !S.writes.some((x) => x.buf === w.buf && x.block === w.block))];
+      const merged: Kernel = {
+        ...S,
+        comment: `${S.comment}; and ${M.name}'s ${maps.block.comment ?? 'element-wise nests'}`,
+        writes,
+        body: [{ ...sums.block, body: [...sums.block.body.slice(0, -1), loop] }],
+      };
+      const rest = M.body.filter((st) => st !== maps.block);
+      const restIo = ioOf(rest);
+      const kernels = p.kernels.map((k) => (k === S ? merged : k === M ? { ...M, body: rest, writes: M.writes.filter((w) => restIo.writes.has(w.buf)) } : k));
+      const entries = Object.fromEntries(
+        Object.entries(p.entries).map(([e, sch]): [string, Schedule] => [e, { ...sch, pre: order.get(sch.pre) ?? sch.pre, stream: order.get(sch.stream) ?? sch.stream, post: order.get(sch.post) ?? sch.post }]),
+      ) as unknown as Program['entries'];
+      return withoutKernels({ ...p, entries }, kernels, new Set(rest.length === 0 ? [M.id] : []));
+    }
+  }
+  return null;
+}
+
+/** Calls f on every load in e (outermost first). */
+function loadsIn(e: Expr, f: (l: Extract<Expr, { k: 'load' }>) => void): void {
+  if (e.k === 'load') {
+    f(e);
+    loadsIn(e.index, f);
+  } else if (e.k === 'bin' || e.k === 'max') {
+    loadsIn(e.a, f);
+    loadsIn(e.b, f);
+  } else if (e.k === 'call') loadsIn(e.arg, f);
+}
+
+/** e with every load replaced by f(load). */
+function mapLoads(e: Expr, f: (l: Extract<Expr, { k: 'load' }>) => Expr): Expr {
+  switch (e.k) {
+    case 'load': return f(e);
+    case 'bin': case 'max': return { ...e, a: mapLoads(e.a, f), b: mapLoads(e.b, f) };
+    case 'call': return { ...e, arg: mapLoads(e.arg, f) };
+    default: return e;
+  }
+}
+
+/**
+ * An index as a polynomial in its atoms (loop variables, sizes, chunk extents and offsets), the
+ * integer lets in `lets` substituted: monomial (atoms joined by *) → coefficient; null when it is
+ * anything else.
+ */
+function polynomial(e: Expr, lets: ReadonlyMap<string, Expr>): Map<string, number> | null {
+  const atom = (key: string) => new Map([[key, 1]]);
+  switch (e.k) {
+    case 'num': return new Map([['', e.v]]);
+    case 'int': {
+      const v = lets.get(e.name);
+      return v === undefined ? atom(`i:${e.name}`) : polynomial(v, lets);
+    }
+    case 'dim': return atom(`d:${e.name}:${e.role ?? ''}`);
+    case 'extent': return atom(`e:${e.name}`);
+    case 'offset': return atom(`o:${e.name}`);
+    case 'bin': {
+      const a = polynomial(e.a, lets);
+      const b = polynomial(e.b, lets);
+      if (a === null || b === null) return null;
+      const out = new Map<string, number>();
+      const put = (k: string, c: number) => out.set(k, (out.get(k) ?? 0) + c);
+      if (e.op === '*') {
+        for (const [ka, ca] of a) for (const [kb, cb] of b) put([...ka.split('*'), ...kb.split('*')].filter((x) => x !== '').sort().join('*'), ca * cb);
+      } else {
+        for (const [k, c] of a) put(k, c);
+        for (const [k, c] of b) put(k, e.op === '-' ? -c : c);
+      }
+      return out;
+    }
+    default: return null;
+  }
+}
+
+const polyText = (p: ReadonlyMap<string, number>): string =>
+  [...p].filter(([, c]) => c !== 0).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)).map(([k, c]) => `${c}${k}`).join('+');

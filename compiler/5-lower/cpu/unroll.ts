@@ -148,7 +148,10 @@ function shiftCopy(body: readonly Stmt[], v: string, u: number, varying: Readonl
       case 'let': return { ...st, name: ren(st.name), value: ex(st.value) };
       case 'var': return { ...st, name: ren(st.name), value: ex(st.value) };
       case 'reduce': return { ...st, name: ren(st.name), from: ex(st.from), to: ex(st.to), value: ex(st.value) };
-      case 'reduceN': return { ...st, names: st.names.map(ren), from: ex(st.from), to: ex(st.to), values: st.values.map(ex) };
+      case 'reduceN':
+        // (Made with a body only by fuse-sums, whose loops are not unrolled.)
+        if (st.body) throw new Error('internal: cannot unroll a reduceN with a body');
+        return { ...st, names: st.names.map(ren), from: ex(st.from), to: ex(st.to), values: st.values.map(ex) };
       case 'store': return { ...st, index: ex(st.index), value: ex(st.value) };
       case 'storeSym': return { ...st, index: ex(st.index), mirror: ex(st.mirror), value: ex(st.value) };
       default: throw new Error(`internal: cannot unroll a ${st.k}`);
