@@ -9,7 +9,7 @@
 //
 // This file is self-contained (no imports): generated CPU modules embed it as is, without its
 // `export` keywords (scripts/embed-dense.mjs writes compiler/6-emit/dense-runtime.ts from it, and
-// DENSE_WASM from gemm-module.ts; test/wasm/ checks both are current). The module is 1.2 KB, below
+// DENSE_WASM from gemm-module.ts; test/wasm/ checks both are current). The module is 3.4 KB, below
 // the 4 KB above which a browser's main thread refuses synchronous compilation.
 
 /** The kernels' WebAssembly module (gemm-module.ts), base64. */

@@ -279,7 +279,7 @@ export function gemmModuleBytes(): Uint8Array {
 
   // ---- pack4 ----
   // pack(…, w = 4) for whole panels by SIMD: two k at a time, the four rows' pairs shuffled into
-  // the panel's two k-rows (the 3-5-1 MLP's 26 × 7 sides: 66 → … ns); a panel cut by count, and
+  // the panel's two k-rows (the 3-5-1 MLP's 26 × 7 sides: 76 → 46 ns); a panel cut by count, and
   // an odd k at the end, as pack does them.
   const pack4 = new FunctionBuilder('pack4', [['src', 'i32'], ['ld', 'i32'], ['count', 'i32'], ['padded', 'i32'], ['kc', 'i32'], ['dst', 'i32']]);
   pack4.local('p', 'i32').local('s0', 'i32').local('d', 'i32').local('k', 'i32').local('v0', 'v128').local('v1', 'v128').local('v2', 'v128').local('v3', 'v128');
@@ -323,14 +323,15 @@ export function gemmModuleBytes(): Uint8Array {
   const PACK4 = 7;
 
   // ---- gram ----
-  // out += scale·A·Aᵀ for A [n × K] (K ≤ KC, one block) into an output in this memory whose columns
-  // are contiguous (o, rows ors apart; mode 2's mirror of (r, c) is (c, r)), only the pieces at or
-  // above the diagonal when `upper`. A is packed once; with mode 1 or 2 every piece goes straight to
-  // the output by tile, except a diagonal piece that must be cut at the diagonal (those, and all of
-  // mode 0's, by micro into the scratch piece t, then store). A diagonal piece is exactly symmetric (the same products summed in the same
-  // order), so with `upper` and the mirror, adding all of it once adds each entry above the
-  // diagonal at its place and at its mirror. One call for a small Gram product (the 3-5-1 MLP's:
-  // 0.68 µs, against 0.98 through gemm and a JavaScript-driven store).
+  // T = A·Aᵀ for A [n × K] (K ≤ KC, one block), scale·T stored as store's modes do into an output in
+  // this memory whose columns are contiguous (o, rows ors apart; mode 2's mirror of (r, c) is
+  // (c, r)), only the pieces at or above the diagonal when `upper`. A is packed once; with mode 1
+  // or 2 every piece goes straight to the output by tile, except a diagonal piece that must be cut
+  // at the diagonal (those, and all of mode 0's, by micro into the scratch piece t, then store). A
+  // diagonal piece is exactly symmetric (the same products summed in the same order), so with
+  // `upper` and the mirror, adding all of it once adds each entry above the diagonal at its place
+  // and at its mirror. One call for a small Gram product (the 3-5-1 MLP's: 0.51 µs, against 0.84
+  // through gemm and a JavaScript-driven store).
   const gram = new FunctionBuilder('gram', [
     ['a', 'i32'], ['lda', 'i32'], ['n', 'i32'], ['np', 'i32'], ['K', 'i32'], ['ap', 'i32'], ['t', 'i32'],
     ['o', 'i32'], ['ors', 'i32'], ['scale', 'f64'], ['mode', 'i32'], ['upper', 'i32'],
