@@ -8407,10 +8407,10 @@ function createDenseKernels(options?: { simd?: boolean }): DenseKernels {
   // getters that call into V8's runtime (~10 ns each), eight of them per Hessian call of a small
   // model (4% of the 3-5-1 MLP's). A view's buffer and offset never change; grow() detaches every
   // view, and forgets these.
-  const views: Float64Array[] = [];
-  const viewAt: number[] = [];
+  const seen: Float64Array[] = [];
+  const seenAt: number[] = [];
   const known = (x: Float64Array): number => {
-    for (let i = 0; i < views.length; i++) if (views[i] === x) return i;
+    for (let i = 0; i < seen.length; i++) if (seen[i] === x) return i;
     return -1;
   };
   const grow = (doubles: number): boolean => {
@@ -8424,8 +8424,8 @@ function createDenseKernels(options?: { simd?: boolean }): DenseKernels {
       }
       mem = new Float64Array(ex.memory.buffer);
       memBuffer = mem.buffer;
-      views.length = 0;
-      viewAt.length = 0;
+      seen.length = 0;
+      seenAt.length = 0;
     }
     return true;
   };
@@ -8436,18 +8436,18 @@ function createDenseKernels(options?: { simd?: boolean }): DenseKernels {
     if (ex === null || !(x instanceof Float64Array)) return false;
     if (known(x) >= 0) return true;
     if (x.buffer !== memBuffer) return false;
-    if (views.length === 8) {
-      views.shift();
-      viewAt.shift();
+    if (seen.length === 8) {
+      seen.shift();
+      seenAt.shift();
     }
-    views.push(x);
-    viewAt.push(x.byteOffset);
+    seen.push(x);
+    seenAt.push(x.byteOffset);
     return true;
   };
   /** The byte address of x[at] in the kernels' memory. */
   const address = (x: Float64Array, at: number): number => {
     const i = known(x);
-    return (i >= 0 ? viewAt[i]! : x.byteOffset) + 8 * at;
+    return (i >= 0 ? seenAt[i]! : x.byteOffset) + 8 * at;
   };
 
   const alloc = (lengths: readonly number[]): Float64Array[] => {

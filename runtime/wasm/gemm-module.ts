@@ -227,8 +227,8 @@ export function gemmModuleBytes(): Uint8Array {
   // ---- tile ----
   // micro's 4 × 4 piece, scaled, straight into the output: its first h rows and w columns added at
   // o (rows ors apart, columns contiguous), and with `mirror` also added transposed at m (rows ors
-  // apart). For Gram products (gram below): no tile of T to clear, write
-  // and read back, and the mirror's columns become rows by shuffles.
+  // apart). For Gram products (gram below): no tile of T to clear, write and read back, and the
+  // mirror's columns become rows by shuffles.
   const tile = new FunctionBuilder('tile', [
     ['ap', 'i32'], ['bp', 'i32'], ['kc', 'i32'], ['o', 'i32'], ['ors', 'i32'], ['m', 'i32'], ['scale', 'f64'],
     ['h', 'i32'], ['w', 'i32'], ['mirror', 'i32'],

@@ -10,6 +10,9 @@
 // length the shared one. The emitter then loads each per-sample factor once and shares the
 // products' common prefixes between the sums (typescript.ts, reduceN). 3-5-1 MLP: the five
 // curvature kernels (98 passes over the samples) become one (5 passes, 14 sums each).
+// Two more fusions of the same kind follow below: a kernel's element-wise nests along the batch
+// that share a loop length (fuseMaps), and such nests moved into a sums kernel's pass over the same
+// unit and samples (mapsIntoSums).
 
 import { add, mul, num, productFactors, type Expr, type Kernel, type KernelId, type Program, type Schedule, type Stmt, type Write } from '../loops.ts';
 
@@ -459,7 +462,7 @@ function rowOf(e: Expr, len: Expr, s: string): number | null {
 // sums kernel (`for u { lets; Σ_s …; stores }`) with the same loop of u and the same range of s
 // become one pass: the element-wise stores run in the sums' loop (reduceN's body), and the
 // per-sample factors both read are loaded once (the 3-5-1 MLP: the Gram product's stacked sides and
-// the curvature sums, both per hidden unit over the samples: 7% of its Hessian). The nests move
+// the curvature sums, both per hidden unit over the samples: 5% of its Hessian). The nests move
 // from their kernel into the sums' kernel, later in the entry points' lists; the kernels between
 // the two are reordered where nothing changes by it: those that must still follow the nests (the
 // Gram product, which reads what they store) run after the merged kernel, the others (the errors
