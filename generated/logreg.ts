@@ -760,7 +760,9 @@ function k_k4(s: State): void {
   const len_N = s.len_N;
   const off_N = s.off_N;
   // t4[i0] += Σ_i1 X[i0, i1]·w[i1]
+  // t4[i0] += b
   {
+    const p70 = th[3];
     {
       let i0 = 0;
       for (const end = len_N - 3; i0 < end; i0 += 4) {
@@ -776,24 +778,17 @@ function k_k4(s: State): void {
           acc69_2 += ld0 * d_X[b68_2 + i1];
           acc69_3 += ld0 * d_X[b68_3 + i1];
         }
-        t4[i0] = acc69_0;
-        t4[i0 + 1] = acc69_1;
-        t4[i0 + 2] = acc69_2;
-        t4[i0 + 3] = acc69_3;
+        t4[i0] = acc69_0 + p70;
+        t4[i0 + 1] = acc69_1 + p70;
+        t4[i0 + 2] = acc69_2 + p70;
+        t4[i0 + 3] = acc69_3 + p70;
       }
       for (const end = len_N; i0 < end; i0++) {
         const b68 = off_N * 3 + i0 * 3;
         let acc69 = 0;
         for (let i1 = 0; i1 < 3; i1++) acc69 += d_X[b68 + i1] * th[i1];
-        t4[i0] = acc69;
+        t4[i0] = acc69 + p70;
       }
-    }
-  }
-  // t4[i0] += b
-  {
-    const p70 = th[3];
-    for (let i0 = 0; i0 < len_N; i0++) {
-      t4[i0] += p70;
     }
   }
 }

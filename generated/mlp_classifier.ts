@@ -4734,6 +4734,7 @@ function k_k8(s: State): void {
   const th = s.theta;
   const len_N = s.len_N;
   // t8[i0, i1] += Σ_i2 t7[i0, i2]·W2[i2, i1]
+  // t8[i0, i1] += b2[i1]
   {
     {
       let i0 = 0;
@@ -4744,6 +4745,7 @@ function k_k8(s: State): void {
         const b630_3 = (i0 + 3) * 8;
         for (let i1 = 0; i1 < 3; i1++) {
           const b631 = 40 + i1;
+          const p633 = th[64 + i1];
           let acc632_0 = 0, acc632_1 = 0, acc632_2 = 0, acc632_3 = 0;
           for (let i2 = 0, end = 8; i2 < end; i2++) {
             const ld0 = th[b631 + i2 * 3];
@@ -4752,16 +4754,17 @@ function k_k8(s: State): void {
             acc632_2 += ld0 * t7[b630_2 + i2];
             acc632_3 += ld0 * t7[b630_3 + i2];
           }
-          t8[i0 * 3 + i1] = acc632_0;
-          t8[(i0 + 1) * 3 + i1] = acc632_1;
-          t8[(i0 + 2) * 3 + i1] = acc632_2;
-          t8[(i0 + 3) * 3 + i1] = acc632_3;
+          t8[i0 * 3 + i1] = acc632_0 + p633;
+          t8[(i0 + 1) * 3 + i1] = acc632_1 + p633;
+          t8[(i0 + 2) * 3 + i1] = acc632_2 + p633;
+          t8[(i0 + 3) * 3 + i1] = acc632_3 + p633;
         }
       }
       for (const end = len_N; i0 < end; i0++) {
         const b630 = i0 * 8;
         for (let i1 = 0; i1 < 3; i1++) {
           const b631 = 40 + i1;
+          const p633 = th[64 + i1];
           let acc632 = 0;
           {
             let r1 = 0, r2 = 0, r3 = 0;
@@ -4775,17 +4778,8 @@ function k_k8(s: State): void {
             for (const end = 8; i2 < end; i2++) acc632 += t7[b630 + i2] * th[b631 + i2 * 3];
             acc632 += r1 + r2 + r3;
           }
-          t8[i0 * 3 + i1] = acc632;
+          t8[i0 * 3 + i1] = acc632 + p633;
         }
-      }
-    }
-  }
-  // t8[i0, i1] += b2[i1]
-  {
-    for (let i0 = 0; i0 < len_N; i0++) {
-      for (let i1 = 0; i1 < 3; i1++) {
-        const p633 = th[64 + i1];
-        t8[i0 * 3 + i1] += p633;
       }
     }
   }
@@ -4818,6 +4812,7 @@ function k_k6(s: State): void {
   const len_N = s.len_N;
   const off_N = s.off_N;
   // t6[i0, i1] += Σ_i2 X[i0, i2]·W1[i2, i1]
+  // t6[i0, i1] += b1[i1]
   {
     for (let i0 = 0; i0 < len_N; i0++) {
       const b635 = off_N * 4 + i0 * 4;
@@ -4825,9 +4820,13 @@ function k_k6(s: State): void {
         let i1 = 0;
         for (const end = 8 - 3; i1 < end; i1 += 4) {
           const b636_0 = i1;
+          const p638_0 = th[32 + i1];
           const b636_1 = i1 + 1;
+          const p638_1 = th[32 + i1 + 1];
           const b636_2 = i1 + 2;
+          const p638_2 = th[32 + i1 + 2];
           const b636_3 = i1 + 3;
+          const p638_3 = th[32 + i1 + 3];
           let acc637_0 = 0, acc637_1 = 0, acc637_2 = 0, acc637_3 = 0;
           for (let i2 = 0, end = 4; i2 < end; i2++) {
             const ld0 = d_X[b635 + i2];
@@ -4836,20 +4835,11 @@ function k_k6(s: State): void {
             acc637_2 += ld0 * th[b636_2 + i2 * 8];
             acc637_3 += ld0 * th[b636_3 + i2 * 8];
           }
-          t6[i0 * 8 + i1] = acc637_0;
-          t6[i0 * 8 + i1 + 1] = acc637_1;
-          t6[i0 * 8 + i1 + 2] = acc637_2;
-          t6[i0 * 8 + i1 + 3] = acc637_3;
+          t6[i0 * 8 + i1] = acc637_0 + p638_0;
+          t6[i0 * 8 + i1 + 1] = acc637_1 + p638_1;
+          t6[i0 * 8 + i1 + 2] = acc637_2 + p638_2;
+          t6[i0 * 8 + i1 + 3] = acc637_3 + p638_3;
         }
-      }
-    }
-  }
-  // t6[i0, i1] += b1[i1]
-  {
-    for (let i0 = 0; i0 < len_N; i0++) {
-      for (let i1 = 0; i1 < 8; i1++) {
-        const p638 = th[32 + i1];
-        t6[i0 * 8 + i1] += p638;
       }
     }
   }

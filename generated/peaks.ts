@@ -1357,6 +1357,7 @@ function k_k9(s: State): void {
   const len_N = s.len_N;
   const off_N = s.off_N;
   // t9[i0, i1] += Σ_i2 t7[i0, i2]·a[i2, i1]
+  // t9[i0, i1] += -1·y[i0, i1]
   {
     {
       let i0 = 0;
@@ -1367,6 +1368,10 @@ function k_k9(s: State): void {
         const b229_3 = (i0 + 3) * 3;
         for (let i1 = 0; i1 < 1; i1++) {
           const b230 = i1;
+          const p232_0 = -d_y[off_N + i0 + i1];
+          const p232_1 = -d_y[off_N + i0 + 1 + i1];
+          const p232_2 = -d_y[off_N + i0 + 2 + i1];
+          const p232_3 = -d_y[off_N + i0 + 3 + i1];
           let acc231_0 = 0, acc231_1 = 0, acc231_2 = 0, acc231_3 = 0;
           for (let i2 = 0, end = 3; i2 < end; i2++) {
             const ld0 = th[b230 + i2];
@@ -1375,29 +1380,21 @@ function k_k9(s: State): void {
             acc231_2 += ld0 * t7[b229_2 + i2];
             acc231_3 += ld0 * t7[b229_3 + i2];
           }
-          t9[i0 + i1] = acc231_0;
-          t9[i0 + 1 + i1] = acc231_1;
-          t9[i0 + 2 + i1] = acc231_2;
-          t9[i0 + 3 + i1] = acc231_3;
+          t9[i0 + i1] = acc231_0 + p232_0;
+          t9[i0 + 1 + i1] = acc231_1 + p232_1;
+          t9[i0 + 2 + i1] = acc231_2 + p232_2;
+          t9[i0 + 3 + i1] = acc231_3 + p232_3;
         }
       }
       for (const end = len_N; i0 < end; i0++) {
         const b229 = i0 * 3;
         for (let i1 = 0; i1 < 1; i1++) {
           const b230 = i1;
+          const p232 = -d_y[off_N + i0 + i1];
           let acc231 = 0;
           for (let i2 = 0; i2 < 3; i2++) acc231 += t7[b229 + i2] * th[b230 + i2];
-          t9[i0 + i1] = acc231;
+          t9[i0 + i1] = acc231 + p232;
         }
-      }
-    }
-  }
-  // t9[i0, i1] += -1·y[i0, i1]
-  {
-    for (let i0 = 0; i0 < len_N; i0++) {
-      for (let i1 = 0; i1 < 1; i1++) {
-        const p232 = -d_y[off_N + i0 + i1];
-        t9[i0 + i1] += p232;
       }
     }
   }

@@ -290,6 +290,7 @@ function k_k4(s: State): void {
   const len_N = s.len_N;
   const off_N = s.off_N;
   // t4[i0, i1] += Σ_i2 x[i0, i2]·W[i2, i1]
+  // t4[i0, i1] += -1·t[i0, i1]
   {
     {
       let i0 = 0;
@@ -300,6 +301,10 @@ function k_k4(s: State): void {
         const b17_3 = off_N * 2 + (i0 + 3) * 2;
         for (let i1 = 0; i1 < 2; i1++) {
           const b18 = i1;
+          const p20_0 = -d_t[off_N * 2 + i0 * 2 + i1];
+          const p20_1 = -d_t[off_N * 2 + (i0 + 1) * 2 + i1];
+          const p20_2 = -d_t[off_N * 2 + (i0 + 2) * 2 + i1];
+          const p20_3 = -d_t[off_N * 2 + (i0 + 3) * 2 + i1];
           let acc19_0 = 0, acc19_1 = 0, acc19_2 = 0, acc19_3 = 0;
           for (let i2 = 0, end = 2; i2 < end; i2++) {
             const ld0 = th[b18 + i2 * 2];
@@ -308,29 +313,21 @@ function k_k4(s: State): void {
             acc19_2 += ld0 * d_x[b17_2 + i2];
             acc19_3 += ld0 * d_x[b17_3 + i2];
           }
-          t4[i0 * 2 + i1] = acc19_0;
-          t4[(i0 + 1) * 2 + i1] = acc19_1;
-          t4[(i0 + 2) * 2 + i1] = acc19_2;
-          t4[(i0 + 3) * 2 + i1] = acc19_3;
+          t4[i0 * 2 + i1] = acc19_0 + p20_0;
+          t4[(i0 + 1) * 2 + i1] = acc19_1 + p20_1;
+          t4[(i0 + 2) * 2 + i1] = acc19_2 + p20_2;
+          t4[(i0 + 3) * 2 + i1] = acc19_3 + p20_3;
         }
       }
       for (const end = len_N; i0 < end; i0++) {
         const b17 = off_N * 2 + i0 * 2;
         for (let i1 = 0; i1 < 2; i1++) {
           const b18 = i1;
+          const p20 = -d_t[off_N * 2 + i0 * 2 + i1];
           let acc19 = 0;
           for (let i2 = 0; i2 < 2; i2++) acc19 += d_x[b17 + i2] * th[b18 + i2 * 2];
-          t4[i0 * 2 + i1] = acc19;
+          t4[i0 * 2 + i1] = acc19 + p20;
         }
-      }
-    }
-  }
-  // t4[i0, i1] += -1·t[i0, i1]
-  {
-    for (let i0 = 0; i0 < len_N; i0++) {
-      for (let i1 = 0; i1 < 2; i1++) {
-        const p20 = -d_t[off_N * 2 + i0 * 2 + i1];
-        t4[i0 * 2 + i1] += p20;
       }
     }
   }

@@ -35,6 +35,11 @@ export interface TargetCapabilities {
    */
   readonly fuseSums: boolean;
   /**
+   * Fold a block that adds to each entry of the sums the block before it assigned into that
+   * block's stores (cpu/fold-adds.ts: a layer's bias in its product's pass).
+   */
+  readonly foldAdds: boolean;
+  /**
    * Replace loop nests proved to be dense matrix products by calls of the dense kernels
    * (cpu/dense-blocks.ts: `denseBlock`, WebAssembly SIMD in the TypeScript module).
    */
@@ -101,6 +106,7 @@ export const CPU_TARGET: TargetCapabilities = {
   streamBatch: true,
   unroll4: true,
   fuseSums: true,
+  foldAdds: true,
   denseKernels: true,
   pairSymmetry: true,
   packProducts: true,
@@ -122,6 +128,7 @@ export const WGSL_TARGET: TargetCapabilities = {
   streamBatch: false,
   unroll4: false,
   fuseSums: false,
+  foldAdds: false,
   denseKernels: false,
   pairSymmetry: true,
   pairNeedsForm: true,

@@ -130,7 +130,7 @@ export type DenseBlockStmt = Extract<Stmt, { k: 'denseBlock' }>;
 /** The program with each dense matrix-product nest replaced by a denseBlock statement. */
 /** `minEntries`: products with fewer rows × columns keep their loops (tests lower it to 1). */
 export function denseBlocks(p: Program, options: { minEntries?: number } = {}): Program {
-  const temps = new Set(p.buffers.filter((b: Buffer) => b.kind === 'temp').map((b) => b.name));
+  const temps = tempsOf(p);
   const min = options.minEntries ?? MIN_ENTRIES;
   const added: Buffer[] = [];
   // (Numbered after those of an earlier run of the pass.)
@@ -139,6 +139,13 @@ export function denseBlocks(p: Program, options: { minEntries?: number } = {}): 
     sts.map((st) => (st.k === 'block' ? (st.pair ? pairBlock(st, st.pair, min, added, taken) : matchBlock(st, temps, min)) ?? st : st));
   const kernels = p.kernels.map((k) => ({ ...k, body: rewrite(k.body) }));
   return { ...p, buffers: [...p.buffers, ...added], kernels };
+}
+
+const tempsOf = (p: Program): Set<string> => new Set(p.buffers.filter((b: Buffer) => b.kind === 'temp').map((b) => b.name));
+
+/** Whether this pass would make the block a call of the dense kernels (earlier passes then leave it as it is). */
+export function isDenseProduct(p: Program, block: Extract<Stmt, { k: 'block' }>): boolean {
+  return block.pair === undefined && matchBlock(block, tempsOf(p), MIN_ENTRIES) !== null;
 }
 
 /**

@@ -15,6 +15,7 @@ import { deriveFamilies } from './families.ts';
 import { streamBatch } from './stream-batch.ts';
 import { unroll4 } from './unroll.ts';
 import { fuseSums } from './fuse-sums.ts';
+import { foldAdds } from './fold-adds.ts';
 import { denseBlocks } from './dense-blocks.ts';
 
 export interface LatePass {
@@ -31,6 +32,8 @@ export const CPU_PASSES: readonly LatePass[] = [
   { name: 'stream-batch', wanted: (t) => t.streamBatch, run: streamBatch },
   // Reads plain loop nests (before unrolling) and the entries' lists (after streaming).
   { name: 'fuse-sums', wanted: (t) => t.fuseSums, run: fuseSums },
+  // Plain nests too (before unrolling, which then steps through the folded one).
+  { name: 'fold-adds', wanted: (t) => t.foldAdds, run: foldAdds },
   // Its `forStep` is what the TypeScript emitter prints as is.
   { name: 'unroll4', wanted: (t) => t.unroll4, run: unroll4 },
   // Last: it reads the final loops (a forStep's `rest`) and keeps them for the sparse Hessian.
