@@ -1,8 +1,8 @@
 // Two builds of one model compared output by output (a pass must not change what a module computes):
-// the 3-5-1 MLP's random points, and value, gradient, Hessian and sparse Hessian of both builds.
+// the 3-5-1 MLP's random points, and value, gradient, Hessian, sparse Hessian (and shards) of both builds.
 import { expect } from 'vitest';
 import type { GeneratedModule } from './load.ts';
-import type { makeRng } from './rng.ts';
+import { makeRng } from './rng.ts';
 
 /** θ and data for the 3-5-1 MLP (bench/models/mlp_3_5_1.hess) with N samples. */
 export function mlpPoint(rng: ReturnType<typeof makeRng>, N: number): { theta: Float64Array; data: { X: Float64Array; y: Float64Array } } {
@@ -35,4 +35,25 @@ export function expectSameOutputs(a: GeneratedModule, b: GeneratedModule, theta:
   const sum = (x: ArrayLike<number>) => Array.from(x).reduce((s, v) => s + Math.abs(v), 0);
   expect(Math.abs(sum(sa) - sum(ra.hessian))).toBeLessThanOrEqual(1e-12 * sum(ra.hessian));
   return ra;
+}
+
+type Shards = { createShardEvaluator(): { hessian(t: ArrayLike<number>, d: object, r: object): Float64Array } };
+
+/**
+ * Two builds of the 3-5-1 MLP agree (expectSameOutputs) at N = 1, 7 and 2500 (two chunks of the
+ * batch), and a's shards over two halves of the batch sum to its Hessian; its evaluations, for
+ * further checks.
+ */
+export function expectSameMlpOutputs(a: GeneratedModule, b: GeneratedModule, seed: string): { value: number; gradient: Float64Array; hessian: Float64Array }[] {
+  const rng = makeRng(seed);
+  return [1, 7, 2500].map((N) => {
+    const { theta, data } = mlpPoint(rng, N);
+    const r = expectSameOutputs(a, b, theta, data);
+    const half = Math.floor(N / 2);
+    const shard = (start: number, end: number) =>
+      (a as unknown as Shards).createShardEvaluator().hessian(theta, { X: data.X.subarray(3 * start, 3 * end), y: data.y.subarray(start, end) }, { start, end, total: N });
+    const upper = shard(half, N);
+    expectClose(shard(0, half).map((v, i) => v + upper[i]!), r.hessian);
+    return r;
+  });
 }

@@ -16,8 +16,7 @@ import type { Program, Stmt } from '../../compiler/5-lower/loops.ts';
 import { emitTypeScript } from '../../compiler/6-emit/typescript.ts';
 import { repoRoot } from '../helpers/fixtures.ts';
 import { loadTs } from '../helpers/load.ts';
-import { makeRng } from '../helpers/rng.ts';
-import { expectClose, expectSameOutputs, mlpPoint } from '../helpers/same-outputs.ts';
+import { expectSameMlpOutputs } from '../helpers/same-outputs.ts';
 
 vi.setConfig({ testTimeout: 60_000 });
 
@@ -122,17 +121,7 @@ describe('fuse-sums (CPU)', () => {
       loadTs(emitTypeScript(program(MLP, true), { sourcePath: 'mlp_3_5_1.hess' }), 'fused.ts'),
       loadTs(emitTypeScript(program(MLP, false), { sourcePath: 'mlp_3_5_1.hess' }), 'plain.ts'),
     ]);
-    type Shards = { createShardEvaluator(): { hessian(t: ArrayLike<number>, d: object, r: object): Float64Array } };
-    const rng = makeRng('fuse');
-    // (2048 rows a chunk: 2500 is two chunks.)
-    for (const N of [1, 7, 2500]) {
-      const { theta, data } = mlpPoint(rng, N);
-      const r = expectSameOutputs(a, b, theta, data);
-      const half = Math.floor(N / 2);
-      const shard = (start: number, end: number) =>
-        (a as unknown as Shards).createShardEvaluator().hessian(theta, { X: data.X.subarray(3 * start, 3 * end), y: data.y.subarray(start, end) }, { start, end, total: N });
-      const upper = shard(half, N);
-      expectClose(shard(0, half).map((v, i) => v + upper[i]!), r.hessian);
+    for (const r of expectSameMlpOutputs(a, b, 'fuse')) {
       // The curvature is there: the fused kernel's entries are not zero (W1–W1 at (0, 0)).
       expect(Math.abs(r.hessian[0]!)).toBeGreaterThan(0);
     }

@@ -14,38 +14,16 @@
 
 import type { Buffer, DenseSplit, Expr, PairBlock, Program, Stmt } from '../loops.ts';
 import { add, mul, num } from '../loops.ts';
+import { polyAdd, polyConst, polyEq, polyMul, type Poly } from './poly.ts';
 
 /** Products smaller than this (rows × columns) keep their loops: the call and the tile store cost more. */
 export const MIN_ENTRIES = 256;
 
 // ---- linear forms with polynomial coefficients -------------------------------------------------
 
-/** A polynomial in the run-time symbols (extents, offsets, dims): monomial key -> coefficient. */
-type Poly = Map<string, number>;
 /** A linear form in the loop variables: variable ('' for the constant part) -> coefficient. */
 type Lin = Map<string, Poly>;
 
-const polyConst = (c: number): Poly => (c === 0 ? new Map() : new Map([['', c]]));
-function polyAdd(a: Poly, b: Poly, sign = 1): Poly {
-  const r = new Map(a);
-  for (const [k, v] of b) {
-    const s = (r.get(k) ?? 0) + sign * v;
-    if (s === 0) r.delete(k);
-    else r.set(k, s);
-  }
-  return r;
-}
-function polyMul(a: Poly, b: Poly): Poly {
-  let r: Poly = new Map();
-  for (const [ka, va] of a) {
-    for (const [kb, vb] of b) {
-      const key = [...ka.split('*'), ...kb.split('*')].filter((x) => x !== '').sort().join('*');
-      r = polyAdd(r, new Map([[key, va * vb]]));
-    }
-  }
-  return r;
-}
-const polyEq = (a: Poly, b: Poly): boolean => polyAdd(a, b, -1).size === 0;
 const isConstLin = (l: Lin): boolean => [...l.keys()].every((k) => k === '');
 const constPart = (l: Lin): Poly => l.get('') ?? new Map();
 

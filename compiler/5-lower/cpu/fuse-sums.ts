@@ -15,6 +15,7 @@
 // unit and samples (mapsIntoSums).
 
 import { add, mul, num, productFactors, type Expr, type Kernel, type KernelId, type Program, type Schedule, type Stmt, type Write } from '../loops.ts';
+import { polyAdd, polyConst, polyMul, polyText, type Poly } from './poly.ts';
 
 /** Most sums per value of the shared loop (beyond it, accumulators leave the registers). */
 export const FUSE_MAX_SUMS = 16;
@@ -645,13 +646,12 @@ function mapLoads(e: Expr, f: (l: Extract<Expr, { k: 'load' }>) => Expr): Expr {
 
 /**
  * An index as a polynomial in its atoms (loop variables, sizes, chunk extents and offsets), the
- * integer lets in `lets` substituted: monomial (atoms joined by *) → coefficient; null when it is
- * anything else.
+ * integer lets in `lets` substituted; null when it is anything else.
  */
-function polynomial(e: Expr, lets: ReadonlyMap<string, Expr>): Map<string, number> | null {
-  const atom = (key: string) => new Map([[key, 1]]);
+function polynomial(e: Expr, lets: ReadonlyMap<string, Expr>): Poly | null {
+  const atom = (key: string): Poly => new Map([[key, 1]]);
   switch (e.k) {
-    case 'num': return new Map([['', e.v]]);
+    case 'num': return polyConst(e.v);
     case 'int': {
       const v = lets.get(e.name);
       return v === undefined ? atom(`i:${e.name}`) : polynomial(v, lets);
@@ -663,19 +663,8 @@ function polynomial(e: Expr, lets: ReadonlyMap<string, Expr>): Map<string, numbe
       const a = polynomial(e.a, lets);
       const b = polynomial(e.b, lets);
       if (a === null || b === null) return null;
-      const out = new Map<string, number>();
-      const put = (k: string, c: number) => out.set(k, (out.get(k) ?? 0) + c);
-      if (e.op === '*') {
-        for (const [ka, ca] of a) for (const [kb, cb] of b) put([...ka.split('*'), ...kb.split('*')].filter((x) => x !== '').sort().join('*'), ca * cb);
-      } else {
-        for (const [k, c] of a) put(k, c);
-        for (const [k, c] of b) put(k, e.op === '-' ? -c : c);
-      }
-      return out;
+      return e.op === '*' ? polyMul(a, b) : polyAdd(a, b, e.op === '-' ? -1 : 1);
     }
     default: return null;
   }
 }
-
-const polyText = (p: ReadonlyMap<string, number>): string =>
-  [...p].filter(([, c]) => c !== 0).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)).map(([k, c]) => `${c}${k}`).join('+');
