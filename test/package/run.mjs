@@ -39,7 +39,7 @@ const started = Date.now();
 let failures = 0;
 
 /** Budget for the tarball (stated in docs/build.md). */
-const BUDGET = { packedBytes: 285_000, unpackedBytes: 940_000, files: 110 };
+const BUDGET = { packedBytes: 285_000, unpackedBytes: 940_000, files: 120 };
 /** Budget for a browser bundle of one small CPU module (the module itself is a few KB). */
 const BROWSER_BUNDLE_BYTES = 30_000;
 /** The bundlers of section 8, pinned; installed only in the temporary consumer. */
