@@ -285,6 +285,29 @@ export function mul(a: Expr, b: Expr): Expr {
   return { k: 'bin', op: '*', a, b };
 }
 
+type Load = Extract<Expr, { k: 'load' }>;
+
+/** Calls f on every load in e (outermost first). */
+export function loadsIn(e: Expr, f: (l: Load) => void): void {
+  if (e.k === 'load') {
+    f(e);
+    loadsIn(e.index, f);
+  } else if (e.k === 'bin' || e.k === 'max') {
+    loadsIn(e.a, f);
+    loadsIn(e.b, f);
+  } else if (e.k === 'call') loadsIn(e.arg, f);
+}
+
+/** e with every load replaced by f(load). */
+export function mapLoads(e: Expr, f: (l: Load) => Expr): Expr {
+  switch (e.k) {
+    case 'load': return f(e);
+    case 'bin': case 'max': return { ...e, a: mapLoads(e.a, f), b: mapLoads(e.b, f) };
+    case 'call': return { ...e, arg: mapLoads(e.arg, f) };
+    default: return e;
+  }
+}
+
 /** The factors of a product (the expression itself when it is not one). */
 export function productFactors(e: Expr): Expr[] {
   return e.k === 'bin' && e.op === '*' ? [...productFactors(e.a), ...productFactors(e.b)] : [e];

@@ -8,7 +8,7 @@ import { tsBody } from '../2-ir/functions.ts';
 import type { Dim } from '../2-ir/graph.ts';
 import type { MapFn } from '../2-ir/index-form.ts';
 import { sparseEntry } from '../5-lower/sparse.ts';
-import { num, productFactors, type Batch, type Buffer, type Entry, type Expr, type Kernel, type KernelId, type ModelLayout, type Program, type SparsePiece, type Stmt } from '../5-lower/loops.ts';
+import { loadsIn, mapLoads, num, productFactors, type Batch, type Buffer, type Entry, type Expr, type Kernel, type KernelId, type ModelLayout, type Program, type SparsePiece, type Stmt } from '../5-lower/loops.ts';
 import { emitModelInfo, q, shapeText, type EmitInfo } from './model-info.ts';
 import { emitShardEvaluator } from './typescript-shards.ts';
 import { denseOperands, denseWritesHessian } from '../5-lower/cpu/dense-blocks.ts';
@@ -789,20 +789,16 @@ function emitKernel(line: (s?: string) => void, k: Kernel, buffers: readonly Buf
           }
         }
         // The body's loads that the sums make too count as further uses (named, loaded once).
-        const bodyLoads: Expr[] = [];
-        const collect = (e: Expr): void => {
-          if (e.k === 'load') bodyLoads.push(e);
-          else if (e.k === 'bin' || e.k === 'max') [e.a, e.b].forEach(collect);
-          else if (e.k === 'call') collect(e.arg);
-        };
-        for (const st of s.body ?? []) {
-          if (st.k === 'let') collect(st.value);
-          else if (st.k === 'store') [st.index, st.value].forEach(collect);
-          else throw new Error(`internal: a ${st.k} in a reduceN's body`);
-        }
-        for (const l of bodyLoads) {
-          const t = exprText(l, buffers);
-          if (uses.has(t)) uses.set(t, uses.get(t)! + 1);
+        const bodyExprs = (s.body ?? []).flatMap((st) => {
+          if (st.k === 'let') return [st.value];
+          if (st.k === 'store') return [st.index, st.value];
+          throw new Error(`internal: a ${st.k} in a reduceN's body`);
+        });
+        for (const e of bodyExprs) {
+          loadsIn(e, (l) => {
+            const t = exprText(l, buffers);
+            if (uses.has(t)) uses.set(t, uses.get(t)! + 1);
+          });
         }
         body.push(`${ind}let ${s.names.map((x) => `${x} = 0`).join(', ')};`);
         body.push(`${ind}for (let ${s.v} = ${expr(s.from)}, end = ${expr(s.to)}; ${s.v} < end; ${s.v}++) {`);
@@ -836,14 +832,11 @@ function emitKernel(line: (s?: string) => void, k: Kernel, buffers: readonly Buf
           body.push(`${ind}  ${x} += ${code || '1'};`);
         });
         // After the sums, a named load by its name.
-        const byName = (e: Expr): Expr => {
-          if (e.k === 'load') {
-            const ld = named.get(exprText(e, buffers));
-            return ld === undefined ? e : { k: 'local', name: ld };
-          }
-          if (e.k === 'bin' || e.k === 'max') return { ...e, a: byName(e.a), b: byName(e.b) };
-          return e.k === 'call' ? { ...e, arg: byName(e.arg) } : e;
-        };
+        const byName = (e: Expr): Expr =>
+          mapLoads(e, (l) => {
+            const ld = named.get(exprText(l, buffers));
+            return ld === undefined ? l : { k: 'local', name: ld };
+          });
         for (const st of s.body ?? []) stmt(st.k === 'let' ? { ...st, value: byName(st.value) } : st.k === 'store' ? { ...st, index: byName(st.index), value: byName(st.value) } : st, ind + '  ');
         body.push(`${ind}}`);
         break;

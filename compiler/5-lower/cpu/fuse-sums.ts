@@ -14,7 +14,7 @@
 // that share a loop length (fuseMaps), and such nests moved into a sums kernel's pass over the same
 // unit and samples (mapsIntoSums).
 
-import { add, mul, num, productFactors, type Expr, type Kernel, type KernelId, type Program, type Schedule, type Stmt, type Write } from '../loops.ts';
+import { add, loadsIn, mapLoads, mul, num, productFactors, type Expr, type Kernel, type KernelId, type Program, type Schedule, type Stmt, type Write } from '../loops.ts';
 import { polyAdd, polyConst, polyMul, polyText, type Poly } from './poly.ts';
 
 /** Most sums per value of the shared loop (beyond it, accumulators leave the registers). */
@@ -574,9 +574,9 @@ function mergeOne(p: Program): Program | null {
       if (!ok || order.size === 0) continue;
       // The nests' locals renamed apart from the sums kernel's; their loops become the sums' loops.
       const taken = new Set([...JSON.stringify(S.body).matchAll(/"name":"([^"]*)"/g)].map((m) => m[1]!));
-      const ren = new Map<string, string>([[maps.loop.v, sums.loop.v], [maps.batch.v, sums.reduce.v]]);
-      for (const st of [...maps.loop.body, ...maps.batch.body]) if (st.k === 'let') ren.set(st.name, `${st.name}_m`);
-      if ([...ren].some(([from, to]) => from !== to && taken.has(to) && !(to === sums.loop.v || to === sums.reduce.v))) continue;
+      const letNames = [...maps.loop.body, ...maps.batch.body].flatMap((st) => (st.k === 'let' ? [st.name] : []));
+      if (letNames.some((n) => taken.has(`${n}_m`))) continue;
+      const ren = new Map<string, string>([[maps.loop.v, sums.loop.v], [maps.batch.v, sums.reduce.v], ...letNames.map((n): [string, string] => [n, `${n}_m`])]);
       // A load the sums make too is written with the sums' very index (the emitter then loads it
       // once for both): indices compared as polynomials, integer lets substituted.
       const lets = new Map<string, Expr>();
@@ -621,27 +621,6 @@ function mergeOne(p: Program): Program | null {
     }
   }
   return null;
-}
-
-/** Calls f on every load in e (outermost first). */
-function loadsIn(e: Expr, f: (l: Extract<Expr, { k: 'load' }>) => void): void {
-  if (e.k === 'load') {
-    f(e);
-    loadsIn(e.index, f);
-  } else if (e.k === 'bin' || e.k === 'max') {
-    loadsIn(e.a, f);
-    loadsIn(e.b, f);
-  } else if (e.k === 'call') loadsIn(e.arg, f);
-}
-
-/** e with every load replaced by f(load). */
-function mapLoads(e: Expr, f: (l: Extract<Expr, { k: 'load' }>) => Expr): Expr {
-  switch (e.k) {
-    case 'load': return f(e);
-    case 'bin': case 'max': return { ...e, a: mapLoads(e.a, f), b: mapLoads(e.b, f) };
-    case 'call': return { ...e, arg: mapLoads(e.arg, f) };
-    default: return e;
-  }
 }
 
 /**
