@@ -9,7 +9,8 @@
 // - `derivative`: d/dx as `coef · g(x)` for another entry g, a constant, or `coef · x`, so that
 //   derivatives of derivatives are entries again; a function without one is never differentiated
 //   (a Hessian needs the second derivative of the language functions only);
-// - `ts`: the body of its TypeScript (float64) function of `x`;
+// - `ts`: the body of its TypeScript (float64) function of `x`, and `tsHelpers`, the module-level
+//   helpers that body calls (`expNeg`, e^t for t ≤ 0 without Math.exp's call into C: exp-neg.ts);
 // - `wgsl`: the body of its WGSL (f32) function of `x`, and `wgslCalls`, the entries that body calls.
 //   WGSL has no log1p/expm1, its pow is undefined for negative bases, its builtins are loose near
 //   zero (atan: 4096 ULP; log: absolute error near 1; sinh and tanh by exp differences), and
@@ -21,6 +22,7 @@
 // `pow` (x^p for a compile-time p) is the one parametric function: its code depends on p, so it is
 // handled by `powFold`, `powDerivative`, `tsPowBody` and `wgslPowBody` below.
 
+import { expNegSource } from './exp-neg.ts';
 import type { MapFn } from './index-form.ts';
 
 export type Derivative =
@@ -35,6 +37,7 @@ export type ElementFunction =
       readonly fold: (x: number) => number;
       readonly derivative?: Derivative;
       readonly ts: string;
+      readonly tsHelpers?: readonly TsHelper[];
       readonly wgsl: string;
       readonly wgslCalls?: readonly string[];
       readonly symbol?: string;
@@ -54,6 +57,10 @@ export interface SharedDerivatives {
   readonly d2: string;
   readonly second: <E>(y: E, d: E, ops: { num(v: number): E; mul(a: E, b: E): E; sub(a: E, b: E): E }) => E;
 }
+
+/** Module-level TypeScript that function bodies call, by name, with its source. */
+export const TS_HELPERS = { expNeg: expNegSource } as const;
+export type TsHelper = keyof typeof TS_HELPERS;
 
 const fn = (name: string, coef = 1, p = 0): Derivative => ({ kind: 'fn', coef, fn: { name, p } });
 const zero: Derivative = { kind: 'const', value: 0 };
@@ -229,12 +236,13 @@ export const ELEMENT_FUNCTIONS = {
     fold: Math.tanh,
     derivative: fn('tanh_d1'),
     // From e = e^(−2|x|), the very expression of tanh′'s body: where both run at one argument (the
-    // CPU's map kernels, cpu/families.ts) V8's optimizing compiler computes that exp once for both
-    // (35 tanh and tanh′: 0.88 µs with Math.tanh, 0.45 µs so). (1 − e)/(1 + e) cancels near 0,
-    // where the Taylor series to x²¹ takes over (|x| < 0.3: next term below 1e-17 relative).
+    // CPU's map kernels, cpu/families.ts) V8's optimizing compiler computes it once for both (35
+    // tanh and tanh′: 0.88 µs with Math.tanh, half that with Math.exp, a quarter less again with
+    // expNeg). (1 − e)/(1 + e) cancels near 0, where the Taylor series to x²¹ takes over (|x| < 0.3:
+    // next term below 1e-17 relative).
     // Within 3 ULP of Math.tanh (3 million points).
     ts: [
-      'const e = Math.exp(-2 * Math.abs(x));',
+      'const e = expNeg(-2 * Math.abs(x));',
       'if (Math.abs(x) < 0.3) {',
       '  const z = x * x;',
       `  return x === 0 ? x : x + x * z * (${TANH_SERIES});`,
@@ -242,6 +250,7 @@ export const ELEMENT_FUNCTIONS = {
       'const y = (1 - e) / (1 + e);',
       'return x < 0 ? -y : y;',
     ].join('\n  '),
+    tsHelpers: ['expNeg'],
     // From expm1(−2|x|): no overflow for large |x|, full accuracy near 0.
     wgsl: 'let e = f_expm1(-2.0f * abs(x));\n  return sign(x) * (-e / (2.0f + e));',
     wgslCalls: ['expm1'],
@@ -252,13 +261,15 @@ export const ELEMENT_FUNCTIONS = {
   tanh_d1: {
     fold: sech2,
     derivative: fn('tanh_d2'),
-    ts: 'const e = Math.exp(-2 * Math.abs(x));\n  const u = 1 + e;\n  return (4 * e) / (u * u);',
+    ts: 'const e = expNeg(-2 * Math.abs(x));\n  const u = 1 + e;\n  return (4 * e) / (u * u);',
+    tsHelpers: ['expNeg'],
     wgsl: 'let e = exp(-2.0f * abs(x));\n  return 4.0f * e / ((1.0f + e) * (1.0f + e));',
     symbol: 'tanh′',
   },
   tanh_d2: {
     fold: (x) => -2 * Math.tanh(x) * sech2(x),
-    ts: 'const e = Math.exp(-2 * Math.abs(x));\n  const u = 1 + e;\n  return (-8 * e * Math.tanh(x)) / (u * u);',
+    ts: 'const e = expNeg(-2 * Math.abs(x));\n  const u = 1 + e;\n  return (-8 * e * Math.tanh(x)) / (u * u);',
+    tsHelpers: ['expNeg'],
     wgsl: 'return -2.0f * f_tanh(x) * f_tanh_d1(x);',
     wgslCalls: ['tanh', 'tanh_d1'],
     symbol: 'tanh″',
@@ -269,7 +280,8 @@ export const ELEMENT_FUNCTIONS = {
     fold: sigmoid,
     derivative: fn('sigmoid_d1'),
     // On e^(−|x|), σ′'s own expression, for the same reason as tanh's.
-    ts: 'const e = Math.exp(-Math.abs(x));\n  return x >= 0 ? 1 / (1 + e) : e / (1 + e);',
+    ts: 'const e = expNeg(-Math.abs(x));\n  return x >= 0 ? 1 / (1 + e) : e / (1 + e);',
+    tsHelpers: ['expNeg'],
     wgsl: 'if (x >= 0.0f) { return 1.0f / (1.0f + exp(-x)); }\n  let e = exp(x);\n  return e / (1.0f + e);',
     symbol: 'σ',
     // 1 − 2y: absolute error ~1e-16 where it is near 0, relative error ~1e-16 in the tails.
@@ -280,13 +292,15 @@ export const ELEMENT_FUNCTIONS = {
   sigmoid_d1: {
     fold: sigmoidD1,
     derivative: fn('sigmoid_d2'),
-    ts: 'const e = Math.exp(-Math.abs(x));\n  const u = 1 + e;\n  return e / (u * u);',
+    ts: 'const e = expNeg(-Math.abs(x));\n  const u = 1 + e;\n  return e / (u * u);',
+    tsHelpers: ['expNeg'],
     wgsl: 'let e = exp(-abs(x));\n  return e / ((1.0f + e) * (1.0f + e));',
     symbol: 'σ′',
   },
   sigmoid_d2: {
     fold: (x) => sigmoidD1(x) * Math.sign(-x) * (-Math.expm1(-Math.abs(x)) / (1 + Math.exp(-Math.abs(x)))),
-    ts: 'const e = Math.exp(-Math.abs(x));\n  const u = 1 + e;\n  const m = -Math.expm1(-Math.abs(x)) / u;\n  return (e / (u * u)) * (x >= 0 ? -m : m);',
+    ts: 'const e = expNeg(-Math.abs(x));\n  const u = 1 + e;\n  const m = -Math.expm1(-Math.abs(x)) / u;\n  return (e / (u * u)) * (x >= 0 ? -m : m);',
+    tsHelpers: ['expNeg'],
     wgsl: 'let e = exp(-abs(x));\n  return f_sigmoid_d1(x) * sign(x) * f_expm1(-abs(x)) / (1.0f + e);',
     wgslCalls: ['sigmoid_d1', 'expm1'],
     symbol: 'σ″',
@@ -295,7 +309,8 @@ export const ELEMENT_FUNCTIONS = {
     language: 'self',
     fold: (x) => Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x))),
     derivative: fn('sigmoid'),
-    ts: 'return Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));',
+    ts: 'return Math.max(x, 0) + Math.log1p(expNeg(-Math.abs(x)));',
+    tsHelpers: ['expNeg'],
     wgsl: 'return max(x, 0.0f) + f_log1p(exp(-abs(x)));',
     wgslCalls: ['log1p'],
   },
@@ -387,6 +402,11 @@ export function tsBody(f: MapFn, numText: (v: number) => string): string {
   if (p === 0.5) return 'return Math.sqrt(x);';
   if (p === -0.5) return 'return 1 / Math.sqrt(x);';
   return `return Math.pow(x, ${numText(p)});`;
+}
+
+/** The module-level helpers f's TypeScript body calls (emitted once per module). */
+export function tsHelpers(f: MapFn): readonly TsHelper[] {
+  return f.name === 'pow' ? [] : (mapEntry(f.name).tsHelpers ?? []);
 }
 
 /** The body of f's WGSL function of `x` (float writes an f32 literal). */

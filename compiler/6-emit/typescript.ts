@@ -4,7 +4,7 @@
 // per evaluator (createEvaluator), workspaces allocated again only when a dimension changes; the
 // module-level functions are a default evaluator's.
 
-import { tsBody } from '../2-ir/functions.ts';
+import { TS_HELPERS, tsBody, tsHelpers } from '../2-ir/functions.ts';
 import type { Dim } from '../2-ir/graph.ts';
 import type { MapFn } from '../2-ir/index-form.ts';
 import { sparseEntry } from '../5-lower/sparse.ts';
@@ -480,7 +480,12 @@ export function emitTypeScript(p: Program, info: EmitInfo): string {
   if (usedFns.size > 0) {
     line();
     line('// Element-wise functions and the derivatives the Hessian needs.');
-    for (const fn of [...usedFns.values()].sort((a, b) => fnName(a).localeCompare(fnName(b)))) line(fnDefinition(fn));
+    const fns = [...usedFns.values()].sort((a, b) => fnName(a).localeCompare(fnName(b)));
+    for (const fn of fns) line(fnDefinition(fn));
+    for (const helper of new Set(fns.flatMap(tsHelpers))) {
+      line();
+      line(TS_HELPERS[helper]());
+    }
   }
   return out.join('\n') + '\n';
 }

@@ -3,9 +3,10 @@
 // rule against central differences of the fold, its TypeScript body against the fold, its
 // shared-derivative rule against the folds of f′ and f″, and the chains closed (every derivative
 // and every WGSL callee is an entry; every language function has a second derivative).
+import { transformSync } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import {
-  ELEMENT_FUNCTIONS, LANGUAGE_FUNCTIONS, MAP_FUNCTIONS, SHARED_DERIVATIVES, foldMap, languageMap, mapDerivative, tsBody, wgslCalls, type Derivative,
+  ELEMENT_FUNCTIONS, LANGUAGE_FUNCTIONS, MAP_FUNCTIONS, SHARED_DERIVATIVES, TS_HELPERS, foldMap, languageMap, mapDerivative, tsBody, tsHelpers, wgslCalls, type Derivative,
 } from '../../compiler/2-ir/functions.ts';
 import type { MapFn } from '../../compiler/2-ir/index-form.ts';
 
@@ -92,7 +93,9 @@ describe('the table of element-wise functions', () => {
     const numText = (v: number) => (v < 0 ? `(${v})` : String(v));
     const fns: MapFn[] = [...MAP_FUNCTIONS.filter((n) => n !== 'pow').map((name) => ({ name, p: 0 })), ...[2, 3, -1, -2, 0.5, -0.5, 1.5, -2.5].map((p) => ({ name: 'pow', p }))];
     for (const f of fns) {
-      const body = new Function('x', tsBody(f, numText)) as (x: number) => number;
+      // The body with the module-level helpers it calls, as a generated module has them.
+      const helpers = tsHelpers(f).map((h) => transformSync(TS_HELPERS[h](), { loader: 'ts' }).code).join('\n');
+      const body = new Function(`${helpers}\nreturn (x) => {\n${tsBody(f, numText)}\n};`)() as (x: number) => number;
       const xs = f.name === 'pow' ? [0.5, 1.3, 2.7] : points(f.name);
       for (const x of xs) expect(relClose(body(x), foldMap(f, x), 1e-14), `${f.name} ${f.p} at ${x}`).toBe(true);
     }
