@@ -308,6 +308,34 @@ export function mapLoads(e: Expr, f: (l: Load) => Expr): Expr {
   }
 }
 
+/** Calls f on every object within x (statements, expressions, their parts), x included. */
+function eachNode(x: unknown, f: (o: Readonly<Record<string, unknown>>) => void): void {
+  if (Array.isArray(x)) for (const y of x) eachNode(y, f);
+  else if (x !== null && typeof x === 'object') {
+    f(x as Record<string, unknown>);
+    for (const y of Object.values(x)) eachNode(y, f);
+  }
+}
+
+/** The buffers that statements or expressions (at any depth) load from. */
+export function buffersLoaded(x: unknown): Set<string> {
+  const bufs = new Set<string>();
+  eachNode(x, (o) => {
+    if (o.k === 'load') bufs.add(o.buf as string);
+  });
+  return bufs;
+}
+
+/** Every local name that statements or expressions (at any depth) declare or use. */
+export function namesIn(x: unknown): Set<string> {
+  const names = new Set<string>();
+  eachNode(x, (o) => {
+    if (typeof o.name === 'string') names.add(o.name);
+    if (Array.isArray(o.names)) for (const n of o.names) names.add(n as string);
+  });
+  return names;
+}
+
 /** The factors of a product (the expression itself when it is not one). */
 export function productFactors(e: Expr): Expr[] {
   return e.k === 'bin' && e.op === '*' ? [...productFactors(e.a), ...productFactors(e.b)] : [e];

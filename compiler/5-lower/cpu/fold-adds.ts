@@ -7,7 +7,7 @@
 // that the dense kernels will take (cpu/dense-blocks.ts) keep their form.
 
 import { isDenseProduct } from './dense-blocks.ts';
-import type { Kernel, Program, Stmt } from '../loops.ts';
+import { buffersLoaded, namesIn, type Kernel, type Program, type Stmt } from '../loops.ts';
 
 type Block = Extract<Stmt, { k: 'block' }>;
 type For = Extract<Stmt, { k: 'for' }>;
@@ -59,11 +59,9 @@ function fold(p: Program, first: Block, second: Block): Block | null {
   if (add?.k !== 'store' || !add.accumulate || add.buf !== store.buf || JSON.stringify(add.index) !== JSON.stringify(store.index)) return null;
   if (!b.inner.slice(0, -1).every((x) => x.k === 'let')) return null;
   // Neither reads what they store (entries then do not depend on the order), and no name is taken twice.
-  const reads = (x: unknown) => JSON.stringify(x).includes(`"k":"load","buf":${JSON.stringify(store.buf)}`);
-  if (reads(first) || reads(second)) return null;
-  const names = (x: unknown) => [...JSON.stringify(x).matchAll(/"name":"([^"]*)"/g)].map((m) => m[1]!);
+  if (buffersLoaded([first, second]).has(store.buf)) return null;
   const declared = (sts: readonly Stmt[]) => sts.flatMap((x) => (x.k === 'let' || x.k === 'reduce' ? [x.name] : []));
-  const firstNames = new Set(names(first));
+  const firstNames = namesIn(first);
   const v = `${reduce.name}_add`;
   const secondLets = [...declared(b.lets), ...b.loops.flatMap((l) => declared(l.body.slice(0, -1))), ...declared(b.inner)];
   if ([...secondLets, v].some((n) => firstNames.has(n))) return null;

@@ -14,7 +14,7 @@
 // that share a loop length (fuseMaps), and such nests moved into a sums kernel's pass over the same
 // unit and samples (mapsIntoSums).
 
-import { add, loadsIn, mapLoads, mul, num, productFactors, type Expr, type Kernel, type KernelId, type Program, type Schedule, type Stmt, type Write } from '../loops.ts';
+import { add, buffersLoaded, loadsIn, mapLoads, namesIn, mul, num, productFactors, type Expr, type Kernel, type KernelId, type Program, type Schedule, type Stmt, type Write } from '../loops.ts';
 import { polyAdd, polyConst, polyMul, polyText, type Poly } from './poly.ts';
 
 /** Most sums per value of the shared loop (beyond it, accumulators leave the registers). */
@@ -391,7 +391,7 @@ export function fuseMaps(k: Kernel): Kernel {
   for (const nest of group) {
     if (JSON.stringify(nest.batch.to) !== range) return k;
     // (Nothing reads what is stored: the lets can all come before the stores.)
-    if (JSON.stringify(nest.block).includes(`"k":"load","buf":${JSON.stringify(buf)}`)) return k;
+    if (buffersLoaded(nest.block).has(buf)) return k;
     const at = nest.levels.findIndex((l) => l.n === shared);
     const others = nest.levels.filter((_, j) => j !== at);
     if (others.reduce((x, l) => x * l.n, 1) > MAX_UNROLLED) return k;
@@ -504,7 +504,7 @@ interface Io {
 }
 
 function ioOf(body: readonly Stmt[]): Io {
-  const reads = new Set([...JSON.stringify(body).matchAll(/"k":"load","buf":"([^"]*)"/g)].map((m) => m[1]!));
+  const reads = buffersLoaded(body);
   const writes = new Set<string>();
   const assigned = new Set<string>();
   const walk = (sts: readonly Stmt[]): void => {
@@ -573,7 +573,7 @@ function mergeOne(p: Program): Program | null {
       }
       if (!ok || order.size === 0) continue;
       // The nests' locals renamed apart from the sums kernel's; their loops become the sums' loops.
-      const taken = new Set([...JSON.stringify(S.body).matchAll(/"name":"([^"]*)"/g)].map((m) => m[1]!));
+      const taken = namesIn(S.body);
       const letNames = [...maps.loop.body, ...maps.batch.body].flatMap((st) => (st.k === 'let' ? [st.name] : []));
       if (letNames.some((n) => taken.has(`${n}_m`))) continue;
       const ren = new Map<string, string>([[maps.loop.v, sums.loop.v], [maps.batch.v, sums.reduce.v], ...letNames.map((n): [string, string] => [n, `${n}_m`])]);
