@@ -108,17 +108,19 @@ function blockReplay(kern: DenseKernels, blocks: ReturnType<typeof hessianBlocks
   const K = Math.min(N, chunk);
   const dense = blocks.filter((b): b is DenseBlockStmt => b.k === 'denseBlock');
   const pairs = blocks.filter((b): b is PairBlockStmt => b.k === 'pairBlock');
-  const shapes = dense.map((b) => ({ b, R: evalInt(b.rows, N), C: evalInt(b.cols, N), lda: evalInt(b.a.ld, K), ldb: evalInt(b.b.ld, K) }));
+  // (A block inside loops kept around it is called once per iteration of them.)
+  const times = (b: DenseBlockStmt) => b.outer.reduce((t, l) => t * (evalInt(l.to, N) - evalInt(l.from, N)), 1);
+  const shapes = dense.map((b) => ({ b, R: evalInt(b.rows, N), C: evalInt(b.cols, N), lda: evalInt(b.a.ld, K), ldb: evalInt(b.b.ld, K), times: times(b) }));
   // A pair block's operands A, B and the workspaces U, V it packs them into.
   const columns = (q: PairBlockStmt['pair']) => (q.diagonal ? q.m2 : pairsOf(q.m2));
-  const pairShapes = pairs.map((b) => ({ q: b.pair, lengths: [b.pair.m * K, b.pair.m2 * K, pairsOf(b.pair.m) * K, columns(b.pair) * K] }));
+  const pairShapes = pairs.map((b) => ({ q: b.pair, assign: b.assign, lengths: [b.pair.m * K, b.pair.m2 * K, pairsOf(b.pair.m) * K, columns(b.pair) * K] }));
   const arrays = kern.alloc([...shapes.flatMap((s) => [s.R * s.lda, s.C * s.ldb]), ...pairShapes.flatMap((s) => s.lengths)]);
   for (const a of arrays) for (let i = 0; i < a.length; i++) a[i] = rng.normal();
   const out = new Float64Array(n * n);
   const factor = new Float64Array(n * n).fill(0.5);
   let macs = 0;
   const chunks = Math.ceil(N / chunk);
-  for (const s of shapes) macs += blockMacsOf(s.R, s.C, K, s.b.upper) * chunks;
+  for (const s of shapes) macs += blockMacsOf(s.R, s.C, K, s.b.upper) * s.times * chunks;
   for (const { q } of pairShapes) macs += (pairsOf(q.m) * columns(q) + pairsOf(q.m) + columns(q)) * K * chunks;
   const mode = { assign: DENSE_ASSIGN, add: DENSE_ADD, addMirror: DENSE_ADD_MIRROR };
   const run = () => {
@@ -126,16 +128,18 @@ function blockReplay(kern: DenseKernels, blocks: ReturnType<typeof hessianBlocks
       shapes.forEach((s, k) => {
         // Outputs land in one n × n array: row-major with the block's own strides (at most n²).
         const ors = Math.min(s.C, n);
-        kern.block(arrays[2 * k]!, 0, s.lda, arrays[2 * k + 1]!, 0, s.ldb, s.R, s.C, K, out, 0, ors, 1, 0, 1, ors, 1, mode[s.b.mode], s.b.upper,
-          s.b.factor ? factor : null, 0, s.C, 0, 1, s.C, 0, 1);
+        for (let t = 0; t < s.times; t++) {
+          kern.block(arrays[2 * k]!, 0, s.lda, arrays[2 * k + 1]!, 0, s.ldb, s.R, s.C, K, out, 0, ors, 1, 0, 1, ors, 1, mode[s.b.mode], s.b.upper,
+            s.b.factor ? factor : null, 0, s.C, 0, 1, s.C, 0, 1);
+        }
       });
-      pairShapes.forEach(({ q }, k) => {
+      pairShapes.forEach(({ q, assign }, k) => {
         const [A, B, U, V] = arrays.slice(2 * shapes.length + 4 * k, 2 * shapes.length + 4 * k + 4) as [Float64Array, Float64Array, Float64Array, Float64Array];
         // The block's own positions in the Hessian (constant strides), and its factors.
         const at = (e: Expr) => evalInt(e, K);
         kern.pairs(A, 0, K, B, 0, K, q.m, q.m2, q.diagonal, K, null, 0, U, V, out, at(q.out.base), ...(q.out.strides.map(at) as [number, number, number, number]),
           at(q.mirror.base), ...(q.mirror.strides.map(at) as [number, number, number, number]), 0.5,
-          q.G ? factor : null, 0, q.m2, 1, q.K ? factor : null, 0, q.m, 1);
+          q.G ? factor : null, 0, q.m2, 1, q.K ? factor : null, 0, q.m, 1, assign === 'always' || (assign !== undefined && c === 0));
       });
     }
   };

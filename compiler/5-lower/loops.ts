@@ -70,6 +70,8 @@ export type Stmt =
    * matrix product): T[r, c] = Σ_k a[a.base + r·a.ld + k]·b[b.base + c·b.ld + k] (r < rows, c <
    * cols, k < depth), then scale·T[r, c] assigned or added at out[base + r·rs + c·cs] and, with
    * `addMirror`, also added at the mirror position when that differs; `upper`: only c ≥ r.
+   * `outer`: loops kept around the call (outermost first), whose variables the bases may use: one
+   * product per iteration (a block whose entries share an index between row and column).
    * `loops` is the block it replaces, for emitters that need the loops themselves.
    */
   | {
@@ -86,6 +88,7 @@ export type Stmt =
       readonly factor: { readonly buf: string; readonly base: Expr; readonly row: DenseSplit; readonly col: DenseSplit } | null;
       readonly mode: 'assign' | 'add' | 'addMirror';
       readonly upper: boolean;
+      readonly outer: readonly { readonly v: string; readonly from: Expr; readonly to: Expr }[];
       readonly loops: Stmt;
     }
   /**
@@ -94,7 +97,19 @@ export type Stmt =
    * `v` (workspaces of P·depth and Q·depth, P and Q the numbers of pairs) and multiply them. `loops`
    * is the block it replaces, for emitters that need the loops themselves.
    */
-  | { readonly k: 'pairBlock'; readonly pair: PairBlock; readonly u: string; readonly v: string; readonly loops: Stmt };
+  | {
+      readonly k: 'pairBlock';
+      readonly pair: PairBlock;
+      readonly u: string;
+      readonly v: string;
+      /**
+       * Set by cpu/assign-first.ts: the block's values are assigned, not added, on every call
+       * (`always`) or on the first chunk of the streamed batch dimension `firstChunkOf`, the entry
+       * point leaving the block uncleared (Schedule.assigned).
+       */
+      readonly assign?: 'always' | { readonly firstChunkOf: string };
+      readonly loops: Stmt;
+    };
 
 /**
  * A pair-symmetric diagonal block of a matrix parameter (made by 5-lower/pair-nest.ts, see
@@ -211,6 +226,12 @@ export interface Schedule {
   readonly clear: readonly string[];
   readonly stream: readonly KernelId[];
   readonly post: readonly KernelId[];
+  /**
+   * Diagonal blocks of the Hessian, [offset, offset + size)², that a kernel of this entry assigns
+   * before anything else writes them (cpu/assign-first.ts): the entry need not clear them, except
+   * when `firstChunk` and the batch has no rows (then no chunk runs).
+   */
+  readonly assigned?: readonly { readonly offset: number; readonly size: number; readonly firstChunk: boolean }[];
 }
 
 /** The batch dimension streamed in chunks, so that workspaces do not grow with it. */
@@ -322,6 +343,17 @@ export function buffersLoaded(x: unknown): Set<string> {
   const bufs = new Set<string>();
   eachNode(x, (o) => {
     if (o.k === 'load') bufs.add(o.buf as string);
+  });
+  return bufs;
+}
+
+/** The buffers that statements (at any depth) store into: stores, fills, dense and pair blocks. */
+export function buffersStored(x: unknown): Set<string> {
+  const bufs = new Set<string>();
+  eachNode(x, (o) => {
+    if (o.k === 'store' || o.k === 'storeSym' || o.k === 'fill') bufs.add(o.buf as string);
+    else if (o.k === 'denseBlock') bufs.add((o.out as { buf: string }).buf);
+    else if (o.k === 'pairBlock') bufs.add((o.pair as PairBlock).out.buf);
   });
   return bufs;
 }

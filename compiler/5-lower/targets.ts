@@ -45,6 +45,11 @@ export interface TargetCapabilities {
    */
   readonly denseKernels: boolean;
   /**
+   * A pair block that covers its parameter's whole diagonal Hessian block assigns it on the first
+   * pass instead of adding, and the entry points do not clear that block (cpu/assign-first.ts).
+   */
+  readonly assignFirst: boolean;
+  /**
    * Sum a pair-symmetric term of a diagonal block once for the up to four entries that share its
    * value (4-simplify/pair-symmetry.ts, 5-lower/pair-nest.ts): a quarter of the block's entries
    * instead of half. The CPU runs the block through its dense kernels (cpu/dense-blocks.ts), WGSL
@@ -108,6 +113,7 @@ export const CPU_TARGET: TargetCapabilities = {
   fuseSums: true,
   foldAdds: true,
   denseKernels: true,
+  assignFirst: true,
   pairSymmetry: true,
   packProducts: true,
   gramProducts: true,
@@ -130,6 +136,7 @@ export const WGSL_TARGET: TargetCapabilities = {
   fuseSums: false,
   foldAdds: false,
   denseKernels: false,
+  assignFirst: false,
   pairSymmetry: true,
   pairNeedsForm: true,
   pairTile: TILE,

@@ -19,6 +19,8 @@ export interface ShardEmit {
   readonly call: (e: Entry) => string[];
   /** The lines around the kernels that compute the Hessian in the dense kernels' memory (null: into h itself). */
   readonly hessianInMemory: HessianInMemory | null;
+  /** Lines that clear the dense Hessian `h` before entry e's kernels (all but the blocks they assign). */
+  readonly clearHessian: (e: Entry, h: string, indent: string) => string[];
 }
 
 export function emitShardEvaluator(line: (s?: string) => void, o: ShardEmit): void {
@@ -67,7 +69,8 @@ export function emitShardEvaluator(line: (s?: string) => void, o: ShardEmit): vo
     } else if (output) {
       line(`        const r = output(s, out, ${output.length}, '${output.what}');`);
       line(`        s.${output.name} = r;`);
-      line('        r.fill(0);');
+      if (output.name === 'hessian') o.clearHessian(entry, 'r', '        ').forEach((x) => line(x));
+      else line('        r.fill(0);');
     }
     o.call(entry).forEach((x) => line(x));
     if (inMemory) line(inMemory.after);

@@ -168,6 +168,20 @@ export function emitTypeScript(p: Program, info: EmitInfo): string {
     // (Inside the evaluator's methods, one level deeper.)
     return lines.map((l) => `      ${l}`);
   };
+  // The dense Hessian's clearing, less the diagonal blocks that the entry's kernels assign first
+  // (Schedule.assigned: cpu/assign-first.ts). A block assigned on the batch's first chunk is
+  // cleared after all when the call holds no rows (no chunk runs).
+  let clearsOutside = false;
+  const clearHessian = (e: Entry, h: string, ind: string): string[] => {
+    const blocks = hessianInMemory ? [] : (p.entries[e].assigned ?? []);
+    if (blocks.length === 0) return [`${ind}${h}.fill(0);`];
+    clearsOutside = true;
+    const names = blocks.map((b) => m.params.find((x) => x.offset === b.offset)!.name);
+    const clear = `clearOutside(${h}, ${n}, [${blocks.flatMap((b) => [b.offset, b.size]).join(', ')}]);`;
+    const lines = [`${ind}// All but the ${names.map((x) => `(${x}, ${x})`).join(', ')} block${blocks.length > 1 ? 's' : ''}, which ${blocks.length > 1 ? 'their pair blocks assign' : 'its pair block assigns'}.`];
+    if (!blocks.some((b) => b.firstChunk)) return [...lines, `${ind}${clear}`];
+    return [...lines, `${ind}if (s.${rowsVar(p.batch!.dim)} > 0) ${clear}`, `${ind}else ${h}.fill(0);`];
+  };
   const dataParam = m.data.length === 0 ? 'data: Data = {}' : 'data: Data';
   const dataArg = m.data.length === 0 ? 'data?: Data' : 'data: Data';
   const dataRefs = dataBufs.filter((b) => !b.scalar).map((b) => b.name);
@@ -253,7 +267,7 @@ export function emitTypeScript(p: Program, info: EmitInfo): string {
   if (hessianInMemory) HESSIAN_IN_MEMORY.before('').forEach((x) => line(x));
   else {
     line('        s.hessian = h;');
-    line('        h.fill(0);');
+    clearHessian('hessian', 'h', '        ').forEach((x) => line(x));
   }
   call('hessian').forEach((x) => line(x));
   if (hessianInMemory) line(HESSIAN_IN_MEMORY.after);
@@ -280,7 +294,7 @@ export function emitTypeScript(p: Program, info: EmitInfo): string {
     line('        s.hessian = h;');
     line('        if (out !== undefined) {');
     line('          g.fill(0);');
-    line('          h.fill(0);');
+    clearHessian('evaluate', 'h', '          ').forEach((x) => line(x));
     line('        }');
   }
   call('evaluate').forEach((x) => line(x));
@@ -442,7 +456,7 @@ export function emitTypeScript(p: Program, info: EmitInfo): string {
     line();
   }
   if (p.shards) {
-    emitShardEvaluator(line, { n, dim: p.shards.dim, dataParam, hasHvp, hasDiag, call, hessianInMemory: hessianInMemory ? HESSIAN_IN_MEMORY : null });
+    emitShardEvaluator(line, { n, dim: p.shards.dim, dataParam, hasHvp, hasDiag, call, hessianInMemory: hessianInMemory ? HESSIAN_IN_MEMORY : null, clearHessian });
     line();
   }
   line('function output(s: State, out: Float64Array | undefined, length: number, what: string): Float64Array {');
@@ -468,6 +482,24 @@ export function emitTypeScript(p: Program, info: EmitInfo): string {
   line('    throw new RangeError(`${what} output shares memory with ${name}: pass a separate array as out`);');
   line('  }');
   line('}');
+  if (clearsOutside) {
+    line();
+    line('/** Zeros the n × n matrix h except its diagonal blocks [offset, offset + size)², given as offset, size pairs in order. */');
+    line('function clearOutside(h: Float64Array, n: number, blocks: readonly number[]): void {');
+    line('  let row = 0;');
+    line('  for (let k = 0; k < blocks.length; k += 2) {');
+    line('    const from = blocks[k]!;');
+    line('    const to = from + blocks[k + 1]!;');
+    line('    h.fill(0, row * n, from * n);');
+    line('    for (let r = from; r < to; r++) {');
+    line('      h.fill(0, r * n, r * n + from);');
+    line('      h.fill(0, r * n + to, r * n + n);');
+    line('    }');
+    line('    row = to;');
+    line('  }');
+    line('  h.fill(0, row * n);');
+    line('}');
+  }
   if (usedHelpers.has('addSymmetric')) {
     line();
     line('/** Adds v at a Hessian entry and at its mirror image (once on the diagonal), keeping H exactly symmetric. */');
@@ -877,7 +909,11 @@ function emitKernel(line: (s?: string) => void, k: Kernel, buffers: readonly Buf
         for (const b of [s.a.buf, s.b.buf, s.out.buf]) usedBufs.add(b);
         const mirror = s.mirror ?? { base: num(0), rs: num(0), cs: num(0) };
         const mode = { assign: 'DENSE_ASSIGN', add: 'DENSE_ADD', addMirror: 'DENSE_ADD_MIRROR' }[s.mode];
-        body.push(`${ind}// T = ${bufLocal(s.a.buf)}·${bufLocal(s.b.buf)}ᵀ (${exprText(s.rows, buffers)} × ${exprText(s.cols, buffers)}, depth ${exprText(s.depth, buffers)}) by the dense kernels; ${bufLocal(s.out.buf)} ${s.mode === 'assign' ? '=' : '+='} scale·${s.factor ? `${bufLocal(s.factor.buf)}[…]·` : ''}T${s.mode === 'addMirror' ? ', mirrors included' : ''}${s.upper ? ', c ≥ r only' : ''}`);
+        body.push(`${ind}// T = ${bufLocal(s.a.buf)}·${bufLocal(s.b.buf)}ᵀ (${exprText(s.rows, buffers)} × ${exprText(s.cols, buffers)}, depth ${exprText(s.depth, buffers)}) by the dense kernels; ${bufLocal(s.out.buf)} ${s.mode === 'assign' ? '=' : '+='} scale·${s.factor ? `${bufLocal(s.factor.buf)}[…]·` : ''}T${s.mode === 'addMirror' ? ', mirrors included' : ''}${s.upper ? ', c ≥ r only' : ''}${s.outer.length > 0 ? `; one product for each ${s.outer.map((l) => l.v).join(', ')}` : ''}`);
+        // Loops kept around the call (one product per iteration), then the call inside them.
+        s.outer.forEach((l, j) => body.push(`${ind}${'  '.repeat(j)}for (let ${l.v} = ${expr(l.from)}; ${l.v} < ${expr(l.to)}; ${l.v}++) {`));
+        const outerInd = ind;
+        ind += '  '.repeat(s.outer.length);
         body.push(`${ind}s.dense.block(`);
         body.push(`${ind}  ${bufLocal(s.a.buf)}, ${expr(s.a.base)}, ${expr(s.a.ld)}, ${bufLocal(s.b.buf)}, ${expr(s.b.base)}, ${expr(s.b.ld)}, ${expr(s.rows)}, ${expr(s.cols)}, ${expr(s.depth)},`);
         body.push(`${ind}  ${bufLocal(s.out.buf)}, ${expr(s.out.base)}, ${expr(s.out.rs)}, ${expr(s.out.cs)}, ${expr(mirror.base)}, ${expr(mirror.rs)}, ${expr(mirror.cs)},`);
@@ -888,6 +924,7 @@ function emitKernel(line: (s?: string) => void, k: Kernel, buffers: readonly Buf
           : 'null, 0, 1, 0, 0, 1, 0, 0';
         body.push(`${ind}  ${expr(s.scale)}, ${mode}, ${s.upper}, ${factor},`);
         body.push(`${ind});`);
+        for (let j = s.outer.length - 1; j >= 0; j--) body.push(`${outerInd}${'  '.repeat(j)}}`);
         break;
       }
       case 'pairBlock': {
@@ -905,6 +942,8 @@ function emitKernel(line: (s?: string) => void, k: Kernel, buffers: readonly Buf
         body.push(`${ind}  ${q.w ? `${(usedBufs.add(q.w.buf), bufLocal(q.w.buf))}, ${expr(q.w.base)}` : 'null, 0'}, ${bufLocal(s.u)}, ${bufLocal(s.v)},`);
         body.push(`${ind}  ${bufLocal(q.out.buf)}, ${[q.out.base, ...q.out.strides].map(expr).join(', ')}, ${[q.mirror.base, ...q.mirror.strides].map(expr).join(', ')},`);
         body.push(`${ind}  ${expr(q.scale)}, ${q.G ? `${(usedBufs.add(q.G.buf), bufLocal(q.G.buf))}, ${[q.G.base, q.G.rs, q.G.cs].map(expr).join(', ')}` : 'null, 0, 0, 0'}, ${q.K ? `${(usedBufs.add(q.K.buf), bufLocal(q.K.buf))}, ${[q.K.base, q.K.rs, q.K.cs].map(expr).join(', ')}` : 'null, 0, 0, 0'},`);
+        // Assigned (the block left uncleared: cpu/assign-first.ts) always, or on the batch's first chunk.
+        body.push(`${ind}  ${s.assign === undefined ? 'false' : s.assign === 'always' ? 'true' : `${expr({ k: 'offset', name: s.assign.firstChunkOf })} === 0`},`);
         body.push(`${ind});`);
         break;
       }

@@ -86,13 +86,16 @@ export interface DenseKernels {
    * T = U·Vᵀ tile by tile, and adds t = scale·K[a, c]·T at out(a, b, c, d)·G[b, d] and its mirror
    * (once on the diagonal), and when a < c and b < d also t·G[d, b] at out(a, d, c, b) and its
    * mirror; out(x0, x1, x2, x3) = base + Σ x_k·s_k, the mirror mBase + Σ x_k·m_k. F[x, y] is
-   * F[fOff + x·frs + y·fcs]; a null w, K or G is 1.
+   * F[fOff + x·frs + y·fcs]; a null w, K or G is 1. `assign`: each of those positions is assigned
+   * instead (not with `diagonal`: a block whose positions are each stored once, so that the block
+   * need not be cleared first).
    */
   pairs(
     A: Float64Array, aOff: number, lda: number, B: Float64Array, bOff: number, ldb: number, m: number, m2: number, diagonal: boolean, S: number,
     W: ArrayLike<number> | null, wOff: number, U: Float64Array, V: Float64Array,
     out: Float64Array, base: number, s0: number, s1: number, s2: number, s3: number, mBase: number, m0: number, m1: number, m2s: number, m3: number,
     scale: number, G: ArrayLike<number> | null, gOff: number, grs: number, gcs: number, K: ArrayLike<number> | null, kOff: number, krs: number, kcs: number,
+    assign: boolean,
   ): void;
 }
 
@@ -391,7 +394,9 @@ export function createDenseKernels(options?: { simd?: boolean }): DenseKernels {
     W: ArrayLike<number> | null, wOff: number, U: Float64Array, V: Float64Array,
     out: Float64Array, base: number, s0: number, s1: number, s2: number, s3: number, mBase: number, m0: number, m1: number, m2s: number, m3: number,
     scale: number, G: ArrayLike<number> | null, gOff: number, grs: number, gcs: number, K: ArrayLike<number> | null, kOff: number, krs: number, kcs: number,
+    assign: boolean,
   ): void => {
+    if (assign && diagonal) throw new Error('internal: a diagonal pair block cannot assign its entries');
     const P = (m * (m + 1)) / 2;
     const Q = diagonal ? m2 : (m2 * (m2 + 1)) / 2;
     if (rowTab.length < P * ROW) rowTab = new Float64Array(P * ROW);
@@ -477,12 +482,22 @@ export function createDenseKernels(options?: { simd?: boolean }): DenseKernels {
             const v1 = t * C[c + 4]!;
             const x = at + C[c]!;
             const y = mAt + C[c + 2]!;
-            out[x] += v1;
-            if (y !== x) out[y] += v1;
-            if (rowApart && C[c + 6] === 1) {
-              const v3 = t * C[c + 5]!;
-              out[at + C[c + 1]!] += v3;
-              out[mAt + C[c + 3]!] += v3;
+            const apart = rowApart && C[c + 6] === 1;
+            const v3 = apart ? t * C[c + 5]! : 0;
+            if (assign) {
+              out[x] = v1;
+              out[y] = v1;
+              if (apart) {
+                out[at + C[c + 1]!] = v3;
+                out[mAt + C[c + 3]!] = v3;
+              }
+            } else {
+              out[x] += v1;
+              if (y !== x) out[y] += v1;
+              if (apart) {
+                out[at + C[c + 1]!] += v3;
+                out[mAt + C[c + 3]!] += v3;
+              }
             }
           }
         }

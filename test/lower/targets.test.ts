@@ -59,13 +59,14 @@ function features(p: Program): { unroll4: boolean; streamBatch: boolean; derived
   return { unroll4: sts.some((st) => st.k === 'forStep'), streamBatch: streamed, derivedFamilies: derived, denseKernels: sts.some((st) => st.k === 'denseBlock') };
 }
 
-const NONE: TargetCapabilities = { ...CPU_TARGET, name: 'none', derivedFamilies: false, streamBatch: false, unroll4: false, fuseSums: false, foldAdds: false, denseKernels: false, pairSymmetry: false, packProducts: false, gramProducts: false, packSmallBlocks: true, pairMinEntries: 1 };
+const NONE: TargetCapabilities = { ...CPU_TARGET, name: 'none', derivedFamilies: false, streamBatch: false, unroll4: false, fuseSums: false, foldAdds: false, denseKernels: false, assignFirst: false, pairSymmetry: false, packProducts: false, gramProducts: false, packSmallBlocks: true, pairMinEntries: 1 };
 
 /** Blocks of pair loops (pair symmetry, in the target-neutral lowering). */
 const pairNests = (p: Program) => statements(p).filter((st) => st.k === 'block' && st.pair !== undefined).length;
 const FLAGS = ['derivedFamilies', 'streamBatch', 'unroll4', 'denseKernels'] as const;
 // (fuseSums has nothing to do in this model, whose blocks are large products: test/lower/fuse-sums.test.ts.)
-const PASS_FLAGS = [...FLAGS, 'fuseSums', 'foldAdds'] as const;
+// (assignFirst: test/lower/assign-first.test.ts.)
+const PASS_FLAGS = [...FLAGS, 'fuseSums', 'foldAdds', 'assignFirst'] as const;
 
 describe('target capability records', () => {
   const model = parse(SOURCE);
@@ -127,7 +128,7 @@ describe('target capability records', () => {
   }
 
   it('lists one pass per flag, each wanted by its own flag only', () => {
-    expect(CPU_PASSES.map((p) => p.name)).toEqual(['families', 'stream-batch', 'fuse-sums', 'fold-adds', 'unroll4', 'dense-blocks']);
+    expect(CPU_PASSES.map((p) => p.name)).toEqual(['families', 'stream-batch', 'fuse-sums', 'fold-adds', 'unroll4', 'dense-blocks', 'assign-first']);
     for (const pass of CPU_PASSES) {
       expect(pass.wanted(CPU_TARGET)).toBe(true);
       expect(pass.wanted(WGSL_TARGET)).toBe(false);

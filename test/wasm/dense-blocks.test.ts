@@ -90,6 +90,17 @@ describe('dense blocks: whole Hessians unchanged within round-off', () => {
       }
     }, 120_000);
   }
+  it("keeps the loops of an index shared by rows and columns around a product per iteration (an MLP's (W1, W2) block)", () => {
+    // H[(i, h), (h, o)] = Σ_n t[i, h, n]·u[o, n]: h in both, so no single product; one per i.
+    const source = readFileSync(join(repoRoot, 'bench/models/mlp_64_32_10.hess'), 'utf8');
+    const p = lowerModel(parseModel(source, 'mlp_64_32_10.hess').model!, { target: CPU_TARGET });
+    const kernel = p.kernels.find((k) => k.name === 'hess_W1_W2')!;
+    const found = JSON.stringify(kernel.body);
+    const dense = kernel.body.flatMap((st) => (st.k === 'block' ? st.body : [st])).filter((st) => st.k === 'denseBlock');
+    expect(dense, found.slice(0, 400)).toHaveLength(1);
+    const d = dense[0]!;
+    expect(d.k === 'denseBlock' && [d.outer.map((l) => l.v), d.rows, d.cols]).toEqual([['i0'], { k: 'num', v: 32 }, { k: 'num', v: 10 }]);
+  });
   it('finds dense blocks in the models that have them', () => {
     // The bench models and a good part of the test models have dense blocks: a pass that
     // matched nothing would make this suite vacuous.

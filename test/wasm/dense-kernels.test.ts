@@ -155,7 +155,7 @@ describe.each([
 });
 
 /** wMem: w is a view on the kernels' memory (their SIMD mul forms U from it), else a separate array. */
-interface PairCase { m: number; m2: number; S: number; diagonal: boolean; w: boolean; wMem?: boolean; G: boolean; K: boolean }
+interface PairCase { m: number; m2: number; S: number; diagonal: boolean; w: boolean; wMem?: boolean; G: boolean; K: boolean; assign?: boolean }
 
 /**
  * pairs() on random operands against the sums written out (the δ form: Σ_s w·A[a]·A[c]·B[b] at
@@ -181,6 +181,8 @@ function checkPairs(k: DenseKernels, c: PairCase, seed: number): number {
   const want = out.slice();
   const pos = (x0: number, x1: number, x2: number, x3: number) => (2 + x0 * m2 + x1) * n + 2 + x2 * m2 + x3;
   const scale = 1.5;
+  // Assigned: every entry of the block once, whatever the output held before.
+  if (c.assign) for (let a = 0; a < m; a++) for (let b = 0; b < m2; b++) for (let cc = 0; cc < m; cc++) for (let d = 0; d < m2; d++) want[pos(a, b, cc, d)] = 0;
   for (let a = 0; a < m; a++) {
     for (let cc = a; cc < m; cc++) {
       for (let b = 0; b < m2; b++) {
@@ -206,7 +208,7 @@ function checkPairs(k: DenseKernels, c: PairCase, seed: number): number {
   // out(x) = base + x0·m2·n + x1·n + x2·m2 + x3; the mirror base + x0·m2 + x1 + x2·m2·n + x3·n.
   const base = 2 * n + 2;
   k.pairs(A!, 1, S, B!, 2, S, m, m2, c.diagonal, S, W, 2, U!, V!, out, base, m2 * n, n, m2, 1, base, m2, 1, m2 * n, n,
-    scale, Gm, 4, m2, 1, Km, 5, m, 1);
+    scale, Gm, 4, m2, 1, Km, 5, m, 1, c.assign === true);
   let err = 0;
   for (let i = 0; i < out.length; i++) err = Math.max(err, Math.abs(out[i]! - want[i]!) / (1 + Math.abs(want[i]!)));
   return err;
@@ -230,11 +232,16 @@ describe.each([
     }
   }
   cases.push({ m: 6, m2: 5, S: 4, diagonal: false, w: true, G: false, K: true });
+  // Assigning instead of adding (a block left uncleared), in each column tiling.
+  for (const [m, m2] of [[5, wideM2], [15, 7], [4, tiledM2], [3, 1]] as const) cases.push({ m, m2, S: 9, diagonal: false, w: true, G: true, K: true, assign: true });
   it('covers both column tilings', () => {
     expect((wideM2 * (wideM2 + 1)) / 2).toBeGreaterThan(DENSE_NB);
     expect((wideM2 * (wideM2 + 1)) / 2).toBeLessThanOrEqual(DENSE_WIDE_NB);
     expect((tiledM2 * (tiledM2 + 1)) / 2).toBeGreaterThan(DENSE_WIDE_NB);
     expect((15 * 16) / 2).toBeGreaterThan(DENSE_MB);
+  });
+  it('refuses to assign a diagonal (δ) block, whose entries it does not all write', () => {
+    expect(() => checkPairs(k, { m: 3, m2: 2, S: 4, diagonal: true, w: false, G: false, K: false, assign: true }, 1)).toThrow(/diagonal pair block/);
   });
   it('matches the sums written out, at every entry and mirror', () => {
     let worst = 0;

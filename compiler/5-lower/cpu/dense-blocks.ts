@@ -53,12 +53,18 @@ type Symbols = Map<string, Expr>;
  * The linear form of an integer expression in the loop variables `vars`; `lets` gives integer
  * locals by their forms. Null when it is not linear (a product of two loop-dependent parts, a max).
  */
-function linearize(e: Expr, vars: ReadonlySet<string>, lets: ReadonlyMap<string, Lin>, syms: Symbols): Lin | null {
+function linearize(e: Expr, vars: ReadonlySet<string>, lets: ReadonlyMap<string, Lin>, syms: Symbols, fixed: ReadonlySet<string> = new Set()): Lin | null {
   switch (e.k) {
     case 'num':
       return new Map(e.v === 0 ? [] : [['', polyConst(e.v)]]);
     case 'int': {
       if (vars.has(e.name)) return new Map([[e.name, polyConst(1)]]);
+      // A loop kept around the product: constant for it, a symbol like a dimension.
+      if (fixed.has(e.name)) {
+        const key = `int:${e.name}`;
+        syms.set(key, e);
+        return new Map([['', new Map([[key, 1]])]]);
+      }
       return lets.get(e.name) ?? null;
     }
     case 'dim':
@@ -69,8 +75,8 @@ function linearize(e: Expr, vars: ReadonlySet<string>, lets: ReadonlyMap<string,
       return new Map([['', new Map([[key, 1]])]]);
     }
     case 'bin': {
-      const a = linearize(e.a, vars, lets, syms);
-      const b = linearize(e.b, vars, lets, syms);
+      const a = linearize(e.a, vars, lets, syms, fixed);
+      const b = linearize(e.b, vars, lets, syms, fixed);
       if (!a || !b) return null;
       if (e.op === '+') return linAdd(a, b);
       if (e.op === '-') return linAdd(a, b, -1);
@@ -177,7 +183,21 @@ function matchBlock(block: Extract<Stmt, { k: 'block' }>, temps: ReadonlySet<str
     levels.push({ v: loop.v, from: loop.from, to: loop.to, pre: before });
     cur = loop.k === 'for' ? loop.body : loop.rest;
   }
-  if (levels.length < 2) return null;
+  // The whole nest as one product; else, where its entries share an index between row and column
+  // (the (W1, W2) block of an MLP: H[(i, h), (h, o)]), the outermost loops kept around a product
+  // per iteration, as few as will do.
+  for (let kept = 0; levels.length - kept >= 2; kept++) {
+    const dense = matchLevels(block, outer, levels.slice(0, kept), levels.slice(kept), cur, temps, minEntries);
+    if (dense) return dense;
+  }
+  return null;
+}
+
+/** matchBlock with the loops `kept` staying loops around the product of the loops `levels`. */
+function matchLevels(block: Extract<Stmt, { k: 'block' }>, outer: readonly Stmt[], kept: readonly Level[], levels: readonly Level[], cur: readonly Stmt[], temps: ReadonlySet<string>, minEntries: number): Stmt | null {
+  // The kept loops' own statements are index arithmetic, folded into the product's bases.
+  if (!kept.every((l) => l.pre.every((st) => st.k === 'let' && st.int))) return null;
+  const fixed = new Set(kept.map((l) => l.v));
   const vars = new Set(levels.map((l) => l.v));
   const reduces = cur.filter((st) => st.k === 'reduce');
   const stores = cur.filter((st) => st.k === 'store' || st.k === 'storeSym');
@@ -192,17 +212,17 @@ function matchBlock(block: Extract<Stmt, { k: 'block' }>, temps: ReadonlySet<str
   const syms: Symbols = new Map();
   const lets = new Map<string, Lin>();
   const allVars = new Set([...vars, reduce.v]);
+  const lin = (e: Expr) => linearize(e, allVars, lets, syms, fixed);
   const scan = (list: readonly Stmt[]): boolean => {
     for (const st of list) {
       if (st.k !== 'let' || !st.int) continue;
-      const l = linearize(st.value, allVars, lets, syms);
+      const l = lin(st.value);
       if (!l) return false;
       lets.set(st.name, l);
     }
     return true;
   };
-  if (!scan(outer) || !levels.every((l) => scan(l.pre)) || !scan(cur)) return null;
-  const lin = (e: Expr) => linearize(e, allVars, lets, syms);
+  if (!scan(outer) || !kept.every((l) => scan(l.pre)) || !levels.every((l) => scan(l.pre)) || !scan(cur)) return null;
 
   // Loop extents independent of the loop variables; loops start at 0 (a lower bound is the
   // diagonal's, checked below).
@@ -278,7 +298,7 @@ function matchBlock(block: Extract<Stmt, { k: 'block' }>, temps: ReadonlySet<str
   const valueFactors = expand(store.value);
   const accAt = valueFactors.findIndex((f) => f.k === 'local' && f.name === reduce.name);
   if (accAt < 0 || valueFactors.filter((f) => f.k === 'local' && f.name === reduce.name).length !== 1) return null;
-  const innerLocals = new Set([...lets.keys(), ...floatLets.keys(), reduce.name, ...vars]);
+  const innerLocals = new Set([...lets.keys(), ...floatLets.keys(), reduce.name, ...vars, ...fixed]);
   const rest = valueFactors.filter((_, k) => k !== accAt);
   const entryFactors = rest.filter((f) => mentions(f, innerLocals));
   const scale = rest.filter((f) => !mentions(f, innerLocals)).reduce<Expr>((x, y) => mul(x, y), num(1));
@@ -349,6 +369,7 @@ function matchBlock(block: Extract<Stmt, { k: 'block' }>, temps: ReadonlySet<str
     factor,
     mode: store.k === 'storeSym' ? 'addMirror' : store.accumulate ? 'add' : 'assign',
     upper,
+    outer: kept.map((l) => ({ v: l.v, from: l.from, to: l.to })),
     loops: block,
   };
   return { k: 'block', body: [...keep, dense], ...(block.comment !== undefined ? { comment: block.comment } : {}) };

@@ -17,6 +17,7 @@ import { unroll4 } from './unroll.ts';
 import { fuseSums } from './fuse-sums.ts';
 import { foldAdds } from './fold-adds.ts';
 import { denseBlocks } from './dense-blocks.ts';
+import { assignFirst } from './assign-first.ts';
 
 export interface LatePass {
   readonly name: string;
@@ -38,6 +39,8 @@ export const CPU_PASSES: readonly LatePass[] = [
   { name: 'unroll4', wanted: (t) => t.unroll4, run: unroll4 },
   // Last: it reads the final loops (a forStep's `rest`) and keeps them for the sparse Hessian.
   { name: 'dense-blocks', wanted: (t) => t.denseKernels, run: (p) => denseBlocks(p) },
+  // Marks the pair blocks that dense-blocks made, and the entries that run them.
+  { name: 'assign-first', wanted: (t) => t.assignFirst, run: assignFirst },
 ];
 
 /** The passes a target asks for, in order. */
