@@ -8316,16 +8316,16 @@ interface DenseKernels {
    * T = U·Vᵀ tile by tile, and adds t = scale·K[a, c]·T at out(a, b, c, d)·G[b, d] and its mirror
    * (once on the diagonal), and when a < c and b < d also t·G[d, b] at out(a, d, c, b) and its
    * mirror; out(x0, x1, x2, x3) = base + Σ x_k·s_k, the mirror mBase + Σ x_k·m_k. F[x, y] is
-   * F[fOff + x·frs + y·fcs]; a null w, K or G is 1. `assign`: each of those positions is assigned
-   * instead (not with `diagonal`: a block whose positions are each stored once, so that the block
-   * need not be cleared first).
+   * F[fOff + x·frs + y·fcs]; a null w, K or G is 1. `assign` (default false): each of those
+   * positions is assigned instead (not with `diagonal`): each is stored once, so that the block
+   * need not be cleared first.
    */
   pairs(
     A: Float64Array, aOff: number, lda: number, B: Float64Array, bOff: number, ldb: number, m: number, m2: number, diagonal: boolean, S: number,
     W: ArrayLike<number> | null, wOff: number, U: Float64Array, V: Float64Array,
     out: Float64Array, base: number, s0: number, s1: number, s2: number, s3: number, mBase: number, m0: number, m1: number, m2s: number, m3: number,
     scale: number, G: ArrayLike<number> | null, gOff: number, grs: number, gcs: number, K: ArrayLike<number> | null, kOff: number, krs: number, kcs: number,
-    assign: boolean,
+    assign?: boolean,
   ): void;
 }
 
@@ -8624,7 +8624,7 @@ function createDenseKernels(options?: { simd?: boolean }): DenseKernels {
     W: ArrayLike<number> | null, wOff: number, U: Float64Array, V: Float64Array,
     out: Float64Array, base: number, s0: number, s1: number, s2: number, s3: number, mBase: number, m0: number, m1: number, m2s: number, m3: number,
     scale: number, G: ArrayLike<number> | null, gOff: number, grs: number, gcs: number, K: ArrayLike<number> | null, kOff: number, krs: number, kcs: number,
-    assign: boolean,
+    assign = false,
   ): void => {
     if (assign && diagonal) throw new Error('internal: a diagonal pair block cannot assign its entries');
     const P = (m * (m + 1)) / 2;
