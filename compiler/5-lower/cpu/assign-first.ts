@@ -31,8 +31,9 @@ export function assignFirst(p: Program): Program {
   if (marks.size === 0) return p;
   const kernels = p.kernels.map((k) => {
     const m = marks.get(k.id);
-    const assign: 'always' | { firstChunkOf: string } = m?.assign === 'firstChunk' ? { firstChunkOf: p.batch!.dim } : 'always';
-    return m ? { ...k, body: k.body.map((st) => (st === m.st && st.k === 'pairBlock' ? { ...st, assign } : st)) } : k;
+    if (!m) return k;
+    const assign = m.assign === 'firstChunk' ? { firstChunkOf: p.batch!.dim } : ('always' as const);
+    return { ...k, body: k.body.map((st) => (st === m.st && st.k === 'pairBlock' ? { ...st, assign } : st)) };
   });
   const entries = Object.fromEntries(
     Object.entries(p.entries).map(([e, sch]) => {
